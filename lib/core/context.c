@@ -1,0 +1,216 @@
+/* The context: options, logging and the allocator that every object created from it uses. */
+#define _POSIX_C_SOURCE 200809L
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/internal.h"
+
+/* The size of the first published sscma_context_options; struct_size may never be smaller. */
+#define CONTEXT_OPTIONS_V1_SIZE sizeof(sscma_context_options)
+
+static const char *level_name(sscma_log_level level)
+{
+    switch (level) {
+    case SSCMA_LOG_DEBUG: return "debug";
+    case SSCMA_LOG_INFO: return "info";
+    case SSCMA_LOG_WARNING: return "warning";
+    case SSCMA_LOG_ERROR: return "error";
+    case SSCMA_LOG_OFF: break;
+    }
+    return "log";
+}
+
+static void log_to_stderr(void *user_data, sscma_log_level level, const char *message)
+{
+    (void)user_data;
+    fprintf(stderr, "sscma: %s: %s\n", level_name(level), message);
+}
+
+static void *default_alloc(void *user_data, size_t size_bytes, size_t alignment)
+{
+    (void)user_data;
+    void *ptr = NULL;
+    if (alignment < sizeof(void *))
+        alignment = sizeof(void *);
+    if (posix_memalign(&ptr, alignment, size_bytes) != 0)
+        return NULL;
+    return ptr;
+}
+
+static void default_free(void *user_data, void *ptr, size_t size_bytes)
+{
+    (void)user_data;
+    (void)size_bytes;
+    free(ptr);
+}
+
+static int32_t online_cpus(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    if (n < 1)
+        return 1;
+    if (n > SSCMA_MAX_THREADS)
+        return SSCMA_MAX_THREADS;
+    return (int32_t)n;
+}
+
+static void options_defaults(sscma_context_options *o)
+{
+    memset(o, 0, sizeof *o);
+    o->struct_size = (uint32_t)sizeof *o;
+    o->num_threads = 0;
+    o->seed = 0;
+    o->log_level = SSCMA_LOG_WARNING;
+}
+
+static int is_threshold_level(int level)
+{
+    return level >= SSCMA_LOG_DEBUG && level <= SSCMA_LOG_OFF;
+}
+
+sscma_status sscma_context_options_init(sscma_context_options *options, size_t struct_size)
+{
+    SSCMA_REQUIRE_NONNULL(options);
+    if (struct_size < CONTEXT_OPTIONS_V1_SIZE)
+        return SSCMA_FAIL(SSCMA_ERR_INVALID_ARGUMENT, "struct_size %zu is smaller than sscma_context_options (%zu)",
+                          struct_size, CONTEXT_OPTIONS_V1_SIZE);
+    if (struct_size > sizeof(sscma_context_options))
+        return SSCMA_FAIL(SSCMA_ERR_UNSUPPORTED,
+                          "struct_size %zu is larger than this library's sscma_context_options (%zu): "
+                          "the program was built against a newer libsscma than the one loaded (%s)",
+                          struct_size, sizeof(sscma_context_options), sscma_version());
+    options_defaults(options);
+    return SSCMA_OK;
+}
+
+sscma_status sscma_context_create(const sscma_context_options *options, sscma_context **out)
+{
+    SSCMA_REQUIRE_NONNULL(out);
+    sscma_context_options o;
+    options_defaults(&o);
+    if (options != NULL) {
+        if (options->struct_size < CONTEXT_OPTIONS_V1_SIZE || options->struct_size > sizeof o)
+            return SSCMA_FAIL(SSCMA_ERR_INVALID_ARGUMENT,
+                              "options->struct_size is %u; fill the options with sscma_context_options_init()",
+                              (unsigned)options->struct_size);
+        memcpy(&o, options, options->struct_size);
+        o.struct_size = (uint32_t)sizeof o;
+    }
+    if (o.num_threads < 0 || o.num_threads > SSCMA_MAX_THREADS)
+        return SSCMA_FAIL(SSCMA_ERR_INVALID_ARGUMENT, "num_threads is %d; expected 0 (all CPUs) to %d",
+                          (int)o.num_threads, SSCMA_MAX_THREADS);
+    if (!is_threshold_level((int)o.log_level))
+        return SSCMA_FAIL(SSCMA_ERR_INVALID_ARGUMENT, "log_level is %d; expected %d (debug) to %d (off)",
+                          (int)o.log_level, SSCMA_LOG_DEBUG, SSCMA_LOG_OFF);
+    if ((o.alloc_fn == NULL) != (o.free_fn == NULL))
+        return SSCMA_FAIL(SSCMA_ERR_INVALID_ARGUMENT, "alloc_fn and free_fn must be set together (one is NULL)");
+    if (o.num_threads == 0)
+        o.num_threads = online_cpus();
+    if (o.log_fn == NULL) {
+        o.log_fn = log_to_stderr;
+        o.log_user_data = NULL;
+    }
+    if (o.alloc_fn == NULL) {
+        o.alloc_fn = default_alloc;
+        o.free_fn = default_free;
+        o.alloc_user_data = NULL;
+    }
+
+    sscma_context *ctx = o.alloc_fn(o.alloc_user_data, sizeof *ctx, _Alignof(sscma_context));
+    if (ctx == NULL)
+        return SSCMA_FAIL(SSCMA_ERR_OUT_OF_MEMORY, "cannot allocate the context (%zu bytes)", sizeof *ctx);
+    memset(ctx, 0, sizeof *ctx);
+    ctx->options = o;
+    *out = ctx;
+    return SSCMA_OK;
+}
+
+void sscma_context_destroy(sscma_context *ctx)
+{
+    if (ctx == NULL)
+        return;
+    sscma_free_fn free_fn = ctx->options.free_fn;
+    void *user_data = ctx->options.alloc_user_data;
+    free_fn(user_data, ctx, sizeof *ctx);
+}
+
+sscma_status sscma_context_num_threads(const sscma_context *ctx, int32_t *out)
+{
+    SSCMA_REQUIRE_NONNULL(ctx);
+    SSCMA_REQUIRE_NONNULL(out);
+    *out = ctx->options.num_threads;
+    return SSCMA_OK;
+}
+
+sscma_status sscma_context_seed(const sscma_context *ctx, uint64_t *out)
+{
+    SSCMA_REQUIRE_NONNULL(ctx);
+    SSCMA_REQUIRE_NONNULL(out);
+    *out = ctx->options.seed;
+    return SSCMA_OK;
+}
+
+sscma_status sscma_context_set_log_level(sscma_context *ctx, sscma_log_level level)
+{
+    SSCMA_REQUIRE_NONNULL(ctx);
+    if (!is_threshold_level((int)level))
+        return SSCMA_FAIL(SSCMA_ERR_INVALID_ARGUMENT, "level is %d; expected %d (debug) to %d (off)", (int)level,
+                          SSCMA_LOG_DEBUG, SSCMA_LOG_OFF);
+    ctx->options.log_level = level;
+    return SSCMA_OK;
+}
+
+sscma_status sscma_context_set_log_callback(sscma_context *ctx, sscma_log_fn fn, void *user_data)
+{
+    SSCMA_REQUIRE_NONNULL(ctx);
+    ctx->options.log_fn = fn != NULL ? fn : log_to_stderr;
+    ctx->options.log_user_data = fn != NULL ? user_data : NULL;
+    return SSCMA_OK;
+}
+
+sscma_status sscma_context_log(sscma_context *ctx, sscma_log_level level, const char *message)
+{
+    SSCMA_REQUIRE_NONNULL(ctx);
+    SSCMA_REQUIRE_NONNULL(message);
+    if ((int)level < SSCMA_LOG_DEBUG || (int)level > SSCMA_LOG_ERROR)
+        return SSCMA_FAIL(SSCMA_ERR_INVALID_ARGUMENT, "level is %d; a message's level is %d (debug) to %d (error)",
+                          (int)level, SSCMA_LOG_DEBUG, SSCMA_LOG_ERROR);
+    sscma_logf(ctx, level, "%s", message);
+    return SSCMA_OK;
+}
+
+void sscma_logf(const sscma_context *ctx, sscma_log_level level, const char *fmt, ...)
+{
+    if (level < ctx->options.log_level)
+        return;
+    char line[1024];
+    va_list args;
+    va_start(args, fmt);
+    vsnprintf(line, sizeof line, fmt, args);
+    va_end(args);
+    ctx->options.log_fn(ctx->options.log_user_data, level, line);
+}
+
+void *sscma_alloc(const sscma_context *ctx, size_t size_bytes, size_t alignment)
+{
+    if (size_bytes == 0)
+        return NULL;
+    return ctx->options.alloc_fn(ctx->options.alloc_user_data, size_bytes, alignment);
+}
+
+void *sscma_alloc_zeroed(const sscma_context *ctx, size_t size_bytes, size_t alignment)
+{
+    void *ptr = sscma_alloc(ctx, size_bytes, alignment);
+    if (ptr != NULL)
+        memset(ptr, 0, size_bytes);
+    return ptr;
+}
+
+void sscma_free(const sscma_context *ctx, void *ptr, size_t size_bytes)
+{
+    if (ptr != NULL)
+        ctx->options.free_fn(ctx->options.alloc_user_data, ptr, size_bytes);
+}

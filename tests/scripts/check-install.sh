@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Installs the build into a scratch DESTDIR and builds the hello example outside the tree against it, as an
+# application would: with the example's Makefile and pkg-config only (C and C++), then statically linked.
+set -euo pipefail
+src=$1 build=$2 prefix=$3 libdir=$4
+tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+root=$tmp/root
+meson install -C "$build" --destdir "$root" --no-rebuild --quiet >/dev/null
+case $libdir in /*) lib=$root$libdir ;; *) lib=$root$prefix/$libdir ;; esac
+
+for h in sscma.h common.h core.h tensor.h version.h; do
+  [ -f "$root$prefix/include/sscma/$h" ] || { echo "not installed: include/sscma/$h"; exit 1; }
+done
+[ -f "$lib/libsscma.a" ] || { echo "not installed: libsscma.a"; exit 1; }
+[ -L "$lib/libsscma.so" ] || { echo "not installed: libsscma.so (link)"; exit 1; }
+[ -f "$lib/pkgconfig/sscma.pc" ] || { echo "not installed: sscma.pc"; exit 1; }
+
+# The .pc file says prefix=$prefix; point it at the DESTDIR copy as a relocated install would be.
+pc="pkg-config --define-variable=prefix=$root$prefix"
+export PKG_CONFIG_PATH=$lib/pkgconfig
+version=$($pc --modversion sscma)
+cp -r "$src/examples/hello" "$tmp/hello"
+make -s -C "$tmp/hello" clean all PKG_CONFIG="$pc"
+
+for exe in hello hello_cpp; do
+  readelf -d "$tmp/hello/$exe" | grep -q 'NEEDED.*\[libsscma.so.1\]' || { echo "$exe does not link libsscma.so.1"; exit 1; }
+  out=$(LD_LIBRARY_PATH=$lib "$tmp/hello/$exe")
+  echo "$out" | sed "s/^/$exe: /"
+  grep -q "^libsscma $version (headers $version)" <<<"$out" || { echo "$exe printed no matching version line"; exit 1; }
+done
+
+# Static: libsscma.a plus the private dependencies that pkg-config --static lists.
+cc -std=c11 $($pc --cflags sscma) "$tmp/hello/hello.c" -o "$tmp/hello_static" \
+  "$lib/libsscma.a" $($pc --static --libs sscma | sed 's/ -lsscma\b//')
+if readelf -d "$tmp/hello_static" | grep -q 'libsscma'; then echo "hello_static still needs libsscma.so"; exit 1; fi
+"$tmp/hello_static" | grep -q "^libsscma $version" || { echo "static hello printed no version"; exit 1; }
+echo "ok: installed headers, libraries and sscma.pc ($version); C, C++ and static consumers built and ran"
