@@ -3,6 +3,8 @@
 # function or type, and also an addition, which must come with an updated baseline (ninja abi-baseline).
 set -uo pipefail
 lib=$1 baseline=$2 src_include=$3 build_include=$4
+command -v abidiff >/dev/null || { echo "abidiff not installed (Debian: abigail-tools): skipped"; exit 77; }
+[ -f "$baseline" ] || { echo "no baseline $baseline: create it with ninja -C <build> abi-baseline"; exit 1; }
 # The baseline was written with the private types already dropped (update-abi-baseline.sh), so only the new
 # library is filtered here; libabigail 2.2's abidiff asserts when --hd1 filters an abixml file as well.
 out=$(abidiff --no-show-locs --drop-private-types \
