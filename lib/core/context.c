@@ -57,6 +57,21 @@ static int32_t online_cpus(void)
     return (int32_t)n;
 }
 
+/*
+ * libsscma parallelises its kernels with its own pool and calls BLAS from inside pool tasks, so BLAS must not start
+ * threads of its own: with 2 cores, 2 pool workers each running a 2-thread sgemm would oversubscribe them.
+ * OpenBLAS's thread count is process-wide; libsscma sets it to 1 (docs/architecture.md, "Threads").
+ */
+#if defined(SSCMA_HAVE_OPENBLAS_SET_NUM_THREADS)
+void openblas_set_num_threads(int num_threads);
+#endif
+static void sscma_blas_single_threaded(void)
+{
+#if defined(SSCMA_HAVE_OPENBLAS_SET_NUM_THREADS)
+    openblas_set_num_threads(1);
+#endif
+}
+
 static void options_defaults(sscma_context_options *o)
 {
     memset(o, 0, sizeof *o);
@@ -124,6 +139,12 @@ sscma_status sscma_context_create(const sscma_context_options *options, sscma_co
         return SSCMA_FAIL(SSCMA_ERR_OUT_OF_MEMORY, "cannot allocate the context (%zu bytes)", sizeof *ctx);
     memset(ctx, 0, sizeof *ctx);
     ctx->options = o;
+    sscma_status st = sscma_pool_create(ctx, o.num_threads, &ctx->pool);
+    if (st != SSCMA_OK) {
+        o.free_fn(o.alloc_user_data, ctx, sizeof *ctx);
+        return sscma_fail(st, __func__, "cannot allocate the thread pool");
+    }
+    sscma_blas_single_threaded();
     *out = ctx;
     return SSCMA_OK;
 }
@@ -132,6 +153,7 @@ void sscma_context_destroy(sscma_context *ctx)
 {
     if (ctx == NULL)
         return;
+    sscma_pool_destroy(ctx->pool);
     sscma_free_fn free_fn = ctx->options.free_fn;
     void *user_data = ctx->options.alloc_user_data;
     free_fn(user_data, ctx, sizeof *ctx);

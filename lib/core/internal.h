@@ -18,8 +18,11 @@
 /* Upper bound on the worker threads of one context. */
 #define SSCMA_MAX_THREADS 1024
 
+typedef struct sscma_pool sscma_pool;
+
 struct sscma_context {
     sscma_context_options options; /* as created, with num_threads resolved (never 0) */
+    sscma_pool *pool;              /* options.num_threads workers; helpers start on first use */
 };
 
 /*
@@ -51,5 +54,33 @@ void sscma_logf(const sscma_context *ctx, sscma_log_level level, const char *fmt
 void *sscma_alloc(const sscma_context *ctx, size_t size_bytes, size_t alignment);
 void *sscma_alloc_zeroed(const sscma_context *ctx, size_t size_bytes, size_t alignment);
 void sscma_free(const sscma_context *ctx, void *ptr, size_t size_bytes);
+
+/*
+ * Thread pool (core/pool.c). A task gets a contiguous range [begin, end) of [0, count) and the index of the worker
+ * running it (0 .. threads-1, for per-worker scratch). sscma_parallel_for() splits count into at most `threads`
+ * ranges of at least min_per_thread items; the split depends only on count, min_per_thread and the thread count.
+ * It returns when every range is done. Calls from inside a task run inline.
+ */
+typedef void (*sscma_task_fn)(void *arg, int64_t begin, int64_t end, int32_t worker);
+sscma_status sscma_pool_create(const sscma_context *ctx, int32_t num_threads, sscma_pool **out);
+void sscma_pool_destroy(sscma_pool *pool);
+int32_t sscma_pool_threads(const sscma_pool *pool);
+void sscma_parallel_for(sscma_pool *pool, int64_t count, int64_t min_per_thread, sscma_task_fn fn, void *arg);
+
+/* Counter-based random numbers: the same (seed, stream, index) always gives the same value, on any thread. */
+static inline uint64_t sscma_hash64(uint64_t x)
+{
+    x += 0x9e3779b97f4a7c15ULL;
+    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+    return x ^ (x >> 31);
+}
+
+/* A uniform float in [0, 1) for element `index` of random stream `stream` under `seed`. */
+static inline float sscma_uniform(uint64_t seed, uint64_t stream, uint64_t index)
+{
+    uint64_t h = sscma_hash64(seed ^ sscma_hash64(stream ^ sscma_hash64(index)));
+    return (float)(h >> 40) * (1.0f / 16777216.0f);
+}
 
 #endif /* SSCMA_LIB_CORE_INTERNAL_H */

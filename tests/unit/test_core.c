@@ -300,16 +300,17 @@ static void allocator_hooks_see_every_block(void)
     counting_allocator a = {0, 0, 0, 0, 0};
     sscma_context *ctx = NULL;
     CHECK_OK(create_counting_context(&a, &ctx));
-    CHECK_INT_EQ(a.live_blocks, 1);
+    const long context_blocks = a.live_blocks; /* the handle and its thread pool */
+    CHECK_INT_EQ(context_blocks, 2);
     const int64_t dims[2] = {3, 5};
     sscma_tensor *t = NULL;
     CHECK_OK(sscma_tensor_create(ctx, SSCMA_DTYPE_I8, 2, dims, &t));
     const float scales[5] = {0.1f, 0.2f, 0.3f, 0.4f, 0.5f};
     CHECK_OK(sscma_tensor_set_quant_per_channel(t, 1, 5, scales, NULL));
-    CHECK(a.live_blocks >= 3); /* handle, data, quantization arrays */
+    CHECK_INT_EQ(a.live_blocks, context_blocks + 4); /* tensor handle, data, scales, zero points */
     CHECK_INT_EQ(a.misaligned, 0);
     sscma_tensor_destroy(t);
-    CHECK_INT_EQ(a.live_blocks, 1);
+    CHECK_INT_EQ(a.live_blocks, context_blocks);
     sscma_context_destroy(ctx);
     CHECK_INT_EQ(a.live_blocks, 0);
     CHECK_INT_EQ(a.live_bytes, 0);
@@ -330,15 +331,17 @@ static void allocator_one_hook_only_is_rejected(void)
 
 static void out_of_memory_is_a_status_at_every_allocation(void)
 {
-    /* The context itself. */
-    counting_allocator a = {0, 0, 0, 1, 0};
+    /* The context itself: its handle (allocation 1), its thread pool (allocation 2). */
     sscma_context *ctx = NULL;
-    CHECK_FAILS(create_counting_context(&a, &ctx), SSCMA_ERR_OUT_OF_MEMORY, "context");
-    CHECK(ctx == NULL);
-    CHECK_INT_EQ(a.live_blocks, 0);
+    for (long fail_at = 1; fail_at <= 2; fail_at++) {
+        counting_allocator a = {0, 0, 0, fail_at, 0};
+        CHECK_FAILS(create_counting_context(&a, &ctx), SSCMA_ERR_OUT_OF_MEMORY, "sscma_context_create");
+        CHECK(ctx == NULL);
+        CHECK_INT_EQ(a.live_blocks, 0);
+    }
 
     /* Fail each allocation of "create, quantize per channel, clone" in turn: a status every time, no leak. */
-    for (long fail_at = 2; fail_at <= 12; fail_at++) {
+    for (long fail_at = 3; fail_at <= 14; fail_at++) {
         counting_allocator b = {0, 0, 0, 0, 0};
         CHECK_OK(create_counting_context(&b, &ctx));
         b.fail_at = fail_at;

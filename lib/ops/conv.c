@@ -1,0 +1,460 @@
+/*
+ * conv2d, NHWC activations and OHWI weights, forward and backward side by side.
+ *
+ *   y[n,oh,ow,o] = b[o] + sum_{kh,kw,i} x[n, oh*sh - pt + kh*dh, ow*sw - pl + kw*dw, g*Cin_g + i] * w[o,kh,kw,i]
+ *   (g = o / Cout_g; taps outside the input read 0)
+ *
+ * Three paths, chosen from the shapes alone:
+ *  - pointwise (1x1, stride 1, no padding, one group): one GEMM over the whole batch, no im2col;
+ *  - depthwise (groups == Cin == Cout): a direct kernel vectorised over channels;
+ *  - general: im2col per group into the workspace, in batch chunks of bounded size, then GEMM.
+ * Reductions (weight and bias gradients) are split over output elements, never over the batch, so every thread
+ * count gives the same bits.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "ops/kernels.h"
+#include "ops/op.h"
+
+#define OP "conv2d"
+
+/* im2col chunks are capped at this many floats (32 MiB); at least one sample per chunk. */
+#define COL_CAP_FLOATS ((int64_t)8 << 20)
+
+typedef struct conv_geom {
+    int64_t n, h, w, cin, cout, kh, kw, oh, ow;
+    int64_t sh, sw, dh, dw, pt, pl;
+    int64_t groups, cin_g, cout_g;
+    int64_t col_k;      /* kh * kw * cin_g */
+    int64_t chunk;      /* samples per im2col chunk (general path) */
+    bool has_bias;
+    enum { PATH_POINTWISE, PATH_DEPTHWISE, PATH_GENERAL } path;
+} conv_geom;
+
+static int64_t out_size(int64_t in, int64_t k, int64_t s, int64_t d, int64_t pad_total)
+{
+    int64_t span = d * (k - 1) + 1;
+    if (in + pad_total < span)
+        return 0;
+    return (in + pad_total - span) / s + 1;
+}
+
+/* Same-padding amount before the data, TF style: total = max((out-1)*s + span - in, 0), before = total / 2. */
+static int64_t same_pad(int64_t in, int64_t k, int64_t s, int64_t d, int64_t *total)
+{
+    int64_t out = (in + s - 1) / s;
+    int64_t t = (out - 1) * s + d * (k - 1) + 1 - in;
+    *total = t > 0 ? t : 0;
+    return *total / 2;
+}
+
+static sscma_status geometry(const sscma_conv2d_attrs *a, const sscma_desc *in, int32_t n_in, conv_geom *g)
+{
+    char xs[200], ws[200];
+    sscma_status st;
+    if (n_in != 2 && n_in != 3)
+        return sscma_fail(SSCMA_ERR_INVALID_ARGUMENT, OP, "takes 2 or 3 inputs (x, weight, bias), got %d", n_in);
+    if ((st = sscma_desc_require(OP, "input x", &in[0], SSCMA_DTYPE_F32, 4)) != SSCMA_OK ||
+        (st = sscma_desc_require(OP, "weight", &in[1], SSCMA_DTYPE_F32, 4)) != SSCMA_OK)
+        return st;
+    if (a->stride_h < 1 || a->stride_w < 1 || a->dilation_h < 1 || a->dilation_w < 1 || a->groups < 1)
+        return sscma_fail(SSCMA_ERR_INVALID_ARGUMENT, OP,
+                          "stride %dx%d, dilation %dx%d and groups %d must all be >= 1", a->stride_h, a->stride_w,
+                          a->dilation_h, a->dilation_w, a->groups);
+    if (a->pad_top < 0 || a->pad_left < 0 || a->pad_bottom < 0 || a->pad_right < 0)
+        return sscma_fail(SSCMA_ERR_INVALID_ARGUMENT, OP, "padding %d,%d,%d,%d (top, left, bottom, right) is negative",
+                          a->pad_top, a->pad_left, a->pad_bottom, a->pad_right);
+    memset(g, 0, sizeof *g);
+    g->n = in[0].dims[0], g->h = in[0].dims[1], g->w = in[0].dims[2], g->cin = in[0].dims[3];
+    g->cout = in[1].dims[0], g->kh = in[1].dims[1], g->kw = in[1].dims[2];
+    g->groups = a->groups;
+    sscma_desc_format(&in[0], xs, sizeof xs);
+    sscma_desc_format(&in[1], ws, sizeof ws);
+    if (g->kh < 1 || g->kw < 1 || g->cout < 1)
+        return sscma_fail(SSCMA_ERR_SHAPE, OP, "weight %s has an empty kernel or no output channel", ws);
+    if (g->cin % g->groups != 0 || g->cout % g->groups != 0)
+        return sscma_fail(SSCMA_ERR_SHAPE, OP, "input %s and weight %s: channels %lld in, %lld out are not "
+                          "divisible by groups %lld", xs, ws, (long long)g->cin, (long long)g->cout,
+                          (long long)g->groups);
+    g->cin_g = g->cin / g->groups, g->cout_g = g->cout / g->groups;
+    if (in[1].dims[3] != g->cin_g)
+        return sscma_fail(SSCMA_ERR_SHAPE, OP, "input %s has %lld channels; weight %s expects %lld per group "
+                          "(groups %lld): weight must be [Cout, KH, KW, Cin/groups]", xs, (long long)g->cin, ws,
+                          (long long)in[1].dims[3], (long long)g->groups);
+    g->has_bias = n_in == 3;
+    if (g->has_bias) {
+        if ((st = sscma_desc_require(OP, "bias", &in[2], SSCMA_DTYPE_F32, 1)) != SSCMA_OK)
+            return st;
+        if (in[2].dims[0] != g->cout)
+            return sscma_fail(SSCMA_ERR_SHAPE, OP, "bias has %lld elements; weight %s has %lld output channels",
+                              (long long)in[2].dims[0], ws, (long long)g->cout);
+    }
+    g->sh = a->stride_h, g->sw = a->stride_w, g->dh = a->dilation_h, g->dw = a->dilation_w;
+    int64_t pad_h_total, pad_w_total;
+    if (a->pad_same) {
+        g->pt = same_pad(g->h, g->kh, g->sh, g->dh, &pad_h_total);
+        g->pl = same_pad(g->w, g->kw, g->sw, g->dw, &pad_w_total);
+    } else {
+        g->pt = a->pad_top, g->pl = a->pad_left;
+        pad_h_total = (int64_t)a->pad_top + a->pad_bottom;
+        pad_w_total = (int64_t)a->pad_left + a->pad_right;
+    }
+    g->oh = out_size(g->h, g->kh, g->sh, g->dh, pad_h_total);
+    g->ow = out_size(g->w, g->kw, g->sw, g->dw, pad_w_total);
+    if (g->oh < 1 || g->ow < 1)
+        return sscma_fail(SSCMA_ERR_SHAPE, OP, "input %s is smaller than the dilated kernel of weight %s with this "
+                          "padding: the output would be empty", xs, ws);
+    g->col_k = g->kh * g->kw * g->cin_g;
+    if (g->kh == 1 && g->kw == 1 && g->sh == 1 && g->sw == 1 && g->pt == 0 && g->pl == 0 && pad_h_total == 0 &&
+        pad_w_total == 0 && g->groups == 1)
+        g->path = PATH_POINTWISE;
+    else if (g->groups == g->cin && g->groups == g->cout)
+        g->path = PATH_DEPTHWISE;
+    else
+        g->path = PATH_GENERAL;
+    int64_t per_sample = g->oh * g->ow * g->col_k;
+    g->chunk = per_sample > 0 ? COL_CAP_FLOATS / per_sample : g->n;
+    if (g->chunk < 1)
+        g->chunk = 1;
+    if (g->chunk > g->n)
+        g->chunk = g->n;
+    return SSCMA_OK;
+}
+
+static sscma_status conv_infer(const void *attrs, const sscma_desc *in, int32_t n_in, sscma_desc *out,
+                               int32_t *n_out, sscma_op_sizes *sizes)
+{
+    conv_geom g;
+    sscma_status st = geometry(attrs, in, n_in, &g);
+    if (st != SSCMA_OK)
+        return st;
+    const int64_t dims[4] = {g.n, g.oh, g.ow, g.cout};
+    out[0] = sscma_desc_make(SSCMA_DTYPE_F32, 4, dims);
+    *n_out = 1;
+    sizes->saved_bytes = 0;
+    if (g.path == PATH_GENERAL) /* col and dcol */
+        sizes->workspace_bytes = 2 * sscma_align_bytes((size_t)(g.chunk * g.oh * g.ow * g.col_k) * sizeof(float));
+    else if (g.path == PATH_DEPTHWISE) /* weights transposed to [KH, KW, C] and their gradient */
+        sizes->workspace_bytes = 2 * sscma_align_bytes((size_t)(g.kh * g.kw * g.cout) * sizeof(float));
+    else
+        sizes->workspace_bytes = 0;
+    return SSCMA_OK;
+}
+
+/* ---- general path: im2col / col2im ---- */
+
+typedef struct col_job {
+    const conv_geom *g;
+    const float *x; /* input of the chunk's first sample */
+    float *dx;      /* col2im target (backward) */
+    float *col;
+    int64_t group;
+} col_job;
+
+/* col[r, (kh, kw, i)] for rows r = (n, oh, ow) of the chunk. */
+static void im2col_task(void *arg, int64_t begin, int64_t end, int32_t worker)
+{
+    (void)worker;
+    const col_job *j = arg;
+    const conv_geom *g = j->g;
+    for (int64_t r = begin; r < end; r++) {
+        int64_t n = r / (g->oh * g->ow), rem = r % (g->oh * g->ow);
+        int64_t oh = rem / g->ow, ow = rem % g->ow;
+        float *dst = j->col + r * g->col_k;
+        for (int64_t kh = 0; kh < g->kh; kh++) {
+            int64_t ih = oh * g->sh - g->pt + kh * g->dh;
+            for (int64_t kw = 0; kw < g->kw; kw++, dst += g->cin_g) {
+                int64_t iw = ow * g->sw - g->pl + kw * g->dw;
+                if (ih < 0 || ih >= g->h || iw < 0 || iw >= g->w) {
+                    memset(dst, 0, (size_t)g->cin_g * sizeof *dst);
+                    continue;
+                }
+                const float *src = j->x + ((n * g->h + ih) * g->w + iw) * g->cin + j->group * g->cin_g;
+                memcpy(dst, src, (size_t)g->cin_g * sizeof *dst);
+            }
+        }
+    }
+}
+
+/* dx[n, ih, iw, group channels] += dcol, split over samples (their dx regions are disjoint). */
+static void col2im_task(void *arg, int64_t begin, int64_t end, int32_t worker)
+{
+    (void)worker;
+    const col_job *j = arg;
+    const conv_geom *g = j->g;
+    for (int64_t n = begin; n < end; n++)
+        for (int64_t oh = 0; oh < g->oh; oh++)
+            for (int64_t ow = 0; ow < g->ow; ow++) {
+                const float *src = j->col + ((n * g->oh + oh) * g->ow + ow) * g->col_k;
+                for (int64_t kh = 0; kh < g->kh; kh++) {
+                    int64_t ih = oh * g->sh - g->pt + kh * g->dh;
+                    for (int64_t kw = 0; kw < g->kw; kw++, src += g->cin_g) {
+                        int64_t iw = ow * g->sw - g->pl + kw * g->dw;
+                        if (ih < 0 || ih >= g->h || iw < 0 || iw >= g->w)
+                            continue;
+                        float *dst = j->dx + ((n * g->h + ih) * g->w + iw) * g->cin + j->group * g->cin_g;
+                        for (int64_t i = 0; i < g->cin_g; i++)
+                            dst[i] += src[i];
+                    }
+                }
+            }
+}
+
+static void general_forward(sscma_pool *pool, const conv_geom *g, const float *x, const float *w, float *y,
+                            float *col)
+{
+    for (int64_t n0 = 0; n0 < g->n; n0 += g->chunk) {
+        int64_t nc = g->n - n0 < g->chunk ? g->n - n0 : g->chunk;
+        int64_t rows = nc * g->oh * g->ow;
+        for (int64_t grp = 0; grp < g->groups; grp++) {
+            col_job job = {g, x + n0 * g->h * g->w * g->cin, NULL, col, grp};
+            sscma_parallel_for(pool, rows, 64, im2col_task, &job);
+            /* y[rows, group outputs] = col[rows, K] . w_g[cout_g, K]^T */
+            sscma_gemm(pool, false, true, rows, g->cout_g, g->col_k, 1.0f, col, g->col_k,
+                       w + grp * g->cout_g * g->col_k, g->col_k, 0.0f,
+                       y + n0 * g->oh * g->ow * g->cout + grp * g->cout_g, g->cout);
+        }
+    }
+}
+
+static void general_backward(sscma_pool *pool, const conv_geom *g, const float *x, const float *w, const float *dy,
+                             float *dx, float *dw, float *col, float *dcol)
+{
+    for (int64_t n0 = 0; n0 < g->n; n0 += g->chunk) {
+        int64_t nc = g->n - n0 < g->chunk ? g->n - n0 : g->chunk;
+        int64_t rows = nc * g->oh * g->ow;
+        const float *dy_chunk = dy + n0 * g->oh * g->ow * g->cout;
+        for (int64_t grp = 0; grp < g->groups; grp++) {
+            const float *dy_g = dy_chunk + grp * g->cout_g;
+            if (dw != NULL) {
+                col_job job = {g, x + n0 * g->h * g->w * g->cin, NULL, col, grp};
+                sscma_parallel_for(pool, rows, 64, im2col_task, &job);
+                /* dw_g[cout_g, K] += dy_g[rows, cout_g]^T . col[rows, K] */
+                sscma_gemm(pool, true, false, g->cout_g, g->col_k, rows, 1.0f, dy_g, g->cout, col, g->col_k, 1.0f,
+                           dw + grp * g->cout_g * g->col_k, g->col_k);
+            }
+            if (dx != NULL) {
+                /* dcol[rows, K] = dy_g[rows, cout_g] . w_g[cout_g, K] */
+                sscma_gemm(pool, false, false, rows, g->col_k, g->cout_g, 1.0f, dy_g, g->cout,
+                           w + grp * g->cout_g * g->col_k, g->col_k, 0.0f, dcol, g->col_k);
+                col_job job = {g, NULL, dx + n0 * g->h * g->w * g->cin, dcol, grp};
+                sscma_parallel_for(pool, nc, 1, col2im_task, &job);
+            }
+        }
+    }
+}
+
+/* ---- depthwise path ---- */
+
+typedef struct dw_job {
+    const conv_geom *g;
+    const float *x, *wt, *bias, *dy;
+    float *y, *dx, *dwt;
+} dw_job;
+
+/* y rows (n, oh): y[c] = bias[c] + sum_{kh,kw} x[ih, iw, c] * wt[kh, kw, c] */
+static void dw_forward_task(void *arg, int64_t begin, int64_t end, int32_t worker)
+{
+    (void)worker;
+    const dw_job *j = arg;
+    const conv_geom *g = j->g;
+    const int64_t c = g->cout;
+    for (int64_t r = begin; r < end; r++) {
+        int64_t n = r / g->oh, oh = r % g->oh;
+        for (int64_t ow = 0; ow < g->ow; ow++) {
+            float *y = j->y + ((n * g->oh + oh) * g->ow + ow) * c;
+            if (j->bias != NULL)
+                memcpy(y, j->bias, (size_t)c * sizeof *y);
+            else
+                memset(y, 0, (size_t)c * sizeof *y);
+            for (int64_t kh = 0; kh < g->kh; kh++) {
+                int64_t ih = oh * g->sh - g->pt + kh * g->dh;
+                if (ih < 0 || ih >= g->h)
+                    continue;
+                for (int64_t kw = 0; kw < g->kw; kw++) {
+                    int64_t iw = ow * g->sw - g->pl + kw * g->dw;
+                    if (iw < 0 || iw >= g->w)
+                        continue;
+                    const float *x = j->x + ((n * g->h + ih) * g->w + iw) * c;
+                    const float *wt = j->wt + (kh * g->kw + kw) * c;
+                    for (int64_t i = 0; i < c; i++)
+                        y[i] += x[i] * wt[i];
+                }
+            }
+        }
+    }
+}
+
+/* dx rows (n, ih), gathered: dx[ih, iw, c] += sum over taps that read it of dy[oh, ow, c] * wt[kh, kw, c] */
+static void dw_backward_input_task(void *arg, int64_t begin, int64_t end, int32_t worker)
+{
+    (void)worker;
+    const dw_job *j = arg;
+    const conv_geom *g = j->g;
+    const int64_t c = g->cout;
+    for (int64_t r = begin; r < end; r++) {
+        int64_t n = r / g->h, ih = r % g->h;
+        for (int64_t iw = 0; iw < g->w; iw++) {
+            float *dx = j->dx + ((n * g->h + ih) * g->w + iw) * c;
+            for (int64_t kh = 0; kh < g->kh; kh++) {
+                int64_t t = ih + g->pt - kh * g->dh;
+                if (t < 0 || t % g->sh != 0 || t / g->sh >= g->oh)
+                    continue;
+                int64_t oh = t / g->sh;
+                for (int64_t kw = 0; kw < g->kw; kw++) {
+                    int64_t u = iw + g->pl - kw * g->dw;
+                    if (u < 0 || u % g->sw != 0 || u / g->sw >= g->ow)
+                        continue;
+                    int64_t ow = u / g->sw;
+                    const float *dy = j->dy + ((n * g->oh + oh) * g->ow + ow) * c;
+                    const float *wt = j->wt + (kh * g->kw + kw) * c;
+                    for (int64_t i = 0; i < c; i++)
+                        dx[i] += dy[i] * wt[i];
+                }
+            }
+        }
+    }
+}
+
+/* dwt[kh, kw, c] = sum_{n,oh,ow} dy[n,oh,ow,c] * x[n,ih,iw,c], split over channel blocks; a float sum per output
+ * row, accumulated in double across rows. */
+static void dw_backward_weight_task(void *arg, int64_t begin, int64_t end, int32_t worker)
+{
+    (void)worker;
+    const dw_job *j = arg;
+    const conv_geom *g = j->g;
+    const int64_t c = g->cout;
+    enum { BLOCK = 32 };
+    for (int64_t c0 = begin * BLOCK; c0 < end * BLOCK && c0 < c; c0 += BLOCK) {
+        int64_t width = c - c0 < BLOCK ? c - c0 : BLOCK;
+        for (int64_t kh = 0; kh < g->kh; kh++)
+            for (int64_t kw = 0; kw < g->kw; kw++) {
+                double total[BLOCK] = {0};
+                for (int64_t n = 0; n < g->n; n++)
+                    for (int64_t oh = 0; oh < g->oh; oh++) {
+                        int64_t ih = oh * g->sh - g->pt + kh * g->dh;
+                        if (ih < 0 || ih >= g->h)
+                            continue;
+                        float row[BLOCK] = {0};
+                        for (int64_t ow = 0; ow < g->ow; ow++) {
+                            int64_t iw = ow * g->sw - g->pl + kw * g->dw;
+                            if (iw < 0 || iw >= g->w)
+                                continue;
+                            const float *dy = j->dy + ((n * g->oh + oh) * g->ow + ow) * c + c0;
+                            const float *x = j->x + ((n * g->h + ih) * g->w + iw) * c + c0;
+                            for (int64_t i = 0; i < width; i++)
+                                row[i] += dy[i] * x[i];
+                        }
+                        for (int64_t i = 0; i < width; i++)
+                            total[i] += row[i];
+                    }
+                float *dwt = j->dwt + (kh * g->kw + kw) * c + c0;
+                for (int64_t i = 0; i < width; i++)
+                    dwt[i] = (float)total[i];
+            }
+    }
+}
+
+/* OHWI [C, KH, KW, 1] <-> [KH, KW, C] */
+static void dw_transpose_weight(const conv_geom *g, const float *w, float *wt)
+{
+    int64_t taps = g->kh * g->kw;
+    for (int64_t o = 0; o < g->cout; o++)
+        for (int64_t t = 0; t < taps; t++)
+            wt[t * g->cout + o] = w[o * taps + t];
+}
+
+/* ---- op entry points ---- */
+
+static sscma_status conv_forward(const sscma_op_exec *e)
+{
+    conv_geom g;
+    sscma_desc d[3];
+    sscma_exec_in_descs(e, d);
+    sscma_status st = geometry(e->attrs, d, e->n_in, &g);
+    if (st != SSCMA_OK)
+        return st;
+    const float *x = e->in[0].data, *w = e->in[1].data;
+    const float *bias = g.has_bias ? e->in[2].data : NULL;
+    float *y = e->out[0].data;
+    switch (g.path) {
+    case PATH_POINTWISE:
+        /* y[N*H*W, Cout] = x[N*H*W, Cin] . w[Cout, Cin]^T */
+        sscma_gemm(e->pool, false, true, g.n * g.h * g.w, g.cout, g.cin, 1.0f, x, g.cin, w, g.cin, 0.0f, y, g.cout);
+        if (bias != NULL)
+            sscma_add_row_bias(e->pool, y, g.n * g.oh * g.ow, g.cout, bias);
+        break;
+    case PATH_DEPTHWISE: {
+        float *wt = e->workspace;
+        dw_transpose_weight(&g, w, wt);
+        dw_job job = {&g, x, wt, bias, NULL, y, NULL, NULL};
+        sscma_parallel_for(e->pool, g.n * g.oh, 1, dw_forward_task, &job);
+        break;
+    }
+    case PATH_GENERAL:
+        general_forward(e->pool, &g, x, w, y, e->workspace);
+        if (bias != NULL)
+            sscma_add_row_bias(e->pool, y, g.n * g.oh * g.ow, g.cout, bias);
+        break;
+    }
+    return SSCMA_OK;
+}
+
+static void conv_backward(const sscma_op_exec *e, const sscma_buf *dout, const sscma_buf *din)
+{
+    conv_geom g;
+    sscma_desc d[3];
+    sscma_exec_in_descs(e, d);
+    if (geometry(e->attrs, d, e->n_in, &g) != SSCMA_OK)
+        return;
+    const float *x = e->in[0].data, *w = e->in[1].data, *dy = dout[0].data;
+    float *dx = din[0].data, *dw = din[1].data;
+    float *db = g.has_bias ? din[2].data : NULL;
+    if (db != NULL)
+        sscma_column_sums(e->pool, dy, g.n * g.oh * g.ow, g.cout, g.cout, db);
+    switch (g.path) {
+    case PATH_POINTWISE: {
+        int64_t rows = g.n * g.h * g.w;
+        if (dx != NULL) /* dx[rows, Cin] += dy[rows, Cout] . w[Cout, Cin] */
+            sscma_gemm(e->pool, false, false, rows, g.cin, g.cout, 1.0f, dy, g.cout, w, g.cin, 1.0f, dx, g.cin);
+        if (dw != NULL) /* dw[Cout, Cin] += dy^T . x */
+            sscma_gemm(e->pool, true, false, g.cout, g.cin, rows, 1.0f, dy, g.cout, x, g.cin, 1.0f, dw, g.cin);
+        break;
+    }
+    case PATH_DEPTHWISE: {
+        float *wt = e->workspace;
+        float *dwt = (float *)((char *)e->workspace + sscma_align_bytes((size_t)(g.kh * g.kw * g.cout) * sizeof(float)));
+        dw_transpose_weight(&g, w, wt);
+        dw_job job = {&g, x, wt, NULL, dy, NULL, dx, dwt};
+        if (dx != NULL)
+            sscma_parallel_for(e->pool, g.n * g.h, 1, dw_backward_input_task, &job);
+        if (dw != NULL) {
+            sscma_parallel_for(e->pool, (g.cout + 31) / 32, 1, dw_backward_weight_task, &job);
+            int64_t taps = g.kh * g.kw;
+            for (int64_t o = 0; o < g.cout; o++)
+                for (int64_t t = 0; t < taps; t++)
+                    dw[o * taps + t] += dwt[t * g.cout + o];
+        }
+        break;
+    }
+    case PATH_GENERAL: {
+        float *col = e->workspace;
+        float *dcol = (float *)((char *)e->workspace +
+                                sscma_align_bytes((size_t)(g.chunk * g.oh * g.ow * g.col_k) * sizeof(float)));
+        general_backward(e->pool, &g, x, w, dy, dx, dw, col, dcol);
+        break;
+    }
+    }
+}
+
+const sscma_op_def sscma_op_conv2d = {
+    .name = "conv2d",
+    .attrs_size = sizeof(sscma_conv2d_attrs),
+    .min_inputs = 2,
+    .max_inputs = 3,
+    .nondiff_inputs = 0,
+    .infer = conv_infer,
+    .forward = conv_forward,
+    .backward = conv_backward,
+};

@@ -1,0 +1,95 @@
+/* The op table and the shape-description helpers every op's infer() uses. */
+#include <stdio.h>
+#include <string.h>
+
+#include "ops/op.h"
+
+static const sscma_op_def *const all_ops[] = {
+    &sscma_op_conv2d,
+    &sscma_op_batch_norm,
+    &sscma_op_relu, &sscma_op_relu6, &sscma_op_leaky_relu, &sscma_op_sigmoid, &sscma_op_silu,
+    &sscma_op_hardswish, &sscma_op_hardsigmoid, &sscma_op_tanh,
+    &sscma_op_max_pool, &sscma_op_avg_pool, &sscma_op_global_avg_pool, &sscma_op_global_max_pool,
+    &sscma_op_linear,
+    &sscma_op_add, &sscma_op_mul,
+    &sscma_op_reshape, &sscma_op_concat, &sscma_op_split, &sscma_op_slice, &sscma_op_pad,
+    &sscma_op_upsample_nearest,
+    &sscma_op_dropout,
+    &sscma_op_softmax, &sscma_op_log_softmax,
+    &sscma_op_cross_entropy, &sscma_op_bce_with_logits, &sscma_op_mse_loss, &sscma_op_l1_loss,
+    &sscma_op_smooth_l1_loss,
+};
+
+const sscma_op_def *sscma_op_find(const char *name)
+{
+    if (name == NULL)
+        return NULL;
+    for (size_t i = 0; i < sizeof all_ops / sizeof all_ops[0]; i++)
+        if (strcmp(all_ops[i]->name, name) == 0)
+            return all_ops[i];
+    return NULL;
+}
+
+const sscma_op_def *const *sscma_op_all(size_t *count)
+{
+    *count = sizeof all_ops / sizeof all_ops[0];
+    return all_ops;
+}
+
+int64_t sscma_desc_numel(const sscma_desc *d)
+{
+    int64_t n = 1;
+    for (int32_t i = 0; i < d->rank; i++)
+        n *= d->dims[i];
+    return n;
+}
+
+void sscma_desc_format(const sscma_desc *d, char *buf, size_t size)
+{
+    size_t n = (size_t)snprintf(buf, size, "%s[", sscma_dtype_name(d->dtype));
+    for (int32_t i = 0; i < d->rank && n < size; i++)
+        n += (size_t)snprintf(buf + n, size - n, i == 0 ? "%lld" : ", %lld", (long long)d->dims[i]);
+    if (n < size)
+        snprintf(buf + n, size - n, "]");
+}
+
+sscma_desc sscma_desc_make(sscma_dtype dtype, int32_t rank, const int64_t *dims)
+{
+    sscma_desc d;
+    memset(&d, 0, sizeof d);
+    d.dtype = dtype;
+    d.rank = rank;
+    for (int32_t i = 0; i < rank; i++)
+        d.dims[i] = dims[i];
+    return d;
+}
+
+bool sscma_desc_equal(const sscma_desc *a, const sscma_desc *b)
+{
+    if (a->dtype != b->dtype || a->rank != b->rank)
+        return false;
+    for (int32_t i = 0; i < a->rank; i++)
+        if (a->dims[i] != b->dims[i])
+            return false;
+    return true;
+}
+
+sscma_status sscma_desc_require(const char *op, const char *what, const sscma_desc *d, sscma_dtype dtype,
+                                int32_t rank)
+{
+    char text[200];
+    if (d->dtype != dtype) {
+        sscma_desc_format(d, text, sizeof text);
+        return sscma_fail(SSCMA_ERR_DTYPE, op, "%s is %s; expected %s", what, text, sscma_dtype_name(dtype));
+    }
+    if (rank >= 0 && d->rank != rank) {
+        sscma_desc_format(d, text, sizeof text);
+        return sscma_fail(SSCMA_ERR_SHAPE, op, "%s is %s; expected rank %d", what, text, (int)rank);
+    }
+    for (int32_t i = 0; i < d->rank; i++)
+        if (d->dims[i] < 0) {
+            sscma_desc_format(d, text, sizeof text);
+            return sscma_fail(SSCMA_ERR_SHAPE, op, "%s is %s: negative dimension", what, text);
+        }
+    return SSCMA_OK;
+}

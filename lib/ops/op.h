@@ -1,0 +1,228 @@
+/*
+ * The op table: every op the graph can run is one sscma_op_def with shape inference, forward and backward.
+ *
+ * Layouts: activations NHWC, convolution weights OHWI, linear weights [out, in]. Training runs in f32; some inputs
+ * (class labels) are i32. An op reads its inputs, writes its outputs (overwriting them), and in backward ADDS the
+ * gradient of each input into din[i] (so fan-out sums without extra buffers); din[i].data == NULL means that
+ * input's gradient is not needed. Per-op state that backward needs (batch statistics, masks) lives in `saved`,
+ * scratch in `workspace`; both are sized by infer() and provided by the caller, so kernels never allocate.
+ *
+ * Not installed: the public face of ops is the graph builder (model.h).
+ */
+#ifndef SSCMA_LIB_OPS_OP_H
+#define SSCMA_LIB_OPS_OP_H
+
+#include <stdbool.h>
+
+#include "core/internal.h"
+#include "sscma/tensor.h"
+
+#define SSCMA_OP_MAX_INPUTS 16
+#define SSCMA_OP_MAX_OUTPUTS 16
+
+/* Element type and shape of one op input or output. */
+typedef struct sscma_desc {
+    sscma_dtype dtype;
+    int32_t rank;
+    int64_t dims[SSCMA_TENSOR_MAX_RANK];
+} sscma_desc;
+
+/* A buffer: a description plus the data (f32 or i32 per the dtype). */
+typedef struct sscma_buf {
+    sscma_desc desc;
+    void *data;
+} sscma_buf;
+
+/* What infer() reports besides the output descriptions: bytes the op needs kept and as scratch. */
+typedef struct sscma_op_sizes {
+    size_t saved_bytes;     /* kept from forward to backward (training) */
+    size_t workspace_bytes; /* scratch during one forward or backward call */
+} sscma_op_sizes;
+
+/* Everything one forward or backward call sees. */
+typedef struct sscma_op_exec {
+    sscma_pool *pool;
+    const void *attrs; /* the op's attribute struct, as given to infer() */
+    const sscma_buf *in;
+    int32_t n_in;
+    const sscma_buf *out;
+    int32_t n_out;
+    void *saved;     /* saved_bytes, 64-byte aligned */
+    void *workspace; /* workspace_bytes, 64-byte aligned */
+    bool training;
+    uint64_t seed;   /* random ops (dropout): stream = seed, index = element; same bits on any thread count */
+} sscma_op_exec;
+
+typedef struct sscma_op_def {
+    const char *name;
+    size_t attrs_size;
+    int32_t min_inputs, max_inputs;
+    /* Bit i set: input i takes no gradient (labels, masks, weights of a loss). */
+    uint32_t nondiff_inputs;
+    /*
+     * Checks the inputs against the attributes and computes the outputs. Errors name the op and the problem
+     * (SSCMA_ERR_SHAPE, SSCMA_ERR_DTYPE, SSCMA_ERR_INVALID_ARGUMENT, SSCMA_ERR_OVERFLOW).
+     */
+    sscma_status (*infer)(const void *attrs, const sscma_desc *in, int32_t n_in, sscma_desc *out, int32_t *n_out,
+                          sscma_op_sizes *sizes);
+    /* Runs the op. Fails only on data the shapes cannot reveal (a class label out of range), with a message. */
+    sscma_status (*forward)(const sscma_op_exec *e);
+    /* Adds input gradients into din[i].data given output gradients dout; NULL backward = not differentiable. */
+    void (*backward)(const sscma_op_exec *e, const sscma_buf *dout, const sscma_buf *din);
+} sscma_op_def;
+
+/* Looks an op up by name; NULL if unknown. */
+const sscma_op_def *sscma_op_find(const char *name);
+
+/* The table, for tests and the graph: *count entries. */
+const sscma_op_def *const *sscma_op_all(size_t *count);
+
+/* Helpers for infer() and kernels. */
+int64_t sscma_desc_numel(const sscma_desc *d);
+void sscma_desc_format(const sscma_desc *d, char *buf, size_t size); /* "f32[2, 3, 4]" */
+sscma_desc sscma_desc_make(sscma_dtype dtype, int32_t rank, const int64_t *dims);
+bool sscma_desc_equal(const sscma_desc *a, const sscma_desc *b);
+
+/* Fails with SSCMA_ERR_DTYPE unless d has `dtype`; `what` names the input ("conv2d input 0"). */
+sscma_status sscma_desc_require(const char *op, const char *what, const sscma_desc *d, sscma_dtype dtype,
+                                int32_t rank);
+
+/* Copies the input descriptions of e into d (n_in entries), for kernels that recompute their geometry. */
+static inline void sscma_exec_in_descs(const sscma_op_exec *e, sscma_desc *d)
+{
+    for (int32_t i = 0; i < e->n_in; i++)
+        d[i] = e->in[i].desc;
+}
+
+/* Rounds a byte count up to the arena alignment (64). */
+static inline size_t sscma_align_bytes(size_t n)
+{
+    return (n + 63) & ~(size_t)63;
+}
+
+/* The op definitions, one per kernel family file. */
+extern const sscma_op_def sscma_op_conv2d;
+extern const sscma_op_def sscma_op_batch_norm;
+extern const sscma_op_def sscma_op_relu, sscma_op_relu6, sscma_op_leaky_relu, sscma_op_sigmoid, sscma_op_silu,
+    sscma_op_hardswish, sscma_op_hardsigmoid, sscma_op_tanh;
+extern const sscma_op_def sscma_op_max_pool, sscma_op_avg_pool, sscma_op_global_avg_pool, sscma_op_global_max_pool;
+extern const sscma_op_def sscma_op_linear;
+extern const sscma_op_def sscma_op_add, sscma_op_mul;
+extern const sscma_op_def sscma_op_reshape, sscma_op_concat, sscma_op_split, sscma_op_slice, sscma_op_pad,
+    sscma_op_upsample_nearest;
+extern const sscma_op_def sscma_op_dropout;
+extern const sscma_op_def sscma_op_softmax, sscma_op_log_softmax;
+extern const sscma_op_def sscma_op_cross_entropy, sscma_op_bce_with_logits, sscma_op_mse_loss, sscma_op_l1_loss,
+    sscma_op_smooth_l1_loss;
+
+/* ---- attribute structs ---- */
+
+/* conv2d: inputs x [N,H,W,Cin], weight [Cout,KH,KW,Cin/groups], optional bias [Cout]; output [N,OH,OW,Cout]. */
+typedef struct sscma_conv2d_attrs {
+    int32_t stride_h, stride_w;       /* >= 1 */
+    int32_t dilation_h, dilation_w;   /* >= 1 */
+    int32_t pad_top, pad_left, pad_bottom, pad_right;
+    bool pad_same;                    /* TF "SAME": pads computed from the input size (extra pad at the end) */
+    int32_t groups;                   /* Cin and Cout divisible by groups; groups == Cin == Cout is depthwise */
+} sscma_conv2d_attrs;
+
+/* batch_norm over the last axis: inputs x [..., C], gamma [C], beta [C], running_mean [C], running_var [C]. */
+typedef struct sscma_batch_norm_attrs {
+    float eps;      /* PyTorch default 1e-5 */
+    float momentum; /* running = (1 - momentum) * running + momentum * batch; PyTorch default 0.1 */
+} sscma_batch_norm_attrs;
+
+/* Activations: one input, one output of the same shape. */
+typedef struct sscma_act_attrs {
+    float negative_slope; /* leaky_relu only; PyTorch default 0.01 */
+} sscma_act_attrs;
+
+/* max_pool / avg_pool over H and W of NHWC. */
+typedef struct sscma_pool_attrs {
+    int32_t kernel_h, kernel_w;
+    int32_t stride_h, stride_w;
+    int32_t pad_h, pad_w;          /* symmetric, as PyTorch; at most half the kernel */
+    bool ceil_mode;
+    bool count_include_pad;        /* avg_pool only; PyTorch default true */
+} sscma_pool_attrs;
+
+/* linear: x [N, in], weight [out, in], optional bias [out] -> [N, out]. */
+typedef struct sscma_linear_attrs {
+    int32_t unused;
+} sscma_linear_attrs;
+
+/* reshape: to `dims` (one entry may be -1, inferred). flatten is reshape to [N, -1]. */
+typedef struct sscma_reshape_attrs {
+    int32_t rank;
+    int64_t dims[SSCMA_TENSOR_MAX_RANK];
+} sscma_reshape_attrs;
+
+/* concat / split along `axis` (negative counts from the end; channels = -1). */
+typedef struct sscma_axis_attrs {
+    int32_t axis;
+    int32_t n_parts;                  /* split: number of outputs */
+    int64_t sizes[SSCMA_OP_MAX_OUTPUTS]; /* split: size of each part along axis */
+} sscma_axis_attrs;
+
+/* slice: for each axis, [begin, end) with step 1. */
+typedef struct sscma_slice_attrs {
+    int64_t begin[SSCMA_TENSOR_MAX_RANK];
+    int64_t end[SSCMA_TENSOR_MAX_RANK];
+} sscma_slice_attrs;
+
+/* pad: constant padding before/after each axis. */
+typedef struct sscma_pad_attrs {
+    int64_t before[SSCMA_TENSOR_MAX_RANK];
+    int64_t after[SSCMA_TENSOR_MAX_RANK];
+    float value;
+} sscma_pad_attrs;
+
+/* upsample_nearest: NHWC, integer scales. */
+typedef struct sscma_upsample_attrs {
+    int32_t scale_h, scale_w;
+} sscma_upsample_attrs;
+
+/* dropout: zero with probability p in training (scaled by 1/(1-p)), identity in evaluation. */
+typedef struct sscma_dropout_attrs {
+    float p;
+} sscma_dropout_attrs;
+
+/* softmax / log_softmax along the last axis. */
+typedef struct sscma_softmax_attrs {
+    int32_t unused;
+} sscma_softmax_attrs;
+
+/* Loss reduction, as PyTorch's `reduction`. */
+typedef enum sscma_reduction {
+    SSCMA_REDUCTION_MEAN = 0,
+    SSCMA_REDUCTION_SUM = 1,
+    SSCMA_REDUCTION_NONE = 2
+} sscma_reduction;
+
+/*
+ * cross_entropy: logits [N, C] f32, target [N] i32, optional class weights [C]; output [] (or [N] for NONE).
+ * Mean reduction divides by the sum of the weights of the non-ignored targets, as PyTorch.
+ */
+typedef struct sscma_cross_entropy_attrs {
+    sscma_reduction reduction;
+    float label_smoothing; /* 0..1 */
+    int32_t ignore_index;  /* PyTorch default -100 */
+} sscma_cross_entropy_attrs;
+
+/*
+ * bce_with_logits: logits x, target y (same shape), optional weight (same shape: per-element weights; 0 masks
+ * an element) and optional pos_weight (the last axis, [C]). Mean divides by the element count, as PyTorch.
+ */
+typedef struct sscma_bce_attrs {
+    sscma_reduction reduction;
+    bool has_weight;     /* input 2 is the element weight */
+    bool has_pos_weight; /* the last input is pos_weight [C] */
+} sscma_bce_attrs;
+
+/* mse_loss / l1_loss / smooth_l1_loss: prediction and target of the same shape. */
+typedef struct sscma_regression_loss_attrs {
+    sscma_reduction reduction;
+    float beta; /* smooth_l1 only; PyTorch default 1.0 */
+} sscma_regression_loss_attrs;
+
+#endif /* SSCMA_LIB_OPS_OP_H */
