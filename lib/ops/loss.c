@@ -4,8 +4,8 @@
  *
  * cross_entropy (logits z [N, C], target t [N] i32, optional class weights w [C], label smoothing e):
  *   logp = log_softmax(z);  nll_i = -w[t_i] logp[i, t_i];  smooth_i = -sum_c w_c logp[i, c]  (0 where ignored)
- *   loss = (1 - e) * R(nll) + e / C * R(smooth), where for mean R(nll) = sum nll / sum_i w[t_i] over kept rows, and
- *   R(smooth) divides by the same weight sum when w is given, else by N (all rows, as PyTorch 1.13 does).
+ *   loss = (1 - e) * R(nll) + e / C * R(smooth), where for mean both sums are divided by sum_i w[t_i] over the
+ *   kept (not ignored) rows; without w that is the number of kept rows (checked against PyTorch 1.13).
  *   dz[i, j] = c_nll,i (p_ij - [j = t_i]) + c_sm,i (p_ij W - w_j),  W = sum_c w_c
  * bce_with_logits (x, y, optional element weight v, optional pos_weight q [C] on the last axis):
  *   l = v [(1 - y) x + (1 + (q - 1) y) softplus(-x)];  dl/dx = v [(1 - y) sigmoid(x) - q y sigmoid(-x)]
@@ -67,8 +67,8 @@ static sscma_status ce_infer(const void *attrs, const sscma_desc *in, int32_t n_
     return SSCMA_OK;
 }
 
-/* The mean denominators: the weight sum of the kept rows, and the smoothing term's. */
-static void ce_denominators(const sscma_op_exec *e, double *nll_den, double *smooth_den)
+/* The mean denominator: the weight sum of the kept rows (their count without class weights). */
+static double ce_denominator(const sscma_op_exec *e)
 {
     const sscma_cross_entropy_attrs *a = e->attrs;
     int64_t n = e->in[0].desc.dims[0];
@@ -78,8 +78,7 @@ static void ce_denominators(const sscma_op_exec *e, double *nll_den, double *smo
     for (int64_t i = 0; i < n; i++)
         if (t[i] != a->ignore_index)
             sw += w != NULL ? w[t[i]] : 1.0;
-    *nll_den = sw;
-    *smooth_den = w != NULL ? sw : (double)n;
+    return sw;
 }
 
 static sscma_status ce_forward(const sscma_op_exec *e)
@@ -112,10 +111,9 @@ static sscma_status ce_forward(const sscma_op_exec *e)
     if (a->reduction == SSCMA_REDUCTION_NONE)
         return SSCMA_OK;
     if (a->reduction == SSCMA_REDUCTION_MEAN) {
-        double nll_den, smooth_den;
-        ce_denominators(e, &nll_den, &smooth_den);
-        nll_sum /= nll_den;
-        smooth_sum /= smooth_den;
+        double den = ce_denominator(e);
+        nll_sum /= den;
+        smooth_sum /= den;
     }
     y[0] = (float)((1.0 - eps) * nll_sum + eps / (double)c * smooth_sum);
     return SSCMA_OK;
@@ -130,17 +128,16 @@ static void ce_backward(const sscma_op_exec *e, const sscma_buf *dout, const ssc
     const float *w = e->n_in == 3 ? e->in[2].data : NULL, *logp = e->saved, *g = dout[0].data;
     const int32_t *t = e->in[1].data;
     float *dz = din[0].data;
-    double eps = a->label_smoothing, nll_den = 1.0, smooth_den = 1.0, wsum = 0.0;
-    if (a->reduction == SSCMA_REDUCTION_MEAN)
-        ce_denominators(e, &nll_den, &smooth_den);
+    double eps = a->label_smoothing, den = a->reduction == SSCMA_REDUCTION_MEAN ? ce_denominator(e) : 1.0;
+    double wsum = 0.0;
     for (int64_t j = 0; j < c; j++)
         wsum += w != NULL ? w[j] : 1.0;
     for (int64_t i = 0; i < n; i++) {
         if (t[i] == a->ignore_index)
             continue;
         double gi = a->reduction == SSCMA_REDUCTION_NONE ? g[i] : g[0];
-        double c_nll = (1.0 - eps) * (w != NULL ? w[t[i]] : 1.0) * gi / nll_den;
-        double c_sm = eps / (double)c * gi / smooth_den;
+        double c_nll = (1.0 - eps) * (w != NULL ? w[t[i]] : 1.0) * gi / den;
+        double c_sm = eps / (double)c * gi / den;
         const float *lp = logp + i * c;
         float *d = dz + i * c;
         for (int64_t j = 0; j < c; j++) {

@@ -1,4 +1,5 @@
 /* The op table and the shape-description helpers every op's infer() uses. */
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -34,6 +35,58 @@ const sscma_op_def *const *sscma_op_all(size_t *count)
 {
     *count = sizeof all_ops / sizeof all_ops[0];
     return all_ops;
+}
+
+/* Fails unless d is a valid description whose byte size fits in PTRDIFF_MAX. */
+static sscma_status check_desc(const char *op, const char *what, int32_t index, const sscma_desc *d)
+{
+    if (d->dtype != SSCMA_DTYPE_F32 && d->dtype != SSCMA_DTYPE_I32 && d->dtype != SSCMA_DTYPE_I8 &&
+        d->dtype != SSCMA_DTYPE_U8)
+        return sscma_fail(SSCMA_ERR_DTYPE, op, "%s %d has unknown dtype %d", what, (int)index, (int)d->dtype);
+    if (d->rank < 0 || d->rank > SSCMA_TENSOR_MAX_RANK)
+        return sscma_fail(SSCMA_ERR_SHAPE, op, "%s %d has rank %d; expected 0..%d", what, (int)index, (int)d->rank,
+                          SSCMA_TENSOR_MAX_RANK);
+    int64_t n = 1;
+    for (int32_t i = 0; i < d->rank; i++) {
+        if (d->dims[i] < 0)
+            return sscma_fail(SSCMA_ERR_SHAPE, op, "%s %d: dimension %d is %lld", what, (int)index, (int)i,
+                              (long long)d->dims[i]);
+        if (d->dims[i] == 0)
+            return SSCMA_OK; /* empty: no overflow possible */
+        if (n > PTRDIFF_MAX / 4 / d->dims[i]) {
+            char text[200];
+            sscma_desc_format(d, text, sizeof text);
+            return sscma_fail(SSCMA_ERR_OVERFLOW, op, "%s %d %s is too large for memory", what, (int)index, text);
+        }
+        n *= d->dims[i];
+    }
+    return SSCMA_OK;
+}
+
+sscma_status sscma_op_infer(const sscma_op_def *def, const void *attrs, const sscma_desc *in, int32_t n_in,
+                            sscma_desc *out, int32_t *n_out, sscma_op_sizes *sizes)
+{
+    if (def == NULL)
+        return sscma_fail(SSCMA_ERR_INVALID_ARGUMENT, "op", "no op definition");
+    if ((in == NULL && n_in > 0) || out == NULL || n_out == NULL || sizes == NULL)
+        return sscma_fail(SSCMA_ERR_INVALID_ARGUMENT, def->name, "NULL input or output descriptions");
+    if (attrs == NULL && def->attrs_size > 0)
+        return sscma_fail(SSCMA_ERR_INVALID_ARGUMENT, def->name, "needs attributes; got NULL");
+    if (n_in < def->min_inputs || n_in > def->max_inputs)
+        return sscma_fail(SSCMA_ERR_INVALID_ARGUMENT, def->name, "takes %d to %d inputs, got %d",
+                          (int)def->min_inputs, (int)def->max_inputs, (int)n_in);
+    sscma_status st;
+    for (int32_t i = 0; i < n_in; i++)
+        if ((st = check_desc(def->name, "input", i, &in[i])) != SSCMA_OK)
+            return st;
+    memset(sizes, 0, sizeof *sizes);
+    *n_out = 0;
+    if ((st = def->infer(attrs, in, n_in, out, n_out, sizes)) != SSCMA_OK)
+        return st;
+    for (int32_t i = 0; i < *n_out; i++)
+        if ((st = check_desc(def->name, "output", i, &out[i])) != SSCMA_OK)
+            return st;
+    return SSCMA_OK;
 }
 
 int64_t sscma_desc_numel(const sscma_desc *d)

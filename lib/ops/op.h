@@ -71,6 +71,15 @@ typedef struct sscma_op_def {
     void (*backward)(const sscma_op_exec *e, const sscma_buf *dout, const sscma_buf *din);
 } sscma_op_def;
 
+/*
+ * Runs def->infer after the checks every op shares: attrs present when the op has attributes, the input count
+ * within min..max, every input description valid (known dtype, rank 0..8, dimensions >= 0) and every input and
+ * output small enough that its byte size fits in memory (SSCMA_ERR_OVERFLOW otherwise). Use this, never
+ * def->infer directly.
+ */
+sscma_status sscma_op_infer(const sscma_op_def *def, const void *attrs, const sscma_desc *in, int32_t n_in,
+                            sscma_desc *out, int32_t *n_out, sscma_op_sizes *sizes);
+
 /* Looks an op up by name; NULL if unknown. */
 const sscma_op_def *sscma_op_find(const char *name);
 

@@ -7,9 +7,14 @@
  *   upsample_nearest  y[n, h, w, c] = x[n, h / sh, w / sw, c]  (NHWC, integer scales)
  * Every op works on f32; reshape, concat, split and slice also move i32 data (labels) forward.
  */
+#include <stdint.h>
 #include <string.h>
 
 #include "ops/op.h"
+
+/* Bound on sizes computed from attributes, so that sums and products below stay far from int64 overflow; the
+ * output check of sscma_op_infer() then rejects anything too large for memory. */
+#define SIZE_LIMIT ((int64_t)1 << 40)
 
 static size_t elem_size(sscma_dtype dtype)
 {
@@ -51,6 +56,8 @@ static sscma_status reshape_infer(const void *attrs, const sscma_desc *in, int32
         else if (a->dims[i] < 0)
             return sscma_fail(SSCMA_ERR_INVALID_ARGUMENT, "reshape", "dims[%d] is %lld; only one -1 is allowed",
                               (int)i, (long long)a->dims[i]);
+        else if (a->dims[i] > 0 && known > INT64_MAX / a->dims[i])
+            return sscma_fail(SSCMA_ERR_OVERFLOW, "reshape", "the product of the target dims overflows");
         else
             known *= a->dims[i];
     }
@@ -387,6 +394,9 @@ static sscma_status pad_infer(const void *attrs, const sscma_desc *in, int32_t n
         if (a->before[i] < 0 || a->after[i] < 0)
             return sscma_fail(SSCMA_ERR_INVALID_ARGUMENT, "pad", "axis %d: padding %lld, %lld is negative", (int)i,
                               (long long)a->before[i], (long long)a->after[i]);
+        if (a->before[i] > SIZE_LIMIT || a->after[i] > SIZE_LIMIT)
+            return sscma_fail(SSCMA_ERR_OVERFLOW, "pad", "axis %d: padding %lld, %lld is too large", (int)i,
+                              (long long)a->before[i], (long long)a->after[i]);
         o.dims[i] += a->before[i] + a->after[i];
     }
     out[0] = o;
@@ -435,6 +445,8 @@ static sscma_status upsample_infer(const void *attrs, const sscma_desc *in, int3
     if (a->scale_h < 1 || a->scale_w < 1)
         return sscma_fail(SSCMA_ERR_INVALID_ARGUMENT, "upsample_nearest", "scales %dx%d must be >= 1", a->scale_h,
                           a->scale_w);
+    if (in[0].dims[1] > SIZE_LIMIT / a->scale_h || in[0].dims[2] > SIZE_LIMIT / a->scale_w)
+        return sscma_fail(SSCMA_ERR_OVERFLOW, "upsample_nearest", "the upsampled image would be too large");
     out[0] = in[0];
     out[0].dims[1] *= a->scale_h;
     out[0].dims[2] *= a->scale_w;

@@ -57,24 +57,36 @@ static int selected(int argc, char **argv, const char *name)
     return 0;
 }
 
-int test_main(int argc, char **argv, const test_case *cases, size_t count)
+int test_main_params(int argc, char **argv, const test_case *cases, size_t count, const test_param_case *params,
+                     size_t n_params)
 {
     size_t planned = 0;
     for (size_t i = 0; i < count; i++)
         planned += (size_t)selected(argc, argv, cases[i].name);
+    for (size_t i = 0; i < n_params; i++)
+        planned += (size_t)selected(argc, argv, params[i].name);
     printf("1..%zu\n", planned);
     int failed = 0;
     size_t number = 0;
-    for (size_t i = 0; i < count; i++) {
-        if (!selected(argc, argv, cases[i].name))
+    for (size_t i = 0; i < count + n_params; i++) {
+        const char *name = i < count ? cases[i].name : params[i - count].name;
+        if (!selected(argc, argv, name))
             continue;
         current_failures = 0;
         sscma_clear_error();
-        cases[i].fn();
+        if (i < count)
+            cases[i].fn();
+        else
+            params[i - count].fn(params[i - count].index);
         number++;
-        printf("%s %zu - %s\n", current_failures == 0 ? "ok" : "not ok", number, cases[i].name);
+        printf("%s %zu - %s\n", current_failures == 0 ? "ok" : "not ok", number, name);
         fflush(stdout);
         failed += current_failures != 0;
     }
     return failed == 0 ? 0 : 1;
+}
+
+int test_main(int argc, char **argv, const test_case *cases, size_t count)
+{
+    return test_main_params(argc, argv, cases, count, NULL, 0);
 }

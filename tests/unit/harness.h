@@ -15,8 +15,19 @@ typedef struct test_case {
     void (*fn)(void);
 } test_case;
 
+/* A case generated from a table: fn(index) runs entry `index`; name is shown in the TAP line. */
+typedef struct test_param_case {
+    char name[96];
+    void (*fn)(size_t index);
+    size_t index;
+} test_param_case;
+
 /* Runs the cases (all, or those named on the command line) and returns the exit status for main(). */
 int test_main(int argc, char **argv, const test_case *cases, size_t count);
+
+/* The same, followed by generated cases (one TAP line each). */
+int test_main_params(int argc, char **argv, const test_case *cases, size_t count, const test_param_case *params,
+                     size_t n_params);
 
 /* Records a failure of the current case; used by the macros. */
 void test_fail(const char *file, int line, const char *fmt, ...)

@@ -45,14 +45,14 @@ sscma_status op_run_init(op_run *run, sscma_context *ctx, const char *op, const 
     memset(run, 0, sizeof *run);
     run->def = sscma_op_find(op);
     if (run->def == NULL)
-        return SSCMA_ERR_NOT_FOUND;
+        return sscma_fail(SSCMA_ERR_NOT_FOUND, "op_run_init", "no op named %s", op);
     run->attrs = attrs;
     run->n_in = n_in;
     run->pool = ctx->pool;
     run->training = true;
     run->seed = 1234;
     sscma_desc out[SSCMA_OP_MAX_OUTPUTS];
-    sscma_status st = run->def->infer(attrs, in, n_in, out, &run->n_out, &run->sizes);
+    sscma_status st = sscma_op_infer(run->def, attrs, in, n_in, out, &run->n_out, &run->sizes);
     if (st != SSCMA_OK)
         return st;
     for (int32_t i = 0; i < n_in; i++) {

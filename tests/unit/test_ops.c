@@ -1,0 +1,199 @@
+/*
+ * Op-level behaviour that gradient checks and golden values do not cover: bad arguments give a status and a
+ * message naming the op and the problem; dropout's statistics; exact data movement.
+ */
+#include <math.h>
+#include <stdarg.h>
+#include <string.h>
+
+#include <sscma/sscma.h>
+
+#include "harness.h"
+#include "opcheck.h"
+
+static sscma_context *ctx;
+
+static sscma_desc D(sscma_dtype dtype, int32_t rank, ...)
+{
+    va_list ap;
+    va_start(ap, rank);
+    int64_t dims[SSCMA_TENSOR_MAX_RANK];
+    for (int32_t i = 0; i < rank; i++)
+        dims[i] = va_arg(ap, long long);
+    va_end(ap);
+    return sscma_desc_make(dtype, rank, dims);
+}
+#define F32 SSCMA_DTYPE_F32
+#define I32 SSCMA_DTYPE_I32
+
+static sscma_status infer(const char *op, const void *attrs, int32_t n_in, const sscma_desc *in)
+{
+    sscma_desc out[SSCMA_OP_MAX_OUTPUTS];
+    int32_t n_out = 0;
+    sscma_op_sizes sizes;
+    return sscma_op_infer(sscma_op_find(op), attrs, in, n_in, out, &n_out, &sizes);
+}
+
+static void bad_arguments_are_statuses_with_messages(void)
+{
+    const sscma_conv2d_attrs conv = {1, 1, 1, 1, 1, 1, 1, 1, false, 1};
+    const sscma_conv2d_attrs conv_bad = {0, 1, 1, 1, 0, 0, 0, 0, false, 1};
+    const sscma_conv2d_attrs conv_g3 = {1, 1, 1, 1, 0, 0, 0, 0, false, 3};
+    sscma_desc x = D(F32, 4, 2LL, 8LL, 8LL, 4LL), w = D(F32, 4, 6LL, 3LL, 3LL, 4LL), b = D(F32, 1, 6LL);
+    sscma_desc w_wrong = D(F32, 4, 6LL, 3LL, 3LL, 5LL), xi = D(I32, 4, 2LL, 8LL, 8LL, 4LL);
+    CHECK_FAILS(sscma_op_infer(NULL, &conv, (sscma_desc[]){x, w}, 2, NULL, NULL, NULL), SSCMA_ERR_INVALID_ARGUMENT,
+                "no op definition");
+    CHECK_FAILS(infer("conv2d", NULL, 2, (sscma_desc[]){x, w}), SSCMA_ERR_INVALID_ARGUMENT,
+                "conv2d: needs attributes");
+    CHECK_FAILS(infer("conv2d", &conv, 1, (sscma_desc[]){x}), SSCMA_ERR_INVALID_ARGUMENT, "takes 2 to 3 inputs, got 1");
+    CHECK_FAILS(infer("conv2d", &conv, 3, (sscma_desc[]){x, w_wrong, b}), SSCMA_ERR_SHAPE,
+                "input f32[2, 8, 8, 4] has 4 channels; weight f32[6, 3, 3, 5] expects 5");
+    CHECK_FAILS(infer("conv2d", &conv, 2, (sscma_desc[]){xi, w}), SSCMA_ERR_DTYPE, "input x is i32[2, 8, 8, 4]");
+    CHECK_FAILS(infer("conv2d", &conv, 3, (sscma_desc[]){x, w, D(F32, 1, 5LL)}), SSCMA_ERR_SHAPE,
+                "bias has 5 elements");
+    CHECK_FAILS(infer("conv2d", &conv_bad, 2, (sscma_desc[]){x, w}), SSCMA_ERR_INVALID_ARGUMENT, "must all be >= 1");
+    CHECK_FAILS(infer("conv2d", &conv_g3, 2, (sscma_desc[]){x, w}), SSCMA_ERR_SHAPE, "not divisible by groups 3");
+    CHECK_FAILS(infer("conv2d", &conv, 2, (sscma_desc[]){D(F32, 4, 2LL, 1LL, 1LL, 4LL), D(F32, 4, 6LL, 5LL, 5LL, 4LL)}),
+                SSCMA_ERR_SHAPE, "output would be empty");
+    CHECK_FAILS(infer("conv2d", &conv, 2, (sscma_desc[]){D(F32, 4, 2LL, -8LL, 8LL, 4LL), w}), SSCMA_ERR_SHAPE,
+                "dimension 1 is -8");
+    CHECK_FAILS(infer("conv2d", &conv, 2, (sscma_desc[]){D(F32, 4, 1LL << 40, 1LL << 20, 8LL, 4LL), w}),
+                SSCMA_ERR_OVERFLOW, "too large for memory");
+    CHECK_FAILS(infer("conv2d", &conv, 2, (sscma_desc[]){D((sscma_dtype)9, 4, 2LL, 8LL, 8LL, 4LL), w}),
+                SSCMA_ERR_DTYPE, "unknown dtype 9");
+
+    const sscma_batch_norm_attrs bn = {1e-5f, 0.1f}, bn_bad = {0.0f, 0.1f};
+    sscma_desc c4 = D(F32, 1, 4LL), c5 = D(F32, 1, 5LL);
+    CHECK_FAILS(infer("batch_norm", &bn, 5, (sscma_desc[]){x, c4, c4, c5, c4}), SSCMA_ERR_SHAPE,
+                "running_mean has 5 elements; x has 4 channels");
+    CHECK_FAILS(infer("batch_norm", &bn_bad, 5, (sscma_desc[]){x, c4, c4, c4, c4}), SSCMA_ERR_INVALID_ARGUMENT,
+                "eps 0 must be > 0");
+
+    const sscma_linear_attrs lin = {0};
+    CHECK_FAILS(infer("linear", &lin, 2, (sscma_desc[]){D(F32, 2, 3LL, 7LL), D(F32, 2, 4LL, 8LL)}), SSCMA_ERR_SHAPE,
+                "has 7 features; weight f32[4, 8] expects 8");
+    CHECK_FAILS(infer("add", NULL, 2, (sscma_desc[]){x, D(F32, 4, 2LL, 8LL, 3LL, 4LL)}), SSCMA_ERR_SHAPE,
+                "does not broadcast");
+    const sscma_pool_attrs big = {9, 9, 1, 1, 0, 0, false, true}, badpad = {2, 2, 1, 1, 2, 0, false, true};
+    CHECK_FAILS(infer("max_pool", &big, 1, (sscma_desc[]){x}), SSCMA_ERR_SHAPE, "smaller than the 9x9 window");
+    CHECK_FAILS(infer("avg_pool", &badpad, 1, (sscma_desc[]){x}), SSCMA_ERR_INVALID_ARGUMENT, "half the kernel");
+    const sscma_reshape_attrs two_minus = {2, {-1, -1}}, wrong = {2, {3, 5}}, huge = {2, {1LL << 62, 8}};
+    CHECK_FAILS(infer("reshape", &two_minus, 1, (sscma_desc[]){x}), SSCMA_ERR_INVALID_ARGUMENT, "only one -1");
+    CHECK_FAILS(infer("reshape", &wrong, 1, (sscma_desc[]){x}), SSCMA_ERR_SHAPE, "(512 elements)");
+    CHECK_FAILS(infer("reshape", &huge, 1, (sscma_desc[]){x}), SSCMA_ERR_OVERFLOW, "overflows");
+    const sscma_axis_attrs split = {-1, 2, {1, 2}}, cat = {5, 0, {0}};
+    CHECK_FAILS(infer("split", &split, 1, (sscma_desc[]){x}), SSCMA_ERR_SHAPE, "sizes add up to 3");
+    CHECK_FAILS(infer("concat", &cat, 2, (sscma_desc[]){x, x}), SSCMA_ERR_INVALID_ARGUMENT, "axis 5 is outside");
+    CHECK_FAILS(infer("concat", &(sscma_axis_attrs){-1, 0, {0}}, 2, (sscma_desc[]){x, D(F32, 4, 2LL, 7LL, 8LL, 4LL)}),
+                SSCMA_ERR_SHAPE, "input 1 f32[2, 7, 8, 4] does not match");
+    const sscma_slice_attrs slice = {{0, 0, 0, 0}, {2, 9, 8, 4}};
+    CHECK_FAILS(infer("slice", &slice, 1, (sscma_desc[]){x}), SSCMA_ERR_INVALID_ARGUMENT, "axis 1: [0, 9)");
+    const sscma_pad_attrs pad = {{0, 1LL << 50, 0, 0}, {0}, 0.0f};
+    CHECK_FAILS(infer("pad", &pad, 1, (sscma_desc[]){x}), SSCMA_ERR_OVERFLOW, "too large");
+    const sscma_upsample_attrs up = {1 << 30, 1 << 30};
+    CHECK_FAILS(infer("upsample_nearest", &up, 1, (sscma_desc[]){D(F32, 4, 1LL, 1LL << 20, 1LL << 20, 1LL)}),
+                SSCMA_ERR_OVERFLOW, "too large");
+    const sscma_dropout_attrs drop = {1.5f};
+    CHECK_FAILS(infer("dropout", &drop, 1, (sscma_desc[]){x}), SSCMA_ERR_INVALID_ARGUMENT, "p is 1.5");
+    const sscma_cross_entropy_attrs ce = {SSCMA_REDUCTION_MEAN, 0.0f, -100}, ce_bad = {(sscma_reduction)7, 0.0f, 0};
+    CHECK_FAILS(infer("cross_entropy", &ce, 2, (sscma_desc[]){D(F32, 2, 4LL, 3LL), D(I32, 1, 5LL)}), SSCMA_ERR_SHAPE,
+                "target has 5 entries; logits have 4 rows");
+    CHECK_FAILS(infer("cross_entropy", &ce, 2, (sscma_desc[]){D(F32, 2, 4LL, 3LL), D(F32, 1, 4LL)}), SSCMA_ERR_DTYPE,
+                "target is f32[4]; expected i32");
+    CHECK_FAILS(infer("cross_entropy", &ce_bad, 2, (sscma_desc[]){D(F32, 2, 4LL, 3LL), D(I32, 1, 4LL)}),
+                SSCMA_ERR_INVALID_ARGUMENT, "reduction 7");
+    const sscma_bce_attrs bce = {SSCMA_REDUCTION_MEAN, false, true};
+    CHECK_FAILS(infer("bce_with_logits", &bce, 3, (sscma_desc[]){x, x, D(F32, 1, 3LL)}), SSCMA_ERR_SHAPE,
+                "pos_weight has 3 entries; the last axis has 4");
+    CHECK_FAILS(infer("bce_with_logits", &bce, 2, (sscma_desc[]){x, x}), SSCMA_ERR_INVALID_ARGUMENT,
+                "takes 3 inputs with these options");
+    const sscma_regression_loss_attrs mse = {SSCMA_REDUCTION_MEAN, 1.0f};
+    CHECK_FAILS(infer("mse_loss", &mse, 2, (sscma_desc[]){x, D(F32, 4, 2LL, 8LL, 8LL, 3LL)}), SSCMA_ERR_SHAPE,
+                "target f32[2, 8, 8, 3] must match the input f32[2, 8, 8, 4]");
+    CHECK_FAILS(infer("softmax", &(sscma_softmax_attrs){0}, 1, (sscma_desc[]){D(F32, 2, 3LL, 0LL)}), SSCMA_ERR_SHAPE,
+                "non-empty last axis");
+    CHECK(sscma_op_find("no_such_op") == NULL);
+}
+
+static void dropout_keeps_expected_fraction(void)
+{
+    const sscma_dropout_attrs drop = {0.3f};
+    sscma_desc d = D(F32, 2, 200LL, 500LL);
+    op_run run;
+    CHECK_OK(op_run_init(&run, ctx, "dropout", &drop, 1, &d));
+    float *x = run.in[0].data, *y = run.out[0].data;
+    for (int i = 0; i < 100000; i++)
+        x[i] = 1.0f;
+    CHECK_OK(op_run_forward(&run));
+    int kept = 0, scaled_right = 0;
+    for (int i = 0; i < 100000; i++) {
+        kept += y[i] != 0.0f;
+        scaled_right += y[i] == 0.0f || fabsf(y[i] - 1.0f / 0.7f) < 1e-6f;
+    }
+    /* 100000 Bernoulli(0.7) draws: 4.5 standard deviations is 650 */
+    CHECK(kept > 70000 - 650 && kept < 70000 + 650);
+    CHECK_INT_EQ(scaled_right, 100000);
+    /* same seed, same mask; another seed, another mask */
+    float first[16];
+    memcpy(first, y, sizeof first);
+    CHECK_OK(op_run_forward(&run));
+    CHECK(memcmp(first, y, sizeof first) == 0);
+    run.seed = 99;
+    CHECK_OK(op_run_forward(&run));
+    CHECK(memcmp(first, y, sizeof first) != 0 || memcmp(first + 8, y + 8, 8 * sizeof(float)) != 0);
+    /* evaluation is the identity */
+    run.training = false;
+    CHECK_OK(op_run_forward(&run));
+    int same = 0;
+    for (int i = 0; i < 100000; i++)
+        same += y[i] == 1.0f;
+    CHECK_INT_EQ(same, 100000);
+    op_run_free(&run);
+}
+
+static void concat_split_slice_move_exact_values(void)
+{
+    const sscma_axis_attrs cat = {-1, 0, {0}}, split = {-1, 2, {3, 2}};
+    sscma_desc a = D(F32, 3, 2LL, 3LL, 3LL), b = D(F32, 3, 2LL, 3LL, 2LL);
+    op_run c, s;
+    CHECK_OK(op_run_init(&c, ctx, "concat", &cat, 2, (sscma_desc[]){a, b}));
+    for (int i = 0; i < 18; i++)
+        ((float *)c.in[0].data)[i] = (float)i;
+    for (int i = 0; i < 12; i++)
+        ((float *)c.in[1].data)[i] = 100.0f + (float)i;
+    CHECK_OK(op_run_forward(&c));
+    const float *y = c.out[0].data;
+    /* row 0: a[0..2], b[0..1]; row 1: a[3..5], b[2..3] */
+    CHECK(y[0] == 0.0f && y[2] == 2.0f && y[3] == 100.0f && y[4] == 101.0f && y[5] == 3.0f && y[8] == 102.0f);
+    CHECK_OK(op_run_init(&s, ctx, "split", &split, 1, &c.out[0].desc));
+    memcpy(s.in[0].data, y, 30 * sizeof(float));
+    CHECK_OK(op_run_forward(&s));
+    CHECK(memcmp(s.out[0].data, c.in[0].data, 18 * sizeof(float)) == 0);
+    CHECK(memcmp(s.out[1].data, c.in[1].data, 12 * sizeof(float)) == 0);
+    op_run_free(&s);
+    op_run_free(&c);
+
+    const sscma_slice_attrs sl = {{1, 0, 1}, {2, 2, 3}};
+    op_run r;
+    CHECK_OK(op_run_init(&r, ctx, "slice", &sl, 1, (sscma_desc[]){D(I32, 3, 2LL, 3LL, 4LL)}));
+    for (int i = 0; i < 24; i++)
+        ((int32_t *)r.in[0].data)[i] = i;
+    CHECK_OK(op_run_forward(&r));
+    const int32_t *z = r.out[0].data; /* [1, 2, 2]: x[1, 0:2, 1:3] */
+    CHECK(z[0] == 13 && z[1] == 14 && z[2] == 17 && z[3] == 18);
+    op_run_free(&r);
+}
+
+int main(int argc, char **argv)
+{
+    static const test_case tests[] = {
+        TEST_CASE(bad_arguments_are_statuses_with_messages),
+        TEST_CASE(dropout_keeps_expected_fraction),
+        TEST_CASE(concat_split_slice_move_exact_values),
+    };
+    if (sscma_context_create(NULL, &ctx) != SSCMA_OK)
+        return 99;
+    int rc = test_main(argc, argv, tests, TEST_COUNT(tests));
+    sscma_context_destroy(ctx);
+    return rc;
+}
