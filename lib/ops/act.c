@@ -13,10 +13,10 @@
 
 #include "ops/op.h"
 
-typedef enum act_kind { RELU, RELU6, LEAKY, SIGMOID, SILU, HARDSWISH, HARDSIGMOID, TANH } act_kind;
+typedef sscma_act_kind act_kind;
 
-static const char *const act_names[] = {"relu", "relu6", "leaky_relu", "sigmoid", "silu", "hardswish",
-                                        "hardsigmoid", "tanh"};
+static const char *const act_names[] = {"none", "relu", "relu6", "leaky_relu", "sigmoid", "silu",
+                                        "hardswish", "hardsigmoid", "tanh"};
 
 static sscma_status act_infer_kind(act_kind kind, const sscma_desc *in, int32_t n_in, sscma_desc *out,
                                    int32_t *n_out, sscma_op_sizes *sizes)
@@ -52,18 +52,22 @@ static void forward_task(void *arg, int64_t begin, int64_t end, int32_t worker)
     const float *x = j->x;
     float *y = j->y;
     switch (j->kind) {
-    case RELU: for (int64_t i = begin; i < end; i++) y[i] = x[i] > 0.0f ? x[i] : 0.0f; break;
-    case RELU6: for (int64_t i = begin; i < end; i++) y[i] = fminf(fmaxf(x[i], 0.0f), 6.0f); break;
-    case LEAKY: for (int64_t i = begin; i < end; i++) y[i] = x[i] > 0.0f ? x[i] : j->slope * x[i]; break;
-    case SIGMOID: for (int64_t i = begin; i < end; i++) y[i] = sigmoidf(x[i]); break;
-    case SILU: for (int64_t i = begin; i < end; i++) y[i] = x[i] * sigmoidf(x[i]); break;
-    case HARDSWISH:
+    case SSCMA_ACT_NONE:
+        if (x != y)
+            for (int64_t i = begin; i < end; i++) y[i] = x[i];
+        break;
+    case SSCMA_ACT_RELU: for (int64_t i = begin; i < end; i++) y[i] = x[i] > 0.0f ? x[i] : 0.0f; break;
+    case SSCMA_ACT_RELU6: for (int64_t i = begin; i < end; i++) y[i] = fminf(fmaxf(x[i], 0.0f), 6.0f); break;
+    case SSCMA_ACT_LEAKY_RELU: for (int64_t i = begin; i < end; i++) y[i] = x[i] > 0.0f ? x[i] : j->slope * x[i]; break;
+    case SSCMA_ACT_SIGMOID: for (int64_t i = begin; i < end; i++) y[i] = sigmoidf(x[i]); break;
+    case SSCMA_ACT_SILU: for (int64_t i = begin; i < end; i++) y[i] = x[i] * sigmoidf(x[i]); break;
+    case SSCMA_ACT_HARDSWISH:
         for (int64_t i = begin; i < end; i++) y[i] = x[i] * fminf(fmaxf(x[i] + 3.0f, 0.0f), 6.0f) / 6.0f;
         break;
-    case HARDSIGMOID:
+    case SSCMA_ACT_HARDSIGMOID:
         for (int64_t i = begin; i < end; i++) y[i] = fminf(fmaxf(x[i] + 3.0f, 0.0f), 6.0f) / 6.0f;
         break;
-    case TANH: for (int64_t i = begin; i < end; i++) y[i] = tanhf(x[i]); break;
+    case SSCMA_ACT_TANH: for (int64_t i = begin; i < end; i++) y[i] = tanhf(x[i]); break;
     }
 }
 
@@ -74,29 +78,36 @@ static void backward_task(void *arg, int64_t begin, int64_t end, int32_t worker)
     const float *x = j->x, *y = j->y, *dy = j->dy;
     float *dx = j->dx;
     switch (j->kind) {
-    case RELU: for (int64_t i = begin; i < end; i++) dx[i] += x[i] > 0.0f ? dy[i] : 0.0f; break;
-    case RELU6:
+    case SSCMA_ACT_NONE: for (int64_t i = begin; i < end; i++) dx[i] += dy[i]; break;
+    case SSCMA_ACT_RELU: for (int64_t i = begin; i < end; i++) dx[i] += x[i] > 0.0f ? dy[i] : 0.0f; break;
+    case SSCMA_ACT_RELU6:
         for (int64_t i = begin; i < end; i++) dx[i] += (x[i] > 0.0f && x[i] < 6.0f) ? dy[i] : 0.0f;
         break;
-    case LEAKY: for (int64_t i = begin; i < end; i++) dx[i] += x[i] > 0.0f ? dy[i] : j->slope * dy[i]; break;
-    case SIGMOID: for (int64_t i = begin; i < end; i++) dx[i] += dy[i] * y[i] * (1.0f - y[i]); break;
-    case SILU:
+    case SSCMA_ACT_LEAKY_RELU: for (int64_t i = begin; i < end; i++) dx[i] += x[i] > 0.0f ? dy[i] : j->slope * dy[i]; break;
+    case SSCMA_ACT_SIGMOID: for (int64_t i = begin; i < end; i++) dx[i] += dy[i] * y[i] * (1.0f - y[i]); break;
+    case SSCMA_ACT_SILU:
         for (int64_t i = begin; i < end; i++) {
             float s = sigmoidf(x[i]);
             dx[i] += dy[i] * s * (1.0f + x[i] * (1.0f - s));
         }
         break;
-    case HARDSWISH:
+    case SSCMA_ACT_HARDSWISH:
         for (int64_t i = begin; i < end; i++) {
             float g = x[i] <= -3.0f ? 0.0f : x[i] >= 3.0f ? 1.0f : (2.0f * x[i] + 3.0f) / 6.0f;
             dx[i] += dy[i] * g;
         }
         break;
-    case HARDSIGMOID:
+    case SSCMA_ACT_HARDSIGMOID:
         for (int64_t i = begin; i < end; i++) dx[i] += (x[i] > -3.0f && x[i] < 3.0f) ? dy[i] / 6.0f : 0.0f;
         break;
-    case TANH: for (int64_t i = begin; i < end; i++) dx[i] += dy[i] * (1.0f - y[i] * y[i]); break;
+    case SSCMA_ACT_TANH: for (int64_t i = begin; i < end; i++) dx[i] += dy[i] * (1.0f - y[i] * y[i]); break;
     }
+}
+
+void sscma_act_apply(sscma_pool *pool, sscma_act_kind kind, float negative_slope, const float *x, float *y, int64_t n)
+{
+    act_job job = {kind, negative_slope, x, NULL, y, NULL};
+    sscma_parallel_for(pool, n, 16384, forward_task, &job);
 }
 
 static sscma_status act_forward_kind(act_kind kind, const sscma_op_exec *e)
@@ -139,11 +150,11 @@ static void act_backward_kind(act_kind kind, const sscma_op_exec *e, const sscma
         .backward = ident##_backward,                                                                          \
     };
 
-DEFINE_ACT(relu, RELU)
-DEFINE_ACT(relu6, RELU6)
-DEFINE_ACT(leaky_relu, LEAKY)
-DEFINE_ACT(sigmoid, SIGMOID)
-DEFINE_ACT(silu, SILU)
-DEFINE_ACT(hardswish, HARDSWISH)
-DEFINE_ACT(hardsigmoid, HARDSIGMOID)
-DEFINE_ACT(tanh, TANH)
+DEFINE_ACT(relu, SSCMA_ACT_RELU)
+DEFINE_ACT(relu6, SSCMA_ACT_RELU6)
+DEFINE_ACT(leaky_relu, SSCMA_ACT_LEAKY_RELU)
+DEFINE_ACT(sigmoid, SSCMA_ACT_SIGMOID)
+DEFINE_ACT(silu, SSCMA_ACT_SILU)
+DEFINE_ACT(hardswish, SSCMA_ACT_HARDSWISH)
+DEFINE_ACT(hardsigmoid, SSCMA_ACT_HARDSIGMOID)
+DEFINE_ACT(tanh, SSCMA_ACT_TANH)

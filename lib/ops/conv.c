@@ -11,6 +11,7 @@
  * Reductions (weight and bias gradients) are split over output elements, never over the batch, so every thread
  * count gives the same bits.
  */
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -122,6 +123,8 @@ static sscma_status geometry(const sscma_conv2d_attrs *a, const sscma_desc *in, 
     return SSCMA_OK;
 }
 
+static size_t conv_workspace_bytes(const conv_geom *g);
+
 static sscma_status conv_infer(const void *attrs, const sscma_desc *in, int32_t n_in, sscma_desc *out,
                                int32_t *n_out, sscma_op_sizes *sizes)
 {
@@ -133,12 +136,7 @@ static sscma_status conv_infer(const void *attrs, const sscma_desc *in, int32_t 
     out[0] = sscma_desc_make(SSCMA_DTYPE_F32, 4, dims);
     *n_out = 1;
     sizes->saved_bytes = 0;
-    if (g.path == PATH_GENERAL) /* col and dcol */
-        sizes->workspace_bytes = 2 * sscma_align_bytes((size_t)(g.chunk * g.oh * g.ow * g.col_k) * sizeof(float));
-    else if (g.path == PATH_DEPTHWISE) /* weights transposed to [KH, KW, C] and their gradient */
-        sizes->workspace_bytes = 2 * sscma_align_bytes((size_t)(g.kh * g.kw * g.cout) * sizeof(float));
-    else
-        sizes->workspace_bytes = 0;
+    sizes->workspace_bytes = conv_workspace_bytes(&g);
     return SSCMA_OK;
 }
 
@@ -367,6 +365,42 @@ static void dw_transpose_weight(const conv_geom *g, const float *w, float *wt)
 
 /* ---- op entry points ---- */
 
+/* y = conv(x, w) + bias through the path the geometry chose; workspace as conv_infer sized it. */
+static void conv_run(sscma_pool *pool, const conv_geom *g, const float *x, const float *w, const float *bias,
+                     float *y, void *workspace)
+{
+    switch (g->path) {
+    case PATH_POINTWISE:
+        /* y[N*H*W, Cout] = x[N*H*W, Cin] . w[Cout, Cin]^T */
+        sscma_gemm(pool, false, true, g->n * g->h * g->w, g->cout, g->cin, 1.0f, x, g->cin, w, g->cin, 0.0f, y,
+                   g->cout);
+        if (bias != NULL)
+            sscma_add_row_bias(pool, y, g->n * g->oh * g->ow, g->cout, bias);
+        break;
+    case PATH_DEPTHWISE: {
+        float *wt = workspace;
+        dw_transpose_weight(g, w, wt);
+        dw_job job = {g, x, wt, bias, NULL, y, NULL, NULL};
+        sscma_parallel_for(pool, g->n * g->oh, 1, dw_forward_task, &job);
+        break;
+    }
+    case PATH_GENERAL:
+        general_forward(pool, g, x, w, y, workspace);
+        if (bias != NULL)
+            sscma_add_row_bias(pool, y, g->n * g->oh * g->ow, g->cout, bias);
+        break;
+    }
+}
+
+static size_t conv_workspace_bytes(const conv_geom *g)
+{
+    if (g->path == PATH_GENERAL) /* col and dcol */
+        return 2 * sscma_align_bytes((size_t)(g->chunk * g->oh * g->ow * g->col_k) * sizeof(float));
+    if (g->path == PATH_DEPTHWISE) /* weights transposed to [KH, KW, C] and their gradient */
+        return 2 * sscma_align_bytes((size_t)(g->kh * g->kw * g->cout) * sizeof(float));
+    return 0;
+}
+
 static sscma_status conv_forward(const sscma_op_exec *e)
 {
     conv_geom g;
@@ -375,29 +409,8 @@ static sscma_status conv_forward(const sscma_op_exec *e)
     sscma_status st = geometry(e->attrs, d, e->n_in, &g);
     if (st != SSCMA_OK)
         return st;
-    const float *x = e->in[0].data, *w = e->in[1].data;
-    const float *bias = g.has_bias ? e->in[2].data : NULL;
-    float *y = e->out[0].data;
-    switch (g.path) {
-    case PATH_POINTWISE:
-        /* y[N*H*W, Cout] = x[N*H*W, Cin] . w[Cout, Cin]^T */
-        sscma_gemm(e->pool, false, true, g.n * g.h * g.w, g.cout, g.cin, 1.0f, x, g.cin, w, g.cin, 0.0f, y, g.cout);
-        if (bias != NULL)
-            sscma_add_row_bias(e->pool, y, g.n * g.oh * g.ow, g.cout, bias);
-        break;
-    case PATH_DEPTHWISE: {
-        float *wt = e->workspace;
-        dw_transpose_weight(&g, w, wt);
-        dw_job job = {&g, x, wt, bias, NULL, y, NULL, NULL};
-        sscma_parallel_for(e->pool, g.n * g.oh, 1, dw_forward_task, &job);
-        break;
-    }
-    case PATH_GENERAL:
-        general_forward(e->pool, &g, x, w, y, e->workspace);
-        if (bias != NULL)
-            sscma_add_row_bias(e->pool, y, g.n * g.oh * g.ow, g.cout, bias);
-        break;
-    }
+    conv_run(e->pool, &g, e->in[0].data, e->in[1].data, g.has_bias ? e->in[2].data : NULL, e->out[0].data,
+             e->workspace);
     return SSCMA_OK;
 }
 
@@ -457,4 +470,87 @@ const sscma_op_def sscma_op_conv2d = {
     .infer = conv_infer,
     .forward = conv_forward,
     .backward = conv_backward,
+};
+
+/* ---- conv2d_bn_act: inference with the batch norm folded into the weights ---- */
+
+#define FUSED "conv2d_bn_act"
+
+/* Inputs: x, w, gamma, beta, mean, var [, bias]. The conv sees x, w [, bias]. */
+static sscma_status fused_geometry(const sscma_conv_bn_act_attrs *a, const sscma_desc *in, int32_t n_in,
+                                   conv_geom *g)
+{
+    if (n_in != 6 && n_in != 7)
+        return sscma_fail(SSCMA_ERR_INVALID_ARGUMENT, FUSED,
+                          "takes 6 or 7 inputs (x, w, gamma, beta, mean, var, bias), got %d", n_in);
+    const sscma_desc conv_in[3] = {in[0], in[1], n_in == 7 ? in[6] : in[1]};
+    sscma_status st = geometry(&a->conv, conv_in, n_in == 7 ? 3 : 2, g);
+    if (st != SSCMA_OK)
+        return st;
+    static const char *const names[4] = {"gamma", "beta", "running_mean", "running_var"};
+    for (int i = 0; i < 4; i++) {
+        if ((st = sscma_desc_require(FUSED, names[i], &in[2 + i], SSCMA_DTYPE_F32, 1)) != SSCMA_OK)
+            return st;
+        if (in[2 + i].dims[0] != g->cout)
+            return sscma_fail(SSCMA_ERR_SHAPE, FUSED, "%s has %lld elements; the conv has %lld outputs", names[i],
+                              (long long)in[2 + i].dims[0], (long long)g->cout);
+    }
+    if (!(a->eps > 0.0f) || (int)a->act < SSCMA_ACT_NONE || (int)a->act > SSCMA_ACT_TANH)
+        return sscma_fail(SSCMA_ERR_INVALID_ARGUMENT, FUSED, "eps %g must be > 0 and act %d a known activation",
+                          (double)a->eps, (int)a->act);
+    return SSCMA_OK;
+}
+
+static sscma_status fused_infer(const void *attrs, const sscma_desc *in, int32_t n_in, sscma_desc *out,
+                                int32_t *n_out, sscma_op_sizes *sizes)
+{
+    conv_geom g;
+    sscma_status st = fused_geometry(attrs, in, n_in, &g);
+    if (st != SSCMA_OK)
+        return st;
+    const int64_t dims[4] = {g.n, g.oh, g.ow, g.cout};
+    out[0] = sscma_desc_make(SSCMA_DTYPE_F32, 4, dims);
+    *n_out = 1;
+    sizes->saved_bytes = 0;
+    sizes->workspace_bytes = conv_workspace_bytes(&g) + sscma_align_bytes((size_t)(g.cout * g.col_k) * sizeof(float)) +
+                             sscma_align_bytes((size_t)g.cout * sizeof(float));
+    return SSCMA_OK;
+}
+
+static sscma_status fused_forward(const sscma_op_exec *e)
+{
+    const sscma_conv_bn_act_attrs *a = e->attrs;
+    conv_geom g;
+    sscma_desc d[7];
+    sscma_exec_in_descs(e, d);
+    sscma_status st = fused_geometry(a, d, e->n_in, &g);
+    if (st != SSCMA_OK)
+        return st;
+    const float *w = e->in[1].data, *gamma = e->in[2].data, *beta = e->in[3].data, *mean = e->in[4].data;
+    const float *var = e->in[5].data, *bias = e->n_in == 7 ? e->in[6].data : NULL;
+    char *ws = e->workspace;
+    float *wf = (float *)(ws + conv_workspace_bytes(&g));
+    float *bf = (float *)((char *)wf + sscma_align_bytes((size_t)(g.cout * g.col_k) * sizeof(float)));
+    for (int64_t o = 0; o < g.cout; o++) {
+        float s = (float)((double)gamma[o] / sqrt((double)var[o] + (double)a->eps));
+        for (int64_t k = 0; k < g.col_k; k++)
+            wf[o * g.col_k + k] = w[o * g.col_k + k] * s;
+        bf[o] = ((bias != NULL ? bias[o] : 0.0f) - mean[o]) * s + beta[o];
+    }
+    float *y = e->out[0].data;
+    conv_run(e->pool, &g, e->in[0].data, wf, bf, y, ws);
+    if (a->act != SSCMA_ACT_NONE)
+        sscma_act_apply(e->pool, a->act, a->negative_slope, y, y, g.n * g.oh * g.ow * g.cout);
+    return SSCMA_OK;
+}
+
+const sscma_op_def sscma_op_conv2d_bn_act = {
+    .name = "conv2d_bn_act",
+    .attrs_size = sizeof(sscma_conv_bn_act_attrs),
+    .min_inputs = 6,
+    .max_inputs = 7,
+    .nondiff_inputs = ~0u,
+    .infer = fused_infer,
+    .forward = fused_forward,
+    .backward = NULL, /* inference only: train with conv2d + batch_norm + activation */
 };

@@ -110,7 +110,7 @@ static inline size_t sscma_align_bytes(size_t n)
 }
 
 /* The op definitions, one per kernel family file. */
-extern const sscma_op_def sscma_op_conv2d;
+extern const sscma_op_def sscma_op_conv2d, sscma_op_conv2d_bn_act;
 extern const sscma_op_def sscma_op_batch_norm;
 extern const sscma_op_def sscma_op_relu, sscma_op_relu6, sscma_op_leaky_relu, sscma_op_sigmoid, sscma_op_silu,
     sscma_op_hardswish, sscma_op_hardsigmoid, sscma_op_tanh;
@@ -140,6 +140,34 @@ typedef struct sscma_batch_norm_attrs {
     float eps;      /* PyTorch default 1e-5 */
     float momentum; /* running = (1 - momentum) * running + momentum * batch; PyTorch default 0.1 */
 } sscma_batch_norm_attrs;
+
+/* Activation kinds, shared by the activation ops and the fused inference op. */
+typedef enum sscma_act_kind {
+    SSCMA_ACT_NONE = 0,
+    SSCMA_ACT_RELU,
+    SSCMA_ACT_RELU6,
+    SSCMA_ACT_LEAKY_RELU,
+    SSCMA_ACT_SIGMOID,
+    SSCMA_ACT_SILU,
+    SSCMA_ACT_HARDSWISH,
+    SSCMA_ACT_HARDSIGMOID,
+    SSCMA_ACT_TANH
+} sscma_act_kind;
+
+/* y[i] = act(x[i]) for n elements (x == y allowed), split over the pool. */
+void sscma_act_apply(sscma_pool *pool, sscma_act_kind kind, float negative_slope, const float *x, float *y, int64_t n);
+
+/*
+ * conv2d_bn_act (inference only): act(batch_norm_eval(conv2d(x, w, b))) in one op, with the batch norm folded into
+ * the weights first: w' = w * s, b' = (b - mean) * s + beta, s = gamma / sqrt(var + eps). Inputs: x, w, gamma,
+ * beta, running_mean, running_var, and optionally the conv bias last.
+ */
+typedef struct sscma_conv_bn_act_attrs {
+    sscma_conv2d_attrs conv;
+    float eps;
+    sscma_act_kind act;
+    float negative_slope; /* leaky_relu */
+} sscma_conv_bn_act_attrs;
 
 /* Activations: one input, one output of the same shape. */
 typedef struct sscma_act_attrs {

@@ -184,9 +184,94 @@ static void concat_split_slice_move_exact_values(void)
     op_run_free(&r);
 }
 
+/* One op run on given input data; returns the run (caller frees). */
+static sscma_status run_op(op_run *run, const char *op, const void *attrs, int32_t n_in, const sscma_desc *in,
+                           const float *const *data, bool training)
+{
+    sscma_status st = op_run_init(run, ctx, op, attrs, n_in, in);
+    if (st != SSCMA_OK)
+        return st;
+    run->training = training;
+    for (int32_t i = 0; i < n_in; i++)
+        memcpy(run->in[i].data, data[i], (size_t)sscma_desc_numel(&in[i]) * sizeof(float));
+    return op_run_forward(run);
+}
+
+/* conv2d_bn_act equals conv2d -> batch_norm (evaluation) -> activation, on every conv path. */
+static void fused_conv_bn_act_matches_the_chain(void)
+{
+    static const struct {
+        sscma_conv2d_attrs conv;
+        int64_t cin, cout, k;
+        bool bias;
+        sscma_act_kind act;
+        const char *act_op;
+    } cases[] = {
+        {{1, 1, 1, 1, 0, 0, 0, 0, false, 1}, 8, 16, 1, false, SSCMA_ACT_RELU6, "relu6"},
+        {{2, 2, 1, 1, 0, 0, 0, 0, true, 12}, 12, 12, 3, true, SSCMA_ACT_HARDSWISH, "hardswish"},
+        {{1, 1, 1, 1, 1, 1, 1, 1, false, 1}, 3, 8, 3, true, SSCMA_ACT_NONE, NULL},
+        {{2, 2, 1, 1, 1, 1, 1, 1, false, 1}, 4, 6, 3, false, SSCMA_ACT_LEAKY_RELU, "leaky_relu"},
+    };
+    test_rng rng = {42};
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        int64_t cin = cases[k].cin, cout = cases[k].cout, ks = cases[k].k;
+        int64_t cin_g = cin / cases[k].conv.groups;
+        sscma_desc xd = D(F32, 4, 2LL, 9LL, 10LL, (long long)cin);
+        sscma_desc wd = D(F32, 4, (long long)cout, (long long)ks, (long long)ks, (long long)cin_g);
+        sscma_desc cd = D(F32, 1, (long long)cout);
+        float x[2 * 9 * 10 * 12], w[16 * 9 * 12], gamma[16], beta[16], mean[16], var[16], bias[16];
+        for (size_t i = 0; i < sizeof x / sizeof x[0]; i++)
+            x[i] = test_rng_normal(&rng);
+        for (size_t i = 0; i < sizeof w / sizeof w[0]; i++)
+            w[i] = 0.3f * test_rng_normal(&rng);
+        for (int i = 0; i < 16; i++) {
+            gamma[i] = 0.5f + test_rng_uniform(&rng), beta[i] = test_rng_normal(&rng);
+            mean[i] = 0.2f * test_rng_normal(&rng), var[i] = 0.5f + test_rng_uniform(&rng);
+            bias[i] = test_rng_normal(&rng);
+        }
+        sscma_conv_bn_act_attrs fa = {cases[k].conv, 1e-5f, cases[k].act, 0.1f};
+        op_run fused, conv, bn, act;
+        const float *fused_data[7] = {x, w, gamma, beta, mean, var, bias};
+        sscma_desc fused_in[7] = {xd, wd, cd, cd, cd, cd, cd};
+        CHECK_OK(run_op(&fused, "conv2d_bn_act", &fa, cases[k].bias ? 7 : 6, fused_in, fused_data, false));
+        const float *conv_data[3] = {x, w, bias};
+        CHECK_OK(run_op(&conv, "conv2d", &cases[k].conv, cases[k].bias ? 3 : 2, (sscma_desc[]){xd, wd, cd},
+                        conv_data, false));
+        const sscma_batch_norm_attrs bna = {1e-5f, 0.1f};
+        const float *bn_data[5] = {conv.out[0].data, gamma, beta, mean, var};
+        CHECK_OK(run_op(&bn, "batch_norm", &bna, 5, (sscma_desc[]){conv.out[0].desc, cd, cd, cd, cd}, bn_data,
+                        false));
+        const float *expected = bn.out[0].data;
+        if (cases[k].act_op != NULL) {
+            const sscma_act_attrs aa = {0.1f};
+            const float *act_data[1] = {bn.out[0].data};
+            CHECK_OK(run_op(&act, cases[k].act_op, &aa, 1, &bn.out[0].desc, act_data, false));
+            expected = act.out[0].data;
+        }
+        CHECK(sscma_desc_equal(&fused.out[0].desc, &conv.out[0].desc));
+        int64_t n = sscma_desc_numel(&fused.out[0].desc);
+        double rms = 0.0, worst = 0.0;
+        for (int64_t i = 0; i < n; i++)
+            rms += (double)expected[i] * expected[i];
+        rms = sqrt(rms / (double)n);
+        for (int64_t i = 0; i < n; i++) {
+            double err = fabs((double)((float *)fused.out[0].data)[i] - expected[i]) / (fabs(expected[i]) + rms);
+            worst = err > worst ? err : worst;
+        }
+        if (worst > 1e-5)
+            test_fail(__FILE__, __LINE__, "case %zu: fused differs from the chain by %.3g (relative)", k, worst);
+        op_run_free(&fused);
+        op_run_free(&conv);
+        op_run_free(&bn);
+        if (cases[k].act_op != NULL)
+            op_run_free(&act);
+    }
+}
+
 int main(int argc, char **argv)
 {
     static const test_case tests[] = {
+        TEST_CASE(fused_conv_bn_act_matches_the_chain),
         TEST_CASE(bad_arguments_are_statuses_with_messages),
         TEST_CASE(dropout_keeps_expected_fraction),
         TEST_CASE(concat_split_slice_move_exact_values),
