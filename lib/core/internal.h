@@ -15,6 +15,19 @@
 #  define SSCMA_PRINTF(fmt_index, args_index)
 #endif
 
+/*
+ * SSCMA_KERNEL marks a hot loop to be compiled for several x86-64 levels and chosen at load time (GCC
+ * target_clones + ifunc): AVX-512, AVX2+FMA, and the baseline. Code is IEEE-exact in each clone (no -ffast-math,
+ * and ISO C mode keeps -ffp-contract=off), and reductions are never vectorised across their order, so every clone
+ * gives the same bits. -Dmultiversion=false (or another compiler) builds the baseline only.
+ */
+#if defined(SSCMA_MULTIVERSION) && defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && \
+    defined(__linux__)
+#  define SSCMA_KERNEL __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#  define SSCMA_KERNEL
+#endif
+
 /* Upper bound on the worker threads of one context. */
 #define SSCMA_MAX_THREADS 1024
 

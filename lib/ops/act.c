@@ -33,6 +33,13 @@ static sscma_status act_infer_kind(act_kind kind, const sscma_desc *in, int32_t 
     return SSCMA_OK;
 }
 
+/* min(max(v, 0), 6) written so that it vectorises (compare and blend) and NaN passes through. */
+static inline float clamp06(float v)
+{
+    v = v < 0.0f ? 0.0f : v;
+    return v > 6.0f ? 6.0f : v;
+}
+
 static inline float sigmoidf(float x)
 {
     return 1.0f / (1.0f + expf(-x));
@@ -45,7 +52,7 @@ typedef struct act_job {
     float *y, *dx;
 } act_job;
 
-static void forward_task(void *arg, int64_t begin, int64_t end, int32_t worker)
+SSCMA_KERNEL static void forward_task(void *arg, int64_t begin, int64_t end, int32_t worker)
 {
     (void)worker;
     const act_job *j = arg;
@@ -56,22 +63,22 @@ static void forward_task(void *arg, int64_t begin, int64_t end, int32_t worker)
         if (x != y)
             for (int64_t i = begin; i < end; i++) y[i] = x[i];
         break;
-    case SSCMA_ACT_RELU: for (int64_t i = begin; i < end; i++) y[i] = x[i] > 0.0f ? x[i] : 0.0f; break;
-    case SSCMA_ACT_RELU6: for (int64_t i = begin; i < end; i++) y[i] = fminf(fmaxf(x[i], 0.0f), 6.0f); break;
+    case SSCMA_ACT_RELU: for (int64_t i = begin; i < end; i++) y[i] = x[i] < 0.0f ? 0.0f : x[i]; break;
+    case SSCMA_ACT_RELU6: for (int64_t i = begin; i < end; i++) y[i] = clamp06(x[i]); break;
     case SSCMA_ACT_LEAKY_RELU: for (int64_t i = begin; i < end; i++) y[i] = x[i] > 0.0f ? x[i] : j->slope * x[i]; break;
     case SSCMA_ACT_SIGMOID: for (int64_t i = begin; i < end; i++) y[i] = sigmoidf(x[i]); break;
     case SSCMA_ACT_SILU: for (int64_t i = begin; i < end; i++) y[i] = x[i] * sigmoidf(x[i]); break;
     case SSCMA_ACT_HARDSWISH:
-        for (int64_t i = begin; i < end; i++) y[i] = x[i] * fminf(fmaxf(x[i] + 3.0f, 0.0f), 6.0f) / 6.0f;
+        for (int64_t i = begin; i < end; i++) y[i] = x[i] * clamp06(x[i] + 3.0f) / 6.0f;
         break;
     case SSCMA_ACT_HARDSIGMOID:
-        for (int64_t i = begin; i < end; i++) y[i] = fminf(fmaxf(x[i] + 3.0f, 0.0f), 6.0f) / 6.0f;
+        for (int64_t i = begin; i < end; i++) y[i] = clamp06(x[i] + 3.0f) / 6.0f;
         break;
     case SSCMA_ACT_TANH: for (int64_t i = begin; i < end; i++) y[i] = tanhf(x[i]); break;
     }
 }
 
-static void backward_task(void *arg, int64_t begin, int64_t end, int32_t worker)
+SSCMA_KERNEL static void backward_task(void *arg, int64_t begin, int64_t end, int32_t worker)
 {
     (void)worker;
     const act_job *j = arg;

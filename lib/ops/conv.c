@@ -110,7 +110,7 @@ static sscma_status geometry(const sscma_conv2d_attrs *a, const sscma_desc *in, 
     if (g->kh == 1 && g->kw == 1 && g->sh == 1 && g->sw == 1 && g->pt == 0 && g->pl == 0 && pad_h_total == 0 &&
         pad_w_total == 0 && g->groups == 1)
         g->path = PATH_POINTWISE;
-    else if (g->groups == g->cin && g->groups == g->cout)
+    else if (g->groups == g->cin && g->groups == g->cout && g->kh * g->kw <= 49)
         g->path = PATH_DEPTHWISE;
     else
         g->path = PATH_GENERAL;
@@ -151,7 +151,7 @@ typedef struct col_job {
 } col_job;
 
 /* col[r, (kh, kw, i)] for rows r = (n, oh, ow) of the chunk. */
-static void im2col_task(void *arg, int64_t begin, int64_t end, int32_t worker)
+SSCMA_KERNEL static void im2col_task(void *arg, int64_t begin, int64_t end, int32_t worker)
 {
     (void)worker;
     const col_job *j = arg;
@@ -176,7 +176,7 @@ static void im2col_task(void *arg, int64_t begin, int64_t end, int32_t worker)
 }
 
 /* dx[n, ih, iw, group channels] += dcol, split over samples (their dx regions are disjoint). */
-static void col2im_task(void *arg, int64_t begin, int64_t end, int32_t worker)
+SSCMA_KERNEL static void col2im_task(void *arg, int64_t begin, int64_t end, int32_t worker)
 {
     (void)worker;
     const col_job *j = arg;
@@ -252,7 +252,7 @@ typedef struct dw_job {
 } dw_job;
 
 /* y rows (n, oh): y[c] = bias[c] + sum_{kh,kw} x[ih, iw, c] * wt[kh, kw, c] */
-static void dw_forward_task(void *arg, int64_t begin, int64_t end, int32_t worker)
+SSCMA_KERNEL static void dw_forward_task(void *arg, int64_t begin, int64_t end, int32_t worker)
 {
     (void)worker;
     const dw_job *j = arg;
@@ -285,7 +285,7 @@ static void dw_forward_task(void *arg, int64_t begin, int64_t end, int32_t worke
 }
 
 /* dx rows (n, ih), gathered: dx[ih, iw, c] += sum over taps that read it of dy[oh, ow, c] * wt[kh, kw, c] */
-static void dw_backward_input_task(void *arg, int64_t begin, int64_t end, int32_t worker)
+SSCMA_KERNEL static void dw_backward_input_task(void *arg, int64_t begin, int64_t end, int32_t worker)
 {
     (void)worker;
     const dw_job *j = arg;
@@ -315,42 +315,50 @@ static void dw_backward_input_task(void *arg, int64_t begin, int64_t end, int32_
     }
 }
 
-/* dwt[kh, kw, c] = sum_{n,oh,ow} dy[n,oh,ow,c] * x[n,ih,iw,c], split over channel blocks; a float sum per output
- * row, accumulated in double across rows. */
-static void dw_backward_weight_task(void *arg, int64_t begin, int64_t end, int32_t worker)
+/*
+ * dwt[kh, kw, c] = sum_{n,oh,ow} dy[n,oh,ow,c] * x[n,ih,iw,c], split over blocks of channels (each channel is summed
+ * by one task, in one order). Per output row (n, oh) the taps are summed in float, then added into double totals.
+ */
+enum { DW_BLOCK = 16, DW_MAX_TAPS = 49 };
+
+SSCMA_KERNEL static void dw_backward_weight_task(void *arg, int64_t begin, int64_t end, int32_t worker)
 {
     (void)worker;
     const dw_job *j = arg;
     const conv_geom *g = j->g;
-    const int64_t c = g->cout;
-    enum { BLOCK = 32 };
-    for (int64_t c0 = begin * BLOCK; c0 < end * BLOCK && c0 < c; c0 += BLOCK) {
-        int64_t width = c - c0 < BLOCK ? c - c0 : BLOCK;
-        for (int64_t kh = 0; kh < g->kh; kh++)
-            for (int64_t kw = 0; kw < g->kw; kw++) {
-                double total[BLOCK] = {0};
-                for (int64_t n = 0; n < g->n; n++)
-                    for (int64_t oh = 0; oh < g->oh; oh++) {
+    const int64_t c = g->cout, taps = g->kh * g->kw;
+    double total[DW_MAX_TAPS][DW_BLOCK];
+    float row[DW_MAX_TAPS][DW_BLOCK];
+    for (int64_t c0 = begin * DW_BLOCK; c0 < end * DW_BLOCK && c0 < c; c0 += DW_BLOCK) {
+        const int64_t width = c - c0 < DW_BLOCK ? c - c0 : DW_BLOCK;
+        memset(total, 0, sizeof total);
+        for (int64_t n = 0; n < g->n; n++)
+            for (int64_t oh = 0; oh < g->oh; oh++) {
+                memset(row, 0, (size_t)taps * sizeof row[0]);
+                for (int64_t ow = 0; ow < g->ow; ow++) {
+                    const float *dy = j->dy + ((n * g->oh + oh) * g->ow + ow) * c + c0;
+                    for (int64_t kh = 0; kh < g->kh; kh++) {
                         int64_t ih = oh * g->sh - g->pt + kh * g->dh;
                         if (ih < 0 || ih >= g->h)
                             continue;
-                        float row[BLOCK] = {0};
-                        for (int64_t ow = 0; ow < g->ow; ow++) {
+                        for (int64_t kw = 0; kw < g->kw; kw++) {
                             int64_t iw = ow * g->sw - g->pl + kw * g->dw;
                             if (iw < 0 || iw >= g->w)
                                 continue;
-                            const float *dy = j->dy + ((n * g->oh + oh) * g->ow + ow) * c + c0;
                             const float *x = j->x + ((n * g->h + ih) * g->w + iw) * c + c0;
+                            float *acc = row[kh * g->kw + kw];
                             for (int64_t i = 0; i < width; i++)
-                                row[i] += dy[i] * x[i];
+                                acc[i] += dy[i] * x[i];
                         }
-                        for (int64_t i = 0; i < width; i++)
-                            total[i] += row[i];
                     }
-                float *dwt = j->dwt + (kh * g->kw + kw) * c + c0;
-                for (int64_t i = 0; i < width; i++)
-                    dwt[i] = (float)total[i];
+                }
+                for (int64_t t = 0; t < taps; t++)
+                    for (int64_t i = 0; i < width; i++)
+                        total[t][i] += row[t][i];
             }
+        for (int64_t t = 0; t < taps; t++)
+            for (int64_t i = 0; i < width; i++)
+                j->dwt[t * c + c0 + i] = (float)total[t][i];
     }
 }
 
@@ -443,7 +451,7 @@ static void conv_backward(const sscma_op_exec *e, const sscma_buf *dout, const s
         if (dx != NULL)
             sscma_parallel_for(e->pool, g.n * g.h, 1, dw_backward_input_task, &job);
         if (dw != NULL) {
-            sscma_parallel_for(e->pool, (g.cout + 31) / 32, 1, dw_backward_weight_task, &job);
+            sscma_parallel_for(e->pool, (g.cout + DW_BLOCK - 1) / DW_BLOCK, 1, dw_backward_weight_task, &job);
             int64_t taps = g.kh * g.kw;
             for (int64_t o = 0; o < g.cout; o++)
                 for (int64_t t = 0; t < taps; t++)

@@ -32,7 +32,7 @@ typedef struct dropout_job {
     bool add;
 } dropout_job;
 
-static void dropout_task(void *arg, int64_t begin, int64_t end, int32_t worker)
+SSCMA_KERNEL static void dropout_task(void *arg, int64_t begin, int64_t end, int32_t worker)
 {
     (void)worker;
     const dropout_job *j = arg;

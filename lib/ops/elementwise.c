@@ -75,7 +75,7 @@ typedef struct bin_job {
     float *y, *da;
 } bin_job;
 
-static void forward_task(void *arg, int64_t begin, int64_t end, int32_t worker)
+SSCMA_KERNEL static void forward_task(void *arg, int64_t begin, int64_t end, int32_t worker)
 {
     (void)worker;
     const bin_job *j = arg;
@@ -92,7 +92,7 @@ static void forward_task(void *arg, int64_t begin, int64_t end, int32_t worker)
     }
 }
 
-static void backward_a_task(void *arg, int64_t begin, int64_t end, int32_t worker)
+SSCMA_KERNEL static void backward_a_task(void *arg, int64_t begin, int64_t end, int32_t worker)
 {
     (void)worker;
     const bin_job *j = arg;

@@ -58,7 +58,7 @@ typedef struct colsum_job {
     float *out;
 } colsum_job;
 
-static void colsum_task(void *arg, int64_t begin, int64_t end, int32_t worker)
+SSCMA_KERNEL static void colsum_task(void *arg, int64_t begin, int64_t end, int32_t worker)
 {
     (void)worker;
     const colsum_job *j = arg;
@@ -89,7 +89,7 @@ typedef struct bias_job {
     const float *bias;
 } bias_job;
 
-static void bias_task(void *arg, int64_t begin, int64_t end, int32_t worker)
+SSCMA_KERNEL static void bias_task(void *arg, int64_t begin, int64_t end, int32_t worker)
 {
     (void)worker;
     const bias_job *j = arg;

@@ -7,7 +7,10 @@
  *   evaluation: y = (x - running_mean) / sqrt(running_var + eps) * gamma + beta
  * Backward (training), with xhat = (x - mean_B) * invstd_B and M rows:
  *   dbeta = sum dy,  dgamma = sum dy * xhat,  dx += gamma * invstd_B / M * (M * dy - dbeta - xhat * dgamma)
- * Statistics are summed in double per channel, split over channels (thread-count independent).
+ *
+ * Per-channel sums walk the [M, C] matrix row by row (contiguous), in chunks of CHUNK_ROWS rows whose double
+ * partial sums are then added in chunk order: the result depends on the shape only, not on the thread count.
+ * One pass gives sum and sum of squares (double): var = E[x^2] - mean^2.
  */
 #include <math.h>
 #include <string.h>
@@ -15,6 +18,19 @@
 #include "ops/op.h"
 
 #define OP "batch_norm"
+#define CHUNK_ROWS 256
+
+static int64_t chunks_of(int64_t rows)
+{
+    return (rows + CHUNK_ROWS - 1) / CHUNK_ROWS;
+}
+
+/* Workspace: 5 float vectors of C (scale, shift | k1, k2, k3, evaluation mean and invstd), then doubles: the two
+ * channel sums (2C) and the chunk partials (2C per chunk). */
+static size_t floats_bytes(int64_t c)
+{
+    return sscma_align_bytes(5 * (size_t)c * sizeof(float));
+}
 
 static sscma_status bn_infer(const void *attrs, const sscma_desc *in, int32_t n_in, sscma_desc *out,
                              int32_t *n_out, sscma_op_sizes *sizes)
@@ -41,139 +57,149 @@ static sscma_status bn_infer(const void *attrs, const sscma_desc *in, int32_t n_
     if (!(a->eps > 0.0f) || !(a->momentum >= 0.0f && a->momentum <= 1.0f))
         return sscma_fail(SSCMA_ERR_INVALID_ARGUMENT, OP, "eps %g must be > 0 and momentum %g in 0..1",
                           (double)a->eps, (double)a->momentum);
+    int64_t rows = c > 0 ? sscma_desc_numel(&in[0]) / c : 0;
     out[0] = in[0];
     *n_out = 1;
     sizes->saved_bytes = sscma_align_bytes(2 * (size_t)c * sizeof(float)); /* batch mean, invstd */
-    sizes->workspace_bytes = sscma_align_bytes(2 * (size_t)c * sizeof(float)); /* scale, shift or dgamma, dbeta */
+    sizes->workspace_bytes = floats_bytes(c) + 2 * (size_t)((chunks_of(rows) + 1) * c) * sizeof(double);
     return SSCMA_OK;
 }
 
-typedef struct bn_job {
+/* Per-chunk sums of a (and of a * b, or a * a when b == NULL) over rows, per channel. */
+typedef struct sums_job {
     int64_t rows, c;
-    const float *x, *dy;
-    float *y, *dx;
-    const float *mean, *invstd, *gamma;
-    const float *scale, *shift;   /* forward: y = x * scale + shift */
-    double *sum_dy, *sum_dy_xhat; /* backward sums */
-    float *mean_out, *var_out;    /* statistics (biased var) */
-} bn_job;
+    const float *a, *b;
+    double *partials; /* [chunk][2][c] */
+} sums_job;
 
-/* Per-channel mean and biased variance, two passes in double. */
-static void stats_task(void *arg, int64_t begin, int64_t end, int32_t worker)
+SSCMA_KERNEL static void sums_task(void *arg, int64_t begin, int64_t end, int32_t worker)
 {
     (void)worker;
-    const bn_job *j = arg;
-    for (int64_t ch = begin; ch < end; ch++) {
-        double sum = 0.0;
-        for (int64_t r = 0; r < j->rows; r++)
-            sum += j->x[r * j->c + ch];
-        double mean = sum / (double)j->rows, sq = 0.0;
-        for (int64_t r = 0; r < j->rows; r++) {
-            double d = j->x[r * j->c + ch] - mean;
-            sq += d * d;
+    const sums_job *j = arg;
+    const int64_t c = j->c;
+    for (int64_t k = begin; k < end; k++) {
+        double *s = j->partials + k * 2 * c, *q = s + c;
+        memset(s, 0, 2 * (size_t)c * sizeof *s);
+        int64_t r1 = (k + 1) * CHUNK_ROWS < j->rows ? (k + 1) * CHUNK_ROWS : j->rows;
+        for (int64_t r = k * CHUNK_ROWS; r < r1; r++) {
+            const float *a = j->a + r * c;
+            const float *b = j->b != NULL ? j->b + r * c : a;
+            for (int64_t ch = 0; ch < c; ch++) {
+                s[ch] += (double)a[ch];
+                q[ch] += (double)a[ch] * (double)b[ch];
+            }
         }
-        j->mean_out[ch] = (float)mean;
-        j->var_out[ch] = (float)(sq / (double)j->rows);
     }
 }
 
-static void affine_task(void *arg, int64_t begin, int64_t end, int32_t worker)
+/* Sums of a and a*b per channel into sum and prod (double), chunked as described above. */
+static void channel_sums(sscma_pool *pool, int64_t rows, int64_t c, const float *a, const float *b,
+                         double *partials, double *sum, double *prod)
+{
+    int64_t chunks = chunks_of(rows);
+    sums_job job = {rows, c, a, b, partials};
+    sscma_parallel_for(pool, chunks, 1, sums_task, &job);
+    memset(sum, 0, (size_t)c * sizeof *sum);
+    memset(prod, 0, (size_t)c * sizeof *prod);
+    for (int64_t k = 0; k < chunks; k++) {
+        const double *s = partials + k * 2 * c, *q = s + c;
+        for (int64_t ch = 0; ch < c; ch++) {
+            sum[ch] += s[ch];
+            prod[ch] += q[ch];
+        }
+    }
+}
+
+typedef struct affine_job {
+    int64_t c;
+    const float *x, *dy, *p0, *p1, *p2, *p3;
+    float *out;
+} affine_job;
+
+/* forward: y = x * scale + shift */
+SSCMA_KERNEL static void affine_task(void *arg, int64_t begin, int64_t end, int32_t worker)
 {
     (void)worker;
-    const bn_job *j = arg;
+    const affine_job *j = arg;
+    const float *scale = j->p0, *shift = j->p1;
     for (int64_t r = begin; r < end; r++) {
         const float *x = j->x + r * j->c;
-        float *y = j->y + r * j->c;
+        float *y = j->out + r * j->c;
         for (int64_t ch = 0; ch < j->c; ch++)
-            y[ch] = x[ch] * j->scale[ch] + j->shift[ch];
+            y[ch] = x[ch] * scale[ch] + shift[ch];
     }
+}
+
+/* backward: dx += k1 * dy - (k2 + x * k3), the training formula rearranged per channel (see bn_backward). */
+SSCMA_KERNEL static void dx_task(void *arg, int64_t begin, int64_t end, int32_t worker)
+{
+    (void)worker;
+    const affine_job *j = arg;
+    const float *k1 = j->p0, *k2 = j->p1, *k3 = j->p2;
+    for (int64_t r = begin; r < end; r++) {
+        const float *x = j->x + r * j->c, *dy = j->dy + r * j->c;
+        float *dx = j->out + r * j->c;
+        for (int64_t ch = 0; ch < j->c; ch++)
+            dx[ch] += k1[ch] * dy[ch] - (k2[ch] + x[ch] * k3[ch]);
+    }
+}
+
+static void shape_of(const sscma_op_exec *e, int64_t *rows, int64_t *c)
+{
+    const sscma_desc *xd = &e->in[0].desc;
+    *c = xd->dims[xd->rank - 1];
+    *rows = *c > 0 ? sscma_desc_numel(xd) / *c : 0;
 }
 
 static sscma_status bn_forward(const sscma_op_exec *e)
 {
     const sscma_batch_norm_attrs *a = e->attrs;
-    const sscma_desc *xd = &e->in[0].desc;
-    int64_t c = xd->dims[xd->rank - 1];
-    int64_t rows = c > 0 ? sscma_desc_numel(xd) / c : 0;
+    int64_t rows, c;
+    shape_of(e, &rows, &c);
     const float *gamma = e->in[1].data, *beta = e->in[2].data;
     float *running_mean = e->in[3].data, *running_var = e->in[4].data;
     float *scale = e->workspace, *shift = scale + c;
-    float *mean = e->saved, *invstd = mean + c;
-    bn_job job = {.rows = rows, .c = c, .x = e->in[0].data, .y = e->out[0].data, .scale = scale, .shift = shift};
+    double *partials = (double *)((char *)e->workspace + floats_bytes(c));
     if (e->training && rows > 0) {
-        float *var = invstd; /* the variance lands in invstd's place first */
-        job.mean_out = mean;
-        job.var_out = var;
-        sscma_parallel_for(e->pool, c, 4, stats_task, &job);
+        float *mean = e->saved, *invstd = mean + c;
+        double *sum = partials, *sumsq = partials + c; /* reuse: the partials are consumed first */
+        channel_sums(e->pool, rows, c, e->in[0].data, NULL, partials + 2 * c, sum, sumsq);
         for (int64_t ch = 0; ch < c; ch++) {
-            double v = var[ch];
+            double m = sum[ch] / (double)rows;
+            double v = sumsq[ch] / (double)rows - m * m;
+            if (v < 0.0)
+                v = 0.0;
             double unbiased = rows > 1 ? v * (double)rows / (double)(rows - 1) : v;
-            running_mean[ch] = (float)((1.0 - a->momentum) * running_mean[ch] + a->momentum * mean[ch]);
+            running_mean[ch] = (float)((1.0 - a->momentum) * running_mean[ch] + a->momentum * m);
             running_var[ch] = (float)((1.0 - a->momentum) * running_var[ch] + a->momentum * unbiased);
-            invstd[ch] = (float)(1.0 / sqrt(v + (double)a->eps));
-            scale[ch] = gamma[ch] * invstd[ch];
-            shift[ch] = beta[ch] - mean[ch] * scale[ch];
+            double inv = 1.0 / sqrt(v + (double)a->eps);
+            mean[ch] = (float)m;
+            invstd[ch] = (float)inv;
+            scale[ch] = (float)(gamma[ch] * inv);
+            shift[ch] = (float)(beta[ch] - m * gamma[ch] * inv);
         }
     } else {
         for (int64_t ch = 0; ch < c; ch++) {
-            float inv = (float)(1.0 / sqrt((double)running_var[ch] + (double)a->eps));
-            scale[ch] = gamma[ch] * inv;
-            shift[ch] = beta[ch] - running_mean[ch] * scale[ch];
+            double inv = 1.0 / sqrt((double)running_var[ch] + (double)a->eps);
+            scale[ch] = (float)(gamma[ch] * inv);
+            shift[ch] = (float)(beta[ch] - running_mean[ch] * gamma[ch] * inv);
         }
     }
+    affine_job job = {c, e->in[0].data, NULL, scale, shift, NULL, NULL, e->out[0].data};
     sscma_parallel_for(e->pool, rows, 1 + 16384 / (c > 0 ? c : 1), affine_task, &job);
     return SSCMA_OK;
-}
-
-/* sum dy and sum dy * xhat per channel (xhat from mean/invstd). */
-static void grad_sums_task(void *arg, int64_t begin, int64_t end, int32_t worker)
-{
-    (void)worker;
-    const bn_job *j = arg;
-    for (int64_t ch = begin; ch < end; ch++) {
-        double s = 0.0, sx = 0.0;
-        const double m = j->mean[ch], inv = j->invstd[ch];
-        for (int64_t r = 0; r < j->rows; r++) {
-            double dy = j->dy[r * j->c + ch];
-            s += dy;
-            sx += dy * ((j->x[r * j->c + ch] - m) * inv);
-        }
-        j->sum_dy[ch] = s;
-        j->sum_dy_xhat[ch] = sx;
-    }
-}
-
-/* dx += k1 * dy - k2 - xhat * k3 over a block of `width` channels inside rows of stride c. */
-typedef struct bn_dx_job {
-    int64_t c, width;
-    const float *x, *dy, *mean, *invstd, *k1, *k2, *k3;
-    float *dx;
-} bn_dx_job;
-
-static void dx_task(void *arg, int64_t begin, int64_t end, int32_t worker)
-{
-    (void)worker;
-    const bn_dx_job *j = arg;
-    for (int64_t r = begin; r < end; r++) {
-        const float *x = j->x + r * j->c, *dy = j->dy + r * j->c;
-        float *dx = j->dx + r * j->c;
-        for (int64_t t = 0; t < j->width; t++) {
-            float xhat = (x[t] - j->mean[t]) * j->invstd[t];
-            dx[t] += j->k1[t] * dy[t] - j->k2[t] - xhat * j->k3[t];
-        }
-    }
 }
 
 static void bn_backward(const sscma_op_exec *e, const sscma_buf *dout, const sscma_buf *din)
 {
     const sscma_batch_norm_attrs *a = e->attrs;
-    const sscma_desc *xd = &e->in[0].desc;
-    int64_t c = xd->dims[xd->rank - 1];
-    int64_t rows = c > 0 ? sscma_desc_numel(xd) / c : 0;
+    int64_t rows, c;
+    shape_of(e, &rows, &c);
     if (rows == 0)
         return;
-    const float *gamma = e->in[1].data;
-    float *mean_buf = e->workspace, *invstd_buf = mean_buf + c;
+    const float *gamma = e->in[1].data, *x = e->in[0].data, *dy = dout[0].data;
+    float *k1 = e->workspace, *k2 = k1 + c, *k3 = k2 + c, *mean_ev = k3 + c, *invstd_ev = mean_ev + c;
+    double *partials = (double *)((char *)e->workspace + floats_bytes(c));
     const float *mean, *invstd;
     if (e->training) {
         mean = e->saved;
@@ -181,43 +207,35 @@ static void bn_backward(const sscma_op_exec *e, const sscma_buf *dout, const ssc
     } else {
         const float *rm = e->in[3].data, *rv = e->in[4].data;
         for (int64_t ch = 0; ch < c; ch++) {
-            mean_buf[ch] = rm[ch];
-            invstd_buf[ch] = (float)(1.0 / sqrt((double)rv[ch] + (double)a->eps));
+            mean_ev[ch] = rm[ch];
+            invstd_ev[ch] = (float)(1.0 / sqrt((double)rv[ch] + (double)a->eps));
         }
-        mean = mean_buf;
-        invstd = invstd_buf;
+        mean = mean_ev, invstd = invstd_ev;
     }
-    /* Sums in double: C entries each; kept on the stack in blocks to avoid allocating. */
-    enum { BLOCK = 256 };
-    double sum_dy[BLOCK], sum_dy_xhat[BLOCK];
-    float k1[BLOCK], k2[BLOCK], k3[BLOCK];
+    double *sum_dy = partials, *sum_dy_x = partials + c;
+    channel_sums(e->pool, rows, c, dy, x, partials + 2 * c, sum_dy, sum_dy_x);
     float *dx = din[0].data, *dgamma = din[1].data, *dbeta = din[2].data;
-    for (int64_t c0 = 0; c0 < c; c0 += BLOCK) {
-        int64_t width = c - c0 < BLOCK ? c - c0 : BLOCK;
-        /* A column block of the [rows, c] matrices: same strides, offset pointers. */
-        bn_job job = {.rows = rows, .c = c, .x = (const float *)e->in[0].data + c0, .dy = (const float *)dout[0].data + c0,
-                      .mean = mean + c0, .invstd = invstd + c0, .sum_dy = sum_dy, .sum_dy_xhat = sum_dy_xhat};
-        sscma_parallel_for(e->pool, width, 4, grad_sums_task, &job);
-        for (int64_t t = 0; t < width; t++) {
-            int64_t ch = c0 + t;
-            if (dbeta != NULL)
-                dbeta[ch] += (float)sum_dy[t];
-            if (dgamma != NULL)
-                dgamma[ch] += (float)sum_dy_xhat[t];
-            double gi = (double)gamma[ch] * invstd[ch];
-            k1[t] = (float)gi;
-            if (e->training) {
-                k2[t] = (float)(gi * sum_dy[t] / (double)rows);
-                k3[t] = (float)(gi * sum_dy_xhat[t] / (double)rows);
-            } else {
-                k2[t] = 0.0f, k3[t] = 0.0f;
-            }
+    for (int64_t ch = 0; ch < c; ch++) {
+        /* sum dy * xhat = invstd * (sum dy * x - mean * sum dy) */
+        double sdx = (double)invstd[ch] * (sum_dy_x[ch] - (double)mean[ch] * sum_dy[ch]);
+        if (dbeta != NULL)
+            dbeta[ch] += (float)sum_dy[ch];
+        if (dgamma != NULL)
+            dgamma[ch] += (float)sdx;
+        double gi = (double)gamma[ch] * invstd[ch];
+        k1[ch] = (float)gi;
+        if (e->training) {
+            /* dx = gi * dy - gi/M * sum_dy - xhat * gi/M * sdx, xhat = (x - mean) * invstd */
+            double t = gi * sdx / (double)rows * invstd[ch];
+            k3[ch] = (float)t;
+            k2[ch] = (float)(gi * sum_dy[ch] / (double)rows - (double)mean[ch] * t);
+        } else {
+            k2[ch] = 0.0f, k3[ch] = 0.0f;
         }
-        if (dx != NULL) {
-            bn_dx_job dj = {c, width, (const float *)e->in[0].data + c0, (const float *)dout[0].data + c0,
-                            mean + c0, invstd + c0, k1, k2, k3, dx + c0};
-            sscma_parallel_for(e->pool, rows, 1 + 16384 / width, dx_task, &dj);
-        }
+    }
+    if (dx != NULL) {
+        affine_job job = {c, x, dy, k1, k2, k3, NULL, dx};
+        sscma_parallel_for(e->pool, rows, 1 + 16384 / c, dx_task, &job);
     }
 }
 

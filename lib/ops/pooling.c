@@ -80,7 +80,7 @@ typedef struct pool_job {
     int32_t *argmax; /* flat index h * W + w of the winner, per output element */
 } pool_job;
 
-static void max_forward_task(void *arg, int64_t begin, int64_t end, int32_t worker)
+SSCMA_KERNEL static void max_forward_task(void *arg, int64_t begin, int64_t end, int32_t worker)
 {
     (void)worker;
     const pool_job *j = arg;
@@ -118,7 +118,7 @@ static void max_forward_task(void *arg, int64_t begin, int64_t end, int32_t work
     }
 }
 
-static void max_backward_task(void *arg, int64_t begin, int64_t end, int32_t worker)
+SSCMA_KERNEL static void max_backward_task(void *arg, int64_t begin, int64_t end, int32_t worker)
 {
     (void)worker;
     const pool_job *j = arg;
@@ -145,7 +145,7 @@ static int64_t avg_window(const pool_geom *g, const sscma_pool_attrs *a, int64_t
     return a->count_include_pad ? padded : (*h1 - *h0) * (*w1 - *w0);
 }
 
-static void avg_forward_task(void *arg, int64_t begin, int64_t end, int32_t worker)
+SSCMA_KERNEL static void avg_forward_task(void *arg, int64_t begin, int64_t end, int32_t worker)
 {
     (void)worker;
     const pool_job *j = arg;
@@ -170,7 +170,7 @@ static void avg_forward_task(void *arg, int64_t begin, int64_t end, int32_t work
     }
 }
 
-static void avg_backward_task(void *arg, int64_t begin, int64_t end, int32_t worker)
+SSCMA_KERNEL static void avg_backward_task(void *arg, int64_t begin, int64_t end, int32_t worker)
 {
     (void)worker;
     const pool_job *j = arg;
@@ -272,7 +272,7 @@ typedef struct global_job {
     int32_t *argmax;
 } global_job;
 
-static void gavg_forward_task(void *arg, int64_t begin, int64_t end, int32_t worker)
+SSCMA_KERNEL static void gavg_forward_task(void *arg, int64_t begin, int64_t end, int32_t worker)
 {
     (void)worker;
     const global_job *j = arg;
@@ -287,7 +287,7 @@ static void gavg_forward_task(void *arg, int64_t begin, int64_t end, int32_t wor
     }
 }
 
-static void gavg_backward_task(void *arg, int64_t begin, int64_t end, int32_t worker)
+SSCMA_KERNEL static void gavg_backward_task(void *arg, int64_t begin, int64_t end, int32_t worker)
 {
     (void)worker;
     const global_job *j = arg;
