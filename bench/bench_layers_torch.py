@@ -24,11 +24,12 @@ def main():
     total_f = total_b = 0.0
     for l in layers:
         op, x = l["op"], l["x"]
+        grad = l.get("input_grad", True)
         if len(x) == 4:
             n, h, w, c = x
-            xt = torch.randn(n, c, h, w, requires_grad=True)
+            xt = torch.randn(n, c, h, w, requires_grad=grad)
         else:
-            xt = torch.randn(*x, requires_grad=True)
+            xt = torch.randn(*x, requires_grad=grad)
         params = []
         if op == "conv2d":
             o, kh, kw, i = l["w"]

@@ -40,6 +40,7 @@ def layers(width=0.35, size=96, channels=3, batch=32, classes=10):
 
     first = make_divisible(32 * width)
     conv("features.0", first, 3, 2)
+    out[-1]["input_grad"] = False  # the image takes no gradient
     bn("features.0")
     settings = [(1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 4, 2), (6, 96, 3, 1), (6, 160, 3, 2),
                 (6, 320, 1, 1)]

@@ -96,8 +96,14 @@ SSCMA_KERNEL static void backward_a_task(void *arg, int64_t begin, int64_t end, 
 {
     (void)worker;
     const bin_job *j = arg;
-    for (int64_t i = begin; i < end; i++)
-        j->da[i] += j->mul ? j->dy[i] * j->b[j->g->same ? i : b_index(j->g, i)] : j->dy[i];
+    float *da = j->da;
+    const float *dy = j->dy, *b = j->b;
+    if (!j->mul)
+        for (int64_t i = begin; i < end; i++) da[i] += dy[i];
+    else if (j->g->same)
+        for (int64_t i = begin; i < end; i++) da[i] += dy[i] * b[i];
+    else
+        for (int64_t i = begin; i < end; i++) da[i] += dy[i] * b[b_index(j->g, i)];
 }
 
 static sscma_status binary_forward(const sscma_op_exec *e, bool mul)
@@ -119,9 +125,9 @@ static void binary_backward(const sscma_op_exec *e, const sscma_buf *dout, const
     float *db = din[1].data;
     if (db == NULL)
         return;
-    if (g.same) {
-        for (int64_t i = 0; i < g.numel; i++)
-            db[i] += mul ? dy[i] * a[i] : dy[i];
+    if (g.same) { /* db += dy (add) or dy * a (mul): the a-side kernel with the roles of a and b swapped */
+        bin_job job = {&g, mul, b, a, dy, NULL, db};
+        sscma_parallel_for(e->pool, g.numel, 16384, backward_a_task, &job);
         return;
     }
     /* Reduction into b: each element of b sums its broadcast set in a fixed (flat) order. Sequential: b is small

@@ -11,6 +11,9 @@
  * Per-channel sums walk the [M, C] matrix row by row (contiguous), in chunks of CHUNK_ROWS rows whose double
  * partial sums are then added in chunk order: the result depends on the shape only, not on the thread count.
  * One pass gives sum and sum of squares (double): var = E[x^2] - mean^2.
+ *
+ * batch_norm_act applies an activation to the output in the same pass: y = act(z), z = x * scale + shift; its
+ * backward forms dz = dy * act'(z) on the fly (z recomputed from x) and runs the batch-norm backward on dz.
  */
 #include <math.h>
 #include <string.h>
@@ -25,17 +28,19 @@ static int64_t chunks_of(int64_t rows)
     return (rows + CHUNK_ROWS - 1) / CHUNK_ROWS;
 }
 
-/* Workspace: 5 float vectors of C (scale, shift | k1, k2, k3, evaluation mean and invstd), then doubles: the two
+/* Workspace: 7 float vectors of C (forward: scale, shift; backward: k1, k2, k3, evaluation mean and invstd, and
+ * the fused activation's scale and shift), then doubles: the two
  * channel sums (2C) and the chunk partials (2C per chunk). */
 static size_t floats_bytes(int64_t c)
 {
-    return sscma_align_bytes(5 * (size_t)c * sizeof(float));
+    return sscma_align_bytes(7 * (size_t)c * sizeof(float));
 }
 
-static sscma_status bn_infer(const void *attrs, const sscma_desc *in, int32_t n_in, sscma_desc *out,
-                             int32_t *n_out, sscma_op_sizes *sizes)
+static sscma_status infer_named(const char *op_name, const sscma_batch_norm_attrs *a, const sscma_desc *in,
+                                int32_t n_in, sscma_desc *out, int32_t *n_out, sscma_op_sizes *sizes)
 {
-    const sscma_batch_norm_attrs *a = attrs;
+#undef OP
+#define OP op_name
     static const char *const names[5] = {"input x", "gamma", "beta", "running_mean", "running_var"};
     if (n_in != 5)
         return sscma_fail(SSCMA_ERR_INVALID_ARGUMENT, OP,
@@ -63,6 +68,60 @@ static sscma_status bn_infer(const void *attrs, const sscma_desc *in, int32_t n_
     sizes->saved_bytes = sscma_align_bytes(2 * (size_t)c * sizeof(float)); /* batch mean, invstd */
     sizes->workspace_bytes = floats_bytes(c) + 2 * (size_t)((chunks_of(rows) + 1) * c) * sizeof(double);
     return SSCMA_OK;
+#undef OP
+#define OP "batch_norm"
+}
+
+static sscma_status bn_infer(const void *attrs, const sscma_desc *in, int32_t n_in, sscma_desc *out,
+                             int32_t *n_out, sscma_op_sizes *sizes)
+{
+    return infer_named("batch_norm", attrs, in, n_in, out, n_out, sizes);
+}
+
+static sscma_status bn_act_infer(const void *attrs, const sscma_desc *in, int32_t n_in, sscma_desc *out,
+                                 int32_t *n_out, sscma_op_sizes *sizes)
+{
+    const sscma_batch_norm_act_attrs *a = attrs;
+    switch (a->act) {
+    case SSCMA_ACT_NONE:
+    case SSCMA_ACT_RELU:
+    case SSCMA_ACT_RELU6:
+    case SSCMA_ACT_LEAKY_RELU:
+    case SSCMA_ACT_HARDSWISH: break;
+    default:
+        return sscma_fail(SSCMA_ERR_UNSUPPORTED, "batch_norm_act",
+                          "activation %d cannot be fused; use batch_norm and the activation op", (int)a->act);
+    }
+    return infer_named("batch_norm_act", &a->bn, in, n_in, out, n_out, sizes);
+}
+
+/* The fused activation and its derivative, from the pre-activation z. */
+static inline float act_value(sscma_act_kind kind, float z, float slope)
+{
+    switch (kind) {
+    case SSCMA_ACT_RELU: return z < 0.0f ? 0.0f : z;
+    case SSCMA_ACT_RELU6: {
+        float v = z < 0.0f ? 0.0f : z;
+        return v > 6.0f ? 6.0f : v;
+    }
+    case SSCMA_ACT_LEAKY_RELU: return z > 0.0f ? z : slope * z;
+    case SSCMA_ACT_HARDSWISH: {
+        float v = z + 3.0f < 0.0f ? 0.0f : z + 3.0f;
+        return z * (v > 6.0f ? 6.0f : v) / 6.0f;
+    }
+    default: return z;
+    }
+}
+
+static inline float act_deriv(sscma_act_kind kind, float z, float slope)
+{
+    switch (kind) {
+    case SSCMA_ACT_RELU: return z > 0.0f ? 1.0f : 0.0f;
+    case SSCMA_ACT_RELU6: return z > 0.0f && z < 6.0f ? 1.0f : 0.0f;
+    case SSCMA_ACT_LEAKY_RELU: return z > 0.0f ? 1.0f : slope;
+    case SSCMA_ACT_HARDSWISH: return z <= -3.0f ? 0.0f : z >= 3.0f ? 1.0f : (2.0f * z + 3.0f) / 6.0f;
+    default: return 1.0f;
+    }
 }
 
 /* Per-chunk sums of a (and of a * b, or a * a when b == NULL) over rows, per channel. */
@@ -70,6 +129,10 @@ typedef struct sums_job {
     int64_t rows, c;
     const float *a, *b;
     double *partials; /* [chunk][2][c] */
+    /* fused backward: a is dy, b is x, and the summed value is dz = dy * act'(x * scale + shift) */
+    sscma_act_kind act;
+    float slope;
+    const float *scale, *shift;
 } sums_job;
 
 SSCMA_KERNEL static void sums_task(void *arg, int64_t begin, int64_t end, int32_t worker)
@@ -84,21 +147,28 @@ SSCMA_KERNEL static void sums_task(void *arg, int64_t begin, int64_t end, int32_
         for (int64_t r = k * CHUNK_ROWS; r < r1; r++) {
             const float *a = j->a + r * c;
             const float *b = j->b != NULL ? j->b + r * c : a;
-            for (int64_t ch = 0; ch < c; ch++) {
-                s[ch] += (double)a[ch];
-                q[ch] += (double)a[ch] * (double)b[ch];
+            if (j->act == SSCMA_ACT_NONE) {
+                for (int64_t ch = 0; ch < c; ch++) {
+                    s[ch] += (double)a[ch];
+                    q[ch] += (double)a[ch] * (double)b[ch];
+                }
+            } else {
+                for (int64_t ch = 0; ch < c; ch++) {
+                    float dz = a[ch] * act_deriv(j->act, b[ch] * j->scale[ch] + j->shift[ch], j->slope);
+                    s[ch] += (double)dz;
+                    q[ch] += (double)dz * (double)b[ch];
+                }
             }
         }
     }
 }
 
 /* Sums of a and a*b per channel into sum and prod (double), chunked as described above. */
-static void channel_sums(sscma_pool *pool, int64_t rows, int64_t c, const float *a, const float *b,
-                         double *partials, double *sum, double *prod)
+static void channel_sums(sscma_pool *pool, const sums_job *proto, double *sum, double *prod)
 {
-    int64_t chunks = chunks_of(rows);
-    sums_job job = {rows, c, a, b, partials};
-    sscma_parallel_for(pool, chunks, 1, sums_task, &job);
+    const int64_t rows = proto->rows, c = proto->c, chunks = chunks_of(rows);
+    const double *partials = proto->partials;
+    sscma_parallel_for(pool, chunks, 1, sums_task, (void *)proto);
     memset(sum, 0, (size_t)c * sizeof *sum);
     memset(prod, 0, (size_t)c * sizeof *prod);
     for (int64_t k = 0; k < chunks; k++) {
@@ -112,8 +182,10 @@ static void channel_sums(sscma_pool *pool, int64_t rows, int64_t c, const float 
 
 typedef struct affine_job {
     int64_t c;
-    const float *x, *dy, *p0, *p1, *p2, *p3;
+    const float *x, *dy, *p0, *p1, *p2, *p3, *p4;
     float *out;
+    sscma_act_kind act;
+    float slope;
 } affine_job;
 
 /* forward: y = x * scale + shift */
@@ -125,8 +197,12 @@ SSCMA_KERNEL static void affine_task(void *arg, int64_t begin, int64_t end, int3
     for (int64_t r = begin; r < end; r++) {
         const float *x = j->x + r * j->c;
         float *y = j->out + r * j->c;
-        for (int64_t ch = 0; ch < j->c; ch++)
-            y[ch] = x[ch] * scale[ch] + shift[ch];
+        if (j->act == SSCMA_ACT_NONE)
+            for (int64_t ch = 0; ch < j->c; ch++)
+                y[ch] = x[ch] * scale[ch] + shift[ch];
+        else
+            for (int64_t ch = 0; ch < j->c; ch++)
+                y[ch] = act_value(j->act, x[ch] * scale[ch] + shift[ch], j->slope);
     }
 }
 
@@ -135,12 +211,18 @@ SSCMA_KERNEL static void dx_task(void *arg, int64_t begin, int64_t end, int32_t 
 {
     (void)worker;
     const affine_job *j = arg;
-    const float *k1 = j->p0, *k2 = j->p1, *k3 = j->p2;
+    const float *k1 = j->p0, *k2 = j->p1, *k3 = j->p2, *scale = j->p3, *shift = j->p4;
     for (int64_t r = begin; r < end; r++) {
         const float *x = j->x + r * j->c, *dy = j->dy + r * j->c;
         float *dx = j->out + r * j->c;
-        for (int64_t ch = 0; ch < j->c; ch++)
-            dx[ch] += k1[ch] * dy[ch] - (k2[ch] + x[ch] * k3[ch]);
+        if (j->act == SSCMA_ACT_NONE)
+            for (int64_t ch = 0; ch < j->c; ch++)
+                dx[ch] += k1[ch] * dy[ch] - (k2[ch] + x[ch] * k3[ch]);
+        else
+            for (int64_t ch = 0; ch < j->c; ch++) {
+                float dz = dy[ch] * act_deriv(j->act, x[ch] * scale[ch] + shift[ch], j->slope);
+                dx[ch] += k1[ch] * dz - (k2[ch] + x[ch] * k3[ch]);
+            }
     }
 }
 
@@ -151,9 +233,9 @@ static void shape_of(const sscma_op_exec *e, int64_t *rows, int64_t *c)
     *rows = *c > 0 ? sscma_desc_numel(xd) / *c : 0;
 }
 
-static sscma_status bn_forward(const sscma_op_exec *e)
+static sscma_status forward_with(const sscma_op_exec *e, const sscma_batch_norm_attrs *a, sscma_act_kind act,
+                                 float slope)
 {
-    const sscma_batch_norm_attrs *a = e->attrs;
     int64_t rows, c;
     shape_of(e, &rows, &c);
     const float *gamma = e->in[1].data, *beta = e->in[2].data;
@@ -163,7 +245,8 @@ static sscma_status bn_forward(const sscma_op_exec *e)
     if (e->training && rows > 0) {
         float *mean = e->saved, *invstd = mean + c;
         double *sum = partials, *sumsq = partials + c; /* reuse: the partials are consumed first */
-        channel_sums(e->pool, rows, c, e->in[0].data, NULL, partials + 2 * c, sum, sumsq);
+        sums_job sj = {rows, c, e->in[0].data, NULL, partials + 2 * c, SSCMA_ACT_NONE, 0.0f, NULL, NULL};
+        channel_sums(e->pool, &sj, sum, sumsq);
         for (int64_t ch = 0; ch < c; ch++) {
             double m = sum[ch] / (double)rows;
             double v = sumsq[ch] / (double)rows - m * m;
@@ -172,33 +255,46 @@ static sscma_status bn_forward(const sscma_op_exec *e)
             double unbiased = rows > 1 ? v * (double)rows / (double)(rows - 1) : v;
             running_mean[ch] = (float)((1.0 - a->momentum) * running_mean[ch] + a->momentum * m);
             running_var[ch] = (float)((1.0 - a->momentum) * running_var[ch] + a->momentum * unbiased);
-            double inv = 1.0 / sqrt(v + (double)a->eps);
             mean[ch] = (float)m;
-            invstd[ch] = (float)inv;
-            scale[ch] = (float)(gamma[ch] * inv);
-            shift[ch] = (float)(beta[ch] - m * gamma[ch] * inv);
+            invstd[ch] = (float)(1.0 / sqrt(v + (double)a->eps));
+            /* in float, exactly as backward recomputes them for the fused activation */
+            scale[ch] = gamma[ch] * invstd[ch];
+            shift[ch] = beta[ch] - mean[ch] * scale[ch];
         }
     } else {
         for (int64_t ch = 0; ch < c; ch++) {
-            double inv = 1.0 / sqrt((double)running_var[ch] + (double)a->eps);
-            scale[ch] = (float)(gamma[ch] * inv);
-            shift[ch] = (float)(beta[ch] - running_mean[ch] * gamma[ch] * inv);
+            float inv = (float)(1.0 / sqrt((double)running_var[ch] + (double)a->eps));
+            scale[ch] = gamma[ch] * inv;
+            shift[ch] = beta[ch] - running_mean[ch] * scale[ch];
         }
     }
-    affine_job job = {c, e->in[0].data, NULL, scale, shift, NULL, NULL, e->out[0].data};
+    affine_job job = {c, e->in[0].data, NULL, scale, shift, NULL, NULL, NULL, e->out[0].data, act, slope};
     sscma_parallel_for(e->pool, rows, 1 + 16384 / (c > 0 ? c : 1), affine_task, &job);
     return SSCMA_OK;
 }
 
-static void bn_backward(const sscma_op_exec *e, const sscma_buf *dout, const sscma_buf *din)
+static sscma_status bn_forward(const sscma_op_exec *e)
 {
-    const sscma_batch_norm_attrs *a = e->attrs;
+    return forward_with(e, e->attrs, SSCMA_ACT_NONE, 0.0f);
+}
+
+static sscma_status bn_act_forward(const sscma_op_exec *e)
+{
+    const sscma_batch_norm_act_attrs *a = e->attrs;
+    return forward_with(e, &a->bn, a->act, a->negative_slope);
+}
+
+static void backward_with(const sscma_op_exec *e, const sscma_batch_norm_attrs *a, sscma_act_kind act, float slope,
+                          const sscma_buf *dout, const sscma_buf *din)
+{
     int64_t rows, c;
     shape_of(e, &rows, &c);
     if (rows == 0)
         return;
     const float *gamma = e->in[1].data, *x = e->in[0].data, *dy = dout[0].data;
     float *k1 = e->workspace, *k2 = k1 + c, *k3 = k2 + c, *mean_ev = k3 + c, *invstd_ev = mean_ev + c;
+    /* The fused activation needs the forward's scale and shift, recomputed here. */
+    float *scale = invstd_ev + c, *shift = scale + c;
     double *partials = (double *)((char *)e->workspace + floats_bytes(c));
     const float *mean, *invstd;
     if (e->training) {
@@ -213,7 +309,15 @@ static void bn_backward(const sscma_op_exec *e, const sscma_buf *dout, const ssc
         mean = mean_ev, invstd = invstd_ev;
     }
     double *sum_dy = partials, *sum_dy_x = partials + c;
-    channel_sums(e->pool, rows, c, dy, x, partials + 2 * c, sum_dy, sum_dy_x);
+    if (act != SSCMA_ACT_NONE) {
+        const float *beta = e->in[2].data;
+        for (int64_t ch = 0; ch < c; ch++) {
+            scale[ch] = gamma[ch] * invstd[ch];
+            shift[ch] = beta[ch] - mean[ch] * scale[ch];
+        }
+    }
+    sums_job sj = {rows, c, dy, x, partials + 2 * c, act, slope, scale, shift};
+    channel_sums(e->pool, &sj, sum_dy, sum_dy_x);
     float *dx = din[0].data, *dgamma = din[1].data, *dbeta = din[2].data;
     for (int64_t ch = 0; ch < c; ch++) {
         /* sum dy * xhat = invstd * (sum dy * x - mean * sum dy) */
@@ -234,10 +338,32 @@ static void bn_backward(const sscma_op_exec *e, const sscma_buf *dout, const ssc
         }
     }
     if (dx != NULL) {
-        affine_job job = {c, x, dy, k1, k2, k3, NULL, dx};
+        affine_job job = {c, x, dy, k1, k2, k3, scale, shift, dx, act, slope};
         sscma_parallel_for(e->pool, rows, 1 + 16384 / c, dx_task, &job);
     }
 }
+
+static void bn_backward(const sscma_op_exec *e, const sscma_buf *dout, const sscma_buf *din)
+{
+    backward_with(e, e->attrs, SSCMA_ACT_NONE, 0.0f, dout, din);
+}
+
+static void bn_act_backward(const sscma_op_exec *e, const sscma_buf *dout, const sscma_buf *din)
+{
+    const sscma_batch_norm_act_attrs *a = e->attrs;
+    backward_with(e, &a->bn, a->act, a->negative_slope, dout, din);
+}
+
+const sscma_op_def sscma_op_batch_norm_act = {
+    .name = "batch_norm_act",
+    .attrs_size = sizeof(sscma_batch_norm_act_attrs),
+    .min_inputs = 5,
+    .max_inputs = 5,
+    .nondiff_inputs = (1u << 3) | (1u << 4),
+    .infer = bn_act_infer,
+    .forward = bn_act_forward,
+    .backward = bn_act_backward,
+};
 
 const sscma_op_def sscma_op_batch_norm = {
     .name = "batch_norm",

@@ -9,6 +9,7 @@ static const sscma_op_def *const all_ops[] = {
     &sscma_op_conv2d,
     &sscma_op_conv2d_bn_act,
     &sscma_op_batch_norm,
+    &sscma_op_batch_norm_act,
     &sscma_op_relu, &sscma_op_relu6, &sscma_op_leaky_relu, &sscma_op_sigmoid, &sscma_op_silu,
     &sscma_op_hardswish, &sscma_op_hardsigmoid, &sscma_op_tanh,
     &sscma_op_max_pool, &sscma_op_avg_pool, &sscma_op_global_avg_pool, &sscma_op_global_max_pool,

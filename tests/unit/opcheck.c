@@ -102,11 +102,21 @@ sscma_status op_run_forward(op_run *run)
     return run->def->forward(&e);
 }
 
-void op_run_backward(op_run *run)
+void op_run_zero_grads(op_run *run)
 {
     for (int32_t i = 0; i < run->n_in; i++)
         if (run->din[i].data != NULL)
             memset(run->din[i].data, 0, desc_bytes(&run->din[i].desc));
+}
+
+void op_run_backward_only(op_run *run)
+{
     sscma_op_exec e = exec_of(run);
     run->def->backward(&e, run->dout, run->din);
+}
+
+void op_run_backward(op_run *run)
+{
+    op_run_zero_grads(run);
+    op_run_backward_only(run);
 }

@@ -41,6 +41,9 @@ void op_run_free(op_run *run);
 sscma_status op_run_forward(op_run *run);
 /* Zeroes din, then runs backward with the current dout. */
 void op_run_backward(op_run *run);
+/* The two halves of op_run_backward, for timing the backward alone. */
+void op_run_zero_grads(op_run *run);
+void op_run_backward_only(op_run *run);
 
 /* Accessors for the context's pool (tests link the static library and see internal headers). */
 sscma_pool *test_context_pool(sscma_context *ctx);

@@ -22,7 +22,7 @@
 static sscma_context *ctx;
 
 /* How to fill an input. */
-typedef enum fill { NORMAL = 0, POSITIVE, UNIT, LABELS, SPREAD, AWAY, ZERO } fill;
+typedef enum fill { NORMAL = 0, POSITIVE, UNIT, LABELS, SPREAD, AWAY, ZERO, ONES, POINT3, BN_PATTERN } fill;
 
 typedef struct grad_case {
     const char *op;
@@ -74,6 +74,16 @@ static void fill_input(test_rng *rng, sscma_buf *b, fill f, int32_t classes)
         case LABELS: x[i] = 0.0f; break;
         case SPREAD: x[i] = 0.0f; break;
         case ZERO: x[i] = 0.0f; break;
+        case ONES: x[i] = 1.0f; break;
+        case POINT3: x[i] = 0.3f; break;
+        case BN_PATTERN: {
+            /* rows of each channel cycle through +-0.5, +-1, +-2 (mean 0): with gamma 1 and beta 0.3 the normalised
+             * values stay >= 0.07 away from 0, the kink of relu / relu6 / leaky_relu */
+            static const float pattern[6] = {-2.0f, 0.5f, -1.0f, 2.0f, -0.5f, 1.0f};
+            int64_t c = b->desc.dims[b->desc.rank - 1];
+            x[i] = pattern[(i / c) % 6] * (1.0f + 0.1f * (float)(i % c));
+            break;
+        }
         case AWAY: {
             static const float kinks[] = {0.0f, 0.5f, -0.5f, 1.0f, -1.0f, 3.0f, -3.0f, 6.0f};
             bool near;
@@ -188,6 +198,9 @@ static const sscma_conv2d_attrs conv_1x1_s2 = {2, 2, 1, 1, 0, 0, 0, 0, false, 1}
 static const sscma_conv2d_attrs conv_1d = {1, 2, 1, 1, 0, 1, 0, 1, false, 1};
 static const sscma_conv2d_attrs conv_dw_mult = {1, 1, 1, 1, 0, 0, 0, 0, false, 2}; /* 2 groups, 2 outputs each */
 static const sscma_batch_norm_attrs bn = {1e-5f, 0.1f};
+static const sscma_batch_norm_act_attrs bn_none = {{1e-5f, 0.1f}, SSCMA_ACT_NONE, 0.0f};
+static const sscma_batch_norm_act_attrs bn_relu6 = {{1e-5f, 0.1f}, SSCMA_ACT_RELU6, 0.0f};
+static const sscma_batch_norm_act_attrs bn_leaky = {{1e-5f, 0.1f}, SSCMA_ACT_LEAKY_RELU, 0.1f};
 static const sscma_act_attrs act = {0.01f};
 static const sscma_act_attrs leaky = {0.2f};
 static const sscma_pool_attrs max_3s2p1c = {3, 3, 2, 2, 1, 1, true, true};
@@ -243,6 +256,15 @@ static void build_cases(void)
                          {NORMAL, POSITIVE, NORMAL, NORMAL, POSITIVE}, .tol = 5e-3f});
     add_case((grad_case){"batch_norm", &bn, 5, {F(4, 2, 3, 3, 4), F(1, 4), F(1, 4), F(1, 4), F(1, 4)},
                          {NORMAL, POSITIVE, NORMAL, NORMAL, POSITIVE}, .eval = true});
+    /* batch_norm_act: the activations' kinks are kept away by the input pattern (see BN_PATTERN) */
+    add_case((grad_case){"batch_norm_act", &bn_none, 5, {F(4, 2, 3, 4, 5), F(1, 5), F(1, 5), F(1, 5), F(1, 5)},
+                         {NORMAL, POSITIVE, NORMAL, NORMAL, POSITIVE}, .tol = 5e-3f});
+    add_case((grad_case){"batch_norm_act", &bn_relu6, 5, {F(4, 2, 3, 2, 4), F(1, 4), F(1, 4), F(1, 4), F(1, 4)},
+                         {BN_PATTERN, ONES, POINT3, NORMAL, POSITIVE}, .tol = 5e-3f});
+    add_case((grad_case){"batch_norm_act", &bn_leaky, 5, {F(2, 12, 3), F(1, 3), F(1, 3), F(1, 3), F(1, 3)},
+                         {BN_PATTERN, ONES, POINT3, NORMAL, POSITIVE}, .tol = 5e-3f});
+    add_case((grad_case){"batch_norm_act", &bn_relu6, 5, {F(4, 2, 3, 3, 4), F(1, 4), F(1, 4), F(1, 4), F(1, 4)},
+                         {AWAY, ONES, ZERO, ZERO, ONES}, .eval = true}); /* z = x / sqrt(1 + eps): kinks avoided */
     /* activations (inputs spread over the interesting range: N(0,1) scaled by the fill) */
     const char *acts[] = {"relu", "relu6", "sigmoid", "silu", "hardswish", "hardsigmoid", "tanh"};
     for (size_t i = 0; i < sizeof acts / sizeof acts[0]; i++)
