@@ -3,8 +3,10 @@
  * kernels, on a context of T threads; prints one JSON object per layer, then a summary. Also measures OpenBLAS's
  * sgemm rate, the peak the conv layers are compared against.
  *
- *   bench_layers LAYERS.json THREADS [REPEATS]
+ *   bench_layers LAYERS.json THREADS [REPEATS] [--fuse]
  *   bench_layers --sgemm THREADS
+ *
+ * --fuse runs each batch_norm that a relu6 follows as one batch_norm_act layer (as the model builder does).
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -85,6 +87,7 @@ int main(int argc, char **argv)
         return 1;
     }
     int threads = atoi(argv[2]), repeats = argc > 3 ? atoi(argv[3]) : 10;
+    bool fuse = argc > 4 && strcmp(argv[4], "--fuse") == 0;
     sscma_context_options o;
     sscma_context_options_init(&o, sizeof o);
     o.num_threads = threads;
@@ -105,6 +108,8 @@ int main(int argc, char **argv)
         const void *attrs = NULL;
         sscma_conv2d_attrs conv;
         sscma_batch_norm_attrs bn = {1e-5f, 0.1f};
+        sscma_batch_norm_act_attrs bn_act = {{1e-5f, 0.1f}, SSCMA_ACT_RELU6, 0.0f};
+        char fused_name[160];
         sscma_act_attrs act = {0.0f};
         sscma_linear_attrs lin = {0};
         sscma_cross_entropy_attrs ce = {SSCMA_REDUCTION_MEAN, 0.0f, -100};
@@ -123,6 +128,14 @@ int main(int argc, char **argv)
             in[1] = in[2] = in[3] = in[4] = sscma_desc_make(SSCMA_DTYPE_F32, 1, &c);
             n_in = 5;
             attrs = &bn;
+            json_t *next = json_array_get(layers, li + 1);
+            if (fuse && next != NULL && strcmp(json_string_value(json_object_get(next, "op")), "relu6") == 0) {
+                op = "batch_norm_act";
+                attrs = &bn_act;
+                snprintf(fused_name, sizeof fused_name, "%s+relu6", name);
+                name = fused_name;
+                li++; /* the relu6 runs inside this layer */
+            }
         } else if (strcmp(op, "relu6") == 0) {
             attrs = &act;
         } else if (strcmp(op, "add") == 0) {

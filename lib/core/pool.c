@@ -1,17 +1,25 @@
 /*
  * The context's thread pool: persistent workers that run one parallel-for at a time.
  *
- * A job splits [0, count) into num_threads contiguous ranges, one per worker; the calling thread runs range 0.
- * Ranges depend only on count and the thread count, so a kernel whose per-range work is independent of the others
- * gives the same bits every run. Nested calls (from inside a task) run inline. Jobs from different threads that
- * share the context are serialised by a mutex.
+ * A job splits [0, count) into at most num_threads contiguous ranges; the calling thread runs range 0. Ranges depend
+ * only on count, the minimum per range and the thread count, so a kernel whose per-range work is independent of the
+ * others gives the same bits every run. Nested calls (from inside a task) run inline. Jobs from different threads
+ * that share the context are serialised by a mutex.
+ *
+ * Waking a sleeping thread costs tens of microseconds on some systems, more than a small kernel takes, so workers
+ * spin (with the CPU's pause hint) for a short while after each job before they sleep on a condition variable, and
+ * the caller spins while the last ranges finish. Idle pools sleep: nothing spins for more than about a millisecond.
  */
 #define _POSIX_C_SOURCE 200809L
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <string.h>
 
 #include "core/internal.h"
+
+/* Spin iterations before sleeping (each one a pause instruction, ~10-140 cycles). */
+#define SPIN_LIMIT 20000
 
 struct sscma_pool {
     const sscma_context *ctx;
@@ -23,11 +31,13 @@ struct sscma_pool {
     pthread_mutex_t lock;
     pthread_cond_t wake;
     pthread_cond_t done;
-    uint64_t generation; /* bumped for each job */
-    int32_t pending;     /* helpers still working on the current job */
-    int stop;
+    _Atomic uint64_t generation; /* bumped for each job */
+    _Atomic int32_t pending;     /* helpers still working on the current job */
+    _Atomic int32_t sleeping;    /* helpers waiting on `wake` */
+    _Atomic int32_t caller_sleeping;
+    _Atomic int stop;
 
-    /* the current job */
+    /* the current job, written before `generation` is bumped */
     sscma_task_fn fn;
     void *arg;
     int64_t count;
@@ -35,6 +45,15 @@ struct sscma_pool {
 };
 
 static _Thread_local int inside_pool_task;
+
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield");
+#endif
+}
 
 static void range_of(int64_t count, int32_t parts, int32_t index, int64_t *begin, int64_t *end)
 {
@@ -48,6 +67,25 @@ typedef struct worker_start {
     int32_t index;
 } worker_start;
 
+/* Waits until the generation differs from `seen` (or stop); returns the new generation. */
+static uint64_t wait_for_job(sscma_pool *pool, uint64_t seen)
+{
+    for (int spin = 0; spin < SPIN_LIMIT; spin++) {
+        uint64_t g = atomic_load(&pool->generation);
+        if (g != seen || atomic_load(&pool->stop))
+            return g;
+        cpu_relax();
+    }
+    pthread_mutex_lock(&pool->lock);
+    atomic_fetch_add(&pool->sleeping, 1);
+    uint64_t g;
+    while ((g = atomic_load(&pool->generation)) == seen && !atomic_load(&pool->stop))
+        pthread_cond_wait(&pool->wake, &pool->lock);
+    atomic_fetch_sub(&pool->sleeping, 1);
+    pthread_mutex_unlock(&pool->lock);
+    return g;
+}
+
 static void *worker_main(void *p)
 {
     worker_start *start = p;
@@ -56,29 +94,22 @@ static void *worker_main(void *p)
     sscma_free(pool->ctx, start, sizeof *start);
     uint64_t seen = 0;
     inside_pool_task = 1;
-    pthread_mutex_lock(&pool->lock);
     for (;;) {
-        while (!pool->stop && pool->generation == seen)
-            pthread_cond_wait(&pool->wake, &pool->lock);
-        if (pool->stop)
+        seen = wait_for_job(pool, seen);
+        if (atomic_load(&pool->stop))
             break;
-        seen = pool->generation;
-        sscma_task_fn fn = pool->fn;
-        void *arg = pool->arg;
-        int64_t count = pool->count;
-        int32_t parts = pool->parts;
-        pthread_mutex_unlock(&pool->lock);
-        if (index < parts) {
+        if (index < pool->parts) {
             int64_t begin, end;
-            range_of(count, parts, index, &begin, &end);
+            range_of(pool->count, pool->parts, index, &begin, &end);
             if (begin < end)
-                fn(arg, begin, end, index);
+                pool->fn(pool->arg, begin, end, index);
         }
-        pthread_mutex_lock(&pool->lock);
-        if (--pool->pending == 0)
+        if (atomic_fetch_sub(&pool->pending, 1) == 1 && atomic_load(&pool->caller_sleeping)) {
+            pthread_mutex_lock(&pool->lock);
             pthread_cond_signal(&pool->done);
+            pthread_mutex_unlock(&pool->lock);
+        }
     }
-    pthread_mutex_unlock(&pool->lock);
     return NULL;
 }
 
@@ -89,6 +120,11 @@ sscma_status sscma_pool_create(const sscma_context *ctx, int32_t num_threads, ss
         return sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, "thread pool", "cannot allocate the pool");
     pool->ctx = ctx;
     pool->num_threads = num_threads < 1 ? 1 : num_threads;
+    atomic_init(&pool->generation, 0);
+    atomic_init(&pool->pending, 0);
+    atomic_init(&pool->sleeping, 0);
+    atomic_init(&pool->caller_sleeping, 0);
+    atomic_init(&pool->stop, 0);
     pthread_mutex_init(&pool->submit, NULL);
     pthread_mutex_init(&pool->lock, NULL);
     pthread_cond_init(&pool->wake, NULL);
@@ -98,14 +134,14 @@ sscma_status sscma_pool_create(const sscma_context *ctx, int32_t num_threads, ss
 }
 
 /* Starts the helper threads on first use; called with pool->submit held. */
-static sscma_status start_helpers(sscma_pool *pool)
+static void start_helpers(sscma_pool *pool)
 {
     int32_t helpers = pool->num_threads - 1;
     if (helpers <= 0 || pool->threads != NULL)
-        return SSCMA_OK;
+        return;
     pool->threads = sscma_alloc_zeroed(pool->ctx, (size_t)helpers * sizeof *pool->threads, _Alignof(pthread_t));
     if (pool->threads == NULL)
-        return sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, "thread pool", "cannot allocate %d thread handles", helpers);
+        return; /* no helpers: the caller runs every range, with the same results */
     for (int32_t i = 0; i < helpers; i++) {
         worker_start *start = sscma_alloc(pool->ctx, sizeof *start, _Alignof(worker_start));
         if (start == NULL)
@@ -118,9 +154,6 @@ static sscma_status start_helpers(sscma_pool *pool)
         }
         pool->started++;
     }
-    /* Fewer helpers than asked (thread limits): the work is still split by num_threads, and the caller runs the
-     * ranges no helper took, so results do not change. */
-    return SSCMA_OK;
 }
 
 void sscma_pool_destroy(sscma_pool *pool)
@@ -128,7 +161,7 @@ void sscma_pool_destroy(sscma_pool *pool)
     if (pool == NULL)
         return;
     pthread_mutex_lock(&pool->lock);
-    pool->stop = 1;
+    atomic_store(&pool->stop, 1);
     pthread_cond_broadcast(&pool->wake);
     pthread_mutex_unlock(&pool->lock);
     for (int32_t i = 0; i < pool->started; i++)
@@ -169,15 +202,17 @@ void sscma_parallel_for(sscma_pool *pool, int64_t count, int64_t min_per_thread,
     pthread_mutex_lock(&pool->submit);
     start_helpers(pool);
     int32_t helpers_used = parts - 1 < pool->started ? parts - 1 : pool->started;
-    pthread_mutex_lock(&pool->lock);
     pool->fn = fn;
     pool->arg = arg;
     pool->count = count;
     pool->parts = parts;
-    pool->pending = pool->started;
-    pool->generation++;
-    pthread_cond_broadcast(&pool->wake);
-    pthread_mutex_unlock(&pool->lock);
+    atomic_store(&pool->pending, pool->started);
+    atomic_fetch_add(&pool->generation, 1); /* publishes the job (sequentially consistent) */
+    if (atomic_load(&pool->sleeping) > 0) {
+        pthread_mutex_lock(&pool->lock);
+        pthread_cond_broadcast(&pool->wake);
+        pthread_mutex_unlock(&pool->lock);
+    }
 
     inside_pool_task = 1;
     int64_t begin, end;
@@ -191,9 +226,15 @@ void sscma_parallel_for(sscma_pool *pool, int64_t count, int64_t min_per_thread,
     }
     inside_pool_task = 0;
 
-    pthread_mutex_lock(&pool->lock);
-    while (pool->pending > 0)
-        pthread_cond_wait(&pool->done, &pool->lock);
-    pthread_mutex_unlock(&pool->lock);
+    for (int spin = 0; spin < SPIN_LIMIT && atomic_load(&pool->pending) > 0; spin++)
+        cpu_relax();
+    if (atomic_load(&pool->pending) > 0) {
+        pthread_mutex_lock(&pool->lock);
+        atomic_store(&pool->caller_sleeping, 1);
+        while (atomic_load(&pool->pending) > 0)
+            pthread_cond_wait(&pool->done, &pool->lock);
+        atomic_store(&pool->caller_sleeping, 0);
+        pthread_mutex_unlock(&pool->lock);
+    }
     pthread_mutex_unlock(&pool->submit);
 }

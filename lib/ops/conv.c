@@ -245,46 +245,112 @@ static void general_backward(sscma_pool *pool, const conv_geom *g, const float *
 
 /* ---- depthwise path ---- */
 
+enum { DW_BLOCK = 16, DW_MAX_TAPS = 49 }; /* channels per weight-gradient task; largest kernel (7x7) */
+
 typedef struct dw_job {
     const conv_geom *g;
     const float *x, *wt, *bias, *dy;
     float *y, *dx, *dwt;
 } dw_job;
 
-/* y rows (n, oh): y[c] = bias[c] + sum_{kh,kw} x[ih, iw, c] * wt[kh, kw, c] */
+/* The ow range whose taps land inside the input: iw = ow * sw - pl + kw * dw in [0, W). */
+static void dw_ow_range(const conv_geom *g, int64_t kw, int64_t *lo, int64_t *hi)
+{
+    int64_t off = kw * g->dw - g->pl; /* iw = ow * sw + off */
+    *lo = off >= 0 ? 0 : (-off + g->sw - 1) / g->sw;
+    *hi = g->w - off <= 0 ? 0 : (g->w - off - 1) / g->sw + 1;
+    if (*hi > g->ow)
+        *hi = g->ow;
+}
+
+/*
+ * out[i] = init[i] + sum_t a[t][i] * b[t][i] for i < c (init NULL = 0), summed in tap order. GCC vector extensions
+ * keep 16 channels in a register across the taps; each clone of the caller lowers them to its ISA.
+ */
+static inline void dw_accumulate(float *out, const float *init, const float *const *a, const float *const *b,
+                                 int n_taps, int64_t c)
+{
+    int64_t i = 0;
+#if defined(__GNUC__)
+    typedef float v16 __attribute__((vector_size(64)));
+    for (; i + 16 <= c; i += 16) {
+        v16 acc = {0}, va, vb;
+        if (init != NULL)
+            memcpy(&acc, init + i, sizeof acc);
+        for (int t = 0; t < n_taps; t++) {
+            memcpy(&va, a[t] + i, sizeof va);
+            memcpy(&vb, b[t] + i, sizeof vb);
+            acc += va * vb;
+        }
+        memcpy(out + i, &acc, sizeof acc);
+    }
+#endif
+    for (; i < c; i++) {
+        float acc = init != NULL ? init[i] : 0.0f;
+        for (int t = 0; t < n_taps; t++)
+            acc += a[t][i] * b[t][i];
+        out[i] = acc;
+    }
+}
+
+/* y rows (n, oh): y[c] = bias[c] + sum_{kh,kw} x[ih, iw, c] * wt[kh, kw, c], the taps summed in (kh, kw) order. */
 SSCMA_KERNEL static void dw_forward_task(void *arg, int64_t begin, int64_t end, int32_t worker)
 {
     (void)worker;
     const dw_job *j = arg;
     const conv_geom *g = j->g;
     const int64_t c = g->cout;
+    const float *xs[DW_MAX_TAPS], *ws[DW_MAX_TAPS];
+    int64_t offs[DW_MAX_TAPS];
+    const int taps_all = (int)(g->kh * g->kw);
+    for (int t = 0; t < taps_all; t++) {
+        offs[t] = ((t / g->kw) * g->dh * g->w + (t % g->kw) * g->dw) * c;
+        ws[t] = j->wt + t * c;
+    }
+    /* ow where every kw tap is inside the row */
+    int64_t in_lo = 0, in_hi = g->ow;
+    for (int64_t kw = 0; kw < g->kw; kw++) {
+        int64_t lo, hi;
+        dw_ow_range(g, kw, &lo, &hi);
+        in_lo = lo > in_lo ? lo : in_lo;
+        in_hi = hi < in_hi ? hi : in_hi;
+    }
     for (int64_t r = begin; r < end; r++) {
         int64_t n = r / g->oh, oh = r % g->oh;
+        int64_t ih0 = oh * g->sh - g->pt;
+        bool rows_inside = ih0 >= 0 && ih0 + (g->kh - 1) * g->dh < g->h;
         for (int64_t ow = 0; ow < g->ow; ow++) {
             float *y = j->y + ((n * g->oh + oh) * g->ow + ow) * c;
-            if (j->bias != NULL)
-                memcpy(y, j->bias, (size_t)c * sizeof *y);
-            else
-                memset(y, 0, (size_t)c * sizeof *y);
+            if (rows_inside && ow >= in_lo && ow < in_hi) { /* interior: fixed offsets, no checks */
+                const float *base = j->x + ((n * g->h + ih0) * g->w + ow * g->sw - g->pl) * c;
+                for (int t = 0; t < taps_all; t++)
+                    xs[t] = base + offs[t];
+                dw_accumulate(y, j->bias, xs, ws, taps_all, c);
+                continue;
+            }
+            const float *bws[DW_MAX_TAPS];
+            int taps = 0;
             for (int64_t kh = 0; kh < g->kh; kh++) {
-                int64_t ih = oh * g->sh - g->pt + kh * g->dh;
+                int64_t ih = ih0 + kh * g->dh;
                 if (ih < 0 || ih >= g->h)
                     continue;
                 for (int64_t kw = 0; kw < g->kw; kw++) {
                     int64_t iw = ow * g->sw - g->pl + kw * g->dw;
                     if (iw < 0 || iw >= g->w)
                         continue;
-                    const float *x = j->x + ((n * g->h + ih) * g->w + iw) * c;
-                    const float *wt = j->wt + (kh * g->kw + kw) * c;
-                    for (int64_t i = 0; i < c; i++)
-                        y[i] += x[i] * wt[i];
+                    xs[taps] = j->x + ((n * g->h + ih) * g->w + iw) * c;
+                    bws[taps++] = j->wt + (kh * g->kw + kw) * c;
                 }
             }
+            dw_accumulate(y, j->bias, xs, bws, taps, c);
         }
     }
 }
 
-/* dx rows (n, ih), gathered: dx[ih, iw, c] += sum over taps that read it of dy[oh, ow, c] * wt[kh, kw, c] */
+/*
+ * dx rows (n, ih): dx[ih, iw, c] += dy[oh, ow, c] * wt[kh, kw, c] over the taps that read (ih, iw). The task owns its
+ * input row, so it scatters within it: for each (kh, kw), along ow. Each dx element gets its terms in (kh, kw) order.
+ */
 SSCMA_KERNEL static void dw_backward_input_task(void *arg, int64_t begin, int64_t end, int32_t worker)
 {
     (void)worker;
@@ -293,20 +359,19 @@ SSCMA_KERNEL static void dw_backward_input_task(void *arg, int64_t begin, int64_
     const int64_t c = g->cout;
     for (int64_t r = begin; r < end; r++) {
         int64_t n = r / g->h, ih = r % g->h;
-        for (int64_t iw = 0; iw < g->w; iw++) {
-            float *dx = j->dx + ((n * g->h + ih) * g->w + iw) * c;
-            for (int64_t kh = 0; kh < g->kh; kh++) {
-                int64_t t = ih + g->pt - kh * g->dh;
-                if (t < 0 || t % g->sh != 0 || t / g->sh >= g->oh)
-                    continue;
-                int64_t oh = t / g->sh;
-                for (int64_t kw = 0; kw < g->kw; kw++) {
-                    int64_t u = iw + g->pl - kw * g->dw;
-                    if (u < 0 || u % g->sw != 0 || u / g->sw >= g->ow)
-                        continue;
-                    int64_t ow = u / g->sw;
-                    const float *dy = j->dy + ((n * g->oh + oh) * g->ow + ow) * c;
-                    const float *wt = j->wt + (kh * g->kw + kw) * c;
+        float *dx_row = j->dx + (n * g->h + ih) * g->w * c;
+        for (int64_t kh = 0; kh < g->kh; kh++) {
+            int64_t t = ih + g->pt - kh * g->dh;
+            if (t < 0 || t % g->sh != 0 || t / g->sh >= g->oh)
+                continue;
+            const float *dy_row = j->dy + (n * g->oh + t / g->sh) * g->ow * c;
+            for (int64_t kw = 0; kw < g->kw; kw++) {
+                const float *wt = j->wt + (kh * g->kw + kw) * c;
+                int64_t lo, hi;
+                dw_ow_range(g, kw, &lo, &hi);
+                for (int64_t ow = lo; ow < hi; ow++) {
+                    float *dx = dx_row + (ow * g->sw - g->pl + kw * g->dw) * c;
+                    const float *dy = dy_row + ow * c;
                     for (int64_t i = 0; i < c; i++)
                         dx[i] += dy[i] * wt[i];
                 }
@@ -316,11 +381,10 @@ SSCMA_KERNEL static void dw_backward_input_task(void *arg, int64_t begin, int64_
 }
 
 /*
- * dwt[kh, kw, c] = sum_{n,oh,ow} dy[n,oh,ow,c] * x[n,ih,iw,c], split over blocks of channels (each channel is summed
- * by one task, in one order). Per output row (n, oh) the taps are summed in float, then added into double totals.
+ * dwt[kh, kw, c] = sum_{n,oh,ow} dy[n,oh,ow,c] * x[n,ih,iw,c], split over blocks of DW_BLOCK channels (each channel
+ * summed by one task, in one order). For each output row (n, oh) and tap, the terms along ow are summed in float
+ * (16 channels in a register), then added into double totals.
  */
-enum { DW_BLOCK = 16, DW_MAX_TAPS = 49 };
-
 SSCMA_KERNEL static void dw_backward_weight_task(void *arg, int64_t begin, int64_t end, int32_t worker)
 {
     (void)worker;
@@ -328,33 +392,46 @@ SSCMA_KERNEL static void dw_backward_weight_task(void *arg, int64_t begin, int64
     const conv_geom *g = j->g;
     const int64_t c = g->cout, taps = g->kh * g->kw;
     double total[DW_MAX_TAPS][DW_BLOCK];
-    float row[DW_MAX_TAPS][DW_BLOCK];
     for (int64_t c0 = begin * DW_BLOCK; c0 < end * DW_BLOCK && c0 < c; c0 += DW_BLOCK) {
         const int64_t width = c - c0 < DW_BLOCK ? c - c0 : DW_BLOCK;
         memset(total, 0, sizeof total);
         for (int64_t n = 0; n < g->n; n++)
             for (int64_t oh = 0; oh < g->oh; oh++) {
-                memset(row, 0, (size_t)taps * sizeof row[0]);
-                for (int64_t ow = 0; ow < g->ow; ow++) {
-                    const float *dy = j->dy + ((n * g->oh + oh) * g->ow + ow) * c + c0;
-                    for (int64_t kh = 0; kh < g->kh; kh++) {
-                        int64_t ih = oh * g->sh - g->pt + kh * g->dh;
-                        if (ih < 0 || ih >= g->h)
+                const float *dy_row = j->dy + (n * g->oh + oh) * g->ow * c + c0;
+                for (int64_t kh = 0; kh < g->kh; kh++) {
+                    int64_t ih = oh * g->sh - g->pt + kh * g->dh;
+                    if (ih < 0 || ih >= g->h)
+                        continue;
+                    const float *x_row = j->x + (n * g->h + ih) * g->w * c + c0;
+                    for (int64_t kw = 0; kw < g->kw; kw++) {
+                        int64_t lo, hi;
+                        dw_ow_range(g, kw, &lo, &hi);
+                        const int64_t step = g->sw * c, off = (kw * g->dw - g->pl) * c;
+                        double *tot = total[kh * g->kw + kw];
+#if defined(__GNUC__)
+                        if (width == DW_BLOCK) {
+                            typedef float v16 __attribute__((vector_size(64)));
+                            v16 acc = {0}, a, b;
+                            for (int64_t ow = lo; ow < hi; ow++) {
+                                memcpy(&a, dy_row + ow * c, sizeof a);
+                                memcpy(&b, x_row + ow * step + off, sizeof b);
+                                acc += a * b;
+                            }
+                            for (int64_t i = 0; i < DW_BLOCK; i++)
+                                tot[i] += acc[i];
                             continue;
-                        for (int64_t kw = 0; kw < g->kw; kw++) {
-                            int64_t iw = ow * g->sw - g->pl + kw * g->dw;
-                            if (iw < 0 || iw >= g->w)
-                                continue;
-                            const float *x = j->x + ((n * g->h + ih) * g->w + iw) * c + c0;
-                            float *acc = row[kh * g->kw + kw];
+                        }
+#endif
+                        float acc[DW_BLOCK] = {0};
+                        for (int64_t ow = lo; ow < hi; ow++) {
+                            const float *dy = dy_row + ow * c, *x = x_row + ow * step + off;
                             for (int64_t i = 0; i < width; i++)
                                 acc[i] += dy[i] * x[i];
                         }
+                        for (int64_t i = 0; i < width; i++)
+                            tot[i] += acc[i];
                     }
                 }
-                for (int64_t t = 0; t < taps; t++)
-                    for (int64_t i = 0; i < width; i++)
-                        total[t][i] += row[t][i];
             }
         for (int64_t t = 0; t < taps; t++)
             for (int64_t i = 0; i < width; i++)

@@ -124,6 +124,16 @@ static inline float act_deriv(sscma_act_kind kind, float z, float slope)
     }
 }
 
+/* Runs LOOP(kind) with the kind as a constant, so that each loop is compiled (and vectorised) for one activation. */
+#define ACT_SWITCH(kind, LOOP)                                                                                 \
+    switch (kind) {                                                                                            \
+    case SSCMA_ACT_RELU: LOOP(SSCMA_ACT_RELU) break;                                                           \
+    case SSCMA_ACT_RELU6: LOOP(SSCMA_ACT_RELU6) break;                                                         \
+    case SSCMA_ACT_LEAKY_RELU: LOOP(SSCMA_ACT_LEAKY_RELU) break;                                               \
+    case SSCMA_ACT_HARDSWISH: LOOP(SSCMA_ACT_HARDSWISH) break;                                                 \
+    default: LOOP(SSCMA_ACT_NONE) break;                                                                       \
+    }
+
 /* Per-chunk sums of a (and of a * b, or a * a when b == NULL) over rows, per channel. */
 typedef struct sums_job {
     int64_t rows, c;
@@ -153,11 +163,14 @@ SSCMA_KERNEL static void sums_task(void *arg, int64_t begin, int64_t end, int32_
                     q[ch] += (double)a[ch] * (double)b[ch];
                 }
             } else {
-                for (int64_t ch = 0; ch < c; ch++) {
-                    float dz = a[ch] * act_deriv(j->act, b[ch] * j->scale[ch] + j->shift[ch], j->slope);
-                    s[ch] += (double)dz;
-                    q[ch] += (double)dz * (double)b[ch];
-                }
+#define SUMS_LOOP(KIND)                                                                                        \
+    for (int64_t ch = 0; ch < c; ch++) {                                                                       \
+        float dz = a[ch] * act_deriv(KIND, b[ch] * j->scale[ch] + j->shift[ch], j->slope);                     \
+        s[ch] += (double)dz;                                                                                   \
+        q[ch] += (double)dz * (double)b[ch];                                                                   \
+    }
+                ACT_SWITCH(j->act, SUMS_LOOP)
+#undef SUMS_LOOP
             }
         }
     }
@@ -200,9 +213,13 @@ SSCMA_KERNEL static void affine_task(void *arg, int64_t begin, int64_t end, int3
         if (j->act == SSCMA_ACT_NONE)
             for (int64_t ch = 0; ch < j->c; ch++)
                 y[ch] = x[ch] * scale[ch] + shift[ch];
-        else
-            for (int64_t ch = 0; ch < j->c; ch++)
-                y[ch] = act_value(j->act, x[ch] * scale[ch] + shift[ch], j->slope);
+        else {
+#define AFFINE_LOOP(KIND)                                                                                      \
+    for (int64_t ch = 0; ch < j->c; ch++)                                                                      \
+        y[ch] = act_value(KIND, x[ch] * scale[ch] + shift[ch], j->slope);
+            ACT_SWITCH(j->act, AFFINE_LOOP)
+#undef AFFINE_LOOP
+        }
     }
 }
 
@@ -218,11 +235,15 @@ SSCMA_KERNEL static void dx_task(void *arg, int64_t begin, int64_t end, int32_t 
         if (j->act == SSCMA_ACT_NONE)
             for (int64_t ch = 0; ch < j->c; ch++)
                 dx[ch] += k1[ch] * dy[ch] - (k2[ch] + x[ch] * k3[ch]);
-        else
-            for (int64_t ch = 0; ch < j->c; ch++) {
-                float dz = dy[ch] * act_deriv(j->act, x[ch] * scale[ch] + shift[ch], j->slope);
-                dx[ch] += k1[ch] * dz - (k2[ch] + x[ch] * k3[ch]);
-            }
+        else {
+#define DX_LOOP(KIND)                                                                                          \
+    for (int64_t ch = 0; ch < j->c; ch++) {                                                                    \
+        float dz = dy[ch] * act_deriv(KIND, x[ch] * scale[ch] + shift[ch], j->slope);                          \
+        dx[ch] += k1[ch] * dz - (k2[ch] + x[ch] * k3[ch]);                                                     \
+    }
+            ACT_SWITCH(j->act, DX_LOOP)
+#undef DX_LOOP
+        }
     }
 }
 
