@@ -226,7 +226,7 @@ static const sscma_bce_attrs bce_full = {SSCMA_REDUCTION_SUM, true, true};
 static const sscma_regression_loss_attrs reg_mean = {SSCMA_REDUCTION_MEAN, 1.0f};
 static const sscma_regression_loss_attrs reg_none = {SSCMA_REDUCTION_NONE, 0.5f};
 
-static grad_case cases[64];
+static grad_case cases[96];
 static int n_cases;
 
 static void add_case(grad_case c)
@@ -311,6 +311,43 @@ static void build_cases(void)
     add_case((grad_case){"l1_loss", &reg_mean, 2, {F(2, 5, 4), F(2, 5, 4)}, {AWAY, ZERO}});
     add_case((grad_case){"smooth_l1_loss", &reg_mean, 2, {F(2, 5, 4), F(2, 5, 4)}, {AWAY, ZERO}});
     add_case((grad_case){"smooth_l1_loss", &reg_none, 2, {F(3, 2, 3, 4), F(3, 2, 3, 4)}, {AWAY, ZERO}});
+}
+
+/* Seeded random shapes and attributes for conv2d and the pools: odd sizes, strides, padding, dilation, groups. */
+static sscma_conv2d_attrs random_conv[12];
+static sscma_pool_attrs random_pool[6];
+
+static int pick(test_rng *r, int lo, int hi) /* lo..hi inclusive */
+{
+    return lo + (int)(test_rng_uniform(r) * (float)(hi - lo + 1)) % (hi - lo + 1);
+}
+
+static void add_random_cases(void)
+{
+    test_rng r = {20261127};
+    for (int i = 0; i < 12; i++) {
+        int groups = pick(&r, 1, 3), cin_g = pick(&r, 1, 3), cout_g = pick(&r, 1, 3);
+        if (i % 4 == 3) /* depthwise */
+            cin_g = cout_g = 1, groups = pick(&r, 2, 6);
+        int kh = pick(&r, 1, 3), kw = pick(&r, 1, 3), sh = pick(&r, 1, 2), sw = pick(&r, 1, 2);
+        int dh = pick(&r, 1, 2), dw = pick(&r, 1, 2);
+        sscma_conv2d_attrs a = {sh, sw, dh, dw, pick(&r, 0, 2), pick(&r, 0, 2), pick(&r, 0, 2), pick(&r, 0, 2),
+                                pick(&r, 0, 3) == 0, groups};
+        random_conv[i] = a;
+        int h = pick(&r, (kh - 1) * dh + 1, 9), w = pick(&r, (kw - 1) * dw + 1, 9), n = pick(&r, 1, 3);
+        bool bias = pick(&r, 0, 1) == 1;
+        add_case((grad_case){"conv2d", &random_conv[i], bias ? 3 : 2,
+                             {F(4, n, h, w, groups * cin_g), F(4, groups * cout_g, kh, kw, cin_g), F(1, groups * cout_g)}});
+    }
+    for (int i = 0; i < 6; i++) {
+        int k = pick(&r, 1, 3), s = pick(&r, 1, 3);
+        sscma_pool_attrs a = {k, pick(&r, 1, 3), s, pick(&r, 1, 2), pick(&r, 0, k / 2), 0, pick(&r, 0, 1) == 1,
+                              pick(&r, 0, 1) == 1};
+        random_pool[i] = a;
+        int h = pick(&r, 3, 8), w = pick(&r, 3, 8);
+        add_case((grad_case){i % 2 ? "avg_pool" : "max_pool", &random_pool[i], 1, {F(4, 2, h, w, pick(&r, 1, 4))},
+                             {i % 2 ? NORMAL : SPREAD}});
+    }
 }
 
 static void gradient_case(size_t index)
@@ -433,7 +470,8 @@ int main(int argc, char **argv)
     if (sscma_context_create(NULL, &ctx) != SSCMA_OK)
         return 99;
     build_cases();
-    static test_param_case params[64];
+    add_random_cases();
+    static test_param_case params[96];
     for (int i = 0; i < n_cases; i++) {
         snprintf(params[i].name, sizeof params[i].name, "gradient %d: %s", i, cases[i].op);
         params[i].fn = gradient_case;
