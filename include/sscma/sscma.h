@@ -11,5 +11,6 @@
 #include <sscma/common.h>
 #include <sscma/core.h>
 #include <sscma/tensor.h>
+#include <sscma/model.h>
 
 #endif /* SSCMA_SSCMA_H */

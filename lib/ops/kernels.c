@@ -11,23 +11,29 @@ typedef struct gemm_job {
     const float *a, *b;
     int64_t lda, ldb, ldc;
     float *c;
+    int64_t block; /* rows (or columns) of C per sgemm call */
 } gemm_job;
 
+/* Blocks [begin, end) of C, each one sgemm call whose arguments depend only on the shapes. */
 static void gemm_task(void *arg, int64_t begin, int64_t end, int32_t worker)
 {
     (void)worker;
     const gemm_job *j = arg;
     const CBLAS_TRANSPOSE ta = j->trans_a ? CblasTrans : CblasNoTrans;
     const CBLAS_TRANSPOSE tb = j->trans_b ? CblasTrans : CblasNoTrans;
-    if (j->split_rows) {
-        /* rows [begin, end) of C need rows of op(A): A's rows, or A's columns when transposed */
-        const float *a = j->trans_a ? j->a + begin : j->a + begin * j->lda;
-        cblas_sgemm(CblasRowMajor, ta, tb, (blasint)(end - begin), (blasint)j->n, (blasint)j->k, j->alpha, a,
-                    (blasint)j->lda, j->b, (blasint)j->ldb, j->beta, j->c + begin * j->ldc, (blasint)j->ldc);
-    } else {
-        const float *b = j->trans_b ? j->b + begin * j->ldb : j->b + begin;
-        cblas_sgemm(CblasRowMajor, ta, tb, (blasint)j->m, (blasint)(end - begin), (blasint)j->k, j->alpha, j->a,
-                    (blasint)j->lda, b, (blasint)j->ldb, j->beta, j->c + begin, (blasint)j->ldc);
+    for (int64_t blk = begin; blk < end; blk++) {
+        int64_t lo = blk * j->block, span = j->split_rows ? j->m : j->n;
+        int64_t hi = lo + j->block < span ? lo + j->block : span;
+        if (j->split_rows) {
+            /* rows [lo, hi) of C need rows of op(A): A's rows, or A's columns when transposed */
+            const float *a = j->trans_a ? j->a + lo : j->a + lo * j->lda;
+            cblas_sgemm(CblasRowMajor, ta, tb, (blasint)(hi - lo), (blasint)j->n, (blasint)j->k, j->alpha, a,
+                        (blasint)j->lda, j->b, (blasint)j->ldb, j->beta, j->c + lo * j->ldc, (blasint)j->ldc);
+        } else {
+            const float *b = j->trans_b ? j->b + lo * j->ldb : j->b + lo;
+            cblas_sgemm(CblasRowMajor, ta, tb, (blasint)j->m, (blasint)(hi - lo), (blasint)j->k, j->alpha, j->a,
+                        (blasint)j->lda, b, (blasint)j->ldb, j->beta, j->c + lo, (blasint)j->ldc);
+        }
     }
 }
 
@@ -42,14 +48,19 @@ void sscma_gemm(sscma_pool *pool, bool trans_a, bool trans_b, int64_t m, int64_t
                 c[i * ldc + j] = beta == 0.0f ? 0.0f : beta * c[i * ldc + j];
         return;
     }
-    gemm_job job = {trans_a, trans_b, m >= n, m, n, k, alpha, beta, a, b, lda, ldb, ldc, c};
-    /* Enough work per task to pay for a wake-up: about 256k multiply-adds. */
-    int64_t other = job.split_rows ? n * k : m * k;
-    int64_t min_per_task = other > 0 ? (262144 + other - 1) / other : 1;
-    /* Keep row blocks multiples of 16 where possible so BLAS kernels see full tiles. */
-    if (min_per_task < 16)
-        min_per_task = 16;
-    sscma_parallel_for(pool, job.split_rows ? m : n, min_per_task, gemm_task, &job);
+    gemm_job job = {trans_a, trans_b, m >= n, m, n, k, alpha, beta, a, b, lda, ldb, ldc, c, 0};
+    /*
+     * C is cut into blocks whose size depends only on the shapes (never on the thread count): OpenBLAS picks
+     * different kernels for different sizes, so a thread-dependent split would change the rounding. Up to 16 blocks,
+     * multiples of 16, each at least ~64k multiply-adds; the pool hands the blocks to its threads.
+     */
+    int64_t span = job.split_rows ? m : n, other = job.split_rows ? n * k : m * k;
+    int64_t block = (span + 15) / 16;
+    int64_t min_block = other > 0 ? (65536 + other - 1) / other : span;
+    block = block > min_block ? block : min_block;
+    block = (block + 15) / 16 * 16;
+    job.block = block < span ? block : span;
+    sscma_parallel_for(pool, (span + job.block - 1) / job.block, 1, gemm_task, &job);
 }
 
 typedef struct colsum_job {

@@ -12,7 +12,8 @@
 
 /*
  * C[M,N] = alpha * op(A) op(B) + beta * C, row-major; op(A) is A[M,K] or, with trans_a, A[K,M] read transposed
- * (likewise B[K,N] or B[N,K]). Split over rows of C (or over columns when M is small).
+ * (likewise B[K,N] or B[N,K]). Split over rows of C (or over columns when M is small) in blocks that depend on the
+ * shapes only, so the result does not depend on the thread count.
  */
 void sscma_gemm(sscma_pool *pool, bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha,
                 const float *a, int64_t lda, const float *b, int64_t ldb, float beta, float *c, int64_t ldc);

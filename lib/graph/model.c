@@ -1,0 +1,308 @@
+/* The public model API (<sscma/model.h>) over the graph and the model families. */
+#include <jansson.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "graph/graph.h"
+#include "zoo/zoo.h"
+
+struct sscma_model {
+    sscma_context *ctx;
+    sscma_graph *g;
+    zoo_io io;
+    /* views: one per value (inputs, outputs, params), created lazily, rewrapped after prepare */
+    sscma_tensor **views, **grad_views;
+    int32_t n_views;
+    int32_t *params; /* value ids of parameters and buffers, in creation order */
+    int32_t n_params;
+};
+
+sscma_status sscma_model_create(sscma_context *ctx, const char *config_json, sscma_model **out)
+{
+    SSCMA_REQUIRE_NONNULL(ctx);
+    SSCMA_REQUIRE_NONNULL(config_json);
+    SSCMA_REQUIRE_NONNULL(out);
+    json_error_t err;
+    json_t *config = json_loads(config_json, 0, &err);
+    if (config == NULL)
+        return SSCMA_FAIL(SSCMA_ERR_CONFIG, "model config: line %d, column %d: %s", err.line, err.column, err.text);
+    sscma_model *m = sscma_alloc_zeroed(ctx, sizeof *m, _Alignof(sscma_model));
+    if (m == NULL) {
+        json_decref(config);
+        return SSCMA_FAIL(SSCMA_ERR_OUT_OF_MEMORY, "cannot allocate a model");
+    }
+    m->ctx = ctx;
+    sscma_status st = sscma_graph_create(ctx, &m->g);
+    if (st == SSCMA_OK)
+        st = sscma_zoo_build(m->g, config, &m->io);
+    json_decref(config);
+    for (int32_t i = 0; st == SSCMA_OK && i < m->io.n_outputs; i++)
+        st = sscma_graph_mark_output(m->g, m->io.outputs[i]);
+    if (st == SSCMA_OK) {
+        m->n_views = m->g->n_values;
+        m->views = sscma_alloc_zeroed(ctx, (size_t)m->n_views * sizeof *m->views, _Alignof(sscma_tensor *));
+        m->grad_views = sscma_alloc_zeroed(ctx, (size_t)m->n_views * sizeof *m->views, _Alignof(sscma_tensor *));
+        m->params = sscma_alloc(ctx, (size_t)m->n_views * sizeof *m->params, _Alignof(int32_t));
+        if (m->views == NULL || m->grad_views == NULL || m->params == NULL)
+            st = SSCMA_FAIL(SSCMA_ERR_OUT_OF_MEMORY, "cannot allocate the model's views");
+    }
+    if (st != SSCMA_OK) {
+        sscma_model_destroy(m);
+        return st;
+    }
+    for (int32_t i = 0; i < m->g->n_values; i++)
+        if (m->g->values[i].kind == SSCMA_VALUE_PARAM || m->g->values[i].kind == SSCMA_VALUE_BUFFER)
+            m->params[m->n_params++] = i;
+    sscma_graph_init_params(m->g);
+    *out = m;
+    return SSCMA_OK;
+}
+
+static void drop_views(sscma_model *m, bool params_too)
+{
+    for (int32_t i = 0; i < m->n_views; i++) {
+        sscma_value_kind k = m->g->values[i].kind;
+        if (!params_too && (k == SSCMA_VALUE_PARAM || k == SSCMA_VALUE_BUFFER))
+            continue;
+        sscma_tensor_destroy(m->views[i]);
+        sscma_tensor_destroy(m->grad_views[i]);
+        m->views[i] = m->grad_views[i] = NULL;
+    }
+}
+
+void sscma_model_destroy(sscma_model *model)
+{
+    if (model == NULL)
+        return;
+    const sscma_context *ctx = model->ctx;
+    if (model->views != NULL)
+        drop_views(model, true);
+    sscma_free(ctx, model->views, (size_t)model->n_views * sizeof *model->views);
+    sscma_free(ctx, model->grad_views, (size_t)model->n_views * sizeof *model->views);
+    sscma_free(ctx, model->params, (size_t)model->n_views * sizeof *model->params);
+    sscma_graph_destroy(model->g);
+    sscma_free(ctx, model, sizeof *model);
+}
+
+sscma_status sscma_model_prepare(sscma_model *model, int64_t batch_size, int training)
+{
+    SSCMA_REQUIRE_NONNULL(model);
+    if (batch_size < 1)
+        return SSCMA_FAIL(SSCMA_ERR_INVALID_ARGUMENT, "batch_size is %lld; expected >= 1", (long long)batch_size);
+    drop_views(model, false);
+    sscma_status st = sscma_graph_prepare(model->g, batch_size, training != 0);
+    if (st != SSCMA_OK) {
+        char detail[800];
+        snprintf(detail, sizeof detail, "%s", sscma_last_error());
+        return SSCMA_FAIL(st, "%s", detail);
+    }
+    return SSCMA_OK;
+}
+
+/* A tensor view of value i (data or gradient), created on first request. */
+static sscma_status view_of(sscma_model *m, int32_t i, bool grad, sscma_tensor **out)
+{
+    sscma_tensor **slot = grad ? &m->grad_views[i] : &m->views[i];
+    if (*slot == NULL) {
+        sscma_value *v = &m->g->values[i];
+        void *data = grad ? (void *)v->grad : v->data;
+        if (data == NULL)
+            return SSCMA_ERR_NOT_FOUND;
+        size_t bytes = 0;
+        sscma_dtype_size(v->desc.dtype, &bytes);
+        bytes *= (size_t)sscma_desc_numel(&v->desc);
+        sscma_status st = sscma_tensor_wrap(m->ctx, v->desc.dtype, v->desc.rank, v->desc.dims, data, bytes, slot);
+        if (st != SSCMA_OK)
+            return st;
+        if (v->desc.rank == 4)
+            sscma_tensor_set_layout(*slot, SSCMA_LAYOUT_NHWC);
+    }
+    *out = *slot;
+    return SSCMA_OK;
+}
+
+static sscma_status named_view(sscma_model *m, const char *func, const char *name, bool output, sscma_tensor **out)
+{
+    if (m->g->batch == 0)
+        return sscma_fail(SSCMA_ERR_STATE, func, "call sscma_model_prepare() first");
+    char list[256] = "";
+    size_t n = 0;
+    if (output) {
+        for (int32_t k = 0; k < m->io.n_outputs; k++) {
+            if (strcmp(m->io.output_names[k], name) == 0)
+                return view_of(m, m->io.outputs[k], false, out);
+            n += (size_t)snprintf(list + n, n < sizeof list ? sizeof list - n : 0, "%s%s", k ? ", " : "",
+                                  m->io.output_names[k]);
+        }
+        return sscma_fail(SSCMA_ERR_NOT_FOUND, func, "no output '%s'; outputs: %s", name, list);
+    }
+    for (int32_t i = 0; i < m->g->n_values; i++) {
+        if (m->g->values[i].kind != SSCMA_VALUE_INPUT)
+            continue;
+        if (strcmp(m->g->values[i].name, name) == 0)
+            return view_of(m, i, false, out);
+        n += (size_t)snprintf(list + n, n < sizeof list ? sizeof list - n : 0, "%s%s", n ? ", " : "",
+                              m->g->values[i].name);
+    }
+    return sscma_fail(SSCMA_ERR_NOT_FOUND, func, "no input '%s'; inputs: %s", name, list);
+}
+
+sscma_status sscma_model_input(sscma_model *model, const char *name, sscma_tensor **out)
+{
+    SSCMA_REQUIRE_NONNULL(model);
+    SSCMA_REQUIRE_NONNULL(name);
+    SSCMA_REQUIRE_NONNULL(out);
+    return named_view(model, __func__, name, false, out);
+}
+
+sscma_status sscma_model_output(sscma_model *model, const char *name, sscma_tensor **out)
+{
+    SSCMA_REQUIRE_NONNULL(model);
+    SSCMA_REQUIRE_NONNULL(name);
+    SSCMA_REQUIRE_NONNULL(out);
+    return named_view(model, __func__, name, true, out);
+}
+
+sscma_status sscma_model_forward(sscma_model *model)
+{
+    SSCMA_REQUIRE_NONNULL(model);
+    if (model->g->batch == 0)
+        return SSCMA_FAIL(SSCMA_ERR_STATE, "call sscma_model_prepare() first");
+    sscma_status st = sscma_graph_forward(model->g);
+    if (st != SSCMA_OK) {
+        char detail[800];
+        snprintf(detail, sizeof detail, "%s", sscma_last_error());
+        return SSCMA_FAIL(st, "%s", detail);
+    }
+    return SSCMA_OK;
+}
+
+sscma_status sscma_model_backward(sscma_model *model)
+{
+    SSCMA_REQUIRE_NONNULL(model);
+    if (model->g->batch == 0 || !model->g->training)
+        return SSCMA_FAIL(SSCMA_ERR_STATE, "the model is not prepared for training (sscma_model_prepare(..., 1))");
+    if (model->io.loss < 0)
+        return SSCMA_FAIL(SSCMA_ERR_STATE, "this model has no loss");
+    return sscma_graph_backward(model->g, model->io.loss);
+}
+
+sscma_status sscma_model_zero_grad(sscma_model *model)
+{
+    SSCMA_REQUIRE_NONNULL(model);
+    sscma_graph_zero_grad(model->g);
+    return SSCMA_OK;
+}
+
+sscma_status sscma_model_param_count(const sscma_model *model, int32_t *out)
+{
+    SSCMA_REQUIRE_NONNULL(model);
+    SSCMA_REQUIRE_NONNULL(out);
+    *out = model->n_params;
+    return SSCMA_OK;
+}
+
+sscma_status sscma_model_param(sscma_model *model, int32_t index, const char **name, uint32_t *flags,
+                               sscma_tensor **value, sscma_tensor **grad)
+{
+    SSCMA_REQUIRE_NONNULL(model);
+    if (index < 0 || index >= model->n_params)
+        return SSCMA_FAIL(SSCMA_ERR_INVALID_ARGUMENT, "index %d is outside 0..%d", (int)index, (int)model->n_params - 1);
+    int32_t id = model->params[index];
+    sscma_value *v = &model->g->values[id];
+    sscma_tensor *tv = NULL, *tg = NULL;
+    sscma_status st = SSCMA_OK;
+    if (value != NULL)
+        st = view_of(model, id, false, &tv);
+    if (st == SSCMA_OK && grad != NULL && v->kind == SSCMA_VALUE_PARAM)
+        st = view_of(model, id, true, &tg);
+    if (st != SSCMA_OK)
+        return SSCMA_FAIL(st, "cannot make a view of '%s'", v->name);
+    if (name != NULL)
+        *name = v->name;
+    if (flags != NULL)
+        *flags = v->flags;
+    if (value != NULL)
+        *value = tv;
+    if (grad != NULL)
+        *grad = tg;
+    return SSCMA_OK;
+}
+
+sscma_status sscma_model_find_param(const sscma_model *model, const char *name, int32_t *out)
+{
+    SSCMA_REQUIRE_NONNULL(model);
+    SSCMA_REQUIRE_NONNULL(name);
+    SSCMA_REQUIRE_NONNULL(out);
+    for (int32_t i = 0; i < model->n_params; i++)
+        if (strcmp(model->g->values[model->params[i]].name, name) == 0) {
+            *out = i;
+            return SSCMA_OK;
+        }
+    return SSCMA_FAIL(SSCMA_ERR_NOT_FOUND, "no parameter or buffer named '%s'", name);
+}
+
+sscma_status sscma_model_set_frozen(sscma_model *model, const char *prefix, int frozen, int32_t *count)
+{
+    SSCMA_REQUIRE_NONNULL(model);
+    SSCMA_REQUIRE_NONNULL(prefix);
+    int32_t changed = 0;
+    size_t len = strlen(prefix);
+    for (int32_t i = 0; i < model->n_params; i++) {
+        sscma_value *v = &model->g->values[model->params[i]];
+        if (v->kind != SSCMA_VALUE_PARAM || strncmp(v->name, prefix, len) != 0)
+            continue;
+        uint32_t before = v->flags;
+        v->flags = frozen ? v->flags & ~SSCMA_PARAM_TRAINABLE : v->flags | SSCMA_PARAM_TRAINABLE;
+        changed += v->flags != before;
+    }
+    if (changed > 0)
+        model->g->batch = 0; /* gradients to compute changed: plan again */
+    if (count != NULL)
+        *count = changed;
+    return SSCMA_OK;
+}
+
+sscma_status sscma_model_stats(const sscma_model *model, int64_t *params, int64_t *macs)
+{
+    SSCMA_REQUIRE_NONNULL(model);
+    int64_t p = 0;
+    for (int32_t i = 0; i < model->n_params; i++) {
+        const sscma_value *v = &model->g->values[model->params[i]];
+        if (v->kind == SSCMA_VALUE_PARAM)
+            p += sscma_desc_numel(&v->desc);
+    }
+    if (params != NULL)
+        *params = p;
+    if (macs != NULL) {
+        int64_t total = 0;
+        for (int32_t n = 0; n < model->g->n_nodes; n++)
+            total += (int64_t)sscma_graph_node_macs(model->g, n);
+        *macs = total;
+    }
+    return SSCMA_OK;
+}
+
+sscma_status sscma_model_layer_count(const sscma_model *model, int32_t *out)
+{
+    SSCMA_REQUIRE_NONNULL(model);
+    SSCMA_REQUIRE_NONNULL(out);
+    *out = model->g->n_nodes;
+    return SSCMA_OK;
+}
+
+sscma_status sscma_model_layer(const sscma_model *model, int32_t index, const char **name, const char **op,
+                               int64_t *macs)
+{
+    SSCMA_REQUIRE_NONNULL(model);
+    if (index < 0 || index >= model->g->n_nodes)
+        return SSCMA_FAIL(SSCMA_ERR_INVALID_ARGUMENT, "index %d is outside 0..%d", (int)index,
+                          (int)model->g->n_nodes - 1);
+    if (name != NULL)
+        *name = model->g->nodes[index].name;
+    if (op != NULL)
+        *op = model->g->nodes[index].def->name;
+    if (macs != NULL)
+        *macs = (int64_t)sscma_graph_node_macs(model->g, index);
+    return SSCMA_OK;
+}

@@ -1,0 +1,367 @@
+/* Unit tests of model.h through the shared library: families, parameter registry, execution, arena, errors. */
+#define _POSIX_C_SOURCE 200809L
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sscma/sscma.h>
+
+#include "harness.h"
+
+static const char *const classifier_cfg =
+    "{\"type\": \"ImageClassifier\", \"input_size\": [96, 96],"
+    " \"backbone\": {\"type\": \"MobileNetV2\", \"widen_factor\": 0.35},"
+    " \"neck\": {\"type\": \"GlobalAveragePooling\"},"
+    " \"head\": {\"type\": \"LinearClsHead\", \"num_classes\": 10}}";
+
+static const char *const small_cfg =
+    "{\"type\": \"ImageClassifier\", \"input_size\": [32, 32],"
+    " \"backbone\": {\"type\": \"MobileNetV2\", \"widen_factor\": 0.35, \"in_channels\": 1},"
+    " \"head\": {\"type\": \"LinearClsHead\", \"num_classes\": 4, \"loss\": {\"type\": \"CrossEntropyLoss\","
+    " \"label_smoothing\": 0.1}}}";
+
+/* Counts allocations, to prove a training step makes none. */
+typedef struct counter {
+    long allocs, live;
+} counter;
+
+static void *count_alloc(void *user, size_t size, size_t alignment)
+{
+    counter *c = user;
+    void *p = NULL;
+    if (posix_memalign(&p, alignment < sizeof(void *) ? sizeof(void *) : alignment, size) != 0)
+        return NULL;
+    c->allocs++, c->live++;
+    return p;
+}
+
+static void count_free(void *user, void *ptr, size_t size)
+{
+    (void)size;
+    ((counter *)user)->live--;
+    free(ptr);
+}
+
+static void fill_batch(sscma_model *m, int64_t n, int32_t classes, unsigned seed)
+{
+    sscma_tensor *image = NULL, *target = NULL;
+    void *data = NULL;
+    int64_t numel = 0;
+    CHECK_OK(sscma_model_input(m, "image", &image));
+    CHECK_OK(sscma_tensor_numel(image, &numel));
+    CHECK_OK(sscma_tensor_data(image, &data));
+    for (int64_t i = 0; i < numel; i++)
+        ((float *)data)[i] = (float)sin(0.01 * (double)(i + seed)) * 2.0f;
+    CHECK_OK(sscma_model_input(m, "target", &target));
+    CHECK_OK(sscma_tensor_data(target, &data));
+    for (int64_t i = 0; i < n; i++)
+        ((int32_t *)data)[i] = (int32_t)((i + seed) % (unsigned)classes);
+}
+
+static float read_loss(sscma_model *m)
+{
+    sscma_tensor *loss = NULL;
+    void *data = NULL;
+    if (sscma_model_output(m, "loss", &loss) != SSCMA_OK || sscma_tensor_data(loss, &data) != SSCMA_OK)
+        return NAN;
+    return *(float *)data;
+}
+
+static void mobilenetv2_classifier_matches_reference_counts(void)
+{
+    sscma_context *ctx = NULL;
+    sscma_model *m = NULL;
+    CHECK_OK(sscma_context_create(NULL, &ctx));
+    CHECK_OK(sscma_model_create(ctx, classifier_cfg, &m));
+    int64_t params = 0, macs = 0;
+    CHECK_OK(sscma_model_stats(m, &params, &macs));
+    CHECK_INT_EQ(params, 408938);  /* torchvision mobilenet_v2(width_mult=0.35, num_classes=10) */
+    CHECK_INT_EQ(macs, 10666928);  /* per 96x96x3 sample: convolutions + linear */
+    int32_t count = 0, index = -1;
+    CHECK_OK(sscma_model_param_count(m, &count));
+    CHECK_INT_EQ(count, 52 + 52 * 4 + 2); /* conv weights, BN weight/bias/mean/var, fc weight/bias */
+    const char *name = NULL;
+    uint32_t flags = 0;
+    sscma_tensor *value = NULL, *grad = NULL;
+    CHECK_OK(sscma_model_param(m, 0, &name, &flags, &value, &grad));
+    CHECK_STR_EQ(name, "backbone.features.0.0.weight");
+    CHECK_INT_EQ(flags, SSCMA_PARAM_TRAINABLE);
+    int64_t dim = 0;
+    CHECK_OK(sscma_tensor_dim(value, 0, &dim));
+    CHECK_INT_EQ(dim, 16);
+    CHECK_OK(sscma_tensor_dim(value, 3, &dim));
+    CHECK_INT_EQ(dim, 3); /* OHWI */
+    CHECK(grad != NULL);
+    CHECK_OK(sscma_model_find_param(m, "backbone.features.3.conv.1.0.weight", &index)); /* a depthwise conv */
+    CHECK_OK(sscma_model_param(m, index, NULL, NULL, &value, NULL));
+    CHECK_OK(sscma_tensor_dim(value, 3, &dim));
+    CHECK_INT_EQ(dim, 1);
+    CHECK_OK(sscma_model_find_param(m, "backbone.features.1.conv.2.running_var", &index)); /* t = 1 block */
+    CHECK_OK(sscma_model_param(m, index, NULL, &flags, NULL, &grad));
+    CHECK_INT_EQ(flags, SSCMA_PARAM_BUFFER);
+    CHECK(grad == NULL);
+    CHECK_OK(sscma_model_find_param(m, "backbone.features.18.1.bias", &index));
+    CHECK_OK(sscma_model_param(m, index, NULL, &flags, NULL, NULL));
+    CHECK_INT_EQ(flags, SSCMA_PARAM_TRAINABLE | SSCMA_PARAM_NORM | SSCMA_PARAM_BIAS);
+    CHECK_OK(sscma_model_find_param(m, "head.fc.weight", &index));
+    CHECK_OK(sscma_model_param(m, index, NULL, NULL, &value, NULL));
+    CHECK_OK(sscma_tensor_dim(value, 1, &dim));
+    CHECK_INT_EQ(dim, 1280);
+    CHECK_FAILS(sscma_model_find_param(m, "head.fc.weights", &index), SSCMA_ERR_NOT_FOUND, "'head.fc.weights'");
+    int32_t layers = 0;
+    CHECK_OK(sscma_model_layer_count(m, &layers));
+    const char *op = NULL;
+    CHECK_OK(sscma_model_layer(m, 0, &name, &op, &macs));
+    CHECK_STR_EQ(name, "backbone.features.0.0");
+    CHECK_STR_EQ(op, "conv2d");
+    CHECK_INT_EQ(macs, 48 * 48 * 16 * 27);
+    int64_t sum = 0, layer_macs = 0;
+    for (int32_t i = 0; i < layers; i++) {
+        CHECK_OK(sscma_model_layer(m, i, NULL, NULL, &layer_macs));
+        sum += layer_macs;
+    }
+    CHECK_INT_EQ(sum, 10666928);
+    sscma_model_destroy(m);
+    sscma_context_destroy(ctx);
+}
+
+static void training_step_runs_and_allocates_nothing(void)
+{
+    counter c = {0, 0};
+    sscma_context_options o;
+    CHECK_OK(sscma_context_options_init(&o, sizeof o));
+    o.alloc_fn = count_alloc, o.free_fn = count_free, o.alloc_user_data = &c, o.num_threads = 2;
+    sscma_context *ctx = NULL;
+    sscma_model *m = NULL;
+    CHECK_OK(sscma_context_create(&o, &ctx));
+    CHECK_OK(sscma_model_create(ctx, small_cfg, &m));
+    CHECK_OK(sscma_model_prepare(m, 8, 1));
+    fill_batch(m, 8, 4, 1);
+    sscma_tensor *logits = NULL, *loss_view = NULL;
+    CHECK_OK(sscma_model_output(m, "logits", &logits)); /* views are made here, outside the step */
+    CHECK_OK(sscma_model_output(m, "loss", &loss_view));
+    int32_t fc = -1;
+    sscma_tensor *fc_grad = NULL;
+    CHECK_OK(sscma_model_find_param(m, "head.fc.weight", &fc));
+    CHECK_OK(sscma_model_param(m, fc, NULL, NULL, NULL, &fc_grad));
+    /* warm-up step: the pool starts its threads on first use */
+    CHECK_OK(sscma_model_forward(m));
+    CHECK_OK(sscma_model_backward(m));
+    long before = c.allocs;
+    CHECK_OK(sscma_model_zero_grad(m));
+    CHECK_OK(sscma_model_forward(m));
+    float loss = read_loss(m);
+    CHECK_OK(sscma_model_backward(m));
+    CHECK_INT_EQ(c.allocs - before, 0);
+    /* initial loss close to log(4): near-uniform logits from the N(0, 0.01) head */
+    CHECK(isfinite(loss) && fabsf(loss - logf(4.0f)) < 0.2f);
+    void *g = NULL;
+    int64_t n = 0;
+    CHECK_OK(sscma_tensor_data(fc_grad, &g));
+    CHECK_OK(sscma_tensor_numel(fc_grad, &n));
+    double norm = 0.0;
+    for (int64_t i = 0; i < n; i++)
+        norm += fabs(((float *)g)[i]);
+    CHECK(norm > 0.0);
+    CHECK_OK(sscma_model_zero_grad(m));
+    norm = 0.0;
+    for (int64_t i = 0; i < n; i++)
+        norm += fabs(((float *)g)[i]);
+    CHECK(norm == 0.0);
+    sscma_model_destroy(m);
+    sscma_context_destroy(ctx);
+    CHECK_INT_EQ(c.live, 0);
+}
+
+/* Steps of plain SGD on one batch must lower its loss: the gradients point the right way through the whole graph. */
+static void sgd_steps_reduce_the_loss(void)
+{
+    sscma_context *ctx = NULL;
+    sscma_model *m = NULL;
+    CHECK_OK(sscma_context_create(NULL, &ctx));
+    CHECK_OK(sscma_model_create(ctx, small_cfg, &m));
+    CHECK_OK(sscma_model_prepare(m, 8, 1));
+    fill_batch(m, 8, 4, 3);
+    int32_t count = 0;
+    CHECK_OK(sscma_model_param_count(m, &count));
+    float first = 0.0f, last = 0.0f;
+    for (int step = 0; step < 15; step++) {
+        CHECK_OK(sscma_model_zero_grad(m));
+        CHECK_OK(sscma_model_forward(m));
+        last = read_loss(m);
+        if (step == 0)
+            first = last;
+        CHECK_OK(sscma_model_backward(m));
+        for (int32_t i = 0; i < count; i++) {
+            sscma_tensor *v = NULL, *g = NULL;
+            CHECK_OK(sscma_model_param(m, i, NULL, NULL, &v, &g));
+            if (g == NULL)
+                continue;
+            void *vd = NULL, *gd = NULL;
+            int64_t n = 0;
+            sscma_tensor_data(v, &vd), sscma_tensor_data(g, &gd), sscma_tensor_numel(v, &n);
+            for (int64_t k = 0; k < n; k++)
+                ((float *)vd)[k] -= 0.05f * ((float *)gd)[k];
+        }
+    }
+    CHECK(isfinite(last) && last < 0.5f * first);
+    sscma_model_destroy(m);
+    sscma_context_destroy(ctx);
+}
+
+static void evaluation_skips_the_loss_and_freezing_stops_gradients(void)
+{
+    sscma_context *ctx = NULL;
+    sscma_model *m = NULL;
+    CHECK_OK(sscma_context_create(NULL, &ctx));
+    CHECK_OK(sscma_model_create(ctx, small_cfg, &m));
+    CHECK_OK(sscma_model_prepare(m, 3, 0));
+    fill_batch(m, 3, 4, 5);
+    sscma_tensor *target = NULL;
+    void *t = NULL;
+    CHECK_OK(sscma_model_input(m, "target", &target));
+    CHECK_OK(sscma_tensor_data(target, &t));
+    ((int32_t *)t)[0] = 99; /* not a class: evaluation must not even look at it */
+    CHECK_OK(sscma_model_forward(m));
+    CHECK_FAILS(sscma_model_backward(m), SSCMA_ERR_STATE, "not prepared for training");
+
+    int32_t changed = 0, index = -1;
+    CHECK_OK(sscma_model_set_frozen(m, "backbone.", 1, &changed));
+    CHECK_INT_EQ(changed, 52 + 52 * 2);
+    CHECK_OK(sscma_model_prepare(m, 3, 1));
+    fill_batch(m, 3, 4, 5);
+    CHECK_OK(sscma_model_zero_grad(m));
+    CHECK_OK(sscma_model_forward(m));
+    CHECK_OK(sscma_model_backward(m));
+    uint32_t flags = 0;
+    sscma_tensor *g = NULL;
+    void *gd = NULL;
+    CHECK_OK(sscma_model_find_param(m, "backbone.features.0.0.weight", &index));
+    CHECK_OK(sscma_model_param(m, index, NULL, &flags, NULL, &g));
+    CHECK_INT_EQ(flags & SSCMA_PARAM_TRAINABLE, 0);
+    CHECK_OK(sscma_tensor_data(g, &gd));
+    CHECK(((float *)gd)[0] == 0.0f && ((float *)gd)[5] == 0.0f);
+    CHECK_OK(sscma_model_find_param(m, "head.fc.bias", &index));
+    CHECK_OK(sscma_model_param(m, index, NULL, NULL, NULL, &g));
+    CHECK_OK(sscma_tensor_data(g, &gd));
+    CHECK(((float *)gd)[0] != 0.0f);
+    CHECK_OK(sscma_model_set_frozen(m, "", 0, &changed));
+    CHECK_INT_EQ(changed, 52 + 52 * 2);
+    sscma_model_destroy(m);
+    sscma_context_destroy(ctx);
+}
+
+static void same_seed_same_model_and_bits(void)
+{
+    sscma_context *a = NULL, *b = NULL;
+    sscma_context_options o;
+    CHECK_OK(sscma_context_options_init(&o, sizeof o));
+    o.seed = 7, o.num_threads = 1;
+    CHECK_OK(sscma_context_create(&o, &a));
+    o.num_threads = 2;
+    CHECK_OK(sscma_context_create(&o, &b));
+    sscma_model *ma = NULL, *mb = NULL;
+    CHECK_OK(sscma_model_create(a, small_cfg, &ma));
+    CHECK_OK(sscma_model_create(b, small_cfg, &mb));
+    CHECK_OK(sscma_model_prepare(ma, 4, 1));
+    CHECK_OK(sscma_model_prepare(mb, 4, 1));
+    fill_batch(ma, 4, 4, 9);
+    fill_batch(mb, 4, 4, 9);
+    CHECK_OK(sscma_model_forward(ma));
+    CHECK_OK(sscma_model_forward(mb));
+    CHECK_OK(sscma_model_backward(ma));
+    CHECK_OK(sscma_model_backward(mb));
+    float la = read_loss(ma), lb = read_loss(mb);
+    CHECK(memcmp(&la, &lb, sizeof la) == 0); /* 1 and 2 threads: same bits */
+    int32_t count = 0, differ = 0;
+    CHECK_OK(sscma_model_param_count(ma, &count));
+    for (int32_t i = 0; i < count; i++) {
+        sscma_tensor *ga = NULL, *gb = NULL, *va = NULL, *vb = NULL;
+        CHECK_OK(sscma_model_param(ma, i, NULL, NULL, &va, &ga));
+        CHECK_OK(sscma_model_param(mb, i, NULL, NULL, &vb, &gb));
+        size_t bytes = 0;
+        void *x = NULL, *y = NULL;
+        sscma_tensor_size_bytes(va, &bytes);
+        sscma_tensor_data(va, &x), sscma_tensor_data(vb, &y);
+        differ += memcmp(x, y, bytes) != 0;
+        if (ga != NULL) {
+            sscma_tensor_data(ga, &x), sscma_tensor_data(gb, &y);
+            differ += memcmp(x, y, bytes) != 0;
+        }
+    }
+    CHECK_INT_EQ(differ, 0);
+    sscma_model_destroy(ma);
+    sscma_model_destroy(mb);
+    sscma_context_destroy(a);
+    sscma_context_destroy(b);
+}
+
+static void bad_configs_and_arguments(void)
+{
+    sscma_context *ctx = NULL;
+    sscma_model *m = NULL;
+    CHECK_OK(sscma_context_create(NULL, &ctx));
+    CHECK_FAILS(sscma_model_create(NULL, classifier_cfg, &m), SSCMA_ERR_INVALID_ARGUMENT, "'ctx'");
+    CHECK_FAILS(sscma_model_create(ctx, NULL, &m), SSCMA_ERR_INVALID_ARGUMENT, "'config_json'");
+    CHECK_FAILS(sscma_model_create(ctx, classifier_cfg, NULL), SSCMA_ERR_INVALID_ARGUMENT, "'out'");
+    CHECK_FAILS(sscma_model_create(ctx, "{\"type\": \"ImageClassifier\",\n \"head\": }", &m), SSCMA_ERR_CONFIG,
+                "line 2");
+    CHECK_FAILS(sscma_model_create(ctx, "{\"type\": \"Yolo\"}", &m), SSCMA_ERR_CONFIG,
+                "unknown type 'Yolo'; known types: ImageClassifier");
+    CHECK_FAILS(sscma_model_create(ctx,
+                                   "{\"type\": \"ImageClassifier\", \"backbone\": {\"type\": \"MobileNetV2\","
+                                   " \"widen\": 0.5}, \"head\": {\"type\": \"LinearClsHead\", \"num_classes\": 3}}",
+                                   &m),
+                SSCMA_ERR_CONFIG, "model.backbone: unknown key 'widen' for MobileNetV2; valid keys: type, widen_factor");
+    CHECK_FAILS(sscma_model_create(ctx,
+                                   "{\"type\": \"ImageClassifier\", \"backbone\": {\"type\": \"MobileNetV2\"},"
+                                   " \"head\": {\"type\": \"LinearClsHead\", \"num_classes\": \"ten\"}}",
+                                   &m),
+                SSCMA_ERR_CONFIG, "model.head: 'num_classes' must be an integer");
+    CHECK_FAILS(sscma_model_create(ctx,
+                                   "{\"type\": \"ImageClassifier\", \"backbone\": {\"type\": \"MobileNetV2\","
+                                   " \"widen_factor\": 9}, \"head\": {\"type\": \"LinearClsHead\", \"num_classes\": 3}}",
+                                   &m),
+                SSCMA_ERR_CONFIG, "'widen_factor' is out of range (got 9");
+    CHECK(m == NULL);
+    CHECK_OK(sscma_model_create(ctx, small_cfg, &m));
+    sscma_tensor *t = NULL;
+    int32_t n = 0;
+    int64_t v = 0;
+    const char *s = NULL;
+    CHECK_FAILS(sscma_model_input(m, "image", &t), SSCMA_ERR_STATE, "prepare");
+    CHECK_FAILS(sscma_model_forward(m), SSCMA_ERR_STATE, "prepare");
+    CHECK_FAILS(sscma_model_prepare(m, 0, 1), SSCMA_ERR_INVALID_ARGUMENT, "batch_size is 0");
+    CHECK_FAILS(sscma_model_prepare(NULL, 2, 1), SSCMA_ERR_INVALID_ARGUMENT, "'model'");
+    CHECK_OK(sscma_model_prepare(m, 2, 1));
+    CHECK_FAILS(sscma_model_input(m, "images", &t), SSCMA_ERR_NOT_FOUND, "inputs: image, target");
+    CHECK_FAILS(sscma_model_output(m, "probs", &t), SSCMA_ERR_NOT_FOUND, "outputs: logits, loss");
+    CHECK_FAILS(sscma_model_input(NULL, "image", &t), SSCMA_ERR_INVALID_ARGUMENT, "'model'");
+    CHECK_FAILS(sscma_model_output(m, NULL, &t), SSCMA_ERR_INVALID_ARGUMENT, "'name'");
+    CHECK_FAILS(sscma_model_forward(NULL), SSCMA_ERR_INVALID_ARGUMENT, "'model'");
+    CHECK_FAILS(sscma_model_backward(NULL), SSCMA_ERR_INVALID_ARGUMENT, "'model'");
+    CHECK_FAILS(sscma_model_zero_grad(NULL), SSCMA_ERR_INVALID_ARGUMENT, "'model'");
+    CHECK_FAILS(sscma_model_param_count(NULL, &n), SSCMA_ERR_INVALID_ARGUMENT, "'model'");
+    CHECK_FAILS(sscma_model_param(m, 100000, &s, NULL, NULL, NULL), SSCMA_ERR_INVALID_ARGUMENT, "index 100000");
+    CHECK_FAILS(sscma_model_find_param(m, NULL, &n), SSCMA_ERR_INVALID_ARGUMENT, "'name'");
+    CHECK_FAILS(sscma_model_set_frozen(m, NULL, 1, &n), SSCMA_ERR_INVALID_ARGUMENT, "'prefix'");
+    CHECK_FAILS(sscma_model_stats(NULL, &v, &v), SSCMA_ERR_INVALID_ARGUMENT, "'model'");
+    CHECK_FAILS(sscma_model_layer_count(m, NULL), SSCMA_ERR_INVALID_ARGUMENT, "'out'");
+    CHECK_FAILS(sscma_model_layer(m, -1, &s, &s, &v), SSCMA_ERR_INVALID_ARGUMENT, "index -1");
+    sscma_model_destroy(m);
+    sscma_model_destroy(NULL);
+    sscma_context_destroy(ctx);
+}
+
+int main(int argc, char **argv)
+{
+    static const test_case cases[] = {
+        TEST_CASE(mobilenetv2_classifier_matches_reference_counts),
+        TEST_CASE(training_step_runs_and_allocates_nothing),
+        TEST_CASE(sgd_steps_reduce_the_loss),
+        TEST_CASE(evaluation_skips_the_loss_and_freezing_stops_gradients),
+        TEST_CASE(same_seed_same_model_and_bits),
+        TEST_CASE(bad_configs_and_arguments),
+    };
+    return test_main(argc, argv, cases, TEST_COUNT(cases));
+}
