@@ -12,6 +12,7 @@
 
 #include <sscma/sscma.h>
 
+#include "golden.h"
 #include "harness.h"
 #include "opcheck.h"
 
@@ -19,75 +20,24 @@
 #error "GOLDEN_DIR must name tests/golden"
 #endif
 
-typedef struct record {
-    char name[96];
-    sscma_desc desc;
-    void *data;
-} record;
-
-static record *records;
-static int n_records;
+static golden_file golden;
 static sscma_context *ctx;
 
-static int load_golden(const char *path)
+static sscma_desc desc_of(const golden_record *r)
 {
-    FILE *f = fopen(path, "rb");
-    if (f == NULL)
-        return -1;
-    char magic[8];
-    uint32_t version = 0, count = 0;
-    int ok = fread(magic, 1, 8, f) == 8 && memcmp(magic, "SSCMAGLD", 8) == 0 && fread(&version, 4, 1, f) == 1 &&
-             fread(&count, 4, 1, f) == 1 && version == 1 && count < 100000;
-    if (ok)
-        records = calloc(count, sizeof *records);
-    for (uint32_t i = 0; ok && i < count; i++) {
-        record *r = &records[i];
-        uint32_t len = 0, dtype = 0, rank = 0;
-        ok = fread(&len, 4, 1, f) == 1 && len < sizeof r->name && fread(r->name, 1, len, f) == len &&
-             fread(&dtype, 4, 1, f) == 1 && fread(&rank, 4, 1, f) == 1 && rank <= SSCMA_TENSOR_MAX_RANK;
-        if (!ok)
-            break;
-        int64_t dims[SSCMA_TENSOR_MAX_RANK];
-        ok = fread(dims, 8, rank, f) == rank;
-        r->desc = sscma_desc_make(dtype == 4 ? SSCMA_DTYPE_I32 : SSCMA_DTYPE_F32, (int32_t)rank, dims);
-        size_t bytes = (size_t)sscma_desc_numel(&r->desc) * 4;
-        r->data = malloc(bytes ? bytes : 4);
-        ok = ok && r->data != NULL && fread(r->data, 1, bytes, f) == bytes;
-        n_records = (int)i + 1;
-    }
-    fclose(f);
-    return ok ? 0 : -1;
+    return sscma_desc_make(r->dtype, r->rank, r->dims);
 }
 
-static const record *find(const char *case_name, const char *tensor)
+static const golden_record *find(const char *case_name, const char *tensor)
 {
-    char full[128];
+    char full[160];
     snprintf(full, sizeof full, "%s/%s", case_name, tensor);
-    for (int i = 0; i < n_records; i++)
-        if (strcmp(records[i].name, full) == 0)
-            return &records[i];
-    return NULL;
+    return golden_find(&golden, full);
 }
 
-/* Largest violation of |a - b| <= rtol (|b| + rms(b)), as a multiple of rtol (<= 1 passes). */
-static double compare(const float *ours, const record *ref, double rtol, int64_t *where)
+static double compare(const float *ours, const golden_record *ref, double rtol, int64_t *where)
 {
-    const float *b = ref->data;
-    int64_t n = sscma_desc_numel(&ref->desc);
-    double rms = 0.0;
-    for (int64_t i = 0; i < n; i++)
-        rms += (double)b[i] * b[i];
-    rms = sqrt(rms / (double)(n ? n : 1));
-    double worst = 0.0;
-    for (int64_t i = 0; i < n; i++) {
-        double allowed = rtol * (fabs((double)b[i]) + rms);
-        double ratio = allowed > 0 ? fabs((double)ours[i] - b[i]) / allowed : (ours[i] == b[i] ? 0.0 : INFINITY);
-        if (!(ratio <= worst)) {
-            worst = ratio;
-            *where = i;
-        }
-    }
-    return worst;
+    return golden_compare(ours, ref, rtol, where);
 }
 
 typedef struct golden_case {
@@ -102,7 +52,7 @@ typedef struct golden_case {
 static void run_case(const golden_case *c)
 {
     sscma_desc descs[6];
-    const record *in[6];
+    const golden_record *in[6];
     int32_t n_in = 0;
     for (; n_in < 6 && c->inputs[n_in] != NULL; n_in++) {
         in[n_in] = find(c->name, c->inputs[n_in]);
@@ -110,7 +60,7 @@ static void run_case(const golden_case *c)
             test_fail(__FILE__, __LINE__, "%s: no record %s in ops.bin (regenerate it?)", c->name, c->inputs[n_in]);
             return;
         }
-        descs[n_in] = in[n_in]->desc;
+        descs[n_in] = desc_of(in[n_in]);
     }
     op_run run;
     if (op_run_init(&run, ctx, c->op, c->attrs, n_in, descs) != SSCMA_OK) {
@@ -123,13 +73,16 @@ static void run_case(const golden_case *c)
     for (int32_t o = 0; o < run.n_out; o++) {
         char name[16];
         snprintf(name, sizeof name, "dy%d", (int)o);
-        const record *dy = find(c->name, name);
-        if (dy == NULL || !sscma_desc_equal(&dy->desc, &run.out[o].desc)) {
+        const golden_record *dy = find(c->name, name);
+        sscma_desc dyd;
+        if (dy != NULL)
+            dyd = desc_of(dy);
+        if (dy == NULL || !sscma_desc_equal(&dyd, &run.out[o].desc)) {
             test_fail(__FILE__, __LINE__, "%s: output %d has no matching %s", c->name, (int)o, name);
             op_run_free(&run);
             return;
         }
-        memcpy(run.dout[o].data, dy->data, (size_t)sscma_desc_numel(&dy->desc) * 4);
+        memcpy(run.dout[o].data, dy->data, (size_t)dy->numel * 4);
     }
     if (op_run_forward(&run) != SSCMA_OK) {
         test_fail(__FILE__, __LINE__, "%s: forward failed: %s", c->name, sscma_last_error());
@@ -142,12 +95,15 @@ static void run_case(const golden_case *c)
     for (int32_t o = 0; o < run.n_out; o++) {
         char name[16];
         snprintf(name, sizeof name, "y%d", (int)o);
-        const record *y = find(c->name, name);
-        if (y == NULL || !sscma_desc_equal(&y->desc, &run.out[o].desc)) {
+        const golden_record *y = find(c->name, name);
+        sscma_desc yd;
+        if (y != NULL)
+            yd = desc_of(y);
+        if (y == NULL || !sscma_desc_equal(&yd, &run.out[o].desc)) {
             char a[200], b[200] = "missing";
             sscma_desc_format(&run.out[o].desc, a, sizeof a);
             if (y != NULL)
-                sscma_desc_format(&y->desc, b, sizeof b);
+                sscma_desc_format(&yd, b, sizeof b);
             test_fail(__FILE__, __LINE__, "%s: output %d is %s, PyTorch's is %s", c->name, (int)o, a, b);
             continue;
         }
@@ -159,7 +115,7 @@ static void run_case(const golden_case *c)
     for (int32_t i = 0; i < n_in; i++) {
         char name[32];
         snprintf(name, sizeof name, "d%s", c->inputs[i]);
-        const record *g = find(c->name, name);
+        const golden_record *g = find(c->name, name);
         if (g == NULL) {
             if (run.din[i].data != NULL)
                 test_fail(__FILE__, __LINE__, "%s: the op computes %s but the golden file has none", c->name, name);
@@ -175,7 +131,7 @@ static void run_case(const golden_case *c)
                       (double)((float *)g->data)[where], worst);
     }
     /* batch norm: running statistics after the forward */
-    const record *rm = find(c->name, "running_mean_after"), *rv = find(c->name, "running_var_after");
+    const golden_record *rm = find(c->name, "running_mean_after"), *rv = find(c->name, "running_var_after");
     if (rm != NULL && (worst = compare(run.in[3].data, rm, c->rtol, &where)) > 1.0)
         test_fail(__FILE__, __LINE__, "%s: running_mean[%lld] after forward: %.8g vs %.8g", c->name, (long long)where,
                   (double)((float *)run.in[3].data)[where], (double)((float *)rm->data)[where]);
@@ -271,13 +227,13 @@ static void golden_case_fn(size_t index)
 /* The cross-entropy target check that only data can trigger: a label outside the classes is a status. */
 static void bad_labels_are_reported(void)
 {
-    const record *z = find("ce_mean", "logits");
+    const golden_record *z = find("ce_mean", "logits");
     if (z == NULL) {
         test_fail(__FILE__, __LINE__, "ce_mean missing");
         return;
     }
-    const int64_t n = z->desc.dims[0];
-    sscma_desc d[2] = {z->desc, sscma_desc_make(SSCMA_DTYPE_I32, 1, &n)};
+    const int64_t n = z->dims[0];
+    sscma_desc d[2] = {desc_of(z), sscma_desc_make(SSCMA_DTYPE_I32, 1, &n)};
     op_run run;
     CHECK_OK(op_run_init(&run, ctx, "cross_entropy", &ce_mean, 2, d));
     ((int32_t *)run.in[1].data)[3] = 7; /* 5 classes */
@@ -290,7 +246,7 @@ int main(int argc, char **argv)
     static const test_case tests[] = {
         TEST_CASE(bad_labels_are_reported),
     };
-    if (load_golden(GOLDEN_DIR "/ops.bin") != 0) {
+    if (golden_load(&golden, GOLDEN_DIR "/ops.bin") != 0) {
         printf("Bail out! cannot read %s/ops.bin\n", GOLDEN_DIR);
         return 99;
     }
@@ -305,8 +261,6 @@ int main(int argc, char **argv)
     }
     int rc = test_main_params(argc, argv, tests, TEST_COUNT(tests), params, N_CASES);
     sscma_context_destroy(ctx);
-    for (int i = 0; i < n_records; i++)
-        free(records[i].data);
-    free(records);
+    golden_free(&golden);
     return rc;
 }

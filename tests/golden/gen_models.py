@@ -1,0 +1,130 @@
+#!/usr/bin/python3
+"""Golden values for libsscma's model families, from the PyTorch references in ref_models.py.
+
+Weights are not stored: both sides fill every parameter and buffer with the same formula of its name and element
+index (weights_for below; tests/unit/test_model.c has the C twin), in libsscma's layout (OHWI), so the file stays
+small. Writes tests/golden/models.bin (format as gen_ops.py) with, for the ImageClassifier (MobileNetV2-0.35, 10
+classes, 64x64x3, batch 4): the input, the targets, logits and loss in training mode, the running statistics after
+that forward, the gradients of a selection of parameters, and logits in evaluation mode.
+
+Run: /usr/bin/python3 tests/golden/gen_models.py
+"""
+import math
+import os
+import struct
+import sys
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from ref_models import ImageClassifier  # noqa: E402
+
+torch.set_default_dtype(torch.float64)
+
+
+def fnv1a(name):
+    h = 1469598103934665603
+    for b in name.encode():
+        h = ((h ^ b) * 1099511628211) & 0xFFFFFFFFFFFFFFFF
+    return h
+
+
+def weights_for(name, shape_ohwi):
+    """The deterministic fill shared with test_model.c: a sine of the element index, phase from the name."""
+    n = int(np.prod(shape_ohwi))
+    phase = (fnv1a(name) % 1000) * 0.001 * 6.283185307179586
+    s = np.sin(0.37 * np.arange(n, dtype=np.float64) + phase)
+    if name.endswith("running_var"):
+        v = 1.0 + 0.3 * np.abs(s)
+    elif name.endswith("running_mean"):
+        v = 0.1 * s
+    elif len(shape_ohwi) == 1 and name.endswith("weight"):  # batch-norm scale
+        v = 1.0 + 0.2 * s
+    elif name.endswith("bias"):
+        v = 0.1 * s
+    else:  # conv and linear weights: about 1.5 / sqrt(fan_in)
+        fan_in = n // shape_ohwi[0]
+        v = 1.5 / math.sqrt(fan_in) * s
+    return v.astype(np.float32).reshape(shape_ohwi)
+
+
+records = []
+
+
+def add(name, array):
+    array = np.array(array, order="C")
+    if array.dtype.kind == "f":
+        records.append((name, 1, array.astype(np.float32)))
+    else:
+        records.append((name, 4, array.astype(np.int32)))
+
+
+def load_weights(model):
+    state = model.state_dict()
+    for name, tensor in state.items():
+        if name.endswith("num_batches_tracked"):
+            continue
+        shape = tuple(tensor.shape)
+        if len(shape) == 4:  # OIHW in torch, OHWI in libsscma
+            o, i, kh, kw = shape
+            w = weights_for(name, (o, kh, kw, i)).transpose(0, 3, 1, 2)
+        else:
+            w = weights_for(name, shape)
+        tensor.copy_(torch.from_numpy(w.astype(np.float64)))
+
+
+def to_ohwi(t):
+    return t.permute(0, 2, 3, 1).contiguous() if t.dim() == 4 else t
+
+
+def main():
+    rng = np.random.default_rng(4)
+    model = ImageClassifier(widen_factor=0.35, in_channels=3, num_classes=10)
+    load_weights(model)
+    image = rng.standard_normal((4, 64, 64, 3)).astype(np.float32)
+    target = np.array([3, 0, 7, 3], dtype=np.int32)
+    add("classifier/image", image)
+    add("classifier/target", target)
+    x = torch.from_numpy(image.astype(np.float64)).permute(0, 3, 1, 2)
+    model.train()
+    logits = model(x)
+    loss = F.cross_entropy(logits, torch.from_numpy(target.astype(np.int64)))
+    loss.backward()
+    add("classifier/train/logits", logits.detach().numpy())
+    add("classifier/train/loss", loss.detach().numpy())
+    params = dict(model.named_parameters())
+    for name in ["backbone.features.0.0.weight", "backbone.features.0.1.weight", "backbone.features.0.1.bias",
+                 "backbone.features.1.conv.0.0.weight", "backbone.features.2.conv.1.0.weight",
+                 "backbone.features.5.conv.2.weight", "backbone.features.17.conv.3.weight",
+                 "backbone.features.18.1.bias", "head.fc.weight", "head.fc.bias"]:
+        add(f"classifier/train/grad/{name}", to_ohwi(params[name].grad).numpy())
+    buffers = dict(model.named_buffers())
+    for name in ["backbone.features.0.1.running_mean", "backbone.features.0.1.running_var",
+                 "backbone.features.12.conv.1.1.running_var", "backbone.features.18.1.running_mean"]:
+        add(f"classifier/train/after/{name}", buffers[name].numpy())
+    # evaluation with the original running statistics
+    load_weights(model)
+    model.eval()
+    with torch.no_grad():
+        add("classifier/eval/logits", model(x).numpy())
+    out = os.path.join(os.path.dirname(os.path.abspath(__file__)), "models.bin")
+    tmp = out + ".tmp"
+    with open(tmp, "wb") as f:
+        f.write(b"SSCMAGLD")
+        f.write(struct.pack("<II", 1, len(records)))
+        for name, dtype, array in records:
+            raw = name.encode()
+            f.write(struct.pack("<I", len(raw)))
+            f.write(raw)
+            f.write(struct.pack("<II", dtype, array.ndim))
+            f.write(struct.pack(f"<{array.ndim}q", *array.shape))
+            f.write(array.astype("<f4" if dtype == 1 else "<i4").tobytes())
+    os.replace(tmp, out)
+    n_params = sum(p.numel() for p in model.parameters())
+    print(f"wrote {out}: {len(records)} records, {os.path.getsize(out)} bytes; reference has {n_params} parameters")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
