@@ -106,6 +106,26 @@ SSCMA_API sscma_status sscma_model_layer_count(const sscma_model *model, int32_t
 SSCMA_API sscma_status sscma_model_layer(const sscma_model *model, int32_t index, const char **name, const char **op,
                                          int64_t *macs);
 
+/* sscma_model_save flags */
+#define SSCMA_SAVE_COMPRESS 0x1u /* deflate the tensors (zlib) */
+
+/*
+ * Writes the model's parameters and buffers, and its config, to a checkpoint file (format in
+ * docs/file-formats.md), atomically: a temporary file in the same directory is written, flushed and renamed, so a
+ * failure leaves any earlier file untouched and nothing half-written. flags: SSCMA_SAVE_*.
+ * Errors: SSCMA_ERR_IO (the message names the path), SSCMA_ERR_OUT_OF_MEMORY.
+ */
+SSCMA_API sscma_status sscma_model_save(const sscma_model *model, const char *path, uint32_t flags);
+
+/*
+ * Loads parameters and buffers from a checkpoint written by sscma_model_save (or tools/torch2sscma.py). The whole
+ * file is verified first (magic, version, CRC32s, sizes) and every parameter must be present with the same shape;
+ * only then is anything copied, so a failed load leaves the model unchanged. Errors: SSCMA_ERR_IO,
+ * SSCMA_ERR_FORMAT (truncated or corrupt: the message says where), SSCMA_ERR_SHAPE / SSCMA_ERR_NOT_FOUND (a
+ * checkpoint of another model: the message names the tensor).
+ */
+SSCMA_API sscma_status sscma_model_load(sscma_model *model, const char *path);
+
 SSCMA_END_DECLS
 
 #endif /* SSCMA_MODEL_H */

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "graph/graph.h"
+#include "io/checkpoint.h"
 #include "zoo/zoo.h"
 
 struct sscma_model {
@@ -15,6 +16,7 @@ struct sscma_model {
     int32_t n_views;
     int32_t *params; /* value ids of parameters and buffers, in creation order */
     int32_t n_params;
+    json_t *config;  /* the config it was built from, saved in checkpoints */
 };
 
 sscma_status sscma_model_create(sscma_context *ctx, const char *config_json, sscma_model **out)
@@ -35,7 +37,7 @@ sscma_status sscma_model_create(sscma_context *ctx, const char *config_json, ssc
     sscma_status st = sscma_graph_create(ctx, &m->g);
     if (st == SSCMA_OK)
         st = sscma_zoo_build(m->g, config, &m->io);
-    json_decref(config);
+    m->config = config;
     for (int32_t i = 0; st == SSCMA_OK && i < m->io.n_outputs; i++)
         st = sscma_graph_mark_output(m->g, m->io.outputs[i]);
     if (st == SSCMA_OK) {
@@ -81,6 +83,7 @@ void sscma_model_destroy(sscma_model *model)
     sscma_free(ctx, model->grad_views, (size_t)model->n_views * sizeof *model->views);
     sscma_free(ctx, model->params, (size_t)model->n_views * sizeof *model->params);
     sscma_graph_destroy(model->g);
+    json_decref(model->config);
     sscma_free(ctx, model, sizeof *model);
 }
 
@@ -305,4 +308,79 @@ sscma_status sscma_model_layer(const sscma_model *model, int32_t index, const ch
     if (macs != NULL)
         *macs = (int64_t)sscma_graph_node_macs(model->g, index);
     return SSCMA_OK;
+}
+
+/* Checkpoint names of the model's tensors: "model/<dotted name>". */
+static void ckpt_name(char *buf, size_t size, const char *name)
+{
+    snprintf(buf, size, "model/%s", name);
+}
+
+sscma_status sscma_model_save(const sscma_model *model, const char *path, uint32_t flags)
+{
+    SSCMA_REQUIRE_NONNULL(model);
+    SSCMA_REQUIRE_NONNULL(path);
+    if (flags & ~SSCMA_SAVE_COMPRESS)
+        return SSCMA_FAIL(SSCMA_ERR_INVALID_ARGUMENT, "unknown flags 0x%x", (unsigned)flags);
+    sscma_ckpt_entry *entries = sscma_alloc(model->ctx, (size_t)(model->n_params + 1) * sizeof *entries, 16);
+    char *names = sscma_alloc(model->ctx, (size_t)(model->n_params + 1) * 256, 1);
+    if (entries == NULL || names == NULL) {
+        sscma_free(model->ctx, entries, (size_t)(model->n_params + 1) * sizeof *entries);
+        sscma_free(model->ctx, names, (size_t)(model->n_params + 1) * 256);
+        return SSCMA_FAIL(SSCMA_ERR_OUT_OF_MEMORY, "cannot list %d tensors", (int)model->n_params);
+    }
+    for (int32_t i = 0; i < model->n_params; i++) {
+        const sscma_value *v = &model->g->values[model->params[i]];
+        ckpt_name(names + (size_t)i * 256, 256, v->name);
+        entries[i].name = names + (size_t)i * 256;
+        entries[i].dtype = v->desc.dtype;
+        entries[i].rank = v->desc.rank;
+        memcpy(entries[i].dims, v->desc.dims, sizeof entries[i].dims);
+        entries[i].data = v->data;
+    }
+    json_t *state = json_pack("{s:s}", "family", model->io.family);
+    sscma_status st = sscma_ckpt_write(model->ctx, path, model->config, state, entries, model->n_params,
+                                       (flags & SSCMA_SAVE_COMPRESS) != 0);
+    json_decref(state);
+    sscma_free(model->ctx, entries, (size_t)(model->n_params + 1) * sizeof *entries);
+    sscma_free(model->ctx, names, (size_t)(model->n_params + 1) * 256);
+    return st;
+}
+
+sscma_status sscma_model_load(sscma_model *model, const char *path)
+{
+    SSCMA_REQUIRE_NONNULL(model);
+    SSCMA_REQUIRE_NONNULL(path);
+    sscma_ckpt ck;
+    sscma_status st = sscma_ckpt_read(model->ctx, path, &ck);
+    if (st != SSCMA_OK)
+        return st;
+    char name[256];
+    /* 1. every model tensor present with its shape, and no model tensor the model lacks */
+    for (int32_t pass = 0; pass < 2 && st == SSCMA_OK; pass++)
+        for (int32_t i = 0; i < model->n_params && st == SSCMA_OK; i++) {
+            sscma_value *v = &model->g->values[model->params[i]];
+            ckpt_name(name, sizeof name, v->name);
+            st = sscma_ckpt_get(&ck, name, v->desc.dtype, v->desc.rank, v->desc.dims, pass == 0 ? NULL : v->data,
+                                v->bytes);
+            if (st == SSCMA_ERR_NOT_FOUND)
+                st = sscma_fail(st, path, "no tensor '%s': the checkpoint is of another model (family %s)", v->name,
+                                json_string_value(json_object_get(json_object_get(ck.header, "state"), "family")));
+            if (pass == 0 && st == SSCMA_OK && i == model->n_params - 1) {
+                size_t k;
+                json_t *item;
+                json_array_foreach(ck.tensors, k, item)
+                {
+                    const char *tn = json_string_value(json_object_get(item, "name"));
+                    if (strncmp(tn, "model/", 6) == 0 && sscma_graph_find(model->g, tn + 6) < 0) {
+                        st = sscma_fail(SSCMA_ERR_NOT_FOUND, path,
+                                        "tensor '%s' belongs to no parameter of this model: the checkpoint is of "
+                                        "another model", tn + 6);
+                        break;
+                    }
+                }
+            }
+        }
+    sscma_ckpt_close(&ck);
+    return st;
 }

@@ -1,0 +1,398 @@
+/*
+ * Checkpoint files. Layout (little-endian):
+ *   "SSCMACKP" | u32 version (1) | u32 flags (bit 0: zlib blobs) | u64 header bytes | header (UTF-8 JSON) |
+ *   u32 CRC32 of the header | blobs | u32 CRC32 of every byte before it | "SSCMAEND"
+ * Header: {"format": "sscma-checkpoint", "library": "0.1.0", "config": {...}, "state": {...}, "tensors": [
+ *   {"name", "dtype": "f32"|"i32"|"i8"|"u8", "shape": [...], "offset", "bytes", "stored_bytes", "crc32"}, ...]}
+ * offset is relative to the first blob byte; crc32 covers the stored (possibly compressed) bytes.
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include "io/checkpoint.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include "sscma/version.h"
+
+uint32_t sscma_crc32(uint32_t crc, const void *data, size_t size)
+{
+    const unsigned char *p = data;
+    while (size > 0) {
+        uInt chunk = size > (1u << 30) ? (1u << 30) : (uInt)size;
+        crc = (uint32_t)crc32(crc, p, chunk);
+        p += chunk;
+        size -= chunk;
+    }
+    return crc;
+}
+
+sscma_status sscma_write_file_atomic(const char *path, const void *data, size_t size)
+{
+    size_t len = strlen(path);
+    char *tmp = malloc(len + 16);
+    if (tmp == NULL)
+        return sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, path, "cannot allocate a file name");
+    snprintf(tmp, len + 16, "%s.tmpXXXXXX", path);
+    int fd = mkstemp(tmp);
+    if (fd < 0) {
+        sscma_status st = sscma_fail(SSCMA_ERR_IO, path, "cannot create a temporary file beside it: %s",
+                                     strerror(errno));
+        free(tmp);
+        return st;
+    }
+    const unsigned char *p = data;
+    size_t left = size;
+    while (left > 0) {
+        ssize_t w = write(fd, p, left);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0) {
+            int e = errno;
+            close(fd);
+            unlink(tmp);
+            free(tmp);
+            return sscma_fail(SSCMA_ERR_IO, path, "write failed: %s", strerror(e));
+        }
+        p += w;
+        left -= (size_t)w;
+    }
+    if (fchmod(fd, 0644) != 0 || fsync(fd) != 0) {
+        int e = errno;
+        close(fd);
+        unlink(tmp);
+        free(tmp);
+        return sscma_fail(SSCMA_ERR_IO, path, "cannot flush the file: %s", strerror(e));
+    }
+    close(fd);
+    if (rename(tmp, path) != 0) {
+        int e = errno;
+        unlink(tmp);
+        free(tmp);
+        return sscma_fail(SSCMA_ERR_IO, path, "cannot rename the temporary file into place: %s", strerror(e));
+    }
+    free(tmp);
+    return SSCMA_OK;
+}
+
+static size_t elem_size(sscma_dtype d)
+{
+    size_t s = 0;
+    sscma_dtype_size(d, &s);
+    return s;
+}
+
+static const char *dtype_key(sscma_dtype d)
+{
+    return sscma_dtype_name(d);
+}
+
+static bool dtype_from_key(const char *s, sscma_dtype *out)
+{
+    static const sscma_dtype all[] = {SSCMA_DTYPE_F32, SSCMA_DTYPE_I8, SSCMA_DTYPE_U8, SSCMA_DTYPE_I32};
+    for (size_t i = 0; s != NULL && i < sizeof all / sizeof all[0]; i++)
+        if (strcmp(s, sscma_dtype_name(all[i])) == 0) {
+            *out = all[i];
+            return true;
+        }
+    return false;
+}
+
+static void put_u32(unsigned char *p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++)
+        p[i] = (unsigned char)(v >> (8 * i));
+}
+
+static uint32_t get_u32(const unsigned char *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static uint64_t get_u64(const unsigned char *p)
+{
+    return (uint64_t)get_u32(p) | (uint64_t)get_u32(p + 4) << 32;
+}
+
+sscma_status sscma_ckpt_write(const sscma_context *ctx, const char *path, json_t *config, json_t *state,
+                              const sscma_ckpt_entry *entries, int32_t count, bool compress)
+{
+    (void)ctx;
+    sscma_status st = SSCMA_OK;
+    json_t *header = json_object(), *list = json_array();
+    unsigned char **stored = calloc((size_t)(count > 0 ? count : 1), sizeof *stored);
+    size_t *stored_bytes = calloc((size_t)(count > 0 ? count : 1), sizeof *stored_bytes);
+    unsigned char *file = NULL;
+    char *text = NULL;
+    if (header == NULL || list == NULL || stored == NULL || stored_bytes == NULL) {
+        st = sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, path, "cannot build the checkpoint header");
+        goto done;
+    }
+    size_t offset = 0;
+    for (int32_t i = 0; i < count; i++) {
+        const sscma_ckpt_entry *e = &entries[i];
+        size_t bytes = elem_size(e->dtype);
+        json_t *shape = json_array();
+        for (int32_t d = 0; d < e->rank; d++) {
+            bytes *= (size_t)e->dims[d];
+            json_array_append_new(shape, json_integer(e->dims[d]));
+        }
+        const unsigned char *blob = e->data;
+        size_t blob_bytes = bytes;
+        if (compress && bytes > 0) {
+            uLongf cap = compressBound((uLong)bytes);
+            stored[i] = malloc(cap);
+            if (stored[i] == NULL || compress2(stored[i], &cap, e->data, (uLong)bytes, 6) != Z_OK) {
+                json_decref(shape);
+                st = sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, path, "cannot compress tensor '%s'", e->name);
+                goto done;
+            }
+            blob = stored[i];
+            blob_bytes = cap;
+        }
+        stored_bytes[i] = blob_bytes;
+        json_t *item = json_pack("{s:s, s:s, s:o, s:I, s:I, s:I, s:I}", "name", e->name, "dtype", dtype_key(e->dtype),
+                                 "shape", shape, "offset", (json_int_t)offset, "bytes", (json_int_t)bytes,
+                                 "stored_bytes", (json_int_t)blob_bytes, "crc32",
+                                 (json_int_t)sscma_crc32(0, blob, blob_bytes));
+        if (item == NULL || json_array_append_new(list, item) != 0) {
+            st = sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, path, "cannot describe tensor '%s'", e->name);
+            goto done;
+        }
+        offset += blob_bytes;
+    }
+    json_object_set_new(header, "format", json_string("sscma-checkpoint"));
+    json_object_set_new(header, "library", json_string(SSCMA_VERSION_STRING));
+    json_object_set(header, "config", config != NULL ? config : json_null());
+    json_object_set(header, "state", state != NULL ? state : json_object());
+    json_object_set(header, "tensors", list);
+    text = json_dumps(header, JSON_COMPACT | JSON_SORT_KEYS);
+    if (text == NULL) {
+        st = sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, path, "cannot serialise the header");
+        goto done;
+    }
+    size_t hlen = strlen(text);
+    size_t total = 8 + 4 + 4 + 8 + hlen + 4 + offset + 4 + 8;
+    file = malloc(total);
+    if (file == NULL) {
+        st = sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, path, "cannot allocate %zu bytes for the checkpoint", total);
+        goto done;
+    }
+    unsigned char *p = file;
+    memcpy(p, SSCMA_CKPT_MAGIC, 8), p += 8;
+    put_u32(p, SSCMA_CKPT_VERSION), p += 4;
+    put_u32(p, compress ? SSCMA_CKPT_FLAG_ZLIB : 0), p += 4;
+    put_u32(p, (uint32_t)hlen), put_u32(p + 4, (uint32_t)((uint64_t)hlen >> 32)), p += 8;
+    memcpy(p, text, hlen), p += hlen;
+    put_u32(p, sscma_crc32(0, text, hlen)), p += 4;
+    for (int32_t i = 0; i < count; i++) {
+        const void *blob = stored[i] != NULL ? (const void *)stored[i] : entries[i].data;
+        if (stored_bytes[i] > 0)
+            memcpy(p, blob, stored_bytes[i]);
+        p += stored_bytes[i];
+    }
+    put_u32(p, sscma_crc32(0, file, (size_t)(p - file))), p += 4;
+    memcpy(p, SSCMA_CKPT_END, 8);
+    st = sscma_write_file_atomic(path, file, total);
+done:
+    for (int32_t i = 0; stored != NULL && i < count; i++)
+        free(stored[i]);
+    free(stored);
+    free(stored_bytes);
+    free(file);
+    free(text);
+    json_decref(list);
+    json_decref(header);
+    return st;
+}
+
+void sscma_ckpt_close(sscma_ckpt *ck)
+{
+    if (ck == NULL)
+        return;
+    json_decref(ck->header);
+    free(ck->blobs);
+    free(ck->path);
+    memset(ck, 0, sizeof *ck);
+}
+
+static sscma_status read_all(const char *path, unsigned char **out, size_t *size)
+{
+    FILE *f = fopen(path, "rb");
+    if (f == NULL)
+        return sscma_fail(SSCMA_ERR_IO, path, "cannot open: %s", strerror(errno));
+    struct stat sb;
+    if (fstat(fileno(f), &sb) != 0 || !S_ISREG(sb.st_mode)) {
+        fclose(f);
+        return sscma_fail(SSCMA_ERR_IO, path, "not a regular file");
+    }
+    size_t n = (size_t)sb.st_size;
+    unsigned char *buf = malloc(n ? n : 1);
+    if (buf == NULL) {
+        fclose(f);
+        return sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, path, "cannot allocate %zu bytes to read it", n);
+    }
+    size_t got = fread(buf, 1, n, f);
+    fclose(f);
+    if (got != n) {
+        free(buf);
+        return sscma_fail(SSCMA_ERR_IO, path, "short read (%zu of %zu bytes)", got, n);
+    }
+    *out = buf;
+    *size = n;
+    return SSCMA_OK;
+}
+
+sscma_status sscma_ckpt_read(const sscma_context *ctx, const char *path, sscma_ckpt *out)
+{
+    memset(out, 0, sizeof *out);
+    unsigned char *file = NULL;
+    size_t size = 0;
+    sscma_status st = read_all(path, &file, &size);
+    if (st != SSCMA_OK)
+        return st;
+    const size_t fixed = 8 + 4 + 4 + 8;
+#define BAD(...)                                                                                               \
+    do {                                                                                                       \
+        st = sscma_fail(SSCMA_ERR_FORMAT, path, __VA_ARGS__);                                                  \
+        goto fail;                                                                                             \
+    } while (0)
+    if (size < fixed || memcmp(file, SSCMA_CKPT_MAGIC, 8) != 0)
+        BAD("not a libsscma checkpoint (no SSCMACKP magic at offset 0)");
+    uint32_t version = get_u32(file + 8), flags = get_u32(file + 12);
+    if (version != SSCMA_CKPT_VERSION)
+        BAD("checkpoint format version %u; this library reads version %u", version, SSCMA_CKPT_VERSION);
+    if (flags & ~SSCMA_CKPT_FLAG_ZLIB)
+        BAD("unknown flags 0x%x at offset 12", flags);
+    uint64_t hlen = get_u64(file + 16);
+    if (hlen > size || fixed + hlen + 4 + 12 > size)
+        BAD("truncated: the header says %llu bytes but the file has %zu", (unsigned long long)hlen, size);
+    if (size < 12 || memcmp(file + size - 8, SSCMA_CKPT_END, 8) != 0)
+        BAD("truncated: no SSCMAEND marker at the end (%zu bytes)", size);
+    const unsigned char *htext = file + fixed;
+    if (sscma_crc32(0, htext, (size_t)hlen) != get_u32(htext + hlen))
+        BAD("header CRC mismatch at offset %zu", (size_t)(fixed + hlen));
+    json_error_t err;
+    out->header = json_loadb((const char *)htext, (size_t)hlen, 0, &err);
+    if (out->header == NULL)
+        BAD("header JSON: line %d, column %d: %s", err.line, err.column, err.text);
+    out->tensors = json_object_get(out->header, "tensors");
+    if (!json_is_array(out->tensors))
+        BAD("header has no \"tensors\" list");
+    size_t blob_start = fixed + (size_t)hlen + 4, blob_end = size - 12;
+    size_t i;
+    json_t *item;
+    json_array_foreach(out->tensors, i, item)
+    {
+        json_int_t off = json_integer_value(json_object_get(item, "offset"));
+        json_int_t stored = json_integer_value(json_object_get(item, "stored_bytes"));
+        json_int_t bytes = json_integer_value(json_object_get(item, "bytes"));
+        const char *name = json_string_value(json_object_get(item, "name"));
+        sscma_dtype dtype = (sscma_dtype)0;
+        json_t *shape = json_object_get(item, "shape");
+        if (name == NULL || !json_is_array(shape) || json_array_size(shape) > SSCMA_TENSOR_MAX_RANK ||
+            !dtype_from_key(json_string_value(json_object_get(item, "dtype")), &dtype))
+            BAD("tensor entry %zu: missing or invalid name, dtype or shape", i);
+        uint64_t expect = elem_size(dtype);
+        size_t d;
+        json_t *dim;
+        json_array_foreach(shape, d, dim)
+        {
+            if (!json_is_integer(dim) || json_integer_value(dim) < 0 || json_integer_value(dim) > (1ll << 40))
+                BAD("tensor '%s': invalid shape", name);
+            expect *= (uint64_t)json_integer_value(dim);
+            if (expect > (uint64_t)1 << 46)
+                BAD("tensor '%s': shape too large", name);
+        }
+        if (off < 0 || stored < 0 || bytes < 0 || (uint64_t)bytes != expect ||
+            (!(flags & SSCMA_CKPT_FLAG_ZLIB) && stored != bytes) ||
+            blob_start + (size_t)off + (size_t)stored > blob_end)
+            BAD("tensor '%s': offset %lld and sizes %lld/%lld do not fit its shape or the file", name, (long long)off,
+                (long long)stored, (long long)bytes);
+        uint32_t crc = (uint32_t)json_integer_value(json_object_get(item, "crc32"));
+        if (sscma_crc32(0, file + blob_start + off, (size_t)stored) != crc)
+            BAD("tensor '%s': CRC mismatch (its data is corrupt)", name);
+    }
+    /* last, the whole-file CRC: catches what the checks above cannot name (flags, the trailer) */
+    if (sscma_crc32(0, file, size - 12) != get_u32(file + size - 12))
+        BAD("CRC mismatch: the file is corrupt (CRC32 of the first %zu bytes does not match)", size - 12);
+#undef BAD
+    out->blobs_bytes = blob_end - blob_start;
+    out->blobs = malloc(out->blobs_bytes ? out->blobs_bytes : 1);
+    if (out->blobs == NULL) {
+        st = sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, path, "cannot keep %zu bytes of tensors", out->blobs_bytes);
+        goto fail;
+    }
+    memcpy(out->blobs, file + blob_start, out->blobs_bytes);
+    out->path = strdup(path);
+    out->flags = flags;
+    out->ctx = ctx;
+    free(file);
+    return SSCMA_OK;
+fail:
+    free(file);
+    json_decref(out->header);
+    memset(out, 0, sizeof *out);
+    return st;
+}
+
+static void format_shape(char *buf, size_t size, int32_t rank, const int64_t *dims)
+{
+    size_t n = (size_t)snprintf(buf, size, "[");
+    for (int32_t i = 0; i < rank && n < size; i++)
+        n += (size_t)snprintf(buf + n, size - n, i ? ", %lld" : "%lld", (long long)dims[i]);
+    if (n < size)
+        snprintf(buf + n, size - n, "]");
+}
+
+sscma_status sscma_ckpt_get(const sscma_ckpt *ck, const char *name, sscma_dtype dtype, int32_t rank,
+                            const int64_t *dims, void *dst, size_t dst_bytes)
+{
+    size_t i;
+    json_t *item;
+    json_array_foreach(ck->tensors, i, item)
+    {
+        if (strcmp(json_string_value(json_object_get(item, "name")), name) != 0)
+            continue;
+        sscma_dtype got = (sscma_dtype)0; /* verified when the file was read */
+        dtype_from_key(json_string_value(json_object_get(item, "dtype")), &got);
+        json_t *shape = json_object_get(item, "shape");
+        int64_t have[SSCMA_TENSOR_MAX_RANK];
+        int32_t have_rank = (int32_t)json_array_size(shape);
+        bool same = got == dtype && have_rank == rank;
+        for (int32_t d = 0; d < have_rank; d++) {
+            have[d] = (int64_t)json_integer_value(json_array_get(shape, (size_t)d));
+            same = same && d < rank && have[d] == dims[d];
+        }
+        if (!same) {
+            char a[200], b[200];
+            format_shape(a, sizeof a, have_rank, have);
+            format_shape(b, sizeof b, rank, dims);
+            return sscma_fail(SSCMA_ERR_SHAPE, ck->path, "tensor '%s' is %s%s; the model expects %s%s", name,
+                              sscma_dtype_name(got), a, sscma_dtype_name(dtype), b);
+        }
+        size_t bytes = (size_t)json_integer_value(json_object_get(item, "bytes"));
+        size_t stored = (size_t)json_integer_value(json_object_get(item, "stored_bytes"));
+        size_t off = (size_t)json_integer_value(json_object_get(item, "offset"));
+        if (dst == NULL) /* check only */
+            return SSCMA_OK;
+        if (bytes != dst_bytes)
+            return sscma_fail(SSCMA_ERR_SHAPE, ck->path, "tensor '%s' has %zu bytes; expected %zu", name, bytes,
+                              dst_bytes);
+        if (ck->flags & SSCMA_CKPT_FLAG_ZLIB) {
+            uLongf out_len = (uLongf)bytes;
+            if (bytes > 0 && (uncompress(dst, &out_len, ck->blobs + off, (uLong)stored) != Z_OK || out_len != bytes))
+                return sscma_fail(SSCMA_ERR_FORMAT, ck->path, "tensor '%s': cannot decompress its data", name);
+        } else if (bytes > 0) {
+            memcpy(dst, ck->blobs + off, bytes);
+        }
+        return SSCMA_OK;
+    }
+    return sscma_fail(SSCMA_ERR_NOT_FOUND, ck->path, "no tensor '%s' in the checkpoint", name);
+}
