@@ -41,7 +41,7 @@ void sscma_graph_destroy(sscma_graph *g)
     const sscma_context *ctx = g->ctx;
     for (int32_t i = 0; i < g->n_values; i++) {
         sscma_value *v = &g->values[i];
-        if (v->kind == SSCMA_VALUE_PARAM || v->kind == SSCMA_VALUE_BUFFER) {
+        if (v->kind == SSCMA_VALUE_PARAM || v->kind == SSCMA_VALUE_BUFFER || v->kind == SSCMA_VALUE_CONST) {
             sscma_free(ctx, v->data, v->bytes);
             sscma_free(ctx, v->grad, v->bytes);
         }
@@ -128,15 +128,16 @@ sscma_status sscma_graph_add_param(sscma_graph *g, const char *name, sscma_value
                                    const int64_t *dims, uint32_t flags, sscma_init_kind init, float init_scale,
                                    int32_t *out)
 {
-    if (kind != SSCMA_VALUE_PARAM && kind != SSCMA_VALUE_BUFFER)
-        return sscma_fail(SSCMA_ERR_INVALID_ARGUMENT, GRAPH, "'%s' is neither a parameter nor a buffer", name);
+    if (kind != SSCMA_VALUE_PARAM && kind != SSCMA_VALUE_BUFFER && kind != SSCMA_VALUE_CONST)
+        return sscma_fail(SSCMA_ERR_INVALID_ARGUMENT, GRAPH, "'%s' is neither a parameter, a buffer nor a constant",
+                          name);
     sscma_desc d = sscma_desc_make(SSCMA_DTYPE_F32, rank, dims);
     int32_t id;
     sscma_status st = new_value(g, name, kind, d, &id);
     if (st != SSCMA_OK)
         return st;
     sscma_value *v = &g->values[id];
-    v->flags = kind == SSCMA_VALUE_BUFFER ? SSCMA_PARAM_BUFFER : flags;
+    v->flags = kind == SSCMA_VALUE_PARAM ? flags : kind == SSCMA_VALUE_BUFFER ? SSCMA_PARAM_BUFFER : 0;
     v->init = init;
     v->init_scale = init_scale;
     v->bytes = desc_bytes(&d);

@@ -20,7 +20,8 @@ typedef enum sscma_value_kind {
     SSCMA_VALUE_INPUT = 0,
     SSCMA_VALUE_PARAM = 1,  /* learned: has a gradient when trainable */
     SSCMA_VALUE_BUFFER = 2, /* state saved with the model but not learned: batch norm running statistics */
-    SSCMA_VALUE_ACT = 3     /* an op output */
+    SSCMA_VALUE_ACT = 3,    /* an op output */
+    SSCMA_VALUE_CONST = 4   /* fixed data the builder fills (a loss's pos_weight): neither learned nor saved */
 } sscma_value_kind;
 
 /* How a parameter or buffer starts (sscma_graph_init_params). */
@@ -90,7 +91,7 @@ void sscma_graph_destroy(sscma_graph *g);
 /* Adds an input; dims[0] is the batch (any value at build time) when batched. */
 sscma_status sscma_graph_add_input(sscma_graph *g, const char *name, sscma_dtype dtype, int32_t rank,
                                    const int64_t *dims, uint32_t flags, int32_t *out);
-/* Adds a parameter (flags SSCMA_PARAM_*) or, with kind BUFFER, a buffer; storage allocated and initialised here. */
+/* Adds a parameter (flags SSCMA_PARAM_*) or, with kind BUFFER, a buffer, or a CONST; storage allocated here. */
 sscma_status sscma_graph_add_param(sscma_graph *g, const char *name, sscma_value_kind kind, int32_t rank,
                                    const int64_t *dims, uint32_t flags, sscma_init_kind init, float init_scale,
                                    int32_t *out);

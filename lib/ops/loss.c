@@ -9,6 +9,8 @@
  *   dz[i, j] = c_nll,i (p_ij - [j = t_i]) + c_sm,i (p_ij W - w_j),  W = sum_c w_c
  * bce_with_logits (x, y, optional element weight v, optional pos_weight q [C] on the last axis):
  *   l = v [(1 - y) x + (1 + (q - 1) y) softplus(-x)];  dl/dx = v [(1 - y) sigmoid(x) - q y sigmoid(-x)]
+ * Regression losses also reduce by batch mean: the sum divided by dims[0] (PFLD: mean over samples of the summed
+ * squared error).
  * mse_loss: l = (x - y)^2, dl/dx = 2 (x - y);  l1_loss: l = |x - y|, dl/dx = sign(x - y)
  * smooth_l1_loss (beta): l = 0.5 d^2 / beta if |d| < beta else |d| - 0.5 beta;  dl/dx = d / beta or sign(d)
  */
@@ -18,10 +20,12 @@
 #include "ops/kernels.h"
 #include "ops/op.h"
 
-static sscma_status check_reduction(const char *op, sscma_reduction r)
+static sscma_status check_reduction(const char *op, sscma_reduction r, bool batch_mean_ok)
 {
-    if (r != SSCMA_REDUCTION_MEAN && r != SSCMA_REDUCTION_SUM && r != SSCMA_REDUCTION_NONE)
-        return sscma_fail(SSCMA_ERR_INVALID_ARGUMENT, op, "reduction %d is not mean (0), sum (1) or none (2)", (int)r);
+    if (r != SSCMA_REDUCTION_MEAN && r != SSCMA_REDUCTION_SUM && r != SSCMA_REDUCTION_NONE &&
+        !(batch_mean_ok && r == SSCMA_REDUCTION_BATCH_MEAN))
+        return sscma_fail(SSCMA_ERR_INVALID_ARGUMENT, op, "reduction %d is not mean (0), sum (1), none (2)%s", (int)r,
+                          batch_mean_ok ? " or batch mean (3)" : "");
     return SSCMA_OK;
 }
 
@@ -41,7 +45,7 @@ static sscma_status ce_infer(const void *attrs, const sscma_desc *in, int32_t n_
     if (n_in != 2 && n_in != 3)
         return sscma_fail(SSCMA_ERR_INVALID_ARGUMENT, op, "takes 2 or 3 inputs (logits, target, weight), got %d",
                           n_in);
-    if ((st = check_reduction(op, a->reduction)) != SSCMA_OK ||
+    if ((st = check_reduction(op, a->reduction, false)) != SSCMA_OK ||
         (st = sscma_desc_require(op, "logits", &in[0], SSCMA_DTYPE_F32, 2)) != SSCMA_OK ||
         (st = sscma_desc_require(op, "target", &in[1], SSCMA_DTYPE_I32, 1)) != SSCMA_OK)
         return st;
@@ -170,9 +174,11 @@ static sscma_status elem_infer(elem_kind kind, sscma_reduction reduction, bool h
     if (n_in != expected)
         return sscma_fail(SSCMA_ERR_INVALID_ARGUMENT, op, "takes %d inputs with these options, got %d",
                           (int)expected, (int)n_in);
-    if ((st = check_reduction(op, reduction)) != SSCMA_OK ||
+    if ((st = check_reduction(op, reduction, kind != BCE)) != SSCMA_OK ||
         (st = sscma_desc_require(op, "input", &in[0], SSCMA_DTYPE_F32, -1)) != SSCMA_OK)
         return st;
+    if (reduction == SSCMA_REDUCTION_BATCH_MEAN && (in[0].rank < 1 || in[0].dims[0] < 1))
+        return sscma_fail(SSCMA_ERR_SHAPE, op, "batch mean needs a non-empty first axis");
     for (int32_t i = 1; i < 2 + (has_weight ? 1 : 0); i++)
         if (!sscma_desc_equal(&in[i], &in[0])) {
             char s0[200], si[200];
@@ -270,6 +276,16 @@ static double elem_grad(const elem_setup *s, int64_t i)
     return 0.0;
 }
 
+/* What a summed loss is multiplied by: 1/n for mean, 1/batch for batch mean, 1 for sum. */
+static double reduction_scale(const elem_setup *s, const sscma_op_exec *e)
+{
+    if (s->reduction == SSCMA_REDUCTION_MEAN)
+        return 1.0 / (double)s->n;
+    if (s->reduction == SSCMA_REDUCTION_BATCH_MEAN)
+        return 1.0 / (double)e->in[0].desc.dims[0];
+    return 1.0;
+}
+
 static sscma_status elem_forward(elem_kind kind, const sscma_op_exec *e)
 {
     elem_setup s = setup_of(kind, e);
@@ -282,7 +298,7 @@ static sscma_status elem_forward(elem_kind kind, const sscma_op_exec *e)
     double sum = 0.0;
     for (int64_t i = 0; i < s.n; i++)
         sum += elem_value(&s, i);
-    out[0] = (float)(s.reduction == SSCMA_REDUCTION_MEAN ? sum / (double)s.n : sum);
+    out[0] = (float)(sum * reduction_scale(&s, e));
     return SSCMA_OK;
 }
 
@@ -293,7 +309,7 @@ static void elem_backward(elem_kind kind, const sscma_op_exec *e, const sscma_bu
     elem_setup s = setup_of(kind, e);
     const float *g = dout[0].data;
     float *dx = din[0].data;
-    double scale = s.reduction == SSCMA_REDUCTION_MEAN ? 1.0 / (double)s.n : 1.0;
+    double scale = reduction_scale(&s, e);
     for (int64_t i = 0; i < s.n; i++) {
         double gi = s.reduction == SSCMA_REDUCTION_NONE ? g[i] : g[0] * scale;
         dx[i] += (float)(gi * elem_grad(&s, i));

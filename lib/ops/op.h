@@ -243,7 +243,8 @@ typedef struct sscma_softmax_attrs {
 typedef enum sscma_reduction {
     SSCMA_REDUCTION_MEAN = 0,
     SSCMA_REDUCTION_SUM = 1,
-    SSCMA_REDUCTION_NONE = 2
+    SSCMA_REDUCTION_NONE = 2,
+    SSCMA_REDUCTION_BATCH_MEAN = 3 /* sum / dims[0] (PFLD's loss): regression losses only */
 } sscma_reduction;
 
 /*

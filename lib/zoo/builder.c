@@ -228,9 +228,13 @@ sscma_status sscma_zoo_build(sscma_graph *g, json_t *config, zoo_io *io)
         return sscma_fail(SSCMA_ERR_CONFIG, "model", "the model config must be a JSON object with a \"type\"");
     const char *type = json_string_value(json_object_get(config, "type"));
     if (type == NULL)
-        return sscma_fail(SSCMA_ERR_CONFIG, "model", "missing \"type\"; known types: ImageClassifier");
+        return sscma_fail(SSCMA_ERR_CONFIG, "model", "missing \"type\"; known types: ImageClassifier, Fomo, PFLD");
     snprintf(io->family, sizeof io->family, "%s", type);
     if (strcmp(type, "ImageClassifier") == 0)
         return zoo_build_image_classifier(&z, config, io);
-    return sscma_fail(SSCMA_ERR_CONFIG, "model", "unknown type '%s'; known types: ImageClassifier", type);
+    if (strcmp(type, "Fomo") == 0)
+        return zoo_build_fomo(&z, config, io);
+    if (strcmp(type, "PFLD") == 0)
+        return zoo_build_pfld(&z, config, io);
+    return sscma_fail(SSCMA_ERR_CONFIG, "model", "unknown type '%s'; known types: ImageClassifier, Fomo, PFLD", type);
 }

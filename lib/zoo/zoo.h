@@ -52,6 +52,10 @@ static inline const sscma_desc *zoo_desc(zoo *z, int32_t v)
     return &z->g->values[v].desc;
 }
 
+/* An inverted residual block (expand 1x1, depthwise 3x3, project 1x1; residual when shapes allow) named torchvision's
+ * way (conv.j.0 / conv.j.1) or SSCMA's (conv.j.conv / conv.j.norm). */
+int32_t zoo_inverted_residual(zoo *z, const char *block, int32_t x, int64_t cout, int stride, int t, bool sscma_names);
+
 /* torchvision's _make_divisible */
 int64_t zoo_make_divisible(double v, int64_t divisor);
 
@@ -59,5 +63,7 @@ int64_t zoo_make_divisible(double v, int64_t divisor);
 sscma_status zoo_build_mobilenetv2(zoo *z, json_t *cfg, const char *prefix, int32_t x, int32_t *outs,
                                    int32_t *n_outs);
 sscma_status zoo_build_image_classifier(zoo *z, json_t *cfg, zoo_io *io);
+sscma_status zoo_build_fomo(zoo *z, json_t *cfg, zoo_io *io);
+sscma_status zoo_build_pfld(zoo *z, json_t *cfg, zoo_io *io);
 
 #endif /* SSCMA_LIB_ZOO_ZOO_H */

@@ -19,7 +19,7 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from ref_models import ImageClassifier  # noqa: E402
+from ref_models import PFLD, Fomo, ImageClassifier  # noqa: E402
 
 torch.set_default_dtype(torch.float64)
 
@@ -109,6 +109,45 @@ def main():
     model.eval()
     with torch.no_grad():
         add("classifier/eval/logits", model(x).numpy())
+    # Fomo: MobileNetv2-0.35 (SSCMA layout) cut at stride 8 + FomoHead, 3 classes, 64x64x3, batch 2
+    fomo = Fomo(widen_factor=0.35, in_channels=3, num_classes=3)
+    load_weights(fomo)
+    image = rng.standard_normal((2, 64, 64, 3)).astype(np.float32)
+    target = np.zeros((2, 8, 8, 4), dtype=np.float32)
+    target[..., 0] = 1.0
+    for b, y, xx, c in ((0, 2, 3, 1), (0, 5, 5, 3), (1, 1, 6, 2), (1, 7, 0, 1)):
+        target[b, y, xx, 0], target[b, y, xx, c] = 0.0, 1.0
+    add("fomo/image", image)
+    add("fomo/target", target)
+    add("fomo/params", np.array([sum(p.numel() for p in fomo.parameters())], dtype=np.int32))
+    x = torch.from_numpy(image.astype(np.float64)).permute(0, 3, 1, 2)
+    fomo.train()
+    logits = fomo(x)
+    add("fomo/train/logits", logits.permute(0, 2, 3, 1).detach().numpy())
+    add("fomo/train/loss", Fomo.loss(logits, torch.from_numpy(target.astype(np.float64))).detach().numpy())
+    load_weights(fomo)
+    fomo.eval()
+    with torch.no_grad():
+        add("fomo/eval/logits", fomo(x).permute(0, 2, 3, 1).numpy())
+
+    # PFLD: 4 keypoints, 64x64x3, batch 2
+    pfld = PFLD(num_point=4)
+    load_weights(pfld)
+    image = rng.standard_normal((2, 64, 64, 3)).astype(np.float32)
+    target = rng.uniform(0, 1, (2, 8)).astype(np.float32)
+    add("pfld/image", image)
+    add("pfld/target", target)
+    add("pfld/params", np.array([sum(p.numel() for p in pfld.parameters())], dtype=np.int32))
+    x = torch.from_numpy(image.astype(np.float64)).permute(0, 3, 1, 2)
+    pfld.train()
+    kp = pfld(x)
+    add("pfld/train/keypoints", kp.detach().numpy())
+    add("pfld/train/loss", PFLD.loss(kp, torch.from_numpy(target.astype(np.float64))).detach().numpy())
+    load_weights(pfld)
+    pfld.eval()
+    with torch.no_grad():
+        add("pfld/eval/keypoints", pfld(x).numpy())
+
     out = os.path.join(os.path.dirname(os.path.abspath(__file__)), "models.bin")
     tmp = out + ".tmp"
     with open(tmp, "wb") as f:

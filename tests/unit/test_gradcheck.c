@@ -225,6 +225,7 @@ static const sscma_bce_attrs bce_plain = {SSCMA_REDUCTION_MEAN, false, false};
 static const sscma_bce_attrs bce_full = {SSCMA_REDUCTION_SUM, true, true};
 static const sscma_regression_loss_attrs reg_mean = {SSCMA_REDUCTION_MEAN, 1.0f};
 static const sscma_regression_loss_attrs reg_none = {SSCMA_REDUCTION_NONE, 0.5f};
+static const sscma_regression_loss_attrs reg_batch_mean = {SSCMA_REDUCTION_BATCH_MEAN, 1.0f};
 
 static grad_case cases[96];
 static int n_cases;
@@ -307,6 +308,7 @@ static void build_cases(void)
     add_case((grad_case){"bce_with_logits", &bce_full, 4, {F(4, 2, 2, 3, 4), F(4, 2, 2, 3, 4), F(4, 2, 2, 3, 4), F(1, 4)},
                          {NORMAL, UNIT, POSITIVE, POSITIVE}, .tol = 5e-3f});
     add_case((grad_case){"mse_loss", &reg_mean, 2, {F(2, 5, 4), F(2, 5, 4)}});
+    add_case((grad_case){"mse_loss", &reg_batch_mean, 2, {F(2, 3, 8), F(2, 3, 8)}});
     /* l1 and smooth_l1 have kinks at x - y = 0 and |x - y| = beta: target 0, inputs away from those points */
     add_case((grad_case){"l1_loss", &reg_mean, 2, {F(2, 5, 4), F(2, 5, 4)}, {AWAY, ZERO}});
     add_case((grad_case){"smooth_l1_loss", &reg_mean, 2, {F(2, 5, 4), F(2, 5, 4)}, {AWAY, ZERO}});

@@ -310,7 +310,7 @@ static void bad_configs_and_arguments(void)
     CHECK_FAILS(sscma_model_create(ctx, "{\"type\": \"ImageClassifier\",\n \"head\": }", &m), SSCMA_ERR_CONFIG,
                 "line 2");
     CHECK_FAILS(sscma_model_create(ctx, "{\"type\": \"Yolo\"}", &m), SSCMA_ERR_CONFIG,
-                "unknown type 'Yolo'; known types: ImageClassifier");
+                "unknown type 'Yolo'; known types: ImageClassifier, Fomo, PFLD");
     CHECK_FAILS(sscma_model_create(ctx,
                                    "{\"type\": \"ImageClassifier\", \"backbone\": {\"type\": \"MobileNetV2\","
                                    " \"widen\": 0.5}, \"head\": {\"type\": \"LinearClsHead\", \"num_classes\": 3}}",
@@ -396,9 +396,9 @@ static void fill_like_reference(sscma_model *m)
 
 static golden_file models_golden;
 
-static void check_against(const char *what, const float *ours, const char *record, double rtol)
+static void check_against(const golden_file *g, const char *what, const float *ours, const char *record, double rtol)
 {
-    const golden_record *ref = golden_find(&models_golden, record);
+    const golden_record *ref = golden_find(g, record);
     if (ref == NULL) {
         test_fail(__FILE__, __LINE__, "%s: no record %s", what, record);
         return;
@@ -455,13 +455,13 @@ static void classifier_matches_pytorch_reference(void)
         CHECK_OK(sscma_model_forward(m));
         CHECK_OK(sscma_model_output(m, "logits", &t));
         CHECK_OK(sscma_tensor_data(t, &d));
-        check_against(mode ? "train logits" : "eval logits", d,
+        check_against(&models_golden, mode ? "train logits" : "eval logits", d,
                       mode ? "classifier/train/logits" : "classifier/eval/logits", 1e-4);
         if (!mode)
             break;
         CHECK_OK(sscma_model_output(m, "loss", &t));
         CHECK_OK(sscma_tensor_data(t, &d));
-        check_against("train loss", d, "classifier/train/loss", 1e-4);
+        check_against(&models_golden, "train loss", d, "classifier/train/loss", 1e-4);
         CHECK_OK(sscma_model_backward(m));
         for (int i = 0; i < models_golden.count; i++) {
             const char *rec = models_golden.records[i].name;
@@ -478,7 +478,7 @@ static void classifier_matches_pytorch_reference(void)
                 continue;
             CHECK_OK(sscma_model_param(m, index, NULL, NULL, &value, &grad));
             CHECK_OK(sscma_tensor_data(is_grad ? grad : value, &d));
-            check_against(pname, d, rec, is_grad ? 1e-3 : 1e-4);
+            check_against(&models_golden, pname, d, rec, is_grad ? 1e-3 : 1e-4);
         }
         /* evaluation uses the reference's original running statistics */
         fill_like_reference(m);
@@ -486,6 +486,93 @@ static void classifier_matches_pytorch_reference(void)
     sscma_model_destroy(m);
     sscma_context_destroy(ctx);
     golden_free(&models_golden);
+}
+
+/*
+ * Fomo and PFLD against their references (ref_models.py: SSCMA's layouts): the parameter count, the outputs in
+ * training and evaluation mode and the loss, within 1e-4 relative.
+ */
+static void family_matches_reference(const char *family, const char *config, const char *output)
+{
+    golden_file g;
+    if (golden_load(&g, GOLDEN_DIR "/models.bin") != 0) {
+        test_fail(__FILE__, __LINE__, "cannot read models.bin");
+        return;
+    }
+    char rec[128];
+    sscma_context *ctx = NULL;
+    sscma_model *m = NULL;
+    CHECK_OK(sscma_context_create(NULL, &ctx));
+    CHECK_OK(sscma_model_create(ctx, config, &m));
+    if (m == NULL) {
+        sscma_context_destroy(ctx);
+        golden_free(&g);
+        return;
+    }
+    snprintf(rec, sizeof rec, "%s/params", family);
+    const golden_record *params = golden_find(&g, rec);
+    int64_t count = 0;
+    CHECK_OK(sscma_model_stats(m, &count, NULL));
+    CHECK(params != NULL && count == ((const int32_t *)params->data)[0]);
+    snprintf(rec, sizeof rec, "%s/image", family);
+    const golden_record *image = golden_find(&g, rec);
+    snprintf(rec, sizeof rec, "%s/target", family);
+    const golden_record *target = golden_find(&g, rec);
+    for (int mode = 1; mode >= 0 && image != NULL && target != NULL; mode--) {
+        fill_like_reference(m);
+        CHECK_OK(sscma_model_prepare(m, image->dims[0], mode));
+        sscma_tensor *t = NULL;
+        void *d = NULL;
+        size_t bytes = 0;
+        CHECK_OK(sscma_model_input(m, "image", &t));
+        CHECK_OK(sscma_tensor_data(t, &d));
+        CHECK_OK(sscma_tensor_size_bytes(t, &bytes));
+        CHECK_INT_EQ(bytes, (size_t)image->numel * 4);
+        memcpy(d, image->data, bytes);
+        CHECK_OK(sscma_model_input(m, "target", &t));
+        CHECK_OK(sscma_tensor_data(t, &d));
+        CHECK_OK(sscma_tensor_size_bytes(t, &bytes));
+        CHECK_INT_EQ(bytes, (size_t)target->numel * 4);
+        memcpy(d, target->data, bytes);
+        CHECK_OK(sscma_model_forward(m));
+        const char *m_name = mode ? "train" : "eval";
+        char what[96];
+        snprintf(rec, sizeof rec, "%s/%s/%s", family, m_name, output);
+        snprintf(what, sizeof what, "%s %s %s", family, m_name, output);
+        CHECK_OK(sscma_model_output(m, output, &t));
+        CHECK_OK(sscma_tensor_data(t, &d));
+        check_against(&g, what, d, rec, 1e-4);
+        if (mode) {
+            snprintf(rec, sizeof rec, "%s/train/loss", family);
+            snprintf(what, sizeof what, "%s loss", family);
+            CHECK_OK(sscma_model_output(m, "loss", &t));
+            CHECK_OK(sscma_tensor_data(t, &d));
+            check_against(&g, what, d, rec, 1e-4);
+            CHECK_OK(sscma_model_backward(m));
+        }
+    }
+    sscma_model_destroy(m);
+    sscma_context_destroy(ctx);
+    golden_free(&g);
+}
+
+static void fomo_matches_pytorch_reference(void)
+{
+    family_matches_reference("fomo",
+                             "{\"type\": \"Fomo\", \"input_size\": [64, 64], \"backbone\": {\"type\": \"MobileNetv2\","
+                             " \"widen_factor\": 0.35, \"out_indices\": [2]}, \"head\": {\"type\": \"FomoHead\","
+                             " \"input_channels\": [16], \"middle_channel\": 48, \"num_classes\": 3, \"act_cfg\": \"ReLU6\","
+                             " \"loss_cls\": {\"type\": \"BCEWithLogitsLoss\", \"reduction\": \"none\", \"pos_weight\": 40},"
+                             " \"loss_bg\": {\"type\": \"BCEWithLogitsLoss\", \"reduction\": \"none\"}}}",
+                             "logits");
+}
+
+static void pfld_matches_pytorch_reference(void)
+{
+    family_matches_reference("pfld",
+                             "{\"type\": \"PFLD\", \"input_size\": [64, 64], \"backbone\": {\"type\": \"PfldMobileNetV2\"},"
+                             " \"head\": {\"type\": \"PFLDhead\", \"num_point\": 4, \"loss_cfg\": {\"type\": \"PFLDLoss\"}}}",
+                             "keypoints");
 }
 
 static char tmpdir[64];
@@ -643,6 +730,8 @@ int main(int argc, char **argv)
         TEST_CASE(same_seed_same_model_and_bits),
         TEST_CASE(bad_configs_and_arguments),
         TEST_CASE(classifier_matches_pytorch_reference),
+        TEST_CASE(fomo_matches_pytorch_reference),
+        TEST_CASE(pfld_matches_pytorch_reference),
         TEST_CASE(checkpoints_round_trip),
         TEST_CASE(bad_checkpoints_are_rejected_and_change_nothing),
     };
