@@ -227,45 +227,49 @@ static uint64_t name_hash(const char *s)
     return h;
 }
 
-void sscma_graph_init_params(sscma_graph *g)
+void sscma_graph_init_value(sscma_graph *g, int32_t i)
 {
     uint64_t seed = g->ctx->options.seed;
-    for (int32_t i = 0; i < g->n_values; i++) {
-        sscma_value *v = &g->values[i];
-        if (v->kind != SSCMA_VALUE_PARAM && v->kind != SSCMA_VALUE_BUFFER)
-            continue;
-        float *x = v->data;
-        int64_t n = sscma_desc_numel(&v->desc);
-        uint64_t stream = name_hash(v->name);
-        double std = v->init_scale;
-        if (v->init == SSCMA_INIT_KAIMING_NORMAL_FAN_OUT) {
-            int64_t receptive = 1;
-            for (int32_t d = 1; d < v->desc.rank - 1; d++)
-                receptive *= v->desc.dims[d]; /* OHWI: H * W */
-            int64_t fan_out = v->desc.dims[0] * receptive;
-            std = sqrt(2.0 / (double)(fan_out > 0 ? fan_out : 1));
-        }
-        for (int64_t k = 0; k < n; k++) {
-            switch (v->init) {
-            case SSCMA_INIT_ZEROS: x[k] = 0.0f; break;
-            case SSCMA_INIT_ONES: x[k] = 1.0f; break;
-            case SSCMA_INIT_UNIFORM:
-                x[k] = (float)((2.0 * sscma_uniform(seed, stream, (uint64_t)k) - 1.0) * v->init_scale);
-                break;
-            case SSCMA_INIT_KAIMING_NORMAL_FAN_OUT:
-            case SSCMA_INIT_NORMAL: {
-                /* Box-Muller on two counter-based uniforms */
-                double u1 = sscma_uniform(seed, stream, 2 * (uint64_t)k), u2 = sscma_uniform(seed, stream, 2 * (uint64_t)k + 1);
-                if (u1 < 1e-12)
-                    u1 = 1e-12;
-                x[k] = (float)(std * sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2));
-                break;
-            }
-            }
-        }
-        if (v->grad != NULL)
-            memset(v->grad, 0, v->bytes);
+    sscma_value *v = &g->values[i];
+    if (v->kind != SSCMA_VALUE_PARAM && v->kind != SSCMA_VALUE_BUFFER)
+        return;
+    float *x = v->data;
+    int64_t n = sscma_desc_numel(&v->desc);
+    uint64_t stream = name_hash(v->name);
+    double std = v->init_scale;
+    if (v->init == SSCMA_INIT_KAIMING_NORMAL_FAN_OUT) {
+        int64_t receptive = 1;
+        for (int32_t d = 1; d < v->desc.rank - 1; d++)
+            receptive *= v->desc.dims[d]; /* OHWI: H * W */
+        int64_t fan_out = v->desc.dims[0] * receptive;
+        std = sqrt(2.0 / (double)(fan_out > 0 ? fan_out : 1));
     }
+    for (int64_t k = 0; k < n; k++) {
+        switch (v->init) {
+        case SSCMA_INIT_ZEROS: x[k] = 0.0f; break;
+        case SSCMA_INIT_ONES: x[k] = 1.0f; break;
+        case SSCMA_INIT_UNIFORM:
+            x[k] = (float)((2.0 * sscma_uniform(seed, stream, (uint64_t)k) - 1.0) * v->init_scale);
+            break;
+        case SSCMA_INIT_KAIMING_NORMAL_FAN_OUT:
+        case SSCMA_INIT_NORMAL: {
+            /* Box-Muller on two counter-based uniforms */
+            double u1 = sscma_uniform(seed, stream, 2 * (uint64_t)k), u2 = sscma_uniform(seed, stream, 2 * (uint64_t)k + 1);
+            if (u1 < 1e-12)
+                u1 = 1e-12;
+            x[k] = (float)(std * sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2));
+            break;
+        }
+        }
+    }
+    if (v->grad != NULL)
+        memset(v->grad, 0, v->bytes);
+}
+
+void sscma_graph_init_params(sscma_graph *g)
+{
+    for (int32_t i = 0; i < g->n_values; i++)
+        sscma_graph_init_value(g, i);
 }
 
 /* ---- planning ---- */

@@ -102,6 +102,8 @@ sscma_status sscma_graph_mark_output(sscma_graph *g, int32_t value);
 
 /* (Re)initialises every parameter and buffer from its init spec, seeded by the context seed and the value's name. */
 void sscma_graph_init_params(sscma_graph *g);
+/* The same for one value. */
+void sscma_graph_init_value(sscma_graph *g, int32_t value);
 
 /* Plans (and, if larger, reallocates) the arena for this batch size and mode. */
 sscma_status sscma_graph_prepare(sscma_graph *g, int64_t batch, bool training);

@@ -5,6 +5,7 @@
 
 #include "graph/graph.h"
 #include "io/checkpoint.h"
+#include "sscma/experimental.h"
 #include "zoo/zoo.h"
 
 struct sscma_model {
@@ -16,8 +17,39 @@ struct sscma_model {
     int32_t n_views;
     int32_t *params; /* value ids of parameters and buffers, in creation order */
     int32_t n_params;
-    json_t *config;  /* the config it was built from, saved in checkpoints */
+    json_t *config;  /* the config it was built from (NULL for a model built layer by layer) */
+    char output_names[8][64]; /* names of outputs added with sscma_model_add_output */
 };
+
+/* Grows the view and parameter tables to the graph's value count and lists the parameters again. */
+static sscma_status sync_tables(sscma_model *m)
+{
+    if (m->g->n_values > m->n_views) {
+        int32_t n = m->g->n_values + 32;
+        sscma_tensor **views = sscma_alloc_zeroed(m->ctx, (size_t)n * sizeof *views, _Alignof(sscma_tensor *));
+        sscma_tensor **grads = sscma_alloc_zeroed(m->ctx, (size_t)n * sizeof *grads, _Alignof(sscma_tensor *));
+        int32_t *params = sscma_alloc(m->ctx, (size_t)n * sizeof *params, _Alignof(int32_t));
+        if (views == NULL || grads == NULL || params == NULL) {
+            sscma_free(m->ctx, views, (size_t)n * sizeof *views);
+            sscma_free(m->ctx, grads, (size_t)n * sizeof *grads);
+            sscma_free(m->ctx, params, (size_t)n * sizeof *params);
+            return sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, "model", "cannot grow the model's tables");
+        }
+        if (m->n_views > 0) {
+            memcpy(views, m->views, (size_t)m->n_views * sizeof *views);
+            memcpy(grads, m->grad_views, (size_t)m->n_views * sizeof *grads);
+        }
+        sscma_free(m->ctx, m->views, (size_t)m->n_views * sizeof *m->views);
+        sscma_free(m->ctx, m->grad_views, (size_t)m->n_views * sizeof *m->grad_views);
+        sscma_free(m->ctx, m->params, (size_t)m->n_views * sizeof *m->params);
+        m->views = views, m->grad_views = grads, m->params = params, m->n_views = n;
+    }
+    m->n_params = 0;
+    for (int32_t i = 0; i < m->g->n_values; i++)
+        if (m->g->values[i].kind == SSCMA_VALUE_PARAM || m->g->values[i].kind == SSCMA_VALUE_BUFFER)
+            m->params[m->n_params++] = i;
+    return SSCMA_OK;
+}
 
 sscma_status sscma_model_create(sscma_context *ctx, const char *config_json, sscma_model **out)
 {
@@ -40,21 +72,12 @@ sscma_status sscma_model_create(sscma_context *ctx, const char *config_json, ssc
     m->config = config;
     for (int32_t i = 0; st == SSCMA_OK && i < m->io.n_outputs; i++)
         st = sscma_graph_mark_output(m->g, m->io.outputs[i]);
-    if (st == SSCMA_OK) {
-        m->n_views = m->g->n_values;
-        m->views = sscma_alloc_zeroed(ctx, (size_t)m->n_views * sizeof *m->views, _Alignof(sscma_tensor *));
-        m->grad_views = sscma_alloc_zeroed(ctx, (size_t)m->n_views * sizeof *m->views, _Alignof(sscma_tensor *));
-        m->params = sscma_alloc(ctx, (size_t)m->n_views * sizeof *m->params, _Alignof(int32_t));
-        if (m->views == NULL || m->grad_views == NULL || m->params == NULL)
-            st = SSCMA_FAIL(SSCMA_ERR_OUT_OF_MEMORY, "cannot allocate the model's views");
-    }
+    if (st == SSCMA_OK)
+        st = sync_tables(m);
     if (st != SSCMA_OK) {
         sscma_model_destroy(m);
         return st;
     }
-    for (int32_t i = 0; i < m->g->n_values; i++)
-        if (m->g->values[i].kind == SSCMA_VALUE_PARAM || m->g->values[i].kind == SSCMA_VALUE_BUFFER)
-            m->params[m->n_params++] = i;
     sscma_graph_init_params(m->g);
     *out = m;
     return SSCMA_OK;
@@ -93,7 +116,9 @@ sscma_status sscma_model_prepare(sscma_model *model, int64_t batch_size, int tra
     if (batch_size < 1)
         return SSCMA_FAIL(SSCMA_ERR_INVALID_ARGUMENT, "batch_size is %lld; expected >= 1", (long long)batch_size);
     drop_views(model, false);
-    sscma_status st = sscma_graph_prepare(model->g, batch_size, training != 0);
+    sscma_status st = sync_tables(model);
+    if (st == SSCMA_OK)
+        st = sscma_graph_prepare(model->g, batch_size, training != 0);
     if (st != SSCMA_OK) {
         char detail[800];
         snprintf(detail, sizeof detail, "%s", sscma_last_error());
@@ -383,4 +408,157 @@ sscma_status sscma_model_load(sscma_model *model, const char *path)
         }
     sscma_ckpt_close(&ck);
     return st;
+}
+
+/* ---- building layer by layer (experimental.h) ---- */
+
+sscma_status sscma_model_create_empty(sscma_context *ctx, sscma_model **out)
+{
+    SSCMA_REQUIRE_NONNULL(ctx);
+    SSCMA_REQUIRE_NONNULL(out);
+    sscma_model *m = sscma_alloc_zeroed(ctx, sizeof *m, _Alignof(sscma_model));
+    if (m == NULL)
+        return SSCMA_FAIL(SSCMA_ERR_OUT_OF_MEMORY, "cannot allocate a model");
+    m->ctx = ctx;
+    m->io.image = m->io.target = m->io.loss = -1;
+    snprintf(m->io.family, sizeof m->io.family, "custom");
+    sscma_status st = sscma_graph_create(ctx, &m->g);
+    if (st != SSCMA_OK) {
+        sscma_model_destroy(m);
+        return st;
+    }
+    *out = m;
+    return SSCMA_OK;
+}
+
+static sscma_status rethrow(const char *func, sscma_status st)
+{
+    char detail[800];
+    snprintf(detail, sizeof detail, "%s", sscma_last_error());
+    return sscma_fail(st, func, "%s", detail);
+}
+
+sscma_status sscma_model_add_input(sscma_model *model, const char *name, sscma_dtype dtype, int32_t rank,
+                                   const int64_t *dims, uint32_t flags)
+{
+    SSCMA_REQUIRE_NONNULL(model);
+    SSCMA_REQUIRE_NONNULL(name);
+    SSCMA_REQUIRE_NONNULL(dims);
+    if (flags & ~SSCMA_INPUT_TARGET)
+        return SSCMA_FAIL(SSCMA_ERR_INVALID_ARGUMENT, "unknown input flags 0x%x", (unsigned)flags);
+    size_t esize = 0;
+    if (sscma_dtype_size(dtype, &esize) != SSCMA_OK || (dtype != SSCMA_DTYPE_F32 && dtype != SSCMA_DTYPE_I32))
+        return SSCMA_FAIL(SSCMA_ERR_DTYPE, "input '%s': dtype %d; inputs are f32 or i32", name, (int)dtype);
+    int32_t id;
+    sscma_status st = sscma_graph_add_input(model->g, name, dtype, rank, dims, flags, &id);
+    return st == SSCMA_OK ? sync_tables(model) : rethrow(__func__, st);
+}
+
+/* init: "zeros", "ones", "kaiming_normal", "normal:<std>", "uniform:<bound>" */
+static bool parse_init(const char *init, sscma_init_kind *kind, float *scale)
+{
+    *scale = 0.0f;
+    if (strcmp(init, "zeros") == 0)
+        *kind = SSCMA_INIT_ZEROS;
+    else if (strcmp(init, "ones") == 0)
+        *kind = SSCMA_INIT_ONES;
+    else if (strcmp(init, "kaiming_normal") == 0)
+        *kind = SSCMA_INIT_KAIMING_NORMAL_FAN_OUT;
+    else if (strncmp(init, "normal:", 7) == 0 || strncmp(init, "uniform:", 8) == 0) {
+        char *end = NULL;
+        const char *num = strchr(init, ':') + 1;
+        double v = strtod(num, &end);
+        if (end == num || *end != '\0' || !(v >= 0.0))
+            return false;
+        *kind = init[0] == 'n' ? SSCMA_INIT_NORMAL : SSCMA_INIT_UNIFORM;
+        *scale = (float)v;
+    } else
+        return false;
+    return true;
+}
+
+sscma_status sscma_model_add_param(sscma_model *model, const char *name, int32_t rank, const int64_t *dims,
+                                   uint32_t flags, const char *init)
+{
+    SSCMA_REQUIRE_NONNULL(model);
+    SSCMA_REQUIRE_NONNULL(name);
+    SSCMA_REQUIRE_NONNULL(init);
+    if (rank < 0 || rank > SSCMA_TENSOR_MAX_RANK || (rank > 0 && dims == NULL))
+        return SSCMA_FAIL(SSCMA_ERR_INVALID_ARGUMENT, "parameter '%s': rank %d with %s dims", name, (int)rank,
+                          dims ? "given" : "NULL");
+    for (int32_t i = 0; i < rank; i++)
+        if (dims[i] < 1 || dims[i] > ((int64_t)1 << 32))
+            return SSCMA_FAIL(SSCMA_ERR_INVALID_ARGUMENT, "parameter '%s': dims[%d] is %lld", name, (int)i,
+                              (long long)dims[i]);
+    if (flags & ~(SSCMA_PARAM_TRAINABLE | SSCMA_PARAM_NORM | SSCMA_PARAM_BIAS | SSCMA_PARAM_BUFFER))
+        return SSCMA_FAIL(SSCMA_ERR_INVALID_ARGUMENT, "parameter '%s': unknown flags 0x%x", name, (unsigned)flags);
+    sscma_init_kind kind;
+    float scale;
+    if (!parse_init(init, &kind, &scale))
+        return SSCMA_FAIL(SSCMA_ERR_INVALID_ARGUMENT, "parameter '%s': init '%s' is not zeros, ones, kaiming_normal, "
+                          "normal:<std> or uniform:<bound>", name, init);
+    bool buffer = (flags & SSCMA_PARAM_BUFFER) != 0;
+    int32_t id;
+    sscma_status st = sscma_graph_add_param(model->g, name, buffer ? SSCMA_VALUE_BUFFER : SSCMA_VALUE_PARAM, rank,
+                                            dims, buffer ? 0 : flags, kind, scale, &id);
+    if (st != SSCMA_OK)
+        return rethrow(__func__, st);
+    sscma_graph_init_value(model->g, id);
+    return sync_tables(model);
+}
+
+sscma_status sscma_model_add_layer(sscma_model *model, const char *name, const char *op, const char *attrs_json,
+                                   const char *const *inputs, int32_t n_inputs)
+{
+    SSCMA_REQUIRE_NONNULL(model);
+    SSCMA_REQUIRE_NONNULL(name);
+    SSCMA_REQUIRE_NONNULL(op);
+    if (n_inputs < 0 || n_inputs > SSCMA_OP_MAX_INPUTS || (n_inputs > 0 && inputs == NULL))
+        return SSCMA_FAIL(SSCMA_ERR_INVALID_ARGUMENT, "layer '%s': %d inputs", name, (int)n_inputs);
+    const sscma_op_def *def = sscma_op_find(op);
+    if (def == NULL)
+        return SSCMA_FAIL(SSCMA_ERR_NOT_FOUND, "layer '%s': no op named '%s'", name, op);
+    int32_t ids[SSCMA_OP_MAX_INPUTS];
+    for (int32_t i = 0; i < n_inputs; i++) {
+        if (inputs[i] == NULL || (ids[i] = sscma_graph_find(model->g, inputs[i])) < 0)
+            return SSCMA_FAIL(SSCMA_ERR_NOT_FOUND, "layer '%s': input %d '%s' is no input, parameter or layer output",
+                              name, (int)i, inputs[i] ? inputs[i] : "(NULL)");
+    }
+    _Alignas(16) unsigned char attrs[512];
+    if (def->attrs_size > sizeof attrs)
+        return SSCMA_FAIL(SSCMA_ERR_INTERNAL, "op '%s' has %zu bytes of attributes", op, def->attrs_size);
+    sscma_status st = sscma_op_parse_attrs(def, attrs_json, attrs);
+    if (st != SSCMA_OK)
+        return rethrow(__func__, st);
+    int32_t outs[SSCMA_OP_MAX_OUTPUTS], n_out = 0;
+    st = sscma_graph_add_node(model->g, name, op, def->attrs_size > 0 ? attrs : NULL, ids, n_inputs, outs, &n_out);
+    return st == SSCMA_OK ? sync_tables(model) : rethrow(__func__, st);
+}
+
+sscma_status sscma_model_add_output(sscma_model *model, const char *output_name, const char *value, int is_loss)
+{
+    SSCMA_REQUIRE_NONNULL(model);
+    SSCMA_REQUIRE_NONNULL(output_name);
+    SSCMA_REQUIRE_NONNULL(value);
+    if (model->config != NULL)
+        return SSCMA_FAIL(SSCMA_ERR_STATE, "the outputs of a %s are fixed by its family", model->io.family);
+    if (model->io.n_outputs >= 8 || strlen(output_name) >= sizeof model->output_names[0])
+        return SSCMA_FAIL(SSCMA_ERR_INVALID_ARGUMENT, "too many outputs, or the name '%s' is too long", output_name);
+    int32_t id = sscma_graph_find(model->g, value);
+    if (id < 0)
+        return SSCMA_FAIL(SSCMA_ERR_NOT_FOUND, "no value named '%s'", value);
+    if (is_loss && (model->g->values[id].desc.rank != 0 || model->io.loss >= 0))
+        return SSCMA_FAIL(SSCMA_ERR_INVALID_ARGUMENT, "the loss '%s' must be a scalar, and there is only one",
+                          value);
+    sscma_status st = sscma_graph_mark_output(model->g, id);
+    if (st != SSCMA_OK)
+        return rethrow(__func__, st);
+    int32_t k = model->io.n_outputs++;
+    snprintf(model->output_names[k], sizeof model->output_names[k], "%s", output_name);
+    model->io.outputs[k] = id;
+    model->io.output_names[k] = model->output_names[k];
+    if (is_loss)
+        model->io.loss = id;
+    model->g->batch = 0;
+    return SSCMA_OK;
 }

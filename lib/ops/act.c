@@ -135,7 +135,13 @@ static void act_backward_kind(act_kind kind, const sscma_op_exec *e, const sscma
     sscma_parallel_for(e->pool, sscma_desc_numel(&e->in[0].desc), 16384, backward_task, &job);
 }
 
-#define DEFINE_ACT(ident, kind)                                                                                \
+static const sscma_attr_field leaky_fields[] = {
+    SSCMA_ATTR(sscma_act_attrs, negative_slope, SSCMA_ATTR_F32, 0.01),
+    SSCMA_ATTR_END,
+};
+static const sscma_attr_field no_fields[] = {SSCMA_ATTR_END};
+
+#define DEFINE_ACT(ident, kind, fields)                                                                                \
     static sscma_status ident##_infer(const void *attrs, const sscma_desc *in, int32_t n_in, sscma_desc *out, \
                                       int32_t *n_out, sscma_op_sizes *sizes)                                   \
     {                                                                                                          \
@@ -155,13 +161,14 @@ static void act_backward_kind(act_kind kind, const sscma_op_exec *e, const sscma
         .infer = ident##_infer,                                                                                \
         .forward = ident##_forward,                                                                            \
         .backward = ident##_backward,                                                                          \
+        .attr_fields = fields,                                                                                 \
     };
 
-DEFINE_ACT(relu, SSCMA_ACT_RELU)
-DEFINE_ACT(relu6, SSCMA_ACT_RELU6)
-DEFINE_ACT(leaky_relu, SSCMA_ACT_LEAKY_RELU)
-DEFINE_ACT(sigmoid, SSCMA_ACT_SIGMOID)
-DEFINE_ACT(silu, SSCMA_ACT_SILU)
-DEFINE_ACT(hardswish, SSCMA_ACT_HARDSWISH)
-DEFINE_ACT(hardsigmoid, SSCMA_ACT_HARDSIGMOID)
-DEFINE_ACT(tanh, SSCMA_ACT_TANH)
+DEFINE_ACT(relu, SSCMA_ACT_RELU, no_fields)
+DEFINE_ACT(relu6, SSCMA_ACT_RELU6, no_fields)
+DEFINE_ACT(leaky_relu, SSCMA_ACT_LEAKY_RELU, leaky_fields)
+DEFINE_ACT(sigmoid, SSCMA_ACT_SIGMOID, no_fields)
+DEFINE_ACT(silu, SSCMA_ACT_SILU, no_fields)
+DEFINE_ACT(hardswish, SSCMA_ACT_HARDSWISH, no_fields)
+DEFINE_ACT(hardsigmoid, SSCMA_ACT_HARDSIGMOID, no_fields)
+DEFINE_ACT(tanh, SSCMA_ACT_TANH, no_fields)

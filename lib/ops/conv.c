@@ -546,6 +546,37 @@ static void conv_backward(const sscma_op_exec *e, const sscma_buf *dout, const s
     }
 }
 
+static const sscma_attr_field conv_fields[] = {
+    SSCMA_ATTR(sscma_conv2d_attrs, stride_h, SSCMA_ATTR_I32, 1), SSCMA_ATTR(sscma_conv2d_attrs, stride_w, SSCMA_ATTR_I32, 1),
+    SSCMA_ATTR(sscma_conv2d_attrs, dilation_h, SSCMA_ATTR_I32, 1),
+    SSCMA_ATTR(sscma_conv2d_attrs, dilation_w, SSCMA_ATTR_I32, 1),
+    SSCMA_ATTR(sscma_conv2d_attrs, pad_top, SSCMA_ATTR_I32, 0), SSCMA_ATTR(sscma_conv2d_attrs, pad_left, SSCMA_ATTR_I32, 0),
+    SSCMA_ATTR(sscma_conv2d_attrs, pad_bottom, SSCMA_ATTR_I32, 0),
+    SSCMA_ATTR(sscma_conv2d_attrs, pad_right, SSCMA_ATTR_I32, 0),
+    SSCMA_ATTR(sscma_conv2d_attrs, pad_same, SSCMA_ATTR_BOOL, 0), SSCMA_ATTR(sscma_conv2d_attrs, groups, SSCMA_ATTR_I32, 1),
+    SSCMA_ATTR_END,
+};
+
+static const char *const act_kind_names[] = {"none", "relu", "relu6", "leaky_relu", "sigmoid", "silu", "hardswish",
+                                             "hardsigmoid", "tanh", NULL};
+
+static const sscma_attr_field fused_fields[] = {
+    SSCMA_ATTR_NAMED("stride_h", sscma_conv_bn_act_attrs, conv.stride_h, SSCMA_ATTR_I32, 1),
+    SSCMA_ATTR_NAMED("stride_w", sscma_conv_bn_act_attrs, conv.stride_w, SSCMA_ATTR_I32, 1),
+    SSCMA_ATTR_NAMED("dilation_h", sscma_conv_bn_act_attrs, conv.dilation_h, SSCMA_ATTR_I32, 1),
+    SSCMA_ATTR_NAMED("dilation_w", sscma_conv_bn_act_attrs, conv.dilation_w, SSCMA_ATTR_I32, 1),
+    SSCMA_ATTR_NAMED("pad_top", sscma_conv_bn_act_attrs, conv.pad_top, SSCMA_ATTR_I32, 0),
+    SSCMA_ATTR_NAMED("pad_left", sscma_conv_bn_act_attrs, conv.pad_left, SSCMA_ATTR_I32, 0),
+    SSCMA_ATTR_NAMED("pad_bottom", sscma_conv_bn_act_attrs, conv.pad_bottom, SSCMA_ATTR_I32, 0),
+    SSCMA_ATTR_NAMED("pad_right", sscma_conv_bn_act_attrs, conv.pad_right, SSCMA_ATTR_I32, 0),
+    SSCMA_ATTR_NAMED("pad_same", sscma_conv_bn_act_attrs, conv.pad_same, SSCMA_ATTR_BOOL, 0),
+    SSCMA_ATTR_NAMED("groups", sscma_conv_bn_act_attrs, conv.groups, SSCMA_ATTR_I32, 1),
+    SSCMA_ATTR(sscma_conv_bn_act_attrs, eps, SSCMA_ATTR_F32, 1e-5),
+    SSCMA_ATTR_ENUM_OF("act", sscma_conv_bn_act_attrs, act, 0, act_kind_names),
+    SSCMA_ATTR(sscma_conv_bn_act_attrs, negative_slope, SSCMA_ATTR_F32, 0.01),
+    SSCMA_ATTR_END,
+};
+
 const sscma_op_def sscma_op_conv2d = {
     .name = "conv2d",
     .attrs_size = sizeof(sscma_conv2d_attrs),
@@ -555,6 +586,7 @@ const sscma_op_def sscma_op_conv2d = {
     .infer = conv_infer,
     .forward = conv_forward,
     .backward = conv_backward,
+    .attr_fields = conv_fields,
 };
 
 /* ---- conv2d_bn_act: inference with the batch norm folded into the weights ---- */
@@ -638,4 +670,5 @@ const sscma_op_def sscma_op_conv2d_bn_act = {
     .infer = fused_infer,
     .forward = fused_forward,
     .backward = NULL, /* inference only: train with conv2d + batch_norm + activation */
+    .attr_fields = fused_fields,
 };

@@ -71,7 +71,13 @@ static void dropout_backward(const sscma_op_exec *e, const sscma_buf *dout, cons
         run(e, dout[0].data, din[0].data, true);
 }
 
+static const sscma_attr_field dropout_fields[] = {
+    SSCMA_ATTR(sscma_dropout_attrs, p, SSCMA_ATTR_F32, 0.5),
+    SSCMA_ATTR_END,
+};
+
 const sscma_op_def sscma_op_dropout = {
     .name = "dropout", .attrs_size = sizeof(sscma_dropout_attrs), .min_inputs = 1, .max_inputs = 1,
     .infer = dropout_infer, .forward = dropout_forward, .backward = dropout_backward,
+    .attr_fields = dropout_fields,
 };

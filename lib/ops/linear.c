@@ -61,7 +61,10 @@ static void linear_backward(const sscma_op_exec *e, const sscma_buf *dout, const
         sscma_column_sums(e->pool, dy, n, m, m, din[2].data);
 }
 
+static const sscma_attr_field linear_fields[] = {SSCMA_ATTR_END};
+
 const sscma_op_def sscma_op_linear = {
     .name = "linear", .attrs_size = sizeof(sscma_linear_attrs), .min_inputs = 2, .max_inputs = 3,
     .infer = linear_infer, .forward = linear_forward, .backward = linear_backward,
+    .attr_fields = linear_fields,
 };

@@ -34,6 +34,33 @@ static sscma_desc scalar_desc(void)
     return sscma_desc_make(SSCMA_DTYPE_F32, 0, NULL);
 }
 
+static const char *const reduction_names[] = {"mean", "sum", "none", "batchmean", NULL};
+
+static const sscma_attr_field ce_fields[] = {
+    SSCMA_ATTR_ENUM_OF("reduction", sscma_cross_entropy_attrs, reduction, 0, reduction_names),
+    SSCMA_ATTR(sscma_cross_entropy_attrs, label_smoothing, SSCMA_ATTR_F32, 0),
+    SSCMA_ATTR(sscma_cross_entropy_attrs, ignore_index, SSCMA_ATTR_I32, -100),
+    SSCMA_ATTR_END,
+};
+
+static const sscma_attr_field bce_fields[] = {
+    SSCMA_ATTR_ENUM_OF("reduction", sscma_bce_attrs, reduction, 0, reduction_names),
+    SSCMA_ATTR(sscma_bce_attrs, has_weight, SSCMA_ATTR_BOOL, 0),
+    SSCMA_ATTR(sscma_bce_attrs, has_pos_weight, SSCMA_ATTR_BOOL, 0),
+    SSCMA_ATTR_END,
+};
+
+static const sscma_attr_field regression_fields[] = {
+    SSCMA_ATTR_ENUM_OF("reduction", sscma_regression_loss_attrs, reduction, 0, reduction_names),
+    SSCMA_ATTR_END,
+};
+
+static const sscma_attr_field smooth_l1_fields[] = {
+    SSCMA_ATTR_ENUM_OF("reduction", sscma_regression_loss_attrs, reduction, 0, reduction_names),
+    SSCMA_ATTR(sscma_regression_loss_attrs, beta, SSCMA_ATTR_F32, 1.0),
+    SSCMA_ATTR_END,
+};
+
 /* ---- cross entropy ---- */
 
 static sscma_status ce_infer(const void *attrs, const sscma_desc *in, int32_t n_in, sscma_desc *out,
@@ -156,6 +183,7 @@ const sscma_op_def sscma_op_cross_entropy = {
     .name = "cross_entropy", .attrs_size = sizeof(sscma_cross_entropy_attrs), .min_inputs = 2, .max_inputs = 3,
     .nondiff_inputs = (1u << 1) | (1u << 2),
     .infer = ce_infer, .forward = ce_forward, .backward = ce_backward,
+    .attr_fields = ce_fields,
 };
 
 /* ---- element-wise losses: bce_with_logits, mse, l1, smooth_l1 ---- */
@@ -334,7 +362,7 @@ REGRESSION_INFER(mse, MSE)
 REGRESSION_INFER(l1, L1)
 REGRESSION_INFER(smooth_l1, SMOOTH_L1)
 
-#define ELEM_OP(ident, kind, attrs_type, nondiff, infer_fn)                                                    \
+#define ELEM_OP(ident, kind, attrs_type, nondiff, infer_fn, fields)                                                    \
     static sscma_status ident##_forward(const sscma_op_exec *e) { return elem_forward(kind, e); }            \
     static void ident##_backward(const sscma_op_exec *e, const sscma_buf *dout, const sscma_buf *din)          \
     {                                                                                                          \
@@ -343,9 +371,10 @@ REGRESSION_INFER(smooth_l1, SMOOTH_L1)
     const sscma_op_def sscma_op_##ident = {                                                                    \
         .name = #ident, .attrs_size = sizeof(attrs_type), .min_inputs = 2, .max_inputs = 4,                   \
         .nondiff_inputs = nondiff, .infer = infer_fn, .forward = ident##_forward, .backward = ident##_backward, \
+        .attr_fields = fields,                                                                                 \
     };
 
-ELEM_OP(bce_with_logits, BCE, sscma_bce_attrs, ~1u, bce_infer)
-ELEM_OP(mse_loss, MSE, sscma_regression_loss_attrs, ~1u, mse_infer)
-ELEM_OP(l1_loss, L1, sscma_regression_loss_attrs, ~1u, l1_infer)
-ELEM_OP(smooth_l1_loss, SMOOTH_L1, sscma_regression_loss_attrs, ~1u, smooth_l1_infer)
+ELEM_OP(bce_with_logits, BCE, sscma_bce_attrs, ~1u, bce_infer, bce_fields)
+ELEM_OP(mse_loss, MSE, sscma_regression_loss_attrs, ~1u, mse_infer, regression_fields)
+ELEM_OP(l1_loss, L1, sscma_regression_loss_attrs, ~1u, l1_infer, regression_fields)
+ELEM_OP(smooth_l1_loss, SMOOTH_L1, sscma_regression_loss_attrs, ~1u, smooth_l1_infer, smooth_l1_fields)

@@ -375,6 +375,23 @@ static void bn_act_backward(const sscma_op_exec *e, const sscma_buf *dout, const
     backward_with(e, &a->bn, a->act, a->negative_slope, dout, din);
 }
 
+static const sscma_attr_field bn_fields[] = {
+    SSCMA_ATTR(sscma_batch_norm_attrs, eps, SSCMA_ATTR_F32, 1e-5),
+    SSCMA_ATTR(sscma_batch_norm_attrs, momentum, SSCMA_ATTR_F32, 0.1),
+    SSCMA_ATTR_END,
+};
+
+static const char *const act_kind_names[] = {"none", "relu", "relu6", "leaky_relu", "sigmoid", "silu", "hardswish",
+                                             "hardsigmoid", "tanh", NULL};
+
+static const sscma_attr_field bn_act_fields[] = {
+    SSCMA_ATTR_NAMED("eps", sscma_batch_norm_act_attrs, bn.eps, SSCMA_ATTR_F32, 1e-5),
+    SSCMA_ATTR_NAMED("momentum", sscma_batch_norm_act_attrs, bn.momentum, SSCMA_ATTR_F32, 0.1),
+    SSCMA_ATTR_ENUM_OF("act", sscma_batch_norm_act_attrs, act, 0, act_kind_names),
+    SSCMA_ATTR(sscma_batch_norm_act_attrs, negative_slope, SSCMA_ATTR_F32, 0.01),
+    SSCMA_ATTR_END,
+};
+
 const sscma_op_def sscma_op_batch_norm_act = {
     .name = "batch_norm_act",
     .attrs_size = sizeof(sscma_batch_norm_act_attrs),
@@ -384,6 +401,7 @@ const sscma_op_def sscma_op_batch_norm_act = {
     .infer = bn_act_infer,
     .forward = bn_act_forward,
     .backward = bn_act_backward,
+    .attr_fields = bn_act_fields,
 };
 
 const sscma_op_def sscma_op_batch_norm = {
@@ -395,4 +413,5 @@ const sscma_op_def sscma_op_batch_norm = {
     .infer = bn_infer,
     .forward = bn_forward,
     .backward = bn_backward,
+    .attr_fields = bn_fields,
 };

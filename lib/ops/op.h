@@ -13,6 +13,7 @@
 #define SSCMA_LIB_OPS_OP_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "core/internal.h"
 #include "sscma/tensor.h"
@@ -53,6 +54,33 @@ typedef struct sscma_op_exec {
     uint64_t seed;   /* random ops (dropout): stream = seed, index = element; same bits on any thread count */
 } sscma_op_exec;
 
+/* Attribute schema: how a JSON object of attributes fills an op's attribute struct (sscma_op_parse_attrs). */
+typedef enum sscma_attr_kind {
+    SSCMA_ATTR_I32 = 0,
+    SSCMA_ATTR_I64,
+    SSCMA_ATTR_F32,
+    SSCMA_ATTR_BOOL,
+    SSCMA_ATTR_I64_LIST, /* int64_t array; an integer alone fills one entry */
+    SSCMA_ATTR_ENUM      /* int-sized enum, given by name (enum_names[value]) or number */
+} sscma_attr_kind;
+
+typedef struct sscma_attr_field {
+    const char *name; /* NULL ends a table */
+    sscma_attr_kind kind;
+    size_t offset;
+    double def;                    /* the default (every entry, for lists) */
+    int32_t max_count;             /* lists: capacity */
+    ptrdiff_t count_offset;        /* lists: int32_t field that receives the entry count, -1 if none */
+    const char *const *enum_names; /* ENUM: NULL-terminated */
+} sscma_attr_field;
+
+#define SSCMA_ATTR(type, field, kind, def) {#field, kind, offsetof(type, field), def, 0, -1, NULL}
+#define SSCMA_ATTR_NAMED(name, type, field, kind, def) {name, kind, offsetof(type, field), def, 0, -1, NULL}
+#define SSCMA_ATTR_LIST(type, field, def, max, count_field)                                                    \
+    {#field, SSCMA_ATTR_I64_LIST, offsetof(type, field), def, max, count_field, NULL}
+#define SSCMA_ATTR_ENUM_OF(name, type, field, def, names) {name, SSCMA_ATTR_ENUM, offsetof(type, field), def, 0, -1, names}
+#define SSCMA_ATTR_END {NULL, SSCMA_ATTR_I32, 0, 0.0, 0, -1, NULL}
+
 typedef struct sscma_op_def {
     const char *name;
     size_t attrs_size;
@@ -69,6 +97,8 @@ typedef struct sscma_op_def {
     sscma_status (*forward)(const sscma_op_exec *e);
     /* Adds input gradients into din[i].data given output gradients dout; NULL backward = not differentiable. */
     void (*backward)(const sscma_op_exec *e, const sscma_buf *dout, const sscma_buf *din);
+    /* The attributes' JSON schema (NULL when the op has none). */
+    const sscma_attr_field *attr_fields;
 } sscma_op_def;
 
 /*
@@ -79,6 +109,12 @@ typedef struct sscma_op_def {
  */
 sscma_status sscma_op_infer(const sscma_op_def *def, const void *attrs, const sscma_desc *in, int32_t n_in,
                             sscma_desc *out, int32_t *n_out, sscma_op_sizes *sizes);
+
+/*
+ * Fills the op's attribute struct `out` (attrs_size bytes) from a JSON object text (NULL or "" = all defaults):
+ * unknown keys and wrong types are SSCMA_ERR_CONFIG errors that name the op and the key and list the valid keys.
+ */
+sscma_status sscma_op_parse_attrs(const sscma_op_def *def, const char *json_text, void *out);
 
 /* Looks an op up by name; NULL if unknown. */
 const sscma_op_def *sscma_op_find(const char *name);

@@ -234,14 +234,25 @@ static void avg_backward(const sscma_op_exec *e, const sscma_buf *dout, const ss
     pool_back(e, dout, din, false);
 }
 
+static const sscma_attr_field pool_fields[] = {
+    SSCMA_ATTR(sscma_pool_attrs, kernel_h, SSCMA_ATTR_I32, 2), SSCMA_ATTR(sscma_pool_attrs, kernel_w, SSCMA_ATTR_I32, 2),
+    SSCMA_ATTR(sscma_pool_attrs, stride_h, SSCMA_ATTR_I32, 2), SSCMA_ATTR(sscma_pool_attrs, stride_w, SSCMA_ATTR_I32, 2),
+    SSCMA_ATTR(sscma_pool_attrs, pad_h, SSCMA_ATTR_I32, 0), SSCMA_ATTR(sscma_pool_attrs, pad_w, SSCMA_ATTR_I32, 0),
+    SSCMA_ATTR(sscma_pool_attrs, ceil_mode, SSCMA_ATTR_BOOL, 0),
+    SSCMA_ATTR(sscma_pool_attrs, count_include_pad, SSCMA_ATTR_BOOL, 1),
+    SSCMA_ATTR_END,
+};
+
 const sscma_op_def sscma_op_max_pool = {
     .name = "max_pool", .attrs_size = sizeof(sscma_pool_attrs), .min_inputs = 1, .max_inputs = 1,
     .infer = max_infer, .forward = max_forward, .backward = max_backward,
+    .attr_fields = pool_fields,
 };
 
 const sscma_op_def sscma_op_avg_pool = {
     .name = "avg_pool", .attrs_size = sizeof(sscma_pool_attrs), .min_inputs = 1, .max_inputs = 1,
     .infer = avg_infer, .forward = avg_forward, .backward = avg_backward,
+    .attr_fields = pool_fields,
 };
 
 /* ---- global pooling ---- */

@@ -34,6 +34,41 @@ static void add_floats(float *dst, const float *src, int64_t n)
         dst[i] += src[i];
 }
 
+static const sscma_attr_field reshape_fields[] = {
+    SSCMA_ATTR_LIST(sscma_reshape_attrs, dims, 0, SSCMA_TENSOR_MAX_RANK, offsetof(sscma_reshape_attrs, rank)),
+    SSCMA_ATTR_END,
+};
+
+static const sscma_attr_field concat_fields[] = {
+    SSCMA_ATTR(sscma_axis_attrs, axis, SSCMA_ATTR_I32, -1),
+    SSCMA_ATTR_END,
+};
+
+static const sscma_attr_field axis_fields[] = {
+    SSCMA_ATTR(sscma_axis_attrs, axis, SSCMA_ATTR_I32, -1),
+    SSCMA_ATTR_LIST(sscma_axis_attrs, sizes, 0, SSCMA_OP_MAX_OUTPUTS, offsetof(sscma_axis_attrs, n_parts)),
+    SSCMA_ATTR_END,
+};
+
+static const sscma_attr_field slice_fields[] = {
+    SSCMA_ATTR_LIST(sscma_slice_attrs, begin, 0, SSCMA_TENSOR_MAX_RANK, -1),
+    SSCMA_ATTR_LIST(sscma_slice_attrs, end, 0, SSCMA_TENSOR_MAX_RANK, -1),
+    SSCMA_ATTR_END,
+};
+
+static const sscma_attr_field pad_fields[] = {
+    SSCMA_ATTR_LIST(sscma_pad_attrs, before, 0, SSCMA_TENSOR_MAX_RANK, -1),
+    SSCMA_ATTR_LIST(sscma_pad_attrs, after, 0, SSCMA_TENSOR_MAX_RANK, -1),
+    SSCMA_ATTR(sscma_pad_attrs, value, SSCMA_ATTR_F32, 0),
+    SSCMA_ATTR_END,
+};
+
+static const sscma_attr_field upsample_fields[] = {
+    SSCMA_ATTR(sscma_upsample_attrs, scale_h, SSCMA_ATTR_I32, 2),
+    SSCMA_ATTR(sscma_upsample_attrs, scale_w, SSCMA_ATTR_I32, 2),
+    SSCMA_ATTR_END,
+};
+
 /* ---- reshape ---- */
 
 static sscma_status reshape_infer(const void *attrs, const sscma_desc *in, int32_t n_in, sscma_desc *out,
@@ -100,6 +135,7 @@ static void reshape_backward(const sscma_op_exec *e, const sscma_buf *dout, cons
 const sscma_op_def sscma_op_reshape = {
     .name = "reshape", .attrs_size = sizeof(sscma_reshape_attrs), .min_inputs = 1, .max_inputs = 1,
     .infer = reshape_infer, .forward = reshape_forward, .backward = reshape_backward,
+    .attr_fields = reshape_fields,
 };
 
 /* ---- concat / split ---- */
@@ -216,6 +252,7 @@ static void concat_backward(const sscma_op_exec *e, const sscma_buf *dout, const
 const sscma_op_def sscma_op_concat = {
     .name = "concat", .attrs_size = sizeof(sscma_axis_attrs), .min_inputs = 1, .max_inputs = SSCMA_OP_MAX_INPUTS,
     .infer = concat_infer, .forward = concat_forward, .backward = concat_backward,
+    .attr_fields = concat_fields,
 };
 
 static sscma_status split_infer(const void *attrs, const sscma_desc *in, int32_t n_in, sscma_desc *out,
@@ -280,6 +317,7 @@ static void split_backward(const sscma_op_exec *e, const sscma_buf *dout, const 
 const sscma_op_def sscma_op_split = {
     .name = "split", .attrs_size = sizeof(sscma_axis_attrs), .min_inputs = 1, .max_inputs = 1,
     .infer = split_infer, .forward = split_forward, .backward = split_backward,
+    .attr_fields = axis_fields,
 };
 
 /* ---- slice and pad: a sub-box of one tensor copied into or out of another ---- */
@@ -378,6 +416,7 @@ static void slice_backward(const sscma_op_exec *e, const sscma_buf *dout, const 
 const sscma_op_def sscma_op_slice = {
     .name = "slice", .attrs_size = sizeof(sscma_slice_attrs), .min_inputs = 1, .max_inputs = 1,
     .infer = slice_infer, .forward = slice_forward, .backward = slice_backward,
+    .attr_fields = slice_fields,
 };
 
 static sscma_status pad_infer(const void *attrs, const sscma_desc *in, int32_t n_in, sscma_desc *out,
@@ -429,6 +468,7 @@ static void pad_backward(const sscma_op_exec *e, const sscma_buf *dout, const ss
 const sscma_op_def sscma_op_pad = {
     .name = "pad", .attrs_size = sizeof(sscma_pad_attrs), .min_inputs = 1, .max_inputs = 1,
     .infer = pad_infer, .forward = pad_forward, .backward = pad_backward,
+    .attr_fields = pad_fields,
 };
 
 /* ---- upsample_nearest ---- */
@@ -489,4 +529,5 @@ static void upsample_backward(const sscma_op_exec *e, const sscma_buf *dout, con
 const sscma_op_def sscma_op_upsample_nearest = {
     .name = "upsample_nearest", .attrs_size = sizeof(sscma_upsample_attrs), .min_inputs = 1, .max_inputs = 1,
     .infer = upsample_infer, .forward = upsample_forward, .backward = upsample_backward,
+    .attr_fields = upsample_fields,
 };

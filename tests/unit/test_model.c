@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sscma/experimental.h>
 #include <sscma/sscma.h>
 
 #include "golden.h"
@@ -575,6 +576,152 @@ static void pfld_matches_pytorch_reference(void)
                              "keypoints");
 }
 
+/* A small convolutional classifier built layer by layer through experimental.h. */
+static sscma_status build_custom(sscma_context *ctx, sscma_model **out)
+{
+    sscma_model *m = NULL;
+    sscma_status st = sscma_model_create_empty(ctx, &m);
+    const int64_t x_dims[4] = {1, 8, 8, 2}, t_dims[1] = {1}, w_dims[4] = {6, 3, 3, 2}, c_dims[1] = {6};
+    const int64_t fc_dims[2] = {3, 6}, fcb_dims[1] = {3};
+    if (st == SSCMA_OK)
+        st = sscma_model_add_input(m, "x", SSCMA_DTYPE_F32, 4, x_dims, 0);
+    if (st == SSCMA_OK)
+        st = sscma_model_add_input(m, "label", SSCMA_DTYPE_I32, 1, t_dims, SSCMA_INPUT_TARGET);
+    if (st == SSCMA_OK)
+        st = sscma_model_add_param(m, "conv.weight", 4, w_dims, SSCMA_PARAM_TRAINABLE, "kaiming_normal");
+    if (st == SSCMA_OK)
+        st = sscma_model_add_param(m, "bn.weight", 1, c_dims, SSCMA_PARAM_TRAINABLE | SSCMA_PARAM_NORM, "ones");
+    if (st == SSCMA_OK)
+        st = sscma_model_add_param(m, "bn.bias", 1, c_dims, SSCMA_PARAM_TRAINABLE | SSCMA_PARAM_NORM | SSCMA_PARAM_BIAS,
+                                   "zeros");
+    if (st == SSCMA_OK)
+        st = sscma_model_add_param(m, "bn.running_mean", 1, c_dims, SSCMA_PARAM_BUFFER, "zeros");
+    if (st == SSCMA_OK)
+        st = sscma_model_add_param(m, "bn.running_var", 1, c_dims, SSCMA_PARAM_BUFFER, "ones");
+    if (st == SSCMA_OK)
+        st = sscma_model_add_param(m, "fc.weight", 2, fc_dims, SSCMA_PARAM_TRAINABLE, "normal:0.1");
+    if (st == SSCMA_OK)
+        st = sscma_model_add_param(m, "fc.bias", 1, fcb_dims, SSCMA_PARAM_TRAINABLE | SSCMA_PARAM_BIAS, "zeros");
+    const char *conv_in[] = {"x", "conv.weight"}, *bn_in[] = {"conv", "bn.weight", "bn.bias", "bn.running_mean",
+                                                               "bn.running_var"};
+    const char *pool_in[] = {"bn"}, *flat_in[] = {"pool"}, *fc_in[] = {"flat", "fc.weight", "fc.bias"};
+    const char *loss_in[] = {"fc", "label"};
+    if (st == SSCMA_OK)
+        st = sscma_model_add_layer(m, "conv", "conv2d", "{\"stride_h\": 2, \"stride_w\": 2, \"pad_same\": true}",
+                                   conv_in, 2);
+    if (st == SSCMA_OK)
+        st = sscma_model_add_layer(m, "bn", "batch_norm_act", "{\"act\": \"relu6\"}", bn_in, 5);
+    if (st == SSCMA_OK)
+        st = sscma_model_add_layer(m, "pool", "global_avg_pool", NULL, pool_in, 1);
+    if (st == SSCMA_OK)
+        st = sscma_model_add_layer(m, "flat", "reshape", "{\"dims\": [-1, 6]}", flat_in, 1);
+    if (st == SSCMA_OK)
+        st = sscma_model_add_layer(m, "fc", "linear", "", fc_in, 3);
+    if (st == SSCMA_OK)
+        st = sscma_model_add_layer(m, "ce", "cross_entropy", "{\"label_smoothing\": 0.05}", loss_in, 2);
+    if (st == SSCMA_OK)
+        st = sscma_model_add_output(m, "logits", "fc", 0);
+    if (st == SSCMA_OK)
+        st = sscma_model_add_output(m, "loss", "ce", 1);
+    if (st != SSCMA_OK) {
+        sscma_model_destroy(m);
+        return st;
+    }
+    *out = m;
+    return SSCMA_OK;
+}
+
+static void layer_by_layer_model_trains(void)
+{
+    sscma_context *ctx = NULL;
+    sscma_model *m = NULL;
+    CHECK_OK(sscma_context_create(NULL, &ctx));
+    CHECK_OK(build_custom(ctx, &m));
+    int64_t params = 0, macs = 0;
+    CHECK_OK(sscma_model_stats(m, &params, &macs));
+    CHECK_INT_EQ(params, 6 * 3 * 3 * 2 + 6 + 6 + 3 * 6 + 3);
+    CHECK_INT_EQ(macs, 4 * 4 * 6 * 18 + 3 * 6);
+    CHECK_OK(sscma_model_prepare(m, 6, 1));
+    sscma_tensor *t = NULL;
+    void *d = NULL;
+    CHECK_OK(sscma_model_input(m, "x", &t));
+    CHECK_OK(sscma_tensor_data(t, &d));
+    for (int i = 0; i < 6 * 8 * 8 * 2; i++) /* class = sample % 3, with a class-dependent pattern */
+        ((float *)d)[i] = (float)sin(0.3 * i) + (float)((i / 128) % 3) * (i % 2 ? 1.0f : -1.0f);
+    CHECK_OK(sscma_model_input(m, "label", &t));
+    CHECK_OK(sscma_tensor_data(t, &d));
+    for (int i = 0; i < 6; i++)
+        ((int32_t *)d)[i] = i % 3;
+    int32_t count = 0;
+    CHECK_OK(sscma_model_param_count(m, &count));
+    float first = 0.0f, last = 0.0f;
+    for (int step = 0; step < 40; step++) {
+        CHECK_OK(sscma_model_zero_grad(m));
+        CHECK_OK(sscma_model_forward(m));
+        last = read_loss(m);
+        if (step == 0)
+            first = last;
+        CHECK_OK(sscma_model_backward(m));
+        for (int32_t i = 0; i < count; i++) {
+            sscma_tensor *v = NULL, *g = NULL;
+            CHECK_OK(sscma_model_param(m, i, NULL, NULL, &v, &g));
+            if (g == NULL)
+                continue;
+            void *vd = NULL, *gd = NULL;
+            int64_t n = 0;
+            sscma_tensor_data(v, &vd), sscma_tensor_data(g, &gd), sscma_tensor_numel(v, &n);
+            for (int64_t k = 0; k < n; k++)
+                ((float *)vd)[k] -= 0.2f * ((float *)gd)[k];
+        }
+    }
+    CHECK(isfinite(last) && last < 0.6f * first);
+    sscma_model_destroy(m);
+    sscma_context_destroy(ctx);
+}
+
+static void layer_by_layer_errors(void)
+{
+    sscma_context *ctx = NULL;
+    sscma_model *m = NULL, *family = NULL;
+    CHECK_OK(sscma_context_create(NULL, &ctx));
+    CHECK_OK(sscma_model_create_empty(ctx, &m));
+    const int64_t dims[4] = {1, 8, 8, 2}, w[4] = {4, 3, 3, 3};
+    const char *in2[] = {"x", "w"}, *missing[] = {"x", "nope"};
+    CHECK_OK(sscma_model_add_input(m, "x", SSCMA_DTYPE_F32, 4, dims, 0));
+    CHECK_FAILS(sscma_model_add_input(m, "x", SSCMA_DTYPE_F32, 4, dims, 0), SSCMA_ERR_INVALID_ARGUMENT,
+                "'x' is already used");
+    CHECK_FAILS(sscma_model_add_input(m, "u", SSCMA_DTYPE_U8, 4, dims, 0), SSCMA_ERR_DTYPE, "inputs are f32 or i32");
+    CHECK_FAILS(sscma_model_add_input(m, "u", SSCMA_DTYPE_F32, 4, dims, 0x40), SSCMA_ERR_INVALID_ARGUMENT,
+                "unknown input flags");
+    CHECK_OK(sscma_model_add_param(m, "w", 4, w, SSCMA_PARAM_TRAINABLE, "uniform:0.1"));
+    CHECK_FAILS(sscma_model_add_param(m, "w2", 4, w, SSCMA_PARAM_TRAINABLE, "gaussian"), SSCMA_ERR_INVALID_ARGUMENT,
+                "init 'gaussian'");
+    CHECK_FAILS(sscma_model_add_param(m, "w2", 4, NULL, SSCMA_PARAM_TRAINABLE, "zeros"), SSCMA_ERR_INVALID_ARGUMENT,
+                "NULL dims");
+    CHECK_FAILS(sscma_model_add_layer(m, "c", "conv3d", NULL, in2, 2), SSCMA_ERR_NOT_FOUND, "no op named 'conv3d'");
+    CHECK_FAILS(sscma_model_add_layer(m, "c", "conv2d", NULL, missing, 2), SSCMA_ERR_NOT_FOUND, "'nope'");
+    CHECK_FAILS(sscma_model_add_layer(m, "c", "conv2d", "{\"stride\": 2}", in2, 2), SSCMA_ERR_CONFIG,
+                "unknown attribute 'stride'; valid: stride_h, stride_w");
+    CHECK_FAILS(sscma_model_add_layer(m, "c", "conv2d", "{\"groups\": \"two\"}", in2, 2), SSCMA_ERR_CONFIG,
+                "'groups' must be an integer");
+    CHECK_FAILS(sscma_model_add_layer(m, "c", "conv2d", NULL, in2, 2), SSCMA_ERR_SHAPE,
+                "node 'c': conv2d: input f32[1, 8, 8, 2] has 2 channels; weight f32[4, 3, 3, 3] expects 3");
+    CHECK_FAILS(sscma_model_add_layer(m, "c", "batch_norm_act", "{\"act\": \"gelu\"}", in2, 2), SSCMA_ERR_CONFIG,
+                "'act' must be one of: none, relu, relu6");
+    CHECK_FAILS(sscma_model_add_output(m, "y", "nothing", 0), SSCMA_ERR_NOT_FOUND, "'nothing'");
+    CHECK_FAILS(sscma_model_add_output(m, "loss", "x", 1), SSCMA_ERR_INVALID_ARGUMENT, "must be a scalar");
+    CHECK_FAILS(sscma_model_create_empty(NULL, &m), SSCMA_ERR_INVALID_ARGUMENT, "'ctx'");
+    CHECK_FAILS(sscma_model_add_input(NULL, "x", SSCMA_DTYPE_F32, 4, dims, 0), SSCMA_ERR_INVALID_ARGUMENT, "'model'");
+    CHECK_FAILS(sscma_model_add_param(m, NULL, 4, w, 0, "zeros"), SSCMA_ERR_INVALID_ARGUMENT, "'name'");
+    CHECK_FAILS(sscma_model_add_layer(m, "c", NULL, NULL, in2, 2), SSCMA_ERR_INVALID_ARGUMENT, "'op'");
+    CHECK_FAILS(sscma_model_add_output(m, NULL, "x", 0), SSCMA_ERR_INVALID_ARGUMENT, "'output_name'");
+    CHECK_OK(sscma_model_create(ctx, small_cfg, &family));
+    CHECK_FAILS(sscma_model_add_output(family, "extra", "logits", 0), SSCMA_ERR_STATE, "fixed by its family");
+    sscma_model_destroy(family);
+    sscma_model_destroy(m);
+    sscma_context_destroy(ctx);
+}
+
 static char tmpdir[64];
 
 static float param_value(sscma_model *m, const char *name, int64_t k)
@@ -732,6 +879,8 @@ int main(int argc, char **argv)
         TEST_CASE(classifier_matches_pytorch_reference),
         TEST_CASE(fomo_matches_pytorch_reference),
         TEST_CASE(pfld_matches_pytorch_reference),
+        TEST_CASE(layer_by_layer_model_trains),
+        TEST_CASE(layer_by_layer_errors),
         TEST_CASE(checkpoints_round_trip),
         TEST_CASE(bad_checkpoints_are_rejected_and_change_nothing),
     };

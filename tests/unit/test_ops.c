@@ -3,6 +3,7 @@
  * message naming the op and the problem; dropout's statistics; exact data movement.
  */
 #include <math.h>
+#include <stdio.h>
 #include <stdarg.h>
 #include <string.h>
 
@@ -318,9 +319,69 @@ static void fused_batch_norm_act_equals_the_chain(void)
     }
 }
 
+/* docs/ops.md lists every op of the table with each of its attributes. */
+static void ops_doc_is_complete(void)
+{
+    FILE *f = fopen(DOCS_DIR "/ops.md", "rb");
+    CHECK(f != NULL);
+    if (f == NULL)
+        return;
+    static char text[65536];
+    size_t n = fread(text, 1, sizeof text - 1, f);
+    fclose(f);
+    text[n] = '\0';
+    size_t count = 0;
+    const sscma_op_def *const *ops = sscma_op_all(&count);
+    for (size_t i = 0; i < count; i++) {
+        char row[96];
+        snprintf(row, sizeof row, "| `%s` |", ops[i]->name);
+        const char *line = strstr(text, row);
+        if (line == NULL) {
+            test_fail(__FILE__, __LINE__, "docs/ops.md has no row for op %s", ops[i]->name);
+            continue;
+        }
+        const char *eol = strchr(line, '\n');
+        for (const sscma_attr_field *a = ops[i]->attr_fields; a != NULL && a->name != NULL; a++) {
+            char key[64];
+            snprintf(key, sizeof key, "`%s`", a->name);
+            const char *hit = strstr(line, key);
+            if (hit == NULL || (eol != NULL && hit > eol))
+                test_fail(__FILE__, __LINE__, "docs/ops.md: op %s does not list attribute %s", ops[i]->name, a->name);
+        }
+        if (ops[i]->attrs_size > 0 && ops[i]->attr_fields == NULL)
+            test_fail(__FILE__, __LINE__, "op %s has attributes but no JSON schema", ops[i]->name);
+    }
+}
+
+/* Attributes from JSON: defaults, values, and errors that list the valid keys. */
+static void attributes_parse_from_json(void)
+{
+    sscma_conv2d_attrs c;
+    CHECK_OK(sscma_op_parse_attrs(sscma_op_find("conv2d"), NULL, &c));
+    CHECK(c.stride_h == 1 && c.groups == 1 && c.dilation_w == 1 && !c.pad_same);
+    CHECK_OK(sscma_op_parse_attrs(sscma_op_find("conv2d"), "{\"stride_h\": 2, \"pad_same\": true, \"groups\": 4}", &c));
+    CHECK(c.stride_h == 2 && c.stride_w == 1 && c.pad_same && c.groups == 4);
+    sscma_axis_attrs ax;
+    CHECK_OK(sscma_op_parse_attrs(sscma_op_find("split"), "{\"axis\": 1, \"sizes\": [2, 3, 4]}", &ax));
+    CHECK(ax.axis == 1 && ax.n_parts == 3 && ax.sizes[2] == 4);
+    sscma_cross_entropy_attrs ce;
+    CHECK_OK(sscma_op_parse_attrs(sscma_op_find("cross_entropy"), "{\"reduction\": \"sum\"}", &ce));
+    CHECK(ce.reduction == SSCMA_REDUCTION_SUM && ce.ignore_index == -100);
+    CHECK_FAILS(sscma_op_parse_attrs(sscma_op_find("cross_entropy"), "{\"reduction\": \"avg\"}", &ce),
+                SSCMA_ERR_CONFIG, "'reduction' must be one of: mean, sum, none, batchmean");
+    CHECK_FAILS(sscma_op_parse_attrs(sscma_op_find("split"), "{\"sizes\": [1.5]}", &ax), SSCMA_ERR_CONFIG,
+                "'sizes'[0] must be an integer");
+    CHECK_FAILS(sscma_op_parse_attrs(sscma_op_find("dropout"), "[0.5]", &ax), SSCMA_ERR_CONFIG, "must be a JSON object");
+    CHECK_FAILS(sscma_op_parse_attrs(sscma_op_find("dropout"), "{\"p\": 0.5,", &ax), SSCMA_ERR_CONFIG, "line 1");
+    CHECK_FAILS(sscma_op_parse_attrs(sscma_op_find("relu"), "{\"negative_slope\": 0.1}", &ax), SSCMA_ERR_CONFIG,
+                "unknown attribute 'negative_slope'; valid: (none)");
+}
+
 int main(int argc, char **argv)
 {
     static const test_case tests[] = {
+        TEST_CASE(ops_doc_is_complete),
+        TEST_CASE(attributes_parse_from_json),
         TEST_CASE(fused_batch_norm_act_equals_the_chain),
         TEST_CASE(fused_conv_bn_act_matches_the_chain),
         TEST_CASE(bad_arguments_are_statuses_with_messages),
