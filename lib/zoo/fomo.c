@@ -4,7 +4,7 @@
  *   head.convs_pred.0       1x1 conv with bias to num_classes + 1 channels (channel 0 = background)
  * Outputs: logits [N, H/8, W/8, C+1], probs (softmax over channels, what SSCMA's predict returns), loss.
  * Loss (training): binary cross-entropy with logits against the one-hot target map, averaged over every element;
- * the class channels use pos_weight (loss_cls.pos_weight, SSCMA's configs: 40), the background channel none
+ * the class channels use pos_weight (loss_cls.pos_weight, default 40 as SSCMA's configs), the background channel none
  * (loss_bg) — SSCMA's masked sum of the two losses, as one op with a per-channel pos_weight.
  * Head weights start N(0, 0.01) as SSCMA's init_cfg; its batch norm weight 1, bias 0.
  */
@@ -90,7 +90,7 @@ sscma_status zoo_build_fomo(zoo *z, json_t *cfg, zoo_io *io)
         else
             return z->st = sscma_fail(SSCMA_ERR_CONFIG, z->where, "act_cfg '%s' is not ReLU6 or ReLU", a ? a : "?");
     }
-    double pos_weight_cls = 1.0, pos_weight_bg = 1.0;
+    double pos_weight_cls = 40.0, pos_weight_bg = 1.0; /* SSCMA's FOMO configs: 40 for the classes */
     json_t *loss_cls = zoo_object(z, head, "loss_cls"), *loss_bg = zoo_object(z, head, "loss_bg");
     if (z->st != SSCMA_OK)
         return z->st;
