@@ -12,5 +12,6 @@
 #include <sscma/core.h>
 #include <sscma/tensor.h>
 #include <sscma/model.h>
+#include <sscma/data.h>
 
 #endif /* SSCMA_SSCMA_H */

@@ -1,0 +1,104 @@
+/*
+ * libsscma data: datasets in the formats people have, the augmentation pipeline, and the batch loader.
+ *
+ * A dataset is opened from a config with SSCMA's registry names ({"type": "FashionMNIST", "data_root": ...,
+ * "split": "train"}; docs/data.md lists every type and key). Samples are decoded on demand: an 8-bit image (H x W x
+ * C, C = 1 or 3) and its annotations (a class label; later boxes and keypoints). A loader draws batches from a
+ * dataset through a pipeline of transforms and writes them straight into the caller's tensors, typically a model's
+ * input views, so no batch is copied twice. Every random choice depends only on the loader seed, the epoch and the
+ * sample index: the same seed gives the same batches whatever the number of worker threads.
+ */
+#ifndef SSCMA_DATA_H
+#define SSCMA_DATA_H
+
+#include <sscma/common.h>
+#include <sscma/core.h>
+#include <sscma/tensor.h>
+
+SSCMA_BEGIN_DECLS
+
+typedef struct sscma_dataset sscma_dataset;
+typedef struct sscma_sample sscma_sample;
+typedef struct sscma_loader sscma_loader;
+
+/*
+ * Opens a dataset from a JSON config (copied). Reads the index and the annotations now (every structural defect is
+ * reported here, naming the file and the record); images are decoded later. *out owns the dataset.
+ * Errors: SSCMA_ERR_CONFIG (unknown type or key), SSCMA_ERR_IO (a missing file: the message names it),
+ * SSCMA_ERR_FORMAT (a malformed file: the message names the file and the position), SSCMA_ERR_OUT_OF_MEMORY.
+ */
+SSCMA_API sscma_status sscma_dataset_open(sscma_context *ctx, const char *config_json, sscma_dataset **out);
+
+/* Destroys a dataset. NULL is a no-op. Destroy loaders using it first. */
+SSCMA_API void sscma_dataset_destroy(sscma_dataset *dataset);
+
+/* Stores the number of samples in *out. */
+SSCMA_API sscma_status sscma_dataset_size(const sscma_dataset *dataset, int64_t *out);
+
+/* Stores the number of classes in *out. */
+SSCMA_API sscma_status sscma_dataset_num_classes(const sscma_dataset *dataset, int32_t *out);
+
+/* Stores the name of class `index` in *out (owned by the dataset). Errors: index out of range. */
+SSCMA_API sscma_status sscma_dataset_class_name(const sscma_dataset *dataset, int32_t index, const char **out);
+
+/*
+ * Decodes sample `index` (its image and annotations) into a new sample that *out owns (sscma_sample_destroy).
+ * Errors: index out of range; SSCMA_ERR_FORMAT / SSCMA_ERR_IO for an undecodable or missing image (the message
+ * names the file); SSCMA_ERR_UNSUPPORTED for an image larger than the dataset's max_pixels.
+ */
+SSCMA_API sscma_status sscma_dataset_get(const sscma_dataset *dataset, int64_t index, sscma_sample **out);
+
+/*
+ * Walks the whole dataset, decoding every image, and reports every problem found, one per line, in a string
+ * *report owned by the dataset (empty when all is well); *problems receives their count. Either output may be
+ * NULL. Errors: NULL dataset, SSCMA_ERR_OUT_OF_MEMORY.
+ */
+SSCMA_API sscma_status sscma_dataset_check(sscma_dataset *dataset, int64_t *problems, const char **report);
+
+/* Destroys a sample. NULL is a no-op. */
+SSCMA_API void sscma_sample_destroy(sscma_sample *sample);
+
+/* Stores a view of the sample's image (u8 [H, W, C]) in *out, owned by the sample. */
+SSCMA_API sscma_status sscma_sample_image(const sscma_sample *sample, sscma_tensor **out);
+
+/* Stores the sample's class label in *out (-1 if it has none). */
+SSCMA_API sscma_status sscma_sample_label(const sscma_sample *sample, int32_t *out);
+
+/*
+ * Creates a loader that draws batches from `dataset` (which must outlive it) through the pipeline described by
+ * `config_json`:
+ *   {"batch_size": 64, "shuffle": true, "drop_last": false, "num_workers": 0, "prefetch": 2, "seed": 0,
+ *    "pipeline": [{"type": "Resize", "size": [32, 32]}, {"type": "RandomFlip", "prob": 0.5},
+ *                 {"type": "Normalize", "mean": [128], "std": [64]}]}
+ * The pipeline's last image size and channel count fix the batch shape [batch_size, H, W, C] (docs/data.md lists the
+ * transforms). num_workers 0 prepares batches in the calling thread (on the context's pool); N > 0 starts N threads
+ * that prepare up to `prefetch` batches ahead. Errors: SSCMA_ERR_CONFIG (the message names the key),
+ * SSCMA_ERR_OUT_OF_MEMORY.
+ */
+SSCMA_API sscma_status sscma_loader_create(sscma_context *ctx, sscma_dataset *dataset, const char *config_json,
+                                           sscma_loader **out);
+
+/* Stops the loader's threads and destroys it. NULL is a no-op. */
+SSCMA_API void sscma_loader_destroy(sscma_loader *loader);
+
+/* Stores the number of batches per epoch in *out (drop_last counts only full batches). */
+SSCMA_API sscma_status sscma_loader_batches(const sscma_loader *loader, int64_t *out);
+
+/*
+ * Starts epoch `epoch` (0-based): the sample order is a permutation seeded by (seed, epoch) when shuffling, and
+ * augmentations are seeded by (seed, epoch, sample index). Errors: NULL, a negative epoch.
+ */
+SSCMA_API sscma_status sscma_loader_start_epoch(sscma_loader *loader, int64_t epoch);
+
+/*
+ * Writes the next batch of the epoch into `images` (f32 [batch_size, H, W, C]) and `labels` (i32 [batch_size]) and
+ * its sample count into *count (smaller than batch_size for a last partial batch; 0 when the epoch is over; unused
+ * rows are zero). Errors: SSCMA_ERR_SHAPE / SSCMA_ERR_DTYPE for tensors that do not match the loader's batch shape
+ * (the message shows both), a sample's decoding error (the message names the file).
+ */
+SSCMA_API sscma_status sscma_loader_next(sscma_loader *loader, sscma_tensor *images, sscma_tensor *labels,
+                                         int64_t *count);
+
+SSCMA_END_DECLS
+
+#endif /* SSCMA_DATA_H */

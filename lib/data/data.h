@@ -1,0 +1,80 @@
+/* Internal declarations of the data module: datasets, samples, images, the pipeline. */
+#ifndef SSCMA_LIB_DATA_DATA_H
+#define SSCMA_LIB_DATA_DATA_H
+
+#include <jansson.h>
+#include <stdbool.h>
+
+#include "core/internal.h"
+#include "sscma/data.h"
+
+/* Default bound on decoded image size (decompression bombs): 40 megapixels. */
+#define SSCMA_DEFAULT_MAX_PIXELS ((int64_t)40 * 1000 * 1000)
+
+typedef enum dataset_kind { DATASET_IDX, DATASET_FOLDER } dataset_kind;
+
+struct sscma_dataset {
+    sscma_context *ctx;
+    char type[32];
+    dataset_kind kind;
+    int64_t size;
+    int32_t n_classes;
+    char **class_names;
+    int64_t max_pixels;
+    /* IDX: all images in memory */
+    uint8_t *idx_images;
+    int64_t rows, cols;
+    uint8_t *idx_labels;
+    /* folder: one file per sample */
+    char **paths;
+    int32_t *labels;
+    char *report; /* the last check's report */
+};
+
+struct sscma_sample {
+    sscma_context *ctx;
+    uint8_t *pixels; /* malloc'ed, H * W * C */
+    int64_t h, w, c;
+    int32_t label;
+    sscma_tensor *view;
+};
+
+/* Format readers: fill the dataset's index from its config, or fail naming the file and position. */
+sscma_status sscma_idx_open(sscma_dataset *ds, json_t *config);
+sscma_status sscma_folder_open(sscma_dataset *ds, json_t *config);
+
+/*
+ * Decodes an image file (JPEG, PNG, BMP) into 8-bit pixels with `channels` (1 or 3; 0 = as stored, 1 or 3).
+ * Images over max_pixels are refused before decoding their pixels. *pixels is malloc'ed.
+ */
+sscma_status sscma_image_load(const char *path, int64_t max_pixels, int channels, uint8_t **pixels, int64_t *h,
+                              int64_t *w, int64_t *c);
+
+/* The sample's raw pixels and label, without wrapping (for the loader). pixels is malloc'ed unless borrowed. */
+sscma_status sscma_dataset_read(const sscma_dataset *ds, int64_t index, uint8_t **pixels, bool *borrowed,
+                                int64_t *h, int64_t *w, int64_t *c, int32_t *label);
+
+/* ---- pipeline ---- */
+
+typedef struct sscma_pipeline sscma_pipeline;
+
+/* A float image being transformed: HWC, values 0..255 until Normalize. Buffers are owned by the worker. */
+typedef struct sscma_image {
+    float *data;
+    int64_t h, w, c;
+    size_t capacity; /* floats */
+} sscma_image;
+
+sscma_status sscma_pipeline_create(sscma_context *ctx, json_t *list, sscma_pipeline **out);
+void sscma_pipeline_destroy(sscma_pipeline *p);
+/* The output shape for an input of h x w x c; false if it depends on the image (no fixed-size transform). */
+bool sscma_pipeline_output_shape(const sscma_pipeline *p, int64_t h, int64_t w, int64_t c, int64_t *oh, int64_t *ow,
+                                 int64_t *oc, bool *fixed);
+/*
+ * Runs the pipeline on `img` (in place, using `scratch` as the second buffer; both grow with realloc). Random
+ * choices come from (seed, sample): the same pair gives the same result.
+ */
+sscma_status sscma_pipeline_apply(const sscma_pipeline *p, sscma_image *img, sscma_image *scratch, uint64_t seed,
+                                  uint64_t sample);
+
+#endif /* SSCMA_LIB_DATA_DATA_H */

@@ -1,0 +1,240 @@
+/* Datasets: open by type, sample access, the whole-dataset check. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "data/data.h"
+
+sscma_status sscma_dataset_open(sscma_context *ctx, const char *config_json, sscma_dataset **out)
+{
+    SSCMA_REQUIRE_NONNULL(ctx);
+    SSCMA_REQUIRE_NONNULL(config_json);
+    SSCMA_REQUIRE_NONNULL(out);
+    json_error_t err;
+    json_t *config = json_loads(config_json, 0, &err);
+    if (config == NULL)
+        return SSCMA_FAIL(SSCMA_ERR_CONFIG, "dataset config: line %d, column %d: %s", err.line, err.column, err.text);
+    sscma_dataset *ds = calloc(1, sizeof *ds);
+    if (ds == NULL) {
+        json_decref(config);
+        return SSCMA_FAIL(SSCMA_ERR_OUT_OF_MEMORY, "cannot allocate a dataset");
+    }
+    ds->ctx = ctx;
+    ds->max_pixels = SSCMA_DEFAULT_MAX_PIXELS;
+    sscma_status st = SSCMA_OK;
+    const char *type = json_string_value(json_object_get(config, "type"));
+    json_t *mp = json_object_get(config, "max_pixels");
+    if (!json_is_object(config) || type == NULL)
+        st = sscma_fail(SSCMA_ERR_CONFIG, "dataset", "the config needs a \"type\"; known types: MNIST, FashionMNIST, "
+                        "CustomDataset");
+    else if (mp != NULL && (!json_is_integer(mp) || json_integer_value(mp) < 1))
+        st = sscma_fail(SSCMA_ERR_CONFIG, "dataset", "'max_pixels' must be a positive integer");
+    if (st == SSCMA_OK) {
+        if (mp != NULL)
+            ds->max_pixels = (int64_t)json_integer_value(mp);
+        snprintf(ds->type, sizeof ds->type, "%s", type);
+        if (strcmp(type, "MNIST") == 0 || strcmp(type, "FashionMNIST") == 0)
+            st = sscma_idx_open(ds, config);
+        else if (strcmp(type, "CustomDataset") == 0)
+            st = sscma_folder_open(ds, config);
+        else
+            st = sscma_fail(SSCMA_ERR_CONFIG, "dataset", "unknown type '%s'; known types: MNIST, FashionMNIST, "
+                            "CustomDataset", type);
+    }
+    json_decref(config);
+    if (st != SSCMA_OK) {
+        char detail[800];
+        snprintf(detail, sizeof detail, "%s", sscma_last_error());
+        sscma_dataset_destroy(ds);
+        return SSCMA_FAIL(st, "%s", detail);
+    }
+    *out = ds;
+    return SSCMA_OK;
+}
+
+void sscma_dataset_destroy(sscma_dataset *ds)
+{
+    if (ds == NULL)
+        return;
+    for (int32_t i = 0; ds->class_names != NULL && i < ds->n_classes; i++)
+        free(ds->class_names[i]);
+    free(ds->class_names);
+    for (int64_t i = 0; ds->paths != NULL && i < ds->size; i++)
+        free(ds->paths[i]);
+    free(ds->paths);
+    free(ds->labels);
+    free(ds->idx_images);
+    free(ds->idx_labels);
+    free(ds->report);
+    free(ds);
+}
+
+sscma_status sscma_dataset_size(const sscma_dataset *dataset, int64_t *out)
+{
+    SSCMA_REQUIRE_NONNULL(dataset);
+    SSCMA_REQUIRE_NONNULL(out);
+    *out = dataset->size;
+    return SSCMA_OK;
+}
+
+sscma_status sscma_dataset_num_classes(const sscma_dataset *dataset, int32_t *out)
+{
+    SSCMA_REQUIRE_NONNULL(dataset);
+    SSCMA_REQUIRE_NONNULL(out);
+    *out = dataset->n_classes;
+    return SSCMA_OK;
+}
+
+sscma_status sscma_dataset_class_name(const sscma_dataset *dataset, int32_t index, const char **out)
+{
+    SSCMA_REQUIRE_NONNULL(dataset);
+    SSCMA_REQUIRE_NONNULL(out);
+    if (index < 0 || index >= dataset->n_classes)
+        return SSCMA_FAIL(SSCMA_ERR_INVALID_ARGUMENT, "class %d is outside 0..%d", (int)index,
+                          (int)dataset->n_classes - 1);
+    *out = dataset->class_names[index];
+    return SSCMA_OK;
+}
+
+sscma_status sscma_dataset_read(const sscma_dataset *ds, int64_t index, uint8_t **pixels, bool *borrowed,
+                                int64_t *h, int64_t *w, int64_t *c, int32_t *label)
+{
+    if (index < 0 || index >= ds->size)
+        return sscma_fail(SSCMA_ERR_INVALID_ARGUMENT, "dataset", "sample %lld is outside 0..%lld", (long long)index,
+                          (long long)ds->size - 1);
+    if (ds->kind == DATASET_IDX) {
+        *pixels = ds->idx_images + index * ds->rows * ds->cols;
+        *borrowed = true;
+        *h = ds->rows, *w = ds->cols, *c = 1;
+        *label = ds->idx_labels[index];
+        return SSCMA_OK;
+    }
+    *borrowed = false;
+    *label = ds->labels[index];
+    return sscma_image_load(ds->paths[index], ds->max_pixels, 0, pixels, h, w, c);
+}
+
+sscma_status sscma_dataset_get(const sscma_dataset *dataset, int64_t index, sscma_sample **out)
+{
+    SSCMA_REQUIRE_NONNULL(dataset);
+    SSCMA_REQUIRE_NONNULL(out);
+    uint8_t *pixels = NULL;
+    bool borrowed = false;
+    int64_t h = 0, w = 0, c = 0;
+    int32_t label = -1;
+    sscma_status st = sscma_dataset_read(dataset, index, &pixels, &borrowed, &h, &w, &c, &label);
+    if (st != SSCMA_OK)
+        return st;
+    sscma_sample *s = calloc(1, sizeof *s);
+    uint8_t *own = borrowed ? malloc((size_t)(h * w * c)) : pixels;
+    if (s == NULL || own == NULL) {
+        free(s);
+        if (!borrowed)
+            free(pixels);
+        else
+            free(own);
+        return SSCMA_FAIL(SSCMA_ERR_OUT_OF_MEMORY, "cannot allocate sample %lld", (long long)index);
+    }
+    if (borrowed)
+        memcpy(own, pixels, (size_t)(h * w * c));
+    s->ctx = dataset->ctx;
+    s->pixels = own;
+    s->h = h, s->w = w, s->c = c;
+    s->label = label;
+    const int64_t dims[3] = {h, w, c};
+    st = sscma_tensor_wrap(dataset->ctx, SSCMA_DTYPE_U8, 3, dims, own, (size_t)(h * w * c), &s->view);
+    if (st != SSCMA_OK) {
+        sscma_sample_destroy(s);
+        return st;
+    }
+    *out = s;
+    return SSCMA_OK;
+}
+
+void sscma_sample_destroy(sscma_sample *sample)
+{
+    if (sample == NULL)
+        return;
+    sscma_tensor_destroy(sample->view);
+    free(sample->pixels);
+    free(sample);
+}
+
+sscma_status sscma_sample_image(const sscma_sample *sample, sscma_tensor **out)
+{
+    SSCMA_REQUIRE_NONNULL(sample);
+    SSCMA_REQUIRE_NONNULL(out);
+    *out = sample->view;
+    return SSCMA_OK;
+}
+
+sscma_status sscma_sample_label(const sscma_sample *sample, int32_t *out)
+{
+    SSCMA_REQUIRE_NONNULL(sample);
+    SSCMA_REQUIRE_NONNULL(out);
+    *out = sample->label;
+    return SSCMA_OK;
+}
+
+sscma_status sscma_dataset_check(sscma_dataset *dataset, int64_t *problems, const char **report)
+{
+    SSCMA_REQUIRE_NONNULL(dataset);
+    size_t cap = 4096, len = 0;
+    char *text = malloc(cap);
+    if (text == NULL)
+        return SSCMA_FAIL(SSCMA_ERR_OUT_OF_MEMORY, "cannot allocate the report");
+    text[0] = '\0';
+    int64_t count = 0;
+    int64_t *per_class = calloc((size_t)(dataset->n_classes > 0 ? dataset->n_classes : 1), sizeof *per_class);
+    if (per_class == NULL) {
+        free(text);
+        return SSCMA_FAIL(SSCMA_ERR_OUT_OF_MEMORY, "cannot allocate the report");
+    }
+    for (int64_t i = 0; i <= dataset->size; i++) {
+        char line[1024] = "";
+        if (i < dataset->size) {
+            uint8_t *pixels = NULL;
+            bool borrowed = false;
+            int64_t h = 0, w = 0, c = 0;
+            int32_t label = -1;
+            sscma_clear_error();
+            if (sscma_dataset_read(dataset, i, &pixels, &borrowed, &h, &w, &c, &label) != SSCMA_OK)
+                snprintf(line, sizeof line, "sample %lld: %s", (long long)i, sscma_last_error());
+            else if (label >= 0 && label < dataset->n_classes)
+                per_class[label]++;
+            if (!borrowed)
+                free(pixels);
+        } else {
+            /* after the walk: classes without samples */
+            size_t n = 0;
+            for (int32_t k = 0; k < dataset->n_classes && n < sizeof line; k++)
+                if (per_class[k] == 0)
+                    n += (size_t)snprintf(line + n, sizeof line - n, "%sclass %d (%s) has no sample", n ? "; " : "",
+                                          (int)k, dataset->class_names[k]);
+        }
+        if (line[0] == '\0')
+            continue;
+        count++;
+        size_t need = len + strlen(line) + 2;
+        if (need > cap) {
+            while (cap < need)
+                cap *= 2;
+            char *grown = realloc(text, cap);
+            if (grown == NULL) {
+                free(text);
+                free(per_class);
+                return SSCMA_FAIL(SSCMA_ERR_OUT_OF_MEMORY, "cannot grow the report");
+            }
+            text = grown;
+        }
+        len += (size_t)snprintf(text + len, cap - len, "%s\n", line);
+    }
+    free(per_class);
+    free(dataset->report);
+    dataset->report = text;
+    if (problems != NULL)
+        *problems = count;
+    if (report != NULL)
+        *report = text;
+    return SSCMA_OK;
+}

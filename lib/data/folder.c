@@ -1,0 +1,187 @@
+/*
+ * CustomDataset: one folder per class under data_root (class names = folder names, sorted, or the "classes" list);
+ * every .jpg/.jpeg/.png/.bmp file below a class folder, recursively, is a sample of that class, in sorted order.
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+
+#include "data/data.h"
+
+typedef struct strlist {
+    char **items;
+    int64_t count, cap;
+} strlist;
+
+static bool push(strlist *l, const char *s)
+{
+    if (l->count == l->cap) {
+        int64_t cap = l->cap ? l->cap * 2 : 64;
+        char **items = realloc(l->items, (size_t)cap * sizeof *items);
+        if (items == NULL)
+            return false;
+        l->items = items, l->cap = cap;
+    }
+    l->items[l->count] = strdup(s);
+    return l->items[l->count++] != NULL;
+}
+
+static void free_list(strlist *l)
+{
+    for (int64_t i = 0; i < l->count; i++)
+        free(l->items[i]);
+    free(l->items);
+    memset(l, 0, sizeof *l);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static bool is_image(const char *name)
+{
+    const char *dot = strrchr(name, '.');
+    if (dot == NULL)
+        return false;
+    return strcasecmp(dot, ".jpg") == 0 || strcasecmp(dot, ".jpeg") == 0 || strcasecmp(dot, ".png") == 0 ||
+           strcasecmp(dot, ".bmp") == 0;
+}
+
+/* Appends the image files under dir, recursively. */
+static sscma_status scan(const char *dir, strlist *out, int depth)
+{
+    if (depth > 32)
+        return sscma_fail(SSCMA_ERR_FORMAT, dir, "folders nested more than 32 deep (a link loop?)");
+    DIR *d = opendir(dir);
+    if (d == NULL)
+        return sscma_fail(SSCMA_ERR_IO, dir, "cannot open the folder: %s", strerror(errno));
+    strlist entries = {0};
+    struct dirent *e;
+    sscma_status st = SSCMA_OK;
+    while ((e = readdir(d)) != NULL)
+        if (e->d_name[0] != '.' && !push(&entries, e->d_name)) {
+            st = sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, dir, "cannot list the folder");
+            break;
+        }
+    closedir(d);
+    if (entries.count > 0)
+        qsort(entries.items, (size_t)entries.count, sizeof *entries.items, cmp_str);
+    for (int64_t i = 0; st == SSCMA_OK && i < entries.count; i++) {
+        char path[4096];
+        if (snprintf(path, sizeof path, "%s/%s", dir, entries.items[i]) >= (int)sizeof path)
+            continue; /* a path this long cannot be opened anyway */
+        struct stat sb;
+        if (stat(path, &sb) != 0)
+            continue;
+        if (S_ISDIR(sb.st_mode))
+            st = scan(path, out, depth + 1);
+        else if (S_ISREG(sb.st_mode) && is_image(entries.items[i]) && !push(out, path))
+            st = sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, dir, "cannot list the folder");
+    }
+    free_list(&entries);
+    return st;
+}
+
+sscma_status sscma_folder_open(sscma_dataset *ds, json_t *config)
+{
+    static const char *const keys[] = {"type", "data_root", "data_prefix", "classes", "max_pixels", NULL};
+    const char *key;
+    json_t *value;
+    json_object_foreach(config, key, value)
+    {
+        bool known = false;
+        for (const char *const *k = keys; *k != NULL; k++)
+            known |= strcmp(*k, key) == 0;
+        if (!known)
+            return sscma_fail(SSCMA_ERR_CONFIG, "dataset", "unknown key '%s' for CustomDataset; valid keys: type, "
+                              "data_root, data_prefix, classes, max_pixels", key);
+    }
+    const char *root = json_string_value(json_object_get(config, "data_root"));
+    const char *prefix = json_string_value(json_object_get(config, "data_prefix"));
+    if (root == NULL)
+        return sscma_fail(SSCMA_ERR_CONFIG, "dataset", "CustomDataset needs \"data_root\" (a folder of class folders)");
+    char base[2048];
+    snprintf(base, sizeof base, "%s%s%s", root, prefix ? "/" : "", prefix ? prefix : "");
+    strlist classes = {0};
+    sscma_status st = SSCMA_OK;
+    json_t *given = json_object_get(config, "classes");
+    if (given != NULL) {
+        size_t i;
+        json_t *item;
+        if (!json_is_array(given) || json_array_size(given) == 0)
+            return sscma_fail(SSCMA_ERR_CONFIG, "dataset", "'classes' must be a non-empty list of folder names");
+        json_array_foreach(given, i, item)
+        {
+            if (!json_is_string(item) || !push(&classes, json_string_value(item))) {
+                free_list(&classes);
+                return sscma_fail(SSCMA_ERR_CONFIG, "dataset", "'classes'[%zu] must be a string", i);
+            }
+        }
+    } else {
+        DIR *d = opendir(base);
+        if (d == NULL)
+            return sscma_fail(SSCMA_ERR_IO, base, "cannot open the dataset folder: %s", strerror(errno));
+        struct dirent *e;
+        while ((e = readdir(d)) != NULL) {
+            char path[4096];
+            struct stat sb;
+            if (snprintf(path, sizeof path, "%s/%s", base, e->d_name) >= (int)sizeof path)
+                continue;
+            if (e->d_name[0] != '.' && stat(path, &sb) == 0 && S_ISDIR(sb.st_mode) && !push(&classes, e->d_name)) {
+                st = sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, base, "cannot list classes");
+                break;
+            }
+        }
+        closedir(d);
+        if (classes.count > 0)
+            qsort(classes.items, (size_t)classes.count, sizeof *classes.items, cmp_str);
+    }
+    if (st == SSCMA_OK && classes.count == 0)
+        st = sscma_fail(SSCMA_ERR_FORMAT, base, "no class folders: expected one sub-folder per class");
+    strlist files = {0};
+    int32_t *labels = NULL;
+    int64_t cap = 0;
+    for (int64_t k = 0; st == SSCMA_OK && k < classes.count; k++) {
+        char dir[4096];
+        if (snprintf(dir, sizeof dir, "%s/%s", base, classes.items[k]) >= (int)sizeof dir) {
+            st = sscma_fail(SSCMA_ERR_INVALID_ARGUMENT, base, "class folder path too long");
+            break;
+        }
+        int64_t before = files.count;
+        st = scan(dir, &files, 0);
+        if (st == SSCMA_OK && files.count > cap) {
+            cap = files.cap;
+            int32_t *grown = realloc(labels, (size_t)cap * sizeof *labels);
+            if (grown == NULL)
+                st = sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, base, "cannot list samples");
+            else
+                labels = grown;
+        }
+        for (int64_t i = before; st == SSCMA_OK && i < files.count; i++)
+            labels[i] = (int32_t)k;
+    }
+    if (st == SSCMA_OK && files.count == 0)
+        st = sscma_fail(SSCMA_ERR_FORMAT, base, "empty dataset: no .jpg, .jpeg, .png or .bmp file in %lld class "
+                        "folder(s)", (long long)classes.count);
+    if (st != SSCMA_OK) {
+        free_list(&classes);
+        free_list(&files);
+        free(labels);
+        return st;
+    }
+    ds->kind = DATASET_FOLDER;
+    ds->size = files.count;
+    ds->paths = files.items;
+    ds->labels = labels;
+    ds->n_classes = (int32_t)classes.count;
+    ds->class_names = classes.items;
+    return SSCMA_OK;
+}

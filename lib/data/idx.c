@@ -1,0 +1,161 @@
+/*
+ * MNIST and Fashion-MNIST in the IDX format (big-endian: magic 0x00000803 = unsigned bytes, 3 dimensions, for
+ * images; 0x00000801 for labels), raw or gzip-compressed (read through zlib's gzread, which passes plain files
+ * through). Files: {train,t10k}-{images-idx3,labels-idx1}-ubyte[.gz] under data_root.
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <zlib.h>
+
+#include "data/data.h"
+
+static const char *const fashion_classes[10] = {"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+                                                "Sandal",      "Shirt",   "Sneaker",  "Bag",   "Ankle boot"};
+static const char *const digit_classes[10] = {"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"};
+
+/* Finds base or base.gz under root; stores the path used. */
+static sscma_status find_file(const char *root, const char *base, char *path, size_t size)
+{
+    struct stat sb;
+    snprintf(path, size, "%s/%s.gz", root, base);
+    if (stat(path, &sb) == 0)
+        return SSCMA_OK;
+    snprintf(path, size, "%s/%s", root, base);
+    if (stat(path, &sb) == 0)
+        return SSCMA_OK;
+    return sscma_fail(SSCMA_ERR_IO, path, "not found (nor %s.gz); is data_root right?", base);
+}
+
+static uint32_t be32(const unsigned char *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | (uint32_t)p[3];
+}
+
+/* Reads an IDX file of unsigned bytes with `dims` dimensions; *data is malloc'ed, shape in shape[]. */
+static sscma_status read_idx(const char *path, int dims, uint8_t **data, int64_t *shape)
+{
+    gzFile f = gzopen(path, "rb");
+    if (f == NULL)
+        return sscma_fail(SSCMA_ERR_IO, path, "cannot open: %s", strerror(errno));
+    unsigned char head[4 + 4 * 3];
+    int want = 4 + 4 * dims;
+    int got = gzread(f, head, (unsigned)want);
+    sscma_status st = SSCMA_OK;
+    if (got != want) {
+        st = sscma_fail(SSCMA_ERR_FORMAT, path, "truncated IDX header: %d of %d bytes", got < 0 ? 0 : got, want);
+        goto done;
+    }
+    uint32_t magic = be32(head), expect = 0x00000800u | (uint32_t)dims;
+    if (magic != expect) {
+        st = sscma_fail(SSCMA_ERR_FORMAT, path, "magic 0x%08x at offset 0; expected 0x%08x (unsigned bytes, %d "
+                        "dimensions)", magic, expect, dims);
+        goto done;
+    }
+    uint64_t total = 1;
+    for (int d = 0; d < dims; d++) {
+        shape[d] = be32(head + 4 + 4 * d);
+        if (shape[d] == 0 || shape[d] > (1 << 24)) {
+            st = sscma_fail(SSCMA_ERR_FORMAT, path, "dimension %d is %lld (offset %d)", d, (long long)shape[d],
+                            4 + 4 * d);
+            goto done;
+        }
+        total *= (uint64_t)shape[d];
+    }
+    if (total > ((uint64_t)1 << 33)) {
+        st = sscma_fail(SSCMA_ERR_FORMAT, path, "%llu bytes of data is more than this reader accepts",
+                        (unsigned long long)total);
+        goto done;
+    }
+    *data = malloc(total ? total : 1);
+    if (*data == NULL) {
+        st = sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, path, "cannot allocate %llu bytes", (unsigned long long)total);
+        goto done;
+    }
+    uint64_t done_bytes = 0;
+    while (done_bytes < total) {
+        unsigned chunk = total - done_bytes > (1u << 30) ? (1u << 30) : (unsigned)(total - done_bytes);
+        int n = gzread(f, *data + done_bytes, chunk);
+        if (n <= 0)
+            break;
+        done_bytes += (uint64_t)n;
+    }
+    if (done_bytes != total) {
+        int errnum = 0;
+        const char *zmsg = gzerror(f, &errnum);
+        st = sscma_fail(SSCMA_ERR_FORMAT, path, "truncated: %llu data bytes expected, %llu found%s%s",
+                        (unsigned long long)total, (unsigned long long)done_bytes, errnum < 0 ? "; zlib: " : "",
+                        errnum < 0 ? zmsg : "");
+        free(*data);
+        *data = NULL;
+    }
+done:
+    gzclose(f);
+    return st;
+}
+
+sscma_status sscma_idx_open(sscma_dataset *ds, json_t *config)
+{
+    static const char *const keys[] = {"type", "data_root", "split", "test_mode", "max_pixels", NULL};
+    bool fashion = strcmp(ds->type, "FashionMNIST") == 0;
+    const char *key;
+    json_t *value;
+    json_object_foreach(config, key, value)
+    {
+        bool known = false;
+        for (const char *const *k = keys; *k != NULL; k++)
+            known |= strcmp(*k, key) == 0;
+        if (!known)
+            return sscma_fail(SSCMA_ERR_CONFIG, "dataset", "unknown key '%s' for %s; valid keys: type, data_root, "
+                              "split, test_mode, max_pixels", key, ds->type);
+    }
+    const char *root = json_string_value(json_object_get(config, "data_root"));
+    if (root == NULL && fashion)
+        root = "/usr/share/datasets/fashion-mnist"; /* Debian's dataset-fashion-mnist */
+    if (root == NULL)
+        return sscma_fail(SSCMA_ERR_CONFIG, "dataset", "%s needs \"data_root\"", ds->type);
+    const char *split = json_string_value(json_object_get(config, "split"));
+    bool test = json_is_true(json_object_get(config, "test_mode"));
+    if (split != NULL && strcmp(split, "train") != 0 && strcmp(split, "test") != 0)
+        return sscma_fail(SSCMA_ERR_CONFIG, "dataset", "split '%s' is not train or test", split);
+    if (split != NULL)
+        test = strcmp(split, "test") == 0;
+    char images_path[1024], labels_path[1024];
+    sscma_status st = find_file(root, test ? "t10k-images-idx3-ubyte" : "train-images-idx3-ubyte", images_path,
+                                sizeof images_path);
+    if (st == SSCMA_OK)
+        st = find_file(root, test ? "t10k-labels-idx1-ubyte" : "train-labels-idx1-ubyte", labels_path,
+                       sizeof labels_path);
+    if (st != SSCMA_OK)
+        return st;
+    int64_t ishape[3] = {0, 0, 0}, lshape[1] = {0};
+    if ((st = read_idx(images_path, 3, &ds->idx_images, ishape)) != SSCMA_OK)
+        return st;
+    if ((st = read_idx(labels_path, 1, &ds->idx_labels, lshape)) != SSCMA_OK)
+        return st;
+    if (ishape[0] != lshape[0])
+        return sscma_fail(SSCMA_ERR_FORMAT, labels_path, "%lld labels for %lld images in %s", (long long)lshape[0],
+                          (long long)ishape[0], images_path);
+    for (int64_t i = 0; i < lshape[0]; i++)
+        if (ds->idx_labels[i] > 9)
+            return sscma_fail(SSCMA_ERR_FORMAT, labels_path, "record %lld: label %d is outside 0..9", (long long)i,
+                              (int)ds->idx_labels[i]);
+    ds->kind = DATASET_IDX;
+    ds->size = ishape[0];
+    ds->rows = ishape[1];
+    ds->cols = ishape[2];
+    ds->n_classes = 10;
+    ds->class_names = calloc(10, sizeof *ds->class_names);
+    if (ds->class_names == NULL)
+        return sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, "dataset", "cannot allocate class names");
+    for (int i = 0; i < 10; i++) {
+        ds->class_names[i] = strdup(fashion ? fashion_classes[i] : digit_classes[i]);
+        if (ds->class_names[i] == NULL)
+            return sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, "dataset", "cannot allocate class names");
+    }
+    return SSCMA_OK;
+}

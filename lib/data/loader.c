@@ -1,0 +1,483 @@
+/*
+ * The batch loader. A batch is built sample by sample: decode (or borrow) the 8-bit image, convert to float, run the
+ * pipeline with the seed of (loader seed, epoch) and the sample's index, check the output shape, copy into the
+ * batch. The epoch's order is a Fisher-Yates permutation drawn from (seed, epoch). Nothing depends on the thread that
+ * does the work, so 0, 1 or N workers give the same batches.
+ *
+ * num_workers == 0: the caller's thread builds each batch, spreading its samples over the context's pool, straight
+ * into the caller's tensors. num_workers == N: N threads fill `prefetch` batch slots ahead of the consumer (batch b
+ * goes to slot b % prefetch); the consumer copies a ready slot into its tensors.
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "data/data.h"
+
+#define WHERE "loader"
+
+typedef enum slot_state { SLOT_EMPTY, SLOT_FILLING, SLOT_READY } slot_state;
+
+typedef struct slot {
+    float *images;
+    int32_t *labels;
+    int64_t batch;
+    int64_t count;
+    uint64_t gen;
+    slot_state state;
+    sscma_status st;
+    char error[768];
+} slot;
+
+typedef struct scratch {
+    sscma_image a, b;
+} scratch;
+
+struct sscma_loader {
+    sscma_context *ctx;
+    sscma_dataset *dataset;
+    sscma_pipeline *pipeline;
+    int64_t batch_size, out_h, out_w, out_c;
+    bool shuffle, drop_last;
+    int32_t workers, prefetch;
+    uint64_t seed;
+    /* epoch state */
+    int64_t epoch, n_batches, consumed;
+    int64_t *order;
+    uint64_t aug_seed;
+    /* synchronous building: one scratch per pool worker */
+    scratch *pool_scratch;
+    int32_t n_pool_scratch;
+    /* workers */
+    pthread_t *threads;
+    int32_t started;
+    scratch *worker_scratch;
+    slot *slots;
+    pthread_mutex_t lock;
+    pthread_cond_t changed;
+    uint64_t gen;
+    int64_t produce_next;
+    int stop;
+};
+
+static void free_scratch(scratch *s)
+{
+    free(s->a.data);
+    free(s->b.data);
+}
+
+/* Builds sample `pos` of batch `batch` into out (H*W*C floats) and *label; errors carry the sample's index. */
+static sscma_status build_sample(const sscma_loader *l, int64_t batch, int64_t pos, scratch *s, float *out,
+                                 int32_t *label)
+{
+    int64_t index = l->order[batch * l->batch_size + pos];
+    uint8_t *pixels = NULL;
+    bool borrowed = false;
+    int64_t h, w, c;
+    sscma_status st = sscma_dataset_read(l->dataset, index, &pixels, &borrowed, &h, &w, &c, label);
+    if (st != SSCMA_OK)
+        return st;
+    size_t n = (size_t)(h * w * c);
+    if (s->a.capacity < n) {
+        float *d = realloc(s->a.data, n * sizeof *d);
+        if (d == NULL) {
+            if (!borrowed)
+                free(pixels);
+            return sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, WHERE, "sample %lld: cannot convert the image",
+                              (long long)index);
+        }
+        s->a.data = d, s->a.capacity = n;
+    }
+    for (size_t i = 0; i < n; i++)
+        s->a.data[i] = (float)pixels[i];
+    if (!borrowed)
+        free(pixels);
+    s->a.h = h, s->a.w = w, s->a.c = c;
+    if ((st = sscma_pipeline_apply(l->pipeline, &s->a, &s->b, l->aug_seed, (uint64_t)index)) != SSCMA_OK) {
+        char detail[600];
+        snprintf(detail, sizeof detail, "%s", sscma_last_error());
+        return sscma_fail(st, WHERE, "sample %lld: %s", (long long)index, detail);
+    }
+    if (s->a.h != l->out_h || s->a.w != l->out_w || s->a.c != l->out_c)
+        return sscma_fail(SSCMA_ERR_SHAPE, WHERE, "sample %lld comes out of the pipeline as %lldx%lldx%lld, not "
+                          "%lldx%lldx%lld: add a Resize (images of this dataset differ in size)", (long long)index,
+                          (long long)s->a.h, (long long)s->a.w, (long long)s->a.c, (long long)l->out_h,
+                          (long long)l->out_w, (long long)l->out_c);
+    memcpy(out, s->a.data, (size_t)(l->out_h * l->out_w * l->out_c) * sizeof *out);
+    return SSCMA_OK;
+}
+
+static int64_t batch_count(const sscma_loader *l, int64_t batch)
+{
+    int64_t size = l->dataset->size, start = batch * l->batch_size;
+    return start + l->batch_size <= size ? l->batch_size : size - start;
+}
+
+/* ---- synchronous building on the context's pool ---- */
+
+typedef struct sync_job {
+    const sscma_loader *l;
+    int64_t batch;
+    float *images;
+    int32_t *labels;
+    /* the first failure by sample position (deterministic whatever the thread that met it) */
+    pthread_mutex_t lock;
+    int64_t fail_pos;
+    sscma_status st;
+    char error[768];
+} sync_job;
+
+static void sync_task(void *arg, int64_t begin, int64_t end, int32_t worker)
+{
+    sync_job *j = arg;
+    const sscma_loader *l = j->l;
+    const int64_t per = l->out_h * l->out_w * l->out_c;
+    for (int64_t pos = begin; pos < end; pos++) {
+        int32_t label = -1;
+        sscma_status st = build_sample(l, j->batch, pos, &l->pool_scratch[worker], j->images + pos * per, &label);
+        if (j->labels != NULL)
+            j->labels[pos] = label;
+        if (st != SSCMA_OK) {
+            pthread_mutex_lock(&j->lock);
+            if (j->st == SSCMA_OK || pos < j->fail_pos) {
+                j->st = st, j->fail_pos = pos;
+                snprintf(j->error, sizeof j->error, "%s", sscma_last_error());
+            }
+            pthread_mutex_unlock(&j->lock);
+            return;
+        }
+    }
+}
+
+static sscma_status build_batch_sync(sscma_loader *l, int64_t batch, float *images, int32_t *labels)
+{
+    sync_job job = {l, batch, images, labels, PTHREAD_MUTEX_INITIALIZER, 0, SSCMA_OK, ""};
+    sscma_parallel_for(l->ctx->pool, batch_count(l, batch), 4, sync_task, &job);
+    pthread_mutex_destroy(&job.lock);
+    if (job.st != SSCMA_OK)
+        return sscma_fail(job.st, "", "%s", job.error);
+    return SSCMA_OK;
+}
+
+/* ---- workers ---- */
+
+static void *worker_main(void *arg)
+{
+    void **pair = arg;
+    sscma_loader *l = pair[0];
+    scratch *s = pair[1];
+    free(pair);
+    const int64_t per = l->out_h * l->out_w * l->out_c;
+    pthread_mutex_lock(&l->lock);
+    for (;;) {
+        slot *sl = NULL;
+        while (!l->stop) {
+            if (l->produce_next < l->n_batches) {
+                sl = &l->slots[l->produce_next % l->prefetch];
+                if (sl->state == SLOT_EMPTY)
+                    break;
+            }
+            sl = NULL;
+            pthread_cond_wait(&l->changed, &l->lock);
+        }
+        if (l->stop)
+            break;
+        int64_t batch = l->produce_next++;
+        uint64_t gen = l->gen;
+        sl->state = SLOT_FILLING;
+        sl->batch = batch;
+        sl->gen = gen;
+        pthread_mutex_unlock(&l->lock);
+
+        sscma_status st = SSCMA_OK;
+        int64_t count = batch_count(l, batch);
+        memset(sl->images, 0, (size_t)(l->batch_size * per) * sizeof *sl->images);
+        memset(sl->labels, 0, (size_t)l->batch_size * sizeof *sl->labels);
+        char error[768] = "";
+        for (int64_t pos = 0; pos < count && st == SSCMA_OK; pos++)
+            if ((st = build_sample(l, batch, pos, s, sl->images + pos * per, &sl->labels[pos])) != SSCMA_OK)
+                snprintf(error, sizeof error, "%s", sscma_last_error());
+
+        pthread_mutex_lock(&l->lock);
+        if (sl->gen != l->gen) {
+            sl->state = SLOT_EMPTY; /* a new epoch started meanwhile */
+        } else {
+            sl->count = count;
+            sl->st = st;
+            memcpy(sl->error, error, sizeof error);
+            sl->state = SLOT_READY;
+        }
+        pthread_cond_broadcast(&l->changed);
+    }
+    pthread_mutex_unlock(&l->lock);
+    return NULL;
+}
+
+/* ---- API ---- */
+
+static bool get_int(json_t *cfg, const char *key, int64_t def, int64_t lo, int64_t hi, int64_t *out)
+{
+    json_t *v = json_object_get(cfg, key);
+    if (v == NULL) {
+        *out = def;
+        return true;
+    }
+    if (!json_is_integer(v) || json_integer_value(v) < lo || json_integer_value(v) > hi)
+        return false;
+    *out = (int64_t)json_integer_value(v);
+    return true;
+}
+
+sscma_status sscma_loader_create(sscma_context *ctx, sscma_dataset *dataset, const char *config_json,
+                                 sscma_loader **out)
+{
+    SSCMA_REQUIRE_NONNULL(ctx);
+    SSCMA_REQUIRE_NONNULL(dataset);
+    SSCMA_REQUIRE_NONNULL(config_json);
+    SSCMA_REQUIRE_NONNULL(out);
+    json_error_t err;
+    json_t *cfg = json_loads(config_json, 0, &err);
+    if (cfg == NULL)
+        return SSCMA_FAIL(SSCMA_ERR_CONFIG, "loader config: line %d, column %d: %s", err.line, err.column, err.text);
+    static const char *const keys[] = {"batch_size", "shuffle", "drop_last", "num_workers", "prefetch", "seed",
+                                       "pipeline", NULL};
+    const char *key;
+    json_t *value;
+    sscma_status st = SSCMA_OK;
+    json_object_foreach(cfg, key, value)
+    {
+        bool known = false;
+        for (const char *const *k = keys; *k != NULL; k++)
+            known |= strcmp(*k, key) == 0;
+        if (!known && st == SSCMA_OK)
+            st = SSCMA_FAIL(SSCMA_ERR_CONFIG, "unknown key '%s'; valid keys: batch_size, shuffle, drop_last, "
+                            "num_workers, prefetch, seed, pipeline", key);
+    }
+    int64_t batch = 1, workers = 0, prefetch = 2, seed = 0;
+    if (st == SSCMA_OK &&
+        (!get_int(cfg, "batch_size", 1, 1, 1 << 20, &batch) || !get_int(cfg, "num_workers", 0, 0, 64, &workers) ||
+         !get_int(cfg, "prefetch", 2, 1, 64, &prefetch) || !get_int(cfg, "seed", 0, 0, INT64_MAX, &seed)))
+        st = SSCMA_FAIL(SSCMA_ERR_CONFIG, "batch_size (1..2^20), num_workers (0..64), prefetch (1..64) and seed "
+                        "(>= 0) must be integers in range");
+    sscma_loader *l = NULL;
+    if (st == SSCMA_OK && (l = calloc(1, sizeof *l)) == NULL)
+        st = SSCMA_FAIL(SSCMA_ERR_OUT_OF_MEMORY, "cannot allocate a loader");
+    if (st == SSCMA_OK) {
+        l->ctx = ctx, l->dataset = dataset, l->batch_size = batch;
+        l->shuffle = json_is_true(json_object_get(cfg, "shuffle"));
+        l->drop_last = json_is_true(json_object_get(cfg, "drop_last"));
+        l->workers = (int32_t)workers, l->prefetch = (int32_t)prefetch, l->seed = (uint64_t)seed;
+        pthread_mutex_init(&l->lock, NULL);
+        pthread_cond_init(&l->changed, NULL);
+        st = sscma_pipeline_create(ctx, json_object_get(cfg, "pipeline"), &l->pipeline);
+    }
+    if (st == SSCMA_OK) {
+        /* the batch shape: from the pipeline, or the images themselves when they all have one size */
+        bool fixed = false;
+        int64_t h = 0, w = 0, c = 1;
+        if (dataset->kind == DATASET_IDX)
+            h = dataset->rows, w = dataset->cols;
+        else if (dataset->size > 0) {
+            uint8_t *px = NULL;
+            bool borrowed = false;
+            int32_t label;
+            if ((st = sscma_dataset_read(dataset, 0, &px, &borrowed, &h, &w, &c, &label)) == SSCMA_OK && !borrowed)
+                free(px);
+        }
+        if (st == SSCMA_OK &&
+            !sscma_pipeline_output_shape(l->pipeline, h, w, c, &l->out_h, &l->out_w, &l->out_c, &fixed))
+            st = SSCMA_FAIL(SSCMA_ERR_CONFIG, "the pipeline gives no fixed image size: add a Resize");
+        if (st == SSCMA_OK && dataset->kind == DATASET_FOLDER && !fixed)
+            st = SSCMA_FAIL(SSCMA_ERR_CONFIG, "images of a CustomDataset may differ in size: the pipeline needs a "
+                            "Resize, RandomCrop or Pad to a size");
+    }
+    if (st == SSCMA_OK) {
+        l->order = malloc((size_t)(dataset->size > 0 ? dataset->size : 1) * sizeof *l->order);
+        l->n_pool_scratch = ctx->options.num_threads;
+        l->pool_scratch = calloc((size_t)l->n_pool_scratch, sizeof *l->pool_scratch);
+        if (l->order == NULL || l->pool_scratch == NULL)
+            st = SSCMA_FAIL(SSCMA_ERR_OUT_OF_MEMORY, "cannot allocate the loader's buffers");
+    }
+    if (st == SSCMA_OK && l->workers > 0) {
+        const int64_t per = l->out_h * l->out_w * l->out_c;
+        l->slots = calloc((size_t)l->prefetch, sizeof *l->slots);
+        l->worker_scratch = calloc((size_t)l->workers, sizeof *l->worker_scratch);
+        l->threads = calloc((size_t)l->workers, sizeof *l->threads);
+        if (l->slots == NULL || l->worker_scratch == NULL || l->threads == NULL)
+            st = SSCMA_FAIL(SSCMA_ERR_OUT_OF_MEMORY, "cannot allocate the loader's workers");
+        for (int32_t i = 0; st == SSCMA_OK && i < l->prefetch; i++) {
+            l->slots[i].images = malloc((size_t)(l->batch_size * per) * sizeof(float));
+            l->slots[i].labels = malloc((size_t)l->batch_size * sizeof(int32_t));
+            if (l->slots[i].images == NULL || l->slots[i].labels == NULL)
+                st = SSCMA_FAIL(SSCMA_ERR_OUT_OF_MEMORY, "cannot allocate %d batch slots", (int)l->prefetch);
+        }
+    }
+    json_decref(cfg);
+    if (st != SSCMA_OK) {
+        sscma_loader_destroy(l);
+        return st;
+    }
+    sscma_loader_start_epoch(l, 0);
+    for (int32_t i = 0; i < l->workers; i++) {
+        void **pair = malloc(2 * sizeof *pair);
+        if (pair == NULL)
+            break;
+        pair[0] = l, pair[1] = &l->worker_scratch[i];
+        if (pthread_create(&l->threads[i], NULL, worker_main, pair) != 0) {
+            free(pair);
+            break;
+        }
+        l->started++;
+    }
+    if (l->workers > 0 && l->started == 0) {
+        sscma_loader_destroy(l);
+        return SSCMA_FAIL(SSCMA_ERR_INTERNAL, "cannot start any loader thread");
+    }
+    *out = l;
+    return SSCMA_OK;
+}
+
+void sscma_loader_destroy(sscma_loader *loader)
+{
+    if (loader == NULL)
+        return;
+    if (loader->started > 0) {
+        pthread_mutex_lock(&loader->lock);
+        loader->stop = 1;
+        pthread_cond_broadcast(&loader->changed);
+        pthread_mutex_unlock(&loader->lock);
+        for (int32_t i = 0; i < loader->started; i++)
+            pthread_join(loader->threads[i], NULL);
+    }
+    for (int32_t i = 0; loader->slots != NULL && i < loader->prefetch; i++) {
+        free(loader->slots[i].images);
+        free(loader->slots[i].labels);
+    }
+    for (int32_t i = 0; loader->worker_scratch != NULL && i < loader->workers; i++)
+        free_scratch(&loader->worker_scratch[i]);
+    for (int32_t i = 0; loader->pool_scratch != NULL && i < loader->n_pool_scratch; i++)
+        free_scratch(&loader->pool_scratch[i]);
+    free(loader->slots);
+    free(loader->worker_scratch);
+    free(loader->pool_scratch);
+    free(loader->threads);
+    free(loader->order);
+    sscma_pipeline_destroy(loader->pipeline);
+    pthread_cond_destroy(&loader->changed);
+    pthread_mutex_destroy(&loader->lock);
+    free(loader);
+}
+
+sscma_status sscma_loader_batches(const sscma_loader *loader, int64_t *out)
+{
+    SSCMA_REQUIRE_NONNULL(loader);
+    SSCMA_REQUIRE_NONNULL(out);
+    *out = loader->n_batches;
+    return SSCMA_OK;
+}
+
+sscma_status sscma_loader_start_epoch(sscma_loader *loader, int64_t epoch)
+{
+    SSCMA_REQUIRE_NONNULL(loader);
+    if (epoch < 0)
+        return SSCMA_FAIL(SSCMA_ERR_INVALID_ARGUMENT, "epoch %lld is negative", (long long)epoch);
+    pthread_mutex_lock(&loader->lock);
+    int64_t n = loader->dataset->size;
+    for (int64_t i = 0; i < n; i++)
+        loader->order[i] = i;
+    uint64_t stream = sscma_hash64(loader->seed ^ sscma_hash64((uint64_t)epoch + 0x5eed));
+    if (loader->shuffle)
+        for (int64_t i = n - 1; i > 0; i--) { /* Fisher-Yates with counter-based draws */
+            int64_t j = (int64_t)(sscma_hash64(stream ^ sscma_hash64((uint64_t)i)) % (uint64_t)(i + 1));
+            int64_t t = loader->order[i];
+            loader->order[i] = loader->order[j];
+            loader->order[j] = t;
+        }
+    loader->epoch = epoch;
+    loader->aug_seed = sscma_hash64(stream + 1);
+    loader->n_batches = loader->drop_last ? n / loader->batch_size : (n + loader->batch_size - 1) / loader->batch_size;
+    loader->consumed = 0;
+    loader->gen++;
+    loader->produce_next = 0;
+    for (int32_t i = 0; loader->slots != NULL && i < loader->prefetch; i++)
+        if (loader->slots[i].state == SLOT_READY)
+            loader->slots[i].state = SLOT_EMPTY;
+    pthread_cond_broadcast(&loader->changed);
+    pthread_mutex_unlock(&loader->lock);
+    return SSCMA_OK;
+}
+
+sscma_status sscma_loader_next(sscma_loader *loader, sscma_tensor *images, sscma_tensor *labels, int64_t *count)
+{
+    SSCMA_REQUIRE_NONNULL(loader);
+    SSCMA_REQUIRE_NONNULL(images);
+    SSCMA_REQUIRE_NONNULL(count);
+    sscma_dtype dtype;
+    int32_t rank = 0;
+    int64_t d[4] = {0};
+    sscma_tensor_dtype(images, &dtype);
+    sscma_tensor_rank(images, &rank);
+    for (int32_t i = 0; i < rank && i < 4; i++)
+        sscma_tensor_dim(images, i, &d[i]);
+    if (dtype != SSCMA_DTYPE_F32 || rank != 4 || d[0] != loader->batch_size || d[1] != loader->out_h ||
+        d[2] != loader->out_w || d[3] != loader->out_c)
+        return SSCMA_FAIL(dtype != SSCMA_DTYPE_F32 ? SSCMA_ERR_DTYPE : SSCMA_ERR_SHAPE,
+                          "images must be f32[%lld, %lld, %lld, %lld] (batch, height, width, channels); got %s rank %d "
+                          "[%lld, %lld, %lld, %lld]", (long long)loader->batch_size, (long long)loader->out_h,
+                          (long long)loader->out_w, (long long)loader->out_c, sscma_dtype_name(dtype), (int)rank,
+                          (long long)d[0], (long long)d[1], (long long)d[2], (long long)d[3]);
+    int32_t *label_data = NULL;
+    if (labels != NULL) {
+        int64_t n = 0;
+        sscma_tensor_dtype(labels, &dtype);
+        sscma_tensor_numel(labels, &n);
+        if (dtype != SSCMA_DTYPE_I32 || n != loader->batch_size)
+            return SSCMA_FAIL(dtype != SSCMA_DTYPE_I32 ? SSCMA_ERR_DTYPE : SSCMA_ERR_SHAPE,
+                              "labels must be i32[%lld]; got %s with %lld elements", (long long)loader->batch_size,
+                              sscma_dtype_name(dtype), (long long)n);
+        sscma_tensor_data(labels, (void **)&label_data);
+    }
+    float *image_data = NULL;
+    sscma_tensor_data(images, (void **)&image_data);
+    const size_t per = (size_t)(loader->out_h * loader->out_w * loader->out_c);
+    if (loader->consumed >= loader->n_batches) {
+        *count = 0;
+        return SSCMA_OK;
+    }
+    int64_t batch = loader->consumed;
+    if (loader->workers == 0) {
+        int64_t n = batch_count(loader, batch);
+        memset(image_data + (size_t)n * per, 0, (size_t)(loader->batch_size - n) * per * sizeof(float));
+        if (label_data != NULL)
+            memset(label_data, 0, (size_t)loader->batch_size * sizeof *label_data);
+        sscma_status st = build_batch_sync(loader, batch, image_data, label_data);
+        if (st != SSCMA_OK)
+            return st;
+        loader->consumed++;
+        *count = n;
+        return SSCMA_OK;
+    }
+    pthread_mutex_lock(&loader->lock);
+    slot *sl = &loader->slots[batch % loader->prefetch];
+    while (!(sl->state == SLOT_READY && sl->batch == batch && sl->gen == loader->gen))
+        pthread_cond_wait(&loader->changed, &loader->lock);
+    pthread_mutex_unlock(&loader->lock);
+    sscma_status st = sl->st;
+    if (st == SSCMA_OK) {
+        memcpy(image_data, sl->images, (size_t)loader->batch_size * per * sizeof(float));
+        if (label_data != NULL)
+            memcpy(label_data, sl->labels, (size_t)loader->batch_size * sizeof *label_data);
+        *count = sl->count;
+    } else {
+        sscma_fail(st, "", "%s", sl->error);
+    }
+    pthread_mutex_lock(&loader->lock);
+    sl->state = SLOT_EMPTY;
+    loader->consumed++;
+    pthread_cond_broadcast(&loader->changed);
+    pthread_mutex_unlock(&loader->lock);
+    return st;
+}

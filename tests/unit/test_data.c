@@ -1,0 +1,494 @@
+/* Unit tests of data.h: IDX (Fashion-MNIST from Debian), class folders, defects, the pipeline and the loader. */
+#define _POSIX_C_SOURCE 200809L
+#include <math.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <zlib.h>
+
+#include <sscma/sscma.h>
+#include <stb_image_write.h>
+
+#include "harness.h"
+
+#define FASHION "/usr/share/datasets/fashion-mnist"
+
+static sscma_context *ctx;
+static char tmpdir[64];
+
+static bool have_fashion(void)
+{
+    struct stat sb;
+    return stat(FASHION "/train-images-idx3-ubyte.gz", &sb) == 0;
+}
+
+/* Reference values computed with numpy from the same files (gzip, offsets 16 and 8). */
+static void fashion_mnist_reads_like_numpy(void)
+{
+    if (!have_fashion()) {
+        test_fail(__FILE__, __LINE__, "Debian's dataset-fashion-mnist is not installed (tools/install-deps)");
+        return;
+    }
+    static const struct {
+        const char *split;
+        int64_t size;
+        int32_t first_labels[5];
+        long first_sum, last_sum;
+    } expected[] = {
+        {"train", 60000, {9, 0, 0, 3, 0}, 76247, 16684},
+        {"test", 10000, {9, 2, 1, 1, 6}, 33456, 24390},
+    };
+    for (int k = 0; k < 2; k++) {
+        char cfg[128];
+        snprintf(cfg, sizeof cfg, "{\"type\": \"FashionMNIST\", \"split\": \"%s\"}", expected[k].split);
+        sscma_dataset *ds = NULL;
+        CHECK_OK(sscma_dataset_open(ctx, cfg, &ds));
+        if (ds == NULL)
+            continue;
+        int64_t n = 0;
+        int32_t classes = 0;
+        const char *name = NULL;
+        CHECK_OK(sscma_dataset_size(ds, &n));
+        CHECK_INT_EQ(n, expected[k].size);
+        CHECK_OK(sscma_dataset_num_classes(ds, &classes));
+        CHECK_INT_EQ(classes, 10);
+        CHECK_OK(sscma_dataset_class_name(ds, 9, &name));
+        CHECK_STR_EQ(name, "Ankle boot");
+        for (int i = 0; i < 5; i++) {
+            sscma_sample *s = NULL;
+            int32_t label = -1;
+            CHECK_OK(sscma_dataset_get(ds, i, &s));
+            CHECK_OK(sscma_sample_label(s, &label));
+            CHECK_INT_EQ(label, expected[k].first_labels[i]);
+            if (i == 0) {
+                sscma_tensor *img = NULL;
+                void *d = NULL;
+                int64_t h = 0, c = 0;
+                CHECK_OK(sscma_sample_image(s, &img));
+                CHECK_OK(sscma_tensor_dim(img, 0, &h));
+                CHECK_OK(sscma_tensor_dim(img, 2, &c));
+                CHECK_INT_EQ(h, 28);
+                CHECK_INT_EQ(c, 1);
+                CHECK_OK(sscma_tensor_data(img, &d));
+                long sum = 0;
+                for (int p = 0; p < 784; p++)
+                    sum += ((uint8_t *)d)[p];
+                CHECK_INT_EQ(sum, expected[k].first_sum);
+            }
+            sscma_sample_destroy(s);
+        }
+        sscma_sample *last = NULL;
+        sscma_tensor *img = NULL;
+        void *d = NULL;
+        CHECK_OK(sscma_dataset_get(ds, n - 1, &last));
+        CHECK_OK(sscma_sample_image(last, &img));
+        CHECK_OK(sscma_tensor_data(img, &d));
+        long sum = 0;
+        for (int p = 0; p < 784; p++)
+            sum += ((uint8_t *)d)[p];
+        CHECK_INT_EQ(sum, expected[k].last_sum);
+        sscma_sample_destroy(last);
+        CHECK_FAILS(sscma_dataset_get(ds, n, &last), SSCMA_ERR_INVALID_ARGUMENT, "is outside 0..");
+        sscma_dataset_destroy(ds);
+    }
+}
+
+/* Writes an IDX file: magic, dims, then `bytes` of data (possibly fewer than the dims announce). */
+static void write_idx(const char *path, uint32_t magic, const uint32_t *dims, int n_dims, const uint8_t *data,
+                      size_t bytes, bool gz)
+{
+    unsigned char head[16];
+    for (int i = 0; i < 4; i++)
+        head[i] = (unsigned char)(magic >> (24 - 8 * i));
+    for (int d = 0; d < n_dims; d++)
+        for (int i = 0; i < 4; i++)
+            head[4 + 4 * d + i] = (unsigned char)(dims[d] >> (24 - 8 * i));
+    if (gz) {
+        gzFile f = gzopen(path, "wb");
+        gzwrite(f, head, (unsigned)(4 + 4 * n_dims));
+        if (bytes)
+            gzwrite(f, data, (unsigned)bytes);
+        gzclose(f);
+    } else {
+        FILE *f = fopen(path, "wb");
+        fwrite(head, 1, (size_t)(4 + 4 * n_dims), f);
+        if (bytes)
+            fwrite(data, 1, bytes, f);
+        fclose(f);
+    }
+}
+
+static void idx_defects_are_reported(void)
+{
+    char dir[128], images[256], labels[256], cfg[300];
+    snprintf(dir, sizeof dir, "%s/idx", tmpdir);
+    mkdir(dir, 0755);
+    snprintf(images, sizeof images, "%s/train-images-idx3-ubyte", dir);
+    snprintf(labels, sizeof labels, "%s/train-labels-idx1-ubyte", dir);
+    snprintf(cfg, sizeof cfg, "{\"type\": \"MNIST\", \"data_root\": \"%s\"}", dir);
+    uint8_t pixels[3 * 4 * 4], lab[3] = {1, 7, 3};
+    for (int i = 0; i < 48; i++)
+        pixels[i] = (uint8_t)(i * 5);
+    const uint32_t idims[3] = {3, 4, 4}, ldims[1] = {3}, ldims_short[1] = {2};
+    sscma_dataset *ds = NULL;
+
+    write_idx(images, 0x803, idims, 3, pixels, sizeof pixels, false); /* raw files */
+    write_idx(labels, 0x801, ldims, 1, lab, sizeof lab, false);
+    CHECK_OK(sscma_dataset_open(ctx, cfg, &ds));
+    int64_t n = 0;
+    CHECK_OK(sscma_dataset_size(ds, &n));
+    CHECK_INT_EQ(n, 3);
+    sscma_dataset_destroy(ds);
+    ds = NULL;
+
+    write_idx(images, 0x801, idims, 3, pixels, sizeof pixels, false);
+    CHECK_FAILS(sscma_dataset_open(ctx, cfg, &ds), SSCMA_ERR_FORMAT, "magic 0x00000801 at offset 0; expected 0x00000803");
+    write_idx(images, 0x803, idims, 3, pixels, 20, false);
+    CHECK_FAILS(sscma_dataset_open(ctx, cfg, &ds), SSCMA_ERR_FORMAT, "truncated: 48 data bytes expected, 20 found");
+    write_idx(images, 0x803, idims, 0, NULL, 0, false);
+    CHECK_FAILS(sscma_dataset_open(ctx, cfg, &ds), SSCMA_ERR_FORMAT, "truncated IDX header: 4 of 16 bytes");
+    write_idx(images, 0x803, idims, 3, pixels, sizeof pixels, false);
+    write_idx(labels, 0x801, ldims_short, 1, lab, 2, false);
+    CHECK_FAILS(sscma_dataset_open(ctx, cfg, &ds), SSCMA_ERR_FORMAT, "2 labels for 3 images");
+    lab[2] = 12;
+    write_idx(labels, 0x801, ldims, 1, lab, 3, false);
+    CHECK_FAILS(sscma_dataset_open(ctx, cfg, &ds), SSCMA_ERR_FORMAT, "record 2: label 12 is outside 0..9");
+    /* gzip: a .gz beside the raw file is preferred; a truncated one is reported */
+    lab[2] = 3;
+    char gz[280];
+    snprintf(gz, sizeof gz, "%s.gz", images);
+    write_idx(gz, 0x803, idims, 3, pixels, 30, true);
+    write_idx(labels, 0x801, ldims, 1, lab, 3, false);
+    CHECK_FAILS(sscma_dataset_open(ctx, cfg, &ds), SSCMA_ERR_FORMAT, "train-images-idx3-ubyte.gz: truncated");
+    write_idx(gz, 0x803, idims, 3, pixels, sizeof pixels, true);
+    CHECK_OK(sscma_dataset_open(ctx, cfg, &ds));
+    sscma_dataset_destroy(ds);
+    ds = NULL;
+    CHECK_FAILS(sscma_dataset_open(ctx, "{\"type\": \"MNIST\", \"data_root\": \"/nonexistent\"}", &ds), SSCMA_ERR_IO,
+                "/nonexistent/train-images-idx3-ubyte: not found");
+    CHECK_FAILS(sscma_dataset_open(ctx, "{\"type\": \"MNIST\"}", &ds), SSCMA_ERR_CONFIG, "needs \"data_root\"");
+    CHECK_FAILS(sscma_dataset_open(ctx, "{\"type\": \"FashionMNIST\", \"split\": \"val\"}", &ds), SSCMA_ERR_CONFIG,
+                "split 'val' is not train or test");
+    CHECK_FAILS(sscma_dataset_open(ctx, "{\"type\": \"FashionMNIST\", \"root\": \"x\"}", &ds), SSCMA_ERR_CONFIG,
+                "unknown key 'root'");
+    CHECK_FAILS(sscma_dataset_open(ctx, "{\"type\": \"ImageNet\"}", &ds), SSCMA_ERR_CONFIG,
+                "unknown type 'ImageNet'; known types: MNIST, FashionMNIST, CustomDataset");
+    CHECK_FAILS(sscma_dataset_open(ctx, "{\"type\": ", &ds), SSCMA_ERR_CONFIG, "line 1");
+    CHECK(ds == NULL);
+}
+
+/* A class-folder dataset: cats (3 PNG, one grey), dogs (2 JPEG + 1 BMP in a sub-folder), and a corrupt file. */
+static void make_folders(const char *root)
+{
+    char path[512];
+    mkdir(root, 0755);
+    snprintf(path, sizeof path, "%s/cats", root);
+    mkdir(path, 0755);
+    snprintf(path, sizeof path, "%s/dogs", root);
+    mkdir(path, 0755);
+    snprintf(path, sizeof path, "%s/dogs/more", root);
+    mkdir(path, 0755);
+    unsigned char rgb[20 * 30 * 3], grey[12 * 12];
+    for (int i = 0; i < 20 * 30 * 3; i++)
+        rgb[i] = (unsigned char)(i * 7);
+    for (int i = 0; i < 144; i++)
+        grey[i] = (unsigned char)(i);
+    snprintf(path, sizeof path, "%s/cats/a.png", root);
+    stbi_write_png(path, 30, 20, 3, rgb, 30 * 3);
+    snprintf(path, sizeof path, "%s/cats/b.PNG", root);
+    stbi_write_png(path, 30, 20, 3, rgb, 30 * 3);
+    snprintf(path, sizeof path, "%s/cats/c_grey.png", root);
+    stbi_write_png(path, 12, 12, 1, grey, 12);
+    snprintf(path, sizeof path, "%s/cats/notes.txt", root);
+    FILE *f = fopen(path, "w");
+    fputs("not an image", f);
+    fclose(f);
+    snprintf(path, sizeof path, "%s/dogs/x.jpg", root);
+    stbi_write_jpg(path, 30, 20, 3, rgb, 90);
+    snprintf(path, sizeof path, "%s/dogs/y.jpeg", root);
+    stbi_write_jpg(path, 30, 20, 3, rgb, 90);
+    snprintf(path, sizeof path, "%s/dogs/more/z.bmp", root);
+    stbi_write_bmp(path, 30, 20, 3, rgb);
+}
+
+static void class_folders_and_their_defects(void)
+{
+    char root[128], cfg[300], path[512];
+    snprintf(root, sizeof root, "%s/folders", tmpdir);
+    make_folders(root);
+    snprintf(cfg, sizeof cfg, "{\"type\": \"CustomDataset\", \"data_root\": \"%s\"}", root);
+    sscma_dataset *ds = NULL;
+    CHECK_OK(sscma_dataset_open(ctx, cfg, &ds));
+    int64_t n = 0;
+    int32_t classes = 0, label = -1;
+    const char *name = NULL;
+    CHECK_OK(sscma_dataset_size(ds, &n));
+    CHECK_INT_EQ(n, 6); /* notes.txt is not an image */
+    CHECK_OK(sscma_dataset_num_classes(ds, &classes));
+    CHECK_INT_EQ(classes, 2);
+    CHECK_OK(sscma_dataset_class_name(ds, 0, &name));
+    CHECK_STR_EQ(name, "cats");
+    CHECK_FAILS(sscma_dataset_class_name(ds, 2, &name), SSCMA_ERR_INVALID_ARGUMENT, "class 2 is outside 0..1");
+    sscma_sample *s = NULL;
+    sscma_tensor *img = NULL;
+    int64_t h = 0, w = 0, c = 0;
+    CHECK_OK(sscma_dataset_get(ds, 2, &s)); /* sorted: a.png, b.PNG, c_grey.png */
+    CHECK_OK(sscma_sample_image(s, &img));
+    sscma_tensor_dim(img, 0, &h), sscma_tensor_dim(img, 1, &w), sscma_tensor_dim(img, 2, &c);
+    CHECK(h == 12 && w == 12 && c == 1);
+    sscma_sample_destroy(s);
+    CHECK_OK(sscma_dataset_get(ds, 5, &s)); /* dogs, sorted: more/z.bmp, x.jpg, y.jpeg */
+    CHECK_OK(sscma_sample_label(s, &label));
+    CHECK_INT_EQ(label, 1);
+    CHECK_OK(sscma_sample_image(s, &img));
+    sscma_tensor_dim(img, 0, &h), sscma_tensor_dim(img, 1, &w), sscma_tensor_dim(img, 2, &c);
+    CHECK(h == 20 && w == 30 && c == 3);
+    sscma_sample_destroy(s);
+    int64_t problems = -1;
+    const char *report = NULL;
+    CHECK_OK(sscma_dataset_check(ds, &problems, &report));
+    CHECK_INT_EQ(problems, 0);
+    CHECK_STR_EQ(report, "");
+    sscma_dataset_destroy(ds);
+
+    /* a corrupt image and a truncated one: get fails naming the file; check lists both */
+    snprintf(path, sizeof path, "%s/cats/d_corrupt.png", root);
+    FILE *f = fopen(path, "wb");
+    fputs("\x89PNG\r\n\x1a\n garbage garbage", f);
+    fclose(f);
+    snprintf(path, sizeof path, "%s/dogs/w_truncated.jpg", root);
+    unsigned char rgb[40 * 40 * 3];
+    for (int i = 0; i < 40 * 40 * 3; i++)
+        rgb[i] = (unsigned char)(i * 13);
+    stbi_write_jpg(path, 40, 40, 3, rgb, 95);
+    FILE *t = fopen(path, "r+b");
+    fseek(t, 0, SEEK_END);
+    long size = ftell(t);
+    fclose(t);
+    CHECK(truncate(path, size / 3) == 0);
+    CHECK_OK(sscma_dataset_open(ctx, cfg, &ds));
+    CHECK_FAILS(sscma_dataset_get(ds, 3, &s), SSCMA_ERR_FORMAT, "d_corrupt.png: not a readable");
+    CHECK_OK(sscma_dataset_check(ds, &problems, &report));
+    CHECK_INT_EQ(problems, 2);
+    CHECK(report != NULL && strstr(report, "sample 3: ") != NULL && strstr(report, "d_corrupt.png") != NULL);
+    CHECK(report != NULL && strstr(report, "w_truncated.jpg") != NULL);
+    sscma_dataset_destroy(ds);
+    remove(path);
+    snprintf(path, sizeof path, "%s/cats/d_corrupt.png", root);
+    remove(path);
+
+    /* decompression bombs: an image over max_pixels is refused before its pixels are decoded */
+    snprintf(cfg, sizeof cfg, "{\"type\": \"CustomDataset\", \"data_root\": \"%s\", \"max_pixels\": 500}", root);
+    CHECK_OK(sscma_dataset_open(ctx, cfg, &ds));
+    CHECK_FAILS(sscma_dataset_get(ds, 0, &s), SSCMA_ERR_UNSUPPORTED, "30 x 20 pixels is over the limit of 500");
+    CHECK_OK(sscma_dataset_get(ds, 2, &s)); /* 12 x 12 passes */
+    sscma_sample_destroy(s);
+    sscma_dataset_destroy(ds);
+    /* an explicit class list, an empty class, a missing folder, no classes */
+    snprintf(cfg, sizeof cfg, "{\"type\": \"CustomDataset\", \"data_root\": \"%s\", \"classes\": [\"dogs\", \"cats\"]}",
+             root);
+    CHECK_OK(sscma_dataset_open(ctx, cfg, &ds));
+    CHECK_OK(sscma_dataset_class_name(ds, 0, &name));
+    CHECK_STR_EQ(name, "dogs");
+    sscma_dataset_destroy(ds);
+    snprintf(path, sizeof path, "%s/birds", root);
+    mkdir(path, 0755);
+    snprintf(cfg, sizeof cfg, "{\"type\": \"CustomDataset\", \"data_root\": \"%s\"}", root);
+    CHECK_OK(sscma_dataset_open(ctx, cfg, &ds));
+    CHECK_OK(sscma_dataset_check(ds, &problems, &report));
+    CHECK_INT_EQ(problems, 1);
+    CHECK(report != NULL && strstr(report, "class 0 (birds) has no sample") != NULL);
+    sscma_dataset_destroy(ds);
+    snprintf(cfg, sizeof cfg, "{\"type\": \"CustomDataset\", \"data_root\": \"%s/birds\"}", root);
+    CHECK_FAILS(sscma_dataset_open(ctx, cfg, &ds), SSCMA_ERR_FORMAT, "no class folders");
+    snprintf(cfg, sizeof cfg, "{\"type\": \"CustomDataset\", \"data_root\": \"%s\", \"classes\": [\"birds\"]}", root);
+    CHECK_FAILS(sscma_dataset_open(ctx, cfg, &ds), SSCMA_ERR_FORMAT, "empty dataset");
+    CHECK_FAILS(sscma_dataset_open(ctx, "{\"type\": \"CustomDataset\", \"data_root\": \"/no/such\"}", &ds), SSCMA_ERR_IO,
+                "/no/such: cannot open");
+}
+
+/* Reads every batch of an epoch into one array. */
+static float *epoch_images(sscma_loader *l, int64_t epoch, int64_t batch, int64_t per, int64_t *batches)
+{
+    const int64_t dims[4] = {batch, 32, 32, 1};
+    sscma_tensor *images = NULL, *labels = NULL;
+    sscma_tensor_create(ctx, SSCMA_DTYPE_F32, 4, dims, &images);
+    sscma_tensor_create(ctx, SSCMA_DTYPE_I32, 1, dims, &labels);
+    sscma_loader_batches(l, batches);
+    float *all = calloc((size_t)(*batches * batch * per), sizeof *all);
+    sscma_loader_start_epoch(l, epoch);
+    int64_t count = 0, k = 0;
+    void *d = NULL;
+    sscma_tensor_data(images, &d);
+    while (sscma_loader_next(l, images, labels, &count) == SSCMA_OK && count > 0)
+        memcpy(all + (k++) * batch * per, d, (size_t)(batch * per) * sizeof(float));
+    sscma_tensor_destroy(images);
+    sscma_tensor_destroy(labels);
+    return all;
+}
+
+static void loader_batches_do_not_depend_on_workers(void)
+{
+    if (!have_fashion()) {
+        test_fail(__FILE__, __LINE__, "dataset-fashion-mnist missing");
+        return;
+    }
+    sscma_dataset *ds = NULL;
+    CHECK_OK(sscma_dataset_open(ctx, "{\"type\": \"FashionMNIST\", \"split\": \"test\"}", &ds));
+#define LOADER_CFG                                                                                             \
+    "{\"batch_size\": 64, \"shuffle\": true, \"num_workers\": %d, \"seed\": 5, \"pipeline\": ["                       \
+    "{\"type\": \"Pad\", \"padding\": 2}, {\"type\": \"RandomFlip\", \"prob\": 0.5},"                             \
+    " {\"type\": \"RandomCrop\", \"size\": 32, \"padding\": 2},"                                                    \
+    " {\"type\": \"Normalize\", \"mean\": [72.94], \"std\": [90.02]}]}"
+    float *ref = NULL;
+    int64_t batches = 0;
+    for (int workers = 0; workers <= 3; workers++) {
+        char cfg[512];
+        snprintf(cfg, sizeof cfg, LOADER_CFG, workers == 2 ? 3 : workers);
+        sscma_loader *l = NULL;
+        CHECK_OK(sscma_loader_create(ctx, ds, cfg, &l));
+        if (l == NULL)
+            continue;
+        float *got = epoch_images(l, workers == 3 ? 2 : 1, 64, 1024, &batches);
+        CHECK_INT_EQ(batches, 157); /* 10000 / 64, the last one partial */
+        if (workers == 0)
+            ref = got;
+        else if (workers < 3) {
+            CHECK(memcmp(ref, got, (size_t)(batches * 64 * 1024) * sizeof(float)) == 0);
+            free(got);
+        } else { /* another epoch: another order */
+            CHECK(memcmp(ref, got, (size_t)(64 * 1024) * sizeof(float)) != 0);
+            free(got);
+        }
+        sscma_loader_destroy(l);
+    }
+    /* Normalize: mean about 0 and std about 1 over the epoch (padding zeros pull the mean below) */
+    double sum = 0.0, sq = 0.0;
+    int64_t n = 10000 * 1024;
+    for (int64_t i = 0; i < n; i++)
+        sum += ref[i], sq += (double)ref[i] * ref[i];
+    double mean = sum / (double)n, std = sqrt(sq / (double)n - mean * mean);
+    CHECK(mean > -0.3 && mean < 0.1 && std > 0.8 && std < 1.2);
+    free(ref);
+    sscma_dataset_destroy(ds);
+}
+
+static void loader_edges_and_errors(void)
+{
+    char dir[128], images[256], labels[256], cfg[400];
+    snprintf(dir, sizeof dir, "%s/idx_small", tmpdir);
+    mkdir(dir, 0755);
+    snprintf(images, sizeof images, "%s/t10k-images-idx3-ubyte", dir);
+    snprintf(labels, sizeof labels, "%s/t10k-labels-idx1-ubyte", dir);
+    uint8_t pixels[5 * 2 * 3], lab[5] = {0, 1, 2, 3, 4};
+    for (int i = 0; i < 30; i++)
+        pixels[i] = (uint8_t)(i * 8);
+    const uint32_t idims[3] = {5, 2, 3}, ldims[1] = {5};
+    write_idx(images, 0x803, idims, 3, pixels, sizeof pixels, false);
+    write_idx(labels, 0x801, ldims, 1, lab, sizeof lab, false);
+    snprintf(cfg, sizeof cfg, "{\"type\": \"MNIST\", \"data_root\": \"%s\", \"test_mode\": true}", dir);
+    sscma_dataset *ds = NULL;
+    CHECK_OK(sscma_dataset_open(ctx, cfg, &ds));
+    sscma_loader *l = NULL;
+    CHECK_OK(sscma_loader_create(ctx, ds, "{\"batch_size\": 2, \"pipeline\": [{\"type\": \"RandomFlip\", \"prob\": 1.0,"
+                                           " \"direction\": \"horizontal\"}]}", &l));
+    const int64_t dims[4] = {2, 2, 3, 1}, wrong[4] = {2, 3, 2, 1};
+    sscma_tensor *img = NULL, *bad = NULL, *lab_t = NULL;
+    CHECK_OK(sscma_tensor_create(ctx, SSCMA_DTYPE_F32, 4, dims, &img));
+    CHECK_OK(sscma_tensor_create(ctx, SSCMA_DTYPE_F32, 4, wrong, &bad));
+    CHECK_OK(sscma_tensor_create(ctx, SSCMA_DTYPE_I32, 1, dims, &lab_t));
+    int64_t count = -1, batches = 0;
+    void *d = NULL, *ld = NULL;
+    CHECK_OK(sscma_loader_batches(l, &batches));
+    CHECK_INT_EQ(batches, 3);
+    CHECK_FAILS(sscma_loader_next(l, bad, lab_t, &count), SSCMA_ERR_SHAPE, "images must be f32[2, 2, 3, 1]");
+    CHECK_FAILS(sscma_loader_next(l, img, img, &count), SSCMA_ERR_DTYPE, "labels must be i32[2]");
+    CHECK_OK(sscma_loader_next(l, img, lab_t, &count));
+    CHECK_INT_EQ(count, 2);
+    sscma_tensor_data(img, &d);
+    sscma_tensor_data(lab_t, &ld);
+    /* sample 0 rows (0, 8, 16) and (24, 32, 40), flipped: 16, 8, 0 */
+    CHECK(((float *)d)[0] == 16.0f && ((float *)d)[1] == 8.0f && ((float *)d)[2] == 0.0f);
+    CHECK(((int32_t *)ld)[1] == 1);
+    CHECK_OK(sscma_loader_next(l, img, lab_t, &count));
+    CHECK_OK(sscma_loader_next(l, img, lab_t, &count));
+    CHECK_INT_EQ(count, 1); /* the last, partial batch: the unused row is zero */
+    CHECK(((float *)d)[6] == 0.0f && ((float *)d)[11] == 0.0f);
+    CHECK_OK(sscma_loader_next(l, img, lab_t, &count));
+    CHECK_INT_EQ(count, 0); /* end of the epoch */
+    sscma_loader_destroy(l);
+    l = NULL;
+    CHECK_OK(sscma_loader_create(ctx, ds, "{\"batch_size\": 2, \"drop_last\": true}", &l));
+    CHECK_OK(sscma_loader_batches(l, &batches));
+    CHECK_INT_EQ(batches, 2);
+    sscma_loader_destroy(l);
+    l = NULL;
+    CHECK_FAILS(sscma_loader_create(ctx, ds, "{\"batch\": 2}", &l), SSCMA_ERR_CONFIG, "unknown key 'batch'");
+    CHECK_FAILS(sscma_loader_create(ctx, ds, "{\"batch_size\": 0}", &l), SSCMA_ERR_CONFIG, "batch_size (1..2^20)");
+    CHECK_FAILS(sscma_loader_create(ctx, ds, "{\"pipeline\": [{\"type\": \"Blur\"}]}", &l), SSCMA_ERR_CONFIG,
+                "transform 0: unknown type 'Blur'");
+    CHECK_FAILS(sscma_loader_create(ctx, ds, "{\"pipeline\": [{\"type\": \"Resize\"}]}", &l), SSCMA_ERR_CONFIG,
+                "'size' must be [h, w]");
+    CHECK_FAILS(sscma_loader_create(ctx, ds, "{\"pipeline\": [{\"type\": \"Normalize\", \"mean\": [1, 2], \"std\": [1]}]}",
+                                    &l), SSCMA_ERR_CONFIG, "same length");
+    CHECK_FAILS(sscma_loader_create(ctx, ds, "{\"pipeline\": [{\"type\": \"RandomFlip\", \"p\": 1}]}", &l),
+                SSCMA_ERR_CONFIG, "unknown key 'p'; valid keys: type, prob, direction");
+    CHECK_FAILS(sscma_loader_create(NULL, ds, "{}", &l), SSCMA_ERR_INVALID_ARGUMENT, "'ctx'");
+    CHECK_FAILS(sscma_loader_batches(NULL, &batches), SSCMA_ERR_INVALID_ARGUMENT, "'loader'");
+    CHECK_FAILS(sscma_loader_start_epoch(NULL, 0), SSCMA_ERR_INVALID_ARGUMENT, "'loader'");
+    CHECK_FAILS(sscma_loader_next(NULL, img, lab_t, &count), SSCMA_ERR_INVALID_ARGUMENT, "'loader'");
+    CHECK(l == NULL);
+    sscma_loader_destroy(NULL);
+    CHECK_OK(sscma_loader_create(ctx, ds, "{}", &l));
+    CHECK_FAILS(sscma_loader_start_epoch(l, -1), SSCMA_ERR_INVALID_ARGUMENT, "epoch -1");
+    sscma_loader_destroy(l);
+    sscma_tensor_destroy(img);
+    sscma_tensor_destroy(bad);
+    sscma_tensor_destroy(lab_t);
+    sscma_dataset_destroy(ds);
+}
+
+static void null_arguments(void)
+{
+    sscma_dataset *ds = NULL;
+    sscma_sample *s = NULL;
+    int64_t n = 0;
+    int32_t k = 0;
+    const char *name = NULL;
+    sscma_tensor *t = NULL;
+    CHECK_FAILS(sscma_dataset_open(NULL, "{}", &ds), SSCMA_ERR_INVALID_ARGUMENT, "'ctx'");
+    CHECK_FAILS(sscma_dataset_open(ctx, NULL, &ds), SSCMA_ERR_INVALID_ARGUMENT, "'config_json'");
+    CHECK_FAILS(sscma_dataset_size(NULL, &n), SSCMA_ERR_INVALID_ARGUMENT, "'dataset'");
+    CHECK_FAILS(sscma_dataset_num_classes(NULL, &k), SSCMA_ERR_INVALID_ARGUMENT, "'dataset'");
+    CHECK_FAILS(sscma_dataset_class_name(NULL, 0, &name), SSCMA_ERR_INVALID_ARGUMENT, "'dataset'");
+    CHECK_FAILS(sscma_dataset_get(NULL, 0, &s), SSCMA_ERR_INVALID_ARGUMENT, "'dataset'");
+    CHECK_FAILS(sscma_dataset_check(NULL, &n, &name), SSCMA_ERR_INVALID_ARGUMENT, "'dataset'");
+    CHECK_FAILS(sscma_sample_image(NULL, &t), SSCMA_ERR_INVALID_ARGUMENT, "'sample'");
+    CHECK_FAILS(sscma_sample_label(NULL, &k), SSCMA_ERR_INVALID_ARGUMENT, "'sample'");
+    sscma_dataset_destroy(NULL);
+    sscma_sample_destroy(NULL);
+}
+
+int main(int argc, char **argv)
+{
+    static const test_case cases[] = {
+        TEST_CASE(fashion_mnist_reads_like_numpy),
+        TEST_CASE(idx_defects_are_reported),
+        TEST_CASE(class_folders_and_their_defects),
+        TEST_CASE(loader_batches_do_not_depend_on_workers),
+        TEST_CASE(loader_edges_and_errors),
+        TEST_CASE(null_arguments),
+    };
+    snprintf(tmpdir, sizeof tmpdir, "/tmp/sscma-data-XXXXXX");
+    if (mkdtemp(tmpdir) == NULL || sscma_context_create(NULL, &ctx) != SSCMA_OK)
+        return 99;
+    int rc = test_main(argc, argv, cases, TEST_COUNT(cases));
+    sscma_context_destroy(ctx);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
+    if (system(cmd) != 0)
+        rc = 1;
+    return rc;
+}
