@@ -13,5 +13,6 @@
 #include <sscma/tensor.h>
 #include <sscma/model.h>
 #include <sscma/data.h>
+#include <sscma/optim.h>
 
 #endif /* SSCMA_SSCMA_H */

@@ -1,0 +1,170 @@
+/* Unit tests of optim.h: 20 steps of each optimizer against torch.optim (tests/golden/gen_optim.py), and errors. */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <sscma/experimental.h>
+#include <sscma/optim.h>
+#include <sscma/sscma.h>
+
+#include "golden.h"
+#include "harness.h"
+
+static sscma_context *ctx;
+static golden_file golden;
+
+static const struct {
+    const char *name;
+    int32_t rank;
+    int64_t dims[4];
+    uint32_t flags;
+} params[] = {
+    {"conv.weight", 4, {4, 3, 3, 2}, SSCMA_PARAM_TRAINABLE},
+    {"conv.bias", 1, {4}, SSCMA_PARAM_TRAINABLE | SSCMA_PARAM_BIAS},
+    {"bn.weight", 1, {4}, SSCMA_PARAM_TRAINABLE | SSCMA_PARAM_NORM},
+    {"head.fc.weight", 2, {3, 8}, SSCMA_PARAM_TRAINABLE},
+};
+#define N_PARAMS 4
+
+#define PARAMWISE "\"paramwise_cfg\": {\"norm_decay_mult\": 0, \"bias_decay_mult\": 0, \"custom_keys\": {\"head\": {\"lr_mult\": 2, \"decay_mult\": 0.5}}}"
+
+static const struct {
+    const char *name, *config;
+} cases[] = {
+    {"sgd_momentum", "{\"optimizer\": {\"type\": \"SGD\", \"lr\": 0.05, \"momentum\": 0.9, \"weight_decay\": 1e-3}, " PARAMWISE "}"},
+    {"sgd_nesterov", "{\"optimizer\": {\"type\": \"SGD\", \"lr\": 0.05, \"momentum\": 0.9, \"nesterov\": true, \"weight_decay\": 1e-3}, " PARAMWISE "}"},
+    {"sgd_dampening", "{\"optimizer\": {\"type\": \"SGD\", \"lr\": 0.1, \"momentum\": 0.5, \"dampening\": 0.25}, " PARAMWISE "}"},
+    {"sgd_plain_clip", "{\"optimizer\": {\"type\": \"SGD\", \"lr\": 0.1}, \"clip_grad\": {\"max_norm\": 1.5}, " PARAMWISE "}"},
+    {"adam", "{\"optimizer\": {\"type\": \"Adam\", \"lr\": 0.01, \"betas\": [0.9, 0.99], \"eps\": 1e-7, \"weight_decay\": 1e-2}, " PARAMWISE "}"},
+    {"adam_amsgrad", "{\"optimizer\": {\"type\": \"Adam\", \"lr\": 0.02, \"amsgrad\": true}, " PARAMWISE "}"},
+    {"adamw", "{\"optimizer\": {\"type\": \"AdamW\", \"lr\": 0.01, \"weight_decay\": 0.05}, " PARAMWISE "}"},
+    {"adamw_amsgrad_clip", "{\"type\": \"OptimWrapper\", \"optimizer\": {\"type\": \"AdamW\", \"lr\": 0.005, \"weight_decay\": 0.1, \"amsgrad\": true, \"betas\": [0.8, 0.95]}, \"clip_grad\": {\"max_norm\": 0.8}, " PARAMWISE "}"},
+};
+
+static sscma_model *make_model(void)
+{
+    sscma_model *m = NULL;
+    if (sscma_model_create_empty(ctx, &m) != SSCMA_OK)
+        return NULL;
+    for (int i = 0; i < N_PARAMS; i++) {
+        if (sscma_model_add_param(m, params[i].name, params[i].rank, params[i].dims, params[i].flags, "zeros") != SSCMA_OK)
+            return NULL;
+        char rec[64];
+        snprintf(rec, sizeof rec, "%s/init", params[i].name);
+        const golden_record *r = golden_find(&golden, rec);
+        sscma_tensor *v = NULL;
+        void *d = NULL;
+        sscma_model_param(m, i, NULL, NULL, &v, NULL);
+        sscma_tensor_data(v, &d);
+        if (r != NULL)
+            memcpy(d, r->data, (size_t)r->numel * 4);
+    }
+    return m;
+}
+
+static void optimizer_case(size_t k)
+{
+    sscma_model *m = make_model();
+    CHECK(m != NULL);
+    if (m == NULL)
+        return;
+    sscma_optimizer *o = NULL;
+    CHECK_OK(sscma_optimizer_create(m, cases[k].config, &o));
+    for (int step = 0; o != NULL && step < 20; step++) {
+        for (int i = 0; i < N_PARAMS; i++) {
+            char rec[64];
+            snprintf(rec, sizeof rec, "step%d/%s/grad", step, params[i].name);
+            const golden_record *r = golden_find(&golden, rec);
+            sscma_tensor *g = NULL;
+            void *d = NULL;
+            sscma_model_param(m, i, NULL, NULL, NULL, &g);
+            sscma_tensor_data(g, &d);
+            if (r != NULL)
+                memcpy(d, r->data, (size_t)r->numel * 4);
+        }
+        CHECK_OK(sscma_optimizer_step(o));
+    }
+    for (int i = 0; i < N_PARAMS; i++) {
+        char rec[96];
+        snprintf(rec, sizeof rec, "%s/%s/final", cases[k].name, params[i].name);
+        const golden_record *r = golden_find(&golden, rec);
+        sscma_tensor *v = NULL;
+        void *d = NULL;
+        sscma_model_param(m, i, NULL, NULL, &v, NULL);
+        sscma_tensor_data(v, &d);
+        int64_t where = 0;
+        double worst = r != NULL ? golden_compare(d, r, 1e-6, &where) : INFINITY;
+        if (worst > 1.0)
+            test_fail(__FILE__, __LINE__, "%s: %s element %lld: %.9g vs torch %.9g (%.2f x 1e-6)", cases[k].name,
+                      params[i].name, (long long)where, (double)((float *)d)[where],
+                      r ? (double)((float *)r->data)[where] : 0.0, worst);
+    }
+    sscma_optimizer_destroy(o);
+    sscma_model_destroy(m);
+}
+
+static void configs_and_arguments(void)
+{
+    sscma_model *m = make_model();
+    sscma_optimizer *o = NULL;
+    double v = 0;
+    CHECK_FAILS(sscma_optimizer_create(m, "{\"type\": \"RMSprop\"}", &o), SSCMA_ERR_CONFIG,
+                "unknown optimizer type 'RMSprop'; known: SGD, Adam, AdamW");
+    CHECK_FAILS(sscma_optimizer_create(m, "{\"type\": \"SGD\", \"lr\": -1}", &o), SSCMA_ERR_CONFIG, "'lr' must be");
+    CHECK_FAILS(sscma_optimizer_create(m, "{\"type\": \"SGD\", \"momentun\": 0.9}", &o), SSCMA_ERR_CONFIG,
+                "unknown key 'momentun'; valid keys: type, lr, momentum");
+    CHECK_FAILS(sscma_optimizer_create(m, "{\"type\": \"SGD\", \"nesterov\": true}", &o), SSCMA_ERR_CONFIG,
+                "Nesterov momentum needs momentum > 0");
+    CHECK_FAILS(sscma_optimizer_create(m, "{\"type\": \"Adam\", \"betas\": [0.9]}", &o), SSCMA_ERR_CONFIG,
+                "'betas' must be [beta1, beta2]");
+    CHECK_FAILS(sscma_optimizer_create(m, "{\"optimizer\": {\"type\": \"SGD\"}, \"clip_grad\": {\"norm\": 1}}", &o),
+                SSCMA_ERR_CONFIG, "clip_grad: unknown key 'norm'");
+    CHECK_FAILS(sscma_optimizer_create(m, "{\"optimizer\": {\"type\": \"SGD\"}, \"paramwise_cfg\": {\"norm_decay\": 0}}",
+                                       &o), SSCMA_ERR_CONFIG, "paramwise_cfg: unknown key 'norm_decay'");
+    CHECK_FAILS(sscma_optimizer_create(m, "{\"type\": ", &o), SSCMA_ERR_CONFIG, "line 1");
+    CHECK_FAILS(sscma_optimizer_create(NULL, "{}", &o), SSCMA_ERR_INVALID_ARGUMENT, "'model'");
+    CHECK(o == NULL);
+    CHECK_OK(sscma_optimizer_create(m, "{\"type\": \"SGD\", \"lr\": 0.1}", &o));
+    CHECK_OK(sscma_optimizer_set_lr(o, 0.25));
+    CHECK_OK(sscma_optimizer_lr(o, &v));
+    CHECK(v == 0.25);
+    CHECK_FAILS(sscma_optimizer_set_lr(o, NAN), SSCMA_ERR_INVALID_ARGUMENT, "lr nan");
+    CHECK_FAILS(sscma_optimizer_set_momentum(o, 1.0), SSCMA_ERR_INVALID_ARGUMENT, "momentum 1 must be in [0, 1)");
+    /* a non-finite gradient stops the step before anything changes */
+    sscma_tensor *g = NULL, *val = NULL;
+    void *gd = NULL, *vd = NULL;
+    sscma_model_param(m, 0, NULL, NULL, &val, &g);
+    sscma_tensor_data(g, &gd), sscma_tensor_data(val, &vd);
+    float before = ((float *)vd)[0];
+    ((float *)gd)[3] = INFINITY;
+    CHECK_FAILS(sscma_optimizer_step(o), SSCMA_ERR_NUMERIC, "gradient norm is inf");
+    CHECK(((float *)vd)[0] == before);
+    CHECK_OK(sscma_optimizer_grad_norm(o, &v));
+    CHECK(isinf(v));
+    CHECK_FAILS(sscma_optimizer_step(NULL), SSCMA_ERR_INVALID_ARGUMENT, "'optimizer'");
+    CHECK_FAILS(sscma_optimizer_set_lr(NULL, 1.0), SSCMA_ERR_INVALID_ARGUMENT, "'optimizer'");
+    CHECK_FAILS(sscma_optimizer_lr(o, NULL), SSCMA_ERR_INVALID_ARGUMENT, "'out'");
+    CHECK_FAILS(sscma_optimizer_set_momentum(NULL, 0.5), SSCMA_ERR_INVALID_ARGUMENT, "'optimizer'");
+    CHECK_FAILS(sscma_optimizer_grad_norm(NULL, &v), SSCMA_ERR_INVALID_ARGUMENT, "'optimizer'");
+    sscma_optimizer_destroy(o);
+    sscma_optimizer_destroy(NULL);
+    sscma_model_destroy(m);
+}
+
+int main(int argc, char **argv)
+{
+    static const test_case tests[] = {TEST_CASE(configs_and_arguments)};
+    enum { N = sizeof cases / sizeof cases[0] };
+    static test_param_case pc[N];
+    for (size_t i = 0; i < N; i++) {
+        snprintf(pc[i].name, sizeof pc[i].name, "torch.optim %s, 20 steps", cases[i].name);
+        pc[i].fn = optimizer_case;
+        pc[i].index = i;
+    }
+    if (golden_load(&golden, GOLDEN_DIR "/optim.bin") != 0 || sscma_context_create(NULL, &ctx) != SSCMA_OK)
+        return 99;
+    int rc = test_main_params(argc, argv, tests, TEST_COUNT(tests), pc, N);
+    sscma_context_destroy(ctx);
+    golden_free(&golden);
+    return rc;
+}
