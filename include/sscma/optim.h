@@ -52,6 +52,38 @@ SSCMA_API sscma_status sscma_optimizer_set_momentum(sscma_optimizer *optimizer, 
 /* Stores the global gradient norm measured by the last step (before clipping) in *out. */
 SSCMA_API sscma_status sscma_optimizer_grad_norm(const sscma_optimizer *optimizer, double *out);
 
+/*
+ * Learning-rate schedulers, as mmengine's param_scheduler list (LinearLR, ConstantLR, StepLR, MultiStepLR,
+ * ExponentialLR, CosineAnnealingLR, PolyLR), each active on its [begin, end) window and chained in list order with
+ * mmengine's recursive (chainable) formulas:
+ *
+ *   [{"type": "LinearLR", "start_factor": 0.1, "by_epoch": false, "begin": 0, "end": 500},
+ *    {"type": "CosineAnnealingLR", "T_max": 8, "eta_min": 0, "by_epoch": true, "begin": 0, "end": 8,
+ *     "convert_to_iter_based": true}]
+ *
+ * by_epoch schedulers step once per epoch (sscma_scheduler_step_epoch); with convert_to_iter_based their begin, end,
+ * T_max, step_size and milestones are multiplied by iters_per_epoch and they step every iteration, as mmengine's
+ * runner does. docs/training.md documents every key.
+ */
+typedef struct sscma_scheduler sscma_scheduler;
+
+/*
+ * Creates the schedulers of `config_json` (a list, or one object) for `optimizer` (which must outlive it) and applies
+ * their step 0 (e.g. a warm-up's start factor). iters_per_epoch > 0 converts epochs to iterations. Errors:
+ * SSCMA_ERR_CONFIG naming the scheduler index and key.
+ */
+SSCMA_API sscma_status sscma_scheduler_create(sscma_optimizer *optimizer, const char *config_json,
+                                              int64_t iters_per_epoch, sscma_scheduler **out);
+
+/* Destroys a scheduler list. NULL is a no-op. */
+SSCMA_API void sscma_scheduler_destroy(sscma_scheduler *scheduler);
+
+/* Advances the iteration-based schedulers by one iteration (call after each optimizer step). */
+SSCMA_API sscma_status sscma_scheduler_step_iter(sscma_scheduler *scheduler);
+
+/* Advances the epoch-based schedulers by one epoch (call at the end of each epoch). */
+SSCMA_API sscma_status sscma_scheduler_step_epoch(sscma_scheduler *scheduler);
+
 SSCMA_END_DECLS
 
 #endif /* SSCMA_OPTIM_H */

@@ -103,6 +103,74 @@ static void optimizer_case(size_t k)
     sscma_model_destroy(m);
 }
 
+static golden_file sched_golden;
+static const char *const chains[] = {"warmup_cosine", "warmup_multistep_epochs", "step_converted",
+                                     "exponential_constant", "poly_window", "multistep_begin1", "cosine_restart"};
+
+/* The base lr used at each of 60 iterations (10 per epoch) against tests/golden/gen_sched.py. */
+static void scheduler_case(size_t k)
+{
+    char rec[96], config[2048];
+    snprintf(rec, sizeof rec, "%s/config", chains[k]);
+    const golden_record *cfg = golden_find(&sched_golden, rec);
+    snprintf(rec, sizeof rec, "%s/lr", chains[k]);
+    const golden_record *lrs = golden_find(&sched_golden, rec);
+    CHECK(cfg != NULL && lrs != NULL && cfg->numel < (int64_t)sizeof config);
+    if (cfg == NULL || lrs == NULL)
+        return;
+    for (int64_t i = 0; i < cfg->numel; i++)
+        config[i] = (char)((const float *)cfg->data)[i];
+    config[cfg->numel] = '\0';
+    sscma_model *m = make_model();
+    sscma_optimizer *o = NULL;
+    sscma_scheduler *s = NULL;
+    CHECK_OK(sscma_optimizer_create(m, "{\"type\": \"SGD\", \"lr\": 0.1}", &o));
+    CHECK_OK(sscma_scheduler_create(o, config, 10, &s));
+    float got[60];
+    for (int it = 0; s != NULL && it < 60; it++) {
+        double lr = 0.0;
+        sscma_optimizer_lr(o, &lr);
+        got[it] = (float)lr;
+        CHECK_OK(sscma_scheduler_step_iter(s));
+        if ((it + 1) % 10 == 0)
+            CHECK_OK(sscma_scheduler_step_epoch(s));
+    }
+    int64_t where = 0;
+    double worst = s != NULL ? golden_compare(got, lrs, 1e-6, &where) : INFINITY;
+    if (worst > 1.0)
+        test_fail(__FILE__, __LINE__, "%s: iteration %lld: lr %.9g vs reference %.9g", chains[k], (long long)where,
+                  (double)got[where], (double)((const float *)lrs->data)[where]);
+    sscma_scheduler_destroy(s);
+    sscma_optimizer_destroy(o);
+    sscma_model_destroy(m);
+}
+
+static void scheduler_errors(void)
+{
+    sscma_model *m = make_model();
+    sscma_optimizer *o = NULL;
+    sscma_scheduler *s = NULL;
+    CHECK_OK(sscma_optimizer_create(m, "{\"type\": \"SGD\", \"lr\": 0.1}", &o));
+    CHECK_FAILS(sscma_scheduler_create(o, "[{\"type\": \"WarmupLR\"}]", 10, &s), SSCMA_ERR_CONFIG,
+                "scheduler 0: unknown type 'WarmupLR'");
+    CHECK_FAILS(sscma_scheduler_create(o, "[{\"type\": \"StepLR\", \"step_size\": 2}, {\"type\": \"LinearLR\"}]", 10,
+                                       &s), SSCMA_ERR_CONFIG, "scheduler 1 (LinearLR) needs an 'end'");
+    CHECK_FAILS(sscma_scheduler_create(o, "{\"type\": \"StepLR\", \"stepsize\": 2}", 10, &s), SSCMA_ERR_CONFIG,
+                "unknown key 'stepsize'");
+    CHECK_FAILS(sscma_scheduler_create(o, "{\"type\": \"CosineAnnealingLR\", \"by_epoch\": true, "
+                                          "\"convert_to_iter_based\": true, \"end\": 3}", 0, &s),
+                SSCMA_ERR_CONFIG, "needs the iterations per epoch");
+    CHECK_FAILS(sscma_scheduler_create(o, "{\"type\": \"ConstantLR\", \"begin\": 5, \"end\": 5}", 10, &s),
+                SSCMA_ERR_CONFIG, "empty window");
+    CHECK_FAILS(sscma_scheduler_create(NULL, "[]", 10, &s), SSCMA_ERR_INVALID_ARGUMENT, "'optimizer'");
+    CHECK_FAILS(sscma_scheduler_step_iter(NULL), SSCMA_ERR_INVALID_ARGUMENT, "'scheduler'");
+    CHECK_FAILS(sscma_scheduler_step_epoch(NULL), SSCMA_ERR_INVALID_ARGUMENT, "'scheduler'");
+    CHECK(s == NULL);
+    sscma_scheduler_destroy(NULL);
+    sscma_optimizer_destroy(o);
+    sscma_model_destroy(m);
+}
+
 static void configs_and_arguments(void)
 {
     sscma_model *m = make_model();
@@ -153,17 +221,24 @@ static void configs_and_arguments(void)
 
 int main(int argc, char **argv)
 {
-    static const test_case tests[] = {TEST_CASE(configs_and_arguments)};
-    enum { N = sizeof cases / sizeof cases[0] };
-    static test_param_case pc[N];
+    static const test_case tests[] = {TEST_CASE(configs_and_arguments), TEST_CASE(scheduler_errors)};
+    enum { N = sizeof cases / sizeof cases[0], NS = sizeof chains / sizeof chains[0] };
+    static test_param_case pc[N + NS];
     for (size_t i = 0; i < N; i++) {
         snprintf(pc[i].name, sizeof pc[i].name, "torch.optim %s, 20 steps", cases[i].name);
         pc[i].fn = optimizer_case;
         pc[i].index = i;
     }
-    if (golden_load(&golden, GOLDEN_DIR "/optim.bin") != 0 || sscma_context_create(NULL, &ctx) != SSCMA_OK)
+    for (size_t i = 0; i < NS; i++) {
+        snprintf(pc[N + i].name, sizeof pc[N + i].name, "scheduler chain %s, 60 iterations", chains[i]);
+        pc[N + i].fn = scheduler_case;
+        pc[N + i].index = i;
+    }
+    if (golden_load(&golden, GOLDEN_DIR "/optim.bin") != 0 || golden_load(&sched_golden, GOLDEN_DIR "/sched.bin") != 0 ||
+        sscma_context_create(NULL, &ctx) != SSCMA_OK)
         return 99;
-    int rc = test_main_params(argc, argv, tests, TEST_COUNT(tests), pc, N);
+    int rc = test_main_params(argc, argv, tests, TEST_COUNT(tests), pc, N + NS);
+    golden_free(&sched_golden);
     sscma_context_destroy(ctx);
     golden_free(&golden);
     return rc;

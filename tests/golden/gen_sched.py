@@ -1,0 +1,159 @@
+#!/usr/bin/python3
+"""Golden learning-rate sequences for libsscma's schedulers.
+
+reference() below re-implements mmengine's ParamScheduler semantics (begin/end windows, last_step counting from the
+window's start, the chainable formulas, by_epoch vs convert_to_iter_based) from its published code; each formula is
+first checked against torch.optim.lr_scheduler on a single scheduler starting at 0, where the two coincide.
+Writes tests/golden/sched.bin: for each chain, the base lr used at each of 60 iterations (10 per epoch).
+
+Run: /usr/bin/python3 tests/golden/gen_sched.py
+"""
+import json
+import math
+import os
+import struct
+import sys
+
+import numpy as np
+import torch
+
+EPOCH_LEN, ITERS, BASE = 10, 60, 0.1
+
+CHAINS = {
+    "warmup_cosine": [
+        {"type": "LinearLR", "start_factor": 0.1, "by_epoch": False, "begin": 0, "end": 25},
+        {"type": "CosineAnnealingLR", "T_max": 6, "eta_min": 1e-5, "by_epoch": True, "begin": 0, "end": 6,
+         "convert_to_iter_based": True}],
+    "warmup_multistep_epochs": [
+        {"type": "LinearLR", "start_factor": 0.001, "by_epoch": False, "begin": 0, "end": 30},
+        {"type": "MultiStepLR", "milestones": [2, 4], "gamma": 0.1, "by_epoch": True, "begin": 0, "end": 6}],
+    "step_converted": [
+        {"type": "StepLR", "step_size": 2, "gamma": 0.5, "by_epoch": True, "convert_to_iter_based": True}],
+    "exponential_constant": [
+        {"type": "ExponentialLR", "gamma": 0.97, "by_epoch": False},
+        {"type": "ConstantLR", "factor": 0.5, "by_epoch": False, "begin": 0, "end": 10}],
+    "poly_window": [{"type": "PolyLR", "eta_min": 1e-4, "power": 2.0, "by_epoch": False, "begin": 5, "end": 50}],
+    "multistep_begin1": [
+        {"type": "MultiStepLR", "milestones": [2, 3], "gamma": 0.1, "by_epoch": True, "begin": 1, "end": 6}],
+    "cosine_restart": [{"type": "CosineAnnealingLR", "T_max": 20, "eta_min": 0.01, "by_epoch": False}],
+}
+
+
+class Sched:
+    def __init__(self, cfg, base):
+        self.c = dict(cfg)
+        by_epoch = cfg.get("by_epoch", True)
+        convert = cfg.get("convert_to_iter_based", False)
+        scale = EPOCH_LEN if by_epoch and convert else 1
+        self.by_epoch = by_epoch and not convert
+        self.begin = cfg.get("begin", 0) * scale
+        self.end = cfg["end"] * scale if "end" in cfg else math.inf
+        self.total = self.end - self.begin - 1
+        self.t_max = cfg["T_max"] * scale if "T_max" in cfg else self.end - self.begin
+        self.step_size = cfg.get("step_size", 0) * scale
+        self.milestones = [m * scale for m in cfg.get("milestones", [])]
+        self.base, self.last_step, self.global_step = base, -1, 0
+
+    def value(self, lr):
+        c, t, k = self.c, self.last_step, self.c["type"]
+        if k == "LinearLR":
+            s, e = c.get("start_factor", 1 / 3), c.get("end_factor", 1.0)
+            return lr * s if t == 0 else lr * (1 + (e - s) / (self.total * s + (t - 1) * (e - s)))
+        if k == "ConstantLR":
+            f = c.get("factor", 1 / 3)
+            return lr * f if t == 0 else (lr if t != self.total else lr * (1 / f))
+        if k == "StepLR":
+            return lr if t == 0 or t % self.step_size else lr * c.get("gamma", 0.1)
+        if k == "MultiStepLR":
+            n = self.milestones.count(t)
+            return lr * c.get("gamma", 0.1) ** n if n else lr
+        if k == "ExponentialLR":
+            return lr if t == 0 else lr * c.get("gamma", 0.1)
+        if k == "CosineAnnealingLR":
+            eta, T = c.get("eta_min", 0.0), self.t_max
+            if t == 0:
+                return lr
+            if (t - 1 - T) % (2 * T) == 0:
+                return lr + (self.base - eta) * (1 - math.cos(math.pi / T)) / 2
+            return (1 + math.cos(math.pi * t / T)) / (1 + math.cos(math.pi * (t - 1) / T)) * (lr - eta) + eta
+        if k == "PolyLR":
+            eta, p = c.get("eta_min", 0.0), c.get("power", 1.0)
+            return lr if t == 0 else (lr - eta) * (1 - 1 / (self.total - t + 1)) ** p + eta
+        raise ValueError(k)
+
+    def step(self, lr):
+        if self.begin <= self.global_step < self.end:
+            self.last_step += 1
+            lr = max(self.value(lr), 0.0)
+        self.global_step += 1
+        return lr
+
+
+def reference(chain):
+    lr = BASE
+    scheds = [Sched(c, BASE) for c in chain]
+    for s in scheds:
+        lr = s.step(lr)
+    out = []
+    for it in range(ITERS):
+        out.append(lr)
+        for s in scheds:
+            if not s.by_epoch:
+                lr = s.step(lr)
+        if (it + 1) % EPOCH_LEN == 0:
+            for s in scheds:
+                if s.by_epoch:
+                    lr = s.step(lr)
+    return out
+
+
+def torch_single(make, n):
+    p = torch.nn.Parameter(torch.zeros(1))
+    opt = torch.optim.SGD([p], lr=BASE)
+    s = make(opt)
+    out = []
+    for _ in range(n):
+        out.append(opt.param_groups[0]["lr"])
+        opt.step()
+        s.step()
+    return out
+
+
+def cross_check():
+    L = torch.optim.lr_scheduler
+    pairs = [
+        ({"type": "LinearLR", "start_factor": 0.2, "by_epoch": False, "end": 12}, lambda o: L.LinearLR(o, 0.2, 1.0, 11)),
+        ({"type": "ConstantLR", "factor": 0.5, "by_epoch": False, "end": 8}, lambda o: L.ConstantLR(o, 0.5, 7)),
+        ({"type": "StepLR", "step_size": 3, "gamma": 0.5, "by_epoch": False}, lambda o: L.StepLR(o, 3, 0.5)),
+        ({"type": "MultiStepLR", "milestones": [4, 9, 9], "by_epoch": False}, lambda o: L.MultiStepLR(o, [4, 9, 9])),
+        ({"type": "ExponentialLR", "gamma": 0.9, "by_epoch": False}, lambda o: L.ExponentialLR(o, 0.9)),
+        ({"type": "CosineAnnealingLR", "T_max": 7, "eta_min": 0.01, "by_epoch": False},
+         lambda o: L.CosineAnnealingLR(o, 7, 0.01)),
+        ({"type": "PolyLR", "power": 2.0, "by_epoch": False, "end": 16}, lambda o: L.PolynomialLR(o, 15, 2.0)),
+    ]
+    for cfg, make in pairs:
+        ours = reference([cfg])[:30]
+        theirs = torch_single(make, 30)
+        assert np.allclose(ours, theirs, rtol=1e-12, atol=1e-15), (cfg["type"], ours, theirs)
+
+
+def main():
+    cross_check()
+    records = []
+    for name, chain in CHAINS.items():
+        records.append((f"{name}/lr", np.array(reference(chain), dtype=np.float64).astype(np.float32)))
+        cfg = json.dumps(chain).encode()
+        records.append((f"{name}/config", np.frombuffer(cfg, dtype=np.uint8).astype(np.float32)))
+    out = os.path.join(os.path.dirname(os.path.abspath(__file__)), "sched.bin")
+    with open(out + ".tmp", "wb") as f:
+        f.write(b"SSCMAGLD" + struct.pack("<II", 1, len(records)))
+        for name, a in records:
+            raw = name.encode()
+            f.write(struct.pack("<I", len(raw)) + raw + struct.pack("<II", 1, 1) + struct.pack("<q", a.size))
+            f.write(a.astype("<f4").tobytes())
+    os.replace(out + ".tmp", out)
+    print(f"wrote {out}: {len(records)} records; single schedulers agree with torch.optim.lr_scheduler")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
