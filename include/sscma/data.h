@@ -81,6 +81,11 @@ SSCMA_API sscma_status sscma_loader_create(sscma_context *ctx, sscma_dataset *da
 /* Stops the loader's threads and destroys it. NULL is a no-op. */
 SSCMA_API void sscma_loader_destroy(sscma_loader *loader);
 
+/*
+ * Stores the loader's batch shape in dims: [batch_size, H, W, C] of the images it writes (labels are [batch_size]).
+ */
+SSCMA_API sscma_status sscma_loader_batch_shape(const sscma_loader *loader, int64_t dims[4]);
+
 /* Stores the number of batches per epoch in *out (drop_last counts only full batches). */
 SSCMA_API sscma_status sscma_loader_batches(const sscma_loader *loader, int64_t *out);
 

@@ -14,5 +14,7 @@
 #include <sscma/model.h>
 #include <sscma/data.h>
 #include <sscma/optim.h>
+#include <sscma/metrics.h>
+#include <sscma/train.h>
 
 #endif /* SSCMA_SSCMA_H */

@@ -481,3 +481,11 @@ sscma_status sscma_loader_next(sscma_loader *loader, sscma_tensor *images, sscma
     pthread_mutex_unlock(&loader->lock);
     return st;
 }
+
+sscma_status sscma_loader_batch_shape(const sscma_loader *loader, int64_t dims[4])
+{
+    SSCMA_REQUIRE_NONNULL(loader);
+    SSCMA_REQUIRE_NONNULL(dims);
+    dims[0] = loader->batch_size, dims[1] = loader->out_h, dims[2] = loader->out_w, dims[3] = loader->out_c;
+    return SSCMA_OK;
+}

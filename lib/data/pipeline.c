@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/config.h"
 #include "data/data.h"
 
 typedef enum tf_kind { TF_RESIZE, TF_PAD, TF_RANDOM_CROP, TF_RANDOM_FLIP, TF_TO_GRAY, TF_NORMALIZE } tf_kind;
@@ -53,23 +54,11 @@ static bool get_size(json_t *v, int64_t *h, int64_t *w)
 
 static sscma_status check_keys(json_t *obj, size_t index, const char *type, const char *const *valid)
 {
-    const char *key;
-    json_t *value;
-    json_object_foreach(obj, key, value)
-    {
-        bool known = false;
-        for (const char *const *k = valid; *k != NULL; k++)
-            known |= strcmp(*k, key) == 0;
-        if (!known) {
-            char list[256] = "";
-            size_t n = 0;
-            for (const char *const *k = valid; *k != NULL && n < sizeof list; k++)
-                n += (size_t)snprintf(list + n, sizeof list - n, "%s%s", k == valid ? "" : ", ", *k);
-            return sscma_fail(SSCMA_ERR_CONFIG, WHERE, "transform %zu (%s): unknown key '%s'; valid keys: %s", index,
-                              type, key, list);
-        }
-    }
-    return SSCMA_OK;
+    char list[256];
+    const char *key = sscma_config_unknown_key(obj, valid, list, sizeof list);
+    return key == NULL ? SSCMA_OK
+                       : sscma_fail(SSCMA_ERR_CONFIG, WHERE, "transform %zu (%s): unknown key '%s'; valid keys: %s",
+                                    index, type, key, list);
 }
 
 static sscma_status parse_one(json_t *obj, size_t i, transform *t)

@@ -6,6 +6,7 @@
 #include "graph/graph.h"
 #include "io/checkpoint.h"
 #include "sscma/experimental.h"
+#include "train/state.h"
 #include "zoo/zoo.h"
 
 struct sscma_model {
@@ -372,6 +373,12 @@ sscma_status sscma_model_save(const sscma_model *model, const char *path, uint32
     return st;
 }
 
+static const char *family_of(const sscma_ckpt *ck)
+{
+    const char *family = json_string_value(json_object_get(json_object_get(ck->header, "state"), "family"));
+    return family != NULL ? family : "unknown";
+}
+
 sscma_status sscma_model_load(sscma_model *model, const char *path)
 {
     SSCMA_REQUIRE_NONNULL(model);
@@ -390,7 +397,7 @@ sscma_status sscma_model_load(sscma_model *model, const char *path)
                                 v->bytes);
             if (st == SSCMA_ERR_NOT_FOUND)
                 st = sscma_fail(st, path, "no tensor '%s': the checkpoint is of another model (family %s)", v->name,
-                                json_string_value(json_object_get(json_object_get(ck.header, "state"), "family")));
+                                family_of(&ck));
             if (pass == 0 && st == SSCMA_OK && i == model->n_params - 1) {
                 size_t k;
                 json_t *item;
@@ -561,4 +568,26 @@ sscma_status sscma_model_add_output(sscma_model *model, const char *output_name,
         model->io.loss = id;
     model->g->batch = 0;
     return SSCMA_OK;
+}
+
+/* ---- private accessors for the trainer (train/state.h) ---- */
+
+sscma_context *sscma_model_context(const sscma_model *model)
+{
+    return model->ctx;
+}
+
+json_t *sscma_model_config_json(const sscma_model *model)
+{
+    return model->config;
+}
+
+uint64_t *sscma_model_rng_state(sscma_model *model)
+{
+    return &model->g->step_seed;
+}
+
+const char *sscma_model_family(const sscma_model *model)
+{
+    return model->io.family;
 }

@@ -396,3 +396,38 @@ sscma_status sscma_ckpt_get(const sscma_ckpt *ck, const char *name, sscma_dtype 
     }
     return sscma_fail(SSCMA_ERR_NOT_FOUND, ck->path, "no tensor '%s' in the checkpoint", name);
 }
+
+sscma_status sscma_ckpt_list_add(sscma_ckpt_list *list, const char *name, sscma_dtype dtype, int32_t rank,
+                                 const int64_t *dims, const void *data)
+{
+    if (list->count == list->cap) {
+        int32_t cap = list->cap ? 2 * list->cap : 64;
+        sscma_ckpt_entry *items = realloc(list->items, (size_t)cap * sizeof *items);
+        if (items == NULL)
+            return sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, "checkpoint", "cannot list %d tensors", (int)cap);
+        list->items = items, list->cap = cap;
+    }
+    sscma_ckpt_entry *e = &list->items[list->count];
+    memset(e, 0, sizeof *e);
+    char *copy = malloc(strlen(name) + 1);
+    if (copy == NULL)
+        return sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, "checkpoint", "cannot copy the name '%s'", name);
+    strcpy(copy, name);
+    e->name = copy;
+    e->dtype = dtype;
+    e->rank = rank;
+    for (int32_t i = 0; i < rank; i++)
+        e->dims[i] = dims[i];
+    e->data = data;
+    list->count++;
+    return SSCMA_OK;
+}
+
+void sscma_ckpt_list_free(sscma_ckpt_list *list)
+{
+    for (int32_t i = 0; i < list->count; i++)
+        free((char *)list->items[i].name);
+    free(list->items);
+    list->items = NULL;
+    list->count = list->cap = 0;
+}

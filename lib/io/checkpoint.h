@@ -34,6 +34,17 @@ typedef struct sscma_ckpt_entry {
 sscma_status sscma_ckpt_write(const sscma_context *ctx, const char *path, json_t *config, json_t *state,
                               const sscma_ckpt_entry *entries, int32_t count, bool compress);
 
+/* A growing list of entries whose names it owns (for writers that gather tensors from several modules). */
+typedef struct sscma_ckpt_list {
+    sscma_ckpt_entry *items;
+    int32_t count, cap;
+} sscma_ckpt_list;
+
+/* Appends an entry (the name is copied, the data borrowed). Errors: SSCMA_ERR_OUT_OF_MEMORY. */
+sscma_status sscma_ckpt_list_add(sscma_ckpt_list *list, const char *name, sscma_dtype dtype, int32_t rank,
+                                 const int64_t *dims, const void *data);
+void sscma_ckpt_list_free(sscma_ckpt_list *list);
+
 /* A checkpoint read into memory and fully verified (magic, version, CRCs, offsets, sizes). */
 typedef struct sscma_ckpt {
     const sscma_context *ctx;

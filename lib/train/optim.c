@@ -18,8 +18,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/config.h"
 #include "core/internal.h"
 #include "sscma/optim.h"
+#include "train/state.h"
 
 typedef enum opt_kind { OPT_SGD, OPT_ADAM, OPT_ADAMW } opt_kind;
 
@@ -44,29 +46,12 @@ struct sscma_optimizer {
 
 #define WHERE "optimizer"
 
-static bool known_key(const char *key, const char *const *valid)
-{
-    for (const char *const *k = valid; *k != NULL; k++)
-        if (strcmp(*k, key) == 0)
-            return true;
-    return false;
-}
-
 static sscma_status check_keys(json_t *obj, const char *what, const char *const *valid)
 {
-    const char *key;
-    json_t *value;
-    json_object_foreach(obj, key, value)
-    {
-        if (!known_key(key, valid)) {
-            char list[400] = "";
-            size_t n = 0;
-            for (const char *const *k = valid; *k != NULL && n < sizeof list; k++)
-                n += (size_t)snprintf(list + n, sizeof list - n, "%s%s", k == valid ? "" : ", ", *k);
-            return sscma_fail(SSCMA_ERR_CONFIG, WHERE, "%s: unknown key '%s'; valid keys: %s", what, key, list);
-        }
-    }
-    return SSCMA_OK;
+    char list[400];
+    const char *key = sscma_config_unknown_key(obj, valid, list, sizeof list);
+    return key == NULL ? SSCMA_OK
+                       : sscma_fail(SSCMA_ERR_CONFIG, WHERE, "%s: unknown key '%s'; valid keys: %s", what, key, list);
 }
 
 static sscma_status get_number(json_t *obj, const char *what, const char *key, double def, double lo, double hi,
@@ -412,5 +397,76 @@ sscma_status sscma_optimizer_grad_norm(const sscma_optimizer *optimizer, double 
     SSCMA_REQUIRE_NONNULL(optimizer);
     SSCMA_REQUIRE_NONNULL(out);
     *out = optimizer->last_norm;
+    return SSCMA_OK;
+}
+
+/* ---- state for resumable checkpoints (train/state.h) ---- */
+
+static const char *param_name(const sscma_optimizer *o, const opt_param *p)
+{
+    const char *name = "";
+    sscma_model_param(o->model, p->index, &name, NULL, NULL, NULL);
+    return name;
+}
+
+sscma_status sscma_optimizer_export(const sscma_optimizer *optimizer, sscma_ckpt_list *list, json_t *state)
+{
+    const sscma_optimizer *o = optimizer;
+    json_t *steps = json_array();
+    sscma_status st = steps != NULL ? SSCMA_OK : sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, WHERE, "cannot save the state");
+    char name[320];
+    for (int32_t i = 0; st == SSCMA_OK && i < o->n_params; i++) {
+        const opt_param *p = &o->params[i];
+        float *bufs[3] = {p->buf1, p->buf2, p->buf3};
+        for (int b = 0; b < 3 && st == SSCMA_OK; b++)
+            if (bufs[b] != NULL) {
+                snprintf(name, sizeof name, "optim/%s/buf%d", param_name(o, p), b + 1);
+                st = sscma_ckpt_list_add(list, name, SSCMA_DTYPE_F32, 1, &p->n, bufs[b]);
+            }
+        json_array_append_new(steps, json_integer(p->steps));
+    }
+    if (st == SSCMA_OK) {
+        json_t *obj = json_pack("{s:f,s:f,s:o}", "lr", o->lr, "momentum", o->momentum, "steps", steps);
+        steps = NULL;
+        if (obj == NULL || json_object_set_new(state, "optimizer", obj) != 0)
+            st = sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, WHERE, "cannot save the state");
+    }
+    json_decref(steps);
+    return st;
+}
+
+sscma_status sscma_optimizer_import(sscma_optimizer *optimizer, const sscma_ckpt *ck, json_t *state)
+{
+    sscma_optimizer *o = optimizer;
+    json_t *obj = json_object_get(state, "optimizer"), *steps = json_object_get(obj, "steps");
+    json_t *lr = json_object_get(obj, "lr"), *mom = json_object_get(obj, "momentum");
+    if (!json_is_array(steps) || json_array_size(steps) != (size_t)o->n_params || !json_is_number(lr) ||
+        !json_is_number(mom))
+        return sscma_fail(SSCMA_ERR_FORMAT, ck->path, "the optimizer state is missing or is of another optimizer");
+    char name[320];
+    for (int pass = 0; pass < 2; pass++)
+        for (int32_t i = 0; i < o->n_params; i++) {
+            opt_param *p = &o->params[i];
+            float *bufs[3] = {p->buf1, p->buf2, p->buf3};
+            for (int b = 0; b < 3; b++)
+                if (bufs[b] != NULL) {
+                    snprintf(name, sizeof name, "optim/%s/buf%d", param_name(o, p), b + 1);
+                    sscma_status st = sscma_ckpt_get(ck, name, SSCMA_DTYPE_F32, 1, &p->n, pass ? bufs[b] : NULL,
+                                                     (size_t)p->n * sizeof(float));
+                    if (st == SSCMA_ERR_NOT_FOUND)
+                        return sscma_fail(SSCMA_ERR_FORMAT, ck->path,
+                                          "no tensor '%s': the checkpoint is of another optimizer", name);
+                    if (st != SSCMA_OK)
+                        return st;
+                }
+            if (pass == 0 && !json_is_integer(json_array_get(steps, (size_t)i)))
+                return sscma_fail(SSCMA_ERR_FORMAT, ck->path, "optimizer step count %d is not an integer", (int)i);
+            if (pass == 1)
+                p->steps = (int64_t)json_integer_value(json_array_get(steps, (size_t)i));
+        }
+    o->lr = json_number_value(lr);
+    o->momentum = json_number_value(mom);
+    if (o->kind != OPT_SGD)
+        o->beta1 = o->momentum;
     return SSCMA_OK;
 }

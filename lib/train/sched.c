@@ -22,6 +22,7 @@
 
 #include "core/internal.h"
 #include "sscma/optim.h"
+#include "train/state.h"
 
 #define WHERE "param_scheduler"
 #define INF_STEP INT64_MAX
@@ -296,4 +297,42 @@ sscma_status sscma_scheduler_step_epoch(sscma_scheduler *scheduler)
 {
     SSCMA_REQUIRE_NONNULL(scheduler);
     return step_kind(scheduler, true);
+}
+
+/* ---- state for resumable checkpoints (train/state.h) ---- */
+
+json_t *sscma_scheduler_export(const sscma_scheduler *scheduler)
+{
+    json_t *list = json_array();
+    for (int32_t i = 0; list != NULL && i < scheduler->count; i++) {
+        const sched *c = &scheduler->items[i];
+        json_t *item = json_pack("{s:i,s:I,s:I}", "kind", (int)c->kind, "global_step", (json_int_t)c->global_step,
+                                 "last_step", (json_int_t)c->last_step);
+        if (item == NULL || json_array_append_new(list, item) != 0) {
+            json_decref(list);
+            return NULL;
+        }
+    }
+    return list;
+}
+
+sscma_status sscma_scheduler_import(sscma_scheduler *scheduler, json_t *state, const char *path)
+{
+    if (!json_is_array(state) || json_array_size(state) != (size_t)scheduler->count)
+        return sscma_fail(SSCMA_ERR_FORMAT, path, "the checkpoint holds %zu schedulers, the config %d",
+                          json_is_array(state) ? json_array_size(state) : (size_t)0, (int)scheduler->count);
+    for (int32_t i = 0; i < scheduler->count; i++) {
+        json_t *item = json_array_get(state, (size_t)i);
+        json_t *kind = json_object_get(item, "kind"), *g = json_object_get(item, "global_step"),
+               *l = json_object_get(item, "last_step");
+        if (!json_is_integer(kind) || json_integer_value(kind) != (json_int_t)scheduler->items[i].kind ||
+            !json_is_integer(g) || !json_is_integer(l))
+            return sscma_fail(SSCMA_ERR_FORMAT, path, "scheduler %d of the checkpoint is not the config's", (int)i);
+    }
+    for (int32_t i = 0; i < scheduler->count; i++) {
+        json_t *item = json_array_get(state, (size_t)i);
+        scheduler->items[i].global_step = (int64_t)json_integer_value(json_object_get(item, "global_step"));
+        scheduler->items[i].last_step = (int64_t)json_integer_value(json_object_get(item, "last_step"));
+    }
+    return SSCMA_OK;
 }

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/config.h"
 #include "zoo/zoo.h"
 
 /* Records a config error at z->where ("model.backbone: ...") and returns false. */
@@ -21,23 +22,12 @@ bool zoo_check_keys(zoo *z, json_t *obj, const char *type, const char *const *va
 {
     if (z->st != SSCMA_OK)
         return false;
-    const char *key;
-    json_t *value;
-    json_object_foreach(obj, key, value)
-    {
-        bool known = false;
-        for (const char *const *v = valid; *v != NULL && !known; v++)
-            known = strcmp(*v, key) == 0;
-        if (!known) {
-            char list[400] = "";
-            size_t n = 0;
-            for (const char *const *v = valid; *v != NULL; v++)
-                n += (size_t)snprintf(list + n, n < sizeof list ? sizeof list - n : 0, "%s%s", v == valid ? "" : ", ", *v);
-            z->st = sscma_fail(SSCMA_ERR_CONFIG, z->where, "unknown key '%s' for %s; valid keys: %s", key, type, list);
-            return false;
-        }
-    }
-    return true;
+    char list[400];
+    const char *key = sscma_config_unknown_key(obj, valid, list, sizeof list);
+    if (key == NULL)
+        return true;
+    z->st = sscma_fail(SSCMA_ERR_CONFIG, z->where, "unknown key '%s' for %s; valid keys: %s", key, type, list);
+    return false;
 }
 
 bool zoo_int(zoo *z, json_t *obj, const char *key, int64_t def, int64_t lo, int64_t hi, int64_t *out)

@@ -11,7 +11,6 @@ Run: /usr/bin/python3 tests/golden/gen_models.py
 """
 import math
 import os
-import struct
 import sys
 
 import numpy as np
@@ -20,6 +19,7 @@ import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from ref_models import PFLD, Fomo, ImageClassifier  # noqa: E402
+from golden_io import write_golden
 
 torch.set_default_dtype(torch.float64)
 
@@ -149,18 +149,7 @@ def main():
         add("pfld/eval/keypoints", pfld(x).numpy())
 
     out = os.path.join(os.path.dirname(os.path.abspath(__file__)), "models.bin")
-    tmp = out + ".tmp"
-    with open(tmp, "wb") as f:
-        f.write(b"SSCMAGLD")
-        f.write(struct.pack("<II", 1, len(records)))
-        for name, dtype, array in records:
-            raw = name.encode()
-            f.write(struct.pack("<I", len(raw)))
-            f.write(raw)
-            f.write(struct.pack("<II", dtype, array.ndim))
-            f.write(struct.pack(f"<{array.ndim}q", *array.shape))
-            f.write(array.astype("<f4" if dtype == 1 else "<i4").tobytes())
-    os.replace(tmp, out)
+    write_golden(out, records)
     n_params = sum(p.numel() for p in model.parameters())
     print(f"wrote {out}: {len(records)} records, {os.path.getsize(out)} bytes; reference has {n_params} parameters")
 

@@ -12,12 +12,12 @@ name (UTF-8), u32 dtype (1 = f32, 4 = i32), u32 rank, i64 dims[rank], the data. 
 Run: /usr/bin/python3 tests/golden/gen_ops.py   (deterministic: seeded)
 """
 import os
-import struct
 import sys
 
 import numpy as np
 import torch
 import torch.nn.functional as F
+from golden_io import write_golden
 
 torch.set_default_dtype(torch.float64)
 rng = np.random.default_rng(20261127)
@@ -247,18 +247,7 @@ def main():
     gen_shape()
     gen_losses()
     out = os.path.join(os.path.dirname(os.path.abspath(__file__)), "ops.bin")
-    tmp = out + ".tmp"
-    with open(tmp, "wb") as f:
-        f.write(b"SSCMAGLD")
-        f.write(struct.pack("<II", 1, len(records)))
-        for name, dtype, array in records:
-            raw = name.encode()
-            f.write(struct.pack("<I", len(raw)))
-            f.write(raw)
-            f.write(struct.pack("<II", dtype, array.ndim))
-            f.write(struct.pack(f"<{array.ndim}q", *array.shape))
-            f.write(array.astype("<f4" if dtype == 1 else "<i4").tobytes())
-    os.replace(tmp, out)
+    write_golden(out, records)
     print(f"wrote {out}: {len(records)} records, {os.path.getsize(out)} bytes (torch {torch.__version__})")
 
 

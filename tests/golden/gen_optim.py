@@ -10,11 +10,11 @@ each case, "<case>/<param>/final".
 Run: /usr/bin/python3 tests/golden/gen_optim.py
 """
 import os
-import struct
 import sys
 
 import numpy as np
 import torch
+from golden_io import write_golden
 
 PARAMS = [("conv.weight", (4, 3, 3, 2), "plain"), ("conv.bias", (4,), "bias"), ("bn.weight", (4,), "norm"),
           ("head.fc.weight", (3, 8), "head")]
@@ -72,13 +72,7 @@ def main():
         for (n, _, _), t in zip(PARAMS, tensors):
             add(f"{case}/{n}/final", t.detach().numpy())
     out = os.path.join(os.path.dirname(os.path.abspath(__file__)), "optim.bin")
-    with open(out + ".tmp", "wb") as f:
-        f.write(b"SSCMAGLD" + struct.pack("<II", 1, len(records)))
-        for name, a in records:
-            raw = name.encode()
-            f.write(struct.pack("<I", len(raw)) + raw + struct.pack("<II", 1, a.ndim))
-            f.write(struct.pack(f"<{a.ndim}q", *a.shape) + a.astype("<f4").tobytes())
-    os.replace(out + ".tmp", out)
+    write_golden(out, records)
     print(f"wrote {out}: {len(records)} records, {os.path.getsize(out)} bytes (torch {torch.__version__})")
 
 

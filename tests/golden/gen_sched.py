@@ -11,11 +11,11 @@ Run: /usr/bin/python3 tests/golden/gen_sched.py
 import json
 import math
 import os
-import struct
 import sys
 
 import numpy as np
 import torch
+from golden_io import write_golden
 
 EPOCH_LEN, ITERS, BASE = 10, 60, 0.1
 
@@ -145,13 +145,7 @@ def main():
         cfg = json.dumps(chain).encode()
         records.append((f"{name}/config", np.frombuffer(cfg, dtype=np.uint8).astype(np.float32)))
     out = os.path.join(os.path.dirname(os.path.abspath(__file__)), "sched.bin")
-    with open(out + ".tmp", "wb") as f:
-        f.write(b"SSCMAGLD" + struct.pack("<II", 1, len(records)))
-        for name, a in records:
-            raw = name.encode()
-            f.write(struct.pack("<I", len(raw)) + raw + struct.pack("<II", 1, 1) + struct.pack("<q", a.size))
-            f.write(a.astype("<f4").tobytes())
-    os.replace(out + ".tmp", out)
+    write_golden(out, [(name, np.asarray(a).ravel()) for name, a in records])
     print(f"wrote {out}: {len(records)} records; single schedulers agree with torch.optim.lr_scheduler")
 
 

@@ -1,0 +1,567 @@
+/*
+ * Metrics (metrics.h). Each keeps running sums, so an evaluation of any size needs no per-sample storage:
+ *   Accuracy    a sample is correct at k when fewer than k classes rank above its label; ties rank the lower class
+ *               index first (torch.topk's order on equal scores). Macro precision/recall/F1 over the classes that
+ *               occur (as predictions or labels), from the confusion matrix; all in percent, as mmpretrain.
+ *   FomoMetric  SSCMA's compute_ftp, reproduced step by step: per image, every ground-truth cell (argmax of the
+ *               one-hot target > 0, row-major order) looks at the 9 cells of its neighbourhood in SSCMA's offset
+ *               order; a predicted non-background cell there with the same class is relabelled in the target map as
+ *               that class. Then, over all cells, tp = correct non-background cells, fn = cells whose true class
+ *               index exceeds the predicted one, fp = the reverse (SSCMA's lower/upper triangles of the confusion
+ *               matrix). P = tp / (tp + fp), R = tp / (tp + fn), F1; all zero when tp + fp or tp + fn is zero.
+ *   PointMetric SSCMA's pose_acc on the first point of each sample: d = pixel distance at input_size (negative
+ *               predictions clamped to 0); 1 when d <= 1, (th - d) / (th - 1) when d <= th, else 0, averaged over
+ *               samples. NME: mean over all points of the distance divided by the input diagonal.
+ *   MSE         mean of the squared differences over every element.
+ */
+#include <jansson.h>
+#include <math.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/config.h"
+#include "core/internal.h"
+#include "sscma/metrics.h"
+
+#define WHERE "metric"
+#define MAX_TOPK 8
+#define MAX_RESULTS_FIXED 16
+
+typedef enum metric_kind { M_ACCURACY, M_FOMO, M_POINT, M_MSE } metric_kind;
+
+typedef struct result {
+    char name[48];
+    double value;
+} result;
+
+struct sscma_metric {
+    metric_kind kind;
+    int32_t topk[MAX_TOPK], n_topk;
+    double threshold, in_h, in_w;
+    /* sums */
+    int64_t samples;
+    int64_t correct[MAX_TOPK];
+    int32_t classes;    /* Accuracy / Fomo: fixed by the first update */
+    int64_t *confusion; /* classes^2 */
+    int64_t tp, fp, fn;
+    double acc_sum, nme_sum, sq_sum;
+    int64_t nme_count, elements;
+    /* FOMO scratch */
+    int32_t *tmax, *pmax;
+    int64_t scratch_cells;
+    /* results */
+    result *results;
+    int32_t n_results, cap_results;
+};
+
+#define config_fail(fmt, arg) sscma_fail(SSCMA_ERR_CONFIG, WHERE, fmt, arg)
+
+static sscma_status check_keys(json_t *cfg, const char *type, const char *const *valid)
+{
+    char list[256];
+    const char *key = sscma_config_unknown_key(cfg, valid, list, sizeof list);
+    return key == NULL ? SSCMA_OK
+                       : sscma_fail(SSCMA_ERR_CONFIG, WHERE, "%s: unknown key '%s'; valid keys: %s", type, key, list);
+}
+
+static sscma_status parse(sscma_metric *m, json_t *cfg)
+{
+    const char *type = json_string_value(json_object_get(cfg, "type"));
+    if (type == NULL)
+        return config_fail("%s", "the config needs a \"type\": Accuracy, FomoMetric, PointMetric or MSE");
+    if (strcmp(type, "Accuracy") == 0) {
+        static const char *const keys[] = {"type", "topk", "prefix", "collect_device", NULL};
+        sscma_status st = check_keys(cfg, type, keys);
+        if (st != SSCMA_OK)
+            return st;
+        m->kind = M_ACCURACY;
+        json_t *topk = json_object_get(cfg, "topk");
+        if (topk == NULL) {
+            m->topk[0] = 1, m->n_topk = 1;
+        } else if (json_is_integer(topk)) {
+            m->topk[0] = (int32_t)json_integer_value(topk), m->n_topk = 1;
+        } else if (json_is_array(topk) && json_array_size(topk) >= 1 && json_array_size(topk) <= MAX_TOPK) {
+            size_t i;
+            json_t *v;
+            json_array_foreach(topk, i, v)
+            {
+                if (!json_is_integer(v))
+                    return config_fail("%s: 'topk' must list integers", type);
+                m->topk[m->n_topk++] = (int32_t)json_integer_value(v);
+            }
+        } else {
+            return config_fail("%s: 'topk' must be an integer or a list of 1 to 8 integers", type);
+        }
+        for (int32_t i = 0; i < m->n_topk; i++)
+            if (m->topk[i] < 1 || m->topk[i] > 1000000)
+                return config_fail("%s: every 'topk' must be at least 1", type);
+        return SSCMA_OK;
+    }
+    if (strcmp(type, "FomoMetric") == 0) {
+        static const char *const keys[] = {"type", "prefix", "collect_device", NULL};
+        m->kind = M_FOMO;
+        return check_keys(cfg, type, keys);
+    }
+    if (strcmp(type, "PointMetric") == 0) {
+        static const char *const keys[] = {"type", "input_size", "threshold", "prefix", "collect_device", NULL};
+        sscma_status st = check_keys(cfg, type, keys);
+        if (st != SSCMA_OK)
+            return st;
+        m->kind = M_POINT;
+        m->in_h = m->in_w = 112.0, m->threshold = 10.0;
+        json_t *size = json_object_get(cfg, "input_size");
+        if (size != NULL) {
+            if (json_is_integer(size))
+                m->in_h = m->in_w = (double)json_integer_value(size);
+            else if (json_is_array(size) && json_array_size(size) == 2 && json_is_integer(json_array_get(size, 0)) &&
+                     json_is_integer(json_array_get(size, 1)))
+                m->in_h = (double)json_integer_value(json_array_get(size, 0)),
+                m->in_w = (double)json_integer_value(json_array_get(size, 1));
+            else
+                return config_fail("%s: 'input_size' must be [height, width]", type);
+            if (!(m->in_h >= 1 && m->in_w >= 1))
+                return config_fail("%s: 'input_size' must be positive", type);
+        }
+        json_t *th = json_object_get(cfg, "threshold");
+        if (th != NULL && (!json_is_number(th) || !(json_number_value(th) > 1.0)))
+            return config_fail("%s: 'threshold' must be a number above 1 (pixels)", type);
+        if (th != NULL)
+            m->threshold = json_number_value(th);
+        return SSCMA_OK;
+    }
+    if (strcmp(type, "MSE") == 0) {
+        static const char *const keys[] = {"type", "prefix", "collect_device", NULL};
+        m->kind = M_MSE;
+        return check_keys(cfg, type, keys);
+    }
+    return config_fail("unknown metric type '%s'; known: Accuracy, FomoMetric, PointMetric, MSE", type);
+}
+
+sscma_status sscma_metric_create(const char *config_json, sscma_metric **out)
+{
+    SSCMA_REQUIRE_NONNULL(config_json);
+    SSCMA_REQUIRE_NONNULL(out);
+    json_error_t err;
+    json_t *cfg = json_loads(config_json, 0, &err);
+    if (cfg == NULL)
+        return SSCMA_FAIL(SSCMA_ERR_CONFIG, "metric config: line %d, column %d: %s", err.line, err.column, err.text);
+    sscma_metric *m = calloc(1, sizeof *m);
+    sscma_status st = m == NULL ? SSCMA_FAIL(SSCMA_ERR_OUT_OF_MEMORY, "cannot allocate a metric")
+                      : !json_is_object(cfg) ? config_fail("%s", "the config must be a JSON object")
+                                             : parse(m, cfg);
+    json_decref(cfg);
+    if (st != SSCMA_OK) {
+        sscma_metric_destroy(m);
+        return st;
+    }
+    *out = m;
+    return SSCMA_OK;
+}
+
+void sscma_metric_destroy(sscma_metric *metric)
+{
+    if (metric == NULL)
+        return;
+    free(metric->confusion);
+    free(metric->tmax);
+    free(metric->pmax);
+    free(metric->results);
+    free(metric);
+}
+
+sscma_status sscma_metric_reset(sscma_metric *metric)
+{
+    SSCMA_REQUIRE_NONNULL(metric);
+    sscma_metric *m = metric;
+    free(m->confusion);
+    m->confusion = NULL;
+    m->classes = 0;
+    m->samples = m->tp = m->fp = m->fn = m->nme_count = m->elements = 0;
+    m->acc_sum = m->nme_sum = m->sq_sum = 0.0;
+    memset(m->correct, 0, sizeof m->correct);
+    m->n_results = 0;
+    return SSCMA_OK;
+}
+
+/* ---- results ---- */
+
+static sscma_status add_result(sscma_metric *m, const char *name, double value)
+{
+    if (m->n_results == m->cap_results) {
+        int32_t cap = m->cap_results ? 2 * m->cap_results : 16;
+        result *r = realloc(m->results, (size_t)cap * sizeof *r);
+        if (r == NULL)
+            return sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, WHERE, "cannot store results");
+        m->results = r, m->cap_results = cap;
+    }
+    snprintf(m->results[m->n_results].name, sizeof m->results[m->n_results].name, "%s", name);
+    m->results[m->n_results++].value = value;
+    return SSCMA_OK;
+}
+
+static sscma_status compute(sscma_metric *m)
+{
+    m->n_results = 0;
+    sscma_status st = SSCMA_OK;
+    char name[48];
+    switch (m->kind) {
+    case M_ACCURACY: {
+        for (int32_t i = 0; i < m->n_topk && st == SSCMA_OK; i++) {
+            snprintf(name, sizeof name, "accuracy/top%d", (int)m->topk[i]);
+            st = add_result(m, name, 100.0 * (double)m->correct[i] / (double)m->samples);
+        }
+        const int32_t k = m->classes;
+        double psum = 0.0, rsum = 0.0, fsum = 0.0;
+        int32_t present = 0;
+        for (int32_t c = 0; c < k && st == SSCMA_OK; c++) {
+            int64_t tp = m->confusion[(size_t)c * (size_t)k + (size_t)c], pred = 0, truth = 0;
+            for (int32_t j = 0; j < k; j++)
+                pred += m->confusion[(size_t)j * (size_t)k + (size_t)c],
+                    truth += m->confusion[(size_t)c * (size_t)k + (size_t)j];
+            double p = pred > 0 ? 100.0 * (double)tp / (double)pred : 0.0;
+            double r = truth > 0 ? 100.0 * (double)tp / (double)truth : 0.0;
+            if (pred > 0 || truth > 0) {
+                present++;
+                psum += p, rsum += r, fsum += p + r > 0.0 ? 2.0 * p * r / (p + r) : 0.0;
+            }
+            snprintf(name, sizeof name, "precision/%d", (int)c);
+            st = add_result(m, name, p);
+            snprintf(name, sizeof name, "recall/%d", (int)c);
+            if (st == SSCMA_OK)
+                st = add_result(m, name, r);
+        }
+        if (st == SSCMA_OK)
+            st = add_result(m, "single-label/precision", present ? psum / present : 0.0);
+        if (st == SSCMA_OK)
+            st = add_result(m, "single-label/recall", present ? rsum / present : 0.0);
+        if (st == SSCMA_OK)
+            st = add_result(m, "single-label/f1-score", present ? fsum / present : 0.0);
+        break;
+    }
+    case M_FOMO: {
+        double p = 0.0, r = 0.0, f1 = 0.0;
+        if (m->tp + m->fp != 0 && m->tp + m->fn != 0) {
+            p = (double)m->tp / (double)(m->tp + m->fp);
+            r = (double)m->tp / (double)(m->tp + m->fn);
+            f1 = p + r != 0.0 ? 2.0 * p * r / (p + r) : 0.0;
+        }
+        if ((st = add_result(m, "P", p)) == SSCMA_OK && (st = add_result(m, "R", r)) == SSCMA_OK)
+            st = add_result(m, "F1", f1);
+        break;
+    }
+    case M_POINT:
+        if ((st = add_result(m, "keypoint/Acc", m->acc_sum / (double)m->samples)) == SSCMA_OK)
+            st = add_result(m, "keypoint/NME", m->nme_count ? m->nme_sum / (double)m->nme_count : 0.0);
+        break;
+    case M_MSE: st = add_result(m, "mse", m->elements ? m->sq_sum / (double)m->elements : 0.0); break;
+    }
+    return st;
+}
+
+/* ---- updates ---- */
+
+static sscma_status describe(const sscma_tensor *t, const char *what, sscma_dtype want, int32_t *rank, int64_t *dims,
+                             const void **data)
+{
+    sscma_dtype dt;
+    sscma_tensor_dtype(t, &dt);
+    if (dt != want)
+        return sscma_fail(SSCMA_ERR_DTYPE, WHERE, "%s must be %s", what, want == SSCMA_DTYPE_F32 ? "f32" : "i32");
+    sscma_tensor_rank(t, rank);
+    for (int32_t i = 0; i < *rank; i++)
+        sscma_tensor_dim(t, i, &dims[i]);
+    void *p = NULL;
+    sscma_tensor_data(t, &p);
+    *data = p;
+    return SSCMA_OK;
+}
+
+static void shape_text(char *buf, size_t size, int32_t rank, const int64_t *dims)
+{
+    size_t n = (size_t)snprintf(buf, size, "[");
+    for (int32_t i = 0; i < rank && n < size; i++)
+        n += (size_t)snprintf(buf + n, size - n, "%s%lld", i ? ", " : "", (long long)dims[i]);
+    if (n < size)
+        snprintf(buf + n, size - n, "]");
+}
+
+static sscma_status shape_fail(const char *what, int32_t ra, const int64_t *a, int32_t rb, const int64_t *b)
+{
+    char sa[128], sb[128];
+    shape_text(sa, sizeof sa, ra, a);
+    shape_text(sb, sizeof sb, rb, b);
+    return sscma_fail(SSCMA_ERR_SHAPE, WHERE, "%s: pred %s and target %s", what, sa, sb);
+}
+
+static sscma_status set_classes(sscma_metric *m, int64_t k)
+{
+    if (k < 1 || k > 100000)
+        return sscma_fail(SSCMA_ERR_SHAPE, WHERE, "%lld classes: expected 1 to 100000", (long long)k);
+    if (m->classes != 0 && m->classes != k)
+        return sscma_fail(SSCMA_ERR_SHAPE, WHERE, "%lld classes, but %d before: reset the metric first", (long long)k,
+                          (int)m->classes);
+    if (m->kind == M_ACCURACY && m->confusion == NULL &&
+        (m->confusion = calloc((size_t)(k * k), sizeof *m->confusion)) == NULL)
+        return sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, WHERE, "cannot allocate a %lld-class confusion matrix", (long long)k);
+    m->classes = (int32_t)k;
+    return SSCMA_OK;
+}
+
+static sscma_status update_accuracy(sscma_metric *m, const sscma_tensor *pred, const sscma_tensor *target,
+                                    int64_t count)
+{
+    int32_t rp, rt;
+    int64_t dp[SSCMA_TENSOR_MAX_RANK], dt[SSCMA_TENSOR_MAX_RANK];
+    const void *vp = NULL, *vt = NULL;
+    sscma_status st;
+    if ((st = describe(pred, "Accuracy pred", SSCMA_DTYPE_F32, &rp, dp, &vp)) != SSCMA_OK ||
+        (st = describe(target, "Accuracy target (labels)", SSCMA_DTYPE_I32, &rt, dt, &vt)) != SSCMA_OK)
+        return st;
+    if (rp != 2 || rt != 1 || dp[0] != dt[0])
+        return shape_fail("Accuracy expects pred [N, K] and target [N]", rp, dp, rt, dt);
+    if (count < 0 || count > dp[0])
+        return sscma_fail(SSCMA_ERR_INVALID_ARGUMENT, WHERE, "count %lld outside [0, %lld]", (long long)count,
+                          (long long)dp[0]);
+    const int64_t k = dp[1];
+    const float *s = vp;
+    const int32_t *y = vt;
+    for (int64_t i = 0; i < count; i++)
+        if (y[i] < 0 || y[i] >= k)
+            return sscma_fail(SSCMA_ERR_INVALID_ARGUMENT, WHERE, "sample %lld: label %d outside [0, %lld)",
+                              (long long)i, (int)y[i], (long long)k);
+    if ((st = set_classes(m, k)) != SSCMA_OK)
+        return st;
+    for (int64_t i = 0; i < count; i++) {
+        const float *row = s + i * k;
+        const int32_t t = y[i];
+        int64_t rank = 0, arg = 0;
+        for (int64_t j = 0; j < k; j++) {
+            rank += row[j] > row[t] || (row[j] == row[t] && j < t);
+            if (row[j] > row[arg])
+                arg = j;
+        }
+        for (int32_t q = 0; q < m->n_topk; q++)
+            m->correct[q] += rank < m->topk[q];
+        m->confusion[(size_t)t * (size_t)k + (size_t)arg]++;
+    }
+    m->samples += count;
+    return SSCMA_OK;
+}
+
+static int32_t argmax(const float *v, int64_t n)
+{
+    int32_t a = 0;
+    for (int64_t j = 1; j < n; j++)
+        if (v[j] > v[a])
+            a = (int32_t)j;
+    return a;
+}
+
+static sscma_status update_fomo(sscma_metric *m, const sscma_tensor *pred, const sscma_tensor *target, int64_t count)
+{
+    int32_t rp, rt;
+    int64_t dp[SSCMA_TENSOR_MAX_RANK], dt[SSCMA_TENSOR_MAX_RANK];
+    const void *vp = NULL, *vt = NULL;
+    sscma_status st;
+    if ((st = describe(pred, "FomoMetric pred", SSCMA_DTYPE_F32, &rp, dp, &vp)) != SSCMA_OK ||
+        (st = describe(target, "FomoMetric target", SSCMA_DTYPE_F32, &rt, dt, &vt)) != SSCMA_OK)
+        return st;
+    if (rp != 4 || rt != 4 || memcmp(dp, dt, 4 * sizeof *dp) != 0)
+        return shape_fail("FomoMetric expects pred and target [N, H, W, C+1]", rp, dp, rt, dt);
+    if (count < 0 || count > dp[0])
+        return sscma_fail(SSCMA_ERR_INVALID_ARGUMENT, WHERE, "count %lld outside [0, %lld]", (long long)count,
+                          (long long)dp[0]);
+    const int64_t h = dp[1], w = dp[2], c = dp[3], cells = h * w;
+    if ((st = set_classes(m, c)) != SSCMA_OK)
+        return st;
+    if (cells > m->scratch_cells) {
+        free(m->tmax), free(m->pmax);
+        m->tmax = malloc((size_t)cells * sizeof *m->tmax);
+        m->pmax = malloc((size_t)cells * sizeof *m->pmax);
+        m->scratch_cells = m->tmax && m->pmax ? cells : 0;
+        if (m->scratch_cells == 0)
+            return sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, WHERE, "cannot allocate %lld cells", (long long)cells);
+    }
+    /* SSCMA's posit_offset order (row, column) */
+    static const int off[9][2] = {{-1, 0}, {-1, -1}, {0, -1}, {1, 0}, {1, 1}, {0, 1}, {1, -1}, {-1, 1}, {0, 0}};
+    const float *p = vp, *t = vt;
+    for (int64_t n = 0; n < count; n++) {
+        int32_t *tm = m->tmax, *pm = m->pmax;
+        for (int64_t i = 0; i < cells; i++) {
+            tm[i] = argmax(t + (n * cells + i) * c, c);
+            pm[i] = argmax(p + (n * cells + i) * c, c);
+        }
+        /* the ground-truth cells are listed before any relabelling, as torch.where does */
+        int64_t n_gt = 0;
+        for (int64_t i = 0; i < cells; i++)
+            n_gt += tm[i] > 0;
+        int64_t *gt = n_gt ? malloc((size_t)n_gt * sizeof *gt) : NULL;
+        if (n_gt && gt == NULL)
+            return sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, WHERE, "cannot list ground-truth cells");
+        for (int64_t i = 0, j = 0; i < cells; i++)
+            if (tm[i] > 0)
+                gt[j++] = i;
+        for (int64_t g = 0; g < n_gt; g++) {
+            int64_t gy = gt[g] / w, gx = gt[g] % w;
+            for (int q = 0; q < 9; q++) {
+                int64_t y = gy + off[q][0], x = gx + off[q][1];
+                if (y < 0 || y >= h || x < 0 || x >= w)
+                    continue;
+                int64_t s = y * w + x;
+                if (pm[s] > 0 && pm[s] == tm[gt[g]])
+                    tm[s] = tm[gt[g]];
+            }
+        }
+        free(gt);
+        for (int64_t i = 0; i < cells; i++) {
+            if (tm[i] == pm[i])
+                m->tp += tm[i] > 0;
+            else if (tm[i] > pm[i])
+                m->fn++;
+            else
+                m->fp++;
+        }
+    }
+    m->samples += count;
+    return SSCMA_OK;
+}
+
+static sscma_status same_f32(const char *what, const sscma_tensor *pred, const sscma_tensor *target, int64_t count,
+                             int64_t *per_sample, const float **p, const float **t)
+{
+    int32_t rp, rt;
+    int64_t dp[SSCMA_TENSOR_MAX_RANK], dt[SSCMA_TENSOR_MAX_RANK];
+    const void *vp = NULL, *vt = NULL;
+    sscma_status st;
+    if ((st = describe(pred, what, SSCMA_DTYPE_F32, &rp, dp, &vp)) != SSCMA_OK ||
+        (st = describe(target, what, SSCMA_DTYPE_F32, &rt, dt, &vt)) != SSCMA_OK)
+        return st;
+    if (rp != rt || rp < 1 || memcmp(dp, dt, (size_t)rp * sizeof *dp) != 0)
+        return shape_fail(what, rp, dp, rt, dt);
+    if (count < 0 || count > dp[0])
+        return sscma_fail(SSCMA_ERR_INVALID_ARGUMENT, WHERE, "count %lld outside [0, %lld]", (long long)count,
+                          (long long)dp[0]);
+    *per_sample = 1;
+    for (int32_t i = 1; i < rp; i++)
+        *per_sample *= dp[i];
+    *p = vp, *t = vt;
+    return SSCMA_OK;
+}
+
+static sscma_status update_point(sscma_metric *m, const sscma_tensor *pred, const sscma_tensor *target, int64_t count)
+{
+    int64_t per = 0;
+    const float *p, *t;
+    sscma_status st = same_f32("PointMetric expects pred and target [N, 2P]", pred, target, count, &per, &p, &t);
+    if (st != SSCMA_OK)
+        return st;
+    if (per < 2 || per % 2 != 0)
+        return sscma_fail(SSCMA_ERR_SHAPE, WHERE, "PointMetric: %lld values per sample is not a list of (x, y)",
+                          (long long)per);
+    const double diag = sqrt(m->in_w * m->in_w + m->in_h * m->in_h), th = m->threshold;
+    for (int64_t n = 0; n < count; n++) {
+        const float *pp = p + n * per, *tt = t + n * per;
+        for (int64_t k = 0; k < per / 2; k++) {
+            double px = fmax((double)pp[2 * k] * m->in_w, 0.0), py = fmax((double)pp[2 * k + 1] * m->in_h, 0.0);
+            double dx = (double)tt[2 * k] * m->in_w - px, dy = (double)tt[2 * k + 1] * m->in_h - py;
+            double d = sqrt(dx * dx + dy * dy);
+            if (k == 0)
+                m->acc_sum += d > th ? 0.0 : d > 1.0 ? (th - d) / (th - 1.0) : 1.0;
+            m->nme_sum += d / diag;
+            m->nme_count++;
+        }
+    }
+    m->samples += count;
+    return SSCMA_OK;
+}
+
+static sscma_status update_mse(sscma_metric *m, const sscma_tensor *pred, const sscma_tensor *target, int64_t count)
+{
+    int64_t per = 0;
+    const float *p, *t;
+    sscma_status st = same_f32("MSE expects pred and target of one shape", pred, target, count, &per, &p, &t);
+    if (st != SSCMA_OK)
+        return st;
+    for (int64_t i = 0; i < count * per; i++) {
+        double d = (double)p[i] - (double)t[i];
+        m->sq_sum += d * d;
+    }
+    m->elements += count * per;
+    m->samples += count;
+    return SSCMA_OK;
+}
+
+sscma_status sscma_metric_update(sscma_metric *metric, const sscma_tensor *pred, const sscma_tensor *target,
+                                 int64_t count)
+{
+    SSCMA_REQUIRE_NONNULL(metric);
+    SSCMA_REQUIRE_NONNULL(pred);
+    SSCMA_REQUIRE_NONNULL(target);
+    sscma_status st;
+    switch (metric->kind) {
+    case M_ACCURACY: st = update_accuracy(metric, pred, target, count); break;
+    case M_FOMO: st = update_fomo(metric, pred, target, count); break;
+    case M_POINT: st = update_point(metric, pred, target, count); break;
+    default: st = update_mse(metric, pred, target, count); break;
+    }
+    if (st != SSCMA_OK)
+        return st;
+    return metric->samples > 0 ? compute(metric) : SSCMA_OK;
+}
+
+sscma_status sscma_metric_result_count(const sscma_metric *metric, int32_t *out)
+{
+    SSCMA_REQUIRE_NONNULL(metric);
+    SSCMA_REQUIRE_NONNULL(out);
+    *out = metric->n_results;
+    return SSCMA_OK;
+}
+
+sscma_status sscma_metric_result(const sscma_metric *metric, int32_t index, const char **name, double *value)
+{
+    SSCMA_REQUIRE_NONNULL(metric);
+    if (index < 0 || index >= metric->n_results)
+        return SSCMA_FAIL(SSCMA_ERR_INVALID_ARGUMENT, "result %d outside [0, %d)", (int)index,
+                          (int)metric->n_results);
+    if (name != NULL)
+        *name = metric->results[index].name;
+    if (value != NULL)
+        *value = metric->results[index].value;
+    return SSCMA_OK;
+}
+
+sscma_status sscma_metric_get(const sscma_metric *metric, const char *name, double *out)
+{
+    SSCMA_REQUIRE_NONNULL(metric);
+    SSCMA_REQUIRE_NONNULL(name);
+    SSCMA_REQUIRE_NONNULL(out);
+    for (int32_t i = 0; i < metric->n_results; i++)
+        if (strcmp(metric->results[i].name, name) == 0) {
+            *out = metric->results[i].value;
+            return SSCMA_OK;
+        }
+    char list[256] = "";
+    size_t n = 0;
+    for (int32_t i = 0; i < metric->n_results && n < sizeof list; i++)
+        if (strncmp(metric->results[i].name, "precision/", 10) != 0 &&
+            strncmp(metric->results[i].name, "recall/", 7) != 0) /* per-class results: too many to list */
+            n += (size_t)snprintf(list + n, sizeof list - n, "%s%s", n ? ", " : "", metric->results[i].name);
+    return SSCMA_FAIL(SSCMA_ERR_NOT_FOUND, "no result '%s'%s%s", name, metric->n_results ? "; results: " : " (no samples yet)",
+                      list);
+}
+
+sscma_status sscma_metric_confusion_matrix(const sscma_metric *metric, int32_t *num_classes, const int64_t **matrix)
+{
+    SSCMA_REQUIRE_NONNULL(metric);
+    SSCMA_REQUIRE_NONNULL(num_classes);
+    SSCMA_REQUIRE_NONNULL(matrix);
+    if (metric->kind != M_ACCURACY)
+        return SSCMA_FAIL(SSCMA_ERR_UNSUPPORTED, "only Accuracy keeps a confusion matrix");
+    if (metric->confusion == NULL)
+        return SSCMA_FAIL(SSCMA_ERR_STATE, "no samples since the last reset");
+    *num_classes = metric->classes;
+    *matrix = metric->confusion;
+    return SSCMA_OK;
+}

@@ -1,0 +1,727 @@
+/*
+ * Unit tests of metrics.h (against tests/golden/gen_metrics.py: torch.topk, SSCMA's FOMO and PFLD rules) and of
+ * train.h on a small synthetic IDX dataset: learning, checkpoints, bit-identical resume (epoch boundary and mid
+ * epoch), determinism, the NaN guard, early stopping and errors.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <math.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sscma/sscma.h>
+
+#include "golden.h"
+#include "harness.h"
+
+static sscma_context *ctx;
+static golden_file golden;
+static char tmpdir[64];
+
+/* ---- metrics ---- */
+
+static const golden_record *need(const char *name)
+{
+    const golden_record *r = golden_find(&golden, name);
+    if (r == NULL)
+        test_fail(__FILE__, __LINE__, "golden record %s missing: run tests/golden/gen_metrics.py", name);
+    return r;
+}
+
+static void check_close(const char *what, double ours, double ref, double rtol)
+{
+    if (!(fabs(ours - ref) <= rtol * (fabs(ref) + 1e-6)))
+        test_fail(__FILE__, __LINE__, "%s: %.9g, reference %.9g", what, ours, ref);
+}
+
+static sscma_tensor *wrap(sscma_dtype dt, int32_t rank, const int64_t *dims, void *data)
+{
+    sscma_tensor *t = NULL;
+    size_t n = dt == SSCMA_DTYPE_F32 || dt == SSCMA_DTYPE_I32 ? 4 : 1;
+    for (int32_t i = 0; i < rank; i++)
+        n *= (size_t)dims[i];
+    CHECK_OK(sscma_tensor_wrap(ctx, dt, rank, dims, data, n, &t));
+    return t;
+}
+
+static void accuracy_matches_torch(void)
+{
+    const golden_record *s = need("acc/scores"), *l = need("acc/labels"), *e = need("acc/expected");
+    if (s == NULL || l == NULL || e == NULL)
+        return;
+    const int64_t n = l->numel, k = s->numel / n;
+    const float *exp = e->data;
+    int32_t *labels = malloc((size_t)n * sizeof *labels);
+    for (int64_t i = 0; i < n; i++)
+        labels[i] = (int32_t)((const float *)l->data)[i];
+    sscma_metric *m = NULL;
+    CHECK_OK(sscma_metric_create("{\"type\": \"Accuracy\", \"topk\": [1, 3]}", &m));
+    /* two batches: 40 rows of which 30 count, then the remaining rows */
+    const int64_t d1[2] = {40, k}, l1[1] = {40}, d2[2] = {n - 30, k}, l2[1] = {n - 30};
+    sscma_tensor *p1 = wrap(SSCMA_DTYPE_F32, 2, d1, s->data), *t1 = wrap(SSCMA_DTYPE_I32, 1, l1, labels);
+    sscma_tensor *p2 = wrap(SSCMA_DTYPE_F32, 2, d2, (float *)s->data + 30 * k);
+    sscma_tensor *t2 = wrap(SSCMA_DTYPE_I32, 1, l2, labels + 30);
+    int32_t count = -1;
+    CHECK_OK(sscma_metric_result_count(m, &count));
+    CHECK_INT_EQ(count, 0);
+    CHECK_OK(sscma_metric_update(m, p1, t1, 30));
+    CHECK_OK(sscma_metric_update(m, p2, t2, n - 30));
+    double v = 0.0;
+    CHECK_OK(sscma_metric_get(m, "accuracy/top1", &v));
+    check_close("top1", v, exp[0], 1e-5);
+    CHECK_OK(sscma_metric_get(m, "accuracy/top3", &v));
+    check_close("top3", v, exp[1], 1e-5);
+    CHECK_OK(sscma_metric_get(m, "single-label/precision", &v));
+    check_close("macro precision", v, exp[2], 1e-5);
+    CHECK_OK(sscma_metric_get(m, "single-label/recall", &v));
+    check_close("macro recall", v, exp[3], 1e-5);
+    CHECK_OK(sscma_metric_get(m, "single-label/f1-score", &v));
+    check_close("macro f1", v, exp[4], 1e-5);
+    char name[32];
+    for (int64_t c = 0; c < k; c++) {
+        snprintf(name, sizeof name, "precision/%d", (int)c);
+        CHECK_OK(sscma_metric_get(m, name, &v));
+        check_close(name, v, exp[5 + c], 1e-5);
+        snprintf(name, sizeof name, "recall/%d", (int)c);
+        CHECK_OK(sscma_metric_get(m, name, &v));
+        check_close(name, v, exp[5 + k + c], 1e-5);
+    }
+    int32_t classes = 0;
+    const int64_t *cm = NULL;
+    CHECK_OK(sscma_metric_confusion_matrix(m, &classes, &cm));
+    CHECK_INT_EQ(classes, k);
+    int64_t total = 0, diag = 0;
+    for (int64_t i = 0; i < k * k; i++)
+        total += cm[i];
+    for (int64_t i = 0; i < k; i++)
+        diag += cm[i * k + i];
+    CHECK_INT_EQ(total, n);
+    check_close("confusion diagonal / n", 100.0 * (double)diag / (double)n, exp[0], 1e-5);
+    /* a result by index, and reset */
+    const char *rname = NULL;
+    CHECK_OK(sscma_metric_result(m, 0, &rname, &v));
+    CHECK_STR_EQ(rname, "accuracy/top1");
+    CHECK_OK(sscma_metric_reset(m));
+    CHECK_OK(sscma_metric_result_count(m, &count));
+    CHECK_INT_EQ(count, 0);
+    CHECK_FAILS(sscma_metric_get(m, "accuracy/top1", &v), SSCMA_ERR_NOT_FOUND, "no samples yet");
+    CHECK_FAILS(sscma_metric_confusion_matrix(m, &classes, &cm), SSCMA_ERR_STATE, "no samples");
+    sscma_tensor_destroy(p1), sscma_tensor_destroy(t1), sscma_tensor_destroy(p2), sscma_tensor_destroy(t2);
+    sscma_metric_destroy(m);
+    free(labels);
+}
+
+static void accuracy_ties_rank_lower_class_first(void)
+{
+    /* sample 0: classes 0 and 1 tie; label 1 ranks second (top1 miss, top2 hit). sample 1: label 0 of a tie wins */
+    float scores[6] = {1.0f, 1.0f, 0.0f, 2.0f, 2.0f, 2.0f};
+    int32_t labels[2] = {1, 0};
+    const int64_t pd[2] = {2, 3}, ld[1] = {2};
+    sscma_tensor *p = wrap(SSCMA_DTYPE_F32, 2, pd, scores), *t = wrap(SSCMA_DTYPE_I32, 1, ld, labels);
+    sscma_metric *m = NULL;
+    CHECK_OK(sscma_metric_create("{\"type\": \"Accuracy\", \"topk\": [1, 2]}", &m));
+    CHECK_OK(sscma_metric_update(m, p, t, 2));
+    double top1 = 0, top2 = 0;
+    CHECK_OK(sscma_metric_get(m, "accuracy/top1", &top1));
+    CHECK_OK(sscma_metric_get(m, "accuracy/top2", &top2));
+    check_close("top1", top1, 50.0, 1e-12);
+    check_close("top2", top2, 100.0, 1e-12);
+    sscma_metric_destroy(m);
+    sscma_tensor_destroy(p), sscma_tensor_destroy(t);
+}
+
+static void fomo_metric_matches_sscma(void)
+{
+    const golden_record *p = need("fomo/pred"), *t = need("fomo/target"), *e = need("fomo/expected");
+    if (p == NULL || t == NULL || e == NULL)
+        return;
+    const int64_t dims[4] = {6, 8, 8, 4};
+    CHECK_INT_EQ(p->numel, 6 * 8 * 8 * 4);
+    sscma_tensor *tp = wrap(SSCMA_DTYPE_F32, 4, dims, p->data), *tt = wrap(SSCMA_DTYPE_F32, 4, dims, t->data);
+    sscma_metric *m = NULL;
+    CHECK_OK(sscma_metric_create("{\"type\": \"FomoMetric\"}", &m));
+    CHECK_OK(sscma_metric_update(m, tp, tt, 6));
+    const float *exp = e->data;
+    double v = 0.0;
+    CHECK_OK(sscma_metric_get(m, "P", &v));
+    check_close("P", v, exp[3], 1e-6);
+    CHECK_OK(sscma_metric_get(m, "R", &v));
+    check_close("R", v, exp[4], 1e-6);
+    CHECK_OK(sscma_metric_get(m, "F1", &v));
+    check_close("F1", v, exp[5], 1e-6);
+    int32_t k = 0;
+    const int64_t *cm = NULL;
+    CHECK_FAILS(sscma_metric_confusion_matrix(m, &k, &cm), SSCMA_ERR_UNSUPPORTED, "only Accuracy");
+    /* a perfect prediction one cell off still counts (8-neighbourhood) */
+    float pred[1 * 4 * 4 * 2] = {0}, target[1 * 4 * 4 * 2] = {0};
+    for (int i = 0; i < 16; i++)
+        pred[2 * i] = 1.0f, target[2 * i] = 1.0f;
+    target[2 * 5] = 0.0f, target[2 * 5 + 1] = 1.0f; /* object at (1, 1) */
+    pred[2 * 10] = 0.0f, pred[2 * 10 + 1] = 1.0f;   /* predicted at (2, 2) */
+    const int64_t small[4] = {1, 4, 4, 2};
+    sscma_tensor *sp = wrap(SSCMA_DTYPE_F32, 4, small, pred), *st = wrap(SSCMA_DTYPE_F32, 4, small, target);
+    CHECK_OK(sscma_metric_reset(m));
+    CHECK_OK(sscma_metric_update(m, sp, st, 1));
+    CHECK_OK(sscma_metric_get(m, "P", &v));
+    check_close("P of a neighbour hit", v, 1.0, 1e-12);
+    CHECK_OK(sscma_metric_get(m, "R", &v)); /* SSCMA's rule still counts the unpredicted ground-truth cell */
+    check_close("R of a neighbour hit", v, 0.5, 1e-12);
+    sscma_metric_destroy(m);
+    sscma_tensor_destroy(tp), sscma_tensor_destroy(tt), sscma_tensor_destroy(sp), sscma_tensor_destroy(st);
+}
+
+static void point_metric_matches_sscma(void)
+{
+    const golden_record *p = need("point/pred"), *t = need("point/target"), *e = need("point/expected");
+    if (p == NULL || t == NULL || e == NULL)
+        return;
+    const int64_t dims[2] = {40, 6};
+    CHECK_INT_EQ(p->numel, 240);
+    sscma_tensor *tp = wrap(SSCMA_DTYPE_F32, 2, dims, p->data), *tt = wrap(SSCMA_DTYPE_F32, 2, dims, t->data);
+    sscma_metric *m = NULL;
+    CHECK_OK(sscma_metric_create("{\"type\": \"PointMetric\", \"input_size\": [112, 96], \"threshold\": 10}", &m));
+    CHECK_OK(sscma_metric_update(m, tp, tt, 40));
+    const float *exp = e->data;
+    double v = 0.0;
+    CHECK_OK(sscma_metric_get(m, "keypoint/Acc", &v));
+    check_close("Acc", v, exp[0], 1e-5);
+    CHECK_OK(sscma_metric_get(m, "keypoint/NME", &v));
+    check_close("NME", v, exp[1], 1e-5);
+    sscma_metric_destroy(m);
+    /* MSE on the same tensors */
+    CHECK_OK(sscma_metric_create("{\"type\": \"MSE\"}", &m));
+    CHECK_OK(sscma_metric_update(m, tp, tt, 40));
+    double ref = 0.0;
+    for (int i = 0; i < 240; i++) {
+        double d = (double)((const float *)p->data)[i] - (double)((const float *)t->data)[i];
+        ref += d * d;
+    }
+    CHECK_OK(sscma_metric_get(m, "mse", &v));
+    check_close("mse", v, ref / 240.0, 1e-12);
+    sscma_metric_destroy(m);
+    sscma_tensor_destroy(tp), sscma_tensor_destroy(tt);
+}
+
+static void metric_errors(void)
+{
+    sscma_metric *m = NULL;
+    CHECK_FAILS(sscma_metric_create("{\"type\": \"Accuracy\", \"top_k\": 1}", &m), SSCMA_ERR_CONFIG,
+                "unknown key 'top_k'; valid keys: type, topk");
+    CHECK_FAILS(sscma_metric_create("{\"type\": \"mAP\"}", &m), SSCMA_ERR_CONFIG,
+                "unknown metric type 'mAP'; known: Accuracy, FomoMetric");
+    CHECK_FAILS(sscma_metric_create("{\"type\": \"Accuracy\", \"topk\": [0]}", &m), SSCMA_ERR_CONFIG, "at least 1");
+    CHECK_FAILS(sscma_metric_create("{\"type\": \"PointMetric\", \"threshold\": 1}", &m), SSCMA_ERR_CONFIG,
+                "'threshold' must be a number above 1");
+    CHECK_FAILS(sscma_metric_create("[1", &m), SSCMA_ERR_CONFIG, "line 1");
+    CHECK_FAILS(sscma_metric_create("{}", &m), SSCMA_ERR_CONFIG, "needs a \"type\"");
+    CHECK_FAILS(sscma_metric_create(NULL, &m), SSCMA_ERR_INVALID_ARGUMENT, "'config_json'");
+    CHECK_OK(sscma_metric_create("{\"type\": \"Accuracy\"}", &m));
+    float scores[6] = {0};
+    int32_t labels[2] = {0, 3}, ok_labels[2] = {0, 2};
+    float flabels[2] = {0};
+    const int64_t pd[2] = {2, 3}, ld[1] = {2}, wrong[1] = {3}, pd4[2] = {2, 2};
+    sscma_tensor *p = wrap(SSCMA_DTYPE_F32, 2, pd, scores), *t = wrap(SSCMA_DTYPE_I32, 1, ld, labels);
+    sscma_tensor *tok = wrap(SSCMA_DTYPE_I32, 1, ld, ok_labels), *tf = wrap(SSCMA_DTYPE_F32, 1, ld, flabels);
+    sscma_tensor *tw = wrap(SSCMA_DTYPE_I32, 1, wrong, labels), *p2 = wrap(SSCMA_DTYPE_F32, 2, pd4, scores);
+    CHECK_FAILS(sscma_metric_update(m, p, t, 2), SSCMA_ERR_INVALID_ARGUMENT, "sample 1: label 3 outside [0, 3)");
+    CHECK_FAILS(sscma_metric_update(m, p, tf, 2), SSCMA_ERR_DTYPE, "must be i32");
+    CHECK_FAILS(sscma_metric_update(m, p, tw, 2), SSCMA_ERR_SHAPE, "pred [2, 3] and target [3]");
+    CHECK_FAILS(sscma_metric_update(m, p, tok, 3), SSCMA_ERR_INVALID_ARGUMENT, "count 3 outside [0, 2]");
+    CHECK_OK(sscma_metric_update(m, p, tok, 2));
+    int32_t two_labels[2] = {0, 1};
+    sscma_tensor *t2 = wrap(SSCMA_DTYPE_I32, 1, ld, two_labels);
+    CHECK_FAILS(sscma_metric_update(m, p2, t2, 2), SSCMA_ERR_SHAPE, "2 classes, but 3 before");
+    sscma_tensor_destroy(t2);
+    CHECK_FAILS(sscma_metric_get(m, "accuracy/top5", NULL), SSCMA_ERR_INVALID_ARGUMENT, "'out'");
+    double v;
+    CHECK_FAILS(sscma_metric_get(m, "accuracy/top5", &v), SSCMA_ERR_NOT_FOUND, "results: accuracy/top1, single");
+    CHECK_FAILS(sscma_metric_result(m, 99, NULL, NULL), SSCMA_ERR_INVALID_ARGUMENT, "result 99 outside");
+    CHECK_FAILS(sscma_metric_update(NULL, p, t, 1), SSCMA_ERR_INVALID_ARGUMENT, "'metric'");
+    CHECK_FAILS(sscma_metric_reset(NULL), SSCMA_ERR_INVALID_ARGUMENT, "'metric'");
+    CHECK_FAILS(sscma_metric_result_count(NULL, NULL), SSCMA_ERR_INVALID_ARGUMENT, "'metric'");
+    int32_t k;
+    const int64_t *cm;
+    CHECK_FAILS(sscma_metric_confusion_matrix(NULL, &k, &cm), SSCMA_ERR_INVALID_ARGUMENT, "'metric'");
+    sscma_metric_destroy(m);
+    sscma_metric_destroy(NULL);
+    CHECK_OK(sscma_metric_create("{\"type\": \"MSE\"}", &m));
+    CHECK_FAILS(sscma_metric_update(m, p, p2, 2), SSCMA_ERR_SHAPE, "pred [2, 3] and target [2, 2]");
+    sscma_metric_destroy(m);
+    sscma_tensor_destroy(p), sscma_tensor_destroy(t), sscma_tensor_destroy(tok), sscma_tensor_destroy(tf);
+    sscma_tensor_destroy(tw), sscma_tensor_destroy(p2);
+}
+
+/* ---- trainer ---- */
+
+#define SIDE 16
+#define N_TRAIN 200
+#define N_TEST 32
+
+static void write_idx(const char *path, uint32_t magic, const uint32_t *dims, int n_dims, const void *data,
+                      size_t bytes)
+{
+    unsigned char head[16];
+    for (int i = 0; i < 4; i++)
+        head[i] = (unsigned char)(magic >> (24 - 8 * i));
+    for (int d = 0; d < n_dims; d++)
+        for (int i = 0; i < 4; i++)
+            head[4 + 4 * d + i] = (unsigned char)(dims[d] >> (24 - 8 * i));
+    FILE *f = fopen(path, "wb");
+    if (f == NULL) {
+        test_fail(__FILE__, __LINE__, "cannot write %s", path);
+        return;
+    }
+    fwrite(head, 1, (size_t)(4 + 4 * n_dims), f);
+    fwrite(data, 1, bytes, f);
+    fclose(f);
+}
+
+/* Four classes: a bright 5x5 block in one quadrant, on noise. */
+static void write_split(const char *dir, const char *prefix, int n, uint32_t seed)
+{
+    uint8_t *pixels = malloc((size_t)n * SIDE * SIDE), *labels = malloc((size_t)n);
+    uint32_t s = seed;
+    for (int i = 0; i < n; i++) {
+        int c = i % 4;
+        labels[i] = (uint8_t)c;
+        int oy = (c / 2) * 8 + 1, ox = (c % 2) * 8 + 1;
+        for (int y = 0; y < SIDE; y++)
+            for (int x = 0; x < SIDE; x++) {
+                s = s * 1664525u + 1013904223u;
+                int v = (int)(s >> 26); /* 0..63 */
+                if (y >= oy && y < oy + 5 && x >= ox && x < ox + 5)
+                    v += 150;
+                pixels[(size_t)i * SIDE * SIDE + (size_t)(y * SIDE + x)] = (uint8_t)v;
+            }
+    }
+    char path[256];
+    const uint32_t idims[3] = {(uint32_t)n, SIDE, SIDE}, ldims[1] = {(uint32_t)n};
+    snprintf(path, sizeof path, "%s/%s-images-idx3-ubyte", dir, prefix);
+    write_idx(path, 0x803, idims, 3, pixels, (size_t)n * SIDE * SIDE);
+    snprintf(path, sizeof path, "%s/%s-labels-idx1-ubyte", dir, prefix);
+    write_idx(path, 0x801, ldims, 1, labels, (size_t)n);
+    free(pixels), free(labels);
+}
+
+static char data_dir[128];
+
+static const char *const model_cfg =
+    "{\"type\": \"ImageClassifier\", \"input_size\": [16, 16],"
+    " \"backbone\": {\"type\": \"MobileNetV2\", \"widen_factor\": 0.35, \"in_channels\": 1},"
+    " \"head\": {\"type\": \"LinearClsHead\", \"num_classes\": 4, \"dropout\": 0.2}}";
+
+typedef struct stack {
+    sscma_dataset *train_ds, *val_ds;
+    sscma_loader *train, *val;
+    sscma_model *model;
+    sscma_trainer *trainer;
+} stack;
+
+static sscma_status make_stack(stack *s, const char *trainer_cfg)
+{
+    memset(s, 0, sizeof *s);
+    char cfg[512];
+    sscma_status st;
+    snprintf(cfg, sizeof cfg, "{\"type\": \"MNIST\", \"data_root\": \"%s\", \"split\": \"train\"}", data_dir);
+    if ((st = sscma_dataset_open(ctx, cfg, &s->train_ds)) != SSCMA_OK)
+        return st;
+    snprintf(cfg, sizeof cfg, "{\"type\": \"MNIST\", \"data_root\": \"%s\", \"split\": \"test\"}", data_dir);
+    if ((st = sscma_dataset_open(ctx, cfg, &s->val_ds)) != SSCMA_OK)
+        return st;
+    if ((st = sscma_loader_create(ctx, s->train_ds,
+                                  "{\"batch_size\": 16, \"shuffle\": true, \"seed\": 3, \"pipeline\": ["
+                                  "{\"type\": \"RandomCrop\", \"size\": 16, \"padding\": 1},"
+                                  "{\"type\": \"Normalize\", \"mean\": [64], \"std\": [64]}]}",
+                                  &s->train)) != SSCMA_OK)
+        return st;
+    if ((st = sscma_loader_create(ctx, s->val_ds,
+                                  "{\"batch_size\": 16, \"pipeline\": [{\"type\": \"Normalize\", \"mean\": [64], "
+                                  "\"std\": [64]}]}",
+                                  &s->val)) != SSCMA_OK)
+        return st;
+    if ((st = sscma_model_create(ctx, model_cfg, &s->model)) != SSCMA_OK)
+        return st;
+    return sscma_trainer_create(s->model, s->train, s->val, trainer_cfg, &s->trainer);
+}
+
+static void free_stack(stack *s)
+{
+    sscma_trainer_destroy(s->trainer);
+    sscma_model_destroy(s->model);
+    sscma_loader_destroy(s->train);
+    sscma_loader_destroy(s->val);
+    sscma_dataset_destroy(s->train_ds);
+    sscma_dataset_destroy(s->val_ds);
+}
+
+/* The full recipe of the resume tests: AdamW, warm-up + cosine, EMA, dropout, checkpoints every epoch. */
+static void recipe(char *buf, size_t size, const char *work_dir, int epochs, bool cosine)
+{
+    snprintf(buf, size,
+             "{\"max_epochs\": %d, \"work_dir\": \"%s\","
+             " \"optim_wrapper\": {\"optimizer\": {\"type\": \"AdamW\", \"lr\": 0.005, \"weight_decay\": 0.0001},"
+             "   \"paramwise_cfg\": {\"norm_decay_mult\": 0}},"
+             " \"param_scheduler\": [{\"type\": \"LinearLR\", \"start_factor\": 0.1, \"by_epoch\": false, \"end\": 5},"
+             "   {\"type\": \"CosineAnnealingLR\", \"T_max\": %d, \"by_epoch\": true, \"convert_to_iter_based\": true,"
+             "    \"begin\": %d}],"
+             " \"val_evaluator\": {\"type\": \"Accuracy\", \"topk\": [1, 2]},"
+             " \"default_hooks\": {\"checkpoint\": {\"interval\": 1, \"max_keep_ckpts\": 3, \"save_best\": \"auto\"}, \"logger\": {\"interval\": 1}},"
+             " \"custom_hooks\": [{\"type\": \"EMAHook\", \"ema_type\": \"ExpMomentumEMA\", \"momentum\": 0.01,"
+             "   \"gamma\": 50, \"priority\": 49}]}",
+             epochs, work_dir, epochs, cosine ? 0 : epochs);
+}
+
+static void work_dir(char *buf, size_t size, const char *name)
+{
+    snprintf(buf, size, "%s/%s", tmpdir, name);
+    mkdir(buf, 0755);
+}
+
+typedef struct progress_log {
+    int64_t calls, last_global, cancel_at;
+    double first_lr, max_lr;
+    bool ordered;
+} progress_log;
+
+static int on_progress(const sscma_train_progress *p, void *user)
+{
+    progress_log *log = user;
+    if (log->calls == 0)
+        log->first_lr = p->lr;
+    log->ordered = log->ordered && p->struct_size == sizeof *p && p->global_iter == log->last_global + 1 &&
+                   p->iter >= 1 && p->iter <= p->iters_per_epoch && isfinite(p->loss) && p->eta_s >= 0.0;
+    log->max_lr = p->lr > log->max_lr ? p->lr : log->max_lr;
+    log->last_global = p->global_iter;
+    log->calls++;
+    return log->cancel_at > 0 && p->global_iter == log->cancel_at;
+}
+
+static bool same_weights(sscma_model *a, sscma_model *b, const char **which)
+{
+    int32_t n = 0, nb = 0;
+    sscma_model_param_count(a, &n);
+    sscma_model_param_count(b, &nb);
+    if (n != nb)
+        return false;
+    for (int32_t i = 0; i < n; i++) {
+        sscma_tensor *va, *vb;
+        size_t bytes = 0;
+        void *da, *db;
+        sscma_model_param(a, i, which, NULL, &va, NULL);
+        sscma_model_param(b, i, NULL, NULL, &vb, NULL);
+        sscma_tensor_size_bytes(va, &bytes);
+        sscma_tensor_data(va, &da);
+        sscma_tensor_data(vb, &db);
+        if (memcmp(da, db, bytes) != 0)
+            return false;
+    }
+    return true;
+}
+
+static bool exists(const char *path)
+{
+    return access(path, F_OK) == 0;
+}
+
+static void trainer_learns_and_keeps_checkpoints(void)
+{
+    char dir[128], cfg[2048], path[256];
+    work_dir(dir, sizeof dir, "learn");
+    recipe(cfg, sizeof cfg, dir, 12, false); /* warm-up, then a constant rate */
+    stack s;
+    CHECK_OK(make_stack(&s, cfg));
+    if (s.trainer == NULL)
+        return free_stack(&s);
+    progress_log log = {0, 0, 0, 0, 0, true};
+    CHECK_OK(sscma_trainer_set_callback(s.trainer, on_progress, &log));
+    const sscma_metric *m = NULL;
+    double before = 0.0, after = 0.0;
+    CHECK_OK(sscma_trainer_validate(s.trainer, &m));
+    CHECK_OK(sscma_metric_get(m, "accuracy/top1", &before));
+    CHECK_OK(sscma_trainer_train(s.trainer));
+    CHECK_OK(sscma_trainer_validate(s.trainer, &m));
+    CHECK_OK(sscma_metric_get(m, "accuracy/top1", &after));
+    if (!(after >= 90.0))
+        test_fail(__FILE__, __LINE__, "validation accuracy %.1f%% after 12 epochs (before: %.1f%%)", after, before);
+    int64_t epochs = 0, iters = 0;
+    CHECK_OK(sscma_trainer_position(s.trainer, &epochs, &iters));
+    CHECK_INT_EQ(epochs, 12);
+    CHECK_INT_EQ(iters, 12 * 13); /* 200 samples, batches of 16: 12 full + 1 partial */
+    CHECK_INT_EQ(log.calls, 12 * 13);
+    CHECK(log.ordered);
+    check_close("first lr (warm-up start)", log.first_lr, 0.0005, 1e-9);
+    CHECK(log.max_lr <= 0.005 + 1e-12 && log.max_lr > 0.0045);
+    /* max_keep_ckpts 3: only the last three epochs remain; last_checkpoint names the newest */
+    snprintf(path, sizeof path, "%s/epoch_9.ckpt", dir);
+    CHECK(!exists(path));
+    snprintf(path, sizeof path, "%s/epoch_10.ckpt", dir);
+    CHECK(exists(path));
+    snprintf(path, sizeof path, "%s/epoch_11.ckpt", dir);
+    CHECK(exists(path));
+    snprintf(path, sizeof path, "%s/epoch_12.ckpt", dir);
+    CHECK(exists(path));
+    char last[512] = "", lpath[256];
+    snprintf(lpath, sizeof lpath, "%s/last_checkpoint", dir);
+    FILE *f = fopen(lpath, "r");
+    CHECK(f != NULL);
+    if (f != NULL) {
+        size_t n = fread(last, 1, sizeof last - 1, f);
+        last[n] = '\0';
+        fclose(f);
+    }
+    CHECK_STR_EQ(last, path);
+    /* exactly one best checkpoint, loadable as plain weights */
+    int bests = 0;
+    char best[256] = "";
+    for (int e = 1; e <= 12; e++) {
+        char b[256];
+        snprintf(b, sizeof b, "%s/best_accuracy_top1_epoch_%d.ckpt", dir, e);
+        if (exists(b))
+            bests++, snprintf(best, sizeof best, "%s", b);
+    }
+    CHECK_INT_EQ(bests, 1);
+    sscma_model *plain = NULL;
+    CHECK_OK(sscma_model_create(ctx, model_cfg, &plain));
+    CHECK_OK(sscma_model_load(plain, best));
+    sscma_model_destroy(plain);
+    free_stack(&s);
+}
+
+static void trainer_resumes_bit_identically(void)
+{
+    char dir_a[128], dir_b[128], dir_c[128], cfg[2048], path[256];
+    const char *which = NULL;
+    /* A: 4 epochs straight */
+    work_dir(dir_a, sizeof dir_a, "straight");
+    recipe(cfg, sizeof cfg, dir_a, 4, true);
+    stack a;
+    CHECK_OK(make_stack(&a, cfg));
+    if (a.trainer == NULL)
+        return free_stack(&a);
+    CHECK_OK(sscma_trainer_train(a.trainer));
+    /* B: 2 epochs (A's epoch-2 checkpoint), then a fresh process state resumes and trains 2 more */
+    work_dir(dir_b, sizeof dir_b, "resumed");
+    recipe(cfg, sizeof cfg, dir_b, 4, true);
+    stack b;
+    CHECK_OK(make_stack(&b, cfg));
+    snprintf(path, sizeof path, "%s/epoch_2.ckpt", dir_a); /* max_keep 3: epochs 2 to 4 remain */
+    CHECK_OK(sscma_trainer_resume(b.trainer, path));
+    int64_t epochs = 0;
+    CHECK_OK(sscma_trainer_position(b.trainer, &epochs, NULL));
+    CHECK_INT_EQ(epochs, 2);
+    CHECK_OK(sscma_trainer_train(b.trainer));
+    if (!same_weights(a.model, b.model, &which))
+        test_fail(__FILE__, __LINE__, "2 + resume + 2 epochs differ from 4 straight (first: %s)", which);
+    /* C: cancelled in the middle of epoch 2, saved, resumed in a new trainer */
+    work_dir(dir_c, sizeof dir_c, "cancelled");
+    recipe(cfg, sizeof cfg, dir_c, 4, true);
+    stack c;
+    CHECK_OK(make_stack(&c, cfg));
+    progress_log log = {0, 0, 17, 0, 0, true};
+    CHECK_OK(sscma_trainer_set_callback(c.trainer, on_progress, &log));
+    CHECK_FAILS(sscma_trainer_train(c.trainer), SSCMA_ERR_CANCELLED, "epoch 2, iteration 4");
+    snprintf(path, sizeof path, "%s/cancelled.ckpt", dir_c);
+    CHECK_OK(sscma_trainer_save(c.trainer, path));
+    free_stack(&c);
+    CHECK_OK(make_stack(&c, cfg));
+    CHECK_OK(sscma_trainer_resume(c.trainer, path));
+    int64_t iters = 0;
+    CHECK_OK(sscma_trainer_position(c.trainer, &epochs, &iters));
+    CHECK_INT_EQ(epochs, 1);
+    CHECK_INT_EQ(iters, 17);
+    CHECK_OK(sscma_trainer_train(c.trainer));
+    if (!same_weights(a.model, c.model, &which))
+        test_fail(__FILE__, __LINE__, "a mid-epoch resume differs from 4 straight epochs (first: %s)", which);
+    /* the EMA weights (what the final checkpoints deploy) agree too */
+    char fa[256], fc[256];
+    snprintf(fa, sizeof fa, "%s/epoch_4.ckpt", dir_a);
+    snprintf(fc, sizeof fc, "%s/epoch_4.ckpt", dir_c);
+    sscma_model *ea = NULL, *ec = NULL;
+    CHECK_OK(sscma_model_create(ctx, model_cfg, &ea));
+    CHECK_OK(sscma_model_create(ctx, model_cfg, &ec));
+    CHECK_OK(sscma_model_load(ea, fa));
+    CHECK_OK(sscma_model_load(ec, fc));
+    CHECK(same_weights(ea, ec, &which));
+    CHECK(!same_weights(ea, a.model, &which)); /* and they are not the trained weights */
+    sscma_model_destroy(ea), sscma_model_destroy(ec);
+    /* determinism: the same config and seed again give the same bits */
+    stack d;
+    work_dir(dir_b, sizeof dir_b, "again");
+    recipe(cfg, sizeof cfg, dir_b, 4, true);
+    CHECK_OK(make_stack(&d, cfg));
+    CHECK_OK(sscma_trainer_train(d.trainer));
+    CHECK(same_weights(a.model, d.model, &which));
+    free_stack(&d);
+    free_stack(&c);
+    free_stack(&b);
+    free_stack(&a);
+}
+
+static void nan_guard_keeps_the_last_good_checkpoint(void)
+{
+    char dir[128], cfg[1024], path[256];
+    work_dir(dir, sizeof dir, "nan");
+    /* a learning rate multiplied by 1e30 after epoch 1 */
+    snprintf(cfg, sizeof cfg,
+             "{\"max_epochs\": 3, \"work_dir\": \"%s\","
+             " \"optim_wrapper\": {\"optimizer\": {\"type\": \"SGD\", \"lr\": 0.01, \"momentum\": 0.9}},"
+             " \"param_scheduler\": {\"type\": \"MultiStepLR\", \"milestones\": [1], \"gamma\": 1e30}}",
+             dir);
+    stack s;
+    CHECK_OK(make_stack(&s, cfg));
+    if (s.trainer == NULL)
+        return free_stack(&s);
+    snprintf(path, sizeof path, "%s/epoch_1.ckpt", dir);
+    char needle[300];
+    snprintf(needle, sizeof needle, "the last good checkpoint is %s", path);
+    CHECK_FAILS(sscma_trainer_train(s.trainer), SSCMA_ERR_NUMERIC, needle);
+    CHECK_STR_CONTAINS(sscma_last_error(), "epoch 2, iteration");
+    CHECK(exists(path));
+    snprintf(path, sizeof path, "%s/epoch_2.ckpt", dir);
+    CHECK(!exists(path));
+    free_stack(&s);
+}
+
+static void early_stopping_stops(void)
+{
+    char cfg[1024];
+    stack s;
+    CHECK_OK(make_stack(&s, "{\"max_epochs\": 10, \"optim_wrapper\": {\"optimizer\": {\"type\": \"SGD\", \"lr\": 0.01}},"
+                            " \"custom_hooks\": [{\"type\": \"EarlyStoppingHook\", \"monitor\": \"accuracy/top1\","
+                            " \"patience\": 2, \"min_delta\": 1000}]}"));
+    if (s.trainer == NULL)
+        return free_stack(&s);
+    CHECK_OK(sscma_trainer_train(s.trainer));
+    int64_t epochs = 0;
+    CHECK_OK(sscma_trainer_position(s.trainer, &epochs, NULL));
+    CHECK_INT_EQ(epochs, 3); /* epoch 1 sets the best; 2 and 3 do not beat it by 1000 points */
+    free_stack(&s);
+    (void)cfg;
+}
+
+static void trainer_errors(void)
+{
+    stack s;
+    const char *opt = "\"optim_wrapper\": {\"optimizer\": {\"type\": \"SGD\", \"lr\": 0.01}}";
+    char cfg[512];
+    snprintf(cfg, sizeof cfg, "{%s}", opt);
+    CHECK_FAILS(make_stack(&s, cfg), SSCMA_ERR_CONFIG, "needs 'max_epochs'");
+    free_stack(&s);
+    snprintf(cfg, sizeof cfg, "{\"max_epochs\": 1, \"max_iters\": 3, %s}", opt);
+    CHECK_FAILS(make_stack(&s, cfg), SSCMA_ERR_CONFIG, "unknown key 'max_iters'");
+    free_stack(&s);
+    snprintf(cfg, sizeof cfg, "{\"max_epochs\": 1, %s, \"custom_hooks\": [{\"type\": \"SWAHook\"}]}", opt);
+    CHECK_FAILS(make_stack(&s, cfg), SSCMA_ERR_CONFIG, "unknown hook type 'SWAHook'");
+    free_stack(&s);
+    snprintf(cfg, sizeof cfg, "{\"max_epochs\": 1, %s, \"default_hooks\": {\"checkpoint\": {\"save_best\": 1}}}", opt);
+    CHECK_FAILS(make_stack(&s, cfg), SSCMA_ERR_CONFIG, "save_best must be a metric name");
+    free_stack(&s);
+    snprintf(cfg, sizeof cfg, "{\"max_epochs\": 1, \"optim_wrapper\": {\"optimizer\": {\"type\": \"Lion\"}}}");
+    CHECK_FAILS(make_stack(&s, cfg), SSCMA_ERR_CONFIG, "unknown optimizer type 'Lion'");
+    free_stack(&s);
+    snprintf(cfg, sizeof cfg, "{\"max_epochs\": 1, %s, \"val_evaluator\": {\"type\": \"Acc\"}}", opt);
+    CHECK_FAILS(make_stack(&s, cfg), SSCMA_ERR_CONFIG, "unknown metric type 'Acc'");
+    free_stack(&s);
+    snprintf(cfg, sizeof cfg, "{\"train_cfg\": {\"by_epoch\": true, \"max_epochs\": 1, \"val_interval\": 1}, %s}", opt);
+    CHECK_OK(make_stack(&s, cfg));
+    /* resume from files that are not training checkpoints of this config */
+    char path[256];
+    snprintf(path, sizeof path, "%s/weights.ckpt", tmpdir);
+    CHECK_OK(sscma_model_save(s.model, path, 0));
+    CHECK_FAILS(sscma_trainer_resume(s.trainer, path), SSCMA_ERR_FORMAT, "not a training checkpoint");
+    snprintf(path, sizeof path, "%s/missing.ckpt", tmpdir);
+    CHECK_FAILS(sscma_trainer_resume(s.trainer, path), SSCMA_ERR_IO, "missing.ckpt");
+    snprintf(path, sizeof path, "%s/no/such/dir/x.ckpt", tmpdir);
+    CHECK_FAILS(sscma_trainer_save(s.trainer, path), SSCMA_ERR_IO, "no/such/dir");
+    /* a checkpoint of another optimizer */
+    snprintf(path, sizeof path, "%s/sgd.ckpt", tmpdir);
+    CHECK_OK(sscma_trainer_save(s.trainer, path));
+    stack t;
+    snprintf(cfg, sizeof cfg, "{\"max_epochs\": 1, \"optim_wrapper\": {\"optimizer\": {\"type\": \"Adam\"}}}");
+    CHECK_OK(make_stack(&t, cfg));
+    CHECK_FAILS(sscma_trainer_resume(t.trainer, path), SSCMA_ERR_FORMAT, "another optimizer");
+    free_stack(&t);
+    free_stack(&s);
+    /* loader and model shapes disagree; a model whose targets loaders do not make yet */
+    sscma_dataset *ds = NULL;
+    sscma_loader *loader = NULL;
+    sscma_model *m = NULL;
+    sscma_trainer *tr = NULL;
+    char dcfg[256];
+    snprintf(dcfg, sizeof dcfg, "{\"type\": \"MNIST\", \"data_root\": \"%s\"}", data_dir);
+    CHECK_OK(sscma_dataset_open(ctx, dcfg, &ds));
+    CHECK_OK(sscma_loader_create(ctx, ds, "{\"batch_size\": 8, \"pipeline\": [{\"type\": \"Resize\", \"size\": 24}]}",
+                                 &loader));
+    CHECK_OK(sscma_model_create(ctx, model_cfg, &m));
+    snprintf(cfg, sizeof cfg, "{\"max_epochs\": 1, %s}", opt);
+    CHECK_FAILS(sscma_trainer_create(m, loader, NULL, cfg, &tr), SSCMA_ERR_SHAPE,
+                "the loader makes images of 24x24x1, the model takes 16x16x1");
+    sscma_model_destroy(m);
+    CHECK_OK(sscma_model_create(ctx,
+                                "{\"type\": \"Fomo\", \"input_size\": [24, 24], \"backbone\": {\"type\": \"MobileNetv2\","
+                                " \"widen_factor\": 0.35, \"in_channels\": 1}, \"head\": {\"type\": \"FomoHead\","
+                                " \"num_classes\": 2}}",
+                                &m));
+    CHECK_FAILS(sscma_trainer_create(m, loader, NULL, cfg, &tr), SSCMA_ERR_UNSUPPORTED, "dense targets");
+    CHECK_FAILS(sscma_trainer_create(NULL, loader, NULL, cfg, &tr), SSCMA_ERR_INVALID_ARGUMENT, "'model'");
+    CHECK_FAILS(sscma_trainer_create(m, loader, NULL, "{", &tr), SSCMA_ERR_CONFIG, "line 1");
+    sscma_model_destroy(m);
+    /* validation without a validation loader */
+    CHECK_OK(sscma_model_create(ctx, model_cfg, &m));
+    sscma_loader_destroy(loader);
+    CHECK_OK(sscma_loader_create(ctx, ds, "{\"batch_size\": 8}", &loader));
+    CHECK_OK(sscma_trainer_create(m, loader, NULL, cfg, &tr));
+    const sscma_metric *metric = NULL;
+    CHECK_FAILS(sscma_trainer_validate(tr, &metric), SSCMA_ERR_STATE, "no validation loader");
+    CHECK_FAILS(sscma_trainer_train(NULL), SSCMA_ERR_INVALID_ARGUMENT, "'trainer'");
+    CHECK_FAILS(sscma_trainer_set_callback(NULL, NULL, NULL), SSCMA_ERR_INVALID_ARGUMENT, "'trainer'");
+    CHECK_FAILS(sscma_trainer_position(NULL, NULL, NULL), SSCMA_ERR_INVALID_ARGUMENT, "'trainer'");
+    CHECK_FAILS(sscma_trainer_save(tr, NULL), SSCMA_ERR_INVALID_ARGUMENT, "'path'");
+    CHECK_FAILS(sscma_loader_batch_shape(NULL, NULL), SSCMA_ERR_INVALID_ARGUMENT, "'loader'");
+    sscma_trainer_destroy(tr);
+    sscma_trainer_destroy(NULL);
+    sscma_model_destroy(m);
+    sscma_loader_destroy(loader);
+    sscma_dataset_destroy(ds);
+}
+
+int main(int argc, char **argv)
+{
+    static const test_case cases[] = {
+        TEST_CASE(accuracy_matches_torch),
+        TEST_CASE(accuracy_ties_rank_lower_class_first),
+        TEST_CASE(fomo_metric_matches_sscma),
+        TEST_CASE(point_metric_matches_sscma),
+        TEST_CASE(metric_errors),
+        TEST_CASE(trainer_learns_and_keeps_checkpoints),
+        TEST_CASE(trainer_resumes_bit_identically),
+        TEST_CASE(nan_guard_keeps_the_last_good_checkpoint),
+        TEST_CASE(early_stopping_stops),
+        TEST_CASE(trainer_errors),
+    };
+    snprintf(tmpdir, sizeof tmpdir, "/tmp/sscma-train-XXXXXX");
+    if (mkdtemp(tmpdir) == NULL || golden_load(&golden, GOLDEN_DIR "/metrics.bin") != 0)
+        return 99;
+    sscma_context_options opt;
+    sscma_context_options_init(&opt, sizeof opt);
+    opt.num_threads = 2;
+    opt.seed = 11;
+    opt.log_level = getenv("SSCMA_TEST_LOG") ? SSCMA_LOG_INFO : SSCMA_LOG_ERROR;
+    if (sscma_context_create(&opt, &ctx) != SSCMA_OK)
+        return 99;
+    snprintf(data_dir, sizeof data_dir, "%s/data", tmpdir);
+    mkdir(data_dir, 0755);
+    write_split(data_dir, "train", N_TRAIN, 1);
+    write_split(data_dir, "t10k", N_TEST, 2);
+    int rc = test_main(argc, argv, cases, TEST_COUNT(cases));
+    sscma_context_destroy(ctx);
+    golden_free(&golden);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
+    if (system(cmd) != 0)
+        rc = 1;
+    return rc;
+}
