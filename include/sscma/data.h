@@ -65,6 +65,25 @@ SSCMA_API sscma_status sscma_sample_image(const sscma_sample *sample, sscma_tens
 SSCMA_API sscma_status sscma_sample_label(const sscma_sample *sample, int32_t *out);
 
 /*
+ * Stores the sample's boxes: their number in *count, and pointers (owned by the sample) to 4 * count floats
+ * x1, y1, x2, y2 in pixels of the decoded image and to count class indices. Datasets without boxes give 0 and NULL
+ * pointers. Either array pointer may be NULL. Errors: NULL sample or count.
+ */
+SSCMA_API sscma_status sscma_sample_boxes(const sscma_sample *sample, int32_t *count, const float **boxes,
+                                          const int32_t **labels);
+
+/*
+ * Composes a detection dataset from the classification dataset `source` (its objects pasted at random positions and
+ * scales onto procedural backgrounds, with exact boxes) and writes it as a COCO dataset in Roboflow's layout
+ * (out_dir/train/_annotations.coco.json and PNG images; also valid/, test/), readable by CocoDataset:
+ *   {"out_dir": "data/fashion_det", "image_size": [96, 96], "splits": {"train": 1000, "valid": 200},
+ *    "classes": [0, 1, 7, 8], "objects": [1, 5], "scale": [1.0, 1.5], "max_iou": 0.1, "seed": 0, "name": "fashion"}
+ * (docs/data.md gives the defaults). Every file is written atomically, the annotation file of a split last. The same
+ * config gives the same files. Errors: SSCMA_ERR_CONFIG (the message names the key), SSCMA_ERR_IO naming the path.
+ */
+SSCMA_API sscma_status sscma_compose_detection(const sscma_dataset *source, const char *config_json);
+
+/*
  * Creates a loader that draws batches from `dataset` (which must outlive it) through the pipeline described by
  * `config_json`:
  *   {"batch_size": 64, "shuffle": true, "drop_last": false, "num_workers": 0, "prefetch": 2, "seed": 0,
@@ -86,6 +105,13 @@ SSCMA_API void sscma_loader_destroy(sscma_loader *loader);
  */
 SSCMA_API sscma_status sscma_loader_batch_shape(const sscma_loader *loader, int64_t dims[4]);
 
+/*
+ * Describes the loader's targets: i32 [batch_size] class labels (rank 1), or with a "target" encoder in the config
+ * ({"type": "FomoTarget", "stride": 8}, detection datasets) f32 [batch_size, H / stride, W / stride, classes + 1].
+ */
+SSCMA_API sscma_status sscma_loader_target_shape(const sscma_loader *loader, sscma_dtype *dtype, int32_t *rank,
+                                                 int64_t dims[4]);
+
 /* Stores the number of batches per epoch in *out (drop_last counts only full batches). */
 SSCMA_API sscma_status sscma_loader_batches(const sscma_loader *loader, int64_t *out);
 
@@ -96,7 +122,8 @@ SSCMA_API sscma_status sscma_loader_batches(const sscma_loader *loader, int64_t 
 SSCMA_API sscma_status sscma_loader_start_epoch(sscma_loader *loader, int64_t epoch);
 
 /*
- * Writes the next batch of the epoch into `images` (f32 [batch_size, H, W, C]) and `labels` (i32 [batch_size]) and
+ * Writes the next batch of the epoch into `images` (f32 [batch_size, H, W, C]) and `labels` (the targets: i32
+ * [batch_size] labels, or the encoded targets of sscma_loader_target_shape; may be NULL) and
  * its sample count into *count (smaller than batch_size for a last partial batch; 0 when the epoch is over; unused
  * rows are zero). Errors: SSCMA_ERR_SHAPE / SSCMA_ERR_DTYPE for tensors that do not match the loader's batch shape
  * (the message shows both), a sample's decoding error (the message names the file).

@@ -49,6 +49,9 @@ SSCMA_API sscma_status sscma_optimizer_lr(const sscma_optimizer *optimizer, doub
  */
 SSCMA_API sscma_status sscma_optimizer_set_momentum(sscma_optimizer *optimizer, double momentum);
 
+/* Stores the momentum (SGD's momentum, Adam's beta1) in *out. */
+SSCMA_API sscma_status sscma_optimizer_momentum(const sscma_optimizer *optimizer, double *out);
+
 /* Stores the global gradient norm measured by the last step (before clipping) in *out. */
 SSCMA_API sscma_status sscma_optimizer_grad_norm(const sscma_optimizer *optimizer, double *out);
 

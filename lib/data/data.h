@@ -11,7 +11,7 @@
 /* Default bound on decoded image size (decompression bombs): 40 megapixels. */
 #define SSCMA_DEFAULT_MAX_PIXELS ((int64_t)40 * 1000 * 1000)
 
-typedef enum dataset_kind { DATASET_IDX, DATASET_FOLDER } dataset_kind;
+typedef enum dataset_kind { DATASET_IDX, DATASET_FOLDER, DATASET_COCO } dataset_kind;
 
 struct sscma_dataset {
     sscma_context *ctx;
@@ -25,10 +25,20 @@ struct sscma_dataset {
     uint8_t *idx_images;
     int64_t rows, cols;
     uint8_t *idx_labels;
-    /* folder: one file per sample */
+    /* folder and COCO: one file per sample */
     char **paths;
     int32_t *labels;
+    /* detection (COCO): declared width and height per image, and its boxes ann_start[i] .. ann_start[i + 1] - 1
+     * (x1, y1, x2, y2 in declared pixels) with their class indices */
+    int32_t *img_size;
+    int64_t *ann_start;
+    float *boxes;
+    int32_t *box_labels;
+    int64_t boxes_clipped, crowd_skipped;
     char *report; /* the last check's report */
+    /* "indices": the samples kept, in the full dataset's numbering (NULL = all); size counts only those */
+    int64_t *subset;
+    int64_t full_size;
 };
 
 struct sscma_sample {
@@ -37,11 +47,22 @@ struct sscma_sample {
     int64_t h, w, c;
     int32_t label;
     sscma_tensor *view;
+    int32_t n_boxes;
+    float *boxes; /* x1, y1, x2, y2 in the decoded image's pixels */
+    int32_t *box_labels;
 };
 
 /* Format readers: fill the dataset's index from its config, or fail naming the file and position. */
 sscma_status sscma_idx_open(sscma_dataset *ds, json_t *config);
 sscma_status sscma_folder_open(sscma_dataset *ds, json_t *config);
+sscma_status sscma_coco_open(sscma_dataset *ds, json_t *config);
+
+/*
+ * The boxes of sample `index` (after indices), scaled from the declared image size to the decoded w x h: copies
+ * into malloc'ed arrays (*boxes 4 per box). *count 0 and NULL arrays for datasets without boxes.
+ */
+sscma_status sscma_dataset_boxes(const sscma_dataset *ds, int64_t index, int64_t w, int64_t h, int32_t *count,
+                                 float **boxes, int32_t **labels);
 
 /*
  * Decodes an image file (JPEG, PNG, BMP) into 8-bit pixels with `channels` (1 or 3; 0 = as stored, 1 or 3).
@@ -63,6 +84,11 @@ typedef struct sscma_image {
     float *data;
     int64_t h, w, c;
     size_t capacity; /* floats */
+    /* boxes moved with the image: x1, y1, x2, y2 in pixels, and their labels (owned by the caller; transforms may
+     * drop boxes that leave the image, lowering n_boxes) */
+    float *boxes;
+    int32_t *box_labels;
+    int32_t n_boxes;
 } sscma_image;
 
 sscma_status sscma_pipeline_create(sscma_context *ctx, json_t *list, sscma_pipeline **out);

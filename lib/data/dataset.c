@@ -5,6 +5,36 @@
 
 #include "data/data.h"
 
+/*
+ * mmengine's BaseDataset "indices": an integer keeps the first N samples (all when N exceeds the size), a list keeps
+ * those samples in that order.
+ */
+static sscma_status apply_indices(sscma_dataset *ds, json_t *indices)
+{
+    ds->full_size = ds->size;
+    if (indices == NULL || json_is_null(indices))
+        return SSCMA_OK;
+    int64_t n = 0;
+    if (json_is_integer(indices) && json_integer_value(indices) >= 0)
+        n = json_integer_value(indices) < ds->size ? (int64_t)json_integer_value(indices) : ds->size;
+    else if (json_is_array(indices))
+        n = (int64_t)json_array_size(indices);
+    else
+        return sscma_fail(SSCMA_ERR_CONFIG, "dataset", "'indices' must be a count (the first N samples) or a list of "
+                          "sample indices");
+    if ((ds->subset = malloc((size_t)(n > 0 ? n : 1) * sizeof *ds->subset)) == NULL)
+        return sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, "dataset", "cannot allocate %lld indices", (long long)n);
+    for (int64_t i = 0; i < n; i++) {
+        json_t *v = json_is_array(indices) ? json_array_get(indices, (size_t)i) : NULL;
+        if (v != NULL && (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) >= ds->size))
+            return sscma_fail(SSCMA_ERR_CONFIG, "dataset", "indices[%lld]: expected a sample index in [0, %lld)",
+                              (long long)i, (long long)ds->size);
+        ds->subset[i] = v != NULL ? (int64_t)json_integer_value(v) : i;
+    }
+    ds->size = n;
+    return SSCMA_OK;
+}
+
 sscma_status sscma_dataset_open(sscma_context *ctx, const char *config_json, sscma_dataset **out)
 {
     SSCMA_REQUIRE_NONNULL(ctx);
@@ -26,7 +56,7 @@ sscma_status sscma_dataset_open(sscma_context *ctx, const char *config_json, ssc
     json_t *mp = json_object_get(config, "max_pixels");
     if (!json_is_object(config) || type == NULL)
         st = sscma_fail(SSCMA_ERR_CONFIG, "dataset", "the config needs a \"type\"; known types: MNIST, FashionMNIST, "
-                        "CustomDataset");
+                        "CustomDataset, CocoDataset");
     else if (mp != NULL && (!json_is_integer(mp) || json_integer_value(mp) < 1))
         st = sscma_fail(SSCMA_ERR_CONFIG, "dataset", "'max_pixels' must be a positive integer");
     if (st == SSCMA_OK) {
@@ -37,10 +67,14 @@ sscma_status sscma_dataset_open(sscma_context *ctx, const char *config_json, ssc
             st = sscma_idx_open(ds, config);
         else if (strcmp(type, "CustomDataset") == 0)
             st = sscma_folder_open(ds, config);
+        else if (strcmp(type, "CocoDataset") == 0)
+            st = sscma_coco_open(ds, config);
         else
             st = sscma_fail(SSCMA_ERR_CONFIG, "dataset", "unknown type '%s'; known types: MNIST, FashionMNIST, "
-                            "CustomDataset", type);
+                            "CustomDataset, CocoDataset", type);
     }
+    if (st == SSCMA_OK)
+        st = apply_indices(ds, json_object_get(config, "indices"));
     json_decref(config);
     if (st != SSCMA_OK) {
         char detail[800];
@@ -59,8 +93,13 @@ void sscma_dataset_destroy(sscma_dataset *ds)
     for (int32_t i = 0; ds->class_names != NULL && i < ds->n_classes; i++)
         free(ds->class_names[i]);
     free(ds->class_names);
-    for (int64_t i = 0; ds->paths != NULL && i < ds->size; i++)
+    for (int64_t i = 0; ds->paths != NULL && i < (ds->subset != NULL ? ds->full_size : ds->size); i++)
         free(ds->paths[i]);
+    free(ds->subset);
+    free(ds->img_size);
+    free(ds->ann_start);
+    free(ds->boxes);
+    free(ds->box_labels);
     free(ds->paths);
     free(ds->labels);
     free(ds->idx_images);
@@ -102,6 +141,8 @@ sscma_status sscma_dataset_read(const sscma_dataset *ds, int64_t index, uint8_t 
     if (index < 0 || index >= ds->size)
         return sscma_fail(SSCMA_ERR_INVALID_ARGUMENT, "dataset", "sample %lld is outside 0..%lld", (long long)index,
                           (long long)ds->size - 1);
+    if (ds->subset != NULL)
+        index = ds->subset[index];
     if (ds->kind == DATASET_IDX) {
         *pixels = ds->idx_images + index * ds->rows * ds->cols;
         *borrowed = true;
@@ -110,8 +151,37 @@ sscma_status sscma_dataset_read(const sscma_dataset *ds, int64_t index, uint8_t 
         return SSCMA_OK;
     }
     *borrowed = false;
-    *label = ds->labels[index];
+    *label = ds->labels != NULL ? ds->labels[index] : -1;
     return sscma_image_load(ds->paths[index], ds->max_pixels, 0, pixels, h, w, c);
+}
+
+sscma_status sscma_dataset_boxes(const sscma_dataset *ds, int64_t index, int64_t w, int64_t h, int32_t *count,
+                                 float **boxes, int32_t **labels)
+{
+    *count = 0, *boxes = NULL, *labels = NULL;
+    if (ds->kind != DATASET_COCO)
+        return SSCMA_OK;
+    if (ds->subset != NULL)
+        index = ds->subset[index];
+    const int64_t first = ds->ann_start[index], n = ds->ann_start[index + 1] - first;
+    if (n == 0)
+        return SSCMA_OK;
+    *boxes = malloc((size_t)n * 4 * sizeof **boxes);
+    *labels = malloc((size_t)n * sizeof **labels);
+    if (*boxes == NULL || *labels == NULL) {
+        free(*boxes), free(*labels);
+        *boxes = NULL, *labels = NULL;
+        return sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, "dataset", "cannot copy %lld boxes", (long long)n);
+    }
+    const float sx = (float)w / (float)ds->img_size[2 * index], sy = (float)h / (float)ds->img_size[2 * index + 1];
+    for (int64_t k = 0; k < n; k++) {
+        const float *b = ds->boxes + 4 * (first + k);
+        (*boxes)[4 * k] = b[0] * sx, (*boxes)[4 * k + 1] = b[1] * sy;
+        (*boxes)[4 * k + 2] = b[2] * sx, (*boxes)[4 * k + 3] = b[3] * sy;
+        (*labels)[k] = ds->box_labels[first + k];
+    }
+    *count = (int32_t)n;
+    return SSCMA_OK;
 }
 
 sscma_status sscma_dataset_get(const sscma_dataset *dataset, int64_t index, sscma_sample **out)
@@ -142,7 +212,9 @@ sscma_status sscma_dataset_get(const sscma_dataset *dataset, int64_t index, sscm
     s->h = h, s->w = w, s->c = c;
     s->label = label;
     const int64_t dims[3] = {h, w, c};
-    st = sscma_tensor_wrap(dataset->ctx, SSCMA_DTYPE_U8, 3, dims, own, (size_t)(h * w * c), &s->view);
+    st = sscma_dataset_boxes(dataset, index, w, h, &s->n_boxes, &s->boxes, &s->box_labels);
+    if (st == SSCMA_OK)
+        st = sscma_tensor_wrap(dataset->ctx, SSCMA_DTYPE_U8, 3, dims, own, (size_t)(h * w * c), &s->view);
     if (st != SSCMA_OK) {
         sscma_sample_destroy(s);
         return st;
@@ -157,6 +229,8 @@ void sscma_sample_destroy(sscma_sample *sample)
         return;
     sscma_tensor_destroy(sample->view);
     free(sample->pixels);
+    free(sample->boxes);
+    free(sample->box_labels);
     free(sample);
 }
 
@@ -173,6 +247,19 @@ sscma_status sscma_sample_label(const sscma_sample *sample, int32_t *out)
     SSCMA_REQUIRE_NONNULL(sample);
     SSCMA_REQUIRE_NONNULL(out);
     *out = sample->label;
+    return SSCMA_OK;
+}
+
+sscma_status sscma_sample_boxes(const sscma_sample *sample, int32_t *count, const float **boxes,
+                                const int32_t **labels)
+{
+    SSCMA_REQUIRE_NONNULL(sample);
+    SSCMA_REQUIRE_NONNULL(count);
+    *count = sample->n_boxes;
+    if (boxes != NULL)
+        *boxes = sample->boxes;
+    if (labels != NULL)
+        *labels = sample->box_labels;
     return SSCMA_OK;
 }
 
@@ -202,6 +289,15 @@ sscma_status sscma_dataset_check(sscma_dataset *dataset, int64_t *problems, cons
                 snprintf(line, sizeof line, "sample %lld: %s", (long long)i, sscma_last_error());
             else if (label >= 0 && label < dataset->n_classes)
                 per_class[label]++;
+            else if (dataset->kind == DATASET_COCO) {
+                int64_t k = dataset->subset != NULL ? dataset->subset[i] : i;
+                for (int64_t b = dataset->ann_start[k]; b < dataset->ann_start[k + 1]; b++)
+                    per_class[dataset->box_labels[b]]++;
+                if (w != dataset->img_size[2 * k] || h != dataset->img_size[2 * k + 1])
+                    snprintf(line, sizeof line, "sample %lld: %s is %lld x %lld pixels, the annotations say %d x %d "
+                             "(boxes are scaled)", (long long)i, dataset->paths[k], (long long)w, (long long)h,
+                             (int)dataset->img_size[2 * k], (int)dataset->img_size[2 * k + 1]);
+            }
             if (!borrowed)
                 free(pixels);
         } else {

@@ -13,6 +13,7 @@
 #include <strings.h>
 #include <sys/stat.h>
 
+#include "core/config.h"
 #include "data/data.h"
 
 typedef struct strlist {
@@ -92,18 +93,11 @@ static sscma_status scan(const char *dir, strlist *out, int depth)
 
 sscma_status sscma_folder_open(sscma_dataset *ds, json_t *config)
 {
-    static const char *const keys[] = {"type", "data_root", "data_prefix", "classes", "max_pixels", NULL};
-    const char *key;
-    json_t *value;
-    json_object_foreach(config, key, value)
-    {
-        bool known = false;
-        for (const char *const *k = keys; *k != NULL; k++)
-            known |= strcmp(*k, key) == 0;
-        if (!known)
-            return sscma_fail(SSCMA_ERR_CONFIG, "dataset", "unknown key '%s' for CustomDataset; valid keys: type, "
-                              "data_root, data_prefix, classes, max_pixels", key);
-    }
+    static const char *const keys[] = {"type", "data_root", "data_prefix", "classes", "max_pixels", "indices", NULL};
+    char list[200];
+    const char *key = sscma_config_unknown_key(config, keys, list, sizeof list);
+    if (key != NULL)
+        return sscma_fail(SSCMA_ERR_CONFIG, "dataset", "unknown key '%s' for CustomDataset; valid keys: %s", key, list);
     const char *root = json_string_value(json_object_get(config, "data_root"));
     const char *prefix = json_string_value(json_object_get(config, "data_prefix"));
     if (root == NULL)

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <zlib.h>
 
+#include "core/config.h"
 #include "data/data.h"
 
 static const char *const fashion_classes[10] = {"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
@@ -100,19 +101,12 @@ done:
 
 sscma_status sscma_idx_open(sscma_dataset *ds, json_t *config)
 {
-    static const char *const keys[] = {"type", "data_root", "split", "test_mode", "max_pixels", NULL};
+    static const char *const keys[] = {"type", "data_root", "split", "test_mode", "max_pixels", "indices", NULL};
     bool fashion = strcmp(ds->type, "FashionMNIST") == 0;
-    const char *key;
-    json_t *value;
-    json_object_foreach(config, key, value)
-    {
-        bool known = false;
-        for (const char *const *k = keys; *k != NULL; k++)
-            known |= strcmp(*k, key) == 0;
-        if (!known)
-            return sscma_fail(SSCMA_ERR_CONFIG, "dataset", "unknown key '%s' for %s; valid keys: type, data_root, "
-                              "split, test_mode, max_pixels", key, ds->type);
-    }
+    char list[200];
+    const char *key = sscma_config_unknown_key(config, keys, list, sizeof list);
+    if (key != NULL)
+        return sscma_fail(SSCMA_ERR_CONFIG, "dataset", "unknown key '%s' for %s; valid keys: %s", key, ds->type, list);
     const char *root = json_string_value(json_object_get(config, "data_root"));
     if (root == NULL && fashion)
         root = "/usr/share/datasets/fashion-mnist"; /* Debian's dataset-fashion-mnist */

@@ -4,6 +4,11 @@
  * batch. The epoch's order is a Fisher-Yates permutation drawn from (seed, epoch). Nothing depends on the thread that
  * does the work, so 0, 1 or N workers give the same batches.
  *
+ * Targets: the class label (i32 per sample), or with "target": {"type": "FomoTarget", "stride": 8} the FOMO grid of a
+ * detection dataset: f32 [H / stride, W / stride, classes + 1] per sample, one-hot, channel 0 background, each box
+ * (after the pipeline moved it) marking the cell of its centre with its class, as SSCMA's FomoHead builds its
+ * targets (a later box in the same cell wins).
+ *
  * num_workers == 0: the caller's thread builds each batch, spreading its samples over the context's pool, straight
  * into the caller's tensors. num_workers == N: N threads fill `prefetch` batch slots ahead of the consumer (batch b
  * goes to slot b % prefetch); the consumer copies a ready slot into its tensors.
@@ -15,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/config.h"
 #include "data/data.h"
 
 #define WHERE "loader"
@@ -23,7 +29,7 @@ typedef enum slot_state { SLOT_EMPTY, SLOT_FILLING, SLOT_READY } slot_state;
 
 typedef struct slot {
     float *images;
-    int32_t *labels;
+    unsigned char *targets; /* target_bytes per sample */
     int64_t batch;
     int64_t count;
     uint64_t gen;
@@ -46,6 +52,9 @@ struct sscma_loader {
     uint64_t seed;
     /* epoch state */
     int64_t epoch, n_batches, consumed;
+    /* targets: class labels, or the FOMO grid */
+    bool fomo;
+    int64_t stride, grid_h, grid_w, target_bytes;
     int64_t *order;
     uint64_t aug_seed;
     /* synchronous building: one scratch per pool worker */
@@ -69,17 +78,44 @@ static void free_scratch(scratch *s)
     free(s->b.data);
 }
 
-/* Builds sample `pos` of batch `batch` into out (H*W*C floats) and *label; errors carry the sample's index. */
+/* The FOMO grid of the boxes of `img` (already moved by the pipeline) into `grid`. */
+static void encode_fomo(const sscma_loader *l, const sscma_image *img, float *grid)
+{
+    const int64_t cells = l->grid_h * l->grid_w, ch = l->dataset->n_classes + 1;
+    memset(grid, 0, (size_t)(cells * ch) * sizeof *grid);
+    for (int64_t i = 0; i < cells; i++)
+        grid[i * ch] = 1.0f;
+    for (int32_t b = 0; b < img->n_boxes; b++) {
+        const float *bx = img->boxes + 4 * b;
+        int64_t gx = (int64_t)((bx[0] + bx[2]) * 0.5f / (float)l->stride);
+        int64_t gy = (int64_t)((bx[1] + bx[3]) * 0.5f / (float)l->stride);
+        gx = gx < 0 ? 0 : gx >= l->grid_w ? l->grid_w - 1 : gx;
+        gy = gy < 0 ? 0 : gy >= l->grid_h ? l->grid_h - 1 : gy;
+        float *cell = grid + (gy * l->grid_w + gx) * ch;
+        memset(cell, 0, (size_t)ch * sizeof *cell);
+        cell[1 + img->box_labels[b]] = 1.0f;
+    }
+}
+
+/* Builds sample `pos` of batch `batch` into out (H*W*C floats) and its target; errors carry the sample's index. */
 static sscma_status build_sample(const sscma_loader *l, int64_t batch, int64_t pos, scratch *s, float *out,
-                                 int32_t *label)
+                                 void *target)
 {
     int64_t index = l->order[batch * l->batch_size + pos];
     uint8_t *pixels = NULL;
     bool borrowed = false;
     int64_t h, w, c;
-    sscma_status st = sscma_dataset_read(l->dataset, index, &pixels, &borrowed, &h, &w, &c, label);
+    int32_t label = -1;
+    sscma_status st = sscma_dataset_read(l->dataset, index, &pixels, &borrowed, &h, &w, &c, &label);
     if (st != SSCMA_OK)
         return st;
+    s->a.n_boxes = 0;
+    if (l->fomo && (st = sscma_dataset_boxes(l->dataset, index, w, h, &s->a.n_boxes, &s->a.boxes,
+                                             &s->a.box_labels)) != SSCMA_OK) {
+        if (!borrowed)
+            free(pixels);
+        return st;
+    }
     size_t n = (size_t)(h * w * c);
     if (s->a.capacity < n) {
         float *d = realloc(s->a.data, n * sizeof *d);
@@ -91,6 +127,7 @@ static sscma_status build_sample(const sscma_loader *l, int64_t batch, int64_t p
         }
         s->a.data = d, s->a.capacity = n;
     }
+    st = SSCMA_OK;
     for (size_t i = 0; i < n; i++)
         s->a.data[i] = (float)pixels[i];
     if (!borrowed)
@@ -107,7 +144,20 @@ static sscma_status build_sample(const sscma_loader *l, int64_t batch, int64_t p
                           (long long)s->a.h, (long long)s->a.w, (long long)s->a.c, (long long)l->out_h,
                           (long long)l->out_w, (long long)l->out_c);
     memcpy(out, s->a.data, (size_t)(l->out_h * l->out_w * l->out_c) * sizeof *out);
+    if (l->fomo)
+        encode_fomo(l, &s->a, target);
+    else
+        memcpy(target, &label, sizeof label);
     return SSCMA_OK;
+}
+
+/* build_sample, releasing the sample's boxes whatever happens. */
+static sscma_status build_one(const sscma_loader *l, int64_t batch, int64_t pos, scratch *s, float *out, void *target)
+{
+    sscma_status st = build_sample(l, batch, pos, s, out, target);
+    free(s->a.boxes), free(s->a.box_labels);
+    s->a.boxes = NULL, s->a.box_labels = NULL, s->a.n_boxes = 0;
+    return st;
 }
 
 static int64_t batch_count(const sscma_loader *l, int64_t batch)
@@ -122,7 +172,7 @@ typedef struct sync_job {
     const sscma_loader *l;
     int64_t batch;
     float *images;
-    int32_t *labels;
+    unsigned char *targets;
     /* the first failure by sample position (deterministic whatever the thread that met it) */
     pthread_mutex_t lock;
     int64_t fail_pos;
@@ -136,10 +186,8 @@ static void sync_task(void *arg, int64_t begin, int64_t end, int32_t worker)
     const sscma_loader *l = j->l;
     const int64_t per = l->out_h * l->out_w * l->out_c;
     for (int64_t pos = begin; pos < end; pos++) {
-        int32_t label = -1;
-        sscma_status st = build_sample(l, j->batch, pos, &l->pool_scratch[worker], j->images + pos * per, &label);
-        if (j->labels != NULL)
-            j->labels[pos] = label;
+        sscma_status st = build_one(l, j->batch, pos, &l->pool_scratch[worker], j->images + pos * per,
+                                    j->targets + pos * l->target_bytes);
         if (st != SSCMA_OK) {
             pthread_mutex_lock(&j->lock);
             if (j->st == SSCMA_OK || pos < j->fail_pos) {
@@ -152,9 +200,9 @@ static void sync_task(void *arg, int64_t begin, int64_t end, int32_t worker)
     }
 }
 
-static sscma_status build_batch_sync(sscma_loader *l, int64_t batch, float *images, int32_t *labels)
+static sscma_status build_batch_sync(sscma_loader *l, int64_t batch, float *images, unsigned char *targets)
 {
-    sync_job job = {l, batch, images, labels, PTHREAD_MUTEX_INITIALIZER, 0, SSCMA_OK, ""};
+    sync_job job = {l, batch, images, targets, PTHREAD_MUTEX_INITIALIZER, 0, SSCMA_OK, ""};
     sscma_parallel_for(l->ctx->pool, batch_count(l, batch), 4, sync_task, &job);
     pthread_mutex_destroy(&job.lock);
     if (job.st != SSCMA_OK)
@@ -195,10 +243,11 @@ static void *worker_main(void *arg)
         sscma_status st = SSCMA_OK;
         int64_t count = batch_count(l, batch);
         memset(sl->images, 0, (size_t)(l->batch_size * per) * sizeof *sl->images);
-        memset(sl->labels, 0, (size_t)l->batch_size * sizeof *sl->labels);
+        memset(sl->targets, 0, (size_t)(l->batch_size * l->target_bytes));
         char error[768] = "";
         for (int64_t pos = 0; pos < count && st == SSCMA_OK; pos++)
-            if ((st = build_sample(l, batch, pos, s, sl->images + pos * per, &sl->labels[pos])) != SSCMA_OK)
+            if ((st = build_one(l, batch, pos, s, sl->images + pos * per, sl->targets + pos * l->target_bytes)) !=
+                SSCMA_OK)
                 snprintf(error, sizeof error, "%s", sscma_last_error());
 
         pthread_mutex_lock(&l->lock);
@@ -243,19 +292,12 @@ sscma_status sscma_loader_create(sscma_context *ctx, sscma_dataset *dataset, con
     if (cfg == NULL)
         return SSCMA_FAIL(SSCMA_ERR_CONFIG, "loader config: line %d, column %d: %s", err.line, err.column, err.text);
     static const char *const keys[] = {"batch_size", "shuffle", "drop_last", "num_workers", "prefetch", "seed",
-                                       "pipeline", NULL};
-    const char *key;
-    json_t *value;
+                                       "pipeline", "target", NULL};
+    char list[200];
+    const char *key = json_is_object(cfg) ? sscma_config_unknown_key(cfg, keys, list, sizeof list) : NULL;
     sscma_status st = SSCMA_OK;
-    json_object_foreach(cfg, key, value)
-    {
-        bool known = false;
-        for (const char *const *k = keys; *k != NULL; k++)
-            known |= strcmp(*k, key) == 0;
-        if (!known && st == SSCMA_OK)
-            st = SSCMA_FAIL(SSCMA_ERR_CONFIG, "unknown key '%s'; valid keys: batch_size, shuffle, drop_last, "
-                            "num_workers, prefetch, seed, pipeline", key);
-    }
+    if (key != NULL)
+        st = SSCMA_FAIL(SSCMA_ERR_CONFIG, "unknown key '%s'; valid keys: %s", key, list);
     int64_t batch = 1, workers = 0, prefetch = 2, seed = 0;
     if (st == SSCMA_OK &&
         (!get_int(cfg, "batch_size", 1, 1, 1 << 20, &batch) || !get_int(cfg, "num_workers", 0, 0, 64, &workers) ||
@@ -290,9 +332,34 @@ sscma_status sscma_loader_create(sscma_context *ctx, sscma_dataset *dataset, con
         if (st == SSCMA_OK &&
             !sscma_pipeline_output_shape(l->pipeline, h, w, c, &l->out_h, &l->out_w, &l->out_c, &fixed))
             st = SSCMA_FAIL(SSCMA_ERR_CONFIG, "the pipeline gives no fixed image size: add a Resize");
-        if (st == SSCMA_OK && dataset->kind == DATASET_FOLDER && !fixed)
-            st = SSCMA_FAIL(SSCMA_ERR_CONFIG, "images of a CustomDataset may differ in size: the pipeline needs a "
-                            "Resize, RandomCrop or Pad to a size");
+        if (st == SSCMA_OK && dataset->kind != DATASET_IDX && !fixed)
+            st = SSCMA_FAIL(SSCMA_ERR_CONFIG, "images of a %s may differ in size: the pipeline needs a Resize, "
+                            "RandomCrop or Pad to a size", dataset->type);
+    }
+    json_t *target = json_object_get(cfg, "target");
+    if (l != NULL)
+        l->target_bytes = sizeof(int32_t);
+    if (st == SSCMA_OK && target != NULL && !json_is_null(target)) {
+        static const char *const tkeys[] = {"type", "stride", NULL};
+        const char *type = json_string_value(json_object_get(target, "type"));
+        int64_t stride = 8;
+        if (!json_is_object(target) || type == NULL || strcmp(type, "FomoTarget") != 0)
+            st = SSCMA_FAIL(SSCMA_ERR_CONFIG, "target: unknown type; known: FomoTarget");
+        else if ((key = sscma_config_unknown_key(target, tkeys, list, sizeof list)) != NULL)
+            st = SSCMA_FAIL(SSCMA_ERR_CONFIG, "target: unknown key '%s'; valid keys: %s", key, list);
+        else if (!get_int(target, "stride", 8, 1, 1024, &stride))
+            st = SSCMA_FAIL(SSCMA_ERR_CONFIG, "target: 'stride' must be an integer in 1..1024");
+        else if (dataset->kind != DATASET_COCO)
+            st = SSCMA_FAIL(SSCMA_ERR_CONFIG, "target FomoTarget needs a dataset with boxes (CocoDataset), not %s",
+                            dataset->type);
+        else if (l->out_h % stride != 0 || l->out_w % stride != 0)
+            st = SSCMA_FAIL(SSCMA_ERR_CONFIG, "target FomoTarget: the %lldx%lld images are not a multiple of the "
+                            "stride %lld", (long long)l->out_h, (long long)l->out_w, (long long)stride);
+        if (st == SSCMA_OK) {
+            l->fomo = true, l->stride = stride;
+            l->grid_h = l->out_h / stride, l->grid_w = l->out_w / stride;
+            l->target_bytes = l->grid_h * l->grid_w * (dataset->n_classes + 1) * (int64_t)sizeof(float);
+        }
     }
     if (st == SSCMA_OK) {
         l->order = malloc((size_t)(dataset->size > 0 ? dataset->size : 1) * sizeof *l->order);
@@ -310,8 +377,8 @@ sscma_status sscma_loader_create(sscma_context *ctx, sscma_dataset *dataset, con
             st = SSCMA_FAIL(SSCMA_ERR_OUT_OF_MEMORY, "cannot allocate the loader's workers");
         for (int32_t i = 0; st == SSCMA_OK && i < l->prefetch; i++) {
             l->slots[i].images = malloc((size_t)(l->batch_size * per) * sizeof(float));
-            l->slots[i].labels = malloc((size_t)l->batch_size * sizeof(int32_t));
-            if (l->slots[i].images == NULL || l->slots[i].labels == NULL)
+            l->slots[i].targets = malloc((size_t)(l->batch_size * l->target_bytes));
+            if (l->slots[i].images == NULL || l->slots[i].targets == NULL)
                 st = SSCMA_FAIL(SSCMA_ERR_OUT_OF_MEMORY, "cannot allocate %d batch slots", (int)l->prefetch);
         }
     }
@@ -354,7 +421,7 @@ void sscma_loader_destroy(sscma_loader *loader)
     }
     for (int32_t i = 0; loader->slots != NULL && i < loader->prefetch; i++) {
         free(loader->slots[i].images);
-        free(loader->slots[i].labels);
+        free(loader->slots[i].targets);
     }
     for (int32_t i = 0; loader->worker_scratch != NULL && i < loader->workers; i++)
         free_scratch(&loader->worker_scratch[i]);
@@ -410,6 +477,52 @@ sscma_status sscma_loader_start_epoch(sscma_loader *loader, int64_t epoch)
     return SSCMA_OK;
 }
 
+/* Checks that `t` is the loader's target tensor. */
+static sscma_status check_target(const sscma_loader *l, const sscma_tensor *t)
+{
+    sscma_dtype dtype;
+    int32_t rank = 0;
+    int64_t d[4] = {0, 0, 0, 0}, n = 0;
+    sscma_tensor_dtype(t, &dtype);
+    sscma_tensor_rank(t, &rank);
+    sscma_tensor_numel(t, &n);
+    for (int32_t i = 0; i < rank && i < 4; i++)
+        sscma_tensor_dim(t, i, &d[i]);
+    if (!l->fomo) {
+        if (dtype != SSCMA_DTYPE_I32 || n != l->batch_size)
+            return sscma_fail(dtype != SSCMA_DTYPE_I32 ? SSCMA_ERR_DTYPE : SSCMA_ERR_SHAPE, "sscma_loader_next",
+                              "labels must be i32[%lld]; got %s with %lld elements", (long long)l->batch_size,
+                              sscma_dtype_name(dtype), (long long)n);
+        return SSCMA_OK;
+    }
+    const int64_t ch = l->dataset->n_classes + 1;
+    if (dtype != SSCMA_DTYPE_F32 || rank != 4 || d[0] != l->batch_size || d[1] != l->grid_h || d[2] != l->grid_w ||
+        d[3] != ch)
+        return sscma_fail(dtype != SSCMA_DTYPE_F32 ? SSCMA_ERR_DTYPE : SSCMA_ERR_SHAPE, "sscma_loader_next",
+                          "FOMO targets must be f32[%lld, %lld, %lld, %lld]; got %s rank %d [%lld, %lld, %lld, %lld]",
+                          (long long)l->batch_size, (long long)l->grid_h, (long long)l->grid_w, (long long)ch,
+                          sscma_dtype_name(dtype), (int)rank, (long long)d[0], (long long)d[1], (long long)d[2],
+                          (long long)d[3]);
+    return SSCMA_OK;
+}
+
+sscma_status sscma_loader_target_shape(const sscma_loader *loader, sscma_dtype *dtype, int32_t *rank, int64_t dims[4])
+{
+    SSCMA_REQUIRE_NONNULL(loader);
+    SSCMA_REQUIRE_NONNULL(dtype);
+    SSCMA_REQUIRE_NONNULL(rank);
+    SSCMA_REQUIRE_NONNULL(dims);
+    dims[0] = loader->batch_size;
+    if (loader->fomo) {
+        *dtype = SSCMA_DTYPE_F32, *rank = 4;
+        dims[1] = loader->grid_h, dims[2] = loader->grid_w, dims[3] = loader->dataset->n_classes + 1;
+    } else {
+        *dtype = SSCMA_DTYPE_I32, *rank = 1;
+        dims[1] = dims[2] = dims[3] = 0;
+    }
+    return SSCMA_OK;
+}
+
 sscma_status sscma_loader_next(sscma_loader *loader, sscma_tensor *images, sscma_tensor *labels, int64_t *count)
 {
     SSCMA_REQUIRE_NONNULL(loader);
@@ -429,15 +542,11 @@ sscma_status sscma_loader_next(sscma_loader *loader, sscma_tensor *images, sscma
                           "[%lld, %lld, %lld, %lld]", (long long)loader->batch_size, (long long)loader->out_h,
                           (long long)loader->out_w, (long long)loader->out_c, sscma_dtype_name(dtype), (int)rank,
                           (long long)d[0], (long long)d[1], (long long)d[2], (long long)d[3]);
-    int32_t *label_data = NULL;
+    unsigned char *label_data = NULL;
     if (labels != NULL) {
-        int64_t n = 0;
-        sscma_tensor_dtype(labels, &dtype);
-        sscma_tensor_numel(labels, &n);
-        if (dtype != SSCMA_DTYPE_I32 || n != loader->batch_size)
-            return SSCMA_FAIL(dtype != SSCMA_DTYPE_I32 ? SSCMA_ERR_DTYPE : SSCMA_ERR_SHAPE,
-                              "labels must be i32[%lld]; got %s with %lld elements", (long long)loader->batch_size,
-                              sscma_dtype_name(dtype), (long long)n);
+        sscma_status st = check_target(loader, labels);
+        if (st != SSCMA_OK)
+            return st;
         sscma_tensor_data(labels, (void **)&label_data);
     }
     float *image_data = NULL;
@@ -451,9 +560,13 @@ sscma_status sscma_loader_next(sscma_loader *loader, sscma_tensor *images, sscma
     if (loader->workers == 0) {
         int64_t n = batch_count(loader, batch);
         memset(image_data + (size_t)n * per, 0, (size_t)(loader->batch_size - n) * per * sizeof(float));
-        if (label_data != NULL)
-            memset(label_data, 0, (size_t)loader->batch_size * sizeof *label_data);
-        sscma_status st = build_batch_sync(loader, batch, image_data, label_data);
+        unsigned char *targets = label_data;
+        if (targets == NULL && (targets = malloc((size_t)(loader->batch_size * loader->target_bytes))) == NULL)
+            return SSCMA_FAIL(SSCMA_ERR_OUT_OF_MEMORY, "cannot allocate the batch's targets");
+        memset(targets, 0, (size_t)(loader->batch_size * loader->target_bytes));
+        sscma_status st = build_batch_sync(loader, batch, image_data, targets);
+        if (targets != label_data)
+            free(targets);
         if (st != SSCMA_OK)
             return st;
         loader->consumed++;
@@ -469,7 +582,7 @@ sscma_status sscma_loader_next(sscma_loader *loader, sscma_tensor *images, sscma
     if (st == SSCMA_OK) {
         memcpy(image_data, sl->images, (size_t)loader->batch_size * per * sizeof(float));
         if (label_data != NULL)
-            memcpy(label_data, sl->labels, (size_t)loader->batch_size * sizeof *label_data);
+            memcpy(label_data, sl->targets, (size_t)(loader->batch_size * loader->target_bytes));
         *count = sl->count;
     } else {
         sscma_fail(st, "", "%s", sl->error);

@@ -9,6 +9,8 @@
  *   RandomFlip  {"prob": 0.5, "direction": "horizontal" | "vertical"}
  *   ToGray      {}                                        0.299 R + 0.587 G + 0.114 B
  *   Normalize   {"mean": [...], "std": [...]}             per channel (one value for all)
+ * Boxes travel with the image: scaled by Resize, shifted by Pad, shifted and clipped by RandomCrop (a box with no
+ * area left is dropped), mirrored by RandomFlip.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -232,11 +234,29 @@ static bool reserve(sscma_image *img, int64_t floats)
     return true;
 }
 
+/* Exchanges the pixel buffers (the boxes stay with `a`, the image being transformed). */
 static void swap(sscma_image *a, sscma_image *b)
 {
     sscma_image t = *a;
-    *a = *b;
-    *b = t;
+    a->data = b->data, a->capacity = b->capacity, a->h = b->h, a->w = b->w, a->c = b->c;
+    b->data = t.data, b->capacity = t.capacity, b->h = t.h, b->w = t.w, b->c = t.c;
+}
+
+/* x' = x * sx + dx, y' = y * sy + dy for every box, then clip to the w x h image, dropping boxes with no area. */
+static void move_boxes(sscma_image *img, float sx, float sy, float dx, float dy, float w, float h)
+{
+    int32_t kept = 0;
+    for (int32_t i = 0; i < img->n_boxes; i++) {
+        float *b = img->boxes + 4 * i;
+        float x1 = fminf(fmaxf(b[0] * sx + dx, 0.0f), w), y1 = fminf(fmaxf(b[1] * sy + dy, 0.0f), h);
+        float x2 = fminf(fmaxf(b[2] * sx + dx, 0.0f), w), y2 = fminf(fmaxf(b[3] * sy + dy, 0.0f), h);
+        if (x2 <= x1 || y2 <= y1)
+            continue;
+        float *o = img->boxes + 4 * kept;
+        o[0] = x1, o[1] = y1, o[2] = x2, o[3] = y2;
+        img->box_labels[kept++] = img->box_labels[i];
+    }
+    img->n_boxes = kept;
 }
 
 /* Bilinear resize with half-pixel centres (OpenCV's INTER_LINEAR, PIL's BILINEAR when enlarging). */
@@ -298,6 +318,8 @@ sscma_status sscma_pipeline_apply(const sscma_pipeline *p, sscma_image *img, ssc
             if (!reserve(scratch, t->h * t->w * img->c))
                 return sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, WHERE, "cannot resize to %lldx%lld", (long long)t->h,
                                   (long long)t->w);
+            move_boxes(img, (float)t->w / (float)img->w, (float)t->h / (float)img->h, 0.0f, 0.0f, (float)t->w,
+                       (float)t->h);
             resize(img, scratch, t->h, t->w);
             swap(img, scratch);
             break;
@@ -310,6 +332,8 @@ sscma_status sscma_pipeline_apply(const sscma_pipeline *p, sscma_image *img, ssc
             if (!reserve(scratch, oh * ow * img->c))
                 return sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, WHERE, "cannot pad");
             place(img, scratch, oh, ow, t->pad_to_size ? 0 : t->pad[0], t->pad_to_size ? 0 : t->pad[1], t->pad_val);
+            move_boxes(img, 1.0f, 1.0f, (float)(t->pad_to_size ? 0 : t->pad[0]), (float)(t->pad_to_size ? 0 : t->pad[1]),
+                       (float)ow, (float)oh);
             swap(img, scratch);
             break;
         }
@@ -323,12 +347,19 @@ sscma_status sscma_pipeline_apply(const sscma_pipeline *p, sscma_image *img, ssc
             if (!reserve(scratch, t->h * t->w * img->c))
                 return sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, WHERE, "cannot crop");
             place(img, scratch, t->h, t->w, t->pad[0] - ox, t->pad[0] - oy, t->pad_val);
+            move_boxes(img, 1.0f, 1.0f, (float)(t->pad[0] - ox), (float)(t->pad[0] - oy), (float)t->w, (float)t->h);
             swap(img, scratch);
             break;
         }
         case TF_RANDOM_FLIP:
             if (sscma_uniform(stream, sample, 0) < t->prob) {
                 const int64_t c = img->c;
+                for (int32_t b = 0; b < img->n_boxes; b++) { /* mirrored: the corners swap */
+                    float *bx = img->boxes + 4 * b;
+                    const int k = t->vertical ? 1 : 0;
+                    const float size = t->vertical ? (float)img->h : (float)img->w, lo = bx[k], hi = bx[k + 2];
+                    bx[k] = size - hi, bx[k + 2] = size - lo;
+                }
                 if (t->vertical) {
                     for (int64_t y = 0; y < img->h / 2; y++)
                         for (int64_t k = 0; k < img->w * c; k++) {

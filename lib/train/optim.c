@@ -470,3 +470,16 @@ sscma_status sscma_optimizer_import(sscma_optimizer *optimizer, const sscma_ckpt
         o->beta1 = o->momentum;
     return SSCMA_OK;
 }
+
+sscma_status sscma_optimizer_momentum(const sscma_optimizer *optimizer, double *out)
+{
+    SSCMA_REQUIRE_NONNULL(optimizer);
+    SSCMA_REQUIRE_NONNULL(out);
+    *out = optimizer->momentum;
+    return SSCMA_OK;
+}
+
+bool sscma_optimizer_has_momentum(const sscma_optimizer *optimizer)
+{
+    return optimizer->kind != OPT_SGD || optimizer->momentum > 0.0;
+}

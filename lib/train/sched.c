@@ -11,7 +11,12 @@
  *   CosineAnnealingLR  t == 0: lr;  (t - 1 - T) % 2T == 0: lr + (base - eta_min)(1 - cos(pi / T)) / 2;
  *               otherwise (1 + cos(pi t / T)) / (1 + cos(pi (t - 1) / T)) (lr - eta_min) + eta_min
  *   PolyLR      t == 0: lr;  otherwise (lr - eta_min) (1 - 1 / (T - t + 1))^power + eta_min
- * base is the rate when the scheduler was created. Rates are the optimizer's base rate (groups scale it).
+ *   OneCycleLR  not chainable: phases (0 .. pct T - 1: initial -> eta_max; then -> minimum; three_phase: up, down to
+ *               initial at 2 pct T - 2, then to minimum), each annealed by cosine or linearly in its own fraction
+ *               (mmengine's OneCycleParamScheduler; T = total_steps)
+ * base is the value when the scheduler was created. Rates are the optimizer's base rate (groups scale it). The
+ * <Kind>Momentum variants apply the same formulas to the momentum (SGD momentum, Adam's beta1), as mmengine's
+ * momentum schedulers do.
  */
 #include <jansson.h>
 #include <math.h>
@@ -20,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/config.h"
 #include "core/internal.h"
 #include "sscma/optim.h"
 #include "train/state.h"
@@ -28,10 +34,23 @@
 #define INF_STEP INT64_MAX
 #define MAX_MILESTONES 32
 
-typedef enum sched_kind { S_LINEAR, S_CONSTANT, S_STEP, S_MULTISTEP, S_EXPONENTIAL, S_COSINE, S_POLY } sched_kind;
+typedef enum sched_kind {
+    S_LINEAR,
+    S_CONSTANT,
+    S_STEP,
+    S_MULTISTEP,
+    S_EXPONENTIAL,
+    S_COSINE,
+    S_POLY,
+    S_ONECYCLE
+} sched_kind;
 
 typedef struct sched {
     sched_kind kind;
+    bool momentum; /* schedules the momentum (SGD momentum, Adam's beta1) instead of the learning rate */
+    /* OneCycleLR */
+    double initial, peak, minimum, pct_start;
+    bool cos_anneal, three_phase;
     bool by_epoch; /* stepped per epoch (not converted) */
     int64_t begin, end, global_step, last_step;
     double start_factor, end_factor, factor, gamma, eta_min, power, base;
@@ -59,10 +78,44 @@ static sscma_status number(json_t *obj, size_t index, const char *key, double de
     return SSCMA_OK;
 }
 
-static double current_lr(const sscma_scheduler *s)
+static double current(const sscma_scheduler *s, const sched *c)
 {
-    double lr = 0.0;
-    sscma_optimizer_lr(s->optimizer, &lr);
+    double v = 0.0;
+    if (c->momentum)
+        sscma_optimizer_momentum(s->optimizer, &v);
+    else
+        sscma_optimizer_lr(s->optimizer, &v);
+    return v;
+}
+
+static double anneal(const sched *c, double start, double end, double pct)
+{
+    const double pi = 3.14159265358979323846;
+    return c->cos_anneal ? end + (start - end) / 2.0 * (cos(pi * pct) + 1.0) : (end - start) * pct + start;
+}
+
+static double one_cycle(const sched *c, double lr)
+{
+    const double t = (double)c->last_step, T = (double)c->total;
+    if (c->last_step > c->total)
+        return lr; /* past the cycle (mmengine raises): keep the last value */
+    struct {
+        double end_step, from, to;
+    } phases[3];
+    int n = 0;
+    phases[n].end_step = c->pct_start * T - 1.0, phases[n].from = c->initial, phases[n++].to = c->peak;
+    if (c->three_phase) {
+        phases[n].end_step = 2.0 * c->pct_start * T - 2.0, phases[n].from = c->peak, phases[n++].to = c->initial;
+        phases[n].end_step = T - 1.0, phases[n].from = c->initial, phases[n++].to = c->minimum;
+    } else {
+        phases[n].end_step = T - 1.0, phases[n].from = c->peak, phases[n++].to = c->minimum;
+    }
+    double start = 0.0;
+    for (int i = 0; i < n; i++) {
+        if (t <= phases[i].end_step || i == n - 1)
+            return anneal(c, phases[i].from, phases[i].to, (t - start) / (phases[i].end_step - start));
+        start = phases[i].end_step;
+    }
     return lr;
 }
 
@@ -99,6 +152,7 @@ static double value(const sched *c, double lr)
         if (t == 0)
             return lr;
         return (lr - c->eta_min) * pow(1.0 - 1.0 / (double)(c->total - t + 1), c->power) + c->eta_min;
+    case S_ONECYCLE: return one_cycle(c, lr);
     }
     return lr;
 }
@@ -107,42 +161,63 @@ static void step_one(sscma_scheduler *s, sched *c)
 {
     if (c->begin <= c->global_step && c->global_step < c->end) {
         c->last_step++;
-        sscma_optimizer_set_lr(s->optimizer, fmax(value(c, current_lr(s)), 0.0));
+        double v = fmax(value(c, current(s, c)), 0.0);
+        if (c->momentum)
+            sscma_optimizer_set_momentum(s->optimizer, fmin(v, 0.999999));
+        else
+            sscma_optimizer_set_lr(s->optimizer, v);
     }
     c->global_step++;
 }
 
-static sscma_status parse_one(json_t *o, size_t i, int64_t epoch_len, double base, sched *c)
+static sscma_status parse_one(sscma_optimizer *opt, json_t *o, size_t i, int64_t epoch_len, sched *c)
 {
     static const char *const common[] = {"type", "begin", "end", "by_epoch", "convert_to_iter_based", "start_factor",
                                          "end_factor", "factor", "total_iters", "gamma", "step_size", "milestones",
                                          "T_max", "eta_min", "power", "verbose", NULL};
+    static const char *const one_cycle_keys[] = {"type", "begin", "end", "by_epoch", "convert_to_iter_based",
+                                                 "eta_max", "total_steps", "pct_start", "anneal_strategy",
+                                                 "div_factor", "final_div_factor", "three_phase", "verbose", NULL};
     const char *type = json_string_value(json_object_get(o, "type"));
     memset(c, 0, sizeof *c);
     if (!json_is_object(o) || type == NULL)
         return sscma_fail(SSCMA_ERR_CONFIG, WHERE, "scheduler %zu needs a \"type\"", i);
-    const char *key;
-    json_t *v;
-    json_object_foreach(o, key, v)
-    {
-        bool known = false;
-        for (const char *const *k = common; *k != NULL; k++)
-            known |= strcmp(*k, key) == 0;
-        if (!known)
-            return sscma_fail(SSCMA_ERR_CONFIG, WHERE, "scheduler %zu (%s): unknown key '%s'", i, type, key);
-    }
     static const struct {
         const char *name;
         sched_kind kind;
-    } kinds[] = {{"LinearLR", S_LINEAR}, {"ConstantLR", S_CONSTANT}, {"StepLR", S_STEP}, {"MultiStepLR", S_MULTISTEP},
-                 {"ExponentialLR", S_EXPONENTIAL}, {"CosineAnnealingLR", S_COSINE}, {"PolyLR", S_POLY}};
+    } kinds[] = {{"Linear", S_LINEAR},           {"Constant", S_CONSTANT}, {"Step", S_STEP},
+                 {"MultiStep", S_MULTISTEP},     {"Exponential", S_EXPONENTIAL},
+                 {"CosineAnnealing", S_COSINE}, {"Poly", S_POLY}};
     bool found = false;
-    for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++)
-        if (strcmp(kinds[k].name, type) == 0)
-            c->kind = kinds[k].kind, found = true;
+    size_t len = strlen(type);
+    if (strcmp(type, "OneCycleLR") == 0) {
+        c->kind = S_ONECYCLE, found = true;
+    } else {
+        /* <Kind>LR or <Kind>Momentum */
+        for (size_t k = 0; k < sizeof kinds / sizeof kinds[0] && !found; k++) {
+            size_t n = strlen(kinds[k].name);
+            if (len > n && strncmp(type, kinds[k].name, n) == 0 &&
+                (strcmp(type + n, "LR") == 0 || strcmp(type + n, "Momentum") == 0)) {
+                c->kind = kinds[k].kind, found = true;
+                c->momentum = type[n] == 'M';
+            }
+        }
+    }
     if (!found)
         return sscma_fail(SSCMA_ERR_CONFIG, WHERE, "scheduler %zu: unknown type '%s'; known: LinearLR, ConstantLR, "
-                          "StepLR, MultiStepLR, ExponentialLR, CosineAnnealingLR, PolyLR", i, type);
+                          "StepLR, MultiStepLR, ExponentialLR, CosineAnnealingLR, PolyLR, OneCycleLR, and the "
+                          "Momentum variants (LinearMomentum, ...)", i, type);
+    char list[400];
+    const char *key = sscma_config_unknown_key(o, c->kind == S_ONECYCLE ? one_cycle_keys : common, list, sizeof list);
+    if (key != NULL)
+        return sscma_fail(SSCMA_ERR_CONFIG, WHERE, "scheduler %zu (%s): unknown key '%s'; valid keys: %s", i, type, key,
+                          list);
+    if (c->momentum && !sscma_optimizer_has_momentum(opt))
+        return sscma_fail(SSCMA_ERR_CONFIG, WHERE, "scheduler %zu (%s): the optimizer has no momentum (SGD needs "
+                          "momentum > 0)", i, type);
+    double base = 0.0;
+    if (c->momentum)
+        sscma_optimizer_momentum(opt, &base);
     json_t *by = json_object_get(o, "by_epoch");
     bool by_epoch = by == NULL || json_is_true(by); /* mmengine's default: by epoch */
     bool convert = json_is_true(json_object_get(o, "convert_to_iter_based"));
@@ -162,7 +237,10 @@ static sscma_status parse_one(json_t *o, size_t i, int64_t epoch_len, double bas
                           type, begin, end);
     c->total = c->end == INF_STEP ? INF_STEP : c->end - c->begin - 1;
     c->last_step = -1;
-    c->base = base;
+    if (c->momentum)
+        c->base = base;
+    else
+        sscma_optimizer_lr(opt, &c->base);
     double d = 0.0;
     switch (c->kind) {
     case S_LINEAR:
@@ -170,38 +248,38 @@ static sscma_status parse_one(json_t *o, size_t i, int64_t epoch_len, double bas
             (st = number(o, i, "end_factor", 1.0, &c->end_factor)) != SSCMA_OK)
             return st;
         if (!(c->start_factor > 0.0 && c->start_factor <= 1.0) || !(c->end_factor >= 0.0 && c->end_factor <= 1.0))
-            return sscma_fail(SSCMA_ERR_CONFIG, WHERE, "scheduler %zu (LinearLR): start_factor in (0, 1], end_factor "
-                              "in [0, 1]", i);
+            return sscma_fail(SSCMA_ERR_CONFIG, WHERE, "scheduler %zu (%s): start_factor in (0, 1], end_factor "
+                              "in [0, 1]", i, type);
         if (c->end == INF_STEP)
-            return sscma_fail(SSCMA_ERR_CONFIG, WHERE, "scheduler %zu (LinearLR) needs an 'end'", i);
+            return sscma_fail(SSCMA_ERR_CONFIG, WHERE, "scheduler %zu (%s) needs an 'end'", i, type);
         break;
     case S_CONSTANT:
         if ((st = number(o, i, "factor", 1.0 / 3.0, &c->factor)) != SSCMA_OK)
             return st;
         if (!(c->factor > 0.0 && c->factor <= 1.0))
-            return sscma_fail(SSCMA_ERR_CONFIG, WHERE, "scheduler %zu (ConstantLR): factor in (0, 1]", i);
+            return sscma_fail(SSCMA_ERR_CONFIG, WHERE, "scheduler %zu (%s): factor in (0, 1]", i, type);
         break;
     case S_STEP:
         if ((st = number(o, i, "gamma", 0.1, &c->gamma)) != SSCMA_OK || (st = number(o, i, "step_size", 0, &d)) != SSCMA_OK)
             return st;
         c->step_size = (int64_t)d * scale;
         if (c->step_size < 1)
-            return sscma_fail(SSCMA_ERR_CONFIG, WHERE, "scheduler %zu (StepLR) needs 'step_size' >= 1", i);
+            return sscma_fail(SSCMA_ERR_CONFIG, WHERE, "scheduler %zu (%s) needs 'step_size' >= 1", i, type);
         break;
     case S_MULTISTEP: {
         json_t *ms = json_object_get(o, "milestones");
         if ((st = number(o, i, "gamma", 0.1, &c->gamma)) != SSCMA_OK)
             return st;
         if (!json_is_array(ms) || json_array_size(ms) > MAX_MILESTONES)
-            return sscma_fail(SSCMA_ERR_CONFIG, WHERE, "scheduler %zu (MultiStepLR): 'milestones' must be a list of "
-                              "at most %d integers", i, MAX_MILESTONES);
+            return sscma_fail(SSCMA_ERR_CONFIG, WHERE, "scheduler %zu (%s): 'milestones' must be a list of "
+                              "at most %d integers", i, type, MAX_MILESTONES);
         size_t k;
         json_t *m;
         json_array_foreach(ms, k, m)
         {
             if (!json_is_integer(m) || json_integer_value(m) < 0)
-                return sscma_fail(SSCMA_ERR_CONFIG, WHERE, "scheduler %zu (MultiStepLR): milestones[%zu] must be a "
-                                  "non-negative integer", i, k);
+                return sscma_fail(SSCMA_ERR_CONFIG, WHERE, "scheduler %zu (%s): milestones[%zu] must be a "
+                                  "non-negative integer", i, type, k);
             c->milestones[c->n_milestones++] = (int64_t)json_integer_value(m) * scale;
         }
         break;
@@ -216,15 +294,42 @@ static sscma_status parse_one(json_t *o, size_t i, int64_t epoch_len, double bas
             return st;
         c->t_max = d < 0 ? (c->end == INF_STEP ? -1 : c->end - c->begin) : (int64_t)d * scale;
         if (c->t_max < 1)
-            return sscma_fail(SSCMA_ERR_CONFIG, WHERE, "scheduler %zu (CosineAnnealingLR) needs 'T_max' or 'end'", i);
+            return sscma_fail(SSCMA_ERR_CONFIG, WHERE, "scheduler %zu (%s) needs 'T_max' or 'end'", i, type);
         break;
     case S_POLY:
         if ((st = number(o, i, "eta_min", 0.0, &c->eta_min)) != SSCMA_OK ||
             (st = number(o, i, "power", 1.0, &c->power)) != SSCMA_OK)
             return st;
         if (c->end == INF_STEP)
-            return sscma_fail(SSCMA_ERR_CONFIG, WHERE, "scheduler %zu (PolyLR) needs an 'end'", i);
+            return sscma_fail(SSCMA_ERR_CONFIG, WHERE, "scheduler %zu (%s) needs an 'end'", i, type);
         break;
+    case S_ONECYCLE: {
+        double div = 25.0, final_div = 1e4;
+        if ((st = number(o, i, "eta_max", 0.0, &c->peak)) != SSCMA_OK ||
+            (st = number(o, i, "total_steps", -1.0, &d)) != SSCMA_OK ||
+            (st = number(o, i, "pct_start", 0.3, &c->pct_start)) != SSCMA_OK ||
+            (st = number(o, i, "div_factor", 25.0, &div)) != SSCMA_OK ||
+            (st = number(o, i, "final_div_factor", 1e4, &final_div)) != SSCMA_OK)
+            return st;
+        if (!(c->peak > 0.0) || !(div > 0.0) || !(final_div > 0.0))
+            return sscma_fail(SSCMA_ERR_CONFIG, WHERE, "scheduler %zu (OneCycleLR): eta_max, div_factor and "
+                              "final_div_factor must be positive", i);
+        if (!(c->pct_start >= 0.0 && c->pct_start <= 1.0))
+            return sscma_fail(SSCMA_ERR_CONFIG, WHERE, "scheduler %zu (OneCycleLR): pct_start must be in [0, 1]", i);
+        c->total = d > 0 ? (int64_t)d * scale : c->end == INF_STEP ? -1 : c->end - c->begin;
+        if (c->total < 2)
+            return sscma_fail(SSCMA_ERR_CONFIG, WHERE, "scheduler %zu (OneCycleLR) needs 'total_steps' (at least 2) "
+                              "or an 'end'", i);
+        const char *strategy = json_string_value(json_object_get(o, "anneal_strategy"));
+        if (strategy != NULL && strcmp(strategy, "cos") != 0 && strcmp(strategy, "linear") != 0)
+            return sscma_fail(SSCMA_ERR_CONFIG, WHERE, "scheduler %zu (OneCycleLR): anneal_strategy is \"cos\" or "
+                              "\"linear\"", i);
+        c->cos_anneal = strategy == NULL || strcmp(strategy, "cos") == 0;
+        c->three_phase = json_is_true(json_object_get(o, "three_phase"));
+        c->initial = c->peak / div;
+        c->minimum = c->initial / final_div;
+        break;
+    }
     }
     return SSCMA_OK;
 }
@@ -253,10 +358,8 @@ sscma_status sscma_scheduler_create(sscma_optimizer *optimizer, const char *conf
         st = SSCMA_FAIL(SSCMA_ERR_OUT_OF_MEMORY, "cannot allocate schedulers");
     if (s != NULL)
         s->optimizer = optimizer;
-    double base = 0.0;
-    sscma_optimizer_lr(optimizer, &base);
     for (size_t i = 0; st == SSCMA_OK && i < n; i++) {
-        st = parse_one(json_array_get(cfg, i), i, iters_per_epoch, base, &s->items[i]);
+        st = parse_one(optimizer, json_array_get(cfg, i), i, iters_per_epoch, &s->items[i]);
         if (st == SSCMA_OK)
             s->count++;
     }

@@ -6,6 +6,7 @@
 #define SSCMA_LIB_TRAIN_STATE_H
 
 #include <jansson.h>
+#include <stdbool.h>
 
 #include "io/checkpoint.h"
 #include "sscma/model.h"
@@ -25,6 +26,9 @@ sscma_status sscma_optimizer_export(const sscma_optimizer *optimizer, sscma_ckpt
 
 /* Restores what sscma_optimizer_export saved; checks everything before changing anything. */
 sscma_status sscma_optimizer_import(sscma_optimizer *optimizer, const sscma_ckpt *ck, json_t *state);
+
+/* Whether the optimizer uses a momentum (SGD with momentum 0 does not). */
+bool sscma_optimizer_has_momentum(const sscma_optimizer *optimizer);
 
 /* The schedulers' step counters as a JSON array, and back (the count and kinds must match). */
 json_t *sscma_scheduler_export(const sscma_scheduler *scheduler);

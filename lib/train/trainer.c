@@ -69,8 +69,9 @@ struct sscma_trainer {
     char **kept;
     int32_t n_kept;
     /* batches */
-    int64_t batch[4];
-    sscma_tensor *images, *labels;
+    int64_t batch[4], val_batch[4];
+    int64_t target_per_sample; /* elements of one sample's target */
+    sscma_tensor *images, *labels, *val_images, *val_labels;
     int64_t prepared_batch;
     int prepared_mode; /* -1 none, 0 eval, 1 train */
     sscma_train_callback callback;
@@ -330,9 +331,10 @@ static sscma_status prepare(sscma_trainer *t, int64_t batch, int mode)
     return st;
 }
 
-/* Copies the first `count` samples of the loader's batch into the model's inputs. */
-static sscma_status feed(sscma_trainer *t, int64_t count, bool with_target)
+/* Copies the first `count` samples of a loader's batch (images, and labels as targets) into the model's inputs. */
+static sscma_status feed(sscma_trainer *t, const sscma_tensor *images, const sscma_tensor *labels, int64_t count)
 {
+    const bool with_target = labels != NULL;
     sscma_tensor *image = NULL, *target = NULL;
     sscma_status st = sscma_model_input(t->model, "image", &image);
     if (st == SSCMA_OK && with_target)
@@ -341,12 +343,12 @@ static sscma_status feed(sscma_trainer *t, int64_t count, bool with_target)
         return st;
     void *dst = NULL, *src = NULL;
     sscma_tensor_data(image, &dst);
-    sscma_tensor_data(t->images, &src);
+    sscma_tensor_data(images, &src);
     memcpy(dst, src, (size_t)(count * t->batch[1] * t->batch[2] * t->batch[3]) * sizeof(float));
     if (with_target) {
         sscma_tensor_data(target, &dst);
-        sscma_tensor_data(t->labels, &src);
-        memcpy(dst, src, (size_t)count * sizeof(int32_t));
+        sscma_tensor_data(labels, &src);
+        memcpy(dst, src, (size_t)count * (size_t)t->target_per_sample * 4); /* i32 labels or f32 maps */
     }
     return SSCMA_OK;
 }
@@ -419,26 +421,54 @@ static sscma_status check_inputs(sscma_trainer *t)
                           (long long)t->batch[3], (long long)d[1], (long long)d[2], (long long)d[3]);
     if (sscma_model_input(t->model, "target", &target) != SSCMA_OK)
         return sscma_fail(SSCMA_ERR_UNSUPPORTED, WHERE, "the model has no \"target\" input to train");
-    sscma_dtype dt;
-    int32_t rank = 0;
+    sscma_dtype dt, ldt;
+    int32_t rank = 0, lrank = 0;
+    int64_t ld[4] = {0, 0, 0, 0}, md[4] = {0, 0, 0, 0};
     sscma_tensor_dtype(target, &dt);
     sscma_tensor_rank(target, &rank);
-    if (dt != SSCMA_DTYPE_I32 || rank != 1)
-        return sscma_fail(SSCMA_ERR_UNSUPPORTED, WHERE, "the %s family trains on dense targets (heat maps, "
-                          "keypoints), which the loaders do not produce yet: only class-label models train here",
-                          sscma_model_family(t->model));
-    return SSCMA_OK;
+    for (int32_t i = 0; i < rank && i < 4; i++)
+        sscma_tensor_dim(target, i, &md[i]);
+    sscma_loader_target_shape(t->train, &ldt, &lrank, ld);
+    bool same = dt == ldt && rank == lrank;
+    for (int32_t i = 1; same && i < rank; i++)
+        same = md[i] == ld[i];
+    if (!same) {
+        if (dt == SSCMA_DTYPE_F32 && rank == 2)
+            return sscma_fail(SSCMA_ERR_UNSUPPORTED, WHERE, "the %s family trains on keypoint targets, which the "
+                              "loaders do not produce yet", sscma_model_family(t->model));
+        return sscma_fail(SSCMA_ERR_SHAPE, WHERE, "the loader makes %s targets of rank %d [%lld, %lld, %lld, %lld], "
+                          "the %s model takes %s of rank %d [%lld, %lld, %lld, %lld] (a FOMO model needs the "
+                          "loader's \"target\": {\"type\": \"FomoTarget\", \"stride\": 8})", sscma_dtype_name(ldt),
+                          (int)lrank, (long long)ld[0], (long long)ld[1], (long long)ld[2], (long long)ld[3],
+                          sscma_model_family(t->model), sscma_dtype_name(dt), (int)rank, (long long)md[0],
+                          (long long)md[1], (long long)md[2], (long long)md[3]);
+    }
+    t->target_per_sample = 1;
+    for (int32_t i = 1; i < rank; i++)
+        t->target_per_sample *= md[i];
+    return sscma_tensor_create(t->ctx, ldt, lrank, ld, &t->labels);
 }
 
 static sscma_status check_val_loader(sscma_trainer *t)
 {
-    int64_t d[4];
+    int64_t *d = t->val_batch;
     sscma_loader_batch_shape(t->val, d);
     if (d[1] != t->batch[1] || d[2] != t->batch[2] || d[3] != t->batch[3])
         return sscma_fail(SSCMA_ERR_SHAPE, WHERE, "the validation loader makes %lldx%lldx%lld images, the training "
                           "loader %lldx%lldx%lld", (long long)d[1], (long long)d[2], (long long)d[3],
                           (long long)t->batch[1], (long long)t->batch[2], (long long)t->batch[3]);
-    return SSCMA_OK;
+    sscma_dtype dt;
+    int32_t rank = 0;
+    int64_t td[4], tt[4];
+    sscma_loader_target_shape(t->val, &dt, &rank, td);
+    sscma_dtype train_dt;
+    int32_t train_rank = 0;
+    sscma_loader_target_shape(t->train, &train_dt, &train_rank, tt);
+    if (dt != train_dt || rank != train_rank || (rank == 4 && (td[1] != tt[1] || td[2] != tt[2] || td[3] != tt[3])))
+        return sscma_fail(SSCMA_ERR_SHAPE, WHERE, "the validation loader's targets differ from the training loader's "
+                          "(give both the same \"target\")");
+    sscma_status st = sscma_tensor_create(t->ctx, SSCMA_DTYPE_F32, 4, d, &t->val_images);
+    return st == SSCMA_OK ? sscma_tensor_create(t->ctx, dt, rank, td, &t->val_labels) : st;
 }
 
 sscma_status sscma_trainer_create(sscma_model *model, sscma_loader *train_loader, sscma_loader *val_loader,
@@ -498,8 +528,6 @@ sscma_status sscma_trainer_create(sscma_model *model, sscma_loader *train_loader
     if (st == SSCMA_OK)
         st = sscma_tensor_create(t->ctx, SSCMA_DTYPE_F32, 4, t->batch, &t->images);
     if (st == SSCMA_OK)
-        st = sscma_tensor_create(t->ctx, SSCMA_DTYPE_I32, 1, t->batch, &t->labels);
-    if (st == SSCMA_OK)
         st = check_inputs(t);
     if (st == SSCMA_OK && val_loader != NULL)
         st = check_val_loader(t);
@@ -539,6 +567,8 @@ void sscma_trainer_destroy(sscma_trainer *trainer)
     sscma_metric_destroy(trainer->metric);
     sscma_tensor_destroy(trainer->images);
     sscma_tensor_destroy(trainer->labels);
+    sscma_tensor_destroy(trainer->val_images);
+    sscma_tensor_destroy(trainer->val_labels);
     if (trainer->ema.avg != NULL)
         for (int32_t i = 0; i < trainer->n_params; i++)
             free(trainer->ema.avg[i]);
@@ -842,13 +872,14 @@ sscma_status sscma_trainer_validate(sscma_trainer *trainer, const sscma_metric *
         ema_swap(t);
     for (;;) {
         int64_t count = 0;
-        if ((st = sscma_loader_next(t->val, t->images, t->labels, &count)) != SSCMA_OK || count == 0)
+        if ((st = sscma_loader_next(t->val, t->val_images, t->val_labels, &count)) != SSCMA_OK || count == 0)
             break;
         sscma_tensor *pred = NULL;
-        if ((st = prepare(t, t->batch[0], 0)) != SSCMA_OK || (st = feed(t, count, false)) != SSCMA_OK ||
+        if ((st = prepare(t, t->val_batch[0], 0)) != SSCMA_OK ||
+            (st = feed(t, t->val_images, NULL, count)) != SSCMA_OK ||
             (st = sscma_model_forward(t->model)) != SSCMA_OK ||
             (st = sscma_model_output(t->model, t->pred_output, &pred)) != SSCMA_OK ||
-            (st = sscma_metric_update(t->metric, pred, t->labels, count)) != SSCMA_OK)
+            (st = sscma_metric_update(t->metric, pred, t->val_labels, count)) != SSCMA_OK)
             break;
     }
     if (t->ema.on)
@@ -954,7 +985,7 @@ sscma_status sscma_trainer_train(sscma_trainer *trainer)
             float *loss = NULL;
             double lr = 0.0;
             sscma_optimizer_lr(t->opt, &lr);
-            if ((st = prepare(t, count, 1)) != SSCMA_OK || (st = feed(t, count, true)) != SSCMA_OK ||
+            if ((st = prepare(t, count, 1)) != SSCMA_OK || (st = feed(t, t->images, t->labels, count)) != SSCMA_OK ||
                 (st = sscma_model_zero_grad(t->model)) != SSCMA_OK ||
                 (st = sscma_model_forward(t->model)) != SSCMA_OK ||
                 (st = sscma_model_output(t->model, "loss", &loss_view)) != SSCMA_OK)

@@ -4,7 +4,11 @@
 reference() below re-implements mmengine's ParamScheduler semantics (begin/end windows, last_step counting from the
 window's start, the chainable formulas, by_epoch vs convert_to_iter_based) from its published code; each formula is
 first checked against torch.optim.lr_scheduler on a single scheduler starting at 0, where the two coincide.
-Writes tests/golden/sched.bin: for each chain, the base lr used at each of 60 iterations (10 per epoch).
+Momentum variants (LinearMomentum, ...) apply the same formulas to the momentum; OneCycleLR (not chainable) is
+checked against torch.optim.lr_scheduler.OneCycleLR without momentum cycling (mmengine's OneCycleLR cycles only the
+learning rate). The optimizer is SGD with lr 0.1 and momentum 0.9.
+Writes tests/golden/sched.bin: for each chain, the base lr (and momentum) used at each of 60 iterations (10 per
+epoch).
 
 Run: /usr/bin/python3 tests/golden/gen_sched.py
 """
@@ -17,7 +21,7 @@ import numpy as np
 import torch
 from golden_io import write_golden
 
-EPOCH_LEN, ITERS, BASE = 10, 60, 0.1
+EPOCH_LEN, ITERS, BASE, MOMENTUM = 10, 60, 0.1, 0.9
 
 CHAINS = {
     "warmup_cosine": [
@@ -36,12 +40,25 @@ CHAINS = {
     "multistep_begin1": [
         {"type": "MultiStepLR", "milestones": [2, 3], "gamma": 0.1, "by_epoch": True, "begin": 1, "end": 6}],
     "cosine_restart": [{"type": "CosineAnnealingLR", "T_max": 20, "eta_min": 0.01, "by_epoch": False}],
+    "onecycle": [{"type": "OneCycleLR", "eta_max": 0.5, "total_steps": 60, "by_epoch": False}],
+    "onecycle_three_phase_linear": [
+        {"type": "OneCycleLR", "eta_max": 0.3, "total_steps": 6, "pct_start": 0.25, "three_phase": True,
+         "anneal_strategy": "linear", "div_factor": 10, "final_div_factor": 100, "by_epoch": True,
+         "convert_to_iter_based": True}],
+    "momentum_warmup_cosine": [
+        {"type": "LinearLR", "start_factor": 0.1, "by_epoch": False, "begin": 0, "end": 25},
+        {"type": "LinearMomentum", "start_factor": 0.5, "by_epoch": False, "end": 20},
+        {"type": "CosineAnnealingMomentum", "T_max": 6, "eta_min": 0.8, "by_epoch": True,
+         "convert_to_iter_based": True},
+        {"type": "MultiStepMomentum", "milestones": [4], "gamma": 0.5, "by_epoch": True}],
 }
 
 
 class Sched:
     def __init__(self, cfg, base):
         self.c = dict(cfg)
+        self.param = "momentum" if cfg["type"].endswith("Momentum") else "lr"
+        self.kind = cfg["type"][:-len("Momentum")] + "LR" if self.param == "momentum" else cfg["type"]
         by_epoch = cfg.get("by_epoch", True)
         convert = cfg.get("convert_to_iter_based", False)
         scale = EPOCH_LEN if by_epoch and convert else 1
@@ -50,12 +67,33 @@ class Sched:
         self.end = cfg["end"] * scale if "end" in cfg else math.inf
         self.total = self.end - self.begin - 1
         self.t_max = cfg["T_max"] * scale if "T_max" in cfg else self.end - self.begin
+        self.total_steps = cfg["total_steps"] * scale if "total_steps" in cfg else self.end - self.begin
         self.step_size = cfg.get("step_size", 0) * scale
         self.milestones = [m * scale for m in cfg.get("milestones", [])]
         self.base, self.last_step, self.global_step = base, -1, 0
 
+    def one_cycle(self):
+        c, t, T = self.c, self.last_step, self.total_steps
+        peak = c["eta_max"]
+        initial = peak / c.get("div_factor", 25.0)
+        low = initial / c.get("final_div_factor", 1e4)
+        pct = c.get("pct_start", 0.3)
+        if c.get("three_phase", False):
+            phases = [(pct * T - 1, initial, peak), (2 * pct * T - 2, peak, initial), (T - 1, initial, low)]
+        else:
+            phases = [(pct * T - 1, initial, peak), (T - 1, peak, low)]
+        linear = c.get("anneal_strategy", "cos") == "linear"
+        start = 0
+        for i, (end, a, b) in enumerate(phases):
+            if t <= end or i == len(phases) - 1:
+                f = (t - start) / (end - start)
+                return (b - a) * f + a if linear else b + (a - b) / 2 * (math.cos(math.pi * f) + 1)
+            start = end
+
     def value(self, lr):
-        c, t, k = self.c, self.last_step, self.c["type"]
+        c, t, k = self.c, self.last_step, self.kind
+        if k == "OneCycleLR":
+            return self.one_cycle()
         if k == "LinearLR":
             s, e = c.get("start_factor", 1 / 3), c.get("end_factor", 1.0)
             return lr * s if t == 0 else lr * (1 + (e - s) / (self.total * s + (t - 1) * (e - s)))
@@ -81,29 +119,28 @@ class Sched:
             return lr if t == 0 else (lr - eta) * (1 - 1 / (self.total - t + 1)) ** p + eta
         raise ValueError(k)
 
-    def step(self, lr):
+    def step(self, values):
         if self.begin <= self.global_step < self.end:
             self.last_step += 1
-            lr = max(self.value(lr), 0.0)
+            values[self.param] = max(self.value(values[self.param]), 0.0)
         self.global_step += 1
-        return lr
 
 
-def reference(chain):
-    lr = BASE
-    scheds = [Sched(c, BASE) for c in chain]
+def reference(chain, param="lr"):
+    values = {"lr": BASE, "momentum": MOMENTUM}
+    scheds = [Sched(c, values["momentum" if c["type"].endswith("Momentum") else "lr"]) for c in chain]
     for s in scheds:
-        lr = s.step(lr)
+        s.step(values)
     out = []
     for it in range(ITERS):
-        out.append(lr)
+        out.append(values[param])
         for s in scheds:
             if not s.by_epoch:
-                lr = s.step(lr)
+                s.step(values)
         if (it + 1) % EPOCH_LEN == 0:
             for s in scheds:
                 if s.by_epoch:
-                    lr = s.step(lr)
+                    s.step(values)
     return out
 
 
@@ -130,6 +167,12 @@ def cross_check():
         ({"type": "CosineAnnealingLR", "T_max": 7, "eta_min": 0.01, "by_epoch": False},
          lambda o: L.CosineAnnealingLR(o, 7, 0.01)),
         ({"type": "PolyLR", "power": 2.0, "by_epoch": False, "end": 16}, lambda o: L.PolynomialLR(o, 15, 2.0)),
+        ({"type": "OneCycleLR", "eta_max": 0.5, "total_steps": 40, "by_epoch": False},
+         lambda o: L.OneCycleLR(o, 0.5, total_steps=40, cycle_momentum=False)),
+        ({"type": "OneCycleLR", "eta_max": 0.4, "total_steps": 40, "pct_start": 0.2, "three_phase": True,
+          "anneal_strategy": "linear", "div_factor": 8.0, "final_div_factor": 50.0, "by_epoch": False},
+         lambda o: L.OneCycleLR(o, 0.4, total_steps=40, pct_start=0.2, three_phase=True, anneal_strategy="linear",
+                                div_factor=8.0, final_div_factor=50.0, cycle_momentum=False)),
     ]
     for cfg, make in pairs:
         ours = reference([cfg])[:30]
@@ -142,6 +185,8 @@ def main():
     records = []
     for name, chain in CHAINS.items():
         records.append((f"{name}/lr", np.array(reference(chain), dtype=np.float64).astype(np.float32)))
+        if any(c["type"].endswith("Momentum") for c in chain):
+            records.append((f"{name}/momentum", np.array(reference(chain, "momentum")).astype(np.float32)))
         cfg = json.dumps(chain).encode()
         records.append((f"{name}/config", np.frombuffer(cfg, dtype=np.uint8).astype(np.float32)))
     out = os.path.join(os.path.dirname(os.path.abspath(__file__)), "sched.bin")

@@ -105,9 +105,17 @@ static void optimizer_case(size_t k)
 
 static golden_file sched_golden;
 static const char *const chains[] = {"warmup_cosine", "warmup_multistep_epochs", "step_converted",
-                                     "exponential_constant", "poly_window", "multistep_begin1", "cosine_restart"};
+                                     "exponential_constant", "poly_window", "multistep_begin1", "cosine_restart",
+                                     "onecycle", "onecycle_three_phase_linear", "momentum_warmup_cosine"};
 
-/* The base lr used at each of 60 iterations (10 per epoch) against tests/golden/gen_sched.py. */
+static double momentum_of(const sscma_optimizer *o)
+{
+    double m = -1.0;
+    sscma_optimizer_momentum(o, &m);
+    return m;
+}
+
+/* The base lr (and momentum) used at each of 60 iterations (10 per epoch) against tests/golden/gen_sched.py. */
 static void scheduler_case(size_t k)
 {
     char rec[96], config[2048];
@@ -124,13 +132,17 @@ static void scheduler_case(size_t k)
     sscma_model *m = make_model();
     sscma_optimizer *o = NULL;
     sscma_scheduler *s = NULL;
-    CHECK_OK(sscma_optimizer_create(m, "{\"type\": \"SGD\", \"lr\": 0.1}", &o));
+    snprintf(rec, sizeof rec, "%s/momentum", chains[k]);
+    const golden_record *moms = golden_find(&sched_golden, rec);
+    CHECK_OK(sscma_optimizer_create(m, "{\"type\": \"SGD\", \"lr\": 0.1, \"momentum\": 0.9}", &o));
     CHECK_OK(sscma_scheduler_create(o, config, 10, &s));
-    float got[60];
+    float got[60], got_m[60];
+    sscma_optimizer *probe = o;
     for (int it = 0; s != NULL && it < 60; it++) {
         double lr = 0.0;
         sscma_optimizer_lr(o, &lr);
         got[it] = (float)lr;
+        got_m[it] = (float)momentum_of(probe);
         CHECK_OK(sscma_scheduler_step_iter(s));
         if ((it + 1) % 10 == 0)
             CHECK_OK(sscma_scheduler_step_epoch(s));
@@ -140,6 +152,9 @@ static void scheduler_case(size_t k)
     if (worst > 1.0)
         test_fail(__FILE__, __LINE__, "%s: iteration %lld: lr %.9g vs reference %.9g", chains[k], (long long)where,
                   (double)got[where], (double)((const float *)lrs->data)[where]);
+    if (moms != NULL && s != NULL && (worst = golden_compare(got_m, moms, 1e-6, &where)) > 1.0)
+        test_fail(__FILE__, __LINE__, "%s: iteration %lld: momentum %.9g vs reference %.9g", chains[k],
+                  (long long)where, (double)got_m[where], (double)((const float *)moms->data)[where]);
     sscma_scheduler_destroy(s);
     sscma_optimizer_destroy(o);
     sscma_model_destroy(m);
@@ -157,6 +172,15 @@ static void scheduler_errors(void)
                                        &s), SSCMA_ERR_CONFIG, "scheduler 1 (LinearLR) needs an 'end'");
     CHECK_FAILS(sscma_scheduler_create(o, "{\"type\": \"StepLR\", \"stepsize\": 2}", 10, &s), SSCMA_ERR_CONFIG,
                 "unknown key 'stepsize'");
+    CHECK_FAILS(sscma_scheduler_create(o, "{\"type\": \"LinearMomentum\", \"end\": 5}", 10, &s), SSCMA_ERR_CONFIG,
+                "scheduler 0 (LinearMomentum): the optimizer has no momentum");
+    CHECK_FAILS(sscma_scheduler_create(o, "{\"type\": \"OneCycleLR\", \"eta_max\": 0.1}", 10, &s), SSCMA_ERR_CONFIG,
+                "needs 'total_steps' (at least 2) or an 'end'");
+    CHECK_FAILS(sscma_scheduler_create(o, "{\"type\": \"OneCycleLR\", \"eta_max\": 0.1, \"end\": 9, "
+                                          "\"anneal_strategy\": \"exp\"}", 10, &s), SSCMA_ERR_CONFIG,
+                "anneal_strategy is \"cos\" or \"linear\"");
+    CHECK_FAILS(sscma_scheduler_create(o, "{\"type\": \"OneCycleLR\", \"T_max\": 3}", 10, &s), SSCMA_ERR_CONFIG,
+                "unknown key 'T_max'; valid keys: type, begin");
     CHECK_FAILS(sscma_scheduler_create(o, "{\"type\": \"CosineAnnealingLR\", \"by_epoch\": true, "
                                           "\"convert_to_iter_based\": true, \"end\": 3}", 0, &s),
                 SSCMA_ERR_CONFIG, "needs the iterations per epoch");
@@ -213,6 +237,7 @@ static void configs_and_arguments(void)
     CHECK_FAILS(sscma_optimizer_set_lr(NULL, 1.0), SSCMA_ERR_INVALID_ARGUMENT, "'optimizer'");
     CHECK_FAILS(sscma_optimizer_lr(o, NULL), SSCMA_ERR_INVALID_ARGUMENT, "'out'");
     CHECK_FAILS(sscma_optimizer_set_momentum(NULL, 0.5), SSCMA_ERR_INVALID_ARGUMENT, "'optimizer'");
+    CHECK_FAILS(sscma_optimizer_momentum(NULL, NULL), SSCMA_ERR_INVALID_ARGUMENT, "'optimizer'");
     CHECK_FAILS(sscma_optimizer_grad_norm(NULL, &v), SSCMA_ERR_INVALID_ARGUMENT, "'optimizer'");
     sscma_optimizer_destroy(o);
     sscma_optimizer_destroy(NULL);

@@ -338,7 +338,7 @@ static sscma_status make_stack(stack *s, const char *trainer_cfg)
                                   &s->train)) != SSCMA_OK)
         return st;
     if ((st = sscma_loader_create(ctx, s->val_ds,
-                                  "{\"batch_size\": 16, \"pipeline\": [{\"type\": \"Normalize\", \"mean\": [64], "
+                                  "{\"batch_size\": 12, \"pipeline\": [{\"type\": \"Normalize\", \"mean\": [64], "
                                   "\"std\": [64]}]}",
                                   &s->val)) != SSCMA_OK)
         return st;
@@ -645,7 +645,7 @@ static void trainer_errors(void)
     CHECK_FAILS(sscma_trainer_resume(t.trainer, path), SSCMA_ERR_FORMAT, "another optimizer");
     free_stack(&t);
     free_stack(&s);
-    /* loader and model shapes disagree; a model whose targets loaders do not make yet */
+    /* loader and model shapes disagree; a FOMO model fed class labels */
     sscma_dataset *ds = NULL;
     sscma_loader *loader = NULL;
     sscma_model *m = NULL;
@@ -665,7 +665,9 @@ static void trainer_errors(void)
                                 " \"widen_factor\": 0.35, \"in_channels\": 1}, \"head\": {\"type\": \"FomoHead\","
                                 " \"num_classes\": 2}}",
                                 &m));
-    CHECK_FAILS(sscma_trainer_create(m, loader, NULL, cfg, &tr), SSCMA_ERR_UNSUPPORTED, "dense targets");
+    CHECK_FAILS(sscma_trainer_create(m, loader, NULL, cfg, &tr), SSCMA_ERR_SHAPE,
+                "the loader makes i32 targets of rank 1 [8, 0, 0, 0], the Fomo model takes f32 of rank 4 [8, 1, 1, 3] "
+                "(a FOMO model needs the loader's \"target\"");
     CHECK_FAILS(sscma_trainer_create(NULL, loader, NULL, cfg, &tr), SSCMA_ERR_INVALID_ARGUMENT, "'model'");
     CHECK_FAILS(sscma_trainer_create(m, loader, NULL, "{", &tr), SSCMA_ERR_CONFIG, "line 1");
     sscma_model_destroy(m);

@@ -1,0 +1,348 @@
+/*
+ * CocoDataset: COCO detection JSON, including Roboflow's export layout (split/_annotations.coco.json next to the
+ * images, and a parent category with supercategory "none" that no annotation uses, dropped as SSCMA does).
+ *
+ * Paths follow mmdet: image = data_root / data_prefix.img / file_name, annotations = data_root / ann_file. Classes
+ * are the kept categories in increasing id order. Boxes are stored as x1, y1, x2, y2 in pixels of the image's
+ * declared size. Crowd annotations (iscrowd 1) are skipped and counted. Boxes that leave the image are clipped to it
+ * and counted (strict: an error). Every structural defect fails the open with the file and the record
+ * (images[i] / annotations[i] / categories[i] and its id).
+ */
+#include <jansson.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/config.h"
+#include "data/data.h"
+
+typedef struct category {
+    json_int_t id;
+    const char *name, *super;
+    bool kept;
+    int32_t index;
+} category;
+
+static int cmp_category(const void *a, const void *b)
+{
+    const category *x = a, *y = b;
+    return x->id < y->id ? -1 : x->id > y->id;
+}
+
+typedef struct id_index {
+    json_int_t id;
+    int64_t index;
+} id_index;
+
+static int cmp_id(const void *a, const void *b)
+{
+    const id_index *x = a, *y = b;
+    return x->id < y->id ? -1 : x->id > y->id;
+}
+
+/* Sorted (id, index) pairs; returns the index of `id` or -1. */
+static int64_t find_id(const id_index *ids, int64_t n, json_int_t id)
+{
+    int64_t lo = 0, hi = n - 1;
+    while (lo <= hi) {
+        int64_t mid = lo + (hi - lo) / 2;
+        if (ids[mid].id == id)
+            return ids[mid].index;
+        if (ids[mid].id < id)
+            lo = mid + 1;
+        else
+            hi = mid - 1;
+    }
+    return -1;
+}
+
+static bool get_id(json_t *obj, const char *key, json_int_t *out)
+{
+    json_t *v = json_object_get(obj, key);
+    if (!json_is_integer(v))
+        return false;
+    *out = json_integer_value(v);
+    return true;
+}
+
+typedef struct coco_ctx {
+    sscma_dataset *ds;
+    const char *file;
+    sscma_status st;
+} coco_ctx;
+
+/* Records the first failure (the file and the record in the message) and returns false. */
+static bool coco_fail(coco_ctx *c, sscma_status status, const char *fmt, ...) SSCMA_PRINTF(3, 4);
+static bool coco_fail(coco_ctx *c, sscma_status status, const char *fmt, ...)
+{
+    va_list args;
+    va_start(args, fmt);
+    c->st = sscma_vfail(status, c->file, fmt, args);
+    va_end(args);
+    return false;
+}
+#define FAIL coco_fail
+
+static bool read_categories(coco_ctx *c, json_t *list, category **out, int64_t *count)
+{
+    if (!json_is_array(list) || json_array_size(list) == 0)
+        return FAIL(c, SSCMA_ERR_FORMAT, "\"categories\" must be a non-empty list");
+    int64_t n = (int64_t)json_array_size(list);
+    category *cats = calloc((size_t)n, sizeof *cats);
+    if (cats == NULL)
+        return FAIL(c, SSCMA_ERR_OUT_OF_MEMORY, "cannot list %lld categories", (long long)n);
+    *out = cats, *count = n;
+    for (int64_t i = 0; i < n; i++) {
+        json_t *item = json_array_get(list, (size_t)i);
+        if (!json_is_object(item) || !get_id(item, "id", &cats[i].id))
+            return FAIL(c, SSCMA_ERR_FORMAT, "categories[%lld]: missing or non-integer \"id\"", (long long)i);
+        cats[i].name = json_string_value(json_object_get(item, "name"));
+        if (cats[i].name == NULL)
+            return FAIL(c, SSCMA_ERR_FORMAT, "categories[%lld] (id %lld): missing \"name\"", (long long)i,
+                        (long long)cats[i].id);
+        cats[i].super = json_string_value(json_object_get(item, "supercategory"));
+    }
+    qsort(cats, (size_t)n, sizeof *cats, cmp_category);
+    for (int64_t i = 1; i < n; i++)
+        if (cats[i].id == cats[i - 1].id)
+            return FAIL(c, SSCMA_ERR_FORMAT, "categories: duplicate id %lld", (long long)cats[i].id);
+    /* Roboflow's parent: supercategory "none" and named as the supercategory of others */
+    int32_t kept = 0;
+    for (int64_t i = 0; i < n; i++) {
+        bool parent = false;
+        if (cats[i].super != NULL && strcmp(cats[i].super, "none") == 0)
+            for (int64_t j = 0; j < n && !parent; j++)
+                parent = j != i && cats[j].super != NULL && strcmp(cats[j].super, cats[i].name) == 0;
+        cats[i].kept = !parent;
+        cats[i].index = parent ? -1 : kept++;
+    }
+    return true;
+}
+
+sscma_status sscma_coco_open(sscma_dataset *ds, json_t *config)
+{
+    static const char *const keys[] = {"type", "data_root", "ann_file", "data_prefix", "max_pixels", "indices",
+                                       "strict", "metainfo", "filter_cfg", "pipeline", "backend_args", NULL};
+    char list[300];
+    const char *key = sscma_config_unknown_key(config, keys, list, sizeof list);
+    if (key != NULL)
+        return sscma_fail(SSCMA_ERR_CONFIG, "dataset", "unknown key '%s' for CocoDataset; valid keys: %s", key, list);
+    const char *root = json_string_value(json_object_get(config, "data_root"));
+    const char *ann = json_string_value(json_object_get(config, "ann_file"));
+    json_t *prefix = json_object_get(config, "data_prefix");
+    const char *img_prefix = json_is_string(prefix) ? json_string_value(prefix)
+                                                    : json_string_value(json_object_get(prefix, "img"));
+    bool strict = json_is_true(json_object_get(config, "strict"));
+    if (ann == NULL)
+        return sscma_fail(SSCMA_ERR_CONFIG, "dataset", "CocoDataset needs \"ann_file\" (e.g. "
+                          "\"train/_annotations.coco.json\")");
+    char path[4096], dir[4096];
+    snprintf(path, sizeof path, "%s%s%s", ann[0] == '/' || root == NULL ? "" : root,
+             ann[0] == '/' || root == NULL ? "" : "/", ann);
+    snprintf(dir, sizeof dir, "%s%s%s", root ? root : ".", img_prefix ? "/" : "", img_prefix ? img_prefix : "");
+    json_error_t err;
+    json_t *doc = json_load_file(path, 0, &err);
+    if (doc == NULL)
+        return access(path, R_OK) != 0
+                   ? sscma_fail(SSCMA_ERR_IO, path, "cannot read the annotation file")
+                   : sscma_fail(SSCMA_ERR_FORMAT, path, "line %d, column %d: %s", err.line, err.column, err.text);
+    coco_ctx c = {ds, path, SSCMA_OK};
+    category *cats = NULL;
+    int64_t n_cats = 0;
+    id_index *img_ids = NULL, *ann_ids = NULL;
+    int64_t *ann_image = NULL;
+    json_t *images = json_object_get(doc, "images"), *anns = json_object_get(doc, "annotations");
+    if (!json_is_object(doc))
+        FAIL(&c, SSCMA_ERR_FORMAT, "the top level must be an object with \"images\", \"annotations\", \"categories\"");
+    else if (!read_categories(&c, json_object_get(doc, "categories"), &cats, &n_cats))
+        ;
+    else if (!json_is_array(images) || json_array_size(images) == 0)
+        FAIL(&c, SSCMA_ERR_FORMAT, "\"images\" must be a non-empty list (an empty dataset)");
+    else if (anns != NULL && !json_is_array(anns))
+        FAIL(&c, SSCMA_ERR_FORMAT, "\"annotations\" must be a list");
+    const int64_t n_img = c.st == SSCMA_OK ? (int64_t)json_array_size(images) : 0;
+    const int64_t n_ann = c.st == SSCMA_OK && anns != NULL ? (int64_t)json_array_size(anns) : 0;
+    /* classes */
+    if (c.st == SSCMA_OK) {
+        for (int64_t i = 0; i < n_cats; i++)
+            ds->n_classes += cats[i].kept;
+        ds->class_names = calloc((size_t)ds->n_classes, sizeof *ds->class_names);
+        if (ds->class_names == NULL)
+            FAIL(&c, SSCMA_ERR_OUT_OF_MEMORY, "cannot list the classes");
+        for (int64_t i = 0; c.st == SSCMA_OK && i < n_cats; i++)
+            if (cats[i].kept && (ds->class_names[cats[i].index] = malloc(strlen(cats[i].name) + 1)) != NULL)
+                strcpy(ds->class_names[cats[i].index], cats[i].name);
+            else if (cats[i].kept)
+                FAIL(&c, SSCMA_ERR_OUT_OF_MEMORY, "cannot copy a class name");
+    }
+    /* images */
+    if (c.st == SSCMA_OK) {
+        ds->paths = calloc((size_t)n_img, sizeof *ds->paths);
+        ds->img_size = calloc((size_t)n_img * 2, sizeof *ds->img_size);
+        img_ids = calloc((size_t)n_img, sizeof *img_ids);
+        if (ds->paths == NULL || ds->img_size == NULL || img_ids == NULL)
+            FAIL(&c, SSCMA_ERR_OUT_OF_MEMORY, "cannot list %lld images", (long long)n_img);
+        ds->size = c.st == SSCMA_OK ? n_img : 0; /* paths are freed up to size */
+    }
+    for (int64_t i = 0; c.st == SSCMA_OK && i < n_img; i++) {
+        json_t *item = json_array_get(images, (size_t)i);
+        json_int_t id = 0, w = 0, h = 0;
+        const char *name = json_string_value(json_object_get(item, "file_name"));
+        if (!json_is_object(item) || !get_id(item, "id", &id)) {
+            FAIL(&c, SSCMA_ERR_FORMAT, "images[%lld]: missing or non-integer \"id\"", (long long)i);
+            break;
+        }
+        if (name == NULL) {
+            FAIL(&c, SSCMA_ERR_FORMAT, "images[%lld] (id %lld): missing \"file_name\"", (long long)i, (long long)id);
+            break;
+        }
+        if (!get_id(item, "width", &w) || !get_id(item, "height", &h) || w <= 0 || h <= 0) {
+            FAIL(&c, SSCMA_ERR_FORMAT, "images[%lld] (id %lld, %s): \"width\" and \"height\" must be positive "
+                 "integers", (long long)i, (long long)id, name);
+            break;
+        }
+        size_t len = strlen(dir) + strlen(name) + 2;
+        if ((ds->paths[i] = malloc(len)) == NULL) {
+            FAIL(&c, SSCMA_ERR_OUT_OF_MEMORY, "cannot copy a path");
+            break;
+        }
+        snprintf(ds->paths[i], len, "%s/%s", dir, name);
+        if (access(ds->paths[i], R_OK) != 0) {
+            FAIL(&c, SSCMA_ERR_IO, "images[%lld] (id %lld): image file %s is missing", (long long)i, (long long)id,
+                 ds->paths[i]);
+            break;
+        }
+        ds->img_size[2 * i] = (int32_t)w, ds->img_size[2 * i + 1] = (int32_t)h;
+        img_ids[i].id = id, img_ids[i].index = i;
+    }
+    if (c.st == SSCMA_OK) {
+        qsort(img_ids, (size_t)n_img, sizeof *img_ids, cmp_id);
+        for (int64_t i = 1; i < n_img && c.st == SSCMA_OK; i++)
+            if (img_ids[i].id == img_ids[i - 1].id)
+                FAIL(&c, SSCMA_ERR_FORMAT, "images[%lld]: duplicate id %lld", (long long)img_ids[i].index,
+                     (long long)img_ids[i].id);
+    }
+    /* annotations: validate, then group by image */
+    if (c.st == SSCMA_OK) {
+        ann_ids = calloc((size_t)(n_ann > 0 ? n_ann : 1), sizeof *ann_ids);
+        ann_image = calloc((size_t)(n_ann > 0 ? n_ann : 1), sizeof *ann_image);
+        ds->ann_start = calloc((size_t)n_img + 1, sizeof *ds->ann_start);
+        ds->boxes = calloc((size_t)(n_ann > 0 ? n_ann : 1) * 4, sizeof *ds->boxes);
+        ds->box_labels = calloc((size_t)(n_ann > 0 ? n_ann : 1), sizeof *ds->box_labels);
+        if (ann_ids == NULL || ann_image == NULL || ds->ann_start == NULL || ds->boxes == NULL ||
+            ds->box_labels == NULL)
+            FAIL(&c, SSCMA_ERR_OUT_OF_MEMORY, "cannot list %lld annotations", (long long)n_ann);
+    }
+    int64_t used = 0;
+    for (int64_t i = 0; c.st == SSCMA_OK && i < n_ann; i++) {
+        json_t *item = json_array_get(anns, (size_t)i);
+        json_int_t id = 0, image_id = 0, cat_id = 0;
+        if (!json_is_object(item) || !get_id(item, "id", &id)) {
+            FAIL(&c, SSCMA_ERR_FORMAT, "annotations[%lld]: missing or non-integer \"id\"", (long long)i);
+            break;
+        }
+        if (!get_id(item, "image_id", &image_id) || !get_id(item, "category_id", &cat_id)) {
+            FAIL(&c, SSCMA_ERR_FORMAT, "annotations[%lld] (id %lld): \"image_id\" and \"category_id\" must be "
+                 "integers", (long long)i, (long long)id);
+            break;
+        }
+        ann_ids[i].id = id, ann_ids[i].index = i;
+        int64_t img = find_id(img_ids, n_img, image_id);
+        if (img < 0) {
+            FAIL(&c, SSCMA_ERR_FORMAT, "annotations[%lld] (id %lld): unknown image_id %lld", (long long)i,
+                 (long long)id, (long long)image_id);
+            break;
+        }
+        category key_cat = {.id = cat_id};
+        const category *cat = bsearch(&key_cat, cats, (size_t)n_cats, sizeof *cats, cmp_category);
+        if (cat == NULL || !cat->kept) {
+            FAIL(&c, SSCMA_ERR_FORMAT, "annotations[%lld] (id %lld): %s category_id %lld", (long long)i,
+                 (long long)id, cat == NULL ? "unknown" : "the parent (supercategory \"none\")", (long long)cat_id);
+            break;
+        }
+        json_t *bbox = json_object_get(item, "bbox");
+        double b[4];
+        bool ok = json_is_array(bbox) && json_array_size(bbox) == 4;
+        for (int k = 0; ok && k < 4; k++) {
+            ok = json_is_number(json_array_get(bbox, (size_t)k));
+            b[k] = ok ? json_number_value(json_array_get(bbox, (size_t)k)) : 0.0;
+            ok = ok && isfinite(b[k]);
+        }
+        if (!ok) {
+            FAIL(&c, SSCMA_ERR_FORMAT, "annotations[%lld] (id %lld): \"bbox\" must be [x, y, width, height]",
+                 (long long)i, (long long)id);
+            break;
+        }
+        if (b[2] <= 0.0 || b[3] <= 0.0) {
+            FAIL(&c, SSCMA_ERR_FORMAT, "annotations[%lld] (id %lld): box of non-positive size %g x %g", (long long)i,
+                 (long long)id, b[2], b[3]);
+            break;
+        }
+        if (json_integer_value(json_object_get(item, "iscrowd")) == 1) {
+            ds->crowd_skipped++;
+            ann_image[i] = -1;
+            continue;
+        }
+        const double W = ds->img_size[2 * img], H = ds->img_size[2 * img + 1];
+        double x1 = b[0], y1 = b[1], x2 = b[0] + b[2], y2 = b[1] + b[3];
+        if (x1 < 0 || y1 < 0 || x2 > W || y2 > H) {
+            if (strict) {
+                FAIL(&c, SSCMA_ERR_FORMAT, "annotations[%lld] (id %lld): box [%g, %g, %g, %g] leaves image %lld "
+                     "(%g x %g)", (long long)i, (long long)id, b[0], b[1], b[2], b[3], (long long)image_id, W, H);
+                break;
+            }
+            x1 = fmax(x1, 0.0), y1 = fmax(y1, 0.0), x2 = fmin(x2, W), y2 = fmin(y2, H);
+            ds->boxes_clipped++;
+            if (x2 <= x1 || y2 <= y1) { /* entirely outside: nothing left */
+                ann_image[i] = -1;
+                continue;
+            }
+        }
+        ann_image[i] = img;
+        ds->ann_start[img + 1]++;
+        ds->boxes[4 * i] = (float)x1, ds->boxes[4 * i + 1] = (float)y1;
+        ds->boxes[4 * i + 2] = (float)x2, ds->boxes[4 * i + 3] = (float)y2;
+        ds->box_labels[i] = cat->index;
+        used++;
+    }
+    if (c.st == SSCMA_OK && n_ann > 1) {
+        qsort(ann_ids, (size_t)n_ann, sizeof *ann_ids, cmp_id);
+        for (int64_t i = 1; i < n_ann && c.st == SSCMA_OK; i++)
+            if (ann_ids[i].id == ann_ids[i - 1].id)
+                FAIL(&c, SSCMA_ERR_FORMAT, "annotations[%lld]: duplicate id %lld", (long long)ann_ids[i].index,
+                     (long long)ann_ids[i].id);
+    }
+    if (c.st == SSCMA_OK) {
+        /* stable counting sort of the kept annotations by image, in file order */
+        for (int64_t i = 0; i < n_img; i++)
+            ds->ann_start[i + 1] += ds->ann_start[i];
+        float *boxes = malloc((size_t)(used > 0 ? used : 1) * 4 * sizeof *boxes);
+        int32_t *labels = malloc((size_t)(used > 0 ? used : 1) * sizeof *labels);
+        int64_t *next = malloc((size_t)n_img * sizeof *next);
+        if (boxes == NULL || labels == NULL || next == NULL) {
+            free(boxes), free(labels), free(next);
+            FAIL(&c, SSCMA_ERR_OUT_OF_MEMORY, "cannot group the annotations");
+        } else {
+            memcpy(next, ds->ann_start, (size_t)n_img * sizeof *next);
+            for (int64_t i = 0; i < n_ann; i++) {
+                if (ann_image[i] < 0)
+                    continue;
+                int64_t slot = next[ann_image[i]]++;
+                memcpy(boxes + 4 * slot, ds->boxes + 4 * i, 4 * sizeof *boxes);
+                labels[slot] = ds->box_labels[i];
+            }
+            free(ds->boxes), free(ds->box_labels), free(next);
+            ds->boxes = boxes, ds->box_labels = labels;
+        }
+    }
+    if (c.st == SSCMA_OK && (ds->boxes_clipped > 0 || ds->crowd_skipped > 0))
+        sscma_logf(ds->ctx, SSCMA_LOG_WARNING, "%s: %lld boxes clipped to their image, %lld crowd annotations skipped",
+                   path, (long long)ds->boxes_clipped, (long long)ds->crowd_skipped);
+    ds->kind = DATASET_COCO;
+    free(cats), free(img_ids), free(ann_ids), free(ann_image);
+    json_decref(doc);
+    return c.st;
+}

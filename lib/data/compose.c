@@ -1,0 +1,446 @@
+/*
+ * The composed detection set (sscma_compose_detection): objects from a classification dataset pasted at random
+ * positions and scales onto procedural backgrounds, written as a COCO dataset in Roboflow's export layout:
+ *
+ *   out_dir/train/_annotations.coco.json, out_dir/train/000000.png, ... (and valid/, test/)
+ *
+ * with category 0 the parent (supercategory "none") and categories 1..K the chosen source classes, as Roboflow
+ * exports them. Boxes are exact: the tight box of the object's visible pixels (value above 24) at its pasted scale.
+ * Backgrounds are value noise (random levels on a 16-pixel lattice, bilinear) plus per-pixel noise; objects are
+ * alpha-blended with alpha = min(1, value / 80), so a dark source background stays transparent.
+ * Every choice comes from the seed: the same config gives the same files.
+ */
+#include <errno.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <stb_image_write.h>
+
+#include "core/config.h"
+#include "data/data.h"
+#include "io/checkpoint.h"
+#include "sscma/data.h"
+
+#define WHERE "compose"
+#define VISIBLE 24
+
+typedef struct rng {
+    uint64_t state;
+} rng;
+
+static uint64_t next_u64(rng *r)
+{
+    uint64_t z = (r->state += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
+static double uniform(rng *r)
+{
+    return (double)(next_u64(r) >> 11) * (1.0 / 9007199254740992.0);
+}
+
+static int64_t below(rng *r, int64_t n)
+{
+    return n <= 1 ? 0 : (int64_t)(uniform(r) * (double)n);
+}
+
+typedef struct png_buf {
+    unsigned char *data;
+    size_t size, cap;
+    bool failed;
+} png_buf;
+
+static void png_write(void *context, void *data, int size)
+{
+    png_buf *b = context;
+    if (b->failed || size <= 0)
+        return;
+    if (b->size + (size_t)size > b->cap) {
+        size_t cap = b->cap ? b->cap : 4096;
+        while (cap < b->size + (size_t)size)
+            cap *= 2;
+        unsigned char *grown = realloc(b->data, cap);
+        if (grown == NULL) {
+            b->failed = true;
+            return;
+        }
+        b->data = grown, b->cap = cap;
+    }
+    memcpy(b->data + b->size, data, (size_t)size);
+    b->size += (size_t)size;
+}
+
+static void background(rng *r, uint8_t *img, int64_t h, int64_t w, int64_t c)
+{
+    const int64_t cell = 16, gh = h / cell + 2, gw = w / cell + 2;
+    double *lattice = malloc((size_t)(gh * gw * c) * sizeof *lattice);
+    if (lattice == NULL) {
+        memset(img, 64, (size_t)(h * w * c));
+        return;
+    }
+    const double base = 20.0 + 60.0 * uniform(r);
+    for (int64_t i = 0; i < gh * gw * c; i++)
+        lattice[i] = base + 70.0 * uniform(r);
+    for (int64_t y = 0; y < h; y++)
+        for (int64_t x = 0; x < w; x++) {
+            double fy = (double)y / (double)cell, fx = (double)x / (double)cell;
+            int64_t y0 = (int64_t)fy, x0 = (int64_t)fx;
+            double ty = fy - (double)y0, tx = fx - (double)x0;
+            for (int64_t k = 0; k < c; k++) {
+                double v00 = lattice[(y0 * gw + x0) * c + k], v01 = lattice[(y0 * gw + x0 + 1) * c + k];
+                double v10 = lattice[((y0 + 1) * gw + x0) * c + k], v11 = lattice[((y0 + 1) * gw + x0 + 1) * c + k];
+                double v = (1 - ty) * ((1 - tx) * v00 + tx * v01) + ty * ((1 - tx) * v10 + tx * v11);
+                v += 16.0 * (uniform(r) - 0.5);
+                img[(y * w + x) * c + k] = (uint8_t)fmin(fmax(v, 0.0), 255.0);
+            }
+        }
+    free(lattice);
+}
+
+/* Bilinear resize of 8-bit pixels (half-pixel centres). */
+static void resize_u8(const uint8_t *src, int64_t sh, int64_t sw, int64_t c, uint8_t *dst, int64_t dh, int64_t dw)
+{
+    for (int64_t y = 0; y < dh; y++)
+        for (int64_t x = 0; x < dw; x++) {
+            double fy = fmax(((double)y + 0.5) * (double)sh / (double)dh - 0.5, 0.0);
+            double fx = fmax(((double)x + 0.5) * (double)sw / (double)dw - 0.5, 0.0);
+            int64_t y0 = (int64_t)fy, x0 = (int64_t)fx;
+            int64_t y1 = y0 + 1 < sh ? y0 + 1 : sh - 1, x1 = x0 + 1 < sw ? x0 + 1 : sw - 1;
+            double ty = fy - (double)y0, tx = fx - (double)x0;
+            for (int64_t k = 0; k < c; k++) {
+                double v = (1 - ty) * ((1 - tx) * src[(y0 * sw + x0) * c + k] + tx * src[(y0 * sw + x1) * c + k]) +
+                           ty * ((1 - tx) * src[(y1 * sw + x0) * c + k] + tx * src[(y1 * sw + x1) * c + k]);
+                dst[(y * dw + x) * c + k] = (uint8_t)fmin(fmax(v + 0.5, 0.0), 255.0);
+            }
+        }
+}
+
+static double iou(const double *a, const double *b)
+{
+    double ix = fmin(a[2], b[2]) - fmax(a[0], b[0]), iy = fmin(a[3], b[3]) - fmax(a[1], b[1]);
+    if (ix <= 0 || iy <= 0)
+        return 0.0;
+    double inter = ix * iy;
+    return inter / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter);
+}
+
+typedef struct compose_cfg {
+    char out_dir[2048], name[64];
+    int64_t h, w, min_objects, max_objects;
+    double min_scale, max_scale, max_iou;
+    uint64_t seed;
+    int32_t classes[256], n_classes;
+    const char *split_names[3];
+    int64_t split_sizes[3];
+    int32_t n_splits;
+} compose_cfg;
+
+static sscma_status parse(const sscma_dataset *src, json_t *cfg, compose_cfg *c)
+{
+    static const char *const keys[] = {"out_dir", "image_size", "splits", "classes", "objects", "scale", "max_iou",
+                                       "seed", "name", NULL};
+    char list[200];
+    const char *key = sscma_config_unknown_key(cfg, keys, list, sizeof list);
+    if (key != NULL)
+        return sscma_fail(SSCMA_ERR_CONFIG, WHERE, "unknown key '%s'; valid keys: %s", key, list);
+    const char *out = json_string_value(json_object_get(cfg, "out_dir"));
+    if (out == NULL || out[0] == '\0' || strlen(out) >= sizeof c->out_dir - 64)
+        return sscma_fail(SSCMA_ERR_CONFIG, WHERE, "'out_dir' (the dataset folder to write) is required");
+    snprintf(c->out_dir, sizeof c->out_dir, "%s", out);
+    const char *name = json_string_value(json_object_get(cfg, "name"));
+    snprintf(c->name, sizeof c->name, "%s", name != NULL ? name : "objects");
+    json_t *size = json_object_get(cfg, "image_size");
+    c->h = c->w = 96;
+    if (json_is_integer(size))
+        c->h = c->w = json_integer_value(size);
+    else if (json_is_array(size) && json_array_size(size) == 2)
+        c->h = json_integer_value(json_array_get(size, 0)), c->w = json_integer_value(json_array_get(size, 1));
+    else if (size != NULL)
+        return sscma_fail(SSCMA_ERR_CONFIG, WHERE, "'image_size' must be [height, width] or an integer");
+    if (c->h < 8 || c->w < 8 || c->h > 4096 || c->w > 4096)
+        return sscma_fail(SSCMA_ERR_CONFIG, WHERE, "'image_size' must be 8 to 4096 pixels");
+    json_t *objects = json_object_get(cfg, "objects");
+    c->min_objects = 1, c->max_objects = 5;
+    if (objects != NULL) {
+        if (!json_is_array(objects) || json_array_size(objects) != 2 || !json_is_integer(json_array_get(objects, 0)) ||
+            !json_is_integer(json_array_get(objects, 1)))
+            return sscma_fail(SSCMA_ERR_CONFIG, WHERE, "'objects' must be [min, max] per image");
+        c->min_objects = json_integer_value(json_array_get(objects, 0));
+        c->max_objects = json_integer_value(json_array_get(objects, 1));
+    }
+    if (c->min_objects < 0 || c->max_objects < c->min_objects || c->max_objects > 64)
+        return sscma_fail(SSCMA_ERR_CONFIG, WHERE, "'objects' must satisfy 0 <= min <= max <= 64");
+    json_t *scale = json_object_get(cfg, "scale");
+    c->min_scale = 1.0, c->max_scale = 1.5;
+    if (scale != NULL) {
+        if (!json_is_array(scale) || json_array_size(scale) != 2 || !json_is_number(json_array_get(scale, 0)) ||
+            !json_is_number(json_array_get(scale, 1)))
+            return sscma_fail(SSCMA_ERR_CONFIG, WHERE, "'scale' must be [min, max]");
+        c->min_scale = json_number_value(json_array_get(scale, 0));
+        c->max_scale = json_number_value(json_array_get(scale, 1));
+    }
+    if (!(c->min_scale > 0.05 && c->max_scale >= c->min_scale && c->max_scale <= 20.0))
+        return sscma_fail(SSCMA_ERR_CONFIG, WHERE, "'scale' must satisfy 0.05 < min <= max <= 20");
+    json_t *mi = json_object_get(cfg, "max_iou");
+    c->max_iou = mi != NULL ? json_number_value(mi) : 0.1;
+    if (mi != NULL && (!json_is_number(mi) || c->max_iou < 0.0 || c->max_iou > 1.0))
+        return sscma_fail(SSCMA_ERR_CONFIG, WHERE, "'max_iou' must be in [0, 1]");
+    json_t *seed = json_object_get(cfg, "seed");
+    if (seed != NULL && (!json_is_integer(seed) || json_integer_value(seed) < 0))
+        return sscma_fail(SSCMA_ERR_CONFIG, WHERE, "'seed' must be a non-negative integer");
+    c->seed = seed != NULL ? (uint64_t)json_integer_value(seed) : 0;
+    json_t *classes = json_object_get(cfg, "classes");
+    if (classes == NULL) {
+        c->n_classes = src->n_classes < 256 ? src->n_classes : 256;
+        for (int32_t i = 0; i < c->n_classes; i++)
+            c->classes[i] = i;
+    } else {
+        if (!json_is_array(classes) || json_array_size(classes) == 0 || json_array_size(classes) > 256)
+            return sscma_fail(SSCMA_ERR_CONFIG, WHERE, "'classes' must list 1 to 256 source class indices");
+        size_t i;
+        json_t *v;
+        json_array_foreach(classes, i, v)
+        {
+            if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) >= src->n_classes)
+                return sscma_fail(SSCMA_ERR_CONFIG, WHERE, "classes[%zu]: not a class of the source (0..%d)", i,
+                                  (int)src->n_classes - 1);
+            c->classes[c->n_classes++] = (int32_t)json_integer_value(v);
+        }
+    }
+    json_t *splits = json_object_get(cfg, "splits");
+    if (splits == NULL)
+        splits = json_pack("{s:i,s:i}", "train", 200, "valid", 50);
+    else
+        json_incref(splits);
+    static const char *const names[3] = {"train", "valid", "test"};
+    sscma_status st = json_is_object(splits) ? SSCMA_OK
+                                             : sscma_fail(SSCMA_ERR_CONFIG, WHERE, "'splits' must be an object");
+    const char *sk;
+    json_t *sv;
+    if (st == SSCMA_OK)
+        json_object_foreach(splits, sk, sv)
+        {
+            int k = strcmp(sk, "train") == 0 ? 0 : strcmp(sk, "valid") == 0 ? 1 : strcmp(sk, "test") == 0 ? 2 : -1;
+            if (k < 0 || !json_is_integer(sv) || json_integer_value(sv) < 0 || json_integer_value(sv) > 10000000) {
+                st = sscma_fail(SSCMA_ERR_CONFIG, WHERE, "splits: '%s' must be train, valid or test with an image "
+                                "count", sk);
+                break;
+            }
+            c->split_sizes[k] = json_integer_value(sv);
+        }
+    json_decref(splits);
+    for (int k = 0; k < 3; k++)
+        if (c->split_sizes[k] > 0)
+            c->split_names[c->n_splits] = names[k], c->split_sizes[c->n_splits++] = c->split_sizes[k];
+    return st;
+}
+
+static sscma_status make_dir(const char *path)
+{
+    if (mkdir(path, 0755) != 0 && errno != EEXIST)
+        return sscma_fail(SSCMA_ERR_IO, path, "cannot create the folder: %s", strerror(errno));
+    return SSCMA_OK;
+}
+
+/* Samples of each chosen class, by their label. */
+static sscma_status index_classes(const sscma_dataset *src, const compose_cfg *c, int64_t **members, int64_t *counts)
+{
+    for (int32_t k = 0; k < c->n_classes; k++) {
+        members[k] = malloc((size_t)(src->size > 0 ? src->size : 1) * sizeof **members);
+        if (members[k] == NULL)
+            return sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, WHERE, "cannot index the source");
+        counts[k] = 0;
+    }
+    for (int64_t i = 0; i < src->size; i++) {
+        int64_t j = src->subset != NULL ? src->subset[i] : i;
+        int32_t label = src->kind == DATASET_IDX ? src->idx_labels[j] : src->labels != NULL ? src->labels[j] : -1;
+        for (int32_t k = 0; k < c->n_classes; k++)
+            if (c->classes[k] == label)
+                members[k][counts[k]++] = i;
+    }
+    for (int32_t k = 0; k < c->n_classes; k++)
+        if (counts[k] == 0)
+            return sscma_fail(SSCMA_ERR_CONFIG, WHERE, "source class %d has no sample", (int)c->classes[k]);
+    return SSCMA_OK;
+}
+
+static sscma_status compose_split(const sscma_dataset *src, const compose_cfg *c, int32_t split, int64_t **members,
+                                  const int64_t *counts)
+{
+    char dir[2200], path[2300];
+    snprintf(dir, sizeof dir, "%s/%s", c->out_dir, c->split_names[split]);
+    sscma_status st = make_dir(dir);
+    if (st != SSCMA_OK)
+        return st;
+    const int64_t H = c->h, W = c->w, C = src->kind == DATASET_IDX ? 1 : 0;
+    json_t *doc = json_object(), *images = json_array(), *anns = json_array(), *cats = json_array();
+    json_object_set_new(doc, "info", json_pack("{s:s,s:s}", "description", "composed by libsscma",
+                                                "version", "1.0"));
+    json_array_append_new(cats, json_pack("{s:i,s:s,s:s}", "id", 0, "name", c->name, "supercategory", "none"));
+    for (int32_t k = 0; k < c->n_classes; k++)
+        json_array_append_new(cats, json_pack("{s:i,s:s,s:s}", "id", k + 1, "name",
+                                              src->class_names[c->classes[k]], "supercategory", c->name));
+    json_object_set_new(doc, "categories", cats);
+    json_object_set_new(doc, "images", images);
+    json_object_set_new(doc, "annotations", anns);
+    int64_t ann_id = 0;
+    uint8_t *canvas = NULL, *obj = NULL;
+    png_buf png = {0};
+    for (int64_t i = 0; st == SSCMA_OK && i < c->split_sizes[split]; i++) {
+        rng r = {sscma_hash64(c->seed * 0x100000001b3ULL + (uint64_t)split * 0x9e37ULL + (uint64_t)i)};
+        int64_t channels = C;
+        double placed[64][4];
+        int32_t n_placed = 0;
+        int64_t n_obj = c->min_objects + below(&r, c->max_objects - c->min_objects + 1);
+        for (int64_t o = 0; st == SSCMA_OK && o <= n_obj; o++) {
+            /* o == 0: the background (its channel count comes from the first object for folder sources) */
+            int32_t k = (int32_t)below(&r, c->n_classes);
+            int64_t sample = members[k][below(&r, counts[k])];
+            uint8_t *pixels = NULL;
+            bool borrowed = false;
+            int64_t sh = 0, sw = 0, sc = 0;
+            int32_t label = -1;
+            if ((st = sscma_dataset_read(src, sample, &pixels, &borrowed, &sh, &sw, &sc, &label)) != SSCMA_OK)
+                break;
+            if (canvas == NULL) {
+                channels = sc;
+                canvas = malloc((size_t)(H * W * channels));
+                if (canvas == NULL) {
+                    if (!borrowed)
+                        free(pixels);
+                    st = sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, WHERE, "cannot allocate an image");
+                    break;
+                }
+            }
+            if (o == 0) {
+                background(&r, canvas, H, W, channels);
+                if (!borrowed)
+                    free(pixels);
+                continue;
+            }
+            double s = c->min_scale + (c->max_scale - c->min_scale) * uniform(&r);
+            int64_t oh = (int64_t)llround((double)sh * s), ow = (int64_t)llround((double)sw * s);
+            if (oh < 2 || ow < 2 || oh > H || ow > W || sc != channels) {
+                if (!borrowed)
+                    free(pixels);
+                continue; /* does not fit, or a source image with other channels */
+            }
+            free(obj);
+            obj = malloc((size_t)(oh * ow * sc));
+            if (obj == NULL) {
+                if (!borrowed)
+                    free(pixels);
+                st = sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, WHERE, "cannot allocate an object");
+                break;
+            }
+            resize_u8(pixels, sh, sw, sc, obj, oh, ow);
+            if (!borrowed)
+                free(pixels);
+            int64_t minx = ow, miny = oh, maxx = -1, maxy = -1;
+            for (int64_t y = 0; y < oh; y++)
+                for (int64_t x = 0; x < ow; x++) {
+                    uint8_t v = 0;
+                    for (int64_t q = 0; q < sc; q++)
+                        v = obj[(y * ow + x) * sc + q] > v ? obj[(y * ow + x) * sc + q] : v;
+                    if (v > VISIBLE) {
+                        minx = x < minx ? x : minx, maxx = x > maxx ? x : maxx;
+                        miny = y < miny ? y : miny, maxy = y > maxy ? y : maxy;
+                    }
+                }
+            if (maxx < 0)
+                continue; /* nothing visible */
+            double box[4] = {0, 0, 0, 0};
+            bool fits = false;
+            for (int attempt = 0; attempt < 20 && !fits; attempt++) {
+                int64_t px = below(&r, W - ow + 1), py = below(&r, H - oh + 1);
+                box[0] = (double)(px + minx), box[1] = (double)(py + miny);
+                box[2] = (double)(px + maxx + 1), box[3] = (double)(py + maxy + 1);
+                fits = true;
+                for (int32_t q = 0; q < n_placed && fits; q++)
+                    fits = iou(box, placed[q]) <= c->max_iou;
+                if (!fits)
+                    continue;
+                for (int64_t y = 0; y < oh; y++)
+                    for (int64_t x = 0; x < ow; x++) {
+                        const uint8_t *src_px = obj + (y * ow + x) * sc;
+                        uint8_t *dst_px = canvas + ((py + y) * W + px + x) * channels;
+                        uint8_t v = 0;
+                        for (int64_t q = 0; q < sc; q++)
+                            v = src_px[q] > v ? src_px[q] : v;
+                        double a = fmin(1.0, (double)v / 80.0);
+                        for (int64_t q = 0; q < channels; q++)
+                            dst_px[q] = (uint8_t)lround(a * src_px[q] + (1.0 - a) * dst_px[q]);
+                    }
+            }
+            if (!fits)
+                continue;
+            memcpy(placed[n_placed++], box, sizeof box);
+            json_t *bbox = json_pack("[f,f,f,f]", box[0], box[1], box[2] - box[0], box[3] - box[1]);
+            json_array_append_new(anns, json_pack("{s:I,s:I,s:i,s:o,s:f,s:[],s:i}", "id", (json_int_t)ann_id++,
+                                                  "image_id", (json_int_t)i, "category_id", k + 1, "bbox", bbox,
+                                                  "area", (box[2] - box[0]) * (box[3] - box[1]), "segmentation",
+                                                  "iscrowd", 0));
+        }
+        if (st != SSCMA_OK)
+            break;
+        char file[32];
+        snprintf(file, sizeof file, "%06lld.png", (long long)i);
+        png.size = 0;
+        if (!stbi_write_png_to_func(png_write, &png, (int)W, (int)H, (int)channels, canvas, (int)(W * channels)) ||
+            png.failed) {
+            st = sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, WHERE, "cannot encode %s", file);
+            break;
+        }
+        snprintf(path, sizeof path, "%s/%s", dir, file);
+        if ((st = sscma_write_file_atomic(path, png.data, png.size)) != SSCMA_OK)
+            break;
+        json_array_append_new(images, json_pack("{s:I,s:s,s:I,s:I}", "id", (json_int_t)i, "file_name", file,
+                                                "height", (json_int_t)H, "width", (json_int_t)W));
+        free(canvas);
+        canvas = NULL;
+    }
+    free(canvas), free(obj), free(png.data);
+    if (st == SSCMA_OK) { /* the annotations last: an interrupted run leaves no annotation file */
+        char *text = json_dumps(doc, JSON_INDENT(1));
+        snprintf(path, sizeof path, "%s/_annotations.coco.json", dir);
+        st = text == NULL ? sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, WHERE, "cannot format %s", path)
+                          : sscma_write_file_atomic(path, text, strlen(text));
+        free(text);
+    }
+    json_decref(doc);
+    return st;
+}
+
+sscma_status sscma_compose_detection(const sscma_dataset *source, const char *config_json)
+{
+    SSCMA_REQUIRE_NONNULL(source);
+    SSCMA_REQUIRE_NONNULL(config_json);
+    json_error_t err;
+    json_t *cfg = json_loads(config_json, 0, &err);
+    if (cfg == NULL)
+        return SSCMA_FAIL(SSCMA_ERR_CONFIG, "compose config: line %d, column %d: %s", err.line, err.column, err.text);
+    compose_cfg *c = calloc(1, sizeof *c);
+    int64_t *members[256] = {0}, counts[256] = {0};
+    sscma_status st = c == NULL ? SSCMA_FAIL(SSCMA_ERR_OUT_OF_MEMORY, "cannot allocate")
+                      : !json_is_object(cfg) ? sscma_fail(SSCMA_ERR_CONFIG, WHERE, "the config must be an object")
+                                             : parse(source, cfg, c);
+    if (st == SSCMA_OK && (source->kind == DATASET_COCO || source->n_classes < 1))
+        st = sscma_fail(SSCMA_ERR_CONFIG, WHERE, "the source must be a classification dataset");
+    if (st == SSCMA_OK)
+        st = index_classes(source, c, members, counts);
+    if (st == SSCMA_OK)
+        st = make_dir(c->out_dir);
+    for (int32_t s = 0; st == SSCMA_OK && s < c->n_splits; s++)
+        st = compose_split(source, c, s, members, counts);
+    for (int32_t k = 0; k < 256; k++)
+        free(members[k]);
+    free(c);
+    json_decref(cfg);
+    return st;
+}

@@ -1,0 +1,78 @@
+#!/usr/bin/python3
+"""Integration tests: the training recipes of docs/training.md, reduced to fit the suite.
+
+    train_reduced.py fashion-mnist <examples/train_fashion_mnist executable>
+        3 epochs on the first 12,000 training images, all 10,000 test images, with a work_dir: top-1 above a floor,
+        the checkpoint hook kept one epoch file and one best file, last_checkpoint names the epoch file.
+    train_reduced.py fomo <examples/train_fomo executable>
+        composes the detection set (1,000 + 200 images of 4 Fashion-MNIST classes), 15 epochs: FomoMetric F1 above
+        0.80, the issue's bar for the full recipe.
+
+TAP output; exit 77 (skip) only when Debian's dataset-fashion-mnist is missing. Floors sit well under the measured
+values (docs/training.md) and far above what a broken trainer reaches (10% top-1, F1 near 0).
+"""
+import glob
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+FASHION_FLOOR = 60.0  # top-1 %, measured 70.12
+FOMO_FLOOR = 0.80     # F1, measured 0.9025
+
+
+def run(cmd):
+    env = dict(os.environ, OPENBLAS_NUM_THREADS="1")
+    r = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    if r.returncode != 0:
+        return None, r.stderr.strip()
+    return json.loads(r.stdout.strip().splitlines()[-1]), ""
+
+
+def fashion(exe, work):
+    print("1..3")
+    result, err = run([exe, "--epochs", "3", "--train", "12000", "--threads", "2", "--quiet", "--work-dir", work])
+    if result is None:
+        print(f"not ok 1 - training ran\n# {err}\nnot ok 2 - accuracy\nnot ok 3 - checkpoints")
+        return 1
+    print("ok 1 - training ran")
+    ok = result["top1"] >= FASHION_FLOOR and result["iterations"] == 3 * 188
+    print(f"{'ok' if ok else 'not ok'} 2 - top-1 {result['top1']:.2f}% >= {FASHION_FLOOR}% after "
+          f"{result['iterations']} iterations ({result['seconds']:.1f} s)")
+    names = sorted(os.listdir(work))
+    with open(os.path.join(work, "last_checkpoint")) as f:
+        last = f.read()
+    ckpt_ok = (names.count("epoch_3.ckpt") == 1 and "epoch_2.ckpt" not in names and
+               len([n for n in names if n.startswith("best_accuracy_top1_epoch_")]) == 1 and
+               last == os.path.join(work, "epoch_3.ckpt"))
+    print(f"{'ok' if ckpt_ok else 'not ok'} 3 - checkpoints kept: {', '.join(names)}")
+    return 0 if ok and ckpt_ok else 1
+
+
+def fomo(exe, work):
+    print("1..2")
+    data = os.path.join(work, "data")
+    result, err = run([exe, "--data", data, "--train", "1000", "--valid", "200", "--epochs", "15", "--threads", "2",
+                       "--quiet"])
+    if result is None:
+        print(f"not ok 1 - training ran\n# {err}\nnot ok 2 - F1")
+        return 1
+    print("ok 1 - composed the detection set and trained")
+    ok = result["F1"] >= FOMO_FLOOR
+    print(f"{'ok' if ok else 'not ok'} 2 - F1 {result['F1']:.4f} >= {FOMO_FLOOR} (P {result['P']:.4f}, "
+          f"R {result['R']:.4f}, {result['seconds']:.1f} s)")
+    return 0 if ok else 1
+
+
+def main():
+    mode, exe = sys.argv[1], sys.argv[2]
+    if not glob.glob("/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte*"):
+        print("1..0 # SKIP Debian's dataset-fashion-mnist is not installed")
+        return 77
+    with tempfile.TemporaryDirectory() as work:
+        return {"fashion-mnist": fashion, "fomo": fomo}[mode](exe, work)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
