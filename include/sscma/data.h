@@ -73,6 +73,12 @@ SSCMA_API sscma_status sscma_sample_boxes(const sscma_sample *sample, int32_t *c
                                           const int32_t **labels);
 
 /*
+ * Stores the sample's keypoints (MeterData): their number in *count and, in *xy when not NULL, a pointer (owned by
+ * the sample) to 2 * count floats x, y in pixels. Datasets without keypoints give 0 and NULL. Errors: NULL arguments.
+ */
+SSCMA_API sscma_status sscma_sample_keypoints(const sscma_sample *sample, int32_t *count, const float **xy);
+
+/*
  * Composes a detection dataset from the classification dataset `source` (its objects pasted at random positions and
  * scales onto procedural backgrounds, with exact boxes) and writes it as a COCO dataset in Roboflow's layout
  * (out_dir/train/_annotations.coco.json and PNG images; also valid/, test/), readable by CocoDataset:

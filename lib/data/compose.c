@@ -5,7 +5,9 @@
  *   out_dir/train/_annotations.coco.json, out_dir/train/000000.png, ... (and valid/, test/)
  *
  * with category 0 the parent (supercategory "none") and categories 1..K the chosen source classes, as Roboflow
- * exports them. Boxes are exact: the tight box of the object's visible pixels (value above 24) at its pasted scale.
+ * exports them. With "format": "meter" each image holds exactly one object and the split gets a MeterData index
+ * instead (out_dir/train/annotations.txt, lines "000000.png cx cy x1 y1": the centre of the object's box and its
+ * top-left corner, in pixels) — a keypoint set for PFLD. Boxes are exact: the tight box of the object's visible pixels (value above 24) at its pasted scale.
  * Backgrounds are value noise (random levels on a 16-pixel lattice, bilinear) plus per-pixel noise; objects are
  * alpha-blended with alpha = min(1, value / 80), so a dark source background stays transparent.
  * Every choice comes from the seed: the same config gives the same files.
@@ -136,6 +138,7 @@ typedef struct compose_cfg {
     double min_scale, max_scale, max_iou;
     uint64_t seed;
     int32_t classes[256], n_classes;
+    bool meter;
     const char *split_names[3];
     int64_t split_sizes[3];
     int32_t n_splits;
@@ -144,7 +147,7 @@ typedef struct compose_cfg {
 static sscma_status parse(const sscma_dataset *src, json_t *cfg, compose_cfg *c)
 {
     static const char *const keys[] = {"out_dir", "image_size", "splits", "classes", "objects", "scale", "max_iou",
-                                       "seed", "name", NULL};
+                                       "seed", "name", "format", NULL};
     char list[200];
     const char *key = sscma_config_unknown_key(cfg, keys, list, sizeof list);
     if (key != NULL)
@@ -176,6 +179,13 @@ static sscma_status parse(const sscma_dataset *src, json_t *cfg, compose_cfg *c)
     }
     if (c->min_objects < 0 || c->max_objects < c->min_objects || c->max_objects > 64)
         return sscma_fail(SSCMA_ERR_CONFIG, WHERE, "'objects' must satisfy 0 <= min <= max <= 64");
+    const char *format = json_string_value(json_object_get(cfg, "format"));
+    if (json_object_get(cfg, "format") != NULL && (format == NULL || (strcmp(format, "coco") != 0 &&
+                                                                      strcmp(format, "meter") != 0)))
+        return sscma_fail(SSCMA_ERR_CONFIG, WHERE, "'format' is \"coco\" (boxes) or \"meter\" (keypoints)");
+    c->meter = format != NULL && strcmp(format, "meter") == 0;
+    if (c->meter)
+        c->min_objects = c->max_objects = 1; /* one object, a fixed number of points per image */
     json_t *scale = json_object_get(cfg, "scale");
     c->min_scale = 1.0, c->max_scale = 1.5;
     if (scale != NULL) {
@@ -291,9 +301,13 @@ static sscma_status compose_split(const sscma_dataset *src, const compose_cfg *c
     json_object_set_new(doc, "annotations", anns);
     int64_t ann_id = 0;
     uint8_t *canvas = NULL, *obj = NULL;
+    char *index = NULL; /* meter: the annotation lines */
+    size_t index_len = 0, index_cap = 0;
     png_buf png = {0};
+    int64_t attempts = 0;
     for (int64_t i = 0; st == SSCMA_OK && i < c->split_sizes[split]; i++) {
-        rng r = {sscma_hash64(c->seed * 0x100000001b3ULL + (uint64_t)split * 0x9e37ULL + (uint64_t)i)};
+        rng r = {sscma_hash64(c->seed * 0x100000001b3ULL + (uint64_t)split * 0x9e37ULL + (uint64_t)i +
+                              ((uint64_t)attempts << 40))};
         int64_t channels = C;
         double placed[64][4];
         int32_t n_placed = 0;
@@ -381,6 +395,22 @@ static sscma_status compose_split(const sscma_dataset *src, const compose_cfg *c
             if (!fits)
                 continue;
             memcpy(placed[n_placed++], box, sizeof box);
+            if (c->meter) {
+                char row[160];
+                int len = snprintf(row, sizeof row, "%06lld.png %.2f %.2f %.2f %.2f\n", (long long)i,
+                                   (box[0] + box[2]) / 2.0, (box[1] + box[3]) / 2.0, box[0], box[1]);
+                if (index_len + (size_t)len + 1 > index_cap) {
+                    size_t cap = index_cap ? 2 * index_cap : 4096;
+                    char *grown = realloc(index, cap);
+                    if (grown == NULL) {
+                        st = sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, WHERE, "cannot grow the index");
+                        break;
+                    }
+                    index = grown, index_cap = cap;
+                }
+                memcpy(index + index_len, row, (size_t)len + 1);
+                index_len += (size_t)len;
+            }
             json_t *bbox = json_pack("[f,f,f,f]", box[0], box[1], box[2] - box[0], box[3] - box[1]);
             json_array_append_new(anns, json_pack("{s:I,s:I,s:i,s:o,s:f,s:[],s:i}", "id", (json_int_t)ann_id++,
                                                   "image_id", (json_int_t)i, "category_id", k + 1, "bbox", bbox,
@@ -389,6 +419,18 @@ static sscma_status compose_split(const sscma_dataset *src, const compose_cfg *c
         }
         if (st != SSCMA_OK)
             break;
+        if (c->meter && n_placed == 0) {
+            i--; /* the object did not fit: draw this image again with the next stream */
+            attempts++;
+            if (attempts > 1000) {
+                st = sscma_fail(SSCMA_ERR_CONFIG, WHERE, "objects do not fit the %lldx%lld images at this scale",
+                                (long long)H, (long long)W);
+                break;
+            }
+            free(canvas);
+            canvas = NULL;
+            continue;
+        }
         char file[32];
         snprintf(file, sizeof file, "%06lld.png", (long long)i);
         png.size = 0;
@@ -406,13 +448,17 @@ static sscma_status compose_split(const sscma_dataset *src, const compose_cfg *c
         canvas = NULL;
     }
     free(canvas), free(obj), free(png.data);
-    if (st == SSCMA_OK) { /* the annotations last: an interrupted run leaves no annotation file */
+    if (st == SSCMA_OK && c->meter) {
+        snprintf(path, sizeof path, "%s/annotations.txt", dir);
+        st = sscma_write_file_atomic(path, index != NULL ? index : "", index_len);
+    } else if (st == SSCMA_OK) { /* the annotations last: an interrupted run leaves no annotation file */
         char *text = json_dumps(doc, JSON_INDENT(1));
         snprintf(path, sizeof path, "%s/_annotations.coco.json", dir);
         st = text == NULL ? sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, WHERE, "cannot format %s", path)
                           : sscma_write_file_atomic(path, text, strlen(text));
         free(text);
     }
+    free(index);
     json_decref(doc);
     return st;
 }

@@ -11,7 +11,7 @@
 /* Default bound on decoded image size (decompression bombs): 40 megapixels. */
 #define SSCMA_DEFAULT_MAX_PIXELS ((int64_t)40 * 1000 * 1000)
 
-typedef enum dataset_kind { DATASET_IDX, DATASET_FOLDER, DATASET_COCO } dataset_kind;
+typedef enum dataset_kind { DATASET_IDX, DATASET_FOLDER, DATASET_COCO, DATASET_METER } dataset_kind;
 
 struct sscma_dataset {
     sscma_context *ctx;
@@ -35,6 +35,9 @@ struct sscma_dataset {
     float *boxes;
     int32_t *box_labels;
     int64_t boxes_clipped, crowd_skipped;
+    /* keypoints (MeterData): n_keypoints (x, y) pairs per sample, in pixels */
+    float *keypoints;
+    int32_t n_keypoints;
     char *report; /* the last check's report */
     /* "indices": the samples kept, in the full dataset's numbering (NULL = all); size counts only those */
     int64_t *subset;
@@ -50,17 +53,23 @@ struct sscma_sample {
     int32_t n_boxes;
     float *boxes; /* x1, y1, x2, y2 in the decoded image's pixels */
     int32_t *box_labels;
+    int32_t n_keypoints;
+    float *keypoints; /* x, y in pixels */
 };
 
 /* Format readers: fill the dataset's index from its config, or fail naming the file and position. */
 sscma_status sscma_idx_open(sscma_dataset *ds, json_t *config);
 sscma_status sscma_folder_open(sscma_dataset *ds, json_t *config);
 sscma_status sscma_coco_open(sscma_dataset *ds, json_t *config);
+sscma_status sscma_meter_open(sscma_dataset *ds, json_t *config);
 
 /*
  * The boxes of sample `index` (after indices), scaled from the declared image size to the decoded w x h: copies
  * into malloc'ed arrays (*boxes 4 per box). *count 0 and NULL arrays for datasets without boxes.
  */
+/* The keypoints of sample `index` (MeterData), copied into a malloc'ed array of 2 * count floats. */
+sscma_status sscma_dataset_keypoints(const sscma_dataset *ds, int64_t index, int32_t *count, float **xy);
+
 sscma_status sscma_dataset_boxes(const sscma_dataset *ds, int64_t index, int64_t w, int64_t h, int32_t *count,
                                  float **boxes, int32_t **labels);
 
@@ -89,6 +98,9 @@ typedef struct sscma_image {
     float *boxes;
     int32_t *box_labels;
     int32_t n_boxes;
+    /* keypoints moved with the image (x, y pairs; never dropped) */
+    float *keypoints;
+    int32_t n_keypoints;
 } sscma_image;
 
 sscma_status sscma_pipeline_create(sscma_context *ctx, json_t *list, sscma_pipeline **out);

@@ -56,7 +56,7 @@ sscma_status sscma_dataset_open(sscma_context *ctx, const char *config_json, ssc
     json_t *mp = json_object_get(config, "max_pixels");
     if (!json_is_object(config) || type == NULL)
         st = sscma_fail(SSCMA_ERR_CONFIG, "dataset", "the config needs a \"type\"; known types: MNIST, FashionMNIST, "
-                        "CustomDataset, CocoDataset");
+                        "CustomDataset, CocoDataset, MeterData");
     else if (mp != NULL && (!json_is_integer(mp) || json_integer_value(mp) < 1))
         st = sscma_fail(SSCMA_ERR_CONFIG, "dataset", "'max_pixels' must be a positive integer");
     if (st == SSCMA_OK) {
@@ -69,9 +69,11 @@ sscma_status sscma_dataset_open(sscma_context *ctx, const char *config_json, ssc
             st = sscma_folder_open(ds, config);
         else if (strcmp(type, "CocoDataset") == 0)
             st = sscma_coco_open(ds, config);
+        else if (strcmp(type, "MeterData") == 0)
+            st = sscma_meter_open(ds, config);
         else
             st = sscma_fail(SSCMA_ERR_CONFIG, "dataset", "unknown type '%s'; known types: MNIST, FashionMNIST, "
-                            "CustomDataset, CocoDataset", type);
+                            "CustomDataset, CocoDataset, MeterData", type);
     }
     if (st == SSCMA_OK)
         st = apply_indices(ds, json_object_get(config, "indices"));
@@ -100,6 +102,7 @@ void sscma_dataset_destroy(sscma_dataset *ds)
     free(ds->ann_start);
     free(ds->boxes);
     free(ds->box_labels);
+    free(ds->keypoints);
     free(ds->paths);
     free(ds->labels);
     free(ds->idx_images);
@@ -153,6 +156,21 @@ sscma_status sscma_dataset_read(const sscma_dataset *ds, int64_t index, uint8_t 
     *borrowed = false;
     *label = ds->labels != NULL ? ds->labels[index] : -1;
     return sscma_image_load(ds->paths[index], ds->max_pixels, 0, pixels, h, w, c);
+}
+
+sscma_status sscma_dataset_keypoints(const sscma_dataset *ds, int64_t index, int32_t *count, float **xy)
+{
+    *count = 0, *xy = NULL;
+    if (ds->kind != DATASET_METER)
+        return SSCMA_OK;
+    if (ds->subset != NULL)
+        index = ds->subset[index];
+    const size_t n = (size_t)ds->n_keypoints * 2;
+    if ((*xy = malloc(n * sizeof **xy)) == NULL)
+        return sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, "dataset", "cannot copy %d keypoints", (int)ds->n_keypoints);
+    memcpy(*xy, ds->keypoints + (size_t)index * n, n * sizeof **xy);
+    *count = ds->n_keypoints;
+    return SSCMA_OK;
 }
 
 sscma_status sscma_dataset_boxes(const sscma_dataset *ds, int64_t index, int64_t w, int64_t h, int32_t *count,
@@ -214,6 +232,8 @@ sscma_status sscma_dataset_get(const sscma_dataset *dataset, int64_t index, sscm
     const int64_t dims[3] = {h, w, c};
     st = sscma_dataset_boxes(dataset, index, w, h, &s->n_boxes, &s->boxes, &s->box_labels);
     if (st == SSCMA_OK)
+        st = sscma_dataset_keypoints(dataset, index, &s->n_keypoints, &s->keypoints);
+    if (st == SSCMA_OK)
         st = sscma_tensor_wrap(dataset->ctx, SSCMA_DTYPE_U8, 3, dims, own, (size_t)(h * w * c), &s->view);
     if (st != SSCMA_OK) {
         sscma_sample_destroy(s);
@@ -231,6 +251,7 @@ void sscma_sample_destroy(sscma_sample *sample)
     free(sample->pixels);
     free(sample->boxes);
     free(sample->box_labels);
+    free(sample->keypoints);
     free(sample);
 }
 
@@ -260,6 +281,16 @@ sscma_status sscma_sample_boxes(const sscma_sample *sample, int32_t *count, cons
         *boxes = sample->boxes;
     if (labels != NULL)
         *labels = sample->box_labels;
+    return SSCMA_OK;
+}
+
+sscma_status sscma_sample_keypoints(const sscma_sample *sample, int32_t *count, const float **xy)
+{
+    SSCMA_REQUIRE_NONNULL(sample);
+    SSCMA_REQUIRE_NONNULL(count);
+    *count = sample->n_keypoints;
+    if (xy != NULL)
+        *xy = sample->keypoints;
     return SSCMA_OK;
 }
 

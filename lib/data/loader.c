@@ -7,7 +7,8 @@
  * Targets: the class label (i32 per sample), or with "target": {"type": "FomoTarget", "stride": 8} the FOMO grid of a
  * detection dataset: f32 [H / stride, W / stride, classes + 1] per sample, one-hot, channel 0 background, each box
  * (after the pipeline moved it) marking the cell of its centre with its class, as SSCMA's FomoHead builds its
- * targets (a later box in the same cell wins).
+ * targets (a later box in the same cell wins); or with {"type": "KeypointTarget"} the keypoints of a MeterData
+ * dataset, moved by the pipeline and normalised by the output size: f32 [2 P] per sample, x / W and y / H.
  *
  * num_workers == 0: the caller's thread builds each batch, spreading its samples over the context's pool, straight
  * into the caller's tensors. num_workers == N: N threads fill `prefetch` batch slots ahead of the consumer (batch b
@@ -53,7 +54,7 @@ struct sscma_loader {
     /* epoch state */
     int64_t epoch, n_batches, consumed;
     /* targets: class labels, or the FOMO grid */
-    bool fomo;
+    bool fomo, keypoints;
     int64_t stride, grid_h, grid_w, target_bytes;
     int64_t *order;
     uint64_t aug_seed;
@@ -109,9 +110,11 @@ static sscma_status build_sample(const sscma_loader *l, int64_t batch, int64_t p
     sscma_status st = sscma_dataset_read(l->dataset, index, &pixels, &borrowed, &h, &w, &c, &label);
     if (st != SSCMA_OK)
         return st;
-    s->a.n_boxes = 0;
-    if (l->fomo && (st = sscma_dataset_boxes(l->dataset, index, w, h, &s->a.n_boxes, &s->a.boxes,
-                                             &s->a.box_labels)) != SSCMA_OK) {
+    s->a.n_boxes = 0, s->a.n_keypoints = 0;
+    if ((l->fomo && (st = sscma_dataset_boxes(l->dataset, index, w, h, &s->a.n_boxes, &s->a.boxes,
+                                              &s->a.box_labels)) != SSCMA_OK) ||
+        (l->keypoints &&
+         (st = sscma_dataset_keypoints(l->dataset, index, &s->a.n_keypoints, &s->a.keypoints)) != SSCMA_OK)) {
         if (!borrowed)
             free(pixels);
         return st;
@@ -144,9 +147,15 @@ static sscma_status build_sample(const sscma_loader *l, int64_t batch, int64_t p
                           (long long)s->a.h, (long long)s->a.w, (long long)s->a.c, (long long)l->out_h,
                           (long long)l->out_w, (long long)l->out_c);
     memcpy(out, s->a.data, (size_t)(l->out_h * l->out_w * l->out_c) * sizeof *out);
-    if (l->fomo)
+    if (l->fomo) {
         encode_fomo(l, &s->a, target);
-    else
+    } else if (l->keypoints) {
+        float *xy = target;
+        for (int32_t k = 0; k < s->a.n_keypoints; k++) {
+            xy[2 * k] = s->a.keypoints[2 * k] / (float)l->out_w;
+            xy[2 * k + 1] = s->a.keypoints[2 * k + 1] / (float)l->out_h;
+        }
+    } else
         memcpy(target, &label, sizeof label);
     return SSCMA_OK;
 }
@@ -155,8 +164,8 @@ static sscma_status build_sample(const sscma_loader *l, int64_t batch, int64_t p
 static sscma_status build_one(const sscma_loader *l, int64_t batch, int64_t pos, scratch *s, float *out, void *target)
 {
     sscma_status st = build_sample(l, batch, pos, s, out, target);
-    free(s->a.boxes), free(s->a.box_labels);
-    s->a.boxes = NULL, s->a.box_labels = NULL, s->a.n_boxes = 0;
+    free(s->a.boxes), free(s->a.box_labels), free(s->a.keypoints);
+    s->a.boxes = NULL, s->a.box_labels = NULL, s->a.n_boxes = 0, s->a.keypoints = NULL, s->a.n_keypoints = 0;
     return st;
 }
 
@@ -343,8 +352,19 @@ sscma_status sscma_loader_create(sscma_context *ctx, sscma_dataset *dataset, con
         static const char *const tkeys[] = {"type", "stride", NULL};
         const char *type = json_string_value(json_object_get(target, "type"));
         int64_t stride = 8;
-        if (!json_is_object(target) || type == NULL || strcmp(type, "FomoTarget") != 0)
-            st = SSCMA_FAIL(SSCMA_ERR_CONFIG, "target: unknown type; known: FomoTarget");
+        bool kp = type != NULL && strcmp(type, "KeypointTarget") == 0;
+        if (!json_is_object(target) || type == NULL || (strcmp(type, "FomoTarget") != 0 && !kp))
+            st = SSCMA_FAIL(SSCMA_ERR_CONFIG, "target: unknown type; known: FomoTarget, KeypointTarget");
+        else if (kp && (key = sscma_config_unknown_key(target, (const char *const[]){"type", NULL}, list,
+                                                        sizeof list)) != NULL)
+            st = SSCMA_FAIL(SSCMA_ERR_CONFIG, "target: unknown key '%s'; valid keys: %s", key, list);
+        else if (kp && dataset->kind != DATASET_METER)
+            st = SSCMA_FAIL(SSCMA_ERR_CONFIG, "target KeypointTarget needs a dataset with keypoints (MeterData), not "
+                            "%s", dataset->type);
+        else if (kp) {
+            l->keypoints = true;
+            l->target_bytes = 2 * (int64_t)dataset->n_keypoints * (int64_t)sizeof(float);
+        }
         else if ((key = sscma_config_unknown_key(target, tkeys, list, sizeof list)) != NULL)
             st = SSCMA_FAIL(SSCMA_ERR_CONFIG, "target: unknown key '%s'; valid keys: %s", key, list);
         else if (!get_int(target, "stride", 8, 1, 1024, &stride))
@@ -355,7 +375,7 @@ sscma_status sscma_loader_create(sscma_context *ctx, sscma_dataset *dataset, con
         else if (l->out_h % stride != 0 || l->out_w % stride != 0)
             st = SSCMA_FAIL(SSCMA_ERR_CONFIG, "target FomoTarget: the %lldx%lld images are not a multiple of the "
                             "stride %lld", (long long)l->out_h, (long long)l->out_w, (long long)stride);
-        if (st == SSCMA_OK) {
+        if (st == SSCMA_OK && !l->keypoints) {
             l->fomo = true, l->stride = stride;
             l->grid_h = l->out_h / stride, l->grid_w = l->out_w / stride;
             l->target_bytes = l->grid_h * l->grid_w * (dataset->n_classes + 1) * (int64_t)sizeof(float);
@@ -488,6 +508,15 @@ static sscma_status check_target(const sscma_loader *l, const sscma_tensor *t)
     sscma_tensor_numel(t, &n);
     for (int32_t i = 0; i < rank && i < 4; i++)
         sscma_tensor_dim(t, i, &d[i]);
+    if (l->keypoints) {
+        const int64_t per = 2 * (int64_t)l->dataset->n_keypoints;
+        if (dtype != SSCMA_DTYPE_F32 || rank != 2 || d[0] != l->batch_size || d[1] != per)
+            return sscma_fail(dtype != SSCMA_DTYPE_F32 ? SSCMA_ERR_DTYPE : SSCMA_ERR_SHAPE, "sscma_loader_next",
+                              "keypoint targets must be f32[%lld, %lld]; got %s rank %d [%lld, %lld]",
+                              (long long)l->batch_size, (long long)per, sscma_dtype_name(dtype), (int)rank,
+                              (long long)d[0], (long long)d[1]);
+        return SSCMA_OK;
+    }
     if (!l->fomo) {
         if (dtype != SSCMA_DTYPE_I32 || n != l->batch_size)
             return sscma_fail(dtype != SSCMA_DTYPE_I32 ? SSCMA_ERR_DTYPE : SSCMA_ERR_SHAPE, "sscma_loader_next",
@@ -516,6 +545,9 @@ sscma_status sscma_loader_target_shape(const sscma_loader *loader, sscma_dtype *
     if (loader->fomo) {
         *dtype = SSCMA_DTYPE_F32, *rank = 4;
         dims[1] = loader->grid_h, dims[2] = loader->grid_w, dims[3] = loader->dataset->n_classes + 1;
+    } else if (loader->keypoints) {
+        *dtype = SSCMA_DTYPE_F32, *rank = 2;
+        dims[1] = 2 * (int64_t)loader->dataset->n_keypoints, dims[2] = dims[3] = 0;
     } else {
         *dtype = SSCMA_DTYPE_I32, *rank = 1;
         dims[1] = dims[2] = dims[3] = 0;

@@ -245,6 +245,10 @@ static void swap(sscma_image *a, sscma_image *b)
 /* x' = x * sx + dx, y' = y * sy + dy for every box, then clip to the w x h image, dropping boxes with no area. */
 static void move_boxes(sscma_image *img, float sx, float sy, float dx, float dy, float w, float h)
 {
+    for (int32_t i = 0; i < img->n_keypoints; i++) { /* keypoints move the same way and are never dropped */
+        img->keypoints[2 * i] = img->keypoints[2 * i] * sx + dx;
+        img->keypoints[2 * i + 1] = img->keypoints[2 * i + 1] * sy + dy;
+    }
     int32_t kept = 0;
     for (int32_t i = 0; i < img->n_boxes; i++) {
         float *b = img->boxes + 4 * i;
@@ -354,6 +358,10 @@ sscma_status sscma_pipeline_apply(const sscma_pipeline *p, sscma_image *img, ssc
         case TF_RANDOM_FLIP:
             if (sscma_uniform(stream, sample, 0) < t->prob) {
                 const int64_t c = img->c;
+                for (int32_t q = 0; q < img->n_keypoints; q++) {
+                    float *v = img->keypoints + 2 * q + (t->vertical ? 1 : 0);
+                    *v = (t->vertical ? (float)img->h : (float)img->w) - *v;
+                }
                 for (int32_t b = 0; b < img->n_boxes; b++) { /* mirrored: the corners swap */
                     float *bx = img->boxes + 4 * b;
                     const int k = t->vertical ? 1 : 0;

@@ -433,12 +433,10 @@ static sscma_status check_inputs(sscma_trainer *t)
     for (int32_t i = 1; same && i < rank; i++)
         same = md[i] == ld[i];
     if (!same) {
-        if (dt == SSCMA_DTYPE_F32 && rank == 2)
-            return sscma_fail(SSCMA_ERR_UNSUPPORTED, WHERE, "the %s family trains on keypoint targets, which the "
-                              "loaders do not produce yet", sscma_model_family(t->model));
         return sscma_fail(SSCMA_ERR_SHAPE, WHERE, "the loader makes %s targets of rank %d [%lld, %lld, %lld, %lld], "
                           "the %s model takes %s of rank %d [%lld, %lld, %lld, %lld] (a FOMO model needs the "
-                          "loader's \"target\": {\"type\": \"FomoTarget\", \"stride\": 8})", sscma_dtype_name(ldt),
+                          "loader's \"target\": {\"type\": \"FomoTarget\", \"stride\": 8}, a PFLD model "
+                          "{\"type\": \"KeypointTarget\"})", sscma_dtype_name(ldt),
                           (int)lrank, (long long)ld[0], (long long)ld[1], (long long)ld[2], (long long)ld[3],
                           sscma_model_family(t->model), sscma_dtype_name(dt), (int)rank, (long long)md[0],
                           (long long)md[1], (long long)md[2], (long long)md[3]);

@@ -7,6 +7,9 @@
     train_reduced.py fomo <examples/train_fomo executable>
         composes the detection set (1,000 + 200 images of 4 Fashion-MNIST classes), 15 epochs: FomoMetric F1 above
         0.80, the issue's bar for the full recipe.
+    train_reduced.py pfld <examples/train_pfld executable>
+        composes the keypoint set (600 + 200 images, one object each; centre and top-left corner), 10 epochs: NME of
+        both points and SSCMA's keypoint/Acc against floors (predicting the mean position gives NME about 0.15).
 
 TAP output; exit 77 (skip) only when Debian's dataset-fashion-mnist is missing. Floors sit well under the measured
 values (docs/training.md) and far above what a broken trainer reaches (10% top-1, F1 near 0).
@@ -20,6 +23,8 @@ import tempfile
 
 FASHION_FLOOR = 60.0  # top-1 %, measured 70.12
 FOMO_FLOOR = 0.80     # F1, measured 0.9025
+PFLD_NME_CEIL = 0.09  # measured 0.0575
+PFLD_ACC_FLOOR = 0.15  # measured 0.2807
 
 
 def run(cmd):
@@ -65,13 +70,28 @@ def fomo(exe, work):
     return 0 if ok else 1
 
 
+def pfld(exe, work):
+    print("1..2")
+    data = os.path.join(work, "data")
+    result, err = run([exe, "--data", data, "--train", "600", "--valid", "200", "--epochs", "10", "--threads", "2",
+                       "--quiet"])
+    if result is None:
+        print(f"not ok 1 - training ran\n# {err}\nnot ok 2 - keypoints")
+        return 1
+    print("ok 1 - composed the keypoint set and trained")
+    ok = result["nme"] <= PFLD_NME_CEIL and result["acc"] >= PFLD_ACC_FLOOR
+    print(f"{'ok' if ok else 'not ok'} 2 - NME {result['nme']:.4f} <= {PFLD_NME_CEIL}, keypoint/Acc "
+          f"{result['acc']:.4f} >= {PFLD_ACC_FLOOR} ({result['seconds']:.1f} s)")
+    return 0 if ok else 1
+
+
 def main():
     mode, exe = sys.argv[1], sys.argv[2]
     if not glob.glob("/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte*"):
         print("1..0 # SKIP Debian's dataset-fashion-mnist is not installed")
         return 77
     with tempfile.TemporaryDirectory() as work:
-        return {"fashion-mnist": fashion, "fomo": fomo}[mode](exe, work)
+        return {"fashion-mnist": fashion, "fomo": fomo, "pfld": pfld}[mode](exe, work)
 
 
 if __name__ == "__main__":

@@ -796,6 +796,106 @@ static void coco_defects_are_reported(void)
     CHECK_FAILS(sscma_sample_boxes(NULL, NULL, NULL, NULL), SSCMA_ERR_INVALID_ARGUMENT, "'sample'");
 }
 
+static void meter_keypoints_read_and_move(void)
+{
+    if (!have_fashion()) {
+        test_fail(__FILE__, __LINE__, "Debian's dataset-fashion-mnist is not installed (tools/install-deps)");
+        return;
+    }
+    sscma_dataset *src = NULL, *kp = NULL;
+    CHECK_OK(sscma_dataset_open(ctx, "{\"type\": \"FashionMNIST\", \"split\": \"test\", \"indices\": 500}", &src));
+    if (src == NULL)
+        return;
+    char dir[160], cfg[600];
+    snprintf(dir, sizeof dir, "%s/meter", tmpdir);
+    snprintf(cfg, sizeof cfg, "{\"out_dir\": \"%s\", \"image_size\": [48, 64], \"splits\": {\"train\": 6},"
+             " \"scale\": [1.0, 1.4], \"format\": \"meter\", \"seed\": 2}", dir);
+    CHECK_OK(sscma_compose_detection(src, cfg));
+    snprintf(cfg, sizeof cfg, "{\"type\": \"MeterData\", \"data_root\": \"%s/train\"}", dir);
+    CHECK_OK(sscma_dataset_open(ctx, cfg, &kp));
+    if (kp == NULL)
+        goto done;
+    int64_t n = 0;
+    CHECK_OK(sscma_dataset_size(kp, &n));
+    CHECK_INT_EQ(n, 6);
+    /* the loader normalises the keypoints after the pipeline moved them: pad 8 left, flip horizontally, resize x2 */
+    sscma_loader *loader = NULL;
+    CHECK_OK(sscma_loader_create(ctx, kp,
+                                 "{\"batch_size\": 6, \"pipeline\": [{\"type\": \"Pad\", \"padding\": [8, 0, 0, 0]},"
+                                 " {\"type\": \"RandomFlip\", \"prob\": 1.0}, {\"type\": \"Resize\", \"size\": [96, 144]}],"
+                                 " \"target\": {\"type\": \"KeypointTarget\"}}",
+                                 &loader));
+    if (loader != NULL) {
+        sscma_dtype dt;
+        int32_t rank = 0;
+        int64_t td[4];
+        CHECK_OK(sscma_loader_target_shape(loader, &dt, &rank, td));
+        CHECK(dt == SSCMA_DTYPE_F32 && rank == 2 && td[0] == 6 && td[1] == 4);
+        const int64_t idims[4] = {6, 96, 144, 1};
+        sscma_tensor *images = NULL, *targets = NULL;
+        CHECK_OK(sscma_tensor_create(ctx, SSCMA_DTYPE_F32, 4, idims, &images));
+        CHECK_OK(sscma_tensor_create(ctx, SSCMA_DTYPE_F32, 2, td, &targets));
+        int64_t got = 0;
+        CHECK_OK(sscma_loader_next(loader, images, targets, &got));
+        const float *t = NULL;
+        sscma_tensor_data(targets, (void **)&t);
+        for (int64_t i = 0; t != NULL && i < 6; i++) {
+            sscma_sample *s = NULL;
+            int32_t count = 0;
+            const float *xy = NULL;
+            CHECK_OK(sscma_dataset_get(kp, i, &s));
+            if (s != NULL)
+                CHECK_OK(sscma_sample_keypoints(s, &count, &xy));
+            CHECK_INT_EQ(count, 2);
+            for (int32_t k = 0; xy != NULL && k < count; k++) {
+                float x = (72.0f - (xy[2 * k] + 8.0f)) * 2.0f / 144.0f, y = xy[2 * k + 1] * 2.0f / 96.0f;
+                if (fabsf(t[i * 4 + 2 * k] - x) > 1e-5f || fabsf(t[i * 4 + 2 * k + 1] - y) > 1e-5f)
+                    test_fail(__FILE__, __LINE__, "sample %lld point %d: (%g, %g), expected (%g, %g)", (long long)i,
+                              (int)k, (double)t[i * 4 + 2 * k], (double)t[i * 4 + 2 * k + 1], (double)x, (double)y);
+            }
+            /* the first point is the centre of the box whose top-left corner is the second */
+            if (xy != NULL)
+                CHECK(xy[0] > xy[2] && xy[1] > xy[3]);
+            sscma_sample_destroy(s);
+        }
+        sscma_tensor_destroy(images), sscma_tensor_destroy(targets);
+        sscma_loader_destroy(loader);
+    }
+    CHECK_FAILS(sscma_loader_create(ctx, src, "{\"target\": {\"type\": \"KeypointTarget\"}}", &loader),
+                SSCMA_ERR_CONFIG, "KeypointTarget needs a dataset with keypoints (MeterData), not FashionMNIST");
+    /* index defects, each naming the file and the line */
+    static const struct {
+        const char *text, *needle;
+        sscma_status status;
+    } defects[] = {
+        {"000000.png 1 2 3\n", "line 1: 3 coordinates after the image name", SSCMA_ERR_FORMAT},
+        {"000000.png 1 2 3 4\n\n000001.png 1 2\n", "line 3: 1 points, but the first line has 2", SSCMA_ERR_FORMAT},
+        {"000000.png 1 2 x 4\n", "line 1: 'x' is not a coordinate", SSCMA_ERR_FORMAT},
+        {"000000.png 1 2 3 4\nmissing.png 1 2 3 4\n", "line 2: image file", SSCMA_ERR_IO},
+        {"\n\n", "no sample: an empty index", SSCMA_ERR_FORMAT},
+    };
+    sscma_dataset *bad = NULL;
+    for (size_t i = 0; i < sizeof defects / sizeof defects[0]; i++) {
+        char path[256];
+        snprintf(path, sizeof path, "%s/train/bad.txt", dir);
+        FILE *f = fopen(path, "w");
+        if (f != NULL) {
+            fputs(defects[i].text, f);
+            fclose(f);
+        }
+        snprintf(cfg, sizeof cfg, "{\"type\": \"MeterData\", \"data_root\": \"%s/train\", \"index_file\": \"bad.txt\"}",
+                 dir);
+        CHECK_FAILS(sscma_dataset_open(ctx, cfg, &bad), defects[i].status, defects[i].needle);
+    }
+    CHECK_FAILS(sscma_dataset_open(ctx, "{\"type\": \"MeterData\", \"data_root\": \"/nonexistent\"}", &bad),
+                SSCMA_ERR_IO, "/nonexistent/annotations.txt: cannot open the index");
+    CHECK_FAILS(sscma_sample_keypoints(NULL, NULL, NULL), SSCMA_ERR_INVALID_ARGUMENT, "'sample'");
+    CHECK_FAILS(sscma_compose_detection(src, "{\"out_dir\": \"/tmp\", \"format\": \"yolo\"}"), SSCMA_ERR_CONFIG,
+                "'format' is \"coco\" (boxes) or \"meter\" (keypoints)");
+done:
+    sscma_dataset_destroy(kp), sscma_dataset_destroy(src);
+}
+
 int main(int argc, char **argv)
 {
     static const test_case cases[] = {
@@ -803,6 +903,7 @@ int main(int argc, char **argv)
         TEST_CASE(indices_select_samples),
         TEST_CASE(composed_detection_set_reads_back),
         TEST_CASE(coco_defects_are_reported),
+        TEST_CASE(meter_keypoints_read_and_move),
         TEST_CASE(idx_defects_are_reported),
         TEST_CASE(class_folders_and_their_defects),
         TEST_CASE(loader_batches_do_not_depend_on_workers),
