@@ -46,6 +46,7 @@ typedef struct sscma_train_progress {
     double lr;               /* the base learning rate used for this iteration */
     double images_per_s;     /* training throughput since this call of sscma_trainer_train started */
     double eta_s;            /* estimated seconds to the end of max_epochs, at that throughput */
+    double momentum;         /* the momentum used for this iteration (SGD's momentum, Adam's beta1) */
 } sscma_train_progress;
 
 /* Progress callback: return nonzero to cancel training (sscma_trainer_train then returns SSCMA_ERR_CANCELLED). */

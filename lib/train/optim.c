@@ -30,6 +30,7 @@ typedef struct opt_param {
     float *value, *grad;
     int64_t n;
     float lr_mult, decay_mult;
+    bool bias;
     float *buf1, *buf2, *buf3; /* momentum | exp_avg, exp_avg_sq, max_exp_avg_sq */
     int64_t steps;
 } opt_param;
@@ -39,6 +40,8 @@ struct sscma_optimizer {
     opt_kind kind;
     double lr, momentum, dampening, weight_decay, beta1, beta2, eps, max_norm, norm_type;
     bool nesterov, amsgrad, clip;
+    bool bias_lr_set; /* YOLOv5 warm-up: biases use bias_lr instead of lr * lr_mult */
+    double bias_lr;
     double last_norm;
     opt_param *params;
     int32_t n_params;
@@ -234,6 +237,7 @@ sscma_status sscma_optimizer_create(sscma_model *model, const char *config_json,
         sscma_tensor_data(grad, (void **)&p->grad);
         sscma_tensor_numel(value, &p->n);
         p->lr_mult = 1.0f, p->decay_mult = 1.0f;
+        p->bias = (flags & SSCMA_PARAM_BIAS) != 0;
         json_t *entry = custom != NULL ? match_custom(custom, name) : NULL;
         if (entry != NULL) {
             static const char *const ckeys[] = {"lr_mult", "decay_mult", NULL};
@@ -348,7 +352,8 @@ sscma_status sscma_optimizer_step(sscma_optimizer *optimizer)
             for (int64_t i = 0; i < p->n; i++)
                 p->grad[i] *= clip;
         /* scalars in double, as PyTorch's Python-side arithmetic, rounded to float where the kernel takes them */
-        double lr = o->lr * p->lr_mult, wd = o->weight_decay * p->decay_mult;
+        double lr = o->bias_lr_set && p->bias ? o->bias_lr : o->lr * p->lr_mult;
+        double wd = o->weight_decay * p->decay_mult;
         p->steps++;
         if (o->kind == OPT_SGD) {
             sgd_update(p->value, p->grad, p->buf1, p->n, (float)lr, (float)wd, (float)o->momentum,
@@ -482,4 +487,15 @@ sscma_status sscma_optimizer_momentum(const sscma_optimizer *optimizer, double *
 bool sscma_optimizer_has_momentum(const sscma_optimizer *optimizer)
 {
     return optimizer->kind != OPT_SGD || optimizer->momentum > 0.0;
+}
+
+void sscma_optimizer_set_bias_lr(sscma_optimizer *optimizer, bool set, double lr)
+{
+    optimizer->bias_lr_set = set;
+    optimizer->bias_lr = lr;
+}
+
+bool sscma_optimizer_is_sgd(const sscma_optimizer *optimizer)
+{
+    return optimizer->kind == OPT_SGD;
 }

@@ -439,3 +439,28 @@ sscma_status sscma_scheduler_import(sscma_scheduler *scheduler, json_t *state, c
     }
     return SSCMA_OK;
 }
+
+/* ---- mmyolo's YOLOv5ParamSchedulerHook (train/state.h) ---- */
+
+double sscma_yolov5_factor(const sscma_yolov5_schedule *s, int64_t epoch)
+{
+    const double pi = 3.14159265358979323846, e = (double)epoch;
+    if (s->cosine)
+        return ((1.0 - cos(e * pi / s->max_epochs)) / 2.0) * (s->lr_factor - 1.0) + 1.0;
+    return (1.0 - e / s->max_epochs) * (1.0 - s->lr_factor) + s->lr_factor;
+}
+
+bool sscma_yolov5_warmup(const sscma_yolov5_schedule *s, int64_t iter, int64_t epoch, int64_t iters_per_epoch,
+                         double *lr, double *bias_lr, double *momentum)
+{
+    double w = nearbyint(s->warmup_epochs * (double)iters_per_epoch); /* Python's round: ties to even */
+    if (w < (double)s->warmup_min_iter)
+        w = (double)s->warmup_min_iter;
+    if ((double)iter > w)
+        return false;
+    const double f = w > 0.0 ? (double)iter / w : 1.0, target = s->base_lr * sscma_yolov5_factor(s, epoch);
+    *lr = target * f; /* np.interp(iter, [0, W], [0, target]) */
+    *bias_lr = s->warmup_bias_lr + (target - s->warmup_bias_lr) * f;
+    *momentum = s->warmup_momentum + (s->base_momentum - s->warmup_momentum) * f;
+    return true;
+}

@@ -30,6 +30,29 @@ sscma_status sscma_optimizer_import(sscma_optimizer *optimizer, const sscma_ckpt
 /* Whether the optimizer uses a momentum (SGD with momentum 0 does not). */
 bool sscma_optimizer_has_momentum(const sscma_optimizer *optimizer);
 
+/* Biases use `lr` (not the base rate times their multiplier) while `set`: YOLOv5's warm-up of the bias rate. */
+void sscma_optimizer_set_bias_lr(sscma_optimizer *optimizer, bool set, double lr);
+bool sscma_optimizer_is_sgd(const sscma_optimizer *optimizer);
+
+/*
+ * mmyolo's YOLOv5ParamSchedulerHook: lf(e) = (1 - e / max_epochs)(1 - lr_factor) + lr_factor (linear) or
+ * ((1 - cos(e pi / max_epochs)) / 2)(lr_factor - 1) + 1 (cosine). Warm-up over W = max(round(warmup_epochs x
+ * iterations per epoch), warmup_mim_iter) iterations: before global iteration i <= W of epoch e, the rate goes
+ * linearly from 0 (biases: warmup_bias_lr) to base_lr lf(e), the momentum from warmup_momentum to base_momentum.
+ * After each epoch e (0-based) the rate becomes base_lr lf(e).
+ */
+typedef struct sscma_yolov5_schedule {
+    bool cosine;
+    double lr_factor, max_epochs, warmup_epochs, warmup_bias_lr, warmup_momentum;
+    int64_t warmup_min_iter;
+    double base_lr, base_momentum;
+} sscma_yolov5_schedule;
+
+double sscma_yolov5_factor(const sscma_yolov5_schedule *s, int64_t epoch);
+/* True in warm-up (before iteration `iter` of epoch `epoch`), with the rates and momentum to use. */
+bool sscma_yolov5_warmup(const sscma_yolov5_schedule *s, int64_t iter, int64_t epoch, int64_t iters_per_epoch,
+                         double *lr, double *bias_lr, double *momentum);
+
 /* The schedulers' step counters as a JSON array, and back (the count and kinds must match). */
 json_t *sscma_scheduler_export(const sscma_scheduler *scheduler);
 sscma_status sscma_scheduler_import(sscma_scheduler *scheduler, json_t *state, const char *path);

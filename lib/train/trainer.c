@@ -61,6 +61,8 @@ struct sscma_trainer {
     char pred_output[64];
     ema_state ema;
     early_state early;
+    bool yolo; /* default_hooks.param_scheduler: YOLOv5ParamSchedulerHook */
+    sscma_yolov5_schedule yolo_s;
     /* state */
     int64_t epoch, epoch_iter, iter;
     bool has_best, stop;
@@ -157,6 +159,36 @@ static sscma_status parse_checkpoint_hook(sscma_trainer *t, json_t *hooks)
         return sscma_fail(SSCMA_ERR_CONFIG, WHERE, "default_hooks must be an object");
     if ((st = check_keys(hooks, "default_hooks", hook_keys)) != SSCMA_OK)
         return st;
+    json_t *ps = json_object_get(hooks, "param_scheduler");
+    if (ps != NULL && !json_is_null(ps)) {
+        static const char *const ykeys[] = {"type", "scheduler_type", "lr_factor", "max_epochs", "warmup_epochs",
+                                            "warmup_bias_lr", "warmup_momentum", "warmup_mim_iter", "priority", NULL};
+        const char *type = json_string_value(json_object_get(ps, "type"));
+        const char *what = "default_hooks.param_scheduler";
+        if (type != NULL && strcmp(type, "ParamSchedulerHook") == 0) {
+            /* mmengine's default: runs the param_scheduler list, as the trainer always does */
+        } else if (type == NULL || strcmp(type, "YOLOv5ParamSchedulerHook") != 0) {
+            return sscma_fail(SSCMA_ERR_CONFIG, WHERE, "%s: unknown type; known: ParamSchedulerHook, "
+                              "YOLOv5ParamSchedulerHook", what);
+        } else {
+            sscma_yolov5_schedule *y = &t->yolo_s;
+            int64_t min_iter = 1000;
+            const char *kind = json_string_value(json_object_get(ps, "scheduler_type"));
+            if ((st = check_keys(ps, what, ykeys)) != SSCMA_OK ||
+                (st = get_num(ps, what, "lr_factor", 0.01, 0.0, 1.0, &y->lr_factor)) != SSCMA_OK ||
+                (st = get_num(ps, what, "max_epochs", 300.0, 1.0, 1e9, &y->max_epochs)) != SSCMA_OK ||
+                (st = get_num(ps, what, "warmup_epochs", 3.0, 0.0, 1e9, &y->warmup_epochs)) != SSCMA_OK ||
+                (st = get_num(ps, what, "warmup_bias_lr", 0.1, 0.0, 1e6, &y->warmup_bias_lr)) != SSCMA_OK ||
+                (st = get_num(ps, what, "warmup_momentum", 0.8, 0.0, 0.999999, &y->warmup_momentum)) != SSCMA_OK ||
+                (st = get_int(ps, what, "warmup_mim_iter", 1000, 0, INT64_MAX, &min_iter)) != SSCMA_OK)
+                return st;
+            if (kind != NULL && strcmp(kind, "linear") != 0 && strcmp(kind, "cosine") != 0)
+                return sscma_fail(SSCMA_ERR_CONFIG, WHERE, "%s.scheduler_type is \"linear\" or \"cosine\"", what);
+            y->cosine = kind != NULL && strcmp(kind, "cosine") == 0;
+            y->warmup_min_iter = min_iter;
+            t->yolo = true;
+        }
+    }
     json_t *logger = json_object_get(hooks, "logger");
     if (logger != NULL && json_is_object(logger) &&
         (st = get_int(logger, "default_hooks.logger", "interval", 50, 1, INT64_MAX, &t->log_interval)) != SSCMA_OK)
@@ -502,6 +534,14 @@ sscma_status sscma_trainer_create(sscma_model *model, sscma_loader *train_loader
     if (st == SSCMA_OK && iters < 1)
         st = sscma_fail(SSCMA_ERR_CONFIG, WHERE, "the training loader has no batch (empty dataset, or drop_last "
                         "with fewer samples than batch_size)");
+    if (st == SSCMA_OK && t->yolo && sched != NULL && !json_is_null(sched) &&
+        (!json_is_array(sched) || json_array_size(sched) > 0))
+        st = sscma_fail(SSCMA_ERR_CONFIG, WHERE, "param_scheduler and YOLOv5ParamSchedulerHook both set the learning "
+                        "rate: keep one");
+    if (st == SSCMA_OK && t->yolo) {
+        sscma_optimizer_lr(t->opt, &t->yolo_s.base_lr);
+        sscma_optimizer_momentum(t->opt, &t->yolo_s.base_momentum);
+    }
     if (st == SSCMA_OK && sched != NULL && !json_is_null(sched)) {
         if ((text = json_dumps(sched, JSON_COMPACT)) == NULL)
             st = SSCMA_FAIL(SSCMA_ERR_OUT_OF_MEMORY, "cannot copy the scheduler config");
@@ -981,8 +1021,19 @@ sscma_status sscma_trainer_train(sscma_trainer *trainer)
                 break;
             sscma_tensor *loss_view = NULL;
             float *loss = NULL;
-            double lr = 0.0;
+            double lr = 0.0, momentum = 0.0;
+            if (t->yolo) {
+                double bias_lr = 0.0, m = 0.0;
+                bool warm = sscma_yolov5_warmup(&t->yolo_s, t->iter, t->epoch, per_epoch, &lr, &bias_lr, &m);
+                if (warm) {
+                    sscma_optimizer_set_lr(t->opt, lr);
+                    if (sscma_optimizer_is_sgd(t->opt) && t->yolo_s.base_momentum > 0.0)
+                        sscma_optimizer_set_momentum(t->opt, m); /* Adam has betas, not a momentum: as mmyolo */
+                }
+                sscma_optimizer_set_bias_lr(t->opt, warm, bias_lr);
+            }
             sscma_optimizer_lr(t->opt, &lr);
+            sscma_optimizer_momentum(t->opt, &momentum);
             if ((st = prepare(t, count, 1)) != SSCMA_OK || (st = feed(t, t->images, t->labels, count)) != SSCMA_OK ||
                 (st = sscma_model_zero_grad(t->model)) != SSCMA_OK ||
                 (st = sscma_model_forward(t->model)) != SSCMA_OK ||
@@ -1025,8 +1076,8 @@ sscma_status sscma_trainer_train(sscma_trainer *trainer)
                            eta_text, loss_value, ips);
             }
             if (t->callback != NULL) {
-                sscma_train_progress p = {sizeof p,   t->epoch + 1, t->max_epochs, t->epoch_iter, per_epoch,
-                                          t->iter,    loss_value,   lr,            ips,           eta};
+                sscma_train_progress p = {sizeof p, t->epoch + 1, t->max_epochs, t->epoch_iter, per_epoch, t->iter,
+                                          loss_value, lr,           ips,          eta,          momentum};
                 if (t->callback(&p, t->user_data) != 0) {
                     st = SSCMA_FAIL(SSCMA_ERR_CANCELLED, "cancelled by the callback at epoch %lld, iteration %lld",
                                     (long long)t->epoch + 1, (long long)t->epoch_iter);
@@ -1038,6 +1089,8 @@ sscma_status sscma_trainer_train(sscma_trainer *trainer)
             break;
         if (t->sched != NULL && (st = sscma_scheduler_step_epoch(t->sched)) != SSCMA_OK)
             break;
+        if (t->yolo) /* mmyolo's after_train_epoch, with the 0-based index of the epoch just finished */
+            sscma_optimizer_set_lr(t->opt, t->yolo_s.base_lr * sscma_yolov5_factor(&t->yolo_s, t->epoch));
         t->epoch++, t->epoch_iter = 0;
         bool is_best = false;
         if ((st = end_of_epoch_val(t, &is_best)) != SSCMA_OK)

@@ -180,6 +180,38 @@ def cross_check():
         assert np.allclose(ours, theirs, rtol=1e-12, atol=1e-15), (cfg["type"], ours, theirs)
 
 
+YOLO_IPE, YOLO_EPOCHS, YOLO_BASE_LR, YOLO_BASE_MOMENTUM = 13, 4, 0.01, 0.937
+YOLO = {
+    "yolov5_linear": {"scheduler_type": "linear", "lr_factor": 0.01, "max_epochs": 4, "warmup_epochs": 1.5,
+                      "warmup_bias_lr": 0.1, "warmup_momentum": 0.8, "warmup_mim_iter": 12},
+    "yolov5_cosine_round": {"scheduler_type": "cosine", "lr_factor": 0.05, "max_epochs": 6, "warmup_epochs": 2.5 / 13,
+                            "warmup_bias_lr": 0.05, "warmup_momentum": 0.6, "warmup_mim_iter": 0},
+}
+
+
+def yolov5_reference(c):
+    """mmyolo's YOLOv5ParamSchedulerHook on an SGD optimizer: (lr, bias lr, momentum) used at each iteration."""
+    m = c["max_epochs"]
+    if c["scheduler_type"] == "linear":
+        lf = lambda e: (1 - e / m) * (1.0 - c["lr_factor"]) + c["lr_factor"]  # noqa: E731
+    else:
+        lf = lambda e: ((1 - math.cos(e * math.pi / m)) / 2) * (c["lr_factor"] - 1) + 1  # noqa: E731
+    lr, momentum, out = YOLO_BASE_LR, YOLO_BASE_MOMENTUM, []
+    warmup = max(round(c["warmup_epochs"] * YOLO_IPE), c["warmup_mim_iter"])
+    for epoch in range(YOLO_EPOCHS):
+        for b in range(YOLO_IPE):
+            it = epoch * YOLO_IPE + b
+            bias = None
+            if it <= warmup:
+                xp, target = [0, warmup], YOLO_BASE_LR * lf(epoch)
+                lr = float(np.interp(it, xp, [0.0, target]))
+                bias = float(np.interp(it, xp, [c["warmup_bias_lr"], target]))
+                momentum = float(np.interp(it, xp, [c["warmup_momentum"], YOLO_BASE_MOMENTUM]))
+            out.append((lr, bias if bias is not None else lr, momentum))
+        lr = YOLO_BASE_LR * lf(epoch)
+    return out
+
+
 def main():
     cross_check()
     records = []
@@ -189,6 +221,12 @@ def main():
             records.append((f"{name}/momentum", np.array(reference(chain, "momentum")).astype(np.float32)))
         cfg = json.dumps(chain).encode()
         records.append((f"{name}/config", np.frombuffer(cfg, dtype=np.uint8).astype(np.float32)))
+    for name, c in YOLO.items():
+        seq = np.array(yolov5_reference(c))
+        records.append((f"{name}/lr", seq[:, 0].astype(np.float32)))
+        records.append((f"{name}/bias_lr", seq[:, 1].astype(np.float32)))
+        records.append((f"{name}/momentum", seq[:, 2].astype(np.float32)))
+        records.append((f"{name}/config", np.frombuffer(json.dumps(c).encode(), dtype=np.uint8).astype(np.float32)))
     out = os.path.join(os.path.dirname(os.path.abspath(__file__)), "sched.bin")
     write_golden(out, [(name, np.asarray(a).ravel()) for name, a in records])
     print(f"wrote {out}: {len(records)} records; single schedulers agree with torch.optim.lr_scheduler")

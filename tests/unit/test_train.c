@@ -16,9 +16,10 @@
 
 #include "golden.h"
 #include "harness.h"
+#include "train/state.h"
 
 static sscma_context *ctx;
-static golden_file golden;
+static golden_file golden, sched_golden;
 static char tmpdir[64];
 
 /* ---- metrics ---- */
@@ -690,6 +691,97 @@ static void trainer_errors(void)
     sscma_dataset_destroy(ds);
 }
 
+/* The golden sequence `name` (tests/golden/gen_sched.py) against `got`, within 1e-6 relative. */
+static void compare_sequence(const char *name, const float *got, int64_t n)
+{
+    const golden_record *ref = golden_find(&sched_golden, name);
+    if (ref == NULL || ref->numel != n) {
+        test_fail(__FILE__, __LINE__, "golden %s missing or of another length: run tests/golden/gen_sched.py", name);
+        return;
+    }
+    int64_t where = 0;
+    if (golden_compare(got, ref, 1e-6, &where) > 1.0)
+        test_fail(__FILE__, __LINE__, "%s: iteration %lld: %.9g vs reference %.9g", name, (long long)where,
+                  (double)got[where], (double)((const float *)ref->data)[where]);
+}
+
+static void yolov5_schedule_matches_mmyolo(void)
+{
+    static const struct {
+        const char *name;
+        sscma_yolov5_schedule s;
+    } cases[] = {
+        {"yolov5_linear", {false, 0.01, 4, 1.5, 0.1, 0.8, 12, 0.01, 0.937}},
+        {"yolov5_cosine_round", {true, 0.05, 6, 2.5 / 13, 0.05, 0.6, 0, 0.01, 0.937}},
+    };
+    for (size_t k = 0; k < 2; k++) {
+        float lr[52], bias[52], mom[52];
+        double cur_lr = 0.01, cur_m = 0.937;
+        for (int64_t e = 0; e < 4; e++) {
+            for (int64_t b = 0; b < 13; b++) {
+                double l = 0, bl = 0, m = 0;
+                int64_t it = e * 13 + b;
+                bool warm = sscma_yolov5_warmup(&cases[k].s, it, e, 13, &l, &bl, &m);
+                if (warm)
+                    cur_lr = l, cur_m = m;
+                lr[it] = (float)cur_lr, bias[it] = (float)(warm ? bl : cur_lr), mom[it] = (float)cur_m;
+            }
+            cur_lr = 0.01 * sscma_yolov5_factor(&cases[k].s, e);
+        }
+        char name[96];
+        snprintf(name, sizeof name, "%s/lr", cases[k].name);
+        compare_sequence(name, lr, 52);
+        snprintf(name, sizeof name, "%s/bias_lr", cases[k].name);
+        compare_sequence(name, bias, 52);
+        snprintf(name, sizeof name, "%s/momentum", cases[k].name);
+        compare_sequence(name, mom, 52);
+    }
+}
+
+typedef struct schedule_log {
+    float lr[64], momentum[64];
+    int64_t n;
+} schedule_log;
+
+static int log_schedule(const sscma_train_progress *p, void *user)
+{
+    schedule_log *log = user;
+    if (log->n < 64)
+        log->lr[log->n] = (float)p->lr, log->momentum[log->n] = (float)p->momentum, log->n++;
+    return 0;
+}
+
+static void trainer_runs_the_yolov5_hook(void)
+{
+    stack s;
+    CHECK_OK(make_stack(&s, "{\"max_epochs\": 4, \"optim_wrapper\": {\"optimizer\": {\"type\": \"SGD\", \"lr\": 0.01,"
+                            " \"momentum\": 0.937, \"nesterov\": true}},"
+                            " \"default_hooks\": {\"param_scheduler\": {\"type\": \"YOLOv5ParamSchedulerHook\","
+                            " \"scheduler_type\": \"linear\", \"lr_factor\": 0.01, \"max_epochs\": 4,"
+                            " \"warmup_epochs\": 1.5, \"warmup_bias_lr\": 0.1, \"warmup_momentum\": 0.8,"
+                            " \"warmup_mim_iter\": 12}}}"));
+    if (s.trainer == NULL)
+        return free_stack(&s);
+    schedule_log log = {{0}, {0}, 0};
+    CHECK_OK(sscma_trainer_set_callback(s.trainer, log_schedule, &log));
+    CHECK_OK(sscma_trainer_train(s.trainer));
+    CHECK_INT_EQ(log.n, 52);
+    compare_sequence("yolov5_linear/lr", log.lr, 52);
+    compare_sequence("yolov5_linear/momentum", log.momentum, 52);
+    free_stack(&s);
+    stack t;
+    CHECK_FAILS(make_stack(&t, "{\"max_epochs\": 4, \"optim_wrapper\": {\"optimizer\": {\"type\": \"SGD\"}},"
+                               " \"param_scheduler\": [{\"type\": \"ExponentialLR\", \"gamma\": 0.9}],"
+                               " \"default_hooks\": {\"param_scheduler\": {\"type\": \"YOLOv5ParamSchedulerHook\"}}}"),
+                SSCMA_ERR_CONFIG, "param_scheduler and YOLOv5ParamSchedulerHook both set the learning rate");
+    free_stack(&t);
+    CHECK_FAILS(make_stack(&t, "{\"max_epochs\": 4, \"optim_wrapper\": {\"optimizer\": {\"type\": \"SGD\"}},"
+                               " \"default_hooks\": {\"param_scheduler\": {\"type\": \"YOLOv5ParamSchedulerHook\","
+                               " \"scheduler_type\": \"step\"}}}"),
+                SSCMA_ERR_CONFIG, "scheduler_type is \"linear\" or \"cosine\"");
+    free_stack(&t);
+}
+
 int main(int argc, char **argv)
 {
     static const test_case cases[] = {
@@ -703,9 +795,12 @@ int main(int argc, char **argv)
         TEST_CASE(nan_guard_keeps_the_last_good_checkpoint),
         TEST_CASE(early_stopping_stops),
         TEST_CASE(trainer_errors),
+        TEST_CASE(yolov5_schedule_matches_mmyolo),
+        TEST_CASE(trainer_runs_the_yolov5_hook),
     };
     snprintf(tmpdir, sizeof tmpdir, "/tmp/sscma-train-XXXXXX");
-    if (mkdtemp(tmpdir) == NULL || golden_load(&golden, GOLDEN_DIR "/metrics.bin") != 0)
+    if (mkdtemp(tmpdir) == NULL || golden_load(&golden, GOLDEN_DIR "/metrics.bin") != 0 ||
+        golden_load(&sched_golden, GOLDEN_DIR "/sched.bin") != 0)
         return 99;
     sscma_context_options opt;
     sscma_context_options_init(&opt, sizeof opt);
@@ -721,6 +816,7 @@ int main(int argc, char **argv)
     int rc = test_main(argc, argv, cases, TEST_COUNT(cases));
     sscma_context_destroy(ctx);
     golden_free(&golden);
+    golden_free(&sched_golden);
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
     if (system(cmd) != 0)
