@@ -36,7 +36,7 @@ static double now(void)
 
 int main(int argc, char **argv)
 {
-    long epochs = 40, train_n = 1000, valid_n = 200, threads = 0;
+    long epochs = 20, train_n = 1000, valid_n = 200, threads = 0;
     double lr = 0.001;
     const char *data = "pfld_data";
     int quiet = 0;
