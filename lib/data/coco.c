@@ -341,7 +341,7 @@ sscma_status sscma_coco_open(sscma_dataset *ds, json_t *config)
     if (c.st == SSCMA_OK && (ds->boxes_clipped > 0 || ds->crowd_skipped > 0))
         sscma_logf(ds->ctx, SSCMA_LOG_WARNING, "%s: %lld boxes clipped to their image, %lld crowd annotations skipped",
                    path, (long long)ds->boxes_clipped, (long long)ds->crowd_skipped);
-    ds->kind = DATASET_COCO;
+    ds->kind = DATASET_BOXES;
     free(cats), free(img_ids), free(ann_ids), free(ann_image);
     json_decref(doc);
     return c.st;

@@ -476,7 +476,7 @@ sscma_status sscma_compose_detection(const sscma_dataset *source, const char *co
     sscma_status st = c == NULL ? SSCMA_FAIL(SSCMA_ERR_OUT_OF_MEMORY, "cannot allocate")
                       : !json_is_object(cfg) ? sscma_fail(SSCMA_ERR_CONFIG, WHERE, "the config must be an object")
                                              : parse(source, cfg, c);
-    if (st == SSCMA_OK && (source->kind == DATASET_COCO || source->n_classes < 1))
+    if (st == SSCMA_OK && (source->kind == DATASET_BOXES || source->n_classes < 1))
         st = sscma_fail(SSCMA_ERR_CONFIG, WHERE, "the source must be a classification dataset");
     if (st == SSCMA_OK)
         st = index_classes(source, c, members, counts);

@@ -11,7 +11,7 @@
 /* Default bound on decoded image size (decompression bombs): 40 megapixels. */
 #define SSCMA_DEFAULT_MAX_PIXELS ((int64_t)40 * 1000 * 1000)
 
-typedef enum dataset_kind { DATASET_IDX, DATASET_FOLDER, DATASET_COCO, DATASET_METER } dataset_kind;
+typedef enum dataset_kind { DATASET_IDX, DATASET_FOLDER, DATASET_BOXES, DATASET_METER } dataset_kind;
 
 struct sscma_dataset {
     sscma_context *ctx;
@@ -57,11 +57,26 @@ struct sscma_sample {
     float *keypoints; /* x, y in pixels */
 };
 
+/* Growing lists of malloc'ed strings (folder scans). */
+typedef struct sscma_strlist {
+    char **items;
+    int64_t count, cap;
+} sscma_strlist;
+bool sscma_strlist_push(sscma_strlist *l, const char *s);
+void sscma_strlist_free(sscma_strlist *l);
+/* True for .jpg, .jpeg, .png, .bmp (any case). */
+bool sscma_is_image_name(const char *name);
+/* Appends the image files under dir (sorted; recursively below depth 32) to out. Errors name the folder. */
+sscma_status sscma_scan_images(const char *dir, sscma_strlist *out, int depth);
+/* The same for files ending in `ext` (".txt"; NULL = images). */
+sscma_status sscma_scan_files(const char *dir, const char *ext, sscma_strlist *out, int depth);
+
 /* Format readers: fill the dataset's index from its config, or fail naming the file and position. */
 sscma_status sscma_idx_open(sscma_dataset *ds, json_t *config);
 sscma_status sscma_folder_open(sscma_dataset *ds, json_t *config);
 sscma_status sscma_coco_open(sscma_dataset *ds, json_t *config);
 sscma_status sscma_meter_open(sscma_dataset *ds, json_t *config);
+sscma_status sscma_yolo_open(sscma_dataset *ds, json_t *config);
 
 /*
  * The boxes of sample `index` (after indices), scaled from the declared image size to the decoded w x h: copies

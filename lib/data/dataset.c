@@ -56,7 +56,7 @@ sscma_status sscma_dataset_open(sscma_context *ctx, const char *config_json, ssc
     json_t *mp = json_object_get(config, "max_pixels");
     if (!json_is_object(config) || type == NULL)
         st = sscma_fail(SSCMA_ERR_CONFIG, "dataset", "the config needs a \"type\"; known types: MNIST, FashionMNIST, "
-                        "CustomDataset, CocoDataset, MeterData");
+                        "CustomDataset, CocoDataset, YoloDataset, MeterData");
     else if (mp != NULL && (!json_is_integer(mp) || json_integer_value(mp) < 1))
         st = sscma_fail(SSCMA_ERR_CONFIG, "dataset", "'max_pixels' must be a positive integer");
     if (st == SSCMA_OK) {
@@ -69,11 +69,13 @@ sscma_status sscma_dataset_open(sscma_context *ctx, const char *config_json, ssc
             st = sscma_folder_open(ds, config);
         else if (strcmp(type, "CocoDataset") == 0)
             st = sscma_coco_open(ds, config);
+        else if (strcmp(type, "YoloDataset") == 0)
+            st = sscma_yolo_open(ds, config);
         else if (strcmp(type, "MeterData") == 0)
             st = sscma_meter_open(ds, config);
         else
             st = sscma_fail(SSCMA_ERR_CONFIG, "dataset", "unknown type '%s'; known types: MNIST, FashionMNIST, "
-                            "CustomDataset, CocoDataset, MeterData", type);
+                            "CustomDataset, CocoDataset, YoloDataset, MeterData", type);
     }
     if (st == SSCMA_OK)
         st = apply_indices(ds, json_object_get(config, "indices"));
@@ -177,7 +179,7 @@ sscma_status sscma_dataset_boxes(const sscma_dataset *ds, int64_t index, int64_t
                                  float **boxes, int32_t **labels)
 {
     *count = 0, *boxes = NULL, *labels = NULL;
-    if (ds->kind != DATASET_COCO)
+    if (ds->kind != DATASET_BOXES)
         return SSCMA_OK;
     if (ds->subset != NULL)
         index = ds->subset[index];
@@ -320,7 +322,7 @@ sscma_status sscma_dataset_check(sscma_dataset *dataset, int64_t *problems, cons
                 snprintf(line, sizeof line, "sample %lld: %s", (long long)i, sscma_last_error());
             else if (label >= 0 && label < dataset->n_classes)
                 per_class[label]++;
-            else if (dataset->kind == DATASET_COCO) {
+            else if (dataset->kind == DATASET_BOXES) {
                 int64_t k = dataset->subset != NULL ? dataset->subset[i] : i;
                 for (int64_t b = dataset->ann_start[k]; b < dataset->ann_start[k + 1]; b++)
                     per_class[dataset->box_labels[b]]++;

@@ -16,12 +16,7 @@
 #include "core/config.h"
 #include "data/data.h"
 
-typedef struct strlist {
-    char **items;
-    int64_t count, cap;
-} strlist;
-
-static bool push(strlist *l, const char *s)
+bool sscma_strlist_push(sscma_strlist *l, const char *s)
 {
     if (l->count == l->cap) {
         int64_t cap = l->cap ? l->cap * 2 : 64;
@@ -34,7 +29,7 @@ static bool push(strlist *l, const char *s)
     return l->items[l->count++] != NULL;
 }
 
-static void free_list(strlist *l)
+void sscma_strlist_free(sscma_strlist *l)
 {
     for (int64_t i = 0; i < l->count; i++)
         free(l->items[i]);
@@ -47,7 +42,13 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static bool is_image(const char *name)
+static bool has_ext(const char *name, const char *ext)
+{
+    const char *dot = strrchr(name, '.');
+    return dot != NULL && strcasecmp(dot, ext) == 0;
+}
+
+bool sscma_is_image_name(const char *name)
 {
     const char *dot = strrchr(name, '.');
     if (dot == NULL)
@@ -56,19 +57,23 @@ static bool is_image(const char *name)
            strcasecmp(dot, ".bmp") == 0;
 }
 
-/* Appends the image files under dir, recursively. */
-static sscma_status scan(const char *dir, strlist *out, int depth)
+sscma_status sscma_scan_images(const char *dir, sscma_strlist *out, int depth)
+{
+    return sscma_scan_files(dir, NULL, out, depth);
+}
+
+sscma_status sscma_scan_files(const char *dir, const char *ext, sscma_strlist *out, int depth)
 {
     if (depth > 32)
         return sscma_fail(SSCMA_ERR_FORMAT, dir, "folders nested more than 32 deep (a link loop?)");
     DIR *d = opendir(dir);
     if (d == NULL)
         return sscma_fail(SSCMA_ERR_IO, dir, "cannot open the folder: %s", strerror(errno));
-    strlist entries = {0};
+    sscma_strlist entries = {0};
     struct dirent *e;
     sscma_status st = SSCMA_OK;
     while ((e = readdir(d)) != NULL)
-        if (e->d_name[0] != '.' && !push(&entries, e->d_name)) {
+        if (e->d_name[0] != '.' && !sscma_strlist_push(&entries, e->d_name)) {
             st = sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, dir, "cannot list the folder");
             break;
         }
@@ -83,11 +88,12 @@ static sscma_status scan(const char *dir, strlist *out, int depth)
         if (stat(path, &sb) != 0)
             continue;
         if (S_ISDIR(sb.st_mode))
-            st = scan(path, out, depth + 1);
-        else if (S_ISREG(sb.st_mode) && is_image(entries.items[i]) && !push(out, path))
+            st = sscma_scan_files(path, ext, out, depth + 1);
+        else if (S_ISREG(sb.st_mode) && (ext == NULL ? sscma_is_image_name(entries.items[i]) : has_ext(entries.items[i], ext)) &&
+                 !sscma_strlist_push(out, path))
             st = sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, dir, "cannot list the folder");
     }
-    free_list(&entries);
+    sscma_strlist_free(&entries);
     return st;
 }
 
@@ -104,7 +110,7 @@ sscma_status sscma_folder_open(sscma_dataset *ds, json_t *config)
         return sscma_fail(SSCMA_ERR_CONFIG, "dataset", "CustomDataset needs \"data_root\" (a folder of class folders)");
     char base[2048];
     snprintf(base, sizeof base, "%s%s%s", root, prefix ? "/" : "", prefix ? prefix : "");
-    strlist classes = {0};
+    sscma_strlist classes = {0};
     sscma_status st = SSCMA_OK;
     json_t *given = json_object_get(config, "classes");
     if (given != NULL) {
@@ -114,8 +120,8 @@ sscma_status sscma_folder_open(sscma_dataset *ds, json_t *config)
             return sscma_fail(SSCMA_ERR_CONFIG, "dataset", "'classes' must be a non-empty list of folder names");
         json_array_foreach(given, i, item)
         {
-            if (!json_is_string(item) || !push(&classes, json_string_value(item))) {
-                free_list(&classes);
+            if (!json_is_string(item) || !sscma_strlist_push(&classes, json_string_value(item))) {
+                sscma_strlist_free(&classes);
                 return sscma_fail(SSCMA_ERR_CONFIG, "dataset", "'classes'[%zu] must be a string", i);
             }
         }
@@ -129,7 +135,7 @@ sscma_status sscma_folder_open(sscma_dataset *ds, json_t *config)
             struct stat sb;
             if (snprintf(path, sizeof path, "%s/%s", base, e->d_name) >= (int)sizeof path)
                 continue;
-            if (e->d_name[0] != '.' && stat(path, &sb) == 0 && S_ISDIR(sb.st_mode) && !push(&classes, e->d_name)) {
+            if (e->d_name[0] != '.' && stat(path, &sb) == 0 && S_ISDIR(sb.st_mode) && !sscma_strlist_push(&classes, e->d_name)) {
                 st = sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, base, "cannot list classes");
                 break;
             }
@@ -140,7 +146,7 @@ sscma_status sscma_folder_open(sscma_dataset *ds, json_t *config)
     }
     if (st == SSCMA_OK && classes.count == 0)
         st = sscma_fail(SSCMA_ERR_FORMAT, base, "no class folders: expected one sub-folder per class");
-    strlist files = {0};
+    sscma_strlist files = {0};
     int32_t *labels = NULL;
     int64_t cap = 0;
     for (int64_t k = 0; st == SSCMA_OK && k < classes.count; k++) {
@@ -150,7 +156,7 @@ sscma_status sscma_folder_open(sscma_dataset *ds, json_t *config)
             break;
         }
         int64_t before = files.count;
-        st = scan(dir, &files, 0);
+        st = sscma_scan_images(dir, &files, 0);
         if (st == SSCMA_OK && files.count > cap) {
             cap = files.cap;
             int32_t *grown = realloc(labels, (size_t)cap * sizeof *labels);
@@ -166,8 +172,8 @@ sscma_status sscma_folder_open(sscma_dataset *ds, json_t *config)
         st = sscma_fail(SSCMA_ERR_FORMAT, base, "empty dataset: no .jpg, .jpeg, .png or .bmp file in %lld class "
                         "folder(s)", (long long)classes.count);
     if (st != SSCMA_OK) {
-        free_list(&classes);
-        free_list(&files);
+        sscma_strlist_free(&classes);
+        sscma_strlist_free(&files);
         free(labels);
         return st;
     }

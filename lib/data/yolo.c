@@ -1,0 +1,337 @@
+/*
+ * YoloDataset: images under data_root/<img prefix> and, for each, a text file with the same relative path and stem
+ * under data_root/<label prefix> (Roboflow's YOLO export: train/images/x.jpg + train/labels/x.txt), one box per line
+ * "class cx cy w h" normalised to [0, 1]. An image without a label file has no boxes; a label file without an image is
+ * an error. Class names come from "classes", else a names file (one per line), else data.yaml's "names" (a flow list
+ * [a, b], a block list of "- a" lines, or "0: a" lines; "nc" must agree). Image sizes are read from the image headers
+ * at open. Defects name the file and the line; coordinates outside [0, 1] are clipped and counted (strict: an error).
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <stb_image.h>
+
+#include "core/config.h"
+#include "data/data.h"
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static char *trim(char *s)
+{
+    while (isspace((unsigned char)*s))
+        s++;
+    size_t n = strlen(s);
+    while (n > 0 && isspace((unsigned char)s[n - 1]))
+        s[--n] = '\0';
+    if (n >= 2 && (s[0] == '\'' || s[0] == '"') && s[n - 1] == s[0]) { /* a quoted scalar */
+        s[n - 1] = '\0';
+        s++;
+    }
+    return s;
+}
+
+/* data.yaml's names (and nc): just the subset of YAML that Roboflow and Ultralytics write. */
+static sscma_status read_yaml_names(const char *path, sscma_strlist *names)
+{
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return sscma_fail(SSCMA_ERR_IO, path, "cannot open: %s (give \"classes\" or a names file instead)",
+                          strerror(errno));
+    char line[4096], flow[16384] = "";
+    long nc = -1;
+    int mode = 0; /* 0 before names, 1 in a block list or map, 2 collecting a flow list */
+    sscma_status st = SSCMA_OK;
+    int lineno = 0;
+    while (st == SSCMA_OK && fgets(line, sizeof line, f) != NULL) {
+        lineno++;
+        char *hash = strchr(line, '#');
+        if (hash != NULL && mode != 2)
+            *hash = '\0';
+        bool indented = line[0] == ' ' || line[0] == '\t';
+        char *s = trim(line);
+        if (*s == '\0')
+            continue;
+        if (mode == 2) {
+            strncat(flow, s, sizeof flow - strlen(flow) - 1);
+            if (strchr(s, ']') != NULL)
+                mode = 3;
+            continue;
+        }
+        if (!indented && strncmp(s, "nc:", 3) == 0) {
+            nc = strtol(s + 3, NULL, 10);
+            mode = mode == 1 ? 3 : mode;
+            continue;
+        }
+        if (!indented && strncmp(s, "names:", 6) == 0) {
+            char *rest = trim(s + 6);
+            if (*rest == '[') {
+                snprintf(flow, sizeof flow, "%s", rest);
+                mode = strchr(rest, ']') != NULL ? 3 : 2;
+            } else {
+                mode = 1;
+            }
+            continue;
+        }
+        if (mode == 1 && indented) {
+            char *item = s;
+            if (*item == '-')
+                item = trim(item + 1);
+            else if (isdigit((unsigned char)*item) && strchr(item, ':') != NULL)
+                item = trim(strchr(item, ':') + 1);
+            else {
+                st = sscma_fail(SSCMA_ERR_FORMAT, path, "line %d: expected \"- name\" or \"N: name\" under names:",
+                                lineno);
+                break;
+            }
+            if (!sscma_strlist_push(names, item))
+                st = sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, path, "cannot copy a name");
+        } else if (mode == 1) {
+            mode = 3;
+        }
+    }
+    fclose(f);
+    if (st == SSCMA_OK && flow[0] == '[') {
+        char *end = strrchr(flow, ']');
+        if (end == NULL)
+            st = sscma_fail(SSCMA_ERR_FORMAT, path, "names: the list [...] is not closed");
+        else {
+            *end = '\0';
+            char *save = NULL;
+            for (char *tok = strtok_r(flow + 1, ",", &save); tok != NULL && st == SSCMA_OK;
+                 tok = strtok_r(NULL, ",", &save))
+                if (!sscma_strlist_push(names, trim(tok)))
+                    st = sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, path, "cannot copy a name");
+        }
+    }
+    if (st == SSCMA_OK && names->count == 0)
+        st = sscma_fail(SSCMA_ERR_FORMAT, path, "no \"names\" list");
+    if (st == SSCMA_OK && nc >= 0 && nc != names->count)
+        st = sscma_fail(SSCMA_ERR_FORMAT, path, "nc is %ld but names lists %lld classes", nc, (long long)names->count);
+    return st;
+}
+
+static sscma_status read_names_file(const char *path, sscma_strlist *names)
+{
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return sscma_fail(SSCMA_ERR_IO, path, "cannot open: %s", strerror(errno));
+    char line[1024];
+    sscma_status st = SSCMA_OK;
+    while (st == SSCMA_OK && fgets(line, sizeof line, f) != NULL) {
+        char *s = trim(line);
+        if (*s != '\0' && !sscma_strlist_push(names, s))
+            st = sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, path, "cannot copy a name");
+    }
+    fclose(f);
+    if (st == SSCMA_OK && names->count == 0)
+        st = sscma_fail(SSCMA_ERR_FORMAT, path, "no class name");
+    return st;
+}
+
+/* The label file of image `img` (under img_dir) below label_dir: same relative path, extension .txt. */
+static void label_path(const char *img, const char *img_dir, const char *label_dir, char *out, size_t size)
+{
+    const char *rel = img + strlen(img_dir) + 1;
+    snprintf(out, size, "%s/%s", label_dir, rel);
+    char *dot = strrchr(out, '.'), *slash = strrchr(out, '/');
+    if (dot != NULL && (slash == NULL || dot > slash))
+        *dot = '\0';
+    strncat(out, ".txt", size - strlen(out) - 1);
+}
+
+typedef struct box_buf {
+    float *boxes;
+    int32_t *labels;
+    int64_t count, cap;
+} box_buf;
+
+static bool add_box(box_buf *b, const float *xyxy, int32_t label)
+{
+    if (b->count == b->cap) {
+        int64_t cap = b->cap ? 2 * b->cap : 256;
+        float *boxes = realloc(b->boxes, (size_t)cap * 4 * sizeof *boxes);
+        if (boxes != NULL)
+            b->boxes = boxes;
+        int32_t *labels = realloc(b->labels, (size_t)cap * sizeof *labels);
+        if (labels != NULL)
+            b->labels = labels;
+        if (boxes == NULL || labels == NULL)
+            return false;
+        b->cap = cap;
+    }
+    memcpy(b->boxes + 4 * b->count, xyxy, 4 * sizeof *xyxy);
+    b->labels[b->count++] = label;
+    return true;
+}
+
+static sscma_status read_labels(sscma_dataset *ds, const char *path, int32_t w, int32_t h, bool strict, box_buf *b)
+{
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return errno == ENOENT ? SSCMA_OK : sscma_fail(SSCMA_ERR_IO, path, "cannot open: %s", strerror(errno));
+    char line[1024];
+    sscma_status st = SSCMA_OK;
+    int lineno = 0;
+    while (st == SSCMA_OK && fgets(line, sizeof line, f) != NULL) {
+        lineno++;
+        char *s = trim(line);
+        if (*s == '\0')
+            continue;
+        double v[6];
+        int n = 0;
+        char *save = NULL;
+        for (char *tok = strtok_r(s, " \t", &save); tok != NULL; tok = strtok_r(NULL, " \t", &save)) {
+            char *end = NULL;
+            double x = strtod(tok, &end);
+            if (end == tok || *end != '\0' || !isfinite(x) || n == 6) {
+                st = sscma_fail(SSCMA_ERR_FORMAT, path, n == 6 ? "line %d: more than 5 fields (segments are not "
+                                "supported)" : "line %d: '%s' is not a number", lineno, tok);
+                break;
+            }
+            v[n++] = x;
+        }
+        if (st != SSCMA_OK)
+            break;
+        if (n != 5) {
+            st = sscma_fail(SSCMA_ERR_FORMAT, path, "line %d: %d fields; expected \"class cx cy w h\"", lineno, n);
+            break;
+        }
+        if (v[0] != floor(v[0]) || v[0] < 0 || v[0] >= ds->n_classes) {
+            st = sscma_fail(SSCMA_ERR_FORMAT, path, "line %d: class %g is not one of the %d classes", lineno, v[0],
+                            (int)ds->n_classes);
+            break;
+        }
+        if (v[3] <= 0 || v[4] <= 0) {
+            st = sscma_fail(SSCMA_ERR_FORMAT, path, "line %d: box of non-positive size %g x %g", lineno, v[3], v[4]);
+            break;
+        }
+        double x1 = v[1] - v[3] / 2, y1 = v[2] - v[4] / 2, x2 = v[1] + v[3] / 2, y2 = v[2] + v[4] / 2;
+        if (x1 < 0 || y1 < 0 || x2 > 1 || y2 > 1) {
+            if (strict) {
+                st = sscma_fail(SSCMA_ERR_FORMAT, path, "line %d: box leaves the image (normalised %g %g %g %g)",
+                                lineno, v[1], v[2], v[3], v[4]);
+                break;
+            }
+            ds->boxes_clipped++;
+            x1 = fmax(x1, 0), y1 = fmax(y1, 0), x2 = fmin(x2, 1), y2 = fmin(y2, 1);
+            if (x2 <= x1 || y2 <= y1)
+                continue;
+        }
+        const float xyxy[4] = {(float)(x1 * w), (float)(y1 * h), (float)(x2 * w), (float)(y2 * h)};
+        if (!add_box(b, xyxy, (int32_t)v[0]))
+            st = sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, path, "cannot store the boxes");
+    }
+    fclose(f);
+    return st;
+}
+
+sscma_status sscma_yolo_open(sscma_dataset *ds, json_t *config)
+{
+    static const char *const keys[] = {"type", "data_root", "data_prefix", "classes", "names_file", "yaml",
+                                       "max_pixels", "indices", "strict", NULL};
+    char list[200];
+    const char *key = sscma_config_unknown_key(config, keys, list, sizeof list);
+    if (key != NULL)
+        return sscma_fail(SSCMA_ERR_CONFIG, "dataset", "unknown key '%s' for YoloDataset; valid keys: %s", key, list);
+    const char *root = json_string_value(json_object_get(config, "data_root"));
+    if (root == NULL)
+        return sscma_fail(SSCMA_ERR_CONFIG, "dataset", "YoloDataset needs \"data_root\"");
+    json_t *prefix = json_object_get(config, "data_prefix");
+    const char *img = json_string_value(json_object_get(prefix, "img")), *lab = json_string_value(
+                                                                             json_object_get(prefix, "label"));
+    bool strict = json_is_true(json_object_get(config, "strict"));
+    char img_dir[2048], label_dir[2048], path[4200];
+    snprintf(img_dir, sizeof img_dir, "%s/%s", root, img != NULL ? img : "images");
+    snprintf(label_dir, sizeof label_dir, "%s/%s", root, lab != NULL ? lab : "labels");
+    /* classes */
+    sscma_strlist names = {0}, images = {0}, labels = {0};
+    sscma_status st = SSCMA_OK;
+    json_t *classes = json_object_get(config, "classes");
+    const char *names_file = json_string_value(json_object_get(config, "names_file"));
+    const char *yaml = json_string_value(json_object_get(config, "yaml"));
+    if (classes != NULL) {
+        size_t i;
+        json_t *v;
+        if (!json_is_array(classes) || json_array_size(classes) == 0)
+            st = sscma_fail(SSCMA_ERR_CONFIG, "dataset", "'classes' must be a non-empty list of names");
+        json_array_foreach(classes, i, v) if (st == SSCMA_OK && (!json_is_string(v) ||
+                                                                 !sscma_strlist_push(&names, json_string_value(v))))
+            st = sscma_fail(SSCMA_ERR_CONFIG, "dataset", "classes[%zu] must be a name", i);
+    } else if (names_file != NULL) {
+        snprintf(path, sizeof path, "%s/%s", root, names_file);
+        st = read_names_file(path, &names);
+    } else {
+        snprintf(path, sizeof path, "%s/%s", root, yaml != NULL ? yaml : "data.yaml");
+        st = read_yaml_names(path, &names);
+    }
+    if (st == SSCMA_OK) {
+        ds->n_classes = (int32_t)names.count;
+        ds->class_names = names.items; /* ownership moves to the dataset */
+        names.items = NULL, names.count = 0;
+        st = sscma_scan_images(img_dir, &images, 0);
+    }
+    if (st == SSCMA_OK && images.count == 0)
+        st = sscma_fail(SSCMA_ERR_FORMAT, img_dir, "no image (.jpg, .jpeg, .png, .bmp): an empty dataset");
+    box_buf b = {0};
+    if (st == SSCMA_OK) {
+        ds->img_size = calloc((size_t)images.count * 2, sizeof *ds->img_size);
+        ds->ann_start = calloc((size_t)images.count + 1, sizeof *ds->ann_start);
+        if (ds->img_size == NULL || ds->ann_start == NULL)
+            st = sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, img_dir, "cannot list %lld images", (long long)images.count);
+    }
+    for (int64_t i = 0; st == SSCMA_OK && i < images.count; i++) {
+        int w = 0, h = 0, c = 0;
+        if (!stbi_info(images.items[i], &w, &h, &c) || w <= 0 || h <= 0) {
+            st = sscma_fail(SSCMA_ERR_FORMAT, images.items[i], "not a readable JPEG, PNG or BMP image (%s)",
+                            stbi_failure_reason() ? stbi_failure_reason() : "unknown");
+            break;
+        }
+        ds->img_size[2 * i] = w, ds->img_size[2 * i + 1] = h;
+        label_path(images.items[i], img_dir, label_dir, path, sizeof path);
+        st = read_labels(ds, path, w, h, strict, &b);
+        ds->ann_start[i + 1] = b.count;
+    }
+    /* label files without an image */
+    if (st == SSCMA_OK && access(label_dir, F_OK) == 0) {
+        sscma_strlist txt = {0};
+        st = sscma_scan_files(label_dir, ".txt", &txt, 0);
+        for (int64_t k = 0; st == SSCMA_OK && k < images.count; k++) {
+            label_path(images.items[k], img_dir, label_dir, path, sizeof path);
+            if (!sscma_strlist_push(&labels, path))
+                st = sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, label_dir, "cannot list the label files");
+        }
+        if (st == SSCMA_OK && labels.count > 0)
+            qsort(labels.items, (size_t)labels.count, sizeof *labels.items, cmp_str);
+        for (int64_t i = 0; st == SSCMA_OK && i < txt.count; i++)
+            if (bsearch(&txt.items[i], labels.items, (size_t)labels.count, sizeof *labels.items, cmp_str) == NULL)
+                st = sscma_fail(SSCMA_ERR_FORMAT, txt.items[i], "a label file without an image in %s", img_dir);
+        sscma_strlist_free(&txt);
+    }
+    sscma_strlist_free(&labels);
+    if (st == SSCMA_OK) {
+        ds->paths = images.items, ds->size = images.count;
+        images.items = NULL, images.count = 0;
+        ds->boxes = b.boxes, ds->box_labels = b.labels;
+        b.boxes = NULL, b.labels = NULL;
+        if (ds->boxes == NULL)
+            ds->boxes = malloc(4 * sizeof *ds->boxes), ds->box_labels = malloc(sizeof *ds->box_labels);
+        if (ds->boxes_clipped > 0)
+            sscma_logf(ds->ctx, SSCMA_LOG_WARNING, "%s: %lld boxes clipped to their image", label_dir,
+                       (long long)ds->boxes_clipped);
+    }
+    free(b.boxes), free(b.labels);
+    sscma_strlist_free(&images);
+    sscma_strlist_free(&names);
+    ds->kind = DATASET_BOXES;
+    return st;
+}
