@@ -77,6 +77,7 @@ sscma_status sscma_folder_open(sscma_dataset *ds, json_t *config);
 sscma_status sscma_coco_open(sscma_dataset *ds, json_t *config);
 sscma_status sscma_meter_open(sscma_dataset *ds, json_t *config);
 sscma_status sscma_yolo_open(sscma_dataset *ds, json_t *config);
+sscma_status sscma_voc_open(sscma_dataset *ds, json_t *config);
 
 /*
  * The boxes of sample `index` (after indices), scaled from the declared image size to the decoded w x h: copies

@@ -56,7 +56,7 @@ sscma_status sscma_dataset_open(sscma_context *ctx, const char *config_json, ssc
     json_t *mp = json_object_get(config, "max_pixels");
     if (!json_is_object(config) || type == NULL)
         st = sscma_fail(SSCMA_ERR_CONFIG, "dataset", "the config needs a \"type\"; known types: MNIST, FashionMNIST, "
-                        "CustomDataset, CocoDataset, YoloDataset, MeterData");
+                        "CustomDataset, CocoDataset, YoloDataset, VOCDataset, MeterData");
     else if (mp != NULL && (!json_is_integer(mp) || json_integer_value(mp) < 1))
         st = sscma_fail(SSCMA_ERR_CONFIG, "dataset", "'max_pixels' must be a positive integer");
     if (st == SSCMA_OK) {
@@ -71,11 +71,13 @@ sscma_status sscma_dataset_open(sscma_context *ctx, const char *config_json, ssc
             st = sscma_coco_open(ds, config);
         else if (strcmp(type, "YoloDataset") == 0)
             st = sscma_yolo_open(ds, config);
+        else if (strcmp(type, "VOCDataset") == 0)
+            st = sscma_voc_open(ds, config);
         else if (strcmp(type, "MeterData") == 0)
             st = sscma_meter_open(ds, config);
         else
             st = sscma_fail(SSCMA_ERR_CONFIG, "dataset", "unknown type '%s'; known types: MNIST, FashionMNIST, "
-                            "CustomDataset, CocoDataset, YoloDataset, MeterData", type);
+                            "CustomDataset, CocoDataset, YoloDataset, VOCDataset, MeterData", type);
     }
     if (st == SSCMA_OK)
         st = apply_indices(ds, json_object_get(config, "indices"));

@@ -370,7 +370,7 @@ sscma_status sscma_loader_create(sscma_context *ctx, sscma_dataset *dataset, con
         else if (!get_int(target, "stride", 8, 1, 1024, &stride))
             st = SSCMA_FAIL(SSCMA_ERR_CONFIG, "target: 'stride' must be an integer in 1..1024");
         else if (dataset->kind != DATASET_BOXES)
-            st = SSCMA_FAIL(SSCMA_ERR_CONFIG, "target FomoTarget needs a dataset with boxes (CocoDataset, YoloDataset), not %s",
+            st = SSCMA_FAIL(SSCMA_ERR_CONFIG, "target FomoTarget needs a dataset with boxes (CocoDataset, YoloDataset, VOCDataset), not %s",
                             dataset->type);
         else if (l->out_h % stride != 0 || l->out_w % stride != 0)
             st = SSCMA_FAIL(SSCMA_ERR_CONFIG, "target FomoTarget: the %lldx%lld images are not a multiple of the "

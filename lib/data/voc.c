@@ -1,0 +1,333 @@
+/*
+ * VOCDataset: Pascal VOC XML annotations (libexpat). data_root holds Annotations/<id>.xml and JPEGImages/<file>; the
+ * ids come from ann_file (ImageSets/Main/trainval.txt style, one id per line) or, without it, every .xml file of
+ * Annotations/ (sorted). Each XML gives <filename>, <size><width><height>, and <object>s with <name>, <difficult>
+ * and <bndbox><xmin><ymin><xmax><ymax> in pixels (kept as given, as mmdet's VOC reader does). Classes: "classes", or
+ * the 20 Pascal VOC classes. Objects of other classes are an error (naming the file and the object) unless
+ * "skip_unknown" is set; difficult objects are kept unless "skip_difficult". Boxes are clipped to the image and
+ * counted (strict: an error).
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include <errno.h>
+#include <expat.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/config.h"
+#include "data/data.h"
+
+static const char *const voc_classes[] = {"aeroplane", "bicycle", "bird",  "boat",      "bottle",
+                                          "bus",       "car",     "cat",   "chair",     "cow",
+                                          "diningtable", "dog",   "horse", "motorbike", "person",
+                                          "pottedplant", "sheep", "sofa",  "train",     "tvmonitor"};
+
+/* What the parser collects from one file. */
+typedef struct voc_doc {
+    char path[64][32]; /* element stack (names, truncated) */
+    int depth;
+    char text[512];
+    size_t text_len;
+    char filename[512];
+    double width, height;
+    /* objects */
+    char name[128];
+    double box[4];
+    int have; /* bit k: box[k] seen */
+    int difficult;
+    int n_objects;
+    double (*objects)[4];
+    int32_t *labels;
+    int *difficult_flags;
+    char (*names)[128];
+    int cap;
+    bool oom;
+} voc_doc;
+
+static void XMLCALL on_start(void *user, const XML_Char *name, const XML_Char **attrs)
+{
+    (void)attrs;
+    voc_doc *d = user;
+    if (d->depth < 64)
+        snprintf(d->path[d->depth], sizeof d->path[0], "%s", name);
+    d->depth++;
+    d->text_len = 0;
+    d->text[0] = '\0';
+    if (strcmp(name, "object") == 0)
+        d->name[0] = '\0', d->have = 0, d->difficult = 0;
+}
+
+static void XMLCALL on_text(void *user, const XML_Char *s, int len)
+{
+    voc_doc *d = user;
+    size_t n = (size_t)len < sizeof d->text - 1 - d->text_len ? (size_t)len : sizeof d->text - 1 - d->text_len;
+    memcpy(d->text + d->text_len, s, n);
+    d->text_len += n;
+    d->text[d->text_len] = '\0';
+}
+
+static bool in(const voc_doc *d, const char *parent)
+{
+    return d->depth >= 2 && d->depth - 2 < 64 && strcmp(d->path[d->depth - 2], parent) == 0;
+}
+
+static void XMLCALL on_end(void *user, const XML_Char *name)
+{
+    voc_doc *d = user;
+    char *t = d->text;
+    while (*t == ' ' || *t == '\n' || *t == '\t' || *t == '\r')
+        t++;
+    size_t n = strlen(t);
+    while (n > 0 && (t[n - 1] == ' ' || t[n - 1] == '\n' || t[n - 1] == '\t' || t[n - 1] == '\r'))
+        t[--n] = '\0';
+    static const char *const coords[4] = {"xmin", "ymin", "xmax", "ymax"};
+    if (strcmp(name, "filename") == 0 && in(d, "annotation"))
+        snprintf(d->filename, sizeof d->filename, "%s", t);
+    else if (strcmp(name, "width") == 0 && in(d, "size"))
+        d->width = strtod(t, NULL);
+    else if (strcmp(name, "height") == 0 && in(d, "size"))
+        d->height = strtod(t, NULL);
+    else if (strcmp(name, "name") == 0 && in(d, "object"))
+        snprintf(d->name, sizeof d->name, "%s", t);
+    else if (strcmp(name, "difficult") == 0 && in(d, "object"))
+        d->difficult = atoi(t);
+    else if (in(d, "bndbox") && d->depth >= 3 && d->depth - 3 < 64 && strcmp(d->path[d->depth - 3], "object") == 0) {
+        /* the object's own box, not a <part>'s */
+        for (int k = 0; k < 4; k++)
+            if (strcmp(name, coords[k]) == 0) {
+                char *end = NULL;
+                d->box[k] = strtod(t, &end);
+                if (end != t && *end == '\0' && isfinite(d->box[k]))
+                    d->have |= 1 << k;
+            }
+    } else if (strcmp(name, "object") == 0) {
+        if (d->n_objects == d->cap) {
+            int cap = d->cap ? 2 * d->cap : 16;
+            void *a = realloc(d->objects, (size_t)cap * sizeof *d->objects);
+            if (a != NULL)
+                d->objects = a;
+            void *b = realloc(d->difficult_flags, (size_t)cap * sizeof *d->difficult_flags);
+            if (b != NULL)
+                d->difficult_flags = b;
+            void *c = realloc(d->names, (size_t)cap * sizeof *d->names);
+            if (c != NULL)
+                d->names = c;
+            if (a == NULL || b == NULL || c == NULL) {
+                d->oom = true;
+                d->depth--;
+                return;
+            }
+            d->cap = cap;
+        }
+        memcpy(d->objects[d->n_objects], d->box, sizeof d->box);
+        d->difficult_flags[d->n_objects] = d->have == 15 ? d->difficult : -1; /* -1: incomplete box */
+        snprintf(d->names[d->n_objects], sizeof d->names[0], "%s", d->name);
+        d->n_objects++;
+    }
+    d->depth--;
+    d->text_len = 0;
+    d->text[0] = '\0';
+}
+
+static void free_doc(voc_doc *d)
+{
+    free(d->objects);
+    free(d->difficult_flags);
+    free(d->names);
+}
+
+static sscma_status parse_file(const char *path, voc_doc *d)
+{
+    FILE *f = fopen(path, "rb");
+    if (f == NULL)
+        return sscma_fail(SSCMA_ERR_IO, path, "cannot open: %s", strerror(errno));
+    XML_Parser p = XML_ParserCreate(NULL);
+    if (p == NULL) {
+        fclose(f);
+        return sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, path, "cannot create an XML parser");
+    }
+    XML_SetUserData(p, d);
+    XML_SetElementHandler(p, on_start, on_end);
+    XML_SetCharacterDataHandler(p, on_text);
+    sscma_status st = SSCMA_OK;
+    char buf[8192];
+    for (;;) {
+        size_t n = fread(buf, 1, sizeof buf, f);
+        int last = n < sizeof buf;
+        if (XML_Parse(p, buf, (int)n, last) == XML_STATUS_ERROR) {
+            st = sscma_fail(SSCMA_ERR_FORMAT, path, "line %lu, column %lu: %s", (unsigned long)XML_GetCurrentLineNumber(p),
+                            (unsigned long)XML_GetCurrentColumnNumber(p), XML_ErrorString(XML_GetErrorCode(p)));
+            break;
+        }
+        if (last)
+            break;
+    }
+    XML_ParserFree(p);
+    fclose(f);
+    if (st == SSCMA_OK && d->oom)
+        st = sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, path, "cannot store the objects");
+    return st;
+}
+
+sscma_status sscma_voc_open(sscma_dataset *ds, json_t *config)
+{
+    static const char *const keys[] = {"type", "data_root", "ann_file", "data_prefix", "classes", "max_pixels",
+                                       "indices", "strict", "skip_difficult", "skip_unknown", NULL};
+    char list[240];
+    const char *key = sscma_config_unknown_key(config, keys, list, sizeof list);
+    if (key != NULL)
+        return sscma_fail(SSCMA_ERR_CONFIG, "dataset", "unknown key '%s' for VOCDataset; valid keys: %s", key, list);
+    const char *root = json_string_value(json_object_get(config, "data_root"));
+    const char *ann_file = json_string_value(json_object_get(config, "ann_file"));
+    if (root == NULL)
+        return sscma_fail(SSCMA_ERR_CONFIG, "dataset", "VOCDataset needs \"data_root\" (the folder with Annotations/ "
+                          "and JPEGImages/)");
+    bool strict = json_is_true(json_object_get(config, "strict"));
+    bool skip_difficult = json_is_true(json_object_get(config, "skip_difficult"));
+    bool skip_unknown = json_is_true(json_object_get(config, "skip_unknown"));
+    sscma_strlist names = {0}, xmls = {0};
+    sscma_status st = SSCMA_OK;
+    json_t *classes = json_object_get(config, "classes");
+    if (classes != NULL) {
+        size_t i;
+        json_t *v;
+        if (!json_is_array(classes) || json_array_size(classes) == 0)
+            st = sscma_fail(SSCMA_ERR_CONFIG, "dataset", "'classes' must be a non-empty list of names");
+        json_array_foreach(classes, i, v) if (st == SSCMA_OK && (!json_is_string(v) ||
+                                                                 !sscma_strlist_push(&names, json_string_value(v))))
+            st = sscma_fail(SSCMA_ERR_CONFIG, "dataset", "classes[%zu] must be a name", i);
+    } else {
+        for (size_t i = 0; st == SSCMA_OK && i < sizeof voc_classes / sizeof *voc_classes; i++)
+            if (!sscma_strlist_push(&names, voc_classes[i]))
+                st = sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, "dataset", "cannot copy the class names");
+    }
+    char path[4096];
+    if (st == SSCMA_OK && ann_file != NULL) { /* the id list */
+        snprintf(path, sizeof path, "%s/%s", root, ann_file);
+        FILE *f = fopen(path, "r");
+        if (f == NULL)
+            st = sscma_fail(SSCMA_ERR_IO, path, "cannot open the id list: %s", strerror(errno));
+        char line[1024];
+        while (st == SSCMA_OK && fgets(line, sizeof line, f) != NULL) {
+            char *id = strtok(line, " \t\r\n");
+            char xml[4200];
+            if (id == NULL)
+                continue;
+            snprintf(xml, sizeof xml, "%s/Annotations/%s.xml", root, id);
+            if (!sscma_strlist_push(&xmls, xml))
+                st = sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, path, "cannot list the ids");
+        }
+        if (f != NULL)
+            fclose(f);
+    } else if (st == SSCMA_OK) {
+        snprintf(path, sizeof path, "%s/Annotations", root);
+        st = sscma_scan_files(path, ".xml", &xmls, 0);
+    }
+    if (st == SSCMA_OK && xmls.count == 0)
+        st = sscma_fail(SSCMA_ERR_FORMAT, root, "no annotation: an empty dataset");
+    if (st == SSCMA_OK) {
+        ds->n_classes = (int32_t)names.count;
+        ds->class_names = names.items;
+        names.items = NULL, names.count = 0;
+        ds->paths = calloc((size_t)xmls.count, sizeof *ds->paths);
+        ds->img_size = calloc((size_t)xmls.count * 2, sizeof *ds->img_size);
+        ds->ann_start = calloc((size_t)xmls.count + 1, sizeof *ds->ann_start);
+        if (ds->paths == NULL || ds->img_size == NULL || ds->ann_start == NULL)
+            st = sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, root, "cannot list %lld samples", (long long)xmls.count);
+        else
+            ds->size = xmls.count;
+    }
+    int64_t n_boxes = 0, cap = 0;
+    for (int64_t i = 0; st == SSCMA_OK && i < xmls.count; i++) {
+        const char *xml = xmls.items[i];
+        voc_doc *d = calloc(1, sizeof *d);
+        if (d == NULL) {
+            st = sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, xml, "cannot parse");
+            break;
+        }
+        st = parse_file(xml, d);
+        if (st == SSCMA_OK && d->filename[0] == '\0')
+            st = sscma_fail(SSCMA_ERR_FORMAT, xml, "no <filename>");
+        if (st == SSCMA_OK && !(d->width >= 1 && d->height >= 1 && d->width < 1e6 && d->height < 1e6))
+            st = sscma_fail(SSCMA_ERR_FORMAT, xml, "<size> needs a positive <width> and <height>");
+        if (st == SSCMA_OK) {
+            size_t len = strlen(root) + strlen(d->filename) + 16;
+            if ((ds->paths[i] = malloc(len)) == NULL)
+                st = sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, xml, "cannot copy a path");
+            else {
+                snprintf(ds->paths[i], len, "%s/JPEGImages/%s", root, d->filename);
+                if (access(ds->paths[i], R_OK) != 0)
+                    st = sscma_fail(SSCMA_ERR_IO, xml, "image file %s is missing", ds->paths[i]);
+            }
+            ds->img_size[2 * i] = (int32_t)d->width, ds->img_size[2 * i + 1] = (int32_t)d->height;
+        }
+        for (int k = 0; st == SSCMA_OK && k < d->n_objects; k++) {
+            const double *b = d->objects[k];
+            int32_t label = -1;
+            for (int32_t c = 0; c < ds->n_classes && label < 0; c++)
+                if (strcmp(ds->class_names[c], d->names[k]) == 0)
+                    label = c;
+            if (label < 0 && !skip_unknown) {
+                st = sscma_fail(SSCMA_ERR_FORMAT, xml, "object %d: class '%s' is not in the classes", k, d->names[k]);
+                break;
+            }
+            if (d->difficult_flags[k] < 0) {
+                st = sscma_fail(SSCMA_ERR_FORMAT, xml, "object %d (%s): <bndbox> needs numeric xmin, ymin, xmax, ymax",
+                                k, d->names[k]);
+                break;
+            }
+            if (label < 0 || (skip_difficult && d->difficult_flags[k] == 1))
+                continue;
+            if (b[2] <= b[0] || b[3] <= b[1]) {
+                st = sscma_fail(SSCMA_ERR_FORMAT, xml, "object %d (%s): box of non-positive size", k, d->names[k]);
+                break;
+            }
+            double x1 = b[0], y1 = b[1], x2 = b[2], y2 = b[3];
+            if (x1 < 0 || y1 < 0 || x2 > d->width || y2 > d->height) {
+                if (strict) {
+                    st = sscma_fail(SSCMA_ERR_FORMAT, xml, "object %d (%s): box [%g, %g, %g, %g] leaves the %g x %g "
+                                    "image", k, d->names[k], x1, y1, x2, y2, d->width, d->height);
+                    break;
+                }
+                ds->boxes_clipped++;
+                x1 = fmax(x1, 0), y1 = fmax(y1, 0), x2 = fmin(x2, d->width), y2 = fmin(y2, d->height);
+                if (x2 <= x1 || y2 <= y1)
+                    continue;
+            }
+            if (n_boxes == cap) {
+                int64_t grown = cap ? 2 * cap : 256;
+                float *boxes = realloc(ds->boxes, (size_t)grown * 4 * sizeof *boxes);
+                if (boxes != NULL)
+                    ds->boxes = boxes;
+                int32_t *labels = realloc(ds->box_labels, (size_t)grown * sizeof *labels);
+                if (labels != NULL)
+                    ds->box_labels = labels;
+                if (boxes == NULL || labels == NULL) {
+                    st = sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, xml, "cannot store the boxes");
+                    break;
+                }
+                cap = grown;
+            }
+            float *o = ds->boxes + 4 * n_boxes;
+            o[0] = (float)x1, o[1] = (float)y1, o[2] = (float)x2, o[3] = (float)y2;
+            ds->box_labels[n_boxes++] = label;
+        }
+        ds->ann_start[i + 1] = n_boxes;
+        free_doc(d);
+        free(d);
+    }
+    if (st == SSCMA_OK && ds->boxes == NULL) {
+        ds->boxes = malloc(4 * sizeof *ds->boxes);
+        ds->box_labels = malloc(sizeof *ds->box_labels);
+    }
+    if (st == SSCMA_OK && ds->boxes_clipped > 0)
+        sscma_logf(ds->ctx, SSCMA_LOG_WARNING, "%s: %lld boxes clipped to their image", root,
+                   (long long)ds->boxes_clipped);
+    sscma_strlist_free(&xmls);
+    sscma_strlist_free(&names);
+    ds->kind = DATASET_BOXES;
+    return st;
+}
