@@ -64,6 +64,8 @@ typedef struct sscma_strlist {
 } sscma_strlist;
 bool sscma_strlist_push(sscma_strlist *l, const char *s);
 void sscma_strlist_free(sscma_strlist *l);
+/* The "classes" list of a config (a non-empty list of names) appended to names. */
+sscma_status sscma_class_list(json_t *classes, sscma_strlist *names);
 /* True for .jpg, .jpeg, .png, .bmp (any case). */
 bool sscma_is_image_name(const char *name);
 /* Appends the image files under dir (sorted; recursively below depth 32) to out. Errors name the folder. */

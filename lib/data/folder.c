@@ -48,6 +48,22 @@ static bool has_ext(const char *name, const char *ext)
     return dot != NULL && strcasecmp(dot, ext) == 0;
 }
 
+sscma_status sscma_class_list(json_t *classes, sscma_strlist *names)
+{
+    size_t i;
+    json_t *v;
+    if (!json_is_array(classes) || json_array_size(classes) == 0)
+        return sscma_fail(SSCMA_ERR_CONFIG, "dataset", "'classes' must be a non-empty list of names");
+    json_array_foreach(classes, i, v)
+    {
+        if (!json_is_string(v))
+            return sscma_fail(SSCMA_ERR_CONFIG, "dataset", "classes[%zu] must be a name", i);
+        if (!sscma_strlist_push(names, json_string_value(v)))
+            return sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, "dataset", "cannot copy the class names");
+    }
+    return SSCMA_OK;
+}
+
 bool sscma_is_image_name(const char *name)
 {
     const char *dot = strrchr(name, '.');

@@ -192,13 +192,7 @@ sscma_status sscma_voc_open(sscma_dataset *ds, json_t *config)
     sscma_status st = SSCMA_OK;
     json_t *classes = json_object_get(config, "classes");
     if (classes != NULL) {
-        size_t i;
-        json_t *v;
-        if (!json_is_array(classes) || json_array_size(classes) == 0)
-            st = sscma_fail(SSCMA_ERR_CONFIG, "dataset", "'classes' must be a non-empty list of names");
-        json_array_foreach(classes, i, v) if (st == SSCMA_OK && (!json_is_string(v) ||
-                                                                 !sscma_strlist_push(&names, json_string_value(v))))
-            st = sscma_fail(SSCMA_ERR_CONFIG, "dataset", "classes[%zu] must be a name", i);
+        st = sscma_class_list(classes, &names);
     } else {
         for (size_t i = 0; st == SSCMA_OK && i < sizeof voc_classes / sizeof *voc_classes; i++)
             if (!sscma_strlist_push(&names, voc_classes[i]))

@@ -260,13 +260,7 @@ sscma_status sscma_yolo_open(sscma_dataset *ds, json_t *config)
     const char *names_file = json_string_value(json_object_get(config, "names_file"));
     const char *yaml = json_string_value(json_object_get(config, "yaml"));
     if (classes != NULL) {
-        size_t i;
-        json_t *v;
-        if (!json_is_array(classes) || json_array_size(classes) == 0)
-            st = sscma_fail(SSCMA_ERR_CONFIG, "dataset", "'classes' must be a non-empty list of names");
-        json_array_foreach(classes, i, v) if (st == SSCMA_OK && (!json_is_string(v) ||
-                                                                 !sscma_strlist_push(&names, json_string_value(v))))
-            st = sscma_fail(SSCMA_ERR_CONFIG, "dataset", "classes[%zu] must be a name", i);
+        st = sscma_class_list(classes, &names);
     } else if (names_file != NULL) {
         snprintf(path, sizeof path, "%s/%s", root, names_file);
         st = read_names_file(path, &names);
