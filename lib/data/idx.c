@@ -72,14 +72,29 @@ static sscma_status read_idx(const char *path, int dims, uint8_t **data, int64_t
                         (unsigned long long)total);
         goto done;
     }
-    *data = malloc(total ? total : 1);
+    /* The buffer grows with the data actually read (doubling, at most to the declared size): a header that
+     * declares gigabytes over a short or truncated file costs no more memory than the file holds. */
+    uint64_t done_bytes = 0, cap = total < ((uint64_t)1 << 20) ? total : ((uint64_t)1 << 20);
+    *data = malloc(cap ? cap : 1);
     if (*data == NULL) {
-        st = sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, path, "cannot allocate %llu bytes", (unsigned long long)total);
+        st = sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, path, "cannot allocate %llu bytes", (unsigned long long)cap);
         goto done;
     }
-    uint64_t done_bytes = 0;
     while (done_bytes < total) {
-        unsigned chunk = total - done_bytes > (1u << 30) ? (1u << 30) : (unsigned)(total - done_bytes);
+        if (done_bytes == cap) {
+            uint64_t grown = cap * 2 < total ? cap * 2 : total;
+            uint8_t *bigger = realloc(*data, grown);
+            if (bigger == NULL) {
+                st = sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, path, "cannot allocate %llu bytes",
+                                (unsigned long long)grown);
+                free(*data);
+                *data = NULL;
+                goto done;
+            }
+            *data = bigger, cap = grown;
+        }
+        uint64_t room = cap - done_bytes;
+        unsigned chunk = room > (1u << 30) ? (1u << 30) : (unsigned)room;
         int n = gzread(f, *data + done_bytes, chunk);
         if (n <= 0)
             break;

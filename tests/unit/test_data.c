@@ -147,6 +147,10 @@ static void idx_defects_are_reported(void)
     CHECK_FAILS(sscma_dataset_open(ctx, cfg, &ds), SSCMA_ERR_FORMAT, "magic 0x00000801 at offset 0; expected 0x00000803");
     write_idx(images, 0x803, idims, 3, pixels, 20, false);
     CHECK_FAILS(sscma_dataset_open(ctx, cfg, &ds), SSCMA_ERR_FORMAT, "truncated: 48 data bytes expected, 20 found");
+    /* a header declaring 4 GiB over 20 bytes (found by fuzz_idx): refused as truncated, without a 4 GiB allocation */
+    const uint32_t huge[3] = {65536, 256, 256};
+    write_idx(images, 0x803, huge, 3, pixels, 20, true);
+    CHECK_FAILS(sscma_dataset_open(ctx, cfg, &ds), SSCMA_ERR_FORMAT, "truncated: 4294967296 data bytes expected, 20 found");
     write_idx(images, 0x803, idims, 0, NULL, 0, false);
     CHECK_FAILS(sscma_dataset_open(ctx, cfg, &ds), SSCMA_ERR_FORMAT, "truncated IDX header: 4 of 16 bytes");
     write_idx(images, 0x803, idims, 3, pixels, sizeof pixels, false);
