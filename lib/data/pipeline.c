@@ -9,6 +9,14 @@
  *   RandomFlip  {"prob": 0.5, "direction": "horizontal" | "vertical"}
  *   ToGray      {}                                        0.299 R + 0.587 G + 0.114 B
  *   Normalize   {"mean": [...], "std": [...]}             per channel (one value for all)
+ *   LetterResize {"scale": [h, w], "pad_val": 114, "allow_scale_up": true}   keep the ratio, pad the rest (centred)
+ *   HSVRandomAug {"hue_delta": 5, "saturation_delta": 30, "value_delta": 30}  OpenCV HSV units (H 0..180), RGB only
+ *               (a 1-channel image gets the value change)
+ *   ColorJitter {"brightness": 0, "contrast": 0, "saturation": 0}             factors drawn in [1 - x, 1 + x]
+ *   Blur        {"ksize": 3, "prob": 1}  box filter;  MedianBlur {"ksize": 3, "prob": 1}   edges replicated
+ *   RandomAffine {"max_rotate_degree": 10, "max_translate_ratio": 0.1, "scaling_ratio_range": [0.5, 1.5],
+ *                "max_shear_degree": 2, "border_val": 114}    mmdet's order: translate . shear . rotate . scale
+ *   RandomRotate {"degrees": 10 | [min, max], "prob": 0.5, "border_val": 0}   about the centre
  * Boxes travel with the image: scaled by Resize, shifted by Pad, shifted and clipped by RandomCrop (a box with no
  * area left is dropped), mirrored by RandomFlip.
  */
@@ -19,7 +27,20 @@
 #include "core/config.h"
 #include "data/data.h"
 
-typedef enum tf_kind { TF_RESIZE, TF_PAD, TF_RANDOM_CROP, TF_RANDOM_FLIP, TF_TO_GRAY, TF_NORMALIZE } tf_kind;
+typedef enum tf_kind {
+    TF_RESIZE,
+    TF_PAD,
+    TF_RANDOM_CROP,
+    TF_RANDOM_FLIP,
+    TF_TO_GRAY,
+    TF_NORMALIZE,
+    TF_LETTER_RESIZE,
+    TF_HSV,
+    TF_COLOR_JITTER,
+    TF_BLUR,
+    TF_MEDIAN_BLUR,
+    TF_AFFINE /* RandomAffine and RandomRotate */
+} tf_kind;
 
 typedef struct transform {
     tf_kind kind;
@@ -31,6 +52,10 @@ typedef struct transform {
     bool vertical;
     float mean[4], std[4];
     int32_t n_stats;
+    bool scale_up;                  /* LetterResize */
+    float deltas[4];                /* HSVRandomAug: hue, saturation, value; ColorJitter: b, c, s */
+    int64_t kh, kw;                 /* blur kernels */
+    float rot_min, rot_max, translate, scale_min, scale_max, shear; /* affine (degrees, ratios) */
 } transform;
 
 struct sscma_pipeline {
@@ -61,6 +86,122 @@ static sscma_status check_keys(json_t *obj, size_t index, const char *type, cons
     return key == NULL ? SSCMA_OK
                        : sscma_fail(SSCMA_ERR_CONFIG, WHERE, "transform %zu (%s): unknown key '%s'; valid keys: %s",
                                     index, type, key, list);
+}
+
+/* A number key within [lo, hi] (default def). */
+static bool num(json_t *obj, const char *key, double def, double lo, double hi, float *out)
+{
+    json_t *v = json_object_get(obj, key);
+    double x = v == NULL ? def : json_is_number(v) ? json_number_value(v) : NAN;
+    *out = (float)x;
+    return x >= lo && x <= hi;
+}
+
+/* [min, max] or a symmetric number x (-> [-x, x]). */
+static bool range(json_t *obj, const char *key, float def, float lo, float hi, float *a, float *b)
+{
+    json_t *v = json_object_get(obj, key);
+    if (v == NULL)
+        *a = -def, *b = def;
+    else if (json_is_number(v))
+        *a = -(float)json_number_value(v), *b = (float)json_number_value(v);
+    else if (json_is_array(v) && json_array_size(v) == 2 && json_is_number(json_array_get(v, 0)) &&
+             json_is_number(json_array_get(v, 1)))
+        *a = (float)json_number_value(json_array_get(v, 0)), *b = (float)json_number_value(json_array_get(v, 1));
+    else
+        return false;
+    return *a <= *b && *a >= lo && *b <= hi;
+}
+
+static sscma_status parse_more(json_t *obj, size_t i, const char *type, transform *t)
+{
+    sscma_status st;
+    if (strcmp(type, "LetterResize") == 0) {
+        static const char *const keys[] = {"type", "scale", "size", "pad_val", "allow_scale_up", NULL};
+        t->kind = TF_LETTER_RESIZE;
+        if ((st = check_keys(obj, i, type, keys)) != SSCMA_OK)
+            return st;
+        json_t *size = json_object_get(obj, "scale") ? json_object_get(obj, "scale") : json_object_get(obj, "size");
+        if (!get_size(size, &t->h, &t->w))
+            return sscma_fail(SSCMA_ERR_CONFIG, WHERE, "transform %zu (LetterResize): 'scale' must be [h, w]", i);
+        json_t *pv = json_object_get(obj, "pad_val");
+        t->pad_val = json_is_number(pv) ? (float)json_number_value(pv) : 114.0f;
+        json_t *up = json_object_get(obj, "allow_scale_up");
+        t->scale_up = up == NULL || json_is_true(up);
+    } else if (strcmp(type, "HSVRandomAug") == 0) {
+        static const char *const keys[] = {"type", "hue_delta", "saturation_delta", "value_delta", NULL};
+        t->kind = TF_HSV;
+        if ((st = check_keys(obj, i, type, keys)) != SSCMA_OK)
+            return st;
+        if (!num(obj, "hue_delta", 5, 0, 180, &t->deltas[0]) || !num(obj, "saturation_delta", 30, 0, 255, &t->deltas[1]) ||
+            !num(obj, "value_delta", 30, 0, 255, &t->deltas[2]))
+            return sscma_fail(SSCMA_ERR_CONFIG, WHERE, "transform %zu (HSVRandomAug): deltas are hue 0..180, "
+                              "saturation and value 0..255", i);
+    } else if (strcmp(type, "ColorJitter") == 0) {
+        static const char *const keys[] = {"type", "brightness", "contrast", "saturation", NULL};
+        t->kind = TF_COLOR_JITTER;
+        if ((st = check_keys(obj, i, type, keys)) != SSCMA_OK)
+            return st;
+        if (!num(obj, "brightness", 0, 0, 1, &t->deltas[0]) || !num(obj, "contrast", 0, 0, 1, &t->deltas[1]) ||
+            !num(obj, "saturation", 0, 0, 1, &t->deltas[2]))
+            return sscma_fail(SSCMA_ERR_CONFIG, WHERE, "transform %zu (ColorJitter): brightness, contrast and "
+                              "saturation are 0..1", i);
+    } else if (strcmp(type, "Blur") == 0 || strcmp(type, "MedianBlur") == 0) {
+        static const char *const keys[] = {"type", "ksize", "blur_limit", "prob", "p", NULL};
+        t->kind = type[0] == 'B' ? TF_BLUR : TF_MEDIAN_BLUR;
+        if ((st = check_keys(obj, i, type, keys)) != SSCMA_OK)
+            return st;
+        json_t *k = json_object_get(obj, "ksize") ? json_object_get(obj, "ksize") : json_object_get(obj, "blur_limit");
+        if (k == NULL)
+            t->kh = t->kw = 3;
+        else if (!get_size(k, &t->kh, &t->kw) || t->kh > 31 || t->kw > 31 ||
+                 (t->kind == TF_MEDIAN_BLUR && (t->kh % 2 == 0 || t->kw % 2 == 0)))
+            return sscma_fail(SSCMA_ERR_CONFIG, WHERE, "transform %zu (%s): 'ksize' is 1..31 (odd for MedianBlur)", i,
+                              type);
+        json_t *p = json_object_get(obj, "prob") ? json_object_get(obj, "prob") : json_object_get(obj, "p");
+        t->prob = p == NULL ? 1.0f : (float)json_number_value(p);
+        if ((p != NULL && !json_is_number(p)) || !(t->prob >= 0.0f && t->prob <= 1.0f))
+            return sscma_fail(SSCMA_ERR_CONFIG, WHERE, "transform %zu (%s): 'prob' must be in 0..1", i, type);
+    } else if (strcmp(type, "RandomAffine") == 0) {
+        static const char *const keys[] = {"type", "max_rotate_degree", "max_translate_ratio", "scaling_ratio_range",
+                                           "max_shear_degree", "border_val", NULL};
+        t->kind = TF_AFFINE;
+        t->prob = 1.0f;
+        float rot = 0.0f;
+        if ((st = check_keys(obj, i, type, keys)) != SSCMA_OK)
+            return st;
+        if (!num(obj, "max_rotate_degree", 10, 0, 180, &rot) || !num(obj, "max_translate_ratio", 0.1, 0, 1, &t->translate) ||
+            !num(obj, "max_shear_degree", 2, 0, 45, &t->shear) ||
+            (json_object_get(obj, "scaling_ratio_range") != NULL &&
+             !range(obj, "scaling_ratio_range", 0.0f, 0.01f, 100.0f, &t->scale_min, &t->scale_max)))
+            return sscma_fail(SSCMA_ERR_CONFIG, WHERE, "transform %zu (RandomAffine): max_rotate_degree 0..180, "
+                              "max_translate_ratio 0..1, max_shear_degree 0..45, scaling_ratio_range [min, max] in "
+                              "0.01..100", i);
+        if (json_object_get(obj, "scaling_ratio_range") == NULL)
+            t->scale_min = 0.5f, t->scale_max = 1.5f;
+        t->rot_min = -rot, t->rot_max = rot;
+        json_t *bv = json_object_get(obj, "border_val");
+        t->pad_val = json_is_number(bv) ? (float)json_number_value(bv) : 114.0f;
+    } else if (strcmp(type, "RandomRotate") == 0) {
+        static const char *const keys[] = {"type", "degrees", "prob", "border_val", NULL};
+        t->kind = TF_AFFINE;
+        t->scale_min = t->scale_max = 1.0f;
+        if ((st = check_keys(obj, i, type, keys)) != SSCMA_OK)
+            return st;
+        json_t *p = json_object_get(obj, "prob");
+        t->prob = p == NULL ? 0.5f : (float)json_number_value(p);
+        if ((p != NULL && !json_is_number(p)) || !(t->prob >= 0.0f && t->prob <= 1.0f) ||
+            !range(obj, "degrees", 10.0f, -360.0f, 360.0f, &t->rot_min, &t->rot_max))
+            return sscma_fail(SSCMA_ERR_CONFIG, WHERE, "transform %zu (RandomRotate): 'degrees' is a number or "
+                              "[min, max] in -360..360, 'prob' 0..1", i);
+        json_t *bv = json_object_get(obj, "border_val");
+        t->pad_val = json_is_number(bv) ? (float)json_number_value(bv) : 0.0f;
+    } else {
+        return sscma_fail(SSCMA_ERR_CONFIG, WHERE, "transform %zu: unknown type '%s'; known: Resize, Pad, RandomCrop, "
+                          "RandomFlip, ToGray, Normalize, LetterResize, HSVRandomAug, ColorJitter, Blur, MedianBlur, "
+                          "RandomAffine, RandomRotate", i, type);
+    }
+    return SSCMA_OK;
 }
 
 static sscma_status parse_one(json_t *obj, size_t i, transform *t)
@@ -156,8 +297,7 @@ static sscma_status parse_one(json_t *obj, size_t i, transform *t)
         }
         t->n_stats = (int32_t)n;
     } else {
-        return sscma_fail(SSCMA_ERR_CONFIG, WHERE, "transform %zu: unknown type '%s'; known: Resize, Pad, RandomCrop, "
-                          "RandomFlip, ToGray, Normalize", i, type);
+        return parse_more(obj, i, type, t);
     }
     return SSCMA_OK;
 }
@@ -203,6 +343,7 @@ bool sscma_pipeline_output_shape(const sscma_pipeline *p, int64_t h, int64_t w, 
         switch (t->kind) {
         case TF_RESIZE:
         case TF_RANDOM_CROP:
+        case TF_LETTER_RESIZE:
             h = t->h, w = t->w, known = true, *fixed = true;
             break;
         case TF_PAD:
@@ -214,8 +355,7 @@ bool sscma_pipeline_output_shape(const sscma_pipeline *p, int64_t h, int64_t w, 
             }
             break;
         case TF_TO_GRAY: c = 1; break;
-        case TF_RANDOM_FLIP:
-        case TF_NORMALIZE: break;
+        default: break; /* the others keep the size */
         }
     }
     *oh = h, *ow = w, *oc = c;
@@ -311,6 +451,174 @@ static void place(const sscma_image *src, sscma_image *dst, int64_t oh, int64_t 
     dst->h = oh, dst->w = ow, dst->c = c;
 }
 
+static float clamp255(float v)
+{
+    return v < 0.0f ? 0.0f : v > 255.0f ? 255.0f : v;
+}
+
+/* OpenCV's 8-bit HSV convention on floats: H in [0, 180), S and V in [0, 255]. */
+static void rgb_to_hsv(const float *rgb, float *hsv)
+{
+    float r = rgb[0], g = rgb[1], b = rgb[2];
+    float v = fmaxf(r, fmaxf(g, b)), mn = fminf(r, fminf(g, b)), d = v - mn;
+    float h = 0.0f;
+    if (d > 0.0f) {
+        if (v == r)
+            h = 60.0f * (g - b) / d;
+        else if (v == g)
+            h = 120.0f + 60.0f * (b - r) / d;
+        else
+            h = 240.0f + 60.0f * (r - g) / d;
+        if (h < 0.0f)
+            h += 360.0f;
+    }
+    hsv[0] = h / 2.0f, hsv[1] = v > 0.0f ? 255.0f * d / v : 0.0f, hsv[2] = v;
+}
+
+static void hsv_to_rgb(const float *hsv, float *rgb)
+{
+    float h = hsv[0] * 2.0f, s = hsv[1] / 255.0f, v = hsv[2];
+    float c = v * s, hp = h / 60.0f, x = c * (1.0f - fabsf(fmodf(hp, 2.0f) - 1.0f)), m = v - c;
+    float r = 0, g = 0, b = 0;
+    int sector = (int)hp % 6;
+    switch (sector) {
+    case 0: r = c, g = x; break;
+    case 1: r = x, g = c; break;
+    case 2: g = c, b = x; break;
+    case 3: g = x, b = c; break;
+    case 4: r = x, b = c; break;
+    default: r = c, b = x; break;
+    }
+    rgb[0] = clamp255(r + m), rgb[1] = clamp255(g + m), rgb[2] = clamp255(b + m);
+}
+
+static void hsv_aug(sscma_image *img, const float *gain)
+{
+    const int64_t n = img->h * img->w;
+    if (img->c != 3) { /* gray: the value change only */
+        for (int64_t i = 0; i < n * img->c; i++)
+            img->data[i] = clamp255(img->data[i] + gain[2]);
+        return;
+    }
+    for (int64_t i = 0; i < n; i++) {
+        float hsv[3], *px = img->data + 3 * i;
+        rgb_to_hsv(px, hsv);
+        hsv[0] = fmodf(hsv[0] + gain[0], 180.0f);
+        if (hsv[0] < 0.0f)
+            hsv[0] += 180.0f;
+        hsv[1] = clamp255(hsv[1] + gain[1]), hsv[2] = clamp255(hsv[2] + gain[2]);
+        hsv_to_rgb(hsv, px);
+    }
+}
+
+static void color_jitter(sscma_image *img, const float *f)
+{
+    const int64_t n = img->h * img->w, c = img->c;
+    for (int64_t i = 0; i < n * c; i++) /* brightness */
+        img->data[i] = clamp255(img->data[i] * f[0]);
+    double mean = 0.0; /* contrast: around the mean grey level */
+    for (int64_t i = 0; i < n; i++) {
+        const float *px = img->data + i * c;
+        mean += c == 3 ? 0.299 * px[0] + 0.587 * px[1] + 0.114 * px[2] : px[0];
+    }
+    const float m = n > 0 ? (float)(mean / (double)n) : 0.0f;
+    for (int64_t i = 0; i < n * c; i++)
+        img->data[i] = clamp255((img->data[i] - m) * f[1] + m);
+    if (c == 3) /* saturation: around each pixel's grey */
+        for (int64_t i = 0; i < n; i++) {
+            float *px = img->data + 3 * i, g = 0.299f * px[0] + 0.587f * px[1] + 0.114f * px[2];
+            for (int k = 0; k < 3; k++)
+                px[k] = clamp255((px[k] - g) * f[2] + g);
+        }
+}
+
+static int cmp_float(const void *a, const void *b)
+{
+    float x = *(const float *)a, y = *(const float *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Box (mean) or median filter of kh x kw, edges replicated, into dst. */
+static void filter(const sscma_image *src, sscma_image *dst, int64_t kh, int64_t kw, bool median)
+{
+    const int64_t h = src->h, w = src->w, c = src->c, ry = kh / 2, rx = kw / 2;
+    float window[31 * 31];
+    for (int64_t y = 0; y < h; y++)
+        for (int64_t x = 0; x < w; x++)
+            for (int64_t k = 0; k < c; k++) {
+                double sum = 0.0;
+                int n = 0;
+                for (int64_t dy = -ry; dy < kh - ry; dy++)
+                    for (int64_t dx = -rx; dx < kw - rx; dx++) {
+                        int64_t yy = y + dy < 0 ? 0 : y + dy >= h ? h - 1 : y + dy;
+                        int64_t xx = x + dx < 0 ? 0 : x + dx >= w ? w - 1 : x + dx;
+                        float v = src->data[(yy * w + xx) * c + k];
+                        sum += v;
+                        window[n++] = v;
+                    }
+                if (median)
+                    qsort(window, (size_t)n, sizeof *window, cmp_float);
+                dst->data[(y * w + x) * c + k] = median ? window[n / 2] : (float)(sum / n);
+            }
+    dst->h = h, dst->w = w, dst->c = c;
+}
+
+/* dst = src warped by the 2x3 matrix m (destination = m . source), bilinear, border value outside. */
+static void warp(const sscma_image *src, sscma_image *dst, const double *m, float border)
+{
+    const int64_t h = src->h, w = src->w, c = src->c;
+    const double det = m[0] * m[4] - m[1] * m[3];
+    const double inv[6] = {m[4] / det, -m[1] / det, (m[1] * m[5] - m[4] * m[2]) / det,
+                           -m[3] / det, m[0] / det, (m[3] * m[2] - m[0] * m[5]) / det};
+    for (int64_t y = 0; y < h; y++)
+        for (int64_t x = 0; x < w; x++) {
+            double px = (double)x + 0.5, py = (double)y + 0.5;
+            double sx = inv[0] * px + inv[1] * py + inv[2] - 0.5, sy = inv[3] * px + inv[4] * py + inv[5] - 0.5;
+            double fx = floor(sx), fy = floor(sy);
+            double tx = sx - fx, ty = sy - fy;
+            int64_t x0 = (int64_t)fx, y0 = (int64_t)fy;
+            float *o = dst->data + (y * w + x) * c;
+            for (int64_t k = 0; k < c; k++) {
+                double acc = 0.0;
+                for (int q = 0; q < 4; q++) {
+                    int64_t xx = x0 + (q & 1), yy = y0 + (q >> 1);
+                    double wgt = ((q & 1) ? tx : 1.0 - tx) * ((q >> 1) ? ty : 1.0 - ty);
+                    float v = xx >= 0 && xx < w && yy >= 0 && yy < h ? src->data[(yy * w + xx) * c + k] : border;
+                    acc += wgt * v;
+                }
+                o[k] = (float)acc;
+            }
+        }
+    dst->h = h, dst->w = w, dst->c = c;
+}
+
+/* Boxes (their four corners' bounding box, clipped) and keypoints through the matrix m. */
+static void warp_targets(sscma_image *img, const double *m)
+{
+    for (int32_t i = 0; i < img->n_keypoints; i++) {
+        double x = img->keypoints[2 * i], y = img->keypoints[2 * i + 1];
+        img->keypoints[2 * i] = (float)(m[0] * x + m[1] * y + m[2]);
+        img->keypoints[2 * i + 1] = (float)(m[3] * x + m[4] * y + m[5]);
+    }
+    int32_t kept = 0;
+    for (int32_t i = 0; i < img->n_boxes; i++) {
+        const float *b = img->boxes + 4 * i;
+        double x1 = INFINITY, y1 = INFINITY, x2 = -INFINITY, y2 = -INFINITY;
+        for (int q = 0; q < 4; q++) {
+            double x = (q & 1) ? b[2] : b[0], y = (q >> 1) ? b[3] : b[1];
+            double tx = m[0] * x + m[1] * y + m[2], ty = m[3] * x + m[4] * y + m[5];
+            x1 = fmin(x1, tx), y1 = fmin(y1, ty), x2 = fmax(x2, tx), y2 = fmax(y2, ty);
+        }
+        x1 = fmax(x1, 0.0), y1 = fmax(y1, 0.0), x2 = fmin(x2, (double)img->w), y2 = fmin(y2, (double)img->h);
+        if (x2 <= x1 || y2 <= y1)
+            continue;
+        float *o = img->boxes + 4 * kept;
+        o[0] = (float)x1, o[1] = (float)y1, o[2] = (float)x2, o[3] = (float)y2;
+        img->box_labels[kept++] = img->box_labels[i];
+    }
+    img->n_boxes = kept;
+}
+
 sscma_status sscma_pipeline_apply(const sscma_pipeline *p, sscma_image *img, sscma_image *scratch, uint64_t seed,
                                   uint64_t sample)
 {
@@ -396,6 +704,70 @@ sscma_status sscma_pipeline_apply(const sscma_pipeline *p, sscma_image *img, ssc
                 img->c = 1;
             }
             break;
+        case TF_LETTER_RESIZE: {
+            double s = fmin((double)t->h / (double)img->h, (double)t->w / (double)img->w);
+            if (!t->scale_up && s > 1.0)
+                s = 1.0;
+            int64_t nh = (int64_t)llround((double)img->h * s), nw = (int64_t)llround((double)img->w * s);
+            nh = nh < 1 ? 1 : nh > t->h ? t->h : nh, nw = nw < 1 ? 1 : nw > t->w ? t->w : nw;
+            if (!reserve(scratch, (t->h * t->w > nh * nw ? t->h * t->w : nh * nw) * img->c) ||
+                !reserve(img, t->h * t->w * img->c))
+                return sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, WHERE, "cannot letter-resize");
+            move_boxes(img, (float)nw / (float)img->w, (float)nh / (float)img->h, 0.0f, 0.0f, (float)nw, (float)nh);
+            resize(img, scratch, nh, nw);
+            swap(img, scratch);
+            const int64_t top = (t->h - nh) / 2, left = (t->w - nw) / 2;
+            place(img, scratch, t->h, t->w, left, top, t->pad_val);
+            move_boxes(img, 1.0f, 1.0f, (float)left, (float)top, (float)t->w, (float)t->h);
+            swap(img, scratch);
+            break;
+        }
+        case TF_HSV: {
+            const float gain[3] = {(2.0f * sscma_uniform(stream, sample, 0) - 1.0f) * t->deltas[0],
+                                   (2.0f * sscma_uniform(stream, sample, 1) - 1.0f) * t->deltas[1],
+                                   (2.0f * sscma_uniform(stream, sample, 2) - 1.0f) * t->deltas[2]};
+            hsv_aug(img, gain);
+            break;
+        }
+        case TF_COLOR_JITTER: {
+            float f[3];
+            for (int k = 0; k < 3; k++) /* torchvision: uniform in [max(0, 1 - x), 1 + x] */
+                f[k] = fmaxf(0.0f, 1.0f - t->deltas[k]) +
+                       sscma_uniform(stream, sample, (uint64_t)k) * (1.0f + t->deltas[k] - fmaxf(0.0f, 1.0f - t->deltas[k]));
+            color_jitter(img, f);
+            break;
+        }
+        case TF_BLUR:
+        case TF_MEDIAN_BLUR:
+            if (sscma_uniform(stream, sample, 0) < t->prob) {
+                if (!reserve(scratch, img->h * img->w * img->c))
+                    return sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, WHERE, "cannot blur");
+                filter(img, scratch, t->kh, t->kw, t->kind == TF_MEDIAN_BLUR);
+                swap(img, scratch);
+            }
+            break;
+        case TF_AFFINE: {
+            if (!(sscma_uniform(stream, sample, 0) < t->prob))
+                break;
+            const double pi = 3.14159265358979323846;
+            double angle = (t->rot_min + (t->rot_max - t->rot_min) * sscma_uniform(stream, sample, 1)) * pi / 180.0;
+            double scale = t->scale_min + (t->scale_max - t->scale_min) * sscma_uniform(stream, sample, 2);
+            double shx = tan((2.0 * sscma_uniform(stream, sample, 3) - 1.0) * t->shear * pi / 180.0);
+            double shy = tan((2.0 * sscma_uniform(stream, sample, 4) - 1.0) * t->shear * pi / 180.0);
+            double tx = (2.0 * sscma_uniform(stream, sample, 5) - 1.0) * t->translate * (double)img->w;
+            double ty = (2.0 * sscma_uniform(stream, sample, 6) - 1.0) * t->translate * (double)img->h;
+            const double cx = (double)img->w / 2.0, cy = (double)img->h / 2.0, co = cos(angle), si = sin(angle);
+            /* A = shear . rotation . scale, then about the centre and translated */
+            double a0 = (co + shx * si) * scale, a1 = (-si + shx * co) * scale;
+            double a3 = (shy * co + si) * scale, a4 = (-shy * si + co) * scale;
+            const double m[6] = {a0, a1, cx + tx - a0 * cx - a1 * cy, a3, a4, cy + ty - a3 * cx - a4 * cy};
+            if (!reserve(scratch, img->h * img->w * img->c))
+                return sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, WHERE, "cannot warp");
+            warp(img, scratch, m, t->pad_val);
+            warp_targets(img, m);
+            swap(img, scratch);
+            break;
+        }
         case TF_NORMALIZE: {
             if (t->n_stats != 1 && t->n_stats != img->c)
                 return sscma_fail(SSCMA_ERR_SHAPE, WHERE, "Normalize has %d means for an image with %lld channels",
