@@ -39,6 +39,12 @@ typedef struct slot {
     char error[768];
 } slot;
 
+typedef struct cached_image {
+    uint8_t *pixels;
+    int64_t h, w, c;
+    int32_t label;
+} cached_image;
+
 typedef struct scratch {
     sscma_image a, b;
 } scratch;
@@ -56,6 +62,9 @@ struct sscma_loader {
     /* targets: class labels, or the FOMO grid */
     bool fomo, keypoints;
     int64_t stride, grid_h, grid_w, target_bytes;
+    /* "cache": decoded 8-bit images by dataset index (each written once, under cache_lock) */
+    cached_image *cache;
+    pthread_mutex_t cache_lock;
     int64_t *order;
     uint64_t aug_seed;
     /* synchronous building: one scratch per pool worker */
@@ -107,9 +116,32 @@ static sscma_status build_sample(const sscma_loader *l, int64_t batch, int64_t p
     bool borrowed = false;
     int64_t h, w, c;
     int32_t label = -1;
-    sscma_status st = sscma_dataset_read(l->dataset, index, &pixels, &borrowed, &h, &w, &c, &label);
-    if (st != SSCMA_OK)
-        return st;
+    sscma_status st = SSCMA_OK;
+    cached_image *hit = NULL;
+    if (l->cache != NULL) {
+        pthread_mutex_lock((pthread_mutex_t *)&l->cache_lock);
+        if (l->cache[index].pixels != NULL)
+            hit = &l->cache[index];
+        pthread_mutex_unlock((pthread_mutex_t *)&l->cache_lock);
+    }
+    if (hit != NULL) {
+        pixels = hit->pixels, borrowed = true, h = hit->h, w = hit->w, c = hit->c, label = hit->label;
+    } else {
+        st = sscma_dataset_read(l->dataset, index, &pixels, &borrowed, &h, &w, &c, &label);
+        if (st != SSCMA_OK)
+            return st;
+        if (l->cache != NULL && !borrowed) { /* keep the decoded image; a racing thread may have stored it first */
+            pthread_mutex_lock((pthread_mutex_t *)&l->cache_lock);
+            cached_image *e = &l->cache[index];
+            if (e->pixels == NULL) {
+                e->pixels = pixels, e->h = h, e->w = w, e->c = c, e->label = label;
+                pthread_mutex_unlock((pthread_mutex_t *)&l->cache_lock);
+                borrowed = true; /* the cache owns it now */
+            } else {
+                pthread_mutex_unlock((pthread_mutex_t *)&l->cache_lock);
+            }
+        }
+    }
     s->a.n_boxes = 0, s->a.n_keypoints = 0;
     if ((l->fomo && (st = sscma_dataset_boxes(l->dataset, index, w, h, &s->a.n_boxes, &s->a.boxes,
                                               &s->a.box_labels)) != SSCMA_OK) ||
@@ -301,7 +333,7 @@ sscma_status sscma_loader_create(sscma_context *ctx, sscma_dataset *dataset, con
     if (cfg == NULL)
         return SSCMA_FAIL(SSCMA_ERR_CONFIG, "loader config: line %d, column %d: %s", err.line, err.column, err.text);
     static const char *const keys[] = {"batch_size", "shuffle", "drop_last", "num_workers", "prefetch", "seed",
-                                       "pipeline", "target", NULL};
+                                       "pipeline", "target", "cache", NULL};
     char list[200];
     const char *key = json_is_object(cfg) ? sscma_config_unknown_key(cfg, keys, list, sizeof list) : NULL;
     sscma_status st = SSCMA_OK;
@@ -323,7 +355,16 @@ sscma_status sscma_loader_create(sscma_context *ctx, sscma_dataset *dataset, con
         l->workers = (int32_t)workers, l->prefetch = (int32_t)prefetch, l->seed = (uint64_t)seed;
         pthread_mutex_init(&l->lock, NULL);
         pthread_cond_init(&l->changed, NULL);
-        st = sscma_pipeline_create(ctx, json_object_get(cfg, "pipeline"), &l->pipeline);
+        pthread_mutex_init(&l->cache_lock, NULL);
+        json_t *cache = json_object_get(cfg, "cache");
+        if (cache != NULL && !json_is_boolean(cache))
+            st = SSCMA_FAIL(SSCMA_ERR_CONFIG, "'cache' must be true or false");
+        else if (json_is_true(cache) && dataset->kind != DATASET_IDX &&
+                 (l->cache = calloc((size_t)(dataset->full_size > dataset->size ? dataset->full_size : dataset->size) +
+                                        1, sizeof *l->cache)) == NULL)
+            st = SSCMA_FAIL(SSCMA_ERR_OUT_OF_MEMORY, "cannot allocate the image cache");
+        if (st == SSCMA_OK)
+            st = sscma_pipeline_create(ctx, json_object_get(cfg, "pipeline"), &l->pipeline);
     }
     if (st == SSCMA_OK) {
         /* the batch shape: from the pipeline, or the images themselves when they all have one size */
@@ -453,6 +494,11 @@ void sscma_loader_destroy(sscma_loader *loader)
     free(loader->threads);
     free(loader->order);
     sscma_pipeline_destroy(loader->pipeline);
+    if (loader->cache != NULL)
+        for (int64_t i = 0; i < loader->dataset->size; i++)
+            free(loader->cache[i].pixels);
+    free(loader->cache);
+    pthread_mutex_destroy(&loader->cache_lock);
     pthread_cond_destroy(&loader->changed);
     pthread_mutex_destroy(&loader->lock);
     free(loader);

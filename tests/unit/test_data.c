@@ -1032,6 +1032,61 @@ static void transforms_move_pixels_and_boxes(void)
     sscma_dataset_destroy(ds);
 }
 
+static void loader_cache_keeps_decoded_images(void)
+{
+    char root[160], path[300], cfg[400];
+    snprintf(root, sizeof root, "%s/cached", tmpdir);
+    mkdir(root, 0755);
+    snprintf(path, sizeof path, "%s/k", root);
+    mkdir(path, 0755);
+    uint8_t px[12 * 12];
+    for (int i = 0; i < 6; i++) {
+        memset(px, 20 * i, sizeof px);
+        snprintf(path, sizeof path, "%s/k/%d.png", root, i);
+        stbi_write_png(path, 12, 12, 1, px, 12);
+    }
+    snprintf(cfg, sizeof cfg, "{\"type\": \"CustomDataset\", \"data_root\": \"%s\"}", root);
+    sscma_dataset *ds = NULL;
+    CHECK_OK(sscma_dataset_open(ctx, cfg, &ds));
+    sscma_loader *cached = NULL, *plain = NULL;
+#define CACHE_CFG "{\"batch_size\": 6, \"num_workers\": %d, \"cache\": %s, \"pipeline\": [{\"type\": \"Resize\", \"size\": 12}]}"
+    char c1[256], c2[256];
+    snprintf(c1, sizeof c1, CACHE_CFG, 1, "true");
+    snprintf(c2, sizeof c2, CACHE_CFG, 0, "false");
+    if (ds != NULL) {
+        CHECK_OK(sscma_loader_create(ctx, ds, c1, &cached));
+        CHECK_OK(sscma_loader_create(ctx, ds, c2, &plain));
+    }
+    if (cached != NULL && plain != NULL) {
+        const int64_t dims[4] = {6, 12, 12, 1};
+        sscma_tensor *a = NULL, *b = NULL;
+        sscma_tensor_create(ctx, SSCMA_DTYPE_F32, 4, dims, &a);
+        sscma_tensor_create(ctx, SSCMA_DTYPE_F32, 4, dims, &b);
+        int64_t n = 0;
+        CHECK_OK(sscma_loader_next(cached, a, NULL, &n));
+        CHECK_OK(sscma_loader_next(plain, b, NULL, &n));
+        void *da = NULL, *db = NULL;
+        sscma_tensor_data(a, &da), sscma_tensor_data(b, &db);
+        CHECK(memcmp(da, db, 6 * 144 * sizeof(float)) == 0);
+        for (int i = 0; i < 6; i++) { /* the files go away: only the cache can still serve them */
+            snprintf(path, sizeof path, "%s/k/%d.png", root, i);
+            remove(path);
+        }
+        CHECK_OK(sscma_loader_start_epoch(cached, 1));
+        CHECK_OK(sscma_loader_next(cached, a, NULL, &n));
+        CHECK_INT_EQ(n, 6);
+        CHECK(memcmp(da, db, 6 * 144 * sizeof(float)) == 0);
+        CHECK_OK(sscma_loader_start_epoch(plain, 1));
+        CHECK_FAILS(sscma_loader_next(plain, b, NULL, &n), SSCMA_ERR_IO, "0.png: cannot open");
+        sscma_tensor_destroy(a), sscma_tensor_destroy(b);
+    }
+    CHECK_FAILS(sscma_loader_create(ctx, ds, "{\"cache\": 1, \"pipeline\": [{\"type\": \"Resize\", \"size\": 12}]}",
+                                    &plain), SSCMA_ERR_CONFIG, "'cache' must be true or false");
+    sscma_loader_destroy(cached);
+    sscma_loader_destroy(plain);
+    sscma_dataset_destroy(ds);
+}
+
 static void voc_xml_read_and_defects(void)
 {
     char root[160], path[300], cfg[600];
@@ -1249,6 +1304,7 @@ int main(int argc, char **argv)
         TEST_CASE(yolo_labels_read_and_defects),
         TEST_CASE(voc_xml_read_and_defects),
         TEST_CASE(transforms_move_pixels_and_boxes),
+        TEST_CASE(loader_cache_keeps_decoded_images),
         TEST_CASE(idx_defects_are_reported),
         TEST_CASE(class_folders_and_their_defects),
         TEST_CASE(loader_batches_do_not_depend_on_workers),
