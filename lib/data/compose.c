@@ -8,7 +8,8 @@
  * exports them. With "format": "meter" each image holds exactly one object and the split gets a MeterData index
  * instead (out_dir/train/annotations.txt, lines "000000.png cx cy x1 y1": the centre of the object's box and its
  * top-left corner, in pixels) — a keypoint set for PFLD. Boxes are exact: the tight box of the object's visible pixels (value above 24) at its pasted scale.
- * Backgrounds are value noise (random levels on a 16-pixel lattice, bilinear) plus per-pixel noise; objects are
+ * Backgrounds are value noise (random levels on a 16-pixel lattice, bilinear) plus per-pixel noise, or with
+ * "backgrounds": "<folder>" a random photo of that folder (JPEG/PNG/BMP, recursively) resized to the image; objects are
  * alpha-blended with alpha = min(1, value / 80), so a dark source background stays transparent.
  * Every choice comes from the seed: the same config gives the same files.
  */
@@ -139,6 +140,7 @@ typedef struct compose_cfg {
     uint64_t seed;
     int32_t classes[256], n_classes;
     bool meter;
+    sscma_strlist photos; /* backgrounds */
     const char *split_names[3];
     int64_t split_sizes[3];
     int32_t n_splits;
@@ -147,7 +149,7 @@ typedef struct compose_cfg {
 static sscma_status parse(const sscma_dataset *src, json_t *cfg, compose_cfg *c)
 {
     static const char *const keys[] = {"out_dir", "image_size", "splits", "classes", "objects", "scale", "max_iou",
-                                       "seed", "name", "format", NULL};
+                                       "seed", "name", "format", "backgrounds", NULL};
     char list[200];
     const char *key = sscma_config_unknown_key(cfg, keys, list, sizeof list);
     if (key != NULL)
@@ -179,6 +181,16 @@ static sscma_status parse(const sscma_dataset *src, json_t *cfg, compose_cfg *c)
     }
     if (c->min_objects < 0 || c->max_objects < c->min_objects || c->max_objects > 64)
         return sscma_fail(SSCMA_ERR_CONFIG, WHERE, "'objects' must satisfy 0 <= min <= max <= 64");
+    json_t *bg = json_object_get(cfg, "backgrounds");
+    if (bg != NULL) {
+        if (!json_is_string(bg))
+            return sscma_fail(SSCMA_ERR_CONFIG, WHERE, "'backgrounds' must be a folder of photos");
+        sscma_status bst = sscma_scan_images(json_string_value(bg), &c->photos, 0);
+        if (bst != SSCMA_OK)
+            return bst;
+        if (c->photos.count == 0)
+            return sscma_fail(SSCMA_ERR_CONFIG, WHERE, "backgrounds: no image in %s", json_string_value(bg));
+    }
     const char *format = json_string_value(json_object_get(cfg, "format"));
     if (json_object_get(cfg, "format") != NULL && (format == NULL || (strcmp(format, "coco") != 0 &&
                                                                       strcmp(format, "meter") != 0)))
@@ -331,6 +343,21 @@ static sscma_status compose_split(const sscma_dataset *src, const compose_cfg *c
                     st = sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, WHERE, "cannot allocate an image");
                     break;
                 }
+            }
+            if (o == 0 && c->photos.count > 0) {
+                const char *photo = c->photos.items[below(&r, c->photos.count)];
+                uint8_t *bg = NULL;
+                int64_t bh = 0, bw = 0, bc = 0;
+                if ((st = sscma_image_load(photo, src->max_pixels, (int)channels, &bg, &bh, &bw, &bc)) != SSCMA_OK) {
+                    if (!borrowed)
+                        free(pixels);
+                    break;
+                }
+                resize_u8(bg, bh, bw, bc, canvas, H, W);
+                free(bg);
+                if (!borrowed)
+                    free(pixels);
+                continue;
             }
             if (o == 0) {
                 background(&r, canvas, H, W, channels);
@@ -486,6 +513,8 @@ sscma_status sscma_compose_detection(const sscma_dataset *source, const char *co
         st = compose_split(source, c, s, members, counts);
     for (int32_t k = 0; k < 256; k++)
         free(members[k]);
+    if (c != NULL)
+        sscma_strlist_free(&c->photos);
     free(c);
     json_decref(cfg);
     return st;

@@ -8,7 +8,8 @@
  * detection dataset: f32 [H / stride, W / stride, classes + 1] per sample, one-hot, channel 0 background, each box
  * (after the pipeline moved it) marking the cell of its centre with its class, as SSCMA's FomoHead builds its
  * targets (a later box in the same cell wins); or with {"type": "KeypointTarget"} the keypoints of a MeterData
- * dataset, moved by the pipeline and normalised by the output size: f32 [2 P] per sample, x / W and y / H.
+ * dataset, moved by the pipeline and normalised by the output size: f32 [2 P] per sample, x / W and y / H; or with
+ * {"type": "OneHot"} the class label as f32 [classes] (1 at the label).
  *
  * num_workers == 0: the caller's thread builds each batch, spreading its samples over the context's pool, straight
  * into the caller's tensors. num_workers == N: N threads fill `prefetch` batch slots ahead of the consumer (batch b
@@ -60,7 +61,7 @@ struct sscma_loader {
     /* epoch state */
     int64_t epoch, n_batches, consumed;
     /* targets: class labels, or the FOMO grid */
-    bool fomo, keypoints;
+    bool fomo, keypoints, onehot;
     int64_t stride, grid_h, grid_w, target_bytes;
     /* "cache": decoded 8-bit images by dataset index (each written once, under cache_lock) */
     cached_image *cache;
@@ -181,6 +182,11 @@ static sscma_status build_sample(const sscma_loader *l, int64_t batch, int64_t p
     memcpy(out, s->a.data, (size_t)(l->out_h * l->out_w * l->out_c) * sizeof *out);
     if (l->fomo) {
         encode_fomo(l, &s->a, target);
+    } else if (l->onehot) {
+        float *v = target;
+        memset(v, 0, (size_t)l->target_bytes);
+        if (label >= 0 && label < l->dataset->n_classes)
+            v[label] = 1.0f;
     } else if (l->keypoints) {
         float *xy = target;
         for (int32_t k = 0; k < s->a.n_keypoints; k++) {
@@ -394,8 +400,18 @@ sscma_status sscma_loader_create(sscma_context *ctx, sscma_dataset *dataset, con
         const char *type = json_string_value(json_object_get(target, "type"));
         int64_t stride = 8;
         bool kp = type != NULL && strcmp(type, "KeypointTarget") == 0;
-        if (!json_is_object(target) || type == NULL || (strcmp(type, "FomoTarget") != 0 && !kp))
-            st = SSCMA_FAIL(SSCMA_ERR_CONFIG, "target: unknown type; known: FomoTarget, KeypointTarget");
+        bool oh = type != NULL && strcmp(type, "OneHot") == 0;
+        if (!json_is_object(target) || type == NULL || (strcmp(type, "FomoTarget") != 0 && !kp && !oh))
+            st = SSCMA_FAIL(SSCMA_ERR_CONFIG, "target: unknown type; known: FomoTarget, KeypointTarget, OneHot");
+        else if (oh && (key = sscma_config_unknown_key(target, (const char *const[]){"type", NULL}, list,
+                                                        sizeof list)) != NULL)
+            st = SSCMA_FAIL(SSCMA_ERR_CONFIG, "target: unknown key '%s'; valid keys: %s", key, list);
+        else if (oh && (dataset->kind == DATASET_BOXES || dataset->kind == DATASET_METER))
+            st = SSCMA_FAIL(SSCMA_ERR_CONFIG, "target OneHot needs a classification dataset, not %s", dataset->type);
+        else if (oh) {
+            l->onehot = true;
+            l->target_bytes = (int64_t)dataset->n_classes * (int64_t)sizeof(float);
+        }
         else if (kp && (key = sscma_config_unknown_key(target, (const char *const[]){"type", NULL}, list,
                                                         sizeof list)) != NULL)
             st = SSCMA_FAIL(SSCMA_ERR_CONFIG, "target: unknown key '%s'; valid keys: %s", key, list);
@@ -416,7 +432,7 @@ sscma_status sscma_loader_create(sscma_context *ctx, sscma_dataset *dataset, con
         else if (l->out_h % stride != 0 || l->out_w % stride != 0)
             st = SSCMA_FAIL(SSCMA_ERR_CONFIG, "target FomoTarget: the %lldx%lld images are not a multiple of the "
                             "stride %lld", (long long)l->out_h, (long long)l->out_w, (long long)stride);
-        if (st == SSCMA_OK && !l->keypoints) {
+        if (st == SSCMA_OK && !l->keypoints && !l->onehot) {
             l->fomo = true, l->stride = stride;
             l->grid_h = l->out_h / stride, l->grid_w = l->out_w / stride;
             l->target_bytes = l->grid_h * l->grid_w * (dataset->n_classes + 1) * (int64_t)sizeof(float);
@@ -554,6 +570,15 @@ static sscma_status check_target(const sscma_loader *l, const sscma_tensor *t)
     sscma_tensor_numel(t, &n);
     for (int32_t i = 0; i < rank && i < 4; i++)
         sscma_tensor_dim(t, i, &d[i]);
+    if (l->onehot) {
+        const int64_t k = l->dataset->n_classes;
+        if (dtype != SSCMA_DTYPE_F32 || rank != 2 || d[0] != l->batch_size || d[1] != k)
+            return sscma_fail(dtype != SSCMA_DTYPE_F32 ? SSCMA_ERR_DTYPE : SSCMA_ERR_SHAPE, "sscma_loader_next",
+                              "one-hot targets must be f32[%lld, %lld]; got %s rank %d [%lld, %lld]",
+                              (long long)l->batch_size, (long long)k, sscma_dtype_name(dtype), (int)rank,
+                              (long long)d[0], (long long)d[1]);
+        return SSCMA_OK;
+    }
     if (l->keypoints) {
         const int64_t per = 2 * (int64_t)l->dataset->n_keypoints;
         if (dtype != SSCMA_DTYPE_F32 || rank != 2 || d[0] != l->batch_size || d[1] != per)
@@ -594,6 +619,9 @@ sscma_status sscma_loader_target_shape(const sscma_loader *loader, sscma_dtype *
     } else if (loader->keypoints) {
         *dtype = SSCMA_DTYPE_F32, *rank = 2;
         dims[1] = 2 * (int64_t)loader->dataset->n_keypoints, dims[2] = dims[3] = 0;
+    } else if (loader->onehot) {
+        *dtype = SSCMA_DTYPE_F32, *rank = 2;
+        dims[1] = loader->dataset->n_classes, dims[2] = dims[3] = 0;
     } else {
         *dtype = SSCMA_DTYPE_I32, *rank = 1;
         dims[1] = dims[2] = dims[3] = 0;

@@ -3,6 +3,10 @@
  * relative to data_root and the keypoints in pixels. Every line must have the same number of points. Defects name
  * the file and the line: a missing path, an odd or non-numeric coordinate list, a point count that differs from the
  * first line's, a missing image file, an empty index.
+ *
+ * Without an index file (no "index_file" and no data_root/annotations.txt) the samples are labelme JSON files, every
+ * *.json below data_root (sorted): "imagePath" relative to the JSON file, and the keypoints are the first point of
+ * each "shapes" entry of shape_type "point", in file order. Defects name the JSON file.
  */
 #include <errno.h>
 #include <math.h>
@@ -13,6 +17,97 @@
 
 #include "core/config.h"
 #include "data/data.h"
+
+/* Appends a sample (its image path, copied, and n points) to the dataset, checking the point count. */
+static sscma_status add_sample(sscma_dataset *ds, const char *where, const char *image, const float *xy, int32_t n,
+                               int64_t *cap)
+{
+    if (ds->size == 0)
+        ds->n_keypoints = n;
+    else if (n != ds->n_keypoints)
+        return sscma_fail(SSCMA_ERR_FORMAT, where, "%d points, but the first sample has %d", (int)n,
+                          (int)ds->n_keypoints);
+    if (ds->size == *cap) {
+        int64_t grown = *cap ? 2 * *cap : 256;
+        char **paths = realloc(ds->paths, (size_t)grown * sizeof *paths);
+        if (paths != NULL)
+            ds->paths = paths;
+        float *kp = realloc(ds->keypoints, (size_t)(grown * 2 * n) * sizeof *kp);
+        if (kp != NULL)
+            ds->keypoints = kp;
+        if (paths == NULL || kp == NULL)
+            return sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, where, "cannot list %lld samples", (long long)grown);
+        *cap = grown;
+    }
+    if (access(image, R_OK) != 0)
+        return sscma_fail(SSCMA_ERR_IO, where, "image file %s is missing", image);
+    char *copy = malloc(strlen(image) + 1);
+    if (copy == NULL)
+        return sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, where, "cannot copy a path");
+    strcpy(copy, image);
+    ds->paths[ds->size] = copy;
+    memcpy(ds->keypoints + ds->size * 2 * n, xy, (size_t)(2 * n) * sizeof *xy);
+    ds->size++;
+    return SSCMA_OK;
+}
+
+static sscma_status open_labelme(sscma_dataset *ds, const char *root)
+{
+    sscma_strlist files = {0};
+    sscma_status st = sscma_scan_files(root, ".json", &files, 0);
+    if (st == SSCMA_OK && files.count == 0)
+        st = sscma_fail(SSCMA_ERR_FORMAT, root, "neither annotations.txt nor labelme .json files: an empty dataset");
+    int64_t cap = 0;
+    float xy[512];
+    for (int64_t i = 0; st == SSCMA_OK && i < files.count; i++) {
+        const char *file = files.items[i];
+        json_error_t err;
+        json_t *doc = json_load_file(file, 0, &err);
+        if (doc == NULL) {
+            st = sscma_fail(SSCMA_ERR_FORMAT, file, "line %d, column %d: %s", err.line, err.column, err.text);
+            break;
+        }
+        const char *image = json_string_value(json_object_get(doc, "imagePath"));
+        json_t *shapes = json_object_get(doc, "shapes");
+        int32_t n = 0;
+        if (image == NULL || !json_is_array(shapes))
+            st = sscma_fail(SSCMA_ERR_FORMAT, file, "a labelme file needs \"imagePath\" and a \"shapes\" list");
+        size_t k;
+        json_t *shape;
+        json_array_foreach(shapes, k, shape)
+        {
+            if (st != SSCMA_OK)
+                break;
+            const char *kind = json_string_value(json_object_get(shape, "shape_type"));
+            if (kind != NULL && strcmp(kind, "point") != 0)
+                continue;
+            json_t *pt = json_array_get(json_object_get(shape, "points"), 0);
+            if (!json_is_number(json_array_get(pt, 0)) || !json_is_number(json_array_get(pt, 1)))
+                st = sscma_fail(SSCMA_ERR_FORMAT, file, "shapes[%zu]: \"points\" must hold [x, y]", k);
+            else if (n >= 256)
+                st = sscma_fail(SSCMA_ERR_FORMAT, file, "more than 256 points");
+            else {
+                xy[2 * n] = (float)json_number_value(json_array_get(pt, 0));
+                xy[2 * n + 1] = (float)json_number_value(json_array_get(pt, 1));
+                n++;
+            }
+        }
+        if (st == SSCMA_OK && n == 0)
+            st = sscma_fail(SSCMA_ERR_FORMAT, file, "no point shape");
+        if (st == SSCMA_OK) {
+            char path[8200], dir[4096];
+            snprintf(dir, sizeof dir, "%s", file);
+            char *slash = strrchr(dir, '/');
+            if (slash != NULL)
+                *slash = '\0';
+            snprintf(path, sizeof path, "%s/%s", image[0] == '/' ? "" : dir, image);
+            st = add_sample(ds, file, image[0] == '/' ? image : path, xy, n, &cap);
+        }
+        json_decref(doc);
+    }
+    sscma_strlist_free(&files);
+    return st;
+}
 
 sscma_status sscma_meter_open(sscma_dataset *ds, json_t *config)
 {
@@ -29,9 +124,23 @@ sscma_status sscma_meter_open(sscma_dataset *ds, json_t *config)
     char path[4096];
     snprintf(path, sizeof path, "%s/%s", root, index != NULL ? index : "annotations.txt");
     FILE *f = fopen(path, "r");
-    if (f == NULL)
-        return sscma_fail(SSCMA_ERR_IO, path, "cannot open the index: %s", strerror(errno));
     sscma_status st = SSCMA_OK;
+    if (f == NULL && index == NULL && errno == ENOENT && access(root, R_OK) == 0)
+        st = open_labelme(ds, root);
+    else if (f == NULL)
+        return sscma_fail(SSCMA_ERR_IO, path, "cannot open the index: %s", strerror(errno));
+    if (f == NULL) {
+        if (st == SSCMA_OK) {
+            ds->n_classes = 1;
+            ds->class_names = calloc(1, sizeof *ds->class_names);
+            if (ds->class_names == NULL || (ds->class_names[0] = malloc(6)) == NULL)
+                st = sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, root, "cannot name the class");
+            else
+                strcpy(ds->class_names[0], "meter");
+        }
+        ds->kind = DATASET_METER;
+        return st;
+    }
     char line[8192];
     int64_t cap = 0, lineno = 0;
     float *coords = malloc(sizeof(float) * 512);
@@ -68,42 +177,21 @@ sscma_status sscma_meter_open(sscma_dataset *ds, json_t *config)
                             "pairs", (long long)lineno, (int)n);
             break;
         }
-        if (ds->size == 0)
-            ds->n_keypoints = n / 2;
-        else if (n / 2 != ds->n_keypoints) {
-            st = sscma_fail(SSCMA_ERR_FORMAT, path, "line %lld: %d points, but the first line has %d", (long long)lineno,
-                            (int)(n / 2), (int)ds->n_keypoints);
-            break;
-        }
-        if (ds->size == cap) {
-            int64_t grown = cap ? 2 * cap : 256;
-            char **paths = realloc(ds->paths, (size_t)grown * sizeof *paths);
-            if (paths != NULL)
-                ds->paths = paths;
-            float *kp = realloc(ds->keypoints, (size_t)(grown * n) * sizeof *kp);
-            if (kp != NULL)
-                ds->keypoints = kp;
-            if (paths == NULL || kp == NULL) {
-                st = sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, path, "cannot list %lld samples", (long long)grown);
-                break;
-            }
-            cap = grown;
-        }
         size_t plen = strlen(root) + strlen(image) + 2;
-        char *full = malloc(plen);
+        char *full = malloc(plen), where[64];
         if (full == NULL) {
             st = sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, path, "cannot copy a path");
             break;
         }
         snprintf(full, plen, "%s/%s", root, image);
-        if (access(full, R_OK) != 0) {
-            st = sscma_fail(SSCMA_ERR_IO, path, "line %lld: image file %s is missing", (long long)lineno, full);
-            free(full);
-            break;
+        snprintf(where, sizeof where, "line %lld", (long long)lineno);
+        st = add_sample(ds, where, full, coords, n / 2, &cap);
+        free(full);
+        if (st != SSCMA_OK) { /* name the index file too */
+            char detail[900];
+            snprintf(detail, sizeof detail, "%s", sscma_last_error());
+            st = sscma_fail(st, path, "%s", detail);
         }
-        ds->paths[ds->size] = full;
-        memcpy(ds->keypoints + ds->size * n, coords, (size_t)n * sizeof *coords);
-        ds->size++;
     }
     fclose(f);
     free(coords);

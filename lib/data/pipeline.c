@@ -213,8 +213,9 @@ static sscma_status parse_one(json_t *obj, size_t i, transform *t)
     json_t *pv = json_object_get(obj, "pad_val");
     t->pad_val = json_is_number(pv) ? (float)json_number_value(pv) : 0.0f;
     if (strcmp(type, "Resize") == 0) {
-        static const char *const keys[] = {"type", "size", "scale", NULL};
+        static const char *const keys[] = {"type", "size", "scale", "keep_ratio", NULL};
         t->kind = TF_RESIZE;
+        t->scale_up = json_is_true(json_object_get(obj, "keep_ratio")); /* keep_ratio, for Resize */
         json_t *size = json_object_get(obj, "size") ? json_object_get(obj, "size") : json_object_get(obj, "scale");
         if (check_keys(obj, i, type, keys) != SSCMA_OK)
             return SSCMA_ERR_CONFIG;
@@ -342,6 +343,16 @@ bool sscma_pipeline_output_shape(const sscma_pipeline *p, int64_t h, int64_t w, 
         const transform *t = &p->items[i];
         switch (t->kind) {
         case TF_RESIZE:
+            if (t->scale_up) { /* keep_ratio: the size depends on the image */
+                if (known) {
+                    double s = fmin((double)t->h / (double)h, (double)t->w / (double)w);
+                    h = (int64_t)llround((double)h * s), w = (int64_t)llround((double)w * s);
+                }
+                *fixed = false;
+                break;
+            }
+            h = t->h, w = t->w, known = true, *fixed = true;
+            break;
         case TF_RANDOM_CROP:
         case TF_LETTER_RESIZE:
             h = t->h, w = t->w, known = true, *fixed = true;
@@ -626,15 +637,21 @@ sscma_status sscma_pipeline_apply(const sscma_pipeline *p, sscma_image *img, ssc
         const transform *t = &p->items[i];
         uint64_t stream = sscma_hash64(seed ^ ((uint64_t)i << 48));
         switch (t->kind) {
-        case TF_RESIZE:
-            if (!reserve(scratch, t->h * t->w * img->c))
-                return sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, WHERE, "cannot resize to %lldx%lld", (long long)t->h,
-                                  (long long)t->w);
-            move_boxes(img, (float)t->w / (float)img->w, (float)t->h / (float)img->h, 0.0f, 0.0f, (float)t->w,
-                       (float)t->h);
-            resize(img, scratch, t->h, t->w);
+        case TF_RESIZE: {
+            int64_t oh = t->h, ow = t->w;
+            if (t->scale_up) { /* keep_ratio: fit inside h x w (mmcv's rescale to the smaller factor) */
+                double s = fmin((double)t->h / (double)img->h, (double)t->w / (double)img->w);
+                oh = (int64_t)llround((double)img->h * s), ow = (int64_t)llround((double)img->w * s);
+                oh = oh < 1 ? 1 : oh, ow = ow < 1 ? 1 : ow;
+            }
+            if (!reserve(scratch, oh * ow * img->c))
+                return sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, WHERE, "cannot resize to %lldx%lld", (long long)oh,
+                                  (long long)ow);
+            move_boxes(img, (float)ow / (float)img->w, (float)oh / (float)img->h, 0.0f, 0.0f, (float)ow, (float)oh);
+            resize(img, scratch, oh, ow);
             swap(img, scratch);
             break;
+        }
         case TF_PAD: {
             int64_t oh = t->pad_to_size ? t->h : img->h + t->pad[1] + t->pad[3];
             int64_t ow = t->pad_to_size ? t->w : img->w + t->pad[0] + t->pad[2];

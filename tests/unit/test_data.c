@@ -9,6 +9,7 @@
 #include <zlib.h>
 
 #include <sscma/sscma.h>
+#include <stb_image.h>
 #include <stb_image_write.h>
 
 #include "harness.h"
@@ -990,6 +991,14 @@ static void transforms_move_pixels_and_boxes(void)
         CHECK_INT_EQ(marked_cell(grid, 40), 2 * 10 + 5); /* centre (20, 10) -> resized (20, 8): cell (5, 2) */
     }
     free(img), free(grid);
+    /* Resize keep_ratio then Pad: 40x20 fits 20x20 as 20x10, padded below with 0; the box halves */
+    one_transformed("[{\"type\": \"Resize\", \"size\": [20, 20], \"keep_ratio\": true},"
+                    " {\"type\": \"Pad\", \"size\": [20, 20]}]", 20, 20, &img, &grid);
+    if (img != NULL) {
+        CHECK(fabsf(img[0] - 100.0f) < 1e-3f && fabsf(img[9 * 20 + 19] - 100.0f) < 1e-3f && img[10 * 20] == 0.0f);
+        CHECK_INT_EQ(marked_cell(grid, 25), 1 * 5 + 2); /* centre (10, 5) */
+    }
+    free(img), free(grid);
     /* filters and colour changes of a flat grey image */
     static const char *const flat[] = {
         "[{\"type\": \"Resize\", \"size\": [20, 40]}, {\"type\": \"Blur\", \"ksize\": 5}]", "[{\"type\": \"Resize\", \"size\": [20, 40]}, {\"type\": \"MedianBlur\", \"ksize\": 3}]",
@@ -1084,6 +1093,105 @@ static void loader_cache_keeps_decoded_images(void)
                                     &plain), SSCMA_ERR_CONFIG, "'cache' must be true or false");
     sscma_loader_destroy(cached);
     sscma_loader_destroy(plain);
+    sscma_dataset_destroy(ds);
+}
+
+static void onehot_labelme_and_photo_backgrounds(void)
+{
+    if (!have_fashion()) {
+        test_fail(__FILE__, __LINE__, "Debian's dataset-fashion-mnist is not installed (tools/install-deps)");
+        return;
+    }
+    sscma_dataset *ds = NULL;
+    sscma_loader *l = NULL;
+    CHECK_OK(sscma_dataset_open(ctx, "{\"type\": \"FashionMNIST\", \"split\": \"test\", \"indices\": 4}", &ds));
+    if (ds == NULL)
+        return;
+    /* OneHot: f32 [B, 10] with 1 at each label (the first test labels are 9, 2, 1, 1) */
+    CHECK_OK(sscma_loader_create(ctx, ds, "{\"batch_size\": 4, \"target\": {\"type\": \"OneHot\"}}", &l));
+    if (l != NULL) {
+        sscma_dtype dt;
+        int32_t rank = 0;
+        int64_t td[4];
+        CHECK_OK(sscma_loader_target_shape(l, &dt, &rank, td));
+        CHECK(dt == SSCMA_DTYPE_F32 && rank == 2 && td[1] == 10);
+        const int64_t idims[4] = {4, 28, 28, 1};
+        sscma_tensor *images = NULL, *hot = NULL;
+        sscma_tensor_create(ctx, SSCMA_DTYPE_F32, 4, idims, &images);
+        sscma_tensor_create(ctx, SSCMA_DTYPE_F32, 2, td, &hot);
+        int64_t n = 0;
+        CHECK_OK(sscma_loader_next(l, images, hot, &n));
+        const float *h = NULL;
+        sscma_tensor_data(hot, (void **)&h);
+        static const int labels[4] = {9, 2, 1, 1};
+        for (int i = 0; h != NULL && i < 4; i++)
+            for (int k = 0; k < 10; k++)
+                CHECK(h[i * 10 + k] == (k == labels[i] ? 1.0f : 0.0f));
+        sscma_tensor_destroy(images), sscma_tensor_destroy(hot);
+        sscma_loader_destroy(l);
+    }
+    /* labelme JSON keypoints (MeterData without an index) */
+    char root[160], path[300], cfg[600];
+    snprintf(root, sizeof root, "%s/labelme", tmpdir);
+    mkdir(root, 0755);
+    uint8_t px[16 * 16];
+    memset(px, 50, sizeof px);
+    snprintf(path, sizeof path, "%s/m1.png", root);
+    stbi_write_png(path, 16, 16, 1, px, 16);
+    snprintf(path, sizeof path, "%s/a.json", root);
+    write_text(path, "{\"imagePath\": \"m1.png\", \"shapes\": [{\"label\": \"c\", \"points\": [[3, 4]], \"shape_type\": "
+                     "\"point\"}, {\"label\": \"r\", \"points\": [[1, 1], [5, 5]], \"shape_type\": \"rectangle\"},"
+                     " {\"label\": \"t\", \"points\": [[10.5, 12]], \"shape_type\": \"point\"}]}");
+    snprintf(cfg, sizeof cfg, "{\"type\": \"MeterData\", \"data_root\": \"%s\"}", root);
+    sscma_dataset *kp = NULL;
+    CHECK_OK(sscma_dataset_open(ctx, cfg, &kp));
+    if (kp != NULL) {
+        sscma_sample *s = NULL;
+        int32_t count = 0;
+        const float *xy = NULL;
+        CHECK_OK(sscma_dataset_get(kp, 0, &s));
+        if (s != NULL)
+            CHECK_OK(sscma_sample_keypoints(s, &count, &xy));
+        CHECK_INT_EQ(count, 2);
+        if (count == 2)
+            CHECK(xy[0] == 3 && xy[1] == 4 && xy[2] == 10.5f && xy[3] == 12);
+        sscma_sample_destroy(s);
+        sscma_dataset_destroy(kp);
+    }
+    snprintf(path, sizeof path, "%s/b.json", root);
+    write_text(path, "{\"imagePath\": \"m1.png\", \"shapes\": [{\"points\": [[3, 4]], \"shape_type\": \"point\"}]}");
+    CHECK_FAILS(sscma_dataset_open(ctx, cfg, &kp), SSCMA_ERR_FORMAT, "b.json: 1 points, but the first sample has 2");
+    write_text(path, "{\"shapes\": []}");
+    CHECK_FAILS(sscma_dataset_open(ctx, cfg, &kp), SSCMA_ERR_FORMAT, "b.json: a labelme file needs \"imagePath\"");
+    write_text(path, "{\"imagePath\": \"m1.png\",\n \"shapes\": [}");
+    CHECK_FAILS(sscma_dataset_open(ctx, cfg, &kp), SSCMA_ERR_FORMAT, "b.json: line 2, column");
+    write_text(path, "{\"imagePath\": \"gone.png\", \"shapes\": [{\"points\": [[1, 2]]}, {\"points\": [[3, 4]]}]}");
+    CHECK_FAILS(sscma_dataset_open(ctx, cfg, &kp), SSCMA_ERR_IO, "b.json: image file");
+    /* composed images on photo backgrounds: with no object, the image is the photo, resized */
+    char photos[200], out[200];
+    snprintf(photos, sizeof photos, "%s/photos", tmpdir);
+    mkdir(photos, 0755);
+    uint8_t rgb[30 * 20 * 3];
+    memset(rgb, 200, sizeof rgb);
+    snprintf(path, sizeof path, "%s/p.png", photos);
+    stbi_write_png(path, 30, 20, 3, rgb, 30 * 3);
+    snprintf(out, sizeof out, "%s/on_photos", tmpdir);
+    snprintf(cfg, sizeof cfg, "{\"out_dir\": \"%s\", \"image_size\": [24, 24], \"splits\": {\"train\": 2},"
+             " \"objects\": [0, 0], \"classes\": [1, 2], \"backgrounds\": \"%s\"}", out, photos);
+    CHECK_OK(sscma_compose_detection(ds, cfg));
+    snprintf(path, sizeof path, "%s/train/000001.png", out);
+    int w = 0, h = 0, c = 0;
+    uint8_t *back = stbi_load(path, &w, &h, &c, 0);
+    CHECK(back != NULL && w == 24 && h == 24 && c == 1);
+    bool flat = back != NULL;
+    for (int i = 0; flat && i < 24 * 24; i++)
+        flat = back[i] == 200;
+    CHECK(flat);
+    stbi_image_free(back);
+    snprintf(cfg, sizeof cfg, "{\"out_dir\": \"%s\", \"backgrounds\": \"%s/none\"}", out, photos);
+    CHECK_FAILS(sscma_compose_detection(ds, cfg), SSCMA_ERR_IO, "none: cannot open the folder");
+    CHECK_FAILS(sscma_loader_create(ctx, ds, "{\"target\": {\"type\": \"OneHot\", \"depth\": 3}}", &l),
+                SSCMA_ERR_CONFIG, "target: unknown key 'depth'");
     sscma_dataset_destroy(ds);
 }
 
@@ -1266,7 +1374,7 @@ static void meter_keypoints_read_and_move(void)
         sscma_status status;
     } defects[] = {
         {"000000.png 1 2 3\n", "line 1: 3 coordinates after the image name", SSCMA_ERR_FORMAT},
-        {"000000.png 1 2 3 4\n\n000001.png 1 2\n", "line 3: 1 points, but the first line has 2", SSCMA_ERR_FORMAT},
+        {"000000.png 1 2 3 4\n\n000001.png 1 2\n", "line 3: 1 points, but the first sample has 2", SSCMA_ERR_FORMAT},
         {"000000.png 1 2 x 4\n", "line 1: 'x' is not a coordinate", SSCMA_ERR_FORMAT},
         {"000000.png 1 2 3 4\nmissing.png 1 2 3 4\n", "line 2: image file", SSCMA_ERR_IO},
         {"\n\n", "no sample: an empty index", SSCMA_ERR_FORMAT},
@@ -1305,6 +1413,7 @@ int main(int argc, char **argv)
         TEST_CASE(voc_xml_read_and_defects),
         TEST_CASE(transforms_move_pixels_and_boxes),
         TEST_CASE(loader_cache_keeps_decoded_images),
+        TEST_CASE(onehot_labelme_and_photo_backgrounds),
         TEST_CASE(idx_defects_are_reported),
         TEST_CASE(class_folders_and_their_defects),
         TEST_CASE(loader_batches_do_not_depend_on_workers),
