@@ -109,6 +109,20 @@ static sscma_status open_labelme(sscma_dataset *ds, const char *root)
     return st;
 }
 
+/* The one class of a keypoint set ("meter", as SSCMA's MeterData), after a successful read. */
+static sscma_status finish(sscma_dataset *ds, const char *where, sscma_status st)
+{
+    ds->kind = DATASET_METER;
+    if (st != SSCMA_OK)
+        return st;
+    ds->n_classes = 1;
+    ds->class_names = calloc(1, sizeof *ds->class_names);
+    if (ds->class_names == NULL || (ds->class_names[0] = malloc(6)) == NULL)
+        return sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, where, "cannot name the class");
+    strcpy(ds->class_names[0], "meter");
+    return SSCMA_OK;
+}
+
 sscma_status sscma_meter_open(sscma_dataset *ds, json_t *config)
 {
     static const char *const keys[] = {"type", "data_root", "index_file", "max_pixels", "indices", "pipeline",
@@ -129,18 +143,8 @@ sscma_status sscma_meter_open(sscma_dataset *ds, json_t *config)
         st = open_labelme(ds, root);
     else if (f == NULL)
         return sscma_fail(SSCMA_ERR_IO, path, "cannot open the index: %s", strerror(errno));
-    if (f == NULL) {
-        if (st == SSCMA_OK) {
-            ds->n_classes = 1;
-            ds->class_names = calloc(1, sizeof *ds->class_names);
-            if (ds->class_names == NULL || (ds->class_names[0] = malloc(6)) == NULL)
-                st = sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, root, "cannot name the class");
-            else
-                strcpy(ds->class_names[0], "meter");
-        }
-        ds->kind = DATASET_METER;
-        return st;
-    }
+    if (f == NULL)
+        return finish(ds, root, st);
     char line[8192];
     int64_t cap = 0, lineno = 0;
     float *coords = malloc(sizeof(float) * 512);
@@ -197,14 +201,5 @@ sscma_status sscma_meter_open(sscma_dataset *ds, json_t *config)
     free(coords);
     if (st == SSCMA_OK && ds->size == 0)
         st = sscma_fail(SSCMA_ERR_FORMAT, path, "no sample: an empty index");
-    if (st == SSCMA_OK) {
-        ds->n_classes = 1;
-        ds->class_names = calloc(1, sizeof *ds->class_names);
-        if (ds->class_names == NULL || (ds->class_names[0] = malloc(6)) == NULL)
-            st = sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, path, "cannot name the class");
-        else
-            strcpy(ds->class_names[0], "meter");
-    }
-    ds->kind = DATASET_METER;
-    return st;
+    return finish(ds, path, st);
 }
