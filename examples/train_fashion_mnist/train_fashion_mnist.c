@@ -10,30 +10,15 @@
  * JSON object: {"top1": ..., "epochs": ..., "train_samples": ..., "seconds": ..., "images_per_s": ...}.
  */
 #define _POSIX_C_SOURCE 200809L
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <time.h>
-
-#include <sscma/sscma.h>
-
-#define CHECK(call)                                                                                            \
-    do {                                                                                                       \
-        sscma_status st_ = (call);                                                                             \
-        if (st_ != SSCMA_OK) {                                                                                 \
-            fprintf(stderr, "train_fashion_mnist: %s: %s\n", #call, sscma_last_error());                        \
-            return 1;                                                                                          \
-        }                                                                                                      \
-    } while (0)
+#include "../common/example.h"
 
 typedef struct progress {
     int quiet;
-    int64_t last_epoch;
 } progress;
 
 static int on_progress(const sscma_train_progress *p, void *user)
 {
-    progress *pr = user;
+    const progress *pr = user;
     if (!pr->quiet && (p->iter % 100 == 0 || p->iter == p->iters_per_epoch))
         fprintf(stderr, "epoch %lld/%lld  iter %lld/%lld  loss %.4f  lr %.3e  %.0f img/s  eta %.0f s\n",
                 (long long)p->epoch, (long long)p->max_epochs, (long long)p->iter, (long long)p->iters_per_epoch,
@@ -41,54 +26,16 @@ static int on_progress(const sscma_train_progress *p, void *user)
     return 0;
 }
 
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 int main(int argc, char **argv)
 {
-    long epochs = 8, train_n = -1, test_n = -1, threads = 0, seed = 0;
-    const char *work_dir = NULL;
-    int quiet = 0;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (strcmp(a, "--quiet") == 0) {
-            quiet = 1;
-            continue;
-        }
-        if (v == NULL) {
-            fprintf(stderr, "usage: %s [--epochs N] [--train N] [--test N] [--threads N] [--seed N] [--work-dir DIR] "
-                            "[--quiet]\n", argv[0]);
-            return 2;
-        }
-        if (strcmp(a, "--epochs") == 0)
-            epochs = strtol(v, NULL, 10);
-        else if (strcmp(a, "--train") == 0)
-            train_n = strtol(v, NULL, 10);
-        else if (strcmp(a, "--test") == 0)
-            test_n = strtol(v, NULL, 10);
-        else if (strcmp(a, "--threads") == 0)
-            threads = strtol(v, NULL, 10);
-        else if (strcmp(a, "--seed") == 0)
-            seed = strtol(v, NULL, 10);
-        else if (strcmp(a, "--work-dir") == 0)
-            work_dir = v;
-        else {
-            fprintf(stderr, "unknown option %s\n", a);
-            return 2;
-        }
-        i++;
-    }
-    sscma_context_options opt;
-    sscma_context_options_init(&opt, sizeof opt);
-    opt.num_threads = (int32_t)threads;
-    opt.seed = (uint64_t)seed;
-    opt.log_level = quiet ? SSCMA_LOG_WARNING : SSCMA_LOG_INFO;
+    example_args args = {8, -1, -1, 0, 0, 0.001, NULL, NULL, 0};
+    if (example_parse(argc, argv, &args, "[--epochs N] [--train N] [--test N] [--threads N] [--seed N] "
+                                         "[--work-dir DIR] [--quiet]") != 0)
+        return 2;
+    const long epochs = args.epochs, train_n = args.train, test_n = args.valid, seed = args.seed;
+    const char *work_dir = args.work_dir;
     sscma_context *ctx = NULL;
-    CHECK(sscma_context_create(&opt, &ctx));
+    CHECK(example_context(&args, &ctx));
 
     char cfg[4096], indices[64];
     sscma_dataset *train_ds = NULL, *test_ds = NULL;
@@ -130,11 +77,11 @@ int main(int argc, char **argv)
              work_dir ? "\"" : "");
     sscma_trainer *trainer = NULL;
     CHECK(sscma_trainer_create(model, train, test, cfg, &trainer));
-    progress pr = {quiet, 0};
+    progress pr = {args.quiet};
     CHECK(sscma_trainer_set_callback(trainer, on_progress, &pr));
-    double t0 = now();
+    double t0 = example_now();
     CHECK(sscma_trainer_train(trainer));
-    double seconds = now() - t0;
+    double seconds = example_now() - t0;
     const sscma_metric *metric = NULL;
     double top1 = 0.0, top5 = 0.0;
     CHECK(sscma_trainer_validate(trainer, &metric));

@@ -9,71 +9,21 @@
  * FomoTarget at stride 8. The last line is a JSON object: {"P", "R", "F1", "epochs", "train_images", "seconds"}.
  */
 #define _POSIX_C_SOURCE 200809L
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 
-#include <sscma/sscma.h>
-
-#define CHECK(call)                                                                                            \
-    do {                                                                                                       \
-        sscma_status st_ = (call);                                                                             \
-        if (st_ != SSCMA_OK) {                                                                                 \
-            fprintf(stderr, "train_fomo: %s: %s\n", #call, sscma_last_error());                                 \
-            return 1;                                                                                          \
-        }                                                                                                      \
-    } while (0)
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
+#include "../common/example.h"
 
 int main(int argc, char **argv)
 {
-    long epochs = 30, train_n = 1000, valid_n = 200, threads = 0;
-    double lr = 0.001;
-    const char *data = "fomo_data";
-    int quiet = 0;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (strcmp(a, "--quiet") == 0) {
-            quiet = 1;
-            continue;
-        }
-        if (v == NULL) {
-            fprintf(stderr, "usage: %s [--data DIR] [--epochs N] [--train N] [--valid N] [--threads N] [--lr X] "
-                            "[--quiet]\n", argv[0]);
-            return 2;
-        }
-        if (strcmp(a, "--epochs") == 0)
-            epochs = strtol(v, NULL, 10);
-        else if (strcmp(a, "--train") == 0)
-            train_n = strtol(v, NULL, 10);
-        else if (strcmp(a, "--valid") == 0)
-            valid_n = strtol(v, NULL, 10);
-        else if (strcmp(a, "--threads") == 0)
-            threads = strtol(v, NULL, 10);
-        else if (strcmp(a, "--lr") == 0)
-            lr = strtod(v, NULL);
-        else if (strcmp(a, "--data") == 0)
-            data = v;
-        else {
-            fprintf(stderr, "unknown option %s\n", a);
-            return 2;
-        }
-        i++;
-    }
-    sscma_context_options opt;
-    sscma_context_options_init(&opt, sizeof opt);
-    opt.num_threads = (int32_t)threads;
-    opt.log_level = quiet ? SSCMA_LOG_WARNING : SSCMA_LOG_INFO;
+    example_args args = {30, 1000, 200, 0, 0, 0.001, "fomo_data", NULL, 0};
+    if (example_parse(argc, argv, &args, "[--data DIR] [--epochs N] [--train N] [--valid N] [--threads N] [--lr X] [--quiet]") != 0)
+        return 2;
+    const long epochs = args.epochs, train_n = args.train, valid_n = args.valid;
+    const double lr = args.lr;
+    const char *data = args.data;
+    const int quiet = args.quiet;
     sscma_context *ctx = NULL;
-    CHECK(sscma_context_create(&opt, &ctx));
+    CHECK(example_context(&args, &ctx));
 
     char cfg[4096], path[1024];
     snprintf(path, sizeof path, "%s/valid/_annotations.coco.json", data);
@@ -130,9 +80,9 @@ int main(int argc, char **argv)
              epochs, epochs, lr, epochs * 2 / 3, epochs * 5 / 6);
     sscma_trainer *trainer = NULL;
     CHECK(sscma_trainer_create(model, train, valid, cfg, &trainer));
-    double t0 = now();
+    double t0 = example_now();
     CHECK(sscma_trainer_train(trainer));
-    double seconds = now() - t0;
+    double seconds = example_now() - t0;
     const sscma_metric *m = NULL;
     double p = 0, r = 0, f1 = 0;
     CHECK(sscma_trainer_validate(trainer, &m));

@@ -1,0 +1,86 @@
+/*
+ * Shared by the training examples: a CHECK macro that prints libsscma's message and returns 1, a monotonic clock, and
+ * the command-line options they have in common. Header-only, so each example stays one file plus this one.
+ */
+#ifndef SSCMA_EXAMPLE_H
+#define SSCMA_EXAMPLE_H
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <sscma/sscma.h>
+
+#define CHECK(call)                                                                                            \
+    do {                                                                                                       \
+        sscma_status st_ = (call);                                                                             \
+        if (st_ != SSCMA_OK) {                                                                                 \
+            fprintf(stderr, "%s: %s\n", #call, sscma_last_error());                                            \
+            return 1;                                                                                          \
+        }                                                                                                      \
+    } while (0)
+
+static inline double example_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+typedef struct example_args {
+    long epochs, train, valid, threads, seed;
+    double lr;
+    const char *data, *work_dir;
+    int quiet;
+} example_args;
+
+/*
+ * Parses --epochs --train --valid (or --test) --threads --seed --lr --data --work-dir --quiet over the defaults in
+ * *a. Returns 0, or 2 after printing `usage` for an unknown option or a missing value.
+ */
+static inline int example_parse(int argc, char **argv, example_args *a, const char *usage)
+{
+    for (int i = 1; i < argc; i++) {
+        const char *o = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (strcmp(o, "--quiet") == 0) {
+            a->quiet = 1;
+            continue;
+        }
+        if (v != NULL && strcmp(o, "--epochs") == 0)
+            a->epochs = strtol(v, NULL, 10);
+        else if (v != NULL && strcmp(o, "--train") == 0)
+            a->train = strtol(v, NULL, 10);
+        else if (v != NULL && (strcmp(o, "--valid") == 0 || strcmp(o, "--test") == 0))
+            a->valid = strtol(v, NULL, 10);
+        else if (v != NULL && strcmp(o, "--threads") == 0)
+            a->threads = strtol(v, NULL, 10);
+        else if (v != NULL && strcmp(o, "--seed") == 0)
+            a->seed = strtol(v, NULL, 10);
+        else if (v != NULL && strcmp(o, "--lr") == 0)
+            a->lr = strtod(v, NULL);
+        else if (v != NULL && strcmp(o, "--data") == 0)
+            a->data = v;
+        else if (v != NULL && strcmp(o, "--work-dir") == 0)
+            a->work_dir = v;
+        else {
+            fprintf(stderr, "usage: %s %s\n", argv[0], usage);
+            return 2;
+        }
+        i++;
+    }
+    return 0;
+}
+
+/* A context with the thread count, seed and log level of the options. */
+static inline sscma_status example_context(const example_args *a, sscma_context **ctx)
+{
+    sscma_context_options opt;
+    sscma_context_options_init(&opt, sizeof opt);
+    opt.num_threads = (int32_t)a->threads;
+    opt.seed = (uint64_t)a->seed;
+    opt.log_level = a->quiet ? SSCMA_LOG_WARNING : SSCMA_LOG_INFO;
+    return sscma_context_create(&opt, ctx);
+}
+
+#endif /* SSCMA_EXAMPLE_H */
