@@ -10,6 +10,7 @@
 #include <sscma/version.h>
 #include <sscma/common.h>
 #include <sscma/core.h>
+#include <sscma/config.h>
 #include <sscma/tensor.h>
 #include <sscma/model.h>
 #include <sscma/data.h>

@@ -1,0 +1,130 @@
+/* Unit tests of config.h: _base_ inheritance (mmengine's merge rules), overrides, ${name} references, errors. */
+#define _POSIX_C_SOURCE 200809L
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <sscma/sscma.h>
+
+#include "harness.h"
+
+static char tmpdir[64];
+
+static void write_file(const char *name, const char *text)
+{
+    char path[256];
+    snprintf(path, sizeof path, "%s/%s", tmpdir, name);
+    FILE *f = fopen(path, "w");
+    if (f != NULL) {
+        fputs(text, f);
+        fclose(f);
+    }
+}
+
+static void check_get(sscma_config *c, const char *key, const char *expected)
+{
+    const char *json = NULL;
+    CHECK_OK(sscma_config_get(c, key, &json));
+    if (json != NULL)
+        CHECK_STR_EQ(json, expected);
+}
+
+static void inheritance_merges_as_mmengine(void)
+{
+    write_file("base_model.json", "{\"num_classes\": 4, \"model\": {\"type\": \"Fomo\", \"head\": {\"num_classes\": "
+                                  "\"${num_classes}\", \"middle_channel\": 48}, \"input_size\": [96, 96]}}");
+    write_file("base_sched.json", "{\"max_epochs\": 100, \"param_scheduler\": [{\"type\": \"LinearLR\"}]}");
+    mkdir(strcat(strcpy((char[128]){0}, tmpdir), "/sub"), 0755);
+    write_file("sub/recipe.json",
+               "{\"_base_\": [\"../base_model.json\", \"../base_sched.json\"], \"max_epochs\": 30,"
+               " \"model\": {\"head\": {\"middle_channel\": 32}, \"input_size\": [64, 64]},"
+               " \"param_scheduler\": [{\"type\": \"MultiStepLR\"}],"
+               " \"work_dir\": \"work_dirs/fomo_${max_epochs}e\"}");
+    char path[256];
+    snprintf(path, sizeof path, "%s/sub/recipe.json", tmpdir);
+    sscma_config *c = NULL;
+    CHECK_OK(sscma_config_load(path, &c));
+    if (c == NULL)
+        return;
+    check_get(c, "model.head.middle_channel", "32");           /* objects merge key by key */
+    check_get(c, "model.head.num_classes", "\"${num_classes}\""); /* not resolved yet */
+    check_get(c, "model.input_size", "[64,64]");                  /* lists replace */
+    check_get(c, "param_scheduler", "[{\"type\":\"MultiStepLR\"}]");
+    check_get(c, "max_epochs", "30");
+    CHECK_OK(sscma_config_set(c, "num_classes=7"));
+    CHECK_OK(sscma_config_set(c, "model.input_size=[96,96]"));
+    CHECK_OK(sscma_config_set(c, "param_scheduler.0.gamma=0.5"));
+    CHECK_OK(sscma_config_set(c, "data_root=data/fashion"));     /* not JSON: a string */
+    CHECK_OK(sscma_config_set(c, "train_dataloader.batch_size=16")); /* creates the object */
+    CHECK_OK(sscma_config_resolve(c));
+    check_get(c, "model.head.num_classes", "7");                  /* the type follows the constant */
+    check_get(c, "work_dir", "\"work_dirs/fomo_30e\"");
+    check_get(c, "model.input_size.1", "96");
+    check_get(c, "param_scheduler.0", "{\"type\":\"MultiStepLR\",\"gamma\":0.5}");
+    check_get(c, "data_root", "\"data/fashion\"");
+    check_get(c, "train_dataloader", "{\"batch_size\":16}");
+    const char *json = NULL;
+    CHECK_FAILS(sscma_config_get(c, "model.neck.type", &json), SSCMA_ERR_NOT_FOUND, "'model.neck.type': no 'neck'");
+    CHECK_FAILS(sscma_config_set(c, "param_scheduler.3.gamma=1"), SSCMA_ERR_CONFIG, "index 3 is outside the list of 1");
+    CHECK_FAILS(sscma_config_set(c, "max_epochs.x=1"), SSCMA_ERR_CONFIG, "'x' is inside a value that is not an object");
+    CHECK_FAILS(sscma_config_set(c, "=3"), SSCMA_ERR_CONFIG, "expected KEY=VALUE");
+    CHECK_FAILS(sscma_config_set(c, "lr"), SSCMA_ERR_CONFIG, "expected KEY=VALUE");
+    sscma_config_destroy(c);
+}
+
+static void delete_replaces_and_errors_name_the_file(void)
+{
+    sscma_config *c = NULL;
+    write_file("a.json", "{\"model\": {\"type\": \"ImageClassifier\", \"neck\": {\"type\": \"GAP\"}}}");
+    char text[512];
+    snprintf(text, sizeof text, "{\"_base_\": \"a.json\", \"model\": {\"_delete_\": true, \"type\": \"Fomo\"}}");
+    CHECK_OK(sscma_config_parse(text, tmpdir, &c));
+    if (c != NULL)
+        check_get(c, "model", "{\"type\":\"Fomo\"}");
+    sscma_config_destroy(c);
+    write_file("b.json", "{\"model\": {\"type\": \"PFLD\"}}");
+    CHECK_FAILS(sscma_config_parse("{\"_base_\": [\"a.json\", \"b.json\"]}", tmpdir, &c), SSCMA_ERR_CONFIG,
+                "key 'model' is defined by two of its _base_ files");
+    write_file("loop.json", "{\"_base_\": \"loop.json\"}");
+    CHECK_FAILS(sscma_config_parse("{\"_base_\": \"loop.json\"}", tmpdir, &c), SSCMA_ERR_CONFIG, "_base_ cycle");
+    write_file("bad.json", "{\"x\": 1,\n \"y\": }");
+    CHECK_FAILS(sscma_config_parse("{\"_base_\": \"bad.json\"}", tmpdir, &c), SSCMA_ERR_FORMAT, "bad.json: line 2");
+    CHECK_FAILS(sscma_config_parse("{\"_base_\": \"none.json\"}", tmpdir, &c), SSCMA_ERR_IO, "none.json: cannot open");
+    CHECK_FAILS(sscma_config_parse("{\"_base_\": 3}", tmpdir, &c), SSCMA_ERR_CONFIG, "_base_ must be a path");
+    CHECK_FAILS(sscma_config_parse("[1, 2]", tmpdir, &c), SSCMA_ERR_CONFIG, "must be a JSON object");
+    CHECK_FAILS(sscma_config_load("/nonexistent/x.json", &c), SSCMA_ERR_IO, "/nonexistent/x.json");
+    CHECK_OK(sscma_config_parse("{\"a\": \"${b}\", \"c\": {\"d\": [\"x${e}\"]}}", NULL, &c));
+    if (c != NULL)
+        CHECK_FAILS(sscma_config_resolve(c), SSCMA_ERR_CONFIG, "a: '${b}' refers to no top-level key");
+    sscma_config_destroy(c);
+    CHECK_OK(sscma_config_parse("{\"b\": 1, \"c\": {\"d\": [\"x${e}\"]}}", NULL, &c));
+    if (c != NULL)
+        CHECK_FAILS(sscma_config_resolve(c), SSCMA_ERR_CONFIG, "c.d.0: '${e}' refers to no top-level key");
+    sscma_config_destroy(c);
+    CHECK_OK(sscma_config_parse("{\"a\": \"${b}\", \"b\": \"${a}\"}", NULL, &c));
+    if (c != NULL)
+        CHECK_FAILS(sscma_config_resolve(c), SSCMA_ERR_CONFIG, "nested more than 32 deep");
+    sscma_config_destroy(c);
+    CHECK_FAILS(sscma_config_parse(NULL, NULL, &c), SSCMA_ERR_INVALID_ARGUMENT, "'json_text'");
+    CHECK_FAILS(sscma_config_set(NULL, "a=1"), SSCMA_ERR_INVALID_ARGUMENT, "'config'");
+    CHECK_FAILS(sscma_config_resolve(NULL), SSCMA_ERR_INVALID_ARGUMENT, "'config'");
+    sscma_config_destroy(NULL);
+}
+
+int main(int argc, char **argv)
+{
+    static const test_case cases[] = {
+        TEST_CASE(inheritance_merges_as_mmengine),
+        TEST_CASE(delete_replaces_and_errors_name_the_file),
+    };
+    snprintf(tmpdir, sizeof tmpdir, "/tmp/sscma-config-XXXXXX");
+    if (mkdtemp(tmpdir) == NULL)
+        return 99;
+    int rc = test_main(argc, argv, cases, TEST_COUNT(cases));
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
+    if (system(cmd) != 0)
+        rc = 1;
+    return rc;
+}
