@@ -57,8 +57,9 @@ typedef int (*sscma_train_callback)(const sscma_train_progress *progress, void *
  * (all three must outlive it; the loaders' images must match the model's "image" input). The optimizer, schedulers,
  * metric and hooks are built from config_json now. Nothing is written until training runs; with a work_dir, the
  * directory must exist. *out owns the trainer. Errors: SSCMA_ERR_CONFIG (the message names the key),
- * SSCMA_ERR_SHAPE (loader and model disagree: both shapes shown), SSCMA_ERR_UNSUPPORTED (a model whose targets the
- * loaders cannot provide yet), SSCMA_ERR_OUT_OF_MEMORY.
+ * SSCMA_ERR_SHAPE (loader and model disagree on images or targets — a FOMO model needs the loader's FomoTarget, a
+ * PFLD model its KeypointTarget: both shapes shown), SSCMA_ERR_UNSUPPORTED (a model without a "target" input),
+ * SSCMA_ERR_OUT_OF_MEMORY.
  */
 SSCMA_API sscma_status sscma_trainer_create(sscma_model *model, sscma_loader *train_loader, sscma_loader *val_loader,
                                             const char *config_json, sscma_trainer **out);
