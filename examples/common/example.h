@@ -83,4 +83,26 @@ static inline sscma_status example_context(const example_args *a, sscma_context 
     return sscma_context_create(&opt, ctx);
 }
 
+/*
+ * Composes the example's data set from Fashion-MNIST's training split with compose_config (sscma_compose_detection)
+ * unless `marker` (its last file) already exists.
+ */
+static inline sscma_status example_compose_once(sscma_context *ctx, const char *marker, const char *compose_config,
+                                                int quiet)
+{
+    FILE *f = fopen(marker, "r");
+    if (f != NULL) {
+        fclose(f);
+        return SSCMA_OK;
+    }
+    sscma_dataset *source = NULL;
+    sscma_status st = sscma_dataset_open(ctx, "{\"type\": \"FashionMNIST\", \"split\": \"train\"}", &source);
+    if (st == SSCMA_OK)
+        st = sscma_compose_detection(source, compose_config);
+    sscma_dataset_destroy(source);
+    if (st == SSCMA_OK && !quiet)
+        fprintf(stderr, "composed the data set up to %s\n", marker);
+    return st;
+}
+
 #endif /* SSCMA_EXAMPLE_H */

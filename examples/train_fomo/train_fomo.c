@@ -9,8 +9,6 @@
  * FomoTarget at stride 8. The last line is a JSON object: {"P", "R", "F1", "epochs", "train_images", "seconds"}.
  */
 #define _POSIX_C_SOURCE 200809L
-#include <sys/stat.h>
-
 #include "../common/example.h"
 
 int main(int argc, char **argv)
@@ -27,20 +25,12 @@ int main(int argc, char **argv)
 
     char cfg[4096], path[1024];
     snprintf(path, sizeof path, "%s/valid/_annotations.coco.json", data);
-    struct stat sb;
-    if (stat(path, &sb) != 0) {
-        sscma_dataset *source = NULL;
-        CHECK(sscma_dataset_open(ctx, "{\"type\": \"FashionMNIST\", \"split\": \"train\"}", &source));
-        snprintf(cfg, sizeof cfg,
+    snprintf(cfg, sizeof cfg,
                  "{\"out_dir\": \"%s\", \"image_size\": [96, 96], \"splits\": {\"train\": %ld, \"valid\": %ld},"
                  " \"classes\": [0, 1, 7, 8], \"objects\": [1, 5], \"scale\": [0.8, 1.2], \"seed\": 0,"
                  " \"name\": \"fashion\"}",
-                 data, train_n, valid_n);
-        CHECK(sscma_compose_detection(source, cfg));
-        sscma_dataset_destroy(source);
-        if (!quiet)
-            fprintf(stderr, "composed %ld + %ld images into %s\n", train_n, valid_n, data);
-    }
+             data, train_n, valid_n);
+    CHECK(example_compose_once(ctx, path, cfg, quiet));
     sscma_dataset *train_ds = NULL, *valid_ds = NULL;
     snprintf(cfg, sizeof cfg, "{\"type\": \"CocoDataset\", \"data_root\": \"%s\", \"ann_file\": "
              "\"train/_annotations.coco.json\", \"data_prefix\": {\"img\": \"train/\"}, \"indices\": %ld}", data, train_n);

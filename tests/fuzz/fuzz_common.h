@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 
 #include <sscma/sscma.h>
+#include <stb_image_write.h>
 
 static sscma_context *fuzz_ctx;
 static char fuzz_dir[64];
@@ -43,6 +44,24 @@ static void fuzz_write(const char *name, const uint8_t *data, size_t size)
     if (size > 0)
         fwrite(data, 1, size, f);
     fclose(f);
+}
+
+/* Creates fuzz_dir/name (a folder), ignoring an existing one. */
+static void fuzz_mkdir(const char *name)
+{
+    char path[256];
+    snprintf(path, sizeof path, "%s/%s", fuzz_dir, name);
+    mkdir(path, 0755);
+}
+
+/* Writes a valid 8x8 grey PNG at fuzz_dir/name, for the annotations under test to point at. */
+static void fuzz_png(const char *name)
+{
+    uint8_t px[64];
+    memset(px, 90, sizeof px);
+    char path[256];
+    snprintf(path, sizeof path, "%s/%s", fuzz_dir, name);
+    stbi_write_png(path, 8, 8, 1, px, 8);
 }
 
 /* Opens a dataset from config and reads every sample (bounded), as a loader would. */

@@ -7,10 +7,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     fuzz_init();
     static int ready;
-    char path[256];
     if (!ready) {
-        snprintf(path, sizeof path, "%s/cls", fuzz_dir);
-        mkdir(path, 0755);
+        fuzz_mkdir("cls");
         ready = 1;
     }
     /* the same bytes as every type the wrapper accepts by name */

@@ -4,24 +4,16 @@
  */
 #include "fuzz_common.h"
 
-#include <stb_image_write.h>
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     fuzz_init();
     static int ready;
-    char path[256];
     if (!ready) {
-        snprintf(path, sizeof path, "%s/images", fuzz_dir);
-        mkdir(path, 0755);
-        snprintf(path, sizeof path, "%s/labels", fuzz_dir);
-        mkdir(path, 0755);
-        uint8_t px[64];
-        memset(px, 90, sizeof px);
-        snprintf(path, sizeof path, "%s/images/a.png", fuzz_dir);
-        stbi_write_png(path, 8, 8, 1, px, 8);
+        fuzz_mkdir("images");
+        fuzz_mkdir("labels");
+        fuzz_png("images/a.png");
         ready = 1;
     }
     const uint8_t *nl = memchr(data, '\n', size);
