@@ -17,5 +17,6 @@
 #include <sscma/optim.h>
 #include <sscma/metrics.h>
 #include <sscma/train.h>
+#include <sscma/quant.h>
 
 #endif /* SSCMA_SSCMA_H */

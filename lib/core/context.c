@@ -236,3 +236,18 @@ void sscma_free(const sscma_context *ctx, void *ptr, size_t size_bytes)
     if (ptr != NULL)
         ctx->options.free_fn(ctx->options.alloc_user_data, ptr, size_bytes);
 }
+
+char *sscma_strdup(const sscma_context *ctx, const char *s)
+{
+    size_t n = strlen(s) + 1;
+    char *d = sscma_alloc(ctx, n, 1);
+    if (d != NULL)
+        memcpy(d, s, n);
+    return d;
+}
+
+void sscma_free_string(const sscma_context *ctx, char *s)
+{
+    if (s != NULL)
+        sscma_free(ctx, s, strlen(s) + 1);
+}

@@ -67,6 +67,9 @@ void sscma_logf(const sscma_context *ctx, sscma_log_level level, const char *fmt
 void *sscma_alloc(const sscma_context *ctx, size_t size_bytes, size_t alignment);
 void *sscma_alloc_zeroed(const sscma_context *ctx, size_t size_bytes, size_t alignment);
 void sscma_free(const sscma_context *ctx, void *ptr, size_t size_bytes);
+/* A copy of a NUL-terminated string through the context (NULL when out of memory), and its release (NULL: no-op). */
+char *sscma_strdup(const sscma_context *ctx, const char *s);
+void sscma_free_string(const sscma_context *ctx, char *s);
 
 /*
  * Thread pool (core/pool.c). A task gets a contiguous range [begin, end) of [0, count) and the index of the worker

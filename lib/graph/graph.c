@@ -8,14 +8,6 @@
 
 #define GRAPH "graph"
 
-static char *dup_string(const sscma_context *ctx, const char *s)
-{
-    size_t n = strlen(s) + 1;
-    char *d = sscma_alloc(ctx, n, 1);
-    if (d != NULL)
-        memcpy(d, s, n);
-    return d;
-}
 
 sscma_status sscma_graph_create(sscma_context *ctx, sscma_graph **out)
 {
@@ -94,7 +86,7 @@ static sscma_status new_value(sscma_graph *g, const char *name, sscma_value_kind
         return sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, GRAPH, "cannot grow the value table");
     sscma_value *v = &g->values[g->n_values];
     memset(v, 0, sizeof *v);
-    v->name = dup_string(g->ctx, name);
+    v->name = sscma_strdup(g->ctx, name);
     if (v->name == NULL)
         return sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, GRAPH, "cannot copy the name '%s'", name);
     v->kind = kind;
@@ -180,7 +172,7 @@ sscma_status sscma_graph_add_node(sscma_graph *g, const char *name, const char *
     sscma_node *nd = &g->nodes[g->n_nodes];
     memset(nd, 0, sizeof *nd);
     nd->def = def;
-    nd->name = dup_string(g->ctx, name);
+    nd->name = sscma_strdup(g->ctx, name);
     if (def->attrs_size > 0) {
         nd->attrs = sscma_alloc(g->ctx, def->attrs_size, 16);
         if (nd->attrs != NULL)

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "graph/graph.h"
+#include "graph/model_private.h"
 #include "io/checkpoint.h"
 #include "sscma/experimental.h"
 #include "train/state.h"
@@ -590,4 +591,16 @@ uint64_t *sscma_model_rng_state(sscma_model *model)
 const char *sscma_model_family(const sscma_model *model)
 {
     return model->io.family;
+}
+
+/* ---- private accessors for the lowering (graph/model_private.h) ---- */
+
+sscma_graph *sscma_model_graph(const sscma_model *model)
+{
+    return model->g;
+}
+
+const zoo_io *sscma_model_io(const sscma_model *model)
+{
+    return &model->io;
 }

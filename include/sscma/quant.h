@@ -1,0 +1,96 @@
+/*
+ * libsscma deployable models: a trained model lowered for inference (batch norms folded into the convolutions,
+ * ReLU/ReLU6 fused, training-only layers dropped), in float or quantized to int8 following the TFLite quantization
+ * spec (docs/export.md): weights int8 symmetric per output channel with zero point 0, activations int8 asymmetric
+ * per tensor, biases int32 with scale = input scale x weight scale, requantization by a fixed-point multiplier and
+ * shift with TFLite's rounding, ReLU/ReLU6 as clamping.
+ *
+ * A deployable model is what the exporters (<sscma/export.h>) write and what the int8 runtime runs; a .tflite file
+ * written by libsscma reads back into one (sscma_qmodel_load_tflite), so an application embeds the same runtime
+ * the tests check against TFLite's reference kernels.
+ */
+#ifndef SSCMA_QUANT_H
+#define SSCMA_QUANT_H
+
+#include <sscma/common.h>
+#include <sscma/core.h>
+#include <sscma/data.h>
+#include <sscma/model.h>
+#include <sscma/tensor.h>
+
+SSCMA_BEGIN_DECLS
+
+typedef struct sscma_qmodel sscma_qmodel;
+
+/* How activation ranges are observed during calibration. */
+typedef enum sscma_observer {
+    SSCMA_OBSERVER_MINMAX = 1,         /* running min and max over every calibration batch */
+    SSCMA_OBSERVER_MOVING_AVERAGE = 2, /* min/max of each batch, averaged: r += c * (batch - r) */
+    SSCMA_OBSERVER_PERCENTILE = 3      /* the given percentile of |x| on each side, from a histogram */
+} sscma_observer;
+
+/* Quantization options; initialise with sscma_quant_options_init. */
+typedef struct sscma_quant_options {
+    uint32_t struct_size;
+    sscma_observer observer;  /* activations; default SSCMA_OBSERVER_MINMAX (TFLite's converter) */
+    float averaging_constant; /* moving average: default 0.01 (PyTorch's) */
+    float percentile;         /* percentile observer: default 99.99 */
+    int64_t calib_batches;    /* calibration batches read from the loader; 0 = one whole epoch; default 32 */
+} sscma_quant_options;
+
+/*
+ * Fills `options` with the defaults. struct_size must be sizeof the caller's struct (older callers get the fields
+ * they know). Errors: NULL, struct_size smaller than the first field or larger than the library knows
+ * (SSCMA_ERR_UNSUPPORTED).
+ */
+SSCMA_API sscma_status sscma_quant_options_init(sscma_quant_options *options, size_t struct_size);
+
+/*
+ * Lowers `model` to a float deployable model: batch norms folded into the preceding convolutions (w * s,
+ * (b - mean) * s + beta with s = gamma / sqrt(var + eps)), ReLU/ReLU6 fused, dropout and losses removed, and the
+ * family's deployment output (docs/deployment.md): a classifier gets a softmax over its logits. The model is read,
+ * not changed; *out is independent of it. Errors: a layer the deployable form cannot express
+ * (SSCMA_ERR_UNSUPPORTED: the message names the layer and the op), SSCMA_ERR_OUT_OF_MEMORY.
+ */
+SSCMA_API sscma_status sscma_qmodel_from_model(sscma_model *model, sscma_qmodel **out);
+
+/*
+ * Post-training quantization: lowers `model`, runs it in float on up to options->calib_batches batches of
+ * `calib` (its images; the loader's epoch 0 order) to observe every activation's range, then quantizes to int8.
+ * options may be NULL for the defaults. Errors: as sscma_qmodel_from_model; the loader's errors; a loader whose
+ * images do not fit the model's input (SSCMA_ERR_SHAPE).
+ */
+SSCMA_API sscma_status sscma_quantize(sscma_model *model, sscma_loader *calib, const sscma_quant_options *options,
+                                      sscma_qmodel **out);
+
+/* Destroys a deployable model and the tensor views it handed out. NULL is a no-op. */
+SSCMA_API void sscma_qmodel_destroy(sscma_qmodel *qmodel);
+
+/* Stores 1 in *out when the model runs in int8 (full integer), 0 when in float. */
+SSCMA_API sscma_status sscma_qmodel_is_int8(const sscma_qmodel *qmodel, int *out);
+
+/* Stores the numbers of inputs and outputs in *inputs and *outputs (either may be NULL). */
+SSCMA_API sscma_status sscma_qmodel_io_count(const sscma_qmodel *qmodel, int32_t *inputs, int32_t *outputs);
+
+/*
+ * Plans the runtime for `batch` samples and allocates its buffers (batch 1 is what the exported files hold; larger
+ * batches evaluate faster). Invalidates earlier input and output views. Errors: batch < 1, out of memory.
+ */
+SSCMA_API sscma_status sscma_qmodel_prepare(sscma_qmodel *qmodel, int64_t batch);
+
+/*
+ * Stores in *out a view of input `index` at the prepared batch (NHWC; f32, or i8 with its scale and zero point
+ * set: quantize as q = round(x / scale) + zero_point, clamped to -128..127). The view belongs to the model and is
+ * valid until the next prepare. Errors: not prepared (SSCMA_ERR_STATE), index out of range.
+ */
+SSCMA_API sscma_status sscma_qmodel_input(sscma_qmodel *qmodel, int32_t index, sscma_tensor **out);
+
+/* As sscma_qmodel_input for output `index`; *name (may be NULL) receives its name, owned by the model. */
+SSCMA_API sscma_status sscma_qmodel_output(sscma_qmodel *qmodel, int32_t index, sscma_tensor **out, const char **name);
+
+/* Runs the model on its inputs. Errors: not prepared. */
+SSCMA_API sscma_status sscma_qmodel_run(sscma_qmodel *qmodel);
+
+SSCMA_END_DECLS
+
+#endif /* SSCMA_QUANT_H */

@@ -1,0 +1,15 @@
+/*
+ * Private access to a model's graph and outputs, for the modules that read a model as a whole (the lowering to a
+ * deployable model in lib/quant/). Not installed.
+ */
+#ifndef SSCMA_LIB_GRAPH_MODEL_PRIVATE_H
+#define SSCMA_LIB_GRAPH_MODEL_PRIVATE_H
+
+#include "graph/graph.h"
+#include "zoo/zoo.h"
+
+/* The model's graph and its input/output table (both borrowed). */
+sscma_graph *sscma_model_graph(const sscma_model *model);
+const zoo_io *sscma_model_io(const sscma_model *model);
+
+#endif /* SSCMA_LIB_GRAPH_MODEL_PRIVATE_H */

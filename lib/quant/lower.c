@@ -1,0 +1,471 @@
+/*
+ * Lowering a trained model to a float deployable model: batch norms folded into the convolutions before them (or
+ * made a depthwise 1x1 convolution when nothing precedes them), ReLU/ReLU6 fused into the layer they follow,
+ * dropout dropped, training-only nodes (losses) skipped, and the family's deployment output added.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "graph/model_private.h"
+#include "quant/qmodel.h"
+
+typedef struct lower {
+    const sscma_graph *g;
+    sscma_qmodel *q;
+    int32_t *map;       /* graph value -> qmodel tensor, -1 if none yet */
+    int32_t *consumers; /* graph value -> number of inference nodes reading it */
+    int32_t *reader;    /* graph value -> the (last) inference node reading it */
+    bool *done;         /* node already lowered as part of another (a folded batch norm, a fused activation) */
+    const int32_t *keep; /* deployment outputs (graph values): never fused away */
+    int32_t n_keep;
+} lower;
+
+static bool is_kept(const lower *L, int32_t v)
+{
+    for (int32_t i = 0; i < L->n_keep; i++)
+        if (L->keep[i] == v)
+            return true;
+    return false;
+}
+
+static sscma_status unsupported(const sscma_node *nd, const char *why)
+{
+    return sscma_fail(SSCMA_ERR_UNSUPPORTED, "sscma_qmodel_from_model", "layer '%s' (op %s): %s", nd->name,
+                      nd->def->name, why);
+}
+
+/* The single inference node that reads v, when there is exactly one and v is not a deployment output; else -1. */
+static int32_t sole_reader(const lower *L, int32_t v)
+{
+    return L->consumers[v] == 1 && !is_kept(L, v) ? L->reader[v] : -1;
+}
+
+/* A float activation tensor for graph value v (batch 1 shape). */
+static sscma_status act_tensor(lower *L, int32_t v, const char *name, int32_t *out)
+{
+    const sscma_value *val = &L->g->values[v];
+    int64_t dims[4];
+    if (val->desc.rank > 4)
+        return sscma_fail(SSCMA_ERR_UNSUPPORTED, "sscma_qmodel_from_model", "value '%s' has rank %d (at most 4)",
+                          val->name, (int)val->desc.rank);
+    for (int32_t i = 0; i < val->desc.rank; i++)
+        dims[i] = val->desc.dims[i];
+    if (val->desc.rank > 0)
+        dims[0] = 1;
+    return sscma_qm_add_tensor(L->q, name != NULL ? name : val->name, SSCMA_DTYPE_F32, val->desc.rank, dims, false,
+                               out);
+}
+
+/* A float constant copied from parameter value v. */
+static sscma_status const_tensor(lower *L, int32_t v, int32_t *out)
+{
+    const sscma_value *val = &L->g->values[v];
+    sscma_status st = sscma_qm_add_tensor(L->q, val->name, SSCMA_DTYPE_F32, val->desc.rank, val->desc.dims, true, out);
+    if (st == SSCMA_OK && L->q->t[*out].bytes > 0)
+        memcpy(L->q->t[*out].data, val->data, L->q->t[*out].bytes);
+    return st;
+}
+
+/* If v's only reader is a ReLU or ReLU6 node, marks it done and returns its kind (and its output in *v). */
+static sscma_act_kind fuse_act(lower *L, int32_t *v)
+{
+    int32_t r = sole_reader(L, *v);
+    if (r < 0)
+        return SSCMA_ACT_NONE;
+    const sscma_node *nd = &L->g->nodes[r];
+    sscma_act_kind act = strcmp(nd->def->name, "relu") == 0    ? SSCMA_ACT_RELU
+                         : strcmp(nd->def->name, "relu6") == 0 ? SSCMA_ACT_RELU6
+                                                               : SSCMA_ACT_NONE;
+    if (act != SSCMA_ACT_NONE) {
+        L->done[r] = true;
+        *v = nd->out[0];
+    }
+    return act;
+}
+
+static bool bn_act_ok(sscma_act_kind act)
+{
+    return act == SSCMA_ACT_NONE || act == SSCMA_ACT_RELU || act == SSCMA_ACT_RELU6;
+}
+
+/*
+ * Adds a convolution: weights w (OHWI, f32 data), optional bias b, then optionally a batch norm (gamma, beta, mean,
+ * var, eps) folded in, activation act, output graph value `out_v`.
+ */
+typedef struct conv_parts {
+    const sscma_node *nd; /* the conv node, or the batch norm alone (then w is NULL: identity depthwise 1x1) */
+    const sscma_conv2d_attrs *a;
+    int32_t x, w, b;      /* graph values; b -1 if none */
+    int32_t bn[4];        /* gamma, beta, mean, var; bn[0] -1 if none */
+    float eps;
+    sscma_act_kind act;
+    int32_t out_v;
+} conv_parts;
+
+static sscma_status add_conv(lower *L, const conv_parts *c)
+{
+    const sscma_graph *g = L->g;
+    sscma_qmodel *q = L->q;
+    const sscma_desc *xd = &g->values[c->x].desc;
+    int64_t cin = xd->dims[3];
+    int64_t cout, kh = 1, kw = 1, cpg = 1;
+    int32_t groups;
+    if (c->w >= 0) {
+        const sscma_desc *wd = &g->values[c->w].desc;
+        cout = wd->dims[0], kh = wd->dims[1], kw = wd->dims[2], cpg = wd->dims[3];
+        groups = c->a->groups;
+    } else {
+        cout = cin, groups = (int32_t)cin;
+    }
+    if (c->a != NULL && c->a->pad_same)
+        return unsupported(c->nd, "TF-SAME padding is not lowered; use explicit padding");
+    if (groups != 1 && !(groups == cin && cout % cin == 0))
+        return unsupported(c->nd, "grouped convolutions other than depthwise are not supported by TFLite");
+    char name[300];
+    snprintf(name, sizeof name, "%s.weight", c->nd->name);
+    const int64_t wdims[4] = {cout, kh, kw, cpg};
+    int32_t wt, bt, yt;
+    sscma_status st = sscma_qm_add_tensor(q, name, SSCMA_DTYPE_F32, 4, wdims, true, &wt);
+    snprintf(name, sizeof name, "%s.bias", c->nd->name);
+    if (st == SSCMA_OK)
+        st = sscma_qm_add_tensor(q, name, SSCMA_DTYPE_F32, 1, &cout, true, &bt);
+    if (st != SSCMA_OK)
+        return st;
+    float *w = q->t[wt].data, *b = q->t[bt].data;
+    int64_t per_out = kh * kw * cpg;
+    const float *src_w = c->w >= 0 ? g->values[c->w].data : NULL;
+    const float *src_b = c->b >= 0 ? g->values[c->b].data : NULL;
+    for (int64_t o = 0; o < cout; o++) {
+        double s = 1.0, shift = 0.0;
+        double bias = src_b != NULL ? src_b[o] : 0.0;
+        if (c->bn[0] >= 0) {
+            const float *gamma = g->values[c->bn[0]].data, *beta = g->values[c->bn[1]].data;
+            const float *mean = g->values[c->bn[2]].data, *var = g->values[c->bn[3]].data;
+            s = (double)gamma[o] / sqrt((double)var[o] + (double)c->eps);
+            shift = (double)beta[o] - (double)mean[o] * s;
+        }
+        for (int64_t k = 0; k < per_out; k++)
+            w[o * per_out + k] = (float)((src_w != NULL ? (double)src_w[o * per_out + k] : 1.0) * s);
+        b[o] = (float)(bias * s + shift);
+    }
+    if ((st = act_tensor(L, c->out_v, NULL, &yt)) != SSCMA_OK)
+        return st;
+    qm_op op = {.kind = QM_CONV, .name = c->nd->name, .in = {L->map[c->x], wt, bt}, .n_in = 3, .out = yt,
+                .act = c->act, .kh = (int32_t)kh, .kw = (int32_t)kw, .stride_h = 1, .stride_w = 1, .dil_h = 1,
+                .dil_w = 1, .groups = groups};
+    if (c->a != NULL) {
+        op.stride_h = c->a->stride_h, op.stride_w = c->a->stride_w;
+        op.dil_h = c->a->dilation_h, op.dil_w = c->a->dilation_w;
+        op.pad_t = c->a->pad_top, op.pad_l = c->a->pad_left, op.pad_b = c->a->pad_bottom, op.pad_r = c->a->pad_right;
+    }
+    L->map[c->out_v] = yt;
+    return sscma_qm_add_op(q, &op, NULL);
+}
+
+/* Adds a simple op with one output: inputs are graph values (already mapped). */
+static sscma_status add_simple(lower *L, const sscma_node *nd, qm_op *op, int32_t out_v)
+{
+    int32_t yt;
+    sscma_status st = act_tensor(L, out_v, NULL, &yt);
+    if (st != SSCMA_OK)
+        return st;
+    op->name = nd->name;
+    op->out = yt;
+    L->map[out_v] = yt;
+    return sscma_qm_add_op(L->q, op, NULL);
+}
+
+static sscma_status lower_node(lower *L, int32_t n)
+{
+    const sscma_graph *g = L->g;
+    const sscma_node *nd = &g->nodes[n];
+    const char *op = nd->def->name;
+    int32_t y = nd->out[0];
+    for (int32_t i = 0; i < nd->n_in; i++) {
+        sscma_value_kind k = g->values[nd->in[i]].kind;
+        if ((k == SSCMA_VALUE_INPUT || k == SSCMA_VALUE_ACT) && L->map[nd->in[i]] < 0)
+            return unsupported(nd, "reads a value that the deployable model does not compute");
+    }
+    qm_op q = {.n_in = 1, .in = {L->map[nd->in[0]]}, .stride_h = 1, .stride_w = 1, .dil_h = 1, .dil_w = 1,
+               .groups = 1};
+
+    if (strcmp(op, "conv2d") == 0 || strcmp(op, "conv2d_bn_act") == 0) {
+        conv_parts c = {nd, NULL, nd->in[0], nd->in[1], -1, {-1, -1, -1, -1}, 1e-5f, SSCMA_ACT_NONE, y};
+        if (strcmp(op, "conv2d") == 0) {
+            c.a = nd->attrs;
+            c.b = nd->n_in > 2 ? nd->in[2] : -1;
+            int32_t r = sole_reader(L, y);
+            if (r >= 0 && g->nodes[r].in[0] == y &&
+                (strcmp(g->nodes[r].def->name, "batch_norm") == 0 ||
+                 strcmp(g->nodes[r].def->name, "batch_norm_act") == 0)) {
+                const sscma_node *bn = &g->nodes[r];
+                if (strcmp(bn->def->name, "batch_norm_act") == 0) {
+                    const sscma_batch_norm_act_attrs *ba = bn->attrs;
+                    if (!bn_act_ok(ba->act))
+                        return unsupported(bn, "only ReLU and ReLU6 fuse into a convolution");
+                    c.act = ba->act;
+                    c.eps = ba->bn.eps;
+                } else {
+                    c.eps = ((const sscma_batch_norm_attrs *)bn->attrs)->eps;
+                }
+                for (int32_t k = 0; k < 4; k++)
+                    c.bn[k] = bn->in[1 + k];
+                L->done[r] = true;
+                c.out_v = bn->out[0];
+            }
+        } else {
+            const sscma_conv_bn_act_attrs *a = nd->attrs;
+            if (!bn_act_ok(a->act))
+                return unsupported(nd, "only ReLU and ReLU6 fuse into a convolution");
+            c.a = &a->conv;
+            c.eps = a->eps;
+            c.act = a->act;
+            for (int32_t k = 0; k < 4; k++)
+                c.bn[k] = nd->in[2 + k];
+            c.b = nd->n_in > 6 ? nd->in[6] : -1;
+        }
+        if (c.act == SSCMA_ACT_NONE)
+            c.act = fuse_act(L, &c.out_v);
+        return add_conv(L, &c);
+    }
+    if (strcmp(op, "batch_norm") == 0 || strcmp(op, "batch_norm_act") == 0) {
+        if (g->values[nd->in[0]].desc.rank != 4)
+            return unsupported(nd, "a batch norm that follows no convolution is lowered only on NHWC input");
+        conv_parts c = {nd, NULL, nd->in[0], -1, -1, {nd->in[1], nd->in[2], nd->in[3], nd->in[4]}, 1e-5f,
+                        SSCMA_ACT_NONE, y};
+        if (strcmp(op, "batch_norm_act") == 0) {
+            const sscma_batch_norm_act_attrs *ba = nd->attrs;
+            if (!bn_act_ok(ba->act))
+                return unsupported(nd, "only ReLU and ReLU6 fuse into a batch norm");
+            c.act = ba->act, c.eps = ba->bn.eps;
+        } else {
+            c.eps = ((const sscma_batch_norm_attrs *)nd->attrs)->eps;
+        }
+        if (c.act == SSCMA_ACT_NONE)
+            c.act = fuse_act(L, &c.out_v);
+        return add_conv(L, &c);
+    }
+    if (strcmp(op, "linear") == 0) {
+        int32_t wt, bt = -1;
+        sscma_status st = const_tensor(L, nd->in[1], &wt);
+        if (st == SSCMA_OK && nd->n_in > 2)
+            st = const_tensor(L, nd->in[2], &bt);
+        if (st == SSCMA_OK && bt < 0) {
+            char name[300];
+            snprintf(name, sizeof name, "%s.bias", nd->name);
+            int64_t out_f = g->values[nd->in[1]].desc.dims[0];
+            st = sscma_qm_add_tensor(L->q, name, SSCMA_DTYPE_F32, 1, &out_f, true, &bt);
+        }
+        if (st != SSCMA_OK)
+            return st;
+        q.kind = QM_FC, q.in[1] = wt, q.in[2] = bt, q.n_in = 3;
+        q.act = fuse_act(L, &y);
+        return add_simple(L, nd, &q, y);
+    }
+    if (strcmp(op, "add") == 0) {
+        if (!sscma_desc_equal(&g->values[nd->in[0]].desc, &g->values[nd->in[1]].desc))
+            return unsupported(nd, "broadcasting adds are not lowered");
+        q.kind = QM_ADD, q.in[1] = L->map[nd->in[1]], q.n_in = 2;
+        q.act = fuse_act(L, &y);
+        return add_simple(L, nd, &q, y);
+    }
+    if (strcmp(op, "dropout") == 0) {
+        L->map[y] = L->map[nd->in[0]];
+        return SSCMA_OK;
+    }
+    if (strcmp(op, "global_avg_pool") == 0 || strcmp(op, "global_max_pool") == 0) {
+        const sscma_desc *xd = &g->values[nd->in[0]].desc;
+        q.kind = op[7] == 'a' ? QM_AVG_POOL : QM_MAX_POOL;
+        q.kh = (int32_t)xd->dims[1], q.kw = (int32_t)xd->dims[2];
+        return add_simple(L, nd, &q, y);
+    }
+    if (strcmp(op, "avg_pool") == 0 || strcmp(op, "max_pool") == 0) {
+        const sscma_pool_attrs *a = nd->attrs;
+        bool avg = op[0] == 'a';
+        if (avg && a->count_include_pad && (a->pad_h > 0 || a->pad_w > 0))
+            return unsupported(nd, "average pooling that counts the padding has no TFLite equivalent");
+        const sscma_desc *xd = &g->values[nd->in[0]].desc, *yd = &g->values[y].desc;
+        q.kind = avg ? QM_AVG_POOL : QM_MAX_POOL;
+        q.kh = a->kernel_h, q.kw = a->kernel_w, q.stride_h = a->stride_h, q.stride_w = a->stride_w;
+        q.pad_t = a->pad_h, q.pad_l = a->pad_w;
+        /* ceil mode: the extra bottom/right padding that yields the output size */
+        q.pad_b = (int32_t)((yd->dims[1] - 1) * a->stride_h + a->kernel_h - xd->dims[1] - a->pad_h);
+        q.pad_r = (int32_t)((yd->dims[2] - 1) * a->stride_w + a->kernel_w - xd->dims[2] - a->pad_w);
+        if (q.pad_b < 0)
+            q.pad_b = 0;
+        if (q.pad_r < 0)
+            q.pad_r = 0;
+        return add_simple(L, nd, &q, y);
+    }
+    if (strcmp(op, "reshape") == 0) {
+        q.kind = QM_RESHAPE;
+        return add_simple(L, nd, &q, y);
+    }
+    if (strcmp(op, "concat") == 0) {
+        const sscma_axis_attrs *a = nd->attrs;
+        int32_t rank = g->values[y].desc.rank;
+        if (nd->n_in > QM_MAX_IN)
+            return unsupported(nd, "more than 8 inputs");
+        q.kind = QM_CONCAT;
+        q.axis = a->axis < 0 ? a->axis + rank : a->axis;
+        q.n_in = nd->n_in;
+        for (int32_t i = 0; i < nd->n_in; i++)
+            q.in[i] = L->map[nd->in[i]];
+        return add_simple(L, nd, &q, y);
+    }
+    if (strcmp(op, "softmax") == 0) {
+        q.kind = QM_SOFTMAX;
+        return add_simple(L, nd, &q, y);
+    }
+    if (strcmp(op, "sigmoid") == 0 || strcmp(op, "hardswish") == 0) {
+        q.kind = op[0] == 's' ? QM_LOGISTIC : QM_HARDSWISH;
+        return add_simple(L, nd, &q, y);
+    }
+    if (strcmp(op, "upsample_nearest") == 0) {
+        q.kind = QM_RESIZE_NEAREST;
+        return add_simple(L, nd, &q, y);
+    }
+    if (strcmp(op, "pad") == 0) {
+        const sscma_pad_attrs *a = nd->attrs;
+        if (g->values[nd->in[0]].desc.rank != 4 || a->value != 0.0f || a->before[0] || a->after[0] ||
+            a->before[3] || a->after[3])
+            return unsupported(nd, "only zero padding of H and W is lowered");
+        q.kind = QM_PAD;
+        q.pad_t = (int32_t)a->before[1], q.pad_b = (int32_t)a->after[1];
+        q.pad_l = (int32_t)a->before[2], q.pad_r = (int32_t)a->after[2];
+        return add_simple(L, nd, &q, y);
+    }
+    return unsupported(nd, "no deployable equivalent (supported: conv2d, batch_norm, linear, add, relu, relu6, "
+                           "sigmoid, hardswish, pools, reshape, concat, softmax, upsample_nearest, pad, dropout)");
+}
+
+/* Deployment outputs of the model (graph values) and their names; *softmax_first: the classifier's logits. */
+static int32_t deploy_outputs(const sscma_graph *g, const zoo_io *io, int32_t *vals, const char **names,
+                              bool *softmax_first)
+{
+    *softmax_first = false;
+    int32_t n = 0;
+    bool has_probs = false;
+    for (int32_t k = 0; k < io->n_outputs; k++)
+        has_probs |= strcmp(io->output_names[k], "probs") == 0;
+    for (int32_t k = 0; k < io->n_outputs && n < 8; k++) {
+        int32_t v = io->outputs[k];
+        if (v == io->loss || g->values[v].training_only)
+            continue;
+        if (has_probs && strcmp(io->output_names[k], "logits") == 0)
+            continue;
+        if (strcmp(io->family, "ImageClassifier") == 0 && strcmp(io->output_names[k], "logits") == 0) {
+            *softmax_first = true;
+            names[n] = "probs";
+        } else {
+            names[n] = io->output_names[k];
+        }
+        vals[n++] = v;
+    }
+    return n;
+}
+
+static sscma_status do_lower(lower *L, const zoo_io *io)
+{
+    const sscma_graph *g = L->g;
+    sscma_qmodel *q = L->q;
+    snprintf(q->family, sizeof q->family, "%s", io->family);
+    int32_t outs[8];
+    const char *names[8];
+    bool softmax_first;
+    int32_t n_out = deploy_outputs(g, io, outs, names, &softmax_first);
+    if (n_out == 0)
+        return sscma_fail(SSCMA_ERR_UNSUPPORTED, "sscma_qmodel_from_model", "the model has no inference output");
+    L->keep = outs, L->n_keep = n_out;
+    for (int32_t n = 0; n < g->n_nodes; n++) {
+        const sscma_node *nd = &g->nodes[n];
+        if (nd->training_only)
+            continue;
+        for (int32_t i = 0; i < nd->n_in; i++) {
+            L->consumers[nd->in[i]]++;
+            L->reader[nd->in[i]] = n;
+        }
+    }
+    for (int32_t v = 0; v < g->n_values; v++) {
+        const sscma_value *val = &g->values[v];
+        if (val->kind != SSCMA_VALUE_INPUT || val->training_only)
+            continue;
+        if (val->desc.dtype != SSCMA_DTYPE_F32 || q->n_inputs == 4)
+            return sscma_fail(SSCMA_ERR_UNSUPPORTED, "sscma_qmodel_from_model",
+                              "input '%s' is not a float image (at most 4 inputs)", val->name);
+        sscma_status st = act_tensor(L, v, NULL, &L->map[v]);
+        if (st != SSCMA_OK)
+            return st;
+        q->inputs[q->n_inputs++] = L->map[v];
+    }
+    for (int32_t n = 0; n < g->n_nodes; n++) {
+        if (g->nodes[n].training_only || L->done[n])
+            continue;
+        sscma_status st = lower_node(L, n);
+        if (st != SSCMA_OK)
+            return st;
+    }
+    for (int32_t k = 0; k < n_out; k++) {
+        int32_t t = L->map[outs[k]];
+        if (t < 0)
+            return sscma_fail(SSCMA_ERR_UNSUPPORTED, "sscma_qmodel_from_model", "output '%s' is not computed",
+                              names[k]);
+        if (k == 0 && softmax_first) {
+            int32_t yt;
+            sscma_status st = sscma_qm_add_tensor(q, names[k], SSCMA_DTYPE_F32, q->t[t].rank, q->t[t].dims, false,
+                                                  &yt);
+            qm_op op = {.kind = QM_SOFTMAX, .name = "probs", .in = {t}, .n_in = 1, .out = yt};
+            if (st == SSCMA_OK)
+                st = sscma_qm_add_op(q, &op, NULL);
+            if (st != SSCMA_OK)
+                return st;
+            t = yt;
+        } else {
+            /* the deployment name of an output tensor is the model's output name */
+            char *nm = sscma_strdup(q->ctx, names[k]);
+            if (nm == NULL)
+                return sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, "sscma_qmodel_from_model", "cannot copy a name");
+            sscma_free_string(q->ctx, q->t[t].name);
+            q->t[t].name = nm;
+        }
+        q->outputs[q->n_outputs++] = t;
+    }
+    return sscma_qm_validate(q);
+}
+
+sscma_status sscma_qmodel_from_model(sscma_model *model, sscma_qmodel **out)
+{
+    SSCMA_REQUIRE_NONNULL(model);
+    SSCMA_REQUIRE_NONNULL(out);
+    const sscma_graph *g = sscma_model_graph(model);
+    sscma_context *ctx = g->ctx;
+    lower L;
+    memset(&L, 0, sizeof L);
+    L.g = g;
+    size_t nv = (size_t)g->n_values, nn = (size_t)(g->n_nodes > 0 ? g->n_nodes : 1);
+    L.map = sscma_alloc(ctx, nv * sizeof *L.map, _Alignof(int32_t));
+    L.consumers = sscma_alloc_zeroed(ctx, nv * sizeof *L.consumers, _Alignof(int32_t));
+    L.reader = sscma_alloc(ctx, nv * sizeof *L.reader, _Alignof(int32_t));
+    L.done = sscma_alloc_zeroed(ctx, nn * sizeof *L.done, _Alignof(bool));
+    sscma_status st = SSCMA_OK;
+    if (L.map == NULL || L.consumers == NULL || L.reader == NULL || L.done == NULL)
+        st = SSCMA_FAIL(SSCMA_ERR_OUT_OF_MEMORY, "cannot allocate the lowering tables");
+    else
+        st = sscma_qm_create(ctx, &L.q);
+    if (st == SSCMA_OK) {
+        for (size_t v = 0; v < nv; v++)
+            L.map[v] = L.reader[v] = -1;
+        st = do_lower(&L, sscma_model_io(model));
+    }
+    sscma_free(ctx, L.map, nv * sizeof *L.map);
+    sscma_free(ctx, L.consumers, nv * sizeof *L.consumers);
+    sscma_free(ctx, L.reader, nv * sizeof *L.reader);
+    sscma_free(ctx, L.done, nn * sizeof *L.done);
+    if (st != SSCMA_OK) {
+        sscma_qmodel_destroy(L.q);
+        return st;
+    }
+    *out = L.q;
+    return SSCMA_OK;
+}

@@ -1,0 +1,535 @@
+/* The deployable model: construction, the public runtime API, and the float runtime over the op table's kernels. */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "quant/qmodel.h"
+
+static const char *const kind_names[] = {"?",          "conv",    "fully_connected", "add",      "concat",
+                                         "avg_pool",   "max_pool", "reshape",        "softmax",  "logistic",
+                                         "hard_swish", "resize_nearest", "pad",      "requantize"};
+
+const char *sscma_qm_kind_name(qm_kind kind)
+{
+    return (int)kind >= 1 && (int)kind <= QM_REQUANT ? kind_names[kind] : "?";
+}
+
+int64_t sscma_qm_numel(const qm_tensor *t)
+{
+    int64_t n = 1;
+    for (int32_t i = 0; i < t->rank; i++)
+        n *= t->dims[i];
+    return n;
+}
+
+sscma_desc sscma_qm_desc(const qm_tensor *t, int64_t batch)
+{
+    sscma_desc d = sscma_desc_make(t->dtype, t->rank, t->dims);
+    if (!t->constant && t->rank > 0)
+        d.dims[0] = batch;
+    return d;
+}
+
+sscma_status sscma_qm_create(sscma_context *ctx, sscma_qmodel **out)
+{
+    sscma_qmodel *q = sscma_alloc_zeroed(ctx, sizeof *q, _Alignof(sscma_qmodel));
+    if (q == NULL)
+        return sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, "qmodel", "cannot allocate a deployable model");
+    q->ctx = ctx;
+    for (int i = 0; i < 4; i++)
+        q->std[i] = 1.0f;
+    *out = q;
+    return SSCMA_OK;
+}
+
+
+static void drop_runtime(sscma_qmodel *q)
+{
+    for (int32_t i = 0; i < 4; i++) {
+        sscma_tensor_destroy(q->in_views[i]);
+        q->in_views[i] = NULL;
+    }
+    for (int32_t i = 0; i < 8; i++) {
+        sscma_tensor_destroy(q->out_views[i]);
+        q->out_views[i] = NULL;
+    }
+    for (int32_t i = 0; i < q->n_t; i++) {
+        sscma_free(q->ctx, q->t[i].buf, q->t[i].buf_bytes);
+        q->t[i].buf = NULL;
+        q->t[i].buf_bytes = 0;
+    }
+    sscma_free(q->ctx, q->scratch, q->scratch_bytes);
+    q->scratch = NULL;
+    q->scratch_bytes = 0;
+    q->batch = 0;
+}
+
+void sscma_qmodel_destroy(sscma_qmodel *q)
+{
+    if (q == NULL)
+        return;
+    drop_runtime(q);
+    const sscma_context *ctx = q->ctx;
+    for (int32_t i = 0; i < q->n_t; i++) {
+        qm_tensor *t = &q->t[i];
+        sscma_free_string(ctx, t->name);
+        sscma_free(ctx, t->data, t->bytes);
+        sscma_free(ctx, t->scale, (size_t)t->n_q * sizeof *t->scale);
+        sscma_free(ctx, t->zero_point, (size_t)t->n_q * sizeof *t->zero_point);
+    }
+    for (int32_t i = 0; i < q->n_ops; i++) {
+        qm_op *op = &q->ops[i];
+        sscma_free_string(ctx, op->name);
+        sscma_free(ctx, op->mult, (size_t)op->n_mult * sizeof *op->mult);
+        sscma_free(ctx, op->shift, (size_t)op->n_mult * sizeof *op->shift);
+        sscma_free(ctx, op->lut, op->lut_bytes);
+    }
+    sscma_free(ctx, q->t, (size_t)q->cap_t * sizeof *q->t);
+    sscma_free(ctx, q->ops, (size_t)q->cap_ops * sizeof *q->ops);
+    sscma_free_string(ctx, q->classes_json);
+    sscma_free(ctx, q, sizeof *q);
+}
+
+sscma_status sscma_qm_add_tensor(sscma_qmodel *q, const char *name, sscma_dtype dtype, int32_t rank,
+                                 const int64_t *dims, bool constant, int32_t *out)
+{
+    if (rank < 0 || rank > 4)
+        return sscma_fail(SSCMA_ERR_SHAPE, name, "deployable tensors have rank 0 to 4, not %d", (int)rank);
+    if (q->n_t == q->cap_t) {
+        int32_t cap = q->cap_t ? 2 * q->cap_t : 64;
+        qm_tensor *t = sscma_alloc_zeroed(q->ctx, (size_t)cap * sizeof *t, _Alignof(qm_tensor));
+        if (t == NULL)
+            return sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, "qmodel", "cannot grow the tensor table");
+        if (q->n_t > 0)
+            memcpy(t, q->t, (size_t)q->n_t * sizeof *t);
+        sscma_free(q->ctx, q->t, (size_t)q->cap_t * sizeof *q->t);
+        q->t = t, q->cap_t = cap;
+    }
+    qm_tensor *t = &q->t[q->n_t];
+    memset(t, 0, sizeof *t);
+    t->dtype = dtype;
+    t->rank = rank;
+    for (int32_t i = 0; i < rank; i++) {
+        if (dims[i] < 0 || dims[i] > ((int64_t)1 << 31))
+            return sscma_fail(SSCMA_ERR_SHAPE, name, "dimension %d is %lld", (int)i, (long long)dims[i]);
+        t->dims[i] = dims[i];
+    }
+    t->constant = constant;
+    t->name = sscma_strdup(q->ctx, name);
+    if (t->name == NULL)
+        return sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, "qmodel", "cannot copy a tensor name");
+    if (constant) {
+        size_t esize = 0;
+        sscma_dtype_size(dtype, &esize);
+        t->bytes = (size_t)sscma_qm_numel(t) * esize;
+        if (t->bytes > 0 && (t->data = sscma_alloc_zeroed(q->ctx, t->bytes, 64)) == NULL) {
+            sscma_free_string(q->ctx, t->name);
+            return sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, name, "cannot allocate %zu bytes", t->bytes);
+        }
+    }
+    *out = q->n_t++;
+    return SSCMA_OK;
+}
+
+sscma_status sscma_qm_set_quant(sscma_qmodel *q, int32_t tensor, int32_t n, int32_t axis, const float *scale,
+                                const int32_t *zero_point)
+{
+    qm_tensor *t = &q->t[tensor];
+    float *s = sscma_alloc(q->ctx, (size_t)n * sizeof *s, _Alignof(float));
+    int32_t *z = sscma_alloc(q->ctx, (size_t)n * sizeof *z, _Alignof(int32_t));
+    if (s == NULL || z == NULL) {
+        sscma_free(q->ctx, s, (size_t)n * sizeof *s);
+        sscma_free(q->ctx, z, (size_t)n * sizeof *z);
+        return sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, t->name, "cannot allocate quantization parameters");
+    }
+    memcpy(s, scale, (size_t)n * sizeof *s);
+    memcpy(z, zero_point, (size_t)n * sizeof *z);
+    sscma_free(q->ctx, t->scale, (size_t)t->n_q * sizeof *t->scale);
+    sscma_free(q->ctx, t->zero_point, (size_t)t->n_q * sizeof *t->zero_point);
+    t->scale = s, t->zero_point = z, t->n_q = n, t->q_axis = n > 1 ? axis : -1;
+    return SSCMA_OK;
+}
+
+sscma_status sscma_qm_add_op(sscma_qmodel *q, const qm_op *op, int32_t *out)
+{
+    if (q->n_ops == q->cap_ops) {
+        int32_t cap = q->cap_ops ? 2 * q->cap_ops : 64;
+        qm_op *ops = sscma_alloc_zeroed(q->ctx, (size_t)cap * sizeof *ops, _Alignof(qm_op));
+        if (ops == NULL)
+            return sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, "qmodel", "cannot grow the op table");
+        if (q->n_ops > 0)
+            memcpy(ops, q->ops, (size_t)q->n_ops * sizeof *ops);
+        sscma_free(q->ctx, q->ops, (size_t)q->cap_ops * sizeof *q->ops);
+        q->ops = ops, q->cap_ops = cap;
+    }
+    qm_op *o = &q->ops[q->n_ops];
+    *o = *op;
+    o->mult = o->shift = NULL;
+    o->n_mult = 0;
+    o->lut = NULL;
+    o->lut_bytes = 0;
+    o->name = sscma_strdup(q->ctx, op->name != NULL ? op->name : sscma_qm_kind_name(op->kind));
+    if (o->name == NULL)
+        return sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, "qmodel", "cannot copy an op name");
+    if (out != NULL)
+        *out = q->n_ops;
+    q->n_ops++;
+    return SSCMA_OK;
+}
+
+/* ---- validation: what the runtimes and writers rely on ---- */
+
+static sscma_status op_fail(const qm_op *op, const char *fmt, const char *detail)
+{
+    return sscma_fail(SSCMA_ERR_FORMAT, op->name, "%s: %s%s", sscma_qm_kind_name(op->kind), fmt, detail);
+}
+
+static int64_t conv_out(int64_t in, int32_t k, int32_t stride, int32_t dil, int32_t pad_a, int32_t pad_b)
+{
+    int64_t span = (int64_t)dil * (k - 1) + 1;
+    int64_t padded = in + pad_a + pad_b;
+    return padded < span ? 0 : (padded - span) / stride + 1;
+}
+
+static bool shape_is(const qm_tensor *t, int32_t rank, const int64_t *dims)
+{
+    if (t->rank != rank)
+        return false;
+    for (int32_t i = 1; i < rank; i++)
+        if (t->dims[i] != dims[i])
+            return false;
+    return true;
+}
+
+sscma_status sscma_qm_validate(const sscma_qmodel *q)
+{
+    for (int32_t i = 0; i < q->n_ops; i++) {
+        const qm_op *op = &q->ops[i];
+        if (op->n_in < 1 || op->n_in > QM_MAX_IN || op->out < 0 || op->out >= q->n_t)
+            return op_fail(op, "bad input or output count", "");
+        for (int32_t k = 0; k < op->n_in; k++)
+            if (op->in[k] < 0 || op->in[k] >= q->n_t)
+                return op_fail(op, "an input refers to no tensor", "");
+        const qm_tensor *x = &q->t[op->in[0]], *y = &q->t[op->out];
+        if (y->constant)
+            return op_fail(op, "writes a constant", "");
+        switch (op->kind) {
+        case QM_CONV: {
+            if (op->n_in < 2 || x->rank != 4 || q->t[op->in[1]].rank != 4 || !q->t[op->in[1]].constant)
+                return op_fail(op, "needs an NHWC input and constant OHWI weights", "");
+            const qm_tensor *w = &q->t[op->in[1]];
+            if (op->stride_h < 1 || op->stride_w < 1 || op->dil_h < 1 || op->dil_w < 1 || op->groups < 1 ||
+                x->dims[3] % op->groups != 0 || w->dims[3] * op->groups != x->dims[3] || w->dims[0] % op->groups ||
+                w->dims[1] != op->kh || w->dims[2] != op->kw)
+                return op_fail(op, "weights do not match the input channels, kernel or groups", "");
+            const int64_t want[4] = {1, conv_out(x->dims[1], op->kh, op->stride_h, op->dil_h, op->pad_t, op->pad_b),
+                                     conv_out(x->dims[2], op->kw, op->stride_w, op->dil_w, op->pad_l, op->pad_r),
+                                     w->dims[0]};
+            if (!shape_is(y, 4, want))
+                return op_fail(op, "output shape does not follow from the input", "");
+            if (op->n_in > 2 && (q->t[op->in[2]].rank != 1 || q->t[op->in[2]].dims[0] != w->dims[0]))
+                return op_fail(op, "bias must have one value per output channel", "");
+            break;
+        }
+        case QM_FC: {
+            const qm_tensor *w = &q->t[op->in[1]];
+            if (op->n_in < 2 || x->rank != 2 || w->rank != 2 || w->dims[1] != x->dims[1] || y->rank != 2 ||
+                y->dims[1] != w->dims[0])
+                return op_fail(op, "needs x [N, in], weights [out, in] and output [N, out]", "");
+            break;
+        }
+        case QM_ADD:
+            if (op->n_in != 2 || !shape_is(&q->t[op->in[1]], x->rank, x->dims) || !shape_is(y, x->rank, x->dims))
+                return op_fail(op, "inputs and output must have the same shape", "");
+            break;
+        case QM_CONCAT: {
+            if (op->axis < 1 || op->axis >= x->rank)
+                return op_fail(op, "axis must be a non-batch axis", "");
+            int64_t sum = 0;
+            for (int32_t k = 0; k < op->n_in; k++)
+                sum += q->t[op->in[k]].dims[op->axis];
+            if (y->dims[op->axis] != sum)
+                return op_fail(op, "output size along the axis is not the sum of the inputs'", "");
+            break;
+        }
+        case QM_AVG_POOL:
+        case QM_MAX_POOL: {
+            const int64_t want[4] = {1, conv_out(x->dims[1], op->kh, op->stride_h, 1, op->pad_t, op->pad_b),
+                                     conv_out(x->dims[2], op->kw, op->stride_w, 1, op->pad_l, op->pad_r),
+                                     x->dims[3]};
+            if (x->rank != 4 || op->stride_h < 1 || op->stride_w < 1 || !shape_is(y, 4, want))
+                return op_fail(op, "output shape does not follow from the input and kernel", "");
+            break;
+        }
+        case QM_RESHAPE:
+            if (sscma_qm_numel(x) != sscma_qm_numel(y))
+                return op_fail(op, "input and output sizes differ", "");
+            break;
+        case QM_SOFTMAX:
+        case QM_LOGISTIC:
+        case QM_HARDSWISH:
+        case QM_REQUANT:
+            if (!shape_is(y, x->rank, x->dims))
+                return op_fail(op, "output shape must equal the input's", "");
+            break;
+        case QM_RESIZE_NEAREST:
+            if (x->rank != 4 || y->rank != 4 || y->dims[1] % x->dims[1] || y->dims[2] % x->dims[2] ||
+                y->dims[3] != x->dims[3])
+                return op_fail(op, "output must be an integer multiple of the input in H and W", "");
+            break;
+        case QM_PAD: {
+            const int64_t want[4] = {1, x->dims[1] + op->pad_t + op->pad_b, x->dims[2] + op->pad_l + op->pad_r,
+                                     x->dims[3]};
+            if (x->rank != 4 || !shape_is(y, 4, want))
+                return op_fail(op, "output shape does not follow from the padding", "");
+            break;
+        }
+        default:
+            return op_fail(op, "unknown op kind", "");
+        }
+    }
+    return SSCMA_OK;
+}
+
+/* ---- public runtime API ---- */
+
+sscma_status sscma_qmodel_is_int8(const sscma_qmodel *qmodel, int *out)
+{
+    SSCMA_REQUIRE_NONNULL(qmodel);
+    SSCMA_REQUIRE_NONNULL(out);
+    *out = qmodel->int8 ? 1 : 0;
+    return SSCMA_OK;
+}
+
+sscma_status sscma_qmodel_io_count(const sscma_qmodel *qmodel, int32_t *inputs, int32_t *outputs)
+{
+    SSCMA_REQUIRE_NONNULL(qmodel);
+    if (inputs != NULL)
+        *inputs = qmodel->n_inputs;
+    if (outputs != NULL)
+        *outputs = qmodel->n_outputs;
+    return SSCMA_OK;
+}
+
+static sscma_status make_view(sscma_qmodel *q, int32_t id, sscma_tensor **out)
+{
+    qm_tensor *t = &q->t[id];
+    sscma_desc d = sscma_qm_desc(t, q->batch);
+    sscma_tensor *v;
+    sscma_status st = sscma_tensor_wrap(q->ctx, t->dtype, d.rank, d.dims, t->buf, t->buf_bytes, &v);
+    if (st != SSCMA_OK)
+        return st;
+    if (t->rank == 4)
+        sscma_tensor_set_layout(v, SSCMA_LAYOUT_NHWC);
+    if (t->n_q == 1 && t->dtype == SSCMA_DTYPE_I8)
+        st = sscma_tensor_set_quant(v, t->scale[0], t->zero_point[0]);
+    if (st != SSCMA_OK) {
+        sscma_tensor_destroy(v);
+        return st;
+    }
+    *out = v;
+    return SSCMA_OK;
+}
+
+sscma_status sscma_qmodel_prepare(sscma_qmodel *qmodel, int64_t batch)
+{
+    SSCMA_REQUIRE_NONNULL(qmodel);
+    if (batch < 1 || batch > ((int64_t)1 << 24))
+        return SSCMA_FAIL(SSCMA_ERR_INVALID_ARGUMENT, "batch is %lld; expected 1 or more", (long long)batch);
+    sscma_qmodel *q = qmodel;
+    drop_runtime(q);
+    for (int32_t i = 0; i < q->n_t; i++) {
+        qm_tensor *t = &q->t[i];
+        if (t->constant)
+            continue;
+        size_t esize = 0;
+        sscma_dtype_size(t->dtype, &esize);
+        int64_t n = sscma_qm_numel(t) * (t->rank > 0 ? batch : 1);
+        if (n <= 0)
+            n = 1;
+        t->buf_bytes = (size_t)n * esize;
+        if ((t->buf = sscma_alloc_zeroed(q->ctx, t->buf_bytes, 64)) == NULL) {
+            drop_runtime(q);
+            return SSCMA_FAIL(SSCMA_ERR_OUT_OF_MEMORY, "cannot allocate %zu bytes for '%s' at batch %lld",
+                              (size_t)n * esize, t->name, (long long)batch);
+        }
+    }
+    q->batch = batch;
+    sscma_status st = q->int8 ? sscma_qm_prepare_int8(q) : SSCMA_OK;
+    for (int32_t i = 0; i < q->n_inputs && st == SSCMA_OK; i++)
+        st = make_view(q, q->inputs[i], &q->in_views[i]);
+    for (int32_t i = 0; i < q->n_outputs && st == SSCMA_OK; i++)
+        st = make_view(q, q->outputs[i], &q->out_views[i]);
+    if (st != SSCMA_OK)
+        drop_runtime(q);
+    return st;
+}
+
+sscma_status sscma_qmodel_input(sscma_qmodel *qmodel, int32_t index, sscma_tensor **out)
+{
+    SSCMA_REQUIRE_NONNULL(qmodel);
+    SSCMA_REQUIRE_NONNULL(out);
+    if (qmodel->batch == 0)
+        return SSCMA_FAIL(SSCMA_ERR_STATE, "the model is not prepared; call sscma_qmodel_prepare first");
+    if (index < 0 || index >= qmodel->n_inputs)
+        return SSCMA_FAIL(SSCMA_ERR_INVALID_ARGUMENT, "input %d does not exist (the model has %d)", (int)index,
+                          (int)qmodel->n_inputs);
+    *out = qmodel->in_views[index];
+    return SSCMA_OK;
+}
+
+sscma_status sscma_qmodel_output(sscma_qmodel *qmodel, int32_t index, sscma_tensor **out, const char **name)
+{
+    SSCMA_REQUIRE_NONNULL(qmodel);
+    SSCMA_REQUIRE_NONNULL(out);
+    if (qmodel->batch == 0)
+        return SSCMA_FAIL(SSCMA_ERR_STATE, "the model is not prepared; call sscma_qmodel_prepare first");
+    if (index < 0 || index >= qmodel->n_outputs)
+        return SSCMA_FAIL(SSCMA_ERR_INVALID_ARGUMENT, "output %d does not exist (the model has %d)", (int)index,
+                          (int)qmodel->n_outputs);
+    *out = qmodel->out_views[index];
+    if (name != NULL)
+        *name = qmodel->t[qmodel->outputs[index]].name;
+    return SSCMA_OK;
+}
+
+sscma_status sscma_qmodel_run(sscma_qmodel *qmodel)
+{
+    SSCMA_REQUIRE_NONNULL(qmodel);
+    if (qmodel->batch == 0)
+        return SSCMA_FAIL(SSCMA_ERR_STATE, "the model is not prepared; call sscma_qmodel_prepare first");
+    return qmodel->int8 ? sscma_qm_run_int8(qmodel) : sscma_qm_run_f32(qmodel, NULL, NULL);
+}
+
+/* ---- the float runtime: each op through the op table ---- */
+
+static sscma_buf buf_of(const sscma_qmodel *q, int32_t id)
+{
+    const qm_tensor *t = &q->t[id];
+    sscma_buf b = {sscma_qm_desc(t, q->batch), t->constant ? t->data : t->buf};
+    return b;
+}
+
+static sscma_status run_def(sscma_qmodel *q, const qm_op *op, const sscma_op_def *def, const void *attrs,
+                            const int32_t *ins, int32_t n_in, int32_t out)
+{
+    sscma_buf in[QM_MAX_IN];
+    sscma_desc in_d[QM_MAX_IN], out_d[SSCMA_OP_MAX_OUTPUTS];
+    for (int32_t i = 0; i < n_in; i++) {
+        in[i] = buf_of(q, ins[i]);
+        in_d[i] = in[i].desc;
+    }
+    int32_t n_out = 0;
+    sscma_op_sizes sizes = {0, 0};
+    sscma_status st = sscma_op_infer(def, attrs, in_d, n_in, out_d, &n_out, &sizes);
+    if (st != SSCMA_OK)
+        return sscma_fail(st, op->name, "%s", sscma_last_error());
+    sscma_buf ob = buf_of(q, out);
+    if (n_out != 1 || sscma_desc_numel(&out_d[0]) != sscma_desc_numel(&ob.desc))
+        return sscma_fail(SSCMA_ERR_SHAPE, op->name, "%s: the kernel's output shape differs from the model's",
+                          sscma_qm_kind_name(op->kind));
+    ob.desc = out_d[0];
+    size_t need = sizes.workspace_bytes + sizes.saved_bytes;
+    if (need > q->scratch_bytes) {
+        sscma_free(q->ctx, q->scratch, q->scratch_bytes);
+        q->scratch_bytes = 0;
+        if ((q->scratch = sscma_alloc(q->ctx, need, 64)) == NULL)
+            return sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, op->name, "cannot allocate %zu bytes of scratch", need);
+        q->scratch_bytes = need;
+    }
+    sscma_op_exec e = {q->ctx->pool, attrs, in, n_in, &ob, 1, (char *)q->scratch + sizes.workspace_bytes,
+                       q->scratch, false, 0};
+    return def->forward(&e);
+}
+
+static sscma_status run_f32_op(sscma_qmodel *q, const qm_op *op)
+{
+    const qm_tensor *x = &q->t[op->in[0]];
+    qm_tensor *y = &q->t[op->out];
+    sscma_status st = SSCMA_OK;
+    switch (op->kind) {
+    case QM_CONV: {
+        sscma_conv2d_attrs a = {op->stride_h, op->stride_w, op->dil_h, op->dil_w, op->pad_t, op->pad_l,
+                                op->pad_b,    op->pad_r,    false,     op->groups};
+        st = run_def(q, op, &sscma_op_conv2d, &a, op->in, op->n_in, op->out);
+        break;
+    }
+    case QM_FC: {
+        sscma_linear_attrs a = {0};
+        st = run_def(q, op, &sscma_op_linear, &a, op->in, op->n_in, op->out);
+        break;
+    }
+    case QM_ADD:
+        st = run_def(q, op, &sscma_op_add, NULL, op->in, 2, op->out);
+        break;
+    case QM_CONCAT: {
+        sscma_axis_attrs a = {op->axis, 0, {0}};
+        st = run_def(q, op, &sscma_op_concat, &a, op->in, op->n_in, op->out);
+        break;
+    }
+    case QM_AVG_POOL:
+    case QM_MAX_POOL:
+        if (op->kind == QM_AVG_POOL && op->kh == x->dims[1] && op->kw == x->dims[2] && op->pad_t == 0 &&
+            op->pad_l == 0 && op->pad_b == 0 && op->pad_r == 0) {
+            st = run_def(q, op, &sscma_op_global_avg_pool, NULL, op->in, 1, op->out);
+        } else {
+            if (op->pad_t != op->pad_b || op->pad_l != op->pad_r)
+                return sscma_fail(SSCMA_ERR_UNSUPPORTED, op->name, "%s: asymmetric padding is not supported in f32",
+                                  sscma_qm_kind_name(op->kind));
+            sscma_pool_attrs a = {op->kh, op->kw, op->stride_h, op->stride_w, op->pad_t, op->pad_l, false, false};
+            st = run_def(q, op, op->kind == QM_AVG_POOL ? &sscma_op_avg_pool : &sscma_op_max_pool, &a, op->in, 1,
+                         op->out);
+        }
+        break;
+    case QM_RESHAPE:
+    case QM_REQUANT:
+        memcpy(y->buf, x->buf, y->buf_bytes);
+        break;
+    case QM_SOFTMAX: {
+        sscma_softmax_attrs a = {0};
+        st = run_def(q, op, &sscma_op_softmax, &a, op->in, 1, op->out);
+        break;
+    }
+    case QM_LOGISTIC:
+    case QM_HARDSWISH:
+        sscma_act_apply(q->ctx->pool, op->kind == QM_LOGISTIC ? SSCMA_ACT_SIGMOID : SSCMA_ACT_HARDSWISH, 0.0f,
+                        x->buf, y->buf, sscma_qm_numel(y) / y->dims[0] * q->batch);
+        break;
+    case QM_RESIZE_NEAREST: {
+        sscma_upsample_attrs a = {(int32_t)(y->dims[1] / x->dims[1]), (int32_t)(y->dims[2] / x->dims[2])};
+        st = run_def(q, op, &sscma_op_upsample_nearest, &a, op->in, 1, op->out);
+        break;
+    }
+    case QM_PAD: {
+        sscma_pad_attrs a;
+        memset(&a, 0, sizeof a);
+        a.before[1] = op->pad_t, a.before[2] = op->pad_l, a.after[1] = op->pad_b, a.after[2] = op->pad_r;
+        st = run_def(q, op, &sscma_op_pad, &a, op->in, 1, op->out);
+        break;
+    }
+    default:
+        return sscma_fail(SSCMA_ERR_UNSUPPORTED, op->name, "op kind %d has no float kernel", (int)op->kind);
+    }
+    if (st == SSCMA_OK && op->act != SSCMA_ACT_NONE)
+        sscma_act_apply(q->ctx->pool, op->act, 0.0f, y->buf, y->buf, (int64_t)(y->buf_bytes / sizeof(float)));
+    return st;
+}
+
+sscma_status sscma_qm_run_f32(sscma_qmodel *q, qm_observe_fn observe, void *user)
+{
+    if (q->int8)
+        return sscma_fail(SSCMA_ERR_STATE, "qmodel", "an int8 model has no float runtime");
+    if (observe != NULL)
+        for (int32_t i = 0; i < q->n_inputs; i++)
+            observe(user, q->inputs[i], q->t[q->inputs[i]].buf,
+                    (int64_t)(q->t[q->inputs[i]].buf_bytes / sizeof(float)));
+    for (int32_t i = 0; i < q->n_ops; i++) {
+        const qm_op *op = &q->ops[i];
+        sscma_status st = run_f32_op(q, op);
+        if (st != SSCMA_OK)
+            return st;
+        if (observe != NULL)
+            observe(user, op->out, q->t[op->out].buf, (int64_t)(q->t[op->out].buf_bytes / sizeof(float)));
+    }
+    return SSCMA_OK;
+}

@@ -1,0 +1,131 @@
+/*
+ * The deployable model (struct sscma_qmodel): a trained model lowered to inference-only layers with batch norms
+ * folded into the convolutions and ReLU/ReLU6 fused, in float or in int8 per the TFLite quantization spec. It is the
+ * one representation behind the exporters (ONNX, TFLite, C array), the TFLite reader and both runtimes (f32 through
+ * the op table's kernels, int8 through lib/quant/int8.c). Internal: the public face is <sscma/quant.h>.
+ *
+ * Layouts are TFLite's: activations NHWC, convolution weights OHWI [Cout, KH, KW, Cin / groups] (the TFLite
+ * writer turns depthwise weights into [1, KH, KW, Cout]), fully connected weights [out, in]. Activation shapes
+ * are stored for a batch of 1; the runtimes scale dims[0] to the prepared batch.
+ */
+#ifndef SSCMA_LIB_QUANT_QMODEL_H
+#define SSCMA_LIB_QUANT_QMODEL_H
+
+#include <stdbool.h>
+
+#include "ops/op.h"
+#include "sscma/quant.h"
+
+typedef enum qm_kind {
+    QM_CONV = 1,       /* in: x, weight, bias (optional); groups 1 or depthwise (groups == Cin) */
+    QM_FC,             /* in: x [N, in], weight [out, in], bias [out] */
+    QM_ADD,            /* in: a, b of the same shape */
+    QM_CONCAT,         /* in: 1..QM_MAX_IN tensors, along `axis` */
+    QM_AVG_POOL,       /* kernel kh x kw, stride, padding (count excludes padding, as TFLite) */
+    QM_MAX_POOL,
+    QM_RESHAPE,        /* to the output's shape */
+    QM_SOFTMAX,        /* over the last axis, beta 1 */
+    QM_LOGISTIC,
+    QM_HARDSWISH,
+    QM_RESIZE_NEAREST, /* integer scale factors, half_pixel_centers false, align_corners false */
+    QM_PAD,            /* constant padding of H and W (pads[0..3] = top, left, bottom, right) */
+    QM_REQUANT         /* int8 -> int8 with other scale / zero point (TFLite QUANTIZE) */
+} qm_kind;
+
+#define QM_MAX_IN 8
+
+typedef struct qm_tensor {
+    char *name;
+    sscma_dtype dtype;  /* F32, I8 or I32 (biases) */
+    int32_t rank;
+    int64_t dims[4];
+    bool constant;      /* weights and biases: `data` holds them */
+    void *data;         /* constants: own allocation of `bytes` */
+    size_t bytes;
+    /* quantization: n_q == 0 none, 1 per tensor, > 1 per channel along q_axis */
+    int32_t n_q, q_axis;
+    float *scale;
+    int32_t *zero_point;
+    /* calibration (activations of a float model) */
+    bool observed;
+    double obs_min, obs_max;
+    /* runtime: the activation buffer at the prepared batch (NULL for constants) */
+    void *buf;
+    size_t buf_bytes;
+} qm_tensor;
+
+typedef struct qm_op {
+    qm_kind kind;
+    char *name;           /* the model layer it came from: errors name it */
+    int32_t in[QM_MAX_IN], n_in;
+    int32_t out;
+    sscma_act_kind act;   /* NONE, RELU or RELU6 fused on the output (conv, fc, add, pools) */
+    int32_t kh, kw, stride_h, stride_w, dil_h, dil_w;
+    int32_t pad_t, pad_l, pad_b, pad_r;
+    int32_t groups;
+    int32_t axis;         /* concat: NHWC axis */
+    /* int8 parameters, filled by sscma_qm_prepare_int8() */
+    int32_t *mult, *shift; /* per output channel (conv, fc), or [0] = output rescale */
+    int32_t n_mult;
+    int32_t act_min, act_max;
+    int32_t in_mult[2], in_shift[2], left_shift; /* add */
+    int32_t in_left_shift, diff_min;            /* softmax */
+    void *lut;                                   /* logistic / hardswish / softmax tables, when used */
+    size_t lut_bytes;
+} qm_op;
+
+struct sscma_qmodel {
+    sscma_context *ctx;
+    qm_tensor *t;
+    int32_t n_t, cap_t;
+    qm_op *ops;
+    int32_t n_ops, cap_ops;
+    int32_t inputs[4], n_inputs;
+    int32_t outputs[8], n_outputs;
+    bool int8;            /* int8 activations (full integer): produced by quantization or read from TFLite */
+    char family[64];      /* "ImageClassifier", "Fomo", "PFLD", "" */
+    char *classes_json;   /* JSON array of class names, or NULL */
+    float mean[4], std[4]; /* input normalisation the model was trained with (0 and 1 when unknown) */
+    int32_t n_mean;
+    /* runtime */
+    int64_t batch;        /* 0 = not prepared */
+    void *scratch;
+    size_t scratch_bytes;
+    sscma_tensor *in_views[4], *out_views[8];
+};
+
+/* ---- building (lower.c, the TFLite reader) ---- */
+
+sscma_status sscma_qm_create(sscma_context *ctx, sscma_qmodel **out);
+/* Adds a tensor; constants get `bytes` of zeroed storage to fill. Returns its id in *out. */
+sscma_status sscma_qm_add_tensor(sscma_qmodel *q, const char *name, sscma_dtype dtype, int32_t rank,
+                                 const int64_t *dims, bool constant, int32_t *out);
+/* Sets per-tensor (n == 1) or per-channel quantization parameters (copied). */
+sscma_status sscma_qm_set_quant(sscma_qmodel *q, int32_t tensor, int32_t n, int32_t axis, const float *scale,
+                                const int32_t *zero_point);
+/* Appends an op (copied, name duplicated); its index goes to *out (may be NULL). */
+sscma_status sscma_qm_add_op(sscma_qmodel *q, const qm_op *op, int32_t *out);
+/* Checks the graph: every op's input and output shapes agree with its kind. Errors name the op. */
+sscma_status sscma_qm_validate(const sscma_qmodel *q);
+
+int64_t sscma_qm_numel(const qm_tensor *t);
+/* Shape of activation tensor t at batch n. */
+sscma_desc sscma_qm_desc(const qm_tensor *t, int64_t batch);
+
+/* ---- runtimes ---- */
+
+/* Called with each activation a float run produces (the graph input included), for calibration. */
+typedef void (*qm_observe_fn)(void *user, int32_t tensor, const float *data, int64_t count);
+/* Runs the float graph on its prepared buffers; `observe` (may be NULL) sees every activation. */
+sscma_status sscma_qm_run_f32(sscma_qmodel *q, qm_observe_fn observe, void *user);
+/* Name of an op kind ("conv", "fully_connected", ...). */
+const char *sscma_qm_kind_name(qm_kind kind);
+/* Computes the int8 parameters of every op from the tensors' quantization (multipliers, shifts, clamps). */
+sscma_status sscma_qm_prepare_int8(sscma_qmodel *q);
+/* Runs the int8 graph (int8.c). */
+sscma_status sscma_qm_run_int8(sscma_qmodel *q);
+
+/* TFLite's QuantizeMultiplier: real = m * 2^(shift - 31), m in [2^30, 2^31) (0 when real is 0). */
+void sscma_quantize_multiplier(double real, int32_t *multiplier, int32_t *shift);
+
+#endif /* SSCMA_LIB_QUANT_QMODEL_H */

@@ -1,0 +1,490 @@
+/*
+ * Deployable models (quant.h): lowering (folded batch norms, fused activations) against the model itself, TFLite's
+ * fixed-point arithmetic against exact values, the int8 softmax against the float one, post-training quantization
+ * against the float model on Fashion-MNIST, and the errors. Links the static library for the internal pieces.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sscma/experimental.h>
+#include <sscma/sscma.h>
+
+#include "harness.h"
+#include "quant/fixedpoint.h"
+#include "quant/qmodel.h"
+
+#define FASHION "/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz"
+
+static const char *const classifier_cfg =
+    "{\"type\": \"ImageClassifier\", \"input_size\": [32, 32],"
+    " \"backbone\": {\"type\": \"MobileNetV2\", \"widen_factor\": 0.35, \"in_channels\": 1},"
+    " \"head\": {\"type\": \"LinearClsHead\", \"num_classes\": 10, \"dropout\": 0.2}}";
+static const char *const fomo_cfg =
+    "{\"type\": \"Fomo\", \"input_size\": [64, 64], \"backbone\": {\"type\": \"MobileNetv2\","
+    " \"widen_factor\": 0.35, \"out_indices\": [2]}, \"head\": {\"type\": \"FomoHead\", \"input_channels\": [16],"
+    " \"num_classes\": 3, \"middle_channel\": 48}}";
+static const char *const pfld_cfg =
+    "{\"type\": \"PFLD\", \"input_size\": [64, 64], \"backbone\": {\"type\": \"PfldMobileNetV2\"},"
+    " \"head\": {\"type\": \"PFLDhead\", \"num_point\": 4}}";
+
+static sscma_context *make_context(void)
+{
+    sscma_context *ctx = NULL;
+    sscma_context_options o;
+    sscma_context_options_init(&o, sizeof o);
+    o.num_threads = 2;
+    o.seed = 7;
+    CHECK_OK(sscma_context_create(&o, &ctx));
+    return ctx;
+}
+
+static float uniform(uint64_t *s, float lo, float hi)
+{
+    *s = *s * 6364136223846793005ULL + 1442695040888963407ULL;
+    return lo + (hi - lo) * (float)((*s >> 40) & 0xffffff) / 16777216.0f;
+}
+
+/* Gives every batch norm non-trivial statistics and affine parameters, so that folding is really exercised. */
+static void randomize_norms(sscma_model *m)
+{
+    int32_t n = 0;
+    sscma_model_param_count(m, &n);
+    uint64_t s = 42;
+    for (int32_t i = 0; i < n; i++) {
+        const char *name;
+        uint32_t flags;
+        sscma_tensor *v;
+        CHECK_OK(sscma_model_param(m, i, &name, &flags, &v, NULL));
+        float *d;
+        int64_t count;
+        sscma_tensor_data(v, (void **)&d);
+        sscma_tensor_numel(v, &count);
+        const char *leaf = strrchr(name, '.');
+        bool norm = (flags & SSCMA_PARAM_NORM) != 0;
+        for (int64_t k = 0; k < count; k++) {
+            if (strcmp(leaf, ".running_mean") == 0)
+                d[k] = uniform(&s, -0.2f, 0.2f);
+            else if (strcmp(leaf, ".running_var") == 0)
+                d[k] = uniform(&s, 0.5f, 2.0f);
+            else if (norm && strcmp(leaf, ".weight") == 0)
+                d[k] = uniform(&s, 0.5f, 1.5f);
+            else if (norm && strcmp(leaf, ".bias") == 0)
+                d[k] = uniform(&s, -0.2f, 0.2f);
+            else if (strstr(name, "fc.weight") != NULL)
+                d[k] *= 30.0f; /* spread the classifier's logits so that its classes differ */
+        }
+    }
+}
+
+static void fill_random(sscma_tensor *t, uint64_t seed)
+{
+    float *d;
+    int64_t n;
+    sscma_tensor_data(t, (void **)&d);
+    sscma_tensor_numel(t, &n);
+    for (int64_t i = 0; i < n; i++)
+        d[i] = uniform(&seed, -1.5f, 2.0f);
+}
+
+/* Runs model (eval) and its lowered form on the same random batch; compares `model_out` (softmaxed if asked). */
+/*
+ * Ops the lowered model should have: one per model layer, less batch norms (folded), dropout and the loss, plus the
+ * classifier's softmax; and as many convolutions as the model has.
+ */
+static void expected_ops(sscma_model *m, bool softmax, int64_t *ops, int64_t *convs)
+{
+    int32_t n = 0;
+    sscma_model_layer_count(m, &n);
+    *ops = softmax ? 1 : 0, *convs = 0;
+    for (int32_t i = 0; i < n; i++) {
+        const char *name, *op;
+        sscma_model_layer(m, i, &name, &op, NULL);
+        if (strncmp(op, "batch_norm", 10) != 0 && strcmp(op, "dropout") != 0 && strcmp(name, "loss") != 0)
+            (*ops)++;
+        *convs += strcmp(op, "conv2d") == 0;
+    }
+}
+
+static void check_lowering(const char *cfg, const char *model_out, bool softmax, const char *deploy_name)
+{
+    sscma_context *ctx = make_context();
+    sscma_model *m = NULL;
+    sscma_qmodel *q = NULL;
+    CHECK_OK(sscma_model_create(ctx, cfg, &m));
+    randomize_norms(m);
+    CHECK_OK(sscma_model_prepare(m, 3, 0));
+    sscma_tensor *x, *y, *qx, *qy;
+    CHECK_OK(sscma_model_input(m, "image", &x));
+    fill_random(x, 5);
+    CHECK_OK(sscma_model_forward(m));
+    CHECK_OK(sscma_model_output(m, model_out, &y));
+
+    CHECK_OK(sscma_qmodel_from_model(m, &q));
+    int64_t expect_ops, expect_convs, convs = 0;
+    expected_ops(m, softmax, &expect_ops, &expect_convs);
+    for (int32_t i = 0; i < q->n_ops; i++)
+        convs += q->ops[i].kind == QM_CONV;
+    CHECK_INT_EQ(q->n_ops, expect_ops);
+    CHECK_INT_EQ(convs, expect_convs);
+    int is_int8 = -1;
+    int32_t n_in = 0, n_out = 0;
+    CHECK_OK(sscma_qmodel_is_int8(q, &is_int8));
+    CHECK_INT_EQ(is_int8, 0);
+    CHECK_OK(sscma_qmodel_io_count(q, &n_in, &n_out));
+    CHECK_INT_EQ(n_in, 1);
+    CHECK_INT_EQ(n_out, 1);
+    CHECK_OK(sscma_qmodel_prepare(q, 3));
+    CHECK_OK(sscma_qmodel_input(q, 0, &qx));
+    CHECK_OK(sscma_tensor_copy(x, qx));
+    CHECK_OK(sscma_qmodel_run(q));
+    const char *name = NULL;
+    CHECK_OK(sscma_qmodel_output(q, 0, &qy, &name));
+    CHECK_STR_EQ(name, deploy_name);
+
+    const float *a, *b;
+    int64_t na, nb, dim = 1;
+    sscma_tensor_data(y, (void **)&a);
+    sscma_tensor_data(qy, (void **)&b);
+    sscma_tensor_numel(y, &na);
+    sscma_tensor_numel(qy, &nb);
+    CHECK_INT_EQ(na, nb);
+    sscma_tensor_dim(y, -1, &dim);
+    double worst = 0.0, spread = 0.0;
+    for (int64_t r = 0; r < na / dim; r++) {
+        double mx = -1e30, sum = 0.0;
+        for (int64_t c = 0; c < dim; c++)
+            mx = a[r * dim + c] > mx ? a[r * dim + c] : mx;
+        for (int64_t c = 0; c < dim; c++)
+            sum += exp(a[r * dim + c] - mx);
+        for (int64_t c = 0; c < dim; c++) {
+            double want = softmax ? exp(a[r * dim + c] - mx) / sum : a[r * dim + c];
+            double diff = fabs(want - b[r * dim + c]) / (1.0 + fabs(want));
+            worst = diff > worst ? diff : worst;
+            spread += fabs(want);
+        }
+    }
+    if (!(worst <= 1e-5))
+        test_fail(__FILE__, __LINE__, "lowered output differs by %g (relative) from the model's", worst);
+    CHECK(spread > 0.0);
+    sscma_qmodel_destroy(q);
+    sscma_model_destroy(m);
+    sscma_context_destroy(ctx);
+}
+
+/* 52 convolutions (BN folded, ReLU6 fused), 10 residual adds, then pool, reshape, fc and the added softmax. */
+static void lowering_classifier_matches_model(void)
+{
+    check_lowering(classifier_cfg, "logits", true, "probs");
+}
+
+static void lowering_fomo_matches_model(void)
+{
+    check_lowering(fomo_cfg, "probs", false, "probs");
+}
+
+static void lowering_pfld_matches_model(void)
+{
+    check_lowering(pfld_cfg, "keypoints", false, "keypoints");
+}
+
+/* ---- fixed point ---- */
+
+static void multiplier_matches_definition(void)
+{
+    int32_t m, s;
+    sscma_quantize_multiplier(0.5, &m, &s);
+    CHECK_INT_EQ(m, 1 << 30);
+    CHECK_INT_EQ(s, 0);
+    sscma_quantize_multiplier(1.0, &m, &s);
+    CHECK_INT_EQ(m, 1 << 30);
+    CHECK_INT_EQ(s, 1);
+    sscma_quantize_multiplier(0.0, &m, &s);
+    CHECK_INT_EQ(m, 0);
+    sscma_quantize_multiplier(1e-12, &m, &s); /* below 2^-31: flushed to zero */
+    CHECK_INT_EQ(m, 0);
+    /* a mantissa that rounds up to 2^31 moves to the next exponent */
+    sscma_quantize_multiplier(0.99999999999, &m, &s);
+    CHECK_INT_EQ(m, 1 << 30);
+    CHECK_INT_EQ(s, 1);
+    uint64_t seed = 3;
+    for (int i = 0; i < 1000; i++) {
+        double real = exp(uniform(&seed, -20.0f, 3.0f));
+        sscma_quantize_multiplier(real, &m, &s);
+        CHECK(m >= (1 << 30));
+        double back = (double)m * ldexp(1.0, s - 31);
+        if (fabs(back - real) > real * ldexp(1.0, -30))
+            test_fail(__FILE__, __LINE__, "multiplier of %.17g gives %.17g", real, back);
+    }
+}
+
+static void rounding_primitives_are_exact(void)
+{
+    CHECK_INT_EQ(fx_rdiv_pot(5, 1), 3);  /* 2.5 away from zero */
+    CHECK_INT_EQ(fx_rdiv_pot(-5, 1), -3);
+    CHECK_INT_EQ(fx_rdiv_pot(4, 1), 2);
+    CHECK_INT_EQ(fx_rdiv_pot(7, 2), 2);  /* 1.75 */
+    CHECK_INT_EQ(fx_rdiv_pot(-6, 2), -2); /* -1.5 */
+    CHECK_INT_EQ(fx_rdiv_pot(-5, 2), -1); /* -1.25 */
+    CHECK_INT_EQ(fx_rdhm(INT32_MIN, INT32_MIN), INT32_MAX);
+    CHECK_INT_EQ(fx_rdhm(1 << 30, 1 << 30), 1 << 29);
+    CHECK_INT_EQ(fx_rdhm(3, 1 << 30), 2);   /* 1.5 rounds away from zero */
+    CHECK_INT_EQ(fx_rdhm(-3, 1 << 30), -1); /* negative ties toward zero: the nudge is 1 - 2^30 */
+    CHECK_INT_EQ(fx_sat_shl(1 << 29, 2), INT32_MAX);
+    CHECK_INT_EQ(fx_sat_shl(-(1 << 29), 2), INT32_MIN);
+    CHECK_INT_EQ(fx_sat_shl(-5, 3), -40);
+    /* requantization against exact rational arithmetic: within one unit, ties away from zero at most */
+    uint64_t seed = 11;
+    for (int i = 0; i < 20000; i++) {
+        int32_t x = (int32_t)uniform(&seed, -4e6f, 4e6f);
+        double real = exp(uniform(&seed, -12.0f, 0.0f));
+        int32_t m, s;
+        sscma_quantize_multiplier(real, &m, &s);
+        double exact = (double)x * (double)m * ldexp(1.0, s - 31);
+        int32_t got = fx_mul_by_qm(x, m, s);
+        if (fabs((double)got - exact) > 0.5 + 1e-9 + fabs(exact) * 1e-9 && fabs((double)got - exact) > 1.0)
+            test_fail(__FILE__, __LINE__, "requant(%d, %.9g) = %d, exact %.4f", x, real, got, exact);
+    }
+}
+
+static void fixed_point_exp_and_reciprocal(void)
+{
+    double worst_exp = 0.0, worst_rec = 0.0;
+    for (int32_t i = 0; i <= 4000; i++) {
+        double a = -16.0 * i / 4000.0;                          /* Q5.26 */
+        int32_t raw = (int32_t)llround(a * (double)(1 << 26));
+        double got = fx_exp_on_negative_q5(raw) / 2147483648.0;
+        double want = exp((double)raw / (double)(1 << 26));
+        worst_exp = fabs(got - want) > worst_exp ? fabs(got - want) : worst_exp;
+        double x = i / 4001.0;                                   /* Q0.31 */
+        int32_t xr = (int32_t)llround(x * 2147483648.0);
+        double rec = fx_one_over_one_plus_x(xr) / 2147483648.0;
+        double rw = 1.0 / (1.0 + xr / 2147483648.0);
+        worst_rec = fabs(rec - rw) > worst_rec ? fabs(rec - rw) : worst_rec;
+    }
+    if (!(worst_exp < 1e-6 && worst_rec < 1e-6))
+        test_fail(__FILE__, __LINE__, "exp error %g, reciprocal error %g", worst_exp, worst_rec);
+}
+
+/* A one-op int8 model: softmax of [rows, depth] with input scale s. Compared with the float softmax. */
+static void int8_softmax_follows_float(void)
+{
+    sscma_context *ctx = make_context();
+    sscma_qmodel *q = NULL;
+    CHECK_OK(sscma_qm_create(ctx, &q));
+    const int64_t dims[2] = {1, 7};
+    int32_t x, y;
+    CHECK_OK(sscma_qm_add_tensor(q, "x", SSCMA_DTYPE_I8, 2, dims, false, &x));
+    CHECK_OK(sscma_qm_add_tensor(q, "y", SSCMA_DTYPE_I8, 2, dims, false, &y));
+    const float in_scale = 0.0731f, out_scale = 1.0f / 256.0f;
+    const int32_t in_zp = 9, out_zp = -128;
+    CHECK_OK(sscma_qm_set_quant(q, x, 1, -1, &in_scale, &in_zp));
+    CHECK_OK(sscma_qm_set_quant(q, y, 1, -1, &out_scale, &out_zp));
+    qm_op op = {.kind = QM_SOFTMAX, .name = "sm", .in = {x}, .n_in = 1, .out = y};
+    CHECK_OK(sscma_qm_add_op(q, &op, NULL));
+    q->inputs[q->n_inputs++] = x;
+    q->outputs[q->n_outputs++] = y;
+    q->int8 = true;
+    CHECK_OK(sscma_qmodel_prepare(q, 500));
+    int8_t *xd = q->t[x].buf, *yd = q->t[y].buf;
+    uint64_t seed = 5;
+    for (int i = 0; i < 500 * 7; i++)
+        xd[i] = (int8_t)uniform(&seed, -128.0f, 127.99f);
+    CHECK_OK(sscma_qmodel_run(q));
+    int worst = 0;
+    for (int r = 0; r < 500; r++) {
+        double mx = -1e9, sum = 0.0;
+        for (int c = 0; c < 7; c++)
+            mx = fmax(mx, in_scale * (xd[r * 7 + c] - in_zp));
+        for (int c = 0; c < 7; c++)
+            sum += exp(in_scale * (xd[r * 7 + c] - in_zp) - mx);
+        for (int c = 0; c < 7; c++) {
+            double p = exp(in_scale * (xd[r * 7 + c] - in_zp) - mx) / sum;
+            long want = lround(p * 256.0) - 128;
+            want = want > 127 ? 127 : want;
+            int d = abs((int)(yd[r * 7 + c] - want));
+            worst = d > worst ? d : worst;
+        }
+    }
+    if (worst > 1)
+        test_fail(__FILE__, __LINE__, "int8 softmax is %d units away from the float one", worst);
+    sscma_qmodel_destroy(q);
+    sscma_context_destroy(ctx);
+}
+
+/* ---- post-training quantization ---- */
+
+static bool have_fashion(void)
+{
+    FILE *f = fopen(FASHION, "rb");
+    if (f != NULL)
+        fclose(f);
+    return f != NULL;
+}
+
+static void ptq_classifier_follows_float(void)
+{
+    if (!have_fashion()) {
+        test_fail(__FILE__, __LINE__, "Fashion-MNIST is not installed (%s); tools/install-deps installs it", FASHION);
+        return;
+    }
+    sscma_context *ctx = make_context();
+    sscma_model *m = NULL;
+    sscma_dataset *ds = NULL;
+    sscma_loader *loader = NULL;
+    sscma_qmodel *f = NULL, *q = NULL;
+    CHECK_OK(sscma_model_create(ctx, classifier_cfg, &m));
+    randomize_norms(m);
+    CHECK_OK(sscma_dataset_open(ctx, "{\"type\": \"FashionMNIST\", \"split\": \"test\", \"indices\": 300}", &ds));
+    CHECK_OK(sscma_loader_create(ctx, ds,
+                                 "{\"batch_size\": 64, \"pipeline\": [{\"type\": \"Pad\", \"padding\": 2},"
+                                 " {\"type\": \"Normalize\", \"mean\": [72.94], \"std\": [90.02]}]}",
+                                 &loader));
+    sscma_quant_options o;
+    CHECK_OK(sscma_quant_options_init(&o, sizeof o));
+    CHECK_INT_EQ(o.observer, SSCMA_OBSERVER_MINMAX);
+    o.calib_batches = 0; /* the whole epoch: 4 full batches and a partial one */
+    CHECK_OK(sscma_quantize(m, loader, &o, &q));
+    CHECK_OK(sscma_qmodel_from_model(m, &f));
+    int is_int8 = 0;
+    CHECK_OK(sscma_qmodel_is_int8(q, &is_int8));
+    CHECK_INT_EQ(is_int8, 1);
+
+    /* the same 300 images through both: int8 input quantized from the float input */
+    CHECK_OK(sscma_qmodel_prepare(f, 64));
+    CHECK_OK(sscma_qmodel_prepare(q, 64));
+    sscma_tensor *fx, *qx, *fy, *qy;
+    CHECK_OK(sscma_qmodel_input(f, 0, &fx));
+    CHECK_OK(sscma_qmodel_input(q, 0, &qx));
+    float scale = 0.0f;
+    int32_t axis = 0, zp = 0;
+    int64_t count = 0, n = 0, total = 0, agree = 0;
+    const float *scales;
+    const int32_t *zps;
+    CHECK_OK(sscma_tensor_quant(qx, &axis, &count, &scales, &zps));
+    scale = scales[0], zp = zps[0];
+    CHECK_OK(sscma_loader_start_epoch(loader, 0));
+    double worst = 0.0;
+    while (sscma_loader_next(loader, fx, NULL, &n) == SSCMA_OK && n > 0) {
+        float *fd;
+        int8_t *qd;
+        int64_t numel;
+        sscma_tensor_data(fx, (void **)&fd);
+        sscma_tensor_data(qx, (void **)&qd);
+        sscma_tensor_numel(fx, &numel);
+        for (int64_t i = 0; i < numel; i++) {
+            long v = lroundf(fd[i] / scale) + zp;
+            qd[i] = (int8_t)(v < -128 ? -128 : v > 127 ? 127 : v);
+        }
+        CHECK_OK(sscma_qmodel_run(f));
+        CHECK_OK(sscma_qmodel_run(q));
+        CHECK_OK(sscma_qmodel_output(f, 0, &fy, NULL));
+        CHECK_OK(sscma_qmodel_output(q, 0, &qy, NULL));
+        const float *fp;
+        const int8_t *qp;
+        sscma_tensor_data(fy, (void **)&fp);
+        sscma_tensor_data(qy, (void **)&qp);
+        CHECK_OK(sscma_tensor_quant(qy, &axis, &count, &scales, &zps));
+        CHECK(fabsf(scales[0] - 1.0f / 256.0f) < 1e-9f && zps[0] == -128);
+        for (int64_t r = 0; r < n; r++) {
+            int fa = 0, qa = 0;
+            for (int c = 0; c < 10; c++) {
+                double dq = (qp[r * 10 + c] + 128) / 256.0;
+                worst = fabs(dq - fp[r * 10 + c]) > worst ? fabs(dq - fp[r * 10 + c]) : worst;
+                fa = fp[r * 10 + c] > fp[r * 10 + fa] ? c : fa;
+                qa = qp[r * 10 + c] > qp[r * 10 + qa] ? c : qa;
+            }
+            agree += fa == qa;
+            total++;
+        }
+    }
+    CHECK_INT_EQ(total, 300);
+    printf("# PTQ (random weights): worst |p_int8 - p_f32| = %.4f, top-1 agreement %lld/%lld\n", worst,
+           (long long)agree, (long long)total);
+    CHECK(worst < 0.03);
+    CHECK(agree >= total * 97 / 100);
+    sscma_qmodel_destroy(f);
+    sscma_qmodel_destroy(q);
+    sscma_loader_destroy(loader);
+    sscma_dataset_destroy(ds);
+    sscma_model_destroy(m);
+    sscma_context_destroy(ctx);
+}
+
+/* ---- errors ---- */
+
+static void errors_name_the_problem(void)
+{
+    sscma_context *ctx = make_context();
+    sscma_model *m = NULL;
+    sscma_qmodel *q = NULL;
+    sscma_tensor *t = NULL;
+    int flag;
+    int32_t a, b;
+    sscma_quant_options o;
+    CHECK_FAILS(sscma_quant_options_init(NULL, sizeof o), SSCMA_ERR_INVALID_ARGUMENT, "options");
+    CHECK_FAILS(sscma_quant_options_init(&o, 4), SSCMA_ERR_INVALID_ARGUMENT, "smaller");
+    CHECK_FAILS(sscma_quant_options_init(&o, sizeof o + 8), SSCMA_ERR_UNSUPPORTED, "newer libsscma");
+    CHECK_FAILS(sscma_qmodel_from_model(NULL, &q), SSCMA_ERR_INVALID_ARGUMENT, "model");
+    CHECK_FAILS(sscma_quantize(NULL, NULL, NULL, &q), SSCMA_ERR_INVALID_ARGUMENT, "model");
+    CHECK_FAILS(sscma_qmodel_is_int8(NULL, &flag), SSCMA_ERR_INVALID_ARGUMENT, "qmodel");
+    CHECK_FAILS(sscma_qmodel_io_count(NULL, &a, &b), SSCMA_ERR_INVALID_ARGUMENT, "qmodel");
+    CHECK_FAILS(sscma_qmodel_prepare(NULL, 1), SSCMA_ERR_INVALID_ARGUMENT, "qmodel");
+    CHECK_FAILS(sscma_qmodel_input(NULL, 0, &t), SSCMA_ERR_INVALID_ARGUMENT, "qmodel");
+    CHECK_FAILS(sscma_qmodel_output(NULL, 0, &t, NULL), SSCMA_ERR_INVALID_ARGUMENT, "qmodel");
+    CHECK_FAILS(sscma_qmodel_run(NULL), SSCMA_ERR_INVALID_ARGUMENT, "qmodel");
+    sscma_qmodel_destroy(NULL);
+
+    /* a layer with no deployable form: the message names the layer and the op */
+    CHECK_OK(sscma_model_create_empty(ctx, &m));
+    const int64_t dims[4] = {1, 8, 8, 3};
+    CHECK_OK(sscma_model_add_input(m, "image", SSCMA_DTYPE_F32, 4, dims, 0));
+    CHECK_OK(sscma_model_add_layer(m, "squash", "tanh", NULL, (const char *const[]){"image"}, 1));
+    CHECK_OK(sscma_model_add_output(m, "out", "squash", 0));
+    CHECK_FAILS(sscma_qmodel_from_model(m, &q), SSCMA_ERR_UNSUPPORTED, "layer 'squash' (op tanh)");
+    sscma_model_destroy(m);
+
+    CHECK_OK(sscma_model_create(ctx, classifier_cfg, &m));
+    CHECK_OK(sscma_qmodel_from_model(m, &q));
+    CHECK_FAILS(sscma_qmodel_input(q, 0, &t), SSCMA_ERR_STATE, "not prepared");
+    CHECK_FAILS(sscma_qmodel_run(q), SSCMA_ERR_STATE, "not prepared");
+    CHECK_FAILS(sscma_qmodel_prepare(q, 0), SSCMA_ERR_INVALID_ARGUMENT, "batch is 0");
+    CHECK_OK(sscma_qmodel_prepare(q, 1));
+    CHECK_FAILS(sscma_qmodel_input(q, 1, &t), SSCMA_ERR_INVALID_ARGUMENT, "input 1 does not exist");
+    CHECK_FAILS(sscma_qmodel_output(q, -1, &t, NULL), SSCMA_ERR_INVALID_ARGUMENT, "output -1 does not exist");
+    sscma_qmodel_destroy(q);
+
+    /* calibration images that do not fit the model */
+    if (have_fashion()) {
+        sscma_dataset *ds = NULL;
+        sscma_loader *loader = NULL;
+        CHECK_OK(sscma_dataset_open(ctx, "{\"type\": \"FashionMNIST\", \"split\": \"test\", \"indices\": 8}", &ds));
+        CHECK_OK(sscma_loader_create(ctx, ds, "{\"batch_size\": 4}", &loader));
+        CHECK_FAILS(sscma_quantize(m, loader, NULL, &q), SSCMA_ERR_SHAPE, "the model takes 32x32x1");
+        sscma_quant_options_init(&o, sizeof o);
+        o.observer = 9;
+        CHECK_FAILS(sscma_quantize(m, loader, &o, &q), SSCMA_ERR_INVALID_ARGUMENT, "observer is 9");
+        sscma_loader_destroy(loader);
+        sscma_dataset_destroy(ds);
+    }
+    sscma_model_destroy(m);
+    sscma_context_destroy(ctx);
+}
+
+int main(int argc, char **argv)
+{
+    static const test_case cases[] = {
+        TEST_CASE(lowering_classifier_matches_model),
+        TEST_CASE(lowering_fomo_matches_model),
+        TEST_CASE(lowering_pfld_matches_model),
+        TEST_CASE(multiplier_matches_definition),
+        TEST_CASE(rounding_primitives_are_exact),
+        TEST_CASE(fixed_point_exp_and_reciprocal),
+        TEST_CASE(int8_softmax_follows_float),
+        TEST_CASE(ptq_classifier_follows_float),
+        TEST_CASE(errors_name_the_problem),
+    };
+    return test_main(argc, argv, cases, TEST_COUNT(cases));
+}
