@@ -18,5 +18,6 @@
 #include <sscma/metrics.h>
 #include <sscma/train.h>
 #include <sscma/quant.h>
+#include <sscma/export.h>
 
 #endif /* SSCMA_SSCMA_H */

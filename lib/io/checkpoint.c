@@ -222,7 +222,7 @@ void sscma_ckpt_close(sscma_ckpt *ck)
     memset(ck, 0, sizeof *ck);
 }
 
-static sscma_status read_all(const char *path, unsigned char **out, size_t *size)
+sscma_status sscma_read_file(const char *path, void **data, size_t *size)
 {
     FILE *f = fopen(path, "rb");
     if (f == NULL)
@@ -244,7 +244,7 @@ static sscma_status read_all(const char *path, unsigned char **out, size_t *size
         free(buf);
         return sscma_fail(SSCMA_ERR_IO, path, "short read (%zu of %zu bytes)", got, n);
     }
-    *out = buf;
+    *data = buf;
     *size = n;
     return SSCMA_OK;
 }
@@ -254,7 +254,7 @@ sscma_status sscma_ckpt_read(const sscma_context *ctx, const char *path, sscma_c
     memset(out, 0, sizeof *out);
     unsigned char *file = NULL;
     size_t size = 0;
-    sscma_status st = read_all(path, &file, &size);
+    sscma_status st = sscma_read_file(path, (void **)&file, &size);
     if (st != SSCMA_OK)
         return st;
     const size_t fixed = 8 + 4 + 4 + 8;

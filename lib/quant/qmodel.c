@@ -203,6 +203,11 @@ static bool shape_is(const qm_tensor *t, int32_t rank, const int64_t *dims)
 
 sscma_status sscma_qm_validate(const sscma_qmodel *q)
 {
+    for (int32_t i = 0; i < q->n_inputs + q->n_outputs; i++) {
+        int32_t id = i < q->n_inputs ? q->inputs[i] : q->outputs[i - q->n_inputs];
+        if (id < 0 || id >= q->n_t || q->t[id].constant)
+            return sscma_fail(SSCMA_ERR_FORMAT, "qmodel", "an input or output is not an activation tensor");
+    }
     for (int32_t i = 0; i < q->n_ops; i++) {
         const qm_op *op = &q->ops[i];
         if (op->n_in < 1 || op->n_in > QM_MAX_IN || op->out < 0 || op->out >= q->n_t)
@@ -213,6 +218,18 @@ sscma_status sscma_qm_validate(const sscma_qmodel *q)
         const qm_tensor *x = &q->t[op->in[0]], *y = &q->t[op->out];
         if (y->constant)
             return op_fail(op, "writes a constant", "");
+        for (int32_t k = -1; k < op->n_in; k++) {
+            const qm_tensor *t = &q->t[k < 0 ? op->out : op->in[k]];
+            bool param = (op->kind == QM_CONV || op->kind == QM_FC) && k >= 1;
+            sscma_dtype want = param && k == 2 && q->int8 ? SSCMA_DTYPE_I32
+                               : q->int8               ? SSCMA_DTYPE_I8
+                                                       : SSCMA_DTYPE_F32;
+            if (t->dtype != want || (param && !t->constant) || (!param && t->constant))
+                return op_fail(op, "an input or output has the wrong type or kind: ", t->name);
+            for (int32_t d = 0; d < t->rank; d++)
+                if (t->dims[d] < 1)
+                    return op_fail(op, "a tensor has an empty dimension: ", t->name);
+        }
         switch (op->kind) {
         case QM_CONV: {
             if (op->n_in < 2 || x->rank != 4 || q->t[op->in[1]].rank != 4 || !q->t[op->in[1]].constant)
@@ -236,6 +253,8 @@ sscma_status sscma_qm_validate(const sscma_qmodel *q)
             if (op->n_in < 2 || x->rank != 2 || w->rank != 2 || w->dims[1] != x->dims[1] || y->rank != 2 ||
                 y->dims[1] != w->dims[0])
                 return op_fail(op, "needs x [N, in], weights [out, in] and output [N, out]", "");
+            if (op->n_in > 2 && (q->t[op->in[2]].rank != 1 || q->t[op->in[2]].dims[0] != w->dims[0]))
+                return op_fail(op, "bias must have one value per output", "");
             break;
         }
         case QM_ADD:
@@ -246,8 +265,15 @@ sscma_status sscma_qm_validate(const sscma_qmodel *q)
             if (op->axis < 1 || op->axis >= x->rank)
                 return op_fail(op, "axis must be a non-batch axis", "");
             int64_t sum = 0;
-            for (int32_t k = 0; k < op->n_in; k++)
-                sum += q->t[op->in[k]].dims[op->axis];
+            for (int32_t k = 0; k < op->n_in; k++) {
+                const qm_tensor *t = &q->t[op->in[k]];
+                if (t->rank != y->rank)
+                    return op_fail(op, "inputs must have the output's rank", "");
+                for (int32_t d = 1; d < y->rank; d++)
+                    if (d != op->axis && t->dims[d] != y->dims[d])
+                        return op_fail(op, "inputs must match the output except along the axis", "");
+                sum += t->dims[op->axis];
+            }
             if (y->dims[op->axis] != sum)
                 return op_fail(op, "output size along the axis is not the sum of the inputs'", "");
             break;
@@ -422,8 +448,11 @@ static sscma_status run_def(sscma_qmodel *q, const qm_op *op, const sscma_op_def
     int32_t n_out = 0;
     sscma_op_sizes sizes = {0, 0};
     sscma_status st = sscma_op_infer(def, attrs, in_d, n_in, out_d, &n_out, &sizes);
-    if (st != SSCMA_OK)
-        return sscma_fail(st, op->name, "%s", sscma_last_error());
+    if (st != SSCMA_OK) {
+        char why[512];
+        snprintf(why, sizeof why, "%s", sscma_last_error());
+        return sscma_fail(st, op->name, "%s", why);
+    }
     sscma_buf ob = buf_of(q, out);
     if (n_out != 1 || sscma_desc_numel(&out_d[0]) != sscma_desc_numel(&ob.desc))
         return sscma_fail(SSCMA_ERR_SHAPE, op->name, "%s: the kernel's output shape differs from the model's",

@@ -9,9 +9,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <unistd.h>
+
 #include <sscma/experimental.h>
 #include <sscma/sscma.h>
 
+#include "fixture_models.h"
 #include "harness.h"
 #include "quant/fixedpoint.h"
 #include "quant/qmodel.h"
@@ -21,14 +24,7 @@
 static const char *const classifier_cfg =
     "{\"type\": \"ImageClassifier\", \"input_size\": [32, 32],"
     " \"backbone\": {\"type\": \"MobileNetV2\", \"widen_factor\": 0.35, \"in_channels\": 1},"
-    " \"head\": {\"type\": \"LinearClsHead\", \"num_classes\": 10, \"dropout\": 0.2}}";
-static const char *const fomo_cfg =
-    "{\"type\": \"Fomo\", \"input_size\": [64, 64], \"backbone\": {\"type\": \"MobileNetv2\","
-    " \"widen_factor\": 0.35, \"out_indices\": [2]}, \"head\": {\"type\": \"FomoHead\", \"input_channels\": [16],"
-    " \"num_classes\": 3, \"middle_channel\": 48}}";
-static const char *const pfld_cfg =
-    "{\"type\": \"PFLD\", \"input_size\": [64, 64], \"backbone\": {\"type\": \"PfldMobileNetV2\"},"
-    " \"head\": {\"type\": \"PFLDhead\", \"num_point\": 4}}";
+    " \"head\": {\"type\": \"LinearClsHead\", \"num_classes\": 10}}";
 
 static sscma_context *make_context(void)
 {
@@ -41,44 +37,6 @@ static sscma_context *make_context(void)
     return ctx;
 }
 
-static float uniform(uint64_t *s, float lo, float hi)
-{
-    *s = *s * 6364136223846793005ULL + 1442695040888963407ULL;
-    return lo + (hi - lo) * (float)((*s >> 40) & 0xffffff) / 16777216.0f;
-}
-
-/* Gives every batch norm non-trivial statistics and affine parameters, so that folding is really exercised. */
-static void randomize_norms(sscma_model *m)
-{
-    int32_t n = 0;
-    sscma_model_param_count(m, &n);
-    uint64_t s = 42;
-    for (int32_t i = 0; i < n; i++) {
-        const char *name;
-        uint32_t flags;
-        sscma_tensor *v;
-        CHECK_OK(sscma_model_param(m, i, &name, &flags, &v, NULL));
-        float *d;
-        int64_t count;
-        sscma_tensor_data(v, (void **)&d);
-        sscma_tensor_numel(v, &count);
-        const char *leaf = strrchr(name, '.');
-        bool norm = (flags & SSCMA_PARAM_NORM) != 0;
-        for (int64_t k = 0; k < count; k++) {
-            if (strcmp(leaf, ".running_mean") == 0)
-                d[k] = uniform(&s, -0.2f, 0.2f);
-            else if (strcmp(leaf, ".running_var") == 0)
-                d[k] = uniform(&s, 0.5f, 2.0f);
-            else if (norm && strcmp(leaf, ".weight") == 0)
-                d[k] = uniform(&s, 0.5f, 1.5f);
-            else if (norm && strcmp(leaf, ".bias") == 0)
-                d[k] = uniform(&s, -0.2f, 0.2f);
-            else if (strstr(name, "fc.weight") != NULL)
-                d[k] *= 30.0f; /* spread the classifier's logits so that its classes differ */
-        }
-    }
-}
-
 static void fill_random(sscma_tensor *t, uint64_t seed)
 {
     float *d;
@@ -86,7 +44,7 @@ static void fill_random(sscma_tensor *t, uint64_t seed)
     sscma_tensor_data(t, (void **)&d);
     sscma_tensor_numel(t, &n);
     for (int64_t i = 0; i < n; i++)
-        d[i] = uniform(&seed, -1.5f, 2.0f);
+        d[i] = fixture_uniform(&seed, -1.5f, 2.0f);
 }
 
 /* Runs model (eval) and its lowered form on the same random batch; compares `model_out` (softmaxed if asked). */
@@ -114,7 +72,7 @@ static void check_lowering(const char *cfg, const char *model_out, bool softmax,
     sscma_model *m = NULL;
     sscma_qmodel *q = NULL;
     CHECK_OK(sscma_model_create(ctx, cfg, &m));
-    randomize_norms(m);
+    fixture_randomize(m);
     CHECK_OK(sscma_model_prepare(m, 3, 0));
     sscma_tensor *x, *y, *qx, *qy;
     CHECK_OK(sscma_model_input(m, "image", &x));
@@ -177,17 +135,17 @@ static void check_lowering(const char *cfg, const char *model_out, bool softmax,
 /* 52 convolutions (BN folded, ReLU6 fused), 10 residual adds, then pool, reshape, fc and the added softmax. */
 static void lowering_classifier_matches_model(void)
 {
-    check_lowering(classifier_cfg, "logits", true, "probs");
+    check_lowering(fixture_families[0].config, "logits", true, "probs");
 }
 
 static void lowering_fomo_matches_model(void)
 {
-    check_lowering(fomo_cfg, "probs", false, "probs");
+    check_lowering(fixture_families[1].config, "probs", false, "probs");
 }
 
 static void lowering_pfld_matches_model(void)
 {
-    check_lowering(pfld_cfg, "keypoints", false, "keypoints");
+    check_lowering(fixture_families[2].config, "keypoints", false, "keypoints");
 }
 
 /* ---- fixed point ---- */
@@ -211,7 +169,7 @@ static void multiplier_matches_definition(void)
     CHECK_INT_EQ(s, 1);
     uint64_t seed = 3;
     for (int i = 0; i < 1000; i++) {
-        double real = exp(uniform(&seed, -20.0f, 3.0f));
+        double real = exp(fixture_uniform(&seed, -20.0f, 3.0f));
         sscma_quantize_multiplier(real, &m, &s);
         CHECK(m >= (1 << 30));
         double back = (double)m * ldexp(1.0, s - 31);
@@ -238,8 +196,8 @@ static void rounding_primitives_are_exact(void)
     /* requantization against exact rational arithmetic: within one unit, ties away from zero at most */
     uint64_t seed = 11;
     for (int i = 0; i < 20000; i++) {
-        int32_t x = (int32_t)uniform(&seed, -4e6f, 4e6f);
-        double real = exp(uniform(&seed, -12.0f, 0.0f));
+        int32_t x = (int32_t)fixture_uniform(&seed, -4e6f, 4e6f);
+        double real = exp(fixture_uniform(&seed, -12.0f, 0.0f));
         int32_t m, s;
         sscma_quantize_multiplier(real, &m, &s);
         double exact = (double)x * (double)m * ldexp(1.0, s - 31);
@@ -291,7 +249,7 @@ static void int8_softmax_follows_float(void)
     int8_t *xd = q->t[x].buf, *yd = q->t[y].buf;
     uint64_t seed = 5;
     for (int i = 0; i < 500 * 7; i++)
-        xd[i] = (int8_t)uniform(&seed, -128.0f, 127.99f);
+        xd[i] = (int8_t)fixture_uniform(&seed, -128.0f, 127.99f);
     CHECK_OK(sscma_qmodel_run(q));
     int worst = 0;
     for (int r = 0; r < 500; r++) {
@@ -336,7 +294,7 @@ static void ptq_classifier_follows_float(void)
     sscma_loader *loader = NULL;
     sscma_qmodel *f = NULL, *q = NULL;
     CHECK_OK(sscma_model_create(ctx, classifier_cfg, &m));
-    randomize_norms(m);
+    fixture_randomize(m);
     CHECK_OK(sscma_dataset_open(ctx, "{\"type\": \"FashionMNIST\", \"split\": \"test\", \"indices\": 300}", &ds));
     CHECK_OK(sscma_loader_create(ctx, ds,
                                  "{\"batch_size\": 64, \"pipeline\": [{\"type\": \"Pad\", \"padding\": 2},"
@@ -413,6 +371,153 @@ static void ptq_classifier_follows_float(void)
     sscma_context_destroy(ctx);
 }
 
+/* ---- TFLite: round trip and damaged files ---- */
+
+static char tmpdir[256];
+
+static const char *temp_path(const char *name)
+{
+    static char path[512];
+    if (tmpdir[0] == '\0') {
+        snprintf(tmpdir, sizeof tmpdir, "/tmp/sscma-quant-XXXXXX");
+        if (mkdtemp(tmpdir) == NULL)
+            test_fail(__FILE__, __LINE__, "mkdtemp failed");
+    }
+    snprintf(path, sizeof path, "%s/%s", tmpdir, name);
+    return path;
+}
+
+/* Runs q on `n` int8 inputs from the seed and returns the outputs (malloc'd, *bytes per sample). */
+static int8_t *run_int8(sscma_qmodel *q, int n, size_t *bytes)
+{
+    sscma_tensor *in, *out;
+    CHECK_OK(sscma_qmodel_prepare(q, 1));
+    CHECK_OK(sscma_qmodel_input(q, 0, &in));
+    CHECK_OK(sscma_qmodel_output(q, 0, &out, NULL));
+    int8_t *xd, *yd;
+    size_t in_b, out_b;
+    sscma_tensor_data(in, (void **)&xd);
+    sscma_tensor_data(out, (void **)&yd);
+    sscma_tensor_size_bytes(in, &in_b);
+    sscma_tensor_size_bytes(out, &out_b);
+    int8_t *all = malloc(out_b * (size_t)n);
+    uint64_t seed = 99;
+    for (int i = 0; i < n; i++) {
+        for (size_t k = 0; k < in_b; k++)
+            xd[k] = (int8_t)fixture_uniform(&seed, -128.0f, 127.99f);
+        CHECK_OK(sscma_qmodel_run(q));
+        memcpy(all + (size_t)i * out_b, yd, out_b);
+    }
+    *bytes = out_b;
+    return all;
+}
+
+static void tflite_round_trip(void)
+{
+    if (!have_fashion()) {
+        test_fail(__FILE__, __LINE__, "Fashion-MNIST is not installed (%s)", FASHION);
+        return;
+    }
+    sscma_context *ctx = make_context();
+    for (int k = 0; k < 3; k++) {
+        const fixture_family *fam = &fixture_families[k];
+        sscma_model *m = NULL;
+        sscma_dataset *ds = NULL;
+        sscma_loader *loader = NULL;
+        sscma_qmodel *q = NULL, *back = NULL;
+        CHECK_OK(sscma_model_create(ctx, fam->config, &m));
+        fixture_randomize(m);
+        CHECK_OK(fixture_fashion_loader(ctx, fam->size, 64, 32, &ds, &loader));
+        CHECK_OK(sscma_quantize(m, loader, NULL, &q));
+        const char *path = temp_path("model.tflite");
+        CHECK_OK(sscma_export_tflite(q, path));
+        CHECK_OK(sscma_qmodel_load_tflite(ctx, path, &back));
+        int is_int8 = 0;
+        CHECK_OK(sscma_qmodel_is_int8(back, &is_int8));
+        CHECK_INT_EQ(is_int8, 1);
+        size_t b1, b2;
+        int8_t *y1 = run_int8(q, 8, &b1), *y2 = run_int8(back, 8, &b2);
+        CHECK_INT_EQ((long long)b1, (long long)b2);
+        if (memcmp(y1, y2, b1 * 8) != 0)
+            test_fail(__FILE__, __LINE__, "%s: the model read back from TFLite gives other outputs", fam->name);
+        free(y1);
+        free(y2);
+        unlink(path);
+        sscma_qmodel_destroy(back);
+        sscma_qmodel_destroy(q);
+        sscma_loader_destroy(loader);
+        sscma_dataset_destroy(ds);
+        sscma_model_destroy(m);
+    }
+    sscma_context_destroy(ctx);
+}
+
+static void write_bytes(const char *path, const uint8_t *data, size_t n)
+{
+    FILE *f = fopen(path, "wb");
+    CHECK(f != NULL);
+    if (f != NULL) {
+        CHECK(fwrite(data, 1, n, f) == n);
+        fclose(f);
+    }
+}
+
+/* Truncated and randomly damaged files: a status and a message naming the file, or a model that runs; no crash. */
+static void tflite_damaged_files_fail_cleanly(void)
+{
+    sscma_context *ctx = make_context();
+    sscma_model *m = NULL;
+    sscma_qmodel *f = NULL, *back = NULL;
+    CHECK_OK(sscma_model_create(ctx, fixture_families[2].config, &m));
+    CHECK_OK(sscma_qmodel_from_model(m, &f));
+    const char *good = temp_path("good.tflite");
+    CHECK_OK(sscma_export_tflite(f, good));
+    FILE *fp = fopen(good, "rb");
+    CHECK(fp != NULL);
+    uint8_t *data = malloc(1 << 22);
+    size_t n = fread(data, 1, 1 << 22, fp);
+    fclose(fp);
+    CHECK(n > 1000);
+    char bad[512];
+    snprintf(bad, sizeof bad, "%s", temp_path("bad.tflite"));
+    const size_t cuts[] = {0, 3, 8, 16, 100, n / 3, n / 2, n - 17, n - 1};
+    for (size_t i = 0; i < sizeof cuts / sizeof cuts[0]; i++) {
+        write_bytes(bad, data, cuts[i]);
+        CHECK_FAILS(sscma_qmodel_load_tflite(ctx, bad, &back), SSCMA_ERR_FORMAT, "bad.tflite");
+    }
+    uint8_t *copy = malloc(n);
+    uint64_t seed = 1234;
+    int loaded = 0;
+    for (int trial = 0; trial < 300; trial++) {
+        memcpy(copy, data, n);
+        for (int k = 0; k < 3; k++) {
+            /* half the trials hit the first quarter: the tables (constants' data sits at the end) */
+            float span = trial % 2 ? (float)n / 4.0f : (float)n - 1.0f;
+            size_t at = (size_t)fixture_uniform(&seed, 0.0f, span);
+            copy[at] = (uint8_t)fixture_uniform(&seed, 0.0f, 255.99f);
+        }
+        write_bytes(bad, copy, n);
+        sscma_status st = sscma_qmodel_load_tflite(ctx, bad, &back);
+        if (st == SSCMA_OK) {
+            loaded++;
+            if (sscma_qmodel_prepare(back, 1) == SSCMA_OK)
+                (void)sscma_qmodel_run(back);
+            sscma_qmodel_destroy(back);
+        } else {
+            CHECK_STR_CONTAINS(sscma_last_error(), "bad.tflite");
+        }
+    }
+    printf("# %d of 300 damaged files still loaded (damage in weights or names)\n", loaded);
+    CHECK_FAILS(sscma_qmodel_load_tflite(ctx, temp_path("missing.tflite"), &back), SSCMA_ERR_IO, "missing.tflite");
+    unlink(good);
+    unlink(bad);
+    free(copy);
+    free(data);
+    sscma_qmodel_destroy(f);
+    sscma_model_destroy(m);
+    sscma_context_destroy(ctx);
+}
+
 /* ---- errors ---- */
 
 static void errors_name_the_problem(void)
@@ -435,6 +540,8 @@ static void errors_name_the_problem(void)
     CHECK_FAILS(sscma_qmodel_input(NULL, 0, &t), SSCMA_ERR_INVALID_ARGUMENT, "qmodel");
     CHECK_FAILS(sscma_qmodel_output(NULL, 0, &t, NULL), SSCMA_ERR_INVALID_ARGUMENT, "qmodel");
     CHECK_FAILS(sscma_qmodel_run(NULL), SSCMA_ERR_INVALID_ARGUMENT, "qmodel");
+    CHECK_FAILS(sscma_export_tflite(NULL, "x.tflite"), SSCMA_ERR_INVALID_ARGUMENT, "qmodel");
+    CHECK_FAILS(sscma_qmodel_load_tflite(ctx, NULL, &q), SSCMA_ERR_INVALID_ARGUMENT, "path");
     sscma_qmodel_destroy(NULL);
 
     /* a layer with no deployable form: the message names the layer and the op */
@@ -454,6 +561,7 @@ static void errors_name_the_problem(void)
     CHECK_OK(sscma_qmodel_prepare(q, 1));
     CHECK_FAILS(sscma_qmodel_input(q, 1, &t), SSCMA_ERR_INVALID_ARGUMENT, "input 1 does not exist");
     CHECK_FAILS(sscma_qmodel_output(q, -1, &t, NULL), SSCMA_ERR_INVALID_ARGUMENT, "output -1 does not exist");
+    CHECK_FAILS(sscma_export_tflite(q, "/nonexistent-dir/x.tflite"), SSCMA_ERR_IO, "/nonexistent-dir/x.tflite");
     sscma_qmodel_destroy(q);
 
     /* calibration images that do not fit the model */
@@ -484,7 +592,12 @@ int main(int argc, char **argv)
         TEST_CASE(fixed_point_exp_and_reciprocal),
         TEST_CASE(int8_softmax_follows_float),
         TEST_CASE(ptq_classifier_follows_float),
+        TEST_CASE(tflite_round_trip),
+        TEST_CASE(tflite_damaged_files_fail_cleanly),
         TEST_CASE(errors_name_the_problem),
     };
-    return test_main(argc, argv, cases, TEST_COUNT(cases));
+    int rc = test_main(argc, argv, cases, TEST_COUNT(cases));
+    if (tmpdir[0] != '\0')
+        rmdir(tmpdir);
+    return rc;
 }

@@ -1,0 +1,986 @@
+/*
+ * TFLite writer and reader, from the public TFLite schema (schema version 3; tables, field numbers and enum values
+ * as written in lib/export/tflite_schema.h). One subgraph; buffer 0 is the empty sentinel and every constant has a
+ * buffer of its own, 16-byte aligned. Op versions are the lowest that the TFLite kernels accept for the types used.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "export/flatbuf.h"
+#include "export/tflite_schema.h"
+#include "io/checkpoint.h"
+#include "quant/qmodel.h"
+#include "sscma/export.h"
+
+/* ---- planning: TFLite tensors and operators from the deployable model ---- */
+
+typedef struct tfl_tensor {
+    const char *name;
+    char *own_name;
+    int8_t type;
+    int32_t rank;
+    int32_t shape[4];
+    const void *data; /* constants */
+    size_t bytes;
+    void *own_data;
+    const float *scale;
+    const int32_t *zero_point;
+    int32_t n_q, q_dim;
+} tfl_tensor;
+
+typedef struct tfl_op {
+    int32_t code, version;
+    int32_t in[QM_MAX_IN + 1], n_in;
+    int32_t out;
+    const qm_op *src;
+    int8_t padding;
+    int32_t depth_multiplier;
+} tfl_op;
+
+typedef struct plan {
+    const sscma_qmodel *q;
+    tfl_tensor *t;
+    int32_t n_t, cap_t;
+    tfl_op *ops;
+    int32_t n_ops, cap_ops;
+} plan;
+
+static void plan_free(plan *p)
+{
+    for (int32_t i = 0; i < p->n_t; i++) {
+        free(p->t[i].own_name);
+        free(p->t[i].own_data);
+    }
+    free(p->t);
+    free(p->ops);
+}
+
+static tfl_tensor *new_tensor(plan *p, int32_t *id)
+{
+    if (p->n_t == p->cap_t) {
+        int32_t cap = p->cap_t ? 2 * p->cap_t : 128;
+        tfl_tensor *t = realloc(p->t, (size_t)cap * sizeof *t);
+        if (t == NULL)
+            return NULL;
+        p->t = t, p->cap_t = cap;
+    }
+    *id = p->n_t;
+    tfl_tensor *t = &p->t[p->n_t++];
+    memset(t, 0, sizeof *t);
+    t->q_dim = 0;
+    return t;
+}
+
+static tfl_op *new_op(plan *p)
+{
+    if (p->n_ops == p->cap_ops) {
+        int32_t cap = p->cap_ops ? 2 * p->cap_ops : 128;
+        tfl_op *o = realloc(p->ops, (size_t)cap * sizeof *o);
+        if (o == NULL)
+            return NULL;
+        p->ops = o, p->cap_ops = cap;
+    }
+    tfl_op *o = &p->ops[p->n_ops++];
+    memset(o, 0, sizeof *o);
+    return o;
+}
+
+static int8_t tfl_type(sscma_dtype d)
+{
+    return d == SSCMA_DTYPE_I8 ? TFL_TYPE_INT8 : d == SSCMA_DTYPE_I32 ? TFL_TYPE_INT32 : TFL_TYPE_FLOAT32;
+}
+
+static sscma_status oom(void)
+{
+    return sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, "sscma_export_tflite", "out of memory while building the file");
+}
+
+/* An int32 constant (shapes, paddings, sizes). */
+static sscma_status const_i32(plan *p, const char *name, const int32_t *v, int32_t n, int32_t rank,
+                              const int32_t *shape, int32_t *id)
+{
+    tfl_tensor *t = new_tensor(p, id);
+    if (t == NULL || (t->own_data = malloc((size_t)n * 4)) == NULL || (t->own_name = malloc(strlen(name) + 1)) == NULL)
+        return oom();
+    strcpy(t->own_name, name);
+    t->name = t->own_name;
+    memcpy(t->own_data, v, (size_t)n * 4);
+    t->data = t->own_data;
+    t->bytes = (size_t)n * 4;
+    t->type = TFL_TYPE_INT32;
+    t->rank = rank;
+    memcpy(t->shape, shape, (size_t)rank * sizeof *shape);
+    return SSCMA_OK;
+}
+
+/*
+ * TFLite padding for a window op: VALID or SAME when the model's padding is one of them (bottom/right padding that
+ * no window reaches does not count), else -1 (explicit).
+ */
+static int8_t pick_padding(int64_t in, int64_t out, int32_t k, int32_t stride, int32_t dil, int32_t pad_a,
+                           int32_t pad_b)
+{
+    int64_t eff = (int64_t)dil * (k - 1) + 1;
+    int64_t reach_b = (out - 1) * stride + eff - in - pad_a; /* bottom padding the last window uses */
+    if (reach_b < 0)
+        reach_b = 0;
+    if (reach_b > pad_b)
+        reach_b = pad_b;
+    if (pad_a == 0 && reach_b == 0 && (in - eff) / stride + 1 == out && in >= eff)
+        return TFL_PADDING_VALID;
+    int64_t same_out = (in + stride - 1) / stride;
+    int64_t total = (same_out - 1) * stride + eff - in;
+    if (total < 0)
+        total = 0;
+    if (out == same_out && pad_a == total / 2 && reach_b == total - total / 2)
+        return TFL_PADDING_SAME;
+    return -1;
+}
+
+static sscma_status plan_tensor(plan *p, const qm_tensor *src)
+{
+    int32_t id;
+    tfl_tensor *t = new_tensor(p, &id);
+    if (t == NULL)
+        return oom();
+    t->name = src->name;
+    t->type = tfl_type(src->dtype);
+    t->rank = src->rank;
+    for (int32_t i = 0; i < src->rank; i++)
+        t->shape[i] = (int32_t)src->dims[i];
+    if (src->constant) {
+        t->data = src->data;
+        t->bytes = src->bytes;
+    }
+    if (src->n_q > 0 && src->dtype != SSCMA_DTYPE_F32) {
+        t->scale = src->scale, t->zero_point = src->zero_point, t->n_q = src->n_q;
+        t->q_dim = src->q_axis > 0 ? src->q_axis : 0;
+    }
+    return SSCMA_OK;
+}
+
+static sscma_status unsupported(const qm_op *op, const char *why)
+{
+    return sscma_fail(SSCMA_ERR_UNSUPPORTED, "sscma_export_tflite", "layer '%s' (%s): %s", op->name,
+                      sscma_qm_kind_name(op->kind), why);
+}
+
+/* A PAD op in front of op's input: returns the padded tensor in *out. */
+static sscma_status add_pad(plan *p, const qm_op *op, int32_t x, int32_t pt, int32_t pl, int32_t pb, int32_t pr,
+                            int32_t *out)
+{
+    char name[320];
+    snprintf(name, sizeof name, "%s/pad", op->name);
+    const int32_t pads[8] = {0, 0, pt, pb, pl, pr, 0, 0}, pshape[2] = {4, 2};
+    int32_t pid, yid;
+    sscma_status st = const_i32(p, "paddings", pads, 8, 2, pshape, &pid);
+    if (st != SSCMA_OK)
+        return st;
+    tfl_tensor *y = new_tensor(p, &yid);
+    if (y == NULL || (y->own_name = malloc(strlen(name) + 1)) == NULL)
+        return oom();
+    const tfl_tensor *xt = &p->t[x];
+    strcpy(y->own_name, name);
+    y->name = y->own_name;
+    y->type = xt->type, y->rank = 4;
+    y->shape[0] = xt->shape[0], y->shape[1] = xt->shape[1] + pt + pb, y->shape[2] = xt->shape[2] + pl + pr;
+    y->shape[3] = xt->shape[3];
+    y->scale = xt->scale, y->zero_point = xt->zero_point, y->n_q = xt->n_q;
+    tfl_op *o = new_op(p);
+    if (o == NULL)
+        return oom();
+    o->code = TFL_OP_PAD, o->version = xt->type == TFL_TYPE_INT8 ? 2 : 1;
+    o->in[0] = x, o->in[1] = pid, o->n_in = 2, o->out = yid, o->src = NULL;
+    *out = yid;
+    return SSCMA_OK;
+}
+
+static sscma_status plan_op(plan *p, const qm_op *op)
+{
+    const sscma_qmodel *q = p->q;
+    const qm_tensor *x = &q->t[op->in[0]], *y = &q->t[op->out];
+    bool i8 = x->dtype == SSCMA_DTYPE_I8;
+    int32_t xin = op->in[0];
+    sscma_status st;
+    if (op->act != SSCMA_ACT_NONE && op->act != SSCMA_ACT_RELU && op->act != SSCMA_ACT_RELU6)
+        return unsupported(op, "only ReLU and ReLU6 can be fused");
+    tfl_op tmp;
+    memset(&tmp, 0, sizeof tmp);
+    tmp.src = op, tmp.out = op->out, tmp.version = 1;
+    for (int32_t k = 0; k < op->n_in; k++)
+        tmp.in[k] = op->in[k];
+    tmp.n_in = op->n_in;
+    switch (op->kind) {
+    case QM_CONV:
+    case QM_AVG_POOL:
+    case QM_MAX_POOL: {
+        bool conv = op->kind == QM_CONV;
+        int8_t ph = pick_padding(x->dims[1], y->dims[1], op->kh, op->stride_h, conv ? op->dil_h : 1, op->pad_t,
+                                 op->pad_b);
+        int8_t pw = pick_padding(x->dims[2], y->dims[2], op->kw, op->stride_w, conv ? op->dil_w : 1, op->pad_l,
+                                 op->pad_r);
+        if (ph >= 0 && pw >= 0 && ph == pw) {
+            tmp.padding = ph;
+        } else if (ph == TFL_PADDING_VALID && pw == TFL_PADDING_SAME && x->dims[1] == op->kh && op->pad_t == 0) {
+            tmp.padding = TFL_PADDING_SAME; /* one row: SAME pads nothing in H */
+        } else if (!conv) {
+            return unsupported(op, "pooling padding that is neither SAME nor VALID");
+        } else {
+            int32_t eff_b = (int32_t)((y->dims[1] - 1) * op->stride_h + (int64_t)op->dil_h * (op->kh - 1) + 1 -
+                                      x->dims[1] - op->pad_t);
+            int32_t eff_r = (int32_t)((y->dims[2] - 1) * op->stride_w + (int64_t)op->dil_w * (op->kw - 1) + 1 -
+                                      x->dims[2] - op->pad_l);
+            eff_b = eff_b < 0 ? 0 : eff_b > op->pad_b ? op->pad_b : eff_b;
+            eff_r = eff_r < 0 ? 0 : eff_r > op->pad_r ? op->pad_r : eff_r;
+            if ((st = add_pad(p, op, xin, op->pad_t, op->pad_l, eff_b, eff_r, &xin)) != SSCMA_OK)
+                return st;
+            tmp.padding = TFL_PADDING_VALID;
+        }
+        tmp.in[0] = xin;
+        if (!conv) {
+            tmp.code = op->kind == QM_AVG_POOL ? TFL_OP_AVERAGE_POOL_2D : TFL_OP_MAX_POOL_2D;
+            tmp.version = i8 ? 2 : 1;
+        } else if (op->groups == 1) {
+            tmp.code = TFL_OP_CONV_2D, tmp.version = i8 ? 3 : 1;
+        } else {
+            /* depthwise: weights [Cout, KH, KW, 1] become [1, KH, KW, Cout], quantized along dimension 3 */
+            const qm_tensor *w = &q->t[op->in[1]];
+            int32_t wid;
+            tfl_tensor *wt = new_tensor(p, &wid);
+            size_t esize = w->dtype == SSCMA_DTYPE_I8 ? 1 : 4;
+            if (wt == NULL || (wt->own_data = malloc(w->bytes)) == NULL)
+                return oom();
+            int64_t cout = w->dims[0], taps = w->dims[1] * w->dims[2];
+            for (int64_t c = 0; c < cout; c++)
+                for (int64_t k = 0; k < taps; k++)
+                    memcpy((char *)wt->own_data + (size_t)(k * cout + c) * esize,
+                           (const char *)w->data + (size_t)(c * taps + k) * esize, esize);
+            wt->name = w->name;
+            wt->type = tfl_type(w->dtype);
+            wt->rank = 4;
+            wt->shape[0] = 1, wt->shape[1] = (int32_t)w->dims[1], wt->shape[2] = (int32_t)w->dims[2];
+            wt->shape[3] = (int32_t)cout;
+            wt->data = wt->own_data, wt->bytes = w->bytes;
+            if (w->n_q > 0 && w->dtype == SSCMA_DTYPE_I8) {
+                wt->scale = w->scale, wt->zero_point = w->zero_point, wt->n_q = w->n_q;
+                wt->q_dim = w->n_q > 1 ? 3 : 0;
+            }
+            tmp.in[1] = wid;
+            tmp.code = TFL_OP_DEPTHWISE_CONV_2D, tmp.version = i8 ? 3 : 1;
+            tmp.depth_multiplier = (int32_t)(cout / x->dims[3]);
+        }
+        break;
+    }
+    case QM_FC:
+        if (q->t[op->in[1]].n_q > 1)
+            return unsupported(op, "per-channel fully connected weights");
+        tmp.code = TFL_OP_FULLY_CONNECTED, tmp.version = i8 ? 4 : 1;
+        break;
+    case QM_ADD:
+        tmp.code = TFL_OP_ADD, tmp.version = i8 ? 2 : 1;
+        break;
+    case QM_CONCAT:
+        tmp.code = TFL_OP_CONCATENATION, tmp.version = i8 ? 2 : 1;
+        break;
+    case QM_RESHAPE: {
+        int32_t sid, shape[4], rank = y->rank;
+        for (int32_t i = 0; i < rank; i++)
+            shape[i] = (int32_t)y->dims[i];
+        if ((st = const_i32(p, "shape", shape, rank, 1, &rank, &sid)) != SSCMA_OK)
+            return st;
+        tmp.code = TFL_OP_RESHAPE, tmp.in[1] = sid, tmp.n_in = 2;
+        break;
+    }
+    case QM_SOFTMAX:
+        tmp.code = TFL_OP_SOFTMAX, tmp.version = i8 ? 2 : 1;
+        break;
+    case QM_LOGISTIC:
+        tmp.code = TFL_OP_LOGISTIC, tmp.version = i8 ? 2 : 1;
+        break;
+    case QM_HARDSWISH:
+        tmp.code = TFL_OP_HARD_SWISH;
+        break;
+    case QM_RESIZE_NEAREST: {
+        int32_t sid, two = 2;
+        const int32_t size[2] = {(int32_t)y->dims[1], (int32_t)y->dims[2]};
+        if ((st = const_i32(p, "size", size, 2, 1, &two, &sid)) != SSCMA_OK)
+            return st;
+        tmp.code = TFL_OP_RESIZE_NEAREST_NEIGHBOR, tmp.version = i8 ? 2 : 1, tmp.in[1] = sid, tmp.n_in = 2;
+        break;
+    }
+    case QM_PAD: {
+        int32_t pid;
+        const int32_t pads[8] = {0, 0, op->pad_t, op->pad_b, op->pad_l, op->pad_r, 0, 0}, pshape[2] = {4, 2};
+        if ((st = const_i32(p, "paddings", pads, 8, 2, pshape, &pid)) != SSCMA_OK)
+            return st;
+        tmp.code = TFL_OP_PAD, tmp.version = i8 ? 2 : 1, tmp.in[1] = pid, tmp.n_in = 2;
+        break;
+    }
+    case QM_REQUANT:
+        tmp.code = TFL_OP_QUANTIZE, tmp.version = 2;
+        break;
+    default:
+        return unsupported(op, "no TFLite equivalent");
+    }
+    tfl_op *o = new_op(p);
+    if (o == NULL)
+        return oom();
+    *o = tmp;
+    return SSCMA_OK;
+}
+
+/* ---- serialization ---- */
+
+static int8_t act_code(sscma_act_kind a)
+{
+    return a == SSCMA_ACT_RELU ? TFL_ACT_RELU : a == SSCMA_ACT_RELU6 ? TFL_ACT_RELU6 : TFL_ACT_NONE;
+}
+
+/* The builtin options table of an op (0 = none) and its union type. */
+static fb_ref write_options(fb_builder *b, const plan *p, const tfl_op *o, uint8_t *type)
+{
+    const qm_op *op = o->src;
+    *type = 0;
+    fb_ref new_shape = 0;
+    switch (o->code) {
+    case TFL_OP_CONV_2D:
+        fb_table_start(b);
+        fb_field_u8(b, 0, (uint8_t)o->padding);
+        fb_field_i32(b, 1, op->stride_w);
+        fb_field_i32(b, 2, op->stride_h);
+        fb_field_u8(b, 3, (uint8_t)act_code(op->act));
+        fb_field_i32(b, 4, op->dil_w);
+        fb_field_i32(b, 5, op->dil_h);
+        *type = TFL_OPT_CONV2D;
+        return fb_table_end(b);
+    case TFL_OP_DEPTHWISE_CONV_2D:
+        fb_table_start(b);
+        fb_field_u8(b, 0, (uint8_t)o->padding);
+        fb_field_i32(b, 1, op->stride_w);
+        fb_field_i32(b, 2, op->stride_h);
+        fb_field_i32(b, 3, o->depth_multiplier);
+        fb_field_u8(b, 4, (uint8_t)act_code(op->act));
+        fb_field_i32(b, 5, op->dil_w);
+        fb_field_i32(b, 6, op->dil_h);
+        *type = TFL_OPT_DEPTHWISE_CONV2D;
+        return fb_table_end(b);
+    case TFL_OP_AVERAGE_POOL_2D:
+    case TFL_OP_MAX_POOL_2D:
+        fb_table_start(b);
+        fb_field_u8(b, 0, (uint8_t)o->padding);
+        fb_field_i32(b, 1, op->stride_w);
+        fb_field_i32(b, 2, op->stride_h);
+        fb_field_i32(b, 3, op->kw);
+        fb_field_i32(b, 4, op->kh);
+        fb_field_u8(b, 5, (uint8_t)act_code(op->act));
+        *type = TFL_OPT_POOL2D;
+        return fb_table_end(b);
+    case TFL_OP_FULLY_CONNECTED:
+        fb_table_start(b);
+        fb_field_u8(b, 0, (uint8_t)act_code(op->act));
+        *type = TFL_OPT_FULLY_CONNECTED;
+        return fb_table_end(b);
+    case TFL_OP_ADD:
+        fb_table_start(b);
+        fb_field_u8(b, 0, (uint8_t)act_code(op->act));
+        *type = TFL_OPT_ADD;
+        return fb_table_end(b);
+    case TFL_OP_CONCATENATION:
+        fb_table_start(b);
+        fb_field_i32(b, 0, op->axis);
+        fb_field_u8(b, 1, (uint8_t)act_code(op->act));
+        *type = TFL_OPT_CONCATENATION;
+        return fb_table_end(b);
+    case TFL_OP_SOFTMAX:
+        fb_table_start(b);
+        fb_field_f32(b, 0, 1.0f);
+        *type = TFL_OPT_SOFTMAX;
+        return fb_table_end(b);
+    case TFL_OP_RESHAPE: {
+        const tfl_tensor *y = &p->t[o->out];
+        new_shape = fb_vector_i32(b, y->shape, (size_t)y->rank);
+        fb_table_start(b);
+        fb_field_ref(b, 0, new_shape);
+        *type = TFL_OPT_RESHAPE;
+        return fb_table_end(b);
+    }
+    case TFL_OP_RESIZE_NEAREST_NEIGHBOR:
+        fb_table_start(b);
+        *type = TFL_OPT_RESIZE_NEAREST;
+        return fb_table_end(b);
+    case TFL_OP_PAD:
+        fb_table_start(b);
+        *type = TFL_OPT_PAD;
+        return fb_table_end(b);
+    case TFL_OP_QUANTIZE:
+        fb_table_start(b);
+        *type = TFL_OPT_QUANTIZE;
+        return fb_table_end(b);
+    case TFL_OP_HARD_SWISH:
+        fb_table_start(b);
+        *type = TFL_OPT_HARD_SWISH;
+        return fb_table_end(b);
+    default:
+        return 0;
+    }
+}
+
+static bool serialize(const plan *p, fb_builder *b, const uint8_t **data, size_t *size)
+{
+    int32_t n_t = p->n_t, n_ops = p->n_ops;
+    fb_ref *refs = malloc((size_t)(n_t + n_ops + 1) * 2 * sizeof *refs);
+    if (refs == NULL)
+        return false;
+    /* buffers: 0 = empty sentinel, then one per constant */
+    int32_t n_buf = 1;
+    uint32_t *buf_of = malloc((size_t)(n_t > 0 ? n_t : 1) * sizeof *buf_of);
+    if (buf_of == NULL) {
+        free(refs);
+        return false;
+    }
+    fb_ref *brefs = refs; /* buffers, at most n_t + 1 */
+    fb_table_start(b);
+    brefs[0] = fb_table_end(b);
+    for (int32_t i = 0; i < n_t; i++) {
+        buf_of[i] = 0;
+        if (p->t[i].data == NULL)
+            continue;
+        fb_ref v = fb_vector(b, p->t[i].data, p->t[i].bytes, 1, 16);
+        fb_table_start(b);
+        fb_field_ref(b, 0, v);
+        brefs[n_buf] = fb_table_end(b);
+        buf_of[i] = (uint32_t)n_buf++;
+    }
+    fb_ref buffers = fb_vector_refs(b, brefs, (size_t)n_buf);
+    /* tensors */
+    fb_ref *trefs = refs;
+    for (int32_t i = 0; i < n_t; i++) {
+        const tfl_tensor *t = &p->t[i];
+        fb_ref quant = 0;
+        if (t->n_q > 0) {
+            int64_t zps[4096];
+            int32_t nq = t->n_q > 4096 ? 4096 : t->n_q;
+            for (int32_t k = 0; k < nq; k++)
+                zps[k] = t->zero_point[k];
+            fb_ref sv = fb_vector_f32(b, t->scale, (size_t)nq);
+            fb_ref zv = fb_vector_i64(b, zps, (size_t)nq);
+            fb_table_start(b);
+            fb_field_ref(b, 2, sv);
+            fb_field_ref(b, 3, zv);
+            fb_field_i32(b, 6, t->q_dim);
+            quant = fb_table_end(b);
+        }
+        fb_ref shape = fb_vector_i32(b, t->shape, (size_t)t->rank);
+        fb_ref name = fb_string(b, t->name != NULL ? t->name : "");
+        fb_table_start(b);
+        fb_field_ref(b, 0, shape);
+        fb_field_u8(b, 1, (uint8_t)t->type);
+        fb_field_u32(b, 2, buf_of[i]);
+        fb_field_ref(b, 3, name);
+        if (quant)
+            fb_field_ref(b, 4, quant);
+        trefs[i] = fb_table_end(b);
+    }
+    fb_ref tensors = fb_vector_refs(b, trefs, (size_t)n_t);
+    /* operator codes: one per distinct builtin, in first-use order */
+    int32_t codes[64], n_codes = 0, versions[64];
+    fb_ref *orefs = refs;
+    for (int32_t i = 0; i < n_ops; i++) {
+        const tfl_op *o = &p->ops[i];
+        int32_t c = 0;
+        while (c < n_codes && codes[c] != o->code)
+            c++;
+        if (c == n_codes) {
+            if (n_codes == 64)
+                break;
+            codes[n_codes] = o->code, versions[n_codes++] = o->version;
+        } else if (o->version > versions[c]) {
+            versions[c] = o->version;
+        }
+        uint8_t otype;
+        fb_ref opts = write_options(b, p, o, &otype);
+        fb_ref ins = fb_vector_i32(b, o->in, (size_t)o->n_in);
+        fb_ref outs = fb_vector_i32(b, &o->out, 1);
+        fb_table_start(b);
+        fb_field_u32(b, 0, (uint32_t)c);
+        fb_field_ref(b, 1, ins);
+        fb_field_ref(b, 2, outs);
+        if (opts) {
+            fb_field_u8(b, 3, otype);
+            fb_field_ref(b, 4, opts);
+        }
+        orefs[i] = fb_table_end(b);
+    }
+    fb_ref operators = fb_vector_refs(b, orefs, (size_t)n_ops);
+    int32_t ins[4], outs[8];
+    for (int32_t i = 0; i < p->q->n_inputs; i++)
+        ins[i] = p->q->inputs[i];
+    for (int32_t i = 0; i < p->q->n_outputs; i++)
+        outs[i] = p->q->outputs[i];
+    fb_ref vin = fb_vector_i32(b, ins, (size_t)p->q->n_inputs);
+    fb_ref vout = fb_vector_i32(b, outs, (size_t)p->q->n_outputs);
+    fb_ref sg_name = fb_string(b, "main");
+    fb_table_start(b);
+    fb_field_ref(b, 0, tensors);
+    fb_field_ref(b, 1, vin);
+    fb_field_ref(b, 2, vout);
+    fb_field_ref(b, 3, operators);
+    fb_field_ref(b, 4, sg_name);
+    fb_ref subgraph = fb_table_end(b);
+    fb_ref subgraphs = fb_vector_refs(b, &subgraph, 1);
+    fb_ref crefs[64];
+    for (int32_t c = 0; c < n_codes; c++) {
+        fb_table_start(b);
+        fb_field_u8(b, 0, (uint8_t)(codes[c] < 127 ? codes[c] : 127));
+        fb_field_i32(b, 2, versions[c]);
+        fb_field_i32(b, 3, codes[c]);
+        crefs[c] = fb_table_end(b);
+    }
+    fb_ref opcodes = fb_vector_refs(b, crefs, (size_t)n_codes);
+    char desc[96];
+    snprintf(desc, sizeof desc, "libsscma %s", sscma_version());
+    fb_ref description = fb_string(b, desc);
+    fb_table_start(b);
+    fb_field_u32(b, 0, 3);
+    fb_field_ref(b, 1, opcodes);
+    fb_field_ref(b, 2, subgraphs);
+    fb_field_ref(b, 3, description);
+    fb_field_ref(b, 4, buffers);
+    fb_ref model = fb_table_end(b);
+    free(refs);
+    free(buf_of);
+    return n_codes < 64 && fb_finish(b, model, "TFL3", data, size);
+}
+
+sscma_status sscma_export_tflite(const sscma_qmodel *qmodel, const char *path)
+{
+    SSCMA_REQUIRE_NONNULL(qmodel);
+    SSCMA_REQUIRE_NONNULL(path);
+    plan p;
+    memset(&p, 0, sizeof p);
+    p.q = qmodel;
+    sscma_status st = SSCMA_OK;
+    for (int32_t i = 0; i < qmodel->n_t && st == SSCMA_OK; i++)
+        st = plan_tensor(&p, &qmodel->t[i]);
+    for (int32_t i = 0; i < qmodel->n_ops && st == SSCMA_OK; i++)
+        st = plan_op(&p, &qmodel->ops[i]);
+    fb_builder b;
+    fb_init(&b);
+    const uint8_t *data = NULL;
+    size_t size = 0;
+    if (st == SSCMA_OK && !serialize(&p, &b, &data, &size))
+        st = oom();
+    if (st == SSCMA_OK)
+        st = sscma_write_file_atomic(path, data, size);
+    fb_free(&b);
+    plan_free(&p);
+    return st;
+}
+
+/* ---- reader ---- */
+
+typedef struct reader {
+    fb_reader r;
+    const char *path;
+    sscma_qmodel *q;
+    size_t buffers, tensors;  /* vector positions */
+    uint32_t n_buffers, n_tensors;
+    int32_t *map;             /* TFLite tensor -> qmodel tensor, -1 = not made yet */
+    uint8_t *dw_weight;       /* TFLite tensor used as depthwise weights */
+} reader;
+
+static sscma_status bad(const reader *rd, const char *what)
+{
+    return sscma_fail(SSCMA_ERR_FORMAT, rd->path, "%s", what);
+}
+
+static sscma_status bad_op(const reader *rd, uint32_t index, int32_t code, const char *what)
+{
+    return sscma_fail(SSCMA_ERR_UNSUPPORTED, rd->path, "operator %u (builtin code %d): %s", (unsigned)index,
+                      (int)code, what);
+}
+
+/* The data of buffer `index` (NULL, 0 when empty). */
+static const uint8_t *buffer_data(reader *rd, uint32_t index, uint32_t *bytes)
+{
+    *bytes = 0;
+    if (index >= rd->n_buffers) {
+        rd->r.ok = false;
+        return NULL;
+    }
+    fb_table b = fb_vector_table(&rd->r, rd->buffers, index);
+    size_t v = fb_get_vector(&rd->r, b, 0, 1, bytes);
+    return v && rd->r.ok ? rd->r.data + v : NULL;
+}
+
+/* Makes the qmodel tensor for TFLite tensor i (depthwise weights are turned from [1, KH, KW, C] to OHWI). */
+static sscma_status make_tensor(reader *rd, uint32_t i, int32_t *out)
+{
+    if (i >= rd->n_tensors)
+        return bad(rd, "a tensor index is out of range");
+    if (rd->map[i] >= 0) {
+        *out = rd->map[i];
+        return SSCMA_OK;
+    }
+    fb_reader *r = &rd->r;
+    fb_table t = fb_vector_table(r, rd->tensors, i);
+    uint32_t rank = 0;
+    size_t sv = fb_get_vector(r, t, 0, 4, &rank);
+    int8_t type = (int8_t)fb_get_u8(r, t, 1, 0);
+    uint32_t buf = fb_get_u32(r, t, 2, 0);
+    char name[256];
+    fb_get_string(r, t, 3, name, sizeof name);
+    if (!r->ok || rank > 4)
+        return bad(rd, "tensor has a malformed shape or rank above 4");
+    int64_t dims[4];
+    int64_t numel = 1;
+    for (uint32_t k = 0; k < rank; k++) {
+        dims[k] = fb_vector_i32_at(r, sv, k);
+        if (dims[k] < 0 || dims[k] > (1 << 24))
+            return sscma_fail(SSCMA_ERR_FORMAT, rd->path, "tensor '%s' has dimension %lld", name, (long long)dims[k]);
+        numel *= dims[k];
+    }
+    sscma_dtype dt = type == TFL_TYPE_INT8    ? SSCMA_DTYPE_I8
+                     : type == TFL_TYPE_INT32 ? SSCMA_DTYPE_I32
+                     : type == TFL_TYPE_FLOAT32 ? SSCMA_DTYPE_F32
+                                                : SSCMA_DTYPE_U8;
+    if (dt == SSCMA_DTYPE_U8)
+        return sscma_fail(SSCMA_ERR_UNSUPPORTED, rd->path, "tensor '%s' has type %d; the runtime takes float32, int8 "
+                                                           "and int32", name, (int)type);
+    uint32_t bytes;
+    const uint8_t *data = buffer_data(rd, buf, &bytes);
+    size_t esize = dt == SSCMA_DTYPE_I8 ? 1 : 4;
+    if (!r->ok)
+        return bad(rd, "a tensor refers to a missing buffer");
+    if (data != NULL && (uint64_t)bytes != (uint64_t)numel * esize)
+        return sscma_fail(SSCMA_ERR_FORMAT, rd->path, "tensor '%s' has %u bytes of data for %lld elements", name,
+                          (unsigned)bytes, (long long)numel);
+    bool dw = rd->dw_weight[i] != 0;
+    if (dw && (rank != 4 || dims[0] != 1 || data == NULL))
+        return sscma_fail(SSCMA_ERR_FORMAT, rd->path, "depthwise weights '%s' must be constant [1, KH, KW, C]", name);
+    int64_t qdims[4] = {0, 0, 0, 0};
+    memcpy(qdims, dims, (size_t)rank * sizeof *dims);
+    if (dw)
+        qdims[0] = dims[3], qdims[3] = 1;
+    int32_t id;
+    sscma_status st = sscma_qm_add_tensor(rd->q, name, dt, (int32_t)rank, qdims, data != NULL, &id);
+    if (st != SSCMA_OK)
+        return st;
+    qm_tensor *qt = &rd->q->t[id];
+    if (data != NULL) {
+        if (!dw) {
+            memcpy(qt->data, data, bytes);
+        } else {
+            int64_t cout = dims[3], taps = dims[1] * dims[2];
+            for (int64_t c = 0; c < cout; c++)
+                for (int64_t k = 0; k < taps; k++)
+                    memcpy((char *)qt->data + (size_t)(c * taps + k) * esize, data + (size_t)(k * cout + c) * esize,
+                           esize);
+        }
+    }
+    fb_table qp = fb_get_table(r, t, 4);
+    uint32_t ns = 0, nz = 0;
+    size_t scv = fb_get_vector(r, qp, 2, 4, &ns), zpv = fb_get_vector(r, qp, 3, 8, &nz);
+    int32_t qdim = fb_get_i32(r, qp, 6, 0);
+    if (!r->ok)
+        return bad(rd, "malformed quantization parameters");
+    if (ns > 0 && dt != SSCMA_DTYPE_F32) {
+        if (nz != ns || (ns > 1 && (qdim < 0 || (uint32_t)qdim >= rank || dims[qdim] != (int64_t)ns)) || ns > 4096)
+            return sscma_fail(SSCMA_ERR_FORMAT, rd->path, "tensor '%s' has %u scales and %u zero points", name,
+                              (unsigned)ns, (unsigned)nz);
+        float scales[4096];
+        int32_t zps[4096];
+        for (uint32_t k = 0; k < ns; k++) {
+            scales[k] = fb_vector_f32_at(r, scv, k);
+            int64_t z = fb_vector_i64_at(r, zpv, k);
+            if (!(scales[k] > 0.0f) || !isfinite(scales[k]) || z < -128 || z > 127)
+                return sscma_fail(SSCMA_ERR_FORMAT, rd->path, "tensor '%s' has scale %g and zero point %lld", name,
+                                  (double)scales[k], (long long)z);
+            zps[k] = (int32_t)z;
+        }
+        if ((st = sscma_qm_set_quant(rd->q, id, (int32_t)ns, dw ? 0 : qdim, scales, zps)) != SSCMA_OK)
+            return st;
+    }
+    rd->map[i] = id;
+    *out = id;
+    return SSCMA_OK;
+}
+
+/* Explicit padding from TFLite's SAME / VALID. */
+static void tfl_pads(int8_t padding, int64_t in, int64_t out, int32_t k, int32_t stride, int32_t dil, int32_t *a,
+                     int32_t *b)
+{
+    *a = *b = 0;
+    if (padding != TFL_PADDING_SAME)
+        return;
+    int64_t total = (out - 1) * stride + (int64_t)dil * (k - 1) + 1 - in;
+    if (total < 0)
+        total = 0;
+    *a = (int32_t)(total / 2), *b = (int32_t)(total - total / 2);
+}
+
+static sscma_act_kind act_of(uint8_t code, bool *ok)
+{
+    if (code == TFL_ACT_RELU)
+        return SSCMA_ACT_RELU;
+    if (code == TFL_ACT_RELU6)
+        return SSCMA_ACT_RELU6;
+    *ok = code == TFL_ACT_NONE;
+    return SSCMA_ACT_NONE;
+}
+
+static sscma_status read_op(reader *rd, uint32_t index, fb_table o, const int32_t *codes, uint32_t n_codes)
+{
+    fb_reader *r = &rd->r;
+    uint32_t oc = fb_get_u32(r, o, 0, 0);
+    uint32_t n_in = 0, n_out = 0;
+    size_t iv = fb_get_vector(r, o, 1, 4, &n_in), ov = fb_get_vector(r, o, 2, 4, &n_out);
+    fb_table opt = fb_get_table(r, o, 4);
+    if (!r->ok || oc >= n_codes || n_out != 1 || n_in < 1 || n_in > QM_MAX_IN)
+        return sscma_fail(SSCMA_ERR_FORMAT, rd->path, "operator %u is malformed (opcode, inputs or outputs)",
+                          (unsigned)index);
+    int32_t code = codes[oc];
+    char name[32];
+    snprintf(name, sizeof name, "op%u", (unsigned)index);
+    qm_op op = {.name = name, .stride_h = 1, .stride_w = 1, .dil_h = 1, .dil_w = 1, .groups = 1, .n_in = 1};
+    int32_t tin[QM_MAX_IN], tout = fb_vector_i32_at(r, ov, 0);
+    for (uint32_t k = 0; k < n_in; k++)
+        tin[k] = fb_vector_i32_at(r, iv, k);
+    /* every tensor first: making one may move the table, so pointers into it are taken afterwards */
+    sscma_status st;
+    int32_t ids[QM_MAX_IN], y, n_ids = 0;
+    for (uint32_t k = 0; k < n_in; k++) {
+        ids[k] = -1;
+        if (tin[k] >= 0 && (st = make_tensor(rd, (uint32_t)tin[k], &ids[k])) != SSCMA_OK)
+            return st;
+        n_ids += tin[k] >= 0;
+    }
+    if ((st = make_tensor(rd, (uint32_t)tout, &y)) != SSCMA_OK)
+        return st;
+    if (ids[0] < 0)
+        return bad_op(rd, index, code, "the first input is missing");
+    op.in[0] = ids[0], op.out = y;
+    const qm_tensor *xt = &rd->q->t[ids[0]], *yt = &rd->q->t[y];
+    bool act_ok = true;
+    switch (code) {
+    case TFL_OP_CONV_2D:
+    case TFL_OP_DEPTHWISE_CONV_2D: {
+        bool dw = code == TFL_OP_DEPTHWISE_CONV_2D;
+        if (n_in < 2 || n_in > 3 || ids[1] < 0 || xt->rank != 4 || yt->rank != 4)
+            return bad_op(rd, index, code, "needs NHWC input and output and weights");
+        for (uint32_t k = 1; k < n_in; k++)
+            if (ids[k] >= 0)
+                op.in[op.n_in++] = ids[k];
+        const qm_tensor *w = &rd->q->t[op.in[1]];
+        int8_t padding = (int8_t)fb_get_u8(r, opt, 0, 0);
+        op.stride_w = fb_get_i32(r, opt, 1, 1), op.stride_h = fb_get_i32(r, opt, 2, 1);
+        op.act = act_of(fb_get_u8(r, opt, dw ? 4 : 3, 0), &act_ok);
+        op.dil_w = fb_get_i32(r, opt, dw ? 5 : 4, 1), op.dil_h = fb_get_i32(r, opt, dw ? 6 : 5, 1);
+        op.kh = (int32_t)w->dims[1], op.kw = (int32_t)w->dims[2];
+        op.groups = dw ? (int32_t)xt->dims[3] : 1;
+        if (op.stride_h < 1 || op.stride_w < 1 || op.dil_h < 1 || op.dil_w < 1 || op.stride_h > 64 ||
+            op.stride_w > 64 || op.dil_h > 64 || op.dil_w > 64)
+            return bad_op(rd, index, code, "strides and dilations must be 1..64");
+        tfl_pads(padding, xt->dims[1], yt->dims[1], op.kh, op.stride_h, op.dil_h, &op.pad_t, &op.pad_b);
+        tfl_pads(padding, xt->dims[2], yt->dims[2], op.kw, op.stride_w, op.dil_w, &op.pad_l, &op.pad_r);
+        op.kind = QM_CONV;
+        break;
+    }
+    case TFL_OP_FULLY_CONNECTED:
+        if (n_in < 2 || n_in > 3 || ids[1] < 0 || xt->rank != 2)
+            return bad_op(rd, index, code, "needs a [N, in] input and weights");
+        for (uint32_t k = 1; k < n_in; k++)
+            if (ids[k] >= 0)
+                op.in[op.n_in++] = ids[k];
+        op.act = act_of(fb_get_u8(r, opt, 0, 0), &act_ok);
+        if (fb_get_u8(r, opt, 1, 0) != 0)
+            return bad_op(rd, index, code, "shuffled weight formats are not supported");
+        op.kind = QM_FC;
+        break;
+    case TFL_OP_ADD:
+        if (n_in != 2 || ids[1] < 0)
+            return bad_op(rd, index, code, "needs 2 inputs");
+        op.in[1] = ids[1], op.n_in = 2;
+        op.act = act_of(fb_get_u8(r, opt, 0, 0), &act_ok);
+        op.kind = QM_ADD;
+        break;
+    case TFL_OP_CONCATENATION:
+        if ((uint32_t)n_ids != n_in)
+            return bad_op(rd, index, code, "an input is missing");
+        for (uint32_t k = 1; k < n_in; k++)
+            op.in[op.n_in++] = ids[k];
+        op.axis = fb_get_i32(r, opt, 0, 0);
+        if (op.axis < 0)
+            op.axis += yt->rank;
+        op.act = act_of(fb_get_u8(r, opt, 1, 0), &act_ok);
+        op.kind = QM_CONCAT;
+        break;
+    case TFL_OP_AVERAGE_POOL_2D:
+    case TFL_OP_MAX_POOL_2D: {
+        if (xt->rank != 4 || yt->rank != 4)
+            return bad_op(rd, index, code, "needs NHWC input and output");
+        int8_t padding = (int8_t)fb_get_u8(r, opt, 0, 0);
+        op.stride_w = fb_get_i32(r, opt, 1, 1), op.stride_h = fb_get_i32(r, opt, 2, 1);
+        op.kw = fb_get_i32(r, opt, 3, 1), op.kh = fb_get_i32(r, opt, 4, 1);
+        op.act = act_of(fb_get_u8(r, opt, 5, 0), &act_ok);
+        if (op.stride_h < 1 || op.stride_w < 1 || op.kh < 1 || op.kw < 1 || op.kh > 4096 || op.kw > 4096)
+            return bad_op(rd, index, code, "bad filter or stride");
+        tfl_pads(padding, xt->dims[1], yt->dims[1], op.kh, op.stride_h, 1, &op.pad_t, &op.pad_b);
+        tfl_pads(padding, xt->dims[2], yt->dims[2], op.kw, op.stride_w, 1, &op.pad_l, &op.pad_r);
+        op.kind = code == TFL_OP_AVERAGE_POOL_2D ? QM_AVG_POOL : QM_MAX_POOL;
+        break;
+    }
+    case TFL_OP_RESHAPE:
+        op.kind = QM_RESHAPE;
+        break;
+    case TFL_OP_SOFTMAX:
+        if (fb_get_f32(r, opt, 0, 1.0f) != 1.0f)
+            return bad_op(rd, index, code, "softmax with beta other than 1");
+        op.kind = QM_SOFTMAX;
+        break;
+    case TFL_OP_LOGISTIC:
+        op.kind = QM_LOGISTIC;
+        break;
+    case TFL_OP_HARD_SWISH:
+        op.kind = QM_HARDSWISH;
+        break;
+    case TFL_OP_RESIZE_NEAREST_NEIGHBOR:
+        if (fb_get_u8(r, opt, 0, 0) || fb_get_u8(r, opt, 1, 0))
+            return bad_op(rd, index, code, "align_corners and half_pixel_centers are not supported");
+        op.kind = QM_RESIZE_NEAREST;
+        break;
+    case TFL_OP_PAD: {
+        uint32_t bytes = 0;
+        if (n_in != 2 || (uint32_t)tin[1] >= rd->n_tensors)
+            return bad_op(rd, index, code, "needs the paddings input");
+        fb_table pt = fb_vector_table(r, rd->tensors, (uint32_t)tin[1]);
+        const uint8_t *pd = buffer_data(rd, fb_get_u32(r, pt, 2, 0), &bytes);
+        if (pd == NULL || bytes != 32 || fb_get_u8(r, pt, 1, 0) != TFL_TYPE_INT32)
+            return bad_op(rd, index, code, "paddings must be a constant int32 [4, 2]");
+        int32_t pads[8];
+        for (int k = 0; k < 8; k++)
+            pads[k] = (int32_t)((uint32_t)pd[4 * k] | (uint32_t)pd[4 * k + 1] << 8 | (uint32_t)pd[4 * k + 2] << 16 |
+                                (uint32_t)pd[4 * k + 3] << 24);
+        if (pads[0] || pads[1] || pads[6] || pads[7] || pads[2] < 0 || pads[3] < 0 || pads[4] < 0 || pads[5] < 0)
+            return bad_op(rd, index, code, "only non-negative padding of H and W is supported");
+        op.pad_t = pads[2], op.pad_b = pads[3], op.pad_l = pads[4], op.pad_r = pads[5];
+        op.kind = QM_PAD;
+        break;
+    }
+    case TFL_OP_QUANTIZE:
+        if (xt->dtype != SSCMA_DTYPE_I8 || yt->dtype != SSCMA_DTYPE_I8)
+            return bad_op(rd, index, code, "only int8 to int8 requantization is supported");
+        op.kind = QM_REQUANT;
+        break;
+    default:
+        return bad_op(rd, index, code, "the runtime has no kernel for this operator");
+    }
+    if (!act_ok)
+        return bad_op(rd, index, code, "fused activation other than ReLU or ReLU6");
+    if (!r->ok)
+        return sscma_fail(SSCMA_ERR_FORMAT, rd->path, "operator %u has malformed options", (unsigned)index);
+    return sscma_qm_add_op(rd->q, &op, NULL);
+}
+
+static sscma_status read_model(reader *rd)
+{
+    fb_reader *r = &rd->r;
+    if (r->size < 16 || memcmp(r->data + 4, "TFL3", 4) != 0)
+        return bad(rd, "not a TFLite file (no TFL3 identifier)");
+    fb_table model = fb_root(r);
+    uint32_t version = fb_get_u32(r, model, 0, 0);
+    if (!r->ok || version != 3)
+        return sscma_fail(SSCMA_ERR_FORMAT, rd->path, "TFLite schema version %u; expected 3", (unsigned)version);
+    uint32_t n_codes = 0, n_sub = 0;
+    size_t cv = fb_get_vector(r, model, 1, 4, &n_codes), sv = fb_get_vector(r, model, 2, 4, &n_sub);
+    rd->buffers = fb_get_vector(r, model, 4, 4, &rd->n_buffers);
+    if (!r->ok || n_sub != 1 || n_codes > 256)
+        return bad(rd, "expected one subgraph and at most 256 operator codes");
+    int32_t codes[256];
+    for (uint32_t c = 0; c < n_codes; c++) {
+        fb_table t = fb_vector_table(r, cv, c);
+        int32_t dep = (int8_t)fb_get_u8(r, t, 0, 0);
+        codes[c] = fb_get_i32(r, t, 3, dep);
+        if (fb_get_vector(r, t, 1, 1, &(uint32_t){0}) != 0)
+            return bad(rd, "custom operators are not supported");
+    }
+    fb_table sg = fb_vector_table(r, sv, 0);
+    rd->tensors = fb_get_vector(r, sg, 0, 4, &rd->n_tensors);
+    uint32_t n_in = 0, n_out = 0, n_ops = 0;
+    size_t iv = fb_get_vector(r, sg, 1, 4, &n_in), ov = fb_get_vector(r, sg, 2, 4, &n_out);
+    size_t opv = fb_get_vector(r, sg, 3, 4, &n_ops);
+    if (!r->ok || n_in < 1 || n_in > 4 || n_out < 1 || n_out > 8 || rd->n_tensors > (1u << 20))
+        return bad(rd, "the subgraph needs 1 to 4 inputs and 1 to 8 outputs");
+    rd->map = malloc((size_t)rd->n_tensors * sizeof *rd->map);
+    rd->dw_weight = calloc(rd->n_tensors ? rd->n_tensors : 1, 1);
+    if (rd->map == NULL || rd->dw_weight == NULL)
+        return sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, rd->path, "out of memory");
+    for (uint32_t i = 0; i < rd->n_tensors; i++)
+        rd->map[i] = -1;
+    for (uint32_t k = 0; k < n_ops; k++) {
+        fb_table o = fb_vector_table(r, opv, k);
+        uint32_t oc = fb_get_u32(r, o, 0, 0), ni = 0;
+        size_t ins = fb_get_vector(r, o, 1, 4, &ni);
+        if (r->ok && oc < n_codes && codes[oc] == TFL_OP_DEPTHWISE_CONV_2D && ni >= 2) {
+            uint32_t w = (uint32_t)fb_vector_i32_at(r, ins, 1);
+            if (w < rd->n_tensors)
+                rd->dw_weight[w] = 1;
+        }
+    }
+    sscma_status st;
+    for (uint32_t i = 0; i < n_in; i++) {
+        int32_t id;
+        if ((st = make_tensor(rd, (uint32_t)fb_vector_i32_at(r, iv, i), &id)) != SSCMA_OK)
+            return st;
+        rd->q->inputs[rd->q->n_inputs++] = id;
+    }
+    for (uint32_t k = 0; k < n_ops; k++)
+        if ((st = read_op(rd, k, fb_vector_table(r, opv, k), codes, n_codes)) != SSCMA_OK)
+            return st;
+    for (uint32_t i = 0; i < n_out; i++) {
+        int32_t id;
+        if ((st = make_tensor(rd, (uint32_t)fb_vector_i32_at(r, ov, i), &id)) != SSCMA_OK)
+            return st;
+        rd->q->outputs[rd->q->n_outputs++] = id;
+    }
+    if (!r->ok)
+        return bad(rd, "the file is truncated or malformed");
+    rd->q->int8 = rd->q->t[rd->q->inputs[0]].dtype == SSCMA_DTYPE_I8;
+    st = sscma_qm_validate(rd->q);
+    if (st != SSCMA_OK) {
+        char why[512];
+        snprintf(why, sizeof why, "%s", sscma_last_error());
+        return sscma_fail(st, rd->path, "%s", why);
+    }
+    return SSCMA_OK;
+}
+
+sscma_status sscma_qmodel_load_tflite(sscma_context *ctx, const char *path, sscma_qmodel **out)
+{
+    SSCMA_REQUIRE_NONNULL(ctx);
+    SSCMA_REQUIRE_NONNULL(path);
+    SSCMA_REQUIRE_NONNULL(out);
+    void *data = NULL;
+    size_t size = 0;
+    sscma_status st = sscma_read_file(path, &data, &size);
+    if (st != SSCMA_OK)
+        return st;
+    reader rd;
+    memset(&rd, 0, sizeof rd);
+    rd.r.data = data, rd.r.size = size, rd.r.ok = true;
+    rd.path = path;
+    st = sscma_qm_create(ctx, &rd.q);
+    if (st == SSCMA_OK)
+        st = read_model(&rd);
+    free(rd.map);
+    free(rd.dw_weight);
+    free(data);
+    if (st != SSCMA_OK) {
+        sscma_qmodel_destroy(rd.q);
+        return st;
+    }
+    *out = rd.q;
+    return SSCMA_OK;
+}

@@ -1,0 +1,77 @@
+/*
+ * The parts of the TFLite flatbuffer schema (tensorflow/lite/schema/schema.fbs, schema version 3) that libsscma
+ * writes and reads, transcribed by hand: enum values, and in comments the field numbers of each table (a union
+ * takes two fields: its type, then its value).
+ *
+ *   Model:            0 version:uint, 1 operator_codes:[OperatorCode], 2 subgraphs:[SubGraph], 3 description:string,
+ *                     4 buffers:[Buffer], 5 metadata_buffer:[int], 6 metadata:[Metadata]
+ *   OperatorCode:     0 deprecated_builtin_code:byte, 1 custom_code:string, 2 version:int = 1, 3 builtin_code:int
+ *   SubGraph:         0 tensors:[Tensor], 1 inputs:[int], 2 outputs:[int], 3 operators:[Operator], 4 name:string
+ *   Buffer:           0 data:[ubyte] (force_align 16), 1 offset:ulong, 2 size:ulong
+ *   Metadata:         0 name:string, 1 buffer:uint
+ *   Tensor:           0 shape:[int], 1 type:byte, 2 buffer:uint, 3 name:string, 4 quantization, 5 is_variable:bool
+ *   QuantizationParameters: 0 min:[float], 1 max:[float], 2 scale:[float], 3 zero_point:[long],
+ *                     4-5 details (union), 6 quantized_dimension:int
+ *   Operator:         0 opcode_index:uint, 1 inputs:[int], 2 outputs:[int], 3 builtin_options_type:ubyte,
+ *                     4 builtin_options (table)
+ *   Conv2DOptions:    0 padding:byte, 1 stride_w:int, 2 stride_h:int, 3 fused_activation_function:byte,
+ *                     4 dilation_w_factor:int = 1, 5 dilation_h_factor:int = 1
+ *   DepthwiseConv2DOptions: 0 padding, 1 stride_w, 2 stride_h, 3 depth_multiplier:int, 4 fused_activation_function,
+ *                     5 dilation_w_factor = 1, 6 dilation_h_factor = 1
+ *   Pool2DOptions:    0 padding, 1 stride_w, 2 stride_h, 3 filter_width:int, 4 filter_height:int,
+ *                     5 fused_activation_function
+ *   FullyConnectedOptions: 0 fused_activation_function, 1 weights_format:byte, 2 keep_num_dims:bool
+ *   SoftmaxOptions:   0 beta:float
+ *   ConcatenationOptions: 0 axis:int, 1 fused_activation_function
+ *   AddOptions:       0 fused_activation_function, 1 pot_scale_int16:bool = true
+ *   ReshapeOptions:   0 new_shape:[int]
+ *   ResizeNearestNeighborOptions: 0 align_corners:bool, 1 half_pixel_centers:bool
+ */
+#ifndef SSCMA_LIB_EXPORT_TFLITE_SCHEMA_H
+#define SSCMA_LIB_EXPORT_TFLITE_SCHEMA_H
+
+/* BuiltinOperator */
+enum {
+    TFL_OP_ADD = 0,
+    TFL_OP_AVERAGE_POOL_2D = 1,
+    TFL_OP_CONCATENATION = 2,
+    TFL_OP_CONV_2D = 3,
+    TFL_OP_DEPTHWISE_CONV_2D = 4,
+    TFL_OP_DEQUANTIZE = 6,
+    TFL_OP_FULLY_CONNECTED = 9,
+    TFL_OP_LOGISTIC = 14,
+    TFL_OP_MAX_POOL_2D = 17,
+    TFL_OP_RESHAPE = 22,
+    TFL_OP_SOFTMAX = 25,
+    TFL_OP_PAD = 34,
+    TFL_OP_RESIZE_NEAREST_NEIGHBOR = 97,
+    TFL_OP_QUANTIZE = 114,
+    TFL_OP_HARD_SWISH = 117
+};
+
+/* BuiltinOptions (union type) */
+enum {
+    TFL_OPT_CONV2D = 1,
+    TFL_OPT_DEPTHWISE_CONV2D = 2,
+    TFL_OPT_POOL2D = 5,
+    TFL_OPT_FULLY_CONNECTED = 8,
+    TFL_OPT_SOFTMAX = 9,
+    TFL_OPT_CONCATENATION = 10,
+    TFL_OPT_ADD = 11,
+    TFL_OPT_RESHAPE = 17,
+    TFL_OPT_PAD = 22,
+    TFL_OPT_RESIZE_NEAREST = 74,
+    TFL_OPT_QUANTIZE = 89,
+    TFL_OPT_HARD_SWISH = 91
+};
+
+/* TensorType */
+enum { TFL_TYPE_FLOAT32 = 0, TFL_TYPE_INT32 = 2, TFL_TYPE_UINT8 = 3, TFL_TYPE_INT64 = 4, TFL_TYPE_INT8 = 9 };
+
+/* Padding */
+enum { TFL_PADDING_SAME = 0, TFL_PADDING_VALID = 1 };
+
+/* ActivationFunctionType */
+enum { TFL_ACT_NONE = 0, TFL_ACT_RELU = 1, TFL_ACT_RELU6 = 3 };
+
+#endif /* SSCMA_LIB_EXPORT_TFLITE_SCHEMA_H */

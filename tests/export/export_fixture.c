@@ -1,0 +1,232 @@
+/*
+ * Writes the files the export checks (tests/export/check_exports.py) compare against real runtimes: for each family
+ * (classifier, FOMO, PFLD; tests/unit/fixture_models.c), a model with non-trivial batch norms, its float and int8
+ * (PTQ on Fashion-MNIST) deployable forms exported to TFLite, and N Fashion-MNIST test images with libsscma's
+ * outputs on them:
+ *   <family>_f32.tflite, <family>_int8.tflite
+ *   <family>_f32_input.bin / _f32_output.bin   float32, libsscma's float runtime
+ *   <family>_int8_input.bin / _int8_output.bin int8, libsscma's int8 runtime
+ *   <family>_tflite_int8_output.bin            int8, libsscma's runtime on the model read back from the .tflite
+ *   manifest.json                              shapes and quantization parameters
+ * Usage: export_fixture OUT_DIR [N]
+ */
+#include <math.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sscma/sscma.h>
+
+#include "fixture_models.h"
+
+#define TRY(call)                                                                                              \
+    do {                                                                                                       \
+        sscma_status st_ = (call);                                                                             \
+        if (st_ != SSCMA_OK) {                                                                                 \
+            fprintf(stderr, "export_fixture: %s failed: %s\n", #call, sscma_last_error());                    \
+            exit(1);                                                                                           \
+        }                                                                                                      \
+    } while (0)
+
+static void write_bin(const char *dir, const char *family, const char *what, const void *data, size_t bytes)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "%s/%s_%s.bin", dir, family, what);
+    FILE *f = fopen(path, "wb");
+    if (f == NULL || fwrite(data, 1, bytes, f) != bytes || fclose(f) != 0) {
+        fprintf(stderr, "export_fixture: cannot write %s\n", path);
+        exit(1);
+    }
+}
+
+static void tensor_bytes(sscma_tensor *t, void **data, size_t *bytes)
+{
+    TRY(sscma_tensor_data(t, data));
+    TRY(sscma_tensor_size_bytes(t, bytes));
+}
+
+static void json_shape(FILE *f, sscma_tensor *t)
+{
+    int32_t rank = 0;
+    sscma_tensor_rank(t, &rank);
+    fprintf(f, "[");
+    for (int32_t i = 0; i < rank; i++) {
+        int64_t d = 0;
+        sscma_tensor_dim(t, i, &d);
+        fprintf(f, i ? ", %lld" : "%lld", (long long)(i == 0 ? 1 : d));
+    }
+    fprintf(f, "]");
+}
+
+static void json_quant(FILE *f, sscma_tensor *t)
+{
+    int32_t axis = 0;
+    int64_t count = 0;
+    const float *scales = NULL;
+    const int32_t *zps = NULL;
+    TRY(sscma_tensor_quant(t, &axis, &count, &scales, &zps));
+    fprintf(f, "{\"scale\": %.9g, \"zero_point\": %d}", (double)scales[0], (int)zps[0]);
+}
+
+/* Runs q on the float images of `loader` (n samples, batch 1 each), quantizing them when q is int8. */
+static void run_samples(sscma_qmodel *q, sscma_loader *loader, int64_t n, const char *dir, const char *family,
+                        const char *tag, FILE *manifest, bool last)
+{
+    TRY(sscma_qmodel_prepare(q, 1));
+    sscma_tensor *in, *out, *img = NULL;
+    TRY(sscma_qmodel_input(q, 0, &in));
+    TRY(sscma_qmodel_output(q, 0, &out, NULL));
+    int is_int8 = 0;
+    TRY(sscma_qmodel_is_int8(q, &is_int8));
+    int64_t dims[4];
+    TRY(sscma_loader_batch_shape(loader, dims));
+    sscma_context *ctx = NULL;
+    TRY(sscma_context_create(NULL, &ctx));
+    TRY(sscma_tensor_create(ctx, SSCMA_DTYPE_F32, 4, dims, &img));
+    void *in_d, *out_d;
+    size_t in_b, out_b;
+    tensor_bytes(in, &in_d, &in_b);
+    tensor_bytes(out, &out_d, &out_b);
+    char *ins = malloc(in_b * (size_t)n), *outs = malloc(out_b * (size_t)n);
+    if (ins == NULL || outs == NULL)
+        exit(1);
+    float scale = 1.0f;
+    int32_t zp = 0;
+    if (is_int8) {
+        int32_t axis;
+        int64_t count;
+        const float *s;
+        const int32_t *z;
+        TRY(sscma_tensor_quant(in, &axis, &count, &s, &z));
+        scale = s[0], zp = z[0];
+    }
+    TRY(sscma_loader_start_epoch(loader, 0));
+    int64_t done = 0, count = 0;
+    while (done < n) {
+        TRY(sscma_loader_next(loader, img, NULL, &count));
+        if (count == 0)
+            break;
+        float *px;
+        TRY(sscma_tensor_data(img, (void **)&px));
+        int64_t per = (int64_t)(in_b / (is_int8 ? 1 : sizeof(float)));
+        for (int64_t r = 0; r < count && done < n; r++, done++) {
+            if (is_int8) {
+                int8_t *qd = in_d;
+                for (int64_t i = 0; i < per; i++) {
+                    long v = lroundf(px[r * per + i] / scale) + zp;
+                    qd[i] = (int8_t)(v < -128 ? -128 : v > 127 ? 127 : v);
+                }
+            } else {
+                memcpy(in_d, px + r * per, in_b);
+            }
+            TRY(sscma_qmodel_run(q));
+            memcpy(ins + (size_t)done * in_b, in_d, in_b);
+            memcpy(outs + (size_t)done * out_b, out_d, out_b);
+        }
+    }
+    char what[64];
+    snprintf(what, sizeof what, "%s_input", tag);
+    write_bin(dir, family, what, ins, in_b * (size_t)n);
+    snprintf(what, sizeof what, "%s_output", tag);
+    write_bin(dir, family, what, outs, out_b * (size_t)n);
+    fprintf(manifest, "    \"%s\": {\"input_shape\": ", tag);
+    json_shape(manifest, in);
+    fprintf(manifest, ", \"output_shape\": ");
+    json_shape(manifest, out);
+    if (is_int8) {
+        fprintf(manifest, ", \"input_quant\": ");
+        json_quant(manifest, in);
+        fprintf(manifest, ", \"output_quant\": ");
+        json_quant(manifest, out);
+    }
+    fprintf(manifest, "}%s\n", last ? "" : ",");
+    free(ins);
+    free(outs);
+    sscma_tensor_destroy(img);
+    sscma_context_destroy(ctx);
+}
+
+/* Runs the model read back from `path` on the int8 inputs already written, and writes its outputs. */
+static void run_readback(sscma_context *ctx, const char *path, const char *dir, const char *family, int64_t n)
+{
+    sscma_qmodel *q = NULL;
+    TRY(sscma_qmodel_load_tflite(ctx, path, &q));
+    TRY(sscma_qmodel_prepare(q, 1));
+    sscma_tensor *in, *out;
+    TRY(sscma_qmodel_input(q, 0, &in));
+    TRY(sscma_qmodel_output(q, 0, &out, NULL));
+    void *in_d, *out_d;
+    size_t in_b, out_b;
+    tensor_bytes(in, &in_d, &in_b);
+    tensor_bytes(out, &out_d, &out_b);
+    char in_path[1024];
+    snprintf(in_path, sizeof in_path, "%s/%s_int8_input.bin", dir, family);
+    FILE *f = fopen(in_path, "rb");
+    char *outs = malloc(out_b * (size_t)n);
+    if (f == NULL || outs == NULL)
+        exit(1);
+    for (int64_t i = 0; i < n; i++) {
+        if (fread(in_d, 1, in_b, f) != in_b)
+            exit(1);
+        TRY(sscma_qmodel_run(q));
+        memcpy(outs + (size_t)i * out_b, out_d, out_b);
+    }
+    fclose(f);
+    write_bin(dir, family, "tflite_int8_output", outs, out_b * (size_t)n);
+    free(outs);
+    sscma_qmodel_destroy(q);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        fprintf(stderr, "usage: export_fixture OUT_DIR [N]\n");
+        return 2;
+    }
+    const char *dir = argv[1];
+    int64_t n = argc > 2 ? atoll(argv[2]) : 32;
+    sscma_context_options o;
+    sscma_context_options_init(&o, sizeof o);
+    o.seed = 3;
+    sscma_context *ctx = NULL;
+    TRY(sscma_context_create(&o, &ctx));
+    char path[1024];
+    snprintf(path, sizeof path, "%s/manifest.json", dir);
+    FILE *manifest = fopen(path, "w");
+    if (manifest == NULL) {
+        fprintf(stderr, "export_fixture: cannot write %s\n", path);
+        return 1;
+    }
+    fprintf(manifest, "{\"samples\": %lld,\n", (long long)n);
+    for (int k = 0; k < 3; k++) {
+        const fixture_family *fam = &fixture_families[k];
+        sscma_model *m = NULL;
+        sscma_dataset *ds = NULL;
+        sscma_loader *loader = NULL;
+        sscma_qmodel *f = NULL, *q = NULL;
+        TRY(sscma_model_create(ctx, fam->config, &m));
+        fixture_randomize(m);
+        TRY(fixture_fashion_loader(ctx, fam->size, 256, 32, &ds, &loader));
+        TRY(sscma_qmodel_from_model(m, &f));
+        TRY(sscma_quantize(m, loader, NULL, &q));
+        snprintf(path, sizeof path, "%s/%s_f32.tflite", dir, fam->name);
+        TRY(sscma_export_tflite(f, path));
+        snprintf(path, sizeof path, "%s/%s_int8.tflite", dir, fam->name);
+        TRY(sscma_export_tflite(q, path));
+        fprintf(manifest, "  \"%s\": {\n", fam->name);
+        run_samples(f, loader, n, dir, fam->name, "f32", manifest, false);
+        run_samples(q, loader, n, dir, fam->name, "int8", manifest, true);
+        fprintf(manifest, "  }%s\n", k == 2 ? "" : ",");
+        run_readback(ctx, path, dir, fam->name, n);
+        sscma_qmodel_destroy(f);
+        sscma_qmodel_destroy(q);
+        sscma_loader_destroy(loader);
+        sscma_dataset_destroy(ds);
+        sscma_model_destroy(m);
+    }
+    fprintf(manifest, "}\n");
+    fclose(manifest);
+    sscma_context_destroy(ctx);
+    return 0;
+}

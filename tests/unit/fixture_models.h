@@ -1,0 +1,35 @@
+/*
+ * Small models of each family for the quantization and export tests (1-channel input, so that Fashion-MNIST images
+ * calibrate them), and a helper that gives their batch norms non-trivial statistics so that folding is exercised.
+ */
+#ifndef SSCMA_TESTS_FIXTURE_MODELS_H
+#define SSCMA_TESTS_FIXTURE_MODELS_H
+
+#include <stdint.h>
+
+#include <sscma/sscma.h>
+
+typedef struct fixture_family {
+    const char *name;    /* "classifier", "fomo", "pfld" */
+    const char *config;  /* model config JSON */
+    int32_t size;        /* input height and width */
+    const char *output;  /* the model output the deployable output corresponds to */
+    int softmax;         /* the deployable output is softmax(output) */
+} fixture_family;
+
+extern const fixture_family fixture_families[3];
+
+/* A deterministic uniform float in [lo, hi) from the state *s. */
+float fixture_uniform(uint64_t *s, float lo, float hi);
+
+/*
+ * Batch norms get running means in +-0.2, variances in 0.5..2, weights in 0.5..1.5 and biases in +-0.2; the
+ * classifier's fc weights are scaled by 30 so that its classes differ.
+ */
+void fixture_randomize(sscma_model *m);
+
+/* A Fashion-MNIST loader (test split, the first n images, batch `batch`) resized to size x size, normalised. */
+sscma_status fixture_fashion_loader(sscma_context *ctx, int32_t size, int64_t n, int64_t batch, sscma_dataset **ds,
+                                    sscma_loader **loader);
+
+#endif /* SSCMA_TESTS_FIXTURE_MODELS_H */
