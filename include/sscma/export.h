@@ -23,6 +23,15 @@ SSCMA_BEGIN_DECLS
 SSCMA_API sscma_status sscma_export_tflite(const sscma_qmodel *qmodel, const char *path);
 
 /*
+ * Writes `qmodel` as an ONNX model (opset 13, IR version 8, static shapes) to `path`. The input is NCHW (as PyTorch
+ * and onnxruntime users expect); 4-D outputs are NHWC, the layout of the TFLite file and of SSCMA-Micro. A float
+ * model is float throughout; an int8 model is written as QDQ: int8 input and outputs, int8 weights per channel and
+ * int32 biases behind DequantizeLinear, each int8 activation a QuantizeLinear output. Metadata: family, layout,
+ * classes (when set). Errors: as sscma_export_tflite.
+ */
+SSCMA_API sscma_status sscma_export_onnx(const sscma_qmodel *qmodel, const char *path);
+
+/*
  * Reads a TFLite file written by libsscma (or any file limited to the ops the int8 runtime runs) into a deployable
  * model that the runtime runs. *out owns it. Errors: SSCMA_ERR_IO, SSCMA_ERR_FORMAT (not a TFLite file, or
  * malformed: the message names the file and what is wrong), SSCMA_ERR_UNSUPPORTED (an op or type the runtime does

@@ -3,7 +3,7 @@
  * (classifier, FOMO, PFLD; tests/unit/fixture_models.c), a model with non-trivial batch norms, its float and int8
  * (PTQ on Fashion-MNIST) deployable forms exported to TFLite, and N Fashion-MNIST test images with libsscma's
  * outputs on them:
- *   <family>_f32.tflite, <family>_int8.tflite
+ *   <family>_f32.tflite, <family>_int8.tflite, <family>_f32.onnx, <family>_int8.onnx (QDQ)
  *   <family>_f32_input.bin / _f32_output.bin   float32, libsscma's float runtime
  *   <family>_int8_input.bin / _int8_output.bin int8, libsscma's int8 runtime
  *   <family>_tflite_int8_output.bin            int8, libsscma's runtime on the model read back from the .tflite
@@ -212,6 +212,10 @@ int main(int argc, char **argv)
         TRY(sscma_quantize(m, loader, NULL, &q));
         snprintf(path, sizeof path, "%s/%s_f32.tflite", dir, fam->name);
         TRY(sscma_export_tflite(f, path));
+        snprintf(path, sizeof path, "%s/%s_f32.onnx", dir, fam->name);
+        TRY(sscma_export_onnx(f, path));
+        snprintf(path, sizeof path, "%s/%s_int8.onnx", dir, fam->name);
+        TRY(sscma_export_onnx(q, path));
         snprintf(path, sizeof path, "%s/%s_int8.tflite", dir, fam->name);
         TRY(sscma_export_tflite(q, path));
         fprintf(manifest, "  \"%s\": {\n", fam->name);

@@ -541,6 +541,7 @@ static void errors_name_the_problem(void)
     CHECK_FAILS(sscma_qmodel_output(NULL, 0, &t, NULL), SSCMA_ERR_INVALID_ARGUMENT, "qmodel");
     CHECK_FAILS(sscma_qmodel_run(NULL), SSCMA_ERR_INVALID_ARGUMENT, "qmodel");
     CHECK_FAILS(sscma_export_tflite(NULL, "x.tflite"), SSCMA_ERR_INVALID_ARGUMENT, "qmodel");
+    CHECK_FAILS(sscma_export_onnx(NULL, "x.onnx"), SSCMA_ERR_INVALID_ARGUMENT, "qmodel");
     CHECK_FAILS(sscma_qmodel_load_tflite(ctx, NULL, &q), SSCMA_ERR_INVALID_ARGUMENT, "path");
     sscma_qmodel_destroy(NULL);
 
@@ -562,6 +563,7 @@ static void errors_name_the_problem(void)
     CHECK_FAILS(sscma_qmodel_input(q, 1, &t), SSCMA_ERR_INVALID_ARGUMENT, "input 1 does not exist");
     CHECK_FAILS(sscma_qmodel_output(q, -1, &t, NULL), SSCMA_ERR_INVALID_ARGUMENT, "output -1 does not exist");
     CHECK_FAILS(sscma_export_tflite(q, "/nonexistent-dir/x.tflite"), SSCMA_ERR_IO, "/nonexistent-dir/x.tflite");
+    CHECK_FAILS(sscma_export_onnx(q, "/nonexistent-dir/x.onnx"), SSCMA_ERR_IO, "/nonexistent-dir/x.onnx");
     sscma_qmodel_destroy(q);
 
     /* calibration images that do not fit the model */
