@@ -10,6 +10,7 @@
 
 #include <sscma/common.h>
 #include <sscma/core.h>
+#include <sscma/data.h>
 #include <sscma/quant.h>
 
 SSCMA_BEGIN_DECLS
@@ -38,6 +39,38 @@ SSCMA_API sscma_status sscma_export_onnx(const sscma_qmodel *qmodel, const char 
  * not run: names the op and its index).
  */
 SSCMA_API sscma_status sscma_qmodel_load_tflite(sscma_context *ctx, const char *path, sscma_qmodel **out);
+
+/*
+ * Writes `qmodel`'s TFLite bytes as C source for microcontrollers: `header_path` declares
+ * `extern const unsigned char SYMBOL[]` and `extern const unsigned int SYMBOL_len`, `source_path` defines them (the
+ * array 16-byte aligned, as TFLite Micro requires). symbol must be a C identifier. Each file is written atomically;
+ * when the source cannot be written the header is removed. Errors: as sscma_export_tflite, a symbol that is not an
+ * identifier (SSCMA_ERR_INVALID_ARGUMENT).
+ */
+SSCMA_API sscma_status sscma_export_c_array(const sscma_qmodel *qmodel, const char *header_path,
+                                            const char *source_path, const char *symbol);
+
+/* What sscma_export_verify found. Set struct_size = sizeof(sscma_verify_report) before the call. */
+typedef struct sscma_verify_report {
+    uint32_t struct_size;
+    int64_t samples;         /* samples compared */
+    int64_t values;          /* output values compared */
+    int64_t values_differing;
+    double max_abs_diff;     /* largest |file - model| of an output value: int8 units, or real units for float */
+    double metric_model;     /* the task metric with the deployable model */
+    double metric_file;      /* the same with the model read back from the file */
+    char metric_name[48];    /* accuracy/top1 (classifiers), F1 (FOMO), keypoint/Acc (PFLD) */
+} sscma_verify_report;
+
+/*
+ * Reads the TFLite file `path` back, runs it and `qmodel` on one epoch of `data` (images, and the targets the task
+ * metric needs: the loader of the model's validation set), compares every output value and measures the family's
+ * metric with both. qmodel is re-prepared at the loader's batch size. Errors: a file that is not TFLite
+ * (SSCMA_ERR_UNSUPPORTED: ONNX files are checked with onnxruntime, docs/export.md), the reader's errors, a file
+ * whose inputs or outputs differ from the model's (SSCMA_ERR_SHAPE), the loader's and the metric's errors.
+ */
+SSCMA_API sscma_status sscma_export_verify(sscma_qmodel *qmodel, const char *path, sscma_loader *data,
+                                           sscma_verify_report *report);
 
 SSCMA_END_DECLS
 

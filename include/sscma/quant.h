@@ -91,6 +91,33 @@ SSCMA_API sscma_status sscma_qmodel_output(sscma_qmodel *qmodel, int32_t index, 
 /* Runs the model on its inputs. Errors: not prepared. */
 SSCMA_API sscma_status sscma_qmodel_run(sscma_qmodel *qmodel);
 
+/*
+ * Writes float data into input `index`: copied for a float model, quantized (round half away from zero, clamped) for
+ * an int8 one. `images` is f32 with the input's shape at the prepared batch, or with fewer samples (dims[0] smaller:
+ * the remaining rows are left as they are). Errors: not prepared, shape or dtype mismatch (the message shows both).
+ */
+SSCMA_API sscma_status sscma_qmodel_set_input(sscma_qmodel *qmodel, int32_t index, const sscma_tensor *images);
+
+/*
+ * Reads output `index` as float into `out` (f32, the output's shape at the prepared batch): copied, or dequantized
+ * (scale x (q - zero_point)) for an int8 model. Errors: not prepared, shape or dtype mismatch.
+ */
+SSCMA_API sscma_status sscma_qmodel_get_output(sscma_qmodel *qmodel, int32_t index, sscma_tensor *out);
+
+/*
+ * Sets metadata `key` to `value` (copied; NULL removes it). The exporters write every entry (ONNX metadata_props,
+ * TFLite Metadata) and the TFLite reader reads them back. Conventional keys (docs/deployment.md): "classes" (a JSON
+ * array of names), "mean" and "std" (JSON arrays, the input normalisation in 0..255 pixel units). At most 16
+ * entries; keys of 1 to 64 characters, values up to 64 KiB. Errors: those limits, out of memory.
+ */
+SSCMA_API sscma_status sscma_qmodel_set_meta(sscma_qmodel *qmodel, const char *key, const char *value);
+
+/*
+ * Stores in *value the metadata `key` (owned by the model, valid until it changes); "family" is the model family.
+ * Errors: SSCMA_ERR_NOT_FOUND.
+ */
+SSCMA_API sscma_status sscma_qmodel_meta(const sscma_qmodel *qmodel, const char *key, const char **value);
+
 SSCMA_END_DECLS
 
 #endif /* SSCMA_QUANT_H */

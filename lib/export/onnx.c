@@ -576,12 +576,13 @@ sscma_status sscma_export_onnx(const sscma_qmodel *qmodel, const char *path)
         Onnx__OperatorSetIdProto opset = ONNX__OPERATOR_SET_ID_PROTO__INIT, *opsets[1] = {&opset};
         opset.domain = "";
         opset.has_version = 1, opset.version = 13;
-        Onnx__StringStringEntryProto *props[8];
+        Onnx__StringStringEntryProto *props[QM_MAX_META + 2];
         size_t n_props = 0;
         props[n_props++] = meta(&b, "family", q->family[0] ? q->family : "custom");
         props[n_props++] = meta(&b, "layout", "input NCHW; 4-D outputs NHWC");
-        if (q->classes_json != NULL)
-            props[n_props++] = meta(&b, "classes", q->classes_json);
+        for (int32_t i = 0; i < q->n_meta; i++)
+            if (strcmp(q->meta_key[i], "family") != 0 && strcmp(q->meta_key[i], "layout") != 0)
+                props[n_props++] = meta(&b, q->meta_key[i], q->meta_value[i]);
         Onnx__ModelProto m = ONNX__MODEL_PROTO__INIT;
         m.has_ir_version = 1, m.ir_version = 8;
         m.opset_import = opsets, m.n_opset_import = 1;

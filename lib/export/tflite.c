@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "export/exporters.h"
 #include "export/flatbuf.h"
 #include "export/tflite_schema.h"
 #include "io/checkpoint.h"
@@ -430,7 +431,7 @@ static fb_ref write_options(fb_builder *b, const plan *p, const tfl_op *o, uint8
 static bool serialize(const plan *p, fb_builder *b, const uint8_t **data, size_t *size)
 {
     int32_t n_t = p->n_t, n_ops = p->n_ops;
-    fb_ref *refs = malloc((size_t)(n_t + n_ops + 1) * 2 * sizeof *refs);
+    fb_ref *refs = malloc((size_t)(n_t + n_ops + QM_MAX_META + 2) * 2 * sizeof *refs);
     if (refs == NULL)
         return false;
     /* buffers: 0 = empty sentinel, then one per constant */
@@ -453,7 +454,33 @@ static bool serialize(const plan *p, fb_builder *b, const uint8_t **data, size_t
         brefs[n_buf] = fb_table_end(b);
         buf_of[i] = (uint32_t)n_buf++;
     }
+    /* metadata: the family and every key/value of the model, each value in a buffer of its own */
+    const sscma_qmodel *q = p->q;
+    int32_t n_meta = 0;
+    const char *mkeys[QM_MAX_META + 1], *mvals[QM_MAX_META + 1];
+    uint32_t mbuf[QM_MAX_META + 1];
+    if (q->family[0] != '\0')
+        mkeys[n_meta] = "family", mvals[n_meta++] = q->family;
+    for (int32_t i = 0; i < q->n_meta; i++)
+        if (strcmp(q->meta_key[i], "family") != 0)
+            mkeys[n_meta] = q->meta_key[i], mvals[n_meta++] = q->meta_value[i];
+    for (int32_t i = 0; i < n_meta; i++) {
+        fb_ref v = fb_vector(b, mvals[i], strlen(mvals[i]), 1, 16);
+        fb_table_start(b);
+        fb_field_ref(b, 0, v);
+        brefs[n_buf] = fb_table_end(b);
+        mbuf[i] = (uint32_t)n_buf++;
+    }
     fb_ref buffers = fb_vector_refs(b, brefs, (size_t)n_buf);
+    fb_ref mrefs[QM_MAX_META + 1];
+    for (int32_t i = 0; i < n_meta; i++) {
+        fb_ref name = fb_string(b, mkeys[i]);
+        fb_table_start(b);
+        fb_field_ref(b, 0, name);
+        fb_field_u32(b, 1, mbuf[i]);
+        mrefs[i] = fb_table_end(b);
+    }
+    fb_ref metadata = n_meta > 0 ? fb_vector_refs(b, mrefs, (size_t)n_meta) : 0;
     /* tensors */
     fb_ref *trefs = refs;
     for (int32_t i = 0; i < n_t; i++) {
@@ -548,16 +575,16 @@ static bool serialize(const plan *p, fb_builder *b, const uint8_t **data, size_t
     fb_field_ref(b, 2, subgraphs);
     fb_field_ref(b, 3, description);
     fb_field_ref(b, 4, buffers);
+    if (metadata)
+        fb_field_ref(b, 6, metadata);
     fb_ref model = fb_table_end(b);
     free(refs);
     free(buf_of);
     return n_codes < 64 && fb_finish(b, model, "TFL3", data, size);
 }
 
-sscma_status sscma_export_tflite(const sscma_qmodel *qmodel, const char *path)
+sscma_status sscma_tflite_build(const sscma_qmodel *qmodel, fb_builder *b, const uint8_t **data, size_t *size)
 {
-    SSCMA_REQUIRE_NONNULL(qmodel);
-    SSCMA_REQUIRE_NONNULL(path);
     plan p;
     memset(&p, 0, sizeof p);
     p.q = qmodel;
@@ -566,16 +593,24 @@ sscma_status sscma_export_tflite(const sscma_qmodel *qmodel, const char *path)
         st = plan_tensor(&p, &qmodel->t[i]);
     for (int32_t i = 0; i < qmodel->n_ops && st == SSCMA_OK; i++)
         st = plan_op(&p, &qmodel->ops[i]);
+    fb_init(b);
+    if (st == SSCMA_OK && !serialize(&p, b, data, size))
+        st = oom();
+    plan_free(&p);
+    return st;
+}
+
+sscma_status sscma_export_tflite(const sscma_qmodel *qmodel, const char *path)
+{
+    SSCMA_REQUIRE_NONNULL(qmodel);
+    SSCMA_REQUIRE_NONNULL(path);
     fb_builder b;
-    fb_init(&b);
     const uint8_t *data = NULL;
     size_t size = 0;
-    if (st == SSCMA_OK && !serialize(&p, &b, &data, &size))
-        st = oom();
+    sscma_status st = sscma_tflite_build(qmodel, &b, &data, &size);
     if (st == SSCMA_OK)
         st = sscma_write_file_atomic(path, data, size);
     fb_free(&b);
-    plan_free(&p);
     return st;
 }
 
@@ -944,6 +979,29 @@ static sscma_status read_model(reader *rd)
         if ((st = make_tensor(rd, (uint32_t)fb_vector_i32_at(r, ov, i), &id)) != SSCMA_OK)
             return st;
         rd->q->outputs[rd->q->n_outputs++] = id;
+    }
+    uint32_t n_md = 0;
+    size_t mdv = fb_get_vector(r, model, 6, 4, &n_md);
+    for (uint32_t i = 0; i < n_md && r->ok; i++) {
+        fb_table md = fb_vector_table(r, mdv, i);
+        char key[80];
+        fb_get_string(r, md, 0, key, sizeof key);
+        uint32_t bytes = 0;
+        const uint8_t *val = buffer_data(rd, fb_get_u32(r, md, 1, 0), &bytes);
+        if (!r->ok || key[0] == '\0' || val == NULL || bytes > 65536 || memchr(val, 0, bytes) != NULL)
+            continue; /* metadata libsscma does not know (binary, or empty): ignored */
+        char *text = malloc((size_t)bytes + 1);
+        if (text == NULL)
+            return sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, rd->path, "out of memory");
+        memcpy(text, val, bytes);
+        text[bytes] = '\0';
+        if (strcmp(key, "family") == 0)
+            snprintf(rd->q->family, sizeof rd->q->family, "%s", text);
+        else if (rd->q->n_meta < QM_MAX_META && strlen(key) <= 64)
+            st = sscma_qmodel_set_meta(rd->q, key, text);
+        free(text);
+        if (st != SSCMA_OK)
+            return st;
     }
     if (!r->ok)
         return bad(rd, "the file is truncated or malformed");

@@ -283,10 +283,8 @@ static sscma_status build_int8(builder *b)
         q->outputs[q->n_outputs++] = b->map[f->outputs[i]];
     q->int8 = true;
     snprintf(q->family, sizeof q->family, "%s", f->family);
-    memcpy(q->mean, f->mean, sizeof q->mean);
-    memcpy(q->std, f->std, sizeof q->std);
-    q->n_mean = f->n_mean;
-    return sscma_qm_validate(q);
+    sscma_status st = sscma_qm_copy_meta(q, f);
+    return st != SSCMA_OK ? st : sscma_qm_validate(q);
 }
 
 static sscma_status calibrate(sscma_qmodel *f, sscma_loader *calib, const sscma_quant_options *o, observer *ob)

@@ -36,8 +36,6 @@ sscma_status sscma_qm_create(sscma_context *ctx, sscma_qmodel **out)
     if (q == NULL)
         return sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, "qmodel", "cannot allocate a deployable model");
     q->ctx = ctx;
-    for (int i = 0; i < 4; i++)
-        q->std[i] = 1.0f;
     *out = q;
     return SSCMA_OK;
 }
@@ -86,7 +84,10 @@ void sscma_qmodel_destroy(sscma_qmodel *q)
     }
     sscma_free(ctx, q->t, (size_t)q->cap_t * sizeof *q->t);
     sscma_free(ctx, q->ops, (size_t)q->cap_ops * sizeof *q->ops);
-    sscma_free_string(ctx, q->classes_json);
+    for (int32_t i = 0; i < q->n_meta; i++) {
+        sscma_free_string(ctx, q->meta_key[i]);
+        sscma_free_string(ctx, q->meta_value[i]);
+    }
     sscma_free(ctx, q, sizeof *q);
 }
 
@@ -313,6 +314,75 @@ sscma_status sscma_qm_validate(const sscma_qmodel *q)
         default:
             return op_fail(op, "unknown op kind", "");
         }
+    }
+    return SSCMA_OK;
+}
+
+/* ---- metadata ---- */
+
+sscma_status sscma_qmodel_set_meta(sscma_qmodel *qmodel, const char *key, const char *value)
+{
+    SSCMA_REQUIRE_NONNULL(qmodel);
+    SSCMA_REQUIRE_NONNULL(key);
+    if (key[0] == '\0' || strlen(key) > 64)
+        return SSCMA_FAIL(SSCMA_ERR_INVALID_ARGUMENT, "key must have 1 to 64 characters");
+    if (value != NULL && strlen(value) > 65536)
+        return SSCMA_FAIL(SSCMA_ERR_INVALID_ARGUMENT, "the value of '%s' is longer than 64 KiB", key);
+    sscma_qmodel *q = qmodel;
+    int32_t i = 0;
+    while (i < q->n_meta && strcmp(q->meta_key[i], key) != 0)
+        i++;
+    if (value == NULL) {
+        if (i == q->n_meta)
+            return SSCMA_OK;
+        sscma_free_string(q->ctx, q->meta_key[i]);
+        sscma_free_string(q->ctx, q->meta_value[i]);
+        for (int32_t k = i + 1; k < q->n_meta; k++)
+            q->meta_key[k - 1] = q->meta_key[k], q->meta_value[k - 1] = q->meta_value[k];
+        q->n_meta--;
+        return SSCMA_OK;
+    }
+    if (i == QM_MAX_META)
+        return SSCMA_FAIL(SSCMA_ERR_INVALID_ARGUMENT, "at most %d metadata entries", QM_MAX_META);
+    char *v = sscma_strdup(q->ctx, value);
+    char *k = i == q->n_meta ? sscma_strdup(q->ctx, key) : q->meta_key[i];
+    if (v == NULL || k == NULL) {
+        sscma_free_string(q->ctx, v);
+        if (i == q->n_meta)
+            sscma_free_string(q->ctx, k);
+        return SSCMA_FAIL(SSCMA_ERR_OUT_OF_MEMORY, "cannot copy metadata '%s'", key);
+    }
+    if (i < q->n_meta)
+        sscma_free_string(q->ctx, q->meta_value[i]);
+    q->meta_key[i] = k, q->meta_value[i] = v;
+    if (i == q->n_meta)
+        q->n_meta++;
+    return SSCMA_OK;
+}
+
+sscma_status sscma_qmodel_meta(const sscma_qmodel *qmodel, const char *key, const char **value)
+{
+    SSCMA_REQUIRE_NONNULL(qmodel);
+    SSCMA_REQUIRE_NONNULL(key);
+    SSCMA_REQUIRE_NONNULL(value);
+    for (int32_t i = 0; i < qmodel->n_meta; i++)
+        if (strcmp(qmodel->meta_key[i], key) == 0) {
+            *value = qmodel->meta_value[i];
+            return SSCMA_OK;
+        }
+    if (strcmp(key, "family") == 0 && qmodel->family[0] != '\0') {
+        *value = qmodel->family;
+        return SSCMA_OK;
+    }
+    return SSCMA_FAIL(SSCMA_ERR_NOT_FOUND, "no metadata '%s'", key);
+}
+
+sscma_status sscma_qm_copy_meta(sscma_qmodel *dst, const sscma_qmodel *src)
+{
+    for (int32_t i = 0; i < src->n_meta; i++) {
+        sscma_status st = sscma_qmodel_set_meta(dst, src->meta_key[i], src->meta_value[i]);
+        if (st != SSCMA_OK)
+            return st;
     }
     return SSCMA_OK;
 }
@@ -560,5 +630,87 @@ sscma_status sscma_qm_run_f32(sscma_qmodel *q, qm_observe_fn observe, void *user
         if (observe != NULL)
             observe(user, op->out, q->t[op->out].buf, (int64_t)(q->t[op->out].buf_bytes / sizeof(float)));
     }
+    return SSCMA_OK;
+}
+
+/* ---- float in, float out ---- */
+
+/* Checks that `t` is f32 with tensor id's shape at the prepared batch (dims[0] may be smaller when allow_fewer). */
+static sscma_status check_float(const sscma_qmodel *q, const char *func, int32_t id, const sscma_tensor *t,
+                                bool allow_fewer, int64_t *rows)
+{
+    sscma_desc want = sscma_qm_desc(&q->t[id], q->batch);
+    want.dtype = SSCMA_DTYPE_F32;
+    sscma_dtype dt = SSCMA_DTYPE_F32;
+    int32_t rank = 0;
+    sscma_tensor_dtype(t, &dt);
+    sscma_tensor_rank(t, &rank);
+    bool ok = dt == SSCMA_DTYPE_F32 && rank == want.rank;
+    int64_t d0 = 0;
+    for (int32_t i = 0; ok && i < rank; i++) {
+        int64_t d = 0;
+        sscma_tensor_dim(t, i, &d);
+        if (i == 0)
+            d0 = d;
+        ok = i == 0 ? (d == want.dims[0] || (allow_fewer && d < want.dims[0])) : d == want.dims[i];
+    }
+    if (!ok) {
+        char w[160];
+        sscma_desc_format(&want, w, sizeof w);
+        return sscma_fail(SSCMA_ERR_SHAPE, func, "expected an f32 tensor of shape %s (%s)", w, q->t[id].name);
+    }
+    *rows = d0;
+    return SSCMA_OK;
+}
+
+sscma_status sscma_qmodel_set_input(sscma_qmodel *qmodel, int32_t index, const sscma_tensor *images)
+{
+    sscma_tensor *view;
+    sscma_status st = sscma_qmodel_input(qmodel, index, &view);
+    if (st != SSCMA_OK)
+        return st;
+    SSCMA_REQUIRE_NONNULL(images);
+    const qm_tensor *t = &qmodel->t[qmodel->inputs[index]];
+    int64_t rows;
+    if ((st = check_float(qmodel, __func__, qmodel->inputs[index], images, true, &rows)) != SSCMA_OK)
+        return st;
+    const float *src;
+    sscma_tensor_data(images, (void **)&src);
+    int64_t n = rows * (sscma_qm_numel(t) / (t->rank > 0 ? t->dims[0] : 1));
+    if (t->dtype == SSCMA_DTYPE_F32) {
+        memcpy(t->buf, src, (size_t)n * sizeof(float));
+        return SSCMA_OK;
+    }
+    int8_t *dst = t->buf;
+    const float scale = t->scale[0];
+    const int32_t zp = t->zero_point[0];
+    for (int64_t i = 0; i < n; i++) {
+        float v = roundf(src[i] / scale) + (float)zp; /* as TFLite's QUANTIZE */
+        dst[i] = (int8_t)(v < -128.0f ? -128 : v > 127.0f ? 127 : (int32_t)v);
+    }
+    return SSCMA_OK;
+}
+
+sscma_status sscma_qmodel_get_output(sscma_qmodel *qmodel, int32_t index, sscma_tensor *out)
+{
+    sscma_tensor *view;
+    sscma_status st = sscma_qmodel_output(qmodel, index, &view, NULL);
+    if (st != SSCMA_OK)
+        return st;
+    SSCMA_REQUIRE_NONNULL(out);
+    const qm_tensor *t = &qmodel->t[qmodel->outputs[index]];
+    int64_t rows;
+    if ((st = check_float(qmodel, __func__, qmodel->outputs[index], out, false, &rows)) != SSCMA_OK)
+        return st;
+    float *dst;
+    sscma_tensor_data(out, (void **)&dst);
+    int64_t n = rows * (sscma_qm_numel(t) / (t->rank > 0 ? t->dims[0] : 1));
+    if (t->dtype == SSCMA_DTYPE_F32) {
+        memcpy(dst, t->buf, (size_t)n * sizeof(float));
+        return SSCMA_OK;
+    }
+    const int8_t *src = t->buf;
+    for (int64_t i = 0; i < n; i++)
+        dst[i] = t->scale[0] * (float)(src[i] - t->zero_point[0]);
     return SSCMA_OK;
 }

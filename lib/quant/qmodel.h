@@ -33,6 +33,7 @@ typedef enum qm_kind {
 } qm_kind;
 
 #define QM_MAX_IN 8
+#define QM_MAX_META 16
 
 typedef struct qm_tensor {
     char *name;
@@ -84,9 +85,9 @@ struct sscma_qmodel {
     int32_t outputs[8], n_outputs;
     bool int8;            /* int8 activations (full integer): produced by quantization or read from TFLite */
     char family[64];      /* "ImageClassifier", "Fomo", "PFLD", "" */
-    char *classes_json;   /* JSON array of class names, or NULL */
-    float mean[4], std[4]; /* input normalisation the model was trained with (0 and 1 when unknown) */
-    int32_t n_mean;
+    /* metadata written into the files: key/value strings (sscma_qmodel_set_meta) */
+    char *meta_key[QM_MAX_META], *meta_value[QM_MAX_META];
+    int32_t n_meta;
     /* runtime */
     int64_t batch;        /* 0 = not prepared */
     void *scratch;
@@ -124,6 +125,9 @@ const char *sscma_qm_kind_name(qm_kind kind);
 sscma_status sscma_qm_prepare_int8(sscma_qmodel *q);
 /* Runs the int8 graph (int8.c). */
 sscma_status sscma_qm_run_int8(sscma_qmodel *q);
+
+/* Copies the metadata of `src` into `dst`. */
+sscma_status sscma_qm_copy_meta(sscma_qmodel *dst, const sscma_qmodel *src);
 
 /* TFLite's QuantizeMultiplier: real = m * 2^(shift - 31), m in [2^30, 2^31) (0 when real is 0). */
 void sscma_quantize_multiplier(double real, int32_t *multiplier, int32_t *shift);

@@ -6,7 +6,9 @@ with libsscma's float runtime; the model libsscma reads back from the file gives
 """
 import json
 import os
+import subprocess
 import sys
+import tempfile
 
 import numpy as np
 import onnx
@@ -66,6 +68,22 @@ def onnx_valid(path):
         return False, str(e).splitlines()[0]
 
 
+def c_array_compiles(dirname, fam):
+    """Compiles the C array with carray_check.c (C99, warnings as errors) and runs it against the .tflite file."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    sym = f"{fam}_int8_model"
+    with tempfile.TemporaryDirectory() as tmp:
+        exe = os.path.join(tmp, "carray_check")
+        cmd = [os.environ.get("CC", "cc"), "-std=c99", "-Wall", "-Wextra", "-Werror", "-pedantic", "-I", dirname,
+               f'-DHEADER="{sym}.h"', f"-DSYMBOL={sym}", f"-DSYMBOL_LEN={sym}_len",
+               os.path.join(here, "carray_check.c"), os.path.join(dirname, f"{sym}.c"), "-o", exe]
+        built = subprocess.run(cmd, capture_output=True, text=True)
+        if built.returncode != 0:
+            return False, built.stderr.strip().splitlines()[0] if built.stderr else "compile failed"
+        ran = subprocess.run([exe, os.path.join(dirname, f"{fam}_int8.tflite")], capture_output=True, text=True)
+        return ran.returncode == 0 and ran.stdout.strip() == "ok", ran.stdout.strip()
+
+
 def main(dirname):
     manifest = json.load(open(os.path.join(dirname, "manifest.json")))
     n = manifest["samples"]
@@ -98,6 +116,9 @@ def main(dirname):
         diff = np.abs(xnn.astype(np.int32) - ours.astype(np.int32))
         notes.append(f"{fam}: TFLite with the XNNPACK delegate against libsscma: max |diff| {diff.max()} LSB, "
                      f"{np.count_nonzero(diff)} of {diff.size} values differ")
+        ok, why = c_array_compiles(dirname, fam)
+        check(f"{fam}: the C array compiles as C99 -pedantic -Werror and holds the .tflite bytes, 16-byte aligned",
+              ok, why)
         back = load(dirname, fam, "tflite_int8_output", np.int8, i8["output_shape"], n)
         check(f"{fam}: libsscma's runtime on the model read back from the .tflite gives the same int8 outputs",
               np.array_equal(back, ours))

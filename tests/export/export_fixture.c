@@ -3,7 +3,8 @@
  * (classifier, FOMO, PFLD; tests/unit/fixture_models.c), a model with non-trivial batch norms, its float and int8
  * (PTQ on Fashion-MNIST) deployable forms exported to TFLite, and N Fashion-MNIST test images with libsscma's
  * outputs on them:
- *   <family>_f32.tflite, <family>_int8.tflite, <family>_f32.onnx, <family>_int8.onnx (QDQ)
+ *   <family>_f32.tflite, <family>_int8.tflite, <family>_f32.onnx, <family>_int8.onnx (QDQ),
+ *   <family>_int8_model.h / .c                 the int8 TFLite bytes as a C array
  *   <family>_f32_input.bin / _f32_output.bin   float32, libsscma's float runtime
  *   <family>_int8_input.bin / _int8_output.bin int8, libsscma's int8 runtime
  *   <family>_tflite_int8_output.bin            int8, libsscma's runtime on the model read back from the .tflite
@@ -216,6 +217,11 @@ int main(int argc, char **argv)
         TRY(sscma_export_onnx(f, path));
         snprintf(path, sizeof path, "%s/%s_int8.onnx", dir, fam->name);
         TRY(sscma_export_onnx(q, path));
+        char h[1024], c[1024], sym[64];
+        snprintf(h, sizeof h, "%s/%s_int8_model.h", dir, fam->name);
+        snprintf(c, sizeof c, "%s/%s_int8_model.c", dir, fam->name);
+        snprintf(sym, sizeof sym, "%s_int8_model", fam->name);
+        TRY(sscma_export_c_array(q, h, c, sym));
         snprintf(path, sizeof path, "%s/%s_int8.tflite", dir, fam->name);
         TRY(sscma_export_tflite(q, path));
         fprintf(manifest, "  \"%s\": {\n", fam->name);

@@ -518,6 +518,208 @@ static void tflite_damaged_files_fail_cleanly(void)
     sscma_context_destroy(ctx);
 }
 
+/* ---- float in and out, metadata, C arrays, verification ---- */
+
+static void float_io_quantizes_like_tflite(void)
+{
+    sscma_context *ctx = make_context();
+    sscma_qmodel *q = NULL;
+    CHECK_OK(sscma_qm_create(ctx, &q));
+    const int64_t dims[2] = {1, 6};
+    int32_t x, y;
+    CHECK_OK(sscma_qm_add_tensor(q, "x", SSCMA_DTYPE_I8, 2, dims, false, &x));
+    CHECK_OK(sscma_qm_add_tensor(q, "y", SSCMA_DTYPE_I8, 2, dims, false, &y));
+    const float scale = 0.5f;
+    const int32_t zp = 3;
+    CHECK_OK(sscma_qm_set_quant(q, x, 1, -1, &scale, &zp));
+    CHECK_OK(sscma_qm_set_quant(q, y, 1, -1, &scale, &zp));
+    qm_op op = {.kind = QM_RESHAPE, .name = "r", .in = {x}, .n_in = 1, .out = y};
+    CHECK_OK(sscma_qm_add_op(q, &op, NULL));
+    q->inputs[q->n_inputs++] = x;
+    q->outputs[q->n_outputs++] = y;
+    q->int8 = true;
+    CHECK_OK(sscma_qmodel_prepare(q, 2));
+    sscma_tensor *in = NULL, *out = NULL, *wrong = NULL;
+    const int64_t d2[2] = {2, 6}, d1[2] = {1, 6}, d3[2] = {2, 5};
+    CHECK_OK(sscma_tensor_create(ctx, SSCMA_DTYPE_F32, 2, d1, &in));
+    CHECK_OK(sscma_tensor_create(ctx, SSCMA_DTYPE_F32, 2, d2, &out));
+    CHECK_OK(sscma_tensor_create(ctx, SSCMA_DTYPE_F32, 2, d3, &wrong));
+    float *v;
+    sscma_tensor_data(in, (void **)&v);
+    /* ties round away from zero; saturation at both ends */
+    const float values[6] = {0.25f, -0.25f, 1.0f, 100.0f, -100.0f, -1.75f};
+    const int8_t want[6] = {4, 2, 5, 127, -128, -1}; /* -1.75 / 0.5 = -3.5 -> -4, + 3 */
+    memcpy(v, values, sizeof values);
+    CHECK_OK(sscma_qmodel_set_input(q, 0, in)); /* one row of two: the second is left alone */
+    const int8_t *xd = q->t[x].buf;
+    for (int i = 0; i < 6; i++)
+        CHECK_INT_EQ(xd[i], want[i]);
+    CHECK_INT_EQ(xd[6], 0);
+    CHECK_OK(sscma_qmodel_run(q));
+    CHECK_OK(sscma_qmodel_get_output(q, 0, out));
+    float *o;
+    sscma_tensor_data(out, (void **)&o);
+    for (int i = 0; i < 6; i++)
+        CHECK(o[i] == 0.5f * (float)(want[i] - 3));
+    CHECK_FAILS(sscma_qmodel_set_input(q, 0, wrong), SSCMA_ERR_SHAPE, "f32[2, 6]");
+    CHECK_FAILS(sscma_qmodel_get_output(q, 0, in), SSCMA_ERR_SHAPE, "expected an f32 tensor");
+    CHECK_FAILS(sscma_qmodel_set_input(NULL, 0, in), SSCMA_ERR_INVALID_ARGUMENT, "qmodel");
+    CHECK_FAILS(sscma_qmodel_get_output(NULL, 0, out), SSCMA_ERR_INVALID_ARGUMENT, "qmodel");
+    sscma_tensor_destroy(in);
+    sscma_tensor_destroy(out);
+    sscma_tensor_destroy(wrong);
+    sscma_qmodel_destroy(q);
+    sscma_context_destroy(ctx);
+}
+
+static void metadata_survives_tflite(void)
+{
+    sscma_context *ctx = make_context();
+    sscma_model *m = NULL;
+    sscma_qmodel *q = NULL, *back = NULL;
+    CHECK_OK(sscma_model_create(ctx, fixture_families[0].config, &m));
+    CHECK_OK(sscma_qmodel_from_model(m, &q));
+    const char *v = NULL;
+    CHECK_OK(sscma_qmodel_meta(q, "family", &v));
+    CHECK_STR_EQ(v, "ImageClassifier");
+    CHECK_FAILS(sscma_qmodel_meta(q, "classes", &v), SSCMA_ERR_NOT_FOUND, "no metadata 'classes'");
+    CHECK_OK(sscma_qmodel_set_meta(q, "classes", "[\"old\"]"));
+    CHECK_OK(sscma_qmodel_set_meta(q, "classes", "[\"T-shirt/top\", \"Trouser\"]"));
+    CHECK_OK(sscma_qmodel_set_meta(q, "mean", "[72.94]"));
+    CHECK_OK(sscma_qmodel_set_meta(q, "drop", "x"));
+    CHECK_OK(sscma_qmodel_set_meta(q, "drop", NULL));
+    CHECK_FAILS(sscma_qmodel_meta(q, "drop", &v), SSCMA_ERR_NOT_FOUND, "drop");
+    CHECK_FAILS(sscma_qmodel_set_meta(q, "", "x"), SSCMA_ERR_INVALID_ARGUMENT, "1 to 64 characters");
+    CHECK_FAILS(sscma_qmodel_set_meta(NULL, "a", "x"), SSCMA_ERR_INVALID_ARGUMENT, "qmodel");
+    CHECK_FAILS(sscma_qmodel_meta(NULL, "a", &v), SSCMA_ERR_INVALID_ARGUMENT, "qmodel");
+    const char *path = temp_path("meta.tflite");
+    CHECK_OK(sscma_export_tflite(q, path));
+    CHECK_OK(sscma_qmodel_load_tflite(ctx, path, &back));
+    CHECK_OK(sscma_qmodel_meta(back, "classes", &v));
+    CHECK_STR_EQ(v, "[\"T-shirt/top\", \"Trouser\"]");
+    CHECK_OK(sscma_qmodel_meta(back, "mean", &v));
+    CHECK_STR_EQ(v, "[72.94]");
+    CHECK_OK(sscma_qmodel_meta(back, "family", &v));
+    CHECK_STR_EQ(v, "ImageClassifier");
+    unlink(path);
+    sscma_qmodel_destroy(back);
+    sscma_qmodel_destroy(q);
+    sscma_model_destroy(m);
+    sscma_context_destroy(ctx);
+}
+
+/* Reads the bytes of a generated C array back from its source text. */
+static size_t parse_c_array(const char *path, uint8_t *out, size_t cap, unsigned *declared_len)
+{
+    FILE *f = fopen(path, "r");
+    CHECK(f != NULL);
+    if (f == NULL)
+        return 0;
+    static char text[1 << 23];
+    size_t n = fread(text, 1, sizeof text - 1, f);
+    fclose(f);
+    text[n] = '\0';
+    const char *len = strstr(text, "_len = ");
+    *declared_len = len != NULL ? (unsigned)strtoul(len + 7, NULL, 10) : 0;
+    const char *p = strstr(text, "= {");
+    size_t count = 0;
+    while (p != NULL && (p = strstr(p, "0x")) != NULL && count < cap) {
+        out[count++] = (uint8_t)strtoul(p, NULL, 16);
+        p += 2;
+    }
+    return count;
+}
+
+static void c_array_holds_the_tflite_bytes(void)
+{
+    sscma_context *ctx = make_context();
+    sscma_model *m = NULL;
+    sscma_qmodel *q = NULL;
+    CHECK_OK(sscma_model_create(ctx, fixture_families[1].config, &m));
+    CHECK_OK(sscma_qmodel_from_model(m, &q));
+    char tfl[512], h[512], c[512];
+    snprintf(tfl, sizeof tfl, "%s", temp_path("fomo.tflite"));
+    snprintf(h, sizeof h, "%s", temp_path("fomo_model.h"));
+    snprintf(c, sizeof c, "%s", temp_path("fomo_model.c"));
+    CHECK_OK(sscma_export_tflite(q, tfl));
+    CHECK_OK(sscma_export_c_array(q, h, c, "fomo_model"));
+    FILE *f = fopen(tfl, "rb");
+    static uint8_t file[1 << 21], parsed[1 << 21];
+    size_t n = fread(file, 1, sizeof file, f);
+    fclose(f);
+    unsigned declared = 0;
+    size_t got = parse_c_array(c, parsed, sizeof parsed, &declared);
+    CHECK_INT_EQ((long long)got, (long long)n);
+    CHECK_INT_EQ((long long)declared, (long long)n);
+    CHECK(memcmp(file, parsed, n) == 0);
+    f = fopen(h, "r");
+    char header[2048] = "";
+    size_t hn = fread(header, 1, sizeof header - 1, f);
+    header[hn] = '\0';
+    fclose(f);
+    CHECK_STR_CONTAINS(header, "extern const unsigned char fomo_model[];");
+    CHECK_STR_CONTAINS(header, "extern const unsigned int fomo_model_len;");
+    CHECK_FAILS(sscma_export_c_array(q, h, c, "9lives"), SSCMA_ERR_INVALID_ARGUMENT, "not a C identifier");
+    CHECK_FAILS(sscma_export_c_array(q, h, "/nonexistent-dir/m.c", "m"), SSCMA_ERR_IO, "/nonexistent-dir/m.c");
+    CHECK_FAILS(sscma_export_c_array(NULL, h, c, "m"), SSCMA_ERR_INVALID_ARGUMENT, "qmodel");
+    unlink(tfl);
+    unlink(h);
+    unlink(c);
+    sscma_qmodel_destroy(q);
+    sscma_model_destroy(m);
+    sscma_context_destroy(ctx);
+}
+
+static void verify_reports_outputs_and_metric(void)
+{
+    if (!have_fashion()) {
+        test_fail(__FILE__, __LINE__, "Fashion-MNIST is not installed (%s)", FASHION);
+        return;
+    }
+    sscma_context *ctx = make_context();
+    sscma_model *m = NULL;
+    sscma_dataset *ds = NULL;
+    sscma_loader *loader = NULL;
+    sscma_qmodel *q = NULL, *q2 = NULL;
+    CHECK_OK(sscma_model_create(ctx, fixture_families[0].config, &m));
+    fixture_randomize(m);
+    CHECK_OK(fixture_fashion_loader(ctx, 32, 96, 32, &ds, &loader));
+    CHECK_OK(sscma_quantize(m, loader, NULL, &q));
+    sscma_quant_options o;
+    sscma_quant_options_init(&o, sizeof o);
+    o.observer = SSCMA_OBSERVER_PERCENTILE;
+    o.percentile = 99.0f;
+    CHECK_OK(sscma_quantize(m, loader, &o, &q2));
+    const char *path = temp_path("verify.tflite");
+    CHECK_OK(sscma_export_tflite(q, path));
+    sscma_verify_report r;
+    memset(&r, 0, sizeof r);
+    r.struct_size = sizeof r;
+    CHECK_OK(sscma_export_verify(q, path, loader, &r));
+    CHECK_INT_EQ(r.samples, 96);
+    CHECK_INT_EQ(r.values, 960);
+    CHECK_INT_EQ(r.values_differing, 0);
+    CHECK(r.max_abs_diff == 0.0);
+    CHECK_STR_EQ(r.metric_name, "accuracy/top1");
+    CHECK(r.metric_model == r.metric_file && r.metric_model >= 0.0 && r.metric_model <= 100.0);
+    /* another quantization of the same model against this file: the differences are found */
+    CHECK_OK(sscma_export_verify(q2, path, loader, &r));
+    printf("# min/max file against the percentile-calibrated model: %lld of %lld values differ, max %.0f LSB\n",
+           (long long)r.values_differing, (long long)r.values, r.max_abs_diff);
+    CHECK(r.values_differing > 0 && r.max_abs_diff >= 1.0);
+    CHECK_FAILS(sscma_export_verify(q, "model.onnx", loader, &r), SSCMA_ERR_UNSUPPORTED, "reads TFLite files");
+    r.struct_size = 4;
+    CHECK_FAILS(sscma_export_verify(q, path, loader, &r), SSCMA_ERR_INVALID_ARGUMENT, "struct_size");
+    CHECK_FAILS(sscma_export_verify(NULL, path, loader, &r), SSCMA_ERR_INVALID_ARGUMENT, "qmodel");
+    unlink(path);
+    sscma_qmodel_destroy(q);
+    sscma_qmodel_destroy(q2);
+    sscma_loader_destroy(loader);
+    sscma_dataset_destroy(ds);
+    sscma_model_destroy(m);
+    sscma_context_destroy(ctx);
+}
+
 /* ---- errors ---- */
 
 static void errors_name_the_problem(void)
@@ -595,6 +797,10 @@ int main(int argc, char **argv)
         TEST_CASE(int8_softmax_follows_float),
         TEST_CASE(ptq_classifier_follows_float),
         TEST_CASE(tflite_round_trip),
+        TEST_CASE(float_io_quantizes_like_tflite),
+        TEST_CASE(metadata_survives_tflite),
+        TEST_CASE(c_array_holds_the_tflite_bytes),
+        TEST_CASE(verify_reports_outputs_and_metric),
         TEST_CASE(tflite_damaged_files_fail_cleanly),
         TEST_CASE(errors_name_the_problem),
     };

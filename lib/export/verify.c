@@ -1,0 +1,132 @@
+/*
+ * Export verification: read an exported file back, run it beside the deployable model it came from on a loader's
+ * data, compare every output value, and measure the task metric with both (docs/export.md).
+ */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "quant/qmodel.h"
+#include "sscma/export.h"
+#include "sscma/metrics.h"
+
+#define VERIFY_REPORT_V1_SIZE (offsetof(sscma_verify_report, metric_name) + sizeof(((sscma_verify_report *)0)->metric_name))
+
+/* The family's metric config and the result it reports. */
+static void default_metric(const sscma_qmodel *q, char *cfg, size_t size, char *result, size_t rsize)
+{
+    const qm_tensor *in = &q->t[q->inputs[0]];
+    if (strcmp(q->family, "Fomo") == 0) {
+        snprintf(cfg, size, "{\"type\": \"FomoMetric\"}");
+        snprintf(result, rsize, "F1");
+    } else if (strcmp(q->family, "PFLD") == 0) {
+        snprintf(cfg, size, "{\"type\": \"PointMetric\", \"input_size\": [%lld, %lld]}", (long long)in->dims[1],
+                 (long long)in->dims[2]);
+        snprintf(result, rsize, "keypoint/Acc");
+    } else {
+        snprintf(cfg, size, "{\"type\": \"Accuracy\"}");
+        snprintf(result, rsize, "accuracy/top1");
+    }
+}
+
+sscma_status sscma_export_verify(sscma_qmodel *qmodel, const char *path, sscma_loader *data,
+                                 sscma_verify_report *report)
+{
+    SSCMA_REQUIRE_NONNULL(qmodel);
+    SSCMA_REQUIRE_NONNULL(path);
+    SSCMA_REQUIRE_NONNULL(data);
+    SSCMA_REQUIRE_NONNULL(report);
+    if (report->struct_size < VERIFY_REPORT_V1_SIZE || report->struct_size > sizeof *report)
+        return SSCMA_FAIL(SSCMA_ERR_INVALID_ARGUMENT, "report->struct_size is %u; set it to sizeof the report",
+                          (unsigned)report->struct_size);
+    size_t len = strlen(path);
+    if (len < 7 || strcmp(path + len - 7, ".tflite") != 0)
+        return SSCMA_FAIL(SSCMA_ERR_UNSUPPORTED, "%s: verification reads TFLite files; ONNX files are checked with "
+                                                 "onnxruntime (docs/export.md)", path);
+    sscma_context *ctx = qmodel->ctx;
+    sscma_qmodel *file = NULL;
+    sscma_metric *m_lib = NULL, *m_file = NULL;
+    sscma_tensor *images = NULL, *labels = NULL, *y_lib = NULL, *y_file = NULL;
+    char cfg[256], result[32];
+    default_metric(qmodel, cfg, sizeof cfg, result, sizeof result);
+    int64_t dims[4], tdims[4] = {0, 0, 0, 0};
+    sscma_dtype tdtype = SSCMA_DTYPE_I32;
+    int32_t trank = 1;
+    sscma_status st = sscma_qmodel_load_tflite(ctx, path, &file);
+    if (st == SSCMA_OK)
+        st = sscma_loader_batch_shape(data, dims);
+    if (st == SSCMA_OK)
+        st = sscma_loader_target_shape(data, &tdtype, &trank, tdims);
+    if (st == SSCMA_OK && (file->n_outputs != qmodel->n_outputs || file->n_inputs != qmodel->n_inputs))
+        st = SSCMA_FAIL(SSCMA_ERR_SHAPE, "%s has %d inputs and %d outputs; the model has %d and %d", path,
+                        (int)file->n_inputs, (int)file->n_outputs, (int)qmodel->n_inputs, (int)qmodel->n_outputs);
+    if (st == SSCMA_OK)
+        st = sscma_qmodel_prepare(qmodel, dims[0]);
+    if (st == SSCMA_OK)
+        st = sscma_qmodel_prepare(file, dims[0]);
+    if (st == SSCMA_OK)
+        st = sscma_tensor_create(ctx, SSCMA_DTYPE_F32, 4, dims, &images);
+    if (st == SSCMA_OK)
+        st = sscma_tensor_create(ctx, tdtype, trank, tdims, &labels);
+    const qm_tensor *ot = &qmodel->t[qmodel->outputs[0]];
+    sscma_desc od = sscma_qm_desc(ot, dims[0]);
+    if (st == SSCMA_OK)
+        st = sscma_tensor_create(ctx, SSCMA_DTYPE_F32, od.rank, od.dims, &y_lib);
+    if (st == SSCMA_OK)
+        st = sscma_tensor_create(ctx, SSCMA_DTYPE_F32, od.rank, od.dims, &y_file);
+    if (st == SSCMA_OK)
+        st = sscma_metric_create(cfg, &m_lib);
+    if (st == SSCMA_OK)
+        st = sscma_metric_create(cfg, &m_file);
+    if (st == SSCMA_OK)
+        st = sscma_loader_start_epoch(data, 0);
+    sscma_verify_report r;
+    memset(&r, 0, sizeof r);
+    r.struct_size = report->struct_size;
+    snprintf(r.metric_name, sizeof r.metric_name, "%s", result);
+    while (st == SSCMA_OK) {
+        int64_t count = 0;
+        if ((st = sscma_loader_next(data, images, labels, &count)) != SSCMA_OK || count == 0)
+            break;
+        if ((st = sscma_qmodel_set_input(qmodel, 0, images)) != SSCMA_OK ||
+            (st = sscma_qmodel_set_input(file, 0, images)) != SSCMA_OK || (st = sscma_qmodel_run(qmodel)) != SSCMA_OK ||
+            (st = sscma_qmodel_run(file)) != SSCMA_OK)
+            break;
+        /* raw outputs: int8 units for an int8 model, real values for a float one */
+        const qm_tensor *a = &qmodel->t[qmodel->outputs[0]], *b = &file->t[file->outputs[0]];
+        int64_t per = sscma_qm_numel(a) / a->dims[0], n = per * count;
+        if (sscma_qm_numel(b) / b->dims[0] != per || a->dtype != b->dtype) {
+            st = SSCMA_FAIL(SSCMA_ERR_SHAPE, "%s: the file's output differs in size or type from the model's", path);
+            break;
+        }
+        for (int64_t i = 0; i < n; i++) {
+            double d = a->dtype == SSCMA_DTYPE_I8 ? fabs((double)((int8_t *)a->buf)[i] - ((int8_t *)b->buf)[i])
+                                                  : fabs((double)((float *)a->buf)[i] - ((float *)b->buf)[i]);
+            r.max_abs_diff = d > r.max_abs_diff ? d : r.max_abs_diff;
+            r.values_differing += d != 0.0;
+        }
+        r.values += n;
+        r.samples += count;
+        if ((st = sscma_qmodel_get_output(qmodel, 0, y_lib)) != SSCMA_OK ||
+            (st = sscma_qmodel_get_output(file, 0, y_file)) != SSCMA_OK ||
+            (st = sscma_metric_update(m_lib, y_lib, labels, count)) != SSCMA_OK ||
+            (st = sscma_metric_update(m_file, y_file, labels, count)) != SSCMA_OK)
+            break;
+    }
+    if (st == SSCMA_OK && r.samples == 0)
+        st = SSCMA_FAIL(SSCMA_ERR_INVALID_ARGUMENT, "the loader gave no samples");
+    if (st == SSCMA_OK)
+        st = sscma_metric_get(m_lib, result, &r.metric_model);
+    if (st == SSCMA_OK)
+        st = sscma_metric_get(m_file, result, &r.metric_file);
+    if (st == SSCMA_OK)
+        memcpy(report, &r, report->struct_size);
+    sscma_metric_destroy(m_lib);
+    sscma_metric_destroy(m_file);
+    sscma_tensor_destroy(images);
+    sscma_tensor_destroy(labels);
+    sscma_tensor_destroy(y_lib);
+    sscma_tensor_destroy(y_file);
+    sscma_qmodel_destroy(file);
+    return st;
+}
