@@ -125,16 +125,19 @@ static void apply_percentile(observer *ob, int32_t t)
 
 /* ---- parameters ---- */
 
-/* Asymmetric int8 parameters covering [lo, hi] widened to include 0. */
+/*
+ * Asymmetric int8 parameters covering [lo, hi] widened to include 0. A range narrower than MIN_RANGE (a dead layer,
+ * say) is widened upwards to it, so that scales stay above 2^-24 and every requantization multiplier, the softmax's
+ * included (it needs input scale x 2^26 >= 1), remains representable.
+ */
+#define MIN_RANGE (255.0 / 16777216.0)
+
 static void act_params(double lo, double hi, float *scale, int32_t *zp)
 {
     lo = lo < 0.0 ? lo : 0.0;
     hi = hi > 0.0 ? hi : 0.0;
-    if (!(hi > lo)) {
-        *scale = 1.0f / 255.0f;
-        *zp = -128;
-        return;
-    }
+    if (!(hi - lo >= MIN_RANGE))
+        hi = lo + MIN_RANGE;
     float s = (float)((hi - lo) / 255.0);
     double z = round(-128.0 - lo / (double)s);
     *scale = s;
