@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "quant/fixedpoint.h"
+#include "quant/i8gemm.h"
 #include "quant/qmodel.h"
 
 void sscma_quantize_multiplier(double real, int32_t *multiplier, int32_t *shift)
@@ -119,11 +120,12 @@ static sscma_status prepare_op(sscma_qmodel *q, qm_op *op)
             double real = (double)x->scale[0] * ws / (double)y->scale[0];
             sscma_quantize_multiplier(real, &op->mult[c], &op->shift[c]);
         }
+        sscma_free(q->ctx, op->lut, op->lut_bytes);
+        op->lut = NULL;
+        op->lut_bytes = 0;
         if (op->kind == QM_CONV && op->groups > 1) {
             /* depthwise: weights as [KH * KW, Cout] so that channels are contiguous */
             size_t bytes = (size_t)(op->kh * op->kw) * (size_t)cout;
-            sscma_free(q->ctx, op->lut, op->lut_bytes);
-            op->lut_bytes = 0;
             if ((op->lut = sscma_alloc(q->ctx, bytes, 64)) == NULL)
                 return sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, op->name, "cannot allocate depthwise weights");
             op->lut_bytes = bytes;
@@ -135,7 +137,44 @@ static sscma_status prepare_op(sscma_qmodel *q, qm_op *op)
             for (int64_t c = 0; c < cout; c++)
                 for (int64_t k = 0; k < taps; k++)
                     dst[k * cout + c] = src[c * taps + k];
+            /* the sixteen-channel kernel's packing, for depth multiplier 1 on the AVX2 backends */
+            sscma_free(q->ctx, op->bias_eff, (size_t)op->n_pad * sizeof *op->bias_eff);
+            op->bias_eff = NULL;
+            op->n_pad = 0;
+            op->backend = q->backend >= 0 ? q->backend : (int32_t)sscma_i8_backend_cached();
+            if (op->backend != I8_PORTABLE && cout == x->dims[3] && cout >= 16 && taps <= 64) {
+                size_t pb = sscma_i8_dw_packed_bytes(cout, (int32_t)taps);
+                /* bias_eff holds the packed pairs here (int16 data in an int32 array) */
+                op->n_pad = (int64_t)((pb + sizeof(int32_t) - 1) / sizeof(int32_t));
+                if ((op->bias_eff = sscma_alloc(q->ctx, (size_t)op->n_pad * sizeof(int32_t), 64)) == NULL)
+                    return sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, op->name, "cannot allocate depthwise weights");
+                sscma_i8_dw_pack(op->lut, cout, (int32_t)taps, (int16_t *)op->bias_eff);
+            }
+            return SSCMA_OK;
         }
+        /* groups 1 and fully connected: weights packed for the GEMM tiles, bias corrected for A's encoding */
+        i8_backend be = q->backend >= 0 ? (i8_backend)q->backend : sscma_i8_backend_cached();
+        int64_t k = sscma_qm_numel(w) / cout;
+        sscma_free(q->ctx, op->bias_eff, (size_t)op->n_pad * sizeof *op->bias_eff);
+        op->bias_eff = NULL;
+        op->backend = (int32_t)be;
+        op->k_pad = sscma_i8_k_pad(be, k);
+        op->n_pad = sscma_i8_n_pad(cout);
+        op->lut_bytes = sscma_i8_packed_bytes(be, cout, k);
+        op->lut = sscma_alloc(q->ctx, op->lut_bytes, 64);
+        op->bias_eff = sscma_alloc(q->ctx, (size_t)op->n_pad * sizeof *op->bias_eff, 64);
+        if (op->lut == NULL || op->bias_eff == NULL)
+            return sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, op->name, "cannot allocate packed weights");
+        sscma_i8_pack(be, w->data, cout, k, op->lut, op->bias_eff);
+        const int32_t *bias = op->n_in > 2 ? q->t[op->in[2]].data : NULL;
+        int32_t corr = (be == I8_VNNI ? 128 : 0) + x->zero_point[0];
+        for (int64_t j = 0; j < op->n_pad; j++)
+            op->bias_eff[j] = (int32_t)((uint32_t)(j < cout && bias != NULL ? bias[j] : 0) -
+                                        (uint32_t)corr * (uint32_t)op->bias_eff[j]);
+        size_t need_bytes = (size_t)I8_MR * (size_t)op->k_pad * sscma_i8_a_size(be);
+        need_bytes = ((need_bytes + 63) & ~(size_t)63) + (size_t)I8_MR * (size_t)op->n_pad * sizeof(int32_t);
+        if (need_bytes > q->tile_bytes)
+            q->tile_bytes = (need_bytes + 63) & ~(size_t)63;
         return SSCMA_OK;
     }
     case QM_ADD: {
@@ -193,11 +232,19 @@ static sscma_status prepare_op(sscma_qmodel *q, qm_op *op)
 
 sscma_status sscma_qm_prepare_int8(sscma_qmodel *q)
 {
+    sscma_free(q->ctx, q->tile_scratch, q->tile_scratch_bytes);
+    q->tile_scratch = NULL;
+    q->tile_scratch_bytes = q->tile_bytes = 0;
     for (int32_t i = 0; i < q->n_ops; i++) {
         sscma_status st = prepare_op(q, &q->ops[i]);
         if (st != SSCMA_OK)
             return st;
     }
+    /* one GEMM tile buffer (A rows and C) per worker */
+    size_t total = q->tile_bytes * (size_t)sscma_pool_threads(q->ctx->pool);
+    if (total > 0 && (q->tile_scratch = sscma_alloc(q->ctx, total, 64)) == NULL)
+        return sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, "qmodel", "cannot allocate %zu bytes of GEMM tiles", total);
+    q->tile_scratch_bytes = total;
     return SSCMA_OK;
 }
 
@@ -208,50 +255,77 @@ typedef struct i8_job {
     const qm_op *op;
 } i8_job;
 
-/* Rows (n, oy) of a convolution with groups == 1. */
-SSCMA_KERNEL static void conv_rows(void *arg, int64_t begin, int64_t end, int32_t worker)
+/* Output rows [begin, end) of tiles of I8_MR pixels (conv with groups 1) or samples (fc), through the GEMM tile. */
+static void gemm_tiles(void *arg, int64_t begin, int64_t end, int32_t worker)
 {
-    (void)worker;
     const i8_job *j = arg;
     const qm_op *op = j->op;
-    const qm_tensor *x = &j->q->t[op->in[0]], *w = &j->q->t[op->in[1]], *y = &j->q->t[op->out];
-    const int32_t *bias = op->n_in > 2 ? j->q->t[op->in[2]].data : NULL;
-    const int8_t *wd = w->data;
-    const int64_t H = x->dims[1], W = x->dims[2], C = x->dims[3];
-    const int64_t OH = y->dims[1], OW = y->dims[2], OC = y->dims[3];
-    const int32_t in_off = -x->zero_point[0], out_zp = y->zero_point[0];
-    const int64_t KH = op->kh, KW = op->kw, wrow = KH * KW * C;
-    for (int64_t r = begin; r < end; r++) {
-        int64_t n = r / OH, oy = r % OH;
-        const int8_t *xn = (const int8_t *)x->buf + n * H * W * C;
-        int8_t *yr = (int8_t *)y->buf + r * OW * OC;
-        int64_t iy0 = oy * op->stride_h - op->pad_t;
-        for (int64_t ox = 0; ox < OW; ox++) {
-            int64_t ix0 = ox * op->stride_w - op->pad_l;
-            for (int64_t oc = 0; oc < OC; oc++) {
-                int32_t acc = 0;
-                const int8_t *wo = wd + oc * wrow;
-                for (int64_t fy = 0; fy < KH; fy++) {
-                    int64_t iy = iy0 + fy * op->dil_h;
-                    if (iy < 0 || iy >= H)
+    const qm_tensor *x = &j->q->t[op->in[0]], *y = &j->q->t[op->out];
+    i8_backend be = (i8_backend)op->backend;
+    bool conv = op->kind == QM_CONV;
+    const int64_t H = conv ? x->dims[1] : 1, W = conv ? x->dims[2] : 1, C = conv ? x->dims[3] : x->dims[1];
+    const int64_t OH = conv ? y->dims[1] : 1, OW = conv ? y->dims[2] : 1, OC = y->dims[y->rank - 1];
+    const int64_t M = j->q->batch * OH * OW, k_pad = op->k_pad, n_pad = op->n_pad;
+    const int64_t K = conv ? (int64_t)op->kh * op->kw * C : C;
+    const int32_t zp = x->zero_point[0], out_zp = y->zero_point[0];
+    const bool direct = !conv || (op->kh == 1 && op->kw == 1 && op->stride_h == 1 && op->stride_w == 1 &&
+                                  op->pad_t == 0 && op->pad_l == 0);
+    char *scratch = (char *)j->q->tile_scratch + (size_t)worker * j->q->tile_bytes;
+    void *A = scratch;
+    size_t a_bytes = ((size_t)I8_MR * (size_t)k_pad * sscma_i8_a_size(be) + 63) & ~(size_t)63;
+    int32_t *Cm = (int32_t *)(scratch + a_bytes);
+    const int8_t *xd = x->buf;
+    int8_t *yd = y->buf;
+    for (int64_t t = begin; t < end; t++) {
+        for (int64_t r = 0; r < I8_MR; r++) {
+            int64_t m = t * I8_MR + r, at = r * k_pad;
+            if (m >= M) {
+                sscma_i8_a_fill(be, A, at, 0, k_pad);
+                continue;
+            }
+            if (direct) {
+                sscma_i8_a_copy(be, A, at, xd + m * C, C);
+            } else {
+                int64_t n = m / (OH * OW), rem = m % (OH * OW), oy = rem / OW, ox = rem % OW;
+                int64_t iy0 = oy * op->stride_h - op->pad_t, ix0 = ox * op->stride_w - op->pad_l;
+                for (int64_t ky = 0; ky < op->kh; ky++) {
+                    int64_t iy = iy0 + ky * op->dil_h;
+                    if (iy < 0 || iy >= H) {
+                        sscma_i8_a_fill(be, A, at, zp, (int64_t)op->kw * C);
+                        at += (int64_t)op->kw * C;
                         continue;
-                    for (int64_t fx = 0; fx < KW; fx++) {
-                        int64_t ix = ix0 + fx * op->dil_w;
+                    }
+                    const int8_t *row = xd + (n * H + iy) * W * C;
+                    if (op->dil_w == 1) {
+                        /* the taps inside the image are one contiguous run */
+                        int64_t kx0 = ix0 < 0 ? -ix0 : 0, kx1 = W - ix0 < op->kw ? W - ix0 : op->kw;
+                        if (kx1 < kx0)
+                            kx1 = kx0;
+                        sscma_i8_a_fill(be, A, at, zp, kx0 * C);
+                        sscma_i8_a_copy(be, A, at + kx0 * C, row + (ix0 + kx0) * C, (kx1 - kx0) * C);
+                        sscma_i8_a_fill(be, A, at + kx1 * C, zp, (op->kw - kx1) * C);
+                        at += (int64_t)op->kw * C;
+                        continue;
+                    }
+                    for (int64_t kx = 0; kx < op->kw; kx++, at += C) {
+                        int64_t ix = ix0 + kx * op->dil_w;
                         if (ix < 0 || ix >= W)
-                            continue;
-                        const int8_t *xp = xn + (iy * W + ix) * C;
-                        const int8_t *wp = wo + (fy * KW + fx) * C;
-                        int32_t s = 0;
-                        for (int64_t c = 0; c < C; c++)
-                            s += ((int32_t)xp[c] + in_off) * (int32_t)wp[c];
-                        acc += s;
+                            sscma_i8_a_fill(be, A, at, zp, C);
+                        else
+                            sscma_i8_a_copy(be, A, at, row + ix * C, C);
                     }
                 }
-                if (bias != NULL)
-                    acc += bias[oc];
-                acc = fx_mul_by_qm(acc, op->mult[oc], op->shift[oc]) + out_zp;
-                yr[ox * OC + oc] = (int8_t)clamp_i32(acc, op->act_min, op->act_max);
             }
+            if (K < k_pad)
+                sscma_i8_a_fill(be, A, r * k_pad + K, 0, k_pad - K);
+        }
+        sscma_i8_tile(be, A, op->lut, k_pad, n_pad, Cm);
+        for (int64_t r = 0; r < I8_MR; r++) {
+            int64_t m = t * I8_MR + r;
+            if (m >= M)
+                break;
+            sscma_i8_requant(be, Cm + r * n_pad, op->bias_eff, op->mult, op->shift, 1, OC, out_zp, op->act_min,
+                             op->act_max, yd + m * OC);
         }
     }
 }
@@ -268,7 +342,47 @@ SSCMA_KERNEL static void dw_rows(void *arg, int64_t begin, int64_t end, int32_t 
     const int64_t H = x->dims[1], W = x->dims[2], C = x->dims[3];
     const int64_t OH = y->dims[1], OW = y->dims[2], OC = y->dims[3], mult = OC / C;
     const int32_t in_off = -x->zero_point[0], out_zp = y->zero_point[0];
+    const i8_backend be = (i8_backend)op->backend;
     int32_t acc[512];
+    if (op->bias_eff != NULL) {
+        /* depth multiplier 1, sixteen channels at a time; the remaining channels in plain C */
+        const int8_t *xs[64];
+        const int32_t taps = op->kh * op->kw;
+        const int64_t c16 = C / 16 * 16;
+        for (int64_t r = begin; r < end; r++) {
+            int64_t n = r / OH, oy = r % OH;
+            const int8_t *xn = (const int8_t *)x->buf + n * H * W * C;
+            int8_t *yr = (int8_t *)y->buf + r * OW * OC;
+            int64_t iy0 = oy * op->stride_h - op->pad_t;
+            for (int64_t ox = 0; ox < OW; ox++) {
+                int64_t ix0 = ox * op->stride_w - op->pad_l;
+                for (int32_t fy = 0; fy < op->kh; fy++)
+                    for (int32_t fx = 0; fx < op->kw; fx++) {
+                        int64_t iy = iy0 + fy * op->dil_h, ix = ix0 + fx * op->dil_w;
+                        xs[fy * op->kw + fx] = iy < 0 || iy >= H || ix < 0 || ix >= W ? NULL : xn + (iy * W + ix) * C;
+                    }
+                for (int64_t c0 = 0; c0 < C; c0 += 512) {
+                    int64_t cn = C - c0 < 512 ? C - c0 : 512, cv = c0 + cn <= c16 ? cn : c16 - c0;
+                    const int8_t *xo[64];
+                    for (int32_t t = 0; t < taps; t++)
+                        xo[t] = xs[t] != NULL ? xs[t] + c0 : NULL;
+                    if (cv > 0)
+                        sscma_i8_dw_acc16(xo, taps, (const int16_t *)op->bias_eff + (c0 / 16) * ((taps + 1) / 2) * 32,
+                                          cv, -in_off, acc);
+                    for (int64_t c = cv > 0 ? cv : 0; c < cn; c++) {
+                        int32_t sum = 0;
+                        for (int32_t t = 0; t < taps; t++)
+                            if (xo[t] != NULL)
+                                sum += ((int32_t)xo[t][c] + in_off) * (int32_t)wd[t * OC + c0 + c];
+                        acc[c] = sum;
+                    }
+                    sscma_i8_requant(be, acc, bias != NULL ? bias + c0 : NULL, op->mult + c0, op->shift + c0, 1, cn,
+                                     out_zp, op->act_min, op->act_max, yr + ox * OC + c0);
+                }
+            }
+        }
+        return;
+    }
     for (int64_t r = begin; r < end; r++) {
         int64_t n = r / OH, oy = r % OH;
         const int8_t *xn = (const int8_t *)x->buf + n * H * W * C;
@@ -300,36 +414,9 @@ SSCMA_KERNEL static void dw_rows(void *arg, int64_t begin, int64_t end, int32_t 
                         }
                     }
                 }
-                for (int64_t c = 0; c < cn; c++) {
-                    int32_t v = fx_mul_by_qm(acc[c], op->mult[c0 + c], op->shift[c0 + c]) + out_zp;
-                    yr[ox * OC + c0 + c] = (int8_t)clamp_i32(v, op->act_min, op->act_max);
-                }
+                sscma_i8_requant(be, acc, NULL, op->mult + c0, op->shift + c0, 1, cn, out_zp, op->act_min,
+                                 op->act_max, yr + ox * OC + c0);
             }
-        }
-    }
-}
-
-/* Rows n of a fully connected layer. */
-SSCMA_KERNEL static void fc_rows(void *arg, int64_t begin, int64_t end, int32_t worker)
-{
-    (void)worker;
-    const i8_job *j = arg;
-    const qm_op *op = j->op;
-    const qm_tensor *x = &j->q->t[op->in[0]], *w = &j->q->t[op->in[1]], *y = &j->q->t[op->out];
-    const int32_t *bias = op->n_in > 2 ? j->q->t[op->in[2]].data : NULL;
-    const int64_t IN = x->dims[1], OUT = y->dims[1];
-    const int32_t in_off = -x->zero_point[0], out_zp = y->zero_point[0];
-    for (int64_t n = begin; n < end; n++) {
-        const int8_t *xr = (const int8_t *)x->buf + n * IN;
-        for (int64_t o = 0; o < OUT; o++) {
-            const int8_t *wr = (const int8_t *)w->data + o * IN;
-            int32_t acc = 0;
-            for (int64_t i = 0; i < IN; i++)
-                acc += ((int32_t)xr[i] + in_off) * (int32_t)wr[i];
-            if (bias != NULL)
-                acc += bias[o];
-            acc = fx_mul_by_qm(acc, op->mult[o], op->shift[o]) + out_zp;
-            ((int8_t *)y->buf)[n * OUT + o] = (int8_t)clamp_i32(acc, op->act_min, op->act_max);
         }
     }
 }
@@ -498,10 +585,13 @@ sscma_status sscma_qm_run_int8(sscma_qmodel *q)
         int64_t elems = (int64_t)y->buf_bytes;
         switch (op->kind) {
         case QM_CONV:
-            sscma_parallel_for(pool, rows, 1, op->groups > 1 ? dw_rows : conv_rows, &j);
+            if (op->groups > 1)
+                sscma_parallel_for(pool, rows, 1, dw_rows, &j);
+            else
+                sscma_parallel_for(pool, (rows * y->dims[2] + I8_MR - 1) / I8_MR, 4, gemm_tiles, &j);
             break;
         case QM_FC:
-            sscma_parallel_for(pool, q->batch, 1, fc_rows, &j);
+            sscma_parallel_for(pool, (q->batch + I8_MR - 1) / I8_MR, 1, gemm_tiles, &j);
             break;
         case QM_ADD:
             sscma_parallel_for(pool, elems, 4096, add_range, &j);

@@ -36,6 +36,7 @@ sscma_status sscma_qm_create(sscma_context *ctx, sscma_qmodel **out)
     if (q == NULL)
         return sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, "qmodel", "cannot allocate a deployable model");
     q->ctx = ctx;
+    q->backend = -1;
     *out = q;
     return SSCMA_OK;
 }
@@ -59,6 +60,9 @@ static void drop_runtime(sscma_qmodel *q)
     sscma_free(q->ctx, q->scratch, q->scratch_bytes);
     q->scratch = NULL;
     q->scratch_bytes = 0;
+    sscma_free(q->ctx, q->tile_scratch, q->tile_scratch_bytes);
+    q->tile_scratch = NULL;
+    q->tile_scratch_bytes = q->tile_bytes = 0;
     q->batch = 0;
 }
 
@@ -81,6 +85,7 @@ void sscma_qmodel_destroy(sscma_qmodel *q)
         sscma_free(ctx, op->mult, (size_t)op->n_mult * sizeof *op->mult);
         sscma_free(ctx, op->shift, (size_t)op->n_mult * sizeof *op->shift);
         sscma_free(ctx, op->lut, op->lut_bytes);
+        sscma_free(ctx, op->bias_eff, (size_t)op->n_pad * sizeof *op->bias_eff);
     }
     sscma_free(ctx, q->t, (size_t)q->cap_t * sizeof *q->t);
     sscma_free(ctx, q->ops, (size_t)q->cap_ops * sizeof *q->ops);
@@ -169,6 +174,8 @@ sscma_status sscma_qm_add_op(sscma_qmodel *q, const qm_op *op, int32_t *out)
     o->n_mult = 0;
     o->lut = NULL;
     o->lut_bytes = 0;
+    o->bias_eff = NULL;
+    o->n_pad = o->k_pad = 0;
     o->name = sscma_strdup(q->ctx, op->name != NULL ? op->name : sscma_qm_kind_name(op->kind));
     if (o->name == NULL)
         return sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, "qmodel", "cannot copy an op name");

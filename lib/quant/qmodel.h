@@ -71,8 +71,11 @@ typedef struct qm_op {
     int32_t act_min, act_max;
     int32_t in_mult[2], in_shift[2], left_shift; /* add */
     int32_t in_left_shift, diff_min;            /* softmax */
-    void *lut;                                   /* logistic / hardswish / softmax tables, when used */
+    void *lut;                                   /* packed weights (conv, fc), transposed (depthwise) */
     size_t lut_bytes;
+    int32_t backend;                             /* i8gemm backend the packing is for */
+    int64_t k_pad, n_pad;                        /* packed GEMM sizes (conv with groups 1, fc) */
+    int32_t *bias_eff;                           /* bias corrected for the A encoding, n_pad entries */
 } qm_op;
 
 struct sscma_qmodel {
@@ -92,6 +95,9 @@ struct sscma_qmodel {
     int64_t batch;        /* 0 = not prepared */
     void *scratch;
     size_t scratch_bytes;
+    int32_t backend;         /* int8 kernels: -1 = the best this CPU runs (i8gemm.h), else forced (tests) */
+    void *tile_scratch;      /* int8 GEMM tiles: tile_bytes per worker */
+    size_t tile_scratch_bytes, tile_bytes;
     sscma_tensor *in_views[4], *out_views[8];
 };
 

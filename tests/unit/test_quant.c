@@ -17,6 +17,7 @@
 #include "fixture_models.h"
 #include "harness.h"
 #include "quant/fixedpoint.h"
+#include "quant/i8gemm.h"
 #include "quant/qmodel.h"
 
 #define FASHION "/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz"
@@ -25,6 +26,9 @@ static const char *const classifier_cfg =
     "{\"type\": \"ImageClassifier\", \"input_size\": [32, 32],"
     " \"backbone\": {\"type\": \"MobileNetV2\", \"widen_factor\": 0.35, \"in_channels\": 1},"
     " \"head\": {\"type\": \"LinearClsHead\", \"num_classes\": 10}}";
+
+static int8_t *run_int8(sscma_qmodel *q, int n, size_t *bytes);
+static bool have_fashion(void);
 
 static sscma_context *make_context(void)
 {
@@ -269,6 +273,87 @@ static void int8_softmax_follows_float(void)
     if (worst > 1)
         test_fail(__FILE__, __LINE__, "int8 softmax is %d units away from the float one", worst);
     sscma_qmodel_destroy(q);
+    sscma_context_destroy(ctx);
+}
+
+/* The vectorized requantization against TFLite's scalar formula, at the extremes of every argument. */
+static void requant_backends_match_scalar(void)
+{
+    enum { N = 4096 };
+    static int32_t acc[N], bias[N], mult[N], shift[N];
+    static int8_t ref[N], got[N];
+    uint64_t seed = 77;
+    for (int i = 0; i < N; i++) {
+        int kind = i % 8;
+        acc[i] = kind == 0 ? INT32_MAX : kind == 1 ? INT32_MIN + 1 : (int32_t)(fixture_uniform(&seed, -1.0f, 1.0f) *
+                                                                                (float)(1 << (i % 31)));
+        bias[i] = (int32_t)fixture_uniform(&seed, -5e5f, 5e5f);
+        if (kind <= 1)
+            bias[i] = 0;
+        double real = exp(fixture_uniform(&seed, -25.0f, 3.0f));
+        sscma_quantize_multiplier(real, &mult[i], &shift[i]);
+        if (i % 97 == 0)
+            mult[i] = 0, shift[i] = 0;
+    }
+    i8_backend best = sscma_i8_backend();
+    for (int per_channel = 0; per_channel < 2; per_channel++)
+        for (int lo = -128; lo <= -100; lo += 28) {
+            sscma_i8_requant(I8_PORTABLE, acc, bias, mult, shift, per_channel, N, 5, lo, 120, ref);
+            for (int be = I8_AVX2; be <= (int)best; be++) {
+                memset(got, 0, sizeof got);
+                sscma_i8_requant((i8_backend)be, acc, bias, mult, shift, per_channel, N, 5, lo, 120, got);
+                for (int i = 0; i < N; i++)
+                    if (got[i] != ref[i]) {
+                        test_fail(__FILE__, __LINE__, "backend %d, element %d (acc %d, shift %d): %d, scalar %d", be,
+                                  i, acc[i], shift[i], got[i], ref[i]);
+                        break;
+                    }
+            }
+        }
+    /* the scalar formula itself against exact arithmetic, on a few hand-checked values */
+    CHECK_INT_EQ(fx_mul_by_qm(100, 1 << 30, 0), 50);  /* x 0.5 */
+    CHECK_INT_EQ(fx_mul_by_qm(101, 1 << 30, 0), 51);  /* 50.5 away from zero */
+    CHECK_INT_EQ(fx_mul_by_qm(-101, 1 << 30, 0), -50); /* -50.5: the doubling high multiply rounds it up */
+    CHECK_INT_EQ(fx_mul_by_qm(3, 1 << 30, 2), 6);     /* x 2 */
+}
+
+/* Every int8 kernel backend this CPU has gives the same bits on the three families. */
+static void int8_backends_agree(void)
+{
+    if (!have_fashion()) {
+        test_fail(__FILE__, __LINE__, "Fashion-MNIST is not installed (%s)", FASHION);
+        return;
+    }
+    sscma_context *ctx = make_context();
+    i8_backend best = sscma_i8_backend();
+    printf("# int8 backends on this CPU: portable%s%s\n", best >= I8_AVX2 ? ", avx2" : "", best >= I8_VNNI ? ", vnni" : "");
+    for (int k = 0; k < 3; k++) {
+        const fixture_family *fam = &fixture_families[k];
+        sscma_model *m = NULL;
+        sscma_dataset *ds = NULL;
+        sscma_loader *loader = NULL;
+        sscma_qmodel *q = NULL;
+        CHECK_OK(sscma_model_create(ctx, fam->config, &m));
+        fixture_randomize(m);
+        CHECK_OK(fixture_fashion_loader(ctx, fam->size, 64, 32, &ds, &loader));
+        CHECK_OK(sscma_quantize(m, loader, NULL, &q));
+        size_t bytes = 0;
+        q->backend = I8_PORTABLE;
+        int8_t *ref = run_int8(q, 6, &bytes);
+        for (int be = I8_AVX2; be <= (int)best; be++) {
+            q->backend = be;
+            size_t b2 = 0;
+            int8_t *got = run_int8(q, 6, &b2);
+            if (b2 != bytes || memcmp(ref, got, bytes * 6) != 0)
+                test_fail(__FILE__, __LINE__, "%s: backend %d differs from the portable kernels", fam->name, be);
+            free(got);
+        }
+        free(ref);
+        sscma_qmodel_destroy(q);
+        sscma_loader_destroy(loader);
+        sscma_dataset_destroy(ds);
+        sscma_model_destroy(m);
+    }
     sscma_context_destroy(ctx);
 }
 
@@ -795,6 +880,8 @@ int main(int argc, char **argv)
         TEST_CASE(rounding_primitives_are_exact),
         TEST_CASE(fixed_point_exp_and_reciprocal),
         TEST_CASE(int8_softmax_follows_float),
+        TEST_CASE(requant_backends_match_scalar),
+        TEST_CASE(int8_backends_agree),
         TEST_CASE(ptq_classifier_follows_float),
         TEST_CASE(tflite_round_trip),
         TEST_CASE(float_io_quantizes_like_tflite),

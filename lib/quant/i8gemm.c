@@ -1,0 +1,376 @@
+/* int8 tiles of the matrix product (i8gemm.h): packing, and one micro-kernel per backend. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/internal.h"
+#include "quant/fixedpoint.h"
+#include "quant/i8gemm.h"
+
+#if defined(__GNUC__) && defined(__x86_64__)
+#  define I8_X86 1
+#  include <immintrin.h>
+#endif
+
+i8_backend sscma_i8_backend(void)
+{
+    const char *force = getenv("SSCMA_INT8_KERNELS");
+    i8_backend best = I8_PORTABLE;
+#if defined(I8_X86)
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx2"))
+        best = I8_AVX2;
+    if (__builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512vl"))
+        best = I8_VNNI;
+#endif
+    if (force != NULL) {
+        if (strcmp(force, "portable") == 0)
+            return I8_PORTABLE;
+        if (strcmp(force, "avx2") == 0 && best >= I8_AVX2)
+            return I8_AVX2;
+    }
+    return best;
+}
+
+i8_backend sscma_i8_backend_cached(void)
+{
+    static _Atomic int cached = -1;
+    int v = cached;
+    if (v < 0)
+        cached = v = (int)sscma_i8_backend();
+    return (i8_backend)v;
+}
+
+int64_t sscma_i8_k_pad(i8_backend be, int64_t k)
+{
+    int64_t q = be == I8_VNNI ? 4 : 2;
+    return (k + q - 1) / q * q;
+}
+
+int64_t sscma_i8_n_pad(int64_t n)
+{
+    return (n + I8_NR - 1) / I8_NR * I8_NR;
+}
+
+size_t sscma_i8_a_size(i8_backend be)
+{
+    return be == I8_VNNI ? 1 : 2;
+}
+
+size_t sscma_i8_packed_bytes(i8_backend be, int64_t n, int64_t k)
+{
+    return (size_t)(sscma_i8_n_pad(n) * sscma_i8_k_pad(be, k)) * sscma_i8_a_size(be);
+}
+
+void sscma_i8_pack(i8_backend be, const int8_t *w, int64_t n, int64_t k, void *packed, int32_t *wsum)
+{
+    int64_t kp = sscma_i8_k_pad(be, k), np = sscma_i8_n_pad(n), g = be == I8_VNNI ? 4 : 2;
+    memset(packed, 0, sscma_i8_packed_bytes(be, n, k));
+    for (int64_t j = 0; j < n; j++) {
+        int32_t s = 0;
+        for (int64_t i = 0; i < k; i++)
+            s += w[j * k + i];
+        wsum[j] = s;
+    }
+    for (int64_t j = n; j < np; j++)
+        wsum[j] = 0;
+    /* block b = j / 16, group q = i / g: element at ((b * (kp / g) + q) * 16 + j % 16) * g + i % g */
+    for (int64_t j = 0; j < n; j++)
+        for (int64_t i = 0; i < k; i++) {
+            size_t at = (size_t)((((j / I8_NR) * (kp / g) + i / g) * I8_NR + j % I8_NR) * g + i % g);
+            if (be == I8_VNNI)
+                ((int8_t *)packed)[at] = w[j * k + i];
+            else
+                ((int16_t *)packed)[at] = w[j * k + i];
+        }
+}
+
+SSCMA_KERNEL void sscma_i8_a_copy(i8_backend be, void *a, int64_t at, const int8_t *x, int64_t n)
+{
+    if (be == I8_VNNI) {
+        uint8_t *d = (uint8_t *)a + at;
+        for (int64_t i = 0; i < n; i++)
+            d[i] = (uint8_t)((uint8_t)x[i] ^ 0x80u);
+    } else {
+        int16_t *d = (int16_t *)a + at;
+        for (int64_t i = 0; i < n; i++)
+            d[i] = x[i];
+    }
+}
+
+void sscma_i8_a_fill(i8_backend be, void *a, int64_t at, int32_t x, int64_t n)
+{
+    if (be == I8_VNNI) {
+        memset((uint8_t *)a + at, x + 128, (size_t)n);
+    } else {
+        int16_t *d = (int16_t *)a + at;
+        for (int64_t i = 0; i < n; i++)
+            d[i] = (int16_t)x;
+    }
+}
+
+/* Portable: the AVX2 packing read with plain C. */
+static void tile_portable(const int16_t *a, const int16_t *wp, int64_t k_pad, int64_t n_pad, int32_t *c)
+{
+    int64_t k2 = k_pad / 2;
+    for (int64_t b = 0; b < n_pad / I8_NR; b++) {
+        uint32_t acc[I8_MR][I8_NR];
+        memset(acc, 0, sizeof acc);
+        const int16_t *w = wp + b * k2 * I8_NR * 2;
+        for (int64_t q = 0; q < k2; q++)
+            for (int r = 0; r < I8_MR; r++) {
+                int32_t a0 = a[r * k_pad + 2 * q], a1 = a[r * k_pad + 2 * q + 1];
+                for (int j = 0; j < I8_NR; j++)
+                    acc[r][j] += (uint32_t)(a0 * w[(q * I8_NR + j) * 2] + a1 * w[(q * I8_NR + j) * 2 + 1]);
+            }
+        for (int r = 0; r < I8_MR; r++)
+            for (int j = 0; j < I8_NR; j++)
+                c[r * n_pad + b * I8_NR + j] = (int32_t)acc[r][j];
+    }
+}
+
+#if defined(I8_X86)
+__attribute__((target("avx2"))) static void tile_avx2(const int16_t *a, const int16_t *wp, int64_t k_pad,
+                                                     int64_t n_pad, int32_t *c)
+{
+    int64_t k2 = k_pad / 2;
+    for (int64_t b = 0; b < n_pad / I8_NR; b++) {
+        __m256i c00 = _mm256_setzero_si256(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00,
+                c31 = c00;
+        const int16_t *w = wp + b * k2 * I8_NR * 2;
+        const int16_t *a0 = a, *a1 = a + k_pad, *a2 = a + 2 * k_pad, *a3 = a + 3 * k_pad;
+        for (int64_t q = 0; q < k2; q++) {
+            __m256i w0 = _mm256_loadu_si256((const __m256i *)(w + q * 32));
+            __m256i w1 = _mm256_loadu_si256((const __m256i *)(w + q * 32 + 16));
+            int32_t p0, p1, p2, p3;
+            memcpy(&p0, a0 + 2 * q, 4);
+            memcpy(&p1, a1 + 2 * q, 4);
+            memcpy(&p2, a2 + 2 * q, 4);
+            memcpy(&p3, a3 + 2 * q, 4);
+            __m256i b0 = _mm256_set1_epi32(p0), b1 = _mm256_set1_epi32(p1), b2 = _mm256_set1_epi32(p2),
+                    b3 = _mm256_set1_epi32(p3);
+            c00 = _mm256_add_epi32(c00, _mm256_madd_epi16(b0, w0));
+            c01 = _mm256_add_epi32(c01, _mm256_madd_epi16(b0, w1));
+            c10 = _mm256_add_epi32(c10, _mm256_madd_epi16(b1, w0));
+            c11 = _mm256_add_epi32(c11, _mm256_madd_epi16(b1, w1));
+            c20 = _mm256_add_epi32(c20, _mm256_madd_epi16(b2, w0));
+            c21 = _mm256_add_epi32(c21, _mm256_madd_epi16(b2, w1));
+            c30 = _mm256_add_epi32(c30, _mm256_madd_epi16(b3, w0));
+            c31 = _mm256_add_epi32(c31, _mm256_madd_epi16(b3, w1));
+        }
+        int32_t *o = c + b * I8_NR;
+        _mm256_storeu_si256((__m256i *)o, c00);
+        _mm256_storeu_si256((__m256i *)(o + 8), c01);
+        _mm256_storeu_si256((__m256i *)(o + n_pad), c10);
+        _mm256_storeu_si256((__m256i *)(o + n_pad + 8), c11);
+        _mm256_storeu_si256((__m256i *)(o + 2 * n_pad), c20);
+        _mm256_storeu_si256((__m256i *)(o + 2 * n_pad + 8), c21);
+        _mm256_storeu_si256((__m256i *)(o + 3 * n_pad), c30);
+        _mm256_storeu_si256((__m256i *)(o + 3 * n_pad + 8), c31);
+    }
+}
+
+__attribute__((target("avx2,avx512f,avx512vl,avx512vnni"))) static void
+tile_vnni(const uint8_t *a, const int8_t *wp, int64_t k_pad, int64_t n_pad, int32_t *c)
+{
+    int64_t k4 = k_pad / 4;
+    for (int64_t b = 0; b < n_pad / I8_NR; b++) {
+        __m256i c00 = _mm256_setzero_si256(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00,
+                c31 = c00;
+        const int8_t *w = wp + b * k4 * I8_NR * 4;
+        const uint8_t *a0 = a, *a1 = a + k_pad, *a2 = a + 2 * k_pad, *a3 = a + 3 * k_pad;
+        for (int64_t q = 0; q < k4; q++) {
+            __m256i w0 = _mm256_loadu_si256((const __m256i *)(w + q * 64));
+            __m256i w1 = _mm256_loadu_si256((const __m256i *)(w + q * 64 + 32));
+            int32_t p0, p1, p2, p3;
+            memcpy(&p0, a0 + 4 * q, 4);
+            memcpy(&p1, a1 + 4 * q, 4);
+            memcpy(&p2, a2 + 4 * q, 4);
+            memcpy(&p3, a3 + 4 * q, 4);
+            __m256i b0 = _mm256_set1_epi32(p0), b1 = _mm256_set1_epi32(p1), b2 = _mm256_set1_epi32(p2),
+                    b3 = _mm256_set1_epi32(p3);
+            c00 = _mm256_dpbusd_epi32(c00, b0, w0);
+            c01 = _mm256_dpbusd_epi32(c01, b0, w1);
+            c10 = _mm256_dpbusd_epi32(c10, b1, w0);
+            c11 = _mm256_dpbusd_epi32(c11, b1, w1);
+            c20 = _mm256_dpbusd_epi32(c20, b2, w0);
+            c21 = _mm256_dpbusd_epi32(c21, b2, w1);
+            c30 = _mm256_dpbusd_epi32(c30, b3, w0);
+            c31 = _mm256_dpbusd_epi32(c31, b3, w1);
+        }
+        int32_t *o = c + b * I8_NR;
+        _mm256_storeu_si256((__m256i *)o, c00);
+        _mm256_storeu_si256((__m256i *)(o + 8), c01);
+        _mm256_storeu_si256((__m256i *)(o + n_pad), c10);
+        _mm256_storeu_si256((__m256i *)(o + n_pad + 8), c11);
+        _mm256_storeu_si256((__m256i *)(o + 2 * n_pad), c20);
+        _mm256_storeu_si256((__m256i *)(o + 2 * n_pad + 8), c21);
+        _mm256_storeu_si256((__m256i *)(o + 3 * n_pad), c30);
+        _mm256_storeu_si256((__m256i *)(o + 3 * n_pad + 8), c31);
+    }
+}
+#endif
+
+void sscma_i8_tile(i8_backend be, const void *a, const void *packed, int64_t k_pad, int64_t n_pad, int32_t *c)
+{
+#if defined(I8_X86)
+    if (be == I8_VNNI) {
+        tile_vnni(a, packed, k_pad, n_pad, c);
+        return;
+    }
+    if (be == I8_AVX2) {
+        tile_avx2(a, packed, k_pad, n_pad, c);
+        return;
+    }
+#endif
+    tile_portable(a, packed, k_pad, n_pad, c);
+}
+
+/* ---- requantization ---- */
+
+static void requant_scalar(const int32_t *acc, const int32_t *bias, const int32_t *mult, const int32_t *shift,
+                           int per_channel, int64_t from, int64_t n, int32_t zp, int32_t lo, int32_t hi, int8_t *y)
+{
+    for (int64_t j = from; j < n; j++) {
+        int32_t a = (int32_t)((uint32_t)acc[j] + (uint32_t)(bias != NULL ? bias[j] : 0));
+        int32_t v = fx_mul_by_qm(a, mult[per_channel ? j : 0], shift[per_channel ? j : 0]) + zp;
+        y[j] = (int8_t)(v < lo ? lo : v > hi ? hi : v);
+    }
+}
+
+#if defined(I8_X86)
+/*
+ * Eight lanes of MultiplyByQuantizedMultiplier. The rounding doubling high multiply of x and a positive multiplier m
+ * is floor((x m + 2^30) / 2^31) for either sign of x (the nudge and the truncation toward zero combine to + 2^30), and
+ * its low 32 bits are those of a logical 64-bit shift.
+ */
+__attribute__((target("avx2"))) static inline __m256i mbqm8(__m256i x, __m256i m, __m256i shift)
+{
+    const __m256i zero = _mm256_setzero_si256(), one = _mm256_set1_epi32(1);
+    __m256i left = _mm256_max_epi32(shift, zero), right = _mm256_max_epi32(_mm256_sub_epi32(zero, shift), zero);
+    x = _mm256_sllv_epi32(x, left);
+    const __m256i round = _mm256_set1_epi64x((int64_t)1 << 30);
+    __m256i even = _mm256_srli_epi64(_mm256_add_epi64(_mm256_mul_epi32(x, m), round), 31);
+    __m256i odd = _mm256_srli_epi64(
+        _mm256_add_epi64(_mm256_mul_epi32(_mm256_srli_epi64(x, 32), _mm256_srli_epi64(m, 32)), round), 31);
+    __m256i v = _mm256_blend_epi32(even, _mm256_slli_epi64(odd, 32), 0xAA);
+    /* rounding divide by 2^right: ties away from zero */
+    __m256i mask = _mm256_sub_epi32(_mm256_sllv_epi32(one, right), one);
+    __m256i rem = _mm256_and_si256(v, mask);
+    __m256i thr = _mm256_add_epi32(_mm256_srai_epi32(mask, 1), _mm256_and_si256(_mm256_cmpgt_epi32(zero, v), one));
+    __m256i q = _mm256_srav_epi32(v, right);
+    return _mm256_sub_epi32(q, _mm256_cmpgt_epi32(rem, thr)); /* cmpgt is -1 where true */
+}
+
+__attribute__((target("avx2"))) static void requant_avx2(const int32_t *acc, const int32_t *bias, const int32_t *mult,
+                                                        const int32_t *shift, int per_channel, int64_t n, int32_t zp,
+                                                        int32_t lo, int32_t hi, int8_t *y)
+{
+    const __m256i vzp = _mm256_set1_epi32(zp), vlo = _mm256_set1_epi32(lo), vhi = _mm256_set1_epi32(hi);
+    __m256i m = _mm256_set1_epi32(mult[0]), s = _mm256_set1_epi32(shift[0]);
+    int64_t j = 0;
+    for (; j + 8 <= n; j += 8) {
+        __m256i a = _mm256_loadu_si256((const __m256i *)(acc + j));
+        if (bias != NULL)
+            a = _mm256_add_epi32(a, _mm256_loadu_si256((const __m256i *)(bias + j)));
+        if (per_channel) {
+            m = _mm256_loadu_si256((const __m256i *)(mult + j));
+            s = _mm256_loadu_si256((const __m256i *)(shift + j));
+        }
+        __m256i v = _mm256_add_epi32(mbqm8(a, m, s), vzp);
+        v = _mm256_min_epi32(_mm256_max_epi32(v, vlo), vhi);
+        /* to 8 bytes: the values are already within int8 */
+        __m128i lo16 = _mm_packs_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+        __m128i b8 = _mm_packs_epi16(lo16, lo16);
+        _mm_storel_epi64((__m128i *)(y + j), b8);
+    }
+    requant_scalar(acc, bias, mult, shift, per_channel, j, n, zp, lo, hi, y);
+}
+#endif
+
+void sscma_i8_requant(i8_backend be, const int32_t *acc, const int32_t *bias, const int32_t *mult,
+                      const int32_t *shift, int per_channel, int64_t n, int32_t zp, int32_t lo, int32_t hi, int8_t *y)
+{
+#if defined(I8_X86)
+    if (be != I8_PORTABLE) {
+        requant_avx2(acc, bias, mult, shift, per_channel, n, zp, lo, hi, y);
+        return;
+    }
+#endif
+    requant_scalar(acc, bias, mult, shift, per_channel, 0, n, zp, lo, hi, y);
+}
+
+/* ---- depthwise, sixteen channels at a time ---- */
+
+/* Channel of lane k (0..7) in the low / high half of vpmaddwd's output on unpacklo / unpackhi of 16 channels. */
+static int64_t lane_channel(int half, int k)
+{
+    return half == 0 ? (k < 4 ? k : k + 4) : (k < 4 ? k + 4 : k + 8);
+}
+
+size_t sscma_i8_dw_packed_bytes(int64_t channels, int32_t taps)
+{
+    return (size_t)(channels / 16) * (size_t)((taps + 1) / 2) * 32 * sizeof(int16_t);
+}
+
+void sscma_i8_dw_pack(const int8_t *w, int64_t channels, int32_t taps, int16_t *packed)
+{
+    int32_t pairs = (taps + 1) / 2;
+    for (int64_t b = 0; b < channels / 16; b++)
+        for (int32_t p = 0; p < pairs; p++)
+            for (int half = 0; half < 2; half++)
+                for (int k = 0; k < 8; k++) {
+                    int64_t c = b * 16 + lane_channel(half, k);
+                    int16_t *d = packed + ((b * pairs + p) * 2 + half) * 16 + 2 * k;
+                    d[0] = w[(2 * p) * channels + c];
+                    d[1] = 2 * p + 1 < taps ? w[(2 * p + 1) * channels + c] : 0;
+                }
+}
+
+#if defined(I8_X86)
+__attribute__((target("avx2"))) static void dw_acc16_avx2(const int8_t *const *xs, int32_t taps,
+                                                         const int16_t *packed, int64_t c16, int32_t zp, int32_t *acc)
+{
+    int32_t pairs = (taps + 1) / 2;
+    const __m256i vzp = _mm256_set1_epi16((int16_t)zp), zero = _mm256_setzero_si256();
+    for (int64_t b = 0; b < c16 / 16; b++) {
+        __m256i lo = zero, hi = zero;
+        const int16_t *wp = packed + b * pairs * 32;
+        for (int32_t p = 0; p < pairs; p++) {
+            const int8_t *x0 = xs[2 * p], *x1 = 2 * p + 1 < taps ? xs[2 * p + 1] : NULL;
+            __m256i a = x0 ? _mm256_sub_epi16(_mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(x0 + b * 16))), vzp)
+                           : zero;
+            __m256i c = x1 ? _mm256_sub_epi16(_mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(x1 + b * 16))), vzp)
+                           : zero;
+            __m256i wl = _mm256_loadu_si256((const __m256i *)(wp + p * 32));
+            __m256i wh = _mm256_loadu_si256((const __m256i *)(wp + p * 32 + 16));
+            lo = _mm256_add_epi32(lo, _mm256_madd_epi16(_mm256_unpacklo_epi16(a, c), wl));
+            hi = _mm256_add_epi32(hi, _mm256_madd_epi16(_mm256_unpackhi_epi16(a, c), wh));
+        }
+        _mm256_storeu_si256((__m256i *)(acc + b * 16), _mm256_permute2x128_si256(lo, hi, 0x20));
+        _mm256_storeu_si256((__m256i *)(acc + b * 16 + 8), _mm256_permute2x128_si256(lo, hi, 0x31));
+    }
+}
+#endif
+
+void sscma_i8_dw_acc16(const int8_t *const *xs, int32_t taps, const int16_t *packed, int64_t c16, int32_t zp,
+                       int32_t *acc)
+{
+#if defined(I8_X86)
+    dw_acc16_avx2(xs, taps, packed, c16, zp, acc);
+#else
+    /* the packing read back in plain C (never reached: the backends that call this are x86 ones) */
+    int32_t pairs = (taps + 1) / 2;
+    for (int64_t b = 0; b < c16 / 16; b++)
+        for (int half = 0; half < 2; half++)
+            for (int k = 0; k < 8; k++) {
+                int64_t c = b * 16 + lane_channel(half, k);
+                int32_t s = 0;
+                for (int32_t p = 0; p < pairs; p++) {
+                    const int16_t *w = packed + ((b * pairs + p) * 2 + half) * 16 + 2 * k;
+                    const int8_t *x0 = xs[2 * p], *x1 = 2 * p + 1 < taps ? xs[2 * p + 1] : NULL;
+                    s += (x0 ? x0[c] - zp : 0) * w[0] + (x1 ? x1[c] - zp : 0) * w[1];
+                }
+                acc[c] = s;
+            }
+#endif
+}
