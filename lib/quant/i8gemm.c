@@ -285,13 +285,60 @@ __attribute__((target("avx2"))) static void requant_avx2(const int32_t *acc, con
     }
     requant_scalar(acc, bias, mult, shift, per_channel, j, n, zp, lo, hi, y);
 }
+/* Sixteen lanes of the same (the VNNI backend implies AVX-512F). */
+__attribute__((target("avx512f,avx512vl"))) static inline __m512i mbqm16(__m512i x, __m512i m, __m512i shift)
+{
+    const __m512i zero = _mm512_setzero_si512(), one = _mm512_set1_epi32(1);
+    __m512i left = _mm512_max_epi32(shift, zero), right = _mm512_max_epi32(_mm512_sub_epi32(zero, shift), zero);
+    x = _mm512_sllv_epi32(x, left);
+    const __m512i round = _mm512_set1_epi64((int64_t)1 << 30);
+    __m512i even = _mm512_srli_epi64(_mm512_add_epi64(_mm512_mul_epi32(x, m), round), 31);
+    __m512i odd = _mm512_srli_epi64(
+        _mm512_add_epi64(_mm512_mul_epi32(_mm512_srli_epi64(x, 32), _mm512_srli_epi64(m, 32)), round), 31);
+    __m512i v = _mm512_mask_blend_epi32(0xAAAA, even, _mm512_slli_epi64(odd, 32));
+    __m512i mask = _mm512_sub_epi32(_mm512_sllv_epi32(one, right), one);
+    __m512i rem = _mm512_and_si512(v, mask);
+    __m512i half = _mm512_srai_epi32(mask, 1);
+    __m512i thr = _mm512_mask_add_epi32(half, _mm512_cmplt_epi32_mask(v, zero), half, one);
+    __m512i q = _mm512_srav_epi32(v, right);
+    return _mm512_mask_add_epi32(q, _mm512_cmpgt_epi32_mask(rem, thr), q, one);
+}
+
+__attribute__((target("avx512f,avx512vl,avx2"))) static void requant_avx512(const int32_t *acc, const int32_t *bias,
+                                                                          const int32_t *mult, const int32_t *shift,
+                                                                          int per_channel, int64_t n, int32_t zp,
+                                                                          int32_t lo, int32_t hi, int8_t *y)
+{
+    const __m512i vzp = _mm512_set1_epi32(zp), vlo = _mm512_set1_epi32(lo), vhi = _mm512_set1_epi32(hi);
+    __m512i m = _mm512_set1_epi32(mult[0]), s = _mm512_set1_epi32(shift[0]);
+    int64_t j = 0;
+    for (; j + 16 <= n; j += 16) {
+        __m512i a = _mm512_loadu_si512(acc + j);
+        if (bias != NULL)
+            a = _mm512_add_epi32(a, _mm512_loadu_si512(bias + j));
+        if (per_channel) {
+            m = _mm512_loadu_si512(mult + j);
+            s = _mm512_loadu_si512(shift + j);
+        }
+        __m512i v = _mm512_add_epi32(mbqm16(a, m, s), vzp);
+        v = _mm512_min_epi32(_mm512_max_epi32(v, vlo), vhi);
+        _mm_storeu_si128((__m128i *)(y + j), _mm512_cvtsepi32_epi8(v));
+    }
+    if (j < n)
+        requant_avx2(acc + j, bias != NULL ? bias + j : NULL, per_channel ? mult + j : mult,
+                     per_channel ? shift + j : shift, per_channel, n - j, zp, lo, hi, y + j);
+}
 #endif
 
 void sscma_i8_requant(i8_backend be, const int32_t *acc, const int32_t *bias, const int32_t *mult,
                       const int32_t *shift, int per_channel, int64_t n, int32_t zp, int32_t lo, int32_t hi, int8_t *y)
 {
 #if defined(I8_X86)
-    if (be != I8_PORTABLE) {
+    if (be == I8_VNNI) {
+        requant_avx512(acc, bias, mult, shift, per_channel, n, zp, lo, hi, y);
+        return;
+    }
+    if (be == I8_AVX2) {
         requant_avx2(acc, bias, mult, shift, per_channel, n, zp, lo, hi, y);
         return;
     }
