@@ -5,6 +5,9 @@
  *       Fashion-MNIST classifier checkpoint (examples/train_fashion_mnist --work-dir): test top-1 of the model, of
  *       its float deployable form, of the int8 model from each observer (calibrated on N training batches of 64,
  *       default 32), and of the int8 TFLite file read back (sscma_export_verify).
+ *   bench_quant qat CKPT [EPOCHS]
+ *       the same checkpoint through quantization-aware training (default 2 epochs, AdamW lr 1e-4, cosine; observers
+ *       and batch norms frozen from epoch 1), converted to int8: test top-1 against the float model's.
  *   bench_quant latency OUT_DIR [--threads N] [--repeats N]
  *       MobileNetV2-0.35 classifier, 96x96x3, batch 1: median latency of the model's forward (eval), of the float
  *       deployable runtime and of the int8 runtime; writes model_f32.onnx and model_int8.onnx (QDQ) to OUT_DIR
@@ -171,6 +174,60 @@ static int accuracy(int argc, char **argv)
     return 0;
 }
 
+/* QAT from the float checkpoint: EPOCHS epochs (AdamW, lr 1e-4, cosine), then int8 test top-1. */
+static int qat(int argc, char **argv)
+{
+    if (argc < 3)
+        return 2;
+    const char *ckpt = argv[2];
+    long epochs = argc > 3 ? atol(argv[3]) : 2;
+    sscma_context *ctx;
+    TRY(sscma_context_create(NULL, &ctx));
+    sscma_model *model;
+    TRY(sscma_model_create(ctx, fmnist_model, &model));
+    TRY(sscma_model_load(model, ckpt));
+    sscma_dataset *train_ds, *test_ds;
+    sscma_loader *train, *test;
+    char cfg[1024];
+    TRY(sscma_dataset_open(ctx, "{\"type\": \"FashionMNIST\", \"split\": \"train\"}", &train_ds));
+    TRY(sscma_dataset_open(ctx, "{\"type\": \"FashionMNIST\", \"split\": \"test\"}", &test_ds));
+    snprintf(cfg, sizeof cfg, "{\"batch_size\": 64, \"shuffle\": true, \"seed\": 9, \"num_workers\": 1, %s}",
+             fmnist_pipeline);
+    TRY(sscma_loader_create(ctx, train_ds, cfg, &train));
+    snprintf(cfg, sizeof cfg, "{\"batch_size\": 250, %s}", fmnist_pipeline);
+    TRY(sscma_loader_create(ctx, test_ds, cfg, &test));
+    double fp32 = model_top1(ctx, model, test);
+    sscma_qat_options qo;
+    TRY(sscma_qat_options_init(&qo, sizeof qo));
+    TRY(sscma_qat_prepare(model, &qo));
+    snprintf(cfg, sizeof cfg,
+             "{\"max_epochs\": %ld, \"val_interval\": %ld,"
+             " \"optim_wrapper\": {\"optimizer\": {\"type\": \"AdamW\", \"lr\": 0.0001, \"weight_decay\": 0.0001}},"
+             " \"param_scheduler\": [{\"type\": \"CosineAnnealingLR\", \"T_max\": %ld, \"by_epoch\": true,"
+             " \"convert_to_iter_based\": true}], \"val_evaluator\": {\"type\": \"Accuracy\"}}",
+             epochs, epochs, epochs);
+    sscma_trainer *trainer;
+    TRY(sscma_trainer_create(model, train, test, cfg, &trainer));
+    double t0 = now();
+    TRY(sscma_trainer_train(trainer));
+    double secs = now() - t0;
+    sscma_qmodel *q;
+    TRY(sscma_qat_convert(model, &q));
+    double top1 = qmodel_top1(ctx, q, test);
+    printf("{\"name\": \"fmnist int8 QAT\", \"epochs\": %ld, \"model_f32\": %.2f, \"top1\": %.2f, \"drop\": %.2f,"
+           " \"train_seconds\": %.1f}\n",
+           epochs, fp32, top1, fp32 - top1, secs);
+    sscma_qmodel_destroy(q);
+    sscma_trainer_destroy(trainer);
+    sscma_loader_destroy(train);
+    sscma_loader_destroy(test);
+    sscma_dataset_destroy(train_ds);
+    sscma_dataset_destroy(test_ds);
+    sscma_model_destroy(model);
+    sscma_context_destroy(ctx);
+    return 0;
+}
+
 static int cmp_double(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
@@ -270,6 +327,8 @@ int main(int argc, char **argv)
         return accuracy(argc, argv);
     if (argc >= 2 && strcmp(argv[1], "latency") == 0)
         return latency(argc, argv);
-    fprintf(stderr, "usage: bench_quant accuracy CKPT [--calib N] | latency OUT_DIR [--threads N] [--repeats N]\n");
+    if (argc >= 2 && strcmp(argv[1], "qat") == 0)
+        return qat(argc, argv);
+    fprintf(stderr, "usage: bench_quant accuracy CKPT [--calib N] | qat CKPT [EPOCHS] | latency OUT_DIR [--threads N] [--repeats N]\n");
     return 2;
 }

@@ -118,6 +118,44 @@ SSCMA_API sscma_status sscma_qmodel_set_meta(sscma_qmodel *qmodel, const char *k
  */
 SSCMA_API sscma_status sscma_qmodel_meta(const sscma_qmodel *qmodel, const char *key, const char **value);
 
+/* Quantization-aware training options; initialise with sscma_qat_options_init. */
+typedef struct sscma_qat_options {
+    uint32_t struct_size;
+    float averaging_constant;      /* activation observers (moving-average min/max): default 0.01 */
+    int64_t freeze_observer_epoch; /* from this epoch (0-based) on, the observed ranges stay fixed; -1 never; default 1 */
+    int64_t freeze_bn_epoch;       /* from this epoch on, batch norms use and keep their running statistics; default 1 */
+} sscma_qat_options;
+
+/* Fills `options` with the defaults (as sscma_quant_options_init). */
+SSCMA_API sscma_status sscma_qat_options_init(sscma_qat_options *options, size_t struct_size);
+
+/*
+ * Prepares `model` for quantization-aware training (docs/export.md): its graph gets fake quantization of every
+ * convolution and fully connected weight (per output channel for convolutions, with the following batch norm folded
+ * into the fake-quantized weight) and of every activation the int8 model will quantize (moving-average min/max
+ * observers, straight-through gradients). Train it with the normal trainer (which calls sscma_qat_set_epoch at each
+ * epoch start), from a float checkpoint or not. Parameter names are kept and observer states are added as buffers
+ * ("<layer>.act_quant"), so checkpoints of a prepared model load only into a prepared model. Parameter indices and
+ * every tensor view change: create optimizers after this call. options may be NULL. Errors: already prepared
+ * (SSCMA_ERR_STATE), layers QAT cannot rewrite (SSCMA_ERR_UNSUPPORTED), bad options.
+ */
+SSCMA_API sscma_status sscma_qat_prepare(sscma_model *model, const sscma_qat_options *options);
+
+/*
+ * Applies the freezing schedule for `epoch`: observers stop moving from freeze_observer_epoch on, batch norms run in
+ * evaluation mode from freeze_bn_epoch on. The trainer calls it; custom training loops call it at each epoch start.
+ * Errors: the model is not QAT-prepared (SSCMA_ERR_STATE), a negative epoch.
+ */
+SSCMA_API sscma_status sscma_qat_set_epoch(sscma_model *model, int64_t epoch);
+
+/*
+ * Converts a QAT-trained model to an int8 deployable model: batch norms folded with their running statistics, the
+ * weights quantized as the fake quantization did, activations with the ranges the observers hold. *out is
+ * independent of the model. Errors: not QAT-prepared (SSCMA_ERR_STATE), a layer no training step reached (no
+ * observed range), the lowering's errors.
+ */
+SSCMA_API sscma_status sscma_qat_convert(sscma_model *model, sscma_qmodel **out);
+
 SSCMA_END_DECLS
 
 #endif /* SSCMA_QUANT_H */

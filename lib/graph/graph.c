@@ -476,7 +476,8 @@ static sscma_op_exec exec_of(sscma_graph *g, sscma_node *nd, sscma_buf *in, sscm
         out[k].data = g->values[nd->out[k]].data;
     }
     sscma_op_exec e = {g->ctx->pool, nd->attrs, in, nd->n_in, out, nd->n_out,
-                       (char *)g->arena + nd->saved_offset, (char *)g->arena + g->workspace_offset, g->training,
+                       (char *)g->arena + nd->saved_offset, (char *)g->arena + g->workspace_offset,
+                       g->training && !nd->frozen,
                        g->step_seed ^ name_hash(nd->name)};
     return e;
 }

@@ -63,6 +63,7 @@ typedef struct sscma_node {
     size_t saved_offset;
     uint64_t macs; /* multiply-accumulates of one forward at the planned batch */
     bool training_only;
+    bool frozen;         /* runs in evaluation mode even in a training graph (QAT's frozen batch norms) */
     bool needs_backward;
     uint32_t zero_in_mask;  /* inputs whose gradient this node's backward writes first: zeroed just before */
     uint32_t zero_out_mask; /* outputs whose gradient nothing writes (unused or the loss): zeroed before */

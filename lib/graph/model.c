@@ -604,3 +604,24 @@ const zoo_io *sscma_model_io(const sscma_model *model)
 {
     return &model->io;
 }
+
+sscma_status sscma_model_replace_graph(sscma_model *model, sscma_graph *graph, const int32_t *map)
+{
+    zoo_io io = model->io;
+    int32_t *ids[3] = {&io.image, &io.target, &io.loss};
+    for (int k = 0; k < 3; k++)
+        if (*ids[k] >= 0 && (*ids[k] = map[*ids[k]]) < 0)
+            return sscma_fail(SSCMA_ERR_STATE, "model", "the rewritten graph lost an input or the loss");
+    for (int32_t k = 0; k < io.n_outputs; k++)
+        if ((io.outputs[k] = map[io.outputs[k]]) < 0)
+            return sscma_fail(SSCMA_ERR_STATE, "model", "the rewritten graph lost output '%s'", io.output_names[k]);
+    for (int32_t i = 0; i < model->n_views; i++) {
+        sscma_tensor_destroy(model->views[i]);
+        sscma_tensor_destroy(model->grad_views[i]);
+        model->views[i] = model->grad_views[i] = NULL;
+    }
+    sscma_graph_destroy(model->g);
+    model->g = graph;
+    model->io = io;
+    return sync_tables(model);
+}

@@ -20,6 +20,7 @@ static const sscma_op_def *const all_ops[] = {
     &sscma_op_upsample_nearest,
     &sscma_op_dropout,
     &sscma_op_softmax, &sscma_op_log_softmax,
+    &sscma_op_fake_quant_act, &sscma_op_fake_quant_weight,
     &sscma_op_cross_entropy, &sscma_op_bce_with_logits, &sscma_op_mse_loss, &sscma_op_l1_loss,
     &sscma_op_smooth_l1_loss,
 };

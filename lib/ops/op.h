@@ -157,6 +157,7 @@ extern const sscma_op_def sscma_op_reshape, sscma_op_concat, sscma_op_split, ssc
     sscma_op_upsample_nearest;
 extern const sscma_op_def sscma_op_dropout;
 extern const sscma_op_def sscma_op_softmax, sscma_op_log_softmax;
+extern const sscma_op_def sscma_op_fake_quant_act, sscma_op_fake_quant_weight;
 extern const sscma_op_def sscma_op_cross_entropy, sscma_op_bce_with_logits, sscma_op_mse_loss, sscma_op_l1_loss,
     sscma_op_smooth_l1_loss;
 
@@ -308,5 +309,16 @@ typedef struct sscma_regression_loss_attrs {
     sscma_reduction reduction;
     float beta; /* smooth_l1 only; PyTorch default 1.0 */
 } sscma_regression_loss_attrs;
+
+/* fake_quant_act / fake_quant_weight (quantization-aware training; lib/ops/fakequant.c). */
+typedef struct sscma_fake_quant_attrs {
+    float averaging_constant; /* act: moving-average observer constant (PyTorch's 0.01) */
+    float eps;                /* weight: the folded batch norm's eps */
+    bool per_channel;         /* weight: one scale per output channel (convolutions) or one (fully connected) */
+    bool has_bn;              /* weight: inputs 1 and 2 are the following batch norm's gamma and running_var */
+} sscma_fake_quant_attrs;
+
+/* The int8 parameters of an observed range [lo, hi], as post-training quantization computes them. */
+void sscma_fq_range_params(double lo, double hi, float *scale, int32_t *zp);
 
 #endif /* SSCMA_LIB_OPS_OP_H */

@@ -176,14 +176,38 @@ static sscma_status add_simple(lower *L, const sscma_node *nd, qm_op *op, int32_
     return sscma_qm_add_op(L->q, op, NULL);
 }
 
+/* A weight value as the deployable model folds it: QAT's fake-quantized weight resolves to the float parameter. */
+static int32_t resolve_weight(const lower *L, int32_t v)
+{
+    int32_t p = L->g->values[v].producer;
+    if (p >= 0 && strcmp(L->g->nodes[p].def->name, "fake_quant_weight") == 0)
+        return L->g->nodes[p].in[0];
+    return v;
+}
+
 static sscma_status lower_node(lower *L, int32_t n)
 {
     const sscma_graph *g = L->g;
     const sscma_node *nd = &g->nodes[n];
     const char *op = nd->def->name;
     int32_t y = nd->out[0];
+    if (strcmp(op, "fake_quant_weight") == 0)
+        return SSCMA_OK; /* folded by the layer that reads it */
+    if (strcmp(op, "fake_quant_act") == 0) {
+        /* QAT: an alias of its input, whose observed range becomes the tensor's */
+        int32_t t = L->map[nd->in[0]];
+        const float *state = g->values[nd->in[1]].data;
+        if (t < 0)
+            return unsupported(nd, "reads a value that the deployable model does not compute");
+        L->map[y] = t;
+        if (state[2] != 0.0f) {
+            L->q->t[t].observed = true;
+            L->q->t[t].obs_min = state[0], L->q->t[t].obs_max = state[1];
+        }
+        return SSCMA_OK;
+    }
     for (int32_t i = 0; i < nd->n_in; i++) {
-        sscma_value_kind k = g->values[nd->in[i]].kind;
+        sscma_value_kind k = g->values[resolve_weight(L, nd->in[i])].kind;
         if ((k == SSCMA_VALUE_INPUT || k == SSCMA_VALUE_ACT) && L->map[nd->in[i]] < 0)
             return unsupported(nd, "reads a value that the deployable model does not compute");
     }
@@ -191,7 +215,8 @@ static sscma_status lower_node(lower *L, int32_t n)
                .groups = 1};
 
     if (strcmp(op, "conv2d") == 0 || strcmp(op, "conv2d_bn_act") == 0) {
-        conv_parts c = {nd, NULL, nd->in[0], nd->in[1], -1, {-1, -1, -1, -1}, 1e-5f, SSCMA_ACT_NONE, y};
+        conv_parts c = {nd, NULL, nd->in[0], resolve_weight(L, nd->in[1]), -1, {-1, -1, -1, -1}, 1e-5f,
+                        SSCMA_ACT_NONE, y};
         if (strcmp(op, "conv2d") == 0) {
             c.a = nd->attrs;
             c.b = nd->n_in > 2 ? nd->in[2] : -1;
@@ -248,7 +273,7 @@ static sscma_status lower_node(lower *L, int32_t n)
     }
     if (strcmp(op, "linear") == 0) {
         int32_t wt, bt = -1;
-        sscma_status st = const_tensor(L, nd->in[1], &wt);
+        sscma_status st = const_tensor(L, resolve_weight(L, nd->in[1]), &wt);
         if (st == SSCMA_OK && nd->n_in > 2)
             st = const_tensor(L, nd->in[2], &bt);
         if (st == SSCMA_OK && bt < 0) {

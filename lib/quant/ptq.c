@@ -126,22 +126,14 @@ static void apply_percentile(observer *ob, int32_t t)
 /* ---- parameters ---- */
 
 /*
- * Asymmetric int8 parameters covering [lo, hi] widened to include 0. A range narrower than MIN_RANGE (a dead layer,
- * say) is widened upwards to it, so that scales stay above 2^-24 and every requantization multiplier, the softmax's
- * included (it needs input scale x 2^26 >= 1), remains representable.
+ * Asymmetric int8 parameters covering [lo, hi] widened to include 0 (sscma_fq_range_params, shared with the QAT
+ * observers). A range narrower than 255 x 2^-24 (a dead layer, say) is widened upwards to it, so that scales stay
+ * above 2^-24 and every requantization multiplier, the softmax's included (it needs input scale x 2^26 >= 1),
+ * remains representable.
  */
-#define MIN_RANGE (255.0 / 16777216.0)
-
 static void act_params(double lo, double hi, float *scale, int32_t *zp)
 {
-    lo = lo < 0.0 ? lo : 0.0;
-    hi = hi > 0.0 ? hi : 0.0;
-    if (!(hi - lo >= MIN_RANGE))
-        hi = lo + MIN_RANGE;
-    float s = (float)((hi - lo) / 255.0);
-    double z = round(-128.0 - lo / (double)s);
-    *scale = s;
-    *zp = (int32_t)(z < -128.0 ? -128.0 : z > 127.0 ? 127.0 : z);
+    sscma_fq_range_params(lo, hi, scale, zp);
 }
 
 typedef struct builder {
@@ -290,6 +282,35 @@ static sscma_status build_int8(builder *b)
     return st != SSCMA_OK ? st : sscma_qm_validate(q);
 }
 
+sscma_status sscma_qm_build_int8(const sscma_qmodel *f, const double *lo, const double *hi, const bool *seen,
+                                sscma_qmodel **out)
+{
+    size_t n = (size_t)f->n_t;
+    builder b = {f, NULL, NULL, NULL, NULL, lo, hi, seen};
+    b.map = sscma_alloc(f->ctx, n * sizeof(int32_t), 4);
+    b.scale = sscma_alloc_zeroed(f->ctx, n * sizeof(float), 4);
+    b.zp = sscma_alloc_zeroed(f->ctx, n * sizeof(int32_t), 4);
+    sscma_status st = SSCMA_OK;
+    if (b.map == NULL || b.scale == NULL || b.zp == NULL)
+        st = sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, "quantize", "cannot allocate the quantization tables");
+    if (st == SSCMA_OK)
+        st = sscma_qm_create(f->ctx, &b.q);
+    if (st == SSCMA_OK) {
+        for (size_t i = 0; i < n; i++)
+            b.map[i] = -1;
+        st = build_int8(&b);
+    }
+    sscma_free(f->ctx, b.map, n * sizeof(int32_t));
+    sscma_free(f->ctx, b.scale, n * sizeof(float));
+    sscma_free(f->ctx, b.zp, n * sizeof(int32_t));
+    if (st != SSCMA_OK) {
+        sscma_qmodel_destroy(b.q);
+        return st;
+    }
+    *out = b.q;
+    return SSCMA_OK;
+}
+
 static sscma_status calibrate(sscma_qmodel *f, sscma_loader *calib, const sscma_quant_options *o, observer *ob)
 {
     int64_t dims[4];
@@ -362,18 +383,13 @@ sscma_status sscma_quantize(sscma_model *model, sscma_loader *calib, const sscma
     sscma_context *ctx = f->ctx;
     size_t n = (size_t)f->n_t;
     observer ob = {&o, false, NULL, NULL, NULL, NULL, 0, 1, 1};
-    builder b = {f, NULL, NULL, NULL, NULL, NULL, NULL, NULL};
     ob.lo = sscma_alloc_zeroed(ctx, n * sizeof(double), 8);
     ob.hi = sscma_alloc_zeroed(ctx, n * sizeof(double), 8);
     ob.seen = sscma_alloc_zeroed(ctx, n * sizeof(bool), 1);
-    b.map = sscma_alloc(ctx, n * sizeof(int32_t), 4);
-    b.scale = sscma_alloc_zeroed(ctx, n * sizeof(float), 4);
-    b.zp = sscma_alloc_zeroed(ctx, n * sizeof(int32_t), 4);
     size_t hist_bytes = o.observer == SSCMA_OBSERVER_PERCENTILE ? n * HIST_BINS * sizeof(uint64_t) : 0;
     if (hist_bytes > 0)
         ob.hist = sscma_alloc_zeroed(ctx, hist_bytes, 8);
-    if (ob.lo == NULL || ob.hi == NULL || ob.seen == NULL || b.map == NULL || b.scale == NULL || b.zp == NULL ||
-        (hist_bytes > 0 && ob.hist == NULL))
+    if (ob.lo == NULL || ob.hi == NULL || ob.seen == NULL || (hist_bytes > 0 && ob.hist == NULL))
         st = SSCMA_FAIL(SSCMA_ERR_OUT_OF_MEMORY, "cannot allocate the observers");
     if (st == SSCMA_OK)
         st = calibrate(f, calib, &o, &ob);
@@ -383,26 +399,16 @@ sscma_status sscma_quantize(sscma_model *model, sscma_loader *calib, const sscma
         for (int32_t t = 0; t < f->n_t; t++)
             if (ob.seen[t])
                 apply_percentile(&ob, t);
+    sscma_qmodel *q = NULL;
     if (st == SSCMA_OK)
-        st = sscma_qm_create(ctx, &b.q);
-    if (st == SSCMA_OK) {
-        for (size_t i = 0; i < n; i++)
-            b.map[i] = -1;
-        b.lo = ob.lo, b.hi = ob.hi, b.seen = ob.seen;
-        st = build_int8(&b);
-    }
+        st = sscma_qm_build_int8(f, ob.lo, ob.hi, ob.seen, &q);
     sscma_free(ctx, ob.lo, n * sizeof(double));
     sscma_free(ctx, ob.hi, n * sizeof(double));
     sscma_free(ctx, ob.seen, n * sizeof(bool));
     sscma_free(ctx, ob.hist, hist_bytes);
-    sscma_free(ctx, b.map, n * sizeof(int32_t));
-    sscma_free(ctx, b.scale, n * sizeof(float));
-    sscma_free(ctx, b.zp, n * sizeof(int32_t));
     sscma_qmodel_destroy(f);
-    if (st != SSCMA_OK) {
-        sscma_qmodel_destroy(b.q);
+    if (st != SSCMA_OK)
         return st;
-    }
-    *out = b.q;
+    *out = q;
     return SSCMA_OK;
 }

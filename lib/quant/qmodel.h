@@ -132,6 +132,16 @@ sscma_status sscma_qm_prepare_int8(sscma_qmodel *q);
 /* Runs the int8 graph (int8.c). */
 sscma_status sscma_qm_run_int8(sscma_qmodel *q);
 
+/*
+ * The int8 model of float model f from activation ranges [lo[t], hi[t]] of its tensors t (seen[t]: observed), by
+ * the scheme of docs/export.md (ptq.c). Used by post-training quantization and by QAT's conversion.
+ */
+sscma_status sscma_qm_build_int8(const sscma_qmodel *f, const double *lo, const double *hi, const bool *seen,
+                                sscma_qmodel **out);
+
+/* Whether the model has been prepared for quantization-aware training (qat.c; the trainer asks). */
+bool sscma_qat_prepared(const sscma_model *model);
+
 /* Copies the metadata of `src` into `dst`. */
 sscma_status sscma_qm_copy_meta(sscma_qmodel *dst, const sscma_qmodel *src);
 

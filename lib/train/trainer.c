@@ -24,6 +24,7 @@
 #include "core/config.h"
 #include "core/internal.h"
 #include "io/checkpoint.h"
+#include "quant/qmodel.h"
 #include "sscma/train.h"
 #include "train/state.h"
 
@@ -1006,6 +1007,9 @@ sscma_status sscma_trainer_train(sscma_trainer *trainer)
     const double start = now_s();
     int64_t images_done = 0, iters_done = 0;
     while (st == SSCMA_OK && t->epoch < t->max_epochs && !t->stop) {
+        /* quantization-aware training: the observer and batch-norm freezing schedule */
+        if (sscma_qat_prepared(t->model) && (st = sscma_qat_set_epoch(t->model, t->epoch)) != SSCMA_OK)
+            break;
         if ((st = sscma_loader_start_epoch(t->train, t->epoch)) != SSCMA_OK)
             break;
         /* a mid-epoch resume replays the loader up to the saved batch */

@@ -362,7 +362,8 @@ static void every_op_has_a_gradient_case(void)
     size_t count = 0;
     const sscma_op_def *const *ops = sscma_op_all(&count);
     for (size_t k = 0; k < count; k++) {
-        if (ops[k]->backward == NULL)
+        /* straight-through estimators have no true gradient to check: test_quant checks their definition */
+        if (ops[k]->backward == NULL || strncmp(ops[k]->name, "fake_quant_", 11) == 0)
             continue;
         int found = 0;
         for (int i = 0; i < n_cases; i++)

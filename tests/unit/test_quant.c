@@ -805,6 +805,195 @@ static void verify_reports_outputs_and_metric(void)
     sscma_context_destroy(ctx);
 }
 
+/* ---- quantization-aware training ---- */
+
+static int count_layers(sscma_model *m, const char *op_name)
+{
+    int32_t n = 0, count = 0;
+    sscma_model_layer_count(m, &n);
+    for (int32_t i = 0; i < n; i++) {
+        const char *op;
+        sscma_model_layer(m, i, NULL, &op, NULL);
+        count += strcmp(op, op_name) == 0;
+    }
+    return count;
+}
+
+static float param_value(sscma_model *m, const char *name, int64_t k)
+{
+    int32_t idx = -1;
+    sscma_tensor *v;
+    float *d;
+    if (sscma_model_find_param(m, name, &idx) != SSCMA_OK || sscma_model_param(m, idx, NULL, NULL, &v, NULL) != SSCMA_OK)
+        return NAN;
+    sscma_tensor_data(v, (void **)&d);
+    return d[k];
+}
+
+/*
+ * The fake-quant ops against their definition: values on the int8 grid of the observed range, the straight-through
+ * gradient passing exactly where x quantizes inside -128..127, weights on a per-channel symmetric grid.
+ */
+static void fake_quant_ops_follow_their_definition(void)
+{
+    sscma_context *ctx = make_context();
+    sscma_model *m = NULL;
+    CHECK_OK(sscma_model_create_empty(ctx, &m));
+    const int64_t xd[2] = {2, 5}, sd[1] = {4};
+    CHECK_OK(sscma_model_add_input(m, "x", SSCMA_DTYPE_F32, 2, xd, 0));
+    CHECK_OK(sscma_model_add_param(m, "state", 1, sd, SSCMA_PARAM_BUFFER, "zeros"));
+    CHECK_OK(sscma_model_add_layer(m, "fq", "fake_quant_act", "{\"averaging_constant\": 0.5}",
+                                   (const char *const[]){"x", "state"}, 2));
+    CHECK_OK(sscma_model_add_output(m, "y", "fq", 0));
+    CHECK_OK(sscma_model_prepare(m, 2, 1));
+    sscma_tensor *x, *y, *state;
+    CHECK_OK(sscma_model_input(m, "x", &x));
+    int32_t si;
+    CHECK_OK(sscma_model_find_param(m, "state", &si));
+    CHECK_OK(sscma_model_param(m, si, NULL, NULL, &state, NULL));
+    float *xv, *sv;
+    sscma_tensor_data(x, (void **)&xv);
+    sscma_tensor_data(state, (void **)&sv);
+    sv[3] = 1.0f; /* observing */
+    const float in[10] = {-1.0f, 0.0f, 0.3f, 2.0f, 3.0f, -0.5f, 1.1f, 2.9f, 0.01f, 1.5f};
+    memcpy(xv, in, sizeof in);
+    CHECK_OK(sscma_model_forward(m));
+    CHECK(sv[0] == -1.0f && sv[1] == 3.0f && sv[2] == 1.0f);
+    CHECK_OK(sscma_model_output(m, "y", &y));
+    const float *yv;
+    sscma_tensor_data(y, (void **)&yv);
+    float s;
+    int32_t z;
+    sscma_fq_range_params(-1.0, 3.0, &s, &z);
+    for (int i = 0; i < 10; i++) {
+        float q = roundf(in[i] / s) + (float)z;
+        q = q < -128 ? -128 : q > 127 ? 127 : q;
+        CHECK(yv[i] == (q - (float)z) * s);
+    }
+    /* a second batch moves the range by the averaging constant */
+    for (int i = 0; i < 10; i++)
+        xv[i] = in[i] * 2.0f;
+    CHECK_OK(sscma_model_forward(m));
+    CHECK(fabsf(sv[0] - (-1.5f)) < 1e-6f && fabsf(sv[1] - 4.5f) < 1e-6f);
+    /* not observing: the range stays */
+    sv[3] = 0.0f;
+    CHECK_OK(sscma_model_forward(m));
+    CHECK(fabsf(sv[0] - (-1.5f)) < 1e-6f && fabsf(sv[1] - 4.5f) < 1e-6f);
+    sscma_model_destroy(m);
+    sscma_context_destroy(ctx);
+}
+
+static void qat_trains_converts_and_matches_its_simulation(void)
+{
+    if (!have_fashion()) {
+        test_fail(__FILE__, __LINE__, "Fashion-MNIST is not installed (%s)", FASHION);
+        return;
+    }
+    sscma_context *ctx = make_context();
+    sscma_model *m = NULL;
+    sscma_dataset *ds = NULL;
+    sscma_loader *loader = NULL;
+    CHECK_OK(sscma_model_create(ctx, fixture_families[0].config, &m));
+    int convs = count_layers(m, "conv2d"), fcs = count_layers(m, "linear"), bns = count_layers(m, "batch_norm_act") +
+                                                                                  count_layers(m, "batch_norm");
+    int adds = count_layers(m, "add");
+    CHECK_OK(fixture_fashion_loader(ctx, 32, 192, 32, &ds, &loader));
+    sscma_qat_options o;
+    CHECK_OK(sscma_qat_options_init(&o, sizeof o));
+    CHECK_INT_EQ(o.freeze_observer_epoch, 1);
+    CHECK_INT_EQ(o.freeze_bn_epoch, 1);
+    CHECK_OK(sscma_qat_prepare(m, &o));
+    CHECK_FAILS(sscma_qat_prepare(m, &o), SSCMA_ERR_STATE, "QAT-prepared already");
+    /* one fake-quantized weight per conv and fc; one observer per quantized tensor: input, conv blocks, adds, fc */
+    CHECK_INT_EQ(count_layers(m, "fake_quant_weight"), convs + fcs);
+    CHECK_INT_EQ(count_layers(m, "fake_quant_act"), 1 + bns + adds + fcs);
+    /* the classifier's labels: the fixture loader gives them */
+    const char *train_cfg =
+        "{\"max_epochs\": 3, \"val_interval\": 3, \"optim_wrapper\": {\"optimizer\": {\"type\": \"Adam\", "
+        "\"lr\": 0.001}}, \"val_evaluator\": {\"type\": \"Accuracy\"}}";
+    sscma_trainer *t = NULL;
+    CHECK_OK(sscma_trainer_create(m, loader, loader, train_cfg, &t));
+    /* epoch 0 observes and updates batch-norm statistics; epochs 1 and 2 freeze both */
+    float mean_before = param_value(m, "backbone.features.0.1.running_mean", 0);
+    float range_before = param_value(m, "backbone.features.0.1.act_quant", 1);
+    CHECK(range_before == 0.0f);
+    CHECK_OK(sscma_trainer_train(t));
+    float mean_after = param_value(m, "backbone.features.0.1.running_mean", 0);
+    float range_after = param_value(m, "backbone.features.0.1.act_quant", 1);
+    CHECK(mean_after != mean_before);
+    CHECK(range_after > 0.0f);
+    CHECK(param_value(m, "backbone.features.0.1.act_quant", 3) == 0.0f); /* no longer observing */
+    /* frozen from here: another epoch changes neither the statistics nor the ranges */
+    CHECK_OK(sscma_qat_set_epoch(m, 2));
+    CHECK_OK(sscma_model_prepare(m, 32, 1));
+    sscma_tensor *img;
+    CHECK_OK(sscma_model_input(m, "image", &img));
+    fill_random(img, 3);
+    CHECK_OK(sscma_model_forward(m));
+    CHECK(param_value(m, "backbone.features.0.1.running_mean", 0) == mean_after);
+    CHECK(param_value(m, "backbone.features.0.1.act_quant", 1) == range_after);
+
+    /* the int8 model computes what the QAT model simulates: outputs within a few units */
+    sscma_qmodel *q = NULL;
+    CHECK_OK(sscma_qat_convert(m, &q));
+    CHECK_OK(sscma_model_prepare(m, 32, 0));
+    CHECK_OK(sscma_qmodel_prepare(q, 32));
+    sscma_tensor *mimg, *logits, *probs = NULL;
+    const int64_t pd[2] = {32, 10};
+    CHECK_OK(sscma_tensor_create(ctx, SSCMA_DTYPE_F32, 2, pd, &probs));
+    CHECK_OK(sscma_model_input(m, "image", &mimg));
+    CHECK_OK(sscma_loader_start_epoch(loader, 0));
+    int64_t count = 0;
+    CHECK_OK(sscma_loader_next(loader, mimg, NULL, &count));
+    CHECK_OK(sscma_model_forward(m));
+    CHECK_OK(sscma_model_output(m, "logits", &logits));
+    CHECK_OK(sscma_qmodel_set_input(q, 0, mimg));
+    CHECK_OK(sscma_qmodel_run(q));
+    CHECK_OK(sscma_qmodel_get_output(q, 0, probs));
+    const float *lg, *pr;
+    sscma_tensor_data(logits, (void **)&lg);
+    sscma_tensor_data(probs, (void **)&pr);
+    double worst = 0.0;
+    int agree = 0;
+    for (int r = 0; r < 32; r++) {
+        double mx = -1e30, sum = 0.0;
+        int a1 = 0, a2 = 0;
+        for (int c = 0; c < 10; c++)
+            mx = lg[r * 10 + c] > mx ? lg[r * 10 + c] : mx;
+        for (int c = 0; c < 10; c++)
+            sum += exp(lg[r * 10 + c] - mx);
+        for (int c = 0; c < 10; c++) {
+            double p = exp(lg[r * 10 + c] - mx) / sum;
+            worst = fabs(p - pr[r * 10 + c]) > worst ? fabs(p - pr[r * 10 + c]) : worst;
+            a1 = lg[r * 10 + c] > lg[r * 10 + a1] ? c : a1;
+            a2 = pr[r * 10 + c] > pr[r * 10 + a2] ? c : a2;
+        }
+        agree += a1 == a2;
+    }
+    printf("# QAT simulation against the converted int8 model: worst |p| difference %.4f, top-1 agreement %d/32\n",
+           worst, agree);
+    CHECK(worst < 0.05);
+    CHECK(agree >= 30);
+    CHECK_FAILS(sscma_qat_set_epoch(m, -1), SSCMA_ERR_INVALID_ARGUMENT, "epoch is -1");
+    sscma_tensor_destroy(probs);
+    sscma_qmodel_destroy(q);
+    sscma_trainer_destroy(t);
+    sscma_loader_destroy(loader);
+    sscma_dataset_destroy(ds);
+    sscma_model_destroy(m);
+
+    /* errors: not prepared, bad options */
+    CHECK_OK(sscma_model_create(ctx, fixture_families[0].config, &m));
+    CHECK_FAILS(sscma_qat_set_epoch(m, 0), SSCMA_ERR_STATE, "not QAT-prepared");
+    CHECK_FAILS(sscma_qat_convert(m, &q), SSCMA_ERR_STATE, "not QAT-prepared");
+    o.averaging_constant = 0.0f;
+    CHECK_FAILS(sscma_qat_prepare(m, &o), SSCMA_ERR_INVALID_ARGUMENT, "averaging_constant");
+    CHECK_FAILS(sscma_qat_prepare(NULL, NULL), SSCMA_ERR_INVALID_ARGUMENT, "model");
+    CHECK_FAILS(sscma_qat_options_init(&o, 2), SSCMA_ERR_INVALID_ARGUMENT, "smaller");
+    sscma_model_destroy(m);
+    sscma_context_destroy(ctx);
+}
+
 /* ---- errors ---- */
 
 static void errors_name_the_problem(void)
@@ -889,6 +1078,8 @@ int main(int argc, char **argv)
         TEST_CASE(c_array_holds_the_tflite_bytes),
         TEST_CASE(verify_reports_outputs_and_metric),
         TEST_CASE(tflite_damaged_files_fail_cleanly),
+        TEST_CASE(fake_quant_ops_follow_their_definition),
+        TEST_CASE(qat_trains_converts_and_matches_its_simulation),
         TEST_CASE(errors_name_the_problem),
     };
     int rc = test_main(argc, argv, cases, TEST_COUNT(cases));
