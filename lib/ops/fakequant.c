@@ -53,6 +53,52 @@ static sscma_status act_infer(const void *attrs, const sscma_desc *in, int32_t n
     return SSCMA_OK;
 }
 
+/*
+ * roundf (half away from zero) of v clamped to +-2^20 (enough: the callers clamp to -128..127 after), written so
+ * that the compiler vectorizes it: (v + 1.5 * 2^23) - 1.5 * 2^23 rounds to nearest even, and an exact tie (|v - r| =
+ * 0.5) is then moved away from zero, where v +- 0.5 is exact.
+ */
+static inline float round_away(float v)
+{
+    v = v < -1048576.0f ? -1048576.0f : v > 1048576.0f ? 1048576.0f : v;
+    float r = (v + 12582912.0f) - 12582912.0f;
+    float d = v - r;
+    return d == 0.5f || d == -0.5f ? v + (v < 0.0f ? -0.5f : 0.5f) : r;
+}
+
+typedef struct fq_job {
+    const float *x, *dy;
+    float *y, *dx;
+    float s, z;
+} fq_job;
+
+SSCMA_KERNEL static void fq_task(void *arg, int64_t begin, int64_t end, int32_t worker)
+{
+    (void)worker;
+    const fq_job *j = arg;
+    const float *restrict x = j->x;
+    float *restrict y = j->y;
+    const float s = j->s, z = j->z;
+    for (int64_t i = begin; i < end; i++) {
+        float q = round_away(x[i] / s) + z;
+        q = q < -128.0f ? -128.0f : q > 127.0f ? 127.0f : q;
+        y[i] = (q - z) * s;
+    }
+}
+
+SSCMA_KERNEL static void ste_task(void *arg, int64_t begin, int64_t end, int32_t worker)
+{
+    (void)worker;
+    const fq_job *j = arg;
+    const float *restrict x = j->x, *restrict dy = j->dy;
+    float *restrict dx = j->dx;
+    const float s = j->s, z = j->z;
+    for (int64_t i = begin; i < end; i++) {
+        float q = round_away(x[i] / s) + z;
+        dx[i] += q >= -128.0f && q <= 127.0f ? dy[i] : 0.0f;
+    }
+}
+
 static sscma_status act_forward(const sscma_op_exec *e)
 {
     const sscma_fake_quant_attrs *a = e->attrs;
@@ -80,11 +126,8 @@ static sscma_status act_forward(const sscma_op_exec *e)
     float s;
     int32_t z;
     range_params(state[0], state[1], &s, &z);
-    for (int64_t i = 0; i < n; i++) {
-        float q = roundf(x[i] / s) + (float)z;
-        q = q < -128.0f ? -128.0f : q > 127.0f ? 127.0f : q;
-        y[i] = (q - (float)z) * s;
-    }
+    fq_job j = {x, NULL, y, NULL, s, (float)z};
+    sscma_parallel_for(e->pool, n, 16384, fq_task, &j);
     return SSCMA_OK;
 }
 
@@ -103,11 +146,8 @@ static void act_backward(const sscma_op_exec *e, const sscma_buf *dout, const ss
     float s;
     int32_t z;
     range_params(state[0], state[1], &s, &z);
-    for (int64_t i = 0; i < n; i++) {
-        float q = roundf(x[i] / s) + (float)z;
-        if (q >= -128.0f && q <= 127.0f)
-            dx[i] += dy[i];
-    }
+    fq_job j = {x, dy, NULL, dx, s, (float)z};
+    sscma_parallel_for(e->pool, n, 16384, ste_task, &j);
 }
 
 static sscma_status weight_infer(const void *attrs, const sscma_desc *in, int32_t n_in, sscma_desc *out,
