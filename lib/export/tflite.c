@@ -675,6 +675,9 @@ static sscma_status make_tensor(reader *rd, uint32_t i, int32_t *out)
         dims[k] = fb_vector_i32_at(r, sv, k);
         if (dims[k] < 0 || dims[k] > (1 << 24))
             return sscma_fail(SSCMA_ERR_FORMAT, rd->path, "tensor '%s' has dimension %lld", name, (long long)dims[k]);
+        if (dims[k] > 0 && numel > QM_MAX_ELEMENTS / dims[k])
+            return sscma_fail(SSCMA_ERR_UNSUPPORTED, rd->path, "tensor '%s' has more than %lld elements", name,
+                              (long long)QM_MAX_ELEMENTS);
         numel *= dims[k];
     }
     sscma_dtype dt = type == TFL_TYPE_INT8    ? SSCMA_DTYPE_I8

@@ -58,7 +58,8 @@ static void act_range(const qm_tensor *y, sscma_act_kind act, int32_t *lo, int32
         *lo = z > -128 ? z : -128;
     }
     if (act == SSCMA_ACT_RELU6) {
-        int32_t six = zp + (int32_t)roundf(6.0f / scale);
+        float q = roundf(6.0f / scale); /* a tiny scale overflows: anything above 255 clamps the same */
+        int32_t six = zp + (q > 1024.0f ? 1024 : (int32_t)q);
         *hi = six < 127 ? six : 127;
     }
 }
@@ -299,6 +300,8 @@ static void gemm_tiles(void *arg, int64_t begin, int64_t end, int32_t worker)
                     if (op->dil_w == 1) {
                         /* the taps inside the image are one contiguous run */
                         int64_t kx0 = ix0 < 0 ? -ix0 : 0, kx1 = W - ix0 < op->kw ? W - ix0 : op->kw;
+                        if (kx0 > op->kw) /* padding wider than the kernel: the whole window is outside */
+                            kx0 = op->kw;
                         if (kx1 < kx0)
                             kx1 = kx0;
                         sscma_i8_a_fill(be, A, at, zp, kx0 * C);
@@ -453,9 +456,11 @@ static void pool_rows(void *arg, int64_t begin, int64_t end, int32_t worker)
         int8_t *yr = (int8_t *)y->buf + r * OW * C;
         int64_t iy0 = oy * op->stride_h - op->pad_t;
         int64_t fy0 = iy0 < 0 ? -iy0 : 0, fy1 = H - iy0 < op->kh ? H - iy0 : op->kh;
+        fy1 = fy1 < fy0 ? fy0 : fy1; /* a window entirely in the padding has no elements */
         for (int64_t ox = 0; ox < OW; ox++) {
             int64_t ix0 = ox * op->stride_w - op->pad_l;
             int64_t fx0 = ix0 < 0 ? -ix0 : 0, fx1 = W - ix0 < op->kw ? W - ix0 : op->kw;
+            fx1 = fx1 < fx0 ? fx0 : fx1;
             int32_t count = (int32_t)((fy1 - fy0) * (fx1 - fx0));
             for (int64_t c = 0; c < C; c++) {
                 int32_t acc = avg ? 0 : -128;

@@ -115,9 +115,13 @@ sscma_status sscma_qm_add_tensor(sscma_qmodel *q, const char *name, sscma_dtype 
     memset(t, 0, sizeof *t);
     t->dtype = dtype;
     t->rank = rank;
+    int64_t numel = 1;
     for (int32_t i = 0; i < rank; i++) {
         if (dims[i] < 0 || dims[i] > ((int64_t)1 << 31))
             return sscma_fail(SSCMA_ERR_SHAPE, name, "dimension %d is %lld", (int)i, (long long)dims[i]);
+        if (dims[i] > 0 && numel > QM_MAX_ELEMENTS / dims[i])
+            return sscma_fail(SSCMA_ERR_UNSUPPORTED, name, "more than %lld elements", (long long)QM_MAX_ELEMENTS);
+        numel *= dims[i];
         t->dims[i] = dims[i];
     }
     t->constant = constant;
@@ -237,6 +241,8 @@ sscma_status sscma_qm_validate(const sscma_qmodel *q)
             for (int32_t d = 0; d < t->rank; d++)
                 if (t->dims[d] < 1)
                     return op_fail(op, "a tensor has an empty dimension: ", t->name);
+            if (!t->constant && (t->rank < 1 || t->dims[0] != 1))
+                return op_fail(op, "activations are stored for a batch of 1 (dims[0] = 1): ", t->name);
         }
         switch (op->kind) {
         case QM_CONV: {
@@ -543,8 +549,9 @@ static sscma_status run_def(sscma_qmodel *q, const qm_op *op, const sscma_op_def
             return sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, op->name, "cannot allocate %zu bytes of scratch", need);
         q->scratch_bytes = need;
     }
-    sscma_op_exec e = {q->ctx->pool, attrs, in, n_in, &ob, 1, (char *)q->scratch + sizes.workspace_bytes,
-                       q->scratch, false, 0};
+    char *scratch = q->scratch;
+    sscma_op_exec e = {q->ctx->pool, attrs, in, n_in, &ob, 1, scratch != NULL ? scratch + sizes.workspace_bytes : NULL,
+                       scratch, false, 0};
     return def->forward(&e);
 }
 

@@ -34,6 +34,7 @@ typedef enum qm_kind {
 
 #define QM_MAX_IN 8
 #define QM_MAX_META 16
+#define QM_MAX_ELEMENTS ((int64_t)1 << 28) /* elements of one tensor (batch 1) */
 
 typedef struct qm_tensor {
     char *name;
