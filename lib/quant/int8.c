@@ -3,7 +3,10 @@
  * arithmetic, bit for bit; the test suite compares with TFLite's interpreter), split over the context's threads.
  *
  *   conv / depthwise:  acc = bias[c] + sum (x + in_off) * w;  y = clamp(requant(acc, M[c], s[c]) + out_zp)
- *   fully connected:   the same with one multiplier (weights per tensor)
+ *   fully connected:   the same with one multiplier (weights per tensor), rounded once as TFLite's FC kernel
+ *                      does: (acc M + 2^(30 - s)) >> (31 - s)
+ *   logistic, hard swish: 256-entry tables built at prepare with TFLite's arithmetic (the float function for
+ *                      logistic, TFLite's 16-bit fixed-point algorithm for hard swish)
  *   add:               each input scaled to a common 2^20 fixed point, summed, requantized (TFLite's scheme)
  *   avg/max pool:      in the input's scale; average rounds half away from zero; count excludes padding
  *   softmax:           gemmlowp fixed point: exp of (x - max) * beta * scale in Q5.26, sum in Q12.19, 1 / sum
@@ -91,6 +94,88 @@ static sscma_status alloc_mult(sscma_qmodel *q, qm_op *op, int32_t n)
     if (op->mult == NULL || op->shift == NULL)
         return sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, op->name, "cannot allocate requantization parameters");
     op->n_mult = n;
+    return SSCMA_OK;
+}
+
+/*
+ * LOGISTIC: TFLite's int8 kernels use a 256-entry table of the float function: for every input q,
+ * y = clamp(round((1 / (1 + exp(-(s_in (q - z_in))))) / s_out) + z_out) in float arithmetic.
+ */
+static sscma_status logistic_table(const qm_tensor *x, const qm_tensor *y, int8_t *lut)
+{
+    const float in_scale = x->scale[0], inverse = 1.0f / y->scale[0];
+    for (int32_t v = -128; v <= 127; v++) {
+        float real = in_scale * (float)(v - x->zero_point[0]);
+        float t = 1.0f / (1.0f + expf(-real));
+        int32_t q = (int32_t)(roundf(t * inverse) + (float)y->zero_point[0]);
+        lut[(uint8_t)(int8_t)v] = (int8_t)clamp_i32(q, -128, 127);
+    }
+    return SSCMA_OK;
+}
+
+/* 16-bit fixed point as TFLite's HARD_SWISH kernel uses it. */
+static int16_t sat16(int32_t v)
+{
+    return (int16_t)(v < -32768 ? -32768 : v > 32767 ? 32767 : v);
+}
+
+static int16_t rdhm16(int16_t a, int16_t b) /* rounding doubling high multiply */
+{
+    if (a == INT16_MIN && b == INT16_MIN)
+        return INT16_MAX;
+    int32_t ab = (int32_t)a * b;
+    int32_t nudge = ab >= 0 ? (1 << 14) : (1 - (1 << 14));
+    return (int16_t)((ab + nudge) / (1 << 15));
+}
+
+static int16_t dhm16(int16_t a, int16_t b) /* doubling high multiply, truncating */
+{
+    if (a == INT16_MIN && b == INT16_MIN)
+        return INT16_MAX;
+    return (int16_t)(((int32_t)a * b) / (1 << 15));
+}
+
+static int16_t to_int16_multiplier(int32_t m)
+{
+    if (m >= INT32_MAX - (1 << 15))
+        return INT16_MAX;
+    return (int16_t)((m + (1 << 15)) >> 16);
+}
+
+/*
+ * HARD_SWISH (x relu6(x + 3) / 6), TFLite's integer algorithm evaluated for the 256 inputs: the input on a "high
+ * resolution" scale s_in / 128, a ReLU-ish factor in 16-bit fixed point, their truncating doubling product, shifted to
+ * the output scale.
+ */
+static sscma_status hardswish_table(const qm_op *op, const qm_tensor *x, const qm_tensor *y, int8_t *lut)
+{
+    const float hires_scale = (1.0f / 128.0f) * x->scale[0];
+    const float reluish_scale = 3.0f / 32768.0f;
+    const float out_mult = hires_scale / y->scale[0], relu_mult = hires_scale / reluish_scale;
+    int32_t m32, out_exp, r32, relu_exp;
+    sscma_quantize_multiplier((double)out_mult, &m32, &out_exp);
+    int16_t out_m = to_int16_multiplier(m32);
+    sscma_quantize_multiplier((double)relu_mult, &r32, &relu_exp);
+    int16_t relu_m = to_int16_multiplier(r32);
+    if (out_exp > 0)
+        return need(op, false, "the output scale is too small for the input's");
+    for (int32_t v = -128; v <= 127; v++) {
+        int16_t in = (int16_t)(v - x->zero_point[0]);
+        int16_t hires = (int16_t)(in * (1 << 7));
+        int16_t preshift = rdhm16(hires, out_m);
+        int16_t reluish = hires;
+        if (relu_exp > 0)
+            reluish = sat16((int32_t)reluish * (1 << (relu_exp - 1)));
+        reluish = rdhm16(reluish, relu_m);
+        if (relu_exp > 0)
+            reluish = sat16((int32_t)reluish * 2);
+        if (relu_exp < 0)
+            reluish = (int16_t)fx_rdiv_pot(reluish, -relu_exp);
+        reluish = (int16_t)(((int32_t)reluish + (1 << 15)) >> 1);
+        int16_t pre = dhm16(reluish, preshift);
+        int32_t out = fx_rdiv_pot(pre, -out_exp) + y->zero_point[0];
+        lut[(uint8_t)(int8_t)v] = (int8_t)clamp_i32(out, -128, 127);
+    }
     return SSCMA_OK;
 }
 
@@ -221,6 +306,19 @@ static sscma_status prepare_op(sscma_qmodel *q, qm_op *op)
         op->diff_min = -(int32_t)floor(radius);
         return SSCMA_OK;
     }
+    case QM_LOGISTIC:
+    case QM_HARDSWISH: {
+        if (op->kind == QM_LOGISTIC &&
+            (st = need(op, y->zero_point[0] == -128 && y->scale[0] == 1.0f / 256.0f,
+                       "output must have scale 1/256 and zero point -128")) != SSCMA_OK)
+            return st;
+        sscma_free(q->ctx, op->lut, op->lut_bytes);
+        op->lut_bytes = 0;
+        if ((op->lut = sscma_alloc(q->ctx, 256, 64)) == NULL)
+            return sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, op->name, "cannot allocate a lookup table");
+        op->lut_bytes = 256;
+        return op->kind == QM_LOGISTIC ? logistic_table(x, y, op->lut) : hardswish_table(op, x, y, op->lut);
+    }
     case QM_REQUANT:
         if ((st = alloc_mult(q, op, 1)) != SSCMA_OK)
             return st;
@@ -327,8 +425,21 @@ static void gemm_tiles(void *arg, int64_t begin, int64_t end, int32_t worker)
             int64_t m = t * I8_MR + r;
             if (m >= M)
                 break;
-            sscma_i8_requant(be, Cm + r * n_pad, op->bias_eff, op->mult, op->shift, 1, OC, out_zp, op->act_min,
-                             op->act_max, yd + m * OC);
+            if (conv) {
+                sscma_i8_requant(be, Cm + r * n_pad, op->bias_eff, op->mult, op->shift, 1, OC, out_zp, op->act_min,
+                                 op->act_max, yd + m * OC);
+            } else {
+                /* TFLite's FULLY_CONNECTED kernel rounds once: (acc M + 2^(30 - s)) >> (31 - s) */
+                const int32_t *cr = Cm + r * n_pad;
+                int8_t *yr = yd + m * OC;
+                for (int64_t oc = 0; oc < OC; oc++) {
+                    int64_t acc = (int32_t)((uint32_t)cr[oc] + (uint32_t)op->bias_eff[oc]);
+                    int32_t total = 31 - op->shift[oc];
+                    int64_t v = (acc * op->mult[oc] + ((int64_t)1 << (total - 1))) >> total;
+                    v = v < -(1 << 20) ? -(1 << 20) : v > (1 << 20) ? (1 << 20) : v; /* beyond int8 either way */
+                    yr[oc] = (int8_t)clamp_i32((int32_t)v + out_zp, op->act_min, op->act_max);
+                }
+            }
         }
     }
 }
@@ -614,6 +725,14 @@ sscma_status sscma_qm_run_int8(sscma_qmodel *q)
         case QM_RESHAPE:
             memcpy(y->buf, x->buf, y->buf_bytes);
             break;
+        case QM_LOGISTIC:
+        case QM_HARDSWISH: {
+            const int8_t *lut = op->lut, *xd = x->buf;
+            int8_t *yd = y->buf;
+            for (int64_t k = 0; k < elems; k++)
+                yd[k] = lut[(uint8_t)xd[k]];
+            break;
+        }
         case QM_CONCAT:
             concat_i8(q, op);
             break;

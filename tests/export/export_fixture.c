@@ -200,13 +200,18 @@ int main(int argc, char **argv)
         return 1;
     }
     fprintf(manifest, "{\"samples\": %lld,\n", (long long)n);
-    for (int k = 0; k < 3; k++) {
-        const fixture_family *fam = &fixture_families[k];
+    /* the three families, then the activations fixture (LOGISTIC, HARD_SWISH) */
+    for (int k = 0; k < 4; k++) {
+        const fixture_family acts = {"acts", NULL, 32, "logits", 0};
+        const fixture_family *fam = k < 3 ? &fixture_families[k] : &acts;
         sscma_model *m = NULL;
         sscma_dataset *ds = NULL;
         sscma_loader *loader = NULL;
         sscma_qmodel *f = NULL, *q = NULL;
-        TRY(sscma_model_create(ctx, fam->config, &m));
+        if (fam->config != NULL)
+            TRY(sscma_model_create(ctx, fam->config, &m));
+        else
+            TRY(fixture_acts_model(ctx, &m));
         fixture_randomize(m);
         TRY(fixture_fashion_loader(ctx, fam->size, 256, 32, &ds, &loader));
         TRY(sscma_qmodel_from_model(m, &f));
@@ -227,7 +232,7 @@ int main(int argc, char **argv)
         fprintf(manifest, "  \"%s\": {\n", fam->name);
         run_samples(f, loader, n, dir, fam->name, "f32", manifest, false);
         run_samples(q, loader, n, dir, fam->name, "int8", manifest, true);
-        fprintf(manifest, "  }%s\n", k == 2 ? "" : ",");
+        fprintf(manifest, "  }%s\n", k == 3 ? "" : ",");
         run_readback(ctx, path, dir, fam->name, n);
         sscma_qmodel_destroy(f);
         sscma_qmodel_destroy(q);

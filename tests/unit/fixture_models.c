@@ -78,3 +78,60 @@ sscma_status fixture_fashion_loader(sscma_context *ctx, int32_t size, int64_t n,
     }
     return st;
 }
+
+sscma_status fixture_acts_model(sscma_context *ctx, sscma_model **out)
+{
+    sscma_model *m = NULL;
+    sscma_status st = sscma_model_create_empty(ctx, &m);
+    const int64_t image[4] = {1, 32, 32, 1}, w1[4] = {8, 3, 3, 1}, w2[4] = {8, 1, 1, 8}, c8[1] = {8},
+                  fc[2] = {64, 8}, c10[1] = {64};
+    if (st == SSCMA_OK)
+        st = sscma_model_add_input(m, "image", SSCMA_DTYPE_F32, 4, image, 0);
+    const char *const bn[2] = {"b1", "b2"};
+    for (int k = 0; k < 2 && st == SSCMA_OK; k++) {
+        char name[64];
+        const char *const leaf[4] = {"weight", "bias", "running_mean", "running_var"};
+        const char *const init[4] = {"ones", "zeros", "zeros", "ones"};
+        const uint32_t flags[4] = {SSCMA_PARAM_TRAINABLE | SSCMA_PARAM_NORM,
+                                   SSCMA_PARAM_TRAINABLE | SSCMA_PARAM_NORM | SSCMA_PARAM_BIAS, SSCMA_PARAM_BUFFER,
+                                   SSCMA_PARAM_BUFFER};
+        for (int j = 0; j < 4 && st == SSCMA_OK; j++) {
+            snprintf(name, sizeof name, "%s.%s", bn[k], leaf[j]);
+            st = sscma_model_add_param(m, name, 1, c8, flags[j], init[j]);
+        }
+    }
+    if (st == SSCMA_OK)
+        st = sscma_model_add_param(m, "c1.weight", 4, w1, SSCMA_PARAM_TRAINABLE, "kaiming_normal");
+    if (st == SSCMA_OK)
+        st = sscma_model_add_param(m, "c2.weight", 4, w2, SSCMA_PARAM_TRAINABLE, "kaiming_normal");
+    if (st == SSCMA_OK)
+        st = sscma_model_add_param(m, "fc.weight", 2, fc, SSCMA_PARAM_TRAINABLE, "normal:0.5");
+    if (st == SSCMA_OK)
+        st = sscma_model_add_param(m, "fc.bias", 1, c10, SSCMA_PARAM_TRAINABLE | SSCMA_PARAM_BIAS, "zeros");
+    struct {
+        const char *name, *op, *attrs;
+        const char *in[5];
+        int n;
+    } layers[] = {
+        {"c1", "conv2d", "{\"stride_h\": 2, \"stride_w\": 2, \"pad_top\": 1, \"pad_left\": 1, \"pad_bottom\": 1,"
+                         " \"pad_right\": 1}", {"image", "c1.weight"}, 2},
+        {"b1", "batch_norm", NULL, {"c1", "b1.weight", "b1.bias", "b1.running_mean", "b1.running_var"}, 5},
+        {"s1", "sigmoid", NULL, {"b1"}, 1},
+        {"c2", "conv2d", NULL, {"s1", "c2.weight"}, 2},
+        {"b2", "batch_norm", NULL, {"c2", "b2.weight", "b2.bias", "b2.running_mean", "b2.running_var"}, 5},
+        {"h1", "hardswish", NULL, {"b2"}, 1},
+        {"gap", "global_avg_pool", NULL, {"h1"}, 1},
+        {"flat", "reshape", "{\"dims\": [-1, 8]}", {"gap"}, 1},
+        {"fc", "linear", NULL, {"flat", "fc.weight", "fc.bias"}, 3},
+    };
+    for (size_t k = 0; k < sizeof layers / sizeof layers[0] && st == SSCMA_OK; k++)
+        st = sscma_model_add_layer(m, layers[k].name, layers[k].op, layers[k].attrs, layers[k].in, layers[k].n);
+    if (st == SSCMA_OK)
+        st = sscma_model_add_output(m, "logits", "fc", 0);
+    if (st != SSCMA_OK) {
+        sscma_model_destroy(m);
+        return st;
+    }
+    *out = m;
+    return SSCMA_OK;
+}

@@ -7,6 +7,7 @@
 
 #include <stdint.h>
 
+#include <sscma/experimental.h>
 #include <sscma/sscma.h>
 
 typedef struct fixture_family {
@@ -27,6 +28,12 @@ float fixture_uniform(uint64_t *s, float lo, float hi);
  * classifier's fc weights are scaled by 30 so that its classes differ.
  */
 void fixture_randomize(sscma_model *m);
+
+/*
+ * A small model built layer by layer with the activations no family uses yet (32x32 gray input: conv, batch norm,
+ * sigmoid, conv, batch norm, hardswish, global pool, fc): the int8 LOGISTIC and HARD_SWISH kernels' fixture.
+ */
+sscma_status fixture_acts_model(sscma_context *ctx, sscma_model **out);
 
 /* A Fashion-MNIST loader (test split, the first n images, batch `batch`) resized to size x size, normalised. */
 sscma_status fixture_fashion_loader(sscma_context *ctx, int32_t size, int64_t n, int64_t batch, sscma_dataset **ds,
