@@ -421,3 +421,55 @@ void sscma_i8_dw_acc16(const int8_t *const *xs, int32_t taps, const int16_t *pac
             }
 #endif
 }
+
+/* ---- add ---- */
+
+static void add_scalar(const int8_t *a, const int8_t *b, int64_t from, int64_t n, int32_t a_off, int32_t b_off,
+                       int32_t left_shift, int32_t ma, int32_t sa, int32_t mb, int32_t sb, int32_t mo, int32_t so,
+                       int32_t zp, int32_t lo, int32_t hi, int8_t *y)
+{
+    for (int64_t i = from; i < n; i++) {
+        int32_t x1 = fx_mul_by_qm_lt1((a[i] + a_off) * (1 << left_shift), ma, sa);
+        int32_t x2 = fx_mul_by_qm_lt1((b[i] + b_off) * (1 << left_shift), mb, sb);
+        int32_t v = fx_mul_by_qm_lt1(x1 + x2, mo, so) + zp;
+        y[i] = (int8_t)(v < lo ? lo : v > hi ? hi : v);
+    }
+}
+
+#if defined(I8_X86)
+__attribute__((target("avx2"))) static void add_avx2(const int8_t *a, const int8_t *b, int64_t n, int32_t a_off,
+                                                    int32_t b_off, int32_t left_shift, int32_t ma, int32_t sa,
+                                                    int32_t mb, int32_t sb, int32_t mo, int32_t so, int32_t zp,
+                                                    int32_t lo, int32_t hi, int8_t *y)
+{
+    const __m256i va = _mm256_set1_epi32(a_off), vb = _mm256_set1_epi32(b_off);
+    const __m256i vma = _mm256_set1_epi32(ma), vsa = _mm256_set1_epi32(sa), vmb = _mm256_set1_epi32(mb),
+                  vsb = _mm256_set1_epi32(sb), vmo = _mm256_set1_epi32(mo), vso = _mm256_set1_epi32(so);
+    const __m256i vzp = _mm256_set1_epi32(zp), vlo = _mm256_set1_epi32(lo), vhi = _mm256_set1_epi32(hi);
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        __m256i x1 = _mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)(a + i)));
+        __m256i x2 = _mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)(b + i)));
+        x1 = mbqm8(_mm256_slli_epi32(_mm256_add_epi32(x1, va), left_shift), vma, vsa);
+        x2 = mbqm8(_mm256_slli_epi32(_mm256_add_epi32(x2, vb), left_shift), vmb, vsb);
+        __m256i v = _mm256_add_epi32(mbqm8(_mm256_add_epi32(x1, x2), vmo, vso), vzp);
+        v = _mm256_min_epi32(_mm256_max_epi32(v, vlo), vhi);
+        __m128i p16 = _mm_packs_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+        _mm_storel_epi64((__m128i *)(y + i), _mm_packs_epi16(p16, p16));
+    }
+    add_scalar(a, b, i, n, a_off, b_off, left_shift, ma, sa, mb, sb, mo, so, zp, lo, hi, y);
+}
+#endif
+
+void sscma_i8_add(i8_backend be, const int8_t *a, const int8_t *b, int64_t n, int32_t a_off, int32_t b_off,
+                  int32_t left_shift, int32_t ma, int32_t sa, int32_t mb, int32_t sb, int32_t mo, int32_t so,
+                  int32_t zp, int32_t lo, int32_t hi, int8_t *y)
+{
+#if defined(I8_X86)
+    if (be != I8_PORTABLE) {
+        add_avx2(a, b, n, a_off, b_off, left_shift, ma, sa, mb, sb, mo, so, zp, lo, hi, y);
+        return;
+    }
+#endif
+    add_scalar(a, b, 0, n, a_off, b_off, left_shift, ma, sa, mb, sb, mo, so, zp, lo, hi, y);
+}

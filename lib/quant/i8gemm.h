@@ -54,6 +54,14 @@ void sscma_i8_requant(i8_backend be, const int32_t *acc, const int32_t *bias, co
                       const int32_t *shift, int per_channel, int64_t n, int32_t zp, int32_t lo, int32_t hi, int8_t *y);
 
 /*
+ * TFLite's int8 ADD on n elements: each input (x + off) scaled by 2^left_shift and its multiplier (shift <= 0), summed,
+ * requantized by (mo, so), plus zp, clamped to lo..hi. Bit for bit on every backend.
+ */
+void sscma_i8_add(i8_backend be, const int8_t *a, const int8_t *b, int64_t n, int32_t a_off, int32_t b_off,
+                  int32_t left_shift, int32_t ma, int32_t sa, int32_t mb, int32_t sb, int32_t mo, int32_t so,
+                  int32_t zp, int32_t lo, int32_t hi, int8_t *y);
+
+/*
  * Depthwise convolution with depth multiplier 1, sixteen channels at a time (AVX2 backends): the taps' weights are
  * packed in pairs of taps, interleaved in the channel order vpmaddwd produces. acc[c] = sum_t (x_t[c] - zp) w_t[c]
  * for c < c16 (a multiple of 16); xs[t] == NULL marks a tap outside the image (it contributes nothing).

@@ -535,21 +535,16 @@ SSCMA_KERNEL static void dw_rows(void *arg, int64_t begin, int64_t end, int32_t 
     }
 }
 
-SSCMA_KERNEL static void add_range(void *arg, int64_t begin, int64_t end, int32_t worker)
+static void add_range(void *arg, int64_t begin, int64_t end, int32_t worker)
 {
     (void)worker;
     const i8_job *j = arg;
     const qm_op *op = j->op;
     const qm_tensor *a = &j->q->t[op->in[0]], *b = &j->q->t[op->in[1]], *y = &j->q->t[op->out];
-    const int8_t *ad = a->buf, *bd = b->buf;
-    int8_t *yd = y->buf;
-    const int32_t a_off = -a->zero_point[0], b_off = -b->zero_point[0], out_zp = y->zero_point[0];
-    for (int64_t i = begin; i < end; i++) {
-        int32_t sa = fx_mul_by_qm_lt1((ad[i] + a_off) * (1 << op->left_shift), op->in_mult[0], op->in_shift[0]);
-        int32_t sb = fx_mul_by_qm_lt1((bd[i] + b_off) * (1 << op->left_shift), op->in_mult[1], op->in_shift[1]);
-        int32_t v = fx_mul_by_qm_lt1(sa + sb, op->mult[0], op->shift[0]) + out_zp;
-        yd[i] = (int8_t)clamp_i32(v, op->act_min, op->act_max);
-    }
+    i8_backend be = j->q->backend >= 0 ? (i8_backend)j->q->backend : sscma_i8_backend_cached();
+    sscma_i8_add(be, (const int8_t *)a->buf + begin, (const int8_t *)b->buf + begin, end - begin, -a->zero_point[0],
+                 -b->zero_point[0], op->left_shift, op->in_mult[0], op->in_shift[0], op->in_mult[1], op->in_shift[1],
+                 op->mult[0], op->shift[0], y->zero_point[0], op->act_min, op->act_max, (int8_t *)y->buf + begin);
 }
 
 /* Rows (n, oy) of average or max pooling. */
