@@ -13,6 +13,7 @@
 #ifndef SSCMA_LIB_QUANT_I8GEMM_H
 #define SSCMA_LIB_QUANT_I8GEMM_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -44,6 +45,15 @@ void sscma_i8_a_fill(i8_backend be, void *a, int64_t at, int32_t x, int64_t n);
 
 /* c[r * n_pad + j] = sum_k a[r][k] * W[j][k] for r < I8_MR and j < n_pad; a rows are k_pad elements apart. */
 void sscma_i8_tile(i8_backend be, const void *a, const void *packed, int64_t k_pad, int64_t n_pad, int32_t *c);
+
+/*
+ * The tile and the per-channel requantization of its valid rows (1..4) and columns (n) in one pass, int8 rows `ld`
+ * bytes apart at y; bias, mult and shift have n_pad entries. Returns false (nothing done) for backends without the
+ * fused form: the caller then runs sscma_i8_tile and sscma_i8_requant.
+ */
+bool sscma_i8_tile_requant(i8_backend be, const void *a, const void *packed, int64_t k_pad, int64_t n_pad, int64_t n,
+                           int rows, const int32_t *bias, const int32_t *mult, const int32_t *shift, int32_t zp,
+                           int32_t lo, int32_t hi, int8_t *y, int64_t ld);
 
 /*
  * Requantizes n accumulators of one output row: y[j] = clamp(MBQM(acc[j] + bias[j], mult[j], shift[j]) + zp, lo, hi)

@@ -89,8 +89,9 @@ static sscma_status alloc_mult(sscma_qmodel *q, qm_op *op, int32_t n)
     sscma_free(q->ctx, op->mult, (size_t)op->n_mult * sizeof *op->mult);
     sscma_free(q->ctx, op->shift, (size_t)op->n_mult * sizeof *op->shift);
     op->n_mult = 0;
-    op->mult = sscma_alloc(q->ctx, (size_t)n * sizeof *op->mult, 64);
-    op->shift = sscma_alloc(q->ctx, (size_t)n * sizeof *op->shift, 64);
+    n = (n + 15) / 16 * 16; /* whole vectors: the fused tiles read 8 or 16 channels at a time */
+    op->mult = sscma_alloc_zeroed(q->ctx, (size_t)n * sizeof *op->mult, 64);
+    op->shift = sscma_alloc_zeroed(q->ctx, (size_t)n * sizeof *op->shift, 64);
     if (op->mult == NULL || op->shift == NULL)
         return sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, op->name, "cannot allocate requantization parameters");
     op->n_mult = n;
@@ -420,6 +421,10 @@ static void gemm_tiles(void *arg, int64_t begin, int64_t end, int32_t worker)
             if (K < k_pad)
                 sscma_i8_a_fill(be, A, r * k_pad + K, 0, k_pad - K);
         }
+        int64_t valid = M - t * I8_MR < I8_MR ? M - t * I8_MR : I8_MR;
+        if (conv && sscma_i8_tile_requant(be, A, op->lut, k_pad, n_pad, OC, (int)valid, op->bias_eff, op->mult,
+                                          op->shift, out_zp, op->act_min, op->act_max, yd + t * I8_MR * OC, OC))
+            continue;
         sscma_i8_tile(be, A, op->lut, k_pad, n_pad, Cm);
         for (int64_t r = 0; r < I8_MR; r++) {
             int64_t m = t * I8_MR + r;
