@@ -436,11 +436,18 @@ void sscma_i8_dw_pack(const int8_t *w, int64_t channels, int32_t taps, int16_t *
 }
 
 #if defined(I8_X86)
-__attribute__((target("avx2"))) static void dw_acc16_avx2(const int8_t *const *xs, int32_t taps,
-                                                         const int16_t *packed, int64_t c16, int32_t zp, int32_t *acc)
+/*
+ * Sixteen channels at a time; with `y` set, the accumulators are requantized in registers (bias, multiplier, zero
+ * point, clamp) and stored as int8, else stored to acc as int32.
+ */
+__attribute__((target("avx2"))) static void dw16_avx2(const int8_t *const *xs, int32_t taps, const int16_t *packed,
+                                                     int64_t c16, int32_t zp, int32_t *acc, const int32_t *bias,
+                                                     const int32_t *mult, const int32_t *shift, int32_t out_zp,
+                                                     int32_t lo_clamp, int32_t hi_clamp, int8_t *y)
 {
     int32_t pairs = (taps + 1) / 2;
     const __m256i vzp = _mm256_set1_epi16((int16_t)zp), zero = _mm256_setzero_si256();
+    const __m256i vozp = _mm256_set1_epi32(out_zp), vlo = _mm256_set1_epi32(lo_clamp), vhi = _mm256_set1_epi32(hi_clamp);
     for (int64_t b = 0; b < c16 / 16; b++) {
         __m256i lo = zero, hi = zero;
         const int16_t *wp = packed + b * pairs * 32;
@@ -455,17 +462,49 @@ __attribute__((target("avx2"))) static void dw_acc16_avx2(const int8_t *const *x
             lo = _mm256_add_epi32(lo, _mm256_madd_epi16(_mm256_unpacklo_epi16(a, c), wl));
             hi = _mm256_add_epi32(hi, _mm256_madd_epi16(_mm256_unpackhi_epi16(a, c), wh));
         }
-        _mm256_storeu_si256((__m256i *)(acc + b * 16), _mm256_permute2x128_si256(lo, hi, 0x20));
-        _mm256_storeu_si256((__m256i *)(acc + b * 16 + 8), _mm256_permute2x128_si256(lo, hi, 0x31));
+        __m256i o0 = _mm256_permute2x128_si256(lo, hi, 0x20), o1 = _mm256_permute2x128_si256(lo, hi, 0x31);
+        if (y == NULL) {
+            _mm256_storeu_si256((__m256i *)(acc + b * 16), o0);
+            _mm256_storeu_si256((__m256i *)(acc + b * 16 + 8), o1);
+            continue;
+        }
+        __m256i r[2] = {o0, o1};
+        for (int h = 0; h < 2; h++) {
+            int64_t ch = b * 16 + 8 * h;
+            __m256i v = r[h];
+            if (bias != NULL)
+                v = _mm256_add_epi32(v, _mm256_loadu_si256((const __m256i *)(bias + ch)));
+            v = mbqm8(v, _mm256_loadu_si256((const __m256i *)(mult + ch)),
+                      _mm256_loadu_si256((const __m256i *)(shift + ch)));
+            v = _mm256_min_epi32(_mm256_max_epi32(_mm256_add_epi32(v, vozp), vlo), vhi);
+            r[h] = v;
+        }
+        __m128i p0 = _mm_packs_epi32(_mm256_castsi256_si128(r[0]), _mm256_extracti128_si256(r[0], 1));
+        __m128i p1 = _mm_packs_epi32(_mm256_castsi256_si128(r[1]), _mm256_extracti128_si256(r[1], 1));
+        _mm_storeu_si128((__m128i *)(y + b * 16), _mm_packs_epi16(p0, p1));
     }
 }
 #endif
+
+bool sscma_i8_dw_requant16(const int8_t *const *xs, int32_t taps, const int16_t *packed, int64_t c16, int32_t zp,
+                           const int32_t *bias, const int32_t *mult, const int32_t *shift, int32_t out_zp, int32_t lo,
+                           int32_t hi, int8_t *y)
+{
+#if defined(I8_X86)
+    dw16_avx2(xs, taps, packed, c16, zp, NULL, bias, mult, shift, out_zp, lo, hi, y);
+    return true;
+#else
+    (void)xs, (void)taps, (void)packed, (void)c16, (void)zp, (void)bias, (void)mult, (void)shift, (void)out_zp;
+    (void)lo, (void)hi, (void)y;
+    return false;
+#endif
+}
 
 void sscma_i8_dw_acc16(const int8_t *const *xs, int32_t taps, const int16_t *packed, int64_t c16, int32_t zp,
                        int32_t *acc)
 {
 #if defined(I8_X86)
-    dw_acc16_avx2(xs, taps, packed, c16, zp, acc);
+    dw16_avx2(xs, taps, packed, c16, zp, acc, NULL, NULL, NULL, 0, 0, 0, NULL);
 #else
     /* the packing read back in plain C (never reached: the backends that call this are x86 ones) */
     int32_t pairs = (taps + 1) / 2;

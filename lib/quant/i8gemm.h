@@ -80,5 +80,10 @@ size_t sscma_i8_dw_packed_bytes(int64_t channels, int32_t taps);
 void sscma_i8_dw_pack(const int8_t *w, int64_t channels, int32_t taps, int16_t *packed); /* w: [taps][channels] */
 void sscma_i8_dw_acc16(const int8_t *const *xs, int32_t taps, const int16_t *packed, int64_t c16, int32_t zp,
                        int32_t *acc);
+/* The same, requantized in registers (per-channel bias (may be NULL), mult, shift; zero point; clamp) into y as
+ * int8. Returns false where there is no such kernel (the caller then requantizes sscma_i8_dw_acc16's sums). */
+bool sscma_i8_dw_requant16(const int8_t *const *xs, int32_t taps, const int16_t *packed, int64_t c16, int32_t zp,
+                           const int32_t *bias, const int32_t *mult, const int32_t *shift, int32_t out_zp, int32_t lo,
+                           int32_t hi, int8_t *y);
 
 #endif /* SSCMA_LIB_QUANT_I8GEMM_H */

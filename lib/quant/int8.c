@@ -485,9 +485,13 @@ SSCMA_KERNEL static void dw_rows(void *arg, int64_t begin, int64_t end, int32_t 
                     const int8_t *xo[64];
                     for (int32_t t = 0; t < taps; t++)
                         xo[t] = xs[t] != NULL ? xs[t] + c0 : NULL;
+                    const int16_t *pk = (const int16_t *)op->bias_eff + (c0 / 16) * ((taps + 1) / 2) * 32;
+                    if (cv == cn && sscma_i8_dw_requant16(xo, taps, pk, cv, -in_off, bias != NULL ? bias + c0 : NULL,
+                                                          op->mult + c0, op->shift + c0, out_zp, op->act_min,
+                                                          op->act_max, yr + ox * OC + c0))
+                        continue; /* all sixteen-channel blocks, requantized in registers */
                     if (cv > 0)
-                        sscma_i8_dw_acc16(xo, taps, (const int16_t *)op->bias_eff + (c0 / 16) * ((taps + 1) / 2) * 32,
-                                          cv, -in_off, acc);
+                        sscma_i8_dw_acc16(xo, taps, pk, cv, -in_off, acc);
                     for (int64_t c = cv > 0 ? cv : 0; c < cn; c++) {
                         int32_t sum = 0;
                         for (int32_t t = 0; t < taps; t++)
