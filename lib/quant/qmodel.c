@@ -555,6 +555,35 @@ static sscma_status run_def(sscma_qmodel *q, const qm_op *op, const sscma_op_def
     return def->forward(&e);
 }
 
+/* y[r][c] = act(y[r][c] + bias[c]) for ReLU / ReLU6 / none, over rows [begin, end): one pass instead of two. */
+typedef struct bias_act_job {
+    float *y;
+    const float *bias;
+    int64_t c;
+    sscma_act_kind act;
+} bias_act_job;
+
+SSCMA_KERNEL static void bias_act_rows(void *arg, int64_t begin, int64_t end, int32_t worker)
+{
+    (void)worker;
+    const bias_act_job *j = arg;
+    const int64_t c = j->c;
+    const float *restrict b = j->bias;
+    const float hi = j->act == SSCMA_ACT_RELU6 ? 6.0f : INFINITY;
+    for (int64_t r = begin; r < end; r++) {
+        float *restrict y = j->y + r * c;
+        if (j->act == SSCMA_ACT_NONE)
+            for (int64_t k = 0; k < c; k++)
+                y[k] += b[k];
+        else
+            for (int64_t k = 0; k < c; k++) {
+                float v = y[k] + b[k];
+                v = v > 0.0f ? v : 0.0f;
+                y[k] = v < hi ? v : hi;
+            }
+    }
+}
+
 static sscma_status run_f32_op(sscma_qmodel *q, const qm_op *op)
 {
     const qm_tensor *x = &q->t[op->in[0]];
@@ -564,7 +593,14 @@ static sscma_status run_f32_op(sscma_qmodel *q, const qm_op *op)
     case QM_CONV: {
         sscma_conv2d_attrs a = {op->stride_h, op->stride_w, op->dil_h, op->dil_w, op->pad_t, op->pad_l,
                                 op->pad_b,    op->pad_r,    false,     op->groups};
-        st = run_def(q, op, &sscma_op_conv2d, &a, op->in, op->n_in, op->out);
+        /* the bias and a ReLU/ReLU6 in one pass after the convolution */
+        st = run_def(q, op, &sscma_op_conv2d, &a, op->in, op->n_in > 2 ? 2 : op->n_in, op->out);
+        if (st == SSCMA_OK && op->n_in > 2) {
+            bias_act_job j = {y->buf, q->t[op->in[2]].data, y->dims[3], op->act};
+            int64_t rows = (int64_t)(y->buf_bytes / sizeof(float)) / y->dims[3];
+            sscma_parallel_for(q->ctx->pool, rows, 1 + 16384 / (y->dims[3] > 0 ? y->dims[3] : 1), bias_act_rows, &j);
+            return SSCMA_OK;
+        }
         break;
     }
     case QM_FC: {
