@@ -340,7 +340,7 @@ tile_vnni_requant(const uint8_t *a, const int8_t *wp, int64_t k_pad, int64_t n_p
                   int8_t *y, int64_t ld)
 {
     int64_t k4 = k_pad / 4;
-    const __m256i vzp = _mm256_set1_epi32(zp), vlo = _mm256_set1_epi32(lo), vhi = _mm256_set1_epi32(hi);
+    const __m512i zzp = _mm512_set1_epi32(zp), zlo = _mm512_set1_epi32(lo), zhi = _mm512_set1_epi32(hi);
     for (int64_t b = 0; b < n_pad / I8_NR; b++) {
         __m256i c[4][2];
         for (int r = 0; r < 4; r++)
@@ -366,26 +366,22 @@ tile_vnni_requant(const uint8_t *a, const int8_t *wp, int64_t k_pad, int64_t n_p
             c[3][0] = _mm256_dpbusd_epi32(c[3][0], b3, w0);
             c[3][1] = _mm256_dpbusd_epi32(c[3][1], b3, w1);
         }
-        for (int h = 0; h < 2; h++) {
-            int64_t col = b * I8_NR + 8 * h;
-            if (col >= n)
-                break;
-            __m256i vb = _mm256_loadu_si256((const __m256i *)(bias + col));
-            __m256i vm = _mm256_loadu_si256((const __m256i *)(mult + col));
-            __m256i vs = _mm256_loadu_si256((const __m256i *)(shift + col));
-            for (int r = 0; r < rows; r++) {
-                __m256i v = _mm256_add_epi32(mbqm8(_mm256_add_epi32(c[r][h], vb), vm, vs), vzp);
-                v = _mm256_min_epi32(_mm256_max_epi32(v, vlo), vhi);
-                __m128i p16 = _mm_packs_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
-                __m128i p8 = _mm_packs_epi16(p16, p16);
-                int8_t *dst = y + r * ld + col;
-                if (n - col >= 8) {
-                    _mm_storel_epi64((__m128i *)dst, p8);
-                } else {
-                    int8_t tmp[16];
-                    _mm_storeu_si128((__m128i *)tmp, p8);
-                    memcpy(dst, tmp, (size_t)(n - col));
-                }
+        /* the epilogue, sixteen lanes at a time */
+        int64_t col = b * I8_NR;
+        __m512i vb = _mm512_loadu_si512(bias + col), vm = _mm512_loadu_si512(mult + col);
+        __m512i vs = _mm512_loadu_si512(shift + col);
+        for (int r = 0; r < rows; r++) {
+            __m512i v = _mm512_inserti64x4(_mm512_castsi256_si512(c[r][0]), c[r][1], 1);
+            v = _mm512_add_epi32(mbqm16(_mm512_add_epi32(v, vb), vm, vs), zzp);
+            v = _mm512_min_epi32(_mm512_max_epi32(v, zlo), zhi);
+            __m128i p8 = _mm512_cvtsepi32_epi8(v);
+            int8_t *dst = y + r * ld + col;
+            if (n - col >= 16) {
+                _mm_storeu_si128((__m128i *)dst, p8);
+            } else {
+                int8_t tmp[16];
+                _mm_storeu_si128((__m128i *)tmp, p8);
+                memcpy(dst, tmp, (size_t)(n - col));
             }
         }
     }
