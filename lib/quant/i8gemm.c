@@ -169,43 +169,44 @@ __attribute__((target("avx2"))) static void tile_avx2(const int16_t *a, const in
     }
 }
 
+/* The 4 x 16 int32 block of column block b: rows of `a` (k_pad uint8 apart) against the packed weights. */
+__attribute__((target("avx2,avx512f,avx512vl,avx512vnni"))) static inline void
+vnni_block(const uint8_t *a, const int8_t *w, int64_t k_pad, __m256i c[4][2])
+{
+    for (int r = 0; r < 4; r++)
+        c[r][0] = c[r][1] = _mm256_setzero_si256();
+    const uint8_t *a0 = a, *a1 = a + k_pad, *a2 = a + 2 * k_pad, *a3 = a + 3 * k_pad;
+    for (int64_t q = 0; q < k_pad / 4; q++) {
+        __m256i w0 = _mm256_loadu_si256((const __m256i *)(w + q * 64));
+        __m256i w1 = _mm256_loadu_si256((const __m256i *)(w + q * 64 + 32));
+        int32_t p0, p1, p2, p3;
+        memcpy(&p0, a0 + 4 * q, 4);
+        memcpy(&p1, a1 + 4 * q, 4);
+        memcpy(&p2, a2 + 4 * q, 4);
+        memcpy(&p3, a3 + 4 * q, 4);
+        __m256i b0 = _mm256_set1_epi32(p0), b1 = _mm256_set1_epi32(p1), b2 = _mm256_set1_epi32(p2),
+                b3 = _mm256_set1_epi32(p3);
+        c[0][0] = _mm256_dpbusd_epi32(c[0][0], b0, w0);
+        c[0][1] = _mm256_dpbusd_epi32(c[0][1], b0, w1);
+        c[1][0] = _mm256_dpbusd_epi32(c[1][0], b1, w0);
+        c[1][1] = _mm256_dpbusd_epi32(c[1][1], b1, w1);
+        c[2][0] = _mm256_dpbusd_epi32(c[2][0], b2, w0);
+        c[2][1] = _mm256_dpbusd_epi32(c[2][1], b2, w1);
+        c[3][0] = _mm256_dpbusd_epi32(c[3][0], b3, w0);
+        c[3][1] = _mm256_dpbusd_epi32(c[3][1], b3, w1);
+    }
+}
+
 __attribute__((target("avx2,avx512f,avx512vl,avx512vnni"))) static void
 tile_vnni(const uint8_t *a, const int8_t *wp, int64_t k_pad, int64_t n_pad, int32_t *c)
 {
-    int64_t k4 = k_pad / 4;
     for (int64_t b = 0; b < n_pad / I8_NR; b++) {
-        __m256i c00 = _mm256_setzero_si256(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00,
-                c31 = c00;
-        const int8_t *w = wp + b * k4 * I8_NR * 4;
-        const uint8_t *a0 = a, *a1 = a + k_pad, *a2 = a + 2 * k_pad, *a3 = a + 3 * k_pad;
-        for (int64_t q = 0; q < k4; q++) {
-            __m256i w0 = _mm256_loadu_si256((const __m256i *)(w + q * 64));
-            __m256i w1 = _mm256_loadu_si256((const __m256i *)(w + q * 64 + 32));
-            int32_t p0, p1, p2, p3;
-            memcpy(&p0, a0 + 4 * q, 4);
-            memcpy(&p1, a1 + 4 * q, 4);
-            memcpy(&p2, a2 + 4 * q, 4);
-            memcpy(&p3, a3 + 4 * q, 4);
-            __m256i b0 = _mm256_set1_epi32(p0), b1 = _mm256_set1_epi32(p1), b2 = _mm256_set1_epi32(p2),
-                    b3 = _mm256_set1_epi32(p3);
-            c00 = _mm256_dpbusd_epi32(c00, b0, w0);
-            c01 = _mm256_dpbusd_epi32(c01, b0, w1);
-            c10 = _mm256_dpbusd_epi32(c10, b1, w0);
-            c11 = _mm256_dpbusd_epi32(c11, b1, w1);
-            c20 = _mm256_dpbusd_epi32(c20, b2, w0);
-            c21 = _mm256_dpbusd_epi32(c21, b2, w1);
-            c30 = _mm256_dpbusd_epi32(c30, b3, w0);
-            c31 = _mm256_dpbusd_epi32(c31, b3, w1);
+        __m256i acc[4][2];
+        vnni_block(a, wp + b * (k_pad / 4) * I8_NR * 4, k_pad, acc);
+        for (int r = 0; r < 4; r++) {
+            _mm256_storeu_si256((__m256i *)(c + r * n_pad + b * I8_NR), acc[r][0]);
+            _mm256_storeu_si256((__m256i *)(c + r * n_pad + b * I8_NR + 8), acc[r][1]);
         }
-        int32_t *o = c + b * I8_NR;
-        _mm256_storeu_si256((__m256i *)o, c00);
-        _mm256_storeu_si256((__m256i *)(o + 8), c01);
-        _mm256_storeu_si256((__m256i *)(o + n_pad), c10);
-        _mm256_storeu_si256((__m256i *)(o + n_pad + 8), c11);
-        _mm256_storeu_si256((__m256i *)(o + 2 * n_pad), c20);
-        _mm256_storeu_si256((__m256i *)(o + 2 * n_pad + 8), c21);
-        _mm256_storeu_si256((__m256i *)(o + 3 * n_pad), c30);
-        _mm256_storeu_si256((__m256i *)(o + 3 * n_pad + 8), c31);
     }
 }
 #endif
@@ -339,33 +340,10 @@ tile_vnni_requant(const uint8_t *a, const int8_t *wp, int64_t k_pad, int64_t n_p
                   const int32_t *bias, const int32_t *mult, const int32_t *shift, int32_t zp, int32_t lo, int32_t hi,
                   int8_t *y, int64_t ld)
 {
-    int64_t k4 = k_pad / 4;
     const __m512i zzp = _mm512_set1_epi32(zp), zlo = _mm512_set1_epi32(lo), zhi = _mm512_set1_epi32(hi);
     for (int64_t b = 0; b < n_pad / I8_NR; b++) {
         __m256i c[4][2];
-        for (int r = 0; r < 4; r++)
-            c[r][0] = c[r][1] = _mm256_setzero_si256();
-        const int8_t *w = wp + b * k4 * I8_NR * 4;
-        const uint8_t *a0 = a, *a1 = a + k_pad, *a2 = a + 2 * k_pad, *a3 = a + 3 * k_pad;
-        for (int64_t q = 0; q < k4; q++) {
-            __m256i w0 = _mm256_loadu_si256((const __m256i *)(w + q * 64));
-            __m256i w1 = _mm256_loadu_si256((const __m256i *)(w + q * 64 + 32));
-            int32_t p0, p1, p2, p3;
-            memcpy(&p0, a0 + 4 * q, 4);
-            memcpy(&p1, a1 + 4 * q, 4);
-            memcpy(&p2, a2 + 4 * q, 4);
-            memcpy(&p3, a3 + 4 * q, 4);
-            __m256i b0 = _mm256_set1_epi32(p0), b1 = _mm256_set1_epi32(p1), b2 = _mm256_set1_epi32(p2),
-                    b3 = _mm256_set1_epi32(p3);
-            c[0][0] = _mm256_dpbusd_epi32(c[0][0], b0, w0);
-            c[0][1] = _mm256_dpbusd_epi32(c[0][1], b0, w1);
-            c[1][0] = _mm256_dpbusd_epi32(c[1][0], b1, w0);
-            c[1][1] = _mm256_dpbusd_epi32(c[1][1], b1, w1);
-            c[2][0] = _mm256_dpbusd_epi32(c[2][0], b2, w0);
-            c[2][1] = _mm256_dpbusd_epi32(c[2][1], b2, w1);
-            c[3][0] = _mm256_dpbusd_epi32(c[3][0], b3, w0);
-            c[3][1] = _mm256_dpbusd_epi32(c[3][1], b3, w1);
-        }
+        vnni_block(a, wp + b * (k_pad / 4) * I8_NR * 4, k_pad, c);
         /* the epilogue, sixteen lanes at a time */
         int64_t col = b * I8_NR;
         __m512i vb = _mm512_loadu_si512(bias + col), vm = _mm512_loadu_si512(mult + col);
