@@ -18,7 +18,8 @@ SSCMA_BEGIN_DECLS
 /*
  * Writes `qmodel` as a TFLite model (schema version 3) to `path`: NHWC, batch 1, int8 input and output for an int8
  * model; convolution weights per channel, depthwise weights [1, KH, KW, C]; explicit padding that TFLite's SAME
- * and VALID cannot express becomes a PAD op in front. Errors: SSCMA_ERR_UNSUPPORTED (an op TFLite cannot express:
+ * and VALID cannot express becomes a PAD op in front; metadata (the family and every sscma_qmodel_set_meta entry) as
+ * TFLite Metadata entries. Errors: SSCMA_ERR_UNSUPPORTED (an op TFLite cannot express:
  * the message names the op and the layer), SSCMA_ERR_IO (names the path), SSCMA_ERR_OUT_OF_MEMORY.
  */
 SSCMA_API sscma_status sscma_export_tflite(const sscma_qmodel *qmodel, const char *path);
@@ -27,8 +28,8 @@ SSCMA_API sscma_status sscma_export_tflite(const sscma_qmodel *qmodel, const cha
  * Writes `qmodel` as an ONNX model (opset 13, IR version 8, static shapes) to `path`. The input is NCHW (as PyTorch
  * and onnxruntime users expect); 4-D outputs are NHWC, the layout of the TFLite file and of SSCMA-Micro. A float
  * model is float throughout; an int8 model is written as QDQ: int8 input and outputs, int8 weights per channel and
- * int32 biases behind DequantizeLinear, each int8 activation a QuantizeLinear output. Metadata: family, layout,
- * classes (when set). Errors: as sscma_export_tflite.
+ * int32 biases behind DequantizeLinear, each int8 activation a QuantizeLinear output. Metadata: family, layout and
+ * every entry set with sscma_qmodel_set_meta. Errors: as sscma_export_tflite.
  */
 SSCMA_API sscma_status sscma_export_onnx(const sscma_qmodel *qmodel, const char *path);
 
