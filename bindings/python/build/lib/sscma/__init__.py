@@ -1,0 +1,280 @@
+"""libsscma from Python: a thin ctypes layer over the C API (no logic of its own).
+
+    import sscma
+    ctx = sscma.Context(threads=2, seed=0)
+    model = sscma.Model(ctx, {"type": "ImageClassifier", ...})
+    q = sscma.quantize(model, sscma.Loader(ctx, dataset, {...}))
+    q.export_tflite("model_int8.tflite")
+    probs = sscma.QModel.load_tflite(ctx, "model_int8.tflite").run(images)   # numpy in, numpy out
+
+Errors raise sscma.SscmaError with the library's message. Handles free their C object when garbage-collected or on
+close(); a Context must outlive the objects made from it (they keep a reference to it).
+"""
+import ctypes
+import json
+
+import numpy as np
+
+from ._lib import (DTYPE_F32, DTYPE_I8, DTYPE_I32, ContextOptions, QatOptions, QuantOptions, SscmaError, VerifyReport,
+                   check, destroy, fn, version as _version)
+
+__all__ = ["Context", "Dataset", "Loader", "Model", "QModel", "SscmaError", "quantize", "qat_prepare",
+           "qat_convert", "version"]
+
+_NP = {DTYPE_F32: np.float32, DTYPE_I8: np.int8, DTYPE_I32: np.int32, 3: np.uint8}
+_OBSERVERS = {"minmax": 1, "moving_average": 2, "percentile": 3}
+
+
+def version():
+    """The library's version string."""
+    return _version().decode()
+
+
+def _text(config):
+    return (config if isinstance(config, str) else json.dumps(config)).encode()
+
+
+class _Handle:
+    _destroy = None
+
+    def __init__(self, ptr, owner=None):
+        self._ptr = ptr
+        self._owner = owner  # keeps the context (or the model) alive
+
+    def close(self):
+        """Frees the C object now (later calls fail)."""
+        if self._ptr:
+            destroy[self._destroy](self._ptr)
+            self._ptr = None
+
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:  # interpreter shutdown
+            pass
+
+    @property
+    def handle(self):
+        if not self._ptr:
+            raise SscmaError(-10, "SSCMA_ERR_STATE", f"{type(self).__name__} is closed")
+        return self._ptr
+
+
+def _view(tensor_ptr):
+    """A numpy array over a tensor's memory (no copy), valid as long as the tensor is."""
+    dtype, rank = ctypes.c_int(), ctypes.c_int32()
+    check(fn["sscma_tensor_dtype"](tensor_ptr, ctypes.byref(dtype)))
+    check(fn["sscma_tensor_rank"](tensor_ptr, ctypes.byref(rank)))
+    shape = []
+    for i in range(rank.value):
+        d = ctypes.c_int64()
+        check(fn["sscma_tensor_dim"](tensor_ptr, i, ctypes.byref(d)))
+        shape.append(d.value)
+    data = ctypes.c_void_p()
+    check(fn["sscma_tensor_data"](tensor_ptr, ctypes.byref(data)))
+    ctype = {DTYPE_F32: ctypes.c_float, DTYPE_I8: ctypes.c_int8, DTYPE_I32: ctypes.c_int32}.get(dtype.value,
+                                                                                             ctypes.c_uint8)
+    count = int(np.prod(shape)) if shape else 1
+    if count == 0:
+        return np.zeros(shape, dtype=_NP[dtype.value])
+    buf = (ctype * count).from_address(data.value)
+    return np.frombuffer(buf, dtype=_NP[dtype.value]).reshape(shape)
+
+
+class _Wrapped(_Handle):
+    """A libsscma tensor viewing a numpy array (kept alive with it)."""
+    _destroy = "sscma_tensor_destroy"
+
+    def __init__(self, ctx, array):
+        array = np.ascontiguousarray(array)
+        dtype = {np.dtype(np.float32): DTYPE_F32, np.dtype(np.int8): DTYPE_I8,
+                 np.dtype(np.int32): DTYPE_I32}.get(array.dtype)
+        if dtype is None:
+            raise TypeError(f"arrays of {array.dtype} cannot be passed to libsscma (float32, int8 or int32)")
+        dims = (ctypes.c_int64 * max(array.ndim, 1))(*array.shape)
+        ptr = ctypes.c_void_p()
+        check(fn["sscma_tensor_wrap"](ctx.handle, dtype, array.ndim, dims, array.ctypes.data_as(ctypes.c_void_p),
+                                      array.nbytes, ctypes.byref(ptr)))
+        super().__init__(ptr, ctx)
+        self.array = array
+
+
+class Context(_Handle):
+    """Threads, seed and memory for everything made from it (sscma_context_create)."""
+    _destroy = "sscma_context_destroy"
+
+    def __init__(self, threads=0, seed=0):
+        opts = ContextOptions()
+        check(fn["sscma_context_options_init"](ctypes.byref(opts), ctypes.sizeof(opts)))
+        opts.num_threads = threads
+        opts.seed = seed
+        ptr = ctypes.c_void_p()
+        check(fn["sscma_context_create"](ctypes.byref(opts), ctypes.byref(ptr)))
+        super().__init__(ptr)
+
+
+class Dataset(_Handle):
+    """A dataset from a config ({"type": "FashionMNIST", ...}; docs/data.md)."""
+    _destroy = "sscma_dataset_destroy"
+
+    def __init__(self, ctx, config):
+        ptr = ctypes.c_void_p()
+        check(fn["sscma_dataset_open"](ctx.handle, _text(config), ctypes.byref(ptr)))
+        super().__init__(ptr, ctx)
+
+    def __len__(self):
+        n = ctypes.c_int64()
+        check(fn["sscma_dataset_size"](self.handle, ctypes.byref(n)))
+        return n.value
+
+
+class Loader(_Handle):
+    """Batches of a dataset through a pipeline ({"batch_size": 32, "pipeline": [...]}; docs/data.md)."""
+    _destroy = "sscma_loader_destroy"
+
+    def __init__(self, ctx, dataset, config):
+        ptr = ctypes.c_void_p()
+        check(fn["sscma_loader_create"](ctx.handle, dataset.handle, _text(config), ctypes.byref(ptr)))
+        super().__init__(ptr, (ctx, dataset))
+
+
+class Model(_Handle):
+    """A model from an SSCMA-style config (docs/models.md)."""
+    _destroy = "sscma_model_destroy"
+
+    def __init__(self, ctx, config):
+        ptr = ctypes.c_void_p()
+        check(fn["sscma_model_create"](ctx.handle, _text(config), ctypes.byref(ptr)))
+        super().__init__(ptr, ctx)
+        self.ctx = ctx
+
+    def load(self, path):
+        check(fn["sscma_model_load"](self.handle, str(path).encode()))
+
+    def save(self, path, compress=False):
+        check(fn["sscma_model_save"](self.handle, str(path).encode(), 1 if compress else 0))
+
+    def prepare(self, batch, training=False):
+        check(fn["sscma_model_prepare"](self.handle, batch, 1 if training else 0))
+
+    def input(self, name="image"):
+        """A numpy view of input `name` at the prepared batch: write the batch into it."""
+        t = ctypes.c_void_p()
+        check(fn["sscma_model_input"](self.handle, name.encode(), ctypes.byref(t)))
+        return _view(t)
+
+    def output(self, name):
+        """A numpy view of output `name` after forward()."""
+        t = ctypes.c_void_p()
+        check(fn["sscma_model_output"](self.handle, name.encode(), ctypes.byref(t)))
+        return _view(t)
+
+    def forward(self):
+        check(fn["sscma_model_forward"](self.handle))
+
+    def stats(self):
+        """(learned parameters, multiply-accumulates per sample)."""
+        p, m = ctypes.c_int64(), ctypes.c_int64()
+        check(fn["sscma_model_stats"](self.handle, ctypes.byref(p), ctypes.byref(m)))
+        return p.value, m.value
+
+
+class QModel(_Handle):
+    """A deployable model, float or int8 (quant.h): run numpy batches, export files."""
+    _destroy = "sscma_qmodel_destroy"
+
+    def __init__(self, ptr, ctx):
+        super().__init__(ptr, ctx)
+        self.ctx = ctx
+        self._batch = 0
+
+    @classmethod
+    def from_model(cls, model):
+        """The float deployable form of a model (batch norms folded)."""
+        ptr = ctypes.c_void_p()
+        check(fn["sscma_qmodel_from_model"](model.handle, ctypes.byref(ptr)))
+        return cls(ptr, model.ctx)
+
+    @classmethod
+    def load_tflite(cls, ctx, path):
+        ptr = ctypes.c_void_p()
+        check(fn["sscma_qmodel_load_tflite"](ctx.handle, str(path).encode(), ctypes.byref(ptr)))
+        return cls(ptr, ctx)
+
+    @property
+    def is_int8(self):
+        v = ctypes.c_int()
+        check(fn["sscma_qmodel_is_int8"](self.handle, ctypes.byref(v)))
+        return bool(v.value)
+
+    def run(self, images):
+        """Runs float NHWC images [N, H, W, C] (quantized for an int8 model); returns the first output as float."""
+        images = np.ascontiguousarray(images, dtype=np.float32)
+        if images.shape[0] != self._batch:
+            check(fn["sscma_qmodel_prepare"](self.handle, images.shape[0]))
+            self._batch = images.shape[0]
+        out_t = ctypes.c_void_p()
+        check(fn["sscma_qmodel_output"](self.handle, 0, ctypes.byref(out_t), None))
+        out = np.empty(_view(out_t).shape, dtype=np.float32)
+        src, dst = _Wrapped(self.ctx, images), _Wrapped(self.ctx, out)
+        check(fn["sscma_qmodel_set_input"](self.handle, 0, src.handle))
+        check(fn["sscma_qmodel_run"](self.handle))
+        check(fn["sscma_qmodel_get_output"](self.handle, 0, dst.handle))
+        return out
+
+    def set_meta(self, key, value):
+        """Metadata written into exported files (None removes the key)."""
+        check(fn["sscma_qmodel_set_meta"](self.handle, key.encode(), None if value is None else str(value).encode()))
+
+    def meta(self, key):
+        v = ctypes.c_char_p()
+        check(fn["sscma_qmodel_meta"](self.handle, key.encode(), ctypes.byref(v)))
+        return v.value.decode()
+
+    def export_tflite(self, path):
+        check(fn["sscma_export_tflite"](self.handle, str(path).encode()))
+
+    def export_onnx(self, path):
+        check(fn["sscma_export_onnx"](self.handle, str(path).encode()))
+
+    def export_c_array(self, header, source, symbol):
+        check(fn["sscma_export_c_array"](self.handle, str(header).encode(), str(source).encode(), symbol.encode()))
+
+    def verify(self, path, loader):
+        """Reads the TFLite file back and compares it with this model on the loader's data (a dict of the report)."""
+        r = VerifyReport()
+        r.struct_size = ctypes.sizeof(r)
+        check(fn["sscma_export_verify"](self.handle, str(path).encode(), loader.handle, ctypes.byref(r)))
+        self._batch = 0  # verification re-prepares the model
+        return {"samples": r.samples, "values": r.values, "values_differing": r.values_differing,
+                "max_abs_diff": r.max_abs_diff, "metric": r.metric_name.decode(), "metric_model": r.metric_model,
+                "metric_file": r.metric_file}
+
+
+def quantize(model, calib, observer="minmax", calib_batches=32, averaging_constant=0.01, percentile=99.99):
+    """Post-training int8 quantization calibrated on a Loader (sscma_quantize)."""
+    if observer not in _OBSERVERS:
+        raise ValueError(f"observer must be one of {', '.join(_OBSERVERS)}")
+    opts = QuantOptions()
+    check(fn["sscma_quant_options_init"](ctypes.byref(opts), ctypes.sizeof(opts)))
+    opts.observer, opts.calib_batches = _OBSERVERS[observer], calib_batches
+    opts.averaging_constant, opts.percentile = averaging_constant, percentile
+    ptr = ctypes.c_void_p()
+    check(fn["sscma_quantize"](model.handle, calib.handle, ctypes.byref(opts), ctypes.byref(ptr)))
+    return QModel(ptr, model.ctx)
+
+
+def qat_prepare(model, freeze_observer_epoch=1, freeze_bn_epoch=1, averaging_constant=0.01):
+    """Prepares a model for quantization-aware training (sscma_qat_prepare)."""
+    opts = QatOptions()
+    check(fn["sscma_qat_options_init"](ctypes.byref(opts), ctypes.sizeof(opts)))
+    opts.freeze_observer_epoch, opts.freeze_bn_epoch = freeze_observer_epoch, freeze_bn_epoch
+    opts.averaging_constant = averaging_constant
+    check(fn["sscma_qat_prepare"](model.handle, ctypes.byref(opts)))
+
+
+def qat_convert(model):
+    """The int8 deployable model of a QAT-trained model."""
+    ptr = ctypes.c_void_p()
+    check(fn["sscma_qat_convert"](model.handle, ctypes.byref(ptr)))
+    return QModel(ptr, model.ctx)

@@ -1,0 +1,142 @@
+"""Loads libsscma and declares the C functions the package calls (ctypes).
+
+The library is found through SSCMA_LIBRARY (a path), else as "libsscma.so.1" on the system's library path (an
+installed libsscma). Every call returning a status goes through check(): a negative status raises SscmaError
+carrying the status name and the library's message.
+"""
+import ctypes
+import ctypes.util
+import os
+
+c_status = ctypes.c_int
+c_ptr = ctypes.c_void_p
+c_char_p = ctypes.c_char_p
+c_i32 = ctypes.c_int32
+c_i64 = ctypes.c_int64
+c_u32 = ctypes.c_uint32
+c_u64 = ctypes.c_uint64
+c_size = ctypes.c_size_t
+
+DTYPE_F32, DTYPE_I8, DTYPE_U8, DTYPE_I32 = 1, 2, 3, 4
+
+
+STATUS_NAMES = {-1: "SSCMA_ERR_INVALID_ARGUMENT", -2: "SSCMA_ERR_OUT_OF_MEMORY", -3: "SSCMA_ERR_IO",
+                -4: "SSCMA_ERR_FORMAT", -5: "SSCMA_ERR_UNSUPPORTED", -6: "SSCMA_ERR_SHAPE", -7: "SSCMA_ERR_DTYPE",
+                -8: "SSCMA_ERR_OVERFLOW", -9: "SSCMA_ERR_NOT_FOUND", -10: "SSCMA_ERR_STATE", -11: "SSCMA_ERR_NUMERIC",
+                -12: "SSCMA_ERR_CANCELLED", -13: "SSCMA_ERR_CONFIG", -14: "SSCMA_ERR_INTERNAL"}
+
+
+class SscmaError(Exception):
+    """A libsscma call failed: `status` is the status code, `name` its name, the message is the library's."""
+
+    def __init__(self, status, name, message):
+        super().__init__(message)
+        self.status = status
+        self.name = name
+
+
+def _load():
+    path = os.environ.get("SSCMA_LIBRARY")
+    if path:
+        return ctypes.CDLL(path)
+    try:
+        return ctypes.CDLL("libsscma.so.1")
+    except OSError:
+        found = ctypes.util.find_library("sscma")
+        if found is None:
+            raise OSError("libsscma.so.1 not found: install libsscma or set SSCMA_LIBRARY to its path") from None
+        return ctypes.CDLL(found)
+
+
+lib = _load()
+
+
+class ContextOptions(ctypes.Structure):
+    _fields_ = [("struct_size", c_u32), ("num_threads", c_i32), ("seed", c_u64), ("log_level", ctypes.c_int),
+                ("log_fn", c_ptr), ("log_user_data", c_ptr), ("alloc_fn", c_ptr), ("free_fn", c_ptr),
+                ("alloc_user_data", c_ptr)]
+
+
+class QuantOptions(ctypes.Structure):
+    _fields_ = [("struct_size", c_u32), ("observer", ctypes.c_int), ("averaging_constant", ctypes.c_float),
+                ("percentile", ctypes.c_float), ("calib_batches", c_i64)]
+
+
+class QatOptions(ctypes.Structure):
+    _fields_ = [("struct_size", c_u32), ("averaging_constant", ctypes.c_float), ("freeze_observer_epoch", c_i64),
+                ("freeze_bn_epoch", c_i64)]
+
+
+class VerifyReport(ctypes.Structure):
+    _fields_ = [("struct_size", c_u32), ("samples", c_i64), ("values", c_i64), ("values_differing", c_i64),
+                ("max_abs_diff", ctypes.c_double), ("metric_model", ctypes.c_double),
+                ("metric_file", ctypes.c_double), ("metric_name", ctypes.c_char * 48)]
+
+
+def _declare(name, restype, *argtypes):
+    f = getattr(lib, name)
+    f.restype = restype
+    f.argtypes = list(argtypes)
+    return f
+
+
+P = ctypes.POINTER
+status_string = _declare("sscma_status_string", c_char_p, c_status)
+last_error = _declare("sscma_last_error", c_char_p)
+version = _declare("sscma_version", c_char_p)
+
+_FUNCS = {
+    "sscma_context_options_init": (P(ContextOptions), c_size),
+    "sscma_context_create": (P(ContextOptions), P(c_ptr)),
+    "sscma_tensor_create": (c_ptr, ctypes.c_int, c_i32, P(c_i64), P(c_ptr)),
+    "sscma_tensor_wrap": (c_ptr, ctypes.c_int, c_i32, P(c_i64), c_ptr, c_size, P(c_ptr)),
+    "sscma_tensor_dtype": (c_ptr, P(ctypes.c_int)),
+    "sscma_tensor_rank": (c_ptr, P(c_i32)),
+    "sscma_tensor_dim": (c_ptr, c_i32, P(c_i64)),
+    "sscma_tensor_data": (c_ptr, P(c_ptr)),
+    "sscma_tensor_quant": (c_ptr, P(c_i32), P(c_i64), P(P(ctypes.c_float)), P(P(c_i32))),
+    "sscma_model_create": (c_ptr, c_char_p, P(c_ptr)),
+    "sscma_model_prepare": (c_ptr, c_i64, ctypes.c_int),
+    "sscma_model_input": (c_ptr, c_char_p, P(c_ptr)),
+    "sscma_model_output": (c_ptr, c_char_p, P(c_ptr)),
+    "sscma_model_forward": (c_ptr,),
+    "sscma_model_save": (c_ptr, c_char_p, c_u32),
+    "sscma_model_load": (c_ptr, c_char_p),
+    "sscma_model_stats": (c_ptr, P(c_i64), P(c_i64)),
+    "sscma_dataset_open": (c_ptr, c_char_p, P(c_ptr)),
+    "sscma_dataset_size": (c_ptr, P(c_i64)),
+    "sscma_loader_create": (c_ptr, c_ptr, c_char_p, P(c_ptr)),
+    "sscma_quant_options_init": (P(QuantOptions), c_size),
+    "sscma_qat_options_init": (P(QatOptions), c_size),
+    "sscma_qat_prepare": (c_ptr, P(QatOptions)),
+    "sscma_qat_convert": (c_ptr, P(c_ptr)),
+    "sscma_quantize": (c_ptr, c_ptr, P(QuantOptions), P(c_ptr)),
+    "sscma_qmodel_from_model": (c_ptr, P(c_ptr)),
+    "sscma_qmodel_is_int8": (c_ptr, P(ctypes.c_int)),
+    "sscma_qmodel_prepare": (c_ptr, c_i64),
+    "sscma_qmodel_input": (c_ptr, c_i32, P(c_ptr)),
+    "sscma_qmodel_output": (c_ptr, c_i32, P(c_ptr), P(c_char_p)),
+    "sscma_qmodel_run": (c_ptr,),
+    "sscma_qmodel_set_input": (c_ptr, c_i32, c_ptr),
+    "sscma_qmodel_get_output": (c_ptr, c_i32, c_ptr),
+    "sscma_qmodel_set_meta": (c_ptr, c_char_p, c_char_p),
+    "sscma_qmodel_meta": (c_ptr, c_char_p, P(c_char_p)),
+    "sscma_qmodel_load_tflite": (c_ptr, c_char_p, P(c_ptr)),
+    "sscma_export_tflite": (c_ptr, c_char_p),
+    "sscma_export_onnx": (c_ptr, c_char_p),
+    "sscma_export_c_array": (c_ptr, c_char_p, c_char_p, c_char_p),
+    "sscma_export_verify": (c_ptr, c_char_p, c_ptr, P(VerifyReport)),
+}
+fn = {name: _declare(name, c_status, *args) for name, args in _FUNCS.items()}
+
+_DESTROY = ["sscma_context_destroy", "sscma_tensor_destroy", "sscma_model_destroy", "sscma_dataset_destroy",
+            "sscma_loader_destroy", "sscma_qmodel_destroy"]
+destroy = {name: _declare(name, None, c_ptr) for name in _DESTROY}
+
+
+def check(status):
+    """Raises SscmaError for a failed call (the message is the calling thread's last libsscma error)."""
+    if status < 0:
+        raise SscmaError(status, STATUS_NAMES.get(status, status_string(status).decode()),
+                         (last_error() or b"").decode())
+    return status

@@ -1,0 +1,71 @@
+"""The Python package (bindings/python) over the built library: handles, numpy views, quantization, export and the
+int8 runtime from Python, errors as exceptions. Run by the `python` suite: SSCMA_LIBRARY names the built library."""
+import os
+
+import numpy as np
+import pytest
+
+import sscma
+
+FASHION = "/usr/share/datasets/fashion-mnist"
+CLASSIFIER = {"type": "ImageClassifier", "input_size": [32, 32],
+              "backbone": {"type": "MobileNetV2", "widen_factor": 0.35, "in_channels": 1},
+              "head": {"type": "LinearClsHead", "num_classes": 10}}
+PIPELINE = [{"type": "Pad", "padding": 2}, {"type": "Normalize", "mean": [72.94], "std": [90.02]}]
+
+
+@pytest.fixture(scope="module")
+def ctx():
+    return sscma.Context(threads=2, seed=1)
+
+
+def test_version_and_model_views(ctx):
+    assert sscma.version().count(".") == 2
+    m = sscma.Model(ctx, CLASSIFIER)
+    params, macs = m.stats()
+    assert params > 100_000 and macs > 1_000_000
+    m.prepare(4)
+    x = m.input("image")
+    assert x.shape == (4, 32, 32, 1) and x.dtype == np.float32
+    x[:] = np.random.default_rng(0).standard_normal(x.shape)
+    m.forward()
+    logits = m.output("logits")
+    assert logits.shape == (4, 10) and np.all(np.isfinite(logits))
+
+
+def test_errors_carry_the_library_message(ctx):
+    with pytest.raises(sscma.SscmaError) as e:
+        sscma.Model(ctx, {"type": "Yolo"})
+    assert e.value.name == "SSCMA_ERR_CONFIG" and "unknown type 'Yolo'" in str(e.value)
+    m = sscma.Model(ctx, CLASSIFIER)
+    with pytest.raises(sscma.SscmaError, match="call sscma_model_prepare"):
+        m.input("image")
+
+
+def test_quantize_export_and_run_tflite(ctx, tmp_path):
+    assert os.path.isdir(FASHION), "Fashion-MNIST is not installed (tools/install-deps)"
+    m = sscma.Model(ctx, CLASSIFIER)
+    data = sscma.Dataset(ctx, {"type": "FashionMNIST", "split": "test", "indices": 128})
+    assert len(data) == 128
+    loader = sscma.Loader(ctx, data, {"batch_size": 32, "pipeline": PIPELINE})
+    f = sscma.QModel.from_model(m)
+    q = sscma.quantize(m, loader, observer="minmax", calib_batches=4)
+    assert q.is_int8 and not f.is_int8
+    q.set_meta("classes", '["a", "b"]')
+    path = tmp_path / "model.tflite"
+    q.export_tflite(path)
+    q.export_onnx(tmp_path / "model.onnx")
+    q.export_c_array(tmp_path / "m.h", tmp_path / "m.c", "m")
+    back = sscma.QModel.load_tflite(ctx, path)
+    assert back.meta("classes") == '["a", "b"]' and back.meta("family") == "ImageClassifier"
+    images = np.random.default_rng(1).standard_normal((5, 32, 32, 1)).astype(np.float32)
+    p1, p2, pf = q.run(images), back.run(images), f.run(images)
+    assert p1.shape == (5, 10)
+    assert np.array_equal(p1, p2)                      # the file computes what the model does
+    assert np.allclose(p1.sum(axis=1), 1.0, atol=0.05)  # softmax outputs on the 1/256 grid
+    assert np.abs(p1 - pf).max() < 0.1                 # int8 follows float
+    report = q.verify(path, loader)
+    assert report["samples"] == 128 and report["values_differing"] == 0
+    assert report["metric"] == "accuracy/top1" and report["metric_model"] == report["metric_file"]
+    with pytest.raises(ValueError):
+        sscma.quantize(m, loader, observer="median")
