@@ -69,3 +69,39 @@ def test_quantize_export_and_run_tflite(ctx, tmp_path):
     assert report["metric"] == "accuracy/top1" and report["metric_model"] == report["metric_file"]
     with pytest.raises(ValueError):
         sscma.quantize(m, loader, observer="median")
+
+
+def test_train_with_callback_and_metric(ctx):
+    m = sscma.Model(ctx, CLASSIFIER)
+    data = sscma.Dataset(ctx, {"type": "FashionMNIST", "split": "test", "indices": 256})
+    train = sscma.Loader(ctx, data, {"batch_size": 32, "shuffle": True, "pipeline": PIPELINE})
+    seen = []
+    t = sscma.Trainer(m, train, train, {"max_epochs": 1, "optim_wrapper": {"optimizer": {"type": "Adam", "lr": 0.001}},
+                                        "val_evaluator": {"type": "Accuracy"}},
+                      callback=lambda p: seen.append(p) and False)
+    t.train()
+    assert [p["iter"] for p in seen] == list(range(1, 9)) and all(np.isfinite(p["loss"]) for p in seen)
+    assert t.position() == (1, 8)
+    results = t.validate()
+    assert 0.0 <= results["accuracy/top1"] <= 100.0
+    # a callback returning True cancels
+    t2 = sscma.Trainer(m, train, None, {"max_epochs": 2, "optim_wrapper": {"optimizer": {"type": "SGD", "lr": 0.01}}},
+                       callback=lambda p: p["iter"] == 3)
+    with pytest.raises(sscma.SscmaError) as e:
+        t2.train()
+    assert e.value.name == "SSCMA_ERR_CANCELLED"
+    metric = sscma.Metric(ctx, {"type": "Accuracy"})
+    metric.update(np.eye(4, dtype=np.float32), np.array([0, 1, 2, 0], dtype=np.int32))
+    assert metric.results()["accuracy/top1"] == 75.0
+
+
+def test_config_overrides_and_references(tmp_path):
+    base = tmp_path / "base.json"
+    base.write_text('{"imgsz": [96, 96], "model": {"input_size": "${imgsz}"}}')
+    cfg = sscma.Config.parse('{"_base_": "base.json", "epochs": 3}', base_dir=tmp_path)
+    cfg.set("imgsz=[64,64]")
+    cfg.resolve()
+    assert cfg.get("model.input_size") == [64, 64] and cfg.get("epochs") == 3
+    with pytest.raises(sscma.SscmaError) as e:
+        cfg.get("model.missing")
+    assert e.value.name == "SSCMA_ERR_NOT_FOUND"

@@ -15,11 +15,11 @@ import json
 
 import numpy as np
 
-from ._lib import (DTYPE_F32, DTYPE_I8, DTYPE_I32, ContextOptions, QatOptions, QuantOptions, SscmaError, VerifyReport,
-                   check, destroy, fn, version as _version)
+from ._lib import (DTYPE_F32, DTYPE_I8, DTYPE_I32, TRAIN_CALLBACK, ContextOptions, QatOptions, QuantOptions,
+                   SscmaError, VerifyReport, check, destroy, fn, version as _version)
 
-__all__ = ["Context", "Dataset", "Loader", "Model", "QModel", "SscmaError", "quantize", "qat_prepare",
-           "qat_convert", "version"]
+__all__ = ["Config", "Context", "Dataset", "Loader", "Metric", "Model", "QModel", "SscmaError", "Trainer",
+           "quantize", "qat_prepare", "qat_convert", "version"]
 
 _NP = {DTYPE_F32: np.float32, DTYPE_I8: np.int8, DTYPE_I32: np.int32, 3: np.uint8}
 _OBSERVERS = {"minmax": 1, "moving_average": 2, "percentile": 3}
@@ -278,3 +278,118 @@ def qat_convert(model):
     ptr = ctypes.c_void_p()
     check(fn["sscma_qat_convert"](model.handle, ctypes.byref(ptr)))
     return QModel(ptr, model.ctx)
+
+
+def _results(metric_ptr):
+    n = ctypes.c_int32()
+    check(fn["sscma_metric_result_count"](metric_ptr, ctypes.byref(n)))
+    out = {}
+    for i in range(n.value):
+        name, value = ctypes.c_char_p(), ctypes.c_double()
+        check(fn["sscma_metric_result"](metric_ptr, i, ctypes.byref(name), ctypes.byref(value)))
+        out[name.value.decode()] = value.value
+    return out
+
+
+class Metric(_Handle):
+    """An evaluator ({"type": "Accuracy", "topk": [1, 5]}, FomoMetric, PointMetric, MSE; metrics.h)."""
+    _destroy = "sscma_metric_destroy"
+
+    def __init__(self, ctx, config):
+        ptr = ctypes.c_void_p()
+        check(fn["sscma_metric_create"](_text(config), ctypes.byref(ptr)))
+        super().__init__(ptr, ctx)
+        self.ctx = ctx
+
+    def update(self, pred, target, count=None):
+        """Adds a batch: pred float32, target int32 labels or float32 (as metrics.h describes)."""
+        p, t = _Wrapped(self.ctx, pred), _Wrapped(self.ctx, target)
+        check(fn["sscma_metric_update"](self.handle, p.handle, t.handle, len(pred) if count is None else count))
+
+    def reset(self):
+        check(fn["sscma_metric_reset"](self.handle))
+
+    def results(self):
+        """{name: value} of the samples seen."""
+        return _results(self.handle)
+
+
+class Trainer(_Handle):
+    """The epoch loop (train.h) with an optional progress callback: callback(dict) returning True cancels."""
+    _destroy = "sscma_trainer_destroy"
+
+    def __init__(self, model, train, val, config, callback=None):
+        ptr = ctypes.c_void_p()
+        check(fn["sscma_trainer_create"](model.handle, train.handle, val.handle if val is not None else None,
+                                         _text(config), ctypes.byref(ptr)))
+        super().__init__(ptr, (model, train, val))
+        self._callback = None
+        if callback is not None:
+            self.set_callback(callback)
+
+    def set_callback(self, callback):
+        def trampoline(progress, user):
+            del user
+            p = progress.contents
+            info = {k: getattr(p, k) for k, _ in p._fields_ if k != "struct_size"}
+            try:
+                return 1 if callback(info) else 0
+            except Exception:  # an exception in the callback stops training rather than crossing into C
+                return 1
+        self._callback = TRAIN_CALLBACK(trampoline) if callback is not None else TRAIN_CALLBACK()
+        check(fn["sscma_trainer_set_callback"](self.handle, self._callback, None))
+
+    def train(self):
+        check(fn["sscma_trainer_train"](self.handle))
+
+    def validate(self):
+        """The validation metric's results ({"accuracy/top1": ...})."""
+        m = ctypes.c_void_p()
+        check(fn["sscma_trainer_validate"](self.handle, ctypes.byref(m)))
+        return _results(m)
+
+    def save(self, path):
+        check(fn["sscma_trainer_save"](self.handle, str(path).encode()))
+
+    def resume(self, path):
+        check(fn["sscma_trainer_resume"](self.handle, str(path).encode()))
+
+    def position(self):
+        """(finished epochs, iterations)."""
+        e, i = ctypes.c_int64(), ctypes.c_int64()
+        check(fn["sscma_trainer_position"](self.handle, ctypes.byref(e), ctypes.byref(i)))
+        return e.value, i.value
+
+
+class Config(_Handle):
+    """An SSCMA-style JSON config with _base_ inheritance, --cfg-options overrides and ${name} references."""
+    _destroy = "sscma_config_destroy"
+
+    def __init__(self, ptr):
+        super().__init__(ptr)
+
+    @classmethod
+    def load(cls, path):
+        ptr = ctypes.c_void_p()
+        check(fn["sscma_config_load"](str(path).encode(), ctypes.byref(ptr)))
+        return cls(ptr)
+
+    @classmethod
+    def parse(cls, text, base_dir=None):
+        ptr = ctypes.c_void_p()
+        check(fn["sscma_config_parse"](_text(text), None if base_dir is None else str(base_dir).encode(),
+                                       ctypes.byref(ptr)))
+        return cls(ptr)
+
+    def set(self, assignment):
+        """Applies "dotted.key=VALUE"."""
+        check(fn["sscma_config_set"](self.handle, assignment.encode()))
+
+    def resolve(self):
+        check(fn["sscma_config_resolve"](self.handle))
+
+    def get(self, dotted_key=""):
+        """The value at dotted_key, decoded from JSON."""
+        out = ctypes.c_char_p()
+        check(fn["sscma_config_get"](self.handle, dotted_key.encode(), ctypes.byref(out)))
+        return json.loads(out.value.decode())

@@ -73,6 +73,16 @@ class VerifyReport(ctypes.Structure):
                 ("metric_file", ctypes.c_double), ("metric_name", ctypes.c_char * 48)]
 
 
+class TrainProgress(ctypes.Structure):
+    _fields_ = [("struct_size", c_size), ("epoch", c_i64), ("max_epochs", c_i64), ("iter", c_i64),
+                ("iters_per_epoch", c_i64), ("global_iter", c_i64), ("loss", ctypes.c_double),
+                ("lr", ctypes.c_double), ("images_per_s", ctypes.c_double), ("eta_s", ctypes.c_double),
+                ("momentum", ctypes.c_double)]
+
+
+TRAIN_CALLBACK = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(TrainProgress), ctypes.c_void_p)
+
+
 def _declare(name, restype, *argtypes):
     f = getattr(lib, name)
     f.restype = restype
@@ -126,11 +136,29 @@ _FUNCS = {
     "sscma_export_onnx": (c_ptr, c_char_p),
     "sscma_export_c_array": (c_ptr, c_char_p, c_char_p, c_char_p),
     "sscma_export_verify": (c_ptr, c_char_p, c_ptr, P(VerifyReport)),
+    "sscma_trainer_create": (c_ptr, c_ptr, c_ptr, c_char_p, P(c_ptr)),
+    "sscma_trainer_set_callback": (c_ptr, TRAIN_CALLBACK, c_ptr),
+    "sscma_trainer_resume": (c_ptr, c_char_p),
+    "sscma_trainer_train": (c_ptr,),
+    "sscma_trainer_validate": (c_ptr, P(c_ptr)),
+    "sscma_trainer_save": (c_ptr, c_char_p),
+    "sscma_trainer_position": (c_ptr, P(c_i64), P(c_i64)),
+    "sscma_metric_create": (c_char_p, P(c_ptr)),
+    "sscma_metric_reset": (c_ptr,),
+    "sscma_metric_update": (c_ptr, c_ptr, c_ptr, c_i64),
+    "sscma_metric_result_count": (c_ptr, P(c_i32)),
+    "sscma_metric_result": (c_ptr, c_i32, P(c_char_p), P(ctypes.c_double)),
+    "sscma_config_load": (c_char_p, P(c_ptr)),
+    "sscma_config_parse": (c_char_p, c_char_p, P(c_ptr)),
+    "sscma_config_set": (c_ptr, c_char_p),
+    "sscma_config_resolve": (c_ptr,),
+    "sscma_config_get": (c_ptr, c_char_p, P(c_char_p)),
 }
 fn = {name: _declare(name, c_status, *args) for name, args in _FUNCS.items()}
 
 _DESTROY = ["sscma_context_destroy", "sscma_tensor_destroy", "sscma_model_destroy", "sscma_dataset_destroy",
-            "sscma_loader_destroy", "sscma_qmodel_destroy"]
+            "sscma_loader_destroy", "sscma_qmodel_destroy", "sscma_trainer_destroy", "sscma_metric_destroy",
+            "sscma_config_destroy"]
 destroy = {name: _declare(name, None, c_ptr) for name in _DESTROY}
 
 
