@@ -105,3 +105,33 @@ def test_config_overrides_and_references(tmp_path):
     with pytest.raises(sscma.SscmaError) as e:
         cfg.get("model.missing")
     assert e.value.name == "SSCMA_ERR_NOT_FOUND"
+
+
+@pytest.mark.parametrize("family", ["fomo", "pfld"])
+def test_qat_converts_every_family(ctx, family):
+    configs = {
+        "fomo": ({"type": "Fomo", "input_size": [64, 64],
+                  "backbone": {"type": "MobileNetv2", "widen_factor": 0.35, "out_indices": [2], "in_channels": 1},
+                  "head": {"type": "FomoHead", "input_channels": [16], "num_classes": 3, "middle_channel": 48}},
+                 "probs"),
+        "pfld": ({"type": "PFLD", "input_size": [64, 64], "backbone": {"type": "PfldMobileNetV2", "inchannel": 1},
+                  "head": {"type": "PFLDhead", "num_point": 4}}, "keypoints"),
+    }
+    cfg, out = configs[family]
+    m = sscma.Model(ctx, cfg)
+    sscma.qat_prepare(m)
+    m.prepare(8, training=True)  # training forwards initialise the observers
+    x = m.input("image")
+    for i in range(3):
+        x[:] = np.random.default_rng(i).standard_normal(x.shape) * 0.5
+        m.forward()
+    q = sscma.qat_convert(m)
+    assert q.is_int8
+    m.prepare(8, training=False)
+    x = m.input("image")
+    x[:] = np.random.default_rng(7).standard_normal(x.shape) * 0.5
+    m.forward()
+    simulated = m.output(out).copy()
+    converted = q.run(x.copy())
+    assert converted.shape == simulated.shape
+    assert np.abs(converted - simulated).max() < 0.01  # the int8 model computes what QAT simulated
