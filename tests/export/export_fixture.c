@@ -204,18 +204,12 @@ int main(int argc, char **argv)
     for (int k = 0; k < 4; k++) {
         const fixture_family acts = {"acts", NULL, 32, "logits", 0};
         const fixture_family *fam = k < 3 ? &fixture_families[k] : &acts;
-        sscma_model *m = NULL;
-        sscma_dataset *ds = NULL;
-        sscma_loader *loader = NULL;
-        sscma_qmodel *f = NULL, *q = NULL;
-        if (fam->config != NULL)
-            TRY(sscma_model_create(ctx, fam->config, &m));
-        else
-            TRY(fixture_acts_model(ctx, &m));
-        fixture_randomize(m);
-        TRY(fixture_fashion_loader(ctx, fam->size, 256, 32, &ds, &loader));
-        TRY(sscma_qmodel_from_model(m, &f));
-        TRY(sscma_quantize(m, loader, NULL, &q));
+        fixture_quantized fx;
+        sscma_qmodel *f = NULL;
+        TRY(fixture_quantize(ctx, fam->config, fam->size, 256, 32, &fx));
+        sscma_loader *loader = fx.loader;
+        sscma_qmodel *q = fx.q;
+        TRY(sscma_qmodel_from_model(fx.model, &f));
         snprintf(path, sizeof path, "%s/%s_f32.tflite", dir, fam->name);
         TRY(sscma_export_tflite(f, path));
         snprintf(path, sizeof path, "%s/%s_f32.onnx", dir, fam->name);
@@ -235,10 +229,7 @@ int main(int argc, char **argv)
         fprintf(manifest, "  }%s\n", k == 3 ? "" : ",");
         run_readback(ctx, path, dir, fam->name, n);
         sscma_qmodel_destroy(f);
-        sscma_qmodel_destroy(q);
-        sscma_loader_destroy(loader);
-        sscma_dataset_destroy(ds);
-        sscma_model_destroy(m);
+        fixture_release(&fx);
     }
     fprintf(manifest, "}\n");
     fclose(manifest);

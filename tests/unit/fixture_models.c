@@ -135,3 +135,28 @@ sscma_status fixture_acts_model(sscma_context *ctx, sscma_model **out)
     *out = m;
     return SSCMA_OK;
 }
+
+void fixture_release(fixture_quantized *f)
+{
+    sscma_qmodel_destroy(f->q);
+    sscma_loader_destroy(f->loader);
+    sscma_dataset_destroy(f->dataset);
+    sscma_model_destroy(f->model);
+    memset(f, 0, sizeof *f);
+}
+
+sscma_status fixture_quantize(sscma_context *ctx, const char *config, int32_t size, int64_t n, int64_t batch,
+                              fixture_quantized *out)
+{
+    memset(out, 0, sizeof *out);
+    sscma_status st = config != NULL ? sscma_model_create(ctx, config, &out->model) : fixture_acts_model(ctx, &out->model);
+    if (st == SSCMA_OK) {
+        fixture_randomize(out->model);
+        st = fixture_fashion_loader(ctx, size, n, batch, &out->dataset, &out->loader);
+    }
+    if (st == SSCMA_OK)
+        st = sscma_quantize(out->model, out->loader, NULL, &out->q);
+    if (st != SSCMA_OK)
+        fixture_release(out);
+    return st;
+}

@@ -39,4 +39,21 @@ sscma_status fixture_acts_model(sscma_context *ctx, sscma_model **out);
 sscma_status fixture_fashion_loader(sscma_context *ctx, int32_t size, int64_t n, int64_t batch, sscma_dataset **ds,
                                     sscma_loader **loader);
 
+/* A model with randomized batch norms, its Fashion-MNIST loader and its int8 form (PTQ, default options). */
+typedef struct fixture_quantized {
+    sscma_model *model;
+    sscma_dataset *dataset;
+    sscma_loader *loader;
+    sscma_qmodel *q;
+} fixture_quantized;
+
+/*
+ * Builds a fixture_quantized from a model config (NULL: fixture_acts_model) at `size` x `size`, calibrated on the
+ * first n test images in batches of `batch`. On failure everything made so far is released.
+ */
+sscma_status fixture_quantize(sscma_context *ctx, const char *config, int32_t size, int64_t n, int64_t batch,
+                              fixture_quantized *out);
+/* Releases what fixture_quantize made (NULL members are skipped). */
+void fixture_release(fixture_quantized *f);
+
 #endif /* SSCMA_TESTS_FIXTURE_MODELS_H */

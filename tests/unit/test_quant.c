@@ -329,14 +329,9 @@ static void int8_backends_agree(void)
     printf("# int8 backends on this CPU: portable%s%s\n", best >= I8_AVX2 ? ", avx2" : "", best >= I8_VNNI ? ", vnni" : "");
     for (int k = 0; k < 3; k++) {
         const fixture_family *fam = &fixture_families[k];
-        sscma_model *m = NULL;
-        sscma_dataset *ds = NULL;
-        sscma_loader *loader = NULL;
-        sscma_qmodel *q = NULL;
-        CHECK_OK(sscma_model_create(ctx, fam->config, &m));
-        fixture_randomize(m);
-        CHECK_OK(fixture_fashion_loader(ctx, fam->size, 64, 32, &ds, &loader));
-        CHECK_OK(sscma_quantize(m, loader, NULL, &q));
+        fixture_quantized fx;
+        CHECK_OK(fixture_quantize(ctx, fam->config, fam->size, 64, 32, &fx));
+        sscma_qmodel *q = fx.q;
         size_t bytes = 0;
         q->backend = I8_PORTABLE;
         int8_t *ref = run_int8(q, 6, &bytes);
@@ -349,10 +344,7 @@ static void int8_backends_agree(void)
             free(got);
         }
         free(ref);
-        sscma_qmodel_destroy(q);
-        sscma_loader_destroy(loader);
-        sscma_dataset_destroy(ds);
-        sscma_model_destroy(m);
+        fixture_release(&fx);
     }
     sscma_context_destroy(ctx);
 }
@@ -506,14 +498,10 @@ static void tflite_round_trip(void)
     sscma_context *ctx = make_context();
     for (int k = 0; k < 3; k++) {
         const fixture_family *fam = &fixture_families[k];
-        sscma_model *m = NULL;
-        sscma_dataset *ds = NULL;
-        sscma_loader *loader = NULL;
-        sscma_qmodel *q = NULL, *back = NULL;
-        CHECK_OK(sscma_model_create(ctx, fam->config, &m));
-        fixture_randomize(m);
-        CHECK_OK(fixture_fashion_loader(ctx, fam->size, 64, 32, &ds, &loader));
-        CHECK_OK(sscma_quantize(m, loader, NULL, &q));
+        fixture_quantized fx;
+        sscma_qmodel *back = NULL;
+        CHECK_OK(fixture_quantize(ctx, fam->config, fam->size, 64, 32, &fx));
+        sscma_qmodel *q = fx.q;
         const char *path = temp_path("model.tflite");
         CHECK_OK(sscma_export_tflite(q, path));
         CHECK_OK(sscma_qmodel_load_tflite(ctx, path, &back));
@@ -529,10 +517,7 @@ static void tflite_round_trip(void)
         free(y2);
         unlink(path);
         sscma_qmodel_destroy(back);
-        sscma_qmodel_destroy(q);
-        sscma_loader_destroy(loader);
-        sscma_dataset_destroy(ds);
-        sscma_model_destroy(m);
+        fixture_release(&fx);
     }
     sscma_context_destroy(ctx);
 }
@@ -762,14 +747,12 @@ static void verify_reports_outputs_and_metric(void)
         return;
     }
     sscma_context *ctx = make_context();
-    sscma_model *m = NULL;
-    sscma_dataset *ds = NULL;
-    sscma_loader *loader = NULL;
-    sscma_qmodel *q = NULL, *q2 = NULL;
-    CHECK_OK(sscma_model_create(ctx, fixture_families[0].config, &m));
-    fixture_randomize(m);
-    CHECK_OK(fixture_fashion_loader(ctx, 32, 96, 32, &ds, &loader));
-    CHECK_OK(sscma_quantize(m, loader, NULL, &q));
+    fixture_quantized fx;
+    sscma_qmodel *q2 = NULL;
+    CHECK_OK(fixture_quantize(ctx, fixture_families[0].config, 32, 96, 32, &fx));
+    sscma_model *m = fx.model;
+    sscma_loader *loader = fx.loader;
+    sscma_qmodel *q = fx.q;
     sscma_quant_options o;
     sscma_quant_options_init(&o, sizeof o);
     o.observer = SSCMA_OBSERVER_PERCENTILE;
@@ -797,11 +780,8 @@ static void verify_reports_outputs_and_metric(void)
     CHECK_FAILS(sscma_export_verify(q, path, loader, &r), SSCMA_ERR_INVALID_ARGUMENT, "struct_size");
     CHECK_FAILS(sscma_export_verify(NULL, path, loader, &r), SSCMA_ERR_INVALID_ARGUMENT, "qmodel");
     unlink(path);
-    sscma_qmodel_destroy(q);
     sscma_qmodel_destroy(q2);
-    sscma_loader_destroy(loader);
-    sscma_dataset_destroy(ds);
-    sscma_model_destroy(m);
+    fixture_release(&fx);
     sscma_context_destroy(ctx);
 }
 
