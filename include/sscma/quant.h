@@ -73,6 +73,16 @@ SSCMA_API sscma_status sscma_qmodel_is_int8(const sscma_qmodel *qmodel, int *out
 SSCMA_API sscma_status sscma_qmodel_io_count(const sscma_qmodel *qmodel, int32_t *inputs, int32_t *outputs);
 
 /*
+ * Estimates the memory a deployment of the model needs: *weight_bytes, the constants (weights and biases), and
+ * *arena_bytes, the peak of the activations alive at once when each is freed after its last reader (the tensor
+ * arena of TFLite Micro, without its alignment and scratch buffers), at batch 1. With as_int8 nonzero a float model
+ * is measured as its int8 form would be (weights 1 byte, biases 4, activations 1). Either output may be NULL.
+ * Errors: NULL qmodel, out of memory.
+ */
+SSCMA_API sscma_status sscma_qmodel_memory(const sscma_qmodel *qmodel, int as_int8, int64_t *weight_bytes,
+                                           int64_t *arena_bytes);
+
+/*
  * Plans the runtime for `batch` samples and allocates its buffers (batch 1 is what the exported files hold; larger
  * batches evaluate faster). Invalidates earlier input and output views. Errors: batch < 1, out of memory.
  */

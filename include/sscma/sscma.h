@@ -19,5 +19,7 @@
 #include <sscma/train.h>
 #include <sscma/quant.h>
 #include <sscma/export.h>
+#include <sscma/predict.h>
+#include <sscma/runner.h>
 
 #endif /* SSCMA_SSCMA_H */

@@ -35,6 +35,25 @@ static sscma_status apply_indices(sscma_dataset *ds, json_t *indices)
     return SSCMA_OK;
 }
 
+/*
+ * SSCMA's configs name datasets through OpenMMLab registries: "mmcls.CustomDataset", "mmdet.CocoDataset", and
+ * SSCMA's own COCO subclasses. The scope prefix is dropped and the subclasses read as CocoDataset (they differ only
+ * in the training-time targets, which the loader's "target" encoder makes).
+ */
+static const char *canonical_type(const char *type)
+{
+    static const char *const scopes[] = {"mmcls.", "mmpretrain.", "mmdet.", "mmyolo.", "mmpose.", "sscma.", NULL};
+    for (int i = 0; scopes[i] != NULL; i++)
+        if (strncmp(type, scopes[i], strlen(scopes[i])) == 0)
+            type += strlen(scopes[i]);
+    static const char *const coco[] = {"FomoDatasets", "CustomFomoCocoDataset", "CustomCocoDataset",
+                                       "CustomYOLOv5CocoDataset", "YOLOv5CocoDataset", NULL};
+    for (int i = 0; coco[i] != NULL; i++)
+        if (strcmp(type, coco[i]) == 0)
+            return "CocoDataset";
+    return type;
+}
+
 sscma_status sscma_dataset_open(sscma_context *ctx, const char *config_json, sscma_dataset **out)
 {
     SSCMA_REQUIRE_NONNULL(ctx);
@@ -62,6 +81,7 @@ sscma_status sscma_dataset_open(sscma_context *ctx, const char *config_json, ssc
     if (st == SSCMA_OK) {
         if (mp != NULL)
             ds->max_pixels = (int64_t)json_integer_value(mp);
+        type = canonical_type(type);
         snprintf(ds->type, sizeof ds->type, "%s", type);
         if (strcmp(type, "MNIST") == 0 || strcmp(type, "FashionMNIST") == 0)
             st = sscma_idx_open(ds, config);

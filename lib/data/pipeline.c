@@ -33,6 +33,7 @@ typedef enum tf_kind {
     TF_RANDOM_CROP,
     TF_RANDOM_FLIP,
     TF_TO_GRAY,
+    TF_TO_RGB,
     TF_NORMALIZE,
     TF_LETTER_RESIZE,
     TF_HSV,
@@ -198,7 +199,7 @@ static sscma_status parse_more(json_t *obj, size_t i, const char *type, transfor
         t->pad_val = json_is_number(bv) ? (float)json_number_value(bv) : 0.0f;
     } else {
         return sscma_fail(SSCMA_ERR_CONFIG, WHERE, "transform %zu: unknown type '%s'; known: Resize, Pad, RandomCrop, "
-                          "RandomFlip, ToGray, Normalize, LetterResize, HSVRandomAug, ColorJitter, Blur, MedianBlur, "
+                          "RandomFlip, ToGray, ToRGB, Normalize, LetterResize, HSVRandomAug, ColorJitter, Blur, MedianBlur, "
                           "RandomAffine, RandomRotate", i, type);
     }
     return SSCMA_OK;
@@ -276,6 +277,11 @@ static sscma_status parse_one(json_t *obj, size_t i, transform *t)
     } else if (strcmp(type, "ToGray") == 0) {
         static const char *const keys[] = {"type", NULL};
         t->kind = TF_TO_GRAY;
+        if (check_keys(obj, i, type, keys) != SSCMA_OK)
+            return SSCMA_ERR_CONFIG;
+    } else if (strcmp(type, "ToRGB") == 0) {
+        static const char *const keys[] = {"type", NULL};
+        t->kind = TF_TO_RGB;
         if (check_keys(obj, i, type, keys) != SSCMA_OK)
             return SSCMA_ERR_CONFIG;
     } else if (strcmp(type, "Normalize") == 0) {
@@ -366,6 +372,7 @@ bool sscma_pipeline_output_shape(const sscma_pipeline *p, int64_t h, int64_t w, 
             }
             break;
         case TF_TO_GRAY: c = 1; break;
+        case TF_TO_RGB: c = c == 1 ? 3 : c; break;
         default: break; /* the others keep the size */
         }
     }
@@ -719,6 +726,15 @@ sscma_status sscma_pipeline_apply(const sscma_pipeline *p, sscma_image *img, ssc
                     img->data[i2] = 0.299f * px[0] + 0.587f * px[1] + 0.114f * px[2];
                 }
                 img->c = 1;
+            }
+            break;
+        case TF_TO_RGB:
+            if (img->c == 1) {
+                if (!reserve(img, img->h * img->w * 3))
+                    return sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, WHERE, "cannot allocate an RGB image");
+                for (int64_t i2 = img->h * img->w - 1; i2 >= 0; i2--)
+                    img->data[3 * i2] = img->data[3 * i2 + 1] = img->data[3 * i2 + 2] = img->data[i2];
+                img->c = 3;
             }
             break;
         case TF_LETTER_RESIZE: {

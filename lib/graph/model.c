@@ -625,3 +625,9 @@ sscma_status sscma_model_replace_graph(sscma_model *model, sscma_graph *graph, c
     model->io = io;
     return sync_tables(model);
 }
+
+void sscma_model_prepared_as(const sscma_model *model, int64_t *batch, int *training)
+{
+    *batch = model->g->batch;
+    *training = model->g->training ? 1 : 0;
+}

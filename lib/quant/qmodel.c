@@ -1,6 +1,7 @@
 /* The deployable model: construction, the public runtime API, and the float runtime over the op table's kernels. */
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "quant/qmodel.h"
@@ -417,6 +418,54 @@ sscma_status sscma_qmodel_io_count(const sscma_qmodel *qmodel, int32_t *inputs, 
         *inputs = qmodel->n_inputs;
     if (outputs != NULL)
         *outputs = qmodel->n_outputs;
+    return SSCMA_OK;
+}
+
+sscma_status sscma_qmodel_memory(const sscma_qmodel *qmodel, int as_int8, int64_t *weight_bytes, int64_t *arena_bytes)
+{
+    SSCMA_REQUIRE_NONNULL(qmodel);
+    const sscma_qmodel *q = qmodel;
+    const bool i8 = q->int8 || as_int8;
+    int64_t weights = 0;
+    int32_t *last = calloc((size_t)(q->n_t > 0 ? q->n_t : 1), sizeof *last);
+    if (last == NULL)
+        return SSCMA_FAIL(SSCMA_ERR_OUT_OF_MEMORY, "cannot allocate %d counters", (int)q->n_t);
+    for (int32_t i = 0; i < q->n_t; i++) {
+        const qm_tensor *t = &q->t[i];
+        last[i] = -1;
+        if (t->constant) /* the int8 form: weights one byte, biases (rank 1) int32 */
+            weights += !i8 || q->int8 ? (int64_t)t->bytes : sscma_qm_numel(t) * (t->rank == 1 ? 4 : 1);
+    }
+    for (int32_t k = 0; k < q->n_ops; k++)
+        for (int32_t j = 0; j < q->ops[k].n_in; j++)
+            if (q->ops[k].in[j] >= 0)
+                last[q->ops[k].in[j]] = k;
+    for (int32_t j = 0; j < q->n_outputs; j++)
+        last[q->outputs[j]] = q->n_ops;
+    /* activations live from the op that writes them (inputs: from the start) to their last reader */
+    int64_t live = 0, peak = 0;
+    const int64_t elem = i8 ? 1 : 4;
+    for (int32_t j = 0; j < q->n_inputs; j++)
+        live += sscma_qm_numel(&q->t[q->inputs[j]]) * elem;
+    peak = live;
+    for (int32_t k = 0; k < q->n_ops; k++) {
+        live += sscma_qm_numel(&q->t[q->ops[k].out]) * elem;
+        if (live > peak)
+            peak = live;
+        for (int32_t j = 0; j < q->ops[k].n_in; j++) {
+            int32_t id = q->ops[k].in[j];
+            bool repeated = false;
+            for (int32_t m = 0; m < j; m++)
+                repeated = repeated || q->ops[k].in[m] == id;
+            if (id >= 0 && !q->t[id].constant && last[id] == k && !repeated)
+                live -= sscma_qm_numel(&q->t[id]) * elem;
+        }
+    }
+    free(last);
+    if (weight_bytes != NULL)
+        *weight_bytes = weights;
+    if (arena_bytes != NULL)
+        *arena_bytes = peak;
     return SSCMA_OK;
 }
 

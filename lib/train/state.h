@@ -17,6 +17,8 @@ sscma_context *sscma_model_context(const sscma_model *model);
 json_t *sscma_model_config_json(const sscma_model *model);
 uint64_t *sscma_model_rng_state(sscma_model *model);
 const char *sscma_model_family(const sscma_model *model);
+/* The batch size (0: not prepared) and mode the model is prepared for now: whoever prepared it last. */
+void sscma_model_prepared_as(const sscma_model *model, int64_t *batch, int *training);
 
 /*
  * Adds the optimizer's buffers to `list` as "optim/<param>/<buffer>" (borrowed until the write) and its scalars

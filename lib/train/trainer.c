@@ -79,6 +79,8 @@ struct sscma_trainer {
     int prepared_mode; /* -1 none, 0 eval, 1 train */
     sscma_train_callback callback;
     void *user_data;
+    FILE *log;        /* work_dir/log.jsonl while training */
+    double log_start; /* now_s() when this train call started */
 };
 
 static char *dup_string(const char *s)
@@ -356,7 +358,11 @@ static sscma_status parse_config(sscma_trainer *t, json_t *cfg, json_t **optim, 
 
 static sscma_status prepare(sscma_trainer *t, int64_t batch, int mode)
 {
-    if (t->prepared_batch == batch && t->prepared_mode == mode)
+    /* the model may have been prepared by someone else (the runner's evaluation, the application) meanwhile */
+    int64_t now_batch = 0;
+    int now_training = 0;
+    sscma_model_prepared_as(t->model, &now_batch, &now_training);
+    if (t->prepared_batch == batch && t->prepared_mode == mode && now_batch == batch && now_training == mode)
         return SSCMA_OK;
     sscma_status st = sscma_model_prepare(t->model, batch, mode);
     t->prepared_batch = st == SSCMA_OK ? batch : 0;
@@ -615,6 +621,8 @@ void sscma_trainer_destroy(sscma_trainer *trainer)
     for (int32_t i = 0; i < trainer->n_kept; i++)
         free(trainer->kept[i]);
     free(trainer->kept);
+    if (trainer->log != NULL)
+        fclose(trainer->log);
     free(trainer);
 }
 
@@ -930,6 +938,33 @@ sscma_status sscma_trainer_validate(sscma_trainer *trainer, const sscma_metric *
 }
 
 /* Validation at the end of an epoch, the best score and early stopping. */
+/*
+ * The scalar log (mmengine's vis_data/scalars.json): work_dir/log.jsonl gains one JSON object per logged training
+ * iteration and per validation, flushed at once so that a crash keeps every line written before it.
+ */
+static sscma_status open_log(sscma_trainer *t)
+{
+    if (t->work_dir[0] == '\0' || t->log != NULL)
+        return SSCMA_OK;
+    char path[PATH_CAP];
+    snprintf(path, sizeof path, "%s/log.jsonl", t->work_dir);
+    if ((t->log = fopen(path, "a")) == NULL)
+        return sscma_fail(SSCMA_ERR_IO, WHERE, "cannot open %s: %s", path, strerror(errno));
+    return SSCMA_OK;
+}
+
+static void log_line(sscma_trainer *t, json_t *obj)
+{
+    if (t->log != NULL && obj != NULL) {
+        json_object_set_new(obj, "time", json_real(now_s() - t->log_start));
+        char *text = json_dumps(obj, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(9));
+        if (text != NULL && (fprintf(t->log, "%s\n", text) < 0 || fflush(t->log) != 0))
+            sscma_logf(t->ctx, SSCMA_LOG_WARNING, "cannot write to %s/log.jsonl: %s", t->work_dir, strerror(errno));
+        free(text);
+    }
+    json_decref(obj);
+}
+
 static sscma_status end_of_epoch_val(sscma_trainer *t, bool *is_best)
 {
     *is_best = false;
@@ -951,6 +986,16 @@ static sscma_status end_of_epoch_val(sscma_trainer *t, bool *is_best)
             len += (size_t)snprintf(line + len, sizeof line - len, "  %s: %.4f", name, v);
     }
     sscma_logf(t->ctx, SSCMA_LOG_INFO, "%s", line);
+    json_t *entry = json_pack("{s:s, s:I, s:I}", "mode", "val", "epoch", (json_int_t)t->epoch, "iter",
+                              (json_int_t)t->iter);
+    for (int32_t i = 0; i < n && entry != NULL; i++) {
+        const char *name;
+        double v;
+        sscma_metric_result(m, i, &name, &v);
+        if (strncmp(name, "precision/", 10) != 0 && strncmp(name, "recall/", 7) != 0)
+            json_object_set_new(entry, name, json_real(v));
+    }
+    log_line(t, entry);
     if (t->save_best[0] != '\0' && n > 0) {
         if (t->best_auto) {
             const char *first = NULL;
@@ -1006,6 +1051,9 @@ sscma_status sscma_trainer_train(sscma_trainer *trainer)
         return st;
     const double start = now_s();
     int64_t images_done = 0, iters_done = 0;
+    t->log_start = start;
+    if ((st = open_log(t)) != SSCMA_OK)
+        return st;
     while (st == SSCMA_OK && t->epoch < t->max_epochs && !t->stop) {
         /* quantization-aware training: the observer and batch-norm freezing schedule */
         if (sscma_qat_prepared(t->model) && (st = sscma_qat_set_epoch(t->model, t->epoch)) != SSCMA_OK)
@@ -1078,6 +1126,10 @@ sscma_status sscma_trainer_train(sscma_trainer *trainer)
                 sscma_logf(t->ctx, SSCMA_LOG_INFO, "Epoch(train) [%lld][%lld/%lld]  lr: %.4e  eta: %s  loss: %.4f  "
                            "%.1f img/s", (long long)t->epoch + 1, (long long)t->epoch_iter, (long long)per_epoch, lr,
                            eta_text, loss_value, ips);
+                log_line(t, json_pack("{s:s, s:I, s:I, s:I, s:f, s:f, s:f, s:f}", "mode", "train", "epoch",
+                                      (json_int_t)t->epoch + 1, "epoch_iter", (json_int_t)t->epoch_iter, "iter",
+                                      (json_int_t)t->iter, "lr", lr, "momentum", momentum, "loss", loss_value,
+                                      "img_s", ips));
             }
             if (t->callback != NULL) {
                 sscma_train_progress p = {sizeof p, t->epoch + 1, t->max_epochs, t->epoch_iter, per_epoch, t->iter,

@@ -220,11 +220,24 @@ sscma_status sscma_zoo_build(sscma_graph *g, json_t *config, zoo_io *io)
     if (type == NULL)
         return sscma_fail(SSCMA_ERR_CONFIG, "model", "missing \"type\"; known types: ImageClassifier, Fomo, PFLD");
     snprintf(io->family, sizeof io->family, "%s", type);
+    /* SSCMA's model configs carry the input normalisation as data_preprocessor: the loaders apply it (the runner
+     * turns it into the pipeline's Normalize), so the graph does not see it */
+    json_t *dp = json_object_get(config, "data_preprocessor");
+    if (dp != NULL && !json_is_object(dp) && !json_is_null(dp))
+        return sscma_fail(SSCMA_ERR_CONFIG, "model", "'data_preprocessor' must be an object");
+    json_t *own = dp != NULL ? json_copy(config) : json_incref(config);
+    if (own == NULL)
+        return sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, "model", "cannot copy the config");
+    json_object_del(own, "data_preprocessor");
+    sscma_status st;
     if (strcmp(type, "ImageClassifier") == 0)
-        return zoo_build_image_classifier(&z, config, io);
-    if (strcmp(type, "Fomo") == 0)
-        return zoo_build_fomo(&z, config, io);
-    if (strcmp(type, "PFLD") == 0)
-        return zoo_build_pfld(&z, config, io);
-    return sscma_fail(SSCMA_ERR_CONFIG, "model", "unknown type '%s'; known types: ImageClassifier, Fomo, PFLD", type);
+        st = zoo_build_image_classifier(&z, own, io);
+    else if (strcmp(type, "Fomo") == 0)
+        st = zoo_build_fomo(&z, own, io);
+    else if (strcmp(type, "PFLD") == 0)
+        st = zoo_build_pfld(&z, own, io);
+    else
+        st = sscma_fail(SSCMA_ERR_CONFIG, "model", "unknown type '%s'; known types: ImageClassifier, Fomo, PFLD", type);
+    json_decref(own);
+    return st;
 }

@@ -1,0 +1,64 @@
+/*
+ * libsscma predictions: a deployable model (<sscma/quant.h>, in memory or read from a .tflite file) run on an image
+ * the way SSCMA-Micro runs it on the device, with the family's post-processing:
+ *
+ *   sscma_tensor *img;  sscma_prediction r[16];  int32_t n;
+ *   sscma_image_read(ctx, "photo.jpg", 0, &img);
+ *   sscma_predict(qmodel, img, NULL, r, 16, &n);     // FOMO: objects; classifier: top classes; PFLD: points
+ *
+ * Pre-processing is the device's: the image is converted to the model's channel count, resized bilinearly to the
+ * input size (no letterbox) and normalised with the model's "mean" / "std" metadata, then quantized for an int8
+ * model. docs/deployment.md gives the post-processing of each family.
+ */
+#ifndef SSCMA_PREDICT_H
+#define SSCMA_PREDICT_H
+
+#include <sscma/common.h>
+#include <sscma/core.h>
+#include <sscma/quant.h>
+#include <sscma/tensor.h>
+
+SSCMA_BEGIN_DECLS
+
+/* One result, in the pixels of the image given to sscma_predict. */
+typedef struct sscma_prediction {
+    int32_t class_id; /* classifier and FOMO: the class index; PFLD: the keypoint index */
+    float score;      /* classifier and FOMO: the probability; PFLD: 1 */
+    float x, y;       /* FOMO: the centre of the object's cell; PFLD: the point; classifier: 0 */
+    float w, h;       /* FOMO: the cell's size; otherwise 0 */
+} sscma_prediction;
+
+/* Options of sscma_predict; initialise with sscma_predict_options_init. */
+typedef struct sscma_predict_options {
+    uint32_t struct_size;
+    float score_threshold; /* FOMO: cells whose class probability exceeds it (default 0.5, SSCMA-Micro's);
+                              classifier: classes at or above it (default 0) */
+    int32_t top_k;         /* classifier: the best k classes (default 5) */
+} sscma_predict_options;
+
+/* Fills `options` with the defaults (as sscma_quant_options_init). */
+SSCMA_API sscma_status sscma_predict_options_init(sscma_predict_options *options, size_t struct_size);
+
+/*
+ * Decodes an image file (JPEG, PNG, BMP) into a new u8 tensor [H, W, C] that *out owns; channels 1 or 3 converts,
+ * 0 keeps the file's (gray stays 1, anything else becomes 3). Errors: SSCMA_ERR_IO (a missing file),
+ * SSCMA_ERR_FORMAT (an undecodable one: the message names the file), SSCMA_ERR_UNSUPPORTED (over 40 megapixels).
+ */
+SSCMA_API sscma_status sscma_image_read(sscma_context *ctx, const char *path, int32_t channels, sscma_tensor **out);
+
+/*
+ * Runs `qmodel` (prepared for batch 1 by this call when needed) on `image` (u8 [H, W, C], C 1 or 3) and writes up to
+ * `capacity` results into `results`, best first: a classifier's top_k classes (at or above the threshold), FOMO's
+ * cells whose class probability exceeds the threshold (every class of a cell, as SSCMA-Micro), PFLD's keypoints in
+ * order. *count receives the number of results found, which may exceed capacity (only capacity are written).
+ * options may be NULL. Errors: a model whose family ("family" metadata) is not ImageClassifier, Fomo or PFLD, or
+ * whose output does not have the family's shape (SSCMA_ERR_UNSUPPORTED), a bad image tensor (SSCMA_ERR_DTYPE,
+ * SSCMA_ERR_SHAPE), the runtime's errors.
+ */
+SSCMA_API sscma_status sscma_predict(sscma_qmodel *qmodel, const sscma_tensor *image,
+                                     const sscma_predict_options *options, sscma_prediction *results, int32_t capacity,
+                                     int32_t *count);
+
+SSCMA_END_DECLS
+
+#endif /* SSCMA_PREDICT_H */

@@ -1,0 +1,250 @@
+/*
+ * Predictions as SSCMA-Micro makes them: device pre-processing (channels, bilinear resize, the metadata's
+ * normalisation, quantization), one run, and the family's post-processing.
+ */
+#include <jansson.h>
+#include <math.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "data/data.h"
+#include "quant/qmodel.h"
+#include "sscma/predict.h"
+
+#define WHERE "predict"
+#define PREDICT_OPTIONS_V1_SIZE (offsetof(sscma_predict_options, struct_size) + sizeof(uint32_t))
+
+static void defaults(sscma_predict_options *o)
+{
+    memset(o, 0, sizeof *o);
+    o->struct_size = sizeof *o;
+    o->score_threshold = -1.0f; /* the family's default */
+    o->top_k = 5;
+}
+
+sscma_status sscma_predict_options_init(sscma_predict_options *options, size_t struct_size)
+{
+    SSCMA_REQUIRE_NONNULL(options);
+    if (struct_size < PREDICT_OPTIONS_V1_SIZE)
+        return SSCMA_FAIL(SSCMA_ERR_INVALID_ARGUMENT, "struct_size %zu is smaller than sscma_predict_options (%zu)",
+                          struct_size, (size_t)PREDICT_OPTIONS_V1_SIZE);
+    if (struct_size > sizeof(sscma_predict_options))
+        return SSCMA_FAIL(SSCMA_ERR_UNSUPPORTED, "struct_size %zu is larger than this library's "
+                          "sscma_predict_options (%zu)", struct_size, sizeof(sscma_predict_options));
+    sscma_predict_options o;
+    defaults(&o);
+    memcpy(options, &o, struct_size);
+    options->struct_size = (uint32_t)struct_size;
+    return SSCMA_OK;
+}
+
+sscma_status sscma_image_read(sscma_context *ctx, const char *path, int32_t channels, sscma_tensor **out)
+{
+    SSCMA_REQUIRE_NONNULL(ctx);
+    SSCMA_REQUIRE_NONNULL(path);
+    SSCMA_REQUIRE_NONNULL(out);
+    if (channels != 0 && channels != 1 && channels != 3)
+        return SSCMA_FAIL(SSCMA_ERR_INVALID_ARGUMENT, "channels is %d; expected 0, 1 or 3", (int)channels);
+    uint8_t *px = NULL;
+    int64_t h = 0, w = 0, c = 0;
+    sscma_status st = sscma_image_load(path, SSCMA_DEFAULT_MAX_PIXELS, channels, &px, &h, &w, &c);
+    if (st != SSCMA_OK)
+        return st;
+    const int64_t dims[3] = {h, w, c};
+    sscma_tensor *t = NULL;
+    if ((st = sscma_tensor_create(ctx, SSCMA_DTYPE_U8, 3, dims, &t)) == SSCMA_OK) {
+        void *data = NULL;
+        sscma_tensor_data(t, &data);
+        memcpy(data, px, (size_t)(h * w * c));
+        *out = t;
+    }
+    free(px);
+    return st;
+}
+
+/* A JSON list of 1..4 numbers from the metadata `key`, or `def` when absent. */
+static sscma_status meta_stats(const sscma_qmodel *q, const char *key, json_t **out)
+{
+    const char *text = NULL;
+    if (sscma_qmodel_meta(q, key, &text) != SSCMA_OK) {
+        sscma_clear_error();
+        *out = json_pack("[f]", strcmp(key, "std") == 0 ? 1.0 : 0.0);
+        return SSCMA_OK;
+    }
+    json_t *v = json_loads(text, 0, NULL);
+    bool ok = json_is_array(v) && json_array_size(v) >= 1 && json_array_size(v) <= 4;
+    for (size_t i = 0; ok && i < json_array_size(v); i++)
+        ok = json_is_number(json_array_get(v, i)) && (strcmp(key, "mean") == 0 || json_number_value(json_array_get(v, i)) > 0);
+    if (!ok) {
+        json_decref(v);
+        return sscma_fail(SSCMA_ERR_FORMAT, WHERE, "the model's '%s' metadata is %s; expected a list of 1 to 4 "
+                          "numbers", key, text);
+    }
+    *out = v;
+    return SSCMA_OK;
+}
+
+/* Writes the pre-processed image into the model's input 0 (f32, then quantized by set_input for int8). */
+static sscma_status preprocess(sscma_qmodel *q, const sscma_tensor *image, sscma_tensor *in)
+{
+    int64_t ih = 0, iw = 0, ic = 0, h = 0, w = 0, c = 0;
+    int32_t rank = 0;
+    sscma_dtype dt = 0;
+    sscma_tensor_rank(image, &rank);
+    sscma_tensor_dtype(image, &dt);
+    if (dt != SSCMA_DTYPE_U8)
+        return sscma_fail(SSCMA_ERR_DTYPE, WHERE, "the image must be u8 [H, W, C], not %s", sscma_dtype_name(dt));
+    if (rank != 3)
+        return sscma_fail(SSCMA_ERR_SHAPE, WHERE, "the image must be u8 [H, W, C]; it has rank %d", (int)rank);
+    sscma_tensor_dim(image, 0, &ih), sscma_tensor_dim(image, 1, &iw), sscma_tensor_dim(image, 2, &ic);
+    if (ic != 1 && ic != 3)
+        return sscma_fail(SSCMA_ERR_SHAPE, WHERE, "the image has %lld channels; expected 1 or 3", (long long)ic);
+    sscma_tensor_dim(in, 1, &h), sscma_tensor_dim(in, 2, &w), sscma_tensor_dim(in, 3, &c);
+    json_t *mean = NULL, *std = NULL;
+    sscma_status st = meta_stats(q, "mean", &mean);
+    if (st == SSCMA_OK)
+        st = meta_stats(q, "std", &std);
+    if (st != SSCMA_OK) {
+        json_decref(mean);
+        return st;
+    }
+    json_t *list = json_pack("[{s:s}, {s:s, s:[II]}, {s:s, s:o, s:o}]", "type", c == 1 ? "ToGray" : "ToRGB", "type",
+                             "Resize", "size", (json_int_t)h, (json_int_t)w, "type", "Normalize", "mean", mean, "std",
+                             std);
+    sscma_pipeline *p = NULL;
+    if (list == NULL)
+        return sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, WHERE, "cannot build the pre-processing");
+    st = sscma_pipeline_create(q->ctx, list, &p);
+    json_decref(list);
+    if (st != SSCMA_OK)
+        return st;
+    sscma_image img = {0}, scratch = {0};
+    const uint8_t *px = NULL;
+    sscma_tensor_data(image, (void **)&px);
+    img.data = malloc((size_t)(ih * iw * ic) * sizeof(float));
+    if (img.data == NULL) {
+        sscma_pipeline_destroy(p);
+        return sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, WHERE, "cannot allocate a %lld x %lld image", (long long)ih,
+                          (long long)iw);
+    }
+    img.capacity = (size_t)(ih * iw * ic);
+    img.h = ih, img.w = iw, img.c = ic;
+    for (int64_t i = 0; i < ih * iw * ic; i++)
+        img.data[i] = (float)px[i];
+    st = sscma_pipeline_apply(p, &img, &scratch, 0, 0);
+    sscma_pipeline_destroy(p);
+    if (st == SSCMA_OK && (img.h != h || img.w != w || img.c != c))
+        st = sscma_fail(SSCMA_ERR_INTERNAL, WHERE, "pre-processing gave %lld x %lld x %lld for a %lld x %lld x %lld "
+                        "input", (long long)img.h, (long long)img.w, (long long)img.c, (long long)h, (long long)w,
+                        (long long)c);
+    if (st == SSCMA_OK) {
+        const int64_t dims[4] = {1, h, w, c};
+        sscma_tensor *view = NULL;
+        st = sscma_tensor_wrap(q->ctx, SSCMA_DTYPE_F32, 4, dims, img.data, img.capacity * sizeof(float), &view);
+        if (st == SSCMA_OK)
+            st = sscma_qmodel_set_input(q, 0, view);
+        sscma_tensor_destroy(view);
+    }
+    free(img.data);
+    free(scratch.data);
+    return st;
+}
+
+static int by_score(const void *a, const void *b)
+{
+    const sscma_prediction *x = a, *y = b;
+    if (x->score != y->score)
+        return x->score > y->score ? -1 : 1;
+    return x->class_id - y->class_id;
+}
+
+sscma_status sscma_predict(sscma_qmodel *qmodel, const sscma_tensor *image, const sscma_predict_options *options,
+                           sscma_prediction *results, int32_t capacity, int32_t *count)
+{
+    SSCMA_REQUIRE_NONNULL(qmodel);
+    SSCMA_REQUIRE_NONNULL(image);
+    SSCMA_REQUIRE_NONNULL(count);
+    if (capacity < 0 || (capacity > 0 && results == NULL))
+        return SSCMA_FAIL(SSCMA_ERR_INVALID_ARGUMENT, "results must hold capacity (%d) entries", (int)capacity);
+    sscma_predict_options o;
+    defaults(&o);
+    if (options != NULL) {
+        if (options->struct_size < PREDICT_OPTIONS_V1_SIZE || options->struct_size > sizeof o)
+            return SSCMA_FAIL(SSCMA_ERR_INVALID_ARGUMENT, "options->struct_size is %u; fill the options with "
+                              "sscma_predict_options_init()", (unsigned)options->struct_size);
+        memcpy(&o, options, options->struct_size);
+    }
+    sscma_qmodel *q = qmodel;
+    const char *family = NULL;
+    if (sscma_qmodel_meta(q, "family", &family) != SSCMA_OK)
+        return SSCMA_FAIL(SSCMA_ERR_UNSUPPORTED, "the model has no \"family\" metadata; run it with sscma_qmodel_run");
+    const bool cls = strcmp(family, "ImageClassifier") == 0, fomo = strcmp(family, "Fomo") == 0,
+               pfld = strcmp(family, "PFLD") == 0;
+    if (!cls && !fomo && !pfld)
+        return SSCMA_FAIL(SSCMA_ERR_UNSUPPORTED, "no post-processing for the family '%s'; run it with "
+                          "sscma_qmodel_run", family);
+    sscma_status st;
+    if (q->batch != 1 && (st = sscma_qmodel_prepare(q, 1)) != SSCMA_OK)
+        return st;
+    sscma_tensor *in = NULL, *outv = NULL;
+    if ((st = sscma_qmodel_input(q, 0, &in)) != SSCMA_OK || (st = preprocess(q, image, in)) != SSCMA_OK ||
+        (st = sscma_qmodel_run(q)) != SSCMA_OK || (st = sscma_qmodel_output(q, 0, &outv, NULL)) != SSCMA_OK)
+        return st;
+    int32_t rank = 0;
+    int64_t dims[4] = {1, 1, 1, 1}, n = 0, ih = 0, iw = 0;
+    sscma_tensor_rank(outv, &rank);
+    for (int32_t i = 0; i < rank && i < 4; i++)
+        sscma_tensor_dim(outv, i, &dims[i]);
+    sscma_tensor_numel(outv, &n);
+    sscma_tensor_dim(image, 0, &ih), sscma_tensor_dim(image, 1, &iw);
+    if ((cls && rank != 2) || (pfld && (rank != 2 || dims[1] % 2 != 0)) || (fomo && (rank != 4 || dims[3] < 2)))
+        return SSCMA_FAIL(SSCMA_ERR_UNSUPPORTED, "the %s model's output has rank %d; expected %s", family, (int)rank,
+                          cls ? "[1, classes]" : fomo ? "[1, H, W, classes + 1]" : "[1, 2 x points]");
+    float *v = malloc((size_t)n * sizeof *v);
+    sscma_prediction *all = NULL;
+    if (v == NULL)
+        return SSCMA_FAIL(SSCMA_ERR_OUT_OF_MEMORY, "cannot allocate the output");
+    sscma_tensor *vt = NULL;
+    if ((st = sscma_tensor_wrap(q->ctx, SSCMA_DTYPE_F32, rank, dims, v, (size_t)n * sizeof *v, &vt)) == SSCMA_OK)
+        st = sscma_qmodel_get_output(q, 0, vt);
+    sscma_tensor_destroy(vt);
+    int64_t found = 0;
+    if (st == SSCMA_OK && (all = calloc((size_t)n, sizeof *all)) == NULL)
+        st = SSCMA_FAIL(SSCMA_ERR_OUT_OF_MEMORY, "cannot allocate the results");
+    if (st == SSCMA_OK && cls) {
+        const float th = o.score_threshold >= 0.0f ? o.score_threshold : 0.0f;
+        for (int64_t k = 0; k < dims[1]; k++)
+            if (v[k] >= th)
+                all[found++] = (sscma_prediction){(int32_t)k, v[k], 0, 0, 0, 0};
+        qsort(all, (size_t)found, sizeof *all, by_score);
+        if (o.top_k >= 0 && found > o.top_k)
+            found = o.top_k;
+    } else if (st == SSCMA_OK && fomo) {
+        /* SSCMA-Micro: every non-background class of a cell above the threshold, at the cell's centre */
+        const float th = o.score_threshold >= 0.0f ? o.score_threshold : 0.5f;
+        const int64_t gh = dims[1], gw = dims[2], nc = dims[3];
+        const float sx = (float)iw / (float)gw, sy = (float)ih / (float)gh;
+        for (int64_t y = 0; y < gh; y++)
+            for (int64_t x = 0; x < gw; x++)
+                for (int64_t k = 1; k < nc; k++) {
+                    float s = v[(y * gw + x) * nc + k];
+                    if (s > th)
+                        all[found++] = (sscma_prediction){(int32_t)(k - 1), s, ((float)x + 0.5f) * sx,
+                                                          ((float)y + 0.5f) * sy, sx, sy};
+                }
+        qsort(all, (size_t)found, sizeof *all, by_score);
+    } else if (st == SSCMA_OK) {
+        /* PFLD: coordinates normalised to the input, scaled to the image */
+        for (int64_t k = 0; k < dims[1] / 2; k++)
+            all[found++] = (sscma_prediction){(int32_t)k, 1.0f, v[2 * k] * (float)iw, v[2 * k + 1] * (float)ih, 0, 0};
+    }
+    if (st == SSCMA_OK) {
+        for (int64_t k = 0; k < found && k < capacity; k++)
+            results[k] = all[k];
+        *count = (int32_t)found;
+    }
+    free(all);
+    free(v);
+    return st;
+}

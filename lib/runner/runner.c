@@ -1,0 +1,626 @@
+/*
+ * The runner: a resolved SSCMA config turned into a model, datasets, loaders and a trainer (mmengine's Runner).
+ * Only the mapping from mmengine's keys to the library's objects lives here; each object validates its own keys.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <jansson.h>
+
+#include <sscma/runner.h>
+
+#include "core/internal.h"
+
+#define WHERE "runner"
+#define N_SLOTS 3
+
+typedef struct slot {
+    sscma_dataset *dataset;
+    sscma_loader *loader;
+    json_t *loader_cfg;
+} slot;
+
+struct sscma_runner {
+    sscma_context *ctx;
+    json_t *root;
+    sscma_model *model;
+    char family[32];
+    int64_t image_c;      /* the model's input channels */
+    int64_t fomo_stride;  /* FOMO: image height / target height */
+    int64_t fomo_classes; /* FOMO: target channels - 1 */
+    slot slots[N_SLOTS];  /* train, val, test */
+    sscma_trainer *trainer;
+    sscma_metric *metric;
+    char *text;
+};
+
+static const char *const slot_keys[N_SLOTS] = {"train_dataloader", "val_dataloader", "test_dataloader"};
+
+/* Resolves a split name to its slot and config key; "test" without test_dataloader is the val slot. */
+static sscma_status find_slot(sscma_runner *r, const char *split, int *index)
+{
+    int s = strcmp(split, "train") == 0 ? 0 : strcmp(split, "val") == 0 ? 1 : strcmp(split, "test") == 0 ? 2 : -1;
+    if (s < 0)
+        return sscma_fail(SSCMA_ERR_INVALID_ARGUMENT, WHERE, "unknown split '%s'; expected train, val or test", split);
+    if (s == 2 && json_object_get(r->root, slot_keys[2]) == NULL)
+        s = 1;
+    json_t *dl = json_object_get(r->root, slot_keys[s]);
+    if (dl == NULL || json_is_null(dl))
+        return sscma_fail(SSCMA_ERR_NOT_FOUND, WHERE, "the config has no '%s'", slot_keys[s]);
+    if (!json_is_object(dl))
+        return sscma_fail(SSCMA_ERR_CONFIG, WHERE, "'%s' must be an object", slot_keys[s]);
+    *index = s;
+    return SSCMA_OK;
+}
+
+/* The part of a transform type after its registry scope: "mmdet.Resize" -> "Resize". */
+static const char *bare_type(const char *type)
+{
+    const char *dot = strrchr(type, '.');
+    return dot != NULL ? dot + 1 : type;
+}
+
+static bool dropped_transform(const char *type)
+{
+    static const char *const names[] = {"LoadImageFromFile", "LoadAnnotations", "PackInputs", "PackClsInputs",
+                                        "PackDetInputs", "PackPoseInputs", "PackTextDetInputs", "Collect",
+                                        "ToTensor", "ImageToTensor", "DefaultFormatBundle", NULL};
+    for (int i = 0; names[i] != NULL; i++)
+        if (strcmp(type, names[i]) == 0)
+            return true;
+    return false;
+}
+
+/*
+ * The model's data_preprocessor mean/std as a Normalize for `channels`-channel images: three equal values serve a
+ * gray model as one. Stores NULL in *out when there is no normalisation.
+ */
+static sscma_status preprocessor_normalize(sscma_runner *r, json_t **out)
+{
+    *out = NULL;
+    json_t *dp = json_object_get(json_object_get(r->root, "model"), "data_preprocessor");
+    if (dp == NULL || json_is_null(dp))
+        return SSCMA_OK;
+    json_t *stats[2] = {json_object_get(dp, "mean"), json_object_get(dp, "std")};
+    if (stats[0] == NULL && stats[1] == NULL)
+        return SSCMA_OK;
+    static const char *const names[2] = {"mean", "std"};
+    json_t *t = json_pack("{s:s}", "type", "Normalize");
+    for (int k = 0; k < 2; k++) {
+        json_t *v = stats[k] != NULL ? json_deep_copy(stats[k]) : json_pack("[f]", k == 0 ? 0.0 : 1.0);
+        size_t n = json_array_size(v);
+        bool numbers = json_is_array(v) && n >= 1;
+        for (size_t i = 0; numbers && i < n; i++)
+            numbers = json_is_number(json_array_get(v, i));
+        if (!numbers) {
+            json_decref(v), json_decref(t);
+            return sscma_fail(SSCMA_ERR_CONFIG, WHERE, "model.data_preprocessor.%s: expected a list of numbers",
+                              names[k]);
+        }
+        if ((int64_t)n != r->image_c && n != 1) {
+            bool same = true;
+            for (size_t i = 1; i < n; i++)
+                same = same && json_number_value(json_array_get(v, i)) == json_number_value(json_array_get(v, 0));
+            if (!same || r->image_c != 1) {
+                json_decref(v), json_decref(t);
+                return sscma_fail(SSCMA_ERR_CONFIG, WHERE, "model.data_preprocessor.%s: %zu values for a model with "
+                                  "%lld input channels", names[k], n, (long long)r->image_c);
+            }
+            while (json_array_size(v) > 1)
+                json_array_remove(v, json_array_size(v) - 1);
+        }
+        json_object_set_new(t, names[k], v);
+    }
+    *out = t;
+    return SSCMA_OK;
+}
+
+/* The loader's pipeline from the dataset's (mmengine) pipeline. */
+static sscma_status map_pipeline(sscma_runner *r, const char *key, json_t *src, json_t **out)
+{
+    json_t *list = json_array();
+    bool gray = false, rgb = false, normalize = false;
+    if (src != NULL && !json_is_array(src)) {
+        json_decref(list);
+        return sscma_fail(SSCMA_ERR_CONFIG, WHERE, "%s.dataset.pipeline must be a list of transforms", key);
+    }
+    for (size_t i = 0; src != NULL && i < json_array_size(src); i++) {
+        json_t *t = json_array_get(src, i);
+        const char *type = json_string_value(json_object_get(t, "type"));
+        if (!json_is_object(t) || type == NULL) {
+            json_decref(list);
+            return sscma_fail(SSCMA_ERR_CONFIG, WHERE, "%s.dataset.pipeline.%zu: a transform is an object with a "
+                              "\"type\"", key, i);
+        }
+        type = bare_type(type);
+        if (strcmp(type, "LoadImageFromFile") == 0) {
+            const char *ct = json_string_value(json_object_get(t, "color_type"));
+            if (ct != NULL && strcmp(ct, "grayscale") == 0) {
+                json_array_append_new(list, json_pack("{s:s}", "type", "ToGray"));
+                gray = true;
+            }
+            continue;
+        }
+        if (dropped_transform(type))
+            continue;
+        json_t *copy = json_deep_copy(t);
+        json_object_set_new(copy, "type", json_string(type));
+        gray = gray || strcmp(type, "ToGray") == 0;
+        rgb = rgb || strcmp(type, "ToRGB") == 0;
+        normalize = normalize || strcmp(type, "Normalize") == 0;
+        json_array_append_new(list, copy);
+    }
+    /* a gray model reads every image as gray (SSCMA's color_type='grayscale'), a colour model every image as RGB */
+    if (r->image_c == 1 && !gray)
+        json_array_insert_new(list, 0, json_pack("{s:s}", "type", "ToGray"));
+    else if (r->image_c == 3 && !rgb)
+        json_array_insert_new(list, 0, json_pack("{s:s}", "type", "ToRGB"));
+    if (!normalize) {
+        json_t *n = NULL;
+        sscma_status st = preprocessor_normalize(r, &n);
+        if (st != SSCMA_OK) {
+            json_decref(list);
+            return st;
+        }
+        if (n != NULL)
+            json_array_append_new(list, n);
+    }
+    *out = list;
+    return SSCMA_OK;
+}
+
+static sscma_status get_int(json_t *obj, const char *key, const char *name, int64_t def, int64_t lo,
+                            json_int_t *out)
+{
+    json_t *v = json_object_get(obj, name);
+    if (v == NULL || json_is_null(v)) {
+        *out = def;
+        return SSCMA_OK;
+    }
+    if (!json_is_integer(v) || json_integer_value(v) < lo)
+        return sscma_fail(SSCMA_ERR_CONFIG, WHERE, "%s.%s: expected an integer >= %lld", key, name, (long long)lo);
+    *out = json_integer_value(v);
+    return SSCMA_OK;
+}
+
+static sscma_status get_bool(json_t *obj, const char *key, const char *name, bool def, bool *out)
+{
+    json_t *v = json_object_get(obj, name);
+    if (v == NULL || json_is_null(v)) {
+        *out = def;
+        return SSCMA_OK;
+    }
+    if (!json_is_boolean(v))
+        return sscma_fail(SSCMA_ERR_CONFIG, WHERE, "%s.%s: expected true or false", key, name);
+    *out = json_is_true(v);
+    return SSCMA_OK;
+}
+
+/* Builds the loader config of slot s (once). */
+static sscma_status loader_config(sscma_runner *r, int s)
+{
+    slot *sl = &r->slots[s];
+    if (sl->loader_cfg != NULL)
+        return SSCMA_OK;
+    const char *key = slot_keys[s];
+    json_t *dl = json_object_get(r->root, key);
+    json_t *ds = json_object_get(dl, "dataset");
+    if (!json_is_object(ds))
+        return sscma_fail(SSCMA_ERR_CONFIG, WHERE, "%s.dataset: expected an object with a \"type\"", key);
+    json_int_t batch = 1, workers = 0, seed = 0;
+    bool shuffle = false, drop_last = false;
+    uint64_t ctx_seed = 0;
+    sscma_context_seed(r->ctx, &ctx_seed);
+    json_t *sampler = json_object_get(dl, "sampler");
+    if (sampler != NULL && !json_is_object(sampler))
+        return sscma_fail(SSCMA_ERR_CONFIG, WHERE, "%s.sampler must be an object", key);
+    const char *stype = json_string_value(json_object_get(sampler, "type"));
+    if (stype != NULL && strcmp(bare_type(stype), "DefaultSampler") != 0 &&
+        strcmp(bare_type(stype), "InfiniteSampler") != 0)
+        return sscma_fail(SSCMA_ERR_UNSUPPORTED, WHERE, "%s.sampler.type: '%s' is not supported; use DefaultSampler",
+                          key, stype);
+    sscma_status st;
+    char skey[64];
+    snprintf(skey, sizeof skey, "%s.sampler", key);
+    if ((st = get_int(dl, key, "batch_size", 1, 1, &batch)) != SSCMA_OK ||
+        (st = get_int(dl, key, "num_workers", 0, 0, &workers)) != SSCMA_OK ||
+        (st = get_bool(dl, key, "drop_last", false, &drop_last)) != SSCMA_OK ||
+        (st = get_bool(sampler, skey, "shuffle", sampler != NULL ? true : s == 0, &shuffle)) != SSCMA_OK ||
+        (st = get_int(json_object_get(r->root, "randomness"), "randomness", "seed", (int64_t)(ctx_seed & INT64_MAX),
+                      0, &seed)) != SSCMA_OK)
+        return st;
+    if (workers > 8) /* worker threads prepare batches ahead; more than a few only cost memory */
+        workers = 8;
+    json_t *pipeline = NULL;
+    json_t *src = json_object_get(ds, "pipeline");
+    if (src == NULL)
+        src = json_object_get(dl, "pipeline");
+    if ((st = map_pipeline(r, key, src, &pipeline)) != SSCMA_OK)
+        return st;
+    json_t *cfg = json_pack("{s:I, s:b, s:b, s:I, s:I, s:o}", "batch_size", batch, "shuffle", shuffle, "drop_last",
+                            drop_last, "num_workers", workers, "seed", seed, "pipeline", pipeline);
+    if (cfg == NULL)
+        return sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, WHERE, "cannot build the loader config");
+    if (strcmp(r->family, "Fomo") == 0)
+        json_object_set_new(cfg, "target", json_pack("{s:s, s:I}", "type", "FomoTarget", "stride", (json_int_t)r->fomo_stride));
+    else if (strcmp(r->family, "PFLD") == 0)
+        json_object_set_new(cfg, "target", json_pack("{s:s}", "type", "KeypointTarget"));
+    sl->loader_cfg = cfg;
+    return SSCMA_OK;
+}
+
+/* Prefixes the thread's message with `what` and returns st. */
+static sscma_status with_key(sscma_status st, const char *what)
+{
+    char detail[900];
+    snprintf(detail, sizeof detail, "%s", sscma_last_error());
+    return sscma_fail(st, WHERE, "%s: %s", what, detail);
+}
+
+/* Drops the registry scope of every "type" ("mmcls.LinearClsHead" -> "LinearClsHead"): the library has one. */
+static void strip_scopes(json_t *v)
+{
+    const char *key;
+    json_t *item;
+    size_t i;
+    if (json_is_object(v)) {
+        json_object_foreach(v, key, item) {
+            if (strcmp(key, "type") == 0 && json_is_string(item)) {
+                const char *t = json_string_value(item);
+                if (bare_type(t) != t)
+                    json_string_set(item, bare_type(t));
+            } else {
+                strip_scopes(item);
+            }
+        }
+    } else if (json_is_array(v)) {
+        json_array_foreach(v, i, item)
+            strip_scopes(item);
+    }
+}
+
+sscma_status sscma_runner_create(sscma_context *ctx, sscma_config *config, sscma_runner **out)
+{
+    SSCMA_REQUIRE_NONNULL(ctx);
+    SSCMA_REQUIRE_NONNULL(config);
+    SSCMA_REQUIRE_NONNULL(out);
+    const char *text = NULL;
+    sscma_status st = sscma_config_get(config, "", &text);
+    if (st != SSCMA_OK)
+        return st;
+    sscma_runner *r = calloc(1, sizeof *r);
+    if (r == NULL)
+        return SSCMA_FAIL(SSCMA_ERR_OUT_OF_MEMORY, "cannot allocate a runner");
+    r->ctx = ctx;
+    json_error_t err;
+    r->root = json_loads(text, 0, &err);
+    strip_scopes(r->root);
+    json_t *model = json_object_get(r->root, "model");
+    const char *type = json_string_value(json_object_get(model, "type"));
+    if (r->root == NULL)
+        st = sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, WHERE, "cannot read the config");
+    else if (!json_is_object(model) || type == NULL)
+        st = sscma_fail(SSCMA_ERR_CONFIG, WHERE, "the config needs 'model', an object with a \"type\"");
+    char *model_text = st == SSCMA_OK ? json_dumps(model, JSON_COMPACT) : NULL;
+    if (st == SSCMA_OK && model_text == NULL)
+        st = sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, WHERE, "cannot copy the model config");
+    if (st == SSCMA_OK && (st = sscma_model_create(ctx, model_text, &r->model)) != SSCMA_OK)
+        st = with_key(st, "model");
+    free(model_text);
+    if (st == SSCMA_OK) {
+        snprintf(r->family, sizeof r->family, "%s", type);
+        /* the input and target shapes fix the loaders' channels and the FOMO stride */
+        sscma_tensor *image = NULL, *target = NULL;
+        int64_t h = 0, th = 0;
+        if ((st = sscma_model_prepare(r->model, 1, 1)) == SSCMA_OK &&
+            (st = sscma_model_input(r->model, "image", &image)) == SSCMA_OK) {
+            sscma_tensor_dim(image, 1, &h);
+            sscma_tensor_dim(image, 3, &r->image_c);
+            if (strcmp(r->family, "Fomo") == 0 && (st = sscma_model_input(r->model, "target", &target)) == SSCMA_OK) {
+                sscma_tensor_dim(target, 1, &th);
+                sscma_tensor_dim(target, 3, &r->fomo_classes);
+                r->fomo_stride = th > 0 ? h / th : 8;
+                r->fomo_classes--;
+            }
+        }
+    }
+    json_t *load_from = json_object_get(r->root, "load_from");
+    if (st == SSCMA_OK && load_from != NULL && !json_is_null(load_from)) {
+        if (!json_is_string(load_from))
+            st = sscma_fail(SSCMA_ERR_CONFIG, WHERE, "load_from: expected a checkpoint path or null");
+        else if ((st = sscma_model_load(r->model, json_string_value(load_from))) != SSCMA_OK)
+            st = with_key(st, "load_from");
+    }
+    if (st != SSCMA_OK) {
+        sscma_runner_destroy(r);
+        return st;
+    }
+    *out = r;
+    return SSCMA_OK;
+}
+
+void sscma_runner_destroy(sscma_runner *runner)
+{
+    if (runner == NULL)
+        return;
+    sscma_trainer_destroy(runner->trainer);
+    sscma_metric_destroy(runner->metric);
+    for (int s = 0; s < N_SLOTS; s++) {
+        sscma_loader_destroy(runner->slots[s].loader);
+        json_decref(runner->slots[s].loader_cfg);
+    }
+    for (int s = 0; s < N_SLOTS; s++)
+        sscma_dataset_destroy(runner->slots[s].dataset);
+    sscma_model_destroy(runner->model);
+    json_decref(runner->root);
+    free(runner->text);
+    free(runner);
+}
+
+sscma_status sscma_runner_model(sscma_runner *runner, sscma_model **out)
+{
+    SSCMA_REQUIRE_NONNULL(runner);
+    SSCMA_REQUIRE_NONNULL(out);
+    *out = runner->model;
+    return SSCMA_OK;
+}
+
+sscma_status sscma_runner_dataset(sscma_runner *runner, const char *split, sscma_dataset **out)
+{
+    SSCMA_REQUIRE_NONNULL(runner);
+    SSCMA_REQUIRE_NONNULL(split);
+    SSCMA_REQUIRE_NONNULL(out);
+    int s = 0;
+    sscma_status st = find_slot(runner, split, &s);
+    if (st != SSCMA_OK)
+        return st;
+    slot *sl = &runner->slots[s];
+    if (sl->dataset == NULL) {
+        json_t *ds = json_object_get(json_object_get(runner->root, slot_keys[s]), "dataset");
+        if (!json_is_object(ds))
+            return sscma_fail(SSCMA_ERR_CONFIG, WHERE, "%s.dataset: expected an object with a \"type\"",
+                              slot_keys[s]);
+        json_t *copy = json_copy(ds);
+        json_object_del(copy, "pipeline");
+        json_object_del(copy, "test_mode"); /* the split's files say which samples it holds */
+        char *text = json_dumps(copy, JSON_COMPACT);
+        json_decref(copy);
+        if (text == NULL)
+            return sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, WHERE, "cannot copy %s.dataset", slot_keys[s]);
+        st = sscma_dataset_open(runner->ctx, text, &sl->dataset);
+        free(text);
+        if (st != SSCMA_OK) {
+            char what[64];
+            snprintf(what, sizeof what, "%s.dataset", slot_keys[s]);
+            return with_key(st, what);
+        }
+    }
+    *out = sl->dataset;
+    return SSCMA_OK;
+}
+
+sscma_status sscma_runner_loader_config(sscma_runner *runner, const char *split, const char **json)
+{
+    SSCMA_REQUIRE_NONNULL(runner);
+    SSCMA_REQUIRE_NONNULL(split);
+    SSCMA_REQUIRE_NONNULL(json);
+    int s = 0;
+    sscma_status st = find_slot(runner, split, &s);
+    if (st != SSCMA_OK || (st = loader_config(runner, s)) != SSCMA_OK)
+        return st;
+    char *text = json_dumps(runner->slots[s].loader_cfg, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    if (text == NULL)
+        return sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, WHERE, "cannot print the loader config");
+    free(runner->text);
+    runner->text = text;
+    *json = text;
+    return SSCMA_OK;
+}
+
+sscma_status sscma_runner_loader(sscma_runner *runner, const char *split, sscma_loader **out)
+{
+    SSCMA_REQUIRE_NONNULL(runner);
+    SSCMA_REQUIRE_NONNULL(split);
+    SSCMA_REQUIRE_NONNULL(out);
+    int s = 0;
+    sscma_dataset *ds = NULL;
+    sscma_status st = find_slot(runner, split, &s);
+    if (st != SSCMA_OK || (st = sscma_runner_dataset(runner, split, &ds)) != SSCMA_OK ||
+        (st = loader_config(runner, s)) != SSCMA_OK)
+        return st;
+    slot *sl = &runner->slots[s];
+    if (sl->loader == NULL) {
+        char *text = json_dumps(sl->loader_cfg, JSON_COMPACT);
+        if (text == NULL)
+            return sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, WHERE, "cannot print the loader config");
+        st = sscma_loader_create(runner->ctx, ds, text, &sl->loader);
+        free(text);
+        if (st != SSCMA_OK)
+            return with_key(st, slot_keys[s]);
+    }
+    *out = sl->loader;
+    return SSCMA_OK;
+}
+
+/* mkdir -p */
+static sscma_status make_dirs(const char *path)
+{
+    char buf[4096];
+    size_t n = strlen(path);
+    if (n == 0 || n >= sizeof buf)
+        return sscma_fail(SSCMA_ERR_CONFIG, WHERE, "work_dir: expected a path of 1 to %zu bytes", sizeof buf - 1);
+    memcpy(buf, path, n + 1);
+    for (size_t i = 1; i <= n; i++) {
+        if (buf[i] != '/' && buf[i] != '\0')
+            continue;
+        char c = buf[i];
+        buf[i] = '\0';
+        if (mkdir(buf, 0777) != 0 && errno != EEXIST)
+            return sscma_fail(SSCMA_ERR_IO, WHERE, "cannot create the work_dir %s: %s", buf, strerror(errno));
+        buf[i] = c;
+    }
+    struct stat sb;
+    if (stat(path, &sb) != 0 || !S_ISDIR(sb.st_mode))
+        return sscma_fail(SSCMA_ERR_IO, WHERE, "the work_dir %s is not a directory", path);
+    return SSCMA_OK;
+}
+
+sscma_status sscma_runner_trainer(sscma_runner *runner, sscma_trainer **out)
+{
+    SSCMA_REQUIRE_NONNULL(runner);
+    SSCMA_REQUIRE_NONNULL(out);
+    if (runner->trainer != NULL) {
+        *out = runner->trainer;
+        return SSCMA_OK;
+    }
+    static const char *const keys[] = {"max_epochs", "val_interval", "val_begin", "optim_wrapper", "param_scheduler",
+                                       "val_evaluator", "work_dir", "default_hooks", "custom_hooks", "train_cfg",
+                                       "pred_output", NULL};
+    sscma_loader *train = NULL, *val = NULL;
+    sscma_status st = sscma_runner_loader(runner, "train", &train);
+    if (st != SSCMA_OK)
+        return st;
+    if (json_object_get(runner->root, "val_dataloader") != NULL &&
+        (st = sscma_runner_loader(runner, "val", &val)) != SSCMA_OK)
+        return st;
+    sscma_dataset *ds = NULL;
+    int32_t k = 0;
+    if (strcmp(runner->family, "Fomo") == 0 && sscma_runner_dataset(runner, "train", &ds) == SSCMA_OK &&
+        sscma_dataset_num_classes(ds, &k) == SSCMA_OK && k != runner->fomo_classes)
+        return sscma_fail(SSCMA_ERR_CONFIG, WHERE, "the training set has %d classes but the model %lld "
+                          "(model.head.num_classes; SSCMA's recipes: num_classes=%d)", (int)k,
+                          (long long)runner->fomo_classes, (int)k);
+    json_t *cfg = json_object();
+    for (int i = 0; keys[i] != NULL; i++) {
+        json_t *v = json_object_get(runner->root, keys[i]);
+        if (v != NULL && !json_is_null(v))
+            json_object_set(cfg, keys[i], v);
+    }
+    /* mmengine's train_cfg may carry keys of its loop type that the epoch loop does not use */
+    json_t *loop = json_object_get(cfg, "train_cfg");
+    if (json_is_object(loop)) {
+        json_t *lc = json_pack("{}");
+        static const char *const lkeys[] = {"by_epoch", "max_epochs", "val_interval", "val_begin", NULL};
+        for (int i = 0; lkeys[i] != NULL; i++)
+            if (json_object_get(loop, lkeys[i]) != NULL)
+                json_object_set(lc, lkeys[i], json_object_get(loop, lkeys[i]));
+        json_object_set_new(cfg, "train_cfg", lc);
+    }
+    if (strcmp(runner->family, "PFLD") == 0 && json_object_get(cfg, "pred_output") == NULL)
+        json_object_set_new(cfg, "pred_output", json_string("keypoints")); /* the metric reads the coordinates */
+    const char *wd = json_string_value(json_object_get(cfg, "work_dir"));
+    if (wd != NULL && (st = make_dirs(wd)) != SSCMA_OK) {
+        json_decref(cfg);
+        return st;
+    }
+    char *text = json_dumps(cfg, JSON_COMPACT);
+    json_decref(cfg);
+    if (text == NULL)
+        return sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, WHERE, "cannot build the trainer config");
+    st = sscma_trainer_create(runner->model, train, val, text, &runner->trainer);
+    free(text);
+    if (st != SSCMA_OK)
+        return st;
+    *out = runner->trainer;
+    return SSCMA_OK;
+}
+
+sscma_status sscma_runner_set_meta(sscma_runner *runner, sscma_qmodel *qmodel)
+{
+    SSCMA_REQUIRE_NONNULL(runner);
+    SSCMA_REQUIRE_NONNULL(qmodel);
+    const char *split = json_object_get(runner->root, "val_dataloader") != NULL ? "val" : "train";
+    sscma_dataset *ds = NULL;
+    sscma_status st = sscma_runner_dataset(runner, split, &ds);
+    int s = 0;
+    if (st != SSCMA_OK || (st = find_slot(runner, split, &s)) != SSCMA_OK || (st = loader_config(runner, s)) != SSCMA_OK)
+        return st;
+    int32_t n = 0;
+    sscma_dataset_num_classes(ds, &n);
+    json_t *names = json_array();
+    for (int32_t c = 0; c < n; c++) {
+        const char *name = NULL;
+        if (sscma_dataset_class_name(ds, c, &name) == SSCMA_OK)
+            json_array_append_new(names, json_string(name));
+    }
+    char *text = json_dumps(names, JSON_COMPACT);
+    json_decref(names);
+    if (text == NULL)
+        return sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, WHERE, "cannot list the classes");
+    st = sscma_qmodel_set_meta(qmodel, "classes", text);
+    free(text);
+    /* the last Normalize of the pipeline is the input normalisation a deployment applies */
+    json_t *pipe = json_object_get(runner->slots[s].loader_cfg, "pipeline"), *norm = NULL;
+    for (size_t i = 0; i < json_array_size(pipe); i++)
+        if (strcmp(json_string_value(json_object_get(json_array_get(pipe, i), "type")), "Normalize") == 0)
+            norm = json_array_get(pipe, i);
+    static const char *const stats[2] = {"mean", "std"};
+    for (int k = 0; st == SSCMA_OK && k < 2; k++) {
+        json_t *v = json_object_get(norm, stats[k]);
+        char *vt = v != NULL ? json_dumps(v, JSON_COMPACT) : NULL;
+        st = sscma_qmodel_set_meta(qmodel, stats[k], vt != NULL ? vt : (k == 0 ? "[0]" : "[1]"));
+        free(vt);
+    }
+    return st;
+}
+
+sscma_status sscma_runner_evaluate(sscma_runner *runner, const char *split, const sscma_metric **out)
+{
+    SSCMA_REQUIRE_NONNULL(runner);
+    SSCMA_REQUIRE_NONNULL(split);
+    SSCMA_REQUIRE_NONNULL(out);
+    sscma_loader *loader = NULL;
+    sscma_status st = sscma_runner_loader(runner, split, &loader);
+    if (st != SSCMA_OK)
+        return st;
+    const char *ekey = strcmp(split, "test") == 0 && json_object_get(runner->root, "test_evaluator") != NULL
+                           ? "test_evaluator"
+                           : "val_evaluator";
+    json_t *ecfg = json_object_get(runner->root, ekey);
+    if (!json_is_object(ecfg))
+        return sscma_fail(SSCMA_ERR_CONFIG, WHERE, "the config has no '%s' (an object with a \"type\")", ekey);
+    const char *pred_name = json_string_value(json_object_get(runner->root, "pred_output"));
+    if (pred_name == NULL)
+        pred_name = strcmp(runner->family, "PFLD") == 0 ? "keypoints" : "logits";
+    char *text = json_dumps(ecfg, JSON_COMPACT);
+    if (text == NULL)
+        return sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, WHERE, "cannot copy %s", ekey);
+    sscma_metric_destroy(runner->metric);
+    runner->metric = NULL;
+    st = sscma_metric_create(text, &runner->metric);
+    free(text);
+    if (st != SSCMA_OK)
+        return with_key(st, ekey);
+    int64_t dims[4] = {0}, tdims[4] = {0};
+    sscma_dtype tdtype = SSCMA_DTYPE_I32;
+    int32_t trank = 0;
+    sscma_tensor *target = NULL, *image = NULL, *pred = NULL;
+    if ((st = sscma_loader_batch_shape(loader, dims)) != SSCMA_OK ||
+        (st = sscma_loader_target_shape(loader, &tdtype, &trank, tdims)) != SSCMA_OK ||
+        (st = sscma_tensor_create(runner->ctx, tdtype, trank, tdims, &target)) != SSCMA_OK ||
+        (st = sscma_model_prepare(runner->model, dims[0], 0)) != SSCMA_OK ||
+        (st = sscma_model_input(runner->model, "image", &image)) != SSCMA_OK ||
+        (st = sscma_loader_start_epoch(loader, 0)) != SSCMA_OK) {
+        sscma_tensor_destroy(target);
+        return st;
+    }
+    for (;;) {
+        int64_t count = 0;
+        if ((st = sscma_loader_next(loader, image, target, &count)) != SSCMA_OK || count == 0)
+            break;
+        if ((st = sscma_model_forward(runner->model)) != SSCMA_OK ||
+            (st = sscma_model_output(runner->model, pred_name, &pred)) != SSCMA_OK ||
+            (st = sscma_metric_update(runner->metric, pred, target, count)) != SSCMA_OK)
+            break;
+    }
+    sscma_tensor_destroy(target);
+    if (st != SSCMA_OK)
+        return st;
+    *out = runner->metric;
+    return SSCMA_OK;
+}

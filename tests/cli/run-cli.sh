@@ -1,0 +1,166 @@
+#!/usr/bin/env bash
+# End-to-end tests of the `sscma` command line (TAP): compose a detection set, check it, train the shipped FOMO
+# recipe briefly, resume, evaluate, export in every format with verification, run inference, and the errors a user
+# meets (exit status and the one-line message naming the key or the file).
+#   run-cli.sh SSCMA_BINARY SOURCE_DIR
+set -u
+SSCMA=$(readlink -f "$1")
+SRC=$(readlink -f "$2")
+FOMO=$SRC/configs/fomo/fomo_mobnetv2_0.35_x8_coco.json
+FMNIST=$SRC/configs/classification/mobnetv2_0.35_fmnist.json
+WORK=$(mktemp -d /tmp/sscma-cli-XXXXXX)
+trap 'rm -rf "$WORK"' EXIT
+cd "$WORK" || exit 1
+n=0
+failed=0
+
+ok() { # ok NAME COMMAND...: passes when the command succeeds
+    local name=$1
+    shift
+    n=$((n + 1))
+    if "$@" >"$WORK/out.$n" 2>&1; then
+        echo "ok $n - $name"
+    else
+        echo "not ok $n - $name"
+        sed 's/^/# /' "$WORK/out.$n" | tail -20
+        failed=$((failed + 1))
+    fi
+}
+
+# fails NAME STATUS NEEDLE COMMAND...: the command exits with STATUS and prints one stderr line containing NEEDLE
+fails() {
+    local name=$1 want=$2 needle=$3
+    shift 3
+    n=$((n + 1))
+    "$@" >"$WORK/stdout.$n" 2>"$WORK/stderr.$n"
+    local got=$?
+    local lines
+    lines=$(wc -l <"$WORK/stderr.$n")
+    if [ "$got" -eq "$want" ] && grep -qF -- "$needle" "$WORK/stderr.$n" && { [ "$want" -eq 2 ] || [ "$lines" -eq 1 ]; }; then
+        echo "ok $n - $name"
+    else
+        echo "not ok $n - $name (exit $got, expected $want; stderr lines $lines; wanted '$needle')"
+        sed 's/^/# /' "$WORK/stderr.$n" | head -5
+        failed=$((failed + 1))
+    fi
+}
+
+json() { # json FILE PYTHON-EXPRESSION-ON-d: true when the expression holds for the JSON object in FILE
+    /usr/bin/python3 -c "import json,sys; d=json.load(open(sys.argv[1])); sys.exit(0 if ($2) else 1)" "$1"
+}
+
+O=(--cfg-options data_root=det num_classes=4 in_channels=1)
+
+ok "dataset compose from the Fashion-MNIST folder" \
+    "$SSCMA" dataset compose --from /usr/share/datasets/fashion-mnist --out det --count 300 --seed 1 \
+    --cfg-options 'classes=[0,1,7,8]' 'objects=[1,5]' 'scale=[0.8,1.2]'
+ok "the composed set is COCO in Roboflow's layout" test -s det/train/_annotations.coco.json -a -s det/valid/_annotations.coco.json
+"$SSCMA" dataset stats "$FOMO" "${O[@]}" --json >stats.json 2>/dev/null
+ok "dataset stats: 300 samples, 4 classes, boxes per class" \
+    json stats.json "d['samples'] == 300 and d['num_classes'] == 4 and sum(c['boxes'] for c in d['classes']) >= 300"
+"$SSCMA" dataset check "$FOMO" "${O[@]}" --split val --json >check.json 2>/dev/null
+ok "dataset check: the valid split has no problem" json check.json "d['samples'] == 60 and d['problems'] == 0"
+"$SSCMA" info "$FOMO" "${O[@]}" --json >info.json 2>/dev/null
+ok "info: params, MACs, shapes, int8 sizes, loaders" \
+    json info.json "d['params'] > 10000 and d['macs'] > 10**6 and d['input'] == [1, 96, 96, 1] and \
+list(d['outputs'].values())[0] == [1, 12, 12, 5] and 0 < d['int8']['weight_bytes'] < d['float32']['weight_bytes'] \
+and d['loaders']['train']['target'] == {'type': 'FomoTarget', 'stride': 8}"
+
+ok "train FOMO 2 epochs" "$SSCMA" train "$FOMO" --work-dir wd "${O[@]}" epochs=2 --quiet
+for f in config.json log.jsonl last.ckpt epoch_2.ckpt last_checkpoint curves.svg; do
+    ok "work dir has $f" test -s "wd/$f"
+done
+ok "curves.svg is an SVG with three panels" \
+    /usr/bin/python3 -c "import xml.etree.ElementTree as E; r=E.parse('wd/curves.svg').getroot(); \
+import sys; sys.exit(0 if r.tag.endswith('svg') and len(r.findall('{http://www.w3.org/2000/svg}g')) == 3 else 1)"
+ok "config.json is the resolved config" json wd/config.json "d['model']['head']['num_classes'] == 4 and d['work_dir'] == 'wd'"
+ok "log.jsonl has training and validation lines" /usr/bin/python3 -c "
+import json
+lines = [json.loads(l) for l in open('wd/log.jsonl')]
+assert [l['epoch'] for l in lines if l['mode'] == 'val'] == [1, 2]
+assert all('loss' in l and 'lr' in l for l in lines if l['mode'] == 'train')"
+
+ok "resume: epochs=3 continues from the work dir's last checkpoint" \
+    "$SSCMA" train "$FOMO" --work-dir wd "${O[@]}" epochs=3 --resume --quiet
+ok "resume trained exactly one more epoch" /usr/bin/python3 -c "
+import json
+lines = [json.loads(l) for l in open('wd/log.jsonl')]
+assert [l['epoch'] for l in lines if l['mode'] == 'val'] == [1, 2, 3], lines"
+
+"$SSCMA" eval "$FOMO" wd/last.ckpt "${O[@]}" --json >eval.json 2>/dev/null
+ok "eval: FomoMetric on 60 images" json eval.json "d['samples'] == 60 and 0 <= d['metrics']['F1'] <= 1"
+
+"$SSCMA" export "$FOMO" wd/last.ckpt --format tflite --verify "${O[@]}" --json >tflite.json 2>/dev/null
+ok "export tflite int8 --verify: every value equal" \
+    json tflite.json "d['precision'] == 'int8' and d['verify']['values_differing'] == 0 and \
+d['verify']['samples'] == 60 and d['verify']['metric_model'] == d['verify']['metric_file']"
+ok "the default file name is beside the checkpoint" test -s wd/last_int8.tflite
+"$SSCMA" export "$FOMO" wd/last.ckpt --format tflite --precision float32 --out f32.tflite --verify "${O[@]}" \
+    --json >f32.json 2>/dev/null
+ok "export tflite float32 --verify" json f32.json "d['file'] == 'f32.tflite' and d['verify']['max_abs_diff'] < 1e-5"
+ok "export onnx" "$SSCMA" export "$FOMO" wd/last.ckpt --format onnx --out model.onnx "${O[@]}"
+ok "the ONNX file starts with the ir_version field" /usr/bin/python3 -c "
+import sys; b = open('model.onnx', 'rb').read(); sys.exit(0 if b[0] == 0x08 and len(b) > 10000 else 1)"
+ok "export c --verify" "$SSCMA" export "$FOMO" wd/last.ckpt --format c --out fomo_model.c --verify "${O[@]}"
+ok "the C array pair compiles" cc -c -o fomo_model.o fomo_model.c
+ok "the C array's header declares the symbol" grep -q 'extern const unsigned char fomo_model\[\]' fomo_model.h
+ok "export with QAT" "$SSCMA" export "$FOMO" wd/last.ckpt --format tflite --qat-epochs 1 --out qat.tflite "${O[@]}" --quiet
+
+"$SSCMA" infer wd/last_int8.tflite det/valid/000000.png det/valid/000001.png --json --threshold 0 --draw pred.png \
+    >infer.json 2>/dev/null
+ok "infer a .tflite: objects with classes and centres" \
+    json infer.json "d['family'] == 'Fomo' and len(d['results']) == 2 and len(d['results'][0]['objects']) > 0 and \
+all(o['name'] in ('T-shirt/top', 'Trouser', 'Sneaker', 'Bag') and (o['x'] - 4) % 8 == 0 and o['w'] == 8 \
+    for o in d['results'][0]['objects']) and \
+[o['score'] for o in d['results'][0]['objects']] == sorted((o['score'] for o in d['results'][0]['objects']), reverse=True)"
+ok "infer --draw writes a PNG" /usr/bin/python3 -c "
+import sys; sys.exit(0 if open('pred.png', 'rb').read(8) == b'\x89PNG\r\n\x1a\n' else 1)"
+ok "infer from a config and a checkpoint" "$SSCMA" infer "$FOMO" wd/last.ckpt det/valid/000002.png "${O[@]}"
+
+ok "the Fashion-MNIST recipe trains (one epoch on 2,000 images)" "$SSCMA" train "$FMNIST" --work-dir fm --quiet \
+    --cfg-options epochs=1 train_dataloader.dataset.indices=2000 val_dataloader.dataset.indices=500
+"$SSCMA" export "$FMNIST" fm/last.ckpt --format tflite --out fm.tflite --cfg-options val_dataloader.dataset.indices=500 \
+    --quiet >/dev/null 2>&1
+/usr/bin/python3 - <<'EOF'
+import struct, zlib
+# a 28x28 gray PNG for the classifier
+raw = b''.join(b'\x00' + bytes((x * 9 + y * 3) % 256 for x in range(28)) for y in range(28))
+def chunk(t, d): return struct.pack('>I', len(d)) + t + d + struct.pack('>I', zlib.crc32(t + d))
+open('gray.png', 'wb').write(b'\x89PNG\r\n\x1a\n' + chunk(b'IHDR', struct.pack('>IIBBBBB', 28, 28, 8, 0, 0, 0, 0))
+                             + chunk(b'IDAT', zlib.compress(raw)) + chunk(b'IEND', b''))
+EOF
+"$SSCMA" infer fm.tflite gray.png --json --topk 3 >cls.json 2>/dev/null
+ok "infer a classifier: top 3 named classes, best first" \
+    json cls.json "[len(r['classes']) for r in d['results']] == [3] and \
+d['results'][0]['classes'][0]['score'] >= d['results'][0]['classes'][1]['score'] and \
+all(c['name'] for c in d['results'][0]['classes'])"
+
+# errors: exit 1 with the library's one-line message, exit 2 for usage errors
+fails "a missing config names the file" 1 "nope.json" "$SSCMA" train nope.json
+fails "a bad override names it" 1 "override 'foo'" "$SSCMA" train "$FOMO" --cfg-options foo
+fails "a missing data_root names the annotation file" 1 "nowhere/train/_annotations.coco.json" \
+    "$SSCMA" train "$FOMO" --cfg-options data_root=nowhere --quiet
+fails "a class count mismatch names num_classes" 1 "num_classes=4" \
+    "$SSCMA" train "$FOMO" --cfg-options data_root=det --quiet
+fails "a bad batch size names the key" 1 "train_dataloader.batch_size" \
+    "$SSCMA" train "$FOMO" "${O[@]}" train_dataloader.batch_size=0 --quiet
+fails "an undefined reference names the key" 1 "model.input_size" \
+    "$SSCMA" info "$FOMO" --cfg-options 'model.input_size=${nope}'
+fails "a missing checkpoint names the file" 1 "missing.ckpt" "$SSCMA" eval "$FOMO" missing.ckpt "${O[@]}"
+fails "a checkpoint of another model names the tensor" 1 "fm/last.ckpt" "$SSCMA" eval "$FOMO" fm/last.ckpt "${O[@]}"
+fails "a missing image names the file" 1 "x.png" "$SSCMA" infer wd/last_int8.tflite x.png
+cp model.onnx bad.tflite
+fails "not a TFLite file names it" 1 "bad.tflite" "$SSCMA" infer bad.tflite det/valid/000000.png
+fails "--resume without a checkpoint" 1 "last_checkpoint" "$SSCMA" train "$FOMO" --work-dir empty "${O[@]}" --resume --quiet
+fails "export needs --format" 2 "--format" "$SSCMA" export "$FOMO" wd/last.ckpt
+fails "--verify of ONNX is refused" 2 "onnxruntime" "$SSCMA" export "$FOMO" wd/last.ckpt --format onnx --verify
+fails "an unknown option" 2 "unknown option '--bogus'" "$SSCMA" train "$FOMO" --bogus
+fails "an unknown command" 2 "unknown command" "$SSCMA" bogus
+fails "a missing argument" 2 "usage: sscma eval" "$SSCMA" eval "$FOMO"
+for c in train eval export infer info dataset; do
+    ok "sscma $c --help" "$SSCMA" "$c" --help
+done
+ok "sscma --version" "$SSCMA" --version
+
+echo "1..$n"
+[ "$failed" -eq 0 ]

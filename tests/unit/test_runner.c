@@ -1,0 +1,514 @@
+/*
+ * Unit tests of runner.h (SSCMA configs turned into a model, loaders and a trainer, evaluation, deployment metadata)
+ * and predict.h (device pre- and post-processing), through the shipped recipes where possible.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <sscma/sscma.h>
+
+#include "harness.h"
+
+static char tmpdir[64];
+static sscma_context *ctx;
+
+static sscma_config *parse(const char *text)
+{
+    sscma_config *c = NULL;
+    CHECK_OK(sscma_config_parse(text, NULL, &c));
+    return c;
+}
+
+/* The shipped Fashion-MNIST recipe, shortened by overrides as a user would. */
+static sscma_config *fmnist_recipe(const char *extra)
+{
+    sscma_config *c = NULL;
+    CHECK_OK(sscma_config_load(CONFIGS_DIR "/classification/mobnetv2_0.35_fmnist.json", &c));
+    if (c == NULL)
+        return NULL;
+    CHECK_OK(sscma_config_set(c, "epochs=1"));
+    CHECK_OK(sscma_config_set(c, "train_dataloader.dataset.indices=256"));
+    CHECK_OK(sscma_config_set(c, "val_dataloader.dataset.indices=200"));
+    CHECK_OK(sscma_config_set(c, "train_dataloader.num_workers=0"));
+    if (extra != NULL)
+        CHECK_OK(sscma_config_set(c, extra));
+    CHECK_OK(sscma_config_resolve(c));
+    return c;
+}
+
+static json_t *loader_json(sscma_runner *r, const char *split)
+{
+    const char *text = NULL;
+    CHECK_OK(sscma_runner_loader_config(r, split, &text));
+    return text != NULL ? json_loads(text, 0, NULL) : NULL;
+}
+
+static const char *transform_type(json_t *loader, size_t i)
+{
+    return json_string_value(json_object_get(json_array_get(json_object_get(loader, "pipeline"), i), "type"));
+}
+
+/* Checks that the loader's pipeline has exactly the transforms `types` (NULL-terminated), in order. */
+static void check_pipeline(json_t *loader, const char *const *types)
+{
+    size_t n = 0;
+    while (types[n] != NULL)
+        n++;
+    CHECK_INT_EQ(json_array_size(json_object_get(loader, "pipeline")), n);
+    for (size_t i = 0; i < n; i++)
+        if (transform_type(loader, i) == NULL || strcmp(transform_type(loader, i), types[i]) != 0)
+            test_fail(__FILE__, __LINE__, "transform %zu is %s, expected %s", i,
+                      transform_type(loader, i) ? transform_type(loader, i) : "(none)", types[i]);
+}
+
+static void recipe_trains_and_evaluates(void)
+{
+    char wd[128], extra[160];
+    snprintf(wd, sizeof wd, "%s/work/fmnist", tmpdir);
+    snprintf(extra, sizeof extra, "work_dir=%s", wd);
+    sscma_config *c = fmnist_recipe(extra);
+    sscma_runner *r = NULL;
+    CHECK_OK(sscma_runner_create(ctx, c, &r));
+    if (r == NULL) {
+        sscma_config_destroy(c);
+        return;
+    }
+    /* the mmengine pipeline mapped: scopes and loading/packing steps dropped, gray kept, Normalize appended */
+    json_t *train = loader_json(r, "train"), *val = loader_json(r, "val");
+    check_pipeline(train, (const char *const[]){"ToGray", "Pad", "RandomFlip", "Normalize", NULL});
+    CHECK(fabs(json_number_value(json_array_get(
+                   json_object_get(json_array_get(json_object_get(train, "pipeline"), 3), "mean"), 0)) - 72.94) < 1e-9);
+    check_pipeline(val, (const char *const[]){"ToGray", "Pad", "Normalize", NULL});
+    CHECK_INT_EQ(json_integer_value(json_object_get(train, "batch_size")), 64);
+    CHECK(json_is_true(json_object_get(train, "shuffle")));
+    CHECK(json_is_false(json_object_get(val, "shuffle")));
+    CHECK(json_object_get(train, "target") == NULL);
+    json_decref(train);
+    json_decref(val);
+    /* "test" without test_dataloader is the validation set */
+    sscma_dataset *dv = NULL, *dt = NULL;
+    CHECK_OK(sscma_runner_dataset(r, "val", &dv));
+    CHECK_OK(sscma_runner_dataset(r, "test", &dt));
+    CHECK(dv != NULL && dv == dt);
+    sscma_trainer *t = NULL;
+    CHECK_OK(sscma_runner_trainer(r, &t));
+    struct stat sb;
+    CHECK(stat(wd, &sb) == 0 && S_ISDIR(sb.st_mode)); /* created, with its parent */
+    if (t != NULL) {
+        CHECK_OK(sscma_trainer_train(t));
+        const sscma_metric *m = NULL, *e = NULL;
+        double a = -1, b = -2;
+        CHECK_OK(sscma_trainer_validate(t, &m));
+        CHECK_OK(sscma_metric_get(m, "accuracy/top1", &a));
+        /* the runner's evaluation is the trainer's validation (no EMA here) */
+        CHECK_OK(sscma_runner_evaluate(r, "val", &e));
+        if (e != NULL)
+            CHECK_OK(sscma_metric_get(e, "accuracy/top1", &b));
+        CHECK(a == b);
+        /* the trainer still trains after the runner re-prepared the model for evaluation */
+        int64_t epochs = 0;
+        CHECK_OK(sscma_trainer_position(t, &epochs, NULL));
+        CHECK_INT_EQ(epochs, 1);
+        CHECK_OK(sscma_trainer_validate(t, &m));
+    }
+    /* log.jsonl: one training line per logged iteration, one validation line per validation */
+    char path[256], line[2048];
+    snprintf(path, sizeof path, "%s/log.jsonl", wd);
+    FILE *f = fopen(path, "r");
+    CHECK(f != NULL);
+    int n_train = 0, n_val = 0;
+    while (f != NULL && fgets(line, sizeof line, f) != NULL) {
+        json_t *o = json_loads(line, 0, NULL);
+        const char *mode = json_string_value(json_object_get(o, "mode"));
+        CHECK(mode != NULL);
+        if (mode != NULL && strcmp(mode, "train") == 0) {
+            n_train++;
+            CHECK(json_is_number(json_object_get(o, "loss")) && json_is_number(json_object_get(o, "lr")));
+            CHECK_INT_EQ(json_integer_value(json_object_get(o, "epoch")), 1);
+        } else if (mode != NULL && strcmp(mode, "val") == 0) {
+            n_val++;
+            CHECK(json_is_number(json_object_get(o, "accuracy/top1")));
+        }
+        json_decref(o);
+    }
+    if (f != NULL)
+        fclose(f);
+    CHECK_INT_EQ(n_train, 1); /* 4 iterations, logger interval 100: the epoch's last iteration */
+    CHECK_INT_EQ(n_val, 1);
+    /* deployment metadata from the config */
+    sscma_model *model = NULL;
+    sscma_qmodel *q = NULL;
+    CHECK_OK(sscma_runner_model(r, &model));
+    CHECK_OK(sscma_qmodel_from_model(model, &q));
+    CHECK_OK(sscma_runner_set_meta(r, q));
+    const char *v = NULL;
+    CHECK_OK(sscma_qmodel_meta(q, "classes", &v));
+    if (v != NULL)
+        CHECK_STR_CONTAINS(v, "\"T-shirt/top\"");
+    CHECK_OK(sscma_qmodel_meta(q, "std", &v));
+    if (v != NULL)
+        CHECK_STR_CONTAINS(v, "90.0");
+    /* memory: an int8 deployment needs a quarter of the activation bytes, about a quarter of the weights */
+    int64_t w32 = 0, a32 = 0, w8 = 0, a8 = 0;
+    CHECK_OK(sscma_qmodel_memory(q, 0, &w32, &a32));
+    CHECK_OK(sscma_qmodel_memory(q, 1, &w8, &a8));
+    CHECK(a32 == 4 * a8);
+    CHECK(w8 < w32 / 3 && w8 > w32 / 5);
+    CHECK(a8 >= 32 * 32 * 1 + 16 * 16 * 16); /* the input and the first convolution's output are alive together */
+    sscma_qmodel_destroy(q);
+    sscma_runner_destroy(r);
+    sscma_config_destroy(c);
+}
+
+/* A FOMO config written as SSCMA writes it, over a small composed COCO set. */
+static const char *fomo_config(char *buf, size_t size, const char *data, const char *extra)
+{
+    snprintf(buf, size,
+             "{\"model\": {\"type\": \"sscma.Fomo\", \"input_size\": [96, 96],"
+             "  \"data_preprocessor\": {\"type\": \"mmdet.DetDataPreprocessor\", \"mean\": [0, 0, 0],"
+             "                         \"std\": [255, 255, 255]},"
+             "  \"backbone\": {\"type\": \"mmdet.MobileNetV2\", \"widen_factor\": 0.35, \"out_indices\": [2],"
+             "                \"in_channels\": 1},"
+             "  \"head\": {\"type\": \"FomoHead\", \"num_classes\": 4, \"middle_channel\": 48}},"
+             " \"train_dataloader\": {\"batch_size\": 8, \"sampler\": {\"type\": \"DefaultSampler\", \"shuffle\": true},"
+             "  \"dataset\": {\"type\": \"FomoDatasets\", \"data_root\": \"%s\","
+             "   \"ann_file\": \"train/_annotations.coco.json\", \"data_prefix\": {\"img\": \"train/\"},"
+             "   \"pipeline\": [{\"type\": \"LoadImageFromFile\", \"color_type\": \"grayscale\"},"
+             "                {\"type\": \"LoadAnnotations\", \"with_bbox\": true},"
+             "                {\"type\": \"mmdet.Resize\", \"scale\": [96, 96]}, {\"type\": \"mmdet.PackDetInputs\"}]}},"
+             " \"val_dataloader\": {\"batch_size\": 8, \"dataset\": {\"type\": \"FomoDatasets\", \"data_root\": \"%s\","
+             "   \"ann_file\": \"valid/_annotations.coco.json\", \"data_prefix\": {\"img\": \"valid/\"},"
+             "   \"test_mode\": true, \"pipeline\": [{\"type\": \"mmdet.Resize\", \"scale\": [96, 96]}]}},"
+             " \"val_evaluator\": {\"type\": \"FomoMetric\"}, \"randomness\": {\"seed\": 7},"
+             " \"train_cfg\": {\"max_epochs\": 1}, \"optim_wrapper\": {\"optimizer\": {\"type\": \"Adam\", \"lr\": 0.001}}%s%s}",
+             data, data, extra ? ", " : "", extra ? extra : "");
+    return buf;
+}
+
+static void compose_once(char *data, size_t size)
+{
+    snprintf(data, size, "%s/det", tmpdir);
+    char marker[256];
+    snprintf(marker, sizeof marker, "%s/valid/_annotations.coco.json", data);
+    struct stat sb;
+    if (stat(marker, &sb) == 0)
+        return;
+    sscma_dataset *src = NULL;
+    CHECK_OK(sscma_dataset_open(ctx, "{\"type\": \"FashionMNIST\", \"split\": \"test\", \"indices\": 300}", &src));
+    char cfg[512];
+    snprintf(cfg, sizeof cfg, "{\"out_dir\": \"%s\", \"image_size\": [96, 96], \"splits\": {\"train\": 16, "
+             "\"valid\": 8}, \"classes\": [0, 1, 7, 8], \"seed\": 0}", data);
+    if (src != NULL)
+        CHECK_OK(sscma_compose_detection(src, cfg));
+    sscma_dataset_destroy(src);
+}
+
+static void mmengine_detection_config(void)
+{
+    char data[128], text[4096];
+    compose_once(data, sizeof data);
+    sscma_config *c = parse(fomo_config(text, sizeof text, data, NULL));
+    sscma_runner *r = NULL;
+    CHECK_OK(sscma_runner_create(ctx, c, &r));
+    if (r == NULL) {
+        sscma_config_destroy(c);
+        return;
+    }
+    json_t *train = loader_json(r, "train"), *val = loader_json(r, "val");
+    /* color_type grayscale became ToGray in place; three equal means serve the gray model as one */
+    check_pipeline(train, (const char *const[]){"ToGray", "Resize", "Normalize", NULL});
+    json_t *norm = json_array_get(json_object_get(train, "pipeline"), 2);
+    CHECK_INT_EQ(json_array_size(json_object_get(norm, "mean")), 1);
+    CHECK(json_number_value(json_array_get(json_object_get(norm, "std"), 0)) == 255.0);
+    json_t *target = json_object_get(train, "target");
+    CHECK_STR_EQ(json_string_value(json_object_get(target, "type")), "FomoTarget");
+    CHECK_INT_EQ(json_integer_value(json_object_get(target, "stride")), 8);
+    CHECK_INT_EQ(json_integer_value(json_object_get(train, "seed")), 7); /* randomness.seed */
+    check_pipeline(val, (const char *const[]){"ToGray", "Resize", "Normalize", NULL}); /* ToGray: the gray model */
+    json_decref(train);
+    json_decref(val);
+    sscma_dataset *ds = NULL;
+    int32_t k = 0;
+    CHECK_OK(sscma_runner_dataset(r, "train", &ds));
+    if (ds != NULL)
+        CHECK_OK(sscma_dataset_num_classes(ds, &k));
+    CHECK_INT_EQ(k, 4);
+    /* a loader, a trainer and an evaluation without a work_dir: nothing is written */
+    sscma_trainer *t = NULL;
+    CHECK_OK(sscma_runner_trainer(r, &t));
+    const sscma_metric *m = NULL;
+    double f1 = -1;
+    CHECK_OK(sscma_runner_evaluate(r, "val", &m));
+    if (m != NULL)
+        CHECK_OK(sscma_metric_get(m, "F1", &f1));
+    CHECK(f1 >= 0.0 && f1 <= 1.0);
+    sscma_runner_destroy(r);
+    sscma_config_destroy(c);
+}
+
+static void runner_errors_name_the_key(void)
+{
+    char data[128], text[4096];
+    compose_once(data, sizeof data);
+    sscma_runner *r = NULL;
+    sscma_config *c = parse("{\"train_dataloader\": {}}");
+    CHECK_FAILS(sscma_runner_create(ctx, c, &r), SSCMA_ERR_CONFIG, "'model'");
+    sscma_config_destroy(c);
+    c = parse("{\"model\": {\"type\": \"Fomo\", \"backbone\": {\"type\": \"MobileNetV2\"}, \"head\": {\"type\": "
+              "\"FomoHead\", \"num_classes\": 2}, \"bad_key\": 1}}");
+    CHECK_FAILS(sscma_runner_create(ctx, c, &r), SSCMA_ERR_CONFIG, "model: ");
+    sscma_config_destroy(c);
+    c = parse(fomo_config(text, sizeof text, data, "\"load_from\": \"/nonexistent/x.ckpt\""));
+    CHECK_FAILS(sscma_runner_create(ctx, c, &r), SSCMA_ERR_IO, "load_from");
+    sscma_config_destroy(c);
+    c = parse(fomo_config(text, sizeof text, data, "\"test_evaluator\": null, \"val_dataloader\": null"));
+    CHECK_OK(sscma_runner_create(ctx, c, &r));
+    sscma_dataset *ds = NULL;
+    sscma_loader *ld = NULL;
+    const char *json = NULL;
+    const sscma_metric *m = NULL;
+    if (r != NULL) {
+        CHECK_FAILS(sscma_runner_dataset(r, "valid", &ds), SSCMA_ERR_INVALID_ARGUMENT, "unknown split 'valid'");
+        CHECK_FAILS(sscma_runner_dataset(r, "val", &ds), SSCMA_ERR_NOT_FOUND, "no 'val_dataloader'");
+        CHECK_FAILS(sscma_runner_loader(r, "test", &ld), SSCMA_ERR_NOT_FOUND, "no 'val_dataloader'");
+        CHECK_FAILS(sscma_runner_loader_config(r, "val", &json), SSCMA_ERR_NOT_FOUND, "val_dataloader");
+        CHECK_FAILS(sscma_runner_evaluate(r, "val", &m), SSCMA_ERR_NOT_FOUND, "val_dataloader");
+    }
+    sscma_runner_destroy(r);
+    r = NULL;
+    sscma_config_destroy(c);
+    /* values the mapping reads */
+    static const char *const bad[][2] = {
+        {"train_dataloader.batch_size=0", "train_dataloader.batch_size: expected an integer >= 1"},
+        {"train_dataloader.sampler.shuffle=3", "train_dataloader.sampler.shuffle: expected true or false"},
+        {"train_dataloader.sampler.type=WeightedSampler", "train_dataloader.sampler.type"},
+        {"train_dataloader.dataset.type=NoSuchDataset", "train_dataloader.dataset: "},
+        {"train_dataloader.dataset.ann_file=missing.json", "missing.json"},
+        {"train_dataloader.dataset.pipeline.2.type=NoSuchTransform", "NoSuchTransform"},
+        {"model.data_preprocessor.mean=[1,2,3]", "model.data_preprocessor.mean: 3 values for a model with 1 input"},
+        {"val_evaluator=null", "no 'val_evaluator'"},
+        {"val_evaluator.type=NoSuchMetric", "val_evaluator: "},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        c = parse(fomo_config(text, sizeof text, data, NULL));
+        CHECK_OK(sscma_config_set(c, bad[i][0]));
+        CHECK_OK(sscma_runner_create(ctx, c, &r));
+        if (r == NULL) {
+            sscma_config_destroy(c);
+            continue;
+        }
+        sscma_clear_error();
+        sscma_status st = sscma_runner_loader(r, "train", &ld);
+        if (st == SSCMA_OK)
+            st = sscma_runner_evaluate(r, "val", &m);
+        CHECK(st != SSCMA_OK);
+        if (strstr(sscma_last_error(), bad[i][1]) == NULL)
+            test_fail(__FILE__, __LINE__, "%s: the message '%s' lacks '%s'", bad[i][0], sscma_last_error(), bad[i][1]);
+        sscma_runner_destroy(r);
+        r = NULL;
+        sscma_config_destroy(c);
+    }
+}
+
+static void predictions_follow_the_device(void)
+{
+    char data[128], text[4096], path[256];
+    compose_once(data, sizeof data);
+    sscma_config *c = parse(fomo_config(text, sizeof text, data, NULL));
+    sscma_runner *r = NULL;
+    sscma_model *model = NULL;
+    sscma_qmodel *q = NULL;
+    sscma_tensor *img = NULL;
+    CHECK_OK(sscma_runner_create(ctx, c, &r));
+    if (r != NULL)
+        CHECK_OK(sscma_runner_model(r, &model));
+    if (model != NULL)
+        CHECK_OK(sscma_qmodel_from_model(model, &q));
+    snprintf(path, sizeof path, "%s/valid/000000.png", data);
+    CHECK_OK(sscma_image_read(ctx, path, 0, &img));
+    int64_t h = 0, w = 0, ch = 0;
+    if (img != NULL) {
+        sscma_tensor_dim(img, 0, &h), sscma_tensor_dim(img, 1, &w), sscma_tensor_dim(img, 2, &ch);
+        CHECK_INT_EQ(h, 96);
+        CHECK_INT_EQ(ch, 1);
+    }
+    sscma_tensor *rgb = NULL;
+    CHECK_OK(sscma_image_read(ctx, path, 3, &rgb));
+    if (rgb != NULL) {
+        sscma_tensor_dim(rgb, 2, &ch);
+        CHECK_INT_EQ(ch, 3);
+    }
+    if (q != NULL && rgb != NULL) {
+        /* threshold 0: every class of every cell, best first, at the cells' centres */
+        sscma_predict_options o;
+        CHECK_OK(sscma_predict_options_init(&o, sizeof o));
+        o.score_threshold = 0.0f;
+        static sscma_prediction res[12 * 12 * 4];
+        int32_t n = 0;
+        CHECK_OK(sscma_predict(q, rgb, &o, res, 12 * 12 * 4, &n));
+        CHECK_INT_EQ(n, 12 * 12 * 4);
+        int sorted = 1, centred = 1;
+        for (int32_t i = 0; i < n; i++) {
+            sorted &= i == 0 || res[i].score <= res[i - 1].score;
+            centred &= fmodf(res[i].x - 4.0f, 8.0f) == 0.0f && fmodf(res[i].y - 4.0f, 8.0f) == 0.0f &&
+                       res[i].w == 8.0f && res[i].class_id >= 0 && res[i].class_id < 4;
+        }
+        CHECK(sorted);
+        CHECK(centred);
+        /* a capacity smaller than the count: only that many written, the count is the total */
+        sscma_prediction two[2];
+        int32_t n2 = 0;
+        CHECK_OK(sscma_predict(q, rgb, &o, two, 2, &n2));
+        CHECK_INT_EQ(n2, n);
+        CHECK(two[0].score == res[0].score);
+        /* an image of another size: centres scale to its pixels */
+        int64_t dims[3] = {48, 192, 1};
+        sscma_tensor *wide = NULL;
+        CHECK_OK(sscma_tensor_create(ctx, SSCMA_DTYPE_U8, 3, dims, &wide));
+        CHECK_OK(sscma_predict(q, wide, &o, res, 12 * 12 * 4, &n));
+        float max_x = 0.0f, max_y = 0.0f;
+        for (int32_t i = 0; i < n; i++)
+            max_x = fmaxf(max_x, res[i].x), max_y = fmaxf(max_y, res[i].y);
+        CHECK(max_x == 11.5f * 16.0f && max_y == 11.5f * 4.0f);
+        sscma_tensor_destroy(wide);
+        /* errors */
+        sscma_tensor *f32 = NULL;
+        CHECK_OK(sscma_tensor_create(ctx, SSCMA_DTYPE_F32, 3, dims, &f32));
+        CHECK_FAILS(sscma_predict(q, f32, &o, res, 4, &n), SSCMA_ERR_DTYPE, "u8");
+        sscma_tensor_destroy(f32);
+        CHECK_FAILS(sscma_predict(q, rgb, &o, NULL, 4, &n), SSCMA_ERR_INVALID_ARGUMENT, "capacity");
+        CHECK_OK(sscma_qmodel_set_meta(q, "mean", "[\"x\"]"));
+        CHECK_FAILS(sscma_predict(q, rgb, &o, res, 4, &n), SSCMA_ERR_FORMAT, "'mean' metadata");
+        CHECK_OK(sscma_qmodel_set_meta(q, "mean", NULL));
+        CHECK_OK(sscma_qmodel_set_meta(q, "family", "YOLO"));
+        CHECK_FAILS(sscma_predict(q, rgb, &o, res, 4, &n), SSCMA_ERR_UNSUPPORTED, "'YOLO'");
+        o.struct_size = 2;
+        CHECK_FAILS(sscma_predict(q, rgb, &o, res, 4, &n), SSCMA_ERR_INVALID_ARGUMENT, "struct_size");
+    }
+    sscma_tensor *none = NULL;
+    snprintf(path, sizeof path, "%s/valid/nonexistent.png", data);
+    CHECK_FAILS(sscma_image_read(ctx, path, 0, &none), SSCMA_ERR_IO, "nonexistent.png");
+    CHECK_FAILS(sscma_image_read(ctx, path, 2, &none), SSCMA_ERR_INVALID_ARGUMENT, "channels");
+    sscma_tensor_destroy(img);
+    sscma_tensor_destroy(rgb);
+    sscma_qmodel_destroy(q);
+    sscma_runner_destroy(r);
+    sscma_config_destroy(c);
+}
+
+/* A classifier's top classes are its probabilities, sorted. */
+static void classifier_top_k(void)
+{
+    sscma_config *c = fmnist_recipe(NULL);
+    sscma_runner *r = NULL;
+    sscma_model *model = NULL;
+    sscma_qmodel *q = NULL;
+    CHECK_OK(sscma_runner_create(ctx, c, &r));
+    if (r != NULL)
+        CHECK_OK(sscma_runner_model(r, &model));
+    if (model != NULL)
+        CHECK_OK(sscma_qmodel_from_model(model, &q));
+    if (q == NULL) {
+        sscma_runner_destroy(r);
+        sscma_config_destroy(c);
+        return;
+    }
+    /* an image already at the input size, mean 0 / std 1: the input is the pixels themselves */
+    int64_t dims[3] = {32, 32, 1};
+    sscma_tensor *img = NULL;
+    CHECK_OK(sscma_tensor_create(ctx, SSCMA_DTYPE_U8, 3, dims, &img));
+    uint8_t *px = NULL;
+    sscma_tensor_data(img, (void **)&px);
+    for (int i = 0; px != NULL && i < 32 * 32; i++)
+        px[i] = (uint8_t)(i * 7 % 256);
+    sscma_predict_options o;
+    CHECK_OK(sscma_predict_options_init(&o, sizeof o));
+    o.top_k = 3;
+    sscma_prediction res[10];
+    int32_t n = 0;
+    CHECK_OK(sscma_predict(q, img, &o, res, 10, &n));
+    CHECK_INT_EQ(n, 3);
+    /* the same input through the runtime directly */
+    float probs[10], in[32 * 32];
+    for (int i = 0; i < 32 * 32; i++)
+        in[i] = (float)(i * 7 % 256);
+    int64_t idims[4] = {1, 32, 32, 1}, odims[2] = {1, 10};
+    sscma_tensor *it = NULL, *ot = NULL;
+    CHECK_OK(sscma_tensor_wrap(ctx, SSCMA_DTYPE_F32, 4, idims, in, sizeof in, &it));
+    CHECK_OK(sscma_tensor_wrap(ctx, SSCMA_DTYPE_F32, 2, odims, probs, sizeof probs, &ot));
+    CHECK_OK(sscma_qmodel_set_input(q, 0, it));
+    CHECK_OK(sscma_qmodel_run(q));
+    CHECK_OK(sscma_qmodel_get_output(q, 0, ot));
+    int best = 0;
+    for (int k = 1; k < 10; k++)
+        best = probs[k] > probs[best] ? k : best;
+    CHECK_INT_EQ(res[0].class_id, best);
+    CHECK(res[0].score == probs[best]);
+    CHECK(res[1].score <= res[0].score && res[2].score <= res[1].score);
+    sscma_tensor_destroy(it);
+    sscma_tensor_destroy(ot);
+    sscma_tensor_destroy(img);
+    sscma_qmodel_destroy(q);
+    sscma_runner_destroy(r);
+    sscma_config_destroy(c);
+}
+
+static void null_arguments(void)
+{
+    sscma_runner *r = NULL;
+    sscma_config *c = parse("{}");
+    sscma_model *m = NULL;
+    sscma_dataset *d = NULL;
+    sscma_loader *l = NULL;
+    sscma_trainer *t = NULL;
+    const char *j = NULL;
+    const sscma_metric *mt = NULL;
+    CHECK_FAILS(sscma_runner_create(NULL, c, &r), SSCMA_ERR_INVALID_ARGUMENT, "ctx");
+    CHECK_FAILS(sscma_runner_create(ctx, NULL, &r), SSCMA_ERR_INVALID_ARGUMENT, "config");
+    CHECK_FAILS(sscma_runner_model(NULL, &m), SSCMA_ERR_INVALID_ARGUMENT, NULL);
+    CHECK_FAILS(sscma_runner_dataset(NULL, "train", &d), SSCMA_ERR_INVALID_ARGUMENT, NULL);
+    CHECK_FAILS(sscma_runner_loader(NULL, "train", &l), SSCMA_ERR_INVALID_ARGUMENT, NULL);
+    CHECK_FAILS(sscma_runner_loader_config(NULL, "train", &j), SSCMA_ERR_INVALID_ARGUMENT, NULL);
+    CHECK_FAILS(sscma_runner_trainer(NULL, &t), SSCMA_ERR_INVALID_ARGUMENT, NULL);
+    CHECK_FAILS(sscma_runner_evaluate(NULL, "val", &mt), SSCMA_ERR_INVALID_ARGUMENT, NULL);
+    CHECK_FAILS(sscma_runner_set_meta(NULL, NULL), SSCMA_ERR_INVALID_ARGUMENT, NULL);
+    CHECK_FAILS(sscma_qmodel_memory(NULL, 0, NULL, NULL), SSCMA_ERR_INVALID_ARGUMENT, NULL);
+    sscma_predict_options o;
+    CHECK_FAILS(sscma_predict_options_init(&o, 2), SSCMA_ERR_INVALID_ARGUMENT, "struct_size");
+    CHECK_FAILS(sscma_predict_options_init(&o, sizeof o + 8), SSCMA_ERR_UNSUPPORTED, "struct_size");
+    CHECK_FAILS(sscma_predict(NULL, NULL, NULL, NULL, 0, NULL), SSCMA_ERR_INVALID_ARGUMENT, NULL);
+    CHECK_FAILS(sscma_image_read(ctx, NULL, 0, NULL), SSCMA_ERR_INVALID_ARGUMENT, NULL);
+    sscma_runner_destroy(NULL);
+    sscma_config_destroy(c);
+}
+
+int main(int argc, char **argv)
+{
+    static const test_case cases[] = {
+        TEST_CASE(recipe_trains_and_evaluates),
+        TEST_CASE(mmengine_detection_config),
+        TEST_CASE(runner_errors_name_the_key),
+        TEST_CASE(predictions_follow_the_device),
+        TEST_CASE(classifier_top_k),
+        TEST_CASE(null_arguments),
+    };
+    snprintf(tmpdir, sizeof tmpdir, "/tmp/sscma-runner-XXXXXX");
+    sscma_context_options opt;
+    sscma_context_options_init(&opt, sizeof opt);
+    opt.num_threads = 2;
+    opt.log_level = SSCMA_LOG_ERROR;
+    if (mkdtemp(tmpdir) == NULL || sscma_context_create(&opt, &ctx) != SSCMA_OK)
+        return 99;
+    int rc = test_main(argc, argv, cases, TEST_COUNT(cases));
+    sscma_context_destroy(ctx);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
+    if (system(cmd) != 0)
+        rc = 1;
+    return rc;
+}

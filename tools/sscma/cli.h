@@ -1,0 +1,96 @@
+/*
+ * The `sscma` command line: shared declarations. Every command is a thin layer over the public C API (the runner
+ * builds everything from the config); this code only parses arguments and prints.
+ */
+#ifndef SSCMA_CLI_H
+#define SSCMA_CLI_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include <jansson.h>
+#include <sscma/sscma.h>
+
+#define CLI_MAX_OVERRIDES 64
+#define CLI_MAX_POSITIONAL 64
+
+/* The options every command may take; each command says which it accepts. */
+typedef struct cli_args {
+    const char *cmd;                              /* "train", "eval", ... ("dataset check") */
+    const char *positional[CLI_MAX_POSITIONAL];
+    int n_positional;
+    const char *overrides[CLI_MAX_OVERRIDES];     /* --cfg-options K=V ... */
+    int n_overrides;
+    const char *work_dir, *out, *format, *precision, *split, *draw, *from;
+    const char *resume;                           /* --resume [CKPT]: "" for the last checkpoint */
+    long calib, qat_epochs, threads, count, seed, topk;
+    double threshold;
+    bool json, quiet, verify, help;
+} cli_args;
+
+/* The option table of a command: its usage text and which options it accepts (a string like "wcjq"). */
+typedef struct cli_command {
+    const char *name;
+    int (*run)(cli_args *args);
+    const char *usage;
+    const char *help;
+    int min_positional, max_positional;
+} cli_command;
+
+/* Prints "sscma CMD: <what>: <the library's message>" on stderr and returns 1. */
+int cli_fail(const cli_args *a, const char *what);
+
+/* Prints "sscma CMD: <formatted message>" on stderr and returns `code`. */
+int cli_error(const cli_args *a, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/*
+ * Loads CONFIG, applies the --cfg-options and, when work_dir is not NULL, "work_dir", then resolves the references.
+ * Returns 0 or prints the error and returns 1.
+ */
+int cli_load_config(const cli_args *a, const char *path, const char *work_dir, sscma_config **out);
+
+/* Sets KEY to the JSON string VALUE (a path is never read as a number). Returns 0, or -1 with the library's message. */
+int cli_set_string(sscma_config *cfg, const char *key, const char *value);
+
+/* Writes `size` bytes to `path` atomically (a temporary file in the same directory, renamed). Returns 0 or -1. */
+int cli_write_atomic(const char *path, const void *data, size_t size);
+
+/* Draws work_dir/curves.svg from work_dir/log.jsonl (loss and lr per iteration, validation metrics per epoch). */
+int cli_write_curves(const char *work_dir);
+
+/* A context with --threads, the config's randomness.seed and a log callback that prints INFO lines unless --quiet. */
+int cli_context(const cli_args *a, sscma_config *cfg, sscma_context **out);
+
+/* The runner of CONFIG with CHECKPOINT's weights loaded (checkpoint may be NULL). */
+int cli_runner(const cli_args *a, sscma_context *ctx, sscma_config *cfg, const char *checkpoint, sscma_runner **out);
+
+/* Writes a JSON value on stdout (one line) and releases it. */
+void cli_print_json(json_t *obj);
+
+/* The file name of `path` without directories and extension, into buf. */
+void cli_stem(const char *path, char *buf, size_t size);
+
+/* The directory part of `path` ("." when none), into buf. */
+void cli_dirname(const char *path, char *buf, size_t size);
+
+/* true when the progress bar should be drawn (stderr is a terminal and not --quiet). */
+bool cli_interactive(const cli_args *a);
+
+/* Clears a progress bar line before another message is printed (no-op when none is shown). */
+void cli_clear_bar(void);
+void cli_set_bar_shown(bool shown);
+
+/* Adds the results of `metric` (per-class entries left out) to obj. */
+void cli_metric_json(const sscma_metric *metric, json_t *obj);
+
+/* Prints each "name: value" of a JSON object of metrics, indented, on stdout. */
+void cli_print_metrics(json_t *metrics);
+
+int cli_train(cli_args *a);
+int cli_eval(cli_args *a);
+int cli_export(cli_args *a);
+int cli_infer(cli_args *a);
+int cli_info(cli_args *a);
+int cli_dataset(cli_args *a);
+
+#endif /* SSCMA_CLI_H */

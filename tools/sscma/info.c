@@ -1,0 +1,117 @@
+/* sscma info: what a config builds, and what its deployment costs. */
+#define _POSIX_C_SOURCE 200809L
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+static json_t *shape_json(const sscma_tensor *t)
+{
+    int32_t rank = 0;
+    sscma_tensor_rank(t, &rank);
+    json_t *dims = json_array();
+    for (int32_t i = 0; i < rank; i++) {
+        int64_t d = 0;
+        sscma_tensor_dim(t, i, &d);
+        json_array_append_new(dims, json_integer(d));
+    }
+    return dims;
+}
+
+static void print_shape(json_t *dims)
+{
+    printf("[");
+    for (size_t i = 0; i < json_array_size(dims); i++)
+        printf("%s%lld", i ? ", " : "", (long long)json_integer_value(json_array_get(dims, i)));
+    printf("]");
+}
+
+int cli_info(cli_args *a)
+{
+    sscma_config *cfg = NULL;
+    if (cli_load_config(a, a->positional[0], NULL, &cfg) != 0)
+        return 1;
+    sscma_context *ctx = NULL;
+    sscma_runner *runner = NULL;
+    sscma_qmodel *q = NULL;
+    int rc = 1;
+    if (cli_context(a, cfg, &ctx) != 0 || cli_runner(a, ctx, cfg, NULL, &runner) != 0)
+        goto done;
+    sscma_model *model = NULL;
+    sscma_runner_model(runner, &model);
+    int64_t params = 0, macs = 0, w8 = 0, arena8 = 0, w32 = 0, arena32 = 0;
+    int32_t layers = 0;
+    sscma_model_stats(model, &params, &macs);
+    sscma_model_layer_count(model, &layers);
+    const char *type = NULL;
+    sscma_config_get(cfg, "model.type", &type);
+    json_t *out = json_pack("{s:o, s:I, s:I, s:i}", "model", json_loads(type, JSON_DECODE_ANY, NULL), "params",
+                            (json_int_t)params, "macs", (json_int_t)macs, "layers", (int)layers);
+    sscma_tensor *image = NULL;
+    if (sscma_model_prepare(model, 1, 0) != SSCMA_OK || sscma_model_input(model, "image", &image) != SSCMA_OK ||
+        sscma_qmodel_from_model(model, &q) != SSCMA_OK || sscma_qmodel_prepare(q, 1) != SSCMA_OK) {
+        json_decref(out);
+        rc = cli_fail(a, "cannot lower the model");
+        goto done;
+    }
+    json_object_set_new(out, "input", shape_json(image));
+    json_t *outputs = json_object();
+    int32_t n_out = 0;
+    sscma_qmodel_io_count(q, NULL, &n_out);
+    for (int32_t i = 0; i < n_out; i++) {
+        sscma_tensor *t = NULL;
+        const char *name = NULL;
+        sscma_qmodel_output(q, i, &t, &name);
+        json_object_set_new(outputs, name, shape_json(t));
+    }
+    json_object_set_new(out, "outputs", outputs);
+    sscma_qmodel_memory(q, 0, &w32, &arena32);
+    sscma_qmodel_memory(q, 1, &w8, &arena8);
+    json_object_set_new(out, "float32", json_pack("{s:I, s:I}", "weight_bytes", (json_int_t)w32, "arena_bytes",
+                                                  (json_int_t)arena32));
+    json_object_set_new(out, "int8", json_pack("{s:I, s:I}", "weight_bytes", (json_int_t)w8, "arena_bytes",
+                                               (json_int_t)arena8));
+    json_t *loaders = json_object();
+    static const char *const splits[] = {"train", "val"};
+    for (int s = 0; s < 2; s++) {
+        const char *lc = NULL;
+        if (sscma_runner_loader_config(runner, splits[s], &lc) == SSCMA_OK)
+            json_object_set_new(loaders, splits[s], json_loads(lc, 0, NULL));
+    }
+    sscma_clear_error();
+    json_object_set_new(out, "loaders", loaders);
+    if (a->json) {
+        cli_print_json(out);
+    } else {
+        printf("model      %s, %d layers\n", json_string_value(json_object_get(out, "model")), (int)layers);
+        printf("params     %lld (%.2f M)\n", (long long)params, (double)params / 1e6);
+        printf("MACs       %lld (%.2f M) per image\n", (long long)macs, (double)macs / 1e6);
+        printf("input      ");
+        print_shape(json_object_get(out, "input"));
+        printf(" (NHWC)\n");
+        const char *key;
+        json_t *v;
+        json_object_foreach(outputs, key, v) {
+            printf("output     %s ", key);
+            print_shape(v);
+            printf("\n");
+        }
+        printf("int8       weights %.1f KiB, activation arena %.1f KiB (estimate)\n", (double)w8 / 1024.0,
+               (double)arena8 / 1024.0);
+        printf("float32    weights %.1f KiB, activation arena %.1f KiB\n", (double)w32 / 1024.0,
+               (double)arena32 / 1024.0);
+        json_object_foreach(loaders, key, v) {
+            char *t = json_dumps(v, JSON_COMPACT | JSON_PRESERVE_ORDER);
+            printf("%-10s %s\n", key, t != NULL ? t : "");
+            free(t);
+        }
+        json_decref(out);
+    }
+    rc = 0;
+done:
+    sscma_qmodel_destroy(q);
+    sscma_runner_destroy(runner);
+    sscma_context_destroy(ctx);
+    sscma_config_destroy(cfg);
+    return rc;
+}

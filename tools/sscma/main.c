@@ -1,0 +1,225 @@
+/*
+ * sscma: the command line of libsscma, for people who know SSCMA's tools/train.py and tools/export.py.
+ *
+ *   sscma train   CONFIG [--work-dir DIR] [--cfg-options K=V ...] [--resume [CKPT]] [--threads N] [--quiet]
+ *   sscma eval    CONFIG CHECKPOINT [--cfg-options K=V ...] [--split val|test] [--json]
+ *   sscma export  CONFIG CHECKPOINT --format onnx|tflite|c [--precision float32|int8] [--calib N]
+ *                 [--qat-epochs N] [--verify] [--out FILE]
+ *   sscma infer   (CONFIG CHECKPOINT | MODEL.tflite) IMAGE... [--json] [--draw OUT.png]
+ *   sscma info    CONFIG [--cfg-options K=V ...] [--json]
+ *   sscma dataset check|stats CONFIG [--split train|val|test] [--json]
+ *   sscma dataset compose --from CONFIG_OR_DIR --out DIR [--count N] [--seed S]
+ *
+ * docs/cli.md is the reference. Exit status: 0 on success, 1 when the library reports an error (its message on
+ * stderr), 2 for a usage error.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+static const cli_command commands[] = {
+    {"train", cli_train, "train CONFIG [--work-dir DIR] [--cfg-options K=V ...] [--resume [CKPT]] [--threads N] [--quiet]",
+     "Trains the model of CONFIG. The work dir (default work_dirs/<config name>) receives config.json (resolved),\n"
+     "log.jsonl, checkpoints (epoch_N.ckpt, best_<metric>_epoch_N.ckpt, last_checkpoint) and curves.svg.\n"
+     "--resume continues from CKPT, or from the work dir's last checkpoint.",
+     1, 1},
+    {"eval", cli_eval, "eval CONFIG CHECKPOINT [--cfg-options K=V ...] [--split val|test] [--threads N] [--json]",
+     "Measures the config's val_evaluator on the validation (or test) split with CHECKPOINT's weights.", 2, 2},
+    {"export", cli_export,
+     "export CONFIG CHECKPOINT --format onnx|tflite|c [--precision float32|int8] [--calib N] [--qat-epochs N]\n"
+     "             [--verify] [--out FILE] [--cfg-options K=V ...] [--threads N] [--json]",
+     "Exports CHECKPOINT's model. int8: post-training quantization on N calibration batches of the validation\n"
+     "loader (default 32), or --qat-epochs N of quantization-aware training on the training loader first.\n"
+     "--verify reads the TFLite bytes back (for --format tflite and c), runs them on the validation split and\n"
+     "reports the differences and the task metric of both. Default --out: beside the checkpoint.",
+     2, 2},
+    {"infer", cli_infer,
+     "infer (CONFIG CHECKPOINT | MODEL.tflite) IMAGE... [--json] [--draw OUT.png] [--topk K] [--threshold X]",
+     "Runs a model on images: a classifier prints the top classes, FOMO the detected objects (centres, as\n"
+     "SSCMA-Micro), PFLD the keypoints in pixels. --draw writes the first image with the results drawn.",
+     2, CLI_MAX_POSITIONAL},
+    {"info", cli_info, "info CONFIG [--cfg-options K=V ...] [--json]",
+     "Prints the model's parameters, MACs, input and output shapes, int8 weight size and activation memory,\n"
+     "and the loaders the runner derives from the config.",
+     1, 1},
+    {"dataset", cli_dataset,
+     "dataset check|stats CONFIG [--split train|val|test] [--cfg-options K=V ...] [--json]\n"
+     "       sscma dataset compose --from CONFIG_OR_DIR --out DIR [--count N] [--seed S]",
+     "check: decodes every sample and lists every problem found (exit 1 when any).\n"
+     "stats: sample, class, box and keypoint counts per class.\n"
+     "compose: a COCO detection set (Roboflow layout) composed from a classification dataset: a config's\n"
+     "training set, or a folder of IDX files (Fashion-MNIST) or of class folders.",
+     1, 2},
+};
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: sscma COMMAND ...   (sscma COMMAND --help for details)\n\n");
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        fprintf(f, "  sscma %s\n", commands[i].usage);
+    fprintf(f, "\nlibsscma %s. Exit status: 0 success, 1 error (message on stderr), 2 usage error.\n", sscma_version());
+}
+
+static int parse_long(const char *opt, const char *v, long *out)
+{
+    char *end = NULL;
+    errno = 0;
+    long x = strtol(v, &end, 10);
+    if (errno != 0 || end == v || *end != '\0') {
+        fprintf(stderr, "sscma: %s expects an integer, got '%s'\n", opt, v);
+        return 2;
+    }
+    *out = x;
+    return 0;
+}
+
+static int parse_args(int argc, char **argv, int first, cli_args *a)
+{
+    for (int i = first; i < argc; i++) {
+        const char *o = argv[i];
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        bool has_v = v != NULL;
+#define VALUE()                                                                                                \
+    do {                                                                                                       \
+        if (!has_v) {                                                                                          \
+            fprintf(stderr, "sscma %s: %s needs a value\n", a->cmd, o);                                        \
+            return 2;                                                                                          \
+        }                                                                                                      \
+        i++;                                                                                                   \
+    } while (0)
+        if (strcmp(o, "--help") == 0 || strcmp(o, "-h") == 0) {
+            a->help = true;
+        } else if (strcmp(o, "--json") == 0) {
+            a->json = true;
+        } else if (strcmp(o, "--quiet") == 0 || strcmp(o, "-q") == 0) {
+            a->quiet = true;
+        } else if (strcmp(o, "--verify") == 0) {
+            a->verify = true;
+        } else if (strcmp(o, "--cfg-options") == 0) {
+            int n = 0;
+            while (i + 1 < argc && strncmp(argv[i + 1], "--", 2) != 0) {
+                if (a->n_overrides == CLI_MAX_OVERRIDES) {
+                    fprintf(stderr, "sscma %s: at most %d --cfg-options\n", a->cmd, CLI_MAX_OVERRIDES);
+                    return 2;
+                }
+                a->overrides[a->n_overrides++] = argv[++i];
+                n++;
+            }
+            if (n == 0) {
+                fprintf(stderr, "sscma %s: --cfg-options needs KEY=VALUE arguments\n", a->cmd);
+                return 2;
+            }
+        } else if (strcmp(o, "--resume") == 0) {
+            a->resume = "";
+            size_t n = has_v ? strlen(v) : 0; /* an optional value: anything but an option or a .json config */
+            if (has_v && strncmp(v, "--", 2) != 0 && !(n >= 5 && strcmp(v + n - 5, ".json") == 0))
+                a->resume = argv[++i];
+        } else if (strcmp(o, "--work-dir") == 0) {
+            VALUE();
+            a->work_dir = v;
+        } else if (strcmp(o, "--out") == 0 || strcmp(o, "-o") == 0) {
+            VALUE();
+            a->out = v;
+        } else if (strcmp(o, "--format") == 0) {
+            VALUE();
+            a->format = v;
+        } else if (strcmp(o, "--precision") == 0) {
+            VALUE();
+            a->precision = v;
+        } else if (strcmp(o, "--split") == 0) {
+            VALUE();
+            a->split = v;
+        } else if (strcmp(o, "--draw") == 0) {
+            VALUE();
+            a->draw = v;
+        } else if (strcmp(o, "--from") == 0) {
+            VALUE();
+            a->from = v;
+        } else if (strcmp(o, "--threshold") == 0) {
+            VALUE();
+            char *end = NULL;
+            a->threshold = strtod(v, &end);
+            if (end == v || *end != '\0' || !(a->threshold >= 0.0 && a->threshold <= 1.0)) {
+                fprintf(stderr, "sscma %s: --threshold expects a number in [0, 1], got '%s'\n", a->cmd, v);
+                return 2;
+            }
+        } else if (strcmp(o, "--calib") == 0 || strcmp(o, "--qat-epochs") == 0 || strcmp(o, "--threads") == 0 ||
+                   strcmp(o, "--count") == 0 || strcmp(o, "--seed") == 0 || strcmp(o, "--topk") == 0) {
+            VALUE();
+            long x = 0;
+            if (parse_long(o, v, &x) != 0)
+                return 2;
+            if (x < 0) {
+                fprintf(stderr, "sscma %s: %s must not be negative\n", a->cmd, o);
+                return 2;
+            }
+            if (strcmp(o, "--calib") == 0)
+                a->calib = x;
+            else if (strcmp(o, "--qat-epochs") == 0)
+                a->qat_epochs = x;
+            else if (strcmp(o, "--threads") == 0)
+                a->threads = x;
+            else if (strcmp(o, "--count") == 0)
+                a->count = x;
+            else if (strcmp(o, "--seed") == 0)
+                a->seed = x;
+            else
+                a->topk = x;
+        } else if (strncmp(o, "-", 1) == 0 && o[1] != '\0') {
+            fprintf(stderr, "sscma %s: unknown option '%s' (sscma %s --help)\n", a->cmd, o, a->cmd);
+            return 2;
+        } else {
+            if (a->n_positional == CLI_MAX_POSITIONAL) {
+                fprintf(stderr, "sscma %s: too many arguments\n", a->cmd);
+                return 2;
+            }
+            a->positional[a->n_positional++] = o;
+        }
+#undef VALUE
+    }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0) {
+        usage(argc < 2 ? stderr : stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    if (strcmp(argv[1], "--version") == 0) {
+        printf("sscma %s\n", sscma_version());
+        return 0;
+    }
+    const cli_command *c = NULL;
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (strcmp(argv[1], commands[i].name) == 0)
+            c = &commands[i];
+    if (c == NULL) {
+        fprintf(stderr, "sscma: unknown command '%s'\n", argv[1]);
+        usage(stderr);
+        return 2;
+    }
+    cli_args a;
+    memset(&a, 0, sizeof a);
+    a.cmd = c->name;
+    a.calib = 32;
+    a.topk = 5;
+    a.threshold = -1.0;
+    a.count = -1;
+    int rc = parse_args(argc, argv, 2, &a);
+    if (rc != 0)
+        return rc;
+    if (a.help) {
+        printf("usage: sscma %s\n\n%s\n", c->usage, c->help);
+        return 0;
+    }
+    bool compose = strcmp(c->name, "dataset") == 0 && a.n_positional >= 1 && strcmp(a.positional[0], "compose") == 0;
+    if (!compose && (a.n_positional < c->min_positional || a.n_positional > c->max_positional)) {
+        fprintf(stderr, "usage: sscma %s\n", c->usage);
+        return 2;
+    }
+    return c->run(&a);
+}

@@ -1,0 +1,260 @@
+/* sscma train and sscma eval. */
+#define _POSIX_C_SOURCE 200809L
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli.h"
+
+static volatile sig_atomic_t interrupted;
+
+static void on_sigint(int sig)
+{
+    (void)sig;
+    interrupted = 1;
+}
+
+typedef struct bar_state {
+    bool interactive;
+    double last_draw;
+} bar_state;
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static void format_eta(double s, char *buf, size_t size)
+{
+    long t = s > 0 ? (long)(s + 0.5) : 0;
+    if (t >= 3600)
+        snprintf(buf, size, "%ld:%02ld:%02ld", t / 3600, t / 60 % 60, t % 60);
+    else
+        snprintf(buf, size, "%ld:%02ld", t / 60, t % 60);
+}
+
+/* The progress bar on a terminal; plain log lines (the library's logger) otherwise. Ctrl-C cancels. */
+static int on_progress(const sscma_train_progress *p, void *user)
+{
+    bar_state *b = user;
+    if (b->interactive) {
+        double t = now_s();
+        if (t - b->last_draw >= 0.1 || p->iter == p->iters_per_epoch) {
+            b->last_draw = t;
+            char eta[32];
+            format_eta(p->eta_s, eta, sizeof eta);
+            const int width = 24;
+            int done = p->iters_per_epoch > 0 ? (int)(width * p->iter / p->iters_per_epoch) : width;
+            char bar[32];
+            for (int i = 0; i < width; i++)
+                bar[i] = i < done ? '=' : i == done ? '>' : ' ';
+            bar[width] = '\0';
+            fprintf(stderr, "\r\033[Kepoch %lld/%lld [%s] %lld/%lld  loss %.4f  lr %.2e  %.0f img/s  ETA %s",
+                    (long long)p->epoch, (long long)p->max_epochs, bar, (long long)p->iter,
+                    (long long)p->iters_per_epoch, p->loss, p->lr, p->images_per_s, eta);
+            cli_set_bar_shown(true);
+        }
+    }
+    return interrupted ? 1 : 0;
+}
+
+/* The checkpoint named in work_dir/last_checkpoint, into buf. */
+static int last_checkpoint(const cli_args *a, const char *work_dir, char *buf, size_t size)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/last_checkpoint", work_dir);
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return cli_error(a, 1, "--resume: %s does not exist (no checkpoint was written in this work dir yet)", path);
+    size_t n = fread(buf, 1, size - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+        buf[--n] = '\0';
+    if (n == 0)
+        return cli_error(a, 1, "--resume: %s is empty", path);
+    return 0;
+}
+
+int cli_train(cli_args *a)
+{
+    const char *path = a->positional[0];
+    sscma_config *cfg = NULL;
+    if (cli_load_config(a, path, a->work_dir, &cfg) != 0)
+        return 1;
+    const char *wd_json = NULL;
+    char work_dir[2048];
+    if (sscma_config_get(cfg, "work_dir", &wd_json) != SSCMA_OK || strcmp(wd_json, "null") == 0) {
+        char stem[256];
+        cli_stem(path, stem, sizeof stem);
+        snprintf(work_dir, sizeof work_dir, "work_dirs/%s", stem); /* SSCMA's default */
+        if (cli_set_string(cfg, "work_dir", work_dir) != 0) {
+            sscma_config_destroy(cfg);
+            return cli_fail(a, "work_dir");
+        }
+    } else {
+        json_t *v = json_loads(wd_json, JSON_DECODE_ANY, NULL);
+        if (!json_is_string(v)) {
+            json_decref(v);
+            sscma_config_destroy(cfg);
+            return cli_error(a, 1, "%s: work_dir: expected a directory path, got %s", path, wd_json);
+        }
+        snprintf(work_dir, sizeof work_dir, "%s", json_string_value(v));
+        json_decref(v);
+    }
+    sscma_context *ctx = NULL;
+    sscma_runner *runner = NULL;
+    sscma_trainer *trainer = NULL;
+    int rc = 1;
+    if (cli_context(a, cfg, &ctx) != 0)
+        goto done;
+    if (cli_runner(a, ctx, cfg, NULL, &runner) != 0)
+        goto done;
+    if (sscma_runner_trainer(runner, &trainer) != SSCMA_OK) {
+        rc = cli_fail(a, "cannot set up training");
+        goto done;
+    }
+    /* the resolved config, as SSCMA dumps it into its work dir */
+    const char *text = NULL;
+    char file[4096];
+    sscma_config_get(cfg, "", &text);
+    snprintf(file, sizeof file, "%s/config.json", work_dir);
+    {
+        json_t *doc = json_loads(text, 0, NULL);
+        char *pretty = doc != NULL ? json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(17))
+                                   : NULL;
+        json_decref(doc);
+        size_t n = pretty != NULL ? strlen(pretty) : 0;
+        char *body = pretty != NULL ? realloc(pretty, n + 2) : NULL;
+        if (body != NULL)
+            body[n] = '\n', body[n + 1] = '\0';
+        else
+            free(pretty);
+        int w = body != NULL ? cli_write_atomic(file, body, n + 1) : -1;
+        free(body);
+        if (w != 0) {
+            rc = cli_error(a, 1, "cannot write %s", file);
+            goto done;
+        }
+    }
+    if (a->resume != NULL) {
+        char ckpt[4096];
+        if (a->resume[0] != '\0')
+            snprintf(ckpt, sizeof ckpt, "%s", a->resume);
+        else if (last_checkpoint(a, work_dir, ckpt, sizeof ckpt) != 0)
+            goto done;
+        if (sscma_trainer_resume(trainer, ckpt) != SSCMA_OK) {
+            rc = cli_fail(a, "--resume");
+            goto done;
+        }
+        if (!a->quiet && !a->json)
+            fprintf(stderr, "resumed from %s\n", ckpt);
+    }
+    bar_state bar = {cli_interactive(a), 0.0};
+    sscma_trainer_set_callback(trainer, on_progress, &bar);
+    struct sigaction sa, old;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_sigint;
+    sigaction(SIGINT, &sa, &old);
+    double t0 = now_s();
+    sscma_status st = sscma_trainer_train(trainer);
+    double seconds = now_s() - t0;
+    sigaction(SIGINT, &old, NULL);
+    cli_clear_bar();
+    /* last.ckpt: the state at the end, or where Ctrl-C stopped (resume with --resume work_dir/last.ckpt) */
+    snprintf(file, sizeof file, "%s/last.ckpt", work_dir);
+    if ((st == SSCMA_OK || st == SSCMA_ERR_CANCELLED) && sscma_trainer_save(trainer, file) != SSCMA_OK) {
+        rc = cli_fail(a, "cannot save the last checkpoint");
+        goto done;
+    }
+    if (st == SSCMA_ERR_CANCELLED) {
+        rc = cli_error(a, 130, "interrupted; the state is in %s (sscma train %s --resume %s)", file, path, file);
+        goto done;
+    }
+    if (st != SSCMA_OK) {
+        rc = cli_fail(a, "training failed");
+        goto done;
+    }
+    if (cli_write_curves(work_dir) != 0 && !a->quiet)
+        fprintf(stderr, "sscma train: warning: cannot draw %s/curves.svg\n", work_dir);
+    json_t *out = json_pack("{s:s}", "work_dir", work_dir);
+    int64_t epochs = 0, iters = 0;
+    sscma_trainer_position(trainer, &epochs, &iters);
+    json_object_set_new(out, "epochs", json_integer(epochs));
+    json_object_set_new(out, "iterations", json_integer(iters));
+    json_object_set_new(out, "seconds", json_real(seconds));
+    const sscma_metric *m = NULL;
+    sscma_loader *val = NULL;
+    if (sscma_runner_loader(runner, "val", &val) == SSCMA_OK) {
+        if (sscma_trainer_validate(trainer, &m) != SSCMA_OK) {
+            json_decref(out);
+            rc = cli_fail(a, "validation failed");
+            goto done;
+        }
+        json_t *metrics = json_object();
+        cli_metric_json(m, metrics);
+        json_object_set_new(out, "metrics", metrics);
+    }
+    sscma_clear_error();
+    json_object_set_new(out, "last_checkpoint", json_string(file));
+    if (a->json) {
+        cli_print_json(out);
+    } else {
+        if (!a->quiet) {
+            printf("trained %lld epochs in %.1f s; work dir %s\n", (long long)epochs, seconds, work_dir);
+            cli_print_metrics(json_object_get(out, "metrics"));
+        }
+        json_decref(out);
+    }
+    rc = 0;
+done:
+    sscma_runner_destroy(runner);
+    sscma_context_destroy(ctx);
+    sscma_config_destroy(cfg);
+    return rc;
+}
+
+int cli_eval(cli_args *a)
+{
+    sscma_config *cfg = NULL;
+    if (cli_load_config(a, a->positional[0], NULL, &cfg) != 0)
+        return 1;
+    sscma_context *ctx = NULL;
+    sscma_runner *runner = NULL;
+    int rc = 1;
+    const char *split = a->split != NULL ? a->split : "val";
+    const sscma_metric *m = NULL;
+    if (cli_context(a, cfg, &ctx) != 0 || cli_runner(a, ctx, cfg, a->positional[1], &runner) != 0)
+        goto done;
+    double t0 = now_s();
+    if (sscma_runner_evaluate(runner, split, &m) != SSCMA_OK) {
+        rc = cli_fail(a, "evaluation failed");
+        goto done;
+    }
+    sscma_dataset *ds = NULL;
+    int64_t n = 0;
+    sscma_runner_dataset(runner, split, &ds);
+    sscma_dataset_size(ds, &n);
+    json_t *out = json_pack("{s:s, s:s, s:I}", "checkpoint", a->positional[1], "split", split, "samples",
+                            (json_int_t)n);
+    json_t *metrics = json_object();
+    cli_metric_json(m, metrics);
+    json_object_set_new(out, "metrics", metrics);
+    json_object_set_new(out, "seconds", json_real(now_s() - t0));
+    if (a->json) {
+        cli_print_json(out);
+    } else {
+        printf("%s split, %lld samples:\n", split, (long long)n);
+        cli_print_metrics(metrics);
+        json_decref(out);
+    }
+    rc = 0;
+done:
+    sscma_runner_destroy(runner);
+    sscma_context_destroy(ctx);
+    sscma_config_destroy(cfg);
+    return rc;
+}
