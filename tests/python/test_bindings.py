@@ -1,5 +1,6 @@
 """The Python package (bindings/python) over the built library: handles, numpy views, quantization, export and the
 int8 runtime from Python, errors as exceptions. Run by the `python` suite: SSCMA_LIBRARY names the built library."""
+import json
 import os
 
 import numpy as np
@@ -135,3 +136,74 @@ def test_qat_converts_every_family(ctx, family):
     converted = q.run(x.copy())
     assert converted.shape == simulated.shape
     assert np.abs(converted - simulated).max() < 0.01  # the int8 model computes what QAT simulated
+
+
+CONFIGS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "configs")
+
+
+def _fmnist_recipe(tmp_path):
+    cfg = sscma.Config.load(os.path.join(CONFIGS, "classification", "mobnetv2_0.35_fmnist.json"))
+    for o in ("epochs=1", "train_dataloader.dataset.indices=512", "val_dataloader.dataset.indices=256",
+              f"work_dir={tmp_path / 'wd'}"):
+        cfg.set(o)
+    cfg.resolve()
+    return cfg
+
+
+def test_runner_trains_evaluates_and_deploys(ctx, tmp_path):
+    runner = sscma.Runner(ctx, _fmnist_recipe(tmp_path))
+    assert [t["type"] for t in runner.loader_config("train")["pipeline"]] == ["ToGray", "Pad", "RandomFlip",
+                                                                             "Normalize"]
+    assert runner.dataset("val").classes[0] == "T-shirt/top" and len(runner.dataset("test")) == 256
+    seen = []
+    trainer = runner.trainer(callback=lambda p: seen.append(p["iter"]) and False)
+    assert runner.trainer() is trainer
+    trainer.train()
+    assert seen == list(range(1, 9))
+    assert runner.evaluate("val") == trainer.validate()  # no EMA: the same pass
+    assert (tmp_path / "wd" / "log.jsonl").exists()
+    q = sscma.quantize(runner.model, runner.loader("val"), calib_batches=1)
+    runner.set_meta(q)
+    assert json.loads(q.meta("classes"))[9] == "Ankle boot" and json.loads(q.meta("std")) == [90.02]
+    w8, a8 = q.memory()
+    w32, a32 = sscma.QModel.from_model(runner.model).memory()
+    assert a32 == 4 * a8 and w8 < w32 / 3
+    # device prediction: the top class is the argmax of the runtime's output on the same pixels
+    img = (np.arange(32 * 32, dtype=np.int64).reshape(32, 32, 1) * 7 % 256).astype(np.uint8)
+    q.set_meta("mean", "[0]")
+    q.set_meta("std", "[1]")
+    top = q.predict(img, top_k=3)
+    probs = q.run(img[None].astype(np.float32))[0]
+    assert len(top) == 3 and top[0]["class"] == int(np.argmax(probs)) and top[0]["score"] == pytest.approx(
+        float(probs.max()), abs=1e-6)
+    with pytest.raises(sscma.SscmaError) as e:
+        runner.loader("valid")
+    assert "unknown split 'valid'" in str(e.value)
+
+
+def test_optimizer_and_scheduler_by_hand(ctx):
+    model = sscma.Model(ctx, {"type": "ImageClassifier", "input_size": [32, 32],
+                              "backbone": {"type": "MobileNetV2", "widen_factor": 0.35, "in_channels": 1},
+                              "neck": {"type": "GlobalAveragePooling"},
+                              "head": {"type": "LinearClsHead", "num_classes": 10}})
+    opt = sscma.Optimizer(model, {"type": "SGD", "lr": 0.01, "momentum": 0.9})
+    sched = sscma.Scheduler(opt, [{"type": "LinearLR", "start_factor": 0.5, "by_epoch": False, "end": 2}])
+    assert opt.lr == pytest.approx(0.005)  # the warm-up's step 0
+    model.prepare(4, training=True)
+    rng = np.random.default_rng(0)
+    model.input("image")[...] = rng.standard_normal((4, 32, 32, 1)).astype(np.float32)
+    model.input("target")[...] = np.array([0, 1, 2, 3], dtype=np.int32)
+    losses = []
+    for _ in range(5):
+        model.zero_grad()
+        model.forward()
+        losses.append(float(model.output("loss")[()]))
+        model.backward()
+        opt.step()
+        sched.step_iter()
+        assert opt.grad_norm > 0
+    assert opt.lr == pytest.approx(0.01) and opt.momentum == pytest.approx(0.9)
+    assert losses[-1] < losses[0]
+    with pytest.raises(sscma.SscmaError) as e:
+        sscma.Optimizer(model, {"type": "Lion"})
+    assert e.value.name == "SSCMA_ERR_CONFIG"

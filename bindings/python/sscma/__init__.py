@@ -15,11 +15,11 @@ import json
 
 import numpy as np
 
-from ._lib import (DTYPE_F32, DTYPE_I8, DTYPE_I32, TRAIN_CALLBACK, ContextOptions, QatOptions, QuantOptions,
-                   SscmaError, VerifyReport, check, destroy, fn, version as _version)
+from ._lib import (DTYPE_F32, DTYPE_I8, DTYPE_I32, TRAIN_CALLBACK, ContextOptions, PredictOptions, Prediction,
+                   QatOptions, QuantOptions, SscmaError, VerifyReport, check, destroy, fn, version as _version)
 
-__all__ = ["Config", "Context", "Dataset", "Loader", "Metric", "Model", "QModel", "SscmaError", "Trainer",
-           "quantize", "qat_prepare", "qat_convert", "version"]
+__all__ = ["Config", "Context", "Dataset", "Loader", "Metric", "Model", "Optimizer", "QModel", "Runner", "Scheduler",
+           "SscmaError", "Trainer", "quantize", "qat_prepare", "qat_convert", "read_image", "version"]
 
 _NP = {DTYPE_F32: np.float32, DTYPE_I8: np.int8, DTYPE_I32: np.int32, 3: np.uint8}
 _OBSERVERS = {"minmax": 1, "moving_average": 2, "percentile": 3}
@@ -41,10 +41,23 @@ class _Handle:
         self._ptr = ptr
         self._owner = owner  # keeps the context (or the model) alive
 
+    _borrowed = False
+
+    @classmethod
+    def _borrow(cls, ptr, owner, **attrs):
+        """A wrapper of a C object that `owner` owns and frees (the runner's model, loaders, trainer)."""
+        obj = cls.__new__(cls)
+        _Handle.__init__(obj, ptr, owner)
+        obj._borrowed = True
+        for k, v in attrs.items():
+            setattr(obj, k, v)
+        return obj
+
     def close(self):
-        """Frees the C object now (later calls fail)."""
+        """Frees the C object now (later calls fail); a borrowed handle is only forgotten."""
         if self._ptr:
-            destroy[self._destroy](self._ptr)
+            if not self._borrowed:
+                destroy[self._destroy](self._ptr)
             self._ptr = None
 
     def __del__(self):
@@ -127,6 +140,18 @@ class Dataset(_Handle):
         check(fn["sscma_dataset_size"](self.handle, ctypes.byref(n)))
         return n.value
 
+    @property
+    def classes(self):
+        """The class names, in index order."""
+        n = ctypes.c_int32()
+        check(fn["sscma_dataset_num_classes"](self.handle, ctypes.byref(n)))
+        names = []
+        for i in range(n.value):
+            v = ctypes.c_char_p()
+            check(fn["sscma_dataset_class_name"](self.handle, i, ctypes.byref(v)))
+            names.append(v.value.decode())
+        return names
+
 
 class Loader(_Handle):
     """Batches of a dataset through a pipeline ({"batch_size": 32, "pipeline": [...]}; docs/data.md)."""
@@ -171,6 +196,13 @@ class Model(_Handle):
 
     def forward(self):
         check(fn["sscma_model_forward"](self.handle))
+
+    def backward(self):
+        """Gradients of the "loss" output of the last forward (they accumulate: see zero_grad)."""
+        check(fn["sscma_model_backward"](self.handle))
+
+    def zero_grad(self):
+        check(fn["sscma_model_zero_grad"](self.handle))
 
     def stats(self):
         """(learned parameters, multiply-accumulates per sample)."""
@@ -230,6 +262,47 @@ class QModel(_Handle):
         v = ctypes.c_char_p()
         check(fn["sscma_qmodel_meta"](self.handle, key.encode(), ctypes.byref(v)))
         return v.value.decode()
+
+    def memory(self, as_int8=False):
+        """(weight bytes, activation arena bytes) of a deployment at batch 1 (sscma_qmodel_memory)."""
+        w, a = ctypes.c_int64(), ctypes.c_int64()
+        check(fn["sscma_qmodel_memory"](self.handle, 1 if as_int8 else 0, ctypes.byref(w), ctypes.byref(a)))
+        return w.value, a.value
+
+    def predict(self, image, score_threshold=None, top_k=5, capacity=256):
+        """Runs one uint8 image [H, W, C] as the device does (sscma_predict); returns a list of dicts, best first:
+        {"class", "score"} for a classifier, plus "x", "y", "w", "h" for FOMO; {"point", "x", "y"} for PFLD."""
+        image = np.ascontiguousarray(image, dtype=np.uint8)
+        if image.ndim == 2:
+            image = image[:, :, None]
+        opts = PredictOptions()
+        check(fn["sscma_predict_options_init"](ctypes.byref(opts), ctypes.sizeof(opts)))
+        if score_threshold is not None:
+            opts.score_threshold = score_threshold
+        opts.top_k = top_k
+        dims = (ctypes.c_int64 * 3)(*image.shape)
+        t = ctypes.c_void_p()
+        check(fn["sscma_tensor_create"](self.ctx.handle, 3, 3, dims, ctypes.byref(t)))
+        try:
+            _view(t)[...] = image
+            res, n = (Prediction * capacity)(), ctypes.c_int32()
+            check(fn["sscma_predict"](self.handle, t, ctypes.byref(opts), res, capacity, ctypes.byref(n)))
+        finally:
+            destroy["sscma_tensor_destroy"](t)
+        self._batch = 1
+        try:
+            family = self.meta("family")
+        except SscmaError:
+            family = ""
+        out = []
+        for r in res[:min(n.value, capacity)]:
+            if family == "PFLD":
+                out.append({"point": r.class_id, "x": r.x, "y": r.y})
+            elif family == "Fomo":
+                out.append({"class": r.class_id, "score": r.score, "x": r.x, "y": r.y, "w": r.w, "h": r.h})
+            else:
+                out.append({"class": r.class_id, "score": r.score})
+        return out
 
     def export_tflite(self, path):
         check(fn["sscma_export_tflite"](self.handle, str(path).encode()))
@@ -393,3 +466,121 @@ class Config(_Handle):
         out = ctypes.c_char_p()
         check(fn["sscma_config_get"](self.handle, dotted_key.encode(), ctypes.byref(out)))
         return json.loads(out.value.decode())
+
+
+def read_image(ctx, path, channels=0):
+    """An image file (JPEG, PNG, BMP) as a uint8 numpy array [H, W, C] (channels 1 or 3 converts; 0 keeps)."""
+    t = ctypes.c_void_p()
+    check(fn["sscma_image_read"](ctx.handle, str(path).encode(), channels, ctypes.byref(t)))
+    try:
+        return _view(t).copy()
+    finally:
+        destroy["sscma_tensor_destroy"](t)
+
+
+class Optimizer(_Handle):
+    """SGD, Adam or AdamW over a model's trainable parameters (optim.h): {"type": "AdamW", "lr": 0.001, ...}."""
+    _destroy = "sscma_optimizer_destroy"
+
+    def __init__(self, model, config):
+        ptr = ctypes.c_void_p()
+        check(fn["sscma_optimizer_create"](model.handle, _text(config), ctypes.byref(ptr)))
+        super().__init__(ptr, model)
+
+    def step(self):
+        """One update from the current gradients."""
+        check(fn["sscma_optimizer_step"](self.handle))
+
+    @property
+    def lr(self):
+        v = ctypes.c_double()
+        check(fn["sscma_optimizer_lr"](self.handle, ctypes.byref(v)))
+        return v.value
+
+    @lr.setter
+    def lr(self, value):
+        check(fn["sscma_optimizer_set_lr"](self.handle, value))
+
+    @property
+    def momentum(self):
+        v = ctypes.c_double()
+        check(fn["sscma_optimizer_momentum"](self.handle, ctypes.byref(v)))
+        return v.value
+
+    @property
+    def grad_norm(self):
+        """The global gradient norm the last step measured (before clipping)."""
+        v = ctypes.c_double()
+        check(fn["sscma_optimizer_grad_norm"](self.handle, ctypes.byref(v)))
+        return v.value
+
+
+class Scheduler(_Handle):
+    """mmengine's param_scheduler list over an Optimizer (optim.h); iters_per_epoch converts epoch-based ones."""
+    _destroy = "sscma_scheduler_destroy"
+
+    def __init__(self, optimizer, config, iters_per_epoch=0):
+        ptr = ctypes.c_void_p()
+        check(fn["sscma_scheduler_create"](optimizer.handle, _text(config), iters_per_epoch, ctypes.byref(ptr)))
+        super().__init__(ptr, optimizer)
+
+    def step_iter(self):
+        check(fn["sscma_scheduler_step_iter"](self.handle))
+
+    def step_epoch(self):
+        check(fn["sscma_scheduler_step_epoch"](self.handle))
+
+
+class Runner(_Handle):
+    """What tools/train.py builds from a config (runner.h): the model, loaders, trainer, evaluation, metadata."""
+    _destroy = "sscma_runner_destroy"
+
+    def __init__(self, ctx, config):
+        if not isinstance(config, Config):
+            raise TypeError("Runner needs a sscma.Config (load, set overrides, resolve)")
+        ptr = ctypes.c_void_p()
+        check(fn["sscma_runner_create"](ctx.handle, config.handle, ctypes.byref(ptr)))
+        super().__init__(ptr, ctx)
+        self.ctx = ctx
+
+    @property
+    def model(self):
+        m = ctypes.c_void_p()
+        check(fn["sscma_runner_model"](self.handle, ctypes.byref(m)))
+        return Model._borrow(m, self, ctx=self.ctx)
+
+    def dataset(self, split="train"):
+        d = ctypes.c_void_p()
+        check(fn["sscma_runner_dataset"](self.handle, split.encode(), ctypes.byref(d)))
+        return Dataset._borrow(d, self)
+
+    def loader(self, split="train"):
+        ld = ctypes.c_void_p()
+        check(fn["sscma_runner_loader"](self.handle, split.encode(), ctypes.byref(ld)))
+        return Loader._borrow(ld, self)
+
+    def loader_config(self, split="train"):
+        """The loader config derived from the split's dataloader (a dict)."""
+        v = ctypes.c_char_p()
+        check(fn["sscma_runner_loader_config"](self.handle, split.encode(), ctypes.byref(v)))
+        return json.loads(v.value.decode())
+
+    def trainer(self, callback=None):
+        """The runner's Trainer (one per runner: the same object each call); callback as Trainer's."""
+        if getattr(self, "_trainer", None) is None:
+            t = ctypes.c_void_p()
+            check(fn["sscma_runner_trainer"](self.handle, ctypes.byref(t)))
+            self._trainer = Trainer._borrow(t, self, _callback=None)
+        if callback is not None:
+            self._trainer.set_callback(callback)
+        return self._trainer
+
+    def evaluate(self, split="val"):
+        """The evaluator's results on a split ({"accuracy/top1": ...})."""
+        m = ctypes.c_void_p()
+        check(fn["sscma_runner_evaluate"](self.handle, split.encode(), ctypes.byref(m)))
+        return _results(m)
+
+    def set_meta(self, qmodel):
+        """Class names and input normalisation from the config, as the qmodel's metadata."""
+        check(fn["sscma_runner_set_meta"](self.handle, qmodel.handle))

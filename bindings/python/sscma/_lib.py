@@ -80,6 +80,15 @@ class TrainProgress(ctypes.Structure):
                 ("momentum", ctypes.c_double)]
 
 
+class PredictOptions(ctypes.Structure):
+    _fields_ = [("struct_size", c_u32), ("score_threshold", ctypes.c_float), ("top_k", c_i32)]
+
+
+class Prediction(ctypes.Structure):
+    _fields_ = [("class_id", c_i32), ("score", ctypes.c_float), ("x", ctypes.c_float), ("y", ctypes.c_float),
+                ("w", ctypes.c_float), ("h", ctypes.c_float)]
+
+
 TRAIN_CALLBACK = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(TrainProgress), ctypes.c_void_p)
 
 
@@ -153,12 +162,37 @@ _FUNCS = {
     "sscma_config_set": (c_ptr, c_char_p),
     "sscma_config_resolve": (c_ptr,),
     "sscma_config_get": (c_ptr, c_char_p, P(c_char_p)),
+    "sscma_optimizer_create": (c_ptr, c_char_p, P(c_ptr)),
+    "sscma_optimizer_step": (c_ptr,),
+    "sscma_optimizer_set_lr": (c_ptr, ctypes.c_double),
+    "sscma_optimizer_lr": (c_ptr, P(ctypes.c_double)),
+    "sscma_optimizer_momentum": (c_ptr, P(ctypes.c_double)),
+    "sscma_optimizer_grad_norm": (c_ptr, P(ctypes.c_double)),
+    "sscma_model_backward": (c_ptr,),
+    "sscma_model_zero_grad": (c_ptr,),
+    "sscma_scheduler_create": (c_ptr, c_char_p, c_i64, P(c_ptr)),
+    "sscma_scheduler_step_iter": (c_ptr,),
+    "sscma_scheduler_step_epoch": (c_ptr,),
+    "sscma_runner_create": (c_ptr, c_ptr, P(c_ptr)),
+    "sscma_runner_model": (c_ptr, P(c_ptr)),
+    "sscma_runner_dataset": (c_ptr, c_char_p, P(c_ptr)),
+    "sscma_runner_loader": (c_ptr, c_char_p, P(c_ptr)),
+    "sscma_runner_loader_config": (c_ptr, c_char_p, P(c_char_p)),
+    "sscma_runner_trainer": (c_ptr, P(c_ptr)),
+    "sscma_runner_evaluate": (c_ptr, c_char_p, P(c_ptr)),
+    "sscma_runner_set_meta": (c_ptr, c_ptr),
+    "sscma_qmodel_memory": (c_ptr, ctypes.c_int, P(c_i64), P(c_i64)),
+    "sscma_predict_options_init": (P(PredictOptions), c_size),
+    "sscma_predict": (c_ptr, c_ptr, P(PredictOptions), P(Prediction), c_i32, P(c_i32)),
+    "sscma_image_read": (c_ptr, c_char_p, c_i32, P(c_ptr)),
+    "sscma_dataset_num_classes": (c_ptr, P(c_i32)),
+    "sscma_dataset_class_name": (c_ptr, c_i32, P(c_char_p)),
 }
 fn = {name: _declare(name, c_status, *args) for name, args in _FUNCS.items()}
 
 _DESTROY = ["sscma_context_destroy", "sscma_tensor_destroy", "sscma_model_destroy", "sscma_dataset_destroy",
             "sscma_loader_destroy", "sscma_qmodel_destroy", "sscma_trainer_destroy", "sscma_metric_destroy",
-            "sscma_config_destroy"]
+            "sscma_config_destroy", "sscma_optimizer_destroy", "sscma_scheduler_destroy", "sscma_runner_destroy"]
 destroy = {name: _declare(name, None, c_ptr) for name in _DESTROY}
 
 
