@@ -67,7 +67,7 @@ list(d['outputs'].values())[0] == [1, 12, 12, 5] and 0 < d['int8']['weight_bytes
 and d['loaders']['train']['target'] == {'type': 'FomoTarget', 'stride': 8}"
 
 ok "train FOMO 2 epochs" "$SSCMA" train "$FOMO" --work-dir wd "${O[@]}" epochs=2 --quiet
-for f in config.json log.jsonl last.ckpt epoch_2.ckpt last_checkpoint curves.svg; do
+for f in config.json log.jsonl last.ckpt epoch_2.ckpt last_checkpoint curves.svg predictions.png; do
     ok "work dir has $f" test -s "wd/$f"
 done
 ok "curves.svg is an SVG with three panels" \
@@ -113,12 +113,16 @@ ok "infer a .tflite: objects with classes and centres" \
 all(o['name'] in ('T-shirt/top', 'Trouser', 'Sneaker', 'Bag') and (o['x'] - 4) % 8 == 0 and o['w'] == 8 \
     for o in d['results'][0]['objects']) and \
 [o['score'] for o in d['results'][0]['objects']] == sorted((o['score'] for o in d['results'][0]['objects']), reverse=True)"
-ok "infer --draw writes a PNG" /usr/bin/python3 -c "
-import sys; sys.exit(0 if open('pred.png', 'rb').read(8) == b'\x89PNG\r\n\x1a\n' else 1)"
+ok "infer --draw writes a PNG grid of the two images" /usr/bin/python3 -c "
+import struct, sys; b = open('pred.png', 'rb').read(24)
+sys.exit(0 if b[:8] == b'\x89PNG\r\n\x1a\n' and struct.unpack('>II', b[16:24]) == (2 * 96 + 2, 96) else 1)"
 ok "infer from a config and a checkpoint" "$SSCMA" infer "$FOMO" wd/last.ckpt det/valid/000002.png "${O[@]}"
 
 ok "the Fashion-MNIST recipe trains (one epoch on 2,000 images)" "$SSCMA" train "$FMNIST" --work-dir fm --quiet \
     --cfg-options epochs=1 train_dataloader.dataset.indices=2000 val_dataloader.dataset.indices=500
+ok "a classifier's work dir has confusion.png and predictions.png" test -s fm/confusion.png -a -s fm/predictions.png
+ok "confusion.png is 10 cells of 24 px square" /usr/bin/python3 -c "
+import struct, sys; b = open('fm/confusion.png', 'rb').read(24); sys.exit(0 if struct.unpack('>II', b[16:24]) == (240, 240) else 1)"
 "$SSCMA" export "$FMNIST" fm/last.ckpt --format tflite --out fm.tflite --cfg-options val_dataloader.dataset.indices=500 \
     --quiet >/dev/null 2>&1
 /usr/bin/python3 - <<'EOF'
@@ -152,6 +156,7 @@ fails "a missing image names the file" 1 "x.png" "$SSCMA" infer wd/last_int8.tfl
 cp model.onnx bad.tflite
 fails "not a TFLite file names it" 1 "bad.tflite" "$SSCMA" infer bad.tflite det/valid/000000.png
 fails "--resume without a checkpoint" 1 "last_checkpoint" "$SSCMA" train "$FOMO" --work-dir empty "${O[@]}" --resume --quiet
+fails "--draw of a classifier is refused" 2 "--draw" "$SSCMA" infer fm.tflite gray.png --draw x.png
 fails "export needs --format" 2 "--format" "$SSCMA" export "$FOMO" wd/last.ckpt
 fails "--verify of ONNX is refused" 2 "onnxruntime" "$SSCMA" export "$FOMO" wd/last.ckpt --format onnx --verify
 fails "an unknown option" 2 "unknown option '--bogus'" "$SSCMA" train "$FOMO" --bogus

@@ -6,6 +6,7 @@
 #define SSCMA_CLI_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include <jansson.h>
@@ -85,6 +86,30 @@ void cli_metric_json(const sscma_metric *metric, json_t *obj);
 
 /* Prints each "name: value" of a JSON object of metrics, indented, on stdout. */
 void cli_print_metrics(json_t *metrics);
+
+/* A picture of up to CLI_GRID_MAX images, four per row, each with its predictions drawn. */
+#define CLI_GRID_MAX 16
+typedef struct cli_grid {
+    uint8_t *px; /* RGB, h x w */
+    int64_t h, w, cell_h, cell_w, cells, count;
+} cli_grid;
+
+typedef enum cli_draw {
+    CLI_DRAW_BOXES,  /* FOMO cells as rectangles in their class colour */
+    CLI_DRAW_POINTS, /* keypoints as crosses */
+    CLI_DRAW_RIGHT,  /* a classifier's right answer: a green frame */
+    CLI_DRAW_WRONG   /* a wrong one: a red frame */
+} cli_draw;
+
+/* A grid for `images` images (at most CLI_GRID_MAX are drawn). */
+void cli_grid_init(cli_grid *g, int64_t images);
+/* Draws the next image (u8 [H, W, C]) with its results; images past the grid's size are ignored. -1: no memory. */
+int cli_grid_add(cli_grid *g, const sscma_tensor *img, const sscma_prediction *r, int32_t n, cli_draw how);
+/* Writes the grid as a PNG, atomically. 0 or -1. */
+int cli_grid_write(const cli_grid *g, const char *path);
+void cli_grid_free(cli_grid *g);
+/* The confusion matrix (rows true, columns predicted; k x k counts) as a PNG: rows shaded by share. 0 or -1. */
+int cli_write_confusion(const char *path, const int64_t *matrix, int32_t k);
 
 int cli_train(cli_args *a);
 int cli_eval(cli_args *a);

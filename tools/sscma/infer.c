@@ -3,8 +3,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <stb_image_write.h> /* Debian's libstb */
-
 #include "cli.h"
 
 #define MAX_RESULTS 256
@@ -13,77 +11,6 @@ static bool ends_with(const char *s, const char *suffix)
 {
     size_t n = strlen(s), k = strlen(suffix);
     return n >= k && strcmp(s + n - k, suffix) == 0;
-}
-
-static const uint8_t palette[8][3] = {{230, 25, 75},  {60, 180, 75},  {0, 130, 200}, {245, 130, 48},
-                                      {145, 30, 180}, {70, 240, 240}, {240, 50, 230}, {210, 245, 60}};
-
-static void put(uint8_t *px, int64_t h, int64_t w, int64_t x, int64_t y, const uint8_t *rgb)
-{
-    if (x >= 0 && y >= 0 && x < w && y < h)
-        memcpy(px + 3 * (y * w + x), rgb, 3);
-}
-
-typedef struct png_buf {
-    unsigned char *data;
-    size_t n, cap;
-    bool failed;
-} png_buf;
-
-static void png_append(void *user, void *data, int size)
-{
-    png_buf *b = user;
-    if (b->failed || size <= 0)
-        return;
-    if (b->n + (size_t)size > b->cap) {
-        size_t cap = 2 * (b->n + (size_t)size);
-        unsigned char *p = realloc(b->data, cap);
-        if (p == NULL) {
-            b->failed = true;
-            return;
-        }
-        b->data = p, b->cap = cap;
-    }
-    memcpy(b->data + b->n, data, (size_t)size);
-    b->n += (size_t)size;
-}
-
-/* The image (as RGB) with each result drawn: FOMO cells as rectangles, keypoints as crosses; written atomically. */
-static int draw(const cli_args *a, const sscma_tensor *img, const sscma_prediction *r, int32_t n, bool boxes)
-{
-    int64_t h = 0, w = 0, c = 0;
-    sscma_tensor_dim(img, 0, &h), sscma_tensor_dim(img, 1, &w), sscma_tensor_dim(img, 2, &c);
-    const uint8_t *src = NULL;
-    sscma_tensor_data(img, (void **)&src);
-    uint8_t *px = malloc((size_t)(h * w * 3));
-    if (px == NULL)
-        return cli_error(a, 1, "out of memory");
-    for (int64_t i = 0; i < h * w; i++)
-        for (int k = 0; k < 3; k++)
-            px[3 * i + k] = src[i * c + (c == 3 ? k : 0)];
-    for (int32_t i = 0; i < n; i++) {
-        const uint8_t *col = palette[r[i].class_id & 7];
-        if (boxes) {
-            int64_t x0 = (int64_t)(r[i].x - r[i].w / 2), x1 = (int64_t)(r[i].x + r[i].w / 2);
-            int64_t y0 = (int64_t)(r[i].y - r[i].h / 2), y1 = (int64_t)(r[i].y + r[i].h / 2);
-            for (int64_t x = x0; x <= x1; x++)
-                put(px, h, w, x, y0, col), put(px, h, w, x, y1, col);
-            for (int64_t y = y0; y <= y1; y++)
-                put(px, h, w, x0, y, col), put(px, h, w, x1, y, col);
-        } else {
-            int64_t x = (int64_t)r[i].x, y = (int64_t)r[i].y;
-            for (int64_t d = -3; d <= 3; d++)
-                put(px, h, w, x + d, y, col), put(px, h, w, x, y + d, col);
-        }
-    }
-    png_buf png = {NULL, 0, 0, false};
-    int ok = stbi_write_png_to_func(png_append, &png, (int)w, (int)h, 3, px, (int)(w * 3));
-    free(px);
-    int rc = ok && !png.failed ? cli_write_atomic(a->draw, png.data, png.n) : -1;
-    free(png.data);
-    if (rc != 0)
-        return cli_error(a, 1, "cannot write %s", a->draw);
-    return 0;
 }
 
 int cli_infer(cli_args *a)
@@ -127,6 +54,12 @@ int cli_infer(cli_args *a)
     if (a->threshold >= 0.0)
         po.score_threshold = (float)a->threshold;
     const bool fomo = strcmp(family, "Fomo") == 0, pfld = strcmp(family, "PFLD") == 0;
+    if (a->draw != NULL && !fomo && !pfld) {
+        rc = cli_error(a, 2, "--draw draws FOMO objects and PFLD keypoints; this model is a %s", family);
+        goto done;
+    }
+    cli_grid g;
+    cli_grid_init(&g, a->n_positional - first_image);
     json_t *all = json_array();
     for (int i = first_image; i < a->n_positional; i++) {
         sscma_tensor *img = NULL;
@@ -137,6 +70,7 @@ int cli_infer(cli_args *a)
             sscma_tensor_destroy(img);
             json_decref(all);
             json_decref(classes);
+            cli_grid_free(&g);
             rc = cli_fail(a, a->positional[i]);
             goto done;
         }
@@ -160,11 +94,13 @@ int cli_infer(cli_args *a)
             }
             json_array_append_new(items, e);
         }
-        if (a->draw != NULL && i == first_image && (fomo || pfld) && draw(a, img, r, n, fomo) != 0) {
+        if (a->draw != NULL && cli_grid_add(&g, img, r, n, fomo ? CLI_DRAW_BOXES : CLI_DRAW_POINTS) != 0) {
             sscma_tensor_destroy(img);
             json_decref(items);
             json_decref(all);
             json_decref(classes);
+            cli_grid_free(&g);
+            rc = cli_error(a, 1, "out of memory for the picture");
             goto done;
         }
         sscma_tensor_destroy(img);
@@ -188,6 +124,15 @@ int cli_infer(cli_args *a)
                                              pfld ? "keypoints" : fomo ? "objects" : "classes", items));
     }
     json_decref(classes);
+    if (a->draw != NULL) {
+        int w = cli_grid_write(&g, a->draw);
+        cli_grid_free(&g);
+        if (w != 0) {
+            cli_error(a, 1, "cannot write %s", a->draw);
+            json_decref(all);
+            goto done;
+        }
+    }
     if (a->json)
         cli_print_json(json_pack("{s:s, s:o}", "family", family, "results", all));
     else

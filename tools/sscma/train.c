@@ -79,6 +79,65 @@ static int last_checkpoint(const cli_args *a, const char *work_dir, char *buf, s
     return 0;
 }
 
+/*
+ * predictions.png (the first validation images with the deployable model's predictions, as sscma infer draws them;
+ * a classifier's frame is green when its top class is the label) and, for a classifier, confusion.png.
+ */
+static int write_pictures(sscma_runner *runner, const sscma_metric *metric, const char *work_dir)
+{
+    char path[4200];
+    int32_t k = 0;
+    const int64_t *matrix = NULL;
+    if (metric != NULL && sscma_metric_confusion_matrix(metric, &k, &matrix) == SSCMA_OK) {
+        snprintf(path, sizeof path, "%s/confusion.png", work_dir);
+        if (cli_write_confusion(path, matrix, k) != 0)
+            return -1;
+    }
+    sscma_model *model = NULL;
+    sscma_dataset *ds = NULL;
+    sscma_qmodel *q = NULL;
+    sscma_runner_model(runner, &model);
+    if (sscma_runner_dataset(runner, "val", &ds) != SSCMA_OK) {
+        sscma_clear_error();
+        return 0; /* no validation set: nothing to show */
+    }
+    if (sscma_qmodel_from_model(model, &q) != SSCMA_OK || sscma_runner_set_meta(runner, q) != SSCMA_OK) {
+        sscma_qmodel_destroy(q);
+        return -1;
+    }
+    const char *family = "";
+    sscma_qmodel_meta(q, "family", &family);
+    int64_t n = 0;
+    sscma_dataset_size(ds, &n);
+    cli_grid g;
+    cli_grid_init(&g, n);
+    int rc = 0;
+    for (int64_t i = 0; rc == 0 && i < g.cells; i++) {
+        sscma_sample *s = NULL;
+        sscma_tensor *img = NULL;
+        sscma_prediction r[64];
+        int32_t found = 0, label = -1;
+        if (sscma_dataset_get(ds, i, &s) != SSCMA_OK || sscma_sample_image(s, &img) != SSCMA_OK ||
+            sscma_predict(q, img, NULL, r, 64, &found) != SSCMA_OK) {
+            rc = -1;
+        } else {
+            cli_draw how = strcmp(family, "Fomo") == 0 ? CLI_DRAW_BOXES : strcmp(family, "PFLD") == 0 ? CLI_DRAW_POINTS
+                                                                                                   : CLI_DRAW_RIGHT;
+            sscma_sample_label(s, &label);
+            if (how == CLI_DRAW_RIGHT && (found == 0 || r[0].class_id != label))
+                how = CLI_DRAW_WRONG;
+            rc = cli_grid_add(&g, img, r, found < 64 ? found : 64, how);
+        }
+        sscma_sample_destroy(s);
+    }
+    snprintf(path, sizeof path, "%s/predictions.png", work_dir);
+    if (rc == 0 && g.count > 0)
+        rc = cli_grid_write(&g, path);
+    cli_grid_free(&g);
+    sscma_qmodel_destroy(q);
+    return rc;
+}
+
 int cli_train(cli_args *a)
 {
     const char *path = a->positional[0];
@@ -198,6 +257,8 @@ int cli_train(cli_args *a)
         cli_metric_json(m, metrics);
         json_object_set_new(out, "metrics", metrics);
     }
+    if (write_pictures(runner, m, work_dir) != 0 && !a->quiet)
+        fprintf(stderr, "sscma train: warning: cannot draw the pictures in %s: %s\n", work_dir, sscma_last_error());
     sscma_clear_error();
     json_object_set_new(out, "last_checkpoint", json_string(file));
     if (a->json) {
