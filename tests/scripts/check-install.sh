@@ -34,4 +34,15 @@ cc -std=c11 $($pc --cflags sscma) "$tmp/hello/hello.c" -o "$tmp/hello_static" \
   "$lib/libsscma.a" $($pc --static --libs sscma | sed 's/ -lsscma\b//')
 if readelf -d "$tmp/hello_static" | grep -q 'libsscma'; then echo "hello_static still needs libsscma.so"; exit 1; fi
 "$tmp/hello_static" | grep -q "^libsscma $version" || { echo "static hello printed no version"; exit 1; }
-echo "ok: installed headers, libraries and sscma.pc ($version); C, C++ and static consumers built and ran"
+# The C++ RAII example (examples/cpp: sscma.hpp) through its Makefile; the installed command line runs.
+cp -r "$src/examples/cpp" "$tmp/cpp"
+make -s -C "$tmp/cpp" clean train_and_deploy
+usage=$(LD_LIBRARY_PATH=$lib "$tmp/cpp/train_and_deploy" 2>&1 || true) # no arguments: its usage, exit 2
+grep -q '^usage: train_and_deploy' <<<"$usage" || { echo "train_and_deploy built from the Makefile does not run"; exit 1; }
+for h in runner.h predict.h; do
+  [ -f "$root$prefix/include/sscma/$h" ] || { echo "not installed: include/sscma/$h"; exit 1; }
+done
+sscma_bin=$(find "$root" -path '*/bin/sscma' -type f | head -1)
+[ -n "$sscma_bin" ] || { echo "not installed: bin/sscma"; exit 1; }
+LD_LIBRARY_PATH=$lib "$sscma_bin" --version | grep -q "^sscma $version" || { echo "the installed sscma does not run"; exit 1; }
+echo "ok: installed headers, libraries, sscma.pc and the sscma command ($version); C, C++ (hello, RAII example) and static consumers built and ran"

@@ -121,7 +121,7 @@ int cli_context(const cli_args *a, sscma_config *cfg, sscma_context **out)
         opt.seed = v;
     }
     sscma_clear_error();
-    log_st.quiet = a->quiet || a->json;
+    log_st.quiet = a->quiet; /* --json concerns stdout; progress and logs go to stderr */
     opt.log_level = SSCMA_LOG_INFO;
     opt.log_fn = on_log;
     opt.log_user_data = &log_st;
@@ -180,7 +180,7 @@ void cli_dirname(const char *path, char *buf, size_t size)
 
 bool cli_interactive(const cli_args *a)
 {
-    return !a->quiet && !a->json && isatty(STDERR_FILENO);
+    return !a->quiet && isatty(STDERR_FILENO);
 }
 
 void cli_metric_json(const sscma_metric *metric, json_t *obj)
