@@ -94,6 +94,7 @@ static void *worker_main(void *p)
     sscma_free(pool->ctx, start, sizeof *start);
     uint64_t seen = 0;
     inside_pool_task = 1;
+    (void)sscma_fp_enter(); /* the worker's whole life: it runs only libsscma's work */
     for (;;) {
         seen = wait_for_job(pool, seen);
         if (atomic_load(&pool->stop))

@@ -198,7 +198,9 @@ sscma_status sscma_model_forward(sscma_model *model)
     SSCMA_REQUIRE_NONNULL(model);
     if (model->g->batch == 0)
         return SSCMA_FAIL(SSCMA_ERR_STATE, "call sscma_model_prepare() first");
+    unsigned fp = sscma_fp_enter();
     sscma_status st = sscma_graph_forward(model->g);
+    sscma_fp_leave(fp);
     if (st != SSCMA_OK) {
         char detail[800];
         snprintf(detail, sizeof detail, "%s", sscma_last_error());
@@ -214,7 +216,10 @@ sscma_status sscma_model_backward(sscma_model *model)
         return SSCMA_FAIL(SSCMA_ERR_STATE, "the model is not prepared for training (sscma_model_prepare(..., 1))");
     if (model->io.loss < 0)
         return SSCMA_FAIL(SSCMA_ERR_STATE, "this model has no loss");
-    return sscma_graph_backward(model->g, model->io.loss);
+    unsigned fp = sscma_fp_enter();
+    sscma_status st = sscma_graph_backward(model->g, model->io.loss);
+    sscma_fp_leave(fp);
+    return st;
 }
 
 sscma_status sscma_model_zero_grad(sscma_model *model)

@@ -556,7 +556,10 @@ sscma_status sscma_qmodel_run(sscma_qmodel *qmodel)
     SSCMA_REQUIRE_NONNULL(qmodel);
     if (qmodel->batch == 0)
         return SSCMA_FAIL(SSCMA_ERR_STATE, "the model is not prepared; call sscma_qmodel_prepare first");
-    return qmodel->int8 ? sscma_qm_run_int8(qmodel) : sscma_qm_run_f32(qmodel, NULL, NULL);
+    unsigned fp = sscma_fp_enter();
+    sscma_status st = qmodel->int8 ? sscma_qm_run_int8(qmodel) : sscma_qm_run_f32(qmodel, NULL, NULL);
+    sscma_fp_leave(fp);
+    return st;
 }
 
 /* ---- the float runtime: each op through the op table ---- */

@@ -324,7 +324,18 @@ SSCMA_KERNEL static void adam_update(float *restrict w, const float *restrict g,
     }
 }
 
+static sscma_status optimizer_step(sscma_optimizer *optimizer);
+
 sscma_status sscma_optimizer_step(sscma_optimizer *optimizer)
+{
+    SSCMA_REQUIRE_NONNULL(optimizer);
+    unsigned fp = sscma_fp_enter();
+    sscma_status st = optimizer_step(optimizer);
+    sscma_fp_leave(fp);
+    return st;
+}
+
+static sscma_status optimizer_step(sscma_optimizer *optimizer)
 {
     SSCMA_REQUIRE_NONNULL(optimizer);
     sscma_optimizer *o = optimizer;

@@ -27,6 +27,7 @@
 #include "quant/qmodel.h"
 #include "sscma/train.h"
 #include "train/state.h"
+#include "train/tfevents.h"
 
 #define WHERE "trainer"
 #define PATH_CAP 4096
@@ -80,6 +81,7 @@ struct sscma_trainer {
     sscma_train_callback callback;
     void *user_data;
     FILE *log;        /* work_dir/log.jsonl while training */
+    sscma_tfevents *tb; /* work_dir/events.out.tfevents.* (the same scalars for TensorBoard) */
     double log_start; /* now_s() when this train call started */
 };
 
@@ -623,6 +625,7 @@ void sscma_trainer_destroy(sscma_trainer *trainer)
     free(trainer->kept);
     if (trainer->log != NULL)
         fclose(trainer->log);
+    sscma_tfevents_close(trainer->tb);
     free(trainer);
 }
 
@@ -945,16 +948,40 @@ sscma_status sscma_trainer_validate(sscma_trainer *trainer, const sscma_metric *
 static sscma_status open_log(sscma_trainer *t)
 {
     if (t->work_dir[0] == '\0' || t->log != NULL)
-        return SSCMA_OK;
+        return SSCMA_OK; /* opened once per trainer: a second train call (resume, more epochs) appends */
     char path[PATH_CAP];
     snprintf(path, sizeof path, "%s/log.jsonl", t->work_dir);
     if ((t->log = fopen(path, "a")) == NULL)
         return sscma_fail(SSCMA_ERR_IO, WHERE, "cannot open %s: %s", path, strerror(errno));
-    return SSCMA_OK;
+    return sscma_tfevents_open(t->work_dir, &t->tb);
+}
+
+/* The numeric entries of a log line as TensorBoard scalars (mmengine's tags: "loss", "lr", "accuracy/top1"). */
+static void log_scalars(sscma_trainer *t, json_t *obj, bool val)
+{
+    const char *tags[32];
+    float values[32];
+    int n = 0;
+    const char *key;
+    json_t *v;
+    json_object_foreach(obj, key, v) {
+        if (n < 32 && json_is_number(v) && strcmp(key, "epoch") != 0 && strcmp(key, "epoch_iter") != 0 &&
+            strcmp(key, "iter") != 0 && strcmp(key, "time") != 0)
+            tags[n] = key, values[n++] = (float)json_number_value(v);
+    }
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    /* steps: the iteration for training scalars, the epoch for validation (mmengine's log_metric_by_epoch) */
+    int64_t step = (int64_t)json_integer_value(json_object_get(obj, val ? "epoch" : "iter"));
+    if (sscma_tfevents_scalars(t->tb, step, (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec, tags, values, n) !=
+        SSCMA_OK)
+        sscma_logf(t->ctx, SSCMA_LOG_WARNING, "%s", sscma_last_error());
 }
 
 static void log_line(sscma_trainer *t, json_t *obj)
 {
+    if (t->tb != NULL && obj != NULL)
+        log_scalars(t, obj, strcmp(json_string_value(json_object_get(obj, "mode")), "val") == 0);
     if (t->log != NULL && obj != NULL) {
         json_object_set_new(obj, "time", json_real(now_s() - t->log_start));
         char *text = json_dumps(obj, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(9));
@@ -1041,7 +1068,18 @@ static void format_eta(double s, char *buf, size_t size)
     snprintf(buf, size, "%lld:%02lld:%02lld", x / 3600, x / 60 % 60, x % 60);
 }
 
+static sscma_status trainer_train(sscma_trainer *trainer);
+
 sscma_status sscma_trainer_train(sscma_trainer *trainer)
+{
+    SSCMA_REQUIRE_NONNULL(trainer);
+    unsigned fp = sscma_fp_enter(); /* the loop's own float work (EMA, loss checks) too */
+    sscma_status st = trainer_train(trainer);
+    sscma_fp_leave(fp);
+    return st;
+}
+
+static sscma_status trainer_train(sscma_trainer *trainer)
 {
     SSCMA_REQUIRE_NONNULL(trainer);
     sscma_trainer *t = trainer;

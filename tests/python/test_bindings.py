@@ -157,7 +157,7 @@ def test_runner_trains_evaluates_and_deploys(ctx, tmp_path):
     assert runner.dataset("val").classes[0] == "T-shirt/top" and len(runner.dataset("test")) == 256
     seen = []
     trainer = runner.trainer(callback=lambda p: seen.append(p["iter"]) and False)
-    assert runner.trainer() is trainer
+    assert runner.trainer().handle.value == trainer.handle.value
     trainer.train()
     assert seen == list(range(1, 9))
     assert runner.evaluate("val") == trainer.validate()  # no EMA: the same pass
@@ -207,3 +207,27 @@ def test_optimizer_and_scheduler_by_hand(ctx):
     with pytest.raises(sscma.SscmaError) as e:
         sscma.Optimizer(model, {"type": "Lion"})
     assert e.value.name == "SSCMA_ERR_CONFIG"
+
+
+def test_tensorboard_reads_the_event_file(ctx, tmp_path):
+    """The trainer's events.out.tfevents.* file, read with PyPI tensorboard's own event reader."""
+    from tensorboard.backend.event_processing.event_file_loader import EventFileLoader
+    runner = sscma.Runner(ctx, _fmnist_recipe(tmp_path))
+    runner.trainer().train()
+    files = list((tmp_path / "wd").glob("events.out.tfevents.*"))
+    assert len(files) == 1
+    events = list(EventFileLoader(str(files[0])).Load())
+    assert events[0].file_version == "brain.Event:2"
+    scalars = {}
+    for e in events[1:]:
+        for v in e.summary.value:
+            # the loader upgrades simple_value summaries to rank-0 tensors
+            value = v.simple_value if v.HasField("simple_value") else float(v.tensor.float_val[0])
+            scalars.setdefault(v.tag, []).append((e.step, value))
+    log = [json.loads(line) for line in open(tmp_path / "wd" / "log.jsonl")]
+    train = [entry for entry in log if entry["mode"] == "train"]
+    val = [entry for entry in log if entry["mode"] == "val"]
+    assert [s for s, _ in scalars["loss"]] == [entry["iter"] for entry in train]
+    assert [v for _, v in scalars["loss"]] == pytest.approx([entry["loss"] for entry in train], rel=1e-6)
+    assert scalars["accuracy/top1"] == [(1, pytest.approx(val[0]["accuracy/top1"], rel=1e-6))]
+    assert "lr" in scalars and "momentum" in scalars

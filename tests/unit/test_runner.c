@@ -5,6 +5,8 @@
 #define _POSIX_C_SOURCE 200809L
 #include <jansson.h>
 #include <math.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -64,6 +66,79 @@ static void check_pipeline(json_t *loader, const char *const *types)
         if (transform_type(loader, i) == NULL || strcmp(transform_type(loader, i), types[i]) != 0)
             test_fail(__FILE__, __LINE__, "transform %zu is %s, expected %s", i,
                       transform_type(loader, i) ? transform_type(loader, i) : "(none)", types[i]);
+}
+
+/* CRC-32C (Castagnoli), reflected, bit by bit: written here independently of the library's. */
+static uint32_t crc32c(const uint8_t *p, size_t n)
+{
+    uint32_t crc = 0xFFFFFFFFu;
+    for (size_t i = 0; i < n; i++) {
+        crc ^= p[i];
+        for (int k = 0; k < 8; k++)
+            crc = (crc >> 1) ^ (0x82F63B78u & (0u - (crc & 1u)));
+    }
+    return ~crc;
+}
+
+static uint32_t masked(uint32_t c)
+{
+    return ((c >> 15) | (c << 17)) + 0xA282EAD8u;
+}
+
+static uint64_t le(const uint8_t *p, int bytes)
+{
+    uint64_t v = 0;
+    for (int i = bytes - 1; i >= 0; i--)
+        v = v << 8 | p[i];
+    return v;
+}
+
+static bool contains(const uint8_t *p, size_t n, const char *needle)
+{
+    size_t k = strlen(needle);
+    for (size_t i = 0; i + k <= n; i++)
+        if (memcmp(p + i, needle, k) == 0)
+            return true;
+    return false;
+}
+
+static void check_events(const char *wd)
+{
+    char cmd[300], path[512] = "";
+    snprintf(cmd, sizeof cmd, "ls %s/events.out.tfevents.* 2>/dev/null", wd);
+    FILE *ls = popen(cmd, "r");
+    if (ls != NULL) {
+        if (fgets(path, sizeof path, ls) == NULL)
+            path[0] = '\0';
+        pclose(ls);
+    }
+    path[strcspn(path, "\n")] = '\0';
+    CHECK(path[0] != '\0');
+    FILE *f = path[0] ? fopen(path, "rb") : NULL;
+    if (f == NULL)
+        return;
+    static uint8_t buf[1 << 16];
+    size_t n = fread(buf, 1, sizeof buf, f);
+    fclose(f);
+    int records = 0, bad = 0;
+    bool version = false, loss = false, top1 = false;
+    for (size_t at = 0; at + 12 <= n;) {
+        uint64_t len = le(buf + at, 8);
+        if (at + 16 + len > n || le(buf + at + 8, 4) != masked(crc32c(buf + at, 8)) ||
+            le(buf + at + 12 + len, 4) != masked(crc32c(buf + at + 12, (size_t)len))) {
+            bad++;
+            break;
+        }
+        const uint8_t *rec = buf + at + 12;
+        version = version || (records == 0 && contains(rec, (size_t)len, "brain.Event:2"));
+        loss = loss || contains(rec, (size_t)len, "loss");
+        top1 = top1 || contains(rec, (size_t)len, "accuracy/top1");
+        records++;
+        at += 16 + (size_t)len;
+    }
+    CHECK_INT_EQ(bad, 0);
+    CHECK_INT_EQ(records, 3); /* the version, one training line, one validation */
+    CHECK(version && loss && top1);
 }
 
 static void recipe_trains_and_evaluates(void)
@@ -140,6 +215,8 @@ static void recipe_trains_and_evaluates(void)
         fclose(f);
     CHECK_INT_EQ(n_train, 1); /* 4 iterations, logger interval 100: the epoch's last iteration */
     CHECK_INT_EQ(n_val, 1);
+    /* TensorBoard: one events file of TFRecords whose CRCs hold, a file_version record, then the scalars */
+    check_events(wd);
     /* deployment metadata from the config */
     sscma_model *model = NULL;
     sscma_qmodel *q = NULL;

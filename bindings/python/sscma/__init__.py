@@ -566,14 +566,16 @@ class Runner(_Handle):
         return json.loads(v.value.decode())
 
     def trainer(self, callback=None):
-        """The runner's Trainer (one per runner: the same object each call); callback as Trainer's."""
-        if getattr(self, "_trainer", None) is None:
-            t = ctypes.c_void_p()
-            check(fn["sscma_runner_trainer"](self.handle, ctypes.byref(t)))
-            self._trainer = Trainer._borrow(t, self, _callback=None)
+        """The runner's Trainer (the same C object each call); callback as Trainer's. The runner keeps the callback
+        alive; it holds no reference to the wrapper (no cycle: a cycle could let the garbage collector free the
+        Context first)."""
+        t = ctypes.c_void_p()
+        check(fn["sscma_runner_trainer"](self.handle, ctypes.byref(t)))
+        tr = Trainer._borrow(t, self, _callback=None)
         if callback is not None:
-            self._trainer.set_callback(callback)
-        return self._trainer
+            tr.set_callback(callback)
+            self._trainer_callback = tr._callback
+        return tr
 
     def evaluate(self, split="val"):
         """The evaluator's results on a split ({"accuracy/top1": ...})."""
