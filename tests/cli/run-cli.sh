@@ -2,10 +2,13 @@
 # End-to-end tests of the `sscma` command line (TAP): compose a detection set, check it, train the shipped FOMO
 # recipe briefly, resume, evaluate, export in every format with verification, run inference, and the errors a user
 # meets (exit status and the one-line message naming the key or the file).
-#   run-cli.sh SSCMA_BINARY SOURCE_DIR
+# The examples deploy_int8 and cpp/train_and_deploy, when given, run on the same files.
+#   run-cli.sh SSCMA_BINARY SOURCE_DIR [DEPLOY_INT8 TRAIN_AND_DEPLOY]
 set -u
 SSCMA=$(readlink -f "$1")
 SRC=$(readlink -f "$2")
+DEPLOY=${3:+$(readlink -f "$3")}
+CPP=${4:+$(readlink -f "$4")}
 FOMO=$SRC/configs/fomo/fomo_mobnetv2_0.35_x8_coco.json
 FMNIST=$SRC/configs/classification/mobnetv2_0.35_fmnist.json
 WORK=$(mktemp -d /tmp/sscma-cli-XXXXXX)
@@ -138,6 +141,16 @@ ok "infer a classifier: top 3 named classes, best first" \
     json cls.json "[len(r['classes']) for r in d['results']] == [3] and \
 d['results'][0]['classes'][0]['score'] >= d['results'][0]['classes'][1]['score'] and \
 all(c['name'] for c in d['results'][0]['classes'])"
+
+if [ -n "$DEPLOY" ]; then
+    "$DEPLOY" wd/last_int8.tflite det/valid/000000.png >deploy.txt 2>&1
+    ok "examples/deploy_int8 runs the exported file" grep -q '^wd/last_int8.tflite: Fomo, int8, input 96 x 96 x 1' deploy.txt
+    ok "examples/deploy_int8 prints the input quantization" grep -q '^input quantization: q = round' deploy.txt
+fi
+if [ -n "$CPP" ]; then
+    ok "examples/cpp/train_and_deploy trains, exports and verifies (0 values differ)" "$CPP" "$FMNIST" cpp.tflite \
+        epochs=1 train_dataloader.dataset.indices=1000 val_dataloader.dataset.indices=256 -- gray.png
+fi
 
 # errors: exit 1 with the library's one-line message, exit 2 for usage errors
 fails "a missing config names the file" 1 "nope.json" "$SSCMA" train nope.json
