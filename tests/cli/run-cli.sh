@@ -69,6 +69,11 @@ ok "info: params, MACs, shapes, int8 sizes, loaders" \
 list(d['outputs'].values())[0] == [1, 12, 12, 5] and 0 < d['int8']['weight_bytes'] < d['float32']['weight_bytes'] \
 and d['loaders']['train']['target'] == {'type': 'FomoTarget', 'stride': 8}"
 
+"$SSCMA" info "$FOMO" --cfg-options data_root=det num_classes=4 'imgsz=[64,64]' in_channels=3 --json >info64.json 2>/dev/null
+ok "--cfg-options imgsz=[64,64] in_channels=3 reaches the model and both loaders" \
+    json info64.json "d['input'] == [1, 64, 64, 3] and list(d['outputs'].values())[0] == [1, 8, 8, 5] and \
+all(l['pipeline'][0] == {'type': 'ToRGB'} and l['pipeline'][1]['scale'] == [64, 64] for l in d['loaders'].values())"
+
 ok "train FOMO 2 epochs" "$SSCMA" train "$FOMO" --work-dir wd "${O[@]}" epochs=2 --quiet
 for f in config.json log.jsonl last.ckpt epoch_2.ckpt last_checkpoint curves.svg predictions.png; do
     ok "work dir has $f" test -s "wd/$f"
