@@ -54,10 +54,12 @@ static void drop_runtime(sscma_qmodel *q)
         q->out_views[i] = NULL;
     }
     for (int32_t i = 0; i < q->n_t; i++) {
-        sscma_free(q->ctx, q->t[i].buf, q->t[i].buf_bytes);
-        q->t[i].buf = NULL;
+        q->t[i].buf = NULL; /* views into the arena */
         q->t[i].buf_bytes = 0;
     }
+    sscma_free(q->ctx, q->arena, q->arena_bytes);
+    q->arena = NULL;
+    q->arena_bytes = 0;
     sscma_free(q->ctx, q->scratch, q->scratch_bytes);
     q->scratch = NULL;
     q->scratch_bytes = 0;
@@ -489,6 +491,100 @@ static sscma_status make_view(sscma_qmodel *q, int32_t id, sscma_tensor **out)
     return SSCMA_OK;
 }
 
+/*
+ * One arena for every activation, TFLite Micro's greedy plan: each tensor lives from the op that writes it to the
+ * last op that reads it (the model's inputs and outputs for the whole run, so their views stay valid); tensors are
+ * placed largest first at the lowest 64-byte aligned offset that no tensor alive at the same time occupies. An op's
+ * inputs and output are alive together, so no kernel reads memory it writes.
+ */
+typedef struct arena_item {
+    int32_t id;
+    int32_t first, last;
+    size_t offset, bytes;
+} arena_item;
+
+static int by_size_desc(const void *a, const void *b)
+{
+    const arena_item *x = a, *y = b;
+    if (x->bytes != y->bytes)
+        return x->bytes > y->bytes ? -1 : 1;
+    return x->id - y->id;
+}
+
+static sscma_status plan_arena(sscma_qmodel *q, int64_t batch)
+{
+    arena_item *items = calloc((size_t)(q->n_t > 0 ? q->n_t : 1), sizeof *items);
+    int32_t *slot = calloc((size_t)(q->n_t > 0 ? q->n_t : 1), sizeof *slot);
+    if (items == NULL || slot == NULL) {
+        free(items), free(slot);
+        return SSCMA_FAIL(SSCMA_ERR_OUT_OF_MEMORY, "cannot plan %d tensors", (int)q->n_t);
+    }
+    int32_t n = 0;
+    for (int32_t i = 0; i < q->n_t; i++) {
+        qm_tensor *t = &q->t[i];
+        slot[i] = -1;
+        if (t->constant)
+            continue;
+        size_t esize = 0;
+        sscma_dtype_size(t->dtype, &esize);
+        int64_t count = sscma_qm_numel(t) * (t->rank > 0 ? batch : 1);
+        t->buf_bytes = (size_t)(count > 0 ? count : 1) * esize;
+        items[n] = (arena_item){i, INT32_MAX, -1, 0, (t->buf_bytes + 63) & ~(size_t)63};
+        slot[i] = n++;
+    }
+    for (int32_t k = 0; k < q->n_ops; k++) {
+        const qm_op *op = &q->ops[k];
+        for (int32_t j = -1; j < op->n_in; j++) {
+            int32_t id = j < 0 ? op->out : op->in[j];
+            if (id < 0 || slot[id] < 0)
+                continue;
+            arena_item *it = &items[slot[id]];
+            it->first = k < it->first ? k : it->first;
+            it->last = k > it->last ? k : it->last;
+        }
+    }
+    for (int32_t j = 0; j < q->n_inputs; j++)
+        if (slot[q->inputs[j]] >= 0)
+            items[slot[q->inputs[j]]].first = -1, items[slot[q->inputs[j]]].last = q->n_ops;
+    for (int32_t j = 0; j < q->n_outputs; j++)
+        if (slot[q->outputs[j]] >= 0)
+            items[slot[q->outputs[j]]].last = q->n_ops;
+    for (int32_t i = 0; i < n; i++) /* a tensor no op touches still gets its own place */
+        if (items[i].first > items[i].last)
+            items[i].first = -1, items[i].last = q->n_ops;
+    qsort(items, (size_t)n, sizeof *items, by_size_desc);
+    size_t total = 0;
+    for (int32_t i = 0; i < n; i++) {
+        size_t offset = 0;
+        for (bool moved = true; moved;) { /* first fit: move past every conflicting placed tensor */
+            moved = false;
+            for (int32_t j = 0; j < i; j++) {
+                const arena_item *o = &items[j];
+                bool alive = o->first <= items[i].last && items[i].first <= o->last;
+                if (alive && o->offset < offset + items[i].bytes && offset < o->offset + o->bytes) {
+                    offset = o->offset + o->bytes;
+                    moved = true;
+                }
+            }
+        }
+        items[i].offset = offset;
+        total = offset + items[i].bytes > total ? offset + items[i].bytes : total;
+    }
+    q->arena_bytes = total > 0 ? total : 64;
+    sscma_status st = SSCMA_OK;
+    if ((q->arena = sscma_alloc_zeroed(q->ctx, q->arena_bytes, 64)) == NULL) {
+        st = SSCMA_FAIL(SSCMA_ERR_OUT_OF_MEMORY, "cannot allocate the %zu-byte activation arena at batch %lld",
+                        q->arena_bytes, (long long)batch);
+        q->arena_bytes = 0;
+    } else {
+        for (int32_t i = 0; i < n; i++)
+            q->t[items[i].id].buf = (char *)q->arena + items[i].offset;
+    }
+    free(items);
+    free(slot);
+    return st;
+}
+
 sscma_status sscma_qmodel_prepare(sscma_qmodel *qmodel, int64_t batch)
 {
     SSCMA_REQUIRE_NONNULL(qmodel);
@@ -496,24 +592,11 @@ sscma_status sscma_qmodel_prepare(sscma_qmodel *qmodel, int64_t batch)
         return SSCMA_FAIL(SSCMA_ERR_INVALID_ARGUMENT, "batch is %lld; expected 1 or more", (long long)batch);
     sscma_qmodel *q = qmodel;
     drop_runtime(q);
-    for (int32_t i = 0; i < q->n_t; i++) {
-        qm_tensor *t = &q->t[i];
-        if (t->constant)
-            continue;
-        size_t esize = 0;
-        sscma_dtype_size(t->dtype, &esize);
-        int64_t n = sscma_qm_numel(t) * (t->rank > 0 ? batch : 1);
-        if (n <= 0)
-            n = 1;
-        t->buf_bytes = (size_t)n * esize;
-        if ((t->buf = sscma_alloc_zeroed(q->ctx, t->buf_bytes, 64)) == NULL) {
-            drop_runtime(q);
-            return SSCMA_FAIL(SSCMA_ERR_OUT_OF_MEMORY, "cannot allocate %zu bytes for '%s' at batch %lld",
-                              (size_t)n * esize, t->name, (long long)batch);
-        }
-    }
+    sscma_status st = plan_arena(q, batch);
+    if (st != SSCMA_OK)
+        return st;
     q->batch = batch;
-    sscma_status st = q->int8 ? sscma_qm_prepare_int8(q) : SSCMA_OK;
+    st = q->int8 ? sscma_qm_prepare_int8(q) : SSCMA_OK;
     for (int32_t i = 0; i < q->n_inputs && st == SSCMA_OK; i++)
         st = make_view(q, q->inputs[i], &q->in_views[i]);
     for (int32_t i = 0; i < q->n_outputs && st == SSCMA_OK; i++)

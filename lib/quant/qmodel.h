@@ -94,6 +94,8 @@ struct sscma_qmodel {
     int32_t n_meta;
     /* runtime */
     int64_t batch;        /* 0 = not prepared */
+    void *arena;          /* every activation buffer (t->buf points into it; plan_arena in qmodel.c) */
+    size_t arena_bytes;
     void *scratch;
     size_t scratch_bytes;
     int32_t backend;         /* int8 kernels: -1 = the best this CPU runs (i8gemm.h), else forced (tests) */

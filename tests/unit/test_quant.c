@@ -976,6 +976,61 @@ static void qat_trains_converts_and_matches_its_simulation(void)
 
 /* ---- errors ---- */
 
+/*
+ * The activation arena: every activation is placed where no tensor alive at the same time lies (checked against
+ * the op order, inputs and outputs alive throughout), the arena is no smaller than the peak of live bytes
+ * (sscma_qmodel_memory) and far smaller than one buffer per activation.
+ */
+static void arena_shares_memory_safely(void)
+{
+    sscma_context *ctx = make_context();
+    sscma_model *m = NULL;
+    sscma_qmodel *q = NULL;
+    CHECK_OK(sscma_model_create(ctx, classifier_cfg, &m));
+    if (m != NULL)
+        CHECK_OK(sscma_qmodel_from_model(m, &q));
+    if (q != NULL && sscma_qmodel_prepare(q, 2) == SSCMA_OK) {
+        int32_t n = q->n_t;
+        int32_t *first = malloc((size_t)n * sizeof *first), *last = malloc((size_t)n * sizeof *last);
+        size_t separate = 0;
+        for (int32_t i = 0; i < n; i++) {
+            first[i] = INT32_MAX, last[i] = -1;
+            if (!q->t[i].constant)
+                separate += q->t[i].buf_bytes;
+        }
+        for (int32_t k = 0; k < q->n_ops; k++)
+            for (int32_t j = -1; j < q->ops[k].n_in; j++) {
+                int32_t id = j < 0 ? q->ops[k].out : q->ops[k].in[j];
+                first[id] = k < first[id] ? k : first[id], last[id] = k > last[id] ? k : last[id];
+            }
+        for (int32_t j = 0; j < q->n_inputs; j++)
+            first[q->inputs[j]] = -1, last[q->inputs[j]] = q->n_ops;
+        for (int32_t j = 0; j < q->n_outputs; j++)
+            last[q->outputs[j]] = q->n_ops;
+        int clashes = 0;
+        for (int32_t a = 0; a < n; a++)
+            for (int32_t b = a + 1; b < n; b++) {
+                const qm_tensor *x = &q->t[a], *y = &q->t[b];
+                if (x->constant || y->constant || !(first[a] <= last[b] && first[b] <= last[a]))
+                    continue;
+                const char *xa = x->buf, *ya = y->buf;
+                clashes += xa < ya + y->buf_bytes && ya < xa + x->buf_bytes;
+            }
+        CHECK_INT_EQ(clashes, 0);
+        int64_t weights = 0, peak = 0;
+        CHECK_OK(sscma_qmodel_memory(q, 0, &weights, &peak));
+        CHECK((int64_t)q->arena_bytes >= 2 * peak); /* the estimate is at batch 1 */
+        CHECK(q->arena_bytes < separate / 3);
+        printf("# float classifier at batch 2: arena %zu bytes, %zu with one buffer each, live peak %lld\n",
+               q->arena_bytes, separate, (long long)(2 * peak));
+        free(first);
+        free(last);
+    }
+    sscma_qmodel_destroy(q);
+    sscma_model_destroy(m);
+    sscma_context_destroy(ctx);
+}
+
 static void errors_name_the_problem(void)
 {
     sscma_context *ctx = make_context();
@@ -1060,6 +1115,7 @@ int main(int argc, char **argv)
         TEST_CASE(tflite_damaged_files_fail_cleanly),
         TEST_CASE(fake_quant_ops_follow_their_definition),
         TEST_CASE(qat_trains_converts_and_matches_its_simulation),
+        TEST_CASE(arena_shares_memory_safely),
         TEST_CASE(errors_name_the_problem),
     };
     int rc = test_main(argc, argv, cases, TEST_COUNT(cases));
