@@ -70,17 +70,17 @@ static sscma_status geometry(const sscma_conv2d_attrs *a, const sscma_desc *in, 
     g->n = in[0].dims[0], g->h = in[0].dims[1], g->w = in[0].dims[2], g->cin = in[0].dims[3];
     g->cout = in[1].dims[0], g->kh = in[1].dims[1], g->kw = in[1].dims[2];
     g->groups = a->groups;
-    sscma_desc_format(&in[0], xs, sizeof xs);
-    sscma_desc_format(&in[1], ws, sizeof ws);
+    /* the shapes as text only for an error message: this runs on every forward */
+#define DESCRIBE() (sscma_desc_format(&in[0], xs, sizeof xs), sscma_desc_format(&in[1], ws, sizeof ws))
     if (g->kh < 1 || g->kw < 1 || g->cout < 1)
-        return sscma_fail(SSCMA_ERR_SHAPE, OP, "weight %s has an empty kernel or no output channel", ws);
+        return DESCRIBE(), sscma_fail(SSCMA_ERR_SHAPE, OP, "weight %s has an empty kernel or no output channel", ws);
     if (g->cin % g->groups != 0 || g->cout % g->groups != 0)
-        return sscma_fail(SSCMA_ERR_SHAPE, OP, "input %s and weight %s: channels %lld in, %lld out are not "
+        return DESCRIBE(), sscma_fail(SSCMA_ERR_SHAPE, OP, "input %s and weight %s: channels %lld in, %lld out are not "
                           "divisible by groups %lld", xs, ws, (long long)g->cin, (long long)g->cout,
                           (long long)g->groups);
     g->cin_g = g->cin / g->groups, g->cout_g = g->cout / g->groups;
     if (in[1].dims[3] != g->cin_g)
-        return sscma_fail(SSCMA_ERR_SHAPE, OP, "input %s has %lld channels; weight %s expects %lld per group "
+        return DESCRIBE(), sscma_fail(SSCMA_ERR_SHAPE, OP, "input %s has %lld channels; weight %s expects %lld per group "
                           "(groups %lld): weight must be [Cout, KH, KW, Cin/groups]", xs, (long long)g->cin, ws,
                           (long long)in[1].dims[3], (long long)g->groups);
     g->has_bias = n_in == 3;
@@ -88,7 +88,7 @@ static sscma_status geometry(const sscma_conv2d_attrs *a, const sscma_desc *in, 
         if ((st = sscma_desc_require(OP, "bias", &in[2], SSCMA_DTYPE_F32, 1)) != SSCMA_OK)
             return st;
         if (in[2].dims[0] != g->cout)
-            return sscma_fail(SSCMA_ERR_SHAPE, OP, "bias has %lld elements; weight %s has %lld output channels",
+            return DESCRIBE(), sscma_fail(SSCMA_ERR_SHAPE, OP, "bias has %lld elements; weight %s has %lld output channels",
                               (long long)in[2].dims[0], ws, (long long)g->cout);
     }
     g->sh = a->stride_h, g->sw = a->stride_w, g->dh = a->dilation_h, g->dw = a->dilation_w;
@@ -104,8 +104,8 @@ static sscma_status geometry(const sscma_conv2d_attrs *a, const sscma_desc *in, 
     g->oh = out_size(g->h, g->kh, g->sh, g->dh, pad_h_total);
     g->ow = out_size(g->w, g->kw, g->sw, g->dw, pad_w_total);
     if (g->oh < 1 || g->ow < 1)
-        return sscma_fail(SSCMA_ERR_SHAPE, OP, "input %s is smaller than the dilated kernel of weight %s with this "
-                          "padding: the output would be empty", xs, ws);
+        return DESCRIBE(), sscma_fail(SSCMA_ERR_SHAPE, OP, "input %s is smaller than the dilated kernel of weight %s "
+                                      "with this padding: the output would be empty", xs, ws);
     g->col_k = g->kh * g->kw * g->cin_g;
     if (g->kh == 1 && g->kw == 1 && g->sh == 1 && g->sw == 1 && g->pt == 0 && g->pl == 0 && pad_h_total == 0 &&
         pad_w_total == 0 && g->groups == 1)
@@ -121,6 +121,7 @@ static sscma_status geometry(const sscma_conv2d_attrs *a, const sscma_desc *in, 
     if (g->chunk > g->n)
         g->chunk = g->n;
     return SSCMA_OK;
+#undef DESCRIBE
 }
 
 static size_t conv_workspace_bytes(const conv_geom *g);

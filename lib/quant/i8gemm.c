@@ -169,31 +169,28 @@ __attribute__((target("avx2"))) static void tile_avx2(const int16_t *a, const in
     }
 }
 
-/* The 4 x 16 int32 block of column block b: rows of `a` (k_pad uint8 apart) against the packed weights. */
+/*
+ * The 4 x 16 int32 block of column block b: rows of `a` (k_pad uint8 apart) against the packed weights. A packed
+ * quad (16 columns x 4 k, 64 bytes) is exactly one zmm operand of vpdpbusd: one weight load and four broadcasts per
+ * four dpbusd (two ymm halves per row took twice the instructions).
+ */
 __attribute__((target("avx2,avx512f,avx512vl,avx512vnni"))) static inline void
-vnni_block(const uint8_t *a, const int8_t *w, int64_t k_pad, __m256i c[4][2])
+vnni_block(const uint8_t *a, const int8_t *w, int64_t k_pad, __m512i c[4])
 {
     for (int r = 0; r < 4; r++)
-        c[r][0] = c[r][1] = _mm256_setzero_si256();
+        c[r] = _mm512_setzero_si512();
     const uint8_t *a0 = a, *a1 = a + k_pad, *a2 = a + 2 * k_pad, *a3 = a + 3 * k_pad;
     for (int64_t q = 0; q < k_pad / 4; q++) {
-        __m256i w0 = _mm256_loadu_si256((const __m256i *)(w + q * 64));
-        __m256i w1 = _mm256_loadu_si256((const __m256i *)(w + q * 64 + 32));
+        __m512i wq = _mm512_loadu_si512(w + q * 64);
         int32_t p0, p1, p2, p3;
         memcpy(&p0, a0 + 4 * q, 4);
         memcpy(&p1, a1 + 4 * q, 4);
         memcpy(&p2, a2 + 4 * q, 4);
         memcpy(&p3, a3 + 4 * q, 4);
-        __m256i b0 = _mm256_set1_epi32(p0), b1 = _mm256_set1_epi32(p1), b2 = _mm256_set1_epi32(p2),
-                b3 = _mm256_set1_epi32(p3);
-        c[0][0] = _mm256_dpbusd_epi32(c[0][0], b0, w0);
-        c[0][1] = _mm256_dpbusd_epi32(c[0][1], b0, w1);
-        c[1][0] = _mm256_dpbusd_epi32(c[1][0], b1, w0);
-        c[1][1] = _mm256_dpbusd_epi32(c[1][1], b1, w1);
-        c[2][0] = _mm256_dpbusd_epi32(c[2][0], b2, w0);
-        c[2][1] = _mm256_dpbusd_epi32(c[2][1], b2, w1);
-        c[3][0] = _mm256_dpbusd_epi32(c[3][0], b3, w0);
-        c[3][1] = _mm256_dpbusd_epi32(c[3][1], b3, w1);
+        c[0] = _mm512_dpbusd_epi32(c[0], _mm512_set1_epi32(p0), wq);
+        c[1] = _mm512_dpbusd_epi32(c[1], _mm512_set1_epi32(p1), wq);
+        c[2] = _mm512_dpbusd_epi32(c[2], _mm512_set1_epi32(p2), wq);
+        c[3] = _mm512_dpbusd_epi32(c[3], _mm512_set1_epi32(p3), wq);
     }
 }
 
@@ -201,12 +198,10 @@ __attribute__((target("avx2,avx512f,avx512vl,avx512vnni"))) static void
 tile_vnni(const uint8_t *a, const int8_t *wp, int64_t k_pad, int64_t n_pad, int32_t *c)
 {
     for (int64_t b = 0; b < n_pad / I8_NR; b++) {
-        __m256i acc[4][2];
+        __m512i acc[4];
         vnni_block(a, wp + b * (k_pad / 4) * I8_NR * 4, k_pad, acc);
-        for (int r = 0; r < 4; r++) {
-            _mm256_storeu_si256((__m256i *)(c + r * n_pad + b * I8_NR), acc[r][0]);
-            _mm256_storeu_si256((__m256i *)(c + r * n_pad + b * I8_NR + 8), acc[r][1]);
-        }
+        for (int r = 0; r < 4; r++)
+            _mm512_storeu_si512(c + r * n_pad + b * I8_NR, acc[r]);
     }
 }
 #endif
@@ -342,15 +337,14 @@ tile_vnni_requant(const uint8_t *a, const int8_t *wp, int64_t k_pad, int64_t n_p
 {
     const __m512i zzp = _mm512_set1_epi32(zp), zlo = _mm512_set1_epi32(lo), zhi = _mm512_set1_epi32(hi);
     for (int64_t b = 0; b < n_pad / I8_NR; b++) {
-        __m256i c[4][2];
+        __m512i c[4];
         vnni_block(a, wp + b * (k_pad / 4) * I8_NR * 4, k_pad, c);
         /* the epilogue, sixteen lanes at a time */
         int64_t col = b * I8_NR;
         __m512i vb = _mm512_loadu_si512(bias + col), vm = _mm512_loadu_si512(mult + col);
         __m512i vs = _mm512_loadu_si512(shift + col);
         for (int r = 0; r < rows; r++) {
-            __m512i v = _mm512_inserti64x4(_mm512_castsi256_si512(c[r][0]), c[r][1], 1);
-            v = _mm512_add_epi32(mbqm16(_mm512_add_epi32(v, vb), vm, vs), zzp);
+            __m512i v = _mm512_add_epi32(mbqm16(_mm512_add_epi32(c[r], vb), vm, vs), zzp);
             v = _mm512_min_epi32(_mm512_max_epi32(v, zlo), zhi);
             __m128i p8 = _mm512_cvtsepi32_epi8(v);
             int8_t *dst = y + r * ld + col;
@@ -494,6 +488,111 @@ void sscma_i8_dw_acc16(const int8_t *const *xs, int32_t taps, const int16_t *pac
                 }
                 acc[c] = s;
             }
+#endif
+}
+
+/* ---- depthwise, VNNI: 64 channels x 4 taps per vpdpbusd ---- */
+
+/* Channel of lane i of accumulator v in a 64-channel block: the order the byte and word unpacks produce. */
+static int64_t dw4_channel(int v, int i)
+{
+    return 16 * (i / 4) + 4 * v + (i % 4);
+}
+
+size_t sscma_i8_dw4_packed_bytes(int64_t channels, int32_t taps)
+{
+    size_t blocks = (size_t)((channels + 63) / 64), groups = (size_t)((taps + 3) / 4);
+    return blocks * groups * 4 * 64 + blocks * 3 * 64 * sizeof(int32_t);
+}
+
+void sscma_i8_dw4_pack(const int8_t *w, const int32_t *bias, const int32_t *mult, const int32_t *shift,
+                       int64_t channels, int32_t taps, int32_t zp, void *packed)
+{
+    const int64_t blocks = (channels + 63) / 64, groups = (taps + 3) / 4;
+    int8_t *wp = packed;
+    int32_t *params = (int32_t *)(wp + blocks * groups * 4 * 64);
+    for (int64_t b = 0; b < blocks; b++) {
+        for (int64_t g = 0; g < groups; g++)
+            for (int v = 0; v < 4; v++)
+                for (int i = 0; i < 16; i++)
+                    for (int j = 0; j < 4; j++) {
+                        int64_t c = b * 64 + dw4_channel(v, i), t = 4 * g + j;
+                        wp[((b * groups + g) * 4 + v) * 64 + 4 * i + j] = c < channels && t < taps ? w[t * channels + c]
+                                                                                                 : 0;
+                    }
+        for (int v = 0; v < 4; v++)
+            for (int i = 0; i < 16; i++) {
+                int64_t c = b * 64 + dw4_channel(v, i), at = b * 192 + v * 16 + i;
+                int64_t sum = 0;
+                for (int32_t t = 0; c < channels && t < taps; t++)
+                    sum += w[t * channels + c];
+                /* x as unsigned (x + 128): sum (x - zp) w = sum (x + 128) w - (zp + 128) sum w */
+                params[at] = c < channels ? (int32_t)((bias != NULL ? (int64_t)bias[c] : 0) - (zp + 128) * sum) : 0;
+                params[at + 64] = c < channels ? mult[c] : 0;
+                params[at + 128] = c < channels ? shift[c] : 0;
+            }
+    }
+}
+
+#if defined(I8_X86)
+/*
+ * Four taps of 64 channels: the bytes interleaved (unpack epi8 then epi16) so that each dword holds one channel's four
+ * taps, multiplied and summed by vpdpbusd into four accumulators of 16 channels (dw4_channel's order); requantized in
+ * registers; packs epi32 then epi16 undo the interleaving, so the 64 int8 results come out in channel order. A tap
+ * outside the image reads as the input zero point (it then contributes nothing after the bias correction).
+ */
+__attribute__((target("avx2,avx512f,avx512bw,avx512vl,avx512vnni"))) static void
+dw_vnni(const int8_t *const *xs, int32_t taps, const void *packed, int64_t channels, int32_t zp, int32_t out_zp,
+        int32_t lo_clamp, int32_t hi_clamp, int8_t *y)
+{
+    const int64_t blocks = (channels + 63) / 64, groups = (taps + 3) / 4;
+    const int8_t *wp = packed;
+    const int32_t *params = (const int32_t *)(wp + blocks * groups * 4 * 64);
+    const __m512i flip = _mm512_set1_epi8((char)0x80), pad = _mm512_set1_epi8((char)(uint8_t)(zp + 128));
+    const __m512i vozp = _mm512_set1_epi32(out_zp), vlo = _mm512_set1_epi32(lo_clamp),
+                  vhi = _mm512_set1_epi32(hi_clamp);
+    for (int64_t b = 0; b < blocks; b++) {
+        const int64_t c0 = b * 64, n = channels - c0 < 64 ? channels - c0 : 64;
+        const __mmask64 m = n == 64 ? ~(__mmask64)0 : (((__mmask64)1 << n) - 1);
+        const int32_t *pb = params + b * 192;
+        __m512i acc[4];
+        for (int v = 0; v < 4; v++)
+            acc[v] = _mm512_loadu_si512(pb + 16 * v); /* the corrected bias */
+        for (int64_t g = 0; g < groups; g++) {
+            __m512i t[4];
+            for (int j = 0; j < 4; j++) {
+                int64_t tap = 4 * g + j;
+                t[j] = tap < taps && xs[tap] != NULL
+                           ? _mm512_xor_si512(_mm512_maskz_loadu_epi8(m, xs[tap] + c0), flip)
+                           : pad;
+            }
+            __m512i lo01 = _mm512_unpacklo_epi8(t[0], t[1]), hi01 = _mm512_unpackhi_epi8(t[0], t[1]);
+            __m512i lo23 = _mm512_unpacklo_epi8(t[2], t[3]), hi23 = _mm512_unpackhi_epi8(t[2], t[3]);
+            const int8_t *wg = wp + (b * groups + g) * 4 * 64;
+            acc[0] = _mm512_dpbusd_epi32(acc[0], _mm512_unpacklo_epi16(lo01, lo23), _mm512_loadu_si512(wg));
+            acc[1] = _mm512_dpbusd_epi32(acc[1], _mm512_unpackhi_epi16(lo01, lo23), _mm512_loadu_si512(wg + 64));
+            acc[2] = _mm512_dpbusd_epi32(acc[2], _mm512_unpacklo_epi16(hi01, hi23), _mm512_loadu_si512(wg + 128));
+            acc[3] = _mm512_dpbusd_epi32(acc[3], _mm512_unpackhi_epi16(hi01, hi23), _mm512_loadu_si512(wg + 192));
+        }
+        for (int v = 0; v < 4; v++) {
+            __m512i r = mbqm16(acc[v], _mm512_loadu_si512(pb + 64 + 16 * v), _mm512_loadu_si512(pb + 128 + 16 * v));
+            acc[v] = _mm512_min_epi32(_mm512_max_epi32(_mm512_add_epi32(r, vozp), vlo), vhi);
+        }
+        __m512i out = _mm512_packs_epi16(_mm512_packs_epi32(acc[0], acc[1]), _mm512_packs_epi32(acc[2], acc[3]));
+        _mm512_mask_storeu_epi8(y + c0, m, out);
+    }
+}
+#endif
+
+bool sscma_i8_dw_requant_vnni(const int8_t *const *xs, int32_t taps, const void *packed, int64_t channels,
+                              int32_t zp, int32_t out_zp, int32_t lo, int32_t hi, int8_t *y)
+{
+#if defined(I8_X86)
+    dw_vnni(xs, taps, packed, channels, zp, out_zp, lo, hi, y);
+    return true;
+#else
+    (void)xs, (void)taps, (void)packed, (void)channels, (void)zp, (void)out_zp, (void)lo, (void)hi, (void)y;
+    return false;
 #endif
 }
 

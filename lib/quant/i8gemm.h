@@ -86,4 +86,17 @@ bool sscma_i8_dw_requant16(const int8_t *const *xs, int32_t taps, const int16_t 
                            const int32_t *bias, const int32_t *mult, const int32_t *shift, int32_t out_zp, int32_t lo,
                            int32_t hi, int8_t *y);
 
+/*
+ * Depthwise convolution with depth multiplier 1 on the VNNI backend: 64 channels and four taps per vpdpbusd, the
+ * requantization in registers. The packing holds the weights in the kernel's interleaved order, then per 64-channel
+ * block the bias corrected for the unsigned encoding of x (bias - (zp + 128) sum_t w), the multipliers and the
+ * shifts in the accumulators' lane order. w: [taps][channels]; bias may be NULL; zp: the input's zero point.
+ * xs[t] == NULL marks a tap outside the image. Returns false where the kernel does not exist.
+ */
+size_t sscma_i8_dw4_packed_bytes(int64_t channels, int32_t taps);
+void sscma_i8_dw4_pack(const int8_t *w, const int32_t *bias, const int32_t *mult, const int32_t *shift,
+                       int64_t channels, int32_t taps, int32_t zp, void *packed);
+bool sscma_i8_dw_requant_vnni(const int8_t *const *xs, int32_t taps, const void *packed, int64_t channels,
+                              int32_t zp, int32_t out_zp, int32_t lo, int32_t hi, int8_t *y);
+
 #endif /* SSCMA_LIB_QUANT_I8GEMM_H */

@@ -229,7 +229,15 @@ static sscma_status prepare_op(sscma_qmodel *q, qm_op *op)
             op->bias_eff = NULL;
             op->n_pad = 0;
             op->backend = q->backend >= 0 ? q->backend : (int32_t)sscma_i8_backend_cached();
-            if (op->backend != I8_PORTABLE && cout == x->dims[3] && cout >= 16 && taps <= 64) {
+            if (op->backend == I8_VNNI && cout == x->dims[3] && taps <= 64) {
+                /* the VNNI kernel's packing: weights, corrected bias, multipliers and shifts together */
+                size_t pb = sscma_i8_dw4_packed_bytes(cout, (int32_t)taps);
+                op->n_pad = (int64_t)((pb + sizeof(int32_t) - 1) / sizeof(int32_t));
+                if ((op->bias_eff = sscma_alloc(q->ctx, (size_t)op->n_pad * sizeof(int32_t), 64)) == NULL)
+                    return sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, op->name, "cannot allocate depthwise weights");
+                sscma_i8_dw4_pack(op->lut, op->n_in > 2 ? q->t[op->in[2]].data : NULL, op->mult, op->shift, cout,
+                                  (int32_t)taps, x->zero_point[0], op->bias_eff);
+            } else if (op->backend != I8_PORTABLE && cout == x->dims[3] && cout >= 16 && taps <= 64) {
                 size_t pb = sscma_i8_dw_packed_bytes(cout, (int32_t)taps);
                 /* bias_eff holds the packed pairs here (int16 data in an int32 array) */
                 op->n_pad = (int64_t)((pb + sizeof(int32_t) - 1) / sizeof(int32_t));
@@ -464,7 +472,7 @@ SSCMA_KERNEL static void dw_rows(void *arg, int64_t begin, int64_t end, int32_t 
     const i8_backend be = (i8_backend)op->backend;
     int32_t acc[512];
     if (op->bias_eff != NULL) {
-        /* depth multiplier 1, sixteen channels at a time; the remaining channels in plain C */
+        /* depth multiplier 1: 64 channels at a time (VNNI), or sixteen with the rest in plain C (AVX2) */
         const int8_t *xs[64];
         const int32_t taps = op->kh * op->kw;
         const int64_t c16 = C / 16 * 16;
@@ -480,6 +488,9 @@ SSCMA_KERNEL static void dw_rows(void *arg, int64_t begin, int64_t end, int32_t 
                         int64_t iy = iy0 + fy * op->dil_h, ix = ix0 + fx * op->dil_w;
                         xs[fy * op->kw + fx] = iy < 0 || iy >= H || ix < 0 || ix >= W ? NULL : xn + (iy * W + ix) * C;
                     }
+                if (be == I8_VNNI && sscma_i8_dw_requant_vnni(xs, taps, op->bias_eff, C, -in_off, out_zp,
+                                                               op->act_min, op->act_max, yr + ox * OC))
+                    continue; /* every channel, 64 at a time */
                 for (int64_t c0 = 0; c0 < C; c0 += 512) {
                     int64_t cn = C - c0 < 512 ? C - c0 : 512, cv = c0 + cn <= c16 ? cn : c16 - c0;
                     const int8_t *xo[64];
