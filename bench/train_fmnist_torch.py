@@ -7,6 +7,7 @@ by 2 to 32x32, random horizontal flip, normalised with mean 72.94 and std 90.02 
 dataset-fashion-mnist IDX files directly. Prints one JSON line like the C example.
 
     OPENBLAS_NUM_THREADS=1 /usr/bin/python3 bench/train_fmnist_torch.py [--epochs 8] [--threads 2] [--train N]
+        [--stop-at 87]      (one JSON line per epoch with the test top-1 and the training seconds so far)
 """
 import argparse
 import gzip
@@ -49,6 +50,8 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--train", type=int, default=0)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--stop-at", type=float, default=0.0,
+                    help="evaluate after every epoch (not timed) and stop once the test top-1 reaches this (percent)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
@@ -79,6 +82,18 @@ def main():
             opt.step()
             sched.step()
         print(f"epoch {epoch + 1}: loss {loss.item():.4f}", file=sys.stderr)
+        if args.stop_at > 0:
+            trained = time.perf_counter() - t0
+            model.eval()
+            with torch.no_grad():
+                hits = sum((model(xte[b:b + 256]).argmax(1) == yte[b:b + 256]).sum().item()
+                           for b in range(0, len(xte), 256))
+            acc = 100.0 * hits / len(xte)
+            print(json.dumps({"epoch": epoch + 1, "top1": round(acc, 2), "train_seconds": round(trained, 1)}),
+                  flush=True)
+            if acc >= args.stop_at:
+                return 0
+            t0 = time.perf_counter() - trained  # evaluation is not training time
     seconds = time.perf_counter() - t0
     model.eval()
     correct = 0
