@@ -423,25 +423,44 @@ sscma_status sscma_qmodel_io_count(const sscma_qmodel *qmodel, int32_t *inputs, 
     return SSCMA_OK;
 }
 
+/*
+ * The op steps that touch each tensor: first[i] and last[i] are the first and last op reading or writing tensor i
+ * (INT32_MAX and -1 for a tensor no op touches). The memory estimate and the arena plan both start from these.
+ */
+static void op_lifetimes(const sscma_qmodel *q, int32_t *first, int32_t *last)
+{
+    for (int32_t i = 0; i < q->n_t; i++)
+        first[i] = INT32_MAX, last[i] = -1;
+    for (int32_t k = 0; k < q->n_ops; k++) {
+        const qm_op *op = &q->ops[k];
+        for (int32_t j = -1; j < op->n_in; j++) {
+            int32_t id = j < 0 ? op->out : op->in[j];
+            if (id < 0)
+                continue;
+            first[id] = k < first[id] ? k : first[id];
+            last[id] = k > last[id] ? k : last[id];
+        }
+    }
+}
+
 sscma_status sscma_qmodel_memory(const sscma_qmodel *qmodel, int as_int8, int64_t *weight_bytes, int64_t *arena_bytes)
 {
     SSCMA_REQUIRE_NONNULL(qmodel);
     const sscma_qmodel *q = qmodel;
     const bool i8 = q->int8 || as_int8;
     int64_t weights = 0;
+    int32_t *first = calloc((size_t)(q->n_t > 0 ? q->n_t : 1), sizeof *first);
     int32_t *last = calloc((size_t)(q->n_t > 0 ? q->n_t : 1), sizeof *last);
-    if (last == NULL)
+    if (first == NULL || last == NULL) {
+        free(first), free(last);
         return SSCMA_FAIL(SSCMA_ERR_OUT_OF_MEMORY, "cannot allocate %d counters", (int)q->n_t);
+    }
     for (int32_t i = 0; i < q->n_t; i++) {
         const qm_tensor *t = &q->t[i];
-        last[i] = -1;
         if (t->constant) /* the int8 form: weights one byte, biases (rank 1) int32 */
             weights += !i8 || q->int8 ? (int64_t)t->bytes : sscma_qm_numel(t) * (t->rank == 1 ? 4 : 1);
     }
-    for (int32_t k = 0; k < q->n_ops; k++)
-        for (int32_t j = 0; j < q->ops[k].n_in; j++)
-            if (q->ops[k].in[j] >= 0)
-                last[q->ops[k].in[j]] = k;
+    op_lifetimes(q, first, last);
     for (int32_t j = 0; j < q->n_outputs; j++)
         last[q->outputs[j]] = q->n_ops;
     /* activations live from the op that writes them (inputs: from the start) to their last reader */
@@ -463,6 +482,7 @@ sscma_status sscma_qmodel_memory(const sscma_qmodel *qmodel, int as_int8, int64_
                 live -= sscma_qm_numel(&q->t[id]) * elem;
         }
     }
+    free(first);
     free(last);
     if (weight_bytes != NULL)
         *weight_bytes = weights;
@@ -519,6 +539,13 @@ static sscma_status plan_arena(sscma_qmodel *q, int64_t batch)
         free(items), free(slot);
         return SSCMA_FAIL(SSCMA_ERR_OUT_OF_MEMORY, "cannot plan %d tensors", (int)q->n_t);
     }
+    int32_t *first = calloc((size_t)(q->n_t > 0 ? q->n_t : 1), sizeof *first);
+    int32_t *last = calloc((size_t)(q->n_t > 0 ? q->n_t : 1), sizeof *last);
+    if (first == NULL || last == NULL) {
+        free(items), free(slot), free(first), free(last);
+        return SSCMA_FAIL(SSCMA_ERR_OUT_OF_MEMORY, "cannot plan %d tensors", (int)q->n_t);
+    }
+    op_lifetimes(q, first, last);
     int32_t n = 0;
     for (int32_t i = 0; i < q->n_t; i++) {
         qm_tensor *t = &q->t[i];
@@ -529,20 +556,11 @@ static sscma_status plan_arena(sscma_qmodel *q, int64_t batch)
         sscma_dtype_size(t->dtype, &esize);
         int64_t count = sscma_qm_numel(t) * (t->rank > 0 ? batch : 1);
         t->buf_bytes = (size_t)(count > 0 ? count : 1) * esize;
-        items[n] = (arena_item){i, INT32_MAX, -1, 0, (t->buf_bytes + 63) & ~(size_t)63};
+        items[n] = (arena_item){i, first[i], last[i], 0, (t->buf_bytes + 63) & ~(size_t)63};
         slot[i] = n++;
     }
-    for (int32_t k = 0; k < q->n_ops; k++) {
-        const qm_op *op = &q->ops[k];
-        for (int32_t j = -1; j < op->n_in; j++) {
-            int32_t id = j < 0 ? op->out : op->in[j];
-            if (id < 0 || slot[id] < 0)
-                continue;
-            arena_item *it = &items[slot[id]];
-            it->first = k < it->first ? k : it->first;
-            it->last = k > it->last ? k : it->last;
-        }
-    }
+    free(first);
+    free(last);
     for (int32_t j = 0; j < q->n_inputs; j++)
         if (slot[q->inputs[j]] >= 0)
             items[slot[q->inputs[j]]].first = -1, items[slot[q->inputs[j]]].last = q->n_ops;

@@ -65,6 +65,16 @@ int cli_context(const cli_args *a, sscma_config *cfg, sscma_context **out);
 /* The runner of CONFIG with CHECKPOINT's weights loaded (checkpoint may be NULL). */
 int cli_runner(const cli_args *a, sscma_context *ctx, sscma_config *cfg, const char *checkpoint, sscma_runner **out);
 
+/*
+ * cli_load_config (no work_dir), cli_context and cli_runner in a row: 0, or 1 after printing the error (whatever was
+ * made is in the outputs, for cli_close).
+ */
+int cli_open(const cli_args *a, const char *path, const char *checkpoint, sscma_config **cfg, sscma_context **ctx,
+             sscma_runner **runner);
+
+/* Destroys what cli_open made (any may be NULL), the runner before its context. */
+void cli_close(sscma_runner *runner, sscma_context *ctx, sscma_config *cfg);
+
 /* Writes a JSON value on stdout (one line) and releases it. */
 void cli_print_json(json_t *obj);
 

@@ -147,6 +147,21 @@ int cli_runner(const cli_args *a, sscma_context *ctx, sscma_config *cfg, const c
     return 0;
 }
 
+int cli_open(const cli_args *a, const char *path, const char *checkpoint, sscma_config **cfg, sscma_context **ctx,
+             sscma_runner **runner)
+{
+    if (cli_load_config(a, path, NULL, cfg) != 0)
+        return 1;
+    return cli_context(a, *cfg, ctx) != 0 || cli_runner(a, *ctx, *cfg, checkpoint, runner) != 0;
+}
+
+void cli_close(sscma_runner *runner, sscma_context *ctx, sscma_config *cfg)
+{
+    sscma_runner_destroy(runner); /* before the context it was made from */
+    sscma_context_destroy(ctx);
+    sscma_config_destroy(cfg);
+}
+
 void cli_print_json(json_t *obj)
 {
     char *text = json_dumps(obj, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));

@@ -9,9 +9,7 @@
 static int open_split(const cli_args *a, sscma_config **cfg, sscma_context **ctx, sscma_runner **runner,
                       sscma_dataset **ds, const char *split)
 {
-    if (cli_load_config(a, a->positional[1], NULL, cfg) != 0)
-        return 1;
-    if (cli_context(a, *cfg, ctx) != 0 || cli_runner(a, *ctx, *cfg, NULL, runner) != 0)
+    if (cli_open(a, a->positional[1], NULL, cfg, ctx, runner) != 0)
         return 1;
     if (sscma_runner_dataset(*runner, split, ds) != SSCMA_OK)
         return cli_fail(a, "cannot open the dataset");
@@ -51,9 +49,7 @@ static int check(cli_args *a, const char *split)
             rc = problems > 0;
         }
     }
-    sscma_runner_destroy(runner);
-    sscma_context_destroy(ctx);
-    sscma_config_destroy(cfg);
+    cli_close(runner, ctx, cfg);
     return rc;
 }
 
@@ -143,9 +139,7 @@ static int stats(cli_args *a, const char *split)
 done:
     free(images);
     free(boxes);
-    sscma_runner_destroy(runner);
-    sscma_context_destroy(ctx);
-    sscma_config_destroy(cfg);
+    cli_close(runner, ctx, cfg);
     return rc;
 }
 

@@ -219,8 +219,6 @@ int cli_export(cli_args *a)
     rc = 0;
 done:
     sscma_qmodel_destroy(q);
-    sscma_runner_destroy(runner);
-    sscma_context_destroy(ctx);
-    sscma_config_destroy(cfg);
+    cli_close(runner, ctx, cfg);
     return rc;
 }

@@ -56,6 +56,7 @@ int cli_infer(cli_args *a)
     const bool fomo = strcmp(family, "Fomo") == 0, pfld = strcmp(family, "PFLD") == 0;
     if (a->draw != NULL && !fomo && !pfld) {
         rc = cli_error(a, 2, "--draw draws FOMO objects and PFLD keypoints; this model is a %s", family);
+        json_decref(classes);
         goto done;
     }
     cli_grid g;
@@ -140,8 +141,6 @@ int cli_infer(cli_args *a)
     rc = 0;
 done:
     sscma_qmodel_destroy(q);
-    sscma_runner_destroy(runner);
-    sscma_context_destroy(ctx);
-    sscma_config_destroy(cfg);
+    cli_close(runner, ctx, cfg);
     return rc;
 }

@@ -29,13 +29,11 @@ static void print_shape(json_t *dims)
 int cli_info(cli_args *a)
 {
     sscma_config *cfg = NULL;
-    if (cli_load_config(a, a->positional[0], NULL, &cfg) != 0)
-        return 1;
     sscma_context *ctx = NULL;
     sscma_runner *runner = NULL;
     sscma_qmodel *q = NULL;
     int rc = 1;
-    if (cli_context(a, cfg, &ctx) != 0 || cli_runner(a, ctx, cfg, NULL, &runner) != 0)
+    if (cli_open(a, a->positional[0], NULL, &cfg, &ctx, &runner) != 0)
         goto done;
     sscma_model *model = NULL;
     sscma_runner_model(runner, &model);
@@ -110,8 +108,6 @@ int cli_info(cli_args *a)
     rc = 0;
 done:
     sscma_qmodel_destroy(q);
-    sscma_runner_destroy(runner);
-    sscma_context_destroy(ctx);
-    sscma_config_destroy(cfg);
+    cli_close(runner, ctx, cfg);
     return rc;
 }

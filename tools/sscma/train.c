@@ -272,23 +272,19 @@ int cli_train(cli_args *a)
     }
     rc = 0;
 done:
-    sscma_runner_destroy(runner);
-    sscma_context_destroy(ctx);
-    sscma_config_destroy(cfg);
+    cli_close(runner, ctx, cfg);
     return rc;
 }
 
 int cli_eval(cli_args *a)
 {
     sscma_config *cfg = NULL;
-    if (cli_load_config(a, a->positional[0], NULL, &cfg) != 0)
-        return 1;
     sscma_context *ctx = NULL;
     sscma_runner *runner = NULL;
     int rc = 1;
     const char *split = a->split != NULL ? a->split : "val";
     const sscma_metric *m = NULL;
-    if (cli_context(a, cfg, &ctx) != 0 || cli_runner(a, ctx, cfg, a->positional[1], &runner) != 0)
+    if (cli_open(a, a->positional[0], a->positional[1], &cfg, &ctx, &runner) != 0)
         goto done;
     double t0 = now_s();
     if (sscma_runner_evaluate(runner, split, &m) != SSCMA_OK) {
@@ -314,8 +310,6 @@ int cli_eval(cli_args *a)
     }
     rc = 0;
 done:
-    sscma_runner_destroy(runner);
-    sscma_context_destroy(ctx);
-    sscma_config_destroy(cfg);
+    cli_close(runner, ctx, cfg);
     return rc;
 }
