@@ -15,6 +15,7 @@ sscma_status sscma_graph_create(sscma_context *ctx, sscma_graph **out)
     if (g == NULL)
         return sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, GRAPH, "cannot allocate a graph");
     g->ctx = ctx;
+    g->recompute = true;
     *out = g;
     return SSCMA_OK;
 }
@@ -327,6 +328,25 @@ uint64_t sscma_graph_node_macs(const sscma_graph *g, int32_t n)
     return node_macs(g, nd) / (uint64_t)(batch > 0 ? batch : 1);
 }
 
+/*
+ * Whether activation i can be dropped after forward and recomputed for backward: its producer has recompute(), runs
+ * a backward that reads its inputs (so they are alive until then, later than any backward reading i) and computes
+ * nothing else; and none of those inputs is itself recomputed (its second copy might not be written yet).
+ */
+static bool recomputable(const sscma_graph *g, int32_t i)
+{
+    const sscma_value *v = &g->values[i];
+    if (!g->recompute || v->kind != SSCMA_VALUE_ACT || v->producer < 0)
+        return false;
+    const sscma_node *p = &g->nodes[v->producer];
+    if (p->def->recompute == NULL || !p->needs_backward || p->def->backward_skips_inputs || p->n_out != 1)
+        return false;
+    for (int32_t k = 0; k < p->n_in; k++)
+        if (g->values[p->in[k]].recompute_at >= 0)
+            return false;
+    return true;
+}
+
 sscma_status sscma_graph_prepare(sscma_graph *g, int64_t batch, bool training)
 {
     if (batch < 1)
@@ -397,31 +417,50 @@ sscma_status sscma_graph_prepare(sscma_graph *g, int64_t batch, bool training)
     }
     /* 3. lifetimes over steps: forward of node n at n, its backward at 2N - 1 - n */
     const int32_t N = g->n_nodes, end_step = training ? 2 * N : N;
-    int32_t max_blocks = 2 * g->n_values + N + 1;
+    int32_t max_blocks = 3 * g->n_values + N + 1;
     block *blocks = sscma_alloc(g->ctx, (size_t)max_blocks * sizeof *blocks, _Alignof(block));
     if (blocks == NULL)
         return sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, GRAPH, "cannot plan %d blocks", (int)max_blocks);
     int32_t nb = 0;
+    for (int32_t n = 0; n < N; n++)
+        g->nodes[n].first_recompute = -1;
     for (int32_t i = 0; i < g->n_values; i++) {
         sscma_value *v = &g->values[i];
+        v->recompute_at = v->next_recompute = -1;
         if (v->kind != SSCMA_VALUE_INPUT && v->kind != SSCMA_VALUE_ACT)
             continue;
         v->bytes = sscma_align_bytes(desc_bytes(&v->desc));
         int32_t first = v->kind == SSCMA_VALUE_INPUT ? 0 : v->producer, last = first;
+        /* the backwards that read the value: the largest and smallest such node index */
+        int32_t reader_hi = -1, reader_lo = N;
         for (int32_t n = 0; n < N; n++)
             for (int32_t k = 0; k < g->nodes[n].n_in; k++)
                 if (g->nodes[n].in[k] == i) {
                     last = n > last ? n : last;
-                    if (g->nodes[n].needs_backward && 2 * N - 1 - n > last)
-                        last = 2 * N - 1 - n; /* backward reads its inputs */
+                    if (g->nodes[n].needs_backward && !g->nodes[n].def->backward_skips_inputs) {
+                        reader_hi = n > reader_hi ? n : reader_hi;
+                        reader_lo = n < reader_lo ? n : reader_lo;
+                    }
                 }
-        if (v->kind == SSCMA_VALUE_INPUT)
-            last = end_step;
-        if (v->producer >= 0 && g->nodes[v->producer].needs_backward && 2 * N - 1 - v->producer > last)
-            last = 2 * N - 1 - v->producer; /* and may read its outputs */
+        if (v->producer >= 0 && g->nodes[v->producer].needs_backward &&
+            !g->nodes[v->producer].def->backward_skips_outputs) {
+            reader_hi = v->producer > reader_hi ? v->producer : reader_hi;
+            reader_lo = v->producer < reader_lo ? v->producer : reader_lo;
+        }
+        bool whole = v->kind == SSCMA_VALUE_INPUT;
         for (int32_t o = 0; o < g->n_outputs; o++)
-            if (g->outputs[o] == i)
-                last = end_step;
+            whole |= g->outputs[o] == i;
+        if (whole) {
+            last = end_step;
+        } else if (reader_hi >= 0 && recomputable(g, i)) {
+            /* a second block from the recompute to the last backward that reads it */
+            v->recompute_at = reader_hi;
+            v->next_recompute = g->nodes[reader_hi].first_recompute;
+            g->nodes[reader_hi].first_recompute = i;
+            blocks[nb++] = (block){v->bytes, &v->recompute_offset, 2 * N - 1 - reader_hi, 2 * N - 1 - reader_lo};
+        } else if (reader_hi >= 0 && 2 * N - 1 - reader_lo > last) {
+            last = 2 * N - 1 - reader_lo;
+        }
         blocks[nb++] = (block){v->bytes, &v->offset, first, last};
         if (v->kind == SSCMA_VALUE_ACT && v->requires_grad) {
             /* from the first backward that writes it to the producer's backward, which reads it */
@@ -504,6 +543,16 @@ sscma_status sscma_graph_forward(sscma_graph *g)
     return SSCMA_OK;
 }
 
+/* Points recomputed activations at their backward copy (true) or back at their forward block (false). */
+static void set_recomputed_storage(sscma_graph *g, bool backward)
+{
+    for (int32_t i = 0; i < g->n_values; i++) {
+        sscma_value *v = &g->values[i];
+        if (v->recompute_at >= 0)
+            v->data = (char *)g->arena + (backward ? v->recompute_offset : v->offset);
+    }
+}
+
 sscma_status sscma_graph_backward(sscma_graph *g, int32_t loss)
 {
     if (g->batch == 0 || !g->training)
@@ -514,10 +563,23 @@ sscma_status sscma_graph_backward(sscma_graph *g, int32_t loss)
     int32_t N = g->n_nodes;
     sscma_buf in[SSCMA_OP_MAX_INPUTS], out[SSCMA_OP_MAX_OUTPUTS];
     sscma_buf dout[SSCMA_OP_MAX_OUTPUTS], din[SSCMA_OP_MAX_INPUTS];
+    set_recomputed_storage(g, true);
+    sscma_status st = SSCMA_OK;
     for (int32_t n = N - 1; n >= 0; n--) {
         sscma_node *nd = &g->nodes[n];
         if (!nd->needs_backward)
             continue;
+        for (int32_t i = nd->first_recompute; i >= 0 && st == SSCMA_OK; i = g->values[i].next_recompute) {
+            sscma_node *producer = &g->nodes[g->values[i].producer];
+            sscma_op_exec e = exec_of(g, producer, in, out);
+            if ((st = producer->def->recompute(&e)) != SSCMA_OK) {
+                char detail[800];
+                snprintf(detail, sizeof detail, "%s", sscma_last_error());
+                st = sscma_fail(st, GRAPH, "node '%s' (recomputing its output): %s", producer->name, detail);
+            }
+        }
+        if (st != SSCMA_OK)
+            break;
         /* gradient slots are shared over time: each is zeroed as its lifetime starts (see prepare) */
         for (int32_t k = 0; k < nd->n_out; k++)
             if ((nd->zero_out_mask >> k) & 1u)
@@ -541,7 +603,8 @@ sscma_status sscma_graph_backward(sscma_graph *g, int32_t loss)
         }
         nd->def->backward(&e, dout, din);
     }
-    return SSCMA_OK;
+    set_recomputed_storage(g, false);
+    return st;
 }
 
 void sscma_graph_zero_grad(sscma_graph *g)

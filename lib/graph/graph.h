@@ -51,6 +51,11 @@ typedef struct sscma_value {
     /* plan */
     size_t offset, grad_offset;
     int32_t grad_writer; /* node whose backward first writes this gradient, -1 = none (zeroed by the producer) */
+    /* Recomputed activations (training): freed after their last forward reader, written again by their producer's
+     * recompute() into a second block at recompute_offset just before node recompute_at's backward; -1 = kept. */
+    int32_t recompute_at;
+    int32_t next_recompute; /* the next value recomputed before the same node's backward, -1 = none */
+    size_t recompute_offset;
 } sscma_value;
 
 typedef struct sscma_node {
@@ -67,6 +72,7 @@ typedef struct sscma_node {
     bool needs_backward;
     uint32_t zero_in_mask;  /* inputs whose gradient this node's backward writes first: zeroed just before */
     uint32_t zero_out_mask; /* outputs whose gradient nothing writes (unused or the loss): zeroed before */
+    int32_t first_recompute; /* the first value recomputed just before this node's backward, -1 = none */
 } sscma_node;
 
 typedef struct sscma_graph {
@@ -84,6 +90,7 @@ typedef struct sscma_graph {
     size_t arena_bytes, arena_capacity;
     size_t workspace_offset, workspace_bytes;
     uint64_t step_seed; /* dropout streams: advanced by each training forward */
+    bool recompute;     /* plan recomputed activations (the default; tests turn it off to compare) */
 } sscma_graph;
 
 sscma_status sscma_graph_create(sscma_context *ctx, sscma_graph **out);
@@ -106,7 +113,11 @@ void sscma_graph_init_params(sscma_graph *g);
 /* The same for one value. */
 void sscma_graph_init_value(sscma_graph *g, int32_t value);
 
-/* Plans (and, if larger, reallocates) the arena for this batch size and mode. */
+/*
+ * Plans (and, if larger, reallocates) the arena for this batch size and mode. In training, an activation whose
+ * producer can recompute it (batch norms) and whose producer's inputs stay alive until that producer's backward
+ * is not kept from forward to backward: it is written again just before the first backward that reads it.
+ */
 sscma_status sscma_graph_prepare(sscma_graph *g, int64_t batch, bool training);
 
 sscma_status sscma_graph_forward(sscma_graph *g);

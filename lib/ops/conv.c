@@ -589,6 +589,7 @@ const sscma_op_def sscma_op_conv2d = {
     .forward = conv_forward,
     .backward = conv_backward,
     .attr_fields = conv_fields,
+    .backward_skips_outputs = true,
 };
 
 /* ---- conv2d_bn_act: inference with the batch norm folded into the weights ---- */

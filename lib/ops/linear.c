@@ -67,4 +67,5 @@ const sscma_op_def sscma_op_linear = {
     .name = "linear", .attrs_size = sizeof(sscma_linear_attrs), .min_inputs = 2, .max_inputs = 3,
     .infer = linear_infer, .forward = linear_forward, .backward = linear_backward,
     .attr_fields = linear_fields,
+    .backward_skips_outputs = true,
 };

@@ -254,17 +254,47 @@ static void shape_of(const sscma_op_exec *e, int64_t *rows, int64_t *c)
     *rows = *c > 0 ? sscma_desc_numel(xd) / *c : 0;
 }
 
+/* scale = gamma * invstd, shift = beta - mean * scale: the forward's affine form of the batch norm, in float, shared
+ * by forward, recompute and the fused backward so that all three see the same bits. */
+static void affine_of(int64_t c, const float *gamma, const float *beta, const float *mean, const float *invstd,
+                      float *scale, float *shift)
+{
+    for (int64_t ch = 0; ch < c; ch++) {
+        scale[ch] = gamma[ch] * invstd[ch];
+        shift[ch] = beta[ch] - mean[ch] * scale[ch];
+    }
+}
+
+/* The evaluation statistics: mean = running_mean, invstd = 1 / sqrt(running_var + eps). */
+static void eval_stats(int64_t c, const float *running_mean, const float *running_var, float eps, float *mean,
+                       float *invstd)
+{
+    for (int64_t ch = 0; ch < c; ch++) {
+        mean[ch] = running_mean[ch];
+        invstd[ch] = (float)(1.0 / sqrt((double)running_var[ch] + (double)eps));
+    }
+}
+
+/* y = act(x * scale + shift) over the rows, split over the pool. */
+static void apply_affine(const sscma_op_exec *e, int64_t rows, int64_t c, const float *scale, const float *shift,
+                         sscma_act_kind act, float slope)
+{
+    affine_job job = {c, e->in[0].data, NULL, scale, shift, NULL, NULL, NULL, e->out[0].data, act, slope};
+    sscma_parallel_for(e->pool, rows, 1 + 16384 / (c > 0 ? c : 1), affine_task, &job);
+}
+
+/* Workspace layout shared by forward and recompute: scale, shift, then (evaluation) mean and invstd. */
 static sscma_status forward_with(const sscma_op_exec *e, const sscma_batch_norm_attrs *a, sscma_act_kind act,
-                                 float slope)
+                                 float slope, bool recompute)
 {
     int64_t rows, c;
     shape_of(e, &rows, &c);
     const float *gamma = e->in[1].data, *beta = e->in[2].data;
     float *running_mean = e->in[3].data, *running_var = e->in[4].data;
-    float *scale = e->workspace, *shift = scale + c;
+    float *scale = e->workspace, *shift = scale + c, *mean_ev = shift + c, *invstd_ev = mean_ev + c;
     double *partials = (double *)((char *)e->workspace + floats_bytes(c));
-    if (e->training && rows > 0) {
-        float *mean = e->saved, *invstd = mean + c;
+    float *mean = e->saved, *invstd = mean + c;
+    if (e->training && rows > 0 && !recompute) {
         double *sum = partials, *sumsq = partials + c; /* reuse: the partials are consumed first */
         sums_job sj = {rows, c, e->in[0].data, NULL, partials + 2 * c, SSCMA_ACT_NONE, 0.0f, NULL, NULL};
         channel_sums(e->pool, &sj, sum, sumsq);
@@ -278,31 +308,37 @@ static sscma_status forward_with(const sscma_op_exec *e, const sscma_batch_norm_
             running_var[ch] = (float)((1.0 - a->momentum) * running_var[ch] + a->momentum * unbiased);
             mean[ch] = (float)m;
             invstd[ch] = (float)(1.0 / sqrt(v + (double)a->eps));
-            /* in float, exactly as backward recomputes them for the fused activation */
-            scale[ch] = gamma[ch] * invstd[ch];
-            shift[ch] = beta[ch] - mean[ch] * scale[ch];
         }
-    } else {
-        for (int64_t ch = 0; ch < c; ch++) {
-            float inv = (float)(1.0 / sqrt((double)running_var[ch] + (double)a->eps));
-            scale[ch] = gamma[ch] * inv;
-            shift[ch] = beta[ch] - running_mean[ch] * scale[ch];
-        }
+    } else if (!e->training) {
+        eval_stats(c, running_mean, running_var, a->eps, mean_ev, invstd_ev);
+        mean = mean_ev, invstd = invstd_ev;
     }
-    affine_job job = {c, e->in[0].data, NULL, scale, shift, NULL, NULL, NULL, e->out[0].data, act, slope};
-    sscma_parallel_for(e->pool, rows, 1 + 16384 / (c > 0 ? c : 1), affine_task, &job);
+    /* recompute in training: the batch statistics the forward saved */
+    affine_of(c, gamma, beta, mean, invstd, scale, shift);
+    apply_affine(e, rows, c, scale, shift, act, slope);
     return SSCMA_OK;
 }
 
 static sscma_status bn_forward(const sscma_op_exec *e)
 {
-    return forward_with(e, e->attrs, SSCMA_ACT_NONE, 0.0f);
+    return forward_with(e, e->attrs, SSCMA_ACT_NONE, 0.0f, false);
+}
+
+static sscma_status bn_recompute(const sscma_op_exec *e)
+{
+    return forward_with(e, e->attrs, SSCMA_ACT_NONE, 0.0f, true);
 }
 
 static sscma_status bn_act_forward(const sscma_op_exec *e)
 {
     const sscma_batch_norm_act_attrs *a = e->attrs;
-    return forward_with(e, &a->bn, a->act, a->negative_slope);
+    return forward_with(e, &a->bn, a->act, a->negative_slope, false);
+}
+
+static sscma_status bn_act_recompute(const sscma_op_exec *e)
+{
+    const sscma_batch_norm_act_attrs *a = e->attrs;
+    return forward_with(e, &a->bn, a->act, a->negative_slope, true);
 }
 
 static void backward_with(const sscma_op_exec *e, const sscma_batch_norm_attrs *a, sscma_act_kind act, float slope,
@@ -322,21 +358,12 @@ static void backward_with(const sscma_op_exec *e, const sscma_batch_norm_attrs *
         mean = e->saved;
         invstd = (const float *)e->saved + c;
     } else {
-        const float *rm = e->in[3].data, *rv = e->in[4].data;
-        for (int64_t ch = 0; ch < c; ch++) {
-            mean_ev[ch] = rm[ch];
-            invstd_ev[ch] = (float)(1.0 / sqrt((double)rv[ch] + (double)a->eps));
-        }
+        eval_stats(c, e->in[3].data, e->in[4].data, a->eps, mean_ev, invstd_ev);
         mean = mean_ev, invstd = invstd_ev;
     }
     double *sum_dy = partials, *sum_dy_x = partials + c;
-    if (act != SSCMA_ACT_NONE) {
-        const float *beta = e->in[2].data;
-        for (int64_t ch = 0; ch < c; ch++) {
-            scale[ch] = gamma[ch] * invstd[ch];
-            shift[ch] = beta[ch] - mean[ch] * scale[ch];
-        }
-    }
+    if (act != SSCMA_ACT_NONE)
+        affine_of(c, gamma, e->in[2].data, mean, invstd, scale, shift);
     sums_job sj = {rows, c, dy, x, partials + 2 * c, act, slope, scale, shift};
     channel_sums(e->pool, &sj, sum_dy, sum_dy_x);
     float *dx = din[0].data, *dgamma = din[1].data, *dbeta = din[2].data;
@@ -402,6 +429,8 @@ const sscma_op_def sscma_op_batch_norm_act = {
     .forward = bn_act_forward,
     .backward = bn_act_backward,
     .attr_fields = bn_act_fields,
+    .backward_skips_outputs = true,
+    .recompute = bn_act_recompute,
 };
 
 const sscma_op_def sscma_op_batch_norm = {
@@ -414,4 +443,6 @@ const sscma_op_def sscma_op_batch_norm = {
     .forward = bn_forward,
     .backward = bn_backward,
     .attr_fields = bn_fields,
+    .backward_skips_outputs = true,
+    .recompute = bn_recompute,
 };

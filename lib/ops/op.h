@@ -99,6 +99,21 @@ typedef struct sscma_op_def {
     void (*backward)(const sscma_op_exec *e, const sscma_buf *dout, const sscma_buf *din);
     /* The attributes' JSON schema (NULL when the op has none). */
     const sscma_attr_field *attr_fields;
+    /*
+     * What backward never reads (only dout, the other side and `saved`): set, the graph's planner frees such values
+     * as soon as forward is done with them instead of keeping them for this op's backward. Descriptions (shapes)
+     * stay readable either way; only the data may be stale.
+     */
+    bool backward_skips_inputs;
+    bool backward_skips_outputs;
+    /*
+     * Optional: writes out[0] again from the inputs and `saved` state of the training forward just run, with the
+     * same bits as that forward and no state updated (running statistics stay as they are). Lets the graph drop
+     * the output after its last forward reader and recompute it just before the first backward that reads it,
+     * so it does not occupy the arena from forward to backward. Needs the inputs, so used only when this op's
+     * own backward keeps them alive.
+     */
+    sscma_status (*recompute)(const sscma_op_exec *e);
 } sscma_op_def;
 
 /*

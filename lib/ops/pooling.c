@@ -253,6 +253,7 @@ const sscma_op_def sscma_op_avg_pool = {
     .name = "avg_pool", .attrs_size = sizeof(sscma_pool_attrs), .min_inputs = 1, .max_inputs = 1,
     .infer = avg_infer, .forward = avg_forward, .backward = avg_backward,
     .attr_fields = pool_fields,
+    .backward_skips_outputs = true,
 };
 
 /* ---- global pooling ---- */
@@ -398,9 +399,13 @@ static void gmax_backward(const sscma_op_exec *e, const sscma_buf *dout, const s
 const sscma_op_def sscma_op_global_avg_pool = {
     .name = "global_avg_pool", .attrs_size = 0, .min_inputs = 1, .max_inputs = 1,
     .infer = gavg_infer, .forward = gavg_forward, .backward = gavg_backward,
+    .backward_skips_inputs = true,
+    .backward_skips_outputs = true,
 };
 
 const sscma_op_def sscma_op_global_max_pool = {
     .name = "global_max_pool", .attrs_size = 0, .min_inputs = 1, .max_inputs = 1,
     .infer = gmax_infer, .forward = gmax_forward, .backward = gmax_backward,
+    .backward_skips_inputs = true,
+    .backward_skips_outputs = true,
 };

@@ -136,6 +136,8 @@ const sscma_op_def sscma_op_reshape = {
     .name = "reshape", .attrs_size = sizeof(sscma_reshape_attrs), .min_inputs = 1, .max_inputs = 1,
     .infer = reshape_infer, .forward = reshape_forward, .backward = reshape_backward,
     .attr_fields = reshape_fields,
+    .backward_skips_inputs = true,
+    .backward_skips_outputs = true,
 };
 
 /* ---- concat / split ---- */
@@ -253,6 +255,8 @@ const sscma_op_def sscma_op_concat = {
     .name = "concat", .attrs_size = sizeof(sscma_axis_attrs), .min_inputs = 1, .max_inputs = SSCMA_OP_MAX_INPUTS,
     .infer = concat_infer, .forward = concat_forward, .backward = concat_backward,
     .attr_fields = concat_fields,
+    .backward_skips_inputs = true,
+    .backward_skips_outputs = true,
 };
 
 static sscma_status split_infer(const void *attrs, const sscma_desc *in, int32_t n_in, sscma_desc *out,
@@ -417,6 +421,8 @@ const sscma_op_def sscma_op_slice = {
     .name = "slice", .attrs_size = sizeof(sscma_slice_attrs), .min_inputs = 1, .max_inputs = 1,
     .infer = slice_infer, .forward = slice_forward, .backward = slice_backward,
     .attr_fields = slice_fields,
+    .backward_skips_inputs = true,
+    .backward_skips_outputs = true,
 };
 
 static sscma_status pad_infer(const void *attrs, const sscma_desc *in, int32_t n_in, sscma_desc *out,
@@ -469,6 +475,8 @@ const sscma_op_def sscma_op_pad = {
     .name = "pad", .attrs_size = sizeof(sscma_pad_attrs), .min_inputs = 1, .max_inputs = 1,
     .infer = pad_infer, .forward = pad_forward, .backward = pad_backward,
     .attr_fields = pad_fields,
+    .backward_skips_inputs = true,
+    .backward_skips_outputs = true,
 };
 
 /* ---- upsample_nearest ---- */
@@ -530,4 +538,6 @@ const sscma_op_def sscma_op_upsample_nearest = {
     .name = "upsample_nearest", .attrs_size = sizeof(sscma_upsample_attrs), .min_inputs = 1, .max_inputs = 1,
     .infer = upsample_infer, .forward = upsample_forward, .backward = upsample_backward,
     .attr_fields = upsample_fields,
+    .backward_skips_inputs = true,
+    .backward_skips_outputs = true,
 };
