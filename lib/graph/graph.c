@@ -16,6 +16,7 @@ sscma_status sscma_graph_create(sscma_context *ctx, sscma_graph **out)
         return sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, GRAPH, "cannot allocate a graph");
     g->ctx = ctx;
     g->recompute = true;
+    g->overwrite = true;
     *out = g;
     return SSCMA_OK;
 }
@@ -391,7 +392,7 @@ sscma_status sscma_graph_prepare(sscma_graph *g, int64_t batch, bool training)
     /* Which backward writes each activation gradient first: the last consumer (in forward order) that runs a
      * backward. Gradients nobody writes (unused outputs, the loss) are zeroed before their producer's backward. */
     for (int32_t n = 0; n < g->n_nodes; n++)
-        g->nodes[n].zero_in_mask = g->nodes[n].zero_out_mask = 0;
+        g->nodes[n].zero_in_mask = g->nodes[n].zero_out_mask = g->nodes[n].fresh_in_mask = 0;
     for (int32_t i = 0; i < g->n_values; i++) {
         sscma_value *v = &g->values[i];
         if (v->kind != SSCMA_VALUE_ACT || !v->requires_grad)
@@ -408,7 +409,15 @@ sscma_status sscma_graph_prepare(sscma_graph *g, int64_t batch, bool training)
         sscma_node *producer = &g->nodes[v->producer];
         v->grad_writer = writer;
         if (writer >= 0) {
-            g->nodes[writer].zero_in_mask |= 1u << slot;
+            sscma_node *w = &g->nodes[writer];
+            w->zero_in_mask |= 1u << slot;
+            /* The writer may overwrite instead, unless the value is also another of its differentiable inputs
+             * (add(x, x)): then the op's own order of writes would decide, so it is zeroed and added as usual. */
+            bool twice = false;
+            for (int32_t k = 0; k < w->n_in; k++)
+                twice |= k != slot && w->in[k] == i && !((w->def->nondiff_inputs >> k) & 1u);
+            if (g->overwrite && !twice && ((w->def->backward_overwrites >> slot) & 1u))
+                w->fresh_in_mask |= 1u << slot;
         } else {
             for (int32_t k = 0; k < producer->n_out; k++)
                 if (producer->out[k] == i)
@@ -588,9 +597,10 @@ sscma_status sscma_graph_backward(sscma_graph *g, int32_t loss)
             if (nd->out[k] == loss)
                 g->values[loss].grad[0] = 1.0f; /* d loss / d loss */
         for (int32_t i = 0; i < nd->n_in; i++)
-            if ((nd->zero_in_mask >> i) & 1u)
+            if (((nd->zero_in_mask & ~nd->fresh_in_mask) >> i) & 1u)
                 memset(g->values[nd->in[i]].grad, 0, desc_bytes(&g->values[nd->in[i]].desc));
         sscma_op_exec e = exec_of(g, nd, in, out);
+        e.din_fresh = nd->fresh_in_mask;
         for (int32_t k = 0; k < nd->n_out; k++) {
             sscma_value *v = &g->values[nd->out[k]];
             dout[k].desc = v->desc;

@@ -72,6 +72,7 @@ typedef struct sscma_node {
     bool needs_backward;
     uint32_t zero_in_mask;  /* inputs whose gradient this node's backward writes first: zeroed just before */
     uint32_t zero_out_mask; /* outputs whose gradient nothing writes (unused or the loss): zeroed before */
+    uint32_t fresh_in_mask; /* of zero_in_mask, the inputs whose backward writes instead of adding (not zeroed) */
     int32_t first_recompute; /* the first value recomputed just before this node's backward, -1 = none */
 } sscma_node;
 
@@ -91,6 +92,7 @@ typedef struct sscma_graph {
     size_t workspace_offset, workspace_bytes;
     uint64_t step_seed; /* dropout streams: advanced by each training forward */
     bool recompute;     /* plan recomputed activations (the default; tests turn it off to compare) */
+    bool overwrite;     /* first gradient writers overwrite instead of zero + add (default; tests turn it off) */
 } sscma_graph;
 
 sscma_status sscma_graph_create(sscma_context *ctx, sscma_graph **out);

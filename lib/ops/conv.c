@@ -150,6 +150,7 @@ typedef struct col_job {
     float *dx;      /* col2im target (backward) */
     float *col;
     int64_t group;
+    bool fresh; /* col2im: dx holds stale bytes; the sample's rows are zeroed (in cache) before the first group adds */
 } col_job;
 
 /* col[r, (kh, kw, i)] for rows r = (n, oh, ow) of the chunk. */
@@ -183,6 +184,8 @@ SSCMA_KERNEL static void col2im_task(void *arg, int64_t begin, int64_t end, int3
     (void)worker;
     const col_job *j = arg;
     const conv_geom *g = j->g;
+    if (j->fresh)
+        memset(j->dx + begin * g->h * g->w * g->cin, 0, (size_t)((end - begin) * g->h * g->w * g->cin) * sizeof(float));
     for (int64_t n = begin; n < end; n++)
         for (int64_t oh = 0; oh < g->oh; oh++)
             for (int64_t ow = 0; ow < g->ow; ow++) {
@@ -208,7 +211,7 @@ static void general_forward(sscma_pool *pool, const conv_geom *g, const float *x
         int64_t nc = g->n - n0 < g->chunk ? g->n - n0 : g->chunk;
         int64_t rows = nc * g->oh * g->ow;
         for (int64_t grp = 0; grp < g->groups; grp++) {
-            col_job job = {g, x + n0 * g->h * g->w * g->cin, NULL, col, grp};
+            col_job job = {g, x + n0 * g->h * g->w * g->cin, NULL, col, grp, false};
             sscma_parallel_for(pool, rows, 64, im2col_task, &job);
             /* y[rows, group outputs] = col[rows, K] . w_g[cout_g, K]^T */
             sscma_gemm(pool, false, true, rows, g->cout_g, g->col_k, 1.0f, col, g->col_k,
@@ -219,7 +222,7 @@ static void general_forward(sscma_pool *pool, const conv_geom *g, const float *x
 }
 
 static void general_backward(sscma_pool *pool, const conv_geom *g, const float *x, const float *w, const float *dy,
-                             float *dx, float *dw, float *col, float *dcol)
+                             float *dx, bool dx_fresh, float *dw, float *col, float *dcol)
 {
     for (int64_t n0 = 0; n0 < g->n; n0 += g->chunk) {
         int64_t nc = g->n - n0 < g->chunk ? g->n - n0 : g->chunk;
@@ -228,7 +231,7 @@ static void general_backward(sscma_pool *pool, const conv_geom *g, const float *
         for (int64_t grp = 0; grp < g->groups; grp++) {
             const float *dy_g = dy_chunk + grp * g->cout_g;
             if (dw != NULL) {
-                col_job job = {g, x + n0 * g->h * g->w * g->cin, NULL, col, grp};
+                col_job job = {g, x + n0 * g->h * g->w * g->cin, NULL, col, grp, false};
                 sscma_parallel_for(pool, rows, 64, im2col_task, &job);
                 /* dw_g[cout_g, K] += dy_g[rows, cout_g]^T . col[rows, K] */
                 sscma_gemm(pool, true, false, g->cout_g, g->col_k, rows, 1.0f, dy_g, g->cout, col, g->col_k, 1.0f,
@@ -238,7 +241,7 @@ static void general_backward(sscma_pool *pool, const conv_geom *g, const float *
                 /* dcol[rows, K] = dy_g[rows, cout_g] . w_g[cout_g, K] */
                 sscma_gemm(pool, false, false, rows, g->col_k, g->cout_g, 1.0f, dy_g, g->cout,
                            w + grp * g->cout_g * g->col_k, g->col_k, 0.0f, dcol, g->col_k);
-                col_job job = {g, NULL, dx + n0 * g->h * g->w * g->cin, dcol, grp};
+                col_job job = {g, NULL, dx + n0 * g->h * g->w * g->cin, dcol, grp, dx_fresh && grp == 0};
                 sscma_parallel_for(pool, nc, 1, col2im_task, &job);
             }
         }
@@ -247,12 +250,22 @@ static void general_backward(sscma_pool *pool, const conv_geom *g, const float *
 
 /* ---- depthwise path ---- */
 
-enum { DW_BLOCK = 16, DW_MAX_TAPS = 49 }; /* channels per weight-gradient task; largest kernel (7x7) */
+/* Channels per weight-gradient task; largest kernel (7x7); most sample chunks of the weight gradient. */
+enum { DW_BLOCK = 16, DW_MAX_TAPS = 49, DW_MAX_CHUNKS = 8 };
+
+/* The weight gradient's sample chunks: a function of the batch only (never of the thread count), so that its
+ * partial sums, added in chunk order, give the same bits on any pool. */
+static int64_t dw_chunks(int64_t n)
+{
+    return n < DW_MAX_CHUNKS ? (n > 0 ? n : 1) : DW_MAX_CHUNKS;
+}
 
 typedef struct dw_job {
     const conv_geom *g;
     const float *x, *wt, *bias, *dy;
     float *y, *dx, *dwt;
+    double *partials; /* weight gradient: [chunk][KH * KW][C] */
+    bool dx_fresh; /* backward input: dx holds stale bytes; each row is zeroed (in cache) before its taps add */
 } dw_job;
 
 /* The ow range whose taps land inside the input: iw = ow * sw - pl + kw * dw in [0, W). */
@@ -362,6 +375,8 @@ SSCMA_KERNEL static void dw_backward_input_task(void *arg, int64_t begin, int64_
     for (int64_t r = begin; r < end; r++) {
         int64_t n = r / g->h, ih = r % g->h;
         float *dx_row = j->dx + (n * g->h + ih) * g->w * c;
+        if (j->dx_fresh)
+            memset(dx_row, 0, (size_t)(g->w * c) * sizeof *dx_row);
         for (int64_t kh = 0; kh < g->kh; kh++) {
             int64_t t = ih + g->pt - kh * g->dh;
             if (t < 0 || t % g->sh != 0 || t / g->sh >= g->oh)
@@ -383,21 +398,25 @@ SSCMA_KERNEL static void dw_backward_input_task(void *arg, int64_t begin, int64_
 }
 
 /*
- * dwt[kh, kw, c] = sum_{n,oh,ow} dy[n,oh,ow,c] * x[n,ih,iw,c], split over blocks of DW_BLOCK channels (each channel
- * summed by one task, in one order). For each output row (n, oh) and tap, the terms along ow are summed in float
- * (16 channels in a register), then added into double totals.
+ * partials[k][kh, kw, c] = sum over the samples of chunk k and all (oh, ow) of dy[n,oh,ow,c] * x[n,ih,iw,c]. Items
+ * are (chunk, block of DW_BLOCK channels), so that a layer with few channels still splits over the pool; each item
+ * sums in one order. For each output row (n, oh) and tap, the terms along ow are summed in float (16 channels in a
+ * register), then added into double totals. dw_reduce_weight adds the chunks in order.
  */
 SSCMA_KERNEL static void dw_backward_weight_task(void *arg, int64_t begin, int64_t end, int32_t worker)
 {
     (void)worker;
     const dw_job *j = arg;
     const conv_geom *g = j->g;
-    const int64_t c = g->cout, taps = g->kh * g->kw;
+    const int64_t c = g->cout, taps = g->kh * g->kw, blocks = (c + DW_BLOCK - 1) / DW_BLOCK;
+    const int64_t chunks = dw_chunks(g->n);
     double total[DW_MAX_TAPS][DW_BLOCK];
-    for (int64_t c0 = begin * DW_BLOCK; c0 < end * DW_BLOCK && c0 < c; c0 += DW_BLOCK) {
+    for (int64_t item = begin; item < end; item++) {
+        const int64_t k = item / blocks, c0 = (item % blocks) * DW_BLOCK;
         const int64_t width = c - c0 < DW_BLOCK ? c - c0 : DW_BLOCK;
+        const int64_t n0 = k * g->n / chunks, n1 = (k + 1) * g->n / chunks;
         memset(total, 0, sizeof total);
-        for (int64_t n = 0; n < g->n; n++)
+        for (int64_t n = n0; n < n1; n++)
             for (int64_t oh = 0; oh < g->oh; oh++) {
                 const float *dy_row = j->dy + (n * g->oh + oh) * g->ow * c + c0;
                 for (int64_t kh = 0; kh < g->kh; kh++) {
@@ -435,9 +454,25 @@ SSCMA_KERNEL static void dw_backward_weight_task(void *arg, int64_t begin, int64
                     }
                 }
             }
+        double *part = j->partials + k * taps * c;
         for (int64_t t = 0; t < taps; t++)
             for (int64_t i = 0; i < width; i++)
-                j->dwt[t * c + c0 + i] = (float)total[t][i];
+                part[t * c + c0 + i] = total[t][i];
+    }
+}
+
+/* dwt[t, c] = the chunks' partial sums added in chunk order, split over the taps x channels. */
+SSCMA_KERNEL static void dw_reduce_weight_task(void *arg, int64_t begin, int64_t end, int32_t worker)
+{
+    (void)worker;
+    const dw_job *j = arg;
+    const conv_geom *g = j->g;
+    const int64_t size = g->kh * g->kw * g->cout, chunks = dw_chunks(g->n);
+    for (int64_t i = begin; i < end; i++) {
+        double s = 0.0;
+        for (int64_t k = 0; k < chunks; k++)
+            s += j->partials[k * size + i];
+        j->dwt[i] = (float)s;
     }
 }
 
@@ -467,7 +502,7 @@ static void conv_run(sscma_pool *pool, const conv_geom *g, const float *x, const
     case PATH_DEPTHWISE: {
         float *wt = workspace;
         dw_transpose_weight(g, w, wt);
-        dw_job job = {g, x, wt, bias, NULL, y, NULL, NULL};
+        dw_job job = {g, x, wt, bias, NULL, y, NULL, NULL, NULL, false};
         sscma_parallel_for(pool, g->n * g->oh, 1, dw_forward_task, &job);
         break;
     }
@@ -483,8 +518,9 @@ static size_t conv_workspace_bytes(const conv_geom *g)
 {
     if (g->path == PATH_GENERAL) /* col and dcol */
         return 2 * sscma_align_bytes((size_t)(g->chunk * g->oh * g->ow * g->col_k) * sizeof(float));
-    if (g->path == PATH_DEPTHWISE) /* weights transposed to [KH, KW, C] and their gradient */
-        return 2 * sscma_align_bytes((size_t)(g->kh * g->kw * g->cout) * sizeof(float));
+    if (g->path == PATH_DEPTHWISE) /* weights transposed to [KH, KW, C], their gradient, its chunk partials */
+        return 2 * sscma_align_bytes((size_t)(g->kh * g->kw * g->cout) * sizeof(float)) +
+               (size_t)(dw_chunks(g->n) * g->kh * g->kw * g->cout) * sizeof(double);
     return 0;
 }
 
@@ -511,26 +547,32 @@ static void conv_backward(const sscma_op_exec *e, const sscma_buf *dout, const s
     const float *x = e->in[0].data, *w = e->in[1].data, *dy = dout[0].data;
     float *dx = din[0].data, *dw = din[1].data;
     float *db = g.has_bias ? din[2].data : NULL;
+    const bool dx_fresh = (e->din_fresh & 1u) != 0;
     if (db != NULL)
         sscma_column_sums(e->pool, dy, g.n * g.oh * g.ow, g.cout, g.cout, db);
     switch (g.path) {
     case PATH_POINTWISE: {
         int64_t rows = g.n * g.h * g.w;
-        if (dx != NULL) /* dx[rows, Cin] += dy[rows, Cout] . w[Cout, Cin] */
-            sscma_gemm(e->pool, false, false, rows, g.cin, g.cout, 1.0f, dy, g.cout, w, g.cin, 1.0f, dx, g.cin);
+        if (dx != NULL) /* dx[rows, Cin] += dy[rows, Cout] . w[Cout, Cin] (= when fresh: beta 0 reads nothing) */
+            sscma_gemm(e->pool, false, false, rows, g.cin, g.cout, 1.0f, dy, g.cout, w, g.cin, dx_fresh ? 0.0f : 1.0f,
+                       dx, g.cin);
         if (dw != NULL) /* dw[Cout, Cin] += dy^T . x */
             sscma_gemm(e->pool, true, false, g.cout, g.cin, rows, 1.0f, dy, g.cout, x, g.cin, 1.0f, dw, g.cin);
         break;
     }
     case PATH_DEPTHWISE: {
         float *wt = e->workspace;
-        float *dwt = (float *)((char *)e->workspace + sscma_align_bytes((size_t)(g.kh * g.kw * g.cout) * sizeof(float)));
+        const size_t wt_bytes = sscma_align_bytes((size_t)(g.kh * g.kw * g.cout) * sizeof(float));
+        float *dwt = (float *)((char *)e->workspace + wt_bytes);
+        double *partials = (double *)((char *)e->workspace + 2 * wt_bytes);
         dw_transpose_weight(&g, w, wt);
-        dw_job job = {&g, x, wt, NULL, dy, NULL, dx, dwt};
+        dw_job job = {&g, x, wt, NULL, dy, NULL, dx, dwt, partials, dx_fresh};
         if (dx != NULL)
             sscma_parallel_for(e->pool, g.n * g.h, 1, dw_backward_input_task, &job);
         if (dw != NULL) {
-            sscma_parallel_for(e->pool, (g.cout + DW_BLOCK - 1) / DW_BLOCK, 1, dw_backward_weight_task, &job);
+            const int64_t items = dw_chunks(g.n) * ((g.cout + DW_BLOCK - 1) / DW_BLOCK);
+            sscma_parallel_for(e->pool, items, 1, dw_backward_weight_task, &job);
+            sscma_parallel_for(e->pool, g.kh * g.kw * g.cout, 4096, dw_reduce_weight_task, &job);
             int64_t taps = g.kh * g.kw;
             for (int64_t o = 0; o < g.cout; o++)
                 for (int64_t t = 0; t < taps; t++)
@@ -542,7 +584,7 @@ static void conv_backward(const sscma_op_exec *e, const sscma_buf *dout, const s
         float *col = e->workspace;
         float *dcol = (float *)((char *)e->workspace +
                                 sscma_align_bytes((size_t)(g.chunk * g.oh * g.ow * g.col_k) * sizeof(float)));
-        general_backward(e->pool, &g, x, w, dy, dx, dw, col, dcol);
+        general_backward(e->pool, &g, x, w, dy, dx, dx_fresh, dw, col, dcol);
         break;
     }
     }
@@ -590,6 +632,7 @@ const sscma_op_def sscma_op_conv2d = {
     .backward = conv_backward,
     .attr_fields = conv_fields,
     .backward_skips_outputs = true,
+    .backward_overwrites = 1u, /* x */
 };
 
 /* ---- conv2d_bn_act: inference with the batch norm folded into the weights ---- */

@@ -73,6 +73,7 @@ typedef struct bin_job {
     bool mul;
     const float *a, *b, *dy;
     float *y, *da;
+    bool fresh; /* backward: da holds stale bytes; each range is zeroed (in cache) before it adds */
 } bin_job;
 
 SSCMA_KERNEL static void forward_task(void *arg, int64_t begin, int64_t end, int32_t worker)
@@ -98,6 +99,8 @@ SSCMA_KERNEL static void backward_a_task(void *arg, int64_t begin, int64_t end, 
     const bin_job *j = arg;
     float *da = j->da;
     const float *dy = j->dy, *b = j->b;
+    if (j->fresh)
+        memset(da + begin, 0, (size_t)(end - begin) * sizeof *da);
     if (!j->mul)
         for (int64_t i = begin; i < end; i++) da[i] += dy[i];
     else if (j->g->same)
@@ -109,7 +112,7 @@ SSCMA_KERNEL static void backward_a_task(void *arg, int64_t begin, int64_t end, 
 static sscma_status binary_forward(const sscma_op_exec *e, bool mul)
 {
     bcast g = bcast_of(&e->in[0].desc, &e->in[1].desc);
-    bin_job job = {&g, mul, e->in[0].data, e->in[1].data, NULL, e->out[0].data, NULL};
+    bin_job job = {&g, mul, e->in[0].data, e->in[1].data, NULL, e->out[0].data, NULL, false};
     sscma_parallel_for(e->pool, g.numel, 16384, forward_task, &job);
     return SSCMA_OK;
 }
@@ -119,17 +122,19 @@ static void binary_backward(const sscma_op_exec *e, const sscma_buf *dout, const
     bcast g = bcast_of(&e->in[0].desc, &e->in[1].desc);
     const float *a = e->in[0].data, *b = e->in[1].data, *dy = dout[0].data;
     if (din[0].data != NULL) {
-        bin_job job = {&g, mul, a, b, dy, NULL, din[0].data};
+        bin_job job = {&g, mul, a, b, dy, NULL, din[0].data, (e->din_fresh & 1u) != 0};
         sscma_parallel_for(e->pool, g.numel, 16384, backward_a_task, &job);
     }
     float *db = din[1].data;
     if (db == NULL)
         return;
     if (g.same) { /* db += dy (add) or dy * a (mul): the a-side kernel with the roles of a and b swapped */
-        bin_job job = {&g, mul, b, a, dy, NULL, db};
+        bin_job job = {&g, mul, b, a, dy, NULL, db, (e->din_fresh & 2u) != 0};
         sscma_parallel_for(e->pool, g.numel, 16384, backward_a_task, &job);
         return;
     }
+    if (e->din_fresh & 2u)
+        memset(db, 0, (size_t)sscma_desc_numel(&e->in[1].desc) * sizeof *db);
     /* Reduction into b: each element of b sums its broadcast set in a fixed (flat) order. Sequential: b is small
      * whenever it broadcasts, and the order stays independent of the thread count. */
     for (int64_t i = 0; i < g.numel; i++)
@@ -164,10 +169,12 @@ const sscma_op_def sscma_op_add = {
     .infer = add_infer, .forward = add_forward, .backward = add_backward,
     .backward_skips_inputs = true,
     .backward_skips_outputs = true,
+    .backward_overwrites = 3u, /* a, b */
 };
 
 const sscma_op_def sscma_op_mul = {
     .name = "mul", .attrs_size = 0, .min_inputs = 2, .max_inputs = 2,
     .infer = mul_infer, .forward = mul_forward, .backward = mul_backward,
     .backward_skips_outputs = true,
+    .backward_overwrites = 3u, /* a, b */
 };

@@ -199,6 +199,7 @@ typedef struct affine_job {
     float *out;
     sscma_act_kind act;
     float slope;
+    bool fresh; /* backward: out holds stale bytes, write instead of adding */
 } affine_job;
 
 /* forward: y = x * scale + shift */
@@ -223,7 +224,8 @@ SSCMA_KERNEL static void affine_task(void *arg, int64_t begin, int64_t end, int3
     }
 }
 
-/* backward: dx += k1 * dy - (k2 + x * k3), the training formula rearranged per channel (see bn_backward). */
+/* backward: dx += k1 * dy - (k2 + x * k3), the training formula rearranged per channel (see bn_backward); dx = ...
+ * when dx is fresh. */
 SSCMA_KERNEL static void dx_task(void *arg, int64_t begin, int64_t end, int32_t worker)
 {
     (void)worker;
@@ -232,6 +234,8 @@ SSCMA_KERNEL static void dx_task(void *arg, int64_t begin, int64_t end, int32_t 
     for (int64_t r = begin; r < end; r++) {
         const float *x = j->x + r * j->c, *dy = j->dy + r * j->c;
         float *dx = j->out + r * j->c;
+        if (j->fresh)
+            memset(dx, 0, (size_t)j->c * sizeof *dx); /* in cache: cheaper than a separate pass, and 0 + t == t */
         if (j->act == SSCMA_ACT_NONE)
             for (int64_t ch = 0; ch < j->c; ch++)
                 dx[ch] += k1[ch] * dy[ch] - (k2[ch] + x[ch] * k3[ch]);
@@ -386,7 +390,7 @@ static void backward_with(const sscma_op_exec *e, const sscma_batch_norm_attrs *
         }
     }
     if (dx != NULL) {
-        affine_job job = {c, x, dy, k1, k2, k3, scale, shift, dx, act, slope};
+        affine_job job = {c, x, dy, k1, k2, k3, scale, shift, dx, act, slope, (e->din_fresh & 1u) != 0};
         sscma_parallel_for(e->pool, rows, 1 + 16384 / c, dx_task, &job);
     }
 }
@@ -431,6 +435,7 @@ const sscma_op_def sscma_op_batch_norm_act = {
     .attr_fields = bn_act_fields,
     .backward_skips_outputs = true,
     .recompute = bn_act_recompute,
+    .backward_overwrites = 1u, /* x */
 };
 
 const sscma_op_def sscma_op_batch_norm = {
@@ -445,4 +450,5 @@ const sscma_op_def sscma_op_batch_norm = {
     .attr_fields = bn_fields,
     .backward_skips_outputs = true,
     .recompute = bn_recompute,
+    .backward_overwrites = 1u, /* x */
 };

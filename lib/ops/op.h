@@ -3,7 +3,8 @@
  *
  * Layouts: activations NHWC, convolution weights OHWI, linear weights [out, in]. Training runs in f32; some inputs
  * (class labels) are i32. An op reads its inputs, writes its outputs (overwriting them), and in backward ADDS the
- * gradient of each input into din[i] (so fan-out sums without extra buffers); din[i].data == NULL means that
+ * gradient of each input into din[i] (so fan-out sums without extra buffers), or writes it when the graph marks it
+ * fresh (din_fresh, for the slots the op lists in backward_overwrites); din[i].data == NULL means that
  * input's gradient is not needed. Per-op state that backward needs (batch statistics, masks) lives in `saved`,
  * scratch in `workspace`; both are sized by infer() and provided by the caller, so kernels never allocate.
  *
@@ -52,6 +53,12 @@ typedef struct sscma_op_exec {
     void *workspace; /* workspace_bytes, 64-byte aligned */
     bool training;
     uint64_t seed;   /* random ops (dropout): stream = seed, index = element; same bits on any thread count */
+    /*
+     * Backward only: bit i set, din[i].data holds stale bytes (a shared arena slot) and this backward is the first
+     * writer of that gradient, so it must write every element instead of adding. Set only for slots in the def's
+     * backward_overwrites mask; every other gradient is zeroed (or already holds a sum) before backward.
+     */
+    uint32_t din_fresh;
 } sscma_op_exec;
 
 /* Attribute schema: how a JSON object of attributes fills an op's attribute struct (sscma_op_parse_attrs). */
@@ -114,6 +121,11 @@ typedef struct sscma_op_def {
      * own backward keeps them alive.
      */
     sscma_status (*recompute)(const sscma_op_exec *e);
+    /*
+     * Bit i set: backward honours din_fresh for input i (writes the whole gradient when told it is fresh), which
+     * saves the graph a zeroing pass over it. An input slot missing here is zeroed before backward as usual.
+     */
+    uint32_t backward_overwrites;
 } sscma_op_def;
 
 /*

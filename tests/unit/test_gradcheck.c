@@ -406,13 +406,14 @@ static bool same_bits(const sscma_buf *a, const sscma_buf *b)
 
 /*
  * Same inputs give the same bits for 1, 2 and 3 threads (outputs and every gradient), on shapes large enough that
- * every kernel really splits its work: MobileNetV2-like layers at batch 4.
+ * every kernel really splits its work: MobileNetV2-like layers at batch 4 (and 11).
  */
 static void results_identical_for_any_thread_count(void)
 {
     static const sscma_conv2d_attrs first = {2, 2, 1, 1, 0, 0, 0, 0, true, 1};
     static const sscma_conv2d_attrs dw = {1, 1, 1, 1, 1, 1, 1, 1, false, 32};
     static const sscma_conv2d_attrs dw_s2 = {2, 2, 1, 1, 0, 0, 0, 0, true, 24};
+    static const sscma_conv2d_attrs dw16 = {1, 1, 1, 1, 1, 1, 1, 1, false, 16};
     static const sscma_conv2d_attrs head = {1, 1, 1, 1, 1, 1, 1, 1, false, 1};
     static const sscma_pool_attrs mp = {3, 3, 2, 2, 1, 1, false, true};
     const grad_case big[] = {
@@ -420,6 +421,8 @@ static void results_identical_for_any_thread_count(void)
         {"conv2d", &conv_1x1, 3, {F(4, 4, 24, 24, 16), F(4, 96, 1, 1, 16), F(1, 96)}},
         {"conv2d", &dw, 3, {F(4, 4, 24, 24, 32), F(4, 32, 3, 3, 1), F(1, 32)}},
         {"conv2d", &dw_s2, 2, {F(4, 4, 25, 25, 24), F(4, 24, 3, 3, 1)}},
+        /* one channel block: the weight gradient splits over sample chunks (11 samples in 8 uneven chunks) */
+        {"conv2d", &dw16, 3, {F(4, 11, 10, 10, 16), F(4, 16, 3, 3, 1), F(1, 16)}},
         {"conv2d", &head, 3, {F(4, 4, 12, 12, 16), F(4, 48, 3, 3, 16), F(1, 48)}},
         {"batch_norm", &bn, 5, {F(4, 4, 24, 24, 32), F(1, 32), F(1, 32), F(1, 32), F(1, 32)},
          {NORMAL, POSITIVE, NORMAL, NORMAL, POSITIVE}},

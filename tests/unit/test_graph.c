@@ -3,7 +3,9 @@
  * outputs after forward and recomputes them for backward gives the same bits as one that keeps them (loss, every
  * parameter gradient, running statistics, over two steps so that the forward blocks are reused after a backward),
  * on every family, on the layer-by-layer fixture with sigmoid and hardswish, and on a QAT-prepared model with its
- * batch norms frozen; and its arena is smaller.
+ * batch norms frozen; and its arena is smaller. The same comparison for first gradient writers that overwrite their
+ * stale arena slot instead of having it zeroed: the arenas are filled with NaN bytes after planning, so an element
+ * an overwriting backward forgot to write shows up.
  */
 #include <stdio.h>
 #include <string.h>
@@ -51,8 +53,12 @@ static int recomputed(const sscma_model *m)
     return count;
 }
 
+/* What differs between the two models compared. */
+typedef enum { RECOMPUTE, OVERWRITE } plan_flag;
+static const char *const flag_text[2] = {"recomputed activations", "overwriting first gradient writers"};
+
 /* Every parameter gradient and buffer of a equals b's, bit for bit. */
-static void check_same_state(sscma_model *a, sscma_model *b, const char *what, int step)
+static void check_same_state(sscma_model *a, sscma_model *b, const char *what, plan_flag flag, int step)
 {
     int32_t n = 0, nb = 0;
     CHECK_OK(sscma_model_param_count(a, &n));
@@ -76,8 +82,8 @@ static void check_same_state(sscma_model *a, sscma_model *b, const char *what, i
             sscma_tensor_data(pairs[k][0], &da);
             sscma_tensor_data(pairs[k][1], &db);
             if (bytes != bytes_b || memcmp(da, db, bytes) != 0)
-                test_fail(__FILE__, __LINE__, "%s, step %d: %s of %s differs with recomputed activations", what, step,
-                          k ? "the gradient" : "the value", name);
+                test_fail(__FILE__, __LINE__, "%s, step %d: %s of %s differs with %s", what, step,
+                          k ? "the gradient" : "the value", name, flag_text[flag]);
         }
     }
 }
@@ -91,8 +97,18 @@ static float loss_of(sscma_model *m)
     return *l;
 }
 
-/* Builds the model twice (config NULL: the activations fixture), recompute on and off, and compares two steps. */
-static void compare_plans(const char *what, const char *config, int qat, int64_t batch)
+/* Counts the backward input slots that overwrite instead of being zeroed. */
+static int overwritten(const sscma_model *m)
+{
+    const sscma_graph *g = sscma_model_graph(m);
+    int count = 0;
+    for (int32_t n = 0; n < g->n_nodes; n++)
+        count += __builtin_popcount(g->nodes[n].fresh_in_mask);
+    return count;
+}
+
+/* Builds the model twice (config NULL: the activations fixture), with the flag on and off, and compares two steps. */
+static void compare_plans(const char *what, const char *config, int qat, int64_t batch, plan_flag flag)
 {
     sscma_model *m[2] = {NULL, NULL};
     size_t arena[2] = {0, 0};
@@ -114,17 +130,30 @@ static void compare_plans(const char *what, const char *config, int qat, int64_t
             CHECK_OK(sscma_qat_prepare(m[k], NULL));
             CHECK_OK(sscma_qat_set_epoch(m[k], 1)); /* observers and batch norms frozen */
         }
-        sscma_model_graph(m[k])->recompute = k == 0;
+        sscma_graph *g = sscma_model_graph(m[k]);
+        if (flag == RECOMPUTE)
+            g->recompute = k == 0;
+        else
+            g->overwrite = k == 0;
         CHECK_OK(sscma_model_prepare(m[k], batch, 1));
-        arena[k] = sscma_model_graph(m[k])->arena_bytes;
+        arena[k] = g->arena_bytes;
+        if (flag == OVERWRITE)
+            memset(g->arena, 0xff, g->arena_bytes); /* NaN everywhere: forward and backward must write what they read */
         fill_inputs(m[k]);
     }
-    int n_recomputed = recomputed(m[0]);
-    CHECK(n_recomputed > 0);
-    CHECK_INT_EQ(recomputed(m[1]), 0);
-    CHECK(arena[0] < arena[1]);
-    printf("# %s: %d activations recomputed, training arena %zu bytes instead of %zu\n", what, n_recomputed,
-           arena[0], arena[1]);
+    if (flag == RECOMPUTE) {
+        int n_recomputed = recomputed(m[0]);
+        CHECK(n_recomputed > 0);
+        CHECK_INT_EQ(recomputed(m[1]), 0);
+        CHECK(arena[0] < arena[1]);
+        printf("# %s: %d activations recomputed, training arena %zu bytes instead of %zu\n", what, n_recomputed,
+               arena[0], arena[1]);
+    } else {
+        int n_overwritten = overwritten(m[0]);
+        CHECK(n_overwritten > 0);
+        CHECK_INT_EQ(overwritten(m[1]), 0);
+        printf("# %s: %d gradients overwritten by their first writer instead of zeroed\n", what, n_overwritten);
+    }
     for (int step = 0; step < 2; step++) {
         for (int k = 0; k < 2; k++) {
             CHECK_OK(sscma_model_zero_grad(m[k]));
@@ -133,9 +162,9 @@ static void compare_plans(const char *what, const char *config, int qat, int64_t
         }
         float la = loss_of(m[0]), lb = loss_of(m[1]);
         if (memcmp(&la, &lb, sizeof la) != 0)
-            test_fail(__FILE__, __LINE__, "%s, step %d: loss %.9g with recomputed activations, %.9g without", what,
-                      step, (double)la, (double)lb);
-        check_same_state(m[0], m[1], what, step);
+            test_fail(__FILE__, __LINE__, "%s, step %d: loss %.9g with %s, %.9g without", what, step, (double)la,
+                      flag_text[flag], (double)lb);
+        check_same_state(m[0], m[1], what, flag, step);
     }
 done:
     sscma_model_destroy(m[0]);
@@ -145,17 +174,25 @@ done:
 static void families_give_the_same_bits(void)
 {
     for (int f = 0; f < 3; f++)
-        compare_plans(fixture_families[f].name, fixture_families[f].config, 0, 3);
+        compare_plans(fixture_families[f].name, fixture_families[f].config, 0, 3, RECOMPUTE);
 }
 
 static void activation_fixture_gives_the_same_bits(void)
 {
-    compare_plans("sigmoid/hardswish fixture", NULL, 0, 2);
+    compare_plans("sigmoid/hardswish fixture", NULL, 0, 2, RECOMPUTE);
 }
 
 static void qat_with_frozen_batch_norms_gives_the_same_bits(void)
 {
-    compare_plans("QAT classifier", fixture_families[0].config, 1, 2);
+    compare_plans("QAT classifier", fixture_families[0].config, 1, 2, RECOMPUTE);
+}
+
+static void overwriting_writers_give_the_same_bits(void)
+{
+    for (int f = 0; f < 3; f++)
+        compare_plans(fixture_families[f].name, fixture_families[f].config, 0, 3, OVERWRITE);
+    compare_plans("sigmoid/hardswish fixture", NULL, 0, 2, OVERWRITE);
+    compare_plans("QAT classifier", fixture_families[0].config, 1, 2, OVERWRITE);
 }
 
 /* Evaluation plans keep nothing for backward, so nothing is recomputed there. */
@@ -189,6 +226,7 @@ int main(int argc, char **argv)
         TEST_CASE(families_give_the_same_bits),
         TEST_CASE(activation_fixture_gives_the_same_bits),
         TEST_CASE(qat_with_frozen_batch_norms_gives_the_same_bits),
+        TEST_CASE(overwriting_writers_give_the_same_bits),
         TEST_CASE(evaluation_plans_recompute_nothing),
     };
     int rc = test_main(argc, argv, cases, TEST_COUNT(cases));
