@@ -8,10 +8,11 @@
  *   bench_quant qat CKPT [EPOCHS]
  *       the same checkpoint through quantization-aware training (default 2 epochs, AdamW lr 1e-4, cosine; observers
  *       and batch norms frozen from epoch 1), converted to int8: test top-1 against the float model's.
- *   bench_quant latency OUT_DIR [--threads N] [--repeats N]
+ *   bench_quant latency OUT_DIR [--threads N] [--repeats N] [--only f32|int8]
  *       MobileNetV2-0.35 classifier, 96x96x3, batch 1: median latency of the model's forward (eval), of the float
  *       deployable runtime and of the int8 runtime; writes model_f32.onnx and model_int8.onnx (QDQ) to OUT_DIR
- *       for the onnxruntime peer (bench/run measures it in the same run).
+ *       for the onnxruntime peer (bench/run measures it in the same run). --only times one runtime alone (for
+ *       perf record); the others print 0.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
@@ -246,11 +247,14 @@ static int latency(int argc, char **argv)
         return 2;
     const char *dir = argv[2];
     int threads = 1, repeats = 300;
+    const char *only = NULL; /* --only int8: time the int8 runtime alone (for perf) */
     for (int i = 3; i + 1 < argc; i += 2) {
         if (strcmp(argv[i], "--threads") == 0)
             threads = atoi(argv[i + 1]);
         else if (strcmp(argv[i], "--repeats") == 0)
             repeats = atoi(argv[i + 1]);
+        else if (strcmp(argv[i], "--only") == 0)
+            only = argv[i + 1];
     }
     sscma_context_options o;
     sscma_context_options_init(&o, sizeof o);
@@ -288,17 +292,20 @@ static int latency(int argc, char **argv)
     if (t == NULL)
         return 1;
     /* the model's own inference path (eval forward, batch 1) */
+    double model_ms = 0, ms[2] = {0, 0};
     TRY(sscma_model_prepare(model, 1, 0));
-    for (int i = -20; i < repeats; i++) {
+    for (int i = -20; only == NULL && i < repeats; i++) {
         double t0 = now();
         TRY(sscma_model_forward(model));
         if (i >= 0)
             t[i] = now() - t0;
     }
-    double model_ms = median_ms(t, repeats);
+    if (only == NULL)
+        model_ms = median_ms(t, repeats);
     sscma_qmodel *runs[2] = {f, q};
-    double ms[2];
     for (int k = 0; k < 2; k++) {
+        if (only != NULL && strcmp(only, k == 0 ? "f32" : "int8") != 0)
+            continue;
         TRY(sscma_qmodel_prepare(runs[k], 1));
         for (int i = -20; i < repeats; i++) {
             double t0 = now();

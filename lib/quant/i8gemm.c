@@ -206,6 +206,141 @@ tile_vnni(const uint8_t *a, const int8_t *wp, int64_t k_pad, int64_t n_pad, int3
 }
 #endif
 
+#if defined(I8_X86)
+#  define I8_AVX512BW __attribute__((target("avx2,avx512f,avx512bw,avx512vl,bmi2")))
+/* n bytes of x to A's unsigned encoding (x ^ 0x80), 64 at a time, the tail masked. */
+I8_AVX512BW static inline void copy_flip(uint8_t *d, const int8_t *s, int64_t n)
+{
+    const __m512i flip = _mm512_set1_epi8((char)0x80);
+    for (; n >= 64; n -= 64, d += 64, s += 64)
+        _mm512_storeu_si512(d, _mm512_xor_si512(_mm512_loadu_si512(s), flip));
+    if (n > 0) {
+        __mmask64 m = _bzhi_u64(~(uint64_t)0, (unsigned)n);
+        _mm512_mask_storeu_epi8(d, m, _mm512_xor_si512(_mm512_maskz_loadu_epi8(m, s), flip));
+    }
+}
+
+I8_AVX512BW static inline void fill_bytes(uint8_t *d, __m512i v, int64_t n)
+{
+    for (; n >= 64; n -= 64, d += 64)
+        _mm512_storeu_si512(d, v);
+    if (n > 0)
+        _mm512_mask_storeu_epi8(d, _bzhi_u64(~(uint64_t)0, (unsigned)n), v);
+}
+
+/*
+ * One im2col row of at most 64 bytes built in a register: each window row's run of in-image taps is expand-loaded
+ * (VBMI2) straight into its lanes, the rest read as the zero point (padding) or 0 (past K), and the row is stored
+ * once. For the input layer (3 channels: nine-byte runs) this replaces twelve small masked copies per row.
+ */
+__attribute__((target("avx2,avx512f,avx512bw,avx512vl,avx512vbmi2,bmi2"))) static void
+gather_row_expand(const i8_geom *g, const int8_t *x, int64_t n, int64_t oy, int64_t ox, uint8_t *a)
+{
+    const int64_t C = g->C, run = (int64_t)g->kw * C;
+    const __mmask64 in_k = _bzhi_u64(~(uint64_t)0, (unsigned)g->K);
+    __m512i v = _mm512_maskz_mov_epi8(in_k, _mm512_set1_epi8((char)g->zp)); /* raw: zp inside K, 0 past it */
+    const int64_t iy0 = oy * g->stride_h - g->pad_t, ix0 = ox * g->stride_w - g->pad_l;
+    int64_t kx0 = ix0 < 0 ? -ix0 : 0, kx1 = g->W - ix0 < g->kw ? g->W - ix0 : g->kw;
+    kx0 = kx0 > g->kw ? g->kw : kx0;
+    kx1 = kx1 < kx0 ? kx0 : kx1;
+    for (int32_t ky = 0; ky < g->kh && kx1 > kx0; ky++) {
+        const int64_t iy = iy0 + (int64_t)ky * g->dil_h;
+        if (iy < 0 || iy >= g->H)
+            continue;
+        const int64_t lo = ky * run + kx0 * C, hi = ky * run + kx1 * C;
+        const __mmask64 m = _bzhi_u64(~(uint64_t)0, (unsigned)hi) & ~_bzhi_u64(~(uint64_t)0, (unsigned)lo);
+        v = _mm512_mask_expandloadu_epi8(v, m, x + ((n * g->H + iy) * g->W + ix0 + kx0) * C);
+    }
+    _mm512_mask_storeu_epi8(a, _bzhi_u64(~(uint64_t)0, (unsigned)g->k_pad), _mm512_xor_si512(v, _mm512_set1_epi8((char)0x80)));
+}
+
+static bool have_vbmi2(void)
+{
+    static _Atomic int cached = -1;
+    int v = cached;
+    if (v < 0) {
+        __builtin_cpu_init();
+        cached = v = __builtin_cpu_supports("avx512vbmi2") ? 1 : 0;
+    }
+    return v == 1;
+}
+
+I8_AVX512BW static void gather_vnni(const i8_geom *g, const int8_t *x, int64_t m0, uint8_t *a)
+{
+    const __m512i pad = _mm512_set1_epi8((char)(uint8_t)(g->zp + 128)), zero = _mm512_set1_epi8((char)0x80);
+    const int64_t C = g->C, kp = g->k_pad, run = (int64_t)g->kw * C;
+    if (g->direct && C == kp && m0 + I8_MR <= g->M) { /* four consecutive pixels: one run */
+        copy_flip(a, x + m0 * C, I8_MR * C);
+        return;
+    }
+    /* the first row's pixel (n, oy, ox); the next rows step along ox */
+    int64_t n = m0 / (g->OH * g->OW), oy = m0 % (g->OH * g->OW) / g->OW, ox = m0 % g->OW;
+    const bool expand = !g->direct && g->dil_w == 1 && g->k_pad <= 64 && have_vbmi2();
+    for (int r = 0; r < I8_MR; r++, a += kp) {
+        const int64_t m = m0 + r;
+        if (r > 0 && ++ox == g->OW) {
+            ox = 0;
+            if (++oy == g->OH)
+                oy = 0, n++;
+        }
+        if (m >= g->M) {
+            fill_bytes(a, zero, kp);
+            continue;
+        }
+        if (expand) {
+            gather_row_expand(g, x, n, oy, ox, a);
+            continue; /* K..k_pad included */
+        }
+        if (g->direct) {
+            copy_flip(a, x + m * C, C);
+        } else {
+            const int64_t iy0 = oy * g->stride_h - g->pad_t, ix0 = ox * g->stride_w - g->pad_l;
+            uint8_t *d = a;
+            for (int32_t ky = 0; ky < g->kh; ky++, d += run) {
+                const int64_t iy = iy0 + (int64_t)ky * g->dil_h;
+                if (iy < 0 || iy >= g->H) {
+                    fill_bytes(d, pad, run);
+                    continue;
+                }
+                const int8_t *row = x + (n * g->H + iy) * g->W * C;
+                if (g->dil_w == 1) { /* the taps inside the image are one contiguous run */
+                    int64_t kx0 = ix0 < 0 ? -ix0 : 0, kx1 = g->W - ix0 < g->kw ? g->W - ix0 : g->kw;
+                    kx0 = kx0 > g->kw ? g->kw : kx0;
+                    kx1 = kx1 < kx0 ? kx0 : kx1;
+                    if (kx0 > 0)
+                        fill_bytes(d, pad, kx0 * C);
+                    copy_flip(d + kx0 * C, row + (ix0 + kx0) * C, (kx1 - kx0) * C);
+                    if (kx1 < g->kw)
+                        fill_bytes(d + kx1 * C, pad, (g->kw - kx1) * C);
+                    continue;
+                }
+                for (int32_t kx = 0; kx < g->kw; kx++) {
+                    const int64_t ix = ix0 + (int64_t)kx * g->dil_w;
+                    if (ix < 0 || ix >= g->W)
+                        fill_bytes(d + kx * C, pad, C);
+                    else
+                        copy_flip(d + kx * C, row + ix * C, C);
+                }
+            }
+        }
+        if (g->K < kp)
+            fill_bytes(a + g->K, zero, kp - g->K);
+    }
+}
+#endif
+
+bool sscma_i8_gather(i8_backend be, const i8_geom *g, const int8_t *x, int64_t m0, void *a)
+{
+#if defined(I8_X86)
+    if (be == I8_VNNI) {
+        gather_vnni(g, x, m0, a);
+        return true;
+    }
+#endif
+    (void)be, (void)g, (void)x, (void)m0, (void)a;
+    return false;
+}
+
 void sscma_i8_tile(i8_backend be, const void *a, const void *packed, int64_t k_pad, int64_t n_pad, int32_t *c)
 {
 #if defined(I8_X86)
@@ -281,12 +416,18 @@ __attribute__((target("avx2"))) static void requant_avx2(const int32_t *acc, con
     }
     requant_scalar(acc, bias, mult, shift, per_channel, j, n, zp, lo, hi, y);
 }
-/* Sixteen lanes of the same (the VNNI backend implies AVX-512F). */
-__attribute__((target("avx512f,avx512vl"))) static inline __m512i mbqm16(__m512i x, __m512i m, __m512i shift)
+/*
+ * Sixteen lanes of the same (the VNNI backend implies AVX-512F). shl false: the caller knows no shift is positive
+ * (the usual case: multipliers below 1), which saves the left shift; with a constant shl after inlining the branch
+ * goes away.
+ */
+__attribute__((target("avx512f,avx512vl"), always_inline)) static inline __m512i mbqm16_x(__m512i x, __m512i m,
+                                                                                        __m512i shift, bool shl)
 {
     const __m512i zero = _mm512_setzero_si512(), one = _mm512_set1_epi32(1);
-    __m512i left = _mm512_max_epi32(shift, zero), right = _mm512_max_epi32(_mm512_sub_epi32(zero, shift), zero);
-    x = _mm512_sllv_epi32(x, left);
+    __m512i right = _mm512_max_epi32(_mm512_sub_epi32(zero, shift), zero);
+    if (shl)
+        x = _mm512_sllv_epi32(x, _mm512_max_epi32(shift, zero));
     const __m512i round = _mm512_set1_epi64((int64_t)1 << 30);
     __m512i even = _mm512_srli_epi64(_mm512_add_epi64(_mm512_mul_epi32(x, m), round), 31);
     __m512i odd = _mm512_srli_epi64(
@@ -298,6 +439,28 @@ __attribute__((target("avx512f,avx512vl"))) static inline __m512i mbqm16(__m512i
     __m512i thr = _mm512_mask_add_epi32(half, _mm512_cmplt_epi32_mask(v, zero), half, one);
     __m512i q = _mm512_srav_epi32(v, right);
     return _mm512_mask_add_epi32(q, _mm512_cmpgt_epi32_mask(rem, thr), q, one);
+}
+
+__attribute__((target("avx512f,avx512vl"))) static inline __m512i mbqm16(__m512i x, __m512i m, __m512i shift)
+{
+    return mbqm16_x(x, m, shift, true);
+}
+
+/* Whether any of sixteen shifts is a left shift. */
+__attribute__((target("avx512f,avx512vl"))) static inline bool any_left16(__m512i shift)
+{
+    return _mm512_cmpgt_epi32_mask(shift, _mm512_setzero_si512()) != 0;
+}
+
+/*
+ * mbqm16 plus the zero point, clamped to lo..hi; clamp false where lo..hi is all of int8 (the saturating narrowing
+ * that follows does it: ReLU6 ranges that start at 0 have zero point -128 and often end at 127).
+ */
+__attribute__((target("avx512f,avx512vl"), always_inline)) static inline __m512i
+requant16(__m512i x, __m512i m, __m512i shift, __m512i zp, __m512i lo, __m512i hi, bool shl, bool clamp)
+{
+    __m512i v = _mm512_add_epi32(mbqm16_x(x, m, shift, shl), zp);
+    return clamp ? _mm512_min_epi32(_mm512_max_epi32(v, lo), hi) : v;
 }
 
 __attribute__((target("avx512f,avx512vl,avx2"))) static void requant_avx512(const int32_t *acc, const int32_t *bias,
@@ -326,36 +489,97 @@ __attribute__((target("avx512f,avx512vl,avx2"))) static void requant_avx512(cons
 }
 
 /*
- * The VNNI tile with the requantization fused: the 4 x 16 accumulators go through bias, MultiplyByQuantizedMultiplier,
- * zero point and clamp in registers and are stored as int8, without the int32 tile round trip. rows: valid rows
- * (1..4); n: valid columns; y rows are `ld` bytes apart.
+ * nb (1..4) column blocks of the 4-row tile at once: per quad of k, four broadcasts of A and nb weight loads feed
+ * 4 nb vpdpbusd, so a narrow K does not re-broadcast A for every block. With nb a constant after inlining, c[] lives
+ * in registers.
  */
-__attribute__((target("avx2,avx512f,avx512vl,avx512vnni"))) static void
+__attribute__((target("avx2,avx512f,avx512vl,avx512vnni"), always_inline)) static inline void
+vnni_blocks(const uint8_t *a, const int8_t *w, int64_t k_pad, int nb, __m512i c[16])
+{
+    const int64_t stride = (k_pad / 4) * I8_NR * 4; /* bytes from one packed block to the next */
+    for (int i = 0; i < 4 * nb; i++)
+        c[i] = _mm512_setzero_si512();
+    const uint8_t *a0 = a, *a1 = a + k_pad, *a2 = a + 2 * k_pad, *a3 = a + 3 * k_pad;
+    for (int64_t q = 0; q < k_pad / 4; q++) {
+        int32_t p0, p1, p2, p3;
+        memcpy(&p0, a0 + 4 * q, 4);
+        memcpy(&p1, a1 + 4 * q, 4);
+        memcpy(&p2, a2 + 4 * q, 4);
+        memcpy(&p3, a3 + 4 * q, 4);
+        const __m512i b0 = _mm512_set1_epi32(p0), b1 = _mm512_set1_epi32(p1), b2 = _mm512_set1_epi32(p2),
+                      b3 = _mm512_set1_epi32(p3);
+        for (int j = 0; j < nb; j++) {
+            const __m512i wq = _mm512_loadu_si512(w + j * stride + q * 64);
+            c[4 * j + 0] = _mm512_dpbusd_epi32(c[4 * j + 0], b0, wq);
+            c[4 * j + 1] = _mm512_dpbusd_epi32(c[4 * j + 1], b1, wq);
+            c[4 * j + 2] = _mm512_dpbusd_epi32(c[4 * j + 2], b2, wq);
+            c[4 * j + 3] = _mm512_dpbusd_epi32(c[4 * j + 3], b3, wq);
+        }
+    }
+}
+
+/* The epilogue of one column block: bias, MultiplyByQuantizedMultiplier, zero point, clamp, int8 store. */
+__attribute__((target("avx2,avx512f,avx512bw,avx512vl"), always_inline)) static inline void
+requant_rows(const __m512i *c, int rows, __m512i vb, __m512i vm, __m512i vs, __mmask16 keep, __m512i zzp, __m512i zlo,
+             __m512i zhi, int8_t *y, int64_t ld, bool shl, bool clamp)
+{
+    for (int r = 0; r < rows; r++)
+        _mm_mask_storeu_epi8(y + r * ld, keep,
+                             _mm512_cvtsepi32_epi8(requant16(_mm512_add_epi32(c[r], vb), vm, vs, zzp, zlo, zhi, shl,
+                                                             clamp)));
+}
+
+__attribute__((target("avx2,avx512f,avx512bw,avx512vl"), always_inline)) static inline void
+requant_block(const __m512i *c, int rows, int64_t col, int64_t n, const int32_t *bias, const int32_t *mult,
+              const int32_t *shift, __m512i zzp, __m512i zlo, __m512i zhi, bool clamp, int8_t *y, int64_t ld)
+{
+    const __m512i vb = _mm512_loadu_si512(bias + col), vm = _mm512_loadu_si512(mult + col);
+    const __m512i vs = _mm512_loadu_si512(shift + col);
+    const __mmask16 keep = n - col >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (n - col)) - 1);
+    const bool shl = any_left16(vs);
+    if (!shl && !clamp)
+        requant_rows(c, rows, vb, vm, vs, keep, zzp, zlo, zhi, y + col, ld, false, false);
+    else if (!shl)
+        requant_rows(c, rows, vb, vm, vs, keep, zzp, zlo, zhi, y + col, ld, false, true);
+    else
+        requant_rows(c, rows, vb, vm, vs, keep, zzp, zlo, zhi, y + col, ld, true, true);
+}
+
+/*
+ * The VNNI tile with the requantization fused: the accumulators go through bias, MultiplyByQuantizedMultiplier,
+ * zero point and clamp in registers and are stored as int8, without the int32 tile round trip. rows: valid rows
+ * (1..4); n: valid columns; y rows are `ld` bytes apart. Column blocks go four at a time (16 accumulators).
+ */
+__attribute__((target("avx2,avx512f,avx512bw,avx512vl,avx512vnni"))) static void
 tile_vnni_requant(const uint8_t *a, const int8_t *wp, int64_t k_pad, int64_t n_pad, int64_t n, int rows,
                   const int32_t *bias, const int32_t *mult, const int32_t *shift, int32_t zp, int32_t lo, int32_t hi,
                   int8_t *y, int64_t ld)
 {
     const __m512i zzp = _mm512_set1_epi32(zp), zlo = _mm512_set1_epi32(lo), zhi = _mm512_set1_epi32(hi);
-    for (int64_t b = 0; b < n_pad / I8_NR; b++) {
-        __m512i c[4];
-        vnni_block(a, wp + b * (k_pad / 4) * I8_NR * 4, k_pad, c);
-        /* the epilogue, sixteen lanes at a time */
-        int64_t col = b * I8_NR;
-        __m512i vb = _mm512_loadu_si512(bias + col), vm = _mm512_loadu_si512(mult + col);
-        __m512i vs = _mm512_loadu_si512(shift + col);
-        for (int r = 0; r < rows; r++) {
-            __m512i v = _mm512_add_epi32(mbqm16(_mm512_add_epi32(c[r], vb), vm, vs), zzp);
-            v = _mm512_min_epi32(_mm512_max_epi32(v, zlo), zhi);
-            __m128i p8 = _mm512_cvtsepi32_epi8(v);
-            int8_t *dst = y + r * ld + col;
-            if (n - col >= 16) {
-                _mm_storeu_si128((__m128i *)dst, p8);
-            } else {
-                int8_t tmp[16];
-                _mm_storeu_si128((__m128i *)tmp, p8);
-                memcpy(dst, tmp, (size_t)(n - col));
-            }
+    const int64_t blocks = n_pad / I8_NR, stride = (k_pad / 4) * I8_NR * 4;
+    const bool clamp = lo > -128 || hi < 127;
+    for (int64_t b = 0; b < blocks;) {
+        __m512i c[16];
+        const int64_t left = blocks - b;
+        const int nb = left >= 4 ? 4 : (int)left;
+        const int8_t *w = wp + b * stride;
+        switch (nb) { /* constant block counts, so that c[] stays in registers */
+        case 4:
+            vnni_blocks(a, w, k_pad, 4, c);
+            break;
+        case 3:
+            vnni_blocks(a, w, k_pad, 3, c);
+            break;
+        case 2:
+            vnni_blocks(a, w, k_pad, 2, c);
+            break;
+        default:
+            vnni_blocks(a, w, k_pad, 1, c);
+            break;
         }
+        for (int j = 0; j < nb; j++)
+            requant_block(c + 4 * j, rows, (b + j) * I8_NR, n, bias, mult, shift, zzp, zlo, zhi, clamp, y, ld);
+        b += nb;
     }
 }
 #endif
@@ -499,40 +723,88 @@ static int64_t dw4_channel(int v, int i)
     return 16 * (i / 4) + 4 * v + (i % 4);
 }
 
-size_t sscma_i8_dw4_packed_bytes(int64_t channels, int32_t taps)
+int64_t sscma_i8_dw4_patterns(int64_t channels)
 {
-    size_t blocks = (size_t)((channels + 63) / 64), groups = (size_t)((taps + 3) / 4);
+    int64_t a = channels, b = 64;
+    while (b != 0) {
+        int64_t t = a % b;
+        a = b;
+        b = t;
+    }
+    return channels / a;
+}
+
+static int64_t dw4_blocks(int64_t channels, bool flat)
+{
+    return flat ? sscma_i8_dw4_patterns(channels) : (channels + 63) / 64;
+}
+
+size_t sscma_i8_dw4_packed_bytes(int64_t channels, int32_t taps, bool flat)
+{
+    size_t blocks = (size_t)dw4_blocks(channels, flat), groups = (size_t)((taps + 3) / 4);
     return blocks * groups * 4 * 64 + blocks * 3 * 64 * sizeof(int32_t);
 }
 
 void sscma_i8_dw4_pack(const int8_t *w, const int32_t *bias, const int32_t *mult, const int32_t *shift,
-                       int64_t channels, int32_t taps, int32_t zp, void *packed)
+                       int64_t channels, int32_t taps, int32_t zp, bool flat, void *packed)
 {
-    const int64_t blocks = (channels + 63) / 64, groups = (taps + 3) / 4;
+    const int64_t blocks = dw4_blocks(channels, flat), groups = (taps + 3) / 4;
     int8_t *wp = packed;
     int32_t *params = (int32_t *)(wp + blocks * groups * 4 * 64);
     for (int64_t b = 0; b < blocks; b++) {
+        /* the channel of lane L of block b, or -1 past the last channel (per pixel only) */
+#define DW4_CH(L) (flat ? (b * 64 + (L)) % channels : b * 64 + (L) < channels ? b * 64 + (L) : -1)
         for (int64_t g = 0; g < groups; g++)
             for (int v = 0; v < 4; v++)
                 for (int i = 0; i < 16; i++)
                     for (int j = 0; j < 4; j++) {
-                        int64_t c = b * 64 + dw4_channel(v, i), t = 4 * g + j;
-                        wp[((b * groups + g) * 4 + v) * 64 + 4 * i + j] = c < channels && t < taps ? w[t * channels + c]
-                                                                                                 : 0;
+                        int64_t c = DW4_CH(dw4_channel(v, i)), t = 4 * g + j;
+                        wp[((b * groups + g) * 4 + v) * 64 + 4 * i + j] = c >= 0 && t < taps ? w[t * channels + c] : 0;
                     }
         for (int v = 0; v < 4; v++)
             for (int i = 0; i < 16; i++) {
-                int64_t c = b * 64 + dw4_channel(v, i), at = b * 192 + v * 16 + i;
+                int64_t c = DW4_CH(dw4_channel(v, i)), at = b * 192 + v * 16 + i;
                 int64_t sum = 0;
-                for (int32_t t = 0; c < channels && t < taps; t++)
+                for (int32_t t = 0; c >= 0 && t < taps; t++)
                     sum += w[t * channels + c];
                 /* x as unsigned (x + 128): sum (x - zp) w = sum (x + 128) w - (zp + 128) sum w */
-                params[at] = c < channels ? (int32_t)((bias != NULL ? (int64_t)bias[c] : 0) - (zp + 128) * sum) : 0;
-                params[at + 64] = c < channels ? mult[c] : 0;
-                params[at + 128] = c < channels ? shift[c] : 0;
+                params[at] = c >= 0 ? (int32_t)((bias != NULL ? (int64_t)bias[c] : 0) - (zp + 128) * sum) : 0;
+                params[at + 64] = c >= 0 ? mult[c] : 0;
+                params[at + 128] = c >= 0 ? shift[c] : 0;
             }
+#undef DW4_CH
     }
 }
+
+#if defined(I8_X86)
+/*
+ * The depthwise kernels' two halves. dw4_step: four taps t[0..3] of 64 lanes (unsigned encoding), interleaved by
+ * unpack epi8 then epi16 so that each dword holds one lane's four taps, into the four accumulators (dw4_channel's
+ * order) against the group's packed weights wg. dw4_finish: the accumulators requantized with the block's
+ * multipliers and shifts (pb + 64, pb + 128), zero point and clamp, and narrowed back to 64 int8 in lane order
+ * (packs epi32 then epi16 undo the interleaving).
+ */
+__attribute__((target("avx2,avx512f,avx512bw,avx512vl,avx512vnni"), always_inline)) static inline void
+dw4_step(__m512i acc[4], const __m512i t[4], const int8_t *wg)
+{
+    __m512i lo01 = _mm512_unpacklo_epi8(t[0], t[1]), hi01 = _mm512_unpackhi_epi8(t[0], t[1]);
+    __m512i lo23 = _mm512_unpacklo_epi8(t[2], t[3]), hi23 = _mm512_unpackhi_epi8(t[2], t[3]);
+    acc[0] = _mm512_dpbusd_epi32(acc[0], _mm512_unpacklo_epi16(lo01, lo23), _mm512_loadu_si512(wg));
+    acc[1] = _mm512_dpbusd_epi32(acc[1], _mm512_unpackhi_epi16(lo01, lo23), _mm512_loadu_si512(wg + 64));
+    acc[2] = _mm512_dpbusd_epi32(acc[2], _mm512_unpacklo_epi16(hi01, hi23), _mm512_loadu_si512(wg + 128));
+    acc[3] = _mm512_dpbusd_epi32(acc[3], _mm512_unpackhi_epi16(hi01, hi23), _mm512_loadu_si512(wg + 192));
+}
+
+__attribute__((target("avx2,avx512f,avx512bw,avx512vl"), always_inline)) static inline __m512i
+dw4_finish(__m512i acc[4], const int32_t *pb, __m512i vozp, __m512i vlo, __m512i vhi)
+{
+    for (int v = 0; v < 4; v++) {
+        __m512i r = mbqm16(acc[v], _mm512_loadu_si512(pb + 64 + 16 * v), _mm512_loadu_si512(pb + 128 + 16 * v));
+        acc[v] = _mm512_min_epi32(_mm512_max_epi32(_mm512_add_epi32(r, vozp), vlo), vhi);
+    }
+    return _mm512_packs_epi16(_mm512_packs_epi32(acc[0], acc[1]), _mm512_packs_epi32(acc[2], acc[3]));
+}
+#endif
 
 #if defined(I8_X86)
 /*
@@ -566,23 +838,89 @@ dw_vnni(const int8_t *const *xs, int32_t taps, const void *packed, int64_t chann
                            ? _mm512_xor_si512(_mm512_maskz_loadu_epi8(m, xs[tap] + c0), flip)
                            : pad;
             }
-            __m512i lo01 = _mm512_unpacklo_epi8(t[0], t[1]), hi01 = _mm512_unpackhi_epi8(t[0], t[1]);
-            __m512i lo23 = _mm512_unpacklo_epi8(t[2], t[3]), hi23 = _mm512_unpackhi_epi8(t[2], t[3]);
-            const int8_t *wg = wp + (b * groups + g) * 4 * 64;
-            acc[0] = _mm512_dpbusd_epi32(acc[0], _mm512_unpacklo_epi16(lo01, lo23), _mm512_loadu_si512(wg));
-            acc[1] = _mm512_dpbusd_epi32(acc[1], _mm512_unpackhi_epi16(lo01, lo23), _mm512_loadu_si512(wg + 64));
-            acc[2] = _mm512_dpbusd_epi32(acc[2], _mm512_unpacklo_epi16(hi01, hi23), _mm512_loadu_si512(wg + 128));
-            acc[3] = _mm512_dpbusd_epi32(acc[3], _mm512_unpackhi_epi16(hi01, hi23), _mm512_loadu_si512(wg + 192));
+            dw4_step(acc, t, wp + (b * groups + g) * 4 * 64);
         }
-        for (int v = 0; v < 4; v++) {
-            __m512i r = mbqm16(acc[v], _mm512_loadu_si512(pb + 64 + 16 * v), _mm512_loadu_si512(pb + 128 + 16 * v));
-            acc[v] = _mm512_min_epi32(_mm512_max_epi32(_mm512_add_epi32(r, vozp), vlo), vhi);
-        }
-        __m512i out = _mm512_packs_epi16(_mm512_packs_epi32(acc[0], acc[1]), _mm512_packs_epi32(acc[2], acc[3]));
+        const __m512i out = dw4_finish(acc, pb, vozp, vlo, vhi);
         _mm512_mask_storeu_epi8(y + c0, m, out);
     }
 }
 #endif
+
+#if defined(I8_X86)
+/*
+ * One output row in the flat layout: chunk k covers bytes 64 k .. 64 k + 63 of the row, all taps of that chunk are
+ * 64-byte loads at a fixed offset (fx dil_w - pad_l) channels from it in their input row, masked where they leave
+ * the row (those lanes read the zero point); dw4_step and dw4_finish as in dw_vnni.
+ */
+__attribute__((target("avx2,avx512f,avx512bw,avx512vl,avx512vnni,bmi2"))) static void
+dw_row_vnni(const int8_t *const *rows, int32_t kh, int32_t kw, int32_t dil_w, int32_t pad_l, int64_t W, int64_t OW,
+            const void *packed, int64_t channels, int32_t zp, int32_t out_zp, int32_t lo_clamp, int32_t hi_clamp,
+            int8_t *y)
+{
+    const int32_t taps = kh * kw;
+    const int64_t patterns = sscma_i8_dw4_patterns(channels), groups = (taps + 3) / 4;
+    const int64_t in_len = W * channels, out_len = OW * channels;
+    const int8_t *wp = packed;
+    const int32_t *params = (const int32_t *)(wp + patterns * groups * 4 * 64);
+    const __m512i flip = _mm512_set1_epi8((char)0x80), raw_zp = _mm512_set1_epi8((char)zp);
+    const __m512i pad = _mm512_xor_si512(raw_zp, flip);
+    const __m512i vozp = _mm512_set1_epi32(out_zp), vlo = _mm512_set1_epi32(lo_clamp),
+                  vhi = _mm512_set1_epi32(hi_clamp);
+    const int64_t s_min = -(int64_t)pad_l * channels, s_max = ((int64_t)(kw - 1) * dil_w - pad_l) * channels;
+    const int8_t *tap_row[64 + 3]; /* per tap (padded to whole groups): its input row, and its offset in bytes */
+    int64_t tap_off[64 + 3];
+    for (int32_t t = 0; t < groups * 4; t++) {
+        tap_row[t] = t < taps ? rows[t / kw] : NULL;
+        tap_off[t] = t < taps ? ((int64_t)(t % kw) * dil_w - pad_l) * channels : 0;
+    }
+    for (int64_t f0 = 0, p = 0; f0 < out_len; f0 += 64, p = p + 1 == patterns ? 0 : p + 1) {
+        const bool inside = f0 + s_min >= 0 && f0 + 64 + s_max <= in_len;
+        const int32_t *pb = params + p * 192;
+        __m512i acc[4];
+        for (int v = 0; v < 4; v++)
+            acc[v] = _mm512_loadu_si512(pb + 16 * v);
+        for (int64_t g = 0; g < groups; g++) {
+            __m512i t[4];
+            for (int j = 0; j < 4; j++) {
+                const int64_t tap = 4 * g + j;
+                const int8_t *row = tap_row[tap];
+                if (row == NULL) {
+                    t[j] = pad;
+                    continue;
+                }
+                const int64_t at = f0 + tap_off[tap];
+                const void *src = (const void *)((uintptr_t)row + (uintptr_t)at); /* masked lanes are never read */
+                if (inside) {
+                    t[j] = _mm512_xor_si512(_mm512_loadu_si512(src), flip);
+                } else {
+                    int64_t l0 = at < 0 ? -at : 0, l1 = in_len - at < 64 ? in_len - at : 64;
+                    __mmask64 m = l1 <= l0 ? 0
+                                           : _bzhi_u64(~(uint64_t)0, (unsigned)l1) & ~_bzhi_u64(~(uint64_t)0, (unsigned)l0);
+                    t[j] = _mm512_xor_si512(_mm512_mask_loadu_epi8(raw_zp, m, src), flip);
+                }
+            }
+            dw4_step(acc, t, wp + (p * groups + g) * 4 * 64);
+        }
+        const __m512i out = dw4_finish(acc, pb, vozp, vlo, vhi);
+        const int64_t n = out_len - f0 < 64 ? out_len - f0 : 64;
+        _mm512_mask_storeu_epi8(y + f0, _bzhi_u64(~(uint64_t)0, (unsigned)n), out);
+    }
+}
+#endif
+
+bool sscma_i8_dw_row_vnni(const int8_t *const *rows, int32_t kh, int32_t kw, int32_t dil_w, int32_t pad_l, int64_t W,
+                          int64_t OW, const void *packed, int64_t channels, int32_t zp, int32_t out_zp, int32_t lo,
+                          int32_t hi, int8_t *y)
+{
+#if defined(I8_X86)
+    dw_row_vnni(rows, kh, kw, dil_w, pad_l, W, OW, packed, channels, zp, out_zp, lo, hi, y);
+    return true;
+#else
+    (void)rows, (void)kh, (void)kw, (void)dil_w, (void)pad_l, (void)W, (void)OW, (void)packed, (void)channels;
+    (void)zp, (void)out_zp, (void)lo, (void)hi, (void)y;
+    return false;
+#endif
+}
 
 bool sscma_i8_dw_requant_vnni(const int8_t *const *xs, int32_t taps, const void *packed, int64_t channels,
                               int32_t zp, int32_t out_zp, int32_t lo, int32_t hi, int8_t *y)

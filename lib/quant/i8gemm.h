@@ -43,6 +43,21 @@ void sscma_i8_pack(i8_backend be, const int8_t *w, int64_t n, int64_t k, void *p
 void sscma_i8_a_copy(i8_backend be, void *a, int64_t at, const int8_t *x, int64_t n);
 void sscma_i8_a_fill(i8_backend be, void *a, int64_t at, int32_t x, int64_t n);
 
+/* The geometry of a convolution with groups 1 as the GEMM sees it (NHWC input; M output pixels; K = kh kw C). */
+typedef struct i8_geom {
+    int64_t H, W, C, OH, OW, M, K, k_pad;
+    int32_t kh, kw, stride_h, stride_w, dil_h, dil_w, pad_t, pad_l;
+    int32_t zp;  /* the input's zero point: what padding reads as */
+    bool direct; /* 1x1, stride 1, no padding: row m of A is pixel m of x */
+} i8_geom;
+
+/*
+ * Fills the I8_MR rows of A for output pixels m0..m0 + 3 (the im2col of x; rows past M read as zeros, K..k_pad as
+ * zeros) with whole-vector copies. Returns false (nothing done) for backends without the fast form: the caller then
+ * builds A with sscma_i8_a_copy and sscma_i8_a_fill.
+ */
+bool sscma_i8_gather(i8_backend be, const i8_geom *g, const int8_t *x, int64_t m0, void *a);
+
 /* c[r * n_pad + j] = sum_k a[r][k] * W[j][k] for r < I8_MR and j < n_pad; a rows are k_pad elements apart. */
 void sscma_i8_tile(i8_backend be, const void *a, const void *packed, int64_t k_pad, int64_t n_pad, int32_t *c);
 
@@ -87,16 +102,30 @@ bool sscma_i8_dw_requant16(const int8_t *const *xs, int32_t taps, const int16_t 
                            int32_t hi, int8_t *y);
 
 /*
- * Depthwise convolution with depth multiplier 1 on the VNNI backend: 64 channels and four taps per vpdpbusd, the
- * requantization in registers. The packing holds the weights in the kernel's interleaved order, then per 64-channel
- * block the bias corrected for the unsigned encoding of x (bias - (zp + 128) sum_t w), the multipliers and the
+ * Depthwise convolution with depth multiplier 1 on the VNNI backend: 64 lanes and four taps per vpdpbusd, the
+ * requantization in registers. The packing holds, per block of 64 lanes, the weights in the kernel's interleaved
+ * order, then the bias corrected for the unsigned encoding of x (bias - (zp + 128) sum_t w), the multipliers and the
  * shifts in the accumulators' lane order. w: [taps][channels]; bias may be NULL; zp: the input's zero point.
- * xs[t] == NULL marks a tap outside the image. Returns false where the kernel does not exist.
+ *
+ * Two lane layouts. Per pixel (flat == false): block b holds channels 64 b .. 64 b + 63 of one pixel
+ * (ceil(channels / 64) blocks). Flat (flat == true, stride 1 along W): an output row of OW pixels is one run of
+ * OW * channels bytes, and lane L of the run's 64-byte chunk k is channel (64 k + L) mod channels; the chunks' weights
+ * repeat with a period of sscma_i8_dw4_patterns(channels) chunks, which is the number of blocks packed.
  */
-size_t sscma_i8_dw4_packed_bytes(int64_t channels, int32_t taps);
+int64_t sscma_i8_dw4_patterns(int64_t channels); /* channels / gcd(channels, 64) */
+size_t sscma_i8_dw4_packed_bytes(int64_t channels, int32_t taps, bool flat);
 void sscma_i8_dw4_pack(const int8_t *w, const int32_t *bias, const int32_t *mult, const int32_t *shift,
-                       int64_t channels, int32_t taps, int32_t zp, void *packed);
+                       int64_t channels, int32_t taps, int32_t zp, bool flat, void *packed);
+/* One pixel (per-pixel packing): xs[t] == NULL marks a tap outside the image. False where the kernel does not exist. */
 bool sscma_i8_dw_requant_vnni(const int8_t *const *xs, int32_t taps, const void *packed, int64_t channels,
                               int32_t zp, int32_t out_zp, int32_t lo, int32_t hi, int8_t *y);
+/*
+ * One output row (flat packing, stride 1 along W): rows[fy] is input row iy0 + fy dil_h (W pixels) or NULL where it is
+ * outside the image; tap (fy, fx) reads pixel ox + fx dil_w - pad_l, and pixels outside 0..W-1 read as zp. y: OW
+ * pixels. False where the kernel does not exist.
+ */
+bool sscma_i8_dw_row_vnni(const int8_t *const *rows, int32_t kh, int32_t kw, int32_t dil_w, int32_t pad_l, int64_t W,
+                          int64_t OW, const void *packed, int64_t channels, int32_t zp, int32_t out_zp, int32_t lo,
+                          int32_t hi, int8_t *y);
 
 #endif /* SSCMA_LIB_QUANT_I8GEMM_H */

@@ -77,6 +77,7 @@ typedef struct qm_op {
     int32_t backend;                             /* i8gemm backend the packing is for */
     int64_t k_pad, n_pad;                        /* packed GEMM sizes (conv with groups 1, fc) */
     int32_t *bias_eff;                           /* bias corrected for the A encoding, n_pad entries */
+    bool dw_flat;                                /* depthwise on VNNI: bias_eff is the flat row packing */
 } qm_op;
 
 struct sscma_qmodel {
