@@ -240,9 +240,8 @@ gather_row_expand(const i8_geom *g, const int8_t *x, int64_t n, int64_t oy, int6
     const __mmask64 in_k = _bzhi_u64(~(uint64_t)0, (unsigned)g->K);
     __m512i v = _mm512_maskz_mov_epi8(in_k, _mm512_set1_epi8((char)g->zp)); /* raw: zp inside K, 0 past it */
     const int64_t iy0 = oy * g->stride_h - g->pad_t, ix0 = ox * g->stride_w - g->pad_l;
-    int64_t kx0 = ix0 < 0 ? -ix0 : 0, kx1 = g->W - ix0 < g->kw ? g->W - ix0 : g->kw;
-    kx0 = kx0 > g->kw ? g->kw : kx0;
-    kx1 = kx1 < kx0 ? kx0 : kx1;
+    int64_t kx0, kx1;
+    sscma_i8_window_run(ix0, g->W, g->kw, &kx0, &kx1);
     for (int32_t ky = 0; ky < g->kh && kx1 > kx0; ky++) {
         const int64_t iy = iy0 + (int64_t)ky * g->dil_h;
         if (iy < 0 || iy >= g->H)
@@ -304,9 +303,8 @@ I8_AVX512BW static void gather_vnni(const i8_geom *g, const int8_t *x, int64_t m
                 }
                 const int8_t *row = x + (n * g->H + iy) * g->W * C;
                 if (g->dil_w == 1) { /* the taps inside the image are one contiguous run */
-                    int64_t kx0 = ix0 < 0 ? -ix0 : 0, kx1 = g->W - ix0 < g->kw ? g->W - ix0 : g->kw;
-                    kx0 = kx0 > g->kw ? g->kw : kx0;
-                    kx1 = kx1 < kx0 ? kx0 : kx1;
+                    int64_t kx0, kx1;
+                    sscma_i8_window_run(ix0, g->W, g->kw, &kx0, &kx1);
                     if (kx0 > 0)
                         fill_bytes(d, pad, kx0 * C);
                     copy_flip(d + kx0 * C, row + (ix0 + kx0) * C, (kx1 - kx0) * C);
@@ -734,6 +732,13 @@ int64_t sscma_i8_dw4_patterns(int64_t channels)
     return channels / a;
 }
 
+/* The channel of lane L of packed block b, or -1 past the last channel (per pixel only). */
+static int64_t dw4_lane_channel(int64_t b, int64_t lane, int64_t channels, bool flat)
+{
+    int64_t at = b * 64 + lane;
+    return flat ? at % channels : at < channels ? at : -1;
+}
+
 static int64_t dw4_blocks(int64_t channels, bool flat)
 {
     return flat ? sscma_i8_dw4_patterns(channels) : (channels + 63) / 64;
@@ -752,18 +757,16 @@ void sscma_i8_dw4_pack(const int8_t *w, const int32_t *bias, const int32_t *mult
     int8_t *wp = packed;
     int32_t *params = (int32_t *)(wp + blocks * groups * 4 * 64);
     for (int64_t b = 0; b < blocks; b++) {
-        /* the channel of lane L of block b, or -1 past the last channel (per pixel only) */
-#define DW4_CH(L) (flat ? (b * 64 + (L)) % channels : b * 64 + (L) < channels ? b * 64 + (L) : -1)
         for (int64_t g = 0; g < groups; g++)
             for (int v = 0; v < 4; v++)
                 for (int i = 0; i < 16; i++)
                     for (int j = 0; j < 4; j++) {
-                        int64_t c = DW4_CH(dw4_channel(v, i)), t = 4 * g + j;
+                        int64_t c = dw4_lane_channel(b, dw4_channel(v, i), channels, flat), t = 4 * g + j;
                         wp[((b * groups + g) * 4 + v) * 64 + 4 * i + j] = c >= 0 && t < taps ? w[t * channels + c] : 0;
                     }
         for (int v = 0; v < 4; v++)
             for (int i = 0; i < 16; i++) {
-                int64_t c = DW4_CH(dw4_channel(v, i)), at = b * 192 + v * 16 + i;
+                int64_t c = dw4_lane_channel(b, dw4_channel(v, i), channels, flat), at = b * 192 + v * 16 + i;
                 int64_t sum = 0;
                 for (int32_t t = 0; c >= 0 && t < taps; t++)
                     sum += w[t * channels + c];
@@ -772,7 +775,6 @@ void sscma_i8_dw4_pack(const int8_t *w, const int32_t *bias, const int32_t *mult
                 params[at + 64] = c >= 0 ? mult[c] : 0;
                 params[at + 128] = c >= 0 ? shift[c] : 0;
             }
-#undef DW4_CH
     }
 }
 

@@ -43,6 +43,18 @@ void sscma_i8_pack(i8_backend be, const int8_t *w, int64_t n, int64_t k, void *p
 void sscma_i8_a_copy(i8_backend be, void *a, int64_t at, const int8_t *x, int64_t n);
 void sscma_i8_a_fill(i8_backend be, void *a, int64_t at, int32_t x, int64_t n);
 
+/*
+ * The taps k0 .. k1 - 1 of a k-tap window (dilation 1) starting at input index i0 that fall inside 0 .. n - 1; an
+ * empty run (k0 == k1) where none does, padding wider than the window included.
+ */
+static inline void sscma_i8_window_run(int64_t i0, int64_t n, int64_t k, int64_t *k0, int64_t *k1)
+{
+    int64_t a = i0 < 0 ? -i0 : 0, b = n - i0 < k ? n - i0 : k;
+    a = a > k ? k : a;
+    *k0 = a;
+    *k1 = b < a ? a : b;
+}
+
 /* The geometry of a convolution with groups 1 as the GEMM sees it (NHWC input; M output pixels; K = kh kw C). */
 typedef struct i8_geom {
     int64_t H, W, C, OH, OW, M, K, k_pad;

@@ -414,11 +414,8 @@ static void gemm_tiles(void *arg, int64_t begin, int64_t end, int32_t worker)
                     const int8_t *row = xd + (n * H + iy) * W * C;
                     if (op->dil_w == 1) {
                         /* the taps inside the image are one contiguous run */
-                        int64_t kx0 = ix0 < 0 ? -ix0 : 0, kx1 = W - ix0 < op->kw ? W - ix0 : op->kw;
-                        if (kx0 > op->kw) /* padding wider than the kernel: the whole window is outside */
-                            kx0 = op->kw;
-                        if (kx1 < kx0)
-                            kx1 = kx0;
+                        int64_t kx0, kx1;
+                        sscma_i8_window_run(ix0, W, op->kw, &kx0, &kx1);
                         sscma_i8_a_fill(be, A, at, zp, kx0 * C);
                         sscma_i8_a_copy(be, A, at + kx0 * C, row + (ix0 + kx0) * C, (kx1 - kx0) * C);
                         sscma_i8_a_fill(be, A, at + kx1 * C, zp, (op->kw - kx1) * C);
@@ -603,12 +600,12 @@ static void pool_rows(void *arg, int64_t begin, int64_t end, int32_t worker)
         const int8_t *xn = (const int8_t *)x->buf + n * H * W * C;
         int8_t *yr = (int8_t *)y->buf + r * OW * C;
         int64_t iy0 = oy * op->stride_h - op->pad_t;
-        int64_t fy0 = iy0 < 0 ? -iy0 : 0, fy1 = H - iy0 < op->kh ? H - iy0 : op->kh;
-        fy1 = fy1 < fy0 ? fy0 : fy1; /* a window entirely in the padding has no elements */
+        int64_t fy0, fy1; /* a window entirely in the padding has no elements */
+        sscma_i8_window_run(iy0, H, op->kh, &fy0, &fy1);
         for (int64_t ox = 0; ox < OW; ox++) {
             int64_t ix0 = ox * op->stride_w - op->pad_l;
-            int64_t fx0 = ix0 < 0 ? -ix0 : 0, fx1 = W - ix0 < op->kw ? W - ix0 : op->kw;
-            fx1 = fx1 < fx0 ? fx0 : fx1;
+            int64_t fx0, fx1;
+            sscma_i8_window_run(ix0, W, op->kw, &fx0, &fx1);
             int32_t count = (int32_t)((fy1 - fy0) * (fx1 - fx0));
             for (int64_t c0 = 0; c0 < C; c0 += 256) { /* the window's pixels summed channel-wise, 256 at a time */
                 const int64_t cn = C - c0 < 256 ? C - c0 : 256;
