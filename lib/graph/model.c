@@ -87,7 +87,12 @@ sscma_status sscma_model_create(sscma_context *ctx, const char *config_json, ssc
 
 static void drop_views(sscma_model *m, bool params_too)
 {
-    for (int32_t i = 0; i < m->n_views; i++) {
+    /*
+     * n_views is the tables' capacity, which can exceed the graph's value count (and its storage) after a rewrite
+     * replaced the graph; views exist only for values of the current graph.
+     */
+    int32_t n = m->n_views < m->g->n_values ? m->n_views : m->g->n_values;
+    for (int32_t i = 0; i < n; i++) {
         sscma_value_kind k = m->g->values[i].kind;
         if (!params_too && (k == SSCMA_VALUE_PARAM || k == SSCMA_VALUE_BUFFER))
             continue;

@@ -9,4 +9,4 @@ if [ ! -x "$python" ]; then
 fi
 export SSCMA_LIBRARY=$1
 export PYTHONPATH=$2${PYTHONPATH:+:$PYTHONPATH}
-exec "$python" -m pytest -q -p no:cacheprovider "$3"
+exec "$(dirname "$0")/../sanitize/run-host" "$python" -m pytest -q -p no:cacheprovider "$3"

@@ -867,6 +867,30 @@ static void bad_checkpoints_are_rejected_and_change_nothing(void)
     sscma_context_destroy(ctx);
 }
 
+/*
+ * A graph rewrite that replaces the model's graph (QAT) leaves the model's view tables larger than the new graph's
+ * value storage; preparing and destroying the model must read only values that exist (found by the sanitized
+ * Python suite: PFLD, 64x64 gray, read past the rewritten graph's values).
+ */
+static void qat_rewritten_graph_prepares_and_releases(void)
+{
+    sscma_context *ctx = NULL;
+    CHECK_OK(sscma_context_create(NULL, &ctx));
+    sscma_model *m = NULL;
+    CHECK_OK(sscma_model_create(ctx,
+                                "{\"type\": \"PFLD\", \"input_size\": [64, 64],"
+                                " \"backbone\": {\"type\": \"PfldMobileNetV2\", \"inchannel\": 1},"
+                                " \"head\": {\"type\": \"PFLDhead\", \"num_point\": 4}}",
+                                &m));
+    CHECK_OK(sscma_qat_prepare(m, NULL));
+    CHECK_OK(sscma_model_prepare(m, 8, 1));
+    CHECK_OK(sscma_model_forward(m));
+    CHECK_OK(sscma_model_prepare(m, 2, 0));
+    CHECK_OK(sscma_model_forward(m));
+    sscma_model_destroy(m);
+    sscma_context_destroy(ctx);
+}
+
 int main(int argc, char **argv)
 {
     static const test_case cases[] = {
@@ -883,6 +907,7 @@ int main(int argc, char **argv)
         TEST_CASE(layer_by_layer_errors),
         TEST_CASE(checkpoints_round_trip),
         TEST_CASE(bad_checkpoints_are_rejected_and_change_nothing),
+        TEST_CASE(qat_rewritten_graph_prepares_and_releases),
     };
     snprintf(tmpdir, sizeof tmpdir, "/tmp/sscma-test-XXXXXX");
     if (mkdtemp(tmpdir) == NULL)
