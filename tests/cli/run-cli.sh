@@ -95,6 +95,32 @@ import json
 lines = [json.loads(l) for l in open('wd/log.jsonl')]
 assert [l['epoch'] for l in lines if l['mode'] == 'val'] == [1, 2, 3], lines"
 
+# Ctrl-C saves last.ckpt and prints a command that resumes in the same work dir with the same overrides.
+"$SSCMA" train "$FOMO" --work-dir 'wd int' "${O[@]}" epochs=50 --quiet 2>int.err &
+pid=$!
+for _ in $(seq 600); do [ -s 'wd int/log.jsonl' ] && break; sleep 0.1; done
+kill -INT "$pid"
+wait "$pid"
+int_rc=$?
+ok "Ctrl-C: exit 130, last.ckpt saved" test "$int_rc" -eq 130 -a -s 'wd int/last.ckpt'
+ok "Ctrl-C: the printed command names the work dir, the overrides and last.ckpt" /usr/bin/python3 -c "
+import shlex, sys
+line = open('int.err').read().strip().splitlines()[-1]
+cmd = shlex.split(line.split('continue with: ', 1)[1][:-1])
+want = ['sscma', 'train', sys.argv[1], '--work-dir', 'wd int', '--cfg-options', 'data_root=det', 'num_classes=4',
+        'in_channels=1', 'epochs=50', '--resume', 'wd int/last.ckpt']
+assert cmd == want, (cmd, want)" "$FOMO"
+
+# An output never replaces an input.
+sha_before=$(sha256sum wd/last.ckpt)
+fails "export --out onto the checkpoint is refused" 2 "is the input" \
+    "$SSCMA" export "$FOMO" wd/last.ckpt --format tflite --out wd/last.ckpt "${O[@]}"
+ok "the checkpoint is unchanged" test "$(sha256sum wd/last.ckpt)" = "$sha_before"
+cp wd/last.ckpt ck.c
+fails "export --format c whose .c is the checkpoint is refused" 2 "is the input" \
+    "$SSCMA" export "$FOMO" ck.c --format c --out ck "${O[@]}"
+ok "that checkpoint is unchanged and no header appeared" test ! -e ck.h -a "$(sha256sum <ck.c)" = "$(sha256sum <wd/last.ckpt)"
+
 "$SSCMA" eval "$FOMO" wd/last.ckpt "${O[@]}" --json >eval.json 2>/dev/null
 ok "eval: FomoMetric on 60 images" json eval.json "d['samples'] == 60 and 0 <= d['metrics']['F1'] <= 1"
 

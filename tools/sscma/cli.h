@@ -84,6 +84,15 @@ void cli_stem(const char *path, char *buf, size_t size);
 /* The directory part of `path` ("." when none), into buf. */
 void cli_dirname(const char *path, char *buf, size_t size);
 
+/* true when `a` and `b` name the same existing file (device and inode; symbolic links followed). */
+bool cli_same_file(const char *a, const char *b);
+
+/*
+ * Appends `word` to buf (size bytes, NUL-terminated) as one shell word: bare when it holds only safe characters,
+ * otherwise in single quotes, so a printed command can be pasted back.
+ */
+void cli_append_shell_word(char *buf, size_t size, const char *word);
+
 /* true when the progress bar should be drawn (stderr is a terminal and not --quiet). */
 bool cli_interactive(const cli_args *a);
 

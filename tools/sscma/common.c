@@ -1,5 +1,6 @@
 /* The `sscma` command line: helpers shared by the commands. */
 #define _POSIX_C_SOURCE 200809L
+#include <ctype.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -243,4 +244,33 @@ void cli_print_metrics(json_t *metrics)
     json_t *v;
     json_object_foreach(metrics, key, v)
         printf("  %s: %.4f\n", key, json_real_value(v));
+}
+
+bool cli_same_file(const char *a, const char *b)
+{
+    struct stat sa, sb;
+    return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
+void cli_append_shell_word(char *buf, size_t size, const char *word)
+{
+    size_t n = strlen(buf);
+    bool bare = word[0] != '\0';
+    for (const char *c = word; *c != '\0'; c++)
+        bare = bare && (isalnum((unsigned char)*c) || strchr("@%+=:,./_-", *c) != NULL);
+    if (n > 0 && n + 1 < size)
+        buf[n++] = ' ';
+    if (!bare && n + 1 < size)
+        buf[n++] = '\'';
+    for (const char *c = word; *c != '\0' && n + 4 < size; c++) {
+        if (!bare && *c == '\'') { /* ' -> '\'' */
+            memcpy(buf + n, "'\\''", 4);
+            n += 4;
+        } else {
+            buf[n++] = *c;
+        }
+    }
+    if (!bare && n + 1 < size)
+        buf[n++] = '\'';
+    buf[n < size ? n : size - 1] = '\0';
 }

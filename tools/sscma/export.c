@@ -82,6 +82,13 @@ int cli_export(cli_args *a)
         snprintf(source, sizeof source, "%s.c", out);
     }
 
+    /* an output must never replace an input (the checkpoint being exported, the config) */
+    const char *outputs[2] = {strcmp(format, "c") == 0 ? header : out, strcmp(format, "c") == 0 ? source : NULL};
+    for (int k = 0; k < 2 && outputs[k] != NULL; k++)
+        for (int i = 0; i < 2; i++)
+            if (cli_same_file(outputs[k], a->positional[i]))
+                return cli_error(a, 2, "--out: %s is the input %s; choose another output file", outputs[k],
+                                 a->positional[i]);
     sscma_config *cfg = NULL;
     if (cli_load_config(a, a->positional[0], NULL, &cfg) != 0)
         return 1;

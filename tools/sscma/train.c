@@ -230,7 +230,18 @@ int cli_train(cli_args *a)
         goto done;
     }
     if (st == SSCMA_ERR_CANCELLED) {
-        rc = cli_error(a, 130, "interrupted; the state is in %s (sscma train %s --resume %s)", file, path, file);
+        /* the hint repeats the work dir and the overrides: resuming elsewhere would start another run's files */
+        char again[16384] = "sscma train";
+        cli_append_shell_word(again, sizeof again, path);
+        cli_append_shell_word(again, sizeof again, "--work-dir");
+        cli_append_shell_word(again, sizeof again, work_dir);
+        if (a->n_overrides > 0)
+            cli_append_shell_word(again, sizeof again, "--cfg-options");
+        for (int i = 0; i < a->n_overrides; i++)
+            cli_append_shell_word(again, sizeof again, a->overrides[i]);
+        cli_append_shell_word(again, sizeof again, "--resume");
+        cli_append_shell_word(again, sizeof again, file);
+        rc = cli_error(a, 130, "interrupted; the state is in %s (continue with: %s)", file, again);
         goto done;
     }
     if (st != SSCMA_OK) {
