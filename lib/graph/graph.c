@@ -1,6 +1,8 @@
 /* The static graph: building, parameter storage and initialisation, arena planning and execution. */
 #include "graph/graph.h"
 
+#include "graph/alloc.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -268,44 +270,17 @@ void sscma_graph_init_params(sscma_graph *g)
 
 /* ---- planning ---- */
 
-typedef struct block {
-    size_t bytes, *offset;
-    int32_t first, last; /* steps, inclusive */
-} block;
+/* The blocks of one plan, with where each block's offset goes (alloc.h plans them). */
+typedef struct plan_blocks {
+    sscma_arena_block *blocks;
+    size_t **dst;
+    int32_t count;
+} plan_blocks;
 
-static int by_size_desc(const void *a, const void *b)
+static void add_block(plan_blocks *p, size_t bytes, size_t *dst, int32_t first, int32_t last)
 {
-    const block *x = a, *y = b;
-    if (x->bytes != y->bytes)
-        return x->bytes < y->bytes ? 1 : -1;
-    return x->first - y->first; /* deterministic */
-}
-
-/* Greedy first fit: blocks sorted by size, each at the lowest offset free for its whole lifetime. */
-static size_t place_blocks(block *blocks, int32_t n)
-{
-    qsort(blocks, (size_t)n, sizeof *blocks, by_size_desc);
-    size_t total = 0;
-    for (int32_t i = 0; i < n; i++) {
-        size_t offset = 0;
-        bool moved = true;
-        while (moved) {
-            moved = false;
-            for (int32_t j = 0; j < i; j++) {
-                const block *o = &blocks[j];
-                bool overlap_time = !(o->last < blocks[i].first || blocks[i].last < o->first);
-                bool overlap_space = offset < *o->offset + o->bytes && *o->offset < offset + blocks[i].bytes;
-                if (overlap_time && overlap_space) {
-                    offset = sscma_align_bytes(*o->offset + o->bytes);
-                    moved = true;
-                }
-            }
-        }
-        *blocks[i].offset = offset;
-        if (offset + blocks[i].bytes > total)
-            total = offset + blocks[i].bytes;
-    }
-    return total;
+    p->blocks[p->count] = (sscma_arena_block){bytes, first, last, 0};
+    p->dst[p->count++] = dst;
 }
 
 /* MACs of one node's forward at the current shapes: convolutions and linear layers (as the usual counters do). */
@@ -427,10 +402,11 @@ sscma_status sscma_graph_prepare(sscma_graph *g, int64_t batch, bool training)
     /* 3. lifetimes over steps: forward of node n at n, its backward at 2N - 1 - n */
     const int32_t N = g->n_nodes, end_step = training ? 2 * N : N;
     int32_t max_blocks = 3 * g->n_values + N + 1;
-    block *blocks = sscma_alloc(g->ctx, (size_t)max_blocks * sizeof *blocks, _Alignof(block));
-    if (blocks == NULL)
+    size_t plan_bytes = (size_t)max_blocks * (sizeof(sscma_arena_block) + sizeof(size_t *));
+    plan_blocks plan = {sscma_alloc(g->ctx, plan_bytes, _Alignof(sscma_arena_block)), NULL, 0};
+    if (plan.blocks == NULL)
         return sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, GRAPH, "cannot plan %d blocks", (int)max_blocks);
-    int32_t nb = 0;
+    plan.dst = (size_t **)(plan.blocks + max_blocks);
     for (int32_t n = 0; n < N; n++)
         g->nodes[n].first_recompute = -1;
     for (int32_t i = 0; i < g->n_values; i++) {
@@ -466,27 +442,32 @@ sscma_status sscma_graph_prepare(sscma_graph *g, int64_t batch, bool training)
             v->recompute_at = reader_hi;
             v->next_recompute = g->nodes[reader_hi].first_recompute;
             g->nodes[reader_hi].first_recompute = i;
-            blocks[nb++] = (block){v->bytes, &v->recompute_offset, 2 * N - 1 - reader_hi, 2 * N - 1 - reader_lo};
+            add_block(&plan, v->bytes, &v->recompute_offset, 2 * N - 1 - reader_hi, 2 * N - 1 - reader_lo);
         } else if (reader_hi >= 0 && 2 * N - 1 - reader_lo > last) {
             last = 2 * N - 1 - reader_lo;
         }
-        blocks[nb++] = (block){v->bytes, &v->offset, first, last};
+        add_block(&plan, v->bytes, &v->offset, first, last);
         if (v->kind == SSCMA_VALUE_ACT && v->requires_grad) {
             /* from the first backward that writes it to the producer's backward, which reads it */
             int32_t gfirst = 2 * N - 1 - (v->grad_writer >= 0 ? v->grad_writer : v->producer);
-            blocks[nb++] = (block){v->bytes, &v->grad_offset, gfirst, 2 * N - 1 - v->producer};
+            add_block(&plan, v->bytes, &v->grad_offset, gfirst, 2 * N - 1 - v->producer);
         }
     }
     for (int32_t n = 0; n < N; n++) {
         sscma_node *nd = &g->nodes[n];
         nd->sizes.saved_bytes = sscma_align_bytes(nd->sizes.saved_bytes);
         if (nd->sizes.saved_bytes > 0)
-            blocks[nb++] = (block){nd->sizes.saved_bytes, &nd->saved_offset, n, nd->needs_backward ? 2 * N - 1 - n : n};
+            add_block(&plan, nd->sizes.saved_bytes, &nd->saved_offset, n, nd->needs_backward ? 2 * N - 1 - n : n);
     }
     g->workspace_bytes = sscma_align_bytes(workspace);
-    blocks[nb++] = (block){g->workspace_bytes, &g->workspace_offset, 0, end_step};
-    size_t total = place_blocks(blocks, nb);
-    sscma_free(g->ctx, blocks, (size_t)max_blocks * sizeof *blocks);
+    add_block(&plan, g->workspace_bytes, &g->workspace_offset, 0, end_step);
+    size_t total = 0;
+    st = sscma_arena_plan(g->ctx, plan.blocks, plan.count, &total);
+    for (int32_t k = 0; st == SSCMA_OK && k < plan.count; k++)
+        *plan.dst[k] = plan.blocks[k].offset;
+    sscma_free(g->ctx, plan.blocks, plan_bytes);
+    if (st != SSCMA_OK)
+        return st;
     /* 4. the arena */
     if (total > g->arena_capacity) {
         void *arena = sscma_alloc(g->ctx, total, SSCMA_TENSOR_ALIGNMENT);

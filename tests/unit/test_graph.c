@@ -5,8 +5,11 @@
  * on every family, on the layer-by-layer fixture with sigmoid and hardswish, and on a QAT-prepared model with its
  * batch norms frozen; and its arena is smaller. The same comparison for first gradient writers that overwrite their
  * stale arena slot instead of having it zeroed: the arenas are filled with NaN bytes after planning, so an element
- * an overwriting backward forgot to write shows up.
+ * an overwriting backward forgot to write shows up. And the arena planner on its own (lib/graph/alloc.h): random
+ * lifetimes never give two live blocks overlapping bytes, and the arena lies between the busiest step's bytes and
+ * the sum of all blocks.
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -14,6 +17,7 @@
 #include <sscma/sscma.h>
 
 #include "fixture_models.h"
+#include "graph/alloc.h"
 #include "graph/model_private.h"
 #include "harness.h"
 
@@ -213,6 +217,71 @@ static void evaluation_plans_recompute_nothing(void)
     sscma_model_destroy(m);
 }
 
+/* Two blocks of a plan conflict when they are live at a common step and their byte ranges intersect. */
+static bool conflict(const sscma_arena_block *a, const sscma_arena_block *b)
+{
+    bool time = !(a->last < b->first || b->last < a->first);
+    bool space = a->offset < b->offset + b->bytes && b->offset < a->offset + a->bytes;
+    return time && space && a->bytes > 0 && b->bytes > 0;
+}
+
+/* The arena planner (graph/alloc.h) on its own: random sizes and lifetimes, then the properties a plan must have. */
+static void arena_planner_never_overlaps_live_blocks(void)
+{
+    uint64_t s = 3;
+    enum { MAX_BLOCKS = 200, STEPS = 60 };
+    static sscma_arena_block blocks[MAX_BLOCKS], again[MAX_BLOCKS];
+    for (int round = 0; round < 40; round++) {
+        int32_t n = 1 + (int32_t)fixture_uniform(&s, 0.0f, (float)MAX_BLOCKS);
+        size_t sum = 0;
+        for (int32_t i = 0; i < n; i++) {
+            int32_t a = (int32_t)fixture_uniform(&s, 0.0f, STEPS), b = (int32_t)fixture_uniform(&s, 0.0f, STEPS);
+            /* a few sizes repeat so that ties in the order are exercised; some blocks are empty */
+            size_t bytes = sscma_align_bytes((size_t)fixture_uniform(&s, 0.0f, round % 2 ? 5000.0f : 3.0f) * 700);
+            blocks[i] = (sscma_arena_block){bytes, a < b ? a : b, a < b ? b : a, (size_t)-1};
+            sum += bytes;
+        }
+        size_t total = 0, total_again = 0;
+        CHECK_OK(sscma_arena_plan(ctx, blocks, n, &total));
+        size_t end = 0, peak_live = 0;
+        for (int32_t i = 0; i < n; i++) {
+            CHECK(blocks[i].offset % SSCMA_TENSOR_ALIGNMENT == 0);
+            end = blocks[i].offset + blocks[i].bytes > end ? blocks[i].offset + blocks[i].bytes : end;
+            for (int32_t j = 0; j < i; j++)
+                if (conflict(&blocks[i], &blocks[j]))
+                    test_fail(__FILE__, __LINE__, "round %d: blocks %d and %d overlap while both live", round,
+                              (int)j, (int)i);
+        }
+        for (int32_t step = 0; step < STEPS; step++) {
+            size_t live = 0;
+            for (int32_t i = 0; i < n; i++)
+                live += blocks[i].first <= step && step <= blocks[i].last ? blocks[i].bytes : 0;
+            peak_live = live > peak_live ? live : peak_live;
+        }
+        CHECK(total == end);
+        CHECK(total <= sum);
+        CHECK(total >= peak_live); /* no plan can do better than the bytes live at the busiest step */
+        /* deterministic: the same blocks in the same order give the same plan */
+        memcpy(again, blocks, (size_t)n * sizeof *again);
+        for (int32_t i = 0; i < n; i++)
+            again[i].offset = 0;
+        CHECK_OK(sscma_arena_plan(ctx, again, n, &total_again));
+        CHECK(total_again == total);
+        for (int32_t i = 0; i < n; i++)
+            CHECK(again[i].offset == blocks[i].offset);
+    }
+    /* blocks live at different steps share memory; the empty plan is an empty arena */
+    sscma_arena_block pair[2] = {{256, 0, 1, 1}, {256, 2, 3, 1}};
+    size_t total = 1;
+    CHECK_OK(sscma_arena_plan(ctx, pair, 2, &total));
+    CHECK(total == 256 && pair[0].offset == 0 && pair[1].offset == 0);
+    pair[1].first = 1;
+    CHECK_OK(sscma_arena_plan(ctx, pair, 2, &total));
+    CHECK(total == 512 && pair[0].offset != pair[1].offset);
+    CHECK_OK(sscma_arena_plan(ctx, NULL, 0, &total));
+    CHECK(total == 0);
+}
+
 int main(int argc, char **argv)
 {
     sscma_context_options o;
@@ -228,6 +297,7 @@ int main(int argc, char **argv)
         TEST_CASE(qat_with_frozen_batch_norms_gives_the_same_bits),
         TEST_CASE(overwriting_writers_give_the_same_bits),
         TEST_CASE(evaluation_plans_recompute_nothing),
+        TEST_CASE(arena_planner_never_overlaps_live_blocks),
     };
     int rc = test_main(argc, argv, cases, TEST_COUNT(cases));
     sscma_context_destroy(ctx);

@@ -1,7 +1,8 @@
 /*
  * Unit tests of metrics.h (against tests/golden/gen_metrics.py: torch.topk, SSCMA's FOMO and PFLD rules) and of
  * train.h on a small synthetic IDX dataset: learning, checkpoints, bit-identical resume (epoch boundary and mid
- * epoch), determinism, the NaN guard, early stopping and errors.
+ * epoch), determinism, the NaN guard, early stopping and errors; and the internal hook interface (train/hook.h): the
+ * events a hook sees, in order with the loop's position, and its state through a checkpoint.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
@@ -16,6 +17,7 @@
 
 #include "golden.h"
 #include "harness.h"
+#include "train/hook.h"
 #include "train/state.h"
 
 static sscma_context *ctx;
@@ -782,6 +784,172 @@ static void trainer_runs_the_yolov5_hook(void)
     free_stack(&t);
 }
 
+/* ---- the hook interface ---- */
+
+/* A hook that writes down every event with the loop's position, and keeps a count in checkpoints. */
+typedef struct recording_hook {
+    sscma_hook base;
+    char (*events)[48];
+    int n, cap;
+    int64_t imported; /* what resume gave back: the number of events when saved */
+} recording_hook;
+
+static void record(sscma_hook *h, const sscma_train_loop *loop, const char *event)
+{
+    recording_hook *r = (recording_hook *)h;
+    if (r->n < r->cap)
+        snprintf(r->events[r->n], sizeof r->events[0], "%s %lld %lld %lld", event, (long long)loop->epoch,
+                 (long long)loop->epoch_iter, (long long)loop->iter);
+    r->n++;
+}
+
+static sscma_status rec_before_run(sscma_hook *h, sscma_train_loop *loop)
+{
+    record(h, loop, "before_run");
+    return SSCMA_OK;
+}
+
+static sscma_status rec_before_epoch(sscma_hook *h, sscma_train_loop *loop)
+{
+    record(h, loop, "before_epoch");
+    return SSCMA_OK;
+}
+
+static sscma_status rec_before_iter(sscma_hook *h, sscma_train_loop *loop)
+{
+    record(h, loop, "before_iter");
+    return SSCMA_OK;
+}
+
+static sscma_status rec_after_forward(sscma_hook *h, sscma_train_loop *loop, const sscma_hook_iter *it)
+{
+    record(h, loop, isfinite(it->loss) && it->batch > 0 ? "after_forward" : "after_forward(bad)");
+    return SSCMA_OK;
+}
+
+static sscma_status rec_after_iter(sscma_hook *h, sscma_train_loop *loop, const sscma_hook_iter *it)
+{
+    record(h, loop, it->lr > 0.0 && it->img_s > 0.0 ? "after_iter" : "after_iter(bad)");
+    return SSCMA_OK;
+}
+
+static void rec_before_val(sscma_hook *h, sscma_train_loop *loop)
+{
+    record(h, loop, "before_val");
+}
+
+static void rec_after_val(sscma_hook *h, sscma_train_loop *loop)
+{
+    record(h, loop, "after_val");
+}
+
+static sscma_status rec_after_epoch(sscma_hook *h, sscma_train_loop *loop, const sscma_metric *val)
+{
+    record(h, loop, val != NULL ? "after_epoch(val)" : "after_epoch");
+    return SSCMA_OK;
+}
+
+static void rec_after_run(sscma_hook *h, sscma_train_loop *loop, sscma_status status)
+{
+    record(h, loop, status == SSCMA_OK ? "after_run" : "after_run(failed)");
+}
+
+static sscma_status rec_export(const sscma_hook *h, const sscma_train_loop *loop, sscma_ckpt_list *list, json_t *state)
+{
+    (void)loop, (void)list;
+    return json_object_set_new(state, "test_events", json_integer(((const recording_hook *)h)->n)) == 0
+               ? SSCMA_OK
+               : SSCMA_ERR_OUT_OF_MEMORY;
+}
+
+static sscma_status rec_check(const sscma_hook *h, const sscma_ckpt *ck, json_t *state, const char *path)
+{
+    (void)h, (void)ck;
+    return json_is_integer(json_object_get(state, "test_events"))
+               ? SSCMA_OK
+               : sscma_fail(SSCMA_ERR_FORMAT, path, "no test_events");
+}
+
+static void rec_import(sscma_hook *h, sscma_train_loop *loop, const sscma_ckpt *ck, json_t *state)
+{
+    (void)loop, (void)ck;
+    ((recording_hook *)h)->imported = (int64_t)json_integer_value(json_object_get(state, "test_events"));
+}
+
+static void rec_destroy(sscma_hook *h)
+{
+    (void)h; /* the test owns it */
+}
+
+static const sscma_hook_ops recording_ops = {
+    .name = "RecordingHook", .before_run = rec_before_run, .before_epoch = rec_before_epoch,
+    .before_iter = rec_before_iter, .after_forward = rec_after_forward, .after_iter = rec_after_iter,
+    .before_val = rec_before_val, .after_val = rec_after_val, .after_epoch = rec_after_epoch,
+    .after_run = rec_after_run, .state_export = rec_export, .state_check = rec_check, .state_import = rec_import,
+    .destroy = rec_destroy,
+};
+
+static void added_hook_sees_events_in_order(void)
+{
+    static char events[512][48], expected[512][48];
+    recording_hook rec = {.base = {&recording_ops}, .events = events, .cap = 512, .imported = -1};
+    stack s;
+    CHECK_OK(make_stack(&s, "{\"max_epochs\": 2, \"val_begin\": 2,"
+                            " \"optim_wrapper\": {\"optimizer\": {\"type\": \"SGD\", \"lr\": 0.01}}}"));
+    if (s.trainer == NULL)
+        return free_stack(&s);
+    CHECK_OK(sscma_trainer_add_hook(s.trainer, &rec.base));
+    CHECK_OK(sscma_trainer_train(s.trainer));
+    /* the loop's shape, written out: 13 iterations per epoch (200 samples, batches of 16), validation after epoch 2 */
+    int n = 0;
+    int64_t g = 0;
+    snprintf(expected[n++], sizeof expected[0], "before_run 0 0 0");
+    for (int64_t e = 0; e < 2; e++) {
+        snprintf(expected[n++], sizeof expected[0], "before_epoch %lld 0 %lld", (long long)e, (long long)g);
+        for (int64_t i = 0; i < 13; i++, g++) {
+            snprintf(expected[n++], sizeof expected[0], "before_iter %lld %lld %lld", (long long)e, (long long)i,
+                     (long long)g);
+            snprintf(expected[n++], sizeof expected[0], "after_forward %lld %lld %lld", (long long)e, (long long)i,
+                     (long long)g);
+            snprintf(expected[n++], sizeof expected[0], "after_iter %lld %lld %lld", (long long)e, (long long)i + 1,
+                     (long long)g + 1);
+        }
+        if (e == 1) {
+            snprintf(expected[n++], sizeof expected[0], "before_val 2 0 %lld", (long long)g);
+            snprintf(expected[n++], sizeof expected[0], "after_val 2 0 %lld", (long long)g);
+        }
+        snprintf(expected[n++], sizeof expected[0], "%s %lld 0 %lld", e == 1 ? "after_epoch(val)" : "after_epoch",
+                 (long long)e + 1, (long long)g);
+    }
+    snprintf(expected[n++], sizeof expected[0], "after_run 2 0 26");
+    CHECK_INT_EQ(rec.n, n);
+    for (int i = 0; i < n && i < rec.n; i++)
+        if (strcmp(events[i], expected[i]) != 0) {
+            test_fail(__FILE__, __LINE__, "event %d: '%s', expected '%s'", i, events[i], expected[i]);
+            break;
+        }
+    /* its state travels through a checkpoint: exported at save, checked and imported at resume */
+    char path[256];
+    snprintf(path, sizeof path, "%s/hooked.ckpt", tmpdir);
+    CHECK_OK(sscma_trainer_save(s.trainer, path));
+    int saved = rec.n;
+    CHECK_OK(sscma_trainer_resume(s.trainer, path));
+    CHECK_INT_EQ(rec.imported, saved);
+    /* a checkpoint without the hook's key is refused before anything changes */
+    stack plain;
+    CHECK_OK(make_stack(&plain, "{\"max_epochs\": 2, \"optim_wrapper\": {\"optimizer\": {\"type\": \"SGD\"}}}"));
+    snprintf(path, sizeof path, "%s/plain.ckpt", tmpdir);
+    CHECK_OK(sscma_trainer_save(plain.trainer, path));
+    rec.imported = -1;
+    CHECK_FAILS(sscma_trainer_resume(s.trainer, path), SSCMA_ERR_FORMAT, "no test_events");
+    CHECK_INT_EQ(rec.imported, -1);
+    int64_t epochs = 0;
+    CHECK_OK(sscma_trainer_position(s.trainer, &epochs, NULL));
+    CHECK_INT_EQ(epochs, 2);
+    free_stack(&plain);
+    free_stack(&s);
+}
+
 int main(int argc, char **argv)
 {
     static const test_case cases[] = {
@@ -797,6 +965,7 @@ int main(int argc, char **argv)
         TEST_CASE(trainer_errors),
         TEST_CASE(yolov5_schedule_matches_mmyolo),
         TEST_CASE(trainer_runs_the_yolov5_hook),
+        TEST_CASE(added_hook_sees_events_in_order),
     };
     snprintf(tmpdir, sizeof tmpdir, "/tmp/sscma-train-XXXXXX");
     if (mkdtemp(tmpdir) == NULL || golden_load(&golden, GOLDEN_DIR "/metrics.bin") != 0 ||

@@ -1,0 +1,257 @@
+/*
+ * mmengine's CheckpointHook (default_hooks.checkpoint; null turns it off): after each epoch, the best score
+ * (save_best, with its rule) and, with a work_dir, epoch_N.ckpt every `interval` epochs (and the last with
+ * save_last), the newest `max_keep_ckpts` of them kept, last_checkpoint naming the newest, and
+ * best_<name>_epoch_N.ckpt for a new best (the previous best removed). Its kept list and best score travel in
+ * checkpoints.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "train/hook.h"
+#include "train/hook_config.h"
+
+typedef struct checkpoint_hook {
+    sscma_hook base;
+    /* config */
+    bool on, save_last, best_greater, best_auto;
+    int64_t interval, max_keep;
+    char save_best[64];
+    /* state */
+    bool has_best;
+    double best;
+    char best_path[SSCMA_TRAINER_PATH_CAP];
+    char **kept;
+    int32_t n_kept;
+} checkpoint_hook;
+
+/* The NaN guard names the newest epoch checkpoint as the last good one. */
+static void publish_last(const checkpoint_hook *c, sscma_train_loop *loop)
+{
+    snprintf(loop->last_checkpoint, sizeof loop->last_checkpoint, "%s",
+             c->n_kept > 0 && c->kept[c->n_kept - 1] != NULL ? c->kept[c->n_kept - 1] : "");
+}
+
+static sscma_status remember(checkpoint_hook *c, const char *path)
+{
+    char **kept = realloc(c->kept, (size_t)(c->n_kept + 1) * sizeof *kept);
+    if (kept == NULL)
+        return SSCMA_FAIL(SSCMA_ERR_OUT_OF_MEMORY, "cannot list checkpoints");
+    c->kept = kept;
+    if ((c->kept[c->n_kept] = dup_string(path)) == NULL)
+        return SSCMA_FAIL(SSCMA_ERR_OUT_OF_MEMORY, "cannot list checkpoints");
+    c->n_kept++;
+    return SSCMA_OK;
+}
+
+static void forget_all(checkpoint_hook *c)
+{
+    for (int32_t i = 0; i < c->n_kept; i++)
+        free(c->kept[i]);
+    free(c->kept);
+    c->kept = NULL, c->n_kept = 0;
+}
+
+static sscma_status write_last_checkpoint(const sscma_train_loop *loop, const char *path)
+{
+    char file[SSCMA_TRAINER_PATH_CAP + 32], text[SSCMA_TRAINER_PATH_CAP + 2];
+    snprintf(file, sizeof file, "%s/last_checkpoint", loop->work_dir);
+    int n = snprintf(text, sizeof text, "%s", path);
+    return sscma_write_file_atomic(file, text, (size_t)n);
+}
+
+/* Whether this validation beats the best score (save_best "auto" settles on the evaluator's first result). */
+static sscma_status update_best(checkpoint_hook *c, const sscma_metric *val, bool *is_best)
+{
+    int32_t n = 0;
+    sscma_metric_result_count(val, &n);
+    if (c->save_best[0] == '\0' || n == 0)
+        return SSCMA_OK;
+    if (c->best_auto) {
+        const char *first = NULL;
+        sscma_metric_result(val, 0, &first, NULL);
+        snprintf(c->save_best, sizeof c->save_best, "%s", first);
+        c->best_auto = false;
+        c->best_greater = greater_is_better(first);
+    }
+    double v = 0.0;
+    sscma_status st = sscma_metric_get(val, c->save_best, &v);
+    if (st != SSCMA_OK)
+        return sscma_fail(st, WHERE, "save_best: the evaluator has no result '%s'", c->save_best);
+    if (!c->has_best || (c->best_greater ? v > c->best : v < c->best)) {
+        c->best = v, c->has_best = true;
+        *is_best = true;
+    }
+    return SSCMA_OK;
+}
+
+/* epoch_N.ckpt; the files beyond max_keep_ckpts are removed only after the new one exists. */
+static sscma_status save_periodic(checkpoint_hook *c, sscma_train_loop *loop)
+{
+    char path[SSCMA_TRAINER_PATH_CAP + 64];
+    snprintf(path, sizeof path, "%s/epoch_%lld.ckpt", loop->work_dir, (long long)loop->epoch);
+    sscma_status st = remember(c, path);
+    if (st != SSCMA_OK)
+        return st;
+    publish_last(c, loop);
+    /* the saved list leaves out the files to drop */
+    int32_t drop = c->max_keep > 0 && c->n_kept > c->max_keep ? c->n_kept - (int32_t)c->max_keep : 0;
+    char **dropped = c->kept;
+    c->kept += drop, c->n_kept -= drop;
+    st = sscma_trainer_save(loop->trainer, path);
+    c->kept -= drop, c->n_kept += drop;
+    if (st != SSCMA_OK)
+        return st;
+    for (int32_t i = 0; i < drop; i++) {
+        if (unlink(dropped[i]) != 0 && errno != ENOENT)
+            sscma_logf(loop->ctx, SSCMA_LOG_WARNING, "cannot remove old checkpoint %s: %s", dropped[i],
+                       strerror(errno));
+        free(dropped[i]);
+    }
+    if (drop > 0) {
+        memmove(c->kept, c->kept + drop, (size_t)(c->n_kept - drop) * sizeof *c->kept);
+        c->n_kept -= drop;
+    }
+    return write_last_checkpoint(loop, path);
+}
+
+static sscma_status after_epoch(sscma_hook *h, sscma_train_loop *loop, const sscma_metric *val)
+{
+    checkpoint_hook *c = (checkpoint_hook *)h;
+    bool is_best = false;
+    sscma_status st = val != NULL ? update_best(c, val, &is_best) : SSCMA_OK;
+    if (st != SSCMA_OK || loop->work_dir[0] == '\0' || !c->on)
+        return st;
+    char old_best[SSCMA_TRAINER_PATH_CAP] = "";
+    if (is_best) {
+        snprintf(old_best, sizeof old_best, "%s", c->best_path);
+        char key[64];
+        snprintf(key, sizeof key, "%s", c->save_best);
+        for (char *k = key; *k; k++)
+            if (*k == '/')
+                *k = '_';
+        snprintf(c->best_path, sizeof c->best_path, "%s/best_%s_epoch_%lld.ckpt", loop->work_dir, key,
+                 (long long)loop->epoch);
+    }
+    if ((loop->epoch % c->interval == 0 || (c->save_last && loop->epoch == loop->max_epochs)) &&
+        (st = save_periodic(c, loop)) != SSCMA_OK)
+        return st;
+    if (is_best) {
+        if ((st = sscma_trainer_save(loop->trainer, c->best_path)) != SSCMA_OK)
+            return st;
+        if (old_best[0] != '\0' && strcmp(old_best, c->best_path) != 0 && unlink(old_best) != 0 && errno != ENOENT)
+            sscma_logf(loop->ctx, SSCMA_LOG_WARNING, "cannot remove old best checkpoint %s: %s", old_best,
+                       strerror(errno));
+        sscma_logf(loop->ctx, SSCMA_LOG_INFO, "The best checkpoint with %.4f %s at %lld epoch is saved to %s",
+                   c->best, c->save_best, (long long)loop->epoch, c->best_path);
+    }
+    return SSCMA_OK;
+}
+
+static sscma_status state_export(const sscma_hook *h, const sscma_train_loop *loop, sscma_ckpt_list *list,
+                                 json_t *state)
+{
+    (void)loop, (void)list;
+    const checkpoint_hook *c = (const checkpoint_hook *)h;
+    json_t *kept = json_array();
+    for (int32_t i = 0; kept != NULL && i < c->n_kept; i++)
+        json_array_append_new(kept, json_string(c->kept[i]));
+    if (kept == NULL || json_object_set_new(state, "kept", kept) != 0 ||
+        json_object_set_new(state, "best", c->has_best ? json_real(c->best) : json_null()) != 0 ||
+        json_object_set_new(state, "best_path", json_string(c->best_path)) != 0)
+        return SSCMA_FAIL(SSCMA_ERR_OUT_OF_MEMORY, "cannot build the checkpoint state");
+    return SSCMA_OK;
+}
+
+static sscma_status state_check(const sscma_hook *h, const sscma_ckpt *ck, json_t *state, const char *path)
+{
+    (void)h, (void)ck;
+    if (!json_is_array(json_object_get(state, "kept")) ||
+        json_string_value(json_object_get(state, "best_path")) == NULL)
+        return sscma_fail(SSCMA_ERR_FORMAT, path, "not a training checkpoint: state.trainer is incomplete");
+    return SSCMA_OK;
+}
+
+static void state_import(sscma_hook *h, sscma_train_loop *loop, const sscma_ckpt *ck, json_t *state)
+{
+    (void)ck;
+    checkpoint_hook *c = (checkpoint_hook *)h;
+    json_t *kept = json_object_get(state, "kept"), *best = json_object_get(state, "best");
+    c->has_best = json_is_number(best);
+    c->best = c->has_best ? json_number_value(best) : 0.0;
+    snprintf(c->best_path, sizeof c->best_path, "%s", json_string_value(json_object_get(state, "best_path")));
+    forget_all(c);
+    size_t n = json_array_size(kept);
+    if (n > 0 && (c->kept = calloc(n, sizeof *c->kept)) != NULL)
+        for (size_t i = 0; i < n; i++)
+            if (json_is_string(json_array_get(kept, i)))
+                c->kept[c->n_kept++] = dup_string(json_string_value(json_array_get(kept, i)));
+    publish_last(c, loop);
+}
+
+static void destroy(sscma_hook *h)
+{
+    forget_all((checkpoint_hook *)h);
+    free(h);
+}
+
+static const sscma_hook_ops checkpoint_ops = {
+    .name = "CheckpointHook", .after_epoch = after_epoch, .state_export = state_export, .state_check = state_check,
+    .state_import = state_import, .destroy = destroy,
+};
+
+static sscma_status parse(checkpoint_hook *c, json_t *node)
+{
+    static const char *const keys[] = {"type", "interval", "max_keep_ckpts", "save_best", "rule", "save_last",
+                                       "by_epoch", "out_dir", NULL};
+    const char *what = "default_hooks.checkpoint";
+    sscma_status st;
+    c->on = true, c->save_last = true, c->interval = 1, c->max_keep = -1;
+    if (node == NULL)
+        return SSCMA_OK;
+    if (json_is_null(node)) {
+        c->on = false;
+        return SSCMA_OK;
+    }
+    if (!json_is_object(node))
+        return sscma_fail(SSCMA_ERR_CONFIG, WHERE, "%s must be an object", what);
+    if ((st = check_keys(node, what, keys)) != SSCMA_OK ||
+        (st = get_int(node, what, "interval", 1, 1, INT64_MAX, &c->interval)) != SSCMA_OK ||
+        (st = get_int(node, what, "max_keep_ckpts", -1, -1, INT64_MAX, &c->max_keep)) != SSCMA_OK)
+        return st;
+    json_t *by_epoch = json_object_get(node, "by_epoch");
+    if (by_epoch != NULL && !json_is_true(by_epoch))
+        return sscma_fail(SSCMA_ERR_CONFIG, WHERE, "%s.by_epoch: only epoch checkpoints are supported", what);
+    if ((st = get_bool(node, what, "save_last", &c->save_last)) != SSCMA_OK)
+        return st;
+    json_t *best = json_object_get(node, "save_best");
+    if (best != NULL && !json_is_null(best)) {
+        const char *name = json_string_value(best);
+        if (name == NULL || name[0] == '\0' || strlen(name) >= sizeof c->save_best)
+            return sscma_fail(SSCMA_ERR_CONFIG, WHERE, "%s.save_best must be a metric name or \"auto\"", what);
+        c->best_auto = strcmp(name, "auto") == 0;
+        snprintf(c->save_best, sizeof c->save_best, "%s", name);
+        if ((st = get_rule(node, what, c->best_auto ? NULL : name, &c->best_greater)) != SSCMA_OK)
+            return st;
+    }
+    return SSCMA_OK;
+}
+
+sscma_status sscma_hook_checkpoint_create(json_t *node, sscma_hook **out)
+{
+    checkpoint_hook *c = calloc(1, sizeof *c);
+    if (c == NULL)
+        return SSCMA_FAIL(SSCMA_ERR_OUT_OF_MEMORY, "cannot allocate the checkpoint hook");
+    c->base.ops = &checkpoint_ops;
+    sscma_status st = parse(c, node);
+    if (st != SSCMA_OK) {
+        free(c);
+        return st;
+    }
+    *out = &c->base;
+    return SSCMA_OK;
+}
