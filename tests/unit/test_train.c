@@ -621,7 +621,7 @@ static void trainer_errors(void)
     CHECK_FAILS(make_stack(&s, cfg), SSCMA_ERR_CONFIG, "save_best must be a metric name");
     free_stack(&s);
     snprintf(cfg, sizeof cfg, "{\"max_epochs\": 1, \"optim_wrapper\": {\"optimizer\": {\"type\": \"Lion\"}}}");
-    CHECK_FAILS(make_stack(&s, cfg), SSCMA_ERR_CONFIG, "unknown optimizer type 'Lion'");
+    CHECK_FAILS(make_stack(&s, cfg), SSCMA_ERR_CONFIG, "optim_wrapper.optimizer.type: expected one of: SGD, Adam, AdamW, got \"Lion\"");
     free_stack(&s);
     snprintf(cfg, sizeof cfg, "{\"max_epochs\": 1, %s, \"val_evaluator\": {\"type\": \"Acc\"}}", opt);
     CHECK_FAILS(make_stack(&s, cfg), SSCMA_ERR_CONFIG, "unknown metric type 'Acc'");
