@@ -169,9 +169,11 @@ typedef struct sched_cfg {
 
 static const char *const anneal_names[] = {"cos", "linear", NULL};
 
+/* The keys every scheduler has: its window and mmengine's epoch/iteration switches. */
 #define SCHED_WINDOW_FIELDS                                                                                    \
-    SSCMA_FIELD_KEY("type"), SSCMA_FIELD_RANGE(sched_cfg, begin, 0.0, 0.0, INFINITY), SSCMA_FIELD(sched_cfg, end, -1.0), \
-        SSCMA_FIELD(sched_cfg, by_epoch, true), SSCMA_FIELD(sched_cfg, convert_to_iter_based, false)
+    SSCMA_FIELD_KEY("type"), SSCMA_FIELD_RANGE(sched_cfg, begin, 0.0, 0.0, INFINITY),                          \
+        SSCMA_FIELD(sched_cfg, end, -1.0), SSCMA_FIELD(sched_cfg, by_epoch, true),                             \
+        SSCMA_FIELD(sched_cfg, convert_to_iter_based, false)
 
 static const sscma_field common_fields[] = {
     SCHED_WINDOW_FIELDS,
@@ -272,7 +274,8 @@ static sscma_status parse_kind(const sched_cfg *g, int64_t scale, const char *pa
     case S_ONECYCLE:
         c->peak = g->eta_max, c->pct_start = g->pct_start;
         if (!(c->peak > 0.0) || !(g->div_factor > 0.0) || !(g->final_div_factor > 0.0))
-            return sscma_schema_fail(WHERE, path, NULL, "%s: eta_max, div_factor and final_div_factor must be positive", type);
+            return sscma_schema_fail(WHERE, path, NULL, "%s: eta_max, div_factor and final_div_factor must be positive",
+                                     type);
         c->total = g->total_steps > 0 ? (int64_t)g->total_steps * scale : c->end == INF_STEP ? -1 : c->end - c->begin;
         if (c->total < 2)
             return sscma_schema_fail(WHERE, path, NULL, "%s needs 'total_steps' (at least 2) or an 'end'", type);
@@ -294,9 +297,9 @@ static sscma_status parse_one(sscma_optimizer *opt, json_t *o, size_t i, int64_t
         return sscma_schema_expected(WHERE, path, NULL, "an object with a \"type\"", o);
     json_t *type = json_object_get(o, "type");
     if (!find_kind(json_string_value(type), c))
-        return sscma_schema_expected(WHERE, path, "type", "LinearLR, ConstantLR, StepLR, MultiStepLR, ExponentialLR, "
-                                     "CosineAnnealingLR, PolyLR, OneCycleLR or a Momentum variant (LinearMomentum, ...)",
-                                     type);
+        return sscma_schema_expected(WHERE, path, "type",
+                                     "LinearLR, ConstantLR, StepLR, MultiStepLR, ExponentialLR, CosineAnnealingLR, "
+                                     "PolyLR, OneCycleLR or a Momentum variant (LinearMomentum, ...)", type);
     sched_cfg g;
     sscma_status st = sscma_schema_read(c->kind == S_ONECYCLE ? one_cycle_fields : common_fields, o, WHERE, path, &g);
     if (st != SSCMA_OK)
