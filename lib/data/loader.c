@@ -22,7 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/config.h"
+#include "core/schema.h"
 #include "data/data.h"
 
 #define WHERE "loader"
@@ -314,18 +314,37 @@ static void *worker_main(void *arg)
 
 /* ---- API ---- */
 
-static bool get_int(json_t *cfg, const char *key, int64_t def, int64_t lo, int64_t hi, int64_t *out)
-{
-    json_t *v = json_object_get(cfg, key);
-    if (v == NULL) {
-        *out = def;
-        return true;
-    }
-    if (!json_is_integer(v) || json_integer_value(v) < lo || json_integer_value(v) > hi)
-        return false;
-    *out = (int64_t)json_integer_value(v);
-    return true;
-}
+/* The loader's keys (the runner writes them from a dataloader's batch_size, num_workers, sampler, ...). */
+typedef struct loader_cfg {
+    int64_t batch_size, num_workers, prefetch, seed;
+    bool shuffle, drop_last, cache;
+    json_t *pipeline, *target;
+} loader_cfg;
+
+static const sscma_field loader_fields[] = {
+    SSCMA_FIELD_RANGE(loader_cfg, batch_size, 1, 1, 1 << 20),
+    SSCMA_FIELD(loader_cfg, shuffle, false),
+    SSCMA_FIELD(loader_cfg, drop_last, false),
+    SSCMA_FIELD_RANGE(loader_cfg, num_workers, 0, 0, 64),
+    SSCMA_FIELD_RANGE(loader_cfg, prefetch, 2, 1, 64),
+    SSCMA_FIELD_RANGE(loader_cfg, seed, 0, 0, INFINITY),
+    SSCMA_FIELD_JSON_AS("pipeline", loader_cfg, pipeline),
+    SSCMA_FIELD_JSON_AS("target", loader_cfg, target),
+    SSCMA_FIELD(loader_cfg, cache, false),
+    SSCMA_FIELD_END,
+};
+
+typedef struct target_cfg {
+    int64_t stride;
+} target_cfg;
+
+static const sscma_field fomo_target_fields[] = {
+    SSCMA_FIELD_KEY("type"),
+    SSCMA_FIELD_RANGE(target_cfg, stride, 8, 1, 1024),
+    SSCMA_FIELD_END,
+};
+
+static const sscma_field type_only_fields[] = {SSCMA_FIELD_KEY("type"), SSCMA_FIELD_END};
 
 sscma_status sscma_loader_create(sscma_context *ctx, sscma_dataset *dataset, const char *config_json,
                                  sscma_loader **out)
@@ -338,39 +357,24 @@ sscma_status sscma_loader_create(sscma_context *ctx, sscma_dataset *dataset, con
     json_t *cfg = json_loads(config_json, 0, &err);
     if (cfg == NULL)
         return SSCMA_FAIL(SSCMA_ERR_CONFIG, "loader config: line %d, column %d: %s", err.line, err.column, err.text);
-    static const char *const keys[] = {"batch_size", "shuffle", "drop_last", "num_workers", "prefetch", "seed",
-                                       "pipeline", "target", "cache", NULL};
-    char list[200];
-    const char *key = json_is_object(cfg) ? sscma_config_unknown_key(cfg, keys, list, sizeof list) : NULL;
-    sscma_status st = SSCMA_OK;
-    if (key != NULL)
-        st = SSCMA_FAIL(SSCMA_ERR_CONFIG, "unknown key '%s'; valid keys: %s", key, list);
-    int64_t batch = 1, workers = 0, prefetch = 2, seed = 0;
-    if (st == SSCMA_OK &&
-        (!get_int(cfg, "batch_size", 1, 1, 1 << 20, &batch) || !get_int(cfg, "num_workers", 0, 0, 64, &workers) ||
-         !get_int(cfg, "prefetch", 2, 1, 64, &prefetch) || !get_int(cfg, "seed", 0, 0, INT64_MAX, &seed)))
-        st = SSCMA_FAIL(SSCMA_ERR_CONFIG, "batch_size (1..2^20), num_workers (0..64), prefetch (1..64) and seed "
-                        "(>= 0) must be integers in range");
+    loader_cfg lc;
+    sscma_status st = sscma_schema_read(loader_fields, cfg, __func__, NULL, &lc);
     sscma_loader *l = NULL;
     if (st == SSCMA_OK && (l = calloc(1, sizeof *l)) == NULL)
         st = SSCMA_FAIL(SSCMA_ERR_OUT_OF_MEMORY, "cannot allocate a loader");
     if (st == SSCMA_OK) {
-        l->ctx = ctx, l->dataset = dataset, l->batch_size = batch;
-        l->shuffle = json_is_true(json_object_get(cfg, "shuffle"));
-        l->drop_last = json_is_true(json_object_get(cfg, "drop_last"));
-        l->workers = (int32_t)workers, l->prefetch = (int32_t)prefetch, l->seed = (uint64_t)seed;
+        l->ctx = ctx, l->dataset = dataset, l->batch_size = lc.batch_size;
+        l->shuffle = lc.shuffle, l->drop_last = lc.drop_last;
+        l->workers = (int32_t)lc.num_workers, l->prefetch = (int32_t)lc.prefetch, l->seed = (uint64_t)lc.seed;
         pthread_mutex_init(&l->lock, NULL);
         pthread_cond_init(&l->changed, NULL);
         pthread_mutex_init(&l->cache_lock, NULL);
-        json_t *cache = json_object_get(cfg, "cache");
-        if (cache != NULL && !json_is_boolean(cache))
-            st = SSCMA_FAIL(SSCMA_ERR_CONFIG, "'cache' must be true or false");
-        else if (json_is_true(cache) && dataset->kind != DATASET_IDX &&
+        if (lc.cache && dataset->kind != DATASET_IDX &&
                  (l->cache = calloc((size_t)(dataset->full_size > dataset->size ? dataset->full_size : dataset->size) +
                                         1, sizeof *l->cache)) == NULL)
             st = SSCMA_FAIL(SSCMA_ERR_OUT_OF_MEMORY, "cannot allocate the image cache");
         if (st == SSCMA_OK)
-            st = sscma_pipeline_create(ctx, json_object_get(cfg, "pipeline"), &l->pipeline);
+            st = sscma_pipeline_create(ctx, lc.pipeline, &l->pipeline);
     }
     if (st == SSCMA_OK) {
         /* the batch shape: from the pipeline, or the images themselves when they all have one size */
@@ -392,29 +396,28 @@ sscma_status sscma_loader_create(sscma_context *ctx, sscma_dataset *dataset, con
             st = SSCMA_FAIL(SSCMA_ERR_CONFIG, "images of a %s may differ in size: the pipeline needs a Resize, "
                             "RandomCrop or Pad to a size", dataset->type);
     }
-    json_t *target = json_object_get(cfg, "target");
+    json_t *target = st == SSCMA_OK ? lc.target : NULL;
     if (l != NULL)
         l->target_bytes = sizeof(int32_t);
-    if (st == SSCMA_OK && target != NULL && !json_is_null(target)) {
-        static const char *const tkeys[] = {"type", "stride", NULL};
-        const char *type = json_string_value(json_object_get(target, "type"));
-        int64_t stride = 8;
+    if (target != NULL && !json_is_null(target)) {
+        json_t *type_value = json_object_get(target, "type");
+        const char *type = json_string_value(type_value);
+        target_cfg tc = {8};
         bool kp = type != NULL && strcmp(type, "KeypointTarget") == 0;
         bool oh = type != NULL && strcmp(type, "OneHot") == 0;
         if (!json_is_object(target) || type == NULL || (strcmp(type, "FomoTarget") != 0 && !kp && !oh))
-            st = SSCMA_FAIL(SSCMA_ERR_CONFIG, "target: unknown type; known: FomoTarget, KeypointTarget, OneHot");
-        else if (oh && (key = sscma_config_unknown_key(target, (const char *const[]){"type", NULL}, list,
-                                                        sizeof list)) != NULL)
-            st = SSCMA_FAIL(SSCMA_ERR_CONFIG, "target: unknown key '%s'; valid keys: %s", key, list);
-        else if (oh && (dataset->kind == DATASET_BOXES || dataset->kind == DATASET_METER))
+            st = sscma_schema_expected(__func__, "target", "type", "FomoTarget, KeypointTarget or OneHot", type_value);
+        else
+            st = sscma_schema_read(kp || oh ? type_only_fields : fomo_target_fields, target, __func__, "target", &tc);
+        int64_t stride = tc.stride;
+        if (st != SSCMA_OK) {
+            /* reported */
+        } else if (oh && (dataset->kind == DATASET_BOXES || dataset->kind == DATASET_METER))
             st = SSCMA_FAIL(SSCMA_ERR_CONFIG, "target OneHot needs a classification dataset, not %s", dataset->type);
         else if (oh) {
             l->onehot = true;
             l->target_bytes = (int64_t)dataset->n_classes * (int64_t)sizeof(float);
         }
-        else if (kp && (key = sscma_config_unknown_key(target, (const char *const[]){"type", NULL}, list,
-                                                        sizeof list)) != NULL)
-            st = SSCMA_FAIL(SSCMA_ERR_CONFIG, "target: unknown key '%s'; valid keys: %s", key, list);
         else if (kp && dataset->kind != DATASET_METER)
             st = SSCMA_FAIL(SSCMA_ERR_CONFIG, "target KeypointTarget needs a dataset with keypoints (MeterData), not "
                             "%s", dataset->type);
@@ -422,10 +425,6 @@ sscma_status sscma_loader_create(sscma_context *ctx, sscma_dataset *dataset, con
             l->keypoints = true;
             l->target_bytes = 2 * (int64_t)dataset->n_keypoints * (int64_t)sizeof(float);
         }
-        else if ((key = sscma_config_unknown_key(target, tkeys, list, sizeof list)) != NULL)
-            st = SSCMA_FAIL(SSCMA_ERR_CONFIG, "target: unknown key '%s'; valid keys: %s", key, list);
-        else if (!get_int(target, "stride", 8, 1, 1024, &stride))
-            st = SSCMA_FAIL(SSCMA_ERR_CONFIG, "target: 'stride' must be an integer in 1..1024");
         else if (dataset->kind != DATASET_BOXES)
             st = SSCMA_FAIL(SSCMA_ERR_CONFIG, "target FomoTarget needs a dataset with boxes (CocoDataset, YoloDataset, VOCDataset), not %s",
                             dataset->type);

@@ -153,41 +153,11 @@ sscma_status sscma_desc_require(const char *op, const char *what, const sscma_de
 
 /* ---- attributes from JSON ---- */
 
-static void set_field(const sscma_attr_field *f, void *out, int32_t index, double value)
-{
-    char *p = (char *)out + f->offset;
-    switch (f->kind) {
-    case SSCMA_ATTR_I32: *(int32_t *)p = (int32_t)value; break;
-    case SSCMA_ATTR_I64: *(int64_t *)p = (int64_t)value; break;
-    case SSCMA_ATTR_F32: *(float *)p = (float)value; break;
-    case SSCMA_ATTR_BOOL: *(bool *)p = value != 0.0; break;
-    case SSCMA_ATTR_I64_LIST: ((int64_t *)p)[index] = (int64_t)value; break;
-    case SSCMA_ATTR_ENUM: *(int *)p = (int)value; break;
-    }
-}
-
-static void list_keys(const sscma_attr_field *fields, char *buf, size_t size)
-{
-    size_t n = 0;
-    buf[0] = '\0';
-    for (const sscma_attr_field *f = fields; f != NULL && f->name != NULL && n < size; f++)
-        n += (size_t)snprintf(buf + n, size - n, "%s%s", f == fields ? "" : ", ", f->name);
-    if (buf[0] == '\0')
-        snprintf(buf, size, "(none)");
-}
-
 sscma_status sscma_op_parse_attrs(const sscma_op_def *def, const char *json_text, void *out)
 {
     if (def->attrs_size > 0)
         memset(out, 0, def->attrs_size);
-    for (const sscma_attr_field *f = def->attr_fields; f != NULL && f->name != NULL; f++) {
-        if (f->kind == SSCMA_ATTR_I64_LIST) {
-            for (int32_t i = 0; i < f->max_count; i++)
-                set_field(f, out, i, f->def);
-        } else {
-            set_field(f, out, 0, f->def);
-        }
-    }
+    sscma_schema_defaults(def->attr_fields, out);
     if (json_text == NULL || json_text[0] == '\0')
         return SSCMA_OK;
     json_error_t err;
@@ -195,99 +165,8 @@ sscma_status sscma_op_parse_attrs(const sscma_op_def *def, const char *json_text
     if (obj == NULL)
         return sscma_fail(SSCMA_ERR_CONFIG, def->name, "attributes: line %d, column %d: %s", err.line, err.column,
                           err.text);
-    sscma_status st = SSCMA_OK;
-    char keys[512];
-    list_keys(def->attr_fields, keys, sizeof keys);
-    if (!json_is_object(obj)) {
-        st = sscma_fail(SSCMA_ERR_CONFIG, def->name, "attributes must be a JSON object; keys: %s", keys);
-        goto done;
-    }
-    const char *key;
-    json_t *value;
-    json_object_foreach(obj, key, value)
-    {
-        const sscma_attr_field *f = def->attr_fields;
-        while (f != NULL && f->name != NULL && strcmp(f->name, key) != 0)
-            f++;
-        if (f == NULL || f->name == NULL) {
-            st = sscma_fail(SSCMA_ERR_CONFIG, def->name, "unknown attribute '%s'; valid: %s", key, keys);
-            goto done;
-        }
-        switch (f->kind) {
-        case SSCMA_ATTR_I32:
-        case SSCMA_ATTR_I64:
-            if (!json_is_integer(value) ||
-                (f->kind == SSCMA_ATTR_I32 && (json_integer_value(value) < INT32_MIN || json_integer_value(value) > INT32_MAX))) {
-                st = sscma_fail(SSCMA_ERR_CONFIG, def->name, "attribute '%s' must be an integer", key);
-                goto done;
-            }
-            set_field(f, out, 0, (double)json_integer_value(value));
-            break;
-        case SSCMA_ATTR_F32:
-            if (!json_is_number(value)) {
-                st = sscma_fail(SSCMA_ERR_CONFIG, def->name, "attribute '%s' must be a number", key);
-                goto done;
-            }
-            set_field(f, out, 0, json_number_value(value));
-            break;
-        case SSCMA_ATTR_BOOL:
-            if (!json_is_boolean(value)) {
-                st = sscma_fail(SSCMA_ERR_CONFIG, def->name, "attribute '%s' must be true or false", key);
-                goto done;
-            }
-            set_field(f, out, 0, json_is_true(value) ? 1.0 : 0.0);
-            break;
-        case SSCMA_ATTR_ENUM: {
-            int32_t index = -1, count = 0;
-            while (f->enum_names[count] != NULL)
-                count++;
-            if (json_is_string(value)) {
-                for (int32_t i = 0; i < count; i++)
-                    if (strcmp(f->enum_names[i], json_string_value(value)) == 0)
-                        index = i;
-            } else if (json_is_integer(value) && json_integer_value(value) >= 0 && json_integer_value(value) < count) {
-                index = (int32_t)json_integer_value(value);
-            }
-            if (index < 0) {
-                char names[256];
-                size_t n = 0;
-                for (int32_t i = 0; i < count && n < sizeof names; i++)
-                    n += (size_t)snprintf(names + n, sizeof names - n, "%s%s", i ? ", " : "", f->enum_names[i]);
-                st = sscma_fail(SSCMA_ERR_CONFIG, def->name, "attribute '%s' must be one of: %s", key, names);
-                goto done;
-            }
-            set_field(f, out, 0, (double)index);
-            break;
-        }
-        case SSCMA_ATTR_I64_LIST: {
-            int32_t n = 0;
-            if (json_is_integer(value)) {
-                set_field(f, out, 0, (double)json_integer_value(value));
-                n = 1;
-            } else if (json_is_array(value) && json_array_size(value) <= (size_t)f->max_count) {
-                size_t i;
-                json_t *item;
-                json_array_foreach(value, i, item)
-                {
-                    if (!json_is_integer(item)) {
-                        st = sscma_fail(SSCMA_ERR_CONFIG, def->name, "attribute '%s'[%zu] must be an integer", key, i);
-                        goto done;
-                    }
-                    set_field(f, out, (int32_t)i, (double)json_integer_value(item));
-                }
-                n = (int32_t)json_array_size(value);
-            } else {
-                st = sscma_fail(SSCMA_ERR_CONFIG, def->name, "attribute '%s' must be a list of at most %d integers", key,
-                                (int)f->max_count);
-                goto done;
-            }
-            if (f->count_offset >= 0)
-                *(int32_t *)((char *)out + f->count_offset) = n;
-            break;
-        }
-        }
-    }
-done:
+    static const sscma_field none[] = {SSCMA_FIELD_END};
+    sscma_status st = sscma_schema_read(def->attr_fields != NULL ? def->attr_fields : none, obj, def->name, "", out);
     json_decref(obj);
     return st;
 }

@@ -17,6 +17,7 @@
 #include <stddef.h>
 
 #include "core/internal.h"
+#include "core/schema.h"
 #include "sscma/tensor.h"
 
 #define SSCMA_OP_MAX_INPUTS 16
@@ -61,32 +62,26 @@ typedef struct sscma_op_exec {
     uint32_t din_fresh;
 } sscma_op_exec;
 
-/* Attribute schema: how a JSON object of attributes fills an op's attribute struct (sscma_op_parse_attrs). */
-typedef enum sscma_attr_kind {
-    SSCMA_ATTR_I32 = 0,
-    SSCMA_ATTR_I64,
-    SSCMA_ATTR_F32,
-    SSCMA_ATTR_BOOL,
-    SSCMA_ATTR_I64_LIST, /* int64_t array; an integer alone fills one entry */
-    SSCMA_ATTR_ENUM      /* int-sized enum, given by name (enum_names[value]) or number */
-} sscma_attr_kind;
+/*
+ * Attribute schema: how a JSON object of attributes fills an op's attribute struct (sscma_op_parse_attrs). The
+ * attribute tables are config-reader tables (core/schema.h); these names keep the op files short. Lists also take
+ * a single integer, enums their index as well as their name.
+ */
+typedef sscma_field sscma_attr_field;
+#define SSCMA_ATTR_I32 SSCMA_FIELD_I32
+#define SSCMA_ATTR_I64 SSCMA_FIELD_I64
+#define SSCMA_ATTR_F32 SSCMA_FIELD_F32
+#define SSCMA_ATTR_BOOL SSCMA_FIELD_BOOL
 
-typedef struct sscma_attr_field {
-    const char *name; /* NULL ends a table */
-    sscma_attr_kind kind;
-    size_t offset;
-    double def;                    /* the default (every entry, for lists) */
-    int32_t max_count;             /* lists: capacity */
-    ptrdiff_t count_offset;        /* lists: int32_t field that receives the entry count, -1 if none */
-    const char *const *enum_names; /* ENUM: NULL-terminated */
-} sscma_attr_field;
-
-#define SSCMA_ATTR(type, field, kind, def) {#field, kind, offsetof(type, field), def, 0, -1, NULL}
-#define SSCMA_ATTR_NAMED(name, type, field, kind, def) {name, kind, offsetof(type, field), def, 0, -1, NULL}
-#define SSCMA_ATTR_LIST(type, field, def, max, count_field)                                                    \
-    {#field, SSCMA_ATTR_I64_LIST, offsetof(type, field), def, max, count_field, NULL}
-#define SSCMA_ATTR_ENUM_OF(name, type, field, def, names) {name, SSCMA_ATTR_ENUM, offsetof(type, field), def, 0, -1, names}
-#define SSCMA_ATTR_END {NULL, SSCMA_ATTR_I32, 0, 0.0, 0, -1, NULL}
+#define SSCMA_ATTR_NAMED(name_, type, field, kind_, def_)                                                     \
+    {.name = name_, .kind = kind_, .offset = offsetof(type, field), .def = (def_), .count_offset = -1}
+#define SSCMA_ATTR(type, field, kind, def) SSCMA_ATTR_NAMED(#field, type, field, kind, def)
+#define SSCMA_ATTR_LIST(type, field, def_, max, count_field)                                                   \
+    {.name = #field, .kind = SSCMA_FIELD_I64_LIST, .offset = offsetof(type, field), .def = (def_),               \
+     .capacity = (max), .count_offset = (count_field), .flags = SSCMA_FIELD_SCALAR_LIST}
+#define SSCMA_ATTR_ENUM_OF(name, type, field, def, names)                                                      \
+    SSCMA_FIELD_ENUM_AS(name, type, field, def, names, SSCMA_FIELD_ENUM_INDEX)
+#define SSCMA_ATTR_END SSCMA_FIELD_END
 
 typedef struct sscma_op_def {
     const char *name;
@@ -139,7 +134,8 @@ sscma_status sscma_op_infer(const sscma_op_def *def, const void *attrs, const ss
 
 /*
  * Fills the op's attribute struct `out` (attrs_size bytes) from a JSON object text (NULL or "" = all defaults):
- * unknown keys and wrong types are SSCMA_ERR_CONFIG errors that name the op and the key and list the valid keys.
+ * unknown keys and wrong types are SSCMA_ERR_CONFIG errors in the config reader's format, after the op's name
+ * ("conv2d: groups: expected an integer, got 1.5").
  */
 sscma_status sscma_op_parse_attrs(const sscma_op_def *def, const char *json_text, void *out);
 

@@ -15,6 +15,7 @@
 #include <sscma/runner.h>
 
 #include "core/internal.h"
+#include "core/schema.h"
 
 #define WHERE "runner"
 #define N_SLOTS 3
@@ -174,32 +175,52 @@ static sscma_status map_pipeline(sscma_runner *r, const char *key, json_t *src, 
     return SSCMA_OK;
 }
 
-static sscma_status get_int(json_t *obj, const char *key, const char *name, int64_t def, int64_t lo,
-                            json_int_t *out)
-{
-    json_t *v = json_object_get(obj, name);
-    if (v == NULL || json_is_null(v)) {
-        *out = def;
-        return SSCMA_OK;
-    }
-    if (!json_is_integer(v) || json_integer_value(v) < lo)
-        return sscma_fail(SSCMA_ERR_CONFIG, WHERE, "%s.%s: expected an integer >= %lld", key, name, (long long)lo);
-    *out = json_integer_value(v);
-    return SSCMA_OK;
-}
+/* mmengine's dataloader keys; those the library has no use for are accepted and ignored. */
+typedef struct dataloader_cfg {
+    int64_t batch_size, num_workers;
+    bool drop_last;
+    json_t *dataset, *sampler, *pipeline;
+} dataloader_cfg;
 
-static sscma_status get_bool(json_t *obj, const char *key, const char *name, bool def, bool *out)
-{
-    json_t *v = json_object_get(obj, name);
-    if (v == NULL || json_is_null(v)) {
-        *out = def;
-        return SSCMA_OK;
-    }
-    if (!json_is_boolean(v))
-        return sscma_fail(SSCMA_ERR_CONFIG, WHERE, "%s.%s: expected true or false", key, name);
-    *out = json_is_true(v);
-    return SSCMA_OK;
-}
+typedef struct sampler_cfg {
+    const char *type;
+    bool shuffle;
+} sampler_cfg;
+
+typedef struct randomness_cfg {
+    int64_t seed;
+} randomness_cfg;
+
+static const sscma_field dataloader_fields[] = {
+    SSCMA_FIELD_RANGE(dataloader_cfg, batch_size, 1, 1, INFINITY),
+    SSCMA_FIELD_RANGE(dataloader_cfg, num_workers, 0, 0, INFINITY),
+    SSCMA_FIELD(dataloader_cfg, drop_last, false),
+    SSCMA_FIELD_JSON_AS("dataset", dataloader_cfg, dataset),
+    SSCMA_FIELD_JSON_AS("sampler", dataloader_cfg, sampler),
+    SSCMA_FIELD_JSON_AS("pipeline", dataloader_cfg, pipeline),
+    SSCMA_FIELD_KEY("persistent_workers"),
+    SSCMA_FIELD_KEY("pin_memory"),
+    SSCMA_FIELD_KEY("prefetch_factor"),
+    SSCMA_FIELD_KEY("collate_fn"),
+    SSCMA_FIELD_KEY("batch_sampler"),
+    SSCMA_FIELD_KEY("worker_init_fn"),
+    SSCMA_FIELD_END,
+};
+
+static const sscma_field sampler_fields[] = {
+    SSCMA_FIELD_STRING(sampler_cfg, type, "DefaultSampler"),
+    SSCMA_FIELD_AS("shuffle", sampler_cfg, shuffle, 0, false, 0, 0, SSCMA_FIELD_PREFILLED),
+    SSCMA_FIELD_KEY("seed"),
+    SSCMA_FIELD_KEY("round_up"),
+    SSCMA_FIELD_END,
+};
+
+static const sscma_field randomness_fields[] = {
+    SSCMA_FIELD_AS("seed", randomness_cfg, seed, 0, true, 0, INFINITY, SSCMA_FIELD_PREFILLED),
+    SSCMA_FIELD_KEY("deterministic"),
+    SSCMA_FIELD_KEY("diff_rank_seed"),
+    SSCMA_FIELD_END,
+};
 
 /* Builds the loader config of slot s (once). */
 static sscma_status loader_config(sscma_runner *r, int s)
@@ -208,38 +229,35 @@ static sscma_status loader_config(sscma_runner *r, int s)
     if (sl->loader_cfg != NULL)
         return SSCMA_OK;
     const char *key = slot_keys[s];
-    json_t *dl = json_object_get(r->root, key);
-    json_t *ds = json_object_get(dl, "dataset");
-    if (!json_is_object(ds))
-        return sscma_fail(SSCMA_ERR_CONFIG, WHERE, "%s.dataset: expected an object with a \"type\"", key);
-    json_int_t batch = 1, workers = 0, seed = 0;
-    bool shuffle = false, drop_last = false;
+    dataloader_cfg dl;
+    char at[64];
+    sscma_status st = sscma_schema_read(dataloader_fields, json_object_get(r->root, key), WHERE, key, &dl);
+    if (st != SSCMA_OK)
+        return st;
+    if (!json_is_object(dl.dataset))
+        return sscma_schema_expected(WHERE, key, "dataset", "an object with a \"type\"", dl.dataset);
     uint64_t ctx_seed = 0;
     sscma_context_seed(r->ctx, &ctx_seed);
-    json_t *sampler = json_object_get(dl, "sampler");
-    if (sampler != NULL && !json_is_object(sampler))
-        return sscma_fail(SSCMA_ERR_CONFIG, WHERE, "%s.sampler must be an object", key);
-    const char *stype = json_string_value(json_object_get(sampler, "type"));
-    if (stype != NULL && strcmp(bare_type(stype), "DefaultSampler") != 0 &&
-        strcmp(bare_type(stype), "InfiniteSampler") != 0)
-        return sscma_fail(SSCMA_ERR_UNSUPPORTED, WHERE, "%s.sampler.type: '%s' is not supported; use DefaultSampler",
-                          key, stype);
-    sscma_status st;
-    char skey[64];
-    snprintf(skey, sizeof skey, "%s.sampler", key);
-    if ((st = get_int(dl, key, "batch_size", 1, 1, &batch)) != SSCMA_OK ||
-        (st = get_int(dl, key, "num_workers", 0, 0, &workers)) != SSCMA_OK ||
-        (st = get_bool(dl, key, "drop_last", false, &drop_last)) != SSCMA_OK ||
-        (st = get_bool(sampler, skey, "shuffle", sampler != NULL ? true : s == 0, &shuffle)) != SSCMA_OK ||
-        (st = get_int(json_object_get(r->root, "randomness"), "randomness", "seed", (int64_t)(ctx_seed & INT64_MAX),
-                      0, &seed)) != SSCMA_OK)
+    /* mmengine shuffles with a sampler's default; without one, only the training split */
+    sampler_cfg sampler = {.shuffle = dl.sampler != NULL ? true : s == 0};
+    randomness_cfg rnd = {.seed = (int64_t)(ctx_seed & INT64_MAX)};
+    if ((st = sscma_schema_read(sampler_fields, dl.sampler, WHERE, sscma_schema_path(at, sizeof at, key, "sampler"),
+                                &sampler)) != SSCMA_OK ||
+        (st = sscma_schema_read(randomness_fields, json_object_get(r->root, "randomness"), WHERE, "randomness",
+                                &rnd)) != SSCMA_OK)
         return st;
+    const char *stype = bare_type(sampler.type);
+    if (strcmp(stype, "DefaultSampler") != 0 && strcmp(stype, "InfiniteSampler") != 0)
+        return sscma_fail(SSCMA_ERR_UNSUPPORTED, WHERE, "%s.sampler.type: '%s' is not supported; use DefaultSampler",
+                          key, sampler.type);
+    json_int_t batch = dl.batch_size, workers = dl.num_workers, seed = rnd.seed;
+    bool shuffle = sampler.shuffle, drop_last = dl.drop_last;
     if (workers > 8) /* worker threads prepare batches ahead; more than a few only cost memory */
         workers = 8;
     json_t *pipeline = NULL;
-    json_t *src = json_object_get(ds, "pipeline");
+    json_t *src = json_object_get(dl.dataset, "pipeline");
     if (src == NULL)
-        src = json_object_get(dl, "pipeline");
+        src = dl.pipeline;
     if ((st = map_pipeline(r, key, src, &pipeline)) != SSCMA_OK)
         return st;
     json_t *cfg = json_pack("{s:I, s:b, s:b, s:I, s:I, s:o}", "batch_size", batch, "shuffle", shuffle, "drop_last",

@@ -21,8 +21,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/config.h"
 #include "core/internal.h"
+#include "core/schema.h"
 #include "sscma/metrics.h"
 
 #define WHERE "metric"
@@ -56,87 +56,68 @@ struct sscma_metric {
     int32_t n_results, cap_results;
 };
 
-#define config_fail(fmt, arg) sscma_fail(SSCMA_ERR_CONFIG, WHERE, fmt, arg)
+/* The keys of each metric type; prefix and collect_device are mmengine's, accepted and unused. */
+typedef struct point_cfg {
+    int32_t input_size[2], n_input_size;
+    double threshold;
+} point_cfg;
 
-static sscma_status check_keys(json_t *cfg, const char *type, const char *const *valid)
-{
-    char list[256];
-    const char *key = sscma_config_unknown_key(cfg, valid, list, sizeof list);
-    return key == NULL ? SSCMA_OK
-                       : sscma_fail(SSCMA_ERR_CONFIG, WHERE, "%s: unknown key '%s'; valid keys: %s", type, key, list);
-}
+static const sscma_field accuracy_fields[] = {
+    SSCMA_FIELD_KEY("type"),
+    SSCMA_FIELD_LIST_AS("topk", sscma_metric, topk, offsetof(sscma_metric, n_topk), 1, 1, 1, 1000000,
+                        SSCMA_FIELD_SCALAR_LIST),
+    SSCMA_FIELD_KEY("prefix"),
+    SSCMA_FIELD_KEY("collect_device"),
+    SSCMA_FIELD_END,
+};
+
+static const sscma_field point_fields[] = {
+    SSCMA_FIELD_KEY("type"),
+    SSCMA_FIELD_LIST_AS("input_size", point_cfg, input_size, offsetof(point_cfg, n_input_size), 2, 112, 1, INFINITY,
+                        SSCMA_FIELD_SCALAR_LIST),
+    SSCMA_FIELD(point_cfg, threshold, 10.0),
+    SSCMA_FIELD_KEY("prefix"),
+    SSCMA_FIELD_KEY("collect_device"),
+    SSCMA_FIELD_END,
+};
+
+static const sscma_field plain_fields[] = {
+    SSCMA_FIELD_KEY("type"),
+    SSCMA_FIELD_KEY("prefix"),
+    SSCMA_FIELD_KEY("collect_device"),
+    SSCMA_FIELD_END,
+};
 
 static sscma_status parse(sscma_metric *m, json_t *cfg)
 {
-    const char *type = json_string_value(json_object_get(cfg, "type"));
-    if (type == NULL)
-        return config_fail("%s", "the config needs a \"type\": Accuracy, FomoMetric, PointMetric or MSE");
-    if (strcmp(type, "Accuracy") == 0) {
-        static const char *const keys[] = {"type", "topk", "prefix", "collect_device", NULL};
-        sscma_status st = check_keys(cfg, type, keys);
-        if (st != SSCMA_OK)
-            return st;
+    json_t *type_value = json_object_get(cfg, "type");
+    const char *type = json_string_value(type_value);
+    if (type != NULL && strcmp(type, "Accuracy") == 0) {
         m->kind = M_ACCURACY;
-        json_t *topk = json_object_get(cfg, "topk");
-        if (topk == NULL) {
-            m->topk[0] = 1, m->n_topk = 1;
-        } else if (json_is_integer(topk)) {
-            m->topk[0] = (int32_t)json_integer_value(topk), m->n_topk = 1;
-        } else if (json_is_array(topk) && json_array_size(topk) >= 1 && json_array_size(topk) <= MAX_TOPK) {
-            size_t i;
-            json_t *v;
-            json_array_foreach(topk, i, v)
-            {
-                if (!json_is_integer(v))
-                    return config_fail("%s: 'topk' must list integers", type);
-                m->topk[m->n_topk++] = (int32_t)json_integer_value(v);
-            }
-        } else {
-            return config_fail("%s: 'topk' must be an integer or a list of 1 to 8 integers", type);
-        }
-        for (int32_t i = 0; i < m->n_topk; i++)
-            if (m->topk[i] < 1 || m->topk[i] > 1000000)
-                return config_fail("%s: every 'topk' must be at least 1", type);
-        return SSCMA_OK;
+        sscma_status st = sscma_schema_read(accuracy_fields, cfg, WHERE, NULL, m);
+        if (st == SSCMA_OK && m->n_topk == 0) /* absent: top-1 */
+            m->n_topk = 1;
+        return st;
     }
-    if (strcmp(type, "FomoMetric") == 0) {
-        static const char *const keys[] = {"type", "prefix", "collect_device", NULL};
-        m->kind = M_FOMO;
-        return check_keys(cfg, type, keys);
-    }
-    if (strcmp(type, "PointMetric") == 0) {
-        static const char *const keys[] = {"type", "input_size", "threshold", "prefix", "collect_device", NULL};
-        sscma_status st = check_keys(cfg, type, keys);
+    if (type != NULL && strcmp(type, "PointMetric") == 0) {
+        m->kind = M_POINT;
+        point_cfg p;
+        sscma_status st = sscma_schema_read(point_fields, cfg, WHERE, NULL, &p);
         if (st != SSCMA_OK)
             return st;
-        m->kind = M_POINT;
-        m->in_h = m->in_w = 112.0, m->threshold = 10.0;
-        json_t *size = json_object_get(cfg, "input_size");
-        if (size != NULL) {
-            if (json_is_integer(size))
-                m->in_h = m->in_w = (double)json_integer_value(size);
-            else if (json_is_array(size) && json_array_size(size) == 2 && json_is_integer(json_array_get(size, 0)) &&
-                     json_is_integer(json_array_get(size, 1)))
-                m->in_h = (double)json_integer_value(json_array_get(size, 0)),
-                m->in_w = (double)json_integer_value(json_array_get(size, 1));
-            else
-                return config_fail("%s: 'input_size' must be [height, width]", type);
-            if (!(m->in_h >= 1 && m->in_w >= 1))
-                return config_fail("%s: 'input_size' must be positive", type);
-        }
-        json_t *th = json_object_get(cfg, "threshold");
-        if (th != NULL && (!json_is_number(th) || !(json_number_value(th) > 1.0)))
-            return config_fail("%s: 'threshold' must be a number above 1 (pixels)", type);
-        if (th != NULL)
-            m->threshold = json_number_value(th);
+        /* a single size is square (the list default fills both entries) */
+        m->in_h = p.input_size[0], m->in_w = p.n_input_size == 1 ? p.input_size[0] : p.input_size[1];
+        if (!(p.threshold > 1.0))
+            return sscma_schema_fail(WHERE, NULL, "threshold", "expected a number above 1 (pixels), got %g",
+                                     p.threshold);
+        m->threshold = p.threshold;
         return SSCMA_OK;
     }
-    if (strcmp(type, "MSE") == 0) {
-        static const char *const keys[] = {"type", "prefix", "collect_device", NULL};
-        m->kind = M_MSE;
-        return check_keys(cfg, type, keys);
+    if (type != NULL && (strcmp(type, "FomoMetric") == 0 || strcmp(type, "MSE") == 0)) {
+        m->kind = type[0] == 'F' ? M_FOMO : M_MSE;
+        return sscma_schema_read(plain_fields, cfg, WHERE, NULL, m);
     }
-    return config_fail("unknown metric type '%s'; known: Accuracy, FomoMetric, PointMetric, MSE", type);
+    return sscma_schema_expected(WHERE, NULL, "type", "one of: Accuracy, FomoMetric, PointMetric, MSE", type_value);
 }
 
 sscma_status sscma_metric_create(const char *config_json, sscma_metric **out)
@@ -149,7 +130,7 @@ sscma_status sscma_metric_create(const char *config_json, sscma_metric **out)
         return SSCMA_FAIL(SSCMA_ERR_CONFIG, "metric config: line %d, column %d: %s", err.line, err.column, err.text);
     sscma_metric *m = calloc(1, sizeof *m);
     sscma_status st = m == NULL ? SSCMA_FAIL(SSCMA_ERR_OUT_OF_MEMORY, "cannot allocate a metric")
-                      : !json_is_object(cfg) ? config_fail("%s", "the config must be a JSON object")
+                      : !json_is_object(cfg) ? sscma_schema_expected(WHERE, NULL, NULL, "an object", cfg)
                                              : parse(m, cfg);
     json_decref(cfg);
     if (st != SSCMA_OK) {

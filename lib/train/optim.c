@@ -18,8 +18,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/config.h"
 #include "core/internal.h"
+#include "core/schema.h"
 #include "sscma/optim.h"
 #include "train/state.h"
 
@@ -42,34 +42,14 @@ struct sscma_optimizer {
     bool nesterov, amsgrad, clip;
     bool bias_lr_set; /* YOLOv5 warm-up: biases use bias_lr instead of lr * lr_mult */
     double bias_lr;
+    double betas[2]; /* as the config gives them (n_betas of them); beta1, beta2 are what steps use */
+    int32_t n_betas;
     double last_norm;
     opt_param *params;
     int32_t n_params;
 };
 
 #define WHERE "optimizer"
-
-static sscma_status check_keys(json_t *obj, const char *what, const char *const *valid)
-{
-    char list[400];
-    const char *key = sscma_config_unknown_key(obj, valid, list, sizeof list);
-    return key == NULL ? SSCMA_OK
-                       : sscma_fail(SSCMA_ERR_CONFIG, WHERE, "%s: unknown key '%s'; valid keys: %s", what, key, list);
-}
-
-static sscma_status get_number(json_t *obj, const char *what, const char *key, double def, double lo, double hi,
-                               double *out)
-{
-    json_t *v = json_object_get(obj, key);
-    if (v == NULL) {
-        *out = def;
-        return SSCMA_OK;
-    }
-    if (!json_is_number(v) || !(json_number_value(v) >= lo && json_number_value(v) <= hi))
-        return sscma_fail(SSCMA_ERR_CONFIG, WHERE, "%s: '%s' must be a number in %g..%g", what, key, lo, hi);
-    *out = json_number_value(v);
-    return SSCMA_OK;
-}
 
 static void destroy_params(sscma_optimizer *o)
 {
@@ -90,7 +70,7 @@ void sscma_optimizer_destroy(sscma_optimizer *optimizer)
 }
 
 /* mmengine's custom_keys are tried longest first (then alphabetically): returns the matching entry or NULL. */
-static json_t *match_custom(json_t *custom, const char *name)
+static json_t *match_custom(json_t *custom, const char *name, const char **matched)
 {
     const char *best = NULL;
     json_t *best_value = NULL;
@@ -103,79 +83,167 @@ static json_t *match_custom(json_t *custom, const char *name)
         if (best == NULL || strlen(key) > strlen(best) || (strlen(key) == strlen(best) && strcmp(key, best) < 0))
             best = key, best_value = value;
     }
+    *matched = best;
     return best_value;
 }
 
-static sscma_status parse(sscma_optimizer *o, json_t *cfg, json_t **paramwise)
+/* ---- the config: mmengine's optim_wrapper, or the optimizer object alone ---- */
+
+typedef struct clip_cfg {
+    double max_norm, norm_type;
+} clip_cfg;
+
+typedef struct paramwise_cfg {
+    double norm_decay_mult, bias_decay_mult, bias_lr_mult, dwconv_decay_mult;
+    json_t *custom_keys; /* parameter-name fragment -> {lr_mult, decay_mult} */
+} paramwise_cfg;
+
+typedef struct wrapper_cfg {
+    const char *type;
+    json_t *optimizer, *clip_grad;
+    clip_cfg clip;
+    paramwise_cfg paramwise;
+} wrapper_cfg;
+
+typedef struct mult_cfg {
+    double lr_mult, decay_mult;
+} mult_cfg;
+
+static const sscma_field clip_fields[] = {
+    SSCMA_FIELD_AS("max_norm", clip_cfg, max_norm, 0.0, true, 1e-12, 1e12, SSCMA_FIELD_REQUIRED),
+    SSCMA_FIELD_RANGE(clip_cfg, norm_type, 2.0, 2.0, 2.0), /* only the L2 norm */
+    SSCMA_FIELD_END,
+};
+
+static const sscma_field paramwise_fields[] = {
+    SSCMA_FIELD_RANGE(paramwise_cfg, norm_decay_mult, 1.0, 0.0, 1e6),
+    SSCMA_FIELD_RANGE(paramwise_cfg, bias_decay_mult, 1.0, 0.0, 1e6),
+    SSCMA_FIELD_RANGE(paramwise_cfg, bias_lr_mult, 1.0, 0.0, 1e6),
+    SSCMA_FIELD_RANGE(paramwise_cfg, dwconv_decay_mult, 1.0, 0.0, 1e6),
+    SSCMA_FIELD_JSON_AS("custom_keys", paramwise_cfg, custom_keys),
+    SSCMA_FIELD_END,
+};
+
+static const sscma_field wrapper_fields[] = {
+    SSCMA_FIELD_STRING(wrapper_cfg, type, "OptimWrapper"),
+    SSCMA_FIELD_JSON_AS("optimizer", wrapper_cfg, optimizer),
+    SSCMA_FIELD_JSON_AS("clip_grad", wrapper_cfg, clip_grad),
+    {.name = "paramwise_cfg", .kind = SSCMA_FIELD_OBJECT, .offset = offsetof(wrapper_cfg, paramwise),
+     .count_offset = -1, .sub = paramwise_fields},
+    SSCMA_FIELD_END,
+};
+
+static const sscma_field mult_fields[] = {
+    SSCMA_FIELD_RANGE(mult_cfg, lr_mult, 1.0, 0.0, 1e6),
+    SSCMA_FIELD_RANGE(mult_cfg, decay_mult, 1.0, 0.0, 1e6),
+    SSCMA_FIELD_END,
+};
+
+static const sscma_field sgd_fields[] = {
+    SSCMA_FIELD_KEY("type"),
+    SSCMA_FIELD_RANGE(sscma_optimizer, lr, 0.01, 0.0, 1e6),
+    SSCMA_FIELD_RANGE(sscma_optimizer, momentum, 0.0, 0.0, 0.999999),
+    SSCMA_FIELD_RANGE(sscma_optimizer, dampening, 0.0, 0.0, 1.0),
+    SSCMA_FIELD_RANGE(sscma_optimizer, weight_decay, 0.0, 0.0, 1e3),
+    SSCMA_FIELD(sscma_optimizer, nesterov, false),
+    SSCMA_FIELD_END,
+};
+
+/* Adam and AdamW: the caller stores weight_decay's default (0 and 0.01). */
+static const sscma_field adam_fields[] = {
+    SSCMA_FIELD_KEY("type"),
+    SSCMA_FIELD_RANGE(sscma_optimizer, lr, 0.001, 0.0, 1e6),
+    SSCMA_FIELD_LIST_AS("betas", sscma_optimizer, betas, offsetof(sscma_optimizer, n_betas), 2, 0.0, 0.0, 1.0, 0),
+    SSCMA_FIELD_RANGE(sscma_optimizer, eps, 1e-8, 0.0, 1.0),
+    SSCMA_FIELD_AS("weight_decay", sscma_optimizer, weight_decay, 0.0, true, 0.0, 1e3, SSCMA_FIELD_PREFILLED),
+    SSCMA_FIELD(sscma_optimizer, amsgrad, false),
+    SSCMA_FIELD_END,
+};
+
+/* The optimizer object at `path`: its type picks the table. */
+static sscma_status parse_optimizer(sscma_optimizer *o, json_t *opt, const char *path)
 {
-    json_t *opt = json_object_get(cfg, "optimizer");
-    *paramwise = NULL;
-    sscma_status st;
-    if (opt != NULL) {
-        static const char *const wrapper_keys[] = {"type", "optimizer", "paramwise_cfg", "clip_grad", NULL};
-        if ((st = check_keys(cfg, "optim_wrapper", wrapper_keys)) != SSCMA_OK)
-            return st;
-        const char *wtype = json_string_value(json_object_get(cfg, "type"));
-        if (wtype != NULL && strcmp(wtype, "OptimWrapper") != 0 && strcmp(wtype, "AmpOptimWrapper") != 0)
-            return sscma_fail(SSCMA_ERR_CONFIG, WHERE, "optim_wrapper type '%s' is not OptimWrapper", wtype);
-        *paramwise = json_object_get(cfg, "paramwise_cfg");
-        json_t *clip = json_object_get(cfg, "clip_grad");
-        if (clip != NULL && !json_is_null(clip)) {
-            static const char *const clip_keys[] = {"max_norm", "norm_type", NULL};
-            if (!json_is_object(clip) || (st = check_keys(clip, "clip_grad", clip_keys)) != SSCMA_OK)
-                return json_is_object(clip) ? st : sscma_fail(SSCMA_ERR_CONFIG, WHERE, "clip_grad must be an object");
-            if ((st = get_number(clip, "clip_grad", "max_norm", 0.0, 1e-12, 1e12, &o->max_norm)) != SSCMA_OK ||
-                (st = get_number(clip, "clip_grad", "norm_type", 2.0, 2.0, 2.0, &o->norm_type)) != SSCMA_OK)
-                return st;
-            if (json_object_get(clip, "max_norm") == NULL)
-                return sscma_fail(SSCMA_ERR_CONFIG, WHERE, "clip_grad needs 'max_norm'");
-            o->clip = true;
-        }
-    } else {
-        opt = cfg;
-    }
+    json_t *type_value = json_object_get(opt, "type");
+    const char *type = json_string_value(type_value);
     if (!json_is_object(opt))
-        return sscma_fail(SSCMA_ERR_CONFIG, WHERE, "'optimizer' must be an object with a \"type\"");
-    const char *type = json_string_value(json_object_get(opt, "type"));
-    if (type == NULL)
-        return sscma_fail(SSCMA_ERR_CONFIG, WHERE, "the optimizer needs a \"type\": SGD, Adam or AdamW");
-    if (strcmp(type, "SGD") == 0) {
-        static const char *const keys[] = {"type", "lr", "momentum", "dampening", "weight_decay", "nesterov", NULL};
+        return sscma_schema_expected(WHERE, path, NULL, "an object with a \"type\"", opt);
+    sscma_status st;
+    if (type != NULL && strcmp(type, "SGD") == 0) {
         o->kind = OPT_SGD;
-        if ((st = check_keys(opt, "SGD", keys)) != SSCMA_OK ||
-            (st = get_number(opt, "SGD", "lr", 0.01, 0.0, 1e6, &o->lr)) != SSCMA_OK ||
-            (st = get_number(opt, "SGD", "momentum", 0.0, 0.0, 0.999999, &o->momentum)) != SSCMA_OK ||
-            (st = get_number(opt, "SGD", "dampening", 0.0, 0.0, 1.0, &o->dampening)) != SSCMA_OK ||
-            (st = get_number(opt, "SGD", "weight_decay", 0.0, 0.0, 1e3, &o->weight_decay)) != SSCMA_OK)
+        if ((st = sscma_schema_read(sgd_fields, opt, WHERE, path, o)) != SSCMA_OK)
             return st;
-        o->nesterov = json_is_true(json_object_get(opt, "nesterov"));
         if (o->nesterov && (o->momentum <= 0.0 || o->dampening != 0.0))
-            return sscma_fail(SSCMA_ERR_CONFIG, WHERE, "SGD: Nesterov momentum needs momentum > 0 and dampening 0");
-    } else if (strcmp(type, "Adam") == 0 || strcmp(type, "AdamW") == 0) {
-        static const char *const keys[] = {"type", "lr", "betas", "eps", "weight_decay", "amsgrad", NULL};
-        o->kind = type[4] == 'W' ? OPT_ADAMW : OPT_ADAM;
-        if ((st = check_keys(opt, type, keys)) != SSCMA_OK ||
-            (st = get_number(opt, type, "lr", 0.001, 0.0, 1e6, &o->lr)) != SSCMA_OK ||
-            (st = get_number(opt, type, "eps", 1e-8, 0.0, 1.0, &o->eps)) != SSCMA_OK ||
-            (st = get_number(opt, type, "weight_decay", o->kind == OPT_ADAMW ? 0.01 : 0.0, 0.0, 1e3,
-                             &o->weight_decay)) != SSCMA_OK)
-            return st;
-        o->beta1 = 0.9, o->beta2 = 0.999;
-        json_t *betas = json_object_get(opt, "betas");
-        if (betas != NULL) {
-            if (!json_is_array(betas) || json_array_size(betas) != 2 || !json_is_number(json_array_get(betas, 0)) ||
-                !json_is_number(json_array_get(betas, 1)))
-                return sscma_fail(SSCMA_ERR_CONFIG, WHERE, "%s: 'betas' must be [beta1, beta2]", type);
-            o->beta1 = json_number_value(json_array_get(betas, 0));
-            o->beta2 = json_number_value(json_array_get(betas, 1));
-            if (!(o->beta1 >= 0.0 && o->beta1 < 1.0 && o->beta2 >= 0.0 && o->beta2 < 1.0))
-                return sscma_fail(SSCMA_ERR_CONFIG, WHERE, "%s: betas must be in [0, 1)", type);
-        }
-        o->momentum = o->beta1;
-        o->amsgrad = json_is_true(json_object_get(opt, "amsgrad"));
-    } else {
-        return sscma_fail(SSCMA_ERR_CONFIG, WHERE, "unknown optimizer type '%s'; known: SGD, Adam, AdamW", type);
+            return sscma_schema_fail(WHERE, path, "nesterov", "Nesterov momentum needs momentum > 0 and dampening 0");
+        return SSCMA_OK;
     }
+    if (type == NULL || (strcmp(type, "Adam") != 0 && strcmp(type, "AdamW") != 0))
+        return sscma_schema_expected(WHERE, path, "type", "one of: SGD, Adam, AdamW", type_value);
+    o->kind = type[4] == 'W' ? OPT_ADAMW : OPT_ADAM;
+    o->weight_decay = o->kind == OPT_ADAMW ? 0.01 : 0.0;
+    if ((st = sscma_schema_read(adam_fields, opt, WHERE, path, o)) != SSCMA_OK)
+        return st;
+    o->beta1 = o->n_betas == 2 ? o->betas[0] : 0.9;
+    o->beta2 = o->n_betas == 2 ? o->betas[1] : 0.999;
+    if (o->beta1 >= 1.0 || o->beta2 >= 1.0) /* the table's range is closed; PyTorch's is [0, 1) */
+        return sscma_schema_fail(WHERE, path, "betas", "expected two numbers in [0, 1), got [%g, %g]", o->beta1,
+                                 o->beta2);
+    o->momentum = o->beta1;
+    return SSCMA_OK;
+}
+
+/* The wrapper form ({"optimizer": {...}, "clip_grad": ..., "paramwise_cfg": ...}) sits at "optim_wrapper". */
+static sscma_status parse(sscma_optimizer *o, json_t *cfg, paramwise_cfg *pw)
+{
+    if (!json_is_object(cfg))
+        return sscma_schema_expected(WHERE, NULL, NULL, "an object", cfg);
+    if (json_object_get(cfg, "optimizer") == NULL) {
+        sscma_schema_defaults(paramwise_fields, pw);
+        return parse_optimizer(o, cfg, "");
+    }
+    const char *path = "optim_wrapper";
+    wrapper_cfg w;
+    sscma_status st = sscma_schema_read(wrapper_fields, cfg, WHERE, path, &w);
+    if (st != SSCMA_OK)
+        return st;
+    if (strcmp(w.type, "OptimWrapper") != 0 && strcmp(w.type, "AmpOptimWrapper") != 0)
+        return sscma_schema_expected(WHERE, path, "type", "OptimWrapper or AmpOptimWrapper",
+                                     json_object_get(cfg, "type"));
+    *pw = w.paramwise;
+    if (pw->custom_keys != NULL && !json_is_object(pw->custom_keys))
+        return sscma_schema_expected(WHERE, "optim_wrapper.paramwise_cfg", "custom_keys", "an object",
+                                     pw->custom_keys);
+    if (w.clip_grad != NULL && !json_is_null(w.clip_grad)) {
+        if ((st = sscma_schema_read(clip_fields, w.clip_grad, WHERE, "optim_wrapper.clip_grad", &w.clip)) != SSCMA_OK)
+            return st;
+        o->max_norm = w.clip.max_norm, o->norm_type = w.clip.norm_type, o->clip = true;
+    }
+    return parse_optimizer(o, w.optimizer, "optim_wrapper.optimizer");
+}
+
+/* mmengine's paramwise rules for one parameter: a matching custom key, else the norm/bias/depthwise multipliers. */
+static sscma_status param_mults(opt_param *p, const paramwise_cfg *pw, const char *name, uint32_t flags,
+                                const sscma_tensor *value)
+{
+    const char *key = NULL;
+    json_t *entry = pw->custom_keys != NULL ? match_custom(pw->custom_keys, name, &key) : NULL;
+    if (entry != NULL) {
+        char at[200];
+        sscma_schema_path(at, sizeof at, "optim_wrapper.paramwise_cfg.custom_keys", key);
+        mult_cfg m;
+        sscma_status st = sscma_schema_read(mult_fields, entry, WHERE, at, &m);
+        p->lr_mult = (float)m.lr_mult, p->decay_mult = (float)m.decay_mult;
+        return st;
+    }
+    int32_t rank = 0;
+    int64_t last = 0;
+    sscma_tensor_rank(value, &rank);
+    sscma_tensor_dim(value, -1, &last);
+    if (flags & SSCMA_PARAM_NORM)
+        p->decay_mult = (float)pw->norm_decay_mult;
+    else if (flags & SSCMA_PARAM_BIAS)
+        p->decay_mult = (float)pw->bias_decay_mult, p->lr_mult = (float)pw->bias_lr_mult;
+    else if (rank == 4 && last == 1) /* OHWI with Cin/groups == 1: mmengine's in_channels == groups */
+        p->decay_mult = (float)pw->dwconv_decay_mult;
     return SSCMA_OK;
 }
 
@@ -194,30 +262,8 @@ sscma_status sscma_optimizer_create(sscma_model *model, const char *config_json,
         return SSCMA_FAIL(SSCMA_ERR_OUT_OF_MEMORY, "cannot allocate an optimizer");
     }
     o->model = model;
-    json_t *pw = NULL;
-    sscma_status st = json_is_object(cfg) ? parse(o, cfg, &pw)
-                                          : sscma_fail(SSCMA_ERR_CONFIG, WHERE, "the config must be a JSON object");
-    double norm_mult = 1.0, bias_mult = 1.0, bias_lr_mult = 1.0, dw_mult = 1.0;
-    json_t *custom = NULL;
-    if (st == SSCMA_OK && pw != NULL && !json_is_null(pw)) {
-        static const char *const keys[] = {"norm_decay_mult", "bias_decay_mult", "bias_lr_mult", "dwconv_decay_mult",
-                                           "custom_keys", NULL};
-        if (!json_is_object(pw))
-            st = sscma_fail(SSCMA_ERR_CONFIG, WHERE, "paramwise_cfg must be an object");
-        if (st == SSCMA_OK)
-            st = check_keys(pw, "paramwise_cfg", keys);
-        if (st == SSCMA_OK)
-            st = get_number(pw, "paramwise_cfg", "norm_decay_mult", 1.0, 0.0, 1e6, &norm_mult);
-        if (st == SSCMA_OK)
-            st = get_number(pw, "paramwise_cfg", "bias_decay_mult", 1.0, 0.0, 1e6, &bias_mult);
-        if (st == SSCMA_OK)
-            st = get_number(pw, "paramwise_cfg", "bias_lr_mult", 1.0, 0.0, 1e6, &bias_lr_mult);
-        if (st == SSCMA_OK)
-            st = get_number(pw, "paramwise_cfg", "dwconv_decay_mult", 1.0, 0.0, 1e6, &dw_mult);
-        custom = json_object_get(pw, "custom_keys");
-        if (st == SSCMA_OK && custom != NULL && !json_is_object(custom))
-            st = sscma_fail(SSCMA_ERR_CONFIG, WHERE, "paramwise_cfg.custom_keys must be an object");
-    }
+    paramwise_cfg pw;
+    sscma_status st = parse(o, cfg, &pw);
     int32_t count = 0;
     if (st == SSCMA_OK)
         st = sscma_model_param_count(model, &count);
@@ -238,30 +284,8 @@ sscma_status sscma_optimizer_create(sscma_model *model, const char *config_json,
         sscma_tensor_numel(value, &p->n);
         p->lr_mult = 1.0f, p->decay_mult = 1.0f;
         p->bias = (flags & SSCMA_PARAM_BIAS) != 0;
-        json_t *entry = custom != NULL ? match_custom(custom, name) : NULL;
-        if (entry != NULL) {
-            static const char *const ckeys[] = {"lr_mult", "decay_mult", NULL};
-            double lm = 1.0, dm = 1.0;
-            if (!json_is_object(entry) || (st = check_keys(entry, "custom_keys entry", ckeys)) != SSCMA_OK ||
-                (st = get_number(entry, "custom_keys", "lr_mult", 1.0, 0.0, 1e6, &lm)) != SSCMA_OK ||
-                (st = get_number(entry, "custom_keys", "decay_mult", 1.0, 0.0, 1e6, &dm)) != SSCMA_OK) {
-                if (st == SSCMA_OK)
-                    st = sscma_fail(SSCMA_ERR_CONFIG, WHERE, "custom_keys entries must be objects");
-                break;
-            }
-            p->lr_mult = (float)lm, p->decay_mult = (float)dm;
-        } else {
-            int32_t rank = 0;
-            int64_t last = 0;
-            sscma_tensor_rank(value, &rank);
-            sscma_tensor_dim(value, -1, &last);
-            if (flags & SSCMA_PARAM_NORM)
-                p->decay_mult = (float)norm_mult;
-            else if (flags & SSCMA_PARAM_BIAS)
-                p->decay_mult = (float)bias_mult, p->lr_mult = (float)bias_lr_mult;
-            else if (rank == 4 && last == 1) /* OHWI with Cin/groups == 1: mmengine's in_channels == groups */
-                p->decay_mult = (float)dw_mult;
-        }
+        if ((st = param_mults(p, &pw, name, flags, value)) != SSCMA_OK)
+            break;
         size_t bytes = (size_t)(p->n > 0 ? p->n : 1) * sizeof(float);
         bool ok = true;
         if (o->kind == OPT_SGD) {

@@ -25,12 +25,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/config.h"
 #include "core/internal.h"
+#include "core/schema.h"
 #include "sscma/optim.h"
 #include "train/state.h"
 
-#define WHERE "param_scheduler"
+#define WHERE "scheduler"
 #define INF_STEP INT64_MAX
 #define MAX_MILESTONES 32
 
@@ -64,19 +64,6 @@ struct sscma_scheduler {
     sched *items;
     int32_t count;
 };
-
-static sscma_status number(json_t *obj, size_t index, const char *key, double def, double *out)
-{
-    json_t *v = json_object_get(obj, key);
-    if (v == NULL) {
-        *out = def;
-        return SSCMA_OK;
-    }
-    if (!json_is_number(v))
-        return sscma_fail(SSCMA_ERR_CONFIG, WHERE, "scheduler %zu: '%s' must be a number", index, key);
-    *out = json_number_value(v);
-    return SSCMA_OK;
-}
 
 static double current(const sscma_scheduler *s, const sched *c)
 {
@@ -170,168 +157,174 @@ static void step_one(sscma_scheduler *s, sched *c)
     c->global_step++;
 }
 
-static sscma_status parse_one(sscma_optimizer *opt, json_t *o, size_t i, int64_t epoch_len, sched *c)
+/* One scheduler's keys as the config gives them (mmengine's names); steps as numbers, as mmengine accepts. */
+typedef struct sched_cfg {
+    double begin, end, start_factor, end_factor, factor, total_iters, gamma, step_size, T_max, eta_min, power;
+    double eta_max, total_steps, pct_start, div_factor, final_div_factor;
+    bool by_epoch, convert_to_iter_based, three_phase;
+    int anneal_strategy; /* 0 cos, 1 linear */
+    int64_t milestones[MAX_MILESTONES];
+    int32_t n_milestones;
+} sched_cfg;
+
+static const char *const anneal_names[] = {"cos", "linear", NULL};
+
+/* The keys every scheduler has: its window and mmengine's epoch/iteration switches. */
+#define SCHED_WINDOW_FIELDS                                                                                    \
+    SSCMA_FIELD_KEY("type"), SSCMA_FIELD_RANGE(sched_cfg, begin, 0.0, 0.0, INFINITY),                          \
+        SSCMA_FIELD(sched_cfg, end, -1.0), SSCMA_FIELD(sched_cfg, by_epoch, true),                             \
+        SSCMA_FIELD(sched_cfg, convert_to_iter_based, false)
+
+static const sscma_field common_fields[] = {
+    SCHED_WINDOW_FIELDS,
+    SSCMA_FIELD(sched_cfg, start_factor, 1.0 / 3.0),
+    SSCMA_FIELD(sched_cfg, end_factor, 1.0),
+    SSCMA_FIELD(sched_cfg, factor, 1.0 / 3.0),
+    SSCMA_FIELD(sched_cfg, total_iters, 0.0),
+    SSCMA_FIELD(sched_cfg, gamma, 0.1),
+    SSCMA_FIELD(sched_cfg, step_size, 0.0),
+    SSCMA_FIELD_LIST_AS("milestones", sched_cfg, milestones, offsetof(sched_cfg, n_milestones), 0, 0, 0, INFINITY, 0),
+    SSCMA_FIELD(sched_cfg, T_max, -1.0),
+    SSCMA_FIELD(sched_cfg, eta_min, 0.0),
+    SSCMA_FIELD(sched_cfg, power, 1.0),
+    SSCMA_FIELD_KEY("verbose"),
+    SSCMA_FIELD_END,
+};
+
+static const sscma_field one_cycle_fields[] = {
+    SCHED_WINDOW_FIELDS,
+    SSCMA_FIELD(sched_cfg, eta_max, 0.0),
+    SSCMA_FIELD(sched_cfg, total_steps, -1.0),
+    SSCMA_FIELD_RANGE(sched_cfg, pct_start, 0.3, 0.0, 1.0),
+    SSCMA_FIELD_ENUM_AS("anneal_strategy", sched_cfg, anneal_strategy, 0, anneal_names, 0),
+    SSCMA_FIELD(sched_cfg, div_factor, 25.0),
+    SSCMA_FIELD(sched_cfg, final_div_factor, 1e4),
+    SSCMA_FIELD(sched_cfg, three_phase, false),
+    SSCMA_FIELD_KEY("verbose"),
+    SSCMA_FIELD_END,
+};
+
+/* <Kind>LR or <Kind>Momentum, or OneCycleLR; false when the type is none of them. */
+static bool find_kind(const char *type, sched *c)
 {
-    static const char *const common[] = {"type", "begin", "end", "by_epoch", "convert_to_iter_based", "start_factor",
-                                         "end_factor", "factor", "total_iters", "gamma", "step_size", "milestones",
-                                         "T_max", "eta_min", "power", "verbose", NULL};
-    static const char *const one_cycle_keys[] = {"type", "begin", "end", "by_epoch", "convert_to_iter_based",
-                                                 "eta_max", "total_steps", "pct_start", "anneal_strategy",
-                                                 "div_factor", "final_div_factor", "three_phase", "verbose", NULL};
-    const char *type = json_string_value(json_object_get(o, "type"));
-    memset(c, 0, sizeof *c);
-    if (!json_is_object(o) || type == NULL)
-        return sscma_fail(SSCMA_ERR_CONFIG, WHERE, "scheduler %zu needs a \"type\"", i);
     static const struct {
         const char *name;
         sched_kind kind;
     } kinds[] = {{"Linear", S_LINEAR},           {"Constant", S_CONSTANT}, {"Step", S_STEP},
                  {"MultiStep", S_MULTISTEP},     {"Exponential", S_EXPONENTIAL},
                  {"CosineAnnealing", S_COSINE}, {"Poly", S_POLY}};
-    bool found = false;
-    size_t len = strlen(type);
+    if (type == NULL)
+        return false;
     if (strcmp(type, "OneCycleLR") == 0) {
-        c->kind = S_ONECYCLE, found = true;
-    } else {
-        /* <Kind>LR or <Kind>Momentum */
-        for (size_t k = 0; k < sizeof kinds / sizeof kinds[0] && !found; k++) {
-            size_t n = strlen(kinds[k].name);
-            if (len > n && strncmp(type, kinds[k].name, n) == 0 &&
-                (strcmp(type + n, "LR") == 0 || strcmp(type + n, "Momentum") == 0)) {
-                c->kind = kinds[k].kind, found = true;
-                c->momentum = type[n] == 'M';
-            }
+        c->kind = S_ONECYCLE;
+        return true;
+    }
+    size_t len = strlen(type);
+    for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++) {
+        size_t n = strlen(kinds[k].name);
+        if (len > n && strncmp(type, kinds[k].name, n) == 0 &&
+            (strcmp(type + n, "LR") == 0 || strcmp(type + n, "Momentum") == 0)) {
+            c->kind = kinds[k].kind;
+            c->momentum = type[n] == 'M';
+            return true;
         }
     }
-    if (!found)
-        return sscma_fail(SSCMA_ERR_CONFIG, WHERE, "scheduler %zu: unknown type '%s'; known: LinearLR, ConstantLR, "
-                          "StepLR, MultiStepLR, ExponentialLR, CosineAnnealingLR, PolyLR, OneCycleLR, and the "
-                          "Momentum variants (LinearMomentum, ...)", i, type);
-    char list[400];
-    const char *key = sscma_config_unknown_key(o, c->kind == S_ONECYCLE ? one_cycle_keys : common, list, sizeof list);
-    if (key != NULL)
-        return sscma_fail(SSCMA_ERR_CONFIG, WHERE, "scheduler %zu (%s): unknown key '%s'; valid keys: %s", i, type, key,
-                          list);
-    if (c->momentum && !sscma_optimizer_has_momentum(opt))
-        return sscma_fail(SSCMA_ERR_CONFIG, WHERE, "scheduler %zu (%s): the optimizer has no momentum (SGD needs "
-                          "momentum > 0)", i, type);
-    double base = 0.0;
-    if (c->momentum)
-        sscma_optimizer_momentum(opt, &base);
-    json_t *by = json_object_get(o, "by_epoch");
-    bool by_epoch = by == NULL || json_is_true(by); /* mmengine's default: by epoch */
-    bool convert = json_is_true(json_object_get(o, "convert_to_iter_based"));
-    double begin = 0.0, end = -1.0;
-    sscma_status st;
-    if ((st = number(o, i, "begin", 0.0, &begin)) != SSCMA_OK || (st = number(o, i, "end", -1.0, &end)) != SSCMA_OK)
+    return false;
+}
+
+/* The per-kind rules on top of the table's types; `scale` turns epochs into iterations. */
+static sscma_status parse_kind(const sched_cfg *g, int64_t scale, const char *path, const char *type, sched *c)
+{
+    switch (c->kind) {
+    case S_LINEAR:
+        c->start_factor = g->start_factor, c->end_factor = g->end_factor;
+        if (!(c->start_factor > 0.0 && c->start_factor <= 1.0) || !(c->end_factor >= 0.0 && c->end_factor <= 1.0))
+            return sscma_schema_fail(WHERE, path, NULL, "%s: start_factor in (0, 1], end_factor in [0, 1]", type);
+        if (c->end == INF_STEP)
+            return sscma_schema_fail(WHERE, path, NULL, "%s needs an 'end'", type);
+        break;
+    case S_CONSTANT:
+        c->factor = g->factor;
+        if (!(c->factor > 0.0 && c->factor <= 1.0))
+            return sscma_schema_fail(WHERE, path, "factor", "expected a number in (0, 1], got %g", c->factor);
+        break;
+    case S_STEP:
+        c->gamma = g->gamma;
+        c->step_size = (int64_t)g->step_size * scale;
+        if (c->step_size < 1)
+            return sscma_schema_fail(WHERE, path, NULL, "%s needs 'step_size' >= 1", type);
+        break;
+    case S_MULTISTEP:
+        c->gamma = g->gamma;
+        for (int32_t k = 0; k < g->n_milestones; k++)
+            c->milestones[c->n_milestones++] = g->milestones[k] * scale;
+        break;
+    case S_EXPONENTIAL: c->gamma = g->gamma; break;
+    case S_COSINE:
+        c->eta_min = g->eta_min;
+        c->t_max = g->T_max < 0 ? (c->end == INF_STEP ? -1 : c->end - c->begin) : (int64_t)g->T_max * scale;
+        if (c->t_max < 1)
+            return sscma_schema_fail(WHERE, path, NULL, "%s needs 'T_max' or 'end'", type);
+        break;
+    case S_POLY:
+        c->eta_min = g->eta_min, c->power = g->power;
+        if (c->end == INF_STEP)
+            return sscma_schema_fail(WHERE, path, NULL, "%s needs an 'end'", type);
+        break;
+    case S_ONECYCLE:
+        c->peak = g->eta_max, c->pct_start = g->pct_start;
+        if (!(c->peak > 0.0) || !(g->div_factor > 0.0) || !(g->final_div_factor > 0.0))
+            return sscma_schema_fail(WHERE, path, NULL, "%s: eta_max, div_factor and final_div_factor must be positive",
+                                     type);
+        c->total = g->total_steps > 0 ? (int64_t)g->total_steps * scale : c->end == INF_STEP ? -1 : c->end - c->begin;
+        if (c->total < 2)
+            return sscma_schema_fail(WHERE, path, NULL, "%s needs 'total_steps' (at least 2) or an 'end'", type);
+        c->cos_anneal = g->anneal_strategy == 0;
+        c->three_phase = g->three_phase;
+        c->initial = c->peak / g->div_factor;
+        c->minimum = c->initial / g->final_div_factor;
+        break;
+    }
+    return SSCMA_OK;
+}
+
+static sscma_status parse_one(sscma_optimizer *opt, json_t *o, size_t i, int64_t epoch_len, sched *c)
+{
+    char path[64];
+    sscma_schema_index(path, sizeof path, "param_scheduler", i);
+    memset(c, 0, sizeof *c);
+    if (!json_is_object(o))
+        return sscma_schema_expected(WHERE, path, NULL, "an object with a \"type\"", o);
+    json_t *type = json_object_get(o, "type");
+    if (!find_kind(json_string_value(type), c))
+        return sscma_schema_expected(WHERE, path, "type",
+                                     "LinearLR, ConstantLR, StepLR, MultiStepLR, ExponentialLR, CosineAnnealingLR, "
+                                     "PolyLR, OneCycleLR or a Momentum variant (LinearMomentum, ...)", type);
+    sched_cfg g;
+    sscma_status st = sscma_schema_read(c->kind == S_ONECYCLE ? one_cycle_fields : common_fields, o, WHERE, path, &g);
+    if (st != SSCMA_OK)
         return st;
-    int64_t scale = by_epoch && convert ? epoch_len : 1;
-    if (by_epoch && convert && epoch_len < 1)
-        return sscma_fail(SSCMA_ERR_CONFIG, WHERE, "scheduler %zu (%s): convert_to_iter_based needs the iterations "
-                          "per epoch", i, type);
-    c->by_epoch = by_epoch && !convert;
-    c->begin = (int64_t)begin * scale;
-    c->end = end < 0 ? INF_STEP : (int64_t)end * scale;
-    if (c->begin < 0 || c->end <= c->begin)
-        return sscma_fail(SSCMA_ERR_CONFIG, WHERE, "scheduler %zu (%s): begin %g and end %g make an empty window", i,
-                          type, begin, end);
+    if (c->momentum && !sscma_optimizer_has_momentum(opt))
+        return sscma_schema_fail(WHERE, path, "type", "%s: the optimizer has no momentum (SGD needs momentum > 0)",
+                                 json_string_value(type));
+    if (c->kind == S_MULTISTEP && json_object_get(o, "milestones") == NULL)
+        return sscma_schema_expected(WHERE, path, "milestones", "a list of integers >= 0", NULL);
+    bool convert = g.by_epoch && g.convert_to_iter_based;
+    int64_t scale = convert ? epoch_len : 1;
+    if (convert && epoch_len < 1)
+        return sscma_schema_fail(WHERE, path, "convert_to_iter_based", "needs the iterations per epoch");
+    c->by_epoch = g.by_epoch && !convert;
+    c->begin = (int64_t)g.begin * scale;
+    c->end = g.end < 0 ? INF_STEP : (int64_t)g.end * scale;
+    if (c->end <= c->begin)
+        return sscma_schema_fail(WHERE, path, NULL, "begin %g and end %g make an empty window", g.begin, g.end);
     c->total = c->end == INF_STEP ? INF_STEP : c->end - c->begin - 1;
     c->last_step = -1;
     if (c->momentum)
-        c->base = base;
+        sscma_optimizer_momentum(opt, &c->base);
     else
         sscma_optimizer_lr(opt, &c->base);
-    double d = 0.0;
-    switch (c->kind) {
-    case S_LINEAR:
-        if ((st = number(o, i, "start_factor", 1.0 / 3.0, &c->start_factor)) != SSCMA_OK ||
-            (st = number(o, i, "end_factor", 1.0, &c->end_factor)) != SSCMA_OK)
-            return st;
-        if (!(c->start_factor > 0.0 && c->start_factor <= 1.0) || !(c->end_factor >= 0.0 && c->end_factor <= 1.0))
-            return sscma_fail(SSCMA_ERR_CONFIG, WHERE, "scheduler %zu (%s): start_factor in (0, 1], end_factor "
-                              "in [0, 1]", i, type);
-        if (c->end == INF_STEP)
-            return sscma_fail(SSCMA_ERR_CONFIG, WHERE, "scheduler %zu (%s) needs an 'end'", i, type);
-        break;
-    case S_CONSTANT:
-        if ((st = number(o, i, "factor", 1.0 / 3.0, &c->factor)) != SSCMA_OK)
-            return st;
-        if (!(c->factor > 0.0 && c->factor <= 1.0))
-            return sscma_fail(SSCMA_ERR_CONFIG, WHERE, "scheduler %zu (%s): factor in (0, 1]", i, type);
-        break;
-    case S_STEP:
-        if ((st = number(o, i, "gamma", 0.1, &c->gamma)) != SSCMA_OK || (st = number(o, i, "step_size", 0, &d)) != SSCMA_OK)
-            return st;
-        c->step_size = (int64_t)d * scale;
-        if (c->step_size < 1)
-            return sscma_fail(SSCMA_ERR_CONFIG, WHERE, "scheduler %zu (%s) needs 'step_size' >= 1", i, type);
-        break;
-    case S_MULTISTEP: {
-        json_t *ms = json_object_get(o, "milestones");
-        if ((st = number(o, i, "gamma", 0.1, &c->gamma)) != SSCMA_OK)
-            return st;
-        if (!json_is_array(ms) || json_array_size(ms) > MAX_MILESTONES)
-            return sscma_fail(SSCMA_ERR_CONFIG, WHERE, "scheduler %zu (%s): 'milestones' must be a list of "
-                              "at most %d integers", i, type, MAX_MILESTONES);
-        size_t k;
-        json_t *m;
-        json_array_foreach(ms, k, m)
-        {
-            if (!json_is_integer(m) || json_integer_value(m) < 0)
-                return sscma_fail(SSCMA_ERR_CONFIG, WHERE, "scheduler %zu (%s): milestones[%zu] must be a "
-                                  "non-negative integer", i, type, k);
-            c->milestones[c->n_milestones++] = (int64_t)json_integer_value(m) * scale;
-        }
-        break;
-    }
-    case S_EXPONENTIAL:
-        if ((st = number(o, i, "gamma", 0.1, &c->gamma)) != SSCMA_OK)
-            return st;
-        break;
-    case S_COSINE:
-        if ((st = number(o, i, "eta_min", 0.0, &c->eta_min)) != SSCMA_OK ||
-            (st = number(o, i, "T_max", -1.0, &d)) != SSCMA_OK)
-            return st;
-        c->t_max = d < 0 ? (c->end == INF_STEP ? -1 : c->end - c->begin) : (int64_t)d * scale;
-        if (c->t_max < 1)
-            return sscma_fail(SSCMA_ERR_CONFIG, WHERE, "scheduler %zu (%s) needs 'T_max' or 'end'", i, type);
-        break;
-    case S_POLY:
-        if ((st = number(o, i, "eta_min", 0.0, &c->eta_min)) != SSCMA_OK ||
-            (st = number(o, i, "power", 1.0, &c->power)) != SSCMA_OK)
-            return st;
-        if (c->end == INF_STEP)
-            return sscma_fail(SSCMA_ERR_CONFIG, WHERE, "scheduler %zu (%s) needs an 'end'", i, type);
-        break;
-    case S_ONECYCLE: {
-        double div = 25.0, final_div = 1e4;
-        if ((st = number(o, i, "eta_max", 0.0, &c->peak)) != SSCMA_OK ||
-            (st = number(o, i, "total_steps", -1.0, &d)) != SSCMA_OK ||
-            (st = number(o, i, "pct_start", 0.3, &c->pct_start)) != SSCMA_OK ||
-            (st = number(o, i, "div_factor", 25.0, &div)) != SSCMA_OK ||
-            (st = number(o, i, "final_div_factor", 1e4, &final_div)) != SSCMA_OK)
-            return st;
-        if (!(c->peak > 0.0) || !(div > 0.0) || !(final_div > 0.0))
-            return sscma_fail(SSCMA_ERR_CONFIG, WHERE, "scheduler %zu (OneCycleLR): eta_max, div_factor and "
-                              "final_div_factor must be positive", i);
-        if (!(c->pct_start >= 0.0 && c->pct_start <= 1.0))
-            return sscma_fail(SSCMA_ERR_CONFIG, WHERE, "scheduler %zu (OneCycleLR): pct_start must be in [0, 1]", i);
-        c->total = d > 0 ? (int64_t)d * scale : c->end == INF_STEP ? -1 : c->end - c->begin;
-        if (c->total < 2)
-            return sscma_fail(SSCMA_ERR_CONFIG, WHERE, "scheduler %zu (OneCycleLR) needs 'total_steps' (at least 2) "
-                              "or an 'end'", i);
-        const char *strategy = json_string_value(json_object_get(o, "anneal_strategy"));
-        if (strategy != NULL && strcmp(strategy, "cos") != 0 && strcmp(strategy, "linear") != 0)
-            return sscma_fail(SSCMA_ERR_CONFIG, WHERE, "scheduler %zu (OneCycleLR): anneal_strategy is \"cos\" or "
-                              "\"linear\"", i);
-        c->cos_anneal = strategy == NULL || strcmp(strategy, "cos") == 0;
-        c->three_phase = json_is_true(json_object_get(o, "three_phase"));
-        c->initial = c->peak / div;
-        c->minimum = c->initial / final_div;
-        break;
-    }
-    }
-    return SSCMA_OK;
+    return parse_kind(&g, scale, path, json_string_value(type), c);
 }
 
 sscma_status sscma_scheduler_create(sscma_optimizer *optimizer, const char *config_json, int64_t iters_per_epoch,
@@ -353,7 +346,7 @@ sscma_status sscma_scheduler_create(sscma_optimizer *optimizer, const char *conf
     sscma_scheduler *s = calloc(1, sizeof *s);
     size_t n = json_is_array(cfg) ? json_array_size(cfg) : 0;
     if (!json_is_array(cfg))
-        st = sscma_fail(SSCMA_ERR_CONFIG, WHERE, "expected a list of schedulers");
+        st = sscma_schema_expected(WHERE, "param_scheduler", NULL, "a list of schedulers or one", cfg);
     else if (s == NULL || (n > 0 && (s->items = calloc(n, sizeof *s->items)) == NULL))
         st = SSCMA_FAIL(SSCMA_ERR_OUT_OF_MEMORY, "cannot allocate schedulers");
     if (s != NULL)

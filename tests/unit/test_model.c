@@ -701,13 +701,13 @@ static void layer_by_layer_errors(void)
     CHECK_FAILS(sscma_model_add_layer(m, "c", "conv3d", NULL, in2, 2), SSCMA_ERR_NOT_FOUND, "no op named 'conv3d'");
     CHECK_FAILS(sscma_model_add_layer(m, "c", "conv2d", NULL, missing, 2), SSCMA_ERR_NOT_FOUND, "'nope'");
     CHECK_FAILS(sscma_model_add_layer(m, "c", "conv2d", "{\"stride\": 2}", in2, 2), SSCMA_ERR_CONFIG,
-                "unknown attribute 'stride'; valid: stride_h, stride_w");
+                "conv2d: unknown key 'stride'; valid keys: stride_h, stride_w");
     CHECK_FAILS(sscma_model_add_layer(m, "c", "conv2d", "{\"groups\": \"two\"}", in2, 2), SSCMA_ERR_CONFIG,
-                "'groups' must be an integer");
+                "conv2d: groups: expected an integer, got \"two\"");
     CHECK_FAILS(sscma_model_add_layer(m, "c", "conv2d", NULL, in2, 2), SSCMA_ERR_SHAPE,
                 "node 'c': conv2d: input f32[1, 8, 8, 2] has 2 channels; weight f32[4, 3, 3, 3] expects 3");
     CHECK_FAILS(sscma_model_add_layer(m, "c", "batch_norm_act", "{\"act\": \"gelu\"}", in2, 2), SSCMA_ERR_CONFIG,
-                "'act' must be one of: none, relu, relu6");
+                "act: expected one of: none, relu, relu6");
     CHECK_FAILS(sscma_model_add_output(m, "y", "nothing", 0), SSCMA_ERR_NOT_FOUND, "'nothing'");
     CHECK_FAILS(sscma_model_add_output(m, "loss", "x", 1), SSCMA_ERR_INVALID_ARGUMENT, "must be a scalar");
     CHECK_FAILS(sscma_model_create_empty(NULL, &m), SSCMA_ERR_INVALID_ARGUMENT, "'ctx'");

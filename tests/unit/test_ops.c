@@ -368,13 +368,13 @@ static void attributes_parse_from_json(void)
     CHECK_OK(sscma_op_parse_attrs(sscma_op_find("cross_entropy"), "{\"reduction\": \"sum\"}", &ce));
     CHECK(ce.reduction == SSCMA_REDUCTION_SUM && ce.ignore_index == -100);
     CHECK_FAILS(sscma_op_parse_attrs(sscma_op_find("cross_entropy"), "{\"reduction\": \"avg\"}", &ce),
-                SSCMA_ERR_CONFIG, "'reduction' must be one of: mean, sum, none, batchmean");
+                SSCMA_ERR_CONFIG, "reduction: expected one of: mean, sum, none, batchmean, got \"avg\"");
     CHECK_FAILS(sscma_op_parse_attrs(sscma_op_find("split"), "{\"sizes\": [1.5]}", &ax), SSCMA_ERR_CONFIG,
-                "'sizes'[0] must be an integer");
-    CHECK_FAILS(sscma_op_parse_attrs(sscma_op_find("dropout"), "[0.5]", &ax), SSCMA_ERR_CONFIG, "must be a JSON object");
+                "sizes[0]: expected an integer, got 1.5");
+    CHECK_FAILS(sscma_op_parse_attrs(sscma_op_find("dropout"), "[0.5]", &ax), SSCMA_ERR_CONFIG, "dropout: expected an object, got [0.5]");
     CHECK_FAILS(sscma_op_parse_attrs(sscma_op_find("dropout"), "{\"p\": 0.5,", &ax), SSCMA_ERR_CONFIG, "line 1");
     CHECK_FAILS(sscma_op_parse_attrs(sscma_op_find("relu"), "{\"negative_slope\": 0.1}", &ax), SSCMA_ERR_CONFIG,
-                "unknown attribute 'negative_slope'; valid: (none)");
+                "relu: unknown key 'negative_slope'; valid keys: (none)");
 }
 
 int main(int argc, char **argv)

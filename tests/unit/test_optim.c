@@ -167,18 +167,19 @@ static void scheduler_errors(void)
     sscma_scheduler *s = NULL;
     CHECK_OK(sscma_optimizer_create(m, "{\"type\": \"SGD\", \"lr\": 0.1}", &o));
     CHECK_FAILS(sscma_scheduler_create(o, "[{\"type\": \"WarmupLR\"}]", 10, &s), SSCMA_ERR_CONFIG,
-                "scheduler 0: unknown type 'WarmupLR'");
+                "scheduler: param_scheduler[0].type: expected LinearLR, ConstantLR, StepLR, MultiStepLR, ExponentialLR, "
+                "CosineAnnealingLR, PolyLR, OneCycleLR or a Momentum variant (LinearMomentum, ...), got \"WarmupLR\"");
     CHECK_FAILS(sscma_scheduler_create(o, "[{\"type\": \"StepLR\", \"step_size\": 2}, {\"type\": \"LinearLR\"}]", 10,
-                                       &s), SSCMA_ERR_CONFIG, "scheduler 1 (LinearLR) needs an 'end'");
+                                       &s), SSCMA_ERR_CONFIG, "scheduler: param_scheduler[1]: LinearLR needs an 'end'");
     CHECK_FAILS(sscma_scheduler_create(o, "{\"type\": \"StepLR\", \"stepsize\": 2}", 10, &s), SSCMA_ERR_CONFIG,
                 "unknown key 'stepsize'");
     CHECK_FAILS(sscma_scheduler_create(o, "{\"type\": \"LinearMomentum\", \"end\": 5}", 10, &s), SSCMA_ERR_CONFIG,
-                "scheduler 0 (LinearMomentum): the optimizer has no momentum");
+                "param_scheduler[0].type: LinearMomentum: the optimizer has no momentum");
     CHECK_FAILS(sscma_scheduler_create(o, "{\"type\": \"OneCycleLR\", \"eta_max\": 0.1}", 10, &s), SSCMA_ERR_CONFIG,
                 "needs 'total_steps' (at least 2) or an 'end'");
     CHECK_FAILS(sscma_scheduler_create(o, "{\"type\": \"OneCycleLR\", \"eta_max\": 0.1, \"end\": 9, "
                                           "\"anneal_strategy\": \"exp\"}", 10, &s), SSCMA_ERR_CONFIG,
-                "anneal_strategy is \"cos\" or \"linear\"");
+                "param_scheduler[0].anneal_strategy: expected one of: cos, linear, got \"exp\"");
     CHECK_FAILS(sscma_scheduler_create(o, "{\"type\": \"OneCycleLR\", \"T_max\": 3}", 10, &s), SSCMA_ERR_CONFIG,
                 "unknown key 'T_max'; valid keys: type, begin");
     CHECK_FAILS(sscma_scheduler_create(o, "{\"type\": \"CosineAnnealingLR\", \"by_epoch\": true, "
@@ -201,18 +202,30 @@ static void configs_and_arguments(void)
     sscma_optimizer *o = NULL;
     double v = 0;
     CHECK_FAILS(sscma_optimizer_create(m, "{\"type\": \"RMSprop\"}", &o), SSCMA_ERR_CONFIG,
-                "unknown optimizer type 'RMSprop'; known: SGD, Adam, AdamW");
-    CHECK_FAILS(sscma_optimizer_create(m, "{\"type\": \"SGD\", \"lr\": -1}", &o), SSCMA_ERR_CONFIG, "'lr' must be");
+                "type: expected one of: SGD, Adam, AdamW, got \"RMSprop\"");
+    CHECK_FAILS(sscma_optimizer_create(m, "{\"type\": \"SGD\", \"lr\": -1}", &o), SSCMA_ERR_CONFIG, "optimizer: lr: expected a number 0..1000000, got -1");
     CHECK_FAILS(sscma_optimizer_create(m, "{\"type\": \"SGD\", \"momentun\": 0.9}", &o), SSCMA_ERR_CONFIG,
                 "unknown key 'momentun'; valid keys: type, lr, momentum");
     CHECK_FAILS(sscma_optimizer_create(m, "{\"type\": \"SGD\", \"nesterov\": true}", &o), SSCMA_ERR_CONFIG,
                 "Nesterov momentum needs momentum > 0");
     CHECK_FAILS(sscma_optimizer_create(m, "{\"type\": \"Adam\", \"betas\": [0.9]}", &o), SSCMA_ERR_CONFIG,
-                "'betas' must be [beta1, beta2]");
+                "betas: expected a list of 2 numbers (each a number 0..1), got [0.9]");
+    CHECK_FAILS(sscma_optimizer_create(m, "{\"type\": \"AdamW\", \"betas\": [0.9, 1]}", &o), SSCMA_ERR_CONFIG,
+                "optimizer: betas: expected two numbers in [0, 1), got [0.9, 1]");
+    CHECK_FAILS(sscma_optimizer_create(m, "{\"optimizer\": {\"type\": \"SGD\", \"lr\": \"0.1\"}}", &o),
+                SSCMA_ERR_CONFIG, "optimizer: optim_wrapper.optimizer.lr: expected a number 0..1000000, got \"0.1\"");
+    CHECK_FAILS(sscma_optimizer_create(m, "{\"optimizer\": {\"type\": \"SGD\"}, \"clip_grad\": {}}", &o),
+                SSCMA_ERR_CONFIG, "optim_wrapper.clip_grad.max_norm: expected a number 1e-12..1e+12, missing");
+    CHECK_FAILS(sscma_optimizer_create(m, "{\"optimizer\": {\"type\": \"SGD\"}, \"paramwise_cfg\": {\"custom_keys\": "
+                                          "{\".\": {\"lr\": 2}}}}", &o),
+                SSCMA_ERR_CONFIG, "optim_wrapper.paramwise_cfg.custom_keys..: unknown key 'lr'; valid keys: lr_mult, "
+                "decay_mult");
+    CHECK_FAILS(sscma_optimizer_create(m, "{\"optimizer\": {\"type\": \"SGD\"}, \"type\": \"Apex\"}", &o),
+                SSCMA_ERR_CONFIG, "optim_wrapper.type: expected OptimWrapper or AmpOptimWrapper, got \"Apex\"");
     CHECK_FAILS(sscma_optimizer_create(m, "{\"optimizer\": {\"type\": \"SGD\"}, \"clip_grad\": {\"norm\": 1}}", &o),
-                SSCMA_ERR_CONFIG, "clip_grad: unknown key 'norm'");
+                SSCMA_ERR_CONFIG, "optimizer: optim_wrapper.clip_grad: unknown key 'norm'; valid keys: max_norm, norm_type");
     CHECK_FAILS(sscma_optimizer_create(m, "{\"optimizer\": {\"type\": \"SGD\"}, \"paramwise_cfg\": {\"norm_decay\": 0}}",
-                                       &o), SSCMA_ERR_CONFIG, "paramwise_cfg: unknown key 'norm_decay'");
+                                       &o), SSCMA_ERR_CONFIG, "optimizer: optim_wrapper.paramwise_cfg: unknown key 'norm_decay'; valid keys: norm_decay_mult");
     CHECK_FAILS(sscma_optimizer_create(m, "{\"type\": ", &o), SSCMA_ERR_CONFIG, "line 1");
     CHECK_FAILS(sscma_optimizer_create(NULL, "{}", &o), SSCMA_ERR_INVALID_ARGUMENT, "'model'");
     CHECK(o == NULL);

@@ -370,6 +370,12 @@ static void runner_errors_name_the_key(void)
         {"model.data_preprocessor.mean=[1,2,3]", "model.data_preprocessor.mean: 3 values for a model with 1 input"},
         {"val_evaluator=null", "no 'val_evaluator'"},
         {"val_evaluator.type=NoSuchMetric", "val_evaluator: "},
+        {"train_dataloader.batchsize=2", "runner: train_dataloader: unknown key 'batchsize'; valid keys: batch_size"},
+        {"randomness.seed=-1", "runner: randomness.seed: expected an integer >= 0, got -1"},
+        /* through the trainer into the optimizer: the message names the JSON path in the config */
+        {"optim_wrapper.optimizer.momentun=0.9",
+         "optimizer: optim_wrapper.optimizer: unknown key 'momentun'; valid keys: type, lr, betas"},
+        {"optim_wrapper.optimizer.lr=-1", "optim_wrapper.optimizer.lr: expected a number 0..1000000, got -1"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         c = parse(fomo_config(text, sizeof text, data, NULL));
@@ -383,6 +389,9 @@ static void runner_errors_name_the_key(void)
         sscma_status st = sscma_runner_loader(r, "train", &ld);
         if (st == SSCMA_OK)
             st = sscma_runner_evaluate(r, "val", &m);
+        sscma_trainer *t = NULL;
+        if (st == SSCMA_OK)
+            st = sscma_runner_trainer(r, &t);
         CHECK(st != SSCMA_OK);
         if (strstr(sscma_last_error(), bad[i][1]) == NULL)
             test_fail(__FILE__, __LINE__, "%s: the message '%s' lacks '%s'", bad[i][0], sscma_last_error(), bad[i][1]);

@@ -214,12 +214,13 @@ static void metric_errors(void)
     CHECK_FAILS(sscma_metric_create("{\"type\": \"Accuracy\", \"top_k\": 1}", &m), SSCMA_ERR_CONFIG,
                 "unknown key 'top_k'; valid keys: type, topk");
     CHECK_FAILS(sscma_metric_create("{\"type\": \"mAP\"}", &m), SSCMA_ERR_CONFIG,
-                "unknown metric type 'mAP'; known: Accuracy, FomoMetric");
-    CHECK_FAILS(sscma_metric_create("{\"type\": \"Accuracy\", \"topk\": [0]}", &m), SSCMA_ERR_CONFIG, "at least 1");
+                "metric: type: expected one of: Accuracy, FomoMetric, PointMetric, MSE, got \"mAP\"");
+    CHECK_FAILS(sscma_metric_create("{\"type\": \"Accuracy\", \"topk\": [0]}", &m), SSCMA_ERR_CONFIG,
+                "metric: topk[0]: expected an integer 1..1000000, got 0");
     CHECK_FAILS(sscma_metric_create("{\"type\": \"PointMetric\", \"threshold\": 1}", &m), SSCMA_ERR_CONFIG,
-                "'threshold' must be a number above 1");
+                "metric: threshold: expected a number above 1 (pixels), got 1");
     CHECK_FAILS(sscma_metric_create("[1", &m), SSCMA_ERR_CONFIG, "line 1");
-    CHECK_FAILS(sscma_metric_create("{}", &m), SSCMA_ERR_CONFIG, "needs a \"type\"");
+    CHECK_FAILS(sscma_metric_create("{}", &m), SSCMA_ERR_CONFIG, "type: expected one of: Accuracy, FomoMetric, PointMetric, MSE, missing");
     CHECK_FAILS(sscma_metric_create(NULL, &m), SSCMA_ERR_INVALID_ARGUMENT, "'config_json'");
     CHECK_OK(sscma_metric_create("{\"type\": \"Accuracy\"}", &m));
     float scores[6] = {0};
@@ -623,10 +624,11 @@ static void trainer_errors(void)
     CHECK_FAILS(make_stack(&s, cfg), SSCMA_ERR_CONFIG, "save_best must be a metric name");
     free_stack(&s);
     snprintf(cfg, sizeof cfg, "{\"max_epochs\": 1, \"optim_wrapper\": {\"optimizer\": {\"type\": \"Lion\"}}}");
-    CHECK_FAILS(make_stack(&s, cfg), SSCMA_ERR_CONFIG, "unknown optimizer type 'Lion'");
+    CHECK_FAILS(make_stack(&s, cfg), SSCMA_ERR_CONFIG, "optim_wrapper.optimizer.type: expected one of: SGD, Adam, AdamW, got \"Lion\"");
     free_stack(&s);
     snprintf(cfg, sizeof cfg, "{\"max_epochs\": 1, %s, \"val_evaluator\": {\"type\": \"Acc\"}}", opt);
-    CHECK_FAILS(make_stack(&s, cfg), SSCMA_ERR_CONFIG, "unknown metric type 'Acc'");
+    CHECK_FAILS(make_stack(&s, cfg), SSCMA_ERR_CONFIG,
+                "metric: type: expected one of: Accuracy, FomoMetric, PointMetric, MSE, got \"Acc\"");
     free_stack(&s);
     snprintf(cfg, sizeof cfg, "{\"train_cfg\": {\"by_epoch\": true, \"max_epochs\": 1, \"val_interval\": 1}, %s}", opt);
     CHECK_OK(make_stack(&s, cfg));
