@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "core/config.h"
+#include "core/file.h"
 #include "core/internal.h"
 #include "io/checkpoint.h"
 #include "quant/qmodel.h"
