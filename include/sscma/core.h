@@ -106,7 +106,8 @@ typedef struct sscma_context_options {
 /*
  * Fills `options` with the defaults. `struct_size` is sizeof(sscma_context_options) as the caller was compiled;
  * only that many bytes are written, so programs built against older headers keep working.
- * Errors: SSCMA_ERR_INVALID_ARGUMENT if options is NULL or struct_size is smaller than the first version's size.
+ * Errors: SSCMA_ERR_INVALID_ARGUMENT if options is NULL or struct_size is smaller than the first version's size;
+ * SSCMA_ERR_UNSUPPORTED if it is larger than this library's (a program built against a newer libsscma).
  */
 SSCMA_API sscma_status sscma_context_options_init(sscma_context_options *options, size_t struct_size);
 

@@ -8,8 +8,10 @@
 
 #include "core/internal.h"
 
-/* The size of the first published sscma_context_options; struct_size may never be smaller. */
-#define CONTEXT_OPTIONS_V1_SIZE sizeof(sscma_context_options)
+/* The first version of sscma_context_options ends with alloc_user_data (64 bytes on LP64): frozen, whatever is
+ * appended later (docs/architecture.md, "Versioned options"). */
+#define CONTEXT_OPTIONS_V1_SIZE SSCMA_SIZE_THROUGH(sscma_context_options, alloc_user_data)
+_Static_assert(sizeof(void *) != 8 || CONTEXT_OPTIONS_V1_SIZE == 64, "the first version's size is frozen");
 
 static const char *level_name(sscma_log_level level)
 {
@@ -88,17 +90,9 @@ static int is_threshold_level(int level)
 
 sscma_status sscma_context_options_init(sscma_context_options *options, size_t struct_size)
 {
-    SSCMA_REQUIRE_NONNULL(options);
-    if (struct_size < CONTEXT_OPTIONS_V1_SIZE)
-        return SSCMA_FAIL(SSCMA_ERR_INVALID_ARGUMENT, "struct_size %zu is smaller than sscma_context_options (%zu)",
-                          struct_size, CONTEXT_OPTIONS_V1_SIZE);
-    if (struct_size > sizeof(sscma_context_options))
-        return SSCMA_FAIL(SSCMA_ERR_UNSUPPORTED,
-                          "struct_size %zu is larger than this library's sscma_context_options (%zu): "
-                          "the program was built against a newer libsscma than the one loaded (%s)",
-                          struct_size, sizeof(sscma_context_options), sscma_version());
-    options_defaults(options);
-    return SSCMA_OK;
+    sscma_context_options defaults;
+    options_defaults(&defaults);
+    return SSCMA_OPTIONS_INIT(sscma_context_options, options, struct_size, &defaults, CONTEXT_OPTIONS_V1_SIZE);
 }
 
 sscma_status sscma_context_create(const sscma_context_options *options, sscma_context **out)
@@ -107,12 +101,9 @@ sscma_status sscma_context_create(const sscma_context_options *options, sscma_co
     sscma_context_options o;
     options_defaults(&o);
     if (options != NULL) {
-        if (options->struct_size < CONTEXT_OPTIONS_V1_SIZE || options->struct_size > sizeof o)
-            return SSCMA_FAIL(SSCMA_ERR_INVALID_ARGUMENT,
-                              "options->struct_size is %u; fill the options with sscma_context_options_init()",
-                              (unsigned)options->struct_size);
-        memcpy(&o, options, options->struct_size);
-        o.struct_size = (uint32_t)sizeof o;
+        sscma_status st = SSCMA_OPTIONS_READ(sscma_context_options, options, &o, CONTEXT_OPTIONS_V1_SIZE);
+        if (st != SSCMA_OK)
+            return st;
     }
     if (o.num_threads < 0 || o.num_threads > SSCMA_MAX_THREADS)
         return SSCMA_FAIL(SSCMA_ERR_INVALID_ARGUMENT, "num_threads is %d; expected 0 (all CPUs) to %d",

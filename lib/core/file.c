@@ -28,6 +28,7 @@ uint32_t sscma_crc32(uint32_t crc, const void *data, size_t size)
 
 sscma_status sscma_write_file_atomic(const char *path, const void *data, size_t size)
 {
+    SSCMA_ASSERT(path != NULL && (data != NULL || size == 0));
     size_t len = strlen(path);
     char *tmp = malloc(len + 16);
     if (tmp == NULL)
@@ -76,6 +77,7 @@ sscma_status sscma_write_file_atomic(const char *path, const void *data, size_t 
 
 sscma_status sscma_read_file(const char *path, void **data, size_t *size)
 {
+    SSCMA_ASSERT(path != NULL && data != NULL && size != NULL);
     FILE *f = fopen(path, "rb");
     if (f == NULL)
         return sscma_fail(SSCMA_ERR_IO, path, "cannot open: %s", strerror(errno));

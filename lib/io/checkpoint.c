@@ -60,6 +60,7 @@ static uint64_t get_u64(const unsigned char *p)
 sscma_status sscma_ckpt_write(const sscma_context *ctx, const char *path, json_t *config, json_t *state,
                               const sscma_ckpt_entry *entries, int32_t count, bool compress)
 {
+    SSCMA_ASSERT(path != NULL && count >= 0 && (count == 0 || entries != NULL));
     (void)ctx;
     sscma_status st = SSCMA_OK;
     json_t *header = json_object(), *list = json_array();
@@ -264,6 +265,7 @@ static void format_shape(char *buf, size_t size, int32_t rank, const int64_t *di
 sscma_status sscma_ckpt_get(const sscma_ckpt *ck, const char *name, sscma_dtype dtype, int32_t rank,
                             const int64_t *dims, void *dst, size_t dst_bytes)
 {
+    SSCMA_ASSERT(ck != NULL && ck->tensors != NULL && name != NULL);
     size_t i;
     json_t *item;
     json_array_foreach(ck->tensors, i, item)
@@ -310,6 +312,7 @@ sscma_status sscma_ckpt_get(const sscma_ckpt *ck, const char *name, sscma_dtype 
 sscma_status sscma_ckpt_list_add(sscma_ckpt_list *list, const char *name, sscma_dtype dtype, int32_t rank,
                                  const int64_t *dims, const void *data)
 {
+    SSCMA_ASSERT(list != NULL && name != NULL && rank >= 0 && rank <= SSCMA_TENSOR_MAX_RANK);
     if (list->count == list->cap) {
         int32_t cap = list->cap ? 2 * list->cap : 64;
         sscma_ckpt_entry *items = realloc(list->items, (size_t)cap * sizeof *items);

@@ -1,6 +1,7 @@
 /* Unit tests of core.h: status codes, per-thread errors, version, context options, logging, allocator hooks. */
 #define _POSIX_C_SOURCE 200809L
 #include <pthread.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -118,6 +119,38 @@ static void options_init_rejects_bad_arguments(void)
     CHECK_FAILS(sscma_context_options_init(NULL, sizeof o), SSCMA_ERR_INVALID_ARGUMENT, "'options'");
     CHECK_FAILS(sscma_context_options_init(&o, 4), SSCMA_ERR_INVALID_ARGUMENT, "struct_size 4");
     CHECK_FAILS(sscma_context_options_init(&o, sizeof o + 8), SSCMA_ERR_UNSUPPORTED, "newer libsscma");
+}
+
+/* A program built against the first sscma_context_options: struct_size is that version's size (fields through
+ * alloc_user_data), and its struct is exactly that long (malloc of that size: ASan sees any access past it). */
+static void options_of_the_first_version_keep_working(void)
+{
+    const size_t v1_size = offsetof(sscma_context_options, alloc_user_data) + sizeof(void *);
+    enum { POISON = 32 };
+    unsigned char *buf = malloc(v1_size + POISON);
+    CHECK(buf != NULL);
+    memset(buf, 0xEE, v1_size + POISON);
+    CHECK_OK(sscma_context_options_init((sscma_context_options *)buf, v1_size));
+    for (size_t i = v1_size; i < v1_size + POISON; i++)
+        CHECK_INT_EQ(buf[i], 0xEE);
+    free(buf);
+
+    sscma_context_options *o = malloc(v1_size);
+    CHECK(o != NULL);
+    CHECK_OK(sscma_context_options_init(o, v1_size));
+    CHECK_INT_EQ(o->struct_size, v1_size);
+    o->num_threads = 2;
+    o->seed = 42;
+    sscma_context *ctx = NULL;
+    CHECK_OK(sscma_context_create(o, &ctx));
+    free(o);
+    int32_t threads = 0;
+    uint64_t seed = 0;
+    CHECK_OK(sscma_context_num_threads(ctx, &threads));
+    CHECK_OK(sscma_context_seed(ctx, &seed));
+    CHECK_INT_EQ(threads, 2);
+    CHECK_INT_EQ(seed, 42);
+    sscma_context_destroy(ctx);
 }
 
 static void context_create_defaults(void)
@@ -377,6 +410,7 @@ int main(int argc, char **argv)
         TEST_CASE(last_error_is_per_thread),
         TEST_CASE(options_init_sets_defaults),
         TEST_CASE(options_init_rejects_bad_arguments),
+        TEST_CASE(options_of_the_first_version_keep_working),
         TEST_CASE(context_create_defaults),
         TEST_CASE(context_create_uses_options),
         TEST_CASE(context_create_rejects_bad_options),
