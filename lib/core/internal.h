@@ -5,7 +5,9 @@
 #ifndef SSCMA_LIB_CORE_INTERNAL_H
 #define SSCMA_LIB_CORE_INTERNAL_H
 
+#include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stddef.h>
 
 #include "sscma/core.h"
@@ -34,9 +36,17 @@
 
 typedef struct sscma_pool sscma_pool;
 
+/*
+ * The log level and callback may change while other threads log (pool workers, loader threads): the level is an
+ * atomic read on every message, and the callback with its user data is read and called under log_lock, so a
+ * message never pairs one callback with another's user data, and once sscma_context_set_log_callback returns the
+ * old callback is not running and will not be called again (docs/architecture.md, "Threads").
+ */
 struct sscma_context {
-    sscma_context_options options; /* as created, with num_threads resolved (never 0) */
+    sscma_context_options options; /* as created, with num_threads resolved (never 0); the log fields are below */
     sscma_pool *pool;              /* options.num_threads workers; helpers start on first use */
+    atomic_int log_level;          /* sscma_log_level */
+    pthread_mutex_t log_lock;      /* guards options.log_fn and options.log_user_data, and calls to log_fn */
 };
 
 /*
