@@ -6,7 +6,10 @@
  *    back through the last pointer argument and are left untouched when the call fails.
  *  - On failure the calling thread's message (sscma_last_error()) says what failed and where.
  *  - sscma_<thing>_destroy(NULL) is a no-op.
- *  - A handle is used by one thread at a time; different handles may be used from different threads.
+ *  - A handle is used by one thread at a time; different handles may be used from different threads. Objects
+ *    created from one context may be used from different threads at once (they share its thread pool, which
+ *    serialises their jobs). The context itself is the exception that is safe to share: its log level and log
+ *    callback may be changed from any thread while other threads log (see sscma_context_set_log_callback).
  */
 #ifndef SSCMA_CORE_H
 #define SSCMA_CORE_H
@@ -72,7 +75,8 @@ typedef enum sscma_log_level {
 
 /*
  * Receives the log messages of a context. `message` is one line without a trailing newline, valid only during the
- * call. Called from the thread that logs; it must not call back into the same context.
+ * call. Called from the thread that logs (the caller's, a pool worker or a loader thread), one call at a time per
+ * context; it must not call back into the same context.
  */
 typedef void (*sscma_log_fn)(void *user_data, sscma_log_level level, const char *message);
 
@@ -106,7 +110,8 @@ typedef struct sscma_context_options {
 /*
  * Fills `options` with the defaults. `struct_size` is sizeof(sscma_context_options) as the caller was compiled;
  * only that many bytes are written, so programs built against older headers keep working.
- * Errors: SSCMA_ERR_INVALID_ARGUMENT if options is NULL or struct_size is smaller than the first version's size.
+ * Errors: SSCMA_ERR_INVALID_ARGUMENT if options is NULL or struct_size is smaller than the first version's size;
+ * SSCMA_ERR_UNSUPPORTED if it is larger than this library's (a program built against a newer libsscma).
  */
 SSCMA_API sscma_status sscma_context_options_init(sscma_context_options *options, size_t struct_size);
 
@@ -127,12 +132,17 @@ SSCMA_API sscma_status sscma_context_num_threads(const sscma_context *ctx, int32
 /* Stores the context's seed in *out. Errors: NULL arguments. */
 SSCMA_API sscma_status sscma_context_seed(const sscma_context *ctx, uint64_t *out);
 
-/* Changes the context's log level. Errors: NULL ctx, level outside SSCMA_LOG_DEBUG..SSCMA_LOG_OFF. */
+/*
+ * Changes the context's log level; safe while other threads log through the context (a message already past the
+ * level check may still be delivered). Errors: NULL ctx, level outside SSCMA_LOG_DEBUG..SSCMA_LOG_OFF.
+ */
 SSCMA_API sscma_status sscma_context_set_log_level(sscma_context *ctx, sscma_log_level level);
 
 /*
  * Replaces the context's log callback; fn NULL restores the default (stderr). user_data is passed to fn as is and
- * is not owned. Errors: NULL ctx.
+ * is not owned. Safe while other threads log through the context: callbacks are called one at a time, always with
+ * their own user_data, and once this returns the old callback is not running and is not called again (so its
+ * user_data may be freed). A callback must not call back into the same context. Errors: NULL ctx.
  */
 SSCMA_API sscma_status sscma_context_set_log_callback(sscma_context *ctx, sscma_log_fn fn, void *user_data);
 

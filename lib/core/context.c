@@ -8,8 +8,10 @@
 
 #include "core/internal.h"
 
-/* The size of the first published sscma_context_options; struct_size may never be smaller. */
-#define CONTEXT_OPTIONS_V1_SIZE sizeof(sscma_context_options)
+/* The first version of sscma_context_options ends with alloc_user_data (64 bytes on LP64): frozen, whatever is
+ * appended later (docs/architecture.md, "Versioned options"). */
+#define CONTEXT_OPTIONS_V1_SIZE SSCMA_SIZE_THROUGH(sscma_context_options, alloc_user_data)
+_Static_assert(sizeof(void *) != 8 || CONTEXT_OPTIONS_V1_SIZE == 64, "the first version's size is frozen");
 
 static const char *level_name(sscma_log_level level)
 {
@@ -88,17 +90,9 @@ static int is_threshold_level(int level)
 
 sscma_status sscma_context_options_init(sscma_context_options *options, size_t struct_size)
 {
-    SSCMA_REQUIRE_NONNULL(options);
-    if (struct_size < CONTEXT_OPTIONS_V1_SIZE)
-        return SSCMA_FAIL(SSCMA_ERR_INVALID_ARGUMENT, "struct_size %zu is smaller than sscma_context_options (%zu)",
-                          struct_size, CONTEXT_OPTIONS_V1_SIZE);
-    if (struct_size > sizeof(sscma_context_options))
-        return SSCMA_FAIL(SSCMA_ERR_UNSUPPORTED,
-                          "struct_size %zu is larger than this library's sscma_context_options (%zu): "
-                          "the program was built against a newer libsscma than the one loaded (%s)",
-                          struct_size, sizeof(sscma_context_options), sscma_version());
-    options_defaults(options);
-    return SSCMA_OK;
+    sscma_context_options defaults;
+    options_defaults(&defaults);
+    return SSCMA_OPTIONS_INIT(sscma_context_options, options, struct_size, &defaults, CONTEXT_OPTIONS_V1_SIZE);
 }
 
 sscma_status sscma_context_create(const sscma_context_options *options, sscma_context **out)
@@ -107,12 +101,9 @@ sscma_status sscma_context_create(const sscma_context_options *options, sscma_co
     sscma_context_options o;
     options_defaults(&o);
     if (options != NULL) {
-        if (options->struct_size < CONTEXT_OPTIONS_V1_SIZE || options->struct_size > sizeof o)
-            return SSCMA_FAIL(SSCMA_ERR_INVALID_ARGUMENT,
-                              "options->struct_size is %u; fill the options with sscma_context_options_init()",
-                              (unsigned)options->struct_size);
-        memcpy(&o, options, options->struct_size);
-        o.struct_size = (uint32_t)sizeof o;
+        sscma_status st = SSCMA_OPTIONS_READ(sscma_context_options, options, &o, CONTEXT_OPTIONS_V1_SIZE);
+        if (st != SSCMA_OK)
+            return st;
     }
     if (o.num_threads < 0 || o.num_threads > SSCMA_MAX_THREADS)
         return SSCMA_FAIL(SSCMA_ERR_INVALID_ARGUMENT, "num_threads is %d; expected 0 (all CPUs) to %d",
@@ -139,8 +130,14 @@ sscma_status sscma_context_create(const sscma_context_options *options, sscma_co
         return SSCMA_FAIL(SSCMA_ERR_OUT_OF_MEMORY, "cannot allocate the context (%zu bytes)", sizeof *ctx);
     memset(ctx, 0, sizeof *ctx);
     ctx->options = o;
+    atomic_init(&ctx->log_level, (int)o.log_level);
+    if (pthread_mutex_init(&ctx->log_lock, NULL) != 0) {
+        o.free_fn(o.alloc_user_data, ctx, sizeof *ctx);
+        return SSCMA_FAIL(SSCMA_ERR_OUT_OF_MEMORY, "cannot create the log lock");
+    }
     sscma_status st = sscma_pool_create(ctx, o.num_threads, &ctx->pool);
     if (st != SSCMA_OK) {
+        pthread_mutex_destroy(&ctx->log_lock);
         o.free_fn(o.alloc_user_data, ctx, sizeof *ctx);
         return sscma_fail(st, __func__, "cannot allocate the thread pool");
     }
@@ -154,6 +151,7 @@ void sscma_context_destroy(sscma_context *ctx)
     if (ctx == NULL)
         return;
     sscma_pool_destroy(ctx->pool);
+    pthread_mutex_destroy(&ctx->log_lock);
     sscma_free_fn free_fn = ctx->options.free_fn;
     void *user_data = ctx->options.alloc_user_data;
     free_fn(user_data, ctx, sizeof *ctx);
@@ -181,15 +179,17 @@ sscma_status sscma_context_set_log_level(sscma_context *ctx, sscma_log_level lev
     if (!is_threshold_level((int)level))
         return SSCMA_FAIL(SSCMA_ERR_INVALID_ARGUMENT, "level is %d; expected %d (debug) to %d (off)", (int)level,
                           SSCMA_LOG_DEBUG, SSCMA_LOG_OFF);
-    ctx->options.log_level = level;
+    atomic_store_explicit(&ctx->log_level, (int)level, memory_order_relaxed);
     return SSCMA_OK;
 }
 
 sscma_status sscma_context_set_log_callback(sscma_context *ctx, sscma_log_fn fn, void *user_data)
 {
     SSCMA_REQUIRE_NONNULL(ctx);
+    pthread_mutex_lock(&ctx->log_lock);
     ctx->options.log_fn = fn != NULL ? fn : log_to_stderr;
     ctx->options.log_user_data = fn != NULL ? user_data : NULL;
+    pthread_mutex_unlock(&ctx->log_lock);
     return SSCMA_OK;
 }
 
@@ -206,14 +206,18 @@ sscma_status sscma_context_log(sscma_context *ctx, sscma_log_level level, const 
 
 void sscma_logf(const sscma_context *ctx, sscma_log_level level, const char *fmt, ...)
 {
-    if (level < ctx->options.log_level)
+    if ((int)level < atomic_load_explicit(&ctx->log_level, memory_order_relaxed))
         return;
     char line[1024];
     va_list args;
     va_start(args, fmt);
     vsnprintf(line, sizeof line, fmt, args);
     va_end(args);
+    /* sscma_logf takes a const context; the lock is the one member that changes under it */
+    pthread_mutex_t *lock = (pthread_mutex_t *)&ctx->log_lock;
+    pthread_mutex_lock(lock);
     ctx->options.log_fn(ctx->options.log_user_data, level, line);
+    pthread_mutex_unlock(lock);
 }
 
 void *sscma_alloc(const sscma_context *ctx, size_t size_bytes, size_t alignment)

@@ -5,7 +5,10 @@
 #ifndef SSCMA_LIB_CORE_INTERNAL_H
 #define SSCMA_LIB_CORE_INTERNAL_H
 
+#include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
+#include <stddef.h>
 
 #include "sscma/core.h"
 
@@ -33,9 +36,17 @@
 
 typedef struct sscma_pool sscma_pool;
 
+/*
+ * The log level and callback may change while other threads log (pool workers, loader threads): the level is an
+ * atomic read on every message, and the callback with its user data is read and called under log_lock, so a
+ * message never pairs one callback with another's user data, and once sscma_context_set_log_callback returns the
+ * old callback is not running and will not be called again (docs/architecture.md, "Threads").
+ */
 struct sscma_context {
-    sscma_context_options options; /* as created, with num_threads resolved (never 0) */
+    sscma_context_options options; /* as created, with num_threads resolved (never 0); the log fields are below */
     sscma_pool *pool;              /* options.num_threads workers; helpers start on first use */
+    atomic_int log_level;          /* sscma_log_level */
+    pthread_mutex_t log_lock;      /* guards options.log_fn and options.log_user_data, and calls to log_fn */
 };
 
 /*
@@ -55,6 +66,61 @@ sscma_status sscma_vfail(sscma_status status, const char *where, const char *fmt
         if ((ptr) == NULL)                                                                                     \
             return SSCMA_FAIL(SSCMA_ERR_INVALID_ARGUMENT, "argument '%s' is NULL", #ptr);                     \
     } while (0)
+
+/*
+ * SSCMA_ASSERT(cond): an internal invariant, never a check of user data (that is a status with a message). Like
+ * libgit2's GIT_ASSERT: without NDEBUG it is assert(); with NDEBUG (meson's b_ndebug, which this project sets to
+ * `if-release`: buildtype=release, or -Db_ndebug=true) a false condition records "internal error: <cond>
+ * (<file>:<line>)" as the calling thread's error and makes the enclosing function return SSCMA_ERR_INTERNAL.
+ * SSCMA_ASSERT_RETURN(cond, value) returns `value` instead (NULL, -1, ...) for functions that do not return a
+ * status; SSCMA_ASSERT_VOID(cond) just returns.
+ */
+#ifdef NDEBUG
+#  define SSCMA_ASSERT_RETURN(cond, value)                                                                     \
+    do {                                                                                                       \
+        if (!(cond)) {                                                                                         \
+            sscma_fail(SSCMA_ERR_INTERNAL, __func__, "internal error: %s (%s:%d)", #cond, __FILE__, __LINE__); \
+            return value;                                                                                      \
+        }                                                                                                      \
+    } while (0)
+#  define SSCMA_ASSERT_VOID(cond)                                                                              \
+    do {                                                                                                       \
+        if (!(cond)) {                                                                                         \
+            sscma_fail(SSCMA_ERR_INTERNAL, __func__, "internal error: %s (%s:%d)", #cond, __FILE__, __LINE__); \
+            return;                                                                                            \
+        }                                                                                                      \
+    } while (0)
+#else
+#  include <assert.h>
+#  define SSCMA_ASSERT_RETURN(cond, value) assert(cond)
+#  define SSCMA_ASSERT_VOID(cond) assert(cond)
+#endif
+#define SSCMA_ASSERT(cond) SSCMA_ASSERT_RETURN(cond, SSCMA_ERR_INTERNAL)
+
+/*
+ * Versioned structs (docs/architecture.md, "Versioned options"). Every public struct with a struct_size starts with
+ * `uint32_t struct_size`; the library accepts any size from the first version's (SSCMA_SIZE_THROUGH its last
+ * first-version field: frozen, whatever is appended later) to its own sizeof: smaller is
+ * SSCMA_ERR_INVALID_ARGUMENT, larger (a program built against a newer libsscma) SSCMA_ERR_UNSUPPORTED. `where` is
+ * the public function, `field` the argument's name in messages ("struct_size", "options->struct_size"), `type` the
+ * struct's name.
+ */
+#define SSCMA_SIZE_THROUGH(type, field) (offsetof(type, field) + sizeof(((type *)0)->field))
+sscma_status sscma_options_check(const char *where, const char *field, size_t struct_size, size_t v1_size,
+                                 size_t current_size, const char *type);
+/* The *_options_init() body: checks struct_size, then copies only the caller's first struct_size bytes of the
+ * library's `defaults` (a whole current struct) into options and sets its struct_size. */
+sscma_status sscma_options_init(const char *where, const char *type, void *options, size_t struct_size,
+                                const void *defaults, size_t v1_size, size_t current_size);
+/* Reads caller options: checks options->struct_size, then copies that many bytes over `dst` (a whole current
+ * struct holding the defaults, so fields the caller does not know keep them) and sets dst's struct_size to the
+ * current size. Never reads past the caller's struct_size. */
+sscma_status sscma_options_read(const char *where, const char *type, const void *options, void *dst, size_t v1_size,
+                                size_t current_size);
+#define SSCMA_OPTIONS_INIT(type, options, struct_size, defaults, v1_size)                                      \
+    sscma_options_init(__func__, #type, (options), (struct_size), (defaults), (v1_size), sizeof(type))
+#define SSCMA_OPTIONS_READ(type, options, dst, v1_size)                                                        \
+    sscma_options_read(__func__, #type, (options), (dst), (v1_size), sizeof(type))
 
 /* Sends a formatted line to ctx's log when `level` passes its threshold. ctx must not be NULL. */
 void sscma_logf(const sscma_context *ctx, sscma_log_level level, const char *fmt, ...) SSCMA_PRINTF(3, 4);

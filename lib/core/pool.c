@@ -116,11 +116,12 @@ static void *worker_main(void *p)
 
 sscma_status sscma_pool_create(const sscma_context *ctx, int32_t num_threads, sscma_pool **out)
 {
+    SSCMA_ASSERT(num_threads >= 1 && num_threads <= SSCMA_MAX_THREADS); /* resolved by sscma_context_create */
     sscma_pool *pool = sscma_alloc_zeroed(ctx, sizeof *pool, _Alignof(sscma_pool));
     if (pool == NULL)
         return sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, "thread pool", "cannot allocate the pool");
     pool->ctx = ctx;
-    pool->num_threads = num_threads < 1 ? 1 : num_threads;
+    pool->num_threads = num_threads;
     atomic_init(&pool->generation, 0);
     atomic_init(&pool->pending, 0);
     atomic_init(&pool->sleeping, 0);

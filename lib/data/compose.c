@@ -24,8 +24,8 @@
 #include <stb_image_write.h>
 
 #include "core/config.h"
+#include "core/file.h"
 #include "data/data.h"
-#include "io/checkpoint.h"
 #include "sscma/data.h"
 
 #define WHERE "compose"

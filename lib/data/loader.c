@@ -533,6 +533,16 @@ sscma_status sscma_loader_start_epoch(sscma_loader *loader, int64_t epoch)
     if (epoch < 0)
         return SSCMA_FAIL(SSCMA_ERR_INVALID_ARGUMENT, "epoch %lld is negative", (long long)epoch);
     pthread_mutex_lock(&loader->lock);
+    /* Workers read the order and the augmentation seed while they build a batch, outside the lock: stop handing
+     * out batches and wait for those in flight (their results are dropped) before rewriting them. */
+    loader->produce_next = loader->n_batches;
+    for (bool filling = true; filling;) {
+        filling = false;
+        for (int32_t i = 0; loader->slots != NULL && i < loader->prefetch; i++)
+            filling = filling || loader->slots[i].state == SLOT_FILLING;
+        if (filling)
+            pthread_cond_wait(&loader->changed, &loader->lock);
+    }
     int64_t n = loader->dataset->size;
     for (int64_t i = 0; i < n; i++)
         loader->order[i] = i;

@@ -10,8 +10,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/file.h"
 #include "export/exporters.h"
-#include "io/checkpoint.h"
 #include "sscma/export.h"
 
 static bool is_identifier(const char *s)

@@ -12,8 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/file.h"
 #include "onnx.pb-c.h"
-#include "io/checkpoint.h"
 #include "quant/qmodel.h"
 #include "sscma/export.h"
 

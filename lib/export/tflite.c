@@ -8,10 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/file.h"
 #include "export/exporters.h"
 #include "export/flatbuf.h"
 #include "export/tflite_schema.h"
-#include "io/checkpoint.h"
 #include "quant/qmodel.h"
 #include "sscma/export.h"
 

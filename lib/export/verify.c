@@ -10,7 +10,9 @@
 #include "sscma/export.h"
 #include "sscma/metrics.h"
 
-#define VERIFY_REPORT_V1_SIZE (offsetof(sscma_verify_report, metric_name) + sizeof(((sscma_verify_report *)0)->metric_name))
+/* The first version ends with metric_name (104 bytes on LP64): frozen (docs/architecture.md, "Versioned options"). */
+#define VERIFY_REPORT_V1_SIZE SSCMA_SIZE_THROUGH(sscma_verify_report, metric_name)
+_Static_assert(sizeof(void *) != 8 || VERIFY_REPORT_V1_SIZE == 104, "the first version's size is frozen");
 
 /* The family's metric config and the result it reports. */
 static void default_metric(const sscma_qmodel *q, char *cfg, size_t size, char *result, size_t rsize)
@@ -36,9 +38,10 @@ sscma_status sscma_export_verify(sscma_qmodel *qmodel, const char *path, sscma_l
     SSCMA_REQUIRE_NONNULL(path);
     SSCMA_REQUIRE_NONNULL(data);
     SSCMA_REQUIRE_NONNULL(report);
-    if (report->struct_size < VERIFY_REPORT_V1_SIZE || report->struct_size > sizeof *report)
-        return SSCMA_FAIL(SSCMA_ERR_INVALID_ARGUMENT, "report->struct_size is %u; set it to sizeof the report",
-                          (unsigned)report->struct_size);
+    sscma_status size_st = sscma_options_check(__func__, "report->struct_size", report->struct_size,
+                                               VERIFY_REPORT_V1_SIZE, sizeof *report, "sscma_verify_report");
+    if (size_st != SSCMA_OK)
+        return size_st;
     size_t len = strlen(path);
     if (len < 7 || strcmp(path + len - 7, ".tflite") != 0)
         return SSCMA_FAIL(SSCMA_ERR_UNSUPPORTED, "%s: verification reads TFLite files; ONNX files are checked with "

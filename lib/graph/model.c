@@ -1,4 +1,5 @@
-/* The public model API (<sscma/model.h>) over the graph and the model families. */
+/* The public model API (<sscma/model.h>) over the graph; sscma_model_create, which needs the families, is in
+ * lib/zoo/builder.c. */
 #include <jansson.h>
 #include <stdio.h>
 #include <string.h>
@@ -7,13 +8,11 @@
 #include "graph/model_private.h"
 #include "io/checkpoint.h"
 #include "sscma/experimental.h"
-#include "train/state.h"
-#include "zoo/zoo.h"
 
 struct sscma_model {
     sscma_context *ctx;
     sscma_graph *g;
-    zoo_io io;
+    sscma_model_io_table io;
     /* views: one per value (inputs, outputs, params), created lazily, rewrapped after prepare */
     sscma_tensor **views, **grad_views;
     int32_t n_views;
@@ -53,25 +52,20 @@ static sscma_status sync_tables(sscma_model *m)
     return SSCMA_OK;
 }
 
-sscma_status sscma_model_create(sscma_context *ctx, const char *config_json, sscma_model **out)
+sscma_status sscma_model_from_graph(sscma_context *ctx, sscma_graph *graph, const sscma_model_io_table *io,
+                                    json_t *config, sscma_model **out)
 {
-    SSCMA_REQUIRE_NONNULL(ctx);
-    SSCMA_REQUIRE_NONNULL(config_json);
-    SSCMA_REQUIRE_NONNULL(out);
-    json_error_t err;
-    json_t *config = json_loads(config_json, 0, &err);
-    if (config == NULL)
-        return SSCMA_FAIL(SSCMA_ERR_CONFIG, "model config: line %d, column %d: %s", err.line, err.column, err.text);
     sscma_model *m = sscma_alloc_zeroed(ctx, sizeof *m, _Alignof(sscma_model));
     if (m == NULL) {
+        sscma_graph_destroy(graph);
         json_decref(config);
-        return SSCMA_FAIL(SSCMA_ERR_OUT_OF_MEMORY, "cannot allocate a model");
+        return sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, "model", "cannot allocate a model");
     }
     m->ctx = ctx;
-    sscma_status st = sscma_graph_create(ctx, &m->g);
-    if (st == SSCMA_OK)
-        st = sscma_zoo_build(m->g, config, &m->io);
+    m->g = graph;
+    m->io = *io;
     m->config = config;
+    sscma_status st = SSCMA_OK;
     for (int32_t i = 0; st == SSCMA_OK && i < m->io.n_outputs; i++)
         st = sscma_graph_mark_output(m->g, m->io.outputs[i]);
     if (st == SSCMA_OK)
@@ -581,7 +575,7 @@ sscma_status sscma_model_add_output(sscma_model *model, const char *output_name,
     return SSCMA_OK;
 }
 
-/* ---- private accessors for the trainer (train/state.h) ---- */
+/* ---- private accessors (graph/model_private.h) ---- */
 
 sscma_context *sscma_model_context(const sscma_model *model)
 {
@@ -603,21 +597,19 @@ const char *sscma_model_family(const sscma_model *model)
     return model->io.family;
 }
 
-/* ---- private accessors for the lowering (graph/model_private.h) ---- */
-
 sscma_graph *sscma_model_graph(const sscma_model *model)
 {
     return model->g;
 }
 
-const zoo_io *sscma_model_io(const sscma_model *model)
+const sscma_model_io_table *sscma_model_io(const sscma_model *model)
 {
     return &model->io;
 }
 
 sscma_status sscma_model_replace_graph(sscma_model *model, sscma_graph *graph, const int32_t *map)
 {
-    zoo_io io = model->io;
+    sscma_model_io_table io = model->io;
     int32_t *ids[3] = {&io.image, &io.target, &io.loss};
     for (int k = 0; k < 3; k++)
         if (*ids[k] >= 0 && (*ids[k] = map[*ids[k]]) < 0)

@@ -1,21 +1,50 @@
 /*
- * Private access to a model's graph and outputs, for the modules that read a model as a whole (the lowering to a
- * deployable model in lib/quant/). Not installed.
+ * Private access to a model's graph, outputs and state, for the modules above graph/ that build a model (the
+ * families in lib/zoo/), read it as a whole (the lowering in lib/quant/) or save and restore it (the trainer in
+ * lib/train/). Not installed.
  */
 #ifndef SSCMA_LIB_GRAPH_MODEL_PRIVATE_H
 #define SSCMA_LIB_GRAPH_MODEL_PRIVATE_H
 
+#include <jansson.h>
+
 #include "graph/graph.h"
-#include "zoo/zoo.h"
+#include "sscma/model.h"
+
+/* The model's input/output table: what whoever built the graph (a zoo family, the layer-by-layer builder) reports. */
+typedef struct sscma_model_io_table {
+    int32_t image;  /* input "image" */
+    int32_t target; /* input "target", -1 if none */
+    int32_t outputs[8];
+    const char *output_names[8];
+    int32_t n_outputs;
+    int32_t loss;   /* the scalar loss, -1 if none */
+    char family[64];
+} sscma_model_io_table;
+
+/*
+ * Makes a model of `graph` with its table `io` (copied) and the config it was built from (NULL for none); the model
+ * owns `graph` and `config` from here on, also when this fails. Marks the outputs and initialises the parameters.
+ */
+sscma_status sscma_model_from_graph(sscma_context *ctx, sscma_graph *graph, const sscma_model_io_table *io,
+                                    json_t *config, sscma_model **out);
 
 /* The model's graph and its input/output table (both borrowed). */
 sscma_graph *sscma_model_graph(const sscma_model *model);
-const zoo_io *sscma_model_io(const sscma_model *model);
+const sscma_model_io_table *sscma_model_io(const sscma_model *model);
 
 /*
  * Swaps in `graph` (owned by the model from here on) for the model's graph: map[old value] is the new value id
  * (-1 = gone) of the inputs, outputs and loss. Every tensor view is dropped; parameter indices change.
  */
 sscma_status sscma_model_replace_graph(sscma_model *model, sscma_graph *graph, const int32_t *map);
+
+/* The model's context, its config (borrowed, NULL for a model built layer by layer) and its dropout stream state. */
+sscma_context *sscma_model_context(const sscma_model *model);
+json_t *sscma_model_config_json(const sscma_model *model);
+uint64_t *sscma_model_rng_state(sscma_model *model);
+const char *sscma_model_family(const sscma_model *model);
+/* The batch size (0: not prepared) and mode the model is prepared for now: whoever prepared it last. */
+void sscma_model_prepared_as(const sscma_model *model, int64_t *batch, int *training);
 
 #endif /* SSCMA_LIB_GRAPH_MODEL_PRIVATE_H */

@@ -10,76 +10,13 @@
 
 #include "io/checkpoint.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 #include <zlib.h>
 
+#include "core/file.h"
 #include "sscma/version.h"
-
-uint32_t sscma_crc32(uint32_t crc, const void *data, size_t size)
-{
-    const unsigned char *p = data;
-    while (size > 0) {
-        uInt chunk = size > (1u << 30) ? (1u << 30) : (uInt)size;
-        crc = (uint32_t)crc32(crc, p, chunk);
-        p += chunk;
-        size -= chunk;
-    }
-    return crc;
-}
-
-sscma_status sscma_write_file_atomic(const char *path, const void *data, size_t size)
-{
-    size_t len = strlen(path);
-    char *tmp = malloc(len + 16);
-    if (tmp == NULL)
-        return sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, path, "cannot allocate a file name");
-    snprintf(tmp, len + 16, "%s.tmpXXXXXX", path);
-    int fd = mkstemp(tmp);
-    if (fd < 0) {
-        sscma_status st = sscma_fail(SSCMA_ERR_IO, path, "cannot create a temporary file beside it: %s",
-                                     strerror(errno));
-        free(tmp);
-        return st;
-    }
-    const unsigned char *p = data;
-    size_t left = size;
-    while (left > 0) {
-        ssize_t w = write(fd, p, left);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0) {
-            int e = errno;
-            close(fd);
-            unlink(tmp);
-            free(tmp);
-            return sscma_fail(SSCMA_ERR_IO, path, "write failed: %s", strerror(e));
-        }
-        p += w;
-        left -= (size_t)w;
-    }
-    if (fchmod(fd, 0644) != 0 || fsync(fd) != 0) {
-        int e = errno;
-        close(fd);
-        unlink(tmp);
-        free(tmp);
-        return sscma_fail(SSCMA_ERR_IO, path, "cannot flush the file: %s", strerror(e));
-    }
-    close(fd);
-    if (rename(tmp, path) != 0) {
-        int e = errno;
-        unlink(tmp);
-        free(tmp);
-        return sscma_fail(SSCMA_ERR_IO, path, "cannot rename the temporary file into place: %s", strerror(e));
-    }
-    free(tmp);
-    return SSCMA_OK;
-}
 
 static size_t elem_size(sscma_dtype d)
 {
@@ -123,6 +60,7 @@ static uint64_t get_u64(const unsigned char *p)
 sscma_status sscma_ckpt_write(const sscma_context *ctx, const char *path, json_t *config, json_t *state,
                               const sscma_ckpt_entry *entries, int32_t count, bool compress)
 {
+    SSCMA_ASSERT(path != NULL && count >= 0 && (count == 0 || entries != NULL));
     (void)ctx;
     sscma_status st = SSCMA_OK;
     json_t *header = json_object(), *list = json_array();
@@ -220,33 +158,6 @@ void sscma_ckpt_close(sscma_ckpt *ck)
     free(ck->blobs);
     free(ck->path);
     memset(ck, 0, sizeof *ck);
-}
-
-sscma_status sscma_read_file(const char *path, void **data, size_t *size)
-{
-    FILE *f = fopen(path, "rb");
-    if (f == NULL)
-        return sscma_fail(SSCMA_ERR_IO, path, "cannot open: %s", strerror(errno));
-    struct stat sb;
-    if (fstat(fileno(f), &sb) != 0 || !S_ISREG(sb.st_mode)) {
-        fclose(f);
-        return sscma_fail(SSCMA_ERR_IO, path, "not a regular file");
-    }
-    size_t n = (size_t)sb.st_size;
-    unsigned char *buf = malloc(n ? n : 1);
-    if (buf == NULL) {
-        fclose(f);
-        return sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, path, "cannot allocate %zu bytes to read it", n);
-    }
-    size_t got = fread(buf, 1, n, f);
-    fclose(f);
-    if (got != n) {
-        free(buf);
-        return sscma_fail(SSCMA_ERR_IO, path, "short read (%zu of %zu bytes)", got, n);
-    }
-    *data = buf;
-    *size = n;
-    return SSCMA_OK;
 }
 
 sscma_status sscma_ckpt_read(const sscma_context *ctx, const char *path, sscma_ckpt *out)
@@ -354,6 +265,7 @@ static void format_shape(char *buf, size_t size, int32_t rank, const int64_t *di
 sscma_status sscma_ckpt_get(const sscma_ckpt *ck, const char *name, sscma_dtype dtype, int32_t rank,
                             const int64_t *dims, void *dst, size_t dst_bytes)
 {
+    SSCMA_ASSERT(ck != NULL && ck->tensors != NULL && name != NULL);
     size_t i;
     json_t *item;
     json_array_foreach(ck->tensors, i, item)
@@ -400,6 +312,7 @@ sscma_status sscma_ckpt_get(const sscma_ckpt *ck, const char *name, sscma_dtype 
 sscma_status sscma_ckpt_list_add(sscma_ckpt_list *list, const char *name, sscma_dtype dtype, int32_t rank,
                                  const int64_t *dims, const void *data)
 {
+    SSCMA_ASSERT(list != NULL && name != NULL && rank >= 0 && rank <= SSCMA_TENSOR_MAX_RANK);
     if (list->count == list->cap) {
         int32_t cap = list->cap ? 2 * list->cap : 64;
         sscma_ckpt_entry *items = realloc(list->items, (size_t)cap * sizeof *items);

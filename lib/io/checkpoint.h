@@ -66,13 +66,4 @@ void sscma_ckpt_close(sscma_ckpt *ck);
 sscma_status sscma_ckpt_get(const sscma_ckpt *ck, const char *name, sscma_dtype dtype, int32_t rank,
                             const int64_t *dims, void *dst, size_t dst_bytes);
 
-/* CRC-32 (zlib's polynomial) of a buffer, continuing from crc. */
-uint32_t sscma_crc32(uint32_t crc, const void *data, size_t size);
-
-/* Writes `size` bytes to path atomically (temp + fsync + rename); nothing is left behind on failure. */
-sscma_status sscma_write_file_atomic(const char *path, const void *data, size_t size);
-
-/* Reads a whole regular file into a malloc'd buffer (*data, free() it). Errors name the path. */
-sscma_status sscma_read_file(const char *path, void **data, size_t *size);
-
 #endif /* SSCMA_LIB_IO_CHECKPOINT_H */

@@ -366,7 +366,7 @@ static sscma_status lower_node(lower *L, int32_t n)
 }
 
 /* Deployment outputs of the model (graph values) and their names; *softmax_first: the classifier's logits. */
-static int32_t deploy_outputs(const sscma_graph *g, const zoo_io *io, int32_t *vals, const char **names,
+static int32_t deploy_outputs(const sscma_graph *g, const sscma_model_io_table *io, int32_t *vals, const char **names,
                               bool *softmax_first)
 {
     *softmax_first = false;
@@ -391,7 +391,7 @@ static int32_t deploy_outputs(const sscma_graph *g, const zoo_io *io, int32_t *v
     return n;
 }
 
-static sscma_status do_lower(lower *L, const zoo_io *io)
+static sscma_status do_lower(lower *L, const sscma_model_io_table *io)
 {
     const sscma_graph *g = L->g;
     sscma_qmodel *q = L->q;

@@ -13,7 +13,9 @@
 #include "sscma/predict.h"
 
 #define WHERE "predict"
-#define PREDICT_OPTIONS_V1_SIZE (offsetof(sscma_predict_options, struct_size) + sizeof(uint32_t))
+/* The first version ends with top_k (12 bytes on LP64): frozen (docs/architecture.md, "Versioned options"). */
+#define PREDICT_OPTIONS_V1_SIZE SSCMA_SIZE_THROUGH(sscma_predict_options, top_k)
+_Static_assert(sizeof(void *) != 8 || PREDICT_OPTIONS_V1_SIZE == 12, "the first version's size is frozen");
 
 static void defaults(sscma_predict_options *o)
 {
@@ -25,18 +27,9 @@ static void defaults(sscma_predict_options *o)
 
 sscma_status sscma_predict_options_init(sscma_predict_options *options, size_t struct_size)
 {
-    SSCMA_REQUIRE_NONNULL(options);
-    if (struct_size < PREDICT_OPTIONS_V1_SIZE)
-        return SSCMA_FAIL(SSCMA_ERR_INVALID_ARGUMENT, "struct_size %zu is smaller than sscma_predict_options (%zu)",
-                          struct_size, (size_t)PREDICT_OPTIONS_V1_SIZE);
-    if (struct_size > sizeof(sscma_predict_options))
-        return SSCMA_FAIL(SSCMA_ERR_UNSUPPORTED, "struct_size %zu is larger than this library's "
-                          "sscma_predict_options (%zu)", struct_size, sizeof(sscma_predict_options));
     sscma_predict_options o;
     defaults(&o);
-    memcpy(options, &o, struct_size);
-    options->struct_size = (uint32_t)struct_size;
-    return SSCMA_OK;
+    return SSCMA_OPTIONS_INIT(sscma_predict_options, options, struct_size, &o, PREDICT_OPTIONS_V1_SIZE);
 }
 
 sscma_status sscma_image_read(sscma_context *ctx, const char *path, int32_t channels, sscma_tensor **out)
@@ -170,10 +163,9 @@ sscma_status sscma_predict(sscma_qmodel *qmodel, const sscma_tensor *image, cons
     sscma_predict_options o;
     defaults(&o);
     if (options != NULL) {
-        if (options->struct_size < PREDICT_OPTIONS_V1_SIZE || options->struct_size > sizeof o)
-            return SSCMA_FAIL(SSCMA_ERR_INVALID_ARGUMENT, "options->struct_size is %u; fill the options with "
-                              "sscma_predict_options_init()", (unsigned)options->struct_size);
-        memcpy(&o, options, options->struct_size);
+        sscma_status st = SSCMA_OPTIONS_READ(sscma_predict_options, options, &o, PREDICT_OPTIONS_V1_SIZE);
+        if (st != SSCMA_OK)
+            return st;
     }
     sscma_qmodel *q = qmodel;
     const char *family = NULL;

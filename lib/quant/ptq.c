@@ -16,7 +16,9 @@
 
 #include "quant/qmodel.h"
 
-#define CONTEXT_OPTIONS_V1_SIZE (offsetof(sscma_quant_options, calib_batches) + sizeof(int64_t))
+/* The first version ends with calib_batches (24 bytes on LP64): frozen (docs/architecture.md, "Versioned options"). */
+#define QUANT_OPTIONS_V1_SIZE SSCMA_SIZE_THROUGH(sscma_quant_options, calib_batches)
+_Static_assert(sizeof(void *) != 8 || QUANT_OPTIONS_V1_SIZE == 24, "the first version's size is frozen");
 #define HIST_BINS 2048
 
 static void options_defaults(sscma_quant_options *o)
@@ -31,20 +33,9 @@ static void options_defaults(sscma_quant_options *o)
 
 sscma_status sscma_quant_options_init(sscma_quant_options *options, size_t struct_size)
 {
-    SSCMA_REQUIRE_NONNULL(options);
-    if (struct_size < CONTEXT_OPTIONS_V1_SIZE)
-        return SSCMA_FAIL(SSCMA_ERR_INVALID_ARGUMENT, "struct_size %zu is smaller than sscma_quant_options (%zu)",
-                          struct_size, (size_t)CONTEXT_OPTIONS_V1_SIZE);
-    if (struct_size > sizeof(sscma_quant_options))
-        return SSCMA_FAIL(SSCMA_ERR_UNSUPPORTED,
-                          "struct_size %zu is larger than this library's sscma_quant_options (%zu): the program "
-                          "was built against a newer libsscma than the one loaded (%s)",
-                          struct_size, sizeof(sscma_quant_options), sscma_version());
     sscma_quant_options o;
     options_defaults(&o);
-    memcpy(options, &o, struct_size);
-    options->struct_size = (uint32_t)struct_size;
-    return SSCMA_OK;
+    return SSCMA_OPTIONS_INIT(sscma_quant_options, options, struct_size, &o, QUANT_OPTIONS_V1_SIZE);
 }
 
 /* ---- observers ---- */
@@ -359,11 +350,9 @@ sscma_status sscma_quantize(sscma_model *model, sscma_loader *calib, const sscma
     sscma_quant_options o;
     options_defaults(&o);
     if (options != NULL) {
-        if (options->struct_size < CONTEXT_OPTIONS_V1_SIZE || options->struct_size > sizeof o)
-            return SSCMA_FAIL(SSCMA_ERR_INVALID_ARGUMENT,
-                              "options->struct_size is %u; fill the options with sscma_quant_options_init()",
-                              (unsigned)options->struct_size);
-        memcpy(&o, options, options->struct_size);
+        sscma_status st = SSCMA_OPTIONS_READ(sscma_quant_options, options, &o, QUANT_OPTIONS_V1_SIZE);
+        if (st != SSCMA_OK)
+            return st;
     }
     if (o.observer < SSCMA_OBSERVER_MINMAX || o.observer > SSCMA_OBSERVER_PERCENTILE)
         return SSCMA_FAIL(SSCMA_ERR_INVALID_ARGUMENT, "observer is %d; expected 1 (min/max), 2 (moving average) or 3 "

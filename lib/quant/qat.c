@@ -16,7 +16,9 @@
 #include "graph/model_private.h"
 #include "quant/qmodel.h"
 
-#define QAT_V1_SIZE (offsetof(sscma_qat_options, freeze_bn_epoch) + sizeof(int64_t))
+/* The first version ends with freeze_bn_epoch (24 bytes on LP64): frozen (docs/architecture.md, "Versioned options"). */
+#define QAT_V1_SIZE SSCMA_SIZE_THROUGH(sscma_qat_options, freeze_bn_epoch)
+_Static_assert(sizeof(void *) != 8 || QAT_V1_SIZE == 24, "the first version's size is frozen");
 #define QAT_CONFIG "qat.config" /* buffer [3]: freeze_observer_epoch, freeze_bn_epoch, averaging_constant */
 
 static void qat_defaults(sscma_qat_options *o)
@@ -30,20 +32,9 @@ static void qat_defaults(sscma_qat_options *o)
 
 sscma_status sscma_qat_options_init(sscma_qat_options *options, size_t struct_size)
 {
-    SSCMA_REQUIRE_NONNULL(options);
-    if (struct_size < QAT_V1_SIZE)
-        return SSCMA_FAIL(SSCMA_ERR_INVALID_ARGUMENT, "struct_size %zu is smaller than sscma_qat_options (%zu)",
-                          struct_size, (size_t)QAT_V1_SIZE);
-    if (struct_size > sizeof(sscma_qat_options))
-        return SSCMA_FAIL(SSCMA_ERR_UNSUPPORTED,
-                          "struct_size %zu is larger than this library's sscma_qat_options (%zu): the program was "
-                          "built against a newer libsscma than the one loaded (%s)",
-                          struct_size, sizeof(sscma_qat_options), sscma_version());
     sscma_qat_options o;
     qat_defaults(&o);
-    memcpy(options, &o, struct_size);
-    options->struct_size = (uint32_t)struct_size;
-    return SSCMA_OK;
+    return SSCMA_OPTIONS_INIT(sscma_qat_options, options, struct_size, &o, QAT_V1_SIZE);
 }
 
 typedef struct rewrite {
@@ -209,11 +200,9 @@ sscma_status sscma_qat_prepare(sscma_model *model, const sscma_qat_options *opti
     sscma_qat_options o;
     qat_defaults(&o);
     if (options != NULL) {
-        if (options->struct_size < QAT_V1_SIZE || options->struct_size > sizeof o)
-            return SSCMA_FAIL(SSCMA_ERR_INVALID_ARGUMENT,
-                              "options->struct_size is %u; fill the options with sscma_qat_options_init()",
-                              (unsigned)options->struct_size);
-        memcpy(&o, options, options->struct_size);
+        sscma_status st = SSCMA_OPTIONS_READ(sscma_qat_options, options, &o, QAT_V1_SIZE);
+        if (st != SSCMA_OK)
+            return st;
     }
     if (!(o.averaging_constant > 0.0f && o.averaging_constant <= 1.0f))
         return SSCMA_FAIL(SSCMA_ERR_INVALID_ARGUMENT, "averaging_constant is %g; expected (0, 1]",

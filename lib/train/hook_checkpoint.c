@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/file.h"
 #include "train/hook.h"
 #include "train/hook_config.h"
 

@@ -1,6 +1,6 @@
 /*
- * Private state access for the trainer (train/trainer.c): what a resumable checkpoint needs from the model, the
- * optimizer and the schedulers. Not installed.
+ * Private state access for the trainer (train/trainer.c): what a resumable checkpoint needs from the optimizer and
+ * the schedulers (the model's side is in graph/model_private.h). Not installed.
  */
 #ifndef SSCMA_LIB_TRAIN_STATE_H
 #define SSCMA_LIB_TRAIN_STATE_H
@@ -8,17 +8,10 @@
 #include <jansson.h>
 #include <stdbool.h>
 
+#include "graph/model_private.h"
 #include "io/checkpoint.h"
 #include "sscma/model.h"
 #include "sscma/optim.h"
-
-/* The model's context, its config (borrowed, NULL for a model built layer by layer) and its dropout stream state. */
-sscma_context *sscma_model_context(const sscma_model *model);
-json_t *sscma_model_config_json(const sscma_model *model);
-uint64_t *sscma_model_rng_state(sscma_model *model);
-const char *sscma_model_family(const sscma_model *model);
-/* The batch size (0: not prepared) and mode the model is prepared for now: whoever prepared it last. */
-void sscma_model_prepared_as(const sscma_model *model, int64_t *batch, int *training);
 
 /*
  * Adds the optimizer's buffers to `list` as "optim/<param>/<buffer>" (borrowed until the write) and its scalars

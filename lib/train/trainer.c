@@ -20,6 +20,9 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/config.h"
+#include "core/file.h"
+#include "core/internal.h"
 #include "io/checkpoint.h"
 #include "quant/qmodel.h"
 #include "sscma/train.h"

@@ -209,7 +209,7 @@ int32_t zoo_linear(zoo *z, const char *name, int32_t x, int64_t out_features)
     return zoo_op(z, name, "linear", &a, in, 3);
 }
 
-sscma_status sscma_zoo_build(sscma_graph *g, json_t *config, zoo_io *io)
+sscma_status sscma_zoo_build(sscma_graph *g, json_t *config, sscma_model_io_table *io)
 {
     zoo z = {g, SSCMA_OK, "model"};
     memset(io, 0, sizeof *io);
@@ -240,4 +240,28 @@ sscma_status sscma_zoo_build(sscma_graph *g, json_t *config, zoo_io *io)
         st = sscma_fail(SSCMA_ERR_CONFIG, "model", "unknown type '%s'; known types: ImageClassifier, Fomo, PFLD", type);
     json_decref(own);
     return st;
+}
+
+/* The public constructor from a config (<sscma/model.h>). It lives here, above graph/, because only the zoo knows
+ * the families: the family builds a graph, which then becomes a model. */
+sscma_status sscma_model_create(sscma_context *ctx, const char *config_json, sscma_model **out)
+{
+    SSCMA_REQUIRE_NONNULL(ctx);
+    SSCMA_REQUIRE_NONNULL(config_json);
+    SSCMA_REQUIRE_NONNULL(out);
+    json_error_t err;
+    json_t *config = json_loads(config_json, 0, &err);
+    if (config == NULL)
+        return SSCMA_FAIL(SSCMA_ERR_CONFIG, "model config: line %d, column %d: %s", err.line, err.column, err.text);
+    sscma_graph *g = NULL;
+    sscma_model_io_table io;
+    sscma_status st = sscma_graph_create(ctx, &g);
+    if (st == SSCMA_OK)
+        st = sscma_zoo_build(g, config, &io);
+    if (st != SSCMA_OK) {
+        sscma_graph_destroy(g);
+        json_decref(config);
+        return st;
+    }
+    return sscma_model_from_graph(ctx, g, &io, config, out);
 }

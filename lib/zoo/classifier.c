@@ -8,7 +8,7 @@
 
 #include "zoo/zoo.h"
 
-sscma_status zoo_build_image_classifier(zoo *z, json_t *cfg, zoo_io *io)
+sscma_status zoo_build_image_classifier(zoo *z, json_t *cfg, sscma_model_io_table *io)
 {
     static const char *const keys[] = {"type", "backbone", "neck", "head", "input_size", NULL};
     int64_t size[2] = {96, 96};

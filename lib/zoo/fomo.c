@@ -28,7 +28,7 @@ static bool parse_bce(zoo *z, json_t *loss, double *pos_weight)
            zoo_float(z, loss, "loss_weight", 1.0, 1.0, 1.0, &weight);
 }
 
-sscma_status zoo_build_fomo(zoo *z, json_t *cfg, zoo_io *io)
+sscma_status zoo_build_fomo(zoo *z, json_t *cfg, sscma_model_io_table *io)
 {
     static const char *const keys[] = {"type", "backbone", "head", "input_size", NULL};
     int64_t size[2] = {96, 96};

@@ -39,7 +39,7 @@ static sscma_act_kind parse_act(zoo *z, json_t *obj, sscma_act_kind def)
     return def;
 }
 
-sscma_status zoo_build_pfld(zoo *z, json_t *cfg, zoo_io *io)
+sscma_status zoo_build_pfld(zoo *z, json_t *cfg, sscma_model_io_table *io)
 {
     static const char *const keys[] = {"type", "backbone", "head", "input_size", NULL};
     int64_t size[2] = {112, 112};

@@ -8,17 +8,7 @@
 #include <jansson.h>
 
 #include "graph/graph.h"
-
-/* What a family's builder reports back to the model. */
-typedef struct zoo_io {
-    int32_t image;  /* input "image" */
-    int32_t target; /* input "target", -1 if none */
-    int32_t outputs[8];
-    const char *output_names[8];
-    int32_t n_outputs;
-    int32_t loss;   /* the scalar loss, -1 if none */
-    char family[64];
-} zoo_io;
+#include "graph/model_private.h"
 
 /* A builder: the graph and a name prefix; the first failure sticks in `st` and later calls do nothing. */
 typedef struct zoo {
@@ -28,7 +18,7 @@ typedef struct zoo {
 } zoo;
 
 /* Builds the model described by `config` (a JSON object with "type"). */
-sscma_status sscma_zoo_build(sscma_graph *g, json_t *config, zoo_io *io);
+sscma_status sscma_zoo_build(sscma_graph *g, json_t *config, sscma_model_io_table *io);
 
 /* ---- config helpers: return false (and set z->st) on a wrong type or value; missing keys take the default ---- */
 bool zoo_check_keys(zoo *z, json_t *obj, const char *type, const char *const *valid);
@@ -62,8 +52,8 @@ int64_t zoo_make_divisible(double v, int64_t divisor);
 /* Families */
 sscma_status zoo_build_mobilenetv2(zoo *z, json_t *cfg, const char *prefix, int32_t x, int32_t *outs,
                                    int32_t *n_outs);
-sscma_status zoo_build_image_classifier(zoo *z, json_t *cfg, zoo_io *io);
-sscma_status zoo_build_fomo(zoo *z, json_t *cfg, zoo_io *io);
-sscma_status zoo_build_pfld(zoo *z, json_t *cfg, zoo_io *io);
+sscma_status zoo_build_image_classifier(zoo *z, json_t *cfg, sscma_model_io_table *io);
+sscma_status zoo_build_fomo(zoo *z, json_t *cfg, sscma_model_io_table *io);
+sscma_status zoo_build_pfld(zoo *z, json_t *cfg, sscma_model_io_table *io);
 
 #endif /* SSCMA_LIB_ZOO_ZOO_H */

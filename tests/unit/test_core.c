@@ -1,6 +1,7 @@
 /* Unit tests of core.h: status codes, per-thread errors, version, context options, logging, allocator hooks. */
 #define _POSIX_C_SOURCE 200809L
 #include <pthread.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -118,6 +119,38 @@ static void options_init_rejects_bad_arguments(void)
     CHECK_FAILS(sscma_context_options_init(NULL, sizeof o), SSCMA_ERR_INVALID_ARGUMENT, "'options'");
     CHECK_FAILS(sscma_context_options_init(&o, 4), SSCMA_ERR_INVALID_ARGUMENT, "struct_size 4");
     CHECK_FAILS(sscma_context_options_init(&o, sizeof o + 8), SSCMA_ERR_UNSUPPORTED, "newer libsscma");
+}
+
+/* A program built against the first sscma_context_options: struct_size is that version's size (fields through
+ * alloc_user_data), and its struct is exactly that long (malloc of that size: ASan sees any access past it). */
+static void options_of_the_first_version_keep_working(void)
+{
+    const size_t v1_size = offsetof(sscma_context_options, alloc_user_data) + sizeof(void *);
+    enum { POISON = 32 };
+    unsigned char *buf = malloc(v1_size + POISON);
+    CHECK(buf != NULL);
+    memset(buf, 0xEE, v1_size + POISON);
+    CHECK_OK(sscma_context_options_init((sscma_context_options *)buf, v1_size));
+    for (size_t i = v1_size; i < v1_size + POISON; i++)
+        CHECK_INT_EQ(buf[i], 0xEE);
+    free(buf);
+
+    sscma_context_options *o = malloc(v1_size);
+    CHECK(o != NULL);
+    CHECK_OK(sscma_context_options_init(o, v1_size));
+    CHECK_INT_EQ(o->struct_size, v1_size);
+    o->num_threads = 2;
+    o->seed = 42;
+    sscma_context *ctx = NULL;
+    CHECK_OK(sscma_context_create(o, &ctx));
+    free(o);
+    int32_t threads = 0;
+    uint64_t seed = 0;
+    CHECK_OK(sscma_context_num_threads(ctx, &threads));
+    CHECK_OK(sscma_context_seed(ctx, &seed));
+    CHECK_INT_EQ(threads, 2);
+    CHECK_INT_EQ(seed, 42);
+    sscma_context_destroy(ctx);
 }
 
 static void context_create_defaults(void)
@@ -295,6 +328,64 @@ static sscma_status create_counting_context(counting_allocator *a, sscma_context
     return sscma_context_create(&o, out);
 }
 
+/* Two callbacks, each with its own user data: a message must never reach one callback with the other's data. */
+typedef struct log_tally {
+    const void *tag;
+    long calls, mismatches;
+} log_tally;
+static log_tally tally_a, tally_b;
+
+static void log_to_a(void *user_data, sscma_log_level level, const char *message)
+{
+    (void)level, (void)message;
+    tally_a.calls++; /* callbacks are called one at a time (the context's log lock) */
+    if (user_data != &tally_a)
+        tally_a.mismatches++;
+}
+
+static void log_to_b(void *user_data, sscma_log_level level, const char *message)
+{
+    (void)level, (void)message;
+    tally_b.calls++;
+    if (user_data != &tally_b)
+        tally_b.mismatches++;
+}
+
+static void *log_many(void *arg)
+{
+    sscma_context *ctx = arg;
+    for (int i = 0; i < 2000; i++)
+        sscma_context_log(ctx, SSCMA_LOG_WARNING, "from a worker");
+    return NULL;
+}
+
+/* The level and the callback change while other threads log (docs/architecture.md, "Threads"). */
+static void logging_while_the_log_changes(void)
+{
+    sscma_context *ctx = NULL;
+    CHECK_OK(sscma_context_create(NULL, &ctx));
+    memset(&tally_a, 0, sizeof tally_a);
+    memset(&tally_b, 0, sizeof tally_b);
+    CHECK_OK(sscma_context_set_log_callback(ctx, log_to_a, &tally_a));
+    pthread_t threads[3];
+    for (int t = 0; t < 3; t++)
+        CHECK_INT_EQ(pthread_create(&threads[t], NULL, log_many, ctx), 0);
+    for (int i = 0; i < 500; i++) {
+        CHECK_OK(sscma_context_set_log_callback(ctx, i % 2 ? log_to_a : log_to_b, i % 2 ? &tally_a : &tally_b));
+        CHECK_OK(sscma_context_set_log_level(ctx, i % 3 == 0 ? SSCMA_LOG_ERROR : SSCMA_LOG_DEBUG));
+    }
+    for (int t = 0; t < 3; t++)
+        CHECK_INT_EQ(pthread_join(threads[t], NULL), 0);
+    CHECK_INT_EQ(tally_a.mismatches + tally_b.mismatches, 0);
+    CHECK(tally_a.calls + tally_b.calls <= 6000);
+    /* after the last change, only the last callback hears a message at a level it passes */
+    long before = tally_a.calls;
+    CHECK_OK(sscma_context_set_log_level(ctx, SSCMA_LOG_INFO));
+    CHECK_OK(sscma_context_log(ctx, SSCMA_LOG_WARNING, "last"));
+    CHECK_INT_EQ(tally_a.calls, before + 1);
+    sscma_context_destroy(ctx);
+}
+
 static void allocator_hooks_see_every_block(void)
 {
     counting_allocator a = {0, 0, 0, 0, 0};
@@ -377,11 +468,13 @@ int main(int argc, char **argv)
         TEST_CASE(last_error_is_per_thread),
         TEST_CASE(options_init_sets_defaults),
         TEST_CASE(options_init_rejects_bad_arguments),
+        TEST_CASE(options_of_the_first_version_keep_working),
         TEST_CASE(context_create_defaults),
         TEST_CASE(context_create_uses_options),
         TEST_CASE(context_create_rejects_bad_options),
         TEST_CASE(context_getters_and_setters_reject_null),
         TEST_CASE(log_callback_and_threshold),
+        TEST_CASE(logging_while_the_log_changes),
         TEST_CASE(allocator_hooks_see_every_block),
         TEST_CASE(allocator_one_hook_only_is_rejected),
         TEST_CASE(out_of_memory_is_a_status_at_every_allocation),

@@ -1,0 +1,104 @@
+/* File helpers shared by every module (core/file.h): atomic writes, whole-file reads, CRC-32. */
+#define _POSIX_C_SOURCE 200809L
+
+#include "core/file.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include "core/internal.h"
+
+uint32_t sscma_crc32(uint32_t crc, const void *data, size_t size)
+{
+    const unsigned char *p = data;
+    while (size > 0) {
+        uInt chunk = size > (1u << 30) ? (1u << 30) : (uInt)size;
+        crc = (uint32_t)crc32(crc, p, chunk);
+        p += chunk;
+        size -= chunk;
+    }
+    return crc;
+}
+
+sscma_status sscma_write_file_atomic(const char *path, const void *data, size_t size)
+{
+    SSCMA_ASSERT(path != NULL && (data != NULL || size == 0));
+    size_t len = strlen(path);
+    char *tmp = malloc(len + 16);
+    if (tmp == NULL)
+        return sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, path, "cannot allocate a file name");
+    snprintf(tmp, len + 16, "%s.tmpXXXXXX", path);
+    int fd = mkstemp(tmp);
+    if (fd < 0) {
+        sscma_status st = sscma_fail(SSCMA_ERR_IO, path, "cannot create a temporary file beside it: %s",
+                                     strerror(errno));
+        free(tmp);
+        return st;
+    }
+    const unsigned char *p = data;
+    size_t left = size;
+    while (left > 0) {
+        ssize_t w = write(fd, p, left);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0) {
+            int e = errno;
+            close(fd);
+            unlink(tmp);
+            free(tmp);
+            return sscma_fail(SSCMA_ERR_IO, path, "write failed: %s", strerror(e));
+        }
+        p += w;
+        left -= (size_t)w;
+    }
+    if (fchmod(fd, 0644) != 0 || fsync(fd) != 0) {
+        int e = errno;
+        close(fd);
+        unlink(tmp);
+        free(tmp);
+        return sscma_fail(SSCMA_ERR_IO, path, "cannot flush the file: %s", strerror(e));
+    }
+    close(fd);
+    if (rename(tmp, path) != 0) {
+        int e = errno;
+        unlink(tmp);
+        free(tmp);
+        return sscma_fail(SSCMA_ERR_IO, path, "cannot rename the temporary file into place: %s", strerror(e));
+    }
+    free(tmp);
+    return SSCMA_OK;
+}
+
+sscma_status sscma_read_file(const char *path, void **data, size_t *size)
+{
+    SSCMA_ASSERT(path != NULL && data != NULL && size != NULL);
+    FILE *f = fopen(path, "rb");
+    if (f == NULL)
+        return sscma_fail(SSCMA_ERR_IO, path, "cannot open: %s", strerror(errno));
+    struct stat sb;
+    if (fstat(fileno(f), &sb) != 0 || !S_ISREG(sb.st_mode)) {
+        fclose(f);
+        return sscma_fail(SSCMA_ERR_IO, path, "not a regular file");
+    }
+    size_t n = (size_t)sb.st_size;
+    unsigned char *buf = malloc(n ? n : 1);
+    if (buf == NULL) {
+        fclose(f);
+        return sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, path, "cannot allocate %zu bytes to read it", n);
+    }
+    size_t got = fread(buf, 1, n, f);
+    fclose(f);
+    if (got != n) {
+        free(buf);
+        return sscma_fail(SSCMA_ERR_IO, path, "short read (%zu of %zu bytes)", got, n);
+    }
+    *data = buf;
+    *size = n;
+    return SSCMA_OK;
+}

@@ -1,0 +1,26 @@
+/*
+ * File helpers every module shares (not installed): atomic writes, whole-file reads, CRC-32. They sit in core so
+ * that a module which only writes a file (datasets, exporters, the trainer's logs) needs nothing from the
+ * checkpoint container. File I/O buffers use the C allocator, not the context's hooks.
+ */
+#ifndef SSCMA_LIB_CORE_FILE_H
+#define SSCMA_LIB_CORE_FILE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sscma/core.h"
+
+/* CRC-32 (zlib's polynomial) of a buffer, continuing from crc (0 to start). */
+uint32_t sscma_crc32(uint32_t crc, const void *data, size_t size);
+
+/*
+ * Writes `size` bytes to path atomically: a temporary file beside it (mkstemp), fsync, rename. Nothing is left
+ * behind on failure, and an existing file at path is either untouched or wholly replaced. Errors name the path.
+ */
+sscma_status sscma_write_file_atomic(const char *path, const void *data, size_t size);
+
+/* Reads a whole regular file into a malloc'd buffer (*data, free() it). Errors name the path. */
+sscma_status sscma_read_file(const char *path, void **data, size_t *size);
+
+#endif /* SSCMA_LIB_CORE_FILE_H */
