@@ -1,10 +1,14 @@
 /*
  * The context's thread pool: persistent workers that run one parallel-for at a time.
  *
- * A job splits [0, count) into at most num_threads contiguous ranges; the calling thread runs range 0. Ranges depend
- * only on count, the minimum per range and the thread count, so a kernel whose per-range work is independent of the
- * others gives the same bits every run. Nested calls (from inside a task) run inline. Jobs from different threads
- * that share the context are serialised by a mutex.
+ * A job splits [0, count) into at most num_threads contiguous ranges. Ranges depend only on count, the minimum per
+ * range and the thread count, and range i always runs as worker i (its scratch slot), so a kernel whose per-range
+ * work is independent of the others gives the same bits every run. Which thread runs a range is not fixed: the caller
+ * and the helpers claim ranges from a shared counter, so a helper the operating system has not scheduled (another
+ * process on the same cores) never holds a job up: the caller runs its ranges. Without that, every parallel-for
+ * waited for each helper to be scheduled, and a 2-thread training on two busy cores ran 7x slower than on one
+ * thread. Nested calls (from inside a task) run inline. Jobs from different threads that share the context are
+ * serialised by a mutex.
  *
  * Waking a sleeping thread costs tens of microseconds on some systems, more than a small kernel takes, so workers
  * spin (with the CPU's pause hint) for a short while after each job before they sleep on a condition variable, and
@@ -32,16 +36,21 @@ struct sscma_pool {
     pthread_cond_t wake;
     pthread_cond_t done;
     _Atomic uint64_t generation; /* bumped for each job */
-    _Atomic int32_t pending;     /* helpers still working on the current job */
-    _Atomic int32_t sleeping;    /* helpers waiting on `wake` */
+    /*
+     * Ranges are claimed by compare-and-swap on `claim`: generation (low 32 bits) << 32 | parts << 16 | next range.
+     * A thread that claims range i of a job knows the job cannot finish (and its fields cannot be rewritten) before
+     * it has run that range, so it reads the job's fields only after claiming.
+     */
+    _Atomic uint64_t claim;
+    _Atomic int32_t remaining; /* ranges of the current job not finished yet */
+    _Atomic int32_t sleeping;  /* helpers waiting on `wake` */
     _Atomic int32_t caller_sleeping;
     _Atomic int stop;
 
-    /* the current job, written before `generation` is bumped */
-    sscma_task_fn fn;
-    void *arg;
-    int64_t count;
-    int32_t parts;
+    /* the current job, written before `claim` and `generation` publish it */
+    _Atomic(sscma_task_fn) fn;
+    _Atomic(void *) arg;
+    _Atomic int64_t count;
 };
 
 static _Thread_local int inside_pool_task;
@@ -62,10 +71,31 @@ static void range_of(int64_t count, int32_t parts, int32_t index, int64_t *begin
     *end = *begin + base + (index < extra ? 1 : 0);
 }
 
-typedef struct worker_start {
-    sscma_pool *pool;
-    int32_t index;
-} worker_start;
+/* Claims and runs ranges of job `generation` until none is left; returns when this thread can claim no more. */
+static void run_ranges(sscma_pool *pool, uint64_t generation)
+{
+    uint64_t c = atomic_load(&pool->claim);
+    for (;;) {
+        if ((uint32_t)(c >> 32) != (uint32_t)generation)
+            return; /* a later job: the caller of this one has moved on */
+        int32_t parts = (int32_t)((c >> 16) & 0xffff), index = (int32_t)(c & 0xffff);
+        if (index >= parts)
+            return;
+        if (!atomic_compare_exchange_weak(&pool->claim, &c, c + 1))
+            continue; /* c holds the current value: try again */
+        int64_t begin, end;
+        range_of(atomic_load_explicit(&pool->count, memory_order_relaxed), parts, index, &begin, &end);
+        if (begin < end)
+            atomic_load_explicit(&pool->fn, memory_order_relaxed)(atomic_load_explicit(&pool->arg, memory_order_relaxed),
+                                                                  begin, end, index);
+        if (atomic_fetch_sub(&pool->remaining, 1) == 1 && atomic_load(&pool->caller_sleeping)) {
+            pthread_mutex_lock(&pool->lock);
+            pthread_cond_signal(&pool->done);
+            pthread_mutex_unlock(&pool->lock);
+        }
+        c = atomic_load(&pool->claim);
+    }
+}
 
 /* Waits until the generation differs from `seen` (or stop); returns the new generation. */
 static uint64_t wait_for_job(sscma_pool *pool, uint64_t seen)
@@ -88,10 +118,7 @@ static uint64_t wait_for_job(sscma_pool *pool, uint64_t seen)
 
 static void *worker_main(void *p)
 {
-    worker_start *start = p;
-    sscma_pool *pool = start->pool;
-    int32_t index = start->index;
-    sscma_free(pool->ctx, start, sizeof *start);
+    sscma_pool *pool = p;
     uint64_t seen = 0;
     inside_pool_task = 1;
     (void)sscma_fp_enter(); /* the worker's whole life: it runs only libsscma's work */
@@ -99,17 +126,7 @@ static void *worker_main(void *p)
         seen = wait_for_job(pool, seen);
         if (atomic_load(&pool->stop))
             break;
-        if (index < pool->parts) {
-            int64_t begin, end;
-            range_of(pool->count, pool->parts, index, &begin, &end);
-            if (begin < end)
-                pool->fn(pool->arg, begin, end, index);
-        }
-        if (atomic_fetch_sub(&pool->pending, 1) == 1 && atomic_load(&pool->caller_sleeping)) {
-            pthread_mutex_lock(&pool->lock);
-            pthread_cond_signal(&pool->done);
-            pthread_mutex_unlock(&pool->lock);
-        }
+        run_ranges(pool, seen);
     }
     return NULL;
 }
@@ -123,7 +140,11 @@ sscma_status sscma_pool_create(const sscma_context *ctx, int32_t num_threads, ss
     pool->ctx = ctx;
     pool->num_threads = num_threads;
     atomic_init(&pool->generation, 0);
-    atomic_init(&pool->pending, 0);
+    atomic_init(&pool->claim, 0);
+    atomic_init(&pool->remaining, 0);
+    atomic_init(&pool->fn, NULL);
+    atomic_init(&pool->arg, NULL);
+    atomic_init(&pool->count, 0);
     atomic_init(&pool->sleeping, 0);
     atomic_init(&pool->caller_sleeping, 0);
     atomic_init(&pool->stop, 0);
@@ -145,15 +166,8 @@ static void start_helpers(sscma_pool *pool)
     if (pool->threads == NULL)
         return; /* no helpers: the caller runs every range, with the same results */
     for (int32_t i = 0; i < helpers; i++) {
-        worker_start *start = sscma_alloc(pool->ctx, sizeof *start, _Alignof(worker_start));
-        if (start == NULL)
+        if (pthread_create(&pool->threads[i], NULL, worker_main, pool) != 0)
             break;
-        start->pool = pool;
-        start->index = i + 1;
-        if (pthread_create(&pool->threads[i], NULL, worker_main, start) != 0) {
-            sscma_free(pool->ctx, start, sizeof *start);
-            break;
-        }
         pool->started++;
     }
 }
@@ -203,13 +217,13 @@ void sscma_parallel_for(sscma_pool *pool, int64_t count, int64_t min_per_thread,
     }
     pthread_mutex_lock(&pool->submit);
     start_helpers(pool);
-    int32_t helpers_used = parts - 1 < pool->started ? parts - 1 : pool->started;
-    pool->fn = fn;
-    pool->arg = arg;
-    pool->count = count;
-    pool->parts = parts;
-    atomic_store(&pool->pending, pool->started);
-    atomic_fetch_add(&pool->generation, 1); /* publishes the job (sequentially consistent) */
+    atomic_store_explicit(&pool->fn, fn, memory_order_relaxed);
+    atomic_store_explicit(&pool->arg, arg, memory_order_relaxed);
+    atomic_store_explicit(&pool->count, count, memory_order_relaxed);
+    atomic_store(&pool->remaining, parts);
+    uint64_t generation = atomic_load(&pool->generation) + 1;
+    atomic_store(&pool->claim, (generation << 32) | ((uint64_t)parts << 16)); /* publishes the job */
+    atomic_store(&pool->generation, generation);                               /* wakes spinning helpers */
     if (atomic_load(&pool->sleeping) > 0) {
         pthread_mutex_lock(&pool->lock);
         pthread_cond_broadcast(&pool->wake);
@@ -217,23 +231,16 @@ void sscma_parallel_for(sscma_pool *pool, int64_t count, int64_t min_per_thread,
     }
 
     inside_pool_task = 1;
-    int64_t begin, end;
-    range_of(count, parts, 0, &begin, &end);
-    fn(arg, begin, end, 0);
-    /* Ranges that no helper thread exists for. */
-    for (int32_t i = helpers_used + 1; i < parts; i++) {
-        range_of(count, parts, i, &begin, &end);
-        if (begin < end)
-            fn(arg, begin, end, i);
-    }
+    run_ranges(pool, generation); /* the caller claims ranges like any helper, so it never waits on an idle one */
     inside_pool_task = 0;
 
-    for (int spin = 0; spin < SPIN_LIMIT && atomic_load(&pool->pending) > 0; spin++)
+    /* What is left runs on helpers that claimed it; they are running, so a short spin usually suffices. */
+    for (int spin = 0; spin < SPIN_LIMIT && atomic_load(&pool->remaining) > 0; spin++)
         cpu_relax();
-    if (atomic_load(&pool->pending) > 0) {
+    if (atomic_load(&pool->remaining) > 0) {
         pthread_mutex_lock(&pool->lock);
         atomic_store(&pool->caller_sleeping, 1);
-        while (atomic_load(&pool->pending) > 0)
+        while (atomic_load(&pool->remaining) > 0)
             pthread_cond_wait(&pool->done, &pool->lock);
         atomic_store(&pool->caller_sleeping, 0);
         pthread_mutex_unlock(&pool->lock);

@@ -2,6 +2,7 @@
  * Core helpers that are not public: SSCMA_ASSERT in its release form and the versioned-options helpers. This file
  * is compiled with -DNDEBUG (tests/meson.build) so that SSCMA_ASSERT returns a status instead of asserting.
  */
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -132,12 +133,85 @@ static void options_sizes_outside_the_versions_fail(void)
                 "newer libsscma");
 }
 
+/* One job's record: which ranges ran, as which worker, over which items. */
+typedef struct pool_record {
+    _Atomic int runs[8];
+    int64_t begin[8], end[8];
+    _Atomic int64_t items;
+    sscma_pool *pool;
+} pool_record;
+
+static void record_range(void *arg, int64_t begin, int64_t end, int32_t worker)
+{
+    pool_record *r = arg;
+    if (worker >= 0 && worker < 8) {
+        atomic_fetch_add(&r->runs[worker], 1);
+        r->begin[worker] = begin, r->end[worker] = end;
+    }
+    atomic_fetch_add(&r->items, end - begin);
+}
+
+static void nested_job(void *arg, int64_t begin, int64_t end, int32_t worker)
+{
+    pool_record *r = arg;
+    (void)worker;
+    pool_record inner;
+    memset(&inner, 0, sizeof inner);
+    sscma_parallel_for(r->pool, (end - begin) * 3, 1, record_range, &inner); /* inline inside a task */
+    atomic_fetch_add(&r->items, atomic_load(&inner.items));
+}
+
+/*
+ * The pool hands each range of a job to exactly one thread, as worker = range index, with the ranges of a fixed
+ * partition, whoever claims it (the caller or a helper): over many jobs on more threads than cores, so that helpers
+ * are often not scheduled when a job starts and the caller runs their ranges. ThreadSanitizer runs this too.
+ */
+static void pool_runs_every_range_once_as_its_worker(void)
+{
+    for (int32_t threads = 1; threads <= 6; threads += 5) {
+        sscma_context_options o;
+        sscma_context_options_init(&o, sizeof o);
+        o.num_threads = threads;
+        sscma_context *ctx = NULL;
+        CHECK_OK(sscma_context_create(&o, &ctx));
+        sscma_pool *pool = ctx->pool;
+        for (int64_t job = 0; job < 3000; job++) {
+            int64_t count = 1 + job % 37, min_per = 1 + job % 5;
+            pool_record r;
+            memset(&r, 0, sizeof r);
+            sscma_parallel_for(pool, count, min_per, record_range, &r);
+            int64_t parts = count / min_per < threads ? (count / min_per > 0 ? count / min_per : 1) : threads;
+            int64_t next = 0;
+            for (int32_t i = 0; i < parts; i++) {
+                int64_t size = count / parts + (i < count % parts ? 1 : 0);
+                if (size > 0) {
+                    CHECK(atomic_load(&r.runs[i]) == 1);
+                    CHECK(r.begin[i] == next && r.end[i] == next + size);
+                } else {
+                    CHECK(atomic_load(&r.runs[i]) == 0);
+                }
+                next += size;
+            }
+            for (int64_t i = parts; i < 8; i++)
+                CHECK(atomic_load(&r.runs[i]) == 0);
+            CHECK(atomic_load(&r.items) == count);
+        }
+        pool_record outer;
+        memset(&outer, 0, sizeof outer);
+        outer.pool = pool;
+        sscma_parallel_for(pool, 100, 1, nested_job, &outer);
+        CHECK(atomic_load(&outer.items) == 300);
+        sscma_context_destroy(ctx);
+    }
+}
+
 int main(int argc, char **argv)
 {
     static const test_case cases[] = {
         TEST_CASE(assert_returns_internal_in_release_builds),
         TEST_CASE(first_version_callers_keep_working_after_a_field_is_appended),
         TEST_CASE(options_sizes_outside_the_versions_fail),
+        TEST_CASE(pool_runs_every_range_once_as_its_worker),
     };
     return test_main(argc, argv, cases, TEST_COUNT(cases));
 }
