@@ -5,8 +5,10 @@
         3 epochs on the first 12,000 training images, all 10,000 test images, with a work_dir: top-1 above a floor,
         the checkpoint hook kept one epoch file and one best file, last_checkpoint names the epoch file.
     train_reduced.py fomo <examples/train_fomo executable>
-        composes the detection set (1,000 + 200 images of 4 Fashion-MNIST classes), 15 epochs: FomoMetric F1 above
-        0.80, the issue's bar for the full recipe.
+        composes the detection set (1,000 + 200 images of 4 Fashion-MNIST classes), the full 30-epoch recipe of
+        docs/training.md: FomoMetric F1 above 0.80, the issue's bar for that recipe. (A 15-epoch cut ran until
+        2026-12-07; its step-down at epoch 10 can land in an oscillating phase of the training that the full recipe
+        leaves behind: on an AMD EPYC it ended at F1 0.7502, where the full recipe reaches 0.9211.)
     train_reduced.py pfld <examples/train_pfld executable>
         composes the keypoint set (600 + 200 images, one object each; centre and top-left corner), 10 epochs: NME of
         both points and SSCMA's keypoint/Acc against floors (predicting the mean position gives NME about 0.15).
@@ -22,7 +24,7 @@ import sys
 import tempfile
 
 FASHION_FLOOR = 60.0  # top-1 %, measured 70.12
-FOMO_FLOOR = 0.80     # F1, measured 0.9025
+FOMO_FLOOR = 0.80     # F1, measured 0.9245 (Xeon), 0.9211 (AMD EPYC)
 PFLD_NME_CEIL = 0.09  # measured 0.0575
 PFLD_ACC_FLOOR = 0.15  # measured 0.2807
 
@@ -58,7 +60,7 @@ def fashion(exe, work):
 def fomo(exe, work):
     print("1..2")
     data = os.path.join(work, "data")
-    result, err = run([exe, "--data", data, "--train", "1000", "--valid", "200", "--epochs", "15", "--threads", "2",
+    result, err = run([exe, "--data", data, "--train", "1000", "--valid", "200", "--epochs", "30", "--threads", "2",
                        "--quiet"])
     if result is None:
         print(f"not ok 1 - training ran\n# {err}\nnot ok 2 - F1")
