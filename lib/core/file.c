@@ -1,8 +1,9 @@
 /* File helpers shared by every module (core/file.h): atomic writes, whole-file reads, CRC-32. */
-#define _POSIX_C_SOURCE 200809L
+#define _XOPEN_SOURCE 700 /* realpath */
 
 #include "core/file.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -101,4 +102,78 @@ sscma_status sscma_read_file(const char *path, void **data, size_t *size)
     *data = buf;
     *size = n;
     return SSCMA_OK;
+}
+
+/* The real path of the directory part of `path` (its parent when it has no slash: "."), into a malloc'd string. */
+static char *real_parent(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    if (slash == NULL)
+        return realpath(".", NULL);
+    if (slash == path)
+        return realpath("/", NULL);
+    size_t n = (size_t)(slash - path);
+    char *dir = malloc(n + 1);
+    if (dir == NULL)
+        return NULL;
+    memcpy(dir, path, n);
+    dir[n] = '\0';
+    char *real = realpath(dir, NULL);
+    free(dir);
+    return real;
+}
+
+bool sscma_file_in_dir(const char *path, const char *dir)
+{
+    struct stat st;
+    if (path == NULL || dir == NULL || lstat(path, &st) != 0 || !S_ISREG(st.st_mode))
+        return false;
+    char *parent = real_parent(path), *want = realpath(dir, NULL);
+    bool same = parent != NULL && want != NULL && strcmp(parent, want) == 0;
+    free(parent);
+    free(want);
+    return same;
+}
+
+/* mkstemp's suffix: six letters or digits. */
+static bool is_mkstemp_suffix(const char *s)
+{
+    if (strlen(s) != 6)
+        return false;
+    for (; *s != '\0'; s++)
+        if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9')))
+            return false;
+    return true;
+}
+
+int sscma_remove_stale_temporaries(const char *dir, bool (*is_ours)(const char *name))
+{
+    DIR *d = opendir(dir);
+    if (d == NULL)
+        return 0;
+    int removed = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        const char *tmp = strstr(e->d_name, ".tmp");
+        const char *last = tmp;
+        while (last != NULL && (tmp = strstr(last + 1, ".tmp")) != NULL)
+            last = tmp; /* the last ".tmp": names may contain the text too */
+        if (last == NULL || !is_mkstemp_suffix(last + 4))
+            continue;
+        char name[256];
+        size_t n = (size_t)(last - e->d_name);
+        if (n == 0 || n >= sizeof name)
+            continue;
+        memcpy(name, e->d_name, n);
+        name[n] = '\0';
+        if (!is_ours(name))
+            continue;
+        char path[4096];
+        struct stat st;
+        if (snprintf(path, sizeof path, "%s/%s", dir, e->d_name) < (int)sizeof path && lstat(path, &st) == 0 &&
+            S_ISREG(st.st_mode) && unlink(path) == 0)
+            removed++;
+    }
+    closedir(d);
+    return removed;
 }

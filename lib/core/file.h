@@ -6,6 +6,7 @@
 #ifndef SSCMA_LIB_CORE_FILE_H
 #define SSCMA_LIB_CORE_FILE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -22,5 +23,19 @@ sscma_status sscma_write_file_atomic(const char *path, const void *data, size_t 
 
 /* Reads a whole regular file into a malloc'd buffer (*data, free() it). Errors name the path. */
 sscma_status sscma_read_file(const char *path, void **data, size_t *size);
+
+/*
+ * true when `path` is a regular file (not a symbolic link) whose directory is `dir` once both are resolved (real
+ * paths, symbolic links followed): the test libsscma applies before it removes or replaces a file it believes it
+ * wrote in a work dir, so a path read from a checkpoint or a config can never point it anywhere else.
+ */
+bool sscma_file_in_dir(const char *path, const char *dir);
+
+/*
+ * Removes the temporaries that sscma_write_file_atomic leaves when the process is killed between mkstemp and
+ * rename: in directory `dir`, the regular files named "<name>.tmpXXXXXX" (six characters from mkstemp's set) for
+ * which is_ours(<name>) is true. Returns how many were removed; errors are ignored (nothing else is touched).
+ */
+int sscma_remove_stale_temporaries(const char *dir, bool (*is_ours)(const char *name));
 
 #endif /* SSCMA_LIB_CORE_FILE_H */

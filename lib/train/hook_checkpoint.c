@@ -4,6 +4,12 @@
  * save_last), the newest `max_keep_ckpts` of them kept, last_checkpoint naming the newest, and
  * best_<name>_epoch_N.ckpt for a new best (the previous best removed). Its kept list and best score travel in
  * checkpoints.
+ *
+ * What it removes is only what it wrote: a file named like its own checkpoints (epoch_N.ckpt, best_*_epoch_N.ckpt),
+ * a regular file, in this run's work dir by real path. The kept list and best path read from a checkpoint are data
+ * about another moment of the run, so on resume the entries that fail that test (another work dir, a crafted path)
+ * are dropped from the list with a message, never removed. At the start of a run it removes the temporaries its
+ * atomic writes left in the work dir when a process was killed (*.ckpt.tmpXXXXXX, last_checkpoint.tmpXXXXXX).
  */
 #include <errno.h>
 #include <math.h>
@@ -29,6 +35,60 @@ typedef struct checkpoint_hook {
     char **kept;
     int32_t n_kept;
 } checkpoint_hook;
+
+/* "epoch_<digits>.ckpt" or "best_<key>_epoch_<digits>.ckpt": the names this hook gives its files. */
+static bool is_own_checkpoint_name(const char *name)
+{
+    const char *epoch = strncmp(name, "epoch_", 6) == 0 ? name : NULL;
+    if (epoch == NULL && strncmp(name, "best_", 5) == 0)
+        for (const char *p = strstr(name, "_epoch_"); p != NULL; p = strstr(p + 1, "_epoch_"))
+            epoch = p + 1;
+    if (epoch == NULL)
+        return false;
+    const char *digits = epoch + 6, *end = digits;
+    while (*end >= '0' && *end <= '9')
+        end++;
+    return end > digits && strcmp(end, ".ckpt") == 0;
+}
+
+/* Whether `path` is one of this hook's files in this run's work dir, and so may be removed. */
+static bool may_remove(const sscma_train_loop *loop, const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    return is_own_checkpoint_name(slash != NULL ? slash + 1 : path) && sscma_file_in_dir(path, loop->work_dir);
+}
+
+/* Removes `path` when it is this hook's own file; anything else is left alone with a message. */
+static void remove_own(const sscma_train_loop *loop, const char *path, const char *what)
+{
+    if (!may_remove(loop, path)) {
+        if (access(path, F_OK) == 0)
+            sscma_logf(loop->ctx, SSCMA_LOG_WARNING, "not removing %s %s: not a checkpoint of this run's work dir %s",
+                       what, path, loop->work_dir);
+        return;
+    }
+    if (unlink(path) != 0 && errno != ENOENT)
+        sscma_logf(loop->ctx, SSCMA_LOG_WARNING, "cannot remove %s %s: %s", what, path, strerror(errno));
+}
+
+/* Temporaries of the atomic writes this hook and the trainer make in the work dir. */
+static bool is_own_temporary_base(const char *name)
+{
+    size_t n = strlen(name);
+    return strcmp(name, "last_checkpoint") == 0 || (n > 5 && strcmp(name + n - 5, ".ckpt") == 0);
+}
+
+static sscma_status before_run(sscma_hook *h, sscma_train_loop *loop)
+{
+    const checkpoint_hook *c = (const checkpoint_hook *)h;
+    if (c->on && loop->work_dir[0] != '\0') {
+        int removed = sscma_remove_stale_temporaries(loop->work_dir, is_own_temporary_base);
+        if (removed > 0)
+            sscma_logf(loop->ctx, SSCMA_LOG_INFO, "removed %d temporary file(s) an interrupted run left in %s",
+                       removed, loop->work_dir);
+    }
+    return SSCMA_OK;
+}
 
 /* The NaN guard names the newest epoch checkpoint as the last good one. */
 static void publish_last(const checkpoint_hook *c, sscma_train_loop *loop)
@@ -108,9 +168,7 @@ static sscma_status save_periodic(checkpoint_hook *c, sscma_train_loop *loop)
     if (st != SSCMA_OK)
         return st;
     for (int32_t i = 0; i < drop; i++) {
-        if (unlink(dropped[i]) != 0 && errno != ENOENT)
-            sscma_logf(loop->ctx, SSCMA_LOG_WARNING, "cannot remove old checkpoint %s: %s", dropped[i],
-                       strerror(errno));
+        remove_own(loop, dropped[i], "old checkpoint");
         free(dropped[i]);
     }
     if (drop > 0) {
@@ -144,9 +202,8 @@ static sscma_status after_epoch(sscma_hook *h, sscma_train_loop *loop, const ssc
     if (is_best) {
         if ((st = sscma_trainer_save(loop->trainer, c->best_path)) != SSCMA_OK)
             return st;
-        if (old_best[0] != '\0' && strcmp(old_best, c->best_path) != 0 && unlink(old_best) != 0 && errno != ENOENT)
-            sscma_logf(loop->ctx, SSCMA_LOG_WARNING, "cannot remove old best checkpoint %s: %s", old_best,
-                       strerror(errno));
+        if (old_best[0] != '\0' && strcmp(old_best, c->best_path) != 0)
+            remove_own(loop, old_best, "old best checkpoint");
         sscma_logf(loop->ctx, SSCMA_LOG_INFO, "The best checkpoint with %.4f %s at %lld epoch is saved to %s",
                    c->best, c->save_best, (long long)loop->epoch, c->best_path);
     }
@@ -184,13 +241,25 @@ static void state_import(sscma_hook *h, sscma_train_loop *loop, const sscma_ckpt
     json_t *kept = json_object_get(state, "kept"), *best = json_object_get(state, "best");
     c->has_best = json_is_number(best);
     c->best = c->has_best ? json_number_value(best) : 0.0;
-    snprintf(c->best_path, sizeof c->best_path, "%s", json_string_value(json_object_get(state, "best_path")));
+    /* paths from the file are data: only this work dir's own checkpoints may be removed later */
+    const char *best_path = json_string_value(json_object_get(state, "best_path"));
+    bool best_ours = best_path[0] == '\0' || may_remove(loop, best_path);
+    snprintf(c->best_path, sizeof c->best_path, "%s", best_ours ? best_path : "");
+    if (!best_ours)
+        sscma_logf(loop->ctx, SSCMA_LOG_INFO, "resume: the best checkpoint %s is not in this work dir (%s); it stays",
+                   best_path, loop->work_dir);
     forget_all(c);
     size_t n = json_array_size(kept);
     if (n > 0 && (c->kept = calloc(n, sizeof *c->kept)) != NULL)
-        for (size_t i = 0; i < n; i++)
-            if (json_is_string(json_array_get(kept, i)))
-                c->kept[c->n_kept++] = dup_string(json_string_value(json_array_get(kept, i)));
+        for (size_t i = 0; i < n; i++) {
+            const char *path = json_string_value(json_array_get(kept, i));
+            if (path != NULL && may_remove(loop, path))
+                c->kept[c->n_kept++] = dup_string(path);
+            else if (path != NULL)
+                sscma_logf(loop->ctx, SSCMA_LOG_INFO,
+                           "resume: %s is not a checkpoint of this work dir (%s); it will not be rotated", path,
+                           loop->work_dir);
+        }
     publish_last(c, loop);
 }
 
@@ -201,7 +270,7 @@ static void destroy(sscma_hook *h)
 }
 
 static const sscma_hook_ops checkpoint_ops = {
-    .name = "CheckpointHook", .after_epoch = after_epoch, .state_export = state_export, .state_check = state_check,
+    .name = "CheckpointHook", .before_run = before_run, .after_epoch = after_epoch, .state_export = state_export, .state_check = state_check,
     .state_import = state_import, .destroy = destroy,
 };
 

@@ -479,7 +479,7 @@ static void trainer_learns_and_keeps_checkpoints(void)
     CHECK_STR_EQ(last, path);
     /* exactly one best checkpoint, loadable as plain weights */
     int bests = 0;
-    char best[256] = "";
+    char best[512] = "";
     for (int e = 1; e <= 12; e++) {
         char b[256];
         snprintf(b, sizeof b, "%s/best_accuracy_top1_epoch_%d.ckpt", dir, e);
@@ -952,6 +952,90 @@ static void added_hook_sees_events_in_order(void)
     free_stack(&s);
 }
 
+static void touch(const char *path)
+{
+    FILE *f = fopen(path, "wb");
+    if (f != NULL) {
+        fputs("x", f);
+        fclose(f);
+    }
+}
+
+/*
+ * Issue 24: resuming into another work dir used to remove the first run's checkpoints (the kept list and best path
+ * read from the checkpoint were acted on), including the one being resumed from. Now only this work dir's own
+ * checkpoints rotate; every file of the first run stays. A new run also clears the temporaries an interrupted one
+ * left (and only those: another name, a symbolic link or a non-mkstemp suffix stays).
+ */
+static void resume_removes_only_its_own_files(void)
+{
+    char first[128], second[128], cfg[2048], path[512];
+    work_dir(first, sizeof first, "first");
+    recipe(cfg, sizeof cfg, first, 3, true); /* max_keep_ckpts 3, save_best auto */
+    stack a;
+    CHECK_OK(make_stack(&a, cfg));
+    if (a.trainer == NULL)
+        return free_stack(&a);
+    CHECK_OK(sscma_trainer_train(a.trainer));
+    char best[512] = "";
+    for (int e = 1; e <= 3; e++) {
+        snprintf(path, sizeof path, "%s/best_accuracy_top1_epoch_%d.ckpt", first, e);
+        if (exists(path))
+            snprintf(best, sizeof best, "%s", path);
+    }
+    CHECK(best[0] != '\0');
+
+    work_dir(second, sizeof second, "second");
+    /* what a killed run leaves, and look-alikes that are not ours */
+    char victim[256];
+    snprintf(victim, sizeof victim, "%s/victim.ckpt", tmpdir);
+    touch(victim);
+    const char *stale[] = {"epoch_9.ckpt.tmpAb12Z9", "last_checkpoint.tmpQ1w2E3"};
+    const char *foreign[] = {"notes.txt.tmpAb12Z9", "epoch_9.ckpt.tmpAb12", "epoch_9.ckpt.tmp-b12Z9"};
+    for (size_t i = 0; i < 2; i++) {
+        snprintf(path, sizeof path, "%s/%s", second, stale[i]);
+        touch(path);
+    }
+    for (size_t i = 0; i < 3; i++) {
+        snprintf(path, sizeof path, "%s/%s", second, foreign[i]);
+        touch(path);
+    }
+    snprintf(path, sizeof path, "%s/link.ckpt.tmpZZZZZZ", second);
+    CHECK(symlink(victim, path) == 0);
+
+    recipe(cfg, sizeof cfg, second, 7, true);
+    stack b;
+    CHECK_OK(make_stack(&b, cfg));
+    snprintf(path, sizeof path, "%s/epoch_3.ckpt", first);
+    CHECK_OK(sscma_trainer_resume(b.trainer, path));
+    CHECK_OK(sscma_trainer_train(b.trainer)); /* epochs 4..7: the kept list overflows max_keep_ckpts 3 */
+    for (int e = 1; e <= 3; e++) {
+        snprintf(path, sizeof path, "%s/epoch_%d.ckpt", first, e);
+        if (!exists(path))
+            test_fail(__FILE__, __LINE__, "resuming in another work dir removed %s", path);
+    }
+    CHECK(exists(best));
+    for (int e = 4; e <= 7; e++) { /* this run's own files rotate as configured */
+        snprintf(path, sizeof path, "%s/epoch_%d.ckpt", second, e);
+        CHECK(exists(path) == (e >= 5));
+    }
+    for (size_t i = 0; i < 2; i++) {
+        snprintf(path, sizeof path, "%s/%s", second, stale[i]);
+        if (exists(path))
+            test_fail(__FILE__, __LINE__, "stale temporary %s was not removed", path);
+    }
+    for (size_t i = 0; i < 3; i++) {
+        snprintf(path, sizeof path, "%s/%s", second, foreign[i]);
+        if (!exists(path))
+            test_fail(__FILE__, __LINE__, "%s is not a temporary of ours but was removed", path);
+    }
+    snprintf(path, sizeof path, "%s/link.ckpt.tmpZZZZZZ", second);
+    struct stat st;
+    CHECK(lstat(path, &st) == 0 && exists(victim));
+    free_stack(&b);
+    free_stack(&a);
+}
+
 int main(int argc, char **argv)
 {
     static const test_case cases[] = {
@@ -968,6 +1052,7 @@ int main(int argc, char **argv)
         TEST_CASE(yolov5_schedule_matches_mmyolo),
         TEST_CASE(trainer_runs_the_yolov5_hook),
         TEST_CASE(added_hook_sees_events_in_order),
+        TEST_CASE(resume_removes_only_its_own_files),
     };
     snprintf(tmpdir, sizeof tmpdir, "/tmp/sscma-train-XXXXXX");
     if (mkdtemp(tmpdir) == NULL || golden_load(&golden, GOLDEN_DIR "/metrics.bin") != 0 ||
