@@ -14,6 +14,7 @@
 
 #include "core/file.h"
 #include "onnx.pb-c.h"
+#include "export/kinds.h"
 #include "quant/qmodel.h"
 #include "sscma/export.h"
 
@@ -25,7 +26,7 @@ typedef struct chunk {
     max_align_t data[];
 } chunk;
 
-typedef struct ob {
+typedef struct onnx_builder {
     chunk *chunks;
     bool oom;
     const sscma_qmodel *q;
@@ -355,137 +356,168 @@ static sscma_status unsupported(const qm_op *op, const char *why)
                       sscma_qm_kind_name(op->kind), why);
 }
 
-static sscma_status emit_op(ob *b, const qm_op *op)
+sscma_status qm_onnx_conv(ob *b, const qm_op *op, const char *out)
+{
+    const char *in[3] = {fval(b, op->in[0]), weight(b, op->in[1], true), NULL};
+    size_t n_in = 2;
+    if (op->n_in > 2)
+        in[n_in++] = weight(b, op->in[2], false);
+    const int64_t kernel[2] = {op->kh, op->kw}, strides[2] = {op->stride_h, op->stride_w};
+    const int64_t dil[2] = {op->dil_h, op->dil_w}, pads[4] = {op->pad_t, op->pad_l, op->pad_b, op->pad_r};
+    Onnx__AttributeProto *attrs[5] = {attr_ints(b, "kernel_shape", kernel, 2), attr_ints(b, "strides", strides, 2),
+                                      attr_ints(b, "dilations", dil, 2), attr_ints(b, "pads", pads, 4),
+                                      attr_i(b, "group", op->groups)};
+    node(b, "Conv", op->name, in, n_in, out, attrs, 5);
+    set_out(b, op->out, activation(b, op, out));
+    return SSCMA_OK;
+}
+
+sscma_status qm_onnx_fc(ob *b, const qm_op *op, const char *out)
+{
+    const char *in[3] = {fval(b, op->in[0]), weight(b, op->in[1], false), NULL};
+    size_t n_in = 2;
+    if (op->n_in > 2)
+        in[n_in++] = weight(b, op->in[2], false);
+    Onnx__AttributeProto *tb = attr_i(b, "transB", 1);
+    node(b, "Gemm", op->name, in, n_in, out, &tb, 1);
+    set_out(b, op->out, activation(b, op, out));
+    return SSCMA_OK;
+}
+
+sscma_status qm_onnx_add(ob *b, const qm_op *op, const char *out)
+{
+    node(b, "Add", op->name, (const char *const[]){fval(b, op->in[0]), fval(b, op->in[1])}, 2, out, NULL, 0);
+    set_out(b, op->out, activation(b, op, out));
+    return SSCMA_OK;
+}
+
+sscma_status qm_onnx_concat(ob *b, const qm_op *op, const char *out)
+{
+    const qm_tensor *y = T(b, op->out);
+    const char *in[QM_MAX_IN];
+    for (int32_t k = 0; k < op->n_in; k++)
+        in[k] = fval(b, op->in[k]);
+    Onnx__AttributeProto *axis = attr_i(b, "axis", nchw_axis(y->rank, op->axis));
+    node(b, "Concat", op->name, in, (size_t)op->n_in, out, &axis, 1);
+    set_out(b, op->out, activation(b, op, out));
+    return SSCMA_OK;
+}
+
+sscma_status qm_onnx_pool(ob *b, const qm_op *op, const char *out)
+{
+    const qm_tensor *x = T(b, op->in[0]);
+    const char *in = fval(b, op->in[0]);
+    bool global = op->kh == x->dims[1] && op->kw == x->dims[2] && !op->pad_t && !op->pad_l && !op->pad_b &&
+                  !op->pad_r;
+    if (global) {
+        node(b, op->kind == QM_AVG_POOL ? "GlobalAveragePool" : "GlobalMaxPool", op->name, &in, 1, out, NULL, 0);
+    } else {
+        const int64_t kernel[2] = {op->kh, op->kw}, strides[2] = {op->stride_h, op->stride_w};
+        const int64_t pads[4] = {op->pad_t, op->pad_l, op->pad_b, op->pad_r};
+        Onnx__AttributeProto *attrs[3] = {attr_ints(b, "kernel_shape", kernel, 2),
+                                          attr_ints(b, "strides", strides, 2), attr_ints(b, "pads", pads, 4)};
+        node(b, op->kind == QM_AVG_POOL ? "AveragePool" : "MaxPool", op->name, &in, 1, out, attrs, 3);
+    }
+    set_out(b, op->out, activation(b, op, out));
+    return SSCMA_OK;
+}
+
+sscma_status qm_onnx_reshape(ob *b, const qm_op *op, const char *out)
 {
     const qm_tensor *x = T(b, op->in[0]), *y = T(b, op->out);
-    const char *out = fresh(b, y->name);
-    switch (op->kind) {
-    case QM_CONV: {
-        const char *in[3] = {fval(b, op->in[0]), weight(b, op->in[1], true), NULL};
-        size_t n_in = 2;
-        if (op->n_in > 2)
-            in[n_in++] = weight(b, op->in[2], false);
-        const int64_t kernel[2] = {op->kh, op->kw}, strides[2] = {op->stride_h, op->stride_w};
-        const int64_t dil[2] = {op->dil_h, op->dil_w}, pads[4] = {op->pad_t, op->pad_l, op->pad_b, op->pad_r};
-        Onnx__AttributeProto *attrs[5] = {attr_ints(b, "kernel_shape", kernel, 2), attr_ints(b, "strides", strides, 2),
-                                          attr_ints(b, "dilations", dil, 2), attr_ints(b, "pads", pads, 4),
-                                          attr_i(b, "group", op->groups)};
-        node(b, "Conv", op->name, in, n_in, out, attrs, 5);
-        set_out(b, op->out, activation(b, op, out));
-        return SSCMA_OK;
+    /* NHWC semantics: a 4-D input with spatial extent is put back in NHWC order first */
+    const char *in = b->qname[op->in[0]];
+    if (x->rank == 4 && (x->dims[1] > 1 || x->dims[2] > 1))
+        in = transpose(b, in, op->name, true);
+    int64_t shape[4];
+    for (int32_t i = 0; i < y->rank; i++)
+        shape[i] = y->dims[i];
+    bool back = y->rank == 4 && (y->dims[1] > 1 || y->dims[2] > 1);
+    if (y->rank == 4 && !back) {
+        /* [1, 1, 1, C] in NHWC is [1, C, 1, 1] in NCHW */
+        shape[1] = y->dims[3], shape[2] = shape[3] = 1;
     }
-    case QM_FC: {
-        const char *in[3] = {fval(b, op->in[0]), weight(b, op->in[1], false), NULL};
-        size_t n_in = 2;
-        if (op->n_in > 2)
-            in[n_in++] = weight(b, op->in[2], false);
-        Onnx__AttributeProto *tb = attr_i(b, "transB", 1);
-        node(b, "Gemm", op->name, in, n_in, out, &tb, 1);
-        set_out(b, op->out, activation(b, op, out));
-        return SSCMA_OK;
+    char *s = init_i64(b, "shape", shape, (size_t)y->rank);
+    node(b, "Reshape", op->name, (const char *const[]){in, s}, 2, out, NULL, 0);
+    b->qname[op->out] = back ? transpose(b, out, op->name, false) : (char *)out;
+    return SSCMA_OK;
+}
+
+sscma_status qm_onnx_softmax(ob *b, const qm_op *op, const char *out)
+{
+    const qm_tensor *x = T(b, op->in[0]);
+    const char *in = fval(b, op->in[0]);
+    Onnx__AttributeProto *axis = attr_i(b, "axis", x->rank == 4 ? 1 : x->rank - 1);
+    node(b, "Softmax", op->name, &in, 1, out, &axis, 1);
+    set_out(b, op->out, out);
+    return SSCMA_OK;
+}
+
+sscma_status qm_onnx_logistic(ob *b, const qm_op *op, const char *out)
+{
+    const char *in = fval(b, op->in[0]);
+    node(b, "Sigmoid", op->name, &in, 1, out, NULL, 0);
+    set_out(b, op->out, out);
+    return SSCMA_OK;
+}
+
+sscma_status qm_onnx_hardswish(ob *b, const qm_op *op, const char *out)
+{
+    /* x * HardSigmoid(x; 1/6, 1/2): HardSwish itself needs opset 14 */
+    const char *in = fval(b, op->in[0]);
+    char *hs = fresh(b, op->name);
+    Onnx__AttributeProto *attrs[2] = {attr_f(b, "alpha", 1.0f / 6.0f), attr_f(b, "beta", 0.5f)};
+    node(b, "HardSigmoid", op->name, &in, 1, hs, attrs, 2);
+    node(b, "Mul", op->name, (const char *const[]){in, hs}, 2, out, NULL, 0);
+    set_out(b, op->out, out);
+    return SSCMA_OK;
+}
+
+sscma_status qm_onnx_resize(ob *b, const qm_op *op, const char *out)
+{
+    const qm_tensor *x = T(b, op->in[0]), *y = T(b, op->out);
+    const char *in = fval(b, op->in[0]);
+    const float scales[4] = {1.0f, 1.0f, (float)(y->dims[1] / x->dims[1]), (float)(y->dims[2] / x->dims[2])};
+    const int64_t four = 4;
+    char *sc = init_f32(b, "scales", scales, &four, 1);
+    Onnx__AttributeProto *attrs[3] = {attr_s(b, "mode", "nearest"),
+                                      attr_s(b, "coordinate_transformation_mode", "asymmetric"),
+                                      attr_s(b, "nearest_mode", "floor")};
+    node(b, "Resize", op->name, (const char *const[]){in, "", sc}, 3, out, attrs, 3);
+    set_out(b, op->out, out);
+    return SSCMA_OK;
+}
+
+sscma_status qm_onnx_pad(ob *b, const qm_op *op, const char *out)
+{
+    const qm_tensor *y = T(b, op->out);
+    const int64_t pads[8] = {0, 0, op->pad_t, op->pad_l, 0, 0, op->pad_b, op->pad_r};
+    char *p = init_i64(b, "pads", pads, 8);
+    if (b->qdq) {
+        int8_t z = (int8_t)y->zero_point[0];
+        char *cv = init(b, "pad_value", ONNX__TENSOR_PROTO__DATA_TYPE__INT8, NULL, 0, &z, 1);
+        node(b, "Pad", op->name, (const char *const[]){b->qname[op->in[0]], p, cv}, 3, out, NULL, 0);
+    } else {
+        node(b, "Pad", op->name, (const char *const[]){b->qname[op->in[0]], p}, 2, out, NULL, 0);
     }
-    case QM_ADD:
-        node(b, "Add", op->name, (const char *const[]){fval(b, op->in[0]), fval(b, op->in[1])}, 2, out, NULL, 0);
-        set_out(b, op->out, activation(b, op, out));
-        return SSCMA_OK;
-    case QM_CONCAT: {
-        const char *in[QM_MAX_IN];
-        for (int32_t k = 0; k < op->n_in; k++)
-            in[k] = fval(b, op->in[k]);
-        Onnx__AttributeProto *axis = attr_i(b, "axis", nchw_axis(y->rank, op->axis));
-        node(b, "Concat", op->name, in, (size_t)op->n_in, out, &axis, 1);
-        set_out(b, op->out, activation(b, op, out));
-        return SSCMA_OK;
-    }
-    case QM_AVG_POOL:
-    case QM_MAX_POOL: {
-        const char *in = fval(b, op->in[0]);
-        bool global = op->kh == x->dims[1] && op->kw == x->dims[2] && !op->pad_t && !op->pad_l && !op->pad_b &&
-                      !op->pad_r;
-        if (global) {
-            node(b, op->kind == QM_AVG_POOL ? "GlobalAveragePool" : "GlobalMaxPool", op->name, &in, 1, out, NULL, 0);
-        } else {
-            const int64_t kernel[2] = {op->kh, op->kw}, strides[2] = {op->stride_h, op->stride_w};
-            const int64_t pads[4] = {op->pad_t, op->pad_l, op->pad_b, op->pad_r};
-            Onnx__AttributeProto *attrs[3] = {attr_ints(b, "kernel_shape", kernel, 2),
-                                              attr_ints(b, "strides", strides, 2), attr_ints(b, "pads", pads, 4)};
-            node(b, op->kind == QM_AVG_POOL ? "AveragePool" : "MaxPool", op->name, &in, 1, out, attrs, 3);
-        }
-        set_out(b, op->out, activation(b, op, out));
-        return SSCMA_OK;
-    }
-    case QM_RESHAPE: {
-        /* NHWC semantics: a 4-D input with spatial extent is put back in NHWC order first */
-        const char *in = b->qname[op->in[0]];
-        if (x->rank == 4 && (x->dims[1] > 1 || x->dims[2] > 1))
-            in = transpose(b, in, op->name, true);
-        int64_t shape[4];
-        for (int32_t i = 0; i < y->rank; i++)
-            shape[i] = y->dims[i];
-        bool back = y->rank == 4 && (y->dims[1] > 1 || y->dims[2] > 1);
-        if (y->rank == 4 && !back) {
-            /* [1, 1, 1, C] in NHWC is [1, C, 1, 1] in NCHW */
-            shape[1] = y->dims[3], shape[2] = shape[3] = 1;
-        }
-        char *s = init_i64(b, "shape", shape, (size_t)y->rank);
-        node(b, "Reshape", op->name, (const char *const[]){in, s}, 2, out, NULL, 0);
-        b->qname[op->out] = back ? transpose(b, out, op->name, false) : (char *)out;
-        return SSCMA_OK;
-    }
-    case QM_SOFTMAX: {
-        const char *in = fval(b, op->in[0]);
-        Onnx__AttributeProto *axis = attr_i(b, "axis", x->rank == 4 ? 1 : x->rank - 1);
-        node(b, "Softmax", op->name, &in, 1, out, &axis, 1);
-        set_out(b, op->out, out);
-        return SSCMA_OK;
-    }
-    case QM_LOGISTIC: {
-        const char *in = fval(b, op->in[0]);
-        node(b, "Sigmoid", op->name, &in, 1, out, NULL, 0);
-        set_out(b, op->out, out);
-        return SSCMA_OK;
-    }
-    case QM_HARDSWISH: {
-        /* x * HardSigmoid(x; 1/6, 1/2): HardSwish itself needs opset 14 */
-        const char *in = fval(b, op->in[0]);
-        char *hs = fresh(b, op->name);
-        Onnx__AttributeProto *attrs[2] = {attr_f(b, "alpha", 1.0f / 6.0f), attr_f(b, "beta", 0.5f)};
-        node(b, "HardSigmoid", op->name, &in, 1, hs, attrs, 2);
-        node(b, "Mul", op->name, (const char *const[]){in, hs}, 2, out, NULL, 0);
-        set_out(b, op->out, out);
-        return SSCMA_OK;
-    }
-    case QM_RESIZE_NEAREST: {
-        const char *in = fval(b, op->in[0]);
-        const float scales[4] = {1.0f, 1.0f, (float)(y->dims[1] / x->dims[1]), (float)(y->dims[2] / x->dims[2])};
-        const int64_t four = 4;
-        char *sc = init_f32(b, "scales", scales, &four, 1);
-        Onnx__AttributeProto *attrs[3] = {attr_s(b, "mode", "nearest"),
-                                          attr_s(b, "coordinate_transformation_mode", "asymmetric"),
-                                          attr_s(b, "nearest_mode", "floor")};
-        node(b, "Resize", op->name, (const char *const[]){in, "", sc}, 3, out, attrs, 3);
-        set_out(b, op->out, out);
-        return SSCMA_OK;
-    }
-    case QM_PAD: {
-        const int64_t pads[8] = {0, 0, op->pad_t, op->pad_l, 0, 0, op->pad_b, op->pad_r};
-        char *p = init_i64(b, "pads", pads, 8);
-        if (b->qdq) {
-            int8_t z = (int8_t)y->zero_point[0];
-            char *cv = init(b, "pad_value", ONNX__TENSOR_PROTO__DATA_TYPE__INT8, NULL, 0, &z, 1);
-            node(b, "Pad", op->name, (const char *const[]){b->qname[op->in[0]], p, cv}, 3, out, NULL, 0);
-        } else {
-            node(b, "Pad", op->name, (const char *const[]){b->qname[op->in[0]], p}, 2, out, NULL, 0);
-        }
-        b->qname[op->out] = (char *)out;
-        return SSCMA_OK;
-    }
-    case QM_REQUANT:
-        set_out(b, op->out, fval(b, op->in[0]));
-        return SSCMA_OK;
-    default:
+    b->qname[op->out] = (char *)out;
+    return SSCMA_OK;
+}
+
+sscma_status qm_onnx_requant(ob *b, const qm_op *op, const char *out)
+{
+    (void)out; /* the identity on floats: the output is the input, quantized with the output's parameters */
+    set_out(b, op->out, fval(b, op->in[0]));
+    return SSCMA_OK;
+}
+
+/* The op's nodes through its kind's row; `out` names the value its main node writes. */
+static sscma_status emit_op(ob *b, const qm_op *op)
+{
+    const qm_format_def *def = sscma_qm_format(op->kind);
+    if (def == NULL || def->onnx_write == NULL)
         return unsupported(op, "no ONNX equivalent");
-    }
+    return def->onnx_write(b, op, fresh(b, T(b, op->out)->name));
 }
 
 static Onnx__ValueInfoProto *value_info(ob *b, const char *name, int32_t elem, const int64_t *dims, int32_t rank)

@@ -12,6 +12,8 @@
 #include "export/exporters.h"
 #include "export/flatbuf.h"
 #include "export/tflite_schema.h"
+#include "export/kinds.h"
+#include "quant/qm_kinds.h"
 #include "quant/qmodel.h"
 #include "sscma/export.h"
 
@@ -32,6 +34,7 @@ typedef struct tfl_tensor {
 } tfl_tensor;
 
 typedef struct tfl_op {
+    qm_kind kind; /* the row whose options writer serializes it (QM_PAD for inserted paddings) */
     int32_t code, version;
     int32_t in[QM_MAX_IN + 1], n_in;
     int32_t out;
@@ -40,7 +43,7 @@ typedef struct tfl_op {
     int32_t depth_multiplier;
 } tfl_op;
 
-typedef struct plan {
+typedef struct tfl_plan {
     const sscma_qmodel *q;
     tfl_tensor *t;
     int32_t n_t, cap_t;
@@ -193,138 +196,167 @@ static sscma_status add_pad(plan *p, const qm_op *op, int32_t x, int32_t pt, int
     if (o == NULL)
         return oom();
     o->code = TFL_OP_PAD, o->version = xt->type == TFL_TYPE_INT8 ? 2 : 1;
-    o->in[0] = x, o->in[1] = pid, o->n_in = 2, o->out = yid, o->src = NULL;
+    o->kind = QM_PAD, o->in[0] = x, o->in[1] = pid, o->n_in = 2, o->out = yid, o->src = NULL;
     *out = yid;
     return SSCMA_OK;
 }
 
+static bool int8_op(const plan *p, const qm_op *op)
+{
+    return p->q->t[op->in[0]].dtype == SSCMA_DTYPE_I8;
+}
+
+/* Depthwise weights [Cout, KH, KW, 1] become a tensor [1, KH, KW, Cout], quantized along dimension 3. */
+static sscma_status depthwise_weights(plan *p, const qm_tensor *w, int32_t *wid)
+{
+    tfl_tensor *wt = new_tensor(p, wid);
+    size_t esize = w->dtype == SSCMA_DTYPE_I8 ? 1 : 4;
+    if (wt == NULL || (wt->own_data = malloc(w->bytes)) == NULL)
+        return oom();
+    int64_t cout = w->dims[0], taps = w->dims[1] * w->dims[2];
+    for (int64_t c = 0; c < cout; c++)
+        for (int64_t k = 0; k < taps; k++)
+            memcpy((char *)wt->own_data + (size_t)(k * cout + c) * esize,
+                   (const char *)w->data + (size_t)(c * taps + k) * esize, esize);
+    wt->name = w->name;
+    wt->type = tfl_type(w->dtype);
+    wt->rank = 4;
+    wt->shape[0] = 1, wt->shape[1] = (int32_t)w->dims[1], wt->shape[2] = (int32_t)w->dims[2];
+    wt->shape[3] = (int32_t)cout;
+    wt->data = wt->own_data, wt->bytes = w->bytes;
+    if (w->n_q > 0 && w->dtype == SSCMA_DTYPE_I8) {
+        wt->scale = w->scale, wt->zero_point = w->zero_point, wt->n_q = w->n_q;
+        wt->q_dim = w->n_q > 1 ? 3 : 0;
+    }
+    return SSCMA_OK;
+}
+
+/*
+ * The TFLite padding of a window op (conv, pools): SAME or VALID where the model's padding is one of them, else
+ * (convolutions only) a PAD op in front and VALID. o->in[0] becomes the padded input.
+ */
+static sscma_status window_padding(plan *p, const qm_op *op, bool conv, tfl_op *o)
+{
+    const qm_tensor *x = &p->q->t[op->in[0]], *y = &p->q->t[op->out];
+    int8_t ph = pick_padding(x->dims[1], y->dims[1], op->kh, op->stride_h, conv ? op->dil_h : 1, op->pad_t, op->pad_b);
+    int8_t pw = pick_padding(x->dims[2], y->dims[2], op->kw, op->stride_w, conv ? op->dil_w : 1, op->pad_l, op->pad_r);
+    if (ph >= 0 && pw >= 0 && ph == pw) {
+        o->padding = ph;
+        return SSCMA_OK;
+    }
+    if (ph == TFL_PADDING_VALID && pw == TFL_PADDING_SAME && x->dims[1] == op->kh && op->pad_t == 0) {
+        o->padding = TFL_PADDING_SAME; /* one row: SAME pads nothing in H */
+        return SSCMA_OK;
+    }
+    if (!conv)
+        return unsupported(op, "pooling padding that is neither SAME nor VALID");
+    int32_t eff_b = (int32_t)((y->dims[1] - 1) * op->stride_h + (int64_t)op->dil_h * (op->kh - 1) + 1 - x->dims[1] -
+                              op->pad_t);
+    int32_t eff_r = (int32_t)((y->dims[2] - 1) * op->stride_w + (int64_t)op->dil_w * (op->kw - 1) + 1 - x->dims[2] -
+                              op->pad_l);
+    eff_b = eff_b < 0 ? 0 : eff_b > op->pad_b ? op->pad_b : eff_b;
+    eff_r = eff_r < 0 ? 0 : eff_r > op->pad_r ? op->pad_r : eff_r;
+    o->padding = TFL_PADDING_VALID;
+    return add_pad(p, op, op->in[0], op->pad_t, op->pad_l, eff_b, eff_r, &o->in[0]);
+}
+
+sscma_status qm_tfl_plan_conv(plan *p, const qm_op *op, tfl_op *o)
+{
+    const bool i8 = int8_op(p, op);
+    sscma_status st = window_padding(p, op, true, o);
+    if (st != SSCMA_OK)
+        return st;
+    if (op->groups == 1) {
+        o->code = TFL_OP_CONV_2D, o->version = i8 ? 3 : 1;
+        return SSCMA_OK;
+    }
+    const qm_tensor *w = &p->q->t[op->in[1]];
+    if ((st = depthwise_weights(p, w, &o->in[1])) != SSCMA_OK)
+        return st;
+    o->code = TFL_OP_DEPTHWISE_CONV_2D, o->version = i8 ? 3 : 1;
+    o->depth_multiplier = (int32_t)(w->dims[0] / p->q->t[op->in[0]].dims[3]);
+    return SSCMA_OK;
+}
+
+sscma_status qm_tfl_plan_pool(plan *p, const qm_op *op, tfl_op *o)
+{
+    o->code = op->kind == QM_AVG_POOL ? TFL_OP_AVERAGE_POOL_2D : TFL_OP_MAX_POOL_2D;
+    o->version = int8_op(p, op) ? 2 : 1;
+    return window_padding(p, op, false, o);
+}
+
+sscma_status qm_tfl_plan_fc(plan *p, const qm_op *op, tfl_op *o)
+{
+    if (p->q->t[op->in[1]].n_q > 1)
+        return unsupported(op, "per-channel fully connected weights");
+    o->code = TFL_OP_FULLY_CONNECTED, o->version = int8_op(p, op) ? 4 : 1;
+    return SSCMA_OK;
+}
+
+/* Operators that need nothing but their row's builtin code (version 2 for int8, as TFLite's kernels want). */
+sscma_status qm_tfl_plan_simple(plan *p, const qm_op *op, tfl_op *o)
+{
+    o->code = sscma_qm_format(op->kind)->tflite_codes[0], o->version = int8_op(p, op) ? 2 : 1;
+    return SSCMA_OK;
+}
+
+sscma_status qm_tfl_plan_reshape(plan *p, const qm_op *op, tfl_op *o)
+{
+    const qm_tensor *y = &p->q->t[op->out];
+    int32_t shape[4], rank = y->rank;
+    for (int32_t i = 0; i < rank; i++)
+        shape[i] = (int32_t)y->dims[i];
+    o->code = TFL_OP_RESHAPE, o->n_in = 2;
+    return const_i32(p, "shape", shape, rank, 1, &rank, &o->in[1]);
+}
+
+sscma_status qm_tfl_plan_hardswish(plan *p, const qm_op *op, tfl_op *o)
+{
+    (void)p, (void)op;
+    o->code = TFL_OP_HARD_SWISH;
+    return SSCMA_OK;
+}
+
+sscma_status qm_tfl_plan_resize(plan *p, const qm_op *op, tfl_op *o)
+{
+    const qm_tensor *y = &p->q->t[op->out];
+    int32_t two = 2;
+    const int32_t size[2] = {(int32_t)y->dims[1], (int32_t)y->dims[2]};
+    o->code = TFL_OP_RESIZE_NEAREST_NEIGHBOR, o->version = int8_op(p, op) ? 2 : 1, o->n_in = 2;
+    return const_i32(p, "size", size, 2, 1, &two, &o->in[1]);
+}
+
+sscma_status qm_tfl_plan_pad(plan *p, const qm_op *op, tfl_op *o)
+{
+    const int32_t pads[8] = {0, 0, op->pad_t, op->pad_b, op->pad_l, op->pad_r, 0, 0}, pshape[2] = {4, 2};
+    o->code = TFL_OP_PAD, o->version = int8_op(p, op) ? 2 : 1, o->n_in = 2;
+    return const_i32(p, "paddings", pads, 8, 2, pshape, &o->in[1]);
+}
+
+sscma_status qm_tfl_plan_requant(plan *p, const qm_op *op, tfl_op *o)
+{
+    (void)p, (void)op;
+    o->code = TFL_OP_QUANTIZE, o->version = 2;
+    return SSCMA_OK;
+}
+
+/* The TFLite operator of op, through its kind's row (inserted PAD ops come first). */
 static sscma_status plan_op(plan *p, const qm_op *op)
 {
-    const sscma_qmodel *q = p->q;
-    const qm_tensor *x = &q->t[op->in[0]], *y = &q->t[op->out];
-    bool i8 = x->dtype == SSCMA_DTYPE_I8;
-    int32_t xin = op->in[0];
-    sscma_status st;
+    const qm_format_def *def = sscma_qm_format(op->kind);
+    if (def == NULL || def->tflite_plan == NULL)
+        return unsupported(op, "no TFLite equivalent");
     if (op->act != SSCMA_ACT_NONE && op->act != SSCMA_ACT_RELU && op->act != SSCMA_ACT_RELU6)
         return unsupported(op, "only ReLU and ReLU6 can be fused");
     tfl_op tmp;
     memset(&tmp, 0, sizeof tmp);
-    tmp.src = op, tmp.out = op->out, tmp.version = 1;
+    tmp.kind = op->kind, tmp.src = op, tmp.out = op->out, tmp.version = 1;
     for (int32_t k = 0; k < op->n_in; k++)
         tmp.in[k] = op->in[k];
     tmp.n_in = op->n_in;
-    switch (op->kind) {
-    case QM_CONV:
-    case QM_AVG_POOL:
-    case QM_MAX_POOL: {
-        bool conv = op->kind == QM_CONV;
-        int8_t ph = pick_padding(x->dims[1], y->dims[1], op->kh, op->stride_h, conv ? op->dil_h : 1, op->pad_t,
-                                 op->pad_b);
-        int8_t pw = pick_padding(x->dims[2], y->dims[2], op->kw, op->stride_w, conv ? op->dil_w : 1, op->pad_l,
-                                 op->pad_r);
-        if (ph >= 0 && pw >= 0 && ph == pw) {
-            tmp.padding = ph;
-        } else if (ph == TFL_PADDING_VALID && pw == TFL_PADDING_SAME && x->dims[1] == op->kh && op->pad_t == 0) {
-            tmp.padding = TFL_PADDING_SAME; /* one row: SAME pads nothing in H */
-        } else if (!conv) {
-            return unsupported(op, "pooling padding that is neither SAME nor VALID");
-        } else {
-            int32_t eff_b = (int32_t)((y->dims[1] - 1) * op->stride_h + (int64_t)op->dil_h * (op->kh - 1) + 1 -
-                                      x->dims[1] - op->pad_t);
-            int32_t eff_r = (int32_t)((y->dims[2] - 1) * op->stride_w + (int64_t)op->dil_w * (op->kw - 1) + 1 -
-                                      x->dims[2] - op->pad_l);
-            eff_b = eff_b < 0 ? 0 : eff_b > op->pad_b ? op->pad_b : eff_b;
-            eff_r = eff_r < 0 ? 0 : eff_r > op->pad_r ? op->pad_r : eff_r;
-            if ((st = add_pad(p, op, xin, op->pad_t, op->pad_l, eff_b, eff_r, &xin)) != SSCMA_OK)
-                return st;
-            tmp.padding = TFL_PADDING_VALID;
-        }
-        tmp.in[0] = xin;
-        if (!conv) {
-            tmp.code = op->kind == QM_AVG_POOL ? TFL_OP_AVERAGE_POOL_2D : TFL_OP_MAX_POOL_2D;
-            tmp.version = i8 ? 2 : 1;
-        } else if (op->groups == 1) {
-            tmp.code = TFL_OP_CONV_2D, tmp.version = i8 ? 3 : 1;
-        } else {
-            /* depthwise: weights [Cout, KH, KW, 1] become [1, KH, KW, Cout], quantized along dimension 3 */
-            const qm_tensor *w = &q->t[op->in[1]];
-            int32_t wid;
-            tfl_tensor *wt = new_tensor(p, &wid);
-            size_t esize = w->dtype == SSCMA_DTYPE_I8 ? 1 : 4;
-            if (wt == NULL || (wt->own_data = malloc(w->bytes)) == NULL)
-                return oom();
-            int64_t cout = w->dims[0], taps = w->dims[1] * w->dims[2];
-            for (int64_t c = 0; c < cout; c++)
-                for (int64_t k = 0; k < taps; k++)
-                    memcpy((char *)wt->own_data + (size_t)(k * cout + c) * esize,
-                           (const char *)w->data + (size_t)(c * taps + k) * esize, esize);
-            wt->name = w->name;
-            wt->type = tfl_type(w->dtype);
-            wt->rank = 4;
-            wt->shape[0] = 1, wt->shape[1] = (int32_t)w->dims[1], wt->shape[2] = (int32_t)w->dims[2];
-            wt->shape[3] = (int32_t)cout;
-            wt->data = wt->own_data, wt->bytes = w->bytes;
-            if (w->n_q > 0 && w->dtype == SSCMA_DTYPE_I8) {
-                wt->scale = w->scale, wt->zero_point = w->zero_point, wt->n_q = w->n_q;
-                wt->q_dim = w->n_q > 1 ? 3 : 0;
-            }
-            tmp.in[1] = wid;
-            tmp.code = TFL_OP_DEPTHWISE_CONV_2D, tmp.version = i8 ? 3 : 1;
-            tmp.depth_multiplier = (int32_t)(cout / x->dims[3]);
-        }
-        break;
-    }
-    case QM_FC:
-        if (q->t[op->in[1]].n_q > 1)
-            return unsupported(op, "per-channel fully connected weights");
-        tmp.code = TFL_OP_FULLY_CONNECTED, tmp.version = i8 ? 4 : 1;
-        break;
-    case QM_ADD:
-        tmp.code = TFL_OP_ADD, tmp.version = i8 ? 2 : 1;
-        break;
-    case QM_CONCAT:
-        tmp.code = TFL_OP_CONCATENATION, tmp.version = i8 ? 2 : 1;
-        break;
-    case QM_RESHAPE: {
-        int32_t sid, shape[4], rank = y->rank;
-        for (int32_t i = 0; i < rank; i++)
-            shape[i] = (int32_t)y->dims[i];
-        if ((st = const_i32(p, "shape", shape, rank, 1, &rank, &sid)) != SSCMA_OK)
-            return st;
-        tmp.code = TFL_OP_RESHAPE, tmp.in[1] = sid, tmp.n_in = 2;
-        break;
-    }
-    case QM_SOFTMAX:
-        tmp.code = TFL_OP_SOFTMAX, tmp.version = i8 ? 2 : 1;
-        break;
-    case QM_LOGISTIC:
-        tmp.code = TFL_OP_LOGISTIC, tmp.version = i8 ? 2 : 1;
-        break;
-    case QM_HARDSWISH:
-        tmp.code = TFL_OP_HARD_SWISH;
-        break;
-    case QM_RESIZE_NEAREST: {
-        int32_t sid, two = 2;
-        const int32_t size[2] = {(int32_t)y->dims[1], (int32_t)y->dims[2]};
-        if ((st = const_i32(p, "size", size, 2, 1, &two, &sid)) != SSCMA_OK)
-            return st;
-        tmp.code = TFL_OP_RESIZE_NEAREST_NEIGHBOR, tmp.version = i8 ? 2 : 1, tmp.in[1] = sid, tmp.n_in = 2;
-        break;
-    }
-    case QM_PAD: {
-        int32_t pid;
-        const int32_t pads[8] = {0, 0, op->pad_t, op->pad_b, op->pad_l, op->pad_r, 0, 0}, pshape[2] = {4, 2};
-        if ((st = const_i32(p, "paddings", pads, 8, 2, pshape, &pid)) != SSCMA_OK)
-            return st;
-        tmp.code = TFL_OP_PAD, tmp.version = i8 ? 2 : 1, tmp.in[1] = pid, tmp.n_in = 2;
-        break;
-    }
-    case QM_REQUANT:
-        tmp.code = TFL_OP_QUANTIZE, tmp.version = 2;
-        break;
-    default:
-        return unsupported(op, "no TFLite equivalent");
-    }
+    sscma_status st = def->tflite_plan(p, op, &tmp);
+    if (st != SSCMA_OK)
+        return st;
     tfl_op *o = new_op(p);
     if (o == NULL)
         return oom();
@@ -339,93 +371,129 @@ static int8_t act_code(sscma_act_kind a)
     return a == SSCMA_ACT_RELU ? TFL_ACT_RELU : a == SSCMA_ACT_RELU6 ? TFL_ACT_RELU6 : TFL_ACT_NONE;
 }
 
-/* The builtin options table of an op (0 = none) and its union type. */
+/* The builtin options tables, one writer per kind (through the kinds' table); each sets the union type. */
+
+uint32_t qm_tfl_options_conv(fb_builder *b, const plan *p, const tfl_op *o, uint8_t *type)
+{
+    (void)p;
+    const qm_op *op = o->src;
+    const bool dw = o->code == TFL_OP_DEPTHWISE_CONV_2D; /* one more field: the depth multiplier */
+    fb_table_start(b);
+    fb_field_u8(b, 0, (uint8_t)o->padding);
+    fb_field_i32(b, 1, op->stride_w);
+    fb_field_i32(b, 2, op->stride_h);
+    if (dw)
+        fb_field_i32(b, 3, o->depth_multiplier);
+    fb_field_u8(b, dw ? 4 : 3, (uint8_t)act_code(op->act));
+    fb_field_i32(b, dw ? 5 : 4, op->dil_w);
+    fb_field_i32(b, dw ? 6 : 5, op->dil_h);
+    *type = dw ? TFL_OPT_DEPTHWISE_CONV2D : TFL_OPT_CONV2D;
+    return fb_table_end(b);
+}
+
+uint32_t qm_tfl_options_pool(fb_builder *b, const plan *p, const tfl_op *o, uint8_t *type)
+{
+    (void)p;
+    const qm_op *op = o->src;
+    fb_table_start(b);
+    fb_field_u8(b, 0, (uint8_t)o->padding);
+    fb_field_i32(b, 1, op->stride_w);
+    fb_field_i32(b, 2, op->stride_h);
+    fb_field_i32(b, 3, op->kw);
+    fb_field_i32(b, 4, op->kh);
+    fb_field_u8(b, 5, (uint8_t)act_code(op->act));
+    *type = TFL_OPT_POOL2D;
+    return fb_table_end(b);
+}
+
+/* Options whose only field is the fused activation (fully connected, add). */
+static fb_ref act_options(fb_builder *b, const tfl_op *o, uint8_t union_type, uint8_t *type)
+{
+    fb_table_start(b);
+    fb_field_u8(b, 0, (uint8_t)act_code(o->src->act));
+    *type = union_type;
+    return fb_table_end(b);
+}
+
+uint32_t qm_tfl_options_fc(fb_builder *b, const plan *p, const tfl_op *o, uint8_t *type)
+{
+    (void)p;
+    return act_options(b, o, TFL_OPT_FULLY_CONNECTED, type);
+}
+
+uint32_t qm_tfl_options_add(fb_builder *b, const plan *p, const tfl_op *o, uint8_t *type)
+{
+    (void)p;
+    return act_options(b, o, TFL_OPT_ADD, type);
+}
+
+uint32_t qm_tfl_options_concat(fb_builder *b, const plan *p, const tfl_op *o, uint8_t *type)
+{
+    (void)p;
+    fb_table_start(b);
+    fb_field_i32(b, 0, o->src->axis);
+    fb_field_u8(b, 1, (uint8_t)act_code(o->src->act));
+    *type = TFL_OPT_CONCATENATION;
+    return fb_table_end(b);
+}
+
+uint32_t qm_tfl_options_softmax(fb_builder *b, const plan *p, const tfl_op *o, uint8_t *type)
+{
+    (void)p, (void)o;
+    fb_table_start(b);
+    fb_field_f32(b, 0, 1.0f);
+    *type = TFL_OPT_SOFTMAX;
+    return fb_table_end(b);
+}
+
+uint32_t qm_tfl_options_reshape(fb_builder *b, const plan *p, const tfl_op *o, uint8_t *type)
+{
+    const tfl_tensor *y = &p->t[o->out];
+    fb_ref new_shape = fb_vector_i32(b, y->shape, (size_t)y->rank);
+    fb_table_start(b);
+    fb_field_ref(b, 0, new_shape);
+    *type = TFL_OPT_RESHAPE;
+    return fb_table_end(b);
+}
+
+/* An options table without fields: TFLite's kernels still expect the union type. */
+static fb_ref empty_options(fb_builder *b, uint8_t union_type, uint8_t *type)
+{
+    fb_table_start(b);
+    *type = union_type;
+    return fb_table_end(b);
+}
+
+uint32_t qm_tfl_options_hardswish(fb_builder *b, const plan *p, const tfl_op *o, uint8_t *type)
+{
+    (void)p, (void)o;
+    return empty_options(b, TFL_OPT_HARD_SWISH, type);
+}
+
+uint32_t qm_tfl_options_resize(fb_builder *b, const plan *p, const tfl_op *o, uint8_t *type)
+{
+    (void)p, (void)o;
+    return empty_options(b, TFL_OPT_RESIZE_NEAREST, type);
+}
+
+uint32_t qm_tfl_options_pad(fb_builder *b, const plan *p, const tfl_op *o, uint8_t *type)
+{
+    (void)p, (void)o;
+    return empty_options(b, TFL_OPT_PAD, type);
+}
+
+uint32_t qm_tfl_options_requant(fb_builder *b, const plan *p, const tfl_op *o, uint8_t *type)
+{
+    (void)p, (void)o;
+    return empty_options(b, TFL_OPT_QUANTIZE, type);
+}
+
+/* The options table of an operator (0 = none) and its union type. */
 static fb_ref write_options(fb_builder *b, const plan *p, const tfl_op *o, uint8_t *type)
 {
-    const qm_op *op = o->src;
+    const qm_format_def *def = sscma_qm_format(o->kind);
     *type = 0;
-    fb_ref new_shape = 0;
-    switch (o->code) {
-    case TFL_OP_CONV_2D:
-        fb_table_start(b);
-        fb_field_u8(b, 0, (uint8_t)o->padding);
-        fb_field_i32(b, 1, op->stride_w);
-        fb_field_i32(b, 2, op->stride_h);
-        fb_field_u8(b, 3, (uint8_t)act_code(op->act));
-        fb_field_i32(b, 4, op->dil_w);
-        fb_field_i32(b, 5, op->dil_h);
-        *type = TFL_OPT_CONV2D;
-        return fb_table_end(b);
-    case TFL_OP_DEPTHWISE_CONV_2D:
-        fb_table_start(b);
-        fb_field_u8(b, 0, (uint8_t)o->padding);
-        fb_field_i32(b, 1, op->stride_w);
-        fb_field_i32(b, 2, op->stride_h);
-        fb_field_i32(b, 3, o->depth_multiplier);
-        fb_field_u8(b, 4, (uint8_t)act_code(op->act));
-        fb_field_i32(b, 5, op->dil_w);
-        fb_field_i32(b, 6, op->dil_h);
-        *type = TFL_OPT_DEPTHWISE_CONV2D;
-        return fb_table_end(b);
-    case TFL_OP_AVERAGE_POOL_2D:
-    case TFL_OP_MAX_POOL_2D:
-        fb_table_start(b);
-        fb_field_u8(b, 0, (uint8_t)o->padding);
-        fb_field_i32(b, 1, op->stride_w);
-        fb_field_i32(b, 2, op->stride_h);
-        fb_field_i32(b, 3, op->kw);
-        fb_field_i32(b, 4, op->kh);
-        fb_field_u8(b, 5, (uint8_t)act_code(op->act));
-        *type = TFL_OPT_POOL2D;
-        return fb_table_end(b);
-    case TFL_OP_FULLY_CONNECTED:
-        fb_table_start(b);
-        fb_field_u8(b, 0, (uint8_t)act_code(op->act));
-        *type = TFL_OPT_FULLY_CONNECTED;
-        return fb_table_end(b);
-    case TFL_OP_ADD:
-        fb_table_start(b);
-        fb_field_u8(b, 0, (uint8_t)act_code(op->act));
-        *type = TFL_OPT_ADD;
-        return fb_table_end(b);
-    case TFL_OP_CONCATENATION:
-        fb_table_start(b);
-        fb_field_i32(b, 0, op->axis);
-        fb_field_u8(b, 1, (uint8_t)act_code(op->act));
-        *type = TFL_OPT_CONCATENATION;
-        return fb_table_end(b);
-    case TFL_OP_SOFTMAX:
-        fb_table_start(b);
-        fb_field_f32(b, 0, 1.0f);
-        *type = TFL_OPT_SOFTMAX;
-        return fb_table_end(b);
-    case TFL_OP_RESHAPE: {
-        const tfl_tensor *y = &p->t[o->out];
-        new_shape = fb_vector_i32(b, y->shape, (size_t)y->rank);
-        fb_table_start(b);
-        fb_field_ref(b, 0, new_shape);
-        *type = TFL_OPT_RESHAPE;
-        return fb_table_end(b);
-    }
-    case TFL_OP_RESIZE_NEAREST_NEIGHBOR:
-        fb_table_start(b);
-        *type = TFL_OPT_RESIZE_NEAREST;
-        return fb_table_end(b);
-    case TFL_OP_PAD:
-        fb_table_start(b);
-        *type = TFL_OPT_PAD;
-        return fb_table_end(b);
-    case TFL_OP_QUANTIZE:
-        fb_table_start(b);
-        *type = TFL_OPT_QUANTIZE;
-        return fb_table_end(b);
-    case TFL_OP_HARD_SWISH:
-        fb_table_start(b);
-        *type = TFL_OPT_HARD_SWISH;
-        return fb_table_end(b);
-    default:
-        return 0;
-    }
+    return def != NULL && def->tflite_options != NULL ? def->tflite_options(b, p, o, type) : 0;
 }
 
 static bool serialize(const plan *p, fb_builder *b, const uint8_t **data, size_t *size)
@@ -616,7 +684,7 @@ sscma_status sscma_export_tflite(const sscma_qmodel *qmodel, const char *path)
 
 /* ---- reader ---- */
 
-typedef struct reader {
+typedef struct tfl_reader {
     fb_reader r;
     const char *path;
     sscma_qmodel *q;
@@ -769,6 +837,159 @@ static sscma_act_kind act_of(uint8_t code, bool *ok)
     return SSCMA_ACT_NONE;
 }
 
+/* One TFLite operator being read: what the kinds' readers see besides the op they fill. */
+typedef struct tfl_read_op {
+    uint32_t index;
+    int32_t code;
+    fb_table opt;            /* the builtin options table (0 when absent: every field reads as its default) */
+    uint32_t n_in;
+    const int32_t *tin;      /* TFLite input tensors (-1: optional input left out) */
+    const int32_t *ids;      /* their qmodel tensors (-1 likewise) */
+    int32_t n_ids;           /* inputs present */
+    const qm_tensor *xt, *yt;
+    bool act_ok;             /* cleared by a fused activation the runtime lacks */
+} tfl_read_op;
+
+/* Inputs 1.. (weights, bias; optional ones left out) after op->in[0]. */
+static void read_extra_inputs(const tfl_read_op *ro, qm_op *op)
+{
+    for (uint32_t k = 1; k < ro->n_in; k++)
+        if (ro->ids[k] >= 0)
+            op->in[op->n_in++] = ro->ids[k];
+}
+
+sscma_status qm_tfl_read_conv(reader *rd, tfl_read_op *ro, qm_op *op)
+{
+    fb_reader *r = &rd->r;
+    const bool dw = ro->code == TFL_OP_DEPTHWISE_CONV_2D;
+    if (ro->n_in < 2 || ro->n_in > 3 || ro->ids[1] < 0 || ro->xt->rank != 4 || ro->yt->rank != 4)
+        return bad_op(rd, ro->index, ro->code, "needs NHWC input and output and weights");
+    read_extra_inputs(ro, op);
+    const qm_tensor *w = &rd->q->t[op->in[1]];
+    int8_t padding = (int8_t)fb_get_u8(r, ro->opt, 0, 0);
+    op->stride_w = fb_get_i32(r, ro->opt, 1, 1), op->stride_h = fb_get_i32(r, ro->opt, 2, 1);
+    op->act = act_of(fb_get_u8(r, ro->opt, dw ? 4 : 3, 0), &ro->act_ok);
+    op->dil_w = fb_get_i32(r, ro->opt, dw ? 5 : 4, 1), op->dil_h = fb_get_i32(r, ro->opt, dw ? 6 : 5, 1);
+    op->kh = (int32_t)w->dims[1], op->kw = (int32_t)w->dims[2];
+    op->groups = dw ? (int32_t)ro->xt->dims[3] : 1;
+    if (op->stride_h < 1 || op->stride_w < 1 || op->dil_h < 1 || op->dil_w < 1 || op->stride_h > 64 ||
+        op->stride_w > 64 || op->dil_h > 64 || op->dil_w > 64)
+        return bad_op(rd, ro->index, ro->code, "strides and dilations must be 1..64");
+    tfl_pads(padding, ro->xt->dims[1], ro->yt->dims[1], op->kh, op->stride_h, op->dil_h, &op->pad_t, &op->pad_b);
+    tfl_pads(padding, ro->xt->dims[2], ro->yt->dims[2], op->kw, op->stride_w, op->dil_w, &op->pad_l, &op->pad_r);
+    return SSCMA_OK;
+}
+
+sscma_status qm_tfl_read_fc(reader *rd, tfl_read_op *ro, qm_op *op)
+{
+    if (ro->n_in < 2 || ro->n_in > 3 || ro->ids[1] < 0 || ro->xt->rank != 2)
+        return bad_op(rd, ro->index, ro->code, "needs a [N, in] input and weights");
+    read_extra_inputs(ro, op);
+    op->act = act_of(fb_get_u8(&rd->r, ro->opt, 0, 0), &ro->act_ok);
+    if (fb_get_u8(&rd->r, ro->opt, 1, 0) != 0)
+        return bad_op(rd, ro->index, ro->code, "shuffled weight formats are not supported");
+    return SSCMA_OK;
+}
+
+sscma_status qm_tfl_read_add(reader *rd, tfl_read_op *ro, qm_op *op)
+{
+    if (ro->n_in != 2 || ro->ids[1] < 0)
+        return bad_op(rd, ro->index, ro->code, "needs 2 inputs");
+    op->in[1] = ro->ids[1], op->n_in = 2;
+    op->act = act_of(fb_get_u8(&rd->r, ro->opt, 0, 0), &ro->act_ok);
+    return SSCMA_OK;
+}
+
+sscma_status qm_tfl_read_concat(reader *rd, tfl_read_op *ro, qm_op *op)
+{
+    if ((uint32_t)ro->n_ids != ro->n_in)
+        return bad_op(rd, ro->index, ro->code, "an input is missing");
+    read_extra_inputs(ro, op);
+    op->axis = fb_get_i32(&rd->r, ro->opt, 0, 0);
+    if (op->axis < 0)
+        op->axis += ro->yt->rank;
+    op->act = act_of(fb_get_u8(&rd->r, ro->opt, 1, 0), &ro->act_ok);
+    return SSCMA_OK;
+}
+
+sscma_status qm_tfl_read_pool(reader *rd, tfl_read_op *ro, qm_op *op)
+{
+    fb_reader *r = &rd->r;
+    if (ro->xt->rank != 4 || ro->yt->rank != 4)
+        return bad_op(rd, ro->index, ro->code, "needs NHWC input and output");
+    int8_t padding = (int8_t)fb_get_u8(r, ro->opt, 0, 0);
+    op->stride_w = fb_get_i32(r, ro->opt, 1, 1), op->stride_h = fb_get_i32(r, ro->opt, 2, 1);
+    op->kw = fb_get_i32(r, ro->opt, 3, 1), op->kh = fb_get_i32(r, ro->opt, 4, 1);
+    op->act = act_of(fb_get_u8(r, ro->opt, 5, 0), &ro->act_ok);
+    if (op->stride_h < 1 || op->stride_w < 1 || op->kh < 1 || op->kw < 1 || op->kh > 4096 || op->kw > 4096)
+        return bad_op(rd, ro->index, ro->code, "bad filter or stride");
+    tfl_pads(padding, ro->xt->dims[1], ro->yt->dims[1], op->kh, op->stride_h, 1, &op->pad_t, &op->pad_b);
+    tfl_pads(padding, ro->xt->dims[2], ro->yt->dims[2], op->kw, op->stride_w, 1, &op->pad_l, &op->pad_r);
+    return SSCMA_OK;
+}
+
+/* Operators whose options carry nothing the runtime needs (reshape: the output tensor has the shape). */
+sscma_status qm_tfl_read_plain(reader *rd, tfl_read_op *ro, qm_op *op)
+{
+    (void)rd, (void)ro, (void)op;
+    return SSCMA_OK;
+}
+
+sscma_status qm_tfl_read_softmax(reader *rd, tfl_read_op *ro, qm_op *op)
+{
+    (void)op;
+    if (fb_get_f32(&rd->r, ro->opt, 0, 1.0f) != 1.0f)
+        return bad_op(rd, ro->index, ro->code, "softmax with beta other than 1");
+    return SSCMA_OK;
+}
+
+sscma_status qm_tfl_read_resize(reader *rd, tfl_read_op *ro, qm_op *op)
+{
+    (void)op;
+    if (fb_get_u8(&rd->r, ro->opt, 0, 0) || fb_get_u8(&rd->r, ro->opt, 1, 0))
+        return bad_op(rd, ro->index, ro->code, "align_corners and half_pixel_centers are not supported");
+    return SSCMA_OK;
+}
+
+sscma_status qm_tfl_read_pad(reader *rd, tfl_read_op *ro, qm_op *op)
+{
+    fb_reader *r = &rd->r;
+    uint32_t bytes = 0;
+    if (ro->n_in != 2 || (uint32_t)ro->tin[1] >= rd->n_tensors)
+        return bad_op(rd, ro->index, ro->code, "needs the paddings input");
+    fb_table pt = fb_vector_table(r, rd->tensors, (uint32_t)ro->tin[1]);
+    const uint8_t *pd = buffer_data(rd, fb_get_u32(r, pt, 2, 0), &bytes);
+    if (pd == NULL || bytes != 32 || fb_get_u8(r, pt, 1, 0) != TFL_TYPE_INT32)
+        return bad_op(rd, ro->index, ro->code, "paddings must be a constant int32 [4, 2]");
+    int32_t pads[8];
+    for (int k = 0; k < 8; k++)
+        pads[k] = (int32_t)((uint32_t)pd[4 * k] | (uint32_t)pd[4 * k + 1] << 8 | (uint32_t)pd[4 * k + 2] << 16 |
+                            (uint32_t)pd[4 * k + 3] << 24);
+    if (pads[0] || pads[1] || pads[6] || pads[7] || pads[2] < 0 || pads[3] < 0 || pads[4] < 0 || pads[5] < 0)
+        return bad_op(rd, ro->index, ro->code, "only non-negative padding of H and W is supported");
+    op->pad_t = pads[2], op->pad_b = pads[3], op->pad_l = pads[4], op->pad_r = pads[5];
+    return SSCMA_OK;
+}
+
+sscma_status qm_tfl_read_requant(reader *rd, tfl_read_op *ro, qm_op *op)
+{
+    (void)op;
+    if (ro->xt->dtype != SSCMA_DTYPE_I8 || ro->yt->dtype != SSCMA_DTYPE_I8)
+        return bad_op(rd, ro->index, ro->code, "only int8 to int8 requantization is supported");
+    return SSCMA_OK;
+}
+
+/* The kinds' row that reads (and writes) builtin `code`, or NULL: the table is the only map between the two. */
+static const qm_format_def *kind_of_code(int32_t code)
+{
+    for (int32_t k = QM_KIND_NONE + 1; k < QM_KIND_COUNT; k++) {
+        const qm_format_def *def = sscma_qm_format((qm_kind)k);
+        if (def->tflite_read != NULL && (def->tflite_codes[0] == code || def->tflite_codes[1] == code))
+            return def;
+    }
+    return NULL;
+}
+
 static sscma_status read_op(reader *rd, uint32_t index, fb_table o, const int32_t *codes, uint32_t n_codes)
 {
     fb_reader *r = &rd->r;
@@ -799,123 +1020,14 @@ static sscma_status read_op(reader *rd, uint32_t index, fb_table o, const int32_
         return st;
     if (ids[0] < 0)
         return bad_op(rd, index, code, "the first input is missing");
-    op.in[0] = ids[0], op.out = y;
-    const qm_tensor *xt = &rd->q->t[ids[0]], *yt = &rd->q->t[y];
-    bool act_ok = true;
-    switch (code) {
-    case TFL_OP_CONV_2D:
-    case TFL_OP_DEPTHWISE_CONV_2D: {
-        bool dw = code == TFL_OP_DEPTHWISE_CONV_2D;
-        if (n_in < 2 || n_in > 3 || ids[1] < 0 || xt->rank != 4 || yt->rank != 4)
-            return bad_op(rd, index, code, "needs NHWC input and output and weights");
-        for (uint32_t k = 1; k < n_in; k++)
-            if (ids[k] >= 0)
-                op.in[op.n_in++] = ids[k];
-        const qm_tensor *w = &rd->q->t[op.in[1]];
-        int8_t padding = (int8_t)fb_get_u8(r, opt, 0, 0);
-        op.stride_w = fb_get_i32(r, opt, 1, 1), op.stride_h = fb_get_i32(r, opt, 2, 1);
-        op.act = act_of(fb_get_u8(r, opt, dw ? 4 : 3, 0), &act_ok);
-        op.dil_w = fb_get_i32(r, opt, dw ? 5 : 4, 1), op.dil_h = fb_get_i32(r, opt, dw ? 6 : 5, 1);
-        op.kh = (int32_t)w->dims[1], op.kw = (int32_t)w->dims[2];
-        op.groups = dw ? (int32_t)xt->dims[3] : 1;
-        if (op.stride_h < 1 || op.stride_w < 1 || op.dil_h < 1 || op.dil_w < 1 || op.stride_h > 64 ||
-            op.stride_w > 64 || op.dil_h > 64 || op.dil_w > 64)
-            return bad_op(rd, index, code, "strides and dilations must be 1..64");
-        tfl_pads(padding, xt->dims[1], yt->dims[1], op.kh, op.stride_h, op.dil_h, &op.pad_t, &op.pad_b);
-        tfl_pads(padding, xt->dims[2], yt->dims[2], op.kw, op.stride_w, op.dil_w, &op.pad_l, &op.pad_r);
-        op.kind = QM_CONV;
-        break;
-    }
-    case TFL_OP_FULLY_CONNECTED:
-        if (n_in < 2 || n_in > 3 || ids[1] < 0 || xt->rank != 2)
-            return bad_op(rd, index, code, "needs a [N, in] input and weights");
-        for (uint32_t k = 1; k < n_in; k++)
-            if (ids[k] >= 0)
-                op.in[op.n_in++] = ids[k];
-        op.act = act_of(fb_get_u8(r, opt, 0, 0), &act_ok);
-        if (fb_get_u8(r, opt, 1, 0) != 0)
-            return bad_op(rd, index, code, "shuffled weight formats are not supported");
-        op.kind = QM_FC;
-        break;
-    case TFL_OP_ADD:
-        if (n_in != 2 || ids[1] < 0)
-            return bad_op(rd, index, code, "needs 2 inputs");
-        op.in[1] = ids[1], op.n_in = 2;
-        op.act = act_of(fb_get_u8(r, opt, 0, 0), &act_ok);
-        op.kind = QM_ADD;
-        break;
-    case TFL_OP_CONCATENATION:
-        if ((uint32_t)n_ids != n_in)
-            return bad_op(rd, index, code, "an input is missing");
-        for (uint32_t k = 1; k < n_in; k++)
-            op.in[op.n_in++] = ids[k];
-        op.axis = fb_get_i32(r, opt, 0, 0);
-        if (op.axis < 0)
-            op.axis += yt->rank;
-        op.act = act_of(fb_get_u8(r, opt, 1, 0), &act_ok);
-        op.kind = QM_CONCAT;
-        break;
-    case TFL_OP_AVERAGE_POOL_2D:
-    case TFL_OP_MAX_POOL_2D: {
-        if (xt->rank != 4 || yt->rank != 4)
-            return bad_op(rd, index, code, "needs NHWC input and output");
-        int8_t padding = (int8_t)fb_get_u8(r, opt, 0, 0);
-        op.stride_w = fb_get_i32(r, opt, 1, 1), op.stride_h = fb_get_i32(r, opt, 2, 1);
-        op.kw = fb_get_i32(r, opt, 3, 1), op.kh = fb_get_i32(r, opt, 4, 1);
-        op.act = act_of(fb_get_u8(r, opt, 5, 0), &act_ok);
-        if (op.stride_h < 1 || op.stride_w < 1 || op.kh < 1 || op.kw < 1 || op.kh > 4096 || op.kw > 4096)
-            return bad_op(rd, index, code, "bad filter or stride");
-        tfl_pads(padding, xt->dims[1], yt->dims[1], op.kh, op.stride_h, 1, &op.pad_t, &op.pad_b);
-        tfl_pads(padding, xt->dims[2], yt->dims[2], op.kw, op.stride_w, 1, &op.pad_l, &op.pad_r);
-        op.kind = code == TFL_OP_AVERAGE_POOL_2D ? QM_AVG_POOL : QM_MAX_POOL;
-        break;
-    }
-    case TFL_OP_RESHAPE:
-        op.kind = QM_RESHAPE;
-        break;
-    case TFL_OP_SOFTMAX:
-        if (fb_get_f32(r, opt, 0, 1.0f) != 1.0f)
-            return bad_op(rd, index, code, "softmax with beta other than 1");
-        op.kind = QM_SOFTMAX;
-        break;
-    case TFL_OP_LOGISTIC:
-        op.kind = QM_LOGISTIC;
-        break;
-    case TFL_OP_HARD_SWISH:
-        op.kind = QM_HARDSWISH;
-        break;
-    case TFL_OP_RESIZE_NEAREST_NEIGHBOR:
-        if (fb_get_u8(r, opt, 0, 0) || fb_get_u8(r, opt, 1, 0))
-            return bad_op(rd, index, code, "align_corners and half_pixel_centers are not supported");
-        op.kind = QM_RESIZE_NEAREST;
-        break;
-    case TFL_OP_PAD: {
-        uint32_t bytes = 0;
-        if (n_in != 2 || (uint32_t)tin[1] >= rd->n_tensors)
-            return bad_op(rd, index, code, "needs the paddings input");
-        fb_table pt = fb_vector_table(r, rd->tensors, (uint32_t)tin[1]);
-        const uint8_t *pd = buffer_data(rd, fb_get_u32(r, pt, 2, 0), &bytes);
-        if (pd == NULL || bytes != 32 || fb_get_u8(r, pt, 1, 0) != TFL_TYPE_INT32)
-            return bad_op(rd, index, code, "paddings must be a constant int32 [4, 2]");
-        int32_t pads[8];
-        for (int k = 0; k < 8; k++)
-            pads[k] = (int32_t)((uint32_t)pd[4 * k] | (uint32_t)pd[4 * k + 1] << 8 | (uint32_t)pd[4 * k + 2] << 16 |
-                                (uint32_t)pd[4 * k + 3] << 24);
-        if (pads[0] || pads[1] || pads[6] || pads[7] || pads[2] < 0 || pads[3] < 0 || pads[4] < 0 || pads[5] < 0)
-            return bad_op(rd, index, code, "only non-negative padding of H and W is supported");
-        op.pad_t = pads[2], op.pad_b = pads[3], op.pad_l = pads[4], op.pad_r = pads[5];
-        op.kind = QM_PAD;
-        break;
-    }
-    case TFL_OP_QUANTIZE:
-        if (xt->dtype != SSCMA_DTYPE_I8 || yt->dtype != SSCMA_DTYPE_I8)
-            return bad_op(rd, index, code, "only int8 to int8 requantization is supported");
-        op.kind = QM_REQUANT;
-        break;
-    default:
+    const qm_format_def *def = kind_of_code(code);
+    if (def == NULL)
         return bad_op(rd, index, code, "the runtime has no kernel for this operator");
-    }
-    if (!act_ok)
+    op.kind = def->kind, op.in[0] = ids[0], op.out = y;
+    tfl_read_op ro = {index, code, opt, n_in, tin, ids, n_ids, &rd->q->t[ids[0]], &rd->q->t[y], true};
+    if ((st = def->tflite_read(rd, &ro, &op)) != SSCMA_OK)
+        return st;
+    if (!ro.act_ok)
         return bad_op(rd, index, code, "fused activation other than ReLU or ReLU6");
     if (!r->ok)
         return sscma_fail(SSCMA_ERR_FORMAT, rd->path, "operator %u has malformed options", (unsigned)index);

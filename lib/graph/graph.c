@@ -283,18 +283,17 @@ static void add_block(plan_blocks *p, size_t bytes, size_t *dst, int32_t first, 
     p->dst[p->count++] = dst;
 }
 
-/* MACs of one node's forward at the current shapes: convolutions and linear layers (as the usual counters do). */
+/* MACs of one node's forward at the current shapes: what its op counts (convolutions and linear layers). */
 static uint64_t node_macs(const sscma_graph *g, const sscma_node *nd)
 {
-    if (strcmp(nd->def->name, "conv2d") == 0 || strcmp(nd->def->name, "conv2d_bn_act") == 0) {
-        const sscma_desc *y = &g->values[nd->out[0]].desc, *w = &g->values[nd->in[1]].desc;
-        return (uint64_t)sscma_desc_numel(y) * (uint64_t)(w->dims[1] * w->dims[2] * w->dims[3]);
-    }
-    if (strcmp(nd->def->name, "linear") == 0) {
-        const sscma_desc *y = &g->values[nd->out[0]].desc, *w = &g->values[nd->in[1]].desc;
-        return (uint64_t)sscma_desc_numel(y) * (uint64_t)w->dims[1];
-    }
-    return 0;
+    if (nd->def->macs == NULL)
+        return 0;
+    sscma_desc in[SSCMA_OP_MAX_INPUTS], out[SSCMA_OP_MAX_OUTPUTS];
+    for (int32_t i = 0; i < nd->n_in; i++)
+        in[i] = g->values[nd->in[i]].desc;
+    for (int32_t i = 0; i < nd->n_out; i++)
+        out[i] = g->values[nd->out[i]].desc;
+    return nd->def->macs(in, nd->n_in, out);
 }
 
 uint64_t sscma_graph_node_macs(const sscma_graph *g, int32_t n)

@@ -141,7 +141,7 @@ static const sscma_attr_field leaky_fields[] = {
 };
 static const sscma_attr_field no_fields[] = {SSCMA_ATTR_END};
 
-#define DEFINE_ACT(ident, kind, fields)                                                                                \
+#define DEFINE_ACT(ident, op_id, kind, fields)                                                                \
     static sscma_status ident##_infer(const void *attrs, const sscma_desc *in, int32_t n_in, sscma_desc *out, \
                                       int32_t *n_out, sscma_op_sizes *sizes)                                   \
     {                                                                                                          \
@@ -154,7 +154,7 @@ static const sscma_attr_field no_fields[] = {SSCMA_ATTR_END};
         act_backward_kind(kind, e, dout, din);                                                                 \
     }                                                                                                          \
     const sscma_op_def sscma_op_##ident = {                                                                    \
-        .name = #ident,                                                                                        \
+        .id = op_id, .name = #ident,                                                                           \
         .attrs_size = sizeof(sscma_act_attrs),                                                                 \
         .min_inputs = 1,                                                                                       \
         .max_inputs = 1,                                                                                       \
@@ -164,11 +164,11 @@ static const sscma_attr_field no_fields[] = {SSCMA_ATTR_END};
         .attr_fields = fields,                                                                                 \
     };
 
-DEFINE_ACT(relu, SSCMA_ACT_RELU, no_fields)
-DEFINE_ACT(relu6, SSCMA_ACT_RELU6, no_fields)
-DEFINE_ACT(leaky_relu, SSCMA_ACT_LEAKY_RELU, leaky_fields)
-DEFINE_ACT(sigmoid, SSCMA_ACT_SIGMOID, no_fields)
-DEFINE_ACT(silu, SSCMA_ACT_SILU, no_fields)
-DEFINE_ACT(hardswish, SSCMA_ACT_HARDSWISH, no_fields)
-DEFINE_ACT(hardsigmoid, SSCMA_ACT_HARDSIGMOID, no_fields)
-DEFINE_ACT(tanh, SSCMA_ACT_TANH, no_fields)
+DEFINE_ACT(relu, SSCMA_OP_RELU, SSCMA_ACT_RELU, no_fields)
+DEFINE_ACT(relu6, SSCMA_OP_RELU6, SSCMA_ACT_RELU6, no_fields)
+DEFINE_ACT(leaky_relu, SSCMA_OP_LEAKY_RELU, SSCMA_ACT_LEAKY_RELU, leaky_fields)
+DEFINE_ACT(sigmoid, SSCMA_OP_SIGMOID, SSCMA_ACT_SIGMOID, no_fields)
+DEFINE_ACT(silu, SSCMA_OP_SILU, SSCMA_ACT_SILU, no_fields)
+DEFINE_ACT(hardswish, SSCMA_OP_HARDSWISH, SSCMA_ACT_HARDSWISH, no_fields)
+DEFINE_ACT(hardsigmoid, SSCMA_OP_HARDSIGMOID, SSCMA_ACT_HARDSIGMOID, no_fields)
+DEFINE_ACT(tanh, SSCMA_OP_TANH, SSCMA_ACT_TANH, no_fields)

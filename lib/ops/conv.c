@@ -621,8 +621,18 @@ static const sscma_attr_field fused_fields[] = {
     SSCMA_ATTR_END,
 };
 
+/* One multiply-accumulate per output element and weight tap: y numel x KH x KW x Cin/groups. */
+static uint64_t conv_macs(const sscma_desc *in, int32_t n_in, const sscma_desc *out)
+{
+    (void)n_in;
+    const sscma_desc *w = &in[1];
+    return (uint64_t)sscma_desc_numel(&out[0]) * (uint64_t)(w->dims[1] * w->dims[2] * w->dims[3]);
+}
+
 const sscma_op_def sscma_op_conv2d = {
+    .id = SSCMA_OP_CONV2D,
     .name = "conv2d",
+    .macs = conv_macs,
     .attrs_size = sizeof(sscma_conv2d_attrs),
     .min_inputs = 2,
     .max_inputs = 3,
@@ -708,7 +718,9 @@ static sscma_status fused_forward(const sscma_op_exec *e)
 }
 
 const sscma_op_def sscma_op_conv2d_bn_act = {
+    .id = SSCMA_OP_CONV2D_BN_ACT,
     .name = "conv2d_bn_act",
+    .macs = conv_macs,
     .attrs_size = sizeof(sscma_conv_bn_act_attrs),
     .min_inputs = 6,
     .max_inputs = 7,

@@ -77,6 +77,7 @@ static const sscma_attr_field dropout_fields[] = {
 };
 
 const sscma_op_def sscma_op_dropout = {
+    .id = SSCMA_OP_DROPOUT,
     .name = "dropout", .attrs_size = sizeof(sscma_dropout_attrs), .min_inputs = 1, .max_inputs = 1,
     .infer = dropout_infer, .forward = dropout_forward, .backward = dropout_backward,
     .attr_fields = dropout_fields,

@@ -165,6 +165,7 @@ static void mul_backward(const sscma_op_exec *e, const sscma_buf *dout, const ss
 }
 
 const sscma_op_def sscma_op_add = {
+    .id = SSCMA_OP_ADD,
     .name = "add", .attrs_size = 0, .min_inputs = 2, .max_inputs = 2,
     .infer = add_infer, .forward = add_forward, .backward = add_backward,
     .backward_skips_inputs = true,
@@ -173,6 +174,7 @@ const sscma_op_def sscma_op_add = {
 };
 
 const sscma_op_def sscma_op_mul = {
+    .id = SSCMA_OP_MUL,
     .name = "mul", .attrs_size = 0, .min_inputs = 2, .max_inputs = 2,
     .infer = mul_infer, .forward = mul_forward, .backward = mul_backward,
     .backward_skips_outputs = true,

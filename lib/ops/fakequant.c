@@ -233,6 +233,7 @@ static const sscma_attr_field fq_fields[] = {
 };
 
 const sscma_op_def sscma_op_fake_quant_act = {
+    .id = SSCMA_OP_FAKE_QUANT_ACT,
     .name = "fake_quant_act",
     .attrs_size = sizeof(sscma_fake_quant_attrs),
     .min_inputs = 2,
@@ -245,6 +246,7 @@ const sscma_op_def sscma_op_fake_quant_act = {
 };
 
 const sscma_op_def sscma_op_fake_quant_weight = {
+    .id = SSCMA_OP_FAKE_QUANT_WEIGHT,
     .name = "fake_quant_weight",
     .attrs_size = sizeof(sscma_fake_quant_attrs),
     .min_inputs = 1,

@@ -63,9 +63,18 @@ static void linear_backward(const sscma_op_exec *e, const sscma_buf *dout, const
 
 static const sscma_attr_field linear_fields[] = {SSCMA_ATTR_END};
 
+/* y numel x in_features. */
+static uint64_t linear_macs(const sscma_desc *in, int32_t n_in, const sscma_desc *out)
+{
+    (void)n_in;
+    return (uint64_t)sscma_desc_numel(&out[0]) * (uint64_t)in[1].dims[1];
+}
+
 const sscma_op_def sscma_op_linear = {
+    .id = SSCMA_OP_LINEAR,
     .name = "linear", .attrs_size = sizeof(sscma_linear_attrs), .min_inputs = 2, .max_inputs = 3,
     .infer = linear_infer, .forward = linear_forward, .backward = linear_backward,
     .attr_fields = linear_fields,
     .backward_skips_outputs = true,
+    .macs = linear_macs,
 };

@@ -180,6 +180,7 @@ static void ce_backward(const sscma_op_exec *e, const sscma_buf *dout, const ssc
 }
 
 const sscma_op_def sscma_op_cross_entropy = {
+    .id = SSCMA_OP_CROSS_ENTROPY,
     .name = "cross_entropy", .attrs_size = sizeof(sscma_cross_entropy_attrs), .min_inputs = 2, .max_inputs = 3,
     .nondiff_inputs = (1u << 1) | (1u << 2),
     .infer = ce_infer, .forward = ce_forward, .backward = ce_backward,
@@ -362,19 +363,20 @@ REGRESSION_INFER(mse, MSE)
 REGRESSION_INFER(l1, L1)
 REGRESSION_INFER(smooth_l1, SMOOTH_L1)
 
-#define ELEM_OP(ident, kind, attrs_type, nondiff, infer_fn, fields)                                                    \
+#define ELEM_OP(ident, op_id, kind, attrs_type, nondiff, infer_fn, fields)                                   \
     static sscma_status ident##_forward(const sscma_op_exec *e) { return elem_forward(kind, e); }            \
     static void ident##_backward(const sscma_op_exec *e, const sscma_buf *dout, const sscma_buf *din)          \
     {                                                                                                          \
         elem_backward(kind, e, dout, din);                                                                     \
     }                                                                                                          \
     const sscma_op_def sscma_op_##ident = {                                                                    \
-        .name = #ident, .attrs_size = sizeof(attrs_type), .min_inputs = 2, .max_inputs = 4,                   \
+        .id = op_id, .name = #ident, .attrs_size = sizeof(attrs_type), .min_inputs = 2, .max_inputs = 4,        \
         .nondiff_inputs = nondiff, .infer = infer_fn, .forward = ident##_forward, .backward = ident##_backward, \
         .attr_fields = fields,                                                                                 \
     };
 
-ELEM_OP(bce_with_logits, BCE, sscma_bce_attrs, ~1u, bce_infer, bce_fields)
-ELEM_OP(mse_loss, MSE, sscma_regression_loss_attrs, ~1u, mse_infer, regression_fields)
-ELEM_OP(l1_loss, L1, sscma_regression_loss_attrs, ~1u, l1_infer, regression_fields)
-ELEM_OP(smooth_l1_loss, SMOOTH_L1, sscma_regression_loss_attrs, ~1u, smooth_l1_infer, smooth_l1_fields)
+ELEM_OP(bce_with_logits, SSCMA_OP_BCE_WITH_LOGITS, BCE, sscma_bce_attrs, ~1u, bce_infer, bce_fields)
+ELEM_OP(mse_loss, SSCMA_OP_MSE_LOSS, MSE, sscma_regression_loss_attrs, ~1u, mse_infer, regression_fields)
+ELEM_OP(l1_loss, SSCMA_OP_L1_LOSS, L1, sscma_regression_loss_attrs, ~1u, l1_infer, regression_fields)
+ELEM_OP(smooth_l1_loss, SSCMA_OP_SMOOTH_L1_LOSS, SMOOTH_L1, sscma_regression_loss_attrs, ~1u, smooth_l1_infer,
+        smooth_l1_fields)

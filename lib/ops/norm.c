@@ -424,6 +424,7 @@ static const sscma_attr_field bn_act_fields[] = {
 };
 
 const sscma_op_def sscma_op_batch_norm_act = {
+    .id = SSCMA_OP_BATCH_NORM_ACT,
     .name = "batch_norm_act",
     .attrs_size = sizeof(sscma_batch_norm_act_attrs),
     .min_inputs = 5,
@@ -439,6 +440,7 @@ const sscma_op_def sscma_op_batch_norm_act = {
 };
 
 const sscma_op_def sscma_op_batch_norm = {
+    .id = SSCMA_OP_BATCH_NORM,
     .name = "batch_norm",
     .attrs_size = sizeof(sscma_batch_norm_attrs),
     .min_inputs = 5,

@@ -6,24 +6,45 @@
 
 #include "ops/op.h"
 
+/* The registry, indexed by id; a missing last row fails to compile, a missing middle row fails test_ops. */
 static const sscma_op_def *const all_ops[] = {
-    &sscma_op_conv2d,
-    &sscma_op_conv2d_bn_act,
-    &sscma_op_batch_norm,
-    &sscma_op_batch_norm_act,
-    &sscma_op_relu, &sscma_op_relu6, &sscma_op_leaky_relu, &sscma_op_sigmoid, &sscma_op_silu,
-    &sscma_op_hardswish, &sscma_op_hardsigmoid, &sscma_op_tanh,
-    &sscma_op_max_pool, &sscma_op_avg_pool, &sscma_op_global_avg_pool, &sscma_op_global_max_pool,
-    &sscma_op_linear,
-    &sscma_op_add, &sscma_op_mul,
-    &sscma_op_reshape, &sscma_op_concat, &sscma_op_split, &sscma_op_slice, &sscma_op_pad,
-    &sscma_op_upsample_nearest,
-    &sscma_op_dropout,
-    &sscma_op_softmax, &sscma_op_log_softmax,
-    &sscma_op_fake_quant_act, &sscma_op_fake_quant_weight,
-    &sscma_op_cross_entropy, &sscma_op_bce_with_logits, &sscma_op_mse_loss, &sscma_op_l1_loss,
-    &sscma_op_smooth_l1_loss,
+    [SSCMA_OP_CONV2D] = &sscma_op_conv2d,
+    [SSCMA_OP_CONV2D_BN_ACT] = &sscma_op_conv2d_bn_act,
+    [SSCMA_OP_BATCH_NORM] = &sscma_op_batch_norm,
+    [SSCMA_OP_BATCH_NORM_ACT] = &sscma_op_batch_norm_act,
+    [SSCMA_OP_RELU] = &sscma_op_relu,
+    [SSCMA_OP_RELU6] = &sscma_op_relu6,
+    [SSCMA_OP_LEAKY_RELU] = &sscma_op_leaky_relu,
+    [SSCMA_OP_SIGMOID] = &sscma_op_sigmoid,
+    [SSCMA_OP_SILU] = &sscma_op_silu,
+    [SSCMA_OP_HARDSWISH] = &sscma_op_hardswish,
+    [SSCMA_OP_HARDSIGMOID] = &sscma_op_hardsigmoid,
+    [SSCMA_OP_TANH] = &sscma_op_tanh,
+    [SSCMA_OP_MAX_POOL] = &sscma_op_max_pool,
+    [SSCMA_OP_AVG_POOL] = &sscma_op_avg_pool,
+    [SSCMA_OP_GLOBAL_AVG_POOL] = &sscma_op_global_avg_pool,
+    [SSCMA_OP_GLOBAL_MAX_POOL] = &sscma_op_global_max_pool,
+    [SSCMA_OP_LINEAR] = &sscma_op_linear,
+    [SSCMA_OP_ADD] = &sscma_op_add,
+    [SSCMA_OP_MUL] = &sscma_op_mul,
+    [SSCMA_OP_RESHAPE] = &sscma_op_reshape,
+    [SSCMA_OP_CONCAT] = &sscma_op_concat,
+    [SSCMA_OP_SPLIT] = &sscma_op_split,
+    [SSCMA_OP_SLICE] = &sscma_op_slice,
+    [SSCMA_OP_PAD] = &sscma_op_pad,
+    [SSCMA_OP_UPSAMPLE_NEAREST] = &sscma_op_upsample_nearest,
+    [SSCMA_OP_DROPOUT] = &sscma_op_dropout,
+    [SSCMA_OP_SOFTMAX] = &sscma_op_softmax,
+    [SSCMA_OP_LOG_SOFTMAX] = &sscma_op_log_softmax,
+    [SSCMA_OP_FAKE_QUANT_ACT] = &sscma_op_fake_quant_act,
+    [SSCMA_OP_FAKE_QUANT_WEIGHT] = &sscma_op_fake_quant_weight,
+    [SSCMA_OP_CROSS_ENTROPY] = &sscma_op_cross_entropy,
+    [SSCMA_OP_BCE_WITH_LOGITS] = &sscma_op_bce_with_logits,
+    [SSCMA_OP_MSE_LOSS] = &sscma_op_mse_loss,
+    [SSCMA_OP_L1_LOSS] = &sscma_op_l1_loss,
+    [SSCMA_OP_SMOOTH_L1_LOSS] = &sscma_op_smooth_l1_loss,
 };
+_Static_assert(sizeof all_ops / sizeof all_ops[0] == SSCMA_OP_COUNT, "every sscma_op_id needs its row in all_ops");
 
 const sscma_op_def *sscma_op_find(const char *name)
 {
@@ -33,6 +54,11 @@ const sscma_op_def *sscma_op_find(const char *name)
         if (strcmp(all_ops[i]->name, name) == 0)
             return all_ops[i];
     return NULL;
+}
+
+const sscma_op_def *sscma_op_get(sscma_op_id id)
+{
+    return all_ops[id];
 }
 
 const sscma_op_def *const *sscma_op_all(size_t *count)

@@ -83,7 +83,51 @@ typedef sscma_field sscma_attr_field;
     SSCMA_FIELD_ENUM_AS(name, type, field, def, names, SSCMA_FIELD_ENUM_INDEX)
 #define SSCMA_ATTR_END SSCMA_FIELD_END
 
+/*
+ * Every op has an id: code outside the registry (lowering, QAT, the graph's counters) asks `def->id == ...`, never
+ * compares names. The registry (op.c) is indexed by id and a static assertion checks that it has a row per id.
+ */
+typedef enum sscma_op_id {
+    SSCMA_OP_CONV2D = 0,
+    SSCMA_OP_CONV2D_BN_ACT,
+    SSCMA_OP_BATCH_NORM,
+    SSCMA_OP_BATCH_NORM_ACT,
+    SSCMA_OP_RELU,
+    SSCMA_OP_RELU6,
+    SSCMA_OP_LEAKY_RELU,
+    SSCMA_OP_SIGMOID,
+    SSCMA_OP_SILU,
+    SSCMA_OP_HARDSWISH,
+    SSCMA_OP_HARDSIGMOID,
+    SSCMA_OP_TANH,
+    SSCMA_OP_MAX_POOL,
+    SSCMA_OP_AVG_POOL,
+    SSCMA_OP_GLOBAL_AVG_POOL,
+    SSCMA_OP_GLOBAL_MAX_POOL,
+    SSCMA_OP_LINEAR,
+    SSCMA_OP_ADD,
+    SSCMA_OP_MUL,
+    SSCMA_OP_RESHAPE,
+    SSCMA_OP_CONCAT,
+    SSCMA_OP_SPLIT,
+    SSCMA_OP_SLICE,
+    SSCMA_OP_PAD,
+    SSCMA_OP_UPSAMPLE_NEAREST,
+    SSCMA_OP_DROPOUT,
+    SSCMA_OP_SOFTMAX,
+    SSCMA_OP_LOG_SOFTMAX,
+    SSCMA_OP_FAKE_QUANT_ACT,
+    SSCMA_OP_FAKE_QUANT_WEIGHT,
+    SSCMA_OP_CROSS_ENTROPY,
+    SSCMA_OP_BCE_WITH_LOGITS,
+    SSCMA_OP_MSE_LOSS,
+    SSCMA_OP_L1_LOSS,
+    SSCMA_OP_SMOOTH_L1_LOSS,
+    SSCMA_OP_COUNT
+} sscma_op_id;
+
 typedef struct sscma_op_def {
+    sscma_op_id id;   /* its row in the registry */
     const char *name;
     size_t attrs_size;
     int32_t min_inputs, max_inputs;
@@ -121,6 +165,11 @@ typedef struct sscma_op_def {
      * saves the graph a zeroing pass over it. An input slot missing here is zeroed before backward as usual.
      */
     uint32_t backward_overwrites;
+    /*
+     * Optional: multiply-accumulates of one forward over the whole batch, from the descriptions of the inputs and
+     * outputs (what model summaries count; NULL = none, as for elementwise ops).
+     */
+    uint64_t (*macs)(const sscma_desc *in, int32_t n_in, const sscma_desc *out);
 } sscma_op_def;
 
 /*
@@ -139,10 +188,13 @@ sscma_status sscma_op_infer(const sscma_op_def *def, const void *attrs, const ss
  */
 sscma_status sscma_op_parse_attrs(const sscma_op_def *def, const char *json_text, void *out);
 
-/* Looks an op up by name; NULL if unknown. */
+/* Looks an op up by name; NULL if unknown. The one place where op names are compared. */
 const sscma_op_def *sscma_op_find(const char *name);
 
-/* The table, for tests and the graph: *count entries. */
+/* The op with this id (id < SSCMA_OP_COUNT). */
+const sscma_op_def *sscma_op_get(sscma_op_id id);
+
+/* The table, indexed by id, for tests and the graph: *count (SSCMA_OP_COUNT) entries. */
 const sscma_op_def *const *sscma_op_all(size_t *count);
 
 /* Helpers for infer() and kernels. */

@@ -244,12 +244,14 @@ static const sscma_attr_field pool_fields[] = {
 };
 
 const sscma_op_def sscma_op_max_pool = {
+    .id = SSCMA_OP_MAX_POOL,
     .name = "max_pool", .attrs_size = sizeof(sscma_pool_attrs), .min_inputs = 1, .max_inputs = 1,
     .infer = max_infer, .forward = max_forward, .backward = max_backward,
     .attr_fields = pool_fields,
 };
 
 const sscma_op_def sscma_op_avg_pool = {
+    .id = SSCMA_OP_AVG_POOL,
     .name = "avg_pool", .attrs_size = sizeof(sscma_pool_attrs), .min_inputs = 1, .max_inputs = 1,
     .infer = avg_infer, .forward = avg_forward, .backward = avg_backward,
     .attr_fields = pool_fields,
@@ -397,6 +399,7 @@ static void gmax_backward(const sscma_op_exec *e, const sscma_buf *dout, const s
 }
 
 const sscma_op_def sscma_op_global_avg_pool = {
+    .id = SSCMA_OP_GLOBAL_AVG_POOL,
     .name = "global_avg_pool", .attrs_size = 0, .min_inputs = 1, .max_inputs = 1,
     .infer = gavg_infer, .forward = gavg_forward, .backward = gavg_backward,
     .backward_skips_inputs = true,
@@ -404,6 +407,7 @@ const sscma_op_def sscma_op_global_avg_pool = {
 };
 
 const sscma_op_def sscma_op_global_max_pool = {
+    .id = SSCMA_OP_GLOBAL_MAX_POOL,
     .name = "global_max_pool", .attrs_size = 0, .min_inputs = 1, .max_inputs = 1,
     .infer = gmax_infer, .forward = gmax_forward, .backward = gmax_backward,
     .backward_skips_inputs = true,

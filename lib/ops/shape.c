@@ -133,6 +133,7 @@ static void reshape_backward(const sscma_op_exec *e, const sscma_buf *dout, cons
 }
 
 const sscma_op_def sscma_op_reshape = {
+    .id = SSCMA_OP_RESHAPE,
     .name = "reshape", .attrs_size = sizeof(sscma_reshape_attrs), .min_inputs = 1, .max_inputs = 1,
     .infer = reshape_infer, .forward = reshape_forward, .backward = reshape_backward,
     .attr_fields = reshape_fields,
@@ -252,6 +253,7 @@ static void concat_backward(const sscma_op_exec *e, const sscma_buf *dout, const
 }
 
 const sscma_op_def sscma_op_concat = {
+    .id = SSCMA_OP_CONCAT,
     .name = "concat", .attrs_size = sizeof(sscma_axis_attrs), .min_inputs = 1, .max_inputs = SSCMA_OP_MAX_INPUTS,
     .infer = concat_infer, .forward = concat_forward, .backward = concat_backward,
     .attr_fields = concat_fields,
@@ -319,6 +321,7 @@ static void split_backward(const sscma_op_exec *e, const sscma_buf *dout, const 
 }
 
 const sscma_op_def sscma_op_split = {
+    .id = SSCMA_OP_SPLIT,
     .name = "split", .attrs_size = sizeof(sscma_axis_attrs), .min_inputs = 1, .max_inputs = 1,
     .infer = split_infer, .forward = split_forward, .backward = split_backward,
     .attr_fields = axis_fields,
@@ -418,6 +421,7 @@ static void slice_backward(const sscma_op_exec *e, const sscma_buf *dout, const 
 }
 
 const sscma_op_def sscma_op_slice = {
+    .id = SSCMA_OP_SLICE,
     .name = "slice", .attrs_size = sizeof(sscma_slice_attrs), .min_inputs = 1, .max_inputs = 1,
     .infer = slice_infer, .forward = slice_forward, .backward = slice_backward,
     .attr_fields = slice_fields,
@@ -472,6 +476,7 @@ static void pad_backward(const sscma_op_exec *e, const sscma_buf *dout, const ss
 }
 
 const sscma_op_def sscma_op_pad = {
+    .id = SSCMA_OP_PAD,
     .name = "pad", .attrs_size = sizeof(sscma_pad_attrs), .min_inputs = 1, .max_inputs = 1,
     .infer = pad_infer, .forward = pad_forward, .backward = pad_backward,
     .attr_fields = pad_fields,
@@ -535,6 +540,7 @@ static void upsample_backward(const sscma_op_exec *e, const sscma_buf *dout, con
 }
 
 const sscma_op_def sscma_op_upsample_nearest = {
+    .id = SSCMA_OP_UPSAMPLE_NEAREST,
     .name = "upsample_nearest", .attrs_size = sizeof(sscma_upsample_attrs), .min_inputs = 1, .max_inputs = 1,
     .infer = upsample_infer, .forward = upsample_forward, .backward = upsample_backward,
     .attr_fields = upsample_fields,

@@ -128,12 +128,14 @@ static void log_softmax_backward(const sscma_op_exec *e, const sscma_buf *dout, 
 static const sscma_attr_field softmax_fields[] = {SSCMA_ATTR_END};
 
 const sscma_op_def sscma_op_softmax = {
+    .id = SSCMA_OP_SOFTMAX,
     .name = "softmax", .attrs_size = sizeof(sscma_softmax_attrs), .min_inputs = 1, .max_inputs = 1,
     .infer = softmax_infer, .forward = softmax_forward, .backward = softmax_backward,
     .attr_fields = softmax_fields,
 };
 
 const sscma_op_def sscma_op_log_softmax = {
+    .id = SSCMA_OP_LOG_SOFTMAX,
     .name = "log_softmax", .attrs_size = sizeof(sscma_softmax_attrs), .min_inputs = 1, .max_inputs = 1,
     .infer = log_softmax_infer, .forward = log_softmax_forward, .backward = log_softmax_backward,
     .attr_fields = softmax_fields,

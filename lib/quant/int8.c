@@ -18,6 +18,7 @@
 
 #include "quant/fixedpoint.h"
 #include "quant/i8gemm.h"
+#include "quant/qm_kinds.h"
 #include "quant/qmodel.h"
 
 void sscma_quantize_multiplier(double real, int32_t *multiplier, int32_t *shift)
@@ -180,167 +181,201 @@ static sscma_status hardswish_table(const qm_op *op, const qm_tensor *x, const q
     return SSCMA_OK;
 }
 
-static sscma_status prepare_op(sscma_qmodel *q, qm_op *op)
+/* Depthwise: weights as [KH * KW, Cout] so that channels are contiguous, and the packing of the kernel chosen. */
+static sscma_status prepare_depthwise(sscma_qmodel *q, qm_op *op, const qm_tensor *x, const qm_tensor *w,
+                                      int64_t cout)
+{
+    sscma_status st;
+    size_t bytes = (size_t)(op->kh * op->kw) * (size_t)cout;
+    if ((op->lut = sscma_alloc(q->ctx, bytes, 64)) == NULL)
+        return sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, op->name, "cannot allocate depthwise weights");
+    op->lut_bytes = bytes;
+    const int8_t *src = w->data;
+    int8_t *dst = op->lut;
+    int64_t taps = (int64_t)op->kh * op->kw, cpg = w->dims[3];
+    if ((st = need(op, cpg == 1, "depthwise weights must have one input channel per group")) != SSCMA_OK)
+        return st;
+    for (int64_t c = 0; c < cout; c++)
+        for (int64_t k = 0; k < taps; k++)
+            dst[k * cout + c] = src[c * taps + k];
+    /* the sixteen-channel kernel's packing, for depth multiplier 1 on the AVX2 backends */
+    sscma_free(q->ctx, op->bias_eff, (size_t)op->n_pad * sizeof *op->bias_eff);
+    op->bias_eff = NULL;
+    op->n_pad = 0;
+    op->backend = q->backend >= 0 ? q->backend : (int32_t)sscma_i8_backend_cached();
+    /* whole output rows as one run of bytes where the stride along W is 1, the channels leave 64-lane blocks
+     * part empty and the weights' period is short (at most 16 chunks: 24 KB with nine taps); else pixel by
+     * pixel (measured: 192 channels, no empty lanes, and 336, 21 chunks, ran 3-5% slower on rows) */
+    op->dw_flat = op->backend == I8_VNNI && op->stride_w == 1 && cout == x->dims[3] && taps <= 64 &&
+                  cout % 64 != 0 && sscma_i8_dw4_patterns(cout) <= 16;
+    if (op->backend == I8_VNNI && cout == x->dims[3] && taps <= 64) {
+        /* the VNNI kernel's packing: weights, corrected bias, multipliers and shifts together */
+        size_t pb = sscma_i8_dw4_packed_bytes(cout, (int32_t)taps, op->dw_flat);
+        op->n_pad = (int64_t)((pb + sizeof(int32_t) - 1) / sizeof(int32_t));
+        if ((op->bias_eff = sscma_alloc(q->ctx, (size_t)op->n_pad * sizeof(int32_t), 64)) == NULL)
+            return sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, op->name, "cannot allocate depthwise weights");
+        sscma_i8_dw4_pack(op->lut, op->n_in > 2 ? q->t[op->in[2]].data : NULL, op->mult, op->shift, cout,
+                          (int32_t)taps, x->zero_point[0], op->dw_flat, op->bias_eff);
+    } else if (op->backend != I8_PORTABLE && cout == x->dims[3] && cout >= 16 && taps <= 64) {
+        size_t pb = sscma_i8_dw_packed_bytes(cout, (int32_t)taps);
+        /* bias_eff holds the packed pairs here (int16 data in an int32 array) */
+        op->n_pad = (int64_t)((pb + sizeof(int32_t) - 1) / sizeof(int32_t));
+        if ((op->bias_eff = sscma_alloc(q->ctx, (size_t)op->n_pad * sizeof(int32_t), 64)) == NULL)
+            return sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, op->name, "cannot allocate depthwise weights");
+        sscma_i8_dw_pack(op->lut, cout, (int32_t)taps, (int16_t *)op->bias_eff);
+    }
+    return SSCMA_OK;
+}
+
+/* Groups 1 and fully connected: weights packed for the GEMM tiles, bias corrected for A's encoding. */
+static sscma_status prepare_gemm(sscma_qmodel *q, qm_op *op, const qm_tensor *x, const qm_tensor *w, int64_t cout)
+{
+    i8_backend be = q->backend >= 0 ? (i8_backend)q->backend : sscma_i8_backend_cached();
+    int64_t k = sscma_qm_numel(w) / cout;
+    sscma_free(q->ctx, op->bias_eff, (size_t)op->n_pad * sizeof *op->bias_eff);
+    op->bias_eff = NULL;
+    op->backend = (int32_t)be;
+    op->k_pad = sscma_i8_k_pad(be, k);
+    op->n_pad = sscma_i8_n_pad(cout);
+    op->lut_bytes = sscma_i8_packed_bytes(be, cout, k);
+    op->lut = sscma_alloc(q->ctx, op->lut_bytes, 64);
+    op->bias_eff = sscma_alloc(q->ctx, (size_t)op->n_pad * sizeof *op->bias_eff, 64);
+    if (op->lut == NULL || op->bias_eff == NULL)
+        return sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, op->name, "cannot allocate packed weights");
+    sscma_i8_pack(be, w->data, cout, k, op->lut, op->bias_eff);
+    const int32_t *bias = op->n_in > 2 ? q->t[op->in[2]].data : NULL;
+    int32_t corr = (be == I8_VNNI ? 128 : 0) + x->zero_point[0];
+    for (int64_t j = 0; j < op->n_pad; j++)
+        op->bias_eff[j] = (int32_t)((uint32_t)(j < cout && bias != NULL ? bias[j] : 0) -
+                                    (uint32_t)corr * (uint32_t)op->bias_eff[j]);
+    size_t need_bytes = (size_t)I8_MR * (size_t)op->k_pad * sscma_i8_a_size(be);
+    need_bytes = ((need_bytes + 63) & ~(size_t)63) + (size_t)I8_MR * (size_t)op->n_pad * sizeof(int32_t);
+    if (need_bytes > q->tile_bytes)
+        q->tile_bytes = (need_bytes + 63) & ~(size_t)63;
+    return SSCMA_OK;
+}
+
+/* Conv and fully connected: per-channel multipliers, and the weights packed for the backend chosen here. */
+sscma_status qm_i8_prepare_weighted(sscma_qmodel *q, qm_op *op)
 {
     const qm_tensor *x = &q->t[op->in[0]], *y = &q->t[op->out];
-    sscma_status st = need(op, per_tensor_i8(x) && per_tensor_i8(y), "input and output must be int8 per tensor");
-    if (st != SSCMA_OK)
+    sscma_status st;
+    const qm_tensor *w = &q->t[op->in[1]];
+    int64_t cout = w->dims[0];
+    if ((st = need(op, w->dtype == SSCMA_DTYPE_I8 && (w->n_q == 1 || w->n_q == cout), "weights must be int8")) !=
+        SSCMA_OK)
         return st;
-    act_range(y, op->act, &op->act_min, &op->act_max);
-    switch (op->kind) {
-    case QM_CONV:
-    case QM_FC: {
-        const qm_tensor *w = &q->t[op->in[1]];
-        int64_t cout = w->dims[0];
-        if ((st = need(op, w->dtype == SSCMA_DTYPE_I8 && (w->n_q == 1 || w->n_q == cout), "weights must be int8")) !=
-            SSCMA_OK)
+    if (op->n_in > 2 && (st = need(op, q->t[op->in[2]].dtype == SSCMA_DTYPE_I32, "bias must be int32")) != SSCMA_OK)
+        return st;
+    for (int32_t k = 0; k < w->n_q; k++)
+        if ((st = need(op, w->zero_point[k] == 0, "weights must be symmetric (zero point 0)")) != SSCMA_OK)
             return st;
-        if (op->n_in > 2 && (st = need(op, q->t[op->in[2]].dtype == SSCMA_DTYPE_I32, "bias must be int32")) != SSCMA_OK)
-            return st;
-        for (int32_t k = 0; k < w->n_q; k++)
-            if ((st = need(op, w->zero_point[k] == 0, "weights must be symmetric (zero point 0)")) != SSCMA_OK)
-                return st;
-        if ((st = alloc_mult(q, op, (int32_t)cout)) != SSCMA_OK)
-            return st;
-        for (int64_t c = 0; c < cout; c++) {
-            double ws = (double)w->scale[w->n_q == 1 ? 0 : c];
-            double real = (double)x->scale[0] * ws / (double)y->scale[0];
-            sscma_quantize_multiplier(real, &op->mult[c], &op->shift[c]);
-        }
-        sscma_free(q->ctx, op->lut, op->lut_bytes);
-        op->lut = NULL;
-        op->lut_bytes = 0;
-        if (op->kind == QM_CONV && op->groups > 1) {
-            /* depthwise: weights as [KH * KW, Cout] so that channels are contiguous */
-            size_t bytes = (size_t)(op->kh * op->kw) * (size_t)cout;
-            if ((op->lut = sscma_alloc(q->ctx, bytes, 64)) == NULL)
-                return sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, op->name, "cannot allocate depthwise weights");
-            op->lut_bytes = bytes;
-            const int8_t *src = w->data;
-            int8_t *dst = op->lut;
-            int64_t taps = (int64_t)op->kh * op->kw, cpg = w->dims[3];
-            if ((st = need(op, cpg == 1, "depthwise weights must have one input channel per group")) != SSCMA_OK)
-                return st;
-            for (int64_t c = 0; c < cout; c++)
-                for (int64_t k = 0; k < taps; k++)
-                    dst[k * cout + c] = src[c * taps + k];
-            /* the sixteen-channel kernel's packing, for depth multiplier 1 on the AVX2 backends */
-            sscma_free(q->ctx, op->bias_eff, (size_t)op->n_pad * sizeof *op->bias_eff);
-            op->bias_eff = NULL;
-            op->n_pad = 0;
-            op->backend = q->backend >= 0 ? q->backend : (int32_t)sscma_i8_backend_cached();
-            /* whole output rows as one run of bytes where the stride along W is 1, the channels leave 64-lane blocks
-             * part empty and the weights' period is short (at most 16 chunks: 24 KB with nine taps); else pixel by
-             * pixel (measured: 192 channels, no empty lanes, and 336, 21 chunks, ran 3-5% slower on rows) */
-            op->dw_flat = op->backend == I8_VNNI && op->stride_w == 1 && cout == x->dims[3] && taps <= 64 &&
-                          cout % 64 != 0 && sscma_i8_dw4_patterns(cout) <= 16;
-            if (op->backend == I8_VNNI && cout == x->dims[3] && taps <= 64) {
-                /* the VNNI kernel's packing: weights, corrected bias, multipliers and shifts together */
-                size_t pb = sscma_i8_dw4_packed_bytes(cout, (int32_t)taps, op->dw_flat);
-                op->n_pad = (int64_t)((pb + sizeof(int32_t) - 1) / sizeof(int32_t));
-                if ((op->bias_eff = sscma_alloc(q->ctx, (size_t)op->n_pad * sizeof(int32_t), 64)) == NULL)
-                    return sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, op->name, "cannot allocate depthwise weights");
-                sscma_i8_dw4_pack(op->lut, op->n_in > 2 ? q->t[op->in[2]].data : NULL, op->mult, op->shift, cout,
-                                  (int32_t)taps, x->zero_point[0], op->dw_flat, op->bias_eff);
-            } else if (op->backend != I8_PORTABLE && cout == x->dims[3] && cout >= 16 && taps <= 64) {
-                size_t pb = sscma_i8_dw_packed_bytes(cout, (int32_t)taps);
-                /* bias_eff holds the packed pairs here (int16 data in an int32 array) */
-                op->n_pad = (int64_t)((pb + sizeof(int32_t) - 1) / sizeof(int32_t));
-                if ((op->bias_eff = sscma_alloc(q->ctx, (size_t)op->n_pad * sizeof(int32_t), 64)) == NULL)
-                    return sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, op->name, "cannot allocate depthwise weights");
-                sscma_i8_dw_pack(op->lut, cout, (int32_t)taps, (int16_t *)op->bias_eff);
-            }
-            return SSCMA_OK;
-        }
-        /* groups 1 and fully connected: weights packed for the GEMM tiles, bias corrected for A's encoding */
-        i8_backend be = q->backend >= 0 ? (i8_backend)q->backend : sscma_i8_backend_cached();
-        int64_t k = sscma_qm_numel(w) / cout;
-        sscma_free(q->ctx, op->bias_eff, (size_t)op->n_pad * sizeof *op->bias_eff);
-        op->bias_eff = NULL;
-        op->backend = (int32_t)be;
-        op->k_pad = sscma_i8_k_pad(be, k);
-        op->n_pad = sscma_i8_n_pad(cout);
-        op->lut_bytes = sscma_i8_packed_bytes(be, cout, k);
-        op->lut = sscma_alloc(q->ctx, op->lut_bytes, 64);
-        op->bias_eff = sscma_alloc(q->ctx, (size_t)op->n_pad * sizeof *op->bias_eff, 64);
-        if (op->lut == NULL || op->bias_eff == NULL)
-            return sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, op->name, "cannot allocate packed weights");
-        sscma_i8_pack(be, w->data, cout, k, op->lut, op->bias_eff);
-        const int32_t *bias = op->n_in > 2 ? q->t[op->in[2]].data : NULL;
-        int32_t corr = (be == I8_VNNI ? 128 : 0) + x->zero_point[0];
-        for (int64_t j = 0; j < op->n_pad; j++)
-            op->bias_eff[j] = (int32_t)((uint32_t)(j < cout && bias != NULL ? bias[j] : 0) -
-                                        (uint32_t)corr * (uint32_t)op->bias_eff[j]);
-        size_t need_bytes = (size_t)I8_MR * (size_t)op->k_pad * sscma_i8_a_size(be);
-        need_bytes = ((need_bytes + 63) & ~(size_t)63) + (size_t)I8_MR * (size_t)op->n_pad * sizeof(int32_t);
-        if (need_bytes > q->tile_bytes)
-            q->tile_bytes = (need_bytes + 63) & ~(size_t)63;
-        return SSCMA_OK;
+    if ((st = alloc_mult(q, op, (int32_t)cout)) != SSCMA_OK)
+        return st;
+    for (int64_t c = 0; c < cout; c++) {
+        double ws = (double)w->scale[w->n_q == 1 ? 0 : c];
+        double real = (double)x->scale[0] * ws / (double)y->scale[0];
+        sscma_quantize_multiplier(real, &op->mult[c], &op->shift[c]);
     }
-    case QM_ADD: {
-        const qm_tensor *b = &q->t[op->in[1]];
-        if ((st = need(op, per_tensor_i8(b), "inputs must be int8 per tensor")) != SSCMA_OK)
+    sscma_free(q->ctx, op->lut, op->lut_bytes);
+    op->lut = NULL;
+    op->lut_bytes = 0;
+    if (op->kind == QM_CONV && op->groups > 1)
+        return prepare_depthwise(q, op, x, w, cout);
+    return prepare_gemm(q, op, x, w, cout);
+}
+
+sscma_status qm_i8_prepare_add(sscma_qmodel *q, qm_op *op)
+{
+    const qm_tensor *x = &q->t[op->in[0]], *y = &q->t[op->out];
+    sscma_status st;
+    const qm_tensor *b = &q->t[op->in[1]];
+    if ((st = need(op, per_tensor_i8(b), "inputs must be int8 per tensor")) != SSCMA_OK)
+        return st;
+    op->left_shift = 20;
+    double twice_max = 2.0 * (double)(x->scale[0] > b->scale[0] ? x->scale[0] : b->scale[0]);
+    if ((st = alloc_mult(q, op, 1)) != SSCMA_OK)
+        return st;
+    sscma_quantize_multiplier((double)x->scale[0] / twice_max, &op->in_mult[0], &op->in_shift[0]);
+    sscma_quantize_multiplier((double)b->scale[0] / twice_max, &op->in_mult[1], &op->in_shift[1]);
+    sscma_quantize_multiplier(twice_max / ((double)(1 << 20) * (double)y->scale[0]), &op->mult[0], &op->shift[0]);
+    return need(op, op->in_shift[0] <= 0 && op->in_shift[1] <= 0 && op->shift[0] <= 0,
+                "the output scale is too small for the inputs' (multiplier above one)");
+}
+
+sscma_status qm_i8_prepare_concat(sscma_qmodel *q, qm_op *op)
+{
+    const qm_tensor *y = &q->t[op->out];
+    sscma_status st;
+    for (int32_t k = 0; k < op->n_in; k++)
+        if ((st = need(op, per_tensor_i8(&q->t[op->in[k]]) && same_params(&q->t[op->in[k]], y),
+                       "every input must have the output's scale and zero point")) != SSCMA_OK)
             return st;
-        op->left_shift = 20;
-        double twice_max = 2.0 * (double)(x->scale[0] > b->scale[0] ? x->scale[0] : b->scale[0]);
-        if ((st = alloc_mult(q, op, 1)) != SSCMA_OK)
-            return st;
-        sscma_quantize_multiplier((double)x->scale[0] / twice_max, &op->in_mult[0], &op->in_shift[0]);
-        sscma_quantize_multiplier((double)b->scale[0] / twice_max, &op->in_mult[1], &op->in_shift[1]);
-        sscma_quantize_multiplier(twice_max / ((double)(1 << 20) * (double)y->scale[0]), &op->mult[0], &op->shift[0]);
-        return need(op, op->in_shift[0] <= 0 && op->in_shift[1] <= 0 && op->shift[0] <= 0,
-                    "the output scale is too small for the inputs' (multiplier above one)");
-    }
-    case QM_CONCAT:
-        for (int32_t k = 0; k < op->n_in; k++)
-            if ((st = need(op, per_tensor_i8(&q->t[op->in[k]]) && same_params(&q->t[op->in[k]], y),
-                           "every input must have the output's scale and zero point")) != SSCMA_OK)
-                return st;
-        return SSCMA_OK;
-    case QM_AVG_POOL:
-    case QM_MAX_POOL:
-    case QM_RESHAPE:
-    case QM_PAD:
-    case QM_RESIZE_NEAREST:
-        return need(op, same_params(x, y), "output must have the input's scale and zero point");
-    case QM_SOFTMAX: {
-        if ((st = need(op, y->zero_point[0] == -128 && fabsf(y->scale[0] - 1.0f / 256.0f) <= 0.001f / 256.0f,
-                       "output must have scale 1/256 and zero point -128")) != SSCMA_OK)
-            return st;
-        if ((st = alloc_mult(q, op, 1)) != SSCMA_OK)
-            return st;
-        double real = (double)x->scale[0] * (double)(1 << 26);
-        if (real > 2147483647.0)
-            real = 2147483647.0;
-        sscma_quantize_multiplier(real, &op->mult[0], &op->shift[0]);
-        if ((st = need(op, op->shift[0] >= 0, "input scale too small for the fixed-point softmax")) != SSCMA_OK)
-            return st;
-        op->in_left_shift = op->shift[0];
-        double radius = 31.0 * (double)(1LL << 26) / (double)(1LL << op->in_left_shift);
-        op->diff_min = -(int32_t)floor(radius);
-        return SSCMA_OK;
-    }
-    case QM_LOGISTIC:
-    case QM_HARDSWISH: {
-        if (op->kind == QM_LOGISTIC &&
-            (st = need(op, y->zero_point[0] == -128 && y->scale[0] == 1.0f / 256.0f,
-                       "output must have scale 1/256 and zero point -128")) != SSCMA_OK)
-            return st;
-        sscma_free(q->ctx, op->lut, op->lut_bytes);
-        op->lut_bytes = 0;
-        if ((op->lut = sscma_alloc(q->ctx, 256, 64)) == NULL)
-            return sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, op->name, "cannot allocate a lookup table");
-        op->lut_bytes = 256;
-        return op->kind == QM_LOGISTIC ? logistic_table(x, y, op->lut) : hardswish_table(op, x, y, op->lut);
-    }
-    case QM_REQUANT:
-        if ((st = alloc_mult(q, op, 1)) != SSCMA_OK)
-            return st;
-        sscma_quantize_multiplier((double)x->scale[0] / (double)y->scale[0], &op->mult[0], &op->shift[0]);
-        return SSCMA_OK;
-    default:
-        return sscma_fail(SSCMA_ERR_UNSUPPORTED, op->name, "%s has no int8 kernel yet", sscma_qm_kind_name(op->kind));
-    }
+    return SSCMA_OK;
+}
+
+/* Pooling and the shape ops move int8 values unchanged: TFLite requires the output's parameters to be the input's. */
+sscma_status qm_i8_prepare_same_params(sscma_qmodel *q, qm_op *op)
+{
+    return need(op, same_params(&q->t[op->in[0]], &q->t[op->out]), "output must have the input's scale and zero point");
+}
+
+sscma_status qm_i8_prepare_softmax(sscma_qmodel *q, qm_op *op)
+{
+    const qm_tensor *x = &q->t[op->in[0]], *y = &q->t[op->out];
+    sscma_status st;
+    if ((st = need(op, y->zero_point[0] == -128 && fabsf(y->scale[0] - 1.0f / 256.0f) <= 0.001f / 256.0f,
+                   "output must have scale 1/256 and zero point -128")) != SSCMA_OK)
+        return st;
+    if ((st = alloc_mult(q, op, 1)) != SSCMA_OK)
+        return st;
+    double real = (double)x->scale[0] * (double)(1 << 26);
+    if (real > 2147483647.0)
+        real = 2147483647.0;
+    sscma_quantize_multiplier(real, &op->mult[0], &op->shift[0]);
+    if ((st = need(op, op->shift[0] >= 0, "input scale too small for the fixed-point softmax")) != SSCMA_OK)
+        return st;
+    op->in_left_shift = op->shift[0];
+    double radius = 31.0 * (double)(1LL << 26) / (double)(1LL << op->in_left_shift);
+    op->diff_min = -(int32_t)floor(radius);
+    return SSCMA_OK;
+}
+
+/* A fresh 256-entry table for op (logistic, hard swish). */
+static sscma_status alloc_lut(sscma_qmodel *q, qm_op *op)
+{
+    sscma_free(q->ctx, op->lut, op->lut_bytes);
+    op->lut_bytes = 0;
+    if ((op->lut = sscma_alloc(q->ctx, 256, 64)) == NULL)
+        return sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, op->name, "cannot allocate a lookup table");
+    op->lut_bytes = 256;
+    return SSCMA_OK;
+}
+
+sscma_status qm_i8_prepare_logistic(sscma_qmodel *q, qm_op *op)
+{
+    const qm_tensor *x = &q->t[op->in[0]], *y = &q->t[op->out];
+    sscma_status st = need(op, y->zero_point[0] == -128 && y->scale[0] == 1.0f / 256.0f,
+                           "output must have scale 1/256 and zero point -128");
+    if (st == SSCMA_OK)
+        st = alloc_lut(q, op);
+    return st == SSCMA_OK ? logistic_table(x, y, op->lut) : st;
+}
+
+sscma_status qm_i8_prepare_hardswish(sscma_qmodel *q, qm_op *op)
+{
+    sscma_status st = alloc_lut(q, op);
+    return st == SSCMA_OK ? hardswish_table(op, &q->t[op->in[0]], &q->t[op->out], op->lut) : st;
+}
+
+sscma_status qm_i8_prepare_requant(sscma_qmodel *q, qm_op *op)
+{
+    const qm_tensor *x = &q->t[op->in[0]], *y = &q->t[op->out];
+    sscma_status st;
+    if ((st = alloc_mult(q, op, 1)) != SSCMA_OK)
+        return st;
+    sscma_quantize_multiplier((double)x->scale[0] / (double)y->scale[0], &op->mult[0], &op->shift[0]);
+    return SSCMA_OK;
 }
 
 sscma_status sscma_qm_prepare_int8(sscma_qmodel *q)
@@ -349,8 +384,17 @@ sscma_status sscma_qm_prepare_int8(sscma_qmodel *q)
     q->tile_scratch = NULL;
     q->tile_scratch_bytes = q->tile_bytes = 0;
     for (int32_t i = 0; i < q->n_ops; i++) {
-        sscma_status st = prepare_op(q, &q->ops[i]);
+        qm_op *op = &q->ops[i];
+        const qm_kind_def *def = sscma_qm_kind(op->kind);
+        if (def == NULL)
+            return sscma_fail(SSCMA_ERR_UNSUPPORTED, op->name, "op kind %d has no int8 kernel", (int)op->kind);
+        const qm_tensor *y = &q->t[op->out];
+        sscma_status st = need(op, per_tensor_i8(&q->t[op->in[0]]) && per_tensor_i8(y),
+                               "input and output must be int8 per tensor");
         if (st != SSCMA_OK)
+            return st;
+        act_range(y, op->act, &op->act_min, &op->act_max);
+        if ((st = def->prepare_int8(q, op)) != SSCMA_OK)
             return st;
     }
     /* one GEMM tile buffer (A rows and C) per worker */
@@ -364,6 +408,7 @@ sscma_status sscma_qm_prepare_int8(sscma_qmodel *q)
 /* ---- kernels ---- */
 
 typedef struct i8_job {
+    const qm_exec *ex;
     const sscma_qmodel *q;
     const qm_op *op;
 } i8_job;
@@ -378,12 +423,12 @@ static void gemm_tiles(void *arg, int64_t begin, int64_t end, int32_t worker)
     bool conv = op->kind == QM_CONV;
     const int64_t H = conv ? x->dims[1] : 1, W = conv ? x->dims[2] : 1, C = conv ? x->dims[3] : x->dims[1];
     const int64_t OH = conv ? y->dims[1] : 1, OW = conv ? y->dims[2] : 1, OC = y->dims[y->rank - 1];
-    const int64_t M = j->q->batch * OH * OW, k_pad = op->k_pad, n_pad = op->n_pad;
+    const int64_t M = j->ex->batch * OH * OW, k_pad = op->k_pad, n_pad = op->n_pad;
     const int64_t K = conv ? (int64_t)op->kh * op->kw * C : C;
     const int32_t zp = x->zero_point[0], out_zp = y->zero_point[0];
     const bool direct = !conv || (op->kh == 1 && op->kw == 1 && op->stride_h == 1 && op->stride_w == 1 &&
                                   op->pad_t == 0 && op->pad_l == 0);
-    char *scratch = (char *)j->q->tile_scratch + (size_t)worker * j->q->tile_bytes;
+    char *scratch = (char *)j->ex->tile_scratch + (size_t)worker * j->ex->tile_bytes;
     size_t a_bytes = ((size_t)I8_MR * (size_t)k_pad * sscma_i8_a_size(be) + 63) & ~(size_t)63;
     int32_t *Cm = (int32_t *)(scratch + a_bytes);
     void *A = scratch;
@@ -690,10 +735,11 @@ static void requant_range(void *arg, int64_t begin, int64_t end, int32_t worker)
     }
 }
 
-static void concat_i8(const sscma_qmodel *q, const qm_op *op)
+static void concat_i8(const qm_exec *ex, const qm_op *op)
 {
+    const sscma_qmodel *q = ex->q;
     const qm_tensor *y = &q->t[op->out];
-    int64_t outer = q->batch, inner_y = 1;
+    int64_t outer = ex->batch, inner_y = 1;
     for (int32_t a = 1; a < op->axis; a++)
         outer *= y->dims[a];
     for (int32_t a = op->axis; a < y->rank; a++)
@@ -710,22 +756,24 @@ static void concat_i8(const sscma_qmodel *q, const qm_op *op)
     }
 }
 
-static void pad_i8(const sscma_qmodel *q, const qm_op *op)
+static void pad_i8(const qm_exec *ex, const qm_op *op)
 {
+    const sscma_qmodel *q = ex->q;
     const qm_tensor *x = &q->t[op->in[0]], *y = &q->t[op->out];
     const int64_t H = x->dims[1], W = x->dims[2], C = x->dims[3], OH = y->dims[1], OW = y->dims[2];
-    memset(y->buf, (int8_t)y->zero_point[0], (size_t)(q->batch * OH * OW * C));
-    for (int64_t n = 0; n < q->batch; n++)
+    memset(y->buf, (int8_t)y->zero_point[0], (size_t)(ex->batch * OH * OW * C));
+    for (int64_t n = 0; n < ex->batch; n++)
         for (int64_t iy = 0; iy < H; iy++)
             memcpy((int8_t *)y->buf + ((n * OH + iy + op->pad_t) * OW + op->pad_l) * C,
                    (const int8_t *)x->buf + (n * H + iy) * W * C, (size_t)(W * C));
 }
 
-static void resize_i8(const sscma_qmodel *q, const qm_op *op)
+static void resize_i8(const qm_exec *ex, const qm_op *op)
 {
+    const sscma_qmodel *q = ex->q;
     const qm_tensor *x = &q->t[op->in[0]], *y = &q->t[op->out];
     const int64_t H = x->dims[1], W = x->dims[2], C = x->dims[3], OH = y->dims[1], OW = y->dims[2];
-    for (int64_t n = 0; n < q->batch; n++)
+    for (int64_t n = 0; n < ex->batch; n++)
         for (int64_t oy = 0; oy < OH; oy++)
             for (int64_t ox = 0; ox < OW; ox++) {
                 int64_t iy = oy * H / OH, ix = ox * W / OW;
@@ -734,62 +782,99 @@ static void resize_i8(const sscma_qmodel *q, const qm_op *op)
             }
 }
 
+/* Splits `count` rows (or elements) of op over the pool, at least min_per_task each. */
+static sscma_status parallel_op(const qm_exec *ex, const qm_op *op, int64_t count, int64_t min_per_task,
+                                sscma_task_fn fn)
+{
+    i8_job j = {ex, ex->q, op};
+    sscma_parallel_for(ex->pool, count, min_per_task, fn, &j);
+    return SSCMA_OK;
+}
+
+sscma_status qm_i8_conv(const qm_exec *ex, const qm_op *op)
+{
+    const qm_tensor *y = &ex->q->t[op->out];
+    int64_t rows = ex->batch * y->dims[1];
+    if (op->groups > 1)
+        return parallel_op(ex, op, rows, 1, dw_rows);
+    return parallel_op(ex, op, (rows * y->dims[2] + I8_MR - 1) / I8_MR, 4, gemm_tiles);
+}
+
+sscma_status qm_i8_fc(const qm_exec *ex, const qm_op *op)
+{
+    return parallel_op(ex, op, (ex->batch + I8_MR - 1) / I8_MR, 1, gemm_tiles);
+}
+
+sscma_status qm_i8_add(const qm_exec *ex, const qm_op *op)
+{
+    return parallel_op(ex, op, (int64_t)ex->q->t[op->out].buf_bytes, 4096, add_range);
+}
+
+sscma_status qm_i8_pool(const qm_exec *ex, const qm_op *op)
+{
+    return parallel_op(ex, op, ex->batch * ex->q->t[op->out].dims[1], 1, pool_rows);
+}
+
+sscma_status qm_i8_softmax(const qm_exec *ex, const qm_op *op)
+{
+    const qm_tensor *x = &ex->q->t[op->in[0]], *y = &ex->q->t[op->out];
+    return parallel_op(ex, op, (int64_t)y->buf_bytes / x->dims[x->rank - 1], 16, softmax_rows);
+}
+
+sscma_status qm_i8_requant(const qm_exec *ex, const qm_op *op)
+{
+    return parallel_op(ex, op, (int64_t)ex->q->t[op->out].buf_bytes, 4096, requant_range);
+}
+
+/* Reshape: the same bytes under another shape. */
+sscma_status qm_i8_copy(const qm_exec *ex, const qm_op *op)
+{
+    const qm_tensor *x = &ex->q->t[op->in[0]], *y = &ex->q->t[op->out];
+    memcpy(y->buf, x->buf, y->buf_bytes);
+    return SSCMA_OK;
+}
+
+/* Logistic and hard swish: one lookup per element in the table prepared for the op. */
+sscma_status qm_i8_lut(const qm_exec *ex, const qm_op *op)
+{
+    const qm_tensor *x = &ex->q->t[op->in[0]], *y = &ex->q->t[op->out];
+    const int8_t *lut = op->lut, *xd = x->buf;
+    int8_t *yd = y->buf;
+    for (int64_t k = 0; k < (int64_t)y->buf_bytes; k++)
+        yd[k] = lut[(uint8_t)xd[k]];
+    return SSCMA_OK;
+}
+
+sscma_status qm_i8_concat(const qm_exec *ex, const qm_op *op)
+{
+    concat_i8(ex, op);
+    return SSCMA_OK;
+}
+
+sscma_status qm_i8_pad(const qm_exec *ex, const qm_op *op)
+{
+    pad_i8(ex, op);
+    return SSCMA_OK;
+}
+
+sscma_status qm_i8_resize(const qm_exec *ex, const qm_op *op)
+{
+    resize_i8(ex, op);
+    return SSCMA_OK;
+}
+
+/* Every op through its kind's kernel: one indirect call per op, the specialisations were chosen at prepare. */
 sscma_status sscma_qm_run_int8(sscma_qmodel *q)
 {
-    sscma_pool *pool = q->ctx->pool;
+    const qm_exec ex = sscma_qm_exec(q);
     for (int32_t i = 0; i < q->n_ops; i++) {
         const qm_op *op = &q->ops[i];
-        const qm_tensor *x = &q->t[op->in[0]], *y = &q->t[op->out];
-        i8_job j = {q, op};
-        int64_t rows = q->batch * (y->rank == 4 ? y->dims[1] : 1);
-        int64_t elems = (int64_t)y->buf_bytes;
-        switch (op->kind) {
-        case QM_CONV:
-            if (op->groups > 1)
-                sscma_parallel_for(pool, rows, 1, dw_rows, &j);
-            else
-                sscma_parallel_for(pool, (rows * y->dims[2] + I8_MR - 1) / I8_MR, 4, gemm_tiles, &j);
-            break;
-        case QM_FC:
-            sscma_parallel_for(pool, (q->batch + I8_MR - 1) / I8_MR, 1, gemm_tiles, &j);
-            break;
-        case QM_ADD:
-            sscma_parallel_for(pool, elems, 4096, add_range, &j);
-            break;
-        case QM_AVG_POOL:
-        case QM_MAX_POOL:
-            sscma_parallel_for(pool, rows, 1, pool_rows, &j);
-            break;
-        case QM_SOFTMAX:
-            sscma_parallel_for(pool, elems / x->dims[x->rank - 1], 16, softmax_rows, &j);
-            break;
-        case QM_REQUANT:
-            sscma_parallel_for(pool, elems, 4096, requant_range, &j);
-            break;
-        case QM_RESHAPE:
-            memcpy(y->buf, x->buf, y->buf_bytes);
-            break;
-        case QM_LOGISTIC:
-        case QM_HARDSWISH: {
-            const int8_t *lut = op->lut, *xd = x->buf;
-            int8_t *yd = y->buf;
-            for (int64_t k = 0; k < elems; k++)
-                yd[k] = lut[(uint8_t)xd[k]];
-            break;
-        }
-        case QM_CONCAT:
-            concat_i8(q, op);
-            break;
-        case QM_PAD:
-            pad_i8(q, op);
-            break;
-        case QM_RESIZE_NEAREST:
-            resize_i8(q, op);
-            break;
-        default:
-            return sscma_fail(SSCMA_ERR_UNSUPPORTED, op->name, "%s has no int8 kernel yet",
-                              sscma_qm_kind_name(op->kind));
-        }
+        const qm_kind_def *def = sscma_qm_kind(op->kind);
+        sscma_status st = def != NULL ? def->run_int8(&ex, op)
+                                      : sscma_fail(SSCMA_ERR_UNSUPPORTED, op->name, "op kind %d has no int8 kernel",
+                                                   (int)op->kind);
+        if (st != SSCMA_OK)
+            return st;
     }
     return SSCMA_OK;
 }

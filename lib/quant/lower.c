@@ -74,9 +74,9 @@ static sscma_act_kind fuse_act(lower *L, int32_t *v)
     if (r < 0)
         return SSCMA_ACT_NONE;
     const sscma_node *nd = &L->g->nodes[r];
-    sscma_act_kind act = strcmp(nd->def->name, "relu") == 0    ? SSCMA_ACT_RELU
-                         : strcmp(nd->def->name, "relu6") == 0 ? SSCMA_ACT_RELU6
-                                                               : SSCMA_ACT_NONE;
+    sscma_act_kind act = nd->def->id == SSCMA_OP_RELU    ? SSCMA_ACT_RELU
+                         : nd->def->id == SSCMA_OP_RELU6 ? SSCMA_ACT_RELU6
+                                                         : SSCMA_ACT_NONE;
     if (act != SSCMA_ACT_NONE) {
         L->done[r] = true;
         *v = nd->out[0];
@@ -180,7 +180,7 @@ static sscma_status add_simple(lower *L, const sscma_node *nd, qm_op *op, int32_
 static int32_t resolve_weight(const lower *L, int32_t v)
 {
     int32_t p = L->g->values[v].producer;
-    if (p >= 0 && strcmp(L->g->nodes[p].def->name, "fake_quant_weight") == 0)
+    if (p >= 0 && L->g->nodes[p].def->id == SSCMA_OP_FAKE_QUANT_WEIGHT)
         return L->g->nodes[p].in[0];
     return v;
 }
@@ -189,11 +189,11 @@ static sscma_status lower_node(lower *L, int32_t n)
 {
     const sscma_graph *g = L->g;
     const sscma_node *nd = &g->nodes[n];
-    const char *op = nd->def->name;
+    const sscma_op_id op = nd->def->id;
     int32_t y = nd->out[0];
-    if (strcmp(op, "fake_quant_weight") == 0)
+    if (op == SSCMA_OP_FAKE_QUANT_WEIGHT)
         return SSCMA_OK; /* folded by the layer that reads it */
-    if (strcmp(op, "fake_quant_act") == 0) {
+    if (op == SSCMA_OP_FAKE_QUANT_ACT) {
         /* QAT: an alias of its input, whose observed range becomes the tensor's */
         int32_t t = L->map[nd->in[0]];
         const float *state = g->values[nd->in[1]].data;
@@ -214,18 +214,18 @@ static sscma_status lower_node(lower *L, int32_t n)
     qm_op q = {.n_in = 1, .in = {L->map[nd->in[0]]}, .stride_h = 1, .stride_w = 1, .dil_h = 1, .dil_w = 1,
                .groups = 1};
 
-    if (strcmp(op, "conv2d") == 0 || strcmp(op, "conv2d_bn_act") == 0) {
+    if (op == SSCMA_OP_CONV2D || op == SSCMA_OP_CONV2D_BN_ACT) {
         conv_parts c = {nd, NULL, nd->in[0], resolve_weight(L, nd->in[1]), -1, {-1, -1, -1, -1}, 1e-5f,
                         SSCMA_ACT_NONE, y};
-        if (strcmp(op, "conv2d") == 0) {
+        if (op == SSCMA_OP_CONV2D) {
             c.a = nd->attrs;
             c.b = nd->n_in > 2 ? nd->in[2] : -1;
             int32_t r = sole_reader(L, y);
             if (r >= 0 && g->nodes[r].in[0] == y &&
-                (strcmp(g->nodes[r].def->name, "batch_norm") == 0 ||
-                 strcmp(g->nodes[r].def->name, "batch_norm_act") == 0)) {
+                (g->nodes[r].def->id == SSCMA_OP_BATCH_NORM ||
+                 g->nodes[r].def->id == SSCMA_OP_BATCH_NORM_ACT)) {
                 const sscma_node *bn = &g->nodes[r];
-                if (strcmp(bn->def->name, "batch_norm_act") == 0) {
+                if (bn->def->id == SSCMA_OP_BATCH_NORM_ACT) {
                     const sscma_batch_norm_act_attrs *ba = bn->attrs;
                     if (!bn_act_ok(ba->act))
                         return unsupported(bn, "only ReLU and ReLU6 fuse into a convolution");
@@ -254,12 +254,12 @@ static sscma_status lower_node(lower *L, int32_t n)
             c.act = fuse_act(L, &c.out_v);
         return add_conv(L, &c);
     }
-    if (strcmp(op, "batch_norm") == 0 || strcmp(op, "batch_norm_act") == 0) {
+    if (op == SSCMA_OP_BATCH_NORM || op == SSCMA_OP_BATCH_NORM_ACT) {
         if (g->values[nd->in[0]].desc.rank != 4)
             return unsupported(nd, "a batch norm that follows no convolution is lowered only on NHWC input");
         conv_parts c = {nd, NULL, nd->in[0], -1, -1, {nd->in[1], nd->in[2], nd->in[3], nd->in[4]}, 1e-5f,
                         SSCMA_ACT_NONE, y};
-        if (strcmp(op, "batch_norm_act") == 0) {
+        if (op == SSCMA_OP_BATCH_NORM_ACT) {
             const sscma_batch_norm_act_attrs *ba = nd->attrs;
             if (!bn_act_ok(ba->act))
                 return unsupported(nd, "only ReLU and ReLU6 fuse into a batch norm");
@@ -271,7 +271,7 @@ static sscma_status lower_node(lower *L, int32_t n)
             c.act = fuse_act(L, &c.out_v);
         return add_conv(L, &c);
     }
-    if (strcmp(op, "linear") == 0) {
+    if (op == SSCMA_OP_LINEAR) {
         int32_t wt, bt = -1;
         sscma_status st = const_tensor(L, resolve_weight(L, nd->in[1]), &wt);
         if (st == SSCMA_OK && nd->n_in > 2)
@@ -288,26 +288,26 @@ static sscma_status lower_node(lower *L, int32_t n)
         q.act = fuse_act(L, &y);
         return add_simple(L, nd, &q, y);
     }
-    if (strcmp(op, "add") == 0) {
+    if (op == SSCMA_OP_ADD) {
         if (!sscma_desc_equal(&g->values[nd->in[0]].desc, &g->values[nd->in[1]].desc))
             return unsupported(nd, "broadcasting adds are not lowered");
         q.kind = QM_ADD, q.in[1] = L->map[nd->in[1]], q.n_in = 2;
         q.act = fuse_act(L, &y);
         return add_simple(L, nd, &q, y);
     }
-    if (strcmp(op, "dropout") == 0) {
+    if (op == SSCMA_OP_DROPOUT) {
         L->map[y] = L->map[nd->in[0]];
         return SSCMA_OK;
     }
-    if (strcmp(op, "global_avg_pool") == 0 || strcmp(op, "global_max_pool") == 0) {
+    if (op == SSCMA_OP_GLOBAL_AVG_POOL || op == SSCMA_OP_GLOBAL_MAX_POOL) {
         const sscma_desc *xd = &g->values[nd->in[0]].desc;
-        q.kind = op[7] == 'a' ? QM_AVG_POOL : QM_MAX_POOL;
+        q.kind = op == SSCMA_OP_GLOBAL_AVG_POOL ? QM_AVG_POOL : QM_MAX_POOL;
         q.kh = (int32_t)xd->dims[1], q.kw = (int32_t)xd->dims[2];
         return add_simple(L, nd, &q, y);
     }
-    if (strcmp(op, "avg_pool") == 0 || strcmp(op, "max_pool") == 0) {
+    if (op == SSCMA_OP_AVG_POOL || op == SSCMA_OP_MAX_POOL) {
         const sscma_pool_attrs *a = nd->attrs;
-        bool avg = op[0] == 'a';
+        bool avg = op == SSCMA_OP_AVG_POOL;
         if (avg && a->count_include_pad && (a->pad_h > 0 || a->pad_w > 0))
             return unsupported(nd, "average pooling that counts the padding has no TFLite equivalent");
         const sscma_desc *xd = &g->values[nd->in[0]].desc, *yd = &g->values[y].desc;
@@ -323,11 +323,11 @@ static sscma_status lower_node(lower *L, int32_t n)
             q.pad_r = 0;
         return add_simple(L, nd, &q, y);
     }
-    if (strcmp(op, "reshape") == 0) {
+    if (op == SSCMA_OP_RESHAPE) {
         q.kind = QM_RESHAPE;
         return add_simple(L, nd, &q, y);
     }
-    if (strcmp(op, "concat") == 0) {
+    if (op == SSCMA_OP_CONCAT) {
         const sscma_axis_attrs *a = nd->attrs;
         int32_t rank = g->values[y].desc.rank;
         if (nd->n_in > QM_MAX_IN)
@@ -339,19 +339,19 @@ static sscma_status lower_node(lower *L, int32_t n)
             q.in[i] = L->map[nd->in[i]];
         return add_simple(L, nd, &q, y);
     }
-    if (strcmp(op, "softmax") == 0) {
+    if (op == SSCMA_OP_SOFTMAX) {
         q.kind = QM_SOFTMAX;
         return add_simple(L, nd, &q, y);
     }
-    if (strcmp(op, "sigmoid") == 0 || strcmp(op, "hardswish") == 0) {
-        q.kind = op[0] == 's' ? QM_LOGISTIC : QM_HARDSWISH;
+    if (op == SSCMA_OP_SIGMOID || op == SSCMA_OP_HARDSWISH) {
+        q.kind = op == SSCMA_OP_SIGMOID ? QM_LOGISTIC : QM_HARDSWISH;
         return add_simple(L, nd, &q, y);
     }
-    if (strcmp(op, "upsample_nearest") == 0) {
+    if (op == SSCMA_OP_UPSAMPLE_NEAREST) {
         q.kind = QM_RESIZE_NEAREST;
         return add_simple(L, nd, &q, y);
     }
-    if (strcmp(op, "pad") == 0) {
+    if (op == SSCMA_OP_PAD) {
         const sscma_pad_attrs *a = nd->attrs;
         if (g->values[nd->in[0]].desc.rank != 4 || a->value != 0.0f || a->before[0] || a->after[0] ||
             a->before[3] || a->after[3])

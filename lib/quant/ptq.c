@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "quant/qm_kinds.h"
 #include "quant/qmodel.h"
 
 /* The first version ends with calib_batches (24 bytes on LP64): frozen (docs/architecture.md, "Versioned options"). */
@@ -207,19 +208,14 @@ static sscma_status build_int8(builder *b)
     for (int32_t i = 0; i < f->n_ops; i++) {
         const qm_op *op = &f->ops[i];
         int32_t y = op->out, x = op->in[0];
-        switch (op->kind) {
-        case QM_AVG_POOL:
-        case QM_MAX_POOL:
-        case QM_RESHAPE:
-        case QM_PAD:
-        case QM_RESIZE_NEAREST:
+        switch (sscma_qm_kind(op->kind)->out_quant) {
+        case QM_OUT_AS_INPUT:
             b->scale[y] = b->scale[x], b->zp[y] = b->zp[x];
             break;
-        case QM_SOFTMAX:
-        case QM_LOGISTIC:
+        case QM_OUT_UNIT_256:
             b->scale[y] = 1.0f / 256.0f, b->zp[y] = -128;
             break;
-        default:
+        case QM_OUT_CALIBRATED:
             if (!b->seen[y])
                 return sscma_fail(SSCMA_ERR_STATE, op->name, "no calibration data reached this layer");
             act_params(b->lo[y], b->hi[y], &b->scale[y], &b->zp[y]);
@@ -237,7 +233,7 @@ static sscma_status build_int8(builder *b)
         sscma_status st = SSCMA_OK;
         for (int32_t k = 0; k < fop->n_in; k++)
             op.in[k] = b->map[fop->in[k]];
-        if (fop->kind == QM_CONV || fop->kind == QM_FC)
+        if (sscma_qm_kind(fop->kind)->has_weights)
             st = quantize_weights(b, fop, &op, fop->kind == QM_CONV);
         if (st == SSCMA_OK && fop->kind == QM_CONCAT) {
             for (int32_t k = 0; k < fop->n_in && st == SSCMA_OK; k++) {

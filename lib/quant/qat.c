@@ -46,9 +46,9 @@ typedef struct rewrite {
     float averaging;
 } rewrite;
 
-static bool is_op(const sscma_node *nd, const char *name)
+static bool is_op(const sscma_node *nd, sscma_op_id id)
 {
-    return strcmp(nd->def->name, name) == 0;
+    return nd->def->id == id;
 }
 
 /* The batch norm that reads conv output v as its input and is its only reader, or -1. */
@@ -57,7 +57,7 @@ static int32_t bn_after(const rewrite *R, int32_t v)
     if (R->consumers[v] != 1)
         return -1;
     const sscma_node *nd = &R->g->nodes[R->reader[v]];
-    return (is_op(nd, "batch_norm") || is_op(nd, "batch_norm_act")) && nd->in[0] == v ? R->reader[v] : -1;
+    return (is_op(nd, SSCMA_OP_BATCH_NORM) || is_op(nd, SSCMA_OP_BATCH_NORM_ACT)) && nd->in[0] == v ? R->reader[v] : -1;
 }
 
 /* Copies an input, parameter, buffer or constant into the new graph (once). */
@@ -110,13 +110,23 @@ static bool quant_point(const rewrite *R, int32_t n)
     int32_t y = nd->out[0];
     if (R->consumers[y] == 1) {
         const sscma_node *r = &R->g->nodes[R->reader[y]];
-        if (is_op(r, "relu") || is_op(r, "relu6"))
+        if (is_op(r, SSCMA_OP_RELU) || is_op(r, SSCMA_OP_RELU6))
             return false; /* fused: the ReLU's output is the quantized one */
     }
-    if (is_op(nd, "conv2d"))
+    if (is_op(nd, SSCMA_OP_CONV2D))
         return bn_after(R, y) < 0;
-    return is_op(nd, "batch_norm") || is_op(nd, "batch_norm_act") || is_op(nd, "linear") || is_op(nd, "add") ||
-           is_op(nd, "concat") || is_op(nd, "relu") || is_op(nd, "relu6");
+    switch (nd->def->id) {
+    case SSCMA_OP_BATCH_NORM:
+    case SSCMA_OP_BATCH_NORM_ACT:
+    case SSCMA_OP_LINEAR:
+    case SSCMA_OP_ADD:
+    case SSCMA_OP_CONCAT:
+    case SSCMA_OP_RELU:
+    case SSCMA_OP_RELU6:
+        return true;
+    default:
+        return false;
+    }
 }
 
 static sscma_status rewrite_graph(rewrite *R)
@@ -141,7 +151,8 @@ static sscma_status rewrite_graph(rewrite *R)
     }
     for (int32_t n = 0; n < g->n_nodes && st == SSCMA_OK; n++) {
         const sscma_node *nd = &g->nodes[n];
-        if (is_op(nd, "conv2d_bn_act") || is_op(nd, "fake_quant_act") || is_op(nd, "fake_quant_weight"))
+        if (is_op(nd, SSCMA_OP_CONV2D_BN_ACT) || is_op(nd, SSCMA_OP_FAKE_QUANT_ACT) ||
+            is_op(nd, SSCMA_OP_FAKE_QUANT_WEIGHT))
             return sscma_fail(SSCMA_ERR_UNSUPPORTED, "sscma_qat_prepare",
                               "layer '%s' (op %s): QAT rewrites models built from conv2d and batch_norm layers "
                               "that are not QAT-prepared yet", nd->name, nd->def->name);
@@ -153,15 +164,15 @@ static sscma_status rewrite_graph(rewrite *R)
         }
         if (st != SSCMA_OK)
             break;
-        if ((is_op(nd, "conv2d") || is_op(nd, "linear")) && g->values[nd->in[1]].kind == SSCMA_VALUE_PARAM &&
-            !nd->training_only) {
+        if ((is_op(nd, SSCMA_OP_CONV2D) || is_op(nd, SSCMA_OP_LINEAR)) &&
+            g->values[nd->in[1]].kind == SSCMA_VALUE_PARAM && !nd->training_only) {
             /* the weight through fake quantization, with the following batch norm folded in */
-            int32_t bn = is_op(nd, "conv2d") ? bn_after(R, nd->out[0]) : -1;
-            sscma_fake_quant_attrs a = {R->averaging, 1e-5f, is_op(nd, "conv2d"), bn >= 0};
+            int32_t bn = is_op(nd, SSCMA_OP_CONV2D) ? bn_after(R, nd->out[0]) : -1;
+            sscma_fake_quant_attrs a = {R->averaging, 1e-5f, is_op(nd, SSCMA_OP_CONV2D), bn >= 0};
             int32_t win[3] = {in[1], -1, -1}, n_win = 1, outs[SSCMA_OP_MAX_OUTPUTS], n_out = 0;
             if (bn >= 0) {
                 const sscma_node *b = &g->nodes[bn];
-                a.eps = is_op(b, "batch_norm") ? ((const sscma_batch_norm_attrs *)b->attrs)->eps
+                a.eps = is_op(b, SSCMA_OP_BATCH_NORM) ? ((const sscma_batch_norm_attrs *)b->attrs)->eps
                                                : ((const sscma_batch_norm_act_attrs *)b->attrs)->bn.eps;
                 if ((st = copy_value(R, b->in[1])) != SSCMA_OK || (st = copy_value(R, b->in[4])) != SSCMA_OK)
                     break;
@@ -271,9 +282,9 @@ sscma_status sscma_qat_set_epoch(sscma_model *model, int64_t epoch)
     bool freeze_bn = cfg[1] >= 0.0f && (float)epoch >= cfg[1];
     for (int32_t n = 0; n < g->n_nodes; n++) {
         sscma_node *nd = &g->nodes[n];
-        if (is_op(nd, "batch_norm") || is_op(nd, "batch_norm_act"))
+        if (is_op(nd, SSCMA_OP_BATCH_NORM) || is_op(nd, SSCMA_OP_BATCH_NORM_ACT))
             nd->frozen = freeze_bn;
-        if (is_op(nd, "fake_quant_act"))
+        if (is_op(nd, SSCMA_OP_FAKE_QUANT_ACT))
             ((float *)g->values[nd->in[1]].data)[3] = freeze_obs ? 0.0f : 1.0f;
     }
     return SSCMA_OK;

@@ -4,16 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "quant/qm_kinds.h"
 #include "quant/qmodel.h"
-
-static const char *const kind_names[] = {"?",          "conv",    "fully_connected", "add",      "concat",
-                                         "avg_pool",   "max_pool", "reshape",        "softmax",  "logistic",
-                                         "hard_swish", "resize_nearest", "pad",      "requantize"};
-
-const char *sscma_qm_kind_name(qm_kind kind)
-{
-    return (int)kind >= 1 && (int)kind <= QM_REQUANT ? kind_names[kind] : "?";
-}
 
 int64_t sscma_qm_numel(const qm_tensor *t)
 {
@@ -216,6 +208,138 @@ static bool shape_is(const qm_tensor *t, int32_t rank, const int64_t *dims)
     return true;
 }
 
+sscma_status qm_validate_conv(const sscma_qmodel *q, const qm_op *op)
+{
+    const qm_tensor *x = &q->t[op->in[0]], *y = &q->t[op->out];
+    if (op->n_in < 2 || x->rank != 4 || q->t[op->in[1]].rank != 4 || !q->t[op->in[1]].constant)
+        return op_fail(op, "needs an NHWC input and constant OHWI weights", "");
+    const qm_tensor *w = &q->t[op->in[1]];
+    if (op->stride_h < 1 || op->stride_w < 1 || op->dil_h < 1 || op->dil_w < 1 || op->groups < 1 ||
+        x->dims[3] % op->groups != 0 || w->dims[3] * op->groups != x->dims[3] || w->dims[0] % op->groups ||
+        w->dims[1] != op->kh || w->dims[2] != op->kw)
+        return op_fail(op, "weights do not match the input channels, kernel or groups", "");
+    const int64_t want[4] = {1, conv_out(x->dims[1], op->kh, op->stride_h, op->dil_h, op->pad_t, op->pad_b),
+                             conv_out(x->dims[2], op->kw, op->stride_w, op->dil_w, op->pad_l, op->pad_r), w->dims[0]};
+    if (!shape_is(y, 4, want))
+        return op_fail(op, "output shape does not follow from the input", "");
+    if (op->n_in > 2 && (q->t[op->in[2]].rank != 1 || q->t[op->in[2]].dims[0] != w->dims[0]))
+        return op_fail(op, "bias must have one value per output channel", "");
+    return SSCMA_OK;
+}
+
+sscma_status qm_validate_fc(const sscma_qmodel *q, const qm_op *op)
+{
+    const qm_tensor *x = &q->t[op->in[0]], *y = &q->t[op->out], *w = &q->t[op->in[op->n_in > 1 ? 1 : 0]];
+    if (op->n_in < 2 || x->rank != 2 || w->rank != 2 || w->dims[1] != x->dims[1] || y->rank != 2 ||
+        y->dims[1] != w->dims[0])
+        return op_fail(op, "needs x [N, in], weights [out, in] and output [N, out]", "");
+    if (op->n_in > 2 && (q->t[op->in[2]].rank != 1 || q->t[op->in[2]].dims[0] != w->dims[0]))
+        return op_fail(op, "bias must have one value per output", "");
+    return SSCMA_OK;
+}
+
+sscma_status qm_validate_add(const sscma_qmodel *q, const qm_op *op)
+{
+    const qm_tensor *x = &q->t[op->in[0]], *y = &q->t[op->out];
+    if (op->n_in != 2 || !shape_is(&q->t[op->in[1]], x->rank, x->dims) || !shape_is(y, x->rank, x->dims))
+        return op_fail(op, "inputs and output must have the same shape", "");
+    return SSCMA_OK;
+}
+
+sscma_status qm_validate_concat(const sscma_qmodel *q, const qm_op *op)
+{
+    const qm_tensor *x = &q->t[op->in[0]], *y = &q->t[op->out];
+    if (op->axis < 1 || op->axis >= x->rank)
+        return op_fail(op, "axis must be a non-batch axis", "");
+    int64_t sum = 0;
+    for (int32_t k = 0; k < op->n_in; k++) {
+        const qm_tensor *t = &q->t[op->in[k]];
+        if (t->rank != y->rank)
+            return op_fail(op, "inputs must have the output's rank", "");
+        for (int32_t d = 1; d < y->rank; d++)
+            if (d != op->axis && t->dims[d] != y->dims[d])
+                return op_fail(op, "inputs must match the output except along the axis", "");
+        sum += t->dims[op->axis];
+    }
+    if (y->dims[op->axis] != sum)
+        return op_fail(op, "output size along the axis is not the sum of the inputs'", "");
+    return SSCMA_OK;
+}
+
+sscma_status qm_validate_pool(const sscma_qmodel *q, const qm_op *op)
+{
+    const qm_tensor *x = &q->t[op->in[0]], *y = &q->t[op->out];
+    if (x->rank != 4 || op->stride_h < 1 || op->stride_w < 1)
+        return op_fail(op, "output shape does not follow from the input and kernel", "");
+    const int64_t want[4] = {1, conv_out(x->dims[1], op->kh, op->stride_h, 1, op->pad_t, op->pad_b),
+                             conv_out(x->dims[2], op->kw, op->stride_w, 1, op->pad_l, op->pad_r), x->dims[3]};
+    if (!shape_is(y, 4, want))
+        return op_fail(op, "output shape does not follow from the input and kernel", "");
+    return SSCMA_OK;
+}
+
+sscma_status qm_validate_reshape(const sscma_qmodel *q, const qm_op *op)
+{
+    if (sscma_qm_numel(&q->t[op->in[0]]) != sscma_qm_numel(&q->t[op->out]))
+        return op_fail(op, "input and output sizes differ", "");
+    return SSCMA_OK;
+}
+
+sscma_status qm_validate_same_shape(const sscma_qmodel *q, const qm_op *op)
+{
+    const qm_tensor *x = &q->t[op->in[0]];
+    if (!shape_is(&q->t[op->out], x->rank, x->dims))
+        return op_fail(op, "output shape must equal the input's", "");
+    return SSCMA_OK;
+}
+
+sscma_status qm_validate_resize(const sscma_qmodel *q, const qm_op *op)
+{
+    const qm_tensor *x = &q->t[op->in[0]], *y = &q->t[op->out];
+    if (x->rank != 4 || y->rank != 4 || y->dims[1] % x->dims[1] || y->dims[2] % x->dims[2] ||
+        y->dims[3] != x->dims[3])
+        return op_fail(op, "output must be an integer multiple of the input in H and W", "");
+    return SSCMA_OK;
+}
+
+sscma_status qm_validate_pad(const sscma_qmodel *q, const qm_op *op)
+{
+    const qm_tensor *x = &q->t[op->in[0]], *y = &q->t[op->out];
+    if (x->rank != 4)
+        return op_fail(op, "output shape does not follow from the padding", "");
+    const int64_t want[4] = {1, x->dims[1] + op->pad_t + op->pad_b, x->dims[2] + op->pad_l + op->pad_r, x->dims[3]};
+    if (!shape_is(y, 4, want))
+        return op_fail(op, "output shape does not follow from the padding", "");
+    return SSCMA_OK;
+}
+
+/* The checks every op shares: tensor references, types (weights only where the kind has them), batch-1 shapes. */
+static sscma_status validate_operands(const sscma_qmodel *q, const qm_op *op, const qm_kind_def *def)
+{
+    if (op->n_in < 1 || op->n_in > QM_MAX_IN || op->out < 0 || op->out >= q->n_t)
+        return op_fail(op, "bad input or output count", "");
+    for (int32_t k = 0; k < op->n_in; k++)
+        if (op->in[k] < 0 || op->in[k] >= q->n_t)
+            return op_fail(op, "an input refers to no tensor", "");
+    if (q->t[op->out].constant)
+        return op_fail(op, "writes a constant", "");
+    for (int32_t k = -1; k < op->n_in; k++) {
+        const qm_tensor *t = &q->t[k < 0 ? op->out : op->in[k]];
+        bool param = def->has_weights && k >= 1;
+        sscma_dtype want = param && k == 2 && q->int8 ? SSCMA_DTYPE_I32
+                           : q->int8               ? SSCMA_DTYPE_I8
+                                                   : SSCMA_DTYPE_F32;
+        if (t->dtype != want || (param && !t->constant) || (!param && t->constant))
+            return op_fail(op, "an input or output has the wrong type or kind: ", t->name);
+        for (int32_t d = 0; d < t->rank; d++)
+            if (t->dims[d] < 1)
+                return op_fail(op, "a tensor has an empty dimension: ", t->name);
+        if (!t->constant && (t->rank < 1 || t->dims[0] != 1))
+            return op_fail(op, "activations are stored for a batch of 1 (dims[0] = 1): ", t->name);
+    }
+    return SSCMA_OK;
+}
+
 sscma_status sscma_qm_validate(const sscma_qmodel *q)
 {
     for (int32_t i = 0; i < q->n_inputs + q->n_outputs; i++) {
@@ -225,111 +349,14 @@ sscma_status sscma_qm_validate(const sscma_qmodel *q)
     }
     for (int32_t i = 0; i < q->n_ops; i++) {
         const qm_op *op = &q->ops[i];
-        if (op->n_in < 1 || op->n_in > QM_MAX_IN || op->out < 0 || op->out >= q->n_t)
-            return op_fail(op, "bad input or output count", "");
-        for (int32_t k = 0; k < op->n_in; k++)
-            if (op->in[k] < 0 || op->in[k] >= q->n_t)
-                return op_fail(op, "an input refers to no tensor", "");
-        const qm_tensor *x = &q->t[op->in[0]], *y = &q->t[op->out];
-        if (y->constant)
-            return op_fail(op, "writes a constant", "");
-        for (int32_t k = -1; k < op->n_in; k++) {
-            const qm_tensor *t = &q->t[k < 0 ? op->out : op->in[k]];
-            bool param = (op->kind == QM_CONV || op->kind == QM_FC) && k >= 1;
-            sscma_dtype want = param && k == 2 && q->int8 ? SSCMA_DTYPE_I32
-                               : q->int8               ? SSCMA_DTYPE_I8
-                                                       : SSCMA_DTYPE_F32;
-            if (t->dtype != want || (param && !t->constant) || (!param && t->constant))
-                return op_fail(op, "an input or output has the wrong type or kind: ", t->name);
-            for (int32_t d = 0; d < t->rank; d++)
-                if (t->dims[d] < 1)
-                    return op_fail(op, "a tensor has an empty dimension: ", t->name);
-            if (!t->constant && (t->rank < 1 || t->dims[0] != 1))
-                return op_fail(op, "activations are stored for a batch of 1 (dims[0] = 1): ", t->name);
-        }
-        switch (op->kind) {
-        case QM_CONV: {
-            if (op->n_in < 2 || x->rank != 4 || q->t[op->in[1]].rank != 4 || !q->t[op->in[1]].constant)
-                return op_fail(op, "needs an NHWC input and constant OHWI weights", "");
-            const qm_tensor *w = &q->t[op->in[1]];
-            if (op->stride_h < 1 || op->stride_w < 1 || op->dil_h < 1 || op->dil_w < 1 || op->groups < 1 ||
-                x->dims[3] % op->groups != 0 || w->dims[3] * op->groups != x->dims[3] || w->dims[0] % op->groups ||
-                w->dims[1] != op->kh || w->dims[2] != op->kw)
-                return op_fail(op, "weights do not match the input channels, kernel or groups", "");
-            const int64_t want[4] = {1, conv_out(x->dims[1], op->kh, op->stride_h, op->dil_h, op->pad_t, op->pad_b),
-                                     conv_out(x->dims[2], op->kw, op->stride_w, op->dil_w, op->pad_l, op->pad_r),
-                                     w->dims[0]};
-            if (!shape_is(y, 4, want))
-                return op_fail(op, "output shape does not follow from the input", "");
-            if (op->n_in > 2 && (q->t[op->in[2]].rank != 1 || q->t[op->in[2]].dims[0] != w->dims[0]))
-                return op_fail(op, "bias must have one value per output channel", "");
-            break;
-        }
-        case QM_FC: {
-            const qm_tensor *w = &q->t[op->in[1]];
-            if (op->n_in < 2 || x->rank != 2 || w->rank != 2 || w->dims[1] != x->dims[1] || y->rank != 2 ||
-                y->dims[1] != w->dims[0])
-                return op_fail(op, "needs x [N, in], weights [out, in] and output [N, out]", "");
-            if (op->n_in > 2 && (q->t[op->in[2]].rank != 1 || q->t[op->in[2]].dims[0] != w->dims[0]))
-                return op_fail(op, "bias must have one value per output", "");
-            break;
-        }
-        case QM_ADD:
-            if (op->n_in != 2 || !shape_is(&q->t[op->in[1]], x->rank, x->dims) || !shape_is(y, x->rank, x->dims))
-                return op_fail(op, "inputs and output must have the same shape", "");
-            break;
-        case QM_CONCAT: {
-            if (op->axis < 1 || op->axis >= x->rank)
-                return op_fail(op, "axis must be a non-batch axis", "");
-            int64_t sum = 0;
-            for (int32_t k = 0; k < op->n_in; k++) {
-                const qm_tensor *t = &q->t[op->in[k]];
-                if (t->rank != y->rank)
-                    return op_fail(op, "inputs must have the output's rank", "");
-                for (int32_t d = 1; d < y->rank; d++)
-                    if (d != op->axis && t->dims[d] != y->dims[d])
-                        return op_fail(op, "inputs must match the output except along the axis", "");
-                sum += t->dims[op->axis];
-            }
-            if (y->dims[op->axis] != sum)
-                return op_fail(op, "output size along the axis is not the sum of the inputs'", "");
-            break;
-        }
-        case QM_AVG_POOL:
-        case QM_MAX_POOL: {
-            const int64_t want[4] = {1, conv_out(x->dims[1], op->kh, op->stride_h, 1, op->pad_t, op->pad_b),
-                                     conv_out(x->dims[2], op->kw, op->stride_w, 1, op->pad_l, op->pad_r),
-                                     x->dims[3]};
-            if (x->rank != 4 || op->stride_h < 1 || op->stride_w < 1 || !shape_is(y, 4, want))
-                return op_fail(op, "output shape does not follow from the input and kernel", "");
-            break;
-        }
-        case QM_RESHAPE:
-            if (sscma_qm_numel(x) != sscma_qm_numel(y))
-                return op_fail(op, "input and output sizes differ", "");
-            break;
-        case QM_SOFTMAX:
-        case QM_LOGISTIC:
-        case QM_HARDSWISH:
-        case QM_REQUANT:
-            if (!shape_is(y, x->rank, x->dims))
-                return op_fail(op, "output shape must equal the input's", "");
-            break;
-        case QM_RESIZE_NEAREST:
-            if (x->rank != 4 || y->rank != 4 || y->dims[1] % x->dims[1] || y->dims[2] % x->dims[2] ||
-                y->dims[3] != x->dims[3])
-                return op_fail(op, "output must be an integer multiple of the input in H and W", "");
-            break;
-        case QM_PAD: {
-            const int64_t want[4] = {1, x->dims[1] + op->pad_t + op->pad_b, x->dims[2] + op->pad_l + op->pad_r,
-                                     x->dims[3]};
-            if (x->rank != 4 || !shape_is(y, 4, want))
-                return op_fail(op, "output shape does not follow from the padding", "");
-            break;
-        }
-        default:
+        const qm_kind_def *def = sscma_qm_kind(op->kind);
+        if (def == NULL)
             return op_fail(op, "unknown op kind", "");
-        }
+        sscma_status st = validate_operands(q, op, def);
+        if (st == SSCMA_OK)
+            st = def->validate(q, op);
+        if (st != SSCMA_OK)
+            return st;
     }
     return SSCMA_OK;
 }
@@ -665,20 +692,33 @@ sscma_status sscma_qmodel_run(sscma_qmodel *qmodel)
 
 /* ---- the float runtime: each op through the op table ---- */
 
-static sscma_buf buf_of(const sscma_qmodel *q, int32_t id)
+static sscma_buf buf_of(const qm_exec *ex, int32_t id)
 {
-    const qm_tensor *t = &q->t[id];
-    sscma_buf b = {sscma_qm_desc(t, q->batch), t->constant ? t->data : t->buf};
+    const qm_tensor *t = &ex->q->t[id];
+    sscma_buf b = {sscma_qm_desc(t, ex->batch), t->constant ? t->data : t->buf};
     return b;
 }
 
-static sscma_status run_def(sscma_qmodel *q, const qm_op *op, const sscma_op_def *def, const void *attrs,
-                            const int32_t *ins, int32_t n_in, int32_t out)
+/* Float scratch of at least `need` bytes, grown (never shrunk) across ops and runs. */
+static sscma_status grow_scratch(const qm_exec *ex, const qm_op *op, size_t need)
+{
+    if (need <= *ex->scratch_bytes)
+        return SSCMA_OK;
+    sscma_free(ex->ctx, *ex->scratch, *ex->scratch_bytes);
+    *ex->scratch_bytes = 0;
+    if ((*ex->scratch = sscma_alloc(ex->ctx, need, 64)) == NULL)
+        return sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, op->name, "cannot allocate %zu bytes of scratch", need);
+    *ex->scratch_bytes = need;
+    return SSCMA_OK;
+}
+
+static sscma_status run_def(const qm_exec *ex, const qm_op *op, const sscma_op_def *def, const void *attrs,
+                            int32_t n_in)
 {
     sscma_buf in[QM_MAX_IN];
     sscma_desc in_d[QM_MAX_IN], out_d[SSCMA_OP_MAX_OUTPUTS];
     for (int32_t i = 0; i < n_in; i++) {
-        in[i] = buf_of(q, ins[i]);
+        in[i] = buf_of(ex, op->in[i]);
         in_d[i] = in[i].desc;
     }
     int32_t n_out = 0;
@@ -689,21 +729,15 @@ static sscma_status run_def(sscma_qmodel *q, const qm_op *op, const sscma_op_def
         snprintf(why, sizeof why, "%s", sscma_last_error());
         return sscma_fail(st, op->name, "%s", why);
     }
-    sscma_buf ob = buf_of(q, out);
+    sscma_buf ob = buf_of(ex, op->out);
     if (n_out != 1 || sscma_desc_numel(&out_d[0]) != sscma_desc_numel(&ob.desc))
         return sscma_fail(SSCMA_ERR_SHAPE, op->name, "%s: the kernel's output shape differs from the model's",
                           sscma_qm_kind_name(op->kind));
     ob.desc = out_d[0];
-    size_t need = sizes.workspace_bytes + sizes.saved_bytes;
-    if (need > q->scratch_bytes) {
-        sscma_free(q->ctx, q->scratch, q->scratch_bytes);
-        q->scratch_bytes = 0;
-        if ((q->scratch = sscma_alloc(q->ctx, need, 64)) == NULL)
-            return sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, op->name, "cannot allocate %zu bytes of scratch", need);
-        q->scratch_bytes = need;
-    }
-    char *scratch = q->scratch;
-    sscma_op_exec e = {q->ctx->pool, attrs, in, n_in, &ob, 1, scratch != NULL ? scratch + sizes.workspace_bytes : NULL,
+    if ((st = grow_scratch(ex, op, sizes.workspace_bytes + sizes.saved_bytes)) != SSCMA_OK)
+        return st;
+    char *scratch = *ex->scratch;
+    sscma_op_exec e = {ex->pool, attrs, in, n_in, &ob, 1, scratch != NULL ? scratch + sizes.workspace_bytes : NULL,
                        scratch, false, 0};
     return def->forward(&e);
 }
@@ -737,84 +771,111 @@ SSCMA_KERNEL static void bias_act_rows(void *arg, int64_t begin, int64_t end, in
     }
 }
 
-static sscma_status run_f32_op(sscma_qmodel *q, const qm_op *op)
+/* The fused ReLU / ReLU6 of conv, fc, add, concat and pools, in place on the output. */
+static sscma_status fused_act(const qm_exec *ex, const qm_op *op, sscma_status st)
 {
-    const qm_tensor *x = &q->t[op->in[0]];
-    qm_tensor *y = &q->t[op->out];
-    sscma_status st = SSCMA_OK;
-    switch (op->kind) {
-    case QM_CONV: {
-        sscma_conv2d_attrs a = {op->stride_h, op->stride_w, op->dil_h, op->dil_w, op->pad_t, op->pad_l,
-                                op->pad_b,    op->pad_r,    false,     op->groups};
-        /* the bias and a ReLU/ReLU6 in one pass after the convolution */
-        st = run_def(q, op, &sscma_op_conv2d, &a, op->in, op->n_in > 2 ? 2 : op->n_in, op->out);
-        if (st == SSCMA_OK && op->n_in > 2) {
-            bias_act_job j = {y->buf, q->t[op->in[2]].data, y->dims[3], op->act};
-            int64_t rows = (int64_t)(y->buf_bytes / sizeof(float)) / y->dims[3];
-            sscma_parallel_for(q->ctx->pool, rows, 1 + 16384 / (y->dims[3] > 0 ? y->dims[3] : 1), bias_act_rows, &j);
-            return SSCMA_OK;
-        }
-        break;
-    }
-    case QM_FC: {
-        sscma_linear_attrs a = {0};
-        st = run_def(q, op, &sscma_op_linear, &a, op->in, op->n_in, op->out);
-        break;
-    }
-    case QM_ADD:
-        st = run_def(q, op, &sscma_op_add, NULL, op->in, 2, op->out);
-        break;
-    case QM_CONCAT: {
-        sscma_axis_attrs a = {op->axis, 0, {0}};
-        st = run_def(q, op, &sscma_op_concat, &a, op->in, op->n_in, op->out);
-        break;
-    }
-    case QM_AVG_POOL:
-    case QM_MAX_POOL:
-        if (op->kind == QM_AVG_POOL && op->kh == x->dims[1] && op->kw == x->dims[2] && op->pad_t == 0 &&
-            op->pad_l == 0 && op->pad_b == 0 && op->pad_r == 0) {
-            st = run_def(q, op, &sscma_op_global_avg_pool, NULL, op->in, 1, op->out);
-        } else {
-            if (op->pad_t != op->pad_b || op->pad_l != op->pad_r)
-                return sscma_fail(SSCMA_ERR_UNSUPPORTED, op->name, "%s: asymmetric padding is not supported in f32",
-                                  sscma_qm_kind_name(op->kind));
-            sscma_pool_attrs a = {op->kh, op->kw, op->stride_h, op->stride_w, op->pad_t, op->pad_l, false, false};
-            st = run_def(q, op, op->kind == QM_AVG_POOL ? &sscma_op_avg_pool : &sscma_op_max_pool, &a, op->in, 1,
-                         op->out);
-        }
-        break;
-    case QM_RESHAPE:
-    case QM_REQUANT:
-        memcpy(y->buf, x->buf, y->buf_bytes);
-        break;
-    case QM_SOFTMAX: {
-        sscma_softmax_attrs a = {0};
-        st = run_def(q, op, &sscma_op_softmax, &a, op->in, 1, op->out);
-        break;
-    }
-    case QM_LOGISTIC:
-    case QM_HARDSWISH:
-        sscma_act_apply(q->ctx->pool, op->kind == QM_LOGISTIC ? SSCMA_ACT_SIGMOID : SSCMA_ACT_HARDSWISH, 0.0f,
-                        x->buf, y->buf, sscma_qm_numel(y) / y->dims[0] * q->batch);
-        break;
-    case QM_RESIZE_NEAREST: {
-        sscma_upsample_attrs a = {(int32_t)(y->dims[1] / x->dims[1]), (int32_t)(y->dims[2] / x->dims[2])};
-        st = run_def(q, op, &sscma_op_upsample_nearest, &a, op->in, 1, op->out);
-        break;
-    }
-    case QM_PAD: {
-        sscma_pad_attrs a;
-        memset(&a, 0, sizeof a);
-        a.before[1] = op->pad_t, a.before[2] = op->pad_l, a.after[1] = op->pad_b, a.after[2] = op->pad_r;
-        st = run_def(q, op, &sscma_op_pad, &a, op->in, 1, op->out);
-        break;
-    }
-    default:
-        return sscma_fail(SSCMA_ERR_UNSUPPORTED, op->name, "op kind %d has no float kernel", (int)op->kind);
-    }
+    const qm_tensor *y = &ex->q->t[op->out];
     if (st == SSCMA_OK && op->act != SSCMA_ACT_NONE)
-        sscma_act_apply(q->ctx->pool, op->act, 0.0f, y->buf, y->buf, (int64_t)(y->buf_bytes / sizeof(float)));
+        sscma_act_apply(ex->pool, op->act, 0.0f, y->buf, y->buf, (int64_t)(y->buf_bytes / sizeof(float)));
     return st;
+}
+
+sscma_status qm_f32_conv(const qm_exec *ex, const qm_op *op)
+{
+    const qm_tensor *y = &ex->q->t[op->out];
+    sscma_conv2d_attrs a = {op->stride_h, op->stride_w, op->dil_h, op->dil_w, op->pad_t, op->pad_l,
+                            op->pad_b,    op->pad_r,    false,     op->groups};
+    sscma_status st = run_def(ex, op, &sscma_op_conv2d, &a, op->n_in > 2 ? 2 : op->n_in);
+    if (st != SSCMA_OK || op->n_in <= 2)
+        return fused_act(ex, op, st);
+    /* the bias and a ReLU/ReLU6 in one pass after the convolution */
+    bias_act_job j = {y->buf, ex->q->t[op->in[2]].data, y->dims[3], op->act};
+    int64_t rows = (int64_t)(y->buf_bytes / sizeof(float)) / y->dims[3];
+    sscma_parallel_for(ex->pool, rows, 1 + 16384 / (y->dims[3] > 0 ? y->dims[3] : 1), bias_act_rows, &j);
+    return SSCMA_OK;
+}
+
+sscma_status qm_f32_fc(const qm_exec *ex, const qm_op *op)
+{
+    sscma_linear_attrs a = {0};
+    return fused_act(ex, op, run_def(ex, op, &sscma_op_linear, &a, op->n_in));
+}
+
+sscma_status qm_f32_add(const qm_exec *ex, const qm_op *op)
+{
+    return fused_act(ex, op, run_def(ex, op, &sscma_op_add, NULL, 2));
+}
+
+sscma_status qm_f32_concat(const qm_exec *ex, const qm_op *op)
+{
+    sscma_axis_attrs a = {op->axis, 0, {0}};
+    return fused_act(ex, op, run_def(ex, op, &sscma_op_concat, &a, op->n_in));
+}
+
+sscma_status qm_f32_pool(const qm_exec *ex, const qm_op *op)
+{
+    const qm_tensor *x = &ex->q->t[op->in[0]];
+    const bool avg = op->kind == QM_AVG_POOL, unpadded = !op->pad_t && !op->pad_l && !op->pad_b && !op->pad_r;
+    if (avg && op->kh == x->dims[1] && op->kw == x->dims[2] && unpadded)
+        return fused_act(ex, op, run_def(ex, op, &sscma_op_global_avg_pool, NULL, 1));
+    if (op->pad_t != op->pad_b || op->pad_l != op->pad_r)
+        return sscma_fail(SSCMA_ERR_UNSUPPORTED, op->name, "%s: asymmetric padding is not supported in f32",
+                          sscma_qm_kind_name(op->kind));
+    sscma_pool_attrs a = {op->kh, op->kw, op->stride_h, op->stride_w, op->pad_t, op->pad_l, false, false};
+    return fused_act(ex, op, run_def(ex, op, avg ? &sscma_op_avg_pool : &sscma_op_max_pool, &a, 1));
+}
+
+/* Reshape (same bytes, other shape) and requantize (the identity on floats). */
+sscma_status qm_f32_copy(const qm_exec *ex, const qm_op *op)
+{
+    const qm_tensor *x = &ex->q->t[op->in[0]], *y = &ex->q->t[op->out];
+    memcpy(y->buf, x->buf, y->buf_bytes);
+    return SSCMA_OK;
+}
+
+sscma_status qm_f32_softmax(const qm_exec *ex, const qm_op *op)
+{
+    sscma_softmax_attrs a = {0};
+    return run_def(ex, op, &sscma_op_softmax, &a, 1);
+}
+
+static sscma_status f32_act(const qm_exec *ex, const qm_op *op, sscma_act_kind act)
+{
+    const qm_tensor *x = &ex->q->t[op->in[0]], *y = &ex->q->t[op->out];
+    sscma_act_apply(ex->pool, act, 0.0f, x->buf, y->buf, sscma_qm_numel(y) / y->dims[0] * ex->batch);
+    return SSCMA_OK;
+}
+
+sscma_status qm_f32_logistic(const qm_exec *ex, const qm_op *op)
+{
+    return f32_act(ex, op, SSCMA_ACT_SIGMOID);
+}
+
+sscma_status qm_f32_hardswish(const qm_exec *ex, const qm_op *op)
+{
+    return f32_act(ex, op, SSCMA_ACT_HARDSWISH);
+}
+
+sscma_status qm_f32_resize(const qm_exec *ex, const qm_op *op)
+{
+    const qm_tensor *x = &ex->q->t[op->in[0]], *y = &ex->q->t[op->out];
+    sscma_upsample_attrs a = {(int32_t)(y->dims[1] / x->dims[1]), (int32_t)(y->dims[2] / x->dims[2])};
+    return run_def(ex, op, &sscma_op_upsample_nearest, &a, 1);
+}
+
+sscma_status qm_f32_pad(const qm_exec *ex, const qm_op *op)
+{
+    sscma_pad_attrs a;
+    memset(&a, 0, sizeof a);
+    a.before[1] = op->pad_t, a.before[2] = op->pad_l, a.after[1] = op->pad_b, a.after[2] = op->pad_r;
+    return run_def(ex, op, &sscma_op_pad, &a, 1);
+}
+
+/* The run's view of the model's runtime state (its default plan). */
+qm_exec sscma_qm_exec(sscma_qmodel *q)
+{
+    qm_exec ex = {q, q->ctx->pool, q->batch, &q->scratch, &q->scratch_bytes, q->ctx, q->tile_scratch, q->tile_bytes};
+    return ex;
 }
 
 sscma_status sscma_qm_run_f32(sscma_qmodel *q, qm_observe_fn observe, void *user)
@@ -825,9 +886,13 @@ sscma_status sscma_qm_run_f32(sscma_qmodel *q, qm_observe_fn observe, void *user
         for (int32_t i = 0; i < q->n_inputs; i++)
             observe(user, q->inputs[i], q->t[q->inputs[i]].buf,
                     (int64_t)(q->t[q->inputs[i]].buf_bytes / sizeof(float)));
+    const qm_exec ex = sscma_qm_exec(q);
     for (int32_t i = 0; i < q->n_ops; i++) {
         const qm_op *op = &q->ops[i];
-        sscma_status st = run_f32_op(q, op);
+        const qm_kind_def *def = sscma_qm_kind(op->kind);
+        sscma_status st = def != NULL ? def->run_f32(&ex, op)
+                                      : sscma_fail(SSCMA_ERR_UNSUPPORTED, op->name, "op kind %d has no float kernel",
+                                                   (int)op->kind);
         if (st != SSCMA_OK)
             return st;
         if (observe != NULL)

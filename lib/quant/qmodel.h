@@ -16,8 +16,10 @@
 #include "ops/op.h"
 #include "sscma/quant.h"
 
+/* What a deployable op computes; each kind is one row of the table in qm_kinds.c (qm_kinds.h). */
 typedef enum qm_kind {
-    QM_CONV = 1,       /* in: x, weight, bias (optional); groups 1 or depthwise (groups == Cin) */
+    QM_KIND_NONE = 0,  /* zeroed memory: never a valid kind */
+    QM_CONV,           /* in: x, weight, bias (optional); groups 1 or depthwise (groups == Cin) */
     QM_FC,             /* in: x [N, in], weight [out, in], bias [out] */
     QM_ADD,            /* in: a, b of the same shape */
     QM_CONCAT,         /* in: 1..QM_MAX_IN tensors, along `axis` */
@@ -29,7 +31,8 @@ typedef enum qm_kind {
     QM_HARDSWISH,
     QM_RESIZE_NEAREST, /* integer scale factors, half_pixel_centers false, align_corners false */
     QM_PAD,            /* constant padding of H and W (pads[0..3] = top, left, bottom, right) */
-    QM_REQUANT         /* int8 -> int8 with other scale / zero point (TFLite QUANTIZE) */
+    QM_REQUANT,        /* int8 -> int8 with other scale / zero point (TFLite QUANTIZE) */
+    QM_KIND_COUNT
 } qm_kind;
 
 #define QM_MAX_IN 8
@@ -105,6 +108,21 @@ struct sscma_qmodel {
     sscma_tensor *in_views[4], *out_views[8];
 };
 
+/*
+ * What one run of the ops sees besides the model: the batch, the pool and the scratch buffers. Kernels take it
+ * with the (const) model and op, so that what belongs to a run can later move out of the model into a plan.
+ */
+typedef struct qm_exec {
+    const sscma_qmodel *q;
+    sscma_pool *pool;
+    int64_t batch;
+    void **scratch;          /* float kernels' workspace, grown on demand */
+    size_t *scratch_bytes;
+    sscma_context *ctx;      /* allocates the scratch */
+    void *tile_scratch;      /* int8 GEMM tiles: tile_bytes per worker */
+    size_t tile_bytes;
+} qm_exec;
+
 /* ---- building (lower.c, the TFLite reader) ---- */
 
 sscma_status sscma_qm_create(sscma_context *ctx, sscma_qmodel **out);
@@ -129,10 +147,12 @@ sscma_desc sscma_qm_desc(const qm_tensor *t, int64_t batch);
 typedef void (*qm_observe_fn)(void *user, int32_t tensor, const float *data, int64_t count);
 /* Runs the float graph on its prepared buffers; `observe` (may be NULL) sees every activation. */
 sscma_status sscma_qm_run_f32(sscma_qmodel *q, qm_observe_fn observe, void *user);
-/* Name of an op kind ("conv", "fully_connected", ...). */
+/* Name of an op kind ("conv", "fully_connected", ...; "?" outside the enum), from the kinds' table. */
 const char *sscma_qm_kind_name(qm_kind kind);
 /* Computes the int8 parameters of every op from the tensors' quantization (multipliers, shifts, clamps). */
 sscma_status sscma_qm_prepare_int8(sscma_qmodel *q);
+/* The run state of the model's prepared batch, as the kernels see it. */
+qm_exec sscma_qm_exec(sscma_qmodel *q);
 /* Runs the int8 graph (int8.c). */
 sscma_status sscma_qm_run_int8(sscma_qmodel *q);
 

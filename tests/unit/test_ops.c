@@ -116,6 +116,31 @@ static void bad_arguments_are_statuses_with_messages(void)
     CHECK(sscma_op_find("no_such_op") == NULL);
 }
 
+/* The registry has a row per id, each op at its own id, with a unique name that finds it again. */
+static void registry_is_indexed_by_id(void)
+{
+    size_t count = 0;
+    const sscma_op_def *const *ops = sscma_op_all(&count);
+    CHECK_INT_EQ((int64_t)count, SSCMA_OP_COUNT);
+    for (size_t i = 0; i < count; i++) {
+        CHECK(ops[i] != NULL);
+        if (ops[i] == NULL)
+            continue;
+        CHECK_INT_EQ(ops[i]->id, (int64_t)i);
+        CHECK(sscma_op_get((sscma_op_id)i) == ops[i]);
+        CHECK(ops[i]->name != NULL && ops[i]->infer != NULL && ops[i]->forward != NULL);
+        CHECK(sscma_op_find(ops[i]->name) == ops[i]); /* also: no other op has this name */
+    }
+    /* what model summaries count: convolutions and linear layers, nothing else */
+    for (size_t i = 0; i < count; i++) {
+        bool counted = i == SSCMA_OP_CONV2D || i == SSCMA_OP_CONV2D_BN_ACT || i == SSCMA_OP_LINEAR;
+        CHECK(ops[i] == NULL || (ops[i]->macs != NULL) == counted);
+    }
+    const sscma_desc conv_in[2] = {D(F32, 4, 2LL, 8LL, 8LL, 4LL), D(F32, 4, 6LL, 3LL, 3LL, 4LL)};
+    const sscma_desc conv_out = D(F32, 4, 2LL, 6LL, 6LL, 6LL);
+    CHECK_INT_EQ((int64_t)sscma_op_get(SSCMA_OP_CONV2D)->macs(conv_in, 2, &conv_out), 2 * 6 * 6 * 6 * 3 * 3 * 4);
+}
+
 static void dropout_keeps_expected_fraction(void)
 {
     const sscma_dropout_attrs drop = {0.3f};
@@ -381,6 +406,7 @@ int main(int argc, char **argv)
 {
     static const test_case tests[] = {
         TEST_CASE(ops_doc_is_complete),
+        TEST_CASE(registry_is_indexed_by_id),
         TEST_CASE(attributes_parse_from_json),
         TEST_CASE(fused_batch_norm_act_equals_the_chain),
         TEST_CASE(fused_conv_bn_act_matches_the_chain),

@@ -18,6 +18,8 @@
 #include "harness.h"
 #include "quant/fixedpoint.h"
 #include "quant/i8gemm.h"
+#include "export/kinds.h"
+#include "quant/qm_kinds.h"
 #include "quant/qmodel.h"
 
 #define FASHION "/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz"
@@ -1214,12 +1216,47 @@ static void errors_name_the_problem(void)
     sscma_context_destroy(ctx);
 }
 
+/*
+ * Every deployable kind has a complete row in both tables (the runtime's in quant, the file formats' in export): its
+ * own index, a unique name, every runtime and writer, and TFLite codes that no other row claims, each written and
+ * read back by that row (the reader scans the table for the code).
+ */
+static void kind_table_is_complete(void)
+{
+    CHECK(sscma_qm_kind(QM_KIND_NONE) == NULL && sscma_qm_format(QM_KIND_NONE) == NULL);
+    CHECK(sscma_qm_kind(QM_KIND_COUNT) == NULL && sscma_qm_format(QM_KIND_COUNT) == NULL);
+    CHECK(strcmp(sscma_qm_kind_name((qm_kind)99), "?") == 0);
+    for (int32_t k = QM_KIND_NONE + 1; k < QM_KIND_COUNT; k++) {
+        const qm_kind_def *def = sscma_qm_kind((qm_kind)k);
+        const qm_format_def *fmt = sscma_qm_format((qm_kind)k);
+        CHECK(def != NULL && fmt != NULL);
+        if (def == NULL || fmt == NULL)
+            continue;
+        CHECK_INT_EQ(def->kind, k);
+        CHECK_INT_EQ(fmt->kind, k);
+        CHECK(def->name != NULL && strcmp(def->name, "?") != 0);
+        CHECK(def->validate != NULL && def->run_f32 != NULL && def->prepare_int8 != NULL && def->run_int8 != NULL);
+        CHECK(fmt->onnx_write != NULL);
+        CHECK((fmt->tflite_plan != NULL) == (fmt->tflite_read != NULL));
+        CHECK(fmt->tflite_plan == NULL || fmt->tflite_codes[0] >= 0);
+        for (int32_t j = QM_KIND_NONE + 1; j < k; j++) {
+            CHECK(strcmp(sscma_qm_kind((qm_kind)j)->name, def->name) != 0);
+            const qm_format_def *other = sscma_qm_format((qm_kind)j);
+            for (int a = 0; a < 2; a++)
+                for (int b = 0; b < 2; b++)
+                    CHECK(fmt->tflite_codes[a] < 0 || fmt->tflite_codes[a] != other->tflite_codes[b]);
+        }
+        CHECK(fmt->tflite_codes[1] < 0 || fmt->tflite_codes[1] != fmt->tflite_codes[0]);
+    }
+}
+
 int main(int argc, char **argv)
 {
     static const test_case cases[] = {
         TEST_CASE(lowering_classifier_matches_model),
         TEST_CASE(lowering_fomo_matches_model),
         TEST_CASE(lowering_pfld_matches_model),
+        TEST_CASE(kind_table_is_complete),
         TEST_CASE(multiplier_matches_definition),
         TEST_CASE(rounding_primitives_are_exact),
         TEST_CASE(fixed_point_exp_and_reciprocal),

@@ -1,0 +1,92 @@
+/* The file formats' table of the deployable kinds (see kinds.h). */
+#include "export/kinds.h"
+
+#include "export/tflite_schema.h"
+
+static const qm_format_def formats[] = {
+    [QM_KIND_NONE] = {.kind = QM_KIND_NONE, .tflite_codes = {-1, -1}},
+    [QM_CONV] = {
+        .kind = QM_CONV,
+        .tflite_codes = {TFL_OP_CONV_2D, TFL_OP_DEPTHWISE_CONV_2D}, .tflite_plan = qm_tfl_plan_conv,
+        .tflite_options = qm_tfl_options_conv, .tflite_read = qm_tfl_read_conv,
+        .onnx_write = qm_onnx_conv,
+    },
+    [QM_FC] = {
+        .kind = QM_FC,
+        .tflite_codes = {TFL_OP_FULLY_CONNECTED, -1}, .tflite_plan = qm_tfl_plan_fc,
+        .tflite_options = qm_tfl_options_fc, .tflite_read = qm_tfl_read_fc,
+        .onnx_write = qm_onnx_fc,
+    },
+    [QM_ADD] = {
+        .kind = QM_ADD,
+        .tflite_codes = {TFL_OP_ADD, -1}, .tflite_plan = qm_tfl_plan_simple,
+        .tflite_options = qm_tfl_options_add, .tflite_read = qm_tfl_read_add,
+        .onnx_write = qm_onnx_add,
+    },
+    [QM_CONCAT] = {
+        .kind = QM_CONCAT,
+        .tflite_codes = {TFL_OP_CONCATENATION, -1}, .tflite_plan = qm_tfl_plan_simple,
+        .tflite_options = qm_tfl_options_concat, .tflite_read = qm_tfl_read_concat,
+        .onnx_write = qm_onnx_concat,
+    },
+    [QM_AVG_POOL] = {
+        .kind = QM_AVG_POOL,
+        .tflite_codes = {TFL_OP_AVERAGE_POOL_2D, -1}, .tflite_plan = qm_tfl_plan_pool,
+        .tflite_options = qm_tfl_options_pool, .tflite_read = qm_tfl_read_pool,
+        .onnx_write = qm_onnx_pool,
+    },
+    [QM_MAX_POOL] = {
+        .kind = QM_MAX_POOL,
+        .tflite_codes = {TFL_OP_MAX_POOL_2D, -1}, .tflite_plan = qm_tfl_plan_pool,
+        .tflite_options = qm_tfl_options_pool, .tflite_read = qm_tfl_read_pool,
+        .onnx_write = qm_onnx_pool,
+    },
+    [QM_RESHAPE] = {
+        .kind = QM_RESHAPE,
+        .tflite_codes = {TFL_OP_RESHAPE, -1}, .tflite_plan = qm_tfl_plan_reshape,
+        .tflite_options = qm_tfl_options_reshape, .tflite_read = qm_tfl_read_plain,
+        .onnx_write = qm_onnx_reshape,
+    },
+    [QM_SOFTMAX] = {
+        .kind = QM_SOFTMAX,
+        .tflite_codes = {TFL_OP_SOFTMAX, -1}, .tflite_plan = qm_tfl_plan_simple,
+        .tflite_options = qm_tfl_options_softmax, .tflite_read = qm_tfl_read_softmax,
+        .onnx_write = qm_onnx_softmax,
+    },
+    [QM_LOGISTIC] = {
+        .kind = QM_LOGISTIC,
+        .tflite_codes = {TFL_OP_LOGISTIC, -1}, .tflite_plan = qm_tfl_plan_simple,
+        .tflite_options = NULL, .tflite_read = qm_tfl_read_plain,
+        .onnx_write = qm_onnx_logistic,
+    },
+    [QM_HARDSWISH] = {
+        .kind = QM_HARDSWISH,
+        .tflite_codes = {TFL_OP_HARD_SWISH, -1}, .tflite_plan = qm_tfl_plan_hardswish,
+        .tflite_options = qm_tfl_options_hardswish, .tflite_read = qm_tfl_read_plain,
+        .onnx_write = qm_onnx_hardswish,
+    },
+    [QM_RESIZE_NEAREST] = {
+        .kind = QM_RESIZE_NEAREST,
+        .tflite_codes = {TFL_OP_RESIZE_NEAREST_NEIGHBOR, -1}, .tflite_plan = qm_tfl_plan_resize,
+        .tflite_options = qm_tfl_options_resize, .tflite_read = qm_tfl_read_resize,
+        .onnx_write = qm_onnx_resize,
+    },
+    [QM_PAD] = {
+        .kind = QM_PAD,
+        .tflite_codes = {TFL_OP_PAD, -1}, .tflite_plan = qm_tfl_plan_pad,
+        .tflite_options = qm_tfl_options_pad, .tflite_read = qm_tfl_read_pad,
+        .onnx_write = qm_onnx_pad,
+    },
+    [QM_REQUANT] = {
+        .kind = QM_REQUANT,
+        .tflite_codes = {TFL_OP_QUANTIZE, -1}, .tflite_plan = qm_tfl_plan_requant,
+        .tflite_options = qm_tfl_options_requant, .tflite_read = qm_tfl_read_requant,
+        .onnx_write = qm_onnx_requant,
+    },
+};
+_Static_assert(sizeof formats / sizeof formats[0] == QM_KIND_COUNT, "every qm_kind needs its row in formats[]");
+
+const qm_format_def *sscma_qm_format(qm_kind kind)
+{
+    return (int)kind > QM_KIND_NONE && (int)kind < QM_KIND_COUNT ? &formats[kind] : NULL;
+}

@@ -1,0 +1,85 @@
+/*
+ * The deployable kinds' runtime table (see qm_kinds.h); the file formats' columns are lib/export/kinds.c.
+ */
+#include "quant/qm_kinds.h"
+
+static const qm_kind_def kinds[] = {
+    [QM_KIND_NONE] = {.kind = QM_KIND_NONE, .name = "?"},
+    [QM_CONV] = {
+        .kind = QM_CONV, .name = "conv", .has_weights = true, .out_quant = QM_OUT_CALIBRATED,
+        .validate = qm_validate_conv, .run_f32 = qm_f32_conv,
+        .prepare_int8 = qm_i8_prepare_weighted, .run_int8 = qm_i8_conv,
+    },
+    [QM_FC] = {
+        .kind = QM_FC, .name = "fully_connected", .has_weights = true, .out_quant = QM_OUT_CALIBRATED,
+        .validate = qm_validate_fc, .run_f32 = qm_f32_fc,
+        .prepare_int8 = qm_i8_prepare_weighted, .run_int8 = qm_i8_fc,
+    },
+    [QM_ADD] = {
+        .kind = QM_ADD, .name = "add", .out_quant = QM_OUT_CALIBRATED,
+        .validate = qm_validate_add, .run_f32 = qm_f32_add,
+        .prepare_int8 = qm_i8_prepare_add, .run_int8 = qm_i8_add,
+    },
+    [QM_CONCAT] = {
+        .kind = QM_CONCAT, .name = "concat", .out_quant = QM_OUT_CALIBRATED,
+        .validate = qm_validate_concat, .run_f32 = qm_f32_concat,
+        .prepare_int8 = qm_i8_prepare_concat, .run_int8 = qm_i8_concat,
+    },
+    [QM_AVG_POOL] = {
+        .kind = QM_AVG_POOL, .name = "avg_pool", .out_quant = QM_OUT_AS_INPUT,
+        .validate = qm_validate_pool, .run_f32 = qm_f32_pool,
+        .prepare_int8 = qm_i8_prepare_same_params, .run_int8 = qm_i8_pool,
+    },
+    [QM_MAX_POOL] = {
+        .kind = QM_MAX_POOL, .name = "max_pool", .out_quant = QM_OUT_AS_INPUT,
+        .validate = qm_validate_pool, .run_f32 = qm_f32_pool,
+        .prepare_int8 = qm_i8_prepare_same_params, .run_int8 = qm_i8_pool,
+    },
+    [QM_RESHAPE] = {
+        .kind = QM_RESHAPE, .name = "reshape", .out_quant = QM_OUT_AS_INPUT,
+        .validate = qm_validate_reshape, .run_f32 = qm_f32_copy,
+        .prepare_int8 = qm_i8_prepare_same_params, .run_int8 = qm_i8_copy,
+    },
+    [QM_SOFTMAX] = {
+        .kind = QM_SOFTMAX, .name = "softmax", .out_quant = QM_OUT_UNIT_256,
+        .validate = qm_validate_same_shape, .run_f32 = qm_f32_softmax,
+        .prepare_int8 = qm_i8_prepare_softmax, .run_int8 = qm_i8_softmax,
+    },
+    [QM_LOGISTIC] = {
+        .kind = QM_LOGISTIC, .name = "logistic", .out_quant = QM_OUT_UNIT_256,
+        .validate = qm_validate_same_shape, .run_f32 = qm_f32_logistic,
+        .prepare_int8 = qm_i8_prepare_logistic, .run_int8 = qm_i8_lut,
+    },
+    [QM_HARDSWISH] = {
+        .kind = QM_HARDSWISH, .name = "hard_swish", .out_quant = QM_OUT_CALIBRATED,
+        .validate = qm_validate_same_shape, .run_f32 = qm_f32_hardswish,
+        .prepare_int8 = qm_i8_prepare_hardswish, .run_int8 = qm_i8_lut,
+    },
+    [QM_RESIZE_NEAREST] = {
+        .kind = QM_RESIZE_NEAREST, .name = "resize_nearest", .out_quant = QM_OUT_AS_INPUT,
+        .validate = qm_validate_resize, .run_f32 = qm_f32_resize,
+        .prepare_int8 = qm_i8_prepare_same_params, .run_int8 = qm_i8_resize,
+    },
+    [QM_PAD] = {
+        .kind = QM_PAD, .name = "pad", .out_quant = QM_OUT_AS_INPUT,
+        .validate = qm_validate_pad, .run_f32 = qm_f32_pad,
+        .prepare_int8 = qm_i8_prepare_same_params, .run_int8 = qm_i8_pad,
+    },
+    [QM_REQUANT] = {
+        .kind = QM_REQUANT, .name = "requantize", .out_quant = QM_OUT_CALIBRATED,
+        .validate = qm_validate_same_shape, .run_f32 = qm_f32_copy,
+        .prepare_int8 = qm_i8_prepare_requant, .run_int8 = qm_i8_requant,
+    },
+};
+_Static_assert(sizeof kinds / sizeof kinds[0] == QM_KIND_COUNT, "every qm_kind needs its row in kinds[]");
+
+const qm_kind_def *sscma_qm_kind(qm_kind kind)
+{
+    return (int)kind > QM_KIND_NONE && (int)kind < QM_KIND_COUNT ? &kinds[kind] : NULL;
+}
+
+const char *sscma_qm_kind_name(qm_kind kind)
+{
+    const qm_kind_def *def = sscma_qm_kind(kind);
+    return def != NULL ? def->name : "?";
+}

@@ -1,0 +1,89 @@
+/*
+ * The deployable op kinds: tables indexed by qm_kind, one per module, as ggml keeps one table per aspect. This one
+ * (lib/quant/qm_kinds.c) holds what the runtimes and PTQ need of a kind; lib/export/kinds.{h,c} holds the file
+ * formats' columns (TFLite builtin codes, writer and reader, ONNX writer), so that quant never names the
+ * exporters (module ranks, docs/architecture.md). Each table ends in a static assertion on QM_KIND_COUNT: a kind
+ * added to the enum without its row in either table does not compile. Consumers dispatch once per op through the
+ * rows instead of each keeping its own switch.
+ *
+ * The functions live with their aspect (shape checks and the float runtime in qmodel.c, the integer kernels in
+ * int8.c); this header declares them for the table only. Internal: never installed.
+ */
+#ifndef SSCMA_LIB_QUANT_QM_KINDS_H
+#define SSCMA_LIB_QUANT_QM_KINDS_H
+
+#include "quant/qmodel.h"
+
+/* How post-training quantization picks the int8 output's scale and zero point. */
+typedef enum qm_out_quant {
+    QM_OUT_CALIBRATED = 0, /* from the observed range of the output */
+    QM_OUT_AS_INPUT,       /* the input's (pooling, shape ops: TFLite requires them equal) */
+    QM_OUT_UNIT_256        /* scale 1/256, zero point -128 (softmax, logistic: TFLite's fixed output) */
+} qm_out_quant;
+
+typedef struct qm_kind_def {
+    qm_kind kind; /* its own index: the completeness test checks it */
+    const char *name;
+    bool has_weights;       /* inputs 1 and 2 are constant weights and bias (int8 and int32 when quantized) */
+    qm_out_quant out_quant;
+    /* Shape checks beyond those every op shares (sscma_qm_validate): what keeps the kernels in bounds. */
+    sscma_status (*validate)(const sscma_qmodel *q, const qm_op *op);
+    sscma_status (*run_f32)(const qm_exec *ex, const qm_op *op);
+    /* Integer parameters and packed weights of one op, chosen once (backend, specialised kernel). */
+    sscma_status (*prepare_int8)(sscma_qmodel *q, qm_op *op);
+    sscma_status (*run_int8)(const qm_exec *ex, const qm_op *op);
+} qm_kind_def;
+
+/* The row of `kind`, or NULL for a value outside the enum (a damaged or hand-made model). */
+const qm_kind_def *sscma_qm_kind(qm_kind kind);
+
+/* ---- the rows' functions, by the file that defines them ---- */
+
+/* qmodel.c: shape checks */
+sscma_status qm_validate_conv(const sscma_qmodel *q, const qm_op *op);
+sscma_status qm_validate_fc(const sscma_qmodel *q, const qm_op *op);
+sscma_status qm_validate_add(const sscma_qmodel *q, const qm_op *op);
+sscma_status qm_validate_concat(const sscma_qmodel *q, const qm_op *op);
+sscma_status qm_validate_pool(const sscma_qmodel *q, const qm_op *op);
+sscma_status qm_validate_reshape(const sscma_qmodel *q, const qm_op *op);
+sscma_status qm_validate_same_shape(const sscma_qmodel *q, const qm_op *op);
+sscma_status qm_validate_resize(const sscma_qmodel *q, const qm_op *op);
+sscma_status qm_validate_pad(const sscma_qmodel *q, const qm_op *op);
+
+/* qmodel.c: the float runtime over the op table's kernels */
+sscma_status qm_f32_conv(const qm_exec *ex, const qm_op *op);
+sscma_status qm_f32_fc(const qm_exec *ex, const qm_op *op);
+sscma_status qm_f32_add(const qm_exec *ex, const qm_op *op);
+sscma_status qm_f32_concat(const qm_exec *ex, const qm_op *op);
+sscma_status qm_f32_pool(const qm_exec *ex, const qm_op *op);
+sscma_status qm_f32_copy(const qm_exec *ex, const qm_op *op);
+sscma_status qm_f32_softmax(const qm_exec *ex, const qm_op *op);
+sscma_status qm_f32_logistic(const qm_exec *ex, const qm_op *op);
+sscma_status qm_f32_hardswish(const qm_exec *ex, const qm_op *op);
+sscma_status qm_f32_resize(const qm_exec *ex, const qm_op *op);
+sscma_status qm_f32_pad(const qm_exec *ex, const qm_op *op);
+
+/* int8.c: integer parameters */
+sscma_status qm_i8_prepare_weighted(sscma_qmodel *q, qm_op *op);
+sscma_status qm_i8_prepare_add(sscma_qmodel *q, qm_op *op);
+sscma_status qm_i8_prepare_concat(sscma_qmodel *q, qm_op *op);
+sscma_status qm_i8_prepare_same_params(sscma_qmodel *q, qm_op *op);
+sscma_status qm_i8_prepare_softmax(sscma_qmodel *q, qm_op *op);
+sscma_status qm_i8_prepare_logistic(sscma_qmodel *q, qm_op *op);
+sscma_status qm_i8_prepare_hardswish(sscma_qmodel *q, qm_op *op);
+sscma_status qm_i8_prepare_requant(sscma_qmodel *q, qm_op *op);
+
+/* int8.c: integer kernels */
+sscma_status qm_i8_conv(const qm_exec *ex, const qm_op *op);
+sscma_status qm_i8_fc(const qm_exec *ex, const qm_op *op);
+sscma_status qm_i8_add(const qm_exec *ex, const qm_op *op);
+sscma_status qm_i8_pool(const qm_exec *ex, const qm_op *op);
+sscma_status qm_i8_softmax(const qm_exec *ex, const qm_op *op);
+sscma_status qm_i8_requant(const qm_exec *ex, const qm_op *op);
+sscma_status qm_i8_copy(const qm_exec *ex, const qm_op *op);
+sscma_status qm_i8_lut(const qm_exec *ex, const qm_op *op);
+sscma_status qm_i8_concat(const qm_exec *ex, const qm_op *op);
+sscma_status qm_i8_pad(const qm_exec *ex, const qm_op *op);
+sscma_status qm_i8_resize(const qm_exec *ex, const qm_op *op);
+
+#endif /* SSCMA_LIB_QUANT_QM_KINDS_H */
