@@ -27,9 +27,12 @@ uint32_t sscma_crc32(uint32_t crc, const void *data, size_t size)
     return crc;
 }
 
-sscma_status sscma_write_file_atomic(const char *path, const void *data, size_t size)
+/*
+ * Writes `size` bytes to a new temporary file beside `path` (mkstemp "<path>.tmpXXXXXX"), flushed to disk; *tmp
+ * receives its name (malloc'd). On failure nothing is left behind.
+ */
+static sscma_status stage_file(const char *path, const void *data, size_t size, char **tmp_out)
 {
-    SSCMA_ASSERT(path != NULL && (data != NULL || size == 0));
     size_t len = strlen(path);
     char *tmp = malloc(len + 16);
     if (tmp == NULL)
@@ -44,36 +47,60 @@ sscma_status sscma_write_file_atomic(const char *path, const void *data, size_t 
     }
     const unsigned char *p = data;
     size_t left = size;
-    while (left > 0) {
+    const char *failed = NULL;
+    while (left > 0 && failed == NULL) {
         ssize_t w = write(fd, p, left);
         if (w < 0 && errno == EINTR)
             continue;
         if (w <= 0) {
-            int e = errno;
-            close(fd);
-            unlink(tmp);
-            free(tmp);
-            return sscma_fail(SSCMA_ERR_IO, path, "write failed: %s", strerror(e));
+            failed = "write failed";
+        } else {
+            p += w;
+            left -= (size_t)w;
         }
-        p += w;
-        left -= (size_t)w;
     }
-    if (fchmod(fd, 0644) != 0 || fsync(fd) != 0) {
-        int e = errno;
-        close(fd);
-        unlink(tmp);
-        free(tmp);
-        return sscma_fail(SSCMA_ERR_IO, path, "cannot flush the file: %s", strerror(e));
-    }
+    if (failed == NULL && (fchmod(fd, 0644) != 0 || fsync(fd) != 0))
+        failed = "cannot flush the file";
+    int e = errno;
     close(fd);
-    if (rename(tmp, path) != 0) {
-        int e = errno;
+    if (failed != NULL) {
         unlink(tmp);
         free(tmp);
-        return sscma_fail(SSCMA_ERR_IO, path, "cannot rename the temporary file into place: %s", strerror(e));
+        return sscma_fail(SSCMA_ERR_IO, path, "%s: %s", failed, strerror(e));
     }
-    free(tmp);
+    *tmp_out = tmp;
     return SSCMA_OK;
+}
+
+sscma_status sscma_write_file_atomic(const char *path, const void *data, size_t size)
+{
+    SSCMA_ASSERT(path != NULL && (data != NULL || size == 0));
+    return sscma_write_files_atomic(1, &path, &data, &size);
+}
+
+sscma_status sscma_write_files_atomic(int32_t count, const char *const *paths, const void *const *data,
+                                      const size_t *sizes)
+{
+    SSCMA_ASSERT(count >= 1 && count <= SSCMA_ATOMIC_FILES_MAX && paths != NULL && data != NULL && sizes != NULL);
+    char *tmp[SSCMA_ATOMIC_FILES_MAX] = {NULL};
+    sscma_status st = SSCMA_OK;
+    for (int32_t i = 0; i < count && st == SSCMA_OK; i++)
+        st = stage_file(paths[i], data[i], sizes[i], &tmp[i]);
+    for (int32_t i = 0; i < count && st == SSCMA_OK; i++) {
+        if (rename(tmp[i], paths[i]) != 0) /* same directory: fails only on a permission or I/O error */
+            st = sscma_fail(SSCMA_ERR_IO, paths[i], "cannot rename the temporary file into place: %s",
+                            strerror(errno));
+        else {
+            free(tmp[i]);
+            tmp[i] = NULL;
+        }
+    }
+    for (int32_t i = 0; i < count; i++) {
+        if (tmp[i] != NULL)
+            unlink(tmp[i]);
+        free(tmp[i]);
+    }
+    return st;
 }
 
 sscma_status sscma_read_file(const char *path, void **data, size_t *size)

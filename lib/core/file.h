@@ -21,6 +21,16 @@ uint32_t sscma_crc32(uint32_t crc, const void *data, size_t size);
  */
 sscma_status sscma_write_file_atomic(const char *path, const void *data, size_t size);
 
+/*
+ * Writes several files that belong together (a C array's .h and .c): every one goes to its temporary first, and
+ * only when all are complete on disk are they renamed into place, so a failure while writing leaves every previous
+ * file as it was and no temporary behind. (A rename itself failing midway, which takes a permission or I/O error
+ * in the files' own directory, can still leave the first files renamed.) At most SSCMA_ATOMIC_FILES_MAX files.
+ */
+#define SSCMA_ATOMIC_FILES_MAX 8
+sscma_status sscma_write_files_atomic(int32_t count, const char *const *paths, const void *const *data,
+                                      const size_t *sizes);
+
 /* Reads a whole regular file into a malloc'd buffer (*data, free() it). Errors name the path. */
 sscma_status sscma_read_file(const char *path, void **data, size_t *size);
 

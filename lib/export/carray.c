@@ -108,12 +108,11 @@ sscma_status sscma_export_c_array(const sscma_qmodel *qmodel, const char *header
     fb_free(&b);
     if (h.oom || c.oom)
         st = SSCMA_FAIL(SSCMA_ERR_OUT_OF_MEMORY, "out of memory while writing the arrays");
-    if (st == SSCMA_OK)
-        st = sscma_write_file_atomic(header_path, h.s, h.n);
-    if (st == SSCMA_OK) {
-        st = sscma_write_file_atomic(source_path, c.s, c.n);
-        if (st != SSCMA_OK)
-            remove(header_path); /* no header without its source */
+    if (st == SSCMA_OK) { /* both or neither: a failed export leaves the previous pair as it was */
+        const char *paths[2] = {header_path, source_path};
+        const void *contents[2] = {h.s, c.s};
+        size_t sizes[2] = {h.n, c.n};
+        st = sscma_write_files_atomic(2, paths, contents, sizes);
     }
     free(h.s);
     free(c.s);

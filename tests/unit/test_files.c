@@ -1,0 +1,179 @@
+/*
+ * Unit tests of the file helpers every module writes through (lib/core/file.h): atomic single and multi-file
+ * writes, the work-dir ownership test, the clean-up of stale temporaries; and the C array export that relies on the
+ * multi-file write (issue 24: a failed export removed the previous good header).
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sscma/sscma.h>
+
+#include "core/file.h"
+#include "harness.h"
+
+static char tmpdir[64];
+
+static void write_text(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "wb");
+    if (f != NULL) {
+        fputs(text, f);
+        fclose(f);
+    }
+}
+
+/* The whole file as a NUL-terminated string in buf ("" when missing). */
+static const char *read_text(const char *path, char *buf, size_t size)
+{
+    buf[0] = '\0';
+    FILE *f = fopen(path, "rb");
+    if (f != NULL) {
+        size_t n = fread(buf, 1, size - 1, f);
+        buf[n] = '\0';
+        fclose(f);
+    }
+    return buf;
+}
+
+/* Entries of tmpdir whose name contains ".tmp": what a failed write must not leave. */
+static int temporaries(const char *dir)
+{
+    int n = 0;
+    DIR *d = opendir(dir);
+    for (struct dirent *e; d != NULL && (e = readdir(d)) != NULL;)
+        n += strstr(e->d_name, ".tmp") != NULL;
+    if (d != NULL)
+        closedir(d);
+    return n;
+}
+
+static void multi_file_write_is_all_or_nothing(void)
+{
+    char a[128], b[128], missing[160], buf[64];
+    snprintf(a, sizeof a, "%s/pair.h", tmpdir);
+    snprintf(b, sizeof b, "%s/pair.c", tmpdir);
+    snprintf(missing, sizeof missing, "%s/no-such-dir/pair.c", tmpdir);
+    const char *paths[2] = {a, b};
+    const void *v1[2] = {"h1", "c1"};
+    const size_t sizes[2] = {2, 2};
+    CHECK_OK(sscma_write_files_atomic(2, paths, v1, sizes));
+    CHECK_STR_EQ(read_text(a, buf, sizeof buf), "h1");
+    CHECK_STR_EQ(read_text(b, buf, sizeof buf), "c1");
+    /* the second file cannot be written: the first keeps its previous content, no temporary stays */
+    const char *bad[2] = {a, missing};
+    const void *v2[2] = {"h2", "c2"};
+    CHECK_FAILS(sscma_write_files_atomic(2, bad, v2, sizes), SSCMA_ERR_IO, "no-such-dir/pair.c");
+    CHECK_STR_EQ(read_text(a, buf, sizeof buf), "h1");
+    CHECK_INT_EQ(temporaries(tmpdir), 0);
+    const void *v3[2] = {"h3", "c3"};
+    CHECK_OK(sscma_write_files_atomic(2, paths, v3, sizes));
+    CHECK_STR_EQ(read_text(a, buf, sizeof buf), "h3");
+    CHECK_STR_EQ(read_text(b, buf, sizeof buf), "c3");
+    unlink(a);
+    unlink(b);
+}
+
+static bool ckpt_name(const char *name)
+{
+    size_t n = strlen(name);
+    return n > 5 && strcmp(name + n - 5, ".ckpt") == 0;
+}
+
+static void ownership_and_stale_temporaries(void)
+{
+    char dir[128], other[128], path[256], link[256];
+    snprintf(dir, sizeof dir, "%s/wd", tmpdir);
+    snprintf(other, sizeof other, "%s/other", tmpdir);
+    mkdir(dir, 0755);
+    mkdir(other, 0755);
+    snprintf(path, sizeof path, "%s/epoch_1.ckpt", dir);
+    write_text(path, "x");
+    CHECK(sscma_file_in_dir(path, dir));
+    CHECK(!sscma_file_in_dir(path, other));
+    snprintf(path, sizeof path, "%s/../wd/epoch_1.ckpt", other); /* the same file by another spelling */
+    CHECK(sscma_file_in_dir(path, dir));
+    snprintf(link, sizeof link, "%s/epoch_2.ckpt", dir); /* a link in the dir to a file outside it */
+    snprintf(path, sizeof path, "%s/outside.ckpt", other);
+    write_text(path, "x");
+    CHECK(symlink(path, link) == 0);
+    CHECK(!sscma_file_in_dir(link, dir));
+    snprintf(path, sizeof path, "%s/missing.ckpt", dir);
+    CHECK(!sscma_file_in_dir(path, dir));
+    CHECK(!sscma_file_in_dir(dir, tmpdir)); /* a directory is not a file of ours */
+
+    const char *ours[] = {"epoch_3.ckpt.tmpaB3dE9", "best_x.ckpt.tmp000000"};
+    const char *not_ours[] = {"log.jsonl.tmpaB3dE9", "epoch_3.ckpt.tmpaB3d", "epoch_3.ckpt.tmpaB3dE9x",
+                              "epoch_3.ckpt.tmp-B3dE9"};
+    for (size_t i = 0; i < 2; i++) {
+        snprintf(path, sizeof path, "%s/%s", dir, ours[i]);
+        write_text(path, "x");
+    }
+    for (size_t i = 0; i < 4; i++) {
+        snprintf(path, sizeof path, "%s/%s", dir, not_ours[i]);
+        write_text(path, "x");
+    }
+    snprintf(link, sizeof link, "%s/link.ckpt.tmpZZZZZZ", dir);
+    snprintf(path, sizeof path, "%s/outside.ckpt", other);
+    CHECK(symlink(path, link) == 0);
+    CHECK_INT_EQ(sscma_remove_stale_temporaries(dir, ckpt_name), 2);
+    for (size_t i = 0; i < 4; i++) {
+        snprintf(path, sizeof path, "%s/%s", dir, not_ours[i]);
+        CHECK(access(path, F_OK) == 0);
+    }
+    struct stat st;
+    CHECK(lstat(link, &st) == 0 && access(path, F_OK) == 0);
+}
+
+/* A C array export whose source cannot be written keeps the previous header (it used to remove it). */
+static void c_array_export_keeps_the_previous_pair_on_failure(void)
+{
+    sscma_context *ctx = NULL;
+    CHECK_OK(sscma_context_create(NULL, &ctx));
+    sscma_model *m = NULL;
+    sscma_qmodel *q = NULL;
+    CHECK_OK(sscma_model_create(ctx,
+                                "{\"type\": \"PFLD\", \"input_size\": [32, 32],"
+                                " \"backbone\": {\"type\": \"PfldMobileNetV2\", \"inchannel\": 1},"
+                                " \"head\": {\"type\": \"PFLDhead\", \"num_point\": 2}}",
+                                &m));
+    CHECK_OK(sscma_qmodel_from_model(m, &q));
+    char h[128], c[128], missing[160];
+    snprintf(h, sizeof h, "%s/model.h", tmpdir);
+    snprintf(c, sizeof c, "%s/model.c", tmpdir);
+    snprintf(missing, sizeof missing, "%s/no-such-dir/model.c", tmpdir);
+    CHECK_OK(sscma_export_c_array(q, h, c, "model"));
+    static char before[1 << 12], after[1 << 12];
+    read_text(h, before, sizeof before);
+    CHECK(strstr(before, "extern const unsigned char model[];") != NULL);
+    CHECK_FAILS(sscma_export_c_array(q, h, missing, "other"), SSCMA_ERR_IO, "no-such-dir/model.c");
+    CHECK_STR_EQ(read_text(h, after, sizeof after), before);
+    CHECK_INT_EQ(temporaries(tmpdir), 0);
+    unlink(h);
+    unlink(c);
+    sscma_qmodel_destroy(q);
+    sscma_model_destroy(m);
+    sscma_context_destroy(ctx);
+}
+
+int main(int argc, char **argv)
+{
+    static const test_case cases[] = {
+        TEST_CASE(multi_file_write_is_all_or_nothing),
+        TEST_CASE(ownership_and_stale_temporaries),
+        TEST_CASE(c_array_export_keeps_the_previous_pair_on_failure),
+    };
+    snprintf(tmpdir, sizeof tmpdir, "/tmp/sscma-files-XXXXXX");
+    if (mkdtemp(tmpdir) == NULL)
+        return 99;
+    int rc = test_main(argc, argv, cases, TEST_COUNT(cases));
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
+    if (system(cmd) != 0)
+        rc = 1;
+    return rc;
+}
