@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <zlib.h>
 
 #include "fixture_files.h"
@@ -52,6 +53,15 @@ void write_idx(const char *path, uint32_t magic, const uint32_t *dims, int n_dim
         if (bytes)
             fwrite(data, 1, bytes, f);
         fclose(f);
+    }
+}
+
+void make_dirs(const char *root, const char *const *subdirs, int n)
+{
+    char path[512];
+    for (int i = 0; i < n; i++) {
+        snprintf(path, sizeof path, "%s%s", root, subdirs[i]);
+        mkdir(path, 0755);
     }
 }
 

@@ -22,6 +22,9 @@ int fixture_tmpdir_remove(const char *dir);
 void write_idx(const char *path, uint32_t magic, const uint32_t *dims, int n_dims, const void *data, size_t bytes,
                bool gz);
 
+/* Makes root + subdirs[i] for each of the n suffixes, in order ("" is root itself; parents first). */
+void make_dirs(const char *root, const char *const *subdirs, int n);
+
 /* Writes `text` to `path` (nothing when the file cannot be created). */
 void write_text(const char *path, const char *text);
 

@@ -1,4 +1,7 @@
-/* Unit tests of data.h. COCO: a detection set composed from Fashion-MNIST read back (and its FOMO grids), and damaged annotation files. */
+/*
+ * Unit tests of data.h. COCO: a detection set composed from Fashion-MNIST read back (and its FOMO grids), and damaged
+ * annotation files.
+ */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
 #include <stdbool.h>

@@ -1,4 +1,7 @@
-/* Unit tests of data.h. Class folders (CustomDataset): PNG, JPEG and BMP in sub-folders, corrupt and truncated images, class lists, pixel limits. */
+/*
+ * Unit tests of data.h. Class folders (CustomDataset): PNG, JPEG and BMP in sub-folders, corrupt and truncated images,
+ * class lists, pixel limits.
+ */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
 #include <stdbool.h>

@@ -1,4 +1,7 @@
-/* Unit tests of data.h. IDX files: Fashion-MNIST from Debian against numpy, sample indices, damaged IDX files, NULL arguments of the dataset calls. */
+/*
+ * Unit tests of data.h. IDX files: Fashion-MNIST from Debian against numpy, sample indices, damaged IDX files, NULL
+ * arguments of the dataset calls.
+ */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
 #include <stdbool.h>

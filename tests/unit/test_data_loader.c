@@ -1,4 +1,7 @@
-/* Unit tests of data.h. The loader: batches independent of the worker count, normalisation, edges and errors, the decoded-image cache. */
+/*
+ * Unit tests of data.h. The loader: batches independent of the worker count, normalisation, edges and errors, the
+ * decoded-image cache.
+ */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
 #include <stdbool.h>

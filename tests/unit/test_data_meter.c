@@ -1,4 +1,7 @@
-/* Unit tests of data.h. Keypoints (MeterData): composed meter sets through the pipeline, labelme JSON; OneHot targets and photo backgrounds. */
+/*
+ * Unit tests of data.h. Keypoints (MeterData): composed meter sets through the pipeline, labelme JSON; OneHot targets
+ * and photo backgrounds.
+ */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
 #include <stdbool.h>

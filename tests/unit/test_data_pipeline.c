@@ -1,4 +1,7 @@
-/* Unit tests of data.h. Transforms: how each moves pixels and boxes (through a FOMO grid), flat images kept flat, bad transform configs. */
+/*
+ * Unit tests of data.h. Transforms: how each moves pixels and boxes (through a FOMO grid), flat images kept flat, bad
+ * transform configs.
+ */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
 #include <stdbool.h>
@@ -21,10 +24,7 @@ static void one_transformed(const char *pipeline, int64_t oh, int64_t ow, float 
     char root[160], path[300], cfg[900];
     snprintf(root, sizeof root, "%s/tf", tmpdir);
     const char *dirs[] = {"", "/images", "/labels"};
-    for (int i = 0; i < 3; i++) {
-        snprintf(path, sizeof path, "%s%s", root, dirs[i]);
-        mkdir(path, 0755);
-    }
+    make_dirs(root, dirs, 3);
     uint8_t grey[40 * 20];
     memset(grey, 100, sizeof grey);
     snprintf(path, sizeof path, "%s/images/a.png", root);

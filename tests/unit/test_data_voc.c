@@ -19,10 +19,7 @@ static void voc_xml_read_and_defects(void)
     char root[160], path[300], cfg[600];
     snprintf(root, sizeof root, "%s/voc", tmpdir);
     const char *dirs[] = {"", "/Annotations", "/JPEGImages", "/ImageSets", "/ImageSets/Main"};
-    for (int i = 0; i < 5; i++) {
-        snprintf(path, sizeof path, "%s%s", root, dirs[i]);
-        mkdir(path, 0755);
-    }
+    make_dirs(root, dirs, 5);
     uint8_t grey[40 * 30];
     memset(grey, 60, sizeof grey);
     snprintf(path, sizeof path, "%s/JPEGImages/a.png", root);

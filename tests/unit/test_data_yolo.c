@@ -19,10 +19,7 @@ static void yolo_labels_read_and_defects(void)
     char root[160], path[300], cfg[600];
     snprintf(root, sizeof root, "%s/yolo", tmpdir);
     const char *dirs[] = {"", "/train", "/train/images", "/train/images/sub", "/train/labels", "/train/labels/sub"};
-    for (int i = 0; i < 6; i++) {
-        snprintf(path, sizeof path, "%s%s", root, dirs[i]);
-        mkdir(path, 0755);
-    }
+    make_dirs(root, dirs, 6);
     uint8_t grey[40 * 20];
     memset(grey, 100, sizeof grey);
     const char *imgs[] = {"a.png", "b.png", "sub/c.png"};

@@ -1,4 +1,7 @@
-/* Unit tests of metrics.h against tests/golden/gen_metrics.py: torch.topk accuracy, SSCMA's FOMO and PFLD rules, MSE, errors. */
+/*
+ * Unit tests of metrics.h against tests/golden/gen_metrics.py: torch.topk accuracy, SSCMA's FOMO and PFLD rules, MSE,
+ * errors.
+ */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
 #include <stdbool.h>

@@ -112,6 +112,20 @@ static void fill_like_reference(sscma_model *m)
 
 static golden_file models_golden;
 
+/* Copies the golden record `ref` into the model input `name`, which must hold exactly its bytes. */
+static void set_input(sscma_model *m, const char *name, const golden_record *ref)
+{
+    sscma_tensor *t = NULL;
+    void *d = NULL;
+    size_t bytes = 0;
+    CHECK_OK(sscma_model_input(m, name, &t));
+    CHECK_OK(sscma_tensor_data(t, &d));
+    CHECK_OK(sscma_tensor_size_bytes(t, &bytes));
+    CHECK_INT_EQ(bytes, (size_t)ref->numel * 4);
+    if (d != NULL && bytes == (size_t)ref->numel * 4)
+        memcpy(d, ref->data, bytes);
+}
+
 static void check_against(const golden_file *g, const char *what, const float *ours, const char *record, double rtol)
 {
     const golden_record *ref = golden_find(g, record);
@@ -158,15 +172,8 @@ static void classifier_matches_pytorch_reference(void)
         CHECK_OK(sscma_model_prepare(m, 4, mode));
         sscma_tensor *t = NULL;
         void *d = NULL;
-        size_t bytes = 0;
-        CHECK_OK(sscma_model_input(m, "image", &t));
-        CHECK_OK(sscma_tensor_data(t, &d));
-        CHECK_OK(sscma_tensor_size_bytes(t, &bytes));
-        CHECK_INT_EQ(bytes, (size_t)image->numel * 4);
-        memcpy(d, image->data, bytes);
-        CHECK_OK(sscma_model_input(m, "target", &t));
-        CHECK_OK(sscma_tensor_data(t, &d));
-        memcpy(d, target->data, (size_t)target->numel * 4);
+        set_input(m, "image", image);
+        set_input(m, "target", target);
         CHECK_OK(sscma_model_zero_grad(m));
         CHECK_OK(sscma_model_forward(m));
         CHECK_OK(sscma_model_output(m, "logits", &t));
@@ -239,17 +246,8 @@ static void family_matches_reference(const char *family, const char *config, con
         CHECK_OK(sscma_model_prepare(m, image->dims[0], mode));
         sscma_tensor *t = NULL;
         void *d = NULL;
-        size_t bytes = 0;
-        CHECK_OK(sscma_model_input(m, "image", &t));
-        CHECK_OK(sscma_tensor_data(t, &d));
-        CHECK_OK(sscma_tensor_size_bytes(t, &bytes));
-        CHECK_INT_EQ(bytes, (size_t)image->numel * 4);
-        memcpy(d, image->data, bytes);
-        CHECK_OK(sscma_model_input(m, "target", &t));
-        CHECK_OK(sscma_tensor_data(t, &d));
-        CHECK_OK(sscma_tensor_size_bytes(t, &bytes));
-        CHECK_INT_EQ(bytes, (size_t)target->numel * 4);
-        memcpy(d, target->data, bytes);
+        set_input(m, "image", image);
+        set_input(m, "target", target);
         CHECK_OK(sscma_model_forward(m));
         const char *m_name = mode ? "train" : "eval";
         char what[96];
