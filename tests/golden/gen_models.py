@@ -2,7 +2,7 @@
 """Golden values for libsscma's model families, from the PyTorch references in ref_models.py.
 
 Weights are not stored: both sides fill every parameter and buffer with the same formula of its name and element
-index (weights_for below; tests/unit/test_model.c has the C twin), in libsscma's layout (OHWI), so the file stays
+index (weights_for below; tests/unit/test_zoo.c has the C twin), in libsscma's layout (OHWI), so the file stays
 small. Writes tests/golden/models.bin (format as gen_ops.py) with, for the ImageClassifier (MobileNetV2-0.35, 10
 classes, 64x64x3, batch 4): the input, the targets, logits and loss in training mode, the running statistics after
 that forward, the gradients of a selection of parameters, and logits in evaluation mode.
@@ -32,7 +32,7 @@ def fnv1a(name):
 
 
 def weights_for(name, shape_ohwi):
-    """The deterministic fill shared with test_model.c: a sine of the element index, phase from the name."""
+    """The deterministic fill shared with test_zoo.c: a sine of the element index, phase from the name."""
     n = int(np.prod(shape_ohwi))
     phase = (fnv1a(name) % 1000) * 0.001 * 6.283185307179586
     s = np.sin(0.37 * np.arange(n, dtype=np.float64) + phase)
