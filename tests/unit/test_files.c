@@ -6,7 +6,6 @@
 #define _POSIX_C_SOURCE 200809L
 #include <dirent.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -14,18 +13,10 @@
 #include <sscma/sscma.h>
 
 #include "core/file.h"
+#include "fixture_files.h"
 #include "harness.h"
 
 static char tmpdir[64];
-
-static void write_text(const char *path, const char *text)
-{
-    FILE *f = fopen(path, "wb");
-    if (f != NULL) {
-        fputs(text, f);
-        fclose(f);
-    }
-}
 
 /* The whole file as a NUL-terminated string in buf ("" when missing). */
 static const char *read_text(const char *path, char *buf, size_t size)
@@ -167,13 +158,8 @@ int main(int argc, char **argv)
         TEST_CASE(ownership_and_stale_temporaries),
         TEST_CASE(c_array_export_keeps_the_previous_pair_on_failure),
     };
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/sscma-files-XXXXXX");
-    if (mkdtemp(tmpdir) == NULL)
+    if (fixture_tmpdir_make(tmpdir, sizeof tmpdir, "sscma-files") != 0)
         return 99;
     int rc = test_main(argc, argv, cases, TEST_COUNT(cases));
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
-    if (system(cmd) != 0)
-        rc = 1;
-    return rc;
+    return fixture_tmpdir_remove(tmpdir) == 0 ? rc : 1;
 }
