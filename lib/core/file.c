@@ -103,16 +103,49 @@ sscma_status sscma_write_files_atomic(int32_t count, const char *const *paths, c
     return st;
 }
 
+static const char *file_kind(mode_t mode)
+{
+    return S_ISFIFO(mode) ? "a FIFO (named pipe)" : S_ISDIR(mode) ? "a directory" : S_ISCHR(mode) ? "a character device"
+           : S_ISBLK(mode) ? "a block device" : S_ISSOCK(mode) ? "a socket" : "not a regular file";
+}
+
+sscma_status sscma_open_regular(const char *path, FILE **out)
+{
+    SSCMA_ASSERT(path != NULL && out != NULL);
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC); /* O_NONBLOCK: opening a FIFO does not wait */
+    if (fd < 0)
+        return sscma_fail(SSCMA_ERR_IO, path, "cannot open: %s", strerror(errno));
+    struct stat sb;
+    memset(&sb, 0, sizeof sb);
+    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+        sscma_status st = sscma_fail(SSCMA_ERR_IO, path, "%s, not a regular file: refused", file_kind(sb.st_mode));
+        close(fd);
+        return st;
+    }
+    int flags = fcntl(fd, F_GETFL);
+    if (flags >= 0)
+        fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
+    FILE *f = fdopen(fd, "rb");
+    if (f == NULL) {
+        int e = errno;
+        close(fd);
+        return sscma_fail(SSCMA_ERR_IO, path, "cannot open: %s", strerror(e));
+    }
+    *out = f;
+    return SSCMA_OK;
+}
+
 sscma_status sscma_read_file(const char *path, void **data, size_t *size)
 {
     SSCMA_ASSERT(path != NULL && data != NULL && size != NULL);
-    FILE *f = fopen(path, "rb");
-    if (f == NULL)
-        return sscma_fail(SSCMA_ERR_IO, path, "cannot open: %s", strerror(errno));
+    FILE *f = NULL;
+    sscma_status st = sscma_open_regular(path, &f);
+    if (st != SSCMA_OK)
+        return st;
     struct stat sb;
-    if (fstat(fileno(f), &sb) != 0 || !S_ISREG(sb.st_mode)) {
+    if (fstat(fileno(f), &sb) != 0) {
         fclose(f);
-        return sscma_fail(SSCMA_ERR_IO, path, "not a regular file");
+        return sscma_fail(SSCMA_ERR_IO, path, "cannot read its size: %s", strerror(errno));
     }
     size_t n = (size_t)sb.st_size;
     unsigned char *buf = malloc(n ? n : 1);

@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "sscma/core.h"
 
@@ -30,6 +31,13 @@ sscma_status sscma_write_file_atomic(const char *path, const void *data, size_t 
 #define SSCMA_ATOMIC_FILES_MAX 8
 sscma_status sscma_write_files_atomic(int32_t count, const char *const *paths, const void *const *data,
                                       const size_t *sizes);
+
+/*
+ * Opens `path` for reading only if it is a regular file: a FIFO, a device or a directory is refused with
+ * SSCMA_ERR_IO naming the path and what it is, so a reader never blocks on a pipe nobody writes. The check is on the
+ * opened descriptor (O_NONBLOCK, then fstat), not a separate stat. *out: the stream, fclose() it.
+ */
+sscma_status sscma_open_regular(const char *path, FILE **out);
 
 /* Reads a whole regular file into a malloc'd buffer (*data, free() it). Errors name the path. */
 sscma_status sscma_read_file(const char *path, void **data, size_t *size);

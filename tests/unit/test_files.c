@@ -151,12 +151,75 @@ static void c_array_export_keeps_the_previous_pair_on_failure(void)
     sscma_context_destroy(ctx);
 }
 
+static void write_bytes(const char *path, const unsigned char *b, size_t n)
+{
+    FILE *f = fopen(path, "wb");
+    if (f != NULL) {
+        fwrite(b, 1, n, f);
+        fclose(f);
+    }
+}
+
+/* Issue 24: a FIFO given as an image or a file to read blocked forever; now it is refused at once, named. */
+static void special_files_are_refused(void)
+{
+    char fifo[128];
+    snprintf(fifo, sizeof fifo, "%s/pipe.png", tmpdir);
+    CHECK(mkfifo(fifo, 0600) == 0);
+    sscma_context *ctx = NULL;
+    CHECK_OK(sscma_context_create(NULL, &ctx));
+    sscma_tensor *img = NULL;
+    CHECK_FAILS(sscma_image_read(ctx, fifo, 0, &img), SSCMA_ERR_IO, "FIFO");
+    CHECK_STR_CONTAINS(sscma_last_error(), "pipe.png");
+    void *data = NULL;
+    size_t size = 0;
+    CHECK_FAILS(sscma_read_file(fifo, &data, &size), SSCMA_ERR_IO, "FIFO");
+    CHECK_FAILS(sscma_image_read(ctx, tmpdir, 0, &img), SSCMA_ERR_IO, "directory");
+    unlink(fifo);
+    sscma_context_destroy(ctx);
+}
+
+/*
+ * Issue 24: a 20000 x 20000 PNG was reported as "unknown image type" (stb_image refuses it in its header check);
+ * the header's size is read first, so the message says it is too large, for PNG, BMP and JPEG.
+ */
+static void oversized_images_are_named_too_large(void)
+{
+    sscma_context *ctx = NULL;
+    CHECK_OK(sscma_context_create(NULL, &ctx));
+    char path[128];
+    static const unsigned char png[] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n', 0, 0, 0, 13, 'I', 'H', 'D', 'R',
+                                        0, 0, 0x4e, 0x20, 0, 0, 0x4e, 0x20, 8, 2, 0, 0, 0};
+    static const unsigned char bmp[30] = {'B', 'M', [14] = 40, [18] = 0x30, 0x75, 0, 0, [22] = 0xd0, 0x8a, 0xff,
+                                          0xff, [26] = 1, [28] = 24};
+    /* SOI, an APP0 segment of 16 bytes, then SOF0 declaring 30000 x 40000 */
+    static const unsigned char jpg[] = {0xff, 0xd8, 0xff, 0xe0, 0, 16, 'J', 'F', 'I', 'F', 0, 1, 1, 0, 0, 1, 0, 1, 0,
+                                        0, 0xff, 0xc0, 0, 11, 8, 0x75, 0x30, 0x9c, 0x40, 1, 1, 0x11, 0};
+    const struct {
+        const char *name, *needle;
+        const unsigned char *bytes;
+        size_t n;
+    } cases[] = {{"big.png", "20000 x 20000 pixels is over the limit", png, sizeof png},
+                 {"big.bmp", "30000 x 30000 pixels is over the limit", bmp, sizeof bmp},
+                 {"big.jpg", "40000 x 30000 pixels is over the limit", jpg, sizeof jpg}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        snprintf(path, sizeof path, "%s/%s", tmpdir, cases[i].name);
+        write_bytes(path, cases[i].bytes, cases[i].n);
+        sscma_tensor *img = NULL;
+        CHECK_FAILS(sscma_image_read(ctx, path, 0, &img), SSCMA_ERR_UNSUPPORTED, cases[i].needle);
+        unlink(path);
+    }
+    sscma_context_destroy(ctx);
+}
+
 int main(int argc, char **argv)
 {
     static const test_case cases[] = {
         TEST_CASE(multi_file_write_is_all_or_nothing),
         TEST_CASE(ownership_and_stale_temporaries),
         TEST_CASE(c_array_export_keeps_the_previous_pair_on_failure),
+        TEST_CASE(special_files_are_refused),
+        TEST_CASE(oversized_images_are_named_too_large),
     };
     if (fixture_tmpdir_make(tmpdir, sizeof tmpdir, "sscma-files") != 0)
         return 99;
