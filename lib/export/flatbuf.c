@@ -1,5 +1,6 @@
 /* FlatBuffers builder and bounds-checked reader (flatbuf.h). Buffers use the C allocator, as file I/O does. */
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "export/flatbuf.h"
@@ -249,10 +250,18 @@ bool fb_finish(fb_builder *b, fb_ref root, const char identifier[4], const uint8
 
 /* ---- reader ---- */
 
+/* Marks the reader failed; `end` > size records that the data it needs lies past the end of the buffer. */
+static void fail_at(fb_reader *r, uint64_t end)
+{
+    if (r->ok && end > r->size)
+        r->needed = end > SIZE_MAX ? SIZE_MAX : (size_t)end;
+    r->ok = false;
+}
+
 static uint64_t rd(fb_reader *r, size_t pos, size_t n)
 {
     if (!r->ok || pos > r->size || r->size - pos < n) {
-        r->ok = false;
+        fail_at(r, (uint64_t)pos + n);
         return 0;
     }
     uint64_t v = 0;
@@ -265,7 +274,7 @@ fb_table fb_root(fb_reader *r)
 {
     uint32_t off = (uint32_t)rd(r, 0, 4);
     if (r->ok && (off < 8 || off >= r->size))
-        r->ok = false;
+        fail_at(r, off < 8 ? 0 : (uint64_t)off + 4);
     return r->ok ? off : 0;
 }
 
@@ -276,7 +285,7 @@ static size_t field_pos(fb_reader *r, fb_table t, int32_t field)
         return 0;
     int64_t vt = (int64_t)t - (int32_t)(uint32_t)rd(r, t, 4);
     if (vt < 0 || (size_t)vt >= r->size) {
-        r->ok = false;
+        fail_at(r, vt < 0 ? 0 : (uint64_t)vt + 4);
         return 0;
     }
     uint16_t vt_size = (uint16_t)rd(r, (size_t)vt, 2);
@@ -328,7 +337,7 @@ static size_t deref(fb_reader *r, size_t pos)
     if (!r->ok)
         return 0;
     if (off == 0 || pos + off >= r->size) {
-        r->ok = false;
+        fail_at(r, off == 0 ? 0 : (uint64_t)pos + off + 4);
         return 0;
     }
     return pos + off;
@@ -349,7 +358,7 @@ size_t fb_get_vector(fb_reader *r, fb_table t, int32_t field, size_t elem_size, 
     size_t v = deref(r, p);
     uint32_t count = (uint32_t)rd(r, v, 4);
     if (!r->ok || (uint64_t)count * elem_size > r->size - v - 4) {
-        r->ok = false;
+        fail_at(r, (uint64_t)v + 4 + (uint64_t)count * elem_size);
         return 0;
     }
     *n = count;

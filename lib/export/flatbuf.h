@@ -57,6 +57,8 @@ typedef struct fb_reader {
     const uint8_t *data;
     size_t size;
     bool ok;
+    /* After a failed access: the end of the data it needed, past `size` when the buffer is cut short (0 if not). */
+    size_t needed;
 } fb_reader;
 
 /* A table position (0 = absent). */

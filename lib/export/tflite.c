@@ -696,6 +696,10 @@ typedef struct tfl_reader {
 
 static sscma_status bad(const reader *rd, const char *what)
 {
+    if (!rd->r.ok && rd->r.needed > rd->r.size) /* say so when the data ran out, not what it then lacked */
+        return sscma_fail(SSCMA_ERR_FORMAT, rd->path,
+                          "truncated at byte %zu: it references data up to byte %zu (%s)", rd->r.size, rd->r.needed,
+                          what);
     return sscma_fail(SSCMA_ERR_FORMAT, rd->path, "%s", what);
 }
 
@@ -1037,11 +1041,16 @@ static sscma_status read_op(reader *rd, uint32_t index, fb_table o, const int32_
 static sscma_status read_model(reader *rd)
 {
     fb_reader *r = &rd->r;
+    if (r->size >= 8 && r->size < 16 && memcmp(r->data + 4, "TFL3", 4) == 0)
+        return sscma_fail(SSCMA_ERR_FORMAT, rd->path, "truncated at byte %zu: a TFLite file's header alone is longer",
+                          r->size);
     if (r->size < 16 || memcmp(r->data + 4, "TFL3", 4) != 0)
         return bad(rd, "not a TFLite file (no TFL3 identifier)");
     fb_table model = fb_root(r);
     uint32_t version = fb_get_u32(r, model, 0, 0);
-    if (!r->ok || version != 3)
+    if (!r->ok)
+        return bad(rd, "the model table is unreadable");
+    if (version != 3)
         return sscma_fail(SSCMA_ERR_FORMAT, rd->path, "TFLite schema version %u; expected 3", (unsigned)version);
     uint32_t n_codes = 0, n_sub = 0;
     size_t cv = fb_get_vector(r, model, 1, 4, &n_codes), sv = fb_get_vector(r, model, 2, 4, &n_sub);

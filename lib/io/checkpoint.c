@@ -174,6 +174,10 @@ sscma_status sscma_ckpt_read(const sscma_context *ctx, const char *path, sscma_c
         st = sscma_fail(SSCMA_ERR_FORMAT, path, __VA_ARGS__);                                                  \
         goto fail;                                                                                             \
     } while (0)
+    if (size == 0)
+        BAD("the file is empty");
+    if (size < fixed && memcmp(file, SSCMA_CKPT_MAGIC, size < 8 ? size : 8) == 0) /* a cut checkpoint */
+        BAD("truncated at byte %zu: the fixed header alone is %zu bytes", size, fixed);
     if (size < fixed || memcmp(file, SSCMA_CKPT_MAGIC, 8) != 0)
         BAD("not a libsscma checkpoint (no SSCMACKP magic at offset 0)");
     uint32_t version = get_u32(file + 8), flags = get_u32(file + 12);

@@ -121,7 +121,11 @@ static void bad_checkpoints_are_rejected_and_change_nothing(void)
         mangle(path, bad, cuts[i], -1);
         CHECK_FAILS(sscma_model_load(a, bad), SSCMA_ERR_FORMAT, bad);
     }
-    mangle(path, bad, 5, -1);
+    mangle(path, bad, 5, -1); /* issue 24: a cut file was "no SSCMACKP magic"; it says where it was cut */
+    CHECK_FAILS(sscma_model_load(a, bad), SSCMA_ERR_FORMAT, "truncated at byte 5");
+    mangle(path, bad, 0, -1);
+    CHECK_FAILS(sscma_model_load(a, bad), SSCMA_ERR_FORMAT, "the file is empty");
+    write_text(bad, "SSCMAX");
     CHECK_FAILS(sscma_model_load(a, bad), SSCMA_ERR_FORMAT, "no SSCMACKP magic");
     mangle(path, bad, size - 1, -1);
     CHECK_FAILS(sscma_model_load(a, bad), SSCMA_ERR_FORMAT, "no SSCMAEND marker");
