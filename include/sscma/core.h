@@ -83,7 +83,9 @@ typedef void (*sscma_log_fn)(void *user_data, sscma_log_level level, const char 
 /*
  * Allocator hooks. alloc returns `size_bytes` bytes aligned to `alignment` (a power of two, at most 4096), or NULL
  * when out of memory; free releases a block returned by alloc, with the same size. Both may be called from
- * the context's worker threads at once, so they must be thread-safe.
+ * the context's worker threads and loader threads at once, so they must be thread-safe. They serve the memory of
+ * everything created from the context; the exceptions are third-party state that cannot take them (jansson's JSON
+ * values, stb_image's and expat's short-lived buffers, zlib's): docs/architecture.md, "Memory".
  */
 typedef void *(*sscma_alloc_fn)(void *user_data, size_t size_bytes, size_t alignment);
 typedef void (*sscma_free_fn)(void *user_data, void *ptr, size_t size_bytes);

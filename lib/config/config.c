@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/config.h"
 #include "core/internal.h"
 #include "sscma/config.h"
 
@@ -135,7 +136,7 @@ static sscma_status load_tree(json_t *doc, const char *file, const char *dir, in
 
 static sscma_status wrap(json_t *root, sscma_config **out)
 {
-    sscma_config *c = calloc(1, sizeof *c);
+    sscma_config *c = sscma_calloc(NULL, 1, sizeof *c); /* no context: the C allocator, through core */
     if (c == NULL) {
         json_decref(root);
         return sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, WHERE, "cannot allocate a config");
@@ -175,8 +176,8 @@ void sscma_config_destroy(sscma_config *config)
     if (config == NULL)
         return;
     json_decref(config->root);
-    free(config->text);
-    free(config);
+    sscma_mfree(NULL, config->text);
+    sscma_mfree(NULL, config);
 }
 
 /* Splits the next component of a dotted key into part; returns the rest (NULL at the end). */
@@ -303,10 +304,10 @@ static sscma_status resolve_value(json_t *root, json_t *v, const char *at, json_
             json_t *target = json_object_get(root, name);
             if (target == NULL)
                 return sscma_fail(SSCMA_ERR_CONFIG, WHERE, "%s: '${%s}' refers to no top-level key", at, name);
-            char *text = json_is_string(target) ? NULL : json_dumps(target, JSON_COMPACT | JSON_ENCODE_ANY);
+            char *text = json_is_string(target) ? NULL : sscma_json_dumps(NULL, target, JSON_COMPACT | JSON_ENCODE_ANY);
             if (n < sizeof out)
                 n += (size_t)snprintf(out + n, sizeof out - n, "%s", text != NULL ? text : json_string_value(target));
-            free(text);
+            sscma_mfree(NULL, text);
             p = c + 1;
         }
         *replacement = json_string(out);
@@ -364,10 +365,10 @@ sscma_status sscma_config_get(sscma_config *config, const char *dotted_key, cons
             return SSCMA_FAIL(SSCMA_ERR_NOT_FOUND, "'%s': no '%s'", dotted_key, part);
         node = child;
     }
-    char *text = json_dumps(node, JSON_COMPACT | JSON_ENCODE_ANY);
+    char *text = sscma_json_dumps(NULL, node, JSON_COMPACT | JSON_ENCODE_ANY);
     if (text == NULL)
         return SSCMA_FAIL(SSCMA_ERR_OUT_OF_MEMORY, "cannot format '%s'", dotted_key);
-    free(config->text);
+    sscma_mfree(NULL, config->text);
     config->text = text;
     *json = text;
     return SSCMA_OK;

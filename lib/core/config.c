@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/internal.h"
+
 const char *sscma_config_unknown_key(json_t *obj, const char *const *valid, char *list, size_t list_size)
 {
     const char *key;
@@ -24,4 +26,20 @@ const char *sscma_config_unknown_key(json_t *obj, const char *const *valid, char
         return key;
     }
     return NULL;
+}
+
+char *sscma_json_dumps(const sscma_context *ctx, const json_t *json, size_t flags)
+{
+    size_t n = json_dumpb(json, NULL, 0, flags);
+    if (n == 0)
+        return NULL;
+    char *text = sscma_malloc(ctx, n + 1);
+    if (text == NULL)
+        return NULL;
+    if (json_dumpb(json, text, n, flags) != n) {
+        sscma_mfree(ctx, text);
+        return NULL;
+    }
+    text[n] = '\0';
+    return text;
 }

@@ -135,7 +135,7 @@ sscma_status sscma_open_regular(const char *path, FILE **out)
     return SSCMA_OK;
 }
 
-sscma_status sscma_read_file(const char *path, void **data, size_t *size)
+sscma_status sscma_read_file(const sscma_context *ctx, const char *path, void **data, size_t *size)
 {
     SSCMA_ASSERT(path != NULL && data != NULL && size != NULL);
     FILE *f = NULL;
@@ -148,7 +148,7 @@ sscma_status sscma_read_file(const char *path, void **data, size_t *size)
         return sscma_fail(SSCMA_ERR_IO, path, "cannot read its size: %s", strerror(errno));
     }
     size_t n = (size_t)sb.st_size;
-    unsigned char *buf = malloc(n ? n : 1);
+    unsigned char *buf = sscma_malloc(ctx, n);
     if (buf == NULL) {
         fclose(f);
         return sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, path, "cannot allocate %zu bytes to read it", n);
@@ -156,7 +156,7 @@ sscma_status sscma_read_file(const char *path, void **data, size_t *size)
     size_t got = fread(buf, 1, n, f);
     fclose(f);
     if (got != n) {
-        free(buf);
+        sscma_mfree(ctx, buf);
         return sscma_fail(SSCMA_ERR_IO, path, "short read (%zu of %zu bytes)", got, n);
     }
     *data = buf;

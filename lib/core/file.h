@@ -1,7 +1,8 @@
 /*
  * File helpers every module shares (not installed): atomic writes, whole-file reads, CRC-32. They sit in core so
  * that a module which only writes a file (datasets, exporters, the trainer's logs) needs nothing from the
- * checkpoint container. File I/O buffers use the C allocator, not the context's hooks.
+ * checkpoint container. A file read is a block from the context (sscma_malloc); the short-lived path strings the
+ * helpers build for themselves (and realpath's) use the C allocator inside core.
  */
 #ifndef SSCMA_LIB_CORE_FILE_H
 #define SSCMA_LIB_CORE_FILE_H
@@ -39,8 +40,9 @@ sscma_status sscma_write_files_atomic(int32_t count, const char *const *paths, c
  */
 sscma_status sscma_open_regular(const char *path, FILE **out);
 
-/* Reads a whole regular file into a malloc'd buffer (*data, free() it). Errors name the path. */
-sscma_status sscma_read_file(const char *path, void **data, size_t *size);
+/* Reads a whole regular file into a header-prefixed block of ctx (*data, release with sscma_mfree(ctx, *data)).
+ * Errors name the path. */
+sscma_status sscma_read_file(const sscma_context *ctx, const char *path, void **data, size_t *size);
 
 /*
  * true when `path` is a regular file (not a symbolic link) whose directory is `dir` once both are resolved (real

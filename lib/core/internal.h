@@ -126,16 +126,62 @@ sscma_status sscma_options_read(const char *where, const char *type, const void 
 void sscma_logf(const sscma_context *ctx, sscma_log_level level, const char *fmt, ...) SSCMA_PRINTF(3, 4);
 
 /*
- * Memory through the context's allocator. sscma_alloc returns NULL on failure (or for size 0) and, when it fails,
- * leaves no error message: callers report SSCMA_ERR_OUT_OF_MEMORY with what they were allocating.
- * alignment is a power of two; sscma_free takes the size given to sscma_alloc and accepts NULL.
+ * Memory through the context's allocator: every allocation in lib/ outside lib/core goes through these
+ * (tests/scripts/check-alloc.sh fails the build's tests otherwise; docs/architecture.md, "Memory").
+ *
+ * Sized blocks, for memory whose size the caller keeps (tensors, handles, arrays with a count):
+ * sscma_alloc returns NULL on failure (or for size 0) and, when it fails, leaves no error message: callers report
+ * SSCMA_ERR_OUT_OF_MEMORY with what they were allocating. alignment is a power of two; sscma_free takes the size
+ * given to sscma_alloc and accepts NULL. sscma_alloc_array allocates count * size bytes, NULL when the product
+ * overflows. sscma_realloc moves a sized block to new_size bytes (contents kept up to the smaller size; ptr NULL:
+ * a new block); it returns NULL when out of memory (or for new_size 0, after freeing ptr) and the old block is then
+ * untouched, except for new_size 0.
  */
 void *sscma_alloc(const sscma_context *ctx, size_t size_bytes, size_t alignment);
 void *sscma_alloc_zeroed(const sscma_context *ctx, size_t size_bytes, size_t alignment);
+void *sscma_alloc_array(const sscma_context *ctx, size_t count, size_t size_bytes, size_t alignment);
+void *sscma_realloc(const sscma_context *ctx, void *ptr, size_t old_size_bytes, size_t new_size_bytes,
+                    size_t alignment);
 void sscma_free(const sscma_context *ctx, void *ptr, size_t size_bytes);
 /* A copy of a NUL-terminated string through the context (NULL when out of memory), and its release (NULL: no-op). */
 char *sscma_strdup(const sscma_context *ctx, const char *s);
 void sscma_free_string(const sscma_context *ctx, char *s);
+
+/*
+ * Header-prefixed blocks, for code that does not track sizes (growing buffers, strings, arrays of strings): the
+ * block records its size in a 16-byte header in front of it, so sscma_mfree can hand the hooks the right size.
+ * malloc-like: 16-byte aligned, size 0 gives a valid block (never NULL for lack of bytes), NULL only when out of
+ * memory or when count * size overflows. sscma_mrealloc keeps the old block when it fails. Never mix the two
+ * families: a block from sscma_malloc is released by sscma_mfree only, and sscma_alloc's by sscma_free only.
+ * ctx may be NULL for the few objects the public API creates without a context (sscma_config): the block then
+ * comes from the C library's allocator (posix_memalign / free), in core only.
+ */
+void *sscma_malloc(const sscma_context *ctx, size_t size_bytes);
+void *sscma_calloc(const sscma_context *ctx, size_t count, size_t size_bytes);
+void *sscma_mrealloc(const sscma_context *ctx, void *ptr, size_t size_bytes);
+void sscma_mfree(const sscma_context *ctx, void *ptr);
+char *sscma_mstrdup(const sscma_context *ctx, const char *s);
+char *sscma_mstrndup(const sscma_context *ctx, const char *s, size_t max_len);
+/*
+ * The C library's allocator, only for memory handed to code that releases it with free(): lib/quant/predict.c, not
+ * yet converted, frees sscma_image_load's pixels and the image buffers it gives sscma_pipeline_apply with ctx NULL.
+ * To be removed with that code's conversion (docs/architecture.md, "Memory"); nothing else may use them.
+ */
+void *sscma_sys_malloc(size_t size_bytes);
+void *sscma_sys_realloc(void *ptr, size_t size_bytes);
+void sscma_sys_free(void *ptr);
+
+/* The size given for a header-prefixed block (0 for NULL). */
+size_t sscma_msize(const void *ptr);
+
+/* true (and *out = a * b) when the product fits in size_t. */
+static inline int sscma_mul_size(size_t a, size_t b, size_t *out)
+{
+    if (b != 0 && a > (size_t)-1 / b)
+        return 0;
+    *out = a * b;
+    return 1;
+}
 
 /*
  * Thread pool (core/pool.c). A task gets a contiguous range [begin, end) of [0, count) and the index of the worker

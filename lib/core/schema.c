@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/config.h"
 #include "core/internal.h"
 
 const char *sscma_schema_path(char *buf, size_t size, const char *path, const char *key)
@@ -49,12 +50,12 @@ sscma_status sscma_schema_expected(const char *where, const char *path, const ch
 {
     if (value == NULL)
         return sscma_schema_fail(where, path, key, "expected %s, missing", expected);
-    char *text = json_dumps(value, JSON_ENCODE_ANY | JSON_COMPACT | JSON_REAL_PRECISION(15));
+    char *text = sscma_json_dumps(NULL, value, JSON_ENCODE_ANY | JSON_COMPACT | JSON_REAL_PRECISION(15));
     /* a long value is cut: the key already says where it is */
     size_t n = text != NULL ? strlen(text) : 0;
     sscma_status st = sscma_schema_fail(where, path, key, "expected %s, got %.60s%s", expected,
                                         text != NULL ? text : "(a value)", n > 60 ? "..." : "");
-    free(text);
+    sscma_mfree(NULL, text);
     return st;
 }
 

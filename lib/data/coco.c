@@ -91,7 +91,7 @@ static bool read_categories(coco_ctx *c, json_t *list, category **out, int64_t *
     if (!json_is_array(list) || json_array_size(list) == 0)
         return FAIL(c, SSCMA_ERR_FORMAT, "\"categories\" must be a non-empty list");
     int64_t n = (int64_t)json_array_size(list);
-    category *cats = calloc((size_t)n, sizeof *cats);
+    category *cats = sscma_calloc(c->ds->ctx, (size_t)n, sizeof *cats);
     if (cats == NULL)
         return FAIL(c, SSCMA_ERR_OUT_OF_MEMORY, "cannot list %lld categories", (long long)n);
     *out = cats, *count = n;
@@ -169,20 +169,20 @@ sscma_status sscma_coco_open(sscma_dataset *ds, json_t *config)
     if (c.st == SSCMA_OK) {
         for (int64_t i = 0; i < n_cats; i++)
             ds->n_classes += cats[i].kept;
-        ds->class_names = calloc((size_t)ds->n_classes, sizeof *ds->class_names);
+        ds->class_names = sscma_calloc(ds->ctx, (size_t)ds->n_classes, sizeof *ds->class_names);
         if (ds->class_names == NULL)
             FAIL(&c, SSCMA_ERR_OUT_OF_MEMORY, "cannot list the classes");
         for (int64_t i = 0; c.st == SSCMA_OK && i < n_cats; i++)
-            if (cats[i].kept && (ds->class_names[cats[i].index] = malloc(strlen(cats[i].name) + 1)) != NULL)
+            if (cats[i].kept && (ds->class_names[cats[i].index] = sscma_malloc(ds->ctx, strlen(cats[i].name) + 1)) != NULL)
                 strcpy(ds->class_names[cats[i].index], cats[i].name);
             else if (cats[i].kept)
                 FAIL(&c, SSCMA_ERR_OUT_OF_MEMORY, "cannot copy a class name");
     }
     /* images */
     if (c.st == SSCMA_OK) {
-        ds->paths = calloc((size_t)n_img, sizeof *ds->paths);
-        ds->img_size = calloc((size_t)n_img * 2, sizeof *ds->img_size);
-        img_ids = calloc((size_t)n_img, sizeof *img_ids);
+        ds->paths = sscma_calloc(ds->ctx, (size_t)n_img, sizeof *ds->paths);
+        ds->img_size = sscma_calloc(ds->ctx, (size_t)n_img * 2, sizeof *ds->img_size);
+        img_ids = sscma_calloc(ds->ctx, (size_t)n_img, sizeof *img_ids);
         if (ds->paths == NULL || ds->img_size == NULL || img_ids == NULL)
             FAIL(&c, SSCMA_ERR_OUT_OF_MEMORY, "cannot list %lld images", (long long)n_img);
         ds->size = c.st == SSCMA_OK ? n_img : 0; /* paths are freed up to size */
@@ -205,7 +205,7 @@ sscma_status sscma_coco_open(sscma_dataset *ds, json_t *config)
             break;
         }
         size_t len = strlen(dir) + strlen(name) + 2;
-        if ((ds->paths[i] = malloc(len)) == NULL) {
+        if ((ds->paths[i] = sscma_malloc(ds->ctx, len)) == NULL) {
             FAIL(&c, SSCMA_ERR_OUT_OF_MEMORY, "cannot copy a path");
             break;
         }
@@ -227,11 +227,11 @@ sscma_status sscma_coco_open(sscma_dataset *ds, json_t *config)
     }
     /* annotations: validate, then group by image */
     if (c.st == SSCMA_OK) {
-        ann_ids = calloc((size_t)(n_ann > 0 ? n_ann : 1), sizeof *ann_ids);
-        ann_image = calloc((size_t)(n_ann > 0 ? n_ann : 1), sizeof *ann_image);
-        ds->ann_start = calloc((size_t)n_img + 1, sizeof *ds->ann_start);
-        ds->boxes = calloc((size_t)(n_ann > 0 ? n_ann : 1) * 4, sizeof *ds->boxes);
-        ds->box_labels = calloc((size_t)(n_ann > 0 ? n_ann : 1), sizeof *ds->box_labels);
+        ann_ids = sscma_calloc(ds->ctx, (size_t)(n_ann > 0 ? n_ann : 1), sizeof *ann_ids);
+        ann_image = sscma_calloc(ds->ctx, (size_t)(n_ann > 0 ? n_ann : 1), sizeof *ann_image);
+        ds->ann_start = sscma_calloc(ds->ctx, (size_t)n_img + 1, sizeof *ds->ann_start);
+        ds->boxes = sscma_calloc(ds->ctx, (size_t)(n_ann > 0 ? n_ann : 1) * 4, sizeof *ds->boxes);
+        ds->box_labels = sscma_calloc(ds->ctx, (size_t)(n_ann > 0 ? n_ann : 1), sizeof *ds->box_labels);
         if (ann_ids == NULL || ann_image == NULL || ds->ann_start == NULL || ds->boxes == NULL ||
             ds->box_labels == NULL)
             FAIL(&c, SSCMA_ERR_OUT_OF_MEMORY, "cannot list %lld annotations", (long long)n_ann);
@@ -319,11 +319,11 @@ sscma_status sscma_coco_open(sscma_dataset *ds, json_t *config)
         /* stable counting sort of the kept annotations by image, in file order */
         for (int64_t i = 0; i < n_img; i++)
             ds->ann_start[i + 1] += ds->ann_start[i];
-        float *boxes = malloc((size_t)(used > 0 ? used : 1) * 4 * sizeof *boxes);
-        int32_t *labels = malloc((size_t)(used > 0 ? used : 1) * sizeof *labels);
-        int64_t *next = malloc((size_t)n_img * sizeof *next);
+        float *boxes = sscma_malloc(ds->ctx, (size_t)(used > 0 ? used : 1) * 4 * sizeof *boxes);
+        int32_t *labels = sscma_malloc(ds->ctx, (size_t)(used > 0 ? used : 1) * sizeof *labels);
+        int64_t *next = sscma_malloc(ds->ctx, (size_t)n_img * sizeof *next);
         if (boxes == NULL || labels == NULL || next == NULL) {
-            free(boxes), free(labels), free(next);
+            sscma_mfree(ds->ctx, boxes), sscma_mfree(ds->ctx, labels), sscma_mfree(ds->ctx, next);
             FAIL(&c, SSCMA_ERR_OUT_OF_MEMORY, "cannot group the annotations");
         } else {
             memcpy(next, ds->ann_start, (size_t)n_img * sizeof *next);
@@ -334,7 +334,7 @@ sscma_status sscma_coco_open(sscma_dataset *ds, json_t *config)
                 memcpy(boxes + 4 * slot, ds->boxes + 4 * i, 4 * sizeof *boxes);
                 labels[slot] = ds->box_labels[i];
             }
-            free(ds->boxes), free(ds->box_labels), free(next);
+            sscma_mfree(ds->ctx, ds->boxes), sscma_mfree(ds->ctx, ds->box_labels), sscma_mfree(ds->ctx, next);
             ds->boxes = boxes, ds->box_labels = labels;
         }
     }
@@ -342,7 +342,7 @@ sscma_status sscma_coco_open(sscma_dataset *ds, json_t *config)
         sscma_logf(ds->ctx, SSCMA_LOG_WARNING, "%s: %lld boxes clipped to their image, %lld crowd annotations skipped",
                    path, (long long)ds->boxes_clipped, (long long)ds->crowd_skipped);
     ds->kind = DATASET_BOXES;
-    free(cats), free(img_ids), free(ann_ids), free(ann_image);
+    sscma_mfree(ds->ctx, cats), sscma_mfree(ds->ctx, img_ids), sscma_mfree(ds->ctx, ann_ids), sscma_mfree(ds->ctx, ann_image);
     json_decref(doc);
     return c.st;
 }

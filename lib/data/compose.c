@@ -54,6 +54,7 @@ static int64_t below(rng *r, int64_t n)
 }
 
 typedef struct png_buf {
+    const sscma_context *ctx;
     unsigned char *data;
     size_t size, cap;
     bool failed;
@@ -68,7 +69,7 @@ static void png_write(void *context, void *data, int size)
         size_t cap = b->cap ? b->cap : 4096;
         while (cap < b->size + (size_t)size)
             cap *= 2;
-        unsigned char *grown = realloc(b->data, cap);
+        unsigned char *grown = sscma_mrealloc(b->ctx, b->data, cap);
         if (grown == NULL) {
             b->failed = true;
             return;
@@ -79,10 +80,10 @@ static void png_write(void *context, void *data, int size)
     b->size += (size_t)size;
 }
 
-static void background(rng *r, uint8_t *img, int64_t h, int64_t w, int64_t c)
+static void background(const sscma_context *ctx, rng *r, uint8_t *img, int64_t h, int64_t w, int64_t c)
 {
     const int64_t cell = 16, gh = h / cell + 2, gw = w / cell + 2;
-    double *lattice = malloc((size_t)(gh * gw * c) * sizeof *lattice);
+    double *lattice = sscma_malloc(ctx, (size_t)(gh * gw * c) * sizeof *lattice);
     if (lattice == NULL) {
         memset(img, 64, (size_t)(h * w * c));
         return;
@@ -103,7 +104,7 @@ static void background(rng *r, uint8_t *img, int64_t h, int64_t w, int64_t c)
                 img[(y * w + x) * c + k] = (uint8_t)fmin(fmax(v, 0.0), 255.0);
             }
         }
-    free(lattice);
+    sscma_mfree(ctx, lattice);
 }
 
 /* Bilinear resize of 8-bit pixels (half-pixel centres). */
@@ -274,7 +275,7 @@ static sscma_status make_dir(const char *path)
 static sscma_status index_classes(const sscma_dataset *src, const compose_cfg *c, int64_t **members, int64_t *counts)
 {
     for (int32_t k = 0; k < c->n_classes; k++) {
-        members[k] = malloc((size_t)(src->size > 0 ? src->size : 1) * sizeof **members);
+        members[k] = sscma_malloc(src->ctx, (size_t)(src->size > 0 ? src->size : 1) * sizeof **members);
         if (members[k] == NULL)
             return sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, WHERE, "cannot index the source");
         counts[k] = 0;
@@ -315,7 +316,7 @@ static sscma_status compose_split(const sscma_dataset *src, const compose_cfg *c
     uint8_t *canvas = NULL, *obj = NULL;
     char *index = NULL; /* meter: the annotation lines */
     size_t index_len = 0, index_cap = 0;
-    png_buf png = {0};
+    png_buf png = {.ctx = src->ctx};
     int64_t attempts = 0;
     for (int64_t i = 0; st == SSCMA_OK && i < c->split_sizes[split]; i++) {
         rng r = {sscma_hash64(c->seed * 0x100000001b3ULL + (uint64_t)split * 0x9e37ULL + (uint64_t)i +
@@ -336,10 +337,10 @@ static sscma_status compose_split(const sscma_dataset *src, const compose_cfg *c
                 break;
             if (canvas == NULL) {
                 channels = sc;
-                canvas = malloc((size_t)(H * W * channels));
+                canvas = sscma_malloc(src->ctx, (size_t)(H * W * channels));
                 if (canvas == NULL) {
                     if (!borrowed)
-                        free(pixels);
+                        sscma_mfree(src->ctx, pixels);
                     st = sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, WHERE, "cannot allocate an image");
                     break;
                 }
@@ -348,41 +349,41 @@ static sscma_status compose_split(const sscma_dataset *src, const compose_cfg *c
                 const char *photo = c->photos.items[below(&r, c->photos.count)];
                 uint8_t *bg = NULL;
                 int64_t bh = 0, bw = 0, bc = 0;
-                if ((st = sscma_image_load(photo, src->max_pixels, (int)channels, &bg, &bh, &bw, &bc)) != SSCMA_OK) {
+                if ((st = sscma_image_decode(src->ctx, photo, src->max_pixels, (int)channels, &bg, &bh, &bw, &bc)) != SSCMA_OK) {
                     if (!borrowed)
-                        free(pixels);
+                        sscma_mfree(src->ctx, pixels);
                     break;
                 }
                 resize_u8(bg, bh, bw, bc, canvas, H, W);
-                free(bg);
+                sscma_mfree(src->ctx, bg);
                 if (!borrowed)
-                    free(pixels);
+                    sscma_mfree(src->ctx, pixels);
                 continue;
             }
             if (o == 0) {
-                background(&r, canvas, H, W, channels);
+                background(src->ctx, &r, canvas, H, W, channels);
                 if (!borrowed)
-                    free(pixels);
+                    sscma_mfree(src->ctx, pixels);
                 continue;
             }
             double s = c->min_scale + (c->max_scale - c->min_scale) * uniform(&r);
             int64_t oh = (int64_t)llround((double)sh * s), ow = (int64_t)llround((double)sw * s);
             if (oh < 2 || ow < 2 || oh > H || ow > W || sc != channels) {
                 if (!borrowed)
-                    free(pixels);
+                    sscma_mfree(src->ctx, pixels);
                 continue; /* does not fit, or a source image with other channels */
             }
-            free(obj);
-            obj = malloc((size_t)(oh * ow * sc));
+            sscma_mfree(src->ctx, obj);
+            obj = sscma_malloc(src->ctx, (size_t)(oh * ow * sc));
             if (obj == NULL) {
                 if (!borrowed)
-                    free(pixels);
+                    sscma_mfree(src->ctx, pixels);
                 st = sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, WHERE, "cannot allocate an object");
                 break;
             }
             resize_u8(pixels, sh, sw, sc, obj, oh, ow);
             if (!borrowed)
-                free(pixels);
+                sscma_mfree(src->ctx, pixels);
             int64_t minx = ow, miny = oh, maxx = -1, maxy = -1;
             for (int64_t y = 0; y < oh; y++)
                 for (int64_t x = 0; x < ow; x++) {
@@ -428,7 +429,7 @@ static sscma_status compose_split(const sscma_dataset *src, const compose_cfg *c
                                    (box[0] + box[2]) / 2.0, (box[1] + box[3]) / 2.0, box[0], box[1]);
                 if (index_len + (size_t)len + 1 > index_cap) {
                     size_t cap = index_cap ? 2 * index_cap : 4096;
-                    char *grown = realloc(index, cap);
+                    char *grown = sscma_mrealloc(src->ctx, index, cap);
                     if (grown == NULL) {
                         st = sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, WHERE, "cannot grow the index");
                         break;
@@ -454,7 +455,7 @@ static sscma_status compose_split(const sscma_dataset *src, const compose_cfg *c
                                 (long long)H, (long long)W);
                 break;
             }
-            free(canvas);
+            sscma_mfree(src->ctx, canvas);
             canvas = NULL;
             continue;
         }
@@ -471,21 +472,21 @@ static sscma_status compose_split(const sscma_dataset *src, const compose_cfg *c
             break;
         json_array_append_new(images, json_pack("{s:I,s:s,s:I,s:I}", "id", (json_int_t)i, "file_name", file,
                                                 "height", (json_int_t)H, "width", (json_int_t)W));
-        free(canvas);
+        sscma_mfree(src->ctx, canvas);
         canvas = NULL;
     }
-    free(canvas), free(obj), free(png.data);
+    sscma_mfree(src->ctx, canvas), sscma_mfree(src->ctx, obj), sscma_mfree(src->ctx, png.data);
     if (st == SSCMA_OK && c->meter) {
         snprintf(path, sizeof path, "%s/annotations.txt", dir);
         st = sscma_write_file_atomic(path, index != NULL ? index : "", index_len);
     } else if (st == SSCMA_OK) { /* the annotations last: an interrupted run leaves no annotation file */
-        char *text = json_dumps(doc, JSON_INDENT(1));
+        char *text = sscma_json_dumps(src->ctx, doc, JSON_INDENT(1));
         snprintf(path, sizeof path, "%s/_annotations.coco.json", dir);
         st = text == NULL ? sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, WHERE, "cannot format %s", path)
                           : sscma_write_file_atomic(path, text, strlen(text));
-        free(text);
+        sscma_mfree(src->ctx, text);
     }
-    free(index);
+    sscma_mfree(src->ctx, index);
     json_decref(doc);
     return st;
 }
@@ -498,7 +499,9 @@ sscma_status sscma_compose_detection(const sscma_dataset *source, const char *co
     json_t *cfg = json_loads(config_json, 0, &err);
     if (cfg == NULL)
         return SSCMA_FAIL(SSCMA_ERR_CONFIG, "compose config: line %d, column %d: %s", err.line, err.column, err.text);
-    compose_cfg *c = calloc(1, sizeof *c);
+    compose_cfg *c = sscma_calloc(source->ctx, 1, sizeof *c);
+    if (c != NULL)
+        c->photos.ctx = source->ctx; /* the background photos' paths */
     int64_t *members[256] = {0}, counts[256] = {0};
     sscma_status st = c == NULL ? SSCMA_FAIL(SSCMA_ERR_OUT_OF_MEMORY, "cannot allocate")
                       : !json_is_object(cfg) ? sscma_fail(SSCMA_ERR_CONFIG, WHERE, "the config must be an object")
@@ -512,10 +515,10 @@ sscma_status sscma_compose_detection(const sscma_dataset *source, const char *co
     for (int32_t s = 0; st == SSCMA_OK && s < c->n_splits; s++)
         st = compose_split(source, c, s, members, counts);
     for (int32_t k = 0; k < 256; k++)
-        free(members[k]);
+        sscma_mfree(source->ctx, members[k]);
     if (c != NULL)
         sscma_strlist_free(&c->photos);
-    free(c);
+    sscma_mfree(source->ctx, c);
     json_decref(cfg);
     return st;
 }

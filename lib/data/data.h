@@ -46,7 +46,7 @@ struct sscma_dataset {
 
 struct sscma_sample {
     sscma_context *ctx;
-    uint8_t *pixels; /* malloc'ed, H * W * C */
+    uint8_t *pixels; /* a block of ctx, H * W * C */
     int64_t h, w, c;
     int32_t label;
     sscma_tensor *view;
@@ -57,8 +57,10 @@ struct sscma_sample {
     float *keypoints; /* x, y in pixels */
 };
 
-/* Growing lists of malloc'ed strings (folder scans). */
+/* Growing lists of strings from ctx (folder scans): start with `sscma_strlist list = {.ctx = ds->ctx};`. Freeing
+ * keeps ctx. */
 typedef struct sscma_strlist {
+    const sscma_context *ctx;
     char **items;
     int64_t count, cap;
 } sscma_strlist;
@@ -83,9 +85,10 @@ sscma_status sscma_voc_open(sscma_dataset *ds, json_t *config);
 
 /*
  * The boxes of sample `index` (after indices), scaled from the declared image size to the decoded w x h: copies
- * into malloc'ed arrays (*boxes 4 per box). *count 0 and NULL arrays for datasets without boxes.
+ * into blocks of ds->ctx (*boxes 4 per box). *count 0 and NULL arrays for datasets without boxes.
  */
-/* The keypoints of sample `index` (MeterData), copied into a malloc'ed array of 2 * count floats. */
+/* The keypoints of sample `index` (MeterData), copied into a block of ds->ctx
+ * of 2 * count floats. */
 sscma_status sscma_dataset_keypoints(const sscma_dataset *ds, int64_t index, int32_t *count, float **xy);
 
 sscma_status sscma_dataset_boxes(const sscma_dataset *ds, int64_t index, int64_t w, int64_t h, int32_t *count,
@@ -93,12 +96,16 @@ sscma_status sscma_dataset_boxes(const sscma_dataset *ds, int64_t index, int64_t
 
 /*
  * Decodes an image file (JPEG, PNG, BMP) into 8-bit pixels with `channels` (1 or 3; 0 = as stored, 1 or 3).
- * Images over max_pixels are refused before decoding their pixels. *pixels is malloc'ed.
+ * Images over max_pixels are refused before decoding their pixels. *pixels is a block of ctx (sscma_mfree).
  */
+sscma_status sscma_image_decode(const sscma_context *ctx, const char *path, int64_t max_pixels, int channels,
+                              uint8_t **pixels, int64_t *h, int64_t *w, int64_t *c);
+/* The same with *pixels from the C allocator (free()): only for lib/quant/predict.c until it is converted. */
 sscma_status sscma_image_load(const char *path, int64_t max_pixels, int channels, uint8_t **pixels, int64_t *h,
                               int64_t *w, int64_t *c);
 
-/* The sample's raw pixels and label, without wrapping (for the loader). pixels is malloc'ed unless borrowed. */
+/* The sample's raw pixels and label, without wrapping (for the loader). pixels is a block of ds->ctx
+ * (sscma_mfree with ds->ctx) unless borrowed. */
 sscma_status sscma_dataset_read(const sscma_dataset *ds, int64_t index, uint8_t **pixels, bool *borrowed,
                                 int64_t *h, int64_t *w, int64_t *c, int32_t *label);
 
@@ -108,6 +115,7 @@ typedef struct sscma_pipeline sscma_pipeline;
 
 /* A float image being transformed: HWC, values 0..255 until Normalize. Buffers are owned by the worker. */
 typedef struct sscma_image {
+    const sscma_context *ctx; /* data is a block of ctx; NULL: of the C allocator (lib/quant/predict.c, pending) */
     float *data;
     int64_t h, w, c;
     size_t capacity; /* floats */
@@ -127,7 +135,7 @@ void sscma_pipeline_destroy(sscma_pipeline *p);
 bool sscma_pipeline_output_shape(const sscma_pipeline *p, int64_t h, int64_t w, int64_t c, int64_t *oh, int64_t *ow,
                                  int64_t *oc, bool *fixed);
 /*
- * Runs the pipeline on `img` (in place, using `scratch` as the second buffer; both grow with realloc). Random
+ * Runs the pipeline on `img` (in place, using `scratch` as the second buffer; both grow within their ctx). Random
  * choices come from (seed, sample): the same pair gives the same result.
  */
 sscma_status sscma_pipeline_apply(const sscma_pipeline *p, sscma_image *img, sscma_image *scratch, uint64_t seed,

@@ -22,7 +22,7 @@ static sscma_status apply_indices(sscma_dataset *ds, json_t *indices)
     else
         return sscma_fail(SSCMA_ERR_CONFIG, "dataset", "'indices' must be a count (the first N samples) or a list of "
                           "sample indices");
-    if ((ds->subset = malloc((size_t)(n > 0 ? n : 1) * sizeof *ds->subset)) == NULL)
+    if ((ds->subset = sscma_malloc(ds->ctx, (size_t)(n > 0 ? n : 1) * sizeof *ds->subset)) == NULL)
         return sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, "dataset", "cannot allocate %lld indices", (long long)n);
     for (int64_t i = 0; i < n; i++) {
         json_t *v = json_is_array(indices) ? json_array_get(indices, (size_t)i) : NULL;
@@ -63,7 +63,7 @@ sscma_status sscma_dataset_open(sscma_context *ctx, const char *config_json, ssc
     json_t *config = json_loads(config_json, 0, &err);
     if (config == NULL)
         return SSCMA_FAIL(SSCMA_ERR_CONFIG, "dataset config: line %d, column %d: %s", err.line, err.column, err.text);
-    sscma_dataset *ds = calloc(1, sizeof *ds);
+    sscma_dataset *ds = sscma_calloc(ctx, 1, sizeof *ds);
     if (ds == NULL) {
         json_decref(config);
         return SSCMA_FAIL(SSCMA_ERR_OUT_OF_MEMORY, "cannot allocate a dataset");
@@ -117,22 +117,22 @@ void sscma_dataset_destroy(sscma_dataset *ds)
     if (ds == NULL)
         return;
     for (int32_t i = 0; ds->class_names != NULL && i < ds->n_classes; i++)
-        free(ds->class_names[i]);
-    free(ds->class_names);
+        sscma_mfree(ds->ctx, ds->class_names[i]);
+    sscma_mfree(ds->ctx, ds->class_names);
     for (int64_t i = 0; ds->paths != NULL && i < (ds->subset != NULL ? ds->full_size : ds->size); i++)
-        free(ds->paths[i]);
-    free(ds->subset);
-    free(ds->img_size);
-    free(ds->ann_start);
-    free(ds->boxes);
-    free(ds->box_labels);
-    free(ds->keypoints);
-    free(ds->paths);
-    free(ds->labels);
-    free(ds->idx_images);
-    free(ds->idx_labels);
-    free(ds->report);
-    free(ds);
+        sscma_mfree(ds->ctx, ds->paths[i]);
+    sscma_mfree(ds->ctx, ds->subset);
+    sscma_mfree(ds->ctx, ds->img_size);
+    sscma_mfree(ds->ctx, ds->ann_start);
+    sscma_mfree(ds->ctx, ds->boxes);
+    sscma_mfree(ds->ctx, ds->box_labels);
+    sscma_mfree(ds->ctx, ds->keypoints);
+    sscma_mfree(ds->ctx, ds->paths);
+    sscma_mfree(ds->ctx, ds->labels);
+    sscma_mfree(ds->ctx, ds->idx_images);
+    sscma_mfree(ds->ctx, ds->idx_labels);
+    sscma_mfree(ds->ctx, ds->report);
+    sscma_mfree(ds->ctx, ds);
 }
 
 sscma_status sscma_dataset_size(const sscma_dataset *dataset, int64_t *out)
@@ -179,7 +179,7 @@ sscma_status sscma_dataset_read(const sscma_dataset *ds, int64_t index, uint8_t 
     }
     *borrowed = false;
     *label = ds->labels != NULL ? ds->labels[index] : -1;
-    return sscma_image_load(ds->paths[index], ds->max_pixels, 0, pixels, h, w, c);
+    return sscma_image_decode(ds->ctx, ds->paths[index], ds->max_pixels, 0, pixels, h, w, c);
 }
 
 sscma_status sscma_dataset_keypoints(const sscma_dataset *ds, int64_t index, int32_t *count, float **xy)
@@ -190,7 +190,7 @@ sscma_status sscma_dataset_keypoints(const sscma_dataset *ds, int64_t index, int
     if (ds->subset != NULL)
         index = ds->subset[index];
     const size_t n = (size_t)ds->n_keypoints * 2;
-    if ((*xy = malloc(n * sizeof **xy)) == NULL)
+    if ((*xy = sscma_malloc(ds->ctx, n * sizeof **xy)) == NULL)
         return sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, "dataset", "cannot copy %d keypoints", (int)ds->n_keypoints);
     memcpy(*xy, ds->keypoints + (size_t)index * n, n * sizeof **xy);
     *count = ds->n_keypoints;
@@ -208,10 +208,10 @@ sscma_status sscma_dataset_boxes(const sscma_dataset *ds, int64_t index, int64_t
     const int64_t first = ds->ann_start[index], n = ds->ann_start[index + 1] - first;
     if (n == 0)
         return SSCMA_OK;
-    *boxes = malloc((size_t)n * 4 * sizeof **boxes);
-    *labels = malloc((size_t)n * sizeof **labels);
+    *boxes = sscma_malloc(ds->ctx, (size_t)n * 4 * sizeof **boxes);
+    *labels = sscma_malloc(ds->ctx, (size_t)n * sizeof **labels);
     if (*boxes == NULL || *labels == NULL) {
-        free(*boxes), free(*labels);
+        sscma_mfree(ds->ctx, *boxes), sscma_mfree(ds->ctx, *labels);
         *boxes = NULL, *labels = NULL;
         return sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, "dataset", "cannot copy %lld boxes", (long long)n);
     }
@@ -237,14 +237,14 @@ sscma_status sscma_dataset_get(const sscma_dataset *dataset, int64_t index, sscm
     sscma_status st = sscma_dataset_read(dataset, index, &pixels, &borrowed, &h, &w, &c, &label);
     if (st != SSCMA_OK)
         return st;
-    sscma_sample *s = calloc(1, sizeof *s);
-    uint8_t *own = borrowed ? malloc((size_t)(h * w * c)) : pixels;
+    sscma_sample *s = sscma_calloc(dataset->ctx, 1, sizeof *s);
+    uint8_t *own = borrowed ? sscma_malloc(dataset->ctx, (size_t)(h * w * c)) : pixels;
     if (s == NULL || own == NULL) {
-        free(s);
+        sscma_mfree(dataset->ctx, s);
         if (!borrowed)
-            free(pixels);
+            sscma_mfree(dataset->ctx, pixels);
         else
-            free(own);
+            sscma_mfree(dataset->ctx, own);
         return SSCMA_FAIL(SSCMA_ERR_OUT_OF_MEMORY, "cannot allocate sample %lld", (long long)index);
     }
     if (borrowed)
@@ -272,11 +272,11 @@ void sscma_sample_destroy(sscma_sample *sample)
     if (sample == NULL)
         return;
     sscma_tensor_destroy(sample->view);
-    free(sample->pixels);
-    free(sample->boxes);
-    free(sample->box_labels);
-    free(sample->keypoints);
-    free(sample);
+    sscma_mfree(sample->ctx, sample->pixels);
+    sscma_mfree(sample->ctx, sample->boxes);
+    sscma_mfree(sample->ctx, sample->box_labels);
+    sscma_mfree(sample->ctx, sample->keypoints);
+    sscma_mfree(sample->ctx, sample);
 }
 
 sscma_status sscma_sample_image(const sscma_sample *sample, sscma_tensor **out)
@@ -322,14 +322,14 @@ sscma_status sscma_dataset_check(sscma_dataset *dataset, int64_t *problems, cons
 {
     SSCMA_REQUIRE_NONNULL(dataset);
     size_t cap = 4096, len = 0;
-    char *text = malloc(cap);
+    char *text = sscma_malloc(dataset->ctx, cap);
     if (text == NULL)
         return SSCMA_FAIL(SSCMA_ERR_OUT_OF_MEMORY, "cannot allocate the report");
     text[0] = '\0';
     int64_t count = 0;
-    int64_t *per_class = calloc((size_t)(dataset->n_classes > 0 ? dataset->n_classes : 1), sizeof *per_class);
+    int64_t *per_class = sscma_calloc(dataset->ctx, (size_t)(dataset->n_classes > 0 ? dataset->n_classes : 1), sizeof *per_class);
     if (per_class == NULL) {
-        free(text);
+        sscma_mfree(dataset->ctx, text);
         return SSCMA_FAIL(SSCMA_ERR_OUT_OF_MEMORY, "cannot allocate the report");
     }
     for (int64_t i = 0; i <= dataset->size; i++) {
@@ -354,7 +354,7 @@ sscma_status sscma_dataset_check(sscma_dataset *dataset, int64_t *problems, cons
                              (int)dataset->img_size[2 * k], (int)dataset->img_size[2 * k + 1]);
             }
             if (!borrowed)
-                free(pixels);
+                sscma_mfree(dataset->ctx, pixels);
         } else {
             /* after the walk: classes without samples */
             size_t n = 0;
@@ -370,18 +370,18 @@ sscma_status sscma_dataset_check(sscma_dataset *dataset, int64_t *problems, cons
         if (need > cap) {
             while (cap < need)
                 cap *= 2;
-            char *grown = realloc(text, cap);
+            char *grown = sscma_mrealloc(dataset->ctx, text, cap);
             if (grown == NULL) {
-                free(text);
-                free(per_class);
+                sscma_mfree(dataset->ctx, text);
+                sscma_mfree(dataset->ctx, per_class);
                 return SSCMA_FAIL(SSCMA_ERR_OUT_OF_MEMORY, "cannot grow the report");
             }
             text = grown;
         }
         len += (size_t)snprintf(text + len, cap - len, "%s\n", line);
     }
-    free(per_class);
-    free(dataset->report);
+    sscma_mfree(dataset->ctx, per_class);
+    sscma_mfree(dataset->ctx, dataset->report);
     dataset->report = text;
     if (problems != NULL)
         *problems = count;

@@ -20,21 +20,21 @@ bool sscma_strlist_push(sscma_strlist *l, const char *s)
 {
     if (l->count == l->cap) {
         int64_t cap = l->cap ? l->cap * 2 : 64;
-        char **items = realloc(l->items, (size_t)cap * sizeof *items);
+        char **items = sscma_mrealloc(l->ctx, l->items, (size_t)cap * sizeof *items);
         if (items == NULL)
             return false;
         l->items = items, l->cap = cap;
     }
-    l->items[l->count] = strdup(s);
+    l->items[l->count] = sscma_mstrdup(l->ctx, s);
     return l->items[l->count++] != NULL;
 }
 
 void sscma_strlist_free(sscma_strlist *l)
 {
     for (int64_t i = 0; i < l->count; i++)
-        free(l->items[i]);
-    free(l->items);
-    memset(l, 0, sizeof *l);
+        sscma_mfree(l->ctx, l->items[i]);
+    sscma_mfree(l->ctx, l->items);
+    l->items = NULL, l->count = l->cap = 0;
 }
 
 static int cmp_str(const void *a, const void *b)
@@ -85,7 +85,7 @@ sscma_status sscma_scan_files(const char *dir, const char *ext, sscma_strlist *o
     DIR *d = opendir(dir);
     if (d == NULL)
         return sscma_fail(SSCMA_ERR_IO, dir, "cannot open the folder: %s", strerror(errno));
-    sscma_strlist entries = {0};
+    sscma_strlist entries = {.ctx = out->ctx};
     struct dirent *e;
     sscma_status st = SSCMA_OK;
     while ((e = readdir(d)) != NULL)
@@ -126,7 +126,7 @@ sscma_status sscma_folder_open(sscma_dataset *ds, json_t *config)
         return sscma_fail(SSCMA_ERR_CONFIG, "dataset", "CustomDataset needs \"data_root\" (a folder of class folders)");
     char base[2048];
     snprintf(base, sizeof base, "%s%s%s", root, prefix ? "/" : "", prefix ? prefix : "");
-    sscma_strlist classes = {0};
+    sscma_strlist classes = {.ctx = ds->ctx};
     sscma_status st = SSCMA_OK;
     json_t *given = json_object_get(config, "classes");
     if (given != NULL) {
@@ -162,7 +162,7 @@ sscma_status sscma_folder_open(sscma_dataset *ds, json_t *config)
     }
     if (st == SSCMA_OK && classes.count == 0)
         st = sscma_fail(SSCMA_ERR_FORMAT, base, "no class folders: expected one sub-folder per class");
-    sscma_strlist files = {0};
+    sscma_strlist files = {.ctx = ds->ctx};
     int32_t *labels = NULL;
     int64_t cap = 0;
     for (int64_t k = 0; st == SSCMA_OK && k < classes.count; k++) {
@@ -175,7 +175,7 @@ sscma_status sscma_folder_open(sscma_dataset *ds, json_t *config)
         st = sscma_scan_images(dir, &files, 0);
         if (st == SSCMA_OK && files.count > cap) {
             cap = files.cap;
-            int32_t *grown = realloc(labels, (size_t)cap * sizeof *labels);
+            int32_t *grown = sscma_mrealloc(ds->ctx, labels, (size_t)cap * sizeof *labels);
             if (grown == NULL)
                 st = sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, base, "cannot list samples");
             else
@@ -190,7 +190,7 @@ sscma_status sscma_folder_open(sscma_dataset *ds, json_t *config)
     if (st != SSCMA_OK) {
         sscma_strlist_free(&classes);
         sscma_strlist_free(&files);
-        free(labels);
+        sscma_mfree(ds->ctx, labels);
         return st;
     }
     ds->kind = DATASET_FOLDER;

@@ -38,7 +38,7 @@ static uint32_t be32(const unsigned char *p)
 }
 
 /* Reads an IDX file of unsigned bytes with `dims` dimensions; *data is malloc'ed, shape in shape[]. */
-static sscma_status read_idx(const char *path, int dims, uint8_t **data, int64_t *shape)
+static sscma_status read_idx(const sscma_context *ctx, const char *path, int dims, uint8_t **data, int64_t *shape)
 {
     gzFile f = gzopen(path, "rb");
     if (f == NULL)
@@ -75,7 +75,7 @@ static sscma_status read_idx(const char *path, int dims, uint8_t **data, int64_t
     /* The buffer grows with the data actually read (doubling, at most to the declared size): a header that
      * declares gigabytes over a short or truncated file costs no more memory than the file holds. */
     uint64_t done_bytes = 0, cap = total < ((uint64_t)1 << 20) ? total : ((uint64_t)1 << 20);
-    *data = malloc(cap ? cap : 1);
+    *data = sscma_malloc(ctx, cap);
     if (*data == NULL) {
         st = sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, path, "cannot allocate %llu bytes", (unsigned long long)cap);
         goto done;
@@ -83,11 +83,11 @@ static sscma_status read_idx(const char *path, int dims, uint8_t **data, int64_t
     while (done_bytes < total) {
         if (done_bytes == cap) {
             uint64_t grown = cap * 2 < total ? cap * 2 : total;
-            uint8_t *bigger = realloc(*data, grown);
+            uint8_t *bigger = sscma_mrealloc(ctx, *data, grown);
             if (bigger == NULL) {
                 st = sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, path, "cannot allocate %llu bytes",
                                 (unsigned long long)grown);
-                free(*data);
+                sscma_mfree(ctx, *data);
                 *data = NULL;
                 goto done;
             }
@@ -106,7 +106,7 @@ static sscma_status read_idx(const char *path, int dims, uint8_t **data, int64_t
         st = sscma_fail(SSCMA_ERR_FORMAT, path, "truncated: %llu data bytes expected, %llu found%s%s",
                         (unsigned long long)total, (unsigned long long)done_bytes, errnum < 0 ? "; zlib: " : "",
                         errnum < 0 ? zmsg : "");
-        free(*data);
+        sscma_mfree(ctx, *data);
         *data = NULL;
     }
 done:
@@ -142,9 +142,9 @@ sscma_status sscma_idx_open(sscma_dataset *ds, json_t *config)
     if (st != SSCMA_OK)
         return st;
     int64_t ishape[3] = {0, 0, 0}, lshape[1] = {0};
-    if ((st = read_idx(images_path, 3, &ds->idx_images, ishape)) != SSCMA_OK)
+    if ((st = read_idx(ds->ctx, images_path, 3, &ds->idx_images, ishape)) != SSCMA_OK)
         return st;
-    if ((st = read_idx(labels_path, 1, &ds->idx_labels, lshape)) != SSCMA_OK)
+    if ((st = read_idx(ds->ctx, labels_path, 1, &ds->idx_labels, lshape)) != SSCMA_OK)
         return st;
     if (ishape[0] != lshape[0])
         return sscma_fail(SSCMA_ERR_FORMAT, labels_path, "%lld labels for %lld images in %s", (long long)lshape[0],
@@ -158,11 +158,11 @@ sscma_status sscma_idx_open(sscma_dataset *ds, json_t *config)
     ds->rows = ishape[1];
     ds->cols = ishape[2];
     ds->n_classes = 10;
-    ds->class_names = calloc(10, sizeof *ds->class_names);
+    ds->class_names = sscma_calloc(ds->ctx, 10, sizeof *ds->class_names);
     if (ds->class_names == NULL)
         return sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, "dataset", "cannot allocate class names");
     for (int i = 0; i < 10; i++) {
-        ds->class_names[i] = strdup(fashion ? fashion_classes[i] : digit_classes[i]);
+        ds->class_names[i] = sscma_mstrdup(ds->ctx, fashion ? fashion_classes[i] : digit_classes[i]);
         if (ds->class_names[i] == NULL)
             return sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, "dataset", "cannot allocate class names");
     }

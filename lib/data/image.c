@@ -59,8 +59,9 @@ static bool declared_size(FILE *f, int64_t *w, int64_t *h)
     return found;
 }
 
-sscma_status sscma_image_load(const char *path, int64_t max_pixels, int channels, uint8_t **pixels, int64_t *h,
-                              int64_t *w, int64_t *c)
+/* Decodes into pixels from ctx (sscma_malloc), or from the C allocator when `sys` (sscma_image_load). */
+static sscma_status decode(const sscma_context *ctx, bool sys, const char *path, int64_t max_pixels,
+                                 int channels, uint8_t **pixels, int64_t *h, int64_t *w, int64_t *c)
 {
     FILE *f = NULL;
     sscma_status st = sscma_open_regular(path, &f); /* a FIFO would block stb's reads forever */
@@ -96,7 +97,8 @@ sscma_status sscma_image_load(const char *path, int64_t max_pixels, int channels
         return sscma_fail(SSCMA_ERR_FORMAT, path, "cannot decode: %s (truncated or corrupt?)", why ? why : "unknown");
     }
     size_t bytes = (size_t)gw * (size_t)gh * (size_t)want;
-    *pixels = malloc(bytes);
+    /* stb_image allocates with the C allocator inside libstb (not built here): its buffer lives only until this copy */
+    *pixels = sys ? sscma_sys_malloc(bytes) : sscma_malloc(ctx, bytes);
     if (*pixels == NULL) {
         stbi_image_free(data);
         return sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, path, "cannot allocate %zu bytes", bytes);
@@ -105,4 +107,16 @@ sscma_status sscma_image_load(const char *path, int64_t max_pixels, int channels
     stbi_image_free(data);
     *h = gh, *w = gw, *c = want;
     return SSCMA_OK;
+}
+
+sscma_status sscma_image_decode(const sscma_context *ctx, const char *path, int64_t max_pixels, int channels,
+                              uint8_t **pixels, int64_t *h, int64_t *w, int64_t *c)
+{
+    return decode(ctx, false, path, max_pixels, channels, pixels, h, w, c);
+}
+
+sscma_status sscma_image_load(const char *path, int64_t max_pixels, int channels, uint8_t **pixels, int64_t *h,
+                              int64_t *w, int64_t *c)
+{
+    return decode(NULL, true, path, max_pixels, channels, pixels, h, w, c);
 }

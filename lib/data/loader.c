@@ -83,10 +83,17 @@ struct sscma_loader {
     int stop;
 };
 
+/* The scratch images grow within the loader's context (the pipeline reallocates them with it). */
+static void scratch_init(scratch *s, int32_t n, const sscma_context *ctx)
+{
+    for (int32_t i = 0; i < n; i++)
+        s[i].a.ctx = s[i].b.ctx = ctx;
+}
+
 static void free_scratch(scratch *s)
 {
-    free(s->a.data);
-    free(s->b.data);
+    sscma_mfree(s->a.ctx, s->a.data);
+    sscma_mfree(s->b.ctx, s->b.data);
 }
 
 /* The FOMO grid of the boxes of `img` (already moved by the pipeline) into `grid`. */
@@ -149,15 +156,15 @@ static sscma_status build_sample(const sscma_loader *l, int64_t batch, int64_t p
         (l->keypoints &&
          (st = sscma_dataset_keypoints(l->dataset, index, &s->a.n_keypoints, &s->a.keypoints)) != SSCMA_OK)) {
         if (!borrowed)
-            free(pixels);
+            sscma_mfree(l->dataset->ctx, pixels);
         return st;
     }
     size_t n = (size_t)(h * w * c);
     if (s->a.capacity < n) {
-        float *d = realloc(s->a.data, n * sizeof *d);
+        float *d = sscma_mrealloc(s->a.ctx, s->a.data, n * sizeof *d);
         if (d == NULL) {
             if (!borrowed)
-                free(pixels);
+                sscma_mfree(l->dataset->ctx, pixels);
             return sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, WHERE, "sample %lld: cannot convert the image",
                               (long long)index);
         }
@@ -167,7 +174,7 @@ static sscma_status build_sample(const sscma_loader *l, int64_t batch, int64_t p
     for (size_t i = 0; i < n; i++)
         s->a.data[i] = (float)pixels[i];
     if (!borrowed)
-        free(pixels);
+        sscma_mfree(l->dataset->ctx, pixels);
     s->a.h = h, s->a.w = w, s->a.c = c;
     if ((st = sscma_pipeline_apply(l->pipeline, &s->a, &s->b, l->aug_seed, (uint64_t)index)) != SSCMA_OK) {
         char detail[600];
@@ -202,7 +209,8 @@ static sscma_status build_sample(const sscma_loader *l, int64_t batch, int64_t p
 static sscma_status build_one(const sscma_loader *l, int64_t batch, int64_t pos, scratch *s, float *out, void *target)
 {
     sscma_status st = build_sample(l, batch, pos, s, out, target);
-    free(s->a.boxes), free(s->a.box_labels), free(s->a.keypoints);
+    const sscma_context *dctx = l->dataset->ctx; /* the dataset made the boxes and keypoints */
+    sscma_mfree(dctx, s->a.boxes), sscma_mfree(dctx, s->a.box_labels), sscma_mfree(dctx, s->a.keypoints);
     s->a.boxes = NULL, s->a.box_labels = NULL, s->a.n_boxes = 0, s->a.keypoints = NULL, s->a.n_keypoints = 0;
     return st;
 }
@@ -264,7 +272,7 @@ static void *worker_main(void *arg)
     void **pair = arg;
     sscma_loader *l = pair[0];
     scratch *s = pair[1];
-    free(pair);
+    sscma_mfree(l->ctx, pair);
     const int64_t per = l->out_h * l->out_w * l->out_c;
     pthread_mutex_lock(&l->lock);
     for (;;) {
@@ -360,7 +368,7 @@ sscma_status sscma_loader_create(sscma_context *ctx, sscma_dataset *dataset, con
     loader_cfg lc;
     sscma_status st = sscma_schema_read(loader_fields, cfg, __func__, NULL, &lc);
     sscma_loader *l = NULL;
-    if (st == SSCMA_OK && (l = calloc(1, sizeof *l)) == NULL)
+    if (st == SSCMA_OK && (l = sscma_calloc(ctx, 1, sizeof *l)) == NULL)
         st = SSCMA_FAIL(SSCMA_ERR_OUT_OF_MEMORY, "cannot allocate a loader");
     if (st == SSCMA_OK) {
         l->ctx = ctx, l->dataset = dataset, l->batch_size = lc.batch_size;
@@ -369,9 +377,8 @@ sscma_status sscma_loader_create(sscma_context *ctx, sscma_dataset *dataset, con
         pthread_mutex_init(&l->lock, NULL);
         pthread_cond_init(&l->changed, NULL);
         pthread_mutex_init(&l->cache_lock, NULL);
-        if (lc.cache && dataset->kind != DATASET_IDX &&
-                 (l->cache = calloc((size_t)(dataset->full_size > dataset->size ? dataset->full_size : dataset->size) +
-                                        1, sizeof *l->cache)) == NULL)
+        size_t n_cache = (size_t)(dataset->full_size > dataset->size ? dataset->full_size : dataset->size) + 1;
+        if (lc.cache && dataset->kind != DATASET_IDX && (l->cache = sscma_calloc(ctx, n_cache, sizeof *l->cache)) == NULL)
             st = SSCMA_FAIL(SSCMA_ERR_OUT_OF_MEMORY, "cannot allocate the image cache");
         if (st == SSCMA_OK)
             st = sscma_pipeline_create(ctx, lc.pipeline, &l->pipeline);
@@ -387,7 +394,7 @@ sscma_status sscma_loader_create(sscma_context *ctx, sscma_dataset *dataset, con
             bool borrowed = false;
             int32_t label;
             if ((st = sscma_dataset_read(dataset, 0, &px, &borrowed, &h, &w, &c, &label)) == SSCMA_OK && !borrowed)
-                free(px);
+                sscma_mfree(dataset->ctx, px);
         }
         if (st == SSCMA_OK &&
             !sscma_pipeline_output_shape(l->pipeline, h, w, c, &l->out_h, &l->out_w, &l->out_c, &fixed))
@@ -438,22 +445,26 @@ sscma_status sscma_loader_create(sscma_context *ctx, sscma_dataset *dataset, con
         }
     }
     if (st == SSCMA_OK) {
-        l->order = malloc((size_t)(dataset->size > 0 ? dataset->size : 1) * sizeof *l->order);
+        l->order = sscma_malloc(ctx, (size_t)(dataset->size > 0 ? dataset->size : 1) * sizeof *l->order);
         l->n_pool_scratch = ctx->options.num_threads;
-        l->pool_scratch = calloc((size_t)l->n_pool_scratch, sizeof *l->pool_scratch);
+        l->pool_scratch = sscma_calloc(ctx, (size_t)l->n_pool_scratch, sizeof *l->pool_scratch);
         if (l->order == NULL || l->pool_scratch == NULL)
             st = SSCMA_FAIL(SSCMA_ERR_OUT_OF_MEMORY, "cannot allocate the loader's buffers");
+        else
+            scratch_init(l->pool_scratch, l->n_pool_scratch, ctx);
     }
     if (st == SSCMA_OK && l->workers > 0) {
         const int64_t per = l->out_h * l->out_w * l->out_c;
-        l->slots = calloc((size_t)l->prefetch, sizeof *l->slots);
-        l->worker_scratch = calloc((size_t)l->workers, sizeof *l->worker_scratch);
-        l->threads = calloc((size_t)l->workers, sizeof *l->threads);
+        l->slots = sscma_calloc(ctx, (size_t)l->prefetch, sizeof *l->slots);
+        l->worker_scratch = sscma_calloc(ctx, (size_t)l->workers, sizeof *l->worker_scratch);
+        l->threads = sscma_calloc(ctx, (size_t)l->workers, sizeof *l->threads);
         if (l->slots == NULL || l->worker_scratch == NULL || l->threads == NULL)
             st = SSCMA_FAIL(SSCMA_ERR_OUT_OF_MEMORY, "cannot allocate the loader's workers");
+        else
+            scratch_init(l->worker_scratch, l->workers, ctx);
         for (int32_t i = 0; st == SSCMA_OK && i < l->prefetch; i++) {
-            l->slots[i].images = malloc((size_t)(l->batch_size * per) * sizeof(float));
-            l->slots[i].targets = malloc((size_t)(l->batch_size * l->target_bytes));
+            l->slots[i].images = sscma_malloc(ctx, (size_t)(l->batch_size * per) * sizeof(float));
+            l->slots[i].targets = sscma_malloc(ctx, (size_t)(l->batch_size * l->target_bytes));
             if (l->slots[i].images == NULL || l->slots[i].targets == NULL)
                 st = SSCMA_FAIL(SSCMA_ERR_OUT_OF_MEMORY, "cannot allocate %d batch slots", (int)l->prefetch);
         }
@@ -465,12 +476,12 @@ sscma_status sscma_loader_create(sscma_context *ctx, sscma_dataset *dataset, con
     }
     sscma_loader_start_epoch(l, 0);
     for (int32_t i = 0; i < l->workers; i++) {
-        void **pair = malloc(2 * sizeof *pair);
+        void **pair = sscma_malloc(ctx, 2 * sizeof *pair);
         if (pair == NULL)
             break;
         pair[0] = l, pair[1] = &l->worker_scratch[i];
         if (pthread_create(&l->threads[i], NULL, worker_main, pair) != 0) {
-            free(pair);
+            sscma_mfree(ctx, pair);
             break;
         }
         l->started++;
@@ -496,27 +507,27 @@ void sscma_loader_destroy(sscma_loader *loader)
             pthread_join(loader->threads[i], NULL);
     }
     for (int32_t i = 0; loader->slots != NULL && i < loader->prefetch; i++) {
-        free(loader->slots[i].images);
-        free(loader->slots[i].targets);
+        sscma_mfree(loader->ctx, loader->slots[i].images);
+        sscma_mfree(loader->ctx, loader->slots[i].targets);
     }
     for (int32_t i = 0; loader->worker_scratch != NULL && i < loader->workers; i++)
         free_scratch(&loader->worker_scratch[i]);
     for (int32_t i = 0; loader->pool_scratch != NULL && i < loader->n_pool_scratch; i++)
         free_scratch(&loader->pool_scratch[i]);
-    free(loader->slots);
-    free(loader->worker_scratch);
-    free(loader->pool_scratch);
-    free(loader->threads);
-    free(loader->order);
+    sscma_mfree(loader->ctx, loader->slots);
+    sscma_mfree(loader->ctx, loader->worker_scratch);
+    sscma_mfree(loader->ctx, loader->pool_scratch);
+    sscma_mfree(loader->ctx, loader->threads);
+    sscma_mfree(loader->ctx, loader->order);
     sscma_pipeline_destroy(loader->pipeline);
     if (loader->cache != NULL)
         for (int64_t i = 0; i < loader->dataset->size; i++)
-            free(loader->cache[i].pixels);
-    free(loader->cache);
+            sscma_mfree(loader->dataset->ctx, loader->cache[i].pixels);
+    sscma_mfree(loader->ctx, loader->cache);
     pthread_mutex_destroy(&loader->cache_lock);
     pthread_cond_destroy(&loader->changed);
     pthread_mutex_destroy(&loader->lock);
-    free(loader);
+    sscma_mfree(loader->ctx, loader);
 }
 
 sscma_status sscma_loader_batches(const sscma_loader *loader, int64_t *out)
@@ -676,12 +687,13 @@ sscma_status sscma_loader_next(sscma_loader *loader, sscma_tensor *images, sscma
         int64_t n = batch_count(loader, batch);
         memset(image_data + (size_t)n * per, 0, (size_t)(loader->batch_size - n) * per * sizeof(float));
         unsigned char *targets = label_data;
-        if (targets == NULL && (targets = malloc((size_t)(loader->batch_size * loader->target_bytes))) == NULL)
+        if (targets == NULL &&
+            (targets = sscma_malloc(loader->ctx, (size_t)(loader->batch_size * loader->target_bytes))) == NULL)
             return SSCMA_FAIL(SSCMA_ERR_OUT_OF_MEMORY, "cannot allocate the batch's targets");
         memset(targets, 0, (size_t)(loader->batch_size * loader->target_bytes));
         sscma_status st = build_batch_sync(loader, batch, image_data, targets);
         if (targets != label_data)
-            free(targets);
+            sscma_mfree(loader->ctx, targets);
         if (st != SSCMA_OK)
             return st;
         loader->consumed++;

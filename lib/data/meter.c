@@ -29,10 +29,10 @@ static sscma_status add_sample(sscma_dataset *ds, const char *where, const char 
                           (int)ds->n_keypoints);
     if (ds->size == *cap) {
         int64_t grown = *cap ? 2 * *cap : 256;
-        char **paths = realloc(ds->paths, (size_t)grown * sizeof *paths);
+        char **paths = sscma_mrealloc(ds->ctx, ds->paths, (size_t)grown * sizeof *paths);
         if (paths != NULL)
             ds->paths = paths;
-        float *kp = realloc(ds->keypoints, (size_t)(grown * 2 * n) * sizeof *kp);
+        float *kp = sscma_mrealloc(ds->ctx, ds->keypoints, (size_t)(grown * 2 * n) * sizeof *kp);
         if (kp != NULL)
             ds->keypoints = kp;
         if (paths == NULL || kp == NULL)
@@ -41,7 +41,7 @@ static sscma_status add_sample(sscma_dataset *ds, const char *where, const char 
     }
     if (access(image, R_OK) != 0)
         return sscma_fail(SSCMA_ERR_IO, where, "image file %s is missing", image);
-    char *copy = malloc(strlen(image) + 1);
+    char *copy = sscma_malloc(ds->ctx, strlen(image) + 1);
     if (copy == NULL)
         return sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, where, "cannot copy a path");
     strcpy(copy, image);
@@ -53,7 +53,7 @@ static sscma_status add_sample(sscma_dataset *ds, const char *where, const char 
 
 static sscma_status open_labelme(sscma_dataset *ds, const char *root)
 {
-    sscma_strlist files = {0};
+    sscma_strlist files = {.ctx = ds->ctx};
     sscma_status st = sscma_scan_files(root, ".json", &files, 0);
     if (st == SSCMA_OK && files.count == 0)
         st = sscma_fail(SSCMA_ERR_FORMAT, root, "neither annotations.txt nor labelme .json files: an empty dataset");
@@ -116,8 +116,8 @@ static sscma_status finish(sscma_dataset *ds, const char *where, sscma_status st
     if (st != SSCMA_OK)
         return st;
     ds->n_classes = 1;
-    ds->class_names = calloc(1, sizeof *ds->class_names);
-    if (ds->class_names == NULL || (ds->class_names[0] = malloc(6)) == NULL)
+    ds->class_names = sscma_calloc(ds->ctx, 1, sizeof *ds->class_names);
+    if (ds->class_names == NULL || (ds->class_names[0] = sscma_malloc(ds->ctx, 6)) == NULL)
         return sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, where, "cannot name the class");
     strcpy(ds->class_names[0], "meter");
     return SSCMA_OK;
@@ -147,7 +147,7 @@ sscma_status sscma_meter_open(sscma_dataset *ds, json_t *config)
         return finish(ds, root, st);
     char line[8192];
     int64_t cap = 0, lineno = 0;
-    float *coords = malloc(sizeof(float) * 512);
+    float *coords = sscma_malloc(ds->ctx, sizeof(float) * 512);
     while (st == SSCMA_OK && fgets(line, sizeof line, f) != NULL) {
         lineno++;
         size_t len = strlen(line);
@@ -182,7 +182,7 @@ sscma_status sscma_meter_open(sscma_dataset *ds, json_t *config)
             break;
         }
         size_t plen = strlen(root) + strlen(image) + 2;
-        char *full = malloc(plen), where[64];
+        char *full = sscma_malloc(ds->ctx, plen), where[64];
         if (full == NULL) {
             st = sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, path, "cannot copy a path");
             break;
@@ -190,7 +190,7 @@ sscma_status sscma_meter_open(sscma_dataset *ds, json_t *config)
         snprintf(full, plen, "%s/%s", root, image);
         snprintf(where, sizeof where, "line %lld", (long long)lineno);
         st = add_sample(ds, where, full, coords, n / 2, &cap);
-        free(full);
+        sscma_mfree(ds->ctx, full);
         if (st != SSCMA_OK) { /* name the index file too */
             char detail[900];
             snprintf(detail, sizeof detail, "%s", sscma_last_error());
@@ -198,7 +198,7 @@ sscma_status sscma_meter_open(sscma_dataset *ds, json_t *config)
         }
     }
     fclose(f);
-    free(coords);
+    sscma_mfree(ds->ctx, coords);
     if (st == SSCMA_OK && ds->size == 0)
         st = sscma_fail(SSCMA_ERR_FORMAT, path, "no sample: an empty index");
     return finish(ds, path, st);

@@ -60,6 +60,7 @@ typedef struct transform {
 } transform;
 
 struct sscma_pipeline {
+    const sscma_context *ctx;
     transform *items;
     int32_t count;
 };
@@ -311,13 +312,14 @@ static sscma_status parse_one(json_t *obj, size_t i, transform *t)
 
 sscma_status sscma_pipeline_create(sscma_context *ctx, json_t *list, sscma_pipeline **out)
 {
-    (void)ctx;
     if (list != NULL && !json_is_array(list))
         return sscma_fail(SSCMA_ERR_CONFIG, WHERE, "'pipeline' must be a list of transforms");
-    sscma_pipeline *p = calloc(1, sizeof *p);
+    sscma_pipeline *p = sscma_calloc(ctx, 1, sizeof *p);
     size_t n = list != NULL ? json_array_size(list) : 0;
-    if (p == NULL || (n > 0 && (p->items = calloc(n, sizeof *p->items)) == NULL)) {
-        free(p);
+    if (p != NULL)
+        p->ctx = ctx;
+    if (p == NULL || (n > 0 && (p->items = sscma_calloc(ctx, n, sizeof *p->items)) == NULL)) {
+        sscma_mfree(ctx, p);
         return sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, WHERE, "cannot allocate the pipeline");
     }
     for (size_t i = 0; i < n; i++) {
@@ -336,8 +338,8 @@ void sscma_pipeline_destroy(sscma_pipeline *p)
 {
     if (p == NULL)
         return;
-    free(p->items);
-    free(p);
+    sscma_mfree(p->ctx, p->items);
+    sscma_mfree(p->ctx, p);
 }
 
 bool sscma_pipeline_output_shape(const sscma_pipeline *p, int64_t h, int64_t w, int64_t c, int64_t *oh, int64_t *ow,
@@ -384,7 +386,11 @@ static bool reserve(sscma_image *img, int64_t floats)
 {
     if ((size_t)floats <= img->capacity)
         return true;
-    float *d = realloc(img->data, (size_t)floats * sizeof *d);
+    size_t bytes;
+    if (!sscma_mul_size((size_t)floats, sizeof(float), &bytes))
+        return false;
+    /* ctx NULL: an image of lib/quant/predict.c, which frees it with free() (data.h) */
+    float *d = img->ctx != NULL ? sscma_mrealloc(img->ctx, img->data, bytes) : sscma_sys_realloc(img->data, bytes);
     if (d == NULL)
         return false;
     img->data = d;

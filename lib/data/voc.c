@@ -45,6 +45,7 @@ typedef struct voc_doc {
     char (*names)[128];
     int cap;
     bool oom;
+    const sscma_context *ctx; /* the dataset's: the object arrays grow in it */
 } voc_doc;
 
 static void XMLCALL on_start(void *user, const XML_Char *name, const XML_Char **attrs)
@@ -106,13 +107,13 @@ static void XMLCALL on_end(void *user, const XML_Char *name)
     } else if (strcmp(name, "object") == 0) {
         if (d->n_objects == d->cap) {
             int cap = d->cap ? 2 * d->cap : 16;
-            void *a = realloc(d->objects, (size_t)cap * sizeof *d->objects);
+            void *a = sscma_mrealloc(d->ctx, d->objects, (size_t)cap * sizeof *d->objects);
             if (a != NULL)
                 d->objects = a;
-            void *b = realloc(d->difficult_flags, (size_t)cap * sizeof *d->difficult_flags);
+            void *b = sscma_mrealloc(d->ctx, d->difficult_flags, (size_t)cap * sizeof *d->difficult_flags);
             if (b != NULL)
                 d->difficult_flags = b;
-            void *c = realloc(d->names, (size_t)cap * sizeof *d->names);
+            void *c = sscma_mrealloc(d->ctx, d->names, (size_t)cap * sizeof *d->names);
             if (c != NULL)
                 d->names = c;
             if (a == NULL || b == NULL || c == NULL) {
@@ -134,9 +135,9 @@ static void XMLCALL on_end(void *user, const XML_Char *name)
 
 static void free_doc(voc_doc *d)
 {
-    free(d->objects);
-    free(d->difficult_flags);
-    free(d->names);
+    sscma_mfree(d->ctx, d->objects);
+    sscma_mfree(d->ctx, d->difficult_flags);
+    sscma_mfree(d->ctx, d->names);
 }
 
 static sscma_status parse_file(const char *path, voc_doc *d)
@@ -188,7 +189,7 @@ sscma_status sscma_voc_open(sscma_dataset *ds, json_t *config)
     bool strict = json_is_true(json_object_get(config, "strict"));
     bool skip_difficult = json_is_true(json_object_get(config, "skip_difficult"));
     bool skip_unknown = json_is_true(json_object_get(config, "skip_unknown"));
-    sscma_strlist names = {0}, xmls = {0};
+    sscma_strlist names = {.ctx = ds->ctx}, xmls = {.ctx = ds->ctx};
     sscma_status st = SSCMA_OK;
     json_t *classes = json_object_get(config, "classes");
     if (classes != NULL) {
@@ -226,9 +227,9 @@ sscma_status sscma_voc_open(sscma_dataset *ds, json_t *config)
         ds->n_classes = (int32_t)names.count;
         ds->class_names = names.items;
         names.items = NULL, names.count = 0;
-        ds->paths = calloc((size_t)xmls.count, sizeof *ds->paths);
-        ds->img_size = calloc((size_t)xmls.count * 2, sizeof *ds->img_size);
-        ds->ann_start = calloc((size_t)xmls.count + 1, sizeof *ds->ann_start);
+        ds->paths = sscma_calloc(ds->ctx, (size_t)xmls.count, sizeof *ds->paths);
+        ds->img_size = sscma_calloc(ds->ctx, (size_t)xmls.count * 2, sizeof *ds->img_size);
+        ds->ann_start = sscma_calloc(ds->ctx, (size_t)xmls.count + 1, sizeof *ds->ann_start);
         if (ds->paths == NULL || ds->img_size == NULL || ds->ann_start == NULL)
             st = sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, root, "cannot list %lld samples", (long long)xmls.count);
         else
@@ -237,11 +238,12 @@ sscma_status sscma_voc_open(sscma_dataset *ds, json_t *config)
     int64_t n_boxes = 0, cap = 0;
     for (int64_t i = 0; st == SSCMA_OK && i < xmls.count; i++) {
         const char *xml = xmls.items[i];
-        voc_doc *d = calloc(1, sizeof *d);
+        voc_doc *d = sscma_calloc(ds->ctx, 1, sizeof *d);
         if (d == NULL) {
             st = sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, xml, "cannot parse");
             break;
         }
+        d->ctx = ds->ctx;
         st = parse_file(xml, d);
         if (st == SSCMA_OK && d->filename[0] == '\0')
             st = sscma_fail(SSCMA_ERR_FORMAT, xml, "no <filename>");
@@ -249,7 +251,7 @@ sscma_status sscma_voc_open(sscma_dataset *ds, json_t *config)
             st = sscma_fail(SSCMA_ERR_FORMAT, xml, "<size> needs a positive <width> and <height>");
         if (st == SSCMA_OK) {
             size_t len = strlen(root) + strlen(d->filename) + 16;
-            if ((ds->paths[i] = malloc(len)) == NULL)
+            if ((ds->paths[i] = sscma_malloc(ds->ctx, len)) == NULL)
                 st = sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, xml, "cannot copy a path");
             else {
                 snprintf(ds->paths[i], len, "%s/JPEGImages/%s", root, d->filename);
@@ -293,10 +295,10 @@ sscma_status sscma_voc_open(sscma_dataset *ds, json_t *config)
             }
             if (n_boxes == cap) {
                 int64_t grown = cap ? 2 * cap : 256;
-                float *boxes = realloc(ds->boxes, (size_t)grown * 4 * sizeof *boxes);
+                float *boxes = sscma_mrealloc(ds->ctx, ds->boxes, (size_t)grown * 4 * sizeof *boxes);
                 if (boxes != NULL)
                     ds->boxes = boxes;
-                int32_t *labels = realloc(ds->box_labels, (size_t)grown * sizeof *labels);
+                int32_t *labels = sscma_mrealloc(ds->ctx, ds->box_labels, (size_t)grown * sizeof *labels);
                 if (labels != NULL)
                     ds->box_labels = labels;
                 if (boxes == NULL || labels == NULL) {
@@ -311,11 +313,11 @@ sscma_status sscma_voc_open(sscma_dataset *ds, json_t *config)
         }
         ds->ann_start[i + 1] = n_boxes;
         free_doc(d);
-        free(d);
+        sscma_mfree(ds->ctx, d);
     }
     if (st == SSCMA_OK && ds->boxes == NULL) {
-        ds->boxes = malloc(4 * sizeof *ds->boxes);
-        ds->box_labels = malloc(sizeof *ds->box_labels);
+        ds->boxes = sscma_malloc(ds->ctx, 4 * sizeof *ds->boxes);
+        ds->box_labels = sscma_malloc(ds->ctx, sizeof *ds->box_labels);
     }
     if (st == SSCMA_OK && ds->boxes_clipped > 0)
         sscma_logf(ds->ctx, SSCMA_LOG_WARNING, "%s: %lld boxes clipped to their image", root,

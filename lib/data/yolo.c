@@ -150,6 +150,7 @@ static void label_path(const char *img, const char *img_dir, const char *label_d
 }
 
 typedef struct box_buf {
+    const sscma_context *ctx;
     float *boxes;
     int32_t *labels;
     int64_t count, cap;
@@ -159,10 +160,10 @@ static bool add_box(box_buf *b, const float *xyxy, int32_t label)
 {
     if (b->count == b->cap) {
         int64_t cap = b->cap ? 2 * b->cap : 256;
-        float *boxes = realloc(b->boxes, (size_t)cap * 4 * sizeof *boxes);
+        float *boxes = sscma_mrealloc(b->ctx, b->boxes, (size_t)cap * 4 * sizeof *boxes);
         if (boxes != NULL)
             b->boxes = boxes;
-        int32_t *labels = realloc(b->labels, (size_t)cap * sizeof *labels);
+        int32_t *labels = sscma_mrealloc(b->ctx, b->labels, (size_t)cap * sizeof *labels);
         if (labels != NULL)
             b->labels = labels;
         if (boxes == NULL || labels == NULL)
@@ -254,7 +255,7 @@ sscma_status sscma_yolo_open(sscma_dataset *ds, json_t *config)
     snprintf(img_dir, sizeof img_dir, "%s/%s", root, img != NULL ? img : "images");
     snprintf(label_dir, sizeof label_dir, "%s/%s", root, lab != NULL ? lab : "labels");
     /* classes */
-    sscma_strlist names = {0}, images = {0}, labels = {0};
+    sscma_strlist names = {.ctx = ds->ctx}, images = {.ctx = ds->ctx}, labels = {.ctx = ds->ctx};
     sscma_status st = SSCMA_OK;
     json_t *classes = json_object_get(config, "classes");
     const char *names_file = json_string_value(json_object_get(config, "names_file"));
@@ -276,10 +277,10 @@ sscma_status sscma_yolo_open(sscma_dataset *ds, json_t *config)
     }
     if (st == SSCMA_OK && images.count == 0)
         st = sscma_fail(SSCMA_ERR_FORMAT, img_dir, "no image (.jpg, .jpeg, .png, .bmp): an empty dataset");
-    box_buf b = {0};
+    box_buf b = {.ctx = ds->ctx};
     if (st == SSCMA_OK) {
-        ds->img_size = calloc((size_t)images.count * 2, sizeof *ds->img_size);
-        ds->ann_start = calloc((size_t)images.count + 1, sizeof *ds->ann_start);
+        ds->img_size = sscma_calloc(ds->ctx, (size_t)images.count * 2, sizeof *ds->img_size);
+        ds->ann_start = sscma_calloc(ds->ctx, (size_t)images.count + 1, sizeof *ds->ann_start);
         if (ds->img_size == NULL || ds->ann_start == NULL)
             st = sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, img_dir, "cannot list %lld images", (long long)images.count);
     }
@@ -297,7 +298,7 @@ sscma_status sscma_yolo_open(sscma_dataset *ds, json_t *config)
     }
     /* label files without an image */
     if (st == SSCMA_OK && access(label_dir, F_OK) == 0) {
-        sscma_strlist txt = {0};
+        sscma_strlist txt = {.ctx = ds->ctx};
         st = sscma_scan_files(label_dir, ".txt", &txt, 0);
         for (int64_t k = 0; st == SSCMA_OK && k < images.count; k++) {
             label_path(images.items[k], img_dir, label_dir, path, sizeof path);
@@ -318,12 +319,12 @@ sscma_status sscma_yolo_open(sscma_dataset *ds, json_t *config)
         ds->boxes = b.boxes, ds->box_labels = b.labels;
         b.boxes = NULL, b.labels = NULL;
         if (ds->boxes == NULL)
-            ds->boxes = malloc(4 * sizeof *ds->boxes), ds->box_labels = malloc(sizeof *ds->box_labels);
+            ds->boxes = sscma_malloc(ds->ctx, 4 * sizeof *ds->boxes), ds->box_labels = sscma_malloc(ds->ctx, sizeof *ds->box_labels);
         if (ds->boxes_clipped > 0)
             sscma_logf(ds->ctx, SSCMA_LOG_WARNING, "%s: %lld boxes clipped to their image", label_dir,
                        (long long)ds->boxes_clipped);
     }
-    free(b.boxes), free(b.labels);
+    sscma_mfree(ds->ctx, b.boxes), sscma_mfree(ds->ctx, b.labels);
     sscma_strlist_free(&images);
     sscma_strlist_free(&names);
     ds->kind = DATASET_BOXES;

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "core/file.h"
+#include "core/internal.h"
 #include "export/exporters.h"
 #include "sscma/export.h"
 
@@ -32,6 +33,7 @@ static const char *base_name(const char *path)
 
 /* A growing text buffer. */
 typedef struct text {
+    const sscma_context *ctx;
     char *s;
     size_t n, cap;
     bool oom;
@@ -45,7 +47,7 @@ static void put(text *t, const char *s, size_t n)
         size_t cap = t->cap ? t->cap : 4096;
         while (cap < t->n + n + 1)
             cap *= 2;
-        char *g = realloc(t->s, cap);
+        char *g = sscma_mrealloc(t->ctx, t->s, cap);
         if (g == NULL) {
             t->oom = true;
             return;
@@ -80,7 +82,7 @@ sscma_status sscma_export_c_array(const sscma_qmodel *qmodel, const char *header
         return st;
     }
     char line[512];
-    text h = {NULL, 0, 0, false}, c = {NULL, 0, 0, false};
+    text h = {.ctx = qmodel->ctx}, c = {.ctx = qmodel->ctx};
     snprintf(line, sizeof line,
              "/* %s: TFLite model (%zu bytes) written by libsscma %s. */\n#ifndef %s_H\n#define %s_H\n\n", symbol,
              size, sscma_version(), symbol, symbol);
@@ -114,7 +116,7 @@ sscma_status sscma_export_c_array(const sscma_qmodel *qmodel, const char *header
         size_t sizes[2] = {h.n, c.n};
         st = sscma_write_files_atomic(2, paths, contents, sizes);
     }
-    free(h.s);
-    free(c.s);
+    sscma_mfree(h.ctx, h.s);
+    sscma_mfree(c.ctx, c.s);
     return st;
 }

@@ -1,19 +1,21 @@
-/* FlatBuffers builder and bounds-checked reader (flatbuf.h). Buffers use the C allocator, as file I/O does. */
+/* FlatBuffers builder and bounds-checked reader (flatbuf.h). The builder's buffer comes from its context. */
 #include <stdlib.h>
 #include <stdint.h>
 #include <string.h>
 
+#include "core/internal.h"
 #include "export/flatbuf.h"
 
-void fb_init(fb_builder *b)
+void fb_init(fb_builder *b, const sscma_context *ctx)
 {
     memset(b, 0, sizeof *b);
+    b->ctx = ctx;
     b->minalign = 1;
 }
 
 void fb_free(fb_builder *b)
 {
-    free(b->buf);
+    sscma_mfree(b->ctx, b->buf);
     b->buf = NULL;
     b->cap = b->size = 0;
 }
@@ -33,14 +35,14 @@ static bool grow(fb_builder *b, size_t n)
         }
         cap *= 2;
     }
-    uint8_t *nb = malloc(cap);
+    uint8_t *nb = sscma_malloc(b->ctx, cap);
     if (nb == NULL) {
         b->oom = true;
         return false;
     }
     if (b->size > 0)
         memcpy(nb + cap - b->size, b->buf + b->cap - b->size, b->size);
-    free(b->buf);
+    sscma_mfree(b->ctx, b->buf);
     b->buf = nb, b->cap = cap;
     return true;
 }

@@ -14,11 +14,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "sscma/core.h"
+
 typedef uint32_t fb_ref;
 
 #define FB_MAX_FIELDS 16
 
 typedef struct fb_builder {
+    const sscma_context *ctx; /* the buffer's memory */
     uint8_t *buf;      /* data in buf[cap - size, cap) */
     size_t cap, size;
     size_t minalign;
@@ -29,7 +32,7 @@ typedef struct fb_builder {
     size_t table_start;
 } fb_builder;
 
-void fb_init(fb_builder *b);
+void fb_init(fb_builder *b, const sscma_context *ctx);
 void fb_free(fb_builder *b);
 
 fb_ref fb_string(fb_builder *b, const char *s);

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "core/file.h"
+#include "core/internal.h"
 #include "onnx.pb-c.h"
 #include "export/kinds.h"
 #include "quant/qmodel.h"
@@ -45,7 +46,7 @@ static void *amem(ob *b, size_t n)
     n = (n + 15) & ~(size_t)15;
     if (b->chunks == NULL || b->chunks->cap - b->chunks->used < n) {
         size_t cap = n > 65536 ? n : 65536;
-        chunk *c = malloc(sizeof *c + cap);
+        chunk *c = sscma_malloc(b->q->ctx, sizeof *c + cap);
         if (c == NULL) {
             b->oom = true;
             static max_align_t dummy[64];
@@ -75,20 +76,20 @@ static void ob_free(ob *b)
 {
     while (b->chunks != NULL) {
         chunk *n = b->chunks->next;
-        free(b->chunks);
+        sscma_mfree(b->q->ctx, b->chunks);
         b->chunks = n;
     }
-    free(b->nodes);
-    free(b->inits);
-    free(b->qname);
-    free(b->fname);
+    sscma_mfree(b->q->ctx, b->nodes);
+    sscma_mfree(b->q->ctx, b->inits);
+    sscma_mfree(b->q->ctx, b->qname);
+    sscma_mfree(b->q->ctx, b->fname);
 }
 
 static void push_ptr(ob *b, void ***arr, size_t *n, size_t *cap, void *p)
 {
     if (*n == *cap) {
         size_t c = *cap ? 2 * *cap : 256;
-        void **a = realloc(*arr, c * sizeof *a);
+        void **a = sscma_mrealloc(b->q->ctx, *arr, c * sizeof *a);
         if (a == NULL) {
             b->oom = true;
             return;
@@ -303,7 +304,7 @@ static const char *weight(ob *b, int32_t id, bool conv)
     int64_t dims[4];
     size_t rank = (size_t)w->rank;
     int64_t per = sscma_qm_numel(w) / w->dims[0];
-    void *data = malloc(w->bytes ? w->bytes : 1);
+    void *data = sscma_malloc(b->q->ctx, w->bytes ? w->bytes : 1);
     if (data == NULL) {
         b->oom = true;
         return "";
@@ -331,14 +332,14 @@ static const char *weight(ob *b, int32_t id, bool conv)
         char *q = init(b, w->name, dt, dims, rank, data, w->bytes);
         const int64_t nq = w->n_q;
         char *scale = nq == 1 ? scalar_f32(b, "scale", w->scale[0]) : init_f32(b, "scale", w->scale, &nq, 1);
-        void *zeros = calloc((size_t)nq, esize);
+        void *zeros = sscma_calloc(b->q->ctx, (size_t)nq, esize);
         char *zp = zeros == NULL ? NULL
                    : nq == 1    ? init(b, "zero_point", dt, NULL, 0, zeros, esize)
                                 : init(b, "zero_point", dt, &nq, 1, zeros, (size_t)nq * esize);
-        free(zeros);
+        sscma_mfree(b->q->ctx, zeros);
         if (zp == NULL) {
             b->oom = true;
-            free(data);
+            sscma_mfree(b->q->ctx, data);
             return "";
         }
         char *f = fresh(b, w->name);
@@ -346,7 +347,7 @@ static const char *weight(ob *b, int32_t id, bool conv)
         node(b, "DequantizeLinear", w->name, (const char *const[]){q, scale, zp}, 3, f, &axis, nq > 1 ? 1 : 0);
         out = f;
     }
-    free(data);
+    sscma_mfree(b->q->ctx, data);
     return out;
 }
 
@@ -566,8 +567,8 @@ sscma_status sscma_export_onnx(const sscma_qmodel *qmodel, const char *path)
     memset(&b, 0, sizeof b);
     b.q = q;
     b.qdq = q->int8;
-    b.qname = calloc((size_t)q->n_t, sizeof *b.qname);
-    b.fname = calloc((size_t)q->n_t, sizeof *b.fname);
+    b.qname = sscma_calloc(q->ctx, (size_t)q->n_t, sizeof *b.qname);
+    b.fname = sscma_calloc(q->ctx, (size_t)q->n_t, sizeof *b.fname);
     sscma_status st = SSCMA_OK;
     if (b.qname == NULL || b.fname == NULL)
         st = SSCMA_FAIL(SSCMA_ERR_OUT_OF_MEMORY, "out of memory");
@@ -624,7 +625,7 @@ sscma_status sscma_export_onnx(const sscma_qmodel *qmodel, const char *path)
         m.metadata_props = props, m.n_metadata_props = n_props;
         if (!b.oom) {
             size = onnx__model_proto__get_packed_size(&m);
-            bytes = malloc(size ? size : 1);
+            bytes = sscma_malloc(q->ctx, size ? size : 1);
             if (bytes != NULL)
                 onnx__model_proto__pack(&m, bytes);
         }
@@ -633,7 +634,7 @@ sscma_status sscma_export_onnx(const sscma_qmodel *qmodel, const char *path)
         st = SSCMA_FAIL(SSCMA_ERR_OUT_OF_MEMORY, "out of memory while building the ONNX model");
     if (st == SSCMA_OK)
         st = sscma_write_file_atomic(path, bytes, size);
-    free(bytes);
+    sscma_mfree(q->ctx, bytes);
     ob_free(&b);
     return st;
 }

@@ -54,18 +54,18 @@ typedef struct tfl_plan {
 static void plan_free(plan *p)
 {
     for (int32_t i = 0; i < p->n_t; i++) {
-        free(p->t[i].own_name);
-        free(p->t[i].own_data);
+        sscma_mfree(p->q->ctx, p->t[i].own_name);
+        sscma_mfree(p->q->ctx, p->t[i].own_data);
     }
-    free(p->t);
-    free(p->ops);
+    sscma_mfree(p->q->ctx, p->t);
+    sscma_mfree(p->q->ctx, p->ops);
 }
 
 static tfl_tensor *new_tensor(plan *p, int32_t *id)
 {
     if (p->n_t == p->cap_t) {
         int32_t cap = p->cap_t ? 2 * p->cap_t : 128;
-        tfl_tensor *t = realloc(p->t, (size_t)cap * sizeof *t);
+        tfl_tensor *t = sscma_mrealloc(p->q->ctx, p->t, (size_t)cap * sizeof *t);
         if (t == NULL)
             return NULL;
         p->t = t, p->cap_t = cap;
@@ -81,7 +81,7 @@ static tfl_op *new_op(plan *p)
 {
     if (p->n_ops == p->cap_ops) {
         int32_t cap = p->cap_ops ? 2 * p->cap_ops : 128;
-        tfl_op *o = realloc(p->ops, (size_t)cap * sizeof *o);
+        tfl_op *o = sscma_mrealloc(p->q->ctx, p->ops, (size_t)cap * sizeof *o);
         if (o == NULL)
             return NULL;
         p->ops = o, p->cap_ops = cap;
@@ -106,7 +106,7 @@ static sscma_status const_i32(plan *p, const char *name, const int32_t *v, int32
                               const int32_t *shape, int32_t *id)
 {
     tfl_tensor *t = new_tensor(p, id);
-    if (t == NULL || (t->own_data = malloc((size_t)n * 4)) == NULL || (t->own_name = malloc(strlen(name) + 1)) == NULL)
+    if (t == NULL || (t->own_data = sscma_malloc(p->q->ctx, (size_t)n * 4)) == NULL || (t->own_name = sscma_malloc(p->q->ctx, strlen(name) + 1)) == NULL)
         return oom();
     strcpy(t->own_name, name);
     t->name = t->own_name;
@@ -183,7 +183,7 @@ static sscma_status add_pad(plan *p, const qm_op *op, int32_t x, int32_t pt, int
     if (st != SSCMA_OK)
         return st;
     tfl_tensor *y = new_tensor(p, &yid);
-    if (y == NULL || (y->own_name = malloc(strlen(name) + 1)) == NULL)
+    if (y == NULL || (y->own_name = sscma_malloc(p->q->ctx, strlen(name) + 1)) == NULL)
         return oom();
     const tfl_tensor *xt = &p->t[x];
     strcpy(y->own_name, name);
@@ -211,7 +211,7 @@ static sscma_status depthwise_weights(plan *p, const qm_tensor *w, int32_t *wid)
 {
     tfl_tensor *wt = new_tensor(p, wid);
     size_t esize = w->dtype == SSCMA_DTYPE_I8 ? 1 : 4;
-    if (wt == NULL || (wt->own_data = malloc(w->bytes)) == NULL)
+    if (wt == NULL || (wt->own_data = sscma_malloc(p->q->ctx, w->bytes)) == NULL)
         return oom();
     int64_t cout = w->dims[0], taps = w->dims[1] * w->dims[2];
     for (int64_t c = 0; c < cout; c++)
@@ -499,14 +499,14 @@ static fb_ref write_options(fb_builder *b, const plan *p, const tfl_op *o, uint8
 static bool serialize(const plan *p, fb_builder *b, const uint8_t **data, size_t *size)
 {
     int32_t n_t = p->n_t, n_ops = p->n_ops;
-    fb_ref *refs = malloc((size_t)(n_t + n_ops + QM_MAX_META + 2) * 2 * sizeof *refs);
+    fb_ref *refs = sscma_malloc(p->q->ctx, (size_t)(n_t + n_ops + QM_MAX_META + 2) * 2 * sizeof *refs);
     if (refs == NULL)
         return false;
     /* buffers: 0 = empty sentinel, then one per constant */
     int32_t n_buf = 1;
-    uint32_t *buf_of = malloc((size_t)(n_t > 0 ? n_t : 1) * sizeof *buf_of);
+    uint32_t *buf_of = sscma_malloc(p->q->ctx, (size_t)(n_t > 0 ? n_t : 1) * sizeof *buf_of);
     if (buf_of == NULL) {
-        free(refs);
+        sscma_mfree(p->q->ctx, refs);
         return false;
     }
     fb_ref *brefs = refs; /* buffers, at most n_t + 1 */
@@ -646,8 +646,8 @@ static bool serialize(const plan *p, fb_builder *b, const uint8_t **data, size_t
     if (metadata)
         fb_field_ref(b, 6, metadata);
     fb_ref model = fb_table_end(b);
-    free(refs);
-    free(buf_of);
+    sscma_mfree(p->q->ctx, refs);
+    sscma_mfree(p->q->ctx, buf_of);
     return n_codes < 64 && fb_finish(b, model, "TFL3", data, size);
 }
 
@@ -661,7 +661,7 @@ sscma_status sscma_tflite_build(const sscma_qmodel *qmodel, fb_builder *b, const
         st = plan_tensor(&p, &qmodel->t[i]);
     for (int32_t i = 0; i < qmodel->n_ops && st == SSCMA_OK; i++)
         st = plan_op(&p, &qmodel->ops[i]);
-    fb_init(b);
+    fb_init(b, qmodel->ctx);
     if (st == SSCMA_OK && !serialize(&p, b, data, size))
         st = oom();
     plan_free(&p);
@@ -1072,8 +1072,8 @@ static sscma_status read_model(reader *rd)
     size_t opv = fb_get_vector(r, sg, 3, 4, &n_ops);
     if (!r->ok || n_in < 1 || n_in > 4 || n_out < 1 || n_out > 8 || rd->n_tensors > (1u << 20))
         return bad(rd, "the subgraph needs 1 to 4 inputs and 1 to 8 outputs");
-    rd->map = malloc((size_t)rd->n_tensors * sizeof *rd->map);
-    rd->dw_weight = calloc(rd->n_tensors ? rd->n_tensors : 1, 1);
+    rd->map = sscma_malloc(rd->q->ctx, (size_t)rd->n_tensors * sizeof *rd->map);
+    rd->dw_weight = sscma_calloc(rd->q->ctx, rd->n_tensors ? rd->n_tensors : 1, 1);
     if (rd->map == NULL || rd->dw_weight == NULL)
         return sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, rd->path, "out of memory");
     for (uint32_t i = 0; i < rd->n_tensors; i++)
@@ -1114,7 +1114,7 @@ static sscma_status read_model(reader *rd)
         const uint8_t *val = buffer_data(rd, fb_get_u32(r, md, 1, 0), &bytes);
         if (!r->ok || key[0] == '\0' || val == NULL || bytes > 65536 || memchr(val, 0, bytes) != NULL)
             continue; /* metadata libsscma does not know (binary, or empty): ignored */
-        char *text = malloc((size_t)bytes + 1);
+        char *text = sscma_malloc(rd->q->ctx, (size_t)bytes + 1);
         if (text == NULL)
             return sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, rd->path, "out of memory");
         memcpy(text, val, bytes);
@@ -1123,7 +1123,7 @@ static sscma_status read_model(reader *rd)
             snprintf(rd->q->family, sizeof rd->q->family, "%s", text);
         else if (rd->q->n_meta < QM_MAX_META && strlen(key) <= 64)
             st = sscma_qmodel_set_meta(rd->q, key, text);
-        free(text);
+        sscma_mfree(rd->q->ctx, text);
         if (st != SSCMA_OK)
             return st;
     }
@@ -1146,7 +1146,7 @@ sscma_status sscma_qmodel_load_tflite(sscma_context *ctx, const char *path, sscm
     SSCMA_REQUIRE_NONNULL(out);
     void *data = NULL;
     size_t size = 0;
-    sscma_status st = sscma_read_file(path, &data, &size);
+    sscma_status st = sscma_read_file(ctx, path, &data, &size);
     if (st != SSCMA_OK)
         return st;
     reader rd;
@@ -1156,9 +1156,9 @@ sscma_status sscma_qmodel_load_tflite(sscma_context *ctx, const char *path, sscm
     st = sscma_qm_create(ctx, &rd.q);
     if (st == SSCMA_OK)
         st = read_model(&rd);
-    free(rd.map);
-    free(rd.dw_weight);
-    free(data);
+    sscma_mfree(ctx, rd.map);
+    sscma_mfree(ctx, rd.dw_weight);
+    sscma_mfree(ctx, data);
     if (st != SSCMA_OK) {
         sscma_qmodel_destroy(rd.q);
         return st;

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <zlib.h>
 
+#include "core/config.h"
 #include "core/file.h"
 #include "sscma/version.h"
 
@@ -60,12 +61,11 @@ static uint64_t get_u64(const unsigned char *p)
 sscma_status sscma_ckpt_write(const sscma_context *ctx, const char *path, json_t *config, json_t *state,
                               const sscma_ckpt_entry *entries, int32_t count, bool compress)
 {
-    SSCMA_ASSERT(path != NULL && count >= 0 && (count == 0 || entries != NULL));
-    (void)ctx;
+    SSCMA_ASSERT(ctx != NULL && path != NULL && count >= 0 && (count == 0 || entries != NULL));
     sscma_status st = SSCMA_OK;
     json_t *header = json_object(), *list = json_array();
-    unsigned char **stored = calloc((size_t)(count > 0 ? count : 1), sizeof *stored);
-    size_t *stored_bytes = calloc((size_t)(count > 0 ? count : 1), sizeof *stored_bytes);
+    unsigned char **stored = sscma_calloc(ctx, (size_t)(count > 0 ? count : 1), sizeof *stored);
+    size_t *stored_bytes = sscma_calloc(ctx, (size_t)(count > 0 ? count : 1), sizeof *stored_bytes);
     unsigned char *file = NULL;
     char *text = NULL;
     if (header == NULL || list == NULL || stored == NULL || stored_bytes == NULL) {
@@ -85,7 +85,7 @@ sscma_status sscma_ckpt_write(const sscma_context *ctx, const char *path, json_t
         size_t blob_bytes = bytes;
         if (compress && bytes > 0) {
             uLongf cap = compressBound((uLong)bytes);
-            stored[i] = malloc(cap);
+            stored[i] = sscma_malloc(ctx, cap);
             if (stored[i] == NULL || compress2(stored[i], &cap, e->data, (uLong)bytes, 6) != Z_OK) {
                 json_decref(shape);
                 st = sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, path, "cannot compress tensor '%s'", e->name);
@@ -110,14 +110,14 @@ sscma_status sscma_ckpt_write(const sscma_context *ctx, const char *path, json_t
     json_object_set(header, "config", config != NULL ? config : json_null());
     json_object_set(header, "state", state != NULL ? state : json_object());
     json_object_set(header, "tensors", list);
-    text = json_dumps(header, JSON_COMPACT | JSON_SORT_KEYS);
+    text = sscma_json_dumps(ctx, header, JSON_COMPACT | JSON_SORT_KEYS);
     if (text == NULL) {
         st = sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, path, "cannot serialise the header");
         goto done;
     }
     size_t hlen = strlen(text);
     size_t total = 8 + 4 + 4 + 8 + hlen + 4 + offset + 4 + 8;
-    file = malloc(total);
+    file = sscma_malloc(ctx, total);
     if (file == NULL) {
         st = sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, path, "cannot allocate %zu bytes for the checkpoint", total);
         goto done;
@@ -140,11 +140,11 @@ sscma_status sscma_ckpt_write(const sscma_context *ctx, const char *path, json_t
     st = sscma_write_file_atomic(path, file, total);
 done:
     for (int32_t i = 0; stored != NULL && i < count; i++)
-        free(stored[i]);
-    free(stored);
-    free(stored_bytes);
-    free(file);
-    free(text);
+        sscma_mfree(ctx, stored[i]);
+    sscma_mfree(ctx, stored);
+    sscma_mfree(ctx, stored_bytes);
+    sscma_mfree(ctx, file);
+    sscma_mfree(ctx, text);
     json_decref(list);
     json_decref(header);
     return st;
@@ -155,8 +155,8 @@ void sscma_ckpt_close(sscma_ckpt *ck)
     if (ck == NULL)
         return;
     json_decref(ck->header);
-    free(ck->blobs);
-    free(ck->path);
+    sscma_mfree(ck->ctx, ck->blobs);
+    sscma_mfree(ck->ctx, ck->path);
     memset(ck, 0, sizeof *ck);
 }
 
@@ -165,7 +165,7 @@ sscma_status sscma_ckpt_read(const sscma_context *ctx, const char *path, sscma_c
     memset(out, 0, sizeof *out);
     unsigned char *file = NULL;
     size_t size = 0;
-    sscma_status st = sscma_read_file(path, (void **)&file, &size);
+    sscma_status st = sscma_read_file(ctx, path, (void **)&file, &size);
     if (st != SSCMA_OK)
         return st;
     const size_t fixed = 8 + 4 + 4 + 8;
@@ -239,19 +239,19 @@ sscma_status sscma_ckpt_read(const sscma_context *ctx, const char *path, sscma_c
         BAD("CRC mismatch: the file is corrupt (CRC32 of the first %zu bytes does not match)", size - 12);
 #undef BAD
     out->blobs_bytes = blob_end - blob_start;
-    out->blobs = malloc(out->blobs_bytes ? out->blobs_bytes : 1);
+    out->blobs = sscma_malloc(ctx, out->blobs_bytes ? out->blobs_bytes : 1);
     if (out->blobs == NULL) {
         st = sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, path, "cannot keep %zu bytes of tensors", out->blobs_bytes);
         goto fail;
     }
     memcpy(out->blobs, file + blob_start, out->blobs_bytes);
-    out->path = strdup(path);
+    out->path = sscma_mstrdup(ctx, path);
     out->flags = flags;
     out->ctx = ctx;
-    free(file);
+    sscma_mfree(ctx, file);
     return SSCMA_OK;
 fail:
-    free(file);
+    sscma_mfree(ctx, file);
     json_decref(out->header);
     memset(out, 0, sizeof *out);
     return st;
@@ -316,17 +316,17 @@ sscma_status sscma_ckpt_get(const sscma_ckpt *ck, const char *name, sscma_dtype 
 sscma_status sscma_ckpt_list_add(sscma_ckpt_list *list, const char *name, sscma_dtype dtype, int32_t rank,
                                  const int64_t *dims, const void *data)
 {
-    SSCMA_ASSERT(list != NULL && name != NULL && rank >= 0 && rank <= SSCMA_TENSOR_MAX_RANK);
+    SSCMA_ASSERT(list != NULL && list->ctx != NULL && name != NULL && rank >= 0 && rank <= SSCMA_TENSOR_MAX_RANK);
     if (list->count == list->cap) {
         int32_t cap = list->cap ? 2 * list->cap : 64;
-        sscma_ckpt_entry *items = realloc(list->items, (size_t)cap * sizeof *items);
+        sscma_ckpt_entry *items = sscma_mrealloc(list->ctx, list->items, (size_t)cap * sizeof *items);
         if (items == NULL)
             return sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, "checkpoint", "cannot list %d tensors", (int)cap);
         list->items = items, list->cap = cap;
     }
     sscma_ckpt_entry *e = &list->items[list->count];
     memset(e, 0, sizeof *e);
-    char *copy = malloc(strlen(name) + 1);
+    char *copy = sscma_malloc(list->ctx, strlen(name) + 1);
     if (copy == NULL)
         return sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, "checkpoint", "cannot copy the name '%s'", name);
     strcpy(copy, name);
@@ -343,8 +343,8 @@ sscma_status sscma_ckpt_list_add(sscma_ckpt_list *list, const char *name, sscma_
 void sscma_ckpt_list_free(sscma_ckpt_list *list)
 {
     for (int32_t i = 0; i < list->count; i++)
-        free((char *)list->items[i].name);
-    free(list->items);
+        sscma_mfree(list->ctx, (char *)list->items[i].name);
+    sscma_mfree(list->ctx, list->items);
     list->items = NULL;
     list->count = list->cap = 0;
 }

@@ -34,8 +34,10 @@ typedef struct sscma_ckpt_entry {
 sscma_status sscma_ckpt_write(const sscma_context *ctx, const char *path, json_t *config, json_t *state,
                               const sscma_ckpt_entry *entries, int32_t count, bool compress);
 
-/* A growing list of entries whose names it owns (for writers that gather tensors from several modules). */
+/* A growing list of entries whose names it owns (for writers that gather tensors from several modules); its memory
+ * comes from ctx: start with `sscma_ckpt_list list = {.ctx = ctx};`. */
 typedef struct sscma_ckpt_list {
+    const sscma_context *ctx;
     sscma_ckpt_entry *items;
     int32_t count, cap;
 } sscma_ckpt_list;

@@ -14,8 +14,10 @@
 
 #include <sscma/runner.h>
 
+#include "core/config.h"
 #include "core/internal.h"
 #include "core/schema.h"
+#include "train/state.h"
 
 #define WHERE "runner"
 #define N_SLOTS 3
@@ -311,7 +313,7 @@ sscma_status sscma_runner_create(sscma_context *ctx, sscma_config *config, sscma
     sscma_status st = sscma_config_get(config, "", &text);
     if (st != SSCMA_OK)
         return st;
-    sscma_runner *r = calloc(1, sizeof *r);
+    sscma_runner *r = sscma_calloc(ctx, 1, sizeof *r);
     if (r == NULL)
         return SSCMA_FAIL(SSCMA_ERR_OUT_OF_MEMORY, "cannot allocate a runner");
     r->ctx = ctx;
@@ -324,12 +326,12 @@ sscma_status sscma_runner_create(sscma_context *ctx, sscma_config *config, sscma
         st = sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, WHERE, "cannot read the config");
     else if (!json_is_object(model) || type == NULL)
         st = sscma_fail(SSCMA_ERR_CONFIG, WHERE, "the config needs 'model', an object with a \"type\"");
-    char *model_text = st == SSCMA_OK ? json_dumps(model, JSON_COMPACT) : NULL;
+    char *model_text = st == SSCMA_OK ? sscma_json_dumps(ctx, model, JSON_COMPACT) : NULL;
     if (st == SSCMA_OK && model_text == NULL)
         st = sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, WHERE, "cannot copy the model config");
     if (st == SSCMA_OK && (st = sscma_model_create(ctx, model_text, &r->model)) != SSCMA_OK)
         st = with_key(st, "model");
-    free(model_text);
+    sscma_mfree(ctx, model_text);
     if (st == SSCMA_OK) {
         snprintf(r->family, sizeof r->family, "%s", type);
         /* the input and target shapes fix the loaders' channels and the FOMO stride */
@@ -376,8 +378,8 @@ void sscma_runner_destroy(sscma_runner *runner)
         sscma_dataset_destroy(runner->slots[s].dataset);
     sscma_model_destroy(runner->model);
     json_decref(runner->root);
-    free(runner->text);
-    free(runner);
+    sscma_mfree(runner->ctx, runner->text);
+    sscma_mfree(runner->ctx, runner);
 }
 
 sscma_status sscma_runner_model(sscma_runner *runner, sscma_model **out)
@@ -406,12 +408,12 @@ sscma_status sscma_runner_dataset(sscma_runner *runner, const char *split, sscma
         json_t *copy = json_copy(ds);
         json_object_del(copy, "pipeline");
         json_object_del(copy, "test_mode"); /* the split's files say which samples it holds */
-        char *text = json_dumps(copy, JSON_COMPACT);
+        char *text = sscma_json_dumps(runner->ctx, copy, JSON_COMPACT);
         json_decref(copy);
         if (text == NULL)
             return sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, WHERE, "cannot copy %s.dataset", slot_keys[s]);
         st = sscma_dataset_open(runner->ctx, text, &sl->dataset);
-        free(text);
+        sscma_mfree(runner->ctx, text);
         if (st != SSCMA_OK) {
             char what[64];
             snprintf(what, sizeof what, "%s.dataset", slot_keys[s]);
@@ -431,10 +433,10 @@ sscma_status sscma_runner_loader_config(sscma_runner *runner, const char *split,
     sscma_status st = find_slot(runner, split, &s);
     if (st != SSCMA_OK || (st = loader_config(runner, s)) != SSCMA_OK)
         return st;
-    char *text = json_dumps(runner->slots[s].loader_cfg, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    char *text = sscma_json_dumps(runner->ctx, runner->slots[s].loader_cfg, JSON_COMPACT | JSON_PRESERVE_ORDER);
     if (text == NULL)
         return sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, WHERE, "cannot print the loader config");
-    free(runner->text);
+    sscma_mfree(runner->ctx, runner->text);
     runner->text = text;
     *json = text;
     return SSCMA_OK;
@@ -453,11 +455,11 @@ sscma_status sscma_runner_loader(sscma_runner *runner, const char *split, sscma_
         return st;
     slot *sl = &runner->slots[s];
     if (sl->loader == NULL) {
-        char *text = json_dumps(sl->loader_cfg, JSON_COMPACT);
+        char *text = sscma_json_dumps(runner->ctx, sl->loader_cfg, JSON_COMPACT);
         if (text == NULL)
             return sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, WHERE, "cannot print the loader config");
         st = sscma_loader_create(runner->ctx, ds, text, &sl->loader);
-        free(text);
+        sscma_mfree(runner->ctx, text);
         if (st != SSCMA_OK)
             return with_key(st, slot_keys[s]);
     }
@@ -536,12 +538,12 @@ sscma_status sscma_runner_trainer(sscma_runner *runner, sscma_trainer **out)
         json_decref(cfg);
         return st;
     }
-    char *text = json_dumps(cfg, JSON_COMPACT);
+    char *text = sscma_json_dumps(runner->ctx, cfg, JSON_COMPACT);
     json_decref(cfg);
     if (text == NULL)
         return sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, WHERE, "cannot build the trainer config");
     st = sscma_trainer_create(runner->model, train, val, text, &runner->trainer);
-    free(text);
+    sscma_mfree(runner->ctx, text);
     if (st != SSCMA_OK)
         return st;
     *out = runner->trainer;
@@ -566,12 +568,12 @@ sscma_status sscma_runner_set_meta(sscma_runner *runner, sscma_qmodel *qmodel)
         if (sscma_dataset_class_name(ds, c, &name) == SSCMA_OK)
             json_array_append_new(names, json_string(name));
     }
-    char *text = json_dumps(names, JSON_COMPACT);
+    char *text = sscma_json_dumps(runner->ctx, names, JSON_COMPACT);
     json_decref(names);
     if (text == NULL)
         return sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, WHERE, "cannot list the classes");
     st = sscma_qmodel_set_meta(qmodel, "classes", text);
-    free(text);
+    sscma_mfree(runner->ctx, text);
     /* the last Normalize of the pipeline is the input normalisation a deployment applies */
     json_t *pipe = json_object_get(runner->slots[s].loader_cfg, "pipeline"), *norm = NULL;
     for (size_t i = 0; i < json_array_size(pipe); i++)
@@ -580,9 +582,9 @@ sscma_status sscma_runner_set_meta(sscma_runner *runner, sscma_qmodel *qmodel)
     static const char *const stats[2] = {"mean", "std"};
     for (int k = 0; st == SSCMA_OK && k < 2; k++) {
         json_t *v = json_object_get(norm, stats[k]);
-        char *vt = v != NULL ? json_dumps(v, JSON_COMPACT) : NULL;
+        char *vt = v != NULL ? sscma_json_dumps(runner->ctx, v, JSON_COMPACT) : NULL;
         st = sscma_qmodel_set_meta(qmodel, stats[k], vt != NULL ? vt : (k == 0 ? "[0]" : "[1]"));
-        free(vt);
+        sscma_mfree(runner->ctx, vt);
     }
     return st;
 }
@@ -605,13 +607,13 @@ sscma_status sscma_runner_evaluate(sscma_runner *runner, const char *split, cons
     const char *pred_name = json_string_value(json_object_get(runner->root, "pred_output"));
     if (pred_name == NULL)
         pred_name = strcmp(runner->family, "PFLD") == 0 ? "keypoints" : "logits";
-    char *text = json_dumps(ecfg, JSON_COMPACT);
+    char *text = sscma_json_dumps(runner->ctx, ecfg, JSON_COMPACT);
     if (text == NULL)
         return sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, WHERE, "cannot copy %s", ekey);
     sscma_metric_destroy(runner->metric);
     runner->metric = NULL;
-    st = sscma_metric_create(text, &runner->metric);
-    free(text);
+    st = sscma_metric_create_in(runner->ctx, text, &runner->metric);
+    sscma_mfree(runner->ctx, text);
     if (st != SSCMA_OK)
         return with_key(st, ekey);
     int64_t dims[4] = {0}, tdims[4] = {0};

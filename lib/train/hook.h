@@ -87,6 +87,7 @@ typedef struct sscma_hook_ops {
 
 struct sscma_hook {
     const sscma_hook_ops *ops;
+    const sscma_context *ctx; /* where a built-in hook's memory comes from; the create calls set it */
 };
 
 /* Appends a hook after the built-in ones; the trainer owns it from then on (destroyed with it, or here on error). */
@@ -94,11 +95,11 @@ sscma_status sscma_trainer_add_hook(sscma_trainer *trainer, sscma_hook *hook);
 
 /* The built-in hooks. `node` is the hook's config object (NULL: the default, or off for the optional ones); `what`
  * names it in messages ("custom_hooks[0]"). */
-sscma_status sscma_hook_nan_guard_create(sscma_hook **out);
-sscma_status sscma_hook_yolov5_create(json_t *node, const char *what, json_t *param_scheduler, sscma_hook **out);
-sscma_status sscma_hook_ema_create(json_t *node, const char *what, sscma_hook **out);
-sscma_status sscma_hook_logger_create(json_t *node, sscma_hook **out);
-sscma_status sscma_hook_early_stop_create(json_t *node, const char *what, sscma_hook **out);
-sscma_status sscma_hook_checkpoint_create(json_t *node, sscma_hook **out);
+sscma_status sscma_hook_nan_guard_create(const sscma_context *ctx, sscma_hook **out);
+sscma_status sscma_hook_yolov5_create(const sscma_context *ctx, json_t *node, const char *what, json_t *param_scheduler, sscma_hook **out);
+sscma_status sscma_hook_ema_create(const sscma_context *ctx, json_t *node, const char *what, sscma_hook **out);
+sscma_status sscma_hook_logger_create(const sscma_context *ctx, json_t *node, sscma_hook **out);
+sscma_status sscma_hook_early_stop_create(const sscma_context *ctx, json_t *node, const char *what, sscma_hook **out);
+sscma_status sscma_hook_checkpoint_create(const sscma_context *ctx, json_t *node, sscma_hook **out);
 
 #endif /* SSCMA_LIB_TRAIN_HOOK_H */

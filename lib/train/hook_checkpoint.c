@@ -99,11 +99,11 @@ static void publish_last(const checkpoint_hook *c, sscma_train_loop *loop)
 
 static sscma_status remember(checkpoint_hook *c, const char *path)
 {
-    char **kept = realloc(c->kept, (size_t)(c->n_kept + 1) * sizeof *kept);
+    char **kept = sscma_mrealloc(c->base.ctx, c->kept, (size_t)(c->n_kept + 1) * sizeof *kept);
     if (kept == NULL)
         return SSCMA_FAIL(SSCMA_ERR_OUT_OF_MEMORY, "cannot list checkpoints");
     c->kept = kept;
-    if ((c->kept[c->n_kept] = dup_string(path)) == NULL)
+    if ((c->kept[c->n_kept] = sscma_mstrdup(c->base.ctx, path)) == NULL)
         return SSCMA_FAIL(SSCMA_ERR_OUT_OF_MEMORY, "cannot list checkpoints");
     c->n_kept++;
     return SSCMA_OK;
@@ -112,8 +112,8 @@ static sscma_status remember(checkpoint_hook *c, const char *path)
 static void forget_all(checkpoint_hook *c)
 {
     for (int32_t i = 0; i < c->n_kept; i++)
-        free(c->kept[i]);
-    free(c->kept);
+        sscma_mfree(c->base.ctx, c->kept[i]);
+    sscma_mfree(c->base.ctx, c->kept);
     c->kept = NULL, c->n_kept = 0;
 }
 
@@ -169,7 +169,7 @@ static sscma_status save_periodic(checkpoint_hook *c, sscma_train_loop *loop)
         return st;
     for (int32_t i = 0; i < drop; i++) {
         remove_own(loop, dropped[i], "old checkpoint");
-        free(dropped[i]);
+        sscma_mfree(c->base.ctx, dropped[i]);
     }
     if (drop > 0) {
         memmove(c->kept, c->kept + drop, (size_t)(c->n_kept - drop) * sizeof *c->kept);
@@ -250,11 +250,11 @@ static void state_import(sscma_hook *h, sscma_train_loop *loop, const sscma_ckpt
                    best_path, loop->work_dir);
     forget_all(c);
     size_t n = json_array_size(kept);
-    if (n > 0 && (c->kept = calloc(n, sizeof *c->kept)) != NULL)
+    if (n > 0 && (c->kept = sscma_calloc(c->base.ctx, n, sizeof *c->kept)) != NULL)
         for (size_t i = 0; i < n; i++) {
             const char *path = json_string_value(json_array_get(kept, i));
             if (path != NULL && may_remove(loop, path))
-                c->kept[c->n_kept++] = dup_string(path);
+                c->kept[c->n_kept++] = sscma_mstrdup(c->base.ctx, path);
             else if (path != NULL)
                 sscma_logf(loop->ctx, SSCMA_LOG_INFO,
                            "resume: %s is not a checkpoint of this work dir (%s); it will not be rotated", path,
@@ -266,7 +266,7 @@ static void state_import(sscma_hook *h, sscma_train_loop *loop, const sscma_ckpt
 static void destroy(sscma_hook *h)
 {
     forget_all((checkpoint_hook *)h);
-    free(h);
+    sscma_mfree(h->ctx, h);
 }
 
 static const sscma_hook_ops checkpoint_ops = {
@@ -311,15 +311,16 @@ static sscma_status parse(checkpoint_hook *c, json_t *node)
     return SSCMA_OK;
 }
 
-sscma_status sscma_hook_checkpoint_create(json_t *node, sscma_hook **out)
+sscma_status sscma_hook_checkpoint_create(const sscma_context *ctx, json_t *node, sscma_hook **out)
 {
-    checkpoint_hook *c = calloc(1, sizeof *c);
+    checkpoint_hook *c = sscma_calloc(ctx, 1, sizeof *c);
     if (c == NULL)
         return SSCMA_FAIL(SSCMA_ERR_OUT_OF_MEMORY, "cannot allocate the checkpoint hook");
     c->base.ops = &checkpoint_ops;
+    c->base.ctx = ctx;
     sscma_status st = parse(c, node);
     if (st != SSCMA_OK) {
-        free(c);
+        sscma_mfree(ctx, c);
         return st;
     }
     *out = &c->base;

@@ -16,16 +16,6 @@
 
 #define WHERE "trainer"
 
-/* A malloc'd copy of s (NULL when out of memory). */
-static inline char *dup_string(const char *s)
-{
-    size_t n = strlen(s) + 1;
-    char *copy = malloc(n);
-    if (copy != NULL)
-        memcpy(copy, s, n);
-    return copy;
-}
-
 static inline sscma_status check_keys(json_t *obj, const char *what, const char *const *valid)
 {
     char list[600];

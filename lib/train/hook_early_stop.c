@@ -74,7 +74,7 @@ static void state_import(sscma_hook *h, sscma_train_loop *loop, const sscma_ckpt
 
 static void destroy(sscma_hook *h)
 {
-    free(h);
+    sscma_mfree(h->ctx, h);
 }
 
 static const sscma_hook_ops early_stop_ops = {
@@ -82,11 +82,11 @@ static const sscma_hook_ops early_stop_ops = {
     .state_check = state_check, .state_import = state_import, .destroy = destroy,
 };
 
-sscma_status sscma_hook_early_stop_create(json_t *node, const char *what, sscma_hook **out)
+sscma_status sscma_hook_early_stop_create(const sscma_context *ctx, json_t *node, const char *what, sscma_hook **out)
 {
     static const char *const keys[] = {"type", "monitor", "rule", "min_delta", "patience", "check_finite",
                                        "stopping_threshold", "strict", "priority", NULL};
-    early_stop_hook e = {.base.ops = &early_stop_ops};
+    early_stop_hook e = {.base.ops = &early_stop_ops, .base.ctx = ctx};
     sscma_status st;
     if (node != NULL) {
         if ((st = check_keys(node, what, keys)) != SSCMA_OK)
@@ -110,7 +110,7 @@ sscma_status sscma_hook_early_stop_create(json_t *node, const char *what, sscma_
         }
         e.best = e.greater ? -INFINITY : INFINITY;
     }
-    early_stop_hook *h = malloc(sizeof *h);
+    early_stop_hook *h = sscma_malloc(ctx, sizeof *h);
     if (h == NULL)
         return SSCMA_FAIL(SSCMA_ERR_OUT_OF_MEMORY, "cannot allocate the early-stopping hook");
     *h = e;

@@ -118,7 +118,7 @@ static sscma_status attach(sscma_hook *h, sscma_train_loop *loop)
     sscma_status st = sscma_model_param_count(loop->model, &e->n_params);
     if (st != SSCMA_OK)
         return st;
-    if ((e->avg = calloc((size_t)(e->n_params > 0 ? e->n_params : 1), sizeof *e->avg)) == NULL)
+    if ((e->avg = sscma_calloc(e->base.ctx, (size_t)(e->n_params > 0 ? e->n_params : 1), sizeof *e->avg)) == NULL)
         return SSCMA_FAIL(SSCMA_ERR_OUT_OF_MEMORY, "cannot allocate the EMA");
     for (int32_t i = 0; i < e->n_params; i++) {
         uint32_t flags = 0;
@@ -132,7 +132,7 @@ static sscma_status attach(sscma_hook *h, sscma_train_loop *loop)
         if (dt != SSCMA_DTYPE_F32)
             continue; /* as mmengine: only floating-point state is averaged */
         sscma_tensor_numel(value, &n);
-        if ((e->avg[i] = calloc((size_t)(n > 0 ? n : 1), sizeof(float))) == NULL)
+        if ((e->avg[i] = sscma_calloc(e->base.ctx, (size_t)(n > 0 ? n : 1), sizeof(float))) == NULL)
             return SSCMA_FAIL(SSCMA_ERR_OUT_OF_MEMORY, "cannot allocate the EMA");
     }
     return SSCMA_OK;
@@ -143,9 +143,9 @@ static void destroy(sscma_hook *h)
     ema_hook *e = (ema_hook *)h;
     if (e->avg != NULL)
         for (int32_t i = 0; i < e->n_params; i++)
-            free(e->avg[i]);
-    free(e->avg);
-    free(e);
+            sscma_mfree(h->ctx, e->avg[i]);
+    sscma_mfree(h->ctx, e->avg);
+    sscma_mfree(h->ctx, e);
 }
 
 static const sscma_hook_ops ema_ops = {
@@ -154,11 +154,11 @@ static const sscma_hook_ops ema_ops = {
     .attach = attach, .destroy = destroy,
 };
 
-sscma_status sscma_hook_ema_create(json_t *node, const char *what, sscma_hook **out)
+sscma_status sscma_hook_ema_create(const sscma_context *ctx, json_t *node, const char *what, sscma_hook **out)
 {
     static const char *const keys[] = {"type", "ema_type", "momentum", "gamma", "interval", "update_buffers",
                                        "priority", "strict_load", NULL};
-    ema_hook e = {.base.ops = &ema_ops};
+    ema_hook e = {.base.ops = &ema_ops, .base.ctx = ctx};
     sscma_status st;
     if (node != NULL) {
         if ((st = check_keys(node, what, keys)) != SSCMA_OK)
@@ -177,7 +177,7 @@ sscma_status sscma_hook_ema_create(json_t *node, const char *what, sscma_hook **
             (st = get_bool(node, what, "update_buffers", &e.update_buffers)) != SSCMA_OK)
             return st;
     }
-    ema_hook *h = malloc(sizeof *h);
+    ema_hook *h = sscma_malloc(ctx, sizeof *h);
     if (h == NULL)
         return SSCMA_FAIL(SSCMA_ERR_OUT_OF_MEMORY, "cannot allocate the EMA hook");
     *h = e;

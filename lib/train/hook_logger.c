@@ -40,7 +40,7 @@ static sscma_status before_run(sscma_hook *h, sscma_train_loop *loop)
     snprintf(path, sizeof path, "%s/log.jsonl", loop->work_dir);
     if ((l->log = fopen(path, "a")) == NULL)
         return sscma_fail(SSCMA_ERR_IO, WHERE, "cannot open %s: %s", path, strerror(errno));
-    return sscma_tfevents_open(loop->work_dir, &l->tb);
+    return sscma_tfevents_open(l->base.ctx, loop->work_dir, &l->tb);
 }
 
 /* The numeric entries of a log line as TensorBoard scalars (mmengine's tags: "loss", "lr", "accuracy/top1"). */
@@ -72,11 +72,11 @@ static void log_line(logger_hook *l, const sscma_train_loop *loop, json_t *obj)
         log_scalars(l, loop, obj, strcmp(json_string_value(json_object_get(obj, "mode")), "val") == 0);
     if (l->log != NULL && obj != NULL) {
         json_object_set_new(obj, "time", json_real(now_s() - l->start));
-        char *text = json_dumps(obj, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(9));
+        char *text = sscma_json_dumps(l->base.ctx, obj, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(9));
         if (text != NULL && (fprintf(l->log, "%s\n", text) < 0 || fflush(l->log) != 0))
             sscma_logf(loop->ctx, SSCMA_LOG_WARNING, "cannot write to %s/log.jsonl: %s", loop->work_dir,
                        strerror(errno));
-        free(text);
+        sscma_mfree(l->base.ctx, text);
     }
     json_decref(obj);
 }
@@ -145,7 +145,7 @@ static void destroy(sscma_hook *h)
     if (l->log != NULL)
         fclose(l->log);
     sscma_tfevents_close(l->tb);
-    free(l);
+    sscma_mfree(h->ctx, l);
 }
 
 static const sscma_hook_ops logger_ops = {
@@ -153,17 +153,18 @@ static const sscma_hook_ops logger_ops = {
     .destroy = destroy,
 };
 
-sscma_status sscma_hook_logger_create(json_t *node, sscma_hook **out)
+sscma_status sscma_hook_logger_create(const sscma_context *ctx, json_t *node, sscma_hook **out)
 {
     int64_t interval = 50;
     sscma_status st;
     if (node != NULL && json_is_object(node) &&
         (st = get_int(node, "default_hooks.logger", "interval", 50, 1, INT64_MAX, &interval)) != SSCMA_OK)
         return st;
-    logger_hook *l = calloc(1, sizeof *l);
+    logger_hook *l = sscma_calloc(ctx, 1, sizeof *l);
     if (l == NULL)
         return SSCMA_FAIL(SSCMA_ERR_OUT_OF_MEMORY, "cannot allocate the logger");
     l->base.ops = &logger_ops;
+    l->base.ctx = ctx;
     l->interval = interval;
     *out = &l->base;
     return SSCMA_OK;

@@ -36,19 +36,20 @@ static sscma_status explain_update(sscma_hook *h, sscma_train_loop *loop, sscma_
 
 static void destroy(sscma_hook *h)
 {
-    free(h);
+    sscma_mfree(h->ctx, h);
 }
 
 static const sscma_hook_ops nan_guard_ops = {
     .name = "NaNGuard", .after_forward = check_loss, .update_failed = explain_update, .destroy = destroy,
 };
 
-sscma_status sscma_hook_nan_guard_create(sscma_hook **out)
+sscma_status sscma_hook_nan_guard_create(const sscma_context *ctx, sscma_hook **out)
 {
-    sscma_hook *h = malloc(sizeof *h);
+    sscma_hook *h = sscma_malloc(ctx, sizeof *h);
     if (h == NULL)
         return SSCMA_FAIL(SSCMA_ERR_OUT_OF_MEMORY, "cannot allocate the NaN guard");
     h->ops = &nan_guard_ops;
+    h->ctx = ctx;
     *out = h;
     return SSCMA_OK;
 }

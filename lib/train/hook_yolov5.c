@@ -50,7 +50,7 @@ static sscma_status attach(sscma_hook *h, sscma_train_loop *loop)
 
 static void destroy(sscma_hook *h)
 {
-    free(h);
+    sscma_mfree(h->ctx, h);
 }
 
 static const sscma_hook_ops yolov5_ops = {
@@ -58,7 +58,7 @@ static const sscma_hook_ops yolov5_ops = {
     .destroy = destroy,
 };
 
-sscma_status sscma_hook_yolov5_create(json_t *node, const char *what, json_t *param_scheduler, sscma_hook **out)
+sscma_status sscma_hook_yolov5_create(const sscma_context *ctx, json_t *node, const char *what, json_t *param_scheduler, sscma_hook **out)
 {
     static const char *const keys[] = {"type", "scheduler_type", "lr_factor", "max_epochs", "warmup_epochs",
                                        "warmup_bias_lr", "warmup_momentum", "warmup_mim_iter", "priority", NULL};
@@ -91,10 +91,11 @@ sscma_status sscma_hook_yolov5_create(json_t *node, const char *what, json_t *pa
         (!json_is_array(param_scheduler) || json_array_size(param_scheduler) > 0))
         return sscma_fail(SSCMA_ERR_CONFIG, WHERE, "param_scheduler and YOLOv5ParamSchedulerHook both set the "
                           "learning rate: keep one");
-    yolov5_hook *h = calloc(1, sizeof *h);
+    yolov5_hook *h = sscma_calloc(ctx, 1, sizeof *h);
     if (h == NULL)
         return SSCMA_FAIL(SSCMA_ERR_OUT_OF_MEMORY, "cannot allocate the YOLOv5 schedule hook");
     h->base.ops = &yolov5_ops;
+    h->base.ctx = ctx;
     h->s = y;
     *out = &h->base;
     return SSCMA_OK;

@@ -24,6 +24,7 @@
 #include "core/internal.h"
 #include "core/schema.h"
 #include "sscma/metrics.h"
+#include "train/state.h"
 
 #define WHERE "metric"
 #define MAX_TOPK 8
@@ -37,6 +38,7 @@ typedef struct result {
 } result;
 
 struct sscma_metric {
+    const sscma_context *ctx; /* NULL for a metric made by the public call: the C allocator, through core */
     metric_kind kind;
     int32_t topk[MAX_TOPK], n_topk;
     double threshold, in_h, in_w;
@@ -122,13 +124,20 @@ static sscma_status parse(sscma_metric *m, json_t *cfg)
 
 sscma_status sscma_metric_create(const char *config_json, sscma_metric **out)
 {
+    return sscma_metric_create_in(NULL, config_json, out);
+}
+
+sscma_status sscma_metric_create_in(const sscma_context *ctx, const char *config_json, sscma_metric **out)
+{
     SSCMA_REQUIRE_NONNULL(config_json);
     SSCMA_REQUIRE_NONNULL(out);
     json_error_t err;
     json_t *cfg = json_loads(config_json, 0, &err);
     if (cfg == NULL)
         return SSCMA_FAIL(SSCMA_ERR_CONFIG, "metric config: line %d, column %d: %s", err.line, err.column, err.text);
-    sscma_metric *m = calloc(1, sizeof *m);
+    sscma_metric *m = sscma_calloc(ctx, 1, sizeof *m);
+    if (m != NULL)
+        m->ctx = ctx;
     sscma_status st = m == NULL ? SSCMA_FAIL(SSCMA_ERR_OUT_OF_MEMORY, "cannot allocate a metric")
                       : !json_is_object(cfg) ? sscma_schema_expected(WHERE, NULL, NULL, "an object", cfg)
                                              : parse(m, cfg);
@@ -145,18 +154,18 @@ void sscma_metric_destroy(sscma_metric *metric)
 {
     if (metric == NULL)
         return;
-    free(metric->confusion);
-    free(metric->tmax);
-    free(metric->pmax);
-    free(metric->results);
-    free(metric);
+    sscma_mfree(metric->ctx, metric->confusion);
+    sscma_mfree(metric->ctx, metric->tmax);
+    sscma_mfree(metric->ctx, metric->pmax);
+    sscma_mfree(metric->ctx, metric->results);
+    sscma_mfree(metric->ctx, metric);
 }
 
 sscma_status sscma_metric_reset(sscma_metric *metric)
 {
     SSCMA_REQUIRE_NONNULL(metric);
     sscma_metric *m = metric;
-    free(m->confusion);
+    sscma_mfree(m->ctx, m->confusion);
     m->confusion = NULL;
     m->classes = 0;
     m->samples = m->tp = m->fp = m->fn = m->nme_count = m->elements = 0;
@@ -172,7 +181,7 @@ static sscma_status add_result(sscma_metric *m, const char *name, double value)
 {
     if (m->n_results == m->cap_results) {
         int32_t cap = m->cap_results ? 2 * m->cap_results : 16;
-        result *r = realloc(m->results, (size_t)cap * sizeof *r);
+        result *r = sscma_mrealloc(m->ctx, m->results, (size_t)cap * sizeof *r);
         if (r == NULL)
             return sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, WHERE, "cannot store results");
         m->results = r, m->cap_results = cap;
@@ -284,7 +293,7 @@ static sscma_status set_classes(sscma_metric *m, int64_t k)
         return sscma_fail(SSCMA_ERR_SHAPE, WHERE, "%lld classes, but %d before: reset the metric first", (long long)k,
                           (int)m->classes);
     if (m->kind == M_ACCURACY && m->confusion == NULL &&
-        (m->confusion = calloc((size_t)(k * k), sizeof *m->confusion)) == NULL)
+        (m->confusion = sscma_calloc(m->ctx, (size_t)(k * k), sizeof *m->confusion)) == NULL)
         return sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, WHERE, "cannot allocate a %lld-class confusion matrix", (long long)k);
     m->classes = (int32_t)k;
     return SSCMA_OK;
@@ -358,9 +367,9 @@ static sscma_status update_fomo(sscma_metric *m, const sscma_tensor *pred, const
     if ((st = set_classes(m, c)) != SSCMA_OK)
         return st;
     if (cells > m->scratch_cells) {
-        free(m->tmax), free(m->pmax);
-        m->tmax = malloc((size_t)cells * sizeof *m->tmax);
-        m->pmax = malloc((size_t)cells * sizeof *m->pmax);
+        sscma_mfree(m->ctx, m->tmax), sscma_mfree(m->ctx, m->pmax);
+        m->tmax = sscma_malloc(m->ctx, (size_t)cells * sizeof *m->tmax);
+        m->pmax = sscma_malloc(m->ctx, (size_t)cells * sizeof *m->pmax);
         m->scratch_cells = m->tmax && m->pmax ? cells : 0;
         if (m->scratch_cells == 0)
             return sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, WHERE, "cannot allocate %lld cells", (long long)cells);
@@ -378,7 +387,7 @@ static sscma_status update_fomo(sscma_metric *m, const sscma_tensor *pred, const
         int64_t n_gt = 0;
         for (int64_t i = 0; i < cells; i++)
             n_gt += tm[i] > 0;
-        int64_t *gt = n_gt ? malloc((size_t)n_gt * sizeof *gt) : NULL;
+        int64_t *gt = n_gt ? sscma_malloc(m->ctx, (size_t)n_gt * sizeof *gt) : NULL;
         if (n_gt && gt == NULL)
             return sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, WHERE, "cannot list ground-truth cells");
         for (int64_t i = 0, j = 0; i < cells; i++)
@@ -395,7 +404,7 @@ static sscma_status update_fomo(sscma_metric *m, const sscma_tensor *pred, const
                     tm[s] = tm[gt[g]];
             }
         }
-        free(gt);
+        sscma_mfree(m->ctx, gt);
         for (int64_t i = 0; i < cells; i++) {
             if (tm[i] == pm[i])
                 m->tp += tm[i] > 0;

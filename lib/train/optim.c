@@ -37,6 +37,7 @@ typedef struct opt_param {
 
 struct sscma_optimizer {
     sscma_model *model;
+    const sscma_context *ctx; /* the model's: the optimizer's memory */
     opt_kind kind;
     double lr, momentum, dampening, weight_decay, beta1, beta2, eps, max_norm, norm_type;
     bool nesterov, amsgrad, clip;
@@ -54,11 +55,11 @@ struct sscma_optimizer {
 static void destroy_params(sscma_optimizer *o)
 {
     for (int32_t i = 0; o->params != NULL && i < o->n_params; i++) {
-        free(o->params[i].buf1);
-        free(o->params[i].buf2);
-        free(o->params[i].buf3);
+        sscma_mfree(o->ctx, o->params[i].buf1);
+        sscma_mfree(o->ctx, o->params[i].buf2);
+        sscma_mfree(o->ctx, o->params[i].buf3);
     }
-    free(o->params);
+    sscma_mfree(o->ctx, o->params);
 }
 
 void sscma_optimizer_destroy(sscma_optimizer *optimizer)
@@ -66,7 +67,7 @@ void sscma_optimizer_destroy(sscma_optimizer *optimizer)
     if (optimizer == NULL)
         return;
     destroy_params(optimizer);
-    free(optimizer);
+    sscma_mfree(optimizer->ctx, optimizer);
 }
 
 /* mmengine's custom_keys are tried longest first (then alphabetically): returns the matching entry or NULL. */
@@ -256,18 +257,19 @@ sscma_status sscma_optimizer_create(sscma_model *model, const char *config_json,
     json_t *cfg = json_loads(config_json, 0, &err);
     if (cfg == NULL)
         return SSCMA_FAIL(SSCMA_ERR_CONFIG, "optimizer config: line %d, column %d: %s", err.line, err.column, err.text);
-    sscma_optimizer *o = calloc(1, sizeof *o);
+    const sscma_context *ctx = sscma_model_context(model);
+    sscma_optimizer *o = sscma_calloc(ctx, 1, sizeof *o);
     if (o == NULL) {
         json_decref(cfg);
         return SSCMA_FAIL(SSCMA_ERR_OUT_OF_MEMORY, "cannot allocate an optimizer");
     }
-    o->model = model;
+    o->model = model, o->ctx = ctx;
     paramwise_cfg pw;
     sscma_status st = parse(o, cfg, &pw);
     int32_t count = 0;
     if (st == SSCMA_OK)
         st = sscma_model_param_count(model, &count);
-    if (st == SSCMA_OK && (o->params = calloc((size_t)(count > 0 ? count : 1), sizeof *o->params)) == NULL)
+    if (st == SSCMA_OK && (o->params = sscma_calloc(ctx, (size_t)(count > 0 ? count : 1), sizeof *o->params)) == NULL)
         st = SSCMA_FAIL(SSCMA_ERR_OUT_OF_MEMORY, "cannot allocate the optimizer's state");
     for (int32_t i = 0; st == SSCMA_OK && i < count; i++) {
         const char *name = NULL;
@@ -290,10 +292,10 @@ sscma_status sscma_optimizer_create(sscma_model *model, const char *config_json,
         bool ok = true;
         if (o->kind == OPT_SGD) {
             if (o->momentum > 0.0)
-                ok = (p->buf1 = calloc(1, bytes)) != NULL;
+                ok = (p->buf1 = sscma_calloc(ctx, 1, bytes)) != NULL;
         } else {
-            ok = (p->buf1 = calloc(1, bytes)) != NULL && (p->buf2 = calloc(1, bytes)) != NULL &&
-                 (!o->amsgrad || (p->buf3 = calloc(1, bytes)) != NULL);
+            ok = (p->buf1 = sscma_calloc(ctx, 1, bytes)) != NULL && (p->buf2 = sscma_calloc(ctx, 1, bytes)) != NULL &&
+                 (!o->amsgrad || (p->buf3 = sscma_calloc(ctx, 1, bytes)) != NULL);
         }
         o->n_params++;
         if (!ok)
@@ -517,6 +519,11 @@ sscma_status sscma_optimizer_momentum(const sscma_optimizer *optimizer, double *
     SSCMA_REQUIRE_NONNULL(out);
     *out = optimizer->momentum;
     return SSCMA_OK;
+}
+
+const sscma_context *sscma_optimizer_context(const sscma_optimizer *optimizer)
+{
+    return optimizer->ctx;
 }
 
 bool sscma_optimizer_has_momentum(const sscma_optimizer *optimizer)

@@ -60,6 +60,7 @@ typedef struct sched {
 } sched;
 
 struct sscma_scheduler {
+    const sscma_context *ctx;
     sscma_optimizer *optimizer;
     sched *items;
     int32_t count;
@@ -343,14 +344,15 @@ sscma_status sscma_scheduler_create(sscma_optimizer *optimizer, const char *conf
         cfg = list;
     }
     sscma_status st = SSCMA_OK;
-    sscma_scheduler *s = calloc(1, sizeof *s);
+    const sscma_context *ctx = sscma_optimizer_context(optimizer);
+    sscma_scheduler *s = sscma_calloc(ctx, 1, sizeof *s);
     size_t n = json_is_array(cfg) ? json_array_size(cfg) : 0;
     if (!json_is_array(cfg))
         st = sscma_schema_expected(WHERE, "param_scheduler", NULL, "a list of schedulers or one", cfg);
-    else if (s == NULL || (n > 0 && (s->items = calloc(n, sizeof *s->items)) == NULL))
+    else if (s == NULL || (n > 0 && (s->items = sscma_calloc(ctx, n, sizeof *s->items)) == NULL))
         st = SSCMA_FAIL(SSCMA_ERR_OUT_OF_MEMORY, "cannot allocate schedulers");
     if (s != NULL)
-        s->optimizer = optimizer;
+        s->optimizer = optimizer, s->ctx = ctx;
     for (size_t i = 0; st == SSCMA_OK && i < n; i++) {
         st = parse_one(optimizer, json_array_get(cfg, i), i, iters_per_epoch, &s->items[i]);
         if (st == SSCMA_OK)
@@ -371,8 +373,8 @@ void sscma_scheduler_destroy(sscma_scheduler *scheduler)
 {
     if (scheduler == NULL)
         return;
-    free(scheduler->items);
-    free(scheduler);
+    sscma_mfree(scheduler->ctx, scheduler->items);
+    sscma_mfree(scheduler->ctx, scheduler);
 }
 
 static sscma_status step_kind(sscma_scheduler *s, bool by_epoch)

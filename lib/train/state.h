@@ -10,8 +10,12 @@
 
 #include "graph/model_private.h"
 #include "io/checkpoint.h"
+#include "sscma/metrics.h"
 #include "sscma/model.h"
 #include "sscma/optim.h"
+
+/* sscma_metric_create with its memory from ctx (the public call has no context: NULL, the C allocator). */
+sscma_status sscma_metric_create_in(const sscma_context *ctx, const char *config_json, sscma_metric **out);
 
 /*
  * Adds the optimizer's buffers to `list` as "optim/<param>/<buffer>" (borrowed until the write) and its scalars
@@ -21,6 +25,9 @@ sscma_status sscma_optimizer_export(const sscma_optimizer *optimizer, sscma_ckpt
 
 /* Restores what sscma_optimizer_export saved; checks everything before changing anything. */
 sscma_status sscma_optimizer_import(sscma_optimizer *optimizer, const sscma_ckpt *ck, json_t *state);
+
+/* The context of the optimizer's model: where the optimizer and its schedulers take memory. */
+const sscma_context *sscma_optimizer_context(const sscma_optimizer *optimizer);
 
 /* Whether the optimizer uses a momentum (SGD with momentum 0 does not). */
 bool sscma_optimizer_has_momentum(const sscma_optimizer *optimizer);

@@ -15,6 +15,7 @@
 #define WHERE "tensorboard"
 
 struct sscma_tfevents {
+    const sscma_context *ctx;
     FILE *f;
     char path[4200];
 };
@@ -47,7 +48,7 @@ static void put_le(uint8_t *p, uint64_t v, int bytes)
 static sscma_status write_record(sscma_tfevents *tf, const SscmaTb__Event *ev)
 {
     size_t n = sscma_tb__event__get_packed_size(ev);
-    uint8_t *buf = malloc(n + 16);
+    uint8_t *buf = sscma_malloc(tf->ctx, n + 16);
     if (buf == NULL)
         return sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, WHERE, "cannot allocate an event of %zu bytes", n);
     put_le(buf, (uint64_t)n, 8);
@@ -55,15 +56,16 @@ static sscma_status write_record(sscma_tfevents *tf, const SscmaTb__Event *ev)
     sscma_tb__event__pack(ev, buf + 12);
     put_le(buf + 12 + n, sscma_crc32c_mask(sscma_crc32c(buf + 12, n)), 4);
     bool ok = fwrite(buf, 1, n + 16, tf->f) == n + 16 && fflush(tf->f) == 0;
-    free(buf);
+    sscma_mfree(tf->ctx, buf);
     return ok ? SSCMA_OK : sscma_fail(SSCMA_ERR_IO, WHERE, "cannot write %s: %s", tf->path, strerror(errno));
 }
 
-sscma_status sscma_tfevents_open(const char *dir, sscma_tfevents **out)
+sscma_status sscma_tfevents_open(const sscma_context *ctx, const char *dir, sscma_tfevents **out)
 {
-    sscma_tfevents *tf = calloc(1, sizeof *tf);
+    sscma_tfevents *tf = sscma_calloc(ctx, 1, sizeof *tf);
     if (tf == NULL)
         return sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, WHERE, "cannot allocate the event writer");
+    tf->ctx = ctx;
     char host[256] = "localhost";
     if (gethostname(host, sizeof host - 1) != 0)
         snprintf(host, sizeof host, "localhost");
@@ -71,7 +73,7 @@ sscma_status sscma_tfevents_open(const char *dir, sscma_tfevents **out)
     snprintf(tf->path, sizeof tf->path, "%s/events.out.tfevents.%lld.%s", dir, (long long)time(NULL), host);
     if ((tf->f = fopen(tf->path, "ab")) == NULL) {
         sscma_status st = sscma_fail(SSCMA_ERR_IO, WHERE, "cannot open %s: %s", tf->path, strerror(errno));
-        free(tf);
+        sscma_mfree(ctx, tf);
         return st;
     }
     SscmaTb__Event ev = SSCMA_TB__EVENT__INIT;
@@ -126,5 +128,5 @@ void sscma_tfevents_close(sscma_tfevents *tf)
         return;
     if (tf->f != NULL)
         fclose(tf->f);
-    free(tf);
+    sscma_mfree(tf->ctx, tf);
 }

@@ -13,7 +13,7 @@
 typedef struct sscma_tfevents sscma_tfevents;
 
 /* Creates dir/events.out.tfevents.<unix time>.<host> and writes its file_version record. */
-sscma_status sscma_tfevents_open(const char *dir, sscma_tfevents **out);
+sscma_status sscma_tfevents_open(const sscma_context *ctx, const char *dir, sscma_tfevents **out);
 
 /* Appends one Event at `step` with the n scalars tags[i] = values[i], flushed. */
 sscma_status sscma_tfevents_scalars(sscma_tfevents *tf, int64_t step, double wall_time, const char *const *tags,

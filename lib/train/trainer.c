@@ -131,7 +131,7 @@ static sscma_status set_hook(sscma_trainer *t, int32_t slot, sscma_hook *h)
         t->hooks[slot] = h;
         return SSCMA_OK;
     }
-    sscma_hook **hooks = realloc(t->hooks, (size_t)(t->n_hooks + 1) * sizeof *hooks);
+    sscma_hook **hooks = sscma_mrealloc(t->ctx, t->hooks, (size_t)(t->n_hooks + 1) * sizeof *hooks);
     if (hooks == NULL) {
         h->ops->destroy(h);
         return SSCMA_FAIL(SSCMA_ERR_OUT_OF_MEMORY, "cannot add the hook %s", h->ops->name);
@@ -164,12 +164,12 @@ static sscma_status parse_default_hooks(sscma_trainer *t, json_t *hooks, json_t 
         return sscma_fail(SSCMA_ERR_CONFIG, WHERE, "default_hooks must be an object");
     if (hooks != NULL && (st = check_keys(hooks, "default_hooks", keys)) != SSCMA_OK)
         return st;
-    if ((st = sscma_hook_yolov5_create(json_object_get(hooks, "param_scheduler"), "default_hooks.param_scheduler",
+    if ((st = sscma_hook_yolov5_create(t->ctx, json_object_get(hooks, "param_scheduler"), "default_hooks.param_scheduler",
                                        param_scheduler, &h)) != SSCMA_OK ||
         (st = set_hook(t, HOOK_YOLOV5, h)) != SSCMA_OK ||
-        (st = sscma_hook_logger_create(json_object_get(hooks, "logger"), &h)) != SSCMA_OK ||
+        (st = sscma_hook_logger_create(t->ctx, json_object_get(hooks, "logger"), &h)) != SSCMA_OK ||
         (st = set_hook(t, HOOK_LOGGER, h)) != SSCMA_OK ||
-        (st = sscma_hook_checkpoint_create(json_object_get(hooks, "checkpoint"), &h)) != SSCMA_OK)
+        (st = sscma_hook_checkpoint_create(t->ctx, json_object_get(hooks, "checkpoint"), &h)) != SSCMA_OK)
         return st;
     return set_hook(t, HOOK_CHECKPOINT, h);
 }
@@ -179,8 +179,8 @@ static sscma_status parse_custom_hooks(sscma_trainer *t, json_t *hooks)
 {
     sscma_status st;
     sscma_hook *h = NULL;
-    if ((st = sscma_hook_ema_create(NULL, "EMAHook", &h)) != SSCMA_OK || (st = set_hook(t, HOOK_EMA, h)) != SSCMA_OK ||
-        (st = sscma_hook_early_stop_create(NULL, "EarlyStoppingHook", &h)) != SSCMA_OK ||
+    if ((st = sscma_hook_ema_create(t->ctx, NULL, "EMAHook", &h)) != SSCMA_OK || (st = set_hook(t, HOOK_EMA, h)) != SSCMA_OK ||
+        (st = sscma_hook_early_stop_create(t->ctx, NULL, "EarlyStoppingHook", &h)) != SSCMA_OK ||
         (st = set_hook(t, HOOK_EARLY_STOP, h)) != SSCMA_OK)
         return st;
     if (hooks == NULL || json_is_null(hooks))
@@ -195,10 +195,10 @@ static sscma_status parse_custom_hooks(sscma_trainer *t, json_t *hooks)
         snprintf(what, sizeof what, "custom_hooks[%zu]", i);
         const char *type = json_string_value(json_object_get(node, "type"));
         if (type != NULL && strcmp(type, "EMAHook") == 0) {
-            if ((st = sscma_hook_ema_create(node, what, &h)) != SSCMA_OK || (st = set_hook(t, HOOK_EMA, h)) != SSCMA_OK)
+            if ((st = sscma_hook_ema_create(t->ctx, node, what, &h)) != SSCMA_OK || (st = set_hook(t, HOOK_EMA, h)) != SSCMA_OK)
                 return st;
         } else if (type != NULL && strcmp(type, "EarlyStoppingHook") == 0) {
-            if ((st = sscma_hook_early_stop_create(node, what, &h)) != SSCMA_OK ||
+            if ((st = sscma_hook_early_stop_create(t->ctx, node, what, &h)) != SSCMA_OK ||
                 (st = set_hook(t, HOOK_EARLY_STOP, h)) != SSCMA_OK)
                 return st;
         } else {
@@ -256,7 +256,7 @@ static sscma_status parse_config(sscma_trainer *t, json_t *cfg, json_t **optim, 
         return sscma_fail(SSCMA_ERR_CONFIG, WHERE, "pred_output must be the name of a model output");
     snprintf(t->pred_output, sizeof t->pred_output, "%s", po != NULL ? json_string_value(po) : "logits");
     sscma_hook *guard = NULL;
-    if ((st = sscma_hook_nan_guard_create(&guard)) != SSCMA_OK ||
+    if ((st = sscma_hook_nan_guard_create(t->ctx, &guard)) != SSCMA_OK ||
         (st = set_hook(t, HOOK_NAN_GUARD, guard)) != SSCMA_OK ||
         (st = parse_default_hooks(t, json_object_get(cfg, "default_hooks"), *sched)) != SSCMA_OK)
         return st;
@@ -379,10 +379,10 @@ sscma_status sscma_trainer_create(sscma_model *model, sscma_loader *train_loader
     json_t *cfg = json_loads(config_json, 0, &err);
     if (cfg == NULL)
         return SSCMA_FAIL(SSCMA_ERR_CONFIG, "trainer config: line %d, column %d: %s", err.line, err.column, err.text);
-    sscma_trainer *t = calloc(1, sizeof *t);
-    sscma_hook **hooks = calloc(N_BUILTIN_HOOKS, sizeof *hooks);
+    sscma_trainer *t = sscma_calloc(sscma_model_context(model), 1, sizeof *t);
+    sscma_hook **hooks = sscma_calloc(sscma_model_context(model), N_BUILTIN_HOOKS, sizeof *hooks);
     if (t == NULL || hooks == NULL) {
-        free(t), free(hooks);
+        sscma_mfree(sscma_model_context(model), t), sscma_mfree(sscma_model_context(model), hooks);
         json_decref(cfg);
         return SSCMA_FAIL(SSCMA_ERR_OUT_OF_MEMORY, "cannot allocate a trainer");
     }
@@ -395,11 +395,11 @@ sscma_status sscma_trainer_create(sscma_model *model, sscma_loader *train_loader
     sscma_status st = parse_config(t, cfg, &optim, &sched, &evaluator);
     char *text = NULL;
     int64_t iters = 0;
-    if (st == SSCMA_OK && (text = json_dumps(optim, JSON_COMPACT)) == NULL)
+    if (st == SSCMA_OK && (text = sscma_json_dumps(t->ctx, optim, JSON_COMPACT)) == NULL)
         st = SSCMA_FAIL(SSCMA_ERR_OUT_OF_MEMORY, "cannot copy the optimizer config");
     if (st == SSCMA_OK)
         st = sscma_optimizer_create(model, text, &t->opt);
-    free(text), text = NULL;
+    sscma_mfree(t->ctx, text), text = NULL;
     t->loop.opt = t->opt;
     if (st == SSCMA_OK)
         st = sscma_loader_batches(train_loader, &iters);
@@ -411,20 +411,20 @@ sscma_status sscma_trainer_create(sscma_model *model, sscma_loader *train_loader
     if (st == SSCMA_OK && t->hooks[HOOK_YOLOV5] != NULL)
         st = t->hooks[HOOK_YOLOV5]->ops->attach(t->hooks[HOOK_YOLOV5], &t->loop);
     if (st == SSCMA_OK && sched != NULL && !json_is_null(sched)) {
-        if ((text = json_dumps(sched, JSON_COMPACT)) == NULL)
+        if ((text = sscma_json_dumps(t->ctx, sched, JSON_COMPACT)) == NULL)
             st = SSCMA_FAIL(SSCMA_ERR_OUT_OF_MEMORY, "cannot copy the scheduler config");
         else
             st = sscma_scheduler_create(t->opt, text, iters, &t->sched);
-        free(text), text = NULL;
+        sscma_mfree(t->ctx, text), text = NULL;
     }
     if (st == SSCMA_OK) {
         if (evaluator == NULL || json_is_null(evaluator))
-            text = dup_string("{\"type\": \"Accuracy\", \"topk\": [1]}");
+            text = sscma_mstrdup(t->ctx, "{\"type\": \"Accuracy\", \"topk\": [1]}");
         else
-            text = json_dumps(evaluator, JSON_COMPACT);
+            text = sscma_json_dumps(t->ctx, evaluator, JSON_COMPACT);
         st = text == NULL ? SSCMA_FAIL(SSCMA_ERR_OUT_OF_MEMORY, "cannot copy the evaluator config")
-                          : sscma_metric_create(text, &t->metric);
-        free(text), text = NULL;
+                          : sscma_metric_create_in(t->ctx, text, &t->metric);
+        sscma_mfree(t->ctx, text), text = NULL;
     }
     json_decref(cfg);
     if (st == SSCMA_OK)
@@ -462,8 +462,8 @@ void sscma_trainer_destroy(sscma_trainer *trainer)
     for (int32_t k = 0; k < trainer->n_hooks; k++)
         if (trainer->hooks[k] != NULL)
             trainer->hooks[k]->ops->destroy(trainer->hooks[k]);
-    free(trainer->hooks);
-    free(trainer);
+    sscma_mfree(trainer->ctx, trainer->hooks);
+    sscma_mfree(trainer->ctx, trainer);
 }
 
 sscma_status sscma_trainer_set_callback(sscma_trainer *trainer, sscma_train_callback callback, void *user_data)
@@ -506,7 +506,7 @@ sscma_status sscma_trainer_save(const sscma_trainer *trainer, const char *path)
     SSCMA_REQUIRE_NONNULL(trainer);
     SSCMA_REQUIRE_NONNULL(path);
     const sscma_trainer *t = trainer;
-    sscma_ckpt_list list = {0};
+    sscma_ckpt_list list = {.ctx = t->ctx};
     sscma_status st = SSCMA_OK;
     for (int32_t i = 0; st == SSCMA_OK && i < t->n_params; i++) {
         const char *name = NULL;

@@ -1,5 +1,6 @@
 /* Models and data shared by the quantization and export tests (fixture_models.h). */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "fixture_models.h"
@@ -159,4 +160,46 @@ sscma_status fixture_quantize(sscma_context *ctx, const char *config, int32_t si
     if (st != SSCMA_OK)
         fixture_release(out);
     return st;
+}
+
+static bool write_idx(const char *path, uint32_t magic, const uint32_t *dims, int n_dims, const void *data,
+                      size_t bytes)
+{
+    unsigned char head[16];
+    for (int i = 0; i < 4; i++)
+        head[i] = (unsigned char)(magic >> (24 - 8 * i));
+    for (int d = 0; d < n_dims; d++)
+        for (int i = 0; i < 4; i++)
+            head[4 + 4 * d + i] = (unsigned char)(dims[d] >> (24 - 8 * i));
+    FILE *f = fopen(path, "wb");
+    if (f == NULL)
+        return false;
+    bool ok = fwrite(head, 1, (size_t)(4 + 4 * n_dims), f) == (size_t)(4 + 4 * n_dims) &&
+              fwrite(data, 1, bytes, f) == bytes;
+    return fclose(f) == 0 && ok;
+}
+
+bool fixture_quadrant_split(const char *dir, const char *prefix, int n, int side, uint32_t seed)
+{
+    uint8_t *pixels = malloc((size_t)n * (size_t)(side * side) + 1), *labels = malloc((size_t)n + 1);
+    bool ok = pixels != NULL && labels != NULL && side >= 12 && side <= 64;
+    uint32_t s = seed;
+    for (int i = 0; ok && i < n; i++) {
+        int c = i % 4, oy = (c / 2) * (side / 2) + 1, ox = (c % 2) * (side / 2) + 1;
+        labels[i] = (uint8_t)c;
+        for (int y = 0; y < side; y++)
+            for (int x = 0; x < side; x++) {
+                s = s * 1664525u + 1013904223u;
+                int v = (int)(s >> 26) + (y >= oy && y < oy + 5 && x >= ox && x < ox + 5 ? 150 : 0);
+                pixels[(size_t)i * (size_t)(side * side) + (size_t)(y * side + x)] = (uint8_t)v;
+            }
+    }
+    char path[512];
+    const uint32_t idims[3] = {(uint32_t)n, (uint32_t)side, (uint32_t)side}, ldims[1] = {(uint32_t)n};
+    snprintf(path, sizeof path, "%s/%s-images-idx3-ubyte", dir, prefix);
+    ok = ok && write_idx(path, 0x803, idims, 3, pixels, (size_t)n * (size_t)(side * side));
+    snprintf(path, sizeof path, "%s/%s-labels-idx1-ubyte", dir, prefix);
+    ok = ok && write_idx(path, 0x801, ldims, 1, labels, (size_t)n);
+    free(pixels), free(labels);
+    return ok;
 }

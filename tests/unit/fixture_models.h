@@ -5,6 +5,7 @@
 #ifndef SSCMA_TESTS_FIXTURE_MODELS_H
 #define SSCMA_TESTS_FIXTURE_MODELS_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include <sscma/experimental.h>
@@ -34,6 +35,13 @@ void fixture_randomize(sscma_model *m);
  * sigmoid, conv, batch norm, hardswish, global pool, fc): the int8 LOGISTIC and HARD_SWISH kernels' fixture.
  */
 sscma_status fixture_acts_model(sscma_context *ctx, sscma_model **out);
+
+/*
+ * Writes an MNIST-format split into dir: <prefix>-images-idx3-ubyte and <prefix>-labels-idx1-ubyte, n images of
+ * side x side (side <= 64) in four classes, a bright 5x5 block in one quadrant on noise. false when a file cannot
+ * be written.
+ */
+bool fixture_quadrant_split(const char *dir, const char *prefix, int n, int side, uint32_t seed);
 
 /* A Fashion-MNIST loader (test split, the first n images, batch `batch`) resized to size x size, normalised. */
 sscma_status fixture_fashion_loader(sscma_context *ctx, int32_t size, int64_t n, int64_t batch, sscma_dataset **ds,

@@ -173,7 +173,7 @@ static void special_files_are_refused(void)
     CHECK_STR_CONTAINS(sscma_last_error(), "pipe.png");
     void *data = NULL;
     size_t size = 0;
-    CHECK_FAILS(sscma_read_file(fifo, &data, &size), SSCMA_ERR_IO, "FIFO");
+    CHECK_FAILS(sscma_read_file(ctx, fifo, &data, &size), SSCMA_ERR_IO, "FIFO");
     CHECK_FAILS(sscma_image_read(ctx, tmpdir, 0, &img), SSCMA_ERR_IO, "directory");
     unlink(fifo);
     sscma_context_destroy(ctx);
