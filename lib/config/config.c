@@ -212,7 +212,9 @@ sscma_status sscma_config_set(sscma_config *config, const char *assignment)
     json_error_t err;
     json_t *value = json_loads(eq + 1, JSON_DECODE_ANY, &err);
     if (value == NULL)
-        value = json_string(eq + 1);
+        value = json_string(eq + 1); /* NULL when not UTF-8 */
+    if (value == NULL)
+        return sscma_fail(SSCMA_ERR_CONFIG, WHERE, "override '%s': the value is neither JSON nor UTF-8 text", key);
     json_t *node = config->root;
     const char *rest = key;
     char part[256];
@@ -232,19 +234,25 @@ sscma_status sscma_config_set(sscma_config *config, const char *assignment)
                 break;
             }
             if (last) {
-                json_array_set(node, index, value);
+                if (json_array_set(node, index, value) != 0)
+                    st = sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, WHERE, "override '%s': cannot set the value", key);
                 break;
             }
             node = json_array_get(node, index);
         } else if (json_is_object(node)) {
+            /* jansson refuses a key that is not UTF-8 (and frees a value passed with _new): check every set */
             if (last) {
-                json_object_set(node, part, value);
+                if (json_object_set(node, part, value) != 0)
+                    st = sscma_fail(SSCMA_ERR_CONFIG, WHERE, "override '%s': key '%s' is not valid UTF-8", key, part);
                 break;
             }
             json_t *child = json_object_get(node, part);
             if (child == NULL) {
                 child = json_object();
-                json_object_set_new(node, part, child);
+                if (child == NULL || json_object_set_new(node, part, child) != 0) {
+                    st = sscma_fail(SSCMA_ERR_CONFIG, WHERE, "override '%s': key '%s' is not valid UTF-8", key, part);
+                    break;
+                }
             }
             node = child;
         } else {

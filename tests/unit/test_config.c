@@ -68,6 +68,10 @@ static void inheritance_merges_as_mmengine(void)
     CHECK_FAILS(sscma_config_get(c, "model.neck.type", &json), SSCMA_ERR_NOT_FOUND, "'model.neck.type': no 'neck'");
     CHECK_FAILS(sscma_config_set(c, "param_scheduler.3.gamma=1"), SSCMA_ERR_CONFIG, "index 3 is outside the list of 1");
     CHECK_FAILS(sscma_config_set(c, "max_epochs.x=1"), SSCMA_ERR_CONFIG, "'x' is inside a value that is not an object");
+    /* found by fuzz_config: a key that is not UTF-8 made jansson free the new object, which was then used */
+    CHECK_FAILS(sscma_config_set(c, "mo\xe4" "el.n=7"), SSCMA_ERR_CONFIG, "is not valid UTF-8");
+    CHECK_FAILS(sscma_config_set(c, "mo\xe4" "el=7"), SSCMA_ERR_CONFIG, "is not valid UTF-8");
+    CHECK_FAILS(sscma_config_set(c, "name=\xff\xfe"), SSCMA_ERR_CONFIG, "neither JSON nor UTF-8");
     CHECK_FAILS(sscma_config_set(c, "=3"), SSCMA_ERR_CONFIG, "expected KEY=VALUE");
     CHECK_FAILS(sscma_config_set(c, "lr"), SSCMA_ERR_CONFIG, "expected KEY=VALUE");
     sscma_config_destroy(c);
