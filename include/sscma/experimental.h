@@ -22,6 +22,7 @@
 #include <sscma/common.h>
 #include <sscma/core.h>
 #include <sscma/model.h>
+#include <sscma/quant.h>
 #include <sscma/tensor.h>
 
 SSCMA_BEGIN_DECLS
@@ -60,6 +61,55 @@ SSCMA_API sscma_status sscma_model_add_layer(sscma_model *model, const char *nam
  */
 SSCMA_API sscma_status sscma_model_add_output(sscma_model *model, const char *output_name, const char *value,
                                               int is_loss);
+
+/*
+ * Plans of a deployable model. A loaded deployable model (<sscma/quant.h>) is an immutable description: tensors,
+ * operators, quantization, metadata and, for int8, the integer parameters and weights packed for this CPU, all
+ * computed when the model was made. A plan holds what running it at one batch size needs and writes: the activation
+ * arena, the scratch buffers and the input/output views. One model serves any number of plans, and plans of the same
+ * model may run at the same time in different threads; each plan is used by one thread at a time.
+ *
+ *     sscma_qplan *p1 = NULL, *p4 = NULL;
+ *     sscma_qplan_create(qmodel, 1, &p1);    // thread A: sscma_qplan_set_input(p1, ...), _run(p1), _get_output
+ *     sscma_qplan_create(qmodel, 4, &p4);    // thread B: the same calls on p4, at the same time
+ *
+ * Plans run their kernels on the pool of the model's context: two plans run at once from two threads share that
+ * pool, so their parallel jobs take turns (the results do not change; give each thread its own context and model for
+ * fully independent runs). The model's own calls (sscma_qmodel_prepare / _input / _output / _run / _set_input /
+ * _get_output) use a default plan inside the model, so they are one more user of the model: they may run beside
+ * other plans, but sscma_qmodel_set_meta and sscma_qmodel_destroy must not. Destroy every plan before its model.
+ */
+typedef struct sscma_qplan sscma_qplan;
+
+/*
+ * Creates a plan of `qmodel` for `batch` samples (1 to 2^24) and allocates its buffers; the model is read, never
+ * written. *out owns it (sscma_qplan_destroy). Errors: NULL, batch out of range, out of memory.
+ */
+SSCMA_API sscma_status sscma_qplan_create(const sscma_qmodel *qmodel, int64_t batch, sscma_qplan **out);
+
+/* Destroys a plan and the tensor views it handed out. NULL is a no-op. */
+SSCMA_API void sscma_qplan_destroy(sscma_qplan *plan);
+
+/* Stores the plan's batch size in *out. */
+SSCMA_API sscma_status sscma_qplan_batch(const sscma_qplan *plan, int64_t *out);
+
+/*
+ * As sscma_qmodel_input / _output for the plan: views of its buffers (NHWC; i8 ones carry their scale and zero
+ * point), owned by the plan and valid until it is destroyed. Errors: NULL, index out of range.
+ */
+SSCMA_API sscma_status sscma_qplan_input(sscma_qplan *plan, int32_t index, sscma_tensor **out);
+SSCMA_API sscma_status sscma_qplan_output(sscma_qplan *plan, int32_t index, sscma_tensor **out, const char **name);
+
+/* Runs the model on the plan's inputs. Errors: NULL. */
+SSCMA_API sscma_status sscma_qplan_run(sscma_qplan *plan);
+
+/*
+ * As sscma_qmodel_set_input / _get_output for the plan: float data written into input `index` (quantized for an int8
+ * model; fewer samples than the batch leave the other rows as they are), output `index` read as float. Errors: NULL,
+ * index out of range, shape or dtype mismatch (the message shows both).
+ */
+SSCMA_API sscma_status sscma_qplan_set_input(sscma_qplan *plan, int32_t index, const sscma_tensor *images);
+SSCMA_API sscma_status sscma_qplan_get_output(sscma_qplan *plan, int32_t index, sscma_tensor *out);
 
 SSCMA_END_DECLS
 

@@ -85,6 +85,8 @@ SSCMA_API sscma_status sscma_qmodel_memory(const sscma_qmodel *qmodel, int as_in
 /*
  * Plans the runtime for `batch` samples and allocates its buffers (batch 1 is what the exported files hold; larger
  * batches evaluate faster). Invalidates earlier input and output views. Errors: batch < 1, out of memory.
+ * These calls use one plan kept in the model; to run several batch sizes, or several threads at once, on one loaded
+ * model, create plans with sscma_qplan_create (<sscma/experimental.h>).
  */
 SSCMA_API sscma_status sscma_qmodel_prepare(sscma_qmodel *qmodel, int64_t batch);
 

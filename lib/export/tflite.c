@@ -1131,6 +1131,8 @@ static sscma_status read_model(reader *rd)
         return bad(rd, "the file is truncated or malformed");
     rd->q->int8 = rd->q->t[rd->q->inputs[0]].dtype == SSCMA_DTYPE_I8;
     st = sscma_qm_validate(rd->q);
+    if (st == SSCMA_OK && rd->q->int8) /* computed once: the model is read-only from here on (plans share it) */
+        st = sscma_qm_prepare_int8(rd->q);
     if (st != SSCMA_OK) {
         char why[512];
         snprintf(why, sizeof why, "%s", sscma_last_error());

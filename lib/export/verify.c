@@ -102,9 +102,10 @@ sscma_status sscma_export_verify(sscma_qmodel *qmodel, const char *path, sscma_l
             st = SSCMA_FAIL(SSCMA_ERR_SHAPE, "%s: the file's output differs in size or type from the model's", path);
             break;
         }
+        const void *ad = qmodel->plan.buf[qmodel->outputs[0]], *bd = file->plan.buf[file->outputs[0]];
         for (int64_t i = 0; i < n; i++) {
-            double d = a->dtype == SSCMA_DTYPE_I8 ? fabs((double)((int8_t *)a->buf)[i] - ((int8_t *)b->buf)[i])
-                                                  : fabs((double)((float *)a->buf)[i] - ((float *)b->buf)[i]);
+            double d = a->dtype == SSCMA_DTYPE_I8 ? fabs((double)((const int8_t *)ad)[i] - ((const int8_t *)bd)[i])
+                                                  : fabs((double)((const float *)ad)[i] - ((const float *)bd)[i]);
             r.max_abs_diff = d > r.max_abs_diff ? d : r.max_abs_diff;
             r.values_differing += d != 0.0;
         }

@@ -378,11 +378,15 @@ sscma_status qm_i8_prepare_requant(sscma_qmodel *q, qm_op *op)
     return SSCMA_OK;
 }
 
+bool sscma_qm_int8_stale(const sscma_qmodel *q)
+{
+    return !q->int8_ready || q->int8_backend != q->backend;
+}
+
 sscma_status sscma_qm_prepare_int8(sscma_qmodel *q)
 {
-    sscma_free(q->ctx, q->tile_scratch, q->tile_scratch_bytes);
-    q->tile_scratch = NULL;
-    q->tile_scratch_bytes = q->tile_bytes = 0;
+    q->int8_ready = false;
+    q->tile_bytes = 0;
     for (int32_t i = 0; i < q->n_ops; i++) {
         qm_op *op = &q->ops[i];
         const qm_kind_def *def = sscma_qm_kind(op->kind);
@@ -397,11 +401,9 @@ sscma_status sscma_qm_prepare_int8(sscma_qmodel *q)
         if ((st = def->prepare_int8(q, op)) != SSCMA_OK)
             return st;
     }
-    /* one GEMM tile buffer (A rows and C) per worker */
-    size_t total = q->tile_bytes * (size_t)sscma_pool_threads(q->ctx->pool);
-    if (total > 0 && (q->tile_scratch = sscma_alloc(q->ctx, total, 64)) == NULL)
-        return sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, "qmodel", "cannot allocate %zu bytes of GEMM tiles", total);
-    q->tile_scratch_bytes = total;
+    /* each plan allocates q->tile_bytes of GEMM tiles per worker */
+    q->int8_ready = true;
+    q->int8_backend = q->backend;
     return SSCMA_OK;
 }
 
@@ -432,8 +434,8 @@ static void gemm_tiles(void *arg, int64_t begin, int64_t end, int32_t worker)
     size_t a_bytes = ((size_t)I8_MR * (size_t)k_pad * sscma_i8_a_size(be) + 63) & ~(size_t)63;
     int32_t *Cm = (int32_t *)(scratch + a_bytes);
     void *A = scratch;
-    const int8_t *xd = x->buf;
-    int8_t *yd = y->buf;
+    const int8_t *xd = qm_buf(j->ex, x);
+    int8_t *yd = qm_buf(j->ex, y);
     const i8_geom g = {H, W, C, OH, OW, M, K, k_pad, op->kh, op->kw, op->stride_h, op->stride_w, op->dil_h,
                        op->dil_w, op->pad_t, op->pad_l, zp, direct};
     for (int64_t t = begin; t < end; t++) {
@@ -529,21 +531,21 @@ SSCMA_KERNEL static void dw_rows(void *arg, int64_t begin, int64_t end, int32_t 
         if (be == I8_VNNI && op->dw_flat) {
             for (int64_t r = begin; r < end; r++) {
                 int64_t n = r / OH, oy = r % OH, iy0 = oy * op->stride_h - op->pad_t;
-                const int8_t *xn = (const int8_t *)x->buf + n * H * W * C;
+                const int8_t *xn = (const int8_t *)qm_buf(j->ex, x) + n * H * W * C;
                 for (int32_t fy = 0; fy < op->kh; fy++) {
                     int64_t iy = iy0 + (int64_t)fy * op->dil_h;
                     xs[fy] = iy < 0 || iy >= H ? NULL : xn + iy * W * C;
                 }
                 if (!sscma_i8_dw_row_vnni(xs, op->kh, op->kw, op->dil_w, op->pad_l, W, OW, op->bias_eff, C, -in_off,
-                                          out_zp, op->act_min, op->act_max, (int8_t *)y->buf + r * OW * OC))
+                                          out_zp, op->act_min, op->act_max, (int8_t *)qm_buf(j->ex, y) + r * OW * OC))
                     break; /* not reached: dw_flat is only set where the kernel exists */
             }
             return;
         }
         for (int64_t r = begin; r < end; r++) {
             int64_t n = r / OH, oy = r % OH;
-            const int8_t *xn = (const int8_t *)x->buf + n * H * W * C;
-            int8_t *yr = (int8_t *)y->buf + r * OW * OC;
+            const int8_t *xn = (const int8_t *)qm_buf(j->ex, x) + n * H * W * C;
+            int8_t *yr = (int8_t *)qm_buf(j->ex, y) + r * OW * OC;
             int64_t iy0 = oy * op->stride_h - op->pad_t;
             for (int64_t ox = 0; ox < OW; ox++) {
                 int64_t ix0 = ox * op->stride_w - op->pad_l;
@@ -583,8 +585,8 @@ SSCMA_KERNEL static void dw_rows(void *arg, int64_t begin, int64_t end, int32_t 
     }
     for (int64_t r = begin; r < end; r++) {
         int64_t n = r / OH, oy = r % OH;
-        const int8_t *xn = (const int8_t *)x->buf + n * H * W * C;
-        int8_t *yr = (int8_t *)y->buf + r * OW * OC;
+        const int8_t *xn = (const int8_t *)qm_buf(j->ex, x) + n * H * W * C;
+        int8_t *yr = (int8_t *)qm_buf(j->ex, y) + r * OW * OC;
         int64_t iy0 = oy * op->stride_h - op->pad_t;
         for (int64_t ox = 0; ox < OW; ox++) {
             int64_t ix0 = ox * op->stride_w - op->pad_l;
@@ -626,9 +628,11 @@ static void add_range(void *arg, int64_t begin, int64_t end, int32_t worker)
     const qm_op *op = j->op;
     const qm_tensor *a = &j->q->t[op->in[0]], *b = &j->q->t[op->in[1]], *y = &j->q->t[op->out];
     i8_backend be = j->q->backend >= 0 ? (i8_backend)j->q->backend : sscma_i8_backend_cached();
-    sscma_i8_add(be, (const int8_t *)a->buf + begin, (const int8_t *)b->buf + begin, end - begin, -a->zero_point[0],
+    const int8_t *ad = qm_buf(j->ex, a), *bd = qm_buf(j->ex, b);
+    int8_t *yd = qm_buf(j->ex, y);
+    sscma_i8_add(be, ad + begin, bd + begin, end - begin, -a->zero_point[0],
                  -b->zero_point[0], op->left_shift, op->in_mult[0], op->in_shift[0], op->in_mult[1], op->in_shift[1],
-                 op->mult[0], op->shift[0], y->zero_point[0], op->act_min, op->act_max, (int8_t *)y->buf + begin);
+                 op->mult[0], op->shift[0], y->zero_point[0], op->act_min, op->act_max, yd + begin);
 }
 
 /* Rows (n, oy) of average or max pooling. */
@@ -642,8 +646,8 @@ static void pool_rows(void *arg, int64_t begin, int64_t end, int32_t worker)
     const bool avg = op->kind == QM_AVG_POOL;
     for (int64_t r = begin; r < end; r++) {
         int64_t n = r / OH, oy = r % OH;
-        const int8_t *xn = (const int8_t *)x->buf + n * H * W * C;
-        int8_t *yr = (int8_t *)y->buf + r * OW * C;
+        const int8_t *xn = (const int8_t *)qm_buf(j->ex, x) + n * H * W * C;
+        int8_t *yr = (int8_t *)qm_buf(j->ex, y) + r * OW * C;
         int64_t iy0 = oy * op->stride_h - op->pad_t;
         int64_t fy0, fy1; /* a window entirely in the padding has no elements */
         sscma_i8_window_run(iy0, H, op->kh, &fy0, &fy1);
@@ -689,8 +693,8 @@ static void softmax_rows(void *arg, int64_t begin, int64_t end, int32_t worker)
     const qm_tensor *x = &j->q->t[op->in[0]], *y = &j->q->t[op->out];
     const int64_t depth = x->dims[x->rank - 1];
     for (int64_t r = begin; r < end; r++) {
-        const int8_t *xr = (const int8_t *)x->buf + r * depth;
-        int8_t *yr = (int8_t *)y->buf + r * depth;
+        const int8_t *xr = (const int8_t *)qm_buf(j->ex, x) + r * depth;
+        int8_t *yr = (int8_t *)qm_buf(j->ex, y) + r * depth;
         int32_t max = -128;
         for (int64_t c = 0; c < depth; c++)
             if (xr[c] > max)
@@ -727,8 +731,8 @@ static void requant_range(void *arg, int64_t begin, int64_t end, int32_t worker)
     const i8_job *j = arg;
     const qm_op *op = j->op;
     const qm_tensor *x = &j->q->t[op->in[0]], *y = &j->q->t[op->out];
-    const int8_t *xd = x->buf;
-    int8_t *yd = y->buf;
+    const int8_t *xd = qm_buf(j->ex, x);
+    int8_t *yd = qm_buf(j->ex, y);
     for (int64_t i = begin; i < end; i++) {
         int32_t v = fx_mul_by_qm(xd[i] - x->zero_point[0], op->mult[0], op->shift[0]) + y->zero_point[0];
         yd[i] = (int8_t)clamp_i32(v, -128, 127);
@@ -751,7 +755,8 @@ static void concat_i8(const qm_exec *ex, const qm_op *op)
         for (int32_t a = op->axis; a < x->rank; a++)
             inner *= x->dims[a];
         for (int64_t o = 0; o < outer; o++)
-            memcpy((int8_t *)y->buf + o * inner_y + offset, (const int8_t *)x->buf + o * inner, (size_t)inner);
+            memcpy((int8_t *)qm_buf(ex, y) + o * inner_y + offset, (const int8_t *)qm_buf(ex, x) + o * inner,
+                   (size_t)inner);
         offset += inner;
     }
 }
@@ -761,11 +766,11 @@ static void pad_i8(const qm_exec *ex, const qm_op *op)
     const sscma_qmodel *q = ex->q;
     const qm_tensor *x = &q->t[op->in[0]], *y = &q->t[op->out];
     const int64_t H = x->dims[1], W = x->dims[2], C = x->dims[3], OH = y->dims[1], OW = y->dims[2];
-    memset(y->buf, (int8_t)y->zero_point[0], (size_t)(ex->batch * OH * OW * C));
+    memset(qm_buf(ex, y), (int8_t)y->zero_point[0], (size_t)(ex->batch * OH * OW * C));
     for (int64_t n = 0; n < ex->batch; n++)
         for (int64_t iy = 0; iy < H; iy++)
-            memcpy((int8_t *)y->buf + ((n * OH + iy + op->pad_t) * OW + op->pad_l) * C,
-                   (const int8_t *)x->buf + (n * H + iy) * W * C, (size_t)(W * C));
+            memcpy((int8_t *)qm_buf(ex, y) + ((n * OH + iy + op->pad_t) * OW + op->pad_l) * C,
+                   (const int8_t *)qm_buf(ex, x) + (n * H + iy) * W * C, (size_t)(W * C));
 }
 
 static void resize_i8(const qm_exec *ex, const qm_op *op)
@@ -777,8 +782,8 @@ static void resize_i8(const qm_exec *ex, const qm_op *op)
         for (int64_t oy = 0; oy < OH; oy++)
             for (int64_t ox = 0; ox < OW; ox++) {
                 int64_t iy = oy * H / OH, ix = ox * W / OW;
-                memcpy((int8_t *)y->buf + ((n * OH + oy) * OW + ox) * C,
-                       (const int8_t *)x->buf + ((n * H + iy) * W + ix) * C, (size_t)C);
+                memcpy((int8_t *)qm_buf(ex, y) + ((n * OH + oy) * OW + ox) * C,
+                       (const int8_t *)qm_buf(ex, x) + ((n * H + iy) * W + ix) * C, (size_t)C);
             }
 }
 
@@ -807,7 +812,7 @@ sscma_status qm_i8_fc(const qm_exec *ex, const qm_op *op)
 
 sscma_status qm_i8_add(const qm_exec *ex, const qm_op *op)
 {
-    return parallel_op(ex, op, (int64_t)ex->q->t[op->out].buf_bytes, 4096, add_range);
+    return parallel_op(ex, op, (int64_t)ex->buf_bytes[op->out], 4096, add_range);
 }
 
 sscma_status qm_i8_pool(const qm_exec *ex, const qm_op *op)
@@ -818,19 +823,19 @@ sscma_status qm_i8_pool(const qm_exec *ex, const qm_op *op)
 sscma_status qm_i8_softmax(const qm_exec *ex, const qm_op *op)
 {
     const qm_tensor *x = &ex->q->t[op->in[0]], *y = &ex->q->t[op->out];
-    return parallel_op(ex, op, (int64_t)y->buf_bytes / x->dims[x->rank - 1], 16, softmax_rows);
+    return parallel_op(ex, op, (int64_t)qm_bytes(ex, y) / x->dims[x->rank - 1], 16, softmax_rows);
 }
 
 sscma_status qm_i8_requant(const qm_exec *ex, const qm_op *op)
 {
-    return parallel_op(ex, op, (int64_t)ex->q->t[op->out].buf_bytes, 4096, requant_range);
+    return parallel_op(ex, op, (int64_t)ex->buf_bytes[op->out], 4096, requant_range);
 }
 
 /* Reshape: the same bytes under another shape. */
 sscma_status qm_i8_copy(const qm_exec *ex, const qm_op *op)
 {
     const qm_tensor *x = &ex->q->t[op->in[0]], *y = &ex->q->t[op->out];
-    memcpy(y->buf, x->buf, y->buf_bytes);
+    memcpy(qm_buf(ex, y), qm_buf(ex, x), qm_bytes(ex, y));
     return SSCMA_OK;
 }
 
@@ -838,9 +843,10 @@ sscma_status qm_i8_copy(const qm_exec *ex, const qm_op *op)
 sscma_status qm_i8_lut(const qm_exec *ex, const qm_op *op)
 {
     const qm_tensor *x = &ex->q->t[op->in[0]], *y = &ex->q->t[op->out];
-    const int8_t *lut = op->lut, *xd = x->buf;
-    int8_t *yd = y->buf;
-    for (int64_t k = 0; k < (int64_t)y->buf_bytes; k++)
+    const int8_t *lut = op->lut, *xd = qm_buf(ex, x);
+    int8_t *yd = qm_buf(ex, y);
+    const int64_t n = (int64_t)qm_bytes(ex, y);
+    for (int64_t k = 0; k < n; k++)
         yd[k] = lut[(uint8_t)xd[k]];
     return SSCMA_OK;
 }
@@ -864,9 +870,10 @@ sscma_status qm_i8_resize(const qm_exec *ex, const qm_op *op)
 }
 
 /* Every op through its kind's kernel: one indirect call per op, the specialisations were chosen at prepare. */
-sscma_status sscma_qm_run_int8(sscma_qmodel *q)
+sscma_status sscma_qm_run_int8(sscma_qplan *p)
 {
-    const qm_exec ex = sscma_qm_exec(q);
+    const sscma_qmodel *q = p->q;
+    const qm_exec ex = sscma_qm_exec(p);
     for (int32_t i = 0; i < q->n_ops; i++) {
         const qm_op *op = &q->ops[i];
         const qm_kind_def *def = sscma_qm_kind(op->kind);

@@ -177,7 +177,7 @@ sscma_status sscma_predict(sscma_qmodel *qmodel, const sscma_tensor *image, cons
         return SSCMA_FAIL(SSCMA_ERR_UNSUPPORTED, "no post-processing for the family '%s'; run it with "
                           "sscma_qmodel_run", family);
     sscma_status st;
-    if (q->batch != 1 && (st = sscma_qmodel_prepare(q, 1)) != SSCMA_OK)
+    if (q->plan.batch != 1 && (st = sscma_qmodel_prepare(q, 1)) != SSCMA_OK)
         return st;
     sscma_tensor *in = NULL, *outv = NULL;
     if ((st = sscma_qmodel_input(q, 0, &in)) != SSCMA_OK || (st = preprocess(q, image, in)) != SSCMA_OK ||

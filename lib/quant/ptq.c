@@ -266,7 +266,10 @@ static sscma_status build_int8(builder *b)
     q->int8 = true;
     snprintf(q->family, sizeof q->family, "%s", f->family);
     sscma_status st = sscma_qm_copy_meta(q, f);
-    return st != SSCMA_OK ? st : sscma_qm_validate(q);
+    if (st == SSCMA_OK)
+        st = sscma_qm_validate(q);
+    /* the integer parameters and packed weights, once: from here on the model is read-only (plans share it) */
+    return st != SSCMA_OK ? st : sscma_qm_prepare_int8(q);
 }
 
 sscma_status sscma_qm_build_int8(const sscma_qmodel *f, const double *lo, const double *hi, const bool *seen,
@@ -329,7 +332,7 @@ static sscma_status calibrate(sscma_qmodel *f, sscma_loader *calib, const sscma_
             if (count == 0)
                 break;
             ob->valid = count; /* a last partial batch: only its samples are observed */
-            if ((st = sscma_qm_run_f32(f, observe, ob)) != SSCMA_OK)
+            if ((st = sscma_qm_run_f32(&f->plan, observe, ob)) != SSCMA_OK)
                 return st;
             ob->batches++;
         }

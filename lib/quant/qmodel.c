@@ -30,42 +30,47 @@ sscma_status sscma_qm_create(sscma_context *ctx, sscma_qmodel **out)
         return sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, "qmodel", "cannot allocate a deployable model");
     q->ctx = ctx;
     q->backend = -1;
+    q->int8_backend = -1;
+    q->plan.q = q;
+    q->plan.ctx = ctx;
     *out = q;
     return SSCMA_OK;
 }
 
 
-static void drop_runtime(sscma_qmodel *q)
+/* Frees what plan p allocated and leaves it unprepared (batch 0), still bound to its model. */
+static void plan_drop(sscma_qplan *p)
 {
     for (int32_t i = 0; i < 4; i++) {
-        sscma_tensor_destroy(q->in_views[i]);
-        q->in_views[i] = NULL;
+        sscma_tensor_destroy(p->in_views[i]);
+        p->in_views[i] = NULL;
     }
     for (int32_t i = 0; i < 8; i++) {
-        sscma_tensor_destroy(q->out_views[i]);
-        q->out_views[i] = NULL;
+        sscma_tensor_destroy(p->out_views[i]);
+        p->out_views[i] = NULL;
     }
-    for (int32_t i = 0; i < q->n_t; i++) {
-        q->t[i].buf = NULL; /* views into the arena */
-        q->t[i].buf_bytes = 0;
-    }
-    sscma_free(q->ctx, q->arena, q->arena_bytes);
-    q->arena = NULL;
-    q->arena_bytes = 0;
-    sscma_free(q->ctx, q->scratch, q->scratch_bytes);
-    q->scratch = NULL;
-    q->scratch_bytes = 0;
-    sscma_free(q->ctx, q->tile_scratch, q->tile_scratch_bytes);
-    q->tile_scratch = NULL;
-    q->tile_scratch_bytes = q->tile_bytes = 0;
-    q->batch = 0;
+    sscma_free(p->ctx, p->buf, (size_t)p->n_buf * sizeof *p->buf);
+    sscma_free(p->ctx, p->buf_bytes, (size_t)p->n_buf * sizeof *p->buf_bytes);
+    p->buf = NULL;
+    p->buf_bytes = NULL;
+    p->n_buf = 0;
+    sscma_free(p->ctx, p->arena, p->arena_bytes);
+    p->arena = NULL;
+    p->arena_bytes = 0;
+    sscma_free(p->ctx, p->scratch, p->scratch_bytes);
+    p->scratch = NULL;
+    p->scratch_bytes = 0;
+    sscma_free(p->ctx, p->tile_scratch, p->tile_scratch_bytes);
+    p->tile_scratch = NULL;
+    p->tile_scratch_bytes = 0;
+    p->batch = 0;
 }
 
 void sscma_qmodel_destroy(sscma_qmodel *q)
 {
     if (q == NULL)
         return;
-    drop_runtime(q);
+    plan_drop(&q->plan);
     const sscma_context *ctx = q->ctx;
     for (int32_t i = 0; i < q->n_t; i++) {
         qm_tensor *t = &q->t[i];
@@ -518,12 +523,12 @@ sscma_status sscma_qmodel_memory(const sscma_qmodel *qmodel, int as_int8, int64_
     return SSCMA_OK;
 }
 
-static sscma_status make_view(sscma_qmodel *q, int32_t id, sscma_tensor **out)
+static sscma_status make_view(sscma_qplan *p, int32_t id, sscma_tensor **out)
 {
-    qm_tensor *t = &q->t[id];
-    sscma_desc d = sscma_qm_desc(t, q->batch);
+    const qm_tensor *t = &p->q->t[id];
+    sscma_desc d = sscma_qm_desc(t, p->batch);
     sscma_tensor *v;
-    sscma_status st = sscma_tensor_wrap(q->ctx, t->dtype, d.rank, d.dims, t->buf, t->buf_bytes, &v);
+    sscma_status st = sscma_tensor_wrap(p->ctx, t->dtype, d.rank, d.dims, p->buf[id], p->buf_bytes[id], &v);
     if (st != SSCMA_OK)
         return st;
     if (t->rank == 4)
@@ -558,8 +563,9 @@ static int by_size_desc(const void *a, const void *b)
     return x->id - y->id;
 }
 
-static sscma_status plan_arena(sscma_qmodel *q, int64_t batch)
+static sscma_status plan_arena(sscma_qplan *p, int64_t batch)
 {
+    const sscma_qmodel *q = p->q;
     arena_item *items = calloc((size_t)(q->n_t > 0 ? q->n_t : 1), sizeof *items);
     int32_t *slot = calloc((size_t)(q->n_t > 0 ? q->n_t : 1), sizeof *slot);
     if (items == NULL || slot == NULL) {
@@ -575,15 +581,15 @@ static sscma_status plan_arena(sscma_qmodel *q, int64_t batch)
     op_lifetimes(q, first, last);
     int32_t n = 0;
     for (int32_t i = 0; i < q->n_t; i++) {
-        qm_tensor *t = &q->t[i];
+        const qm_tensor *t = &q->t[i];
         slot[i] = -1;
         if (t->constant)
             continue;
         size_t esize = 0;
         sscma_dtype_size(t->dtype, &esize);
         int64_t count = sscma_qm_numel(t) * (t->rank > 0 ? batch : 1);
-        t->buf_bytes = (size_t)(count > 0 ? count : 1) * esize;
-        items[n] = (arena_item){i, first[i], last[i], 0, (t->buf_bytes + 63) & ~(size_t)63};
+        p->buf_bytes[i] = (size_t)(count > 0 ? count : 1) * esize;
+        items[n] = (arena_item){i, first[i], last[i], 0, (p->buf_bytes[i] + 63) & ~(size_t)63};
         slot[i] = n++;
     }
     free(first);
@@ -615,19 +621,86 @@ static sscma_status plan_arena(sscma_qmodel *q, int64_t batch)
         items[i].offset = offset;
         total = offset + items[i].bytes > total ? offset + items[i].bytes : total;
     }
-    q->arena_bytes = total > 0 ? total : 64;
+    p->arena_bytes = total > 0 ? total : 64;
     sscma_status st = SSCMA_OK;
-    if ((q->arena = sscma_alloc_zeroed(q->ctx, q->arena_bytes, 64)) == NULL) {
+    if ((p->arena = sscma_alloc_zeroed(p->ctx, p->arena_bytes, 64)) == NULL) {
         st = SSCMA_FAIL(SSCMA_ERR_OUT_OF_MEMORY, "cannot allocate the %zu-byte activation arena at batch %lld",
-                        q->arena_bytes, (long long)batch);
-        q->arena_bytes = 0;
+                        p->arena_bytes, (long long)batch);
+        p->arena_bytes = 0;
     } else {
         for (int32_t i = 0; i < n; i++)
-            q->t[items[i].id].buf = (char *)q->arena + items[i].offset;
+            p->buf[items[i].id] = (char *)p->arena + items[i].offset;
     }
     free(items);
     free(slot);
     return st;
+}
+
+/*
+ * Plans p (bound to its model, unprepared) for `batch` samples: the arena with every activation buffer, the int8
+ * GEMM tiles for the context's pool, the input and output views. Reads the model only.
+ */
+static sscma_status plan_prepare(sscma_qplan *p, int64_t batch)
+{
+    const sscma_qmodel *q = p->q;
+    if (batch < 1 || batch > ((int64_t)1 << 24))
+        return SSCMA_FAIL(SSCMA_ERR_INVALID_ARGUMENT, "batch is %lld; expected 1 to 2^24", (long long)batch);
+    if (q->int8 && !q->int8_ready)
+        return SSCMA_FAIL(SSCMA_ERR_STATE, "the int8 model has no integer parameters (it was not completed)");
+    int32_t n = q->n_t > 0 ? q->n_t : 1;
+    p->buf = sscma_alloc_zeroed(p->ctx, (size_t)n * sizeof *p->buf, _Alignof(void *));
+    p->buf_bytes = sscma_alloc_zeroed(p->ctx, (size_t)n * sizeof *p->buf_bytes, _Alignof(size_t));
+    p->n_buf = n;
+    if (p->buf == NULL || p->buf_bytes == NULL)
+        return SSCMA_FAIL(SSCMA_ERR_OUT_OF_MEMORY, "cannot plan %d tensors", (int)q->n_t);
+    sscma_status st = plan_arena(p, batch);
+    if (st != SSCMA_OK)
+        return st;
+    p->batch = batch;
+    /* one GEMM tile buffer (A rows and C) per worker */
+    size_t tiles = q->int8 ? q->tile_bytes * (size_t)sscma_pool_threads(p->ctx->pool) : 0;
+    if (tiles > 0 && (p->tile_scratch = sscma_alloc(p->ctx, tiles, 64)) == NULL)
+        return SSCMA_FAIL(SSCMA_ERR_OUT_OF_MEMORY, "cannot allocate %zu bytes of GEMM tiles", tiles);
+    p->tile_scratch_bytes = tiles;
+    for (int32_t i = 0; i < q->n_inputs && st == SSCMA_OK; i++)
+        st = make_view(p, q->inputs[i], &p->in_views[i]);
+    for (int32_t i = 0; i < q->n_outputs && st == SSCMA_OK; i++)
+        st = make_view(p, q->outputs[i], &p->out_views[i]);
+    return st;
+}
+
+sscma_status sscma_qplan_create(const sscma_qmodel *qmodel, int64_t batch, sscma_qplan **out)
+{
+    SSCMA_REQUIRE_NONNULL(qmodel);
+    SSCMA_REQUIRE_NONNULL(out);
+    sscma_qplan *p = sscma_alloc_zeroed(qmodel->ctx, sizeof *p, _Alignof(sscma_qplan));
+    if (p == NULL)
+        return SSCMA_FAIL(SSCMA_ERR_OUT_OF_MEMORY, "cannot allocate a plan");
+    p->q = qmodel;
+    p->ctx = qmodel->ctx;
+    sscma_status st = plan_prepare(p, batch);
+    if (st != SSCMA_OK) {
+        sscma_qplan_destroy(p);
+        return st;
+    }
+    *out = p;
+    return SSCMA_OK;
+}
+
+void sscma_qplan_destroy(sscma_qplan *plan)
+{
+    if (plan == NULL)
+        return;
+    plan_drop(plan);
+    sscma_free(plan->ctx, plan, sizeof *plan);
+}
+
+sscma_status sscma_qplan_batch(const sscma_qplan *plan, int64_t *out)
+{
+    SSCMA_REQUIRE_NONNULL(plan);
+    SSCMA_REQUIRE_NONNULL(out);
+    *out = plan->batch;
+    return SSCMA_OK;
 }
 
 sscma_status sscma_qmodel_prepare(sscma_qmodel *qmodel, int64_t batch)
@@ -636,58 +709,78 @@ sscma_status sscma_qmodel_prepare(sscma_qmodel *qmodel, int64_t batch)
     if (batch < 1 || batch > ((int64_t)1 << 24))
         return SSCMA_FAIL(SSCMA_ERR_INVALID_ARGUMENT, "batch is %lld; expected 1 or more", (long long)batch);
     sscma_qmodel *q = qmodel;
-    drop_runtime(q);
-    sscma_status st = plan_arena(q, batch);
+    plan_drop(&q->plan);
+    /* models built op by op (tests) get their int8 state here, as do tests that force another backend */
+    sscma_status st = q->int8 && sscma_qm_int8_stale(q) ? sscma_qm_prepare_int8(q) : SSCMA_OK;
+    if (st == SSCMA_OK)
+        st = plan_prepare(&q->plan, batch);
     if (st != SSCMA_OK)
-        return st;
-    q->batch = batch;
-    st = q->int8 ? sscma_qm_prepare_int8(q) : SSCMA_OK;
-    for (int32_t i = 0; i < q->n_inputs && st == SSCMA_OK; i++)
-        st = make_view(q, q->inputs[i], &q->in_views[i]);
-    for (int32_t i = 0; i < q->n_outputs && st == SSCMA_OK; i++)
-        st = make_view(q, q->outputs[i], &q->out_views[i]);
-    if (st != SSCMA_OK)
-        drop_runtime(q);
+        plan_drop(&q->plan);
+    return st;
+}
+
+/* The default plan of a model, or an error when sscma_qmodel_prepare has not made it. */
+static sscma_status default_plan(sscma_qmodel *qmodel, sscma_qplan **out)
+{
+    SSCMA_REQUIRE_NONNULL(qmodel);
+    if (qmodel->plan.batch == 0)
+        return SSCMA_FAIL(SSCMA_ERR_STATE, "the model is not prepared; call sscma_qmodel_prepare first");
+    *out = &qmodel->plan;
+    return SSCMA_OK;
+}
+
+sscma_status sscma_qplan_input(sscma_qplan *plan, int32_t index, sscma_tensor **out)
+{
+    SSCMA_REQUIRE_NONNULL(plan);
+    SSCMA_REQUIRE_NONNULL(out);
+    if (index < 0 || index >= plan->q->n_inputs)
+        return SSCMA_FAIL(SSCMA_ERR_INVALID_ARGUMENT, "input %d does not exist (the model has %d)", (int)index,
+                          (int)plan->q->n_inputs);
+    *out = plan->in_views[index];
+    return SSCMA_OK;
+}
+
+sscma_status sscma_qplan_output(sscma_qplan *plan, int32_t index, sscma_tensor **out, const char **name)
+{
+    SSCMA_REQUIRE_NONNULL(plan);
+    SSCMA_REQUIRE_NONNULL(out);
+    if (index < 0 || index >= plan->q->n_outputs)
+        return SSCMA_FAIL(SSCMA_ERR_INVALID_ARGUMENT, "output %d does not exist (the model has %d)", (int)index,
+                          (int)plan->q->n_outputs);
+    *out = plan->out_views[index];
+    if (name != NULL)
+        *name = plan->q->t[plan->q->outputs[index]].name;
+    return SSCMA_OK;
+}
+
+sscma_status sscma_qplan_run(sscma_qplan *plan)
+{
+    SSCMA_REQUIRE_NONNULL(plan);
+    unsigned fp = sscma_fp_enter();
+    sscma_status st = plan->q->int8 ? sscma_qm_run_int8(plan) : sscma_qm_run_f32(plan, NULL, NULL);
+    sscma_fp_leave(fp);
     return st;
 }
 
 sscma_status sscma_qmodel_input(sscma_qmodel *qmodel, int32_t index, sscma_tensor **out)
 {
-    SSCMA_REQUIRE_NONNULL(qmodel);
-    SSCMA_REQUIRE_NONNULL(out);
-    if (qmodel->batch == 0)
-        return SSCMA_FAIL(SSCMA_ERR_STATE, "the model is not prepared; call sscma_qmodel_prepare first");
-    if (index < 0 || index >= qmodel->n_inputs)
-        return SSCMA_FAIL(SSCMA_ERR_INVALID_ARGUMENT, "input %d does not exist (the model has %d)", (int)index,
-                          (int)qmodel->n_inputs);
-    *out = qmodel->in_views[index];
-    return SSCMA_OK;
+    sscma_qplan *p = NULL;
+    sscma_status st = default_plan(qmodel, &p);
+    return st != SSCMA_OK ? st : sscma_qplan_input(p, index, out);
 }
 
 sscma_status sscma_qmodel_output(sscma_qmodel *qmodel, int32_t index, sscma_tensor **out, const char **name)
 {
-    SSCMA_REQUIRE_NONNULL(qmodel);
-    SSCMA_REQUIRE_NONNULL(out);
-    if (qmodel->batch == 0)
-        return SSCMA_FAIL(SSCMA_ERR_STATE, "the model is not prepared; call sscma_qmodel_prepare first");
-    if (index < 0 || index >= qmodel->n_outputs)
-        return SSCMA_FAIL(SSCMA_ERR_INVALID_ARGUMENT, "output %d does not exist (the model has %d)", (int)index,
-                          (int)qmodel->n_outputs);
-    *out = qmodel->out_views[index];
-    if (name != NULL)
-        *name = qmodel->t[qmodel->outputs[index]].name;
-    return SSCMA_OK;
+    sscma_qplan *p = NULL;
+    sscma_status st = default_plan(qmodel, &p);
+    return st != SSCMA_OK ? st : sscma_qplan_output(p, index, out, name);
 }
 
 sscma_status sscma_qmodel_run(sscma_qmodel *qmodel)
 {
-    SSCMA_REQUIRE_NONNULL(qmodel);
-    if (qmodel->batch == 0)
-        return SSCMA_FAIL(SSCMA_ERR_STATE, "the model is not prepared; call sscma_qmodel_prepare first");
-    unsigned fp = sscma_fp_enter();
-    sscma_status st = qmodel->int8 ? sscma_qm_run_int8(qmodel) : sscma_qm_run_f32(qmodel, NULL, NULL);
-    sscma_fp_leave(fp);
-    return st;
+    sscma_qplan *p = NULL;
+    sscma_status st = default_plan(qmodel, &p);
+    return st != SSCMA_OK ? st : sscma_qplan_run(p);
 }
 
 /* ---- the float runtime: each op through the op table ---- */
@@ -695,7 +788,7 @@ sscma_status sscma_qmodel_run(sscma_qmodel *qmodel)
 static sscma_buf buf_of(const qm_exec *ex, int32_t id)
 {
     const qm_tensor *t = &ex->q->t[id];
-    sscma_buf b = {sscma_qm_desc(t, ex->batch), t->constant ? t->data : t->buf};
+    sscma_buf b = {sscma_qm_desc(t, ex->batch), t->constant ? t->data : ex->buf[id]};
     return b;
 }
 
@@ -776,7 +869,8 @@ static sscma_status fused_act(const qm_exec *ex, const qm_op *op, sscma_status s
 {
     const qm_tensor *y = &ex->q->t[op->out];
     if (st == SSCMA_OK && op->act != SSCMA_ACT_NONE)
-        sscma_act_apply(ex->pool, op->act, 0.0f, y->buf, y->buf, (int64_t)(y->buf_bytes / sizeof(float)));
+        sscma_act_apply(ex->pool, op->act, 0.0f, qm_buf(ex, y), qm_buf(ex, y),
+                        (int64_t)(qm_bytes(ex, y) / sizeof(float)));
     return st;
 }
 
@@ -789,8 +883,8 @@ sscma_status qm_f32_conv(const qm_exec *ex, const qm_op *op)
     if (st != SSCMA_OK || op->n_in <= 2)
         return fused_act(ex, op, st);
     /* the bias and a ReLU/ReLU6 in one pass after the convolution */
-    bias_act_job j = {y->buf, ex->q->t[op->in[2]].data, y->dims[3], op->act};
-    int64_t rows = (int64_t)(y->buf_bytes / sizeof(float)) / y->dims[3];
+    bias_act_job j = {qm_buf(ex, y), ex->q->t[op->in[2]].data, y->dims[3], op->act};
+    int64_t rows = (int64_t)(qm_bytes(ex, y) / sizeof(float)) / y->dims[3];
     sscma_parallel_for(ex->pool, rows, 1 + 16384 / (y->dims[3] > 0 ? y->dims[3] : 1), bias_act_rows, &j);
     return SSCMA_OK;
 }
@@ -829,7 +923,7 @@ sscma_status qm_f32_pool(const qm_exec *ex, const qm_op *op)
 sscma_status qm_f32_copy(const qm_exec *ex, const qm_op *op)
 {
     const qm_tensor *x = &ex->q->t[op->in[0]], *y = &ex->q->t[op->out];
-    memcpy(y->buf, x->buf, y->buf_bytes);
+    memcpy(qm_buf(ex, y), qm_buf(ex, x), qm_bytes(ex, y));
     return SSCMA_OK;
 }
 
@@ -842,7 +936,7 @@ sscma_status qm_f32_softmax(const qm_exec *ex, const qm_op *op)
 static sscma_status f32_act(const qm_exec *ex, const qm_op *op, sscma_act_kind act)
 {
     const qm_tensor *x = &ex->q->t[op->in[0]], *y = &ex->q->t[op->out];
-    sscma_act_apply(ex->pool, act, 0.0f, x->buf, y->buf, sscma_qm_numel(y) / y->dims[0] * ex->batch);
+    sscma_act_apply(ex->pool, act, 0.0f, qm_buf(ex, x), qm_buf(ex, y), sscma_qm_numel(y) / y->dims[0] * ex->batch);
     return SSCMA_OK;
 }
 
@@ -871,22 +965,23 @@ sscma_status qm_f32_pad(const qm_exec *ex, const qm_op *op)
     return run_def(ex, op, &sscma_op_pad, &a, 1);
 }
 
-/* The run's view of the model's runtime state (its default plan). */
-qm_exec sscma_qm_exec(sscma_qmodel *q)
+/* The run's view of plan p. */
+qm_exec sscma_qm_exec(sscma_qplan *p)
 {
-    qm_exec ex = {q, q->ctx->pool, q->batch, &q->scratch, &q->scratch_bytes, q->ctx, q->tile_scratch, q->tile_bytes};
+    qm_exec ex = {p->q,          p->ctx->pool,   p->batch, p->buf,           p->buf_bytes,
+                  &p->scratch,   &p->scratch_bytes, p->ctx, p->tile_scratch, p->q->tile_bytes};
     return ex;
 }
 
-sscma_status sscma_qm_run_f32(sscma_qmodel *q, qm_observe_fn observe, void *user)
+sscma_status sscma_qm_run_f32(sscma_qplan *p, qm_observe_fn observe, void *user)
 {
+    const sscma_qmodel *q = p->q;
     if (q->int8)
         return sscma_fail(SSCMA_ERR_STATE, "qmodel", "an int8 model has no float runtime");
     if (observe != NULL)
         for (int32_t i = 0; i < q->n_inputs; i++)
-            observe(user, q->inputs[i], q->t[q->inputs[i]].buf,
-                    (int64_t)(q->t[q->inputs[i]].buf_bytes / sizeof(float)));
-    const qm_exec ex = sscma_qm_exec(q);
+            observe(user, q->inputs[i], p->buf[q->inputs[i]], (int64_t)(p->buf_bytes[q->inputs[i]] / sizeof(float)));
+    const qm_exec ex = sscma_qm_exec(p);
     for (int32_t i = 0; i < q->n_ops; i++) {
         const qm_op *op = &q->ops[i];
         const qm_kind_def *def = sscma_qm_kind(op->kind);
@@ -896,18 +991,18 @@ sscma_status sscma_qm_run_f32(sscma_qmodel *q, qm_observe_fn observe, void *user
         if (st != SSCMA_OK)
             return st;
         if (observe != NULL)
-            observe(user, op->out, q->t[op->out].buf, (int64_t)(q->t[op->out].buf_bytes / sizeof(float)));
+            observe(user, op->out, p->buf[op->out], (int64_t)(p->buf_bytes[op->out] / sizeof(float)));
     }
     return SSCMA_OK;
 }
 
 /* ---- float in, float out ---- */
 
-/* Checks that `t` is f32 with tensor id's shape at the prepared batch (dims[0] may be smaller when allow_fewer). */
-static sscma_status check_float(const sscma_qmodel *q, const char *func, int32_t id, const sscma_tensor *t,
+/* Checks that `t` is f32 with tensor id's shape at the plan's batch (dims[0] may be smaller when allow_fewer). */
+static sscma_status check_float(const sscma_qplan *p, const char *func, int32_t id, const sscma_tensor *t,
                                 bool allow_fewer, int64_t *rows)
 {
-    sscma_desc want = sscma_qm_desc(&q->t[id], q->batch);
+    sscma_desc want = sscma_qm_desc(&p->q->t[id], p->batch);
     want.dtype = SSCMA_DTYPE_F32;
     sscma_dtype dt = SSCMA_DTYPE_F32;
     int32_t rank = 0;
@@ -925,31 +1020,33 @@ static sscma_status check_float(const sscma_qmodel *q, const char *func, int32_t
     if (!ok) {
         char w[160];
         sscma_desc_format(&want, w, sizeof w);
-        return sscma_fail(SSCMA_ERR_SHAPE, func, "expected an f32 tensor of shape %s (%s)", w, q->t[id].name);
+        return sscma_fail(SSCMA_ERR_SHAPE, func, "expected an f32 tensor of shape %s (%s)", w, p->q->t[id].name);
     }
     *rows = d0;
     return SSCMA_OK;
 }
 
-sscma_status sscma_qmodel_set_input(sscma_qmodel *qmodel, int32_t index, const sscma_tensor *images)
+/* sscma_qplan_set_input, with errors naming `func` (the public call the user made). */
+static sscma_status set_input(sscma_qplan *plan, int32_t index, const sscma_tensor *images, const char *func)
 {
     sscma_tensor *view;
-    sscma_status st = sscma_qmodel_input(qmodel, index, &view);
+    sscma_status st = sscma_qplan_input(plan, index, &view);
     if (st != SSCMA_OK)
         return st;
     SSCMA_REQUIRE_NONNULL(images);
-    const qm_tensor *t = &qmodel->t[qmodel->inputs[index]];
+    const int32_t id = plan->q->inputs[index];
+    const qm_tensor *t = &plan->q->t[id];
     int64_t rows;
-    if ((st = check_float(qmodel, __func__, qmodel->inputs[index], images, true, &rows)) != SSCMA_OK)
+    if ((st = check_float(plan, func, id, images, true, &rows)) != SSCMA_OK)
         return st;
     const float *src;
     sscma_tensor_data(images, (void **)&src);
     int64_t n = rows * (sscma_qm_numel(t) / (t->rank > 0 ? t->dims[0] : 1));
     if (t->dtype == SSCMA_DTYPE_F32) {
-        memcpy(t->buf, src, (size_t)n * sizeof(float));
+        memcpy(plan->buf[id], src, (size_t)n * sizeof(float));
         return SSCMA_OK;
     }
-    int8_t *dst = t->buf;
+    int8_t *dst = plan->buf[id];
     const float scale = t->scale[0];
     const int32_t zp = t->zero_point[0];
     for (int64_t i = 0; i < n; i++) {
@@ -959,26 +1056,52 @@ sscma_status sscma_qmodel_set_input(sscma_qmodel *qmodel, int32_t index, const s
     return SSCMA_OK;
 }
 
-sscma_status sscma_qmodel_get_output(sscma_qmodel *qmodel, int32_t index, sscma_tensor *out)
+/* sscma_qplan_get_output, with errors naming `func`. */
+static sscma_status get_output(sscma_qplan *plan, int32_t index, sscma_tensor *out, const char *func)
 {
     sscma_tensor *view;
-    sscma_status st = sscma_qmodel_output(qmodel, index, &view, NULL);
+    sscma_status st = sscma_qplan_output(plan, index, &view, NULL);
     if (st != SSCMA_OK)
         return st;
     SSCMA_REQUIRE_NONNULL(out);
-    const qm_tensor *t = &qmodel->t[qmodel->outputs[index]];
+    const int32_t id = plan->q->outputs[index];
+    const qm_tensor *t = &plan->q->t[id];
     int64_t rows;
-    if ((st = check_float(qmodel, __func__, qmodel->outputs[index], out, false, &rows)) != SSCMA_OK)
+    if ((st = check_float(plan, func, id, out, false, &rows)) != SSCMA_OK)
         return st;
     float *dst;
     sscma_tensor_data(out, (void **)&dst);
     int64_t n = rows * (sscma_qm_numel(t) / (t->rank > 0 ? t->dims[0] : 1));
     if (t->dtype == SSCMA_DTYPE_F32) {
-        memcpy(dst, t->buf, (size_t)n * sizeof(float));
+        memcpy(dst, plan->buf[id], (size_t)n * sizeof(float));
         return SSCMA_OK;
     }
-    const int8_t *src = t->buf;
+    const int8_t *src = plan->buf[id];
     for (int64_t i = 0; i < n; i++)
         dst[i] = t->scale[0] * (float)(src[i] - t->zero_point[0]);
     return SSCMA_OK;
+}
+
+sscma_status sscma_qplan_set_input(sscma_qplan *plan, int32_t index, const sscma_tensor *images)
+{
+    return set_input(plan, index, images, __func__);
+}
+
+sscma_status sscma_qplan_get_output(sscma_qplan *plan, int32_t index, sscma_tensor *out)
+{
+    return get_output(plan, index, out, __func__);
+}
+
+sscma_status sscma_qmodel_set_input(sscma_qmodel *qmodel, int32_t index, const sscma_tensor *images)
+{
+    sscma_qplan *p = NULL;
+    sscma_status st = default_plan(qmodel, &p);
+    return st != SSCMA_OK ? st : set_input(p, index, images, __func__);
+}
+
+sscma_status sscma_qmodel_get_output(sscma_qmodel *qmodel, int32_t index, sscma_tensor *out)
+{
+    sscma_qplan *p = NULL;
+    sscma_status st = default_plan(qmodel, &p);
+    return st != SSCMA_OK ? st : get_output(p, index, out, __func__);
 }

@@ -14,6 +14,7 @@
 #include <stdbool.h>
 
 #include "ops/op.h"
+#include "sscma/experimental.h"
 #include "sscma/quant.h"
 
 /* What a deployable op computes; each kind is one row of the table in qm_kinds.c (qm_kinds.h). */
@@ -54,9 +55,6 @@ typedef struct qm_tensor {
     /* calibration (activations of a float model) */
     bool observed;
     double obs_min, obs_max;
-    /* runtime: the activation buffer at the prepared batch (NULL for constants) */
-    void *buf;
-    size_t buf_bytes;
 } qm_tensor;
 
 typedef struct qm_op {
@@ -69,7 +67,10 @@ typedef struct qm_op {
     int32_t pad_t, pad_l, pad_b, pad_r;
     int32_t groups;
     int32_t axis;         /* concat: NHWC axis */
-    /* int8 parameters, filled by sscma_qm_prepare_int8() */
+    /*
+     * int8 parameters, filled once by sscma_qm_prepare_int8() and read-only afterwards (every plan of the model
+     * shares them): they depend on the quantization and on the i8gemm backend, never on the batch.
+     */
     int32_t *mult, *shift; /* per output channel (conv, fc), or [0] = output rescale */
     int32_t n_mult;
     int32_t act_min, act_max;
@@ -82,6 +83,27 @@ typedef struct qm_op {
     int32_t *bias_eff;                           /* bias corrected for the A encoding, n_pad entries */
     bool dw_flat;                                /* depthwise on VNNI: bias_eff is the flat row packing */
 } qm_op;
+
+/*
+ * A plan: what running the model at one batch size needs and writes (docs/architecture.md, "Deployable models").
+ * It reads its model and never writes it, so several plans of one model run at once in different threads; a plan
+ * itself is used by one thread at a time.
+ */
+struct sscma_qplan {
+    const sscma_qmodel *q;
+    sscma_context *ctx;
+    int64_t batch;           /* 0 = not prepared (the model's default plan before sscma_qmodel_prepare) */
+    void *arena;             /* every activation buffer (buf[] points into it; plan_arena in qmodel.c) */
+    size_t arena_bytes;
+    void **buf;              /* per tensor: its activation buffer at `batch` (NULL for constants) */
+    size_t *buf_bytes;
+    int32_t n_buf;           /* entries of buf and buf_bytes: the model's tensor count */
+    void *scratch;           /* float kernels' workspace, grown on demand */
+    size_t scratch_bytes;
+    void *tile_scratch;      /* int8 GEMM tiles: q->tile_bytes per worker of the context's pool */
+    size_t tile_scratch_bytes;
+    sscma_tensor *in_views[4], *out_views[8];
+};
 
 struct sscma_qmodel {
     sscma_context *ctx;
@@ -96,32 +118,42 @@ struct sscma_qmodel {
     /* metadata written into the files: key/value strings (sscma_qmodel_set_meta) */
     char *meta_key[QM_MAX_META], *meta_value[QM_MAX_META];
     int32_t n_meta;
-    /* runtime */
-    int64_t batch;        /* 0 = not prepared */
-    void *arena;          /* every activation buffer (t->buf points into it; plan_arena in qmodel.c) */
-    size_t arena_bytes;
-    void *scratch;
-    size_t scratch_bytes;
+    /* int8 state shared by every plan (sscma_qm_prepare_int8) */
     int32_t backend;         /* int8 kernels: -1 = the best this CPU runs (i8gemm.h), else forced (tests) */
-    void *tile_scratch;      /* int8 GEMM tiles: tile_bytes per worker */
-    size_t tile_scratch_bytes, tile_bytes;
-    sscma_tensor *in_views[4], *out_views[8];
+    bool int8_ready;         /* the ops' int8 parameters and packed weights are computed ... */
+    int32_t int8_backend;    /* ... for this value of `backend` */
+    size_t tile_bytes;       /* int8 GEMM tile (A rows and C) of the largest op, per worker */
+    /* the default plan, behind sscma_qmodel_prepare / _input / _output / _run (batch 0 until prepared) */
+    struct sscma_qplan plan;
 };
 
 /*
- * What one run of the ops sees besides the model: the batch, the pool and the scratch buffers. Kernels take it
- * with the (const) model and op, so that what belongs to a run can later move out of the model into a plan.
+ * What one run of the ops sees besides the model: the plan's batch, buffers and scratch, and the pool. Kernels take
+ * it with the (const) op; they write only through it, never into the model.
  */
 typedef struct qm_exec {
     const sscma_qmodel *q;
     sscma_pool *pool;
     int64_t batch;
+    void *const *buf;        /* per tensor: the activation buffer (NULL for constants: read t->data) */
+    const size_t *buf_bytes;
     void **scratch;          /* float kernels' workspace, grown on demand */
     size_t *scratch_bytes;
     sscma_context *ctx;      /* allocates the scratch */
     void *tile_scratch;      /* int8 GEMM tiles: tile_bytes per worker */
     size_t tile_bytes;
 } qm_exec;
+
+/* Tensor t's activation buffer in the run's plan (t points into ex->q->t), and its size in bytes. */
+static inline void *qm_buf(const qm_exec *ex, const qm_tensor *t)
+{
+    return ex->buf[t - ex->q->t];
+}
+
+static inline size_t qm_bytes(const qm_exec *ex, const qm_tensor *t)
+{
+    return ex->buf_bytes[t - ex->q->t];
+}
 
 /* ---- building (lower.c, the TFLite reader) ---- */
 
@@ -145,16 +177,23 @@ sscma_desc sscma_qm_desc(const qm_tensor *t, int64_t batch);
 
 /* Called with each activation a float run produces (the graph input included), for calibration. */
 typedef void (*qm_observe_fn)(void *user, int32_t tensor, const float *data, int64_t count);
-/* Runs the float graph on its prepared buffers; `observe` (may be NULL) sees every activation. */
-sscma_status sscma_qm_run_f32(sscma_qmodel *q, qm_observe_fn observe, void *user);
+/* Runs the float graph on plan p's buffers; `observe` (may be NULL) sees every activation. */
+sscma_status sscma_qm_run_f32(sscma_qplan *p, qm_observe_fn observe, void *user);
 /* Name of an op kind ("conv", "fully_connected", ...; "?" outside the enum), from the kinds' table. */
 const char *sscma_qm_kind_name(qm_kind kind);
-/* Computes the int8 parameters of every op from the tensors' quantization (multipliers, shifts, clamps). */
+/*
+ * Computes the int8 parameters of every op from the tensors' quantization (multipliers, shifts, clamps, tables) and
+ * packs the weights for the backend (q->backend, or this CPU's best): once, when an int8 model is complete (the
+ * quantizer and the TFLite reader call it), again only if a test forces another backend. After it the model is
+ * read-only; it must not run while a plan of the model runs.
+ */
 sscma_status sscma_qm_prepare_int8(sscma_qmodel *q);
-/* The run state of the model's prepared batch, as the kernels see it. */
-qm_exec sscma_qm_exec(sscma_qmodel *q);
-/* Runs the int8 graph (int8.c). */
-sscma_status sscma_qm_run_int8(sscma_qmodel *q);
+/* Whether the int8 state is missing or was computed for another backend than q->backend. */
+bool sscma_qm_int8_stale(const sscma_qmodel *q);
+/* The run state of plan p, as the kernels see it. */
+qm_exec sscma_qm_exec(sscma_qplan *p);
+/* Runs the int8 graph on plan p's buffers (int8.c). */
+sscma_status sscma_qm_run_int8(sscma_qplan *p);
 
 /*
  * The int8 model of float model f from activation ranges [lo[t], hi[t]] of its tensors t (seen[t]: observed), by

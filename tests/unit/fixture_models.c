@@ -60,6 +60,24 @@ void fixture_randomize(sscma_model *m)
     }
 }
 
+bool fixture_have_fashion(void)
+{
+    FILE *f = fopen(FIXTURE_FASHION, "rb");
+    if (f != NULL)
+        fclose(f);
+    return f != NULL;
+}
+
+sscma_context *fixture_context(void)
+{
+    sscma_context *ctx = NULL;
+    sscma_context_options o;
+    sscma_context_options_init(&o, sizeof o);
+    o.num_threads = 2;
+    o.seed = 7;
+    return sscma_context_create(&o, &ctx) == SSCMA_OK ? ctx : NULL;
+}
+
 sscma_status fixture_fashion_loader(sscma_context *ctx, int32_t size, int64_t n, int64_t batch, sscma_dataset **ds,
                                     sscma_loader **loader)
 {

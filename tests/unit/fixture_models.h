@@ -21,6 +21,13 @@ typedef struct fixture_family {
 
 extern const fixture_family fixture_families[3];
 
+/* The Fashion-MNIST test images fixture_fashion_loader reads, and whether they are installed. */
+#define FIXTURE_FASHION "/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz"
+bool fixture_have_fashion(void);
+
+/* A context with 2 threads and seed 7 (what the quantization tests use); NULL on failure. */
+sscma_context *fixture_context(void);
+
 /* A deterministic uniform float in [lo, hi) from the state *s. */
 float fixture_uniform(uint64_t *s, float lo, float hi);
 

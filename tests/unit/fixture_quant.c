@@ -7,25 +7,6 @@
 #include "fixture_quant.h"
 #include "harness.h"
 
-sscma_context *fixture_context(void)
-{
-    sscma_context *ctx = NULL;
-    sscma_context_options o;
-    sscma_context_options_init(&o, sizeof o);
-    o.num_threads = 2;
-    o.seed = 7;
-    CHECK_OK(sscma_context_create(&o, &ctx));
-    return ctx;
-}
-
-bool fixture_have_fashion(void)
-{
-    FILE *f = fopen(FIXTURE_FASHION_TEST, "rb");
-    if (f != NULL)
-        fclose(f);
-    return f != NULL;
-}
-
 int8_t *fixture_run_int8(sscma_qmodel *q, int n, size_t *bytes)
 {
     sscma_tensor *in, *out;

@@ -1,6 +1,5 @@
 /*
- * What the int8 tests share (test_export; test_quant has its own copies until it moves to these): the context they
- * run in, whether Fashion-MNIST is installed, and int8 outputs of a deployable model on seeded inputs.
+ * What the int8 tests share (test_export): int8 outputs of a deployable model on seeded inputs.
  */
 #ifndef SSCMA_TESTS_FIXTURE_QUANT_H
 #define SSCMA_TESTS_FIXTURE_QUANT_H
@@ -12,14 +11,10 @@
 #include <sscma/experimental.h>
 #include <sscma/sscma.h>
 
-/* Debian's Fashion-MNIST test images, which calibrate the fixture models. */
-#define FIXTURE_FASHION_TEST "/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz"
+#include "fixture_models.h"
 
-/* A context with 2 threads and seed 7 (a failure fails the current case and gives NULL). */
-sscma_context *fixture_context(void);
-
-/* Whether FIXTURE_FASHION_TEST is installed. */
-bool fixture_have_fashion(void);
+/* fixture_context() and fixture_have_fashion() come from fixture_models.h. */
+#define FIXTURE_FASHION_TEST FIXTURE_FASHION
 
 /* Runs q (prepared for batch 1) on `n` int8 inputs from a fixed seed; the outputs (malloc'd), *bytes per sample. */
 int8_t *fixture_run_int8(sscma_qmodel *q, int n, size_t *bytes);

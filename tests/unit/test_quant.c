@@ -34,12 +34,8 @@ static bool have_fashion(void);
 
 static sscma_context *make_context(void)
 {
-    sscma_context *ctx = NULL;
-    sscma_context_options o;
-    sscma_context_options_init(&o, sizeof o);
-    o.num_threads = 2;
-    o.seed = 7;
-    CHECK_OK(sscma_context_create(&o, &ctx));
+    sscma_context *ctx = fixture_context();
+    CHECK(ctx != NULL);
     return ctx;
 }
 
@@ -252,7 +248,7 @@ static void int8_softmax_follows_float(void)
     q->outputs[q->n_outputs++] = y;
     q->int8 = true;
     CHECK_OK(sscma_qmodel_prepare(q, 500));
-    int8_t *xd = q->t[x].buf, *yd = q->t[y].buf;
+    int8_t *xd = q->plan.buf[x], *yd = q->plan.buf[y];
     uint64_t seed = 5;
     for (int i = 0; i < 500 * 7; i++)
         xd[i] = (int8_t)fixture_uniform(&seed, -128.0f, 127.99f);
@@ -475,10 +471,7 @@ static void int8_conv_shapes_agree(void)
 
 static bool have_fashion(void)
 {
-    FILE *f = fopen(FASHION, "rb");
-    if (f != NULL)
-        fclose(f);
-    return f != NULL;
+    return fixture_have_fashion();
 }
 
 static void ptq_classifier_follows_float(void)
@@ -628,7 +621,7 @@ static void float_io_quantizes_like_tflite(void)
     const int8_t want[6] = {4, 2, 5, 127, -128, -1}; /* -1.75 / 0.5 = -3.5 -> -4, + 3 */
     memcpy(v, values, sizeof values);
     CHECK_OK(sscma_qmodel_set_input(q, 0, in)); /* one row of two: the second is left alone */
-    const int8_t *xd = q->t[x].buf;
+    const int8_t *xd = q->plan.buf[x];
     for (int i = 0; i < 6; i++)
         CHECK_INT_EQ(xd[i], want[i]);
     CHECK_INT_EQ(xd[6], 0);
@@ -860,7 +853,7 @@ static void arena_shares_memory_safely(void)
         for (int32_t i = 0; i < n; i++) {
             first[i] = INT32_MAX, last[i] = -1;
             if (!q->t[i].constant)
-                separate += q->t[i].buf_bytes;
+                separate += q->plan.buf_bytes[i];
         }
         for (int32_t k = 0; k < q->n_ops; k++)
             for (int32_t j = -1; j < q->ops[k].n_in; j++) {
@@ -877,16 +870,16 @@ static void arena_shares_memory_safely(void)
                 const qm_tensor *x = &q->t[a], *y = &q->t[b];
                 if (x->constant || y->constant || !(first[a] <= last[b] && first[b] <= last[a]))
                     continue;
-                const char *xa = x->buf, *ya = y->buf;
-                clashes += xa < ya + y->buf_bytes && ya < xa + x->buf_bytes;
+                const char *xa = q->plan.buf[a], *ya = q->plan.buf[b];
+                clashes += xa < ya + q->plan.buf_bytes[b] && ya < xa + q->plan.buf_bytes[a];
             }
         CHECK_INT_EQ(clashes, 0);
         int64_t weights = 0, peak = 0;
         CHECK_OK(sscma_qmodel_memory(q, 0, &weights, &peak));
-        CHECK((int64_t)q->arena_bytes >= 2 * peak); /* the estimate is at batch 1 */
-        CHECK(q->arena_bytes < separate / 3);
+        CHECK((int64_t)q->plan.arena_bytes >= 2 * peak); /* the estimate is at batch 1 */
+        CHECK(q->plan.arena_bytes < separate / 3);
         printf("# float classifier at batch 2: arena %zu bytes, %zu with one buffer each, live peak %lld\n",
-               q->arena_bytes, separate, (long long)(2 * peak));
+               q->plan.arena_bytes, separate, (long long)(2 * peak));
         free(first);
         free(last);
     }
