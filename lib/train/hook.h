@@ -20,8 +20,8 @@
  * weights (model/<name>) and the trained ones under train/<name>.
  *
  * To add a hook: a file hook_<name>.c with a struct that starts with `sscma_hook`, a const sscma_hook_ops with the
- * events it needs (NULL: not called), a create function reading its config node with train/hook_config.h, and a
- * line where the trainer reads its config (or sscma_trainer_add_hook for hooks made elsewhere, such as tests).
+ * events it needs (NULL: not called), a create function reading its config node with a core/schema.h field table
+ * (train/hook_config.h has the trainer's `where` and the rule enum), and a line where the trainer reads its config (or sscma_trainer_add_hook for hooks made elsewhere, such as tests).
  */
 #ifndef SSCMA_LIB_TRAIN_HOOK_H
 #define SSCMA_LIB_TRAIN_HOOK_H

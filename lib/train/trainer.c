@@ -154,17 +154,20 @@ sscma_status sscma_trainer_add_hook(sscma_trainer *trainer, sscma_hook *hook)
 /* ---- configuration ---- */
 
 /* default_hooks: param_scheduler (YOLOv5's), logger, checkpoint; the others mmengine has are accepted. */
+static const sscma_field default_hooks_fields[] = {
+    SSCMA_FIELD_KEY("checkpoint"),      SSCMA_FIELD_KEY("logger"),       SSCMA_FIELD_KEY("timer"),
+    SSCMA_FIELD_KEY("param_scheduler"), SSCMA_FIELD_KEY("sampler_seed"), SSCMA_FIELD_KEY("visualization"),
+    SSCMA_FIELD_END,
+};
+
 static sscma_status parse_default_hooks(sscma_trainer *t, json_t *hooks, json_t *param_scheduler)
 {
-    static const char *const keys[] = {"checkpoint", "logger", "timer", "param_scheduler", "sampler_seed",
-                                       "visualization", NULL};
-    sscma_status st;
+    char unused;
+    sscma_status st = sscma_schema_read(default_hooks_fields, hooks, WHERE, "default_hooks", &unused);
     sscma_hook *h = NULL;
-    if (hooks != NULL && !json_is_object(hooks))
-        return sscma_fail(SSCMA_ERR_CONFIG, WHERE, "default_hooks must be an object");
-    if (hooks != NULL && (st = check_keys(hooks, "default_hooks", keys)) != SSCMA_OK)
-        return st;
-    if ((st = sscma_hook_yolov5_create(json_object_get(hooks, "param_scheduler"), "default_hooks.param_scheduler",
+    /* the hooks' own nodes are read with json_object_get: a null checkpoint turns the hook off */
+    if (st != SSCMA_OK ||
+        (st = sscma_hook_yolov5_create(json_object_get(hooks, "param_scheduler"), "default_hooks.param_scheduler",
                                        param_scheduler, &h)) != SSCMA_OK ||
         (st = set_hook(t, HOOK_YOLOV5, h)) != SSCMA_OK ||
         (st = sscma_hook_logger_create(json_object_get(hooks, "logger"), &h)) != SSCMA_OK ||
@@ -186,14 +189,15 @@ static sscma_status parse_custom_hooks(sscma_trainer *t, json_t *hooks)
     if (hooks == NULL || json_is_null(hooks))
         return SSCMA_OK;
     if (!json_is_array(hooks))
-        return sscma_fail(SSCMA_ERR_CONFIG, WHERE, "custom_hooks must be a list");
+        return sscma_schema_expected(WHERE, NULL, "custom_hooks", "a list of hooks", hooks);
     size_t i;
     json_t *node;
     json_array_foreach(hooks, i, node)
     {
         char what[64];
-        snprintf(what, sizeof what, "custom_hooks[%zu]", i);
-        const char *type = json_string_value(json_object_get(node, "type"));
+        sscma_schema_index(what, sizeof what, "custom_hooks", i);
+        json_t *type_value = json_object_get(node, "type");
+        const char *type = json_string_value(type_value);
         if (type != NULL && strcmp(type, "EMAHook") == 0) {
             if ((st = sscma_hook_ema_create(node, what, &h)) != SSCMA_OK || (st = set_hook(t, HOOK_EMA, h)) != SSCMA_OK)
                 return st;
@@ -201,66 +205,93 @@ static sscma_status parse_custom_hooks(sscma_trainer *t, json_t *hooks)
             if ((st = sscma_hook_early_stop_create(node, what, &h)) != SSCMA_OK ||
                 (st = set_hook(t, HOOK_EARLY_STOP, h)) != SSCMA_OK)
                 return st;
+        } else if (!json_is_object(node)) {
+            return sscma_schema_expected(WHERE, what, NULL, "an object with a \"type\"", node);
         } else {
-            return sscma_fail(SSCMA_ERR_CONFIG, WHERE, "%s: unknown hook type '%s'; known: EMAHook, "
-                              "EarlyStoppingHook", what, type ? type : "(missing)");
+            return sscma_schema_expected(WHERE, what, "type", "one of: EMAHook, EarlyStoppingHook",
+                                         type_value);
         }
     }
     return SSCMA_OK;
 }
 
+/* The loop keys, at the top level or (SSCMA's configs) in train_cfg; 0: absent. */
+typedef struct loop_cfg {
+    int64_t max_epochs, val_interval, val_begin;
+} loop_cfg;
+
+typedef struct trainer_cfg {
+    loop_cfg top, train_cfg;
+    json_t *optim_wrapper, *param_scheduler, *val_evaluator, *default_hooks, *custom_hooks;
+    const char *work_dir, *pred_output;
+} trainer_cfg;
+
+static const sscma_field train_cfg_fields[] = {
+    SSCMA_FIELD_KEY("type"),
+    SSCMA_FIELD_KEY("by_epoch"),
+    SSCMA_FIELD_RANGE(loop_cfg, max_epochs, 0, 1, 1000000),
+    SSCMA_FIELD_RANGE(loop_cfg, val_interval, 0, 1, 1000000),
+    SSCMA_FIELD_RANGE(loop_cfg, val_begin, 0, 1, 1000000),
+    SSCMA_FIELD_END,
+};
+
+static const sscma_field trainer_fields[] = {
+    SSCMA_FIELD_AS("max_epochs", trainer_cfg, top.max_epochs, 0, true, 1, 1000000, 0),
+    SSCMA_FIELD_AS("val_interval", trainer_cfg, top.val_interval, 0, true, 1, 1000000, 0),
+    SSCMA_FIELD_AS("val_begin", trainer_cfg, top.val_begin, 0, true, 1, 1000000, 0),
+    SSCMA_FIELD_JSON_AS("optim_wrapper", trainer_cfg, optim_wrapper),
+    SSCMA_FIELD_JSON_AS("param_scheduler", trainer_cfg, param_scheduler),
+    SSCMA_FIELD_JSON_AS("val_evaluator", trainer_cfg, val_evaluator),
+    SSCMA_FIELD_STRING(trainer_cfg, work_dir, NULL),
+    SSCMA_FIELD_JSON_AS("default_hooks", trainer_cfg, default_hooks),
+    SSCMA_FIELD_JSON_AS("custom_hooks", trainer_cfg, custom_hooks),
+    SSCMA_FIELD_STRING(trainer_cfg, pred_output, "logits"),
+    SSCMA_FIELD_OBJECT(trainer_cfg, train_cfg, train_cfg_fields),
+    SSCMA_FIELD_END,
+};
+
+/* train_cfg's value when set, else the top level's, else `def` (0: required). */
+static sscma_status loop_key(const char *key, int64_t in_loop, int64_t top, int64_t def, int64_t *out)
+{
+    *out = in_loop != 0 ? in_loop : top != 0 ? top : def;
+    if (*out == 0) /* "the config needs 'max_epochs'" */
+        return sscma_schema_expected(WHERE, NULL, key, "an integer 1..1000000 (top level or in train_cfg)", NULL);
+    return SSCMA_OK;
+}
+
 static sscma_status parse_config(sscma_trainer *t, json_t *cfg, json_t **optim, json_t **sched, json_t **evaluator)
 {
-    static const char *const keys[] = {"max_epochs", "val_interval", "val_begin", "optim_wrapper", "param_scheduler",
-                                       "val_evaluator", "work_dir", "default_hooks", "custom_hooks", "pred_output",
-                                       "train_cfg", NULL};
-    sscma_status st;
     if (!json_is_object(cfg))
-        return sscma_fail(SSCMA_ERR_CONFIG, WHERE, "the config must be a JSON object");
-    /* SSCMA's configs nest the loop settings in train_cfg: {"by_epoch": true, "max_epochs": 8, "val_interval": 1} */
-    json_t *loop = json_object_get(cfg, "train_cfg");
-    if (loop != NULL) {
-        static const char *const lkeys[] = {"type", "by_epoch", "max_epochs", "val_interval", "val_begin", NULL};
-        if (!json_is_object(loop))
-            return sscma_fail(SSCMA_ERR_CONFIG, WHERE, "train_cfg must be an object");
-        if ((st = check_keys(loop, "train_cfg", lkeys)) != SSCMA_OK)
-            return st;
+        return sscma_schema_expected(WHERE, NULL, NULL, "a JSON object", cfg);
+    trainer_cfg c;
+    sscma_status st = sscma_schema_read(trainer_fields, cfg, WHERE, NULL, &c);
+    if (st != SSCMA_OK ||
+        (st = loop_key("max_epochs", c.train_cfg.max_epochs, c.top.max_epochs, 0, &t->loop.max_epochs)) !=
+            SSCMA_OK ||
+        (st = loop_key("val_interval", c.train_cfg.val_interval, c.top.val_interval, 1, &t->val_interval)) !=
+            SSCMA_OK ||
+        (st = loop_key("val_begin", c.train_cfg.val_begin, c.top.val_begin, 1, &t->val_begin)) != SSCMA_OK)
+        return st;
+    if (c.optim_wrapper == NULL)
+        return sscma_schema_expected(WHERE, NULL, "optim_wrapper", "an object with an \"optimizer\"", NULL);
+    *optim = c.optim_wrapper;
+    *sched = c.param_scheduler;
+    *evaluator = c.val_evaluator;
+    if (c.work_dir != NULL) {
+        if (c.work_dir[0] == '\0' || strlen(c.work_dir) >= sizeof t->loop.work_dir)
+            return sscma_schema_expected(WHERE, NULL, "work_dir", "a directory path", json_object_get(cfg, "work_dir"));
+        snprintf(t->loop.work_dir, sizeof t->loop.work_dir, "%s", c.work_dir);
     }
-    if ((st = check_keys(cfg, "trainer config", keys)) != SSCMA_OK)
-        return st;
-    json_t *src = loop != NULL && json_object_get(loop, "max_epochs") != NULL ? loop : cfg;
-    if (json_object_get(src, "max_epochs") == NULL)
-        return sscma_fail(SSCMA_ERR_CONFIG, WHERE, "the config needs 'max_epochs'");
-    if ((st = get_int(src, "config", "max_epochs", 1, 1, 1000000, &t->loop.max_epochs)) != SSCMA_OK)
-        return st;
-    src = loop != NULL && json_object_get(loop, "val_interval") != NULL ? loop : cfg;
-    if ((st = get_int(src, "config", "val_interval", 1, 1, 1000000, &t->val_interval)) != SSCMA_OK)
-        return st;
-    src = loop != NULL && json_object_get(loop, "val_begin") != NULL ? loop : cfg;
-    if ((st = get_int(src, "config", "val_begin", 1, 1, 1000000, &t->val_begin)) != SSCMA_OK)
-        return st;
-    *optim = json_object_get(cfg, "optim_wrapper");
-    if (*optim == NULL)
-        return sscma_fail(SSCMA_ERR_CONFIG, WHERE, "the config needs 'optim_wrapper'");
-    *sched = json_object_get(cfg, "param_scheduler");
-    *evaluator = json_object_get(cfg, "val_evaluator");
-    json_t *wd = json_object_get(cfg, "work_dir");
-    if (wd != NULL && !json_is_null(wd)) {
-        const char *s = json_string_value(wd);
-        if (s == NULL || s[0] == '\0' || strlen(s) >= sizeof t->loop.work_dir)
-            return sscma_fail(SSCMA_ERR_CONFIG, WHERE, "work_dir must be a directory path");
-        snprintf(t->loop.work_dir, sizeof t->loop.work_dir, "%s", s);
-    }
-    json_t *po = json_object_get(cfg, "pred_output");
-    if (po != NULL && (json_string_value(po) == NULL || strlen(json_string_value(po)) >= sizeof t->pred_output))
-        return sscma_fail(SSCMA_ERR_CONFIG, WHERE, "pred_output must be the name of a model output");
-    snprintf(t->pred_output, sizeof t->pred_output, "%s", po != NULL ? json_string_value(po) : "logits");
+    if (strlen(c.pred_output) >= sizeof t->pred_output)
+        return sscma_schema_expected(WHERE, NULL, "pred_output", "the name of a model output",
+                                     json_object_get(cfg, "pred_output"));
+    snprintf(t->pred_output, sizeof t->pred_output, "%s", c.pred_output);
     sscma_hook *guard = NULL;
     if ((st = sscma_hook_nan_guard_create(&guard)) != SSCMA_OK ||
         (st = set_hook(t, HOOK_NAN_GUARD, guard)) != SSCMA_OK ||
-        (st = parse_default_hooks(t, json_object_get(cfg, "default_hooks"), *sched)) != SSCMA_OK)
+        (st = parse_default_hooks(t, c.default_hooks, *sched)) != SSCMA_OK)
         return st;
-    return parse_custom_hooks(t, json_object_get(cfg, "custom_hooks"));
+    return parse_custom_hooks(t, c.custom_hooks);
 }
 
 /* ---- batches ---- */
