@@ -13,7 +13,7 @@
 #include <strings.h>
 #include <sys/stat.h>
 
-#include "core/config.h"
+#include "core/schema.h"
 #include "data/data.h"
 
 bool sscma_strlist_push(sscma_strlist *l, const char *s)
@@ -116,10 +116,8 @@ sscma_status sscma_scan_files(const char *dir, const char *ext, sscma_strlist *o
 sscma_status sscma_folder_open(sscma_dataset *ds, json_t *config)
 {
     static const char *const keys[] = {"type", "data_root", "data_prefix", "classes", "max_pixels", "indices", NULL};
-    char list[200];
-    const char *key = sscma_config_unknown_key(config, keys, list, sizeof list);
-    if (key != NULL)
-        return sscma_fail(SSCMA_ERR_CONFIG, "dataset", "unknown key '%s' for CustomDataset; valid keys: %s", key, list);
+    if (sscma_schema_check_keys(config, keys, "CustomDataset", NULL) != SSCMA_OK)
+        return SSCMA_ERR_CONFIG;
     const char *root = json_string_value(json_object_get(config, "data_root"));
     const char *prefix = json_string_value(json_object_get(config, "data_prefix"));
     if (root == NULL)

@@ -15,7 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "core/config.h"
+#include "core/schema.h"
 #include "data/data.h"
 
 /* Appends a sample (its image path, copied, and n points) to the dataset, checking the point count. */
@@ -127,10 +127,8 @@ sscma_status sscma_meter_open(sscma_dataset *ds, json_t *config)
 {
     static const char *const keys[] = {"type", "data_root", "index_file", "max_pixels", "indices", "pipeline",
                                        "format", "test_mode", NULL};
-    char list[200];
-    const char *key = sscma_config_unknown_key(config, keys, list, sizeof list);
-    if (key != NULL)
-        return sscma_fail(SSCMA_ERR_CONFIG, "dataset", "unknown key '%s' for MeterData; valid keys: %s", key, list);
+    if (sscma_schema_check_keys(config, keys, "MeterData", NULL) != SSCMA_OK)
+        return SSCMA_ERR_CONFIG;
     const char *root = json_string_value(json_object_get(config, "data_root"));
     const char *index = json_string_value(json_object_get(config, "index_file"));
     if (root == NULL)

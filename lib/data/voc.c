@@ -17,7 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "core/config.h"
+#include "core/schema.h"
 #include "data/data.h"
 
 static const char *const voc_classes[] = {"aeroplane", "bicycle", "bird",  "boat",      "bottle",
@@ -176,10 +176,8 @@ sscma_status sscma_voc_open(sscma_dataset *ds, json_t *config)
 {
     static const char *const keys[] = {"type", "data_root", "ann_file", "data_prefix", "classes", "max_pixels",
                                        "indices", "strict", "skip_difficult", "skip_unknown", NULL};
-    char list[240];
-    const char *key = sscma_config_unknown_key(config, keys, list, sizeof list);
-    if (key != NULL)
-        return sscma_fail(SSCMA_ERR_CONFIG, "dataset", "unknown key '%s' for VOCDataset; valid keys: %s", key, list);
+    if (sscma_schema_check_keys(config, keys, "VOCDataset", NULL) != SSCMA_OK)
+        return SSCMA_ERR_CONFIG;
     const char *root = json_string_value(json_object_get(config, "data_root"));
     const char *ann_file = json_string_value(json_object_get(config, "ann_file"));
     if (root == NULL)

@@ -18,7 +18,7 @@
 
 #include <stb_image.h>
 
-#include "core/config.h"
+#include "core/schema.h"
 #include "data/data.h"
 
 static int cmp_str(const void *a, const void *b)
@@ -239,10 +239,8 @@ sscma_status sscma_yolo_open(sscma_dataset *ds, json_t *config)
 {
     static const char *const keys[] = {"type", "data_root", "data_prefix", "classes", "names_file", "yaml",
                                        "max_pixels", "indices", "strict", NULL};
-    char list[200];
-    const char *key = sscma_config_unknown_key(config, keys, list, sizeof list);
-    if (key != NULL)
-        return sscma_fail(SSCMA_ERR_CONFIG, "dataset", "unknown key '%s' for YoloDataset; valid keys: %s", key, list);
+    if (sscma_schema_check_keys(config, keys, "YoloDataset", NULL) != SSCMA_OK)
+        return SSCMA_ERR_CONFIG;
     const char *root = json_string_value(json_object_get(config, "data_root"));
     if (root == NULL)
         return sscma_fail(SSCMA_ERR_CONFIG, "dataset", "YoloDataset needs \"data_root\"");

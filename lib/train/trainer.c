@@ -20,7 +20,6 @@
 #include <string.h>
 #include <time.h>
 
-#include "core/config.h"
 #include "core/file.h"
 #include "core/internal.h"
 #include "io/checkpoint.h"
