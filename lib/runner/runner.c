@@ -17,6 +17,7 @@
 #include "config/config_private.h"
 #include "core/internal.h"
 #include "core/schema.h"
+#include "train/state.h"
 #include "zoo/zoo.h"
 
 #define WHERE "runner"
@@ -549,12 +550,9 @@ sscma_status sscma_runner_trainer(sscma_runner *runner, sscma_trainer **out)
         json_decref(cfg);
         return st;
     }
-    char *text = json_dumps(cfg, JSON_COMPACT);
+    /* the trainer's keys sit where the file has them, so its messages name the file and the key's path */
+    st = sscma_trainer_create_from(runner->model, train, val, cfg, where(runner), &runner->trainer);
     json_decref(cfg);
-    if (text == NULL)
-        return sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, WHERE, "cannot build the trainer config");
-    st = sscma_trainer_create(runner->model, train, val, text, &runner->trainer);
-    free(text);
     if (st != SSCMA_OK)
         return st;
     *out = runner->trainer;

@@ -95,10 +95,11 @@ sscma_status sscma_trainer_add_hook(sscma_trainer *trainer, sscma_hook *hook);
 /* The built-in hooks. `node` is the hook's config object (NULL: the default, or off for the optional ones); `what`
  * names it in messages ("custom_hooks[0]"). */
 sscma_status sscma_hook_nan_guard_create(sscma_hook **out);
-sscma_status sscma_hook_yolov5_create(json_t *node, const char *what, json_t *param_scheduler, sscma_hook **out);
-sscma_status sscma_hook_ema_create(json_t *node, const char *what, sscma_hook **out);
-sscma_status sscma_hook_logger_create(json_t *node, sscma_hook **out);
-sscma_status sscma_hook_early_stop_create(json_t *node, const char *what, sscma_hook **out);
-sscma_status sscma_hook_checkpoint_create(json_t *node, sscma_hook **out);
+sscma_status sscma_hook_yolov5_create(json_t *node, const char *where, const char *what, json_t *param_scheduler,
+                                      sscma_hook **out);
+sscma_status sscma_hook_ema_create(json_t *node, const char *where, const char *what, sscma_hook **out);
+sscma_status sscma_hook_logger_create(json_t *node, const char *where, sscma_hook **out);
+sscma_status sscma_hook_early_stop_create(json_t *node, const char *where, const char *what, sscma_hook **out);
+sscma_status sscma_hook_checkpoint_create(json_t *node, const char *where, sscma_hook **out);
 
 #endif /* SSCMA_LIB_TRAIN_HOOK_H */

@@ -294,7 +294,7 @@ static const sscma_field checkpoint_fields[] = {
 };
 
 /* default_hooks.checkpoint: absent is the default hook, null turns it off. */
-static sscma_status parse(checkpoint_hook *c, json_t *node)
+static sscma_status parse(checkpoint_hook *c, json_t *node, const char *where)
 {
     const char *what = "default_hooks.checkpoint";
     c->on = true, c->save_last = true, c->interval = 1, c->max_keep = -1;
@@ -305,16 +305,16 @@ static sscma_status parse(checkpoint_hook *c, json_t *node)
         return SSCMA_OK;
     }
     checkpoint_cfg cfg;
-    sscma_status st = sscma_schema_read(checkpoint_fields, node, WHERE, what, &cfg);
+    sscma_status st = sscma_schema_read(checkpoint_fields, node, where, what, &cfg);
     if (st != SSCMA_OK)
         return st;
     if (!cfg.by_epoch)
-        return sscma_schema_fail(WHERE, what, "by_epoch", "only epoch checkpoints are supported");
+        return sscma_schema_fail(where, what, "by_epoch", "only epoch checkpoints are supported");
     c->interval = cfg.interval, c->max_keep = cfg.max_keep_ckpts, c->save_last = cfg.save_last;
     if (cfg.save_best != NULL) {
         const char *name = json_string_value(cfg.save_best);
         if (name == NULL || name[0] == '\0' || strlen(name) >= sizeof c->save_best)
-            return sscma_schema_expected(WHERE, what, "save_best", "a metric name or \"auto\"", cfg.save_best);
+            return sscma_schema_expected(where, what, "save_best", "a metric name or \"auto\"", cfg.save_best);
         c->best_auto = strcmp(name, "auto") == 0;
         snprintf(c->save_best, sizeof c->save_best, "%s", name);
         c->best_greater = hook_rule_greater(cfg.rule, c->best_auto ? NULL : name);
@@ -322,13 +322,13 @@ static sscma_status parse(checkpoint_hook *c, json_t *node)
     return SSCMA_OK;
 }
 
-sscma_status sscma_hook_checkpoint_create(json_t *node, sscma_hook **out)
+sscma_status sscma_hook_checkpoint_create(json_t *node, const char *where, sscma_hook **out)
 {
     checkpoint_hook *c = calloc(1, sizeof *c);
     if (c == NULL)
         return SSCMA_FAIL(SSCMA_ERR_OUT_OF_MEMORY, "cannot allocate the checkpoint hook");
     c->base.ops = &checkpoint_ops;
-    sscma_status st = parse(c, node);
+    sscma_status st = parse(c, node, where);
     if (st != SSCMA_OK) {
         free(c);
         return st;

@@ -104,16 +104,16 @@ static const sscma_field early_stop_fields[] = {
     SSCMA_FIELD_END,
 };
 
-sscma_status sscma_hook_early_stop_create(json_t *node, const char *what, sscma_hook **out)
+sscma_status sscma_hook_early_stop_create(json_t *node, const char *where, const char *what, sscma_hook **out)
 {
     early_stop_hook e = {.base.ops = &early_stop_ops};
     if (node != NULL) {
         early_stop_cfg c;
-        sscma_status st = sscma_schema_read(early_stop_fields, node, WHERE, what, &c);
+        sscma_status st = sscma_schema_read(early_stop_fields, node, where, what, &c);
         if (st != SSCMA_OK)
             return st;
         if (c.monitor[0] == '\0' || strlen(c.monitor) >= sizeof e.monitor)
-            return sscma_schema_expected(WHERE, what, "monitor", "a metric name of 1 to 63 bytes",
+            return sscma_schema_expected(where, what, "monitor", "a metric name of 1 to 63 bytes",
                                          json_object_get(node, "monitor"));
         snprintf(e.monitor, sizeof e.monitor, "%s", c.monitor);
         e.on = true;

@@ -175,12 +175,12 @@ static const sscma_field ema_fields[] = {
     SSCMA_FIELD_END,
 };
 
-sscma_status sscma_hook_ema_create(json_t *node, const char *what, sscma_hook **out)
+sscma_status sscma_hook_ema_create(json_t *node, const char *where, const char *what, sscma_hook **out)
 {
     ema_hook e = {.base.ops = &ema_ops};
     if (node != NULL) {
         ema_cfg c;
-        sscma_status st = sscma_schema_read(ema_fields, node, WHERE, what, &c);
+        sscma_status st = sscma_schema_read(ema_fields, node, where, what, &c);
         if (st != SSCMA_OK)
             return st;
         e.on = true;

@@ -173,10 +173,10 @@ static const sscma_field logger_fields[] = {
     SSCMA_FIELD_END,
 };
 
-sscma_status sscma_hook_logger_create(json_t *node, sscma_hook **out)
+sscma_status sscma_hook_logger_create(json_t *node, const char *where, sscma_hook **out)
 {
     logger_cfg c;
-    sscma_status st = sscma_schema_read(logger_fields, node, WHERE, "default_hooks.logger", &c);
+    sscma_status st = sscma_schema_read(logger_fields, node, where, "default_hooks.logger", &c);
     if (st != SSCMA_OK)
         return st;
     int64_t interval = c.interval;

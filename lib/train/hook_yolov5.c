@@ -79,7 +79,8 @@ static const sscma_field yolov5_fields[] = {
     SSCMA_FIELD_END,
 };
 
-sscma_status sscma_hook_yolov5_create(json_t *node, const char *what, json_t *param_scheduler, sscma_hook **out)
+sscma_status sscma_hook_yolov5_create(json_t *node, const char *where, const char *what, json_t *param_scheduler,
+                                      sscma_hook **out)
 {
     *out = NULL;
     if (node == NULL || json_is_null(node))
@@ -88,10 +89,10 @@ sscma_status sscma_hook_yolov5_create(json_t *node, const char *what, json_t *pa
     if (type != NULL && strcmp(type, "ParamSchedulerHook") == 0)
         return SSCMA_OK; /* mmengine's default: runs the param_scheduler list, as the trainer always does */
     if (type == NULL || strcmp(type, "YOLOv5ParamSchedulerHook") != 0)
-        return sscma_schema_expected(WHERE, what, "type", "ParamSchedulerHook or YOLOv5ParamSchedulerHook",
+        return sscma_schema_expected(where, what, "type", "ParamSchedulerHook or YOLOv5ParamSchedulerHook",
                                      json_object_get(node, "type"));
     yolov5_cfg c;
-    sscma_status st = sscma_schema_read(yolov5_fields, node, WHERE, what, &c);
+    sscma_status st = sscma_schema_read(yolov5_fields, node, where, what, &c);
     if (st != SSCMA_OK)
         return st;
     sscma_yolov5_schedule y = {.lr_factor = c.lr_factor, .max_epochs = c.max_epochs,
@@ -100,7 +101,7 @@ sscma_status sscma_hook_yolov5_create(json_t *node, const char *what, json_t *pa
                                .warmup_min_iter = c.warmup_mim_iter};
     if (param_scheduler != NULL && !json_is_null(param_scheduler) &&
         (!json_is_array(param_scheduler) || json_array_size(param_scheduler) > 0))
-        return sscma_fail(SSCMA_ERR_CONFIG, WHERE, "param_scheduler and YOLOv5ParamSchedulerHook both set the "
+        return sscma_fail(SSCMA_ERR_CONFIG, where, "param_scheduler and YOLOv5ParamSchedulerHook both set the "
                           "learning rate: keep one");
     yolov5_hook *h = calloc(1, sizeof *h);
     if (h == NULL)

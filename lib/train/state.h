@@ -12,6 +12,7 @@
 #include "io/checkpoint.h"
 #include "sscma/model.h"
 #include "sscma/optim.h"
+#include "sscma/train.h"
 
 /*
  * Adds the optimizer's buffers to `list` as "optim/<param>/<buffer>" (borrowed until the write) and its scalars
@@ -51,5 +52,12 @@ bool sscma_yolov5_warmup(const sscma_yolov5_schedule *s, int64_t iter, int64_t e
 /* The schedulers' step counters as a JSON array, and back (the count and kinds must match). */
 json_t *sscma_scheduler_export(const sscma_scheduler *scheduler);
 sscma_status sscma_scheduler_import(sscma_scheduler *scheduler, json_t *state, const char *path);
+
+/*
+ * sscma_trainer_create for a parsed config (borrowed for the call), its messages starting with `where` (the config's
+ * file, or "trainer"): the runner's way in.
+ */
+sscma_status sscma_trainer_create_from(sscma_model *model, sscma_loader *train_loader, sscma_loader *val_loader,
+                                       json_t *cfg, const char *where, sscma_trainer **out);
 
 #endif /* SSCMA_LIB_TRAIN_STATE_H */

@@ -159,36 +159,37 @@ static const sscma_field default_hooks_fields[] = {
     SSCMA_FIELD_END,
 };
 
-static sscma_status parse_default_hooks(sscma_trainer *t, json_t *hooks, json_t *param_scheduler)
+static sscma_status parse_default_hooks(sscma_trainer *t, json_t *hooks, json_t *param_scheduler, const char *where)
 {
     char unused;
-    sscma_status st = sscma_schema_read(default_hooks_fields, hooks, WHERE, "default_hooks", &unused);
+    sscma_status st = sscma_schema_read(default_hooks_fields, hooks, where, "default_hooks", &unused);
     sscma_hook *h = NULL;
     /* the hooks' own nodes are read with json_object_get: a null checkpoint turns the hook off */
     if (st != SSCMA_OK ||
-        (st = sscma_hook_yolov5_create(json_object_get(hooks, "param_scheduler"), "default_hooks.param_scheduler",
-                                       param_scheduler, &h)) != SSCMA_OK ||
+        (st = sscma_hook_yolov5_create(json_object_get(hooks, "param_scheduler"), where,
+                                       "default_hooks.param_scheduler", param_scheduler, &h)) != SSCMA_OK ||
         (st = set_hook(t, HOOK_YOLOV5, h)) != SSCMA_OK ||
-        (st = sscma_hook_logger_create(json_object_get(hooks, "logger"), &h)) != SSCMA_OK ||
+        (st = sscma_hook_logger_create(json_object_get(hooks, "logger"), where, &h)) != SSCMA_OK ||
         (st = set_hook(t, HOOK_LOGGER, h)) != SSCMA_OK ||
-        (st = sscma_hook_checkpoint_create(json_object_get(hooks, "checkpoint"), &h)) != SSCMA_OK)
+        (st = sscma_hook_checkpoint_create(json_object_get(hooks, "checkpoint"), where, &h)) != SSCMA_OK)
         return st;
     return set_hook(t, HOOK_CHECKPOINT, h);
 }
 
 /* custom_hooks: EMAHook and EarlyStoppingHook (a later entry of a type replaces an earlier one). */
-static sscma_status parse_custom_hooks(sscma_trainer *t, json_t *hooks)
+static sscma_status parse_custom_hooks(sscma_trainer *t, json_t *hooks, const char *where)
 {
     sscma_status st;
     sscma_hook *h = NULL;
-    if ((st = sscma_hook_ema_create(NULL, "EMAHook", &h)) != SSCMA_OK || (st = set_hook(t, HOOK_EMA, h)) != SSCMA_OK ||
-        (st = sscma_hook_early_stop_create(NULL, "EarlyStoppingHook", &h)) != SSCMA_OK ||
+    if ((st = sscma_hook_ema_create(NULL, where, "EMAHook", &h)) != SSCMA_OK ||
+        (st = set_hook(t, HOOK_EMA, h)) != SSCMA_OK ||
+        (st = sscma_hook_early_stop_create(NULL, where, "EarlyStoppingHook", &h)) != SSCMA_OK ||
         (st = set_hook(t, HOOK_EARLY_STOP, h)) != SSCMA_OK)
         return st;
     if (hooks == NULL || json_is_null(hooks))
         return SSCMA_OK;
     if (!json_is_array(hooks))
-        return sscma_schema_expected(WHERE, NULL, "custom_hooks", "a list of hooks", hooks);
+        return sscma_schema_expected(where, NULL, "custom_hooks", "a list of hooks", hooks);
     size_t i;
     json_t *node;
     json_array_foreach(hooks, i, node)
@@ -198,16 +199,17 @@ static sscma_status parse_custom_hooks(sscma_trainer *t, json_t *hooks)
         json_t *type_value = json_object_get(node, "type");
         const char *type = json_string_value(type_value);
         if (type != NULL && strcmp(type, "EMAHook") == 0) {
-            if ((st = sscma_hook_ema_create(node, what, &h)) != SSCMA_OK || (st = set_hook(t, HOOK_EMA, h)) != SSCMA_OK)
+            if ((st = sscma_hook_ema_create(node, where, what, &h)) != SSCMA_OK ||
+                (st = set_hook(t, HOOK_EMA, h)) != SSCMA_OK)
                 return st;
         } else if (type != NULL && strcmp(type, "EarlyStoppingHook") == 0) {
-            if ((st = sscma_hook_early_stop_create(node, what, &h)) != SSCMA_OK ||
+            if ((st = sscma_hook_early_stop_create(node, where, what, &h)) != SSCMA_OK ||
                 (st = set_hook(t, HOOK_EARLY_STOP, h)) != SSCMA_OK)
                 return st;
         } else if (!json_is_object(node)) {
-            return sscma_schema_expected(WHERE, what, NULL, "an object with a \"type\"", node);
+            return sscma_schema_expected(where, what, NULL, "an object with a \"type\"", node);
         } else {
-            return sscma_schema_expected(WHERE, what, "type", "one of: EMAHook, EarlyStoppingHook",
+            return sscma_schema_expected(where, what, "type", "one of: EMAHook, EarlyStoppingHook",
                                          type_value);
         }
     }
@@ -250,47 +252,49 @@ static const sscma_field trainer_fields[] = {
 };
 
 /* train_cfg's value when set, else the top level's, else `def` (0: required). */
-static sscma_status loop_key(const char *key, int64_t in_loop, int64_t top, int64_t def, int64_t *out)
+static sscma_status loop_key(const char *where, const char *key, int64_t in_loop, int64_t top, int64_t def,
+                             int64_t *out)
 {
     *out = in_loop != 0 ? in_loop : top != 0 ? top : def;
     if (*out == 0) /* "the config needs 'max_epochs'" */
-        return sscma_schema_expected(WHERE, NULL, key, "an integer 1..1000000 (top level or in train_cfg)", NULL);
+        return sscma_schema_expected(where, NULL, key, "an integer 1..1000000 (top level or in train_cfg)", NULL);
     return SSCMA_OK;
 }
 
-static sscma_status parse_config(sscma_trainer *t, json_t *cfg, json_t **optim, json_t **sched, json_t **evaluator)
+static sscma_status parse_config(sscma_trainer *t, json_t *cfg, const char *where, json_t **optim, json_t **sched,
+                                 json_t **evaluator)
 {
     if (!json_is_object(cfg))
-        return sscma_schema_expected(WHERE, NULL, NULL, "a JSON object", cfg);
+        return sscma_schema_expected(where, NULL, NULL, "a JSON object", cfg);
     trainer_cfg c;
-    sscma_status st = sscma_schema_read(trainer_fields, cfg, WHERE, NULL, &c);
+    sscma_status st = sscma_schema_read(trainer_fields, cfg, where, NULL, &c);
     if (st != SSCMA_OK ||
-        (st = loop_key("max_epochs", c.train_cfg.max_epochs, c.top.max_epochs, 0, &t->loop.max_epochs)) !=
+        (st = loop_key(where, "max_epochs", c.train_cfg.max_epochs, c.top.max_epochs, 0, &t->loop.max_epochs)) !=
             SSCMA_OK ||
-        (st = loop_key("val_interval", c.train_cfg.val_interval, c.top.val_interval, 1, &t->val_interval)) !=
+        (st = loop_key(where, "val_interval", c.train_cfg.val_interval, c.top.val_interval, 1, &t->val_interval)) !=
             SSCMA_OK ||
-        (st = loop_key("val_begin", c.train_cfg.val_begin, c.top.val_begin, 1, &t->val_begin)) != SSCMA_OK)
+        (st = loop_key(where, "val_begin", c.train_cfg.val_begin, c.top.val_begin, 1, &t->val_begin)) != SSCMA_OK)
         return st;
     if (c.optim_wrapper == NULL)
-        return sscma_schema_expected(WHERE, NULL, "optim_wrapper", "an object with an \"optimizer\"", NULL);
+        return sscma_schema_expected(where, NULL, "optim_wrapper", "an object with an \"optimizer\"", NULL);
     *optim = c.optim_wrapper;
     *sched = c.param_scheduler;
     *evaluator = c.val_evaluator;
     if (c.work_dir != NULL) {
         if (c.work_dir[0] == '\0' || strlen(c.work_dir) >= sizeof t->loop.work_dir)
-            return sscma_schema_expected(WHERE, NULL, "work_dir", "a directory path", json_object_get(cfg, "work_dir"));
+            return sscma_schema_expected(where, NULL, "work_dir", "a directory path", json_object_get(cfg, "work_dir"));
         snprintf(t->loop.work_dir, sizeof t->loop.work_dir, "%s", c.work_dir);
     }
     if (strlen(c.pred_output) >= sizeof t->pred_output)
-        return sscma_schema_expected(WHERE, NULL, "pred_output", "the name of a model output",
+        return sscma_schema_expected(where, NULL, "pred_output", "the name of a model output",
                                      json_object_get(cfg, "pred_output"));
     snprintf(t->pred_output, sizeof t->pred_output, "%s", c.pred_output);
     sscma_hook *guard = NULL;
     if ((st = sscma_hook_nan_guard_create(&guard)) != SSCMA_OK ||
         (st = set_hook(t, HOOK_NAN_GUARD, guard)) != SSCMA_OK ||
-        (st = parse_default_hooks(t, c.default_hooks, *sched)) != SSCMA_OK)
+        (st = parse_default_hooks(t, c.default_hooks, *sched, where)) != SSCMA_OK)
         return st;
-    return parse_custom_hooks(t, c.custom_hooks);
+    return parse_custom_hooks(t, c.custom_hooks, where);
 }
 
 /* ---- batches ---- */
@@ -409,11 +413,18 @@ sscma_status sscma_trainer_create(sscma_model *model, sscma_loader *train_loader
     json_t *cfg = json_loads(config_json, 0, &err);
     if (cfg == NULL)
         return SSCMA_FAIL(SSCMA_ERR_CONFIG, "trainer config: line %d, column %d: %s", err.line, err.column, err.text);
+    sscma_status st = sscma_trainer_create_from(model, train_loader, val_loader, cfg, WHERE, out);
+    json_decref(cfg);
+    return st;
+}
+
+sscma_status sscma_trainer_create_from(sscma_model *model, sscma_loader *train_loader, sscma_loader *val_loader,
+                                       json_t *cfg, const char *where, sscma_trainer **out)
+{
     sscma_trainer *t = calloc(1, sizeof *t);
     sscma_hook **hooks = calloc(N_BUILTIN_HOOKS, sizeof *hooks);
     if (t == NULL || hooks == NULL) {
         free(t), free(hooks);
-        json_decref(cfg);
         return SSCMA_FAIL(SSCMA_ERR_OUT_OF_MEMORY, "cannot allocate a trainer");
     }
     t->hooks = hooks, t->n_hooks = N_BUILTIN_HOOKS;
@@ -422,7 +433,7 @@ sscma_status sscma_trainer_create(sscma_model *model, sscma_loader *train_loader
     t->loop.ctx = t->ctx, t->loop.trainer = t, t->loop.model = model;
     t->prepared_mode = -1;
     json_t *optim = NULL, *sched = NULL, *evaluator = NULL;
-    sscma_status st = parse_config(t, cfg, &optim, &sched, &evaluator);
+    sscma_status st = parse_config(t, cfg, where, &optim, &sched, &evaluator);
     char *text = NULL;
     int64_t iters = 0;
     if (st == SSCMA_OK && (text = json_dumps(optim, JSON_COMPACT)) == NULL)
@@ -456,7 +467,6 @@ sscma_status sscma_trainer_create(sscma_model *model, sscma_loader *train_loader
                           : sscma_metric_create(text, &t->metric);
         free(text), text = NULL;
     }
-    json_decref(cfg);
     if (st == SSCMA_OK)
         st = sscma_model_param_count(model, &t->n_params);
     if (st == SSCMA_OK)

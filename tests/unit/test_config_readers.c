@@ -80,10 +80,10 @@ static sscma_status hook_from(const char *text, int which)
 {
     json_t *node = json_loads(text, 0, NULL);
     sscma_hook *h = NULL;
-    sscma_status st = which == 0   ? sscma_hook_ema_create(node, "custom_hooks[1]", &h)
-                      : which == 1 ? sscma_hook_early_stop_create(node, "custom_hooks[0]", &h)
-                      : which == 2 ? sscma_hook_checkpoint_create(node, &h)
-                                   : sscma_hook_yolov5_create(node, "default_hooks.param_scheduler", NULL, &h);
+    sscma_status st = which == 0   ? sscma_hook_ema_create(node, "trainer", "custom_hooks[1]", &h)
+                      : which == 1 ? sscma_hook_early_stop_create(node, "trainer", "custom_hooks[0]", &h)
+                      : which == 2 ? sscma_hook_checkpoint_create(node, "trainer", &h)
+                                   : sscma_hook_yolov5_create(node, "trainer", "default_hooks.param_scheduler", NULL, &h);
     if (h != NULL && h->ops->destroy != NULL)
         h->ops->destroy(h);
     json_decref(node);
