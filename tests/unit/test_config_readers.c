@@ -36,13 +36,25 @@ static void transforms_name_the_pipeline_entry(void)
                 "ColorJitter: pipeline[0]: unknown key 'hue'; valid keys: type, brightness, contrast, saturation");
 }
 
-static void datasets_name_their_type(void)
+static void datasets_name_their_type_and_key(void)
 {
     sscma_dataset *ds = NULL;
     CHECK_FAILS(sscma_dataset_open(ctx, "{\"type\": \"FashionMNIST\", \"root\": \"x\"}", &ds), SSCMA_ERR_CONFIG,
                 "FashionMNIST: unknown key 'root'; valid keys: type, data_root, split");
     CHECK_FAILS(sscma_dataset_open(ctx, "{\"type\": \"CocoDataset\", \"ann\": \"x\"}", &ds), SSCMA_ERR_CONFIG,
                 "CocoDataset: unknown key 'ann'; valid keys: type, data_root, ann_file");
+    CHECK_FAILS(sscma_dataset_open(ctx, "{\"type\": \"YoloDataset\", \"data_root\": \"d\", \"strict\": \"yes\"}", &ds),
+                SSCMA_ERR_CONFIG, "YoloDataset: strict: expected true or false, got \"yes\"");
+    CHECK_FAILS(sscma_dataset_open(ctx, "{\"type\": \"YoloDataset\", \"data_root\": \"d\", \"data_prefix\": {\"images\": "
+                                        "\"i\"}}", &ds),
+                SSCMA_ERR_CONFIG, "YoloDataset: data_prefix: unknown key 'images'; valid keys: img, label");
+    CHECK_FAILS(sscma_dataset_open(ctx, "{\"type\": \"VOCDataset\", \"ann_file\": \"trainval.txt\"}", &ds),
+                SSCMA_ERR_CONFIG, "VOCDataset: data_root: expected the folder with Annotations/ and JPEGImages/, missing");
+    CHECK_FAILS(sscma_dataset_open(ctx, "{\"type\": \"CustomDataset\", \"data_root\": \"/nonexistent\", \"classes\": "
+                                        "[\"a\", 1]}", &ds),
+                SSCMA_ERR_CONFIG, "CustomDataset: classes[1]: expected a folder name, got 1");
+    CHECK_FAILS(sscma_dataset_open(ctx, "{\"type\": \"MeterData\", \"data_root\": 3}", &ds), SSCMA_ERR_CONFIG,
+                "MeterData: data_root: expected a string, got 3");
     CHECK(ds == NULL);
 }
 
@@ -150,7 +162,7 @@ int main(int argc, char **argv)
 {
     static const test_case tests[] = {
         TEST_CASE(transforms_name_the_pipeline_entry),
-        TEST_CASE(datasets_name_their_type),
+        TEST_CASE(datasets_name_their_type_and_key),
         TEST_CASE(model_families_name_the_json_path),
         TEST_CASE(hooks_name_the_json_path),
         TEST_CASE(a_loaded_config_names_its_file),
