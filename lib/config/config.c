@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "config/config_private.h"
 #include "core/config.h"
 #include "core/internal.h"
 #include "sscma/config.h"
@@ -15,7 +16,8 @@
 
 struct sscma_config {
     json_t *root;
-    char *text; /* the last sscma_config_get answer */
+    char *text;   /* the last sscma_config_get answer */
+    char *source; /* the file it was loaded from, NULL for text */
 };
 
 /* The directory part of path ("." when there is none), into dir. */
@@ -153,7 +155,15 @@ sscma_status sscma_config_load(const char *path, sscma_config **out)
     const char *stack[MAX_DEPTH];
     json_t *root = NULL;
     sscma_status st = load_file(path, 0, stack, &root);
-    return st != SSCMA_OK ? st : wrap(root, out);
+    sscma_config *c = NULL;
+    if (st != SSCMA_OK || (st = wrap(root, &c)) != SSCMA_OK)
+        return st;
+    if ((c->source = sscma_mstrdup(NULL, path)) == NULL) {
+        sscma_config_destroy(c);
+        return sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, WHERE, "cannot allocate a config");
+    }
+    *out = c;
+    return SSCMA_OK;
 }
 
 sscma_status sscma_config_parse(const char *json_text, const char *base_dir, sscma_config **out)
@@ -171,12 +181,18 @@ sscma_status sscma_config_parse(const char *json_text, const char *base_dir, ssc
     return st != SSCMA_OK ? st : wrap(root, out);
 }
 
+const char *sscma_config_source(const sscma_config *config)
+{
+    return config->source;
+}
+
 void sscma_config_destroy(sscma_config *config)
 {
     if (config == NULL)
         return;
     json_decref(config->root);
     sscma_mfree(NULL, config->text);
+    sscma_mfree(NULL, config->source);
     sscma_mfree(NULL, config);
 }
 

@@ -16,7 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "core/config.h"
+#include "core/schema.h"
 #include "data/data.h"
 
 typedef struct category {
@@ -126,10 +126,8 @@ sscma_status sscma_coco_open(sscma_dataset *ds, json_t *config)
 {
     static const char *const keys[] = {"type", "data_root", "ann_file", "data_prefix", "max_pixels", "indices",
                                        "strict", "metainfo", "filter_cfg", "pipeline", "backend_args", NULL};
-    char list[300];
-    const char *key = sscma_config_unknown_key(config, keys, list, sizeof list);
-    if (key != NULL)
-        return sscma_fail(SSCMA_ERR_CONFIG, "dataset", "unknown key '%s' for CocoDataset; valid keys: %s", key, list);
+    if (sscma_schema_check_keys(config, keys, "CocoDataset", NULL) != SSCMA_OK)
+        return SSCMA_ERR_CONFIG;
     const char *root = json_string_value(json_object_get(config, "data_root"));
     const char *ann = json_string_value(json_object_get(config, "ann_file"));
     json_t *prefix = json_object_get(config, "data_prefix");

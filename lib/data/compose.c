@@ -24,6 +24,7 @@
 #include <stb_image_write.h>
 
 #include "core/config.h"
+#include "core/schema.h"
 #include "core/file.h"
 #include "data/data.h"
 #include "sscma/data.h"
@@ -151,10 +152,8 @@ static sscma_status parse(const sscma_dataset *src, json_t *cfg, compose_cfg *c)
 {
     static const char *const keys[] = {"out_dir", "image_size", "splits", "classes", "objects", "scale", "max_iou",
                                        "seed", "name", "format", "backgrounds", NULL};
-    char list[200];
-    const char *key = sscma_config_unknown_key(cfg, keys, list, sizeof list);
-    if (key != NULL)
-        return sscma_fail(SSCMA_ERR_CONFIG, WHERE, "unknown key '%s'; valid keys: %s", key, list);
+    if (sscma_schema_check_keys(cfg, keys, WHERE, NULL) != SSCMA_OK)
+        return SSCMA_ERR_CONFIG;
     const char *out = json_string_value(json_object_get(cfg, "out_dir"));
     if (out == NULL || out[0] == '\0' || strlen(out) >= sizeof c->out_dir - 64)
         return sscma_fail(SSCMA_ERR_CONFIG, WHERE, "'out_dir' (the dataset folder to write) is required");

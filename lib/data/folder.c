@@ -13,7 +13,7 @@
 #include <strings.h>
 #include <sys/stat.h>
 
-#include "core/config.h"
+#include "core/schema.h"
 #include "data/data.h"
 
 bool sscma_strlist_push(sscma_strlist *l, const char *s)
@@ -113,32 +113,49 @@ sscma_status sscma_scan_files(const char *dir, const char *ext, sscma_strlist *o
     return st;
 }
 
+typedef struct folder_cfg {
+    const char *data_root, *data_prefix;
+    json_t *classes;
+} folder_cfg;
+
+/* max_pixels and indices are read by dataset.c for every format */
+static const sscma_field folder_fields[] = {
+    SSCMA_FIELD_KEY("type"),
+    SSCMA_FIELD_STRING(folder_cfg, data_root, NULL),
+    SSCMA_FIELD_STRING(folder_cfg, data_prefix, NULL),
+    SSCMA_FIELD_JSON_AS("classes", folder_cfg, classes),
+    SSCMA_FIELD_KEY("max_pixels"),
+    SSCMA_FIELD_KEY("indices"),
+    SSCMA_FIELD_END,
+};
+
 sscma_status sscma_folder_open(sscma_dataset *ds, json_t *config)
 {
-    static const char *const keys[] = {"type", "data_root", "data_prefix", "classes", "max_pixels", "indices", NULL};
-    char list[200];
-    const char *key = sscma_config_unknown_key(config, keys, list, sizeof list);
-    if (key != NULL)
-        return sscma_fail(SSCMA_ERR_CONFIG, "dataset", "unknown key '%s' for CustomDataset; valid keys: %s", key, list);
-    const char *root = json_string_value(json_object_get(config, "data_root"));
-    const char *prefix = json_string_value(json_object_get(config, "data_prefix"));
+    folder_cfg cfg;
+    if (sscma_schema_read(folder_fields, config, "CustomDataset", NULL, &cfg) != SSCMA_OK)
+        return SSCMA_ERR_CONFIG;
+    const char *root = cfg.data_root, *prefix = cfg.data_prefix;
     if (root == NULL)
-        return sscma_fail(SSCMA_ERR_CONFIG, "dataset", "CustomDataset needs \"data_root\" (a folder of class folders)");
+        return sscma_schema_expected("CustomDataset", NULL, "data_root", "a folder of class folders", NULL);
     char base[2048];
     snprintf(base, sizeof base, "%s%s%s", root, prefix ? "/" : "", prefix ? prefix : "");
     sscma_strlist classes = {.ctx = ds->ctx};
     sscma_status st = SSCMA_OK;
-    json_t *given = json_object_get(config, "classes");
+    json_t *given = cfg.classes;
     if (given != NULL) {
         size_t i;
         json_t *item;
         if (!json_is_array(given) || json_array_size(given) == 0)
-            return sscma_fail(SSCMA_ERR_CONFIG, "dataset", "'classes' must be a non-empty list of folder names");
+            return sscma_schema_expected("CustomDataset", NULL, "classes", "a non-empty list of folder names", given);
         json_array_foreach(given, i, item)
         {
             if (!json_is_string(item) || !sscma_strlist_push(&classes, json_string_value(item))) {
+                char at[32];
                 sscma_strlist_free(&classes);
-                return sscma_fail(SSCMA_ERR_CONFIG, "dataset", "'classes'[%zu] must be a string", i);
+                return json_is_string(item)
+                           ? sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, "CustomDataset", "cannot copy the class names")
+                           : sscma_schema_expected("CustomDataset", sscma_schema_index(at, sizeof at, "classes", i),
+                                                   NULL, "a folder name", item);
             }
         }
     } else {

@@ -12,7 +12,7 @@
 #include <sys/stat.h>
 #include <zlib.h>
 
-#include "core/config.h"
+#include "core/schema.h"
 #include "data/data.h"
 
 static const char *const fashion_classes[10] = {"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
@@ -118,10 +118,8 @@ sscma_status sscma_idx_open(sscma_dataset *ds, json_t *config)
 {
     static const char *const keys[] = {"type", "data_root", "split", "test_mode", "max_pixels", "indices", NULL};
     bool fashion = strcmp(ds->type, "FashionMNIST") == 0;
-    char list[200];
-    const char *key = sscma_config_unknown_key(config, keys, list, sizeof list);
-    if (key != NULL)
-        return sscma_fail(SSCMA_ERR_CONFIG, "dataset", "unknown key '%s' for %s; valid keys: %s", key, ds->type, list);
+    if (sscma_schema_check_keys(config, keys, ds->type, NULL) != SSCMA_OK)
+        return SSCMA_ERR_CONFIG;
     const char *root = json_string_value(json_object_get(config, "data_root"));
     if (root == NULL && fashion)
         root = "/usr/share/datasets/fashion-mnist"; /* Debian's dataset-fashion-mnist */

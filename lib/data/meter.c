@@ -15,7 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "core/config.h"
+#include "core/schema.h"
 #include "data/data.h"
 
 /* Appends a sample (its image path, copied, and n points) to the dataset, checking the point count. */
@@ -123,18 +123,32 @@ static sscma_status finish(sscma_dataset *ds, const char *where, sscma_status st
     return SSCMA_OK;
 }
 
+typedef struct meter_cfg {
+    const char *data_root, *index_file;
+} meter_cfg;
+
+/* max_pixels and indices are read by dataset.c for every format; SSCMA's pipeline, format and test_mode are
+ * accepted and not used */
+static const sscma_field meter_fields[] = {
+    SSCMA_FIELD_KEY("type"),
+    SSCMA_FIELD_STRING(meter_cfg, data_root, NULL),
+    SSCMA_FIELD_STRING(meter_cfg, index_file, NULL),
+    SSCMA_FIELD_KEY("max_pixels"),
+    SSCMA_FIELD_KEY("indices"),
+    SSCMA_FIELD_KEY("pipeline"),
+    SSCMA_FIELD_KEY("format"),
+    SSCMA_FIELD_KEY("test_mode"),
+    SSCMA_FIELD_END,
+};
+
 sscma_status sscma_meter_open(sscma_dataset *ds, json_t *config)
 {
-    static const char *const keys[] = {"type", "data_root", "index_file", "max_pixels", "indices", "pipeline",
-                                       "format", "test_mode", NULL};
-    char list[200];
-    const char *key = sscma_config_unknown_key(config, keys, list, sizeof list);
-    if (key != NULL)
-        return sscma_fail(SSCMA_ERR_CONFIG, "dataset", "unknown key '%s' for MeterData; valid keys: %s", key, list);
-    const char *root = json_string_value(json_object_get(config, "data_root"));
-    const char *index = json_string_value(json_object_get(config, "index_file"));
+    meter_cfg cfg;
+    if (sscma_schema_read(meter_fields, config, "MeterData", NULL, &cfg) != SSCMA_OK)
+        return SSCMA_ERR_CONFIG;
+    const char *root = cfg.data_root, *index = cfg.index_file;
     if (root == NULL)
-        return sscma_fail(SSCMA_ERR_CONFIG, "dataset", "MeterData needs \"data_root\"");
+        return sscma_schema_expected("MeterData", NULL, "data_root", "the dataset folder", NULL);
     char path[4096];
     snprintf(path, sizeof path, "%s/%s", root, index != NULL ? index : "annotations.txt");
     FILE *f = fopen(path, "r");

@@ -24,7 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/config.h"
+#include "core/schema.h"
 #include "data/data.h"
 
 typedef enum tf_kind {
@@ -81,13 +81,11 @@ static bool get_size(json_t *v, int64_t *h, int64_t *w)
     return *h >= 1 && *w >= 1 && *h <= 16384 && *w <= 16384;
 }
 
+/* "RandomFlip: pipeline[0]: unknown key 'p'; valid keys: type, prob, direction" */
 static sscma_status check_keys(json_t *obj, size_t index, const char *type, const char *const *valid)
 {
-    char list[256];
-    const char *key = sscma_config_unknown_key(obj, valid, list, sizeof list);
-    return key == NULL ? SSCMA_OK
-                       : sscma_fail(SSCMA_ERR_CONFIG, WHERE, "transform %zu (%s): unknown key '%s'; valid keys: %s",
-                                    index, type, key, list);
+    char path[32];
+    return sscma_schema_check_keys(obj, valid, type, sscma_schema_index(path, sizeof path, "pipeline", index));
 }
 
 /* A number key within [lo, hi] (default def). */

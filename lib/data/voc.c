@@ -17,7 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "core/config.h"
+#include "core/schema.h"
 #include "data/data.h"
 
 static const char *const voc_classes[] = {"aeroplane", "bicycle", "bird",  "boat",      "bottle",
@@ -173,25 +173,40 @@ static sscma_status parse_file(const char *path, voc_doc *d)
     return st;
 }
 
+typedef struct voc_cfg {
+    const char *data_root, *ann_file;
+    json_t *classes;
+    bool strict, skip_difficult, skip_unknown;
+} voc_cfg;
+
+/* max_pixels and indices are read by dataset.c for every format */
+static const sscma_field voc_fields[] = {
+    SSCMA_FIELD_KEY("type"),
+    SSCMA_FIELD_STRING(voc_cfg, data_root, NULL),
+    SSCMA_FIELD_STRING(voc_cfg, ann_file, NULL),
+    SSCMA_FIELD_KEY("data_prefix"),
+    SSCMA_FIELD_JSON_AS("classes", voc_cfg, classes),
+    SSCMA_FIELD_KEY("max_pixels"),
+    SSCMA_FIELD_KEY("indices"),
+    SSCMA_FIELD(voc_cfg, strict, false),
+    SSCMA_FIELD(voc_cfg, skip_difficult, false),
+    SSCMA_FIELD(voc_cfg, skip_unknown, false),
+    SSCMA_FIELD_END,
+};
+
 sscma_status sscma_voc_open(sscma_dataset *ds, json_t *config)
 {
-    static const char *const keys[] = {"type", "data_root", "ann_file", "data_prefix", "classes", "max_pixels",
-                                       "indices", "strict", "skip_difficult", "skip_unknown", NULL};
-    char list[240];
-    const char *key = sscma_config_unknown_key(config, keys, list, sizeof list);
-    if (key != NULL)
-        return sscma_fail(SSCMA_ERR_CONFIG, "dataset", "unknown key '%s' for VOCDataset; valid keys: %s", key, list);
-    const char *root = json_string_value(json_object_get(config, "data_root"));
-    const char *ann_file = json_string_value(json_object_get(config, "ann_file"));
+    voc_cfg cfg;
+    if (sscma_schema_read(voc_fields, config, "VOCDataset", NULL, &cfg) != SSCMA_OK)
+        return SSCMA_ERR_CONFIG;
+    const char *root = cfg.data_root, *ann_file = cfg.ann_file;
     if (root == NULL)
-        return sscma_fail(SSCMA_ERR_CONFIG, "dataset", "VOCDataset needs \"data_root\" (the folder with Annotations/ "
-                          "and JPEGImages/)");
-    bool strict = json_is_true(json_object_get(config, "strict"));
-    bool skip_difficult = json_is_true(json_object_get(config, "skip_difficult"));
-    bool skip_unknown = json_is_true(json_object_get(config, "skip_unknown"));
+        return sscma_schema_expected("VOCDataset", NULL, "data_root", "the folder with Annotations/ and JPEGImages/",
+                                     NULL);
+    bool strict = cfg.strict, skip_difficult = cfg.skip_difficult, skip_unknown = cfg.skip_unknown;
     sscma_strlist names = {.ctx = ds->ctx}, xmls = {.ctx = ds->ctx};
     sscma_status st = SSCMA_OK;
-    json_t *classes = json_object_get(config, "classes");
+    json_t *classes = cfg.classes;
     if (classes != NULL) {
         st = sscma_class_list(classes, &names);
     } else {

@@ -18,7 +18,7 @@
 
 #include <stb_image.h>
 
-#include "core/config.h"
+#include "core/schema.h"
 #include "data/data.h"
 
 static int cmp_str(const void *a, const void *b)
@@ -236,37 +236,61 @@ static sscma_status read_labels(sscma_dataset *ds, const char *path, int32_t w, 
     return st;
 }
 
+typedef struct yolo_prefix_cfg {
+    const char *img, *label;
+} yolo_prefix_cfg;
+
+typedef struct yolo_cfg {
+    const char *data_root, *names_file, *yaml;
+    yolo_prefix_cfg data_prefix;
+    json_t *classes;
+    bool strict;
+} yolo_cfg;
+
+static const sscma_field yolo_prefix_fields[] = {
+    SSCMA_FIELD_STRING(yolo_prefix_cfg, img, "images"),
+    SSCMA_FIELD_STRING(yolo_prefix_cfg, label, "labels"),
+    SSCMA_FIELD_END,
+};
+
+/* max_pixels and indices are read by dataset.c for every format */
+static const sscma_field yolo_fields[] = {
+    SSCMA_FIELD_KEY("type"),
+    SSCMA_FIELD_STRING(yolo_cfg, data_root, NULL),
+    SSCMA_FIELD_OBJECT(yolo_cfg, data_prefix, yolo_prefix_fields),
+    SSCMA_FIELD_JSON_AS("classes", yolo_cfg, classes),
+    SSCMA_FIELD_STRING(yolo_cfg, names_file, NULL),
+    SSCMA_FIELD_STRING(yolo_cfg, yaml, "data.yaml"),
+    SSCMA_FIELD_KEY("max_pixels"),
+    SSCMA_FIELD_KEY("indices"),
+    SSCMA_FIELD(yolo_cfg, strict, false),
+    SSCMA_FIELD_END,
+};
+
 sscma_status sscma_yolo_open(sscma_dataset *ds, json_t *config)
 {
-    static const char *const keys[] = {"type", "data_root", "data_prefix", "classes", "names_file", "yaml",
-                                       "max_pixels", "indices", "strict", NULL};
-    char list[200];
-    const char *key = sscma_config_unknown_key(config, keys, list, sizeof list);
-    if (key != NULL)
-        return sscma_fail(SSCMA_ERR_CONFIG, "dataset", "unknown key '%s' for YoloDataset; valid keys: %s", key, list);
-    const char *root = json_string_value(json_object_get(config, "data_root"));
+    yolo_cfg cfg;
+    if (sscma_schema_read(yolo_fields, config, "YoloDataset", NULL, &cfg) != SSCMA_OK)
+        return SSCMA_ERR_CONFIG;
+    const char *root = cfg.data_root;
     if (root == NULL)
-        return sscma_fail(SSCMA_ERR_CONFIG, "dataset", "YoloDataset needs \"data_root\"");
-    json_t *prefix = json_object_get(config, "data_prefix");
-    const char *img = json_string_value(json_object_get(prefix, "img")), *lab = json_string_value(
-                                                                             json_object_get(prefix, "label"));
-    bool strict = json_is_true(json_object_get(config, "strict"));
+        return sscma_schema_expected("YoloDataset", NULL, "data_root", "the dataset folder", NULL);
+    bool strict = cfg.strict;
     char img_dir[2048], label_dir[2048], path[4200];
-    snprintf(img_dir, sizeof img_dir, "%s/%s", root, img != NULL ? img : "images");
-    snprintf(label_dir, sizeof label_dir, "%s/%s", root, lab != NULL ? lab : "labels");
+    snprintf(img_dir, sizeof img_dir, "%s/%s", root, cfg.data_prefix.img);
+    snprintf(label_dir, sizeof label_dir, "%s/%s", root, cfg.data_prefix.label);
     /* classes */
     sscma_strlist names = {.ctx = ds->ctx}, images = {.ctx = ds->ctx}, labels = {.ctx = ds->ctx};
     sscma_status st = SSCMA_OK;
-    json_t *classes = json_object_get(config, "classes");
-    const char *names_file = json_string_value(json_object_get(config, "names_file"));
-    const char *yaml = json_string_value(json_object_get(config, "yaml"));
+    json_t *classes = cfg.classes;
+    const char *names_file = cfg.names_file, *yaml = cfg.yaml;
     if (classes != NULL) {
         st = sscma_class_list(classes, &names);
     } else if (names_file != NULL) {
         snprintf(path, sizeof path, "%s/%s", root, names_file);
         st = read_names_file(path, &names);
     } else {
-        snprintf(path, sizeof path, "%s/%s", root, yaml != NULL ? yaml : "data.yaml");
+        snprintf(path, sizeof path, "%s/%s", root, yaml);
         st = read_yaml_names(path, &names);
     }
     if (st == SSCMA_OK) {

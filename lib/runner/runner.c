@@ -14,10 +14,12 @@
 
 #include <sscma/runner.h>
 
+#include "config/config_private.h"
 #include "core/config.h"
 #include "core/internal.h"
 #include "core/schema.h"
 #include "train/state.h"
+#include "zoo/zoo.h"
 
 #define WHERE "runner"
 #define N_SLOTS 3
@@ -40,7 +42,14 @@ struct sscma_runner {
     sscma_trainer *trainer;
     sscma_metric *metric;
     char *text;
+    char *file; /* the config's file, NULL when it came as text */
 };
+
+/* Where the config reader's messages say a mistake is: the config's file, else the runner. */
+static const char *where(const sscma_runner *r)
+{
+    return r->file != NULL ? r->file : WHERE;
+}
 
 static const char *const slot_keys[N_SLOTS] = {"train_dataloader", "val_dataloader", "test_dataloader"};
 
@@ -233,19 +242,19 @@ static sscma_status loader_config(sscma_runner *r, int s)
     const char *key = slot_keys[s];
     dataloader_cfg dl;
     char at[64];
-    sscma_status st = sscma_schema_read(dataloader_fields, json_object_get(r->root, key), WHERE, key, &dl);
+    sscma_status st = sscma_schema_read(dataloader_fields, json_object_get(r->root, key), where(r), key, &dl);
     if (st != SSCMA_OK)
         return st;
     if (!json_is_object(dl.dataset))
-        return sscma_schema_expected(WHERE, key, "dataset", "an object with a \"type\"", dl.dataset);
+        return sscma_schema_expected(where(r), key, "dataset", "an object with a \"type\"", dl.dataset);
     uint64_t ctx_seed = 0;
     sscma_context_seed(r->ctx, &ctx_seed);
     /* mmengine shuffles with a sampler's default; without one, only the training split */
     sampler_cfg sampler = {.shuffle = dl.sampler != NULL ? true : s == 0};
     randomness_cfg rnd = {.seed = (int64_t)(ctx_seed & INT64_MAX)};
-    if ((st = sscma_schema_read(sampler_fields, dl.sampler, WHERE, sscma_schema_path(at, sizeof at, key, "sampler"),
+    if ((st = sscma_schema_read(sampler_fields, dl.sampler, where(r), sscma_schema_path(at, sizeof at, key, "sampler"),
                                 &sampler)) != SSCMA_OK ||
-        (st = sscma_schema_read(randomness_fields, json_object_get(r->root, "randomness"), WHERE, "randomness",
+        (st = sscma_schema_read(randomness_fields, json_object_get(r->root, "randomness"), where(r), "randomness",
                                 &rnd)) != SSCMA_OK)
         return st;
     const char *stype = bare_type(sampler.type);
@@ -317,6 +326,9 @@ sscma_status sscma_runner_create(sscma_context *ctx, sscma_config *config, sscma
     if (r == NULL)
         return SSCMA_FAIL(SSCMA_ERR_OUT_OF_MEMORY, "cannot allocate a runner");
     r->ctx = ctx;
+    const char *file = sscma_config_source(config);
+    if (file != NULL)
+        r->file = sscma_mstrdup(ctx, file);
     json_error_t err;
     r->root = json_loads(text, 0, &err);
     strip_scopes(r->root);
@@ -326,12 +338,12 @@ sscma_status sscma_runner_create(sscma_context *ctx, sscma_config *config, sscma
         st = sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, WHERE, "cannot read the config");
     else if (!json_is_object(model) || type == NULL)
         st = sscma_fail(SSCMA_ERR_CONFIG, WHERE, "the config needs 'model', an object with a \"type\"");
-    char *model_text = st == SSCMA_OK ? sscma_json_dumps(ctx, model, JSON_COMPACT) : NULL;
-    if (st == SSCMA_OK && model_text == NULL)
-        st = sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, WHERE, "cannot copy the model config");
-    if (st == SSCMA_OK && (st = sscma_model_create(ctx, model_text, &r->model)) != SSCMA_OK)
+    else if (file != NULL && r->file == NULL)
+        st = sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, WHERE, "cannot copy the config's file name");
+    /* a config mistake's message already says "<file>: model.head.num_classes: ..." */
+    if (st == SSCMA_OK && (st = sscma_zoo_model_create(ctx, json_incref(model), r->file, &r->model)) != SSCMA_OK &&
+        st != SSCMA_ERR_CONFIG)
         st = with_key(st, "model");
-    sscma_mfree(ctx, model_text);
     if (st == SSCMA_OK) {
         snprintf(r->family, sizeof r->family, "%s", type);
         /* the input and target shapes fix the loaders' channels and the FOMO stride */
@@ -368,6 +380,7 @@ void sscma_runner_destroy(sscma_runner *runner)
 {
     if (runner == NULL)
         return;
+    sscma_mfree(runner->ctx, runner->file);
     sscma_trainer_destroy(runner->trainer);
     sscma_metric_destroy(runner->metric);
     for (int s = 0; s < N_SLOTS; s++) {
@@ -538,12 +551,9 @@ sscma_status sscma_runner_trainer(sscma_runner *runner, sscma_trainer **out)
         json_decref(cfg);
         return st;
     }
-    char *text = sscma_json_dumps(runner->ctx, cfg, JSON_COMPACT);
+    /* the trainer's keys sit where the file has them, so its messages name the file and the key's path */
+    st = sscma_trainer_create_from(runner->model, train, val, cfg, where(runner), &runner->trainer);
     json_decref(cfg);
-    if (text == NULL)
-        return sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, WHERE, "cannot build the trainer config");
-    st = sscma_trainer_create(runner->model, train, val, text, &runner->trainer);
-    sscma_mfree(runner->ctx, text);
     if (st != SSCMA_OK)
         return st;
     *out = runner->trainer;

@@ -20,8 +20,8 @@
  * weights (model/<name>) and the trained ones under train/<name>.
  *
  * To add a hook: a file hook_<name>.c with a struct that starts with `sscma_hook`, a const sscma_hook_ops with the
- * events it needs (NULL: not called), a create function reading its config node with train/hook_config.h, and a
- * line where the trainer reads its config (or sscma_trainer_add_hook for hooks made elsewhere, such as tests).
+ * events it needs (NULL: not called), a create function reading its config node with a core/schema.h field table
+ * (train/hook_config.h has the trainer's `where` and the rule enum), and a line where the trainer reads its config (or sscma_trainer_add_hook for hooks made elsewhere, such as tests).
  */
 #ifndef SSCMA_LIB_TRAIN_HOOK_H
 #define SSCMA_LIB_TRAIN_HOOK_H
@@ -96,10 +96,13 @@ sscma_status sscma_trainer_add_hook(sscma_trainer *trainer, sscma_hook *hook);
 /* The built-in hooks. `node` is the hook's config object (NULL: the default, or off for the optional ones); `what`
  * names it in messages ("custom_hooks[0]"). */
 sscma_status sscma_hook_nan_guard_create(const sscma_context *ctx, sscma_hook **out);
-sscma_status sscma_hook_yolov5_create(const sscma_context *ctx, json_t *node, const char *what, json_t *param_scheduler, sscma_hook **out);
-sscma_status sscma_hook_ema_create(const sscma_context *ctx, json_t *node, const char *what, sscma_hook **out);
-sscma_status sscma_hook_logger_create(const sscma_context *ctx, json_t *node, sscma_hook **out);
-sscma_status sscma_hook_early_stop_create(const sscma_context *ctx, json_t *node, const char *what, sscma_hook **out);
-sscma_status sscma_hook_checkpoint_create(const sscma_context *ctx, json_t *node, sscma_hook **out);
+sscma_status sscma_hook_yolov5_create(const sscma_context *ctx, json_t *node, const char *where, const char *what,
+                                      json_t *param_scheduler, sscma_hook **out);
+sscma_status sscma_hook_ema_create(const sscma_context *ctx, json_t *node, const char *where, const char *what,
+                                   sscma_hook **out);
+sscma_status sscma_hook_logger_create(const sscma_context *ctx, json_t *node, const char *where, sscma_hook **out);
+sscma_status sscma_hook_early_stop_create(const sscma_context *ctx, json_t *node, const char *where, const char *what,
+                                          sscma_hook **out);
+sscma_status sscma_hook_checkpoint_create(const sscma_context *ctx, json_t *node, const char *where, sscma_hook **out);
 
 #endif /* SSCMA_LIB_TRAIN_HOOK_H */

@@ -274,12 +274,29 @@ static const sscma_hook_ops checkpoint_ops = {
     .state_import = state_import, .destroy = destroy,
 };
 
-static sscma_status parse(checkpoint_hook *c, json_t *node)
+typedef struct checkpoint_cfg {
+    int64_t interval, max_keep_ckpts;
+    json_t *save_best;
+    int rule;
+    bool save_last, by_epoch;
+} checkpoint_cfg;
+
+static const sscma_field checkpoint_fields[] = {
+    SSCMA_FIELD_KEY("type"),
+    SSCMA_FIELD_RANGE(checkpoint_cfg, interval, 1, 1, INFINITY),
+    SSCMA_FIELD_RANGE(checkpoint_cfg, max_keep_ckpts, -1, -1, INFINITY),
+    SSCMA_FIELD_JSON_AS("save_best", checkpoint_cfg, save_best),
+    SSCMA_FIELD_ENUM_AS("rule", checkpoint_cfg, rule, HOOK_RULE_INFER, hook_rule_names, 0),
+    SSCMA_FIELD(checkpoint_cfg, save_last, true),
+    SSCMA_FIELD(checkpoint_cfg, by_epoch, true),
+    SSCMA_FIELD_KEY("out_dir"),
+    SSCMA_FIELD_END,
+};
+
+/* default_hooks.checkpoint: absent is the default hook, null turns it off. */
+static sscma_status parse(checkpoint_hook *c, json_t *node, const char *where)
 {
-    static const char *const keys[] = {"type", "interval", "max_keep_ckpts", "save_best", "rule", "save_last",
-                                       "by_epoch", "out_dir", NULL};
     const char *what = "default_hooks.checkpoint";
-    sscma_status st;
     c->on = true, c->save_last = true, c->interval = 1, c->max_keep = -1;
     if (node == NULL)
         return SSCMA_OK;
@@ -287,38 +304,32 @@ static sscma_status parse(checkpoint_hook *c, json_t *node)
         c->on = false;
         return SSCMA_OK;
     }
-    if (!json_is_object(node))
-        return sscma_fail(SSCMA_ERR_CONFIG, WHERE, "%s must be an object", what);
-    if ((st = check_keys(node, what, keys)) != SSCMA_OK ||
-        (st = get_int(node, what, "interval", 1, 1, INT64_MAX, &c->interval)) != SSCMA_OK ||
-        (st = get_int(node, what, "max_keep_ckpts", -1, -1, INT64_MAX, &c->max_keep)) != SSCMA_OK)
+    checkpoint_cfg cfg;
+    sscma_status st = sscma_schema_read(checkpoint_fields, node, where, what, &cfg);
+    if (st != SSCMA_OK)
         return st;
-    json_t *by_epoch = json_object_get(node, "by_epoch");
-    if (by_epoch != NULL && !json_is_true(by_epoch))
-        return sscma_fail(SSCMA_ERR_CONFIG, WHERE, "%s.by_epoch: only epoch checkpoints are supported", what);
-    if ((st = get_bool(node, what, "save_last", &c->save_last)) != SSCMA_OK)
-        return st;
-    json_t *best = json_object_get(node, "save_best");
-    if (best != NULL && !json_is_null(best)) {
-        const char *name = json_string_value(best);
+    if (!cfg.by_epoch)
+        return sscma_schema_fail(where, what, "by_epoch", "only epoch checkpoints are supported");
+    c->interval = cfg.interval, c->max_keep = cfg.max_keep_ckpts, c->save_last = cfg.save_last;
+    if (cfg.save_best != NULL) {
+        const char *name = json_string_value(cfg.save_best);
         if (name == NULL || name[0] == '\0' || strlen(name) >= sizeof c->save_best)
-            return sscma_fail(SSCMA_ERR_CONFIG, WHERE, "%s.save_best must be a metric name or \"auto\"", what);
+            return sscma_schema_expected(where, what, "save_best", "a metric name or \"auto\"", cfg.save_best);
         c->best_auto = strcmp(name, "auto") == 0;
         snprintf(c->save_best, sizeof c->save_best, "%s", name);
-        if ((st = get_rule(node, what, c->best_auto ? NULL : name, &c->best_greater)) != SSCMA_OK)
-            return st;
+        c->best_greater = hook_rule_greater(cfg.rule, c->best_auto ? NULL : name);
     }
     return SSCMA_OK;
 }
 
-sscma_status sscma_hook_checkpoint_create(const sscma_context *ctx, json_t *node, sscma_hook **out)
+sscma_status sscma_hook_checkpoint_create(const sscma_context *ctx, json_t *node, const char *where, sscma_hook **out)
 {
     checkpoint_hook *c = sscma_calloc(ctx, 1, sizeof *c);
     if (c == NULL)
         return SSCMA_FAIL(SSCMA_ERR_OUT_OF_MEMORY, "cannot allocate the checkpoint hook");
     c->base.ops = &checkpoint_ops;
     c->base.ctx = ctx;
-    sscma_status st = parse(c, node);
+    sscma_status st = parse(c, node, where);
     if (st != SSCMA_OK) {
         sscma_mfree(ctx, c);
         return st;

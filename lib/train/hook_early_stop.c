@@ -6,6 +6,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "train/hook.h"
 #include "train/hook_config.h"
@@ -82,32 +83,43 @@ static const sscma_hook_ops early_stop_ops = {
     .state_check = state_check, .state_import = state_import, .destroy = destroy,
 };
 
-sscma_status sscma_hook_early_stop_create(const sscma_context *ctx, json_t *node, const char *what, sscma_hook **out)
+typedef struct early_stop_cfg {
+    const char *monitor;
+    int rule;
+    double min_delta, stopping_threshold;
+    int64_t patience;
+    bool check_finite;
+} early_stop_cfg;
+
+static const sscma_field early_stop_fields[] = {
+    SSCMA_FIELD_KEY("type"),
+    SSCMA_FIELD_AS("monitor", early_stop_cfg, monitor, 0, false, 0, 0, SSCMA_FIELD_REQUIRED),
+    SSCMA_FIELD_ENUM_AS("rule", early_stop_cfg, rule, HOOK_RULE_INFER, hook_rule_names, 0),
+    SSCMA_FIELD_RANGE(early_stop_cfg, min_delta, 0.1, 0.0, 1e300),
+    SSCMA_FIELD_RANGE(early_stop_cfg, patience, 5, 1, INFINITY),
+    SSCMA_FIELD(early_stop_cfg, check_finite, true),
+    SSCMA_FIELD(early_stop_cfg, stopping_threshold, NAN), /* NaN: none */
+    SSCMA_FIELD_KEY("strict"),
+    SSCMA_FIELD_KEY("priority"),
+    SSCMA_FIELD_END,
+};
+
+sscma_status sscma_hook_early_stop_create(const sscma_context *ctx, json_t *node, const char *where, const char *what, sscma_hook **out)
 {
-    static const char *const keys[] = {"type", "monitor", "rule", "min_delta", "patience", "check_finite",
-                                       "stopping_threshold", "strict", "priority", NULL};
     early_stop_hook e = {.base.ops = &early_stop_ops, .base.ctx = ctx};
-    sscma_status st;
     if (node != NULL) {
-        if ((st = check_keys(node, what, keys)) != SSCMA_OK)
+        early_stop_cfg c;
+        sscma_status st = sscma_schema_read(early_stop_fields, node, where, what, &c);
+        if (st != SSCMA_OK)
             return st;
-        const char *monitor = json_string_value(json_object_get(node, "monitor"));
-        if (monitor == NULL || monitor[0] == '\0' || strlen(monitor) >= sizeof e.monitor)
-            return sscma_fail(SSCMA_ERR_CONFIG, WHERE, "%s needs a 'monitor' (a metric name)", what);
-        snprintf(e.monitor, sizeof e.monitor, "%s", monitor);
+        if (c.monitor[0] == '\0' || strlen(c.monitor) >= sizeof e.monitor)
+            return sscma_schema_expected(where, what, "monitor", "a metric name of 1 to 63 bytes",
+                                         json_object_get(node, "monitor"));
+        snprintf(e.monitor, sizeof e.monitor, "%s", c.monitor);
         e.on = true;
-        e.check_finite = true;
-        if ((st = get_rule(node, what, monitor, &e.greater)) != SSCMA_OK ||
-            (st = get_num(node, what, "min_delta", 0.1, 0.0, 1e300, &e.min_delta)) != SSCMA_OK ||
-            (st = get_int(node, what, "patience", 5, 1, INT64_MAX, &e.patience)) != SSCMA_OK ||
-            (st = get_bool(node, what, "check_finite", &e.check_finite)) != SSCMA_OK)
-            return st;
-        json_t *th = json_object_get(node, "stopping_threshold");
-        if (th != NULL && !json_is_null(th)) {
-            if (!json_is_number(th))
-                return sscma_fail(SSCMA_ERR_CONFIG, WHERE, "%s.stopping_threshold must be a number", what);
-            e.has_threshold = true, e.threshold = json_number_value(th);
-        }
+        e.greater = hook_rule_greater(c.rule, c.monitor);
+        e.check_finite = c.check_finite, e.min_delta = c.min_delta, e.patience = c.patience;
+        e.has_threshold = !isnan(c.stopping_threshold), e.threshold = c.stopping_threshold;
         e.best = e.greater ? -INFINITY : INFINITY;
     }
     early_stop_hook *h = sscma_malloc(ctx, sizeof *h);

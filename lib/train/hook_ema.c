@@ -154,28 +154,38 @@ static const sscma_hook_ops ema_ops = {
     .attach = attach, .destroy = destroy,
 };
 
-sscma_status sscma_hook_ema_create(const sscma_context *ctx, json_t *node, const char *what, sscma_hook **out)
+typedef struct ema_cfg {
+    int ema_type;
+    double momentum, gamma;
+    int64_t interval;
+    bool update_buffers;
+} ema_cfg;
+
+static const char *const ema_type_names[] = {"ExponentialMovingAverage", "ExpMomentumEMA", NULL};
+
+static const sscma_field ema_fields[] = {
+    SSCMA_FIELD_KEY("type"),
+    SSCMA_FIELD_ENUM_AS("ema_type", ema_cfg, ema_type, 0, ema_type_names, 0),
+    SSCMA_FIELD_RANGE(ema_cfg, momentum, 0.0002, 0.0, 1.0),
+    SSCMA_FIELD_RANGE(ema_cfg, gamma, 2000.0, 1e-9, 1e12),
+    SSCMA_FIELD_RANGE(ema_cfg, interval, 1, 1, INFINITY),
+    SSCMA_FIELD(ema_cfg, update_buffers, false),
+    SSCMA_FIELD_KEY("priority"),
+    SSCMA_FIELD_KEY("strict_load"),
+    SSCMA_FIELD_END,
+};
+
+sscma_status sscma_hook_ema_create(const sscma_context *ctx, json_t *node, const char *where, const char *what, sscma_hook **out)
 {
-    static const char *const keys[] = {"type", "ema_type", "momentum", "gamma", "interval", "update_buffers",
-                                       "priority", "strict_load", NULL};
     ema_hook e = {.base.ops = &ema_ops, .base.ctx = ctx};
-    sscma_status st;
     if (node != NULL) {
-        if ((st = check_keys(node, what, keys)) != SSCMA_OK)
+        ema_cfg c;
+        sscma_status st = sscma_schema_read(ema_fields, node, where, what, &c);
+        if (st != SSCMA_OK)
             return st;
-        const char *type = json_string_value(json_object_get(node, "ema_type"));
-        if (type == NULL)
-            type = "ExponentialMovingAverage";
-        if (strcmp(type, "ExpMomentumEMA") != 0 && strcmp(type, "ExponentialMovingAverage") != 0)
-            return sscma_fail(SSCMA_ERR_CONFIG, WHERE, "%s.ema_type '%s': known: ExpMomentumEMA, "
-                              "ExponentialMovingAverage", what, type);
         e.on = true;
-        e.exp = strcmp(type, "ExpMomentumEMA") == 0;
-        if ((st = get_num(node, what, "momentum", 0.0002, 0.0, 1.0, &e.momentum)) != SSCMA_OK ||
-            (st = get_num(node, what, "gamma", 2000.0, 1e-9, 1e12, &e.gamma)) != SSCMA_OK ||
-            (st = get_int(node, what, "interval", 1, 1, INT64_MAX, &e.interval)) != SSCMA_OK ||
-            (st = get_bool(node, what, "update_buffers", &e.update_buffers)) != SSCMA_OK)
-            return st;
+        e.exp = c.ema_type == 1;
+        e.momentum = c.momentum, e.gamma = c.gamma, e.interval = c.interval, e.update_buffers = c.update_buffers;
     }
     ema_hook *h = sscma_malloc(ctx, sizeof *h);
     if (h == NULL)

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/config.h"
 #include "train/hook.h"
 #include "train/hook_config.h"
 #include "train/tfevents.h"
@@ -153,13 +154,33 @@ static const sscma_hook_ops logger_ops = {
     .destroy = destroy,
 };
 
-sscma_status sscma_hook_logger_create(const sscma_context *ctx, json_t *node, sscma_hook **out)
+typedef struct logger_cfg {
+    int64_t interval;
+} logger_cfg;
+
+/* mmengine's LoggerHook keys: the others are accepted and not used (the hook writes log.jsonl in the work_dir). */
+static const sscma_field logger_fields[] = {
+    SSCMA_FIELD_KEY("type"),
+    SSCMA_FIELD_RANGE(logger_cfg, interval, 50, 1, INFINITY),
+    SSCMA_FIELD_KEY("ignore_last"),
+    SSCMA_FIELD_KEY("interval_exp_name"),
+    SSCMA_FIELD_KEY("out_dir"),
+    SSCMA_FIELD_KEY("out_suffix"),
+    SSCMA_FIELD_KEY("keep_local"),
+    SSCMA_FIELD_KEY("file_client_args"),
+    SSCMA_FIELD_KEY("log_metric_by_epoch"),
+    SSCMA_FIELD_KEY("backend_args"),
+    SSCMA_FIELD_KEY("priority"),
+    SSCMA_FIELD_END,
+};
+
+sscma_status sscma_hook_logger_create(const sscma_context *ctx, json_t *node, const char *where, sscma_hook **out)
 {
-    int64_t interval = 50;
-    sscma_status st;
-    if (node != NULL && json_is_object(node) &&
-        (st = get_int(node, "default_hooks.logger", "interval", 50, 1, INT64_MAX, &interval)) != SSCMA_OK)
+    logger_cfg c;
+    sscma_status st = sscma_schema_read(logger_fields, node, where, "default_hooks.logger", &c);
+    if (st != SSCMA_OK)
         return st;
+    int64_t interval = c.interval;
     logger_hook *l = sscma_calloc(ctx, 1, sizeof *l);
     if (l == NULL)
         return SSCMA_FAIL(SSCMA_ERR_OUT_OF_MEMORY, "cannot allocate the logger");

@@ -58,10 +58,30 @@ static const sscma_hook_ops yolov5_ops = {
     .destroy = destroy,
 };
 
-sscma_status sscma_hook_yolov5_create(const sscma_context *ctx, json_t *node, const char *what, json_t *param_scheduler, sscma_hook **out)
+typedef struct yolov5_cfg {
+    int scheduler_type;
+    double lr_factor, max_epochs, warmup_epochs, warmup_bias_lr, warmup_momentum;
+    int64_t warmup_mim_iter; /* sic: SSCMA's key */
+} yolov5_cfg;
+
+static const char *const yolov5_type_names[] = {"linear", "cosine", NULL};
+
+static const sscma_field yolov5_fields[] = {
+    SSCMA_FIELD_KEY("type"),
+    SSCMA_FIELD_ENUM_AS("scheduler_type", yolov5_cfg, scheduler_type, 0, yolov5_type_names, 0),
+    SSCMA_FIELD_RANGE(yolov5_cfg, lr_factor, 0.01, 0.0, 1.0),
+    SSCMA_FIELD_RANGE(yolov5_cfg, max_epochs, 300.0, 1.0, 1e9),
+    SSCMA_FIELD_RANGE(yolov5_cfg, warmup_epochs, 3.0, 0.0, 1e9),
+    SSCMA_FIELD_RANGE(yolov5_cfg, warmup_bias_lr, 0.1, 0.0, 1e6),
+    SSCMA_FIELD_RANGE(yolov5_cfg, warmup_momentum, 0.8, 0.0, 0.999999),
+    SSCMA_FIELD_RANGE(yolov5_cfg, warmup_mim_iter, 1000, 0, INFINITY),
+    SSCMA_FIELD_KEY("priority"),
+    SSCMA_FIELD_END,
+};
+
+sscma_status sscma_hook_yolov5_create(const sscma_context *ctx, json_t *node, const char *where, const char *what, json_t *param_scheduler,
+                                      sscma_hook **out)
 {
-    static const char *const keys[] = {"type", "scheduler_type", "lr_factor", "max_epochs", "warmup_epochs",
-                                       "warmup_bias_lr", "warmup_momentum", "warmup_mim_iter", "priority", NULL};
     *out = NULL;
     if (node == NULL || json_is_null(node))
         return SSCMA_OK;
@@ -69,27 +89,19 @@ sscma_status sscma_hook_yolov5_create(const sscma_context *ctx, json_t *node, co
     if (type != NULL && strcmp(type, "ParamSchedulerHook") == 0)
         return SSCMA_OK; /* mmengine's default: runs the param_scheduler list, as the trainer always does */
     if (type == NULL || strcmp(type, "YOLOv5ParamSchedulerHook") != 0)
-        return sscma_fail(SSCMA_ERR_CONFIG, WHERE, "%s: unknown type; known: ParamSchedulerHook, "
-                          "YOLOv5ParamSchedulerHook", what);
-    sscma_yolov5_schedule y = {0};
-    int64_t min_iter = 1000;
-    const char *kind = json_string_value(json_object_get(node, "scheduler_type"));
-    sscma_status st;
-    if ((st = check_keys(node, what, keys)) != SSCMA_OK ||
-        (st = get_num(node, what, "lr_factor", 0.01, 0.0, 1.0, &y.lr_factor)) != SSCMA_OK ||
-        (st = get_num(node, what, "max_epochs", 300.0, 1.0, 1e9, &y.max_epochs)) != SSCMA_OK ||
-        (st = get_num(node, what, "warmup_epochs", 3.0, 0.0, 1e9, &y.warmup_epochs)) != SSCMA_OK ||
-        (st = get_num(node, what, "warmup_bias_lr", 0.1, 0.0, 1e6, &y.warmup_bias_lr)) != SSCMA_OK ||
-        (st = get_num(node, what, "warmup_momentum", 0.8, 0.0, 0.999999, &y.warmup_momentum)) != SSCMA_OK ||
-        (st = get_int(node, what, "warmup_mim_iter", 1000, 0, INT64_MAX, &min_iter)) != SSCMA_OK)
+        return sscma_schema_expected(where, what, "type", "ParamSchedulerHook or YOLOv5ParamSchedulerHook",
+                                     json_object_get(node, "type"));
+    yolov5_cfg c;
+    sscma_status st = sscma_schema_read(yolov5_fields, node, where, what, &c);
+    if (st != SSCMA_OK)
         return st;
-    if (kind != NULL && strcmp(kind, "linear") != 0 && strcmp(kind, "cosine") != 0)
-        return sscma_fail(SSCMA_ERR_CONFIG, WHERE, "%s.scheduler_type is \"linear\" or \"cosine\"", what);
-    y.cosine = kind != NULL && strcmp(kind, "cosine") == 0;
-    y.warmup_min_iter = min_iter;
+    sscma_yolov5_schedule y = {.lr_factor = c.lr_factor, .max_epochs = c.max_epochs,
+                               .warmup_epochs = c.warmup_epochs, .warmup_bias_lr = c.warmup_bias_lr,
+                               .warmup_momentum = c.warmup_momentum, .cosine = c.scheduler_type == 1,
+                               .warmup_min_iter = c.warmup_mim_iter};
     if (param_scheduler != NULL && !json_is_null(param_scheduler) &&
         (!json_is_array(param_scheduler) || json_array_size(param_scheduler) > 0))
-        return sscma_fail(SSCMA_ERR_CONFIG, WHERE, "param_scheduler and YOLOv5ParamSchedulerHook both set the "
+        return sscma_fail(SSCMA_ERR_CONFIG, where, "param_scheduler and YOLOv5ParamSchedulerHook both set the "
                           "learning rate: keep one");
     yolov5_hook *h = sscma_calloc(ctx, 1, sizeof *h);
     if (h == NULL)

@@ -13,6 +13,7 @@
 #include "sscma/metrics.h"
 #include "sscma/model.h"
 #include "sscma/optim.h"
+#include "sscma/train.h"
 
 /* sscma_metric_create with its memory from ctx (the public call has no context: NULL, the C allocator). */
 sscma_status sscma_metric_create_in(const sscma_context *ctx, const char *config_json, sscma_metric **out);
@@ -58,5 +59,12 @@ bool sscma_yolov5_warmup(const sscma_yolov5_schedule *s, int64_t iter, int64_t e
 /* The schedulers' step counters as a JSON array, and back (the count and kinds must match). */
 json_t *sscma_scheduler_export(const sscma_scheduler *scheduler);
 sscma_status sscma_scheduler_import(sscma_scheduler *scheduler, json_t *state, const char *path);
+
+/*
+ * sscma_trainer_create for a parsed config (borrowed for the call), its messages starting with `where` (the config's
+ * file, or "trainer"): the runner's way in.
+ */
+sscma_status sscma_trainer_create_from(sscma_model *model, sscma_loader *train_loader, sscma_loader *val_loader,
+                                       json_t *cfg, const char *where, sscma_trainer **out);
 
 #endif /* SSCMA_LIB_TRAIN_STATE_H */

@@ -20,8 +20,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "core/config.h"
 #include "core/file.h"
+#include "core/config.h"
 #include "core/internal.h"
 #include "io/checkpoint.h"
 #include "quant/qmodel.h"
@@ -154,113 +154,148 @@ sscma_status sscma_trainer_add_hook(sscma_trainer *trainer, sscma_hook *hook)
 /* ---- configuration ---- */
 
 /* default_hooks: param_scheduler (YOLOv5's), logger, checkpoint; the others mmengine has are accepted. */
-static sscma_status parse_default_hooks(sscma_trainer *t, json_t *hooks, json_t *param_scheduler)
+static const sscma_field default_hooks_fields[] = {
+    SSCMA_FIELD_KEY("checkpoint"),      SSCMA_FIELD_KEY("logger"),       SSCMA_FIELD_KEY("timer"),
+    SSCMA_FIELD_KEY("param_scheduler"), SSCMA_FIELD_KEY("sampler_seed"), SSCMA_FIELD_KEY("visualization"),
+    SSCMA_FIELD_END,
+};
+
+static sscma_status parse_default_hooks(sscma_trainer *t, json_t *hooks, json_t *param_scheduler, const char *where)
 {
-    static const char *const keys[] = {"checkpoint", "logger", "timer", "param_scheduler", "sampler_seed",
-                                       "visualization", NULL};
-    sscma_status st;
+    char unused;
+    sscma_status st = sscma_schema_read(default_hooks_fields, hooks, where, "default_hooks", &unused);
     sscma_hook *h = NULL;
-    if (hooks != NULL && !json_is_object(hooks))
-        return sscma_fail(SSCMA_ERR_CONFIG, WHERE, "default_hooks must be an object");
-    if (hooks != NULL && (st = check_keys(hooks, "default_hooks", keys)) != SSCMA_OK)
-        return st;
-    if ((st = sscma_hook_yolov5_create(t->ctx, json_object_get(hooks, "param_scheduler"), "default_hooks.param_scheduler",
-                                       param_scheduler, &h)) != SSCMA_OK ||
+    /* the hooks' own nodes are read with json_object_get: a null checkpoint turns the hook off */
+    if (st != SSCMA_OK ||
+        (st = sscma_hook_yolov5_create(t->ctx, json_object_get(hooks, "param_scheduler"), where,
+                                       "default_hooks.param_scheduler", param_scheduler, &h)) != SSCMA_OK ||
         (st = set_hook(t, HOOK_YOLOV5, h)) != SSCMA_OK ||
-        (st = sscma_hook_logger_create(t->ctx, json_object_get(hooks, "logger"), &h)) != SSCMA_OK ||
+        (st = sscma_hook_logger_create(t->ctx, json_object_get(hooks, "logger"), where, &h)) != SSCMA_OK ||
         (st = set_hook(t, HOOK_LOGGER, h)) != SSCMA_OK ||
-        (st = sscma_hook_checkpoint_create(t->ctx, json_object_get(hooks, "checkpoint"), &h)) != SSCMA_OK)
+        (st = sscma_hook_checkpoint_create(t->ctx, json_object_get(hooks, "checkpoint"), where, &h)) != SSCMA_OK)
         return st;
     return set_hook(t, HOOK_CHECKPOINT, h);
 }
 
 /* custom_hooks: EMAHook and EarlyStoppingHook (a later entry of a type replaces an earlier one). */
-static sscma_status parse_custom_hooks(sscma_trainer *t, json_t *hooks)
+static sscma_status parse_custom_hooks(sscma_trainer *t, json_t *hooks, const char *where)
 {
     sscma_status st;
     sscma_hook *h = NULL;
-    if ((st = sscma_hook_ema_create(t->ctx, NULL, "EMAHook", &h)) != SSCMA_OK || (st = set_hook(t, HOOK_EMA, h)) != SSCMA_OK ||
-        (st = sscma_hook_early_stop_create(t->ctx, NULL, "EarlyStoppingHook", &h)) != SSCMA_OK ||
+    if ((st = sscma_hook_ema_create(t->ctx, NULL, where, "EMAHook", &h)) != SSCMA_OK ||
+        (st = set_hook(t, HOOK_EMA, h)) != SSCMA_OK ||
+        (st = sscma_hook_early_stop_create(t->ctx, NULL, where, "EarlyStoppingHook", &h)) != SSCMA_OK ||
         (st = set_hook(t, HOOK_EARLY_STOP, h)) != SSCMA_OK)
         return st;
     if (hooks == NULL || json_is_null(hooks))
         return SSCMA_OK;
     if (!json_is_array(hooks))
-        return sscma_fail(SSCMA_ERR_CONFIG, WHERE, "custom_hooks must be a list");
+        return sscma_schema_expected(where, NULL, "custom_hooks", "a list of hooks", hooks);
     size_t i;
     json_t *node;
     json_array_foreach(hooks, i, node)
     {
         char what[64];
-        snprintf(what, sizeof what, "custom_hooks[%zu]", i);
-        const char *type = json_string_value(json_object_get(node, "type"));
+        sscma_schema_index(what, sizeof what, "custom_hooks", i);
+        json_t *type_value = json_object_get(node, "type");
+        const char *type = json_string_value(type_value);
         if (type != NULL && strcmp(type, "EMAHook") == 0) {
-            if ((st = sscma_hook_ema_create(t->ctx, node, what, &h)) != SSCMA_OK || (st = set_hook(t, HOOK_EMA, h)) != SSCMA_OK)
+            if ((st = sscma_hook_ema_create(t->ctx, node, where, what, &h)) != SSCMA_OK ||
+                (st = set_hook(t, HOOK_EMA, h)) != SSCMA_OK)
                 return st;
         } else if (type != NULL && strcmp(type, "EarlyStoppingHook") == 0) {
-            if ((st = sscma_hook_early_stop_create(t->ctx, node, what, &h)) != SSCMA_OK ||
+            if ((st = sscma_hook_early_stop_create(t->ctx, node, where, what, &h)) != SSCMA_OK ||
                 (st = set_hook(t, HOOK_EARLY_STOP, h)) != SSCMA_OK)
                 return st;
+        } else if (!json_is_object(node)) {
+            return sscma_schema_expected(where, what, NULL, "an object with a \"type\"", node);
         } else {
-            return sscma_fail(SSCMA_ERR_CONFIG, WHERE, "%s: unknown hook type '%s'; known: EMAHook, "
-                              "EarlyStoppingHook", what, type ? type : "(missing)");
+            return sscma_schema_expected(where, what, "type", "one of: EMAHook, EarlyStoppingHook",
+                                         type_value);
         }
     }
     return SSCMA_OK;
 }
 
-static sscma_status parse_config(sscma_trainer *t, json_t *cfg, json_t **optim, json_t **sched, json_t **evaluator)
+/* The loop keys, at the top level or (SSCMA's configs) in train_cfg; 0: absent. */
+typedef struct loop_cfg {
+    int64_t max_epochs, val_interval, val_begin;
+} loop_cfg;
+
+typedef struct trainer_cfg {
+    loop_cfg top, train_cfg;
+    json_t *optim_wrapper, *param_scheduler, *val_evaluator, *default_hooks, *custom_hooks;
+    const char *work_dir, *pred_output;
+} trainer_cfg;
+
+static const sscma_field train_cfg_fields[] = {
+    SSCMA_FIELD_KEY("type"),
+    SSCMA_FIELD_KEY("by_epoch"),
+    SSCMA_FIELD_RANGE(loop_cfg, max_epochs, 0, 1, 1000000),
+    SSCMA_FIELD_RANGE(loop_cfg, val_interval, 0, 1, 1000000),
+    SSCMA_FIELD_RANGE(loop_cfg, val_begin, 0, 1, 1000000),
+    SSCMA_FIELD_END,
+};
+
+static const sscma_field trainer_fields[] = {
+    SSCMA_FIELD_AS("max_epochs", trainer_cfg, top.max_epochs, 0, true, 1, 1000000, 0),
+    SSCMA_FIELD_AS("val_interval", trainer_cfg, top.val_interval, 0, true, 1, 1000000, 0),
+    SSCMA_FIELD_AS("val_begin", trainer_cfg, top.val_begin, 0, true, 1, 1000000, 0),
+    SSCMA_FIELD_JSON_AS("optim_wrapper", trainer_cfg, optim_wrapper),
+    SSCMA_FIELD_JSON_AS("param_scheduler", trainer_cfg, param_scheduler),
+    SSCMA_FIELD_JSON_AS("val_evaluator", trainer_cfg, val_evaluator),
+    SSCMA_FIELD_STRING(trainer_cfg, work_dir, NULL),
+    SSCMA_FIELD_JSON_AS("default_hooks", trainer_cfg, default_hooks),
+    SSCMA_FIELD_JSON_AS("custom_hooks", trainer_cfg, custom_hooks),
+    SSCMA_FIELD_STRING(trainer_cfg, pred_output, "logits"),
+    SSCMA_FIELD_OBJECT(trainer_cfg, train_cfg, train_cfg_fields),
+    SSCMA_FIELD_END,
+};
+
+/* train_cfg's value when set, else the top level's, else `def` (0: required). */
+static sscma_status loop_key(const char *where, const char *key, int64_t in_loop, int64_t top, int64_t def,
+                             int64_t *out)
 {
-    static const char *const keys[] = {"max_epochs", "val_interval", "val_begin", "optim_wrapper", "param_scheduler",
-                                       "val_evaluator", "work_dir", "default_hooks", "custom_hooks", "pred_output",
-                                       "train_cfg", NULL};
-    sscma_status st;
+    *out = in_loop != 0 ? in_loop : top != 0 ? top : def;
+    if (*out == 0) /* "the config needs 'max_epochs'" */
+        return sscma_schema_expected(where, NULL, key, "an integer 1..1000000 (top level or in train_cfg)", NULL);
+    return SSCMA_OK;
+}
+
+static sscma_status parse_config(sscma_trainer *t, json_t *cfg, const char *where, json_t **optim, json_t **sched,
+                                 json_t **evaluator)
+{
     if (!json_is_object(cfg))
-        return sscma_fail(SSCMA_ERR_CONFIG, WHERE, "the config must be a JSON object");
-    /* SSCMA's configs nest the loop settings in train_cfg: {"by_epoch": true, "max_epochs": 8, "val_interval": 1} */
-    json_t *loop = json_object_get(cfg, "train_cfg");
-    if (loop != NULL) {
-        static const char *const lkeys[] = {"type", "by_epoch", "max_epochs", "val_interval", "val_begin", NULL};
-        if (!json_is_object(loop))
-            return sscma_fail(SSCMA_ERR_CONFIG, WHERE, "train_cfg must be an object");
-        if ((st = check_keys(loop, "train_cfg", lkeys)) != SSCMA_OK)
-            return st;
+        return sscma_schema_expected(where, NULL, NULL, "a JSON object", cfg);
+    trainer_cfg c;
+    sscma_status st = sscma_schema_read(trainer_fields, cfg, where, NULL, &c);
+    if (st != SSCMA_OK ||
+        (st = loop_key(where, "max_epochs", c.train_cfg.max_epochs, c.top.max_epochs, 0, &t->loop.max_epochs)) !=
+            SSCMA_OK ||
+        (st = loop_key(where, "val_interval", c.train_cfg.val_interval, c.top.val_interval, 1, &t->val_interval)) !=
+            SSCMA_OK ||
+        (st = loop_key(where, "val_begin", c.train_cfg.val_begin, c.top.val_begin, 1, &t->val_begin)) != SSCMA_OK)
+        return st;
+    if (c.optim_wrapper == NULL)
+        return sscma_schema_expected(where, NULL, "optim_wrapper", "an object with an \"optimizer\"", NULL);
+    *optim = c.optim_wrapper;
+    *sched = c.param_scheduler;
+    *evaluator = c.val_evaluator;
+    if (c.work_dir != NULL) {
+        if (c.work_dir[0] == '\0' || strlen(c.work_dir) >= sizeof t->loop.work_dir)
+            return sscma_schema_expected(where, NULL, "work_dir", "a directory path", json_object_get(cfg, "work_dir"));
+        snprintf(t->loop.work_dir, sizeof t->loop.work_dir, "%s", c.work_dir);
     }
-    if ((st = check_keys(cfg, "trainer config", keys)) != SSCMA_OK)
-        return st;
-    json_t *src = loop != NULL && json_object_get(loop, "max_epochs") != NULL ? loop : cfg;
-    if (json_object_get(src, "max_epochs") == NULL)
-        return sscma_fail(SSCMA_ERR_CONFIG, WHERE, "the config needs 'max_epochs'");
-    if ((st = get_int(src, "config", "max_epochs", 1, 1, 1000000, &t->loop.max_epochs)) != SSCMA_OK)
-        return st;
-    src = loop != NULL && json_object_get(loop, "val_interval") != NULL ? loop : cfg;
-    if ((st = get_int(src, "config", "val_interval", 1, 1, 1000000, &t->val_interval)) != SSCMA_OK)
-        return st;
-    src = loop != NULL && json_object_get(loop, "val_begin") != NULL ? loop : cfg;
-    if ((st = get_int(src, "config", "val_begin", 1, 1, 1000000, &t->val_begin)) != SSCMA_OK)
-        return st;
-    *optim = json_object_get(cfg, "optim_wrapper");
-    if (*optim == NULL)
-        return sscma_fail(SSCMA_ERR_CONFIG, WHERE, "the config needs 'optim_wrapper'");
-    *sched = json_object_get(cfg, "param_scheduler");
-    *evaluator = json_object_get(cfg, "val_evaluator");
-    json_t *wd = json_object_get(cfg, "work_dir");
-    if (wd != NULL && !json_is_null(wd)) {
-        const char *s = json_string_value(wd);
-        if (s == NULL || s[0] == '\0' || strlen(s) >= sizeof t->loop.work_dir)
-            return sscma_fail(SSCMA_ERR_CONFIG, WHERE, "work_dir must be a directory path");
-        snprintf(t->loop.work_dir, sizeof t->loop.work_dir, "%s", s);
-    }
-    json_t *po = json_object_get(cfg, "pred_output");
-    if (po != NULL && (json_string_value(po) == NULL || strlen(json_string_value(po)) >= sizeof t->pred_output))
-        return sscma_fail(SSCMA_ERR_CONFIG, WHERE, "pred_output must be the name of a model output");
-    snprintf(t->pred_output, sizeof t->pred_output, "%s", po != NULL ? json_string_value(po) : "logits");
+    if (strlen(c.pred_output) >= sizeof t->pred_output)
+        return sscma_schema_expected(where, NULL, "pred_output", "the name of a model output",
+                                     json_object_get(cfg, "pred_output"));
+    snprintf(t->pred_output, sizeof t->pred_output, "%s", c.pred_output);
     sscma_hook *guard = NULL;
     if ((st = sscma_hook_nan_guard_create(t->ctx, &guard)) != SSCMA_OK ||
         (st = set_hook(t, HOOK_NAN_GUARD, guard)) != SSCMA_OK ||
-        (st = parse_default_hooks(t, json_object_get(cfg, "default_hooks"), *sched)) != SSCMA_OK)
+        (st = parse_default_hooks(t, c.default_hooks, *sched, where)) != SSCMA_OK)
         return st;
-    return parse_custom_hooks(t, json_object_get(cfg, "custom_hooks"));
+    return parse_custom_hooks(t, c.custom_hooks, where);
 }
 
 /* ---- batches ---- */
@@ -379,11 +414,18 @@ sscma_status sscma_trainer_create(sscma_model *model, sscma_loader *train_loader
     json_t *cfg = json_loads(config_json, 0, &err);
     if (cfg == NULL)
         return SSCMA_FAIL(SSCMA_ERR_CONFIG, "trainer config: line %d, column %d: %s", err.line, err.column, err.text);
+    sscma_status st = sscma_trainer_create_from(model, train_loader, val_loader, cfg, WHERE, out);
+    json_decref(cfg);
+    return st;
+}
+
+sscma_status sscma_trainer_create_from(sscma_model *model, sscma_loader *train_loader, sscma_loader *val_loader,
+                                       json_t *cfg, const char *where, sscma_trainer **out)
+{
     sscma_trainer *t = sscma_calloc(sscma_model_context(model), 1, sizeof *t);
     sscma_hook **hooks = sscma_calloc(sscma_model_context(model), N_BUILTIN_HOOKS, sizeof *hooks);
     if (t == NULL || hooks == NULL) {
         sscma_mfree(sscma_model_context(model), t), sscma_mfree(sscma_model_context(model), hooks);
-        json_decref(cfg);
         return SSCMA_FAIL(SSCMA_ERR_OUT_OF_MEMORY, "cannot allocate a trainer");
     }
     t->hooks = hooks, t->n_hooks = N_BUILTIN_HOOKS;
@@ -392,7 +434,7 @@ sscma_status sscma_trainer_create(sscma_model *model, sscma_loader *train_loader
     t->loop.ctx = t->ctx, t->loop.trainer = t, t->loop.model = model;
     t->prepared_mode = -1;
     json_t *optim = NULL, *sched = NULL, *evaluator = NULL;
-    sscma_status st = parse_config(t, cfg, &optim, &sched, &evaluator);
+    sscma_status st = parse_config(t, cfg, where, &optim, &sched, &evaluator);
     char *text = NULL;
     int64_t iters = 0;
     if (st == SSCMA_OK && (text = sscma_json_dumps(t->ctx, optim, JSON_COMPACT)) == NULL)
@@ -426,7 +468,6 @@ sscma_status sscma_trainer_create(sscma_model *model, sscma_loader *train_loader
                           : sscma_metric_create_in(t->ctx, text, &t->metric);
         sscma_mfree(t->ctx, text), text = NULL;
     }
-    json_decref(cfg);
     if (st == SSCMA_OK)
         st = sscma_model_param_count(model, &t->n_params);
     if (st == SSCMA_OK)

@@ -1,124 +1,97 @@
-/* Shared helpers of the model families: checked config access and named layer builders. */
+/* Shared helpers of the model families: config reading (core/schema.h) and named layer builders. */
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "core/config.h"
 #include "zoo/zoo.h"
 
-/* Records a config error at z->where ("model.backbone: ...") and returns false. */
-static bool failf(zoo *z, const char *fmt, ...) SSCMA_PRINTF(2, 3);
-static bool failf(zoo *z, const char *fmt, ...)
+static const char *where(const zoo *z, const char *reader)
 {
+    return z->file != NULL ? z->file : reader;
+}
+
+bool zoo_read(zoo *z, const sscma_field *fields, json_t *obj, const char *reader, const char *path, void *out)
+{
+    if (z->st == SSCMA_OK)
+        z->st = sscma_schema_read(fields, obj, where(z, reader), path, out);
+    return z->st == SSCMA_OK;
+}
+
+sscma_status zoo_fail(zoo *z, const char *reader, const char *path, const char *key, const char *fmt, ...)
+{
+    if (z->st != SSCMA_OK)
+        return z->st;
+    char message[600];
     va_list args;
     va_start(args, fmt);
-    z->st = sscma_vfail(SSCMA_ERR_CONFIG, z->where, fmt, args);
+    vsnprintf(message, sizeof message, fmt, args);
     va_end(args);
-    return false;
+    return z->st = sscma_schema_fail(where(z, reader), path, key, "%s", message);
 }
 
-bool zoo_check_keys(zoo *z, json_t *obj, const char *type, const char *const *valid)
+sscma_status zoo_expected(zoo *z, const char *reader, const char *path, const char *key, const char *expected,
+                          json_t *value)
 {
-    if (z->st != SSCMA_OK)
-        return false;
-    char list[400];
-    const char *key = sscma_config_unknown_key(obj, valid, list, sizeof list);
-    if (key == NULL)
-        return true;
-    z->st = sscma_fail(SSCMA_ERR_CONFIG, z->where, "unknown key '%s' for %s; valid keys: %s", key, type, list);
-    return false;
+    if (z->st == SSCMA_OK)
+        z->st = sscma_schema_expected(where(z, reader), path, key, expected, value);
+    return z->st;
 }
 
-bool zoo_int(zoo *z, json_t *obj, const char *key, int64_t def, int64_t lo, int64_t hi, int64_t *out)
+json_t *zoo_part(zoo *z, json_t *obj, const char *path, const char *key, const char *const *types, bool optional,
+                 int *index)
 {
-    if (z->st != SSCMA_OK)
-        return false;
     json_t *v = json_object_get(obj, key);
-    if (v == NULL) {
-        *out = def;
-        return true;
-    }
-    if (!json_is_integer(v))
-        return failf(z, "'%s' must be an integer%s", key, "");
-    int64_t x = (int64_t)json_integer_value(v);
-    if (x < lo || x > hi) {
-        char range[96];
-        snprintf(range, sizeof range, " (got %lld; expected %lld..%lld)", (long long)x, (long long)lo, (long long)hi);
-        return failf(z, "'%s' is out of range%s", key, range);
-    }
-    *out = x;
-    return true;
-}
-
-bool zoo_float(zoo *z, json_t *obj, const char *key, double def, double lo, double hi, double *out)
-{
-    if (z->st != SSCMA_OK)
-        return false;
-    json_t *v = json_object_get(obj, key);
-    if (v == NULL) {
-        *out = def;
-        return true;
-    }
-    if (!json_is_number(v))
-        return failf(z, "'%s' must be a number%s", key, "");
-    double x = json_number_value(v);
-    if (!(x >= lo && x <= hi)) {
-        char range[96];
-        snprintf(range, sizeof range, " (got %g; expected %g..%g)", x, lo, hi);
-        return failf(z, "'%s' is out of range%s", key, range);
-    }
-    *out = x;
-    return true;
-}
-
-bool zoo_int_list(zoo *z, json_t *obj, const char *key, int64_t lo, int64_t hi, int64_t *out, int32_t cap, int32_t *n)
-{
-    if (z->st != SSCMA_OK)
-        return false;
-    json_t *v = json_object_get(obj, key);
-    if (v == NULL)
-        return true;
-    if (json_is_integer(v)) {
-        if (cap < 1)
-            return failf(z, "'%s' takes no value%s", key, "");
-        out[0] = (int64_t)json_integer_value(v);
-        *n = 1;
-    } else if (json_is_array(v) && json_array_size(v) >= 1 && json_array_size(v) <= (size_t)cap) {
-        *n = 0;
-        size_t i;
-        json_t *item;
-        json_array_foreach(v, i, item)
-        {
-            if (!json_is_integer(item))
-                return failf(z, "'%s' must be a list of integers%s", key, "");
-            out[(*n)++] = (int64_t)json_integer_value(item);
-        }
-    } else {
-        char detail[64];
-        snprintf(detail, sizeof detail, " (1 to %d integers)", (int)cap);
-        return failf(z, "'%s' must be an integer or a list%s", key, detail);
-    }
-    for (int32_t i = 0; i < *n; i++)
-        if (out[i] < lo || out[i] > hi) {
-            char range[96];
-            snprintf(range, sizeof range, " (%lld; expected %lld..%lld)", (long long)out[i], (long long)lo,
-                     (long long)hi);
-            return failf(z, "'%s' has a value out of range%s", key, range);
-        }
-    return true;
-}
-
-json_t *zoo_object(zoo *z, json_t *obj, const char *key)
-{
-    if (z->st != SSCMA_OK)
+    if (z->st != SSCMA_OK || ((v == NULL || json_is_null(v)) && optional))
         return NULL;
-    json_t *v = json_object_get(obj, key);
-    if (v != NULL && !json_is_object(v)) {
-        failf(z, "'%s' must be an object with a \"type\"%s", key, "");
+    if (!json_is_object(v)) {
+        zoo_expected(z, "model", path, key, "an object with a \"type\"", v);
         return NULL;
     }
-    return v;
+    char at[256], names[300] = "one of: ";
+    sscma_schema_path(at, sizeof at, path, key);
+    json_t *type = json_object_get(v, "type");
+    for (int i = 0; types[i] != NULL; i++) {
+        if (json_is_string(type) && strcmp(json_string_value(type), types[i]) == 0) {
+            *index = i;
+            return v;
+        }
+        size_t n = strlen(names);
+        snprintf(names + n, sizeof names - n, "%s%s", i == 0 ? "" : ", ", types[i]);
+    }
+    zoo_expected(z, "model", at, "type", names, type);
+    return NULL;
+}
+
+typedef struct act_cfg {
+    int type;
+} act_cfg;
+
+static const char *const act_names[] = {"ReLU", "ReLU6", NULL};
+static const sscma_act_kind act_kinds[] = {SSCMA_ACT_RELU, SSCMA_ACT_RELU6};
+
+static const sscma_field act_fields[] = {
+    SSCMA_FIELD_ENUM_AS("type", act_cfg, type, 0, act_names, SSCMA_FIELD_REQUIRED),
+    SSCMA_FIELD_KEY("inplace"),
+    SSCMA_FIELD_END,
+};
+
+sscma_act_kind zoo_act(zoo *z, json_t *obj, const char *reader, const char *path, sscma_act_kind def)
+{
+    json_t *v = json_object_get(obj, "act_cfg");
+    if (z->st != SSCMA_OK || v == NULL || json_is_null(v))
+        return def;
+    if (json_is_string(v)) { /* the type alone */
+        for (int i = 0; act_names[i] != NULL; i++)
+            if (strcmp(json_string_value(v), act_names[i]) == 0)
+                return act_kinds[i];
+        zoo_expected(z, reader, path, "act_cfg", "ReLU or ReLU6, or an object with that \"type\"", v);
+        return def;
+    }
+    char at[256];
+    act_cfg a;
+    sscma_schema_path(at, sizeof at, path, "act_cfg");
+    return zoo_read(z, act_fields, v, reader, at, &a) ? act_kinds[a.type] : def;
 }
 
 int64_t zoo_make_divisible(double v, int64_t divisor)
@@ -209,37 +182,52 @@ int32_t zoo_linear(zoo *z, const char *name, int32_t x, int64_t out_features)
     return zoo_op(z, name, "linear", &a, in, 3);
 }
 
-sscma_status sscma_zoo_build(sscma_graph *g, json_t *config, sscma_model_io_table *io)
+static const char *const family_names[] = {"ImageClassifier", "Fomo", "PFLD", NULL};
+
+sscma_status sscma_zoo_build(sscma_graph *g, json_t *config, const char *file, sscma_model_io_table *io)
 {
-    zoo z = {g, SSCMA_OK, "model"};
+    zoo z = {g, SSCMA_OK, file};
     memset(io, 0, sizeof *io);
     io->target = io->loss = -1;
     if (!json_is_object(config))
-        return sscma_fail(SSCMA_ERR_CONFIG, "model", "the model config must be a JSON object with a \"type\"");
-    const char *type = json_string_value(json_object_get(config, "type"));
-    if (type == NULL)
-        return sscma_fail(SSCMA_ERR_CONFIG, "model", "missing \"type\"; known types: ImageClassifier, Fomo, PFLD");
-    snprintf(io->family, sizeof io->family, "%s", type);
+        return zoo_expected(&z, "model", "model", NULL, "an object with a \"type\"", config);
+    json_t *type = json_object_get(config, "type");
+    int family = -1;
+    for (int i = 0; family_names[i] != NULL && json_is_string(type); i++)
+        if (strcmp(json_string_value(type), family_names[i]) == 0)
+            family = i;
+    if (family < 0) /* model.type: expected one of: ImageClassifier, Fomo, PFLD, got "Yolo" */
+        return zoo_expected(&z, "model", "model", "type", "one of: ImageClassifier, Fomo, PFLD", type);
+    snprintf(io->family, sizeof io->family, "%s", family_names[family]);
     /* SSCMA's model configs carry the input normalisation as data_preprocessor: the loaders apply it (the runner
      * turns it into the pipeline's Normalize), so the graph does not see it */
     json_t *dp = json_object_get(config, "data_preprocessor");
     if (dp != NULL && !json_is_object(dp) && !json_is_null(dp))
-        return sscma_fail(SSCMA_ERR_CONFIG, "model", "'data_preprocessor' must be an object");
+        return zoo_expected(&z, "model", "model", "data_preprocessor", "an object", dp);
     json_t *own = dp != NULL ? json_copy(config) : json_incref(config);
     if (own == NULL)
         return sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, "model", "cannot copy the config");
     json_object_del(own, "data_preprocessor");
-    sscma_status st;
-    if (strcmp(type, "ImageClassifier") == 0)
-        st = zoo_build_image_classifier(&z, own, io);
-    else if (strcmp(type, "Fomo") == 0)
-        st = zoo_build_fomo(&z, own, io);
-    else if (strcmp(type, "PFLD") == 0)
-        st = zoo_build_pfld(&z, own, io);
-    else
-        st = sscma_fail(SSCMA_ERR_CONFIG, "model", "unknown type '%s'; known types: ImageClassifier, Fomo, PFLD", type);
+    sscma_status st = family == 0   ? zoo_build_image_classifier(&z, own, io)
+                      : family == 1 ? zoo_build_fomo(&z, own, io)
+                                    : zoo_build_pfld(&z, own, io);
     json_decref(own);
     return st;
+}
+
+sscma_status sscma_zoo_model_create(sscma_context *ctx, json_t *config, const char *file, sscma_model **out)
+{
+    sscma_graph *g = NULL;
+    sscma_model_io_table io;
+    sscma_status st = sscma_graph_create(ctx, &g);
+    if (st == SSCMA_OK)
+        st = sscma_zoo_build(g, config, file, &io);
+    if (st != SSCMA_OK) {
+        sscma_graph_destroy(g);
+        json_decref(config);
+        return st;
+    }
+    return sscma_model_from_graph(ctx, g, &io, config, out);
 }
 
 /* The public constructor from a config (<sscma/model.h>). It lives here, above graph/, because only the zoo knows
@@ -253,15 +241,5 @@ sscma_status sscma_model_create(sscma_context *ctx, const char *config_json, ssc
     json_t *config = json_loads(config_json, 0, &err);
     if (config == NULL)
         return SSCMA_FAIL(SSCMA_ERR_CONFIG, "model config: line %d, column %d: %s", err.line, err.column, err.text);
-    sscma_graph *g = NULL;
-    sscma_model_io_table io;
-    sscma_status st = sscma_graph_create(ctx, &g);
-    if (st == SSCMA_OK)
-        st = sscma_zoo_build(g, config, &io);
-    if (st != SSCMA_OK) {
-        sscma_graph_destroy(g);
-        json_decref(config);
-        return st;
-    }
-    return sscma_model_from_graph(ctx, g, &io, config, out);
+    return sscma_zoo_model_create(ctx, config, NULL, out);
 }

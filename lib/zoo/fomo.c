@@ -8,48 +8,87 @@
  * (loss_bg) — SSCMA's masked sum of the two losses, as one op with a per-channel pos_weight.
  * Head weights start N(0, 0.01) as SSCMA's init_cfg; its batch norm weight 1, bias 0.
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "zoo/zoo.h"
 
-static bool parse_bce(zoo *z, json_t *loss, double *pos_weight)
+typedef struct fomo_cfg {
+    int64_t input_size[2];
+    int32_t n_input_size;
+} fomo_cfg;
+
+static const sscma_field fomo_fields[] = {
+    SSCMA_FIELD_KEY("type"),
+    SSCMA_FIELD_KEY("backbone"),
+    SSCMA_FIELD_KEY("head"),
+    ZOO_INPUT_SIZE_FIELD(fomo_cfg, 96, 8),
+    SSCMA_FIELD_END,
+};
+
+typedef struct fomo_head_cfg {
+    int64_t input_channels[1];
+    int32_t n_input_channels;
+    int64_t middle_channel, num_classes;
+} fomo_head_cfg;
+
+static const sscma_field fomo_head_fields[] = {
+    SSCMA_FIELD_KEY("type"),
+    SSCMA_FIELD_LIST_AS("input_channels", fomo_head_cfg, input_channels, offsetof(fomo_head_cfg, n_input_channels),
+                        1, 0, 1, 100000, SSCMA_FIELD_SCALAR_LIST),
+    SSCMA_FIELD_RANGE(fomo_head_cfg, middle_channel, 48, 1, 4096),
+    SSCMA_FIELD_AS("num_classes", fomo_head_cfg, num_classes, 0, true, 1, 1000, SSCMA_FIELD_REQUIRED),
+    SSCMA_FIELD_KEY("act_cfg"),
+    SSCMA_FIELD_KEY("loss_cls"),
+    SSCMA_FIELD_KEY("loss_bg"),
+    SSCMA_FIELD_END,
+};
+
+typedef struct bce_cfg {
+    double pos_weight, loss_weight;
+} bce_cfg;
+
+static const sscma_field bce_fields[] = {
+    SSCMA_FIELD_KEY("type"),
+    SSCMA_FIELD_KEY("reduction"),
+    SSCMA_FIELD_AS("pos_weight", bce_cfg, pos_weight, 0.0, true, 0.0, 1e6, SSCMA_FIELD_PREFILLED),
+    SSCMA_FIELD_RANGE(bce_cfg, loss_weight, 1.0, 1.0, 1.0),
+    SSCMA_FIELD_END,
+};
+
+static const char *const backbone_types[] = {"MobileNetv2", "MobileNetV2", NULL};
+static const char *const head_types[] = {"FomoHead", NULL};
+static const char *const bce_types[] = {"BCEWithLogitsLoss", NULL};
+
+/* head.<key> (BCEWithLogitsLoss), its pos_weight into *pos_weight (unchanged when absent). */
+static bool parse_bce(zoo *z, json_t *head, const char *key, double *pos_weight)
 {
-    static const char *const keys[] = {"type", "reduction", "pos_weight", "loss_weight", NULL};
-    const char *type = json_string_value(json_object_get(loss, "type"));
-    if (type == NULL || strcmp(type, "BCEWithLogitsLoss") != 0) {
-        z->st = sscma_fail(SSCMA_ERR_CONFIG, z->where, "unknown loss type '%s'; known: BCEWithLogitsLoss",
-                           type ? type : "(missing)");
+    char at[64];
+    int which = 0;
+    bce_cfg b = {.pos_weight = *pos_weight};
+    json_t *loss = zoo_part(z, head, "model.head", key, bce_types, true, &which);
+    if (!zoo_read(z, bce_fields, loss, "BCEWithLogitsLoss", sscma_schema_path(at, sizeof at, "model.head", key), &b))
         return false;
-    }
-    double weight = 1.0;
-    return zoo_check_keys(z, loss, "BCEWithLogitsLoss", keys) &&
-           zoo_float(z, loss, "pos_weight", *pos_weight, 0.0, 1e6, pos_weight) &&
-           zoo_float(z, loss, "loss_weight", 1.0, 1.0, 1.0, &weight);
+    *pos_weight = b.pos_weight;
+    return true;
 }
 
 sscma_status zoo_build_fomo(zoo *z, json_t *cfg, sscma_model_io_table *io)
 {
-    static const char *const keys[] = {"type", "backbone", "head", "input_size", NULL};
-    int64_t size[2] = {96, 96};
-    int32_t n_size = 2;
-    if (!zoo_check_keys(z, cfg, "Fomo", keys) || !zoo_int_list(z, cfg, "input_size", 8, 4096, size, 2, &n_size))
+    fomo_cfg fc;
+    fomo_head_cfg h;
+    int which = 0;
+    if (!zoo_read(z, fomo_fields, cfg, "Fomo", "model", &fc))
         return z->st;
-    if (n_size == 1)
-        size[1] = size[0];
-    json_t *backbone = zoo_object(z, cfg, "backbone"), *head = zoo_object(z, cfg, "head");
+    int64_t size[2];
+    zoo_image_size(fc.input_size, fc.n_input_size, size);
+    json_t *backbone = zoo_part(z, cfg, "model", "backbone", backbone_types, false, &which);
+    json_t *head = zoo_part(z, cfg, "model", "head", head_types, false, &which);
+    if (!zoo_read(z, fomo_head_fields, head, "FomoHead", "model.head", &h))
+        return z->st;
+    int64_t in_channels = zoo_mobilenetv2_in_channels(z, backbone);
     if (z->st != SSCMA_OK)
-        return z->st;
-    if (backbone == NULL || head == NULL)
-        return z->st = sscma_fail(SSCMA_ERR_CONFIG, "model", "Fomo needs \"backbone\" and \"head\"");
-    snprintf(z->where, sizeof z->where, "model.backbone");
-    const char *btype = json_string_value(json_object_get(backbone, "type"));
-    if (btype == NULL || (strcmp(btype, "MobileNetv2") != 0 && strcmp(btype, "MobileNetV2") != 0))
-        return z->st = sscma_fail(SSCMA_ERR_CONFIG, z->where, "unknown backbone type '%s'; known: MobileNetv2, "
-                                  "MobileNetV2", btype ? btype : "(missing)");
-    int64_t in_channels = 3;
-    if (!zoo_int(z, backbone, "in_channels", json_is_true(json_object_get(backbone, "gray_input")) ? 1 : 3, 1, 4,
-                 &in_channels))
         return z->st;
     const int64_t image_dims[4] = {1, size[0], size[1], in_channels};
     if ((z->st = sscma_graph_add_input(z->g, "image", SSCMA_DTYPE_F32, 4, image_dims, 0, &io->image)) != SSCMA_OK)
@@ -60,47 +99,14 @@ sscma_status zoo_build_fomo(zoo *z, json_t *cfg, sscma_model_io_table *io)
     int32_t x = feats[n_feats - 1];
     int64_t channels = zoo_desc(z, x)->dims[3];
 
-    snprintf(z->where, sizeof z->where, "model.head");
-    static const char *const head_keys[] = {"type", "input_channels", "middle_channel", "num_classes", "act_cfg",
-                                            "loss_cls", "loss_bg", NULL};
-    const char *htype = json_string_value(json_object_get(head, "type"));
-    if (htype == NULL || strcmp(htype, "FomoHead") != 0)
-        return z->st = sscma_fail(SSCMA_ERR_CONFIG, z->where, "unknown head type '%s'; known: FomoHead",
-                                  htype ? htype : "(missing)");
-    int64_t middle = 48, classes = 0, in_list[1] = {channels};
-    int32_t n_in_list = 1;
-    if (!zoo_check_keys(z, head, "FomoHead", head_keys) || !zoo_int(z, head, "middle_channel", 48, 1, 4096, &middle) ||
-        !zoo_int(z, head, "num_classes", 0, 1, 1000, &classes) ||
-        !zoo_int_list(z, head, "input_channels", 1, 100000, in_list, 1, &n_in_list))
-        return z->st;
-    if (classes < 1)
-        return z->st = sscma_fail(SSCMA_ERR_CONFIG, z->where, "'num_classes' is required");
-    if (in_list[0] != channels)
-        return z->st = sscma_fail(SSCMA_ERR_CONFIG, z->where, "input_channels is %lld but the backbone gives %lld",
-                                  (long long)in_list[0], (long long)channels);
-    sscma_act_kind act = SSCMA_ACT_RELU6;
-    json_t *act_cfg = json_object_get(head, "act_cfg");
-    if (act_cfg != NULL) {
-        const char *a = json_is_string(act_cfg) ? json_string_value(act_cfg)
-                                                : json_string_value(json_object_get(act_cfg, "type"));
-        if (a != NULL && strcmp(a, "ReLU6") == 0)
-            act = SSCMA_ACT_RELU6;
-        else if (a != NULL && strcmp(a, "ReLU") == 0)
-            act = SSCMA_ACT_RELU;
-        else
-            return z->st = sscma_fail(SSCMA_ERR_CONFIG, z->where, "act_cfg '%s' is not ReLU6 or ReLU", a ? a : "?");
-    }
+    int64_t middle = h.middle_channel, classes = h.num_classes;
+    if (h.n_input_channels == 1 && h.input_channels[0] != channels)
+        return zoo_fail(z, "FomoHead", "model.head", "input_channels", "expected %lld (the backbone's), got %lld",
+                        (long long)channels, (long long)h.input_channels[0]);
+    sscma_act_kind act = zoo_act(z, head, "FomoHead", "model.head", SSCMA_ACT_RELU6);
     double pos_weight_cls = 40.0, pos_weight_bg = 1.0; /* SSCMA's FOMO configs: 40 for the classes */
-    json_t *loss_cls = zoo_object(z, head, "loss_cls"), *loss_bg = zoo_object(z, head, "loss_bg");
-    if (z->st != SSCMA_OK)
+    if (!parse_bce(z, head, "loss_cls", &pos_weight_cls) || !parse_bce(z, head, "loss_bg", &pos_weight_bg))
         return z->st;
-    snprintf(z->where, sizeof z->where, "model.head.loss_cls");
-    if (loss_cls != NULL && !parse_bce(z, loss_cls, &pos_weight_cls))
-        return z->st;
-    snprintf(z->where, sizeof z->where, "model.head.loss_bg");
-    if (loss_bg != NULL && !parse_bce(z, loss_bg, &pos_weight_bg))
-        return z->st;
-    snprintf(z->where, sizeof z->where, "model.head");
 
     /* head: conv-BN-act bridge, 1x1 prediction conv; weights N(0, 0.01) */
     int32_t before = z->g->n_values;

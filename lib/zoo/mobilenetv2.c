@@ -13,6 +13,7 @@
  * convolution-norm pairs of the blocks (projection conv.{j}.weight, its BN conv.{j+1}).
  */
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -53,25 +54,66 @@ int32_t zoo_inverted_residual(zoo *z, const char *block, int32_t x, int64_t cout
     return y;
 }
 
+typedef struct mobilenetv2_cfg {
+    double widen_factor;
+    int64_t in_channels; /* 0: from gray_input */
+    bool gray_input;
+    int64_t out_indices[8];
+    int32_t n_out_indices;
+} mobilenetv2_cfg;
+
+static const sscma_field mobilenetv2_fields[] = {
+    SSCMA_FIELD_KEY("type"),
+    SSCMA_FIELD_RANGE(mobilenetv2_cfg, widen_factor, 1.0, 0.05, 4.0),
+    SSCMA_FIELD_RANGE(mobilenetv2_cfg, in_channels, 0, 1, 4),
+    SSCMA_FIELD(mobilenetv2_cfg, gray_input, false),
+    SSCMA_FIELD_LIST_AS("out_indices", mobilenetv2_cfg, out_indices, offsetof(mobilenetv2_cfg, n_out_indices), 1, 0, 0,
+                        7, SSCMA_FIELD_SCALAR_LIST),
+    SSCMA_FIELD_END,
+};
+
+static bool sscma_naming(json_t *cfg)
+{
+    const char *type = json_string_value(json_object_get(cfg, "type"));
+    return type != NULL && strcmp(type, "MobileNetv2") == 0;
+}
+
+static bool read_config(zoo *z, json_t *cfg, mobilenetv2_cfg *c)
+{
+    if (!zoo_read(z, mobilenetv2_fields, cfg, sscma_naming(cfg) ? "MobileNetv2" : "MobileNetV2", "model.backbone", c))
+        return false;
+    if (c->in_channels == 0)
+        c->in_channels = c->gray_input ? 1 : 3;
+    return true;
+}
+
+int64_t zoo_mobilenetv2_in_channels(zoo *z, json_t *cfg)
+{
+    mobilenetv2_cfg c;
+    return read_config(z, cfg, &c) ? c.in_channels : 0;
+}
+
 sscma_status zoo_build_mobilenetv2(zoo *z, json_t *cfg, const char *prefix, int32_t x, int32_t *outs,
                                    int32_t *n_outs)
 {
-    static const char *const keys[] = {"type", "widen_factor", "in_channels", "gray_input", "out_indices", NULL};
-    double widen = 1.0;
-    int64_t in_channels = 3, out_indices[8] = {7};
-    int32_t n_idx = 1;
-    const char *type = json_string_value(json_object_get(cfg, "type"));
-    bool sscma_names = type != NULL && strcmp(type, "MobileNetv2") == 0;
-    if (sscma_names)
-        out_indices[0] = 6;
-    if (!zoo_check_keys(z, cfg, sscma_names ? "MobileNetv2" : "MobileNetV2", keys) ||
-        !zoo_float(z, cfg, "widen_factor", 1.0, 0.05, 4.0, &widen) ||
-        !zoo_int(z, cfg, "in_channels", json_is_true(json_object_get(cfg, "gray_input")) ? 1 : 3, 1, 4, &in_channels) ||
-        !zoo_int_list(z, cfg, "out_indices", 0, sscma_names ? 6 : 7, out_indices, 8, &n_idx))
+    bool sscma_names = sscma_naming(cfg);
+    const char *reader = sscma_names ? "MobileNetv2" : "MobileNetV2", *path = "model.backbone";
+    mobilenetv2_cfg c;
+    if (!read_config(z, cfg, &c))
         return z->st;
+    double widen = c.widen_factor;
+    int64_t in_channels = c.in_channels;
+    int64_t *out_indices = c.out_indices;
+    int32_t n_idx = c.n_out_indices;
+    if (n_idx == 0) /* the last stage: torchvision's classifier features, SSCMA's backbone output */
+        out_indices[0] = sscma_names ? 6 : 7, n_idx = 1;
+    for (int32_t i = 0; i < n_idx; i++)
+        if (sscma_names && out_indices[i] > 6)
+            return zoo_expected(z, reader, path, "out_indices", "a list of 1 to 8 integers (each an integer 0..6)",
+                                json_object_get(cfg, "out_indices"));
     if (zoo_desc(z, x)->dims[3] != in_channels)
-        return z->st = sscma_fail(SSCMA_ERR_CONFIG, z->where, "in_channels is %lld but the image has %lld channels",
-                                  (long long)in_channels, (long long)zoo_desc(z, x)->dims[3]);
+        return zoo_fail(z, reader, path, "in_channels", "expected %lld (the image's channels), got %lld",
+                        (long long)zoo_desc(z, x)->dims[3], (long long)in_channels);
     int64_t last_stage = 0;
     for (int32_t i = 0; i < n_idx; i++)
         last_stage = out_indices[i] > last_stage ? out_indices[i] : last_stage;

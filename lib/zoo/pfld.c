@@ -11,6 +11,7 @@
  * Inverted residuals are named as SSCMA's (conv.j.conv / conv.j.norm). Loss (PFLDLoss): the batch mean of the
  * summed squared error.
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -25,48 +26,83 @@ static int32_t cbr(zoo *z, const char *name, int32_t x, int64_t cout, int32_t k,
     return zoo_bn(z, bn, zoo_conv(z, conv, x, cout, k, stride, groups, false), act);
 }
 
-static sscma_act_kind parse_act(zoo *z, json_t *obj, sscma_act_kind def)
-{
-    json_t *v = json_object_get(obj, "act_cfg");
-    if (v == NULL || z->st != SSCMA_OK)
-        return def;
-    const char *a = json_is_string(v) ? json_string_value(v) : json_string_value(json_object_get(v, "type"));
-    if (a != NULL && strcmp(a, "ReLU") == 0)
-        return SSCMA_ACT_RELU;
-    if (a != NULL && strcmp(a, "ReLU6") == 0)
-        return SSCMA_ACT_RELU6;
-    z->st = sscma_fail(SSCMA_ERR_CONFIG, z->where, "act_cfg '%s' is not ReLU or ReLU6", a ? a : "?");
-    return def;
-}
+typedef struct pfld_cfg {
+    int64_t input_size[2];
+    int32_t n_input_size;
+} pfld_cfg;
+
+static const sscma_field pfld_fields[] = {
+    SSCMA_FIELD_KEY("type"),
+    SSCMA_FIELD_KEY("backbone"),
+    SSCMA_FIELD_KEY("head"),
+    ZOO_INPUT_SIZE_FIELD(pfld_cfg, 112, 16),
+    SSCMA_FIELD_END,
+};
+
+typedef struct pfld_backbone_cfg {
+    int64_t inchannel, out_channel, layer1[16], layer2[16]; /* layers absent: 5 of 16 and 6 of 32 */
+    int32_t n_layer1, n_layer2;
+} pfld_backbone_cfg;
+
+static const sscma_field pfld_backbone_fields[] = {
+    SSCMA_FIELD_KEY("type"),
+    SSCMA_FIELD_RANGE(pfld_backbone_cfg, inchannel, 3, 1, 4),
+    SSCMA_FIELD_LIST_AS("layer1", pfld_backbone_cfg, layer1, offsetof(pfld_backbone_cfg, n_layer1), 1, 16, 1, 4096,
+                        SSCMA_FIELD_SCALAR_LIST),
+    SSCMA_FIELD_LIST_AS("layer2", pfld_backbone_cfg, layer2, offsetof(pfld_backbone_cfg, n_layer2), 1, 32, 1, 4096,
+                        SSCMA_FIELD_SCALAR_LIST),
+    SSCMA_FIELD_RANGE(pfld_backbone_cfg, out_channel, 16, 1, 4096),
+    SSCMA_FIELD_END,
+};
+
+typedef struct pfld_head_cfg {
+    int64_t num_point, input_channel, feature_num[2]; /* input_channel 0: the backbone's */
+    int32_t n_feature_num;
+} pfld_head_cfg;
+
+static const sscma_field pfld_head_fields[] = {
+    SSCMA_FIELD_KEY("type"),
+    SSCMA_FIELD_RANGE(pfld_head_cfg, num_point, 1, 1, 10000),
+    SSCMA_FIELD_RANGE(pfld_head_cfg, input_channel, 0, 1, 4096),
+    SSCMA_FIELD_LIST_AS("feature_num", pfld_head_cfg, feature_num, offsetof(pfld_head_cfg, n_feature_num), 2, 32, 1,
+                        4096, 0),
+    SSCMA_FIELD_KEY("act_cfg"),
+    SSCMA_FIELD_KEY("loss_cfg"),
+    SSCMA_FIELD_END,
+};
+
+static const sscma_field type_only_fields[] = {SSCMA_FIELD_KEY("type"), SSCMA_FIELD_END};
+
+static const char *const backbone_types[] = {"PfldMobileNetV2", NULL};
+static const char *const head_types[] = {"PFLDhead", NULL};
+static const char *const loss_types[] = {"PFLDLoss", NULL};
 
 sscma_status zoo_build_pfld(zoo *z, json_t *cfg, sscma_model_io_table *io)
 {
-    static const char *const keys[] = {"type", "backbone", "head", "input_size", NULL};
-    int64_t size[2] = {112, 112};
-    int32_t n_size = 2;
-    if (!zoo_check_keys(z, cfg, "PFLD", keys) || !zoo_int_list(z, cfg, "input_size", 16, 4096, size, 2, &n_size))
+    pfld_cfg c;
+    pfld_backbone_cfg b;
+    pfld_head_cfg h;
+    int which = 0;
+    if (!zoo_read(z, pfld_fields, cfg, "PFLD", "model", &c))
         return z->st;
-    if (n_size == 1)
-        size[1] = size[0];
-    json_t *backbone = zoo_object(z, cfg, "backbone"), *head = zoo_object(z, cfg, "head");
+    int64_t size[2];
+    zoo_image_size(c.input_size, c.n_input_size, size);
+    json_t *backbone = zoo_part(z, cfg, "model", "backbone", backbone_types, false, &which);
+    json_t *head = zoo_part(z, cfg, "model", "head", head_types, false, &which);
+    if (!zoo_read(z, pfld_backbone_fields, backbone, "PfldMobileNetV2", "model.backbone", &b) ||
+        !zoo_read(z, pfld_head_fields, head, "PFLDhead", "model.head", &h))
+        return z->st;
+    json_t *loss_cfg = zoo_part(z, head, "model.head", "loss_cfg", loss_types, true, &which);
+    if (!zoo_read(z, type_only_fields, loss_cfg, "PFLDLoss", "model.head.loss_cfg", &which))
+        return z->st;
+    sscma_act_kind act = zoo_act(z, head, "PFLDhead", "model.head", SSCMA_ACT_RELU);
+    int64_t inchannel = b.inchannel, out_channel = b.out_channel, points = h.num_point;
+    int32_t n1 = b.n_layer1 != 0 ? b.n_layer1 : 5, n2 = b.n_layer2 != 0 ? b.n_layer2 : 6;
+    const int64_t *layer1 = b.layer1, *layer2 = b.layer2, *feature_num = h.feature_num;
+    if (h.input_channel != 0 && h.input_channel != out_channel)
+        return zoo_fail(z, "PFLDhead", "model.head", "input_channel", "expected %lld (the backbone's out_channel), "
+                        "got %lld", (long long)out_channel, (long long)h.input_channel);
     if (z->st != SSCMA_OK)
-        return z->st;
-    if (backbone == NULL || head == NULL)
-        return z->st = sscma_fail(SSCMA_ERR_CONFIG, "model", "PFLD needs \"backbone\" and \"head\"");
-
-    snprintf(z->where, sizeof z->where, "model.backbone");
-    static const char *const bkeys[] = {"type", "inchannel", "layer1", "layer2", "out_channel", NULL};
-    const char *btype = json_string_value(json_object_get(backbone, "type"));
-    if (btype == NULL || strcmp(btype, "PfldMobileNetV2") != 0)
-        return z->st = sscma_fail(SSCMA_ERR_CONFIG, z->where, "unknown backbone type '%s'; known: PfldMobileNetV2",
-                                  btype ? btype : "(missing)");
-    int64_t inchannel = 3, out_channel = 16, layer1[16] = {16, 16, 16, 16, 16}, layer2[16] = {32, 32, 32, 32, 32, 32};
-    int32_t n1 = 5, n2 = 6;
-    if (!zoo_check_keys(z, backbone, "PfldMobileNetV2", bkeys) ||
-        !zoo_int(z, backbone, "inchannel", 3, 1, 4, &inchannel) ||
-        !zoo_int(z, backbone, "out_channel", 16, 1, 4096, &out_channel) ||
-        !zoo_int_list(z, backbone, "layer1", 1, 4096, layer1, 16, &n1) ||
-        !zoo_int_list(z, backbone, "layer2", 1, 4096, layer2, 16, &n2))
         return z->st;
     const int64_t image_dims[4] = {1, size[0], size[1], inchannel};
     if ((z->st = sscma_graph_add_input(z->g, "image", SSCMA_DTYPE_F32, 4, image_dims, 0, &io->image)) != SSCMA_OK)
@@ -87,33 +123,6 @@ sscma_status zoo_build_pfld(zoo *z, json_t *cfg, sscma_model_io_table *io)
     if (z->st != SSCMA_OK)
         return z->st;
 
-    snprintf(z->where, sizeof z->where, "model.head");
-    static const char *const hkeys[] = {"type", "num_point", "input_channel", "feature_num", "act_cfg", "loss_cfg",
-                                        NULL};
-    const char *htype = json_string_value(json_object_get(head, "type"));
-    if (htype == NULL || strcmp(htype, "PFLDhead") != 0)
-        return z->st = sscma_fail(SSCMA_ERR_CONFIG, z->where, "unknown head type '%s'; known: PFLDhead",
-                                  htype ? htype : "(missing)");
-    int64_t points = 1, input_channel = out_channel, feature_num[2] = {32, 32};
-    int32_t nf = 2;
-    if (!zoo_check_keys(z, head, "PFLDhead", hkeys) || !zoo_int(z, head, "num_point", 1, 1, 10000, &points) ||
-        !zoo_int(z, head, "input_channel", out_channel, out_channel, out_channel, &input_channel) ||
-        !zoo_int_list(z, head, "feature_num", 1, 4096, feature_num, 2, &nf))
-        return z->st;
-    if (nf != 2)
-        return z->st = sscma_fail(SSCMA_ERR_CONFIG, z->where, "'feature_num' needs 2 values");
-    sscma_act_kind act = parse_act(z, head, SSCMA_ACT_RELU);
-    json_t *loss_cfg = zoo_object(z, head, "loss_cfg");
-    if (z->st != SSCMA_OK)
-        return z->st;
-    if (loss_cfg != NULL) {
-        const char *lt = json_string_value(json_object_get(loss_cfg, "type"));
-        static const char *const lkeys[] = {"type", NULL};
-        if (lt == NULL || strcmp(lt, "PFLDLoss") != 0 || !zoo_check_keys(z, loss_cfg, "PFLDLoss", lkeys))
-            return z->st != SSCMA_OK ? z->st
-                                     : (z->st = sscma_fail(SSCMA_ERR_CONFIG, z->where,
-                                                           "unknown loss type '%s'; known: PFLDLoss", lt ? lt : "?"));
-    }
     sscma_reshape_attrs flat1 = {2, {-1, out_channel}}, flat2 = {2, {-1, feature_num[0]}},
                         flat3 = {2, {-1, feature_num[1]}};
     int32_t g1 = zoo_op(z, "head.pool1", "global_avg_pool", NULL, &x, 1);

@@ -1,32 +1,55 @@
 /*
- * Model families (SSCMA registry names) built into a graph, and the helpers they share: config keys with checked
- * types and defaults, and layer builders that add named parameters (PyTorch dotted names) and nodes.
+ * Model families (SSCMA registry names) built into a graph, and the helpers they share: config reading through
+ * core/schema.h, and layer builders that add named parameters (PyTorch dotted names) and nodes.
  */
 #ifndef SSCMA_LIB_ZOO_ZOO_H
 #define SSCMA_LIB_ZOO_ZOO_H
 
 #include <jansson.h>
+#include <stddef.h>
 
+#include "core/schema.h"
 #include "graph/graph.h"
 #include "graph/model_private.h"
 
-/* A builder: the graph and a name prefix; the first failure sticks in `st` and later calls do nothing. */
+/* A builder: the graph and the first failure, which sticks in `st` so that later calls do nothing. */
 typedef struct zoo {
     sscma_graph *g;
     sscma_status st;
-    char where[160]; /* config path for messages: "model.backbone" */
+    const char *file; /* the config file for messages; NULL: each reader names itself ("MobileNetV2") */
 } zoo;
 
-/* Builds the model described by `config` (a JSON object with "type"). */
-sscma_status sscma_zoo_build(sscma_graph *g, json_t *config, sscma_model_io_table *io);
+/* Builds the model described by `config` (a JSON object with "type"); `file` (or NULL) names it in messages. */
+sscma_status sscma_zoo_build(sscma_graph *g, json_t *config, const char *file, sscma_model_io_table *io);
 
-/* ---- config helpers: return false (and set z->st) on a wrong type or value; missing keys take the default ---- */
-bool zoo_check_keys(zoo *z, json_t *obj, const char *type, const char *const *valid);
-bool zoo_int(zoo *z, json_t *obj, const char *key, int64_t def, int64_t lo, int64_t hi, int64_t *out);
-bool zoo_float(zoo *z, json_t *obj, const char *key, double def, double lo, double hi, double *out);
-/* Reads an integer list (or a single integer) into out[0..*n), at most cap entries; absent: keeps *n as given. */
-bool zoo_int_list(zoo *z, json_t *obj, const char *key, int64_t lo, int64_t hi, int64_t *out, int32_t cap, int32_t *n);
-json_t *zoo_object(zoo *z, json_t *obj, const char *key); /* NULL if absent; a non-object fails */
+/* sscma_model_create for a parsed config (borrowed) read from `file` (NULL: unknown): the runner's way in. */
+sscma_status sscma_zoo_model_create(sscma_context *ctx, json_t *config, const char *file, sscma_model **out);
+
+/*
+ * ---- config: every key goes through the config reader (core/schema.h) ----
+ * Messages read "<file>: model.head.num_classes: expected ..."; without a file the reader (the family or part's
+ * type, "MobileNetV2") stands in for it. Each returns false (zoo_read) or z->st after recording the first failure.
+ */
+bool zoo_read(zoo *z, const sscma_field *fields, json_t *obj, const char *reader, const char *path, void *out);
+sscma_status zoo_fail(zoo *z, const char *reader, const char *path, const char *key, const char *fmt, ...)
+    SSCMA_PRINTF(5, 6);
+sscma_status zoo_expected(zoo *z, const char *reader, const char *path, const char *key, const char *expected,
+                          json_t *value);
+/* obj[key] when it is an object whose "type" is one of `types` (NULL-terminated; *index receives which), NULL after
+ * a failure; absent: NULL without a failure when `optional`. */
+json_t *zoo_part(zoo *z, json_t *obj, const char *path, const char *key, const char *const *types, bool optional,
+                 int *index);
+/* A family's "input_size": [h, w] or one integer for both, in lo..4096, def when absent; the struct has
+ * `int64_t input_size[2]; int32_t n_input_size;` and zoo_image_size() gives [h, w]. */
+#define ZOO_INPUT_SIZE_FIELD(type, def, lo)                                                                      \
+    SSCMA_FIELD_LIST_AS("input_size", type, input_size, offsetof(type, n_input_size), 1, def, lo, 4096,         \
+                        SSCMA_FIELD_SCALAR_LIST)
+static inline void zoo_image_size(const int64_t *input_size, int32_t n, int64_t *hw)
+{
+    hw[0] = input_size[0], hw[1] = n == 2 ? input_size[1] : input_size[0];
+}
+/* act_cfg: "ReLU" / {"type": "ReLU6"} (absent: def). */
+sscma_act_kind zoo_act(zoo *z, json_t *obj, const char *reader, const char *path, sscma_act_kind def);
 
 /* ---- layers: each returns the output value id, or -1 after a failure (z->st set) ---- */
 int32_t zoo_conv(zoo *z, const char *name, int32_t x, int64_t cout, int32_t k, int32_t stride, int32_t groups,
@@ -50,6 +73,8 @@ int32_t zoo_inverted_residual(zoo *z, const char *block, int32_t x, int64_t cout
 int64_t zoo_make_divisible(double v, int64_t divisor);
 
 /* Families */
+/* The image channels a MobileNetV2 backbone config asks for (in_channels, else gray_input), 0 after a failure. */
+int64_t zoo_mobilenetv2_in_channels(zoo *z, json_t *cfg);
 sscma_status zoo_build_mobilenetv2(zoo *z, json_t *cfg, const char *prefix, int32_t x, int32_t *outs,
                                    int32_t *n_outs);
 sscma_status zoo_build_image_classifier(zoo *z, json_t *cfg, sscma_model_io_table *io);

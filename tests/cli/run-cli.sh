@@ -194,6 +194,12 @@ fails "a bad batch size names the key" 1 "train_dataloader.batch_size" \
     "$SSCMA" train "$FOMO" "${O[@]}" train_dataloader.batch_size=0 --quiet
 fails "an undefined reference names the key" 1 "model.input_size" \
     "$SSCMA" info "$FOMO" --cfg-options 'model.input_size=${nope}'
+fails "a wrong type names the file and the JSON path" 1 \
+    "fomo_mobnetv2_0.35_x8_coco.json: model.head.num_classes: expected an integer 1..1000, got \"3\"" \
+    "$SSCMA" info "$FOMO" --cfg-options 'model.head.num_classes="3"'
+fails "a bad hook value names the file and the JSON path" 1 \
+    "fomo_mobnetv2_0.35_x8_coco.json: default_hooks.checkpoint.interval: expected an integer >= 1, got 0" \
+    "$SSCMA" train "$FOMO" "${O[@]}" default_hooks.checkpoint.interval=0 --quiet
 fails "a missing checkpoint names the file" 1 "missing.ckpt" "$SSCMA" eval "$FOMO" missing.ckpt "${O[@]}"
 fails "a checkpoint of another model names the tensor" 1 "fm/last.ckpt" "$SSCMA" eval "$FOMO" fm/last.ckpt "${O[@]}"
 fails "a missing image names the file" 1 "x.png" "$SSCMA" infer wd/last_int8.tflite x.png

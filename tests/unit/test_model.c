@@ -200,22 +200,25 @@ static void bad_configs_and_arguments(void)
     CHECK_FAILS(sscma_model_create(ctx, "{\"type\": \"ImageClassifier\",\n \"head\": }", &m), SSCMA_ERR_CONFIG,
                 "line 2");
     CHECK_FAILS(sscma_model_create(ctx, "{\"type\": \"Yolo\"}", &m), SSCMA_ERR_CONFIG,
-                "unknown type 'Yolo'; known types: ImageClassifier, Fomo, PFLD");
+                "model: model.type: expected one of: ImageClassifier, Fomo, PFLD, got \"Yolo\"");
     CHECK_FAILS(sscma_model_create(ctx,
                                    "{\"type\": \"ImageClassifier\", \"backbone\": {\"type\": \"MobileNetV2\","
                                    " \"widen\": 0.5}, \"head\": {\"type\": \"LinearClsHead\", \"num_classes\": 3}}",
                                    &m),
-                SSCMA_ERR_CONFIG, "model.backbone: unknown key 'widen' for MobileNetV2; valid keys: type, widen_factor");
+                SSCMA_ERR_CONFIG,
+                "MobileNetV2: model.backbone: unknown key 'widen'; valid keys: type, widen_factor");
     CHECK_FAILS(sscma_model_create(ctx,
                                    "{\"type\": \"ImageClassifier\", \"backbone\": {\"type\": \"MobileNetV2\"},"
                                    " \"head\": {\"type\": \"LinearClsHead\", \"num_classes\": \"ten\"}}",
                                    &m),
-                SSCMA_ERR_CONFIG, "model.head: 'num_classes' must be an integer");
+                SSCMA_ERR_CONFIG,
+                "LinearClsHead: model.head.num_classes: expected an integer 1..100000, got \"ten\"");
     CHECK_FAILS(sscma_model_create(ctx,
                                    "{\"type\": \"ImageClassifier\", \"backbone\": {\"type\": \"MobileNetV2\","
                                    " \"widen_factor\": 9}, \"head\": {\"type\": \"LinearClsHead\", \"num_classes\": 3}}",
                                    &m),
-                SSCMA_ERR_CONFIG, "'widen_factor' is out of range (got 9");
+                SSCMA_ERR_CONFIG,
+                "MobileNetV2: model.backbone.widen_factor: expected a number 0.05..4, got 9");
     CHECK(m == NULL);
     CHECK_OK(sscma_model_create(ctx, fixture_small_classifier, &m));
     sscma_tensor *t = NULL;

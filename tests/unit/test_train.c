@@ -366,16 +366,18 @@ static void trainer_errors(void)
     const char *opt = "\"optim_wrapper\": {\"optimizer\": {\"type\": \"SGD\", \"lr\": 0.01}}";
     char cfg[512];
     snprintf(cfg, sizeof cfg, "{%s}", opt);
-    CHECK_FAILS(make_stack(&s, cfg), SSCMA_ERR_CONFIG, "needs 'max_epochs'");
+    CHECK_FAILS(make_stack(&s, cfg), SSCMA_ERR_CONFIG, "trainer: max_epochs: expected an integer 1..1000000");
     free_stack(&s);
     snprintf(cfg, sizeof cfg, "{\"max_epochs\": 1, \"max_iters\": 3, %s}", opt);
     CHECK_FAILS(make_stack(&s, cfg), SSCMA_ERR_CONFIG, "unknown key 'max_iters'");
     free_stack(&s);
     snprintf(cfg, sizeof cfg, "{\"max_epochs\": 1, %s, \"custom_hooks\": [{\"type\": \"SWAHook\"}]}", opt);
-    CHECK_FAILS(make_stack(&s, cfg), SSCMA_ERR_CONFIG, "unknown hook type 'SWAHook'");
+    CHECK_FAILS(make_stack(&s, cfg), SSCMA_ERR_CONFIG,
+                "trainer: custom_hooks[0].type: expected one of: EMAHook, EarlyStoppingHook, got \"SWAHook\"");
     free_stack(&s);
     snprintf(cfg, sizeof cfg, "{\"max_epochs\": 1, %s, \"default_hooks\": {\"checkpoint\": {\"save_best\": 1}}}", opt);
-    CHECK_FAILS(make_stack(&s, cfg), SSCMA_ERR_CONFIG, "save_best must be a metric name");
+    CHECK_FAILS(make_stack(&s, cfg), SSCMA_ERR_CONFIG,
+                "trainer: default_hooks.checkpoint.save_best: expected a metric name or \"auto\", got 1");
     free_stack(&s);
     snprintf(cfg, sizeof cfg, "{\"max_epochs\": 1, \"optim_wrapper\": {\"optimizer\": {\"type\": \"Lion\"}}}");
     CHECK_FAILS(make_stack(&s, cfg), SSCMA_ERR_CONFIG, "optim_wrapper.optimizer.type: expected one of: SGD, Adam, AdamW, got \"Lion\"");
@@ -536,7 +538,8 @@ static void trainer_runs_the_yolov5_hook(void)
     CHECK_FAILS(make_stack(&t, "{\"max_epochs\": 4, \"optim_wrapper\": {\"optimizer\": {\"type\": \"SGD\"}},"
                                " \"default_hooks\": {\"param_scheduler\": {\"type\": \"YOLOv5ParamSchedulerHook\","
                                " \"scheduler_type\": \"step\"}}}"),
-                SSCMA_ERR_CONFIG, "scheduler_type is \"linear\" or \"cosine\"");
+                SSCMA_ERR_CONFIG,
+                "default_hooks.param_scheduler.scheduler_type: expected one of: linear, cosine, got \"step\"");
     free_stack(&t);
 }
 
