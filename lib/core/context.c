@@ -342,21 +342,6 @@ void *sscma_mrealloc(const sscma_context *ctx, void *ptr, size_t size_bytes)
     return moved;
 }
 
-void *sscma_sys_malloc(size_t size_bytes)
-{
-    return malloc(size_bytes ? size_bytes : 1);
-}
-
-void *sscma_sys_realloc(void *ptr, size_t size_bytes)
-{
-    return realloc(ptr, size_bytes ? size_bytes : 1);
-}
-
-void sscma_sys_free(void *ptr)
-{
-    free(ptr);
-}
-
 char *sscma_mstrndup(const sscma_context *ctx, const char *s, size_t max_len)
 {
     size_t n = strnlen(s, max_len);

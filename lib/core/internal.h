@@ -162,14 +162,6 @@ void *sscma_mrealloc(const sscma_context *ctx, void *ptr, size_t size_bytes);
 void sscma_mfree(const sscma_context *ctx, void *ptr);
 char *sscma_mstrdup(const sscma_context *ctx, const char *s);
 char *sscma_mstrndup(const sscma_context *ctx, const char *s, size_t max_len);
-/*
- * The C library's allocator, only for memory handed to code that releases it with free(): lib/quant/predict.c, not
- * yet converted, frees sscma_image_load's pixels and the image buffers it gives sscma_pipeline_apply with ctx NULL.
- * To be removed with that code's conversion (docs/architecture.md, "Memory"); nothing else may use them.
- */
-void *sscma_sys_malloc(size_t size_bytes);
-void *sscma_sys_realloc(void *ptr, size_t size_bytes);
-void sscma_sys_free(void *ptr);
 
 /* The size given for a header-prefixed block (0 for NULL). */
 size_t sscma_msize(const void *ptr);

@@ -100,9 +100,6 @@ sscma_status sscma_dataset_boxes(const sscma_dataset *ds, int64_t index, int64_t
  */
 sscma_status sscma_image_decode(const sscma_context *ctx, const char *path, int64_t max_pixels, int channels,
                               uint8_t **pixels, int64_t *h, int64_t *w, int64_t *c);
-/* The same with *pixels from the C allocator (free()): only for lib/quant/predict.c until it is converted. */
-sscma_status sscma_image_load(const char *path, int64_t max_pixels, int channels, uint8_t **pixels, int64_t *h,
-                              int64_t *w, int64_t *c);
 
 /* The sample's raw pixels and label, without wrapping (for the loader). pixels is a block of ds->ctx
  * (sscma_mfree with ds->ctx) unless borrowed. */
@@ -115,7 +112,7 @@ typedef struct sscma_pipeline sscma_pipeline;
 
 /* A float image being transformed: HWC, values 0..255 until Normalize. Buffers are owned by the worker. */
 typedef struct sscma_image {
-    const sscma_context *ctx; /* data is a block of ctx; NULL: of the C allocator (lib/quant/predict.c, pending) */
+    const sscma_context *ctx; /* data is a header-prefixed block of ctx (sscma_malloc family) */
     float *data;
     int64_t h, w, c;
     size_t capacity; /* floats */

@@ -59,9 +59,8 @@ static bool declared_size(FILE *f, int64_t *w, int64_t *h)
     return found;
 }
 
-/* Decodes into pixels from ctx (sscma_malloc), or from the C allocator when `sys` (sscma_image_load). */
-static sscma_status decode(const sscma_context *ctx, bool sys, const char *path, int64_t max_pixels,
-                                 int channels, uint8_t **pixels, int64_t *h, int64_t *w, int64_t *c)
+sscma_status sscma_image_decode(const sscma_context *ctx, const char *path, int64_t max_pixels, int channels,
+                                uint8_t **pixels, int64_t *h, int64_t *w, int64_t *c)
 {
     FILE *f = NULL;
     sscma_status st = sscma_open_regular(path, &f); /* a FIFO would block stb's reads forever */
@@ -98,7 +97,7 @@ static sscma_status decode(const sscma_context *ctx, bool sys, const char *path,
     }
     size_t bytes = (size_t)gw * (size_t)gh * (size_t)want;
     /* stb_image allocates with the C allocator inside libstb (not built here): its buffer lives only until this copy */
-    *pixels = sys ? sscma_sys_malloc(bytes) : sscma_malloc(ctx, bytes);
+    *pixels = sscma_malloc(ctx, bytes);
     if (*pixels == NULL) {
         stbi_image_free(data);
         return sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, path, "cannot allocate %zu bytes", bytes);
@@ -107,16 +106,4 @@ static sscma_status decode(const sscma_context *ctx, bool sys, const char *path,
     stbi_image_free(data);
     *h = gh, *w = gw, *c = want;
     return SSCMA_OK;
-}
-
-sscma_status sscma_image_decode(const sscma_context *ctx, const char *path, int64_t max_pixels, int channels,
-                              uint8_t **pixels, int64_t *h, int64_t *w, int64_t *c)
-{
-    return decode(ctx, false, path, max_pixels, channels, pixels, h, w, c);
-}
-
-sscma_status sscma_image_load(const char *path, int64_t max_pixels, int channels, uint8_t **pixels, int64_t *h,
-                              int64_t *w, int64_t *c)
-{
-    return decode(NULL, true, path, max_pixels, channels, pixels, h, w, c);
 }

@@ -387,8 +387,7 @@ static bool reserve(sscma_image *img, int64_t floats)
     size_t bytes;
     if (!sscma_mul_size((size_t)floats, sizeof(float), &bytes))
         return false;
-    /* ctx NULL: an image of lib/quant/predict.c, which frees it with free() (data.h) */
-    float *d = img->ctx != NULL ? sscma_mrealloc(img->ctx, img->data, bytes) : sscma_sys_realloc(img->data, bytes);
+    float *d = sscma_mrealloc(img->ctx, img->data, bytes);
     if (d == NULL)
         return false;
     img->data = d;

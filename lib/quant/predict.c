@@ -41,7 +41,7 @@ sscma_status sscma_image_read(sscma_context *ctx, const char *path, int32_t chan
         return SSCMA_FAIL(SSCMA_ERR_INVALID_ARGUMENT, "channels is %d; expected 0, 1 or 3", (int)channels);
     uint8_t *px = NULL;
     int64_t h = 0, w = 0, c = 0;
-    sscma_status st = sscma_image_load(path, SSCMA_DEFAULT_MAX_PIXELS, channels, &px, &h, &w, &c);
+    sscma_status st = sscma_image_decode(ctx, path, SSCMA_DEFAULT_MAX_PIXELS, channels, &px, &h, &w, &c);
     if (st != SSCMA_OK)
         return st;
     const int64_t dims[3] = {h, w, c};
@@ -52,7 +52,7 @@ sscma_status sscma_image_read(sscma_context *ctx, const char *path, int32_t chan
         memcpy(data, px, (size_t)(h * w * c));
         *out = t;
     }
-    free(px);
+    sscma_mfree(ctx, px);
     return st;
 }
 
@@ -112,10 +112,10 @@ static sscma_status preprocess(sscma_qmodel *q, const sscma_tensor *image, sscma
     json_decref(list);
     if (st != SSCMA_OK)
         return st;
-    sscma_image img = {0}, scratch = {0};
+    sscma_image img = {.ctx = q->ctx}, scratch = {.ctx = q->ctx};
     const uint8_t *px = NULL;
     sscma_tensor_data(image, (void **)&px);
-    img.data = malloc((size_t)(ih * iw * ic) * sizeof(float));
+    img.data = sscma_calloc(q->ctx, (size_t)(ih * iw * ic), sizeof(float));
     if (img.data == NULL) {
         sscma_pipeline_destroy(p);
         return sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, WHERE, "cannot allocate a %lld x %lld image", (long long)ih,
@@ -139,8 +139,8 @@ static sscma_status preprocess(sscma_qmodel *q, const sscma_tensor *image, sscma
             st = sscma_qmodel_set_input(q, 0, view);
         sscma_tensor_destroy(view);
     }
-    free(img.data);
-    free(scratch.data);
+    sscma_mfree(q->ctx, img.data);
+    sscma_mfree(q->ctx, scratch.data);
     return st;
 }
 
@@ -193,7 +193,7 @@ sscma_status sscma_predict(sscma_qmodel *qmodel, const sscma_tensor *image, cons
     if ((cls && rank != 2) || (pfld && (rank != 2 || dims[1] % 2 != 0)) || (fomo && (rank != 4 || dims[3] < 2)))
         return SSCMA_FAIL(SSCMA_ERR_UNSUPPORTED, "the %s model's output has rank %d; expected %s", family, (int)rank,
                           cls ? "[1, classes]" : fomo ? "[1, H, W, classes + 1]" : "[1, 2 x points]");
-    float *v = malloc((size_t)n * sizeof *v);
+    float *v = sscma_calloc(q->ctx, (size_t)n, sizeof *v);
     sscma_prediction *all = NULL;
     if (v == NULL)
         return SSCMA_FAIL(SSCMA_ERR_OUT_OF_MEMORY, "cannot allocate the output");
@@ -202,7 +202,7 @@ sscma_status sscma_predict(sscma_qmodel *qmodel, const sscma_tensor *image, cons
         st = sscma_qmodel_get_output(q, 0, vt);
     sscma_tensor_destroy(vt);
     int64_t found = 0;
-    if (st == SSCMA_OK && (all = calloc((size_t)n, sizeof *all)) == NULL)
+    if (st == SSCMA_OK && (all = sscma_calloc(q->ctx, (size_t)n, sizeof *all)) == NULL)
         st = SSCMA_FAIL(SSCMA_ERR_OUT_OF_MEMORY, "cannot allocate the results");
     if (st == SSCMA_OK && cls) {
         const float th = o.score_threshold >= 0.0f ? o.score_threshold : 0.0f;
@@ -236,7 +236,7 @@ sscma_status sscma_predict(sscma_qmodel *qmodel, const sscma_tensor *image, cons
             results[k] = all[k];
         *count = (int32_t)found;
     }
-    free(all);
-    free(v);
+    sscma_mfree(q->ctx, all);
+    sscma_mfree(q->ctx, v);
     return st;
 }

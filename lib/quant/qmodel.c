@@ -481,10 +481,10 @@ sscma_status sscma_qmodel_memory(const sscma_qmodel *qmodel, int as_int8, int64_
     const sscma_qmodel *q = qmodel;
     const bool i8 = q->int8 || as_int8;
     int64_t weights = 0;
-    int32_t *first = calloc((size_t)(q->n_t > 0 ? q->n_t : 1), sizeof *first);
-    int32_t *last = calloc((size_t)(q->n_t > 0 ? q->n_t : 1), sizeof *last);
+    int32_t *first = sscma_calloc(q->ctx, (size_t)(q->n_t > 0 ? q->n_t : 1), sizeof *first);
+    int32_t *last = sscma_calloc(q->ctx, (size_t)(q->n_t > 0 ? q->n_t : 1), sizeof *last);
     if (first == NULL || last == NULL) {
-        free(first), free(last);
+        sscma_mfree(q->ctx, first), sscma_mfree(q->ctx, last);
         return SSCMA_FAIL(SSCMA_ERR_OUT_OF_MEMORY, "cannot allocate %d counters", (int)q->n_t);
     }
     for (int32_t i = 0; i < q->n_t; i++) {
@@ -514,8 +514,8 @@ sscma_status sscma_qmodel_memory(const sscma_qmodel *qmodel, int as_int8, int64_
                 live -= sscma_qm_numel(&q->t[id]) * elem;
         }
     }
-    free(first);
-    free(last);
+    sscma_mfree(q->ctx, first);
+    sscma_mfree(q->ctx, last);
     if (weight_bytes != NULL)
         *weight_bytes = weights;
     if (arena_bytes != NULL)
@@ -566,16 +566,17 @@ static int by_size_desc(const void *a, const void *b)
 static sscma_status plan_arena(sscma_qplan *p, int64_t batch)
 {
     const sscma_qmodel *q = p->q;
-    arena_item *items = calloc((size_t)(q->n_t > 0 ? q->n_t : 1), sizeof *items);
-    int32_t *slot = calloc((size_t)(q->n_t > 0 ? q->n_t : 1), sizeof *slot);
+    arena_item *items = sscma_calloc(q->ctx, (size_t)(q->n_t > 0 ? q->n_t : 1), sizeof *items);
+    int32_t *slot = sscma_calloc(q->ctx, (size_t)(q->n_t > 0 ? q->n_t : 1), sizeof *slot);
     if (items == NULL || slot == NULL) {
-        free(items), free(slot);
+        sscma_mfree(q->ctx, items), sscma_mfree(q->ctx, slot);
         return SSCMA_FAIL(SSCMA_ERR_OUT_OF_MEMORY, "cannot plan %d tensors", (int)q->n_t);
     }
-    int32_t *first = calloc((size_t)(q->n_t > 0 ? q->n_t : 1), sizeof *first);
-    int32_t *last = calloc((size_t)(q->n_t > 0 ? q->n_t : 1), sizeof *last);
+    int32_t *first = sscma_calloc(q->ctx, (size_t)(q->n_t > 0 ? q->n_t : 1), sizeof *first);
+    int32_t *last = sscma_calloc(q->ctx, (size_t)(q->n_t > 0 ? q->n_t : 1), sizeof *last);
     if (first == NULL || last == NULL) {
-        free(items), free(slot), free(first), free(last);
+        sscma_mfree(q->ctx, items), sscma_mfree(q->ctx, slot);
+        sscma_mfree(q->ctx, first), sscma_mfree(q->ctx, last);
         return SSCMA_FAIL(SSCMA_ERR_OUT_OF_MEMORY, "cannot plan %d tensors", (int)q->n_t);
     }
     op_lifetimes(q, first, last);
@@ -592,8 +593,8 @@ static sscma_status plan_arena(sscma_qplan *p, int64_t batch)
         items[n] = (arena_item){i, first[i], last[i], 0, (p->buf_bytes[i] + 63) & ~(size_t)63};
         slot[i] = n++;
     }
-    free(first);
-    free(last);
+    sscma_mfree(q->ctx, first);
+    sscma_mfree(q->ctx, last);
     for (int32_t j = 0; j < q->n_inputs; j++)
         if (slot[q->inputs[j]] >= 0)
             items[slot[q->inputs[j]]].first = -1, items[slot[q->inputs[j]]].last = q->n_ops;
@@ -631,8 +632,8 @@ static sscma_status plan_arena(sscma_qplan *p, int64_t batch)
         for (int32_t i = 0; i < n; i++)
             p->buf[items[i].id] = (char *)p->arena + items[i].offset;
     }
-    free(items);
-    free(slot);
+    sscma_mfree(q->ctx, items);
+    sscma_mfree(q->ctx, slot);
     return st;
 }
 
