@@ -67,7 +67,8 @@ sscma_status sscma_image_decode(const sscma_context *ctx, const char *path, int6
     if (st != SSCMA_OK)
         return st;
     int64_t dw = 0, dh = 0;
-    if (declared_size(f, &dw, &dh) && dw * dh > max_pixels) {
+    /* each side fits in 32 bits: compare by division, the product could overflow (found by fuzz_image) */
+    if (declared_size(f, &dw, &dh) && dw > 0 && dh > 0 && dw > max_pixels / dh) {
         fclose(f);
         return sscma_fail(SSCMA_ERR_UNSUPPORTED, path, "%lld x %lld pixels is over the limit of %lld (max_pixels)",
                           (long long)dw, (long long)dh, (long long)max_pixels);

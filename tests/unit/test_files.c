@@ -192,6 +192,9 @@ static void oversized_images_are_named_too_large(void)
                                         0, 0, 0x4e, 0x20, 0, 0, 0x4e, 0x20, 8, 2, 0, 0, 0};
     static const unsigned char bmp[30] = {'B', 'M', [14] = 40, [18] = 0x30, 0x75, 0, 0, [22] = 0xd0, 0x8a, 0xff,
                                           0xff, [26] = 1, [28] = 24};
+    /* sides near 2^32: their product overflows 64-bit arithmetic (fuzz_image found it) */
+    static const unsigned char huge[] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n', 0, 0, 0, 13, 'I', 'H', 'D', 'R',
+                                         0xf7, 0, 0, 3, 0xef, 0xff, 0xff, 0xff, 8, 2, 0, 0, 0};
     /* SOI, an APP0 segment of 16 bytes, then SOF0 declaring 30000 x 40000 */
     static const unsigned char jpg[] = {0xff, 0xd8, 0xff, 0xe0, 0, 16, 'J', 'F', 'I', 'F', 0, 1, 1, 0, 0, 1, 0, 1, 0,
                                         0, 0xff, 0xc0, 0, 11, 8, 0x75, 0x30, 0x9c, 0x40, 1, 1, 0x11, 0};
@@ -201,7 +204,8 @@ static void oversized_images_are_named_too_large(void)
         size_t n;
     } cases[] = {{"big.png", "20000 x 20000 pixels is over the limit", png, sizeof png},
                  {"big.bmp", "30000 x 30000 pixels is over the limit", bmp, sizeof bmp},
-                 {"big.jpg", "40000 x 30000 pixels is over the limit", jpg, sizeof jpg}};
+                 {"big.jpg", "40000 x 30000 pixels is over the limit", jpg, sizeof jpg},
+                 {"huge.png", "4143972355 x 4026531839 pixels is over the limit", huge, sizeof huge}};
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         snprintf(path, sizeof path, "%s/%s", tmpdir, cases[i].name);
         write_bytes(path, cases[i].bytes, cases[i].n);
