@@ -1,5 +1,5 @@
 /*
- * What the int8 tests share (test_export): int8 outputs of a deployable model on seeded inputs.
+ * What the int8 tests share (test_quant, test_export): int8 outputs of a deployable model on seeded inputs.
  */
 #ifndef SSCMA_TESTS_FIXTURE_QUANT_H
 #define SSCMA_TESTS_FIXTURE_QUANT_H

@@ -15,6 +15,7 @@
 #include <sscma/sscma.h>
 
 #include "fixture_models.h"
+#include "fixture_quant.h"
 #include "harness.h"
 #include "quant/fixedpoint.h"
 #include "quant/i8gemm.h"
@@ -29,7 +30,6 @@ static const char *const classifier_cfg =
     " \"backbone\": {\"type\": \"MobileNetV2\", \"widen_factor\": 0.35, \"in_channels\": 1},"
     " \"head\": {\"type\": \"LinearClsHead\", \"num_classes\": 10}}";
 
-static int8_t *run_int8(sscma_qmodel *q, int n, size_t *bytes);
 static bool have_fashion(void);
 
 static sscma_context *make_context(void)
@@ -332,11 +332,11 @@ static void int8_backends_agree(void)
         sscma_qmodel *q = fx.q;
         size_t bytes = 0;
         q->backend = I8_PORTABLE;
-        int8_t *ref = run_int8(q, 6, &bytes);
+        int8_t *ref = fixture_run_int8(q, 6, &bytes);
         for (int be = I8_AVX2; be <= (int)best; be++) {
             q->backend = be;
             size_t b2 = 0;
-            int8_t *got = run_int8(q, 6, &b2);
+            int8_t *got = fixture_run_int8(q, 6, &b2);
             if (b2 != bytes || memcmp(ref, got, bytes * 6) != 0)
                 test_fail(__FILE__, __LINE__, "%s: backend %d differs from the portable kernels", fam->name, be);
             free(got);
@@ -443,7 +443,7 @@ static void int8_conv_shapes_agree(void)
         i8_backend best = sscma_i8_backend();
         size_t bytes = 0;
         fx.q->backend = I8_PORTABLE;
-        int8_t *ref = run_int8(fx.q, 6, &bytes);
+        int8_t *ref = fixture_run_int8(fx.q, 6, &bytes);
         CHECK_INT_EQ((int64_t)bytes, 6 * 6 * 16);
         int64_t nonzero = 0;
         for (size_t i = 0; i < bytes * 6; i++)
@@ -452,7 +452,7 @@ static void int8_conv_shapes_agree(void)
         for (int be = I8_AVX2; be <= (int)best; be++) {
             fx.q->backend = be;
             size_t b2 = 0;
-            int8_t *got = run_int8(fx.q, 6, &b2);
+            int8_t *got = fixture_run_int8(fx.q, 6, &b2);
             for (size_t i = 0; b2 == bytes && i < bytes * 6; i++)
                 if (got[i] != ref[i]) {
                     test_fail(__FILE__, __LINE__, "pass %d, backend %d: output %zu of image %zu is %d, portable %d",
@@ -561,31 +561,6 @@ static void ptq_classifier_follows_float(void)
     sscma_dataset_destroy(ds);
     sscma_model_destroy(m);
     sscma_context_destroy(ctx);
-}
-
-/* Runs q on `n` int8 inputs from the seed and returns the outputs (malloc'd, *bytes per sample). */
-static int8_t *run_int8(sscma_qmodel *q, int n, size_t *bytes)
-{
-    sscma_tensor *in, *out;
-    CHECK_OK(sscma_qmodel_prepare(q, 1));
-    CHECK_OK(sscma_qmodel_input(q, 0, &in));
-    CHECK_OK(sscma_qmodel_output(q, 0, &out, NULL));
-    int8_t *xd, *yd;
-    size_t in_b, out_b;
-    sscma_tensor_data(in, (void **)&xd);
-    sscma_tensor_data(out, (void **)&yd);
-    sscma_tensor_size_bytes(in, &in_b);
-    sscma_tensor_size_bytes(out, &out_b);
-    int8_t *all = malloc(out_b * (size_t)n);
-    uint64_t seed = 99;
-    for (int i = 0; i < n; i++) {
-        for (size_t k = 0; k < in_b; k++)
-            xd[k] = (int8_t)fixture_uniform(&seed, -128.0f, 127.99f);
-        CHECK_OK(sscma_qmodel_run(q));
-        memcpy(all + (size_t)i * out_b, yd, out_b);
-    }
-    *bytes = out_b;
-    return all;
 }
 
 /* ---- float in and out, metadata, C arrays, verification ---- */
