@@ -85,9 +85,10 @@ static void run_ranges(sscma_pool *pool, uint64_t generation)
             continue; /* c holds the current value: try again */
         int64_t begin, end;
         range_of(atomic_load_explicit(&pool->count, memory_order_relaxed), parts, index, &begin, &end);
-        if (begin < end)
-            atomic_load_explicit(&pool->fn, memory_order_relaxed)(atomic_load_explicit(&pool->arg, memory_order_relaxed),
-                                                                  begin, end, index);
+        if (begin < end) {
+            sscma_task_fn fn = atomic_load_explicit(&pool->fn, memory_order_relaxed);
+            fn(atomic_load_explicit(&pool->arg, memory_order_relaxed), begin, end, index);
+        }
         if (atomic_fetch_sub(&pool->remaining, 1) == 1 && atomic_load(&pool->caller_sleeping)) {
             pthread_mutex_lock(&pool->lock);
             pthread_cond_signal(&pool->done);

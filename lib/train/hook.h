@@ -21,7 +21,9 @@
  *
  * To add a hook: a file hook_<name>.c with a struct that starts with `sscma_hook`, a const sscma_hook_ops with the
  * events it needs (NULL: not called), a create function reading its config node with a core/schema.h field table
- * (train/hook_config.h has the trainer's `where` and the rule enum), and a line where the trainer reads its config (or sscma_trainer_add_hook for hooks made elsewhere, such as tests).
+ * (train/hook_config.h has the trainer's `where` and the rule enum) that takes the trainer's context for its
+ * allocations, and a line where the trainer reads its config (or sscma_trainer_add_hook for hooks made elsewhere,
+ * such as tests).
  */
 #ifndef SSCMA_LIB_TRAIN_HOOK_H
 #define SSCMA_LIB_TRAIN_HOOK_H

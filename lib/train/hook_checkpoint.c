@@ -270,7 +270,8 @@ static void destroy(sscma_hook *h)
 }
 
 static const sscma_hook_ops checkpoint_ops = {
-    .name = "CheckpointHook", .before_run = before_run, .after_epoch = after_epoch, .state_export = state_export, .state_check = state_check,
+    .name = "CheckpointHook", .before_run = before_run, .after_epoch = after_epoch, .state_export = state_export,
+    .state_check = state_check,
     .state_import = state_import, .destroy = destroy,
 };
 

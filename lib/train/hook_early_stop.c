@@ -104,7 +104,8 @@ static const sscma_field early_stop_fields[] = {
     SSCMA_FIELD_END,
 };
 
-sscma_status sscma_hook_early_stop_create(const sscma_context *ctx, json_t *node, const char *where, const char *what, sscma_hook **out)
+sscma_status sscma_hook_early_stop_create(const sscma_context *ctx, json_t *node, const char *where, const char *what,
+                                          sscma_hook **out)
 {
     early_stop_hook e = {.base.ops = &early_stop_ops, .base.ctx = ctx};
     if (node != NULL) {

@@ -175,7 +175,8 @@ static const sscma_field ema_fields[] = {
     SSCMA_FIELD_END,
 };
 
-sscma_status sscma_hook_ema_create(const sscma_context *ctx, json_t *node, const char *where, const char *what, sscma_hook **out)
+sscma_status sscma_hook_ema_create(const sscma_context *ctx, json_t *node, const char *where, const char *what,
+                                   sscma_hook **out)
 {
     ema_hook e = {.base.ops = &ema_ops, .base.ctx = ctx};
     if (node != NULL) {

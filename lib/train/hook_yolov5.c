@@ -79,8 +79,8 @@ static const sscma_field yolov5_fields[] = {
     SSCMA_FIELD_END,
 };
 
-sscma_status sscma_hook_yolov5_create(const sscma_context *ctx, json_t *node, const char *where, const char *what, json_t *param_scheduler,
-                                      sscma_hook **out)
+sscma_status sscma_hook_yolov5_create(const sscma_context *ctx, json_t *node, const char *where, const char *what,
+                                      json_t *param_scheduler, sscma_hook **out)
 {
     *out = NULL;
     if (node == NULL || json_is_null(node))

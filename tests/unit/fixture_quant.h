@@ -13,8 +13,7 @@
 
 #include "fixture_models.h"
 
-/* fixture_context() and fixture_have_fashion() come from fixture_models.h. */
-#define FIXTURE_FASHION_TEST FIXTURE_FASHION
+/* fixture_context(), fixture_have_fashion() and FIXTURE_FASHION come from fixture_models.h. */
 
 /* Runs q (prepared for batch 1) on `n` int8 inputs from a fixed seed; the outputs (malloc'd), *bytes per sample. */
 int8_t *fixture_run_int8(sscma_qmodel *q, int n, size_t *bytes);

@@ -18,7 +18,7 @@
 #include "fixture_quant.h"
 #include "harness.h"
 
-#define FASHION FIXTURE_FASHION_TEST
+#define FASHION FIXTURE_FASHION
 
 static char tmpdir[256];
 
