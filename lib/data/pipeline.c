@@ -2,18 +2,21 @@
  * The augmentation pipeline: a list of transforms by SSCMA/mmcv registry name, applied to a float HWC image
  * (values 0..255 until Normalize). Random transforms draw from counter-based streams keyed by (seed, sample,
  * transform position), so a sample's augmentation does not depend on which thread runs it or in what order.
+ * Keys and defaults (an alias after '|'; [h, w] keys take one integer for both):
  *
- *   Resize      {"size": [h, w] | s}                      bilinear, half-pixel centres (as OpenCV / PIL)
- *   Pad         {"size": [h, w]} | {"padding": [l, t, r, b]}, "pad_val": 0    size pads right and bottom
- *   RandomCrop  {"size": [h, w], "padding": 0, "pad_val": 0}                    pad all sides, then crop
+ *   Resize      {"size" | "scale": [h, w], "keep_ratio": false}  bilinear, half-pixel centres (as OpenCV / PIL)
+ *   Pad         {"size": [h, w]} | {"padding": p | [l, t, r, b]}, "pad_val": 0    size pads right and bottom
+ *   RandomCrop  {"size" | "crop_size": [h, w], "padding": 0, "pad_val": 0}      pad all sides, then crop
  *   RandomFlip  {"prob": 0.5, "direction": "horizontal" | "vertical"}
  *   ToGray      {}                                        0.299 R + 0.587 G + 0.114 B
+ *   ToRGB       {}                                        a 1-channel image copied into 3
  *   Normalize   {"mean": [...], "std": [...]}             per channel (one value for all)
- *   LetterResize {"scale": [h, w], "pad_val": 114, "allow_scale_up": true}   keep the ratio, pad the rest (centred)
+ *   LetterResize {"scale" | "size": [h, w], "pad_val": 114, "allow_scale_up": true}  keep the ratio, pad (centred)
  *   HSVRandomAug {"hue_delta": 5, "saturation_delta": 30, "value_delta": 30}  OpenCV HSV units (H 0..180), RGB only
  *               (a 1-channel image gets the value change)
  *   ColorJitter {"brightness": 0, "contrast": 0, "saturation": 0}             factors drawn in [1 - x, 1 + x]
- *   Blur        {"ksize": 3, "prob": 1}  box filter;  MedianBlur {"ksize": 3, "prob": 1}   edges replicated
+ *   Blur        {"ksize" | "blur_limit": 3, "prob" | "p": 1}  box filter;  MedianBlur: the same keys, odd sizes;
+ *               edges replicated
  *   RandomAffine {"max_rotate_degree": 10, "max_translate_ratio": 0.1, "scaling_ratio_range": [0.5, 1.5],
  *                "max_shear_degree": 2, "border_val": 114}    mmdet's order: translate . shear . rotate . scale
  *   RandomRotate {"degrees": 10 | [min, max], "prob": 0.5, "border_val": 0}   about the centre
@@ -67,251 +70,402 @@ struct sscma_pipeline {
 
 #define WHERE "pipeline"
 
-static bool get_size(json_t *v, int64_t *h, int64_t *w)
-{
-    if (json_is_integer(v)) {
-        *h = *w = (int64_t)json_integer_value(v);
-    } else if (json_is_array(v) && json_array_size(v) == 2 && json_is_integer(json_array_get(v, 0)) &&
-               json_is_integer(json_array_get(v, 1))) {
-        *h = (int64_t)json_integer_value(json_array_get(v, 0));
-        *w = (int64_t)json_integer_value(json_array_get(v, 1));
-    } else {
-        return false;
-    }
-    return *h >= 1 && *w >= 1 && *h <= 16384 && *w <= 16384;
-}
+/*
+ * Reading a transform: one field table per type over tf_cfg (keys named as SSCMA, mmcv and mmdet name them, with
+ * their defaults and ranges), then the type's build function for the rules across keys. Every message has the
+ * schema's format, `where` being the type (the pipeline comes as JSON, without its file) and the path its place in
+ * the list: "RandomFlip: pipeline[2].prob: expected a number 0..1, got 1.5". Aliases (size/scale, prob/p,
+ * ksize/blur_limit, size/crop_size) are both in the table; given together they must agree.
+ */
+typedef struct tf_cfg {
+    json_t *size, *scale, *crop_size, *padding, *ksize, *blur_limit, *degrees; /* a number or a list: read_shape() */
+    bool keep_ratio, allow_scale_up, to_rgb;
+    float pad_val, border_val, prob, p;
+    int direction; /* flip_directions */
+    int64_t crop_padding;
+    float mean[4], std[4];
+    int32_t n_mean, n_std;
+    float hue_delta, saturation_delta, value_delta, brightness, contrast, saturation;
+    float max_rotate_degree, max_translate_ratio, max_shear_degree, scaling_ratio_range[2];
+    int32_t n_scaling_ratio_range;
+} tf_cfg;
 
-/* "RandomFlip: pipeline[0]: unknown key 'p'; valid keys: type, prob, direction" */
-static sscma_status check_keys(json_t *obj, size_t index, const char *type, const char *const *valid)
-{
-    char path[32];
-    return sscma_schema_check_keys(obj, valid, type, sscma_schema_index(path, sizeof path, "pipeline", index));
-}
+static const char *const flip_directions[] = {"horizontal", "vertical", NULL};
 
-/* A number key within [lo, hi] (default def). */
-static bool num(json_t *obj, const char *key, double def, double lo, double hi, float *out)
+static const sscma_field type_only_fields[] = {SSCMA_FIELD_KEY("type"), SSCMA_FIELD_END};
+
+static const sscma_field resize_fields[] = {
+    SSCMA_FIELD_KEY("type"),
+    SSCMA_FIELD_JSON_AS("size", tf_cfg, size), /* required, size_shape */
+    SSCMA_FIELD_JSON_AS("scale", tf_cfg, scale),
+    SSCMA_FIELD(tf_cfg, keep_ratio, false),
+    SSCMA_FIELD_END,
+};
+
+static const sscma_field pad_fields[] = {
+    SSCMA_FIELD_KEY("type"),
+    SSCMA_FIELD_JSON_AS("size", tf_cfg, size),       /* size_shape ... */
+    SSCMA_FIELD_JSON_AS("padding", tf_cfg, padding), /* ... or padding_shape */
+    SSCMA_FIELD(tf_cfg, pad_val, 0.0),
+    SSCMA_FIELD_END,
+};
+
+static const sscma_field random_crop_fields[] = {
+    SSCMA_FIELD_KEY("type"),
+    SSCMA_FIELD_JSON_AS("size", tf_cfg, size), /* required, size_shape */
+    SSCMA_FIELD_JSON_AS("crop_size", tf_cfg, crop_size),
+    SSCMA_FIELD_AS("padding", tf_cfg, crop_padding, 0, true, 0, 4096, 0), /* every side */
+    SSCMA_FIELD(tf_cfg, pad_val, 0.0),
+    SSCMA_FIELD_END,
+};
+
+static const sscma_field random_flip_fields[] = {
+    SSCMA_FIELD_KEY("type"),
+    SSCMA_FIELD_RANGE(tf_cfg, prob, 0.5, 0.0, 1.0),
+    SSCMA_FIELD_ENUM_AS("direction", tf_cfg, direction, 0, flip_directions, 0),
+    SSCMA_FIELD_END,
+};
+
+static const sscma_field normalize_fields[] = {
+    SSCMA_FIELD_KEY("type"),
+    SSCMA_FIELD_LIST_AS("mean", tf_cfg, mean, offsetof(tf_cfg, n_mean), 1, 0.0, 1.0, 0.0, 0), /* required */
+    SSCMA_FIELD_LIST_AS("std", tf_cfg, std, offsetof(tf_cfg, n_std), 1, 1.0, 1.0, 0.0, 0),    /* required, > 0 */
+    SSCMA_FIELD(tf_cfg, to_rgb, true), /* images are decoded as RGB already */
+    SSCMA_FIELD_END,
+};
+
+static const sscma_field letter_resize_fields[] = {
+    SSCMA_FIELD_KEY("type"),
+    SSCMA_FIELD_JSON_AS("scale", tf_cfg, scale), /* required, size_shape */
+    SSCMA_FIELD_JSON_AS("size", tf_cfg, size),
+    SSCMA_FIELD(tf_cfg, pad_val, 114.0),
+    SSCMA_FIELD(tf_cfg, allow_scale_up, true),
+    SSCMA_FIELD_END,
+};
+
+static const sscma_field hsv_fields[] = {
+    SSCMA_FIELD_KEY("type"),
+    SSCMA_FIELD_RANGE(tf_cfg, hue_delta, 5.0, 0.0, 180.0),
+    SSCMA_FIELD_RANGE(tf_cfg, saturation_delta, 30.0, 0.0, 255.0),
+    SSCMA_FIELD_RANGE(tf_cfg, value_delta, 30.0, 0.0, 255.0),
+    SSCMA_FIELD_END,
+};
+
+static const sscma_field color_jitter_fields[] = {
+    SSCMA_FIELD_KEY("type"),
+    SSCMA_FIELD_RANGE(tf_cfg, brightness, 0.0, 0.0, 1.0),
+    SSCMA_FIELD_RANGE(tf_cfg, contrast, 0.0, 0.0, 1.0),
+    SSCMA_FIELD_RANGE(tf_cfg, saturation, 0.0, 0.0, 1.0),
+    SSCMA_FIELD_END,
+};
+
+static const sscma_field blur_fields[] = {
+    SSCMA_FIELD_KEY("type"),
+    SSCMA_FIELD_JSON_AS("ksize", tf_cfg, ksize), /* ksize_shape, 3 when absent */
+    SSCMA_FIELD_JSON_AS("blur_limit", tf_cfg, blur_limit),
+    SSCMA_FIELD_RANGE(tf_cfg, prob, 1.0, 0.0, 1.0),
+    SSCMA_FIELD_RANGE(tf_cfg, p, 1.0, 0.0, 1.0),
+    SSCMA_FIELD_END,
+};
+
+static const sscma_field random_affine_fields[] = {
+    SSCMA_FIELD_KEY("type"),
+    SSCMA_FIELD_RANGE(tf_cfg, max_rotate_degree, 10.0, 0.0, 180.0),
+    SSCMA_FIELD_RANGE(tf_cfg, max_translate_ratio, 0.1, 0.0, 1.0),
+    SSCMA_FIELD_LIST_AS("scaling_ratio_range", tf_cfg, scaling_ratio_range, offsetof(tf_cfg, n_scaling_ratio_range),
+                        2, 0.0, 0.01, 100.0, 0), /* [0.5, 1.5] when absent */
+    SSCMA_FIELD_RANGE(tf_cfg, max_shear_degree, 2.0, 0.0, 45.0),
+    SSCMA_FIELD(tf_cfg, border_val, 114.0),
+    SSCMA_FIELD_END,
+};
+
+static const sscma_field random_rotate_fields[] = {
+    SSCMA_FIELD_KEY("type"),
+    SSCMA_FIELD_JSON_AS("degrees", tf_cfg, degrees), /* degrees_shape, 10 when absent */
+    SSCMA_FIELD_RANGE(tf_cfg, prob, 0.5, 0.0, 1.0),
+    SSCMA_FIELD(tf_cfg, border_val, 0.0),
+    SSCMA_FIELD_END,
+};
+
+typedef struct tf_reader {
+    const char *where; /* the transform's type */
+    const char *path;  /* "pipeline[<i>]" */
+    json_t *obj;
+} tf_reader;
+
+/* A key given as a number or as a list of n numbers (read_shape). */
+typedef struct shape_spec {
+    int32_t n;
+    bool integer, odd; /* entries are (odd) integers */
+    bool symmetric;    /* a number x is [-x, x] and a list [min, max] with min <= max; else a number fills the list */
+    double lo, hi;     /* every entry */
+    const char *expected;
+} shape_spec;
+
+static const shape_spec size_shape = {2, true, false, false, 1, 16384,
+                                      "an integer 1..16384 or [h, w] of integers 1..16384"};
+static const shape_spec padding_shape = {4, true, false, false, 0, 4096,
+                                         "an integer 0..4096 or [left, top, right, bottom] of integers 0..4096"};
+static const shape_spec ksize_shape = {2, true, false, false, 1, 31, "an integer 1..31 or [h, w] of integers 1..31"};
+static const shape_spec median_ksize_shape = {2, true, true, false, 1, 31,
+                                              "an odd integer 1..31 or [h, w] of odd integers 1..31"};
+static const shape_spec degrees_shape = {2, false, false, true, -360, 360,
+                                         "a number 0..360 or [min, max] with -360 <= min <= max <= 360"};
+
+static bool given(json_t *obj, const char *key)
 {
     json_t *v = json_object_get(obj, key);
-    double x = v == NULL ? def : json_is_number(v) ? json_number_value(v) : NAN;
-    *out = (float)x;
-    return x >= lo && x <= hi;
+    return v != NULL && !json_is_null(v);
 }
 
-/* [min, max] or a symmetric number x (-> [-x, x]). */
-static bool range(json_t *obj, const char *key, float def, float lo, float hi, float *a, float *b)
+/* Two aliases given together must agree: "Blur: pipeline[2].p: expected the same value as its alias 'prob', ..." */
+static sscma_status aliases_agree(const tf_reader *r, const char *key, const char *alias, bool same)
 {
-    json_t *v = json_object_get(obj, key);
+    if (same || !given(r->obj, key) || !given(r->obj, alias))
+        return SSCMA_OK;
+    char text[96];
+    snprintf(text, sizeof text, "the same value as its alias '%s'", key);
+    return sscma_schema_expected(r->where, r->path, alias, text, json_object_get(r->obj, alias));
+}
+
+/* `key`'s value v (NULL: absent, out untouched) as a number or a list of s->n numbers into out. */
+static sscma_status read_shape(const tf_reader *r, const shape_spec *s, const char *key, json_t *v, double *out)
+{
+    double e[4];
+    bool ok = true;
     if (v == NULL)
-        *a = -def, *b = def;
-    else if (json_is_number(v))
-        *a = -(float)json_number_value(v), *b = (float)json_number_value(v);
-    else if (json_is_array(v) && json_array_size(v) == 2 && json_is_number(json_array_get(v, 0)) &&
-             json_is_number(json_array_get(v, 1)))
-        *a = (float)json_number_value(json_array_get(v, 0)), *b = (float)json_number_value(json_array_get(v, 1));
-    else
-        return false;
-    return *a <= *b && *a >= lo && *b <= hi;
-}
-
-static sscma_status parse_more(json_t *obj, size_t i, const char *type, transform *t)
-{
-    sscma_status st;
-    if (strcmp(type, "LetterResize") == 0) {
-        static const char *const keys[] = {"type", "scale", "size", "pad_val", "allow_scale_up", NULL};
-        t->kind = TF_LETTER_RESIZE;
-        if ((st = check_keys(obj, i, type, keys)) != SSCMA_OK)
-            return st;
-        json_t *size = json_object_get(obj, "scale") ? json_object_get(obj, "scale") : json_object_get(obj, "size");
-        if (!get_size(size, &t->h, &t->w))
-            return sscma_fail(SSCMA_ERR_CONFIG, WHERE, "transform %zu (LetterResize): 'scale' must be [h, w]", i);
-        json_t *pv = json_object_get(obj, "pad_val");
-        t->pad_val = json_is_number(pv) ? (float)json_number_value(pv) : 114.0f;
-        json_t *up = json_object_get(obj, "allow_scale_up");
-        t->scale_up = up == NULL || json_is_true(up);
-    } else if (strcmp(type, "HSVRandomAug") == 0) {
-        static const char *const keys[] = {"type", "hue_delta", "saturation_delta", "value_delta", NULL};
-        t->kind = TF_HSV;
-        if ((st = check_keys(obj, i, type, keys)) != SSCMA_OK)
-            return st;
-        if (!num(obj, "hue_delta", 5, 0, 180, &t->deltas[0]) || !num(obj, "saturation_delta", 30, 0, 255, &t->deltas[1]) ||
-            !num(obj, "value_delta", 30, 0, 255, &t->deltas[2]))
-            return sscma_fail(SSCMA_ERR_CONFIG, WHERE, "transform %zu (HSVRandomAug): deltas are hue 0..180, "
-                              "saturation and value 0..255", i);
-    } else if (strcmp(type, "ColorJitter") == 0) {
-        static const char *const keys[] = {"type", "brightness", "contrast", "saturation", NULL};
-        t->kind = TF_COLOR_JITTER;
-        if ((st = check_keys(obj, i, type, keys)) != SSCMA_OK)
-            return st;
-        if (!num(obj, "brightness", 0, 0, 1, &t->deltas[0]) || !num(obj, "contrast", 0, 0, 1, &t->deltas[1]) ||
-            !num(obj, "saturation", 0, 0, 1, &t->deltas[2]))
-            return sscma_fail(SSCMA_ERR_CONFIG, WHERE, "transform %zu (ColorJitter): brightness, contrast and "
-                              "saturation are 0..1", i);
-    } else if (strcmp(type, "Blur") == 0 || strcmp(type, "MedianBlur") == 0) {
-        static const char *const keys[] = {"type", "ksize", "blur_limit", "prob", "p", NULL};
-        t->kind = type[0] == 'B' ? TF_BLUR : TF_MEDIAN_BLUR;
-        if ((st = check_keys(obj, i, type, keys)) != SSCMA_OK)
-            return st;
-        json_t *k = json_object_get(obj, "ksize") ? json_object_get(obj, "ksize") : json_object_get(obj, "blur_limit");
-        if (k == NULL)
-            t->kh = t->kw = 3;
-        else if (!get_size(k, &t->kh, &t->kw) || t->kh > 31 || t->kw > 31 ||
-                 (t->kind == TF_MEDIAN_BLUR && (t->kh % 2 == 0 || t->kw % 2 == 0)))
-            return sscma_fail(SSCMA_ERR_CONFIG, WHERE, "transform %zu (%s): 'ksize' is 1..31 (odd for MedianBlur)", i,
-                              type);
-        json_t *p = json_object_get(obj, "prob") ? json_object_get(obj, "prob") : json_object_get(obj, "p");
-        t->prob = p == NULL ? 1.0f : (float)json_number_value(p);
-        if ((p != NULL && !json_is_number(p)) || !(t->prob >= 0.0f && t->prob <= 1.0f))
-            return sscma_fail(SSCMA_ERR_CONFIG, WHERE, "transform %zu (%s): 'prob' must be in 0..1", i, type);
-    } else if (strcmp(type, "RandomAffine") == 0) {
-        static const char *const keys[] = {"type", "max_rotate_degree", "max_translate_ratio", "scaling_ratio_range",
-                                           "max_shear_degree", "border_val", NULL};
-        t->kind = TF_AFFINE;
-        t->prob = 1.0f;
-        float rot = 0.0f;
-        if ((st = check_keys(obj, i, type, keys)) != SSCMA_OK)
-            return st;
-        if (!num(obj, "max_rotate_degree", 10, 0, 180, &rot) || !num(obj, "max_translate_ratio", 0.1, 0, 1, &t->translate) ||
-            !num(obj, "max_shear_degree", 2, 0, 45, &t->shear) ||
-            (json_object_get(obj, "scaling_ratio_range") != NULL &&
-             !range(obj, "scaling_ratio_range", 0.0f, 0.01f, 100.0f, &t->scale_min, &t->scale_max)))
-            return sscma_fail(SSCMA_ERR_CONFIG, WHERE, "transform %zu (RandomAffine): max_rotate_degree 0..180, "
-                              "max_translate_ratio 0..1, max_shear_degree 0..45, scaling_ratio_range [min, max] in "
-                              "0.01..100", i);
-        if (json_object_get(obj, "scaling_ratio_range") == NULL)
-            t->scale_min = 0.5f, t->scale_max = 1.5f;
-        t->rot_min = -rot, t->rot_max = rot;
-        json_t *bv = json_object_get(obj, "border_val");
-        t->pad_val = json_is_number(bv) ? (float)json_number_value(bv) : 114.0f;
-    } else if (strcmp(type, "RandomRotate") == 0) {
-        static const char *const keys[] = {"type", "degrees", "prob", "border_val", NULL};
-        t->kind = TF_AFFINE;
-        t->scale_min = t->scale_max = 1.0f;
-        if ((st = check_keys(obj, i, type, keys)) != SSCMA_OK)
-            return st;
-        json_t *p = json_object_get(obj, "prob");
-        t->prob = p == NULL ? 0.5f : (float)json_number_value(p);
-        if ((p != NULL && !json_is_number(p)) || !(t->prob >= 0.0f && t->prob <= 1.0f) ||
-            !range(obj, "degrees", 10.0f, -360.0f, 360.0f, &t->rot_min, &t->rot_max))
-            return sscma_fail(SSCMA_ERR_CONFIG, WHERE, "transform %zu (RandomRotate): 'degrees' is a number or "
-                              "[min, max] in -360..360, 'prob' 0..1", i);
-        json_t *bv = json_object_get(obj, "border_val");
-        t->pad_val = json_is_number(bv) ? (float)json_number_value(bv) : 0.0f;
+        return SSCMA_OK;
+    if (json_is_number(v)) {
+        ok = !s->integer || json_is_integer(v);
+        for (int32_t k = 0; k < s->n; k++)
+            e[k] = s->symmetric && k == 0 ? -json_number_value(v) : json_number_value(v);
+    } else if (json_is_array(v) && json_array_size(v) == (size_t)s->n) {
+        for (int32_t k = 0; k < s->n; k++) {
+            json_t *x = json_array_get(v, (size_t)k);
+            ok = ok && (s->integer ? json_is_integer(x) : json_is_number(x));
+            e[k] = json_number_value(x);
+        }
     } else {
-        return sscma_fail(SSCMA_ERR_CONFIG, WHERE, "transform %zu: unknown type '%s'; known: Resize, Pad, RandomCrop, "
-                          "RandomFlip, ToGray, ToRGB, Normalize, LetterResize, HSVRandomAug, ColorJitter, Blur, MedianBlur, "
-                          "RandomAffine, RandomRotate", i, type);
+        ok = false;
     }
+    for (int32_t k = 0; ok && k < s->n; k++)
+        ok = e[k] >= s->lo && e[k] <= s->hi && (!s->odd || fmod(e[k], 2.0) != 0.0);
+    if (ok && s->symmetric && e[0] > e[1])
+        ok = false;
+    if (!ok)
+        return sscma_schema_expected(r->where, r->path, key, s->expected, v);
+    memcpy(out, e, (size_t)s->n * sizeof *e);
     return SSCMA_OK;
 }
+
+/* read_shape of a key or its alias (both given: the same value); `required`: one of them must be given. */
+static sscma_status read_shape_alias(const tf_reader *r, const shape_spec *s, const char *key, json_t *v,
+                                     const char *alias, json_t *va, bool required, double *out)
+{
+    double a[4], b[4];
+    memcpy(a, out, (size_t)s->n * sizeof *a);
+    memcpy(b, out, (size_t)s->n * sizeof *b);
+    sscma_status st = read_shape(r, s, key, v, a);
+    if (st == SSCMA_OK)
+        st = read_shape(r, s, alias, va, b);
+    if (st == SSCMA_OK)
+        st = aliases_agree(r, key, alias, v == NULL || va == NULL || memcmp(a, b, (size_t)s->n * sizeof *a) == 0);
+    if (st == SSCMA_OK && required && v == NULL && va == NULL)
+        st = sscma_schema_expected(r->where, r->path, key, s->expected, NULL);
+    if (st == SSCMA_OK)
+        memcpy(out, v == NULL && va != NULL ? b : a, (size_t)s->n * sizeof *out);
+    return st;
+}
+
+static sscma_status build_resize(const tf_reader *r, const tf_cfg *c, transform *t)
+{
+    double hw[2] = {0, 0};
+    sscma_status st = read_shape_alias(r, &size_shape, "size", c->size, "scale", c->scale, true, hw);
+    t->h = (int64_t)hw[0], t->w = (int64_t)hw[1];
+    t->scale_up = c->keep_ratio; /* keep_ratio, for Resize */
+    return st;
+}
+
+static sscma_status build_pad(const tf_reader *r, const tf_cfg *c, transform *t)
+{
+    double hw[2] = {0, 0}, pad[4] = {0, 0, 0, 0};
+    t->pad_val = c->pad_val;
+    if (c->size != NULL && c->padding != NULL)
+        return sscma_schema_expected(r->where, r->path, "padding", "no 'padding' with a 'size' (pad to a size or "
+                                     "by a padding)", c->padding);
+    if (c->size == NULL && c->padding == NULL)
+        return sscma_schema_expected(r->where, r->path, NULL, "'size' (an integer or [h, w]) or 'padding' (an "
+                                     "integer or [left, top, right, bottom])", NULL);
+    t->pad_to_size = c->size != NULL;
+    sscma_status st = read_shape(r, &size_shape, "size", c->size, hw);
+    if (st == SSCMA_OK)
+        st = read_shape(r, &padding_shape, "padding", c->padding, pad);
+    t->h = (int64_t)hw[0], t->w = (int64_t)hw[1];
+    for (int k = 0; k < 4; k++)
+        t->pad[k] = (int64_t)pad[k];
+    return st;
+}
+
+static sscma_status build_random_crop(const tf_reader *r, const tf_cfg *c, transform *t)
+{
+    double hw[2] = {0, 0};
+    sscma_status st = read_shape_alias(r, &size_shape, "size", c->size, "crop_size", c->crop_size, true, hw);
+    t->h = (int64_t)hw[0], t->w = (int64_t)hw[1];
+    for (int k = 0; k < 4; k++)
+        t->pad[k] = c->crop_padding;
+    t->pad_val = c->pad_val;
+    return st;
+}
+
+static sscma_status build_random_flip(const tf_reader *r, const tf_cfg *c, transform *t)
+{
+    (void)r;
+    t->prob = c->prob;
+    t->vertical = c->direction == 1;
+    return SSCMA_OK;
+}
+
+static sscma_status build_normalize(const tf_reader *r, const tf_cfg *c, transform *t)
+{
+    if (c->n_mean == 0)
+        return sscma_schema_expected(r->where, r->path, "mean", "a list of 1 to 4 numbers", NULL);
+    json_t *std = json_object_get(r->obj, "std");
+    if (c->n_std != c->n_mean) {
+        char text[64];
+        snprintf(text, sizeof text, "a list of %d number%s (one per mean)", (int)c->n_mean, c->n_mean > 1 ? "s" : "");
+        return sscma_schema_expected(r->where, r->path, "std", text, c->n_std == 0 ? NULL : std);
+    }
+    for (int32_t k = 0; k < c->n_mean; k++) {
+        char key[48];
+        if (!(c->std[k] > 0.0f)) /* "pipeline[0].std[1]: expected a number > 0, got 0" */
+            return sscma_schema_expected(r->where, r->path, sscma_schema_index(key, sizeof key, "std", (size_t)k),
+                                         "a number > 0", json_array_get(std, (size_t)k));
+        t->mean[k] = c->mean[k], t->std[k] = c->std[k];
+    }
+    t->n_stats = c->n_mean;
+    return SSCMA_OK;
+}
+
+static sscma_status build_letter_resize(const tf_reader *r, const tf_cfg *c, transform *t)
+{
+    double hw[2] = {0, 0};
+    sscma_status st = read_shape_alias(r, &size_shape, "scale", c->scale, "size", c->size, true, hw);
+    t->h = (int64_t)hw[0], t->w = (int64_t)hw[1];
+    t->pad_val = c->pad_val;
+    t->scale_up = c->allow_scale_up;
+    return st;
+}
+
+static sscma_status build_hsv(const tf_reader *r, const tf_cfg *c, transform *t)
+{
+    (void)r;
+    t->deltas[0] = c->hue_delta, t->deltas[1] = c->saturation_delta, t->deltas[2] = c->value_delta;
+    return SSCMA_OK;
+}
+
+static sscma_status build_color_jitter(const tf_reader *r, const tf_cfg *c, transform *t)
+{
+    (void)r;
+    t->deltas[0] = c->brightness, t->deltas[1] = c->contrast, t->deltas[2] = c->saturation;
+    return SSCMA_OK;
+}
+
+static sscma_status build_blur(const tf_reader *r, const tf_cfg *c, transform *t)
+{
+    double k[2] = {3, 3};
+    const shape_spec *s = t->kind == TF_MEDIAN_BLUR ? &median_ksize_shape : &ksize_shape;
+    sscma_status st = read_shape_alias(r, s, "ksize", c->ksize, "blur_limit", c->blur_limit, false, k);
+    if (st == SSCMA_OK)
+        st = aliases_agree(r, "prob", "p", c->prob == c->p);
+    t->kh = (int64_t)k[0], t->kw = (int64_t)k[1];
+    t->prob = given(r->obj, "p") ? c->p : c->prob;
+    return st;
+}
+
+static sscma_status build_random_affine(const tf_reader *r, const tf_cfg *c, transform *t)
+{
+    t->prob = 1.0f;
+    t->rot_min = -c->max_rotate_degree, t->rot_max = c->max_rotate_degree;
+    t->translate = c->max_translate_ratio, t->shear = c->max_shear_degree;
+    t->scale_min = 0.5f, t->scale_max = 1.5f;
+    if (c->n_scaling_ratio_range == 2) {
+        if (c->scaling_ratio_range[0] > c->scaling_ratio_range[1])
+            return sscma_schema_expected(r->where, r->path, "scaling_ratio_range", "[min, max] with min <= max",
+                                         json_object_get(r->obj, "scaling_ratio_range"));
+        t->scale_min = c->scaling_ratio_range[0], t->scale_max = c->scaling_ratio_range[1];
+    }
+    t->pad_val = c->border_val;
+    return SSCMA_OK;
+}
+
+static sscma_status build_random_rotate(const tf_reader *r, const tf_cfg *c, transform *t)
+{
+    double range[2] = {-10, 10};
+    sscma_status st = read_shape(r, &degrees_shape, "degrees", c->degrees, range);
+    t->rot_min = (float)range[0], t->rot_max = (float)range[1];
+    t->scale_min = t->scale_max = 1.0f;
+    t->prob = c->prob;
+    t->pad_val = c->border_val;
+    return st;
+}
+
+static sscma_status build_nothing(const tf_reader *r, const tf_cfg *c, transform *t)
+{
+    (void)r, (void)c, (void)t;
+    return SSCMA_OK;
+}
+
+static const struct tf_type {
+    const char *name;
+    tf_kind kind;
+    const sscma_field *fields;
+    sscma_status (*build)(const tf_reader *r, const tf_cfg *c, transform *t);
+} tf_types[] = {
+    {"Resize", TF_RESIZE, resize_fields, build_resize},
+    {"Pad", TF_PAD, pad_fields, build_pad},
+    {"RandomCrop", TF_RANDOM_CROP, random_crop_fields, build_random_crop},
+    {"RandomFlip", TF_RANDOM_FLIP, random_flip_fields, build_random_flip},
+    {"ToGray", TF_TO_GRAY, type_only_fields, build_nothing},
+    {"ToRGB", TF_TO_RGB, type_only_fields, build_nothing},
+    {"Normalize", TF_NORMALIZE, normalize_fields, build_normalize},
+    {"LetterResize", TF_LETTER_RESIZE, letter_resize_fields, build_letter_resize},
+    {"HSVRandomAug", TF_HSV, hsv_fields, build_hsv},
+    {"ColorJitter", TF_COLOR_JITTER, color_jitter_fields, build_color_jitter},
+    {"Blur", TF_BLUR, blur_fields, build_blur},
+    {"MedianBlur", TF_MEDIAN_BLUR, blur_fields, build_blur},
+    {"RandomAffine", TF_AFFINE, random_affine_fields, build_random_affine},
+    {"RandomRotate", TF_AFFINE, random_rotate_fields, build_random_rotate},
+};
 
 static sscma_status parse_one(json_t *obj, size_t i, transform *t)
 {
-    const char *type = json_string_value(json_object_get(obj, "type"));
+    char path[32];
+    sscma_schema_index(path, sizeof path, "pipeline", i);
     memset(t, 0, sizeof *t);
+    json_t *type = json_object_get(obj, "type");
     if (!json_is_object(obj) || type == NULL)
-        return sscma_fail(SSCMA_ERR_CONFIG, WHERE, "transform %zu needs a \"type\"", i);
-    json_t *pv = json_object_get(obj, "pad_val");
-    t->pad_val = json_is_number(pv) ? (float)json_number_value(pv) : 0.0f;
-    if (strcmp(type, "Resize") == 0) {
-        static const char *const keys[] = {"type", "size", "scale", "keep_ratio", NULL};
-        t->kind = TF_RESIZE;
-        t->scale_up = json_is_true(json_object_get(obj, "keep_ratio")); /* keep_ratio, for Resize */
-        json_t *size = json_object_get(obj, "size") ? json_object_get(obj, "size") : json_object_get(obj, "scale");
-        if (check_keys(obj, i, type, keys) != SSCMA_OK)
-            return SSCMA_ERR_CONFIG;
-        if (!get_size(size, &t->h, &t->w))
-            return sscma_fail(SSCMA_ERR_CONFIG, WHERE, "transform %zu (Resize): 'size' must be [h, w] or an integer "
-                              "in 1..16384", i);
-    } else if (strcmp(type, "Pad") == 0) {
-        static const char *const keys[] = {"type", "size", "padding", "pad_val", NULL};
-        t->kind = TF_PAD;
-        if (check_keys(obj, i, type, keys) != SSCMA_OK)
-            return SSCMA_ERR_CONFIG;
-        json_t *pad = json_object_get(obj, "padding");
-        if (json_object_get(obj, "size") != NULL) {
-            t->pad_to_size = true;
-            if (!get_size(json_object_get(obj, "size"), &t->h, &t->w))
-                return sscma_fail(SSCMA_ERR_CONFIG, WHERE, "transform %zu (Pad): 'size' must be [h, w]", i);
-        } else if (json_is_integer(pad) && json_integer_value(pad) >= 0 && json_integer_value(pad) <= 4096) {
-            for (int k = 0; k < 4; k++)
-                t->pad[k] = (int64_t)json_integer_value(pad);
-        } else if (json_is_array(pad) && json_array_size(pad) == 4) {
-            for (int k = 0; k < 4; k++) {
-                json_t *v = json_array_get(pad, (size_t)k);
-                if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > 4096)
-                    return sscma_fail(SSCMA_ERR_CONFIG, WHERE, "transform %zu (Pad): 'padding' values are 0..4096", i);
-                t->pad[k] = (int64_t)json_integer_value(v);
-            }
-        } else {
-            return sscma_fail(SSCMA_ERR_CONFIG, WHERE, "transform %zu (Pad): give 'size' [h, w] or 'padding' "
-                              "(an integer or [left, top, right, bottom])", i);
-        }
-    } else if (strcmp(type, "RandomCrop") == 0) {
-        static const char *const keys[] = {"type", "size", "crop_size", "padding", "pad_val", NULL};
-        t->kind = TF_RANDOM_CROP;
-        if (check_keys(obj, i, type, keys) != SSCMA_OK)
-            return SSCMA_ERR_CONFIG;
-        json_t *size = json_object_get(obj, "size") ? json_object_get(obj, "size") : json_object_get(obj, "crop_size");
-        json_t *pad = json_object_get(obj, "padding");
-        if (!get_size(size, &t->h, &t->w))
-            return sscma_fail(SSCMA_ERR_CONFIG, WHERE, "transform %zu (RandomCrop): 'size' must be [h, w]", i);
-        if (pad != NULL && (!json_is_integer(pad) || json_integer_value(pad) < 0 || json_integer_value(pad) > 4096))
-            return sscma_fail(SSCMA_ERR_CONFIG, WHERE, "transform %zu (RandomCrop): 'padding' is 0..4096", i);
-        for (int k = 0; k < 4; k++)
-            t->pad[k] = pad != NULL ? (int64_t)json_integer_value(pad) : 0;
-    } else if (strcmp(type, "RandomFlip") == 0) {
-        static const char *const keys[] = {"type", "prob", "direction", NULL};
-        t->kind = TF_RANDOM_FLIP;
-        if (check_keys(obj, i, type, keys) != SSCMA_OK)
-            return SSCMA_ERR_CONFIG;
-        json_t *p = json_object_get(obj, "prob");
-        const char *dir = json_string_value(json_object_get(obj, "direction"));
-        t->prob = p == NULL ? 0.5f : (float)json_number_value(p);
-        if ((p != NULL && !json_is_number(p)) || !(t->prob >= 0.0f && t->prob <= 1.0f))
-            return sscma_fail(SSCMA_ERR_CONFIG, WHERE, "transform %zu (RandomFlip): 'prob' must be in 0..1", i);
-        if (dir != NULL && strcmp(dir, "horizontal") != 0 && strcmp(dir, "vertical") != 0)
-            return sscma_fail(SSCMA_ERR_CONFIG, WHERE, "transform %zu (RandomFlip): 'direction' is horizontal or "
-                              "vertical, not '%s'", i, dir);
-        t->vertical = dir != NULL && strcmp(dir, "vertical") == 0;
-    } else if (strcmp(type, "ToGray") == 0) {
-        static const char *const keys[] = {"type", NULL};
-        t->kind = TF_TO_GRAY;
-        if (check_keys(obj, i, type, keys) != SSCMA_OK)
-            return SSCMA_ERR_CONFIG;
-    } else if (strcmp(type, "ToRGB") == 0) {
-        static const char *const keys[] = {"type", NULL};
-        t->kind = TF_TO_RGB;
-        if (check_keys(obj, i, type, keys) != SSCMA_OK)
-            return SSCMA_ERR_CONFIG;
-    } else if (strcmp(type, "Normalize") == 0) {
-        static const char *const keys[] = {"type", "mean", "std", "to_rgb", NULL};
-        t->kind = TF_NORMALIZE;
-        if (check_keys(obj, i, type, keys) != SSCMA_OK)
-            return SSCMA_ERR_CONFIG;
-        json_t *mean = json_object_get(obj, "mean"), *std = json_object_get(obj, "std");
-        size_t n = json_array_size(mean);
-        if (!json_is_array(mean) || !json_is_array(std) || n < 1 || n > 4 || json_array_size(std) != n)
-            return sscma_fail(SSCMA_ERR_CONFIG, WHERE, "transform %zu (Normalize): 'mean' and 'std' must be lists "
-                              "of 1 to 4 numbers of the same length", i);
-        for (size_t k = 0; k < n; k++) {
-            json_t *m = json_array_get(mean, k), *s = json_array_get(std, k);
-            if (!json_is_number(m) || !json_is_number(s) || !(json_number_value(s) > 0.0))
-                return sscma_fail(SSCMA_ERR_CONFIG, WHERE, "transform %zu (Normalize): entry %zu: numbers, std > 0",
-                                  i, k);
-            t->mean[k] = (float)json_number_value(m);
-            t->std[k] = (float)json_number_value(s);
-        }
-        t->n_stats = (int32_t)n;
-    } else {
-        return parse_more(obj, i, type, t);
+        return sscma_schema_expected(WHERE, path, NULL, "an object with a \"type\"", obj);
+    const size_t n_types = sizeof tf_types / sizeof tf_types[0];
+    size_t k = 0;
+    while (k < n_types && !(json_is_string(type) && strcmp(json_string_value(type), tf_types[k].name) == 0))
+        k++;
+    if (k == n_types) {
+        char names[300] = "one of: ";
+        for (size_t j = 0; j < n_types; j++)
+            snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s", j > 0 ? ", " : "", tf_types[j].name);
+        return sscma_schema_expected(WHERE, path, "type", names, type);
     }
-    return SSCMA_OK;
+    const tf_reader r = {.where = tf_types[k].name, .path = path, .obj = obj};
+    tf_cfg c;
+    sscma_status st = sscma_schema_read(tf_types[k].fields, obj, r.where, path, &c);
+    t->kind = tf_types[k].kind;
+    return st == SSCMA_OK ? tf_types[k].build(&r, &c, t) : st;
 }
 
 sscma_status sscma_pipeline_create(sscma_context *ctx, json_t *list, sscma_pipeline **out)
 {
     if (list != NULL && !json_is_array(list))
-        return sscma_fail(SSCMA_ERR_CONFIG, WHERE, "'pipeline' must be a list of transforms");
+        return sscma_schema_expected(WHERE, NULL, "pipeline", "a list of transforms", list);
     sscma_pipeline *p = sscma_calloc(ctx, 1, sizeof *p);
     size_t n = list != NULL ? json_array_size(list) : 0;
     if (p != NULL)

@@ -150,11 +150,14 @@ static void loader_edges_and_errors(void)
     CHECK_FAILS(sscma_loader_create(ctx, ds, "{\"batch\": 2}", &l), SSCMA_ERR_CONFIG, "unknown key 'batch'");
     CHECK_FAILS(sscma_loader_create(ctx, ds, "{\"batch_size\": 0}", &l), SSCMA_ERR_CONFIG, "sscma_loader_create: batch_size: expected an integer 1..1048576, got 0");
     CHECK_FAILS(sscma_loader_create(ctx, ds, "{\"pipeline\": [{\"type\": \"GaussNoise\"}]}", &l), SSCMA_ERR_CONFIG,
-                "transform 0: unknown type 'GaussNoise'");
+                "pipeline: pipeline[0].type: expected one of: Resize, Pad, RandomCrop, RandomFlip, ToGray, ToRGB, "
+                "Normalize, LetterResize, HSVRandomAug, ColorJitter, Blur, MedianBlur, RandomAffine, RandomRotate, got "
+                "\"GaussNoise\"");
     CHECK_FAILS(sscma_loader_create(ctx, ds, "{\"pipeline\": [{\"type\": \"Resize\"}]}", &l), SSCMA_ERR_CONFIG,
-                "'size' must be [h, w]");
+                "Resize: pipeline[0].size: expected an integer 1..16384 or [h, w] of integers 1..16384, missing");
     CHECK_FAILS(sscma_loader_create(ctx, ds, "{\"pipeline\": [{\"type\": \"Normalize\", \"mean\": [1, 2], \"std\": [1]}]}",
-                                    &l), SSCMA_ERR_CONFIG, "same length");
+                                    &l),
+                SSCMA_ERR_CONFIG, "Normalize: pipeline[0].std: expected a list of 2 numbers (one per mean), got [1]");
     CHECK_FAILS(sscma_loader_create(ctx, ds, "{\"pipeline\": [{\"type\": \"RandomFlip\", \"p\": 1}]}", &l),
                 SSCMA_ERR_CONFIG, "unknown key 'p'; valid keys: type, prob, direction");
     CHECK_FAILS(sscma_loader_create(NULL, ds, "{}", &l), SSCMA_ERR_INVALID_ARGUMENT, "'ctx'");

@@ -1,6 +1,7 @@
 /*
- * Unit tests of data.h. Transforms: how each moves pixels and boxes (through a FOMO grid), flat images kept flat, bad
- * transform configs.
+ * Unit tests of data.h. Transforms: how each moves pixels and boxes (through a FOMO grid), flat images kept flat,
+ * defaults left out giving what they say, bad values and conflicting aliases refused with the schema's message
+ * ("RandomFlip: pipeline[2].prob: expected a number 0..1, got 1.5").
  */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
@@ -127,15 +128,230 @@ static void transforms_move_pixels_and_boxes(void)
     static const struct {
         const char *cfg, *needle;
     } bad[] = {
-        {"{\"pipeline\": [{\"type\": \"MedianBlur\", \"ksize\": 4}]}", "'ksize' is 1..31 (odd for MedianBlur)"},
-        {"{\"pipeline\": [{\"type\": \"RandomRotate\", \"degrees\": [30, 10]}]}", "'degrees' is a number or [min, max]"},
-        {"{\"pipeline\": [{\"type\": \"HSVRandomAug\", \"hue_delta\": 200}]}", "deltas are hue 0..180"},
+        {"{\"pipeline\": [{\"type\": \"MedianBlur\", \"ksize\": 4}]}",
+         "MedianBlur: pipeline[0].ksize: expected an odd integer 1..31 or [h, w] of odd integers 1..31, got 4"},
+        {"{\"pipeline\": [{\"type\": \"RandomRotate\", \"degrees\": [30, 10]}]}",
+         "RandomRotate: pipeline[0].degrees: expected a number 0..360 or [min, max] with -360 <= min <= max <= 360, "
+         "got [30,10]"},
+        {"{\"pipeline\": [{\"type\": \"HSVRandomAug\", \"hue_delta\": 200}]}",
+         "HSVRandomAug: pipeline[0].hue_delta: expected a number 0..180, got 200"},
         {"{\"pipeline\": [{\"type\": \"ColorJitter\", \"hue\": 0.1}]}", "unknown key 'hue'"},
-        {"{\"pipeline\": [{\"type\": \"RandomAffine\", \"scaling_ratio_range\": [2, 1]}]}", "scaling_ratio_range"},
-        {"{\"pipeline\": [{\"type\": \"Mosaic\"}]}", "unknown type 'Mosaic'; known: Resize"},
+        {"{\"pipeline\": [{\"type\": \"RandomAffine\", \"scaling_ratio_range\": [2, 1]}]}",
+         "RandomAffine: pipeline[0].scaling_ratio_range: expected [min, max] with min <= max, got [2,1]"},
+        {"{\"pipeline\": [{\"type\": \"Mosaic\"}]}",
+         "pipeline: pipeline[0].type: expected one of: Resize, Pad, RandomCrop, RandomFlip, ToGray, ToRGB, Normalize, "
+         "LetterResize, HSVRandomAug, ColorJitter, Blur, MedianBlur, RandomAffine, RandomRotate, got \"Mosaic\""},
     };
     for (size_t i = 0; ds != NULL && i < sizeof bad / sizeof bad[0]; i++)
         CHECK_FAILS(sscma_loader_create(ctx, ds, bad[i].cfg, &l), SSCMA_ERR_CONFIG, bad[i].needle);
+    sscma_dataset_destroy(ds);
+}
+
+/* The first batch of 8 Fashion-MNIST images through `pipeline` (out h x w x 1), or NULL (the failure recorded). */
+static float *fashion_batch(sscma_dataset *ds, const char *pipeline, int64_t h, int64_t w)
+{
+    char cfg[600];
+    snprintf(cfg, sizeof cfg, "{\"batch_size\": 8, \"pipeline\": %s}", pipeline);
+    sscma_loader *l = NULL;
+    sscma_tensor *images = NULL, *labels = NULL;
+    const int64_t dims[4] = {8, h, w, 1};
+    float *out = NULL;
+    void *d = NULL;
+    int64_t count = 0;
+    CHECK_OK(sscma_loader_create(ctx, ds, cfg, &l));
+    sscma_tensor_create(ctx, SSCMA_DTYPE_F32, 4, dims, &images);
+    sscma_tensor_create(ctx, SSCMA_DTYPE_I32, 1, dims, &labels);
+    if (l != NULL && sscma_loader_next(l, images, labels, &count) == SSCMA_OK && count == 8 &&
+        sscma_tensor_data(images, &d) == SSCMA_OK && (out = malloc((size_t)(8 * h * w) * sizeof *out)) != NULL)
+        memcpy(out, d, (size_t)(8 * h * w) * sizeof *out);
+    if (out == NULL)
+        test_fail(__FILE__, __LINE__, "no batch from %s: %s", pipeline, sscma_last_error());
+    sscma_tensor_destroy(images), sscma_tensor_destroy(labels);
+    sscma_loader_destroy(l);
+    return out;
+}
+
+/*
+ * Each transform with its keys left out gives the batch that the documented defaults spelt out give (and the
+ * aliases the same as their keys), and a changed value gives another batch, so that the comparison can fail.
+ */
+static void transform_defaults_still_apply(void)
+{
+    if (!have_fashion()) {
+        test_fail(__FILE__, __LINE__, "dataset-fashion-mnist missing");
+        return;
+    }
+    static const struct {
+        const char *omitted, *spelt, *changed; /* changed: NULL for none */
+        int64_t h, w;
+    } cases[] = {
+        {"{\"type\": \"RandomFlip\"}", "{\"type\": \"RandomFlip\", \"prob\": 0.5, \"direction\": \"horizontal\"}",
+         "{\"type\": \"RandomFlip\", \"direction\": \"vertical\"}", 28, 28},
+        {"{\"type\": \"RandomRotate\"}", "{\"type\": \"RandomRotate\", \"degrees\": [-10, 10], \"prob\": 0.5, "
+         "\"border_val\": 0}", "{\"type\": \"RandomRotate\", \"degrees\": 10, \"border_val\": 9}", 28, 28},
+        {"{\"type\": \"RandomAffine\"}",
+         "{\"type\": \"RandomAffine\", \"max_rotate_degree\": 10, \"max_translate_ratio\": 0.1, "
+         "\"scaling_ratio_range\": [0.5, 1.5], \"max_shear_degree\": 2, \"border_val\": 114}",
+         "{\"type\": \"RandomAffine\", \"scaling_ratio_range\": [0.5, 1.4]}", 28, 28},
+        {"{\"type\": \"HSVRandomAug\"}", "{\"type\": \"HSVRandomAug\", \"hue_delta\": 5, \"saturation_delta\": 30, "
+         "\"value_delta\": 30}", "{\"type\": \"HSVRandomAug\", \"value_delta\": 20}", 28, 28},
+        {"{\"type\": \"ColorJitter\"}",
+         "{\"type\": \"ColorJitter\", \"brightness\": 0, \"contrast\": 0, \"saturation\": 0}",
+         "{\"type\": \"ColorJitter\", \"contrast\": 0.5}", 28, 28},
+        {"{\"type\": \"Blur\"}", "{\"type\": \"Blur\", \"blur_limit\": [3, 3], \"p\": 1}",
+         "{\"type\": \"Blur\", \"ksize\": [3, 5]}", 28, 28},
+        {"{\"type\": \"MedianBlur\"}", "{\"type\": \"MedianBlur\", \"ksize\": 3, \"prob\": 1, \"p\": 1.0}",
+         "{\"type\": \"MedianBlur\", \"prob\": 0}", 28, 28},
+        {"{\"type\": \"LetterResize\", \"scale\": [32, 40]}", "{\"type\": \"LetterResize\", \"size\": [32, 40], "
+         "\"pad_val\": 114, \"allow_scale_up\": true}", "{\"type\": \"LetterResize\", \"scale\": [32, 40], "
+         "\"allow_scale_up\": false}", 32, 40},
+        {"{\"type\": \"Pad\", \"padding\": 2}", "{\"type\": \"Pad\", \"padding\": [2, 2, 2, 2], \"pad_val\": 0}",
+         "{\"type\": \"Pad\", \"padding\": 2, \"pad_val\": 1}", 32, 32},
+        {"{\"type\": \"RandomCrop\", \"size\": 24}",
+         "{\"type\": \"RandomCrop\", \"crop_size\": [24, 24], \"padding\": 0, \"pad_val\": 0}",
+         "{\"type\": \"RandomCrop\", \"size\": 24, \"padding\": 2}", 24, 24},
+        {"{\"type\": \"Resize\", \"size\": [32, 40]}",
+         "{\"type\": \"Resize\", \"scale\": [32, 40], \"size\": [32, 40], \"keep_ratio\": false}",
+         NULL, 32, 40}, /* keep_ratio true gives another size */
+    };
+    sscma_dataset *ds = NULL;
+    CHECK_OK(sscma_dataset_open(ctx, "{\"type\": \"FashionMNIST\", \"split\": \"test\", \"indices\": 8}", &ds));
+    for (size_t i = 0; ds != NULL && i < sizeof cases / sizeof cases[0]; i++) {
+        char a[300], b[300], c[300];
+        snprintf(a, sizeof a, "[%s]", cases[i].omitted);
+        snprintf(b, sizeof b, "[%s]", cases[i].spelt);
+        snprintf(c, sizeof c, "[%s]", cases[i].changed != NULL ? cases[i].changed : "");
+        const int64_t h = cases[i].h, w = cases[i].w, n = 8 * h * w;
+        float *omitted = fashion_batch(ds, a, h, w), *spelt = fashion_batch(ds, b, h, w);
+        float *changed = cases[i].changed != NULL ? fashion_batch(ds, c, h, w) : NULL;
+        if (omitted != NULL && spelt != NULL && memcmp(omitted, spelt, (size_t)n * sizeof *spelt) != 0)
+            test_fail(__FILE__, __LINE__, "%s and %s give different batches", a, b);
+        if (omitted != NULL && changed != NULL && memcmp(omitted, changed, (size_t)n * sizeof *changed) == 0)
+            test_fail(__FILE__, __LINE__, "%s and %s give the same batch", a, c);
+        free(omitted), free(spelt), free(changed);
+    }
+    sscma_dataset_destroy(ds);
+}
+
+/* `transform` as the third of a pipeline fails with exactly `message` (SSCMA_ERR_CONFIG). */
+static void third_fails(sscma_dataset *ds, const char *transform, const char *message)
+{
+    char cfg[600];
+    snprintf(cfg, sizeof cfg, "{\"pipeline\": [{\"type\": \"Resize\", \"size\": 28}, {\"type\": \"ToGray\"}, %s]}",
+             transform);
+    sscma_loader *l = NULL;
+    CHECK_FAILS(sscma_loader_create(ctx, ds, cfg, &l), SSCMA_ERR_CONFIG, message);
+    CHECK_STR_EQ(sscma_last_error(), message);
+    CHECK(l == NULL);
+    sscma_loader_destroy(l);
+}
+
+/* Wrong types and out-of-range values, per transform, named by their place: "<type>: pipeline[2].<key>: ...". */
+static void transform_values_are_checked(void)
+{
+    sscma_dataset *ds = NULL;
+    CHECK_OK(sscma_dataset_open(ctx, "{\"type\": \"FashionMNIST\", \"split\": \"test\", \"indices\": 8}", &ds));
+    if (ds == NULL)
+        return;
+    /* wrong types, once accepted: a string prob, a non-number pad_val or border_val (became 114 or 0) */
+    third_fails(ds, "{\"type\": \"RandomFlip\", \"prob\": \"0.5\"}",
+                "RandomFlip: pipeline[2].prob: expected a number 0..1, got \"0.5\"");
+    third_fails(ds, "{\"type\": \"LetterResize\", \"scale\": 32, \"pad_val\": \"grey\"}",
+                "LetterResize: pipeline[2].pad_val: expected a number, got \"grey\"");
+    third_fails(ds, "{\"type\": \"RandomAffine\", \"border_val\": [0]}",
+                "RandomAffine: pipeline[2].border_val: expected a number, got [0]");
+    third_fails(ds, "{\"type\": \"RandomRotate\", \"border_val\": true}",
+                "RandomRotate: pipeline[2].border_val: expected a number, got true");
+    third_fails(ds, "{\"type\": \"Pad\", \"padding\": 2, \"pad_val\": \"0\"}",
+                "Pad: pipeline[2].pad_val: expected a number, got \"0\"");
+    third_fails(ds, "{\"type\": \"Resize\", \"size\": 8, \"keep_ratio\": 1}",
+                "Resize: pipeline[2].keep_ratio: expected true or false, got 1");
+    third_fails(ds, "{\"type\": \"LetterResize\", \"scale\": 32, \"allow_scale_up\": 0}",
+                "LetterResize: pipeline[2].allow_scale_up: expected true or false, got 0");
+    third_fails(ds, "{\"type\": \"RandomFlip\", \"direction\": \"diagonal\"}",
+                "RandomFlip: pipeline[2].direction: expected one of: horizontal, vertical, got \"diagonal\"");
+    third_fails(ds, "{\"type\": \"Pad\", \"padding\": [1, 2, 3]}",
+                "Pad: pipeline[2].padding: expected an integer 0..4096 or [left, top, right, bottom] of integers "
+                "0..4096, got [1,2,3]");
+    third_fails(ds, "{\"type\": \"Resize\", \"size\": [28, 28.5]}",
+                "Resize: pipeline[2].size: expected an integer 1..16384 or [h, w] of integers 1..16384, got [28,28.5]");
+    third_fails(ds, "{\"type\": \"Normalize\", \"mean\": \"0\", \"std\": [1]}",
+                "Normalize: pipeline[2].mean: expected a list of 1 to 4 numbers, got \"0\"");
+    third_fails(ds, "{\"type\": \"Normalize\", \"mean\": [0]}",
+                "Normalize: pipeline[2].std: expected a list of 1 number (one per mean), missing");
+    third_fails(ds, "{\"type\": \"RandomCrop\", \"size\": 24, \"padding\": [1, 1]}",
+                "RandomCrop: pipeline[2].padding: expected an integer 0..4096, got [1,1]");
+    /* out of range */
+    third_fails(ds, "{\"type\": \"RandomFlip\", \"prob\": 1.5}", "RandomFlip: pipeline[2].prob: expected a number "
+                "0..1, got 1.5");
+    third_fails(ds, "{\"type\": \"Blur\", \"p\": -0.25}", "Blur: pipeline[2].p: expected a number 0..1, got -0.25");
+    third_fails(ds, "{\"type\": \"RandomRotate\", \"prob\": 2}", "RandomRotate: pipeline[2].prob: expected a number "
+                "0..1, got 2");
+    third_fails(ds, "{\"type\": \"ColorJitter\", \"contrast\": 1.5}",
+                "ColorJitter: pipeline[2].contrast: expected a number 0..1, got 1.5");
+    third_fails(ds, "{\"type\": \"HSVRandomAug\", \"saturation_delta\": 256}",
+                "HSVRandomAug: pipeline[2].saturation_delta: expected a number 0..255, got 256");
+    third_fails(ds, "{\"type\": \"RandomAffine\", \"max_shear_degree\": 50}",
+                "RandomAffine: pipeline[2].max_shear_degree: expected a number 0..45, got 50");
+    third_fails(ds, "{\"type\": \"RandomAffine\", \"scaling_ratio_range\": [0.001, 1]}",
+                "RandomAffine: pipeline[2].scaling_ratio_range[0]: expected a number 0.01..100, got 0.001");
+    third_fails(ds, "{\"type\": \"Blur\", \"ksize\": [3, 33]}",
+                "Blur: pipeline[2].ksize: expected an integer 1..31 or [h, w] of integers 1..31, got [3,33]");
+    third_fails(ds, "{\"type\": \"MedianBlur\", \"blur_limit\": 4}",
+                "MedianBlur: pipeline[2].blur_limit: expected an odd integer 1..31 or [h, w] of odd integers 1..31, "
+                "got 4");
+    third_fails(ds, "{\"type\": \"RandomRotate\", \"degrees\": -5}",
+                "RandomRotate: pipeline[2].degrees: expected a number 0..360 or [min, max] with -360 <= min <= max <= "
+                "360, got -5");
+    third_fails(ds, "{\"type\": \"Pad\", \"padding\": 4097}",
+                "Pad: pipeline[2].padding: expected an integer 0..4096 or [left, top, right, bottom] of integers "
+                "0..4096, got 4097");
+    third_fails(ds, "{\"type\": \"RandomCrop\", \"crop_size\": 0}",
+                "RandomCrop: pipeline[2].crop_size: expected an integer 1..16384 or [h, w] of integers 1..16384, "
+                "got 0");
+    third_fails(ds, "{\"type\": \"Normalize\", \"mean\": [0, 0], \"std\": [1, 0]}",
+                "Normalize: pipeline[2].std[1]: expected a number > 0, got 0");
+    /* the entry itself, and the rules across keys */
+    third_fails(ds, "3", "pipeline: pipeline[2]: expected an object with a \"type\", got 3");
+    third_fails(ds, "{\"type\": 7}", "pipeline: pipeline[2].type: expected one of: Resize, Pad, RandomCrop, "
+                "RandomFlip, ToGray, ToRGB, Normalize, LetterResize, HSVRandomAug, ColorJitter, Blur, MedianBlur, "
+                "RandomAffine, RandomRotate, got 7");
+    third_fails(ds, "{\"type\": \"Pad\"}", "Pad: pipeline[2]: expected 'size' (an integer or [h, w]) or 'padding' "
+                "(an integer or [left, top, right, bottom]), missing");
+    third_fails(ds, "{\"type\": \"Pad\", \"size\": 32, \"padding\": 2}",
+                "Pad: pipeline[2].padding: expected no 'padding' with a 'size' (pad to a size or by a padding), got 2");
+    third_fails(ds, "{\"type\": \"LetterResize\"}", "LetterResize: pipeline[2].scale: expected an integer 1..16384 "
+                "or [h, w] of integers 1..16384, missing");
+    sscma_loader *l = NULL;
+    CHECK_FAILS(sscma_loader_create(ctx, ds, "{\"pipeline\": {\"type\": \"Resize\"}}", &l), SSCMA_ERR_CONFIG,
+                "pipeline: pipeline: expected a list of transforms, got {\"type\":\"Resize\"}");
+    sscma_dataset_destroy(ds);
+}
+
+/* Two names of one setting given together must agree; the message names both. The same value twice is fine. */
+static void transform_aliases_must_agree(void)
+{
+    sscma_dataset *ds = NULL;
+    CHECK_OK(sscma_dataset_open(ctx, "{\"type\": \"FashionMNIST\", \"split\": \"test\", \"indices\": 8}", &ds));
+    if (ds == NULL)
+        return;
+    third_fails(ds, "{\"type\": \"Blur\", \"prob\": 1, \"p\": 0.5}",
+                "Blur: pipeline[2].p: expected the same value as its alias 'prob', got 0.5");
+    third_fails(ds, "{\"type\": \"MedianBlur\", \"ksize\": 3, \"blur_limit\": [3, 5]}",
+                "MedianBlur: pipeline[2].blur_limit: expected the same value as its alias 'ksize', got [3,5]");
+    third_fails(ds, "{\"type\": \"Resize\", \"size\": 28, \"scale\": [28, 30]}",
+                "Resize: pipeline[2].scale: expected the same value as its alias 'size', got [28,30]");
+    third_fails(ds, "{\"type\": \"RandomCrop\", \"size\": [24, 24], \"crop_size\": 20}",
+                "RandomCrop: pipeline[2].crop_size: expected the same value as its alias 'size', got 20");
+    third_fails(ds, "{\"type\": \"LetterResize\", \"scale\": [32, 32], \"size\": 30}",
+                "LetterResize: pipeline[2].size: expected the same value as its alias 'scale', got 30");
+    sscma_loader *l = NULL;
+    CHECK_OK(sscma_loader_create(ctx, ds,
+                                 "{\"pipeline\": [{\"type\": \"Resize\", \"size\": 28, \"scale\": [28, 28]}, "
+                                 "{\"type\": \"Blur\", \"prob\": 0.5, \"p\": 0.5, \"ksize\": 3, "
+                                 "\"blur_limit\": [3, 3]}]}",
+                                 &l));
+    sscma_loader_destroy(l);
     sscma_dataset_destroy(ds);
 }
 
@@ -143,6 +359,9 @@ int main(int argc, char **argv)
 {
     static const test_case cases[] = {
         TEST_CASE(transforms_move_pixels_and_boxes),
+        TEST_CASE(transform_defaults_still_apply),
+        TEST_CASE(transform_values_are_checked),
+        TEST_CASE(transform_aliases_must_agree),
     };
     return data_test_main(argc, argv, cases, TEST_COUNT(cases));
 }
