@@ -705,8 +705,9 @@ static sscma_status bad(const reader *rd, const char *what)
 
 static sscma_status bad_op(const reader *rd, uint32_t index, int32_t code, const char *what)
 {
-    return sscma_fail(SSCMA_ERR_UNSUPPORTED, rd->path, "operator %u (builtin code %d): %s", (unsigned)index,
-                      (int)code, what);
+    const char *name = sscma_tflite_builtin_name(code);
+    return sscma_fail(SSCMA_ERR_UNSUPPORTED, rd->path, "operator %u (%s, builtin code %d): %s", (unsigned)index,
+                      name != NULL ? name : "unknown", (int)code, what);
 }
 
 /* The data of buffer `index` (NULL, 0 when empty). */
@@ -1038,6 +1039,49 @@ static sscma_status read_op(reader *rd, uint32_t index, fb_table o, const int32_
     return sscma_qm_add_op(rd->q, &op, NULL);
 }
 
+/*
+ * Marks the operators the subgraph's outputs depend on. RESHAPE's second input (the new shape) is not followed: the
+ * output tensor's static shape says the same, so the SHAPE -> STRIDED_SLICE -> PACK chain that TensorFlow emits to
+ * compute a dynamic batch's shape is never read, and neither is any other operator whose result nothing uses.
+ */
+static void live_ops(reader *rd, size_t opv, uint32_t n_ops, size_t ov, uint32_t n_out, const int32_t *codes,
+                     uint32_t n_codes, uint8_t *live)
+{
+    fb_reader *r = &rd->r;
+    uint8_t *needed = sscma_calloc(rd->q->ctx, rd->n_tensors ? rd->n_tensors : 1, 1);
+    if (needed == NULL) { /* then every operator is read, as before this pass */
+        memset(live, 1, n_ops);
+        return;
+    }
+    for (uint32_t i = 0; i < n_out; i++) {
+        uint32_t t = (uint32_t)fb_vector_i32_at(r, ov, i);
+        if (t < rd->n_tensors)
+            needed[t] = 1;
+    }
+    for (uint32_t k = n_ops; k-- > 0;) {
+        fb_table o = fb_vector_table(r, opv, k);
+        uint32_t oc = fb_get_u32(r, o, 0, 0), ni = 0, no = 0;
+        size_t ins = fb_get_vector(r, o, 1, 4, &ni), outs = fb_get_vector(r, o, 2, 4, &no);
+        if (!r->ok) {
+            memset(live, 1, n_ops); /* read_op reports the damage */
+            break;
+        }
+        for (uint32_t j = 0; j < no && !live[k]; j++) {
+            uint32_t t = (uint32_t)fb_vector_i32_at(r, outs, j);
+            live[k] = t < rd->n_tensors && needed[t];
+        }
+        if (!live[k])
+            continue;
+        uint32_t follow = oc < n_codes && codes[oc] == TFL_OP_RESHAPE && ni > 1 ? 1 : ni;
+        for (uint32_t j = 0; j < follow; j++) {
+            uint32_t t = (uint32_t)fb_vector_i32_at(r, ins, j);
+            if (t < rd->n_tensors)
+                needed[t] = 1;
+        }
+    }
+    sscma_mfree(rd->q->ctx, needed);
+}
+
 static sscma_status read_model(reader *rd)
 {
     fb_reader *r = &rd->r;
@@ -1095,9 +1139,17 @@ static sscma_status read_model(reader *rd)
             return st;
         rd->q->inputs[rd->q->n_inputs++] = id;
     }
-    for (uint32_t k = 0; k < n_ops; k++)
-        if ((st = read_op(rd, k, fb_vector_table(r, opv, k), codes, n_codes)) != SSCMA_OK)
-            return st;
+    uint8_t *live = sscma_calloc(rd->q->ctx, n_ops ? n_ops : 1, 1);
+    if (live == NULL)
+        return sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, rd->path, "out of memory");
+    live_ops(rd, opv, n_ops, ov, n_out, codes, n_codes, live);
+    st = SSCMA_OK;
+    for (uint32_t k = 0; k < n_ops && st == SSCMA_OK; k++)
+        if (live[k])
+            st = read_op(rd, k, fb_vector_table(r, opv, k), codes, n_codes);
+    sscma_mfree(rd->q->ctx, live);
+    if (st != SSCMA_OK)
+        return st;
     for (uint32_t i = 0; i < n_out; i++) {
         int32_t id;
         if ((st = make_tensor(rd, (uint32_t)fb_vector_i32_at(r, ov, i), &id)) != SSCMA_OK)

@@ -30,6 +30,8 @@
 #ifndef SSCMA_LIB_EXPORT_TFLITE_SCHEMA_H
 #define SSCMA_LIB_EXPORT_TFLITE_SCHEMA_H
 
+#include <stdint.h>
+
 /* BuiltinOperator */
 enum {
     TFL_OP_ADD = 0,
@@ -73,5 +75,8 @@ enum { TFL_PADDING_SAME = 0, TFL_PADDING_VALID = 1 };
 
 /* ActivationFunctionType */
 enum { TFL_ACT_NONE = 0, TFL_ACT_RELU = 1, TFL_ACT_RELU6 = 3 };
+
+/* The schema's name of builtin operator `code` ("EXP"), or NULL for a code it does not list (tflite_names.c). */
+const char *sscma_tflite_builtin_name(int32_t code);
 
 #endif /* SSCMA_LIB_EXPORT_TFLITE_SCHEMA_H */

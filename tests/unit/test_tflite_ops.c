@@ -1,0 +1,101 @@
+/*
+ * The TFLite reader and int8 runtime, operator by operator, on hand-made files (tfl_build.h): what each operator
+ * computes, and how a file with an operator the runtime lacks is refused.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sscma/export.h>
+#include <sscma/quant.h>
+
+#include "export/tflite_schema.h"
+#include "fixture_files.h"
+#include "harness.h"
+#include "tfl_build.h"
+
+static char tmpdir[256];
+
+/* <tmpdir>/name, the directory made on first use and removed by main. */
+static const char *temp_path(const char *name)
+{
+    static char path[512];
+    if (tmpdir[0] == '\0' && fixture_tmpdir_make(tmpdir, sizeof tmpdir, "sscma-tflite-ops") != 0)
+        test_fail(__FILE__, __LINE__, "cannot make a temporary directory");
+    snprintf(path, sizeof path, "%s/%s", tmpdir, name);
+    return path;
+}
+
+/* An operator the runtime lacks is named, with its index and code. */
+static void unsupported_operator_is_named(void)
+{
+    sscma_context *ctx = NULL;
+    CHECK_OK(sscma_context_create(NULL, &ctx));
+    tfl_build m;
+    tfl_build_init(&m);
+    int32_t x = tfl_tensor(&m, "x", TFL_TYPE_INT8, 2, (int32_t[]){1, 8}, 0.1f, 0, NULL, 0);
+    int32_t y = tfl_tensor(&m, "y", TFL_TYPE_INT8, 2, (int32_t[]){1, 8}, 0.1f, 0, NULL, 0);
+    CHECK(tfl_operator(&m, 66 /* SIN */, (int32_t[]){x}, 1, (int32_t[]){y}, 1) != NULL);
+    const char *path = temp_path("sin.tflite");
+    CHECK(tfl_build_write(&m, (int32_t[]){x}, 1, (int32_t[]){y}, 1, path));
+    sscma_qmodel *q = NULL;
+    CHECK_FAILS(sscma_qmodel_load_tflite(ctx, path, &q), SSCMA_ERR_UNSUPPORTED,
+                "sin.tflite: operator 0 (SIN, builtin code 66): the runtime has no kernel for this operator");
+    CHECK(q == NULL);
+    tfl_build_free(&m);
+    sscma_context_destroy(ctx);
+}
+
+/*
+ * Operators whose results nothing uses are not read, and neither is RESHAPE's shape input: TensorFlow computes a
+ * dynamic batch's shape with SHAPE (and STRIDED_SLICE, PACK), which the static output shape makes redundant.
+ */
+static void unused_operators_are_not_read(void)
+{
+    sscma_context *ctx = NULL;
+    CHECK_OK(sscma_context_create(NULL, &ctx));
+    tfl_build m;
+    tfl_build_init(&m);
+    int32_t x = tfl_tensor(&m, "x", TFL_TYPE_INT8, 4, (int32_t[]){1, 2, 2, 3}, 0.1f, 3, NULL, 0);
+    int32_t s = tfl_tensor(&m, "shape", TFL_TYPE_INT32, 1, (int32_t[]){4}, 0.0f, 0, NULL, 0);
+    int32_t z = tfl_tensor(&m, "unused", TFL_TYPE_INT8, 4, (int32_t[]){1, 2, 2, 3}, 0.1f, 3, NULL, 0);
+    int32_t y = tfl_tensor(&m, "y", TFL_TYPE_INT8, 2, (int32_t[]){1, 12}, 0.1f, 3, NULL, 0);
+    CHECK(tfl_operator(&m, 77 /* SHAPE */, (int32_t[]){x}, 1, (int32_t[]){s}, 1) != NULL);
+    CHECK(tfl_operator(&m, 66 /* SIN */, (int32_t[]){x}, 1, (int32_t[]){z}, 1) != NULL);
+    CHECK(tfl_operator(&m, TFL_OP_RESHAPE, (int32_t[]){x, s}, 2, (int32_t[]){y}, 1) != NULL);
+    const char *path = temp_path("dynamic_reshape.tflite");
+    CHECK(tfl_build_write(&m, (int32_t[]){x}, 1, (int32_t[]){y}, 1, path));
+    sscma_qmodel *q = NULL;
+    CHECK_OK(sscma_qmodel_load_tflite(ctx, path, &q));
+    sscma_tensor *in, *out;
+    CHECK_OK(sscma_qmodel_prepare(q, 1));
+    CHECK_OK(sscma_qmodel_input(q, 0, &in));
+    CHECK_OK(sscma_qmodel_output(q, 0, &out, NULL));
+    int8_t *xd, *yd;
+    sscma_tensor_data(in, (void **)&xd);
+    sscma_tensor_data(out, (void **)&yd);
+    for (int k = 0; k < 12; k++)
+        xd[k] = (int8_t)(k * 19 - 100);
+    CHECK_OK(sscma_qmodel_run(q));
+    CHECK(memcmp(xd, yd, 12) == 0);
+    sscma_qmodel_destroy(q);
+
+    /* the same operator feeding the output is read, and refused */
+    m.ops[2].in[0] = z;
+    CHECK(tfl_build_write(&m, (int32_t[]){x}, 1, (int32_t[]){y}, 1, path));
+    CHECK_FAILS(sscma_qmodel_load_tflite(ctx, path, &q), SSCMA_ERR_UNSUPPORTED, "operator 1 (SIN, builtin code 66)");
+    tfl_build_free(&m);
+    sscma_context_destroy(ctx);
+}
+
+int main(int argc, char **argv)
+{
+    static const test_case cases[] = {
+        TEST_CASE(unsupported_operator_is_named),
+        TEST_CASE(unused_operators_are_not_read),
+    };
+    int rc = test_main(argc, argv, cases, TEST_COUNT(cases));
+    if (tmpdir[0] != '\0')
+        fixture_tmpdir_remove(tmpdir);
+    return rc;
+}
