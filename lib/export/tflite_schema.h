@@ -26,6 +26,7 @@
  *   AddOptions:       0 fused_activation_function, 1 pot_scale_int16:bool = true
  *   ReshapeOptions:   0 new_shape:[int]
  *   ResizeNearestNeighborOptions: 0 align_corners:bool, 1 half_pixel_centers:bool
+ *   LeakyReluOptions: 0 alpha:float
  */
 #ifndef SSCMA_LIB_EXPORT_TFLITE_SCHEMA_H
 #define SSCMA_LIB_EXPORT_TFLITE_SCHEMA_H
@@ -43,10 +44,14 @@ enum {
     TFL_OP_FULLY_CONNECTED = 9,
     TFL_OP_LOGISTIC = 14,
     TFL_OP_MAX_POOL_2D = 17,
+    TFL_OP_RELU = 19,
+    TFL_OP_RELU_N1_TO_1 = 20,
+    TFL_OP_RELU6 = 21,
     TFL_OP_RESHAPE = 22,
     TFL_OP_SOFTMAX = 25,
     TFL_OP_PAD = 34,
     TFL_OP_RESIZE_NEAREST_NEIGHBOR = 97,
+    TFL_OP_LEAKY_RELU = 98,
     TFL_OP_QUANTIZE = 114,
     TFL_OP_HARD_SWISH = 117
 };
@@ -63,6 +68,7 @@ enum {
     TFL_OPT_RESHAPE = 17,
     TFL_OPT_PAD = 22,
     TFL_OPT_RESIZE_NEAREST = 74,
+    TFL_OPT_LEAKY_RELU = 75,
     TFL_OPT_QUANTIZE = 89,
     TFL_OPT_HARD_SWISH = 91
 };

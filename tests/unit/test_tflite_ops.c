@@ -88,11 +88,74 @@ static void unused_operators_are_not_read(void)
     sscma_context_destroy(ctx);
 }
 
+/* Runs q on every int8 value (input [1, 256]) into out[256]. */
+static void run_all_values(sscma_qmodel *q, int8_t *out)
+{
+    sscma_tensor *in, *y;
+    CHECK_OK(sscma_qmodel_prepare(q, 1));
+    CHECK_OK(sscma_qmodel_input(q, 0, &in));
+    CHECK_OK(sscma_qmodel_output(q, 0, &y, NULL));
+    int8_t *xd, *yd;
+    sscma_tensor_data(in, (void **)&xd);
+    sscma_tensor_data(y, (void **)&yd);
+    for (int v = 0; v < 256; v++)
+        xd[v] = (int8_t)(v - 128);
+    CHECK_OK(sscma_qmodel_run(q));
+    memcpy(out, yd, 256);
+}
+
+/*
+ * RELU, RELU6, RELU_N1_TO_1 and LEAKY_RELU read from a file, written back by libsscma's TFLite writer and read again
+ * compute the same; their ONNX form is written too. (Their values against TFLite's reference kernels: the
+ * tflite-ops-reference test.)
+ */
+static void activations_survive_a_round_trip(void)
+{
+    sscma_context *ctx = NULL;
+    CHECK_OK(sscma_context_create(NULL, &ctx));
+    static const int32_t codes[] = {TFL_OP_RELU, TFL_OP_RELU6, TFL_OP_RELU_N1_TO_1, TFL_OP_LEAKY_RELU};
+    for (size_t c = 0; c < sizeof codes / sizeof codes[0]; c++) {
+        tfl_build m;
+        tfl_build_init(&m);
+        int32_t x = tfl_tensor(&m, "x", TFL_TYPE_INT8, 2, (int32_t[]){1, 256}, 0.05f, -7, NULL, 0);
+        int32_t y = tfl_tensor(&m, "y", TFL_TYPE_INT8, 2, (int32_t[]){1, 256}, 0.03f, -100, NULL, 0);
+        tfl_op *o = tfl_operator(&m, codes[c], &x, 1, &y, 1);
+        if (codes[c] == TFL_OP_LEAKY_RELU)
+            tfl_option_f32(o, 0, 0.25f, TFL_OPT_LEAKY_RELU);
+        const char *path = temp_path("act.tflite");
+        CHECK(tfl_build_write(&m, &x, 1, &y, 1, path));
+        tfl_build_free(&m);
+        sscma_qmodel *q = NULL, *back = NULL;
+        CHECK_OK(sscma_qmodel_load_tflite(ctx, path, &q));
+        int8_t first[256], second[256];
+        run_all_values(q, first);
+        /* what the operator does: nothing below zero for the ReLUs, and the identity-like part above */
+        int32_t zy = -100;
+        for (int v = 0; v < 256; v++) {
+            float real = 0.05f * (float)(v - 128 + 7);
+            if (codes[c] != TFL_OP_LEAKY_RELU && codes[c] != TFL_OP_RELU_N1_TO_1 && real <= 0.0f)
+                CHECK_INT_EQ(first[v], zy);
+            if (codes[c] == TFL_OP_LEAKY_RELU && real < 0.0f)
+                CHECK(first[v] < zy);
+        }
+        const char *again = temp_path("act_again.tflite");
+        CHECK_OK(sscma_export_tflite(q, again));
+        CHECK_OK(sscma_qmodel_load_tflite(ctx, again, &back));
+        run_all_values(back, second);
+        CHECK(memcmp(first, second, 256) == 0);
+        CHECK_OK(sscma_export_onnx(q, temp_path("act.onnx")));
+        sscma_qmodel_destroy(back);
+        sscma_qmodel_destroy(q);
+    }
+    sscma_context_destroy(ctx);
+}
+
 int main(int argc, char **argv)
 {
     static const test_case cases[] = {
         TEST_CASE(unsupported_operator_is_named),
         TEST_CASE(unused_operators_are_not_read),
+        TEST_CASE(activations_survive_a_round_trip),
     };
     int rc = test_main(argc, argv, cases, TEST_COUNT(cases));
     if (tmpdir[0] != '\0')
