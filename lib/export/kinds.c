@@ -95,6 +95,18 @@ static const qm_format_def formats[] = {
         .tflite_options = qm_tfl_options_leaky_relu, .tflite_read = qm_tfl_read_leaky_relu,
         .onnx_write = qm_onnx_leaky_relu,
     },
+    [QM_TANH] = {
+        .kind = QM_TANH,
+        .tflite_codes = {TFL_OP_TANH, -1, -1}, .tflite_plan = qm_tfl_plan_simple,
+        .tflite_read = qm_tfl_read_plain,
+        .onnx_write = qm_onnx_tanh,
+    },
+    [QM_EXP] = {
+        .kind = QM_EXP,
+        .tflite_codes = {TFL_OP_EXP, -1, -1}, .tflite_plan = qm_tfl_plan_simple,
+        .tflite_options = qm_tfl_options_exp, .tflite_read = qm_tfl_read_plain,
+        .onnx_write = qm_onnx_exp,
+    },
 };
 _Static_assert(sizeof formats / sizeof formats[0] == QM_KIND_COUNT, "every qm_kind needs its row in formats[]");
 

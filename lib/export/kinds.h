@@ -70,6 +70,7 @@ uint32_t qm_tfl_options_resize(struct fb_builder *b, const struct tfl_plan *p, c
 uint32_t qm_tfl_options_pad(struct fb_builder *b, const struct tfl_plan *p, const struct tfl_op *o, uint8_t *type);
 uint32_t qm_tfl_options_requant(struct fb_builder *b, const struct tfl_plan *p, const struct tfl_op *o,
                                 uint8_t *type);
+uint32_t qm_tfl_options_exp(struct fb_builder *b, const struct tfl_plan *p, const struct tfl_op *o, uint8_t *type);
 uint32_t qm_tfl_options_leaky_relu(struct fb_builder *b, const struct tfl_plan *p, const struct tfl_op *o,
                                    uint8_t *type);
 
@@ -101,6 +102,8 @@ sscma_status qm_onnx_resize(struct onnx_builder *b, const qm_op *op, const char 
 sscma_status qm_onnx_pad(struct onnx_builder *b, const qm_op *op, const char *out);
 sscma_status qm_onnx_requant(struct onnx_builder *b, const qm_op *op, const char *out);
 sscma_status qm_onnx_clamp(struct onnx_builder *b, const qm_op *op, const char *out);
+sscma_status qm_onnx_tanh(struct onnx_builder *b, const qm_op *op, const char *out);
+sscma_status qm_onnx_exp(struct onnx_builder *b, const qm_op *op, const char *out);
 sscma_status qm_onnx_leaky_relu(struct onnx_builder *b, const qm_op *op, const char *out);
 
 #endif /* SSCMA_LIB_EXPORT_KINDS_H */

@@ -519,6 +519,24 @@ sscma_status qm_onnx_clamp(ob *b, const qm_op *op, const char *out)
     return SSCMA_OK;
 }
 
+static sscma_status onnx_unary(ob *b, const qm_op *op, const char *out, const char *type)
+{
+    const char *in = fval(b, op->in[0]);
+    node(b, type, op->name, &in, 1, out, NULL, 0);
+    set_out(b, op->out, out);
+    return SSCMA_OK;
+}
+
+sscma_status qm_onnx_tanh(ob *b, const qm_op *op, const char *out)
+{
+    return onnx_unary(b, op, out, "Tanh");
+}
+
+sscma_status qm_onnx_exp(ob *b, const qm_op *op, const char *out)
+{
+    return onnx_unary(b, op, out, "Exp");
+}
+
 sscma_status qm_onnx_leaky_relu(ob *b, const qm_op *op, const char *out)
 {
     const char *in = fval(b, op->in[0]);

@@ -349,7 +349,7 @@ sscma_status qm_tfl_plan_clamp(plan *p, const qm_op *op, tfl_op *o)
     else if (op->clip_lo == 0.0f && op->clip_hi == 6.0f)
         o->code = TFL_OP_RELU6;
     else if (op->clip_lo == -1.0f && op->clip_hi == 1.0f)
-        o->code = TFL_OP_RELU_N1_TO_1;
+        o->code = TFL_OP_RELU_N1_TO_1, o->version = 1; /* TFLite's kernel takes version 1 only */
     else
         return unsupported(op, "TFLite has no operator for this clamp range");
     return SSCMA_OK;
@@ -501,6 +501,12 @@ uint32_t qm_tfl_options_requant(fb_builder *b, const plan *p, const tfl_op *o, u
 {
     (void)p, (void)o;
     return empty_options(b, TFL_OPT_QUANTIZE, type);
+}
+
+uint32_t qm_tfl_options_exp(fb_builder *b, const plan *p, const tfl_op *o, uint8_t *type)
+{
+    (void)p, (void)o;
+    return empty_options(b, TFL_OPT_EXP, type);
 }
 
 uint32_t qm_tfl_options_leaky_relu(fb_builder *b, const plan *p, const tfl_op *o, uint8_t *type)

@@ -362,6 +362,34 @@ sscma_status qm_i8_prepare_logistic(sscma_qmodel *q, qm_op *op)
     return st == SSCMA_OK ? logistic_table(x, y, op->lut) : st;
 }
 
+/* TFLite's int8 lookup table of a float function (LUTPopulateInt8): as logistic_table, with f. */
+static void function_table(const qm_tensor *x, const qm_tensor *y, float (*f)(float), int8_t *lut)
+{
+    const float in_scale = x->scale[0], inverse = 1.0f / y->scale[0];
+    for (int32_t v = -128; v <= 127; v++) {
+        float real = in_scale * (float)(v - x->zero_point[0]);
+        float r = roundf(f(real) * inverse) + (float)y->zero_point[0];
+        int32_t q = !(r > -1024.0f) ? -1024 : r > 1024.0f ? 1024 : (int32_t)r; /* NaN, inf: clamped below */
+        lut[(uint8_t)(int8_t)v] = (int8_t)clamp_i32(q, -128, 127);
+    }
+}
+
+sscma_status qm_i8_prepare_tanh(sscma_qmodel *q, qm_op *op)
+{
+    sscma_status st = alloc_lut(q, op);
+    if (st == SSCMA_OK)
+        function_table(&q->t[op->in[0]], &q->t[op->out], tanhf, op->lut);
+    return st;
+}
+
+sscma_status qm_i8_prepare_exp(sscma_qmodel *q, qm_op *op)
+{
+    sscma_status st = alloc_lut(q, op);
+    if (st == SSCMA_OK)
+        function_table(&q->t[op->in[0]], &q->t[op->out], expf, op->lut);
+    return st;
+}
+
 sscma_status qm_i8_prepare_hardswish(sscma_qmodel *q, qm_op *op)
 {
     sscma_status st = alloc_lut(q, op);
@@ -410,7 +438,11 @@ sscma_status qm_i8_prepare_leaky_relu(sscma_qmodel *q, qm_op *op)
     int8_t *lut = op->lut;
     for (int32_t v = -128; v <= 127; v++) {
         int32_t d = v - x->zero_point[0];
-        int32_t r = y->zero_point[0] + (d >= 0 ? fx_mul_by_qm(d, m_id, s_id) : fx_mul_by_qm(d, m_a, s_a));
+        /* a negative multiplier (alpha < 0) is applied as TFLite does: the negated product of its magnitude */
+        int32_t neg = m_a < 0 ? (m_a == INT32_MIN ? INT32_MAX : -m_a) : 0;
+        int32_t r = y->zero_point[0] + (d >= 0  ? fx_mul_by_qm(d, m_id, s_id)
+                                        : m_a < 0 ? -fx_mul_by_qm(d, neg, s_a)
+                                                  : fx_mul_by_qm(d, m_a, s_a));
         lut[(uint8_t)(int8_t)v] = (int8_t)clamp_i32(r, -128, 127);
     }
     return SSCMA_OK;

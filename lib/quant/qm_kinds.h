@@ -63,6 +63,8 @@ sscma_status qm_f32_hardswish(const qm_exec *ex, const qm_op *op);
 sscma_status qm_f32_resize(const qm_exec *ex, const qm_op *op);
 sscma_status qm_f32_pad(const qm_exec *ex, const qm_op *op);
 sscma_status qm_f32_clamp(const qm_exec *ex, const qm_op *op);
+sscma_status qm_f32_tanh(const qm_exec *ex, const qm_op *op);
+sscma_status qm_f32_exp(const qm_exec *ex, const qm_op *op);
 sscma_status qm_f32_leaky_relu(const qm_exec *ex, const qm_op *op);
 
 /* int8.c: integer parameters */
@@ -75,6 +77,8 @@ sscma_status qm_i8_prepare_logistic(sscma_qmodel *q, qm_op *op);
 sscma_status qm_i8_prepare_hardswish(sscma_qmodel *q, qm_op *op);
 sscma_status qm_i8_prepare_requant(sscma_qmodel *q, qm_op *op);
 sscma_status qm_i8_prepare_clamp(sscma_qmodel *q, qm_op *op);
+sscma_status qm_i8_prepare_tanh(sscma_qmodel *q, qm_op *op);
+sscma_status qm_i8_prepare_exp(sscma_qmodel *q, qm_op *op);
 sscma_status qm_i8_prepare_leaky_relu(sscma_qmodel *q, qm_op *op);
 
 /* int8.c: integer kernels */

@@ -35,6 +35,8 @@ typedef enum qm_kind {
     QM_REQUANT,        /* int8 -> int8 with other scale / zero point (TFLite QUANTIZE) */
     QM_CLAMP,          /* min(max(x, clip_lo), clip_hi): TFLite RELU (0, inf), RELU6 (0, 6), RELU_N1_TO_1 (-1, 1) */
     QM_LEAKY_RELU,     /* x >= 0 ? x : alpha * x */
+    QM_TANH,
+    QM_EXP,
     QM_KIND_COUNT
 } qm_kind;
 

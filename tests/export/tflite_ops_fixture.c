@@ -107,7 +107,7 @@ int main(int argc, char **argv)
     unary(ctx, dir, "relu_a", TFL_OP_RELU, 0.05f, -10, 0.03f, -128, 0);
     unary(ctx, dir, "relu_b", TFL_OP_RELU, 0.02f, 5, 0.02f, -20, 0);
     unary(ctx, dir, "relu_c", TFL_OP_RELU, 0.01f, 100, 0.0131f, 7, 0);
-    unary(ctx, dir, "relu6_a", TFL_OP_RELU6, 0.05f, 0, 6.0f / 255.0f, -128, 0);
+    unary(ctx, dir, "relu6_a", TFL_OP_RELU6, 0.07f, 0, 6.0f / 255.0f, -128, 0);
     unary(ctx, dir, "relu6_b", TFL_OP_RELU6, 0.1f, -50, 0.02f, -100, 0);
     unary(ctx, dir, "relu_n1_to_1_a", TFL_OP_RELU_N1_TO_1, 0.01f, 3, 2.0f / 255.0f, 0, 0);
     unary(ctx, dir, "relu_n1_to_1_b", TFL_OP_RELU_N1_TO_1, 0.03f, -60, 0.005f, 10, 0);
@@ -115,6 +115,12 @@ int main(int argc, char **argv)
     unary(ctx, dir, "leaky_relu_b", TFL_OP_LEAKY_RELU, 0.02f, -7, 0.02f, -7, 0.2f);
     unary(ctx, dir, "leaky_relu_c", TFL_OP_LEAKY_RELU, 0.1f, 40, 0.07f, 20, 0.01f);
     unary(ctx, dir, "leaky_relu_d", TFL_OP_LEAKY_RELU, 0.03f, 0, 0.05f, 0, 1.5f);
+    unary(ctx, dir, "leaky_relu_negative", TFL_OP_LEAKY_RELU, 0.04f, 5, 0.03f, 0, -0.3f);
+    unary(ctx, dir, "relu6_tie", TFL_OP_RELU6, 0.05f, 0, 6.0f / 255.0f, -128, 0); /* ties: the float ratio */
+    unary(ctx, dir, "tanh_a", TFL_OP_TANH, 0.03f, -5, 1.0f / 128.0f, 0, 0);
+    unary(ctx, dir, "tanh_b", TFL_OP_TANH, 0.1f, 20, 0.01f, -3, 0);
+    unary(ctx, dir, "exp_a", TFL_OP_EXP, 0.02f, 0, 0.03f, -128, 0);
+    unary(ctx, dir, "exp_b", TFL_OP_EXP, 0.05f, 60, 0.2f, -100, 0);
     sscma_context_destroy(ctx);
     return failures == 0 ? 0 : 1;
 }

@@ -105,7 +105,7 @@ static void run_all_values(sscma_qmodel *q, int8_t *out)
 }
 
 /*
- * RELU, RELU6, RELU_N1_TO_1 and LEAKY_RELU read from a file, written back by libsscma's TFLite writer and read again
+ * RELU, RELU6, RELU_N1_TO_1, LEAKY_RELU, TANH and EXP read from a file, written back by libsscma's TFLite writer and read again
  * compute the same; their ONNX form is written too. (Their values against TFLite's reference kernels: the
  * tflite-ops-reference test.)
  */
@@ -113,7 +113,8 @@ static void activations_survive_a_round_trip(void)
 {
     sscma_context *ctx = NULL;
     CHECK_OK(sscma_context_create(NULL, &ctx));
-    static const int32_t codes[] = {TFL_OP_RELU, TFL_OP_RELU6, TFL_OP_RELU_N1_TO_1, TFL_OP_LEAKY_RELU};
+    static const int32_t codes[] = {TFL_OP_RELU, TFL_OP_RELU6, TFL_OP_RELU_N1_TO_1, TFL_OP_LEAKY_RELU, TFL_OP_TANH,
+                                    TFL_OP_EXP};
     for (size_t c = 0; c < sizeof codes / sizeof codes[0]; c++) {
         tfl_build m;
         tfl_build_init(&m);
@@ -133,10 +134,12 @@ static void activations_survive_a_round_trip(void)
         int32_t zy = -100;
         for (int v = 0; v < 256; v++) {
             float real = 0.05f * (float)(v - 128 + 7);
-            if (codes[c] != TFL_OP_LEAKY_RELU && codes[c] != TFL_OP_RELU_N1_TO_1 && real <= 0.0f)
+            if ((codes[c] == TFL_OP_RELU || codes[c] == TFL_OP_RELU6) && real <= 0.0f)
                 CHECK_INT_EQ(first[v], zy);
             if (codes[c] == TFL_OP_LEAKY_RELU && real < 0.0f)
                 CHECK(first[v] < zy);
+            if (codes[c] == TFL_OP_TANH || codes[c] == TFL_OP_EXP) /* increasing */
+                CHECK(v == 0 || first[v] >= first[v - 1]);
         }
         const char *again = temp_path("act_again.tflite");
         CHECK_OK(sscma_export_tflite(q, again));
