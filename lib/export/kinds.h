@@ -17,10 +17,13 @@ struct tfl_read_op;
 struct fb_builder;
 struct onnx_builder;
 
+#define QM_TFLITE_CODES 3
+
 typedef struct qm_format_def {
     qm_kind kind; /* its own index: the completeness test checks it */
-    /* TFLite builtin codes this row writes and reads (-1: unused slot). */
-    int32_t tflite_codes[2];
+    /* TFLite builtin codes this row reads; the writer writes the first unless its planner picks another (-1: unused
+     * slot; every slot must be set, since 0 is ADD). */
+    int32_t tflite_codes[QM_TFLITE_CODES];
     /* Plans the TFLite operator *o (code, version, extra inputs; may insert ops before it, such as PAD). */
     sscma_status (*tflite_plan)(struct tfl_plan *p, const qm_op *op, struct tfl_op *o);
     /* Writes the builtin options table and its union type; NULL: the operator has none. */
@@ -47,6 +50,7 @@ sscma_status qm_tfl_plan_hardswish(struct tfl_plan *p, const qm_op *op, struct t
 sscma_status qm_tfl_plan_resize(struct tfl_plan *p, const qm_op *op, struct tfl_op *o);
 sscma_status qm_tfl_plan_pad(struct tfl_plan *p, const qm_op *op, struct tfl_op *o);
 sscma_status qm_tfl_plan_requant(struct tfl_plan *p, const qm_op *op, struct tfl_op *o);
+sscma_status qm_tfl_plan_clamp(struct tfl_plan *p, const qm_op *op, struct tfl_op *o);
 
 /* tflite.c: builtin options */
 uint32_t qm_tfl_options_conv(struct fb_builder *b, const struct tfl_plan *p, const struct tfl_op *o, uint8_t *type);
@@ -66,6 +70,9 @@ uint32_t qm_tfl_options_resize(struct fb_builder *b, const struct tfl_plan *p, c
 uint32_t qm_tfl_options_pad(struct fb_builder *b, const struct tfl_plan *p, const struct tfl_op *o, uint8_t *type);
 uint32_t qm_tfl_options_requant(struct fb_builder *b, const struct tfl_plan *p, const struct tfl_op *o,
                                 uint8_t *type);
+uint32_t qm_tfl_options_exp(struct fb_builder *b, const struct tfl_plan *p, const struct tfl_op *o, uint8_t *type);
+uint32_t qm_tfl_options_leaky_relu(struct fb_builder *b, const struct tfl_plan *p, const struct tfl_op *o,
+                                   uint8_t *type);
 
 /* tflite.c: reading an operator */
 sscma_status qm_tfl_read_conv(struct tfl_reader *rd, struct tfl_read_op *ro, qm_op *op);
@@ -78,6 +85,8 @@ sscma_status qm_tfl_read_softmax(struct tfl_reader *rd, struct tfl_read_op *ro, 
 sscma_status qm_tfl_read_resize(struct tfl_reader *rd, struct tfl_read_op *ro, qm_op *op);
 sscma_status qm_tfl_read_pad(struct tfl_reader *rd, struct tfl_read_op *ro, qm_op *op);
 sscma_status qm_tfl_read_requant(struct tfl_reader *rd, struct tfl_read_op *ro, qm_op *op);
+sscma_status qm_tfl_read_clamp(struct tfl_reader *rd, struct tfl_read_op *ro, qm_op *op);
+sscma_status qm_tfl_read_leaky_relu(struct tfl_reader *rd, struct tfl_read_op *ro, qm_op *op);
 
 /* onnx.c: nodes */
 sscma_status qm_onnx_conv(struct onnx_builder *b, const qm_op *op, const char *out);
@@ -92,5 +101,9 @@ sscma_status qm_onnx_hardswish(struct onnx_builder *b, const qm_op *op, const ch
 sscma_status qm_onnx_resize(struct onnx_builder *b, const qm_op *op, const char *out);
 sscma_status qm_onnx_pad(struct onnx_builder *b, const qm_op *op, const char *out);
 sscma_status qm_onnx_requant(struct onnx_builder *b, const qm_op *op, const char *out);
+sscma_status qm_onnx_clamp(struct onnx_builder *b, const qm_op *op, const char *out);
+sscma_status qm_onnx_tanh(struct onnx_builder *b, const qm_op *op, const char *out);
+sscma_status qm_onnx_exp(struct onnx_builder *b, const qm_op *op, const char *out);
+sscma_status qm_onnx_leaky_relu(struct onnx_builder *b, const qm_op *op, const char *out);
 
 #endif /* SSCMA_LIB_EXPORT_KINDS_H */

@@ -505,6 +505,47 @@ sscma_status qm_onnx_pad(ob *b, const qm_op *op, const char *out)
     return SSCMA_OK;
 }
 
+sscma_status qm_onnx_clamp(ob *b, const qm_op *op, const char *out)
+{
+    const char *in = fval(b, op->in[0]);
+    if (op->clip_lo == 0.0f && isinf(op->clip_hi)) {
+        node(b, "Relu", op->name, &in, 1, out, NULL, 0);
+    } else {
+        const char *lo = scalar_f32(b, "clip_min", op->clip_lo);
+        const char *hi = isinf(op->clip_hi) ? "" : scalar_f32(b, "clip_max", op->clip_hi);
+        node(b, "Clip", op->name, (const char *const[]){in, lo, hi}, 3, out, NULL, 0);
+    }
+    set_out(b, op->out, out);
+    return SSCMA_OK;
+}
+
+static sscma_status onnx_unary(ob *b, const qm_op *op, const char *out, const char *type)
+{
+    const char *in = fval(b, op->in[0]);
+    node(b, type, op->name, &in, 1, out, NULL, 0);
+    set_out(b, op->out, out);
+    return SSCMA_OK;
+}
+
+sscma_status qm_onnx_tanh(ob *b, const qm_op *op, const char *out)
+{
+    return onnx_unary(b, op, out, "Tanh");
+}
+
+sscma_status qm_onnx_exp(ob *b, const qm_op *op, const char *out)
+{
+    return onnx_unary(b, op, out, "Exp");
+}
+
+sscma_status qm_onnx_leaky_relu(ob *b, const qm_op *op, const char *out)
+{
+    const char *in = fval(b, op->in[0]);
+    Onnx__AttributeProto *attrs[1] = {attr_f(b, "alpha", op->alpha)};
+    node(b, "LeakyRelu", op->name, &in, 1, out, attrs, 1);
+    set_out(b, op->out, out);
+    return SSCMA_OK;
+}
+
 sscma_status qm_onnx_requant(ob *b, const qm_op *op, const char *out)
 {
     (void)out; /* the identity on floats: the output is the input, quantized with the output's parameters */

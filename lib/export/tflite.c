@@ -340,6 +340,21 @@ sscma_status qm_tfl_plan_requant(plan *p, const qm_op *op, tfl_op *o)
     return SSCMA_OK;
 }
 
+/* RELU, RELU6 or RELU_N1_TO_1, whichever has op's range (TFLite has no general clamp). */
+sscma_status qm_tfl_plan_clamp(plan *p, const qm_op *op, tfl_op *o)
+{
+    o->version = int8_op(p, op) ? 2 : 1;
+    if (op->clip_lo == 0.0f && isinf(op->clip_hi) && op->clip_hi > 0.0f)
+        o->code = TFL_OP_RELU;
+    else if (op->clip_lo == 0.0f && op->clip_hi == 6.0f)
+        o->code = TFL_OP_RELU6;
+    else if (op->clip_lo == -1.0f && op->clip_hi == 1.0f)
+        o->code = TFL_OP_RELU_N1_TO_1, o->version = 1; /* TFLite's kernel takes version 1 only */
+    else
+        return unsupported(op, "TFLite has no operator for this clamp range");
+    return SSCMA_OK;
+}
+
 /* The TFLite operator of op, through its kind's row (inserted PAD ops come first). */
 static sscma_status plan_op(plan *p, const qm_op *op)
 {
@@ -486,6 +501,21 @@ uint32_t qm_tfl_options_requant(fb_builder *b, const plan *p, const tfl_op *o, u
 {
     (void)p, (void)o;
     return empty_options(b, TFL_OPT_QUANTIZE, type);
+}
+
+uint32_t qm_tfl_options_exp(fb_builder *b, const plan *p, const tfl_op *o, uint8_t *type)
+{
+    (void)p, (void)o;
+    return empty_options(b, TFL_OPT_EXP, type);
+}
+
+uint32_t qm_tfl_options_leaky_relu(fb_builder *b, const plan *p, const tfl_op *o, uint8_t *type)
+{
+    (void)p;
+    fb_table_start(b);
+    fb_field_f32(b, 0, o->src->alpha);
+    *type = TFL_OPT_LEAKY_RELU;
+    return fb_table_end(b);
 }
 
 /* The options table of an operator (0 = none) and its union type. */
@@ -705,8 +735,9 @@ static sscma_status bad(const reader *rd, const char *what)
 
 static sscma_status bad_op(const reader *rd, uint32_t index, int32_t code, const char *what)
 {
-    return sscma_fail(SSCMA_ERR_UNSUPPORTED, rd->path, "operator %u (builtin code %d): %s", (unsigned)index,
-                      (int)code, what);
+    const char *name = sscma_tflite_builtin_name(code);
+    return sscma_fail(SSCMA_ERR_UNSUPPORTED, rd->path, "operator %u (%s, builtin code %d): %s", (unsigned)index,
+                      name != NULL ? name : "unknown", (int)code, what);
 }
 
 /* The data of buffer `index` (NULL, 0 when empty). */
@@ -983,13 +1014,30 @@ sscma_status qm_tfl_read_requant(reader *rd, tfl_read_op *ro, qm_op *op)
     return SSCMA_OK;
 }
 
+sscma_status qm_tfl_read_clamp(reader *rd, tfl_read_op *ro, qm_op *op)
+{
+    (void)rd;
+    op->clip_lo = ro->code == TFL_OP_RELU_N1_TO_1 ? -1.0f : 0.0f;
+    op->clip_hi = ro->code == TFL_OP_RELU6 ? 6.0f : ro->code == TFL_OP_RELU_N1_TO_1 ? 1.0f : INFINITY;
+    return SSCMA_OK;
+}
+
+sscma_status qm_tfl_read_leaky_relu(reader *rd, tfl_read_op *ro, qm_op *op)
+{
+    op->alpha = fb_get_f32(&rd->r, ro->opt, 0, 0.0f);
+    if (!isfinite(op->alpha))
+        return bad_op(rd, ro->index, ro->code, "alpha must be finite");
+    return SSCMA_OK;
+}
+
 /* The kinds' row that reads (and writes) builtin `code`, or NULL: the table is the only map between the two. */
 static const qm_format_def *kind_of_code(int32_t code)
 {
     for (int32_t k = QM_KIND_NONE + 1; k < QM_KIND_COUNT; k++) {
         const qm_format_def *def = sscma_qm_format((qm_kind)k);
-        if (def->tflite_read != NULL && (def->tflite_codes[0] == code || def->tflite_codes[1] == code))
-            return def;
+        for (int32_t c = 0; c < QM_TFLITE_CODES && def->tflite_read != NULL; c++)
+            if (def->tflite_codes[c] == code)
+                return def;
     }
     return NULL;
 }
@@ -1036,6 +1084,49 @@ static sscma_status read_op(reader *rd, uint32_t index, fb_table o, const int32_
     if (!r->ok)
         return sscma_fail(SSCMA_ERR_FORMAT, rd->path, "operator %u has malformed options", (unsigned)index);
     return sscma_qm_add_op(rd->q, &op, NULL);
+}
+
+/*
+ * Marks the operators the subgraph's outputs depend on. RESHAPE's second input (the new shape) is not followed: the
+ * output tensor's static shape says the same, so the SHAPE -> STRIDED_SLICE -> PACK chain that TensorFlow emits to
+ * compute a dynamic batch's shape is never read, and neither is any other operator whose result nothing uses.
+ */
+static void live_ops(reader *rd, size_t opv, uint32_t n_ops, size_t ov, uint32_t n_out, const int32_t *codes,
+                     uint32_t n_codes, uint8_t *live)
+{
+    fb_reader *r = &rd->r;
+    uint8_t *needed = sscma_calloc(rd->q->ctx, rd->n_tensors ? rd->n_tensors : 1, 1);
+    if (needed == NULL) { /* then every operator is read, as before this pass */
+        memset(live, 1, n_ops);
+        return;
+    }
+    for (uint32_t i = 0; i < n_out; i++) {
+        uint32_t t = (uint32_t)fb_vector_i32_at(r, ov, i);
+        if (t < rd->n_tensors)
+            needed[t] = 1;
+    }
+    for (uint32_t k = n_ops; k-- > 0;) {
+        fb_table o = fb_vector_table(r, opv, k);
+        uint32_t oc = fb_get_u32(r, o, 0, 0), ni = 0, no = 0;
+        size_t ins = fb_get_vector(r, o, 1, 4, &ni), outs = fb_get_vector(r, o, 2, 4, &no);
+        if (!r->ok) {
+            memset(live, 1, n_ops); /* read_op reports the damage */
+            break;
+        }
+        for (uint32_t j = 0; j < no && !live[k]; j++) {
+            uint32_t t = (uint32_t)fb_vector_i32_at(r, outs, j);
+            live[k] = t < rd->n_tensors && needed[t];
+        }
+        if (!live[k])
+            continue;
+        uint32_t follow = oc < n_codes && codes[oc] == TFL_OP_RESHAPE && ni > 1 ? 1 : ni;
+        for (uint32_t j = 0; j < follow; j++) {
+            uint32_t t = (uint32_t)fb_vector_i32_at(r, ins, j);
+            if (t < rd->n_tensors)
+                needed[t] = 1;
+        }
+    }
+    sscma_mfree(rd->q->ctx, needed);
 }
 
 static sscma_status read_model(reader *rd)
@@ -1095,9 +1186,17 @@ static sscma_status read_model(reader *rd)
             return st;
         rd->q->inputs[rd->q->n_inputs++] = id;
     }
-    for (uint32_t k = 0; k < n_ops; k++)
-        if ((st = read_op(rd, k, fb_vector_table(r, opv, k), codes, n_codes)) != SSCMA_OK)
-            return st;
+    uint8_t *live = sscma_calloc(rd->q->ctx, n_ops ? n_ops : 1, 1);
+    if (live == NULL)
+        return sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, rd->path, "out of memory");
+    live_ops(rd, opv, n_ops, ov, n_out, codes, n_codes, live);
+    st = SSCMA_OK;
+    for (uint32_t k = 0; k < n_ops && st == SSCMA_OK; k++)
+        if (live[k])
+            st = read_op(rd, k, fb_vector_table(r, opv, k), codes, n_codes);
+    sscma_mfree(rd->q->ctx, live);
+    if (st != SSCMA_OK)
+        return st;
     for (uint32_t i = 0; i < n_out; i++) {
         int32_t id;
         if ((st = make_tensor(rd, (uint32_t)fb_vector_i32_at(r, ov, i), &id)) != SSCMA_OK)

@@ -26,9 +26,12 @@
  *   AddOptions:       0 fused_activation_function, 1 pot_scale_int16:bool = true
  *   ReshapeOptions:   0 new_shape:[int]
  *   ResizeNearestNeighborOptions: 0 align_corners:bool, 1 half_pixel_centers:bool
+ *   LeakyReluOptions: 0 alpha:float
  */
 #ifndef SSCMA_LIB_EXPORT_TFLITE_SCHEMA_H
 #define SSCMA_LIB_EXPORT_TFLITE_SCHEMA_H
+
+#include <stdint.h>
 
 /* BuiltinOperator */
 enum {
@@ -41,10 +44,16 @@ enum {
     TFL_OP_FULLY_CONNECTED = 9,
     TFL_OP_LOGISTIC = 14,
     TFL_OP_MAX_POOL_2D = 17,
+    TFL_OP_RELU = 19,
+    TFL_OP_RELU_N1_TO_1 = 20,
+    TFL_OP_RELU6 = 21,
     TFL_OP_RESHAPE = 22,
+    TFL_OP_TANH = 28,
+    TFL_OP_EXP = 47,
     TFL_OP_SOFTMAX = 25,
     TFL_OP_PAD = 34,
     TFL_OP_RESIZE_NEAREST_NEIGHBOR = 97,
+    TFL_OP_LEAKY_RELU = 98,
     TFL_OP_QUANTIZE = 114,
     TFL_OP_HARD_SWISH = 117
 };
@@ -59,8 +68,10 @@ enum {
     TFL_OPT_CONCATENATION = 10,
     TFL_OPT_ADD = 11,
     TFL_OPT_RESHAPE = 17,
+    TFL_OPT_EXP = 33,
     TFL_OPT_PAD = 22,
     TFL_OPT_RESIZE_NEAREST = 74,
+    TFL_OPT_LEAKY_RELU = 75,
     TFL_OPT_QUANTIZE = 89,
     TFL_OPT_HARD_SWISH = 91
 };
@@ -73,5 +84,8 @@ enum { TFL_PADDING_SAME = 0, TFL_PADDING_VALID = 1 };
 
 /* ActivationFunctionType */
 enum { TFL_ACT_NONE = 0, TFL_ACT_RELU = 1, TFL_ACT_RELU6 = 3 };
+
+/* The schema's name of builtin operator `code` ("EXP"), or NULL for a code it does not list (tflite_names.c). */
+const char *sscma_tflite_builtin_name(int32_t code);
 
 #endif /* SSCMA_LIB_EXPORT_TFLITE_SCHEMA_H */

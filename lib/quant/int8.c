@@ -362,10 +362,90 @@ sscma_status qm_i8_prepare_logistic(sscma_qmodel *q, qm_op *op)
     return st == SSCMA_OK ? logistic_table(x, y, op->lut) : st;
 }
 
+/* TFLite's int8 lookup table of a float function (LUTPopulateInt8): as logistic_table, with f. */
+static void function_table(const qm_tensor *x, const qm_tensor *y, float (*f)(float), int8_t *lut)
+{
+    const float in_scale = x->scale[0], inverse = 1.0f / y->scale[0];
+    for (int32_t v = -128; v <= 127; v++) {
+        float real = in_scale * (float)(v - x->zero_point[0]);
+        float r = roundf(f(real) * inverse) + (float)y->zero_point[0];
+        int32_t q = !(r > -1024.0f) ? -1024 : r > 1024.0f ? 1024 : (int32_t)r; /* NaN, inf: clamped below */
+        lut[(uint8_t)(int8_t)v] = (int8_t)clamp_i32(q, -128, 127);
+    }
+}
+
+sscma_status qm_i8_prepare_tanh(sscma_qmodel *q, qm_op *op)
+{
+    sscma_status st = alloc_lut(q, op);
+    if (st == SSCMA_OK)
+        function_table(&q->t[op->in[0]], &q->t[op->out], tanhf, op->lut);
+    return st;
+}
+
+sscma_status qm_i8_prepare_exp(sscma_qmodel *q, qm_op *op)
+{
+    sscma_status st = alloc_lut(q, op);
+    if (st == SSCMA_OK)
+        function_table(&q->t[op->in[0]], &q->t[op->out], expf, op->lut);
+    return st;
+}
+
 sscma_status qm_i8_prepare_hardswish(sscma_qmodel *q, qm_op *op)
 {
     sscma_status st = alloc_lut(q, op);
     return st == SSCMA_OK ? hardswish_table(op, &q->t[op->in[0]], &q->t[op->out], op->lut) : st;
+}
+
+/*
+ * TFLite's quantized RELU / RELU6 / RELU_N1_TO_1: y = zp_y + x' * (s_x / s_y) with x' = x - zp_x, clamped to the
+ * quantized range [zp_y + round(lo / s_y), zp_y + round(hi / s_y)] within int8 (hi infinite: 127). One table entry
+ * per input value computes exactly that.
+ */
+sscma_status qm_i8_prepare_clamp(sscma_qmodel *q, qm_op *op)
+{
+    const qm_tensor *x = &q->t[op->in[0]], *y = &q->t[op->out];
+    sscma_status st = need(op, op->clip_lo <= op->clip_hi, "the range is empty");
+    if (st != SSCMA_OK || (st = alloc_lut(q, op)) != SSCMA_OK)
+        return st;
+    int32_t mult, shift; /* the ratio in float, as TFLite's kernel computes it (a tie can depend on it) */
+    sscma_quantize_multiplier((double)(x->scale[0] / y->scale[0]), &mult, &shift);
+    const int32_t zy = y->zero_point[0];
+    float qlo = roundf(op->clip_lo / y->scale[0]), qhi = roundf(op->clip_hi / y->scale[0]);
+    int32_t lo = qlo <= -512.0f ? -128 : clamp_i32(zy + (int32_t)qlo, -128, 127);
+    int32_t hi = isinf(op->clip_hi) || qhi >= 512.0f ? 127 : clamp_i32(zy + (int32_t)qhi, -128, 127);
+    int8_t *lut = op->lut;
+    for (int32_t v = -128; v <= 127; v++) {
+        int32_t r = zy + fx_mul_by_qm(v - x->zero_point[0], mult, shift);
+        lut[(uint8_t)(int8_t)v] = (int8_t)clamp_i32(clamp_i32(r, lo, hi), -128, 127);
+    }
+    return SSCMA_OK;
+}
+
+/*
+ * TFLite's quantized LEAKY_RELU: x' = x - zp_x; y = zp_y + x' * (s_x / s_y) for x' >= 0, zp_y + x' * (alpha * s_x /
+ * s_y) below, each ratio a quantized multiplier, clamped to int8.
+ */
+sscma_status qm_i8_prepare_leaky_relu(sscma_qmodel *q, qm_op *op)
+{
+    const qm_tensor *x = &q->t[op->in[0]], *y = &q->t[op->out];
+    sscma_status st = need(op, isfinite(op->alpha), "alpha must be finite");
+    if (st != SSCMA_OK || (st = alloc_lut(q, op)) != SSCMA_OK)
+        return st;
+    int32_t m_id, s_id, m_a, s_a;
+    /* both ratios in float, as TFLite's kernel computes them */
+    sscma_quantize_multiplier((double)(x->scale[0] / y->scale[0]), &m_id, &s_id);
+    sscma_quantize_multiplier((double)(x->scale[0] * op->alpha / y->scale[0]), &m_a, &s_a);
+    int8_t *lut = op->lut;
+    for (int32_t v = -128; v <= 127; v++) {
+        int32_t d = v - x->zero_point[0];
+        /* a negative multiplier (alpha < 0) is applied as TFLite does: the negated product of its magnitude */
+        int32_t neg = m_a < 0 ? (m_a == INT32_MIN ? INT32_MAX : -m_a) : 0;
+        int32_t r = y->zero_point[0] + (d >= 0  ? fx_mul_by_qm(d, m_id, s_id)
+                                        : m_a < 0 ? -fx_mul_by_qm(d, neg, s_a)
+                                                  : fx_mul_by_qm(d, m_a, s_a));
+        lut[(uint8_t)(int8_t)v] = (int8_t)clamp_i32(r, -128, 127);
+    }
+    return SSCMA_OK;
 }
 
 sscma_status qm_i8_prepare_requant(sscma_qmodel *q, qm_op *op)

@@ -70,6 +70,26 @@ static const qm_kind_def kinds[] = {
         .validate = qm_validate_same_shape, .run_f32 = qm_f32_copy,
         .prepare_int8 = qm_i8_prepare_requant, .run_int8 = qm_i8_requant,
     },
+    [QM_CLAMP] = {
+        .kind = QM_CLAMP, .name = "clamp", .out_quant = QM_OUT_CALIBRATED,
+        .validate = qm_validate_same_shape, .run_f32 = qm_f32_clamp,
+        .prepare_int8 = qm_i8_prepare_clamp, .run_int8 = qm_i8_lut,
+    },
+    [QM_LEAKY_RELU] = {
+        .kind = QM_LEAKY_RELU, .name = "leaky_relu", .out_quant = QM_OUT_CALIBRATED,
+        .validate = qm_validate_same_shape, .run_f32 = qm_f32_leaky_relu,
+        .prepare_int8 = qm_i8_prepare_leaky_relu, .run_int8 = qm_i8_lut,
+    },
+    [QM_TANH] = {
+        .kind = QM_TANH, .name = "tanh", .out_quant = QM_OUT_CALIBRATED,
+        .validate = qm_validate_same_shape, .run_f32 = qm_f32_tanh,
+        .prepare_int8 = qm_i8_prepare_tanh, .run_int8 = qm_i8_lut,
+    },
+    [QM_EXP] = {
+        .kind = QM_EXP, .name = "exp", .out_quant = QM_OUT_CALIBRATED,
+        .validate = qm_validate_same_shape, .run_f32 = qm_f32_exp,
+        .prepare_int8 = qm_i8_prepare_exp, .run_int8 = qm_i8_lut,
+    },
 };
 _Static_assert(sizeof kinds / sizeof kinds[0] == QM_KIND_COUNT, "every qm_kind needs its row in kinds[]");
 

@@ -62,6 +62,10 @@ sscma_status qm_f32_logistic(const qm_exec *ex, const qm_op *op);
 sscma_status qm_f32_hardswish(const qm_exec *ex, const qm_op *op);
 sscma_status qm_f32_resize(const qm_exec *ex, const qm_op *op);
 sscma_status qm_f32_pad(const qm_exec *ex, const qm_op *op);
+sscma_status qm_f32_clamp(const qm_exec *ex, const qm_op *op);
+sscma_status qm_f32_tanh(const qm_exec *ex, const qm_op *op);
+sscma_status qm_f32_exp(const qm_exec *ex, const qm_op *op);
+sscma_status qm_f32_leaky_relu(const qm_exec *ex, const qm_op *op);
 
 /* int8.c: integer parameters */
 sscma_status qm_i8_prepare_weighted(sscma_qmodel *q, qm_op *op);
@@ -72,6 +76,10 @@ sscma_status qm_i8_prepare_softmax(sscma_qmodel *q, qm_op *op);
 sscma_status qm_i8_prepare_logistic(sscma_qmodel *q, qm_op *op);
 sscma_status qm_i8_prepare_hardswish(sscma_qmodel *q, qm_op *op);
 sscma_status qm_i8_prepare_requant(sscma_qmodel *q, qm_op *op);
+sscma_status qm_i8_prepare_clamp(sscma_qmodel *q, qm_op *op);
+sscma_status qm_i8_prepare_tanh(sscma_qmodel *q, qm_op *op);
+sscma_status qm_i8_prepare_exp(sscma_qmodel *q, qm_op *op);
+sscma_status qm_i8_prepare_leaky_relu(sscma_qmodel *q, qm_op *op);
 
 /* int8.c: integer kernels */
 sscma_status qm_i8_conv(const qm_exec *ex, const qm_op *op);

@@ -951,6 +951,49 @@ sscma_status qm_f32_hardswish(const qm_exec *ex, const qm_op *op)
     return f32_act(ex, op, SSCMA_ACT_HARDSWISH);
 }
 
+sscma_status qm_f32_clamp(const qm_exec *ex, const qm_op *op)
+{
+    const qm_tensor *x = &ex->q->t[op->in[0]], *y = &ex->q->t[op->out];
+    const float *xd = qm_buf(ex, x);
+    float *yd = qm_buf(ex, y);
+    const int64_t n = sscma_qm_numel(y) / y->dims[0] * ex->batch;
+    for (int64_t k = 0; k < n; k++)
+        yd[k] = fminf(fmaxf(xd[k], op->clip_lo), op->clip_hi);
+    return SSCMA_OK;
+}
+
+sscma_status qm_f32_leaky_relu(const qm_exec *ex, const qm_op *op)
+{
+    const qm_tensor *x = &ex->q->t[op->in[0]], *y = &ex->q->t[op->out];
+    const float *xd = qm_buf(ex, x);
+    float *yd = qm_buf(ex, y);
+    const int64_t n = sscma_qm_numel(y) / y->dims[0] * ex->batch;
+    for (int64_t k = 0; k < n; k++)
+        yd[k] = xd[k] >= 0.0f ? xd[k] : xd[k] * op->alpha;
+    return SSCMA_OK;
+}
+
+static sscma_status f32_map(const qm_exec *ex, const qm_op *op, float (*f)(float))
+{
+    const qm_tensor *x = &ex->q->t[op->in[0]], *y = &ex->q->t[op->out];
+    const float *xd = qm_buf(ex, x);
+    float *yd = qm_buf(ex, y);
+    const int64_t n = sscma_qm_numel(y) / y->dims[0] * ex->batch;
+    for (int64_t k = 0; k < n; k++)
+        yd[k] = f(xd[k]);
+    return SSCMA_OK;
+}
+
+sscma_status qm_f32_tanh(const qm_exec *ex, const qm_op *op)
+{
+    return f32_map(ex, op, tanhf);
+}
+
+sscma_status qm_f32_exp(const qm_exec *ex, const qm_op *op)
+{
+    return f32_map(ex, op, expf);
+}
+
 sscma_status qm_f32_resize(const qm_exec *ex, const qm_op *op)
 {
     const qm_tensor *x = &ex->q->t[op->in[0]], *y = &ex->q->t[op->out];

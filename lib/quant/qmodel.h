@@ -33,6 +33,10 @@ typedef enum qm_kind {
     QM_RESIZE_NEAREST, /* integer scale factors, half_pixel_centers false, align_corners false */
     QM_PAD,            /* constant padding of H and W (pads[0..3] = top, left, bottom, right) */
     QM_REQUANT,        /* int8 -> int8 with other scale / zero point (TFLite QUANTIZE) */
+    QM_CLAMP,          /* min(max(x, clip_lo), clip_hi): TFLite RELU (0, inf), RELU6 (0, 6), RELU_N1_TO_1 (-1, 1) */
+    QM_LEAKY_RELU,     /* x >= 0 ? x : alpha * x */
+    QM_TANH,
+    QM_EXP,
     QM_KIND_COUNT
 } qm_kind;
 
@@ -67,6 +71,8 @@ typedef struct qm_op {
     int32_t pad_t, pad_l, pad_b, pad_r;
     int32_t groups;
     int32_t axis;         /* concat: NHWC axis */
+    float clip_lo, clip_hi; /* clamp: the range (clip_hi INFINITY for none) */
+    float alpha;          /* leaky relu: the slope below 0 */
     /*
      * int8 parameters, filled once by sscma_qm_prepare_int8() and read-only afterwards (every plan of the model
      * shares them): they depend on the quantization and on the i8gemm backend, never on the batch.

@@ -952,11 +952,13 @@ static void kind_table_is_complete(void)
         for (int32_t j = QM_KIND_NONE + 1; j < k; j++) {
             CHECK(strcmp(sscma_qm_kind((qm_kind)j)->name, def->name) != 0);
             const qm_format_def *other = sscma_qm_format((qm_kind)j);
-            for (int a = 0; a < 2; a++)
-                for (int b = 0; b < 2; b++)
+            for (int a = 0; a < QM_TFLITE_CODES; a++)
+                for (int b = 0; b < QM_TFLITE_CODES; b++)
                     CHECK(fmt->tflite_codes[a] < 0 || fmt->tflite_codes[a] != other->tflite_codes[b]);
         }
-        CHECK(fmt->tflite_codes[1] < 0 || fmt->tflite_codes[1] != fmt->tflite_codes[0]);
+        for (int a = 0; a < QM_TFLITE_CODES; a++)
+            for (int b = 0; b < a; b++)
+                CHECK(fmt->tflite_codes[a] < 0 || fmt->tflite_codes[a] != fmt->tflite_codes[b]);
     }
 }
 

@@ -1,0 +1,126 @@
+/*
+ * Hand-made TFLite files, one per operator and quantization case (tests/unit/tfl_build.h), run in libsscma: writes
+ * NAME.tflite, NAME.in (the inputs, int8) and NAME.out (libsscma's outputs) into DIR for check_tflite_ops.py, which
+ * runs the same files in TFLite's reference kernels. Unary operators get every int8 value once, so the check is
+ * exhaustive for them.
+ *
+ *   tflite_ops_fixture DIR
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sscma/export.h>
+#include <sscma/quant.h>
+
+#include "export/tflite_schema.h"
+#include "tfl_build.h"
+
+static int failures;
+
+static void save(const char *dir, const char *name, const char *ext, const void *data, size_t bytes)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "%s/%s.%s", dir, name, ext);
+    FILE *f = fopen(path, "wb");
+    if (f == NULL || fwrite(data, 1, bytes, f) != bytes) {
+        fprintf(stderr, "cannot write %s\n", path);
+        failures++;
+    }
+    if (f != NULL)
+        fclose(f);
+}
+
+/* Loads DIR/NAME.tflite in libsscma, runs it on `inputs` (n samples) and saves inputs and outputs. */
+static void run_case(sscma_context *ctx, const char *dir, const char *name, const int8_t *inputs, int n)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "%s/%s.tflite", dir, name);
+    sscma_qmodel *q = NULL;
+    sscma_tensor *in, *out;
+    if (sscma_qmodel_load_tflite(ctx, path, &q) != SSCMA_OK || sscma_qmodel_prepare(q, 1) != SSCMA_OK ||
+        sscma_qmodel_input(q, 0, &in) != SSCMA_OK || sscma_qmodel_output(q, 0, &out, NULL) != SSCMA_OK) {
+        fprintf(stderr, "%s: %s\n", name, sscma_last_error());
+        failures++;
+        sscma_qmodel_destroy(q);
+        return;
+    }
+    int8_t *xd, *yd;
+    size_t in_b, out_b;
+    sscma_tensor_data(in, (void **)&xd);
+    sscma_tensor_data(out, (void **)&yd);
+    sscma_tensor_size_bytes(in, &in_b);
+    sscma_tensor_size_bytes(out, &out_b);
+    int8_t *all = malloc(out_b * (size_t)n);
+    for (int i = 0; i < n; i++) {
+        memcpy(xd, inputs + (size_t)i * in_b, in_b);
+        if (sscma_qmodel_run(q) != SSCMA_OK) {
+            fprintf(stderr, "%s: %s\n", name, sscma_last_error());
+            failures++;
+            break;
+        }
+        memcpy(all + (size_t)i * out_b, yd, out_b);
+    }
+    save(dir, name, "in", inputs, in_b * (size_t)n);
+    save(dir, name, "out", all, out_b * (size_t)n);
+    free(all);
+    sscma_qmodel_destroy(q);
+}
+
+/* x [1, 256] -> op -> y [1, 256], int8 with the given quantization; one input holding every int8 value. */
+static void unary(sscma_context *ctx, const char *dir, const char *name, int32_t code, float sx, int32_t zx,
+                  float sy, int32_t zy, float alpha)
+{
+    tfl_build m;
+    tfl_build_init(&m);
+    const int32_t dims[2] = {1, 256};
+    int32_t x = tfl_tensor(&m, "x", TFL_TYPE_INT8, 2, dims, sx, zx, NULL, 0);
+    int32_t y = tfl_tensor(&m, "y", TFL_TYPE_INT8, 2, dims, sy, zy, NULL, 0);
+    tfl_op *o = tfl_operator(&m, code, &x, 1, &y, 1);
+    if (code == TFL_OP_LEAKY_RELU)
+        tfl_option_f32(o, 0, alpha, TFL_OPT_LEAKY_RELU);
+    char path[1024];
+    snprintf(path, sizeof path, "%s/%s.tflite", dir, name);
+    if (!tfl_build_write(&m, &x, 1, &y, 1, path)) {
+        fprintf(stderr, "%s: cannot write\n", name);
+        failures++;
+    }
+    tfl_build_free(&m);
+    int8_t all[256];
+    for (int v = 0; v < 256; v++)
+        all[v] = (int8_t)(v - 128);
+    run_case(ctx, dir, name, all, 1);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        fprintf(stderr, "usage: %s DIR\n", argv[0]);
+        return 2;
+    }
+    const char *dir = argv[1];
+    sscma_context *ctx = NULL;
+    if (sscma_context_create(NULL, &ctx) != SSCMA_OK)
+        return 1;
+    /* the output scale below, equal to and above the input's; zero points at both ends and inside */
+    unary(ctx, dir, "relu_a", TFL_OP_RELU, 0.05f, -10, 0.03f, -128, 0);
+    unary(ctx, dir, "relu_b", TFL_OP_RELU, 0.02f, 5, 0.02f, -20, 0);
+    unary(ctx, dir, "relu_c", TFL_OP_RELU, 0.01f, 100, 0.0131f, 7, 0);
+    unary(ctx, dir, "relu6_a", TFL_OP_RELU6, 0.07f, 0, 6.0f / 255.0f, -128, 0);
+    unary(ctx, dir, "relu6_b", TFL_OP_RELU6, 0.1f, -50, 0.02f, -100, 0);
+    unary(ctx, dir, "relu_n1_to_1_a", TFL_OP_RELU_N1_TO_1, 0.01f, 3, 2.0f / 255.0f, 0, 0);
+    unary(ctx, dir, "relu_n1_to_1_b", TFL_OP_RELU_N1_TO_1, 0.03f, -60, 0.005f, 10, 0);
+    unary(ctx, dir, "leaky_relu_a", TFL_OP_LEAKY_RELU, 0.05f, 10, 0.04f, -30, 0.1f);
+    unary(ctx, dir, "leaky_relu_b", TFL_OP_LEAKY_RELU, 0.02f, -7, 0.02f, -7, 0.2f);
+    unary(ctx, dir, "leaky_relu_c", TFL_OP_LEAKY_RELU, 0.1f, 40, 0.07f, 20, 0.01f);
+    unary(ctx, dir, "leaky_relu_d", TFL_OP_LEAKY_RELU, 0.03f, 0, 0.05f, 0, 1.5f);
+    unary(ctx, dir, "leaky_relu_negative", TFL_OP_LEAKY_RELU, 0.04f, 5, 0.03f, 0, -0.3f);
+    unary(ctx, dir, "relu6_tie", TFL_OP_RELU6, 0.05f, 0, 6.0f / 255.0f, -128, 0); /* ties: the float ratio */
+    unary(ctx, dir, "tanh_a", TFL_OP_TANH, 0.03f, -5, 1.0f / 128.0f, 0, 0);
+    unary(ctx, dir, "tanh_b", TFL_OP_TANH, 0.1f, 20, 0.01f, -3, 0);
+    unary(ctx, dir, "exp_a", TFL_OP_EXP, 0.02f, 0, 0.03f, -128, 0);
+    unary(ctx, dir, "exp_b", TFL_OP_EXP, 0.05f, 60, 0.2f, -100, 0);
+    sscma_context_destroy(ctx);
+    return failures == 0 ? 0 : 1;
+}

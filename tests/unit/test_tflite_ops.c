@@ -1,0 +1,167 @@
+/*
+ * The TFLite reader and int8 runtime, operator by operator, on hand-made files (tfl_build.h): what each operator
+ * computes, and how a file with an operator the runtime lacks is refused.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sscma/export.h>
+#include <sscma/quant.h>
+
+#include "export/tflite_schema.h"
+#include "fixture_files.h"
+#include "harness.h"
+#include "tfl_build.h"
+
+static char tmpdir[256];
+
+/* <tmpdir>/name, the directory made on first use and removed by main. */
+static const char *temp_path(const char *name)
+{
+    static char path[512];
+    if (tmpdir[0] == '\0' && fixture_tmpdir_make(tmpdir, sizeof tmpdir, "sscma-tflite-ops") != 0)
+        test_fail(__FILE__, __LINE__, "cannot make a temporary directory");
+    snprintf(path, sizeof path, "%s/%s", tmpdir, name);
+    return path;
+}
+
+/* An operator the runtime lacks is named, with its index and code. */
+static void unsupported_operator_is_named(void)
+{
+    sscma_context *ctx = NULL;
+    CHECK_OK(sscma_context_create(NULL, &ctx));
+    tfl_build m;
+    tfl_build_init(&m);
+    int32_t x = tfl_tensor(&m, "x", TFL_TYPE_INT8, 2, (int32_t[]){1, 8}, 0.1f, 0, NULL, 0);
+    int32_t y = tfl_tensor(&m, "y", TFL_TYPE_INT8, 2, (int32_t[]){1, 8}, 0.1f, 0, NULL, 0);
+    CHECK(tfl_operator(&m, 66 /* SIN */, (int32_t[]){x}, 1, (int32_t[]){y}, 1) != NULL);
+    const char *path = temp_path("sin.tflite");
+    CHECK(tfl_build_write(&m, (int32_t[]){x}, 1, (int32_t[]){y}, 1, path));
+    sscma_qmodel *q = NULL;
+    CHECK_FAILS(sscma_qmodel_load_tflite(ctx, path, &q), SSCMA_ERR_UNSUPPORTED,
+                "sin.tflite: operator 0 (SIN, builtin code 66): the runtime has no kernel for this operator");
+    CHECK(q == NULL);
+    tfl_build_free(&m);
+    sscma_context_destroy(ctx);
+}
+
+/*
+ * Operators whose results nothing uses are not read, and neither is RESHAPE's shape input: TensorFlow computes a
+ * dynamic batch's shape with SHAPE (and STRIDED_SLICE, PACK), which the static output shape makes redundant.
+ */
+static void unused_operators_are_not_read(void)
+{
+    sscma_context *ctx = NULL;
+    CHECK_OK(sscma_context_create(NULL, &ctx));
+    tfl_build m;
+    tfl_build_init(&m);
+    int32_t x = tfl_tensor(&m, "x", TFL_TYPE_INT8, 4, (int32_t[]){1, 2, 2, 3}, 0.1f, 3, NULL, 0);
+    int32_t s = tfl_tensor(&m, "shape", TFL_TYPE_INT32, 1, (int32_t[]){4}, 0.0f, 0, NULL, 0);
+    int32_t z = tfl_tensor(&m, "unused", TFL_TYPE_INT8, 4, (int32_t[]){1, 2, 2, 3}, 0.1f, 3, NULL, 0);
+    int32_t y = tfl_tensor(&m, "y", TFL_TYPE_INT8, 2, (int32_t[]){1, 12}, 0.1f, 3, NULL, 0);
+    CHECK(tfl_operator(&m, 77 /* SHAPE */, (int32_t[]){x}, 1, (int32_t[]){s}, 1) != NULL);
+    CHECK(tfl_operator(&m, 66 /* SIN */, (int32_t[]){x}, 1, (int32_t[]){z}, 1) != NULL);
+    CHECK(tfl_operator(&m, TFL_OP_RESHAPE, (int32_t[]){x, s}, 2, (int32_t[]){y}, 1) != NULL);
+    const char *path = temp_path("dynamic_reshape.tflite");
+    CHECK(tfl_build_write(&m, (int32_t[]){x}, 1, (int32_t[]){y}, 1, path));
+    sscma_qmodel *q = NULL;
+    CHECK_OK(sscma_qmodel_load_tflite(ctx, path, &q));
+    sscma_tensor *in, *out;
+    CHECK_OK(sscma_qmodel_prepare(q, 1));
+    CHECK_OK(sscma_qmodel_input(q, 0, &in));
+    CHECK_OK(sscma_qmodel_output(q, 0, &out, NULL));
+    int8_t *xd, *yd;
+    sscma_tensor_data(in, (void **)&xd);
+    sscma_tensor_data(out, (void **)&yd);
+    for (int k = 0; k < 12; k++)
+        xd[k] = (int8_t)(k * 19 - 100);
+    CHECK_OK(sscma_qmodel_run(q));
+    CHECK(memcmp(xd, yd, 12) == 0);
+    sscma_qmodel_destroy(q);
+
+    /* the same operator feeding the output is read, and refused */
+    m.ops[2].in[0] = z;
+    CHECK(tfl_build_write(&m, (int32_t[]){x}, 1, (int32_t[]){y}, 1, path));
+    CHECK_FAILS(sscma_qmodel_load_tflite(ctx, path, &q), SSCMA_ERR_UNSUPPORTED, "operator 1 (SIN, builtin code 66)");
+    tfl_build_free(&m);
+    sscma_context_destroy(ctx);
+}
+
+/* Runs q on every int8 value (input [1, 256]) into out[256]. */
+static void run_all_values(sscma_qmodel *q, int8_t *out)
+{
+    sscma_tensor *in, *y;
+    CHECK_OK(sscma_qmodel_prepare(q, 1));
+    CHECK_OK(sscma_qmodel_input(q, 0, &in));
+    CHECK_OK(sscma_qmodel_output(q, 0, &y, NULL));
+    int8_t *xd, *yd;
+    sscma_tensor_data(in, (void **)&xd);
+    sscma_tensor_data(y, (void **)&yd);
+    for (int v = 0; v < 256; v++)
+        xd[v] = (int8_t)(v - 128);
+    CHECK_OK(sscma_qmodel_run(q));
+    memcpy(out, yd, 256);
+}
+
+/*
+ * RELU, RELU6, RELU_N1_TO_1, LEAKY_RELU, TANH and EXP read from a file, written back by libsscma's TFLite writer and read again
+ * compute the same; their ONNX form is written too. (Their values against TFLite's reference kernels: the
+ * tflite-ops-reference test.)
+ */
+static void activations_survive_a_round_trip(void)
+{
+    sscma_context *ctx = NULL;
+    CHECK_OK(sscma_context_create(NULL, &ctx));
+    static const int32_t codes[] = {TFL_OP_RELU, TFL_OP_RELU6, TFL_OP_RELU_N1_TO_1, TFL_OP_LEAKY_RELU, TFL_OP_TANH,
+                                    TFL_OP_EXP};
+    for (size_t c = 0; c < sizeof codes / sizeof codes[0]; c++) {
+        tfl_build m;
+        tfl_build_init(&m);
+        int32_t x = tfl_tensor(&m, "x", TFL_TYPE_INT8, 2, (int32_t[]){1, 256}, 0.05f, -7, NULL, 0);
+        int32_t y = tfl_tensor(&m, "y", TFL_TYPE_INT8, 2, (int32_t[]){1, 256}, 0.03f, -100, NULL, 0);
+        tfl_op *o = tfl_operator(&m, codes[c], &x, 1, &y, 1);
+        if (codes[c] == TFL_OP_LEAKY_RELU)
+            tfl_option_f32(o, 0, 0.25f, TFL_OPT_LEAKY_RELU);
+        const char *path = temp_path("act.tflite");
+        CHECK(tfl_build_write(&m, &x, 1, &y, 1, path));
+        tfl_build_free(&m);
+        sscma_qmodel *q = NULL, *back = NULL;
+        CHECK_OK(sscma_qmodel_load_tflite(ctx, path, &q));
+        int8_t first[256], second[256];
+        run_all_values(q, first);
+        /* what the operator does: nothing below zero for the ReLUs, and the identity-like part above */
+        int32_t zy = -100;
+        for (int v = 0; v < 256; v++) {
+            float real = 0.05f * (float)(v - 128 + 7);
+            if ((codes[c] == TFL_OP_RELU || codes[c] == TFL_OP_RELU6) && real <= 0.0f)
+                CHECK_INT_EQ(first[v], zy);
+            if (codes[c] == TFL_OP_LEAKY_RELU && real < 0.0f)
+                CHECK(first[v] < zy);
+            if (codes[c] == TFL_OP_TANH || codes[c] == TFL_OP_EXP) /* increasing */
+                CHECK(v == 0 || first[v] >= first[v - 1]);
+        }
+        const char *again = temp_path("act_again.tflite");
+        CHECK_OK(sscma_export_tflite(q, again));
+        CHECK_OK(sscma_qmodel_load_tflite(ctx, again, &back));
+        run_all_values(back, second);
+        CHECK(memcmp(first, second, 256) == 0);
+        CHECK_OK(sscma_export_onnx(q, temp_path("act.onnx")));
+        sscma_qmodel_destroy(back);
+        sscma_qmodel_destroy(q);
+    }
+    sscma_context_destroy(ctx);
+}
+
+int main(int argc, char **argv)
+{
+    static const test_case cases[] = {
+        TEST_CASE(unsupported_operator_is_named),
+        TEST_CASE(unused_operators_are_not_read),
+        TEST_CASE(activations_survive_a_round_trip),
+    };
+    int rc = test_main(argc, argv, cases, TEST_COUNT(cases));
+    if (tmpdir[0] != '\0')
+        fixture_tmpdir_remove(tmpdir);
+    return rc;
+}
