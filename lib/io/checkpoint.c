@@ -160,6 +160,99 @@ void sscma_ckpt_close(sscma_ckpt *ck)
     memset(ck, 0, sizeof *ck);
 }
 
+/* The largest tensor a checkpoint may declare (64 TiB): far above any model, far below 64-bit overflow. */
+#define MAX_TENSOR_BYTES ((uint64_t)1 << 46)
+/* zlib's deflate expands at most 1032-fold (a run of 258 bytes in 2 bits): more declared bytes cannot be present. */
+#define MAX_DEFLATE_RATIO 1032u
+
+/*
+ * The bytes a shape of `dtype` holds, overflow-checked: false when a dimension is not an integer in [0, 2^40] or the
+ * product of the non-zero dimensions exceeds MAX_TENSOR_BYTES (whatever their order, a zero dimension included).
+ */
+static bool shape_bytes(json_t *shape, sscma_dtype dtype, uint64_t *out)
+{
+    uint64_t nonzero = elem_size(dtype);
+    bool empty = false;
+    size_t d;
+    json_t *dim;
+    json_array_foreach(shape, d, dim)
+    {
+        json_int_t v = json_integer_value(dim);
+        if (!json_is_integer(dim) || v < 0 || v > ((json_int_t)1 << 40))
+            return false;
+        if (v == 0)
+            empty = true;
+        else if ((uint64_t)v > MAX_TENSOR_BYTES / nonzero) /* nonzero >= 1: the product would pass the limit */
+            return false;
+        else
+            nonzero *= (uint64_t)v;
+    }
+    *out = empty ? 0 : nonzero;
+    return true;
+}
+
+/*
+ * Checks every entry of the "tensors" list against the blobs (avail bytes at blobs): name, dtype and shape valid and
+ * unique, the declared bytes equal to the shape's and present (stored as is, or within deflate's ratio), the stored
+ * range inside the blobs, the CRC. Messages name the file and the entry.
+ */
+static sscma_status check_entries(const char *path, json_t *tensors, uint32_t flags, const unsigned char *blobs,
+                                  size_t avail)
+{
+    json_t *seen = json_object();
+    if (seen == NULL)
+        return sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, path, "cannot index the tensor names");
+    sscma_status st = SSCMA_OK;
+#define BAD(...)                                                                                               \
+    do {                                                                                                       \
+        st = sscma_fail(SSCMA_ERR_FORMAT, path, __VA_ARGS__);                                                  \
+        goto done;                                                                                             \
+    } while (0)
+    size_t i;
+    json_t *item;
+    json_array_foreach(tensors, i, item)
+    {
+        json_t *joff = json_object_get(item, "offset"), *jstored = json_object_get(item, "stored_bytes");
+        json_t *jbytes = json_object_get(item, "bytes");
+        json_int_t off = json_integer_value(joff), stored = json_integer_value(jstored);
+        json_int_t bytes = json_integer_value(jbytes);
+        const char *name = json_string_value(json_object_get(item, "name"));
+        sscma_dtype dtype = (sscma_dtype)0;
+        json_t *shape = json_object_get(item, "shape");
+        if (name == NULL || !json_is_array(shape) || json_array_size(shape) > SSCMA_TENSOR_MAX_RANK ||
+            !dtype_from_key(json_string_value(json_object_get(item, "dtype")), &dtype))
+            BAD("tensor entry %zu: missing or invalid name, dtype or shape", i);
+        json_t *first = json_object_get(seen, name);
+        if (first != NULL)
+            BAD("tensor '%s' (entry %zu): a second entry of that name (the first is entry %lld)", name, i,
+                (long long)json_integer_value(first));
+        if (json_object_set_new(seen, name, json_integer((json_int_t)i)) != 0) {
+            st = sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, path, "cannot index the tensor names");
+            goto done;
+        }
+        uint64_t expect = 0;
+        if (!shape_bytes(shape, dtype, &expect))
+            BAD("tensor '%s' (entry %zu): invalid shape: a dimension outside [0, 2^40] or more than 2^46 bytes", name,
+                i);
+        if (!json_is_integer(joff) || !json_is_integer(jstored) || !json_is_integer(jbytes) || off < 0 ||
+            stored < 0 || bytes < 0 || (uint64_t)bytes != expect ||
+            (!(flags & SSCMA_CKPT_FLAG_ZLIB) && stored != bytes) || (uint64_t)off > avail ||
+            (uint64_t)stored > avail - (uint64_t)off)
+            BAD("tensor '%s' (entry %zu): offset %lld and sizes %lld/%lld do not fit its shape or the file", name, i,
+                (long long)off, (long long)stored, (long long)bytes);
+        if ((flags & SSCMA_CKPT_FLAG_ZLIB) && (uint64_t)bytes / MAX_DEFLATE_RATIO > (uint64_t)stored)
+            BAD("tensor '%s' (entry %zu): %lld bytes cannot come from %lld compressed bytes", name, i,
+                (long long)bytes, (long long)stored);
+        uint32_t crc = (uint32_t)json_integer_value(json_object_get(item, "crc32"));
+        if (sscma_crc32(0, blobs + off, (size_t)stored) != crc)
+            BAD("tensor '%s' (entry %zu): CRC mismatch (its data is corrupt)", name, i);
+    }
+#undef BAD
+done:
+    json_decref(seen);
+    return st;
+}
+
 sscma_status sscma_ckpt_read(const sscma_context *ctx, const char *path, sscma_ckpt *out)
 {
     memset(out, 0, sizeof *out);
@@ -201,39 +294,9 @@ sscma_status sscma_ckpt_read(const sscma_context *ctx, const char *path, sscma_c
     if (!json_is_array(out->tensors))
         BAD("header has no \"tensors\" list");
     size_t blob_start = fixed + (size_t)hlen + 4, blob_end = size - 12;
-    size_t i;
-    json_t *item;
-    json_array_foreach(out->tensors, i, item)
-    {
-        json_int_t off = json_integer_value(json_object_get(item, "offset"));
-        json_int_t stored = json_integer_value(json_object_get(item, "stored_bytes"));
-        json_int_t bytes = json_integer_value(json_object_get(item, "bytes"));
-        const char *name = json_string_value(json_object_get(item, "name"));
-        sscma_dtype dtype = (sscma_dtype)0;
-        json_t *shape = json_object_get(item, "shape");
-        if (name == NULL || !json_is_array(shape) || json_array_size(shape) > SSCMA_TENSOR_MAX_RANK ||
-            !dtype_from_key(json_string_value(json_object_get(item, "dtype")), &dtype))
-            BAD("tensor entry %zu: missing or invalid name, dtype or shape", i);
-        uint64_t expect = elem_size(dtype);
-        size_t d;
-        json_t *dim;
-        json_array_foreach(shape, d, dim)
-        {
-            if (!json_is_integer(dim) || json_integer_value(dim) < 0 || json_integer_value(dim) > (1ll << 40))
-                BAD("tensor '%s': invalid shape", name);
-            expect *= (uint64_t)json_integer_value(dim);
-            if (expect > (uint64_t)1 << 46)
-                BAD("tensor '%s': shape too large", name);
-        }
-        if (off < 0 || stored < 0 || bytes < 0 || (uint64_t)bytes != expect ||
-            (!(flags & SSCMA_CKPT_FLAG_ZLIB) && stored != bytes) ||
-            blob_start + (size_t)off + (size_t)stored > blob_end)
-            BAD("tensor '%s': offset %lld and sizes %lld/%lld do not fit its shape or the file", name, (long long)off,
-                (long long)stored, (long long)bytes);
-        uint32_t crc = (uint32_t)json_integer_value(json_object_get(item, "crc32"));
-        if (sscma_crc32(0, file + blob_start + off, (size_t)stored) != crc)
-            BAD("tensor '%s': CRC mismatch (its data is corrupt)", name);
-    }
+    st = check_entries(path, out->tensors, flags, file + blob_start, blob_end - blob_start);
+    if (st != SSCMA_OK)
+        goto fail;
     /* last, the whole-file CRC: catches what the checks above cannot name (flags, the trailer) */
     if (sscma_crc32(0, file, size - 12) != get_u32(file + size - 12))
         BAD("CRC mismatch: the file is corrupt (CRC32 of the first %zu bytes does not match)", size - 12);

@@ -573,12 +573,17 @@ sscma_status sscma_runner_set_meta(sscma_runner *runner, sscma_qmodel *qmodel)
     int32_t n = 0;
     sscma_dataset_num_classes(ds, &n);
     json_t *names = json_array();
-    for (int32_t c = 0; c < n; c++) {
+    for (int32_t c = 0; names != NULL && c < n; c++) {
         const char *name = NULL;
-        if (sscma_dataset_class_name(ds, c, &name) == SSCMA_OK)
-            json_array_append_new(names, json_string(name));
+        sscma_dataset_class_name(ds, c, &name);
+        json_t *item = name != NULL ? json_string(name) : NULL; /* NULL: not UTF-8 (the datasets refuse those) */
+        if (item == NULL || json_array_append_new(names, item) != 0) {
+            json_decref(names);
+            return sscma_fail(SSCMA_ERR_FORMAT, WHERE, "class %d: its name is not valid UTF-8: cannot write the "
+                              "model's class names", (int)c);
+        }
     }
-    char *text = sscma_json_dumps(runner->ctx, names, JSON_COMPACT);
+    char *text = names != NULL ? sscma_json_dumps(runner->ctx, names, JSON_COMPACT) : NULL;
     json_decref(names);
     if (text == NULL)
         return sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, WHERE, "cannot list the classes");

@@ -444,6 +444,9 @@ sscma_status sscma_optimizer_grad_norm(const sscma_optimizer *optimizer, double 
 
 /* ---- state for resumable checkpoints (train/state.h) ---- */
 
+/* The config's type names, stored in a checkpoint's state.optimizer.type. */
+static const char *const kind_names[] = {[OPT_SGD] = "SGD", [OPT_ADAM] = "Adam", [OPT_ADAMW] = "AdamW"};
+
 static const char *param_name(const sscma_optimizer *o, const opt_param *p)
 {
     const char *name = "";
@@ -468,13 +471,61 @@ sscma_status sscma_optimizer_export(const sscma_optimizer *optimizer, sscma_ckpt
         json_array_append_new(steps, json_integer(p->steps));
     }
     if (st == SSCMA_OK) {
-        json_t *obj = json_pack("{s:f,s:f,s:o}", "lr", o->lr, "momentum", o->momentum, "steps", steps);
+        json_t *obj = json_pack("{s:s,s:f,s:f,s:o}", "type", kind_names[o->kind], "lr", o->lr, "momentum",
+                                o->momentum, "steps", steps);
         steps = NULL;
         if (obj == NULL || json_object_set_new(state, "optimizer", obj) != 0)
             st = sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, WHERE, "cannot save the state");
     }
     json_decref(steps);
     return st;
+}
+
+/* Whether the checkpoint holds an Adam buffer ("optim/<param>/buf2": exp_avg_sq, which SGD never has). */
+static bool has_adam_buffers(const sscma_ckpt *ck)
+{
+    size_t i;
+    json_t *item;
+    json_array_foreach(ck->tensors, i, item)
+    {
+        const char *name = json_string_value(json_object_get(item, "name"));
+        size_t n = name != NULL ? strlen(name) : 0;
+        if (n > 11 && strncmp(name, "optim/", 6) == 0 && strcmp(name + n - 5, "/buf2") == 0)
+            return true;
+    }
+    return false;
+}
+
+/*
+ * The optimizer type whose state the checkpoint holds must be this one's: state.optimizer.type, or for checkpoints
+ * written before it was stored, Adam's buffers or their absence (Adam and AdamW keep the same state).
+ */
+static sscma_status check_kind(const sscma_optimizer *o, const sscma_ckpt *ck, json_t *obj)
+{
+    json_t *type = json_object_get(obj, "type");
+    const char *mine = kind_names[o->kind];
+    if (type != NULL) {
+        if (!json_is_string(type))
+            return sscma_fail(SSCMA_ERR_FORMAT, ck->path, "state.optimizer.type: expected an optimizer type name");
+        if (strcmp(json_string_value(type), mine) != 0)
+            return sscma_fail(SSCMA_ERR_FORMAT, ck->path,
+                              "state.optimizer: the state of another optimizer (%s); this run's optimizer is %s",
+                              json_string_value(type), mine);
+        return SSCMA_OK;
+    }
+    if (o->n_params == 0)
+        return SSCMA_OK;
+    bool adam = has_adam_buffers(ck);
+    if (adam && o->kind == OPT_SGD)
+        return sscma_fail(SSCMA_ERR_FORMAT, ck->path,
+                          "state.optimizer: the state of another optimizer (Adam or AdamW: it has Adam's buffers); "
+                          "this run's optimizer is SGD");
+    if (!adam && o->kind != OPT_SGD)
+        return sscma_fail(SSCMA_ERR_FORMAT, ck->path,
+                          "state.optimizer: the state of another optimizer (SGD: it has no Adam buffers); this run's "
+                          "optimizer is %s",
+                          mine);
+    return SSCMA_OK;
 }
 
 sscma_status sscma_optimizer_import(sscma_optimizer *optimizer, const sscma_ckpt *ck, json_t *state)
@@ -485,6 +536,9 @@ sscma_status sscma_optimizer_import(sscma_optimizer *optimizer, const sscma_ckpt
     if (!json_is_array(steps) || json_array_size(steps) != (size_t)o->n_params || !json_is_number(lr) ||
         !json_is_number(mom))
         return sscma_fail(SSCMA_ERR_FORMAT, ck->path, "the optimizer state is missing or is of another optimizer");
+    sscma_status kind_st = check_kind(o, ck, obj);
+    if (kind_st != SSCMA_OK)
+        return kind_st;
     char name[320];
     for (int pass = 0; pass < 2; pass++)
         for (int32_t i = 0; i < o->n_params; i++) {

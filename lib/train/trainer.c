@@ -606,18 +606,46 @@ static sscma_status get_param(const sscma_ckpt *ck, const char *prefix, const ch
     return st;
 }
 
-/* Verifies the trainer's own state keys and every hook's, before anything changes. */
+/* The largest epoch count a config may set (train_cfg.max_epochs), hence the largest epoch a checkpoint may hold. */
+#define MAX_EPOCHS 1000000
+/* The largest iteration count a checkpoint may hold: 2^36, a million epochs of 68,000 batches. */
+#define MAX_ITERS ((int64_t)1 << 36)
+
+/* Whether state.trainer.<key> is an integer in [lo, hi] (`what` says why); the message names the file, the key and
+ * the value. */
+static sscma_status check_count(json_t *ts, const char *key, int64_t lo, int64_t hi, const char *what,
+                                const char *path)
+{
+    json_t *v = json_object_get(ts, key);
+    if (v == NULL)
+        return sscma_fail(SSCMA_ERR_FORMAT, path, "not a training checkpoint: state.trainer.%s is missing", key);
+    char got[64];
+    if (json_is_integer(v))
+        snprintf(got, sizeof got, "%lld", (long long)json_integer_value(v));
+    else
+        snprintf(got, sizeof got, "a JSON %s", json_is_string(v) ? "string" : json_is_real(v) ? "real" : "value");
+    if (!json_is_integer(v) || json_integer_value(v) < lo || json_integer_value(v) > hi)
+        return sscma_fail(SSCMA_ERR_FORMAT, path, "state.trainer.%s: expected an integer in [%lld, %lld] (%s), got %s",
+                          key, (long long)lo, (long long)hi, what, got);
+    return SSCMA_OK;
+}
+
+/*
+ * Verifies the trainer's own state keys and every hook's, before anything changes. The counters must be ones a run
+ * can reach: the epoch at most the largest max_epochs, the position in the epoch at most this loader's batches (a
+ * resume replays that many), the iteration count at least that position and at most MAX_ITERS.
+ */
 static sscma_status check_state(const sscma_trainer *t, const sscma_ckpt *ck, json_t *ts, const char *path)
 {
-    static const char *const ints[] = {"epoch", "epoch_iter", "iter"};
-    for (size_t i = 0; i < sizeof ints / sizeof *ints; i++)
-        if (!json_is_integer(json_object_get(ts, ints[i])) || json_integer_value(json_object_get(ts, ints[i])) < 0)
-            return sscma_fail(SSCMA_ERR_FORMAT, path, "not a training checkpoint: state.trainer.%s is missing",
-                              ints[i]);
+    sscma_status st;
+    if ((st = check_count(ts, "epoch", 0, MAX_EPOCHS, "the largest max_epochs", path)) != SSCMA_OK ||
+        (st = check_count(ts, "epoch_iter", 0, t->loop.iters_per_epoch, "the loader's batches per epoch", path)) != SSCMA_OK ||
+        (st = check_count(ts, "iter", json_integer_value(json_object_get(ts, "epoch_iter")), MAX_ITERS,
+                          "from epoch_iter to 2^36 iterations", path)) != SSCMA_OK)
+        return st;
     const char *rng = json_string_value(json_object_get(ts, "rng"));
     if (rng == NULL || strlen(rng) != 16)
         return sscma_fail(SSCMA_ERR_FORMAT, path, "not a training checkpoint: state.trainer is incomplete");
-    sscma_status st;
     FOR_EACH_HOOK(t, h, state_check) if ((st = h->ops->state_check(h, ck, ts, path)) != SSCMA_OK) return st;
     return SSCMA_OK;
 }

@@ -63,6 +63,31 @@ ok "dataset stats: 300 samples, 4 classes, boxes per class" \
     json stats.json "d['samples'] == 300 and d['num_classes'] == 4 and sum(c['boxes'] for c in d['classes']) >= 300"
 "$SSCMA" dataset check "$FOMO" "${O[@]}" --split val --json >check.json 2>/dev/null
 ok "dataset check: the valid split has no problem" json check.json "d['samples'] == 60 and d['problems'] == 0"
+# Class folders: names are UTF-8 in JSON and in the exported model; a folder named with byte 0xff is refused at open,
+# named with the byte escaped (it used to print "(null)", write "classes": [] and export empty names).
+FOLDER=$SRC/configs/classification/mobnetv2_0.35_folder.json
+/usr/bin/python3 - <<'PY'
+import os, struct, zlib
+def chunk(t, d): return struct.pack('>I', len(d)) + t + d + struct.pack('>I', zlib.crc32(t + d))
+raw = b''.join(b'\0' + bytes(range(y, y + 8)) for y in range(8))
+png = (b'\x89PNG\r\n\x1a\n' + chunk(b'IHDR', struct.pack('>IIBBBBB', 8, 8, 8, 0, 0, 0, 0)) +
+       chunk(b'IDAT', zlib.compress(raw)) + chunk(b'IEND', b''))
+for split in (b'train', b'valid'):
+    for name in (b'cat', 'caf\u00e9'.encode()):
+        os.makedirs(os.path.join(b'names', split, name), exist_ok=True)
+        open(os.path.join(b'names', split, name, b'a.png'), 'wb').write(png)
+PY
+"$SSCMA" dataset stats "$FOLDER" --cfg-options data_root=names --json >names.json 2>/dev/null
+ok "dataset stats: class folders with non-ASCII UTF-8 names keep them" \
+    json names.json "[c['name'] for c in d['classes']] == ['caf\u00e9', 'cat']"
+mkdir -p names/train/$'caf\xff' && cp names/train/cat/a.png names/train/$'caf\xff'/
+NOT_UTF8="names/train/: class folder 'caf\xff': its name is not valid UTF-8"
+fails "dataset stats: a class folder named with byte 0xff is refused and named" 1 "$NOT_UTF8" \
+    "$SSCMA" dataset stats "$FOLDER" --cfg-options data_root=names
+fails "dataset stats --json: the same refusal, no \"classes\": []" 1 "$NOT_UTF8" \
+    "$SSCMA" dataset stats "$FOLDER" --cfg-options data_root=names --json
+fails "dataset check: the same refusal" 1 "$NOT_UTF8" "$SSCMA" dataset check "$FOLDER" --cfg-options data_root=names
+ok "dataset check: the other split still opens" "$SSCMA" dataset check "$FOLDER" --cfg-options data_root=names --split val
 "$SSCMA" info "$FOMO" "${O[@]}" --json >info.json 2>/dev/null
 ok "info: params, MACs, shapes, int8 sizes, loaders" \
     json info.json "d['params'] > 10000 and d['macs'] > 10**6 and d['input'] == [1, 96, 96, 1] and \

@@ -147,10 +147,66 @@ static void class_folders_and_their_defects(void)
                 "/no/such: cannot open");
 }
 
+/* Class names go to JSON and to the exported model's metadata, which hold UTF-8 only: a class folder whose name is
+ * not UTF-8 is refused at open, named with its bytes escaped; other non-ASCII names are kept as they are. */
+static void class_folders_named_outside_utf8_are_refused(void)
+{
+    char root[128], cfg[300], path[512];
+    unsigned char grey[8 * 8] = {0};
+    snprintf(root, sizeof root, "%s/names", tmpdir);
+    mkdir(root, 0755);
+    static const char *const folders[] = {"caf\xc3\xa9", "ok"}; /* "café" in UTF-8 */
+    for (int i = 0; i < 2; i++) {
+        snprintf(path, sizeof path, "%s/%s", root, folders[i]);
+        mkdir(path, 0755);
+        snprintf(path, sizeof path, "%s/%s/a.png", root, folders[i]);
+        stbi_write_png(path, 8, 8, 1, grey, 8);
+    }
+    snprintf(cfg, sizeof cfg, "{\"type\": \"CustomDataset\", \"data_root\": \"%s\"}", root);
+    sscma_dataset *ds = NULL;
+    const char *name = NULL;
+    CHECK_OK(sscma_dataset_open(ctx, cfg, &ds));
+    CHECK_OK(sscma_dataset_class_name(ds, 0, &name));
+    CHECK_STR_EQ(name, "caf\xc3\xa9");
+    sscma_dataset_destroy(ds);
+    ds = NULL;
+    /* Latin-1 "café", a lone 0xff, a surrogate (U+D800), an overlong "/" and a truncated sequence */
+    static const char *const bad[][2] = {
+        {"caf\xe9", "caf\\xe9"},
+        {"\xff", "\\xff"},
+        {"s\xed\xa0\x80", "s\\xed\\xa0\\x80"},
+        {"o\xc0\xaf", "o\\xc0\\xaf"},
+        {"t\xe2\x82", "t\\xe2\\x82"},
+    };
+    char expect[600];
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        snprintf(path, sizeof path, "%s/%s", root, bad[i][0]);
+        CHECK(mkdir(path, 0755) == 0);
+        snprintf(path, sizeof path, "%s/%s/a.png", root, bad[i][0]);
+        stbi_write_png(path, 8, 8, 1, grey, 8);
+        snprintf(expect, sizeof expect,
+                 "%s: class folder '%s': its name is not valid UTF-8 (class names go to JSON and the exported "
+                 "model); rename the folder",
+                 root, bad[i][1]);
+        CHECK_FAILS(sscma_dataset_open(ctx, cfg, &ds), SSCMA_ERR_FORMAT, expect);
+        CHECK(ds == NULL);
+        snprintf(path, sizeof path, "%s/%s/a.png", root, bad[i][0]);
+        remove(path);
+        snprintf(path, sizeof path, "%s/%s", root, bad[i][0]);
+        rmdir(path);
+    }
+    /* a 4-byte sequence (U+1F600) and one at the top of the range (U+10FFFF) are valid */
+    snprintf(path, sizeof path, "%s/\xf0\x9f\x98\x80\xf4\x8f\xbf\xbf", root);
+    CHECK(mkdir(path, 0755) == 0);
+    CHECK_OK(sscma_dataset_open(ctx, cfg, &ds));
+    sscma_dataset_destroy(ds);
+}
+
 int main(int argc, char **argv)
 {
     static const test_case cases[] = {
         TEST_CASE(class_folders_and_their_defects),
+        TEST_CASE(class_folders_named_outside_utf8_are_refused),
     };
     return data_test_main(argc, argv, cases, TEST_COUNT(cases));
 }

@@ -4,12 +4,15 @@
 #include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
 #include <sscma/experimental.h>
 #include <sscma/sscma.h>
 
+#include "fixture_ckpt.h"
 #include "fixture_files.h"
 #include "fixture_training.h"
 #include "harness.h"
@@ -163,11 +166,111 @@ static void bad_checkpoints_are_rejected_and_change_nothing(void)
     sscma_context_destroy(ctx);
 }
 
+/* ---- checkpoints crafted byte by byte (fixture_ckpt.h): every CRC right, one entry wrong ---- */
+
+/* Appends the entry `user` (a JSON text) to the header's tensor list. */
+static void append_entry(json_t *header, void *user)
+{
+    json_array_append_new(json_object_get(header, "tensors"), json_loads(user, 0, NULL));
+}
+
+/* Appends a copy of the first entry (same name, same data); its name goes to user (128 bytes). */
+static void duplicate_first(json_t *header, void *user)
+{
+    json_t *tensors = json_object_get(header, "tensors"), *first = json_array_get(tensors, 0);
+    snprintf(user, 128, "%s", json_string_value(json_object_get(first, "name")));
+    json_array_append_new(tensors, json_deep_copy(first));
+}
+
+/* The first entry's offset and stored size both near 2^63: their sum with the blobs' start wraps in 64 bits. */
+static void wrap_first_offset(json_t *header, void *user)
+{
+    (void)user;
+    json_t *first = json_array_get(json_object_get(header, "tensors"), 0);
+    json_object_set_new(first, "offset", json_integer(INT64_MAX - 8));
+    json_object_set_new(first, "stored_bytes", json_integer(INT64_MAX - 8));
+}
+
+/* Appends an f32 entry whose data are the first entry's compressed bytes but whose shape declares 4128 times as
+ * many bytes: more than deflate can expand them to (at most 1032-fold). */
+static void inflated_entry(json_t *header, void *user)
+{
+    (void)user;
+    json_t *tensors = json_object_get(header, "tensors"), *first = json_array_get(tensors, 0);
+    json_int_t stored = json_integer_value(json_object_get(first, "stored_bytes"));
+    json_array_append_new(tensors, json_pack("{s:s, s:s, s:[I], s:I, s:I, s:I, s:O}", "name", "extra/inflated",
+                                             "dtype", "f32", "shape", (json_int_t)1032 * stored, "offset",
+                                             (json_int_t)0, "bytes", (json_int_t)4128 * stored, "stored_bytes",
+                                             stored, "crc32", json_object_get(first, "crc32")));
+}
+
+static void crafted_checkpoints_are_refused_by_entry(void)
+{
+    sscma_context *ctx = NULL;
+    sscma_model *a = NULL;
+    CHECK_OK(sscma_context_create(NULL, &ctx));
+    CHECK_OK(sscma_model_create(ctx, fixture_small_classifier, &a));
+    char path[128], zpath[128], bad[128], name[128];
+    snprintf(path, sizeof path, "%s/plain.ckpt", tmpdir);
+    snprintf(zpath, sizeof zpath, "%s/deflated.ckpt", tmpdir);
+    snprintf(bad, sizeof bad, "%s/crafted.ckpt", tmpdir);
+    CHECK_OK(sscma_model_save(a, path, 0));
+    CHECK_OK(sscma_model_save(a, zpath, SSCMA_SAVE_COMPRESS));
+    int32_t count = 0;
+    CHECK_OK(sscma_model_param_count(a, &count));
+    char entry[400], expect[400];
+    /* shapes whose byte count wraps to 0 in 64 bits (with 0 bytes of data) were accepted; so was a zero dimension
+     * after the product had passed the limit ([0, 2^40, 2^40]) */
+    static const char *const wrapping[] = {
+        "\"u8\", \"shape\": [4294967296, 4294967296]",
+        "\"f32\", \"shape\": [1099511627776, 16777216]",
+        "\"i32\", \"shape\": [65536, 65536, 65536, 65536]",
+        "\"u8\", \"shape\": [0, 1099511627776, 1099511627776]",
+        "\"u8\", \"shape\": [1099511627776, 1099511627776, 0]",
+    };
+    for (size_t i = 0; i < sizeof wrapping / sizeof *wrapping; i++) {
+        snprintf(entry, sizeof entry,
+                 "{\"name\": \"extra/wrap\", \"dtype\": %s, \"offset\": 0, \"bytes\": 0, \"stored_bytes\": 0, "
+                 "\"crc32\": 0}",
+                 wrapping[i]);
+        CHECK_INT_EQ(ckpt_fixture_rewrite(path, bad, append_entry, entry), 0);
+        snprintf(expect, sizeof expect, "%s: tensor 'extra/wrap' (entry %d): invalid shape", bad, (int)count);
+        CHECK_FAILS(sscma_model_load(a, bad), SSCMA_ERR_FORMAT, expect);
+    }
+    /* a zero dimension with every other one in range is an empty tensor, not an error */
+    CHECK_INT_EQ(ckpt_fixture_rewrite(path, bad, append_entry,
+                                      "{\"name\": \"extra/empty\", \"dtype\": \"f32\", \"shape\": [0, 7], \"offset\": 0, "
+                                      "\"bytes\": 0, \"stored_bytes\": 0, \"crc32\": 0}"),
+                 0);
+    CHECK_OK(sscma_model_load(a, bad));
+    /* the same name twice: which one would load depended on the order of the list */
+    CHECK_INT_EQ(ckpt_fixture_rewrite(path, bad, duplicate_first, name), 0);
+    snprintf(expect, sizeof expect, "%s: tensor '%s' (entry %d): a second entry of that name (the first is entry 0)",
+             bad, name, (int)count);
+    CHECK_FAILS(sscma_model_load(a, bad), SSCMA_ERR_FORMAT, expect);
+    /* compressed: an offset and a size that wrap past the end of the file read far outside it */
+    CHECK_INT_EQ(ckpt_fixture_rewrite(zpath, bad, wrap_first_offset, NULL), 0);
+    snprintf(expect, sizeof expect, "%s: tensor '%s' (entry 0): offset %lld and sizes", bad, name,
+             (long long)(INT64_MAX - 8));
+    CHECK_FAILS(sscma_model_load(a, bad), SSCMA_ERR_FORMAT, expect);
+    /* compressed: more bytes declared than the stored ones can inflate to */
+    CHECK_INT_EQ(ckpt_fixture_rewrite(zpath, bad, inflated_entry, NULL), 0);
+    snprintf(expect, sizeof expect, "%s: tensor 'extra/inflated' (entry %d):", bad, (int)count);
+    CHECK_FAILS(sscma_model_load(a, bad), SSCMA_ERR_FORMAT, expect);
+    CHECK_STR_CONTAINS(sscma_last_error(), "cannot come from");
+    /* the untouched files still load */
+    CHECK_OK(sscma_model_load(a, path));
+    CHECK_OK(sscma_model_load(a, zpath));
+    sscma_model_destroy(a);
+    sscma_context_destroy(ctx);
+}
+
 int main(int argc, char **argv)
 {
     static const test_case cases[] = {
         TEST_CASE(checkpoints_round_trip),
         TEST_CASE(bad_checkpoints_are_rejected_and_change_nothing),
+        TEST_CASE(crafted_checkpoints_are_refused_by_entry),
     };
     if (fixture_tmpdir_make(tmpdir, sizeof tmpdir, "sscma-test") != 0)
         return 99;

@@ -1,5 +1,7 @@
 /* Unit tests of optim.h: 20 steps of each optimizer against torch.optim (tests/golden/gen_optim.py), and errors. */
+#include <jansson.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -7,11 +9,14 @@
 #include <sscma/optim.h>
 #include <sscma/sscma.h>
 
+#include "fixture_ckpt.h"
+#include "fixture_files.h"
 #include "golden.h"
 #include "harness.h"
 
 static sscma_context *ctx;
 static golden_file golden;
+static char tmpdir[64];
 
 static const struct {
     const char *name;
@@ -257,9 +262,192 @@ static void configs_and_arguments(void)
     sscma_model_destroy(m);
 }
 
+/* ---- resuming optimizer and trainer state (sscma_trainer_resume) ---- */
+
+/* A trainer of the given optimizer type over 24 16x16 one-channel images of 4 classes (3 batches of 8). */
+typedef struct resume_stack {
+    sscma_dataset *ds;
+    sscma_loader *loader;
+    sscma_model *model;
+    sscma_trainer *trainer;
+} resume_stack;
+
+static sscma_status resume_stack_make(resume_stack *s, const char *optimizer)
+{
+    memset(s, 0, sizeof *s);
+    char cfg[512];
+    snprintf(cfg, sizeof cfg, "{\"type\": \"MNIST\", \"data_root\": \"%s\", \"split\": \"train\"}", tmpdir);
+    sscma_status st = sscma_dataset_open(ctx, cfg, &s->ds);
+    if (st == SSCMA_OK)
+        st = sscma_loader_create(ctx, s->ds, "{\"batch_size\": 8}", &s->loader);
+    if (st == SSCMA_OK)
+        st = sscma_model_create(ctx,
+                                "{\"type\": \"ImageClassifier\", \"input_size\": [16, 16], \"backbone\": {\"type\": "
+                                "\"MobileNetV2\", \"widen_factor\": 0.35, \"in_channels\": 1}, \"head\": {\"type\": "
+                                "\"LinearClsHead\", \"num_classes\": 4}}",
+                                &s->model);
+    snprintf(cfg, sizeof cfg, "{\"max_epochs\": 2, \"optim_wrapper\": {\"optimizer\": %s}}", optimizer);
+    if (st == SSCMA_OK)
+        st = sscma_trainer_create(s->model, s->loader, NULL, cfg, &s->trainer);
+    return st;
+}
+
+static void resume_stack_free(resume_stack *s)
+{
+    sscma_trainer_destroy(s->trainer);
+    sscma_model_destroy(s->model);
+    sscma_loader_destroy(s->loader);
+    sscma_dataset_destroy(s->ds);
+}
+
+static void write_images(void)
+{
+    enum { N = 24, SIDE = 16 };
+    static uint8_t pixels[N * SIDE * SIDE], labels[N];
+    for (int i = 0; i < N * SIDE * SIDE; i++)
+        pixels[i] = (uint8_t)(i * 37 % 251);
+    for (int i = 0; i < N; i++)
+        labels[i] = (uint8_t)(i % 4);
+    const uint32_t idims[3] = {N, SIDE, SIDE}, ldims[1] = {N};
+    char path[128];
+    snprintf(path, sizeof path, "%s/train-images-idx3-ubyte", tmpdir);
+    write_idx(path, 0x803, idims, 3, pixels, sizeof pixels, false);
+    snprintf(path, sizeof path, "%s/train-labels-idx1-ubyte", tmpdir);
+    write_idx(path, 0x801, ldims, 1, labels, sizeof labels, false);
+}
+
+/* Removes state.optimizer.type: a checkpoint written before the type was stored. */
+static void drop_optimizer_type(json_t *header, void *user)
+{
+    (void)user;
+    json_object_del(json_object_get(json_object_get(header, "state"), "optimizer"), "type");
+}
+
+/* Sets state.trainer.<key> = value (user: "key=value"). */
+static void set_trainer_count(json_t *header, void *user)
+{
+    char key[32];
+    long long value = 0;
+    if (sscanf(user, "%31[^=]=%lld", key, &value) == 2)
+        json_object_set_new(json_object_get(json_object_get(header, "state"), "trainer"), key, json_integer(value));
+}
+
+/* Saves a checkpoint of a fresh trainer of `optimizer` to dir/<file>. */
+static void save_with(const char *optimizer, const char *path)
+{
+    resume_stack s;
+    CHECK_OK(resume_stack_make(&s, optimizer));
+    if (s.trainer != NULL)
+        CHECK_OK(sscma_trainer_save(s.trainer, path));
+    resume_stack_free(&s);
+}
+
+static void resume_refuses_another_optimizers_state(void)
+{
+    write_images();
+    static const char *const adam = "{\"type\": \"Adam\", \"lr\": 0.001}",
+                             *adamw = "{\"type\": \"AdamW\", \"lr\": 0.001}",
+                             *sgd = "{\"type\": \"SGD\", \"lr\": 0.1, \"momentum\": 0.9}",
+                             *plain_sgd = "{\"type\": \"SGD\", \"lr\": 0.1}";
+    char adam_path[128], adamw_path[128], sgd_path[128], old[128], expect[300];
+    snprintf(adam_path, sizeof adam_path, "%s/adam.ckpt", tmpdir);
+    snprintf(adamw_path, sizeof adamw_path, "%s/adamw.ckpt", tmpdir);
+    snprintf(sgd_path, sizeof sgd_path, "%s/sgd.ckpt", tmpdir);
+    snprintf(old, sizeof old, "%s/old.ckpt", tmpdir);
+    save_with(adam, adam_path);
+    save_with(adamw, adamw_path);
+    save_with(sgd, sgd_path);
+    resume_stack s;
+    CHECK_OK(resume_stack_make(&s, sgd));
+    if (s.trainer == NULL)
+        return resume_stack_free(&s);
+    /* Adam's exp_avg has SGD's momentum buffer's name and shape: it used to be taken as the momentum */
+    snprintf(expect, sizeof expect,
+             "%s: state.optimizer: the state of another optimizer (Adam); this run's optimizer is SGD", adam_path);
+    CHECK_FAILS(sscma_trainer_resume(s.trainer, adam_path), SSCMA_ERR_FORMAT, expect);
+    /* checkpoints written before the type was stored: Adam's second buffers tell */
+    CHECK_INT_EQ(ckpt_fixture_rewrite(adam_path, old, drop_optimizer_type, NULL), 0);
+    snprintf(expect, sizeof expect,
+             "%s: state.optimizer: the state of another optimizer (Adam or AdamW: it has Adam's buffers); this run's "
+             "optimizer is SGD", old);
+    CHECK_FAILS(sscma_trainer_resume(s.trainer, old), SSCMA_ERR_FORMAT, expect);
+    CHECK_INT_EQ(ckpt_fixture_rewrite(sgd_path, old, drop_optimizer_type, NULL), 0);
+    CHECK_OK(sscma_trainer_resume(s.trainer, old)); /* an old checkpoint of the same type still resumes */
+    CHECK_OK(sscma_trainer_resume(s.trainer, sgd_path));
+    resume_stack_free(&s);
+    /* SGD without momentum keeps no buffer at all: only the type can tell */
+    CHECK_OK(resume_stack_make(&s, plain_sgd));
+    snprintf(expect, sizeof expect, "the state of another optimizer (AdamW); this run's optimizer is SGD");
+    CHECK_FAILS(sscma_trainer_resume(s.trainer, adamw_path), SSCMA_ERR_FORMAT, expect);
+    resume_stack_free(&s);
+    /* Adam and AdamW keep the same buffers; their updates differ */
+    CHECK_OK(resume_stack_make(&s, adam));
+    CHECK_FAILS(sscma_trainer_resume(s.trainer, adamw_path), SSCMA_ERR_FORMAT,
+                "the state of another optimizer (AdamW); this run's optimizer is Adam");
+    CHECK_FAILS(sscma_trainer_resume(s.trainer, sgd_path), SSCMA_ERR_FORMAT,
+                "the state of another optimizer (SGD); this run's optimizer is Adam");
+    CHECK_INT_EQ(ckpt_fixture_rewrite(sgd_path, old, drop_optimizer_type, NULL), 0);
+    CHECK_FAILS(sscma_trainer_resume(s.trainer, old), SSCMA_ERR_FORMAT,
+                "the state of another optimizer (SGD: it has no Adam buffers); this run's optimizer is Adam");
+    CHECK_INT_EQ(ckpt_fixture_rewrite(adam_path, old, drop_optimizer_type, NULL), 0);
+    CHECK_OK(sscma_trainer_resume(s.trainer, old));
+    resume_stack_free(&s);
+}
+
+static void resume_refuses_absurd_counters(void)
+{
+    write_images();
+    static const char *const sgd = "{\"type\": \"SGD\", \"lr\": 0.1, \"momentum\": 0.9}";
+    char good[128], bad[128], expect[300];
+    snprintf(good, sizeof good, "%s/counters.ckpt", tmpdir);
+    snprintf(bad, sizeof bad, "%s/counters-bad.ckpt", tmpdir);
+    save_with(sgd, good);
+    resume_stack s;
+    CHECK_OK(resume_stack_make(&s, sgd));
+    if (s.trainer == NULL)
+        return resume_stack_free(&s);
+    static const struct {
+        const char *edit, *message;
+    } counters[] = {
+        {"epoch=1000000000000", "state.trainer.epoch: expected an integer in [0, 1000000] (the largest max_epochs), "
+                                "got 1000000000000"},
+        {"epoch=-1", "state.trainer.epoch: expected an integer in [0, 1000000] (the largest max_epochs), got -1"},
+        {"epoch_iter=4", "state.trainer.epoch_iter: expected an integer in [0, 3] (the loader's batches per epoch), "
+                         "got 4"},
+        {"epoch_iter=-3", "state.trainer.epoch_iter: expected an integer in [0, 3]"},
+        {"iter=1000000000000", "state.trainer.iter: expected an integer in [0, 68719476736] (from epoch_iter to 2^36 "
+                               "iterations), got 1000000000000"},
+        {"iter=-1", "state.trainer.iter: expected an integer in [0, 68719476736]"},
+    };
+    for (size_t i = 0; i < sizeof counters / sizeof *counters; i++) {
+        CHECK_INT_EQ(ckpt_fixture_rewrite(good, bad, set_trainer_count, (void *)counters[i].edit), 0);
+        snprintf(expect, sizeof expect, "%s: %s", bad, counters[i].message);
+        CHECK_FAILS(sscma_trainer_resume(s.trainer, bad), SSCMA_ERR_FORMAT, expect);
+        int64_t epochs = -1, iters = -1;
+        CHECK_OK(sscma_trainer_position(s.trainer, &epochs, &iters));
+        CHECK(epochs == 0 && iters == 0); /* nothing was resumed */
+    }
+    /* the largest counters a run can reach still resume */
+    CHECK_INT_EQ(ckpt_fixture_rewrite(good, bad, set_trainer_count, "epoch=1000000"), 0);
+    CHECK_OK(sscma_trainer_resume(s.trainer, bad));
+    CHECK_INT_EQ(ckpt_fixture_rewrite(good, bad, set_trainer_count, "epoch_iter=3"), 0);
+    CHECK_INT_EQ(ckpt_fixture_rewrite(bad, bad, set_trainer_count, "iter=5"), 0);
+    CHECK_OK(sscma_trainer_resume(s.trainer, bad));
+    int64_t epochs = -1, iters = -1;
+    CHECK_OK(sscma_trainer_position(s.trainer, &epochs, &iters));
+    CHECK(epochs == 0 && iters == 5);
+    CHECK_INT_EQ(ckpt_fixture_rewrite(good, bad, set_trainer_count, "iter=2"), 0);
+    CHECK_INT_EQ(ckpt_fixture_rewrite(bad, bad, set_trainer_count, "epoch_iter=3"), 0);
+    CHECK_FAILS(sscma_trainer_resume(s.trainer, bad), SSCMA_ERR_FORMAT,
+                "state.trainer.iter: expected an integer in [3, 68719476736]");
+    resume_stack_free(&s);
+}
+
 int main(int argc, char **argv)
 {
-    static const test_case tests[] = {TEST_CASE(configs_and_arguments), TEST_CASE(scheduler_errors)};
+    static const test_case tests[] = {TEST_CASE(configs_and_arguments), TEST_CASE(scheduler_errors),
+                                      TEST_CASE(resume_refuses_another_optimizers_state),
+                                      TEST_CASE(resume_refuses_absurd_counters)};
     enum { N = sizeof cases / sizeof cases[0], NS = sizeof chains / sizeof chains[0] };
     static test_param_case pc[N + NS];
     for (size_t i = 0; i < N; i++) {
@@ -273,9 +461,11 @@ int main(int argc, char **argv)
         pc[N + i].index = i;
     }
     if (golden_load(&golden, GOLDEN_DIR "/optim.bin") != 0 || golden_load(&sched_golden, GOLDEN_DIR "/sched.bin") != 0 ||
-        sscma_context_create(NULL, &ctx) != SSCMA_OK)
+        sscma_context_create(NULL, &ctx) != SSCMA_OK || fixture_tmpdir_make(tmpdir, sizeof tmpdir, "sscma-optim") != 0)
         return 99;
     int rc = test_main_params(argc, argv, tests, TEST_COUNT(tests), pc, N + NS);
+    if (fixture_tmpdir_remove(tmpdir) != 0)
+        rc = 1;
     golden_free(&sched_golden);
     sscma_context_destroy(ctx);
     golden_free(&golden);

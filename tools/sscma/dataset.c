@@ -111,8 +111,13 @@ static int stats(cli_args *a, const char *split)
     for (int32_t c = 0; c < k; c++) {
         const char *name = NULL;
         sscma_dataset_class_name(ds, c, &name);
-        json_array_append_new(classes, json_pack("{s:s, s:I, s:I}", "name", name ? name : "", "images",
-                                                 (json_int_t)images[c], "boxes", (json_int_t)boxes[c]));
+        json_t *item = json_pack("{s:s, s:I, s:I}", "name", name ? name : "", "images", (json_int_t)images[c],
+                                 "boxes", (json_int_t)boxes[c]);
+        if (item == NULL || json_array_append_new(classes, item) != 0) { /* the library refuses such names */
+            json_decref(classes);
+            rc = cli_error(a, 1, "class %d: its name is not valid UTF-8", (int)c);
+            goto done;
+        }
     }
     json_t *out = json_pack("{s:s, s:I, s:i, s:I, s:I, s:[II], s:[II], s:o}", "split", split, "samples",
                             (json_int_t)n, "num_classes", (int)k, "without_annotations", (json_int_t)unlabeled,
