@@ -46,8 +46,10 @@ SSCMA_API sscma_status sscma_config_set(sscma_config *config, const char *assign
 
 /*
  * Replaces every string "${name}" by the top-level value `name` (keeping its type: "${imgsz}" becomes [96, 96]) and
- * expands references inside longer strings ("work_dirs/${name}") as text. Run it after the overrides. Errors:
- * SSCMA_ERR_CONFIG naming the dotted key that refers to an undefined name, or a reference cycle.
+ * expands references inside longer strings ("work_dirs/${name}") as text. A referenced value is resolved first, and
+ * text is substituted until no "${" is left. Run it after the overrides. Errors: SSCMA_ERR_CONFIG naming the dotted
+ * key that refers to an undefined name or holds an unclosed "${", or a reference cycle with its chain ("a -> b -> a";
+ * a chain may pass through at most 32 keys).
  */
 SSCMA_API sscma_status sscma_config_resolve(sscma_config *config);
 

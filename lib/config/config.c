@@ -18,6 +18,7 @@ struct sscma_config {
     json_t *root;
     char *text;   /* the last sscma_config_get answer */
     char *source; /* the file it was loaded from, NULL for text */
+    json_t *overridden; /* dotted keys set by sscma_config_set, and (after resolve) the values referring to them */
 };
 
 /* The directory part of path ("." when there is none), into dir. */
@@ -144,6 +145,10 @@ static sscma_status wrap(json_t *root, sscma_config **out)
         return sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, WHERE, "cannot allocate a config");
     }
     c->root = root;
+    if ((c->overridden = json_object()) == NULL) {
+        sscma_config_destroy(c);
+        return sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, WHERE, "cannot allocate a config");
+    }
     *out = c;
     return SSCMA_OK;
 }
@@ -191,6 +196,7 @@ void sscma_config_destroy(sscma_config *config)
     if (config == NULL)
         return;
     json_decref(config->root);
+    json_decref(config->overridden);
     sscma_mfree(NULL, config->text);
     sscma_mfree(NULL, config->source);
     sscma_mfree(NULL, config);
@@ -277,99 +283,336 @@ sscma_status sscma_config_set(sscma_config *config, const char *assignment)
         }
     }
     json_decref(value);
+    if (st == SSCMA_OK && json_object_set_new(config->overridden, key, json_true()) != 0)
+        st = sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, WHERE, "override '%s': cannot record it", key);
     return st;
 }
 
-/* Resolves the references of `v` (at dotted key `at`), replacing it in its parent through *slot. */
-static sscma_status resolve_value(json_t *root, json_t *v, const char *at, json_t **replacement, int depth)
+/*
+ * ---- references ----
+ * Each top-level key is resolved once, on first use: its value's references are replaced (recursively, the keys
+ * they name first), then it is marked done. A key met again while it is still in progress is a cycle, reported with
+ * its chain ("a -> b -> a"). Only reference chains are limited (MAX_REF_CHAIN keys); how deep the JSON document
+ * itself nests is not. Text substitution is repeated until no "${" is left, so a resolved config holds none.
+ */
+#define MAX_REF_CHAIN 32
+#define MAX_TEXT_BYTES ((size_t)1 << 20) /* one expanded string */
+#define MAX_EXPANSION ((size_t)1 << 22) /* JSON values + string bytes that references produce, in all */
+#define MAX_TEXT_PASSES 64
+
+typedef struct strbuf {
+    char *s;
+    size_t n, cap;
+} strbuf;
+
+/* Appends n bytes of s; false when out of memory or past MAX_TEXT_BYTES. */
+static bool strbuf_add(strbuf *t, const char *s, size_t n)
+{
+    if (n > MAX_TEXT_BYTES || t->n + n > MAX_TEXT_BYTES)
+        return false;
+    if (t->n + n + 1 > t->cap) {
+        size_t cap = t->cap == 0 ? 64 : t->cap;
+        while (cap < t->n + n + 1)
+            cap *= 2;
+        char *grown = sscma_mrealloc(NULL, t->s, cap);
+        if (grown == NULL)
+            return false;
+        t->s = grown, t->cap = cap;
+    }
+    memcpy(t->s + t->n, s, n);
+    t->n += n;
+    t->s[t->n] = '\0';
+    return true;
+}
+
+typedef struct resolver {
+    json_t *root;
+    json_t *state;        /* top-level key -> 1 (in progress) or 2 (done) */
+    json_t *overridden;   /* the config's: dotted keys set by overrides, and those derived from them here */
+    const char *chain[MAX_REF_CHAIN];
+    int n_chain;
+    size_t budget;        /* what references may still produce (MAX_EXPANSION in all) */
+    strbuf at;              /* the dotted key being resolved, for messages */
+} resolver;
+
+/* Whether `key` (or a value inside it) was set by an override, or was resolved from one. */
+static bool touched(json_t *overridden, const char *key)
+{
+    size_t n = strlen(key);
+    const char *k;
+    json_t *v;
+    json_object_foreach(overridden, k, v)
+    {
+        if (strncmp(k, key, n) == 0 && (k[n] == '\0' || k[n] == '.'))
+            return true;
+        size_t m = strlen(k);
+        if (m < n && strncmp(k, key, m) == 0 && key[m] == '.')
+            return true;
+    }
+    return false;
+}
+
+/* Spends the size of v (nodes and string bytes) from the budget; false when it runs out. */
+static bool spend(resolver *r, json_t *v)
+{
+    size_t cost = 1 + (json_is_string(v) ? json_string_length(v) : 0);
+    if (cost > r->budget)
+        return false;
+    r->budget -= cost;
+    if (json_is_object(v)) {
+        const char *k;
+        json_t *child;
+        json_object_foreach(v, k, child)
+        {
+            if (!spend(r, child))
+                return false;
+        }
+    } else if (json_is_array(v)) {
+        for (size_t i = 0; i < json_array_size(v); i++)
+            if (!spend(r, json_array_get(v, i)))
+                return false;
+    }
+    return true;
+}
+
+static const char *at_text(const resolver *r)
+{
+    return r->at.s != NULL ? r->at.s : "";
+}
+
+/* Appends ".part" (or "part" at the start) to the dotted key; returns its old length for at_pop. */
+static size_t at_push(resolver *r, const char *part)
+{
+    size_t old = r->at.n;
+    if ((old == 0 || strbuf_add(&r->at, ".", 1)) && strbuf_add(&r->at, part, strlen(part)))
+        return old;
+    return old; /* a key too long to name stays cut; messages only */
+}
+
+static void at_pop(resolver *r, size_t old)
+{
+    r->at.n = old;
+    if (r->at.s != NULL)
+        r->at.s[old] = '\0';
+}
+
+static sscma_status walk(resolver *r, json_t *v, json_t **replacement);
+
+/* Resolves top-level key `name` (once), which the value at r->at refers to. */
+static sscma_status resolve_key(resolver *r, const char *name)
+{
+    json_t *value = json_object_get(r->root, name);
+    if (value == NULL)
+        return sscma_fail(SSCMA_ERR_CONFIG, WHERE, "%s: '${%s}' refers to no top-level key", at_text(r), name);
+    json_int_t state = json_integer_value(json_object_get(r->state, name));
+    if (state == 2)
+        return SSCMA_OK;
+    if (state == 1) {
+        int first = 0;
+        while (first < r->n_chain && strcmp(r->chain[first], name) != 0)
+            first++;
+        strbuf chain = {0};
+        for (int i = first; i < r->n_chain; i++)
+            if (!strbuf_add(&chain, r->chain[i], strlen(r->chain[i])) || !strbuf_add(&chain, " -> ", 4))
+                break;
+        strbuf_add(&chain, name, strlen(name));
+        sscma_status st = sscma_fail(SSCMA_ERR_CONFIG, WHERE, "%s: reference cycle: %s", at_text(r),
+                                     chain.s != NULL ? chain.s : name);
+        sscma_mfree(NULL, chain.s);
+        return st;
+    }
+    if (r->n_chain >= MAX_REF_CHAIN)
+        return sscma_fail(SSCMA_ERR_CONFIG, WHERE, "%s: references chain through more than %d keys (%s -> %s -> ...)",
+                          at_text(r), MAX_REF_CHAIN, r->chain[0], r->chain[1]);
+    if (json_object_set_new(r->state, name, json_integer(1)) != 0)
+        return sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, WHERE, "cannot resolve the references");
+    r->chain[r->n_chain++] = name;
+    strbuf saved = r->at;
+    r->at = (strbuf){0};
+    at_push(r, name);
+    json_t *rep = NULL;
+    sscma_status st = walk(r, value, &rep);
+    if (st == SSCMA_OK && rep != NULL && json_object_set_new(r->root, name, rep) != 0)
+        st = sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, WHERE, "cannot resolve the references");
+    sscma_mfree(NULL, r->at.s);
+    r->at = saved;
+    r->n_chain--;
+    if (st == SSCMA_OK && json_object_set_new(r->state, name, json_integer(2)) != 0)
+        st = sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, WHERE, "cannot resolve the references");
+    return st;
+}
+
+/* After resolving `name` for the value at r->at: the value follows an override when `name` does. */
+static sscma_status note_source(resolver *r, const char *name)
+{
+    if (!touched(r->overridden, name) || r->at.s == NULL || json_object_get(r->overridden, r->at.s) != NULL)
+        return SSCMA_OK;
+    if (json_object_set_new(r->overridden, r->at.s, json_true()) != 0)
+        return sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, WHERE, "cannot resolve the references");
+    return SSCMA_OK;
+}
+
+/* The name between "${" at open and its "}" into *name (owned); an error when there is no "}". */
+static sscma_status reference_name(resolver *r, const char *open, const char **close, char **name)
+{
+    *close = strchr(open + 2, '}');
+    if (*close == NULL)
+        return sscma_fail(SSCMA_ERR_CONFIG, WHERE, "%s: '${' without a closing '}'", at_text(r));
+    size_t n = (size_t)(*close - open - 2);
+    *name = sscma_malloc(NULL, n + 1);
+    if (*name == NULL)
+        return sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, WHERE, "cannot resolve the references");
+    memcpy(*name, open + 2, n);
+    (*name)[n] = '\0';
+    return SSCMA_OK;
+}
+
+/* One pass over s: every "${name}" replaced by name's resolved value (strings as they are, others as JSON). */
+static sscma_status substitute(resolver *r, const char *s, strbuf *out)
+{
+    sscma_status st = SSCMA_OK;
+    const char *p = s, *open;
+    while (st == SSCMA_OK && (open = strstr(p, "${")) != NULL) {
+        const char *close = NULL;
+        char *name = NULL;
+        if (!strbuf_add(out, p, (size_t)(open - p)))
+            st = sscma_fail(SSCMA_ERR_CONFIG, WHERE, "%s: the text grows past %zu bytes", at_text(r), MAX_TEXT_BYTES);
+        if (st == SSCMA_OK && (st = reference_name(r, open, &close, &name)) == SSCMA_OK &&
+            (st = resolve_key(r, name)) == SSCMA_OK && (st = note_source(r, name)) == SSCMA_OK) {
+            json_t *target = json_object_get(r->root, name);
+            char *dumped = json_is_string(target) ? NULL : sscma_json_dumps(NULL, target, JSON_COMPACT | JSON_ENCODE_ANY);
+            const char *piece = dumped != NULL ? dumped : json_string_value(target);
+            if (piece == NULL)
+                st = sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, WHERE, "%s: cannot format '${%s}'", at_text(r), name);
+            else if (!strbuf_add(out, piece, strlen(piece)))
+                st = sscma_fail(SSCMA_ERR_CONFIG, WHERE, "%s: the text grows past %zu bytes", at_text(r),
+                                MAX_TEXT_BYTES);
+            sscma_mfree(NULL, dumped);
+        }
+        sscma_mfree(NULL, name);
+        p = close != NULL ? close + 1 : p;
+    }
+    if (st == SSCMA_OK && !strbuf_add(out, p, strlen(p)))
+        st = sscma_fail(SSCMA_ERR_CONFIG, WHERE, "%s: the text grows past %zu bytes", at_text(r), MAX_TEXT_BYTES);
+    return st;
+}
+
+/* The string s with its references resolved into *replacement (NULL: s has none). */
+static sscma_status resolve_string(resolver *r, const char *s, json_t **replacement)
+{
+    const char *open = strstr(s, "${");
+    if (open == NULL)
+        return SSCMA_OK;
+    const char *close = strchr(s, '}');
+    if (open == s && close != NULL && close[1] == '\0') {
+        /* the whole string is one reference: a copy of the value, keeping its type */
+        char *name = NULL;
+        sscma_status st = reference_name(r, open, &close, &name);
+        if (st == SSCMA_OK && (st = resolve_key(r, name)) == SSCMA_OK && (st = note_source(r, name)) == SSCMA_OK) {
+            json_t *target = json_object_get(r->root, name);
+            if (!spend(r, target))
+                st = sscma_fail(SSCMA_ERR_CONFIG, WHERE, "%s: '${%s}': the references expand the config past %zu "
+                                "values and bytes", at_text(r), name, MAX_EXPANSION);
+            else if ((*replacement = json_deep_copy(target)) == NULL)
+                st = sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, WHERE, "%s: cannot copy '${%s}'", at_text(r), name);
+        }
+        sscma_mfree(NULL, name);
+        return st;
+    }
+    /* references inside text, again until none is left (a value may complete a "${" of the text around it) */
+    strbuf cur = {0};
+    sscma_status st = SSCMA_OK;
+    for (int pass = 0; st == SSCMA_OK; pass++) {
+        if (pass == MAX_TEXT_PASSES) {
+            st = sscma_fail(SSCMA_ERR_CONFIG, WHERE, "%s: substitution still gives '${' after %d passes", at_text(r),
+                            MAX_TEXT_PASSES);
+            break;
+        }
+        strbuf next = {0};
+        st = substitute(r, cur.s != NULL ? cur.s : s, &next);
+        sscma_mfree(NULL, cur.s);
+        cur = next;
+        if (st == SSCMA_OK && cur.n > r->budget)
+            st = sscma_fail(SSCMA_ERR_CONFIG, WHERE, "%s: the references expand the config past %zu values and bytes",
+                            at_text(r), MAX_EXPANSION);
+        if (st == SSCMA_OK && (r->budget -= cur.n, strstr(cur.s != NULL ? cur.s : "", "${") == NULL))
+            break;
+    }
+    if (st == SSCMA_OK && (*replacement = json_string(cur.s != NULL ? cur.s : "")) == NULL)
+        st = sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, WHERE, "%s: cannot store the text", at_text(r));
+    sscma_mfree(NULL, cur.s);
+    return st;
+}
+
+/* Resolves the references inside v; *replacement (NULL: keep v) is what v's parent should hold instead. */
+static sscma_status walk(resolver *r, json_t *v, json_t **replacement)
 {
     *replacement = NULL;
-    if (depth > 32)
-        return sscma_fail(SSCMA_ERR_CONFIG, WHERE, "%s: references nested more than 32 deep (a cycle?)", at);
-    if (json_is_string(v)) {
-        const char *s = json_string_value(v);
-        const char *open = strstr(s, "${");
-        if (open == NULL)
-            return SSCMA_OK;
-        /* the whole string is one reference: keep the referenced value's type */
-        const char *close = strchr(open, '}');
-        if (open == s && close != NULL && close[1] == '\0') {
-            char name[256];
-            snprintf(name, sizeof name, "%.*s", (int)(close - open - 2), open + 2);
-            json_t *target = json_object_get(root, name);
-            if (target == NULL)
-                return sscma_fail(SSCMA_ERR_CONFIG, WHERE, "%s: '${%s}' refers to no top-level key", at, name);
-            json_t *copy = json_deep_copy(target), *inner = NULL;
-            sscma_status st = resolve_value(root, copy, at, &inner, depth + 1);
-            if (st != SSCMA_OK) {
-                json_decref(copy);
-                return st;
-            }
-            if (inner != NULL) {
-                json_decref(copy);
-                copy = inner;
-            }
-            *replacement = copy;
-            return SSCMA_OK;
-        }
-        /* references inside text */
-        char out[4096];
-        size_t n = 0;
-        for (const char *p = s; *p && n < sizeof out - 1;) {
-            const char *o = strstr(p, "${");
-            const char *c = o != NULL ? strchr(o, '}') : NULL;
-            if (o == NULL || c == NULL) {
-                n += (size_t)snprintf(out + n, sizeof out - n, "%s", p);
-                break;
-            }
-            n += (size_t)snprintf(out + n, sizeof out - n, "%.*s", (int)(o - p), p);
-            char name[256];
-            snprintf(name, sizeof name, "%.*s", (int)(c - o - 2), o + 2);
-            json_t *target = json_object_get(root, name);
-            if (target == NULL)
-                return sscma_fail(SSCMA_ERR_CONFIG, WHERE, "%s: '${%s}' refers to no top-level key", at, name);
-            char *text = json_is_string(target) ? NULL : sscma_json_dumps(NULL, target, JSON_COMPACT | JSON_ENCODE_ANY);
-            if (n < sizeof out)
-                n += (size_t)snprintf(out + n, sizeof out - n, "%s", text != NULL ? text : json_string_value(target));
-            sscma_mfree(NULL, text);
-            p = c + 1;
-        }
-        *replacement = json_string(out);
-        return SSCMA_OK;
-    }
-    char child_at[1024];
+    if (json_is_string(v))
+        return resolve_string(r, json_string_value(v), replacement);
+    sscma_status st = SSCMA_OK;
     if (json_is_object(v)) {
         const char *key;
         json_t *child;
         json_object_foreach(v, key, child)
         {
             json_t *rep = NULL;
-            snprintf(child_at, sizeof child_at, "%s%s%s", at, at[0] ? "." : "", key);
-            sscma_status st = resolve_value(root, child, child_at, &rep, depth + 1);
+            size_t old = at_push(r, key);
+            st = walk(r, child, &rep);
+            at_pop(r, old);
             if (st != SSCMA_OK)
                 return st;
-            if (rep != NULL)
-                json_object_set_new(v, key, rep);
+            if (rep != NULL && json_object_set_new(v, key, rep) != 0)
+                return sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, WHERE, "cannot resolve the references");
         }
     } else if (json_is_array(v)) {
         for (size_t i = 0; i < json_array_size(v); i++) {
             json_t *rep = NULL;
-            snprintf(child_at, sizeof child_at, "%s%s%zu", at, at[0] ? "." : "", i);
-            sscma_status st = resolve_value(root, json_array_get(v, i), child_at, &rep, depth + 1);
+            char index[24];
+            snprintf(index, sizeof index, "%zu", i);
+            size_t old = at_push(r, index);
+            st = walk(r, json_array_get(v, i), &rep);
+            at_pop(r, old);
             if (st != SSCMA_OK)
                 return st;
-            if (rep != NULL)
-                json_array_set_new(v, i, rep);
+            if (rep != NULL && json_array_set_new(v, i, rep) != 0)
+                return sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, WHERE, "cannot resolve the references");
         }
     }
-    return SSCMA_OK;
+    return st;
 }
 
 sscma_status sscma_config_resolve(sscma_config *config)
 {
     SSCMA_REQUIRE_NONNULL(config);
-    json_t *rep = NULL;
-    return resolve_value(config->root, config->root, "", &rep, 0);
+    resolver r = {.root = config->root, .state = json_object(), .overridden = config->overridden,
+                  .budget = MAX_EXPANSION};
+    if (r.state == NULL)
+        return sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, WHERE, "cannot resolve the references");
+    sscma_status st = SSCMA_OK;
+    const char *key;
+    json_t *v;
+    json_object_foreach(config->root, key, v)
+    {
+        if ((st = resolve_key(&r, key)) != SSCMA_OK)
+            break;
+    }
+    json_decref(r.state);
+    return st;
+}
+
+bool sscma_config_overridden(const sscma_config *config, const char *dotted_key)
+{
+    const char *k;
+    json_t *v;
+    size_t n = strlen(dotted_key);
+    json_object_foreach(config->overridden, k, v)
+    {
+        size_t m = strlen(k);
+        if (m <= n && strncmp(k, dotted_key, m) == 0 && (dotted_key[m] == '\0' || dotted_key[m] == '.'))
+            return true;
+    }
+    return false;
 }
 
 sscma_status sscma_config_get(sscma_config *config, const char *dotted_key, const char **json)

@@ -267,6 +267,9 @@ static sscma_status loader_config(sscma_runner *r, int s)
         workers = 8;
     json_t *pipeline = NULL;
     json_t *src = json_object_get(dl.dataset, "pipeline");
+    if (src != NULL && dl.pipeline != NULL && !json_equal(src, dl.pipeline)) /* settle_aliases left both */
+        return sscma_schema_fail(where(r), key, "pipeline", "differs from %s.dataset.pipeline: both keys set the "
+                                 "same thing; remove one (an override of either with --cfg-options wins)", key);
     if (src == NULL)
         src = dl.pipeline;
     if ((st = map_pipeline(r, key, src, &pipeline)) != SSCMA_OK)
@@ -313,6 +316,59 @@ static void strip_scopes(json_t *v)
     }
 }
 
+/* The value at a dotted key of objects ("train_cfg.max_epochs"), NULL when absent or null; its parent and name. */
+static json_t *value_at(json_t *root, const char *dotted, json_t **parent, char *leaf, size_t leaf_size)
+{
+    json_t *node = root;
+    *parent = NULL;
+    for (const char *p = dotted; node != NULL;) {
+        const char *dot = strchr(p, '.');
+        size_t n = dot != NULL ? (size_t)(dot - p) : strlen(p);
+        snprintf(leaf, leaf_size, "%.*s", (int)n, p);
+        *parent = node;
+        node = json_is_object(node) ? json_object_get(node, leaf) : NULL;
+        if (dot == NULL)
+            break;
+        p = dot + 1;
+    }
+    return json_is_null(node) ? NULL : node;
+}
+
+/*
+ * mmengine reads some settings from either of two keys. When both are set and differ, the one the user overrode
+ * (sscma_config_set, --cfg-options; "${epochs}" after "epochs=2" counts) is copied over the other; when neither or
+ * both were overridden, both stay and the reader of the pair refuses, naming the two keys.
+ */
+static sscma_status settle_aliases(sscma_runner *r, const sscma_config *config)
+{
+    static const char *const pairs[][2] = {
+        {"max_epochs", "train_cfg.max_epochs"},
+        {"val_interval", "train_cfg.val_interval"},
+        {"val_begin", "train_cfg.val_begin"},
+        {"train_dataloader.pipeline", "train_dataloader.dataset.pipeline"},
+        {"val_dataloader.pipeline", "val_dataloader.dataset.pipeline"},
+        {"test_dataloader.pipeline", "test_dataloader.dataset.pipeline"},
+    };
+    for (size_t i = 0; i < sizeof pairs / sizeof pairs[0]; i++) {
+        json_t *parent[2];
+        char leaf[2][64];
+        json_t *a = value_at(r->root, pairs[i][0], &parent[0], leaf[0], sizeof leaf[0]);
+        json_t *b = value_at(r->root, pairs[i][1], &parent[1], leaf[1], sizeof leaf[1]);
+        if (a == NULL || b == NULL || json_equal(a, b))
+            continue;
+        bool over_a = sscma_config_overridden(config, pairs[i][0]), over_b = sscma_config_overridden(config, pairs[i][1]);
+        if (over_a == over_b)
+            continue;
+        int to = over_a ? 1 : 0;
+        json_t *copy = json_deep_copy(over_a ? a : b);
+        if (copy == NULL || json_object_set_new(parent[to], leaf[to], copy) != 0)
+            return sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, WHERE, "cannot apply the override of %s", pairs[i][to ^ 1]);
+        sscma_logf(r->ctx, SSCMA_LOG_INFO, "%s: the override of %s also sets %s", where(r), pairs[i][to ^ 1],
+                  pairs[i][to]);
+    }
+    return SSCMA_OK;
+}
+
 sscma_status sscma_runner_create(sscma_context *ctx, sscma_config *config, sscma_runner **out)
 {
     SSCMA_REQUIRE_NONNULL(ctx);
@@ -340,6 +396,8 @@ sscma_status sscma_runner_create(sscma_context *ctx, sscma_config *config, sscma
         st = sscma_fail(SSCMA_ERR_CONFIG, WHERE, "the config needs 'model', an object with a \"type\"");
     else if (file != NULL && r->file == NULL)
         st = sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, WHERE, "cannot copy the config's file name");
+    else
+        st = settle_aliases(r, config);
     /* a config mistake's message already says "<file>: model.head.num_classes: ..." */
     if (st == SSCMA_OK && (st = sscma_zoo_model_create(ctx, json_incref(model), r->file, &r->model)) != SSCMA_OK &&
         st != SSCMA_ERR_CONFIG)

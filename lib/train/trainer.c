@@ -252,10 +252,14 @@ static const sscma_field trainer_fields[] = {
     SSCMA_FIELD_END,
 };
 
-/* train_cfg's value when set, else the top level's, else `def` (0: required). */
+/* train_cfg's value or the top level's (two keys for one thing: they may not differ), else `def` (0: required). */
 static sscma_status loop_key(const char *where, const char *key, int64_t in_loop, int64_t top, int64_t def,
                              int64_t *out)
 {
+    if (in_loop != 0 && top != 0 && in_loop != top) /* never pick one silently: the other may be the user's */
+        return sscma_schema_fail(where, NULL, key, "%lld, but train_cfg.%s is %lld: both keys set the same thing; "
+                                 "remove one (an override of either with --cfg-options wins over the other)",
+                                 (long long)top, key, (long long)in_loop);
     *out = in_loop != 0 ? in_loop : top != 0 ? top : def;
     if (*out == 0) /* "the config needs 'max_epochs'" */
         return sscma_schema_expected(where, NULL, key, "an integer 1..1000000 (top level or in train_cfg)", NULL);

@@ -14,6 +14,8 @@
 
 #include "zoo/zoo.h"
 
+#define FOMO_STRIDE 8 /* the backbone is cut after stage 2: three stride-2 convolutions */
+
 typedef struct fomo_cfg {
     int64_t input_size[2];
     int32_t n_input_size;
@@ -83,6 +85,9 @@ sscma_status zoo_build_fomo(zoo *z, json_t *cfg, sscma_model_io_table *io)
         return z->st;
     int64_t size[2];
     zoo_image_size(fc.input_size, fc.n_input_size, size);
+    if (size[0] % FOMO_STRIDE != 0 || size[1] % FOMO_STRIDE != 0) /* the target grid is the image / 8, exactly */
+        return zoo_fail(z, "Fomo", "model", "input_size", "%lldx%lld is not a multiple of FOMO's stride %d",
+                        (long long)size[0], (long long)size[1], FOMO_STRIDE);
     json_t *backbone = zoo_part(z, cfg, "model", "backbone", backbone_types, false, &which);
     json_t *head = zoo_part(z, cfg, "model", "head", head_types, false, &which);
     if (!zoo_read(z, fomo_head_fields, head, "FomoHead", "model.head", &h))

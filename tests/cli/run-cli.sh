@@ -219,6 +219,12 @@ fails "a bad batch size names the key" 1 "train_dataloader.batch_size" \
     "$SSCMA" train "$FOMO" "${O[@]}" train_dataloader.batch_size=0 --quiet
 fails "an undefined reference names the key" 1 "model.input_size" \
     "$SSCMA" info "$FOMO" --cfg-options 'model.input_size=${nope}'
+fails "a reference cycle names its chain" 1 "work_dir: reference cycle: work_dir -> work_dir" \
+    "$SSCMA" info "$FOMO" --cfg-options 'work_dir=x${work_dir}'
+fails "an imgsz that is no multiple of 8 names FOMO's stride 8" 1 "30x30 is not a multiple of FOMO's stride 8" \
+    "$SSCMA" info "$FOMO" --cfg-options 'imgsz=[30,30]'
+fails "max_epochs and epochs both overridden and differing name both keys" 1 \
+    "max_epochs: 2, but train_cfg.max_epochs is 3" "$SSCMA" train "$FOMO" "${O[@]}" max_epochs=2 epochs=3 --quiet
 fails "a wrong type names the file and the JSON path" 1 \
     "fomo_mobnetv2_0.35_x8_coco.json: model.head.num_classes: expected an integer 1..1000, got \"3\"" \
     "$SSCMA" info "$FOMO" --cfg-options 'model.head.num_classes="3"'

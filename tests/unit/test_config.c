@@ -1,5 +1,6 @@
 /* Unit tests of config.h: _base_ inheritance (mmengine's merge rules), overrides, ${name} references, errors. */
 #define _POSIX_C_SOURCE 200809L
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -106,14 +107,88 @@ static void delete_replaces_and_errors_name_the_file(void)
     if (c != NULL)
         CHECK_FAILS(sscma_config_resolve(c), SSCMA_ERR_CONFIG, "c.d.0: '${e}' refers to no top-level key");
     sscma_config_destroy(c);
-    CHECK_OK(sscma_config_parse("{\"a\": \"${b}\", \"b\": \"${a}\"}", NULL, &c));
-    if (c != NULL)
-        CHECK_FAILS(sscma_config_resolve(c), SSCMA_ERR_CONFIG, "nested more than 32 deep");
-    sscma_config_destroy(c);
     CHECK_FAILS(sscma_config_parse(NULL, NULL, &c), SSCMA_ERR_INVALID_ARGUMENT, "'json_text'");
     CHECK_FAILS(sscma_config_set(NULL, "a=1"), SSCMA_ERR_INVALID_ARGUMENT, "'config'");
     CHECK_FAILS(sscma_config_resolve(NULL), SSCMA_ERR_INVALID_ARGUMENT, "'config'");
     sscma_config_destroy(NULL);
+}
+
+/* Resolves `text` and checks the value at `key`, or (expected NULL) that resolving fails with `message`. */
+static void check_resolved(const char *text, const char *key, const char *expected, const char *message)
+{
+    sscma_config *c = NULL;
+    CHECK_OK(sscma_config_parse(text, NULL, &c));
+    if (c == NULL)
+        return;
+    if (expected != NULL) {
+        CHECK_OK(sscma_config_resolve(c));
+        check_get(c, key, expected);
+        const char *all = NULL;
+        CHECK_OK(sscma_config_get(c, "", &all));
+        if (all != NULL && strstr(all, "${") != NULL)
+            test_fail(__FILE__, __LINE__, "%s: a reference is left: %s", text, all);
+    } else {
+        CHECK_FAILS(sscma_config_resolve(c), SSCMA_ERR_CONFIG, message);
+    }
+    sscma_config_destroy(c);
+}
+
+/* References resolve to a fixed point, in any key order; a cycle is named by its chain; plain nesting is no cycle. */
+static void references_resolve_to_a_fixed_point(void)
+{
+    /* found in use: the value of a reference was itself a reference, and a directory "q_e${epochs}" was created */
+    check_resolved("{\"nm\": \"q_e${epochs}\", \"epochs\": \"${e0}\", \"e0\": 8}", "nm", "\"q_e8\"", NULL);
+    check_resolved("{\"nm\": \"${dir}/x\", \"dir\": \"w/${name}\", \"name\": \"${e0}e\", \"e0\": 3}", "nm",
+                   "\"w/3e/x\"", NULL);
+    check_resolved("{\"size\": \"${imgsz}\", \"imgsz\": [\"${h}\", 96], \"h\": 64}", "size", "[64,96]", NULL);
+    check_resolved("{\"d\": \"$\", \"s\": \"${d}{e}\", \"e\": 5}", "s", "\"5\"", NULL); /* text that makes a "${" */
+    check_resolved("{\"a\": \"${b}\", \"b\": {\"c\": \"${e}\"}, \"e\": [1, 2]}", "a", "{\"c\":[1,2]}", NULL);
+    /* cycles: accepted before when the reference sat inside text ("x${p}" became "xx${p}") */
+    check_resolved("{\"p\": \"x${p}\"}", NULL, NULL, "p: reference cycle: p -> p");
+    check_resolved("{\"p\": \"${p}\"}", NULL, NULL, "p: reference cycle: p -> p");
+    check_resolved("{\"a\": \"${b}\", \"b\": \"x${a}\"}", NULL, NULL, "b: reference cycle: a -> b -> a");
+    check_resolved("{\"m\": {\"x\": [1, \"${n}\"]}, \"n\": \"${m}\"}", NULL, NULL, "n: reference cycle: m -> n -> m");
+    check_resolved("{\"d\": \"$\", \"s\": \"${d}{s}\"}", NULL, NULL, "s: reference cycle: s -> s");
+    check_resolved("{\"a\": \"x${b\", \"b\": 1}", NULL, NULL, "a: '${' without a closing '}'");
+    check_resolved("{\"a\": \"x${}\"}", NULL, NULL, "a: '${}' refers to no top-level key");
+    /* an object 40 deep without references is no cycle; only reference chains are limited (32 keys) */
+    char deep[4096] = "{\"k\": 1, \"o\": ", tail[256] = "";
+    for (int i = 0; i < 40; i++)
+        strcat(deep, "{\"x\": "), strcat(tail, "}");
+    strcat(strcat(strcat(deep, "\"v${k}\""), tail), "}");
+    check_resolved(deep, "o.x.x.x.x.x.x.x.x.x.x.x.x.x.x.x.x.x.x.x.x.x.x.x.x.x.x.x.x.x.x.x.x.x.x.x.x.x.x.x.x", "\"v1\"",
+                   NULL);
+    char chain[4096] = "{";
+    for (int i = 0; i < 40; i++)
+        snprintf(chain + strlen(chain), sizeof chain - strlen(chain), "\"k%d\": \"${k%d}\", ", i, i + 1);
+    strcat(chain, "\"k40\": 7}");
+    check_resolved(chain, NULL, NULL, "references chain through more than 32 keys (k0 -> k1 -> ...)");
+    char chain20[4096] = "{";
+    for (int i = 0; i < 20; i++)
+        snprintf(chain20 + strlen(chain20), sizeof chain20 - strlen(chain20), "\"k%d\": \"x${k%d}\", ", i, i + 1);
+    strcat(chain20, "\"k20\": 7}");
+    check_resolved(chain20, "k0", "\"xxxxxxxxxxxxxxxxxxxx7\"", NULL);
+    /* text longer than the 4096 bytes the expansion used to cut silently */
+    static char longer[6000];
+    memset(longer, 'a', 5000);
+    snprintf(longer + 5000, sizeof longer - 5000, "\", \"t\": \"${long}!\"}");
+    char doc[6100];
+    snprintf(doc, sizeof doc, "{\"long\": \"%s", longer);
+    sscma_config *c = NULL;
+    CHECK_OK(sscma_config_parse(doc, NULL, &c));
+    const char *json = NULL;
+    if (c != NULL && sscma_config_resolve(c) == SSCMA_OK && sscma_config_get(c, "t", &json) == SSCMA_OK)
+        CHECK_INT_EQ(strlen(json), 5003); /* "a...a!" with its quotes */
+    else
+        CHECK(false);
+    sscma_config_destroy(c);
+    /* references that double at each of 30 levels stop at a budget instead of taking all memory */
+    char laughs[4096] = "{\"l0\": \"ha\"";
+    for (int i = 1; i <= 30; i++)
+        snprintf(laughs + strlen(laughs), sizeof laughs - strlen(laughs), ", \"l%d\": [\"${l%d}\", \"${l%d}\"]", i,
+                 i - 1, i - 1);
+    strcat(laughs, "}");
+    check_resolved(laughs, NULL, NULL, "the references expand the config past");
 }
 
 int main(int argc, char **argv)
@@ -121,6 +196,7 @@ int main(int argc, char **argv)
     static const test_case cases[] = {
         TEST_CASE(inheritance_merges_as_mmengine),
         TEST_CASE(delete_replaces_and_errors_name_the_file),
+        TEST_CASE(references_resolve_to_a_fixed_point),
     };
     snprintf(tmpdir, sizeof tmpdir, "/tmp/sscma-config-XXXXXX");
     if (mkdtemp(tmpdir) == NULL)

@@ -544,6 +544,111 @@ static void classifier_top_k(void)
     sscma_config_destroy(c);
 }
 
+static int record_max_epochs(const sscma_train_progress *p, void *user)
+{
+    *(int64_t *)user = p->max_epochs;
+    return 1; /* one iteration is enough */
+}
+
+/*
+ * The epochs a runner's trainer runs for `text` (a config, resolved after the overrides `sets`, NULL-terminated);
+ * 0 when the trainer is refused, with the message checked against `message`.
+ */
+static int64_t epochs_for(const char *text, const char *const *sets, const char *message)
+{
+    sscma_config *c = NULL;
+    CHECK_OK(sscma_config_parse(text, NULL, &c));
+    static const char *const small[] = {"train_dataloader.dataset.indices=64", "train_dataloader.num_workers=0",
+                                        "val_dataloader.dataset.indices=16", NULL};
+    for (int i = 0; c != NULL && small[i] != NULL; i++)
+        CHECK_OK(sscma_config_set(c, small[i]));
+    for (int i = 0; c != NULL && sets[i] != NULL; i++)
+        CHECK_OK(sscma_config_set(c, sets[i]));
+    if (c == NULL || sscma_config_resolve(c) != SSCMA_OK) {
+        CHECK(false);
+        sscma_config_destroy(c);
+        return 0;
+    }
+    sscma_runner *r = NULL;
+    sscma_trainer *t = NULL;
+    int64_t epochs = 0;
+    CHECK_OK(sscma_runner_create(ctx, c, &r));
+    sscma_status st = r != NULL ? sscma_runner_trainer(r, &t) : SSCMA_ERR_CONFIG;
+    if (message != NULL) {
+        CHECK(st == SSCMA_ERR_CONFIG);
+        if (strstr(sscma_last_error(), message) == NULL)
+            test_fail(__FILE__, __LINE__, "the message '%s' lacks '%s'", sscma_last_error(), message);
+    } else if (st == SSCMA_OK) {
+        sscma_trainer_set_callback(t, record_max_epochs, &epochs);
+        CHECK(sscma_trainer_train(t) == SSCMA_ERR_CANCELLED);
+    } else {
+        test_fail(__FILE__, __LINE__, "trainer refused: %s", sscma_last_error());
+    }
+    sscma_runner_destroy(r);
+    sscma_config_destroy(c);
+    return epochs;
+}
+
+/*
+ * Two keys for one setting (max_epochs / train_cfg.max_epochs, a dataloader's pipeline / its dataset's): the user's
+ * override wins; when neither or both were overridden and they differ, the run is refused naming both.
+ */
+static void overrides_win_over_aliases(void)
+{
+    const char *recipe = "{\"_base_\": \"" CONFIGS_DIR "/classification/mobnetv2_0.35_fmnist.json\"}";
+    /* found in use: --cfg-options max_epochs=2 trained the recipe's 8 epochs (train_cfg.max_epochs: "${epochs}") */
+    CHECK_INT_EQ(epochs_for(recipe, (const char *const[]){"max_epochs=2", NULL}, NULL), 2);
+    CHECK_INT_EQ(epochs_for(recipe, (const char *const[]){"epochs=3", NULL}, NULL), 3); /* through ${epochs} */
+    CHECK_INT_EQ(epochs_for(recipe, (const char *const[]){"train_cfg.max_epochs=4", NULL}, NULL), 4);
+    CHECK_INT_EQ(epochs_for(recipe, (const char *const[]){NULL}, NULL), 8);
+    /* both overridden, or neither: refused, naming both keys */
+    epochs_for(recipe, (const char *const[]){"max_epochs=2", "epochs=5", NULL},
+               "max_epochs: 2, but train_cfg.max_epochs is 5: both keys set the same thing");
+    const char *both = "{\"_base_\": \"" CONFIGS_DIR "/classification/mobnetv2_0.35_fmnist.json\", \"max_epochs\": 3}";
+    epochs_for(both, (const char *const[]){NULL}, "max_epochs: 3, but train_cfg.max_epochs is 8");
+    CHECK_INT_EQ(epochs_for(both, (const char *const[]){"max_epochs=6", NULL}, NULL), 6);
+    CHECK_INT_EQ(epochs_for(both, (const char *const[]){"epochs=3", NULL}, NULL), 3); /* now equal: no conflict */
+    epochs_for(recipe, (const char *const[]){"val_interval=2", "train_cfg.val_interval=3", NULL},
+               "val_interval: 2, but train_cfg.val_interval is 3");
+    /* a dataloader's own pipeline overridden wins over its dataset's (the one mmengine reads first) */
+    sscma_config *c = fmnist_recipe("train_dataloader.pipeline=[{\"type\": \"Pad\", \"padding\": 2}]");
+    sscma_runner *r = NULL;
+    CHECK_OK(sscma_runner_create(ctx, c, &r));
+    json_t *train = r != NULL ? loader_json(r, "train") : NULL;
+    if (train != NULL)
+        check_pipeline(train, (const char *const[]){"ToGray", "Pad", "Normalize", NULL});
+    json_decref(train);
+    sscma_runner_destroy(r);
+    sscma_config_destroy(c);
+    c = parse("{\"_base_\": \"" CONFIGS_DIR "/classification/mobnetv2_0.35_fmnist.json\", \"train_dataloader\": "
+              "{\"pipeline\": [{\"type\": \"Pad\", \"padding\": 4}]}}");
+    if (c != NULL)
+        CHECK_OK(sscma_config_resolve(c));
+    r = NULL;
+    const char *json = NULL;
+    CHECK_OK(sscma_runner_create(ctx, c, &r));
+    if (r != NULL)
+        CHECK_FAILS(sscma_runner_loader_config(r, "train", &json), SSCMA_ERR_CONFIG,
+                    "train_dataloader.pipeline: differs from train_dataloader.dataset.pipeline");
+    sscma_runner_destroy(r);
+    sscma_config_destroy(c);
+}
+
+/* FOMO's output stride is 8: an input size that is no multiple of it is refused naming 8 (it said 7 for 30). */
+static void fomo_input_size_names_the_stride(void)
+{
+    char data[128], text[4096];
+    compose_once(data, sizeof data);
+    sscma_config *c = parse(fomo_config(text, sizeof text, data, NULL));
+    sscma_runner *r = NULL;
+    if (c != NULL)
+        CHECK_OK(sscma_config_set(c, "model.input_size=[30,30]"));
+    CHECK_FAILS(sscma_runner_create(ctx, c, &r), SSCMA_ERR_CONFIG,
+                "model.input_size: 30x30 is not a multiple of FOMO's stride 8");
+    sscma_runner_destroy(r);
+    sscma_config_destroy(c);
+}
+
 static void null_arguments(void)
 {
     sscma_runner *r = NULL;
@@ -581,6 +686,8 @@ int main(int argc, char **argv)
         TEST_CASE(runner_errors_name_the_key),
         TEST_CASE(predictions_follow_the_device),
         TEST_CASE(classifier_top_k),
+        TEST_CASE(overrides_win_over_aliases),
+        TEST_CASE(fomo_input_size_names_the_stride),
         TEST_CASE(null_arguments),
     };
     snprintf(tmpdir, sizeof tmpdir, "/tmp/sscma-runner-XXXXXX");

@@ -436,6 +436,12 @@ static void trainer_errors(void)
     CHECK_OK(sscma_model_create(ctx, model_cfg, &m));
     sscma_loader_destroy(loader);
     CHECK_OK(sscma_loader_create(ctx, ds, "{\"batch_size\": 8}", &loader));
+    /* two keys for the epoch count that differ: refused naming both (train_cfg's used to win silently) */
+    char both[512];
+    snprintf(both, sizeof both, "{\"max_epochs\": 2, \"train_cfg\": {\"max_epochs\": 8}, %s}", opt);
+    CHECK_FAILS(sscma_trainer_create(m, loader, NULL, both, &tr), SSCMA_ERR_CONFIG,
+                "trainer: max_epochs: 2, but train_cfg.max_epochs is 8: both keys set the same thing");
+    CHECK(tr == NULL);
     CHECK_OK(sscma_trainer_create(m, loader, NULL, cfg, &tr));
     const sscma_metric *metric = NULL;
     CHECK_FAILS(sscma_trainer_validate(tr, &metric), SSCMA_ERR_STATE, "no validation loader");
