@@ -119,13 +119,20 @@ SSCMA_API sscma_status sscma_context_options_init(sscma_context_options *options
 
 /*
  * Creates a context. `options` may be NULL for the defaults; it is copied and need not outlive the call.
- * On success *out owns the new context: release it with sscma_context_destroy() after every object created from
- * it. Errors: SSCMA_ERR_INVALID_ARGUMENT (NULL out, bad struct_size, negative or absurd num_threads, invalid
- * log level, only one allocator hook), SSCMA_ERR_OUT_OF_MEMORY.
+ * On success *out owns the new context: release it with sscma_context_destroy(), before or after the objects
+ * created from it (see there). Errors: SSCMA_ERR_INVALID_ARGUMENT (NULL out, bad struct_size, negative or absurd
+ * num_threads, invalid log level, only one allocator hook), SSCMA_ERR_OUT_OF_MEMORY.
  */
 SSCMA_API sscma_status sscma_context_create(const sscma_context_options *options, sscma_context **out);
 
-/* Destroys a context created by sscma_context_create(). NULL is a no-op. */
+/*
+ * Gives up the caller's ownership of a context created by sscma_context_create(). NULL is a no-op. The context is
+ * freed (its threads stopped, its memory returned through free_fn) when the last object created from it is
+ * destroyed, so it may be destroyed before them, in any order and from any thread: those objects keep working.
+ * The caller must not use `ctx` itself again. From this call on, messages of those objects go to stderr (at the
+ * context's level), never to the caller's log_fn; the allocator hooks and alloc_user_data must stay valid until
+ * the last object is destroyed.
+ */
 SSCMA_API void sscma_context_destroy(sscma_context *ctx);
 
 /* Stores the context's worker thread count (after resolving 0 to the CPU count) in *out. Errors: NULL arguments. */

@@ -31,7 +31,7 @@ typedef struct sscma_model sscma_model;
 /*
  * Builds a model from a JSON model config (UTF-8 text; copied). Parameters are initialised as the reference
  * implementation does (Kaiming normal fan-out for convolutions, ones/zeros for batch norm, N(0, 0.01) for linear
- * layers), seeded by the context seed. *out owns the model; destroy it before ctx.
+ * layers), seeded by the context seed. *out owns the model; it keeps ctx alive (sscma_context_destroy).
  * Errors: SSCMA_ERR_CONFIG (malformed JSON, unknown type or key: the message names the key and lists the valid
  * ones), SSCMA_ERR_INVALID_ARGUMENT (NULL), SSCMA_ERR_OUT_OF_MEMORY.
  */

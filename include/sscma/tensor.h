@@ -49,7 +49,7 @@ SSCMA_API const char *sscma_dtype_name(sscma_dtype dtype);
 /*
  * Creates a tensor of `dtype` and shape dims[0..rank-1] whose data, zero-filled and SSCMA_TENSOR_ALIGNMENT-aligned,
  * is allocated through ctx's allocator. rank 0 makes a scalar (one element); dims may then be NULL. A dimension
- * may be 0 (an empty tensor). On success *out owns the tensor; destroy it before ctx.
+ * may be 0 (an empty tensor). On success *out owns the tensor; it keeps ctx alive.
  * Errors: SSCMA_ERR_INVALID_ARGUMENT (NULL ctx/out, NULL dims with rank > 0, rank outside 0..MAX_RANK, negative
  * dimension), SSCMA_ERR_DTYPE, SSCMA_ERR_OVERFLOW (the byte size does not fit in memory), SSCMA_ERR_OUT_OF_MEMORY.
  */

@@ -1,6 +1,7 @@
 /* The context: options, logging and the allocator that every object created from it uses. */
 #define _POSIX_C_SOURCE 200809L
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -132,6 +133,8 @@ sscma_status sscma_context_create(const sscma_context_options *options, sscma_co
     memset(ctx, 0, sizeof *ctx);
     ctx->options = o;
     atomic_init(&ctx->log_level, (int)o.log_level);
+    atomic_init(&ctx->refs, 1);
+    atomic_init(&ctx->destroyed, false);
     if (pthread_mutex_init(&ctx->log_lock, NULL) != 0) {
         o.free_fn(o.alloc_user_data, ctx, sizeof *ctx);
         return SSCMA_FAIL(SSCMA_ERR_OUT_OF_MEMORY, "cannot create the log lock");
@@ -147,15 +150,42 @@ sscma_status sscma_context_create(const sscma_context_options *options, sscma_co
     return SSCMA_OK;
 }
 
-void sscma_context_destroy(sscma_context *ctx)
+/* Frees a context whose caller destroyed it and whose last child is gone. */
+static void context_free(sscma_context *ctx)
 {
-    if (ctx == NULL)
-        return;
     sscma_pool_destroy(ctx->pool);
     pthread_mutex_destroy(&ctx->log_lock);
     sscma_free_fn free_fn = ctx->options.free_fn;
     void *user_data = ctx->options.alloc_user_data;
     free_fn(user_data, ctx, sizeof *ctx);
+}
+
+void sscma_context_retain(const sscma_context *ctx)
+{
+    if (ctx != NULL)
+        atomic_fetch_add_explicit((atomic_size_t *)&ctx->refs, 1, memory_order_relaxed);
+}
+
+void sscma_context_release(const sscma_context *ctx)
+{
+    /* acq_rel: whichever thread drops the last reference sees every other thread's writes before freeing */
+    if (ctx != NULL && atomic_fetch_sub_explicit((atomic_size_t *)&ctx->refs, 1, memory_order_acq_rel) == 1)
+        context_free((sscma_context *)ctx);
+}
+
+void sscma_context_destroy(sscma_context *ctx)
+{
+    if (ctx == NULL)
+        return;
+    if (atomic_exchange(&ctx->destroyed, true))
+        return; /* a second destroy while children keep it alive: the caller's reference is already given back */
+    /* The caller's log callback and its user data may be gone once this returns (a Python wrapper's trampoline):
+     * children that outlive the context log to stderr. */
+    pthread_mutex_lock(&ctx->log_lock);
+    ctx->options.log_fn = log_to_stderr;
+    ctx->options.log_user_data = NULL;
+    pthread_mutex_unlock(&ctx->log_lock);
+    sscma_context_release(ctx);
 }
 
 sscma_status sscma_context_num_threads(const sscma_context *ctx, int32_t *out)

@@ -47,7 +47,22 @@ struct sscma_context {
     sscma_pool *pool;              /* options.num_threads workers; helpers start on first use */
     atomic_int log_level;          /* sscma_log_level */
     pthread_mutex_t log_lock;      /* guards options.log_fn and options.log_user_data, and calls to log_fn */
+    atomic_size_t refs;            /* 1 for the caller until sscma_context_destroy, + 1 per live child handle */
+    atomic_bool destroyed;         /* sscma_context_destroy was called; freed when refs reaches 0 */
 };
+
+/*
+ * Children: every handle created from a context that keeps a pointer to it (tensor, sample, dataset, loader,
+ * model, optimizer, scheduler, trainer, metric, runner, qmodel, qplan) holds a reference, taken when its struct is
+ * allocated (sscma_context_retain) and given back as the last step of its destroy, after its own frees
+ * (sscma_context_release). sscma_context_destroy gives back the caller's reference, so a context destroyed
+ * before its children only stops logging to the caller's callback and is freed by the last child's release, in
+ * whatever order the children go (a Python garbage collector may finalize them in any order). The count is
+ * atomic: children of one context may be destroyed on different threads. Both accept NULL (a metric made without
+ * a context). docs/architecture.md, "Memory".
+ */
+void sscma_context_retain(const sscma_context *ctx);
+void sscma_context_release(const sscma_context *ctx);
 
 /*
  * Records "<where>: <formatted message>" as the calling thread's error and returns `status`, so that a failure is

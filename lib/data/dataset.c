@@ -69,6 +69,7 @@ sscma_status sscma_dataset_open(sscma_context *ctx, const char *config_json, ssc
         return SSCMA_FAIL(SSCMA_ERR_OUT_OF_MEMORY, "cannot allocate a dataset");
     }
     ds->ctx = ctx;
+    sscma_context_retain(ctx);
     ds->max_pixels = SSCMA_DEFAULT_MAX_PIXELS;
     sscma_status st = SSCMA_OK;
     const char *type = json_string_value(json_object_get(config, "type"));
@@ -132,7 +133,9 @@ void sscma_dataset_destroy(sscma_dataset *ds)
     sscma_mfree(ds->ctx, ds->idx_images);
     sscma_mfree(ds->ctx, ds->idx_labels);
     sscma_mfree(ds->ctx, ds->report);
-    sscma_mfree(ds->ctx, ds);
+    const sscma_context *ctx = ds->ctx;
+    sscma_mfree(ctx, ds);
+    sscma_context_release(ctx);
 }
 
 sscma_status sscma_dataset_size(const sscma_dataset *dataset, int64_t *out)
@@ -250,6 +253,7 @@ sscma_status sscma_dataset_get(const sscma_dataset *dataset, int64_t index, sscm
     if (borrowed)
         memcpy(own, pixels, (size_t)(h * w * c));
     s->ctx = dataset->ctx;
+    sscma_context_retain(s->ctx);
     s->pixels = own;
     s->h = h, s->w = w, s->c = c;
     s->label = label;
@@ -276,7 +280,9 @@ void sscma_sample_destroy(sscma_sample *sample)
     sscma_mfree(sample->ctx, sample->boxes);
     sscma_mfree(sample->ctx, sample->box_labels);
     sscma_mfree(sample->ctx, sample->keypoints);
-    sscma_mfree(sample->ctx, sample);
+    const sscma_context *ctx = sample->ctx;
+    sscma_mfree(ctx, sample);
+    sscma_context_release(ctx);
 }
 
 sscma_status sscma_sample_image(const sscma_sample *sample, sscma_tensor **out)

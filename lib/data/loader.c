@@ -372,6 +372,7 @@ sscma_status sscma_loader_create(sscma_context *ctx, sscma_dataset *dataset, con
         st = SSCMA_FAIL(SSCMA_ERR_OUT_OF_MEMORY, "cannot allocate a loader");
     if (st == SSCMA_OK) {
         l->ctx = ctx, l->dataset = dataset, l->batch_size = lc.batch_size;
+        sscma_context_retain(ctx);
         l->shuffle = lc.shuffle, l->drop_last = lc.drop_last;
         l->workers = (int32_t)lc.num_workers, l->prefetch = (int32_t)lc.prefetch, l->seed = (uint64_t)lc.seed;
         pthread_mutex_init(&l->lock, NULL);
@@ -527,7 +528,9 @@ void sscma_loader_destroy(sscma_loader *loader)
     pthread_mutex_destroy(&loader->cache_lock);
     pthread_cond_destroy(&loader->changed);
     pthread_mutex_destroy(&loader->lock);
-    sscma_mfree(loader->ctx, loader);
+    const sscma_context *ctx = loader->ctx;
+    sscma_mfree(ctx, loader);
+    sscma_context_release(ctx);
 }
 
 sscma_status sscma_loader_batches(const sscma_loader *loader, int64_t *out)

@@ -62,6 +62,7 @@ sscma_status sscma_model_from_graph(sscma_context *ctx, sscma_graph *graph, cons
         return sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, "model", "cannot allocate a model");
     }
     m->ctx = ctx;
+    sscma_context_retain(ctx);
     m->g = graph;
     m->io = *io;
     m->config = config;
@@ -109,6 +110,7 @@ void sscma_model_destroy(sscma_model *model)
     sscma_graph_destroy(model->g);
     json_decref(model->config);
     sscma_free(ctx, model, sizeof *model);
+    sscma_context_release(ctx);
 }
 
 sscma_status sscma_model_prepare(sscma_model *model, int64_t batch_size, int training)
@@ -432,6 +434,7 @@ sscma_status sscma_model_create_empty(sscma_context *ctx, sscma_model **out)
     if (m == NULL)
         return SSCMA_FAIL(SSCMA_ERR_OUT_OF_MEMORY, "cannot allocate a model");
     m->ctx = ctx;
+    sscma_context_retain(ctx);
     m->io.image = m->io.target = m->io.loss = -1;
     snprintf(m->io.family, sizeof m->io.family, "custom");
     sscma_status st = sscma_graph_create(ctx, &m->g);

@@ -29,6 +29,7 @@ sscma_status sscma_qm_create(sscma_context *ctx, sscma_qmodel **out)
     if (q == NULL)
         return sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, "qmodel", "cannot allocate a deployable model");
     q->ctx = ctx;
+    sscma_context_retain(ctx);
     q->backend = -1;
     q->int8_backend = -1;
     q->plan.q = q;
@@ -94,6 +95,7 @@ void sscma_qmodel_destroy(sscma_qmodel *q)
         sscma_free_string(ctx, q->meta_value[i]);
     }
     sscma_free(ctx, q, sizeof *q);
+    sscma_context_release(ctx);
 }
 
 sscma_status sscma_qm_add_tensor(sscma_qmodel *q, const char *name, sscma_dtype dtype, int32_t rank,
@@ -679,6 +681,7 @@ sscma_status sscma_qplan_create(const sscma_qmodel *qmodel, int64_t batch, sscma
         return SSCMA_FAIL(SSCMA_ERR_OUT_OF_MEMORY, "cannot allocate a plan");
     p->q = qmodel;
     p->ctx = qmodel->ctx;
+    sscma_context_retain(p->ctx);
     sscma_status st = plan_prepare(p, batch);
     if (st != SSCMA_OK) {
         sscma_qplan_destroy(p);
@@ -693,7 +696,9 @@ void sscma_qplan_destroy(sscma_qplan *plan)
     if (plan == NULL)
         return;
     plan_drop(plan);
-    sscma_free(plan->ctx, plan, sizeof *plan);
+    const sscma_context *ctx = plan->ctx;
+    sscma_free(ctx, plan, sizeof *plan);
+    sscma_context_release(ctx);
 }
 
 sscma_status sscma_qplan_batch(const sscma_qplan *plan, int64_t *out)

@@ -382,6 +382,7 @@ sscma_status sscma_runner_create(sscma_context *ctx, sscma_config *config, sscma
     if (r == NULL)
         return SSCMA_FAIL(SSCMA_ERR_OUT_OF_MEMORY, "cannot allocate a runner");
     r->ctx = ctx;
+    sscma_context_retain(ctx);
     const char *file = sscma_config_source(config);
     if (file != NULL)
         r->file = sscma_mstrdup(ctx, file);
@@ -450,7 +451,9 @@ void sscma_runner_destroy(sscma_runner *runner)
     sscma_model_destroy(runner->model);
     json_decref(runner->root);
     sscma_mfree(runner->ctx, runner->text);
-    sscma_mfree(runner->ctx, runner);
+    const sscma_context *ctx = runner->ctx;
+    sscma_mfree(ctx, runner);
+    sscma_context_release(ctx);
 }
 
 sscma_status sscma_runner_model(sscma_runner *runner, sscma_model **out)

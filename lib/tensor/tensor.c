@@ -111,6 +111,7 @@ static sscma_status new_tensor(const char *func, sscma_context *ctx, sscma_dtype
     if (t == NULL)
         return sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, func, "cannot allocate a tensor handle");
     t->ctx = ctx;
+    sscma_context_retain(ctx);
     t->dtype = dtype;
     t->rank = rank;
     if (rank > 0)
@@ -138,7 +139,7 @@ sscma_status sscma_tensor_create(sscma_context *ctx, sscma_dtype dtype, int32_t 
             char text[DIMS_TEXT_SIZE];
             format_dims(text, sizeof text, rank, dims);
             size_t size_bytes = t->size_bytes;
-            sscma_free(ctx, t, sizeof *t);
+            sscma_tensor_destroy(t);
             return SSCMA_FAIL(SSCMA_ERR_OUT_OF_MEMORY, "cannot allocate %zu bytes for a %s tensor of shape %s",
                               size_bytes, sscma_dtype_name(dtype), text);
         }
@@ -169,7 +170,7 @@ sscma_status sscma_tensor_wrap(sscma_context *ctx, sscma_dtype dtype, int32_t ra
         st = SSCMA_FAIL(SSCMA_ERR_INVALID_ARGUMENT, "data %p is not aligned to %zu bytes for %s elements", data,
                         elem_size, sscma_dtype_name(dtype));
     if (st != SSCMA_OK) {
-        sscma_free(ctx, t, sizeof *t);
+        sscma_tensor_destroy(t);
         return st;
     }
     t->data = t->size_bytes > 0 ? data : NULL;
@@ -197,6 +198,7 @@ void sscma_tensor_destroy(sscma_tensor *tensor)
     if (tensor->owns_data)
         sscma_free(ctx, tensor->data, tensor->size_bytes);
     sscma_free(ctx, tensor, sizeof *tensor);
+    sscma_context_release(ctx);
 }
 
 /* Replaces t's quantization parameters with copies of the arrays (zero_points NULL = zeros). */

@@ -137,7 +137,7 @@ sscma_status sscma_metric_create_in(const sscma_context *ctx, const char *config
         return SSCMA_FAIL(SSCMA_ERR_CONFIG, "metric config: line %d, column %d: %s", err.line, err.column, err.text);
     sscma_metric *m = sscma_calloc(ctx, 1, sizeof *m);
     if (m != NULL)
-        m->ctx = ctx;
+        m->ctx = ctx, sscma_context_retain(ctx); /* NULL (the public call): no context */
     sscma_status st = m == NULL ? SSCMA_FAIL(SSCMA_ERR_OUT_OF_MEMORY, "cannot allocate a metric")
                       : !json_is_object(cfg) ? sscma_schema_expected(WHERE, NULL, NULL, "an object", cfg)
                                              : parse(m, cfg);
@@ -158,7 +158,9 @@ void sscma_metric_destroy(sscma_metric *metric)
     sscma_mfree(metric->ctx, metric->tmax);
     sscma_mfree(metric->ctx, metric->pmax);
     sscma_mfree(metric->ctx, metric->results);
-    sscma_mfree(metric->ctx, metric);
+    const sscma_context *ctx = metric->ctx;
+    sscma_mfree(ctx, metric);
+    sscma_context_release(ctx);
 }
 
 sscma_status sscma_metric_reset(sscma_metric *metric)

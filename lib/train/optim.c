@@ -67,7 +67,9 @@ void sscma_optimizer_destroy(sscma_optimizer *optimizer)
     if (optimizer == NULL)
         return;
     destroy_params(optimizer);
-    sscma_mfree(optimizer->ctx, optimizer);
+    const sscma_context *ctx = optimizer->ctx;
+    sscma_mfree(ctx, optimizer);
+    sscma_context_release(ctx);
 }
 
 /* mmengine's custom_keys are tried longest first (then alphabetically): returns the matching entry or NULL. */
@@ -264,6 +266,7 @@ sscma_status sscma_optimizer_create(sscma_model *model, const char *config_json,
         return SSCMA_FAIL(SSCMA_ERR_OUT_OF_MEMORY, "cannot allocate an optimizer");
     }
     o->model = model, o->ctx = ctx;
+    sscma_context_retain(ctx);
     paramwise_cfg pw;
     sscma_status st = parse(o, cfg, &pw);
     int32_t count = 0;

@@ -352,7 +352,7 @@ sscma_status sscma_scheduler_create(sscma_optimizer *optimizer, const char *conf
     else if (s == NULL || (n > 0 && (s->items = sscma_calloc(ctx, n, sizeof *s->items)) == NULL))
         st = SSCMA_FAIL(SSCMA_ERR_OUT_OF_MEMORY, "cannot allocate schedulers");
     if (s != NULL)
-        s->optimizer = optimizer, s->ctx = ctx;
+        s->optimizer = optimizer, s->ctx = ctx, sscma_context_retain(ctx);
     for (size_t i = 0; st == SSCMA_OK && i < n; i++) {
         st = parse_one(optimizer, json_array_get(cfg, i), i, iters_per_epoch, &s->items[i]);
         if (st == SSCMA_OK)
@@ -374,7 +374,9 @@ void sscma_scheduler_destroy(sscma_scheduler *scheduler)
     if (scheduler == NULL)
         return;
     sscma_mfree(scheduler->ctx, scheduler->items);
-    sscma_mfree(scheduler->ctx, scheduler);
+    const sscma_context *ctx = scheduler->ctx;
+    sscma_mfree(ctx, scheduler);
+    sscma_context_release(ctx);
 }
 
 static sscma_status step_kind(sscma_scheduler *s, bool by_epoch)

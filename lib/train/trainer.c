@@ -434,6 +434,7 @@ sscma_status sscma_trainer_create_from(sscma_model *model, sscma_loader *train_l
     }
     t->hooks = hooks, t->n_hooks = N_BUILTIN_HOOKS;
     t->ctx = sscma_model_context(model);
+    sscma_context_retain(t->ctx);
     t->model = model, t->train = train_loader, t->val = val_loader;
     t->loop.ctx = t->ctx, t->loop.trainer = t, t->loop.model = model;
     t->prepared_mode = -1;
@@ -508,7 +509,9 @@ void sscma_trainer_destroy(sscma_trainer *trainer)
         if (trainer->hooks[k] != NULL)
             trainer->hooks[k]->ops->destroy(trainer->hooks[k]);
     sscma_mfree(trainer->ctx, trainer->hooks);
-    sscma_mfree(trainer->ctx, trainer);
+    const sscma_context *ctx = trainer->ctx;
+    sscma_mfree(ctx, trainer);
+    sscma_context_release(ctx);
 }
 
 sscma_status sscma_trainer_set_callback(sscma_trainer *trainer, sscma_train_callback callback, void *user_data)

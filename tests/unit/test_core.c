@@ -1,12 +1,16 @@
 /* Unit tests of core.h: status codes, per-thread errors, version, context options, logging, allocator hooks. */
 #define _POSIX_C_SOURCE 200809L
 #include <pthread.h>
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <sscma/experimental.h>
 #include <sscma/sscma.h>
 
+#include "fixture_files.h"
 #include "harness.h"
 
 static void status_values_are_stable(void)
@@ -281,7 +285,10 @@ static void log_callback_and_threshold(void)
     sscma_context_destroy(ctx);
 }
 
-/* An allocator that counts live blocks and bytes, and can be told to fail the Nth allocation. */
+/* An allocator that counts live blocks and bytes, and can be told to fail the Nth allocation. The lock lets
+ * children of one context be destroyed on several threads. */
+static pthread_mutex_t counting_lock = PTHREAD_MUTEX_INITIALIZER;
+
 typedef struct counting_allocator {
     long live_blocks;
     long long live_bytes;
@@ -293,26 +300,34 @@ typedef struct counting_allocator {
 static void *counting_alloc(void *user_data, size_t size_bytes, size_t alignment)
 {
     counting_allocator *a = user_data;
+    pthread_mutex_lock(&counting_lock);
     a->total_allocs++;
-    if (a->fail_at != 0 && a->total_allocs == a->fail_at)
+    int fail = a->fail_at != 0 && a->total_allocs == a->fail_at;
+    pthread_mutex_unlock(&counting_lock);
+    if (fail)
         return NULL;
     void *p = NULL;
     if (alignment < sizeof(void *))
         alignment = sizeof(void *);
     if (posix_memalign(&p, alignment, size_bytes) != 0)
         return NULL;
+    pthread_mutex_lock(&counting_lock);
     if ((uintptr_t)p % alignment != 0)
         a->misaligned++;
     a->live_blocks++;
     a->live_bytes += (long long)size_bytes;
+    pthread_mutex_unlock(&counting_lock);
     return p;
 }
 
 static void counting_free(void *user_data, void *ptr, size_t size_bytes)
 {
     counting_allocator *a = user_data;
+    pthread_mutex_lock(&counting_lock);
     a->live_blocks--;
     a->live_bytes -= (long long)size_bytes;
+    pthread_mutex_unlock(&counting_lock);
+    memset(ptr, 0xa5, size_bytes); /* poisoned: a use after free reads garbage pointers, even without ASan */
     free(ptr);
 }
 
@@ -458,6 +473,229 @@ static void out_of_memory_is_a_status_at_every_allocation(void)
     }
 }
 
+/*
+ * A context destroyed before its children (a Python garbage collector may finalize them in any order): the
+ * children keep working, the context's memory stays until the last child is destroyed, and then every byte has
+ * come back. Every kind of handle that keeps a pointer to its context is here, destroyed in an order the other
+ * contracts allow (a trainer before its model and loaders, a loader before its dataset, a plan before its
+ * deployable model), with the context at every position of two such orders.
+ */
+enum child_kind {
+    CHILD_TENSOR, CHILD_SAMPLE, CHILD_DATASET, CHILD_LOADER, CHILD_MODEL, CHILD_OPTIMIZER, CHILD_SCHEDULER,
+    CHILD_TRAINER, CHILD_QMODEL, CHILD_QPLAN, CHILD_CONTEXT, CHILD_COUNT
+};
+
+typedef struct family {
+    sscma_context *ctx;
+    sscma_tensor *tensor;
+    sscma_sample *sample;
+    sscma_dataset *dataset;
+    sscma_loader *loader;
+    sscma_model *model;
+    sscma_optimizer *optimizer;
+    sscma_scheduler *scheduler;
+    sscma_trainer *trainer;
+    sscma_qmodel *qmodel;
+    sscma_qplan *qplan;
+} family;
+
+static char family_dir[] = "/tmp/sscma-core-XXXXXX";
+
+/* Eight 16x16 grey images of four classes, as MNIST's IDX files in family_dir. */
+static int write_family_data(void)
+{
+    if (mkdtemp(family_dir) == NULL)
+        return -1;
+    uint8_t pixels[8 * 16 * 16], labels[8];
+    for (int i = 0; i < (int)sizeof pixels; i++)
+        pixels[i] = (uint8_t)(i * 7);
+    for (int i = 0; i < 8; i++)
+        labels[i] = (uint8_t)(i % 4);
+    const uint32_t idims[3] = {8, 16, 16}, ldims[1] = {8};
+    char path[256];
+    snprintf(path, sizeof path, "%s/train-images-idx3-ubyte", family_dir);
+    write_idx(path, 0x803, idims, 3, pixels, sizeof pixels, false);
+    snprintf(path, sizeof path, "%s/train-labels-idx1-ubyte", family_dir);
+    write_idx(path, 0x801, ldims, 1, labels, sizeof labels, false);
+    return 0;
+}
+
+static void make_family(counting_allocator *a, family *f)
+{
+    memset(f, 0, sizeof *f);
+    sscma_context_options o;
+    CHECK_OK(sscma_context_options_init(&o, sizeof o));
+    o.num_threads = 2;
+    o.log_level = SSCMA_LOG_OFF;
+    o.alloc_fn = counting_alloc, o.free_fn = counting_free, o.alloc_user_data = a;
+    CHECK_OK(sscma_context_create(&o, &f->ctx));
+    if (f->ctx == NULL)
+        return;
+    char cfg[1024];
+    const int64_t dims[2] = {2, 3};
+    CHECK_OK(sscma_tensor_create(f->ctx, SSCMA_DTYPE_F32, 2, dims, &f->tensor));
+    snprintf(cfg, sizeof cfg, "{\"type\": \"MNIST\", \"data_root\": \"%s\"}", family_dir);
+    CHECK_OK(sscma_dataset_open(f->ctx, cfg, &f->dataset));
+    if (f->dataset != NULL) {
+        CHECK_OK(sscma_dataset_get(f->dataset, 3, &f->sample));
+        CHECK_OK(sscma_loader_create(f->ctx, f->dataset,
+                                     "{\"batch_size\": 4, \"num_workers\": 1, \"pipeline\": [{\"type\": \"Normalize\","
+                                     " \"mean\": [64], \"std\": [64]}]}", &f->loader));
+    }
+    CHECK_OK(sscma_model_create(f->ctx,
+                                "{\"type\": \"ImageClassifier\", \"input_size\": [16, 16],"
+                                " \"backbone\": {\"type\": \"MobileNetV2\", \"widen_factor\": 0.35, \"in_channels\": 1},"
+                                " \"head\": {\"type\": \"LinearClsHead\", \"num_classes\": 4}}", &f->model));
+    if (f->model == NULL)
+        return;
+    CHECK_OK(sscma_optimizer_create(f->model, "{\"type\": \"SGD\", \"lr\": 0.01}", &f->optimizer));
+    if (f->optimizer != NULL)
+        CHECK_OK(sscma_scheduler_create(f->optimizer, "[{\"type\": \"LinearLR\", \"start_factor\": 0.1,"
+                                        " \"by_epoch\": false, \"end\": 2}]", 1, &f->scheduler));
+    snprintf(cfg, sizeof cfg, "{\"max_epochs\": 1, \"work_dir\": \"%s/work\", \"optim_wrapper\": {\"optimizer\":"
+             " {\"type\": \"SGD\", \"lr\": 0.01}}, \"val_evaluator\": {\"type\": \"Accuracy\", \"topk\": [1]}}",
+             family_dir);
+    if (f->loader != NULL)
+        CHECK_OK(sscma_trainer_create(f->model, f->loader, f->loader, cfg, &f->trainer));
+    CHECK_OK(sscma_qmodel_from_model(f->model, &f->qmodel));
+    if (f->qmodel != NULL)
+        CHECK_OK(sscma_qplan_create(f->qmodel, 1, &f->qplan));
+}
+
+/* Uses what is left of the family after its context was destroyed: its pool, allocator and handles still work. */
+static void use_orphans(family *f)
+{
+    if (f->qplan != NULL)
+        CHECK_OK(sscma_qplan_run(f->qplan)); /* the context's thread pool */
+    if (f->tensor != NULL) {
+        sscma_tensor *copy = NULL;
+        CHECK_OK(sscma_tensor_clone(f->tensor, &copy)); /* the context's allocator */
+        sscma_tensor_destroy(copy);
+    }
+    if (f->loader != NULL) {
+        CHECK_OK(sscma_loader_start_epoch(f->loader, 0));
+        int64_t n = 0;
+        CHECK_OK(sscma_loader_batches(f->loader, &n));
+        CHECK_INT_EQ(n, 2);
+    }
+}
+
+static void destroy_member(family *f, enum child_kind k)
+{
+    switch (k) {
+    case CHILD_TENSOR: sscma_tensor_destroy(f->tensor), f->tensor = NULL; break;
+    case CHILD_SAMPLE: sscma_sample_destroy(f->sample), f->sample = NULL; break;
+    case CHILD_DATASET: sscma_dataset_destroy(f->dataset), f->dataset = NULL; break;
+    case CHILD_LOADER: sscma_loader_destroy(f->loader), f->loader = NULL; break;
+    case CHILD_MODEL: sscma_model_destroy(f->model), f->model = NULL; break;
+    case CHILD_OPTIMIZER: sscma_optimizer_destroy(f->optimizer), f->optimizer = NULL; break;
+    case CHILD_SCHEDULER: sscma_scheduler_destroy(f->scheduler), f->scheduler = NULL; break;
+    case CHILD_TRAINER: sscma_trainer_destroy(f->trainer), f->trainer = NULL; break;
+    case CHILD_QMODEL: sscma_qmodel_destroy(f->qmodel), f->qmodel = NULL; break;
+    case CHILD_QPLAN: sscma_qplan_destroy(f->qplan), f->qplan = NULL; break;
+    case CHILD_CONTEXT: sscma_context_destroy(f->ctx), f->ctx = NULL; break;
+    case CHILD_COUNT: break;
+    }
+}
+
+static void context_destroyed_before_children_returns_every_byte(void)
+{
+    if (write_family_data() != 0) {
+        CHECK(!"cannot make a temporary folder");
+        return;
+    }
+    /* two orders the children's own contracts allow; the context goes in at every position of each */
+    static const enum child_kind orders[2][CHILD_COUNT - 1] = {
+        {CHILD_QPLAN, CHILD_QMODEL, CHILD_TRAINER, CHILD_SCHEDULER, CHILD_OPTIMIZER, CHILD_LOADER, CHILD_SAMPLE,
+         CHILD_TENSOR, CHILD_MODEL, CHILD_DATASET},
+        {CHILD_TENSOR, CHILD_SAMPLE, CHILD_TRAINER, CHILD_LOADER, CHILD_DATASET, CHILD_SCHEDULER, CHILD_QPLAN,
+         CHILD_OPTIMIZER, CHILD_MODEL, CHILD_QMODEL},
+    };
+    for (int o = 0; o < 2; o++) {
+        for (int at = 0; at < CHILD_COUNT; at++) {
+            counting_allocator a = {0, 0, 0, 0, 0};
+            family f;
+            make_family(&a, &f);
+            int children = 0;
+            for (int i = 0, j = 0; i < CHILD_COUNT; i++) {
+                enum child_kind k = i == at ? CHILD_CONTEXT : orders[o][j++];
+                destroy_member(&f, k);
+                if (k == CHILD_CONTEXT) {
+                    children = CHILD_COUNT - 1 - i;
+                    if (children > 0) /* the context waits for its children */
+                        CHECK(a.live_blocks > 0);
+                    use_orphans(&f);
+                }
+            }
+            if (a.live_blocks != 0 || a.live_bytes != 0)
+                fprintf(stderr, "# order %d, context destroyed at %d of %d (%d children after it)\n", o, at,
+                        CHILD_COUNT, children);
+            CHECK_INT_EQ(a.live_blocks, 0);
+            CHECK_INT_EQ(a.live_bytes, 0);
+            CHECK_INT_EQ(a.misaligned, 0);
+        }
+    }
+    fixture_tmpdir_remove(family_dir);
+}
+
+/* The last children of a destroyed context go on two threads at once: the count is atomic, the context freed once. */
+typedef struct tensor_batch {
+    sscma_tensor *tensors[200];
+} tensor_batch;
+
+static void *destroy_batch(void *arg)
+{
+    tensor_batch *b = arg;
+    for (int i = 0; i < 200; i++)
+        sscma_tensor_destroy(b->tensors[i]);
+    return NULL;
+}
+
+static void orphans_destroyed_on_two_threads(void)
+{
+    for (int round = 0; round < 20; round++) {
+        counting_allocator a = {0, 0, 0, 0, 0};
+        sscma_context *ctx = NULL;
+        CHECK_OK(create_counting_context(&a, &ctx));
+        if (ctx == NULL)
+            return;
+        static tensor_batch batches[2];
+        const int64_t dims[1] = {16};
+        for (int t = 0; t < 2; t++)
+            for (int i = 0; i < 200; i++)
+                CHECK_OK(sscma_tensor_create(ctx, SSCMA_DTYPE_F32, 1, dims, &batches[t].tensors[i]));
+        sscma_context_destroy(ctx);
+        CHECK(a.live_blocks > 2 * 200);
+        pthread_t threads[2];
+        for (int t = 0; t < 2; t++)
+            CHECK_INT_EQ(pthread_create(&threads[t], NULL, destroy_batch, &batches[t]), 0);
+        for (int t = 0; t < 2; t++)
+            CHECK_INT_EQ(pthread_join(threads[t], NULL), 0);
+        CHECK_INT_EQ(a.live_blocks, 0);
+        CHECK_INT_EQ(a.live_bytes, 0);
+    }
+}
+
+/* A destroyed context stops calling the caller's log callback: its user data may be gone. */
+static void destroyed_context_forgets_the_log_callback(void)
+{
+    sscma_context *ctx = NULL;
+    CHECK_OK(sscma_context_create(NULL, &ctx));
+    log_capture capture = {0, SSCMA_LOG_DEBUG, ""};
+    CHECK_OK(sscma_context_set_log_callback(ctx, capture_log, &capture));
+    const int64_t dims[1] = {4};
+    sscma_tensor *t = NULL;
+    CHECK_OK(sscma_tensor_create(ctx, SSCMA_DTYPE_F32, 1, dims, &t));
+    CHECK_OK(sscma_context_log(ctx, SSCMA_LOG_ERROR, "before"));
+    CHECK_INT_EQ(capture.count, 1);
+    sscma_context_destroy(ctx);
+    /* a child logs through its context: sscma_context_log stands for it here (the memory is still there while t
+     * holds it). The line goes to stderr ("sscma: error: after ..."), not to the callback. */
+    CHECK_OK(sscma_context_log(ctx, SSCMA_LOG_ERROR, "after the context was destroyed (expected on stderr)"));
+    CHECK_INT_EQ(capture.count, 1);
+    sscma_tensor_destroy(t);
+}
+
 int main(int argc, char **argv)
 {
     static const test_case cases[] = {
@@ -478,6 +716,9 @@ int main(int argc, char **argv)
         TEST_CASE(allocator_hooks_see_every_block),
         TEST_CASE(allocator_one_hook_only_is_rejected),
         TEST_CASE(out_of_memory_is_a_status_at_every_allocation),
+        TEST_CASE(context_destroyed_before_children_returns_every_byte),
+        TEST_CASE(orphans_destroyed_on_two_threads),
+        TEST_CASE(destroyed_context_forgets_the_log_callback),
     };
     return test_main(argc, argv, cases, TEST_COUNT(cases));
 }

@@ -8,7 +8,11 @@
     probs = sscma.QModel.load_tflite(ctx, "model_int8.tflite").run(images)   # numpy in, numpy out
 
 Errors raise sscma.SscmaError with the library's message. Handles free their C object when garbage-collected or on
-close(); a Context must outlive the objects made from it (they keep a reference to it).
+close(), in whatever order that happens (docs/reliability.md, "Lifetimes"): every object keeps a reference to its
+Context (`.ctx`) and to the objects its C object uses (a Loader its Dataset, a Trainer its Model and Loaders); an
+object closed while others still use it is freed after the last of them; and the C context itself stays alive
+until the last object made from it is destroyed (sscma_context_destroy), so a garbage collector that finalizes a
+reference cycle in any order cannot free memory still in use.
 """
 import ctypes
 import json
@@ -35,30 +39,54 @@ def _text(config):
 
 
 class _Handle:
+    """A C object. `uses` are the wrappers whose C objects this one's uses (a Loader's Dataset, a Trainer's Model):
+    while this one is open they are not freed, even when closed or finalized first (a reference cycle collected at
+    exit finalizes its members in any order); their destroy waits for the last user's. The Context is not among
+    them: the C library keeps a context alive until its last object is destroyed."""
     _destroy = None
+    _borrowed = False
+    _ptr = None  # class defaults: __del__ of an object whose __init__ failed has nothing to do
+    _closed = True
+    _users = 0
+    _uses = ()
 
-    def __init__(self, ptr, owner=None):
+    def __init__(self, ptr, owner=None, ctx=None, uses=()):
         self._ptr = ptr
         self._owner = owner  # keeps the context (or the model) alive
-
-    _borrowed = False
+        self.ctx = ctx  # every object made from a context keeps a reference to its Context wrapper
+        self._free = destroy[self._destroy] if self._destroy else None  # bound now: module globals go at exit
+        self._closed = False
+        self._users = 0  # open wrappers whose C objects use this one's
+        self._uses = tuple(u for u in uses if isinstance(u, _Handle))
+        for u in self._uses:
+            u._users += 1
 
     @classmethod
     def _borrow(cls, ptr, owner, **attrs):
         """A wrapper of a C object that `owner` owns and frees (the runner's model, loaders, trainer)."""
         obj = cls.__new__(cls)
-        _Handle.__init__(obj, ptr, owner)
+        _Handle.__init__(obj, ptr, owner, ctx=getattr(owner, "ctx", None), uses=(owner,))
         obj._borrowed = True
         for k, v in attrs.items():
             setattr(obj, k, v)
         return obj
 
     def close(self):
-        """Frees the C object now (later calls fail); a borrowed handle is only forgotten."""
-        if self._ptr:
-            if not self._borrowed:
-                destroy[self._destroy](self._ptr)
-            self._ptr = None
+        """Frees the C object (later calls fail); a borrowed handle is only forgotten. While other open objects use
+        this one (a Loader its Dataset), the C object is freed when the last of them is closed."""
+        self._closed = True
+        self._release()
+
+    def _release(self):
+        if not self._closed or self._users > 0 or not self._ptr:
+            return
+        ptr, self._ptr = self._ptr, None
+        if not self._borrowed:
+            self._free(ptr)
+        uses, self._uses = self._uses, ()
+        for u in uses:
+            u._users -= 1
+            u._release()
 
     def __del__(self):
         try:
@@ -68,7 +96,7 @@ class _Handle:
 
     @property
     def handle(self):
-        if not self._ptr:
+        if self._closed or not self._ptr:
             raise SscmaError(-10, "SSCMA_ERR_STATE", f"{type(self).__name__} is closed")
         return self._ptr
 
@@ -108,7 +136,7 @@ class _Wrapped(_Handle):
         ptr = ctypes.c_void_p()
         check(fn["sscma_tensor_wrap"](ctx.handle, dtype, array.ndim, dims, array.ctypes.data_as(ctypes.c_void_p),
                                       array.nbytes, ctypes.byref(ptr)))
-        super().__init__(ptr, ctx)
+        super().__init__(ptr, ctx, ctx=ctx)
         self.array = array
 
 
@@ -133,7 +161,7 @@ class Dataset(_Handle):
     def __init__(self, ctx, config):
         ptr = ctypes.c_void_p()
         check(fn["sscma_dataset_open"](ctx.handle, _text(config), ctypes.byref(ptr)))
-        super().__init__(ptr, ctx)
+        super().__init__(ptr, ctx, ctx=ctx)
 
     def __len__(self):
         n = ctypes.c_int64()
@@ -160,7 +188,7 @@ class Loader(_Handle):
     def __init__(self, ctx, dataset, config):
         ptr = ctypes.c_void_p()
         check(fn["sscma_loader_create"](ctx.handle, dataset.handle, _text(config), ctypes.byref(ptr)))
-        super().__init__(ptr, (ctx, dataset))
+        super().__init__(ptr, (ctx, dataset), ctx=ctx, uses=(dataset,))
 
 
 class Model(_Handle):
@@ -170,8 +198,7 @@ class Model(_Handle):
     def __init__(self, ctx, config):
         ptr = ctypes.c_void_p()
         check(fn["sscma_model_create"](ctx.handle, _text(config), ctypes.byref(ptr)))
-        super().__init__(ptr, ctx)
-        self.ctx = ctx
+        super().__init__(ptr, ctx, ctx=ctx)
 
     def load(self, path):
         check(fn["sscma_model_load"](self.handle, str(path).encode()))
@@ -216,8 +243,7 @@ class QModel(_Handle):
     _destroy = "sscma_qmodel_destroy"
 
     def __init__(self, ptr, ctx):
-        super().__init__(ptr, ctx)
-        self.ctx = ctx
+        super().__init__(ptr, ctx, ctx=ctx)
         self._batch = 0
 
     @classmethod
@@ -371,8 +397,7 @@ class Metric(_Handle):
     def __init__(self, ctx, config):
         ptr = ctypes.c_void_p()
         check(fn["sscma_metric_create"](_text(config), ctypes.byref(ptr)))
-        super().__init__(ptr, ctx)
-        self.ctx = ctx
+        super().__init__(ptr, ctx, ctx=ctx)
 
     def update(self, pred, target, count=None):
         """Adds a batch: pred float32, target int32 labels or float32 (as metrics.h describes)."""
@@ -395,7 +420,7 @@ class Trainer(_Handle):
         ptr = ctypes.c_void_p()
         check(fn["sscma_trainer_create"](model.handle, train.handle, val.handle if val is not None else None,
                                          _text(config), ctypes.byref(ptr)))
-        super().__init__(ptr, (model, train, val))
+        super().__init__(ptr, (model, train, val), ctx=model.ctx, uses=(model, train, val))
         self._callback = None
         if callback is not None:
             self.set_callback(callback)
@@ -485,7 +510,7 @@ class Optimizer(_Handle):
     def __init__(self, model, config):
         ptr = ctypes.c_void_p()
         check(fn["sscma_optimizer_create"](model.handle, _text(config), ctypes.byref(ptr)))
-        super().__init__(ptr, model)
+        super().__init__(ptr, model, ctx=model.ctx, uses=(model,))
 
     def step(self):
         """One update from the current gradients."""
@@ -522,7 +547,7 @@ class Scheduler(_Handle):
     def __init__(self, optimizer, config, iters_per_epoch=0):
         ptr = ctypes.c_void_p()
         check(fn["sscma_scheduler_create"](optimizer.handle, _text(config), iters_per_epoch, ctypes.byref(ptr)))
-        super().__init__(ptr, optimizer)
+        super().__init__(ptr, optimizer, ctx=optimizer.ctx, uses=(optimizer,))
 
     def step_iter(self):
         check(fn["sscma_scheduler_step_iter"](self.handle))
@@ -540,14 +565,13 @@ class Runner(_Handle):
             raise TypeError("Runner needs a sscma.Config (load, set overrides, resolve)")
         ptr = ctypes.c_void_p()
         check(fn["sscma_runner_create"](ctx.handle, config.handle, ctypes.byref(ptr)))
-        super().__init__(ptr, ctx)
-        self.ctx = ctx
+        super().__init__(ptr, ctx, ctx=ctx)
 
     @property
     def model(self):
         m = ctypes.c_void_p()
         check(fn["sscma_runner_model"](self.handle, ctypes.byref(m)))
-        return Model._borrow(m, self, ctx=self.ctx)
+        return Model._borrow(m, self)
 
     def dataset(self, split="train"):
         d = ctypes.c_void_p()
