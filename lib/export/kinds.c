@@ -95,6 +95,12 @@ static const qm_format_def formats[] = {
         .tflite_options = qm_tfl_options_leaky_relu, .tflite_read = qm_tfl_read_leaky_relu,
         .onnx_write = qm_onnx_leaky_relu,
     },
+    [QM_DEQUANTIZE] = {
+        .kind = QM_DEQUANTIZE,
+        .tflite_codes = {TFL_OP_DEQUANTIZE, -1, -1}, .tflite_plan = qm_tfl_plan_dequantize,
+        .tflite_read = qm_tfl_read_plain,
+        .onnx_write = qm_onnx_dequantize,
+    },
     [QM_TANH] = {
         .kind = QM_TANH,
         .tflite_codes = {TFL_OP_TANH, -1, -1}, .tflite_plan = qm_tfl_plan_simple,

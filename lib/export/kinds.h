@@ -51,6 +51,7 @@ sscma_status qm_tfl_plan_resize(struct tfl_plan *p, const qm_op *op, struct tfl_
 sscma_status qm_tfl_plan_pad(struct tfl_plan *p, const qm_op *op, struct tfl_op *o);
 sscma_status qm_tfl_plan_requant(struct tfl_plan *p, const qm_op *op, struct tfl_op *o);
 sscma_status qm_tfl_plan_clamp(struct tfl_plan *p, const qm_op *op, struct tfl_op *o);
+sscma_status qm_tfl_plan_dequantize(struct tfl_plan *p, const qm_op *op, struct tfl_op *o);
 
 /* tflite.c: builtin options */
 uint32_t qm_tfl_options_conv(struct fb_builder *b, const struct tfl_plan *p, const struct tfl_op *o, uint8_t *type);
@@ -102,6 +103,7 @@ sscma_status qm_onnx_resize(struct onnx_builder *b, const qm_op *op, const char 
 sscma_status qm_onnx_pad(struct onnx_builder *b, const qm_op *op, const char *out);
 sscma_status qm_onnx_requant(struct onnx_builder *b, const qm_op *op, const char *out);
 sscma_status qm_onnx_clamp(struct onnx_builder *b, const qm_op *op, const char *out);
+sscma_status qm_onnx_dequantize(struct onnx_builder *b, const qm_op *op, const char *out);
 sscma_status qm_onnx_tanh(struct onnx_builder *b, const qm_op *op, const char *out);
 sscma_status qm_onnx_exp(struct onnx_builder *b, const qm_op *op, const char *out);
 sscma_status qm_onnx_leaky_relu(struct onnx_builder *b, const qm_op *op, const char *out);

@@ -548,9 +548,17 @@ sscma_status qm_onnx_leaky_relu(ob *b, const qm_op *op, const char *out)
 
 sscma_status qm_onnx_requant(ob *b, const qm_op *op, const char *out)
 {
-    (void)out; /* the identity on floats: the output is the input, quantized with the output's parameters */
+    (void)out;
+    if (T(b, op->in[0])->dtype != SSCMA_DTYPE_I8 || T(b, op->out)->dtype != SSCMA_DTYPE_I8)
+        return unsupported(op, "the ONNX writer takes int8 activations only (this one converts float or uint8)"); /* the identity on floats: the output is the input, quantized with the output's parameters */
     set_out(b, op->out, fval(b, op->in[0]));
     return SSCMA_OK;
+}
+
+sscma_status qm_onnx_dequantize(ob *b, const qm_op *op, const char *out)
+{
+    (void)b, (void)out;
+    return unsupported(op, "the ONNX writer takes int8 activations only (this one gives float)");
 }
 
 /* The op's nodes through its kind's row; `out` names the value its main node writes. */

@@ -93,7 +93,10 @@ static tfl_op *new_op(plan *p)
 
 static int8_t tfl_type(sscma_dtype d)
 {
-    return d == SSCMA_DTYPE_I8 ? TFL_TYPE_INT8 : d == SSCMA_DTYPE_I32 ? TFL_TYPE_INT32 : TFL_TYPE_FLOAT32;
+    return d == SSCMA_DTYPE_I8    ? TFL_TYPE_INT8
+           : d == SSCMA_DTYPE_U8  ? TFL_TYPE_UINT8
+           : d == SSCMA_DTYPE_I32 ? TFL_TYPE_INT32
+                                  : TFL_TYPE_FLOAT32;
 }
 
 static sscma_status oom(void)
@@ -337,6 +340,13 @@ sscma_status qm_tfl_plan_requant(plan *p, const qm_op *op, tfl_op *o)
 {
     (void)p, (void)op;
     o->code = TFL_OP_QUANTIZE, o->version = 2;
+    return SSCMA_OK;
+}
+
+sscma_status qm_tfl_plan_dequantize(plan *p, const qm_op *op, tfl_op *o)
+{
+    (void)p, (void)op;
+    o->code = TFL_OP_DEQUANTIZE, o->version = 2;
     return SSCMA_OK;
 }
 
@@ -784,15 +794,15 @@ static sscma_status make_tensor(reader *rd, uint32_t i, int32_t *out)
         numel *= dims[k];
     }
     sscma_dtype dt = type == TFL_TYPE_INT8    ? SSCMA_DTYPE_I8
+                     : type == TFL_TYPE_UINT8 ? SSCMA_DTYPE_U8
                      : type == TFL_TYPE_INT32 ? SSCMA_DTYPE_I32
-                     : type == TFL_TYPE_FLOAT32 ? SSCMA_DTYPE_F32
-                                                : SSCMA_DTYPE_U8;
-    if (dt == SSCMA_DTYPE_U8)
-        return sscma_fail(SSCMA_ERR_UNSUPPORTED, rd->path, "tensor '%s' has type %d; the runtime takes float32, int8 "
-                                                           "and int32", name, (int)type);
+                                              : SSCMA_DTYPE_F32;
+    if (dt == SSCMA_DTYPE_F32 && type != TFL_TYPE_FLOAT32)
+        return sscma_fail(SSCMA_ERR_UNSUPPORTED, rd->path, "tensor '%s' has type %d; the runtime takes float32, int8, "
+                                                           "uint8 and int32", name, (int)type);
     uint32_t bytes;
     const uint8_t *data = buffer_data(rd, buf, &bytes);
-    size_t esize = dt == SSCMA_DTYPE_I8 ? 1 : 4;
+    size_t esize = dt == SSCMA_DTYPE_I8 || dt == SSCMA_DTYPE_U8 ? 1 : 4;
     if (!r->ok)
         return bad(rd, "a tensor refers to a missing buffer");
     if (data != NULL && (uint64_t)bytes != (uint64_t)numel * esize)
@@ -836,7 +846,8 @@ static sscma_status make_tensor(reader *rd, uint32_t i, int32_t *out)
         for (uint32_t k = 0; k < ns; k++) {
             scales[k] = fb_vector_f32_at(r, scv, k);
             int64_t z = fb_vector_i64_at(r, zpv, k);
-            if (!(scales[k] > 0.0f) || !isfinite(scales[k]) || z < -128 || z > 127)
+            if (!(scales[k] > 0.0f) || !isfinite(scales[k]) || z < (dt == SSCMA_DTYPE_U8 ? 0 : -128) ||
+                z > (dt == SSCMA_DTYPE_U8 ? 255 : 127))
                 return sscma_fail(SSCMA_ERR_FORMAT, rd->path, "tensor '%s' has scale %g and zero point %lld", name,
                                   (double)scales[k], (long long)z);
             zps[k] = (int32_t)z;
@@ -1009,8 +1020,10 @@ sscma_status qm_tfl_read_pad(reader *rd, tfl_read_op *ro, qm_op *op)
 sscma_status qm_tfl_read_requant(reader *rd, tfl_read_op *ro, qm_op *op)
 {
     (void)op;
-    if (ro->xt->dtype != SSCMA_DTYPE_I8 || ro->yt->dtype != SSCMA_DTYPE_I8)
-        return bad_op(rd, ro->index, ro->code, "only int8 to int8 requantization is supported");
+    bool in_ok = ro->xt->dtype == SSCMA_DTYPE_I8 || ro->xt->dtype == SSCMA_DTYPE_U8 || ro->xt->dtype == SSCMA_DTYPE_F32;
+    bool out_ok = ro->yt->dtype == SSCMA_DTYPE_I8 || ro->yt->dtype == SSCMA_DTYPE_U8;
+    if (!in_ok || !out_ok)
+        return bad_op(rd, ro->index, ro->code, "QUANTIZE from float32, int8 or uint8 to int8 or uint8 only");
     return SSCMA_OK;
 }
 
@@ -1228,7 +1241,11 @@ static sscma_status read_model(reader *rd)
     }
     if (!r->ok)
         return bad(rd, "the file is truncated or malformed");
-    rd->q->int8 = rd->q->t[rd->q->inputs[0]].dtype == SSCMA_DTYPE_I8;
+    /* an int8 model: its activations are integers (float or uint8 inputs and outputs only through conversions) */
+    rd->q->int8 = false;
+    for (int32_t i = 0; i < rd->q->n_t; i++)
+        if (!rd->q->t[i].constant && (rd->q->t[i].dtype == SSCMA_DTYPE_I8 || rd->q->t[i].dtype == SSCMA_DTYPE_U8))
+            rd->q->int8 = true;
     st = sscma_qm_validate(rd->q);
     if (st == SSCMA_OK && rd->q->int8) /* computed once: the model is read-only from here on (plans share it) */
         st = sscma_qm_prepare_int8(rd->q);

@@ -454,7 +454,10 @@ sscma_status qm_i8_prepare_requant(sscma_qmodel *q, qm_op *op)
     sscma_status st;
     if ((st = alloc_mult(q, op, 1)) != SSCMA_OK)
         return st;
-    sscma_quantize_multiplier((double)x->scale[0] / (double)y->scale[0], &op->mult[0], &op->shift[0]);
+    if (x->dtype == SSCMA_DTYPE_F32) /* from float: no multiplier */
+        op->mult[0] = 0, op->shift[0] = 0;
+    else
+        sscma_quantize_multiplier((double)x->scale[0] / (double)y->scale[0], &op->mult[0], &op->shift[0]);
     return SSCMA_OK;
 }
 
@@ -473,11 +476,13 @@ sscma_status sscma_qm_prepare_int8(sscma_qmodel *q)
         if (def == NULL)
             return sscma_fail(SSCMA_ERR_UNSUPPORTED, op->name, "op kind %d has no int8 kernel", (int)op->kind);
         const qm_tensor *y = &q->t[op->out];
-        sscma_status st = need(op, per_tensor_i8(&q->t[op->in[0]]) && per_tensor_i8(y),
-                               "input and output must be int8 per tensor");
+        sscma_status st = def->converts ? SSCMA_OK /* checked by its validate */
+                                        : need(op, per_tensor_i8(&q->t[op->in[0]]) && per_tensor_i8(y),
+                                               "input and output must be int8 per tensor");
         if (st != SSCMA_OK)
             return st;
-        act_range(y, op->act, &op->act_min, &op->act_max);
+        if (!def->converts)
+            act_range(y, op->act, &op->act_min, &op->act_max);
         if ((st = def->prepare_int8(q, op)) != SSCMA_OK)
             return st;
     }
@@ -805,18 +810,65 @@ static void softmax_rows(void *arg, int64_t begin, int64_t end, int32_t worker)
     }
 }
 
+/* Element i of an int8 or uint8 buffer. */
+static inline int32_t load_q(const void *data, bool u8, int64_t i)
+{
+    return u8 ? (int32_t)((const uint8_t *)data)[i] : (int32_t)((const int8_t *)data)[i];
+}
+
+/* TFLite's float -> int8/uint8 QUANTIZE of one value: (int32)roundf(x / scale) + zp, the division in float. */
+static inline int32_t quantize_float(float x, float scale, int32_t zp)
+{
+    float r = roundf(x / scale);
+    /* x86 turns NaN, infinities and values beyond int32 into INT32_MIN when it converts; TFLite inherits that */
+    int32_t q = r >= -2147483648.0f && r < 2147483648.0f ? (int32_t)r : INT32_MIN;
+    return (int32_t)((uint32_t)q + (uint32_t)zp);
+}
+
+/*
+ * QUANTIZE: int8/uint8 -> int8/uint8 as TFLite requantizes (x - zp_x through the multiplier of s_x / s_y, plus zp_y,
+ * clamped to the output type), or float -> int8/uint8.
+ */
 static void requant_range(void *arg, int64_t begin, int64_t end, int32_t worker)
 {
     (void)worker;
     const i8_job *j = arg;
     const qm_op *op = j->op;
     const qm_tensor *x = &j->q->t[op->in[0]], *y = &j->q->t[op->out];
-    const int8_t *xd = qm_buf(j->ex, x);
-    int8_t *yd = qm_buf(j->ex, y);
+    const void *xd = qm_buf(j->ex, x);
+    void *yd = qm_buf(j->ex, y);
+    const bool yu = y->dtype == SSCMA_DTYPE_U8;
+    const int32_t lo = yu ? 0 : -128, hi = yu ? 255 : 127;
     for (int64_t i = begin; i < end; i++) {
-        int32_t v = fx_mul_by_qm(xd[i] - x->zero_point[0], op->mult[0], op->shift[0]) + y->zero_point[0];
-        yd[i] = (int8_t)clamp_i32(v, -128, 127);
+        int32_t v = x->dtype == SSCMA_DTYPE_F32
+                        ? quantize_float(((const float *)xd)[i], y->scale[0], y->zero_point[0])
+                        : fx_mul_by_qm(load_q(xd, x->dtype == SSCMA_DTYPE_U8, i) - x->zero_point[0], op->mult[0],
+                                       op->shift[0]) + y->zero_point[0];
+        v = clamp_i32(v, lo, hi);
+        if (yu)
+            ((uint8_t *)yd)[i] = (uint8_t)v;
+        else
+            ((int8_t *)yd)[i] = (int8_t)v;
     }
+}
+
+/* DEQUANTIZE: (float)((double)scale * (x - zp)), as TFLite's reference kernel (the product exact in double). */
+sscma_status qm_i8_dequantize(const qm_exec *ex, const qm_op *op)
+{
+    const qm_tensor *x = &ex->q->t[op->in[0]], *y = &ex->q->t[op->out];
+    const void *xd = qm_buf(ex, x);
+    float *yd = qm_buf(ex, y);
+    const bool u8 = x->dtype == SSCMA_DTYPE_U8;
+    const int64_t n = (int64_t)(qm_bytes(ex, y) / sizeof(float));
+    for (int64_t i = 0; i < n; i++)
+        yd[i] = (float)((double)x->scale[0] * (double)(load_q(xd, u8, i) - x->zero_point[0]));
+    return SSCMA_OK;
+}
+
+sscma_status qm_i8_prepare_none(sscma_qmodel *q, qm_op *op)
+{
+    (void)q, (void)op;
+    return SSCMA_OK;
 }
 
 static void concat_i8(const qm_exec *ex, const qm_op *op)

@@ -66,8 +66,8 @@ static const qm_kind_def kinds[] = {
         .prepare_int8 = qm_i8_prepare_same_params, .run_int8 = qm_i8_pad,
     },
     [QM_REQUANT] = {
-        .kind = QM_REQUANT, .name = "requantize", .out_quant = QM_OUT_CALIBRATED,
-        .validate = qm_validate_same_shape, .run_f32 = qm_f32_copy,
+        .kind = QM_REQUANT, .name = "requantize", .out_quant = QM_OUT_CALIBRATED, .converts = true,
+        .validate = qm_validate_quantize, .run_f32 = qm_f32_copy,
         .prepare_int8 = qm_i8_prepare_requant, .run_int8 = qm_i8_requant,
     },
     [QM_CLAMP] = {
@@ -89,6 +89,11 @@ static const qm_kind_def kinds[] = {
         .kind = QM_EXP, .name = "exp", .out_quant = QM_OUT_CALIBRATED,
         .validate = qm_validate_same_shape, .run_f32 = qm_f32_exp,
         .prepare_int8 = qm_i8_prepare_exp, .run_int8 = qm_i8_lut,
+    },
+    [QM_DEQUANTIZE] = {
+        .kind = QM_DEQUANTIZE, .name = "dequantize", .out_quant = QM_OUT_CALIBRATED, .converts = true,
+        .validate = qm_validate_dequantize, .run_f32 = qm_f32_none,
+        .prepare_int8 = qm_i8_prepare_none, .run_int8 = qm_i8_dequantize,
     },
 };
 _Static_assert(sizeof kinds / sizeof kinds[0] == QM_KIND_COUNT, "every qm_kind needs its row in kinds[]");

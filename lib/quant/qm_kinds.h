@@ -25,6 +25,11 @@ typedef struct qm_kind_def {
     qm_kind kind; /* its own index: the completeness test checks it */
     const char *name;
     bool has_weights;       /* inputs 1 and 2 are constant weights and bias (int8 and int32 when quantized) */
+    /*
+     * The kind converts between types (QUANTIZE, DEQUANTIZE): its validate checks its operands' types and
+     * quantization itself, instead of the rule every other kind follows (all float, or all int8 per tensor).
+     */
+    bool converts;
     qm_out_quant out_quant;
     /* Shape checks beyond those every op shares (sscma_qm_validate): what keeps the kernels in bounds. */
     sscma_status (*validate)(const sscma_qmodel *q, const qm_op *op);
@@ -49,6 +54,8 @@ sscma_status qm_validate_reshape(const sscma_qmodel *q, const qm_op *op);
 sscma_status qm_validate_same_shape(const sscma_qmodel *q, const qm_op *op);
 sscma_status qm_validate_resize(const sscma_qmodel *q, const qm_op *op);
 sscma_status qm_validate_pad(const sscma_qmodel *q, const qm_op *op);
+sscma_status qm_validate_quantize(const sscma_qmodel *q, const qm_op *op);
+sscma_status qm_validate_dequantize(const sscma_qmodel *q, const qm_op *op);
 
 /* qmodel.c: the float runtime over the op table's kernels */
 sscma_status qm_f32_conv(const qm_exec *ex, const qm_op *op);
@@ -65,6 +72,7 @@ sscma_status qm_f32_pad(const qm_exec *ex, const qm_op *op);
 sscma_status qm_f32_clamp(const qm_exec *ex, const qm_op *op);
 sscma_status qm_f32_tanh(const qm_exec *ex, const qm_op *op);
 sscma_status qm_f32_exp(const qm_exec *ex, const qm_op *op);
+sscma_status qm_f32_none(const qm_exec *ex, const qm_op *op);
 sscma_status qm_f32_leaky_relu(const qm_exec *ex, const qm_op *op);
 
 /* int8.c: integer parameters */
@@ -79,6 +87,7 @@ sscma_status qm_i8_prepare_requant(sscma_qmodel *q, qm_op *op);
 sscma_status qm_i8_prepare_clamp(sscma_qmodel *q, qm_op *op);
 sscma_status qm_i8_prepare_tanh(sscma_qmodel *q, qm_op *op);
 sscma_status qm_i8_prepare_exp(sscma_qmodel *q, qm_op *op);
+sscma_status qm_i8_prepare_none(sscma_qmodel *q, qm_op *op);
 sscma_status qm_i8_prepare_leaky_relu(sscma_qmodel *q, qm_op *op);
 
 /* int8.c: integer kernels */
@@ -88,6 +97,7 @@ sscma_status qm_i8_add(const qm_exec *ex, const qm_op *op);
 sscma_status qm_i8_pool(const qm_exec *ex, const qm_op *op);
 sscma_status qm_i8_softmax(const qm_exec *ex, const qm_op *op);
 sscma_status qm_i8_requant(const qm_exec *ex, const qm_op *op);
+sscma_status qm_i8_dequantize(const qm_exec *ex, const qm_op *op);
 sscma_status qm_i8_copy(const qm_exec *ex, const qm_op *op);
 sscma_status qm_i8_lut(const qm_exec *ex, const qm_op *op);
 sscma_status qm_i8_concat(const qm_exec *ex, const qm_op *op);

@@ -300,6 +300,43 @@ sscma_status qm_validate_same_shape(const sscma_qmodel *q, const qm_op *op)
     return SSCMA_OK;
 }
 
+static bool quantized_per_tensor(const qm_tensor *t)
+{
+    int32_t lo = t->dtype == SSCMA_DTYPE_U8 ? 0 : -128, hi = t->dtype == SSCMA_DTYPE_U8 ? 255 : 127;
+    return (t->dtype == SSCMA_DTYPE_I8 || t->dtype == SSCMA_DTYPE_U8) && t->n_q == 1 && t->scale[0] > 0.0f &&
+           isfinite(t->scale[0]) && t->zero_point[0] >= lo && t->zero_point[0] <= hi;
+}
+
+/* QUANTIZE: float, int8 or uint8 in (quantized per tensor), int8 or uint8 out, of one shape; only in int8 models. */
+sscma_status qm_validate_quantize(const sscma_qmodel *q, const qm_op *op)
+{
+    const qm_tensor *x = &q->t[op->in[0]], *y = &q->t[op->out];
+    if (!q->int8) {
+        if (x->dtype != SSCMA_DTYPE_F32 || y->dtype != SSCMA_DTYPE_F32)
+            return op_fail(op, "a float model's operands are float", "");
+        return qm_validate_same_shape(q, op);
+    }
+    if (!(x->dtype == SSCMA_DTYPE_F32 || quantized_per_tensor(x)) || !quantized_per_tensor(y))
+        return op_fail(op, "takes float, int8 or uint8 and gives int8 or uint8, quantized per tensor", "");
+    return qm_validate_same_shape(q, op);
+}
+
+/* DEQUANTIZE: int8 or uint8 (per tensor) in, float out, of one shape. */
+sscma_status qm_validate_dequantize(const sscma_qmodel *q, const qm_op *op)
+{
+    const qm_tensor *x = &q->t[op->in[0]], *y = &q->t[op->out];
+    if (!q->int8 || !quantized_per_tensor(x) || y->dtype != SSCMA_DTYPE_F32)
+        return op_fail(op, "takes int8 or uint8 quantized per tensor and gives float", "");
+    return qm_validate_same_shape(q, op);
+}
+
+/* The float runtime of kinds that only exist in int8 models (validation keeps them out of float ones). */
+sscma_status qm_f32_none(const qm_exec *ex, const qm_op *op)
+{
+    (void)ex;
+    return op_fail(op, "has no float kernel", "");
+}
+
 sscma_status qm_validate_resize(const sscma_qmodel *q, const qm_op *op)
 {
     const qm_tensor *x = &q->t[op->in[0]], *y = &q->t[op->out];
@@ -336,6 +373,8 @@ static sscma_status validate_operands(const sscma_qmodel *q, const qm_op *op, co
         sscma_dtype want = param && k == 2 && q->int8 ? SSCMA_DTYPE_I32
                            : q->int8               ? SSCMA_DTYPE_I8
                                                    : SSCMA_DTYPE_F32;
+        if (def->converts) /* its validate checks the types */
+            want = t->dtype;
         if (t->dtype != want || (param && !t->constant) || (!param && t->constant))
             return op_fail(op, "an input or output has the wrong type or kind: ", t->name);
         for (int32_t d = 0; d < t->rank; d++)
@@ -535,7 +574,7 @@ static sscma_status make_view(sscma_qplan *p, int32_t id, sscma_tensor **out)
         return st;
     if (t->rank == 4)
         sscma_tensor_set_layout(v, SSCMA_LAYOUT_NHWC);
-    if (t->n_q == 1 && t->dtype == SSCMA_DTYPE_I8)
+    if (t->n_q == 1 && (t->dtype == SSCMA_DTYPE_I8 || t->dtype == SSCMA_DTYPE_U8))
         st = sscma_tensor_set_quant(v, t->scale[0], t->zero_point[0]);
     if (st != SSCMA_OK) {
         sscma_tensor_destroy(v);
@@ -1095,9 +1134,17 @@ static sscma_status set_input(sscma_qplan *plan, int32_t index, const sscma_tens
         memcpy(plan->buf[id], src, (size_t)n * sizeof(float));
         return SSCMA_OK;
     }
-    int8_t *dst = plan->buf[id];
     const float scale = t->scale[0];
     const int32_t zp = t->zero_point[0];
+    if (t->dtype == SSCMA_DTYPE_U8) {
+        uint8_t *dst = plan->buf[id];
+        for (int64_t i = 0; i < n; i++) {
+            float v = roundf(src[i] / scale) + (float)zp; /* as TFLite's QUANTIZE */
+            dst[i] = (uint8_t)(v < 0.0f ? 0 : v > 255.0f ? 255 : (int32_t)v);
+        }
+        return SSCMA_OK;
+    }
+    int8_t *dst = plan->buf[id];
     for (int64_t i = 0; i < n; i++) {
         float v = roundf(src[i] / scale) + (float)zp; /* as TFLite's QUANTIZE */
         dst[i] = (int8_t)(v < -128.0f ? -128 : v > 127.0f ? 127 : (int32_t)v);
@@ -1123,6 +1170,12 @@ static sscma_status get_output(sscma_qplan *plan, int32_t index, sscma_tensor *o
     int64_t n = rows * (sscma_qm_numel(t) / (t->rank > 0 ? t->dims[0] : 1));
     if (t->dtype == SSCMA_DTYPE_F32) {
         memcpy(dst, plan->buf[id], (size_t)n * sizeof(float));
+        return SSCMA_OK;
+    }
+    if (t->dtype == SSCMA_DTYPE_U8) {
+        const uint8_t *src = plan->buf[id];
+        for (int64_t i = 0; i < n; i++)
+            dst[i] = t->scale[0] * (float)(src[i] - t->zero_point[0]);
         return SSCMA_OK;
     }
     const int8_t *src = plan->buf[id];

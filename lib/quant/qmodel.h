@@ -32,11 +32,12 @@ typedef enum qm_kind {
     QM_HARDSWISH,
     QM_RESIZE_NEAREST, /* integer scale factors, half_pixel_centers false, align_corners false */
     QM_PAD,            /* constant padding of H and W (pads[0..3] = top, left, bottom, right) */
-    QM_REQUANT,        /* int8 -> int8 with other scale / zero point (TFLite QUANTIZE) */
+    QM_REQUANT,        /* TFLite QUANTIZE: int8 -> int8 with other scale / zero point; float, uint8 -> int8, uint8 */
     QM_CLAMP,          /* min(max(x, clip_lo), clip_hi): TFLite RELU (0, inf), RELU6 (0, 6), RELU_N1_TO_1 (-1, 1) */
     QM_LEAKY_RELU,     /* x >= 0 ? x : alpha * x */
     QM_TANH,
     QM_EXP,
+    QM_DEQUANTIZE,     /* int8, uint8 -> float (TFLite DEQUANTIZE) */
     QM_KIND_COUNT
 } qm_kind;
 

@@ -35,10 +35,16 @@ def main(dirname):
             ref = np.concatenate([r.reshape(-1) for r in refs])
             if ref.size != ours.size:
                 raise ValueError(f"{ours.size} outputs from libsscma, {ref.size} from TFLite")
-            diff = np.abs(ref.astype(np.int32) - ours.astype(np.int32))
-            bad = int(np.count_nonzero(diff))
-            ok = bad == 0
-            detail = f"{ref.size} outputs, max {int(diff.max())} LSB, {bad} differ"
+            if ref.dtype == np.float32:  # float outputs: the same bits (NaN included)
+                diff = (ref.view(np.uint32) != ours.view(np.uint32)).astype(np.int32)
+                bad = int(np.count_nonzero(diff))
+                ok = bad == 0
+                detail = f"{ref.size} float outputs, {bad} differ in their bits"
+            else:
+                diff = np.abs(ref.astype(np.int32) - ours.astype(np.int32))
+                bad = int(np.count_nonzero(diff))
+                ok = bad == 0
+                detail = f"{ref.size} outputs, max {int(diff.max())} LSB, {bad} differ"
             if not ok:
                 k = int(np.argmax(diff))
                 detail += f" (first at {k}: input {xs.reshape(-1)[k % xs.size]}, TFLite {ref[k]}, libsscma {ours[k]})"

@@ -32,8 +32,8 @@ static void save(const char *dir, const char *name, const char *ext, const void 
         fclose(f);
 }
 
-/* Loads DIR/NAME.tflite in libsscma, runs it on `inputs` (n samples) and saves inputs and outputs. */
-static void run_case(sscma_context *ctx, const char *dir, const char *name, const int8_t *inputs, int n)
+/* Loads DIR/NAME.tflite in libsscma, runs it on `inputs` (n samples, raw) and saves inputs and outputs. */
+static void run_case(sscma_context *ctx, const char *dir, const char *name, const void *inputs, int n)
 {
     char path[1024];
     snprintf(path, sizeof path, "%s/%s.tflite", dir, name);
@@ -54,7 +54,7 @@ static void run_case(sscma_context *ctx, const char *dir, const char *name, cons
     sscma_tensor_size_bytes(out, &out_b);
     int8_t *all = malloc(out_b * (size_t)n);
     for (int i = 0; i < n; i++) {
-        memcpy(xd, inputs + (size_t)i * in_b, in_b);
+        memcpy(xd, (const char *)inputs + (size_t)i * in_b, in_b);
         if (sscma_qmodel_run(q) != SSCMA_OK) {
             fprintf(stderr, "%s: %s\n", name, sscma_last_error());
             failures++;
@@ -93,6 +93,40 @@ static void unary(sscma_context *ctx, const char *dir, const char *name, int32_t
     run_case(ctx, dir, name, all, 1);
 }
 
+/* x [1, 256] of type tx -> QUANTIZE or DEQUANTIZE -> y [1, 256] of type ty (scale 0: float). */
+static void convert(sscma_context *ctx, const char *dir, const char *name, int32_t code, int8_t tx, float sx,
+                    int32_t zx, int8_t ty, float sy, int32_t zy)
+{
+    tfl_build m;
+    tfl_build_init(&m);
+    const int32_t dims[2] = {1, 256};
+    int32_t x = tfl_tensor(&m, "x", tx, 2, dims, sx, zx, NULL, 0);
+    int32_t y = tfl_tensor(&m, "y", ty, 2, dims, sy, zy, NULL, 0);
+    tfl_operator(&m, code, &x, 1, &y, 1);
+    char path[1024];
+    snprintf(path, sizeof path, "%s/%s.tflite", dir, name);
+    if (!tfl_build_write(&m, &x, 1, &y, 1, path)) {
+        fprintf(stderr, "%s: cannot write\n", name);
+        failures++;
+    }
+    tfl_build_free(&m);
+    if (tx == TFL_TYPE_FLOAT32) {
+        /* around every rounding tie of the output scale, both signs, and what the cast cannot hold */
+        float all[256];
+        for (int v = 0; v < 240; v++)
+            all[v] = ((float)(v - 120) + 0.5f) * sy * (v % 3 == 0 ? 1.0f : v % 3 == 1 ? 1.0000001f : 0.9999999f);
+        const float odd[16] = {NAN, -NAN, INFINITY, -INFINITY, 1e10f, -1e10f, 3e9f, -3e9f,
+                               2147483520.0f, -2147483648.0f, 0.0f, -0.0f, 1e-30f, -1e-30f, 200.0f * sy, -200.0f * sy};
+        memcpy(all + 240, odd, sizeof odd);
+        run_case(ctx, dir, name, all, 1);
+    } else {
+        uint8_t all[256];
+        for (int v = 0; v < 256; v++)
+            all[v] = (uint8_t)v;
+        run_case(ctx, dir, name, all, 1);
+    }
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -121,6 +155,17 @@ int main(int argc, char **argv)
     unary(ctx, dir, "tanh_b", TFL_OP_TANH, 0.1f, 20, 0.01f, -3, 0);
     unary(ctx, dir, "exp_a", TFL_OP_EXP, 0.02f, 0, 0.03f, -128, 0);
     unary(ctx, dir, "exp_b", TFL_OP_EXP, 0.05f, 60, 0.2f, -100, 0);
+    convert(ctx, dir, "quantize_u8_i8", TFL_OP_QUANTIZE, TFL_TYPE_UINT8, 0.05f, 128, TFL_TYPE_INT8, 0.04f, 3);
+    convert(ctx, dir, "quantize_u8_i8_same", TFL_OP_QUANTIZE, TFL_TYPE_UINT8, 0.02f, 128, TFL_TYPE_INT8, 0.02f, 0);
+    convert(ctx, dir, "quantize_i8_u8", TFL_OP_QUANTIZE, TFL_TYPE_INT8, 0.03f, -5, TFL_TYPE_UINT8, 0.07f, 100);
+    convert(ctx, dir, "quantize_i8_u8_same", TFL_OP_QUANTIZE, TFL_TYPE_INT8, 0.03f, -5, TFL_TYPE_UINT8, 0.03f, 123);
+    convert(ctx, dir, "quantize_i8_i8", TFL_OP_QUANTIZE, TFL_TYPE_INT8, 0.011f, 17, TFL_TYPE_INT8, 0.029f, -40);
+    convert(ctx, dir, "quantize_f32_i8", TFL_OP_QUANTIZE, TFL_TYPE_FLOAT32, 0.0f, 0, TFL_TYPE_INT8, 0.037f, -9);
+    convert(ctx, dir, "quantize_f32_u8", TFL_OP_QUANTIZE, TFL_TYPE_FLOAT32, 0.0f, 0, TFL_TYPE_UINT8, 0.05f, 128);
+    convert(ctx, dir, "quantize_f32_i8_neg_zp", TFL_OP_QUANTIZE, TFL_TYPE_FLOAT32, 0.0f, 0, TFL_TYPE_INT8, 0.01f,
+            -128);
+    convert(ctx, dir, "dequantize_i8", TFL_OP_DEQUANTIZE, TFL_TYPE_INT8, 0.0123f, -7, TFL_TYPE_FLOAT32, 0.0f, 0);
+    convert(ctx, dir, "dequantize_u8", TFL_OP_DEQUANTIZE, TFL_TYPE_UINT8, 0.1f, 131, TFL_TYPE_FLOAT32, 0.0f, 0);
     sscma_context_destroy(ctx);
     return failures == 0 ? 0 : 1;
 }

@@ -2,6 +2,7 @@
  * The TFLite reader and int8 runtime, operator by operator, on hand-made files (tfl_build.h): what each operator
  * computes, and how a file with an operator the runtime lacks is refused.
  */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -153,12 +154,80 @@ static void activations_survive_a_round_trip(void)
     sscma_context_destroy(ctx);
 }
 
+/*
+ * A uint8 input quantized to int8, a ReLU, then dequantized to float: what TensorFlow's converter writes for uint8 or
+ * float interfaces. It loads as an int8 model whose input view is uint8 and whose output is float, runs, and survives
+ * libsscma's TFLite writer; the ONNX writer, which takes int8 activations only, refuses it by layer.
+ */
+static void converting_interfaces_load_run_and_write(void)
+{
+    sscma_context *ctx = NULL;
+    CHECK_OK(sscma_context_create(NULL, &ctx));
+    tfl_build m;
+    tfl_build_init(&m);
+    const int32_t dims[2] = {1, 256};
+    int32_t x = tfl_tensor(&m, "x", TFL_TYPE_UINT8, 2, dims, 0.05f, 128, NULL, 0);
+    int32_t a = tfl_tensor(&m, "a", TFL_TYPE_INT8, 2, dims, 0.05f, 0, NULL, 0);
+    int32_t b = tfl_tensor(&m, "b", TFL_TYPE_INT8, 2, dims, 0.03f, -128, NULL, 0);
+    int32_t y = tfl_tensor(&m, "y", TFL_TYPE_FLOAT32, 2, dims, 0.0f, 0, NULL, 0);
+    CHECK(tfl_operator(&m, TFL_OP_QUANTIZE, &x, 1, &a, 1) != NULL);
+    CHECK(tfl_operator(&m, TFL_OP_RELU, &a, 1, &b, 1) != NULL);
+    CHECK(tfl_operator(&m, TFL_OP_DEQUANTIZE, &b, 1, &y, 1) != NULL);
+    const char *path = temp_path("uint8_in_float_out.tflite");
+    CHECK(tfl_build_write(&m, &x, 1, &y, 1, path));
+    tfl_build_free(&m);
+    sscma_qmodel *q = NULL, *back = NULL;
+    CHECK_OK(sscma_qmodel_load_tflite(ctx, path, &q));
+    int is_int8 = 0;
+    CHECK_OK(sscma_qmodel_is_int8(q, &is_int8));
+    CHECK_INT_EQ(is_int8, 1);
+    float first[256], second[256];
+    for (int pass = 0; pass < 2; pass++) {
+        sscma_qmodel *r = pass == 0 ? q : back;
+        sscma_tensor *in, *out;
+        CHECK_OK(sscma_qmodel_prepare(r, 1));
+        CHECK_OK(sscma_qmodel_input(r, 0, &in));
+        CHECK_OK(sscma_qmodel_output(r, 0, &out, NULL));
+        sscma_dtype dt;
+        CHECK_OK(sscma_tensor_dtype(in, &dt));
+        CHECK_INT_EQ(dt, SSCMA_DTYPE_U8);
+        CHECK_OK(sscma_tensor_dtype(out, &dt));
+        CHECK_INT_EQ(dt, SSCMA_DTYPE_F32);
+        uint8_t *xd;
+        float *yd;
+        sscma_tensor_data(in, (void **)&xd);
+        sscma_tensor_data(out, (void **)&yd);
+        for (int v = 0; v < 256; v++)
+            xd[v] = (uint8_t)v;
+        CHECK_OK(sscma_qmodel_run(r));
+        memcpy(pass == 0 ? first : second, yd, sizeof first);
+        if (pass == 0) {
+            const char *again = temp_path("uint8_in_float_out_again.tflite");
+            CHECK_OK(sscma_export_tflite(q, again));
+            CHECK_OK(sscma_qmodel_load_tflite(ctx, again, &back));
+        }
+    }
+    CHECK(memcmp(first, second, sizeof first) == 0);
+    /* the values: relu(0.05 * (v - 128)) on the 0.03 grid, as floats */
+    for (int v = 0; v < 256; v++) {
+        float want = v <= 128 ? 0.0f : 0.03f * roundf(0.05f * (float)(v - 128) / 0.03f);
+        if (want > 0.03f * 255.0f)
+            want = 0.03f * 255.0f;
+        CHECK(fabsf(first[v] - want) < 1e-5f);
+    }
+    CHECK_FAILS(sscma_export_onnx(q, temp_path("mixed.onnx")), SSCMA_ERR_UNSUPPORTED, "takes int8 activations only");
+    sscma_qmodel_destroy(back);
+    sscma_qmodel_destroy(q);
+    sscma_context_destroy(ctx);
+}
+
 int main(int argc, char **argv)
 {
     static const test_case cases[] = {
         TEST_CASE(unsupported_operator_is_named),
         TEST_CASE(unused_operators_are_not_read),
         TEST_CASE(activations_survive_a_round_trip),
+        TEST_CASE(converting_interfaces_load_run_and_write),
     };
     int rc = test_main(argc, argv, cases, TEST_COUNT(cases));
     if (tmpdir[0] != '\0')
