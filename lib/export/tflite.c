@@ -11,6 +11,7 @@
 #include "core/file.h"
 #include "export/exporters.h"
 #include "export/flatbuf.h"
+#include "export/tflite_private.h"
 #include "export/tflite_schema.h"
 #include "export/kinds.h"
 #include "quant/qm_kinds.h"
@@ -19,37 +20,6 @@
 
 /* ---- planning: TFLite tensors and operators from the deployable model ---- */
 
-typedef struct tfl_tensor {
-    const char *name;
-    char *own_name;
-    int8_t type;
-    int32_t rank;
-    int32_t shape[4];
-    const void *data; /* constants */
-    size_t bytes;
-    void *own_data;
-    const float *scale;
-    const int32_t *zero_point;
-    int32_t n_q, q_dim;
-} tfl_tensor;
-
-typedef struct tfl_op {
-    qm_kind kind; /* the row whose options writer serializes it (QM_PAD for inserted paddings) */
-    int32_t code, version;
-    int32_t in[QM_MAX_IN + 1], n_in;
-    int32_t out;
-    const qm_op *src;
-    int8_t padding;
-    int32_t depth_multiplier;
-} tfl_op;
-
-typedef struct tfl_plan {
-    const sscma_qmodel *q;
-    tfl_tensor *t;
-    int32_t n_t, cap_t;
-    tfl_op *ops;
-    int32_t n_ops, cap_ops;
-} plan;
 
 static void plan_free(plan *p)
 {
@@ -99,18 +69,18 @@ static int8_t tfl_type(sscma_dtype d)
                                   : TFL_TYPE_FLOAT32;
 }
 
-static sscma_status oom(void)
+sscma_status tfl_oom(void)
 {
     return sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, "sscma_export_tflite", "out of memory while building the file");
 }
 
 /* An int32 constant (shapes, paddings, sizes). */
-static sscma_status const_i32(plan *p, const char *name, const int32_t *v, int32_t n, int32_t rank,
+sscma_status tfl_const_i32(plan *p, const char *name, const int32_t *v, int32_t n, int32_t rank,
                               const int32_t *shape, int32_t *id)
 {
     tfl_tensor *t = new_tensor(p, id);
     if (t == NULL || (t->own_data = sscma_malloc(p->q->ctx, (size_t)n * 4)) == NULL || (t->own_name = sscma_malloc(p->q->ctx, strlen(name) + 1)) == NULL)
-        return oom();
+        return tfl_oom();
     strcpy(t->own_name, name);
     t->name = t->own_name;
     memcpy(t->own_data, v, (size_t)n * 4);
@@ -151,7 +121,7 @@ static sscma_status plan_tensor(plan *p, const qm_tensor *src)
     int32_t id;
     tfl_tensor *t = new_tensor(p, &id);
     if (t == NULL)
-        return oom();
+        return tfl_oom();
     t->name = src->name;
     t->type = tfl_type(src->dtype);
     t->rank = src->rank;
@@ -168,7 +138,7 @@ static sscma_status plan_tensor(plan *p, const qm_tensor *src)
     return SSCMA_OK;
 }
 
-static sscma_status unsupported(const qm_op *op, const char *why)
+sscma_status tfl_unsupported(const qm_op *op, const char *why)
 {
     return sscma_fail(SSCMA_ERR_UNSUPPORTED, "sscma_export_tflite", "layer '%s' (%s): %s", op->name,
                       sscma_qm_kind_name(op->kind), why);
@@ -182,12 +152,12 @@ static sscma_status add_pad(plan *p, const qm_op *op, int32_t x, int32_t pt, int
     snprintf(name, sizeof name, "%s/pad", op->name);
     const int32_t pads[8] = {0, 0, pt, pb, pl, pr, 0, 0}, pshape[2] = {4, 2};
     int32_t pid, yid;
-    sscma_status st = const_i32(p, "paddings", pads, 8, 2, pshape, &pid);
+    sscma_status st = tfl_const_i32(p, "paddings", pads, 8, 2, pshape, &pid);
     if (st != SSCMA_OK)
         return st;
     tfl_tensor *y = new_tensor(p, &yid);
     if (y == NULL || (y->own_name = sscma_malloc(p->q->ctx, strlen(name) + 1)) == NULL)
-        return oom();
+        return tfl_oom();
     const tfl_tensor *xt = &p->t[x];
     strcpy(y->own_name, name);
     y->name = y->own_name;
@@ -197,14 +167,14 @@ static sscma_status add_pad(plan *p, const qm_op *op, int32_t x, int32_t pt, int
     y->scale = xt->scale, y->zero_point = xt->zero_point, y->n_q = xt->n_q;
     tfl_op *o = new_op(p);
     if (o == NULL)
-        return oom();
+        return tfl_oom();
     o->code = TFL_OP_PAD, o->version = xt->type == TFL_TYPE_INT8 ? 2 : 1;
     o->kind = QM_PAD, o->in[0] = x, o->in[1] = pid, o->n_in = 2, o->out = yid, o->src = NULL;
     *out = yid;
     return SSCMA_OK;
 }
 
-static bool int8_op(const plan *p, const qm_op *op)
+bool tfl_int8_op(const plan *p, const qm_op *op)
 {
     return p->q->t[op->in[0]].dtype == SSCMA_DTYPE_I8;
 }
@@ -215,7 +185,7 @@ static sscma_status depthwise_weights(plan *p, const qm_tensor *w, int32_t *wid)
     tfl_tensor *wt = new_tensor(p, wid);
     size_t esize = w->dtype == SSCMA_DTYPE_I8 ? 1 : 4;
     if (wt == NULL || (wt->own_data = sscma_malloc(p->q->ctx, w->bytes)) == NULL)
-        return oom();
+        return tfl_oom();
     int64_t cout = w->dims[0], taps = w->dims[1] * w->dims[2];
     for (int64_t c = 0; c < cout; c++)
         for (int64_t k = 0; k < taps; k++)
@@ -252,7 +222,7 @@ static sscma_status window_padding(plan *p, const qm_op *op, bool conv, tfl_op *
         return SSCMA_OK;
     }
     if (!conv)
-        return unsupported(op, "pooling padding that is neither SAME nor VALID");
+        return tfl_unsupported(op, "pooling padding that is neither SAME nor VALID");
     int32_t eff_b = (int32_t)((y->dims[1] - 1) * op->stride_h + (int64_t)op->dil_h * (op->kh - 1) + 1 - x->dims[1] -
                               op->pad_t);
     int32_t eff_r = (int32_t)((y->dims[2] - 1) * op->stride_w + (int64_t)op->dil_w * (op->kw - 1) + 1 - x->dims[2] -
@@ -265,7 +235,7 @@ static sscma_status window_padding(plan *p, const qm_op *op, bool conv, tfl_op *
 
 sscma_status qm_tfl_plan_conv(plan *p, const qm_op *op, tfl_op *o)
 {
-    const bool i8 = int8_op(p, op);
+    const bool i8 = tfl_int8_op(p, op);
     sscma_status st = window_padding(p, op, true, o);
     if (st != SSCMA_OK)
         return st;
@@ -284,22 +254,22 @@ sscma_status qm_tfl_plan_conv(plan *p, const qm_op *op, tfl_op *o)
 sscma_status qm_tfl_plan_pool(plan *p, const qm_op *op, tfl_op *o)
 {
     o->code = op->kind == QM_AVG_POOL ? TFL_OP_AVERAGE_POOL_2D : TFL_OP_MAX_POOL_2D;
-    o->version = int8_op(p, op) ? 2 : 1;
+    o->version = tfl_int8_op(p, op) ? 2 : 1;
     return window_padding(p, op, false, o);
 }
 
 sscma_status qm_tfl_plan_fc(plan *p, const qm_op *op, tfl_op *o)
 {
     if (p->q->t[op->in[1]].n_q > 1)
-        return unsupported(op, "per-channel fully connected weights");
-    o->code = TFL_OP_FULLY_CONNECTED, o->version = int8_op(p, op) ? 4 : 1;
+        return tfl_unsupported(op, "per-channel fully connected weights");
+    o->code = TFL_OP_FULLY_CONNECTED, o->version = tfl_int8_op(p, op) ? 4 : 1;
     return SSCMA_OK;
 }
 
 /* Operators that need nothing but their row's builtin code (version 2 for int8, as TFLite's kernels want). */
 sscma_status qm_tfl_plan_simple(plan *p, const qm_op *op, tfl_op *o)
 {
-    o->code = sscma_qm_format(op->kind)->tflite_codes[0], o->version = int8_op(p, op) ? 2 : 1;
+    o->code = sscma_qm_format(op->kind)->tflite_codes[0], o->version = tfl_int8_op(p, op) ? 2 : 1;
     return SSCMA_OK;
 }
 
@@ -310,7 +280,7 @@ sscma_status qm_tfl_plan_reshape(plan *p, const qm_op *op, tfl_op *o)
     for (int32_t i = 0; i < rank; i++)
         shape[i] = (int32_t)y->dims[i];
     o->code = TFL_OP_RESHAPE, o->n_in = 2;
-    return const_i32(p, "shape", shape, rank, 1, &rank, &o->in[1]);
+    return tfl_const_i32(p, "shape", shape, rank, 1, &rank, &o->in[1]);
 }
 
 sscma_status qm_tfl_plan_hardswish(plan *p, const qm_op *op, tfl_op *o)
@@ -325,15 +295,15 @@ sscma_status qm_tfl_plan_resize(plan *p, const qm_op *op, tfl_op *o)
     const qm_tensor *y = &p->q->t[op->out];
     int32_t two = 2;
     const int32_t size[2] = {(int32_t)y->dims[1], (int32_t)y->dims[2]};
-    o->code = TFL_OP_RESIZE_NEAREST_NEIGHBOR, o->version = int8_op(p, op) ? 2 : 1, o->n_in = 2;
-    return const_i32(p, "size", size, 2, 1, &two, &o->in[1]);
+    o->code = TFL_OP_RESIZE_NEAREST_NEIGHBOR, o->version = tfl_int8_op(p, op) ? 2 : 1, o->n_in = 2;
+    return tfl_const_i32(p, "size", size, 2, 1, &two, &o->in[1]);
 }
 
 sscma_status qm_tfl_plan_pad(plan *p, const qm_op *op, tfl_op *o)
 {
     const int32_t pads[8] = {0, 0, op->pad_t, op->pad_b, op->pad_l, op->pad_r, 0, 0}, pshape[2] = {4, 2};
-    o->code = TFL_OP_PAD, o->version = int8_op(p, op) ? 2 : 1, o->n_in = 2;
-    return const_i32(p, "paddings", pads, 8, 2, pshape, &o->in[1]);
+    o->code = TFL_OP_PAD, o->version = tfl_int8_op(p, op) ? 2 : 1, o->n_in = 2;
+    return tfl_const_i32(p, "paddings", pads, 8, 2, pshape, &o->in[1]);
 }
 
 sscma_status qm_tfl_plan_requant(plan *p, const qm_op *op, tfl_op *o)
@@ -353,7 +323,7 @@ sscma_status qm_tfl_plan_dequantize(plan *p, const qm_op *op, tfl_op *o)
 /* RELU, RELU6 or RELU_N1_TO_1, whichever has op's range (TFLite has no general clamp). */
 sscma_status qm_tfl_plan_clamp(plan *p, const qm_op *op, tfl_op *o)
 {
-    o->version = int8_op(p, op) ? 2 : 1;
+    o->version = tfl_int8_op(p, op) ? 2 : 1;
     if (op->clip_lo == 0.0f && isinf(op->clip_hi) && op->clip_hi > 0.0f)
         o->code = TFL_OP_RELU;
     else if (op->clip_lo == 0.0f && op->clip_hi == 6.0f)
@@ -361,7 +331,7 @@ sscma_status qm_tfl_plan_clamp(plan *p, const qm_op *op, tfl_op *o)
     else if (op->clip_lo == -1.0f && op->clip_hi == 1.0f)
         o->code = TFL_OP_RELU_N1_TO_1, o->version = 1; /* TFLite's kernel takes version 1 only */
     else
-        return unsupported(op, "TFLite has no operator for this clamp range");
+        return tfl_unsupported(op, "TFLite has no operator for this clamp range");
     return SSCMA_OK;
 }
 
@@ -370,9 +340,9 @@ static sscma_status plan_op(plan *p, const qm_op *op)
 {
     const qm_format_def *def = sscma_qm_format(op->kind);
     if (def == NULL || def->tflite_plan == NULL)
-        return unsupported(op, "no TFLite equivalent");
+        return tfl_unsupported(op, "no TFLite equivalent");
     if (op->act != SSCMA_ACT_NONE && op->act != SSCMA_ACT_RELU && op->act != SSCMA_ACT_RELU6)
-        return unsupported(op, "only ReLU and ReLU6 can be fused");
+        return tfl_unsupported(op, "only ReLU and ReLU6 can be fused");
     tfl_op tmp;
     memset(&tmp, 0, sizeof tmp);
     tmp.kind = op->kind, tmp.src = op, tmp.out = op->out, tmp.version = 1;
@@ -384,14 +354,14 @@ static sscma_status plan_op(plan *p, const qm_op *op)
         return st;
     tfl_op *o = new_op(p);
     if (o == NULL)
-        return oom();
+        return tfl_oom();
     *o = tmp;
     return SSCMA_OK;
 }
 
 /* ---- serialization ---- */
 
-static int8_t act_code(sscma_act_kind a)
+int8_t tfl_act_code(sscma_act_kind a)
 {
     return a == SSCMA_ACT_RELU ? TFL_ACT_RELU : a == SSCMA_ACT_RELU6 ? TFL_ACT_RELU6 : TFL_ACT_NONE;
 }
@@ -409,7 +379,7 @@ uint32_t qm_tfl_options_conv(fb_builder *b, const plan *p, const tfl_op *o, uint
     fb_field_i32(b, 2, op->stride_h);
     if (dw)
         fb_field_i32(b, 3, o->depth_multiplier);
-    fb_field_u8(b, dw ? 4 : 3, (uint8_t)act_code(op->act));
+    fb_field_u8(b, dw ? 4 : 3, (uint8_t)tfl_act_code(op->act));
     fb_field_i32(b, dw ? 5 : 4, op->dil_w);
     fb_field_i32(b, dw ? 6 : 5, op->dil_h);
     *type = dw ? TFL_OPT_DEPTHWISE_CONV2D : TFL_OPT_CONV2D;
@@ -426,16 +396,16 @@ uint32_t qm_tfl_options_pool(fb_builder *b, const plan *p, const tfl_op *o, uint
     fb_field_i32(b, 2, op->stride_h);
     fb_field_i32(b, 3, op->kw);
     fb_field_i32(b, 4, op->kh);
-    fb_field_u8(b, 5, (uint8_t)act_code(op->act));
+    fb_field_u8(b, 5, (uint8_t)tfl_act_code(op->act));
     *type = TFL_OPT_POOL2D;
     return fb_table_end(b);
 }
 
 /* Options whose only field is the fused activation (fully connected, add). */
-static fb_ref act_options(fb_builder *b, const tfl_op *o, uint8_t union_type, uint8_t *type)
+fb_ref tfl_act_options(fb_builder *b, const tfl_op *o, uint8_t union_type, uint8_t *type)
 {
     fb_table_start(b);
-    fb_field_u8(b, 0, (uint8_t)act_code(o->src->act));
+    fb_field_u8(b, 0, (uint8_t)tfl_act_code(o->src->act));
     *type = union_type;
     return fb_table_end(b);
 }
@@ -443,13 +413,13 @@ static fb_ref act_options(fb_builder *b, const tfl_op *o, uint8_t union_type, ui
 uint32_t qm_tfl_options_fc(fb_builder *b, const plan *p, const tfl_op *o, uint8_t *type)
 {
     (void)p;
-    return act_options(b, o, TFL_OPT_FULLY_CONNECTED, type);
+    return tfl_act_options(b, o, TFL_OPT_FULLY_CONNECTED, type);
 }
 
 uint32_t qm_tfl_options_add(fb_builder *b, const plan *p, const tfl_op *o, uint8_t *type)
 {
     (void)p;
-    return act_options(b, o, TFL_OPT_ADD, type);
+    return tfl_act_options(b, o, TFL_OPT_ADD, type);
 }
 
 uint32_t qm_tfl_options_concat(fb_builder *b, const plan *p, const tfl_op *o, uint8_t *type)
@@ -457,7 +427,7 @@ uint32_t qm_tfl_options_concat(fb_builder *b, const plan *p, const tfl_op *o, ui
     (void)p;
     fb_table_start(b);
     fb_field_i32(b, 0, o->src->axis);
-    fb_field_u8(b, 1, (uint8_t)act_code(o->src->act));
+    fb_field_u8(b, 1, (uint8_t)tfl_act_code(o->src->act));
     *type = TFL_OPT_CONCATENATION;
     return fb_table_end(b);
 }
@@ -482,7 +452,7 @@ uint32_t qm_tfl_options_reshape(fb_builder *b, const plan *p, const tfl_op *o, u
 }
 
 /* An options table without fields: TFLite's kernels still expect the union type. */
-static fb_ref empty_options(fb_builder *b, uint8_t union_type, uint8_t *type)
+fb_ref tfl_empty_options(fb_builder *b, uint8_t union_type, uint8_t *type)
 {
     fb_table_start(b);
     *type = union_type;
@@ -492,31 +462,31 @@ static fb_ref empty_options(fb_builder *b, uint8_t union_type, uint8_t *type)
 uint32_t qm_tfl_options_hardswish(fb_builder *b, const plan *p, const tfl_op *o, uint8_t *type)
 {
     (void)p, (void)o;
-    return empty_options(b, TFL_OPT_HARD_SWISH, type);
+    return tfl_empty_options(b, TFL_OPT_HARD_SWISH, type);
 }
 
 uint32_t qm_tfl_options_resize(fb_builder *b, const plan *p, const tfl_op *o, uint8_t *type)
 {
     (void)p, (void)o;
-    return empty_options(b, TFL_OPT_RESIZE_NEAREST, type);
+    return tfl_empty_options(b, TFL_OPT_RESIZE_NEAREST, type);
 }
 
 uint32_t qm_tfl_options_pad(fb_builder *b, const plan *p, const tfl_op *o, uint8_t *type)
 {
     (void)p, (void)o;
-    return empty_options(b, TFL_OPT_PAD, type);
+    return tfl_empty_options(b, TFL_OPT_PAD, type);
 }
 
 uint32_t qm_tfl_options_requant(fb_builder *b, const plan *p, const tfl_op *o, uint8_t *type)
 {
     (void)p, (void)o;
-    return empty_options(b, TFL_OPT_QUANTIZE, type);
+    return tfl_empty_options(b, TFL_OPT_QUANTIZE, type);
 }
 
 uint32_t qm_tfl_options_exp(fb_builder *b, const plan *p, const tfl_op *o, uint8_t *type)
 {
     (void)p, (void)o;
-    return empty_options(b, TFL_OPT_EXP, type);
+    return tfl_empty_options(b, TFL_OPT_EXP, type);
 }
 
 uint32_t qm_tfl_options_leaky_relu(fb_builder *b, const plan *p, const tfl_op *o, uint8_t *type)
@@ -703,7 +673,7 @@ sscma_status sscma_tflite_build(const sscma_qmodel *qmodel, fb_builder *b, const
         st = plan_op(&p, &qmodel->ops[i]);
     fb_init(b, qmodel->ctx);
     if (st == SSCMA_OK && !serialize(&p, b, data, size))
-        st = oom();
+        st = tfl_oom();
     plan_free(&p);
     return st;
 }
@@ -724,17 +694,8 @@ sscma_status sscma_export_tflite(const sscma_qmodel *qmodel, const char *path)
 
 /* ---- reader ---- */
 
-typedef struct tfl_reader {
-    fb_reader r;
-    const char *path;
-    sscma_qmodel *q;
-    size_t buffers, tensors;  /* vector positions */
-    uint32_t n_buffers, n_tensors;
-    int32_t *map;             /* TFLite tensor -> qmodel tensor, -1 = not made yet */
-    uint8_t *dw_weight;       /* TFLite tensor used as depthwise weights */
-} reader;
 
-static sscma_status bad(const reader *rd, const char *what)
+sscma_status tfl_bad(const reader *rd, const char *what)
 {
     if (!rd->r.ok && rd->r.needed > rd->r.size) /* say so when the data ran out, not what it then lacked */
         return sscma_fail(SSCMA_ERR_FORMAT, rd->path,
@@ -743,7 +704,7 @@ static sscma_status bad(const reader *rd, const char *what)
     return sscma_fail(SSCMA_ERR_FORMAT, rd->path, "%s", what);
 }
 
-static sscma_status bad_op(const reader *rd, uint32_t index, int32_t code, const char *what)
+sscma_status tfl_bad_op(const reader *rd, uint32_t index, int32_t code, const char *what)
 {
     const char *name = sscma_tflite_builtin_name(code);
     return sscma_fail(SSCMA_ERR_UNSUPPORTED, rd->path, "operator %u (%s, builtin code %d): %s", (unsigned)index,
@@ -751,7 +712,7 @@ static sscma_status bad_op(const reader *rd, uint32_t index, int32_t code, const
 }
 
 /* The data of buffer `index` (NULL, 0 when empty). */
-static const uint8_t *buffer_data(reader *rd, uint32_t index, uint32_t *bytes)
+const uint8_t *tfl_buffer_data(reader *rd, uint32_t index, uint32_t *bytes)
 {
     *bytes = 0;
     if (index >= rd->n_buffers) {
@@ -767,7 +728,7 @@ static const uint8_t *buffer_data(reader *rd, uint32_t index, uint32_t *bytes)
 static sscma_status make_tensor(reader *rd, uint32_t i, int32_t *out)
 {
     if (i >= rd->n_tensors)
-        return bad(rd, "a tensor index is out of range");
+        return tfl_bad(rd, "a tensor index is out of range");
     if (rd->map[i] >= 0) {
         *out = rd->map[i];
         return SSCMA_OK;
@@ -781,7 +742,7 @@ static sscma_status make_tensor(reader *rd, uint32_t i, int32_t *out)
     char name[256];
     fb_get_string(r, t, 3, name, sizeof name);
     if (!r->ok || rank > 4)
-        return bad(rd, "tensor has a malformed shape or rank above 4");
+        return tfl_bad(rd, "tensor has a malformed shape or rank above 4");
     int64_t dims[4];
     int64_t numel = 1;
     for (uint32_t k = 0; k < rank; k++) {
@@ -801,10 +762,10 @@ static sscma_status make_tensor(reader *rd, uint32_t i, int32_t *out)
         return sscma_fail(SSCMA_ERR_UNSUPPORTED, rd->path, "tensor '%s' has type %d; the runtime takes float32, int8, "
                                                            "uint8 and int32", name, (int)type);
     uint32_t bytes;
-    const uint8_t *data = buffer_data(rd, buf, &bytes);
+    const uint8_t *data = tfl_buffer_data(rd, buf, &bytes);
     size_t esize = dt == SSCMA_DTYPE_I8 || dt == SSCMA_DTYPE_U8 ? 1 : 4;
     if (!r->ok)
-        return bad(rd, "a tensor refers to a missing buffer");
+        return tfl_bad(rd, "a tensor refers to a missing buffer");
     if (data != NULL && (uint64_t)bytes != (uint64_t)numel * esize)
         return sscma_fail(SSCMA_ERR_FORMAT, rd->path, "tensor '%s' has %u bytes of data for %lld elements", name,
                           (unsigned)bytes, (long long)numel);
@@ -836,7 +797,7 @@ static sscma_status make_tensor(reader *rd, uint32_t i, int32_t *out)
     size_t scv = fb_get_vector(r, qp, 2, 4, &ns), zpv = fb_get_vector(r, qp, 3, 8, &nz);
     int32_t qdim = fb_get_i32(r, qp, 6, 0);
     if (!r->ok)
-        return bad(rd, "malformed quantization parameters");
+        return tfl_bad(rd, "malformed quantization parameters");
     if (ns > 0 && dt != SSCMA_DTYPE_F32) {
         if (nz != ns || (ns > 1 && (qdim < 0 || (uint32_t)qdim >= rank || dims[qdim] != (int64_t)ns)) || ns > 4096)
             return sscma_fail(SSCMA_ERR_FORMAT, rd->path, "tensor '%s' has %u scales and %u zero points", name,
@@ -861,7 +822,7 @@ static sscma_status make_tensor(reader *rd, uint32_t i, int32_t *out)
 }
 
 /* Explicit padding from TFLite's SAME / VALID. */
-static void tfl_pads(int8_t padding, int64_t in, int64_t out, int32_t k, int32_t stride, int32_t dil, int32_t *a,
+void tfl_pads(int8_t padding, int64_t in, int64_t out, int32_t k, int32_t stride, int32_t dil, int32_t *a,
                      int32_t *b)
 {
     *a = *b = 0;
@@ -873,7 +834,7 @@ static void tfl_pads(int8_t padding, int64_t in, int64_t out, int32_t k, int32_t
     *a = (int32_t)(total / 2), *b = (int32_t)(total - total / 2);
 }
 
-static sscma_act_kind act_of(uint8_t code, bool *ok)
+sscma_act_kind tfl_act_of(uint8_t code, bool *ok)
 {
     if (code == TFL_ACT_RELU)
         return SSCMA_ACT_RELU;
@@ -883,21 +844,9 @@ static sscma_act_kind act_of(uint8_t code, bool *ok)
     return SSCMA_ACT_NONE;
 }
 
-/* One TFLite operator being read: what the kinds' readers see besides the op they fill. */
-typedef struct tfl_read_op {
-    uint32_t index;
-    int32_t code;
-    fb_table opt;            /* the builtin options table (0 when absent: every field reads as its default) */
-    uint32_t n_in;
-    const int32_t *tin;      /* TFLite input tensors (-1: optional input left out) */
-    const int32_t *ids;      /* their qmodel tensors (-1 likewise) */
-    int32_t n_ids;           /* inputs present */
-    const qm_tensor *xt, *yt;
-    bool act_ok;             /* cleared by a fused activation the runtime lacks */
-} tfl_read_op;
 
 /* Inputs 1.. (weights, bias; optional ones left out) after op->in[0]. */
-static void read_extra_inputs(const tfl_read_op *ro, qm_op *op)
+void tfl_read_extra_inputs(const tfl_read_op *ro, qm_op *op)
 {
     for (uint32_t k = 1; k < ro->n_in; k++)
         if (ro->ids[k] >= 0)
@@ -909,18 +858,18 @@ sscma_status qm_tfl_read_conv(reader *rd, tfl_read_op *ro, qm_op *op)
     fb_reader *r = &rd->r;
     const bool dw = ro->code == TFL_OP_DEPTHWISE_CONV_2D;
     if (ro->n_in < 2 || ro->n_in > 3 || ro->ids[1] < 0 || ro->xt->rank != 4 || ro->yt->rank != 4)
-        return bad_op(rd, ro->index, ro->code, "needs NHWC input and output and weights");
-    read_extra_inputs(ro, op);
+        return tfl_bad_op(rd, ro->index, ro->code, "needs NHWC input and output and weights");
+    tfl_read_extra_inputs(ro, op);
     const qm_tensor *w = &rd->q->t[op->in[1]];
     int8_t padding = (int8_t)fb_get_u8(r, ro->opt, 0, 0);
     op->stride_w = fb_get_i32(r, ro->opt, 1, 1), op->stride_h = fb_get_i32(r, ro->opt, 2, 1);
-    op->act = act_of(fb_get_u8(r, ro->opt, dw ? 4 : 3, 0), &ro->act_ok);
+    op->act = tfl_act_of(fb_get_u8(r, ro->opt, dw ? 4 : 3, 0), &ro->act_ok);
     op->dil_w = fb_get_i32(r, ro->opt, dw ? 5 : 4, 1), op->dil_h = fb_get_i32(r, ro->opt, dw ? 6 : 5, 1);
     op->kh = (int32_t)w->dims[1], op->kw = (int32_t)w->dims[2];
     op->groups = dw ? (int32_t)ro->xt->dims[3] : 1;
     if (op->stride_h < 1 || op->stride_w < 1 || op->dil_h < 1 || op->dil_w < 1 || op->stride_h > 64 ||
         op->stride_w > 64 || op->dil_h > 64 || op->dil_w > 64)
-        return bad_op(rd, ro->index, ro->code, "strides and dilations must be 1..64");
+        return tfl_bad_op(rd, ro->index, ro->code, "strides and dilations must be 1..64");
     tfl_pads(padding, ro->xt->dims[1], ro->yt->dims[1], op->kh, op->stride_h, op->dil_h, &op->pad_t, &op->pad_b);
     tfl_pads(padding, ro->xt->dims[2], ro->yt->dims[2], op->kw, op->stride_w, op->dil_w, &op->pad_l, &op->pad_r);
     return SSCMA_OK;
@@ -929,32 +878,32 @@ sscma_status qm_tfl_read_conv(reader *rd, tfl_read_op *ro, qm_op *op)
 sscma_status qm_tfl_read_fc(reader *rd, tfl_read_op *ro, qm_op *op)
 {
     if (ro->n_in < 2 || ro->n_in > 3 || ro->ids[1] < 0 || ro->xt->rank != 2)
-        return bad_op(rd, ro->index, ro->code, "needs a [N, in] input and weights");
-    read_extra_inputs(ro, op);
-    op->act = act_of(fb_get_u8(&rd->r, ro->opt, 0, 0), &ro->act_ok);
+        return tfl_bad_op(rd, ro->index, ro->code, "needs a [N, in] input and weights");
+    tfl_read_extra_inputs(ro, op);
+    op->act = tfl_act_of(fb_get_u8(&rd->r, ro->opt, 0, 0), &ro->act_ok);
     if (fb_get_u8(&rd->r, ro->opt, 1, 0) != 0)
-        return bad_op(rd, ro->index, ro->code, "shuffled weight formats are not supported");
+        return tfl_bad_op(rd, ro->index, ro->code, "shuffled weight formats are not supported");
     return SSCMA_OK;
 }
 
 sscma_status qm_tfl_read_add(reader *rd, tfl_read_op *ro, qm_op *op)
 {
     if (ro->n_in != 2 || ro->ids[1] < 0)
-        return bad_op(rd, ro->index, ro->code, "needs 2 inputs");
+        return tfl_bad_op(rd, ro->index, ro->code, "needs 2 inputs");
     op->in[1] = ro->ids[1], op->n_in = 2;
-    op->act = act_of(fb_get_u8(&rd->r, ro->opt, 0, 0), &ro->act_ok);
+    op->act = tfl_act_of(fb_get_u8(&rd->r, ro->opt, 0, 0), &ro->act_ok);
     return SSCMA_OK;
 }
 
 sscma_status qm_tfl_read_concat(reader *rd, tfl_read_op *ro, qm_op *op)
 {
     if ((uint32_t)ro->n_ids != ro->n_in)
-        return bad_op(rd, ro->index, ro->code, "an input is missing");
-    read_extra_inputs(ro, op);
+        return tfl_bad_op(rd, ro->index, ro->code, "an input is missing");
+    tfl_read_extra_inputs(ro, op);
     op->axis = fb_get_i32(&rd->r, ro->opt, 0, 0);
     if (op->axis < 0)
         op->axis += ro->yt->rank;
-    op->act = act_of(fb_get_u8(&rd->r, ro->opt, 1, 0), &ro->act_ok);
+    op->act = tfl_act_of(fb_get_u8(&rd->r, ro->opt, 1, 0), &ro->act_ok);
     return SSCMA_OK;
 }
 
@@ -962,13 +911,13 @@ sscma_status qm_tfl_read_pool(reader *rd, tfl_read_op *ro, qm_op *op)
 {
     fb_reader *r = &rd->r;
     if (ro->xt->rank != 4 || ro->yt->rank != 4)
-        return bad_op(rd, ro->index, ro->code, "needs NHWC input and output");
+        return tfl_bad_op(rd, ro->index, ro->code, "needs NHWC input and output");
     int8_t padding = (int8_t)fb_get_u8(r, ro->opt, 0, 0);
     op->stride_w = fb_get_i32(r, ro->opt, 1, 1), op->stride_h = fb_get_i32(r, ro->opt, 2, 1);
     op->kw = fb_get_i32(r, ro->opt, 3, 1), op->kh = fb_get_i32(r, ro->opt, 4, 1);
-    op->act = act_of(fb_get_u8(r, ro->opt, 5, 0), &ro->act_ok);
+    op->act = tfl_act_of(fb_get_u8(r, ro->opt, 5, 0), &ro->act_ok);
     if (op->stride_h < 1 || op->stride_w < 1 || op->kh < 1 || op->kw < 1 || op->kh > 4096 || op->kw > 4096)
-        return bad_op(rd, ro->index, ro->code, "bad filter or stride");
+        return tfl_bad_op(rd, ro->index, ro->code, "bad filter or stride");
     tfl_pads(padding, ro->xt->dims[1], ro->yt->dims[1], op->kh, op->stride_h, 1, &op->pad_t, &op->pad_b);
     tfl_pads(padding, ro->xt->dims[2], ro->yt->dims[2], op->kw, op->stride_w, 1, &op->pad_l, &op->pad_r);
     return SSCMA_OK;
@@ -985,7 +934,7 @@ sscma_status qm_tfl_read_softmax(reader *rd, tfl_read_op *ro, qm_op *op)
 {
     (void)op;
     if (fb_get_f32(&rd->r, ro->opt, 0, 1.0f) != 1.0f)
-        return bad_op(rd, ro->index, ro->code, "softmax with beta other than 1");
+        return tfl_bad_op(rd, ro->index, ro->code, "softmax with beta other than 1");
     return SSCMA_OK;
 }
 
@@ -993,7 +942,7 @@ sscma_status qm_tfl_read_resize(reader *rd, tfl_read_op *ro, qm_op *op)
 {
     (void)op;
     if (fb_get_u8(&rd->r, ro->opt, 0, 0) || fb_get_u8(&rd->r, ro->opt, 1, 0))
-        return bad_op(rd, ro->index, ro->code, "align_corners and half_pixel_centers are not supported");
+        return tfl_bad_op(rd, ro->index, ro->code, "align_corners and half_pixel_centers are not supported");
     return SSCMA_OK;
 }
 
@@ -1002,17 +951,17 @@ sscma_status qm_tfl_read_pad(reader *rd, tfl_read_op *ro, qm_op *op)
     fb_reader *r = &rd->r;
     uint32_t bytes = 0;
     if (ro->n_in != 2 || (uint32_t)ro->tin[1] >= rd->n_tensors)
-        return bad_op(rd, ro->index, ro->code, "needs the paddings input");
+        return tfl_bad_op(rd, ro->index, ro->code, "needs the paddings input");
     fb_table pt = fb_vector_table(r, rd->tensors, (uint32_t)ro->tin[1]);
-    const uint8_t *pd = buffer_data(rd, fb_get_u32(r, pt, 2, 0), &bytes);
+    const uint8_t *pd = tfl_buffer_data(rd, fb_get_u32(r, pt, 2, 0), &bytes);
     if (pd == NULL || bytes != 32 || fb_get_u8(r, pt, 1, 0) != TFL_TYPE_INT32)
-        return bad_op(rd, ro->index, ro->code, "paddings must be a constant int32 [4, 2]");
+        return tfl_bad_op(rd, ro->index, ro->code, "paddings must be a constant int32 [4, 2]");
     int32_t pads[8];
     for (int k = 0; k < 8; k++)
         pads[k] = (int32_t)((uint32_t)pd[4 * k] | (uint32_t)pd[4 * k + 1] << 8 | (uint32_t)pd[4 * k + 2] << 16 |
                             (uint32_t)pd[4 * k + 3] << 24);
     if (pads[0] || pads[1] || pads[6] || pads[7] || pads[2] < 0 || pads[3] < 0 || pads[4] < 0 || pads[5] < 0)
-        return bad_op(rd, ro->index, ro->code, "only non-negative padding of H and W is supported");
+        return tfl_bad_op(rd, ro->index, ro->code, "only non-negative padding of H and W is supported");
     op->pad_t = pads[2], op->pad_b = pads[3], op->pad_l = pads[4], op->pad_r = pads[5];
     return SSCMA_OK;
 }
@@ -1023,7 +972,7 @@ sscma_status qm_tfl_read_requant(reader *rd, tfl_read_op *ro, qm_op *op)
     bool in_ok = ro->xt->dtype == SSCMA_DTYPE_I8 || ro->xt->dtype == SSCMA_DTYPE_U8 || ro->xt->dtype == SSCMA_DTYPE_F32;
     bool out_ok = ro->yt->dtype == SSCMA_DTYPE_I8 || ro->yt->dtype == SSCMA_DTYPE_U8;
     if (!in_ok || !out_ok)
-        return bad_op(rd, ro->index, ro->code, "QUANTIZE from float32, int8 or uint8 to int8 or uint8 only");
+        return tfl_bad_op(rd, ro->index, ro->code, "QUANTIZE from float32, int8 or uint8 to int8 or uint8 only");
     return SSCMA_OK;
 }
 
@@ -1039,7 +988,7 @@ sscma_status qm_tfl_read_leaky_relu(reader *rd, tfl_read_op *ro, qm_op *op)
 {
     op->alpha = fb_get_f32(&rd->r, ro->opt, 0, 0.0f);
     if (!isfinite(op->alpha))
-        return bad_op(rd, ro->index, ro->code, "alpha must be finite");
+        return tfl_bad_op(rd, ro->index, ro->code, "alpha must be finite");
     return SSCMA_OK;
 }
 
@@ -1084,16 +1033,16 @@ static sscma_status read_op(reader *rd, uint32_t index, fb_table o, const int32_
     if ((st = make_tensor(rd, (uint32_t)tout, &y)) != SSCMA_OK)
         return st;
     if (ids[0] < 0)
-        return bad_op(rd, index, code, "the first input is missing");
+        return tfl_bad_op(rd, index, code, "the first input is missing");
     const qm_format_def *def = kind_of_code(code);
     if (def == NULL)
-        return bad_op(rd, index, code, "the runtime has no kernel for this operator");
+        return tfl_bad_op(rd, index, code, "the runtime has no kernel for this operator");
     op.kind = def->kind, op.in[0] = ids[0], op.out = y;
     tfl_read_op ro = {index, code, opt, n_in, tin, ids, n_ids, &rd->q->t[ids[0]], &rd->q->t[y], true};
     if ((st = def->tflite_read(rd, &ro, &op)) != SSCMA_OK)
         return st;
     if (!ro.act_ok)
-        return bad_op(rd, index, code, "fused activation other than ReLU or ReLU6");
+        return tfl_bad_op(rd, index, code, "fused activation other than ReLU or ReLU6");
     if (!r->ok)
         return sscma_fail(SSCMA_ERR_FORMAT, rd->path, "operator %u has malformed options", (unsigned)index);
     return sscma_qm_add_op(rd->q, &op, NULL);
@@ -1149,25 +1098,25 @@ static sscma_status read_model(reader *rd)
         return sscma_fail(SSCMA_ERR_FORMAT, rd->path, "truncated at byte %zu: a TFLite file's header alone is longer",
                           r->size);
     if (r->size < 16 || memcmp(r->data + 4, "TFL3", 4) != 0)
-        return bad(rd, "not a TFLite file (no TFL3 identifier)");
+        return tfl_bad(rd, "not a TFLite file (no TFL3 identifier)");
     fb_table model = fb_root(r);
     uint32_t version = fb_get_u32(r, model, 0, 0);
     if (!r->ok)
-        return bad(rd, "the model table is unreadable");
+        return tfl_bad(rd, "the model table is unreadable");
     if (version != 3)
         return sscma_fail(SSCMA_ERR_FORMAT, rd->path, "TFLite schema version %u; expected 3", (unsigned)version);
     uint32_t n_codes = 0, n_sub = 0;
     size_t cv = fb_get_vector(r, model, 1, 4, &n_codes), sv = fb_get_vector(r, model, 2, 4, &n_sub);
     rd->buffers = fb_get_vector(r, model, 4, 4, &rd->n_buffers);
     if (!r->ok || n_sub != 1 || n_codes > 256)
-        return bad(rd, "expected one subgraph and at most 256 operator codes");
+        return tfl_bad(rd, "expected one subgraph and at most 256 operator codes");
     int32_t codes[256];
     for (uint32_t c = 0; c < n_codes; c++) {
         fb_table t = fb_vector_table(r, cv, c);
         int32_t dep = (int8_t)fb_get_u8(r, t, 0, 0);
         codes[c] = fb_get_i32(r, t, 3, dep);
         if (fb_get_vector(r, t, 1, 1, &(uint32_t){0}) != 0)
-            return bad(rd, "custom operators are not supported");
+            return tfl_bad(rd, "custom operators are not supported");
     }
     fb_table sg = fb_vector_table(r, sv, 0);
     rd->tensors = fb_get_vector(r, sg, 0, 4, &rd->n_tensors);
@@ -1175,7 +1124,7 @@ static sscma_status read_model(reader *rd)
     size_t iv = fb_get_vector(r, sg, 1, 4, &n_in), ov = fb_get_vector(r, sg, 2, 4, &n_out);
     size_t opv = fb_get_vector(r, sg, 3, 4, &n_ops);
     if (!r->ok || n_in < 1 || n_in > 4 || n_out < 1 || n_out > 8 || rd->n_tensors > (1u << 20))
-        return bad(rd, "the subgraph needs 1 to 4 inputs and 1 to 8 outputs");
+        return tfl_bad(rd, "the subgraph needs 1 to 4 inputs and 1 to 8 outputs");
     rd->map = sscma_malloc(rd->q->ctx, (size_t)rd->n_tensors * sizeof *rd->map);
     rd->dw_weight = sscma_calloc(rd->q->ctx, rd->n_tensors ? rd->n_tensors : 1, 1);
     if (rd->map == NULL || rd->dw_weight == NULL)
@@ -1223,7 +1172,7 @@ static sscma_status read_model(reader *rd)
         char key[80];
         fb_get_string(r, md, 0, key, sizeof key);
         uint32_t bytes = 0;
-        const uint8_t *val = buffer_data(rd, fb_get_u32(r, md, 1, 0), &bytes);
+        const uint8_t *val = tfl_buffer_data(rd, fb_get_u32(r, md, 1, 0), &bytes);
         if (!r->ok || key[0] == '\0' || val == NULL || bytes > 65536 || memchr(val, 0, bytes) != NULL)
             continue; /* metadata libsscma does not know (binary, or empty): ignored */
         char *text = sscma_malloc(rd->q->ctx, (size_t)bytes + 1);
@@ -1240,7 +1189,7 @@ static sscma_status read_model(reader *rd)
             return st;
     }
     if (!r->ok)
-        return bad(rd, "the file is truncated or malformed");
+        return tfl_bad(rd, "the file is truncated or malformed");
     /* an int8 model: its activations are integers (float or uint8 inputs and outputs only through conversions) */
     rd->q->int8 = false;
     for (int32_t i = 0; i < rd->q->n_t; i++)
