@@ -113,7 +113,7 @@ static void meter_keypoints_read_and_move(void)
                 SSCMA_ERR_IO, "/nonexistent/annotations.txt: cannot open the index");
     CHECK_FAILS(sscma_sample_keypoints(NULL, NULL, NULL), SSCMA_ERR_INVALID_ARGUMENT, "'sample'");
     CHECK_FAILS(sscma_compose_detection(src, "{\"out_dir\": \"/tmp\", \"format\": \"yolo\"}"), SSCMA_ERR_CONFIG,
-                "'format' is \"coco\" (boxes) or \"meter\" (keypoints)");
+                "compose: format: expected one of: coco, meter, got \"yolo\"");
 done:
     sscma_dataset_destroy(kp), sscma_dataset_destroy(src);
 }
