@@ -111,14 +111,21 @@ static const char *file_kind(mode_t mode)
 
 sscma_status sscma_open_regular(const char *path, FILE **out)
 {
+    return sscma_open_regular_as(path, NULL, out);
+}
+
+sscma_status sscma_open_regular_as(const char *path, const char *what, FILE **out)
+{
     SSCMA_ASSERT(path != NULL && out != NULL);
+    const char *sep = what != NULL ? " " : "", *name = what != NULL ? what : "";
     int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC); /* O_NONBLOCK: opening a FIFO does not wait */
     if (fd < 0)
-        return sscma_fail(SSCMA_ERR_IO, path, "cannot open: %s", strerror(errno));
+        return sscma_fail(SSCMA_ERR_IO, path, "cannot open%s%s: %s", sep, name, strerror(errno));
     struct stat sb;
     memset(&sb, 0, sizeof sb);
     if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
-        sscma_status st = sscma_fail(SSCMA_ERR_IO, path, "%s, not a regular file: refused", file_kind(sb.st_mode));
+        sscma_status st = sscma_fail(SSCMA_ERR_IO, path, "%s%s%s, not a regular file: refused", name,
+                                     what != NULL ? " is " : "", file_kind(sb.st_mode));
         close(fd);
         return st;
     }
@@ -129,7 +136,7 @@ sscma_status sscma_open_regular(const char *path, FILE **out)
     if (f == NULL) {
         int e = errno;
         close(fd);
-        return sscma_fail(SSCMA_ERR_IO, path, "cannot open: %s", strerror(e));
+        return sscma_fail(SSCMA_ERR_IO, path, "cannot open%s%s: %s", sep, name, strerror(e));
     }
     *out = f;
     return SSCMA_OK;

@@ -40,6 +40,12 @@ sscma_status sscma_write_files_atomic(int32_t count, const char *const *paths, c
  */
 sscma_status sscma_open_regular(const char *path, FILE **out);
 
+/*
+ * The same, with what the file is for in the messages ("cannot open the index: No such file or directory", "the
+ * index is a FIFO (named pipe), not a regular file: refused"); what NULL: sscma_open_regular's messages.
+ */
+sscma_status sscma_open_regular_as(const char *path, const char *what, FILE **out);
+
 /* Reads a whole regular file into a header-prefixed block of ctx (*data, release with sscma_mfree(ctx, *data)).
  * Errors name the path. */
 sscma_status sscma_read_file(const sscma_context *ctx, const char *path, void **data, size_t *size);

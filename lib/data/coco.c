@@ -16,6 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/file.h"
 #include "core/schema.h"
 #include "data/data.h"
 
@@ -122,31 +123,85 @@ static bool read_categories(coco_ctx *c, json_t *list, category **out, int64_t *
     return true;
 }
 
+typedef struct coco_prefix_cfg {
+    const char *img;
+} coco_prefix_cfg;
+
+typedef struct coco_cfg {
+    const char *data_root, *ann_file;
+    json_t *data_prefix;
+    bool strict;
+} coco_cfg;
+
+/* mmdet's data_prefix dict: "img" (the image folder); "seg" (panoptic) accepted and not used */
+static const sscma_field coco_prefix_fields[] = {
+    SSCMA_FIELD_STRING(coco_prefix_cfg, img, NULL),
+    SSCMA_FIELD_KEY("seg"),
+    SSCMA_FIELD_END,
+};
+
+/* max_pixels and indices are read by dataset.c for every format; mmdet's metainfo, filter_cfg, pipeline and
+ * backend_args are accepted and not used */
+static const sscma_field coco_fields[] = {
+    SSCMA_FIELD_KEY("type"),
+    SSCMA_FIELD_STRING(coco_cfg, data_root, NULL),
+    SSCMA_FIELD_STRING(coco_cfg, ann_file, NULL),
+    SSCMA_FIELD_JSON_AS("data_prefix", coco_cfg, data_prefix),
+    SSCMA_FIELD_KEY("max_pixels"),
+    SSCMA_FIELD_KEY("indices"),
+    SSCMA_FIELD(coco_cfg, strict, false),
+    SSCMA_FIELD_KEY("metainfo"),
+    SSCMA_FIELD_KEY("filter_cfg"),
+    SSCMA_FIELD_KEY("pipeline"),
+    SSCMA_FIELD_KEY("backend_args"),
+    SSCMA_FIELD_END,
+};
+
+/* Parses the annotation file, opened as a regular file only (a FIFO or a device is refused, not waited on). */
+static sscma_status load_json(const char *path, json_t **out)
+{
+    FILE *f = NULL;
+    sscma_status st = sscma_open_regular(path, &f);
+    if (st != SSCMA_OK)
+        return st;
+    json_error_t err;
+    *out = json_loadf(f, 0, &err);
+    fclose(f);
+    if (*out == NULL)
+        return sscma_fail(SSCMA_ERR_FORMAT, path, "line %d, column %d: %s", err.line, err.column, err.text);
+    return SSCMA_OK;
+}
+
+/* Largest declared width, height and |bbox value|: what fits the 32-bit sizes the dataset keeps. */
+#define COCO_MAX_SIDE INT32_MAX
+
 sscma_status sscma_coco_open(sscma_dataset *ds, json_t *config)
 {
-    static const char *const keys[] = {"type", "data_root", "ann_file", "data_prefix", "max_pixels", "indices",
-                                       "strict", "metainfo", "filter_cfg", "pipeline", "backend_args", NULL};
-    if (sscma_schema_check_keys(config, keys, "CocoDataset", NULL) != SSCMA_OK)
+    coco_cfg cfg;
+    coco_prefix_cfg prefix = {NULL};
+    if (sscma_schema_read(coco_fields, config, "CocoDataset", NULL, &cfg) != SSCMA_OK)
         return SSCMA_ERR_CONFIG;
-    const char *root = json_string_value(json_object_get(config, "data_root"));
-    const char *ann = json_string_value(json_object_get(config, "ann_file"));
-    json_t *prefix = json_object_get(config, "data_prefix");
-    const char *img_prefix = json_is_string(prefix) ? json_string_value(prefix)
-                                                    : json_string_value(json_object_get(prefix, "img"));
-    bool strict = json_is_true(json_object_get(config, "strict"));
+    if (json_is_object(cfg.data_prefix) &&
+        sscma_schema_read(coco_prefix_fields, cfg.data_prefix, "CocoDataset", "data_prefix", &prefix) != SSCMA_OK)
+        return SSCMA_ERR_CONFIG;
+    if (json_is_string(cfg.data_prefix))
+        prefix.img = json_string_value(cfg.data_prefix);
+    else if (cfg.data_prefix != NULL && !json_is_object(cfg.data_prefix))
+        return sscma_schema_expected("CocoDataset", NULL, "data_prefix", "{\"img\": \"<image folder>\"} or a string",
+                                     cfg.data_prefix);
+    const char *root = cfg.data_root, *ann = cfg.ann_file, *img_prefix = prefix.img;
+    const bool strict = cfg.strict;
     if (ann == NULL)
-        return sscma_fail(SSCMA_ERR_CONFIG, "dataset", "CocoDataset needs \"ann_file\" (e.g. "
-                          "\"train/_annotations.coco.json\")");
+        return sscma_schema_expected("CocoDataset", NULL, "ann_file", "the annotation file (e.g. "
+                                     "\"train/_annotations.coco.json\")", NULL);
     char path[4096], dir[4096];
     snprintf(path, sizeof path, "%s%s%s", ann[0] == '/' || root == NULL ? "" : root,
              ann[0] == '/' || root == NULL ? "" : "/", ann);
     snprintf(dir, sizeof dir, "%s%s%s", root ? root : ".", img_prefix ? "/" : "", img_prefix ? img_prefix : "");
-    json_error_t err;
-    json_t *doc = json_load_file(path, 0, &err);
-    if (doc == NULL)
-        return access(path, R_OK) != 0
-                   ? sscma_fail(SSCMA_ERR_IO, path, "cannot read the annotation file")
-                   : sscma_fail(SSCMA_ERR_FORMAT, path, "line %d, column %d: %s", err.line, err.column, err.text);
+    json_t *doc = NULL;
+    sscma_status lst = load_json(path, &doc);
+    if (lst != SSCMA_OK)
+        return lst;
     coco_ctx c = {ds, path, SSCMA_OK};
     category *cats = NULL;
     int64_t n_cats = 0;
@@ -200,6 +255,18 @@ sscma_status sscma_coco_open(sscma_dataset *ds, json_t *config)
         if (!get_id(item, "width", &w) || !get_id(item, "height", &h) || w <= 0 || h <= 0) {
             FAIL(&c, SSCMA_ERR_FORMAT, "images[%lld] (id %lld, %s): \"width\" and \"height\" must be positive "
                  "integers", (long long)i, (long long)id, name);
+            break;
+        }
+        /* 64-bit checks before the 32-bit store: 4294967328 must not become 32 */
+        if (w > COCO_MAX_SIDE || h > COCO_MAX_SIDE) {
+            FAIL(&c, SSCMA_ERR_FORMAT, "images[%lld] (id %lld, %s): declared %lld x %lld pixels: a side over %d",
+                 (long long)i, (long long)id, name, (long long)w, (long long)h, COCO_MAX_SIDE);
+            break;
+        }
+        if ((int64_t)w > ds->max_pixels / (int64_t)h) {
+            FAIL(&c, SSCMA_ERR_UNSUPPORTED, "images[%lld] (id %lld, %s): declared %lld x %lld pixels is over the "
+                 "limit of %lld (max_pixels)", (long long)i, (long long)id, name, (long long)w, (long long)h,
+                 (long long)ds->max_pixels);
             break;
         }
         size_t len = strlen(dir) + strlen(name) + 2;
@@ -267,11 +334,11 @@ sscma_status sscma_coco_open(sscma_dataset *ds, json_t *config)
         for (int k = 0; ok && k < 4; k++) {
             ok = json_is_number(json_array_get(bbox, (size_t)k));
             b[k] = ok ? json_number_value(json_array_get(bbox, (size_t)k)) : 0.0;
-            ok = ok && isfinite(b[k]);
+            ok = ok && isfinite(b[k]) && fabs(b[k]) <= COCO_MAX_SIDE;
         }
         if (!ok) {
-            FAIL(&c, SSCMA_ERR_FORMAT, "annotations[%lld] (id %lld): \"bbox\" must be [x, y, width, height]",
-                 (long long)i, (long long)id);
+            FAIL(&c, SSCMA_ERR_FORMAT, "annotations[%lld] (id %lld): \"bbox\" must be [x, y, width, height], four "
+                 "numbers of at most %d in magnitude", (long long)i, (long long)id, COCO_MAX_SIDE);
             break;
         }
         if (b[2] <= 0.0 || b[3] <= 0.0) {

@@ -148,119 +148,112 @@ typedef struct compose_cfg {
     int32_t n_splits;
 } compose_cfg;
 
+typedef struct compose_splits {
+    int64_t train, valid, test;
+} compose_splits;
+
+/* What the config says (compose_cfg is what the composer uses). */
+typedef struct compose_keys {
+    const char *out_dir, *name, *backgrounds;
+    int64_t image_size[2], objects[2];
+    int32_t n_image_size, n_objects, n_scale, n_classes;
+    double scale[2], max_iou;
+    int64_t seed;
+    int32_t classes[256];
+    int format; /* index of format_names */
+    json_t *splits;
+} compose_keys;
+
+static const char *const format_names[] = {"coco", "meter", NULL};
+
+static const sscma_field split_fields[] = {
+    SSCMA_FIELD_RANGE(compose_splits, train, 0, 0, 10000000),
+    SSCMA_FIELD_RANGE(compose_splits, valid, 0, 0, 10000000),
+    SSCMA_FIELD_RANGE(compose_splits, test, 0, 0, 10000000),
+    SSCMA_FIELD_END,
+};
+
+static const sscma_field compose_fields[] = {
+    SSCMA_FIELD_STRING(compose_keys, out_dir, NULL),
+    SSCMA_FIELD_LIST_AS("image_size", compose_keys, image_size, offsetof(compose_keys, n_image_size), 1, 96, 8, 4096,
+                        SSCMA_FIELD_SCALAR_LIST),
+    SSCMA_FIELD_JSON_AS("splits", compose_keys, splits),
+    SSCMA_FIELD_LIST_AS("classes", compose_keys, classes, offsetof(compose_keys, n_classes), 1, 0, 0, INT32_MAX, 0),
+    SSCMA_FIELD_LIST_AS("objects", compose_keys, objects, offsetof(compose_keys, n_objects), 2, 0, 0, 64, 0),
+    SSCMA_FIELD_LIST_AS("scale", compose_keys, scale, offsetof(compose_keys, n_scale), 2, 0, 1, 0, 0),
+    SSCMA_FIELD_RANGE(compose_keys, max_iou, 0.1, 0.0, 1.0),
+    SSCMA_FIELD_RANGE(compose_keys, seed, 0, 0, INFINITY),
+    SSCMA_FIELD_STRING(compose_keys, name, "objects"),
+    SSCMA_FIELD_ENUM_AS("format", compose_keys, format, 0, format_names, 0),
+    SSCMA_FIELD_STRING(compose_keys, backgrounds, NULL),
+    SSCMA_FIELD_END,
+};
+
 static sscma_status parse(const sscma_dataset *src, json_t *cfg, compose_cfg *c)
 {
-    static const char *const keys[] = {"out_dir", "image_size", "splits", "classes", "objects", "scale", "max_iou",
-                                       "seed", "name", "format", "backgrounds", NULL};
-    if (sscma_schema_check_keys(cfg, keys, WHERE, NULL) != SSCMA_OK)
+    compose_keys k;
+    if (sscma_schema_read(compose_fields, cfg, WHERE, NULL, &k) != SSCMA_OK)
         return SSCMA_ERR_CONFIG;
-    const char *out = json_string_value(json_object_get(cfg, "out_dir"));
-    if (out == NULL || out[0] == '\0' || strlen(out) >= sizeof c->out_dir - 64)
-        return sscma_fail(SSCMA_ERR_CONFIG, WHERE, "'out_dir' (the dataset folder to write) is required");
-    snprintf(c->out_dir, sizeof c->out_dir, "%s", out);
-    const char *name = json_string_value(json_object_get(cfg, "name"));
-    snprintf(c->name, sizeof c->name, "%s", name != NULL ? name : "objects");
-    json_t *size = json_object_get(cfg, "image_size");
+    if (k.out_dir == NULL || k.out_dir[0] == '\0' || strlen(k.out_dir) >= sizeof c->out_dir - 64)
+        return sscma_schema_expected(WHERE, NULL, "out_dir", "the dataset folder to write (at most 1983 bytes)",
+                                     json_object_get(cfg, "out_dir"));
+    snprintf(c->out_dir, sizeof c->out_dir, "%s", k.out_dir);
+    snprintf(c->name, sizeof c->name, "%s", k.name);
+    /* image_size: [height, width], or one number for a square */
     c->h = c->w = 96;
-    if (json_is_integer(size))
-        c->h = c->w = json_integer_value(size);
-    else if (json_is_array(size) && json_array_size(size) == 2)
-        c->h = json_integer_value(json_array_get(size, 0)), c->w = json_integer_value(json_array_get(size, 1));
-    else if (size != NULL)
-        return sscma_fail(SSCMA_ERR_CONFIG, WHERE, "'image_size' must be [height, width] or an integer");
-    if (c->h < 8 || c->w < 8 || c->h > 4096 || c->w > 4096)
-        return sscma_fail(SSCMA_ERR_CONFIG, WHERE, "'image_size' must be 8 to 4096 pixels");
-    json_t *objects = json_object_get(cfg, "objects");
+    if (k.n_image_size == 1)
+        c->h = c->w = k.image_size[0];
+    else if (k.n_image_size == 2)
+        c->h = k.image_size[0], c->w = k.image_size[1];
     c->min_objects = 1, c->max_objects = 5;
-    if (objects != NULL) {
-        if (!json_is_array(objects) || json_array_size(objects) != 2 || !json_is_integer(json_array_get(objects, 0)) ||
-            !json_is_integer(json_array_get(objects, 1)))
-            return sscma_fail(SSCMA_ERR_CONFIG, WHERE, "'objects' must be [min, max] per image");
-        c->min_objects = json_integer_value(json_array_get(objects, 0));
-        c->max_objects = json_integer_value(json_array_get(objects, 1));
-    }
-    if (c->min_objects < 0 || c->max_objects < c->min_objects || c->max_objects > 64)
-        return sscma_fail(SSCMA_ERR_CONFIG, WHERE, "'objects' must satisfy 0 <= min <= max <= 64");
-    json_t *bg = json_object_get(cfg, "backgrounds");
-    if (bg != NULL) {
-        if (!json_is_string(bg))
-            return sscma_fail(SSCMA_ERR_CONFIG, WHERE, "'backgrounds' must be a folder of photos");
-        sscma_status bst = sscma_scan_images(json_string_value(bg), &c->photos, 0);
+    if (k.n_objects == 2)
+        c->min_objects = k.objects[0], c->max_objects = k.objects[1];
+    if (c->max_objects < c->min_objects)
+        return sscma_schema_expected(WHERE, NULL, "objects", "[min, max] per image with min <= max",
+                                     json_object_get(cfg, "objects"));
+    if (k.backgrounds != NULL) {
+        sscma_status bst = sscma_scan_images(k.backgrounds, &c->photos, 0);
         if (bst != SSCMA_OK)
             return bst;
         if (c->photos.count == 0)
-            return sscma_fail(SSCMA_ERR_CONFIG, WHERE, "backgrounds: no image in %s", json_string_value(bg));
+            return sscma_schema_fail(WHERE, NULL, "backgrounds", "no image in %s", k.backgrounds);
     }
-    const char *format = json_string_value(json_object_get(cfg, "format"));
-    if (json_object_get(cfg, "format") != NULL && (format == NULL || (strcmp(format, "coco") != 0 &&
-                                                                      strcmp(format, "meter") != 0)))
-        return sscma_fail(SSCMA_ERR_CONFIG, WHERE, "'format' is \"coco\" (boxes) or \"meter\" (keypoints)");
-    c->meter = format != NULL && strcmp(format, "meter") == 0;
+    c->meter = k.format == 1;
     if (c->meter)
         c->min_objects = c->max_objects = 1; /* one object, a fixed number of points per image */
-    json_t *scale = json_object_get(cfg, "scale");
     c->min_scale = 1.0, c->max_scale = 1.5;
-    if (scale != NULL) {
-        if (!json_is_array(scale) || json_array_size(scale) != 2 || !json_is_number(json_array_get(scale, 0)) ||
-            !json_is_number(json_array_get(scale, 1)))
-            return sscma_fail(SSCMA_ERR_CONFIG, WHERE, "'scale' must be [min, max]");
-        c->min_scale = json_number_value(json_array_get(scale, 0));
-        c->max_scale = json_number_value(json_array_get(scale, 1));
-    }
+    if (k.n_scale == 2)
+        c->min_scale = k.scale[0], c->max_scale = k.scale[1];
     if (!(c->min_scale > 0.05 && c->max_scale >= c->min_scale && c->max_scale <= 20.0))
-        return sscma_fail(SSCMA_ERR_CONFIG, WHERE, "'scale' must satisfy 0.05 < min <= max <= 20");
-    json_t *mi = json_object_get(cfg, "max_iou");
-    c->max_iou = mi != NULL ? json_number_value(mi) : 0.1;
-    if (mi != NULL && (!json_is_number(mi) || c->max_iou < 0.0 || c->max_iou > 1.0))
-        return sscma_fail(SSCMA_ERR_CONFIG, WHERE, "'max_iou' must be in [0, 1]");
-    json_t *seed = json_object_get(cfg, "seed");
-    if (seed != NULL && (!json_is_integer(seed) || json_integer_value(seed) < 0))
-        return sscma_fail(SSCMA_ERR_CONFIG, WHERE, "'seed' must be a non-negative integer");
-    c->seed = seed != NULL ? (uint64_t)json_integer_value(seed) : 0;
-    json_t *classes = json_object_get(cfg, "classes");
-    if (classes == NULL) {
+        return sscma_schema_expected(WHERE, NULL, "scale", "[min, max] with 0.05 < min <= max <= 20",
+                                     json_object_get(cfg, "scale"));
+    c->max_iou = k.max_iou;
+    c->seed = (uint64_t)k.seed;
+    if (k.n_classes == 0) { /* absent: every source class (at most 256) */
         c->n_classes = src->n_classes < 256 ? src->n_classes : 256;
         for (int32_t i = 0; i < c->n_classes; i++)
             c->classes[i] = i;
     } else {
-        if (!json_is_array(classes) || json_array_size(classes) == 0 || json_array_size(classes) > 256)
-            return sscma_fail(SSCMA_ERR_CONFIG, WHERE, "'classes' must list 1 to 256 source class indices");
-        size_t i;
-        json_t *v;
-        json_array_foreach(classes, i, v)
-        {
-            if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) >= src->n_classes)
-                return sscma_fail(SSCMA_ERR_CONFIG, WHERE, "classes[%zu]: not a class of the source (0..%d)", i,
-                                  (int)src->n_classes - 1);
-            c->classes[c->n_classes++] = (int32_t)json_integer_value(v);
+        json_t *classes = json_object_get(cfg, "classes");
+        for (int32_t i = 0; i < k.n_classes; i++) {
+            if (k.classes[i] >= src->n_classes) {
+                char at[32], expected[64];
+                snprintf(expected, sizeof expected, "a class index of the source 0..%d", (int)src->n_classes - 1);
+                return sscma_schema_expected(WHERE, sscma_schema_index(at, sizeof at, "classes", (size_t)i), NULL,
+                                             expected, json_array_get(classes, (size_t)i));
+            }
+            c->classes[c->n_classes++] = k.classes[i];
         }
     }
-    json_t *splits = json_object_get(cfg, "splits");
-    if (splits == NULL)
-        splits = json_pack("{s:i,s:i}", "train", 200, "valid", 50);
-    else
-        json_incref(splits);
+    compose_splits splits = {200, 50, 0}; /* absent: 200 training and 50 validation images */
+    if (k.splits != NULL && sscma_schema_read(split_fields, k.splits, WHERE, "splits", &splits) != SSCMA_OK)
+        return SSCMA_ERR_CONFIG;
     static const char *const names[3] = {"train", "valid", "test"};
-    sscma_status st = json_is_object(splits) ? SSCMA_OK
-                                             : sscma_fail(SSCMA_ERR_CONFIG, WHERE, "'splits' must be an object");
-    const char *sk;
-    json_t *sv;
-    if (st == SSCMA_OK)
-        json_object_foreach(splits, sk, sv)
-        {
-            int k = strcmp(sk, "train") == 0 ? 0 : strcmp(sk, "valid") == 0 ? 1 : strcmp(sk, "test") == 0 ? 2 : -1;
-            if (k < 0 || !json_is_integer(sv) || json_integer_value(sv) < 0 || json_integer_value(sv) > 10000000) {
-                st = sscma_fail(SSCMA_ERR_CONFIG, WHERE, "splits: '%s' must be train, valid or test with an image "
-                                "count", sk);
-                break;
-            }
-            c->split_sizes[k] = json_integer_value(sv);
-        }
-    json_decref(splits);
-    for (int k = 0; k < 3; k++)
-        if (c->split_sizes[k] > 0)
-            c->split_names[c->n_splits] = names[k], c->split_sizes[c->n_splits++] = c->split_sizes[k];
-    return st;
+    const int64_t sizes[3] = {splits.train, splits.valid, splits.test};
+    for (int s = 0; s < 3; s++)
+        if (sizes[s] > 0)
+            c->split_names[c->n_splits] = names[s], c->split_sizes[c->n_splits++] = sizes[s];
+    return SSCMA_OK;
 }
 
 static sscma_status make_dir(const char *path)
@@ -503,8 +496,7 @@ sscma_status sscma_compose_detection(const sscma_dataset *source, const char *co
         c->photos.ctx = source->ctx; /* the background photos' paths */
     int64_t *members[256] = {0}, counts[256] = {0};
     sscma_status st = c == NULL ? SSCMA_FAIL(SSCMA_ERR_OUT_OF_MEMORY, "cannot allocate")
-                      : !json_is_object(cfg) ? sscma_fail(SSCMA_ERR_CONFIG, WHERE, "the config must be an object")
-                                             : parse(source, cfg, c);
+                                 : parse(source, cfg, c);
     if (st == SSCMA_OK && (source->kind == DATASET_BOXES || source->n_classes < 1))
         st = sscma_fail(SSCMA_ERR_CONFIG, WHERE, "the source must be a classification dataset");
     if (st == SSCMA_OK)

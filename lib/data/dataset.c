@@ -1,15 +1,17 @@
 /* Datasets: open by type, sample access, the whole-dataset check. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/schema.h"
 #include "data/data.h"
 
 /*
  * mmengine's BaseDataset "indices": an integer keeps the first N samples (all when N exceeds the size), a list keeps
- * those samples in that order.
+ * those samples in that order. `where` is the dataset's type.
  */
-static sscma_status apply_indices(sscma_dataset *ds, json_t *indices)
+static sscma_status apply_indices(sscma_dataset *ds, json_t *indices, const char *where)
 {
     ds->full_size = ds->size;
     if (indices == NULL || json_is_null(indices))
@@ -20,15 +22,18 @@ static sscma_status apply_indices(sscma_dataset *ds, json_t *indices)
     else if (json_is_array(indices))
         n = (int64_t)json_array_size(indices);
     else
-        return sscma_fail(SSCMA_ERR_CONFIG, "dataset", "'indices' must be a count (the first N samples) or a list of "
-                          "sample indices");
+        return sscma_schema_expected(where, NULL, "indices", "a count >= 0 (the first N samples) or a list of sample "
+                                     "indices", indices);
     if ((ds->subset = sscma_malloc(ds->ctx, (size_t)(n > 0 ? n : 1) * sizeof *ds->subset)) == NULL)
-        return sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, "dataset", "cannot allocate %lld indices", (long long)n);
+        return sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, where, "cannot allocate %lld indices", (long long)n);
     for (int64_t i = 0; i < n; i++) {
         json_t *v = json_is_array(indices) ? json_array_get(indices, (size_t)i) : NULL;
-        if (v != NULL && (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) >= ds->size))
-            return sscma_fail(SSCMA_ERR_CONFIG, "dataset", "indices[%lld]: expected a sample index in [0, %lld)",
-                              (long long)i, (long long)ds->size);
+        if (v != NULL && (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) >= ds->size)) {
+            char at[64], expected[96];
+            snprintf(expected, sizeof expected, "a sample index 0..%lld", (long long)ds->size - 1);
+            return sscma_schema_expected(where, sscma_schema_index(at, sizeof at, "indices", (size_t)i), NULL,
+                                         expected, v);
+        }
         ds->subset[i] = v != NULL ? (int64_t)json_integer_value(v) : i;
     }
     ds->size = n;
@@ -54,6 +59,45 @@ static const char *canonical_type(const char *type)
     return type;
 }
 
+#define KNOWN_TYPES "MNIST, FashionMNIST, CustomDataset, CocoDataset, YoloDataset, VOCDataset, MeterData"
+
+/* The keys every dataset type takes (each format's table lists them as known keys and leaves them to this one). */
+typedef struct shared_cfg {
+    const char *type;
+    int64_t max_pixels;
+    json_t *indices;
+} shared_cfg;
+
+static const sscma_field shared_fields[] = {
+    SSCMA_FIELD_STRING(shared_cfg, type, NULL),
+    SSCMA_FIELD_RANGE(shared_cfg, max_pixels, (double)SSCMA_DEFAULT_MAX_PIXELS, 1, INFINITY),
+    SSCMA_FIELD_JSON_AS("indices", shared_cfg, indices),
+    SSCMA_FIELD_END,
+};
+
+/* "type", then max_pixels and indices with the type as `where` (the format readers check the other keys). */
+static sscma_status read_shared(json_t *config, shared_cfg *out)
+{
+    sscma_schema_defaults(shared_fields, out);
+    if (!json_is_object(config))
+        return sscma_schema_expected("dataset", NULL, NULL, "an object with a \"type\"", config);
+    json_t *type = json_object_get(config, "type");
+    if (!json_is_string(type))
+        return sscma_schema_expected("dataset", NULL, "type", "a dataset type (" KNOWN_TYPES ")", type);
+    json_t *shared = json_object();
+    if (shared == NULL)
+        return sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, "dataset", "cannot read the config");
+    for (const sscma_field *f = shared_fields; f->name != NULL; f++)
+        if (json_object_get(config, f->name) != NULL)
+            json_object_set(shared, f->name, json_object_get(config, f->name));
+    sscma_status st = sscma_schema_read(shared_fields, shared, canonical_type(json_string_value(type)), NULL, out);
+    json_decref(shared);
+    /* borrowed from `shared`, which held references: point them at config's own values */
+    out->type = json_string_value(type);
+    out->indices = json_object_get(config, "indices");
+    return st;
+}
+
 sscma_status sscma_dataset_open(sscma_context *ctx, const char *config_json, sscma_dataset **out)
 {
     SSCMA_REQUIRE_NONNULL(ctx);
@@ -70,19 +114,11 @@ sscma_status sscma_dataset_open(sscma_context *ctx, const char *config_json, ssc
     }
     ds->ctx = ctx;
     sscma_context_retain(ctx);
-    ds->max_pixels = SSCMA_DEFAULT_MAX_PIXELS;
-    sscma_status st = SSCMA_OK;
-    const char *type = json_string_value(json_object_get(config, "type"));
-    json_t *mp = json_object_get(config, "max_pixels");
-    if (!json_is_object(config) || type == NULL)
-        st = sscma_fail(SSCMA_ERR_CONFIG, "dataset", "the config needs a \"type\"; known types: MNIST, FashionMNIST, "
-                        "CustomDataset, CocoDataset, YoloDataset, VOCDataset, MeterData");
-    else if (mp != NULL && (!json_is_integer(mp) || json_integer_value(mp) < 1))
-        st = sscma_fail(SSCMA_ERR_CONFIG, "dataset", "'max_pixels' must be a positive integer");
+    shared_cfg shared;
+    sscma_status st = read_shared(config, &shared);
+    const char *type = st == SSCMA_OK ? canonical_type(shared.type) : "dataset";
     if (st == SSCMA_OK) {
-        if (mp != NULL)
-            ds->max_pixels = (int64_t)json_integer_value(mp);
-        type = canonical_type(type);
+        ds->max_pixels = shared.max_pixels;
         snprintf(ds->type, sizeof ds->type, "%s", type);
         if (strcmp(type, "MNIST") == 0 || strcmp(type, "FashionMNIST") == 0)
             st = sscma_idx_open(ds, config);
@@ -97,11 +133,11 @@ sscma_status sscma_dataset_open(sscma_context *ctx, const char *config_json, ssc
         else if (strcmp(type, "MeterData") == 0)
             st = sscma_meter_open(ds, config);
         else
-            st = sscma_fail(SSCMA_ERR_CONFIG, "dataset", "unknown type '%s'; known types: MNIST, FashionMNIST, "
-                            "CustomDataset, CocoDataset, YoloDataset, VOCDataset, MeterData", type);
+            st = sscma_schema_expected("dataset", NULL, "type", "one of: " KNOWN_TYPES,
+                                       json_object_get(config, "type"));
     }
     if (st == SSCMA_OK)
-        st = apply_indices(ds, json_object_get(config, "indices"));
+        st = apply_indices(ds, shared.indices, type);
     json_decref(config);
     if (st != SSCMA_OK) {
         char detail[800];

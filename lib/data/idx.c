@@ -10,8 +10,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <zlib.h>
 
+#include "core/file.h"
 #include "core/schema.h"
 #include "data/data.h"
 
@@ -37,16 +39,52 @@ static uint32_t be32(const unsigned char *p)
     return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | (uint32_t)p[3];
 }
 
-/* Reads an IDX file of unsigned bytes with `dims` dimensions; *data is malloc'ed, shape in shape[]. */
-static sscma_status read_idx(const sscma_context *ctx, const char *path, int dims, uint8_t **data, int64_t *shape)
+/* deflate expands at most about 1032:1 (zlib's technical details): a gzip file cannot hold more than this many
+ * bytes per compressed byte, so a header declaring more is refused before anything is allocated */
+#define GZIP_MAX_RATIO 1032
+
+/*
+ * Opens an IDX file (raw or gzip) as a regular file only: a FIFO or a device is refused at once instead of blocking.
+ * *file_size: its size on disk.
+ */
+static sscma_status open_idx(const char *path, gzFile *out, uint64_t *file_size)
 {
-    gzFile f = gzopen(path, "rb");
-    if (f == NULL)
-        return sscma_fail(SSCMA_ERR_IO, path, "cannot open: %s", strerror(errno));
+    FILE *f = NULL;
+    sscma_status st = sscma_open_regular(path, &f);
+    if (st != SSCMA_OK)
+        return st;
+    struct stat sb;
+    int fd = fstat(fileno(f), &sb) == 0 ? dup(fileno(f)) : -1;
+    int err = errno;
+    fclose(f);
+    gzFile gz = fd >= 0 ? gzdopen(fd, "rb") : NULL;
+    if (gz == NULL) {
+        if (fd >= 0)
+            close(fd);
+        return sscma_fail(SSCMA_ERR_IO, path, "cannot open: %s", fd >= 0 ? "zlib cannot read it" : strerror(err));
+    }
+    *out = gz;
+    *file_size = (uint64_t)sb.st_size;
+    return SSCMA_OK;
+}
+
+/*
+ * Reads an IDX file of unsigned bytes with `dims` dimensions; *data is a block of ctx, shape in shape[]. Every declared
+ * size is checked in 64-bit arithmetic before anything is allocated: each dimension, the record (the last two
+ * dimensions of an image file) against max_pixels, the total against the format's limit and against what the file
+ * can hold (its size, or GZIP_MAX_RATIO times it when compressed).
+ */
+static sscma_status read_idx(const sscma_context *ctx, const char *path, int dims, int64_t max_pixels, uint8_t **data,
+                             int64_t *shape)
+{
+    gzFile f = NULL;
+    uint64_t file_size = 0;
+    sscma_status st = open_idx(path, &f, &file_size);
+    if (st != SSCMA_OK)
+        return st;
     unsigned char head[4 + 4 * 3];
     int want = 4 + 4 * dims;
     int got = gzread(f, head, (unsigned)want);
-    sscma_status st = SSCMA_OK;
     if (got != want) {
         st = sscma_fail(SSCMA_ERR_FORMAT, path, "truncated IDX header: %d of %d bytes", got < 0 ? 0 : got, want);
         goto done;
@@ -67,9 +105,27 @@ static sscma_status read_idx(const sscma_context *ctx, const char *path, int dim
         }
         total *= (uint64_t)shape[d];
     }
+    if (dims == 3 && (uint64_t)shape[1] * (uint64_t)shape[2] > (uint64_t)max_pixels) {
+        st = sscma_fail(SSCMA_ERR_UNSUPPORTED, path, "images of %lld x %lld pixels (offsets 8 and 12) are over the "
+                        "limit of %lld (max_pixels)", (long long)shape[1], (long long)shape[2], (long long)max_pixels);
+        goto done;
+    }
     if (total > ((uint64_t)1 << 33)) {
         st = sscma_fail(SSCMA_ERR_FORMAT, path, "%llu bytes of data is more than this reader accepts",
                         (unsigned long long)total);
+        goto done;
+    }
+    /* what the file can hold: its bytes after the header (raw), or the most deflate expands them to (gzip) */
+    const bool raw = gzdirect(f) != 0;
+    const uint64_t header = (uint64_t)want, body = file_size > header ? file_size - header : 0;
+    const uint64_t can_hold = raw ? body : file_size > UINT64_MAX / GZIP_MAX_RATIO ? UINT64_MAX
+                                                                                 : file_size * GZIP_MAX_RATIO;
+    if (total > can_hold) {
+        st = raw ? sscma_fail(SSCMA_ERR_FORMAT, path, "truncated: %llu data bytes expected, %llu found",
+                              (unsigned long long)total, (unsigned long long)body)
+                 : sscma_fail(SSCMA_ERR_FORMAT, path, "truncated: %llu data bytes expected, more than a gzip file of "
+                              "%llu bytes can hold (%llu at most)", (unsigned long long)total,
+                              (unsigned long long)file_size, (unsigned long long)can_hold);
         goto done;
     }
     /* The buffer grows with the data actually read (doubling, at most to the declared size): a header that
@@ -114,23 +170,37 @@ done:
     return st;
 }
 
+typedef struct idx_cfg {
+    const char *data_root;
+    int split; /* -1: not given (test_mode decides), else an index of split_names */
+    bool test_mode;
+} idx_cfg;
+
+static const char *const split_names[] = {"train", "test", NULL};
+
+/* mmpretrain's MNIST / FashionMNIST keys; max_pixels and indices are read by dataset.c for every format */
+static const sscma_field idx_fields[] = {
+    SSCMA_FIELD_KEY("type"),
+    SSCMA_FIELD_STRING(idx_cfg, data_root, NULL),
+    SSCMA_FIELD_ENUM_AS("split", idx_cfg, split, -1, split_names, 0),
+    SSCMA_FIELD(idx_cfg, test_mode, false),
+    SSCMA_FIELD_KEY("max_pixels"),
+    SSCMA_FIELD_KEY("indices"),
+    SSCMA_FIELD_END,
+};
+
 sscma_status sscma_idx_open(sscma_dataset *ds, json_t *config)
 {
-    static const char *const keys[] = {"type", "data_root", "split", "test_mode", "max_pixels", "indices", NULL};
     bool fashion = strcmp(ds->type, "FashionMNIST") == 0;
-    if (sscma_schema_check_keys(config, keys, ds->type, NULL) != SSCMA_OK)
+    idx_cfg cfg;
+    if (sscma_schema_read(idx_fields, config, ds->type, NULL, &cfg) != SSCMA_OK)
         return SSCMA_ERR_CONFIG;
-    const char *root = json_string_value(json_object_get(config, "data_root"));
+    const char *root = cfg.data_root;
     if (root == NULL && fashion)
         root = "/usr/share/datasets/fashion-mnist"; /* Debian's dataset-fashion-mnist */
     if (root == NULL)
-        return sscma_fail(SSCMA_ERR_CONFIG, "dataset", "%s needs \"data_root\"", ds->type);
-    const char *split = json_string_value(json_object_get(config, "split"));
-    bool test = json_is_true(json_object_get(config, "test_mode"));
-    if (split != NULL && strcmp(split, "train") != 0 && strcmp(split, "test") != 0)
-        return sscma_fail(SSCMA_ERR_CONFIG, "dataset", "split '%s' is not train or test", split);
-    if (split != NULL)
-        test = strcmp(split, "test") == 0;
+        return sscma_schema_expected(ds->type, NULL, "data_root", "the folder of the IDX files", NULL);
+    const bool test = cfg.split >= 0 ? strcmp(split_names[cfg.split], "test") == 0 : cfg.test_mode;
     char images_path[1024], labels_path[1024];
     sscma_status st = find_file(root, test ? "t10k-images-idx3-ubyte" : "train-images-idx3-ubyte", images_path,
                                 sizeof images_path);
@@ -140,9 +210,9 @@ sscma_status sscma_idx_open(sscma_dataset *ds, json_t *config)
     if (st != SSCMA_OK)
         return st;
     int64_t ishape[3] = {0, 0, 0}, lshape[1] = {0};
-    if ((st = read_idx(ds->ctx, images_path, 3, &ds->idx_images, ishape)) != SSCMA_OK)
+    if ((st = read_idx(ds->ctx, images_path, 3, ds->max_pixels, &ds->idx_images, ishape)) != SSCMA_OK)
         return st;
-    if ((st = read_idx(ds->ctx, labels_path, 1, &ds->idx_labels, lshape)) != SSCMA_OK)
+    if ((st = read_idx(ds->ctx, labels_path, 1, ds->max_pixels, &ds->idx_labels, lshape)) != SSCMA_OK)
         return st;
     if (ishape[0] != lshape[0])
         return sscma_fail(SSCMA_ERR_FORMAT, labels_path, "%lld labels for %lld images in %s", (long long)lshape[0],

@@ -13,8 +13,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/file.h"
 #include "core/schema.h"
 #include "data/data.h"
 
@@ -62,7 +64,11 @@ static sscma_status open_labelme(sscma_dataset *ds, const char *root)
     for (int64_t i = 0; st == SSCMA_OK && i < files.count; i++) {
         const char *file = files.items[i];
         json_error_t err;
-        json_t *doc = json_load_file(file, 0, &err);
+        FILE *jf = NULL;
+        if ((st = sscma_open_regular(file, &jf)) != SSCMA_OK) /* a FIFO named x.json: refused */
+            break;
+        json_t *doc = json_loadf(jf, 0, &err);
+        fclose(jf);
         if (doc == NULL) {
             st = sscma_fail(SSCMA_ERR_FORMAT, file, "line %d, column %d: %s", err.line, err.column, err.text);
             break;
@@ -151,14 +157,13 @@ sscma_status sscma_meter_open(sscma_dataset *ds, json_t *config)
         return sscma_schema_expected("MeterData", NULL, "data_root", "the dataset folder", NULL);
     char path[4096];
     snprintf(path, sizeof path, "%s/%s", root, index != NULL ? index : "annotations.txt");
-    FILE *f = fopen(path, "r");
+    FILE *f = NULL;
     sscma_status st = SSCMA_OK;
-    if (f == NULL && index == NULL && errno == ENOENT && access(root, R_OK) == 0)
-        st = open_labelme(ds, root);
-    else if (f == NULL)
-        return sscma_fail(SSCMA_ERR_IO, path, "cannot open the index: %s", strerror(errno));
-    if (f == NULL)
-        return finish(ds, root, st);
+    struct stat sb;
+    if (index == NULL && stat(path, &sb) != 0 && errno == ENOENT && access(root, R_OK) == 0)
+        return finish(ds, root, open_labelme(ds, root)); /* no annotations.txt: labelme files */
+    if (sscma_open_regular_as(path, "the index", &f) != SSCMA_OK) /* a FIFO is refused, not waited on */
+        return SSCMA_ERR_IO;
     char line[8192];
     int64_t cap = 0, lineno = 0;
     float *coords = sscma_malloc(ds->ctx, sizeof(float) * 512);

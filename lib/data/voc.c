@@ -17,6 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/file.h"
 #include "core/schema.h"
 #include "data/data.h"
 
@@ -142,9 +143,10 @@ static void free_doc(voc_doc *d)
 
 static sscma_status parse_file(const char *path, voc_doc *d)
 {
-    FILE *f = fopen(path, "rb");
-    if (f == NULL)
-        return sscma_fail(SSCMA_ERR_IO, path, "cannot open: %s", strerror(errno));
+    FILE *f = NULL;
+    sscma_status ost = sscma_open_regular(path, &f); /* a FIFO or a device is refused, not waited on */
+    if (ost != SSCMA_OK)
+        return ost;
     XML_Parser p = XML_ParserCreate(NULL);
     if (p == NULL) {
         fclose(f);
@@ -217,9 +219,8 @@ sscma_status sscma_voc_open(sscma_dataset *ds, json_t *config)
     char path[4096];
     if (st == SSCMA_OK && ann_file != NULL) { /* the id list */
         snprintf(path, sizeof path, "%s/%s", root, ann_file);
-        FILE *f = fopen(path, "r");
-        if (f == NULL)
-            st = sscma_fail(SSCMA_ERR_IO, path, "cannot open the id list: %s", strerror(errno));
+        FILE *f = NULL;
+        st = sscma_open_regular_as(path, "the id list", &f);
         char line[1024];
         while (st == SSCMA_OK && fgets(line, sizeof line, f) != NULL) {
             char *id = strtok(line, " \t\r\n");
@@ -264,6 +265,9 @@ sscma_status sscma_voc_open(sscma_dataset *ds, json_t *config)
             st = sscma_fail(SSCMA_ERR_FORMAT, xml, "no <filename>");
         if (st == SSCMA_OK && !(d->width >= 1 && d->height >= 1 && d->width < 1e6 && d->height < 1e6))
             st = sscma_fail(SSCMA_ERR_FORMAT, xml, "<size> needs a positive <width> and <height>");
+        if (st == SSCMA_OK && d->width * d->height > (double)ds->max_pixels) /* both < 1e6: exact in a double */
+            st = sscma_fail(SSCMA_ERR_UNSUPPORTED, xml, "<size> %g x %g pixels is over the limit of %lld (max_pixels)",
+                            d->width, d->height, (long long)ds->max_pixels);
         if (st == SSCMA_OK) {
             size_t len = strlen(root) + strlen(d->filename) + 16;
             if ((ds->paths[i] = sscma_malloc(ds->ctx, len)) == NULL)

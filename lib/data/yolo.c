@@ -14,10 +14,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <stb_image.h>
 
+#include "core/file.h"
 #include "core/schema.h"
 #include "data/data.h"
 
@@ -43,10 +45,9 @@ static char *trim(char *s)
 /* data.yaml's names (and nc): just the subset of YAML that Roboflow and Ultralytics write. */
 static sscma_status read_yaml_names(const char *path, sscma_strlist *names)
 {
-    FILE *f = fopen(path, "r");
-    if (f == NULL)
-        return sscma_fail(SSCMA_ERR_IO, path, "cannot open: %s (give \"classes\" or a names file instead)",
-                          strerror(errno));
+    FILE *f = NULL;
+    if (sscma_open_regular_as(path, "the class names file (else give \"classes\" or \"names_file\")", &f) != SSCMA_OK)
+        return SSCMA_ERR_IO;
     char line[4096], flow[16384] = "";
     long nc = -1;
     int mode = 0; /* 0 before names, 1 in a block list or map, 2 collecting a flow list */
@@ -122,9 +123,9 @@ static sscma_status read_yaml_names(const char *path, sscma_strlist *names)
 
 static sscma_status read_names_file(const char *path, sscma_strlist *names)
 {
-    FILE *f = fopen(path, "r");
-    if (f == NULL)
-        return sscma_fail(SSCMA_ERR_IO, path, "cannot open: %s", strerror(errno));
+    FILE *f = NULL;
+    if (sscma_open_regular_as(path, "the names file", &f) != SSCMA_OK)
+        return SSCMA_ERR_IO;
     char line[1024];
     sscma_status st = SSCMA_OK;
     while (st == SSCMA_OK && fgets(line, sizeof line, f) != NULL) {
@@ -177,9 +178,12 @@ static bool add_box(box_buf *b, const float *xyxy, int32_t label)
 
 static sscma_status read_labels(sscma_dataset *ds, const char *path, int32_t w, int32_t h, bool strict, box_buf *b)
 {
-    FILE *f = fopen(path, "r");
-    if (f == NULL)
-        return errno == ENOENT ? SSCMA_OK : sscma_fail(SSCMA_ERR_IO, path, "cannot open: %s", strerror(errno));
+    struct stat sb;
+    if (stat(path, &sb) != 0 && errno == ENOENT)
+        return SSCMA_OK; /* no label file: no boxes */
+    FILE *f = NULL;
+    if (sscma_open_regular_as(path, "the label file", &f) != SSCMA_OK) /* a FIFO is refused, not waited on */
+        return SSCMA_ERR_IO;
     char line[1024];
     sscma_status st = SSCMA_OK;
     int lineno = 0;
@@ -310,9 +314,19 @@ sscma_status sscma_yolo_open(sscma_dataset *ds, json_t *config)
     }
     for (int64_t i = 0; st == SSCMA_OK && i < images.count; i++) {
         int w = 0, h = 0, c = 0;
-        if (!stbi_info(images.items[i], &w, &h, &c) || w <= 0 || h <= 0) {
+        FILE *img = NULL;
+        if ((st = sscma_open_regular(images.items[i], &img)) != SSCMA_OK) /* a FIFO named x.jpg: refused */
+            break;
+        const int known = stbi_info_from_file(img, &w, &h, &c);
+        fclose(img);
+        if (!known || w <= 0 || h <= 0) {
             st = sscma_fail(SSCMA_ERR_FORMAT, images.items[i], "not a readable JPEG, PNG or BMP image (%s)",
                             stbi_failure_reason() ? stbi_failure_reason() : "unknown");
+            break;
+        }
+        if ((int64_t)w * h > ds->max_pixels) { /* refused at open, as the image loader would refuse it */
+            st = sscma_fail(SSCMA_ERR_UNSUPPORTED, images.items[i], "%d x %d pixels is over the limit of %lld "
+                            "(max_pixels)", w, h, (long long)ds->max_pixels);
             break;
         }
         ds->img_size[2 * i] = w, ds->img_size[2 * i + 1] = h;

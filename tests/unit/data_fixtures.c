@@ -1,6 +1,8 @@
 /* Fixtures of the data.h tests (data_fixtures.h). */
 #define _POSIX_C_SOURCE 200809L
+#include <stdio.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "data_fixtures.h"
 
@@ -22,4 +24,21 @@ int data_test_main(int argc, char **argv, const test_case *cases, size_t count)
     if (fixture_tmpdir_remove(tmpdir) != 0)
         rc = 1;
     return rc;
+}
+
+bool fifo_make(const char *path, unsigned seconds)
+{
+    unlink(path);
+    if (mkfifo(path, 0600) != 0) {
+        test_fail(__FILE__, __LINE__, "cannot make a FIFO");
+        return false;
+    }
+    alarm(seconds);
+    return true;
+}
+
+void fifo_done(const char *path)
+{
+    alarm(0);
+    unlink(path);
 }

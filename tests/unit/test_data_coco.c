@@ -164,10 +164,32 @@ static void composed_detection_set_reads_back(void)
     CHECK_OK(sscma_dataset_check(det, &problems, &report));
     CHECK_INT_EQ(problems, 0);
     CHECK_FAILS(sscma_compose_detection(src, "{\"out_dir\": \"/tmp\", \"classes\": [11]}"), SSCMA_ERR_CONFIG,
-                "classes[0]: not a class of the source (0..9)");
-    CHECK_FAILS(sscma_compose_detection(src, "{\"image_size\": 64}"), SSCMA_ERR_CONFIG, "'out_dir'");
+                "compose: classes[0]: expected a class index of the source 0..9, got 11");
+    CHECK_FAILS(sscma_compose_detection(src, "{\"image_size\": 64}"), SSCMA_ERR_CONFIG,
+                "compose: out_dir: expected the dataset folder to write (at most 1983 bytes), missing");
     CHECK_FAILS(sscma_compose_detection(src, "{\"out_dir\": \"/tmp\", \"splits\": {\"val\": 3}}"), SSCMA_ERR_CONFIG,
-                "splits: 'val' must be train, valid or test");
+                "compose: splits: unknown key 'val'; valid keys: train, valid, test");
+    static const struct {
+        const char *cfg, *needle;
+    } compose_cases[] = { /* the composer's keys through the schema reader: defaults, ranges, one message format */
+        {"{\"out_dir\": \"/tmp\", \"image_size\": 4}", "compose: image_size: expected an integer 8..4096, got 4"},
+        {"{\"out_dir\": \"/tmp\", \"image_size\": [64, 5000]}",
+         "compose: image_size[1]: expected an integer 8..4096, got 5000"},
+        {"{\"out_dir\": \"/tmp\", \"objects\": [3, 2]}",
+         "compose: objects: expected [min, max] per image with min <= max, got [3,2]"},
+        {"{\"out_dir\": \"/tmp\", \"objects\": [0, 65]}", "compose: objects[1]: expected an integer 0..64, got 65"},
+        {"{\"out_dir\": \"/tmp\", \"scale\": [0.05, 1]}",
+         "compose: scale: expected [min, max] with 0.05 < min <= max <= 20, got [0.05,1]"},
+        {"{\"out_dir\": \"/tmp\", \"max_iou\": 1.5}", "compose: max_iou: expected a number 0..1, got 1.5"},
+        {"{\"out_dir\": \"/tmp\", \"seed\": -1}", "compose: seed: expected an integer >= 0, got -1"},
+        {"{\"out_dir\": \"/tmp\", \"splits\": {\"train\": -3}}",
+         "compose: splits.train: expected an integer 0..10000000, got -3"},
+        {"{\"out_dir\": \"/tmp\", \"classes\": []}", "compose: classes: expected a list of 1 to 256 integers"},
+        {"{\"out_dir\": \"/tmp\", \"seeds\": 1}", "compose: unknown key 'seeds'; valid keys: out_dir, image_size"},
+        {"[]", "compose: expected an object, got []"},
+    };
+    for (size_t i = 0; i < sizeof compose_cases / sizeof compose_cases[0]; i++)
+        CHECK_FAILS(sscma_compose_detection(src, compose_cases[i].cfg), SSCMA_ERR_CONFIG, compose_cases[i].needle);
     CHECK_FAILS(sscma_compose_detection(NULL, "{}"), SSCMA_ERR_INVALID_ARGUMENT, "'source'");
     snprintf(cfg, sizeof cfg, "{\"out_dir\": \"%s/no/such/parent\"}", tmpdir);
     CHECK_FAILS(sscma_compose_detection(src, cfg), SSCMA_ERR_IO, "cannot create the folder");
@@ -237,6 +259,23 @@ static void coco_defects_are_reported(void)
          false},
         {"{\"images\": [" IMG "], \"annotations\": [{\"id\": 1, \"image_id\": 7, \"category_id\": 1, "
          "\"bbox\": [1, 1, \"4\", 4]}], " CATS "}", "\"bbox\" must be [x, y, width, height]", SSCMA_ERR_FORMAT, false},
+        /* sizes checked in 64 bits before the 32-bit store: 4294967328 used to become 32 and open */
+        {"{\"images\": [{\"id\": 3, \"file_name\": \"a.png\", \"width\": 4294967328, \"height\": 24}], "
+         "\"annotations\": [], " CATS "}", "ann.json: images[0] (id 3, a.png): declared 4294967328 x 24 pixels: a side "
+         "over 2147483647", SSCMA_ERR_FORMAT, false},
+        {"{\"images\": [{\"id\": 3, \"file_name\": \"a.png\", \"width\": 32, \"height\": 2147483648}], "
+         "\"annotations\": [], " CATS "}", "images[0] (id 3, a.png): declared 32 x 2147483648 pixels: a side over",
+         SSCMA_ERR_FORMAT, false},
+        /* the declared size against max_pixels (default 40 million), in 64 bits: 65536 x 65536 is 2^32 */
+        {"{\"images\": [{\"id\": 3, \"file_name\": \"a.png\", \"width\": 65536, \"height\": 65536}], "
+         "\"annotations\": [], " CATS "}", "images[0] (id 3, a.png): declared 65536 x 65536 pixels is over the limit of "
+         "40000000 (max_pixels)", SSCMA_ERR_UNSUPPORTED, false},
+        /* huge box values (finite): used to be clipped through float overflow; refused, naming the annotation */
+        {"{\"images\": [" IMG "], \"annotations\": [{\"id\": 1, \"image_id\": 7, \"category_id\": 1, "
+         "\"bbox\": [1e300, 1, 4, 4]}], " CATS "}", "annotations[0] (id 1): \"bbox\" must be [x, y, width, height], "
+         "four numbers of at most 2147483647 in magnitude", SSCMA_ERR_FORMAT, false},
+        {"{\"images\": [" IMG "], \"annotations\": [{\"id\": 1, \"image_id\": 7, \"category_id\": 1, "
+         "\"bbox\": [1, 1, 4, -1e20]}], " CATS "}", "annotations[0] (id 1): \"bbox\" must be", SSCMA_ERR_FORMAT, false},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         coco_case(dir, cases[i].json, cases[i].strict, cfg, sizeof cfg);
@@ -267,10 +306,59 @@ static void coco_defects_are_reported(void)
     }
     sscma_dataset_destroy(ds);
     CHECK_FAILS(sscma_dataset_open(ctx, "{\"type\": \"CocoDataset\", \"data_root\": \"/nonexistent\"}", &ds),
-                SSCMA_ERR_CONFIG, "needs \"ann_file\"");
+                SSCMA_ERR_CONFIG, "CocoDataset: ann_file: expected the annotation file (e.g. "
+                "\"train/_annotations.coco.json\"), missing");
     CHECK_FAILS(sscma_dataset_open(ctx, "{\"type\": \"CocoDataset\", \"ann_file\": \"/nonexistent/a.json\"}", &ds),
-                SSCMA_ERR_IO, "/nonexistent/a.json: cannot read");
+                SSCMA_ERR_IO, "/nonexistent/a.json: cannot open: No such file or directory");
     CHECK_FAILS(sscma_sample_boxes(NULL, NULL, NULL, NULL), SSCMA_ERR_INVALID_ARGUMENT, "'sample'");
+}
+
+/* COCO's config keys (schema reader), max_pixels from the config, and a FIFO as the annotation file. */
+static void coco_config_limits_and_special_files(void)
+{
+    char dir[160], cfg[600], path[300];
+    snprintf(dir, sizeof dir, "%s/coco-cfg", tmpdir);
+    coco_case(dir, "{\"images\": [" IMG "], \"annotations\": [], " CATS "}", false, cfg, sizeof cfg);
+    sscma_dataset *ds = NULL;
+    static const struct {
+        const char *extra, *needle;
+    } cases[] = {
+        {"\"strict\": 1", "CocoDataset: strict: expected true or false, got 1"},
+        {"\"data_prefix\": {\"imgs\": \"x\"}", "CocoDataset: data_prefix: unknown key 'imgs'; valid keys: img, seg"},
+        {"\"data_prefix\": {\"img\": 3}", "CocoDataset: data_prefix.img: expected a string, got 3"},
+        {"\"data_prefix\": 3", "CocoDataset: data_prefix: expected {\"img\": \"<image folder>\"} or a string, got 3"},
+        {"\"ann_file\": [\"a\"]", "CocoDataset: ann_file: expected a string, got [\"a\"]"},
+        {"\"filter\": {}", "CocoDataset: unknown key 'filter'; valid keys: type, data_root, ann_file, data_prefix"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char c2[800];
+        snprintf(c2, sizeof c2, "{\"type\": \"CocoDataset\", \"data_root\": \"%s\", \"ann_file\": \"ann.json\", %s}",
+                 dir, cases[i].extra);
+        if (strstr(cases[i].extra, "\"ann_file\"") != NULL)
+            snprintf(c2, sizeof c2, "{\"type\": \"CocoDataset\", \"data_root\": \"%s\", %s}", dir, cases[i].extra);
+        CHECK_FAILS(sscma_dataset_open(ctx, c2, &ds), SSCMA_ERR_CONFIG, cases[i].needle);
+    }
+    /* a 32 x 24 image declared: refused at open over a max_pixels of 767, read at 768 */
+    snprintf(cfg, sizeof cfg, "{\"type\": \"CocoDataset\", \"data_root\": \"%s\", \"ann_file\": \"ann.json\", "
+             "\"data_prefix\": {\"img\": \"\"}, \"max_pixels\": 767}", dir);
+    CHECK_FAILS(sscma_dataset_open(ctx, cfg, &ds), SSCMA_ERR_UNSUPPORTED,
+                "ann.json: images[0] (id 7, a.png): declared 32 x 24 pixels is over the limit of 767 (max_pixels)");
+    snprintf(cfg, sizeof cfg, "{\"type\": \"CocoDataset\", \"data_root\": \"%s\", \"ann_file\": \"ann.json\", "
+             "\"data_prefix\": \"\", \"max_pixels\": 768}", dir);
+    CHECK_OK(sscma_dataset_open(ctx, cfg, &ds));
+    sscma_dataset_destroy(ds);
+    ds = NULL;
+    /* the annotation file a FIFO: refused at once (json_load_file used to wait for a writer forever) */
+    snprintf(path, sizeof path, "%s/fifo.json", dir);
+    snprintf(cfg, sizeof cfg, "{\"type\": \"CocoDataset\", \"data_root\": \"%s\", \"ann_file\": \"fifo.json\"}",
+             dir);
+    if (fifo_make(path, 20)) {
+        char needle[400];
+        snprintf(needle, sizeof needle, "%s: a FIFO (named pipe), not a regular file: refused", path);
+        CHECK_FAILS(sscma_dataset_open(ctx, cfg, &ds), SSCMA_ERR_IO, needle);
+        fifo_done(path);
+    }
+    CHECK(ds == NULL);
 }
 
 int main(int argc, char **argv)
@@ -278,6 +366,7 @@ int main(int argc, char **argv)
     static const test_case cases[] = {
         TEST_CASE(composed_detection_set_reads_back),
         TEST_CASE(coco_defects_are_reported),
+        TEST_CASE(coco_config_limits_and_special_files),
     };
     return data_test_main(argc, argv, cases, TEST_COUNT(cases));
 }

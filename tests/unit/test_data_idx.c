@@ -115,10 +115,14 @@ static void idx_defects_are_reported(void)
     CHECK_FAILS(sscma_dataset_open(ctx, cfg, &ds), SSCMA_ERR_FORMAT, "magic 0x00000801 at offset 0; expected 0x00000803");
     write_idx(images, 0x803, idims, 3, pixels, 20, false);
     CHECK_FAILS(sscma_dataset_open(ctx, cfg, &ds), SSCMA_ERR_FORMAT, "truncated: 48 data bytes expected, 20 found");
-    /* a header declaring 4 GiB over 20 bytes (found by fuzz_idx): refused as truncated, without a 4 GiB allocation */
+    /* a header declaring 4 GiB over 20 bytes (found by fuzz_idx): refused as truncated, without a 4 GiB allocation;
+     * raw, from the file's size, and gzip, from the most deflate can expand its bytes to */
     const uint32_t huge[3] = {65536, 256, 256};
-    write_idx(images, 0x803, huge, 3, pixels, 20, true);
+    write_idx(images, 0x803, huge, 3, pixels, 20, false);
     CHECK_FAILS(sscma_dataset_open(ctx, cfg, &ds), SSCMA_ERR_FORMAT, "truncated: 4294967296 data bytes expected, 20 found");
+    write_idx(images, 0x803, huge, 3, pixels, 20, true);
+    CHECK_FAILS(sscma_dataset_open(ctx, cfg, &ds), SSCMA_ERR_FORMAT,
+                "truncated: 4294967296 data bytes expected, more than a gzip file of");
     write_idx(images, 0x803, idims, 0, NULL, 0, false);
     CHECK_FAILS(sscma_dataset_open(ctx, cfg, &ds), SSCMA_ERR_FORMAT, "truncated IDX header: 4 of 16 bytes");
     write_idx(images, 0x803, idims, 3, pixels, sizeof pixels, false);
@@ -140,13 +144,15 @@ static void idx_defects_are_reported(void)
     ds = NULL;
     CHECK_FAILS(sscma_dataset_open(ctx, "{\"type\": \"MNIST\", \"data_root\": \"/nonexistent\"}", &ds), SSCMA_ERR_IO,
                 "/nonexistent/train-images-idx3-ubyte: not found");
-    CHECK_FAILS(sscma_dataset_open(ctx, "{\"type\": \"MNIST\"}", &ds), SSCMA_ERR_CONFIG, "needs \"data_root\"");
+    CHECK_FAILS(sscma_dataset_open(ctx, "{\"type\": \"MNIST\"}", &ds), SSCMA_ERR_CONFIG,
+                "MNIST: data_root: expected the folder of the IDX files, missing");
     CHECK_FAILS(sscma_dataset_open(ctx, "{\"type\": \"FashionMNIST\", \"split\": \"val\"}", &ds), SSCMA_ERR_CONFIG,
-                "split 'val' is not train or test");
+                "FashionMNIST: split: expected one of: train, test, got \"val\"");
     CHECK_FAILS(sscma_dataset_open(ctx, "{\"type\": \"FashionMNIST\", \"root\": \"x\"}", &ds), SSCMA_ERR_CONFIG,
                 "unknown key 'root'");
     CHECK_FAILS(sscma_dataset_open(ctx, "{\"type\": \"ImageNet\"}", &ds), SSCMA_ERR_CONFIG,
-                "unknown type 'ImageNet'; known types: MNIST, FashionMNIST, CustomDataset");
+                "dataset: type: expected one of: MNIST, FashionMNIST, CustomDataset, CocoDataset, YoloDataset, "
+                "VOCDataset, MeterData, got \"ImageNet\"");
     CHECK_FAILS(sscma_dataset_open(ctx, "{\"type\": ", &ds), SSCMA_ERR_CONFIG, "line 1");
     CHECK(ds == NULL);
 }
@@ -214,11 +220,95 @@ static void indices_select_samples(void)
     CHECK_FAILS(sscma_dataset_get(picked, 2, &s), SSCMA_ERR_INVALID_ARGUMENT, "sample 2 is outside 0..1");
     CHECK_FAILS(sscma_dataset_open(ctx, "{\"type\": \"FashionMNIST\", \"split\": \"test\", \"indices\": [3, 10000]}",
                                    &bad),
-                SSCMA_ERR_CONFIG, "indices[1]: expected a sample index in [0, 10000)");
+                SSCMA_ERR_CONFIG, "FashionMNIST: indices[1]: expected a sample index 0..9999, got 10000");
     CHECK_FAILS(sscma_dataset_open(ctx, "{\"type\": \"FashionMNIST\", \"indices\": -1}", &bad), SSCMA_ERR_CONFIG,
-                "'indices' must be a count");
+                "FashionMNIST: indices: expected a count >= 0 (the first N samples) or a list of sample indices, got -1");
 done:
     sscma_dataset_destroy(first), sscma_dataset_destroy(picked), sscma_dataset_destroy(all);
+}
+
+/* The keys every type shares (dataset.c), read with the schema reader: one message format, the type as `where`. */
+static void shared_keys_are_checked(void)
+{
+    static const struct {
+        const char *cfg, *needle;
+    } cases[] = {
+        {"{\"type\": \"MNIST\", \"max_pixels\": 0}", "MNIST: max_pixels: expected an integer >= 1, got 0"},
+        {"{\"type\": \"mmdet.CocoDataset\", \"max_pixels\": \"big\"}",
+         "CocoDataset: max_pixels: expected an integer >= 1, got \"big\""},
+        {"{\"type\": \"MNIST\", \"max_pixels\": 1.5}", "MNIST: max_pixels: expected an integer >= 1, got 1.5"},
+        {"{\"type\": 3}", "dataset: type: expected a dataset type (MNIST, FashionMNIST, CustomDataset"},
+        {"{\"data_root\": \"x\"}", "dataset: type: expected a dataset type (MNIST,"},
+        {"[1]", "dataset: expected an object with a \"type\", got [1]"},
+        {"{\"type\": \"MNIST\", \"data_root\": \"/x\", \"test_mode\": 1}",
+         "MNIST: test_mode: expected true or false, got 1"},
+        {"{\"type\": \"MNIST\", \"data_root\": 7}", "MNIST: data_root: expected a string, got 7"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        sscma_dataset *ds = NULL;
+        CHECK_FAILS(sscma_dataset_open(ctx, cases[i].cfg, &ds), SSCMA_ERR_CONFIG, cases[i].needle);
+        CHECK(ds == NULL);
+    }
+}
+
+/*
+ * Sizes an IDX header declares against max_pixels, before anything is allocated: a gzip file declaring one 60000 x
+ * 60000 image (3.6 GB of zeros compress to 3.5 MB) used to be inflated into memory whatever max_pixels said.
+ */
+static void idx_records_over_max_pixels_are_refused(void)
+{
+    char dir[128], images[256], labels[256], cfg[300];
+    snprintf(dir, sizeof dir, "%s/idx-big", tmpdir);
+    mkdir(dir, 0755);
+    snprintf(images, sizeof images, "%s/train-images-idx3-ubyte", dir);
+    snprintf(labels, sizeof labels, "%s/train-labels-idx1-ubyte", dir);
+    uint8_t pixels[3 * 4 * 4] = {0}, lab[3] = {1, 2, 3};
+    const uint32_t idims[3] = {3, 4, 4}, ldims[1] = {3};
+    write_idx(images, 0x803, idims, 3, pixels, sizeof pixels, false);
+    write_idx(labels, 0x801, ldims, 1, lab, sizeof lab, false);
+    sscma_dataset *ds = NULL;
+    snprintf(cfg, sizeof cfg, "{\"type\": \"MNIST\", \"data_root\": \"%s\", \"max_pixels\": 16}", dir);
+    CHECK_OK(sscma_dataset_open(ctx, cfg, &ds)); /* 4 x 4 = 16: at the limit */
+    sscma_dataset_destroy(ds);
+    ds = NULL;
+    snprintf(cfg, sizeof cfg, "{\"type\": \"MNIST\", \"data_root\": \"%s\", \"max_pixels\": 15}", dir);
+    CHECK_FAILS(sscma_dataset_open(ctx, cfg, &ds), SSCMA_ERR_UNSUPPORTED,
+                "train-images-idx3-ubyte: images of 4 x 4 pixels (offsets 8 and 12) are over the limit of 15 "
+                "(max_pixels)");
+    /* gzip, the default max_pixels (40 million): the declared 60000 x 60000 is refused from the header */
+    char gz[280];
+    snprintf(gz, sizeof gz, "%s.gz", images);
+    const uint32_t big[3] = {1, 60000, 60000};
+    write_idx(gz, 0x803, big, 3, pixels, sizeof pixels, true);
+    snprintf(cfg, sizeof cfg, "{\"type\": \"MNIST\", \"data_root\": \"%s\"}", dir);
+    CHECK_FAILS(sscma_dataset_open(ctx, cfg, &ds), SSCMA_ERR_UNSUPPORTED,
+                "train-images-idx3-ubyte.gz: images of 60000 x 60000 pixels (offsets 8 and 12) are over the limit of "
+                "40000000 (max_pixels)");
+    CHECK(ds == NULL);
+}
+
+/* An IDX file that is a FIFO (raw or .gz) is refused at once, named, instead of blocking in zlib's read. */
+static void idx_fifo_is_refused(void)
+{
+    char dir[128], path[256], cfg[300];
+    snprintf(dir, sizeof dir, "%s/idx-fifo", tmpdir);
+    mkdir(dir, 0755);
+    snprintf(cfg, sizeof cfg, "{\"type\": \"MNIST\", \"data_root\": \"%s\"}", dir);
+    const uint8_t lab[1] = {1};
+    const uint32_t ldims[1] = {1};
+    snprintf(path, sizeof path, "%s/train-labels-idx1-ubyte", dir);
+    write_idx(path, 0x801, ldims, 1, lab, sizeof lab, false);
+    static const char *const names[2] = {"train-images-idx3-ubyte", "train-images-idx3-ubyte.gz"};
+    for (int k = 0; k < 2; k++) {
+        snprintf(path, sizeof path, "%s/%s", dir, names[k]);
+        sscma_dataset *ds = NULL;
+        if (!fifo_make(path, 20))
+            return;
+        char needle[400];
+        snprintf(needle, sizeof needle, "%s: a FIFO (named pipe), not a regular file: refused", path);
+        CHECK_FAILS(sscma_dataset_open(ctx, cfg, &ds), SSCMA_ERR_IO, needle);
+        fifo_done(path);
+    }
 }
 
 int main(int argc, char **argv)
@@ -228,6 +318,9 @@ int main(int argc, char **argv)
         TEST_CASE(indices_select_samples),
         TEST_CASE(idx_defects_are_reported),
         TEST_CASE(null_arguments),
+        TEST_CASE(shared_keys_are_checked),
+        TEST_CASE(idx_records_over_max_pixels_are_refused),
+        TEST_CASE(idx_fifo_is_refused),
     };
     return data_test_main(argc, argv, cases, TEST_COUNT(cases));
 }

@@ -113,7 +113,7 @@ static void meter_keypoints_read_and_move(void)
                 SSCMA_ERR_IO, "/nonexistent/annotations.txt: cannot open the index");
     CHECK_FAILS(sscma_sample_keypoints(NULL, NULL, NULL), SSCMA_ERR_INVALID_ARGUMENT, "'sample'");
     CHECK_FAILS(sscma_compose_detection(src, "{\"out_dir\": \"/tmp\", \"format\": \"yolo\"}"), SSCMA_ERR_CONFIG,
-                "'format' is \"coco\" (boxes) or \"meter\" (keypoints)");
+                "compose: format: expected one of: coco, meter, got \"yolo\"");
 done:
     sscma_dataset_destroy(kp), sscma_dataset_destroy(src);
 }
@@ -217,11 +217,54 @@ static void onehot_labelme_and_photo_backgrounds(void)
     sscma_dataset_destroy(ds);
 }
 
+/*
+ * max_pixels at read (MeterData keeps no size at open: the image loader refuses the image from its header), and
+ * special files: an index that is a FIFO is refused at once, named, where fopen waited for a writer forever.
+ */
+static void meter_limits_and_special_files(void)
+{
+    char root[160], path[300], cfg[600], needle[500];
+    snprintf(root, sizeof root, "%s/meter-lim", tmpdir);
+    mkdir(root, 0755);
+    uint8_t grey[30 * 20];
+    memset(grey, 100, sizeof grey);
+    snprintf(path, sizeof path, "%s/a.png", root);
+    stbi_write_png(path, 30, 20, 1, grey, 30);
+    snprintf(path, sizeof path, "%s/annotations.txt", root);
+    write_text(path, "a.png 1 2 3 4\n");
+    sscma_dataset *ds = NULL;
+    sscma_sample *s = NULL;
+    snprintf(cfg, sizeof cfg, "{\"type\": \"MeterData\", \"data_root\": \"%s\", \"max_pixels\": 599}", root);
+    CHECK_OK(sscma_dataset_open(ctx, cfg, &ds));
+    if (ds != NULL)
+        CHECK_FAILS(sscma_dataset_get(ds, 0, &s), SSCMA_ERR_UNSUPPORTED,
+                    "a.png: 30 x 20 pixels is over the limit of 599 (max_pixels)");
+    sscma_dataset_destroy(ds);
+    ds = NULL;
+    snprintf(cfg, sizeof cfg, "{\"type\": \"MeterData\", \"data_root\": \"%s\", \"max_pixels\": 600}", root);
+    CHECK_OK(sscma_dataset_open(ctx, cfg, &ds));
+    if (ds != NULL)
+        CHECK_OK(sscma_dataset_get(ds, 0, &s));
+    sscma_sample_destroy(s);
+    sscma_dataset_destroy(ds);
+    ds = NULL;
+    /* the index a FIFO */
+    snprintf(cfg, sizeof cfg, "{\"type\": \"MeterData\", \"data_root\": \"%s\", \"index_file\": \"fifo.txt\"}", root);
+    snprintf(path, sizeof path, "%s/fifo.txt", root);
+    if (fifo_make(path, 20)) {
+        snprintf(needle, sizeof needle, "%s: the index is a FIFO (named pipe), not a regular file: refused", path);
+        CHECK_FAILS(sscma_dataset_open(ctx, cfg, &ds), SSCMA_ERR_IO, needle);
+        fifo_done(path);
+    }
+    CHECK(ds == NULL);
+}
+
 int main(int argc, char **argv)
 {
     static const test_case cases[] = {
         TEST_CASE(meter_keypoints_read_and_move),
         TEST_CASE(onehot_labelme_and_photo_backgrounds),
+        TEST_CASE(meter_limits_and_special_files),
     };
     return data_test_main(argc, argv, cases, TEST_COUNT(cases));
 }

@@ -115,6 +115,37 @@ static void voc_xml_read_and_defects(void)
     }
     snprintf(cfg, sizeof cfg, "{\"type\": \"VOCDataset\", \"data_root\": \"%s\", \"ann_file\": \"none.txt\"}", root);
     CHECK_FAILS(sscma_dataset_open(ctx, cfg, &ds), SSCMA_ERR_IO, "none.txt: cannot open the id list");
+    /* the declared <size> against max_pixels: 40 x 30 = 1200 */
+    snprintf(path, sizeof path, "%s/Annotations/b.xml", root);
+    write_text(path, "<annotation><filename>b.png</filename><size><width>40</width><height>30</height></size>"
+                     "</annotation>");
+    snprintf(cfg, sizeof cfg, "{\"type\": \"VOCDataset\", \"data_root\": \"%s\", \"classes\": [\"cat\", \"dog\"], "
+             "\"max_pixels\": 1200}", root);
+    CHECK_OK(sscma_dataset_open(ctx, cfg, &ds));
+    sscma_dataset_destroy(ds);
+    ds = NULL;
+    snprintf(cfg, sizeof cfg, "{\"type\": \"VOCDataset\", \"data_root\": \"%s\", \"classes\": [\"cat\", \"dog\"], "
+             "\"max_pixels\": 1199}", root);
+    CHECK_FAILS(sscma_dataset_open(ctx, cfg, &ds), SSCMA_ERR_UNSUPPORTED,
+                "a.xml: <size> 40 x 30 pixels is over the limit of 1199 (max_pixels)");
+    /* special files: an annotation XML or the id list that is a FIFO is refused at once, where fopen waited */
+    snprintf(path, sizeof path, "%s/ImageSets/Main/fifo.txt", root);
+    write_text(path, "f\n");
+    snprintf(cfg, sizeof cfg, "{\"type\": \"VOCDataset\", \"data_root\": \"%s\", \"ann_file\": "
+             "\"ImageSets/Main/fifo.txt\"}", root);
+    char xml[300], needle[500];
+    snprintf(xml, sizeof xml, "%s/Annotations/f.xml", root);
+    if (fifo_make(xml, 20)) {
+        snprintf(needle, sizeof needle, "%s: a FIFO (named pipe), not a regular file: refused", xml);
+        CHECK_FAILS(sscma_dataset_open(ctx, cfg, &ds), SSCMA_ERR_IO, needle);
+        fifo_done(xml);
+    }
+    if (fifo_make(path, 20)) {
+        snprintf(needle, sizeof needle, "%s: the id list is a FIFO (named pipe), not a regular file: refused", path);
+        CHECK_FAILS(sscma_dataset_open(ctx, cfg, &ds), SSCMA_ERR_IO, needle);
+        fifo_done(path);
+    }
+    CHECK(ds == NULL);
 }
 
 int main(int argc, char **argv)

@@ -103,10 +103,61 @@ static void yolo_labels_read_and_defects(void)
     CHECK_FAILS(sscma_dataset_open(ctx, cfg, &ds), SSCMA_ERR_IO, "/images: cannot open the folder");
 }
 
+/*
+ * max_pixels at open (the sizes are read from the image headers there) and special files: a label file, data.yaml, a
+ * names file or an image that is a FIFO is refused at once, named, where fopen used to wait for a writer forever.
+ */
+static void yolo_limits_and_special_files(void)
+{
+    char root[160], path[300], cfg[600];
+    snprintf(root, sizeof root, "%s/yolo-lim", tmpdir);
+    const char *dirs[] = {"", "/images", "/labels"};
+    make_dirs(root, dirs, 3);
+    uint8_t grey[40 * 20];
+    memset(grey, 100, sizeof grey);
+    snprintf(path, sizeof path, "%s/images/a.png", root);
+    stbi_write_png(path, 40, 20, 1, grey, 40);
+    snprintf(path, sizeof path, "%s/labels/a.txt", root);
+    write_text(path, "0 0.5 0.5 0.5 0.5\n");
+    snprintf(path, sizeof path, "%s/data.yaml", root);
+    write_text(path, "names: [cat]\n");
+    sscma_dataset *ds = NULL;
+    snprintf(cfg, sizeof cfg, "{\"type\": \"YoloDataset\", \"data_root\": \"%s\", \"max_pixels\": 800}", root);
+    CHECK_OK(sscma_dataset_open(ctx, cfg, &ds)); /* 40 x 20: at the limit */
+    sscma_dataset_destroy(ds);
+    ds = NULL;
+    snprintf(cfg, sizeof cfg, "{\"type\": \"YoloDataset\", \"data_root\": \"%s\", \"max_pixels\": 799}", root);
+    CHECK_FAILS(sscma_dataset_open(ctx, cfg, &ds), SSCMA_ERR_UNSUPPORTED,
+                "images/a.png: 40 x 20 pixels is over the limit of 799 (max_pixels)");
+    static const struct {
+        const char *file, *cfg_extra, *what;
+    } fifos[] = {
+        {"labels/a.txt", "", "the label file is "},
+        {"data.yaml", "", "the class names file (else give \"classes\" or \"names_file\") is "},
+        {"names.txt", ", \"names_file\": \"names.txt\"", "the names file is "},
+    };
+    for (size_t i = 0; i < sizeof fifos / sizeof fifos[0]; i++) {
+        snprintf(cfg, sizeof cfg, "{\"type\": \"YoloDataset\", \"data_root\": \"%s\"%s}", root, fifos[i].cfg_extra);
+        snprintf(path, sizeof path, "%s/%s", root, fifos[i].file);
+        if (!fifo_make(path, 20))
+            return;
+        char needle[500];
+        snprintf(needle, sizeof needle, "%s: %sa FIFO (named pipe), not a regular file: refused", path, fifos[i].what);
+        CHECK_FAILS(sscma_dataset_open(ctx, cfg, &ds), SSCMA_ERR_IO, needle);
+        fifo_done(path);
+        if (i == 0)
+            write_text(path, "0 0.5 0.5 0.5 0.5\n");
+        if (i == 1)
+            write_text(path, "names: [cat]\n");
+    }
+    CHECK(ds == NULL);
+}
+
 int main(int argc, char **argv)
 {
     static const test_case cases[] = {
         TEST_CASE(yolo_labels_read_and_defects),
+        TEST_CASE(yolo_limits_and_special_files),
     };
     return data_test_main(argc, argv, cases, TEST_COUNT(cases));
 }
