@@ -18,6 +18,7 @@
 
 #include "quant/fixedpoint.h"
 #include "quant/i8gemm.h"
+#include "quant/qm_kernel.h"
 #include "quant/qm_kinds.h"
 #include "quant/qmodel.h"
 
@@ -46,11 +47,6 @@ void sscma_quantize_multiplier(double real, int32_t *multiplier, int32_t *shift)
     *shift = e;
 }
 
-static inline int32_t clamp_i32(int32_t v, int32_t lo, int32_t hi)
-{
-    return v < lo ? lo : v > hi ? hi : v;
-}
-
 /* TFLite's CalculateActivationRangeQuantized for int8. */
 static void act_range(const qm_tensor *y, sscma_act_kind act, int32_t *lo, int32_t *hi)
 {
@@ -68,24 +64,24 @@ static void act_range(const qm_tensor *y, sscma_act_kind act, int32_t *lo, int32
     }
 }
 
-static sscma_status need(const qm_op *op, bool ok, const char *what)
+sscma_status qm_need(const qm_op *op, bool ok, const char *what)
 {
     return ok ? SSCMA_OK
               : sscma_fail(SSCMA_ERR_FORMAT, op->name, "%s (int8): %s", sscma_qm_kind_name(op->kind), what);
 }
 
-static bool per_tensor_i8(const qm_tensor *t)
+bool qm_per_tensor_i8(const qm_tensor *t)
 {
     return t->dtype == SSCMA_DTYPE_I8 && t->n_q == 1 && t->scale[0] > 0.0f && isfinite(t->scale[0]) &&
            t->zero_point[0] >= -128 && t->zero_point[0] <= 127;
 }
 
-static bool same_params(const qm_tensor *a, const qm_tensor *b)
+bool qm_same_params(const qm_tensor *a, const qm_tensor *b)
 {
     return a->scale[0] == b->scale[0] && a->zero_point[0] == b->zero_point[0];
 }
 
-static sscma_status alloc_mult(sscma_qmodel *q, qm_op *op, int32_t n)
+sscma_status qm_alloc_mult(sscma_qmodel *q, qm_op *op, int32_t n)
 {
     sscma_free(q->ctx, op->mult, (size_t)op->n_mult * sizeof *op->mult);
     sscma_free(q->ctx, op->shift, (size_t)op->n_mult * sizeof *op->shift);
@@ -110,7 +106,7 @@ static sscma_status logistic_table(const qm_tensor *x, const qm_tensor *y, int8_
         float real = in_scale * (float)(v - x->zero_point[0]);
         float t = 1.0f / (1.0f + expf(-real));
         int32_t q = (int32_t)(roundf(t * inverse) + (float)y->zero_point[0]);
-        lut[(uint8_t)(int8_t)v] = (int8_t)clamp_i32(q, -128, 127);
+        lut[(uint8_t)(int8_t)v] = (int8_t)qm_clamp_i32(q, -128, 127);
     }
     return SSCMA_OK;
 }
@@ -160,7 +156,7 @@ static sscma_status hardswish_table(const qm_op *op, const qm_tensor *x, const q
     sscma_quantize_multiplier((double)relu_mult, &r32, &relu_exp);
     int16_t relu_m = to_int16_multiplier(r32);
     if (out_exp > 0)
-        return need(op, false, "the output scale is too small for the input's");
+        return qm_need(op, false, "the output scale is too small for the input's");
     for (int32_t v = -128; v <= 127; v++) {
         int16_t in = (int16_t)(v - x->zero_point[0]);
         int16_t hires = (int16_t)(in * (1 << 7));
@@ -176,7 +172,7 @@ static sscma_status hardswish_table(const qm_op *op, const qm_tensor *x, const q
         reluish = (int16_t)(((int32_t)reluish + (1 << 15)) >> 1);
         int16_t pre = dhm16(reluish, preshift);
         int32_t out = fx_rdiv_pot(pre, -out_exp) + y->zero_point[0];
-        lut[(uint8_t)(int8_t)v] = (int8_t)clamp_i32(out, -128, 127);
+        lut[(uint8_t)(int8_t)v] = (int8_t)qm_clamp_i32(out, -128, 127);
     }
     return SSCMA_OK;
 }
@@ -193,7 +189,7 @@ static sscma_status prepare_depthwise(sscma_qmodel *q, qm_op *op, const qm_tenso
     const int8_t *src = w->data;
     int8_t *dst = op->lut;
     int64_t taps = (int64_t)op->kh * op->kw, cpg = w->dims[3];
-    if ((st = need(op, cpg == 1, "depthwise weights must have one input channel per group")) != SSCMA_OK)
+    if ((st = qm_need(op, cpg == 1, "depthwise weights must have one input channel per group")) != SSCMA_OK)
         return st;
     for (int64_t c = 0; c < cout; c++)
         for (int64_t k = 0; k < taps; k++)
@@ -262,15 +258,15 @@ sscma_status qm_i8_prepare_weighted(sscma_qmodel *q, qm_op *op)
     sscma_status st;
     const qm_tensor *w = &q->t[op->in[1]];
     int64_t cout = w->dims[0];
-    if ((st = need(op, w->dtype == SSCMA_DTYPE_I8 && (w->n_q == 1 || w->n_q == cout), "weights must be int8")) !=
+    if ((st = qm_need(op, w->dtype == SSCMA_DTYPE_I8 && (w->n_q == 1 || w->n_q == cout), "weights must be int8")) !=
         SSCMA_OK)
         return st;
-    if (op->n_in > 2 && (st = need(op, q->t[op->in[2]].dtype == SSCMA_DTYPE_I32, "bias must be int32")) != SSCMA_OK)
+    if (op->n_in > 2 && (st = qm_need(op, q->t[op->in[2]].dtype == SSCMA_DTYPE_I32, "bias must be int32")) != SSCMA_OK)
         return st;
     for (int32_t k = 0; k < w->n_q; k++)
-        if ((st = need(op, w->zero_point[k] == 0, "weights must be symmetric (zero point 0)")) != SSCMA_OK)
+        if ((st = qm_need(op, w->zero_point[k] == 0, "weights must be symmetric (zero point 0)")) != SSCMA_OK)
             return st;
-    if ((st = alloc_mult(q, op, (int32_t)cout)) != SSCMA_OK)
+    if ((st = qm_alloc_mult(q, op, (int32_t)cout)) != SSCMA_OK)
         return st;
     for (int64_t c = 0; c < cout; c++) {
         double ws = (double)w->scale[w->n_q == 1 ? 0 : c];
@@ -290,16 +286,16 @@ sscma_status qm_i8_prepare_add(sscma_qmodel *q, qm_op *op)
     const qm_tensor *x = &q->t[op->in[0]], *y = &q->t[op->out];
     sscma_status st;
     const qm_tensor *b = &q->t[op->in[1]];
-    if ((st = need(op, per_tensor_i8(b), "inputs must be int8 per tensor")) != SSCMA_OK)
+    if ((st = qm_need(op, qm_per_tensor_i8(b), "inputs must be int8 per tensor")) != SSCMA_OK)
         return st;
     op->left_shift = 20;
     double twice_max = 2.0 * (double)(x->scale[0] > b->scale[0] ? x->scale[0] : b->scale[0]);
-    if ((st = alloc_mult(q, op, 1)) != SSCMA_OK)
+    if ((st = qm_alloc_mult(q, op, 1)) != SSCMA_OK)
         return st;
     sscma_quantize_multiplier((double)x->scale[0] / twice_max, &op->in_mult[0], &op->in_shift[0]);
     sscma_quantize_multiplier((double)b->scale[0] / twice_max, &op->in_mult[1], &op->in_shift[1]);
     sscma_quantize_multiplier(twice_max / ((double)(1 << 20) * (double)y->scale[0]), &op->mult[0], &op->shift[0]);
-    return need(op, op->in_shift[0] <= 0 && op->in_shift[1] <= 0 && op->shift[0] <= 0,
+    return qm_need(op, op->in_shift[0] <= 0 && op->in_shift[1] <= 0 && op->shift[0] <= 0,
                 "the output scale is too small for the inputs' (multiplier above one)");
 }
 
@@ -308,7 +304,7 @@ sscma_status qm_i8_prepare_concat(sscma_qmodel *q, qm_op *op)
     const qm_tensor *y = &q->t[op->out];
     sscma_status st;
     for (int32_t k = 0; k < op->n_in; k++)
-        if ((st = need(op, per_tensor_i8(&q->t[op->in[k]]) && same_params(&q->t[op->in[k]], y),
+        if ((st = qm_need(op, qm_per_tensor_i8(&q->t[op->in[k]]) && qm_same_params(&q->t[op->in[k]], y),
                        "every input must have the output's scale and zero point")) != SSCMA_OK)
             return st;
     return SSCMA_OK;
@@ -317,23 +313,23 @@ sscma_status qm_i8_prepare_concat(sscma_qmodel *q, qm_op *op)
 /* Pooling and the shape ops move int8 values unchanged: TFLite requires the output's parameters to be the input's. */
 sscma_status qm_i8_prepare_same_params(sscma_qmodel *q, qm_op *op)
 {
-    return need(op, same_params(&q->t[op->in[0]], &q->t[op->out]), "output must have the input's scale and zero point");
+    return qm_need(op, qm_same_params(&q->t[op->in[0]], &q->t[op->out]), "output must have the input's scale and zero point");
 }
 
 sscma_status qm_i8_prepare_softmax(sscma_qmodel *q, qm_op *op)
 {
     const qm_tensor *x = &q->t[op->in[0]], *y = &q->t[op->out];
     sscma_status st;
-    if ((st = need(op, y->zero_point[0] == -128 && fabsf(y->scale[0] - 1.0f / 256.0f) <= 0.001f / 256.0f,
+    if ((st = qm_need(op, y->zero_point[0] == -128 && fabsf(y->scale[0] - 1.0f / 256.0f) <= 0.001f / 256.0f,
                    "output must have scale 1/256 and zero point -128")) != SSCMA_OK)
         return st;
-    if ((st = alloc_mult(q, op, 1)) != SSCMA_OK)
+    if ((st = qm_alloc_mult(q, op, 1)) != SSCMA_OK)
         return st;
     double real = (double)x->scale[0] * (double)(1 << 26);
     if (real > 2147483647.0)
         real = 2147483647.0;
     sscma_quantize_multiplier(real, &op->mult[0], &op->shift[0]);
-    if ((st = need(op, op->shift[0] >= 0, "input scale too small for the fixed-point softmax")) != SSCMA_OK)
+    if ((st = qm_need(op, op->shift[0] >= 0, "input scale too small for the fixed-point softmax")) != SSCMA_OK)
         return st;
     op->in_left_shift = op->shift[0];
     double radius = 31.0 * (double)(1LL << 26) / (double)(1LL << op->in_left_shift);
@@ -342,7 +338,7 @@ sscma_status qm_i8_prepare_softmax(sscma_qmodel *q, qm_op *op)
 }
 
 /* A fresh 256-entry table for op (logistic, hard swish). */
-static sscma_status alloc_lut(sscma_qmodel *q, qm_op *op)
+sscma_status qm_alloc_lut(sscma_qmodel *q, qm_op *op)
 {
     sscma_free(q->ctx, op->lut, op->lut_bytes);
     op->lut_bytes = 0;
@@ -355,104 +351,36 @@ static sscma_status alloc_lut(sscma_qmodel *q, qm_op *op)
 sscma_status qm_i8_prepare_logistic(sscma_qmodel *q, qm_op *op)
 {
     const qm_tensor *x = &q->t[op->in[0]], *y = &q->t[op->out];
-    sscma_status st = need(op, y->zero_point[0] == -128 && y->scale[0] == 1.0f / 256.0f,
+    sscma_status st = qm_need(op, y->zero_point[0] == -128 && y->scale[0] == 1.0f / 256.0f,
                            "output must have scale 1/256 and zero point -128");
     if (st == SSCMA_OK)
-        st = alloc_lut(q, op);
+        st = qm_alloc_lut(q, op);
     return st == SSCMA_OK ? logistic_table(x, y, op->lut) : st;
 }
 
 /* TFLite's int8 lookup table of a float function (LUTPopulateInt8): as logistic_table, with f. */
-static void function_table(const qm_tensor *x, const qm_tensor *y, float (*f)(float), int8_t *lut)
+void qm_function_table(const qm_tensor *x, const qm_tensor *y, float (*f)(float), int8_t *lut)
 {
     const float in_scale = x->scale[0], inverse = 1.0f / y->scale[0];
     for (int32_t v = -128; v <= 127; v++) {
         float real = in_scale * (float)(v - x->zero_point[0]);
         float r = roundf(f(real) * inverse) + (float)y->zero_point[0];
         int32_t q = !(r > -1024.0f) ? -1024 : r > 1024.0f ? 1024 : (int32_t)r; /* NaN, inf: clamped below */
-        lut[(uint8_t)(int8_t)v] = (int8_t)clamp_i32(q, -128, 127);
+        lut[(uint8_t)(int8_t)v] = (int8_t)qm_clamp_i32(q, -128, 127);
     }
-}
-
-sscma_status qm_i8_prepare_tanh(sscma_qmodel *q, qm_op *op)
-{
-    sscma_status st = alloc_lut(q, op);
-    if (st == SSCMA_OK)
-        function_table(&q->t[op->in[0]], &q->t[op->out], tanhf, op->lut);
-    return st;
-}
-
-sscma_status qm_i8_prepare_exp(sscma_qmodel *q, qm_op *op)
-{
-    sscma_status st = alloc_lut(q, op);
-    if (st == SSCMA_OK)
-        function_table(&q->t[op->in[0]], &q->t[op->out], expf, op->lut);
-    return st;
 }
 
 sscma_status qm_i8_prepare_hardswish(sscma_qmodel *q, qm_op *op)
 {
-    sscma_status st = alloc_lut(q, op);
+    sscma_status st = qm_alloc_lut(q, op);
     return st == SSCMA_OK ? hardswish_table(op, &q->t[op->in[0]], &q->t[op->out], op->lut) : st;
-}
-
-/*
- * TFLite's quantized RELU / RELU6 / RELU_N1_TO_1: y = zp_y + x' * (s_x / s_y) with x' = x - zp_x, clamped to the
- * quantized range [zp_y + round(lo / s_y), zp_y + round(hi / s_y)] within int8 (hi infinite: 127). One table entry
- * per input value computes exactly that.
- */
-sscma_status qm_i8_prepare_clamp(sscma_qmodel *q, qm_op *op)
-{
-    const qm_tensor *x = &q->t[op->in[0]], *y = &q->t[op->out];
-    sscma_status st = need(op, op->clip_lo <= op->clip_hi, "the range is empty");
-    if (st != SSCMA_OK || (st = alloc_lut(q, op)) != SSCMA_OK)
-        return st;
-    int32_t mult, shift; /* the ratio in float, as TFLite's kernel computes it (a tie can depend on it) */
-    sscma_quantize_multiplier((double)(x->scale[0] / y->scale[0]), &mult, &shift);
-    const int32_t zy = y->zero_point[0];
-    float qlo = roundf(op->clip_lo / y->scale[0]), qhi = roundf(op->clip_hi / y->scale[0]);
-    int32_t lo = qlo <= -512.0f ? -128 : clamp_i32(zy + (int32_t)qlo, -128, 127);
-    int32_t hi = isinf(op->clip_hi) || qhi >= 512.0f ? 127 : clamp_i32(zy + (int32_t)qhi, -128, 127);
-    int8_t *lut = op->lut;
-    for (int32_t v = -128; v <= 127; v++) {
-        int32_t r = zy + fx_mul_by_qm(v - x->zero_point[0], mult, shift);
-        lut[(uint8_t)(int8_t)v] = (int8_t)clamp_i32(clamp_i32(r, lo, hi), -128, 127);
-    }
-    return SSCMA_OK;
-}
-
-/*
- * TFLite's quantized LEAKY_RELU: x' = x - zp_x; y = zp_y + x' * (s_x / s_y) for x' >= 0, zp_y + x' * (alpha * s_x /
- * s_y) below, each ratio a quantized multiplier, clamped to int8.
- */
-sscma_status qm_i8_prepare_leaky_relu(sscma_qmodel *q, qm_op *op)
-{
-    const qm_tensor *x = &q->t[op->in[0]], *y = &q->t[op->out];
-    sscma_status st = need(op, isfinite(op->alpha), "alpha must be finite");
-    if (st != SSCMA_OK || (st = alloc_lut(q, op)) != SSCMA_OK)
-        return st;
-    int32_t m_id, s_id, m_a, s_a;
-    /* both ratios in float, as TFLite's kernel computes them */
-    sscma_quantize_multiplier((double)(x->scale[0] / y->scale[0]), &m_id, &s_id);
-    sscma_quantize_multiplier((double)(x->scale[0] * op->alpha / y->scale[0]), &m_a, &s_a);
-    int8_t *lut = op->lut;
-    for (int32_t v = -128; v <= 127; v++) {
-        int32_t d = v - x->zero_point[0];
-        /* a negative multiplier (alpha < 0) is applied as TFLite does: the negated product of its magnitude */
-        int32_t neg = m_a < 0 ? (m_a == INT32_MIN ? INT32_MAX : -m_a) : 0;
-        int32_t r = y->zero_point[0] + (d >= 0  ? fx_mul_by_qm(d, m_id, s_id)
-                                        : m_a < 0 ? -fx_mul_by_qm(d, neg, s_a)
-                                                  : fx_mul_by_qm(d, m_a, s_a));
-        lut[(uint8_t)(int8_t)v] = (int8_t)clamp_i32(r, -128, 127);
-    }
-    return SSCMA_OK;
 }
 
 sscma_status qm_i8_prepare_requant(sscma_qmodel *q, qm_op *op)
 {
     const qm_tensor *x = &q->t[op->in[0]], *y = &q->t[op->out];
     sscma_status st;
-    if ((st = alloc_mult(q, op, 1)) != SSCMA_OK)
+    if ((st = qm_alloc_mult(q, op, 1)) != SSCMA_OK)
         return st;
     if (x->dtype == SSCMA_DTYPE_F32) /* from float: no multiplier */
         op->mult[0] = 0, op->shift[0] = 0;
@@ -477,7 +405,7 @@ sscma_status sscma_qm_prepare_int8(sscma_qmodel *q)
             return sscma_fail(SSCMA_ERR_UNSUPPORTED, op->name, "op kind %d has no int8 kernel", (int)op->kind);
         const qm_tensor *y = &q->t[op->out];
         sscma_status st = def->converts ? SSCMA_OK /* checked by its validate */
-                                        : need(op, per_tensor_i8(&q->t[op->in[0]]) && per_tensor_i8(y),
+                                        : qm_need(op, qm_per_tensor_i8(&q->t[op->in[0]]) && qm_per_tensor_i8(y),
                                                "input and output must be int8 per tensor");
         if (st != SSCMA_OK)
             return st;
@@ -493,12 +421,6 @@ sscma_status sscma_qm_prepare_int8(sscma_qmodel *q)
 }
 
 /* ---- kernels ---- */
-
-typedef struct i8_job {
-    const qm_exec *ex;
-    const sscma_qmodel *q;
-    const qm_op *op;
-} i8_job;
 
 /* Output rows [begin, end) of tiles of I8_MR pixels (conv with groups 1) or samples (fc), through the GEMM tile. */
 static void gemm_tiles(void *arg, int64_t begin, int64_t end, int32_t worker)
@@ -587,7 +509,7 @@ static void gemm_tiles(void *arg, int64_t begin, int64_t end, int32_t worker)
                     int32_t total = 31 - op->shift[oc];
                     int64_t v = (acc * op->mult[oc] + ((int64_t)1 << (total - 1))) >> total;
                     v = v < -(1 << 20) ? -(1 << 20) : v > (1 << 20) ? (1 << 20) : v; /* beyond int8 either way */
-                    yr[oc] = (int8_t)clamp_i32((int32_t)v + out_zp, op->act_min, op->act_max);
+                    yr[oc] = (int8_t)qm_clamp_i32((int32_t)v + out_zp, op->act_min, op->act_max);
                 }
             }
         }
@@ -763,7 +685,7 @@ static void pool_rows(void *arg, int64_t begin, int64_t end, int32_t worker)
                     for (int64_t c = 0; c < cn; c++)
                         acc[c] = (int32_t)((double)(acc[c] + (acc[c] > 0 ? count / 2 : -(count / 2))) / count);
                 for (int64_t c = 0; c < cn; c++)
-                    yp[c] = (int8_t)clamp_i32(acc[c], op->act_min, op->act_max);
+                    yp[c] = (int8_t)qm_clamp_i32(acc[c], op->act_min, op->act_max);
             }
         }
     }
@@ -802,18 +724,12 @@ static void softmax_rows(void *arg, int64_t begin, int64_t end, int32_t worker)
                 int32_t scaled = fx_rdhm((int32_t)((uint32_t)diff << op->in_left_shift), op->mult[0]);
                 int32_t e = fx_exp_on_negative_q5(scaled);
                 int32_t v = fx_rdiv_pot(fx_rdhm(recip, e), bits_over_unit + 31 - 8) - 128;
-                yr[c] = (int8_t)clamp_i32(v, -128, 127);
+                yr[c] = (int8_t)qm_clamp_i32(v, -128, 127);
             } else {
                 yr[c] = -128;
             }
         }
     }
-}
-
-/* Element i of an int8 or uint8 buffer. */
-static inline int32_t load_q(const void *data, bool u8, int64_t i)
-{
-    return u8 ? (int32_t)((const uint8_t *)data)[i] : (int32_t)((const int8_t *)data)[i];
 }
 
 /* TFLite's float -> int8/uint8 QUANTIZE of one value: (int32)roundf(x / scale) + zp, the division in float. */
@@ -842,9 +758,9 @@ static void requant_range(void *arg, int64_t begin, int64_t end, int32_t worker)
     for (int64_t i = begin; i < end; i++) {
         int32_t v = x->dtype == SSCMA_DTYPE_F32
                         ? quantize_float(((const float *)xd)[i], y->scale[0], y->zero_point[0])
-                        : fx_mul_by_qm(load_q(xd, x->dtype == SSCMA_DTYPE_U8, i) - x->zero_point[0], op->mult[0],
+                        : fx_mul_by_qm(qm_load_q(xd, x->dtype == SSCMA_DTYPE_U8, i) - x->zero_point[0], op->mult[0],
                                        op->shift[0]) + y->zero_point[0];
-        v = clamp_i32(v, lo, hi);
+        v = qm_clamp_i32(v, lo, hi);
         if (yu)
             ((uint8_t *)yd)[i] = (uint8_t)v;
         else
@@ -861,7 +777,7 @@ sscma_status qm_i8_dequantize(const qm_exec *ex, const qm_op *op)
     const bool u8 = x->dtype == SSCMA_DTYPE_U8;
     const int64_t n = (int64_t)(qm_bytes(ex, y) / sizeof(float));
     for (int64_t i = 0; i < n; i++)
-        yd[i] = (float)((double)x->scale[0] * (double)(load_q(xd, u8, i) - x->zero_point[0]));
+        yd[i] = (float)((double)x->scale[0] * (double)(qm_load_q(xd, u8, i) - x->zero_point[0]));
     return SSCMA_OK;
 }
 
@@ -920,8 +836,8 @@ static void resize_i8(const qm_exec *ex, const qm_op *op)
 }
 
 /* Splits `count` rows (or elements) of op over the pool, at least min_per_task each. */
-static sscma_status parallel_op(const qm_exec *ex, const qm_op *op, int64_t count, int64_t min_per_task,
-                                sscma_task_fn fn)
+sscma_status qm_parallel_op(const qm_exec *ex, const qm_op *op, int64_t count, int64_t min_per_task,
+                            sscma_task_fn fn)
 {
     i8_job j = {ex, ex->q, op};
     sscma_parallel_for(ex->pool, count, min_per_task, fn, &j);
@@ -933,34 +849,34 @@ sscma_status qm_i8_conv(const qm_exec *ex, const qm_op *op)
     const qm_tensor *y = &ex->q->t[op->out];
     int64_t rows = ex->batch * y->dims[1];
     if (op->groups > 1)
-        return parallel_op(ex, op, rows, 1, dw_rows);
-    return parallel_op(ex, op, (rows * y->dims[2] + I8_MR - 1) / I8_MR, 4, gemm_tiles);
+        return qm_parallel_op(ex, op, rows, 1, dw_rows);
+    return qm_parallel_op(ex, op, (rows * y->dims[2] + I8_MR - 1) / I8_MR, 4, gemm_tiles);
 }
 
 sscma_status qm_i8_fc(const qm_exec *ex, const qm_op *op)
 {
-    return parallel_op(ex, op, (ex->batch + I8_MR - 1) / I8_MR, 1, gemm_tiles);
+    return qm_parallel_op(ex, op, (ex->batch + I8_MR - 1) / I8_MR, 1, gemm_tiles);
 }
 
 sscma_status qm_i8_add(const qm_exec *ex, const qm_op *op)
 {
-    return parallel_op(ex, op, (int64_t)ex->buf_bytes[op->out], 4096, add_range);
+    return qm_parallel_op(ex, op, (int64_t)ex->buf_bytes[op->out], 4096, add_range);
 }
 
 sscma_status qm_i8_pool(const qm_exec *ex, const qm_op *op)
 {
-    return parallel_op(ex, op, ex->batch * ex->q->t[op->out].dims[1], 1, pool_rows);
+    return qm_parallel_op(ex, op, ex->batch * ex->q->t[op->out].dims[1], 1, pool_rows);
 }
 
 sscma_status qm_i8_softmax(const qm_exec *ex, const qm_op *op)
 {
     const qm_tensor *x = &ex->q->t[op->in[0]], *y = &ex->q->t[op->out];
-    return parallel_op(ex, op, (int64_t)qm_bytes(ex, y) / x->dims[x->rank - 1], 16, softmax_rows);
+    return qm_parallel_op(ex, op, (int64_t)qm_bytes(ex, y) / x->dims[x->rank - 1], 16, softmax_rows);
 }
 
 sscma_status qm_i8_requant(const qm_exec *ex, const qm_op *op)
 {
-    return parallel_op(ex, op, (int64_t)ex->buf_bytes[op->out], 4096, requant_range);
+    return qm_parallel_op(ex, op, (int64_t)ex->buf_bytes[op->out], 4096, requant_range);
 }
 
 /* Reshape: the same bytes under another shape. */

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "quant/qm_kernel.h"
 #include "quant/qm_kinds.h"
 #include "quant/qmodel.h"
 
@@ -193,7 +194,7 @@ sscma_status sscma_qm_add_op(sscma_qmodel *q, const qm_op *op, int32_t *out)
 
 /* ---- validation: what the runtimes and writers rely on ---- */
 
-static sscma_status op_fail(const qm_op *op, const char *fmt, const char *detail)
+sscma_status qm_op_fail(const qm_op *op, const char *fmt, const char *detail)
 {
     return sscma_fail(SSCMA_ERR_FORMAT, op->name, "%s: %s%s", sscma_qm_kind_name(op->kind), fmt, detail);
 }
@@ -205,7 +206,7 @@ static int64_t conv_out(int64_t in, int32_t k, int32_t stride, int32_t dil, int3
     return padded < span ? 0 : (padded - span) / stride + 1;
 }
 
-static bool shape_is(const qm_tensor *t, int32_t rank, const int64_t *dims)
+bool qm_shape_is(const qm_tensor *t, int32_t rank, const int64_t *dims)
 {
     if (t->rank != rank)
         return false;
@@ -219,18 +220,18 @@ sscma_status qm_validate_conv(const sscma_qmodel *q, const qm_op *op)
 {
     const qm_tensor *x = &q->t[op->in[0]], *y = &q->t[op->out];
     if (op->n_in < 2 || x->rank != 4 || q->t[op->in[1]].rank != 4 || !q->t[op->in[1]].constant)
-        return op_fail(op, "needs an NHWC input and constant OHWI weights", "");
+        return qm_op_fail(op, "needs an NHWC input and constant OHWI weights", "");
     const qm_tensor *w = &q->t[op->in[1]];
     if (op->stride_h < 1 || op->stride_w < 1 || op->dil_h < 1 || op->dil_w < 1 || op->groups < 1 ||
         x->dims[3] % op->groups != 0 || w->dims[3] * op->groups != x->dims[3] || w->dims[0] % op->groups ||
         w->dims[1] != op->kh || w->dims[2] != op->kw)
-        return op_fail(op, "weights do not match the input channels, kernel or groups", "");
+        return qm_op_fail(op, "weights do not match the input channels, kernel or groups", "");
     const int64_t want[4] = {1, conv_out(x->dims[1], op->kh, op->stride_h, op->dil_h, op->pad_t, op->pad_b),
                              conv_out(x->dims[2], op->kw, op->stride_w, op->dil_w, op->pad_l, op->pad_r), w->dims[0]};
-    if (!shape_is(y, 4, want))
-        return op_fail(op, "output shape does not follow from the input", "");
+    if (!qm_shape_is(y, 4, want))
+        return qm_op_fail(op, "output shape does not follow from the input", "");
     if (op->n_in > 2 && (q->t[op->in[2]].rank != 1 || q->t[op->in[2]].dims[0] != w->dims[0]))
-        return op_fail(op, "bias must have one value per output channel", "");
+        return qm_op_fail(op, "bias must have one value per output channel", "");
     return SSCMA_OK;
 }
 
@@ -239,17 +240,17 @@ sscma_status qm_validate_fc(const sscma_qmodel *q, const qm_op *op)
     const qm_tensor *x = &q->t[op->in[0]], *y = &q->t[op->out], *w = &q->t[op->in[op->n_in > 1 ? 1 : 0]];
     if (op->n_in < 2 || x->rank != 2 || w->rank != 2 || w->dims[1] != x->dims[1] || y->rank != 2 ||
         y->dims[1] != w->dims[0])
-        return op_fail(op, "needs x [N, in], weights [out, in] and output [N, out]", "");
+        return qm_op_fail(op, "needs x [N, in], weights [out, in] and output [N, out]", "");
     if (op->n_in > 2 && (q->t[op->in[2]].rank != 1 || q->t[op->in[2]].dims[0] != w->dims[0]))
-        return op_fail(op, "bias must have one value per output", "");
+        return qm_op_fail(op, "bias must have one value per output", "");
     return SSCMA_OK;
 }
 
 sscma_status qm_validate_add(const sscma_qmodel *q, const qm_op *op)
 {
     const qm_tensor *x = &q->t[op->in[0]], *y = &q->t[op->out];
-    if (op->n_in != 2 || !shape_is(&q->t[op->in[1]], x->rank, x->dims) || !shape_is(y, x->rank, x->dims))
-        return op_fail(op, "inputs and output must have the same shape", "");
+    if (op->n_in != 2 || !qm_shape_is(&q->t[op->in[1]], x->rank, x->dims) || !qm_shape_is(y, x->rank, x->dims))
+        return qm_op_fail(op, "inputs and output must have the same shape", "");
     return SSCMA_OK;
 }
 
@@ -257,19 +258,19 @@ sscma_status qm_validate_concat(const sscma_qmodel *q, const qm_op *op)
 {
     const qm_tensor *x = &q->t[op->in[0]], *y = &q->t[op->out];
     if (op->axis < 1 || op->axis >= x->rank)
-        return op_fail(op, "axis must be a non-batch axis", "");
+        return qm_op_fail(op, "axis must be a non-batch axis", "");
     int64_t sum = 0;
     for (int32_t k = 0; k < op->n_in; k++) {
         const qm_tensor *t = &q->t[op->in[k]];
         if (t->rank != y->rank)
-            return op_fail(op, "inputs must have the output's rank", "");
+            return qm_op_fail(op, "inputs must have the output's rank", "");
         for (int32_t d = 1; d < y->rank; d++)
             if (d != op->axis && t->dims[d] != y->dims[d])
-                return op_fail(op, "inputs must match the output except along the axis", "");
+                return qm_op_fail(op, "inputs must match the output except along the axis", "");
         sum += t->dims[op->axis];
     }
     if (y->dims[op->axis] != sum)
-        return op_fail(op, "output size along the axis is not the sum of the inputs'", "");
+        return qm_op_fail(op, "output size along the axis is not the sum of the inputs'", "");
     return SSCMA_OK;
 }
 
@@ -277,30 +278,30 @@ sscma_status qm_validate_pool(const sscma_qmodel *q, const qm_op *op)
 {
     const qm_tensor *x = &q->t[op->in[0]], *y = &q->t[op->out];
     if (x->rank != 4 || op->stride_h < 1 || op->stride_w < 1)
-        return op_fail(op, "output shape does not follow from the input and kernel", "");
+        return qm_op_fail(op, "output shape does not follow from the input and kernel", "");
     const int64_t want[4] = {1, conv_out(x->dims[1], op->kh, op->stride_h, 1, op->pad_t, op->pad_b),
                              conv_out(x->dims[2], op->kw, op->stride_w, 1, op->pad_l, op->pad_r), x->dims[3]};
-    if (!shape_is(y, 4, want))
-        return op_fail(op, "output shape does not follow from the input and kernel", "");
+    if (!qm_shape_is(y, 4, want))
+        return qm_op_fail(op, "output shape does not follow from the input and kernel", "");
     return SSCMA_OK;
 }
 
 sscma_status qm_validate_reshape(const sscma_qmodel *q, const qm_op *op)
 {
     if (sscma_qm_numel(&q->t[op->in[0]]) != sscma_qm_numel(&q->t[op->out]))
-        return op_fail(op, "input and output sizes differ", "");
+        return qm_op_fail(op, "input and output sizes differ", "");
     return SSCMA_OK;
 }
 
 sscma_status qm_validate_same_shape(const sscma_qmodel *q, const qm_op *op)
 {
     const qm_tensor *x = &q->t[op->in[0]];
-    if (!shape_is(&q->t[op->out], x->rank, x->dims))
-        return op_fail(op, "output shape must equal the input's", "");
+    if (!qm_shape_is(&q->t[op->out], x->rank, x->dims))
+        return qm_op_fail(op, "output shape must equal the input's", "");
     return SSCMA_OK;
 }
 
-static bool quantized_per_tensor(const qm_tensor *t)
+bool qm_quantized_per_tensor(const qm_tensor *t)
 {
     int32_t lo = t->dtype == SSCMA_DTYPE_U8 ? 0 : -128, hi = t->dtype == SSCMA_DTYPE_U8 ? 255 : 127;
     return (t->dtype == SSCMA_DTYPE_I8 || t->dtype == SSCMA_DTYPE_U8) && t->n_q == 1 && t->scale[0] > 0.0f &&
@@ -313,11 +314,11 @@ sscma_status qm_validate_quantize(const sscma_qmodel *q, const qm_op *op)
     const qm_tensor *x = &q->t[op->in[0]], *y = &q->t[op->out];
     if (!q->int8) {
         if (x->dtype != SSCMA_DTYPE_F32 || y->dtype != SSCMA_DTYPE_F32)
-            return op_fail(op, "a float model's operands are float", "");
+            return qm_op_fail(op, "a float model's operands are float", "");
         return qm_validate_same_shape(q, op);
     }
-    if (!(x->dtype == SSCMA_DTYPE_F32 || quantized_per_tensor(x)) || !quantized_per_tensor(y))
-        return op_fail(op, "takes float, int8 or uint8 and gives int8 or uint8, quantized per tensor", "");
+    if (!(x->dtype == SSCMA_DTYPE_F32 || qm_quantized_per_tensor(x)) || !qm_quantized_per_tensor(y))
+        return qm_op_fail(op, "takes float, int8 or uint8 and gives int8 or uint8, quantized per tensor", "");
     return qm_validate_same_shape(q, op);
 }
 
@@ -325,8 +326,8 @@ sscma_status qm_validate_quantize(const sscma_qmodel *q, const qm_op *op)
 sscma_status qm_validate_dequantize(const sscma_qmodel *q, const qm_op *op)
 {
     const qm_tensor *x = &q->t[op->in[0]], *y = &q->t[op->out];
-    if (!q->int8 || !quantized_per_tensor(x) || y->dtype != SSCMA_DTYPE_F32)
-        return op_fail(op, "takes int8 or uint8 quantized per tensor and gives float", "");
+    if (!q->int8 || !qm_quantized_per_tensor(x) || y->dtype != SSCMA_DTYPE_F32)
+        return qm_op_fail(op, "takes int8 or uint8 quantized per tensor and gives float", "");
     return qm_validate_same_shape(q, op);
 }
 
@@ -334,7 +335,7 @@ sscma_status qm_validate_dequantize(const sscma_qmodel *q, const qm_op *op)
 sscma_status qm_f32_none(const qm_exec *ex, const qm_op *op)
 {
     (void)ex;
-    return op_fail(op, "has no float kernel", "");
+    return qm_op_fail(op, "has no float kernel", "");
 }
 
 sscma_status qm_validate_resize(const sscma_qmodel *q, const qm_op *op)
@@ -342,7 +343,7 @@ sscma_status qm_validate_resize(const sscma_qmodel *q, const qm_op *op)
     const qm_tensor *x = &q->t[op->in[0]], *y = &q->t[op->out];
     if (x->rank != 4 || y->rank != 4 || y->dims[1] % x->dims[1] || y->dims[2] % x->dims[2] ||
         y->dims[3] != x->dims[3])
-        return op_fail(op, "output must be an integer multiple of the input in H and W", "");
+        return qm_op_fail(op, "output must be an integer multiple of the input in H and W", "");
     return SSCMA_OK;
 }
 
@@ -350,10 +351,10 @@ sscma_status qm_validate_pad(const sscma_qmodel *q, const qm_op *op)
 {
     const qm_tensor *x = &q->t[op->in[0]], *y = &q->t[op->out];
     if (x->rank != 4)
-        return op_fail(op, "output shape does not follow from the padding", "");
+        return qm_op_fail(op, "output shape does not follow from the padding", "");
     const int64_t want[4] = {1, x->dims[1] + op->pad_t + op->pad_b, x->dims[2] + op->pad_l + op->pad_r, x->dims[3]};
-    if (!shape_is(y, 4, want))
-        return op_fail(op, "output shape does not follow from the padding", "");
+    if (!qm_shape_is(y, 4, want))
+        return qm_op_fail(op, "output shape does not follow from the padding", "");
     return SSCMA_OK;
 }
 
@@ -361,12 +362,12 @@ sscma_status qm_validate_pad(const sscma_qmodel *q, const qm_op *op)
 static sscma_status validate_operands(const sscma_qmodel *q, const qm_op *op, const qm_kind_def *def)
 {
     if (op->n_in < 1 || op->n_in > QM_MAX_IN || op->out < 0 || op->out >= q->n_t)
-        return op_fail(op, "bad input or output count", "");
+        return qm_op_fail(op, "bad input or output count", "");
     for (int32_t k = 0; k < op->n_in; k++)
         if (op->in[k] < 0 || op->in[k] >= q->n_t)
-            return op_fail(op, "an input refers to no tensor", "");
+            return qm_op_fail(op, "an input refers to no tensor", "");
     if (q->t[op->out].constant)
-        return op_fail(op, "writes a constant", "");
+        return qm_op_fail(op, "writes a constant", "");
     for (int32_t k = -1; k < op->n_in; k++) {
         const qm_tensor *t = &q->t[k < 0 ? op->out : op->in[k]];
         bool param = def->has_weights && k >= 1;
@@ -376,12 +377,12 @@ static sscma_status validate_operands(const sscma_qmodel *q, const qm_op *op, co
         if (def->converts) /* its validate checks the types */
             want = t->dtype;
         if (t->dtype != want || (param && !t->constant) || (!param && t->constant))
-            return op_fail(op, "an input or output has the wrong type or kind: ", t->name);
+            return qm_op_fail(op, "an input or output has the wrong type or kind: ", t->name);
         for (int32_t d = 0; d < t->rank; d++)
             if (t->dims[d] < 1)
-                return op_fail(op, "a tensor has an empty dimension: ", t->name);
+                return qm_op_fail(op, "a tensor has an empty dimension: ", t->name);
         if (!t->constant && (t->rank < 1 || t->dims[0] != 1))
-            return op_fail(op, "activations are stored for a batch of 1 (dims[0] = 1): ", t->name);
+            return qm_op_fail(op, "activations are stored for a batch of 1 (dims[0] = 1): ", t->name);
     }
     return SSCMA_OK;
 }
@@ -397,7 +398,7 @@ sscma_status sscma_qm_validate(const sscma_qmodel *q)
         const qm_op *op = &q->ops[i];
         const qm_kind_def *def = sscma_qm_kind(op->kind);
         if (def == NULL)
-            return op_fail(op, "unknown op kind", "");
+            return qm_op_fail(op, "unknown op kind", "");
         sscma_status st = validate_operands(q, op, def);
         if (st == SSCMA_OK)
             st = def->validate(q, op);
@@ -995,29 +996,7 @@ sscma_status qm_f32_hardswish(const qm_exec *ex, const qm_op *op)
     return f32_act(ex, op, SSCMA_ACT_HARDSWISH);
 }
 
-sscma_status qm_f32_clamp(const qm_exec *ex, const qm_op *op)
-{
-    const qm_tensor *x = &ex->q->t[op->in[0]], *y = &ex->q->t[op->out];
-    const float *xd = qm_buf(ex, x);
-    float *yd = qm_buf(ex, y);
-    const int64_t n = sscma_qm_numel(y) / y->dims[0] * ex->batch;
-    for (int64_t k = 0; k < n; k++)
-        yd[k] = fminf(fmaxf(xd[k], op->clip_lo), op->clip_hi);
-    return SSCMA_OK;
-}
-
-sscma_status qm_f32_leaky_relu(const qm_exec *ex, const qm_op *op)
-{
-    const qm_tensor *x = &ex->q->t[op->in[0]], *y = &ex->q->t[op->out];
-    const float *xd = qm_buf(ex, x);
-    float *yd = qm_buf(ex, y);
-    const int64_t n = sscma_qm_numel(y) / y->dims[0] * ex->batch;
-    for (int64_t k = 0; k < n; k++)
-        yd[k] = xd[k] >= 0.0f ? xd[k] : xd[k] * op->alpha;
-    return SSCMA_OK;
-}
-
-static sscma_status f32_map(const qm_exec *ex, const qm_op *op, float (*f)(float))
+sscma_status qm_f32_map(const qm_exec *ex, const qm_op *op, float (*f)(float))
 {
     const qm_tensor *x = &ex->q->t[op->in[0]], *y = &ex->q->t[op->out];
     const float *xd = qm_buf(ex, x);
@@ -1026,16 +1005,6 @@ static sscma_status f32_map(const qm_exec *ex, const qm_op *op, float (*f)(float
     for (int64_t k = 0; k < n; k++)
         yd[k] = f(xd[k]);
     return SSCMA_OK;
-}
-
-sscma_status qm_f32_tanh(const qm_exec *ex, const qm_op *op)
-{
-    return f32_map(ex, op, tanhf);
-}
-
-sscma_status qm_f32_exp(const qm_exec *ex, const qm_op *op)
-{
-    return f32_map(ex, op, expf);
 }
 
 sscma_status qm_f32_resize(const qm_exec *ex, const qm_op *op)
