@@ -6,7 +6,9 @@
  * are the kept categories in increasing id order. Boxes are stored as x1, y1, x2, y2 in pixels of the image's
  * declared size. Crowd annotations (iscrowd 1) are skipped and counted. Boxes that leave the image are clipped to it
  * and counted (strict: an error). Every structural defect fails the open with the file and the record
- * (images[i] / annotations[i] / categories[i] and its id).
+ * (images[i] / annotations[i] / categories[i] and its id); with on_defect "skip" a defect of one image or annotation
+ * leaves that record out (an image's annotations with it) and is listed for sscma_dataset_check instead, so that
+ * one check reports every defect; a box clipped to its image is listed then too.
  */
 #include <jansson.h>
 #include <math.h>
@@ -87,6 +89,21 @@ static bool coco_fail(coco_ctx *c, sscma_status status, const char *fmt, ...)
 }
 #define FAIL coco_fail
 
+/*
+ * A defect of one record (sscma_dataset_defect): returns true when the open goes on without the record
+ * (on_defect "skip"), false when it fails (c->st holds the error).
+ */
+static bool coco_defect(coco_ctx *c, sscma_status status, const char *fmt, ...) SSCMA_PRINTF(3, 4);
+static bool coco_defect(coco_ctx *c, sscma_status status, const char *fmt, ...)
+{
+    va_list args;
+    va_start(args, fmt);
+    c->st = sscma_dataset_vdefect(c->ds, status, c->file, fmt, args);
+    va_end(args);
+    return c->st == SSCMA_OK;
+}
+#define DEFECT coco_defect
+
 static bool read_categories(coco_ctx *c, json_t *list, category **out, int64_t *count)
 {
     if (!json_is_array(list) || json_array_size(list) == 0)
@@ -149,6 +166,7 @@ static const sscma_field coco_fields[] = {
     SSCMA_FIELD_JSON_AS("data_prefix", coco_cfg, data_prefix),
     SSCMA_FIELD_KEY("max_pixels"),
     SSCMA_FIELD_KEY("indices"),
+    SSCMA_FIELD_KEY("on_defect"),
     SSCMA_FIELD(coco_cfg, strict, false),
     SSCMA_FIELD_KEY("metainfo"),
     SSCMA_FIELD_KEY("filter_cfg"),
@@ -240,55 +258,67 @@ sscma_status sscma_coco_open(sscma_dataset *ds, json_t *config)
             FAIL(&c, SSCMA_ERR_OUT_OF_MEMORY, "cannot list %lld images", (long long)n_img);
         ds->size = c.st == SSCMA_OK ? n_img : 0; /* paths are freed up to size */
     }
+    bool *bad = c.st == SSCMA_OK ? sscma_calloc(ds->ctx, (size_t)n_img, sizeof *bad) : NULL;
+    if (c.st == SSCMA_OK && bad == NULL)
+        FAIL(&c, SSCMA_ERR_OUT_OF_MEMORY, "cannot list %lld images", (long long)n_img);
+    int64_t n_ids = 0, n_bad = 0;
     for (int64_t i = 0; c.st == SSCMA_OK && i < n_img; i++) {
         json_t *item = json_array_get(images, (size_t)i);
         json_int_t id = 0, w = 0, h = 0;
         const char *name = json_string_value(json_object_get(item, "file_name"));
-        if (!json_is_object(item) || !get_id(item, "id", &id)) {
-            FAIL(&c, SSCMA_ERR_FORMAT, "images[%lld]: missing or non-integer \"id\"", (long long)i);
-            break;
-        }
-        if (name == NULL) {
-            FAIL(&c, SSCMA_ERR_FORMAT, "images[%lld] (id %lld): missing \"file_name\"", (long long)i, (long long)id);
-            break;
-        }
-        if (!get_id(item, "width", &w) || !get_id(item, "height", &h) || w <= 0 || h <= 0) {
-            FAIL(&c, SSCMA_ERR_FORMAT, "images[%lld] (id %lld, %s): \"width\" and \"height\" must be positive "
-                 "integers", (long long)i, (long long)id, name);
-            break;
-        }
+        bool ok = false;
+        if (!json_is_object(item) || !get_id(item, "id", &id))
+            DEFECT(&c, SSCMA_ERR_FORMAT, "images[%lld]: missing or non-integer \"id\"", (long long)i);
+        else if (name == NULL)
+            DEFECT(&c, SSCMA_ERR_FORMAT, "images[%lld] (id %lld): missing \"file_name\"", (long long)i, (long long)id);
+        else if (!get_id(item, "width", &w) || !get_id(item, "height", &h) || w <= 0 || h <= 0)
+            DEFECT(&c, SSCMA_ERR_FORMAT, "images[%lld] (id %lld, %s): \"width\" and \"height\" must be positive "
+                   "integers", (long long)i, (long long)id, name);
         /* 64-bit checks before the 32-bit store: 4294967328 must not become 32 */
-        if (w > COCO_MAX_SIDE || h > COCO_MAX_SIDE) {
-            FAIL(&c, SSCMA_ERR_FORMAT, "images[%lld] (id %lld, %s): declared %lld x %lld pixels: a side over %d",
-                 (long long)i, (long long)id, name, (long long)w, (long long)h, COCO_MAX_SIDE);
-            break;
+        else if (w > COCO_MAX_SIDE || h > COCO_MAX_SIDE)
+            DEFECT(&c, SSCMA_ERR_FORMAT, "images[%lld] (id %lld, %s): declared %lld x %lld pixels: a side over %d",
+                   (long long)i, (long long)id, name, (long long)w, (long long)h, COCO_MAX_SIDE);
+        else if ((int64_t)w > ds->max_pixels / (int64_t)h)
+            DEFECT(&c, SSCMA_ERR_UNSUPPORTED, "images[%lld] (id %lld, %s): declared %lld x %lld pixels is over the "
+                   "limit of %lld (max_pixels)", (long long)i, (long long)id, name, (long long)w, (long long)h,
+                   (long long)ds->max_pixels);
+        else
+            ok = true;
+        if (ok) {
+            size_t len = strlen(dir) + strlen(name) + 2;
+            if ((ds->paths[i] = sscma_malloc(ds->ctx, len)) == NULL) {
+                FAIL(&c, SSCMA_ERR_OUT_OF_MEMORY, "cannot copy a path");
+                break;
+            }
+            size_t dl = strlen(dir);
+            snprintf(ds->paths[i], len, "%s%s%s", dir, dl > 0 && dir[dl - 1] == '/' ? "" : "/", name);
+            if (access(ds->paths[i], R_OK) != 0) {
+                ok = false;
+                DEFECT(&c, SSCMA_ERR_IO, "images[%lld] (id %lld): image file %s is missing", (long long)i,
+                       (long long)id, ds->paths[i]);
+            }
         }
-        if ((int64_t)w > ds->max_pixels / (int64_t)h) {
-            FAIL(&c, SSCMA_ERR_UNSUPPORTED, "images[%lld] (id %lld, %s): declared %lld x %lld pixels is over the "
-                 "limit of %lld (max_pixels)", (long long)i, (long long)id, name, (long long)w, (long long)h,
-                 (long long)ds->max_pixels);
+        if (c.st != SSCMA_OK)
             break;
-        }
-        size_t len = strlen(dir) + strlen(name) + 2;
-        if ((ds->paths[i] = sscma_malloc(ds->ctx, len)) == NULL) {
-            FAIL(&c, SSCMA_ERR_OUT_OF_MEMORY, "cannot copy a path");
-            break;
-        }
-        snprintf(ds->paths[i], len, "%s/%s", dir, name);
-        if (access(ds->paths[i], R_OK) != 0) {
-            FAIL(&c, SSCMA_ERR_IO, "images[%lld] (id %lld): image file %s is missing", (long long)i, (long long)id,
-                 ds->paths[i]);
-            break;
+        if (!ok) {
+            bad[i] = true, n_bad++;
+            continue;
         }
         ds->img_size[2 * i] = (int32_t)w, ds->img_size[2 * i + 1] = (int32_t)h;
-        img_ids[i].id = id, img_ids[i].index = i;
+        img_ids[n_ids].id = id, img_ids[n_ids++].index = i;
     }
     if (c.st == SSCMA_OK) {
-        qsort(img_ids, (size_t)n_img, sizeof *img_ids, cmp_id);
-        for (int64_t i = 1; i < n_img && c.st == SSCMA_OK; i++)
-            if (img_ids[i].id == img_ids[i - 1].id)
-                FAIL(&c, SSCMA_ERR_FORMAT, "images[%lld]: duplicate id %lld", (long long)img_ids[i].index,
-                     (long long)img_ids[i].id);
+        qsort(img_ids, (size_t)n_ids, sizeof *img_ids, cmp_id);
+        for (int64_t i = 1; i < n_ids && c.st == SSCMA_OK; i++)
+            if (img_ids[i].id == img_ids[i - 1].id) {
+                /* the later record of the two is the defect (qsort is not stable: compare the indices) */
+                int64_t later = img_ids[i].index > img_ids[i - 1].index ? img_ids[i].index : img_ids[i - 1].index;
+                if (DEFECT(&c, SSCMA_ERR_FORMAT, "images[%lld]: duplicate id %lld (images[%lld] has it too)",
+                           (long long)later, (long long)img_ids[i].id,
+                           (long long)(later == img_ids[i].index ? img_ids[i - 1].index : img_ids[i].index)) &&
+                    !bad[later])
+                    bad[later] = true, n_bad++;
+            }
     }
     /* annotations: validate, then group by image */
     if (c.st == SSCMA_OK) {
@@ -301,32 +331,45 @@ sscma_status sscma_coco_open(sscma_dataset *ds, json_t *config)
             ds->box_labels == NULL)
             FAIL(&c, SSCMA_ERR_OUT_OF_MEMORY, "cannot list %lld annotations", (long long)n_ann);
     }
-    int64_t used = 0;
+    int64_t used = 0, n_ann_ids = 0;
     for (int64_t i = 0; c.st == SSCMA_OK && i < n_ann; i++) {
         json_t *item = json_array_get(anns, (size_t)i);
         json_int_t id = 0, image_id = 0, cat_id = 0;
+        ann_image[i] = -1; /* until the annotation is kept */
         if (!json_is_object(item) || !get_id(item, "id", &id)) {
-            FAIL(&c, SSCMA_ERR_FORMAT, "annotations[%lld]: missing or non-integer \"id\"", (long long)i);
-            break;
+            if (!DEFECT(&c, SSCMA_ERR_FORMAT, "annotations[%lld]: missing or non-integer \"id\"", (long long)i))
+                break;
+            continue;
         }
+        ann_ids[n_ann_ids].id = id, ann_ids[n_ann_ids++].index = i;
         if (!get_id(item, "image_id", &image_id) || !get_id(item, "category_id", &cat_id)) {
-            FAIL(&c, SSCMA_ERR_FORMAT, "annotations[%lld] (id %lld): \"image_id\" and \"category_id\" must be "
-                 "integers", (long long)i, (long long)id);
-            break;
+            if (!DEFECT(&c, SSCMA_ERR_FORMAT, "annotations[%lld] (id %lld): \"image_id\" and \"category_id\" must "
+                        "be integers", (long long)i, (long long)id))
+                break;
+            continue;
         }
-        ann_ids[i].id = id, ann_ids[i].index = i;
-        int64_t img = find_id(img_ids, n_img, image_id);
+        int64_t img = find_id(img_ids, n_ids, image_id);
         if (img < 0) {
-            FAIL(&c, SSCMA_ERR_FORMAT, "annotations[%lld] (id %lld): unknown image_id %lld", (long long)i,
-                 (long long)id, (long long)image_id);
-            break;
+            /* an image left out for its own defect was reported already; its annotations go with it */
+            bool known = false;
+            for (int64_t k = 0; k < n_img && !known && n_bad > 0; k++)
+                known = bad[k] && json_is_object(json_array_get(images, (size_t)k)) &&
+                        json_integer_value(json_object_get(json_array_get(images, (size_t)k), "id")) == image_id;
+            if (!known && !DEFECT(&c, SSCMA_ERR_FORMAT, "annotations[%lld] (id %lld): unknown image_id %lld",
+                                  (long long)i, (long long)id, (long long)image_id))
+                break;
+            continue;
         }
+        if (bad[img])
+            continue; /* a duplicate id's later image, reported above */
         category key_cat = {.id = cat_id};
         const category *cat = bsearch(&key_cat, cats, (size_t)n_cats, sizeof *cats, cmp_category);
         if (cat == NULL || !cat->kept) {
-            FAIL(&c, SSCMA_ERR_FORMAT, "annotations[%lld] (id %lld): %s category_id %lld", (long long)i,
-                 (long long)id, cat == NULL ? "unknown" : "the parent (supercategory \"none\")", (long long)cat_id);
-            break;
+            if (!DEFECT(&c, SSCMA_ERR_FORMAT, "annotations[%lld] (id %lld): %s category_id %lld", (long long)i,
+                        (long long)id, cat == NULL ? "unknown" : "the parent (supercategory \"none\")",
+                        (long long)cat_id))
+                break;
+            continue;
         }
         json_t *bbox = json_object_get(item, "bbox");
         double b[4];
@@ -337,18 +380,19 @@ sscma_status sscma_coco_open(sscma_dataset *ds, json_t *config)
             ok = ok && isfinite(b[k]) && fabs(b[k]) <= COCO_MAX_SIDE;
         }
         if (!ok) {
-            FAIL(&c, SSCMA_ERR_FORMAT, "annotations[%lld] (id %lld): \"bbox\" must be [x, y, width, height], four "
-                 "numbers of at most %d in magnitude", (long long)i, (long long)id, COCO_MAX_SIDE);
-            break;
+            if (!DEFECT(&c, SSCMA_ERR_FORMAT, "annotations[%lld] (id %lld): \"bbox\" must be [x, y, width, height], "
+                        "four numbers of at most %d in magnitude", (long long)i, (long long)id, COCO_MAX_SIDE))
+                break;
+            continue;
         }
         if (b[2] <= 0.0 || b[3] <= 0.0) {
-            FAIL(&c, SSCMA_ERR_FORMAT, "annotations[%lld] (id %lld): box of non-positive size %g x %g", (long long)i,
-                 (long long)id, b[2], b[3]);
-            break;
+            if (!DEFECT(&c, SSCMA_ERR_FORMAT, "annotations[%lld] (id %lld): box of non-positive size %g x %g",
+                        (long long)i, (long long)id, b[2], b[3]))
+                break;
+            continue;
         }
         if (json_integer_value(json_object_get(item, "iscrowd")) == 1) {
             ds->crowd_skipped++;
-            ann_image[i] = -1;
             continue;
         }
         const double W = ds->img_size[2 * img], H = ds->img_size[2 * img + 1];
@@ -361,10 +405,14 @@ sscma_status sscma_coco_open(sscma_dataset *ds, json_t *config)
             }
             x1 = fmax(x1, 0.0), y1 = fmax(y1, 0.0), x2 = fmin(x2, W), y2 = fmin(y2, H);
             ds->boxes_clipped++;
-            if (x2 <= x1 || y2 <= y1) { /* entirely outside: nothing left */
-                ann_image[i] = -1;
+            bool gone = x2 <= x1 || y2 <= y1; /* entirely outside: nothing left */
+            if (ds->skip_defects) /* a check lists it with the others */
+                (void)sscma_dataset_defect(ds, SSCMA_OK, path, "annotations[%lld] (id %lld): box [%g, %g, %g, %g] "
+                                           "leaves image %lld (%g x %g): %s", (long long)i, (long long)id, b[0], b[1],
+                                           b[2], b[3], (long long)image_id, W, H,
+                                           gone ? "nothing is left of it" : "clipped");
+            if (gone)
                 continue;
-            }
         }
         ann_image[i] = img;
         ds->ann_start[img + 1]++;
@@ -373,12 +421,15 @@ sscma_status sscma_coco_open(sscma_dataset *ds, json_t *config)
         ds->box_labels[i] = cat->index;
         used++;
     }
-    if (c.st == SSCMA_OK && n_ann > 1) {
-        qsort(ann_ids, (size_t)n_ann, sizeof *ann_ids, cmp_id);
-        for (int64_t i = 1; i < n_ann && c.st == SSCMA_OK; i++)
-            if (ann_ids[i].id == ann_ids[i - 1].id)
-                FAIL(&c, SSCMA_ERR_FORMAT, "annotations[%lld]: duplicate id %lld", (long long)ann_ids[i].index,
-                     (long long)ann_ids[i].id);
+    if (c.st == SSCMA_OK && n_ann_ids > 1) {
+        /* a duplicate annotation id names nothing else: reported, both boxes kept */
+        qsort(ann_ids, (size_t)n_ann_ids, sizeof *ann_ids, cmp_id);
+        for (int64_t i = 1; i < n_ann_ids && c.st == SSCMA_OK; i++)
+            if (ann_ids[i].id == ann_ids[i - 1].id) {
+                int64_t later = ann_ids[i].index > ann_ids[i - 1].index ? ann_ids[i].index : ann_ids[i - 1].index;
+                DEFECT(&c, SSCMA_ERR_FORMAT, "annotations[%lld]: duplicate id %lld", (long long)later,
+                       (long long)ann_ids[i].id);
+            }
     }
     if (c.st == SSCMA_OK) {
         /* stable counting sort of the kept annotations by image, in file order */
@@ -403,11 +454,33 @@ sscma_status sscma_coco_open(sscma_dataset *ds, json_t *config)
             ds->boxes = boxes, ds->box_labels = labels;
         }
     }
+    if (c.st == SSCMA_OK && n_bad > 0) {
+        /* the images left out for their defects go; the others move down with their boxes (grouped in order) */
+        int64_t ni = 0, nb = 0;
+        for (int64_t i = 0; i < n_img; i++) {
+            int64_t b0 = ds->ann_start[i], b1 = ds->ann_start[i + 1];
+            if (bad[i]) {
+                sscma_mfree(ds->ctx, ds->paths[i]);
+                continue;
+            }
+            ds->paths[ni] = ds->paths[i];
+            ds->img_size[2 * ni] = ds->img_size[2 * i], ds->img_size[2 * ni + 1] = ds->img_size[2 * i + 1];
+            memmove(ds->boxes + 4 * nb, ds->boxes + 4 * b0, (size_t)(b1 - b0) * 4 * sizeof *ds->boxes);
+            memmove(ds->box_labels + nb, ds->box_labels + b0, (size_t)(b1 - b0) * sizeof *ds->box_labels);
+            ds->ann_start[ni] = nb;
+            nb += b1 - b0, ni++;
+        }
+        ds->ann_start[ni] = nb;
+        ds->size = ni;
+        if (ni == 0)
+            FAIL(&c, SSCMA_ERR_FORMAT, "no image is left: every one has a defect (sscma dataset check lists them)");
+    }
     if (c.st == SSCMA_OK && (ds->boxes_clipped > 0 || ds->crowd_skipped > 0))
         sscma_logf(ds->ctx, SSCMA_LOG_WARNING, "%s: %lld boxes clipped to their image, %lld crowd annotations skipped",
                    path, (long long)ds->boxes_clipped, (long long)ds->crowd_skipped);
     ds->kind = DATASET_BOXES;
     sscma_mfree(ds->ctx, cats), sscma_mfree(ds->ctx, img_ids), sscma_mfree(ds->ctx, ann_ids), sscma_mfree(ds->ctx, ann_image);
+    sscma_mfree(ds->ctx, bad);
     json_decref(doc);
     return c.st;
 }

@@ -3,6 +3,7 @@
 #define SSCMA_LIB_DATA_DATA_H
 
 #include <jansson.h>
+#include <stdarg.h>
 #include <stdbool.h>
 
 #include "core/internal.h"
@@ -39,6 +40,15 @@ struct sscma_dataset {
     float *keypoints;
     int32_t n_keypoints;
     char *report; /* the last check's report */
+    /*
+     * on_defect "skip": a record-level defect (a bad box, an unknown category, a duplicate id, a missing image) does
+     * not fail the open; the record is left out and the defect listed here, one line each, for sscma_dataset_check
+     * (sscma_dataset_defect). "fail" (the default): the first one fails the open.
+     */
+    bool skip_defects;
+    char *defects;
+    size_t defects_len;
+    int64_t n_defects;
     /* "indices": the samples kept, in the full dataset's numbering (NULL = all); size counts only those */
     int64_t *subset;
     int64_t full_size;
@@ -76,6 +86,16 @@ sscma_status sscma_scan_images(const char *dir, sscma_strlist *out, int depth);
 sscma_status sscma_scan_files(const char *dir, const char *ext, sscma_strlist *out, int depth);
 
 /* Format readers: fill the dataset's index from its config, or fail naming the file and position. */
+/*
+ * A defect of one record of `file`. With on_defect "fail" it is the open's error: returns `status` with the message
+ * set (the caller stops). With "skip" it is listed ("<file>: <message>") and SSCMA_OK returned: the caller leaves the
+ * record out and goes on.
+ */
+sscma_status sscma_dataset_defect(sscma_dataset *ds, sscma_status status, const char *file, const char *fmt, ...)
+    SSCMA_PRINTF(4, 5);
+sscma_status sscma_dataset_vdefect(sscma_dataset *ds, sscma_status status, const char *file, const char *fmt,
+                                   va_list args);
+
 sscma_status sscma_idx_open(sscma_dataset *ds, json_t *config);
 sscma_status sscma_folder_open(sscma_dataset *ds, json_t *config);
 sscma_status sscma_coco_open(sscma_dataset *ds, json_t *config);

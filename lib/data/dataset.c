@@ -66,14 +66,46 @@ typedef struct shared_cfg {
     const char *type;
     int64_t max_pixels;
     json_t *indices;
+    int on_defect;
 } shared_cfg;
+
+static const char *const on_defect_names[] = {"fail", "skip", NULL};
 
 static const sscma_field shared_fields[] = {
     SSCMA_FIELD_STRING(shared_cfg, type, NULL),
     SSCMA_FIELD_RANGE(shared_cfg, max_pixels, (double)SSCMA_DEFAULT_MAX_PIXELS, 1, INFINITY),
     SSCMA_FIELD_JSON_AS("indices", shared_cfg, indices),
+    SSCMA_FIELD_ENUM_AS("on_defect", shared_cfg, on_defect, 0, on_defect_names, 0),
     SSCMA_FIELD_END,
 };
+
+sscma_status sscma_dataset_vdefect(sscma_dataset *ds, sscma_status status, const char *file, const char *fmt,
+                                   va_list args)
+{
+    if (!ds->skip_defects)
+        return sscma_vfail(status, file, fmt, args);
+    char line[1024];
+    int n = snprintf(line, sizeof line, "%s: ", file);
+    vsnprintf(line + n, sizeof line - (size_t)n, fmt, args);
+    size_t len = strlen(line);
+    char *grown = sscma_mrealloc(ds->ctx, ds->defects, ds->defects_len + len + 2);
+    if (grown == NULL) /* the defect cannot be listed: it fails the open after all */
+        return sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, file, "cannot list a defect: %s", line);
+    memcpy(grown + ds->defects_len, line, len);
+    grown[ds->defects_len + len] = '\n';
+    grown[ds->defects_len + len + 1] = '\0';
+    ds->defects = grown, ds->defects_len += len + 1, ds->n_defects++;
+    return SSCMA_OK;
+}
+
+sscma_status sscma_dataset_defect(sscma_dataset *ds, sscma_status status, const char *file, const char *fmt, ...)
+{
+    va_list args;
+    va_start(args, fmt);
+    sscma_status st = sscma_dataset_vdefect(ds, status, file, fmt, args);
+    va_end(args);
+    return st;
+}
 
 /* "type", then max_pixels and indices with the type as `where` (the format readers check the other keys). */
 static sscma_status read_shared(json_t *config, shared_cfg *out)
@@ -119,6 +151,7 @@ sscma_status sscma_dataset_open(sscma_context *ctx, const char *config_json, ssc
     const char *type = st == SSCMA_OK ? canonical_type(shared.type) : "dataset";
     if (st == SSCMA_OK) {
         ds->max_pixels = shared.max_pixels;
+        ds->skip_defects = shared.on_defect == 1;
         snprintf(ds->type, sizeof ds->type, "%s", type);
         if (strcmp(type, "MNIST") == 0 || strcmp(type, "FashionMNIST") == 0)
             st = sscma_idx_open(ds, config);
@@ -138,6 +171,10 @@ sscma_status sscma_dataset_open(sscma_context *ctx, const char *config_json, ssc
     }
     if (st == SSCMA_OK)
         st = apply_indices(ds, shared.indices, type);
+    if (st == SSCMA_OK && ds->n_defects > 0)
+        sscma_logf(ctx, SSCMA_LOG_WARNING, "%s: %lld defect%s listed (on_defect \"skip\": a record with one is left "
+                   "out; sscma dataset check prints them)", type, (long long)ds->n_defects,
+                   ds->n_defects == 1 ? "" : "s");
     json_decref(config);
     if (st != SSCMA_OK) {
         char detail[800];
@@ -169,6 +206,7 @@ void sscma_dataset_destroy(sscma_dataset *ds)
     sscma_mfree(ds->ctx, ds->idx_images);
     sscma_mfree(ds->ctx, ds->idx_labels);
     sscma_mfree(ds->ctx, ds->report);
+    sscma_mfree(ds->ctx, ds->defects);
     const sscma_context *ctx = ds->ctx;
     sscma_mfree(ctx, ds);
     sscma_context_release(ctx);
@@ -363,12 +401,15 @@ sscma_status sscma_sample_keypoints(const sscma_sample *sample, int32_t *count, 
 sscma_status sscma_dataset_check(sscma_dataset *dataset, int64_t *problems, const char **report)
 {
     SSCMA_REQUIRE_NONNULL(dataset);
-    size_t cap = 4096, len = 0;
+    /* first the defects the open left out (on_defect "skip"), then what decoding every sample finds */
+    size_t cap = 4096 + dataset->defects_len, len = dataset->defects_len;
     char *text = sscma_malloc(dataset->ctx, cap);
     if (text == NULL)
         return SSCMA_FAIL(SSCMA_ERR_OUT_OF_MEMORY, "cannot allocate the report");
-    text[0] = '\0';
-    int64_t count = 0;
+    if (len > 0)
+        memcpy(text, dataset->defects, len);
+    text[len] = '\0';
+    int64_t count = dataset->n_defects;
     int64_t *per_class = sscma_calloc(dataset->ctx, (size_t)(dataset->n_classes > 0 ? dataset->n_classes : 1), sizeof *per_class);
     if (per_class == NULL) {
         sscma_mfree(dataset->ctx, text);

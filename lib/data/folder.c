@@ -167,6 +167,7 @@ static const sscma_field folder_fields[] = {
     SSCMA_FIELD_JSON_AS("classes", folder_cfg, classes),
     SSCMA_FIELD_KEY("max_pixels"),
     SSCMA_FIELD_KEY("indices"),
+    SSCMA_FIELD_KEY("on_defect"),
     SSCMA_FIELD_END,
 };
 

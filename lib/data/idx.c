@@ -186,6 +186,7 @@ static const sscma_field idx_fields[] = {
     SSCMA_FIELD(idx_cfg, test_mode, false),
     SSCMA_FIELD_KEY("max_pixels"),
     SSCMA_FIELD_KEY("indices"),
+    SSCMA_FIELD_KEY("on_defect"),
     SSCMA_FIELD_END,
 };
 

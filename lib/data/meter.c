@@ -141,6 +141,7 @@ static const sscma_field meter_fields[] = {
     SSCMA_FIELD_STRING(meter_cfg, index_file, NULL),
     SSCMA_FIELD_KEY("max_pixels"),
     SSCMA_FIELD_KEY("indices"),
+    SSCMA_FIELD_KEY("on_defect"),
     SSCMA_FIELD_KEY("pipeline"),
     SSCMA_FIELD_KEY("format"),
     SSCMA_FIELD_KEY("test_mode"),

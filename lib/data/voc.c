@@ -190,6 +190,7 @@ static const sscma_field voc_fields[] = {
     SSCMA_FIELD_JSON_AS("classes", voc_cfg, classes),
     SSCMA_FIELD_KEY("max_pixels"),
     SSCMA_FIELD_KEY("indices"),
+    SSCMA_FIELD_KEY("on_defect"),
     SSCMA_FIELD(voc_cfg, strict, false),
     SSCMA_FIELD(voc_cfg, skip_difficult, false),
     SSCMA_FIELD(voc_cfg, skip_unknown, false),

@@ -267,6 +267,7 @@ static const sscma_field yolo_fields[] = {
     SSCMA_FIELD_STRING(yolo_cfg, yaml, "data.yaml"),
     SSCMA_FIELD_KEY("max_pixels"),
     SSCMA_FIELD_KEY("indices"),
+    SSCMA_FIELD_KEY("on_defect"),
     SSCMA_FIELD(yolo_cfg, strict, false),
     SSCMA_FIELD_END,
 };

@@ -63,6 +63,35 @@ ok "dataset stats: 300 samples, 4 classes, boxes per class" \
     json stats.json "d['samples'] == 300 and d['num_classes'] == 4 and sum(c['boxes'] for c in d['classes']) >= 300"
 "$SSCMA" dataset check "$FOMO" "${O[@]}" --split val --json >check.json 2>/dev/null
 ok "dataset check: the valid split has no problem" json check.json "d['samples'] == 60 and d['problems'] == 0"
+# Every defect in one pass: a Roboflow export with a negative box, an unknown category, a missing and a truncated
+# image, a duplicate image id and a box outside its image; one check lists all six, each with file and record.
+cp -r det bad
+/usr/bin/python3 - <<'PY'
+import json
+p = 'bad/valid/_annotations.coco.json'
+d = json.load(open(p))
+im, an = d['images'], d['annotations']
+an[0]['bbox'][2] = -5                      # a negative box
+an[1]['category_id'] = 999                 # an unknown category
+im[2]['file_name'] = 'missing.png'         # a missing image
+open('bad/valid/' + im[3]['file_name'], 'r+b').truncate(40)  # a truncated image
+for a in an:                               # a duplicate image id (its boxes follow it)
+    if a['image_id'] == im[5]['id']:
+        a['image_id'] = im[4]['id']
+im[5]['id'] = im[4]['id']
+a = next(a for a in an if a['image_id'] == im[6]['id'])
+a['bbox'][0] = im[6]['width'] - 2          # a box that leaves its image
+json.dump(d, open(p, 'w'))
+PY
+"$SSCMA" dataset check "$FOMO" --cfg-options data_root=bad num_classes=4 in_channels=1 --split val --json \
+    >badcheck.json 2>/dev/null
+ok "dataset check exits 1 on a set with defects" test $? -eq 1
+ok "dataset check lists the six defects of the set in one run, each with its file and record" json badcheck.json \
+    "d['problems'] == 6 and all(any(w in l for l in d['report']) for w in ('annotations[0] (id', 'box of non-positive', \
+     'unknown category_id 999', 'missing.png is missing', 'duplicate id', 'leaves image', \
+     'valid/' + json.load(open('bad/valid/_annotations.coco.json'))['images'][3]['file_name']))"
+fails "training on the same set still fails at its first defect" 1 "missing.png is missing" \
+    "$SSCMA" train "$FOMO" --cfg-options data_root=bad num_classes=4 in_channels=1 --quiet
 # Class folders: names are UTF-8 in JSON and in the exported model; a folder named with byte 0xff is refused at open,
 # named with the byte escaped (it used to print "(null)", write "classes": [] and export empty names).
 FOLDER=$SRC/configs/classification/mobnetv2_0.35_folder.json

@@ -313,6 +313,63 @@ static void coco_defects_are_reported(void)
     CHECK_FAILS(sscma_sample_boxes(NULL, NULL, NULL, NULL), SSCMA_ERR_INVALID_ARGUMENT, "'sample'");
 }
 
+/*
+ * on_defect "skip" (what sscma dataset check opens with): each record with a defect is left out and listed, the
+ * others open; a check reports the listed defects first, then what decoding finds. The default fails at the first.
+ */
+static void coco_defects_listed_in_one_pass(void)
+{
+    char dir[160], cfg[640];
+    snprintf(dir, sizeof dir, "%s/coco_skip", tmpdir);
+    const char *json =
+        "{\"images\": [" IMG ", {\"id\": 8, \"file_name\": \"gone.png\", \"width\": 32, \"height\": 24}, "
+        "{\"id\": 9, \"file_name\": \"a.png\", \"width\": -1, \"height\": 24}, "
+        "{\"id\": 7, \"file_name\": \"a.png\", \"width\": 32, \"height\": 24}], \"annotations\": ["
+        "{\"id\": 1, \"image_id\": 7, \"category_id\": 1, \"bbox\": [1, 1, 4, 4]}, "
+        "{\"id\": 2, \"image_id\": 7, \"category_id\": 9, \"bbox\": [1, 1, 4, 4]}, "
+        "{\"id\": 3, \"image_id\": 7, \"category_id\": 2, \"bbox\": [1, 1, -4, 4]}, "
+        "{\"id\": 4, \"image_id\": 7, \"category_id\": 2, \"bbox\": [30, 20, 8, 8]}, "
+        "{\"id\": 5, \"image_id\": 12, \"category_id\": 2, \"bbox\": [1, 1, 4, 4]}, "
+        "{\"id\": 6, \"image_id\": 8, \"category_id\": 2, \"bbox\": [1, 1, 4, 4]}], " CATS "}";
+    coco_case(dir, json, false, cfg, sizeof cfg);
+    sscma_dataset *ds = NULL;
+    /* the default: the first defect in file order fails the open */
+    CHECK_FAILS(sscma_dataset_open(ctx, cfg, &ds), SSCMA_ERR_IO, "images[1] (id 8): image file");
+    size_t len = strlen(cfg);
+    snprintf(cfg + len - 1, sizeof cfg - len + 1, ", \"on_defect\": \"skip\"}");
+    CHECK_OK(sscma_dataset_open(ctx, cfg, &ds));
+    if (ds == NULL)
+        return;
+    int64_t n = 0, problems = 0;
+    const char *report = NULL;
+    CHECK_OK(sscma_dataset_size(ds, &n));
+    CHECK_INT_EQ(n, 1); /* images[0]; images[3] repeats its id */
+    CHECK_OK(sscma_dataset_check(ds, &problems, &report));
+    static const char *const needles[] = {
+        "ann.json: images[1] (id 8): image file",
+        "ann.json: images[2] (id 9, a.png): \"width\" and \"height\" must be positive integers",
+        "ann.json: images[3]: duplicate id 7 (images[0] has it too)",
+        "ann.json: annotations[1] (id 2): unknown category_id 9",
+        "ann.json: annotations[2] (id 3): box of non-positive size -4 x 4",
+        "ann.json: annotations[3] (id 4): box [30, 20, 8, 8] leaves image 7 (32 x 24): clipped",
+        "ann.json: annotations[4] (id 5): unknown image_id 12",
+    };
+    for (size_t k = 0; k < sizeof needles / sizeof needles[0]; k++)
+        CHECK_STR_CONTAINS(report, needles[k]);
+    CHECK_INT_EQ(problems, 7); /* the annotation of the missing image goes with it, unreported */
+    sscma_sample *s = NULL;
+    CHECK_OK(sscma_dataset_get(ds, 0, &s));
+    if (s != NULL) {
+        int32_t count = 0;
+        CHECK_OK(sscma_sample_boxes(s, &count, NULL, NULL));
+        CHECK_INT_EQ(count, 2); /* annotations 1 and 4 (clipped) */
+        sscma_sample_destroy(s);
+    }
+    sscma_dataset_destroy(ds);
+    snprintf(cfg + len - 1, sizeof cfg - len + 1, ", \"on_defect\": \"ignore\"}");
+    CHECK_FAILS(sscma_dataset_open(ctx, cfg, &ds), SSCMA_ERR_CONFIG, "on_defect");
+}
+
 /* COCO's config keys (schema reader), max_pixels from the config, and a FIFO as the annotation file. */
 static void coco_config_limits_and_special_files(void)
 {
@@ -366,6 +423,7 @@ int main(int argc, char **argv)
     static const test_case cases[] = {
         TEST_CASE(composed_detection_set_reads_back),
         TEST_CASE(coco_defects_are_reported),
+        TEST_CASE(coco_defects_listed_in_one_pass),
         TEST_CASE(coco_config_limits_and_special_files),
     };
     return data_test_main(argc, argv, cases, TEST_COUNT(cases));
