@@ -211,6 +211,15 @@ ok "the Fashion-MNIST recipe trains (one epoch on 2,000 images)" "$SSCMA" train 
 ok "a classifier's work dir has confusion.png and predictions.png" test -s fm/confusion.png -a -s fm/predictions.png
 ok "confusion.png is 10 cells of 24 px square" /usr/bin/python3 -c "
 import struct, sys; b = open('fm/confusion.png', 'rb').read(24); sys.exit(0 if struct.unpack('>II', b[16:24]) == (240, 240) else 1)"
+# The work dir's pictures are replaced together: when one of them cannot be (predictions.png is a directory here),
+# the others keep their previous content, and no temporary file stays behind.
+mkdir -p pic/predictions.png && echo old >pic/confusion.png && echo old >pic/curves.svg
+"$SSCMA" train "$FMNIST" --work-dir pic --cfg-options epochs=1 train_dataloader.dataset.indices=300 \
+    val_dataloader.dataset.indices=100 >/dev/null 2>pic.err
+ok "a picture that cannot be replaced keeps the others as they were" \
+    test "$(cat pic/confusion.png)" = old -a "$(cat pic/curves.svg)" = old -a -d pic/predictions.png
+ok "the training still ends well, with a warning naming the work dir" grep -q "cannot replace the pictures in pic" pic.err
+ok "no temporary file stays in the work dir" test -z "$(ls pic | grep tmp)"
 "$SSCMA" export "$FMNIST" fm/last.ckpt --format tflite --out fm.tflite --cfg-options val_dataloader.dataset.indices=500 \
     --quiet >/dev/null 2>&1
 /usr/bin/python3 - <<'EOF'

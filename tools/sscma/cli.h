@@ -56,8 +56,23 @@ int cli_set_string(sscma_config *cfg, const char *key, const char *value);
 /* Writes `size` bytes to `path` atomically (a temporary file in the same directory, renamed). Returns 0 or -1. */
 int cli_write_atomic(const char *path, const void *data, size_t size);
 
+/*
+ * Files that belong together (the work dir's pictures): each is written to a temporary file beside its destination
+ * when added; cli_files_commit checks every destination (none may be a directory), then renames them all, so that a
+ * failure part-way leaves the previous set in place; cli_files_abort removes the temporaries.
+ */
+#define CLI_FILES_MAX 8
+typedef struct cli_files {
+    int n;
+    bool failed;
+    char *tmp[CLI_FILES_MAX], *dst[CLI_FILES_MAX];
+} cli_files;
+int cli_files_add(cli_files *fs, const char *path, const void *data, size_t size);
+int cli_files_commit(cli_files *fs);
+void cli_files_abort(cli_files *fs);
+
 /* Draws work_dir/curves.svg from work_dir/log.jsonl (loss and lr per iteration, validation metrics per epoch). */
-int cli_write_curves(const char *work_dir);
+int cli_write_curves(const char *work_dir, cli_files *batch);
 
 /* A context with --threads, the config's randomness.seed and a log callback that prints INFO lines unless --quiet. */
 int cli_context(const cli_args *a, sscma_config *cfg, sscma_context **out);
@@ -124,11 +139,11 @@ typedef enum cli_draw {
 void cli_grid_init(cli_grid *g, int64_t images);
 /* Draws the next image (u8 [H, W, C]) with its results; images past the grid's size are ignored. -1: no memory. */
 int cli_grid_add(cli_grid *g, const sscma_tensor *img, const sscma_prediction *r, int32_t n, cli_draw how);
-/* Writes the grid as a PNG, atomically. 0 or -1. */
-int cli_grid_write(const cli_grid *g, const char *path);
+/* Writes the grid as a PNG, atomically, or into `batch` (cli_files) when not NULL. 0 or -1. */
+int cli_grid_write(const cli_grid *g, const char *path, cli_files *batch);
 void cli_grid_free(cli_grid *g);
 /* The confusion matrix (rows true, columns predicted; k x k counts) as a PNG: rows shaded by share. 0 or -1. */
-int cli_write_confusion(const char *path, const int64_t *matrix, int32_t k);
+int cli_write_confusion(const char *path, const int64_t *matrix, int32_t k, cli_files *batch);
 
 int cli_train(cli_args *a);
 int cli_eval(cli_args *a);

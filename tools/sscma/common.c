@@ -1,5 +1,6 @@
 /* The `sscma` command line: helpers shared by the commands. */
 #define _POSIX_C_SOURCE 200809L
+#include <errno.h>
 #include <ctype.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -235,6 +236,74 @@ int cli_write_atomic(const char *path, const void *data, size_t size)
     if (!ok)
         unlink(tmp);
     free(tmp);
+    return ok ? 0 : -1;
+}
+
+/* A temporary file beside `path` holding the data (fsynced); its name is malloc'd into *tmp_out. */
+static int write_temporary(const char *path, const void *data, size_t size, char **tmp_out)
+{
+    size_t n = strlen(path) + 16;
+    char *tmp = malloc(n);
+    if (tmp == NULL)
+        return -1;
+    snprintf(tmp, n, "%s.tmpXXXXXX", path);
+    int fd = mkstemp(tmp);
+    if (fd < 0) {
+        free(tmp);
+        return -1;
+    }
+    fchmod(fd, 0644);
+    FILE *f = fdopen(fd, "wb");
+    bool ok = f != NULL && fwrite(data, 1, size, f) == size && fflush(f) == 0 && fsync(fd) == 0;
+    if (f != NULL)
+        ok = fclose(f) == 0 && ok;
+    else
+        close(fd);
+    if (!ok) {
+        unlink(tmp);
+        free(tmp);
+        return -1;
+    }
+    *tmp_out = tmp;
+    return 0;
+}
+
+int cli_files_add(cli_files *fs, const char *path, const void *data, size_t size)
+{
+    char *tmp = NULL, *dst = NULL;
+    if (fs->failed || fs->n == CLI_FILES_MAX || (dst = strdup(path)) == NULL ||
+        write_temporary(path, data, size, &tmp) != 0) {
+        free(dst);
+        fs->failed = true;
+        return -1;
+    }
+    fs->tmp[fs->n] = tmp, fs->dst[fs->n++] = dst;
+    return 0;
+}
+
+void cli_files_abort(cli_files *fs)
+{
+    for (int i = 0; i < fs->n; i++) {
+        unlink(fs->tmp[i]);
+        free(fs->tmp[i]), free(fs->dst[i]);
+    }
+    fs->n = 0;
+}
+
+int cli_files_commit(cli_files *fs)
+{
+    bool ok = !fs->failed;
+    for (int i = 0; ok && i < fs->n; i++) { /* before any rename: a destination a rename would fail on */
+        struct stat st;
+        ok = lstat(fs->dst[i], &st) != 0 || S_ISREG(st.st_mode) || S_ISLNK(st.st_mode);
+        if (!ok)
+            errno = EISDIR;
+    }
+    for (int i = 0; ok && i < fs->n; i++)
+        ok = rename(fs->tmp[i], fs->dst[i]) == 0;
+    int saved = errno;
+    cli_files_abort(fs); /* the temporaries left after a failure; none after success */
+    errno = saved;
     return ok ? 0 : -1;
 }
 

@@ -106,21 +106,23 @@ static void png_append(void *user, void *data, int size)
     b->n += (size_t)size;
 }
 
-static int write_png(const char *path, const uint8_t *rgb, int64_t h, int64_t w)
+static int write_png(const char *path, const uint8_t *rgb, int64_t h, int64_t w, cli_files *batch)
 {
     png_buf png = {NULL, 0, 0, false};
     int ok = stbi_write_png_to_func(png_append, &png, (int)w, (int)h, 3, rgb, (int)(w * 3));
-    int rc = ok && !png.failed ? cli_write_atomic(path, png.data, png.n) : -1;
+    int rc = !ok || png.failed                     ? -1
+             : batch != NULL ? cli_files_add(batch, path, png.data, png.n)
+                             : cli_write_atomic(path, png.data, png.n);
     free(png.data);
     return rc;
 }
 
-int cli_grid_write(const cli_grid *g, const char *path)
+int cli_grid_write(const cli_grid *g, const char *path, cli_files *batch)
 {
-    return g->px != NULL ? write_png(path, g->px, g->h, g->w) : -1;
+    return g->px != NULL ? write_png(path, g->px, g->h, g->w, batch) : -1;
 }
 
-int cli_write_confusion(const char *path, const int64_t *matrix, int32_t k)
+int cli_write_confusion(const char *path, const int64_t *matrix, int32_t k, cli_files *batch)
 {
     /* row = true class, column = predicted; each row shaded by its share (white 0 .. dark blue 1), the diagonal
      * framed green, a cell of 24 px */
@@ -145,7 +147,7 @@ int cli_write_confusion(const char *path, const int64_t *matrix, int32_t k)
                  t == p ? green : (const uint8_t[3]){200, 200, 200});
         }
     }
-    int rc = write_png(path, px, size, size);
+    int rc = write_png(path, px, size, size, batch);
     free(px);
     return rc;
 }

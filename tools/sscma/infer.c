@@ -126,7 +126,7 @@ int cli_infer(cli_args *a)
     }
     json_decref(classes);
     if (a->draw != NULL) {
-        int w = cli_grid_write(&g, a->draw);
+        int w = cli_grid_write(&g, a->draw, NULL);
         cli_grid_free(&g);
         if (w != 0) {
             cli_error(a, 1, "cannot write %s", a->draw);

@@ -120,7 +120,7 @@ static void panel(buf *b, double x0, double y0, double w, double h, const char *
     out(b, "</g>\n");
 }
 
-int cli_write_curves(const char *work_dir)
+int cli_write_curves(const char *work_dir, cli_files *batch)
 {
     char path[4096];
     snprintf(path, sizeof path, "%s/log.jsonl", work_dir);
@@ -174,7 +174,7 @@ int cli_write_curves(const char *work_dir)
         panel(&b, 70, 30 + 2 * (H + 70), W, H, "validation", "epoch", metrics, nm, false);
         out(&b, "</svg>\n");
         snprintf(path, sizeof path, "%s/curves.svg", work_dir);
-        rc = b.failed ? -1 : cli_write_atomic(path, b.p, b.n);
+        rc = b.failed ? -1 : batch != NULL ? cli_files_add(batch, path, b.p, b.n) : cli_write_atomic(path, b.p, b.n);
     }
     free(b.p);
     free(loss.x), free(loss.y), free(lr.x), free(lr.y);

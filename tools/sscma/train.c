@@ -1,5 +1,6 @@
 /* sscma train and sscma eval. */
 #define _POSIX_C_SOURCE 200809L
+#include <errno.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -81,16 +82,17 @@ static int last_checkpoint(const cli_args *a, const char *work_dir, char *buf, s
 
 /*
  * predictions.png (the first validation images with the deployable model's predictions, as sscma infer draws them;
- * a classifier's frame is green when its top class is the label) and, for a classifier, confusion.png.
+ * a classifier's frame is green when its top class is the label) and, for a classifier, confusion.png, added to
+ * `batch` with curves.svg: the run's pictures are replaced together or not at all.
  */
-static int write_pictures(sscma_runner *runner, const sscma_metric *metric, const char *work_dir)
+static int write_pictures(sscma_runner *runner, const sscma_metric *metric, const char *work_dir, cli_files *batch)
 {
     char path[4200];
     int32_t k = 0;
     const int64_t *matrix = NULL;
     if (metric != NULL && sscma_metric_confusion_matrix(metric, &k, &matrix) == SSCMA_OK) {
         snprintf(path, sizeof path, "%s/confusion.png", work_dir);
-        if (cli_write_confusion(path, matrix, k) != 0)
+        if (cli_write_confusion(path, matrix, k, batch) != 0)
             return -1;
     }
     sscma_model *model = NULL;
@@ -132,7 +134,7 @@ static int write_pictures(sscma_runner *runner, const sscma_metric *metric, cons
     }
     snprintf(path, sizeof path, "%s/predictions.png", work_dir);
     if (rc == 0 && g.count > 0)
-        rc = cli_grid_write(&g, path);
+        rc = cli_grid_write(&g, path, batch);
     cli_grid_free(&g);
     sscma_qmodel_destroy(q);
     return rc;
@@ -248,8 +250,8 @@ int cli_train(cli_args *a)
         rc = cli_fail(a, "training failed");
         goto done;
     }
-    if (cli_write_curves(work_dir) != 0 && !a->quiet)
-        fprintf(stderr, "sscma train: warning: cannot draw %s/curves.svg\n", work_dir);
+    cli_files pictures = {0};
+    bool curves_ok = cli_write_curves(work_dir, &pictures) == 0;
     json_t *out = json_pack("{s:s}", "work_dir", work_dir);
     int64_t epochs = 0, iters = 0;
     sscma_trainer_position(trainer, &epochs, &iters);
@@ -261,6 +263,7 @@ int cli_train(cli_args *a)
     if (sscma_runner_loader(runner, "val", &val) == SSCMA_OK) {
         if (sscma_trainer_validate(trainer, &m) != SSCMA_OK) {
             json_decref(out);
+            cli_files_abort(&pictures);
             rc = cli_fail(a, "validation failed");
             goto done;
         }
@@ -268,8 +271,15 @@ int cli_train(cli_args *a)
         cli_metric_json(m, metrics);
         json_object_set_new(out, "metrics", metrics);
     }
-    if (write_pictures(runner, m, work_dir) != 0 && !a->quiet)
-        fprintf(stderr, "sscma train: warning: cannot draw the pictures in %s: %s\n", work_dir, sscma_last_error());
+    if (!curves_ok || write_pictures(runner, m, work_dir, &pictures) != 0) {
+        cli_files_abort(&pictures);
+        if (!a->quiet)
+            fprintf(stderr, "sscma train: warning: cannot draw the pictures in %s (the previous ones are kept): %s\n",
+                    work_dir, curves_ok ? sscma_last_error() : "curves.svg");
+    } else if (cli_files_commit(&pictures) != 0 && !a->quiet) {
+        fprintf(stderr, "sscma train: warning: cannot replace the pictures in %s (the previous ones are kept): %s\n",
+                work_dir, strerror(errno));
+    }
     sscma_clear_error();
     json_object_set_new(out, "last_checkpoint", json_string(file));
     if (a->json) {
