@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "config/config_private.h"
+#include "core/file.h"
 #include "core/config.h"
 #include "core/internal.h"
 #include "sscma/config.h"
@@ -79,18 +80,19 @@ static sscma_status load_file(const char *path, int depth, const char **stack, j
     for (int i = 0; i < depth; i++)
         if (strcmp(stack[i], path) == 0)
             return sscma_fail(SSCMA_ERR_CONFIG, path, "_base_ cycle: the file inherits from itself");
-    FILE *f = fopen(path, "r");
-    if (f == NULL)
-        return sscma_fail(SSCMA_ERR_IO, path, "cannot open the config");
-    fclose(f);
+    FILE *f = NULL; /* a regular file only: a FIFO or a device is refused, not waited on */
+    sscma_status st = sscma_open_regular_as(path, "the config", &f);
+    if (st != SSCMA_OK)
+        return st;
     json_error_t err;
-    json_t *doc = json_load_file(path, 0, &err);
+    json_t *doc = json_loadf(f, 0, &err);
+    fclose(f);
     if (doc == NULL)
         return sscma_fail(SSCMA_ERR_FORMAT, path, "line %d, column %d: %s", err.line, err.column, err.text);
     char dir[4096];
     dir_of(path, dir, sizeof dir);
     stack[depth] = path;
-    sscma_status st = load_tree(doc, path, dir, depth + 1, stack, out);
+    st = load_tree(doc, path, dir, depth + 1, stack, out);
     json_decref(doc);
     return st;
 }

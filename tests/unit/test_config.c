@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <sscma/sscma.h>
 
@@ -191,12 +192,32 @@ static void references_resolve_to_a_fixed_point(void)
     check_resolved(laughs, NULL, NULL, "the references expand the config past");
 }
 
+/* A config (or a _base_) that is a FIFO is refused at once, named, instead of blocking the load forever. */
+static void special_files_are_refused(void)
+{
+    char fifo[512];
+    snprintf(fifo, sizeof fifo, "%s/pipe.json", tmpdir);
+    unlink(fifo);
+    CHECK(mkfifo(fifo, 0600) == 0);
+    alarm(20); /* a blocking open would hang the test: SIGALRM ends it, failing */
+    sscma_config *c = NULL;
+    CHECK_FAILS(sscma_config_load(fifo, &c), SSCMA_ERR_IO, "pipe.json: the config is a FIFO (named pipe)");
+    write_file("child_of_fifo.json", "{\"_base_\": \"pipe.json\", \"a\": 1}");
+    char child[512];
+    snprintf(child, sizeof child, "%s/child_of_fifo.json", tmpdir);
+    CHECK_FAILS(sscma_config_load(child, &c), SSCMA_ERR_IO, "pipe.json: the config is a FIFO (named pipe)");
+    alarm(0);
+    CHECK_FAILS(sscma_config_load(tmpdir, &c), SSCMA_ERR_IO, "not a regular file");
+    unlink(fifo);
+}
+
 int main(int argc, char **argv)
 {
     static const test_case cases[] = {
         TEST_CASE(inheritance_merges_as_mmengine),
         TEST_CASE(delete_replaces_and_errors_name_the_file),
         TEST_CASE(references_resolve_to_a_fixed_point),
+        TEST_CASE(special_files_are_refused),
     };
     snprintf(tmpdir, sizeof tmpdir, "/tmp/sscma-config-XXXXXX");
     if (mkdtemp(tmpdir) == NULL)
