@@ -96,6 +96,12 @@ sscma_status sscma_dataset_defect(sscma_dataset *ds, sscma_status status, const 
 sscma_status sscma_dataset_vdefect(sscma_dataset *ds, sscma_status status, const char *file, const char *fmt,
                                    va_list args);
 
+/*
+ * Whether name is valid UTF-8 (RFC 3629, as jansson checks: class names travel into JSON); if not, writes it to esc
+ * (size bytes) with every byte outside a valid sequence, and every control character, as \\xNN.
+ */
+bool sscma_utf8_or_escape(const char *name, char *esc, size_t size);
+
 sscma_status sscma_idx_open(sscma_dataset *ds, json_t *config);
 sscma_status sscma_folder_open(sscma_dataset *ds, json_t *config);
 sscma_status sscma_coco_open(sscma_dataset *ds, json_t *config);

@@ -113,47 +113,6 @@ sscma_status sscma_scan_files(const char *dir, const char *ext, sscma_strlist *o
     return st;
 }
 
-/* The length of the valid UTF-8 sequence at s (RFC 3629: no overlong forms, surrogates or code points above
- * U+10FFFF, as jansson checks), 0 when the byte there starts none. */
-static size_t utf8_sequence(const unsigned char *s)
-{
-    unsigned char c = s[0];
-    if (c < 0x80)
-        return 1;
-    size_t n = c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3 : c >= 0xf0 && c <= 0xf4 ? 4 : 0;
-    unsigned char lo = c == 0xe0 ? 0xa0 : c == 0xf0 ? 0x90 : 0x80, hi = c == 0xed ? 0x9f : c == 0xf4 ? 0x8f : 0xbf;
-    for (size_t k = 1; k < n; k++) {
-        if (s[k] < (k == 1 ? lo : 0x80) || s[k] > (k == 1 ? hi : 0xbf))
-            return 0;
-    }
-    return n;
-}
-
-/* Whether name is valid UTF-8; if not, writes it to esc (size bytes) with every byte that is not part of a valid
- * sequence, and every control character, as \xNN. */
-static bool utf8_or_escape(const char *name, char *esc, size_t size)
-{
-    const unsigned char *s = (const unsigned char *)name;
-    bool valid = true;
-    size_t n = 0;
-    for (size_t i = 0; s[i] != '\0';) {
-        size_t len = utf8_sequence(s + i);
-        valid = valid && len > 0;
-        if (len == 0 || s[i] < 0x20 || s[i] == 0x7f) {
-            if (n + 5 < size)
-                n += (size_t)snprintf(esc + n, size - n, "\\x%02x", s[i]);
-            i++;
-        } else {
-            for (size_t k = 0; k < len; k++, i++)
-                if (n + 1 < size)
-                    esc[n++] = (char)s[i];
-        }
-    }
-    if (size > 0)
-        esc[n < size ? n : size - 1] = '\0';
-    return valid;
-}
-
 typedef struct folder_cfg {
     const char *data_root, *data_prefix;
     json_t *classes;
@@ -222,7 +181,7 @@ sscma_status sscma_folder_open(sscma_dataset *ds, json_t *config)
          * hold UTF-8 only: refuse the folder rather than write a name that is empty or missing there */
         for (int64_t k = 0; st == SSCMA_OK && k < classes.count; k++) {
             char esc[1024];
-            if (!utf8_or_escape(classes.items[k], esc, sizeof esc))
+            if (!sscma_utf8_or_escape(classes.items[k], esc, sizeof esc))
                 st = sscma_fail(SSCMA_ERR_FORMAT, base,
                                 "class folder '%s': its name is not valid UTF-8 (class names go to JSON and the "
                                 "exported model); rename the folder",

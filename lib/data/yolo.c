@@ -299,6 +299,17 @@ sscma_status sscma_yolo_open(sscma_dataset *ds, json_t *config)
         st = read_yaml_names(path, &names);
     }
     if (st == SSCMA_OK) {
+        /* names go to JSON (stats, logs) and the exported model's metadata, which hold UTF-8 only */
+        const char *source = classes != NULL ? "classes" : path;
+        for (int64_t k = 0; st == SSCMA_OK && k < names.count; k++) {
+            char esc[512];
+            if (!sscma_utf8_or_escape(names.items[k], esc, sizeof esc))
+                st = sscma_fail(SSCMA_ERR_FORMAT, source, "class %lld '%s': its name is not valid UTF-8 (class names "
+                                "go to JSON and the exported model's metadata); fix the file's encoding",
+                                (long long)k, esc);
+        }
+    }
+    if (st == SSCMA_OK) {
         ds->n_classes = (int32_t)names.count;
         ds->class_names = names.items; /* ownership moves to the dataset */
         names.items = NULL, names.count = 0;

@@ -153,11 +153,50 @@ static void yolo_limits_and_special_files(void)
     CHECK(ds == NULL);
 }
 
+/* Class names that are not UTF-8 (a Latin-1 names file, data.yaml) are refused at open, named with the bytes
+ * escaped: they go to JSON and the exported model's metadata, which hold UTF-8 only. */
+static void yolo_class_names_must_be_utf8(void)
+{
+    char root[160], path[300], cfg[600];
+    snprintf(root, sizeof root, "%s/yolo_names", tmpdir);
+    const char *dirs[] = {"", "/images", "/labels"};
+    make_dirs(root, dirs, 3);
+    uint8_t grey[8 * 8];
+    memset(grey, 100, sizeof grey);
+    snprintf(path, sizeof path, "%s/images/a.png", root);
+    stbi_write_png(path, 8, 8, 1, grey, 8);
+    snprintf(path, sizeof path, "%s/names.txt", root);
+    write_text(path, "cat\ncaf\xe9\n");
+    snprintf(cfg, sizeof cfg, "{\"type\": \"YoloDataset\", \"data_root\": \"%s\", \"names_file\": \"names.txt\", "
+             "\"data_prefix\": {\"img\": \"images\", \"label\": \"labels\"}}", root);
+    sscma_dataset *ds = NULL;
+    CHECK_FAILS(sscma_dataset_open(ctx, cfg, &ds), SSCMA_ERR_FORMAT,
+                "names.txt: class 1 'caf\\xe9': its name is not valid UTF-8");
+    snprintf(path, sizeof path, "%s/data.yaml", root);
+    write_text(path, "names: [dog, \"\xff\xfe\"]\n");
+    snprintf(cfg, sizeof cfg, "{\"type\": \"YoloDataset\", \"data_root\": \"%s\", "
+             "\"data_prefix\": {\"img\": \"images\", \"label\": \"labels\"}}", root);
+    CHECK_FAILS(sscma_dataset_open(ctx, cfg, &ds), SSCMA_ERR_FORMAT,
+                "data.yaml: class 1 '\\xff\\xfe': its name is not valid UTF-8");
+    snprintf(path, sizeof path, "%s/names.txt", root);
+    write_text(path, "cat\ncaf\xc3\xa9\n"); /* café in UTF-8: kept as it is */
+    snprintf(cfg, sizeof cfg, "{\"type\": \"YoloDataset\", \"data_root\": \"%s\", \"names_file\": \"names.txt\", "
+             "\"data_prefix\": {\"img\": \"images\", \"label\": \"labels\"}}", root);
+    CHECK_OK(sscma_dataset_open(ctx, cfg, &ds));
+    const char *name = NULL;
+    if (ds != NULL)
+        CHECK_OK(sscma_dataset_class_name(ds, 1, &name));
+    if (name != NULL)
+        CHECK_STR_EQ(name, "caf\xc3\xa9");
+    sscma_dataset_destroy(ds);
+}
+
 int main(int argc, char **argv)
 {
     static const test_case cases[] = {
         TEST_CASE(yolo_labels_read_and_defects),
         TEST_CASE(yolo_limits_and_special_files),
+        TEST_CASE(yolo_class_names_must_be_utf8),
     };
     return data_test_main(argc, argv, cases, TEST_COUNT(cases));
 }
