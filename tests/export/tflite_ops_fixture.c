@@ -336,6 +336,9 @@ int main(int argc, char **argv)
     binary_pairs(ctx, dir, "sub_pairs_flat", TFL_OP_SUB, 0, true, 0.02f, 1, 0.03f, -1, 0.05f, 0);
     binary_pairs(ctx, dir, "mul_pairs_a", TFL_OP_MUL, 0, false, 0.05f, -3, 0.04f, 7, 0.1f, 2);
     binary_pairs(ctx, dir, "mul_pairs_big_ratio", TFL_OP_MUL, 0, false, 0.5f, 0, 0.5f, 0, 0.01f, 0);
+    /* s_a s_b / s_y rounded in float gives another multiplier than in double: TFLite's is the float one */
+    binary_pairs(ctx, dir, "mul_pairs_float_ratio", TFL_OP_MUL, 0, false, 0.0205994621f, 0,
+                 0.0476423129f, 0, 0.0621214472f, 0);
     binary_pairs(ctx, dir, "mul_pairs_relu", TFL_OP_MUL, 1, false, 0.013f, 20, 0.017f, -9, 0.002f, -128);
     binary_pairs(ctx, dir, "mul_pairs_flat", TFL_OP_MUL, 3, true, 0.1f, -128, 0.1f, 127, 0.05f, -128);
     binary_pairs(ctx, dir, "maximum_pairs", TFL_OP_MAXIMUM, 0, false, 0.05f, -3, 0.04f, 7, 0.1f, 2);
