@@ -113,6 +113,36 @@ static const qm_format_def formats[] = {
         .tflite_options = qm_tfl_options_exp, .tflite_read = qm_tfl_read_plain,
         .onnx_write = qm_onnx_exp,
     },
+    [QM_SUB] = {
+        .kind = QM_SUB,
+        .tflite_codes = {TFL_OP_SUB, -1, -1}, .tflite_plan = qm_tfl_plan_simple,
+        .tflite_options = qm_tfl_options_sub, .tflite_read = qm_tfl_read_add,
+        .onnx_write = qm_onnx_sub,
+    },
+    [QM_MUL] = {
+        .kind = QM_MUL,
+        .tflite_codes = {TFL_OP_MUL, -1, -1}, .tflite_plan = qm_tfl_plan_simple,
+        .tflite_options = qm_tfl_options_mul, .tflite_read = qm_tfl_read_add,
+        .onnx_write = qm_onnx_mul,
+    },
+    [QM_MAXIMUM] = {
+        .kind = QM_MAXIMUM,
+        .tflite_codes = {TFL_OP_MAXIMUM, -1, -1}, .tflite_plan = qm_tfl_plan_simple,
+        .tflite_options = qm_tfl_options_minmax, .tflite_read = qm_tfl_read_minmax,
+        .onnx_write = qm_onnx_maximum,
+    },
+    [QM_MINIMUM] = {
+        .kind = QM_MINIMUM,
+        .tflite_codes = {TFL_OP_MINIMUM, -1, -1}, .tflite_plan = qm_tfl_plan_simple,
+        .tflite_options = qm_tfl_options_minmax, .tflite_read = qm_tfl_read_minmax,
+        .onnx_write = qm_onnx_minimum,
+    },
+    [QM_MEAN] = {
+        .kind = QM_MEAN,
+        .tflite_codes = {TFL_OP_MEAN, -1, -1}, .tflite_plan = qm_tfl_plan_mean,
+        .tflite_options = qm_tfl_options_mean, .tflite_read = qm_tfl_read_mean,
+        .onnx_write = qm_onnx_mean,
+    },
 };
 _Static_assert(sizeof formats / sizeof formats[0] == QM_KIND_COUNT, "every qm_kind needs its row in formats[]");
 

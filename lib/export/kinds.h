@@ -107,5 +107,20 @@ sscma_status qm_onnx_dequantize(struct onnx_builder *b, const qm_op *op, const c
 sscma_status qm_onnx_tanh(struct onnx_builder *b, const qm_op *op, const char *out);
 sscma_status qm_onnx_exp(struct onnx_builder *b, const qm_op *op, const char *out);
 sscma_status qm_onnx_leaky_relu(struct onnx_builder *b, const qm_op *op, const char *out);
+sscma_status qm_onnx_sub(struct onnx_builder *b, const qm_op *op, const char *out);
+sscma_status qm_onnx_mul(struct onnx_builder *b, const qm_op *op, const char *out);
+sscma_status qm_onnx_maximum(struct onnx_builder *b, const qm_op *op, const char *out);
+sscma_status qm_onnx_minimum(struct onnx_builder *b, const qm_op *op, const char *out);
+sscma_status qm_onnx_mean(struct onnx_builder *b, const qm_op *op, const char *out);
+
+/* tflite_binary.c: binary ops and MEAN (planning, options, reading) */
+sscma_status qm_tfl_plan_mean(struct tfl_plan *p, const qm_op *op, struct tfl_op *o);
+uint32_t qm_tfl_options_sub(struct fb_builder *b, const struct tfl_plan *p, const struct tfl_op *o, uint8_t *type);
+uint32_t qm_tfl_options_mul(struct fb_builder *b, const struct tfl_plan *p, const struct tfl_op *o, uint8_t *type);
+uint32_t qm_tfl_options_minmax(struct fb_builder *b, const struct tfl_plan *p, const struct tfl_op *o,
+                               uint8_t *type);
+uint32_t qm_tfl_options_mean(struct fb_builder *b, const struct tfl_plan *p, const struct tfl_op *o, uint8_t *type);
+sscma_status qm_tfl_read_minmax(struct tfl_reader *rd, struct tfl_read_op *ro, qm_op *op);
+sscma_status qm_tfl_read_mean(struct tfl_reader *rd, struct tfl_read_op *ro, qm_op *op);
 
 #endif /* SSCMA_LIB_EXPORT_KINDS_H */

@@ -385,7 +385,15 @@ sscma_status qm_onnx_fc(ob *b, const qm_op *op, const char *out)
     return SSCMA_OK;
 }
 
+static sscma_status onnx_binary(ob *b, const qm_op *op, const char *out, const char *node_type);
+
 sscma_status qm_onnx_add(ob *b, const qm_op *op, const char *out)
+{
+    return onnx_binary(b, op, out, "Add");
+}
+
+/* ADD's node before broadcasting: two activations of the output's shape. */
+static sscma_status onnx_add_same_shape(ob *b, const qm_op *op, const char *out)
 {
     node(b, "Add", op->name, (const char *const[]){fval(b, op->in[0]), fval(b, op->in[1])}, 2, out, NULL, 0);
     set_out(b, op->out, activation(b, op, out));
@@ -686,4 +694,49 @@ sscma_status sscma_export_onnx(const sscma_qmodel *qmodel, const char *path)
     sscma_mfree(q->ctx, bytes);
     ob_free(&b);
     return st;
+}
+
+/*
+ * The elementwise binary ops (k_binary.c): one node over two activations of the output's shape. Broadcasting and
+ * constant operands are refused: the ONNX graph is NCHW, where an NHWC broadcast would pair the wrong elements.
+ */
+static sscma_status onnx_binary(ob *b, const qm_op *op, const char *out, const char *node_type)
+{
+    const qm_tensor *y = T(b, op->out);
+    for (int32_t k = 0; k < op->n_in; k++) {
+        const qm_tensor *t = T(b, op->in[k]);
+        if (t->constant || t->rank != y->rank || memcmp(t->dims, y->dims, (size_t)y->rank * sizeof *y->dims) != 0)
+            return unsupported(op, "constant or broadcast operands are not written to ONNX");
+    }
+    if (op->kind == QM_ADD)
+        return onnx_add_same_shape(b, op, out);
+    node(b, node_type, op->name, (const char *const[]){fval(b, op->in[0]), fval(b, op->in[1])}, 2, out, NULL, 0);
+    set_out(b, op->out, activation(b, op, out));
+    return SSCMA_OK;
+}
+
+sscma_status qm_onnx_sub(ob *b, const qm_op *op, const char *out)
+{
+    return onnx_binary(b, op, out, "Sub");
+}
+
+sscma_status qm_onnx_mul(ob *b, const qm_op *op, const char *out)
+{
+    return onnx_binary(b, op, out, "Mul");
+}
+
+sscma_status qm_onnx_maximum(ob *b, const qm_op *op, const char *out)
+{
+    return onnx_binary(b, op, out, "Max");
+}
+
+sscma_status qm_onnx_minimum(ob *b, const qm_op *op, const char *out)
+{
+    return onnx_binary(b, op, out, "Min");
+}
+
+sscma_status qm_onnx_mean(ob *b, const qm_op *op, const char *out)
+{
+    (void)b, (void)out;
+    return unsupported(op, "MEAN is not written to ONNX yet (its NHWC axes would need mapping to NCHW)");
 }

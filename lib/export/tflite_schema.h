@@ -55,7 +55,12 @@ enum {
     TFL_OP_RESIZE_NEAREST_NEIGHBOR = 97,
     TFL_OP_LEAKY_RELU = 98,
     TFL_OP_QUANTIZE = 114,
-    TFL_OP_HARD_SWISH = 117
+    TFL_OP_HARD_SWISH = 117,
+    TFL_OP_MUL = 18,
+    TFL_OP_MEAN = 40,
+    TFL_OP_SUB = 41,
+    TFL_OP_MAXIMUM = 55,
+    TFL_OP_MINIMUM = 57
 };
 
 /* BuiltinOptions (union type) */
@@ -73,7 +78,11 @@ enum {
     TFL_OPT_RESIZE_NEAREST = 74,
     TFL_OPT_LEAKY_RELU = 75,
     TFL_OPT_QUANTIZE = 89,
-    TFL_OPT_HARD_SWISH = 91
+    TFL_OPT_HARD_SWISH = 91,
+    TFL_OPT_MUL = 21,     /* MulOptions: 0 fused_activation_function */
+    TFL_OPT_REDUCER = 27, /* ReducerOptions (MEAN): 0 keep_dims bool */
+    TFL_OPT_SUB = 28,     /* SubOptions: 0 fused_activation_function, 1 pot_scale_int16 bool */
+    TFL_OPT_MAXIMUM_MINIMUM = 39 /* MaximumMinimumOptions: no fields */
 };
 
 /* TensorType */

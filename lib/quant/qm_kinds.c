@@ -16,9 +16,9 @@ static const qm_kind_def kinds[] = {
         .prepare_int8 = qm_i8_prepare_weighted, .run_int8 = qm_i8_fc,
     },
     [QM_ADD] = {
-        .kind = QM_ADD, .name = "add", .out_quant = QM_OUT_CALIBRATED,
-        .validate = qm_validate_add, .run_f32 = qm_f32_add,
-        .prepare_int8 = qm_i8_prepare_add, .run_int8 = qm_i8_add,
+        .kind = QM_ADD, .name = "add", .const_operands = true, .out_quant = QM_OUT_CALIBRATED,
+        .validate = qm_validate_binary, .run_f32 = qm_f32_binary,
+        .prepare_int8 = qm_i8_prepare_add, .run_int8 = qm_i8_binary,
     },
     [QM_CONCAT] = {
         .kind = QM_CONCAT, .name = "concat", .out_quant = QM_OUT_CALIBRATED,
@@ -94,6 +94,31 @@ static const qm_kind_def kinds[] = {
         .kind = QM_DEQUANTIZE, .name = "dequantize", .out_quant = QM_OUT_CALIBRATED, .converts = true,
         .validate = qm_validate_dequantize, .run_f32 = qm_f32_none,
         .prepare_int8 = qm_i8_prepare_none, .run_int8 = qm_i8_dequantize,
+    },
+    [QM_SUB] = {
+        .kind = QM_SUB, .name = "sub", .const_operands = true, .out_quant = QM_OUT_CALIBRATED,
+        .validate = qm_validate_binary, .run_f32 = qm_f32_binary,
+        .prepare_int8 = qm_i8_prepare_add, .run_int8 = qm_i8_binary,
+    },
+    [QM_MUL] = {
+        .kind = QM_MUL, .name = "mul", .const_operands = true, .out_quant = QM_OUT_CALIBRATED,
+        .validate = qm_validate_binary, .run_f32 = qm_f32_binary,
+        .prepare_int8 = qm_i8_prepare_mul, .run_int8 = qm_i8_binary,
+    },
+    [QM_MAXIMUM] = {
+        .kind = QM_MAXIMUM, .name = "maximum", .const_operands = true, .out_quant = QM_OUT_CALIBRATED,
+        .validate = qm_validate_binary, .run_f32 = qm_f32_binary,
+        .prepare_int8 = qm_i8_prepare_minmax, .run_int8 = qm_i8_binary,
+    },
+    [QM_MINIMUM] = {
+        .kind = QM_MINIMUM, .name = "minimum", .const_operands = true, .out_quant = QM_OUT_CALIBRATED,
+        .validate = qm_validate_binary, .run_f32 = qm_f32_binary,
+        .prepare_int8 = qm_i8_prepare_minmax, .run_int8 = qm_i8_binary,
+    },
+    [QM_MEAN] = {
+        .kind = QM_MEAN, .name = "mean", .out_quant = QM_OUT_CALIBRATED,
+        .validate = qm_validate_mean, .run_f32 = qm_f32_mean,
+        .prepare_int8 = qm_i8_prepare_mean, .run_int8 = qm_i8_mean,
     },
 };
 _Static_assert(sizeof kinds / sizeof kinds[0] == QM_KIND_COUNT, "every qm_kind needs its row in kinds[]");

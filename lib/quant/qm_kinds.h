@@ -30,6 +30,12 @@ typedef struct qm_kind_def {
      * quantization itself, instead of the rule every other kind follows (all float, or all int8 per tensor).
      */
     bool converts;
+    /*
+     * Inputs may be constant tensors of the activations' type (int8 per tensor in an int8 model, else float): the
+     * scalar or per-channel operand of a binary op (TFLite's x * 0.75, x + bias[C]), broadcast against the other
+     * input. Without it only the weights of has_weights kinds may be constant.
+     */
+    bool const_operands;
     qm_out_quant out_quant;
     /* Shape checks beyond those every op shares (sscma_qm_validate): what keeps the kernels in bounds. */
     sscma_status (*validate)(const sscma_qmodel *q, const qm_op *op);
@@ -47,7 +53,6 @@ const qm_kind_def *sscma_qm_kind(qm_kind kind);
 /* qmodel.c: shape checks */
 sscma_status qm_validate_conv(const sscma_qmodel *q, const qm_op *op);
 sscma_status qm_validate_fc(const sscma_qmodel *q, const qm_op *op);
-sscma_status qm_validate_add(const sscma_qmodel *q, const qm_op *op);
 sscma_status qm_validate_concat(const sscma_qmodel *q, const qm_op *op);
 sscma_status qm_validate_pool(const sscma_qmodel *q, const qm_op *op);
 sscma_status qm_validate_reshape(const sscma_qmodel *q, const qm_op *op);
@@ -60,7 +65,6 @@ sscma_status qm_validate_dequantize(const sscma_qmodel *q, const qm_op *op);
 /* qmodel.c: the float runtime over the op table's kernels */
 sscma_status qm_f32_conv(const qm_exec *ex, const qm_op *op);
 sscma_status qm_f32_fc(const qm_exec *ex, const qm_op *op);
-sscma_status qm_f32_add(const qm_exec *ex, const qm_op *op);
 sscma_status qm_f32_concat(const qm_exec *ex, const qm_op *op);
 sscma_status qm_f32_pool(const qm_exec *ex, const qm_op *op);
 sscma_status qm_f32_copy(const qm_exec *ex, const qm_op *op);
@@ -93,7 +97,7 @@ sscma_status qm_i8_prepare_leaky_relu(sscma_qmodel *q, qm_op *op);
 /* int8.c: integer kernels */
 sscma_status qm_i8_conv(const qm_exec *ex, const qm_op *op);
 sscma_status qm_i8_fc(const qm_exec *ex, const qm_op *op);
-sscma_status qm_i8_add(const qm_exec *ex, const qm_op *op);
+sscma_status qm_i8_add(const qm_exec *ex, const qm_op *op); /* two activations of one shape: qm_i8_binary's fast path */
 sscma_status qm_i8_pool(const qm_exec *ex, const qm_op *op);
 sscma_status qm_i8_softmax(const qm_exec *ex, const qm_op *op);
 sscma_status qm_i8_requant(const qm_exec *ex, const qm_op *op);
@@ -103,5 +107,16 @@ sscma_status qm_i8_lut(const qm_exec *ex, const qm_op *op);
 sscma_status qm_i8_concat(const qm_exec *ex, const qm_op *op);
 sscma_status qm_i8_pad(const qm_exec *ex, const qm_op *op);
 sscma_status qm_i8_resize(const qm_exec *ex, const qm_op *op);
+
+/* k_binary.c: elementwise binary ops with TFLite's broadcasting (ADD, SUB, MUL, MAXIMUM, MINIMUM) and MEAN */
+sscma_status qm_validate_binary(const sscma_qmodel *q, const qm_op *op);
+sscma_status qm_validate_mean(const sscma_qmodel *q, const qm_op *op);
+sscma_status qm_f32_binary(const qm_exec *ex, const qm_op *op);
+sscma_status qm_f32_mean(const qm_exec *ex, const qm_op *op);
+sscma_status qm_i8_prepare_mul(sscma_qmodel *q, qm_op *op);
+sscma_status qm_i8_prepare_minmax(sscma_qmodel *q, qm_op *op);
+sscma_status qm_i8_prepare_mean(sscma_qmodel *q, qm_op *op);
+sscma_status qm_i8_binary(const qm_exec *ex, const qm_op *op);
+sscma_status qm_i8_mean(const qm_exec *ex, const qm_op *op);
 
 #endif /* SSCMA_LIB_QUANT_QM_KINDS_H */

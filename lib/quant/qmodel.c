@@ -246,14 +246,6 @@ sscma_status qm_validate_fc(const sscma_qmodel *q, const qm_op *op)
     return SSCMA_OK;
 }
 
-sscma_status qm_validate_add(const sscma_qmodel *q, const qm_op *op)
-{
-    const qm_tensor *x = &q->t[op->in[0]], *y = &q->t[op->out];
-    if (op->n_in != 2 || !qm_shape_is(&q->t[op->in[1]], x->rank, x->dims) || !qm_shape_is(y, x->rank, x->dims))
-        return qm_op_fail(op, "inputs and output must have the same shape", "");
-    return SSCMA_OK;
-}
-
 sscma_status qm_validate_concat(const sscma_qmodel *q, const qm_op *op)
 {
     const qm_tensor *x = &q->t[op->in[0]], *y = &q->t[op->out];
@@ -358,7 +350,10 @@ sscma_status qm_validate_pad(const sscma_qmodel *q, const qm_op *op)
     return SSCMA_OK;
 }
 
-/* The checks every op shares: tensor references, types (weights only where the kind has them), batch-1 shapes. */
+/*
+ * The checks every op shares: tensor references, types (constants only as the weights of kinds that have them, or as
+ * operands of kinds with const_operands, of the activations' type), batch-1 shapes.
+ */
 static sscma_status validate_operands(const sscma_qmodel *q, const qm_op *op, const qm_kind_def *def)
 {
     if (op->n_in < 1 || op->n_in > QM_MAX_IN || op->out < 0 || op->out >= q->n_t)
@@ -371,12 +366,13 @@ static sscma_status validate_operands(const sscma_qmodel *q, const qm_op *op, co
     for (int32_t k = -1; k < op->n_in; k++) {
         const qm_tensor *t = &q->t[k < 0 ? op->out : op->in[k]];
         bool param = def->has_weights && k >= 1;
+        bool const_ok = param || (def->const_operands && k >= 0);
         sscma_dtype want = param && k == 2 && q->int8 ? SSCMA_DTYPE_I32
                            : q->int8               ? SSCMA_DTYPE_I8
                                                    : SSCMA_DTYPE_F32;
         if (def->converts) /* its validate checks the types */
             want = t->dtype;
-        if (t->dtype != want || (param && !t->constant) || (!param && t->constant))
+        if (t->dtype != want || (param && !t->constant) || (!const_ok && t->constant))
             return qm_op_fail(op, "an input or output has the wrong type or kind: ", t->name);
         for (int32_t d = 0; d < t->rank; d++)
             if (t->dims[d] < 1)
@@ -939,11 +935,6 @@ sscma_status qm_f32_fc(const qm_exec *ex, const qm_op *op)
 {
     sscma_linear_attrs a = {0};
     return fused_act(ex, op, run_def(ex, op, &sscma_op_linear, &a, op->n_in));
-}
-
-sscma_status qm_f32_add(const qm_exec *ex, const qm_op *op)
-{
-    return fused_act(ex, op, run_def(ex, op, &sscma_op_add, NULL, 2));
 }
 
 sscma_status qm_f32_concat(const qm_exec *ex, const qm_op *op)

@@ -22,7 +22,7 @@ typedef enum qm_kind {
     QM_KIND_NONE = 0,  /* zeroed memory: never a valid kind */
     QM_CONV,           /* in: x, weight, bias (optional); groups 1 or depthwise (groups == Cin) */
     QM_FC,             /* in: x [N, in], weight [out, in], bias [out] */
-    QM_ADD,            /* in: a, b of the same shape */
+    QM_ADD,            /* in: a, b (shapes broadcast as TFLite does: kinds with const_operands, k_binary.c) */
     QM_CONCAT,         /* in: 1..QM_MAX_IN tensors, along `axis` */
     QM_AVG_POOL,       /* kernel kh x kw, stride, padding (count excludes padding, as TFLite) */
     QM_MAX_POOL,
@@ -38,6 +38,11 @@ typedef enum qm_kind {
     QM_TANH,
     QM_EXP,
     QM_DEQUANTIZE,     /* int8, uint8 -> float (TFLite DEQUANTIZE) */
+    QM_SUB,            /* a - b, broadcast as ADD */
+    QM_MUL,            /* a * b, broadcast as ADD */
+    QM_MAXIMUM,        /* max(a, b): int8 raw values compared, no requantization (TFLite) */
+    QM_MINIMUM,        /* min(a, b), likewise */
+    QM_MEAN,           /* mean over the axes in reduce_axes (never the batch), keep_dims or not */
     QM_KIND_COUNT
 } qm_kind;
 
@@ -89,6 +94,8 @@ typedef struct qm_op {
     int64_t k_pad, n_pad;                        /* packed GEMM sizes (conv with groups 1, fc) */
     int32_t *bias_eff;                           /* bias corrected for the A encoding, n_pad entries */
     bool dw_flat;                                /* depthwise on VNNI: bias_eff is the flat row packing */
+    int32_t reduce_axes;  /* mean: bit a set = axis a of the input is reduced (TFLite's constant axis tensor) */
+    bool keep_dims;       /* mean: reduced axes stay as 1 (else they are removed from the output's shape) */
 } qm_op;
 
 /*

@@ -1,7 +1,7 @@
 """Runs the hand-made operator files of tflite_ops_fixture in TFLite's reference kernels (TAP output).
 
-Each NAME.tflite in DIR comes with NAME.in (int8 inputs, one sample after another) and NAME.out (libsscma's outputs
-for them); the reference kernels (OpResolverType.BUILTIN_REF) must give exactly the same bytes: 0 LSB.
+Each NAME.tflite in DIR comes with NAME.in (int8 inputs, one sample after another), NAME.in1 for a model with a
+second input (its samples likewise) and NAME.out (libsscma's outputs for them); the reference kernels (OpResolverType.BUILTIN_REF) must give exactly the same bytes: 0 LSB.
 """
 import glob
 import os
@@ -27,9 +27,16 @@ def main(dirname):
             ours = np.fromfile(os.path.join(dirname, name + ".out"), dtype=out["dtype"])
             n = xs.size // int(np.prod(inp["shape"]))
             xs = xs.reshape((n,) + tuple(inp["shape"]))
+            second = os.path.join(dirname, name + ".in1")
+            x1s = None
+            if os.path.exists(second):
+                inp1 = interp.get_input_details()[1]
+                x1s = np.fromfile(second, dtype=inp1["dtype"]).reshape((n,) + tuple(inp1["shape"]))
             refs = []
-            for x in xs:
+            for k, x in enumerate(xs):
                 interp.set_tensor(inp["index"], x)
+                if x1s is not None:
+                    interp.set_tensor(inp1["index"], x1s[k])
                 interp.invoke()
                 refs.append(interp.get_tensor(out["index"]).copy())
             ref = np.concatenate([r.reshape(-1) for r in refs])

@@ -7,6 +7,7 @@
  *   tflite_ops_fixture DIR
  */
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,22 +33,31 @@ static void save(const char *dir, const char *name, const char *ext, const void 
         fclose(f);
 }
 
-/* Loads DIR/NAME.tflite in libsscma, runs it on `inputs` (n samples, raw) and saves inputs and outputs. */
-static void run_case(sscma_context *ctx, const char *dir, const char *name, const void *inputs, int n)
+/*
+ * Loads DIR/NAME.tflite in libsscma, runs it on `inputs` (n samples, raw) and, when the model has a second input,
+ * `inputs1` (its n samples), and saves inputs (NAME.in, NAME.in1) and outputs (NAME.out).
+ */
+static void run_case2(sscma_context *ctx, const char *dir, const char *name, const void *inputs, const void *inputs1,
+                      int n)
 {
     char path[1024];
     snprintf(path, sizeof path, "%s/%s.tflite", dir, name);
     sscma_qmodel *q = NULL;
-    sscma_tensor *in, *out;
+    sscma_tensor *in, *in1 = NULL, *out;
     if (sscma_qmodel_load_tflite(ctx, path, &q) != SSCMA_OK || sscma_qmodel_prepare(q, 1) != SSCMA_OK ||
-        sscma_qmodel_input(q, 0, &in) != SSCMA_OK || sscma_qmodel_output(q, 0, &out, NULL) != SSCMA_OK) {
+        sscma_qmodel_input(q, 0, &in) != SSCMA_OK || sscma_qmodel_output(q, 0, &out, NULL) != SSCMA_OK ||
+        (inputs1 != NULL && sscma_qmodel_input(q, 1, &in1) != SSCMA_OK)) {
         fprintf(stderr, "%s: %s\n", name, sscma_last_error());
         failures++;
         sscma_qmodel_destroy(q);
         return;
     }
-    int8_t *xd, *yd;
-    size_t in_b, out_b;
+    int8_t *xd, *yd, *x1d = NULL;
+    size_t in_b, out_b, in1_b = 0;
+    if (in1 != NULL) {
+        sscma_tensor_data(in1, (void **)&x1d);
+        sscma_tensor_size_bytes(in1, &in1_b);
+    }
     sscma_tensor_data(in, (void **)&xd);
     sscma_tensor_data(out, (void **)&yd);
     sscma_tensor_size_bytes(in, &in_b);
@@ -55,6 +65,8 @@ static void run_case(sscma_context *ctx, const char *dir, const char *name, cons
     int8_t *all = malloc(out_b * (size_t)n);
     for (int i = 0; i < n; i++) {
         memcpy(xd, (const char *)inputs + (size_t)i * in_b, in_b);
+        if (in1 != NULL)
+            memcpy(x1d, (const char *)inputs1 + (size_t)i * in1_b, in1_b);
         if (sscma_qmodel_run(q) != SSCMA_OK) {
             fprintf(stderr, "%s: %s\n", name, sscma_last_error());
             failures++;
@@ -63,9 +75,17 @@ static void run_case(sscma_context *ctx, const char *dir, const char *name, cons
         memcpy(all + (size_t)i * out_b, yd, out_b);
     }
     save(dir, name, "in", inputs, in_b * (size_t)n);
+    if (in1 != NULL)
+        save(dir, name, "in1", inputs1, in1_b * (size_t)n);
     save(dir, name, "out", all, out_b * (size_t)n);
     free(all);
     sscma_qmodel_destroy(q);
+}
+
+/* Loads DIR/NAME.tflite in libsscma, runs it on `inputs` (n samples, raw) and saves inputs and outputs. */
+static void run_case(sscma_context *ctx, const char *dir, const char *name, const void *inputs, int n)
+{
+    run_case2(ctx, dir, name, inputs, NULL, n);
 }
 
 /* x [1, 256] -> op -> y [1, 256], int8 with the given quantization; one input holding every int8 value. */
@@ -127,6 +147,145 @@ static void convert(sscma_context *ctx, const char *dir, const char *name, int32
     }
 }
 
+/* Writes DIR/NAME.tflite from m (inputs `in`, n_in of them; output y), counting a failure. */
+static void write_model(tfl_build *m, const char *dir, const char *name, const int32_t *in, int32_t n_in, int32_t y)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "%s/%s.tflite", dir, name);
+    if (!tfl_build_write(m, in, n_in, &y, 1, path)) {
+        fprintf(stderr, "%s: cannot write\n", name);
+        failures++;
+    }
+    tfl_build_free(m);
+}
+
+/* The options of binary operator o: the fused activation (ADD, SUB, MUL), none for MAXIMUM / MINIMUM. */
+static void binary_options(tfl_op *o, int32_t code, int32_t act)
+{
+    uint8_t type = code == TFL_OP_ADD ? TFL_OPT_ADD : code == TFL_OP_SUB ? TFL_OPT_SUB : code == TFL_OP_MUL ? TFL_OPT_MUL : 0;
+    if (type != 0)
+        tfl_option_u8(o, 0, act, type);
+    else
+        o->options_type = TFL_OPT_MAXIMUM_MINIMUM;
+}
+
+/*
+ * Every pair of int8 values: a [1, 256, 1] and b [1, 1, 256] broadcast to y [1, 256, 256] (TFLite's broadcasting
+ * path), or, with `flat`, a and b [1, 65536] holding the pairs themselves (the same-shape path).
+ */
+static void binary_pairs(sscma_context *ctx, const char *dir, const char *name, int32_t code, int32_t act, bool flat,
+                         float sa, int32_t za, float sb, int32_t zb, float sy, int32_t zy)
+{
+    tfl_build m;
+    tfl_build_init(&m);
+    const int32_t da[3] = {1, 256, 1}, db[3] = {1, 1, 256}, dy[3] = {1, 256, 256}, dflat[2] = {1, 65536};
+    int32_t a = tfl_tensor(&m, "a", TFL_TYPE_INT8, flat ? 2 : 3, flat ? dflat : da, sa, za, NULL, 0);
+    int32_t b = tfl_tensor(&m, "b", TFL_TYPE_INT8, flat ? 2 : 3, flat ? dflat : db, sb, zb, NULL, 0);
+    int32_t y = tfl_tensor(&m, "y", TFL_TYPE_INT8, flat ? 2 : 3, flat ? dflat : dy, sy, zy, NULL, 0);
+    binary_options(tfl_operator(&m, code, (int32_t[]){a, b}, 2, &y, 1), code, act);
+    write_model(&m, dir, name, (int32_t[]){a, b}, 2, y);
+    static int8_t xa[65536], xb[65536];
+    for (int v = 0; v < 65536; v++) {
+        xa[v] = (int8_t)(flat ? v / 256 - 128 : (v < 256 ? v - 128 : 0));
+        xb[v] = (int8_t)(flat ? v % 256 - 128 : (v < 256 ? v - 128 : 0));
+    }
+    run_case2(ctx, dir, name, xa, xb, 1);
+}
+
+/*
+ * x [1, 8, 8, 4] (every int8 value once) with a constant operand: a scalar (rank 0), per channel ([4], or
+ * [1, 1, 1, 4] with `rank4`), first or second.
+ */
+static void binary_const(sscma_context *ctx, const char *dir, const char *name, int32_t code, int32_t act,
+                         bool const_first, int32_t const_n, bool rank4, float sx, int32_t zx, float sc, int32_t zc,
+                         float sy, int32_t zy)
+{
+    tfl_build m;
+    tfl_build_init(&m);
+    const int32_t dx[4] = {1, 8, 8, 4}, dc4[4] = {1, 1, 1, 4}, dc1[1] = {4};
+    const int8_t cv[4] = {-128, -3, 0, 127}, cs[1] = {-77};
+    int32_t x = tfl_tensor(&m, "x", TFL_TYPE_INT8, 4, dx, sx, zx, NULL, 0);
+    int32_t c = const_n == 1 ? tfl_tensor(&m, "c", TFL_TYPE_INT8, 0, dc1, sc, zc, cs, 1)
+                             : tfl_tensor(&m, "c", TFL_TYPE_INT8, rank4 ? 4 : 1, rank4 ? dc4 : dc1, sc, zc, cv, 4);
+    int32_t y = tfl_tensor(&m, "y", TFL_TYPE_INT8, 4, dx, sy, zy, NULL, 0);
+    int32_t in[2] = {const_first ? c : x, const_first ? x : c};
+    binary_options(tfl_operator(&m, code, in, 2, &y, 1), code, act);
+    write_model(&m, dir, name, &x, 1, y);
+    int8_t all[256];
+    for (int v = 0; v < 256; v++)
+        all[v] = (int8_t)(v - 128);
+    run_case(ctx, dir, name, all, 1);
+}
+
+/* Float a [1, 16, 1] and b [1, 1, 16] over values with infinities, NaN and signed zeros: every pair. */
+static void binary_float(sscma_context *ctx, const char *dir, const char *name, int32_t code, int32_t act)
+{
+    tfl_build m;
+    tfl_build_init(&m);
+    const int32_t da[3] = {1, 16, 1}, db[3] = {1, 1, 16}, dy[3] = {1, 16, 16};
+    int32_t a = tfl_tensor(&m, "a", TFL_TYPE_FLOAT32, 3, da, 0.0f, 0, NULL, 0);
+    int32_t b = tfl_tensor(&m, "b", TFL_TYPE_FLOAT32, 3, db, 0.0f, 0, NULL, 0);
+    int32_t y = tfl_tensor(&m, "y", TFL_TYPE_FLOAT32, 3, dy, 0.0f, 0, NULL, 0);
+    binary_options(tfl_operator(&m, code, (int32_t[]){a, b}, 2, &y, 1), code, act);
+    write_model(&m, dir, name, (int32_t[]){a, b}, 2, y);
+    const float v[16] = {NAN, INFINITY, -INFINITY, 0.0f, -0.0f, 1.0f, -1.0f, 3e38f,
+                         -3e38f, 5.5f, 6.0f, 7.25f, -0.1f, 1e-30f, 0.3f, 1e20f};
+    run_case2(ctx, dir, name, v, v, 1);
+}
+
+/* x [1, 8, 8, 4] float times a constant [4]: a float operand constant. */
+static void binary_float_const(sscma_context *ctx, const char *dir, const char *name, int32_t code)
+{
+    tfl_build m;
+    tfl_build_init(&m);
+    const int32_t dx[4] = {1, 8, 8, 4}, dc[1] = {4};
+    const float cv[4] = {0.5f, -3.25f, 0.0f, 1e-3f};
+    int32_t x = tfl_tensor(&m, "x", TFL_TYPE_FLOAT32, 4, dx, 0.0f, 0, NULL, 0);
+    int32_t c = tfl_tensor(&m, "c", TFL_TYPE_FLOAT32, 1, dc, 0.0f, 0, cv, sizeof cv);
+    int32_t y = tfl_tensor(&m, "y", TFL_TYPE_FLOAT32, 4, dx, 0.0f, 0, NULL, 0);
+    binary_options(tfl_operator(&m, code, (int32_t[]){x, c}, 2, &y, 1), code, 0);
+    write_model(&m, dir, name, &x, 1, y);
+    float all[256];
+    for (int v = 0; v < 256; v++)
+        all[v] = (float)(v - 128) * 0.37f;
+    run_case(ctx, dir, name, all, 1);
+}
+
+/* MEAN of x (int8 or float, dims dx) over `axes` (as the file gives them), 4 samples of pseudo-random values. */
+static void mean_case(sscma_context *ctx, const char *dir, const char *name, int8_t type, int32_t rank,
+                      const int32_t *dx, const int32_t *axes, int32_t n_axes, bool keep, float sx, int32_t zx,
+                      float sy, int32_t zy)
+{
+    tfl_build m;
+    tfl_build_init(&m);
+    int32_t dy[4], ry = 0, numel = 1;
+    for (int32_t i = 0; i < rank; i++) {
+        bool reduced = false;
+        for (int32_t k = 0; k < n_axes; k++)
+            reduced |= axes[k] == i || axes[k] + rank == i;
+        if (!reduced || keep)
+            dy[ry++] = reduced ? 1 : dx[i];
+        numel *= dx[i];
+    }
+    int32_t x = tfl_tensor(&m, "x", type, rank, dx, sx, zx, NULL, 0);
+    int32_t ax = tfl_tensor(&m, "axes", TFL_TYPE_INT32, 1, &n_axes, 0.0f, 0, axes, (size_t)n_axes * 4);
+    int32_t y = tfl_tensor(&m, "y", type, ry, dy, sy, zy, NULL, 0);
+    tfl_option_u8(tfl_operator(&m, TFL_OP_MEAN, (int32_t[]){x, ax}, 2, &y, 1), 0, keep, TFL_OPT_REDUCER);
+    write_model(&m, dir, name, &x, 1, y);
+    size_t esize = type == TFL_TYPE_FLOAT32 ? 4 : 1;
+    unsigned char *all = malloc((size_t)numel * 4 * esize);
+    uint32_t seed = 12345;
+    for (int32_t i = 0; i < numel * 4; i++) {
+        seed = seed * 1664525u + 1013904223u;
+        if (type == TFL_TYPE_FLOAT32)
+            ((float *)all)[i] = (float)(int32_t)(seed >> 8) * 1e-6f;
+        else /* mostly large values, so that sums reach the extremes and the rounding sees every remainder */
+            all[i] = (unsigned char)(seed >> 24);
+    }
+    run_case(ctx, dir, name, all, 4);
+    free(all);
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -166,6 +325,57 @@ int main(int argc, char **argv)
             -128);
     convert(ctx, dir, "dequantize_i8", TFL_OP_DEQUANTIZE, TFL_TYPE_INT8, 0.0123f, -7, TFL_TYPE_FLOAT32, 0.0f, 0);
     convert(ctx, dir, "dequantize_u8", TFL_OP_DEQUANTIZE, TFL_TYPE_UINT8, 0.1f, 131, TFL_TYPE_FLOAT32, 0.0f, 0);
+    /* binary ops: every pair of int8 values, broadcast and flat; scales equal, apart, output coarse and fine */
+    binary_pairs(ctx, dir, "add_pairs_a", TFL_OP_ADD, 0, false, 0.05f, -3, 0.05f, 7, 0.1f, 2);
+    binary_pairs(ctx, dir, "add_pairs_relu", TFL_OP_ADD, 1, false, 0.02f, 100, 0.07f, -128, 0.06f, -20);
+    binary_pairs(ctx, dir, "add_pairs_relu6", TFL_OP_ADD, 3, false, 0.03f, 0, 0.011f, 5, 6.0f / 255.0f, -128);
+    binary_pairs(ctx, dir, "add_pairs_flat", TFL_OP_ADD, 0, true, 0.05f, -3, 0.021f, 7, 0.08f, 2);
+    binary_pairs(ctx, dir, "add_pairs_flat_relu", TFL_OP_ADD, 1, true, 0.013f, 50, 0.013f, -50, 0.01f, -128);
+    binary_pairs(ctx, dir, "sub_pairs_a", TFL_OP_SUB, 0, false, 0.05f, -3, 0.05f, 7, 0.1f, 2);
+    binary_pairs(ctx, dir, "sub_pairs_relu6", TFL_OP_SUB, 3, false, 0.04f, -128, 0.009f, 127, 0.03f, -100);
+    binary_pairs(ctx, dir, "sub_pairs_flat", TFL_OP_SUB, 0, true, 0.02f, 1, 0.03f, -1, 0.05f, 0);
+    binary_pairs(ctx, dir, "mul_pairs_a", TFL_OP_MUL, 0, false, 0.05f, -3, 0.04f, 7, 0.1f, 2);
+    binary_pairs(ctx, dir, "mul_pairs_big_ratio", TFL_OP_MUL, 0, false, 0.5f, 0, 0.5f, 0, 0.01f, 0);
+    /* s_a s_b / s_y rounded in float gives another multiplier than in double: TFLite's is the float one */
+    binary_pairs(ctx, dir, "mul_pairs_float_ratio", TFL_OP_MUL, 0, false, 0.0205994621f, 0,
+                 0.0476423129f, 0, 0.0621214472f, 0);
+    binary_pairs(ctx, dir, "mul_pairs_relu", TFL_OP_MUL, 1, false, 0.013f, 20, 0.017f, -9, 0.002f, -128);
+    binary_pairs(ctx, dir, "mul_pairs_flat", TFL_OP_MUL, 3, true, 0.1f, -128, 0.1f, 127, 0.05f, -128);
+    binary_pairs(ctx, dir, "maximum_pairs", TFL_OP_MAXIMUM, 0, false, 0.05f, -3, 0.04f, 7, 0.1f, 2);
+    binary_pairs(ctx, dir, "minimum_pairs", TFL_OP_MINIMUM, 0, false, 0.05f, -3, 0.04f, 7, 0.1f, 2);
+    /* constant operands: scalar and per channel, first and second */
+    binary_const(ctx, dir, "mul_const_scalar", TFL_OP_MUL, 0, false, 1, false, 0.05f, -3, 0.01f, 0, 0.03f, 5);
+    binary_const(ctx, dir, "add_const_scalar_first", TFL_OP_ADD, 1, true, 1, false, 0.05f, -3, 0.02f, 10, 0.06f,
+                 -128);
+    binary_const(ctx, dir, "sub_const_scalar_first", TFL_OP_SUB, 0, true, 1, false, 0.05f, -3, 0.02f, 10, 0.06f, 0);
+    binary_const(ctx, dir, "sub_const_channel", TFL_OP_SUB, 3, false, 4, false, 0.03f, 9, 0.05f, -1, 0.04f, -128);
+    binary_const(ctx, dir, "add_const_channel_rank4", TFL_OP_ADD, 0, false, 4, true, 0.03f, 9, 0.05f, -1, 0.07f, 3);
+    binary_const(ctx, dir, "mul_const_channel_first", TFL_OP_MUL, 1, true, 4, false, 0.03f, 9, 0.004f, 0, 0.01f,
+                 -128);
+    binary_const(ctx, dir, "maximum_const_channel", TFL_OP_MAXIMUM, 0, false, 4, false, 0.03f, 9, 0.05f, -1, 0.03f,
+                 9);
+    binary_const(ctx, dir, "minimum_const_scalar", TFL_OP_MINIMUM, 0, true, 1, false, 0.03f, 9, 0.05f, -1, 0.03f, 9);
+    /* float: infinities (the activation range clamps them to FLT_MAX), NaN, signed zeros */
+    binary_float(ctx, dir, "add_float", TFL_OP_ADD, 0);
+    binary_float(ctx, dir, "add_float_relu6", TFL_OP_ADD, 3);
+    binary_float(ctx, dir, "sub_float_relu", TFL_OP_SUB, 1);
+    binary_float(ctx, dir, "mul_float", TFL_OP_MUL, 0);
+    binary_float(ctx, dir, "maximum_float", TFL_OP_MAXIMUM, 0);
+    binary_float(ctx, dir, "minimum_float", TFL_OP_MINIMUM, 0);
+    binary_float_const(ctx, dir, "mul_float_const", TFL_OP_MUL);
+    binary_float_const(ctx, dir, "sub_float_const", TFL_OP_SUB);
+    /* MEAN: H and W (kept or not), one axis, negative and repeated axes, odd counts, float */
+    const int32_t d_hw[4] = {1, 7, 5, 6}, d_big[4] = {1, 16, 16, 3}, d3[3] = {1, 9, 10};
+    mean_case(ctx, dir, "mean_hw_keep", TFL_TYPE_INT8, 4, d_hw, (int32_t[]){1, 2}, 2, true, 0.05f, -3, 0.03f, 4);
+    mean_case(ctx, dir, "mean_hw_nokeep", TFL_TYPE_INT8, 4, d_hw, (int32_t[]){2, 1}, 2, false, 0.05f, -3, 0.05f, -3);
+    mean_case(ctx, dir, "mean_big", TFL_TYPE_INT8, 4, d_big, (int32_t[]){1, 2}, 2, true, 0.1f, 127, 0.004f, -128);
+    mean_case(ctx, dir, "mean_w", TFL_TYPE_INT8, 4, d_hw, (int32_t[]){2}, 1, true, 0.02f, 10, 0.01f, 0);
+    mean_case(ctx, dir, "mean_c_negative", TFL_TYPE_INT8, 4, d_hw, (int32_t[]){-1}, 1, false, 0.02f, 10, 0.013f, 7);
+    mean_case(ctx, dir, "mean_hc_repeated", TFL_TYPE_INT8, 4, d_hw, (int32_t[]){1, 3, -3}, 3, true, 0.02f, -128,
+              0.02f, 0);
+    mean_case(ctx, dir, "mean_rank3", TFL_TYPE_INT8, 3, d3, (int32_t[]){1, 2}, 2, false, 0.07f, 0, 0.002f, 0);
+    mean_case(ctx, dir, "mean_float_hw", TFL_TYPE_FLOAT32, 4, d_big, (int32_t[]){1, 2}, 2, true, 0.0f, 0, 0.0f, 0);
+    mean_case(ctx, dir, "mean_float_c", TFL_TYPE_FLOAT32, 4, d_hw, (int32_t[]){3}, 1, false, 0.0f, 0, 0.0f, 0);
     sscma_context_destroy(ctx);
     return failures == 0 ? 0 : 1;
 }

@@ -3,6 +3,7 @@
  * computes, and how a file with an operator the runtime lacks is refused.
  */
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -221,6 +222,205 @@ static void converting_interfaces_load_run_and_write(void)
     sscma_context_destroy(ctx);
 }
 
+/* Runs q at `batch` on x (batch samples of its input) into y; returns the output's bytes per sample. */
+static size_t run_batch(sscma_qmodel *q, int64_t batch, const int8_t *x, int8_t *y)
+{
+    sscma_tensor *in, *out;
+    CHECK_OK(sscma_qmodel_prepare(q, batch));
+    CHECK_OK(sscma_qmodel_input(q, 0, &in));
+    CHECK_OK(sscma_qmodel_output(q, 0, &out, NULL));
+    int8_t *xd, *yd;
+    size_t in_b = 0, out_b = 0;
+    sscma_tensor_data(in, (void **)&xd);
+    sscma_tensor_data(out, (void **)&yd);
+    sscma_tensor_size_bytes(in, &in_b);
+    sscma_tensor_size_bytes(out, &out_b);
+    memcpy(xd, x, in_b);
+    CHECK_OK(sscma_qmodel_run(q));
+    memcpy(y, yd, out_b);
+    return out_b / (size_t)batch;
+}
+
+/*
+ * x [1, 4, 4, 3] -> MUL by a scalar constant -> ADD to a per-channel constant given first (ReLU) -> MAXIMUM with x
+ * -> SUB of x -> MEAN over H and W: read, run, written back by libsscma's TFLite writer and read again, the same
+ * outputs; at batch 2 each sample gives what it gives alone (the constants broadcast over the batch). The ONNX
+ * writer refuses the constant operands by layer.
+ */
+static void binary_ops_and_mean_survive_a_round_trip(void)
+{
+    sscma_context *ctx = NULL;
+    CHECK_OK(sscma_context_create(NULL, &ctx));
+    tfl_build m;
+    tfl_build_init(&m);
+    const int32_t d[4] = {1, 4, 4, 3}, dc[1] = {3};
+    const int8_t scalar = 90, chan[3] = {-100, 0, 77};
+    int32_t x = tfl_tensor(&m, "x", TFL_TYPE_INT8, 4, d, 0.05f, -7, NULL, 0);
+    int32_t cs = tfl_tensor(&m, "cs", TFL_TYPE_INT8, 0, dc, 0.01f, 0, &scalar, 1);
+    int32_t cc = tfl_tensor(&m, "cc", TFL_TYPE_INT8, 1, dc, 0.02f, 3, chan, 3);
+    int32_t ax = tfl_tensor(&m, "axes", TFL_TYPE_INT32, 1, (int32_t[]){2}, 0.0f, 0, (int32_t[]){1, 2}, 8);
+    int32_t t1 = tfl_tensor(&m, "t1", TFL_TYPE_INT8, 4, d, 0.04f, 2, NULL, 0);
+    int32_t t2 = tfl_tensor(&m, "t2", TFL_TYPE_INT8, 4, d, 0.06f, -128, NULL, 0);
+    int32_t t3 = tfl_tensor(&m, "t3", TFL_TYPE_INT8, 4, d, 0.06f, -128, NULL, 0);
+    int32_t t4 = tfl_tensor(&m, "t4", TFL_TYPE_INT8, 4, d, 0.05f, 0, NULL, 0);
+    int32_t y = tfl_tensor(&m, "y", TFL_TYPE_INT8, 2, (int32_t[]){1, 3}, 0.03f, 1, NULL, 0);
+    tfl_option_u8(tfl_operator(&m, TFL_OP_MUL, (int32_t[]){x, cs}, 2, &t1, 1), 0, 0, TFL_OPT_MUL);
+    tfl_option_u8(tfl_operator(&m, TFL_OP_ADD, (int32_t[]){cc, t1}, 2, &t2, 1), 0, 1, TFL_OPT_ADD);
+    tfl_operator(&m, TFL_OP_MAXIMUM, (int32_t[]){t2, x}, 2, &t3, 1)->options_type = TFL_OPT_MAXIMUM_MINIMUM;
+    tfl_option_u8(tfl_operator(&m, TFL_OP_SUB, (int32_t[]){t3, x}, 2, &t4, 1), 0, 0, TFL_OPT_SUB);
+    tfl_option_u8(tfl_operator(&m, TFL_OP_MEAN, (int32_t[]){t4, ax}, 2, &y, 1), 0, 0, TFL_OPT_REDUCER);
+    const char *path = temp_path("binary.tflite");
+    CHECK(tfl_build_write(&m, &x, 1, &y, 1, path));
+    tfl_build_free(&m);
+    sscma_qmodel *q = NULL, *back = NULL;
+    CHECK_OK(sscma_qmodel_load_tflite(ctx, path, &q));
+    int8_t xs[96], first[6], second[6], alone[3];
+    for (int k = 0; k < 96; k++)
+        xs[k] = (int8_t)(k * 37 % 256 - 128);
+    CHECK_INT_EQ((int)run_batch(q, 2, xs, first), 3);
+    for (int s = 0; s < 2; s++) {
+        run_batch(q, 1, xs + 48 * s, alone);
+        CHECK(memcmp(alone, first + 3 * s, 3) == 0);
+    }
+    const char *again = temp_path("binary_again.tflite");
+    CHECK_OK(sscma_export_tflite(q, again));
+    CHECK_OK(sscma_qmodel_load_tflite(ctx, again, &back));
+    run_batch(back, 2, xs, second);
+    CHECK(memcmp(first, second, sizeof first) == 0);
+    CHECK_FAILS(sscma_export_onnx(q, temp_path("binary.onnx")), SSCMA_ERR_UNSUPPORTED,
+                "constant or broadcast operands are not written to ONNX");
+    sscma_qmodel_destroy(back);
+    sscma_qmodel_destroy(q);
+    sscma_context_destroy(ctx);
+}
+
+/*
+ * What the ops must give: x - x is the output's zero point and MAXIMUM(x, x) is x for every int8 value (input and
+ * output quantized alike), and the mean of 16 equal values is that value.
+ */
+static void binary_ops_and_mean_have_their_identities(void)
+{
+    sscma_context *ctx = NULL;
+    CHECK_OK(sscma_context_create(NULL, &ctx));
+    static const int32_t codes[] = {TFL_OP_SUB, TFL_OP_MAXIMUM, TFL_OP_MINIMUM};
+    for (size_t c = 0; c < sizeof codes / sizeof codes[0]; c++) {
+        tfl_build m;
+        tfl_build_init(&m);
+        int32_t x = tfl_tensor(&m, "x", TFL_TYPE_INT8, 2, (int32_t[]){1, 256}, 0.05f, -7, NULL, 0);
+        int32_t y = tfl_tensor(&m, "y", TFL_TYPE_INT8, 2, (int32_t[]){1, 256}, 0.05f, -7, NULL, 0);
+        tfl_operator(&m, codes[c], (int32_t[]){x, x}, 2, &y, 1);
+        const char *path = temp_path("self.tflite");
+        CHECK(tfl_build_write(&m, &x, 1, &y, 1, path));
+        tfl_build_free(&m);
+        sscma_qmodel *q = NULL;
+        CHECK_OK(sscma_qmodel_load_tflite(ctx, path, &q));
+        int8_t out[256];
+        run_all_values(q, out);
+        for (int v = 0; v < 256; v++)
+            CHECK_INT_EQ(out[v], codes[c] == TFL_OP_SUB ? -7 : v - 128);
+        sscma_qmodel_destroy(q);
+    }
+    tfl_build m;
+    tfl_build_init(&m);
+    int32_t x = tfl_tensor(&m, "x", TFL_TYPE_INT8, 4, (int32_t[]){1, 4, 4, 1}, 0.05f, -7, NULL, 0);
+    int32_t ax = tfl_tensor(&m, "axes", TFL_TYPE_INT32, 1, (int32_t[]){2}, 0.0f, 0, (int32_t[]){1, 2}, 8);
+    int32_t y = tfl_tensor(&m, "y", TFL_TYPE_INT8, 4, (int32_t[]){1, 1, 1, 1}, 0.05f, -7, NULL, 0);
+    tfl_option_u8(tfl_operator(&m, TFL_OP_MEAN, (int32_t[]){x, ax}, 2, &y, 1), 0, 1, TFL_OPT_REDUCER);
+    const char *path = temp_path("mean16.tflite");
+    CHECK(tfl_build_write(&m, &x, 1, &y, 1, path));
+    tfl_build_free(&m);
+    sscma_qmodel *q = NULL;
+    CHECK_OK(sscma_qmodel_load_tflite(ctx, path, &q));
+    for (int v = -128; v < 128; v++) {
+        int8_t xs[16], out[1];
+        memset(xs, (unsigned char)(int8_t)v, sizeof xs);
+        run_batch(q, 1, xs, out);
+        CHECK_INT_EQ(out[0], v);
+    }
+    sscma_qmodel_destroy(q);
+    sscma_context_destroy(ctx);
+}
+
+/* Writes a one-operator file (inputs in, output y) and expects loading it to fail with `status` and `message`. */
+static void expect_refused(sscma_context *ctx, tfl_build *m, const int32_t *in, int32_t n_in, int32_t y,
+                           sscma_status status, const char *message)
+{
+    const char *path = temp_path("bad.tflite");
+    CHECK(tfl_build_write(m, in, n_in, &y, 1, path));
+    tfl_build_free(m);
+    sscma_qmodel *q = NULL;
+    CHECK_FAILS(sscma_qmodel_load_tflite(ctx, path, &q), status, message);
+    CHECK(q == NULL);
+}
+
+/* Shapes that do not broadcast, missing or absurd operands and axes: refused, naming the operator. */
+static void bad_binary_and_mean_files_are_refused(void)
+{
+    sscma_context *ctx = NULL;
+    CHECK_OK(sscma_context_create(NULL, &ctx));
+    const int32_t d[4] = {1, 4, 4, 3};
+    tfl_build m;
+    /* shapes that do not broadcast */
+    tfl_build_init(&m);
+    int32_t a = tfl_tensor(&m, "a", TFL_TYPE_INT8, 4, d, 0.05f, 0, NULL, 0);
+    int32_t b = tfl_tensor(&m, "b", TFL_TYPE_INT8, 4, (int32_t[]){1, 4, 4, 2}, 0.05f, 0, NULL, 0);
+    int32_t y = tfl_tensor(&m, "y", TFL_TYPE_INT8, 4, d, 0.05f, 0, NULL, 0);
+    tfl_operator(&m, TFL_OP_ADD, (int32_t[]){a, b}, 2, &y, 1);
+    expect_refused(ctx, &m, (int32_t[]){a, b}, 2, y, SSCMA_ERR_FORMAT,
+                   "op0: add: the inputs' shapes do not broadcast to the output's");
+    /* an output larger than the broadcast shape */
+    tfl_build_init(&m);
+    a = tfl_tensor(&m, "a", TFL_TYPE_INT8, 4, d, 0.05f, 0, NULL, 0);
+    b = tfl_tensor(&m, "b", TFL_TYPE_INT8, 4, (int32_t[]){1, 1, 1, 3}, 0.05f, 0, NULL, 0);
+    y = tfl_tensor(&m, "y", TFL_TYPE_INT8, 4, (int32_t[]){1, 4, 8, 3}, 0.05f, 0, NULL, 0);
+    tfl_operator(&m, TFL_OP_MUL, (int32_t[]){a, b}, 2, &y, 1);
+    expect_refused(ctx, &m, (int32_t[]){a, b}, 2, y, SSCMA_ERR_FORMAT, "op0: mul: the inputs' shapes do not broadcast");
+    /* one input only */
+    tfl_build_init(&m);
+    a = tfl_tensor(&m, "a", TFL_TYPE_INT8, 4, d, 0.05f, 0, NULL, 0);
+    y = tfl_tensor(&m, "y", TFL_TYPE_INT8, 4, d, 0.05f, 0, NULL, 0);
+    tfl_operator(&m, TFL_OP_SUB, &a, 1, &y, 1);
+    expect_refused(ctx, &m, &a, 1, y, SSCMA_ERR_UNSUPPORTED, "operator 0 (SUB, builtin code 41): needs 2 inputs");
+    /* an int32 constant operand in an int8 model */
+    tfl_build_init(&m);
+    a = tfl_tensor(&m, "a", TFL_TYPE_INT8, 4, d, 0.05f, 0, NULL, 0);
+    b = tfl_tensor(&m, "b", TFL_TYPE_INT32, 1, (int32_t[]){3}, 0.0f, 0, (int32_t[]){1, 2, 3}, 12);
+    y = tfl_tensor(&m, "y", TFL_TYPE_INT8, 4, d, 0.05f, 0, NULL, 0);
+    tfl_operator(&m, TFL_OP_MUL, (int32_t[]){a, b}, 2, &y, 1);
+    expect_refused(ctx, &m, &a, 1, y, SSCMA_ERR_FORMAT, "op0: mul: an input or output has the wrong type or kind: b");
+    /* an ADD output scale too fine for its inputs (TFLite aborts on it) */
+    tfl_build_init(&m);
+    a = tfl_tensor(&m, "a", TFL_TYPE_INT8, 4, d, 0.5f, 0, NULL, 0);
+    b = tfl_tensor(&m, "b", TFL_TYPE_INT8, 0, d, 0.5f, 0, (int8_t[]){3}, 1);
+    y = tfl_tensor(&m, "y", TFL_TYPE_INT8, 4, d, 1e-7f, 0, NULL, 0);
+    tfl_operator(&m, TFL_OP_ADD, (int32_t[]){a, b}, 2, &y, 1);
+    expect_refused(ctx, &m, &a, 1, y, SSCMA_ERR_FORMAT, "the output scale is too small for the inputs'");
+    /* MEAN: axes that are not a constant, outside the rank, the batch axis; an output that does not follow */
+    static const struct {
+        int32_t axis;
+        bool constant;
+        int32_t out_rank;
+        sscma_status status;
+        const char *message;
+    } means[] = {
+        {1, false, 3, SSCMA_ERR_UNSUPPORTED, "operator 0 (MEAN, builtin code 40): the axes must be a constant"},
+        {4, true, 3, SSCMA_ERR_UNSUPPORTED, "operator 0 (MEAN, builtin code 40): an axis is outside the input's rank"},
+        {-4, true, 3, SSCMA_ERR_UNSUPPORTED, "(MEAN, builtin code 40): a mean over the batch axis is not supported"},
+        {2, true, 4, SSCMA_ERR_FORMAT, "op0: mean: the output's shape does not follow from the axes and keep_dims"},
+    };
+    for (size_t k = 0; k < sizeof means / sizeof means[0]; k++) {
+        tfl_build_init(&m);
+        a = tfl_tensor(&m, "a", TFL_TYPE_INT8, 4, d, 0.05f, 0, NULL, 0);
+        int32_t ax = tfl_tensor(&m, "axes", TFL_TYPE_INT32, 1, (int32_t[]){1}, 0.0f, 0,
+                                means[k].constant ? &means[k].axis : NULL, 4);
+        y = tfl_tensor(&m, "y", TFL_TYPE_INT8, means[k].out_rank, (int32_t[]){1, 4, 3, 3}, 0.05f, 0, NULL, 0);
+        tfl_operator(&m, TFL_OP_MEAN, (int32_t[]){a, ax}, 2, &y, 1);
+        int32_t ins[2] = {a, ax};
+        expect_refused(ctx, &m, ins, means[k].constant ? 1 : 2, y, means[k].status, means[k].message);
+    }
+    sscma_context_destroy(ctx);
+}
+
 int main(int argc, char **argv)
 {
     static const test_case cases[] = {
@@ -228,6 +428,9 @@ int main(int argc, char **argv)
         TEST_CASE(unused_operators_are_not_read),
         TEST_CASE(activations_survive_a_round_trip),
         TEST_CASE(converting_interfaces_load_run_and_write),
+        TEST_CASE(binary_ops_and_mean_survive_a_round_trip),
+        TEST_CASE(binary_ops_and_mean_have_their_identities),
+        TEST_CASE(bad_binary_and_mean_files_are_refused),
     };
     int rc = test_main(argc, argv, cases, TEST_COUNT(cases));
     if (tmpdir[0] != '\0')
