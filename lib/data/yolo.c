@@ -192,33 +192,38 @@ static sscma_status read_labels(sscma_dataset *ds, const char *path, int32_t w, 
         char *s = trim(line);
         if (*s == '\0')
             continue;
+        /* a defect of one line: the open's error, or with on_defect "skip" listed and the line left out */
         double v[6];
         int n = 0;
+        bool bad = false;
         char *save = NULL;
         for (char *tok = strtok_r(s, " \t", &save); tok != NULL; tok = strtok_r(NULL, " \t", &save)) {
             char *end = NULL;
             double x = strtod(tok, &end);
             if (end == tok || *end != '\0' || !isfinite(x) || n == 6) {
-                st = sscma_fail(SSCMA_ERR_FORMAT, path, n == 6 ? "line %d: more than 5 fields (segments are not "
-                                "supported)" : "line %d: '%s' is not a number", lineno, tok);
+                st = sscma_dataset_defect(ds, SSCMA_ERR_FORMAT, path, n == 6 ? "line %d: more than 5 fields (segments "
+                                          "are not supported)" : "line %d: '%s' is not a number", lineno, tok);
+                bad = true;
                 break;
             }
             v[n++] = x;
         }
-        if (st != SSCMA_OK)
-            break;
+        if (bad)
+            continue;
         if (n != 5) {
-            st = sscma_fail(SSCMA_ERR_FORMAT, path, "line %d: %d fields; expected \"class cx cy w h\"", lineno, n);
-            break;
+            st = sscma_dataset_defect(ds, SSCMA_ERR_FORMAT, path, "line %d: %d fields; expected \"class cx cy w h\"",
+                                      lineno, n);
+            continue;
         }
         if (v[0] != floor(v[0]) || v[0] < 0 || v[0] >= ds->n_classes) {
-            st = sscma_fail(SSCMA_ERR_FORMAT, path, "line %d: class %g is not one of the %d classes", lineno, v[0],
-                            (int)ds->n_classes);
-            break;
+            st = sscma_dataset_defect(ds, SSCMA_ERR_FORMAT, path, "line %d: class %g is not one of the %d classes",
+                                      lineno, v[0], (int)ds->n_classes);
+            continue;
         }
         if (v[3] <= 0 || v[4] <= 0) {
-            st = sscma_fail(SSCMA_ERR_FORMAT, path, "line %d: box of non-positive size %g x %g", lineno, v[3], v[4]);
-            break;
+            st = sscma_dataset_defect(ds, SSCMA_ERR_FORMAT, path, "line %d: box of non-positive size %g x %g", lineno,
+                                      v[3], v[4]);
+            continue;
         }
         double x1 = v[1] - v[3] / 2, y1 = v[2] - v[4] / 2, x2 = v[1] + v[3] / 2, y2 = v[2] + v[4] / 2;
         if (x1 < 0 || y1 < 0 || x2 > 1 || y2 > 1) {
@@ -228,6 +233,9 @@ static sscma_status read_labels(sscma_dataset *ds, const char *path, int32_t w, 
                 break;
             }
             ds->boxes_clipped++;
+            if (ds->skip_defects) /* a check lists it with the others */
+                (void)sscma_dataset_defect(ds, SSCMA_OK, path, "line %d: box leaves the image (normalised %g %g %g "
+                                           "%g): clipped", lineno, v[1], v[2], v[3], v[4]);
             x1 = fmax(x1, 0), y1 = fmax(y1, 0), x2 = fmin(x2, 1), y2 = fmin(y2, 1);
             if (x2 <= x1 || y2 <= y1)
                 continue;
@@ -324,27 +332,45 @@ sscma_status sscma_yolo_open(sscma_dataset *ds, json_t *config)
         if (ds->img_size == NULL || ds->ann_start == NULL)
             st = sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, img_dir, "cannot list %lld images", (long long)images.count);
     }
+    int64_t kept = 0; /* images kept so far: with on_defect "skip" an image with a defect is left out */
     for (int64_t i = 0; st == SSCMA_OK && i < images.count; i++) {
         int w = 0, h = 0, c = 0;
         FILE *img = NULL;
-        if ((st = sscma_open_regular(images.items[i], &img)) != SSCMA_OK) /* a FIFO named x.jpg: refused */
+        char *name = images.items[i];
+        if ((st = sscma_open_regular(name, &img)) != SSCMA_OK) /* a FIFO named x.jpg: refused */
             break;
         const int known = stbi_info_from_file(img, &w, &h, &c);
         fclose(img);
-        if (!known || w <= 0 || h <= 0) {
-            st = sscma_fail(SSCMA_ERR_FORMAT, images.items[i], "not a readable JPEG, PNG or BMP image (%s)",
-                            stbi_failure_reason() ? stbi_failure_reason() : "unknown");
+        bool ok = false;
+        if (!known || w <= 0 || h <= 0)
+            st = sscma_dataset_defect(ds, SSCMA_ERR_FORMAT, name, "not a readable JPEG, PNG or BMP image (%s)",
+                                      stbi_failure_reason() ? stbi_failure_reason() : "unknown");
+        else if ((int64_t)w * h > ds->max_pixels) /* refused at open, as the image loader would refuse it */
+            st = sscma_dataset_defect(ds, SSCMA_ERR_UNSUPPORTED, name, "%d x %d pixels is over the limit of %lld "
+                                      "(max_pixels)", w, h, (long long)ds->max_pixels);
+        else
+            ok = true;
+        if (st != SSCMA_OK)
             break;
+        if (!ok) { /* its label file is not "without an image": the image's defect says it all */
+            label_path(name, img_dir, label_dir, path, sizeof path);
+            images.items[i] = NULL;
+            sscma_mfree(ds->ctx, name);
+            if (!sscma_strlist_push(&labels, path))
+                st = sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, label_dir, "cannot list the label files");
+            continue;
         }
-        if ((int64_t)w * h > ds->max_pixels) { /* refused at open, as the image loader would refuse it */
-            st = sscma_fail(SSCMA_ERR_UNSUPPORTED, images.items[i], "%d x %d pixels is over the limit of %lld "
-                            "(max_pixels)", w, h, (long long)ds->max_pixels);
-            break;
-        }
-        ds->img_size[2 * i] = w, ds->img_size[2 * i + 1] = h;
-        label_path(images.items[i], img_dir, label_dir, path, sizeof path);
+        images.items[i] = NULL, images.items[kept] = name;
+        ds->img_size[2 * kept] = w, ds->img_size[2 * kept + 1] = h;
+        label_path(name, img_dir, label_dir, path, sizeof path);
         st = read_labels(ds, path, w, h, strict, &b);
-        ds->ann_start[i + 1] = b.count;
+        ds->ann_start[++kept] = b.count;
+    }
+    if (st == SSCMA_OK && kept < images.count) {
+        images.count = kept;
+        if (kept == 0)
+            st = sscma_fail(SSCMA_ERR_FORMAT, img_dir, "no image is left: every one has a defect (sscma dataset check "
+                            "lists them)");
     }
     /* label files without an image */
     if (st == SSCMA_OK && access(label_dir, F_OK) == 0) {
@@ -359,7 +385,8 @@ sscma_status sscma_yolo_open(sscma_dataset *ds, json_t *config)
             qsort(labels.items, (size_t)labels.count, sizeof *labels.items, cmp_str);
         for (int64_t i = 0; st == SSCMA_OK && i < txt.count; i++)
             if (bsearch(&txt.items[i], labels.items, (size_t)labels.count, sizeof *labels.items, cmp_str) == NULL)
-                st = sscma_fail(SSCMA_ERR_FORMAT, txt.items[i], "a label file without an image in %s", img_dir);
+                st = sscma_dataset_defect(ds, SSCMA_ERR_FORMAT, txt.items[i], "a label file without an image in %s",
+                                          img_dir);
         sscma_strlist_free(&txt);
     }
     sscma_strlist_free(&labels);

@@ -191,12 +191,69 @@ static void yolo_class_names_must_be_utf8(void)
     sscma_dataset_destroy(ds);
 }
 
+/* on_defect "skip": each line or image with a defect is left out and listed; one check reports them all. */
+static void yolo_defects_listed_in_one_pass(void)
+{
+    char root[160], path[300], cfg[600];
+    snprintf(root, sizeof root, "%s/yolo_skip", tmpdir);
+    const char *dirs[] = {"", "/images", "/labels"};
+    make_dirs(root, dirs, 3);
+    uint8_t grey[16 * 16];
+    memset(grey, 100, sizeof grey);
+    snprintf(path, sizeof path, "%s/images/a.png", root);
+    stbi_write_png(path, 16, 16, 1, grey, 16);
+    snprintf(path, sizeof path, "%s/images/broken.png", root);
+    write_text(path, "not a png");
+    snprintf(path, sizeof path, "%s/labels/broken.txt", root);
+    write_text(path, "0 0.5 0.5 0.2 0.2\n");
+    snprintf(path, sizeof path, "%s/labels/a.txt", root);
+    write_text(path, "0 0.5 0.5 0.2 0.2\nx 0.5 0.5 0.2 0.2\n7 0.5 0.5 0.2 0.2\n1 0.5 0.5 0 0.2\n1 0.95 0.5 0.2 0.2\n");
+    snprintf(path, sizeof path, "%s/labels/orphan.txt", root);
+    write_text(path, "0 0.5 0.5 0.2 0.2\n");
+    snprintf(cfg, sizeof cfg, "{\"type\": \"YoloDataset\", \"data_root\": \"%s\", \"classes\": [\"a\", \"b\"], "
+             "\"data_prefix\": {\"img\": \"images\", \"label\": \"labels\"}, \"on_defect\": \"skip\"}", root);
+    sscma_dataset *ds = NULL;
+    CHECK_OK(sscma_dataset_open(ctx, cfg, &ds));
+    if (ds == NULL)
+        return;
+    int64_t n = 0, problems = 0;
+    const char *report = NULL;
+    CHECK_OK(sscma_dataset_size(ds, &n));
+    CHECK_INT_EQ(n, 1);
+    CHECK_OK(sscma_dataset_check(ds, &problems, &report));
+    static const char *const needles[] = {
+        "broken.png: not a readable JPEG, PNG or BMP image",
+        "a.txt: line 2: 'x' is not a number",
+        "a.txt: line 3: class 7 is not one of the 2 classes",
+        "a.txt: line 4: box of non-positive size 0 x 0.2",
+        "a.txt: line 5: box leaves the image (normalised 0.95 0.5 0.2 0.2): clipped",
+        "orphan.txt: a label file without an image",
+    };
+    for (size_t k = 0; k < sizeof needles / sizeof needles[0]; k++)
+        CHECK_STR_CONTAINS(report, needles[k]);
+    CHECK_INT_EQ(problems, 6); /* broken.txt is not "without an image": broken.png's defect covers it */
+    sscma_sample *s = NULL;
+    CHECK_OK(sscma_dataset_get(ds, 0, &s));
+    if (s != NULL) {
+        int32_t count = 0;
+        CHECK_OK(sscma_sample_boxes(s, &count, NULL, NULL));
+        CHECK_INT_EQ(count, 2); /* lines 1 and 5 (clipped) */
+        sscma_sample_destroy(s);
+    }
+    sscma_dataset_destroy(ds);
+    /* the default: the first defect fails the open */
+    size_t len = strlen(cfg);
+    snprintf(cfg + len - 22, sizeof cfg - len + 22, "}");
+    CHECK_FAILS(sscma_dataset_open(ctx, cfg, &ds), SSCMA_ERR_FORMAT, "a.txt: line 2: 'x' is not a number");
+}
+
 int main(int argc, char **argv)
 {
     static const test_case cases[] = {
         TEST_CASE(yolo_labels_read_and_defects),
         TEST_CASE(yolo_limits_and_special_files),
         TEST_CASE(yolo_class_names_must_be_utf8),
+        TEST_CASE(yolo_defects_listed_in_one_pass),
     };
     return data_test_main(argc, argv, cases, TEST_COUNT(cases));
 }
