@@ -252,7 +252,7 @@ sscma_status sscma_voc_open(sscma_dataset *ds, json_t *config)
         else
             ds->size = xmls.count;
     }
-    int64_t n_boxes = 0, cap = 0;
+    int64_t n_boxes = 0, cap = 0, kept = 0; /* with on_defect "skip", a sample with a defect is left out */
     for (int64_t i = 0; st == SSCMA_OK && i < xmls.count; i++) {
         const char *xml = xmls.items[i];
         voc_doc *d = sscma_calloc(ds->ctx, 1, sizeof *d);
@@ -261,45 +261,61 @@ sscma_status sscma_voc_open(sscma_dataset *ds, json_t *config)
             break;
         }
         d->ctx = ds->ctx;
+        bool ok = false;
         st = parse_file(xml, d);
-        if (st == SSCMA_OK && d->filename[0] == '\0')
-            st = sscma_fail(SSCMA_ERR_FORMAT, xml, "no <filename>");
-        if (st == SSCMA_OK && !(d->width >= 1 && d->height >= 1 && d->width < 1e6 && d->height < 1e6))
-            st = sscma_fail(SSCMA_ERR_FORMAT, xml, "<size> needs a positive <width> and <height>");
-        if (st == SSCMA_OK && d->width * d->height > (double)ds->max_pixels) /* both < 1e6: exact in a double */
-            st = sscma_fail(SSCMA_ERR_UNSUPPORTED, xml, "<size> %g x %g pixels is over the limit of %lld (max_pixels)",
-                            d->width, d->height, (long long)ds->max_pixels);
-        if (st == SSCMA_OK) {
+        if (st != SSCMA_OK && st != SSCMA_ERR_OUT_OF_MEMORY && ds->skip_defects) {
+            /* the parser's message already names the file: list it as it is */
+            char detail[800];
+            size_t xl = strlen(xml);
+            const char *msg = sscma_last_error();
+            snprintf(detail, sizeof detail, "%s", strncmp(msg, xml, xl) == 0 && msg[xl] == ':' ? msg + xl + 2 : msg);
+            st = sscma_dataset_defect(ds, st, xml, "%s", detail);
+        } else if (st == SSCMA_OK && d->filename[0] == '\0') {
+            st = sscma_dataset_defect(ds, SSCMA_ERR_FORMAT, xml, "no <filename>");
+        } else if (st == SSCMA_OK && !(d->width >= 1 && d->height >= 1 && d->width < 1e6 && d->height < 1e6)) {
+            st = sscma_dataset_defect(ds, SSCMA_ERR_FORMAT, xml, "<size> needs a positive <width> and <height>");
+        } else if (st == SSCMA_OK && d->width * d->height > (double)ds->max_pixels) { /* both < 1e6: exact */
+            st = sscma_dataset_defect(ds, SSCMA_ERR_UNSUPPORTED, xml, "<size> %g x %g pixels is over the limit of "
+                                      "%lld (max_pixels)", d->width, d->height, (long long)ds->max_pixels);
+        } else if (st == SSCMA_OK) {
             size_t len = strlen(root) + strlen(d->filename) + 16;
-            if ((ds->paths[i] = sscma_malloc(ds->ctx, len)) == NULL)
+            if ((ds->paths[kept] = sscma_malloc(ds->ctx, len)) == NULL) {
                 st = sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, xml, "cannot copy a path");
-            else {
-                snprintf(ds->paths[i], len, "%s/JPEGImages/%s", root, d->filename);
-                if (access(ds->paths[i], R_OK) != 0)
-                    st = sscma_fail(SSCMA_ERR_IO, xml, "image file %s is missing", ds->paths[i]);
+            } else {
+                snprintf(ds->paths[kept], len, "%s/JPEGImages/%s", root, d->filename);
+                if (access(ds->paths[kept], R_OK) != 0) {
+                    st = sscma_dataset_defect(ds, SSCMA_ERR_IO, xml, "image file %s is missing", ds->paths[kept]);
+                    sscma_mfree(ds->ctx, ds->paths[kept]);
+                    ds->paths[kept] = NULL;
+                } else {
+                    ok = true;
+                }
             }
-            ds->img_size[2 * i] = (int32_t)d->width, ds->img_size[2 * i + 1] = (int32_t)d->height;
+            ds->img_size[2 * kept] = (int32_t)d->width, ds->img_size[2 * kept + 1] = (int32_t)d->height;
         }
-        for (int k = 0; st == SSCMA_OK && k < d->n_objects; k++) {
+        for (int k = 0; ok && st == SSCMA_OK && k < d->n_objects; k++) {
             const double *b = d->objects[k];
             int32_t label = -1;
             for (int32_t c = 0; c < ds->n_classes && label < 0; c++)
                 if (strcmp(ds->class_names[c], d->names[k]) == 0)
                     label = c;
+            /* a defect of one object: the open's error, or with on_defect "skip" listed and the object left out */
             if (label < 0 && !skip_unknown) {
-                st = sscma_fail(SSCMA_ERR_FORMAT, xml, "object %d: class '%s' is not in the classes", k, d->names[k]);
-                break;
+                st = sscma_dataset_defect(ds, SSCMA_ERR_FORMAT, xml, "object %d: class '%s' is not in the classes", k,
+                                          d->names[k]);
+                continue;
             }
             if (d->difficult_flags[k] < 0) {
-                st = sscma_fail(SSCMA_ERR_FORMAT, xml, "object %d (%s): <bndbox> needs numeric xmin, ymin, xmax, ymax",
-                                k, d->names[k]);
-                break;
+                st = sscma_dataset_defect(ds, SSCMA_ERR_FORMAT, xml, "object %d (%s): <bndbox> needs numeric xmin, "
+                                          "ymin, xmax, ymax", k, d->names[k]);
+                continue;
             }
             if (label < 0 || (skip_difficult && d->difficult_flags[k] == 1))
                 continue;
             if (b[2] <= b[0] || b[3] <= b[1]) {
-                st = sscma_fail(SSCMA_ERR_FORMAT, xml, "object %d (%s): box of non-positive size", k, d->names[k]);
-                break;
+                st = sscma_dataset_defect(ds, SSCMA_ERR_FORMAT, xml, "object %d (%s): box of non-positive size", k,
+                                          d->names[k]);
+                continue;
             }
             double x1 = b[0], y1 = b[1], x2 = b[2], y2 = b[3];
             if (x1 < 0 || y1 < 0 || x2 > d->width || y2 > d->height) {
@@ -309,6 +325,10 @@ sscma_status sscma_voc_open(sscma_dataset *ds, json_t *config)
                     break;
                 }
                 ds->boxes_clipped++;
+                if (ds->skip_defects) /* a check lists it with the others */
+                    (void)sscma_dataset_defect(ds, SSCMA_OK, xml, "object %d (%s): box [%g, %g, %g, %g] leaves the "
+                                               "%g x %g image: clipped", k, d->names[k], x1, y1, x2, y2, d->width,
+                                               d->height);
                 x1 = fmax(x1, 0), y1 = fmax(y1, 0), x2 = fmin(x2, d->width), y2 = fmin(y2, d->height);
                 if (x2 <= x1 || y2 <= y1)
                     continue;
@@ -331,9 +351,16 @@ sscma_status sscma_voc_open(sscma_dataset *ds, json_t *config)
             o[0] = (float)x1, o[1] = (float)y1, o[2] = (float)x2, o[3] = (float)y2;
             ds->box_labels[n_boxes++] = label;
         }
-        ds->ann_start[i + 1] = n_boxes;
+        if (ok)
+            ds->ann_start[++kept] = n_boxes;
         free_doc(d);
         sscma_mfree(ds->ctx, d);
+    }
+    if (st == SSCMA_OK && kept < ds->size) {
+        ds->size = kept;
+        if (kept == 0)
+            st = sscma_fail(SSCMA_ERR_FORMAT, root, "no sample is left: every one has a defect (sscma dataset check "
+                            "lists them)");
     }
     if (st == SSCMA_OK && ds->boxes == NULL) {
         ds->boxes = sscma_malloc(ds->ctx, 4 * sizeof *ds->boxes);

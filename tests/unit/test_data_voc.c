@@ -148,10 +148,66 @@ static void voc_xml_read_and_defects(void)
     CHECK(ds == NULL);
 }
 
+/* on_defect "skip": each sample or object with a defect is left out and listed; one check reports them all. */
+static void voc_defects_listed_in_one_pass(void)
+{
+    char root[160], path[300], cfg[600];
+    snprintf(root, sizeof root, "%s/voc_skip", tmpdir);
+    const char *dirs[] = {"", "/Annotations", "/JPEGImages", "/ImageSets", "/ImageSets/Main"};
+    make_dirs(root, dirs, 5);
+    uint8_t grey[40 * 30];
+    memset(grey, 60, sizeof grey);
+    snprintf(path, sizeof path, "%s/JPEGImages/a.png", root);
+    stbi_write_png(path, 40, 30, 1, grey, 40);
+    snprintf(path, sizeof path, "%s/Annotations/a.xml", root);
+    write_text(path, "<annotation><filename>a.png</filename><size><width>40</width><height>30</height></size>"
+                     "<object><name>dog</name><bndbox><xmin>2</xmin><ymin>3</ymin><xmax>12</xmax><ymax>20</ymax>"
+                     "</bndbox></object><object><name>horse</name><bndbox><xmin>2</xmin><ymin>3</ymin><xmax>12</xmax>"
+                     "<ymax>20</ymax></bndbox></object><object><name>cat</name><bndbox><xmin>9</xmin><ymin>3</ymin>"
+                     "<xmax>4</xmax><ymax>20</ymax></bndbox></object><object><name>cat</name><bndbox><xmin>30</xmin>"
+                     "<ymin>3</ymin><xmax>50</xmax><ymax>20</ymax></bndbox></object></annotation>");
+    snprintf(path, sizeof path, "%s/Annotations/gone.xml", root);
+    write_text(path, "<annotation><filename>gone.png</filename><size><width>40</width><height>30</height></size>"
+                     "</annotation>");
+    snprintf(path, sizeof path, "%s/Annotations/broken.xml", root);
+    write_text(path, "<annotation><filename>a.png</filename>");
+    snprintf(path, sizeof path, "%s/ImageSets/Main/train.txt", root);
+    write_text(path, "gone\na\nbroken\n");
+    snprintf(cfg, sizeof cfg, "{\"type\": \"VOCDataset\", \"data_root\": \"%s\", \"ann_file\": "
+             "\"ImageSets/Main/train.txt\", \"classes\": [\"cat\", \"dog\"], \"on_defect\": \"skip\"}", root);
+    sscma_dataset *ds = NULL;
+    CHECK_OK(sscma_dataset_open(ctx, cfg, &ds));
+    if (ds == NULL)
+        return;
+    int64_t n = 0, problems = 0;
+    const char *report = NULL;
+    CHECK_OK(sscma_dataset_size(ds, &n));
+    CHECK_INT_EQ(n, 1);
+    CHECK_OK(sscma_dataset_check(ds, &problems, &report));
+    static const char *const needles[] = {
+        "gone.xml: image file", "a.xml: object 1: class 'horse' is not in the classes",
+        "a.xml: object 2 (cat): box of non-positive size", "a.xml: object 3 (cat): box [30, 3, 50, 20] leaves the 40 x 30 "
+        "image: clipped", "broken.xml: line ",
+    };
+    for (size_t k = 0; k < sizeof needles / sizeof needles[0]; k++)
+        CHECK_STR_CONTAINS(report, needles[k]);
+    CHECK_INT_EQ(problems, 5);
+    sscma_sample *s = NULL;
+    CHECK_OK(sscma_dataset_get(ds, 0, &s));
+    if (s != NULL) {
+        int32_t count = 0;
+        CHECK_OK(sscma_sample_boxes(s, &count, NULL, NULL));
+        CHECK_INT_EQ(count, 2); /* the dog and the clipped cat */
+        sscma_sample_destroy(s);
+    }
+    sscma_dataset_destroy(ds);
+}
+
 int main(int argc, char **argv)
 {
     static const test_case cases[] = {
         TEST_CASE(voc_xml_read_and_defects),
+        TEST_CASE(voc_defects_listed_in_one_pass),
     };
     return data_test_main(argc, argv, cases, TEST_COUNT(cases));
 }
