@@ -427,6 +427,8 @@ sscma_status sscma_dataset_check(sscma_dataset *dataset, int64_t *problems, cons
                 snprintf(line, sizeof line, "sample %lld: %s", (long long)i, sscma_last_error());
             else if (label >= 0 && label < dataset->n_classes)
                 per_class[label]++;
+            else if (dataset->kind == DATASET_METER && dataset->n_classes > 0)
+                per_class[0]++; /* every sample shows the one class (the meter) */
             else if (dataset->kind == DATASET_BOXES) {
                 int64_t k = dataset->subset != NULL ? dataset->subset[i] : i;
                 for (int64_t b = dataset->ann_start[k]; b < dataset->ann_start[k + 1]; b++)

@@ -20,15 +20,21 @@
 #include "core/schema.h"
 #include "data/data.h"
 
-/* Appends a sample (its image path, copied, and n points) to the dataset, checking the point count. */
+/*
+ * Appends a sample (its image path, copied, and n points) to the dataset, checking the point count; a defect is the
+ * open's error, or with on_defect "skip" listed and the sample left out (SSCMA_OK, *added false).
+ */
 static sscma_status add_sample(sscma_dataset *ds, const char *where, const char *image, const float *xy, int32_t n,
-                               int64_t *cap)
+                               int64_t *cap, bool *added)
 {
+    *added = false;
+    if (ds->size > 0 && n != ds->n_keypoints)
+        return sscma_dataset_defect(ds, SSCMA_ERR_FORMAT, where, "%d points, but the first sample has %d", (int)n,
+                                    (int)ds->n_keypoints);
+    if (access(image, R_OK) != 0)
+        return sscma_dataset_defect(ds, SSCMA_ERR_IO, where, "image file %s is missing", image);
     if (ds->size == 0)
         ds->n_keypoints = n;
-    else if (n != ds->n_keypoints)
-        return sscma_fail(SSCMA_ERR_FORMAT, where, "%d points, but the first sample has %d", (int)n,
-                          (int)ds->n_keypoints);
     if (ds->size == *cap) {
         int64_t grown = *cap ? 2 * *cap : 256;
         char **paths = sscma_mrealloc(ds->ctx, ds->paths, (size_t)grown * sizeof *paths);
@@ -41,8 +47,6 @@ static sscma_status add_sample(sscma_dataset *ds, const char *where, const char 
             return sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, where, "cannot list %lld samples", (long long)grown);
         *cap = grown;
     }
-    if (access(image, R_OK) != 0)
-        return sscma_fail(SSCMA_ERR_IO, where, "image file %s is missing", image);
     char *copy = sscma_malloc(ds->ctx, strlen(image) + 1);
     if (copy == NULL)
         return sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, where, "cannot copy a path");
@@ -50,6 +54,7 @@ static sscma_status add_sample(sscma_dataset *ds, const char *where, const char 
     ds->paths[ds->size] = copy;
     memcpy(ds->keypoints + ds->size * 2 * n, xy, (size_t)(2 * n) * sizeof *xy);
     ds->size++;
+    *added = true;
     return SSCMA_OK;
 }
 
@@ -69,45 +74,52 @@ static sscma_status open_labelme(sscma_dataset *ds, const char *root)
             break;
         json_t *doc = json_loadf(jf, 0, &err);
         fclose(jf);
-        if (doc == NULL) {
-            st = sscma_fail(SSCMA_ERR_FORMAT, file, "line %d, column %d: %s", err.line, err.column, err.text);
-            break;
+        if (doc == NULL) { /* a defect of this file: with on_defect "skip" listed and the file left out */
+            st = sscma_dataset_defect(ds, SSCMA_ERR_FORMAT, file, "line %d, column %d: %s", err.line, err.column,
+                                      err.text);
+            continue;
         }
         const char *image = json_string_value(json_object_get(doc, "imagePath"));
         json_t *shapes = json_object_get(doc, "shapes");
         int32_t n = 0;
-        if (image == NULL || !json_is_array(shapes))
-            st = sscma_fail(SSCMA_ERR_FORMAT, file, "a labelme file needs \"imagePath\" and a \"shapes\" list");
+        bool bad = false;
+        if (image == NULL || !json_is_array(shapes)) {
+            st = sscma_dataset_defect(ds, SSCMA_ERR_FORMAT, file, "a labelme file needs \"imagePath\" and a \"shapes\" "
+                                      "list");
+            bad = true;
+        }
         size_t k;
         json_t *shape;
         json_array_foreach(shapes, k, shape)
         {
-            if (st != SSCMA_OK)
+            if (st != SSCMA_OK || bad)
                 break;
             const char *kind = json_string_value(json_object_get(shape, "shape_type"));
             if (kind != NULL && strcmp(kind, "point") != 0)
                 continue;
             json_t *pt = json_array_get(json_object_get(shape, "points"), 0);
             if (!json_is_number(json_array_get(pt, 0)) || !json_is_number(json_array_get(pt, 1)))
-                st = sscma_fail(SSCMA_ERR_FORMAT, file, "shapes[%zu]: \"points\" must hold [x, y]", k);
+                st = sscma_dataset_defect(ds, SSCMA_ERR_FORMAT, file, "shapes[%zu]: \"points\" must hold [x, y]", k),
+                bad = true;
             else if (n >= 256)
-                st = sscma_fail(SSCMA_ERR_FORMAT, file, "more than 256 points");
+                st = sscma_dataset_defect(ds, SSCMA_ERR_FORMAT, file, "more than 256 points"), bad = true;
             else {
                 xy[2 * n] = (float)json_number_value(json_array_get(pt, 0));
                 xy[2 * n + 1] = (float)json_number_value(json_array_get(pt, 1));
                 n++;
             }
         }
-        if (st == SSCMA_OK && n == 0)
-            st = sscma_fail(SSCMA_ERR_FORMAT, file, "no point shape");
-        if (st == SSCMA_OK) {
+        if (st == SSCMA_OK && !bad && n == 0)
+            st = sscma_dataset_defect(ds, SSCMA_ERR_FORMAT, file, "no point shape"), bad = true;
+        if (st == SSCMA_OK && !bad) {
             char path[8200], dir[4096];
             snprintf(dir, sizeof dir, "%s", file);
             char *slash = strrchr(dir, '/');
             if (slash != NULL)
                 *slash = '\0';
             snprintf(path, sizeof path, "%s/%s", image[0] == '/' ? "" : dir, image);
-            st = add_sample(ds, file, image[0] == '/' ? image : path, xy, n, &cap);
+            bool added;
+            st = add_sample(ds, file, image[0] == '/' ? image : path, xy, n, &cap, &added);
         }
         json_decref(doc);
     }
@@ -180,42 +192,44 @@ sscma_status sscma_meter_open(sscma_dataset *ds, json_t *config)
         if (tok == NULL)
             continue; /* blank line */
         const char *image = tok;
+        /* a defect of one line: the open's error, or with on_defect "skip" listed and the line left out */
         int32_t n = 0;
+        bool bad = false;
         while ((tok = strtok_r(NULL, " \t\r\n", &save)) != NULL) {
             char *end = NULL;
             double v = strtod(tok, &end);
             if (end == tok || *end != '\0' || !isfinite(v)) {
-                st = sscma_fail(SSCMA_ERR_FORMAT, path, "line %lld: '%s' is not a coordinate", (long long)lineno, tok);
+                st = sscma_dataset_defect(ds, SSCMA_ERR_FORMAT, path, "line %lld: '%s' is not a coordinate",
+                                          (long long)lineno, tok);
+                bad = true;
                 break;
             }
             if (coords == NULL || n >= 512) {
-                st = sscma_fail(SSCMA_ERR_FORMAT, path, "line %lld: more than 256 points", (long long)lineno);
+                st = sscma_dataset_defect(ds, SSCMA_ERR_FORMAT, path, "line %lld: more than 256 points",
+                                          (long long)lineno);
+                bad = true;
                 break;
             }
             coords[n++] = (float)v;
         }
-        if (st != SSCMA_OK)
-            break;
+        if (bad)
+            continue;
         if (n == 0 || n % 2 != 0) {
-            st = sscma_fail(SSCMA_ERR_FORMAT, path, "line %lld: %d coordinates after the image name: expected x y "
-                            "pairs", (long long)lineno, (int)n);
-            break;
+            st = sscma_dataset_defect(ds, SSCMA_ERR_FORMAT, path, "line %lld: %d coordinates after the image name: "
+                                      "expected x y pairs", (long long)lineno, (int)n);
+            continue;
         }
         size_t plen = strlen(root) + strlen(image) + 2;
-        char *full = sscma_malloc(ds->ctx, plen), where[64];
+        char *full = sscma_malloc(ds->ctx, plen), where[4200];
         if (full == NULL) {
             st = sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, path, "cannot copy a path");
             break;
         }
         snprintf(full, plen, "%s/%s", root, image);
-        snprintf(where, sizeof where, "line %lld", (long long)lineno);
-        st = add_sample(ds, where, full, coords, n / 2, &cap);
+        snprintf(where, sizeof where, "%s: line %lld", path, (long long)lineno); /* the index file and the line */
+        bool added;
+        st = add_sample(ds, where, full, coords, n / 2, &cap, &added);
         sscma_mfree(ds->ctx, full);
-        if (st != SSCMA_OK) { /* name the index file too */
-            char detail[900];
-            snprintf(detail, sizeof detail, "%s", sscma_last_error());
-            st = sscma_fail(st, path, "%s", detail);
-        }
     }
     fclose(f);
     sscma_mfree(ds->ctx, coords);

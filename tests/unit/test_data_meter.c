@@ -259,12 +259,49 @@ static void meter_limits_and_special_files(void)
     CHECK(ds == NULL);
 }
 
+/* on_defect "skip": each index line with a defect is left out and listed; one check reports them all. */
+static void meter_defects_listed_in_one_pass(void)
+{
+    char root[160], path[300], cfg[400];
+    snprintf(root, sizeof root, "%s/meter_skip", tmpdir);
+    const char *dirs[] = {""};
+    make_dirs(root, dirs, 1);
+    uint8_t grey[16 * 16];
+    memset(grey, 100, sizeof grey);
+    snprintf(path, sizeof path, "%s/a.png", root);
+    stbi_write_png(path, 16, 16, 1, grey, 16);
+    snprintf(path, sizeof path, "%s/annotations.txt", root);
+    write_text(path, "a.png 1 2 3 4\na.png 1 x 3 4\ngone.png 1 2 3 4\na.png 1 2 3\na.png 1 2 3 4 5 6\na.png 5 6 7 8\n");
+    snprintf(cfg, sizeof cfg, "{\"type\": \"MeterData\", \"data_root\": \"%s\", \"on_defect\": \"skip\"}", root);
+    sscma_dataset *ds = NULL;
+    CHECK_OK(sscma_dataset_open(ctx, cfg, &ds));
+    if (ds == NULL)
+        return;
+    int64_t n = 0, problems = 0;
+    const char *report = NULL;
+    CHECK_OK(sscma_dataset_size(ds, &n));
+    CHECK_INT_EQ(n, 2); /* lines 1 and 6 */
+    CHECK_OK(sscma_dataset_check(ds, &problems, &report));
+    static const char *const needles[] = {
+        "annotations.txt: line 2: 'x' is not a coordinate", "annotations.txt: line 3: image file",
+        "annotations.txt: line 4: 3 coordinates after the image name",
+        "annotations.txt: line 5: 3 points, but the first sample has 2",
+    };
+    for (size_t k = 0; k < sizeof needles / sizeof needles[0]; k++)
+        CHECK_STR_CONTAINS(report, needles[k]);
+    CHECK_INT_EQ(problems, 4); /* and no "class 0 (meter) has no sample": every sample shows the meter */
+    sscma_dataset_destroy(ds);
+    snprintf(cfg, sizeof cfg, "{\"type\": \"MeterData\", \"data_root\": \"%s\"}", root);
+    CHECK_FAILS(sscma_dataset_open(ctx, cfg, &ds), SSCMA_ERR_FORMAT, "annotations.txt: line 2: 'x' is not a coordinate");
+}
+
 int main(int argc, char **argv)
 {
     static const test_case cases[] = {
         TEST_CASE(meter_keypoints_read_and_move),
         TEST_CASE(onehot_labelme_and_photo_backgrounds),
         TEST_CASE(meter_limits_and_special_files),
+        TEST_CASE(meter_defects_listed_in_one_pass),
     };
     return data_test_main(argc, argv, cases, TEST_COUNT(cases));
 }
