@@ -42,6 +42,21 @@ SSCMA_API sscma_status sscma_export_onnx(const sscma_qmodel *qmodel, const char 
 SSCMA_API sscma_status sscma_qmodel_load_tflite(sscma_context *ctx, const char *path, sscma_qmodel **out);
 
 /*
+ * Describes a TFLite file without running it, also one the runtime cannot run, as JSON text written into buf (size
+ * bytes, NUL-terminated; *needed receives the bytes the whole text takes with its NUL, so a call with size 0 asks
+ * how much to allocate): {"file", "schema_version", "description", "inputs" and "outputs" ([{"name", "type",
+ * "shape", "scale", "zero_point"}], quantization when the tensor has one), "operators" ([{"name", "code", "count",
+ * "supported"}] in first-use order), "unsupported" (the names of operators the runtime has no kernel for),
+ * "tensors", "weight_bytes" (the constants' data), "metadata" (the file's text entries), "loads" (whether
+ * sscma_qmodel_load_tflite accepts it), "error" (its message when not) and, when it loads, "arena_bytes" (the
+ * activations' peak at batch 1, as sscma_qmodel_memory). The text is complete only when *needed <= size.
+ * Errors: SSCMA_ERR_IO, SSCMA_ERR_FORMAT (not a TFLite file, or malformed: the message names the file);
+ * SSCMA_ERR_OUT_OF_MEMORY.
+ */
+SSCMA_API sscma_status sscma_tflite_describe(sscma_context *ctx, const char *path, char *buf, size_t size,
+                                             size_t *needed);
+
+/*
  * Writes `qmodel`'s TFLite bytes as C source for microcontrollers: `header_path` declares
  * `extern const unsigned char SYMBOL[]` and `extern const unsigned int SYMBOL_len`, `source_path` defines them (the
  * array 16-byte aligned, as TFLite Micro requires). symbol must be a C identifier. Each file is written atomically;

@@ -3,11 +3,13 @@
  * as written in lib/export/tflite_schema.h). One subgraph; buffer 0 is the empty sentinel and every constant has a
  * buffer of its own, 16-byte aligned. Op versions are the lowest that the TFLite kernels accept for the types used.
  */
+#include <jansson.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/config.h"
 #include "core/file.h"
 #include "export/exporters.h"
 #include "export/flatbuf.h"
@@ -1185,5 +1187,202 @@ sscma_status sscma_qmodel_load_tflite(sscma_context *ctx, const char *path, sscm
         return st;
     }
     *out = rd.q;
+    return SSCMA_OK;
+}
+
+/* ---- describing a file (sscma info) ---- */
+
+static const char *type_name(int8_t type)
+{
+    switch (type) {
+    case TFL_TYPE_FLOAT32: return "float32";
+    case TFL_TYPE_INT32: return "int32";
+    case TFL_TYPE_UINT8: return "uint8";
+    case TFL_TYPE_INT64: return "int64";
+    case TFL_TYPE_INT8: return "int8";
+    default: return "other";
+    }
+}
+
+/* {"name", "type", "shape", "scale", "zero_point"} of TFLite tensor i (quantization when it has one). */
+static json_t *tensor_json(fb_reader *r, size_t tensors, uint32_t n_tensors, uint32_t i)
+{
+    if (i >= n_tensors)
+        return json_null();
+    fb_table t = fb_vector_table(r, tensors, i);
+    uint32_t rank = 0;
+    size_t sv = fb_get_vector(r, t, 0, 4, &rank);
+    char name[256];
+    fb_get_string(r, t, 3, name, sizeof name);
+    json_t *shape = json_array();
+    for (uint32_t k = 0; k < rank && k < 8; k++)
+        json_array_append_new(shape, json_integer(fb_vector_i32_at(r, sv, k)));
+    json_t *o = json_pack("{s:s, s:s, s:o}", "name", name, "type", type_name((int8_t)fb_get_u8(r, t, 1, 0)), "shape",
+                          shape);
+    fb_table qp = fb_get_table(r, t, 4);
+    uint32_t ns = 0, nz = 0;
+    size_t scv = fb_get_vector(r, qp, 2, 4, &ns), zpv = fb_get_vector(r, qp, 3, 8, &nz);
+    if (o != NULL && ns == 1 && nz == 1) {
+        json_object_set_new(o, "scale", json_real(fb_vector_f32_at(r, scv, 0)));
+        json_object_set_new(o, "zero_point", json_integer(fb_vector_i64_at(r, zpv, 0)));
+    } else if (o != NULL && ns > 1) {
+        json_object_set_new(o, "scales", json_integer(ns)); /* per channel: how many */
+    }
+    return o;
+}
+
+/* The description's JSON object; NULL with the error set. */
+static json_t *describe(sscma_context *ctx, const char *path, const uint8_t *data, size_t size, sscma_status *st)
+{
+    *st = SSCMA_OK;
+    reader rd;
+    memset(&rd, 0, sizeof rd);
+    rd.r.data = data, rd.r.size = size, rd.r.ok = true;
+    rd.path = path;
+    fb_reader *r = &rd.r;
+    if (size < 16 || memcmp(data + 4, "TFL3", 4) != 0) {
+        *st = tfl_bad(&rd, "not a TFLite file (no TFL3 identifier)");
+        return NULL;
+    }
+    fb_table model = fb_root(r);
+    uint32_t version = fb_get_u32(r, model, 0, 0), n_codes = 0, n_sub = 0;
+    size_t cv = fb_get_vector(r, model, 1, 4, &n_codes), sv = fb_get_vector(r, model, 2, 4, &n_sub);
+    rd.buffers = fb_get_vector(r, model, 4, 4, &rd.n_buffers);
+    char desc[256];
+    fb_get_string(r, model, 3, desc, sizeof desc);
+    if (!r->ok || n_sub < 1 || n_codes > 4096) {
+        *st = tfl_bad(&rd, "the model table is unreadable");
+        return NULL;
+    }
+    fb_table sg = fb_vector_table(r, sv, 0);
+    uint32_t n_in = 0, n_out = 0, n_ops = 0;
+    rd.tensors = fb_get_vector(r, sg, 0, 4, &rd.n_tensors);
+    size_t iv = fb_get_vector(r, sg, 1, 4, &n_in), ov = fb_get_vector(r, sg, 2, 4, &n_out);
+    size_t opv = fb_get_vector(r, sg, 3, 4, &n_ops);
+    if (!r->ok) {
+        *st = tfl_bad(&rd, "the subgraph is unreadable");
+        return NULL;
+    }
+    json_t *o = json_pack("{s:s, s:I, s:s, s:I, s:I}", "file", path, "schema_version", (json_int_t)version,
+                          "description", desc, "subgraphs", (json_int_t)n_sub, "tensors", (json_int_t)rd.n_tensors);
+    json_t *ins = json_array(), *outs = json_array(), *ops = json_array(), *unsupported = json_array();
+    json_t *meta = json_object();
+    if (o == NULL || ins == NULL || outs == NULL || ops == NULL || unsupported == NULL || meta == NULL) {
+        json_decref(o), json_decref(ins), json_decref(outs), json_decref(ops), json_decref(unsupported);
+        json_decref(meta);
+        *st = sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, path, "out of memory");
+        return NULL;
+    }
+    json_object_set_new(o, "inputs", ins);
+    json_object_set_new(o, "outputs", outs);
+    json_object_set_new(o, "operators", ops);
+    json_object_set_new(o, "unsupported", unsupported);
+    json_object_set_new(o, "metadata", meta);
+    for (uint32_t i = 0; i < n_in && i < 64; i++)
+        json_array_append_new(ins, tensor_json(r, rd.tensors, rd.n_tensors, (uint32_t)fb_vector_i32_at(r, iv, i)));
+    for (uint32_t i = 0; i < n_out && i < 64; i++)
+        json_array_append_new(outs, tensor_json(r, rd.tensors, rd.n_tensors, (uint32_t)fb_vector_i32_at(r, ov, i)));
+    /* operators by builtin code, in first-use order */
+    for (uint32_t k = 0; k < n_ops && r->ok; k++) {
+        uint32_t oc = fb_get_u32(r, fb_vector_table(r, opv, k), 0, 0);
+        int32_t code = -1;
+        char custom[64] = "";
+        if (oc < n_codes) {
+            fb_table t = fb_vector_table(r, cv, oc);
+            code = fb_get_i32(r, t, 3, (int8_t)fb_get_u8(r, t, 0, 0));
+            fb_get_string(r, t, 1, custom, sizeof custom);
+        }
+        const char *name = custom[0] != '\0' ? custom : sscma_tflite_builtin_name(code);
+        char unknown[32];
+        if (name == NULL)
+            snprintf(unknown, sizeof unknown, "builtin %d", (int)code), name = unknown;
+        json_t *row = NULL;
+        for (size_t j = 0; j < json_array_size(ops) && row == NULL; j++)
+            if (strcmp(json_string_value(json_object_get(json_array_get(ops, j), "name")), name) == 0)
+                row = json_array_get(ops, j);
+        if (row != NULL) {
+            json_object_set_new(row, "count", json_integer(json_integer_value(json_object_get(row, "count")) + 1));
+            continue;
+        }
+        bool supported = custom[0] == '\0' && kind_of_code(code) != NULL;
+        json_array_append_new(ops, json_pack("{s:s, s:i, s:i, s:b}", "name", name, "code", (int)code, "count", 1,
+                                             "supported", supported));
+        if (!supported)
+            json_array_append_new(unsupported, json_string(name));
+    }
+    /* the constants' bytes: every tensor's buffer data, each buffer once */
+    uint8_t *seen = sscma_calloc(ctx, rd.n_buffers ? rd.n_buffers : 1, 1);
+    int64_t weights = 0;
+    for (uint32_t i = 0; seen != NULL && i < rd.n_tensors && r->ok; i++) {
+        uint32_t b = fb_get_u32(r, fb_vector_table(r, rd.tensors, i), 2, 0), bytes = 0;
+        if (b < rd.n_buffers && !seen[b] && tfl_buffer_data(&rd, b, &bytes) != NULL)
+            seen[b] = 1, weights += bytes;
+    }
+    sscma_mfree(ctx, seen);
+    json_object_set_new(o, "weight_bytes", json_integer(weights));
+    uint32_t n_md = 0;
+    size_t mdv = fb_get_vector(r, model, 6, 4, &n_md);
+    for (uint32_t i = 0; i < n_md && r->ok && i < 256; i++) {
+        fb_table md = fb_vector_table(r, mdv, i);
+        char key[80];
+        fb_get_string(r, md, 0, key, sizeof key);
+        uint32_t bytes = 0;
+        const uint8_t *val = tfl_buffer_data(&rd, fb_get_u32(r, md, 1, 0), &bytes);
+        if (key[0] == '\0' || val == NULL || bytes > 65536 || memchr(val, 0, bytes) != NULL)
+            continue; /* binary metadata (TensorFlow's min_runtime_version, signatures): not text */
+        json_t *text = json_stringn((const char *)val, bytes); /* NULL when not UTF-8 */
+        if (text != NULL)
+            json_object_set_new(meta, key, text);
+    }
+    if (!r->ok) {
+        json_decref(o);
+        *st = tfl_bad(&rd, "the file is truncated or malformed");
+        return NULL;
+    }
+    return o;
+}
+
+sscma_status sscma_tflite_describe(sscma_context *ctx, const char *path, char *buf, size_t size, size_t *needed)
+{
+    SSCMA_REQUIRE_NONNULL(ctx);
+    SSCMA_REQUIRE_NONNULL(path);
+    SSCMA_REQUIRE_NONNULL(needed);
+    if (buf == NULL && size > 0)
+        return SSCMA_FAIL(SSCMA_ERR_INVALID_ARGUMENT, "'buf' is NULL with size %zu", size);
+    void *data = NULL;
+    size_t bytes = 0;
+    sscma_status st = sscma_read_file(ctx, path, &data, &bytes);
+    if (st != SSCMA_OK)
+        return st;
+    json_t *o = describe(ctx, path, data, bytes, &st);
+    sscma_mfree(ctx, data);
+    if (o == NULL)
+        return st;
+    /* does the runtime take it? its message when not */
+    sscma_qmodel *q = NULL;
+    if (sscma_qmodel_load_tflite(ctx, path, &q) == SSCMA_OK) {
+        int64_t arena = 0;
+        json_object_set_new(o, "loads", json_true());
+        json_object_set_new(o, "error", json_null());
+        if (sscma_qmodel_memory(q, 0, NULL, &arena) == SSCMA_OK)
+            json_object_set_new(o, "arena_bytes", json_integer(arena));
+        sscma_qmodel_destroy(q);
+    } else {
+        json_object_set_new(o, "loads", json_false());
+        json_object_set_new(o, "error", json_string(sscma_last_error()));
+    }
+    sscma_clear_error();
+    char *text = sscma_json_dumps(ctx, o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_decref(o);
+    if (text == NULL)
+        return sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, path, "cannot print the description");
+    size_t len = strlen(text) + 1;
+    *needed = len;
+    if (size > 0) {
+        size_t n = len <= size ? len : size;
+        memcpy(buf, text, n - 1);
+        buf[n - 1] = '\0';
+    }
+    sscma_mfree(ctx, text);
     return SSCMA_OK;
 }

@@ -236,6 +236,20 @@ ok "infer a classifier: top 3 named classes, best first" \
 d['results'][0]['classes'][0]['score'] >= d['results'][0]['classes'][1]['score'] and \
 all(c['name'] for c in d['results'][0]['classes'])"
 
+# sscma info on a .tflite file: inputs with their quantization, operators by count, memory, metadata, and whether
+# libsscma runs it (a file it cannot run is described too: test_tflite_ops)
+"$SSCMA" info fm.tflite --json >fminfo.json 2>/dev/null
+ok "info on a .tflite file: int8 input, operators, weights, arena, metadata, it loads" json fminfo.json \
+    "d['inputs'][0]['type'] == 'int8' and d['inputs'][0]['shape'] == [1, 32, 32, 1] and 'scale' in d['inputs'][0] \
+and any(o['name'] == 'CONV_2D' and o['count'] > 1 and o['supported'] for o in d['operators']) and \
+d['unsupported'] == [] and d['weight_bytes'] > 10000 and d['arena_bytes'] > 0 and \
+d['metadata']['family'] == 'ImageClassifier' and d['loads'] is True and d['error'] is None"
+"$SSCMA" info fm.tflite >fminfo.txt 2>/dev/null
+ok "info on a .tflite file prints one line per part" grep -q "^libsscma   runs it" fminfo.txt
+cp model.onnx notflite.tflite
+fails "info on a file that is no TFLite file names it" 1 "notflite.tflite: not a TFLite file" \
+    "$SSCMA" info notflite.tflite
+
 if [ -n "$DEPLOY" ]; then
     "$DEPLOY" wd/last_int8.tflite det/valid/000000.png >deploy.txt 2>&1
     ok "examples/deploy_int8 runs the exported file" grep -q '^wd/last_int8.tflite: Fomo, int8, input 96 x 96 x 1' deploy.txt

@@ -2,6 +2,7 @@
  * The TFLite reader and int8 runtime, operator by operator, on hand-made files (tfl_build.h): what each operator
  * computes, and how a file with an operator the runtime lacks is refused.
  */
+#include <jansson.h>
 #include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -421,12 +422,89 @@ static void bad_binary_and_mean_files_are_refused(void)
     sscma_context_destroy(ctx);
 }
 
+/*
+ * sscma_tflite_describe (sscma info): inputs and outputs with their quantization, operators by count with what the
+ * runtime lacks, weights, metadata, and whether the file loads (its error when not), also for a file it cannot run.
+ */
+static void files_are_described_without_running(void)
+{
+    sscma_context *ctx = NULL;
+    CHECK_OK(sscma_context_create(NULL, &ctx));
+    tfl_build m;
+    tfl_build_init(&m);
+    const int32_t dims[2] = {1, 8};
+    const int8_t w[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+    int32_t x = tfl_tensor(&m, "x", TFL_TYPE_INT8, 2, dims, 0.1f, -3, NULL, 0);
+    int32_t c = tfl_tensor(&m, "c", TFL_TYPE_INT8, 2, dims, 0.1f, 0, w, sizeof w);
+    int32_t a = tfl_tensor(&m, "a", TFL_TYPE_INT8, 2, dims, 0.2f, 0, NULL, 0);
+    int32_t b = tfl_tensor(&m, "b", TFL_TYPE_INT8, 2, dims, 0.2f, 0, NULL, 0);
+    int32_t y = tfl_tensor(&m, "y", TFL_TYPE_INT8, 2, dims, 0.05f, 7, NULL, 0);
+    CHECK(tfl_operator(&m, TFL_OP_ADD, (int32_t[]){x, c}, 2, &a, 1) != NULL);
+    CHECK(tfl_operator(&m, TFL_OP_RELU, &a, 1, &b, 1) != NULL);
+    CHECK(tfl_operator(&m, TFL_OP_RELU, &b, 1, &y, 1) != NULL);
+    const char *path = temp_path("described.tflite");
+    CHECK(tfl_build_write(&m, &x, 1, &y, 1, path));
+    size_t need = 0;
+    CHECK_OK(sscma_tflite_describe(ctx, path, NULL, 0, &need));
+    char *text = malloc(need);
+    size_t again = 0;
+    CHECK_OK(sscma_tflite_describe(ctx, path, text, need, &again));
+    CHECK(again == need && strlen(text) + 1 == need);
+    json_t *d = json_loads(text, 0, NULL);
+    CHECK(d != NULL);
+    json_t *in = json_array_get(json_object_get(d, "inputs"), 0);
+    CHECK_STR_EQ(json_string_value(json_object_get(in, "type")), "int8");
+    CHECK(fabs(json_real_value(json_object_get(in, "scale")) - 0.1) < 1e-6);
+    CHECK_INT_EQ(json_integer_value(json_object_get(in, "zero_point")), -3);
+    CHECK_INT_EQ(json_integer_value(json_array_get(json_object_get(in, "shape"), 1)), 8);
+    json_t *ops = json_object_get(d, "operators");
+    CHECK_INT_EQ(json_array_size(ops), 2);
+    CHECK_STR_EQ(json_string_value(json_object_get(json_array_get(ops, 1), "name")), "RELU");
+    CHECK_INT_EQ(json_integer_value(json_object_get(json_array_get(ops, 1), "count")), 2);
+    CHECK(json_is_true(json_object_get(json_array_get(ops, 1), "supported")));
+    CHECK_INT_EQ(json_array_size(json_object_get(d, "unsupported")), 0);
+    CHECK_INT_EQ(json_integer_value(json_object_get(d, "weight_bytes")), 8);
+    CHECK(json_is_true(json_object_get(d, "loads")));
+    CHECK(json_integer_value(json_object_get(d, "arena_bytes")) >= 16); /* two 8-byte activations live at once */
+    json_decref(d);
+    /* a cut buffer holds a NUL-terminated prefix, *needed the whole size */
+    char small[16];
+    CHECK_OK(sscma_tflite_describe(ctx, path, small, sizeof small, &again));
+    CHECK(again == need && strlen(small) == sizeof small - 1);
+    free(text);
+    /* an operator the runtime lacks: listed, and the load's message given */
+    m.ops[2].code = 66; /* SIN */
+    CHECK(tfl_build_write(&m, &x, 1, &y, 1, path));
+    CHECK_OK(sscma_tflite_describe(ctx, path, NULL, 0, &need));
+    text = malloc(need);
+    CHECK_OK(sscma_tflite_describe(ctx, path, text, need, &need));
+    d = json_loads(text, 0, NULL);
+    CHECK_STR_EQ(json_string_value(json_array_get(json_object_get(d, "unsupported"), 0)), "SIN");
+    CHECK(json_is_false(json_object_get(d, "loads")));
+    CHECK_STR_CONTAINS(json_string_value(json_object_get(d, "error")), "operator 2 (SIN, builtin code 66)");
+    CHECK(json_object_get(d, "arena_bytes") == NULL);
+    json_decref(d);
+    free(text);
+    tfl_build_free(&m);
+    /* not a TFLite file: an error naming it */
+    CHECK_FAILS(sscma_tflite_describe(ctx, temp_path("none.tflite"), NULL, 0, &need), SSCMA_ERR_IO, "none.tflite");
+    FILE *f = fopen(temp_path("text.tflite"), "w");
+    if (f != NULL) {
+        fputs("this is not a flatbuffer at all", f);
+        fclose(f);
+    }
+    CHECK_FAILS(sscma_tflite_describe(ctx, temp_path("text.tflite"), NULL, 0, &need), SSCMA_ERR_FORMAT, "no TFL3");
+    CHECK_FAILS(sscma_tflite_describe(ctx, path, NULL, 5, &need), SSCMA_ERR_INVALID_ARGUMENT, "'buf'");
+    sscma_context_destroy(ctx);
+}
+
 int main(int argc, char **argv)
 {
     static const test_case cases[] = {
         TEST_CASE(unsupported_operator_is_named),
         TEST_CASE(unused_operators_are_not_read),
         TEST_CASE(activations_survive_a_round_trip),
+        TEST_CASE(files_are_described_without_running),
         TEST_CASE(converting_interfaces_load_run_and_write),
         TEST_CASE(binary_ops_and_mean_survive_a_round_trip),
         TEST_CASE(binary_ops_and_mean_have_their_identities),

@@ -26,8 +26,81 @@ static void print_shape(json_t *dims)
     printf("]");
 }
 
+static void print_tensor(const char *what, json_t *t)
+{
+    printf("%-10s %s %s ", what, json_string_value(json_object_get(t, "name")),
+           json_string_value(json_object_get(t, "type")));
+    print_shape(json_object_get(t, "shape"));
+    if (json_object_get(t, "scale") != NULL)
+        printf(", scale %.9g, zero point %lld", json_real_value(json_object_get(t, "scale")),
+               (long long)json_integer_value(json_object_get(t, "zero_point")));
+    printf("\n");
+}
+
+/* sscma info MODEL.tflite: what the file holds and whether libsscma runs it (sscma_tflite_describe). */
+static int info_tflite(cli_args *a)
+{
+    sscma_context *ctx = NULL;
+    if (cli_context(a, NULL, &ctx) != 0)
+        return 1;
+    size_t need = 0;
+    char *text = NULL;
+    int rc = 0;
+    if (sscma_tflite_describe(ctx, a->positional[0], NULL, 0, &need) != SSCMA_OK ||
+        (text = malloc(need)) == NULL || sscma_tflite_describe(ctx, a->positional[0], text, need, &need) != SSCMA_OK) {
+        free(text);
+        rc = cli_fail(a, "cannot read the file");
+        sscma_context_destroy(ctx);
+        return rc;
+    }
+    json_t *d = json_loads(text, 0, NULL);
+    free(text);
+    if (a->json) {
+        cli_print_json(json_incref(d));
+    } else {
+        printf("file       %s (TFLite schema %lld; %s)\n", json_string_value(json_object_get(d, "file")),
+               (long long)json_integer_value(json_object_get(d, "schema_version")),
+               json_string_value(json_object_get(d, "description")));
+        size_t i;
+        json_t *t;
+        json_array_foreach(json_object_get(d, "inputs"), i, t) print_tensor("input", t);
+        json_array_foreach(json_object_get(d, "outputs"), i, t) print_tensor("output", t);
+        printf("operators ");
+        json_array_foreach(json_object_get(d, "operators"), i, t)
+            printf(" %s%s x%lld", json_is_true(json_object_get(t, "supported")) ? "" : "*",
+                   json_string_value(json_object_get(t, "name")),
+                   (long long)json_integer_value(json_object_get(t, "count")));
+        printf("\n");
+        printf("weights    %.1f KiB\n", (double)json_integer_value(json_object_get(d, "weight_bytes")) / 1024.0);
+        if (json_object_get(d, "arena_bytes") != NULL)
+            printf("arena      %.1f KiB of activations at batch 1 (estimate)\n",
+                   (double)json_integer_value(json_object_get(d, "arena_bytes")) / 1024.0);
+        const char *key;
+        json_t *v;
+        json_object_foreach(json_object_get(d, "metadata"), key, v) printf("metadata   %s: %s\n", key,
+                                                                           json_string_value(v));
+        if (json_is_true(json_object_get(d, "loads"))) {
+            printf("libsscma   runs it\n");
+        } else {
+            printf("libsscma   cannot run it");
+            if (json_array_size(json_object_get(d, "unsupported")) > 0) {
+                printf(" (* no kernel:");
+                json_array_foreach(json_object_get(d, "unsupported"), i, t) printf(" %s", json_string_value(t));
+                printf(")");
+            }
+            printf(": %s\n", json_string_value(json_object_get(d, "error")));
+        }
+    }
+    json_decref(d);
+    sscma_context_destroy(ctx);
+    return 0;
+}
+
 int cli_info(cli_args *a)
 {
+    size_t len = strlen(a->positional[0]);
+    if (len > 7 && strcmp(a->positional[0] + len - 7, ".tflite") == 0)
+        return info_tflite(a);
     sscma_config *cfg = NULL;
     sscma_context *ctx = NULL;
     sscma_runner *runner = NULL;

@@ -6,7 +6,7 @@
  *   sscma export  CONFIG CHECKPOINT --format onnx|tflite|c [--precision float32|int8] [--calib N]
  *                 [--qat-epochs N] [--verify] [--out FILE]
  *   sscma infer   (CONFIG CHECKPOINT | MODEL.tflite) IMAGE... [--json] [--draw OUT.png]
- *   sscma info    CONFIG [--cfg-options K=V ...] [--json]
+ *   sscma info    (CONFIG [--cfg-options K=V ...] | MODEL.tflite) [--json]
  *   sscma dataset check|stats CONFIG [--split train|val|test] [--json]
  *   sscma dataset compose --from CONFIG_OR_DIR --out DIR [--count N] [--seed S]
  *
@@ -41,7 +41,7 @@ static const cli_command commands[] = {
      "Runs a model on images: a classifier prints the top classes, FOMO the detected objects (centres, as\n"
      "SSCMA-Micro), PFLD the keypoints in pixels. --draw writes the first image with the results drawn.",
      2, CLI_MAX_POSITIONAL},
-    {"info", cli_info, "info CONFIG [--cfg-options K=V ...] [--json]",
+    {"info", cli_info, "info (CONFIG [--cfg-options K=V ...] | MODEL.tflite) [--json]",
      "Prints the model's parameters, MACs, input and output shapes, int8 weight size and activation memory,\n"
      "and the loaders the runner derives from the config.",
      1, 1},
