@@ -104,4 +104,10 @@ sscma_status qm_i8_concat(const qm_exec *ex, const qm_op *op);
 sscma_status qm_i8_pad(const qm_exec *ex, const qm_op *op);
 sscma_status qm_i8_resize(const qm_exec *ex, const qm_op *op);
 
+/* k_shape.c: transpose, slice, tile (one kernel for both runtimes) */
+sscma_status qm_validate_transpose(const sscma_qmodel *q, const qm_op *op);
+sscma_status qm_validate_slice(const sscma_qmodel *q, const qm_op *op);
+sscma_status qm_validate_tile(const sscma_qmodel *q, const qm_op *op);
+sscma_status qm_run_move(const qm_exec *ex, const qm_op *op);
+
 #endif /* SSCMA_LIB_QUANT_QM_KINDS_H */
