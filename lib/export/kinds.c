@@ -44,7 +44,7 @@ static const qm_format_def formats[] = {
     [QM_RESHAPE] = {
         .kind = QM_RESHAPE,
         .tflite_codes = {TFL_OP_RESHAPE, -1, -1}, .tflite_plan = qm_tfl_plan_reshape,
-        .tflite_options = qm_tfl_options_reshape, .tflite_read = qm_tfl_read_plain,
+        .tflite_options = qm_tfl_options_reshape, .tflite_read = qm_tfl_read_reshape,
         .onnx_write = qm_onnx_reshape,
     },
     [QM_SOFTMAX] = {
@@ -73,7 +73,7 @@ static const qm_format_def formats[] = {
     },
     [QM_PAD] = {
         .kind = QM_PAD,
-        .tflite_codes = {TFL_OP_PAD, -1, -1}, .tflite_plan = qm_tfl_plan_pad,
+        .tflite_codes = {TFL_OP_PAD, TFL_OP_PADV2, -1}, .tflite_plan = qm_tfl_plan_pad,
         .tflite_options = qm_tfl_options_pad, .tflite_read = qm_tfl_read_pad,
         .onnx_write = qm_onnx_pad,
     },
@@ -142,6 +142,25 @@ static const qm_format_def formats[] = {
         .tflite_codes = {TFL_OP_MEAN, -1, -1}, .tflite_plan = qm_tfl_plan_mean,
         .tflite_options = qm_tfl_options_mean, .tflite_read = qm_tfl_read_mean,
         .onnx_write = qm_onnx_mean,
+    },
+    [QM_TRANSPOSE] = {
+        .kind = QM_TRANSPOSE,
+        .tflite_codes = {TFL_OP_TRANSPOSE, -1, -1}, .tflite_plan = qm_tfl_plan_transpose,
+        .tflite_options = qm_tfl_options_transpose, .tflite_read = qm_tfl_read_transpose,
+        .onnx_write = qm_onnx_transpose,
+    },
+    [QM_SLICE] = { /* SPLIT and SPLIT_V: one slice per output (read_op) */
+        .kind = QM_SLICE,
+        .tflite_codes = {TFL_OP_STRIDED_SLICE, TFL_OP_SLICE, TFL_OP_SPLIT, TFL_OP_SPLIT_V},
+        .tflite_plan = qm_tfl_plan_slice,
+        .tflite_options = qm_tfl_options_slice, .tflite_read = qm_tfl_read_slice,
+        .onnx_write = qm_onnx_slice,
+    },
+    [QM_TILE] = {
+        .kind = QM_TILE,
+        .tflite_codes = {TFL_OP_TILE, -1, -1}, .tflite_plan = qm_tfl_plan_tile,
+        .tflite_options = qm_tfl_options_tile, .tflite_read = qm_tfl_read_tile,
+        .onnx_write = qm_onnx_tile,
     },
 };
 _Static_assert(sizeof formats / sizeof formats[0] == QM_KIND_COUNT, "every qm_kind needs its row in formats[]");

@@ -17,12 +17,13 @@ struct tfl_read_op;
 struct fb_builder;
 struct onnx_builder;
 
-#define QM_TFLITE_CODES 3
+#define QM_TFLITE_CODES 4
 
 typedef struct qm_format_def {
     qm_kind kind; /* its own index: the completeness test checks it */
     /* TFLite builtin codes this row reads; the writer writes the first unless its planner picks another (-1: unused
-     * slot; every slot must be set, since 0 is ADD). */
+     * slot). A slot after the first left out of an initializer reads 0, which is then unused too: ADD (0) is the
+     * first code of its row. */
     int32_t tflite_codes[QM_TFLITE_CODES];
     /* Plans the TFLite operator *o (code, version, extra inputs; may insert ops before it, such as PAD). */
     sscma_status (*tflite_plan)(struct tfl_plan *p, const qm_op *op, struct tfl_op *o);
@@ -122,5 +123,22 @@ uint32_t qm_tfl_options_minmax(struct fb_builder *b, const struct tfl_plan *p, c
 uint32_t qm_tfl_options_mean(struct fb_builder *b, const struct tfl_plan *p, const struct tfl_op *o, uint8_t *type);
 sscma_status qm_tfl_read_minmax(struct tfl_reader *rd, struct tfl_read_op *ro, qm_op *op);
 sscma_status qm_tfl_read_mean(struct tfl_reader *rd, struct tfl_read_op *ro, qm_op *op);
+
+/* tflite_shape.c: transpose, slice (SLICE, STRIDED_SLICE, SPLIT, SPLIT_V), tile; RESHAPE's dynamic batch */
+sscma_status qm_tfl_plan_transpose(struct tfl_plan *p, const qm_op *op, struct tfl_op *o);
+sscma_status qm_tfl_plan_slice(struct tfl_plan *p, const qm_op *op, struct tfl_op *o);
+sscma_status qm_tfl_plan_tile(struct tfl_plan *p, const qm_op *op, struct tfl_op *o);
+uint32_t qm_tfl_options_transpose(struct fb_builder *b, const struct tfl_plan *p, const struct tfl_op *o,
+                                  uint8_t *type);
+uint32_t qm_tfl_options_slice(struct fb_builder *b, const struct tfl_plan *p, const struct tfl_op *o, uint8_t *type);
+uint32_t qm_tfl_options_tile(struct fb_builder *b, const struct tfl_plan *p, const struct tfl_op *o, uint8_t *type);
+sscma_status qm_tfl_read_transpose(struct tfl_reader *rd, struct tfl_read_op *ro, qm_op *op);
+sscma_status qm_tfl_read_slice(struct tfl_reader *rd, struct tfl_read_op *ro, qm_op *op);
+sscma_status qm_tfl_read_tile(struct tfl_reader *rd, struct tfl_read_op *ro, qm_op *op);
+sscma_status qm_tfl_read_reshape(struct tfl_reader *rd, struct tfl_read_op *ro, qm_op *op);
+/* onnx.c */
+sscma_status qm_onnx_transpose(struct onnx_builder *b, const qm_op *op, const char *out);
+sscma_status qm_onnx_slice(struct onnx_builder *b, const qm_op *op, const char *out);
+sscma_status qm_onnx_tile(struct onnx_builder *b, const qm_op *op, const char *out);
 
 #endif /* SSCMA_LIB_EXPORT_KINDS_H */

@@ -503,8 +503,13 @@ sscma_status qm_onnx_pad(ob *b, const qm_op *op, const char *out)
     const int64_t pads[8] = {0, 0, op->pad_t, op->pad_l, 0, 0, op->pad_b, op->pad_r};
     char *p = init_i64(b, "pads", pads, 8);
     if (b->qdq) {
-        int8_t z = (int8_t)y->zero_point[0];
+        /* the pad value in the output's quantization, as the int8 runtime computes it */
+        long v = y->zero_point[0] + lrintf(op->pad_value / y->scale[0]);
+        int8_t z = (int8_t)(v < -128 ? -128 : v > 127 ? 127 : v);
         char *cv = init(b, "pad_value", ONNX__TENSOR_PROTO__DATA_TYPE__INT8, NULL, 0, &z, 1);
+        node(b, "Pad", op->name, (const char *const[]){b->qname[op->in[0]], p, cv}, 3, out, NULL, 0);
+    } else if (op->pad_value != 0.0f) {
+        char *cv = scalar_f32(b, "pad_value", op->pad_value);
         node(b, "Pad", op->name, (const char *const[]){b->qname[op->in[0]], p, cv}, 3, out, NULL, 0);
     } else {
         node(b, "Pad", op->name, (const char *const[]){b->qname[op->in[0]], p}, 2, out, NULL, 0);
@@ -567,6 +572,25 @@ sscma_status qm_onnx_dequantize(ob *b, const qm_op *op, const char *out)
 {
     (void)b, (void)out;
     return unsupported(op, "the ONNX writer takes int8 activations only (this one gives float)");
+}
+
+/* Transpose, slice and tile move NHWC axes; the writer does not yet map them onto its NCHW layout. */
+sscma_status qm_onnx_transpose(ob *b, const qm_op *op, const char *out)
+{
+    (void)b, (void)out;
+    return unsupported(op, "the ONNX writer does not map transpose onto its NCHW layout yet");
+}
+
+sscma_status qm_onnx_slice(ob *b, const qm_op *op, const char *out)
+{
+    (void)b, (void)out;
+    return unsupported(op, "the ONNX writer does not map slice onto its NCHW layout yet");
+}
+
+sscma_status qm_onnx_tile(ob *b, const qm_op *op, const char *out)
+{
+    (void)b, (void)out;
+    return unsupported(op, "the ONNX writer does not map tile onto its NCHW layout yet");
 }
 
 /* The op's nodes through its kind's row; `out` names the value its main node writes. */

@@ -305,7 +305,10 @@ sscma_status qm_tfl_plan_pad(plan *p, const qm_op *op, tfl_op *o)
 {
     const int32_t pads[8] = {0, 0, op->pad_t, op->pad_b, op->pad_l, op->pad_r, 0, 0}, pshape[2] = {4, 2};
     o->code = TFL_OP_PAD, o->version = tfl_int8_op(p, op) ? 2 : 1, o->n_in = 2;
-    return tfl_const_i32(p, "paddings", pads, 8, 2, pshape, &o->in[1]);
+    sscma_status st = tfl_const_i32(p, "paddings", pads, 8, 2, pshape, &o->in[1]);
+    if (st == SSCMA_OK && op->pad_value != 0.0f) /* PADV2 with the value */
+        st = qm_tfl_plan_pad_value(p, op, o);
+    return st;
 }
 
 sscma_status qm_tfl_plan_requant(plan *p, const qm_op *op, tfl_op *o)
@@ -460,8 +463,8 @@ uint32_t qm_tfl_options_resize(fb_builder *b, const plan *p, const tfl_op *o, ui
 
 uint32_t qm_tfl_options_pad(fb_builder *b, const plan *p, const tfl_op *o, uint8_t *type)
 {
-    (void)p, (void)o;
-    return tfl_empty_options(b, TFL_OPT_PAD, type);
+    (void)p;
+    return tfl_empty_options(b, o->code == TFL_OP_PADV2 ? TFL_OPT_PADV2 : TFL_OPT_PAD, type);
 }
 
 uint32_t qm_tfl_options_requant(fb_builder *b, const plan *p, const tfl_op *o, uint8_t *type)
@@ -895,10 +898,10 @@ sscma_status qm_tfl_read_pool(reader *rd, tfl_read_op *ro, qm_op *op)
     return SSCMA_OK;
 }
 
-/* Operators whose options carry nothing the runtime needs (reshape: the output tensor has the shape). */
+/* Elementwise operators whose options carry nothing the runtime needs. */
 sscma_status qm_tfl_read_plain(reader *rd, tfl_read_op *ro, qm_op *op)
 {
-    (void)rd, (void)ro, (void)op;
+    tfl_dynamic_same_shape(rd, ro, op);
     return SSCMA_OK;
 }
 
@@ -922,8 +925,10 @@ sscma_status qm_tfl_read_pad(reader *rd, tfl_read_op *ro, qm_op *op)
 {
     fb_reader *r = &rd->r;
     uint32_t bytes = 0;
-    if (ro->n_in != 2 || (uint32_t)ro->tin[1] >= rd->n_tensors)
-        return tfl_bad_op(rd, ro->index, ro->code, "needs the paddings input");
+    const bool v2 = ro->code == TFL_OP_PADV2;
+    if (ro->n_in != (v2 ? 3u : 2u) || (uint32_t)ro->tin[1] >= rd->n_tensors)
+        return tfl_bad_op(rd, ro->index, ro->code,
+                          v2 ? "needs the paddings and constant_values inputs" : "needs the paddings input");
     fb_table pt = fb_vector_table(r, rd->tensors, (uint32_t)ro->tin[1]);
     const uint8_t *pd = tfl_buffer_data(rd, fb_get_u32(r, pt, 2, 0), &bytes);
     if (pd == NULL || bytes != 32 || fb_get_u8(r, pt, 1, 0) != TFL_TYPE_INT32)
@@ -935,16 +940,16 @@ sscma_status qm_tfl_read_pad(reader *rd, tfl_read_op *ro, qm_op *op)
     if (pads[0] || pads[1] || pads[6] || pads[7] || pads[2] < 0 || pads[3] < 0 || pads[4] < 0 || pads[5] < 0)
         return tfl_bad_op(rd, ro->index, ro->code, "only non-negative padding of H and W is supported");
     op->pad_t = pads[2], op->pad_b = pads[3], op->pad_l = pads[4], op->pad_r = pads[5];
-    return SSCMA_OK;
+    return ro->code == TFL_OP_PADV2 ? qm_tfl_read_pad_value(rd, ro, op) : SSCMA_OK;
 }
 
 sscma_status qm_tfl_read_requant(reader *rd, tfl_read_op *ro, qm_op *op)
 {
-    (void)op;
     bool in_ok = ro->xt->dtype == SSCMA_DTYPE_I8 || ro->xt->dtype == SSCMA_DTYPE_U8 || ro->xt->dtype == SSCMA_DTYPE_F32;
     bool out_ok = ro->yt->dtype == SSCMA_DTYPE_I8 || ro->yt->dtype == SSCMA_DTYPE_U8;
     if (!in_ok || !out_ok)
         return tfl_bad_op(rd, ro->index, ro->code, "QUANTIZE from float32, int8 or uint8 to int8 or uint8 only");
+    tfl_dynamic_same_shape(rd, ro, op);
     return SSCMA_OK;
 }
 
@@ -954,7 +959,7 @@ static const qm_format_def *kind_of_code(int32_t code)
     for (int32_t k = QM_KIND_NONE + 1; k < QM_KIND_COUNT; k++) {
         const qm_format_def *def = sscma_qm_format((qm_kind)k);
         for (int32_t c = 0; c < QM_TFLITE_CODES && def->tflite_read != NULL; c++)
-            if (def->tflite_codes[c] == code)
+            if (def->tflite_codes[c] == code && (c == 0 || code != 0)) /* a later 0 is a slot left unset */
                 return def;
     }
     return NULL;
@@ -967,14 +972,15 @@ static sscma_status read_op(reader *rd, uint32_t index, fb_table o, const int32_
     uint32_t n_in = 0, n_out = 0;
     size_t iv = fb_get_vector(r, o, 1, 4, &n_in), ov = fb_get_vector(r, o, 2, 4, &n_out);
     fb_table opt = fb_get_table(r, o, 4);
-    if (!r->ok || oc >= n_codes || n_out != 1 || n_in < 1 || n_in > QM_MAX_IN)
+    if (!r->ok || oc >= n_codes || n_out < 1 || n_out > 64 || n_in < 1 || n_in > QM_MAX_IN)
         return sscma_fail(SSCMA_ERR_FORMAT, rd->path, "operator %u is malformed (opcode, inputs or outputs)",
                           (unsigned)index);
     int32_t code = codes[oc];
-    char name[32];
-    snprintf(name, sizeof name, "op%u", (unsigned)index);
-    qm_op op = {.name = name, .stride_h = 1, .stride_w = 1, .dil_h = 1, .dil_w = 1, .groups = 1, .n_in = 1};
-    int32_t tin[QM_MAX_IN], tout = fb_vector_i32_at(r, ov, 0);
+    /* one output per op: SPLIT and SPLIT_V become one slice per output, read below one by one */
+    if (n_out != 1 && code != TFL_OP_SPLIT && code != TFL_OP_SPLIT_V)
+        return sscma_fail(SSCMA_ERR_FORMAT, rd->path, "operator %u is malformed (opcode, inputs or outputs)",
+                          (unsigned)index);
+    int32_t tin[QM_MAX_IN];
     for (uint32_t k = 0; k < n_in; k++)
         tin[k] = fb_vector_i32_at(r, iv, k);
     /* every tensor first: making one may move the table, so pointers into it are taken afterwards */
@@ -986,22 +992,34 @@ static sscma_status read_op(reader *rd, uint32_t index, fb_table o, const int32_
             return st;
         n_ids += tin[k] >= 0;
     }
-    if ((st = make_tensor(rd, (uint32_t)tout, &y)) != SSCMA_OK)
-        return st;
     if (ids[0] < 0)
         return tfl_bad_op(rd, index, code, "the first input is missing");
     const qm_format_def *def = kind_of_code(code);
     if (def == NULL)
         return tfl_bad_op(rd, index, code, "the runtime has no kernel for this operator");
-    op.kind = def->kind, op.in[0] = ids[0], op.out = y;
-    tfl_read_op ro = {index, code, opt, n_in, tin, ids, n_ids, &rd->q->t[ids[0]], &rd->q->t[y], true};
-    if ((st = def->tflite_read(rd, &ro, &op)) != SSCMA_OK)
-        return st;
-    if (!ro.act_ok)
-        return tfl_bad_op(rd, index, code, "fused activation other than ReLU or ReLU6");
-    if (!r->ok)
-        return sscma_fail(SSCMA_ERR_FORMAT, rd->path, "operator %u has malformed options", (unsigned)index);
-    return sscma_qm_add_op(rd->q, &op, NULL);
+    for (uint32_t j = 0; j < n_out; j++) {
+        int32_t tout = fb_vector_i32_at(r, ov, j);
+        if ((st = make_tensor(rd, (uint32_t)tout, &y)) != SSCMA_OK)
+            return st;
+        char name[32];
+        if (n_out == 1)
+            snprintf(name, sizeof name, "op%u", (unsigned)index);
+        else
+            snprintf(name, sizeof name, "op%u:%u", (unsigned)index, (unsigned)j);
+        qm_op op = {.name = name, .stride_h = 1, .stride_w = 1, .dil_h = 1, .dil_w = 1, .groups = 1, .n_in = 1};
+        op.kind = def->kind, op.in[0] = ids[0], op.out = y;
+        tfl_read_op ro = {index, code, opt, n_in, tin, ids, n_ids, &rd->q->t[ids[0]], &rd->q->t[y], true,
+                          n_out, j, tout};
+        if ((st = def->tflite_read(rd, &ro, &op)) != SSCMA_OK)
+            return st;
+        if (!ro.act_ok)
+            return tfl_bad_op(rd, index, code, "fused activation other than ReLU or ReLU6");
+        if (!r->ok)
+            return sscma_fail(SSCMA_ERR_FORMAT, rd->path, "operator %u has malformed options", (unsigned)index);
+        if ((st = sscma_qm_add_op(rd->q, &op, NULL)) != SSCMA_OK)
+            return st;
+    }
+    return SSCMA_OK;
 }
 
 /*

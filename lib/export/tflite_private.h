@@ -83,6 +83,9 @@ typedef struct tfl_read_op {
     int32_t n_ids;           /* inputs present */
     const qm_tensor *xt, *yt;
     bool act_ok;             /* cleared by a fused activation the runtime lacks */
+    /* outputs: SPLIT and SPLIT_V have several, each read as an op of its own (the others have one) */
+    uint32_t n_out, out_index;
+    int32_t tout;            /* TFLite tensor of this output */
 } tfl_read_op;
 
 /* SSCMA_ERR_FORMAT naming the file ("truncated at byte N" when the data ran out). */
@@ -97,5 +100,11 @@ void tfl_pads(int8_t padding, int64_t in, int64_t out, int32_t k, int32_t stride
 sscma_act_kind tfl_act_of(uint8_t code, bool *ok);
 /* Inputs 1.. (weights, bias; optional ones left out) after op->in[0]. */
 void tfl_read_extra_inputs(const tfl_read_op *ro, qm_op *op);
+
+/* PADV2 (tflite_shape.c): the constant value of a pad read from input 2, and the writer's PADV2 from a PAD plan. */
+sscma_status qm_tfl_read_pad_value(reader *rd, tfl_read_op *ro, qm_op *op);
+sscma_status qm_tfl_plan_pad_value(plan *p, const qm_op *op, tfl_op *o);
+/* An elementwise operator's output dims that a dynamic shape_signature left as 1: the input's (tflite_shape.c). */
+void tfl_dynamic_same_shape(reader *rd, const tfl_read_op *ro, qm_op *op);
 
 #endif /* SSCMA_LIB_EXPORT_TFLITE_PRIVATE_H */

@@ -60,7 +60,14 @@ enum {
     TFL_OP_MEAN = 40,
     TFL_OP_SUB = 41,
     TFL_OP_MAXIMUM = 55,
-    TFL_OP_MINIMUM = 57
+    TFL_OP_MINIMUM = 57,
+    TFL_OP_TRANSPOSE = 39,      /* inputs: x, perm (int32 [rank]) */
+    TFL_OP_STRIDED_SLICE = 45,  /* inputs: x, begin, end, strides (int32 [n]) */
+    TFL_OP_SPLIT = 49,          /* inputs: axis (int32 scalar), x; num_splits outputs */
+    TFL_OP_PADV2 = 60,          /* inputs: x, paddings (int32 [rank, 2]), constant_values ([1], x's type) */
+    TFL_OP_SLICE = 65,          /* inputs: x, begin, size (int32 [rank]; size -1: to the end) */
+    TFL_OP_TILE = 69,           /* inputs: x, multiples (int32 [rank]) */
+    TFL_OP_SPLIT_V = 102        /* inputs: x, size_splits (int32 [num_splits], one -1 at most), axis */
 };
 
 /* BuiltinOptions (union type) */
@@ -82,7 +89,15 @@ enum {
     TFL_OPT_MUL = 21,     /* MulOptions: 0 fused_activation_function */
     TFL_OPT_REDUCER = 27, /* ReducerOptions (MEAN): 0 keep_dims bool */
     TFL_OPT_SUB = 28,     /* SubOptions: 0 fused_activation_function, 1 pot_scale_int16 bool */
-    TFL_OPT_MAXIMUM_MINIMUM = 39 /* MaximumMinimumOptions: no fields */
+    TFL_OPT_MAXIMUM_MINIMUM = 39, /* MaximumMinimumOptions: no fields */
+    TFL_OPT_TRANSPOSE = 26,     /* no fields */
+    TFL_OPT_STRIDED_SLICE = 32, /* 0 begin_mask, 1 end_mask, 2 ellipsis_mask, 3 new_axis_mask, 4 shrink_axis_mask,
+                                   5 offset */
+    TFL_OPT_SPLIT = 35,         /* 0 num_splits */
+    TFL_OPT_PADV2 = 43,         /* no fields */
+    TFL_OPT_SLICE = 48,         /* no fields */
+    TFL_OPT_TILE = 51,          /* no fields */
+    TFL_OPT_SPLIT_V = 79        /* 0 num_splits */
 };
 
 /* TensorType */

@@ -814,7 +814,9 @@ static void pad_i8(const qm_exec *ex, const qm_op *op)
     const sscma_qmodel *q = ex->q;
     const qm_tensor *x = &q->t[op->in[0]], *y = &q->t[op->out];
     const int64_t H = x->dims[1], W = x->dims[2], C = x->dims[3], OH = y->dims[1], OW = y->dims[2];
-    memset(qm_buf(ex, y), (int8_t)y->zero_point[0], (size_t)(ex->batch * OH * OW * C));
+    /* the pad value in the output's quantization: zp for PAD, PADV2's constant (whose parameters are the output's) */
+    const int32_t v = qm_clamp_i32(y->zero_point[0] + (int32_t)lrintf(op->pad_value / y->scale[0]), -128, 127);
+    memset(qm_buf(ex, y), (int8_t)v, (size_t)(ex->batch * OH * OW * C));
     for (int64_t n = 0; n < ex->batch; n++)
         for (int64_t iy = 0; iy < H; iy++)
             memcpy((int8_t *)qm_buf(ex, y) + ((n * OH + iy + op->pad_t) * OW + op->pad_l) * C,

@@ -120,6 +120,21 @@ static const qm_kind_def kinds[] = {
         .validate = qm_validate_mean, .run_f32 = qm_f32_mean,
         .prepare_int8 = qm_i8_prepare_mean, .run_int8 = qm_i8_mean,
     },
+    [QM_TRANSPOSE] = {
+        .kind = QM_TRANSPOSE, .name = "transpose", .out_quant = QM_OUT_AS_INPUT,
+        .validate = qm_validate_transpose, .run_f32 = qm_run_move,
+        .prepare_int8 = qm_i8_prepare_same_params, .run_int8 = qm_run_move,
+    },
+    [QM_SLICE] = {
+        .kind = QM_SLICE, .name = "slice", .out_quant = QM_OUT_AS_INPUT,
+        .validate = qm_validate_slice, .run_f32 = qm_run_move,
+        .prepare_int8 = qm_i8_prepare_same_params, .run_int8 = qm_run_move,
+    },
+    [QM_TILE] = {
+        .kind = QM_TILE, .name = "tile", .out_quant = QM_OUT_AS_INPUT,
+        .validate = qm_validate_tile, .run_f32 = qm_run_move,
+        .prepare_int8 = qm_i8_prepare_same_params, .run_int8 = qm_run_move,
+    },
 };
 _Static_assert(sizeof kinds / sizeof kinds[0] == QM_KIND_COUNT, "every qm_kind needs its row in kinds[]");
 

@@ -118,5 +118,10 @@ sscma_status qm_i8_prepare_minmax(sscma_qmodel *q, qm_op *op);
 sscma_status qm_i8_prepare_mean(sscma_qmodel *q, qm_op *op);
 sscma_status qm_i8_binary(const qm_exec *ex, const qm_op *op);
 sscma_status qm_i8_mean(const qm_exec *ex, const qm_op *op);
+/* k_shape.c: transpose, slice, tile (one kernel for both runtimes) */
+sscma_status qm_validate_transpose(const sscma_qmodel *q, const qm_op *op);
+sscma_status qm_validate_slice(const sscma_qmodel *q, const qm_op *op);
+sscma_status qm_validate_tile(const sscma_qmodel *q, const qm_op *op);
+sscma_status qm_run_move(const qm_exec *ex, const qm_op *op);
 
 #endif /* SSCMA_LIB_QUANT_QM_KINDS_H */

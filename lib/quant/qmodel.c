@@ -344,6 +344,8 @@ sscma_status qm_validate_pad(const sscma_qmodel *q, const qm_op *op)
     const qm_tensor *x = &q->t[op->in[0]], *y = &q->t[op->out];
     if (x->rank != 4)
         return qm_op_fail(op, "output shape does not follow from the padding", "");
+    if (!isfinite(op->pad_value))
+        return qm_op_fail(op, "the pad value must be finite", "");
     const int64_t want[4] = {1, x->dims[1] + op->pad_t + op->pad_b, x->dims[2] + op->pad_l + op->pad_r, x->dims[3]};
     if (!qm_shape_is(y, 4, want))
         return qm_op_fail(op, "output shape does not follow from the padding", "");
@@ -1010,6 +1012,7 @@ sscma_status qm_f32_pad(const qm_exec *ex, const qm_op *op)
     sscma_pad_attrs a;
     memset(&a, 0, sizeof a);
     a.before[1] = op->pad_t, a.before[2] = op->pad_l, a.after[1] = op->pad_b, a.after[2] = op->pad_r;
+    a.value = op->pad_value;
     return run_def(ex, op, &sscma_op_pad, &a, 1);
 }
 

@@ -31,7 +31,7 @@ typedef enum qm_kind {
     QM_LOGISTIC,
     QM_HARDSWISH,
     QM_RESIZE_NEAREST, /* integer scale factors, half_pixel_centers false, align_corners false */
-    QM_PAD,            /* constant padding of H and W (pads[0..3] = top, left, bottom, right) */
+    QM_PAD,            /* constant padding of H and W (pad_t, pad_l, pad_b, pad_r) with pad_value */
     QM_REQUANT,        /* TFLite QUANTIZE: int8 -> int8 with other scale / zero point; float, uint8 -> int8, uint8 */
     QM_CLAMP,          /* min(max(x, clip_lo), clip_hi): TFLite RELU (0, inf), RELU6 (0, 6), RELU_N1_TO_1 (-1, 1) */
     QM_LEAKY_RELU,     /* x >= 0 ? x : alpha * x */
@@ -43,6 +43,9 @@ typedef enum qm_kind {
     QM_MAXIMUM,        /* max(a, b): int8 raw values compared, no requantization (TFLite) */
     QM_MINIMUM,        /* min(a, b), likewise */
     QM_MEAN,           /* mean over the axes in reduce_axes (never the batch), keep_dims or not */
+    QM_TRANSPOSE,      /* output axis i is input axis perm[i]; perm[0] == 0 (the batch stays first) */
+    QM_SLICE,          /* per input axis: count elements from begin, step apart; shrunk axes dropped (k_shape.c) */
+    QM_TILE,           /* the input repeated along each axis: output dims are multiples of the input's */
     QM_KIND_COUNT
 } qm_kind;
 
@@ -96,6 +99,11 @@ typedef struct qm_op {
     bool dw_flat;                                /* depthwise on VNNI: bias_eff is the flat row packing */
     int32_t reduce_axes;  /* mean: bit a set = axis a of the input is reduced (TFLite's constant axis tensor) */
     bool keep_dims;       /* mean: reduced axes stay as 1 (else they are removed from the output's shape) */
+    /* data movement (k_shape.c) */
+    int32_t perm[4];                     /* transpose: output axis i is input axis perm[i] */
+    int32_t begin[4], step[4], count[4]; /* slice, per input axis: the first index, the stride, how many */
+    int32_t shrink;                      /* slice: bit i set: input axis i (count 1) is not an output axis */
+    float pad_value;                     /* pad: the value outside the input (TFLite PADV2's constant; PAD: 0) */
 } qm_op;
 
 /*

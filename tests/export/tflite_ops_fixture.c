@@ -286,6 +286,184 @@ static void mean_case(sscma_context *ctx, const char *dir, const char *name, int
     free(all);
 }
 
+/* ---- data movement: transpose, slice, strided slice, split, split_v, tile, padv2 (int8 and float) ---- */
+
+/* A constant int32 vector (rank 1; rank 0 with n == 1 and scalar set). */
+static int32_t ints(tfl_build *m, const char *name, const int32_t *v, int32_t n, bool scalar)
+{
+    return tfl_tensor(m, name, TFL_TYPE_INT32, scalar ? 0 : 1, &n, 0.0f, 0, v, (size_t)n * 4);
+}
+
+/* An activation of the case's type: int8 (scale 0.05, zero point -3) or float. */
+static int32_t act(tfl_build *m, const char *name, bool f32, int32_t rank, const int32_t *dims)
+{
+    return tfl_tensor(m, name, f32 ? TFL_TYPE_FLOAT32 : TFL_TYPE_INT8, rank, dims, f32 ? 0.0f : 0.05f, -3, NULL, 0);
+}
+
+/* Writes m (input x, output y) as DIR/NAME[_f32].tflite and runs it on 4 samples of pseudo-random values. */
+static void run_built(sscma_context *ctx, const char *dir, const char *name, tfl_build *m, int32_t x, int32_t y)
+{
+    const bool f32 = m->t[x].type == TFL_TYPE_FLOAT32;
+    char full[256], path[1024];
+    snprintf(full, sizeof full, "%s%s", name, f32 ? "_f32" : "");
+    snprintf(path, sizeof path, "%s/%s.tflite", dir, full);
+    if (!tfl_build_write(m, &x, 1, &y, 1, path)) {
+        fprintf(stderr, "%s: cannot write\n", full);
+        failures++;
+    }
+    size_t n = 4;
+    for (int32_t d = 0; d < m->t[x].rank; d++)
+        n *= (size_t)m->t[x].dims[d];
+    tfl_build_free(m);
+    void *all = malloc(n * 4);
+    uint32_t s = 2463534242u;
+    for (size_t i = 0; i < n; i++) {
+        s ^= s << 13, s ^= s >> 17, s ^= s << 5;
+        if (f32)
+            ((float *)all)[i] = (float)((int32_t)(s % 4001u) - 2000) / 64.0f;
+        else
+            ((int8_t *)all)[i] = (int8_t)(s >> 24);
+    }
+    run_case(ctx, dir, full, all, 4);
+    free(all);
+}
+
+static void transpose_case(sscma_context *ctx, const char *dir, const char *name, bool f32, int32_t rank,
+                           const int32_t *xd, const int32_t *perm)
+{
+    tfl_build m;
+    tfl_build_init(&m);
+    int32_t yd[4];
+    for (int32_t i = 0; i < rank; i++)
+        yd[i] = xd[perm[i] < 0 ? perm[i] + rank : perm[i]];
+    int32_t x = act(&m, "x", f32, rank, xd), y = act(&m, "y", f32, rank, yd);
+    tfl_operator(&m, TFL_OP_TRANSPOSE, (int32_t[]){x, ints(&m, "perm", perm, rank, false)}, 2, &y, 1);
+    run_built(ctx, dir, name, &m, x, y);
+}
+
+static void slice_case(sscma_context *ctx, const char *dir, const char *name, bool f32, const int32_t *xd,
+                       const int32_t *begin, const int32_t *size, const int32_t *yd)
+{
+    tfl_build m;
+    tfl_build_init(&m);
+    int32_t x = act(&m, "x", f32, 4, xd), y = act(&m, "y", f32, 4, yd);
+    int32_t in[3] = {x, ints(&m, "begin", begin, 4, false), ints(&m, "size", size, 4, false)};
+    tfl_operator(&m, TFL_OP_SLICE, in, 3, &y, 1);
+    run_built(ctx, dir, name, &m, x, y);
+}
+
+/* STRIDED_SLICE with n-long begin, end, strides and the masks (begin, end, shrink). */
+static void strided_case(sscma_context *ctx, const char *dir, const char *name, bool f32, const int32_t *xd,
+                         int32_t n, const int32_t *begin, const int32_t *end, const int32_t *strides,
+                         const int32_t *masks, int32_t y_rank, const int32_t *yd)
+{
+    tfl_build m;
+    tfl_build_init(&m);
+    int32_t x = act(&m, "x", f32, 4, xd), y = act(&m, "y", f32, y_rank, yd);
+    int32_t in[4] = {x, ints(&m, "begin", begin, n, false), ints(&m, "end", end, n, false),
+                     ints(&m, "strides", strides, n, false)};
+    tfl_op *o = tfl_operator(&m, TFL_OP_STRIDED_SLICE, in, 4, &y, 1);
+    tfl_option_i32(o, 0, masks[0], TFL_OPT_STRIDED_SLICE);
+    tfl_option_i32(o, 1, masks[1], TFL_OPT_STRIDED_SLICE);
+    tfl_option_i32(o, 4, masks[2], TFL_OPT_STRIDED_SLICE);
+    run_built(ctx, dir, name, &m, x, y);
+}
+
+/* SPLIT (sizes NULL: n equal parts) or SPLIT_V along axis; the file's output is output `pick` alone. */
+static void split_case(sscma_context *ctx, const char *dir, const char *name, bool f32, const int32_t *xd,
+                       int32_t axis, int32_t n, const int32_t *sizes, int32_t pick)
+{
+    tfl_build m;
+    tfl_build_init(&m);
+    int32_t x = act(&m, "x", f32, 4, xd), outs[4], a = axis < 0 ? axis + 4 : axis, sum = 0;
+    for (int32_t k = 0; k < n; k++)
+        sum += sizes != NULL && sizes[k] >= 0 ? sizes[k] : 0;
+    for (int32_t k = 0; k < n; k++) {
+        int32_t yd[4] = {xd[0], xd[1], xd[2], xd[3]};
+        yd[a] = sizes == NULL ? xd[a] / n : sizes[k] >= 0 ? sizes[k] : xd[a] - sum;
+        char yn[8];
+        snprintf(yn, sizeof yn, "y%d", (int)k);
+        outs[k] = act(&m, yn, f32, 4, yd);
+    }
+    int32_t ax = ints(&m, "axis", &axis, 1, true);
+    tfl_op *o;
+    if (sizes == NULL) {
+        o = tfl_operator(&m, TFL_OP_SPLIT, (int32_t[]){ax, x}, 2, outs, n);
+        tfl_option_i32(o, 0, n, TFL_OPT_SPLIT);
+    } else {
+        o = tfl_operator(&m, TFL_OP_SPLIT_V, (int32_t[]){x, ints(&m, "size_splits", sizes, n, false), ax}, 3, outs,
+                         n);
+        tfl_option_i32(o, 0, n, TFL_OPT_SPLIT_V);
+    }
+    run_built(ctx, dir, name, &m, x, outs[pick]);
+}
+
+static void tile_case(sscma_context *ctx, const char *dir, const char *name, bool f32, int32_t rank,
+                      const int32_t *xd, const int32_t *mult)
+{
+    tfl_build m;
+    tfl_build_init(&m);
+    int32_t yd[4];
+    for (int32_t i = 0; i < rank; i++)
+        yd[i] = xd[i] * mult[i];
+    int32_t x = act(&m, "x", f32, rank, xd), y = act(&m, "y", f32, rank, yd);
+    tfl_operator(&m, TFL_OP_TILE, (int32_t[]){x, ints(&m, "multiples", mult, rank, false)}, 2, &y, 1);
+    run_built(ctx, dir, name, &m, x, y);
+}
+
+/* PADV2 of H and W with the value `raw` (int8, in the output's quantization) or `value` (float). */
+static void padv2_case(sscma_context *ctx, const char *dir, const char *name, bool f32, const int32_t *pads,
+                       int8_t raw, float value)
+{
+    tfl_build m;
+    tfl_build_init(&m);
+    const int32_t xd[4] = {1, 4, 5, 3}, yd[4] = {1, 4 + pads[2] + pads[3], 5 + pads[4] + pads[5], 3};
+    int32_t x = act(&m, "x", f32, 4, xd), y = act(&m, "y", f32, 4, yd), one = 1;
+    int32_t p = tfl_tensor(&m, "paddings", TFL_TYPE_INT32, 2, (int32_t[]){4, 2}, 0.0f, 0, pads, 32);
+    int32_t v = f32 ? tfl_tensor(&m, "value", TFL_TYPE_FLOAT32, 1, &one, 0.0f, 0, &value, 4)
+                    : tfl_tensor(&m, "value", TFL_TYPE_INT8, 1, &one, 0.05f, -3, &raw, 1);
+    tfl_operator(&m, TFL_OP_PADV2, (int32_t[]){x, p, v}, 3, &y, 1);
+    run_built(ctx, dir, name, &m, x, y);
+}
+
+static void shape_cases(sscma_context *ctx, const char *dir)
+{
+    for (int f = 0; f < 2; f++) {
+        const bool f32 = f == 1;
+        transpose_case(ctx, dir, "transpose_nhwc_nwch", f32, 4, (int32_t[]){1, 3, 4, 5}, (int32_t[]){0, 2, 3, 1});
+        transpose_case(ctx, dir, "transpose_3d_negative_perm", f32, 3, (int32_t[]){1, 6, 5}, (int32_t[]){0, -1, -2});
+        transpose_case(ctx, dir, "transpose_2d_identity", f32, 2, (int32_t[]){1, 7}, (int32_t[]){0, 1});
+        slice_case(ctx, dir, "slice_size_minus_1", f32, (int32_t[]){1, 5, 6, 3}, (int32_t[]){0, 1, 2, 0},
+                   (int32_t[]){1, -1, 3, 2}, (int32_t[]){1, 4, 3, 2});
+        slice_case(ctx, dir, "slice_last_elements", f32, (int32_t[]){1, 5, 6, 3}, (int32_t[]){0, 4, 5, 2},
+                   (int32_t[]){-1, 1, 1, 1}, (int32_t[]){1, 1, 1, 1});
+        /* negative stride, begin wrapped from the back, a shrunk axis at -1 */
+        strided_case(ctx, dir, "strided_slice_negative_shrink", f32, (int32_t[]){1, 7, 8, 3}, 4,
+                     (int32_t[]){0, 6, 1, -1}, (int32_t[]){1, 0, -1, 0}, (int32_t[]){1, -2, 3, 1},
+                     (int32_t[]){0, 0, 8}, 3, (int32_t[]){1, 3, 2});
+        /* begin and end out of range (clamped), begin_mask, stride 2 */
+        strided_case(ctx, dir, "strided_slice_clamp_masks", f32, (int32_t[]){1, 6, 5, 4}, 4,
+                     (int32_t[]){0, -100, 3, 0}, (int32_t[]){1, 100, -2, 4}, (int32_t[]){1, 1, 1, 2},
+                     (int32_t[]){4, 0, 0}, 4, (int32_t[]){1, 6, 3, 2});
+        /* a negative stride to the start (end_mask), and the whole batch by begin_mask and end_mask */
+        strided_case(ctx, dir, "strided_slice_reverse_end_mask", f32, (int32_t[]){1, 5, 4, 3}, 4,
+                     (int32_t[]){7, 3, 0, 0}, (int32_t[]){9, 0, 4, 3}, (int32_t[]){1, -1, 1, 1},
+                     (int32_t[]){1, 3, 0}, 4, (int32_t[]){1, 4, 4, 3});
+        /* a spec shorter than the rank: the axes beyond are whole */
+        strided_case(ctx, dir, "strided_slice_short_spec", f32, (int32_t[]){1, 5, 4, 3}, 2, (int32_t[]){0, 1},
+                     (int32_t[]){1, 4}, (int32_t[]){1, 2}, (int32_t[]){0, 0, 0}, 4, (int32_t[]){1, 2, 4, 3});
+        split_case(ctx, dir, "split_channels_0", f32, (int32_t[]){1, 4, 6, 6}, 3, 3, NULL, 0);
+        split_case(ctx, dir, "split_width_negative_axis_1", f32, (int32_t[]){1, 4, 6, 3}, -2, 3, NULL, 1);
+        split_case(ctx, dir, "split_v_minus_1_1", f32, (int32_t[]){1, 4, 7, 2}, 2, 3, (int32_t[]){2, -1, 1}, 1);
+        split_case(ctx, dir, "split_v_minus_1_2", f32, (int32_t[]){1, 4, 7, 2}, 2, 3, (int32_t[]){2, -1, 1}, 2);
+        split_case(ctx, dir, "split_v_height_0", f32, (int32_t[]){1, 5, 3, 2}, 1, 2, (int32_t[]){3, 2}, 0);
+        tile_case(ctx, dir, "tile_hwc", f32, 4, (int32_t[]){1, 2, 3, 2}, (int32_t[]){1, 2, 3, 2});
+        tile_case(ctx, dir, "tile_3d", f32, 3, (int32_t[]){1, 3, 4}, (int32_t[]){1, 3, 1});
+        padv2_case(ctx, dir, "padv2_value", f32, (int32_t[]){0, 0, 1, 2, 2, 0, 0, 0}, 17, -1.5f);
+        padv2_case(ctx, dir, "padv2_extreme_value", f32, (int32_t[]){0, 0, 0, 3, 1, 1, 0, 0}, -128, 1e30f);
+    }
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -376,6 +554,7 @@ int main(int argc, char **argv)
     mean_case(ctx, dir, "mean_rank3", TFL_TYPE_INT8, 3, d3, (int32_t[]){1, 2}, 2, false, 0.07f, 0, 0.002f, 0);
     mean_case(ctx, dir, "mean_float_hw", TFL_TYPE_FLOAT32, 4, d_big, (int32_t[]){1, 2}, 2, true, 0.0f, 0, 0.0f, 0);
     mean_case(ctx, dir, "mean_float_c", TFL_TYPE_FLOAT32, 4, d_hw, (int32_t[]){3}, 1, false, 0.0f, 0, 0.0f, 0);
+    shape_cases(ctx, dir);
     sscma_context_destroy(ctx);
     return failures == 0 ? 0 : 1;
 }

@@ -931,6 +931,12 @@ static void errors_name_the_problem(void)
  * own index, a unique name, every runtime and writer, and TFLite codes that no other row claims, each written and
  * read back by that row (the reader scans the table for the code).
  */
+/* A slot of a row's TFLite codes that holds a code: -1 is unused, and so is a 0 (ADD) after the first slot. */
+static bool code_slot_used(const qm_format_def *fmt, int a)
+{
+    return fmt->tflite_codes[a] >= 0 && (a == 0 || fmt->tflite_codes[a] != 0);
+}
+
 static void kind_table_is_complete(void)
 {
     CHECK(sscma_qm_kind(QM_KIND_NONE) == NULL && sscma_qm_format(QM_KIND_NONE) == NULL);
@@ -954,11 +960,12 @@ static void kind_table_is_complete(void)
             const qm_format_def *other = sscma_qm_format((qm_kind)j);
             for (int a = 0; a < QM_TFLITE_CODES; a++)
                 for (int b = 0; b < QM_TFLITE_CODES; b++)
-                    CHECK(fmt->tflite_codes[a] < 0 || fmt->tflite_codes[a] != other->tflite_codes[b]);
+                    CHECK(!code_slot_used(fmt, a) || !code_slot_used(other, b) ||
+                          fmt->tflite_codes[a] != other->tflite_codes[b]);
         }
         for (int a = 0; a < QM_TFLITE_CODES; a++)
             for (int b = 0; b < a; b++)
-                CHECK(fmt->tflite_codes[a] < 0 || fmt->tflite_codes[a] != fmt->tflite_codes[b]);
+                CHECK(!code_slot_used(fmt, a) || fmt->tflite_codes[a] != fmt->tflite_codes[b]);
     }
 }
 

@@ -422,6 +422,251 @@ static void bad_binary_and_mean_files_are_refused(void)
     sscma_context_destroy(ctx);
 }
 
+/* ---- data movement ---- */
+
+/* Runs q at `batch` on x (batch samples), copies output k into y; returns its size in bytes. */
+static size_t run_model(sscma_qmodel *q, int64_t batch, const void *x, int32_t k, void *y)
+{
+    sscma_tensor *in, *out;
+    void *xd = NULL, *yd = NULL;
+    size_t xb = 0, yb = 0;
+    CHECK_OK(sscma_qmodel_prepare(q, batch));
+    CHECK_OK(sscma_qmodel_input(q, 0, &in));
+    CHECK_OK(sscma_qmodel_output(q, k, &out, NULL));
+    CHECK_OK(sscma_tensor_data(in, &xd));
+    CHECK_OK(sscma_tensor_data(out, &yd));
+    CHECK_OK(sscma_tensor_size_bytes(in, &xb));
+    CHECK_OK(sscma_tensor_size_bytes(out, &yb));
+    memcpy(xd, x, xb);
+    CHECK_OK(sscma_qmodel_run(q));
+    memcpy(y, yd, yb);
+    return yb;
+}
+
+static int32_t ints(tfl_build *m, const char *name, const int32_t *v, int32_t n)
+{
+    return tfl_tensor(m, name, TFL_TYPE_INT32, 1, &n, 0.0f, 0, v, (size_t)n * 4);
+}
+
+/*
+ * Writes m (input x; outputs `outs`) and checks for each output: batch 2 gives each sample's batch-1 result (the
+ * batch axis is kept whole), and libsscma's TFLite writer gives a file that reads back to the same results. Leaves
+ * output k of sample A (xa) in y.
+ */
+static void shape_round_trip(sscma_context *ctx, tfl_build *m, int32_t x, const int32_t *outs, int32_t n_out,
+                             const void *xa, const void *xb, int32_t k, void *y)
+{
+    const char *path = temp_path("shape.tflite");
+    CHECK(tfl_build_write(m, &x, 1, outs, n_out, path));
+    size_t xbytes = m->t[x].type == TFL_TYPE_FLOAT32 ? 4 : 1;
+    for (int32_t d = 0; d < m->t[x].rank; d++)
+        xbytes *= (size_t)m->t[x].dims[d];
+    tfl_build_free(m);
+    sscma_qmodel *q = NULL, *back = NULL;
+    CHECK_OK(sscma_qmodel_load_tflite(ctx, path, &q));
+    const char *again = temp_path("shape_again.tflite");
+    CHECK_OK(sscma_export_tflite(q, again));
+    CHECK_OK(sscma_qmodel_load_tflite(ctx, again, &back));
+    unsigned char two[2048], ya[2048], yb[2048], y2[4096], yr[2048];
+    memcpy(two, xa, xbytes);
+    memcpy(two + xbytes, xb, xbytes);
+    for (int32_t o = 0; o < n_out; o++) {
+        size_t n = run_model(q, 1, xa, o, ya);
+        CHECK(run_model(q, 1, xb, o, yb) == n);
+        CHECK(run_model(q, 2, two, o, y2) == 2 * n);
+        CHECK(memcmp(y2, ya, n) == 0 && memcmp(y2 + n, yb, n) == 0);
+        CHECK(run_model(back, 1, xa, o, yr) == n);
+        CHECK(memcmp(yr, ya, n) == 0);
+        if (o == k)
+            memcpy(y, ya, n);
+    }
+    sscma_qmodel_destroy(back);
+    sscma_qmodel_destroy(q);
+}
+
+/*
+ * TRANSPOSE, STRIDED_SLICE, SPLIT, TILE and PADV2 move the values where TFLite's kernels put them, in int8 and in
+ * float, at batch 1 and 2, and survive libsscma's TFLite writer. (All their cases against TFLite's reference
+ * kernels: the tflite-ops-reference test.)
+ */
+static void shape_ops_move_values_and_survive_a_round_trip(void)
+{
+    sscma_context *ctx = NULL;
+    CHECK_OK(sscma_context_create(NULL, &ctx));
+    int8_t xa[24], xb[24], y[64];
+    float fa[24], fb[24], fy[24];
+    for (int k = 0; k < 24; k++)
+        xa[k] = (int8_t)(k * 7 - 50), xb[k] = (int8_t)(100 - k * 3), fa[k] = (float)k * 0.5f - 3.0f,
+        fb[k] = -(float)k;
+    tfl_build m;
+    const int32_t x2334[4] = {1, 2, 3, 4};
+    for (int f = 0; f < 2; f++) { /* transpose [1, 2, 3, 4] by (0, 3, 1, 2): y[c][h][w] = x[h][w][c] */
+        int8_t type = f ? TFL_TYPE_FLOAT32 : TFL_TYPE_INT8;
+        tfl_build_init(&m);
+        int32_t x = tfl_tensor(&m, "x", type, 4, x2334, f ? 0.0f : 0.1f, 2, NULL, 0);
+        int32_t o = tfl_tensor(&m, "y", type, 4, (int32_t[]){1, 4, 2, 3}, f ? 0.0f : 0.1f, 2, NULL, 0);
+        tfl_operator(&m, TFL_OP_TRANSPOSE, (int32_t[]){x, ints(&m, "perm", (int32_t[]){0, 3, 1, 2}, 4)}, 2, &o, 1);
+        shape_round_trip(ctx, &m, x, &o, 1, f ? (void *)fa : xa, f ? (void *)fb : xb, 0, f ? (void *)fy : y);
+        for (int c = 0; c < 4; c++)
+            for (int h = 0; h < 2; h++)
+                for (int w = 0; w < 3; w++)
+                    CHECK(f ? fy[(c * 2 + h) * 3 + w] == fa[(h * 3 + w) * 4 + c]
+                            : y[(c * 2 + h) * 3 + w] == xa[(h * 3 + w) * 4 + c]);
+    }
+    /* strided slice of [1, 4, 3, 2]: rows 3, 1 (stride -2), columns 0, 2, channel 1 shrunk: y[i][j] = x[3-2i][2j][1] */
+    tfl_build_init(&m);
+    int32_t x = tfl_tensor(&m, "x", TFL_TYPE_INT8, 4, (int32_t[]){1, 4, 3, 2}, 0.1f, 2, NULL, 0);
+    int32_t o = tfl_tensor(&m, "y", TFL_TYPE_INT8, 3, (int32_t[]){1, 2, 2}, 0.1f, 2, NULL, 0);
+    tfl_op *op = tfl_operator(&m, TFL_OP_STRIDED_SLICE,
+                              (int32_t[]){x, ints(&m, "b", (int32_t[]){0, 3, 0, 1}, 4),
+                                          ints(&m, "e", (int32_t[]){1, 0, 3, 2}, 4),
+                                          ints(&m, "s", (int32_t[]){1, -2, 2, 1}, 4)},
+                              4, &o, 1);
+    tfl_option_i32(op, 4, 8, TFL_OPT_STRIDED_SLICE);
+    shape_round_trip(ctx, &m, x, &o, 1, xa, xb, 0, y);
+    for (int i = 0; i < 2; i++)
+        for (int j = 0; j < 2; j++)
+            CHECK_INT_EQ(y[i * 2 + j], xa[((3 - 2 * i) * 3 + 2 * j) * 2 + 1]);
+    /* split of [1, 2, 3, 4] in 2 along the channels, both outputs: output 1 holds channels 2 and 3 */
+    tfl_build_init(&m);
+    x = tfl_tensor(&m, "x", TFL_TYPE_INT8, 4, x2334, 0.1f, 2, NULL, 0);
+    int32_t outs[2] = {tfl_tensor(&m, "y0", TFL_TYPE_INT8, 4, (int32_t[]){1, 2, 3, 2}, 0.1f, 2, NULL, 0),
+                       tfl_tensor(&m, "y1", TFL_TYPE_INT8, 4, (int32_t[]){1, 2, 3, 2}, 0.1f, 2, NULL, 0)};
+    int32_t axis = 3;
+    op = tfl_operator(&m, TFL_OP_SPLIT,
+                      (int32_t[]){tfl_tensor(&m, "axis", TFL_TYPE_INT32, 0, &axis, 0.0f, 0, &axis, 4), x}, 2, outs, 2);
+    tfl_option_i32(op, 0, 2, TFL_OPT_SPLIT);
+    shape_round_trip(ctx, &m, x, outs, 2, xa, xb, 1, y);
+    for (int p = 0; p < 6; p++)
+        CHECK(y[p * 2] == xa[p * 4 + 2] && y[p * 2 + 1] == xa[p * 4 + 3]);
+    /* tile of [1, 2, 3] by (1, 2, 2): y[i][j] = x[i % 2][j % 3] */
+    tfl_build_init(&m);
+    x = tfl_tensor(&m, "x", TFL_TYPE_INT8, 3, (int32_t[]){1, 2, 3}, 0.1f, 2, NULL, 0);
+    o = tfl_tensor(&m, "y", TFL_TYPE_INT8, 3, (int32_t[]){1, 4, 6}, 0.1f, 2, NULL, 0);
+    tfl_operator(&m, TFL_OP_TILE, (int32_t[]){x, ints(&m, "m", (int32_t[]){1, 2, 2}, 3)}, 2, &o, 1);
+    shape_round_trip(ctx, &m, x, &o, 1, xa, xb, 0, y);
+    for (int i = 0; i < 4; i++)
+        for (int j = 0; j < 6; j++)
+            CHECK_INT_EQ(y[i * 6 + j], xa[(i % 2) * 3 + j % 3]);
+    /* PADV2 of [1, 2, 2, 1] by one row above and below and one column right, with the value 9 (raw) */
+    tfl_build_init(&m);
+    x = tfl_tensor(&m, "x", TFL_TYPE_INT8, 4, (int32_t[]){1, 2, 2, 1}, 0.1f, 2, NULL, 0);
+    o = tfl_tensor(&m, "y", TFL_TYPE_INT8, 4, (int32_t[]){1, 4, 3, 1}, 0.1f, 2, NULL, 0);
+    int8_t nine = 9;
+    int32_t pads = tfl_tensor(&m, "p", TFL_TYPE_INT32, 2, (int32_t[]){4, 2}, 0.0f, 0,
+                              (int32_t[]){0, 0, 1, 1, 0, 1, 0, 0}, 32);
+    int32_t value = tfl_tensor(&m, "v", TFL_TYPE_INT8, 1, (int32_t[]){1}, 0.1f, 2, &nine, 1);
+    tfl_operator(&m, TFL_OP_PADV2, (int32_t[]){x, pads, value}, 3, &o, 1);
+    shape_round_trip(ctx, &m, x, &o, 1, xa, xb, 0, y);
+    for (int i = 0; i < 4; i++)
+        for (int j = 0; j < 3; j++)
+            CHECK_INT_EQ(y[i * 3 + j], i >= 1 && i <= 2 && j < 2 ? xa[(i - 1) * 2 + j] : 9);
+    sscma_context_destroy(ctx);
+}
+
+/* One operator x -> y (and constant inputs) that the reader must refuse with `status` and `needle`. */
+static void refuse(sscma_context *ctx, tfl_build *m, int32_t x, int32_t y, sscma_status status, const char *needle)
+{
+    const char *path = temp_path("bad.tflite");
+    CHECK(tfl_build_write(m, &x, 1, &y, 1, path));
+    tfl_build_free(m);
+    sscma_qmodel *q = NULL;
+    CHECK_FAILS(sscma_qmodel_load_tflite(ctx, path, &q), status, needle);
+    CHECK(q == NULL);
+}
+
+/*
+ * Files the data-movement readers refuse, naming the operator: the batch axis moved, cut or repeated (the runtimes
+ * scale axis 0 to the batch), operands that are not constant, masks the runtime lacks, sizes that do not add up.
+ */
+static void shape_ops_refuse_bad_files(void)
+{
+    sscma_context *ctx = NULL;
+    CHECK_OK(sscma_context_create(NULL, &ctx));
+    tfl_build m;
+    const int32_t d4[4] = {1, 2, 3, 4};
+#define X() tfl_tensor(&m, "x", TFL_TYPE_INT8, 4, d4, 0.1f, 0, NULL, 0)
+#define Y(...) tfl_tensor(&m, "y", TFL_TYPE_INT8, 4, (int32_t[]){__VA_ARGS__}, 0.1f, 0, NULL, 0)
+    int32_t x, y, p;
+    /* transpose: the batch moved, perm not constant, perm not a permutation */
+    tfl_build_init(&m), x = X(), y = Y(2, 1, 3, 4);
+    tfl_operator(&m, TFL_OP_TRANSPOSE, (int32_t[]){x, ints(&m, "perm", (int32_t[]){1, 0, 2, 3}, 4)}, 2, &y, 1);
+    refuse(ctx, &m, x, y, SSCMA_ERR_UNSUPPORTED, "operator 0 (TRANSPOSE, builtin code 39): perm moves the batch axis");
+    tfl_build_init(&m), x = X(), y = Y(1, 2, 3, 4);
+    p = tfl_tensor(&m, "perm", TFL_TYPE_INT32, 1, (int32_t[]){4}, 0.0f, 0, NULL, 0);
+    tfl_operator(&m, TFL_OP_TRANSPOSE, (int32_t[]){x, p}, 2, &y, 1);
+    refuse(ctx, &m, x, y, SSCMA_ERR_UNSUPPORTED, "(TRANSPOSE, builtin code 39): perm must be a constant int32 vector");
+    tfl_build_init(&m), x = X(), y = Y(1, 2, 3, 3);
+    tfl_operator(&m, TFL_OP_TRANSPOSE, (int32_t[]){x, ints(&m, "perm", (int32_t[]){0, 1, 2, 2}, 4)}, 2, &y, 1);
+    refuse(ctx, &m, x, y, SSCMA_ERR_FORMAT, "op0: transpose: perm must be a permutation");
+    /* slice: the batch shrunk; past the end; ellipsis; a zero stride */
+    int32_t b4[4] = {0, 0, 0, 0}, e4[4] = {1, 2, 3, 4}, s4[4] = {1, 1, 1, 1};
+    tfl_build_init(&m), x = X();
+    y = tfl_tensor(&m, "y", TFL_TYPE_INT8, 3, (int32_t[]){2, 3, 4}, 0.1f, 0, NULL, 0);
+    tfl_option_i32(tfl_operator(&m, TFL_OP_STRIDED_SLICE,
+                                (int32_t[]){x, ints(&m, "b", b4, 4), ints(&m, "e", e4, 4), ints(&m, "s", s4, 4)}, 4,
+                                &y, 1),
+                   4, 1, TFL_OPT_STRIDED_SLICE);
+    refuse(ctx, &m, x, y, SSCMA_ERR_UNSUPPORTED, "(STRIDED_SLICE, builtin code 45): slices the batch axis");
+    tfl_build_init(&m), x = X(), y = Y(1, 2, 3, 4);
+    tfl_option_i32(tfl_operator(&m, TFL_OP_STRIDED_SLICE,
+                                (int32_t[]){x, ints(&m, "b", b4, 4), ints(&m, "e", e4, 4), ints(&m, "s", s4, 4)}, 4,
+                                &y, 1),
+                   2, 1, TFL_OPT_STRIDED_SLICE);
+    refuse(ctx, &m, x, y, SSCMA_ERR_UNSUPPORTED, "ellipsis_mask and new_axis_mask are not supported");
+    tfl_build_init(&m), x = X(), y = Y(1, 2, 3, 4);
+    tfl_operator(&m, TFL_OP_STRIDED_SLICE,
+                 (int32_t[]){x, ints(&m, "b", b4, 4), ints(&m, "e", e4, 4), ints(&m, "s", (int32_t[]){1, 1, 0, 1}, 4)},
+                 4, &y, 1);
+    refuse(ctx, &m, x, y, SSCMA_ERR_UNSUPPORTED, "(STRIDED_SLICE, builtin code 45): a stride is 0");
+    tfl_build_init(&m), x = X(), y = Y(1, 2, 3, 2);
+    tfl_operator(&m, TFL_OP_SLICE,
+                 (int32_t[]){x, ints(&m, "b", (int32_t[]){0, 0, 0, 3}, 4), ints(&m, "s", (int32_t[]){1, 2, 3, 2}, 4)},
+                 3, &y, 1);
+    refuse(ctx, &m, x, y, SSCMA_ERR_UNSUPPORTED, "(SLICE, builtin code 65): begin and size must select");
+    /* a slice whose output shape is not the file's */
+    tfl_build_init(&m), x = X(), y = Y(1, 2, 3, 3);
+    tfl_operator(&m, TFL_OP_SLICE, (int32_t[]){x, ints(&m, "b", b4, 4), ints(&m, "s", (int32_t[]){1, 2, 3, 2}, 4)},
+                 3, &y, 1);
+    refuse(ctx, &m, x, y, SSCMA_ERR_FORMAT, "op0: slice: output shape does not follow from the slice");
+    /* tile: the batch repeated */
+    tfl_build_init(&m), x = X(), y = Y(2, 2, 3, 4);
+    tfl_operator(&m, TFL_OP_TILE, (int32_t[]){x, ints(&m, "m", (int32_t[]){2, 1, 1, 1}, 4)}, 2, &y, 1);
+    refuse(ctx, &m, x, y, SSCMA_ERR_UNSUPPORTED, "(TILE, builtin code 69): multiples[0] must be 1");
+    /* split: num_splits other than the outputs; split_v: sizes that do not add up */
+    int32_t axis = 3;
+    tfl_build_init(&m), x = X(), y = Y(1, 2, 3, 2);
+    int32_t y1 = Y(1, 2, 3, 2);
+    tfl_option_i32(tfl_operator(&m, TFL_OP_SPLIT,
+                                (int32_t[]){tfl_tensor(&m, "a", TFL_TYPE_INT32, 0, &axis, 0.0f, 0, &axis, 4), x}, 2,
+                                (int32_t[]){y, y1}, 2),
+                   0, 3, TFL_OPT_SPLIT);
+    refuse(ctx, &m, x, y, SSCMA_ERR_UNSUPPORTED, "(SPLIT, builtin code 49): num_splits must equal the number");
+    tfl_build_init(&m), x = X(), y = Y(1, 2, 3, 2), y1 = Y(1, 2, 3, 2);
+    tfl_option_i32(tfl_operator(&m, TFL_OP_SPLIT_V,
+                                (int32_t[]){x, ints(&m, "sizes", (int32_t[]){2, 3}, 2),
+                                            tfl_tensor(&m, "a", TFL_TYPE_INT32, 0, &axis, 0.0f, 0, &axis, 4)},
+                                3, (int32_t[]){y, y1}, 2),
+                   0, 2, TFL_OPT_SPLIT_V);
+    refuse(ctx, &m, x, y, SSCMA_ERR_UNSUPPORTED, "(SPLIT_V, builtin code 102): size_splits does not add up");
+    /* PADV2: a value in other parameters than the output's */
+    int8_t v = 3;
+    tfl_build_init(&m), x = X(), y = Y(1, 2, 3, 4);
+    tfl_operator(&m, TFL_OP_PADV2,
+                 (int32_t[]){x, tfl_tensor(&m, "p", TFL_TYPE_INT32, 2, (int32_t[]){4, 2}, 0.0f, 0,
+                                           (int32_t[]){0, 0, 0, 0, 0, 0, 0, 0}, 32),
+                             tfl_tensor(&m, "v", TFL_TYPE_INT8, 1, (int32_t[]){1}, 0.2f, 0, &v, 1)},
+                 3, &y, 1);
+    refuse(ctx, &m, x, y, SSCMA_ERR_UNSUPPORTED, "(PADV2, builtin code 60): constant_values must be int8 with the");
+    /* two outputs on an operator that has one */
+    tfl_build_init(&m), x = X(), y = Y(1, 2, 3, 4), y1 = Y(1, 2, 3, 4);
+    tfl_operator(&m, TFL_OP_RELU, &x, 1, (int32_t[]){y, y1}, 2);
+    refuse(ctx, &m, x, y, SSCMA_ERR_FORMAT, "operator 0 is malformed (opcode, inputs or outputs)");
+#undef X
+#undef Y
+    sscma_context_destroy(ctx);
+}
+
 /*
  * sscma_tflite_describe (sscma info): inputs and outputs with their quantization, operators by count with what the
  * runtime lacks, weights, metadata, and whether the file loads (its error when not), also for a file it cannot run.
@@ -498,6 +743,50 @@ static void files_are_described_without_running(void)
     sscma_context_destroy(ctx);
 }
 
+/*
+ * TensorFlow's dynamic batch (SHAPE -> STRIDED_SLICE -> PACK -> RESHAPE to [batch, -1]): the output is stored [1, 1]
+ * with shape_signature [-1, -1]. RESHAPE takes the size the input leaves, and a QUANTIZE after it the input's
+ * shape; without the signature the sizes differ and the file is refused.
+ */
+static void dynamic_batch_reshape_takes_the_inputs_size(void)
+{
+    sscma_context *ctx = NULL;
+    CHECK_OK(sscma_context_create(NULL, &ctx));
+    for (int with_sig = 1; with_sig >= 0; with_sig--) {
+        tfl_build m;
+        tfl_build_init(&m);
+        int32_t x = tfl_tensor(&m, "x", TFL_TYPE_INT8, 4, (int32_t[]){1, 2, 2, 3}, 0.1f, 3, NULL, 0);
+        int32_t s = tfl_tensor(&m, "shape", TFL_TYPE_INT32, 1, (int32_t[]){2}, 0.0f, 0, NULL, 0);
+        int32_t r = tfl_tensor(&m, "r", TFL_TYPE_INT8, 2, (int32_t[]){1, 1}, 0.1f, 3, NULL, 0);
+        int32_t y = tfl_tensor(&m, "y", TFL_TYPE_INT8, 2, (int32_t[]){1, 1}, 0.1f, 3, NULL, 0);
+        if (with_sig) {
+            tfl_tensor_signature(&m, x, (int32_t[]){-1, 2, 2, 3});
+            tfl_tensor_signature(&m, r, (int32_t[]){-1, -1});
+            tfl_tensor_signature(&m, y, (int32_t[]){-1, -1});
+        }
+        CHECK(tfl_operator(&m, 77 /* SHAPE */, (int32_t[]){x}, 1, (int32_t[]){s}, 1) != NULL);
+        CHECK(tfl_operator(&m, TFL_OP_RESHAPE, (int32_t[]){x, s}, 2, (int32_t[]){r}, 1) != NULL);
+        CHECK(tfl_operator(&m, TFL_OP_QUANTIZE, &r, 1, &y, 1) != NULL);
+        const char *path = temp_path("dynbatch.tflite");
+        CHECK(tfl_build_write(&m, &x, 1, &y, 1, path));
+        tfl_build_free(&m);
+        sscma_qmodel *q = NULL;
+        if (!with_sig) {
+            CHECK_FAILS(sscma_qmodel_load_tflite(ctx, path, &q), SSCMA_ERR_FORMAT,
+                        "op1: reshape: input and output sizes differ");
+            continue;
+        }
+        CHECK_OK(sscma_qmodel_load_tflite(ctx, path, &q));
+        int8_t xa[12], ya[12];
+        for (int k = 0; k < 12; k++)
+            xa[k] = (int8_t)(k * 9 - 40);
+        CHECK(run_model(q, 1, xa, 0, ya) == 12);
+        CHECK(memcmp(ya, xa, 12) == 0);
+        sscma_qmodel_destroy(q);
+    }
+    sscma_context_destroy(ctx);
+}
+
 int main(int argc, char **argv)
 {
     static const test_case cases[] = {
@@ -509,6 +798,9 @@ int main(int argc, char **argv)
         TEST_CASE(binary_ops_and_mean_survive_a_round_trip),
         TEST_CASE(binary_ops_and_mean_have_their_identities),
         TEST_CASE(bad_binary_and_mean_files_are_refused),
+        TEST_CASE(shape_ops_move_values_and_survive_a_round_trip),
+        TEST_CASE(shape_ops_refuse_bad_files),
+        TEST_CASE(dynamic_batch_reshape_takes_the_inputs_size),
     };
     int rc = test_main(argc, argv, cases, TEST_COUNT(cases));
     if (tmpdir[0] != '\0')

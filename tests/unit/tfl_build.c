@@ -39,6 +39,13 @@ int32_t tfl_tensor(tfl_build *m, const char *name, int8_t type, int32_t rank, co
     return m->n_t++;
 }
 
+void tfl_tensor_signature(tfl_build *m, int32_t t, const int32_t *signature)
+{
+    tfl_build_tensor *x = &m->t[t];
+    memcpy(x->signature, signature, (size_t)x->rank * sizeof *signature);
+    x->has_signature = true;
+}
+
 void tfl_tensor_per_channel(tfl_build *m, int32_t t, int32_t dim, const float *scales, int32_t n)
 {
     tfl_build_tensor *x = &m->t[t];
@@ -124,6 +131,7 @@ bool tfl_build_write(const tfl_build *m, const int32_t *inputs, int32_t n_in, co
             quant = fb_table_end(&b);
         }
         fb_ref shape = fb_vector_i32(&b, t->dims, (size_t)t->rank);
+        fb_ref sig = t->has_signature ? fb_vector_i32(&b, t->signature, (size_t)t->rank) : 0;
         fb_ref name = fb_string(&b, t->name);
         fb_table_start(&b);
         fb_field_ref(&b, 0, shape);
@@ -132,6 +140,8 @@ bool tfl_build_write(const tfl_build *m, const int32_t *inputs, int32_t n_in, co
         fb_field_ref(&b, 3, name);
         if (quant)
             fb_field_ref(&b, 4, quant);
+        if (sig)
+            fb_field_ref(&b, 7, sig);
         trefs[i] = fb_table_end(&b);
     }
     fb_ref tensors = fb_vector_refs(&b, trefs, (size_t)m->n_t);

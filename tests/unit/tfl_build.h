@@ -47,6 +47,8 @@ typedef struct tfl_build_tensor {
     int64_t zero_point[16];
     uint8_t *data;
     size_t bytes;
+    bool has_signature;    /* shape_signature written (-1: a dynamic dimension, stored as 1 in dims) */
+    int32_t signature[6];
 } tfl_build_tensor;
 
 typedef struct tfl_build {
@@ -61,6 +63,8 @@ void tfl_build_free(tfl_build *m);
 /* A tensor; scale 0 = no quantization; data NULL = an activation. Returns its index. */
 int32_t tfl_tensor(tfl_build *m, const char *name, int8_t type, int32_t rank, const int32_t *dims, float scale,
                    int32_t zero_point, const void *data, size_t bytes);
+/* The tensor's shape_signature (rank values), as TensorFlow writes for dynamic dimensions. */
+void tfl_tensor_signature(tfl_build *m, int32_t t, const int32_t *signature);
 /* Per-channel quantization of tensor t along `dim` (n scales, zero points 0). */
 void tfl_tensor_per_channel(tfl_build *m, int32_t t, int32_t dim, const float *scales, int32_t n);
 tfl_op *tfl_operator(tfl_build *m, int32_t code, const int32_t *in, int32_t n_in, const int32_t *out, int32_t n_out);
