@@ -756,7 +756,7 @@ static sscma_status make_tensor(reader *rd, uint32_t i, int32_t *out)
     if (st != SSCMA_OK)
         return st;
     qm_tensor *qt = &rd->q->t[id];
-    if (data != NULL) {
+    if (data != NULL && bytes > 0) { /* an empty tensor (a dimension 0) has no data to copy, nor a block for it */
         if (!dw) {
             memcpy(qt->data, data, bytes);
         } else {

@@ -787,6 +787,29 @@ static void dynamic_batch_reshape_takes_the_inputs_size(void)
     sscma_context_destroy(ctx);
 }
 
+/* A constant with a dimension 0 and an empty buffer (found by fuzz_tflite: memcpy into no block) is refused cleanly. */
+static void empty_constants_are_refused_cleanly(void)
+{
+    sscma_context *ctx = NULL;
+    CHECK_OK(sscma_context_create(NULL, &ctx));
+    tfl_build m;
+    tfl_build_init(&m);
+    static const int8_t none[1] = {0};
+    int32_t x = tfl_tensor(&m, "x", TFL_TYPE_INT8, 2, (int32_t[]){1, 8}, 0.1f, 0, NULL, 0);
+    int32_t c = tfl_tensor(&m, "c", TFL_TYPE_INT8, 2, (int32_t[]){0, 8}, 0.1f, 0, none, 0);
+    int32_t y = tfl_tensor(&m, "y", TFL_TYPE_INT8, 2, (int32_t[]){1, 8}, 0.1f, 0, NULL, 0);
+    CHECK(tfl_operator(&m, TFL_OP_ADD, (int32_t[]){x, c}, 2, &y, 1) != NULL);
+    const char *path = temp_path("empty_constant.tflite");
+    CHECK(tfl_build_write(&m, &x, 1, &y, 1, path));
+    tfl_build_free(&m);
+    sscma_qmodel *q = NULL;
+    sscma_clear_error();
+    sscma_status st = sscma_qmodel_load_tflite(ctx, path, &q);
+    CHECK(st != SSCMA_OK && q == NULL);
+    CHECK_STR_CONTAINS(sscma_last_error(), "empty_constant.tflite");
+    sscma_context_destroy(ctx);
+}
+
 int main(int argc, char **argv)
 {
     static const test_case cases[] = {
@@ -801,6 +824,7 @@ int main(int argc, char **argv)
         TEST_CASE(shape_ops_move_values_and_survive_a_round_trip),
         TEST_CASE(shape_ops_refuse_bad_files),
         TEST_CASE(dynamic_batch_reshape_takes_the_inputs_size),
+        TEST_CASE(empty_constants_are_refused_cleanly),
     };
     int rc = test_main(argc, argv, cases, TEST_COUNT(cases));
     if (tmpdir[0] != '\0')
