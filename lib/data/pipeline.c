@@ -439,8 +439,16 @@ static const struct tf_type {
 
 static sscma_status parse_one(json_t *obj, size_t i, transform *t)
 {
-    char path[32];
-    sscma_schema_index(path, sizeof path, "pipeline", i);
+    /* "_at": where the transform sits in the user's config, set by the runner, which derives this list from it
+     * (the loader's own pipeline[i] counts entries the user never wrote) */
+    char path[200];
+    json_t *at = json_object_get(obj, "_at");
+    if (json_is_string(at)) {
+        snprintf(path, sizeof path, "%s", json_string_value(at));
+        json_object_del(obj, "_at"); /* the loader's own copy of the config */
+    } else {
+        sscma_schema_index(path, sizeof path, "pipeline", i);
+    }
     memset(t, 0, sizeof *t);
     json_t *type = json_object_get(obj, "type");
     if (!json_is_object(obj) || type == NULL)

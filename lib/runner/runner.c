@@ -132,8 +132,12 @@ static sscma_status preprocessor_normalize(sscma_runner *r, json_t **out)
     return SSCMA_OK;
 }
 
-/* The loader's pipeline from the dataset's (mmengine) pipeline. */
-static sscma_status map_pipeline(sscma_runner *r, const char *key, json_t *src, json_t **out)
+/*
+ * The loader's pipeline from the dataset's (mmengine) pipeline, at `at` in the config ("train_dataloader.dataset.
+ * pipeline"): each transform copied from it carries "_at" (its place there), so that a message about it names the
+ * entry the user wrote, not its place in the derived list.
+ */
+static sscma_status map_pipeline(sscma_runner *r, const char *key, const char *at, json_t *src, json_t **out)
 {
     json_t *list = json_array();
     bool gray = false, rgb = false, normalize = false;
@@ -162,6 +166,9 @@ static sscma_status map_pipeline(sscma_runner *r, const char *key, json_t *src, 
             continue;
         json_t *copy = json_deep_copy(t);
         json_object_set_new(copy, "type", json_string(type));
+        char place[200];
+        snprintf(place, sizeof place, "%s[%zu]", at, i);
+        json_object_set_new(copy, "_at", json_string(place));
         gray = gray || strcmp(type, "ToGray") == 0;
         rgb = rgb || strcmp(type, "ToRGB") == 0;
         normalize = normalize || strcmp(type, "Normalize") == 0;
@@ -270,9 +277,11 @@ static sscma_status loader_config(sscma_runner *r, int s)
     if (src != NULL && dl.pipeline != NULL && !json_equal(src, dl.pipeline)) /* settle_aliases left both */
         return sscma_schema_fail(where(r), key, "pipeline", "differs from %s.dataset.pipeline: both keys set the "
                                  "same thing; remove one (an override of either with --cfg-options wins)", key);
+    char pipe_at[96];
+    snprintf(pipe_at, sizeof pipe_at, "%s%s", key, src != NULL ? ".dataset.pipeline" : ".pipeline");
     if (src == NULL)
         src = dl.pipeline;
-    if ((st = map_pipeline(r, key, src, &pipeline)) != SSCMA_OK)
+    if ((st = map_pipeline(r, key, pipe_at, src, &pipeline)) != SSCMA_OK)
         return st;
     json_t *cfg = json_pack("{s:I, s:b, s:b, s:I, s:I, s:o}", "batch_size", batch, "shuffle", shuffle, "drop_last",
                             drop_last, "num_workers", workers, "seed", seed, "pipeline", pipeline);

@@ -367,6 +367,9 @@ static void runner_errors_name_the_key(void)
         {"train_dataloader.dataset.type=NoSuchDataset", "train_dataloader.dataset: "},
         {"train_dataloader.dataset.ann_file=missing.json", "missing.json"},
         {"train_dataloader.dataset.pipeline.2.type=NoSuchTransform", "NoSuchTransform"},
+        /* the entry the user wrote (config index 2), not its place in the derived list (1: LoadAnnotations dropped) */
+        {"train_dataloader.dataset.pipeline.2.keep_ratio=3",
+         "Resize: train_dataloader.dataset.pipeline[2].keep_ratio: expected true or false, got 3"},
         {"model.data_preprocessor.mean=[1,2,3]", "model.data_preprocessor.mean: 3 values for a model with 1 input"},
         {"val_evaluator=null", "no 'val_evaluator'"},
         {"val_evaluator.type=NoSuchMetric", "val_evaluator: "},
