@@ -375,6 +375,8 @@ sscma_status qm_onnx_conv(ob *b, const qm_op *op, const char *out)
 
 sscma_status qm_onnx_fc(ob *b, const qm_op *op, const char *out)
 {
+    if (T(b, op->in[0])->rank != 2 || T(b, op->out)->rank != 2)
+        return unsupported(op, "the ONNX writer takes fully connected layers on [N, in] inputs only");
     const char *in[3] = {fval(b, op->in[0]), weight(b, op->in[1], false), NULL};
     size_t n_in = 2;
     if (op->n_in > 2)

@@ -21,7 +21,7 @@
 typedef enum qm_kind {
     QM_KIND_NONE = 0,  /* zeroed memory: never a valid kind */
     QM_CONV,           /* in: x, weight, bias (optional); groups 1 or depthwise (groups == Cin) */
-    QM_FC,             /* in: x [N, in], weight [out, in], bias [out] */
+    QM_FC,             /* in: x [N, ..., in] (rows: all dims but the last), weight [out, in], bias [out] */
     QM_ADD,            /* in: a, b of the same shape */
     QM_CONCAT,         /* in: 1..QM_MAX_IN tensors, along `axis` */
     QM_AVG_POOL,       /* kernel kh x kw, stride, padding (count excludes padding, as TFLite) */
@@ -89,6 +89,13 @@ typedef struct qm_op {
     int64_t k_pad, n_pad;                        /* packed GEMM sizes (conv with groups 1, fc) */
     int32_t *bias_eff;                           /* bias corrected for the A encoding, n_pad entries */
     bool dw_flat;                                /* depthwise on VNNI: bias_eff is the flat row packing */
+    /* appended: */
+    /*
+     * fc: s_x s_w[c] / s_y per output (n_mult doubles, at most 2^20; TFLite's reference FC rounds with it), followed
+     * in the same allocation (qm_real_mult_bytes) by three int32 arrays of n_mult: the bound on |acc| past which the
+     * output saturates anyway, and the largest and smallest acc whose rounded product fits an int32 (fc_requant_row)
+     */
+    double *real_mult;
 } qm_op;
 
 /*
@@ -150,6 +157,12 @@ typedef struct qm_exec {
     void *tile_scratch;      /* int8 GEMM tiles: tile_bytes per worker */
     size_t tile_bytes;
 } qm_exec;
+
+/* Bytes of qm_op.real_mult for n outputs: the ratios and the accumulator bounds. */
+static inline size_t qm_real_mult_bytes(int32_t n)
+{
+    return (size_t)n * (sizeof(double) + 3 * sizeof(int32_t));
+}
 
 /* Tensor t's activation buffer in the run's plan (t points into ex->q->t), and its size in bytes. */
 static inline void *qm_buf(const qm_exec *ex, const qm_tensor *t)
