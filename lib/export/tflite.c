@@ -298,15 +298,6 @@ sscma_status qm_tfl_plan_hardswish(plan *p, const qm_op *op, tfl_op *o)
     return SSCMA_OK;
 }
 
-sscma_status qm_tfl_plan_resize(plan *p, const qm_op *op, tfl_op *o)
-{
-    const qm_tensor *y = &p->q->t[op->out];
-    int32_t two = 2;
-    const int32_t size[2] = {(int32_t)y->dims[1], (int32_t)y->dims[2]};
-    o->code = TFL_OP_RESIZE_NEAREST_NEIGHBOR, o->version = tfl_int8_op(p, op) ? 2 : 1, o->n_in = 2;
-    return tfl_const_i32(p, "size", size, 2, 1, &two, &o->in[1]);
-}
-
 sscma_status qm_tfl_plan_pad(plan *p, const qm_op *op, tfl_op *o)
 {
     const int32_t pads[8] = {0, 0, op->pad_t, op->pad_b, op->pad_l, op->pad_r, 0, 0}, pshape[2] = {4, 2};
@@ -460,12 +451,6 @@ uint32_t qm_tfl_options_hardswish(fb_builder *b, const plan *p, const tfl_op *o,
 {
     (void)p, (void)o;
     return tfl_empty_options(b, TFL_OPT_HARD_SWISH, type);
-}
-
-uint32_t qm_tfl_options_resize(fb_builder *b, const plan *p, const tfl_op *o, uint8_t *type)
-{
-    (void)p, (void)o;
-    return tfl_empty_options(b, TFL_OPT_RESIZE_NEAREST, type);
 }
 
 uint32_t qm_tfl_options_pad(fb_builder *b, const plan *p, const tfl_op *o, uint8_t *type)
@@ -930,14 +915,6 @@ sscma_status qm_tfl_read_softmax(reader *rd, tfl_read_op *ro, qm_op *op)
     (void)op;
     if (fb_get_f32(&rd->r, ro->opt, 0, 1.0f) != 1.0f)
         return tfl_bad_op(rd, ro->index, ro->code, "softmax with beta other than 1");
-    return SSCMA_OK;
-}
-
-sscma_status qm_tfl_read_resize(reader *rd, tfl_read_op *ro, qm_op *op)
-{
-    (void)op;
-    if (fb_get_u8(&rd->r, ro->opt, 0, 0) || fb_get_u8(&rd->r, ro->opt, 1, 0))
-        return tfl_bad_op(rd, ro->index, ro->code, "align_corners and half_pixel_centers are not supported");
     return SSCMA_OK;
 }
 

@@ -55,7 +55,8 @@ enum {
     TFL_OP_RESIZE_NEAREST_NEIGHBOR = 97,
     TFL_OP_LEAKY_RELU = 98,
     TFL_OP_QUANTIZE = 114,
-    TFL_OP_HARD_SWISH = 117
+    TFL_OP_HARD_SWISH = 117,
+    TFL_OP_RESIZE_BILINEAR = 23
 };
 
 /* BuiltinOptions (union type) */
@@ -70,10 +71,11 @@ enum {
     TFL_OPT_RESHAPE = 17,
     TFL_OPT_EXP = 33,
     TFL_OPT_PAD = 22,
-    TFL_OPT_RESIZE_NEAREST = 74,
+    TFL_OPT_RESIZE_NEAREST = 74, /* 0 align_corners, 1 half_pixel_centers */
     TFL_OPT_LEAKY_RELU = 75,
     TFL_OPT_QUANTIZE = 89,
-    TFL_OPT_HARD_SWISH = 91
+    TFL_OPT_HARD_SWISH = 91,
+    TFL_OPT_RESIZE_BILINEAR = 15 /* 0 new_height, 1 new_width (deprecated), 2 align_corners, 3 half_pixel_centers */
 };
 
 /* TensorType */

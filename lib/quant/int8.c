@@ -891,20 +891,6 @@ static void pad_i8(const qm_exec *ex, const qm_op *op)
                    (const int8_t *)qm_buf(ex, x) + (n * H + iy) * W * C, (size_t)(W * C));
 }
 
-static void resize_i8(const qm_exec *ex, const qm_op *op)
-{
-    const sscma_qmodel *q = ex->q;
-    const qm_tensor *x = &q->t[op->in[0]], *y = &q->t[op->out];
-    const int64_t H = x->dims[1], W = x->dims[2], C = x->dims[3], OH = y->dims[1], OW = y->dims[2];
-    for (int64_t n = 0; n < ex->batch; n++)
-        for (int64_t oy = 0; oy < OH; oy++)
-            for (int64_t ox = 0; ox < OW; ox++) {
-                int64_t iy = oy * H / OH, ix = ox * W / OW;
-                memcpy((int8_t *)qm_buf(ex, y) + ((n * OH + oy) * OW + ox) * C,
-                       (const int8_t *)qm_buf(ex, x) + ((n * H + iy) * W + ix) * C, (size_t)C);
-            }
-}
-
 /* Splits `count` rows (or elements) of op over the pool, at least min_per_task each. */
 sscma_status qm_parallel_op(const qm_exec *ex, const qm_op *op, int64_t count, int64_t min_per_task,
                             sscma_task_fn fn)
@@ -978,12 +964,6 @@ sscma_status qm_i8_concat(const qm_exec *ex, const qm_op *op)
 sscma_status qm_i8_pad(const qm_exec *ex, const qm_op *op)
 {
     pad_i8(ex, op);
-    return SSCMA_OK;
-}
-
-sscma_status qm_i8_resize(const qm_exec *ex, const qm_op *op)
-{
-    resize_i8(ex, op);
     return SSCMA_OK;
 }
 

@@ -349,15 +349,6 @@ sscma_status qm_f32_none(const qm_exec *ex, const qm_op *op)
     return qm_op_fail(op, "has no float kernel", "");
 }
 
-sscma_status qm_validate_resize(const sscma_qmodel *q, const qm_op *op)
-{
-    const qm_tensor *x = &q->t[op->in[0]], *y = &q->t[op->out];
-    if (x->rank != 4 || y->rank != 4 || y->dims[1] % x->dims[1] || y->dims[2] % x->dims[2] ||
-        y->dims[3] != x->dims[3])
-        return qm_op_fail(op, "output must be an integer multiple of the input in H and W", "");
-    return SSCMA_OK;
-}
-
 sscma_status qm_validate_pad(const sscma_qmodel *q, const qm_op *op)
 {
     const qm_tensor *x = &q->t[op->in[0]], *y = &q->t[op->out];
@@ -1020,13 +1011,6 @@ sscma_status qm_f32_map(const qm_exec *ex, const qm_op *op, float (*f)(float))
     for (int64_t k = 0; k < n; k++)
         yd[k] = f(xd[k]);
     return SSCMA_OK;
-}
-
-sscma_status qm_f32_resize(const qm_exec *ex, const qm_op *op)
-{
-    const qm_tensor *x = &ex->q->t[op->in[0]], *y = &ex->q->t[op->out];
-    sscma_upsample_attrs a = {(int32_t)(y->dims[1] / x->dims[1]), (int32_t)(y->dims[2] / x->dims[2])};
-    return run_def(ex, op, &sscma_op_upsample_nearest, &a, 1);
 }
 
 sscma_status qm_f32_pad(const qm_exec *ex, const qm_op *op)

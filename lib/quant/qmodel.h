@@ -30,7 +30,7 @@ typedef enum qm_kind {
     QM_SOFTMAX,        /* over the last axis, beta 1 */
     QM_LOGISTIC,
     QM_HARDSWISH,
-    QM_RESIZE_NEAREST, /* integer scale factors, half_pixel_centers false, align_corners false */
+    QM_RESIZE_NEAREST, /* to the output's H, W; TFLite's align_corners, half_pixel_centers (op fields) */
     QM_PAD,            /* constant padding of H and W (pads[0..3] = top, left, bottom, right) */
     QM_REQUANT,        /* TFLite QUANTIZE: int8 -> int8 with other scale / zero point; float, uint8 -> int8, uint8 */
     QM_CLAMP,          /* min(max(x, clip_lo), clip_hi): TFLite RELU (0, inf), RELU6 (0, 6), RELU_N1_TO_1 (-1, 1) */
@@ -38,6 +38,7 @@ typedef enum qm_kind {
     QM_TANH,
     QM_EXP,
     QM_DEQUANTIZE,     /* int8, uint8 -> float (TFLite DEQUANTIZE) */
+    QM_RESIZE_BILINEAR, /* to the output's H, W; align_corners or half_pixel_centers (op fields) */
     QM_KIND_COUNT
 } qm_kind;
 
@@ -96,6 +97,7 @@ typedef struct qm_op {
      * output saturates anyway, and the largest and smallest acc whose rounded product fits an int32 (fc_requant_row)
      */
     double *real_mult;
+    bool align_corners, half_pixel; /* resize: TFLite's ResizeNearestNeighbor / ResizeBilinear options */
 } qm_op;
 
 /*

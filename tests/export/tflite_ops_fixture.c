@@ -162,6 +162,45 @@ static void fully_connected(sscma_context *ctx, const char *dir, const char *nam
     free(all);
 }
 
+/*
+ * RESIZE_NEAREST_NEIGHBOR or RESIZE_BILINEAR, int8 (scale 0.05, zero point -3) or float: x [1, H, W, 3] ->
+ * y [1, OH, OW, 3] with the flags; 6 samples spread over the type's values (float: signed zeros, fractions, large).
+ */
+static void resize(sscma_context *ctx, const char *dir, const char *name, int32_t code, bool f32, int32_t H,
+                   int32_t W, int32_t OH, int32_t OW, bool align_corners, bool half_pixel)
+{
+    tfl_build m;
+    tfl_build_init(&m);
+    const int8_t type = f32 ? TFL_TYPE_FLOAT32 : TFL_TYPE_INT8;
+    const float scale = f32 ? 0.0f : 0.05f;
+    const int32_t size[2] = {OH, OW}, two = 2, C = 3;
+    int32_t x = tfl_tensor(&m, "x", type, 4, (int32_t[]){1, H, W, C}, scale, -3, NULL, 0);
+    int32_t s = tfl_tensor(&m, "size", TFL_TYPE_INT32, 1, &two, 0.0f, 0, size, sizeof size);
+    int32_t y = tfl_tensor(&m, "y", type, 4, (int32_t[]){1, OH, OW, C}, scale, -3, NULL, 0);
+    tfl_op *o = tfl_operator(&m, code, (int32_t[]){x, s}, 2, &y, 1);
+    const bool bilinear = code == TFL_OP_RESIZE_BILINEAR;
+    const uint8_t opt = bilinear ? TFL_OPT_RESIZE_BILINEAR : TFL_OPT_RESIZE_NEAREST;
+    tfl_option_u8(o, bilinear ? 2 : 0, align_corners, opt);
+    tfl_option_u8(o, bilinear ? 3 : 1, half_pixel, opt);
+    write_model(&m, x, y, dir, name);
+    const int32_t per = H * W * C, n = 6;
+    if (f32) {
+        float *all = malloc((size_t)per * n * sizeof *all);
+        for (int32_t k = 0; k < per * n; k++) {
+            const int32_t v = (k * 73 + 11) % 199 - 99;
+            all[k] = k % 17 == 0 ? -0.0f : k % 23 == 0 ? 3.0e38f * (float)(v % 2 ? 1 : -1) : (float)v * 0.37f + 0.1f;
+        }
+        run_case(ctx, dir, name, all, n);
+        free(all);
+    } else {
+        int8_t *all = malloc((size_t)per * n);
+        for (int32_t k = 0; k < per * n; k++)
+            all[k] = (int8_t)(k < 256 ? k - 128 : (k * 73 + 11) % 256 - 128);
+        run_case(ctx, dir, name, all, n);
+        free(all);
+    }
+}
+
 /* x [1, 256] of type tx -> QUANTIZE or DEQUANTIZE -> y [1, 256] of type ty (scale 0: float). */
 static void convert(sscma_context *ctx, const char *dir, const char *name, int32_t code, int8_t tx, float sx,
                     int32_t zx, int8_t ty, float sy, int32_t zy)
@@ -259,6 +298,23 @@ int main(int argc, char **argv)
     fully_connected(ctx, dir, "fc_saturating_all_relu6", 2, (int32_t[]){1, 2}, 8, 1.0f, 0, one, 1, 1e-4f, -100,
                     false, 3);
     fully_connected(ctx, dir, "fc_tie_relu", 2, (int32_t[]){1, 3}, 8, 0.5f, 3, half, 1, 0.25f, -2, false, 1);
+    /* resizes: both flags, each, none; up, down, non-integer factors, 1-pixel sides; int8 and float */
+    static const struct {
+        int32_t h, w, oh, ow;
+    } sizes[] = {{4, 5, 9, 7}, {7, 6, 3, 4}, {1, 3, 4, 1}, {5, 5, 16, 12}, {6, 6, 12, 12}};
+    for (int32_t code = 0; code < 2; code++)
+        for (int32_t f32 = 0; f32 < 2; f32++)
+            for (int32_t flags = 0; flags < 4; flags++)
+                for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++) {
+                    if (code == 1 && flags == 3) /* bilinear refuses both (test_tflite_ops) */
+                        continue;
+                    char name[96];
+                    snprintf(name, sizeof name, "resize_%s_%s_%s%s_%dx%d_to_%dx%d", code ? "bilinear" : "nearest",
+                             f32 ? "f32" : "i8", flags & 1 ? "ac" : "", flags & 2 ? "hp" : "", sizes[k].h, sizes[k].w,
+                             sizes[k].oh, sizes[k].ow);
+                    resize(ctx, dir, name, code ? TFL_OP_RESIZE_BILINEAR : TFL_OP_RESIZE_NEAREST_NEIGHBOR, f32,
+                           sizes[k].h, sizes[k].w, sizes[k].oh, sizes[k].ow, flags & 1, flags & 2);
+                }
     sscma_context_destroy(ctx);
     return failures == 0 ? 0 : 1;
 }

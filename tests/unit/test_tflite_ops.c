@@ -347,6 +347,88 @@ static void fully_connected_keeps_dims(void)
     sscma_context_destroy(ctx);
 }
 
+/* An int8 resize x [1, 3, 4, 2] -> [1, 7, 5, 2] with the given flags, written to path. */
+static void write_resize(const char *path, int32_t code, bool align_corners, bool half_pixel, const int32_t *size)
+{
+    tfl_build m;
+    tfl_build_init(&m);
+    int32_t two = 2;
+    int32_t x = tfl_tensor(&m, "x", TFL_TYPE_INT8, 4, (int32_t[]){1, 3, 4, 2}, 0.1f, 4, NULL, 0);
+    int32_t s = size != NULL ? tfl_tensor(&m, "size", TFL_TYPE_INT32, 1, &two, 0.0f, 0, size, 8)
+                             : tfl_tensor(&m, "size", TFL_TYPE_INT32, 1, &two, 0.0f, 0, NULL, 0);
+    int32_t y = tfl_tensor(&m, "y", TFL_TYPE_INT8, 4, (int32_t[]){1, 7, 5, 2}, 0.1f, 4, NULL, 0);
+    tfl_op *o = tfl_operator(&m, code, (int32_t[]){x, s}, 2, &y, 1);
+    const bool bilinear = code == TFL_OP_RESIZE_BILINEAR;
+    const uint8_t opt = bilinear ? TFL_OPT_RESIZE_BILINEAR : TFL_OPT_RESIZE_NEAREST;
+    tfl_option_u8(o, bilinear ? 2 : 0, align_corners, opt);
+    tfl_option_u8(o, bilinear ? 3 : 1, half_pixel, opt);
+    CHECK(tfl_build_write(&m, &x, 1, &y, 1, path));
+    tfl_build_free(&m);
+}
+
+/*
+ * RESIZE_NEAREST_NEIGHBOR and RESIZE_BILINEAR with each of their flags, to a size that is no multiple of the input,
+ * read, run, written back by libsscma (flags and size kept) and read again compute the same. Nearest copies input
+ * pixels (every output pixel is one of them); bilinear with align_corners keeps the four corners. (Their values against
+ * TFLite's reference kernels: the tflite-ops-reference test.)
+ */
+static void resizes_survive_a_round_trip(void)
+{
+    sscma_context *ctx = NULL;
+    CHECK_OK(sscma_context_create(NULL, &ctx));
+    const int32_t size[2] = {7, 5};
+    int8_t x[24], first[70], second[70];
+    for (int k = 0; k < 24; k++)
+        x[k] = (int8_t)(k * 37 % 256 - 128);
+    for (int code = 0; code < 2; code++)
+        for (int flags = 0; flags < 4; flags++) {
+            const bool bilinear = code == 1, ac = flags & 1, hp = flags & 2;
+            if (bilinear && ac && hp)
+                continue;
+            const char *path = temp_path("resize.tflite"), *again = temp_path("resize_again.tflite");
+            write_resize(path, bilinear ? TFL_OP_RESIZE_BILINEAR : TFL_OP_RESIZE_NEAREST_NEIGHBOR, ac, hp, size);
+            sscma_qmodel *q = load_run(ctx, path, x, sizeof x, first, sizeof first);
+            CHECK_OK(sscma_export_tflite(q, again));
+            sscma_qmodel_destroy(load_run(ctx, again, x, sizeof x, second, sizeof second));
+            CHECK(memcmp(first, second, sizeof first) == 0);
+            if (!(ac && hp))
+                CHECK_OK(sscma_export_onnx(q, temp_path("resize.onnx")));
+            sscma_qmodel_destroy(q);
+            for (int p = 0; p < 35 && !bilinear; p++) {
+                bool found = false;
+                for (int i = 0; i < 12; i++)
+                    found |= first[2 * p] == x[2 * i] && first[2 * p + 1] == x[2 * i + 1];
+                CHECK(found);
+            }
+            if (bilinear && ac)
+                for (int c = 0; c < 2; c++) {
+                    CHECK_INT_EQ(first[c], x[c]);                                /* top left */
+                    CHECK_INT_EQ(first[(0 * 5 + 4) * 2 + c], x[(0 * 4 + 3) * 2 + c]); /* top right */
+                    CHECK_INT_EQ(first[(6 * 5 + 0) * 2 + c], x[(2 * 4 + 0) * 2 + c]); /* bottom left */
+                    CHECK_INT_EQ(first[(6 * 5 + 4) * 2 + c], x[(2 * 4 + 3) * 2 + c]); /* bottom right */
+                }
+        }
+    sscma_context_destroy(ctx);
+}
+
+/* Resizes TFLite would refuse or that lie about their size. */
+static void bad_resizes_are_refused(void)
+{
+    sscma_context *ctx = NULL;
+    CHECK_OK(sscma_context_create(NULL, &ctx));
+    sscma_qmodel *q = NULL;
+    const char *path = temp_path("bad.tflite");
+    write_resize(path, TFL_OP_RESIZE_BILINEAR, true, true, (const int32_t[]){7, 5});
+    CHECK_FAILS(sscma_qmodel_load_tflite(ctx, path, &q), SSCMA_ERR_UNSUPPORTED,
+                "operator 0 (RESIZE_BILINEAR, builtin code 23): align_corners and half_pixel_centers exclude each other");
+    write_resize(path, TFL_OP_RESIZE_NEAREST_NEIGHBOR, false, true, NULL);
+    CHECK_FAILS(sscma_qmodel_load_tflite(ctx, path, &q), SSCMA_ERR_UNSUPPORTED,
+                "(RESIZE_NEAREST_NEIGHBOR, builtin code 97): the size must be a constant int32 [2]");
+    write_resize(path, TFL_OP_RESIZE_BILINEAR, false, false, (const int32_t[]){5, 7});
+    CHECK_FAILS(sscma_qmodel_load_tflite(ctx, path, &q), SSCMA_ERR_UNSUPPORTED,
+                "(RESIZE_BILINEAR, builtin code 23): the size differs from the output's height and width");
+    sscma_context_destroy(ctx);
+}
 
 int main(int argc, char **argv)
 {
@@ -357,6 +439,8 @@ int main(int argc, char **argv)
         TEST_CASE(converting_interfaces_load_run_and_write),
         TEST_CASE(bad_fully_connected_are_refused),
         TEST_CASE(fully_connected_keeps_dims),
+        TEST_CASE(resizes_survive_a_round_trip),
+        TEST_CASE(bad_resizes_are_refused),
     };
     int rc = test_main(argc, argv, cases, TEST_COUNT(cases));
     if (tmpdir[0] != '\0')
