@@ -162,6 +162,12 @@ static const qm_format_def formats[] = {
         .tflite_options = qm_tfl_options_tile, .tflite_read = qm_tfl_read_tile,
         .onnx_write = qm_onnx_tile,
     },
+    [QM_RESIZE_BILINEAR] = { /* the nearest kind's functions (export/tflite_resize.c), by kind */
+        .kind = QM_RESIZE_BILINEAR,
+        .tflite_codes = {TFL_OP_RESIZE_BILINEAR, -1, -1}, .tflite_plan = qm_tfl_plan_resize,
+        .tflite_options = qm_tfl_options_resize, .tflite_read = qm_tfl_read_resize,
+        .onnx_write = qm_onnx_resize,
+    },
 };
 _Static_assert(sizeof formats / sizeof formats[0] == QM_KIND_COUNT, "every qm_kind needs its row in formats[]");
 

@@ -375,6 +375,8 @@ sscma_status qm_onnx_conv(ob *b, const qm_op *op, const char *out)
 
 sscma_status qm_onnx_fc(ob *b, const qm_op *op, const char *out)
 {
+    if (T(b, op->in[0])->rank != 2 || T(b, op->out)->rank != 2)
+        return unsupported(op, "the ONNX writer takes fully connected layers on [N, in] inputs only");
     const char *in[3] = {fval(b, op->in[0]), weight(b, op->in[1], false), NULL};
     size_t n_in = 2;
     if (op->n_in > 2)
@@ -482,17 +484,39 @@ sscma_status qm_onnx_hardswish(ob *b, const qm_op *op, const char *out)
     return SSCMA_OK;
 }
 
+/*
+ * Nearest (integer factors without flags: by scales, as libsscma has always written it) and bilinear resizes; other
+ * nearest ones by output sizes with the coordinate mode that is TFLite's expression (both flags: none is).
+ */
 sscma_status qm_onnx_resize(ob *b, const qm_op *op, const char *out)
 {
     const qm_tensor *x = T(b, op->in[0]), *y = T(b, op->out);
     const char *in = fval(b, op->in[0]);
-    const float scales[4] = {1.0f, 1.0f, (float)(y->dims[1] / x->dims[1]), (float)(y->dims[2] / x->dims[2])};
-    const int64_t four = 4;
-    char *sc = init_f32(b, "scales", scales, &four, 1);
-    Onnx__AttributeProto *attrs[3] = {attr_s(b, "mode", "nearest"),
-                                      attr_s(b, "coordinate_transformation_mode", "asymmetric"),
-                                      attr_s(b, "nearest_mode", "floor")};
-    node(b, "Resize", op->name, (const char *const[]){in, "", sc}, 3, out, attrs, 3);
+    const bool bilinear = op->kind == QM_RESIZE_BILINEAR;
+    if (!bilinear && !op->align_corners && !op->half_pixel && y->dims[1] % x->dims[1] == 0 &&
+        y->dims[2] % x->dims[2] == 0) {
+        const float scales[4] = {1.0f, 1.0f, (float)(y->dims[1] / x->dims[1]), (float)(y->dims[2] / x->dims[2])};
+        const int64_t four = 4;
+        char *sc = init_f32(b, "scales", scales, &four, 1);
+        Onnx__AttributeProto *attrs[3] = {attr_s(b, "mode", "nearest"),
+                                          attr_s(b, "coordinate_transformation_mode", "asymmetric"),
+                                          attr_s(b, "nearest_mode", "floor")};
+        node(b, "Resize", op->name, (const char *const[]){in, "", sc}, 3, out, attrs, 3);
+        set_out(b, op->out, out);
+        return SSCMA_OK;
+    }
+    if (op->align_corners && op->half_pixel)
+        return unsupported(op, "ONNX has no nearest resize with both align_corners and half_pixel_centers");
+    const int64_t sizes[4] = {y->dims[0], y->dims[3], y->dims[1], y->dims[2]}; /* NCHW */
+    char *sz = init_i64(b, "sizes", sizes, 4);
+    /* nearest with half_pixel_centers: floor((x + 0.5) in / out) is half_pixel's (x + 0.5) in / out - 0.5 rounded
+     * with ties up (tf_half_pixel_for_nn says the same but is deprecated since opset 13) */
+    const char *mode = op->align_corners ? "align_corners" : op->half_pixel ? "half_pixel" : "asymmetric";
+    const bool round_up = op->align_corners || op->half_pixel;
+    Onnx__AttributeProto *attrs[3] = {attr_s(b, "mode", bilinear ? "linear" : "nearest"),
+                                      attr_s(b, "coordinate_transformation_mode", mode),
+                                      attr_s(b, "nearest_mode", round_up ? "round_prefer_ceil" : "floor")};
+    node(b, "Resize", op->name, (const char *const[]){in, "", "", sz}, 4, out, attrs, bilinear ? 2 : 3);
     set_out(b, op->out, out);
     return SSCMA_OK;
 }

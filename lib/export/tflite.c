@@ -260,11 +260,19 @@ sscma_status qm_tfl_plan_pool(plan *p, const qm_op *op, tfl_op *o)
     return window_padding(p, op, false, o);
 }
 
+/* A fully connected output that keeps its input's leading dims (rank > 2: a flattened one has rank 2). */
+static bool qm_fc_keeps_dims(const sscma_qmodel *q, const qm_op *op)
+{
+    return q->t[op->out].rank > 2;
+}
+
 sscma_status qm_tfl_plan_fc(plan *p, const qm_op *op, tfl_op *o)
 {
     if (p->q->t[op->in[1]].n_q > 1)
         return tfl_unsupported(op, "per-channel fully connected weights");
     o->code = TFL_OP_FULLY_CONNECTED, o->version = tfl_int8_op(p, op) ? 4 : 1;
+    if (qm_fc_keeps_dims(p->q, op))
+        o->version = 5; /* keep_num_dims */
     return SSCMA_OK;
 }
 
@@ -290,15 +298,6 @@ sscma_status qm_tfl_plan_hardswish(plan *p, const qm_op *op, tfl_op *o)
     (void)p, (void)op;
     o->code = TFL_OP_HARD_SWISH;
     return SSCMA_OK;
-}
-
-sscma_status qm_tfl_plan_resize(plan *p, const qm_op *op, tfl_op *o)
-{
-    const qm_tensor *y = &p->q->t[op->out];
-    int32_t two = 2;
-    const int32_t size[2] = {(int32_t)y->dims[1], (int32_t)y->dims[2]};
-    o->code = TFL_OP_RESIZE_NEAREST_NEIGHBOR, o->version = tfl_int8_op(p, op) ? 2 : 1, o->n_in = 2;
-    return tfl_const_i32(p, "size", size, 2, 1, &two, &o->in[1]);
 }
 
 sscma_status qm_tfl_plan_pad(plan *p, const qm_op *op, tfl_op *o)
@@ -402,8 +401,12 @@ fb_ref tfl_act_options(fb_builder *b, const tfl_op *o, uint8_t union_type, uint8
 
 uint32_t qm_tfl_options_fc(fb_builder *b, const plan *p, const tfl_op *o, uint8_t *type)
 {
-    (void)p;
-    return tfl_act_options(b, o, TFL_OPT_FULLY_CONNECTED, type);
+    fb_table_start(b);
+    fb_field_u8(b, 0, (uint8_t)tfl_act_code(o->src->act));
+    if (qm_fc_keeps_dims(p->q, o->src))
+        fb_field_u8(b, 2, 1); /* keep_num_dims */
+    *type = TFL_OPT_FULLY_CONNECTED;
+    return fb_table_end(b);
 }
 
 uint32_t qm_tfl_options_add(fb_builder *b, const plan *p, const tfl_op *o, uint8_t *type)
@@ -453,12 +456,6 @@ uint32_t qm_tfl_options_hardswish(fb_builder *b, const plan *p, const tfl_op *o,
 {
     (void)p, (void)o;
     return tfl_empty_options(b, TFL_OPT_HARD_SWISH, type);
-}
-
-uint32_t qm_tfl_options_resize(fb_builder *b, const plan *p, const tfl_op *o, uint8_t *type)
-{
-    (void)p, (void)o;
-    return tfl_empty_options(b, TFL_OPT_RESIZE_NEAREST, type);
 }
 
 uint32_t qm_tfl_options_pad(fb_builder *b, const plan *p, const tfl_op *o, uint8_t *type)
@@ -850,10 +847,23 @@ sscma_status qm_tfl_read_conv(reader *rd, tfl_read_op *ro, qm_op *op)
     return SSCMA_OK;
 }
 
+/*
+ * FULLY_CONNECTED: x of rank 2..4 read as rows of the weights' depth; keep_num_dims keeps x's leading dims, else
+ * TFLite flattens x to [rows, units], which the runtime (shapes stored for a batch of 1) holds for one row per sample.
+ */
 sscma_status qm_tfl_read_fc(reader *rd, tfl_read_op *ro, qm_op *op)
 {
-    if (ro->n_in < 2 || ro->n_in > 3 || ro->ids[1] < 0 || ro->xt->rank != 2)
-        return tfl_bad_op(rd, ro->index, ro->code, "needs a [N, in] input and weights");
+    if (ro->n_in < 2 || ro->n_in > 3 || ro->ids[1] < 0 || ro->xt->rank < 2)
+        return tfl_bad_op(rd, ro->index, ro->code, "needs a [N, ..., in] input and weights");
+    const qm_tensor *w = &rd->q->t[ro->ids[1]];
+    if (!w->constant || w->rank != 2 || w->dims[0] < 1 || w->dims[1] < 1)
+        return tfl_bad_op(rd, ro->index, ro->code, "weights must be a constant [units, depth] tensor");
+    const bool keep = fb_get_u8(&rd->r, ro->opt, 2, 0) != 0;
+    const int64_t n = sscma_qm_numel(ro->xt), depth = w->dims[1];
+    if (keep ? ro->xt->dims[ro->xt->rank - 1] != depth : n % depth != 0)
+        return tfl_bad_op(rd, ro->index, ro->code, "the input's size is not a multiple of the weights' depth");
+    if (!keep && n / depth != 1)
+        return tfl_bad_op(rd, ro->index, ro->code, "an output of several rows per sample needs keep_num_dims");
     tfl_read_extra_inputs(ro, op);
     op->act = tfl_act_of(fb_get_u8(&rd->r, ro->opt, 0, 0), &ro->act_ok);
     if (fb_get_u8(&rd->r, ro->opt, 1, 0) != 0)
@@ -910,14 +920,6 @@ sscma_status qm_tfl_read_softmax(reader *rd, tfl_read_op *ro, qm_op *op)
     (void)op;
     if (fb_get_f32(&rd->r, ro->opt, 0, 1.0f) != 1.0f)
         return tfl_bad_op(rd, ro->index, ro->code, "softmax with beta other than 1");
-    return SSCMA_OK;
-}
-
-sscma_status qm_tfl_read_resize(reader *rd, tfl_read_op *ro, qm_op *op)
-{
-    (void)op;
-    if (fb_get_u8(&rd->r, ro->opt, 0, 0) || fb_get_u8(&rd->r, ro->opt, 1, 0))
-        return tfl_bad_op(rd, ro->index, ro->code, "align_corners and half_pixel_centers are not supported");
     return SSCMA_OK;
 }
 

@@ -67,7 +67,8 @@ enum {
     TFL_OP_PADV2 = 60,          /* inputs: x, paddings (int32 [rank, 2]), constant_values ([1], x's type) */
     TFL_OP_SLICE = 65,          /* inputs: x, begin, size (int32 [rank]; size -1: to the end) */
     TFL_OP_TILE = 69,           /* inputs: x, multiples (int32 [rank]) */
-    TFL_OP_SPLIT_V = 102        /* inputs: x, size_splits (int32 [num_splits], one -1 at most), axis */
+    TFL_OP_SPLIT_V = 102,       /* inputs: x, size_splits (int32 [num_splits], one -1 at most), axis */
+    TFL_OP_RESIZE_BILINEAR = 23
 };
 
 /* BuiltinOptions (union type) */
@@ -82,7 +83,7 @@ enum {
     TFL_OPT_RESHAPE = 17,
     TFL_OPT_EXP = 33,
     TFL_OPT_PAD = 22,
-    TFL_OPT_RESIZE_NEAREST = 74,
+    TFL_OPT_RESIZE_NEAREST = 74, /* 0 align_corners, 1 half_pixel_centers */
     TFL_OPT_LEAKY_RELU = 75,
     TFL_OPT_QUANTIZE = 89,
     TFL_OPT_HARD_SWISH = 91,
@@ -97,7 +98,8 @@ enum {
     TFL_OPT_PADV2 = 43,         /* no fields */
     TFL_OPT_SLICE = 48,         /* no fields */
     TFL_OPT_TILE = 51,          /* no fields */
-    TFL_OPT_SPLIT_V = 79        /* 0 num_splits */
+    TFL_OPT_SPLIT_V = 79,       /* 0 num_splits */
+    TFL_OPT_RESIZE_BILINEAR = 15 /* 0 new_height, 1 new_width (deprecated), 2 align_corners, 3 half_pixel_centers */
 };
 
 /* TensorType */

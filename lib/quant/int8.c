@@ -3,8 +3,8 @@
  * arithmetic, bit for bit; the test suite compares with TFLite's interpreter), split over the context's threads.
  *
  *   conv / depthwise:  acc = bias[c] + sum (x + in_off) * w;  y = clamp(requant(acc, M[c], s[c]) + out_zp)
- *   fully connected:   the same with one multiplier (weights per tensor), rounded once as TFLite's FC kernel
- *                      does: (acc M + 2^(30 - s)) >> (31 - s)
+ *   fully connected:   the same accumulation; requantized as TFLite's reference FC kernel does, in double:
+ *                      round(acc * s_x s_w / s_y), half away from zero
  *   logistic, hard swish: 256-entry tables built at prepare with TFLite's arithmetic (the float function for
  *                      logistic, TFLite's 16-bit fixed-point algorithm for hard swish)
  *   add:               each input scaled to a common 2^20 fixed point, summed, requantized (TFLite's scheme)
@@ -85,6 +85,8 @@ sscma_status qm_alloc_mult(sscma_qmodel *q, qm_op *op, int32_t n)
 {
     sscma_free(q->ctx, op->mult, (size_t)op->n_mult * sizeof *op->mult);
     sscma_free(q->ctx, op->shift, (size_t)op->n_mult * sizeof *op->shift);
+    sscma_free(q->ctx, op->real_mult, qm_real_mult_bytes(op->n_mult));
+    op->real_mult = NULL;
     op->n_mult = 0;
     n = (n + 15) / 16 * 16; /* whole vectors: the fused tiles read 8 or 16 channels at a time */
     op->mult = sscma_alloc_zeroed(q->ctx, (size_t)n * sizeof *op->mult, 64);
@@ -251,6 +253,38 @@ static sscma_status prepare_gemm(sscma_qmodel *q, qm_op *op, const qm_tensor *x,
     return SSCMA_OK;
 }
 
+/*
+ * Output c's parameters of fc_requant_row from its ratio `real` (> 0): the ratio used (at most 2^20: beyond, every
+ * acc != 0 saturates either way), the bound on |acc| past which |acc real| > 2^20 (the output saturates, so the kernel
+ * clamps acc there and its product fits an int32), and the last acc on each side whose double product rounds into
+ * int32: past them TFLite's cast of round(acc real) overflows, which x86 turns into INT32_MIN.
+ */
+static void fc_requant_params(double real, int64_t c, int32_t n, double *rm)
+{
+    int32_t *bound = (int32_t *)(rm + n), *hi = bound + n, *lo = hi + n;
+    if (!(real > 0.0) || !isfinite(real)) { /* scales are checked positive and finite: never taken */
+        rm[c] = 0.0, bound[c] = hi[c] = INT32_MAX, lo[c] = INT32_MIN;
+        return;
+    }
+    const double b = floor(1048576.0 / real);
+    rm[c] = real < 1048576.0 ? real : 1048576.0;
+    bound[c] = b < 1.0 ? 1 : b > 2147483647.0 ? INT32_MAX : (int32_t)b;
+    double a = floor(2147483647.5 / real); /* within a step or two of the exact value, found below */
+    int64_t k = a > 2147483647.0 ? INT32_MAX : (int64_t)a;
+    while (k < INT32_MAX && (double)(k + 1) * real < 2147483647.5)
+        k++;
+    while (k > 0 && (double)k * real >= 2147483647.5)
+        k--;
+    hi[c] = (int32_t)k;
+    a = -floor(2147483648.5 / real);
+    k = a < -2147483648.0 ? INT32_MIN : (int64_t)a;
+    while (k > INT32_MIN && (double)(k - 1) * real > -2147483648.5)
+        k--;
+    while (k < 0 && (double)k * real <= -2147483648.5)
+        k++;
+    lo[c] = (int32_t)k;
+}
+
 /* Conv and fully connected: per-channel multipliers, and the weights packed for the backend chosen here. */
 sscma_status qm_i8_prepare_weighted(sscma_qmodel *q, qm_op *op)
 {
@@ -268,10 +302,15 @@ sscma_status qm_i8_prepare_weighted(sscma_qmodel *q, qm_op *op)
             return st;
     if ((st = qm_alloc_mult(q, op, (int32_t)cout)) != SSCMA_OK)
         return st;
+    if (op->kind == QM_FC &&
+        (op->real_mult = sscma_alloc_zeroed(q->ctx, qm_real_mult_bytes(op->n_mult), 64)) == NULL)
+        return sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, op->name, "cannot allocate requantization parameters");
     for (int64_t c = 0; c < cout; c++) {
         double ws = (double)w->scale[w->n_q == 1 ? 0 : c];
         double real = (double)x->scale[0] * ws / (double)y->scale[0];
         sscma_quantize_multiplier(real, &op->mult[c], &op->shift[c]);
+        if (op->real_mult != NULL)
+            fc_requant_params(real, c, op->n_mult, op->real_mult);
     }
     sscma_free(q->ctx, op->lut, op->lut_bytes);
     op->lut = NULL;
@@ -422,6 +461,45 @@ sscma_status sscma_qm_prepare_int8(sscma_qmodel *q)
 
 /* ---- kernels ---- */
 
+/* Fully connected: x is read as rows of the weights' depth (all its dims but the last, or flattened). */
+static int64_t fc_depth(const sscma_qmodel *q, const qm_op *op)
+{
+    return q->t[op->in[1]].dims[1];
+}
+
+static int64_t fc_rows(const qm_exec *ex, const qm_op *op)
+{
+    const qm_tensor *x = &ex->q->t[op->in[0]];
+    return ex->batch * (sscma_qm_numel(x) / x->dims[0]) / fc_depth(ex->q, op);
+}
+
+/*
+ * TFLite's reference FULLY_CONNECTED requantizes in double, rounding half away from zero: y = (int32)round(acc s_x s_w
+ * / s_y) + zp (docs/export.md; a 31-bit multiplier differs on ties), the cast of a product beyond int32 giving
+ * INT32_MIN as on x86 and the zero point added with wraparound. One row of n outputs, written so that it vectorises:
+ * acc is clamped to its bound (where the output saturates anyway), so |p| <= 2^20, p - trunc(p) is exact and twice it
+ * truncates to the rounding step (+1 from 0.5 up, -1 from -0.5 down). rm: qm_op.real_mult (fc_requant_params).
+ */
+SSCMA_KERNEL static void fc_requant_row(const int32_t *restrict c, const int32_t *restrict bias,
+                                        const double *restrict rm, int32_t n_mult, int64_t n, int32_t zp, int32_t lo,
+                                        int32_t hi, int8_t *restrict y)
+{
+    const int32_t *restrict bound = (const int32_t *)(rm + n_mult), *restrict fits_hi = bound + n_mult,
+                            *restrict fits_lo = fits_hi + n_mult;
+    for (int64_t j = 0; j < n; j++) {
+        const int32_t acc = (int32_t)((uint32_t)c[j] + (uint32_t)bias[j]);
+        const int32_t a = acc < -bound[j] ? -bound[j] : acc > bound[j] ? bound[j] : acc;
+        const double p = (double)a * rm[j];
+        const int32_t whole = (int32_t)p;
+        int32_t v = whole + (int32_t)((p - (double)whole) * 2.0);
+        const uint32_t out_of_int32 = -(uint32_t)((acc > fits_hi[j]) | (acc < fits_lo[j])); /* a mask: vectorises */
+        v = (int32_t)(((uint32_t)v & ~out_of_int32) | (0x80000000u & out_of_int32));
+        v = (int32_t)((uint32_t)v + (uint32_t)zp);
+        v = v < lo ? lo : v > hi ? hi : v;
+        y[j] = (int8_t)v;
+    }
+}
+
 /* Output rows [begin, end) of tiles of I8_MR pixels (conv with groups 1) or samples (fc), through the GEMM tile. */
 static void gemm_tiles(void *arg, int64_t begin, int64_t end, int32_t worker)
 {
@@ -430,9 +508,9 @@ static void gemm_tiles(void *arg, int64_t begin, int64_t end, int32_t worker)
     const qm_tensor *x = &j->q->t[op->in[0]], *y = &j->q->t[op->out];
     i8_backend be = (i8_backend)op->backend;
     bool conv = op->kind == QM_CONV;
-    const int64_t H = conv ? x->dims[1] : 1, W = conv ? x->dims[2] : 1, C = conv ? x->dims[3] : x->dims[1];
+    const int64_t H = conv ? x->dims[1] : 1, W = conv ? x->dims[2] : 1, C = conv ? x->dims[3] : fc_depth(j->q, op);
     const int64_t OH = conv ? y->dims[1] : 1, OW = conv ? y->dims[2] : 1, OC = y->dims[y->rank - 1];
-    const int64_t M = j->ex->batch * OH * OW, k_pad = op->k_pad, n_pad = op->n_pad;
+    const int64_t M = conv ? j->ex->batch * OH * OW : fc_rows(j->ex, op), k_pad = op->k_pad, n_pad = op->n_pad;
     const int64_t K = conv ? (int64_t)op->kh * op->kw * C : C;
     const int32_t zp = x->zero_point[0], out_zp = y->zero_point[0];
     const bool direct = !conv || (op->kh == 1 && op->kw == 1 && op->stride_h == 1 && op->stride_w == 1 &&
@@ -501,16 +579,8 @@ static void gemm_tiles(void *arg, int64_t begin, int64_t end, int32_t worker)
                 sscma_i8_requant(be, Cm + r * n_pad, op->bias_eff, op->mult, op->shift, 1, OC, out_zp, op->act_min,
                                  op->act_max, yd + m * OC);
             } else {
-                /* TFLite's FULLY_CONNECTED kernel rounds once: (acc M + 2^(30 - s)) >> (31 - s) */
-                const int32_t *cr = Cm + r * n_pad;
-                int8_t *yr = yd + m * OC;
-                for (int64_t oc = 0; oc < OC; oc++) {
-                    int64_t acc = (int32_t)((uint32_t)cr[oc] + (uint32_t)op->bias_eff[oc]);
-                    int32_t total = 31 - op->shift[oc];
-                    int64_t v = (acc * op->mult[oc] + ((int64_t)1 << (total - 1))) >> total;
-                    v = v < -(1 << 20) ? -(1 << 20) : v > (1 << 20) ? (1 << 20) : v; /* beyond int8 either way */
-                    yr[oc] = (int8_t)qm_clamp_i32((int32_t)v + out_zp, op->act_min, op->act_max);
-                }
+                fc_requant_row(Cm + r * n_pad, op->bias_eff, op->real_mult, op->n_mult, OC, out_zp, op->act_min,
+                               op->act_max, yd + m * OC);
             }
         }
     }
@@ -823,20 +893,6 @@ static void pad_i8(const qm_exec *ex, const qm_op *op)
                    (const int8_t *)qm_buf(ex, x) + (n * H + iy) * W * C, (size_t)(W * C));
 }
 
-static void resize_i8(const qm_exec *ex, const qm_op *op)
-{
-    const sscma_qmodel *q = ex->q;
-    const qm_tensor *x = &q->t[op->in[0]], *y = &q->t[op->out];
-    const int64_t H = x->dims[1], W = x->dims[2], C = x->dims[3], OH = y->dims[1], OW = y->dims[2];
-    for (int64_t n = 0; n < ex->batch; n++)
-        for (int64_t oy = 0; oy < OH; oy++)
-            for (int64_t ox = 0; ox < OW; ox++) {
-                int64_t iy = oy * H / OH, ix = ox * W / OW;
-                memcpy((int8_t *)qm_buf(ex, y) + ((n * OH + oy) * OW + ox) * C,
-                       (const int8_t *)qm_buf(ex, x) + ((n * H + iy) * W + ix) * C, (size_t)C);
-            }
-}
-
 /* Splits `count` rows (or elements) of op over the pool, at least min_per_task each. */
 sscma_status qm_parallel_op(const qm_exec *ex, const qm_op *op, int64_t count, int64_t min_per_task,
                             sscma_task_fn fn)
@@ -857,7 +913,7 @@ sscma_status qm_i8_conv(const qm_exec *ex, const qm_op *op)
 
 sscma_status qm_i8_fc(const qm_exec *ex, const qm_op *op)
 {
-    return qm_parallel_op(ex, op, (ex->batch + I8_MR - 1) / I8_MR, 1, gemm_tiles);
+    return qm_parallel_op(ex, op, (fc_rows(ex, op) + I8_MR - 1) / I8_MR, 1, gemm_tiles);
 }
 
 sscma_status qm_i8_add(const qm_exec *ex, const qm_op *op)
@@ -910,12 +966,6 @@ sscma_status qm_i8_concat(const qm_exec *ex, const qm_op *op)
 sscma_status qm_i8_pad(const qm_exec *ex, const qm_op *op)
 {
     pad_i8(ex, op);
-    return SSCMA_OK;
-}
-
-sscma_status qm_i8_resize(const qm_exec *ex, const qm_op *op)
-{
-    resize_i8(ex, op);
     return SSCMA_OK;
 }
 

@@ -135,6 +135,11 @@ static const qm_kind_def kinds[] = {
         .validate = qm_validate_tile, .run_f32 = qm_run_move,
         .prepare_int8 = qm_i8_prepare_same_params, .run_int8 = qm_run_move,
     },
+    [QM_RESIZE_BILINEAR] = {
+        .kind = QM_RESIZE_BILINEAR, .name = "resize_bilinear", .out_quant = QM_OUT_AS_INPUT,
+        .validate = qm_validate_resize, .run_f32 = qm_f32_resize_bilinear,
+        .prepare_int8 = qm_i8_prepare_resize_bilinear, .run_int8 = qm_i8_resize_bilinear,
+    },
 };
 _Static_assert(sizeof kinds / sizeof kinds[0] == QM_KIND_COUNT, "every qm_kind needs its row in kinds[]");
 

@@ -78,6 +78,7 @@ sscma_status qm_f32_tanh(const qm_exec *ex, const qm_op *op);
 sscma_status qm_f32_exp(const qm_exec *ex, const qm_op *op);
 sscma_status qm_f32_none(const qm_exec *ex, const qm_op *op);
 sscma_status qm_f32_leaky_relu(const qm_exec *ex, const qm_op *op);
+sscma_status qm_f32_resize_bilinear(const qm_exec *ex, const qm_op *op); /* k_resize.c, with the nearest kind's */
 
 /* int8.c: integer parameters */
 sscma_status qm_i8_prepare_weighted(sscma_qmodel *q, qm_op *op);
@@ -93,6 +94,7 @@ sscma_status qm_i8_prepare_tanh(sscma_qmodel *q, qm_op *op);
 sscma_status qm_i8_prepare_exp(sscma_qmodel *q, qm_op *op);
 sscma_status qm_i8_prepare_none(sscma_qmodel *q, qm_op *op);
 sscma_status qm_i8_prepare_leaky_relu(sscma_qmodel *q, qm_op *op);
+sscma_status qm_i8_prepare_resize_bilinear(sscma_qmodel *q, qm_op *op);
 
 /* int8.c: integer kernels */
 sscma_status qm_i8_conv(const qm_exec *ex, const qm_op *op);
@@ -107,6 +109,7 @@ sscma_status qm_i8_lut(const qm_exec *ex, const qm_op *op);
 sscma_status qm_i8_concat(const qm_exec *ex, const qm_op *op);
 sscma_status qm_i8_pad(const qm_exec *ex, const qm_op *op);
 sscma_status qm_i8_resize(const qm_exec *ex, const qm_op *op);
+sscma_status qm_i8_resize_bilinear(const qm_exec *ex, const qm_op *op);
 
 /* k_binary.c: elementwise binary ops with TFLite's broadcasting (ADD, SUB, MUL, MAXIMUM, MINIMUM) and MEAN */
 sscma_status qm_validate_binary(const sscma_qmodel *q, const qm_op *op);

@@ -86,6 +86,7 @@ void sscma_qmodel_destroy(sscma_qmodel *q)
         sscma_free_string(ctx, op->name);
         sscma_free(ctx, op->mult, (size_t)op->n_mult * sizeof *op->mult);
         sscma_free(ctx, op->shift, (size_t)op->n_mult * sizeof *op->shift);
+        sscma_free(ctx, op->real_mult, qm_real_mult_bytes(op->n_mult));
         sscma_free(ctx, op->lut, op->lut_bytes);
         sscma_free(ctx, op->bias_eff, (size_t)op->n_pad * sizeof *op->bias_eff);
     }
@@ -178,6 +179,7 @@ sscma_status sscma_qm_add_op(sscma_qmodel *q, const qm_op *op, int32_t *out)
     qm_op *o = &q->ops[q->n_ops];
     *o = *op;
     o->mult = o->shift = NULL;
+    o->real_mult = NULL;
     o->n_mult = 0;
     o->lut = NULL;
     o->lut_bytes = 0;
@@ -235,12 +237,21 @@ sscma_status qm_validate_conv(const sscma_qmodel *q, const qm_op *op)
     return SSCMA_OK;
 }
 
+/*
+ * x [1, ..., depth] (rank 2..4) in rows of `depth` = the weights' [units, depth]: either the output keeps x's leading
+ * dims (TFLite's keep_num_dims) or it is [rows, units] (TFLite flattens x), rows 1 for a batch of 1.
+ */
 sscma_status qm_validate_fc(const sscma_qmodel *q, const qm_op *op)
 {
     const qm_tensor *x = &q->t[op->in[0]], *y = &q->t[op->out], *w = &q->t[op->in[op->n_in > 1 ? 1 : 0]];
-    if (op->n_in < 2 || x->rank != 2 || w->rank != 2 || w->dims[1] != x->dims[1] || y->rank != 2 ||
-        y->dims[1] != w->dims[0])
-        return qm_op_fail(op, "needs x [N, in], weights [out, in] and output [N, out]", "");
+    if (op->n_in < 2 || x->rank < 2 || w->rank != 2 || w->dims[1] < 1 || sscma_qm_numel(x) % w->dims[1] != 0)
+        return qm_op_fail(op, "needs x [N, ..., in], weights [out, in] and output [N, ..., out]", "");
+    int64_t want[4];
+    memcpy(want, x->dims, sizeof want);
+    want[x->rank - 1] = w->dims[0];
+    const int64_t flat[2] = {sscma_qm_numel(x) / w->dims[1], w->dims[0]};
+    if (!(x->dims[x->rank - 1] == w->dims[1] && qm_shape_is(y, x->rank, want)) && !qm_shape_is(y, 2, flat))
+        return qm_op_fail(op, "needs x [N, ..., in], weights [out, in] and output [N, ..., out]", "");
     if (op->n_in > 2 && (q->t[op->in[2]].rank != 1 || q->t[op->in[2]].dims[0] != w->dims[0]))
         return qm_op_fail(op, "bias must have one value per output", "");
     return SSCMA_OK;
@@ -328,15 +339,6 @@ sscma_status qm_f32_none(const qm_exec *ex, const qm_op *op)
 {
     (void)ex;
     return qm_op_fail(op, "has no float kernel", "");
-}
-
-sscma_status qm_validate_resize(const sscma_qmodel *q, const qm_op *op)
-{
-    const qm_tensor *x = &q->t[op->in[0]], *y = &q->t[op->out];
-    if (x->rank != 4 || y->rank != 4 || y->dims[1] % x->dims[1] || y->dims[2] % x->dims[2] ||
-        y->dims[3] != x->dims[3])
-        return qm_op_fail(op, "output must be an integer multiple of the input in H and W", "");
-    return SSCMA_OK;
 }
 
 sscma_status qm_validate_pad(const sscma_qmodel *q, const qm_op *op)
@@ -858,6 +860,10 @@ static sscma_status run_def(const qm_exec *ex, const qm_op *op, const sscma_op_d
         in[i] = buf_of(ex, op->in[i]);
         in_d[i] = in[i].desc;
     }
+    if (def == &sscma_op_linear && in[0].desc.rank != 2) { /* fully connected: x as rows of the weights' depth */
+        const int64_t rows[2] = {sscma_desc_numel(&in[0].desc) / in[1].desc.dims[1], in[1].desc.dims[1]};
+        in[0].desc = in_d[0] = sscma_desc_make(SSCMA_DTYPE_F32, 2, rows);
+    }
     int32_t n_out = 0;
     sscma_op_sizes sizes = {0, 0};
     sscma_status st = sscma_op_infer(def, attrs, in_d, n_in, out_d, &n_out, &sizes);
@@ -998,13 +1004,6 @@ sscma_status qm_f32_map(const qm_exec *ex, const qm_op *op, float (*f)(float))
     for (int64_t k = 0; k < n; k++)
         yd[k] = f(xd[k]);
     return SSCMA_OK;
-}
-
-sscma_status qm_f32_resize(const qm_exec *ex, const qm_op *op)
-{
-    const qm_tensor *x = &ex->q->t[op->in[0]], *y = &ex->q->t[op->out];
-    sscma_upsample_attrs a = {(int32_t)(y->dims[1] / x->dims[1]), (int32_t)(y->dims[2] / x->dims[2])};
-    return run_def(ex, op, &sscma_op_upsample_nearest, &a, 1);
 }
 
 sscma_status qm_f32_pad(const qm_exec *ex, const qm_op *op)

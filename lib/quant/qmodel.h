@@ -21,7 +21,7 @@
 typedef enum qm_kind {
     QM_KIND_NONE = 0,  /* zeroed memory: never a valid kind */
     QM_CONV,           /* in: x, weight, bias (optional); groups 1 or depthwise (groups == Cin) */
-    QM_FC,             /* in: x [N, in], weight [out, in], bias [out] */
+    QM_FC,             /* in: x [N, ..., in] (rows: all dims but the last), weight [out, in], bias [out] */
     QM_ADD,            /* in: a, b (shapes broadcast as TFLite does: kinds with const_operands, k_binary.c) */
     QM_CONCAT,         /* in: 1..QM_MAX_IN tensors, along `axis` */
     QM_AVG_POOL,       /* kernel kh x kw, stride, padding (count excludes padding, as TFLite) */
@@ -30,7 +30,7 @@ typedef enum qm_kind {
     QM_SOFTMAX,        /* over the last axis, beta 1 */
     QM_LOGISTIC,
     QM_HARDSWISH,
-    QM_RESIZE_NEAREST, /* integer scale factors, half_pixel_centers false, align_corners false */
+    QM_RESIZE_NEAREST, /* to the output's H, W; TFLite's align_corners, half_pixel_centers (op fields) */
     QM_PAD,            /* constant padding of H and W (pad_t, pad_l, pad_b, pad_r) with pad_value */
     QM_REQUANT,        /* TFLite QUANTIZE: int8 -> int8 with other scale / zero point; float, uint8 -> int8, uint8 */
     QM_CLAMP,          /* min(max(x, clip_lo), clip_hi): TFLite RELU (0, inf), RELU6 (0, 6), RELU_N1_TO_1 (-1, 1) */
@@ -46,6 +46,7 @@ typedef enum qm_kind {
     QM_TRANSPOSE,      /* output axis i is input axis perm[i]; perm[0] == 0 (the batch stays first) */
     QM_SLICE,          /* per input axis: count elements from begin, step apart; shrunk axes dropped (k_shape.c) */
     QM_TILE,           /* the input repeated along each axis: output dims are multiples of the input's */
+    QM_RESIZE_BILINEAR, /* to the output's H, W; align_corners or half_pixel_centers (op fields) */
     QM_KIND_COUNT
 } qm_kind;
 
@@ -104,6 +105,14 @@ typedef struct qm_op {
     int32_t begin[4], step[4], count[4]; /* slice, per input axis: the first index, the stride, how many */
     int32_t shrink;                      /* slice: bit i set: input axis i (count 1) is not an output axis */
     float pad_value;                     /* pad: the value outside the input (TFLite PADV2's constant; PAD: 0) */
+    /* appended: */
+    /*
+     * fc: s_x s_w[c] / s_y per output (n_mult doubles, at most 2^20; TFLite's reference FC rounds with it), followed
+     * in the same allocation (qm_real_mult_bytes) by three int32 arrays of n_mult: the bound on |acc| past which the
+     * output saturates anyway, and the largest and smallest acc whose rounded product fits an int32 (fc_requant_row)
+     */
+    double *real_mult;
+    bool align_corners, half_pixel; /* resize: TFLite's ResizeNearestNeighbor / ResizeBilinear options */
 } qm_op;
 
 /*
@@ -165,6 +174,12 @@ typedef struct qm_exec {
     void *tile_scratch;      /* int8 GEMM tiles: tile_bytes per worker */
     size_t tile_bytes;
 } qm_exec;
+
+/* Bytes of qm_op.real_mult for n outputs: the ratios and the accumulator bounds. */
+static inline size_t qm_real_mult_bytes(int32_t n)
+{
+    return (size_t)n * (sizeof(double) + 3 * sizeof(int32_t));
+}
 
 /* Tensor t's activation buffer in the run's plan (t points into ex->q->t), and its size in bytes. */
 static inline void *qm_buf(const qm_exec *ex, const qm_tensor *t)

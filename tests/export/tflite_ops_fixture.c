@@ -113,6 +113,113 @@ static void unary(sscma_context *ctx, const char *dir, const char *name, int32_t
     run_case(ctx, dir, name, all, 1);
 }
 
+static void write_model_xy(tfl_build *m, int32_t x, int32_t y, const char *dir, const char *name)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "%s/%s.tflite", dir, name);
+    if (!tfl_build_write(m, &x, 1, &y, 1, path)) {
+        fprintf(stderr, "%s: cannot write\n", name);
+        failures++;
+    }
+    tfl_build_free(m);
+}
+
+/*
+ * FULLY_CONNECTED, int8: x of shape xdims (rank 2..4; depth its last dim with keep_num_dims, else one sample) -> y,
+ * units outputs, weights per tensor
+ * (n_ws 1) or per channel (n_ws == units), bias scale s_x s_w; keep_num_dims keeps x's leading dims. The scales are
+ * chosen by the callers to put s_x s_w / s_y on a power of two (ties for every odd accumulator) or off the 31-bit
+ * multiplier's grid. 256 samples: x[0] takes every int8 value, the rest a spread of them.
+ */
+static void fully_connected(sscma_context *ctx, const char *dir, const char *name, int32_t rank, const int32_t *xdims,
+                            int32_t units, float sx, int32_t zx, const float *sw, int32_t n_ws, float sy, int32_t zy,
+                            bool keep, int32_t act)
+{
+    tfl_build m;
+    tfl_build_init(&m);
+    int32_t numel = 1;
+    for (int32_t k = 0; k < rank; k++)
+        numel *= xdims[k];
+    const int32_t depth = keep ? xdims[rank - 1] : numel / xdims[0], rows = numel / depth; /* TFLite flattens */
+    int32_t ydims[4], yrank;
+    if (keep) {
+        memcpy(ydims, xdims, (size_t)rank * sizeof *ydims);
+        ydims[rank - 1] = units, yrank = rank;
+    } else {
+        ydims[0] = rows, ydims[1] = units, yrank = 2;
+    }
+    int8_t w[64 * 64];
+    int32_t bias[64];
+    for (int32_t u = 0; u < units; u++) {
+        bias[u] = (u % 5 - 2) * (u + 1) * 3 + (u & 1);
+        for (int32_t d = 0; d < depth; d++)
+            w[u * depth + d] = (int8_t)(((u * 7 + d * 13 + 3) % 23 - 11) * (u % 3 == 0 ? 1 : u % 3 == 1 ? 3 : 11) % 128);
+    }
+    int32_t x = tfl_tensor(&m, "x", TFL_TYPE_INT8, rank, xdims, sx, zx, NULL, 0);
+    int32_t wt = tfl_tensor(&m, "w", TFL_TYPE_INT8, 2, (int32_t[]){units, depth}, sw[0], 0, w,
+                            (size_t)(units * depth));
+    int32_t bt = tfl_tensor(&m, "b", TFL_TYPE_INT32, 1, &units, sx * sw[0], 0, bias, (size_t)units * 4);
+    if (n_ws > 1) {
+        float bs[64];
+        for (int32_t u = 0; u < units; u++)
+            bs[u] = sx * sw[u];
+        tfl_tensor_per_channel(&m, wt, 0, sw, n_ws);
+        tfl_tensor_per_channel(&m, bt, 0, bs, n_ws);
+    }
+    int32_t y = tfl_tensor(&m, "y", TFL_TYPE_INT8, yrank, ydims, sy, zy, NULL, 0);
+    tfl_op *o = tfl_operator(&m, TFL_OP_FULLY_CONNECTED, (int32_t[]){x, wt, bt}, 3, &y, 1);
+    tfl_option_u8(o, 0, act, TFL_OPT_FULLY_CONNECTED);
+    if (keep)
+        tfl_option_u8(o, 2, 1, TFL_OPT_FULLY_CONNECTED);
+    write_model_xy(&m, x, y, dir, name);
+    const int32_t per = rows * depth;
+    int8_t *all = malloc((size_t)per * 256);
+    for (int32_t s = 0; s < 256; s++)
+        for (int32_t k = 0; k < per; k++)
+            all[s * per + k] = (int8_t)(k == 0 ? s - 128 : (s * 53 + k * 97 + 7) % 256 - 128);
+    run_case(ctx, dir, name, all, 256);
+    free(all);
+}
+
+/*
+ * RESIZE_NEAREST_NEIGHBOR or RESIZE_BILINEAR, int8 (scale 0.05, zero point -3) or float: x [1, H, W, 3] ->
+ * y [1, OH, OW, 3] with the flags; 6 samples spread over the type's values (float: signed zeros, fractions, large).
+ */
+static void resize(sscma_context *ctx, const char *dir, const char *name, int32_t code, bool f32, int32_t H,
+                   int32_t W, int32_t OH, int32_t OW, bool align_corners, bool half_pixel)
+{
+    tfl_build m;
+    tfl_build_init(&m);
+    const int8_t type = f32 ? TFL_TYPE_FLOAT32 : TFL_TYPE_INT8;
+    const float scale = f32 ? 0.0f : 0.05f;
+    const int32_t size[2] = {OH, OW}, two = 2, C = 3;
+    int32_t x = tfl_tensor(&m, "x", type, 4, (int32_t[]){1, H, W, C}, scale, -3, NULL, 0);
+    int32_t s = tfl_tensor(&m, "size", TFL_TYPE_INT32, 1, &two, 0.0f, 0, size, sizeof size);
+    int32_t y = tfl_tensor(&m, "y", type, 4, (int32_t[]){1, OH, OW, C}, scale, -3, NULL, 0);
+    tfl_op *o = tfl_operator(&m, code, (int32_t[]){x, s}, 2, &y, 1);
+    const bool bilinear = code == TFL_OP_RESIZE_BILINEAR;
+    const uint8_t opt = bilinear ? TFL_OPT_RESIZE_BILINEAR : TFL_OPT_RESIZE_NEAREST;
+    tfl_option_u8(o, bilinear ? 2 : 0, align_corners, opt);
+    tfl_option_u8(o, bilinear ? 3 : 1, half_pixel, opt);
+    write_model_xy(&m, x, y, dir, name);
+    const int32_t per = H * W * C, n = 6;
+    if (f32) {
+        float *all = malloc((size_t)per * n * sizeof *all);
+        for (int32_t k = 0; k < per * n; k++) {
+            const int32_t v = (k * 73 + 11) % 199 - 99;
+            all[k] = k % 17 == 0 ? -0.0f : k % 23 == 0 ? 3.0e38f * (float)(v % 2 ? 1 : -1) : (float)v * 0.37f + 0.1f;
+        }
+        run_case(ctx, dir, name, all, n);
+        free(all);
+    } else {
+        int8_t *all = malloc((size_t)per * n);
+        for (int32_t k = 0; k < per * n; k++)
+            all[k] = (int8_t)(k < 256 ? k - 128 : (k * 73 + 11) % 256 - 128);
+        run_case(ctx, dir, name, all, n);
+        free(all);
+    }
+}
+
 /* x [1, 256] of type tx -> QUANTIZE or DEQUANTIZE -> y [1, 256] of type ty (scale 0: float). */
 static void convert(sscma_context *ctx, const char *dir, const char *name, int32_t code, int8_t tx, float sx,
                     int32_t zx, int8_t ty, float sy, int32_t zy)
@@ -555,6 +662,47 @@ int main(int argc, char **argv)
     mean_case(ctx, dir, "mean_float_hw", TFL_TYPE_FLOAT32, 4, d_big, (int32_t[]){1, 2}, 2, true, 0.0f, 0, 0.0f, 0);
     mean_case(ctx, dir, "mean_float_c", TFL_TYPE_FLOAT32, 4, d_hw, (int32_t[]){3}, 1, false, 0.0f, 0, 0.0f, 0);
     shape_cases(ctx, dir);
+    /* FULLY_CONNECTED: requantization ties (s_x s_w / s_y = 1/2, 1/8, 3/8 exactly) and a ratio off the multiplier's
+     * grid; per tensor and per channel; rank 3 and 4 inputs flattened or kept (keep_num_dims) */
+    const float half[1] = {0.25f}, eighth[1] = {0.0625f}, odd[1] = {0.3f};
+    const float per_channel[6] = {0.25f, 0.0625f, 0.1875f, 0.3f, 0.5f, 0.015625f};
+    fully_connected(ctx, dir, "fc_tie_half", 2, (int32_t[]){1, 3}, 8, 0.5f, 3, half, 1, 0.25f, -2, false, 0);
+    fully_connected(ctx, dir, "fc_tie_eighth", 2, (int32_t[]){1, 3}, 8, 0.5f, -7, eighth, 1, 0.25f, 5, false, 0);
+    fully_connected(ctx, dir, "fc_off_grid", 2, (int32_t[]){1, 5}, 8, 0.1f, 0, odd, 1, 0.7f, 1, false, 0);
+    fully_connected(ctx, dir, "fc_tie_per_channel", 2, (int32_t[]){1, 3}, 6, 0.5f, 1, per_channel, 6, 0.125f, 0,
+                    false, 0);
+    fully_connected(ctx, dir, "fc_keep_dims_rank3", 3, (int32_t[]){1, 5, 3}, 6, 0.5f, 3, half, 1, 0.25f, -2, true, 0);
+    fully_connected(ctx, dir, "fc_keep_dims_rank4", 4, (int32_t[]){1, 2, 3, 4}, 5, 0.1f, -1, odd, 1, 0.7f, 2, true,
+                    3);
+    fully_connected(ctx, dir, "fc_flatten_rank4", 4, (int32_t[]){1, 2, 2, 3}, 7, 0.5f, 3, eighth, 1, 0.25f, 5,
+                    false, 0);
+    /* ratios of 100 and 10^7: accumulators past the kernel's bound (the output saturates), and from |acc| = 1 ... */
+    const float one[1] = {1.0f};
+    fully_connected(ctx, dir, "fc_saturating", 2, (int32_t[]){1, 5}, 8, 1.0f, 0, one, 1, 0.01f, 0, false, 0);
+    /* ... and products beyond int32: TFLite's cast gives INT32_MIN there (x86), plus the zero point with wraparound */
+    fully_connected(ctx, dir, "fc_saturating_all", 2, (int32_t[]){1, 2}, 8, 1.0f, 0, one, 1, 1e-7f, 3, false, 0);
+    fully_connected(ctx, dir, "fc_saturating_all_neg_zp", 2, (int32_t[]){1, 2}, 8, 1.0f, 0, one, 1, 1e-7f, -5, false,
+                    0);
+    fully_connected(ctx, dir, "fc_saturating_all_relu6", 2, (int32_t[]){1, 2}, 8, 1.0f, 0, one, 1, 1e-4f, -100,
+                    false, 3);
+    fully_connected(ctx, dir, "fc_tie_relu", 2, (int32_t[]){1, 3}, 8, 0.5f, 3, half, 1, 0.25f, -2, false, 1);
+    /* resizes: both flags, each, none; up, down, non-integer factors, 1-pixel sides; int8 and float */
+    static const struct {
+        int32_t h, w, oh, ow;
+    } sizes[] = {{4, 5, 9, 7}, {7, 6, 3, 4}, {1, 3, 4, 1}, {5, 5, 16, 12}, {6, 6, 12, 12}};
+    for (int32_t code = 0; code < 2; code++)
+        for (int32_t f32 = 0; f32 < 2; f32++)
+            for (int32_t flags = 0; flags < 4; flags++)
+                for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++) {
+                    if (code == 1 && flags == 3) /* bilinear refuses both (test_tflite_ops) */
+                        continue;
+                    char name[96];
+                    snprintf(name, sizeof name, "resize_%s_%s_%s%s_%dx%d_to_%dx%d", code ? "bilinear" : "nearest",
+                             f32 ? "f32" : "i8", flags & 1 ? "ac" : "", flags & 2 ? "hp" : "", sizes[k].h, sizes[k].w,
+                             sizes[k].oh, sizes[k].ow);
+                    resize(ctx, dir, name, code ? TFL_OP_RESIZE_BILINEAR : TFL_OP_RESIZE_NEAREST_NEIGHBOR, f32,
+                           sizes[k].h, sizes[k].w, sizes[k].oh, sizes[k].ow, flags & 1, flags & 2);
+                }
     sscma_context_destroy(ctx);
     return failures == 0 ? 0 : 1;
 }

@@ -810,6 +810,214 @@ static void empty_constants_are_refused_cleanly(void)
     sscma_context_destroy(ctx);
 }
 
+/* Loads path, runs it on n input bytes `x` and copies the output bytes into y; returns the model (caller destroys). */
+static sscma_qmodel *load_run(sscma_context *ctx, const char *path, const void *x, size_t n, void *y, size_t ny)
+{
+    sscma_qmodel *q = NULL;
+    CHECK_OK(sscma_qmodel_load_tflite(ctx, path, &q));
+    sscma_tensor *in, *out;
+    CHECK_OK(sscma_qmodel_prepare(q, 1));
+    CHECK_OK(sscma_qmodel_input(q, 0, &in));
+    CHECK_OK(sscma_qmodel_output(q, 0, &out, NULL));
+    void *xd, *yd;
+    size_t in_b, out_b;
+    sscma_tensor_data(in, &xd);
+    sscma_tensor_data(out, &yd);
+    sscma_tensor_size_bytes(in, &in_b);
+    sscma_tensor_size_bytes(out, &out_b);
+    CHECK(in_b == n && out_b == ny);
+    memcpy(xd, x, n);
+    CHECK_OK(sscma_qmodel_run(q));
+    memcpy(y, yd, ny);
+    return q;
+}
+
+/* Fully connected layers the runtime cannot hold, or whose weights are no constant. */
+static void bad_fully_connected_are_refused(void)
+{
+    sscma_context *ctx = NULL;
+    CHECK_OK(sscma_context_create(NULL, &ctx));
+    sscma_qmodel *q = NULL;
+    const char *path = temp_path("bad.tflite");
+    /* x [1, 2, 3] against weights of depth 3 without keep_num_dims: TFLite's output would be [2, units] */
+    tfl_build m;
+    tfl_build_init(&m);
+    const int8_t w[12] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12};
+    int32_t x = tfl_tensor(&m, "x", TFL_TYPE_INT8, 3, (int32_t[]){1, 2, 3}, 0.1f, 0, NULL, 0);
+    int32_t wt = tfl_tensor(&m, "w", TFL_TYPE_INT8, 2, (int32_t[]){4, 3}, 0.1f, 0, w, sizeof w);
+    int32_t y = tfl_tensor(&m, "y", TFL_TYPE_INT8, 2, (int32_t[]){2, 4}, 0.1f, 0, NULL, 0);
+    CHECK(tfl_operator(&m, TFL_OP_FULLY_CONNECTED, (int32_t[]){x, wt}, 2, &y, 1) != NULL);
+    CHECK(tfl_build_write(&m, &x, 1, &y, 1, path));
+    CHECK_FAILS(sscma_qmodel_load_tflite(ctx, path, &q), SSCMA_ERR_UNSUPPORTED,
+                "(FULLY_CONNECTED, builtin code 9): an output of several rows per sample needs keep_num_dims");
+    /* weights that are not a constant */
+    tfl_build_free(&m);
+    tfl_build_init(&m);
+    x = tfl_tensor(&m, "x", TFL_TYPE_INT8, 2, (int32_t[]){1, 3}, 0.1f, 0, NULL, 0);
+    wt = tfl_tensor(&m, "w", TFL_TYPE_INT8, 2, (int32_t[]){4, 3}, 0.1f, 0, NULL, 0);
+    y = tfl_tensor(&m, "y", TFL_TYPE_INT8, 2, (int32_t[]){1, 4}, 0.1f, 0, NULL, 0);
+    CHECK(tfl_operator(&m, TFL_OP_FULLY_CONNECTED, (int32_t[]){x, wt}, 2, &y, 1) != NULL);
+    CHECK(tfl_build_write(&m, &x, 1, &y, 1, path));
+    CHECK_FAILS(sscma_qmodel_load_tflite(ctx, path, &q), SSCMA_ERR_UNSUPPORTED,
+                "(FULLY_CONNECTED, builtin code 9): weights must be a constant [units, depth] tensor");
+    CHECK(q == NULL);
+    tfl_build_free(&m);
+    sscma_context_destroy(ctx);
+}
+
+/*
+ * FULLY_CONNECTED with keep_num_dims on a rank-3 input, float and int8: the float runtime computes each row's sums
+ * (checked against a plain loop), the int8 file survives libsscma's writer (keep_num_dims written again) with the same
+ * outputs, at batch 1 and row by row at batch 2.
+ */
+static void fully_connected_keeps_dims(void)
+{
+    sscma_context *ctx = NULL;
+    CHECK_OK(sscma_context_create(NULL, &ctx));
+    const int8_t w8[20] = {3, -7, 11, 2, -5, 9, 1, -1, 4, 4, -8, 6, 0, 7, -3, 5, 12, -9, 2, 1};
+    float wf[20], bias_f[5] = {0.5f, -0.25f, 1.0f, 0.0f, 2.0f};
+    const int32_t bias_i[5] = {17, -3, 40, 0, -120};
+    for (int k = 0; k < 20; k++)
+        wf[k] = (float)w8[k] * 0.125f;
+    for (int f32 = 0; f32 < 2; f32++) {
+        tfl_build m;
+        tfl_build_init(&m);
+        const int8_t type = f32 ? TFL_TYPE_FLOAT32 : TFL_TYPE_INT8;
+        int32_t five = 5;
+        int32_t x = tfl_tensor(&m, "x", type, 3, (int32_t[]){1, 3, 4}, f32 ? 0.0f : 0.05f, -2, NULL, 0);
+        int32_t wt = f32 ? tfl_tensor(&m, "w", type, 2, (int32_t[]){5, 4}, 0.0f, 0, wf, sizeof wf)
+                         : tfl_tensor(&m, "w", type, 2, (int32_t[]){5, 4}, 0.02f, 0, w8, sizeof w8);
+        int32_t bt = f32 ? tfl_tensor(&m, "b", type, 1, &five, 0.0f, 0, bias_f, sizeof bias_f)
+                         : tfl_tensor(&m, "b", TFL_TYPE_INT32, 1, &five, 0.001f, 0, bias_i, sizeof bias_i);
+        int32_t y = tfl_tensor(&m, "y", type, 3, (int32_t[]){1, 3, 5}, f32 ? 0.0f : 0.03f, 7, NULL, 0);
+        tfl_op *o = tfl_operator(&m, TFL_OP_FULLY_CONNECTED, (int32_t[]){x, wt, bt}, 3, &y, 1);
+        tfl_option_u8(o, 2, 1, TFL_OPT_FULLY_CONNECTED);
+        const char *path = temp_path("fc_keep.tflite"), *again = temp_path("fc_keep_again.tflite");
+        CHECK(tfl_build_write(&m, &x, 1, &y, 1, path));
+        tfl_build_free(&m);
+        if (f32) {
+            float xs[12], ys[15];
+            for (int k = 0; k < 12; k++)
+                xs[k] = (float)(k * 5 % 12) * 0.25f - 1.0f;
+            sscma_qmodel_destroy(load_run(ctx, path, xs, sizeof xs, ys, sizeof ys));
+            for (int r = 0; r < 3; r++)
+                for (int u = 0; u < 5; u++) {
+                    float want = bias_f[u];
+                    for (int d = 0; d < 4; d++)
+                        want += xs[r * 4 + d] * wf[u * 4 + d];
+                    CHECK(fabsf(ys[r * 5 + u] - want) < 1e-5f);
+                }
+            continue;
+        }
+        int8_t xs[24], first[15], second[15];
+        for (int k = 0; k < 24; k++)
+            xs[k] = (int8_t)(k * 41 % 256 - 128);
+        sscma_qmodel *q = load_run(ctx, path, xs, 12, first, sizeof first);
+        CHECK_OK(sscma_export_tflite(q, again));
+        sscma_qmodel_destroy(load_run(ctx, again, xs, 12, second, sizeof second));
+        CHECK(memcmp(first, second, sizeof first) == 0);
+        /* batch 2: the first sample's rows again, the second's from its own input */
+        sscma_tensor *in, *out;
+        int8_t *xd, *yd, one[15];
+        CHECK_OK(sscma_qmodel_prepare(q, 2));
+        CHECK_OK(sscma_qmodel_input(q, 0, &in));
+        CHECK_OK(sscma_qmodel_output(q, 0, &out, NULL));
+        sscma_tensor_data(in, (void **)&xd);
+        sscma_tensor_data(out, (void **)&yd);
+        memcpy(xd, xs, 24);
+        CHECK_OK(sscma_qmodel_run(q));
+        CHECK(memcmp(yd, first, 15) == 0);
+        sscma_qmodel_destroy(load_run(ctx, path, xs + 12, 12, one, sizeof one));
+        CHECK(memcmp(yd + 15, one, 15) == 0);
+        CHECK_FAILS(sscma_export_onnx(q, temp_path("fc_keep.onnx")), SSCMA_ERR_UNSUPPORTED, "[N, in] inputs only");
+        sscma_qmodel_destroy(q);
+    }
+    sscma_context_destroy(ctx);
+}
+
+/* An int8 resize x [1, 3, 4, 2] -> [1, 7, 5, 2] with the given flags, written to path. */
+static void write_resize(const char *path, int32_t code, bool align_corners, bool half_pixel, const int32_t *size)
+{
+    tfl_build m;
+    tfl_build_init(&m);
+    int32_t two = 2;
+    int32_t x = tfl_tensor(&m, "x", TFL_TYPE_INT8, 4, (int32_t[]){1, 3, 4, 2}, 0.1f, 4, NULL, 0);
+    int32_t s = size != NULL ? tfl_tensor(&m, "size", TFL_TYPE_INT32, 1, &two, 0.0f, 0, size, 8)
+                             : tfl_tensor(&m, "size", TFL_TYPE_INT32, 1, &two, 0.0f, 0, NULL, 0);
+    int32_t y = tfl_tensor(&m, "y", TFL_TYPE_INT8, 4, (int32_t[]){1, 7, 5, 2}, 0.1f, 4, NULL, 0);
+    tfl_op *o = tfl_operator(&m, code, (int32_t[]){x, s}, 2, &y, 1);
+    const bool bilinear = code == TFL_OP_RESIZE_BILINEAR;
+    const uint8_t opt = bilinear ? TFL_OPT_RESIZE_BILINEAR : TFL_OPT_RESIZE_NEAREST;
+    tfl_option_u8(o, bilinear ? 2 : 0, align_corners, opt);
+    tfl_option_u8(o, bilinear ? 3 : 1, half_pixel, opt);
+    CHECK(tfl_build_write(&m, &x, 1, &y, 1, path));
+    tfl_build_free(&m);
+}
+
+/*
+ * RESIZE_NEAREST_NEIGHBOR and RESIZE_BILINEAR with each of their flags, to a size that is no multiple of the input,
+ * read, run, written back by libsscma (flags and size kept) and read again compute the same. Nearest copies input
+ * pixels (every output pixel is one of them); bilinear with align_corners keeps the four corners. (Their values against
+ * TFLite's reference kernels: the tflite-ops-reference test.)
+ */
+static void resizes_survive_a_round_trip(void)
+{
+    sscma_context *ctx = NULL;
+    CHECK_OK(sscma_context_create(NULL, &ctx));
+    const int32_t size[2] = {7, 5};
+    int8_t x[24], first[70], second[70];
+    for (int k = 0; k < 24; k++)
+        x[k] = (int8_t)(k * 37 % 256 - 128);
+    for (int code = 0; code < 2; code++)
+        for (int flags = 0; flags < 4; flags++) {
+            const bool bilinear = code == 1, ac = flags & 1, hp = flags & 2;
+            if (bilinear && ac && hp)
+                continue;
+            const char *path = temp_path("resize.tflite"), *again = temp_path("resize_again.tflite");
+            write_resize(path, bilinear ? TFL_OP_RESIZE_BILINEAR : TFL_OP_RESIZE_NEAREST_NEIGHBOR, ac, hp, size);
+            sscma_qmodel *q = load_run(ctx, path, x, sizeof x, first, sizeof first);
+            CHECK_OK(sscma_export_tflite(q, again));
+            sscma_qmodel_destroy(load_run(ctx, again, x, sizeof x, second, sizeof second));
+            CHECK(memcmp(first, second, sizeof first) == 0);
+            if (!(ac && hp))
+                CHECK_OK(sscma_export_onnx(q, temp_path("resize.onnx")));
+            sscma_qmodel_destroy(q);
+            for (int p = 0; p < 35 && !bilinear; p++) {
+                bool found = false;
+                for (int i = 0; i < 12; i++)
+                    found |= first[2 * p] == x[2 * i] && first[2 * p + 1] == x[2 * i + 1];
+                CHECK(found);
+            }
+            if (bilinear && ac)
+                for (int c = 0; c < 2; c++) {
+                    CHECK_INT_EQ(first[c], x[c]);                                /* top left */
+                    CHECK_INT_EQ(first[(0 * 5 + 4) * 2 + c], x[(0 * 4 + 3) * 2 + c]); /* top right */
+                    CHECK_INT_EQ(first[(6 * 5 + 0) * 2 + c], x[(2 * 4 + 0) * 2 + c]); /* bottom left */
+                    CHECK_INT_EQ(first[(6 * 5 + 4) * 2 + c], x[(2 * 4 + 3) * 2 + c]); /* bottom right */
+                }
+        }
+    sscma_context_destroy(ctx);
+}
+
+/* Resizes TFLite would refuse or that lie about their size. */
+static void bad_resizes_are_refused(void)
+{
+    sscma_context *ctx = NULL;
+    CHECK_OK(sscma_context_create(NULL, &ctx));
+    sscma_qmodel *q = NULL;
+    const char *path = temp_path("bad.tflite");
+    write_resize(path, TFL_OP_RESIZE_BILINEAR, true, true, (const int32_t[]){7, 5});
+    CHECK_FAILS(sscma_qmodel_load_tflite(ctx, path, &q), SSCMA_ERR_UNSUPPORTED,
+                "operator 0 (RESIZE_BILINEAR, builtin code 23): align_corners and half_pixel_centers exclude each other");
+    write_resize(path, TFL_OP_RESIZE_NEAREST_NEIGHBOR, false, true, NULL);
+    CHECK_FAILS(sscma_qmodel_load_tflite(ctx, path, &q), SSCMA_ERR_UNSUPPORTED,
+                "(RESIZE_NEAREST_NEIGHBOR, builtin code 97): the size must be a constant int32 [2]");
+    write_resize(path, TFL_OP_RESIZE_BILINEAR, false, false, (const int32_t[]){5, 7});
+    CHECK_FAILS(sscma_qmodel_load_tflite(ctx, path, &q), SSCMA_ERR_UNSUPPORTED,
+                "(RESIZE_BILINEAR, builtin code 23): the size differs from the output's height and width");
+    sscma_context_destroy(ctx);
+}
+
 int main(int argc, char **argv)
 {
     static const test_case cases[] = {
@@ -825,6 +1033,10 @@ int main(int argc, char **argv)
         TEST_CASE(shape_ops_refuse_bad_files),
         TEST_CASE(dynamic_batch_reshape_takes_the_inputs_size),
         TEST_CASE(empty_constants_are_refused_cleanly),
+        TEST_CASE(bad_fully_connected_are_refused),
+        TEST_CASE(fully_connected_keeps_dims),
+        TEST_CASE(resizes_survive_a_round_trip),
+        TEST_CASE(bad_resizes_are_refused),
     };
     int rc = test_main(argc, argv, cases, TEST_COUNT(cases));
     if (tmpdir[0] != '\0')
