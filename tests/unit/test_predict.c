@@ -221,6 +221,52 @@ static void yolo_normalised_output_is_taken_as_is(void)
 }
 
 /*
+ * A float output has no scale: as on the device, its first x says whether the values are normalised (< 1) or in
+ * pixels and percent. The same records as the int8 file, in pixels: the same four boxes.
+ */
+static void yolo_float_output_is_judged_by_its_first_x(void)
+{
+    static float v[YOLO_RECORDS * 7];
+    memset(v, 0, sizeof v);
+    for (size_t r = 0; r < sizeof YOLO_PIXELS / sizeof YOLO_PIXELS[0]; r++)
+        memcpy(v + r * 7, YOLO_PIXELS[r], sizeof YOLO_PIXELS[r]);
+    tfl_build m;
+    tfl_build_init(&m);
+    const int32_t ones[3] = {1, 1, 1}, dims[3] = {1, YOLO_RECORDS, 7};
+    int32_t x = tfl_tensor(&m, "image", TFL_TYPE_FLOAT32, 4, (int32_t[]){1, 32, 32, 3}, 0.0f, 0, NULL, 0);
+    int32_t s = tfl_tensor(&m, "pixel", TFL_TYPE_FLOAT32, 4, (int32_t[]){1, 1, 1, 1}, 0.0f, 0, NULL, 0);
+    int32_t r = tfl_tensor(&m, "pixel_r", TFL_TYPE_FLOAT32, 3, ones, 0.0f, 0, NULL, 0);
+    const float zero = 0.0f;
+    int32_t z0 = tfl_tensor(&m, "zero", TFL_TYPE_FLOAT32, 0, ones, 0.0f, 0, &zero, 4);
+    int32_t z = tfl_tensor(&m, "nothing", TFL_TYPE_FLOAT32, 3, ones, 0.0f, 0, NULL, 0);
+    int32_t c = tfl_tensor(&m, "records", TFL_TYPE_FLOAT32, 3, dims, 0.0f, 0, v, sizeof v);
+    int32_t y = tfl_tensor(&m, "output", TFL_TYPE_FLOAT32, 3, dims, 0.0f, 0, NULL, 0);
+    tfl_operator(&m, TFL_OP_SLICE,
+                 (int32_t[]){x, ints(&m, "b", (int32_t[]){0, 0, 0, 0}, 4), ints(&m, "s", (int32_t[]){1, 1, 1, 1}, 4)},
+                 3, &s, 1)->options_type = TFL_OPT_SLICE;
+    tfl_operator(&m, TFL_OP_RESHAPE, (int32_t[]){s, ints(&m, "shape", ones, 3)}, 2, &r, 1);
+    tfl_option_u8(tfl_operator(&m, TFL_OP_MUL, (int32_t[]){r, z0}, 2, &z, 1), 0, 0, TFL_OPT_MUL);
+    tfl_option_u8(tfl_operator(&m, TFL_OP_ADD, (int32_t[]){z, c}, 2, &y, 1), 0, 0, TFL_OPT_ADD);
+    const char *path = temp_path("yolo_f32.tflite");
+    CHECK(tfl_build_write(&m, &x, 1, &y, 1, path));
+    tfl_build_free(&m);
+    sscma_qmodel *q = load(path);
+    sscma_tensor *img = image(32, 64, 0);
+    sscma_prediction res[8];
+    int32_t n = 0;
+    if (q != NULL && img != NULL) {
+        CHECK_OK(sscma_predict(q, img, NULL, res, 8, &n));
+        CHECK_INT_EQ(n, 4);
+        if (n == 4) {
+            check_box(&res[0], 1, 0.90f, 16, 8, 16, 8);
+            check_box(&res[3], 1, 0.30f, 64, 4, 8, 4);
+        }
+    }
+    sscma_tensor_destroy(img);
+    sscma_qmodel_destroy(q);
+}
+
+/*
  * FOMO [1, 4, 4, 3]: a cell's first largest channel, kept when it is not the background and above 0.25; class =
  * channel - 1; sorted by x. A cell whose background wins is dropped even when a class exceeds the threshold.
  */
@@ -407,6 +453,7 @@ int main(int argc, char **argv)
     static const test_case cases[] = {
         TEST_CASE(yolo_is_recognised_and_decoded),
         TEST_CASE(yolo_normalised_output_is_taken_as_is),
+        TEST_CASE(yolo_float_output_is_judged_by_its_first_x),
         TEST_CASE(fomo_is_recognised_and_drops_background_cells),
         TEST_CASE(classifier_by_shape_pfld_only_when_told),
         TEST_CASE(unknown_layout_is_refused_until_told),
