@@ -19,6 +19,10 @@
 #define PREDICT_OPTIONS_V1_SIZE SSCMA_SIZE_THROUGH(sscma_predict_options, top_k)
 _Static_assert(sizeof(void *) != 8 || PREDICT_OPTIONS_V1_SIZE == 12, "the first version's size is frozen");
 
+/* SSCMA-Micro's device defaults (sscma/server/at/callback/resource.hpp): every model runs at these. */
+#define DEVICE_SCORE_THRESHOLD 0.25f
+#define DEVICE_IOU_THRESHOLD 0.45f
+
 static void defaults(sscma_predict_options *o)
 {
     memset(o, 0, sizeof *o);
@@ -26,7 +30,7 @@ static void defaults(sscma_predict_options *o)
     o->score_threshold = -1.0f; /* the family's default */
     o->top_k = 5;
     o->task = NULL;
-    o->iou_threshold = 0.45f; /* SSCMA-Micro's device default */
+    o->iou_threshold = DEVICE_IOU_THRESHOLD;
 }
 
 sscma_status sscma_predict_options_init(sscma_predict_options *options, size_t struct_size)
@@ -156,9 +160,6 @@ static sscma_status preprocess(sscma_qmodel *q, const sscma_tensor *image, sscma
 typedef enum { TASK_CLS, TASK_FOMO, TASK_PFLD, TASK_YOLO, TASK_COUNT } predict_task;
 static const char *const TASK_NAME[TASK_COUNT] = {"cls", "fomo", "pfld", "yolo"};
 static const char *const TASK_FAMILY[TASK_COUNT] = {"ImageClassifier", "Fomo", "PFLD", NULL};
-/* SSCMA-Micro's device defaults (sscma/server/at/callback/resource.hpp): every model runs at these. */
-#define DEVICE_SCORE_THRESHOLD 0.25f
-#define DEVICE_IOU_THRESHOLD 0.45f
 
 /* One result with the key that orders ties as SSCMA-Micro's stable list sorts do (docs/deployment.md). */
 typedef struct candidate {
@@ -184,12 +185,15 @@ static int by_x_then_order(const void *a, const void *b)
     return x->order < y->order ? -1 : x->order > y->order ? 1 : 0;
 }
 
+/* libsscma's order: score descending, then class, then emission (qsort is not stable). */
 static int by_score(const void *a, const void *b)
 {
     const candidate *x = a, *y = b;
     if (x->p.score != y->p.score)
         return x->p.score > y->p.score ? -1 : 1;
-    return x->p.class_id - y->p.class_id;
+    if (x->p.class_id != y->p.class_id)
+        return x->p.class_id - y->p.class_id;
+    return x->order < y->order ? -1 : x->order > y->order ? 1 : 0;
 }
 
 /* "[1, 2, 3]" into buf. */
@@ -267,9 +271,10 @@ static float box_iou(const sscma_prediction *a, const sscma_prediction *b)
     return fabsf(d) < FLT_EPSILON ? 0.0f : inter / d;
 }
 
+/* To [0, 1]; NaN (a float model's) becomes 0, so the sorts see ordered values. */
 static float clip01(float v)
 {
-    return v < 0.0f ? 0.0f : v > 1.0f ? 1.0f : v;
+    return !(v > 0.0f) ? 0.0f : v > 1.0f ? 1.0f : v;
 }
 
 /*
@@ -426,9 +431,11 @@ sscma_status sscma_predict(sscma_qmodel *qmodel, const sscma_tensor *image, cons
             for (int64_t x = 0; x < gw; x++)
                 for (int64_t k = 1; k < nc; k++) {
                     float s = v[(y * gw + x) * nc + k];
-                    if (s > th)
-                        all[found++] = (candidate){{(int32_t)(k - 1), s, ((float)x + 0.5f) * sx,
-                                                    ((float)y + 0.5f) * sy, sx, sy}, found};
+                    if (s > th) {
+                        all[found] = (candidate){{(int32_t)(k - 1), s, ((float)x + 0.5f) * sx,
+                                                  ((float)y + 0.5f) * sy, sx, sy}, found};
+                        found++;
+                    }
                 }
         qsort(all, (size_t)found, sizeof *all, by_score);
     } else if (st == SSCMA_OK && task == TASK_FOMO) {
