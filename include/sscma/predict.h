@@ -7,8 +7,10 @@
  *   sscma_predict(qmodel, img, NULL, r, 16, &n);     // FOMO: objects; classifier: top classes; PFLD: points
  *
  * Pre-processing is the device's: the image is converted to the model's channel count, resized bilinearly to the
- * input size (no letterbox) and normalised with the model's "mean" / "std" metadata, then quantized for an int8
- * model. docs/deployment.md gives the post-processing of each family.
+ * input size (no letterbox) and normalised with the model's "mean" / "std" metadata (a file without libsscma
+ * metadata: pixel / 255, as ModelAssistant exports), then quantized for an int8 model. A file without "family"
+ * metadata (an SSCMA-Micro / ModelAssistant .tflite) is recognised by its output layout as SSCMA-Micro recognises
+ * it, or told by options->task. docs/deployment.md gives the post-processing of each family.
  */
 #ifndef SSCMA_PREDICT_H
 #define SSCMA_PREDICT_H
@@ -22,18 +24,25 @@ SSCMA_BEGIN_DECLS
 
 /* One result, in the pixels of the image given to sscma_predict. */
 typedef struct sscma_prediction {
-    int32_t class_id; /* classifier and FOMO: the class index; PFLD: the keypoint index */
-    float score;      /* classifier and FOMO: the probability; PFLD: 1 */
-    float x, y;       /* FOMO: the centre of the object's cell; PFLD: the point; classifier: 0 */
-    float w, h;       /* FOMO: the cell's size; otherwise 0 */
+    int32_t class_id; /* classifier, FOMO and YOLO: the class index; PFLD: the keypoint index */
+    float score;      /* classifier and FOMO: the probability; YOLO: the objectness; PFLD: 1 */
+    float x, y;       /* FOMO: the centre of the object's cell; YOLO: the box's centre; PFLD: the point;
+                         classifier: 0 */
+    float w, h;       /* FOMO: the cell's size; YOLO: the box's size; otherwise 0 */
 } sscma_prediction;
 
 /* Options of sscma_predict; initialise with sscma_predict_options_init. */
 typedef struct sscma_predict_options {
     uint32_t struct_size;
-    float score_threshold; /* FOMO: cells whose class probability exceeds it (default 0.5, SSCMA-Micro's);
-                              classifier: classes at or above it (default 0) */
-    int32_t top_k;         /* classifier: the best k classes (default 5) */
+    float score_threshold; /* negative (default): the family's default. With "family" metadata: FOMO cells whose
+                              class probability exceeds it (default 0.5), classes at or above it (default 0).
+                              Without (SSCMA-Micro's rules): scores above it (default 0.25, the device's) */
+    int32_t top_k;         /* classifier: the best k classes (default 5; negative: all) */
+    /* Appended after the first version (which ends at top_k); a caller built with that size gets the defaults. */
+    const char *task;      /* the output's layout: "cls", "fomo", "pfld" or "yolo"; NULL or "" (default): the
+                              "family" metadata, else recognised from the shapes (docs/deployment.md) */
+    float iou_threshold;   /* YOLO: non-maximum suppression drops a box whose IoU with a better one exceeds it
+                              (default 0.45, SSCMA-Micro's); 0..1 */
 } sscma_predict_options;
 
 /* Fills `options` with the defaults (as sscma_quant_options_init). */
@@ -48,12 +57,15 @@ SSCMA_API sscma_status sscma_image_read(sscma_context *ctx, const char *path, in
 
 /*
  * Runs `qmodel` (prepared for batch 1 by this call when needed) on `image` (u8 [H, W, C], C 1 or 3) and writes up to
- * `capacity` results into `results`, best first: a classifier's top_k classes (at or above the threshold), FOMO's
- * cells whose class probability exceeds the threshold (every class of a cell, as SSCMA-Micro), PFLD's keypoints in
- * order. *count receives the number of results found, which may exceed capacity (only capacity are written).
- * options may be NULL. Errors: a model whose family ("family" metadata) is not ImageClassifier, Fomo or PFLD, or
- * whose output does not have the family's shape (SSCMA_ERR_UNSUPPORTED), a bad image tensor (SSCMA_ERR_DTYPE,
- * SSCMA_ERR_SHAPE), the runtime's errors.
+ * `capacity` results into `results`: a classifier's top_k classes, best first; FOMO's cells; YOLO's boxes after
+ * non-maximum suppression; PFLD's keypoints in order (docs/deployment.md gives each family's thresholds and order,
+ * which for a file without "family" metadata are SSCMA-Micro's). *count receives the number of results found, which
+ * may exceed capacity (only capacity are written). options may be NULL. On success the model's "task" metadata
+ * names the post-processing used ("cls", "fomo", "pfld", "yolo"; not set when the model already holds 16 entries).
+ * Errors: a model whose family ("family" metadata) is not ImageClassifier, Fomo or PFLD and no options->task, a file
+ * without it whose layout none of SSCMA-Micro's matches, an output without the task's shape (SSCMA_ERR_UNSUPPORTED),
+ * an unknown task or an iou_threshold outside 0..1 (SSCMA_ERR_INVALID_ARGUMENT), a bad image tensor
+ * (SSCMA_ERR_DTYPE, SSCMA_ERR_SHAPE), the runtime's errors.
  */
 SSCMA_API sscma_status sscma_predict(sscma_qmodel *qmodel, const sscma_tensor *image,
                                      const sscma_predict_options *options, sscma_prediction *results, int32_t capacity,

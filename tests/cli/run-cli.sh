@@ -236,6 +236,32 @@ ok "infer a classifier: top 3 named classes, best first" \
 d['results'][0]['classes'][0]['score'] >= d['results'][0]['classes'][1]['score'] and \
 all(c['name'] for c in d['results'][0]['classes'])"
 
+# SSCMA-Micro files without libsscma metadata (hand-made by test_predict --write): a Swift-YOLO [1, 63, 7] output is
+# recognised by its layout and decoded as the device decodes it (4 boxes after the 0.25 threshold and NMS at 0.45;
+# tests/unit/test_predict.c says which); --classes names the classes, --task says a layout that is not recognised.
+if [ -n "${SSCMA_PREDICT_FIXTURE:-}" ]; then
+    mkdir -p micro && "$SSCMA_PREDICT_FIXTURE" --write micro
+    "$SSCMA" infer micro/yolo.tflite gray.png --json --classes cat,dog --draw yolo.png >yolo.json 2>/dev/null
+    ok "infer a Swift-YOLO file without metadata: recognised, NMS, named by --classes" json yolo.json \
+        "d['task'] == 'yolo' and d['family'] == '' and [o['name'] for o in d['results'][0]['objects']] == \
+['dog', 'cat', 'dog', 'dog'] and d['results'][0]['objects'][0]['x'] == 7.0 and \
+d['results'][0]['objects'][0]['w'] == 7.0"
+    ok "infer --draw draws YOLO boxes" test -s yolo.png
+    "$SSCMA" infer micro/yolo.tflite gray.png --classes cat,dog >yolo.txt 2>/dev/null
+    ok "infer prints a YOLO box's centre and size" grep -qF "  dog (1) 0.900 at (7.0, 7.0) size 7.0 x 7.0" yolo.txt
+    "$SSCMA" infer micro/yolo.tflite gray.png --json --iou 0.8 >yolo8.json 2>/dev/null
+    ok "infer --iou 0.8 keeps the box NMS dropped at 0.45" json yolo8.json "len(d['results'][0]['objects']) == 5"
+    fails "--task pfld on a YOLO output names both shapes" 1 "output is [1, 63, 7]; expected [1, 2 x points]" \
+        "$SSCMA" infer micro/yolo.tflite gray.png --task pfld
+    fails "a layout SSCMA-Micro does not recognise points to --task" 1 "say which with --task cls|fomo|pfld|yolo" \
+        "$SSCMA" infer micro/odd.tflite gray.png
+    "$SSCMA" infer micro/odd.tflite gray.png --task yolo --json >odd.json 2>/dev/null
+    ok "infer --task yolo decodes a layout the shapes do not give" json odd.json \
+        "d['task'] == 'yolo' and len(d['results'][0]['objects']) == 1"
+    fails "an unknown --task is a usage error" 2 "--task expects cls, fomo, pfld or yolo" \
+        "$SSCMA" infer micro/yolo.tflite gray.png --task ssd
+fi
+
 # sscma info on a .tflite file: inputs with their quantization, operators by count, memory, metadata, and whether
 # libsscma runs it (a file it cannot run is described too: test_tflite_ops)
 "$SSCMA" info fm.tflite --json >fminfo.json 2>/dev/null

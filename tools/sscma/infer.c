@@ -44,21 +44,33 @@ int cli_infer(cli_args *a)
         }
     }
     const char *family = "", *classes_text = NULL;
-    sscma_qmodel_meta(q, "family", &family);
+    if (sscma_qmodel_meta(q, "family", &family) != SSCMA_OK)
+        family = "";
     json_t *classes = sscma_qmodel_meta(q, "classes", &classes_text) == SSCMA_OK ? json_loads(classes_text, 0, NULL)
                                                                                 : NULL;
     sscma_clear_error();
+    if (a->classes != NULL && classes != NULL)
+        fprintf(stderr, "sscma infer: the model names its classes; --classes is not used\n");
+    else if (a->classes != NULL) { /* --classes a,b,c: names for a file without "classes" metadata */
+        classes = json_array();
+        for (const char *c = a->classes; classes != NULL;) {
+            const char *end = strchr(c, ',');
+            size_t len = end ? (size_t)(end - c) : strlen(c);
+            json_array_append_new(classes, json_stringn(c, len));
+            if (end == NULL)
+                break;
+            c = end + 1;
+        }
+    }
     sscma_predict_options po;
     sscma_predict_options_init(&po, sizeof po);
     po.top_k = (int32_t)a->topk;
+    po.task = a->task;
     if (a->threshold >= 0.0)
         po.score_threshold = (float)a->threshold;
-    const bool fomo = strcmp(family, "Fomo") == 0, pfld = strcmp(family, "PFLD") == 0;
-    if (a->draw != NULL && !fomo && !pfld) {
-        rc = cli_error(a, 2, "--draw draws FOMO objects and PFLD keypoints; this model is a %s", family);
-        json_decref(classes);
-        goto done;
-    }
+    if (a->iou >= 0.0)
+        po.iou_threshold = (float)a->iou;
+    const char *task = "";
     cli_grid g;
     cli_grid_init(&g, a->n_positional - first_image);
     json_t *all = json_array();
@@ -75,6 +87,22 @@ int cli_infer(cli_args *a)
             rc = cli_fail(a, a->positional[i]);
             goto done;
         }
+        /* the post-processing sscma_predict chose (option, "family" metadata or the output's layout) */
+        if (sscma_qmodel_meta(q, "task", &task) != SSCMA_OK) {
+            sscma_clear_error();
+            task = a->task != NULL ? a->task : "";
+        }
+        const bool fomo = strcmp(task, "fomo") == 0, pfld = strcmp(task, "pfld") == 0,
+                   yolo = strcmp(task, "yolo") == 0, boxes = fomo || yolo;
+        if (a->draw != NULL && !boxes && !pfld) {
+            sscma_tensor_destroy(img);
+            json_decref(all);
+            json_decref(classes);
+            cli_grid_free(&g);
+            rc = cli_error(a, 2, "--draw draws FOMO and YOLO objects and PFLD keypoints; this model is a %s (%s)",
+                           task, family[0] ? family : "recognised by its layout");
+            goto done;
+        }
         if (n > MAX_RESULTS)
             n = MAX_RESULTS;
         json_t *items = json_array();
@@ -87,7 +115,7 @@ int cli_infer(cli_args *a)
             else
                 e = json_pack("{s:i, s:s, s:f}", "class", (int)r[k].class_id, "name", name ? name : "", "score",
                               (double)r[k].score);
-            if (fomo) {
+            if (boxes) {
                 json_object_set_new(e, "x", json_real(r[k].x));
                 json_object_set_new(e, "y", json_real(r[k].y));
                 json_object_set_new(e, "w", json_real(r[k].w));
@@ -95,7 +123,7 @@ int cli_infer(cli_args *a)
             }
             json_array_append_new(items, e);
         }
-        if (a->draw != NULL && cli_grid_add(&g, img, r, n, fomo ? CLI_DRAW_BOXES : CLI_DRAW_POINTS) != 0) {
+        if (a->draw != NULL && cli_grid_add(&g, img, r, n, boxes ? CLI_DRAW_BOXES : CLI_DRAW_POINTS) != 0) {
             sscma_tensor_destroy(img);
             json_decref(items);
             json_decref(all);
@@ -117,12 +145,16 @@ int cli_infer(cli_args *a)
                 else if (fomo)
                     printf("  %s (%d) %.3f at (%.1f, %.1f)\n", name ? name : "?", (int)r[k].class_id,
                            (double)r[k].score, (double)r[k].x, (double)r[k].y);
+                else if (yolo)
+                    printf("  %s (%d) %.3f at (%.1f, %.1f) size %.1f x %.1f\n", name ? name : "?",
+                           (int)r[k].class_id, (double)r[k].score, (double)r[k].x, (double)r[k].y, (double)r[k].w,
+                           (double)r[k].h);
                 else
                     printf("  %s (%d) %.4f\n", name ? name : "?", (int)r[k].class_id, (double)r[k].score);
             }
         }
         json_array_append_new(all, json_pack("{s:s, s:o}", "image", a->positional[i],
-                                             pfld ? "keypoints" : fomo ? "objects" : "classes", items));
+                                             pfld ? "keypoints" : boxes ? "objects" : "classes", items));
     }
     json_decref(classes);
     if (a->draw != NULL) {
@@ -135,7 +167,7 @@ int cli_infer(cli_args *a)
         }
     }
     if (a->json)
-        cli_print_json(json_pack("{s:s, s:o}", "family", family, "results", all));
+        cli_print_json(json_pack("{s:s, s:s, s:o}", "family", family, "task", task, "results", all));
     else
         json_decref(all);
     rc = 0;

@@ -5,7 +5,7 @@
  *   sscma eval    CONFIG CHECKPOINT [--cfg-options K=V ...] [--split val|test] [--json]
  *   sscma export  CONFIG CHECKPOINT --format onnx|tflite|c [--precision float32|int8] [--calib N]
  *                 [--qat-epochs N] [--verify] [--out FILE]
- *   sscma infer   (CONFIG CHECKPOINT | MODEL.tflite) IMAGE... [--json] [--draw OUT.png]
+ *   sscma infer   (CONFIG CHECKPOINT | MODEL.tflite) IMAGE... [--json] [--draw OUT.png] [--task T] [--classes a,b]
  *   sscma info    (CONFIG [--cfg-options K=V ...] | MODEL.tflite) [--json]
  *   sscma dataset check|stats CONFIG [--split train|val|test] [--json]
  *   sscma dataset compose --from CONFIG_OR_DIR --out DIR [--count N] [--seed S]
@@ -37,9 +37,14 @@ static const cli_command commands[] = {
      "reports the differences and the task metric of both. Default --out: beside the checkpoint.",
      2, 2},
     {"infer", cli_infer,
-     "infer (CONFIG CHECKPOINT | MODEL.tflite) IMAGE... [--json] [--draw OUT.png] [--topk K] [--threshold X]",
-     "Runs a model on images: a classifier prints the top classes, FOMO the detected objects (centres, as\n"
-     "SSCMA-Micro), PFLD the keypoints in pixels. --draw writes the first image with the results drawn.",
+     "infer (CONFIG CHECKPOINT | MODEL.tflite) IMAGE... [--json] [--draw OUT.png] [--topk K] [--threshold X]\n"
+     "             [--iou X] [--task cls|fomo|pfld|yolo] [--classes NAME,NAME,...]",
+     "Runs a model on images: a classifier prints the top classes, FOMO and YOLO the detected objects (centres\n"
+     "and sizes in the image's pixels, as SSCMA-Micro), PFLD the keypoints in pixels. --draw writes the first\n"
+     "image with the results drawn. A .tflite without libsscma metadata (an SSCMA-Micro / ModelAssistant file)\n"
+     "is recognised by its output layout as SSCMA-Micro does (FOMO, YOLOv5 / Swift-YOLO, classifier) and\n"
+     "post-processed with the device's rules (scores above 0.25, YOLO NMS at IoU 0.45); --task says the layout\n"
+     "(PFLD is never guessed), --classes names the classes when the file does not.",
      2, CLI_MAX_POSITIONAL},
     {"info", cli_info, "info (CONFIG [--cfg-options K=V ...] | MODEL.tflite) [--json]",
      "Prints the model's parameters, MACs, input and output shapes, int8 weight size and activation memory,\n"
@@ -138,14 +143,25 @@ static int parse_args(int argc, char **argv, int first, cli_args *a)
         } else if (strcmp(o, "--from") == 0) {
             VALUE();
             a->from = v;
-        } else if (strcmp(o, "--threshold") == 0) {
+        } else if (strcmp(o, "--task") == 0) {
             VALUE();
-            char *end = NULL;
-            a->threshold = strtod(v, &end);
-            if (end == v || *end != '\0' || !(a->threshold >= 0.0 && a->threshold <= 1.0)) {
-                fprintf(stderr, "sscma %s: --threshold expects a number in [0, 1], got '%s'\n", a->cmd, v);
+            if (strcmp(v, "cls") != 0 && strcmp(v, "fomo") != 0 && strcmp(v, "pfld") != 0 && strcmp(v, "yolo") != 0) {
+                fprintf(stderr, "sscma %s: --task expects cls, fomo, pfld or yolo, got '%s'\n", a->cmd, v);
                 return 2;
             }
+            a->task = v;
+        } else if (strcmp(o, "--classes") == 0) {
+            VALUE();
+            a->classes = v;
+        } else if (strcmp(o, "--threshold") == 0 || strcmp(o, "--iou") == 0) {
+            VALUE();
+            char *end = NULL;
+            double x = strtod(v, &end);
+            if (end == v || *end != '\0' || !(x >= 0.0 && x <= 1.0)) {
+                fprintf(stderr, "sscma %s: %s expects a number in [0, 1], got '%s'\n", a->cmd, o, v);
+                return 2;
+            }
+            *(strcmp(o, "--iou") == 0 ? &a->iou : &a->threshold) = x;
         } else if (strcmp(o, "--calib") == 0 || strcmp(o, "--qat-epochs") == 0 || strcmp(o, "--threads") == 0 ||
                    strcmp(o, "--count") == 0 || strcmp(o, "--seed") == 0 || strcmp(o, "--topk") == 0) {
             VALUE();
@@ -208,6 +224,7 @@ int main(int argc, char **argv)
     a.calib = 32;
     a.topk = 5;
     a.threshold = -1.0;
+    a.iou = -1.0;
     a.count = -1;
     int rc = parse_args(argc, argv, 2, &a);
     if (rc != 0)
