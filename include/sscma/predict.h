@@ -60,9 +60,8 @@ SSCMA_API sscma_status sscma_image_read(sscma_context *ctx, const char *path, in
  * `capacity` results into `results`: a classifier's top_k classes, best first; FOMO's cells; YOLO's boxes after
  * non-maximum suppression; PFLD's keypoints in order (docs/deployment.md gives each family's thresholds and order,
  * which for a file without "family" metadata are SSCMA-Micro's). *count receives the number of results found, which
- * may exceed capacity (only capacity are written). options may be NULL. On success the model's "task" metadata
- * names the post-processing used ("cls", "fomo", "pfld", "yolo"; not set when the model already holds 16 entries).
- * Errors: a model whose family ("family" metadata) is not ImageClassifier, Fomo or PFLD and no options->task, a file
+ * may exceed capacity (only capacity are written). options may be NULL (sscma_predict_task says which
+ * post-processing that is). Errors: a model whose family ("family" metadata) is not ImageClassifier, Fomo or PFLD and no options->task, a file
  * without it whose layout none of SSCMA-Micro's matches, an output without the task's shape (SSCMA_ERR_UNSUPPORTED),
  * an unknown task or an iou_threshold outside 0..1 (SSCMA_ERR_INVALID_ARGUMENT), a bad image tensor
  * (SSCMA_ERR_DTYPE, SSCMA_ERR_SHAPE), the runtime's errors.
@@ -70,6 +69,14 @@ SSCMA_API sscma_status sscma_image_read(sscma_context *ctx, const char *path, in
 SSCMA_API sscma_status sscma_predict(sscma_qmodel *qmodel, const sscma_tensor *image,
                                      const sscma_predict_options *options, sscma_prediction *results, int32_t capacity,
                                      int32_t *count);
+
+/*
+ * The post-processing sscma_predict applies to `qmodel` with `options` (NULL: the defaults), without running it:
+ * *task receives "cls", "fomo", "pfld" or "yolo" (a static string), from options->task, else the "family" metadata,
+ * else the output's layout as SSCMA-Micro recognises it (docs/deployment.md). Prepares the model for batch 1 when
+ * needed, as sscma_predict does. Errors: as sscma_predict's for the task and the layout.
+ */
+SSCMA_API sscma_status sscma_predict_task(sscma_qmodel *qmodel, const sscma_predict_options *options, const char **task);
 
 SSCMA_END_DECLS
 

@@ -341,6 +341,65 @@ static sscma_status choose_task(sscma_qmodel *q, const char *option, const char 
     return recognise(q, in_rank, in, rank, d, task);
 }
 
+/* The model's family, the views at batch 1 and their shapes, and the task they call for (sscma_predict_task). */
+typedef struct predict_setup {
+    const char *family;
+    sscma_tensor *in, *outv;
+    int32_t rank, in_rank;
+    int64_t dims[SSCMA_TENSOR_MAX_RANK], in_dims[SSCMA_TENSOR_MAX_RANK];
+    predict_task task;
+} predict_setup;
+
+static sscma_status setup(sscma_qmodel *q, const sscma_predict_options *o, predict_setup *s)
+{
+    memset(s, 0, sizeof *s);
+    for (int i = 0; i < SSCMA_TENSOR_MAX_RANK; i++)
+        s->dims[i] = s->in_dims[i] = 1;
+    if (sscma_qmodel_meta(q, "family", &s->family) != SSCMA_OK) {
+        sscma_clear_error();
+        s->family = NULL;
+    }
+    sscma_status st;
+    if (q->plan.batch != 1 && (st = sscma_qmodel_prepare(q, 1)) != SSCMA_OK)
+        return st;
+    if ((st = sscma_qmodel_input(q, 0, &s->in)) != SSCMA_OK ||
+        (st = sscma_qmodel_output(q, 0, &s->outv, NULL)) != SSCMA_OK)
+        return st;
+    sscma_tensor_rank(s->outv, &s->rank);
+    sscma_tensor_rank(s->in, &s->in_rank);
+    for (int32_t i = 0; i < s->rank && i < SSCMA_TENSOR_MAX_RANK; i++)
+        sscma_tensor_dim(s->outv, i, &s->dims[i]);
+    for (int32_t i = 0; i < s->in_rank && i < SSCMA_TENSOR_MAX_RANK; i++)
+        sscma_tensor_dim(s->in, i, &s->in_dims[i]);
+    s->task = TASK_CLS;
+    return choose_task(q, o->task, s->family, s->in_rank, s->in_dims, s->rank, s->dims, &s->task);
+}
+
+static sscma_status read_options(const sscma_predict_options *options, sscma_predict_options *o)
+{
+    defaults(o);
+    if (options != NULL) {
+        sscma_status st = SSCMA_OPTIONS_READ(sscma_predict_options, options, o, PREDICT_OPTIONS_V1_SIZE);
+        if (st != SSCMA_OK)
+            return st;
+    }
+    if (!(o->iou_threshold >= 0.0f && o->iou_threshold <= 1.0f))
+        return SSCMA_FAIL(SSCMA_ERR_INVALID_ARGUMENT, "iou_threshold is %g; expected 0..1", (double)o->iou_threshold);
+    return SSCMA_OK;
+}
+
+sscma_status sscma_predict_task(sscma_qmodel *qmodel, const sscma_predict_options *options, const char **task)
+{
+    SSCMA_REQUIRE_NONNULL(qmodel);
+    SSCMA_REQUIRE_NONNULL(task);
+    sscma_predict_options o;
+    predict_setup s;
+    sscma_status st = read_options(options, &o);
+    if (st == SSCMA_OK && (st = setup(qmodel, &o, &s)) == SSCMA_OK)
+        *task = TASK_NAME[s.task];
+    return st;
+}
+
 sscma_status sscma_predict(sscma_qmodel *qmodel, const sscma_tensor *image, const sscma_predict_options *options,
                            sscma_prediction *results, int32_t capacity, int32_t *count)
 {
@@ -350,40 +409,18 @@ sscma_status sscma_predict(sscma_qmodel *qmodel, const sscma_tensor *image, cons
     if (capacity < 0 || (capacity > 0 && results == NULL))
         return SSCMA_FAIL(SSCMA_ERR_INVALID_ARGUMENT, "results must hold capacity (%d) entries", (int)capacity);
     sscma_predict_options o;
-    defaults(&o);
-    if (options != NULL) {
-        sscma_status st = SSCMA_OPTIONS_READ(sscma_predict_options, options, &o, PREDICT_OPTIONS_V1_SIZE);
-        if (st != SSCMA_OK)
-            return st;
-    }
-    if (!(o.iou_threshold >= 0.0f && o.iou_threshold <= 1.0f))
-        return SSCMA_FAIL(SSCMA_ERR_INVALID_ARGUMENT, "iou_threshold is %g; expected 0..1", (double)o.iou_threshold);
+    predict_setup su;
     sscma_qmodel *q = qmodel;
-    const char *family = NULL;
-    if (sscma_qmodel_meta(q, "family", &family) != SSCMA_OK) {
-        sscma_clear_error();
-        family = NULL;
-    }
+    sscma_status st = read_options(options, &o);
+    if (st != SSCMA_OK || (st = setup(q, &o, &su)) != SSCMA_OK)
+        return st;
     /* a file without libsscma's metadata follows SSCMA-Micro's conventions (docs/deployment.md) */
-    const bool device = family == NULL;
-    sscma_status st;
-    if (q->plan.batch != 1 && (st = sscma_qmodel_prepare(q, 1)) != SSCMA_OK)
-        return st;
-    sscma_tensor *in = NULL, *outv = NULL;
-    if ((st = sscma_qmodel_input(q, 0, &in)) != SSCMA_OK || (st = sscma_qmodel_output(q, 0, &outv, NULL)) != SSCMA_OK)
-        return st;
-    int32_t rank = 0, in_rank = 0;
-    int64_t dims[SSCMA_TENSOR_MAX_RANK] = {1, 1, 1, 1}, in_dims[SSCMA_TENSOR_MAX_RANK] = {1, 1, 1, 1};
+    const bool device = su.family == NULL;
+    sscma_tensor *in = su.in, *outv = su.outv;
+    const int32_t rank = su.rank;
+    const int64_t *dims = su.dims, *in_dims = su.in_dims;
+    const predict_task task = su.task;
     int64_t n = 0, ih = 0, iw = 0;
-    sscma_tensor_rank(outv, &rank);
-    sscma_tensor_rank(in, &in_rank);
-    for (int32_t i = 0; i < rank && i < SSCMA_TENSOR_MAX_RANK; i++)
-        sscma_tensor_dim(outv, i, &dims[i]);
-    for (int32_t i = 0; i < in_rank && i < SSCMA_TENSOR_MAX_RANK; i++)
-        sscma_tensor_dim(in, i, &in_dims[i]);
-    predict_task task = TASK_CLS;
-    if ((st = choose_task(q, o.task, family, in_rank, in_dims, rank, dims, &task)) != SSCMA_OK)
-        return st;
     /* SSCMA-Micro's "values in percent" rule: an int8 output whose scale is 0.1 or more */
     int32_t qaxis = 0;
     int64_t qcount = 0;
@@ -481,9 +518,6 @@ sscma_status sscma_predict(sscma_qmodel *qmodel, const sscma_tensor *image, cons
         for (int64_t k = 0; k < found && k < capacity; k++)
             results[k] = all[k].p;
         *count = (int32_t)found;
-        /* tells the caller (the CLI) which post-processing ran; a model with 16 entries keeps its own */
-        if (sscma_qmodel_set_meta(q, "task", TASK_NAME[task]) != SSCMA_OK)
-            sscma_clear_error();
     }
     sscma_mfree(q->ctx, all);
     sscma_mfree(q->ctx, v);

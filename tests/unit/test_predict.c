@@ -155,9 +155,10 @@ static void yolo_is_recognised_and_decoded(void)
         check_box(&r[2], 1, 0.50f, 48, 20, 16, 8); /* r4 */
         check_box(&r[3], 1, 0.30f, 64, 4, 8, 4);   /* r5, clipped to the right edge */
     }
-    const char *task = NULL;
-    CHECK_OK(sscma_qmodel_meta(q, "task", &task));
+    const char *task = NULL, *meta = NULL;
+    CHECK_OK(sscma_predict_task(q, NULL, &task));
     CHECK_STR_EQ(task, "yolo");
+    CHECK_FAILS(sscma_qmodel_meta(q, "task", &meta), SSCMA_ERR_NOT_FOUND, "task"); /* predicting leaves the model as is */
     /* IoU threshold 0.8: r1 (0.78) stays too, between r0 and r3 by x */
     sscma_predict_options o;
     CHECK_OK(sscma_predict_options_init(&o, sizeof o));
@@ -298,7 +299,7 @@ static void fomo_is_recognised_and_drops_background_cells(void)
             check_box(&r[1], 1, 153.0f / 256.0f, 24, 28, 16, 8);
         }
         const char *task = NULL;
-        CHECK_OK(sscma_qmodel_meta(q, "task", &task));
+        CHECK_OK(sscma_predict_task(q, NULL, &task));
         CHECK_STR_EQ(task, "fomo");
     }
     sscma_tensor_destroy(img);
@@ -338,7 +339,14 @@ static void classifier_by_shape_pfld_only_when_told(void)
             check_box(&r[1], 1, 1.0f, 64.0f / 256.0f * 64, 77.0f / 256.0f * 32, 0, 0);
         }
         const char *task = NULL;
-        CHECK_OK(sscma_qmodel_meta(q, "task", &task));
+        CHECK_OK(sscma_predict_task(q, NULL, &task)); /* [1, N] without metadata: a classifier, as on the device */
+        CHECK_STR_EQ(task, "cls");
+        CHECK_FAILS(sscma_predict_task(NULL, NULL, &task), SSCMA_ERR_INVALID_ARGUMENT, "'qmodel'");
+        CHECK_FAILS(sscma_predict_task(q, NULL, NULL), SSCMA_ERR_INVALID_ARGUMENT, "'task'");
+        sscma_predict_options po;
+        CHECK_OK(sscma_predict_options_init(&po, sizeof po));
+        po.task = "pfld";
+        CHECK_OK(sscma_predict_task(q, &po, &task));
         CHECK_STR_EQ(task, "pfld");
     }
     sscma_tensor_destroy(img);

@@ -88,7 +88,7 @@ int cli_infer(cli_args *a)
             goto done;
         }
         /* the post-processing sscma_predict chose (option, "family" metadata or the output's layout) */
-        if (sscma_qmodel_meta(q, "task", &task) != SSCMA_OK) {
+        if (sscma_predict_task(q, &po, &task) != SSCMA_OK) {
             sscma_clear_error();
             task = a->task != NULL ? a->task : "";
         }
