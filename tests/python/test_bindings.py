@@ -231,3 +231,23 @@ def test_tensorboard_reads_the_event_file(ctx, tmp_path):
     assert [v for _, v in scalars["loss"]] == pytest.approx([entry["loss"] for entry in train], rel=1e-6)
     assert scalars["accuracy/top1"] == [(1, pytest.approx(val[0]["accuracy/top1"], rel=1e-6))]
     assert "lr" in scalars and "momentum" in scalars
+
+
+def test_predict_on_a_file_without_metadata(ctx):
+    """A TensorFlow-made FOMO file (no libsscma metadata, a 16-px input SSCMA-Micro does not recognise): refused
+    until told, then results carry boxes."""
+    path = os.path.join(os.path.dirname(__file__), "..", "tflite", "models", "fomo_int8.tflite")
+    q = sscma.QModel.load_tflite(ctx, path)
+    img = (np.arange(16 * 16 * 3, dtype=np.int64).reshape(16, 16, 3) * 5 % 256).astype(np.uint8)
+    with pytest.raises(sscma.SscmaError) as e:
+        q.predict(img)
+    assert "--task" in str(e.value)
+    found = q.predict(img, score_threshold=0.0, task="fomo")
+    assert all(set(r) == {"class", "score", "x", "y", "w", "h"} for r in found)
+    assert all(r["w"] == pytest.approx(4.0) and r["h"] == pytest.approx(4.0) for r in found)  # 16 px / 4 cells
+    with pytest.raises(sscma.SscmaError) as e:  # told a layout the output does not have
+        q.predict(img, task="cls")
+    assert "expected [1, classes]" in str(e.value)
+    with pytest.raises(sscma.SscmaError) as e:
+        q.predict(img, task="ssd")
+    assert "unknown task 'ssd'" in str(e.value)

@@ -295,9 +295,11 @@ class QModel(_Handle):
         check(fn["sscma_qmodel_memory"](self.handle, 1 if as_int8 else 0, ctypes.byref(w), ctypes.byref(a)))
         return w.value, a.value
 
-    def predict(self, image, score_threshold=None, top_k=5, capacity=256):
+    def predict(self, image, score_threshold=None, top_k=5, capacity=256, task=None, iou_threshold=None):
         """Runs one uint8 image [H, W, C] as the device does (sscma_predict); returns a list of dicts, best first:
-        {"class", "score"} for a classifier, plus "x", "y", "w", "h" for FOMO; {"point", "x", "y"} for PFLD."""
+        {"class", "score"} for a classifier, plus "x", "y", "w", "h" for FOMO and YOLO; {"point", "x", "y"} for PFLD.
+        task ("cls", "fomo", "pfld", "yolo") says the output's layout of a file without libsscma's metadata (else
+        recognised as SSCMA-Micro does); iou_threshold is YOLO's non-maximum suppression's (default 0.45)."""
         image = np.ascontiguousarray(image, dtype=np.uint8)
         if image.ndim == 2:
             image = image[:, :, None]
@@ -306,6 +308,10 @@ class QModel(_Handle):
         if score_threshold is not None:
             opts.score_threshold = score_threshold
         opts.top_k = top_k
+        if task is not None:
+            opts.task = task.encode()
+        if iou_threshold is not None:
+            opts.iou_threshold = iou_threshold
         dims = (ctypes.c_int64 * 3)(*image.shape)
         t = ctypes.c_void_p()
         check(fn["sscma_tensor_create"](self.ctx.handle, 3, 3, dims, ctypes.byref(t)))
@@ -316,15 +322,14 @@ class QModel(_Handle):
         finally:
             destroy["sscma_tensor_destroy"](t)
         self._batch = 1
-        try:
-            family = self.meta("family")
-        except SscmaError:
-            family = ""
+        chosen = ctypes.c_char_p()
+        check(fn["sscma_predict_task"](self.handle, ctypes.byref(opts), ctypes.byref(chosen)))
+        kind = chosen.value.decode()
         out = []
         for r in res[:min(n.value, capacity)]:
-            if family == "PFLD":
+            if kind == "pfld":
                 out.append({"point": r.class_id, "x": r.x, "y": r.y})
-            elif family == "Fomo":
+            elif kind in ("fomo", "yolo"):
                 out.append({"class": r.class_id, "score": r.score, "x": r.x, "y": r.y, "w": r.w, "h": r.h})
             else:
                 out.append({"class": r.class_id, "score": r.score})

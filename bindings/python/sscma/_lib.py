@@ -81,7 +81,8 @@ class TrainProgress(ctypes.Structure):
 
 
 class PredictOptions(ctypes.Structure):
-    _fields_ = [("struct_size", c_u32), ("score_threshold", ctypes.c_float), ("top_k", c_i32)]
+    _fields_ = [("struct_size", c_u32), ("score_threshold", ctypes.c_float), ("top_k", c_i32),
+                ("task", ctypes.c_char_p), ("iou_threshold", ctypes.c_float)]
 
 
 class Prediction(ctypes.Structure):
@@ -184,6 +185,7 @@ _FUNCS = {
     "sscma_qmodel_memory": (c_ptr, ctypes.c_int, P(c_i64), P(c_i64)),
     "sscma_predict_options_init": (P(PredictOptions), c_size),
     "sscma_predict": (c_ptr, c_ptr, P(PredictOptions), P(Prediction), c_i32, P(c_i32)),
+    "sscma_predict_task": (c_ptr, P(PredictOptions), P(ctypes.c_char_p)),
     "sscma_image_read": (c_ptr, c_char_p, c_i32, P(c_ptr)),
     "sscma_dataset_num_classes": (c_ptr, P(c_i32)),
     "sscma_dataset_class_name": (c_ptr, c_i32, P(c_char_p)),
