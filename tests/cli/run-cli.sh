@@ -262,6 +262,16 @@ d['results'][0]['objects'][0]['w'] == 7.0"
         "$SSCMA" infer micro/yolo.tflite gray.png --task ssd
 fi
 
+# sscma eval CONFIG MODEL.tflite: the exported int8 file on the val split with the task's metric, near the checkpoint's
+"$SSCMA" eval "$FMNIST" fm.tflite --json --cfg-options val_dataloader.dataset.indices=500 >evtfl.json 2>/dev/null
+"$SSCMA" eval "$FMNIST" fm/last.ckpt --json --cfg-options val_dataloader.dataset.indices=500 >evckpt.json 2>/dev/null
+ok "eval of the exported .tflite: 500 samples, top-1 within 3 points of the checkpoint's" /usr/bin/python3 -c "
+import json, sys; f = json.load(open('evtfl.json')); c = json.load(open('evckpt.json'))
+a, b = f['metrics']['accuracy/top1'], c['metrics']['accuracy/top1']
+sys.exit(0 if f['samples'] == 500 and f['family'] == 'ImageClassifier' and 'accuracy/top1' in c['metrics'] and abs(a - b) <= 3 else 1)"
+cp model.onnx notflite.tflite
+fails "eval of a file that is no TFLite file names it" 1 "notflite.tflite" "$SSCMA" eval "$FMNIST" notflite.tflite
+
 # sscma info on a .tflite file: inputs with their quantization, operators by count, memory, metadata, and whether
 # libsscma runs it (a file it cannot run is described too: test_tflite_ops)
 "$SSCMA" info fm.tflite --json >fminfo.json 2>/dev/null

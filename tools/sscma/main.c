@@ -2,7 +2,7 @@
  * sscma: the command line of libsscma, for people who know SSCMA's tools/train.py and tools/export.py.
  *
  *   sscma train   CONFIG [--work-dir DIR] [--cfg-options K=V ...] [--resume [CKPT]] [--threads N] [--quiet]
- *   sscma eval    CONFIG CHECKPOINT [--cfg-options K=V ...] [--split val|test] [--json]
+ *   sscma eval    CONFIG (CHECKPOINT | MODEL.tflite) [--cfg-options K=V ...] [--split val|test] [--json]
  *   sscma export  CONFIG CHECKPOINT --format onnx|tflite|c [--precision float32|int8] [--calib N]
  *                 [--qat-epochs N] [--verify] [--out FILE]
  *   sscma infer   (CONFIG CHECKPOINT | MODEL.tflite) IMAGE... [--json] [--draw OUT.png] [--task T] [--classes a,b]
@@ -26,7 +26,7 @@ static const cli_command commands[] = {
      "log.jsonl, checkpoints (epoch_N.ckpt, best_<metric>_epoch_N.ckpt, last_checkpoint) and curves.svg.\n"
      "--resume continues from CKPT, or from the work dir's last checkpoint.",
      1, 1},
-    {"eval", cli_eval, "eval CONFIG CHECKPOINT [--cfg-options K=V ...] [--split val|test] [--threads N] [--json]",
+    {"eval", cli_eval, "eval CONFIG (CHECKPOINT | MODEL.tflite) [--cfg-options K=V ...] [--split val|test] [--threads N] [--json]",
      "Measures the config's val_evaluator on the validation (or test) split with CHECKPOINT's weights.", 2, 2},
     {"export", cli_export,
      "export CONFIG CHECKPOINT --format onnx|tflite|c [--precision float32|int8] [--calib N] [--qat-epochs N]\n"

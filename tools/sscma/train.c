@@ -297,6 +297,57 @@ done:
     return rc;
 }
 
+/*
+ * sscma eval CONFIG MODEL.tflite: the file run (in libsscma's int8 runtime, as read back from disk) over the config's
+ * split with the family's metric, as SSCMA's tools/test.py evaluates an exported model (sscma_export_verify).
+ */
+static int eval_tflite(cli_args *a, const char *split)
+{
+    sscma_config *cfg = NULL;
+    sscma_context *ctx = NULL;
+    sscma_runner *runner = NULL;
+    sscma_qmodel *q = NULL;
+    sscma_loader *loader = NULL;
+    int rc = 1;
+    if (cli_open(a, a->positional[0], NULL, &cfg, &ctx, &runner) != 0)
+        goto done;
+    double t0 = now_s();
+    if (sscma_qmodel_load_tflite(ctx, a->positional[1], &q) != SSCMA_OK) {
+        rc = cli_fail(a, "cannot read the model");
+        goto done;
+    }
+    if (sscma_runner_loader(runner, split, &loader) != SSCMA_OK) {
+        rc = cli_fail(a, "cannot open the split");
+        goto done;
+    }
+    sscma_verify_report r;
+    memset(&r, 0, sizeof r);
+    r.struct_size = sizeof r;
+    if (sscma_export_verify(q, a->positional[1], loader, &r) != SSCMA_OK) {
+        rc = cli_fail(a, "evaluation failed");
+        goto done;
+    }
+    const char *family = "";
+    if (sscma_qmodel_meta(q, "family", &family) != SSCMA_OK)
+        family = "";
+    sscma_clear_error();
+    json_t *out = json_pack("{s:s, s:s, s:s, s:I, s:{s:f}, s:f}", "model", a->positional[1], "family", family, "split",
+                            split, "samples", (json_int_t)r.samples, "metrics", r.metric_name, r.metric_file,
+                            "seconds", now_s() - t0);
+    if (a->json) {
+        cli_print_json(out);
+    } else {
+        printf("%s split, %lld samples, %s:\n", split, (long long)r.samples, a->positional[1]);
+        cli_print_metrics(json_object_get(out, "metrics"));
+        json_decref(out);
+    }
+    rc = 0;
+done:
+    sscma_qmodel_destroy(q);
+    cli_close(runner, ctx, cfg);
+    return rc;
+}
+
 int cli_eval(cli_args *a)
 {
     sscma_config *cfg = NULL;
@@ -305,6 +356,9 @@ int cli_eval(cli_args *a)
     int rc = 1;
     const char *split = a->split != NULL ? a->split : "val";
     const sscma_metric *m = NULL;
+    size_t len = strlen(a->positional[1]);
+    if (len > 7 && strcmp(a->positional[1] + len - 7, ".tflite") == 0)
+        return eval_tflite(a, split);
     if (cli_open(a, a->positional[0], a->positional[1], &cfg, &ctx, &runner) != 0)
         goto done;
     double t0 = now_s();
