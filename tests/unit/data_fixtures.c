@@ -42,3 +42,21 @@ void fifo_done(const char *path)
     alarm(0);
     unlink(path);
 }
+
+sscma_dataset *check_defects_listed(const char *config, int64_t samples, int64_t problems, const char *const *needles,
+                                    size_t n)
+{
+    sscma_dataset *ds = NULL;
+    CHECK_OK(sscma_dataset_open(ctx, config, &ds));
+    if (ds == NULL)
+        return NULL;
+    int64_t size = 0, found = 0;
+    const char *report = NULL;
+    CHECK_OK(sscma_dataset_size(ds, &size));
+    CHECK_INT_EQ(size, samples);
+    CHECK_OK(sscma_dataset_check(ds, &found, &report));
+    for (size_t k = 0; k < n && report != NULL; k++)
+        CHECK_STR_CONTAINS(report, needles[k]);
+    CHECK_INT_EQ(found, problems);
+    return ds;
+}

@@ -30,6 +30,14 @@ bool have_fashion(void);
 bool fifo_make(const char *path, unsigned seconds);
 void fifo_done(const char *path);
 
+/*
+ * Opens `config` (which must open), checks it has `samples` samples, and that sscma_dataset_check reports exactly
+ * `problems` problems, among them a line containing each of the n needles (on_defect "skip" tests). Returns the
+ * dataset (the caller destroys it), or NULL when it did not open.
+ */
+sscma_dataset *check_defects_listed(const char *config, int64_t samples, int64_t problems, const char *const *needles,
+                                    size_t n);
+
 /* Makes the context and the temporary folder, runs the cases (test_main), removes both; returns main's status. */
 int data_test_main(int argc, char **argv, const test_case *cases, size_t count);
 

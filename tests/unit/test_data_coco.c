@@ -337,14 +337,6 @@ static void coco_defects_listed_in_one_pass(void)
     CHECK_FAILS(sscma_dataset_open(ctx, cfg, &ds), SSCMA_ERR_IO, "images[1] (id 8): image file");
     size_t len = strlen(cfg);
     snprintf(cfg + len - 1, sizeof cfg - len + 1, ", \"on_defect\": \"skip\"}");
-    CHECK_OK(sscma_dataset_open(ctx, cfg, &ds));
-    if (ds == NULL)
-        return;
-    int64_t n = 0, problems = 0;
-    const char *report = NULL;
-    CHECK_OK(sscma_dataset_size(ds, &n));
-    CHECK_INT_EQ(n, 1); /* images[0]; images[3] repeats its id */
-    CHECK_OK(sscma_dataset_check(ds, &problems, &report));
     static const char *const needles[] = {
         "ann.json: images[1] (id 8): image file",
         "ann.json: images[2] (id 9, a.png): \"width\" and \"height\" must be positive integers",
@@ -354,9 +346,10 @@ static void coco_defects_listed_in_one_pass(void)
         "ann.json: annotations[3] (id 4): box [30, 20, 8, 8] leaves image 7 (32 x 24): clipped",
         "ann.json: annotations[4] (id 5): unknown image_id 12",
     };
-    for (size_t k = 0; k < sizeof needles / sizeof needles[0]; k++)
-        CHECK_STR_CONTAINS(report, needles[k]);
-    CHECK_INT_EQ(problems, 7); /* the annotation of the missing image goes with it, unreported */
+    /* images[0] kept (images[3] repeats its id); the annotation of the missing image goes with it, unreported */
+    ds = check_defects_listed(cfg, 1, 7, needles, sizeof needles / sizeof needles[0]);
+    if (ds == NULL)
+        return;
     sscma_sample *s = NULL;
     CHECK_OK(sscma_dataset_get(ds, 0, &s));
     if (s != NULL) {
