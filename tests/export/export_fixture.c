@@ -9,7 +9,9 @@
  *   <family>_int8_input.bin / _int8_output.bin int8, libsscma's int8 runtime
  *   <family>_tflite_int8_output.bin            int8, libsscma's runtime on the model read back from the .tflite
  *   manifest.json                              shapes and quantization parameters
- * Usage: export_fixture OUT_DIR [N]
+ * Usage: export_fixture OUT_DIR [N] [tiny]
+ * `tiny`: the three families in 24x24 variants of a few ten thousand parameters and no activations fixture (for
+ * tests/tflite/onnx2tf/generate.py, whose committed files must stay small).
  */
 #include <math.h>
 #include <stdbool.h>
@@ -29,6 +31,76 @@
             exit(1);                                                                                           \
         }                                                                                                      \
     } while (0)
+
+/* The `tiny` variants: MobileNetV2 cut at its stride-8 stage for the classifier, PFLD with two blocks a layer. */
+static const fixture_family tiny_families[3] = {
+    {"classifier",
+     "{\"type\": \"ImageClassifier\", \"input_size\": [24, 24],"
+     " \"backbone\": {\"type\": \"MobileNetV2\", \"widen_factor\": 0.35, \"in_channels\": 1, \"out_indices\": [2]},"
+     " \"neck\": {\"type\": \"GlobalAveragePooling\"},"
+     " \"head\": {\"type\": \"LinearClsHead\", \"num_classes\": 10, \"in_channels\": 16}}",
+     24, "logits", 1},
+    {"fomo",
+     "{\"type\": \"Fomo\", \"input_size\": [24, 24], \"backbone\": {\"type\": \"MobileNetv2\","
+     " \"widen_factor\": 0.35, \"out_indices\": [2], \"in_channels\": 1}, \"head\": {\"type\": \"FomoHead\","
+     " \"input_channels\": [16], \"num_classes\": 3, \"middle_channel\": 48}}",
+     24, "probs", 0},
+    {"pfld",
+     "{\"type\": \"PFLD\", \"input_size\": [24, 24], \"backbone\": {\"type\": \"PfldMobileNetV2\", \"inchannel\": 1,"
+     " \"layer1\": [16, 16], \"layer2\": [32, 32], \"out_channel\": 16},"
+     " \"head\": {\"type\": \"PFLDhead\", \"num_point\": 4, \"input_channel\": 16}}",
+     24, "keypoints", 0},
+};
+
+/* fixture_quantize for the `tiny` variants, with the layer before the softmax scaled first (the classifier's fc by
+ * 10 more than fixture_randomize's 30, FOMO's 1x1 prediction conv by 50) and the classifier briefly trained: random
+ * weights otherwise give near-uniform softmax outputs, a few distinct integers that would hide a wrong layer. */
+static sscma_status tiny_quantize(sscma_context *ctx, const fixture_family *fam, int64_t n, fixture_quantized *out)
+{
+    memset(out, 0, sizeof *out);
+    sscma_status st = sscma_model_create(ctx, fam->config, &out->model);
+    if (st != SSCMA_OK)
+        return st;
+    fixture_randomize(out->model);
+    int32_t count = 0;
+    sscma_model_param_count(out->model, &count);
+    for (int32_t i = 0; i < count; i++) {
+        const char *name;
+        uint32_t flags;
+        sscma_tensor *v;
+        float *d;
+        int64_t numel = 0;
+        if (sscma_model_param(out->model, i, &name, &flags, &v, NULL) != SSCMA_OK)
+            continue;
+        float factor = strcmp(name, "head.convs_pred.0.weight") == 0 ? 50.0f
+                       : strcmp(name, "head.fc.weight") == 0 && strcmp(fam->name, "classifier") == 0 ? 10.0f
+                                                                                                       : 1.0f;
+        if (factor == 1.0f)
+            continue;
+        sscma_tensor_data(v, (void **)&d);
+        sscma_tensor_numel(v, &numel);
+        for (int64_t k = 0; k < numel; k++)
+            d[k] *= factor;
+    }
+    st = fixture_fashion_loader(ctx, fam->size, n, 32, &out->dataset, &out->loader);
+    if (st == SSCMA_OK && strcmp(fam->name, "classifier") == 0) {
+        /* a few epochs on the calibration images: an untrained net averages its features to nearly the same
+         * logits for every image (FOMO and PFLD would need box and keypoint targets Fashion-MNIST lacks) */
+        sscma_trainer *trainer = NULL;
+        st = sscma_trainer_create(out->model, out->loader, NULL,
+                                  "{\"max_epochs\": 4, \"optim_wrapper\": {\"optimizer\": {\"type\": \"AdamW\","
+                                  " \"lr\": 0.01}}}",
+                                  &trainer);
+        if (st == SSCMA_OK)
+            st = sscma_trainer_train(trainer);
+        sscma_trainer_destroy(trainer);
+    }
+    if (st == SSCMA_OK)
+        st = sscma_quantize(out->model, out->loader, NULL, &out->q);
+    if (st != SSCMA_OK)
+        fixture_release(out);
+    return st;
+}
 
 static void write_bin(const char *dir, const char *family, const char *what, const void *data, size_t bytes)
 {
@@ -182,11 +254,14 @@ static void run_readback(sscma_context *ctx, const char *path, const char *dir, 
 int main(int argc, char **argv)
 {
     if (argc < 2) {
-        fprintf(stderr, "usage: export_fixture OUT_DIR [N]\n");
+        fprintf(stderr, "usage: export_fixture OUT_DIR [N] [tiny]\n");
         return 2;
     }
     const char *dir = argv[1];
     int64_t n = argc > 2 ? atoll(argv[2]) : 32;
+    bool tiny = argc > 3 && strcmp(argv[3], "tiny") == 0;
+    const fixture_family *families = tiny ? tiny_families : fixture_families;
+    int n_fam = tiny ? 3 : 4;
     sscma_context_options o;
     sscma_context_options_init(&o, sizeof o);
     o.seed = 3;
@@ -201,12 +276,15 @@ int main(int argc, char **argv)
     }
     fprintf(manifest, "{\"samples\": %lld,\n", (long long)n);
     /* the three families, then the activations fixture (LOGISTIC, HARD_SWISH) */
-    for (int k = 0; k < 4; k++) {
+    for (int k = 0; k < n_fam; k++) {
         const fixture_family acts = {"acts", NULL, 32, "logits", 0};
-        const fixture_family *fam = k < 3 ? &fixture_families[k] : &acts;
+        const fixture_family *fam = k < 3 ? &families[k] : &acts;
         fixture_quantized fx;
         sscma_qmodel *f = NULL;
-        TRY(fixture_quantize(ctx, fam->config, fam->size, 256, 32, &fx));
+        if (tiny)
+            TRY(tiny_quantize(ctx, fam, 256, &fx));
+        else
+            TRY(fixture_quantize(ctx, fam->config, fam->size, 256, 32, &fx));
         sscma_loader *loader = fx.loader;
         sscma_qmodel *q = fx.q;
         TRY(sscma_qmodel_from_model(fx.model, &f));
@@ -226,7 +304,7 @@ int main(int argc, char **argv)
         fprintf(manifest, "  \"%s\": {\n", fam->name);
         run_samples(f, loader, n, dir, fam->name, "f32", manifest, false);
         run_samples(q, loader, n, dir, fam->name, "int8", manifest, true);
-        fprintf(manifest, "  }%s\n", k == 3 ? "" : ",");
+        fprintf(manifest, "  }%s\n", k == n_fam - 1 ? "" : ",");
         run_readback(ctx, path, dir, fam->name, n);
         sscma_qmodel_destroy(f);
         fixture_release(&fx);

@@ -1,6 +1,8 @@
 #!/usr/bin/env python3
 """Runs the TensorFlow-made .tflite files of tests/tflite/models/ in libsscma and compares them with TFLite's
-reference outputs stored beside them (generate.py made both; see its docstring for the format).
+reference outputs stored beside them (generate.py made both; see its docstring for the format). The files of
+manifest-*.json beside manifest.json (other generators, same format: manifest-onnx2tf.json lists the files SSCMA's
+export path ONNX -> onnx2tf -> TFLiteConverter makes from libsscma's ONNX, onnx2tf/generate.py) are checked too.
 
 Needs only python3 + numpy and the built library (SSCMA_LIBRARY, as the Python package finds it):
 
@@ -115,6 +117,13 @@ def check_file(ctx, models_dir, m):
     return "ok", ""
 
 
+def manifest_files(models_dir):
+    """manifest.json (generate.py), then the other generators' manifest-<tag>.json (same schema, e.g.
+    manifest-onnx2tf.json from onnx2tf/generate.py) in name order."""
+    extra = sorted(n for n in os.listdir(models_dir) if n.startswith("manifest-") and n.endswith(".json"))
+    return ["manifest.json"] + extra
+
+
 def main():
     ap = argparse.ArgumentParser(description="TensorFlow-made .tflite files in libsscma vs TFLite's reference kernels")
     ap.add_argument("--models", default=os.path.join(HERE, "models"))
@@ -123,8 +132,10 @@ def main():
     ap.add_argument("--library", help="the libsscma.so to load (default: SSCMA_LIBRARY, else the installed one)")
     args = ap.parse_args()
     load_bindings(args.library)
-    with open(os.path.join(args.models, "manifest.json")) as f:
-        manifest = json.load(f)
+    manifest = {"models": []}
+    for name in manifest_files(args.models):
+        with open(os.path.join(args.models, name)) as f:
+            manifest["models"] += json.load(f)["models"]
     expected = None
     if args.expect:
         expected = []
