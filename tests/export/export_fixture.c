@@ -52,9 +52,9 @@ static const fixture_family tiny_families[3] = {
      24, "keypoints", 0},
 };
 
-/* fixture_quantize for the `tiny` variants, with the layer before the softmax scaled first (the classifier's fc by
- * 10 more than fixture_randomize's 30, FOMO's 1x1 prediction conv by 50) and the classifier briefly trained: random
- * weights otherwise give near-uniform softmax outputs, a few distinct integers that would hide a wrong layer. */
+/* fixture_quantize for the `tiny` variants: random weights give near-uniform softmax outputs, a few distinct integers
+ * that would hide a wrong layer before them, so FOMO's 1x1 prediction conv is scaled by 50 and the classifier (its fc
+ * back to the initializer's scale, undoing fixture_randomize's 30) is briefly trained on the calibration images. */
 static sscma_status tiny_quantize(sscma_context *ctx, const fixture_family *fam, int64_t n, fixture_quantized *out)
 {
     memset(out, 0, sizeof *out);
@@ -73,7 +73,7 @@ static sscma_status tiny_quantize(sscma_context *ctx, const fixture_family *fam,
         if (sscma_model_param(out->model, i, &name, &flags, &v, NULL) != SSCMA_OK)
             continue;
         float factor = strcmp(name, "head.convs_pred.0.weight") == 0 ? 50.0f
-                       : strcmp(name, "head.fc.weight") == 0 && strcmp(fam->name, "classifier") == 0 ? 10.0f
+                       : strcmp(name, "head.fc.weight") == 0 && strcmp(fam->name, "classifier") == 0 ? 1.0f / 30.0f
                                                                                                        : 1.0f;
         if (factor == 1.0f)
             continue;
@@ -88,7 +88,7 @@ static sscma_status tiny_quantize(sscma_context *ctx, const fixture_family *fam,
          * logits for every image (FOMO and PFLD would need box and keypoint targets Fashion-MNIST lacks) */
         sscma_trainer *trainer = NULL;
         st = sscma_trainer_create(out->model, out->loader, NULL,
-                                  "{\"max_epochs\": 4, \"optim_wrapper\": {\"optimizer\": {\"type\": \"AdamW\","
+                                  "{\"max_epochs\": 8, \"optim_wrapper\": {\"optimizer\": {\"type\": \"AdamW\","
                                   " \"lr\": 0.01}}}",
                                   &trainer);
         if (st == SSCMA_OK)

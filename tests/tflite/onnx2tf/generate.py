@@ -6,8 +6,8 @@ SSCMA (ModelAssistant) exports PyTorch -> ONNX -> onnx2tf -> SavedModel -> TFLit
 dataset. This script does the same from libsscma's `sscma_export_onnx` of the float model, so that the files a
 user gets by taking libsscma's ONNX through SSCMA's toolchain are checked to run bit-exactly in libsscma.
 
-For each family of tests/export/export_fixture.c (classifier, fomo, pfld: the fixture's seeded random weights with
-non-trivial batch norms, in the 24x24 `tiny` variants), `export_fixture DIR 256 tiny` writes <family>_f32.onnx
+For each family of tests/export/export_fixture.c (classifier, fomo, pfld in its 24x24 `tiny` variants: seeded
+weights with non-trivial batch norms, the classifier briefly trained, FOMO's prediction conv scaled), `export_fixture DIR 256 tiny` writes <family>_f32.onnx
 (NCHW, as ONNX wants) and the 256 Fashion-MNIST test images (resized and normalized, float32 NHWC) that libsscma's
 own PTQ calibrated on; those same images are the representative dataset here (onnx2tf's model takes NHWC). onnx2tf 1.29.24 (tests/tflite/onnx2tf/requirements.txt: it pins
 TensorFlow 2.19, so its own venv) writes the SavedModel; TFLiteConverter.from_saved_model with
