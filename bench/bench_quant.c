@@ -328,6 +328,108 @@ static int latency(int argc, char **argv)
     return 0;
 }
 
+/* Writes int8 .tflite files of deployable size into dir for `tflite` latency: MobileNetV2-0.35 classifier and FOMO,
+ * 96x96x3, PTQ-calibrated on 64 synthetic JPEGs (latency does not depend on the weights' values). */
+static int tflite_models(int argc, char **argv)
+{
+    if (argc < 3)
+        return 2;
+    const char *dir = argv[2];
+    sscma_context *ctx;
+    TRY(sscma_context_create(NULL, &ctx));
+    char calib_dir[1024], cfg[1400], path[1100];
+    snprintf(calib_dir, sizeof calib_dir, "%s/calib", dir);
+    if (write_jpeg_set(ctx, calib_dir, 64) != 0)
+        return 1;
+    snprintf(cfg, sizeof cfg, "{\"type\": \"CustomDataset\", \"data_root\": \"%s\"}", calib_dir);
+    sscma_dataset *ds;
+    sscma_loader *loader;
+    TRY(sscma_dataset_open(ctx, cfg, &ds));
+    TRY(sscma_loader_create(ctx, ds,
+                            "{\"batch_size\": 32, \"pipeline\": [{\"type\": \"Resize\", \"size\": [96, 96]}, "
+                            "{\"type\": \"Normalize\", \"mean\": [128], \"std\": [64]}]}",
+                            &loader));
+    static const char *const names[2] = {"mbv2_0.35_96_int8.tflite", "fomo_mbv2_0.35_96_int8.tflite"};
+    static const char *const cfgs[2] = {
+        "{\"type\": \"ImageClassifier\", \"input_size\": [96, 96], \"backbone\": {\"type\": \"MobileNetV2\", "
+        "\"widen_factor\": 0.35}, \"head\": {\"type\": \"LinearClsHead\", \"num_classes\": 10}}",
+        "{\"type\": \"Fomo\", \"input_size\": [96, 96], \"backbone\": {\"type\": \"MobileNetv2\", \"widen_factor\": 0.35, "
+        "\"out_indices\": [2], \"in_channels\": 3}, \"head\": {\"type\": \"FomoHead\", \"num_classes\": 3, "
+        "\"middle_channel\": 48}}"};
+    for (int k = 0; k < 2; k++) {
+        sscma_model *model;
+        sscma_qmodel *q;
+        TRY(sscma_model_create(ctx, cfgs[k], &model));
+        TRY(sscma_quantize(model, loader, NULL, &q));
+        snprintf(path, sizeof path, "%s/%s", dir, names[k]);
+        TRY(sscma_export_tflite(q, path));
+        printf("%s\n", path);
+        sscma_qmodel_destroy(q);
+        sscma_model_destroy(model);
+    }
+    sscma_loader_destroy(loader);
+    sscma_dataset_destroy(ds);
+    sscma_context_destroy(ctx);
+    return 0;
+}
+
+/* Batch-1 latency of .tflite files in libsscma's runtime: one JSON line per file, median of --repeats runs after 20
+ * warm-up runs, inputs filled with a fixed pattern. */
+static int tflite_latency(int argc, char **argv)
+{
+    int threads = 1, repeats = 300, first = 2;
+    for (; first + 1 < argc && strncmp(argv[first], "--", 2) == 0; first += 2) {
+        if (strcmp(argv[first], "--threads") == 0)
+            threads = atoi(argv[first + 1]);
+        else if (strcmp(argv[first], "--repeats") == 0)
+            repeats = atoi(argv[first + 1]);
+    }
+    if (repeats < 1 || first >= argc)
+        return 2;
+    sscma_context_options o;
+    sscma_context_options_init(&o, sizeof o);
+    o.num_threads = threads;
+    sscma_context *ctx;
+    TRY(sscma_context_create(&o, &ctx));
+    double *t = malloc((size_t)repeats * sizeof *t);
+    if (t == NULL)
+        return 1;
+    for (int f = first; f < argc; f++) {
+        sscma_qmodel *q;
+        TRY(sscma_qmodel_load_tflite(ctx, argv[f], &q));
+        TRY(sscma_qmodel_prepare(q, 1));
+        int32_t n_in = 0, n_out = 0;
+        TRY(sscma_qmodel_io_count(q, &n_in, &n_out));
+        for (int32_t i = 0; i < n_in; i++) {
+            sscma_tensor *in;
+            TRY(sscma_qmodel_input(q, i, &in));
+            int64_t n = 0;
+            void *data = NULL;
+            sscma_dtype dt;
+            TRY(sscma_tensor_numel(in, &n));
+            TRY(sscma_tensor_data(in, &data));
+            TRY(sscma_tensor_dtype(in, &dt));
+            for (int64_t b = 0; b < n; b++) {
+                if (dt == SSCMA_DTYPE_F32)
+                    ((float *)data)[b] = (float)(b * 37 % 61) / 30.0f - 1.0f;
+                else
+                    ((unsigned char *)data)[b] = (unsigned char)(b * 37 % 61);
+            }
+        }
+        for (int i = -20; i < repeats; i++) {
+            double t0 = now();
+            TRY(sscma_qmodel_run(q));
+            if (i >= 0)
+                t[i] = now() - t0;
+        }
+        printf("{\"file\": \"%s\", \"threads\": %d, \"ms\": %.5f}\n", argv[f], threads, median_ms(t, repeats));
+        sscma_qmodel_destroy(q);
+    }
+    free(t);
+    sscma_context_destroy(ctx);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc >= 2 && strcmp(argv[1], "accuracy") == 0)
@@ -336,6 +438,10 @@ int main(int argc, char **argv)
         return latency(argc, argv);
     if (argc >= 2 && strcmp(argv[1], "qat") == 0)
         return qat(argc, argv);
-    fprintf(stderr, "usage: bench_quant accuracy CKPT [--calib N] | qat CKPT [EPOCHS] | latency OUT_DIR [--threads N] [--repeats N]\n");
+    if (argc >= 2 && strcmp(argv[1], "tflite-models") == 0)
+        return tflite_models(argc, argv);
+    if (argc >= 2 && strcmp(argv[1], "tflite") == 0)
+        return tflite_latency(argc, argv);
+    fprintf(stderr, "usage: bench_quant accuracy CKPT [--calib N] | qat CKPT [EPOCHS] | latency OUT_DIR [--threads N] [--repeats N] | tflite-models OUT_DIR | tflite [--threads N] [--repeats N] FILE...\n");
     return 2;
 }
