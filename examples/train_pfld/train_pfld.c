@@ -4,7 +4,12 @@
  * corner), then trains SSCMA's PFLD (PfldMobileNetV2, gray input, 2 points) and reports PointMetric's keypoint/Acc
  * (SSCMA's rule, first point, 10 px) and the NME of both points on the valid split.
  *
- *   train_pfld [--data DIR] [--epochs N] [--train N] [--valid N] [--threads N] [--lr X] [--quiet]
+ *   train_pfld [--data DIR] [--epochs N] [--train N] [--valid N] [--threads N] [--lr X] [--work-dir DIR] [--quiet]
+ *
+ * With --work-dir the trained model is also quantized to int8 (PTQ on 32 training batches) and exported there:
+ * pfld_f32.onnx, pfld_f32.tflite and pfld_int8.tflite; each TFLite file is verified on the valid split
+ * (sscma_export_verify) and the JSON line gains "acc_f32_tflite", "acc_int8" and "acc_int8_tflite" (the verify
+ * report's metric, keypoint/Acc).
  *
  * Recipe (docs/training.md): Adam lr 1e-3, batch 32, KeypointTarget, no flip (a flip would turn the top-left corner
  * into the top-right one). The last line is a JSON object: {"acc", "nme", "epochs", "train_images", "seconds"}.
@@ -15,7 +20,7 @@
 int main(int argc, char **argv)
 {
     example_args args = {20, 1000, 200, 0, 0, 0.001, "pfld_data", NULL, 0};
-    if (example_parse(argc, argv, &args, "[--data DIR] [--epochs N] [--train N] [--valid N] [--threads N] [--lr X] [--quiet]") != 0)
+    if (example_parse(argc, argv, &args, "[--data DIR] [--epochs N] [--train N] [--valid N] [--threads N] [--lr X] [--work-dir DIR] [--quiet]") != 0)
         return 2;
     const long epochs = args.epochs, train_n = args.train, valid_n = args.valid;
     const double lr = args.lr;
@@ -75,8 +80,35 @@ int main(int argc, char **argv)
     CHECK(sscma_trainer_validate(trainer, &m));
     CHECK(sscma_metric_get(m, "keypoint/Acc", &acc));
     CHECK(sscma_metric_get(m, "keypoint/NME", &nme));
+    char exported[256] = "";
+    if (args.work_dir != NULL) {
+        /* quantize, export, and verify the TFLite files on the valid split */
+        sscma_qmodel *f = NULL, *q = NULL;
+        sscma_quant_options qo;
+        CHECK(sscma_quant_options_init(&qo, sizeof qo));
+        CHECK(sscma_qmodel_from_model(model, &f));
+        CHECK(sscma_quantize(model, train, &qo, &q));
+        sscma_verify_report vf, vq;
+        memset(&vf, 0, sizeof vf);
+        memset(&vq, 0, sizeof vq);
+        vf.struct_size = vq.struct_size = sizeof vf;
+        char file[1024];
+        snprintf(file, sizeof file, "%s/pfld_f32.onnx", args.work_dir);
+        CHECK(sscma_export_onnx(f, file));
+        snprintf(file, sizeof file, "%s/pfld_f32.tflite", args.work_dir);
+        CHECK(sscma_export_tflite(f, file));
+        CHECK(sscma_export_verify(f, file, valid, &vf));
+        snprintf(file, sizeof file, "%s/pfld_int8.tflite", args.work_dir);
+        CHECK(sscma_export_tflite(q, file));
+        CHECK(sscma_export_verify(q, file, valid, &vq));
+        snprintf(exported, sizeof exported,
+                 ", \"acc_f32_tflite\": %.4f, \"acc_int8\": %.4f, \"acc_int8_tflite\": %.4f, \"int8_values_differing\": %lld",
+                 vf.metric_file, vq.metric_model, vq.metric_file, (long long)vq.values_differing);
+        sscma_qmodel_destroy(f);
+        sscma_qmodel_destroy(q);
+    }
     printf("{\"acc\": %.4f, \"nme\": %.4f, \"epochs\": %ld, \"train_images\": %ld, \"valid_images\": %ld, "
-           "\"seconds\": %.1f}\n", acc, nme, epochs, train_n, valid_n, seconds);
+           "\"seconds\": %.1f%s}\n", acc, nme, epochs, train_n, valid_n, seconds, exported);
     sscma_trainer_destroy(trainer);
     sscma_model_destroy(model);
     sscma_loader_destroy(train);
