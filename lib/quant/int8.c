@@ -334,8 +334,10 @@ sscma_status qm_i8_prepare_add(sscma_qmodel *q, qm_op *op)
     sscma_quantize_multiplier((double)x->scale[0] / twice_max, &op->in_mult[0], &op->in_shift[0]);
     sscma_quantize_multiplier((double)b->scale[0] / twice_max, &op->in_mult[1], &op->in_shift[1]);
     sscma_quantize_multiplier(twice_max / ((double)(1 << 20) * (double)y->scale[0]), &op->mult[0], &op->shift[0]);
-    return qm_need(op, op->in_shift[0] <= 0 && op->in_shift[1] <= 0 && op->shift[0] <= 0,
-                "the output scale is too small for the inputs' (multiplier above one)");
+    if ((st = qm_need(op, op->in_shift[0] <= 0 && op->in_shift[1] <= 0 && op->shift[0] <= 0,
+                      "the output scale is too small for the inputs' (multiplier above one)")) != SSCMA_OK)
+        return st;
+    return qm_i8_binary_table(q, op);
 }
 
 sscma_status qm_i8_prepare_concat(sscma_qmodel *q, qm_op *op)
@@ -421,10 +423,27 @@ sscma_status qm_i8_prepare_requant(sscma_qmodel *q, qm_op *op)
     sscma_status st;
     if ((st = qm_alloc_mult(q, op, 1)) != SSCMA_OK)
         return st;
+    sscma_free(q->ctx, op->lut, op->lut_bytes);
+    op->lut = NULL;
+    op->lut_bytes = 0;
     if (x->dtype == SSCMA_DTYPE_F32) /* from float: no multiplier */
         op->mult[0] = 0, op->shift[0] = 0;
     else
         sscma_quantize_multiplier((double)x->scale[0] / (double)y->scale[0], &op->mult[0], &op->shift[0]);
+    if (x->dtype == SSCMA_DTYPE_F32 || y->dtype == SSCMA_DTYPE_F32)
+        return SSCMA_OK;
+    /* 8 bits to 8 bits: a function of the input byte, tabulated with requant_range's arithmetic */
+    if ((st = qm_alloc_lut(q, op)) != SSCMA_OK)
+        return st;
+    const bool xu = x->dtype == SSCMA_DTYPE_U8, yu = y->dtype == SSCMA_DTYPE_U8;
+    uint8_t *t = op->lut;
+    for (int32_t b = 0; b < 256; b++) {
+        const int32_t raw = xu ? b : (int32_t)(int8_t)(uint8_t)b;
+        const int32_t v = qm_clamp_i32(fx_mul_by_qm(raw - x->zero_point[0], op->mult[0], op->shift[0]) +
+                                           y->zero_point[0],
+                                       yu ? 0 : -128, yu ? 255 : 127);
+        t[b] = (uint8_t)v; /* the output byte: uint8 as is, int8 two's complement */
+    }
     return SSCMA_OK;
 }
 
@@ -934,6 +953,14 @@ sscma_status qm_i8_softmax(const qm_exec *ex, const qm_op *op)
 
 sscma_status qm_i8_requant(const qm_exec *ex, const qm_op *op)
 {
+    if (op->lut != NULL) { /* 8 bits to 8 bits: the table of qm_i8_prepare_requant */
+        const uint8_t *t = op->lut, *x = qm_buf(ex, &ex->q->t[op->in[0]]);
+        uint8_t *y = qm_buf(ex, &ex->q->t[op->out]);
+        const int64_t n = (int64_t)ex->buf_bytes[op->out];
+        for (int64_t i = 0; i < n; i++)
+            y[i] = t[x[i]];
+        return SSCMA_OK;
+    }
     return qm_parallel_op(ex, op, (int64_t)ex->buf_bytes[op->out], 4096, requant_range);
 }
 

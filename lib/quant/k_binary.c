@@ -157,12 +157,34 @@ sscma_status qm_i8_prepare_mul(sscma_qmodel *q, qm_op *op)
     if ((st = qm_need(op, real < 1073741824.0f, "the output scale is too small for the inputs'")) != SSCMA_OK)
         return st;
     sscma_quantize_multiplier((double)real, &op->mult[0], &op->shift[0]);
-    return SSCMA_OK;
+    return qm_i8_binary_table(q, op);
 }
 
 sscma_status qm_i8_prepare_minmax(sscma_qmodel *q, qm_op *op)
 {
-    return qm_need(op, qm_per_tensor_i8(&q->t[op->in[1]]), "inputs must be int8");
+    sscma_status st = qm_need(op, qm_per_tensor_i8(&q->t[op->in[1]]), "inputs must be int8");
+    return st == SSCMA_OK ? qm_i8_binary_table(q, op) : st;
+}
+
+/* One int8 result of a binary op on raw values u (input a) and v (input b): the reference kernels' arithmetic. */
+static inline int8_t i8_binary_one(const qm_op *op, int32_t u, int32_t v, int32_t zpa, int32_t zpb, int32_t zpy)
+{
+    switch (op->kind) {
+    case QM_ADD:
+    case QM_SUB: {
+        int32_t x1 = fx_mul_by_qm_lt1((u - zpa) * (1 << op->left_shift), op->in_mult[0], op->in_shift[0]);
+        int32_t x2 = fx_mul_by_qm_lt1((v - zpb) * (1 << op->left_shift), op->in_mult[1], op->in_shift[1]);
+        int32_t o = fx_mul_by_qm_lt1(op->kind == QM_ADD ? x1 + x2 : x1 - x2, op->mult[0], op->shift[0]) + zpy;
+        return (int8_t)qm_clamp_i32(o, op->act_min, op->act_max);
+    }
+    case QM_MUL:
+        return (int8_t)qm_clamp_i32(zpy + fx_mul_by_qm((u - zpa) * (v - zpb), op->mult[0], op->shift[0]), op->act_min,
+                                    op->act_max);
+    case QM_MAXIMUM:
+        return (int8_t)(u > v ? u : v);
+    default:
+        return (int8_t)(u < v ? u : v);
+    }
 }
 
 SSCMA_KERNEL static void i8_rows(void *arg, int64_t begin, int64_t end, int32_t worker)
@@ -172,39 +194,75 @@ SSCMA_KERNEL static void i8_rows(void *arg, int64_t begin, int64_t end, int32_t 
     const qm_op *op = j->op;
     const int8_t *a = j->a, *b = j->b;
     const int64_t n = j->out[3], sa = j->sa[3], sb = j->sb[3];
-    const int32_t zpa = j->zpa, zpb = j->zpb, zpy = j->zpy, lo = op->act_min, hi = op->act_max;
     for (int64_t r = begin; r < end; r++) {
         int64_t oa, ob;
         row_offsets(j, r, &oa, &ob);
         const int8_t *ar = a + oa, *br = b + ob;
         int8_t *y = (int8_t *)j->y + r * n;
-        switch (op->kind) {
-        case QM_ADD:
-        case QM_SUB:
-            for (int64_t k = 0; k < n; k++) {
-                int32_t u = fx_mul_by_qm_lt1((ar[k * sa] - zpa) * (1 << op->left_shift), op->in_mult[0],
-                                             op->in_shift[0]);
-                int32_t v = fx_mul_by_qm_lt1((br[k * sb] - zpb) * (1 << op->left_shift), op->in_mult[1],
-                                             op->in_shift[1]);
-                int32_t o = fx_mul_by_qm_lt1(op->kind == QM_ADD ? u + v : u - v, op->mult[0], op->shift[0]) + zpy;
-                y[k] = (int8_t)qm_clamp_i32(o, lo, hi);
-            }
-            break;
-        case QM_MUL:
-            for (int64_t k = 0; k < n; k++) {
-                int32_t o = zpy + fx_mul_by_qm((ar[k * sa] - zpa) * (br[k * sb] - zpb), op->mult[0], op->shift[0]);
-                y[k] = (int8_t)qm_clamp_i32(o, lo, hi);
-            }
-            break;
-        case QM_MAXIMUM:
-            for (int64_t k = 0; k < n; k++)
-                y[k] = ar[k * sa] > br[k * sb] ? ar[k * sa] : br[k * sb];
-            break;
-        default:
-            for (int64_t k = 0; k < n; k++)
-                y[k] = ar[k * sa] < br[k * sb] ? ar[k * sa] : br[k * sb];
-            break;
-        }
+        for (int64_t k = 0; k < n; k++)
+            y[k] = i8_binary_one(op, ar[k * sa], br[k * sb], j->zpa, j->zpb, j->zpy);
+    }
+}
+
+/*
+ * A constant operand that is one value or one value per channel (the last axis), against an activation of the
+ * output's shape: the op is a function of the activation's byte and the channel, so prepare tabulates it (256
+ * entries per channel, by i8_binary_one: the same results) and a run is one lookup per element.
+ */
+#define BIN_TABLE_MAX_CHANNELS 256
+
+sscma_status qm_i8_binary_table(sscma_qmodel *q, qm_op *op)
+{
+    const qm_tensor *a = &q->t[op->in[0]], *b = &q->t[op->in[1]], *y = &q->t[op->out];
+    sscma_free(q->ctx, op->lut, op->lut_bytes);
+    op->lut = NULL;
+    op->lut_bytes = 0;
+    if (a->constant == b->constant)
+        return SSCMA_OK;
+    const qm_tensor *c = a->constant ? a : b, *x = a->constant ? b : a;
+    int64_t dc[4], dx[4], dy[4];
+    dims4(c, 1, dc), dims4(x, 1, dx), dims4(y, 1, dy);
+    for (int32_t i = 0; i < 4; i++)
+        if (dx[i] != dy[i] || (i < 3 && dc[i] != 1))
+            return SSCMA_OK; /* the activation is broadcast too, or the constant varies along another axis */
+    const int64_t channels = dc[3];
+    if (channels > BIN_TABLE_MAX_CHANNELS)
+        return SSCMA_OK;
+    const size_t bytes = (size_t)channels * 256;
+    int8_t *t = sscma_alloc(q->ctx, bytes, 64);
+    if (t == NULL)
+        return sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, op->name, "cannot allocate a lookup table");
+    const int8_t *cd = c->data;
+    const int32_t zpa = a->n_q > 0 ? a->zero_point[0] : 0, zpb = b->n_q > 0 ? b->zero_point[0] : 0;
+    const int32_t zpy = y->n_q > 0 ? y->zero_point[0] : 0;
+    for (int64_t ch = 0; ch < channels; ch++)
+        for (int32_t v = -128; v <= 127; v++)
+            t[ch * 256 + (uint8_t)(int8_t)v] = a->constant ? i8_binary_one(op, cd[ch], v, zpa, zpb, zpy)
+                                                          : i8_binary_one(op, v, cd[ch], zpa, zpb, zpy);
+    op->lut = t;
+    op->lut_bytes = bytes;
+    return SSCMA_OK;
+}
+
+typedef struct table_job {
+    const int8_t *x, *t;
+    int8_t *y;
+    int64_t n, channels;
+} table_job;
+
+SSCMA_KERNEL static void table_rows(void *arg, int64_t begin, int64_t end, int32_t worker)
+{
+    (void)worker;
+    const table_job *j = arg;
+    for (int64_t r = begin; r < end; r++) {
+        const int8_t *x = j->x + r * j->n;
+        int8_t *y = j->y + r * j->n;
+        if (j->channels == 1)
+            for (int64_t k = 0; k < j->n; k++)
+                y[k] = j->t[(uint8_t)x[k]];
+        else
+            for (int64_t k = 0; k < j->n; k++)
+                y[k] = j->t[k * 256 + (uint8_t)x[k]];
     }
 }
 
@@ -214,6 +272,13 @@ sscma_status qm_i8_binary(const qm_exec *ex, const qm_op *op)
     /* two activations of one shape: the flat kernel of the backends (the same arithmetic) */
     if (op->kind == QM_ADD && !a->constant && !b->constant && qm_shape_is(b, a->rank, a->dims))
         return qm_i8_add(ex, op);
+    if (op->lut != NULL) { /* a constant operand, tabulated by qm_i8_binary_table */
+        const qm_tensor *x = a->constant ? b : a, *y = &ex->q->t[op->out];
+        table_job t = {qm_buf(ex, x), op->lut, qm_buf(ex, y), y->dims[y->rank - 1], (int64_t)(op->lut_bytes / 256)};
+        int64_t rows = (int64_t)qm_bytes(ex, y) / (t.n > 0 ? t.n : 1);
+        sscma_parallel_for(ex->pool, rows, 1 + 16384 / (t.n > 0 ? t.n : 1), table_rows, &t);
+        return SSCMA_OK;
+    }
     bin_job j;
     bin_job_init(ex, op, &j);
     int64_t rows = j.out[0] * j.out[1] * j.out[2];

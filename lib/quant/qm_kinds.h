@@ -120,6 +120,8 @@ sscma_status qm_i8_prepare_mul(sscma_qmodel *q, qm_op *op);
 sscma_status qm_i8_prepare_minmax(sscma_qmodel *q, qm_op *op);
 sscma_status qm_i8_prepare_mean(sscma_qmodel *q, qm_op *op);
 sscma_status qm_i8_binary(const qm_exec *ex, const qm_op *op);
+/* ADD/SUB/MUL/MAXIMUM/MINIMUM with a constant operand per tensor or per channel: op->lut tabulates the op (else NULL). */
+sscma_status qm_i8_binary_table(sscma_qmodel *q, qm_op *op);
 sscma_status qm_i8_mean(const qm_exec *ex, const qm_op *op);
 /* k_shape.c: transpose, slice, tile (one kernel for both runtimes) */
 sscma_status qm_validate_transpose(const sscma_qmodel *q, const qm_op *op);
