@@ -123,6 +123,7 @@ typedef enum sscma_op_id {
     SSCMA_OP_MSE_LOSS,
     SSCMA_OP_L1_LOSS,
     SSCMA_OP_SMOOTH_L1_LOSS,
+    SSCMA_OP_YOLO_DECODE,
     SSCMA_OP_COUNT
 } sscma_op_id;
 
@@ -235,6 +236,7 @@ extern const sscma_op_def sscma_op_softmax, sscma_op_log_softmax;
 extern const sscma_op_def sscma_op_fake_quant_act, sscma_op_fake_quant_weight;
 extern const sscma_op_def sscma_op_cross_entropy, sscma_op_bce_with_logits, sscma_op_mse_loss, sscma_op_l1_loss,
     sscma_op_smooth_l1_loss;
+extern const sscma_op_def sscma_op_yolo_decode;
 
 /* ---- attribute structs ---- */
 
@@ -322,6 +324,16 @@ typedef struct sscma_axis_attrs {
     int32_t n_parts;                  /* split: number of outputs */
     int64_t sizes[SSCMA_OP_MAX_OUTPUTS]; /* split: size of each part along axis */
 } sscma_axis_attrs;
+
+/* yolo_decode (yolo_decode.c): a YOLOv5 head's raw maps to boxes in pixels and sigmoid scores. */
+#define SSCMA_YOLO_MAX_LEVELS 4
+#define SSCMA_YOLO_MAX_ANCHORS 4
+typedef struct sscma_yolo_decode_attrs {
+    int32_t num_classes;
+    int32_t strides[SSCMA_YOLO_MAX_LEVELS], n_strides; /* one per input map */
+    float anchors[SSCMA_YOLO_MAX_LEVELS * SSCMA_YOLO_MAX_ANCHORS * 2]; /* (w, h) per anchor, level after level */
+    int32_t n_anchors;
+} sscma_yolo_decode_attrs;
 
 /* slice: for each axis, [begin, end) with step 1. */
 typedef struct sscma_slice_attrs {

@@ -210,6 +210,66 @@ static void concat_split_slice_move_exact_values(void)
     op_run_free(&r);
 }
 
+/*
+ * yolo_decode on values whose sigmoid is known (0 -> 1/2, ln 3 -> 3/4, -ln 3 -> 1/4): boxes in pixels by SSCMA's
+ * formulas, rows by level, then anchor, then cell y * W + x.
+ */
+#define CHECK_NEAR(actual, expected, tol)                                                                      \
+    do {                                                                                                       \
+        double a_ = (actual), e_ = (expected);                                                                 \
+        if (!(fabs(a_ - e_) <= (tol)))                                                                         \
+            test_fail(__FILE__, __LINE__, "%s is %.9g, expected %.9g", #actual, a_, e_);                       \
+    } while (0)
+
+static void yolo_decode_gives_boxes_in_pixels(void)
+{
+    const float l3 = logf(3.0f);
+    sscma_yolo_decode_attrs at;
+    memset(&at, 0, sizeof at);
+    at.num_classes = 2;
+    at.n_strides = 2, at.strides[0] = 8, at.strides[1] = 16;
+    const float anchors[8] = {10, 13, 16, 30, 30, 61, 62, 45}; /* two anchors per level */
+    at.n_anchors = 8;
+    memcpy(at.anchors, anchors, sizeof anchors);
+    /* level 0: [1, 2, 3, 2 * 7]; level 1: [1, 1, 2, 14] */
+    const sscma_desc in[2] = {D(F32, 4, 1LL, 2LL, 3LL, 14LL), D(F32, 4, 1LL, 1LL, 2LL, 14LL)};
+    op_run r;
+    CHECK_OK(op_run_init(&r, ctx, "yolo_decode", &at, 2, in));
+    CHECK(r.out[0].desc.rank == 3 && r.out[0].desc.dims[1] == 2 * 6 + 2 * 2 && r.out[0].desc.dims[2] == 7);
+    float *m0 = r.in[0].data, *m1 = r.in[1].data;
+    /* level 0, anchor 1, cell (y 1, x 2): t = (ln 3, -ln 3, ln 3, 0), objectness 0, classes ln 3, -ln 3 */
+    float *p = m0 + (1 * 3 + 2) * 14 + 1 * 7;
+    p[0] = l3, p[1] = -l3, p[2] = l3, p[3] = 0.0f, p[4] = 0.0f, p[5] = l3, p[6] = -l3;
+    /* level 1, anchor 0, cell (0, 1): all zero but the width */
+    m1[(0 * 2 + 1) * 14 + 0 * 7 + 2] = -l3;
+    CHECK_OK(op_run_forward(&r));
+    const float *y = r.out[0].data;
+    const float *a = y + (1 * 6 + 1 * 3 + 2) * 7; /* level 0, anchor 1, cell 5 */
+    CHECK_NEAR(a[0], (1.5f - 0.5f + 2.0f) * 8.0f, 1e-5);   /* 24 */
+    CHECK_NEAR(a[1], (0.5f - 0.5f + 1.0f) * 8.0f, 1e-5);   /* 8 */
+    CHECK_NEAR(a[2], 1.5f * 1.5f * 16.0f, 1e-4);           /* 36 */
+    CHECK_NEAR(a[3], 1.0f * 30.0f, 1e-4);
+    CHECK_NEAR(a[4], 0.5f, 1e-6);
+    CHECK_NEAR(a[5], 0.75f, 1e-6);
+    CHECK_NEAR(a[6], 0.25f, 1e-6);
+    const float *b = y + (12 + 0 * 2 + 1) * 7; /* level 1, anchor 0, cell 1 */
+    CHECK_NEAR(b[0], (1.0f - 0.5f + 1.0f) * 16.0f, 1e-5);
+    CHECK_NEAR(b[1], (1.0f - 0.5f + 0.0f) * 16.0f, 1e-5);
+    CHECK_NEAR(b[2], 0.5f * 0.5f * 30.0f, 1e-5);
+    CHECK_NEAR(b[3], 1.0f * 61.0f, 1e-4);
+    const float *c = y + (12 + 1 * 2 + 0) * 7; /* level 1, anchor 1, cell 0: the anchor's own size */
+    CHECK_NEAR(c[2], 62.0f, 1e-4);
+    CHECK_NEAR(c[3], 45.0f, 1e-4);
+    op_run_free(&r);
+    /* shapes that do not match the attributes are refused with the reason */
+    at.num_classes = 3;
+    CHECK_FAILS(op_run_init(&r, ctx, "yolo_decode", &at, 2, in), SSCMA_ERR_SHAPE,
+                "expected batch 1 and 16 channels (2 anchors x (5 + 3 classes))");
+    at.num_classes = 2, at.n_strides = 1;
+    CHECK_FAILS(op_run_init(&r, ctx, "yolo_decode", &at, 2, in), SSCMA_ERR_INVALID_ARGUMENT,
+                "1 strides for 2 input maps");
+}
+
 /* One op run on given input data; returns the run (caller frees). */
 static sscma_status run_op(op_run *run, const char *op, const void *attrs, int32_t n_in, const sscma_desc *in,
                            const float *const *data, bool training)
@@ -413,6 +473,7 @@ int main(int argc, char **argv)
         TEST_CASE(bad_arguments_are_statuses_with_messages),
         TEST_CASE(dropout_keeps_expected_fraction),
         TEST_CASE(concat_split_slice_move_exact_values),
+        TEST_CASE(yolo_decode_gives_boxes_in_pixels),
     };
     if (sscma_context_create(NULL, &ctx) != SSCMA_OK)
         return 99;
