@@ -7,6 +7,7 @@ configs pass proposal_nums (100, 1, 10); pycocotools sorts them), detections as 
 w = x2 - x1 in double). Inputs are float32 (the values pycocotools sees are exactly those float32 numbers).
 
 Fixtures: f0 hand-made (crowd regions taking many detections, an empty image, an image with detections and no gt,
+ignored gts (crowd, out of the area range) listed before regular ones,
 many detections on one gt, ties in score within and across images, boxes and areas exactly at 32^2 and 96^2, an
 `area` field that differs from w*h, a category with detections and no gt, a category with neither); f1 random
 (SSCMA's caps (100, 1, 10), an image with more than 100 detections, ties); f2 random with caps (2, 5, 20) (no 100,
@@ -119,7 +120,15 @@ def hand_made():
     g += [(5, 0, 0, 0, 100, 100, 10000, 0), (5, 0, 0, 0, 200, 200, 40000, 1), (5, 0, 500, 500, 10, 10, 100, 0)]
     d += [(5, 0, 2, 2, 100, 100, 0.9), (5, 0, 0, 0, 102, 101, 0.88), (5, 0, 20, 20, 180, 180, 0.5),
           (5, 0, 501, 500, 511, 511, 0.2)]
-    return records("f0", 6, 4, (1, 10, 100), g, d)
+    # image 6: a crowd region listed before a regular gt: gts are sorted non-ignored first, so the detection takes
+    # the regular gt (IoU 0.5625) although it covers the crowd region better (1.0)
+    g += [(6, 0, 0, 0, 100, 100, 10000, 1), (6, 0, 0, 0, 60, 60, 3600, 0)]
+    d += [(6, 0, 0, 0, 80, 80, 0.66)]
+    # image 7: a medium gt listed before a small one; in the small range the medium gt is ignored and goes last, so
+    # the detection matches the small gt (IoU 0.605) and not the better-fitting medium one (0.81)
+    g += [(7, 1, 0, 0, 40, 40, 1600, 0), (7, 1, 0, 0, 28, 28, 784, 0)]
+    d += [(7, 1, 0, 0, 36, 36, 0.58)]
+    return records("f0", 8, 4, (1, 10, 100), g, d)
 
 
 def random_fixture(name, seed, n_images, n_classes, caps, crowd_p, per_image_fp, big_image=None, big_count=0):
