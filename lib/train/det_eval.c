@@ -28,6 +28,7 @@
 #include <string.h>
 
 #include "core/internal.h"
+#include "core/schema.h"
 #include "train/det_eval.h"
 
 #define WHERE "detection eval"
@@ -62,6 +63,62 @@ void det_nms_config_init(det_nms_config *cfg)
     cfg->split_thr = 10000;
     cfg->multi_label = false;
     cfg->class_agnostic = false;
+}
+
+typedef struct nms_json {
+    const char *type;
+    float iou_threshold;
+    bool class_agnostic;
+    int64_t split_thr;
+} nms_json;
+
+typedef struct test_cfg_json {
+    bool multi_label;
+    int64_t nms_pre, max_per_img;
+    float score_thr;
+    nms_json nms;
+} test_cfg_json;
+
+static const sscma_field nms_fields[] = {
+    SSCMA_FIELD_STRING(nms_json, type, "nms"),
+    SSCMA_FIELD_AS("iou_threshold", nms_json, iou_threshold, 0.5, true, 0.0, 1.0, SSCMA_FIELD_REQUIRED),
+    SSCMA_FIELD(nms_json, class_agnostic, 0),
+    SSCMA_FIELD_RANGE(nms_json, split_thr, 10000, 1, INFINITY),
+    SSCMA_FIELD_END,
+};
+
+static const sscma_field test_cfg_fields[] = {
+    SSCMA_FIELD(test_cfg_json, multi_label, 0),
+    SSCMA_FIELD_RANGE(test_cfg_json, nms_pre, 100000, 1, INFINITY),
+    SSCMA_FIELD(test_cfg_json, score_thr, -1.0),
+    SSCMA_FIELD_OBJECT(test_cfg_json, nms, nms_fields),
+    SSCMA_FIELD_RANGE(test_cfg_json, max_per_img, 100, 1, INFINITY),
+    SSCMA_FIELD_END,
+};
+
+sscma_status det_nms_config_read(json_t *test_cfg, const char *where, const char *path, det_nms_config *out)
+{
+    test_cfg_json c;
+    sscma_status st = sscma_schema_read(test_cfg_fields, test_cfg, where, path, &c);
+    if (st != SSCMA_OK)
+        return st;
+    if (!json_is_object(json_object_get(test_cfg, "nms")))
+        return sscma_schema_expected(where, path, "nms", "an object ({\"type\": \"nms\", \"iou_threshold\": ...})",
+                                     json_object_get(test_cfg, "nms"));
+    if (strcmp(c.nms.type, "nms") != 0) {
+        char buf[256];
+        return sscma_schema_expected(where, sscma_schema_path(buf, sizeof buf, path, "nms"), "type", "'nms'",
+                                     json_object_get(json_object_get(test_cfg, "nms"), "type"));
+    }
+    det_nms_config_init(out);
+    out->multi_label = c.multi_label;
+    out->nms_pre = c.nms_pre;
+    out->max_per_img = c.max_per_img;
+    out->score_thr = c.score_thr;
+    out->iou_threshold = c.nms.iou_threshold;
+    out->class_agnostic = c.nms.class_agnostic;
+    out->split_thr = c.nms.split_thr;
+    return SSCMA_OK;
 }
 
 void det_result_free(const sscma_context *ctx, det_result *r)

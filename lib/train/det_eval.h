@@ -6,6 +6,7 @@
 #ifndef SSCMA_TRAIN_DET_EVAL_H
 #define SSCMA_TRAIN_DET_EVAL_H
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -26,6 +27,14 @@ typedef struct det_nms_config {
 /* mmyolo's YOLOv5 defaults where the config is silent: score_thr -1 (mmyolo's cfg.get default), iou 0.5,
  * nms_pre 100000, max_per_img 100, split_thr 10000, multi_label false, class_agnostic false. */
 void det_nms_config_init(det_nms_config *cfg);
+
+/*
+ * The model's test_cfg as mmyolo's YOLOv5 configs write it: {"multi_label": true, "nms_pre": 30000, "score_thr":
+ * 0.001, "nms": {"type": "nms", "iou_threshold": 0.65}, "max_per_img": 300} (nms may also hold class_agnostic and
+ * split_thr, as mmcv's batched_nms reads them). Unknown keys are errors naming the valid ones; messages start with
+ * `where` and the key's path under `path`.
+ */
+sscma_status det_nms_config_read(json_t *test_cfg, const char *where, const char *path, det_nms_config *out);
 
 /* mmyolo's rescale to the original image: boxes -= (pad_left, pad_top) ; boxes /= (scale_w, scale_h); after NMS the
  * boxes are clamped to [0, ori_w] x [0, ori_h]. */

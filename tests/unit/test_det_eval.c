@@ -10,6 +10,7 @@
 #include "golden.h"
 #include "harness.h"
 #include "train/det_eval.h"
+#include "train/state.h"
 
 static const char *const fixtures[] = {"f0", "f1", "f2", "f3"};
 static golden_file cocoeval;
@@ -24,8 +25,8 @@ static const golden_record *record(const char *fixture, const char *what)
     return r;
 }
 
-/* Fills an evaluator with a fixture's images; returns the class count, or 0. */
-static int32_t load_fixture(const char *fx, coco_eval **out)
+/* Feeds a fixture's images to an evaluator (e) or a CocoMetric (metric); returns the class count, or 0. */
+static int32_t feed_fixture(const char *fx, coco_eval **out, sscma_metric *metric)
 {
     const golden_record *meta = record(fx, "meta"), *gt = record(fx, "gt"), *det = record(fx, "det");
     if (meta == NULL || gt == NULL || det == NULL)
@@ -33,9 +34,11 @@ static int32_t load_fixture(const char *fx, coco_eval **out)
     const int32_t *m = meta->data;
     const int64_t caps[3] = {m[2], m[3], m[4]};
     coco_eval *e = NULL;
-    CHECK_OK(coco_eval_create(NULL, m[1], caps, &e));
-    if (e == NULL)
-        return 0;
+    if (metric == NULL) {
+        CHECK_OK(coco_eval_create(NULL, m[1], caps, &e));
+        if (e == NULL)
+            return 0;
+    }
     const float *g = gt->data, *d = det->data;
     int64_t gi = 0, di = 0;
     coco_gt gs[512];
@@ -50,11 +53,15 @@ static int32_t load_fixture(const char *fx, coco_eval **out)
             const float *r = d + di * 7;
             ds[nd] = (coco_det){r[2], r[3], r[4], r[5], r[6], (int32_t)r[1]};
         }
-        CHECK_OK(coco_eval_add_image(e, gs, ng, ds, nd));
+        if (metric != NULL)
+            CHECK_OK(sscma_metric_add_detections(metric, m[1], gs, ng, ds, nd));
+        else
+            CHECK_OK(coco_eval_add_image(e, gs, ng, ds, nd));
     }
     CHECK_INT_EQ(gi, gt->dims[0]);
     CHECK_INT_EQ(di, det->dims[0]);
-    *out = e;
+    if (out != NULL)
+        *out = e;
     return m[1];
 }
 
@@ -62,7 +69,7 @@ static void test_cocoeval_matches_pycocotools(size_t index)
 {
     const char *fx = fixtures[index];
     coco_eval *e = NULL;
-    int32_t classes = load_fixture(fx, &e);
+    int32_t classes = feed_fixture(fx, &e, NULL);
     const golden_record *stats = record(fx, "stats"), *cat_ap = record(fx, "cat_ap");
     if (classes == 0 || stats == NULL || cat_ap == NULL) {
         coco_eval_destroy(e);
@@ -318,7 +325,136 @@ static void test_nms_multi_label_and_rescale(void)
     det_result_free(NULL, &r);
 }
 
+/* ---- CocoMetric (metrics.c) and test_cfg ---- */
+
+static sscma_metric *coco_metric(const char *json)
+{
+    sscma_metric *m = NULL;
+    CHECK_OK(sscma_metric_create_in(NULL, json, &m));
+    return m;
+}
+
+static void check_result(const sscma_metric *m, const char *name, double expected)
+{
+    double v = NAN;
+    CHECK_OK(sscma_metric_get(m, name, &v));
+    if (!(fabs(v - expected) <= 1e-4))
+        test_fail(__FILE__, __LINE__, "%s is %.6f, pycocotools %.6f", name, v, expected);
+}
+
+static void test_coco_metric_names_and_values(void)
+{
+    /* SSCMA's swift_yolo val_evaluator; f1 uses the same caps */
+    sscma_metric *m = coco_metric("{\"type\": \"mmdet.CocoMetric\", \"proposal_nums\": [100, 1, 10], "
+                                  "\"ann_file\": \"data/valid/_annotations.coco.json\", \"metric\": \"bbox\"}");
+    const golden_record *stats = record("f1", "stats");
+    if (m == NULL || stats == NULL) {
+        sscma_metric_destroy(m);
+        return;
+    }
+    CHECK(sscma_metric_wants_detections(m));
+    feed_fixture("f1", NULL, m);
+    int32_t n = -1;
+    CHECK_OK(sscma_metric_result_count(m, &n));
+    CHECK_INT_EQ(n, 0); /* nothing before finish */
+    CHECK_OK(sscma_metric_finish_detections(m));
+    CHECK_OK(sscma_metric_result_count(m, &n));
+    CHECK_INT_EQ(n, 12);
+    static const char *const names[12] = {
+        "coco/bbox_mAP",  "coco/bbox_mAP_50", "coco/bbox_mAP_75",    "coco/bbox_mAP_s",
+        "coco/bbox_mAP_m", "coco/bbox_mAP_l",  "coco/bbox_AR@1",      "coco/bbox_AR@10",
+        "coco/bbox_AR@100", "coco/bbox_AR_s@100", "coco/bbox_AR_m@100", "coco/bbox_AR_l@100"};
+    for (int i = 0; i < 12; i++) {
+        const char *name = NULL;
+        CHECK_OK(sscma_metric_result(m, i, &name, NULL));
+        CHECK_STR_EQ(name, names[i]);
+        check_result(m, names[i], ((const float *)stats->data)[i]);
+    }
+    /* tensors are refused before they are looked at (so any pointer does); reset empties it */
+    CHECK_FAILS(sscma_metric_update(m, (const sscma_tensor *)m, (const sscma_tensor *)m, 1), SSCMA_ERR_UNSUPPORTED,
+                "CocoMetric takes boxes per image");
+    CHECK_OK(sscma_metric_reset(m));
+    CHECK_OK(sscma_metric_finish_detections(m));
+    CHECK_OK(sscma_metric_result_count(m, &n));
+    CHECK_INT_EQ(n, 0);
+    sscma_metric_destroy(m);
+
+    /* metric_items: mmdet's names and its stats indexes; classwise: per-class AP as "<class>_precision" */
+    m = coco_metric("{\"type\": \"CocoMetric\", \"metric\": [\"bbox\"], \"proposal_nums\": [1, 10, 100], "
+                    "\"metric_items\": [\"mAP_50\", \"AR@100\"], \"classwise\": true}");
+    const golden_record *s0 = record("f0", "stats"), *ap0 = record("f0", "cat_ap");
+    if (m != NULL && s0 != NULL && ap0 != NULL) {
+        feed_fixture("f0", NULL, m);
+        CHECK_OK(sscma_metric_finish_detections(m));
+        CHECK_OK(sscma_metric_result_count(m, &n));
+        CHECK_INT_EQ(n, 2 + 4);
+        check_result(m, "coco/bbox_mAP_50", ((const float *)s0->data)[1]);
+        check_result(m, "coco/bbox_AR@100", ((const float *)s0->data)[6]); /* mmdet: stats[6], the first cap */
+        check_result(m, "coco/0_precision", ((const float *)ap0->data)[0]);
+        check_result(m, "coco/3_precision", -1.0);
+        const coco_gt g = {0, 0, 1, 1, 1, 0, false};
+        CHECK_FAILS(sscma_metric_add_detections(m, 5, &g, 1, NULL, 0), SSCMA_ERR_SHAPE, "5 classes, but 4 before");
+    }
+    sscma_metric_destroy(m);
+}
+
+static void test_coco_metric_config_errors(void)
+{
+    static const struct {
+        const char *json, *needle;
+    } bad[] = {
+        {"{\"type\": \"CocoMetric\", \"metric\": \"segm\"}",
+         "metric: expected 'bbox' (libsscma evaluates boxes only), got \"segm\""},
+        {"{\"type\": \"CocoMetric\", \"iou_thrs\": [0.5]}", "iou_thrs: expected null"},
+        {"{\"type\": \"CocoMetric\", \"proposal_nums\": [10, 10, 100]}", "three different numbers"},
+        {"{\"type\": \"CocoMetric\", \"proposal_nums\": [10, 100]}", "proposal_nums"},
+        {"{\"type\": \"CocoMetric\", \"metric_items\": [\"AP\"]}", "metric_items[0]: expected one of: mAP"},
+        {"{\"type\": \"CocoMetric\", \"format_only\": true}", "format_only: expected false"},
+        {"{\"type\": \"CocoMetric\", \"score_thr\": 0.1}", "unknown key 'score_thr'"},
+        {"{\"type\": \"Coco\"}", "CocoMetric"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        sscma_metric *m = NULL;
+        CHECK_FAILS(sscma_metric_create_in(NULL, bad[i].json, &m), SSCMA_ERR_CONFIG, bad[i].needle);
+        CHECK(m == NULL);
+    }
+    sscma_metric *acc = coco_metric("{\"type\": \"Accuracy\"}");
+    CHECK(!sscma_metric_wants_detections(acc));
+    CHECK_FAILS(sscma_metric_finish_detections(acc), SSCMA_ERR_UNSUPPORTED, "only CocoMetric");
+    sscma_metric_destroy(acc);
+}
+
+static void test_nms_test_cfg(void)
+{
+    json_t *cfg = json_loads("{\"multi_label\": true, \"nms_pre\": 30000, \"score_thr\": 0.001, "
+                             "\"nms\": {\"type\": \"nms\", \"iou_threshold\": 0.65}, \"max_per_img\": 300}",
+                             0, NULL);
+    det_nms_config c;
+    CHECK_OK(det_nms_config_read(cfg, "cfg.json", "model.test_cfg", &c));
+    CHECK(c.multi_label && c.nms_pre == 30000 && c.score_thr == 0.001f && c.iou_threshold == 0.65f &&
+          c.max_per_img == 300 && !c.class_agnostic && c.split_thr == 10000);
+    json_decref(cfg);
+    static const struct {
+        const char *json, *needle;
+    } bad[] = {
+        {"{\"score_thr\": 0.1}", "cfg.json: model.test_cfg.nms: expected an object"},
+        {"{\"nms\": {\"type\": \"soft_nms\", \"iou_threshold\": 0.5}}",
+         "model.test_cfg.nms.type: expected 'nms', got \"soft_nms\""},
+        {"{\"nms\": {\"iou_threshold\": 1.5}}", "model.test_cfg.nms.iou_threshold"},
+        {"{\"nms\": {\"iou_threshold\": 0.5}, \"yolox_style\": true}", "unknown key 'yolox_style'"},
+        {"{\"nms\": {\"iou_threshold\": 0.5}, \"max_per_img\": 0}", "model.test_cfg.max_per_img"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        json_t *b = json_loads(bad[i].json, 0, NULL);
+        CHECK(b != NULL);
+        CHECK_FAILS(det_nms_config_read(b, "cfg.json", "model.test_cfg", &c), SSCMA_ERR_CONFIG, bad[i].needle);
+        json_decref(b);
+    }
+}
+
 static const test_case cases[] = {
+    TEST_CASE(test_coco_metric_names_and_values), TEST_CASE(test_coco_metric_config_errors),
+    TEST_CASE(test_nms_test_cfg),
     TEST_CASE(test_fixtures_cover_the_cases),  TEST_CASE(test_cocoeval_edge_cases),
     TEST_CASE(test_nms_suppression_order),     TEST_CASE(test_nms_per_class_and_agnostic),
     TEST_CASE(test_nms_thresholds_and_caps),   TEST_CASE(test_nms_multi_label_and_rescale),
