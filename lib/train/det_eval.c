@@ -176,6 +176,9 @@ sscma_status det_nms(const sscma_context *ctx, const det_nms_config *cfg, const 
                           (double)rescale->scale_w, (double)rescale->scale_h);
     memset(out, 0, sizeof *out);
     const bool multi = cfg->multi_label && num_classes > 1;
+    if (n > ((int64_t)1 << 36) / (multi ? num_classes : 1))
+        return sscma_fail(SSCMA_ERR_INVALID_ARGUMENT, WHERE, "%lld boxes of %d classes: too many candidates",
+                          (long long)n, (int)num_classes);
     const float thr = cfg->score_thr;
     const int64_t cap = multi ? n * num_classes : n;
 
@@ -595,6 +598,7 @@ sscma_status coco_eval_compute(coco_eval *e, double stats[COCO_STATS], double *c
         int64_t g = e->gt_start[i + 1] - e->gt_start[i], d = e->det_start[i + 1] - e->det_start[i];
         max_g = g > max_g ? g : max_g, max_d = d > max_d ? d : max_d;
     }
+    const int64_t max_iou_rows = max_d < e->max_dets[M_DET - 1] ? max_d : e->max_dets[M_DET - 1];
     scratch s = {0};
     s.g = sscma_malloc(e->ctx, (size_t)max_g * sizeof *s.g);
     s.gord = sscma_malloc(e->ctx, (size_t)max_g * sizeof *s.gord);
@@ -603,7 +607,7 @@ sscma_status coco_eval_compute(coco_eval *e, double stats[COCO_STATS], double *c
     s.d = sscma_malloc(e->ctx, (size_t)max_d * sizeof *s.d);
     s.tmp = sscma_malloc(e->ctx, (size_t)nd * sizeof *s.tmp);
     s.key = sscma_malloc(e->ctx, (size_t)nd * sizeof *s.key);
-    s.iou = sscma_malloc(e->ctx, (size_t)max_g * (size_t)max_d * sizeof *s.iou);
+    s.iou = sscma_malloc(e->ctx, (size_t)max_g * (size_t)max_iou_rows * sizeof *s.iou);
     entry *list[A_RNG] = {0};
     for (int a = 0; a < A_RNG; a++)
         list[a] = sscma_malloc(e->ctx, (size_t)nd * sizeof *list[a]);
