@@ -13,6 +13,9 @@
  *               predictions clamped to 0); 1 when d <= 1, (th - d) / (th - 1) when d <= th, else 0, averaged over
  *               samples. NME: mean over all points of the distance divided by the input diagonal.
  *   MSE         mean of the squared differences over every element.
+ *   CocoMetric  mmdet's CocoMetric (metric 'bbox'): pycocotools' COCOeval through det_eval.c. It takes detections
+ *               and ground truth per image from the trainer (sscma_metric_add_detections, train/state.h), not
+ *               tensors, and publishes its results at sscma_metric_finish_detections.
  */
 #include <jansson.h>
 #include <math.h>
@@ -24,13 +27,14 @@
 #include "core/internal.h"
 #include "core/schema.h"
 #include "sscma/metrics.h"
+#include "train/det_eval.h"
 #include "train/state.h"
 
 #define WHERE "metric"
 #define MAX_TOPK 8
 #define MAX_RESULTS_FIXED 16
 
-typedef enum metric_kind { M_ACCURACY, M_FOMO, M_POINT, M_MSE } metric_kind;
+typedef enum metric_kind { M_ACCURACY, M_FOMO, M_POINT, M_MSE, M_COCO } metric_kind;
 
 typedef struct result {
     char name[48];
@@ -53,6 +57,11 @@ struct sscma_metric {
     /* FOMO scratch */
     int32_t *tmax, *pmax;
     int64_t scratch_cells;
+    /* CocoMetric */
+    coco_eval *coco;
+    int64_t coco_caps[3];
+    bool classwise;
+    int32_t n_items, items[COCO_STATS]; /* metric_items: indexes into COCOeval.stats; 0 = the default names */
     /* results */
     result *results;
     int32_t n_results, cap_results;
@@ -90,6 +99,89 @@ static const sscma_field plain_fields[] = {
     SSCMA_FIELD_END,
 };
 
+typedef struct coco_cfg {
+    json_t *metric, *iou_thrs, *metric_items;
+    bool classwise, format_only, sort_categories;
+    int64_t proposal_nums[3];
+    int32_t n_proposal_nums;
+} coco_cfg;
+
+static const sscma_field coco_fields[] = {
+    SSCMA_FIELD_KEY("type"),
+    SSCMA_FIELD_KEY("ann_file"), /* the trainer passes the validation set's annotations, read from that file */
+    SSCMA_FIELD_JSON_AS("metric", coco_cfg, metric),
+    SSCMA_FIELD(coco_cfg, classwise, 0),
+    SSCMA_FIELD_LIST_AS("proposal_nums", coco_cfg, proposal_nums, offsetof(coco_cfg, n_proposal_nums), 3, 0, 1, 100000,
+                        SSCMA_FIELD_PREFILLED),
+    SSCMA_FIELD_JSON_AS("iou_thrs", coco_cfg, iou_thrs),
+    SSCMA_FIELD_JSON_AS("metric_items", coco_cfg, metric_items),
+    SSCMA_FIELD(coco_cfg, format_only, 0),
+    SSCMA_FIELD_KEY("outfile_prefix"),
+    SSCMA_FIELD_KEY("backend_args"),
+    SSCMA_FIELD_KEY("file_client_args"),
+    SSCMA_FIELD(coco_cfg, sort_categories, 0),
+    SSCMA_FIELD_KEY("prefix"),
+    SSCMA_FIELD_KEY("collect_device"),
+    SSCMA_FIELD_END,
+};
+
+/* mmdet's coco_metric_names: the metric_items and the COCOeval.stats entry each reads */
+static const char *const coco_item_names[COCO_STATS] = {"mAP",    "mAP_50",  "mAP_75",    "mAP_s",
+                                                        "mAP_m",  "mAP_l",   "AR@100",    "AR@300",
+                                                        "AR@1000", "AR_s@1000", "AR_m@1000", "AR_l@1000"};
+
+static sscma_status parse_coco(sscma_metric *m, json_t *cfg)
+{
+    coco_cfg c = {.proposal_nums = {100, 300, 1000}, .n_proposal_nums = 3}; /* mmdet's default proposal_nums */
+    sscma_status st = sscma_schema_read(coco_fields, cfg, WHERE, NULL, &c);
+    if (st != SSCMA_OK)
+        return st;
+    json_t *metric = c.metric;
+    if (json_is_array(metric) && json_array_size(metric) == 1)
+        metric = json_array_get(metric, 0);
+    if (c.metric != NULL && !json_is_null(c.metric) &&
+        (!json_is_string(metric) || strcmp(json_string_value(metric), "bbox") != 0))
+        return sscma_schema_expected(WHERE, NULL, "metric", "'bbox' (libsscma evaluates boxes only)", c.metric);
+    if (c.iou_thrs != NULL && !json_is_null(c.iou_thrs))
+        return sscma_schema_expected(WHERE, NULL, "iou_thrs", "null (COCO's 0.50:0.05:0.95)", c.iou_thrs);
+    if (c.format_only)
+        return sscma_schema_fail(WHERE, NULL, "format_only", "expected false: libsscma writes no result files");
+    if (c.sort_categories)
+        return sscma_schema_fail(WHERE, NULL, "sort_categories", "expected false: classes are the dataset's order");
+    for (int i = 0; i < 3; i++)
+        for (int j = 0; j < i; j++)
+            if (c.proposal_nums[i] == c.proposal_nums[j])
+                return sscma_schema_fail(WHERE, NULL, "proposal_nums", "expected three different numbers, got %lld twice",
+                                         (long long)c.proposal_nums[i]);
+    if (c.metric_items != NULL && !json_is_null(c.metric_items)) {
+        if (!json_is_array(c.metric_items) || json_array_size(c.metric_items) > COCO_STATS)
+            return sscma_schema_expected(WHERE, NULL, "metric_items", "a list of mmdet's metric item names",
+                                         c.metric_items);
+        size_t i;
+        json_t *v;
+        json_array_foreach(c.metric_items, i, v)
+        {
+            int found = -1;
+            for (int k = 0; k < COCO_STATS && json_is_string(v); k++)
+                if (strcmp(json_string_value(v), coco_item_names[k]) == 0)
+                    found = k;
+            if (found < 0) {
+                char path[48];
+                snprintf(path, sizeof path, "metric_items[%zu]", i);
+                return sscma_schema_expected(WHERE, NULL, path,
+                                             "one of: mAP, mAP_50, mAP_75, mAP_s, mAP_m, mAP_l, AR@100, AR@300, "
+                                             "AR@1000, AR_s@1000, AR_m@1000, AR_l@1000",
+                                             v);
+            }
+            m->items[m->n_items++] = found;
+        }
+    }
+    m->kind = M_COCO;
+    m->classwise = c.classwise;
+    memcpy(m->coco_caps, c.proposal_nums, sizeof m->coco_caps);
+    return SSCMA_OK;
+}
+
 static sscma_status parse(sscma_metric *m, json_t *cfg)
 {
     json_t *type_value = json_object_get(cfg, "type");
@@ -119,7 +211,10 @@ static sscma_status parse(sscma_metric *m, json_t *cfg)
         m->kind = type[0] == 'F' ? M_FOMO : M_MSE;
         return sscma_schema_read(plain_fields, cfg, WHERE, NULL, m);
     }
-    return sscma_schema_expected(WHERE, NULL, "type", "one of: Accuracy, FomoMetric, PointMetric, MSE", type_value);
+    if (type != NULL && (strcmp(type, "CocoMetric") == 0 || strcmp(type, "mmdet.CocoMetric") == 0))
+        return parse_coco(m, cfg);
+    return sscma_schema_expected(WHERE, NULL, "type", "one of: Accuracy, FomoMetric, PointMetric, MSE, CocoMetric",
+                                 type_value);
 }
 
 sscma_status sscma_metric_create(const char *config_json, sscma_metric **out)
@@ -158,6 +253,7 @@ void sscma_metric_destroy(sscma_metric *metric)
     sscma_mfree(metric->ctx, metric->tmax);
     sscma_mfree(metric->ctx, metric->pmax);
     sscma_mfree(metric->ctx, metric->results);
+    coco_eval_destroy(metric->coco);
     const sscma_context *ctx = metric->ctx;
     sscma_mfree(ctx, metric);
     sscma_context_release(ctx);
@@ -174,6 +270,7 @@ sscma_status sscma_metric_reset(sscma_metric *metric)
     m->acc_sum = m->nme_sum = m->sq_sum = 0.0;
     memset(m->correct, 0, sizeof m->correct);
     m->n_results = 0;
+    coco_eval_reset(m->coco);
     return SSCMA_OK;
 }
 
@@ -248,6 +345,7 @@ static sscma_status compute(sscma_metric *m)
             st = add_result(m, "keypoint/NME", m->nme_count ? m->nme_sum / (double)m->nme_count : 0.0);
         break;
     case M_MSE: st = add_result(m, "mse", m->elements ? m->sq_sum / (double)m->elements : 0.0); break;
+    case M_COCO: break; /* sscma_metric_finish_detections */
     }
     return st;
 }
@@ -493,6 +591,10 @@ sscma_status sscma_metric_update(sscma_metric *metric, const sscma_tensor *pred,
     SSCMA_REQUIRE_NONNULL(target);
     sscma_status st;
     switch (metric->kind) {
+    case M_COCO:
+        return sscma_fail(SSCMA_ERR_UNSUPPORTED, WHERE,
+                          "CocoMetric takes boxes per image from the trainer (detections and ground truth), not "
+                          "tensors");
     case M_ACCURACY: st = update_accuracy(metric, pred, target, count); break;
     case M_FOMO: st = update_fomo(metric, pred, target, count); break;
     case M_POINT: st = update_point(metric, pred, target, count); break;
@@ -556,4 +658,76 @@ sscma_status sscma_metric_confusion_matrix(const sscma_metric *metric, int32_t *
     *num_classes = metric->classes;
     *matrix = metric->confusion;
     return SSCMA_OK;
+}
+
+/* ---- CocoMetric ---- */
+
+bool sscma_metric_wants_detections(const sscma_metric *metric)
+{
+    return metric != NULL && metric->kind == M_COCO;
+}
+
+sscma_status sscma_metric_add_detections(sscma_metric *metric, int32_t num_classes, const coco_gt *gt, int64_t n_gt,
+                                         const coco_det *det, int64_t n_det)
+{
+    SSCMA_REQUIRE_NONNULL(metric);
+    sscma_metric *m = metric;
+    if (m->kind != M_COCO)
+        return sscma_fail(SSCMA_ERR_UNSUPPORTED, WHERE, "only CocoMetric takes detections");
+    if (m->coco != NULL && m->classes != num_classes)
+        return sscma_fail(SSCMA_ERR_SHAPE, WHERE, "%d classes, but %d before: reset the metric first",
+                          (int)num_classes, (int)m->classes);
+    if (m->coco == NULL) {
+        sscma_status st = coco_eval_create(m->ctx, num_classes, m->coco_caps, &m->coco);
+        if (st != SSCMA_OK)
+            return st;
+        m->classes = num_classes;
+    }
+    m->n_results = 0; /* stale until the next finish */
+    return coco_eval_add_image(m->coco, gt, n_gt, det, n_det);
+}
+
+sscma_status sscma_metric_finish_detections(sscma_metric *metric)
+{
+    SSCMA_REQUIRE_NONNULL(metric);
+    sscma_metric *m = metric;
+    if (m->kind != M_COCO)
+        return sscma_fail(SSCMA_ERR_UNSUPPORTED, WHERE, "only CocoMetric takes detections");
+    m->n_results = 0;
+    if (m->coco == NULL || coco_eval_image_count(m->coco) == 0)
+        return SSCMA_OK; /* no images: no results, as the other metrics before their first sample */
+    double stats[COCO_STATS];
+    double *ap = m->classwise ? sscma_malloc(m->ctx, (size_t)m->classes * sizeof *ap) : NULL;
+    if (m->classwise && ap == NULL)
+        return sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, WHERE, "cannot allocate %d class results", (int)m->classes);
+    sscma_status st = coco_eval_compute(m->coco, stats, ap);
+    char name[48];
+    if (st == SSCMA_OK && m->n_items > 0) {
+        for (int32_t i = 0; i < m->n_items && st == SSCMA_OK; i++) {
+            snprintf(name, sizeof name, "coco/bbox_%s", coco_item_names[m->items[i]]);
+            st = add_result(m, name, stats[m->items[i]]);
+        }
+    } else if (st == SSCMA_OK) {
+        /* the six AP names are mmdet's; the recalls are named by the caps they use (mmdet's metric_items names
+         * assume its default proposal_nums (100, 300, 1000), for which the two agree) */
+        int64_t caps[3];
+        coco_eval_max_dets(m->coco, caps);
+        for (int i = 0; i < 6 && st == SSCMA_OK; i++) {
+            snprintf(name, sizeof name, "coco/bbox_%s", coco_item_names[i]);
+            st = add_result(m, name, stats[i]);
+        }
+        static const char *const ar[6] = {"AR", "AR", "AR", "AR_s", "AR_m", "AR_l"};
+        for (int i = 0; i < 6 && st == SSCMA_OK; i++) {
+            snprintf(name, sizeof name, "coco/bbox_%s@%lld", ar[i], (long long)caps[i < 3 ? i : 2]);
+            st = add_result(m, name, stats[6 + i]);
+        }
+    }
+    for (int32_t k = 0; st == SSCMA_OK && ap != NULL && k < m->classes; k++) {
+        snprintf(name, sizeof name, "coco/%d_precision", (int)k);
+        st = add_result(m, name, ap[k]);
+    }
+    sscma_mfree(m->ctx, ap);
+    if (st != SSCMA_OK)
+        m->n_results = 0;
+    return st;
 }

@@ -14,9 +14,21 @@
 #include "sscma/model.h"
 #include "sscma/optim.h"
 #include "sscma/train.h"
+#include "train/det_eval.h"
 
 /* sscma_metric_create with its memory from ctx (the public call has no context: NULL, the C allocator). */
 sscma_status sscma_metric_create_in(const sscma_context *ctx, const char *config_json, sscma_metric **out);
+
+/*
+ * CocoMetric (metrics.c) takes boxes, not tensors: per validation image, the ground truth (COCO xywh, the
+ * annotation's area, iscrowd) and the detections after NMS (det_nms: xyxy in original-image pixels, score, label),
+ * images in ascending image-id order. sscma_metric_finish_detections then computes COCOeval and publishes the
+ * results (coco/bbox_mAP, ...); before it, and after each add, the metric has no results.
+ */
+bool sscma_metric_wants_detections(const sscma_metric *metric);
+sscma_status sscma_metric_add_detections(sscma_metric *metric, int32_t num_classes, const coco_gt *gt, int64_t n_gt,
+                                         const coco_det *det, int64_t n_det);
+sscma_status sscma_metric_finish_detections(sscma_metric *metric);
 
 /*
  * Adds the optimizer's buffers to `list` as "optim/<param>/<buffer>" (borrowed until the write) and its scalars
