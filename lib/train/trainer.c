@@ -45,6 +45,7 @@ struct sscma_trainer {
     /* config */
     int64_t val_interval, val_begin;
     char pred_output[64];
+    det_nms_config nms; /* test_cfg: CocoMetric's post-processing */
     sscma_hook **hooks; /* N_BUILTIN_HOOKS slots, then added hooks; NULL entries are skipped */
     int32_t n_hooks;
     /* batches */
@@ -224,7 +225,7 @@ typedef struct loop_cfg {
 
 typedef struct trainer_cfg {
     loop_cfg top, train_cfg;
-    json_t *optim_wrapper, *param_scheduler, *val_evaluator, *default_hooks, *custom_hooks;
+    json_t *optim_wrapper, *param_scheduler, *val_evaluator, *default_hooks, *custom_hooks, *test_cfg;
     const char *work_dir, *pred_output;
 } trainer_cfg;
 
@@ -248,6 +249,7 @@ static const sscma_field trainer_fields[] = {
     SSCMA_FIELD_JSON_AS("default_hooks", trainer_cfg, default_hooks),
     SSCMA_FIELD_JSON_AS("custom_hooks", trainer_cfg, custom_hooks),
     SSCMA_FIELD_STRING(trainer_cfg, pred_output, "logits"),
+    SSCMA_FIELD_JSON_AS("test_cfg", trainer_cfg, test_cfg),
     SSCMA_FIELD_OBJECT(trainer_cfg, train_cfg, train_cfg_fields),
     SSCMA_FIELD_END,
 };
@@ -294,6 +296,9 @@ static sscma_status parse_config(sscma_trainer *t, json_t *cfg, const char *wher
         return sscma_schema_expected(where, NULL, "pred_output", "the name of a model output",
                                      json_object_get(cfg, "pred_output"));
     snprintf(t->pred_output, sizeof t->pred_output, "%s", c.pred_output);
+    det_nms_config_init(&t->nms);
+    if (c.test_cfg != NULL && (st = det_nms_config_read(c.test_cfg, where, "test_cfg", &t->nms)) != SSCMA_OK)
+        return st;
     sscma_hook *guard = NULL;
     if ((st = sscma_hook_nan_guard_create(t->ctx, &guard)) != SSCMA_OK ||
         (st = set_hook(t, HOOK_NAN_GUARD, guard)) != SSCMA_OK ||
@@ -728,6 +733,88 @@ static double now_s(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
+/*
+ * CocoMetric's side of a validation batch: `pred` is a yolo_decode output [B, N, 5 + C] (cx, cy, w, h in input
+ * pixels, objectness, class scores), `labels` a BoxTarget [B, max_boxes, 6] (class, x1, y1, x2, y2, valid). Each
+ * image goes through test_cfg's NMS and into the metric, in the loader's order, in the coordinates of the
+ * validation pipeline's output (docs/training.md, "Detection metric").
+ */
+static sscma_status add_detection_batch(sscma_trainer *t, const sscma_tensor *pred, const sscma_tensor *labels,
+                                        int64_t count)
+{
+    int32_t pr = 0, lr = 0;
+    int64_t n = 0, attrib = 0, max_boxes = 0, cols = 0;
+    sscma_tensor_rank(pred, &pr), sscma_tensor_rank(labels, &lr);
+    if (pr == 3)
+        sscma_tensor_dim(pred, 1, &n), sscma_tensor_dim(pred, 2, &attrib);
+    if (lr == 3)
+        sscma_tensor_dim(labels, 1, &max_boxes), sscma_tensor_dim(labels, 2, &cols);
+    if (pr != 3 || attrib < 6 || lr != 3 || cols != 6)
+        return SSCMA_FAIL(SSCMA_ERR_SHAPE, "CocoMetric needs the model's decoded boxes [B, N, 5 + C] (pred_output "
+                                           "of a yolo_decode) and a BoxTarget [B, max_boxes, 6] from the validation "
+                                           "loader");
+    const int32_t classes = (int32_t)(attrib - 5);
+    void *pd = NULL, *ld = NULL;
+    sscma_tensor_data(pred, &pd), sscma_tensor_data(labels, &ld);
+    const float *P = pd, *L = ld;
+    float *boxes = sscma_alloc_array(t->ctx, (size_t)n, 4 * sizeof(float), 64);
+    float *scores = sscma_alloc_array(t->ctx, (size_t)n, (size_t)classes * sizeof(float), 64);
+    float *obj = sscma_alloc_array(t->ctx, (size_t)n, sizeof(float), 64);
+    coco_gt *gt = sscma_alloc_array(t->ctx, (size_t)(max_boxes > 0 ? max_boxes : 1), sizeof(coco_gt), 8);
+    coco_det *det = NULL;
+    int64_t det_cap = 0;
+    sscma_status st = boxes && scores && obj && gt ? SSCMA_OK
+                                                   : SSCMA_FAIL(SSCMA_ERR_OUT_OF_MEMORY, "detection scratch");
+    const det_rescale same = {0.0f, 0.0f, 1.0f, 1.0f, (float)t->val_batch[2], (float)t->val_batch[1]};
+    for (int64_t b = 0; st == SSCMA_OK && b < count; b++) {
+        const float *p = P + b * n * attrib;
+        for (int64_t i = 0; i < n; i++, p += attrib) {
+            boxes[4 * i] = p[0] - 0.5f * p[2], boxes[4 * i + 1] = p[1] - 0.5f * p[3];
+            boxes[4 * i + 2] = p[0] + 0.5f * p[2], boxes[4 * i + 3] = p[1] + 0.5f * p[3];
+            obj[i] = p[4];
+            memcpy(scores + i * classes, p + 5, (size_t)classes * sizeof(float));
+        }
+        int64_t n_gt = 0;
+        for (int64_t r = 0; r < max_boxes; r++) {
+            const float *row = L + (b * max_boxes + r) * 6;
+            if (row[5] <= 0.5f)
+                continue;
+            coco_gt *g = &gt[n_gt++];
+            g->x = row[1], g->y = row[2], g->w = (double)row[3] - row[1], g->h = (double)row[4] - row[2];
+            g->area = g->w * g->h;
+            g->label = (int32_t)row[0];
+            g->iscrowd = false;
+        }
+        det_result res = {0, NULL, NULL, NULL};
+        if ((st = det_nms(t->ctx, &t->nms, boxes, scores, obj, n, classes, &same, &res)) != SSCMA_OK)
+            break;
+        if (res.count > det_cap) {
+            sscma_free(t->ctx, det, (size_t)det_cap * sizeof *det);
+            det_cap = res.count;
+            if ((det = sscma_alloc_array(t->ctx, (size_t)det_cap, sizeof *det, 8)) == NULL) {
+                det_cap = 0;
+                det_result_free(t->ctx, &res);
+                st = SSCMA_FAIL(SSCMA_ERR_OUT_OF_MEMORY, "detections");
+                break;
+            }
+        }
+        for (int64_t k = 0; k < res.count; k++) {
+            det[k].x1 = res.boxes[4 * k], det[k].y1 = res.boxes[4 * k + 1];
+            det[k].x2 = res.boxes[4 * k + 2], det[k].y2 = res.boxes[4 * k + 3];
+            det[k].score = res.scores[k];
+            det[k].label = res.labels[k];
+        }
+        st = sscma_metric_add_detections(t->metric, classes, gt, n_gt, det, res.count);
+        det_result_free(t->ctx, &res);
+    }
+    sscma_free(t->ctx, det, (size_t)det_cap * sizeof *det);
+    sscma_free(t->ctx, gt, (size_t)(max_boxes > 0 ? max_boxes : 1) * sizeof(coco_gt));
+    sscma_free(t->ctx, obj, (size_t)n * sizeof(float));
+    sscma_free(t->ctx, scores, (size_t)n * (size_t)classes * sizeof(float));
+    sscma_free(t->ctx, boxes, (size_t)n * 4 * sizeof(float));
+    return st;
+}
+
 sscma_status sscma_trainer_validate(sscma_trainer *trainer, const sscma_metric **out)
 {
     SSCMA_REQUIRE_NONNULL(trainer);
@@ -749,10 +836,15 @@ sscma_status sscma_trainer_validate(sscma_trainer *trainer, const sscma_metric *
         if ((st = prepare(t, t->val_batch[0], 0)) != SSCMA_OK ||
             (st = feed(t, t->val_images, NULL, count)) != SSCMA_OK ||
             (st = sscma_model_forward(t->model)) != SSCMA_OK ||
-            (st = sscma_model_output(t->model, t->pred_output, &pred)) != SSCMA_OK ||
-            (st = sscma_metric_update(t->metric, pred, t->val_labels, count)) != SSCMA_OK)
+            (st = sscma_model_output(t->model, t->pred_output, &pred)) != SSCMA_OK)
+            break;
+        st = sscma_metric_wants_detections(t->metric) ? add_detection_batch(t, pred, t->val_labels, count)
+                                                      : sscma_metric_update(t->metric, pred, t->val_labels, count);
+        if (st != SSCMA_OK)
             break;
     }
+    if (st == SSCMA_OK && sscma_metric_wants_detections(t->metric))
+        st = sscma_metric_finish_detections(t->metric);
     FOR_EACH_HOOK(t, h, after_val) h->ops->after_val(h, &t->loop);
     if (st != SSCMA_OK)
         return st;
