@@ -40,6 +40,7 @@ void sscma_graph_destroy(sscma_graph *g)
         if (v->kind == SSCMA_VALUE_PARAM || v->kind == SSCMA_VALUE_BUFFER || v->kind == SSCMA_VALUE_CONST) {
             sscma_free(ctx, v->data, v->bytes);
             sscma_free(ctx, v->grad, v->bytes);
+            sscma_free(ctx, v->init_offset, v->bytes);
         }
         sscma_free(ctx, v->name, strlen(v->name) + 1);
     }
@@ -258,8 +259,22 @@ void sscma_graph_init_value(sscma_graph *g, int32_t i)
         }
         }
     }
+    for (int64_t k = 0; v->init_offset != NULL && k < n; k++)
+        x[k] += v->init_offset[k];
     if (v->grad != NULL)
         memset(v->grad, 0, v->bytes);
+}
+
+sscma_status sscma_graph_set_init_offset(sscma_graph *g, int32_t value, const float *offset)
+{
+    if (value < 0 || value >= g->n_values || g->values[value].kind != SSCMA_VALUE_PARAM || offset == NULL)
+        return sscma_fail(SSCMA_ERR_INVALID_ARGUMENT, GRAPH, "an init offset needs a parameter (value %d)",
+                          (int)value);
+    sscma_value *v = &g->values[value];
+    if (v->init_offset == NULL && (v->init_offset = sscma_alloc(g->ctx, v->bytes, 16)) == NULL)
+        return sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, GRAPH, "cannot allocate the init offset of '%s'", v->name);
+    memcpy(v->init_offset, offset, v->bytes);
+    return SSCMA_OK;
 }
 
 void sscma_graph_init_params(sscma_graph *g)

@@ -42,6 +42,7 @@ typedef struct sscma_value {
     int32_t producer; /* node index, -1 for inputs, params, buffers */
     sscma_init_kind init;
     float init_scale;
+    float *init_offset; /* params: numel values added after the draw (a detection head's prior bias), or NULL */
     /* storage */
     void *data;       /* params/buffers: own allocation; inputs/activations: in the arena */
     float *grad;      /* params: own allocation; activations: in the arena (NULL when none) */
@@ -109,6 +110,10 @@ sscma_status sscma_graph_add_param(sscma_graph *g, const char *name, sscma_value
 sscma_status sscma_graph_add_node(sscma_graph *g, const char *name, const char *op, const void *attrs,
                                   const int32_t *inputs, int32_t n_inputs, int32_t *outputs, int32_t *n_out);
 sscma_status sscma_graph_mark_output(sscma_graph *g, int32_t value);
+
+/* Sets a parameter's init offset: numel(value) floats copied from `offset`, added after each draw (not applied
+ * now: call sscma_graph_init_value). */
+sscma_status sscma_graph_set_init_offset(sscma_graph *g, int32_t value, const float *offset);
 
 /* (Re)initialises every parameter and buffer from its init spec, seeded by the context seed and the value's name. */
 void sscma_graph_init_params(sscma_graph *g);

@@ -76,6 +76,8 @@ static sscma_status copy_value(rewrite *R, int32_t v)
                                    val->init_scale, &R->map[v]);
         if (st == SSCMA_OK && val->bytes > 0)
             memcpy(R->out->values[R->map[v]].data, val->data, val->bytes);
+        if (st == SSCMA_OK && val->init_offset != NULL)
+            st = sscma_graph_set_init_offset(R->out, R->map[v], val->init_offset);
     }
     return st;
 }

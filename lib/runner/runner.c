@@ -585,7 +585,9 @@ sscma_status sscma_runner_trainer(sscma_runner *runner, sscma_trainer **out)
                                        "val_evaluator", "work_dir", "default_hooks", "custom_hooks", "train_cfg",
                                        "pred_output", NULL};
     sscma_loader *train = NULL, *val = NULL;
-    sscma_status st = sscma_runner_loader(runner, "train", &train);
+    sscma_status st = sscma_model_require_loss(runner->model); /* before the loaders, whose targets it lacks */
+    if (st == SSCMA_OK)
+        st = sscma_runner_loader(runner, "train", &train);
     if (st != SSCMA_OK)
         return st;
     if (json_object_get(runner->root, "val_dataloader") != NULL &&

@@ -431,6 +431,9 @@ sscma_status sscma_trainer_create(sscma_model *model, sscma_loader *train_loader
 sscma_status sscma_trainer_create_from(sscma_model *model, sscma_loader *train_loader, sscma_loader *val_loader,
                                        json_t *cfg, const char *where, sscma_trainer **out)
 {
+    sscma_status loss_st = sscma_model_require_loss(model); /* a family without its loss yet (YOLODetector) */
+    if (loss_st != SSCMA_OK)
+        return loss_st;
     sscma_trainer *t = sscma_calloc(sscma_model_context(model), 1, sizeof *t);
     sscma_hook **hooks = sscma_calloc(sscma_model_context(model), N_BUILTIN_HOOKS, sizeof *hooks);
     if (t == NULL || hooks == NULL) {

@@ -149,6 +149,11 @@ int32_t zoo_conv(zoo *z, const char *name, int32_t x, int64_t cout, int32_t k, i
 
 int32_t zoo_bn(zoo *z, const char *name, int32_t x, sscma_act_kind act)
 {
+    return zoo_bn_cfg(z, name, x, act, 1e-5f, 0.1f);
+}
+
+int32_t zoo_bn_cfg(zoo *z, const char *name, int32_t x, sscma_act_kind act, float eps, float momentum)
+{
     if (z->st != SSCMA_OK || x < 0)
         return -1;
     const sscma_desc *d = zoo_desc(z, x);
@@ -161,10 +166,10 @@ int32_t zoo_bn(zoo *z, const char *name, int32_t x, sscma_act_kind act)
                      add_param(z, name, "running_mean", SSCMA_VALUE_BUFFER, 1, &c, 0, SSCMA_INIT_ZEROS, 0.0f),
                      add_param(z, name, "running_var", SSCMA_VALUE_BUFFER, 1, &c, 0, SSCMA_INIT_ONES, 0.0f)};
     if (act == SSCMA_ACT_NONE) {
-        sscma_batch_norm_attrs a = {1e-5f, 0.1f};
+        sscma_batch_norm_attrs a = {eps, momentum};
         return zoo_op(z, name, "batch_norm", &a, in, 5);
     }
-    sscma_batch_norm_act_attrs a = {{1e-5f, 0.1f}, act, 0.01f};
+    sscma_batch_norm_act_attrs a = {{eps, momentum}, act, 0.01f};
     return zoo_op(z, name, "batch_norm_act", &a, in, 5);
 }
 
@@ -182,7 +187,7 @@ int32_t zoo_linear(zoo *z, const char *name, int32_t x, int64_t out_features)
     return zoo_op(z, name, "linear", &a, in, 3);
 }
 
-static const char *const family_names[] = {"ImageClassifier", "Fomo", "PFLD", NULL};
+static const char *const family_names[] = {"ImageClassifier", "Fomo", "PFLD", "YOLODetector", NULL};
 
 sscma_status sscma_zoo_build(sscma_graph *g, json_t *config, const char *file, sscma_model_io_table *io)
 {
@@ -196,8 +201,8 @@ sscma_status sscma_zoo_build(sscma_graph *g, json_t *config, const char *file, s
     for (int i = 0; family_names[i] != NULL && json_is_string(type); i++)
         if (strcmp(json_string_value(type), family_names[i]) == 0)
             family = i;
-    if (family < 0) /* model.type: expected one of: ImageClassifier, Fomo, PFLD, got "Yolo" */
-        return zoo_expected(&z, "model", "model", "type", "one of: ImageClassifier, Fomo, PFLD", type);
+    if (family < 0) /* model.type: expected one of: ImageClassifier, Fomo, PFLD, YOLODetector, got "Yolo" */
+        return zoo_expected(&z, "model", "model", "type", "one of: ImageClassifier, Fomo, PFLD, YOLODetector", type);
     snprintf(io->family, sizeof io->family, "%s", family_names[family]);
     /* SSCMA's model configs carry the input normalisation as data_preprocessor: the loaders apply it (the runner
      * turns it into the pipeline's Normalize), so the graph does not see it */
@@ -210,7 +215,8 @@ sscma_status sscma_zoo_build(sscma_graph *g, json_t *config, const char *file, s
     json_object_del(own, "data_preprocessor");
     sscma_status st = family == 0   ? zoo_build_image_classifier(&z, own, io)
                       : family == 1 ? zoo_build_fomo(&z, own, io)
-                                    : zoo_build_pfld(&z, own, io);
+                      : family == 2 ? zoo_build_pfld(&z, own, io)
+                                    : zoo_build_yolo_detector(&z, own, io);
     json_decref(own);
     return st;
 }

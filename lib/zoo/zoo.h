@@ -56,6 +56,8 @@ int32_t zoo_conv(zoo *z, const char *name, int32_t x, int64_t cout, int32_t k, i
                  bool bias);
 /* batch norm (+ activation fused when act != NONE): params name.weight/bias, buffers running_mean/var */
 int32_t zoo_bn(zoo *z, const char *name, int32_t x, sscma_act_kind act);
+/* the same with the norm_cfg's eps and momentum (PyTorch's meaning: running = (1 - m) running + m batch) */
+int32_t zoo_bn_cfg(zoo *z, const char *name, int32_t x, sscma_act_kind act, float eps, float momentum);
 int32_t zoo_linear(zoo *z, const char *name, int32_t x, int64_t out_features);
 int32_t zoo_op(zoo *z, const char *name, const char *op, const void *attrs, const int32_t *inputs, int32_t n);
 
@@ -80,5 +82,6 @@ sscma_status zoo_build_mobilenetv2(zoo *z, json_t *cfg, const char *prefix, int3
 sscma_status zoo_build_image_classifier(zoo *z, json_t *cfg, sscma_model_io_table *io);
 sscma_status zoo_build_fomo(zoo *z, json_t *cfg, sscma_model_io_table *io);
 sscma_status zoo_build_pfld(zoo *z, json_t *cfg, sscma_model_io_table *io);
+sscma_status zoo_build_yolo_detector(zoo *z, json_t *cfg, sscma_model_io_table *io);
 
 #endif /* SSCMA_LIB_ZOO_ZOO_H */

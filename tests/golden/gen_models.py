@@ -18,7 +18,7 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from ref_models import PFLD, Fomo, ImageClassifier  # noqa: E402
+from ref_models import PFLD, Fomo, ImageClassifier, SwiftYOLO  # noqa: E402
 from golden_io import write_golden
 
 torch.set_default_dtype(torch.float64)
@@ -50,6 +50,35 @@ def weights_for(name, shape_ohwi):
     return v.astype(np.float32).reshape(shape_ohwi)
 
 
+def hashed_uniform(name, n):
+    """splitmix64 of (FNV-1a(name) + index * golden gamma), top 24 bits: uniform in [-1, 1), exact in float32 (the
+    C twin is in tests/unit/test_zoo.c)."""
+    with np.errstate(over="ignore"):
+        z = np.uint64(fnv1a(name)) + np.arange(n, dtype=np.uint64) * np.uint64(0x9E3779B97F4A7C15)
+        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        z = z ^ (z >> np.uint64(31))
+    return (z >> np.uint64(40)).astype(np.float64) / float(1 << 23) - 1.0
+
+
+def weights_hashed(name, shape_ohwi):
+    """A fill without the sine's structure, for deep networks (Swift-YOLO), whose batch-norm stacks the sine fill
+    leaves ill-conditioned: conv weights uniform with He's variance 2 / fan_in, the rest as weights_for."""
+    n = int(np.prod(shape_ohwi))
+    u = hashed_uniform(name, n)
+    if name.endswith("running_var"):
+        v = 1.0 + 0.3 * np.abs(u)
+    elif name.endswith("running_mean"):
+        v = 0.1 * u
+    elif len(shape_ohwi) == 1 and name.endswith("weight"):
+        v = 1.0 + 0.2 * u
+    elif name.endswith("bias"):
+        v = 0.1 * u
+    else:
+        v = math.sqrt(6.0 / (n // shape_ohwi[0])) * u
+    return v.astype(np.float32).reshape(shape_ohwi)
+
+
 records = []
 
 
@@ -61,7 +90,8 @@ def add(name, array):
         records.append((name, 4, array.astype(np.int32)))
 
 
-def load_weights(model):
+def load_weights(model, fill=None):
+    fill = fill or weights_for
     state = model.state_dict()
     for name, tensor in state.items():
         if name.endswith("num_batches_tracked"):
@@ -69,14 +99,68 @@ def load_weights(model):
         shape = tuple(tensor.shape)
         if len(shape) == 4:  # OIHW in torch, OHWI in libsscma
             o, i, kh, kw = shape
-            w = weights_for(name, (o, kh, kw, i)).transpose(0, 3, 1, 2)
+            w = fill(name, (o, kh, kw, i)).transpose(0, 3, 1, 2)
         else:
-            w = weights_for(name, shape)
+            w = fill(name, shape)
         tensor.copy_(torch.from_numpy(w.astype(np.float64)))
 
 
 def to_ohwi(t):
     return t.permute(0, 2, 3, 1).contiguous() if t.dim() == 4 else t
+
+
+def swift_yolo_counts(model, h, w):
+    """Parameters, convolution MACs (libsscma's count) and the FLOPs mmengine's get_model_complexity_info reports
+    (its fvcore-style handles, evaluation mode: a convolution counts its MACs without the bias, a batch norm with
+    affine parameters 2 per output element, a nearest upsampling 1 per output element; ReLU, max pooling, concat
+    and add count nothing) for one h x w image."""
+    counts = {"conv": 0, "bn": 0, "upsample": 0}
+
+    def hook(module, inputs, output):
+        if isinstance(module, torch.nn.Conv2d):
+            counts["conv"] += output.numel() * module.weight[0].numel()
+        elif isinstance(module, torch.nn.BatchNorm2d):
+            counts["bn"] += 2 * output.numel()
+        elif isinstance(module, torch.nn.Upsample):
+            counts["upsample"] += output.numel()
+
+    handles = [m.register_forward_hook(hook) for m in model.modules()]
+    model.eval()
+    with torch.no_grad():
+        model(torch.zeros(1, model.backbone.stem.conv.in_channels, h, w))
+    for handle in handles:
+        handle.remove()
+    params = sum(p.numel() for p in model.parameters())
+    return [params, counts["conv"], counts["conv"] + counts["bn"] + counts["upsample"]]
+
+
+def swift_yolo_records():
+    """Swift-YOLO (mmyolo's YOLOv5, ReLU): counts at SSCMA's zoo-card size, forward outputs (evaluation mode) on
+    small images with the hashed fill, and the head's prior bias init (mmyolo's init_weights on zero biases).
+    Training-mode outputs are not recorded: through ~60 batch norms on batch statistics float32 itself strays from
+    float64 by up to ~1e-3 (PyTorch's own float32 run), so they cannot be checked at the goldens' 1e-4."""
+    rng = np.random.default_rng(19)
+    tiny = SwiftYOLO(num_classes=1, deepen_factor=0.33, widen_factor=0.15)
+    add("yolo_tiny/counts_192", np.array(swift_yolo_counts(tiny, 192, 192), dtype=np.int32))
+    nano = SwiftYOLO(num_classes=3, deepen_factor=0.33, widen_factor=0.25)
+    add("yolo_nano3/counts_96x64", np.array(swift_yolo_counts(nano, 96, 64), dtype=np.int32))
+    head = nano.bbox_head.head_module
+    with torch.no_grad():
+        for conv in head.convs_pred:
+            conv.bias.zero_()
+        head.init_weights()
+    for i, conv in enumerate(head.convs_pred):
+        add(f"yolo_nano3/bias_prior/{i}", conv.bias.detach().numpy())
+    for tag, model, shape in (("yolo_tiny", tiny, (2, 64, 64, 3)), ("yolo_nano3", nano, (1, 96, 64, 3))):
+        load_weights(model, weights_hashed)
+        image = rng.standard_normal(shape).astype(np.float32)
+        add(f"{tag}/image", image)
+        x = torch.from_numpy(image.astype(np.float64)).permute(0, 3, 1, 2)
+        model.eval()
+        with torch.no_grad():
+            outs = model(x)
+        for level, out in zip(("p3", "p4", "p5"), outs):
+            add(f"{tag}/eval/{level}", out.permute(0, 2, 3, 1).numpy())
 
 
 def main():
@@ -147,6 +231,8 @@ def main():
     pfld.eval()
     with torch.no_grad():
         add("pfld/eval/keypoints", pfld(x).numpy())
+
+    swift_yolo_records()
 
     out = os.path.join(os.path.dirname(os.path.abspath(__file__)), "models.bin")
     write_golden(out, records)

@@ -4,6 +4,8 @@ MobileNetV2 follows torchvision's layout (features.0 .. features.18, InvertedRes
 ImageClassifier wraps it as SSCMA does: backbone.features.*, a global-average-pooling neck, head.fc.
 Used by gen_models.py (golden values) and tools/torch2sscma.py (checkpoint conversion).
 """
+import math
+
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -225,3 +227,182 @@ class PFLD(nn.Module):
     def loss(pred, target):
         """SSCMA's PFLDLoss: mean over the batch of the summed squared error."""
         return torch.mean(torch.sum((target - pred) ** 2, dim=1))
+
+
+# ---- Swift-YOLO: mmyolo's YOLOv5 (YOLODetector = YOLOv5CSPDarknet + YOLOv5PAFPN + YOLOv5Head) ----
+# Written from mmyolo's definitions (no mmyolo import); module and parameter names are mmyolo's state_dict names.
+
+SWIFT_YOLO_ANCHORS = [[(10, 13), (16, 30), (33, 23)], [(30, 61), (62, 45), (59, 119)],
+                      [(116, 90), (156, 198), (373, 326)]]
+SWIFT_YOLO_STRIDES = [8, 16, 32]
+
+
+def yolo_make_divisible(x, widen_factor=1.0, divisor=8):
+    """mmyolo's make_divisible: channels x * widen_factor rounded up to a multiple of 8."""
+    return math.ceil(x * widen_factor / divisor) * divisor
+
+
+def yolo_make_round(x, deepen_factor=1.0):
+    """mmyolo's make_round: a block count x * deepen_factor, at least 1."""
+    return max(round(x * deepen_factor), 1) if x > 1 else x
+
+
+class YoloConv(nn.Module):
+    """mmcv's ConvModule as mmyolo builds it: conv (no bias) -> bn (momentum 0.03, eps 0.001) -> activation."""
+
+    def __init__(self, cin, cout, k, stride=1, padding=None, act=nn.ReLU):
+        super().__init__()
+        self.conv = nn.Conv2d(cin, cout, k, stride, (k - 1) // 2 if padding is None else padding, bias=False)
+        self.bn = nn.BatchNorm2d(cout, momentum=0.03, eps=0.001)
+        self.activate = act()
+
+    def forward(self, x):
+        return self.activate(self.bn(self.conv(x)))
+
+
+class DarknetBottleneck(nn.Module):
+    """mmdet's DarknetBottleneck with expansion 1.0: 1x1 conv, 3x3 conv, identity added when asked and shapes agree."""
+
+    def __init__(self, cin, cout, add_identity, act=nn.ReLU):
+        super().__init__()
+        self.conv1 = YoloConv(cin, cout, 1, act=act)
+        self.conv2 = YoloConv(cout, cout, 3, act=act)
+        self.add_identity = add_identity and cin == cout
+
+    def forward(self, x):
+        out = self.conv2(self.conv1(x))
+        return out + x if self.add_identity else out
+
+
+class CSPLayer(nn.Module):
+    """mmdet's CSPLayer (expand_ratio 0.5): final_conv(cat(blocks(main_conv(x)), short_conv(x)))."""
+
+    def __init__(self, cin, cout, num_blocks, add_identity, act=nn.ReLU):
+        super().__init__()
+        mid = int(cout * 0.5)
+        self.main_conv = YoloConv(cin, mid, 1, act=act)
+        self.short_conv = YoloConv(cin, mid, 1, act=act)
+        self.final_conv = YoloConv(2 * mid, cout, 1, act=act)
+        self.blocks = nn.Sequential(*[DarknetBottleneck(mid, mid, add_identity, act) for _ in range(num_blocks)])
+
+    def forward(self, x):
+        return self.final_conv(torch.cat([self.blocks(self.main_conv(x)), self.short_conv(x)], 1))
+
+
+class SPPFBottleneck(nn.Module):
+    """mmyolo's SPPFBottleneck with kernel 5: conv1 to half, three chained 5x5 max pools, concat, conv2."""
+
+    def __init__(self, cin, cout, act=nn.ReLU):
+        super().__init__()
+        mid = int(cin * 0.5)
+        self.conv1 = YoloConv(cin, mid, 1, act=act)
+        self.poolings = nn.MaxPool2d(5, 1, 2)
+        self.conv2 = YoloConv(4 * mid, cout, 1, act=act)
+
+    def forward(self, x):
+        x = self.conv1(x)
+        y1 = self.poolings(x)
+        y2 = self.poolings(y1)
+        return self.conv2(torch.cat([x, y1, y2, self.poolings(y2)], 1))
+
+
+class YOLOv5CSPDarknet(nn.Module):
+    """mmyolo's YOLOv5CSPDarknet, arch P5, out_indices (2, 3, 4): features at strides 8, 16, 32."""
+
+    ARCH = [[64, 128, 3, True, False], [128, 256, 6, True, False], [256, 512, 9, True, False],
+            [512, 1024, 3, True, True]]
+
+    def __init__(self, deepen_factor=0.33, widen_factor=0.5, in_channels=3, act=nn.ReLU):
+        super().__init__()
+        self.stem = YoloConv(in_channels, yolo_make_divisible(64, widen_factor), 6, 2, 2, act=act)
+        for i, (cin, cout, n, add_identity, use_spp) in enumerate(self.ARCH):
+            cin, cout = yolo_make_divisible(cin, widen_factor), yolo_make_divisible(cout, widen_factor)
+            layers = [YoloConv(cin, cout, 3, 2, 1, act=act),
+                      CSPLayer(cout, cout, yolo_make_round(n, deepen_factor), add_identity, act)]
+            if use_spp:
+                layers.append(SPPFBottleneck(cout, cout, act))
+            self.add_module(f"stage{i + 1}", nn.Sequential(*layers))
+
+    def forward(self, x):
+        x = self.stem(x)
+        outs = []
+        for i in range(4):
+            x = getattr(self, f"stage{i + 1}")(x)
+            if i >= 1:
+                outs.append(x)
+        return outs
+
+
+class YOLOv5PAFPN(nn.Module):
+    """mmyolo's YOLOv5PAFPN (BaseYOLONeck with upsample_feats_cat_first), num_csp_blocks 3."""
+
+    def __init__(self, deepen_factor=0.33, widen_factor=0.5, in_channels=(256, 512, 1024), num_csp_blocks=3,
+                 act=nn.ReLU):
+        super().__init__()
+        c = [yolo_make_divisible(x, widen_factor) for x in in_channels]
+        n = yolo_make_round(num_csp_blocks, deepen_factor)
+        self.reduce_layers = nn.ModuleList([nn.Identity(), nn.Identity(), YoloConv(c[2], c[1], 1, act=act)])
+        self.upsample_layers = nn.ModuleList([nn.Upsample(scale_factor=2, mode="nearest") for _ in range(2)])
+        self.top_down_layers = nn.ModuleList([
+            nn.Sequential(CSPLayer(2 * c[1], c[1], n, False, act), YoloConv(c[1], c[0], 1, act=act)),
+            CSPLayer(2 * c[0], c[0], n, False, act)])
+        self.downsample_layers = nn.ModuleList([YoloConv(c[0], c[0], 3, 2, 1, act=act),
+                                                YoloConv(c[1], c[1], 3, 2, 1, act=act)])
+        self.bottom_up_layers = nn.ModuleList([CSPLayer(2 * c[0], c[1], n, False, act),
+                                               CSPLayer(2 * c[1], c[2], n, False, act)])
+
+    def forward(self, inputs):
+        reduce_outs = [layer(x) for layer, x in zip(self.reduce_layers, inputs)]
+        inner_outs = [reduce_outs[2]]
+        for idx in (2, 1):
+            up = self.upsample_layers[2 - idx](inner_outs[0])
+            inner_outs.insert(0, self.top_down_layers[2 - idx](torch.cat([up, reduce_outs[idx - 1]], 1)))
+        outs = [inner_outs[0]]
+        for idx in range(2):
+            down = self.downsample_layers[idx](outs[-1])
+            outs.append(self.bottom_up_layers[idx](torch.cat([down, inner_outs[idx + 1]], 1)))
+        return outs
+
+
+class YOLOv5HeadModule(nn.Module):
+    """mmyolo's YOLOv5HeadModule (SSCMA's DetHead): a 1x1 conv with bias per level to 3 * (5 + C) channels,
+    channel a * (5 + C) + k for anchor a, attribute k (x, y, w, h, objectness, classes)."""
+
+    def __init__(self, num_classes, widen_factor=0.5, in_channels=(256, 512, 1024), num_base_priors=3):
+        super().__init__()
+        self.num_classes, self.num_base_priors = num_classes, num_base_priors
+        self.convs_pred = nn.ModuleList([nn.Conv2d(yolo_make_divisible(c, widen_factor),
+                                                   num_base_priors * (5 + num_classes), 1) for c in in_channels])
+
+    def init_weights(self):
+        """mmyolo's YOLOv5HeadModule.init_weights: objectness prior 8 objects per 640x640 image, class prior 0.6."""
+        for conv, s in zip(self.convs_pred, SWIFT_YOLO_STRIDES):
+            b = conv.bias.data.view(self.num_base_priors, -1)
+            b[:, 4] += math.log(8 / (640 / s) ** 2)
+            b[:, 5:5 + self.num_classes] += math.log(0.6 / (self.num_classes - 0.999999))
+
+    def forward(self, feats):
+        return [conv(x) for conv, x in zip(self.convs_pred, feats)]
+
+
+class YOLOv5Head(nn.Module):
+    def __init__(self, num_classes, widen_factor=0.5):
+        super().__init__()
+        self.head_module = YOLOv5HeadModule(num_classes, widen_factor)
+
+    def forward(self, feats):
+        return self.head_module(feats)
+
+
+class SwiftYOLO(nn.Module):
+    """SSCMA's Swift-YOLO (mmyolo's YOLODetector with ReLU, as configs/swift_yolo set act_cfg). Returns the raw
+    maps p3, p4, p5 (NCHW, [B, 3 * (5 + C), H / s, W / s])."""
+
+    def __init__(self, num_classes=1, deepen_factor=0.33, widen_factor=0.15, in_channels=3):
+        super().__init__()
+        self.backbone = YOLOv5CSPDarknet(deepen_factor, widen_factor, in_channels)
+        self.neck = YOLOv5PAFPN(deepen_factor, widen_factor)
+        self.bbox_head = YOLOv5Head(num_classes, widen_factor)
+
+    def forward(self, x):
+        return self.bbox_head(self.neck(self.backbone(x)))

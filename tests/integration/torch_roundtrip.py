@@ -2,6 +2,8 @@
 """Weights trained elsewhere load into libsscma and give the same outputs: a PyTorch reference model with random
 weights and updated batch-norm statistics is saved as a state_dict, converted with tools/torch2sscma.py, loaded with
 sscma_model_load (through ctypes), and run on the same images in evaluation mode; logits must match within 1e-4.
+The same for Swift-YOLO-tiny (mmyolo's YOLOv5 state_dict names; the raw maps p3, p4, p5), which also checks that
+every tensor of the PyTorch state_dict has its libsscma parameter (the loader rejects a missing or extra name).
 
     torch_roundtrip.py LIBSSCMA_SO SOURCE_ROOT        (exit 77 = skipped: no torch)
 """
@@ -20,24 +22,13 @@ except ImportError:
     sys.exit(77)
 
 
-def main():
-    lib_path, root = sys.argv[1], sys.argv[2]
-    sys.path.insert(0, os.path.join(root, "tests", "golden"))
-    from ref_models import ImageClassifier
-
-    torch.manual_seed(3)
-    ref = ImageClassifier(widen_factor=0.35, in_channels=3, num_classes=7)
-    ref.train()
-    with torch.no_grad():  # move the running statistics away from 0 / 1
-        for _ in range(3):
-            ref(torch.randn(8, 3, 48, 48) * 2 + 0.5)
+def roundtrip(lib_path, root, ref, config, images, outputs):
+    """PyTorch's outputs (NCHW maps as NHWC) and libsscma's after torch2sscma, for each output name."""
     ref.eval()
-    images = np.random.default_rng(0).standard_normal((5, 48, 48, 3)).astype(np.float32)
     with torch.no_grad():
-        expected = ref(torch.from_numpy(images).permute(0, 3, 1, 2)).numpy()
-    config = {"type": "ImageClassifier", "input_size": [48, 48],
-              "backbone": {"type": "MobileNetV2", "widen_factor": 0.35},
-              "head": {"type": "LinearClsHead", "num_classes": 7}}
+        result = ref(torch.from_numpy(images).permute(0, 3, 1, 2))
+    result = result if isinstance(result, (list, tuple)) else [result]
+    expected = [r.permute(0, 2, 3, 1).numpy() if r.dim() == 4 else r.numpy() for r in result]
     with tempfile.TemporaryDirectory() as tmp:
         sd, cfg, ckpt = (os.path.join(tmp, n) for n in ("ref.pth", "model.json", "model.ckpt"))
         torch.save(ref.state_dict(), sd)
@@ -57,22 +48,70 @@ def main():
         ok(lib.sscma_context_create(None, ctypes.byref(ctx)), "context")
         ok(lib.sscma_model_create(ctx, json.dumps(config).encode(), ctypes.byref(model)), "model")
         ok(lib.sscma_model_load(model, ckpt.encode()), "load")
-        ok(lib.sscma_model_prepare(model, ctypes.c_int64(5), 0), "prepare")
+        ok(lib.sscma_model_prepare(model, ctypes.c_int64(images.shape[0]), 0), "prepare")
         ok(lib.sscma_model_input(model, b"image", ctypes.byref(tensor)), "input")
         ok(lib.sscma_tensor_data(tensor, ctypes.byref(data)), "data")
         ctypes.memmove(data, images.ctypes.data, images.nbytes)
         ok(lib.sscma_model_forward(model), "forward")
-        ok(lib.sscma_model_output(model, b"logits", ctypes.byref(tensor)), "output")
-        ok(lib.sscma_tensor_data(tensor, ctypes.byref(data)), "data")
-        got = np.ctypeslib.as_array(ctypes.cast(data, ctypes.POINTER(ctypes.c_float)), shape=expected.shape).copy()
+        got = []
+        for name, want in zip(outputs, expected):
+            ok(lib.sscma_model_output(model, name.encode(), ctypes.byref(tensor)), "output")
+            ok(lib.sscma_tensor_data(tensor, ctypes.byref(data)), "data")
+            got.append(np.ctypeslib.as_array(ctypes.cast(data, ctypes.POINTER(ctypes.c_float)),
+                                             shape=want.shape).copy())
         lib.sscma_model_destroy(model)
         lib.sscma_context_destroy(ctx)
-    err = np.abs(got - expected) / (np.abs(expected) + np.sqrt((expected ** 2).mean()))
-    print(f"logits: max relative error {err.max():.2e} over {expected.size} values")
-    if err.max() > 1e-4:
-        print("FAIL: libsscma's logits differ from PyTorch's beyond 1e-4")
-        return 1
-    return 0
+    failed = 0
+    for name, want, have in zip(outputs, expected, got):
+        err = np.abs(have - want) / (np.abs(want) + np.sqrt((want ** 2).mean()))
+        print(f"{config['type']} {name}: max relative error {err.max():.2e} over {want.size} values")
+        if err.max() > 1e-4:
+            print(f"FAIL: libsscma's {name} differs from PyTorch's beyond 1e-4")
+            failed = 1
+    return failed
+
+
+def warm_statistics(ref, shape):
+    """A few training-mode forwards move the running statistics away from 0 / 1."""
+    ref.train()
+    with torch.no_grad():
+        for _ in range(3):
+            ref(torch.randn(*shape) * 2 + 0.5)
+
+
+def main():
+    lib_path, root = sys.argv[1], sys.argv[2]
+    sys.path.insert(0, os.path.join(root, "tests", "golden"))
+    from ref_models import ImageClassifier, SwiftYOLO
+
+    torch.manual_seed(3)
+    ref = ImageClassifier(widen_factor=0.35, in_channels=3, num_classes=7)
+    warm_statistics(ref, (8, 3, 48, 48))
+    images = np.random.default_rng(0).standard_normal((5, 48, 48, 3)).astype(np.float32)
+    config = {"type": "ImageClassifier", "input_size": [48, 48],
+              "backbone": {"type": "MobileNetV2", "widen_factor": 0.35},
+              "head": {"type": "LinearClsHead", "num_classes": 7}}
+    failed = roundtrip(lib_path, root, ref, config, images, ["logits"])
+
+    # Swift-YOLO-tiny, 2 classes, random weights (PyTorch's default init) with mmyolo's head bias priors
+    torch.manual_seed(19)
+    yolo = SwiftYOLO(num_classes=2, deepen_factor=0.33, widen_factor=0.15)
+    yolo.bbox_head.head_module.init_weights()
+    warm_statistics(yolo, (4, 3, 96, 96))
+    images = np.random.default_rng(1).uniform(0, 1, (2, 96, 96, 3)).astype(np.float32)
+    relu = {"type": "ReLU", "inplace": True}
+    bn = {"type": "BN", "momentum": 0.03, "eps": 0.001}
+    config = {"type": "YOLODetector", "input_size": [96, 96],
+              "backbone": {"type": "YOLOv5CSPDarknet", "deepen_factor": 0.33, "widen_factor": 0.15,
+                           "norm_cfg": bn, "act_cfg": relu},
+              "neck": {"type": "YOLOv5PAFPN", "deepen_factor": 0.33, "widen_factor": 0.15,
+                       "in_channels": [256, 512, 1024], "out_channels": [256, 512, 1024], "num_csp_blocks": 3,
+                       "norm_cfg": bn, "act_cfg": relu},
+              "bbox_head": {"type": "YOLOv5Head",
+                            "head_module": {"type": "YOLOv5HeadModule", "num_classes": 2,
+                                            "in_channels": [256, 512, 1024], "widen_factor": 0.15}}}
+    failed |= roundtrip(lib_path, root, yolo, config, images, ["p3", "p4", "p5"])
+    return failed
 
 
 if __name__ == "__main__":

@@ -1,5 +1,5 @@
 /* Unit tests of the model families (zoo): MobileNetV2 parameter and MAC counts against torchvision, and the
- * classifier, FOMO and PFLD against their PyTorch references (tests/golden/gen_models.py). */
+ * classifier, FOMO, PFLD and Swift-YOLO against their PyTorch references (tests/golden/gen_models.py). */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
 #include <stdbool.h>
@@ -72,8 +72,21 @@ static void mobilenetv2_classifier_matches_reference_counts(void)
     sscma_context_destroy(ctx);
 }
 
-/* The deterministic fill of tests/golden/gen_models.py (weights_for), in libsscma's layout. */
-static void fill_like_reference(sscma_model *m)
+/* The golden's models.bin, failing the test when it cannot be read. */
+static bool load_models_golden(golden_file *g)
+{
+    if (golden_load(g, GOLDEN_DIR "/models.bin") == 0)
+        return true;
+    test_fail(__FILE__, __LINE__, "cannot read models.bin");
+    return false;
+}
+
+/*
+ * The deterministic fills of tests/golden/gen_models.py, in libsscma's layout: weights_for (a sine of the element
+ * index, phase from the name) or, when `hashed`, weights_hashed (splitmix64 of the name's FNV-1a hash plus the index
+ * times the golden gamma, top 24 bits: u in [-1, 1) exactly as numpy computes it; conv weights with He's variance).
+ */
+static void fill_reference(sscma_model *m, bool hashed)
 {
     int32_t count = 0;
     sscma_model_param_count(m, &count);
@@ -95,6 +108,13 @@ static void fill_like_reference(sscma_model *m)
         bool ends_bias = len >= 4 && strcmp(name + len - 4, "bias") == 0;
         for (int64_t k = 0; k < n; k++) {
             double sv = sin(0.37 * (double)k + phase), v;
+            if (hashed) {
+                uint64_t z = h + (uint64_t)k * 0x9E3779B97F4A7C15ULL;
+                z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+                z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+                z ^= z >> 31;
+                sv = (double)(z >> 40) / (double)(1 << 23) - 1.0;
+            }
             if (strstr(name, "running_var") != NULL)
                 v = 1.0 + 0.3 * fabs(sv);
             else if (strstr(name, "running_mean") != NULL)
@@ -104,7 +124,7 @@ static void fill_like_reference(sscma_model *m)
             else if (ends_bias)
                 v = 0.1 * sv;
             else
-                v = 1.5 / sqrt((double)(n / d0)) * sv;
+                v = hashed ? sqrt(6.0 / (double)(n / d0)) * sv : 1.5 / sqrt((double)(n / d0)) * sv;
             ((float *)data)[k] = (float)v;
         }
     }
@@ -162,7 +182,7 @@ static void classifier_matches_pytorch_reference(void)
     sscma_model *m = NULL;
     CHECK_OK(sscma_context_create(NULL, &ctx));
     CHECK_OK(sscma_model_create(ctx, golden_cfg, &m));
-    fill_like_reference(m);
+    fill_reference(m, false);
     const golden_record *image = golden_find(&models_golden, "classifier/image");
     const golden_record *target = golden_find(&models_golden, "classifier/target");
     CHECK(image != NULL && target != NULL);
@@ -204,7 +224,7 @@ static void classifier_matches_pytorch_reference(void)
             check_against(&models_golden, pname, d, rec, is_grad ? 1e-3 : 1e-4);
         }
         /* evaluation uses the reference's original running statistics */
-        fill_like_reference(m);
+        fill_reference(m, false);
     }
     sscma_model_destroy(m);
     sscma_context_destroy(ctx);
@@ -218,10 +238,8 @@ static void classifier_matches_pytorch_reference(void)
 static void family_matches_reference(const char *family, const char *config, const char *output)
 {
     golden_file g;
-    if (golden_load(&g, GOLDEN_DIR "/models.bin") != 0) {
-        test_fail(__FILE__, __LINE__, "cannot read models.bin");
+    if (!load_models_golden(&g))
         return;
-    }
     char rec[128];
     sscma_context *ctx = NULL;
     sscma_model *m = NULL;
@@ -242,7 +260,7 @@ static void family_matches_reference(const char *family, const char *config, con
     snprintf(rec, sizeof rec, "%s/target", family);
     const golden_record *target = golden_find(&g, rec);
     for (int mode = 1; mode >= 0 && image != NULL && target != NULL; mode--) {
-        fill_like_reference(m);
+        fill_reference(m, false);
         CHECK_OK(sscma_model_prepare(m, image->dims[0], mode));
         sscma_tensor *t = NULL;
         void *d = NULL;
@@ -289,6 +307,267 @@ static void pfld_matches_pytorch_reference(void)
                              "keypoints");
 }
 
+/* A Swift-YOLO model config (mmyolo's YOLOv5 with ReLU) of the given size, factors and classes. */
+static char *swift_yolo_config(int h, int w, double deepen, double widen, int classes)
+{
+    static char text[1400];
+    snprintf(text, sizeof text,
+             "{\"type\": \"YOLODetector\", \"input_size\": [%d, %d],"
+             " \"backbone\": {\"type\": \"YOLOv5CSPDarknet\", \"deepen_factor\": %g, \"widen_factor\": %g,"
+             "  \"norm_cfg\": {\"type\": \"BN\", \"momentum\": 0.03, \"eps\": 0.001}, \"act_cfg\": {\"type\": \"ReLU\"}},"
+             " \"neck\": {\"type\": \"YOLOv5PAFPN\", \"deepen_factor\": %g, \"widen_factor\": %g,"
+             "  \"in_channels\": [256, 512, 1024], \"out_channels\": [256, 512, 1024], \"num_csp_blocks\": 3,"
+             "  \"norm_cfg\": {\"type\": \"BN\", \"momentum\": 0.03, \"eps\": 0.001}, \"act_cfg\": {\"type\": \"ReLU\"}},"
+             " \"bbox_head\": {\"type\": \"YOLOv5Head\", \"head_module\": {\"type\": \"YOLOv5HeadModule\","
+             "  \"num_classes\": %d, \"in_channels\": [256, 512, 1024], \"widen_factor\": %g}}}",
+             h, w, deepen, widen, deepen, widen, classes, widen);
+    return text;
+}
+
+/* The integers of a golden record (counts), NULL when absent. */
+static const int32_t *golden_ints(const golden_file *g, const char *name, int64_t count)
+{
+    const golden_record *r = golden_find(g, name);
+    if (r == NULL || r->numel != count) {
+        test_fail(__FILE__, __LINE__, "no record %s of %lld integers", name, (long long)count);
+        return NULL;
+    }
+    return r->data;
+}
+
+/*
+ * Swift-YOLO-tiny at 192x192 with one class, SSCMA's model zoo card: 0.699 M parameters, 90.564 MFLOPs. libsscma
+ * counts the reference's parameters exactly and its convolution MACs; the card's FLOPs are mmengine's count
+ * (convolution MACs + 2 per batch-norm output + 1 per upsampled element), which the reference reproduces.
+ * Parameter names and shapes are mmyolo's (weights OHWI).
+ */
+static void swift_yolo_tiny_matches_reference_counts(void)
+{
+    golden_file g;
+    if (!load_models_golden(&g))
+        return;
+    const int32_t *ref = golden_ints(&g, "yolo_tiny/counts_192", 3);
+    sscma_context *ctx = NULL;
+    sscma_model *m = NULL;
+    CHECK_OK(sscma_context_create(NULL, &ctx));
+    CHECK_OK(sscma_model_create(ctx, swift_yolo_config(192, 192, 0.33, 0.15, 1), &m));
+    int64_t params = 0, macs = 0;
+    if (m != NULL)
+        CHECK_OK(sscma_model_stats(m, &params, &macs));
+    CHECK_INT_EQ(params, 698694); /* 0.699 M, the card's figure */
+    if (ref != NULL) {
+        CHECK_INT_EQ(params, ref[0]);
+        CHECK_INT_EQ(macs, ref[1]);
+        CHECK_INT_EQ(ref[2], 90564480); /* 90.564 M, the card's figure */
+    }
+    static const struct {
+        const char *name;
+        int64_t dims[4];
+    } expect[] = {
+        {"backbone.stem.conv.weight", {16, 6, 6, 3}},
+        {"backbone.stage1.0.bn.running_mean", {24, -1, -1, -1}},
+        {"backbone.stage3.1.blocks.2.conv2.conv.weight", {40, 3, 3, 40}}, /* make_round(9 * 0.33) = 3 blocks */
+        {"backbone.stage4.2.conv2.bn.weight", {160, -1, -1, -1}},          /* SPPF */
+        {"neck.reduce_layers.2.conv.weight", {80, 1, 1, 160}},
+        {"neck.top_down_layers.0.1.conv.weight", {40, 1, 1, 80}},
+        {"neck.bottom_up_layers.1.final_conv.bn.running_var", {160, -1, -1, -1}},
+        {"bbox_head.head_module.convs_pred.0.weight", {18, 1, 1, 40}},
+        {"bbox_head.head_module.convs_pred.2.bias", {18, -1, -1, -1}},
+    };
+    for (size_t i = 0; m != NULL && i < sizeof expect / sizeof expect[0]; i++) {
+        int32_t index = -1, rank = 0;
+        sscma_tensor *value = NULL;
+        CHECK_OK(sscma_model_find_param(m, expect[i].name, &index));
+        if (index < 0)
+            continue;
+        CHECK_OK(sscma_model_param(m, index, NULL, NULL, &value, NULL));
+        CHECK_OK(sscma_tensor_rank(value, &rank));
+        for (int32_t d = 0; d < rank; d++) {
+            int64_t dim = 0;
+            CHECK_OK(sscma_tensor_dim(value, d, &dim));
+            CHECK_INT_EQ(dim, expect[i].dims[d]);
+        }
+    }
+    int32_t index = -1;
+    if (m != NULL)
+        CHECK_FAILS(sscma_model_find_param(m, "backbone.stage3.1.blocks.3.conv1.conv.weight", &index),
+                    SSCMA_ERR_NOT_FOUND, "blocks.3");
+    sscma_model_destroy(m);
+    sscma_context_destroy(ctx);
+    golden_free(&g);
+}
+
+/*
+ * Forward of Swift-YOLO-tiny (1 class, 64x64, batch 2) and nano (3 classes, 96x64: H != W) against the reference
+ * with the shared hashed weights: the raw maps p3, p4, p5 (NHWC, channel a * (5 + C) + k) in evaluation mode
+ * within 1e-4 relative; the parameter count and MACs of nano at that size too. (Training-mode outputs are not
+ * compared: float32 itself strays ~1e-3 from float64 through the batch-statistics stack, see gen_models.py.)
+ */
+static void swift_yolo_matches_pytorch_reference(void)
+{
+    golden_file g;
+    if (!load_models_golden(&g))
+        return;
+    static const struct {
+        const char *tag;
+        int h, w, classes;
+        double deepen, widen;
+    } cases[] = {{"yolo_tiny", 64, 64, 1, 0.33, 0.15}, {"yolo_nano3", 96, 64, 3, 0.33, 0.25}};
+    static const char *const levels[3] = {"p3", "p4", "p5"};
+    for (size_t c = 0; c < 2; c++) {
+        char rec[96], what[96];
+        sscma_context *ctx = NULL;
+        sscma_model *m = NULL;
+        CHECK_OK(sscma_context_create(NULL, &ctx));
+        CHECK_OK(sscma_model_create(ctx, swift_yolo_config(cases[c].h, cases[c].w, cases[c].deepen, cases[c].widen,
+                                                           cases[c].classes), &m));
+        snprintf(rec, sizeof rec, "%s/image", cases[c].tag);
+        const golden_record *image = golden_find(&g, rec);
+        if (m == NULL || image == NULL) {
+            test_fail(__FILE__, __LINE__, "%s: no model or no image", cases[c].tag);
+            sscma_model_destroy(m);
+            sscma_context_destroy(ctx);
+            continue;
+        }
+        if (c == 1) {
+            const int32_t *ref = golden_ints(&g, "yolo_nano3/counts_96x64", 3);
+            int64_t params = 0, macs = 0;
+            CHECK_OK(sscma_model_stats(m, &params, &macs));
+            if (ref != NULL)
+                CHECK(params == ref[0] && macs == ref[1]);
+        }
+        fill_reference(m, true);
+        CHECK_OK(sscma_model_prepare(m, image->dims[0], 0));
+        set_input(m, "image", image);
+        CHECK_OK(sscma_model_forward(m));
+        for (int l = 0; l < 3; l++) {
+            sscma_tensor *t = NULL;
+            void *d = NULL;
+            int64_t ch = 0;
+            CHECK_OK(sscma_model_output(m, levels[l], &t));
+            CHECK_OK(sscma_tensor_dim(t, 3, &ch));
+            CHECK_INT_EQ(ch, 3 * (5 + cases[c].classes));
+            CHECK_OK(sscma_tensor_data(t, &d));
+            snprintf(rec, sizeof rec, "%s/eval/%s", cases[c].tag, levels[l]);
+            snprintf(what, sizeof what, "%s eval %s", cases[c].tag, levels[l]);
+            if (d != NULL)
+                check_against(&g, what, d, rec, 1e-4);
+        }
+        sscma_model_destroy(m);
+        sscma_context_destroy(ctx);
+    }
+    golden_free(&g);
+}
+
+/*
+ * The head's biases start as mmyolo's YOLOv5HeadModule.init_weights sets them: PyTorch's U(-1/sqrt(fan_in),
+ * 1/sqrt(fan_in)) draw plus the priors (objectness log(8 / (640 / s)^2), classes log(0.6 / (C - 0.999999))), which
+ * the reference gives for zero biases. The priors (pixels) are a constant of the graph for the loss and decoding.
+ */
+static void swift_yolo_head_starts_at_the_priors(void)
+{
+    golden_file g;
+    if (!load_models_golden(&g))
+        return;
+    sscma_context *ctx = NULL;
+    sscma_model *m = NULL;
+    CHECK_OK(sscma_context_create(NULL, &ctx));
+    CHECK_OK(sscma_model_create(ctx, swift_yolo_config(96, 64, 0.33, 0.25, 3), &m));
+    static const int64_t fan_in[3] = {64, 128, 256}; /* nano's P3, P4, P5 widths */
+    for (int l = 0; l < 3 && m != NULL; l++) {
+        char name[96];
+        snprintf(name, sizeof name, "bbox_head.head_module.convs_pred.%d.bias", l);
+        int32_t index = -1;
+        sscma_tensor *value = NULL;
+        void *d = NULL;
+        CHECK_OK(sscma_model_find_param(m, name, &index));
+        CHECK_OK(sscma_model_param(m, index, NULL, NULL, &value, NULL));
+        CHECK_OK(sscma_tensor_data(value, &d));
+        snprintf(name, sizeof name, "yolo_nano3/bias_prior/%d", l);
+        const golden_record *prior = golden_find(&g, name);
+        if (prior == NULL || d == NULL || prior->numel != 24) {
+            test_fail(__FILE__, __LINE__, "no %s", name);
+            continue;
+        }
+        double bound = 1.0 / sqrt((double)fan_in[l]), worst = 0.0, spread = 0.0;
+        for (int64_t k = 0; k < 24; k++) {
+            double off = (double)((const float *)d)[k] - (double)((const float *)prior->data)[k];
+            worst = fabs(off) > worst ? fabs(off) : worst;
+            spread += fabs(off);
+        }
+        CHECK(worst <= bound * (1.0 + 1e-6));
+        CHECK(spread > 24 * bound * 0.2); /* the uniform draw is there too, not only the prior */
+    }
+    sscma_model_destroy(m);
+    sscma_context_destroy(ctx);
+    golden_free(&g);
+}
+
+/* Training Swift-YOLO refuses with the reason until the YOLOv5 loss exists; the recipe configs build. */
+static void swift_yolo_training_refuses_without_its_loss(void)
+{
+    sscma_context *ctx = NULL;
+    sscma_config *c = NULL;
+    sscma_runner *r = NULL;
+    sscma_trainer *t = NULL;
+    sscma_model *m = NULL;
+    CHECK_OK(sscma_context_create(NULL, &ctx));
+    CHECK_OK(sscma_config_load(CONFIGS_DIR "/swift_yolo/swift_yolo_tiny_1xb16_300e_coco.json", &c));
+    CHECK_OK(sscma_config_set(c, "height=192"));
+    CHECK_OK(sscma_config_set(c, "width=192"));
+    CHECK_OK(sscma_config_set(c, "num_classes=1"));
+    CHECK_OK(sscma_config_resolve(c));
+    CHECK_OK(sscma_runner_create(ctx, c, &r));
+    int64_t params = 0;
+    if (r != NULL) {
+        CHECK_OK(sscma_runner_model(r, &m));
+        CHECK_OK(sscma_model_stats(m, &params, NULL));
+        CHECK_INT_EQ(params, 698694);
+        CHECK_FAILS(sscma_runner_trainer(r, &t), SSCMA_ERR_UNSUPPORTED,
+                    "YOLODetector: training needs the YOLOv5 loss, not available yet");
+        CHECK_OK(sscma_model_prepare(m, 1, 1));
+        CHECK_FAILS(sscma_model_backward(m), SSCMA_ERR_STATE, "this model has no loss");
+    }
+    sscma_runner_destroy(r);
+    sscma_config_destroy(c);
+    sscma_context_destroy(ctx);
+}
+
+/* Config mistakes name the key: SiLU by omission, a neck wider than the backbone, strides, anchors. */
+static void swift_yolo_config_errors_name_the_key(void)
+{
+    sscma_context *ctx = NULL;
+    sscma_model *m = NULL;
+    CHECK_OK(sscma_context_create(NULL, &ctx));
+    static const struct {
+        const char *from, *to, *message;
+    } cases[] = {
+        {", \"act_cfg\": {\"type\": \"ReLU\"}}, \"neck\"", "}, \"neck\"",
+         "model.backbone.act_cfg: absent means SiLU (mmyolo's default)"},
+        {"\"YOLOv5PAFPN\", \"deepen_factor\": 0.33, \"widen_factor\": 0.15",
+         "\"YOLOv5PAFPN\", \"deepen_factor\": 0.33, \"widen_factor\": 0.25",
+         "model.neck.in_channels: level 0: make_divisible(in_channels * widen_factor) is 64 but its input has 40"},
+        {"\"widen_factor\": 0.15}}}", "\"widen_factor\": 0.15, \"featmap_strides\": [8, 16, 64]}}}",
+         "model.bbox_head.head_module.featmap_strides: expected [8, 16, 32]"},
+        {"\"input_size\": [192, 192]", "\"input_size\": [192, 200]", "model.input_size: 192x200 is not a multiple"},
+        {"\"YOLOv5Head\", ", "\"YOLOv5Head\", \"prior_generator\": {\"type\": \"YOLOAnchorGenerator\","
+                            " \"base_sizes\": [[[10, 13]]]}, ",
+         "model.bbox_head.prior_generator.base_sizes: expected 3 levels of 3 [w, h] pairs"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char cfg[2000];
+        const char *base = swift_yolo_config(192, 192, 0.33, 0.15, 1);
+        const char *at = strstr(base, cases[i].from);
+        CHECK(at != NULL);
+        if (at == NULL)
+            continue;
+        snprintf(cfg, sizeof cfg, "%.*s%s%s", (int)(at - base), base, cases[i].to, at + strlen(cases[i].from));
+        CHECK_FAILS(sscma_model_create(ctx, cfg, &m), SSCMA_ERR_CONFIG, cases[i].message);
+        CHECK(m == NULL);
+    }
+    sscma_context_destroy(ctx);
+}
+
 int main(int argc, char **argv)
 {
     static const test_case cases[] = {
@@ -296,6 +575,11 @@ int main(int argc, char **argv)
         TEST_CASE(classifier_matches_pytorch_reference),
         TEST_CASE(fomo_matches_pytorch_reference),
         TEST_CASE(pfld_matches_pytorch_reference),
+        TEST_CASE(swift_yolo_tiny_matches_reference_counts),
+        TEST_CASE(swift_yolo_matches_pytorch_reference),
+        TEST_CASE(swift_yolo_head_starts_at_the_priors),
+        TEST_CASE(swift_yolo_training_refuses_without_its_loss),
+        TEST_CASE(swift_yolo_config_errors_name_the_key),
     };
     return test_main(argc, argv, cases, TEST_COUNT(cases));
 }
