@@ -541,7 +541,21 @@ sscma_status zoo_build_yolo_detector(zoo *z, json_t *cfg, sscma_model_io_table *
     static const char *const names[YOLO_LEVELS] = {"p3", "p4", "p5"};
     for (int l = 0; l < YOLO_LEVELS; l++)
         io->outputs[l] = preds[l], io->output_names[l] = names[l];
-    io->n_outputs = YOLO_LEVELS;
+    /* pred: the maps decoded to boxes in pixels and sigmoid scores (yolo_decode), what the metric and infer read */
+    sscma_yolo_decode_attrs dec;
+    memset(&dec, 0, sizeof dec);
+    dec.num_classes = (int32_t)(zoo_desc(z, preds[0])->dims[3] / YOLO_PRIORS - 5);
+    dec.n_strides = YOLO_LEVELS;
+    for (int l = 0; l < YOLO_LEVELS; l++)
+        dec.strides[l] = (int32_t)yolo_strides[l];
+    dec.n_anchors = YOLO_LEVELS * YOLO_PRIORS * 2;
+    for (int i = 0; i < dec.n_anchors; i++)
+        dec.anchors[i] = (float)anchors[i / 6][(i / 2) % 3][i % 2];
+    io->outputs[YOLO_LEVELS] = zoo_op(z, "pred", "yolo_decode", &dec, preds, YOLO_LEVELS);
+    io->output_names[YOLO_LEVELS] = "pred";
+    io->n_outputs = YOLO_LEVELS + 1;
+    if (z->st != SSCMA_OK)
+        return z->st;
     /*
      * ---- LOSS ATTACHMENT POINT (issue 19, Training) ----
      * The YOLOv5 loss attaches here: a "target" input (io->target), one loss node reading preds[0..2] (p3, p4, p5),
