@@ -203,6 +203,19 @@ static bool offset_applies(int o, float cx, float cy, float wf, float hf, float 
     return false;
 }
 
+/*
+ * mmyolo's (grid_xy - offset * t).long(): truncation toward zero. Values off the map by more than a cell (only from
+ * boxes outside the image) are first brought to -1 or n, so the conversion is always defined.
+ */
+static int64_t cell_index(float f, int64_t n)
+{
+    if (!(f > -1.0f))
+        return -1;
+    if (f >= (float)n + 1.0f)
+        return n;
+    return (int64_t)f;
+}
+
 /* The box of a target row scaled to level l's grid (float32, mmyolo's order of operations). */
 static void scaled_box(const yolo_geom *g, int l, const float *row, float box[4])
 {
@@ -232,13 +245,14 @@ static int64_t assign_level(const yolo_geom *g, const sscma_yolov5_loss_attrs *a
                         continue;
                     float box[4];
                     scaled_box(g, l, row, box);
+                    if (!(isfinite(box[0]) && isfinite(box[1]) && isfinite(box[2]) && isfinite(box[3])))
+                        continue; /* mmyolo: a NaN ratio matches nothing; a NaN centre would index anywhere */
                     float rw = box[2] / prior[p][0], rh = box[3] / prior[p][1];
                     float worst = fmaxf(fmaxf(rw, 1.0f / rw), fmaxf(rh, 1.0f / rh));
                     if (!(worst < a->prior_match_thr) || !offset_applies(o, box[0], box[1], wf, hf, t))
                         continue;
-                    /* mmyolo: (grid_xy - offset * t).long(), truncation toward zero */
-                    int64_t gx = (int64_t)(box[0] - grid_offsets[o][0] * t);
-                    int64_t gy = (int64_t)(box[1] - grid_offsets[o][1] * t);
+                    int64_t gx = cell_index(box[0] - grid_offsets[o][0] * t, g->w[l]);
+                    int64_t gy = cell_index(box[1] - grid_offsets[o][1] * t, g->h[l]);
                     yolo_pos *q = &pos[n++];
                     q->tbox[0] = box[0] - (float)gx, q->tbox[1] = box[1] - (float)gy;
                     q->tbox[2] = box[2], q->tbox[3] = box[3];

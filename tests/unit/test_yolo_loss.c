@@ -186,6 +186,52 @@ static void bad_class_is_reported(void)
     op_run_free(&run);
 }
 
+/*
+ * Boxes no pipeline should produce (NaN, infinite or huge corners, a box beyond the image, zero size) neither crash
+ * nor poison the loss: NaN and zero-size boxes match no anchor, a box beyond the image is assigned to the edge cells.
+ */
+static void odd_boxes_give_finite_losses(void)
+{
+    const golden_record *r[4] = {find("multi_class", "p3"), find("multi_class", "p4"), find("multi_class", "p5"),
+                                 find("multi_class", "targets")};
+    for (int i = 0; i < 4; i++)
+        if (r[i] == NULL) {
+            test_fail(__FILE__, __LINE__, "multi_class missing");
+            return;
+        }
+    sscma_desc d[4];
+    for (int i = 0; i < 4; i++)
+        d[i] = sscma_desc_make(r[i]->dtype, r[i]->rank, r[i]->dims);
+    sscma_yolov5_loss_attrs a = attrs_of(find("multi_class", "attrs"));
+    op_run run;
+    CHECK_OK(op_run_init(&run, ctx, "yolov5_loss", &a, 4, d));
+    for (int i = 0; i < 3; i++)
+        memcpy(run.in[i].data, r[i]->data, (size_t)r[i]->numel * 4);
+    const float odd[7][6] = {
+        {0, NAN, 1, 20, 20, 1},          {1, 1e30f, 1e30f, 3e30f, 3e30f, 1}, {2, -1e30f, -1e30f, -5e29f, -5e29f, 1},
+        {0, 200, 30, 230, 50, 1},        {1, -60, -40, -20, -10, 1},         {2, 10, 10, 10, 10, 1},
+        {0, INFINITY, 0, INFINITY, 8, 1},
+    };
+    float *t = run.in[3].data;
+    memset(t, 0, (size_t)r[3]->numel * 4);
+    memcpy(t, odd, sizeof odd);
+    for (int o = 0; o < 4; o++)
+        *(float *)run.dout[o].data = 1.0f;
+    CHECK_OK(op_run_forward(&run));
+    op_run_backward(&run);
+    for (int o = 0; o < 4; o++)
+        CHECK(isfinite(*(float *)run.out[o].data));
+    CHECK(*(float *)run.out[2].data > 0.0f); /* the boxes beyond the image still found cells */
+    for (int i = 0; i < 3; i++) {
+        const float *g = run.din[i].data;
+        bool finite = true;
+        for (int64_t k = 0; k < sscma_desc_numel(&run.in[i].desc); k++)
+            finite = finite && isfinite(g[k]);
+        CHECK(finite);
+    }
+    op_run_free(&run);
+}
+
 /* The attributes as a model builder writes them: SSCMA's anchors by default, a JSON list otherwise. */
 static void attributes_parse(void)
 {
@@ -205,7 +251,8 @@ int main(int argc, char **argv)
 {
     static const test_case tests[] = {
         TEST_CASE(pytorch_multi_class), TEST_CASE(pytorch_one_class), TEST_CASE(pytorch_no_boxes),
-        TEST_CASE(bad_shapes_are_refused), TEST_CASE(bad_class_is_reported), TEST_CASE(attributes_parse),
+        TEST_CASE(bad_shapes_are_refused), TEST_CASE(bad_class_is_reported), TEST_CASE(odd_boxes_give_finite_losses),
+        TEST_CASE(attributes_parse),
     };
     if (golden_load(&golden, GOLDEN_DIR "/yolo_loss.bin") != 0) {
         printf("Bail out! cannot read %s/yolo_loss.bin\n", GOLDEN_DIR);
