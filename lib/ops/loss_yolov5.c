@@ -367,15 +367,21 @@ static void prior_size(const yolo_geom *g, int l, int p, float *pw, float *ph)
     *ph = g->anchors[(l * PRIORS + p) * 2 + 1] / (float)g->strides[l];
 }
 
+/* The geometry of a call and where its saved state lies. */
+static void exec_setup(const sscma_op_exec *e, yolo_geom *g, yolo_saved *s)
+{
+    sscma_desc in[LEVELS + 1];
+    sscma_exec_in_descs(e, in);
+    geom_of(e->attrs, in, g);
+    saved_layout(g, e->saved, s);
+}
+
 static sscma_status yolo_forward(const sscma_op_exec *e)
 {
     const sscma_yolov5_loss_attrs *a = e->attrs;
-    sscma_desc in[LEVELS + 1];
-    sscma_exec_in_descs(e, in);
     yolo_geom g;
-    geom_of(a, in, &g);
     yolo_saved s;
-    saved_layout(&g, e->saved, &s);
+    exec_setup(e, &g, &s);
     const float *targets = e->in[LEVELS].data;
     for (int64_t b = 0; b < g.batch; b++)
         for (int64_t r = 0; r < g.rows; r++) {
@@ -425,12 +431,9 @@ static sscma_status yolo_forward(const sscma_op_exec *e)
 static void yolo_backward(const sscma_op_exec *e, const sscma_buf *dout, const sscma_buf *din)
 {
     const sscma_yolov5_loss_attrs *a = e->attrs;
-    sscma_desc in[LEVELS + 1];
-    sscma_exec_in_descs(e, in);
     yolo_geom g;
-    geom_of(a, in, &g);
     yolo_saved s;
-    saved_layout(&g, e->saved, &s);
+    exec_setup(e, &g, &s);
     const double total = *(const float *)dout[0].data, scale = (double)g.batch;
     const double g_cls = (total + *(const float *)dout[1].data) * scale;
     const double g_box = (total + *(const float *)dout[2].data) * scale;

@@ -157,26 +157,38 @@ static void bad_shapes_are_refused(void)
     CHECK_FAILS(infer4(&a, in), SSCMA_ERR_INVALID_ARGUMENT, "anchors take 18 numbers");
 }
 
+/* An op run on the multi_class case's maps and targets (attributes in *a, which must outlive the run). */
+static bool multi_class_run(sscma_yolov5_loss_attrs *a, op_run *run)
+{
+    const golden_record *r[5] = {find("multi_class", "p3"), find("multi_class", "p4"), find("multi_class", "p5"),
+                                 find("multi_class", "targets"), find("multi_class", "attrs")};
+    sscma_desc d[4];
+    for (int i = 0; i < 5; i++)
+        if (r[i] == NULL) {
+            test_fail(__FILE__, __LINE__, "multi_class missing");
+            return false;
+        } else if (i < 4) {
+            d[i] = sscma_desc_make(r[i]->dtype, r[i]->rank, r[i]->dims);
+        }
+    *a = attrs_of(r[4]);
+    if (op_run_init(run, ctx, "yolov5_loss", a, 4, d) != SSCMA_OK) {
+        test_fail(__FILE__, __LINE__, "infer: %s", sscma_last_error());
+        return false;
+    }
+    for (int i = 0; i < 4; i++)
+        memcpy(run->in[i].data, r[i]->data, (size_t)r[i]->numel * 4);
+    return true;
+}
+
 /* A class id outside the head's classes in a valid row is a status naming the row; invalid rows are not read. */
 static void bad_class_is_reported(void)
 {
-    const golden_record *r[4] = {find("multi_class", "p3"), find("multi_class", "p4"), find("multi_class", "p5"),
-                                 find("multi_class", "targets")};
-    for (int i = 0; i < 4; i++)
-        if (r[i] == NULL) {
-            test_fail(__FILE__, __LINE__, "multi_class missing");
-            return;
-        }
-    sscma_desc d[4];
-    for (int i = 0; i < 4; i++)
-        d[i] = sscma_desc_make(r[i]->dtype, r[i]->rank, r[i]->dims);
-    sscma_yolov5_loss_attrs a = attrs_of(find("multi_class", "attrs"));
+    sscma_yolov5_loss_attrs a;
     op_run run;
-    CHECK_OK(op_run_init(&run, ctx, "yolov5_loss", &a, 4, d));
-    for (int i = 0; i < 4; i++)
-        memcpy(run.in[i].data, r[i]->data, (size_t)r[i]->numel * 4);
+    if (!multi_class_run(&a, &run))
+        return;
     float *t = run.in[3].data;
-    const int64_t rows = d[3].dims[1];
+    const int64_t rows = run.in[3].desc.dims[1];
     CHECK(t[3 * 6 + 0] == 7.0f && t[3 * 6 + 5] == 0.0f); /* row 3 of image 0: class 7, not valid */
     CHECK_OK(op_run_forward(&run));
     t[(2 * rows + 1) * 6 + 0] = 3.0f; /* 3 classes */
@@ -192,28 +204,17 @@ static void bad_class_is_reported(void)
  */
 static void odd_boxes_give_finite_losses(void)
 {
-    const golden_record *r[4] = {find("multi_class", "p3"), find("multi_class", "p4"), find("multi_class", "p5"),
-                                 find("multi_class", "targets")};
-    for (int i = 0; i < 4; i++)
-        if (r[i] == NULL) {
-            test_fail(__FILE__, __LINE__, "multi_class missing");
-            return;
-        }
-    sscma_desc d[4];
-    for (int i = 0; i < 4; i++)
-        d[i] = sscma_desc_make(r[i]->dtype, r[i]->rank, r[i]->dims);
-    sscma_yolov5_loss_attrs a = attrs_of(find("multi_class", "attrs"));
+    sscma_yolov5_loss_attrs a;
     op_run run;
-    CHECK_OK(op_run_init(&run, ctx, "yolov5_loss", &a, 4, d));
-    for (int i = 0; i < 3; i++)
-        memcpy(run.in[i].data, r[i]->data, (size_t)r[i]->numel * 4);
+    if (!multi_class_run(&a, &run))
+        return;
     const float odd[7][6] = {
         {0, NAN, 1, 20, 20, 1},          {1, 1e30f, 1e30f, 3e30f, 3e30f, 1}, {2, -1e30f, -1e30f, -5e29f, -5e29f, 1},
         {0, 200, 30, 230, 50, 1},        {1, -60, -40, -20, -10, 1},         {2, 10, 10, 10, 10, 1},
         {0, INFINITY, 0, INFINITY, 8, 1},
     };
     float *t = run.in[3].data;
-    memset(t, 0, (size_t)r[3]->numel * 4);
+    memset(t, 0, (size_t)sscma_desc_numel(&run.in[3].desc) * 4);
     memcpy(t, odd, sizeof odd);
     for (int o = 0; o < 4; o++)
         *(float *)run.dout[o].data = 1.0f;
