@@ -114,7 +114,9 @@ SSCMA_API sscma_status sscma_loader_batch_shape(const sscma_loader *loader, int6
 
 /*
  * Describes the loader's targets: i32 [batch_size] class labels (rank 1), or with a "target" encoder in the config
- * ({"type": "FomoTarget", "stride": 8}, detection datasets) f32 [batch_size, H / stride, W / stride, classes + 1].
+ * ({"type": "FomoTarget", "stride": 8}, detection datasets) f32 [batch_size, H / stride, W / stride, classes + 1],
+ * or ({"type": "BoxTarget", "max_boxes": M}) f32 [batch_size, M, 6]: rows class, x1, y1, x2, y2, 1 per box, then
+ * zero rows (docs/data.md lists every encoder).
  */
 SSCMA_API sscma_status sscma_loader_target_shape(const sscma_loader *loader, sscma_dtype *dtype, int32_t *rank,
                                                  int64_t dims[4]);

@@ -9,7 +9,10 @@
  * (after the pipeline moved it) marking the cell of its centre with its class, as SSCMA's FomoHead builds its
  * targets (a later box in the same cell wins); or with {"type": "KeypointTarget"} the keypoints of a MeterData
  * dataset, moved by the pipeline and normalised by the output size: f32 [2 P] per sample, x / W and y / H; or with
- * {"type": "OneHot"} the class label as f32 [classes] (1 at the label).
+ * {"type": "OneHot"} the class label as f32 [classes] (1 at the label); or with {"type": "BoxTarget", "max_boxes": 100}
+ * the boxes of a detection dataset (after the pipeline moved them) as f32 [max_boxes, 6] rows (class, x1, y1, x2,
+ * y2 in the output image's pixels, 1), in the pipeline's order, the rest of the rows zero: what the yolov5_loss op
+ * reads. A sample with more boxes than max_boxes is an error naming its index and file.
  *
  * num_workers == 0: the caller's thread builds each batch, spreading its samples over the context's pool, straight
  * into the caller's tensors. num_workers == N: N threads fill `prefetch` batch slots ahead of the consumer (batch b
@@ -61,8 +64,9 @@ struct sscma_loader {
     /* epoch state */
     int64_t epoch, n_batches, consumed;
     /* targets: class labels, or the FOMO grid */
-    bool fomo, keypoints, onehot;
+    bool fomo, keypoints, onehot, box_rows;
     int64_t stride, grid_h, grid_w, target_bytes;
+    int64_t max_boxes; /* BoxTarget rows per sample */
     /* "cache": decoded 8-bit images by dataset index (each written once, under cache_lock) */
     cached_image *cache;
     pthread_mutex_t cache_lock;
@@ -115,6 +119,30 @@ static void encode_fomo(const sscma_loader *l, const sscma_image *img, float *gr
     }
 }
 
+/* The file of dataset sample `index` (after indices), or "" for datasets held in memory. */
+static const char *sample_file(const sscma_dataset *ds, int64_t index)
+{
+    int64_t k = ds->subset != NULL ? ds->subset[index] : index;
+    return ds->paths != NULL && ds->paths[k] != NULL ? ds->paths[k] : "";
+}
+
+/* BoxTarget rows of the boxes of `img` (already moved by the pipeline): class, x1, y1, x2, y2, 1; then zero rows. */
+static sscma_status encode_box_rows(const sscma_loader *l, const sscma_image *img, int64_t index, float *rows)
+{
+    if (img->n_boxes > l->max_boxes)
+        return sscma_fail(SSCMA_ERR_INVALID_ARGUMENT, WHERE, "sample %lld (%s): %d boxes after the pipeline; target "
+                          "BoxTarget holds max_boxes %lld: raise it", (long long)index,
+                          sample_file(l->dataset, index), (int)img->n_boxes, (long long)l->max_boxes);
+    memset(rows, 0, (size_t)(l->max_boxes * 6) * sizeof *rows);
+    for (int32_t b = 0; b < img->n_boxes; b++) {
+        float *r = rows + 6 * b;
+        r[0] = (float)img->box_labels[b];
+        memcpy(r + 1, img->boxes + 4 * b, 4 * sizeof *r);
+        r[5] = 1.0f;
+    }
+    return SSCMA_OK;
+}
+
 /* Builds sample `pos` of batch `batch` into out (H*W*C floats) and its target; errors carry the sample's index. */
 static sscma_status build_sample(const sscma_loader *l, int64_t batch, int64_t pos, scratch *s, float *out,
                                  void *target)
@@ -151,7 +179,7 @@ static sscma_status build_sample(const sscma_loader *l, int64_t batch, int64_t p
         }
     }
     s->a.n_boxes = 0, s->a.n_keypoints = 0;
-    if ((l->fomo && (st = sscma_dataset_boxes(l->dataset, index, w, h, &s->a.n_boxes, &s->a.boxes,
+    if (((l->fomo || l->box_rows) && (st = sscma_dataset_boxes(l->dataset, index, w, h, &s->a.n_boxes, &s->a.boxes,
                                               &s->a.box_labels)) != SSCMA_OK) ||
         (l->keypoints &&
          (st = sscma_dataset_keypoints(l->dataset, index, &s->a.n_keypoints, &s->a.keypoints)) != SSCMA_OK)) {
@@ -189,6 +217,8 @@ static sscma_status build_sample(const sscma_loader *l, int64_t batch, int64_t p
     memcpy(out, s->a.data, (size_t)(l->out_h * l->out_w * l->out_c) * sizeof *out);
     if (l->fomo) {
         encode_fomo(l, &s->a, target);
+    } else if (l->box_rows) {
+        return encode_box_rows(l, &s->a, index, target);
     } else if (l->onehot) {
         float *v = target;
         memset(v, 0, (size_t)l->target_bytes);
@@ -343,12 +373,18 @@ static const sscma_field loader_fields[] = {
 };
 
 typedef struct target_cfg {
-    int64_t stride;
+    int64_t stride, max_boxes;
 } target_cfg;
 
 static const sscma_field fomo_target_fields[] = {
     SSCMA_FIELD_KEY("type"),
     SSCMA_FIELD_RANGE(target_cfg, stride, 8, 1, 1024),
+    SSCMA_FIELD_END,
+};
+
+static const sscma_field box_target_fields[] = {
+    SSCMA_FIELD_KEY("type"),
+    SSCMA_FIELD_RANGE(target_cfg, max_boxes, 100, 1, 1 << 20),
     SSCMA_FIELD_END,
 };
 
@@ -410,16 +446,25 @@ sscma_status sscma_loader_create(sscma_context *ctx, sscma_dataset *dataset, con
     if (target != NULL && !json_is_null(target)) {
         json_t *type_value = json_object_get(target, "type");
         const char *type = json_string_value(type_value);
-        target_cfg tc = {8};
+        target_cfg tc = {8, 100};
         bool kp = type != NULL && strcmp(type, "KeypointTarget") == 0;
         bool oh = type != NULL && strcmp(type, "OneHot") == 0;
-        if (!json_is_object(target) || type == NULL || (strcmp(type, "FomoTarget") != 0 && !kp && !oh))
-            st = sscma_schema_expected(__func__, "target", "type", "FomoTarget, KeypointTarget or OneHot", type_value);
+        bool bt = type != NULL && strcmp(type, "BoxTarget") == 0;
+        if (!json_is_object(target) || type == NULL || (strcmp(type, "FomoTarget") != 0 && !kp && !oh && !bt))
+            st = sscma_schema_expected(__func__, "target", "type", "FomoTarget, BoxTarget, KeypointTarget or OneHot",
+                                       type_value);
         else
-            st = sscma_schema_read(kp || oh ? type_only_fields : fomo_target_fields, target, __func__, "target", &tc);
+            st = sscma_schema_read(kp || oh ? type_only_fields : bt ? box_target_fields : fomo_target_fields, target,
+                                   __func__, "target", &tc);
         int64_t stride = tc.stride;
         if (st != SSCMA_OK) {
             /* reported */
+        } else if (bt && dataset->kind != DATASET_BOXES)
+            st = SSCMA_FAIL(SSCMA_ERR_CONFIG, "target BoxTarget needs a dataset with boxes (CocoDataset, YoloDataset, "
+                            "VOCDataset), not %s", dataset->type);
+        else if (bt) {
+            l->box_rows = true, l->max_boxes = tc.max_boxes;
+            l->target_bytes = tc.max_boxes * 6 * (int64_t)sizeof(float);
         } else if (oh && (dataset->kind == DATASET_BOXES || dataset->kind == DATASET_METER))
             st = SSCMA_FAIL(SSCMA_ERR_CONFIG, "target OneHot needs a classification dataset, not %s", dataset->type);
         else if (oh) {
@@ -439,7 +484,7 @@ sscma_status sscma_loader_create(sscma_context *ctx, sscma_dataset *dataset, con
         else if (l->out_h % stride != 0 || l->out_w % stride != 0)
             st = SSCMA_FAIL(SSCMA_ERR_CONFIG, "target FomoTarget: the %lldx%lld images are not a multiple of the "
                             "stride %lld", (long long)l->out_h, (long long)l->out_w, (long long)stride);
-        if (st == SSCMA_OK && !l->keypoints && !l->onehot) {
+        if (st == SSCMA_OK && !l->keypoints && !l->onehot && !l->box_rows) {
             l->fomo = true, l->stride = stride;
             l->grid_h = l->out_h / stride, l->grid_w = l->out_w / stride;
             l->target_bytes = l->grid_h * l->grid_w * (dataset->n_classes + 1) * (int64_t)sizeof(float);
@@ -602,6 +647,14 @@ static sscma_status check_target(const sscma_loader *l, const sscma_tensor *t)
                               (long long)d[0], (long long)d[1]);
         return SSCMA_OK;
     }
+    if (l->box_rows) {
+        if (dtype != SSCMA_DTYPE_F32 || rank != 3 || d[0] != l->batch_size || d[1] != l->max_boxes || d[2] != 6)
+            return sscma_fail(dtype != SSCMA_DTYPE_F32 ? SSCMA_ERR_DTYPE : SSCMA_ERR_SHAPE, "sscma_loader_next",
+                              "box targets must be f32[%lld, %lld, 6]; got %s rank %d [%lld, %lld, %lld]",
+                              (long long)l->batch_size, (long long)l->max_boxes, sscma_dtype_name(dtype), (int)rank,
+                              (long long)d[0], (long long)d[1], (long long)d[2]);
+        return SSCMA_OK;
+    }
     if (l->keypoints) {
         const int64_t per = 2 * (int64_t)l->dataset->n_keypoints;
         if (dtype != SSCMA_DTYPE_F32 || rank != 2 || d[0] != l->batch_size || d[1] != per)
@@ -639,6 +692,9 @@ sscma_status sscma_loader_target_shape(const sscma_loader *loader, sscma_dtype *
     if (loader->fomo) {
         *dtype = SSCMA_DTYPE_F32, *rank = 4;
         dims[1] = loader->grid_h, dims[2] = loader->grid_w, dims[3] = loader->dataset->n_classes + 1;
+    } else if (loader->box_rows) {
+        *dtype = SSCMA_DTYPE_F32, *rank = 3;
+        dims[1] = loader->max_boxes, dims[2] = 6, dims[3] = 0;
     } else if (loader->keypoints) {
         *dtype = SSCMA_DTYPE_F32, *rank = 2;
         dims[1] = 2 * (int64_t)loader->dataset->n_keypoints, dims[2] = dims[3] = 0;

@@ -124,6 +124,7 @@ typedef enum sscma_op_id {
     SSCMA_OP_L1_LOSS,
     SSCMA_OP_SMOOTH_L1_LOSS,
     SSCMA_OP_YOLO_DECODE,
+    SSCMA_OP_YOLOV5_LOSS,
     SSCMA_OP_COUNT
 } sscma_op_id;
 
@@ -237,6 +238,7 @@ extern const sscma_op_def sscma_op_fake_quant_act, sscma_op_fake_quant_weight;
 extern const sscma_op_def sscma_op_cross_entropy, sscma_op_bce_with_logits, sscma_op_mse_loss, sscma_op_l1_loss,
     sscma_op_smooth_l1_loss;
 extern const sscma_op_def sscma_op_yolo_decode;
+extern const sscma_op_def sscma_op_yolov5_loss;
 
 /* ---- attribute structs ---- */
 
@@ -396,6 +398,32 @@ typedef struct sscma_regression_loss_attrs {
     sscma_reduction reduction;
     float beta; /* smooth_l1 only; PyTorch default 1.0 */
 } sscma_regression_loss_attrs;
+
+/*
+ * yolov5_loss (lib/ops/loss_yolov5.c): mmyolo's YOLOv5Head.loss_by_feat on three raw head maps p3, p4, p5
+ * f32 [B, H_l, W_l, 3 (5 + C)] (channel a (5 + C) + k: k 0..3 box, 4 objectness, 5.. classes) and the box targets
+ * f32 [B, M, 6] (rows class, x1, y1, x2, y2 in input pixels, valid > 0; the loader's BoxTarget). Outputs (all []):
+ * total = cls + bbox + obj, then loss_cls, loss_bbox, loss_obj, each multiplied by B as mmyolo's.
+ * Empty lists take SSCMA's values: anchors (10,13),(16,30),(33,23), (30,61),(62,45),(59,119), (116,90),(156,198),
+ * (373,326) in pixels; strides 8, 16, 32; obj_level_weights 4, 1, 0.4.
+ */
+#define SSCMA_YOLO_LEVELS 3
+#define SSCMA_YOLO_PRIORS 3
+typedef struct sscma_yolov5_loss_attrs {
+    float anchors[2 * SSCMA_YOLO_PRIORS * SSCMA_YOLO_LEVELS]; /* w, h per prior, P3's first */
+    int32_t n_anchors;                                          /* 0 or 18 */
+    int64_t strides[SSCMA_YOLO_LEVELS];
+    int32_t n_strides;                                          /* 0 or 3 */
+    float obj_level_weights[SSCMA_YOLO_LEVELS];
+    int32_t n_obj_level_weights;                                /* 0 or 3 */
+    float prior_match_thr;   /* 4.0 */
+    float near_neighbor_thr; /* 0.5 */
+    float loss_cls_weight;   /* mmyolo's defaults 0.5, 0.05, 1.0; SSCMA scales them (docs/training.md) */
+    float loss_bbox_weight;
+    float loss_obj_weight;
+    float eps;               /* IoULoss eps, 1e-7 */
+    int64_t img_h, img_w;    /* the network input (mmyolo's batch_input_shape); 0 = P3's H (W) times its stride */
+} sscma_yolov5_loss_attrs;
 
 /* fake_quant_act / fake_quant_weight (quantization-aware training; lib/ops/fakequant.c). */
 typedef struct sscma_fake_quant_attrs {

@@ -152,7 +152,8 @@ static void composed_detection_set_reads_back(void)
                 "FomoTarget needs a dataset with boxes (CocoDataset, YoloDataset, VOCDataset), not FashionMNIST");
     CHECK_FAILS(sscma_loader_create(ctx, det, "{\"pipeline\": [{\"type\": \"Resize\", \"size\": 64}], "
                                               "\"target\": {\"type\": \"Heatmap\"}}", &loader),
-                SSCMA_ERR_CONFIG, "target.type: expected FomoTarget, KeypointTarget or OneHot, got \"Heatmap\"");
+                SSCMA_ERR_CONFIG,
+                "target.type: expected FomoTarget, BoxTarget, KeypointTarget or OneHot, got \"Heatmap\"");
     CHECK_FAILS(sscma_loader_create(ctx, det, "{}", &loader), SSCMA_ERR_CONFIG,
                 "images of a CocoDataset may differ in size");
     sscma_dtype tdt;

@@ -230,12 +230,110 @@ static void loader_cache_keeps_decoded_images(void)
     sscma_dataset_destroy(ds);
 }
 
+/*
+ * BoxTarget: a YOLO fixture (40x20 images; labels written by hand) through Resize to 80x40 and a certain horizontal
+ * flip arrives as rows (class, x1, y1, x2, y2, 1) in label order, zero rows after; an image without boxes gives
+ * zero rows; a sample over max_boxes is refused naming its index and file.
+ */
+static void loader_box_targets_after_resize_and_flip(void)
+{
+    char root[160], path[300], cfg[600];
+    snprintf(root, sizeof root, "%s/yolo_boxes", tmpdir);
+    const char *dirs[] = {"", "/images", "/labels"};
+    make_dirs(root, dirs, 3);
+    uint8_t grey[40 * 20];
+    memset(grey, 90, sizeof grey);
+    const char *imgs[] = {"a.png", "b.png", "c.png"};
+    for (int i = 0; i < 3; i++) {
+        snprintf(path, sizeof path, "%s/images/%s", root, imgs[i]);
+        stbi_write_png(path, 40, 20, 1, grey, 40);
+    }
+    snprintf(path, sizeof path, "%s/labels/a.txt", root);
+    write_text(path, "0 0.25 0.5 0.3 0.4\n2 0.7 0.3 0.2 0.2\n");
+    snprintf(path, sizeof path, "%s/labels/c.txt", root);
+    write_text(path, "1 0.1 0.2 0.1 0.2\n0 0.5 0.75 0.5 0.5\n2 0.875 0.5 0.25 1.0\n");
+    snprintf(path, sizeof path, "%s/data.yaml", root);
+    write_text(path, "nc: 3\nnames: [a, b, c]\n");
+    snprintf(cfg, sizeof cfg, "{\"type\": \"YoloDataset\", \"data_root\": \"%s\", \"data_prefix\": {\"img\": "
+             "\"images\", \"label\": \"labels\"}}", root);
+    sscma_dataset *ds = NULL;
+    CHECK_OK(sscma_dataset_open(ctx, cfg, &ds));
+    if (ds == NULL)
+        return;
+    static const char pipeline[] =
+        "[{\"type\": \"Resize\", \"size\": [40, 80]}, {\"type\": \"RandomFlip\", \"prob\": 1.0}]";
+    snprintf(cfg, sizeof cfg, "{\"batch_size\": 3, \"pipeline\": %s, \"target\": {\"type\": \"BoxTarget\", "
+             "\"max_boxes\": 3}}", pipeline);
+    sscma_loader *l = NULL;
+    CHECK_OK(sscma_loader_create(ctx, ds, cfg, &l));
+    if (l != NULL) {
+        sscma_dtype dt;
+        int32_t rank = 0;
+        int64_t td[4];
+        CHECK_OK(sscma_loader_target_shape(l, &dt, &rank, td));
+        CHECK(dt == SSCMA_DTYPE_F32 && rank == 3 && td[0] == 3 && td[1] == 3 && td[2] == 6);
+        const int64_t idims[4] = {3, 40, 80, 1}, wrong[3] = {3, 4, 6};
+        sscma_tensor *images = NULL, *rows = NULL, *bad = NULL;
+        CHECK_OK(sscma_tensor_create(ctx, SSCMA_DTYPE_F32, 4, idims, &images));
+        CHECK_OK(sscma_tensor_create(ctx, SSCMA_DTYPE_F32, 3, td, &rows));
+        CHECK_OK(sscma_tensor_create(ctx, SSCMA_DTYPE_F32, 3, wrong, &bad));
+        int64_t got = 0;
+        CHECK_FAILS(sscma_loader_next(l, images, bad, &got), SSCMA_ERR_SHAPE,
+                    "box targets must be f32[3, 3, 6]; got f32 rank 3 [3, 4, 6]");
+        CHECK_OK(sscma_loader_next(l, images, rows, &got));
+        CHECK_INT_EQ(got, 3);
+        /* label (cx, cy, w, h) x (40, 20) -> corners, x2 by Resize, x -> 80 - x by the flip (x1 and x2 swap) */
+        static const float expect[3][3][6] = {
+            {{0, 48, 12, 72, 28, 1}, {2, 16, 8, 32, 16, 1}, {0}},
+            {{0}},
+            {{1, 68, 4, 76, 12, 1}, {0, 20, 20, 60, 40, 1}, {2, 0, 0, 20, 40, 1}},
+        };
+        float *r = NULL;
+        sscma_tensor_data(rows, (void **)&r);
+        for (int i = 0; r != NULL && i < 3 * 3 * 6; i++)
+            if (fabsf(r[i] - (&expect[0][0][0])[i]) > 1e-4f)
+                test_fail(__FILE__, __LINE__, "image %d row %d column %d: %g, expected %g", i / 18, i / 6 % 3, i % 6,
+                          (double)r[i], (double)(&expect[0][0][0])[i]);
+        sscma_tensor_destroy(images), sscma_tensor_destroy(rows), sscma_tensor_destroy(bad);
+        sscma_loader_destroy(l);
+    }
+    /* two rows per image: c.png (sample 2) has three boxes */
+    snprintf(cfg, sizeof cfg, "{\"batch_size\": 3, \"pipeline\": %s, \"target\": {\"type\": \"BoxTarget\", "
+             "\"max_boxes\": 2}}", pipeline);
+    l = NULL;
+    CHECK_OK(sscma_loader_create(ctx, ds, cfg, &l));
+    if (l != NULL) {
+        const int64_t idims[4] = {3, 40, 80, 1}, tdims[3] = {3, 2, 6};
+        sscma_tensor *images = NULL, *rows = NULL;
+        CHECK_OK(sscma_tensor_create(ctx, SSCMA_DTYPE_F32, 4, idims, &images));
+        CHECK_OK(sscma_tensor_create(ctx, SSCMA_DTYPE_F32, 3, tdims, &rows));
+        int64_t got = 0;
+        CHECK_FAILS(sscma_loader_next(l, images, rows, &got), SSCMA_ERR_INVALID_ARGUMENT,
+                    "images/c.png): 3 boxes after the pipeline; target BoxTarget holds max_boxes 2: raise it");
+        CHECK_STR_CONTAINS(sscma_last_error(), "sample 2 (");
+        sscma_tensor_destroy(images), sscma_tensor_destroy(rows);
+        sscma_loader_destroy(l);
+    }
+    CHECK_FAILS(sscma_loader_create(ctx, ds, "{\"pipeline\": [{\"type\": \"Resize\", \"size\": 32}], \"target\": "
+                                              "{\"type\": \"BoxTarget\", \"max_boxes\": 0}}", &l),
+                SSCMA_ERR_CONFIG, "target.max_boxes: expected an integer 1..1048576, got 0");
+    sscma_dataset_destroy(ds);
+    sscma_dataset *fashion = NULL;
+    if (have_fashion() && sscma_dataset_open(ctx, "{\"type\": \"FashionMNIST\", \"split\": \"test\", \"indices\": 4}",
+                                             &fashion) == SSCMA_OK) {
+        CHECK_FAILS(sscma_loader_create(ctx, fashion, "{\"target\": {\"type\": \"BoxTarget\"}}", &l), SSCMA_ERR_CONFIG,
+                    "BoxTarget needs a dataset with boxes (CocoDataset, YoloDataset, VOCDataset), not FashionMNIST");
+        sscma_dataset_destroy(fashion);
+    }
+}
+
 int main(int argc, char **argv)
 {
     static const test_case cases[] = {
         TEST_CASE(loader_cache_keeps_decoded_images),
         TEST_CASE(loader_batches_do_not_depend_on_workers),
         TEST_CASE(loader_edges_and_errors),
+        TEST_CASE(loader_box_targets_after_resize_and_flip),
     };
     return data_test_main(argc, argv, cases, TEST_COUNT(cases));
 }

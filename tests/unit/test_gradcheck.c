@@ -22,7 +22,7 @@
 static sscma_context *ctx;
 
 /* How to fill an input. */
-typedef enum fill { NORMAL = 0, POSITIVE, UNIT, LABELS, SPREAD, AWAY, ZERO, ONES, POINT3, BN_PATTERN } fill;
+typedef enum fill { NORMAL = 0, POSITIVE, UNIT, LABELS, SPREAD, AWAY, ZERO, ONES, POINT3, BN_PATTERN, BOXES16 } fill;
 
 typedef struct grad_case {
     const char *op;
@@ -76,6 +76,19 @@ static void fill_input(test_rng *rng, sscma_buf *b, fill f, int32_t classes)
         case ZERO: x[i] = 0.0f; break;
         case ONES: x[i] = 1.0f; break;
         case POINT3: x[i] = 0.3f; break;
+        case BOXES16: {
+            /* yolov5_loss targets [B, M, 6] on a 16x16 input: class, x1, y1, x2, y2, valid (every third row not) */
+            int64_t row = i / 6, col = i % 6;
+            if (col == 0)
+                x[i] = (float)(row % classes);
+            else if (col == 5)
+                x[i] = row % 3 == 2 ? 0.0f : 1.0f;
+            else if (col < 3)
+                x[i] = 1.0f + 6.0f * test_rng_uniform(rng);
+            else
+                x[i] = x[i - 2] + 3.0f + 6.0f * test_rng_uniform(rng);
+            break;
+        }
         case BN_PATTERN: {
             /* rows of each channel cycle through +-0.5, +-1, +-2 (mean 0): with gamma 1 and beta 0.3 the normalised
              * values stay >= 0.07 away from 0, the kink of relu / relu6 / leaky_relu */
@@ -222,6 +235,8 @@ static const sscma_cross_entropy_attrs ce_smooth = {SSCMA_REDUCTION_MEAN, 0.1f, 
 static const sscma_cross_entropy_attrs ce_sum = {SSCMA_REDUCTION_SUM, 0.2f, -100};
 static const sscma_cross_entropy_attrs ce_none = {SSCMA_REDUCTION_NONE, 0.1f, -100};
 static const sscma_bce_attrs bce_plain = {SSCMA_REDUCTION_MEAN, false, false};
+static const sscma_yolov5_loss_attrs yolo = {.prior_match_thr = 4.0f, .near_neighbor_thr = 0.5f, .loss_cls_weight = 0.5f,
+                                             .loss_bbox_weight = 0.0f, .loss_obj_weight = 0.0f, .eps = 1e-7f};
 static const sscma_bce_attrs bce_full = {SSCMA_REDUCTION_SUM, true, true};
 static const sscma_regression_loss_attrs reg_mean = {SSCMA_REDUCTION_MEAN, 1.0f};
 static const sscma_regression_loss_attrs reg_none = {SSCMA_REDUCTION_NONE, 0.5f};
@@ -303,6 +318,12 @@ static void build_cases(void)
     add_case((grad_case){"cross_entropy", &ce_smooth, 3, {F(2, 8, 4), I(1, 8), F(1, 4)}, {NORMAL, LABELS, POSITIVE}, 4});
     add_case((grad_case){"cross_entropy", &ce_sum, 2, {F(2, 5, 3), I(1, 5)}, {NORMAL, LABELS}, 3});
     add_case((grad_case){"cross_entropy", &ce_none, 2, {F(2, 4, 6), I(1, 4)}, {NORMAL, LABELS}, 6});
+    /* yolov5_loss: the class part only. mmyolo holds two things constant that finite differences cannot: CIoU's alpha
+     * (no_grad) and the objectness target (the detached IoU), so the box and objectness weights are 0 here and those
+     * parts are checked against PyTorch's autograd in test_yolo_loss (within 1e-5; about 1e-7 in practice). Small maps
+     * (2x2, 1x1, 1x1 of a 16x16 input) keep float32 rounding of the mean out of the differences. */
+    add_case((grad_case){"yolov5_loss", &yolo, 4, {F(4, 2, 2, 2, 21), F(4, 2, 1, 1, 21), F(4, 2, 1, 1, 21), F(3, 2, 4, 6)},
+                         {NORMAL, NORMAL, NORMAL, BOXES16}, 2});
     add_case((grad_case){"bce_with_logits", &bce_plain, 2, {F(3, 2, 3, 4), F(3, 2, 3, 4)}, {NORMAL, UNIT}});
     /* tol 5e-3: a sum of 48 terms is rounded to an f32 scalar (~2e-6), which limits the finite difference */
     add_case((grad_case){"bce_with_logits", &bce_full, 4, {F(4, 2, 2, 3, 4), F(4, 2, 2, 3, 4), F(4, 2, 2, 3, 4), F(1, 4)},
