@@ -14,7 +14,9 @@
  * prior a and attribute k (x, y, w, h, objectness, class scores), as mmyolo's head module gives them.
  * The priors (bbox_head.prior_generator.base_sizes, pixels) are a constant of the graph,
  * bbox_head.prior_generator.base_sizes [3 levels, 3 priors, (w, h)], for the loss and the box decoding.
- * No loss yet: training refuses (see the LOSS ATTACHMENT POINT below).
+ * pred: the maps through yolo_decode (boxes in pixels, sigmoid scores) for CocoMetric and infer. loss: yolov5_loss
+ * against the "target" input, a BoxTarget [N, max_boxes, 6] (bbox_head.max_boxes, default 100), with SSCMA's loss
+ * weights unless bbox_head.loss_* give loss_weight.
  */
 #include <math.h>
 #include <stddef.h>
@@ -145,11 +147,112 @@ static const sscma_field head_fields[] = {
     SSCMA_FIELD_KEY("near_neighbor_thr"),
     SSCMA_FIELD_KEY("ignore_iof_thr"),
     SSCMA_FIELD_KEY("obj_level_weights"),
+    SSCMA_FIELD_KEY("max_boxes"),
     SSCMA_FIELD_KEY("train_cfg"),
     SSCMA_FIELD_KEY("test_cfg"),
     SSCMA_FIELD_KEY("init_cfg"),
     SSCMA_FIELD_END,
 };
+
+/* The loss keys of bbox_head (mmyolo's YOLOv5Head): each loss's loss_weight, when given, replaces SSCMA's formula
+ * (configs/swift_yolo/base_arch.py: cls 0.5 (C / 80) (3 / L), bbox 0.05 (3 / L), obj ((W / 640)^2) (3 / L)). */
+typedef struct loss_part_cfg {
+    double loss_weight;
+    double eps;
+} loss_part_cfg;
+
+static const sscma_field loss_part_fields[] = {
+    SSCMA_FIELD_KEY("type"),
+    SSCMA_FIELD_KEY("use_sigmoid"),
+    SSCMA_FIELD_KEY("reduction"),
+    SSCMA_FIELD_KEY("iou_mode"),
+    SSCMA_FIELD_KEY("bbox_format"),
+    SSCMA_FIELD_KEY("return_iou"),
+    SSCMA_FIELD_RANGE(loss_part_cfg, loss_weight, -1.0, 0.0, 1000.0),
+    SSCMA_FIELD_RANGE(loss_part_cfg, eps, 1e-7, 0.0, 1.0),
+    SSCMA_FIELD_END,
+};
+
+typedef struct head_loss_cfg {
+    double prior_match_thr, near_neighbor_thr;
+    double obj_level_weights[3];
+    int32_t n_obj_level_weights;
+    int64_t max_boxes;
+} head_loss_cfg;
+
+static const sscma_field head_loss_fields[] = {
+    SSCMA_FIELD_KEY("type"),
+    SSCMA_FIELD_KEY("head_module"),
+    SSCMA_FIELD_KEY("prior_generator"),
+    SSCMA_FIELD_KEY("bbox_coder"),
+    SSCMA_FIELD_KEY("loss_cls"),
+    SSCMA_FIELD_KEY("loss_bbox"),
+    SSCMA_FIELD_KEY("loss_obj"),
+    SSCMA_FIELD_KEY("ignore_iof_thr"),
+    SSCMA_FIELD_KEY("train_cfg"),
+    SSCMA_FIELD_KEY("test_cfg"),
+    SSCMA_FIELD_KEY("init_cfg"),
+    SSCMA_FIELD_RANGE(head_loss_cfg, prior_match_thr, 4.0, 1.0, 1000.0),
+    SSCMA_FIELD_RANGE(head_loss_cfg, near_neighbor_thr, 0.5, 0.0, 1.0),
+    SSCMA_FIELD_LIST_AS("obj_level_weights", head_loss_cfg, obj_level_weights,
+                        offsetof(head_loss_cfg, n_obj_level_weights), 3, 0.0, 0.0, 1000.0, 0),
+    SSCMA_FIELD_RANGE(head_loss_cfg, max_boxes, 100, 1, 100000), /* libsscma's: the BoxTarget's rows */
+    SSCMA_FIELD_END,
+};
+
+static const char *const loss_ce_types[] = {"mmdet.CrossEntropyLoss", "CrossEntropyLoss", NULL};
+static const char *const loss_iou_types[] = {"IoULoss", "mmyolo.IoULoss", NULL};
+
+/* bbox_head's loss settings into yolov5_loss's attributes (SSCMA's weights where the config gives none). */
+static sscma_status read_loss(zoo *z, json_t *head, int64_t classes, const int64_t size[2],
+                              const double anchors[3][3][2], sscma_yolov5_loss_attrs *a, int64_t *max_boxes)
+{
+    const char *path = "model.bbox_head";
+    head_loss_cfg h;
+    if (!zoo_read(z, head_loss_fields, head, "YOLOv5Head", path, &h))
+        return z->st;
+    const double per_level = 3.0 / 3.0;
+    double weights[3] = {0.5 * ((double)classes / 80.0) * per_level, 0.05 * per_level,
+                         pow((double)size[1] / 640.0, 2.0) * per_level};
+    static const char *const keys[3] = {"loss_cls", "loss_bbox", "loss_obj"};
+    float eps = 1e-7f;
+    for (int k = 0; k < 3; k++) {
+        int which = 0;
+        json_t *part = zoo_part(z, head, path, keys[k], k == 1 ? loss_iou_types : loss_ce_types, true, &which);
+        if (z->st != SSCMA_OK)
+            return z->st;
+        if (part == NULL)
+            continue;
+        char at[64];
+        snprintf(at, sizeof at, "%s.%s", path, keys[k]);
+        loss_part_cfg lc;
+        if (!zoo_read(z, loss_part_fields, part, k == 1 ? "IoULoss" : "CrossEntropyLoss", at, &lc))
+            return z->st;
+        if (lc.loss_weight >= 0.0)
+            weights[k] = lc.loss_weight;
+        if (k == 1)
+            eps = (float)lc.eps;
+    }
+    memset(a, 0, sizeof *a);
+    a->n_anchors = 18;
+    for (int i = 0; i < a->n_anchors; i++)
+        a->anchors[i] = (float)anchors[i / 6][(i / 2) % 3][i % 2];
+    a->n_strides = 3;
+    a->strides[0] = 8, a->strides[1] = 16, a->strides[2] = 32;
+    a->n_obj_level_weights = 3;
+    const double def_levels[3] = {4.0, 1.0, 0.4};
+    for (int l = 0; l < 3; l++)
+        a->obj_level_weights[l] = (float)(h.n_obj_level_weights == 3 ? h.obj_level_weights[l] : def_levels[l]);
+    a->prior_match_thr = (float)h.prior_match_thr;
+    a->near_neighbor_thr = (float)h.near_neighbor_thr;
+    a->loss_cls_weight = (float)weights[0];
+    a->loss_bbox_weight = (float)weights[1];
+    a->loss_obj_weight = (float)weights[2];
+    a->eps = eps;
+    a->img_h = size[0], a->img_w = size[1];
+    *max_boxes = h.max_boxes;
+    return SSCMA_OK;
+}
 
 typedef struct head_module_cfg {
     int64_t num_classes;
@@ -556,16 +659,22 @@ sscma_status zoo_build_yolo_detector(zoo *z, json_t *cfg, sscma_model_io_table *
     io->n_outputs = YOLO_LEVELS + 1;
     if (z->st != SSCMA_OK)
         return z->st;
-    /*
-     * ---- LOSS ATTACHMENT POINT (issue 19, Training) ----
-     * The YOLOv5 loss attaches here: a "target" input (io->target), one loss node reading preds[0..2] (p3, p4, p5),
-     * the target and the priors (`anchors` in pixels, also the constant value `priors` above) at strides 8/16/32,
-     * configured by bbox_head's loss_cls / loss_bbox / loss_obj / prior_match_thr / obj_level_weights (accepted by
-     * head_fields, not read yet); then io->loss = that node, io->outputs[3] = it named "loss", and no reason below.
-     * Until then sscma_model_require_loss() makes the trainer and the runner refuse with this text.
-     */
-    io->loss = io->target = -1;
-    io->no_loss_reason = "training needs the YOLOv5 loss, not available yet (forward, sscma info, checkpoints and "
-                         "export of the raw maps p3/p4/p5 work)";
+    /* the loss: mmyolo's YOLOv5 head loss on the raw maps against the BoxTarget rows */
+    sscma_yolov5_loss_attrs la;
+    int64_t max_boxes = 0;
+    const int64_t classes = zoo_desc(z, preds[0])->dims[3] / YOLO_PRIORS - 5;
+    if (read_loss(z, head, classes, size, anchors, &la, &max_boxes) != SSCMA_OK)
+        return z->st;
+    const int64_t target_dims[3] = {1, max_boxes, 6};
+    if ((z->st = sscma_graph_add_input(z->g, "target", SSCMA_DTYPE_F32, 3, target_dims, SSCMA_INPUT_TARGET,
+                                       &io->target)) != SSCMA_OK)
+        return z->st;
+    const int32_t loss_in[4] = {preds[0], preds[1], preds[2], io->target};
+    int32_t loss = zoo_op(z, "loss", "yolov5_loss", &la, loss_in, 4);
+    if (z->st != SSCMA_OK)
+        return z->st;
+    io->loss = loss;
+    io->outputs[io->n_outputs] = loss, io->output_names[io->n_outputs] = "loss";
+    io->n_outputs++;
     return SSCMA_OK;
 }
