@@ -38,6 +38,7 @@ struct sscma_runner {
     int64_t image_c;      /* the model's input channels */
     int64_t fomo_stride;  /* FOMO: image height / target height */
     int64_t fomo_classes; /* FOMO: target channels - 1 */
+    int64_t box_rows;     /* YOLODetector: the BoxTarget's rows (model.bbox_head.max_boxes) */
     slot slots[N_SLOTS];  /* train, val, test */
     sscma_trainer *trainer;
     sscma_metric *metric;
@@ -291,6 +292,9 @@ static sscma_status loader_config(sscma_runner *r, int s)
         json_object_set_new(cfg, "target", json_pack("{s:s, s:I}", "type", "FomoTarget", "stride", (json_int_t)r->fomo_stride));
     else if (strcmp(r->family, "PFLD") == 0)
         json_object_set_new(cfg, "target", json_pack("{s:s}", "type", "KeypointTarget"));
+    else if (strcmp(r->family, "YOLODetector") == 0)
+        json_object_set_new(cfg, "target", json_pack("{s:s, s:I}", "type", "BoxTarget", "max_boxes",
+                                                     (json_int_t)r->box_rows));
     sl->loader_cfg = cfg;
     return SSCMA_OK;
 }
@@ -427,6 +431,9 @@ sscma_status sscma_runner_create(sscma_context *ctx, sscma_config *config, sscma
                 r->fomo_stride = th > 0 ? h / th : 8;
                 r->fomo_classes--;
             }
+            if (strcmp(r->family, "YOLODetector") == 0 &&
+                (st = sscma_model_input(r->model, "target", &target)) == SSCMA_OK)
+                sscma_tensor_dim(target, 1, &r->box_rows);
         }
     }
     json_t *load_from = json_object_get(r->root, "load_from");
@@ -618,6 +625,13 @@ sscma_status sscma_runner_trainer(sscma_runner *runner, sscma_trainer **out)
     }
     if (strcmp(runner->family, "PFLD") == 0 && json_object_get(cfg, "pred_output") == NULL)
         json_object_set_new(cfg, "pred_output", json_string("keypoints")); /* the metric reads the coordinates */
+    if (strcmp(runner->family, "YOLODetector") == 0) { /* CocoMetric reads the decoded boxes, after test_cfg's NMS */
+        if (json_object_get(cfg, "pred_output") == NULL)
+            json_object_set_new(cfg, "pred_output", json_string("pred"));
+        json_t *test_cfg = json_object_get(json_object_get(runner->root, "model"), "test_cfg");
+        if (test_cfg != NULL && json_object_get(cfg, "test_cfg") == NULL)
+            json_object_set(cfg, "test_cfg", test_cfg);
+    }
     const char *wd = json_string_value(json_object_get(cfg, "work_dir"));
     if (wd != NULL && (st = make_dirs(wd)) != SSCMA_OK) {
         json_decref(cfg);
@@ -693,7 +707,14 @@ sscma_status sscma_runner_evaluate(sscma_runner *runner, const char *split, cons
         return sscma_fail(SSCMA_ERR_CONFIG, WHERE, "the config has no '%s' (an object with a \"type\")", ekey);
     const char *pred_name = json_string_value(json_object_get(runner->root, "pred_output"));
     if (pred_name == NULL)
-        pred_name = strcmp(runner->family, "PFLD") == 0 ? "keypoints" : "logits";
+        pred_name = strcmp(runner->family, "PFLD") == 0           ? "keypoints"
+                    : strcmp(runner->family, "YOLODetector") == 0 ? "pred"
+                                                                  : "logits";
+    det_nms_config nms;
+    det_nms_config_init(&nms);
+    json_t *test_cfg = json_object_get(json_object_get(runner->root, "model"), "test_cfg");
+    if (test_cfg != NULL && (st = det_nms_config_read(test_cfg, where(runner), "model.test_cfg", &nms)) != SSCMA_OK)
+        return st;
     char *text = sscma_json_dumps(runner->ctx, ecfg, JSON_COMPACT);
     if (text == NULL)
         return sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, WHERE, "cannot copy %s", ekey);
@@ -721,10 +742,17 @@ sscma_status sscma_runner_evaluate(sscma_runner *runner, const char *split, cons
         if ((st = sscma_loader_next(loader, image, target, &count)) != SSCMA_OK || count == 0)
             break;
         if ((st = sscma_model_forward(runner->model)) != SSCMA_OK ||
-            (st = sscma_model_output(runner->model, pred_name, &pred)) != SSCMA_OK ||
-            (st = sscma_metric_update(runner->metric, pred, target, count)) != SSCMA_OK)
+            (st = sscma_model_output(runner->model, pred_name, &pred)) != SSCMA_OK)
+            break;
+        st = sscma_metric_wants_detections(runner->metric)
+                 ? sscma_metric_add_detection_batch(runner->ctx, runner->metric, &nms, pred, target, count, dims[1],
+                                                    dims[2])
+                 : sscma_metric_update(runner->metric, pred, target, count);
+        if (st != SSCMA_OK)
             break;
     }
+    if (st == SSCMA_OK && sscma_metric_wants_detections(runner->metric))
+        st = sscma_metric_finish_detections(runner->metric);
     sscma_tensor_destroy(target);
     if (st != SSCMA_OK)
         return st;

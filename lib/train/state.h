@@ -29,6 +29,14 @@ bool sscma_metric_wants_detections(const sscma_metric *metric);
 sscma_status sscma_metric_add_detections(sscma_metric *metric, int32_t num_classes, const coco_gt *gt, int64_t n_gt,
                                          const coco_det *det, int64_t n_det);
 sscma_status sscma_metric_finish_detections(sscma_metric *metric);
+/*
+ * One batch of a detector into CocoMetric: pred [B, N, 5 + C] from yolo_decode (cx, cy, w, h in input pixels,
+ * objectness, class scores), labels a BoxTarget [B, max_boxes, 6]; each image through `nms` (test_cfg) and added,
+ * in the input's coordinates (in_h x in_w). The trainer's validation and the runner's evaluation use it.
+ */
+sscma_status sscma_metric_add_detection_batch(const sscma_context *ctx, sscma_metric *metric,
+                                              const det_nms_config *nms, const sscma_tensor *pred,
+                                              const sscma_tensor *labels, int64_t count, int64_t in_h, int64_t in_w);
 
 /*
  * Adds the optimizer's buffers to `list` as "optim/<param>/<buffer>" (borrowed until the write) and its scalars

@@ -737,13 +737,14 @@ static double now_s(void)
 }
 
 /*
- * CocoMetric's side of a validation batch: `pred` is a yolo_decode output [B, N, 5 + C] (cx, cy, w, h in input
+ * CocoMetric's side of a validation batch (state.h): `pred` is a yolo_decode output [B, N, 5 + C] (cx, cy, w, h in input
  * pixels, objectness, class scores), `labels` a BoxTarget [B, max_boxes, 6] (class, x1, y1, x2, y2, valid). Each
  * image goes through test_cfg's NMS and into the metric, in the loader's order, in the coordinates of the
  * validation pipeline's output (docs/training.md, "Detection metric").
  */
-static sscma_status add_detection_batch(sscma_trainer *t, const sscma_tensor *pred, const sscma_tensor *labels,
-                                        int64_t count)
+sscma_status sscma_metric_add_detection_batch(const sscma_context *ctx, sscma_metric *metric,
+                                              const det_nms_config *nms, const sscma_tensor *pred,
+                                              const sscma_tensor *labels, int64_t count, int64_t in_h, int64_t in_w)
 {
     int32_t pr = 0, lr = 0;
     int64_t n = 0, attrib = 0, max_boxes = 0, cols = 0;
@@ -760,15 +761,15 @@ static sscma_status add_detection_batch(sscma_trainer *t, const sscma_tensor *pr
     void *pd = NULL, *ld = NULL;
     sscma_tensor_data(pred, &pd), sscma_tensor_data(labels, &ld);
     const float *P = pd, *L = ld;
-    float *boxes = sscma_alloc_array(t->ctx, (size_t)n, 4 * sizeof(float), 64);
-    float *scores = sscma_alloc_array(t->ctx, (size_t)n, (size_t)classes * sizeof(float), 64);
-    float *obj = sscma_alloc_array(t->ctx, (size_t)n, sizeof(float), 64);
-    coco_gt *gt = sscma_alloc_array(t->ctx, (size_t)(max_boxes > 0 ? max_boxes : 1), sizeof(coco_gt), 8);
+    float *boxes = sscma_alloc_array(ctx, (size_t)n, 4 * sizeof(float), 64);
+    float *scores = sscma_alloc_array(ctx, (size_t)n, (size_t)classes * sizeof(float), 64);
+    float *obj = sscma_alloc_array(ctx, (size_t)n, sizeof(float), 64);
+    coco_gt *gt = sscma_alloc_array(ctx, (size_t)(max_boxes > 0 ? max_boxes : 1), sizeof(coco_gt), 8);
     coco_det *det = NULL;
     int64_t det_cap = 0;
     sscma_status st = boxes && scores && obj && gt ? SSCMA_OK
                                                    : SSCMA_FAIL(SSCMA_ERR_OUT_OF_MEMORY, "detection scratch");
-    const det_rescale same = {0.0f, 0.0f, 1.0f, 1.0f, (float)t->val_batch[2], (float)t->val_batch[1]};
+    const det_rescale same = {0.0f, 0.0f, 1.0f, 1.0f, (float)in_w, (float)in_h};
     for (int64_t b = 0; st == SSCMA_OK && b < count; b++) {
         const float *p = P + b * n * attrib;
         for (int64_t i = 0; i < n; i++, p += attrib) {
@@ -789,14 +790,14 @@ static sscma_status add_detection_batch(sscma_trainer *t, const sscma_tensor *pr
             g->iscrowd = false;
         }
         det_result res = {0, NULL, NULL, NULL};
-        if ((st = det_nms(t->ctx, &t->nms, boxes, scores, obj, n, classes, &same, &res)) != SSCMA_OK)
+        if ((st = det_nms(ctx, nms, boxes, scores, obj, n, classes, &same, &res)) != SSCMA_OK)
             break;
         if (res.count > det_cap) {
-            sscma_free(t->ctx, det, (size_t)det_cap * sizeof *det);
+            sscma_free(ctx, det, (size_t)det_cap * sizeof *det);
             det_cap = res.count;
-            if ((det = sscma_alloc_array(t->ctx, (size_t)det_cap, sizeof *det, 8)) == NULL) {
+            if ((det = sscma_alloc_array(ctx, (size_t)det_cap, sizeof *det, 8)) == NULL) {
                 det_cap = 0;
-                det_result_free(t->ctx, &res);
+                det_result_free(ctx, &res);
                 st = SSCMA_FAIL(SSCMA_ERR_OUT_OF_MEMORY, "detections");
                 break;
             }
@@ -807,14 +808,14 @@ static sscma_status add_detection_batch(sscma_trainer *t, const sscma_tensor *pr
             det[k].score = res.scores[k];
             det[k].label = res.labels[k];
         }
-        st = sscma_metric_add_detections(t->metric, classes, gt, n_gt, det, res.count);
-        det_result_free(t->ctx, &res);
+        st = sscma_metric_add_detections(metric, classes, gt, n_gt, det, res.count);
+        det_result_free(ctx, &res);
     }
-    sscma_free(t->ctx, det, (size_t)det_cap * sizeof *det);
-    sscma_free(t->ctx, gt, (size_t)(max_boxes > 0 ? max_boxes : 1) * sizeof(coco_gt));
-    sscma_free(t->ctx, obj, (size_t)n * sizeof(float));
-    sscma_free(t->ctx, scores, (size_t)n * (size_t)classes * sizeof(float));
-    sscma_free(t->ctx, boxes, (size_t)n * 4 * sizeof(float));
+    sscma_free(ctx, det, (size_t)det_cap * sizeof *det);
+    sscma_free(ctx, gt, (size_t)(max_boxes > 0 ? max_boxes : 1) * sizeof(coco_gt));
+    sscma_free(ctx, obj, (size_t)n * sizeof(float));
+    sscma_free(ctx, scores, (size_t)n * (size_t)classes * sizeof(float));
+    sscma_free(ctx, boxes, (size_t)n * 4 * sizeof(float));
     return st;
 }
 
@@ -841,8 +842,10 @@ sscma_status sscma_trainer_validate(sscma_trainer *trainer, const sscma_metric *
             (st = sscma_model_forward(t->model)) != SSCMA_OK ||
             (st = sscma_model_output(t->model, t->pred_output, &pred)) != SSCMA_OK)
             break;
-        st = sscma_metric_wants_detections(t->metric) ? add_detection_batch(t, pred, t->val_labels, count)
-                                                      : sscma_metric_update(t->metric, pred, t->val_labels, count);
+        st = sscma_metric_wants_detections(t->metric)
+                 ? sscma_metric_add_detection_batch(t->ctx, t->metric, &t->nms, pred, t->val_labels, count,
+                                                    t->val_batch[1], t->val_batch[2])
+                 : sscma_metric_update(t->metric, pred, t->val_labels, count);
         if (st != SSCMA_OK)
             break;
     }
