@@ -138,9 +138,10 @@ static void transforms_move_pixels_and_boxes(void)
         {"{\"pipeline\": [{\"type\": \"ColorJitter\", \"hue\": 0.1}]}", "unknown key 'hue'"},
         {"{\"pipeline\": [{\"type\": \"RandomAffine\", \"scaling_ratio_range\": [2, 1]}]}",
          "RandomAffine: pipeline[0].scaling_ratio_range: expected [min, max] with min <= max, got [2,1]"},
-        {"{\"pipeline\": [{\"type\": \"Mosaic\"}]}",
+        {"{\"pipeline\": [{\"type\": \"Mosaic9\"}]}",
          "pipeline: pipeline[0].type: expected one of: Resize, Pad, RandomCrop, RandomFlip, ToGray, ToRGB, Normalize, "
-         "LetterResize, HSVRandomAug, ColorJitter, Blur, MedianBlur, RandomAffine, RandomRotate, got \"Mosaic\""},
+         "LetterResize, HSVRandomAug, ColorJitter, Blur, MedianBlur, RandomAffine, RandomRotate, Mosaic, YOLOv5MixUp, "
+         "YOLOv5RandomAffine, YOLOv5HSVRandomAug, YOLOv5KeepRatioResize, Albu, got \"Mosaic9\""},
     };
     for (size_t i = 0; ds != NULL && i < sizeof bad / sizeof bad[0]; i++)
         CHECK_FAILS(sscma_loader_create(ctx, ds, bad[i].cfg, &l), SSCMA_ERR_CONFIG, bad[i].needle);
@@ -202,9 +203,9 @@ static void transform_defaults_still_apply(void)
          "{\"type\": \"Blur\", \"ksize\": [3, 5]}", 28, 28},
         {"{\"type\": \"MedianBlur\"}", "{\"type\": \"MedianBlur\", \"ksize\": 3, \"prob\": 1, \"p\": 1.0}",
          "{\"type\": \"MedianBlur\", \"prob\": 0}", 28, 28},
-        {"{\"type\": \"LetterResize\", \"scale\": [32, 40]}", "{\"type\": \"LetterResize\", \"size\": [32, 40], "
-         "\"pad_val\": 114, \"allow_scale_up\": true}", "{\"type\": \"LetterResize\", \"scale\": [32, 40], "
-         "\"allow_scale_up\": false}", 32, 40},
+        {"{\"type\": \"LetterResize\", \"scale\": [40, 32]}", "{\"type\": \"LetterResize\", \"size\": [32, 40], "
+         "\"pad_val\": {\"img\": 114}, \"allow_scale_up\": true, \"use_mini_pad\": false, \"stretch_only\": false}",
+         "{\"type\": \"LetterResize\", \"scale\": [40, 32], \"allow_scale_up\": false}", 32, 40},
         {"{\"type\": \"Pad\", \"padding\": 2}", "{\"type\": \"Pad\", \"padding\": [2, 2, 2, 2], \"pad_val\": 0}",
          "{\"type\": \"Pad\", \"padding\": 2, \"pad_val\": 1}", 32, 32},
         {"{\"type\": \"RandomCrop\", \"size\": 24}",
@@ -257,7 +258,8 @@ static void transform_values_are_checked(void)
     third_fails(ds, "{\"type\": \"RandomFlip\", \"prob\": \"0.5\"}",
                 "RandomFlip: pipeline[2].prob: expected a number 0..1, got \"0.5\"");
     third_fails(ds, "{\"type\": \"LetterResize\", \"scale\": 32, \"pad_val\": \"grey\"}",
-                "LetterResize: pipeline[2].pad_val: expected a number, got \"grey\"");
+                "LetterResize: pipeline[2].pad_val: expected a number 0..255, equal numbers per channel or "
+                "{\"img\": number}, got \"grey\"");
     third_fails(ds, "{\"type\": \"RandomAffine\", \"border_val\": [0]}",
                 "RandomAffine: pipeline[2].border_val: expected a number, got [0]");
     third_fails(ds, "{\"type\": \"RandomRotate\", \"border_val\": true}",
@@ -315,7 +317,8 @@ static void transform_values_are_checked(void)
     third_fails(ds, "3", "pipeline: pipeline[2]: expected an object with a \"type\", got 3");
     third_fails(ds, "{\"type\": 7}", "pipeline: pipeline[2].type: expected one of: Resize, Pad, RandomCrop, "
                 "RandomFlip, ToGray, ToRGB, Normalize, LetterResize, HSVRandomAug, ColorJitter, Blur, MedianBlur, "
-                "RandomAffine, RandomRotate, got 7");
+                "RandomAffine, RandomRotate, Mosaic, YOLOv5MixUp, YOLOv5RandomAffine, YOLOv5HSVRandomAug, "
+                "YOLOv5KeepRatioResize, Albu, got 7");
     third_fails(ds, "{\"type\": \"Pad\"}", "Pad: pipeline[2]: expected 'size' (an integer or [h, w]) or 'padding' "
                 "(an integer or [left, top, right, bottom]), missing");
     third_fails(ds, "{\"type\": \"Pad\", \"size\": 32, \"padding\": 2}",
@@ -344,7 +347,7 @@ static void transform_aliases_must_agree(void)
     third_fails(ds, "{\"type\": \"RandomCrop\", \"size\": [24, 24], \"crop_size\": 20}",
                 "RandomCrop: pipeline[2].crop_size: expected the same value as its alias 'size', got 20");
     third_fails(ds, "{\"type\": \"LetterResize\", \"scale\": [32, 32], \"size\": 30}",
-                "LetterResize: pipeline[2].size: expected the same value as its alias 'scale', got 30");
+                "LetterResize: pipeline[2].size: expected [h, w] of the same size as 'scale' ([w, h]), got 30");
     sscma_loader *l = NULL;
     CHECK_OK(sscma_loader_create(ctx, ds,
                                  "{\"pipeline\": [{\"type\": \"Resize\", \"size\": 28, \"scale\": [28, 28]}, "
