@@ -720,6 +720,7 @@ static sscma_status build_albu(const tf_reader *r, const tf_cfg *c, transform *t
             return sscma_schema_expected(r->where, path, "type", "one of: Blur, MedianBlur, ToGray, CLAHE",
                                          json_is_object(e) ? json_object_get(e, "type") : e);
         albu_cfg ac;
+        memset(&ac, 0, sizeof ac);
         const tf_reader sr = {.ctx = r->ctx, .where = r->where, .path = path, .obj = e};
         sscma_status st = sscma_schema_read(albu_types[k].fields, e, r->where, path, &ac);
         albu_item *it = &t->albu[i];
@@ -856,6 +857,7 @@ static sscma_status parse_one(sscma_context *ctx, json_t *obj, size_t i, transfo
     }
     const tf_reader r = {.ctx = ctx, .where = tf_types[k].name, .path = path, .obj = obj};
     tf_cfg c;
+    memset(&c, 0, sizeof c); /* keys outside the type's table stay absent (NULL) for shared helpers */
     sscma_status st = sscma_schema_read(tf_types[k].fields, obj, r.where, path, &c);
     t->kind = tf_types[k].kind;
     return st == SSCMA_OK ? tf_types[k].build(&r, &c, t) : st;
