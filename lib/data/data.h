@@ -184,4 +184,10 @@ sscma_status sscma_pipeline_apply(const sscma_pipeline *p, sscma_image *img, ssc
 sscma_status sscma_pipeline_apply_mixed(const sscma_pipeline *p, sscma_image *img, sscma_image *scratch,
                                         uint64_t seed, uint64_t sample, const sscma_sample_source *source);
 
+/* ---- loader ---- */
+
+/* Replaces the loader's pipeline (PipelineSwitchHook): `list` as the loader's "pipeline" (transforms by registry
+ * name, loading steps already dropped), giving the same batch shape; the current epoch restarts. */
+sscma_status sscma_loader_set_pipeline(sscma_loader *l, json_t *list);
+
 #endif /* SSCMA_LIB_DATA_DATA_H */

@@ -784,3 +784,40 @@ sscma_status sscma_loader_batch_shape(const sscma_loader *loader, int64_t dims[4
     dims[0] = loader->batch_size, dims[1] = loader->out_h, dims[2] = loader->out_w, dims[3] = loader->out_c;
     return SSCMA_OK;
 }
+
+/*
+ * PipelineSwitchHook's switch: `list` (already mapped like the loader's own pipeline) replaces the pipeline, which
+ * must give the same batch shape; the current epoch restarts (same order, same seed), so batches already prefetched
+ * with the old pipeline are dropped.
+ */
+sscma_status sscma_loader_set_pipeline(sscma_loader *l, json_t *list)
+{
+    sscma_pipeline *p = NULL;
+    sscma_status st = sscma_pipeline_create(l->ctx, list, &p);
+    if (st != SSCMA_OK)
+        return st;
+    int64_t oh = 0, ow = 0, oc = 0;
+    bool fixed = false;
+    if (!sscma_pipeline_output_shape(p, 0, 0, l->out_c, &oh, &ow, &oc, &fixed) || !fixed || oh != l->out_h ||
+        ow != l->out_w || oc != l->out_c) {
+        sscma_pipeline_destroy(p);
+        return sscma_fail(SSCMA_ERR_CONFIG, WHERE, "the switched pipeline must end in a fixed %lldx%lldx%lld (the loader's "
+                          "batch shape); it gives %lldx%lldx%lld%s", (long long)l->out_h, (long long)l->out_w,
+                          (long long)l->out_c, (long long)oh, (long long)ow, (long long)oc,
+                          fixed ? "" : " or a size that depends on the image");
+    }
+    pthread_mutex_lock(&l->lock); /* no batch in flight reads the old pipeline */
+    l->produce_next = l->n_batches;
+    for (bool filling = true; filling;) {
+        filling = false;
+        for (int32_t i = 0; l->slots != NULL && i < l->prefetch; i++)
+            filling = filling || l->slots[i].state == SLOT_FILLING;
+        if (filling)
+            pthread_cond_wait(&l->changed, &l->lock);
+    }
+    sscma_pipeline *old = l->pipeline;
+    l->pipeline = p;
+    pthread_mutex_unlock(&l->lock);
+    sscma_pipeline_destroy(old);
+    return sscma_loader_start_epoch(l, l->epoch);
+}
