@@ -379,5 +379,7 @@ double sscma_beta_sample(double alpha, double beta, uint64_t seed, uint64_t stre
 {
     uint64_t k = 1;
     const double x = gamma_sample(alpha, seed, stream, &k), y = gamma_sample(beta, seed, stream, &k);
+    if (!(x + y > 0.0)) /* both underflowed (tiny alpha and beta): the limit, 1 with probability alpha / (a + b) */
+        return open_uniform(seed, stream, 0) < alpha / (alpha + beta) ? 1.0 : 0.0;
     return x / (x + y);
 }

@@ -295,6 +295,10 @@ static void beta_draws_have_the_moments(void)
     for (int i = 0; i < n; i++)
         s2 += sscma_beta_sample(0.5, 2.0, 5, (uint64_t)i);
     CHECK(fabs(s2 / n - 0.2) < 0.005);
+    for (int i = 0; i < 200; i++) { /* alpha = beta = 0.01: the gammas underflow; still a number in [0, 1] */
+        const double x = sscma_beta_sample(0.01, 0.01, 8, (uint64_t)i);
+        CHECK(x >= 0.0 && x <= 1.0);
+    }
 }
 
 /* YOLOv5RandomAffine: with nothing random it is the identity (translation 0.5 of the output undoes the centring);
