@@ -150,7 +150,22 @@ typedef struct sscma_image {
     /* keypoints moved with the image (x, y pairs; never dropped) */
     float *keypoints;
     int32_t n_keypoints;
+    /* the allocator of boxes, box_labels and keypoints (NULL: ctx) and the boxes' room (0: n_boxes): transforms that
+     * add boxes (Mosaic, YOLOv5MixUp) replace the arrays by larger blocks of box_ctx */
+    const sscma_context *box_ctx;
+    int32_t box_capacity;
 } sscma_image;
+
+/*
+ * Where mix transforms (Mosaic, YOLOv5MixUp) get other samples: load(arg, index, img) fills img (whose ctx is set)
+ * with sample index's float pixels (0..255, grown within img->ctx), its boxes and labels as blocks of img->box_ctx
+ * (which load sets). size: the number of samples. The loader gives its dataset this way.
+ */
+typedef struct sscma_sample_source {
+    int64_t size;
+    void *arg;
+    sscma_status (*load)(void *arg, int64_t index, sscma_image *img);
+} sscma_sample_source;
 
 sscma_status sscma_pipeline_create(sscma_context *ctx, json_t *list, sscma_pipeline **out);
 void sscma_pipeline_destroy(sscma_pipeline *p);
@@ -163,5 +178,16 @@ bool sscma_pipeline_output_shape(const sscma_pipeline *p, int64_t h, int64_t w, 
  */
 sscma_status sscma_pipeline_apply(const sscma_pipeline *p, sscma_image *img, sscma_image *scratch, uint64_t seed,
                                   uint64_t sample);
+/* The same with a source of other samples for the mix transforms (NULL: a mix transform fails, saying so). The
+ * other samples and their pre_transform draw from (seed, sample, the transform's position), never from the order
+ * in which samples are built. */
+sscma_status sscma_pipeline_apply_mixed(const sscma_pipeline *p, sscma_image *img, sscma_image *scratch,
+                                        uint64_t seed, uint64_t sample, const sscma_sample_source *source);
+
+/* ---- loader ---- */
+
+/* Replaces the loader's pipeline (PipelineSwitchHook): `list` as the loader's "pipeline" (transforms by registry
+ * name, loading steps already dropped), giving the same batch shape; the current epoch restarts. */
+sscma_status sscma_loader_set_pipeline(sscma_loader *l, json_t *list);
 
 #endif /* SSCMA_LIB_DATA_DATA_H */

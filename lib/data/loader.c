@@ -143,11 +143,11 @@ static sscma_status encode_box_rows(const sscma_loader *l, const sscma_image *im
     return SSCMA_OK;
 }
 
-/* Builds sample `pos` of batch `batch` into out (H*W*C floats) and its target; errors carry the sample's index. */
-static sscma_status build_sample(const sscma_loader *l, int64_t batch, int64_t pos, scratch *s, float *out,
-                                 void *target)
+/* The 8-bit pixels of dataset sample `index`, through the loader's cache when it has one (*borrowed: not the
+ * caller's to free). */
+static sscma_status read_pixels(const sscma_loader *l, int64_t index, uint8_t **out, bool *out_borrowed, int64_t *oh,
+                                int64_t *ow, int64_t *oc, int32_t *out_label)
 {
-    int64_t index = l->order[batch * l->batch_size + pos];
     uint8_t *pixels = NULL;
     bool borrowed = false;
     int64_t h, w, c;
@@ -178,6 +178,54 @@ static sscma_status build_sample(const sscma_loader *l, int64_t batch, int64_t p
             }
         }
     }
+    *out = pixels, *out_borrowed = borrowed, *oh = h, *ow = w, *oc = c, *out_label = label;
+    return SSCMA_OK;
+}
+
+/*
+ * The loader's sample source for mix transforms (Mosaic, YOLOv5MixUp): sample `index`'s pixels as floats in img
+ * (grown within img->ctx) and, for a detection dataset, its boxes as blocks of the dataset's context.
+ */
+static sscma_status load_for_mix(void *arg, int64_t index, sscma_image *img)
+{
+    const sscma_loader *l = arg;
+    uint8_t *pixels = NULL;
+    bool borrowed = false;
+    int64_t h, w, c;
+    int32_t label;
+    sscma_status st = read_pixels(l, index, &pixels, &borrowed, &h, &w, &c, &label);
+    if (st != SSCMA_OK)
+        return st;
+    img->box_ctx = l->dataset->ctx, img->n_boxes = 0, img->box_capacity = 0;
+    const size_t n = (size_t)(h * w * c);
+    float *d = img->capacity >= n ? img->data : sscma_mrealloc(img->ctx, img->data, n * sizeof *d);
+    if (d == NULL)
+        st = sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, WHERE, "sample %lld: cannot convert the image", (long long)index);
+    else {
+        img->data = d, img->capacity = n > img->capacity ? n : img->capacity;
+        for (size_t i = 0; i < n; i++)
+            d[i] = (float)pixels[i];
+        img->h = h, img->w = w, img->c = c;
+    }
+    if (!borrowed)
+        sscma_mfree(l->dataset->ctx, pixels);
+    if (st == SSCMA_OK && l->dataset->kind == DATASET_BOXES)
+        st = sscma_dataset_boxes(l->dataset, index, w, h, &img->n_boxes, &img->boxes, &img->box_labels);
+    return st;
+}
+
+/* Builds sample `pos` of batch `batch` into out (H*W*C floats) and its target; errors carry the sample's index. */
+static sscma_status build_sample(const sscma_loader *l, int64_t batch, int64_t pos, scratch *s, float *out,
+                                 void *target)
+{
+    int64_t index = l->order[batch * l->batch_size + pos];
+    uint8_t *pixels = NULL;
+    bool borrowed = false;
+    int64_t h, w, c;
+    int32_t label = -1;
+    sscma_status st = read_pixels(l, index, &pixels, &borrowed, &h, &w, &c, &label);
+    if (st != SSCMA_OK)
+        return st;
     s->a.n_boxes = 0, s->a.n_keypoints = 0;
     if (((l->fomo || l->box_rows) && (st = sscma_dataset_boxes(l->dataset, index, w, h, &s->a.n_boxes, &s->a.boxes,
                                               &s->a.box_labels)) != SSCMA_OK) ||
@@ -204,7 +252,9 @@ static sscma_status build_sample(const sscma_loader *l, int64_t batch, int64_t p
     if (!borrowed)
         sscma_mfree(l->dataset->ctx, pixels);
     s->a.h = h, s->a.w = w, s->a.c = c;
-    if ((st = sscma_pipeline_apply(l->pipeline, &s->a, &s->b, l->aug_seed, (uint64_t)index)) != SSCMA_OK) {
+    const sscma_sample_source others = {l->dataset->size, (void *)l, load_for_mix};
+    if ((st = sscma_pipeline_apply_mixed(l->pipeline, &s->a, &s->b, l->aug_seed, (uint64_t)index, &others)) !=
+        SSCMA_OK) {
         char detail[600];
         snprintf(detail, sizeof detail, "%s", sscma_last_error());
         return sscma_fail(st, WHERE, "sample %lld: %s", (long long)index, detail);
@@ -238,10 +288,12 @@ static sscma_status build_sample(const sscma_loader *l, int64_t batch, int64_t p
 /* build_sample, releasing the sample's boxes whatever happens. */
 static sscma_status build_one(const sscma_loader *l, int64_t batch, int64_t pos, scratch *s, float *out, void *target)
 {
+    const sscma_context *dctx = l->dataset->ctx; /* the dataset made the boxes and keypoints (Mosaic grows them in it) */
+    s->a.box_ctx = dctx;
     sscma_status st = build_sample(l, batch, pos, s, out, target);
-    const sscma_context *dctx = l->dataset->ctx; /* the dataset made the boxes and keypoints */
     sscma_mfree(dctx, s->a.boxes), sscma_mfree(dctx, s->a.box_labels), sscma_mfree(dctx, s->a.keypoints);
     s->a.boxes = NULL, s->a.box_labels = NULL, s->a.n_boxes = 0, s->a.keypoints = NULL, s->a.n_keypoints = 0;
+    s->a.box_capacity = 0;
     return st;
 }
 
@@ -787,4 +839,41 @@ sscma_status sscma_loader_batch_shape(const sscma_loader *loader, int64_t dims[4
     SSCMA_REQUIRE_NONNULL(dims);
     dims[0] = loader->batch_size, dims[1] = loader->out_h, dims[2] = loader->out_w, dims[3] = loader->out_c;
     return SSCMA_OK;
+}
+
+/*
+ * PipelineSwitchHook's switch: `list` (already mapped like the loader's own pipeline) replaces the pipeline, which
+ * must give the same batch shape; the current epoch restarts (same order, same seed), so batches already prefetched
+ * with the old pipeline are dropped.
+ */
+sscma_status sscma_loader_set_pipeline(sscma_loader *l, json_t *list)
+{
+    sscma_pipeline *p = NULL;
+    sscma_status st = sscma_pipeline_create(l->ctx, list, &p);
+    if (st != SSCMA_OK)
+        return st;
+    int64_t oh = 0, ow = 0, oc = 0;
+    bool fixed = false;
+    if (!sscma_pipeline_output_shape(p, 0, 0, l->out_c, &oh, &ow, &oc, &fixed) || !fixed || oh != l->out_h ||
+        ow != l->out_w || oc != l->out_c) {
+        sscma_pipeline_destroy(p);
+        return sscma_fail(SSCMA_ERR_CONFIG, WHERE, "the switched pipeline must end in a fixed %lldx%lldx%lld (the loader's "
+                          "batch shape); it gives %lldx%lldx%lld%s", (long long)l->out_h, (long long)l->out_w,
+                          (long long)l->out_c, (long long)oh, (long long)ow, (long long)oc,
+                          fixed ? "" : " or a size that depends on the image");
+    }
+    pthread_mutex_lock(&l->lock); /* no batch in flight reads the old pipeline */
+    l->produce_next = l->n_batches;
+    for (bool filling = true; filling;) {
+        filling = false;
+        for (int32_t i = 0; l->slots != NULL && i < l->prefetch; i++)
+            filling = filling || l->slots[i].state == SLOT_FILLING;
+        if (filling)
+            pthread_cond_wait(&l->changed, &l->lock);
+    }
+    sscma_pipeline *old = l->pipeline;
+    l->pipeline = p;
+    pthread_mutex_unlock(&l->lock);
+    sscma_pipeline_destroy(old);
+    return sscma_loader_start_epoch(l, l->epoch);
 }

@@ -20,8 +20,23 @@
  *   RandomAffine {"max_rotate_degree": 10, "max_translate_ratio": 0.1, "scaling_ratio_range": [0.5, 1.5],
  *                "max_shear_degree": 2, "border_val": 114}    mmdet's order: translate . shear . rotate . scale
  *   RandomRotate {"degrees": 10 | [min, max], "prob": 0.5, "border_val": 0}   about the centre
+ * Detection (mmyolo / mmdet / albumentations semantics; formulas in detect.c, docs/data.md states every rule):
+ *   Mosaic      {"img_scale": [w, h] (640), "center_ratio_range": [0.5, 1.5], "pad_val": 114, "prob": 1,
+ *                "pre_transform": [...], "use_cached", "max_cached_images", "random_pop", "max_refetch",
+ *                "bbox_clip_border": true}   four samples on a 2h x 2w canvas; the three others come from the
+ *                sample source (the loader's dataset), drawn by (seed, sample, position)
+ *   YOLOv5MixUp {"alpha": 32, "beta": 32, "prob": 1, "pre_transform": [...], cache keys as Mosaic}
+ *   YOLOv5RandomAffine {"max_rotate_degree": 10, "max_shear_degree": 2, "max_translate_ratio": 0.1,
+ *                "scaling_ratio_range": [0.5, 1.5], "border": [x, y] (0), "border_val": 114, "min_bbox_size": 2,
+ *                "min_area_ratio": 0.1, "max_aspect_ratio": 20, "bbox_clip_border": true, "use_mask_refine": false}
+ *   YOLOv5HSVRandomAug {"hue_delta": 0.015, "saturation_delta": 0.7, "value_delta": 0.4}   gains through LUTs
+ *   YOLOv5KeepRatioResize {"scale": [w, h]}          area when shrinking, bilinear when enlarging
+ *   LetterResize {..., "use_mini_pad": false, "stretch_only": false}      "scale" is [w, h] (mmyolo), "size" [h, w]
+ *   Albu        {"transforms": [Blur | MedianBlur {"blur_limit": 7, "p": 0.5}, ToGray {"p": 0.5},
+ *                CLAHE {"clip_limit": 4, "tile_grid_size": [8, 8], "p": 0.5}], "bbox_params", "keymap"}
  * Boxes travel with the image: scaled by Resize, shifted by Pad, shifted and clipped by RandomCrop (a box with no
- * area left is dropped), mirrored by RandomFlip.
+ * area left is dropped), mirrored by RandomFlip, placed and clipped to the canvas by Mosaic, projected, clipped and
+ * filtered by YOLOv5RandomAffine.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -29,6 +44,7 @@
 
 #include "core/schema.h"
 #include "data/data.h"
+#include "data/detect.h"
 
 typedef enum tf_kind {
     TF_RESIZE,
@@ -43,8 +59,28 @@ typedef enum tf_kind {
     TF_COLOR_JITTER,
     TF_BLUR,
     TF_MEDIAN_BLUR,
-    TF_AFFINE /* RandomAffine and RandomRotate */
+    TF_AFFINE, /* RandomAffine and RandomRotate */
+    TF_MOSAIC,
+    TF_MIXUP,
+    TF_YOLOV5_AFFINE,
+    TF_YOLOV5_HSV,
+    TF_KEEP_RATIO,
+    TF_ALBU
 } tf_kind;
+
+typedef enum albu_kind { ALBU_BLUR, ALBU_MEDIAN_BLUR, ALBU_TO_GRAY, ALBU_CLAHE } albu_kind;
+
+#define ALBU_MAX 8
+
+/* One transform of an Albu list: applied with probability p; ksize drawn among the odd sizes k_lo..k_hi, the CLAHE
+ * clip limit in clip_lo..clip_hi. */
+typedef struct albu_item {
+    albu_kind kind;
+    float p;
+    int64_t k_lo, k_hi;
+    double clip_lo, clip_hi;
+    int32_t tiles_x, tiles_y;
+} albu_item;
 
 typedef struct transform {
     tf_kind kind;
@@ -60,12 +96,20 @@ typedef struct transform {
     float deltas[4];                /* HSVRandomAug: hue, saturation, value; ColorJitter: b, c, s */
     int64_t kh, kw;                 /* blur kernels */
     float rot_min, rot_max, translate, scale_min, scale_max, shear; /* affine (degrees, ratios) */
+    bool mini_pad, stretch_only;    /* LetterResize */
+    double center_min, center_max;  /* Mosaic (h, w: img_scale) */
+    double alpha, beta;             /* YOLOv5MixUp */
+    struct sscma_pipeline *pre;     /* Mosaic, YOLOv5MixUp: pre_transform of the other samples (NULL: none) */
+    sscma_affine_spec affine;       /* YOLOv5RandomAffine */
+    albu_item albu[ALBU_MAX];
+    int32_t n_albu;
 } transform;
 
 struct sscma_pipeline {
     const sscma_context *ctx;
     transform *items;
     int32_t count;
+    size_t capacity; /* items allocated (a failed parse may leave a nested pipeline past count) */
 };
 
 #define WHERE "pipeline"
@@ -88,6 +132,14 @@ typedef struct tf_cfg {
     float hue_delta, saturation_delta, value_delta, brightness, contrast, saturation;
     float max_rotate_degree, max_translate_ratio, max_shear_degree, scaling_ratio_range[2];
     int32_t n_scaling_ratio_range;
+    /* detection */
+    json_t *img_scale, *pre_transform, *border, *border_vals, *pad_vals, *transforms, *bbox_params, *keymap;
+    float center_ratio_range[2];
+    int32_t n_center_ratio_range;
+    bool use_cached, random_pop, bbox_clip_border, use_mask_refine, use_mini_pad, stretch_only, half_pad_param;
+    bool update_pad_shape, skip_img_without_anno;
+    int64_t max_cached_images, max_refetch, resample_num;
+    float alpha, beta, min_bbox_size, min_area_ratio, max_aspect_ratio;
 } tf_cfg;
 
 static const char *const flip_directions[] = {"horizontal", "vertical", NULL};
@@ -136,10 +188,84 @@ static const sscma_field normalize_fields[] = {
 
 static const sscma_field letter_resize_fields[] = {
     SSCMA_FIELD_KEY("type"),
-    SSCMA_FIELD_JSON_AS("scale", tf_cfg, scale), /* required, size_shape */
-    SSCMA_FIELD_JSON_AS("size", tf_cfg, size),
-    SSCMA_FIELD(tf_cfg, pad_val, 114.0),
+    SSCMA_FIELD_JSON_AS("scale", tf_cfg, scale), /* required, size_shape, [w, h] */
+    SSCMA_FIELD_JSON_AS("size", tf_cfg, size),   /* [h, w] */
+    SSCMA_FIELD_JSON_AS("pad_val", tf_cfg, pad_vals), /* a number or {"img": number, ...}; 114 when absent */
     SSCMA_FIELD(tf_cfg, allow_scale_up, true),
+    SSCMA_FIELD(tf_cfg, use_mini_pad, false),
+    SSCMA_FIELD(tf_cfg, stretch_only, false),
+    SSCMA_FIELD(tf_cfg, half_pad_param, false), /* only the pad_param metadata, which libsscma does not keep */
+    SSCMA_FIELD_END,
+};
+
+static const sscma_field keep_ratio_fields[] = {
+    SSCMA_FIELD_KEY("type"),
+    SSCMA_FIELD_JSON_AS("scale", tf_cfg, scale), /* required, size_shape, [w, h] */
+    SSCMA_FIELD(tf_cfg, keep_ratio, true),
+    SSCMA_FIELD_END,
+};
+
+/* the cache keys of mmyolo's mix transforms (read and checked; the cache is modelled, see docs/data.md) */
+#define MIX_CACHE_FIELDS(max_cached)                                                                            \
+    SSCMA_FIELD(tf_cfg, use_cached, false), SSCMA_FIELD_RANGE(tf_cfg, max_cached_images, max_cached, 2, 1 << 20), \
+        SSCMA_FIELD(tf_cfg, random_pop, true), SSCMA_FIELD_RANGE(tf_cfg, max_refetch, 15, 1, 1000)
+
+static const sscma_field mosaic_fields[] = {
+    SSCMA_FIELD_KEY("type"),
+    SSCMA_FIELD_JSON_AS("img_scale", tf_cfg, img_scale), /* size_shape, [w, h]; 640 when absent */
+    SSCMA_FIELD_LIST_AS("center_ratio_range", tf_cfg, center_ratio_range, offsetof(tf_cfg, n_center_ratio_range), 2,
+                        0.0, 0.0, 2.0, 0), /* [0.5, 1.5] when absent */
+    SSCMA_FIELD(tf_cfg, bbox_clip_border, true),
+    SSCMA_FIELD(tf_cfg, pad_val, 114.0),
+    SSCMA_FIELD_JSON_AS("pre_transform", tf_cfg, pre_transform),
+    SSCMA_FIELD_RANGE(tf_cfg, prob, 1.0, 0.0, 1.0),
+    MIX_CACHE_FIELDS(40),
+    SSCMA_FIELD_END,
+};
+
+static const sscma_field mixup_fields[] = {
+    SSCMA_FIELD_KEY("type"),
+    SSCMA_FIELD_RANGE(tf_cfg, alpha, 32.0, 0.01, 1e4),
+    SSCMA_FIELD_RANGE(tf_cfg, beta, 32.0, 0.01, 1e4),
+    SSCMA_FIELD_JSON_AS("pre_transform", tf_cfg, pre_transform),
+    SSCMA_FIELD_RANGE(tf_cfg, prob, 1.0, 0.0, 1.0),
+    MIX_CACHE_FIELDS(20),
+    SSCMA_FIELD_END,
+};
+
+static const sscma_field yolov5_affine_fields[] = {
+    SSCMA_FIELD_KEY("type"),
+    SSCMA_FIELD_RANGE(tf_cfg, max_rotate_degree, 10.0, 0.0, 180.0),
+    SSCMA_FIELD_RANGE(tf_cfg, max_translate_ratio, 0.1, 0.0, 1.0),
+    SSCMA_FIELD_LIST_AS("scaling_ratio_range", tf_cfg, scaling_ratio_range, offsetof(tf_cfg, n_scaling_ratio_range),
+                        2, 0.0, 0.01, 100.0, 0), /* [0.5, 1.5] when absent */
+    SSCMA_FIELD_RANGE(tf_cfg, max_shear_degree, 2.0, 0.0, 45.0),
+    SSCMA_FIELD_JSON_AS("border", tf_cfg, border),          /* border_shape, [x, y]; 0 when absent */
+    SSCMA_FIELD_JSON_AS("border_val", tf_cfg, border_vals), /* a number or equal numbers per channel; 114 */
+    SSCMA_FIELD(tf_cfg, bbox_clip_border, true),
+    SSCMA_FIELD_RANGE(tf_cfg, min_bbox_size, 2.0, 0.0, 1e6),
+    SSCMA_FIELD_RANGE(tf_cfg, min_area_ratio, 0.1, 0.0, 1.0),
+    SSCMA_FIELD_RANGE(tf_cfg, max_aspect_ratio, 20.0, 1.0, 1e6),
+    SSCMA_FIELD(tf_cfg, use_mask_refine, false),
+    SSCMA_FIELD_RANGE(tf_cfg, resample_num, 1000, 1, 1 << 20),
+    SSCMA_FIELD_END,
+};
+
+static const sscma_field yolov5_hsv_fields[] = {
+    SSCMA_FIELD_KEY("type"),
+    SSCMA_FIELD_RANGE(tf_cfg, hue_delta, 0.015, 0.0, 1.0),
+    SSCMA_FIELD_RANGE(tf_cfg, saturation_delta, 0.7, 0.0, 1.0),
+    SSCMA_FIELD_RANGE(tf_cfg, value_delta, 0.4, 0.0, 1.0),
+    SSCMA_FIELD_END,
+};
+
+static const sscma_field albu_fields[] = {
+    SSCMA_FIELD_KEY("type"),
+    SSCMA_FIELD_JSON_AS("transforms", tf_cfg, transforms), /* required */
+    SSCMA_FIELD_JSON_AS("bbox_params", tf_cfg, bbox_params),
+    SSCMA_FIELD_JSON_AS("keymap", tf_cfg, keymap),
+    SSCMA_FIELD(tf_cfg, update_pad_shape, false),
+    SSCMA_FIELD(tf_cfg, skip_img_without_anno, false),
     SSCMA_FIELD_END,
 };
 
@@ -188,7 +314,8 @@ static const sscma_field random_rotate_fields[] = {
 };
 
 typedef struct tf_reader {
-    const char *where; /* the transform's type */
+    sscma_context *ctx; /* for nested pipelines (pre_transform) */
+    const char *where;  /* the transform's type */
     const char *path;  /* "pipeline[<i>]" */
     json_t *obj;
 } tf_reader;
@@ -211,6 +338,14 @@ static const shape_spec median_ksize_shape = {2, true, true, false, 1, 31,
                                               "an odd integer 1..31 or [h, w] of odd integers 1..31"};
 static const shape_spec degrees_shape = {2, false, false, true, -360, 360,
                                          "a number 0..360 or [min, max] with -360 <= min <= max <= 360"};
+static const shape_spec border_shape = {2, true, false, false, -16384, 16384,
+                                        "an integer or [x, y] of integers -16384..16384"};
+static const shape_spec blur_limit_shape = {2, true, true, false, 1, 31,
+                                            "an odd integer 1..31 or [min, max] of odd integers 1..31"};
+static const shape_spec clip_limit_shape = {2, false, false, false, 0, 1000,
+                                            "a number 0..1000 or [min, max] of numbers 0..1000"};
+static const shape_spec tile_grid_shape = {2, true, false, false, 1, 64,
+                                           "an integer 1..64 or [x, y] of integers 1..64"};
 
 static bool given(json_t *obj, const char *key)
 {
@@ -346,18 +481,269 @@ static sscma_status build_normalize(const tf_reader *r, const tf_cfg *c, transfo
     return SSCMA_OK;
 }
 
-static sscma_status build_letter_resize(const tf_reader *r, const tf_cfg *c, transform *t)
+/* A size given as mmyolo's "scale" [w, h] or libsscma's "size" [h, w] (both: the same size); required. */
+static sscma_status read_scale_wh(const tf_reader *r, const tf_cfg *c, transform *t)
 {
-    double hw[2] = {0, 0};
-    sscma_status st = read_shape_alias(r, &size_shape, "scale", c->scale, "size", c->size, true, hw);
-    t->h = (int64_t)hw[0], t->w = (int64_t)hw[1];
-    t->pad_val = c->pad_val;
-    t->scale_up = c->allow_scale_up;
+    double wh[2] = {0, 0}, hw[2] = {0, 0};
+    sscma_status st = read_shape(r, &size_shape, "scale", c->scale, wh);
+    if (st == SSCMA_OK)
+        st = read_shape(r, &size_shape, "size", c->size, hw);
+    if (st == SSCMA_OK && c->scale != NULL && c->size != NULL && (wh[0] != hw[1] || wh[1] != hw[0]))
+        return sscma_schema_expected(r->where, r->path, "size", "[h, w] of the same size as 'scale' ([w, h])",
+                                     c->size);
+    if (st == SSCMA_OK && c->scale == NULL && c->size == NULL)
+        return sscma_schema_expected(r->where, r->path, "scale", size_shape.expected, NULL);
+    t->h = (int64_t)(c->scale != NULL ? wh[1] : hw[0]), t->w = (int64_t)(c->scale != NULL ? wh[0] : hw[1]);
     return st;
 }
 
-static sscma_status build_hsv(const tf_reader *r, const tf_cfg *c, transform *t)
+/* A fill value: a number, a list of equal numbers (one per channel) or mmdet's {"img": number, ...}. */
+static sscma_status read_fill(const tf_reader *r, const char *key, json_t *v, float def, bool dict, float *out)
 {
+    *out = def;
+    if (v == NULL)
+        return SSCMA_OK;
+    json_t *x = dict && json_is_object(v) ? json_object_get(v, "img") : v;
+    if (dict && json_is_object(v) && x == NULL) { /* mmdet's default for the image */
+        *out = 0.0f;
+        return SSCMA_OK;
+    }
+    if (json_is_array(x) && json_array_size(x) >= 1 && json_array_size(x) <= 4) {
+        bool same = true;
+        for (size_t i = 0; i < json_array_size(x); i++)
+            same = same && json_is_number(json_array_get(x, i)) &&
+                   json_number_value(json_array_get(x, i)) == json_number_value(json_array_get(x, 0));
+        if (same)
+            x = json_array_get(x, 0);
+    }
+    if (!json_is_number(x) || json_number_value(x) < 0.0 || json_number_value(x) > 255.0)
+        return sscma_schema_expected(r->where, r->path, key, dict ? "a number 0..255, equal numbers per channel or "
+                                     "{\"img\": number}" : "a number 0..255 or equal numbers per channel", v);
+    *out = (float)json_number_value(x);
+    return SSCMA_OK;
+}
+
+static sscma_status build_letter_resize(const tf_reader *r, const tf_cfg *c, transform *t)
+{
+    sscma_status st = read_scale_wh(r, c, t);
+    if (st == SSCMA_OK)
+        st = read_fill(r, "pad_val", c->pad_vals, 114.0f, true, &t->pad_val);
+    t->scale_up = c->allow_scale_up;
+    t->mini_pad = c->use_mini_pad, t->stretch_only = c->stretch_only;
+    return st;
+}
+
+static sscma_status build_keep_ratio(const tf_reader *r, const tf_cfg *c, transform *t)
+{
+    if (!c->keep_ratio)
+        return sscma_schema_expected(r->where, r->path, "keep_ratio", "true (the transform keeps the ratio)",
+                                     json_object_get(r->obj, "keep_ratio"));
+    return read_scale_wh(r, c, t);
+}
+
+/*
+ * A nested pipeline (a mix transform's pre_transform): loading steps (LoadImageFromFile, LoadAnnotations) are
+ * dropped and scope prefixes ("mmdet.") removed, as the runner does for the main pipeline; messages name the entry
+ * as "<path>.pre_transform[i]".
+ */
+static sscma_status create_nested(const tf_reader *r, json_t *list, const char *key, sscma_pipeline **out)
+{
+    *out = NULL;
+    if (list == NULL)
+        return SSCMA_OK;
+    if (!json_is_array(list))
+        return sscma_schema_expected(r->where, r->path, key, "a list of transforms", list);
+    json_t *copy = json_array();
+    if (copy == NULL)
+        return sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, WHERE, "cannot copy the %s list", key);
+    for (size_t i = 0; i < json_array_size(list); i++) {
+        json_t *e = json_array_get(list, i);
+        const char *type = json_string_value(json_object_get(e, "type"));
+        if (!json_is_object(e) || type == NULL) {
+            json_array_append(copy, e);
+            continue;
+        }
+        const char *dot = strrchr(type, '.');
+        type = dot != NULL ? dot + 1 : type;
+        if (strcmp(type, "LoadImageFromFile") == 0 || strcmp(type, "LoadAnnotations") == 0)
+            continue;
+        json_t *item = json_deep_copy(e);
+        char at[200], sub[64];
+        snprintf(sub, sizeof sub, "%s[%zu]", key, i);
+        json_object_set_new(item, "type", json_string(type));
+        json_object_set_new(item, "_at", json_string(sscma_schema_path(at, sizeof at, r->path, sub)));
+        json_array_append_new(copy, item);
+    }
+    sscma_status st = sscma_pipeline_create(r->ctx, copy, out);
+    json_decref(copy);
+    return st;
+}
+
+static sscma_status check_cache_keys(const tf_reader *r, const tf_cfg *c, int64_t least)
+{
+    if (c->use_cached && c->max_cached_images < least) {
+        char text[64];
+        snprintf(text, sizeof text, "an integer >= %lld with use_cached", (long long)least);
+        return sscma_schema_expected(r->where, r->path, "max_cached_images", text,
+                                     json_object_get(r->obj, "max_cached_images"));
+    }
+    return SSCMA_OK;
+}
+
+static sscma_status build_mosaic(const tf_reader *r, const tf_cfg *c, transform *t)
+{
+    double wh[2] = {640, 640};
+    sscma_status st = read_shape(r, &size_shape, "img_scale", c->img_scale, wh);
+    t->w = (int64_t)wh[0], t->h = (int64_t)wh[1];
+    t->center_min = 0.5, t->center_max = 1.5;
+    if (st == SSCMA_OK && c->n_center_ratio_range == 2) {
+        if (c->center_ratio_range[0] > c->center_ratio_range[1])
+            return sscma_schema_expected(r->where, r->path, "center_ratio_range", "[min, max] with min <= max",
+                                         json_object_get(r->obj, "center_ratio_range"));
+        t->center_min = c->center_ratio_range[0], t->center_max = c->center_ratio_range[1];
+    }
+    if (st == SSCMA_OK && !c->bbox_clip_border)
+        return sscma_schema_expected(r->where, r->path, "bbox_clip_border", "true (false is not supported)",
+                                     json_object_get(r->obj, "bbox_clip_border"));
+    t->pad_val = c->pad_val, t->prob = c->prob;
+    if (st == SSCMA_OK)
+        st = check_cache_keys(r, c, 4);
+    return st == SSCMA_OK ? create_nested(r, c->pre_transform, "pre_transform", &t->pre) : st;
+}
+
+static sscma_status build_mixup(const tf_reader *r, const tf_cfg *c, transform *t)
+{
+    t->alpha = c->alpha, t->beta = c->beta, t->prob = c->prob;
+    sscma_status st = check_cache_keys(r, c, 2);
+    return st == SSCMA_OK ? create_nested(r, c->pre_transform, "pre_transform", &t->pre) : st;
+}
+
+static sscma_status build_yolov5_affine(const tf_reader *r, const tf_cfg *c, transform *t)
+{
+    sscma_affine_spec *a = &t->affine;
+    double border[2] = {0, 0};
+    a->max_rotate_degree = c->max_rotate_degree, a->max_shear_degree = c->max_shear_degree;
+    a->max_translate_ratio = c->max_translate_ratio;
+    a->scale_min = 0.5, a->scale_max = 1.5;
+    if (c->n_scaling_ratio_range == 2) {
+        if (c->scaling_ratio_range[0] > c->scaling_ratio_range[1])
+            return sscma_schema_expected(r->where, r->path, "scaling_ratio_range", "[min, max] with min <= max",
+                                         json_object_get(r->obj, "scaling_ratio_range"));
+        a->scale_min = c->scaling_ratio_range[0], a->scale_max = c->scaling_ratio_range[1];
+    }
+    if (c->use_mask_refine)
+        return sscma_schema_expected(r->where, r->path, "use_mask_refine", "false (libsscma has no masks)",
+                                     json_object_get(r->obj, "use_mask_refine"));
+    sscma_status st = read_shape(r, &border_shape, "border", c->border, border);
+    a->border_x = (int64_t)border[0], a->border_y = (int64_t)border[1];
+    a->min_bbox_size = c->min_bbox_size, a->min_area_ratio = c->min_area_ratio;
+    a->max_aspect_ratio = c->max_aspect_ratio, a->clip = c->bbox_clip_border;
+    return st == SSCMA_OK ? read_fill(r, "border_val", c->border_vals, 114.0f, false, &t->pad_val) : st;
+}
+
+/* ---- Albu: a minimal subset of albumentations (pixel-level transforms; boxes are not moved) ---- */
+
+typedef struct albu_cfg {
+    json_t *blur_limit, *clip_limit, *tile_grid_size;
+    float p;
+    bool always_apply;
+} albu_cfg;
+
+static const sscma_field albu_blur_fields[] = {
+    SSCMA_FIELD_KEY("type"),
+    SSCMA_FIELD_JSON_AS("blur_limit", albu_cfg, blur_limit),
+    SSCMA_FIELD_RANGE(albu_cfg, p, 0.5, 0.0, 1.0),
+    SSCMA_FIELD(albu_cfg, always_apply, false),
+    SSCMA_FIELD_END,
+};
+
+static const sscma_field albu_gray_fields[] = {
+    SSCMA_FIELD_KEY("type"),
+    SSCMA_FIELD_RANGE(albu_cfg, p, 0.5, 0.0, 1.0),
+    SSCMA_FIELD(albu_cfg, always_apply, false),
+    SSCMA_FIELD_END,
+};
+
+static const sscma_field albu_clahe_fields[] = {
+    SSCMA_FIELD_KEY("type"),
+    SSCMA_FIELD_JSON_AS("clip_limit", albu_cfg, clip_limit),
+    SSCMA_FIELD_JSON_AS("tile_grid_size", albu_cfg, tile_grid_size),
+    SSCMA_FIELD_RANGE(albu_cfg, p, 0.5, 0.0, 1.0),
+    SSCMA_FIELD(albu_cfg, always_apply, false),
+    SSCMA_FIELD_END,
+};
+
+static const struct albu_type {
+    const char *name;
+    albu_kind kind;
+    const sscma_field *fields;
+} albu_types[] = {
+    {"Blur", ALBU_BLUR, albu_blur_fields},
+    {"MedianBlur", ALBU_MEDIAN_BLUR, albu_blur_fields},
+    {"ToGray", ALBU_TO_GRAY, albu_gray_fields},
+    {"CLAHE", ALBU_CLAHE, albu_clahe_fields},
+};
+
+/* albumentations' to_tuple(x, low): a number x is (min(x, low), max(x, low)), a list [min, max] itself. */
+static sscma_status read_range(const tf_reader *r, const shape_spec *s, const char *key, json_t *v, double low,
+                               double *lo, double *hi)
+{
+    double e[2] = {*lo, *hi};
+    sscma_status st = read_shape(r, s, key, v, e);
+    if (st != SSCMA_OK)
+        return st;
+    if (json_is_number(v))
+        e[0] = fmin(e[0], low), e[1] = fmax(e[1], low);
+    if (e[0] > e[1])
+        return sscma_schema_expected(r->where, r->path, key, "[min, max] with min <= max", v);
+    *lo = e[0], *hi = e[1];
+    return SSCMA_OK;
+}
+
+static sscma_status build_albu(const tf_reader *r, const tf_cfg *c, transform *t)
+{
+    json_t *list = c->transforms;
+    const size_t n_types = sizeof albu_types / sizeof albu_types[0];
+    if (list == NULL || !json_is_array(list) || json_array_size(list) == 0 || json_array_size(list) > ALBU_MAX)
+        return sscma_schema_expected(r->where, r->path, "transforms", "a list of 1 to 8 transforms (Blur, "
+                                     "MedianBlur, ToGray, CLAHE)", list);
+    for (size_t i = 0; i < json_array_size(list); i++) {
+        json_t *e = json_array_get(list, i);
+        char path[200], sub[48];
+        snprintf(sub, sizeof sub, "transforms[%zu]", i);
+        sscma_schema_path(path, sizeof path, r->path, sub);
+        const char *type = json_string_value(json_object_get(e, "type"));
+        size_t k = 0;
+        while (type != NULL && k < n_types && strcmp(type, albu_types[k].name) != 0)
+            k++;
+        if (!json_is_object(e) || type == NULL || k == n_types)
+            return sscma_schema_expected(r->where, path, "type", "one of: Blur, MedianBlur, ToGray, CLAHE",
+                                         json_is_object(e) ? json_object_get(e, "type") : e);
+        albu_cfg ac;
+        memset(&ac, 0, sizeof ac);
+        const tf_reader sr = {.ctx = r->ctx, .where = r->where, .path = path, .obj = e};
+        sscma_status st = sscma_schema_read(albu_types[k].fields, e, r->where, path, &ac);
+        albu_item *it = &t->albu[i];
+        it->kind = albu_types[k].kind;
+        it->p = ac.always_apply ? 1.0f : ac.p;
+        double lo = 3, hi = 7, clo = 1, chi = 4, tiles[2] = {8, 8};
+        if (st == SSCMA_OK && it->kind != ALBU_TO_GRAY && it->kind != ALBU_CLAHE)
+            st = read_range(&sr, &blur_limit_shape, "blur_limit", ac.blur_limit, 3, &lo, &hi);
+        if (st == SSCMA_OK && it->kind == ALBU_CLAHE)
+            st = read_range(&sr, &clip_limit_shape, "clip_limit", ac.clip_limit, 1, &clo, &chi);
+        if (st == SSCMA_OK && it->kind == ALBU_CLAHE)
+            st = read_shape(&sr, &tile_grid_shape, "tile_grid_size", ac.tile_grid_size, tiles);
+        if (st != SSCMA_OK)
+            return st;
+        it->k_lo = (int64_t)lo, it->k_hi = (int64_t)hi, it->clip_lo = clo, it->clip_hi = chi;
+        it->tiles_x = (int32_t)tiles[0], it->tiles_y = (int32_t)tiles[1];
+        t->n_albu++;
+    }
+    return SSCMA_OK;
+}
+
+static sscma_status build_hsv(const tf_reader *r, const tf_cfg *c, transform *t)
+{ /* HSVRandomAug (additive) and YOLOv5HSVRandomAug (gains): the same three deltas */
     (void)r;
     t->deltas[0] = c->hue_delta, t->deltas[1] = c->saturation_delta, t->deltas[2] = c->value_delta;
     return SSCMA_OK;
@@ -435,9 +821,15 @@ static const struct tf_type {
     {"MedianBlur", TF_MEDIAN_BLUR, blur_fields, build_blur},
     {"RandomAffine", TF_AFFINE, random_affine_fields, build_random_affine},
     {"RandomRotate", TF_AFFINE, random_rotate_fields, build_random_rotate},
+    {"Mosaic", TF_MOSAIC, mosaic_fields, build_mosaic},
+    {"YOLOv5MixUp", TF_MIXUP, mixup_fields, build_mixup},
+    {"YOLOv5RandomAffine", TF_YOLOV5_AFFINE, yolov5_affine_fields, build_yolov5_affine},
+    {"YOLOv5HSVRandomAug", TF_YOLOV5_HSV, yolov5_hsv_fields, build_hsv},
+    {"YOLOv5KeepRatioResize", TF_KEEP_RATIO, keep_ratio_fields, build_keep_ratio},
+    {"Albu", TF_ALBU, albu_fields, build_albu},
 };
 
-static sscma_status parse_one(json_t *obj, size_t i, transform *t)
+static sscma_status parse_one(sscma_context *ctx, json_t *obj, size_t i, transform *t)
 {
     /* "_at": where the transform sits in the user's config, set by the runner, which derives this list from it
      * (the loader's own pipeline[i] counts entries the user never wrote) */
@@ -458,13 +850,14 @@ static sscma_status parse_one(json_t *obj, size_t i, transform *t)
     while (k < n_types && !(json_is_string(type) && strcmp(json_string_value(type), tf_types[k].name) == 0))
         k++;
     if (k == n_types) {
-        char names[300] = "one of: ";
+        char names[600] = "one of: ";
         for (size_t j = 0; j < n_types; j++)
             snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s", j > 0 ? ", " : "", tf_types[j].name);
         return sscma_schema_expected(WHERE, path, "type", names, type);
     }
-    const tf_reader r = {.where = tf_types[k].name, .path = path, .obj = obj};
+    const tf_reader r = {.ctx = ctx, .where = tf_types[k].name, .path = path, .obj = obj};
     tf_cfg c;
+    memset(&c, 0, sizeof c); /* keys outside the type's table stay absent (NULL) for shared helpers */
     sscma_status st = sscma_schema_read(tf_types[k].fields, obj, r.where, path, &c);
     t->kind = tf_types[k].kind;
     return st == SSCMA_OK ? tf_types[k].build(&r, &c, t) : st;
@@ -477,13 +870,13 @@ sscma_status sscma_pipeline_create(sscma_context *ctx, json_t *list, sscma_pipel
     sscma_pipeline *p = sscma_calloc(ctx, 1, sizeof *p);
     size_t n = list != NULL ? json_array_size(list) : 0;
     if (p != NULL)
-        p->ctx = ctx;
+        p->ctx = ctx, p->capacity = n;
     if (p == NULL || (n > 0 && (p->items = sscma_calloc(ctx, n, sizeof *p->items)) == NULL)) {
         sscma_mfree(ctx, p);
         return sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, WHERE, "cannot allocate the pipeline");
     }
     for (size_t i = 0; i < n; i++) {
-        sscma_status st = parse_one(json_array_get(list, i), i, &p->items[i]);
+        sscma_status st = parse_one(ctx, json_array_get(list, i), i, &p->items[i]);
         if (st != SSCMA_OK) {
             sscma_pipeline_destroy(p);
             return st;
@@ -498,6 +891,8 @@ void sscma_pipeline_destroy(sscma_pipeline *p)
 {
     if (p == NULL)
         return;
+    for (size_t i = 0; p->items != NULL && i < p->capacity; i++)
+        sscma_pipeline_destroy(p->items[i].pre);
     sscma_mfree(p->ctx, p->items);
     sscma_mfree(p->ctx, p);
 }
@@ -522,8 +917,33 @@ bool sscma_pipeline_output_shape(const sscma_pipeline *p, int64_t h, int64_t w, 
             h = t->h, w = t->w, known = true, *fixed = true;
             break;
         case TF_RANDOM_CROP:
+        case TF_MOSAIC: /* the canvas: twice img_scale (with prob < 1 an unmixed image keeps its size) */
+            h = t->kind == TF_MOSAIC ? 2 * t->h : t->h, w = t->kind == TF_MOSAIC ? 2 * t->w : t->w;
+            known = true, *fixed = t->kind != TF_MOSAIC || t->prob >= 1.0f;
+            break;
         case TF_LETTER_RESIZE:
+            if (t->mini_pad) { /* the padding depends on the image */
+                if (known) {
+                    sscma_letterbox_params lb;
+                    sscma_letterbox(h, w, t->h, t->w, t->scale_up, true, false, &lb);
+                    h = lb.oh, w = lb.ow;
+                }
+                *fixed = false;
+                break;
+            }
             h = t->h, w = t->w, known = true, *fixed = true;
+            break;
+        case TF_KEEP_RATIO:
+            if (known) {
+                int64_t nh, nw;
+                sscma_keep_ratio_size(h, w, t->h, t->w, &nh, &nw);
+                h = nh, w = nw;
+            }
+            *fixed = false;
+            break;
+        case TF_YOLOV5_AFFINE:
+            if (known)
+                h += 2 * t->affine.border_y, w += 2 * t->affine.border_x;
             break;
         case TF_PAD:
             if (t->pad_to_size) {
@@ -802,8 +1222,333 @@ static void warp_targets(sscma_image *img, const double *m)
     img->n_boxes = kept;
 }
 
+/* ---- detection: mix transforms and the Albu subset ---- */
+
+static const sscma_context *box_ctx_of(const sscma_image *img)
+{
+    return img->box_ctx != NULL ? img->box_ctx : img->ctx;
+}
+
+/* Room for n boxes in img (its arrays replaced by larger blocks of its box allocator when needed). */
+static bool reserve_boxes(sscma_image *img, int32_t n)
+{
+    int32_t room = img->box_capacity > img->n_boxes ? img->box_capacity : img->n_boxes;
+    if (n <= room)
+        return true;
+    const sscma_context *bctx = box_ctx_of(img);
+    float *b = sscma_malloc(bctx, (size_t)n * 4 * sizeof *b);
+    int32_t *l = sscma_malloc(bctx, (size_t)n * sizeof *l);
+    if (b == NULL || l == NULL) {
+        sscma_mfree(bctx, b), sscma_mfree(bctx, l);
+        return false;
+    }
+    if (img->n_boxes > 0) {
+        memcpy(b, img->boxes, (size_t)img->n_boxes * 4 * sizeof *b);
+        memcpy(l, img->box_labels, (size_t)img->n_boxes * sizeof *l);
+    }
+    sscma_mfree(bctx, img->boxes), sscma_mfree(bctx, img->box_labels);
+    img->boxes = b, img->box_labels = l, img->box_capacity = n;
+    return true;
+}
+
+static void free_image(sscma_image *img)
+{
+    const sscma_context *bctx = box_ctx_of(img);
+    sscma_mfree(img->ctx, img->data);
+    sscma_mfree(bctx, img->boxes), sscma_mfree(bctx, img->box_labels), sscma_mfree(bctx, img->keypoints);
+    memset(img, 0, sizeof *img);
+}
+
+/* 1 <-> 3 channels (the runner puts ToGray / ToRGB in the main pipeline only; other samples follow the image). */
+static bool match_channels(sscma_image *img, int64_t c)
+{
+    const int64_t n = img->h * img->w;
+    if (img->c == c)
+        return true;
+    if (c == 1 && img->c == 3) {
+        for (int64_t i = 0; i < n; i++)
+            img->data[i] = 0.299f * img->data[3 * i] + 0.587f * img->data[3 * i + 1] + 0.114f * img->data[3 * i + 2];
+    } else if (c == 3 && img->c == 1) {
+        if (!reserve(img, 3 * n))
+            return false;
+        for (int64_t i = n - 1; i >= 0; i--)
+            img->data[3 * i] = img->data[3 * i + 1] = img->data[3 * i + 2] = img->data[i];
+    } else {
+        return false;
+    }
+    img->c = c;
+    return true;
+}
+
+static sscma_status pipeline_run(const sscma_pipeline *p, sscma_image *img, sscma_image *scratch, uint64_t seed,
+                                 uint64_t sample, const sscma_sample_source *source);
+
+/*
+ * Other sample number k of a mix transform at position `pos` for `sample`: its index drawn from the transform's
+ * stream, loaded from the source, through the transform's pre_transform (its own seed: (stream, sample, k)), with
+ * the main image's channels.
+ */
+static sscma_status load_other(const transform *t, const sscma_sample_source *src, const sscma_image *img,
+                               uint64_t stream, uint64_t sample, uint64_t draw, int k, sscma_image *other)
+{
+    const int64_t index = (int64_t)(sscma_uniform(stream, sample, draw) * (float)src->size);
+    other->ctx = img->ctx;
+    sscma_status st = src->load(src->arg, index < src->size ? index : src->size - 1, other);
+    if (st == SSCMA_OK && t->pre != NULL) {
+        sscma_image tmp = {.ctx = img->ctx};
+        st = pipeline_run(t->pre, other, &tmp, sscma_hash64(stream ^ sscma_hash64(sample * 8 + (uint64_t)k + 1)),
+                          (uint64_t)index, src);
+        sscma_mfree(tmp.ctx, tmp.data);
+    }
+    if (st == SSCMA_OK && !match_channels(other, img->c))
+        st = sscma_fail(SSCMA_ERR_SHAPE, WHERE, "a mixed-in sample has %lld channels, the image %lld",
+                        (long long)other->c, (long long)img->c);
+    return st;
+}
+
+/* mmyolo's Mosaic: the image and three others, each resized by min(h / H, w / W) (int() sizes), placed around a
+ * random centre of a 2h x 2w canvas of pad_val; boxes scaled, shifted, clipped to the canvas, empty ones dropped. */
+static sscma_status mosaic(const transform *t, const sscma_sample_source *src, sscma_image *img,
+                           sscma_image *scratch, uint64_t stream, uint64_t sample)
+{
+    const int64_t sh = t->h, sw = t->w, c = img->c, ch = 2 * sh, cw = 2 * sw;
+    const int64_t cx = (int64_t)((t->center_min + (t->center_max - t->center_min) * sscma_uniform(stream, sample, 1)) *
+                                 (double)sw);
+    const int64_t cy = (int64_t)((t->center_min + (t->center_max - t->center_min) * sscma_uniform(stream, sample, 2)) *
+                                 (double)sh);
+    sscma_image others[3], part = {.ctx = img->ctx};
+    memset(others, 0, sizeof others);
+    float *boxes = NULL;
+    int32_t *labels = NULL, n = 0;
+    sscma_status st = SSCMA_OK;
+    if (img->n_keypoints > 0)
+        return sscma_fail(SSCMA_ERR_CONFIG, WHERE, "Mosaic does not move keypoints");
+    for (int k = 0; k < 3 && st == SSCMA_OK; k++)
+        st = load_other(t, src, img, stream, sample, 3 + (uint64_t)k, k, &others[k]);
+    int32_t total = img->n_boxes;
+    for (int k = 0; k < 3; k++)
+        total += others[k].n_boxes;
+    if (st == SSCMA_OK && (!reserve(scratch, ch * cw * c) ||
+                           (total > 0 && ((boxes = sscma_malloc(img->ctx, (size_t)total * 4 * sizeof *boxes)) == NULL ||
+                                          (labels = sscma_malloc(img->ctx, (size_t)total * sizeof *labels)) == NULL))))
+        st = sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, WHERE, "Mosaic: cannot allocate the %lldx%lld canvas",
+                        (long long)ch, (long long)cw);
+    for (int64_t i = 0; st == SSCMA_OK && i < ch * cw * c; i++)
+        scratch->data[i] = t->pad_val;
+    for (int loc = 0; st == SSCMA_OK && loc < 4; loc++) {
+        const sscma_image *patch = loc == 0 ? img : &others[loc - 1];
+        const double ratio = fmin((double)sh / (double)patch->h, (double)sw / (double)patch->w);
+        int64_t nh = (int64_t)((double)patch->h * ratio), nw = (int64_t)((double)patch->w * ratio);
+        nh = nh < 1 ? 1 : nh, nw = nw < 1 ? 1 : nw;
+        if (!reserve(&part, nh * nw * c)) {
+            st = sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, WHERE, "Mosaic: cannot resize a sample");
+            break;
+        }
+        resize(patch, &part, nh, nw);
+        int64_t paste[4], crop[4];
+        sscma_mosaic_place(loc, cx, cy, nh, nw, sh, sw, paste, crop);
+        for (int64_t y = 0; y < paste[3] - paste[1]; y++)
+            if (paste[2] > paste[0])
+                memcpy(scratch->data + ((paste[1] + y) * cw + paste[0]) * c,
+                       part.data + ((crop[1] + y) * nw + crop[0]) * c, (size_t)((paste[2] - paste[0]) * c) * sizeof(float));
+        const double padw = (double)(paste[0] - crop[0]), padh = (double)(paste[1] - crop[1]);
+        for (int32_t b = 0; b < patch->n_boxes; b++) { /* rescale by the ratio, translate, clip */
+            const float *in = patch->boxes + 4 * b;
+            float *o = boxes + 4 * n;
+            o[0] = (float)fmin(fmax(in[0] * ratio + padw, 0.0), (double)cw);
+            o[1] = (float)fmin(fmax(in[1] * ratio + padh, 0.0), (double)ch);
+            o[2] = (float)fmin(fmax(in[2] * ratio + padw, 0.0), (double)cw);
+            o[3] = (float)fmin(fmax(in[3] * ratio + padh, 0.0), (double)ch);
+            if (o[2] > o[0] && o[3] > o[1])
+                labels[n++] = patch->box_labels[b];
+        }
+    }
+    if (st == SSCMA_OK && !reserve_boxes(img, n))
+        st = sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, WHERE, "Mosaic: cannot allocate %d boxes", (int)n);
+    if (st == SSCMA_OK) {
+        if (n > 0) {
+            memcpy(img->boxes, boxes, (size_t)n * 4 * sizeof *boxes);
+            memcpy(img->box_labels, labels, (size_t)n * sizeof *labels);
+        }
+        img->n_boxes = n;
+        scratch->h = ch, scratch->w = cw, scratch->c = c;
+        swap(img, scratch);
+    }
+    for (int k = 0; k < 3; k++)
+        free_image(&others[k]);
+    sscma_mfree(img->ctx, part.data), sscma_mfree(img->ctx, boxes), sscma_mfree(img->ctx, labels);
+    return st;
+}
+
+/* mmyolo's YOLOv5MixUp: img r + other (1 - r), r ~ Beta(alpha, beta); the other's boxes appended. */
+static sscma_status mixup(const transform *t, const sscma_sample_source *src, sscma_image *img, uint64_t stream,
+                          uint64_t sample)
+{
+    sscma_image other = {0};
+    sscma_status st = load_other(t, src, img, stream, sample, 1, 0, &other);
+    if (st == SSCMA_OK && (other.h != img->h || other.w != img->w))
+        st = sscma_fail(SSCMA_ERR_SHAPE, WHERE, "YOLOv5MixUp: the mixed-in sample is %lldx%lld, the image %lldx%lld "
+                        "(give pre_transform the same steps as the pipeline before YOLOv5MixUp)", (long long)other.h,
+                        (long long)other.w, (long long)img->h, (long long)img->w);
+    const int32_t n = img->n_boxes;
+    if (st == SSCMA_OK && !reserve_boxes(img, n + other.n_boxes))
+        st = sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, WHERE, "YOLOv5MixUp: cannot allocate the boxes");
+    if (st == SSCMA_OK) {
+        const double ratio = sscma_beta_sample(t->alpha, t->beta, stream, sscma_hash64(sample) ^ 0x6d6978ULL);
+        for (int64_t i = 0; i < img->h * img->w * img->c; i++)
+            img->data[i] = (float)((double)img->data[i] * ratio + (double)other.data[i] * (1.0 - ratio));
+        if (other.n_boxes > 0) {
+            memcpy(img->boxes + 4 * n, other.boxes, (size_t)other.n_boxes * 4 * sizeof(float));
+            memcpy(img->box_labels + n, other.box_labels, (size_t)other.n_boxes * sizeof(int32_t));
+        }
+        img->n_boxes = n + other.n_boxes;
+    }
+    free_image(&other);
+    return st;
+}
+
+/* Box filter (reflect-101 edges, as cv2.blur) or median filter (replicated edges, as cv2.medianBlur). */
+static void filter_edges(const sscma_image *src, sscma_image *dst, int64_t k, bool median)
+{
+    if (median) {
+        filter(src, dst, k, k, true);
+        return;
+    }
+    const int64_t h = src->h, w = src->w, c = src->c, r = k / 2;
+    for (int64_t y = 0; y < h; y++)
+        for (int64_t x = 0; x < w; x++)
+            for (int64_t ch = 0; ch < c; ch++) {
+                double sum = 0.0;
+                for (int64_t dy = -r; dy <= r; dy++)
+                    for (int64_t dx = -r; dx <= r; dx++) {
+                        int64_t yy = y + dy, xx = x + dx;
+                        while (yy < 0 || yy >= h) /* reflect 101 */
+                            yy = h == 1 ? 0 : yy < 0 ? -yy : 2 * (h - 1) - yy;
+                        while (xx < 0 || xx >= w)
+                            xx = w == 1 ? 0 : xx < 0 ? -xx : 2 * (w - 1) - xx;
+                        sum += src->data[(yy * w + xx) * c + ch];
+                    }
+                dst->data[(y * w + x) * c + ch] = (float)(sum / (double)(k * k));
+            }
+    dst->h = h, dst->w = w, dst->c = c;
+}
+
+/* sRGB (0..255) <-> CIE L*a*b* with OpenCV's D65 matrices; L in 0..100. */
+static double srgb_linear(double v)
+{
+    v /= 255.0;
+    return v <= 0.04045 ? v / 12.92 : pow((v + 0.055) / 1.055, 2.4);
+}
+
+static double linear_srgb(double v)
+{
+    v = v <= 0.0031308 ? 12.92 * v : 1.055 * pow(v, 1.0 / 2.4) - 0.055;
+    return v * 255.0;
+}
+
+static double lab_f(double t)
+{
+    return t > 0.008856 ? cbrt(t) : 7.787 * t + 16.0 / 116.0;
+}
+
+static double lab_finv(double f)
+{
+    return f * f * f > 0.008856 ? f * f * f : (f - 16.0 / 116.0) / 7.787;
+}
+
+/* albumentations' CLAHE: on the L channel of Lab for RGB (8-bit L = L * 255 / 100), on the plane for grey. */
+static bool clahe(sscma_image *img, const albu_item *it, double clip)
+{
+    const int64_t n = img->h * img->w;
+    uint8_t *plane = sscma_malloc(img->ctx, (size_t)n);
+    double *ab = img->c == 3 ? sscma_malloc(img->ctx, (size_t)n * 2 * sizeof *ab) : NULL;
+    if (plane == NULL || (img->c == 3 && ab == NULL)) {
+        sscma_mfree(img->ctx, plane), sscma_mfree(img->ctx, ab);
+        return false;
+    }
+    for (int64_t i = 0; i < n; i++) {
+        if (img->c != 3) {
+            plane[i] = (uint8_t)clamp255(nearbyintf(img->data[i * img->c]));
+            continue;
+        }
+        const float *px = img->data + 3 * i;
+        const double r = srgb_linear(clamp255(px[0])), g = srgb_linear(clamp255(px[1])), b = srgb_linear(clamp255(px[2]));
+        const double x = (0.412453 * r + 0.357580 * g + 0.180423 * b) / 0.950456;
+        const double y = 0.212671 * r + 0.715160 * g + 0.072169 * b;
+        const double z = (0.019334 * r + 0.119193 * g + 0.950227 * b) / 1.088754;
+        const double l = y > 0.008856 ? 116.0 * cbrt(y) - 16.0 : 903.3 * y;
+        ab[2 * i] = 500.0 * (lab_f(x) - lab_f(y)), ab[2 * i + 1] = 200.0 * (lab_f(y) - lab_f(z));
+        plane[i] = (uint8_t)clamp255(nearbyintf((float)(l * 255.0 / 100.0)));
+    }
+    bool ok = sscma_clahe_u8(img->ctx, plane, img->h, img->w, clip, it->tiles_x, it->tiles_y);
+    for (int64_t i = 0; ok && i < n; i++) {
+        if (img->c != 3) {
+            for (int64_t k = 0; k < img->c; k++)
+                img->data[i * img->c + k] = (float)plane[i];
+            continue;
+        }
+        const double l = (double)plane[i] * 100.0 / 255.0, fy = (l + 16.0) / 116.0;
+        const double fx = fy + ab[2 * i] / 500.0, fz = fy - ab[2 * i + 1] / 200.0;
+        const double y = l > 7.9996 ? fy * fy * fy : l / 903.3, x = lab_finv(fx) * 0.950456, z = lab_finv(fz) * 1.088754;
+        float *px = img->data + 3 * i;
+        px[0] = clamp255(nearbyintf((float)linear_srgb(3.240479 * x - 1.53715 * y - 0.498535 * z)));
+        px[1] = clamp255(nearbyintf((float)linear_srgb(-0.969256 * x + 1.875991 * y + 0.041556 * z)));
+        px[2] = clamp255(nearbyintf((float)linear_srgb(0.055648 * x - 0.204043 * y + 1.057311 * z)));
+    }
+    sscma_mfree(img->ctx, plane), sscma_mfree(img->ctx, ab);
+    return ok;
+}
+
+/* mmdet's Albu over the subset: each transform in order, applied with its p (draw 2k), its parameter from draw 2k+1. */
+static sscma_status albu(const transform *t, sscma_image *img, sscma_image *scratch, uint64_t stream, uint64_t sample)
+{
+    for (int32_t k = 0; k < t->n_albu; k++) {
+        const albu_item *it = &t->albu[k];
+        if (!(sscma_uniform(stream, sample, 2 * (uint64_t)k) < it->p))
+            continue;
+        const float u = sscma_uniform(stream, sample, 2 * (uint64_t)k + 1);
+        switch (it->kind) {
+        case ALBU_BLUR:
+        case ALBU_MEDIAN_BLUR: { /* an odd size among k_lo, k_lo + 2, ..., k_hi */
+            const int64_t choices = (it->k_hi - it->k_lo) / 2 + 1;
+            int64_t pick = (int64_t)(u * (float)choices);
+            const int64_t ksize = it->k_lo + 2 * (pick < choices ? pick : choices - 1);
+            if (!reserve(scratch, img->h * img->w * img->c))
+                return sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, WHERE, "Albu: cannot blur");
+            filter_edges(img, scratch, ksize, it->kind == ALBU_MEDIAN_BLUR);
+            swap(img, scratch);
+            break;
+        }
+        case ALBU_TO_GRAY: /* cv2 RGB2GRAY then GRAY2RGB: three equal channels */
+            if (img->c == 3)
+                for (int64_t i = 0; i < img->h * img->w; i++) {
+                    float *px = img->data + 3 * i;
+                    px[0] = px[1] = px[2] = 0.299f * px[0] + 0.587f * px[1] + 0.114f * px[2];
+                }
+            break;
+        case ALBU_CLAHE:
+            if (!clahe(img, it, it->clip_lo + (it->clip_hi - it->clip_lo) * (double)u))
+                return sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, WHERE, "Albu: cannot run CLAHE");
+            break;
+        }
+    }
+    return SSCMA_OK;
+}
+
 sscma_status sscma_pipeline_apply(const sscma_pipeline *p, sscma_image *img, sscma_image *scratch, uint64_t seed,
                                   uint64_t sample)
+{
+    return pipeline_run(p, img, scratch, seed, sample, NULL);
+}
+
+sscma_status sscma_pipeline_apply_mixed(const sscma_pipeline *p, sscma_image *img, sscma_image *scratch,
+                                        uint64_t seed, uint64_t sample, const sscma_sample_source *source)
+{
+    return pipeline_run(p, img, scratch, seed, sample, source);
+}
+
+static sscma_status pipeline_run(const sscma_pipeline *p, sscma_image *img, sscma_image *scratch, uint64_t seed,
+                                 uint64_t sample, const sscma_sample_source *source)
 {
     for (int32_t i = 0; i < p->count; i++) {
         const transform *t = &p->items[i];
@@ -902,22 +1647,86 @@ sscma_status sscma_pipeline_apply(const sscma_pipeline *p, sscma_image *img, ssc
                 img->c = 3;
             }
             break;
-        case TF_LETTER_RESIZE: {
-            double s = fmin((double)t->h / (double)img->h, (double)t->w / (double)img->w);
-            if (!t->scale_up && s > 1.0)
-                s = 1.0;
-            int64_t nh = (int64_t)llround((double)img->h * s), nw = (int64_t)llround((double)img->w * s);
-            nh = nh < 1 ? 1 : nh > t->h ? t->h : nh, nw = nw < 1 ? 1 : nw > t->w ? t->w : nw;
-            if (!reserve(scratch, (t->h * t->w > nh * nw ? t->h * t->w : nh * nw) * img->c) ||
-                !reserve(img, t->h * t->w * img->c))
+        case TF_LETTER_RESIZE: { /* mmyolo: Python-rounded size, padding split floor / ceil, boxes clipped */
+            sscma_letterbox_params lb;
+            sscma_letterbox(img->h, img->w, t->h, t->w, t->scale_up, t->mini_pad, t->stretch_only, &lb);
+            const int64_t most = (lb.oh * lb.ow > lb.nh * lb.nw ? lb.oh * lb.ow : lb.nh * lb.nw) * img->c;
+            if (!reserve(scratch, most) || !reserve(img, most))
                 return sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, WHERE, "cannot letter-resize");
+            if (lb.nh != img->h || lb.nw != img->w) {
+                resize(img, scratch, lb.nh, lb.nw);
+                swap(img, scratch);
+            }
+            move_boxes(img, (float)lb.scale_x, (float)lb.scale_y, (float)lb.left, (float)lb.top, (float)lb.ow,
+                       (float)lb.oh);
+            place(img, scratch, lb.oh, lb.ow, lb.left, lb.top, t->pad_val);
+            swap(img, scratch);
+            break;
+        }
+        case TF_KEEP_RATIO: { /* YOLOv5KeepRatioResize: area when shrinking, bilinear when enlarging */
+            int64_t nh, nw;
+            const double ratio = sscma_keep_ratio_size(img->h, img->w, t->h, t->w, &nh, &nw);
+            if (ratio == 1.0)
+                break;
+            if (!reserve(scratch, nh * nw * img->c))
+                return sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, WHERE, "cannot resize to %lldx%lld", (long long)nh,
+                                  (long long)nw);
             move_boxes(img, (float)nw / (float)img->w, (float)nh / (float)img->h, 0.0f, 0.0f, (float)nw, (float)nh);
-            resize(img, scratch, nh, nw);
+            if (ratio < 1.0)
+                sscma_resize_area(img, scratch, nh, nw);
+            else
+                resize(img, scratch, nh, nw);
             swap(img, scratch);
-            const int64_t top = (t->h - nh) / 2, left = (t->w - nw) / 2;
-            place(img, scratch, t->h, t->w, left, top, t->pad_val);
-            move_boxes(img, 1.0f, 1.0f, (float)left, (float)top, (float)t->w, (float)t->h);
+            break;
+        }
+        case TF_MOSAIC:
+        case TF_MIXUP: {
+            if (sscma_uniform(stream, sample, 0) > t->prob) /* mmyolo: skipped when uniform(0, 1) > prob */
+                break;
+            if (source == NULL || source->size <= 0)
+                return sscma_fail(SSCMA_ERR_CONFIG, WHERE, "%s needs other samples of the dataset (the loader gives "
+                                  "them)", t->kind == TF_MOSAIC ? "Mosaic" : "YOLOv5MixUp");
+            sscma_status st = t->kind == TF_MOSAIC ? mosaic(t, source, img, scratch, stream, sample)
+                                                   : mixup(t, source, img, stream, sample);
+            if (st != SSCMA_OK)
+                return st;
+            break;
+        }
+        case TF_YOLOV5_AFFINE: {
+            double u[6], m[9];
+            int64_t oh, ow;
+            for (int k = 0; k < 6; k++)
+                u[k] = sscma_uniform(stream, sample, (uint64_t)k);
+            const double scale = sscma_yolov5_affine(&t->affine, img->h, img->w, u, m, &oh, &ow);
+            if (oh < 1 || ow < 1)
+                return sscma_fail(SSCMA_ERR_SHAPE, WHERE, "YOLOv5RandomAffine: a %lldx%lld image with the border "
+                                  "[%lld, %lld] leaves nothing", (long long)img->h, (long long)img->w,
+                                  (long long)t->affine.border_x, (long long)t->affine.border_y);
+            if (!reserve(scratch, oh * ow * img->c))
+                return sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, WHERE, "cannot warp");
+            sscma_warp_affine_cv(img, scratch, oh, ow, m, t->pad_val);
+            for (int32_t q = 0; q < img->n_keypoints; q++) {
+                const double x = img->keypoints[2 * q], y = img->keypoints[2 * q + 1];
+                img->keypoints[2 * q] = (float)(m[0] * x + m[1] * y + m[2]);
+                img->keypoints[2 * q + 1] = (float)(m[3] * x + m[4] * y + m[5]);
+            }
+            img->n_boxes = sscma_affine_boxes(&t->affine, m, scale, oh, ow, img->boxes, img->box_labels, img->n_boxes);
             swap(img, scratch);
+            break;
+        }
+        case TF_YOLOV5_HSV: { /* gains 1 + uniform(-1, 1) delta */
+            double gains[3];
+            uint8_t lut[3][256];
+            for (int k = 0; k < 3; k++)
+                gains[k] = (2.0 * sscma_uniform(stream, sample, (uint64_t)k) - 1.0) * t->deltas[k] + 1.0;
+            sscma_hsv_lut(gains, lut);
+            sscma_hsv_apply_lut(img, lut);
+            break;
+        }
+        case TF_ALBU: {
+            sscma_status st = albu(t, img, scratch, stream, sample);
+            if (st != SSCMA_OK)
+                return st;
             break;
         }
         case TF_HSV: {

@@ -106,5 +106,8 @@ sscma_status sscma_hook_logger_create(const sscma_context *ctx, json_t *node, co
 sscma_status sscma_hook_early_stop_create(const sscma_context *ctx, json_t *node, const char *where, const char *what,
                                           sscma_hook **out);
 sscma_status sscma_hook_checkpoint_create(const sscma_context *ctx, json_t *node, const char *where, sscma_hook **out);
+/* PipelineSwitchHook: `train` (not owned) gets node's switch_pipeline before epoch switch_epoch (0-based). */
+sscma_status sscma_hook_pipeline_switch_create(const sscma_context *ctx, json_t *node, const char *where,
+                                               const char *what, sscma_loader *train, sscma_hook **out);
 
 #endif /* SSCMA_LIB_TRAIN_HOOK_H */

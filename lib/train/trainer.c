@@ -178,7 +178,7 @@ static sscma_status parse_default_hooks(sscma_trainer *t, json_t *hooks, json_t 
     return set_hook(t, HOOK_CHECKPOINT, h);
 }
 
-/* custom_hooks: EMAHook and EarlyStoppingHook (a later entry of a type replaces an earlier one). */
+/* custom_hooks: EMAHook and EarlyStoppingHook (a later entry of a type replaces an earlier one), PipelineSwitchHook. */
 static sscma_status parse_custom_hooks(sscma_trainer *t, json_t *hooks, const char *where)
 {
     sscma_status st;
@@ -208,10 +208,14 @@ static sscma_status parse_custom_hooks(sscma_trainer *t, json_t *hooks, const ch
             if ((st = sscma_hook_early_stop_create(t->ctx, node, where, what, &h)) != SSCMA_OK ||
                 (st = set_hook(t, HOOK_EARLY_STOP, h)) != SSCMA_OK)
                 return st;
+        } else if (type != NULL && strcmp(type, "PipelineSwitchHook") == 0) {
+            if ((st = sscma_hook_pipeline_switch_create(t->ctx, node, where, what, t->train, &h)) != SSCMA_OK ||
+                (st = set_hook(t, -1, h)) != SSCMA_OK)
+                return st;
         } else if (!json_is_object(node)) {
             return sscma_schema_expected(where, what, NULL, "an object with a \"type\"", node);
         } else {
-            return sscma_schema_expected(where, what, "type", "one of: EMAHook, EarlyStoppingHook",
+            return sscma_schema_expected(where, what, "type", "one of: EMAHook, EarlyStoppingHook, PipelineSwitchHook",
                                          type_value);
         }
     }

@@ -138,9 +138,10 @@ static void transforms_move_pixels_and_boxes(void)
         {"{\"pipeline\": [{\"type\": \"ColorJitter\", \"hue\": 0.1}]}", "unknown key 'hue'"},
         {"{\"pipeline\": [{\"type\": \"RandomAffine\", \"scaling_ratio_range\": [2, 1]}]}",
          "RandomAffine: pipeline[0].scaling_ratio_range: expected [min, max] with min <= max, got [2,1]"},
-        {"{\"pipeline\": [{\"type\": \"Mosaic\"}]}",
+        {"{\"pipeline\": [{\"type\": \"Mosaic9\"}]}",
          "pipeline: pipeline[0].type: expected one of: Resize, Pad, RandomCrop, RandomFlip, ToGray, ToRGB, Normalize, "
-         "LetterResize, HSVRandomAug, ColorJitter, Blur, MedianBlur, RandomAffine, RandomRotate, got \"Mosaic\""},
+         "LetterResize, HSVRandomAug, ColorJitter, Blur, MedianBlur, RandomAffine, RandomRotate, Mosaic, YOLOv5MixUp, "
+         "YOLOv5RandomAffine, YOLOv5HSVRandomAug, YOLOv5KeepRatioResize, Albu, got \"Mosaic9\""},
     };
     for (size_t i = 0; ds != NULL && i < sizeof bad / sizeof bad[0]; i++)
         CHECK_FAILS(sscma_loader_create(ctx, ds, bad[i].cfg, &l), SSCMA_ERR_CONFIG, bad[i].needle);
@@ -202,9 +203,9 @@ static void transform_defaults_still_apply(void)
          "{\"type\": \"Blur\", \"ksize\": [3, 5]}", 28, 28},
         {"{\"type\": \"MedianBlur\"}", "{\"type\": \"MedianBlur\", \"ksize\": 3, \"prob\": 1, \"p\": 1.0}",
          "{\"type\": \"MedianBlur\", \"prob\": 0}", 28, 28},
-        {"{\"type\": \"LetterResize\", \"scale\": [32, 40]}", "{\"type\": \"LetterResize\", \"size\": [32, 40], "
-         "\"pad_val\": 114, \"allow_scale_up\": true}", "{\"type\": \"LetterResize\", \"scale\": [32, 40], "
-         "\"allow_scale_up\": false}", 32, 40},
+        {"{\"type\": \"LetterResize\", \"scale\": [40, 32]}", "{\"type\": \"LetterResize\", \"size\": [32, 40], "
+         "\"pad_val\": {\"img\": 114}, \"allow_scale_up\": true, \"use_mini_pad\": false, \"stretch_only\": false}",
+         "{\"type\": \"LetterResize\", \"scale\": [40, 32], \"allow_scale_up\": false}", 32, 40},
         {"{\"type\": \"Pad\", \"padding\": 2}", "{\"type\": \"Pad\", \"padding\": [2, 2, 2, 2], \"pad_val\": 0}",
          "{\"type\": \"Pad\", \"padding\": 2, \"pad_val\": 1}", 32, 32},
         {"{\"type\": \"RandomCrop\", \"size\": 24}",
@@ -257,7 +258,8 @@ static void transform_values_are_checked(void)
     third_fails(ds, "{\"type\": \"RandomFlip\", \"prob\": \"0.5\"}",
                 "RandomFlip: pipeline[2].prob: expected a number 0..1, got \"0.5\"");
     third_fails(ds, "{\"type\": \"LetterResize\", \"scale\": 32, \"pad_val\": \"grey\"}",
-                "LetterResize: pipeline[2].pad_val: expected a number, got \"grey\"");
+                "LetterResize: pipeline[2].pad_val: expected a number 0..255, equal numbers per channel or "
+                "{\"img\": number}, got \"grey\"");
     third_fails(ds, "{\"type\": \"RandomAffine\", \"border_val\": [0]}",
                 "RandomAffine: pipeline[2].border_val: expected a number, got [0]");
     third_fails(ds, "{\"type\": \"RandomRotate\", \"border_val\": true}",
@@ -315,7 +317,8 @@ static void transform_values_are_checked(void)
     third_fails(ds, "3", "pipeline: pipeline[2]: expected an object with a \"type\", got 3");
     third_fails(ds, "{\"type\": 7}", "pipeline: pipeline[2].type: expected one of: Resize, Pad, RandomCrop, "
                 "RandomFlip, ToGray, ToRGB, Normalize, LetterResize, HSVRandomAug, ColorJitter, Blur, MedianBlur, "
-                "RandomAffine, RandomRotate, got 7");
+                "RandomAffine, RandomRotate, Mosaic, YOLOv5MixUp, YOLOv5RandomAffine, YOLOv5HSVRandomAug, "
+                "YOLOv5KeepRatioResize, Albu, got 7");
     third_fails(ds, "{\"type\": \"Pad\"}", "Pad: pipeline[2]: expected 'size' (an integer or [h, w]) or 'padding' "
                 "(an integer or [left, top, right, bottom]), missing");
     third_fails(ds, "{\"type\": \"Pad\", \"size\": 32, \"padding\": 2}",
@@ -344,7 +347,7 @@ static void transform_aliases_must_agree(void)
     third_fails(ds, "{\"type\": \"RandomCrop\", \"size\": [24, 24], \"crop_size\": 20}",
                 "RandomCrop: pipeline[2].crop_size: expected the same value as its alias 'size', got 20");
     third_fails(ds, "{\"type\": \"LetterResize\", \"scale\": [32, 32], \"size\": 30}",
-                "LetterResize: pipeline[2].size: expected the same value as its alias 'scale', got 30");
+                "LetterResize: pipeline[2].size: expected [h, w] of the same size as 'scale' ([w, h]), got 30");
     sscma_loader *l = NULL;
     CHECK_OK(sscma_loader_create(ctx, ds,
                                  "{\"pipeline\": [{\"type\": \"Resize\", \"size\": 28, \"scale\": [28, 28]}, "
@@ -355,9 +358,107 @@ static void transform_aliases_must_agree(void)
     sscma_dataset_destroy(ds);
 }
 
+/* All batches of an epoch of `loader_cfg` over `ds` (images [3, 32, 32, 1], FOMO grid at stride 4, 3 classes),
+ * concatenated into a malloc'ed array of *floats numbers, or NULL (the failure recorded). */
+static float *epoch_of(sscma_dataset *ds, const char *loader_cfg, size_t *floats)
+{
+    sscma_loader *l = NULL;
+    *floats = 0;
+    CHECK_OK(sscma_loader_create(ctx, ds, loader_cfg, &l));
+    if (l == NULL)
+        return NULL;
+    const int64_t idims[4] = {3, 32, 32, 1}, gdims[4] = {3, 8, 8, 4};
+    const size_t per = 3 * 32 * 32 + 3 * 8 * 8 * 4;
+    sscma_tensor *ti = NULL, *tg = NULL;
+    sscma_tensor_create(ctx, SSCMA_DTYPE_F32, 4, idims, &ti);
+    sscma_tensor_create(ctx, SSCMA_DTYPE_F32, 4, gdims, &tg);
+    float *all = malloc(4 * per * sizeof *all);
+    int64_t got = 0;
+    for (int b = 0; b < 2; b++) {
+        CHECK_OK(sscma_loader_next(l, ti, tg, &got));
+        float *a = NULL, *g = NULL;
+        sscma_tensor_data(ti, (void **)&a), sscma_tensor_data(tg, (void **)&g);
+        memcpy(all + *floats, a, 3 * 32 * 32 * sizeof *a);
+        memcpy(all + *floats + 3 * 32 * 32, g, 3 * 8 * 8 * 4 * sizeof *g);
+        *floats += per;
+    }
+    sscma_tensor_destroy(ti), sscma_tensor_destroy(tg);
+    sscma_loader_destroy(l);
+    return all;
+}
+
+/*
+ * SSCMA's Swift-YOLO training pipeline (Mosaic, YOLOv5RandomAffine with a negative border, Albu, YOLOv5HSVRandomAug,
+ * RandomFlip) through the loader: the batch shape comes from Mosaic and the border; the boxes reach the targets; the
+ * batches are the same with 0 or 2 worker threads and with the image cache (other samples are drawn by (seed,
+ * sample, position), not by the order samples are built in); another seed gives other batches.
+ */
+static void mosaic_pipeline_through_the_loader(void)
+{
+    char root[160], path[300], cfg[600];
+    snprintf(root, sizeof root, "%s/mosaic", tmpdir);
+    const char *dirs[] = {"", "/images", "/labels"};
+    make_dirs(root, dirs, 3);
+    for (int i = 0; i < 6; i++) { /* 24 x (20 + 4 i) images of grey 30 (i + 1), one box of class i % 3 */
+        const int w = 20 + 4 * i, h = 24;
+        uint8_t px[24 * 40];
+        memset(px, 30 * (i + 1), sizeof px);
+        snprintf(path, sizeof path, "%s/images/%d.png", root, i);
+        stbi_write_png(path, w, h, 1, px, w);
+        snprintf(path, sizeof path, "%s/labels/%d.txt", root, i);
+        char line[64];
+        snprintf(line, sizeof line, "%d 0.5 0.5 0.6 0.6\n", i % 3);
+        write_text(path, line);
+    }
+    snprintf(cfg, sizeof cfg, "{\"type\": \"YoloDataset\", \"data_root\": \"%s\", \"classes\": [\"a\", \"b\", \"c\"]}",
+             root);
+    sscma_dataset *ds = NULL;
+    CHECK_OK(sscma_dataset_open(ctx, cfg, &ds));
+    if (ds == NULL)
+        return;
+    const char *pipeline =
+        "[{\"type\": \"Mosaic\", \"img_scale\": [32, 32], \"pad_val\": 114, \"pre_transform\": [{\"type\": "
+        "\"LoadImageFromFile\"}, {\"type\": \"LoadAnnotations\", \"with_bbox\": true}]}, {\"type\": "
+        "\"YOLOv5RandomAffine\", \"max_rotate_degree\": 0, \"max_shear_degree\": 0, \"scaling_ratio_range\": [0.5, 1.5], "
+        "\"border\": [-16, -16], \"border_val\": [114, 114, 114]}, {\"type\": \"Albu\", \"transforms\": [{\"type\": "
+        "\"Blur\", \"p\": 0.3}, {\"type\": \"MedianBlur\", \"p\": 0.3}, {\"type\": \"ToGray\", \"p\": 0.3}, "
+        "{\"type\": \"CLAHE\", \"p\": 0.3}]}, {\"type\": \"YOLOv5HSVRandomAug\"}, {\"type\": \"RandomFlip\", "
+        "\"prob\": 0.5}]";
+    char lc[1400];
+    size_t n0 = 0, n2 = 0, nc = 0, ns = 0;
+    snprintf(lc, sizeof lc, "{\"batch_size\": 3, \"shuffle\": true, \"seed\": 5, \"num_workers\": 0, \"pipeline\": %s, "
+             "\"target\": {\"type\": \"FomoTarget\", \"stride\": 4}}", pipeline);
+    float *e0 = epoch_of(ds, lc, &n0);
+    snprintf(lc, sizeof lc, "{\"batch_size\": 3, \"shuffle\": true, \"seed\": 5, \"num_workers\": 2, \"pipeline\": %s, "
+             "\"target\": {\"type\": \"FomoTarget\", \"stride\": 4}}", pipeline);
+    float *e2 = epoch_of(ds, lc, &n2);
+    snprintf(lc, sizeof lc, "{\"batch_size\": 3, \"shuffle\": true, \"seed\": 5, \"cache\": true, \"pipeline\": %s, "
+             "\"target\": {\"type\": \"FomoTarget\", \"stride\": 4}}", pipeline);
+    float *ec = epoch_of(ds, lc, &nc);
+    snprintf(lc, sizeof lc, "{\"batch_size\": 3, \"shuffle\": true, \"seed\": 6, \"pipeline\": %s, "
+             "\"target\": {\"type\": \"FomoTarget\", \"stride\": 4}}", pipeline);
+    float *es = epoch_of(ds, lc, &ns);
+    CHECK(n0 > 0 && n0 == n2 && n0 == nc && n0 == ns);
+    if (e0 != NULL && e2 != NULL && ec != NULL && es != NULL && n0 == n2 && n0 == nc && n0 == ns) {
+        CHECK(memcmp(e0, e2, n0 * sizeof *e0) == 0);
+        CHECK(memcmp(e0, ec, n0 * sizeof *e0) == 0);
+        CHECK(memcmp(e0, es, n0 * sizeof *e0) != 0);
+        /* some sample's grid marks an object (a box survived Mosaic and the affine filter) */
+        const size_t per = 3 * 32 * 32 + 3 * 8 * 8 * 4;
+        int marked = 0;
+        for (size_t b = 0; b < 2; b++)
+            for (size_t c = 0; c < 3 * 8 * 8; c++)
+                marked += e0[b * per + 3 * 32 * 32 + 4 * c] == 0.0f;
+        CHECK(marked > 0);
+    }
+    free(e0), free(e2), free(ec), free(es);
+    sscma_dataset_destroy(ds);
+}
+
 int main(int argc, char **argv)
 {
     static const test_case cases[] = {
+        TEST_CASE(mosaic_pipeline_through_the_loader),
         TEST_CASE(transforms_move_pixels_and_boxes),
         TEST_CASE(transform_defaults_still_apply),
         TEST_CASE(transform_values_are_checked),

@@ -360,6 +360,78 @@ static void early_stopping_stops(void)
     (void)cfg;
 }
 
+/* The first batch of epoch 0 of MNIST's training split through `pipeline` (batch 16, seed 3, shuffled, as make_stack's
+ * loader), or of `l` when given; malloc'ed (16 x 16 x 16 floats). */
+static float *first_batch(sscma_loader *l, const char *pipeline, sscma_dataset *ds)
+{
+    char cfg[512];
+    sscma_loader *own = NULL;
+    if (l == NULL) {
+        snprintf(cfg, sizeof cfg, "{\"batch_size\": 16, \"shuffle\": true, \"seed\": 3, \"pipeline\": %s}", pipeline);
+        CHECK_OK(sscma_loader_create(ctx, ds, cfg, &own));
+        l = own;
+    }
+    float *out = NULL;
+    const int64_t dims[4] = {16, 16, 16, 1};
+    sscma_tensor *t = NULL;
+    int64_t got = 0;
+    if (l != NULL && sscma_tensor_create(ctx, SSCMA_DTYPE_F32, 4, dims, &t) == SSCMA_OK &&
+        sscma_loader_start_epoch(l, 0) == SSCMA_OK && sscma_loader_next(l, t, NULL, &got) == SSCMA_OK) {
+        float *d = NULL;
+        sscma_tensor_data(t, (void **)&d);
+        out = malloc(16 * 16 * 16 * sizeof *out);
+        memcpy(out, d, 16 * 16 * 16 * sizeof *out);
+    }
+    sscma_tensor_destroy(t);
+    sscma_loader_destroy(own);
+    return out;
+}
+
+/* PipelineSwitchHook: from epoch switch_epoch on, the training loader runs switch_pipeline (its first batch is that
+ * of a loader made with it, not the original's); a list of another batch shape fails at the switch, naming it. */
+static void pipeline_switch_hook_switches(void)
+{
+    const char *opt = "\"optim_wrapper\": {\"optimizer\": {\"type\": \"SGD\", \"lr\": 0.01}}";
+    const char *switched = "[{\"type\": \"Resize\", \"size\": 16}, {\"type\": \"Normalize\", \"mean\": [64], "
+                           "\"std\": [64]}]";
+    char cfg[1024];
+    stack s;
+    snprintf(cfg, sizeof cfg, "{\"max_epochs\": 2, %s, \"custom_hooks\": [{\"type\": \"PipelineSwitchHook\", "
+             "\"switch_epoch\": 1, \"switch_pipeline\": %s}]}", opt, switched);
+    CHECK_OK(make_stack(&s, cfg));
+    if (s.trainer != NULL) {
+        float *before = first_batch(s.train, NULL, NULL);
+        CHECK_OK(sscma_trainer_train(s.trainer));
+        float *after = first_batch(s.train, NULL, NULL), *want = first_batch(NULL, switched, s.train_ds);
+        CHECK(before != NULL && after != NULL && want != NULL);
+        if (before != NULL && after != NULL && want != NULL) {
+            CHECK(memcmp(after, want, 16 * 16 * 16 * sizeof *after) == 0);
+            CHECK(memcmp(after, before, 16 * 16 * 16 * sizeof *after) != 0);
+        }
+        free(before), free(after), free(want);
+    }
+    free_stack(&s);
+    snprintf(cfg, sizeof cfg, "{\"max_epochs\": 2, %s, \"custom_hooks\": [{\"type\": \"PipelineSwitchHook\", "
+             "\"switch_epoch\": 1, \"switch_pipeline\": [{\"type\": \"RandomCrop\", \"size\": 12}]}]}", opt);
+    CHECK_OK(make_stack(&s, cfg));
+    if (s.trainer != NULL) {
+        CHECK_FAILS(sscma_trainer_train(s.trainer), SSCMA_ERR_CONFIG, "PipelineSwitchHook at epoch 2: loader: the switched "
+                    "pipeline must end in a fixed 16x16x1 (the loader's batch shape); it gives 12x12x1");
+        int64_t epochs = 0;
+        CHECK_OK(sscma_trainer_position(s.trainer, &epochs, NULL));
+        CHECK_INT_EQ(epochs, 1);
+    }
+    free_stack(&s);
+    snprintf(cfg, sizeof cfg, "{\"max_epochs\": 2, %s, \"custom_hooks\": [{\"type\": \"PipelineSwitchHook\", "
+             "\"switch_pipeline\": []}]}", opt);
+    CHECK_FAILS(make_stack(&s, cfg), SSCMA_ERR_CONFIG, "trainer: custom_hooks[0].switch_epoch:");
+    free_stack(&s);
+    snprintf(cfg, sizeof cfg, "{\"max_epochs\": 2, %s, \"custom_hooks\": [{\"type\": \"PipelineSwitchHook\", "
+             "\"switch_epoch\": 1, \"switch_pipeline\": [{\"type\": \"Mosaic\", \"prob\": 2}]}]}", opt);
+    CHECK_FAILS(make_stack(&s, cfg), SSCMA_ERR_CONFIG, "Mosaic: pipeline[0].prob: expected a number 0..1, got 2");
+    free_stack(&s);
+}
+
 static void trainer_errors(void)
 {
     stack s;
@@ -373,7 +445,8 @@ static void trainer_errors(void)
     free_stack(&s);
     snprintf(cfg, sizeof cfg, "{\"max_epochs\": 1, %s, \"custom_hooks\": [{\"type\": \"SWAHook\"}]}", opt);
     CHECK_FAILS(make_stack(&s, cfg), SSCMA_ERR_CONFIG,
-                "trainer: custom_hooks[0].type: expected one of: EMAHook, EarlyStoppingHook, got \"SWAHook\"");
+                "trainer: custom_hooks[0].type: expected one of: EMAHook, EarlyStoppingHook, PipelineSwitchHook, got "
+                "\"SWAHook\"");
     free_stack(&s);
     snprintf(cfg, sizeof cfg, "{\"max_epochs\": 1, %s, \"default_hooks\": {\"checkpoint\": {\"save_best\": 1}}}", opt);
     CHECK_FAILS(make_stack(&s, cfg), SSCMA_ERR_CONFIG,
@@ -807,6 +880,7 @@ int main(int argc, char **argv)
         TEST_CASE(nan_guard_keeps_the_last_good_checkpoint),
         TEST_CASE(early_stopping_stops),
         TEST_CASE(trainer_errors),
+        TEST_CASE(pipeline_switch_hook_switches),
         TEST_CASE(yolov5_schedule_matches_mmyolo),
         TEST_CASE(trainer_runs_the_yolov5_hook),
         TEST_CASE(added_hook_sees_events_in_order),
