@@ -25,6 +25,9 @@ FAMILIES = ("classifier", "fomo", "pfld", "acts", "yolo")
 # outputs absorb those single-unit differences, but PFLD's 40-layer regression output accumulates 2-3 LSB of them, so
 # its optimized-kernel and onnxruntime figures are reported, not asserted (docs/export.md).
 ONE_LSB = ("classifier", "fomo", "acts", "yolo")
+# onnxruntime's QDQ sigmoid is a float sigmoid requantized, TFLite's LOGISTIC a fixed-point one: where they differ by
+# one step of 1/256, the YOLO decode's wh = p^2 * 4 anchor moves by up to 2 p * 4 * 373 / 256 px, 2-3 output steps;
+# so yolo's QDQ comparison is reported, not asserted (its TFLite comparisons are).
 results = []
 skipped = set()
 notes = []
@@ -164,11 +167,6 @@ def main(dirname):
               np.all(err <= tol), f"max |diff| {err.max():.3g}")
         if fam == "yolo":
             vela_all_on_npu(dirname, fam)
-            # the decode's shape ops have no NCHW form in the ONNX writer yet: a clear refusal, not a wrong file
-            check(f"{fam}: the ONNX writer refuses the decode with SSCMA_ERR_UNSUPPORTED, naming the layer",
-                  m["onnx_status"] == -5 and "sscma_export_onnx: layer 'decode/" in m["onnx_error"],
-                  m["onnx_error"])
-            continue
         # ONNX float: the full checker, then onnxruntime within 1e-4 absolute
         path = os.path.join(dirname, f"{fam}_f32.onnx")
         ok, why = onnx_valid(path)
@@ -178,8 +176,14 @@ def main(dirname):
         check(f"{fam}: float ONNX metadata names the family",
               meta.get("family") in ("ImageClassifier", "Fomo", "PFLD", "custom"), str(meta))
         err = np.abs(got - ours)
-        check(f"{fam}: onnxruntime on the float ONNX within 1e-4 of libsscma's float runtime", err.max() <= 1e-4,
-              f"max |diff| {err.max():.3g}")
+        if fam == "yolo":
+            # pixels up to ~1500 and scores up to 100: the decode's 1e-5 holds relative above 1
+            rel = err / np.maximum(1.0, np.abs(ours))
+            check(f"{fam}: onnxruntime on the float ONNX within 1e-5 (relative above 1) of libsscma's float runtime",
+                  rel.max() <= 1e-5, f"max relative |diff| {rel.max():.3g}, max |diff| {err.max():.3g}")
+        else:
+            check(f"{fam}: onnxruntime on the float ONNX within 1e-4 of libsscma's float runtime", err.max() <= 1e-4,
+                  f"max |diff| {err.max():.3g}")
         # ONNX QDQ int8
         xi = load(dirname, fam, "int8_input", np.int8, i8["input_shape"], n)
         ours_i = load(dirname, fam, "int8_output", np.int8, i8["output_shape"], n)
@@ -189,7 +193,7 @@ def main(dirname):
         got, _ = run_onnx(path, xi)
         diff = np.abs(got.astype(np.int32) - ours_i.astype(np.int32))
         detail = f"max |diff| {diff.max()} LSB, {np.count_nonzero(diff)} of {diff.size} values differ"
-        if fam in ONE_LSB:
+        if fam in ONE_LSB and fam != "yolo":
             check(f"{fam}: onnxruntime on the QDQ ONNX within 1 LSB of libsscma's int8 runtime", diff.max() <= 1,
                   detail)
         else:
