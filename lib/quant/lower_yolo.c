@@ -23,6 +23,16 @@
 #include "graph/model_private.h"
 #include "quant/qmodel.h"
 
+/*
+ * The decode's ranges follow from the sigmoid's [0, 1]: recorded as observed ranges of its MUL, ADD and CONCAT
+ * outputs, which QAT's conversion quantizes with (no observer of the trained graph sees them); PTQ calibrates them.
+ */
+static void set_range(sscma_qmodel *q, int32_t t, double lo, double hi)
+{
+    q->t[t].observed = true;
+    q->t[t].obs_min = lo, q->t[t].obs_max = hi;
+}
+
 typedef struct yolo_emit {
     sscma_qmodel *q;
     char prefix[64];
@@ -74,8 +84,9 @@ static sscma_status binary(yolo_emit *e, qm_kind kind, int32_t a, int32_t b, con
     return add_op(e, &op, what, 4, dims, y);
 }
 
-/* One level: the raw map tensor `map` [1, H, W, A*K] to [1, A*H*W, K] in *out. */
-static sscma_status decode_level(sscma_qmodel *q, const sscma_yolo_decode *d, int32_t l, int32_t map, int32_t *out)
+/* One level: the raw map tensor `map` [1, H, W, A*K] to [1, A*H*W, K] in *out, whose range is [*lo, *hi]. */
+static sscma_status decode_level(sscma_qmodel *q, const sscma_yolo_decode *d, int32_t l, int32_t map, int32_t *out,
+                                 double *lo, double *hi)
 {
     yolo_emit e = {q, ""};
     snprintf(e.prefix, sizeof e.prefix, "decode/level%d", (int)l);
@@ -122,9 +133,21 @@ static sscma_status decode_level(sscma_qmodel *q, const sscma_yolo_decode *d, in
         (st = slice_columns(&e, tr, 4, k - 4, "scores_sigmoid", &sc)) != SSCMA_OK ||
         (st = binary(&e, QM_MUL, sc, c_score, "scores", &sc2)) != SSCMA_OK)
         return st;
+    double grid_lo = -0.5 * stride, grid_hi = ((double)(w > h ? w : h) - 1.5) * stride, anchor_hi = 0.0;
+    for (int64_t i = 0; i < 2 * na; i++)
+        anchor_hi = anchors[i] > anchor_hi ? anchors[i] : anchor_hi;
+    set_range(q, xy2, 0.0, 2.0 * stride);
+    set_range(q, xy3, grid_lo, grid_hi + 2.0 * stride);
+    set_range(q, wh2, 0.0, 1.0);
+    set_range(q, wh3, 0.0, anchor_hi);
+    set_range(q, sc2, 0.0, 100.0);
     qm_op concat = {.kind = QM_CONCAT, .in = {xy3, wh3, sc2}, .n_in = 3, .axis = 3};
     if ((st = add_op(&e, &concat, "boxes", 4, (const int64_t[]){1, na, hw, k}, &cat)) != SSCMA_OK)
         return st;
+    *lo = grid_lo, *hi = grid_hi + 2.0 * stride;
+    *hi = anchor_hi > *hi ? anchor_hi : *hi;
+    *hi = *hi > 100.0 ? *hi : 100.0;
+    set_range(q, cat, *lo, *hi);
     qm_op rows = {.kind = QM_RESHAPE, .in = {cat}, .n_in = 1};
     if ((st = add_op(&e, &rows, "rows", 3, (const int64_t[]){1, na * hw, k}, &flat)) != SSCMA_OK)
         return st;
@@ -137,6 +160,7 @@ sscma_status sscma_qm_append_yolo_decode(sscma_qmodel *q, const sscma_yolo_decod
 {
     int32_t levels[SSCMA_YOLO_MAX_LEVELS];
     int64_t rows = 0;
+    double lo = 0.0, hi = 0.0;
     const int32_t k = 5 + d->num_classes;
     for (int32_t l = 0; l < d->num_levels; l++) {
         const qm_tensor *m = &q->t[maps[l]];
@@ -144,9 +168,11 @@ sscma_status sscma_qm_append_yolo_decode(sscma_qmodel *q, const sscma_yolo_decod
             return sscma_fail(SSCMA_ERR_SHAPE, "sscma_qmodel_from_model",
                               "decode: the head map of level %d ('%s') is not [1, H, W, %d]", (int)l, m->name,
                               (int)(d->num_anchors * k));
-        sscma_status st = decode_level(q, d, l, maps[l], &levels[l]);
+        double level_lo, level_hi;
+        sscma_status st = decode_level(q, d, l, maps[l], &levels[l], &level_lo, &level_hi);
         if (st != SSCMA_OK)
             return st;
+        lo = level_lo < lo ? level_lo : lo, hi = level_hi > hi ? level_hi : hi;
         rows += q->t[levels[l]].dims[1];
     }
     const int64_t dims[3] = {1, rows, k};
@@ -154,6 +180,7 @@ sscma_status sscma_qm_append_yolo_decode(sscma_qmodel *q, const sscma_yolo_decod
     sscma_status st = sscma_qm_add_tensor(q, name, SSCMA_DTYPE_F32, 3, dims, false, &y);
     if (st != SSCMA_OK)
         return st;
+    set_range(q, y, lo, hi);
     qm_op concat = {.kind = QM_CONCAT, .name = "decode/output", .n_in = d->num_levels, .axis = 1, .out = y};
     memcpy(concat.in, levels, (size_t)d->num_levels * sizeof levels[0]);
     if ((st = sscma_qm_add_op(q, &concat, NULL)) != SSCMA_OK)

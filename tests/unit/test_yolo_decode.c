@@ -2,7 +2,7 @@
  * SSCMA's in-graph YOLO decode (lib/quant/lower_yolo.c): the float deployable model on fixed raw maps gives DetHead's
  * output (tests/golden/gen_yolo_decode.py, ModelAssistant 2.0.0's formula in float64) within 1e-5 (relative above
  * 1); a grid shifted by one cell or anchors in cells instead of pixels fail that comparison; the decode description
- * is checked when it is set. Links the static library (internal headers).
+ * is checked when it is set; QAT converts a detector with the decode's stated ranges. Links the static library (internal headers).
  */
 #include <math.h>
 #include <stdio.h>
@@ -190,12 +190,53 @@ static void bad_descriptions_are_refused(void)
     sscma_context_destroy(ctx);
 }
 
+/*
+ * QAT: the decode's ranges are not observed by the trained graph's observers, so the lowering states them from the
+ * sigmoid's [0, 1]; the converted model's output range is then [-s/2 of the coarsest level, 4 x the largest anchor].
+ * Also exercises the description surviving the graph rewrite (sscma_model_replace_graph).
+ */
+static void qat_converts_with_the_decode_ranges(void)
+{
+    sscma_context *ctx = NULL;
+    CHECK_OK(sscma_context_create(NULL, &ctx));
+    sscma_model *m = NULL;
+    CHECK_OK(fixture_yolo_model(ctx, &m));
+    CHECK_OK(sscma_qat_prepare(m, NULL));
+    CHECK(sscma_model_yolo_decode(m) != NULL);
+    CHECK_OK(sscma_model_prepare(m, 2, 1));
+    sscma_tensor *image;
+    float *px;
+    int64_t numel = 0;
+    CHECK_OK(sscma_model_input(m, "image", &image));
+    CHECK_OK(sscma_tensor_data(image, (void **)&px));
+    CHECK_OK(sscma_tensor_numel(image, &numel));
+    for (int64_t i = 0; i < numel; i++)
+        px[i] = (float)((i * 7919) % 255) / 64.0f - 2.0f;
+    CHECK_OK(sscma_model_forward(m));
+    sscma_qmodel *q = NULL;
+    CHECK_OK(sscma_qat_convert(m, &q));
+    CHECK_INT_EQ(q->n_outputs, 1);
+    const qm_tensor *y = &q->t[q->outputs[0]];
+    CHECK(y->dtype == SSCMA_DTYPE_I8 && y->dims[1] == FIXTURE_YOLO_ROWS && y->dims[2] == 5 + FIXTURE_YOLO_CLASSES);
+    /* [-16, 4 * 373] in 255 steps, zero point where 0 falls */
+    double expect = (4.0 * 373.0 + 16.0) / 255.0;
+    printf("# QAT output scale %.6g (expected %.6g), zero point %d\n", (double)y->scale[0], expect,
+           (int)y->zero_point[0]);
+    CHECK(fabs(y->scale[0] - expect) < 1e-3 * expect);
+    CHECK_OK(sscma_qmodel_prepare(q, 1));
+    CHECK_OK(sscma_qmodel_run(q));
+    sscma_qmodel_destroy(q);
+    sscma_model_destroy(m);
+    sscma_context_destroy(ctx);
+}
+
 int main(int argc, char **argv)
 {
     static const test_case cases[] = {
         TEST_CASE(decode_matches_det_head),
         TEST_CASE(wrong_grid_or_anchors_fail),
         TEST_CASE(bad_descriptions_are_refused),
+        TEST_CASE(qat_converts_with_the_decode_ranges),
     };
     return test_main(argc, argv, cases, TEST_COUNT(cases));
 }
