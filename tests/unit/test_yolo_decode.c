@@ -79,21 +79,37 @@ static int64_t run_and_compare(sscma_qmodel *q, const golden_file *gf, double *w
     return bad;
 }
 
-static golden_file load_golden(void)
+/* The golden maps, the model of them and its float deployable form; lowered_release frees them. */
+typedef struct lowered {
+    sscma_context *ctx;
+    golden_file gf;
+    sscma_model *m;
+    sscma_qmodel *q;
+} lowered;
+
+static lowered lowered_maps_model(void)
 {
-    golden_file gf = {0};
-    CHECK(golden_load(&gf, GOLDEN_DIR "/yolo_decode.bin") == 0);
-    return gf;
+    lowered L = {0};
+    CHECK_OK(sscma_context_create(NULL, &L.ctx));
+    CHECK(golden_load(&L.gf, GOLDEN_DIR "/yolo_decode.bin") == 0);
+    L.m = maps_model(L.ctx, &L.gf);
+    CHECK_OK(sscma_qmodel_from_model(L.m, &L.q));
+    return L;
+}
+
+static void lowered_release(lowered *L)
+{
+    sscma_qmodel_destroy(L->q);
+    sscma_model_destroy(L->m);
+    golden_free(&L->gf);
+    sscma_context_destroy(L->ctx);
 }
 
 static void decode_matches_det_head(void)
 {
-    sscma_context *ctx = NULL;
-    CHECK_OK(sscma_context_create(NULL, &ctx));
-    golden_file gf = load_golden();
-    sscma_model *m = maps_model(ctx, &gf);
-    sscma_qmodel *q = NULL;
-    CHECK_OK(sscma_qmodel_from_model(m, &q));
+    lowered L = lowered_maps_model();
+    sscma_qmodel *q = L.q;
+    const golden_file gf = L.gf;
     double worst;
     int64_t bad = run_and_compare(q, &gf, &worst);
     printf("# float decode against DetHead.process: worst |diff| %.3g (relative above 1)\n", worst);
@@ -104,10 +120,7 @@ static void decode_matches_det_head(void)
         CHECK(k == QM_LOGISTIC || k == QM_RESHAPE || k == QM_TRANSPOSE || k == QM_SLICE || k == QM_MUL ||
               k == QM_ADD || k == QM_CONCAT);
     }
-    sscma_qmodel_destroy(q);
-    sscma_model_destroy(m);
-    golden_free(&gf);
-    sscma_context_destroy(ctx);
+    lowered_release(&L);
 }
 
 static qm_tensor *find_tensor(sscma_qmodel *q, const char *name)
@@ -122,12 +135,9 @@ static qm_tensor *find_tensor(sscma_qmodel *q, const char *name)
 /* The comparison is what catches a decode bug: a grid one cell off, anchors in cells instead of pixels. */
 static void wrong_grid_or_anchors_fail(void)
 {
-    sscma_context *ctx = NULL;
-    CHECK_OK(sscma_context_create(NULL, &ctx));
-    golden_file gf = load_golden();
-    sscma_model *m = maps_model(ctx, &gf);
-    sscma_qmodel *q = NULL;
-    CHECK_OK(sscma_qmodel_from_model(m, &q));
+    lowered L = lowered_maps_model();
+    sscma_qmodel *q = L.q;
+    const golden_file gf = L.gf;
     double worst;
     qm_tensor *grid = find_tensor(q, "decode/level1/grid");
     float *g = grid->data;
@@ -146,10 +156,7 @@ static void wrong_grid_or_anchors_fail(void)
     bad = run_and_compare(q, &gf, &worst);
     printf("# anchors in cells: %lld outputs differ, worst %.3g\n", (long long)bad, worst);
     CHECK(bad > 0);
-    sscma_qmodel_destroy(q);
-    sscma_model_destroy(m);
-    golden_free(&gf);
-    sscma_context_destroy(ctx);
+    lowered_release(&L);
 }
 
 static void bad_descriptions_are_refused(void)
