@@ -54,6 +54,20 @@ static const fixture_family tiny_families[3] = {
      24, "keypoints", 0},
 };
 
+/* Multiplies parameter `name` by factor, when the model has it. */
+static void scale_param(sscma_model *m, const char *name, float factor)
+{
+    int32_t i;
+    sscma_tensor *v;
+    float *d;
+    int64_t numel = 0;
+    if (sscma_model_find_param(m, name, &i) != SSCMA_OK || sscma_model_param(m, i, NULL, NULL, &v, NULL) != SSCMA_OK ||
+        sscma_tensor_data(v, (void **)&d) != SSCMA_OK || sscma_tensor_numel(v, &numel) != SSCMA_OK)
+        return;
+    for (int64_t k = 0; k < numel; k++)
+        d[k] *= factor;
+}
+
 /* fixture_quantize for the `tiny` variants: random weights give near-uniform softmax outputs, a few distinct integers
  * that would hide a wrong layer before them, so FOMO's 1x1 prediction conv is scaled by 50 and the classifier (its fc
  * back to the initializer's scale, undoing fixture_randomize's 30) is briefly trained on the calibration images. */
@@ -64,26 +78,9 @@ static sscma_status tiny_quantize(sscma_context *ctx, const fixture_family *fam,
     if (st != SSCMA_OK)
         return st;
     fixture_randomize(out->model);
-    int32_t count = 0;
-    sscma_model_param_count(out->model, &count);
-    for (int32_t i = 0; i < count; i++) {
-        const char *name;
-        uint32_t flags;
-        sscma_tensor *v;
-        float *d;
-        int64_t numel = 0;
-        if (sscma_model_param(out->model, i, &name, &flags, &v, NULL) != SSCMA_OK)
-            continue;
-        float factor = strcmp(name, "head.convs_pred.0.weight") == 0 ? 50.0f
-                       : strcmp(name, "head.fc.weight") == 0 && strcmp(fam->name, "classifier") == 0 ? 1.0f / 30.0f
-                                                                                                       : 1.0f;
-        if (factor == 1.0f)
-            continue;
-        sscma_tensor_data(v, (void **)&d);
-        sscma_tensor_numel(v, &numel);
-        for (int64_t k = 0; k < numel; k++)
-            d[k] *= factor;
-    }
+    scale_param(out->model, "head.convs_pred.0.weight", 50.0f);
+    if (strcmp(fam->name, "classifier") == 0)
+        scale_param(out->model, "head.fc.weight", 1.0f / 30.0f);
     st = fixture_fashion_loader(ctx, fam->size, n, 32, &out->dataset, &out->loader);
     if (st == SSCMA_OK && strcmp(fam->name, "classifier") == 0) {
         /* a few epochs on the calibration images: an untrained net averages its features to nearly the same
@@ -263,21 +260,10 @@ static sscma_status yolo_quantize(sscma_context *ctx, int64_t n, fixture_quantiz
     sscma_status st = fixture_yolo_model(ctx, &out->model);
     if (st != SSCMA_OK)
         return st;
-    int32_t count = 0;
-    sscma_model_param_count(out->model, &count);
-    for (int32_t i = 0; i < count; i++) {
-        const char *name;
-        uint32_t flags;
-        sscma_tensor *v;
-        float *d;
-        int64_t numel = 0;
-        if (sscma_model_param(out->model, i, &name, &flags, &v, NULL) != SSCMA_OK || strncmp(name, "head.", 5) != 0 ||
-            strstr(name, ".weight") == NULL)
-            continue;
-        sscma_tensor_data(v, (void **)&d);
-        sscma_tensor_numel(v, &numel);
-        for (int64_t k = 0; k < numel; k++)
-            d[k] *= 4.0f;
+    for (int l = 0; l < 3; l++) {
+        char name[32];
+        snprintf(name, sizeof name, "head.%d.weight", l);
+        scale_param(out->model, name, 4.0f);
     }
     st = fixture_fashion_loader(ctx, FIXTURE_YOLO_SIZE, n, 32, &out->dataset, &out->loader);
     if (st == SSCMA_OK)
