@@ -8,6 +8,7 @@
  * behind a DequantizeLinear; shape-only ops (reshape, transpose, pad) work on the int8 values directly.
  */
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -394,14 +395,6 @@ sscma_status qm_onnx_add(ob *b, const qm_op *op, const char *out)
     return onnx_binary(b, op, out, "Add");
 }
 
-/* ADD's node before broadcasting: two activations of the output's shape. */
-static sscma_status onnx_add_same_shape(ob *b, const qm_op *op, const char *out)
-{
-    node(b, "Add", op->name, (const char *const[]){fval(b, op->in[0]), fval(b, op->in[1])}, 2, out, NULL, 0);
-    set_out(b, op->out, activation(b, op, out));
-    return SSCMA_OK;
-}
-
 sscma_status qm_onnx_concat(ob *b, const qm_op *op, const char *out)
 {
     const qm_tensor *y = T(b, op->out);
@@ -599,16 +592,39 @@ sscma_status qm_onnx_dequantize(ob *b, const qm_op *op, const char *out)
 }
 
 /* Transpose, slice and tile move NHWC axes; the writer does not yet map them onto its NCHW layout. */
+/* Transpose: the NHWC permutation p as one on the NCHW values (rank 4), on the int8 values in QDQ models. */
 sscma_status qm_onnx_transpose(ob *b, const qm_op *op, const char *out)
 {
-    (void)b, (void)out;
-    return unsupported(op, "the ONNX writer does not map transpose onto its NCHW layout yet");
+    const int32_t rank = T(b, op->in[0])->rank;
+    static const int32_t nhwc_of_nchw[4] = {0, 3, 1, 2};
+    int64_t perm[4];
+    for (int32_t j = 0; j < rank; j++)
+        perm[j] = rank == 4 ? nchw_axis(4, op->perm[nhwc_of_nchw[j]]) : op->perm[j];
+    Onnx__AttributeProto *attr = attr_ints(b, "perm", perm, (size_t)rank);
+    node(b, "Transpose", op->name, (const char *const[]){b->qname[op->in[0]]}, 1, out, &attr, 1);
+    b->qname[op->out] = (char *)out;
+    return SSCMA_OK;
 }
 
+/* Slice: starts, ends, axes (NCHW for rank 4), steps; on the int8 values in QDQ models. */
 sscma_status qm_onnx_slice(ob *b, const qm_op *op, const char *out)
 {
-    (void)b, (void)out;
-    return unsupported(op, "the ONNX writer does not map slice onto its NCHW layout yet");
+    const int32_t rank = T(b, op->in[0])->rank;
+    if (op->shrink != 0)
+        return unsupported(op, "the ONNX writer does not write slices that drop axes yet");
+    int64_t starts[4], ends[4], axes[4], steps[4];
+    for (int32_t a = 0; a < rank; a++) {
+        int64_t last = op->begin[a] + (int64_t)(op->count[a] - 1) * op->step[a];
+        starts[a] = op->begin[a], steps[a] = op->step[a], axes[a] = nchw_axis(rank, a);
+        /* one past the last element taken; below 0 going backwards means "through index 0" */
+        ends[a] = op->step[a] > 0 ? last + 1 : last - 1 >= 0 ? last - 1 : INT64_MIN;
+    }
+    const char *in[5] = {b->qname[op->in[0]], init_i64(b, "starts", starts, (size_t)rank),
+                         init_i64(b, "ends", ends, (size_t)rank), init_i64(b, "axes", axes, (size_t)rank),
+                         init_i64(b, "steps", steps, (size_t)rank)};
+    node(b, "Slice", op->name, in, 5, out, NULL, 0);
+    b->qname[op->out] = (char *)out;
+    return SSCMA_OK;
 }
 
 sscma_status qm_onnx_tile(ob *b, const qm_op *op, const char *out)
@@ -748,17 +764,65 @@ sscma_status sscma_export_onnx(const sscma_qmodel *qmodel, const char *path)
  * The elementwise binary ops (k_binary.c): one node over two activations of the output's shape. Broadcasting and
  * constant operands are refused: the ONNX graph is NCHW, where an NHWC broadcast would pair the wrong elements.
  */
+/*
+ * A constant operand of a binary op as a float value: its dims padded with leading 1s to the output's rank (TFLite
+ * broadcasts from the right), NHWC data of rank 4 transposed to NCHW; int8 constants (QDQ models) behind a
+ * DequantizeLinear with their scale and zero point.
+ */
+static const char *binary_constant(ob *b, const qm_op *op, const qm_tensor *t, int32_t out_rank)
+{
+    int64_t td[4] = {1, 1, 1, 1}, dims[4], n = sscma_qm_numel(t);
+    size_t esize = t->dtype == SSCMA_DTYPE_I8 ? 1 : 4;
+    int32_t rank = t->rank > out_rank ? t->rank : out_rank;
+    for (int32_t i = 0; i < t->rank; i++)
+        td[rank - t->rank + i] = t->dims[i];
+    void *data = sscma_malloc(b->q->ctx, t->bytes ? t->bytes : 1);
+    if (data == NULL) {
+        b->oom = true;
+        return "";
+    }
+    if (rank == 4) {
+        /* NHWC -> NCHW */
+        dims[0] = td[0], dims[1] = td[3], dims[2] = td[1], dims[3] = td[2];
+        for (int64_t i = 0; i < n; i++) {
+            int64_t c = i % td[3], x = i / td[3] % td[2], y = i / (td[3] * td[2]) % td[1];
+            int64_t nb = i / (td[1] * td[2] * td[3]);
+            int64_t j = ((nb * td[3] + c) * td[1] + y) * td[2] + x;
+            memcpy((char *)data + (size_t)j * esize, (const char *)t->data + (size_t)i * esize, esize);
+        }
+    } else {
+        memcpy(dims, td, sizeof dims);
+        memcpy(data, t->data, t->bytes);
+    }
+    const char *v;
+    if (t->dtype == SSCMA_DTYPE_F32) {
+        v = init_f32(b, t->name, data, dims, (size_t)rank);
+    } else {
+        char *q = init(b, t->name, ONNX__TENSOR_PROTO__DATA_TYPE__INT8, dims, (size_t)rank, data, t->bytes), *scale,
+             *zp;
+        qparams(b, t, &scale, &zp);
+        char *f = fresh(b, t->name);
+        node(b, "DequantizeLinear", op->name, (const char *const[]){q, scale, zp}, 3, f, NULL, 0);
+        v = f;
+    }
+    sscma_mfree(b->q->ctx, data);
+    return v;
+}
+
 static sscma_status onnx_binary(ob *b, const qm_op *op, const char *out, const char *node_type)
 {
     const qm_tensor *y = T(b, op->out);
+    const char *in[2];
     for (int32_t k = 0; k < op->n_in; k++) {
         const qm_tensor *t = T(b, op->in[k]);
-        if (t->constant || t->rank != y->rank || memcmp(t->dims, y->dims, (size_t)y->rank * sizeof *y->dims) != 0)
-            return unsupported(op, "constant or broadcast operands are not written to ONNX");
+        if (t->constant)
+            in[k] = binary_constant(b, op, t, y->rank);
+        else if (t->rank != y->rank)
+            return unsupported(op, "activation operands of different ranks are not written to ONNX");
+        else
+            in[k] = fval(b, op->in[k]); /* equal ranks: TFLite's and ONNX's broadcasting agree in either layout */
     }
-    if (op->kind == QM_ADD)
-        return onnx_add_same_shape(b, op, out);
-    node(b, node_type, op->name, (const char *const[]){fval(b, op->in[0]), fval(b, op->in[1])}, 2, out, NULL, 0);
+    node(b, node_type, op->name, in, 2, out, NULL, 0);
     set_out(b, op->out, activation(b, op, out));
     return SSCMA_OK;
 }

@@ -20,6 +20,8 @@ struct sscma_model {
     int32_t n_params;
     json_t *config;  /* the config it was built from (NULL for a model built layer by layer) */
     char output_names[8][64]; /* names of outputs added with sscma_model_add_output */
+    bool has_yolo;            /* yolo: the deployment decode (sscma_model_set_yolo_decode) */
+    sscma_yolo_decode yolo;
 };
 
 /* Grows the view and parameter tables to the graph's value count and lists the parameters again. */
@@ -629,6 +631,10 @@ sscma_status sscma_model_replace_graph(sscma_model *model, sscma_graph *graph, c
     for (int32_t k = 0; k < io.n_outputs; k++)
         if ((io.outputs[k] = map[io.outputs[k]]) < 0)
             return sscma_fail(SSCMA_ERR_STATE, "model", "the rewritten graph lost output '%s'", io.output_names[k]);
+    sscma_yolo_decode yolo = model->yolo;
+    for (int32_t l = 0; model->has_yolo && l < yolo.num_levels; l++)
+        if ((yolo.head_values[l] = map[yolo.head_values[l]]) < 0)
+            return sscma_fail(SSCMA_ERR_STATE, "model", "the rewritten graph lost the head map of level %d", (int)l);
     for (int32_t i = 0; i < model->n_views; i++) {
         sscma_tensor_destroy(model->views[i]);
         sscma_tensor_destroy(model->grad_views[i]);
@@ -637,7 +643,56 @@ sscma_status sscma_model_replace_graph(sscma_model *model, sscma_graph *graph, c
     sscma_graph_destroy(model->g);
     model->g = graph;
     model->io = io;
+    model->yolo = yolo;
     return sync_tables(model);
+}
+
+sscma_status sscma_model_set_yolo_decode(sscma_model *model, const sscma_yolo_decode *decode)
+{
+    SSCMA_REQUIRE_NONNULL(model);
+    const char *where = "sscma_model_set_yolo_decode";
+    if (decode == NULL) {
+        model->has_yolo = false;
+        return SSCMA_OK;
+    }
+    const sscma_yolo_decode *d = decode;
+    if (d->num_levels < 1 || d->num_levels > SSCMA_YOLO_MAX_LEVELS || d->num_anchors < 1 ||
+        d->num_anchors > SSCMA_YOLO_MAX_ANCHORS || d->num_classes < 1 || d->num_classes > 4096)
+        return sscma_fail(SSCMA_ERR_INVALID_ARGUMENT, where,
+                          "%d levels, %d anchors, %d classes; expected 1..%d levels, 1..%d anchors, 1..4096 classes",
+                          (int)d->num_levels, (int)d->num_anchors, (int)d->num_classes, SSCMA_YOLO_MAX_LEVELS,
+                          SSCMA_YOLO_MAX_ANCHORS);
+    const sscma_graph *g = model->g;
+    int64_t channels = (int64_t)d->num_anchors * (5 + d->num_classes);
+    for (int32_t l = 0; l < d->num_levels; l++) {
+        if (d->strides[l] < 1 || d->strides[l] > 4096)
+            return sscma_fail(SSCMA_ERR_INVALID_ARGUMENT, where, "level %d: stride %d; expected 1..4096", (int)l,
+                              (int)d->strides[l]);
+        for (int32_t a = 0; a < d->num_anchors; a++)
+            for (int32_t k = 0; k < 2; k++)
+                if (!(d->anchors[l][a][k] > 0.0f && d->anchors[l][a][k] < 1e6f))
+                    return sscma_fail(SSCMA_ERR_INVALID_ARGUMENT, where,
+                                      "level %d: anchor %d: %s %g; expected a positive size in pixels", (int)l, (int)a,
+                                      k == 0 ? "width" : "height", (double)d->anchors[l][a][k]);
+        int32_t v = d->head_values[l];
+        if (v < 0 || v >= g->n_values)
+            return sscma_fail(SSCMA_ERR_INVALID_ARGUMENT, where, "level %d: head value %d is not in the graph",
+                              (int)l, (int)v);
+        const sscma_desc *desc = &g->values[v].desc;
+        if (desc->rank != 4 || desc->dtype != SSCMA_DTYPE_F32 || desc->dims[3] != channels)
+            return sscma_fail(SSCMA_ERR_INVALID_ARGUMENT, where,
+                              "level %d: head map '%s' is not a float NHWC map of %lld channels (%d anchors x (5 + %d))",
+                              (int)l, g->values[v].name, (long long)channels, (int)d->num_anchors,
+                              (int)d->num_classes);
+    }
+    model->yolo = *d;
+    model->has_yolo = true;
+    return SSCMA_OK;
+}
+
+const sscma_yolo_decode *sscma_model_yolo_decode(const sscma_model *model)
+{
+    return model != NULL && model->has_yolo ? &model->yolo : NULL;
 }
 
 void sscma_model_prepared_as(const sscma_model *model, int64_t *batch, int *training)

@@ -52,4 +52,30 @@ const char *sscma_model_family(const sscma_model *model);
 /* The batch size (0: not prepared) and mode the model is prepared for now: whoever prepared it last. */
 void sscma_model_prepared_as(const sscma_model *model, int64_t *batch, int *training);
 
+/*
+ * SSCMA's in-graph box decode of a YOLOv5-style head (ModelAssistant 2.0.0, DetHead.forward_single + process): the
+ * lowering to a deployable model (lib/quant/lower.c) appends it after the raw head maps, so that the exported file
+ * ends in one output [1, N, 5 + C] (x, y, w, h in input pixels, objectness and class scores times 100; rows by level,
+ * then anchor, then cell y * W + x). A family sets it when it builds the graph (sscma_model_set_yolo_decode).
+ */
+#define SSCMA_YOLO_MAX_LEVELS 4
+#define SSCMA_YOLO_MAX_ANCHORS 3
+#define SSCMA_YOLO_OUTPUT_NAME "output"  /* the deployable model's one output, as in SSCMA's exported files */
+typedef struct sscma_yolo_decode {
+    int32_t num_classes, num_levels, num_anchors;
+    int32_t strides[SSCMA_YOLO_MAX_LEVELS];                          /* pixels per map cell, per level */
+    float anchors[SSCMA_YOLO_MAX_LEVELS][SSCMA_YOLO_MAX_ANCHORS][2]; /* (w, h) in input pixels */
+    /* graph values of the raw maps: NHWC [B, H, W, A * (5 + C)], channel a * (5 + C) + k (pre-sigmoid) */
+    int32_t head_values[SSCMA_YOLO_MAX_LEVELS];
+} sscma_yolo_decode;
+
+/*
+ * Sets (copies) the model's decode description, checked against its graph; NULL removes it. Errors:
+ * SSCMA_ERR_INVALID_ARGUMENT (counts out of range, a stride or anchor not positive, a head value that is not a rank-4
+ * map of A * (5 + C) channels).
+ */
+sscma_status sscma_model_set_yolo_decode(sscma_model *model, const sscma_yolo_decode *decode);
+/* The model's decode description (borrowed), NULL when it has none. */
+const sscma_yolo_decode *sscma_model_yolo_decode(const sscma_model *model);
+
 #endif /* SSCMA_LIB_GRAPH_MODEL_PRIVATE_H */

@@ -1,7 +1,8 @@
 /*
  * Lowering a trained model to a float deployable model: batch norms folded into the convolutions before them (or
  * made a depthwise 1x1 convolution when nothing precedes them), ReLU/ReLU6 fused into the layer they follow,
- * dropout dropped, training-only nodes (losses) skipped, and the family's deployment output added.
+ * dropout dropped, training-only nodes (losses) skipped, and the family's deployment output added (a classifier's
+ * softmax; a YOLO detector's box decode, lower_yolo.c).
  */
 #include <math.h>
 #include <stdio.h>
@@ -11,6 +12,7 @@
 #include "quant/qmodel.h"
 
 typedef struct lower {
+    const sscma_model *model;
     const sscma_graph *g;
     sscma_qmodel *q;
     int32_t *map;       /* graph value -> qmodel tensor, -1 if none yet */
@@ -400,6 +402,13 @@ static sscma_status do_lower(lower *L, const sscma_model_io_table *io)
     const char *names[8];
     bool softmax_first;
     int32_t n_out = deploy_outputs(g, io, outs, names, &softmax_first);
+    const sscma_yolo_decode *yolo = sscma_model_yolo_decode(L->model);
+    if (yolo != NULL) {
+        /* the raw head maps are computed (and kept whole); the decode after them is the one output */
+        n_out = yolo->num_levels, softmax_first = false;
+        for (int32_t l = 0; l < n_out; l++)
+            outs[l] = yolo->head_values[l], names[l] = "head map";
+    }
     if (n_out == 0)
         return sscma_fail(SSCMA_ERR_UNSUPPORTED, "sscma_qmodel_from_model", "the model has no inference output");
     L->keep = outs, L->n_keep = n_out;
@@ -431,11 +440,22 @@ static sscma_status do_lower(lower *L, const sscma_model_io_table *io)
         if (st != SSCMA_OK)
             return st;
     }
+    for (int32_t k = 0; k < n_out; k++)
+        if (L->map[outs[k]] < 0)
+            return sscma_fail(SSCMA_ERR_UNSUPPORTED, "sscma_qmodel_from_model", "output '%s' is not computed",
+                              yolo != NULL ? g->values[outs[k]].name : names[k]);
+    if (yolo != NULL) {
+        int32_t maps[SSCMA_YOLO_MAX_LEVELS], y;
+        for (int32_t l = 0; l < n_out; l++)
+            maps[l] = L->map[outs[l]];
+        sscma_status st = sscma_qm_append_yolo_decode(q, yolo, maps, SSCMA_YOLO_OUTPUT_NAME, &y);
+        if (st != SSCMA_OK)
+            return st;
+        q->outputs[q->n_outputs++] = y;
+        return sscma_qm_validate(q);
+    }
     for (int32_t k = 0; k < n_out; k++) {
         int32_t t = L->map[outs[k]];
-        if (t < 0)
-            return sscma_fail(SSCMA_ERR_UNSUPPORTED, "sscma_qmodel_from_model", "output '%s' is not computed",
-                              names[k]);
         if (k == 0 && softmax_first) {
             int32_t yt;
             sscma_status st = sscma_qm_add_tensor(q, names[k], SSCMA_DTYPE_F32, q->t[t].rank, q->t[t].dims, false,
@@ -467,6 +487,7 @@ sscma_status sscma_qmodel_from_model(sscma_model *model, sscma_qmodel **out)
     sscma_context *ctx = g->ctx;
     lower L;
     memset(&L, 0, sizeof L);
+    L.model = model;
     L.g = g;
     size_t nv = (size_t)g->n_values, nn = (size_t)(g->n_nodes > 0 ? g->n_nodes : 1);
     L.map = sscma_alloc(ctx, nv * sizeof *L.map, _Alignof(int32_t));

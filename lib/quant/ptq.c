@@ -198,6 +198,36 @@ static sscma_status quantize_weights(builder *b, const qm_op *fop, qm_op *op, bo
     return SSCMA_OK;
 }
 
+/*
+ * A float constant operand of a binary op (x * 2s, x + grid) as an int8 constant of the activations' kind:
+ * asymmetric per tensor over its values widened to include 0, so that a single positive value v is 127 at scale
+ * v / 255 (exact) and a small table keeps half a step of its range at most.
+ */
+static sscma_status quantize_operand(builder *b, int32_t ft, int32_t *out)
+{
+    const qm_tensor *t = &b->f->t[ft];
+    const float *d = t->data;
+    int64_t n = sscma_qm_numel(t);
+    double lo = 0.0, hi = 0.0;
+    for (int64_t i = 0; i < n; i++)
+        lo = d[i] < lo ? d[i] : lo, hi = d[i] > hi ? d[i] : hi;
+    float scale;
+    int32_t zp, id;
+    act_params(lo, hi, &scale, &zp);
+    sscma_status st = sscma_qm_add_tensor(b->q, t->name, SSCMA_DTYPE_I8, t->rank, t->dims, true, &id);
+    if (st == SSCMA_OK)
+        st = sscma_qm_set_quant(b->q, id, 1, -1, &scale, &zp);
+    if (st != SSCMA_OK)
+        return st;
+    int8_t *qd = b->q->t[id].data;
+    for (int64_t i = 0; i < n; i++) {
+        double v = round((double)d[i] / (double)scale) + zp;
+        qd[i] = (int8_t)(v < -128.0 ? -128.0 : v > 127.0 ? 127.0 : v);
+    }
+    *out = id;
+    return SSCMA_OK;
+}
+
 static sscma_status build_int8(builder *b)
 {
     const sscma_qmodel *f = b->f;
@@ -233,6 +263,10 @@ static sscma_status build_int8(builder *b)
         sscma_status st = SSCMA_OK;
         for (int32_t k = 0; k < fop->n_in; k++)
             op.in[k] = b->map[fop->in[k]];
+        if (sscma_qm_kind(fop->kind)->const_operands)
+            for (int32_t k = 0; k < fop->n_in && st == SSCMA_OK; k++)
+                if (f->t[fop->in[k]].constant && f->t[fop->in[k]].dtype == SSCMA_DTYPE_F32)
+                    st = quantize_operand(b, fop->in[k], &op.in[k]);
         if (sscma_qm_kind(fop->kind)->has_weights)
             st = quantize_weights(b, fop, &op, fop->kind == QM_CONV);
         if (st == SSCMA_OK && fop->kind == QM_CONCAT) {

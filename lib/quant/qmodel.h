@@ -203,6 +203,13 @@ sscma_status sscma_qm_set_quant(sscma_qmodel *q, int32_t tensor, int32_t n, int3
                                 const int32_t *zero_point);
 /* Appends an op (copied, name duplicated); its index goes to *out (may be NULL). */
 sscma_status sscma_qm_add_op(sscma_qmodel *q, const qm_op *op, int32_t *out);
+/*
+ * Appends SSCMA's YOLO box decode (lower_yolo.c) after the raw head maps maps[l] (tensors of q, one per level) and
+ * returns its output [1, N, 5 + C], named `name`, in *out.
+ */
+struct sscma_yolo_decode;
+sscma_status sscma_qm_append_yolo_decode(sscma_qmodel *q, const struct sscma_yolo_decode *d, const int32_t *maps,
+                                         const char *name, int32_t *out);
 /* Checks the graph: every op's input and output shapes agree with its kind. Errors name the op. */
 sscma_status sscma_qm_validate(const sscma_qmodel *q);
 

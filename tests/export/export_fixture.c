@@ -9,6 +9,7 @@
  *   <family>_int8_input.bin / _int8_output.bin int8, libsscma's int8 runtime
  *   <family>_tflite_int8_output.bin            int8, libsscma's runtime on the model read back from the .tflite
  *   manifest.json                              shapes and quantization parameters
+ * The same for the activations fixture (acts_*) and the YOLO decode fixture (fixture_yolo.h: yolo_*).
  * Usage: export_fixture OUT_DIR [N] [tiny]
  * `tiny`: the three families in 24x24 variants of a few ten thousand parameters and no activations fixture (for
  * tests/tflite/onnx2tf/generate.py, whose committed files must stay small).
@@ -22,6 +23,7 @@
 #include <sscma/sscma.h>
 
 #include "fixture_models.h"
+#include "fixture_yolo.h"
 
 #define TRY(call)                                                                                              \
     do {                                                                                                       \
@@ -52,6 +54,20 @@ static const fixture_family tiny_families[3] = {
      24, "keypoints", 0},
 };
 
+/* Multiplies parameter `name` by factor, when the model has it. */
+static void scale_param(sscma_model *m, const char *name, float factor)
+{
+    int32_t i;
+    sscma_tensor *v;
+    float *d;
+    int64_t numel = 0;
+    if (sscma_model_find_param(m, name, &i) != SSCMA_OK || sscma_model_param(m, i, NULL, NULL, &v, NULL) != SSCMA_OK ||
+        sscma_tensor_data(v, (void **)&d) != SSCMA_OK || sscma_tensor_numel(v, &numel) != SSCMA_OK)
+        return;
+    for (int64_t k = 0; k < numel; k++)
+        d[k] *= factor;
+}
+
 /* fixture_quantize for the `tiny` variants: random weights give near-uniform softmax outputs, a few distinct integers
  * that would hide a wrong layer before them, so FOMO's 1x1 prediction conv is scaled by 50 and the classifier (its fc
  * back to the initializer's scale, undoing fixture_randomize's 30) is briefly trained on the calibration images. */
@@ -62,26 +78,9 @@ static sscma_status tiny_quantize(sscma_context *ctx, const fixture_family *fam,
     if (st != SSCMA_OK)
         return st;
     fixture_randomize(out->model);
-    int32_t count = 0;
-    sscma_model_param_count(out->model, &count);
-    for (int32_t i = 0; i < count; i++) {
-        const char *name;
-        uint32_t flags;
-        sscma_tensor *v;
-        float *d;
-        int64_t numel = 0;
-        if (sscma_model_param(out->model, i, &name, &flags, &v, NULL) != SSCMA_OK)
-            continue;
-        float factor = strcmp(name, "head.convs_pred.0.weight") == 0 ? 50.0f
-                       : strcmp(name, "head.fc.weight") == 0 && strcmp(fam->name, "classifier") == 0 ? 1.0f / 30.0f
-                                                                                                       : 1.0f;
-        if (factor == 1.0f)
-            continue;
-        sscma_tensor_data(v, (void **)&d);
-        sscma_tensor_numel(v, &numel);
-        for (int64_t k = 0; k < numel; k++)
-            d[k] *= factor;
-    }
+    scale_param(out->model, "head.convs_pred.0.weight", 50.0f);
+    if (strcmp(fam->name, "classifier") == 0)
+        scale_param(out->model, "head.fc.weight", 1.0f / 30.0f);
     st = fixture_fashion_loader(ctx, fam->size, n, 32, &out->dataset, &out->loader);
     if (st == SSCMA_OK && strcmp(fam->name, "classifier") == 0) {
         /* a few epochs on the calibration images: an untrained net averages its features to nearly the same
@@ -251,6 +250,29 @@ static void run_readback(sscma_context *ctx, const char *path, const char *dir, 
     sscma_qmodel_destroy(q);
 }
 
+/*
+ * The YOLO decode fixture (fixture_yolo.h) with its int8 form: PTQ on 64x64 Fashion-MNIST images; the prediction
+ * convs' weights scaled by 4 so that the sigmoid outputs spread over (0, 1) instead of sitting near 0.5.
+ */
+static sscma_status yolo_quantize(sscma_context *ctx, int64_t n, fixture_quantized *out)
+{
+    memset(out, 0, sizeof *out);
+    sscma_status st = fixture_yolo_model(ctx, &out->model);
+    if (st != SSCMA_OK)
+        return st;
+    for (int l = 0; l < 3; l++) {
+        char name[32];
+        snprintf(name, sizeof name, "head.%d.weight", l);
+        scale_param(out->model, name, 4.0f);
+    }
+    st = fixture_fashion_loader(ctx, FIXTURE_YOLO_SIZE, n, 32, &out->dataset, &out->loader);
+    if (st == SSCMA_OK)
+        st = sscma_quantize(out->model, out->loader, NULL, &out->q);
+    if (st != SSCMA_OK)
+        fixture_release(out);
+    return st;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -261,7 +283,7 @@ int main(int argc, char **argv)
     int64_t n = argc > 2 ? atoll(argv[2]) : 32;
     bool tiny = argc > 3 && strcmp(argv[3], "tiny") == 0;
     const fixture_family *families = tiny ? tiny_families : fixture_families;
-    int n_fam = tiny ? 3 : 4;
+    int n_fam = tiny ? 3 : 5;
     sscma_context_options o;
     sscma_context_options_init(&o, sizeof o);
     o.seed = 3;
@@ -275,14 +297,17 @@ int main(int argc, char **argv)
         return 1;
     }
     fprintf(manifest, "{\"samples\": %lld,\n", (long long)n);
-    /* the three families, then the activations fixture (LOGISTIC, HARD_SWISH) */
+    /* the three families, the activations fixture (LOGISTIC, HARD_SWISH), then the YOLO decode fixture */
     for (int k = 0; k < n_fam; k++) {
         const fixture_family acts = {"acts", NULL, 32, "logits", 0};
-        const fixture_family *fam = k < 3 ? &families[k] : &acts;
+        const fixture_family yolo = {"yolo", NULL, FIXTURE_YOLO_SIZE, "output", 0};
+        const fixture_family *fam = k < 3 ? &families[k] : k == 3 ? &acts : &yolo;
         fixture_quantized fx;
         sscma_qmodel *f = NULL;
         if (tiny)
             TRY(tiny_quantize(ctx, fam, 256, &fx));
+        else if (fam == &yolo)
+            TRY(yolo_quantize(ctx, 256, &fx));
         else
             TRY(fixture_quantize(ctx, fam->config, fam->size, 256, 32, &fx));
         sscma_loader *loader = fx.loader;
@@ -290,6 +315,7 @@ int main(int argc, char **argv)
         TRY(sscma_qmodel_from_model(fx.model, &f));
         snprintf(path, sizeof path, "%s/%s_f32.tflite", dir, fam->name);
         TRY(sscma_export_tflite(f, path));
+        fprintf(manifest, "  \"%s\": {\n", fam->name);
         snprintf(path, sizeof path, "%s/%s_f32.onnx", dir, fam->name);
         TRY(sscma_export_onnx(f, path));
         snprintf(path, sizeof path, "%s/%s_int8.onnx", dir, fam->name);
@@ -301,7 +327,6 @@ int main(int argc, char **argv)
         TRY(sscma_export_c_array(q, h, c, sym));
         snprintf(path, sizeof path, "%s/%s_int8.tflite", dir, fam->name);
         TRY(sscma_export_tflite(q, path));
-        fprintf(manifest, "  \"%s\": {\n", fam->name);
         run_samples(f, loader, n, dir, fam->name, "f32", manifest, false);
         run_samples(q, loader, n, dir, fam->name, "int8", manifest, true);
         fprintf(manifest, "  }%s\n", k == n_fam - 1 ? "" : ",");
