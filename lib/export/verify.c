@@ -9,6 +9,7 @@
 #include "quant/qmodel.h"
 #include "sscma/export.h"
 #include "sscma/metrics.h"
+#include "train/state.h"
 
 /* The first version ends with metric_name (104 bytes on LP64): frozen (docs/architecture.md, "Versioned options"). */
 #define VERIFY_REPORT_V1_SIZE SSCMA_SIZE_THROUGH(sscma_verify_report, metric_name)
@@ -21,6 +22,9 @@ static void default_metric(const sscma_qmodel *q, char *cfg, size_t size, char *
     if (strcmp(q->family, "Fomo") == 0) {
         snprintf(cfg, size, "{\"type\": \"FomoMetric\"}");
         snprintf(result, rsize, "F1");
+    } else if (strcmp(q->family, "YOLODetector") == 0) { /* SSCMA's swift_yolo val_evaluator */
+        snprintf(cfg, size, "{\"type\": \"CocoMetric\", \"metric\": \"bbox\", \"proposal_nums\": [100, 1, 10]}");
+        snprintf(result, rsize, "coco/bbox_mAP_50");
     } else if (strcmp(q->family, "PFLD") == 0) {
         snprintf(cfg, size, "{\"type\": \"PointMetric\", \"input_size\": [%lld, %lld]}", (long long)in->dims[1],
                  (long long)in->dims[2]);
@@ -83,6 +87,13 @@ sscma_status sscma_export_verify(sscma_qmodel *qmodel, const char *path, sscma_l
         st = sscma_metric_create(cfg, &m_file);
     if (st == SSCMA_OK)
         st = sscma_loader_start_epoch(data, 0);
+    /* a detector's file ends in SSCMA's decode ([B, N, 5 + C], scores times 100): its boxes go through SSCMA's
+     * test_cfg (multi_label, score_thr 0.001, NMS IoU 0.65, 300 per image) into CocoMetric */
+    const bool detector = strcmp(qmodel->family, "YOLODetector") == 0;
+    det_nms_config nms;
+    det_nms_config_init(&nms);
+    nms.multi_label = true, nms.nms_pre = 30000, nms.score_thr = 0.001f, nms.iou_threshold = 0.65f;
+    nms.max_per_img = 300;
     sscma_verify_report r;
     memset(&r, 0, sizeof r);
     r.struct_size = report->struct_size;
@@ -112,11 +123,30 @@ sscma_status sscma_export_verify(sscma_qmodel *qmodel, const char *path, sscma_l
         r.values += n;
         r.samples += count;
         if ((st = sscma_qmodel_get_output(qmodel, 0, y_lib)) != SSCMA_OK ||
-            (st = sscma_qmodel_get_output(file, 0, y_file)) != SSCMA_OK ||
-            (st = sscma_metric_update(m_lib, y_lib, labels, count)) != SSCMA_OK ||
-            (st = sscma_metric_update(m_file, y_file, labels, count)) != SSCMA_OK)
+            (st = sscma_qmodel_get_output(file, 0, y_file)) != SSCMA_OK)
+            break;
+        if (detector) {
+            sscma_tensor *ys[2] = {y_lib, y_file};
+            for (int k = 0; k < 2; k++) { /* the scores back from percent */
+                void *yd = NULL;
+                sscma_tensor_data(ys[k], &yd);
+                float *y = yd;
+                const int64_t attrib = od.dims[od.rank - 1];
+                for (int64_t i = 0; i < count * per; i++)
+                    if (i % attrib >= 4)
+                        y[i] *= 0.01f;
+            }
+            if ((st = sscma_metric_add_detection_batch(ctx, m_lib, &nms, y_lib, labels, count, dims[1], dims[2])) !=
+                    SSCMA_OK ||
+                (st = sscma_metric_add_detection_batch(ctx, m_file, &nms, y_file, labels, count, dims[1], dims[2])) !=
+                    SSCMA_OK)
+                break;
+        } else if ((st = sscma_metric_update(m_lib, y_lib, labels, count)) != SSCMA_OK ||
+                   (st = sscma_metric_update(m_file, y_file, labels, count)) != SSCMA_OK)
             break;
     }
+    if (st == SSCMA_OK && detector && (st = sscma_metric_finish_detections(m_lib)) == SSCMA_OK)
+        st = sscma_metric_finish_detections(m_file);
     if (st == SSCMA_OK && r.samples == 0)
         st = SSCMA_FAIL(SSCMA_ERR_INVALID_ARGUMENT, "the loader gave no samples");
     if (st == SSCMA_OK)

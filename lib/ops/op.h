@@ -328,12 +328,12 @@ typedef struct sscma_axis_attrs {
 } sscma_axis_attrs;
 
 /* yolo_decode (yolo_decode.c): a YOLOv5 head's raw maps to boxes in pixels and sigmoid scores. */
-#define SSCMA_YOLO_MAX_LEVELS 4
-#define SSCMA_YOLO_MAX_ANCHORS 4
+#define SSCMA_YOLO_OP_MAX_LEVELS 4
+#define SSCMA_YOLO_OP_MAX_ANCHORS 4
 typedef struct sscma_yolo_decode_attrs {
     int32_t num_classes;
-    int32_t strides[SSCMA_YOLO_MAX_LEVELS], n_strides; /* one per input map */
-    float anchors[SSCMA_YOLO_MAX_LEVELS * SSCMA_YOLO_MAX_ANCHORS * 2]; /* (w, h) per anchor, level after level */
+    int32_t strides[SSCMA_YOLO_OP_MAX_LEVELS], n_strides; /* one per input map */
+    float anchors[SSCMA_YOLO_OP_MAX_LEVELS * SSCMA_YOLO_OP_MAX_ANCHORS * 2]; /* (w, h) per anchor, level after level */
     int32_t n_anchors;
 } sscma_yolo_decode_attrs;
 

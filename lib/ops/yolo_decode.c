@@ -99,9 +99,9 @@ static sscma_status yolo_decode_forward(const sscma_op_exec *e)
 static const sscma_attr_field yolo_decode_fields[] = {
     SSCMA_ATTR(sscma_yolo_decode_attrs, num_classes, SSCMA_ATTR_I32, 1),
     {.name = "strides", .kind = SSCMA_FIELD_I32_LIST, .offset = offsetof(sscma_yolo_decode_attrs, strides),
-     .capacity = SSCMA_YOLO_MAX_LEVELS, .count_offset = offsetof(sscma_yolo_decode_attrs, n_strides)},
+     .capacity = SSCMA_YOLO_OP_MAX_LEVELS, .count_offset = offsetof(sscma_yolo_decode_attrs, n_strides)},
     {.name = "anchors", .kind = SSCMA_FIELD_F32_LIST, .offset = offsetof(sscma_yolo_decode_attrs, anchors),
-     .capacity = SSCMA_YOLO_MAX_LEVELS * SSCMA_YOLO_MAX_ANCHORS * 2,
+     .capacity = SSCMA_YOLO_OP_MAX_LEVELS * SSCMA_YOLO_OP_MAX_ANCHORS * 2,
      .count_offset = offsetof(sscma_yolo_decode_attrs, n_anchors)},
     SSCMA_ATTR_END,
 };
@@ -109,7 +109,7 @@ static const sscma_attr_field yolo_decode_fields[] = {
 const sscma_op_def sscma_op_yolo_decode = {
     .id = SSCMA_OP_YOLO_DECODE,
     .name = "yolo_decode", .attrs_size = sizeof(sscma_yolo_decode_attrs), .min_inputs = 1,
-    .max_inputs = SSCMA_YOLO_MAX_LEVELS,
+    .max_inputs = SSCMA_YOLO_OP_MAX_LEVELS,
     .infer = yolo_decode_infer, .forward = yolo_decode_forward, .backward = NULL,
     .attr_fields = yolo_decode_fields,
 };

@@ -414,7 +414,7 @@ static sscma_status do_lower(lower *L, const sscma_model_io_table *io)
     L->keep = outs, L->n_keep = n_out;
     for (int32_t n = 0; n < g->n_nodes; n++) {
         const sscma_node *nd = &g->nodes[n];
-        if (nd->training_only)
+        if (nd->training_only || (yolo != NULL && nd->def->id == SSCMA_OP_YOLO_DECODE))
             continue;
         for (int32_t i = 0; i < nd->n_in; i++) {
             L->consumers[nd->in[i]]++;
@@ -434,7 +434,8 @@ static sscma_status do_lower(lower *L, const sscma_model_io_table *io)
         q->inputs[q->n_inputs++] = L->map[v];
     }
     for (int32_t n = 0; n < g->n_nodes; n++) {
-        if (g->nodes[n].training_only || L->done[n])
+        /* a yolo_decode node (the metric's decode) gives way to the deployment decode appended below */
+        if (g->nodes[n].training_only || L->done[n] || (yolo != NULL && g->nodes[n].def->id == SSCMA_OP_YOLO_DECODE))
             continue;
         sscma_status st = lower_node(L, n);
         if (st != SSCMA_OK)

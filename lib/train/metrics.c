@@ -270,7 +270,8 @@ sscma_status sscma_metric_reset(sscma_metric *metric)
     m->acc_sum = m->nme_sum = m->sq_sum = 0.0;
     memset(m->correct, 0, sizeof m->correct);
     m->n_results = 0;
-    coco_eval_reset(m->coco);
+    coco_eval_destroy(m->coco); /* remade by the next add, for its class count */
+    m->coco = NULL;
     return SSCMA_OK;
 }
 

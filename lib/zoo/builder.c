@@ -221,6 +221,35 @@ sscma_status sscma_zoo_build(sscma_graph *g, json_t *config, const char *file, s
     return st;
 }
 
+/* A detector's deployment decode (graph/model_private.h) from its yolo_decode node: the same maps, classes, strides
+ * and anchors, so the exported file decodes exactly as the metric does (in SSCMA's layout, scores times 100). */
+static sscma_status set_yolo_decode(sscma_model *model)
+{
+    const sscma_graph *g = sscma_model_graph(model);
+    for (int32_t n = 0; n < g->n_nodes; n++) {
+        const sscma_node *nd = &g->nodes[n];
+        if (nd->def->id != SSCMA_OP_YOLO_DECODE)
+            continue;
+        const sscma_yolo_decode_attrs *a = nd->attrs;
+        sscma_yolo_decode d;
+        memset(&d, 0, sizeof d);
+        d.num_classes = a->num_classes, d.num_levels = nd->n_in, d.num_anchors = a->n_anchors / (2 * nd->n_in);
+        if (d.num_levels > SSCMA_YOLO_MAX_LEVELS || d.num_anchors > SSCMA_YOLO_MAX_ANCHORS)
+            return sscma_fail(SSCMA_ERR_UNSUPPORTED, "model", "%d levels of %d anchors: the deployment decode takes "
+                              "at most %d of %d", (int)d.num_levels, (int)d.num_anchors, SSCMA_YOLO_MAX_LEVELS,
+                              SSCMA_YOLO_MAX_ANCHORS);
+        for (int32_t l = 0; l < d.num_levels; l++) {
+            d.strides[l] = a->strides[l];
+            d.head_values[l] = nd->in[l];
+            for (int32_t k = 0; k < d.num_anchors; k++)
+                for (int32_t j = 0; j < 2; j++)
+                    d.anchors[l][k][j] = a->anchors[(l * d.num_anchors + k) * 2 + j];
+        }
+        return sscma_model_set_yolo_decode(model, &d);
+    }
+    return SSCMA_OK;
+}
+
 sscma_status sscma_zoo_model_create(sscma_context *ctx, json_t *config, const char *file, sscma_model **out)
 {
     sscma_graph *g = NULL;
@@ -233,7 +262,11 @@ sscma_status sscma_zoo_model_create(sscma_context *ctx, json_t *config, const ch
         json_decref(config);
         return st;
     }
-    return sscma_model_from_graph(ctx, g, &io, config, out);
+    if ((st = sscma_model_from_graph(ctx, g, &io, config, out)) == SSCMA_OK && (st = set_yolo_decode(*out)) != SSCMA_OK) {
+        sscma_model_destroy(*out);
+        *out = NULL;
+    }
+    return st;
 }
 
 /* The public constructor from a config (<sscma/model.h>). It lives here, above graph/, because only the zoo knows

@@ -377,6 +377,13 @@ static void test_coco_metric_names_and_values(void)
     CHECK_OK(sscma_metric_finish_detections(m));
     CHECK_OK(sscma_metric_result_count(m, &n));
     CHECK_INT_EQ(n, 0);
+    /* a second evaluation after the reset (each validation epoch) gives the same numbers */
+    feed_fixture("f1", NULL, m);
+    CHECK_OK(sscma_metric_finish_detections(m));
+    CHECK_OK(sscma_metric_result_count(m, &n));
+    CHECK_INT_EQ(n, 12);
+    for (int i = 0; i < 12; i++)
+        check_result(m, names[i], ((const float *)stats->data)[i]);
     sscma_metric_destroy(m);
 
     /* metric_items: mmdet's names and its stats indexes; classwise: per-class AP as "<class>_precision" */
