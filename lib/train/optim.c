@@ -45,6 +45,7 @@ struct sscma_optimizer {
     double bias_lr;
     double betas[2]; /* as the config gives them (n_betas of them); beta1, beta2 are what steps use */
     int32_t n_betas;
+    int64_t batch_size_per_gpu; /* YOLOv5OptimizerConstructor's (popped before the optimizer in mmyolo) */
     double last_norm;
     opt_param *params;
     int32_t n_params;
@@ -102,7 +103,7 @@ typedef struct paramwise_cfg {
 } paramwise_cfg;
 
 typedef struct wrapper_cfg {
-    const char *type;
+    const char *type, *constructor;
     json_t *optimizer, *clip_grad;
     clip_cfg clip;
     paramwise_cfg paramwise;
@@ -129,6 +130,7 @@ static const sscma_field paramwise_fields[] = {
 
 static const sscma_field wrapper_fields[] = {
     SSCMA_FIELD_STRING(wrapper_cfg, type, "OptimWrapper"),
+    SSCMA_FIELD_STRING(wrapper_cfg, constructor, "DefaultOptimWrapperConstructor"),
     SSCMA_FIELD_JSON_AS("optimizer", wrapper_cfg, optimizer),
     SSCMA_FIELD_JSON_AS("clip_grad", wrapper_cfg, clip_grad),
     {.name = "paramwise_cfg", .kind = SSCMA_FIELD_OBJECT, .offset = offsetof(wrapper_cfg, paramwise),
@@ -149,6 +151,7 @@ static const sscma_field sgd_fields[] = {
     SSCMA_FIELD_RANGE(sscma_optimizer, dampening, 0.0, 0.0, 1.0),
     SSCMA_FIELD_RANGE(sscma_optimizer, weight_decay, 0.0, 0.0, 1e3),
     SSCMA_FIELD(sscma_optimizer, nesterov, false),
+    SSCMA_FIELD_RANGE(sscma_optimizer, batch_size_per_gpu, 0, 1, 1000000),
     SSCMA_FIELD_END,
 };
 
@@ -160,6 +163,7 @@ static const sscma_field adam_fields[] = {
     SSCMA_FIELD_RANGE(sscma_optimizer, eps, 1e-8, 0.0, 1.0),
     SSCMA_FIELD_AS("weight_decay", sscma_optimizer, weight_decay, 0.0, true, 0.0, 1e3, SSCMA_FIELD_PREFILLED),
     SSCMA_FIELD(sscma_optimizer, amsgrad, false),
+    SSCMA_FIELD_RANGE(sscma_optimizer, batch_size_per_gpu, 0, 1, 1000000),
     SSCMA_FIELD_END,
 };
 
@@ -220,7 +224,35 @@ static sscma_status parse(sscma_optimizer *o, json_t *cfg, paramwise_cfg *pw)
             return st;
         o->max_norm = w.clip.max_norm, o->norm_type = w.clip.norm_type, o->clip = true;
     }
-    return parse_optimizer(o, w.optimizer, "optim_wrapper.optimizer");
+    const bool yolov5 = strcmp(w.constructor, "YOLOv5OptimizerConstructor") == 0 ||
+                        strcmp(w.constructor, "mmyolo.YOLOv5OptimizerConstructor") == 0;
+    if (!yolov5 && strcmp(w.constructor, "DefaultOptimWrapperConstructor") != 0)
+        return sscma_schema_expected(WHERE, path, "constructor",
+                                     "DefaultOptimWrapperConstructor or YOLOv5OptimizerConstructor",
+                                     json_object_get(cfg, "constructor"));
+    if (yolov5 && json_object_get(cfg, "paramwise_cfg") != NULL)
+        return sscma_schema_fail(WHERE, path, "paramwise_cfg", "YOLOv5OptimizerConstructor makes its own parameter "
+                                 "groups (mmyolo refuses paramwise_cfg with it too)");
+    if ((st = parse_optimizer(o, w.optimizer, "optim_wrapper.optimizer")) != SSCMA_OK)
+        return st;
+    if (!yolov5) {
+        if (o->batch_size_per_gpu != 0)
+            return sscma_schema_fail(WHERE, "optim_wrapper.optimizer", "batch_size_per_gpu",
+                                     "is read by YOLOv5OptimizerConstructor only (optim_wrapper.constructor)");
+        return SSCMA_OK;
+    }
+    /* mmyolo's YOLOv5OptimizerConstructor: three groups (weights decayed; norm weights and all biases not), and the
+     * weight decay scaled to a nominal batch of 64: accumulate = max(round(64 / batch), 1) (Python's round),
+     * decay *= batch * accumulate / 64 (one process: the total batch is batch_size_per_gpu) */
+    if (o->batch_size_per_gpu == 0)
+        return sscma_schema_expected(WHERE, "optim_wrapper.optimizer", "batch_size_per_gpu",
+                                     "the per-process batch size (YOLOv5OptimizerConstructor needs it)", NULL);
+    const double batch = (double)o->batch_size_per_gpu;
+    double accumulate = nearbyint(64.0 / batch);
+    accumulate = accumulate < 1.0 ? 1.0 : accumulate;
+    o->weight_decay *= batch * accumulate / 64.0;
+    pw->norm_decay_mult = 0.0, pw->bias_decay_mult = 0.0;
+    return SSCMA_OK;
 }
 
 /* mmengine's paramwise rules for one parameter: a matching custom key, else the norm/bias/depthwise multipliers. */

@@ -201,6 +201,66 @@ static void scheduler_errors(void)
     sscma_model_destroy(m);
 }
 
+/*
+ * mmyolo's YOLOv5OptimizerConstructor: weights decay, norm weights and biases do not; the decay is scaled to a
+ * nominal batch of 64 (batch 24: accumulate round(64 / 24) = 3, scale 24 * 3 / 64 = 1.125). One SGD step with zero
+ * gradients shows each group's decay.
+ */
+static void yolov5_constructor_groups_and_decay(void)
+{
+    sscma_model *m = make_model();
+    CHECK(m != NULL);
+    if (m == NULL)
+        return;
+    float before[N_PARAMS][96];
+    for (int i = 0; i < N_PARAMS; i++) {
+        sscma_tensor *v = NULL, *g = NULL;
+        void *d = NULL, *gd = NULL;
+        int64_t n = 0;
+        sscma_model_param(m, i, NULL, NULL, &v, &g);
+        sscma_tensor_data(v, &d), sscma_tensor_data(g, &gd), sscma_tensor_numel(v, &n);
+        memcpy(before[i], d, (size_t)n * sizeof(float));
+        memset(gd, 0, (size_t)n * sizeof(float));
+    }
+    sscma_optimizer *o = NULL;
+    CHECK_OK(sscma_optimizer_create(m, "{\"constructor\": \"YOLOv5OptimizerConstructor\", \"optimizer\": {\"type\": "
+                                       "\"SGD\", \"lr\": 0.1, \"weight_decay\": 0.01, \"batch_size_per_gpu\": 24}}",
+                                    &o));
+    if (o != NULL)
+        CHECK_OK(sscma_optimizer_step(o));
+    const double keep = 1.0 - 0.1 * 0.01 * 1.125;
+    for (int i = 0; i < N_PARAMS; i++) {
+        sscma_tensor *v = NULL;
+        void *d = NULL;
+        int64_t n = 0;
+        sscma_model_param(m, i, NULL, NULL, &v, NULL);
+        sscma_tensor_data(v, &d), sscma_tensor_numel(v, &n);
+        const bool decays = (params[i].flags & (SSCMA_PARAM_BIAS | SSCMA_PARAM_NORM)) == 0;
+        for (int64_t k = 0; k < n; k++) {
+            double want = decays ? before[i][k] * keep : before[i][k];
+            if (fabs(((float *)d)[k] - want) > 1e-6 * fabs(want) + 1e-9) {
+                test_fail(__FILE__, __LINE__, "%s[%lld]: %.9g, expected %.9g", params[i].name, (long long)k,
+                          (double)((float *)d)[k], want);
+                break;
+            }
+        }
+    }
+    sscma_optimizer_destroy(o);
+    o = NULL;
+    CHECK_FAILS(sscma_optimizer_create(m, "{\"constructor\": \"YOLOv5OptimizerConstructor\", \"optimizer\": "
+                                          "{\"type\": \"SGD\"}}", &o),
+                SSCMA_ERR_CONFIG, "optim_wrapper.optimizer.batch_size_per_gpu: expected the per-process batch size");
+    CHECK_FAILS(sscma_optimizer_create(m, "{\"optimizer\": {\"type\": \"SGD\", \"batch_size_per_gpu\": 16}}", &o),
+                SSCMA_ERR_CONFIG, "batch_size_per_gpu: is read by YOLOv5OptimizerConstructor only");
+    CHECK_FAILS(sscma_optimizer_create(m, "{\"constructor\": \"YOLOv5OptimizerConstructor\", \"optimizer\": "
+                                          "{\"type\": \"SGD\", \"batch_size_per_gpu\": 16}, \"paramwise_cfg\": {}}", &o),
+                SSCMA_ERR_CONFIG, "YOLOv5OptimizerConstructor makes its own parameter groups");
+    CHECK_FAILS(sscma_optimizer_create(m, "{\"constructor\": \"LearningRateDecay\", \"optimizer\": {\"type\": "
+                                          "\"SGD\"}}", &o),
+                SSCMA_ERR_CONFIG, "constructor: expected DefaultOptimWrapperConstructor or YOLOv5OptimizerConstructor");
+    sscma_model_destroy(m);
+}
+
 static void configs_and_arguments(void)
 {
     sscma_model *m = make_model();
@@ -445,7 +505,8 @@ static void resume_refuses_absurd_counters(void)
 
 int main(int argc, char **argv)
 {
-    static const test_case tests[] = {TEST_CASE(configs_and_arguments), TEST_CASE(scheduler_errors),
+    static const test_case tests[] = {TEST_CASE(configs_and_arguments),
+        TEST_CASE(yolov5_constructor_groups_and_decay), TEST_CASE(scheduler_errors),
                                       TEST_CASE(resume_refuses_another_optimizers_state),
                                       TEST_CASE(resume_refuses_absurd_counters)};
     enum { N = sizeof cases / sizeof cases[0], NS = sizeof chains / sizeof chains[0] };
