@@ -156,10 +156,10 @@ static sscma_status preprocess(sscma_qmodel *q, const sscma_tensor *image, sscma
     return st;
 }
 
-/* The post-processings, by their --task names; the "family" metadata names the first three. */
+/* The post-processings, by their --task names, and the "family" metadata that names each. */
 typedef enum { TASK_CLS, TASK_FOMO, TASK_PFLD, TASK_YOLO, TASK_COUNT } predict_task;
 static const char *const TASK_NAME[TASK_COUNT] = {"cls", "fomo", "pfld", "yolo"};
-static const char *const TASK_FAMILY[TASK_COUNT] = {"ImageClassifier", "Fomo", "PFLD", NULL};
+static const char *const TASK_FAMILY[TASK_COUNT] = {"ImageClassifier", "Fomo", "PFLD", "YOLODetector"};
 
 /* One result with the key that orders ties as SSCMA-Micro's stable list sorts do (docs/deployment.md). */
 typedef struct candidate {
