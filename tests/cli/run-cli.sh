@@ -206,6 +206,25 @@ import struct, sys; b = open('pred.png', 'rb').read(24)
 sys.exit(0 if b[:8] == b'\x89PNG\r\n\x1a\n' and struct.unpack('>II', b[16:24]) == (2 * 96 + 2, 96) else 1)"
 ok "infer from a config and a checkpoint" "$SSCMA" infer "$FOMO" wd/last.ckpt det/valid/000002.png "${O[@]}"
 
+# Swift-YOLO through SSCMA's recipe (Mosaic, YOLOv5RandomAffine, Albu, HSV; YOLOv5 loss; CocoMetric), exported int8
+# with SSCMA's in-graph decode, and run by infer with SSCMA-Micro's YOLO post-processing.
+SY=$SRC/configs/swift_yolo/swift_yolo_tiny_1xb16_300e_coco.json
+Y=(--cfg-options data_root=det num_classes=4 height=96 width=96 'affine_border=[-48,-48]')
+ok "the Swift-YOLO recipe trains one epoch" "$SSCMA" train "$SY" --work-dir sy "${Y[@]}" epochs=1 val_interval=1 --quiet
+ok "its validation logs CocoMetric's numbers" /usr/bin/python3 -c "
+import json, sys; v = [d for d in map(json.loads, open('sy/log.jsonl')) if d.get('mode') == 'val']
+sys.exit(0 if v and 0 <= v[-1]['coco/bbox_mAP_50'] <= 1 and v[-1]['coco/bbox_mAP_l'] == -1 else 1)"
+ok "its predictions are drawn" test -s sy/predictions.png
+"$SSCMA" export "$SY" sy/last.ckpt --format tflite --verify "${Y[@]}" --json >sy.json 2>/dev/null
+ok "Swift-YOLO int8 export --verify: the file gives the model's values and mAP50" \
+    json sy.json "d['verify']['values_differing'] == 0 and d['verify']['metric'] == 'coco/bbox_mAP_50' and \
+d['verify']['metric_model'] == d['verify']['metric_file']"
+ok "the file ends in SSCMA's decode: one output [1, 567, 9] (3 x (12^2 + 6^2 + 3^2) rows, 5 + 4 columns)" \
+    grep -q 'output     output int8 \[1, 567, 9\]' <("$SSCMA" info sy/last_int8.tflite)
+"$SSCMA" infer sy/last_int8.tflite det/valid/000000.png --json --threshold 0 >syi.json 2>/dev/null
+ok "infer on the Swift-YOLO file gives boxes" \
+    json syi.json "d['family'] == 'YOLODetector' and d['task'] == 'yolo' and len(d['results'][0]['objects']) > 0"
+
 ok "the Fashion-MNIST recipe trains (one epoch on 2,000 images)" "$SSCMA" train "$FMNIST" --work-dir fm --quiet \
     --cfg-options epochs=1 train_dataloader.dataset.indices=2000 val_dataloader.dataset.indices=500
 ok "a classifier's work dir has confusion.png and predictions.png" test -s fm/confusion.png -a -s fm/predictions.png
