@@ -613,6 +613,30 @@ sscma_status sscma_runner_trainer(sscma_runner *runner, sscma_trainer **out)
         if (v != NULL && !json_is_null(v))
             json_object_set(cfg, keys[i], v);
     }
+    /* PipelineSwitchHook's switch_pipeline is in SSCMA's form, as the dataloaders' pipelines: map it the same way */
+    json_t *hooks = json_object_get(cfg, "custom_hooks");
+    if (json_is_array(hooks)) {
+        json_t *mapped = json_deep_copy(hooks);
+        for (size_t i = 0; mapped != NULL && st == SSCMA_OK && i < json_array_size(mapped); i++) {
+            json_t *h = json_array_get(mapped, i);
+            const char *type = json_string_value(json_object_get(h, "type"));
+            json_t *sp = json_object_get(h, "switch_pipeline"), *list = NULL;
+            if (type == NULL || strcmp(bare_type(type), "PipelineSwitchHook") != 0 || !json_is_array(sp))
+                continue;
+            char at[64];
+            snprintf(at, sizeof at, "custom_hooks[%zu].switch_pipeline", i);
+            if ((st = map_pipeline(runner, at, at, sp, &list)) == SSCMA_OK)
+                json_object_set_new(h, "switch_pipeline", list);
+        }
+        if (mapped == NULL && st == SSCMA_OK)
+            st = sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, WHERE, "cannot copy custom_hooks");
+        if (st != SSCMA_OK) {
+            json_decref(mapped);
+            json_decref(cfg);
+            return st;
+        }
+        json_object_set_new(cfg, "custom_hooks", mapped);
+    }
     /* mmengine's train_cfg may carry keys of its loop type that the epoch loop does not use */
     json_t *loop = json_object_get(cfg, "train_cfg");
     if (json_is_object(loop)) {

@@ -225,6 +225,19 @@ ok "the file ends in SSCMA's decode: one output [1, 567, 9] (3 x (12^2 + 6^2 + 3
 ok "infer on the Swift-YOLO file gives boxes" \
     json syi.json "d['family'] == 'YOLODetector' and d['task'] == 'yolo' and len(d['results'][0]['objects']) > 0"
 
+# PipelineSwitchHook with its switch_pipeline written as SSCMA writes it (loading and packing steps, scopes): the
+# runner maps it as it maps the dataset's pipeline, and the second epoch trains on it.
+cat >sy_switch.json <<EOF
+{"_base_": "$SY",
+ "custom_hooks": [{"type": "mmdet.PipelineSwitchHook", "switch_epoch": 1, "switch_pipeline": [
+   {"type": "LoadImageFromFile"}, {"type": "LoadAnnotations", "with_bbox": true},
+   {"type": "YOLOv5KeepRatioResize", "scale": [96, 96]},
+   {"type": "LetterResize", "scale": [96, 96], "allow_scale_up": true, "pad_val": {"img": 114}},
+   {"type": "mmdet.RandomFlip", "prob": 0.5}, {"type": "mmdet.PackDetInputs"}]}]}
+EOF
+ok "PipelineSwitchHook in SSCMA's form switches the pipeline for the second epoch" \
+    "$SSCMA" train sy_switch.json --work-dir sysw "${Y[@]}" epochs=2 val_interval=2 --quiet
+
 ok "the Fashion-MNIST recipe trains (one epoch on 2,000 images)" "$SSCMA" train "$FMNIST" --work-dir fm --quiet \
     --cfg-options epochs=1 train_dataloader.dataset.indices=2000 val_dataloader.dataset.indices=500
 ok "a classifier's work dir has confusion.png and predictions.png" test -s fm/confusion.png -a -s fm/predictions.png
