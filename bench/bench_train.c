@@ -2,10 +2,11 @@
  * Training throughput and peak memory of libsscma's training step (bench/run train), beside
  * bench/train_throughput_torch.py doing the same in PyTorch:
  *
- *   bench_train classifier|fomo [--threads N] [--batch B] [--iters N] [--warmup N] [--repeats R]
+ *   bench_train classifier|fomo|swift_yolo [--threads N] [--batch B] [--iters N] [--warmup N] [--repeats R]
  *
  * classifier: MobileNetV2-0.35 ImageClassifier, 96x96x3, 10 classes (the issue's case); fomo: Fomo with
- * MobileNetV2-0.35 cut at stride 8, 96x96x3, 3 classes. One fixed random batch (inputs N(0, 1), labels or FOMO
+ * MobileNetV2-0.35 cut at stride 8, 96x96x3, 3 classes; swift_yolo: Swift-YOLO-tiny (YOLODetector, deepen 0.33,
+ * widen 0.15, ReLU), 192x192x3, 4 classes, batch 16, 1..6 boxes per image and the YOLOv5 loss. One fixed random batch (inputs N(0, 1), labels or FOMO
  * targets with a few positive cells), SGD lr 0.01 momentum 0.9 weight decay 1e-4; each iteration is zero_grad,
  * forward, loss, backward, optimizer step — the trainer's step without the loader, so both sides measure the same
  * compute. R timed blocks of N iterations after W warm-up iterations; prints one JSON line with the median images/s
@@ -55,13 +56,14 @@ static float normal(uint64_t *s)
 
 int main(int argc, char **argv)
 {
-    if (argc < 2 || (strcmp(argv[1], "classifier") != 0 && strcmp(argv[1], "fomo") != 0)) {
-        fprintf(stderr, "usage: bench_train classifier|fomo [--threads N] [--batch B] [--iters N] [--warmup N] "
+    if (argc < 2 ||
+        (strcmp(argv[1], "classifier") != 0 && strcmp(argv[1], "fomo") != 0 && strcmp(argv[1], "swift_yolo") != 0)) {
+        fprintf(stderr, "usage: bench_train classifier|fomo|swift_yolo [--threads N] [--batch B] [--iters N] [--warmup N] "
                         "[--repeats R]\n");
         return 2;
     }
-    const int fomo = strcmp(argv[1], "fomo") == 0;
-    long threads = 2, batch = fomo ? 16 : 32, iters = 10, warmup = 3, repeats = 5;
+    const int fomo = strcmp(argv[1], "fomo") == 0, yolo = strcmp(argv[1], "swift_yolo") == 0;
+    long threads = 2, batch = fomo || yolo ? 16 : 32, iters = 10, warmup = 3, repeats = 5;
     for (int i = 2; i + 1 < argc; i += 2) {
         long v = strtol(argv[i + 1], NULL, 10);
         if (strcmp(argv[i], "--threads") == 0)
@@ -81,12 +83,19 @@ int main(int argc, char **argv)
     sscma_context *ctx = NULL;
     CHECK(sscma_context_create(&o, &ctx));
     const char *cfg =
-        fomo ? "{\"type\": \"Fomo\", \"input_size\": [96, 96], \"backbone\": {\"type\": \"MobileNetv2\", "
-               "\"widen_factor\": 0.35, \"out_indices\": [2], \"in_channels\": 3}, \"head\": {\"type\": \"FomoHead\", "
-               "\"num_classes\": 3, \"middle_channel\": 48}}"
-             : "{\"type\": \"ImageClassifier\", \"input_size\": [96, 96], \"backbone\": {\"type\": \"MobileNetV2\", "
-               "\"widen_factor\": 0.35, \"in_channels\": 3}, \"neck\": {\"type\": \"GlobalAveragePooling\"}, "
-               "\"head\": {\"type\": \"LinearClsHead\", \"num_classes\": 10}}";
+        yolo ? "{\"type\": \"YOLODetector\", \"input_size\": [192, 192], \"backbone\": {\"type\": \"YOLOv5CSPDarknet\", "
+               "\"deepen_factor\": 0.33, \"widen_factor\": 0.15, \"act_cfg\": \"ReLU\"}, \"neck\": {\"type\": "
+               "\"YOLOv5PAFPN\", \"deepen_factor\": 0.33, \"widen_factor\": 0.15, \"in_channels\": [256, 512, 1024], "
+               "\"out_channels\": [256, 512, 1024], \"num_csp_blocks\": 3, \"act_cfg\": \"ReLU\"}, \"bbox_head\": "
+               "{\"type\": \"YOLOv5Head\", \"max_boxes\": 8, \"head_module\": {\"type\": \"YOLOv5HeadModule\", "
+               "\"num_classes\": 4, \"in_channels\": [256, 512, 1024], \"widen_factor\": 0.15}}}"
+        : fomo
+            ? "{\"type\": \"Fomo\", \"input_size\": [96, 96], \"backbone\": {\"type\": \"MobileNetv2\", "
+              "\"widen_factor\": 0.35, \"out_indices\": [2], \"in_channels\": 3}, \"head\": {\"type\": \"FomoHead\", "
+              "\"num_classes\": 3, \"middle_channel\": 48}}"
+            : "{\"type\": \"ImageClassifier\", \"input_size\": [96, 96], \"backbone\": {\"type\": \"MobileNetV2\", "
+              "\"widen_factor\": 0.35, \"in_channels\": 3}, \"neck\": {\"type\": \"GlobalAveragePooling\"}, "
+              "\"head\": {\"type\": \"LinearClsHead\", \"num_classes\": 10}}";
     sscma_model *model = NULL;
     sscma_optimizer *opt = NULL;
     CHECK(sscma_model_create(ctx, cfg, &model));
@@ -104,7 +113,18 @@ int main(int argc, char **argv)
     uint64_t seed = 1;
     for (int64_t i = 0; i < n_img; i++)
         x[i] = normal(&seed);
-    if (fomo) {
+    if (yolo) { /* per image 1..6 boxes of 20..100 px, classes 0..3; the rest invalid rows */
+        float *t = NULL;
+        sscma_tensor_data(target, (void **)&t);
+        for (int64_t i = 0; i < n_tgt; i++)
+            t[i] = 0.0f;
+        for (int64_t b = 0; b < batch; b++)
+            for (int64_t k = 0; k <= b % 6; k++) {
+                float *row = t + (b * 8 + k) * 6, w = 20.0f + (float)((b * 7 + k * 13) % 80);
+                float bx = (float)((b * 31 + k * 47) % (int64_t)(192 - w)), by = (float)((b * 17 + k * 59) % (int64_t)(192 - w));
+                row[0] = (float)(k % 4), row[1] = bx, row[2] = by, row[3] = bx + w, row[4] = by + 0.8f * w, row[5] = 1.0f;
+            }
+    } else if (fomo) {
         float *t = NULL;
         int64_t c = 0;
         sscma_tensor_data(target, (void **)&t);
@@ -142,7 +162,7 @@ int main(int argc, char **argv)
     sscma_model_stats(model, &params, &macs);
     printf("{\"model\": \"%s\", \"threads\": %ld, \"batch\": %ld, \"images_per_s\": %.1f, \"min\": %.1f, "
            "\"max\": %.1f, \"peak_rss_mb\": %.1f, \"params\": %lld, \"macs\": %lld}\n",
-           fomo ? "fomo" : "classifier", threads, batch, rates[repeats / 2], rates[0], rates[repeats - 1],
+           yolo ? "swift_yolo" : fomo ? "fomo" : "classifier", threads, batch, rates[repeats / 2], rates[0], rates[repeats - 1],
            (double)ru.ru_maxrss / 1024.0, (long long)params, (long long)macs);
     free(rates);
     sscma_optimizer_destroy(opt);

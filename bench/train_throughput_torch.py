@@ -5,7 +5,8 @@
         [--batch B] [--iters N] [--warmup N] [--repeats R]
 
 The models are tests/golden/ref_models.py's (the layouts libsscma implements): ImageClassifier (MobileNetV2-0.35,
-96x96x3, 10 classes) or Fomo (MobileNetV2-0.35 to stride 8, 3 classes). One fixed random batch, SGD lr 0.01
+96x96x3, 10 classes), Fomo (MobileNetV2-0.35 to stride 8, 3 classes) or SwiftYOLO (tiny, 192x192x3, 4 classes,
+batch 16, the YOLOv5 loss of tests/golden/gen_yolo_loss.py in float32). One fixed random batch, SGD lr 0.01
 momentum 0.9 weight decay 1e-4; each iteration is zero_grad, forward, loss, backward, step (eager mode, default
 NCHW, as SSCMA trains). Prints one JSON line: median images/s over R blocks of N iterations after W warm-up ones,
 and the process's peak resident set.
@@ -21,12 +22,43 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "golden"))
-from ref_models import Fomo, ImageClassifier  # noqa: E402
+from ref_models import Fomo, ImageClassifier, SwiftYOLO  # noqa: E402
+
+YOLO_ANCHORS = [[(10, 13), (16, 30), (33, 23)], [(30, 61), (62, 45), (59, 119)], [(116, 90), (156, 198), (373, 326)]]
+
+
+def yolo_loss(maps, targets, num_classes, img):
+    """mmyolo's YOLOv5 loss in float32 for the throughput peer: tests/golden/gen_yolo_loss.py's reference (whose
+    float64 losses and consistency checks are for golden values) with its assignment, CIoU and weights."""
+    import gen_yolo_loss as g
+    batch = maps[0].shape[0]
+    w_cls, w_bbox, w_obj = 0.5 * num_classes / 80, 0.05, (img / 640.0) ** 2
+    total = maps[0].new_zeros(())
+    for level, m in enumerate(maps):
+        m = m.permute(0, 2, 3, 1)  # NCHW -> NHWC, channel a (5 + C) + k
+        _, h, w, _ = m.shape
+        pred = m.reshape(batch, h, w, 3, 5 + num_classes)
+        target_obj = torch.zeros_like(pred[..., 4])
+        a = g.assign(targets, img, img, level, h, w)
+        if a is not None:
+            b, prior, gy, gx, cls, tbox = a
+            cell = pred[b, gy, gx, prior]
+            s = cell[:, :4].sigmoid()
+            priors = (torch.tensor(YOLO_ANCHORS[level], dtype=torch.float32) / g.STRIDES[level])[prior]
+            iou = g.ciou(torch.cat((s[:, :2] * 2 - 0.5, (s[:, 2:] * 2) ** 2 * priors), dim=-1), tbox, g.EPS)
+            total = total + w_bbox * (1.0 - iou).mean()
+            target_obj[b, gy, gx, prior] = iou.detach().clamp(0)
+            onehot = torch.zeros(len(b), num_classes)
+            onehot[range(len(b)), cls] = 1.0
+            total = total + w_cls * F.binary_cross_entropy_with_logits(cell[:, 5:], onehot)
+        total = total + w_obj * F.binary_cross_entropy_with_logits(pred[..., 4], target_obj) * \
+            g.OBJ_LEVEL_WEIGHTS[level]
+    return total * batch
 
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("model", choices=["classifier", "fomo"])
+    ap.add_argument("model", choices=["classifier", "fomo", "swift_yolo"])
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--batch", type=int, default=0)
     ap.add_argument("--iters", type=int, default=10)
@@ -35,13 +67,21 @@ def main():
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
-    fomo = args.model == "fomo"
-    batch = args.batch or (16 if fomo else 32)
-    model = Fomo(0.35, 3, 3) if fomo else ImageClassifier(0.35, 3, 10)
+    fomo, yolo = args.model == "fomo", args.model == "swift_yolo"
+    batch = args.batch or (16 if fomo or yolo else 32)
+    model = Fomo(0.35, 3, 3) if fomo else SwiftYOLO(4) if yolo else ImageClassifier(0.35, 3, 10)
     model.train()
     opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, weight_decay=1e-4)
-    x = torch.randn(batch, 3, 96, 96)
-    if fomo:
+    x = torch.randn(batch, 3, 192 if yolo else 96, 192 if yolo else 96)
+    if yolo:  # the boxes bench_train.c writes: 1..6 per image, 20..100 px, classes 0..3
+        t = torch.zeros(batch, 8, 6)
+        for b in range(batch):
+            for k in range(b % 6 + 1):
+                w = 20.0 + (b * 7 + k * 13) % 80
+                bx, by = float((b * 31 + k * 47) % int(192 - w)), float((b * 17 + k * 59) % int(192 - w))
+                t[b, k] = torch.tensor([k % 4, bx, by, bx + w, by + 0.8 * w, 1.0])
+        loss_fn = lambda out: yolo_loss(out, t, 4, 192)  # noqa: E731
+    elif fomo:
         t = torch.zeros(batch, 12, 12, 4)
         flat = t.view(-1, 4)
         for i in range(flat.shape[0]):
