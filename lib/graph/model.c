@@ -216,8 +216,6 @@ sscma_status sscma_model_require_loss(const sscma_model *model)
 {
     if (model->io.loss >= 0)
         return SSCMA_OK;
-    if (model->io.no_loss_reason != NULL)
-        return sscma_fail(SSCMA_ERR_UNSUPPORTED, model->io.family, "%s", model->io.no_loss_reason);
     return SSCMA_FAIL(SSCMA_ERR_UNSUPPORTED, "this model has no loss: nothing to train");
 }
 

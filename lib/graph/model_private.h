@@ -20,7 +20,6 @@ typedef struct sscma_model_io_table {
     int32_t n_outputs;
     int32_t loss;   /* the scalar loss, -1 if none */
     char family[64];
-    const char *no_loss_reason; /* static text: why a family builds no loss (yet), NULL: none given */
 } sscma_model_io_table;
 
 /*
@@ -30,8 +29,8 @@ typedef struct sscma_model_io_table {
 sscma_status sscma_model_from_graph(sscma_context *ctx, sscma_graph *graph, const sscma_model_io_table *io,
                                     json_t *config, sscma_model **out);
 
-/* SSCMA_OK when the model has a loss to train; else SSCMA_ERR_UNSUPPORTED with the family's reason (or "this model
- * has no loss"), for the trainer and the runner to refuse before they build anything. */
+/* SSCMA_OK when the model has a loss to train; else SSCMA_ERR_UNSUPPORTED ("this model has no loss"), for the trainer
+ * and the runner to refuse before they build anything. */
 sscma_status sscma_model_require_loss(const sscma_model *model);
 
 /* The model's graph and its input/output table (both borrowed). */

@@ -688,6 +688,89 @@ sscma_status sscma_metric_add_detections(sscma_metric *metric, int32_t num_class
     return coco_eval_add_image(m->coco, gt, n_gt, det, n_det);
 }
 
+/*
+ * CocoMetric's side of a validation batch (state.h): `pred` is a yolo_decode output [B, N, 5 + C] (cx, cy, w, h in input
+ * pixels, objectness, class scores), `labels` a BoxTarget [B, max_boxes, 6] (class, x1, y1, x2, y2, valid). Each
+ * image goes through test_cfg's NMS and into the metric, in the loader's order, in the coordinates of the
+ * validation pipeline's output (docs/training.md, "Detection metric").
+ */
+sscma_status sscma_metric_add_detection_batch(const sscma_context *ctx, sscma_metric *metric,
+                                              const det_nms_config *nms, const sscma_tensor *pred,
+                                              const sscma_tensor *labels, int64_t count, int64_t in_h, int64_t in_w)
+{
+    int32_t pr = 0, lr = 0;
+    int64_t n = 0, attrib = 0, max_boxes = 0, cols = 0;
+    sscma_tensor_rank(pred, &pr), sscma_tensor_rank(labels, &lr);
+    if (pr == 3)
+        sscma_tensor_dim(pred, 1, &n), sscma_tensor_dim(pred, 2, &attrib);
+    if (lr == 3)
+        sscma_tensor_dim(labels, 1, &max_boxes), sscma_tensor_dim(labels, 2, &cols);
+    if (pr != 3 || attrib < 6 || lr != 3 || cols != 6)
+        return SSCMA_FAIL(SSCMA_ERR_SHAPE, "CocoMetric needs the model's decoded boxes [B, N, 5 + C] (pred_output "
+                                           "of a yolo_decode) and a BoxTarget [B, max_boxes, 6] from the validation "
+                                           "loader");
+    const int32_t classes = (int32_t)(attrib - 5);
+    void *pd = NULL, *ld = NULL;
+    sscma_tensor_data(pred, &pd), sscma_tensor_data(labels, &ld);
+    const float *P = pd, *L = ld;
+    float *boxes = sscma_alloc_array(ctx, (size_t)n, 4 * sizeof(float), 64);
+    float *scores = sscma_alloc_array(ctx, (size_t)n, (size_t)classes * sizeof(float), 64);
+    float *obj = sscma_alloc_array(ctx, (size_t)n, sizeof(float), 64);
+    coco_gt *gt = sscma_alloc_array(ctx, (size_t)(max_boxes > 0 ? max_boxes : 1), sizeof(coco_gt), 8);
+    coco_det *det = NULL;
+    int64_t det_cap = 0;
+    sscma_status st = boxes && scores && obj && gt ? SSCMA_OK
+                                                   : SSCMA_FAIL(SSCMA_ERR_OUT_OF_MEMORY, "detection scratch");
+    const det_rescale same = {0.0f, 0.0f, 1.0f, 1.0f, (float)in_w, (float)in_h};
+    for (int64_t b = 0; st == SSCMA_OK && b < count; b++) {
+        const float *p = P + b * n * attrib;
+        for (int64_t i = 0; i < n; i++, p += attrib) {
+            boxes[4 * i] = p[0] - 0.5f * p[2], boxes[4 * i + 1] = p[1] - 0.5f * p[3];
+            boxes[4 * i + 2] = p[0] + 0.5f * p[2], boxes[4 * i + 3] = p[1] + 0.5f * p[3];
+            obj[i] = p[4];
+            memcpy(scores + i * classes, p + 5, (size_t)classes * sizeof(float));
+        }
+        int64_t n_gt = 0;
+        for (int64_t r = 0; r < max_boxes; r++) {
+            const float *row = L + (b * max_boxes + r) * 6;
+            if (row[5] <= 0.5f)
+                continue;
+            coco_gt *g = &gt[n_gt++];
+            g->x = row[1], g->y = row[2], g->w = (double)row[3] - row[1], g->h = (double)row[4] - row[2];
+            g->area = g->w * g->h;
+            g->label = (int32_t)row[0];
+            g->iscrowd = false;
+        }
+        det_result res = {0, NULL, NULL, NULL};
+        if ((st = det_nms(ctx, nms, boxes, scores, obj, n, classes, &same, &res)) != SSCMA_OK)
+            break;
+        if (res.count > det_cap) {
+            sscma_free(ctx, det, (size_t)det_cap * sizeof *det);
+            det_cap = res.count;
+            if ((det = sscma_alloc_array(ctx, (size_t)det_cap, sizeof *det, 8)) == NULL) {
+                det_cap = 0;
+                det_result_free(ctx, &res);
+                st = SSCMA_FAIL(SSCMA_ERR_OUT_OF_MEMORY, "detections");
+                break;
+            }
+        }
+        for (int64_t k = 0; k < res.count; k++) {
+            det[k].x1 = res.boxes[4 * k], det[k].y1 = res.boxes[4 * k + 1];
+            det[k].x2 = res.boxes[4 * k + 2], det[k].y2 = res.boxes[4 * k + 3];
+            det[k].score = res.scores[k];
+            det[k].label = res.labels[k];
+        }
+        st = sscma_metric_add_detections(metric, classes, gt, n_gt, det, res.count);
+        det_result_free(ctx, &res);
+    }
+    sscma_free(ctx, det, (size_t)det_cap * sizeof *det);
+    sscma_free(ctx, gt, (size_t)(max_boxes > 0 ? max_boxes : 1) * sizeof(coco_gt));
+    sscma_free(ctx, obj, (size_t)n * sizeof(float));
+    sscma_free(ctx, scores, (size_t)n * (size_t)classes * sizeof(float));
+    sscma_free(ctx, boxes, (size_t)n * 4 * sizeof(float));
+    return st;
+}
+
 sscma_status sscma_metric_finish_detections(sscma_metric *metric)
 {
     SSCMA_REQUIRE_NONNULL(metric);

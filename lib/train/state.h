@@ -32,7 +32,8 @@ sscma_status sscma_metric_finish_detections(sscma_metric *metric);
 /*
  * One batch of a detector into CocoMetric: pred [B, N, 5 + C] from yolo_decode (cx, cy, w, h in input pixels,
  * objectness, class scores), labels a BoxTarget [B, max_boxes, 6]; each image through `nms` (test_cfg) and added,
- * in the input's coordinates (in_h x in_w). The trainer's validation and the runner's evaluation use it.
+ * in the input's coordinates (in_h x in_w). The trainer's validation, the runner's evaluation and export verification
+ * use it.
  */
 sscma_status sscma_metric_add_detection_batch(const sscma_context *ctx, sscma_metric *metric,
                                               const det_nms_config *nms, const sscma_tensor *pred,

@@ -204,8 +204,8 @@ static const char *const loss_ce_types[] = {"mmdet.CrossEntropyLoss", "CrossEntr
 static const char *const loss_iou_types[] = {"IoULoss", "mmyolo.IoULoss", NULL};
 
 /* bbox_head's loss settings into yolov5_loss's attributes (SSCMA's weights where the config gives none). */
-static sscma_status read_loss(zoo *z, json_t *head, int64_t classes, const int64_t size[2],
-                              const double anchors[3][3][2], sscma_yolov5_loss_attrs *a, int64_t *max_boxes)
+static sscma_status read_loss(zoo *z, json_t *head, int64_t classes, const int64_t size[2], const float *anchors,
+                              sscma_yolov5_loss_attrs *a, int64_t *max_boxes)
 {
     const char *path = "model.bbox_head";
     head_loss_cfg h;
@@ -234,9 +234,8 @@ static sscma_status read_loss(zoo *z, json_t *head, int64_t classes, const int64
             eps = (float)lc.eps;
     }
     memset(a, 0, sizeof *a);
-    a->n_anchors = 18;
-    for (int i = 0; i < a->n_anchors; i++)
-        a->anchors[i] = (float)anchors[i / 6][(i / 2) % 3][i % 2];
+    a->n_anchors = 18; /* (w, h) per prior, P3's first: the graph constant's order */
+    memcpy(a->anchors, anchors, sizeof a->anchors);
     a->n_strides = 3;
     a->strides[0] = 8, a->strides[1] = 16, a->strides[2] = 32;
     a->n_obj_level_weights = 3;
@@ -652,8 +651,7 @@ sscma_status zoo_build_yolo_detector(zoo *z, json_t *cfg, sscma_model_io_table *
     for (int l = 0; l < YOLO_LEVELS; l++)
         dec.strides[l] = (int32_t)yolo_strides[l];
     dec.n_anchors = YOLO_LEVELS * YOLO_PRIORS * 2;
-    for (int i = 0; i < dec.n_anchors; i++)
-        dec.anchors[i] = (float)anchors[i / 6][(i / 2) % 3][i % 2];
+    memcpy(dec.anchors, pd, (size_t)dec.n_anchors * sizeof *pd);
     io->outputs[YOLO_LEVELS] = zoo_op(z, "pred", "yolo_decode", &dec, preds, YOLO_LEVELS);
     io->output_names[YOLO_LEVELS] = "pred";
     io->n_outputs = YOLO_LEVELS + 1;
@@ -663,7 +661,7 @@ sscma_status zoo_build_yolo_detector(zoo *z, json_t *cfg, sscma_model_io_table *
     sscma_yolov5_loss_attrs la;
     int64_t max_boxes = 0;
     const int64_t classes = zoo_desc(z, preds[0])->dims[3] / YOLO_PRIORS - 5;
-    if (read_loss(z, head, classes, size, anchors, &la, &max_boxes) != SSCMA_OK)
+    if (read_loss(z, head, classes, size, pd, &la, &max_boxes) != SSCMA_OK)
         return z->st;
     const int64_t target_dims[3] = {1, max_boxes, 6};
     if ((z->st = sscma_graph_add_input(z->g, "target", SSCMA_DTYPE_F32, 3, target_dims, SSCMA_INPUT_TARGET,
