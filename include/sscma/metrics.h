@@ -10,8 +10,9 @@
  *   {"type": "PointMetric", "input_size": [112, 112], "threshold": 10}   keypoint/Acc (SSCMA's PFLD metric), NME
  *   {"type": "MSE"}                                mse
  *   {"type": "CocoMetric", "proposal_nums": [100, 1, 10]}   coco/bbox_mAP, _50, _75, _s, _m, _l, coco/bbox_AR@1,
- *                                                 ... (pycocotools' 12 numbers); the trainer feeds it boxes per
- *                                                 image, sscma_metric_update refuses it (SSCMA_ERR_UNSUPPORTED)
+ *                                                 ... (pycocotools' 12 numbers); the trainer's validation, the
+ *                                                 runner's evaluation and export verification feed it boxes per
+ *                                                 image; sscma_metric_update refuses it (SSCMA_ERR_UNSUPPORTED)
  *
  * docs/training.md gives the exact formulas, inputs and keys of each.
  */

@@ -36,7 +36,8 @@ typedef struct sscma_predict_options {
     uint32_t struct_size;
     float score_threshold; /* negative (default): the family's default. With "family" metadata: FOMO cells whose
                               class probability exceeds it (default 0.5), classes at or above it (default 0).
-                              Without (SSCMA-Micro's rules): scores above it (default 0.25, the device's) */
+                              YOLODetector, and files without metadata (SSCMA-Micro's rules): scores above it
+                              (default 0.25, the device's) */
     int32_t top_k;         /* classifier: the best k classes (default 5; negative: all) */
     /* Appended after the first version (which ends at top_k); a caller built with that size gets the defaults. */
     const char *task;      /* the output's layout: "cls", "fomo", "pfld" or "yolo"; NULL or "" (default): the
@@ -61,9 +62,9 @@ SSCMA_API sscma_status sscma_image_read(sscma_context *ctx, const char *path, in
  * non-maximum suppression; PFLD's keypoints in order (docs/deployment.md gives each family's thresholds and order,
  * which for a file without "family" metadata are SSCMA-Micro's). *count receives the number of results found, which
  * may exceed capacity (only capacity are written). options may be NULL (sscma_predict_task says which
- * post-processing that is). Errors: a model whose family ("family" metadata) is not ImageClassifier, Fomo or PFLD and no options->task, a file
- * without it whose layout none of SSCMA-Micro's matches, an output without the task's shape (SSCMA_ERR_UNSUPPORTED),
- * an unknown task or an iou_threshold outside 0..1 (SSCMA_ERR_INVALID_ARGUMENT), a bad image tensor
+ * post-processing that is). Errors: a model whose family ("family" metadata) is not ImageClassifier, Fomo, PFLD or
+ * YOLODetector and no options->task, a file without it whose layout none of SSCMA-Micro's matches, an output
+ * without the task's shape (SSCMA_ERR_UNSUPPORTED), an unknown task or an iou_threshold outside 0..1 (SSCMA_ERR_INVALID_ARGUMENT), a bad image tensor
  * (SSCMA_ERR_DTYPE, SSCMA_ERR_SHAPE), the runtime's errors.
  */
 SSCMA_API sscma_status sscma_predict(sscma_qmodel *qmodel, const sscma_tensor *image,
