@@ -64,8 +64,8 @@ SSCMA_API sscma_status sscma_image_read(sscma_context *ctx, const char *path, in
  * may exceed capacity (only capacity are written). options may be NULL (sscma_predict_task says which
  * post-processing that is). Errors: a model whose family ("family" metadata) is not ImageClassifier, Fomo, PFLD or
  * YOLODetector and no options->task, a file without it whose layout none of SSCMA-Micro's matches, an output
- * without the task's shape (SSCMA_ERR_UNSUPPORTED), an unknown task or an iou_threshold outside 0..1 (SSCMA_ERR_INVALID_ARGUMENT), a bad image tensor
- * (SSCMA_ERR_DTYPE, SSCMA_ERR_SHAPE), the runtime's errors.
+ * without the task's shape (SSCMA_ERR_UNSUPPORTED), an unknown task or an iou_threshold outside 0..1
+ * (SSCMA_ERR_INVALID_ARGUMENT), a bad image tensor (SSCMA_ERR_DTYPE, SSCMA_ERR_SHAPE), the runtime's errors.
  */
 SSCMA_API sscma_status sscma_predict(sscma_qmodel *qmodel, const sscma_tensor *image,
                                      const sscma_predict_options *options, sscma_prediction *results, int32_t capacity,
