@@ -136,6 +136,13 @@ static sscma_status decode_level(sscma_qmodel *q, const sscma_yolo_decode *d, in
     double grid_lo = -0.5 * stride, grid_hi = ((double)(w > h ? w : h) - 1.5) * stride, anchor_hi = 0.0;
     for (int64_t i = 0; i < 2 * na; i++)
         anchor_hi = anchors[i] > anchor_hi ? anchors[i] : anchor_hi;
+    /*
+     * A width or height beyond twice the input's extent (plus the centre's reach past the border, 2 s) gives the
+     * same box once the post-processing clamps it to the image: saturating there loses nothing, while the anchors'
+     * bound 4 a (1,492 px for P5's 373) would make the int8 step of the whole output 6 px at 96x96.
+     */
+    const double extent = 2.0 * ((double)(w > h ? w : h) * stride + 2.0 * stride);
+    anchor_hi = anchor_hi < extent ? anchor_hi : extent;
     set_range(q, xy2, 0.0, 2.0 * stride);
     set_range(q, xy3, grid_lo, grid_hi + 2.0 * stride);
     set_range(q, wh2, 0.0, 1.0);

@@ -199,7 +199,8 @@ static void bad_descriptions_are_refused(void)
 
 /*
  * QAT: the decode's ranges are not observed by the trained graph's observers, so the lowering states them from the
- * sigmoid's [0, 1]; the converted model's output range is then [-s/2 of the coarsest level, 4 x the largest anchor].
+ * sigmoid's [0, 1]; the converted model's output range is then [-s/2 of the coarsest level, the largest w or h kept],
+ * w and h saturating where the clamped box would no longer change.
  * Also exercises the description surviving the graph rewrite (sscma_model_replace_graph).
  */
 static void qat_converts_with_the_decode_ranges(void)
@@ -225,8 +226,11 @@ static void qat_converts_with_the_decode_ranges(void)
     CHECK_INT_EQ(q->n_outputs, 1);
     const qm_tensor *y = &q->t[q->outputs[0]];
     CHECK(y->dtype == SSCMA_DTYPE_I8 && y->dims[1] == FIXTURE_YOLO_ROWS && y->dims[2] == 5 + FIXTURE_YOLO_CLASSES);
-    /* [-16, 4 * 373] in 255 steps, zero point where 0 falls */
-    double expect = (4.0 * 373.0 + 16.0) / 255.0;
+    /*
+     * [-16, 256] in 255 steps, zero point where 0 falls: w, h saturate at twice the 64-pixel input plus P5's reach
+     * 2 x 32 past the border (2 (64 + 64) = 256), not at 4 x 373 (P5's largest anchor)
+     */
+    double expect = (2.0 * (64.0 + 2.0 * 32.0) + 16.0) / 255.0;
     printf("# QAT output scale %.6g (expected %.6g), zero point %d\n", (double)y->scale[0], expect,
            (int)y->zero_point[0]);
     CHECK(fabs(y->scale[0] - expect) < 1e-3 * expect);
