@@ -5,9 +5,11 @@
 #ifndef SSCMA_EXAMPLE_H
 #define SSCMA_EXAMPLE_H
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include <sscma/sscma.h>
@@ -37,7 +39,8 @@ typedef struct example_args {
 
 /*
  * Parses --epochs --train --valid (or --test) --threads --seed --lr --data --work-dir --quiet over the defaults in
- * *a. Returns 0, or 2 after printing `usage` for an unknown option or a missing value.
+ * *a, and creates the --work-dir folder when it does not exist (its parent must). Returns 0, or 2 after printing
+ * `usage` for an unknown option or a missing value, or when the folder cannot be created.
  */
 static inline int example_parse(int argc, char **argv, example_args *a, const char *usage)
 {
@@ -68,6 +71,10 @@ static inline int example_parse(int argc, char **argv, example_args *a, const ch
             return 2;
         }
         i++;
+    }
+    if (a->work_dir != NULL && mkdir(a->work_dir, 0777) != 0 && errno != EEXIST) {
+        fprintf(stderr, "%s: --work-dir %s: %s\n", argv[0], a->work_dir, strerror(errno));
+        return 2;
     }
     return 0;
 }
