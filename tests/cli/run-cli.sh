@@ -135,6 +135,39 @@ done
 ok "curves.svg is an SVG with three panels" \
     /usr/bin/python3 -c "import xml.etree.ElementTree as E; r=E.parse('wd/curves.svg').getroot(); \
 import sys; sys.exit(0 if r.tag.endswith('svg') and len(r.findall('{http://www.w3.org/2000/svg}g')) == 3 else 1)"
+# The curves' axes: 1-2-5 ticks (not a constant learning rate drawn from 0.001 to 1.001 with ticks like 25.75),
+# the best epoch marked; rendered by librsvg as a browser would (text, not only lines).
+cat >ticks.py <<'PY'
+import math, re, sys, xml.etree.ElementTree as E
+ns = '{http://www.w3.org/2000/svg}'
+panels = E.parse(sys.argv[1]).getroot().findall(ns + 'g')
+def ticks(g, anchor):
+    return [float(t.text) for t in g.findall(ns + 'text')
+            if t.get('text-anchor') == anchor and re.fullmatch(r'-?[0-9.]+(e-?[0-9]+)?', t.text or '')]
+def nice(v):
+    steps = [round(b - a, 12) for a, b in zip(v, v[1:])]
+    if len(v) < 2 or max(steps) - min(steps) > 1e-9 * max(abs(x) for x in v + [1e-30]):
+        return False
+    m = steps[0] / 10 ** math.floor(math.log10(steps[0]))
+    return any(abs(m - k) < 1e-6 for k in (1, 2, 5))
+lr = ticks(panels[1], 'end')
+want = float(sys.argv[2]) if len(sys.argv) > 2 else None
+ok = nice(lr) and nice(ticks(panels[2], 'middle')) and \
+    (want is None or (lr[0] < want < lr[-1] and lr[-1] - lr[0] <= 0.5 * want)) and \
+    any('best' in (t.text or '') for t in panels[2].findall(ns + 'text'))
+print(lr, ticks(panels[2], 'middle'))
+sys.exit(0 if ok else 1)
+PY
+ok "curves.svg: learning rate and epoch axes on 1-2-5 ticks, the best epoch marked" /usr/bin/python3 ticks.py wd/curves.svg
+ok "a constant learning rate is drawn around its value" sh -c '"$0" train "$1" --work-dir const --quiet "$2" "$3" "$4" \
+    "$5" epochs=2 "param_scheduler=[]" && /usr/bin/python3 ticks.py const/curves.svg 0.001' "$SSCMA" "$FOMO" "${O[@]}"
+if command -v rsvg-convert >/dev/null; then
+    ok "rsvg-convert renders curves.svg with its words" sh -c 'rsvg-convert wd/curves.svg -o curves.png &&
+        /usr/bin/python3 "$0" curves.png --em 11 --present iteration epoch loss \
+        --absent Trouser Sandal' "$SRC/tests/cli/picture_text.py"
+else
+    n=$((n + 1)); echo "ok $n - rsvg-convert renders curves.svg # SKIP rsvg-convert is not installed (librsvg2-bin)"
+fi
 ok "config.json is the resolved config" json wd/config.json "d['model']['head']['num_classes'] == 4 and d['work_dir'] == 'wd'"
 ok "log.jsonl has training and validation lines" /usr/bin/python3 -c "
 import json
@@ -203,7 +236,10 @@ all(o['name'] in ('T-shirt/top', 'Trouser', 'Sneaker', 'Bag') and (o['x'] - 4) %
 [o['score'] for o in d['results'][0]['objects']] == sorted((o['score'] for o in d['results'][0]['objects']), reverse=True)"
 ok "infer --draw writes a PNG grid of the two images" /usr/bin/python3 -c "
 import struct, sys; b = open('pred.png', 'rb').read(24)
-sys.exit(0 if b[:8] == b'\x89PNG\r\n\x1a\n' and struct.unpack('>II', b[16:24]) == (2 * 96 + 2, 96) else 1)"
+sys.exit(0 if b[:8] == b'\x89PNG\r\n\x1a\n' and struct.unpack('>I', b[16:20])[0] > 2 * 2 * 96 else 1)"
+ok "infer --draw labels the objects with their class names, and a legend names the classes" \
+    /usr/bin/python3 "$SRC/tests/cli/picture_text.py" pred.png --present T-shirt/top Trouser Sneaker Bag \
+    --absent Pullover Sandal
 ok "infer from a config and a checkpoint" "$SSCMA" infer "$FOMO" wd/last.ckpt det/valid/000002.png "${O[@]}"
 
 # Swift-YOLO through SSCMA's recipe (Mosaic, YOLOv5RandomAffine, Albu, HSV; YOLOv5 loss; CocoMetric), exported int8
@@ -215,6 +251,9 @@ ok "its validation logs CocoMetric's numbers" /usr/bin/python3 -c "
 import json, sys; v = [d for d in map(json.loads, open('sy/log.jsonl')) if d.get('mode') == 'val']
 sys.exit(0 if v and 0 <= v[-1]['coco/bbox_mAP_50'] <= 1 and v[-1]['coco/bbox_mAP_l'] == -1 else 1)"
 ok "its predictions are drawn" test -s sy/predictions.png
+ok "predictions.png shows the ground truth beside the prediction, with class names" \
+    /usr/bin/python3 "$SRC/tests/cli/picture_text.py" sy/predictions.png --present "ground truth" prediction \
+    T-shirt/top Trouser Sneaker Bag --absent Pullover Sandal
 "$SSCMA" export "$SY" sy/last.ckpt --format tflite --verify "${Y[@]}" --json >sy.json 2>/dev/null
 ok "Swift-YOLO int8 export --verify: the file gives the model's values and mAP50" \
     json sy.json "d['verify']['values_differing'] == 0 and d['verify']['metric'] == 'coco/bbox_mAP_50' and \
@@ -241,8 +280,10 @@ ok "PipelineSwitchHook in SSCMA's form switches the pipeline for the second epoc
 ok "the Fashion-MNIST recipe trains (one epoch on 2,000 images)" "$SSCMA" train "$FMNIST" --work-dir fm --quiet \
     --cfg-options epochs=1 train_dataloader.dataset.indices=2000 val_dataloader.dataset.indices=500
 ok "a classifier's work dir has confusion.png and predictions.png" test -s fm/confusion.png -a -s fm/predictions.png
-ok "confusion.png is 10 cells of 24 px square" /usr/bin/python3 -c "
-import struct, sys; b = open('fm/confusion.png', 'rb').read(24); sys.exit(0 if struct.unpack('>II', b[16:24]) == (240, 240) else 1)"
+ok "confusion.png names the classes on both axes" /usr/bin/python3 "$SRC/tests/cli/picture_text.py" \
+    fm/confusion.png --present predicted T-shirt/top Pullover "Ankle boot" Sandal --absent Swift Mosaic
+ok "predictions.png gives each image's true class" /usr/bin/python3 "$SRC/tests/cli/picture_text.py" \
+    fm/predictions.png --present "true:" "pred:" --absent Swift Mosaic
 # The work dir's pictures are replaced together: when one of them cannot be (predictions.png is a directory here),
 # the others keep their previous content, and no temporary file stays behind.
 mkdir -p pic/predictions.png && echo old >pic/confusion.png && echo old >pic/curves.svg
@@ -357,7 +398,12 @@ fails "a missing image names the file" 1 "x.png" "$SSCMA" infer wd/last_int8.tfl
 cp model.onnx bad.tflite
 fails "not a TFLite file names it" 1 "bad.tflite" "$SSCMA" infer bad.tflite det/valid/000000.png
 fails "--resume without a checkpoint" 1 "last_checkpoint" "$SSCMA" train "$FOMO" --work-dir empty "${O[@]}" --resume --quiet
-fails "--draw of a classifier is refused" 2 "--draw" "$SSCMA" infer fm.tflite gray.png --draw x.png
+"$SSCMA" infer fm.tflite gray.png --json --draw cls.png >clsdraw.json 2>/dev/null
+ok "infer --draw of a classifier writes its best class under the image" sh -c '/usr/bin/python3 "$0" cls.png \
+    --present "$(/usr/bin/python3 -c "import json; print(json.load(open(\"clsdraw.json\"))[\"results\"][0][\"classes\"][0][\"name\"])")" \
+    --absent Swift Mosaic' "$SRC/tests/cli/picture_text.py"
+ok "with SSCMA_FONT=none, --draw writes its text in the built-in font" sh -c 'SSCMA_FONT=none "$0" \
+    infer fm.tflite gray.png --draw nofont.png --quiet && test -s nofont.png' "$SSCMA"
 fails "export needs --format" 2 "--format" "$SSCMA" export "$FOMO" wd/last.ckpt
 fails "--verify of ONNX is refused" 2 "onnxruntime" "$SSCMA" export "$FOMO" wd/last.ckpt --format onnx --verify
 fails "an unknown option" 2 "unknown option '--bogus'" "$SSCMA" train "$FOMO" --bogus

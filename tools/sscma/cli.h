@@ -72,8 +72,12 @@ int cli_files_add(cli_files *fs, const char *path, const void *data, size_t size
 int cli_files_commit(cli_files *fs);
 void cli_files_abort(cli_files *fs);
 
-/* Draws work_dir/curves.svg from work_dir/log.jsonl (loss and lr per iteration, validation metrics per epoch). */
-int cli_write_curves(const char *work_dir, cli_files *batch);
+/*
+ * Draws work_dir/curves.svg from work_dir/log.jsonl: loss (on a log axis when it spans a decade) and lr per
+ * iteration, validation metrics per epoch with the best epoch of `best_key` marked (the checkpoint hook's save_best;
+ * NULL or "auto": the first metric) by `best_rule` (1 greater, 0 less, -1 from the name as mmengine infers it).
+ */
+int cli_write_curves(const char *work_dir, const char *best_key, int best_rule, cli_files *batch);
 
 /* A context with --threads, the config's randomness.seed and a log callback that prints INFO lines unless --quiet. */
 int cli_context(const cli_args *a, sscma_config *cfg, sscma_context **out);
@@ -122,29 +126,69 @@ void cli_metric_json(const sscma_metric *metric, json_t *obj);
 /* Prints each "name: value" of a JSON object of metrics, indented, on stdout. */
 void cli_print_metrics(json_t *metrics);
 
-/* A picture of up to CLI_GRID_MAX images, four per row, each with its predictions drawn. */
+/* An RGB picture region: h x w pixels, `stride` pixels from one row to the next. */
+typedef struct cli_canvas {
+    uint8_t *px;
+    int64_t h, w, stride;
+} cli_canvas;
+
+/* Text (text.c): the width in pixels of UTF-8 text `s` at pixel height `size`. */
+int cli_text_width(const char *s, int size);
+/* Draws `s` with the top of its line at (x, y), blended in colour rgb, clipped to the canvas. */
+void cli_text(const cli_canvas *c, int64_t x, int64_t y, const char *s, int size, const uint8_t *rgb);
+/* The same turned a quarter counter-clockwise: it reads upwards from row y, the top of its line at column x. */
+void cli_text_vertical(const cli_canvas *c, int64_t x, int64_t y, const char *s, int size, const uint8_t *rgb);
+/* The font in use: a TrueType file's path, or "built-in (stb_easy_font)". */
+const char *cli_text_font(void);
+
+/* A picture of up to CLI_GRID_MAX images, four per row, each with its predictions drawn and labelled. */
 #define CLI_GRID_MAX 16
 typedef struct cli_grid {
     uint8_t *px; /* RGB, h x w */
     int64_t h, w, cell_h, cell_w, cells, count;
+    int64_t scale, img_h, img_w; /* each image enlarged `scale` times (small images: 160 px or more) */
+    bool truth;                  /* each cell shows the ground truth beside the prediction */
+    bool legend;                 /* a legend of the class colours under the cells */
+    json_t *classes;             /* the class names (borrowed; NULL: "class N") */
 } cli_grid;
 
 typedef enum cli_draw {
-    CLI_DRAW_BOXES,  /* FOMO cells as rectangles in their class colour */
-    CLI_DRAW_POINTS, /* keypoints as crosses */
-    CLI_DRAW_RIGHT,  /* a classifier's right answer: a green frame */
-    CLI_DRAW_WRONG   /* a wrong one: a red frame */
+    CLI_DRAW_BOXES,  /* FOMO cells and YOLO boxes as rectangles in their class colour, labelled with name and score */
+    CLI_DRAW_POINTS, /* keypoints as numbered crosses */
+    CLI_DRAW_RIGHT,  /* a classifier's right answer: a green frame, true and predicted class under the image */
+    CLI_DRAW_WRONG,  /* a wrong one: a red frame */
+    CLI_DRAW_LABEL   /* a classifier's answer where the truth is not known: the top class under the image */
 } cli_draw;
 
-/* A grid for `images` images (at most CLI_GRID_MAX are drawn). */
-void cli_grid_init(cli_grid *g, int64_t images);
-/* Draws the next image (u8 [H, W, C]) with its results; images past the grid's size are ignored. -1: no memory. */
-int cli_grid_add(cli_grid *g, const sscma_tensor *img, const sscma_prediction *r, int32_t n, cli_draw how);
+/* A validation image's ground truth, drawn beside the prediction (NULL where there is none). */
+typedef struct cli_truth {
+    int32_t label;             /* classifier: the true class (-1: none) */
+    const float *boxes;        /* x1, y1, x2, y2 per box, pixels of the image */
+    const int32_t *box_labels; /* the boxes' classes */
+    int32_t n_boxes;
+    const float *points; /* x, y per keypoint */
+    int32_t n_points;
+} cli_truth;
+
+/*
+ * A grid for `images` images (at most CLI_GRID_MAX are drawn), the class names in `classes` (a JSON array, borrowed,
+ * or NULL), with a ground-truth panel beside each prediction when `truth`.
+ */
+void cli_grid_init(cli_grid *g, int64_t images, json_t *classes, bool truth);
+/*
+ * Draws the next image (u8 [H, W, C]) with its results and, when the grid shows it, `t` (NULL: none); images past
+ * the grid's size are ignored. -1: no memory.
+ */
+int cli_grid_add(cli_grid *g, const sscma_tensor *img, const sscma_prediction *r, int32_t n, cli_draw how,
+                 const cli_truth *t);
 /* Writes the grid as a PNG, atomically, or into `batch` (cli_files) when not NULL. 0 or -1. */
 int cli_grid_write(const cli_grid *g, const char *path, cli_files *batch);
 void cli_grid_free(cli_grid *g);
-/* The confusion matrix (rows true, columns predicted; k x k counts) as a PNG: rows shaded by share. 0 or -1. */
-int cli_write_confusion(const char *path, const int64_t *matrix, int32_t k, cli_files *batch);
+/*
+ * The confusion matrix (rows true, columns predicted; k x k counts) as a PNG: class names on both axes, each cell
+ * shaded by its row share and labelled with its count and row percentage. `classes`: the names or NULL. 0 or -1.
+ */
+int cli_write_confusion(const char *path, const int64_t *matrix, int32_t k, json_t *classes, cli_files *batch);
 
 int cli_train(cli_args *a);
 int cli_eval(cli_args *a);

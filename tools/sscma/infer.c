@@ -72,7 +72,7 @@ int cli_infer(cli_args *a)
         po.iou_threshold = (float)a->iou;
     const char *task = "";
     cli_grid g;
-    cli_grid_init(&g, a->n_positional - first_image);
+    cli_grid_init(&g, a->n_positional - first_image, classes, false);
     json_t *all = json_array();
     for (int i = first_image; i < a->n_positional; i++) {
         sscma_tensor *img = NULL;
@@ -94,12 +94,12 @@ int cli_infer(cli_args *a)
         }
         const bool fomo = strcmp(task, "fomo") == 0, pfld = strcmp(task, "pfld") == 0,
                    yolo = strcmp(task, "yolo") == 0, boxes = fomo || yolo;
-        if (a->draw != NULL && !boxes && !pfld) {
+        if (a->draw != NULL && !boxes && !pfld && strcmp(task, "cls") != 0) {
             sscma_tensor_destroy(img);
             json_decref(all);
             json_decref(classes);
             cli_grid_free(&g);
-            rc = cli_error(a, 2, "--draw draws FOMO and YOLO objects and PFLD keypoints; this model is a %s (%s)",
+            rc = cli_error(a, 2, "--draw draws classes, FOMO and YOLO objects and PFLD keypoints; this model is a %s (%s)",
                            task, family[0] ? family : "recognised by its layout");
             goto done;
         }
@@ -123,7 +123,7 @@ int cli_infer(cli_args *a)
             }
             json_array_append_new(items, e);
         }
-        if (a->draw != NULL && cli_grid_add(&g, img, r, n, boxes ? CLI_DRAW_BOXES : CLI_DRAW_POINTS) != 0) {
+        if (a->draw != NULL && cli_grid_add(&g, img, r, n, boxes ? CLI_DRAW_BOXES : pfld ? CLI_DRAW_POINTS : CLI_DRAW_LABEL, NULL) != 0) {
             sscma_tensor_destroy(img);
             json_decref(items);
             json_decref(all);

@@ -88,13 +88,6 @@ static int last_checkpoint(const cli_args *a, const char *work_dir, char *buf, s
 static int write_pictures(sscma_runner *runner, const sscma_metric *metric, const char *work_dir, cli_files *batch)
 {
     char path[4200];
-    int32_t k = 0;
-    const int64_t *matrix = NULL;
-    if (metric != NULL && sscma_metric_confusion_matrix(metric, &k, &matrix) == SSCMA_OK) {
-        snprintf(path, sizeof path, "%s/confusion.png", work_dir);
-        if (cli_write_confusion(path, matrix, k, batch) != 0)
-            return -1;
-    }
     sscma_model *model = NULL;
     sscma_dataset *ds = NULL;
     sscma_qmodel *q = NULL;
@@ -107,28 +100,49 @@ static int write_pictures(sscma_runner *runner, const sscma_metric *metric, cons
         sscma_qmodel_destroy(q);
         return -1;
     }
-    const char *family = "";
-    sscma_qmodel_meta(q, "family", &family);
+    /* the post-processing sscma_predict chooses, as sscma infer draws it */
+    const char *task = "", *classes_text = NULL;
+    sscma_predict_options po;
+    sscma_predict_options_init(&po, sizeof po);
+    if (sscma_predict_task(q, &po, &task) != SSCMA_OK) {
+        sscma_clear_error();
+        task = "";
+    }
+    const bool boxes = strcmp(task, "fomo") == 0 || strcmp(task, "yolo") == 0, points = strcmp(task, "pfld") == 0;
+    json_t *classes =
+        sscma_qmodel_meta(q, "classes", &classes_text) == SSCMA_OK ? json_loads(classes_text, 0, NULL) : NULL;
+    int32_t k = 0;
+    const int64_t *matrix = NULL;
+    if (metric != NULL && sscma_metric_confusion_matrix(metric, &k, &matrix) == SSCMA_OK) {
+        snprintf(path, sizeof path, "%s/confusion.png", work_dir);
+        if (cli_write_confusion(path, matrix, k, classes, batch) != 0) {
+            json_decref(classes);
+            sscma_qmodel_destroy(q);
+            return -1;
+        }
+    }
     int64_t n = 0;
     sscma_dataset_size(ds, &n);
     cli_grid g;
-    cli_grid_init(&g, n);
+    cli_grid_init(&g, n, classes, true);
     int rc = 0;
     for (int64_t i = 0; rc == 0 && i < g.cells; i++) {
         sscma_sample *s = NULL;
         sscma_tensor *img = NULL;
         sscma_prediction r[64];
-        int32_t found = 0, label = -1;
+        int32_t found = 0;
+        cli_truth t = {.label = -1};
         if (sscma_dataset_get(ds, i, &s) != SSCMA_OK || sscma_sample_image(s, &img) != SSCMA_OK ||
             sscma_predict(q, img, NULL, r, 64, &found) != SSCMA_OK) {
             rc = -1;
         } else {
-            cli_draw how = strcmp(family, "Fomo") == 0 ? CLI_DRAW_BOXES : strcmp(family, "PFLD") == 0 ? CLI_DRAW_POINTS
-                                                                                                   : CLI_DRAW_RIGHT;
-            sscma_sample_label(s, &label);
-            if (how == CLI_DRAW_RIGHT && (found == 0 || r[0].class_id != label))
+            cli_draw how = boxes ? CLI_DRAW_BOXES : points ? CLI_DRAW_POINTS : CLI_DRAW_RIGHT;
+            sscma_sample_label(s, &t.label);
+            sscma_sample_boxes(s, &t.n_boxes, &t.boxes, &t.box_labels);
+            sscma_sample_keypoints(s, &t.n_points, &t.points);
+            if (how == CLI_DRAW_RIGHT && (found == 0 || r[0].class_id != t.label))
                 how = CLI_DRAW_WRONG;
-            rc = cli_grid_add(&g, img, r, found < 64 ? found : 64, how);
+            rc = cli_grid_add(&g, img, r, found < 64 ? found : 64, how, &t);
         }
         sscma_sample_destroy(s);
     }
@@ -136,6 +150,7 @@ static int write_pictures(sscma_runner *runner, const sscma_metric *metric, cons
     if (rc == 0 && g.count > 0)
         rc = cli_grid_write(&g, path, batch);
     cli_grid_free(&g);
+    json_decref(classes);
     sscma_qmodel_destroy(q);
     return rc;
 }
@@ -251,7 +266,21 @@ int cli_train(cli_args *a)
         goto done;
     }
     cli_files pictures = {0};
-    bool curves_ok = cli_write_curves(work_dir, &pictures) == 0;
+    /* the validation panel marks the metric the checkpoint hook keeps the best of, by its rule */
+    const char *best_json = NULL, *rule_json = NULL;
+    json_t *best_key = sscma_config_get(cfg, "default_hooks.checkpoint.save_best", &best_json) == SSCMA_OK
+                           ? json_loads(best_json, JSON_DECODE_ANY, NULL)
+                           : NULL;
+    json_t *rule = sscma_config_get(cfg, "default_hooks.checkpoint.rule", &rule_json) == SSCMA_OK
+                       ? json_loads(rule_json, JSON_DECODE_ANY, NULL)
+                       : NULL;
+    sscma_clear_error();
+    const char *rule_name = json_string_value(rule);
+    bool curves_ok = cli_write_curves(work_dir, json_string_value(best_key),
+                                      rule_name == NULL ? -1 : strcmp(rule_name, "greater") == 0 ? 1 : 0,
+                                      &pictures) == 0;
+    json_decref(best_key);
+    json_decref(rule);
     json_t *out = json_pack("{s:s}", "work_dir", work_dir);
     int64_t epochs = 0, iters = 0;
     sscma_trainer_position(trainer, &epochs, &iters);
