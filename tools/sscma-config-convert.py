@@ -7,7 +7,8 @@ The file is read with Python's `ast` module and evaluated by a small interpreter
 statement and expression kinds (docs/coming-from-sscma.md, "Converting a Python config"): assignments, literals,
 names bound earlier in the file or by its `_base_` files, dict(...) / list / tuple / set displays, arithmetic,
 comparisons, conditional expressions, string concatenation and formatting on known values, subscripts,
-`if` statements on known values, list.append/extend/insert/pop on the file's own lists, imports (a name imported
+`if` statements on known values, list.append/extend/insert/pop and dict.update/merge (mmengine's: recursive) on
+the file's own values, imports (a name imported
 from a module stands for its type name, as mmengine's pure-Python configs use classes), `_base_` chains (old style,
 with `_delete_=True` and `{{_base_.x}}`) and `with read_base(): from .base import *` (new style). Anything else
 is refused with the file, line and column. Nothing in the file is executed, imported or opened, except the
@@ -80,7 +81,6 @@ class Evaluator:
         self.ns = {}
         self.imported = set()
         self.nodes = 0
-        self.base_files = []
 
     def fail(self, node, msg):
         raise ConfigError('%s: %s' % (_where(self.path, node), msg))
@@ -155,7 +155,6 @@ class Evaluator:
             if rel is None:
                 self.fail(imp, 'read_base() import without a module')
             values = self.loader(rel, self.path, imp)
-            self.base_files.append(values)
             for alias in imp.names:
                 if alias.name == '*':
                     for k, v in values.items():
@@ -182,6 +181,11 @@ class Evaluator:
                 obj[key] = value
             else:
                 self.fail(target, 'assignment to a subscript of something other than a dict or list')
+        elif isinstance(target, ast.Attribute) and not target.attr.startswith('_'):
+            obj = self.expr(target.value)  # mmengine's ConfigDict: cfg.key = value
+            if not isinstance(obj, dict):
+                self.fail(target, "assignment to attribute '%s' of something other than a dict" % target.attr)
+            obj[target.attr] = value
         elif isinstance(target, (ast.Tuple, ast.List)):
             if not isinstance(value, (list, tuple)) or len(value) != len(target.elts):
                 self.fail(target, 'cannot unpack the value into %d names' % len(target.elts))
@@ -193,12 +197,29 @@ class Evaluator:
     LIST_METHODS = {'append': (1, 1), 'extend': (1, 1), 'insert': (2, 2), 'pop': (0, 1)}
 
     def method_call(self, call):
+        """NAME.append/extend/insert/pop(...) on a list, NAME.update(...) on a dict (NAME or NAME['k']...)."""
         f = call.func
-        if not (isinstance(f, ast.Attribute) and isinstance(f.value, ast.Name) and f.attr in self.LIST_METHODS):
-            self.fail(call, 'a call statement other than NAME.append/extend/insert/pop(...) on a list')
-        obj = self.lookup(f.value, f.value.id)
+        recv = f.value if isinstance(f, ast.Attribute) else None
+        while isinstance(recv, ast.Subscript):
+            recv = recv.value
+        if not isinstance(recv, ast.Name) or f.attr not in self.LIST_METHODS and f.attr not in ('update', 'merge'):
+            self.fail(call, 'a call statement other than NAME.append/extend/insert/pop(...) on a list or '
+                      'NAME.update/merge(...) on a dict')
+        obj = self.expr(f.value)
+        if f.attr in ('update', 'merge'):
+            if not isinstance(obj, dict):
+                self.fail(call, '%s() of something other than a dict' % f.attr)
+            other = self.call(ast.Call(func=ast.Name(id='dict'), args=call.args, keywords=call.keywords,
+                                       lineno=call.lineno, col_offset=call.col_offset), 1)
+            if f.attr == 'update':
+                self.update(obj, other)
+            else:  # mmengine's ConfigDict.merge: the _base_ rule, _delete_ included
+                merged = strip_delete(other, self.path) if other.get('_delete_') else merge(obj, other, self.path)
+                obj.clear()
+                obj.update(merged)
+            return
         if not isinstance(obj, list):
-            self.fail(call, "'%s' is not a list" % f.value.id)
+            self.fail(call, "'%s' is not a list" % ast.unparse(f.value))
         if call.keywords:
             self.fail(call, 'keyword arguments to list.%s' % f.attr)
         args = [self.expr(a) for a in call.args]
@@ -209,11 +230,20 @@ class Evaluator:
             self.fail(call, 'list.%s: the index must be an integer' % f.attr)
         if f.attr == 'extend' and not isinstance(args[0], (list, tuple)):
             self.fail(call, 'list.extend: the argument must be a list or tuple')
-        if f.attr == 'pop' and not obj:
-            self.fail(call, 'pop from an empty list')
+        if f.attr == 'pop' and (not obj or args and not -len(obj) <= args[0] < len(obj)):
+            self.fail(call, 'pop from an empty list or out of range')
         if f.attr in ('append', 'insert', 'extend'):
             self.check_size(call, len(obj) + (len(args[0]) if f.attr == 'extend' else 1))
         getattr(obj, f.attr)(*args)
+
+    def update(self, obj, other):
+        """mmengine's ConfigDict.update: dicts in both merge key by key, anything else replaces."""
+        for k, v in other.items():
+            _walk(self.path)
+            if isinstance(v, dict) and isinstance(obj.get(k), dict):
+                self.update(obj[k], v)
+            else:
+                obj[k] = v
 
     # ----- expressions
     @staticmethod
@@ -619,8 +649,8 @@ def load(path, chain=()):
         ev.run(tree)
     except RecursionError:
         raise ConfigError('%s: nested too deeply' % path)
-    for b in ev.base_files:  # new style: read_base() files merge under the file like _base_ ones
-        base_values = merge(base_values, b, path)
+    # New style (read_base): the file's namespace is the config; a name it binds again replaces the base's value
+    # (mmengine merges only through .update()).
     own = {k: v for k, v in ev.ns.items()
            if not k.startswith('_') and k not in ev.imported and not isinstance(v, (ModuleRef, BaseRef))}
     return merge(base_values, own, path)

@@ -148,12 +148,30 @@ with open(os.path.join(tmp, 'base.py'), 'w') as f:
     f.write("a = dict(x=1, y=dict(z=2))\nb = dict(p=1, q=2)\nn = [1, 2]\nk = 4\n")
 with open(os.path.join(tmp, 'child.py'), 'w') as f:
     f.write("_base_ = './base.py'\na = dict(y=dict(w=3))\nb = dict(_delete_=True, r=5)\nn = [3]\n"
-            "m = {{_base_.k}} * 2\nfmt = 'e%dx%s' % (k, f'{m:03d}')\n")
+            "m = {{_base_.k}} * 2\nfmt = 'e%dx%s' % (k, f'{m:03d}')\na.y.v = 9\n")
 r = run('config', 'convert', os.path.join(tmp, 'child.py'))
 conv = json.loads(r.stdout) if r.returncode == 0 else {}
-ok(conv.get('a') == {'x': 1, 'y': {'z': 2, 'w': 3}} and conv.get('b') == {'r': 5} and conv.get('n') == [3]
+ok(conv.get('a') == {'x': 1, 'y': {'z': 2, 'w': 3, 'v': 9}} and conv.get('b') == {'r': 5} and conv.get('n') == [3]
    and conv.get('m') == 8 and conv.get('fmt') == 'e4x008', "mmengine's merge: dicts merge, _delete_ replaces, "
-   "lists replace, {{_base_.k}}, %- and f-string formatting", r.stdout + r.stderr)
+   "lists replace, {{_base_.k}}, %- and f-string formatting, cfg.key = value", r.stdout + r.stderr)
+
+# mmengine's pure-Python style (read_base): a name bound again replaces the base's value; update() merges
+# recursively; merge() follows the _base_ rule with _delete_.
+os.makedirs(os.path.join(tmp, 'new', '_base_'))
+with open(os.path.join(tmp, 'new', '_base_', 'rt.py'), 'w') as f:
+    f.write("from mmengine.hooks import CheckpointHook\n"
+            "hooks = dict(ckpt=dict(type=CheckpointHook, interval=5), log=dict(interval=50))\n"
+            "opt = dict(type='SGD', lr=0.1, momentum=0.9)\nsched = dict(a=dict(b=1, c=2))\nkeep = 7\n")
+with open(os.path.join(tmp, 'new', 'child.py'), 'w') as f:
+    f.write("from mmengine.config import read_base\nwith read_base():\n    from ._base_.rt import *\n"
+            "from torch.optim import Adam\nhooks = dict(vis=dict(type='V'))\nsched.update(a=dict(c=3))\n"
+            "opt.merge(dict(_delete_=True, type=Adam, lr=0.01))\n")
+r = run('config', 'convert', os.path.join(tmp, 'new', 'child.py'), '--raw')
+conv = json.loads(r.stdout) if r.returncode == 0 else {}
+ok(conv.get('hooks') == {'vis': {'type': 'V'}} and conv.get('sched') == {'a': {'b': 1, 'c': 3}} and
+   conv.get('opt') == {'type': 'Adam', 'lr': 0.01} and conv.get('keep') == 7 and 'Adam' not in conv and
+   'CheckpointHook' not in conv, "read_base(): redefinition replaces, update() recursive, merge() with _delete_, "
+   "imported classes are type names and not keys", r.stdout + r.stderr)
 
 # ---- 3. The shipped recipes against the SSCMA configs they stand for, key by resolved key.
 PAIRS = [
