@@ -15,6 +15,11 @@ done
 [ -f "$lib/libsscma.a" ] || { echo "not installed: libsscma.a"; exit 1; }
 [ -L "$lib/libsscma.so" ] || { echo "not installed: libsscma.so (link)"; exit 1; }
 [ -f "$lib/pkgconfig/sscma.pc" ] || { echo "not installed: sscma.pc"; exit 1; }
+# `sscma config convert` runs the converter found beside the installed program.
+[ -x "$root$prefix/bin/sscma-config-convert" ] || { echo "not installed: bin/sscma-config-convert"; exit 1; }
+printf 'x = dict(a=(1, 2))\n' >"$tmp/c.py"
+out=$(LD_LIBRARY_PATH=$lib "$root$prefix/bin/sscma" config convert "$tmp/c.py" 2>&1) &&
+  grep -q '"a": \[' <<<"$out" || { echo "installed sscma config convert failed: $out"; exit 1; }
 
 # sscma.pc is relocatable (its prefix is relative to the .pc file), so the DESTDIR copy works as it is.
 pc=pkg-config

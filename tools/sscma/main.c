@@ -9,14 +9,17 @@
  *   sscma info    (CONFIG [--cfg-options K=V ...] | MODEL.tflite) [--json]
  *   sscma dataset check|stats CONFIG [--split train|val|test] [--json]
  *   sscma dataset compose --from CONFIG_OR_DIR --out DIR [--count N] [--seed S]
+ *   sscma config convert FILE.py [-o OUT.json] [--strict] [--raw]
  *
  * docs/cli.md is the reference. Exit status: 0 on success, 1 when the library reports an error (its message on
  * stderr), 2 for a usage error.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 
@@ -60,11 +63,52 @@ static const cli_command commands[] = {
      1, 2},
 };
 
+/*
+ * `sscma config convert`: SSCMA's Python configs are read by a Python tool (tools/sscma-config-convert.py, installed
+ * beside this program as sscma-config-convert; SSCMA_CONFIG_CONVERT names another), run with python3 and given the
+ * arguments as they are. It parses without executing (docs/coming-from-sscma.md), so it needs no libsscma.
+ */
+static int run_config(int argc, char **argv)
+{
+    if (argc < 3 || strcmp(argv[2], "convert") != 0) {
+        fprintf(stderr, "usage: sscma config convert FILE.py [-o OUT.json] [--strict] [--raw]\n");
+        return 2;
+    }
+    char tool[PATH_MAX];
+    const char *env = getenv("SSCMA_CONFIG_CONVERT");
+    if (env != NULL && env[0] != '\0') {
+        snprintf(tool, sizeof tool, "%s", env);
+    } else {
+        ssize_t n = readlink("/proc/self/exe", tool, sizeof tool - 32);
+        if (n <= 0) {
+            fprintf(stderr, "sscma config: cannot find this program's directory\n");
+            return 1;
+        }
+        tool[n] = '\0';
+        char *slash = strrchr(tool, '/');
+        snprintf(slash + 1, sizeof tool - (size_t)(slash + 1 - tool), "sscma-config-convert");
+    }
+    char **args = calloc((size_t)argc + 1, sizeof *args);
+    if (args == NULL) {
+        fprintf(stderr, "sscma config: out of memory\n");
+        return 1;
+    }
+    args[0] = "python3";
+    args[1] = tool;
+    for (int i = 3; i < argc; i++)
+        args[i - 1] = argv[i];
+    execvp("python3", args);
+    fprintf(stderr, "sscma config: cannot run python3 %s: %s\n", tool, strerror(errno));
+    free(args);
+    return 1;
+}
+
 static void usage(FILE *f)
 {
     fprintf(f, "usage: sscma COMMAND ...   (sscma COMMAND --help for details)\n\n");
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         fprintf(f, "  sscma %s\n", commands[i].usage);
+    fprintf(f, "  sscma config convert FILE.py [-o OUT.json] [--strict] [--raw]\n");
     fprintf(f, "\nlibsscma %s. Exit status: 0 success, 1 error (message on stderr), 2 usage error.\n", sscma_version());
 }
 
@@ -209,6 +253,8 @@ int main(int argc, char **argv)
         printf("sscma %s\n", sscma_version());
         return 0;
     }
+    if (strcmp(argv[1], "config") == 0)
+        return run_config(argc, argv);
     const cli_command *c = NULL;
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         if (strcmp(argv[1], commands[i].name) == 0)
