@@ -69,6 +69,7 @@ static const sscma_field mobilenetv2_fields[] = {
     SSCMA_FIELD(mobilenetv2_cfg, gray_input, false),
     SSCMA_FIELD_LIST_AS("out_indices", mobilenetv2_cfg, out_indices, offsetof(mobilenetv2_cfg, n_out_indices), 1, 0, 0,
                         7, SSCMA_FIELD_SCALAR_LIST),
+    SSCMA_FIELD_KEY("init_cfg"), /* Pretrained: loaded by the runner (lib/runner/runner.c) */
     SSCMA_FIELD_END,
 };
 
