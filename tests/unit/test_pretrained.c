@@ -1,7 +1,7 @@
 /*
  * Pretrained weights through the runner (mmengine's load_from and init_cfg {type: Pretrained}): partial loads and
  * their report, prefixes, the three sources (a libsscma checkpoint, a converted PyTorch state dict, an ONNX file's
- * initializers), malformed files.
+ * initializers), malformed files; and MobileNetV2's frozen_stages / norm_eval.
  *
  * Fixtures: tests/golden/pretrained/cls4.ckpt and cls4.onnx (tests/golden/gen_pretrained.py): one PyTorch
  * classifier (MobileNetV2-0.35, 1 channel, stages 0..1 = features.0..3, head.fc 4 x 8) converted by
@@ -16,6 +16,7 @@
 #include <sscma/sscma.h>
 
 #include "fixture_files.h"
+#include "fixture_training.h"
 #include "harness.h"
 
 #define CKPT GOLDEN_DIR "/pretrained/cls4.ckpt"
@@ -298,6 +299,111 @@ static void malformed_files_fail_with_the_file_named(void)
     sscma_context_destroy(ctx);
 }
 
+/* A training step through the public model API: AdamW with weight decay, so a frozen weight that the optimizer
+ * touched would move. */
+static const char *const frozen_model =
+    "{\"type\": \"ImageClassifier\", \"input_size\": [32, 32],"
+    " \"backbone\": {\"type\": \"MobileNetV2\", \"widen_factor\": 0.35, \"in_channels\": 1, \"out_indices\": [2],"
+    " \"frozen_stages\": %d, \"norm_eval\": %s},"
+    " \"neck\": {\"type\": \"GlobalAveragePooling\"},"
+    " \"head\": {\"type\": \"LinearClsHead\", \"num_classes\": 4, \"in_channels\": 16}}";
+
+typedef struct snapshot {
+    float *data;
+    int64_t n;
+} snapshot;
+
+static snapshot take(sscma_model *m, const char *name)
+{
+    snapshot s = {NULL, 0};
+    const float *d = param_data(m, name, &s.n);
+    if (d != NULL && (s.data = malloc((size_t)s.n * sizeof *s.data)) != NULL)
+        memcpy(s.data, d, (size_t)s.n * sizeof *s.data);
+    return s;
+}
+
+/* Whether `name` still holds the snapshot's bits (frees it). */
+static int unchanged(sscma_model *m, const char *name, snapshot s)
+{
+    int64_t n = 0;
+    const float *d = param_data(m, name, &n);
+    int same = d != NULL && s.data != NULL && n == s.n && memcmp(d, s.data, (size_t)n * sizeof *d) == 0;
+    free(s.data);
+    return same;
+}
+
+static void train_one_step(sscma_model *m)
+{
+    sscma_optimizer *opt = NULL;
+    CHECK_OK(sscma_model_prepare(m, 4, 1));
+    fixture_fill_batch(m, 4, 4, 3);
+    CHECK_OK(sscma_optimizer_create(m, "{\"type\": \"AdamW\", \"lr\": 0.01, \"weight_decay\": 0.05}", &opt));
+    CHECK_OK(sscma_model_zero_grad(m));
+    CHECK_OK(sscma_model_forward(m));
+    CHECK_OK(sscma_model_backward(m));
+    CHECK_OK(sscma_optimizer_step(opt));
+    sscma_optimizer_destroy(opt);
+}
+
+/* frozen_stages 1 (mmcls / mmdet): the stem's parameters and stage 1's (features.1) neither train nor, for stage
+ * 1, update their batch norm statistics; the stem's batch norm statistics do update (upstream leaves conv1 in
+ * training mode); stage 2 (features.2) trains. norm_eval 1 keeps every backbone statistic. */
+static void frozen_stages_stay_unchanged_after_a_step(void)
+{
+    sscma_context *ctx = new_context();
+    char text[1024];
+    snprintf(text, sizeof text, frozen_model, 1, "false");
+    sscma_model *m = NULL;
+    CHECK_OK(sscma_model_create(ctx, text, &m));
+    if (m == NULL)
+        goto done;
+    int32_t i = -1;
+    uint32_t flags = 0;
+    CHECK_OK(sscma_model_find_param(m, "backbone.features.1.conv.0.0.weight", &i));
+    CHECK_OK(sscma_model_param(m, i, NULL, &flags, NULL, NULL));
+    CHECK_INT_EQ(flags & SSCMA_PARAM_TRAINABLE, 0);
+    CHECK_OK(sscma_model_find_param(m, "backbone.features.2.conv.0.0.weight", &i));
+    CHECK_OK(sscma_model_param(m, i, NULL, &flags, NULL, NULL));
+    CHECK_INT_EQ(flags & SSCMA_PARAM_TRAINABLE, SSCMA_PARAM_TRAINABLE);
+    snapshot stem_w = take(m, "backbone.features.0.0.weight"), stem_bn = take(m, "backbone.features.0.1.weight"),
+             stem_mean = take(m, "backbone.features.0.1.running_mean"),
+             s1_w = take(m, "backbone.features.1.conv.1.weight"), s1_bn = take(m, "backbone.features.1.conv.2.bias"),
+             s1_mean = take(m, "backbone.features.1.conv.0.1.running_mean"),
+             s2_w = take(m, "backbone.features.2.conv.1.0.weight"),
+             s2_mean = take(m, "backbone.features.2.conv.1.1.running_mean"), head = take(m, "head.fc.weight");
+    train_one_step(m);
+    CHECK(unchanged(m, "backbone.features.0.0.weight", stem_w));
+    CHECK(unchanged(m, "backbone.features.0.1.weight", stem_bn));
+    CHECK(!unchanged(m, "backbone.features.0.1.running_mean", stem_mean));
+    CHECK(unchanged(m, "backbone.features.1.conv.1.weight", s1_w));
+    CHECK(unchanged(m, "backbone.features.1.conv.2.bias", s1_bn));
+    CHECK(unchanged(m, "backbone.features.1.conv.0.1.running_mean", s1_mean));
+    CHECK(!unchanged(m, "backbone.features.2.conv.1.0.weight", s2_w));
+    CHECK(!unchanged(m, "backbone.features.2.conv.1.1.running_mean", s2_mean));
+    CHECK(!unchanged(m, "head.fc.weight", head));
+    sscma_model_destroy(m);
+    m = NULL;
+    /* norm_eval: no statistic of the backbone moves, its weights still train */
+    snprintf(text, sizeof text, frozen_model, -1, "true");
+    CHECK_OK(sscma_model_create(ctx, text, &m));
+    if (m == NULL)
+        goto done;
+    stem_mean = take(m, "backbone.features.0.1.running_mean");
+    s2_mean = take(m, "backbone.features.2.conv.1.1.running_mean");
+    s2_w = take(m, "backbone.features.2.conv.1.0.weight");
+    train_one_step(m);
+    CHECK(unchanged(m, "backbone.features.0.1.running_mean", stem_mean));
+    CHECK(unchanged(m, "backbone.features.2.conv.1.1.running_mean", s2_mean));
+    CHECK(!unchanged(m, "backbone.features.2.conv.1.0.weight", s2_w));
+    sscma_model_destroy(m);
+    m = NULL;
+    snprintf(text, sizeof text, frozen_model, 8, "false");
+    CHECK_FAILS(sscma_model_create(ctx, text, &m), SSCMA_ERR_CONFIG, "model.backbone.frozen_stages: expected");
+done:
+    sscma_model_destroy(m);
+    sscma_context_destroy(ctx);
+}
+
 int main(int argc, char **argv)
 {
     static const test_case cases[] = {
@@ -306,6 +412,7 @@ int main(int argc, char **argv)
         TEST_CASE(unexpected_and_missing_keys_are_reported),
         TEST_CASE(backbone_init_cfg_with_a_prefix),
         TEST_CASE(malformed_files_fail_with_the_file_named),
+        TEST_CASE(frozen_stages_stay_unchanged_after_a_step),
     };
     if (fixture_tmpdir_make(tmpdir, sizeof tmpdir, "sscma-pretrained") != 0)
         return 99;
