@@ -35,8 +35,10 @@ SSCMA_BEGIN_DECLS
 typedef struct sscma_runner sscma_runner;
 
 /*
- * Builds the model of a resolved config (its "model" key) and, when the config has a string "load_from", loads
- * that checkpoint into it. The config is read now and not kept. Datasets, loaders and the trainer are built on
+ * Builds the model of a resolved config (its "model" key) and loads pretrained weights as mmengine does: each
+ * init_cfg {"type": "Pretrained", "checkpoint", "prefix"} of the parts and the model, then "load_from" (a checkpoint
+ * or an ONNX file), by name and non-strict, mismatches logged as a warning (docs/training.md). The config is read now
+ * and not kept. Datasets, loaders and the trainer are built on
  * first use. *out owns the runner and everything it builds. Errors: SSCMA_ERR_CONFIG (no "model", a bad value: the
  * message names the dotted key), the model's and the checkpoint's errors.
  */

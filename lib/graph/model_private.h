@@ -77,4 +77,41 @@ sscma_status sscma_model_set_yolo_decode(sscma_model *model, const sscma_yolo_de
 /* The model's decode description (borrowed), NULL when it has none. */
 const sscma_yolo_decode *sscma_model_yolo_decode(const sscma_model *model);
 
+/*
+ * ---- pretrained weights by name (lib/graph/load.c): mmengine's load_state_dict with strict=False ----
+ *
+ * A source (a checkpoint, an ONNX file's initializers) lists its tensors: the key, the shape in libsscma's layout
+ * (4-D: OHWI) and whether it is float32; `read` copies tensor `index` into a parameter's storage (float32, that
+ * layout, `bytes` long), with the file named in any error.
+ */
+typedef struct sscma_state_entry {
+    const char *name;
+    int32_t rank;
+    int64_t dims[SSCMA_TENSOR_MAX_RANK];
+    bool f32;
+} sscma_state_entry;
+typedef sscma_status (*sscma_state_read_fn)(void *source, int32_t index, float *dst, size_t bytes);
+
+/*
+ * Loads a state dict into the parameters and buffers whose names start with `module` ("" = the whole model;
+ * "backbone." = the backbone, whose keys are then relative to it), as mmengine does: a leading "module." is removed
+ * from every key; with a `prefix` (NULL or "" = none; a '.' is appended when missing) only keys starting with it are
+ * kept, stripped of it; num_batches_tracked keys are ignored. Keys in both with the same shape are copied; the rest
+ * is reported in mmengine's words ("The model and loaded state dict do not match exactly", "size mismatch for K:
+ * copying a param with shape torch.Size([..]) from checkpoint, the shape in current model is torch.Size([..]).",
+ * "unexpected key in source state_dict: ..", "missing keys in source state_dict: .."; 4-D shapes in PyTorch's OIHW
+ * order), logged as a warning through ctx's log and, when `report` is not NULL, stored in *report (sscma_malloc'd,
+ * free with sscma_mfree; NULL when everything matched). *loaded (may be NULL) receives the count of tensors copied.
+ * Errors: SSCMA_ERR_NOT_FOUND when no key starts with the prefix ("<file>: prefix 'p.' is not in the pretrained
+ * model"), `read`'s errors, SSCMA_ERR_OUT_OF_MEMORY. Tensors copied before an error stay copied.
+ */
+sscma_status sscma_model_load_state(sscma_model *model, const char *file, const sscma_state_entry *entries,
+                                    int32_t count, sscma_state_read_fn read, void *source, const char *prefix,
+                                    const char *module, char **report, int32_t *loaded);
+
+/* sscma_model_load_state from a libsscma checkpoint (its "model/" tensors; a converted PyTorch state dict is one).
+ * Errors: the checkpoint reader's (unreadable, malformed: the message names the file), sscma_model_load_state's. */
+sscma_status sscma_model_load_pretrained_ckpt(sscma_model *model, const char *path, const char *prefix,
+                                              const char *module, char **report, int32_t *loaded);
+
 #endif /* SSCMA_LIB_GRAPH_MODEL_PRIVATE_H */

@@ -17,7 +17,9 @@
 #include "config/config_private.h"
 #include "core/config.h"
 #include "core/internal.h"
+#include "core/file.h"
 #include "core/schema.h"
+#include "export/onnx_read.h"
 #include "train/state.h"
 #include "zoo/zoo.h"
 
@@ -382,6 +384,106 @@ static sscma_status settle_aliases(sscma_runner *r, const sscma_config *config)
     return SSCMA_OK;
 }
 
+/* ---- pretrained weights: init_cfg {type: Pretrained} and load_from, as mmengine reads them ---- */
+
+/*
+ * Loads `path` into the parameters under `module` ("" = the model): a libsscma checkpoint (by its magic; also what
+ * tools/torch2sscma.py writes) or else an ONNX file's initializers. Mismatches are logged (graph/load.c); a file
+ * that cannot be read or parsed fails, the message led by `key`.
+ */
+static sscma_status load_pretrained(sscma_runner *r, const char *key, const char *path, const char *prefix,
+                                    const char *module)
+{
+    char magic[8] = {0};
+    FILE *f = NULL;
+    bool ckpt = true; /* unreadable files go to the checkpoint reader, whose message names the path */
+    if (sscma_open_regular(path, &f) == SSCMA_OK) {
+        ckpt = fread(magic, 1, sizeof magic, f) == sizeof magic && memcmp(magic, "SSCMACKP", 8) == 0;
+        fclose(f);
+    }
+    char *report = NULL;
+    int32_t loaded = 0;
+    sscma_status st = ckpt ? sscma_model_load_pretrained_ckpt(r->model, path, prefix, module, &report, &loaded)
+                           : sscma_model_load_pretrained_onnx(r->model, path, prefix, module, &report, &loaded);
+    if (st != SSCMA_OK)
+        return with_key(st, key);
+    sscma_mfree(r->ctx, report);
+    sscma_logf(r->ctx, SSCMA_LOG_INFO, "%s: loaded %d tensors from %s%s%s", key, (int)loaded, path,
+               module[0] ? " into " : "", module);
+    return SSCMA_OK;
+}
+
+typedef struct pretrained_cfg {
+    char type[32];
+    const char *checkpoint;
+    const char *prefix;
+} pretrained_cfg;
+
+static const sscma_field pretrained_fields[] = {
+    SSCMA_FIELD_STRING(pretrained_cfg, type, ""),
+    SSCMA_FIELD_STRING(pretrained_cfg, checkpoint, NULL),
+    SSCMA_FIELD_STRING(pretrained_cfg, prefix, NULL),
+    SSCMA_FIELD_KEY("map_location"),
+    SSCMA_FIELD_END,
+};
+
+/*
+ * The Pretrained entries of `part`'s init_cfg (an object or a list of them; other types are the families' fixed
+ * initialisation and are skipped), loaded into the parameters under `module`. `path` names the part in messages.
+ */
+static sscma_status init_from_cfg(sscma_runner *r, json_t *part, const char *path, const char *module)
+{
+    json_t *init = json_object_get(part, "init_cfg");
+    if (init == NULL || json_is_null(init))
+        return SSCMA_OK;
+    char at[128], item_at[160];
+    sscma_schema_path(at, sizeof at, path, "init_cfg");
+    size_t n = json_is_array(init) ? json_array_size(init) : 1;
+    for (size_t i = 0; i < n; i++) {
+        json_t *item = json_is_array(init) ? json_array_get(init, i) : init;
+        const char *item_path = json_is_array(init) ? sscma_schema_index(item_at, sizeof item_at, at, i) : at;
+        if (!json_is_object(item))
+            return sscma_schema_expected(where(r), item_path, NULL, "an object with a \"type\"", item);
+        const char *type = json_string_value(json_object_get(item, "type"));
+        if (type == NULL || strcmp(type, "Pretrained") != 0)
+            continue;
+        pretrained_cfg c;
+        sscma_status st = sscma_schema_read(pretrained_fields, item, where(r), item_path, &c);
+        if (st != SSCMA_OK)
+            return st;
+        if (c.checkpoint == NULL)
+            return sscma_schema_expected(where(r), item_path, "checkpoint", "a file path", NULL);
+        if ((st = load_pretrained(r, item_path, c.checkpoint, c.prefix, module)) != SSCMA_OK)
+            return st;
+    }
+    return SSCMA_OK;
+}
+
+/* mmengine's order: the parts' init_weights (backbone, neck, head), the model's own Pretrained, then load_from. */
+static sscma_status load_weights(sscma_runner *r)
+{
+    static const char *const parts[][2] = {
+        {"backbone", "backbone."}, {"neck", "neck."}, {"head", "head."}, {"bbox_head", "bbox_head."}};
+    json_t *model = json_object_get(r->root, "model");
+    sscma_status st = SSCMA_OK;
+    char path[64];
+    for (size_t i = 0; i < sizeof parts / sizeof parts[0] && st == SSCMA_OK; i++) {
+        json_t *part = json_object_get(model, parts[i][0]);
+        if (json_is_object(part))
+            st = init_from_cfg(r, part, sscma_schema_path(path, sizeof path, "model", parts[i][0]), parts[i][1]);
+    }
+    if (st == SSCMA_OK)
+        st = init_from_cfg(r, model, "model", "");
+    json_t *load_from = json_object_get(r->root, "load_from");
+    if (st == SSCMA_OK && load_from != NULL && !json_is_null(load_from)) {
+        if (!json_is_string(load_from))
+            st = sscma_fail(SSCMA_ERR_CONFIG, WHERE, "load_from: expected a checkpoint path or null");
+        else
+            st = load_pretrained(r, "load_from", json_string_value(load_from), NULL, "");
+    }
+    return st;
+}
+
 sscma_status sscma_runner_create(sscma_context *ctx, sscma_config *config, sscma_runner **out)
 {
     SSCMA_REQUIRE_NONNULL(ctx);
@@ -436,13 +538,8 @@ sscma_status sscma_runner_create(sscma_context *ctx, sscma_config *config, sscma
                 sscma_tensor_dim(target, 1, &r->box_rows);
         }
     }
-    json_t *load_from = json_object_get(r->root, "load_from");
-    if (st == SSCMA_OK && load_from != NULL && !json_is_null(load_from)) {
-        if (!json_is_string(load_from))
-            st = sscma_fail(SSCMA_ERR_CONFIG, WHERE, "load_from: expected a checkpoint path or null");
-        else if ((st = sscma_model_load(r->model, json_string_value(load_from))) != SSCMA_OK)
-            st = with_key(st, "load_from");
-    }
+    if (st == SSCMA_OK)
+        st = load_weights(r);
     if (st != SSCMA_OK) {
         sscma_runner_destroy(r);
         return st;

@@ -20,6 +20,7 @@ static const sscma_field classifier_fields[] = {
     SSCMA_FIELD_KEY("neck"),
     SSCMA_FIELD_KEY("head"),
     ZOO_INPUT_SIZE_FIELD(classifier_cfg, 96, 8),
+    SSCMA_FIELD_KEY("init_cfg"), /* Pretrained: loaded by the runner (lib/runner/runner.c) */
     SSCMA_FIELD_END,
 };
 
@@ -37,6 +38,7 @@ static const sscma_field head_fields[] = {
     SSCMA_FIELD_RANGE(head_cfg, dropout, 0.0, 0.0, 0.99),
     SSCMA_FIELD_KEY("loss"),
     SSCMA_FIELD_KEY("topk"),
+    SSCMA_FIELD_KEY("init_cfg"), /* Pretrained: loaded by the runner (lib/runner/runner.c) */
     SSCMA_FIELD_END,
 };
 

@@ -26,6 +26,7 @@ static const sscma_field fomo_fields[] = {
     SSCMA_FIELD_KEY("backbone"),
     SSCMA_FIELD_KEY("head"),
     ZOO_INPUT_SIZE_FIELD(fomo_cfg, 96, 8),
+    SSCMA_FIELD_KEY("init_cfg"), /* Pretrained: loaded by the runner (lib/runner/runner.c) */
     SSCMA_FIELD_END,
 };
 
@@ -44,6 +45,7 @@ static const sscma_field fomo_head_fields[] = {
     SSCMA_FIELD_KEY("act_cfg"),
     SSCMA_FIELD_KEY("loss_cls"),
     SSCMA_FIELD_KEY("loss_bg"),
+    SSCMA_FIELD_KEY("init_cfg"), /* Pretrained: loaded by the runner (lib/runner/runner.c) */
     SSCMA_FIELD_END,
 };
 

@@ -60,6 +60,8 @@ typedef struct mobilenetv2_cfg {
     bool gray_input;
     int64_t out_indices[8];
     int32_t n_out_indices;
+    int64_t frozen_stages; /* mmcls / mmdet: -1 none; k >= 0 the stem's parameters and stages 1..k */
+    bool norm_eval;        /* every batch norm of the backbone in evaluation form while training */
 } mobilenetv2_cfg;
 
 static const sscma_field mobilenetv2_fields[] = {
@@ -69,6 +71,9 @@ static const sscma_field mobilenetv2_fields[] = {
     SSCMA_FIELD(mobilenetv2_cfg, gray_input, false),
     SSCMA_FIELD_LIST_AS("out_indices", mobilenetv2_cfg, out_indices, offsetof(mobilenetv2_cfg, n_out_indices), 1, 0, 0,
                         7, SSCMA_FIELD_SCALAR_LIST),
+    SSCMA_FIELD_RANGE(mobilenetv2_cfg, frozen_stages, -1, -1, 7),
+    SSCMA_FIELD(mobilenetv2_cfg, norm_eval, false),
+    SSCMA_FIELD_KEY("init_cfg"), /* Pretrained: loaded by the runner (lib/runner/runner.c) */
     SSCMA_FIELD_END,
 };
 
@@ -91,6 +96,34 @@ int64_t zoo_mobilenetv2_in_channels(zoo *z, json_t *cfg)
 {
     mobilenetv2_cfg c;
     return read_config(z, cfg, &c) ? c.in_channels : 0;
+}
+
+static bool is_batch_norm(const sscma_node *nd)
+{
+    return strcmp(nd->def->name, "batch_norm") == 0 || strcmp(nd->def->name, "batch_norm_act") == 0;
+}
+
+/*
+ * mmcls' and mmdet's MobileNetV2._freeze_stages and train(): frozen_stages >= 0 turns off the gradients of the
+ * stem (conv1; its batch norm keeps training its statistics, as upstream leaves conv1 in training mode); stages
+ * 1..frozen_stages (layer1..) lose their gradients and run their batch norms in evaluation form. norm_eval puts every
+ * batch norm of the backbone in evaluation form. Nodes [first, stem_end) are the stem, stage_end[k] ends stage k+1.
+ */
+static void freeze(zoo *z, const mobilenetv2_cfg *c, int32_t first, int32_t stem_end, const int32_t *stage_end,
+                   int n_stages)
+{
+    sscma_graph *g = z->g;
+    int64_t k = c->frozen_stages < n_stages ? c->frozen_stages : n_stages; /* stages built: up to out_indices */
+    int32_t frozen_end = k < 0 ? first : k == 0 ? stem_end : stage_end[k - 1];
+    for (int32_t n = first; n < g->n_nodes; n++) {
+        sscma_node *nd = &g->nodes[n];
+        if (n < frozen_end)
+            for (int32_t i = 0; i < nd->n_in; i++)
+                if (g->values[nd->in[i]].kind == SSCMA_VALUE_PARAM)
+                    g->values[nd->in[i]].flags &= ~SSCMA_PARAM_TRAINABLE;
+        if (is_batch_norm(nd) && (c->norm_eval || (n >= stem_end && n < frozen_end)))
+            nd->frozen = true;
+    }
 }
 
 sscma_status zoo_build_mobilenetv2(zoo *z, json_t *cfg, const char *prefix, int32_t x, int32_t *outs,
@@ -118,10 +151,13 @@ sscma_status zoo_build_mobilenetv2(zoo *z, json_t *cfg, const char *prefix, int3
     for (int32_t i = 0; i < n_idx; i++)
         last_stage = out_indices[i] > last_stage ? out_indices[i] : last_stage;
     char name[128];
+    int32_t first = z->g->n_nodes, stem_end, stage_end[7];
+    int n_stages = 0;
     snprintf(name, sizeof name, sscma_names ? "%s.conv1.conv" : "%s.features.0.0", prefix);
     int32_t y = zoo_conv(z, name, x, zoo_make_divisible(32.0 * widen, 8), 3, 2, 1, false);
     snprintf(name, sizeof name, sscma_names ? "%s.conv1.norm" : "%s.features.0.1", prefix);
     y = zoo_bn(z, name, y, SSCMA_ACT_RELU6);
+    stem_end = z->g->n_nodes;
     int block = 1;
     *n_outs = 0;
     for (int stage = 0; stage <= (int)last_stage && stage < 7; stage++) {
@@ -134,6 +170,7 @@ sscma_status zoo_build_mobilenetv2(zoo *z, json_t *cfg, const char *prefix, int3
             y = zoo_inverted_residual(z, name, y, cout, i == 0 ? settings[stage][3] : 1, settings[stage][0],
                                       sscma_names);
         }
+        stage_end[n_stages++] = z->g->n_nodes;
         for (int32_t k = 0; k < n_idx; k++)
             if (out_indices[k] == stage)
                 outs[(*n_outs)++] = y;
@@ -145,5 +182,7 @@ sscma_status zoo_build_mobilenetv2(zoo *z, json_t *cfg, const char *prefix, int3
         y = zoo_bn(z, name, y, SSCMA_ACT_RELU6);
         outs[(*n_outs)++] = y;
     }
+    if (z->st == SSCMA_OK)
+        freeze(z, &c, first, stem_end, stage_end, n_stages);
     return z->st;
 }

@@ -36,6 +36,7 @@ static const sscma_field pfld_fields[] = {
     SSCMA_FIELD_KEY("backbone"),
     SSCMA_FIELD_KEY("head"),
     ZOO_INPUT_SIZE_FIELD(pfld_cfg, 112, 16),
+    SSCMA_FIELD_KEY("init_cfg"), /* Pretrained: loaded by the runner (lib/runner/runner.c) */
     SSCMA_FIELD_END,
 };
 
@@ -52,6 +53,7 @@ static const sscma_field pfld_backbone_fields[] = {
     SSCMA_FIELD_LIST_AS("layer2", pfld_backbone_cfg, layer2, offsetof(pfld_backbone_cfg, n_layer2), 1, 32, 1, 4096,
                         SSCMA_FIELD_SCALAR_LIST),
     SSCMA_FIELD_RANGE(pfld_backbone_cfg, out_channel, 16, 1, 4096),
+    SSCMA_FIELD_KEY("init_cfg"), /* Pretrained: loaded by the runner (lib/runner/runner.c) */
     SSCMA_FIELD_END,
 };
 
@@ -68,6 +70,7 @@ static const sscma_field pfld_head_fields[] = {
                         4096, 0),
     SSCMA_FIELD_KEY("act_cfg"),
     SSCMA_FIELD_KEY("loss_cfg"),
+    SSCMA_FIELD_KEY("init_cfg"), /* Pretrained: loaded by the runner (lib/runner/runner.c) */
     SSCMA_FIELD_END,
 };
 

@@ -132,6 +132,18 @@ ok "train FOMO 2 epochs" "$SSCMA" train "$FOMO" --work-dir wd "${O[@]}" epochs=2
 for f in config.json log.jsonl last.ckpt epoch_2.ckpt last_checkpoint curves.svg predictions.png; do
     ok "work dir has $f" test -s "wd/$f"
 done
+# pretrained weights (docs/training.md): load_from and init_cfg read as mmengine, non-strict, mismatches warned
+ok "load_from a 4-class FOMO checkpoint into 3 classes: the head is skipped with mmengine's message" \
+    bash -c '"$0" info "$1" --cfg-options data_root=det num_classes=3 in_channels=1 load_from=wd/last.ckpt \
+      --json >/dev/null 2>lf.err && grep -qF "size mismatch for head.convs_pred.0.weight: copying a param with shape \
+torch.Size([5, 48, 1, 1]) from checkpoint, the shape in current model is torch.Size([4, 48, 1, 1])." lf.err' "$SSCMA" "$FOMO"
+ok "init_cfg Pretrained with prefix backbone. on the backbone loads without a warning" \
+    bash -c '"$0" info "$1" --cfg-options data_root=det num_classes=4 in_channels=1 \
+      "model.backbone.init_cfg={\"type\":\"Pretrained\",\"checkpoint\":\"wd/last.ckpt\",\"prefix\":\"backbone.\"}" \
+      --json >/dev/null 2>ic.err && ! grep -q warning ic.err' "$SSCMA" "$FOMO"
+printf 'not a model' >garbage.onnx
+fails "load_from a file that is neither a checkpoint nor ONNX: named, one line" 1 \
+    "load_from: garbage.onnx: not an ONNX model" "$SSCMA" info "$FOMO" "${O[@]}" load_from=garbage.onnx
 ok "curves.svg is an SVG with three panels" \
     /usr/bin/python3 -c "import xml.etree.ElementTree as E; r=E.parse('wd/curves.svg').getroot(); \
 import sys; sys.exit(0 if r.tag.endswith('svg') and len(r.findall('{http://www.w3.org/2000/svg}g')) == 3 else 1)"
