@@ -238,6 +238,29 @@ ok "export c --verify" "$SSCMA" export "$FOMO" wd/last.ckpt --format c --out fom
 ok "the C array pair compiles" cc -c -o fomo_model.o fomo_model.c
 ok "the C array's header declares the symbol" grep -q 'extern const unsigned char fomo_model\[\]' fomo_model.h
 ok "export with QAT" "$SSCMA" export "$FOMO" wd/last.ckpt --format tflite --qat-epochs 1 --out qat.tflite "${O[@]}" --quiet
+# --format vela: the int8 file, then Arm's Vela (the venv's, as the export suite uses it) into <stem>_vela.tflite;
+# Vela's other files stay in its scratch folder, which goes.
+VELA=${SSCMA_VENV:-$HOME/.cache/libsscma/venv}/bin/vela
+if [ -x "$VELA" ]; then
+    mkdir -p vela
+    SSCMA_VELA=$VELA "$SSCMA" export "$FOMO" wd/last.ckpt --format vela --out vela/fomo_int8.tflite \
+        --accelerator-config ethos-u55-128 "${O[@]}" --json >vela.json 2>/dev/null
+    ok "export --format vela: every operator on the NPU, Vela's SRAM and time reported" json vela.json \
+        "d['vela']['file'] == 'vela/fomo_int8_vela.tflite' and d['vela']['accelerator'] == 'ethos-u55-128' and \
+d['vela']['cpu_operators'] == 0 and d['vela']['npu_operators'] > 0 and d['vela']['sram_kib'] > 0 and \
+d['vela']['inference_ms'] > 0"
+    ok "export --format vela leaves only the int8 file and Vela's" \
+        test "$(ls -A vela | tr '\n' ' ')" = "fomo_int8.tflite fomo_int8_vela.tflite "
+    ok "the Vela file holds Vela's ethos-u operator" grep -q ethos-u vela/fomo_int8_vela.tflite
+else
+    for t in "export --format vela" "export --format vela leaves only its files" "the Vela file"; do
+        n=$((n + 1)); echo "ok $n - $t # SKIP no Vela at $VELA (pip install ethos-u-vela)"
+    done
+fi
+fails "--format vela without Vela says how to install it" 1 "pip install ethos-u-vela" \
+    env SSCMA_VELA=/nonexistent/vela "$SSCMA" export "$FOMO" wd/last.ckpt --format vela "${O[@]}"
+fails "--format vela of a float model is refused" 2 "--precision int8" \
+    "$SSCMA" export "$FOMO" wd/last.ckpt --format vela --precision float32 "${O[@]}"
 
 "$SSCMA" infer wd/last_int8.tflite det/valid/000000.png det/valid/000001.png --json --threshold 0 --draw pred.png \
     >infer.json 2>/dev/null

@@ -25,6 +25,7 @@ typedef struct cli_args {
     const char *work_dir, *out, *format, *precision, *split, *draw, *from;
     const char *task, *classes;                   /* infer: --task cls|fomo|pfld|yolo, --classes a,b,c */
     const char *resume;                           /* --resume [CKPT]: "" for the last checkpoint */
+    const char *accelerator;                      /* export --format vela: --accelerator-config */
     long calib, qat_epochs, threads, count, seed, topk;
     double threshold, iou;
     bool json, quiet, verify, help;
@@ -189,6 +190,15 @@ void cli_grid_free(cli_grid *g);
  * shaded by its row share and labelled with its count and row percentage. `classes`: the names or NULL. 0 or -1.
  */
 int cli_write_confusion(const char *path, const int64_t *matrix, int32_t k, json_t *classes, cli_files *batch);
+
+/*
+ * Compiles the int8 file `tflite` with Arm's Vela (SSCMA_VELA, else `vela` on the PATH) for `accelerator` into
+ * <stem>_vela.tflite beside it, and adds {"vela": {file, accelerator, cpu_operators, npu_operators, sram_kib,
+ * inference_ms}} to `res`. 0, or 1 after printing why (Vela missing or failing).
+ */
+int cli_vela(const cli_args *a, const char *tflite, const char *accelerator, json_t *res);
+/* 0 when the Vela program can be run, else 1 after printing how to install it. */
+int cli_vela_check(const cli_args *a);
 
 int cli_train(cli_args *a);
 int cli_eval(cli_args *a);

@@ -1,4 +1,4 @@
-/* sscma export: quantize (PTQ or QAT) and write ONNX, TFLite or C arrays, optionally verified. */
+/* sscma export: quantize (PTQ or QAT) and write ONNX, TFLite or C arrays, optionally verified; or Vela's file. */
 #define _POSIX_C_SOURCE 200809L
 #include <ctype.h>
 #include <stdlib.h>
@@ -54,12 +54,20 @@ static int qat(const cli_args *a, sscma_config *cfg, sscma_runner *runner, sscma
 int cli_export(cli_args *a)
 {
     const char *format = a->format;
-    if (format == NULL || (strcmp(format, "onnx") != 0 && strcmp(format, "tflite") != 0 && strcmp(format, "c") != 0))
-        return cli_error(a, 2, "--format onnx|tflite|c is required");
+    if (format == NULL || (strcmp(format, "onnx") != 0 && strcmp(format, "tflite") != 0 && strcmp(format, "c") != 0 &&
+                           strcmp(format, "vela") != 0))
+        return cli_error(a, 2, "--format onnx|tflite|c|vela is required");
+    const bool vela = strcmp(format, "vela") == 0;
+    if (a->accelerator != NULL && !vela)
+        return cli_error(a, 2, "--accelerator-config is for --format vela");
     const char *precision = a->precision != NULL ? a->precision : strcmp(format, "onnx") == 0 ? "float32" : "int8";
     if (strcmp(precision, "float32") != 0 && strcmp(precision, "int8") != 0)
         return cli_error(a, 2, "--precision: expected float32 or int8, got '%s'", precision);
     const bool int8 = strcmp(precision, "int8") == 0;
+    if (vela && !int8)
+        return cli_error(a, 2, "--format vela compiles an int8 file: --precision int8");
+    if (vela && cli_vela_check(a) != 0) /* before the work, not after it */
+        return 1;
     if (a->qat_epochs > 0 && !int8)
         return cli_error(a, 2, "--qat-epochs needs --precision int8");
     if (a->verify && strcmp(format, "onnx") == 0)
@@ -72,7 +80,8 @@ int cli_export(cli_args *a)
     } else {
         cli_dirname(ckpt, dir, sizeof dir);
         cli_stem(ckpt, stem, sizeof stem);
-        snprintf(out, sizeof out, "%s/%s_%s.%s", dir, stem, precision, strcmp(format, "c") == 0 ? "c" : format);
+        snprintf(out, sizeof out, "%s/%s_%s.%s", dir, stem, precision,
+                 strcmp(format, "c") == 0 ? "c" : vela ? "tflite" : format);
     }
     if (strcmp(format, "c") == 0) { /* FILE, FILE.c or FILE.h: the pair FILE.h / FILE.c */
         size_t n = strlen(out);
@@ -149,7 +158,7 @@ int cli_export(cli_args *a)
     char symbol[256];
     if (strcmp(format, "onnx") == 0) {
         st = sscma_export_onnx(q, out);
-    } else if (strcmp(format, "tflite") == 0) {
+    } else if (strcmp(format, "tflite") == 0 || vela) { /* vela: the int8 file first, then Vela on it */
         st = sscma_export_tflite(q, out);
     } else {
         c_symbol(out, symbol, sizeof symbol);
@@ -203,6 +212,10 @@ int cli_export(cli_args *a)
                               rep.metric_name, "metric_model", rep.metric_model, "metric_file", rep.metric_file);
         json_object_set_new(res, "verify", v);
     }
+    if (vela && cli_vela(a, out, a->accelerator != NULL ? a->accelerator : "ethos-u55-64", res) != 0) {
+        json_decref(res);
+        goto done;
+    }
     if (a->json) {
         cli_print_json(res);
     } else {
@@ -221,6 +234,18 @@ int cli_export(cli_args *a)
                    json_real_value(json_object_get(v, "max_abs_diff")),
                    json_string_value(json_object_get(v, "metric")), json_real_value(json_object_get(v, "metric_model")),
                    json_real_value(json_object_get(v, "metric_file")));
+        json_t *e = json_object_get(res, "vela");
+        if (e != NULL) {
+            printf("vela %s: %s (%lld NPU, %lld CPU operators", json_string_value(json_object_get(e, "accelerator")),
+                   json_string_value(json_object_get(e, "file")),
+                   (long long)json_integer_value(json_object_get(e, "npu_operators")),
+                   (long long)json_integer_value(json_object_get(e, "cpu_operators")));
+            if (json_object_get(e, "sram_kib") != NULL)
+                printf("; SRAM %.2f KiB, %.3f ms per inference as Vela estimates",
+                       json_real_value(json_object_get(e, "sram_kib")),
+                       json_real_value(json_object_get(e, "inference_ms")));
+            printf(")\n");
+        }
         json_decref(res);
     }
     rc = 0;

@@ -32,12 +32,15 @@ static const cli_command commands[] = {
     {"eval", cli_eval, "eval CONFIG (CHECKPOINT | MODEL.tflite) [--cfg-options K=V ...] [--split val|test] [--threads N] [--json]",
      "Measures the config's val_evaluator on the validation (or test) split with CHECKPOINT's weights.", 2, 2},
     {"export", cli_export,
-     "export CONFIG CHECKPOINT --format onnx|tflite|c [--precision float32|int8] [--calib N] [--qat-epochs N]\n"
-     "             [--verify] [--out FILE] [--cfg-options K=V ...] [--threads N] [--json]",
+     "export CONFIG CHECKPOINT --format onnx|tflite|c|vela [--precision float32|int8] [--calib N] [--qat-epochs N]\n"
+     "             [--verify] [--out FILE] [--accelerator-config ethos-u55-64|...] [--cfg-options K=V ...]\n"
+     "             [--threads N] [--json]",
      "Exports CHECKPOINT's model. int8: post-training quantization on N calibration batches of the validation\n"
      "loader (default 32), or --qat-epochs N of quantization-aware training on the training loader first.\n"
-     "--verify reads the TFLite bytes back (for --format tflite and c), runs them on the validation split and\n"
-     "reports the differences and the task metric of both. Default --out: beside the checkpoint.",
+     "--verify reads the TFLite bytes back (for --format tflite, c and vela), runs them on the validation split\n"
+     "and reports the differences and the task metric of both. Default --out: beside the checkpoint.\n"
+     "vela: the int8 TFLite file, then Arm's Vela (pip install ethos-u-vela; SSCMA_VELA names the program)\n"
+     "compiles it for --accelerator-config (default ethos-u55-64, Grove Vision AI V2) into <out stem>_vela.tflite.",
      2, 2},
     {"infer", cli_infer,
      "infer (CONFIG CHECKPOINT | MODEL.tflite) IMAGE... [--json] [--draw OUT.png] [--topk K] [--threshold X]\n"
@@ -175,6 +178,9 @@ static int parse_args(int argc, char **argv, int first, cli_args *a)
         } else if (strcmp(o, "--format") == 0) {
             VALUE();
             a->format = v;
+        } else if (strcmp(o, "--accelerator-config") == 0) {
+            VALUE();
+            a->accelerator = v;
         } else if (strcmp(o, "--precision") == 0) {
             VALUE();
             a->precision = v;
