@@ -402,6 +402,59 @@ static void mobilenetv3_models_match_reference_counts(void)
     golden_free(&g);
 }
 
+/*
+ * The recipes configs/classification/mobnetv3_small_1bx16_300e_custom.json (with 10 classes) and
+ * configs/pfld/pfld_mbv3l_192.json build, through the runner (scopes dropped), the models the references count,
+ * in the layouts SSCMA's recipes name (mmcls's for the classifier, SSCMA's for PFLD).
+ */
+static void mobilenetv3_recipes_build_the_reference_models(void)
+{
+    golden_file g;
+    if (!load_models_golden(&g))
+        return;
+    static const struct {
+        const char *file, *option, *record, *names[3];
+    } cases[] = {
+        {CONFIGS_DIR "/classification/mobnetv3_small_1bx16_300e_custom.json", "num_classes=10",
+         "mbv3_small_cls/counts_96",
+         {"backbone.layer12.conv.weight", "backbone.layer9.se.conv2.conv.bias", "head.layers.1.fc.weight"}},
+        {CONFIGS_DIR "/pfld/pfld_mbv3l_192.json", "num_points=4", "pfld_mbv3l/counts_192",
+         {"backbone.conv1.norm.running_var", "backbone.layer4.block.2.fc1.weight", "head.fc.bias"}},
+    };
+    sscma_context *ctx = NULL;
+    CHECK_OK(sscma_context_create(NULL, &ctx));
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        sscma_config *c = NULL;
+        sscma_runner *r = NULL;
+        sscma_model *m = NULL;
+        CHECK_OK(sscma_config_load(cases[i].file, &c));
+        CHECK_OK(sscma_config_set(c, cases[i].option));
+        CHECK_OK(sscma_config_resolve(c));
+        CHECK_OK(sscma_runner_create(ctx, c, &r));
+        if (r == NULL || sscma_runner_model(r, &m) != SSCMA_OK) {
+            CHECK(false);
+            sscma_runner_destroy(r);
+            sscma_config_destroy(c);
+            continue;
+        }
+        const int32_t *ref = golden_ints(&g, cases[i].record, 2);
+        int64_t params = 0, macs = 0;
+        CHECK_OK(sscma_model_stats(m, &params, &macs));
+        if (ref != NULL) {
+            CHECK_INT_EQ(params, ref[0]);
+            CHECK_INT_EQ(macs, ref[1]);
+        }
+        for (int k = 0; k < 3; k++) {
+            int32_t index = -1;
+            CHECK_OK(sscma_model_find_param(m, cases[i].names[k], &index));
+        }
+        sscma_runner_destroy(r);
+        sscma_config_destroy(c);
+    }
+    sscma_context_destroy(ctx);
+    golden_free(&g);
+}
+
 /* Bad MobileNetV3 keys fail with the key's path and what was expected. */
 static void mobilenetv3_config_errors_name_the_key(void)
 {
@@ -758,6 +811,7 @@ int main(int argc, char **argv)
         TEST_CASE(mobilenetv3_classifier_matches_pytorch_reference),
         TEST_CASE(pfld_mobilenetv3_matches_pytorch_reference),
         TEST_CASE(mobilenetv3_config_errors_name_the_key),
+        TEST_CASE(mobilenetv3_recipes_build_the_reference_models),
         TEST_CASE(swift_yolo_tiny_matches_reference_counts),
         TEST_CASE(swift_yolo_matches_pytorch_reference),
         TEST_CASE(swift_yolo_head_starts_at_the_priors),
