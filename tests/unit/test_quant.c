@@ -184,6 +184,15 @@ static void lowering_mobilenetv3_matches_model(void)
     CHECK_INT_EQ(mul, 18);
     CHECK_INT_EQ(relu6_convs, 9);
     sscma_qmodel_destroy(q);
+    /* QAT has no observers for those tensors yet: refused, naming the first such layer and PTQ */
+    sscma_context *ctx = make_context();
+    sscma_model *m = NULL;
+    CHECK_OK(sscma_model_create(ctx, cfg, &m));
+    CHECK_FAILS(sscma_qat_prepare(m, NULL), SSCMA_ERR_UNSUPPORTED,
+                "layer 'backbone.layer0.bn' (op batch_norm_act): QAT does not observe hard-swish");
+    CHECK_FAILS(sscma_qat_prepare(m, NULL), SSCMA_ERR_UNSUPPORTED, "quantize with sscma_quantize (PTQ)");
+    sscma_model_destroy(m);
+    sscma_context_destroy(ctx);
 }
 
 /* ---- fixed point ---- */
