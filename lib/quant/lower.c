@@ -166,7 +166,8 @@ static sscma_status add_conv(lower *L, const conv_parts *c)
             return st;
     }
     qm_op op = {.kind = QM_CONV, .name = c->nd->name, .in = {L->map[c->x], wt, bt}, .n_in = 3, .out = yt,
-                .act = c->then == SSCMA_ACT_HARDSIGMOID ? SSCMA_ACT_RELU6 : c->act, .kh = (int32_t)kh, .kw = (int32_t)kw, .stride_h = 1, .stride_w = 1, .dil_h = 1,
+                .act = c->then == SSCMA_ACT_HARDSIGMOID ? SSCMA_ACT_RELU6 : c->act, .kh = (int32_t)kh,
+                .kw = (int32_t)kw, .stride_h = 1, .stride_w = 1, .dil_h = 1,
                 .dil_w = 1, .groups = groups};
     if (c->a != NULL) {
         op.stride_h = c->a->stride_h, op.stride_w = c->a->stride_w;

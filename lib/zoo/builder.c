@@ -86,7 +86,8 @@ sscma_act_kind zoo_act(zoo *z, json_t *obj, const char *reader, const char *path
         for (int i = 0; act_names[i] != NULL; i++)
             if (strcmp(json_string_value(v), act_names[i]) == 0)
                 return act_kinds[i];
-        zoo_expected(z, reader, path, "act_cfg", "ReLU, ReLU6, Hardswish or HSwish, or an object with that \"type\"", v);
+        zoo_expected(z, reader, path, "act_cfg", "ReLU, ReLU6, Hardswish or HSwish, or an object with that \"type\"",
+                     v);
         return def;
     }
     char at[256];

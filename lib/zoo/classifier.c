@@ -1,7 +1,8 @@
 /*
  * ImageClassifier = backbone (MobileNetV2, or mmcls's MobileNetV3) + neck (GlobalAveragePooling) + head: LinearClsHead
  * (optional dropout, then head.fc) or mmcls's StackedLinearClsHead (head.layers.i.fc per mid_channels entry, each
- * followed by act_cfg and dropout_rate, then head.layers.{last}.fc to the classes), with the cross-entropy loss (CrossEntropyLoss: label_smoothing, class weights) on the "target" labels in training.
+ * followed by act_cfg and dropout_rate, then head.layers.{last}.fc to the classes), with the cross-entropy loss
+ * (CrossEntropyLoss: label_smoothing, class weights) on the "target" labels in training.
  * Inputs: image [N, H, W, C] (f32, normalised), target [N] (i32). Outputs: logits [N, num_classes], loss [].
  */
 #include <stddef.h>
@@ -133,7 +134,10 @@ sscma_status zoo_build_image_classifier(zoo *z, json_t *cfg, sscma_model_io_tabl
             snprintf(name, sizeof name, "head.layers.%d.fc", (int)i);
             x = zoo_linear(z, name, x, h.mid_channels[i]);
             snprintf(name, sizeof name, "head.layers.%d.act", (int)i);
-            x = zoo_op(z, name, head_act == SSCMA_ACT_RELU ? "relu" : head_act == SSCMA_ACT_RELU6 ? "relu6" : "hardswish", &none, &x, 1);
+            const char *act_op = head_act == SSCMA_ACT_RELU    ? "relu"
+                                 : head_act == SSCMA_ACT_RELU6 ? "relu6"
+                                                               : "hardswish";
+            x = zoo_op(z, name, act_op, &none, &x, 1);
             if (h.dropout_rate > 0.0) {
                 sscma_dropout_attrs d = {(float)h.dropout_rate};
                 snprintf(name, sizeof name, "head.layers.%d.dropout", (int)i);

@@ -4,7 +4,8 @@ For each family written by export_fixture: the int8 TFLite file in the TFLite in
 gives exactly libsscma's int8 outputs, with its default kernels at most 1 LSB away; the float TFLite file agrees
 with libsscma's float runtime; the model libsscma reads back from the file gives its own outputs bit for bit.
 The YOLO decode fixture (SSCMA's in-graph box decode) and the MobileNetV3 classifier (HARD_SWISH, the
-squeeze-excitation's MUL) are also compiled with Arm's Vela for ethos-u55-64, which must place every operator on the NPU (skipped, with the reason, when the ethos-u-vela package is not installed).
+squeeze-excitation's MUL) are also compiled with Arm's Vela for ethos-u55-64, which must place every operator on the
+NPU (skipped, with the reason, when the ethos-u-vela package is not installed).
 """
 import importlib.util
 import json
