@@ -1,6 +1,9 @@
 /*
  * Lowering a trained model to a float deployable model: batch norms folded into the convolutions before them (or
- * made a depthwise 1x1 convolution when nothing precedes them), ReLU/ReLU6 fused into the layer they follow,
+ * made a depthwise 1x1 convolution when nothing precedes them), ReLU/ReLU6 fused into the layer they follow, a
+ * batch norm's fused hard-swish a HARD_SWISH after the folded convolution, a hard-sigmoid after a convolution
+ * (MobileNetV3's squeeze-excitation) that convolution with 3 added to its bias and ReLU6 fused, then MUL by 1/6
+ * (relu6(z + 3) / 6, as TensorFlow writes hard_sigmoid), a broadcasting mul (the excitation's scaling) a MUL,
  * dropout dropped, training-only nodes (losses) skipped, and the family's deployment output added (a classifier's
  * softmax; a YOLO detector's box decode, lower_yolo.c).
  */
@@ -103,6 +106,7 @@ typedef struct conv_parts {
     float eps;
     sscma_act_kind act;
     int32_t out_v;
+    sscma_act_kind then; /* HARDSWISH: a HARD_SWISH op after the conv; HARDSIGMOID: bias + 3, RELU6, MUL by 1/6 */
 } conv_parts;
 
 static sscma_status add_conv(lower *L, const conv_parts *c)
@@ -149,12 +153,21 @@ static sscma_status add_conv(lower *L, const conv_parts *c)
         }
         for (int64_t k = 0; k < per_out; k++)
             w[o * per_out + k] = (float)((src_w != NULL ? (double)src_w[o * per_out + k] : 1.0) * s);
-        b[o] = (float)(bias * s + shift);
+        b[o] = (float)(bias * s + shift + (c->then == SSCMA_ACT_HARDSIGMOID ? 3.0 : 0.0));
     }
+    int32_t final_t = -1; /* the output after the `then` op, when there is one */
     if ((st = act_tensor(L, c->out_v, NULL, &yt)) != SSCMA_OK)
         return st;
+    if (c->then != SSCMA_ACT_NONE) {
+        final_t = yt;
+        snprintf(name, sizeof name, "%s.%s", c->nd->name, c->then == SSCMA_ACT_HARDSWISH ? "pre_hardswish"
+                                                                                       : "relu6_of_z_plus_3");
+        if ((st = act_tensor(L, c->out_v, name, &yt)) != SSCMA_OK)
+            return st;
+    }
     qm_op op = {.kind = QM_CONV, .name = c->nd->name, .in = {L->map[c->x], wt, bt}, .n_in = 3, .out = yt,
-                .act = c->act, .kh = (int32_t)kh, .kw = (int32_t)kw, .stride_h = 1, .stride_w = 1, .dil_h = 1,
+                .act = c->then == SSCMA_ACT_HARDSIGMOID ? SSCMA_ACT_RELU6 : c->act, .kh = (int32_t)kh,
+                .kw = (int32_t)kw, .stride_h = 1, .stride_w = 1, .dil_h = 1,
                 .dil_w = 1, .groups = groups};
     if (c->a != NULL) {
         op.stride_h = c->a->stride_h, op.stride_w = c->a->stride_w;
@@ -162,7 +175,48 @@ static sscma_status add_conv(lower *L, const conv_parts *c)
         op.pad_t = c->a->pad_top, op.pad_l = c->a->pad_left, op.pad_b = c->a->pad_bottom, op.pad_r = c->a->pad_right;
     }
     L->map[c->out_v] = yt;
-    return sscma_qm_add_op(q, &op, NULL);
+    if ((st = sscma_qm_add_op(q, &op, NULL)) != SSCMA_OK || c->then == SSCMA_ACT_NONE)
+        return st;
+    L->map[c->out_v] = final_t;
+    if (c->then == SSCMA_ACT_HARDSWISH) {
+        snprintf(name, sizeof name, "%s.hardswish", c->nd->name);
+        qm_op hs = {.kind = QM_HARDSWISH, .name = name, .in = {yt}, .n_in = 1, .out = final_t};
+        return sscma_qm_add_op(q, &hs, NULL);
+    }
+    /* hard-sigmoid: relu6(z + 3) times the constant 1/6 */
+    int32_t sixth;
+    const int64_t one[4] = {1, 1, 1, 1};
+    snprintf(name, sizeof name, "%s.one_sixth", c->nd->name);
+    if ((st = sscma_qm_add_tensor(q, name, SSCMA_DTYPE_F32, q->t[yt].rank, one, true, &sixth)) != SSCMA_OK)
+        return st;
+    *(float *)q->t[sixth].data = 1.0f / 6.0f;
+    snprintf(name, sizeof name, "%s.hardsigmoid", c->nd->name);
+    qm_op mul = {.kind = QM_MUL, .name = name, .in = {yt, sixth}, .n_in = 2, .out = final_t};
+    return sscma_qm_add_op(q, &mul, NULL);
+}
+
+/* After a convolution (and its folded batch norm): a lone reader that is a hard-sigmoid becomes part of it. */
+static void fuse_hardsigmoid(lower *L, conv_parts *c)
+{
+    if (c->act != SSCMA_ACT_NONE || c->then != SSCMA_ACT_NONE)
+        return;
+    int32_t r = sole_reader(L, c->out_v);
+    if (r < 0 || L->g->nodes[r].def->id != SSCMA_OP_HARDSIGMOID)
+        return;
+    L->done[r] = true;
+    c->out_v = L->g->nodes[r].out[0];
+    c->then = SSCMA_ACT_HARDSIGMOID;
+}
+
+/* A fused activation of a batch norm as the conv's: ReLU and ReLU6 fuse, hard-swish follows as its own op. */
+static bool take_bn_act(conv_parts *c, sscma_act_kind act)
+{
+    if (act == SSCMA_ACT_HARDSWISH) {
+        c->then = SSCMA_ACT_HARDSWISH;
+        return true;
+    }
+    c->act = act;
+    return bn_act_ok(act);
 }
 
 /* Adds a simple op with one output: inputs are graph values (already mapped). */
@@ -229,9 +283,8 @@ static sscma_status lower_node(lower *L, int32_t n)
                 const sscma_node *bn = &g->nodes[r];
                 if (bn->def->id == SSCMA_OP_BATCH_NORM_ACT) {
                     const sscma_batch_norm_act_attrs *ba = bn->attrs;
-                    if (!bn_act_ok(ba->act))
-                        return unsupported(bn, "only ReLU and ReLU6 fuse into a convolution");
-                    c.act = ba->act;
+                    if (!take_bn_act(&c, ba->act))
+                        return unsupported(bn, "only ReLU, ReLU6 and hard-swish follow a convolution");
                     c.eps = ba->bn.eps;
                 } else {
                     c.eps = ((const sscma_batch_norm_attrs *)bn->attrs)->eps;
@@ -243,17 +296,17 @@ static sscma_status lower_node(lower *L, int32_t n)
             }
         } else {
             const sscma_conv_bn_act_attrs *a = nd->attrs;
-            if (!bn_act_ok(a->act))
-                return unsupported(nd, "only ReLU and ReLU6 fuse into a convolution");
+            if (!take_bn_act(&c, a->act))
+                return unsupported(nd, "only ReLU, ReLU6 and hard-swish follow a convolution");
             c.a = &a->conv;
             c.eps = a->eps;
-            c.act = a->act;
             for (int32_t k = 0; k < 4; k++)
                 c.bn[k] = nd->in[2 + k];
             c.b = nd->n_in > 6 ? nd->in[6] : -1;
         }
-        if (c.act == SSCMA_ACT_NONE)
+        if (c.act == SSCMA_ACT_NONE && c.then == SSCMA_ACT_NONE)
             c.act = fuse_act(L, &c.out_v);
+        fuse_hardsigmoid(L, &c);
         return add_conv(L, &c);
     }
     if (op == SSCMA_OP_BATCH_NORM || op == SSCMA_OP_BATCH_NORM_ACT) {
@@ -263,14 +316,15 @@ static sscma_status lower_node(lower *L, int32_t n)
                         SSCMA_ACT_NONE, y};
         if (op == SSCMA_OP_BATCH_NORM_ACT) {
             const sscma_batch_norm_act_attrs *ba = nd->attrs;
-            if (!bn_act_ok(ba->act))
-                return unsupported(nd, "only ReLU and ReLU6 fuse into a batch norm");
-            c.act = ba->act, c.eps = ba->bn.eps;
+            if (!take_bn_act(&c, ba->act))
+                return unsupported(nd, "only ReLU, ReLU6 and hard-swish follow a batch norm");
+            c.eps = ba->bn.eps;
         } else {
             c.eps = ((const sscma_batch_norm_attrs *)nd->attrs)->eps;
         }
-        if (c.act == SSCMA_ACT_NONE)
+        if (c.act == SSCMA_ACT_NONE && c.then == SSCMA_ACT_NONE)
             c.act = fuse_act(L, &c.out_v);
+        fuse_hardsigmoid(L, &c);
         return add_conv(L, &c);
     }
     if (op == SSCMA_OP_LINEAR) {
@@ -297,6 +351,13 @@ static sscma_status lower_node(lower *L, int32_t n)
         q.act = fuse_act(L, &y);
         return add_simple(L, nd, &q, y);
     }
+    if (op == SSCMA_OP_MUL) {
+        q.kind = QM_MUL, q.in[1] = L->map[nd->in[1]], q.n_in = 2;
+        return add_simple(L, nd, &q, y);
+    }
+    if (op == SSCMA_OP_HARDSIGMOID)
+        return unsupported(nd, "a hard-sigmoid is lowered only as the sole reader of a convolution (or its batch "
+                               "norm)");
     if (op == SSCMA_OP_DROPOUT) {
         L->map[y] = L->map[nd->in[0]];
         return SSCMA_OK;
@@ -363,8 +424,9 @@ static sscma_status lower_node(lower *L, int32_t n)
         q.pad_l = (int32_t)a->before[2], q.pad_r = (int32_t)a->after[2];
         return add_simple(L, nd, &q, y);
     }
-    return unsupported(nd, "no deployable equivalent (supported: conv2d, batch_norm, linear, add, relu, relu6, "
-                           "sigmoid, hardswish, pools, reshape, concat, softmax, upsample_nearest, pad, dropout)");
+    return unsupported(nd, "no deployable equivalent (supported: conv2d, batch_norm, linear, add, mul, relu, "
+                           "relu6, sigmoid, hardswish, hardsigmoid after a conv, pools, reshape, concat, softmax, "
+                           "upsample_nearest, pad, dropout)");
 }
 
 /* Deployment outputs of the model (graph values) and their names; *softmax_first: the classifier's logits. */

@@ -207,6 +207,25 @@ static const float *qat_config(const sscma_graph *g)
     return v >= 0 ? g->values[v].data : NULL;
 }
 
+/* The layers whose deployable form has tensors no observer sees yet (hard-swish after a batch norm, the
+ * hard-sigmoid and mul of MobileNetV3's squeeze-excitation): refused before rewriting. */
+static sscma_status check_observable(const sscma_graph *g)
+{
+    for (int32_t n = 0; n < g->n_nodes; n++) {
+        const sscma_node *nd = &g->nodes[n];
+        sscma_op_id op = nd->def->id;
+        bool hardswish_bn = (op == SSCMA_OP_BATCH_NORM_ACT &&
+                             ((const sscma_batch_norm_act_attrs *)nd->attrs)->act == SSCMA_ACT_HARDSWISH) ||
+                            (op == SSCMA_OP_CONV2D_BN_ACT &&
+                             ((const sscma_conv_bn_act_attrs *)nd->attrs)->act == SSCMA_ACT_HARDSWISH);
+        if (hardswish_bn || op == SSCMA_OP_HARDSWISH || op == SSCMA_OP_HARDSIGMOID || op == SSCMA_OP_MUL)
+            return sscma_fail(SSCMA_ERR_UNSUPPORTED, "sscma_qat_prepare",
+                              "layer '%s' (op %s): QAT does not observe hard-swish, hard-sigmoid or mul outputs yet "
+                              "(MobileNetV3); quantize with sscma_quantize (PTQ)", nd->name, nd->def->name);
+    }
+    return SSCMA_OK;
+}
+
 sscma_status sscma_qat_prepare(sscma_model *model, const sscma_qat_options *options)
 {
     SSCMA_REQUIRE_NONNULL(model);
@@ -225,6 +244,9 @@ sscma_status sscma_qat_prepare(sscma_model *model, const sscma_qat_options *opti
     const sscma_graph *g = sscma_model_graph(model);
     if (qat_config(g) != NULL)
         return SSCMA_FAIL(SSCMA_ERR_STATE, "the model is QAT-prepared already");
+    sscma_status checked = check_observable(g);
+    if (checked != SSCMA_OK)
+        return checked;
     sscma_context *ctx = g->ctx;
     rewrite R;
     memset(&R, 0, sizeof R);

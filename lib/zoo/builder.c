@@ -67,8 +67,9 @@ typedef struct act_cfg {
     int type;
 } act_cfg;
 
-static const char *const act_names[] = {"ReLU", "ReLU6", NULL};
-static const sscma_act_kind act_kinds[] = {SSCMA_ACT_RELU, SSCMA_ACT_RELU6};
+/* Hardswish is PyTorch's name (SSCMA's get_act), HSwish mmcv's */
+static const char *const act_names[] = {"ReLU", "ReLU6", "Hardswish", "HSwish", NULL};
+static const sscma_act_kind act_kinds[] = {SSCMA_ACT_RELU, SSCMA_ACT_RELU6, SSCMA_ACT_HARDSWISH, SSCMA_ACT_HARDSWISH};
 
 static const sscma_field act_fields[] = {
     SSCMA_FIELD_ENUM_AS("type", act_cfg, type, 0, act_names, SSCMA_FIELD_REQUIRED),
@@ -85,7 +86,8 @@ sscma_act_kind zoo_act(zoo *z, json_t *obj, const char *reader, const char *path
         for (int i = 0; act_names[i] != NULL; i++)
             if (strcmp(json_string_value(v), act_names[i]) == 0)
                 return act_kinds[i];
-        zoo_expected(z, reader, path, "act_cfg", "ReLU or ReLU6, or an object with that \"type\"", v);
+        zoo_expected(z, reader, path, "act_cfg", "ReLU, ReLU6, Hardswish or HSwish, or an object with that \"type\"",
+                     v);
         return def;
     }
     char at[256];

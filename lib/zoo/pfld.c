@@ -8,6 +8,8 @@
  *   backbone.block2  inverted residual to out_channel, expand 2
  *   head: x1 = GAP(x); head.conv1 (3x3 stride 2 CBR) -> x2 = GAP; head.conv2 (2x2, no padding, CBR) -> x3 = GAP;
  *         head.fc(concat(x1, x2, x3)) -> 2 * num_point coordinates (normalised to [0, 1] by the targets)
+ * Backbone MobileNetV3 (SSCMA's class and names, zoo/mobilenetv3.c; pfld_mbv3l_192) is the alternative: the head reads
+ * its first out_indices output, as SSCMA's PFLDhead takes x[0] of the backbone's list.
  * Inverted residuals are named as SSCMA's (conv.j.conv / conv.j.norm). Loss (PFLDLoss): the batch mean of the
  * summed squared error.
  */
@@ -24,6 +26,25 @@ static int32_t cbr(zoo *z, const char *name, int32_t x, int64_t cout, int32_t k,
     snprintf(conv, sizeof conv, "%s.0", name);
     snprintf(bn, sizeof bn, "%s.1", name);
     return zoo_bn(z, bn, zoo_conv(z, conv, x, cout, k, stride, groups, false), act);
+}
+
+/* SSCMA's PfldMobileNetV2 (see the top) from image x. */
+static int32_t pfld_mobilenetv2(zoo *z, int32_t image, const int64_t *layer1, int32_t n1, const int64_t *layer2,
+                                int32_t n2, int64_t out_channel)
+{
+    char name[128];
+    int32_t x = cbr(z, "backbone.conv1", image, 32, 3, 2, 1, SSCMA_ACT_RELU);
+    x = cbr(z, "backbone.conv2", x, 32, 3, 1, 32, SSCMA_ACT_RELU);
+    for (int32_t i = 0; i < n1; i++) {
+        snprintf(name, sizeof name, "backbone.layer1.%d", (int)i);
+        x = zoo_inverted_residual(z, name, x, layer1[i], i == 0 ? 2 : 1, 2, true);
+    }
+    x = zoo_inverted_residual(z, "backbone.block1", x, 32, 2, 2, true);
+    for (int32_t i = 0; i < n2; i++) {
+        snprintf(name, sizeof name, "backbone.layer2.%d", (int)i);
+        x = zoo_inverted_residual(z, name, x, layer2[i], 1, 4, true);
+    }
+    return zoo_inverted_residual(z, "backbone.block2", x, out_channel, 1, 2, true);
 }
 
 typedef struct pfld_cfg {
@@ -76,7 +97,7 @@ static const sscma_field pfld_head_fields[] = {
 
 static const sscma_field type_only_fields[] = {SSCMA_FIELD_KEY("type"), SSCMA_FIELD_END};
 
-static const char *const backbone_types[] = {"PfldMobileNetV2", NULL};
+static const char *const backbone_types[] = {"PfldMobileNetV2", "MobileNetV3", NULL};
 static const char *const head_types[] = {"PFLDhead", NULL};
 static const char *const loss_types[] = {"PFLDLoss", NULL};
 
@@ -85,14 +106,19 @@ sscma_status zoo_build_pfld(zoo *z, json_t *cfg, sscma_model_io_table *io)
     pfld_cfg c;
     pfld_backbone_cfg b;
     pfld_head_cfg h;
-    int which = 0;
+    int which = 0, backbone_type = 0;
     if (!zoo_read(z, pfld_fields, cfg, "PFLD", "model", &c))
         return z->st;
     int64_t size[2];
     zoo_image_size(c.input_size, c.n_input_size, size);
-    json_t *backbone = zoo_part(z, cfg, "model", "backbone", backbone_types, false, &which);
+    json_t *backbone = zoo_part(z, cfg, "model", "backbone", backbone_types, false, &backbone_type);
     json_t *head = zoo_part(z, cfg, "model", "head", head_types, false, &which);
-    if (!zoo_read(z, pfld_backbone_fields, backbone, "PfldMobileNetV2", "model.backbone", &b) ||
+    bool mobilenetv3 = backbone_type == 1;
+    if (mobilenetv3) {
+        memset(&b, 0, sizeof b);
+        b.inchannel = zoo_mobilenetv3_in_channels(z, backbone, true);
+    }
+    if ((!mobilenetv3 && !zoo_read(z, pfld_backbone_fields, backbone, "PfldMobileNetV2", "model.backbone", &b)) ||
         !zoo_read(z, pfld_head_fields, head, "PFLDhead", "model.head", &h))
         return z->st;
     json_t *loss_cfg = zoo_part(z, head, "model.head", "loss_cfg", loss_types, true, &which);
@@ -102,27 +128,24 @@ sscma_status zoo_build_pfld(zoo *z, json_t *cfg, sscma_model_io_table *io)
     int64_t inchannel = b.inchannel, out_channel = b.out_channel, points = h.num_point;
     int32_t n1 = b.n_layer1 != 0 ? b.n_layer1 : 5, n2 = b.n_layer2 != 0 ? b.n_layer2 : 6;
     const int64_t *layer1 = b.layer1, *layer2 = b.layer2, *feature_num = h.feature_num;
-    if (h.input_channel != 0 && h.input_channel != out_channel)
-        return zoo_fail(z, "PFLDhead", "model.head", "input_channel", "expected %lld (the backbone's out_channel), "
-                        "got %lld", (long long)out_channel, (long long)h.input_channel);
     if (z->st != SSCMA_OK)
         return z->st;
     const int64_t image_dims[4] = {1, size[0], size[1], inchannel};
     if ((z->st = sscma_graph_add_input(z->g, "image", SSCMA_DTYPE_F32, 4, image_dims, 0, &io->image)) != SSCMA_OK)
         return z->st;
-    char name[128];
-    int32_t x = cbr(z, "backbone.conv1", io->image, 32, 3, 2, 1, SSCMA_ACT_RELU);
-    x = cbr(z, "backbone.conv2", x, 32, 3, 1, 32, SSCMA_ACT_RELU);
-    for (int32_t i = 0; i < n1; i++) {
-        snprintf(name, sizeof name, "backbone.layer1.%d", (int)i);
-        x = zoo_inverted_residual(z, name, x, layer1[i], i == 0 ? 2 : 1, 2, true);
+    int32_t x;
+    if (mobilenetv3) {
+        int32_t feats[17], n_feats = 0;
+        if (zoo_build_mobilenetv3(z, backbone, true, "backbone", io->image, feats, &n_feats) != SSCMA_OK)
+            return z->st;
+        x = feats[0];
+        out_channel = zoo_desc(z, x)->dims[3];
+    } else {
+        x = pfld_mobilenetv2(z, io->image, layer1, n1, layer2, n2, out_channel);
     }
-    x = zoo_inverted_residual(z, "backbone.block1", x, 32, 2, 2, true);
-    for (int32_t i = 0; i < n2; i++) {
-        snprintf(name, sizeof name, "backbone.layer2.%d", (int)i);
-        x = zoo_inverted_residual(z, name, x, layer2[i], 1, 4, true);
-    }
-    x = zoo_inverted_residual(z, "backbone.block2", x, out_channel, 1, 2, true);
+    if (h.input_channel != 0 && h.input_channel != out_channel)
+        return zoo_fail(z, "PFLDhead", "model.head", "input_channel", "expected %lld (the backbone's output "
+                        "channels), got %lld", (long long)out_channel, (long long)h.input_channel);
     if (z->st != SSCMA_OK)
         return z->st;
 

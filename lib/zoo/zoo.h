@@ -79,6 +79,12 @@ int64_t zoo_make_divisible(double v, int64_t divisor);
 int64_t zoo_mobilenetv2_in_channels(zoo *z, json_t *cfg);
 sscma_status zoo_build_mobilenetv2(zoo *z, json_t *cfg, const char *prefix, int32_t x, int32_t *outs,
                                    int32_t *n_outs);
+/* MobileNetV3 small/large in SSCMA's layout (sscma_style: conv1, layer{i}.block.j, out_indices over blocks) or
+ * mmcls's (layer0, layer{i}.expand_conv/depthwise_conv/se/linear_conv, a final 1x1 conv, out_indices over layers);
+ * the image channels it asks for (0 after a failure). */
+int64_t zoo_mobilenetv3_in_channels(zoo *z, json_t *cfg, bool sscma_style);
+sscma_status zoo_build_mobilenetv3(zoo *z, json_t *cfg, bool sscma_style, const char *prefix, int32_t x,
+                                   int32_t *outs, int32_t *n_outs);
 sscma_status zoo_build_image_classifier(zoo *z, json_t *cfg, sscma_model_io_table *io);
 sscma_status zoo_build_fomo(zoo *z, json_t *cfg, sscma_model_io_table *io);
 sscma_status zoo_build_pfld(zoo *z, json_t *cfg, sscma_model_io_table *io);

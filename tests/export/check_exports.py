@@ -3,8 +3,9 @@
 For each family written by export_fixture: the int8 TFLite file in the TFLite interpreter with its reference kernels
 gives exactly libsscma's int8 outputs, with its default kernels at most 1 LSB away; the float TFLite file agrees
 with libsscma's float runtime; the model libsscma reads back from the file gives its own outputs bit for bit.
-The YOLO decode fixture (SSCMA's in-graph box decode) is also compiled with Arm's Vela for ethos-u55-64, which must
-place every operator on the NPU (skipped, with the reason, when the ethos-u-vela package is not installed).
+The YOLO decode fixture (SSCMA's in-graph box decode) and the MobileNetV3 classifier (HARD_SWISH, the
+squeeze-excitation's MUL) are also compiled with Arm's Vela for ethos-u55-64, which must place every operator on the
+NPU (skipped, with the reason, when the ethos-u-vela package is not installed).
 """
 import importlib.util
 import json
@@ -19,12 +20,12 @@ import onnx
 import onnxruntime as ort
 from ai_edge_litert import interpreter as litert
 
-FAMILIES = ("classifier", "fomo", "pfld", "acts", "yolo")
+FAMILIES = ("classifier", "fomo", "pfld", "acts", "yolo", "mbv3")
 # TFLite's optimized CONV_2D/DEPTHWISE kernels round some requantizations 1 LSB away from its reference kernels
 # (which libsscma matches exactly), and onnxruntime requantizes with a float multiplier and round-half-even; softmax
 # outputs absorb those single-unit differences, but PFLD's 40-layer regression output accumulates 2-3 LSB of them, so
 # its optimized-kernel and onnxruntime figures are reported, not asserted (docs/export.md).
-ONE_LSB = ("classifier", "fomo", "acts", "yolo")
+ONE_LSB = ("classifier", "fomo", "acts", "yolo", "mbv3")
 # onnxruntime's QDQ sigmoid is a float sigmoid requantized, TFLite's LOGISTIC a fixed-point one: where they differ by
 # one step of 1/256, the YOLO decode's wh = p^2 * 4 anchor moves by up to 2 p * 4 * 373 / 256 px, 2-3 output steps;
 # so yolo's QDQ comparison is reported, not asserted (its TFLite comparisons are).
@@ -165,7 +166,7 @@ def main(dirname):
         tol = 1e-4 * (1.0 + np.abs(ours))
         check(f"{fam}: float TFLite within 1e-4 (relative above 1) of libsscma's float runtime",
               np.all(err <= tol), f"max |diff| {err.max():.3g}")
-        if fam == "yolo":
+        if fam in ("yolo", "mbv3"):
             vela_all_on_npu(dirname, fam)
         # ONNX float: the full checker, then onnxruntime within 1e-4 absolute
         path = os.path.join(dirname, f"{fam}_f32.onnx")

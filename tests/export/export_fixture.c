@@ -9,7 +9,8 @@
  *   <family>_int8_input.bin / _int8_output.bin int8, libsscma's int8 runtime
  *   <family>_tflite_int8_output.bin            int8, libsscma's runtime on the model read back from the .tflite
  *   manifest.json                              shapes and quantization parameters
- * The same for the activations fixture (acts_*) and the YOLO decode fixture (fixture_yolo.h: yolo_*).
+ * The same for the activations fixture (acts_*), the YOLO decode fixture (fixture_yolo.h: yolo_*) and a MobileNetV3
+ * classifier (mbv3_*: SSCMA's mobnetv3_small recipe's model at 64x64, on the images made RGB).
  * Usage: export_fixture OUT_DIR [N] [tiny]
  * `tiny`: the three families in 24x24 variants of a few ten thousand parameters and no activations fixture (for
  * tests/tflite/onnx2tf/generate.py, whose committed files must stay small).
@@ -273,6 +274,43 @@ static sscma_status yolo_quantize(sscma_context *ctx, int64_t n, fixture_quantiz
     return st;
 }
 
+/* SSCMA's mobnetv3_small recipe's model (mmcls's MobileNetV3 small, StackedLinearClsHead) on 64x64 RGB images */
+#define MBV3_SIZE 64
+static const char mbv3_config[] =
+    "{\"type\": \"ImageClassifier\", \"input_size\": [64, 64], \"backbone\": {\"type\": \"MobileNetV3\","
+    " \"arch\": \"small\"}, \"neck\": {\"type\": \"GlobalAveragePooling\"}, \"head\": {\"type\":"
+    " \"StackedLinearClsHead\", \"num_classes\": 10, \"in_channels\": 576, \"mid_channels\": [1280],"
+    " \"dropout_rate\": 0.2, \"act_cfg\": {\"type\": \"HSwish\"}}}";
+
+/*
+ * The MobileNetV3 classifier with its int8 form: PTQ on Fashion-MNIST images made RGB (ToRGB), the last fc scaled by
+ * 30 (as fixture_randomize does for head.fc) so that the softmax outputs spread.
+ */
+static sscma_status mbv3_quantize(sscma_context *ctx, int64_t n, fixture_quantized *out)
+{
+    memset(out, 0, sizeof *out);
+    sscma_status st = sscma_model_create(ctx, mbv3_config, &out->model);
+    if (st != SSCMA_OK)
+        return st;
+    fixture_randomize(out->model);
+    scale_param(out->model, "head.layers.1.fc.weight", 30.0f);
+    st = sscma_dataset_open(ctx, "{\"type\": \"FashionMNIST\", \"split\": \"test\", \"indices\": 256}",
+                            &out->dataset);
+    char cfg[512];
+    snprintf(cfg, sizeof cfg,
+             "{\"batch_size\": 32, \"pipeline\": [{\"type\": \"Resize\", \"size\": [%d, %d]}, {\"type\": \"ToRGB\"},"
+             " {\"type\": \"Normalize\", \"mean\": [72.94, 72.94, 72.94], \"std\": [90.02, 90.02, 90.02]}]}",
+             MBV3_SIZE, MBV3_SIZE);
+    if (st == SSCMA_OK)
+        st = sscma_loader_create(ctx, out->dataset, cfg, &out->loader);
+    (void)n;
+    if (st == SSCMA_OK)
+        st = sscma_quantize(out->model, out->loader, NULL, &out->q);
+    if (st != SSCMA_OK)
+        fixture_release(out);
+    return st;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -283,7 +321,7 @@ int main(int argc, char **argv)
     int64_t n = argc > 2 ? atoll(argv[2]) : 32;
     bool tiny = argc > 3 && strcmp(argv[3], "tiny") == 0;
     const fixture_family *families = tiny ? tiny_families : fixture_families;
-    int n_fam = tiny ? 3 : 5;
+    int n_fam = tiny ? 3 : 6;
     sscma_context_options o;
     sscma_context_options_init(&o, sizeof o);
     o.seed = 3;
@@ -297,17 +335,20 @@ int main(int argc, char **argv)
         return 1;
     }
     fprintf(manifest, "{\"samples\": %lld,\n", (long long)n);
-    /* the three families, the activations fixture (LOGISTIC, HARD_SWISH), then the YOLO decode fixture */
+    /* the three families, the activations fixture (LOGISTIC, HARD_SWISH), the YOLO decode fixture, MobileNetV3 */
     for (int k = 0; k < n_fam; k++) {
         const fixture_family acts = {"acts", NULL, 32, "logits", 0};
         const fixture_family yolo = {"yolo", NULL, FIXTURE_YOLO_SIZE, "output", 0};
-        const fixture_family *fam = k < 3 ? &families[k] : k == 3 ? &acts : &yolo;
+        const fixture_family mbv3 = {"mbv3", mbv3_config, MBV3_SIZE, "logits", 1};
+        const fixture_family *fam = k < 3 ? &families[k] : k == 3 ? &acts : k == 4 ? &yolo : &mbv3;
         fixture_quantized fx;
         sscma_qmodel *f = NULL;
         if (tiny)
             TRY(tiny_quantize(ctx, fam, 256, &fx));
         else if (fam == &yolo)
             TRY(yolo_quantize(ctx, 256, &fx));
+        else if (fam == &mbv3)
+            TRY(mbv3_quantize(ctx, 256, &fx));
         else
             TRY(fixture_quantize(ctx, fam->config, fam->size, 256, 32, &fx));
         sscma_loader *loader = fx.loader;

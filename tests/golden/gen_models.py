@@ -18,7 +18,7 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from ref_models import PFLD, Fomo, ImageClassifier, SwiftYOLO  # noqa: E402
+from ref_models import PFLD, Fomo, ImageClassifier, MobileNetV3Classifier, PFLDMobileNetV3, SwiftYOLO  # noqa: E402
 from golden_io import write_golden
 
 torch.set_default_dtype(torch.float64)
@@ -163,6 +163,80 @@ def swift_yolo_records():
             add(f"{tag}/eval/{level}", out.permute(0, 2, 3, 1).numpy())
 
 
+def conv_linear_counts(model, shape_nchw):
+    """Parameters and MACs as libsscma counts them: convolutions (output elements x weights per output) and linear
+    layers (in x out), one sample."""
+    macs = [0]
+
+    def hook(module, inputs, output):
+        if isinstance(module, torch.nn.Conv2d):
+            macs[0] += output[0].numel() * module.weight[0].numel()
+        elif isinstance(module, torch.nn.Linear):
+            macs[0] += module.in_features * module.out_features
+
+    handles = [m.register_forward_hook(hook) for m in model.modules()]
+    model.eval()
+    with torch.no_grad():
+        model(torch.zeros(shape_nchw))
+    for handle in handles:
+        handle.remove()
+    return [sum(p.numel() for p in model.parameters()), macs[0]]
+
+
+def family_records(tag, model, image, target, output, loss_fn, grads=()):
+    """Training- and evaluation-mode outputs, the training loss and the gradients of `grads`, as test_zoo.c's
+    family_matches_reference reads them."""
+    load_weights(model)
+    add(f"{tag}/image", image)
+    add(f"{tag}/target", target)
+    add(f"{tag}/params", np.array([sum(p.numel() for p in model.parameters())], dtype=np.int32))
+    x = torch.from_numpy(image.astype(np.float64)).permute(0, 3, 1, 2)
+    model.train()
+    out = model(x)
+    loss = loss_fn(out, torch.from_numpy(target))
+    loss.backward()
+    add(f"{tag}/train/{output}", out.detach().numpy())
+    add(f"{tag}/train/loss", loss.detach().numpy())
+    params = dict(model.named_parameters())
+    for name in grads:
+        add(f"{tag}/train/grad/{name}", to_ohwi(params[name].grad).numpy())
+    load_weights(model)
+    model.eval()
+    with torch.no_grad():
+        add(f"{tag}/eval/{output}", model(x).numpy())
+
+
+def mobilenetv3_records():
+    """MobileNetV3: counts of SSCMA's recipes' models (and at 224x224 with 1000 classes, the small one with mid
+    channels 1024: torchvision's mobilenet_v3_small / _large, for comparison with published figures) and the
+    forward / backward references."""
+    rng = np.random.default_rng(33)
+    add("mbv3_small_cls/counts_96", np.array(conv_linear_counts(MobileNetV3Classifier("small", 10),
+                                                                (1, 3, 96, 96)), dtype=np.int64))
+    add("mbv3_small_cls/counts_224", np.array(conv_linear_counts(MobileNetV3Classifier("small", 1000, (1024,)),
+                                                                 (1, 3, 224, 224)), dtype=np.int64))
+    add("mbv3_large_cls/counts_224", np.array(conv_linear_counts(MobileNetV3Classifier("large", 1000),
+                                                                 (1, 3, 224, 224)), dtype=np.int64))
+    add("pfld_mbv3l/counts_192", np.array(conv_linear_counts(PFLDMobileNetV3(4), (1, 3, 192, 192)),
+                                          dtype=np.int64))
+    cls = MobileNetV3Classifier("small", 10)
+    family_records("mbv3_small_cls", cls, rng.standard_normal((2, 96, 96, 3)).astype(np.float32),
+                   np.array([3, 7], dtype=np.int32), "logits",
+                   lambda out, t: F.cross_entropy(out, t.long()),
+                   ["backbone.layer0.conv.weight", "backbone.layer0.bn.weight", "backbone.layer1.se.conv1.conv.weight",
+                    "backbone.layer1.se.conv2.conv.bias", "backbone.layer4.expand_conv.conv.weight",
+                    "backbone.layer4.depthwise_conv.bn.bias", "backbone.layer6.linear_conv.conv.weight",
+                    "backbone.layer11.se.conv1.conv.bias", "backbone.layer12.bn.weight", "head.layers.0.fc.bias",
+                    "head.layers.1.fc.bias"])
+    pfld = PFLDMobileNetV3(4)
+    family_records("pfld_mbv3l", pfld, rng.standard_normal((2, 64, 64, 3)).astype(np.float32),
+                   rng.uniform(0, 1, (2, 8)).astype(np.float32), "keypoints",
+                   lambda out, t: PFLD.loss(out, t.double()),
+                   ["backbone.conv1.conv.weight", "backbone.layer1.block.0.norm.weight",
+                    "backbone.layer2.block.0.conv.weight", "backbone.layer4.block.2.fc1.weight",
+                    "backbone.layer4.block.2.fc2.bias", "backbone.layer4.block.3.norm.bias", "head.fc.weight"])
+
+
 def main():
     rng = np.random.default_rng(4)
     model = ImageClassifier(widen_factor=0.35, in_channels=3, num_classes=10)
@@ -233,6 +307,7 @@ def main():
         add("pfld/eval/keypoints", pfld(x).numpy())
 
     swift_yolo_records()
+    mobilenetv3_records()
 
     out = os.path.join(os.path.dirname(os.path.abspath(__file__)), "models.bin")
     write_golden(out, records)

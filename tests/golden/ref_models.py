@@ -406,3 +406,228 @@ class SwiftYOLO(nn.Module):
 
     def forward(self, x):
         return self.bbox_head(self.neck(self.backbone(x)))
+
+
+# ---- MobileNetV3: mmcls's layout (the classifier's) and SSCMA's own (PFLD's) ----
+# [kernel, expanded, out, squeeze-excitation, hard-swish (else ReLU), stride], the paper's tables
+MBV3_ARCHS = {
+    "small": [[3, 16, 16, True, False, 2], [3, 72, 24, False, False, 2], [3, 88, 24, False, False, 1],
+              [5, 96, 40, True, True, 2], [5, 240, 40, True, True, 1], [5, 240, 40, True, True, 1],
+              [5, 120, 48, True, True, 1], [5, 144, 48, True, True, 1], [5, 288, 96, True, True, 2],
+              [5, 576, 96, True, True, 1], [5, 576, 96, True, True, 1]],
+    "large": [[3, 16, 16, False, False, 1], [3, 64, 24, False, False, 2], [3, 72, 24, False, False, 1],
+              [5, 72, 40, True, False, 2], [5, 120, 40, True, False, 1], [5, 120, 40, True, False, 1],
+              [3, 240, 80, False, True, 2], [3, 200, 80, False, True, 1], [3, 184, 80, False, True, 1],
+              [3, 184, 80, False, True, 1], [3, 480, 112, True, True, 1], [3, 672, 112, True, True, 1],
+              [5, 672, 160, True, True, 2], [5, 960, 160, True, True, 1], [5, 960, 160, True, True, 1]],
+}
+
+
+def bn3(c):
+    return nn.BatchNorm2d(c, eps=0.001, momentum=0.01)
+
+
+class ConvModule(nn.Module):
+    """mmcv's ConvModule without bias: submodules conv, bn (activation unnamed, no parameters)."""
+
+    def __init__(self, cin, cout, k, stride=1, groups=1, act=None):
+        super().__init__()
+        self.conv = nn.Conv2d(cin, cout, k, stride, k // 2, groups=groups, bias=False)
+        self.bn = bn3(cout)
+        self.act = act
+
+    def forward(self, x):
+        x = self.bn(self.conv(x))
+        return self.act(x) if self.act is not None else x
+
+
+class ConvBias(nn.Module):
+    """mmcv's ConvModule with no norm (bias on): submodule conv."""
+
+    def __init__(self, cin, cout):
+        super().__init__()
+        self.conv = nn.Conv2d(cin, cout, 1, bias=True)
+
+    def forward(self, x):
+        return self.conv(x)
+
+
+def hswish(x):  # mmcv's HSwish
+    return x * F.relu6(x + 3.0) / 6.0
+
+
+def hsigmoid(x):  # mmcv's HSigmoid(bias=3, divisor=6, min_value=0, max_value=1)
+    return ((x + 3.0) / 6.0).clamp(0.0, 1.0)
+
+
+class MmclsSELayer(nn.Module):
+    def __init__(self, channels):
+        super().__init__()
+        squeeze = make_divisible(channels // 4, 8)
+        self.conv1 = ConvBias(channels, squeeze)
+        self.conv2 = ConvBias(squeeze, channels)
+
+    def forward(self, x):
+        s = F.adaptive_avg_pool2d(x, 1)
+        return x * hsigmoid(self.conv2(F.relu(self.conv1(s))))
+
+
+class MmclsInvertedResidual(nn.Module):
+    def __init__(self, cin, cout, mid, k, stride, se, hs):
+        super().__init__()
+        act = hswish if hs else F.relu
+        self.use_res = stride == 1 and cin == cout
+        self.with_expand = mid != cin
+        if self.with_expand:
+            self.expand_conv = ConvModule(cin, mid, 1, act=act)
+        self.depthwise_conv = ConvModule(mid, mid, k, stride, groups=mid, act=act)
+        self.se = MmclsSELayer(mid) if se else None
+        self.linear_conv = ConvModule(mid, cout, 1)
+
+    def forward(self, x):
+        y = self.expand_conv(x) if self.with_expand else x
+        y = self.depthwise_conv(y)
+        if self.se is not None:
+            y = self.se(y)
+        y = self.linear_conv(y)
+        return x + y if self.use_res else y
+
+
+class MmclsMobileNetV3(nn.Module):
+    """mmcls's MobileNetV3: layer0 (stem), layer1..L (blocks), layer{L+1} (final 1x1 conv); returns the last."""
+
+    def __init__(self, arch="small"):
+        super().__init__()
+        setting = MBV3_ARCHS[arch]
+        self.names = ["layer0"]
+        self.layer0 = ConvModule(3, 16, 3, 2, act=hswish)
+        cin = 16
+        for i, (k, mid, cout, se, hs, s) in enumerate(setting):
+            setattr(self, f"layer{i + 1}", MmclsInvertedResidual(cin, cout, mid, k, s, se, hs))
+            self.names.append(f"layer{i + 1}")
+            cin = cout
+        last = f"layer{len(setting) + 1}"
+        setattr(self, last, ConvModule(cin, setting[-1][1], 1, act=hswish))
+        self.names.append(last)
+        self.out_channels = setting[-1][1]
+
+    def forward(self, x):
+        for name in self.names:
+            x = getattr(self, name)(x)
+        return x
+
+
+class LinearBlock(nn.Module):
+    def __init__(self, cin, cout):
+        super().__init__()
+        self.fc = nn.Linear(cin, cout)
+
+    def forward(self, x):
+        return self.fc(x)
+
+
+class StackedLinearClsHead(nn.Module):
+    """mmcls's StackedLinearClsHead (no norm): layers.i.fc, act, dropout; then layers.{last}.fc."""
+
+    def __init__(self, cin, mid_channels, classes, act=hswish, dropout=0.0):
+        super().__init__()
+        chans = [cin] + list(mid_channels) + [classes]
+        self.layers = nn.ModuleList(LinearBlock(a, b) for a, b in zip(chans[:-1], chans[1:]))
+        self.act, self.dropout = act, dropout
+
+    def forward(self, x):
+        for layer in self.layers[:-1]:
+            x = self.act(layer(x))
+            if self.dropout:
+                x = F.dropout(x, self.dropout, self.training)
+        return self.layers[-1](x)
+
+
+class MobileNetV3Classifier(nn.Module):
+    """SSCMA's mobnetv3_small recipe: mmcls.MobileNetV3 + GAP + StackedLinearClsHead(mid [1280], HSwish)."""
+
+    def __init__(self, arch="small", num_classes=10, mid_channels=(1280,), dropout=0.0):
+        super().__init__()
+        self.backbone = MmclsMobileNetV3(arch)
+        self.head = StackedLinearClsHead(self.backbone.out_channels, mid_channels, num_classes, hswish, dropout)
+
+    def forward(self, x):
+        return self.head(torch.flatten(F.adaptive_avg_pool2d(self.backbone(x), 1), 1))
+
+
+class SSCMAConvNormAct(nn.Sequential):
+    """SSCMA's ConvNormActivation with MobileNetV3's BN (eps 0.001, momentum 0.01): conv, norm[, act]."""
+
+    def __init__(self, cin, cout, k, stride=1, groups=1, act=None):
+        super().__init__()
+        self.add_module("conv", nn.Conv2d(cin, cout, k, stride, (k - 1) // 2, groups=groups, bias=False))
+        self.add_module("norm", bn3(cout))
+        if act is not None:
+            self.add_module("act", act())
+
+
+class SqueezeExcitation(nn.Module):
+    """torchvision's SqueezeExcitation with Hardsigmoid: fc1, fc2 (1x1 convolutions with bias)."""
+
+    def __init__(self, channels, squeeze):
+        super().__init__()
+        self.fc1 = nn.Conv2d(channels, squeeze, 1)
+        self.fc2 = nn.Conv2d(squeeze, channels, 1)
+
+    def forward(self, x):
+        return x * F.hardsigmoid(self.fc2(F.relu(self.fc1(F.adaptive_avg_pool2d(x, 1)))))
+
+
+class SSCMAMbv3Block(nn.Module):
+    def __init__(self, cin, k, mid, cout, se, hs, stride):
+        super().__init__()
+        act = nn.Hardswish if hs else nn.ReLU
+        self.use_res = stride == 1 and cin == cout
+        layers = []
+        if mid != cin:
+            layers.append(SSCMAConvNormAct(cin, mid, 1, act=act))
+        layers.append(SSCMAConvNormAct(mid, mid, k, stride, groups=mid, act=act))
+        if se:
+            layers.append(SqueezeExcitation(mid, make_divisible(mid // 4, 8)))
+        layers.append(SSCMAConvNormAct(mid, cout, 1))
+        self.block = nn.Sequential(*layers)
+
+    def forward(self, x):
+        y = self.block(x)
+        return x + y if self.use_res else y
+
+
+class SSCMAMobileNetV3(nn.Module):
+    """SSCMA's MobileNetV3 (conv1, layer1..L); built up to the last out index (SSCMA's forward stops there)."""
+
+    def __init__(self, arch="large", widen_factor=1.0, out_index=3, input_channels=3):
+        super().__init__()
+        adj = lambda c: make_divisible(c * widen_factor, 8)  # noqa: E731
+        setting = MBV3_ARCHS[arch][:out_index + 1]
+        self.conv1 = SSCMAConvNormAct(input_channels, adj(16), 3, 2, act=nn.Hardswish)
+        self.names = []
+        for i, (k, mid, cout, se, hs, s) in enumerate(setting):
+            cin = adj(16) if i == 0 else adj(setting[i - 1][2])
+            setattr(self, f"layer{i + 1}", SSCMAMbv3Block(cin, k, adj(mid), adj(cout), se, hs, s))
+            self.names.append(f"layer{i + 1}")
+        self.out_channels = adj(setting[-1][2])
+
+    def forward(self, x):
+        x = self.conv1(x)
+        for name in self.names:
+            x = getattr(self, name)(x)
+        return x
+
+
+class PFLDMobileNetV3(nn.Module):
+    """SSCMA's pfld_mbv3l_192: MobileNetV3 large (out_indices (3,)) + PFLDhead."""
+
+    def __init__(self, num_point=4, out_index=3, widen_factor=1.0):
+        super().__init__()
+        self.backbone = SSCMAMobileNetV3("large", widen_factor, out_index)
+        self.head = PFLDhead(num_point, self.backbone.out_channels)
+
+    def forward(self, x):
+        return self.head(self.backbone(x))
+
+    loss = staticmethod(PFLD.loss)

@@ -281,6 +281,22 @@ static void family_matches_reference(const char *family, const char *config, con
             CHECK_OK(sscma_tensor_data(t, &d));
             check_against(&g, what, d, rec, 1e-4);
             CHECK_OK(sscma_model_backward(m));
+            /* the gradients the reference recorded (<family>/train/grad/<parameter>), within 1e-3 */
+            char prefix[64];
+            snprintf(prefix, sizeof prefix, "%s/train/grad/", family);
+            for (int i = 0; i < g.count; i++) {
+                const char *name = g.records[i].name;
+                if (strncmp(name, prefix, strlen(prefix)) != 0)
+                    continue;
+                int32_t index = -1;
+                sscma_tensor *grad = NULL;
+                CHECK_OK(sscma_model_find_param(m, name + strlen(prefix), &index));
+                if (index < 0)
+                    continue;
+                CHECK_OK(sscma_model_param(m, index, NULL, NULL, NULL, &grad));
+                CHECK_OK(sscma_tensor_data(grad, &d));
+                check_against(&g, name + strlen(prefix), d, name, 1e-3);
+            }
         }
     }
     sscma_model_destroy(m);
@@ -305,6 +321,180 @@ static void pfld_matches_pytorch_reference(void)
                              "{\"type\": \"PFLD\", \"input_size\": [64, 64], \"backbone\": {\"type\": \"PfldMobileNetV2\"},"
                              " \"head\": {\"type\": \"PFLDhead\", \"num_point\": 4, \"loss_cfg\": {\"type\": \"PFLDLoss\"}}}",
                              "keypoints");
+}
+
+/* SSCMA's mobnetv3_small recipe's model (mmcls.MobileNetV3 small + GAP + StackedLinearClsHead, mid 1280, HSwish) */
+static char *mobilenetv3_classifier_config(const char *arch, int size, int classes, int mid)
+{
+    static char text[600];
+    snprintf(text, sizeof text,
+             "{\"type\": \"ImageClassifier\", \"input_size\": [%d, %d], \"backbone\": {\"type\": \"MobileNetV3\","
+             " \"arch\": \"%s\"}, \"neck\": {\"type\": \"GlobalAveragePooling\"}, \"head\": {\"type\":"
+             " \"StackedLinearClsHead\", \"num_classes\": %d, \"in_channels\": %d, \"mid_channels\": [%d],"
+             " \"act_cfg\": {\"type\": \"HSwish\"}, \"loss\": {\"type\": \"CrossEntropyLoss\", \"loss_weight\": 1.0}}}",
+             size, size, arch, classes, strcmp(arch, "small") == 0 ? 576 : 960, mid);
+    return text;
+}
+
+/* SSCMA's pfld_mbv3l_192 model (MobileNetV3 large cut after layer4, 40 channels at stride 8; PFLDhead) */
+static char *pfld_mobilenetv3_config(int size)
+{
+    static char text[400];
+    snprintf(text, sizeof text,
+             "{\"type\": \"PFLD\", \"input_size\": [%d, %d], \"backbone\": {\"type\": \"MobileNetV3\","
+             " \"inchannel\": 3, \"arch\": \"large\", \"out_indices\": [3]}, \"head\": {\"type\": \"PFLDhead\","
+             " \"num_point\": 4, \"input_channel\": 40, \"act_cfg\": \"ReLU\", \"loss_cfg\": {\"type\": \"PFLDLoss\"}}}",
+             size, size);
+    return text;
+}
+
+static void mobilenetv3_classifier_matches_pytorch_reference(void)
+{
+    family_matches_reference("mbv3_small_cls", mobilenetv3_classifier_config("small", 96, 10, 1280), "logits");
+}
+
+static void pfld_mobilenetv3_matches_pytorch_reference(void)
+{
+    family_matches_reference("pfld_mbv3l", pfld_mobilenetv3_config(64), "keypoints");
+}
+
+/*
+ * Parameters and MACs (convolutions + linear layers, one sample) of the MobileNetV3 models against the references'
+ * (ref_models.py). At 224x224 with 1000 classes (mid channels 1024 small, 1280 large) the classifiers are
+ * torchvision's mobilenet_v3_small / _large, the same layers: 2,542,856 and 5,483,032 parameters.
+ */
+static const int32_t *golden_ints(const golden_file *g, const char *name, int64_t count);
+
+static void mobilenetv3_models_match_reference_counts(void)
+{
+    golden_file g;
+    if (!load_models_golden(&g))
+        return;
+    static const struct {
+        const char *record, *arch;
+        int size, classes, mid;
+        int64_t torchvision_params;
+    } cases[] = {
+        {"mbv3_small_cls/counts_96", "small", 96, 10, 1280, 0}, /* SSCMA's recipe */
+        {"mbv3_small_cls/counts_224", "small", 224, 1000, 1024, 2542856},
+        {"mbv3_large_cls/counts_224", "large", 224, 1000, 1280, 5483032},
+        {"pfld_mbv3l/counts_192", NULL, 192, 0, 0, 0},
+    };
+    sscma_context *ctx = NULL;
+    CHECK_OK(sscma_context_create(NULL, &ctx));
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const int32_t *ref = golden_ints(&g, cases[i].record, 2);
+        sscma_model *m = NULL;
+        CHECK_OK(sscma_model_create(ctx, cases[i].arch != NULL ? mobilenetv3_classifier_config(cases[i].arch,
+                                    cases[i].size, cases[i].classes, cases[i].mid) : pfld_mobilenetv3_config(cases[i].size), &m));
+        int64_t params = 0, macs = 0;
+        if (m != NULL)
+            CHECK_OK(sscma_model_stats(m, &params, &macs));
+        if (ref != NULL) {
+            CHECK_INT_EQ(params, ref[0]);
+            CHECK_INT_EQ(macs, ref[1]);
+        }
+        if (cases[i].torchvision_params != 0)
+            CHECK_INT_EQ(params, cases[i].torchvision_params);
+        sscma_model_destroy(m);
+    }
+    sscma_context_destroy(ctx);
+    golden_free(&g);
+}
+
+/*
+ * The recipes configs/classification/mobnetv3_small_1bx16_300e_custom.json (with 10 classes) and
+ * configs/pfld/pfld_mbv3l_192.json build, through the runner (scopes dropped), the models the references count,
+ * in the layouts SSCMA's recipes name (mmcls's for the classifier, SSCMA's for PFLD).
+ */
+static void mobilenetv3_recipes_build_the_reference_models(void)
+{
+    golden_file g;
+    if (!load_models_golden(&g))
+        return;
+    static const struct {
+        const char *file, *option, *record, *names[3];
+    } cases[] = {
+        {CONFIGS_DIR "/classification/mobnetv3_small_1bx16_300e_custom.json", "num_classes=10",
+         "mbv3_small_cls/counts_96",
+         {"backbone.layer12.conv.weight", "backbone.layer9.se.conv2.conv.bias", "head.layers.1.fc.weight"}},
+        {CONFIGS_DIR "/pfld/pfld_mbv3l_192.json", "num_points=4", "pfld_mbv3l/counts_192",
+         {"backbone.conv1.norm.running_var", "backbone.layer4.block.2.fc1.weight", "head.fc.bias"}},
+    };
+    sscma_context *ctx = NULL;
+    CHECK_OK(sscma_context_create(NULL, &ctx));
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        sscma_config *c = NULL;
+        sscma_runner *r = NULL;
+        sscma_model *m = NULL;
+        CHECK_OK(sscma_config_load(cases[i].file, &c));
+        CHECK_OK(sscma_config_set(c, cases[i].option));
+        CHECK_OK(sscma_config_resolve(c));
+        CHECK_OK(sscma_runner_create(ctx, c, &r));
+        if (r == NULL || sscma_runner_model(r, &m) != SSCMA_OK) {
+            CHECK(false);
+            sscma_runner_destroy(r);
+            sscma_config_destroy(c);
+            continue;
+        }
+        const int32_t *ref = golden_ints(&g, cases[i].record, 2);
+        int64_t params = 0, macs = 0;
+        CHECK_OK(sscma_model_stats(m, &params, &macs));
+        if (ref != NULL) {
+            CHECK_INT_EQ(params, ref[0]);
+            CHECK_INT_EQ(macs, ref[1]);
+        }
+        for (int k = 0; k < 3; k++) {
+            int32_t index = -1;
+            CHECK_OK(sscma_model_find_param(m, cases[i].names[k], &index));
+        }
+        sscma_runner_destroy(r);
+        sscma_config_destroy(c);
+    }
+    sscma_context_destroy(ctx);
+    golden_free(&g);
+}
+
+/* Bad MobileNetV3 keys fail with the key's path and what was expected. */
+static void mobilenetv3_config_errors_name_the_key(void)
+{
+    static const struct {
+        const char *config, *message;
+    } cases[] = {
+        {"{\"type\": \"PFLD\", \"backbone\": {\"type\": \"MobileNetV3\", \"arch\": \"tiny\"},"
+         " \"head\": {\"type\": \"PFLDhead\"}}",
+         "model.backbone.arch: expected one of: small, large, got \"tiny\""},
+        {"{\"type\": \"PFLD\", \"backbone\": {\"type\": \"MobileNetV3\", \"out_indices\": [11]},"
+         " \"head\": {\"type\": \"PFLDhead\"}}",
+         "model.backbone.out_indices: expected a list of integers 0..10 (small has 11 blocks), got [11]"},
+        {"{\"type\": \"PFLD\", \"backbone\": {\"type\": \"MobileNetV3\", \"dilated\": true},"
+         " \"head\": {\"type\": \"PFLDhead\"}}",
+         "model.backbone.dilated: true is not supported"},
+        {"{\"type\": \"PFLD\", \"backbone\": {\"type\": \"MobileNetV3\", \"out_indices\": [3]},"
+         " \"head\": {\"type\": \"PFLDhead\", \"input_channel\": 16}}",
+         "model.head.input_channel: expected 40 (the backbone's output channels), got 16"},
+        {"{\"type\": \"ImageClassifier\", \"backbone\": {\"type\": \"MobileNetV3\", \"out_indices\": [13]},"
+         " \"head\": {\"type\": \"LinearClsHead\", \"num_classes\": 2}}",
+         "model.backbone.out_indices: expected a list of integers 0..12 (small has 13 layers), got [13]"},
+        {"{\"type\": \"ImageClassifier\", \"backbone\": {\"type\": \"MobileNetV3\", \"widen_factor\": 0.5},"
+         " \"head\": {\"type\": \"LinearClsHead\", \"num_classes\": 2}}",
+         "widen_factor"},
+        {"{\"type\": \"ImageClassifier\", \"backbone\": {\"type\": \"MobileNetV3\"}, \"head\": {\"type\":"
+         " \"StackedLinearClsHead\", \"num_classes\": 2, \"in_channels\": 576, \"mid_channels\": [64],"
+         " \"norm_cfg\": {\"type\": \"BN1d\"}}}",
+         "model.head.norm_cfg: expected null (no norm in the head)"},
+        {"{\"type\": \"ImageClassifier\", \"backbone\": {\"type\": \"MobileNetV3\"}, \"head\": {\"type\":"
+         " \"StackedLinearClsHead\", \"num_classes\": 2, \"in_channels\": 960, \"mid_channels\": [64]}}",
+         "model.head.in_channels: expected 576 (the backbone's), got 960"},
+    };
+    sscma_context *ctx = NULL;
+    CHECK_OK(sscma_context_create(NULL, &ctx));
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        sscma_model *m = NULL;
+        CHECK_FAILS(sscma_model_create(ctx, cases[i].config, &m), SSCMA_ERR_CONFIG, cases[i].message);
+        CHECK(m == NULL);
+    }
+    sscma_context_destroy(ctx);
 }
 
 /* A Swift-YOLO model config (mmyolo's YOLOv5 with ReLU) of the given size, factors and classes. */
@@ -617,6 +807,11 @@ int main(int argc, char **argv)
         TEST_CASE(classifier_matches_pytorch_reference),
         TEST_CASE(fomo_matches_pytorch_reference),
         TEST_CASE(pfld_matches_pytorch_reference),
+        TEST_CASE(mobilenetv3_models_match_reference_counts),
+        TEST_CASE(mobilenetv3_classifier_matches_pytorch_reference),
+        TEST_CASE(pfld_mobilenetv3_matches_pytorch_reference),
+        TEST_CASE(mobilenetv3_config_errors_name_the_key),
+        TEST_CASE(mobilenetv3_recipes_build_the_reference_models),
         TEST_CASE(swift_yolo_tiny_matches_reference_counts),
         TEST_CASE(swift_yolo_matches_pytorch_reference),
         TEST_CASE(swift_yolo_head_starts_at_the_priors),
