@@ -83,5 +83,7 @@ sscma_status zoo_build_image_classifier(zoo *z, json_t *cfg, sscma_model_io_tabl
 sscma_status zoo_build_fomo(zoo *z, json_t *cfg, sscma_model_io_table *io);
 sscma_status zoo_build_pfld(zoo *z, json_t *cfg, sscma_model_io_table *io);
 sscma_status zoo_build_yolo_detector(zoo *z, json_t *cfg, sscma_model_io_table *io);
+/* SSCMA's RTMDet (CSPNeXt + CSPNeXtPAFPN + RTMDetSepBNHeadModule): outputs cls_0..2, reg_0..2, pred. */
+sscma_status zoo_build_rtmdet(zoo *z, json_t *cfg, sscma_model_io_table *io);
 
 #endif /* SSCMA_LIB_ZOO_ZOO_H */
