@@ -69,24 +69,6 @@ static const sscma_field rtm_fields[] = {
     SSCMA_FIELD_END,
 };
 
-typedef struct norm_cfg {
-    int type;
-    double momentum, eps;
-} norm_cfg;
-
-/* SyncBN is BN on one device; BatchNorm2d is how SSCMA's Python configs name it (type=torch.nn.BatchNorm2d) */
-static const char *const norm_types[] = {"BN", "SyncBN", "BatchNorm2d", "nn.BatchNorm2d", "torch.nn.BatchNorm2d",
-                                         NULL};
-
-/* Given, a norm_cfg builds PyTorch's BatchNorm2d with its keys: PyTorch's momentum 0.1 and eps 1e-5 unless set. */
-static const sscma_field norm_fields[] = {
-    SSCMA_FIELD_ENUM_AS("type", norm_cfg, type, 0, norm_types, 0),
-    SSCMA_FIELD_RANGE(norm_cfg, momentum, 0.1, 0.0, 1.0),
-    SSCMA_FIELD_RANGE(norm_cfg, eps, 1e-5, 1e-12, 1.0),
-    SSCMA_FIELD_KEY("requires_grad"),
-    SSCMA_FIELD_END,
-};
-
 typedef struct backbone_cfg {
     int arch;
     double deepen_factor, widen_factor, expand_ratio;
@@ -229,35 +211,21 @@ static const char *const coder_types[] = {"DistancePointBBoxCoder", "mmdet.Dista
 /* One part's layer settings: its batch norm and activation. */
 typedef struct part {
     zoo *z;
-    sscma_act_kind act;
-    float eps, momentum;
+    zoo_layer_cfg l;
 } part;
 
-/* A part's norm_cfg (absent: the part's defaults def_momentum, def_eps) and act_cfg (absent: SiLU, refused). */
-static bool read_part(zoo *z, json_t *cfg, const char *reader, const char *path, double def_momentum,
-                      double def_eps, part *p)
+/* BN momentum and eps: CSPNeXt's default norm_cfg; PyTorch's BatchNorm2d (CSPNeXtPAFPN's and the head's "BN", and
+ * any norm_cfg given without them, as SSCMA's {"type": BatchNorm2d}) */
+static const double cspnext_bn[2] = {0.03, 0.001}, pytorch_bn[2] = {0.1, 1e-5};
+
+/* A part's norm_cfg (absent: the part's class defaults `absent_mt`; given: its keys, else PyTorch's) and act_cfg
+ * (absent: SiLU, refused). */
+static bool read_part(zoo *z, json_t *cfg, const char *reader, const char *path, const double absent_mt[2], part *p)
 {
-    char at[96];
-    norm_cfg n;
-    json_t *norm = json_object_get(cfg, "norm_cfg");
-    if (norm != NULL && !json_is_null(norm) && !json_is_object(norm)) {
-        zoo_expected(z, reader, path, "norm_cfg", "an object such as {\"type\": \"BatchNorm2d\"}", norm);
-        return false;
-    }
-    if (!zoo_read(z, norm_fields, norm, reader, sscma_schema_path(at, sizeof at, path, "norm_cfg"), &n))
-        return false;
-    if (norm == NULL || json_is_null(norm))
-        n.momentum = def_momentum, n.eps = def_eps;
-    json_t *a = json_object_get(cfg, "act_cfg");
-    if (a == NULL || json_is_null(a)) {
-        zoo_fail(z, reader, path, "act_cfg", "absent means SiLU (mmdet's default), which RTMDet does not build yet; "
-                 "SSCMA's RTMDet configs set {\"type\": \"ReLU\"} or {\"type\": \"ReLU6\"}");
-        return false;
-    }
     p->z = z;
-    p->act = zoo_act(z, cfg, reader, path, SSCMA_ACT_RELU);
-    p->eps = (float)n.eps, p->momentum = (float)n.momentum;
-    return z->st == SSCMA_OK;
+    return zoo_read_layer_cfg(z, cfg, reader, path, absent_mt, pytorch_bn, "absent means SiLU (mmdet's default), "
+                              "which RTMDet does not build yet; SSCMA's RTMDet configs set {\"type\": \"ReLU\"} or "
+                              "{\"type\": \"ReLU6\"}", &p->l);
 }
 
 /* conv_cfg: only null (a plain Conv2d) */
@@ -270,21 +238,11 @@ static bool plain_conv(zoo *z, const char *reader, const char *path, json_t *con
 
 /* ---- layers ---- */
 
-/* mmcv's ConvModule: name.conv (no bias, padding (k - 1) / 2, groups), name.bn, the activation. */
+/* mmcv's ConvModule with the part's BN and activation. */
 static int32_t conv_module(part *p, const char *name, int32_t x, int64_t cout, int32_t k, int32_t stride,
                            int32_t groups)
 {
-    char n[320];
-    snprintf(n, sizeof n, "%s.conv", name);
-    int32_t y = zoo_conv(p->z, n, x, cout, k, stride, groups, false);
-    snprintf(n, sizeof n, "%s.bn", name);
-    return zoo_bn_cfg(p->z, n, y, p->act, p->eps, p->momentum);
-}
-
-static int32_t concat(zoo *z, const char *name, const int32_t *inputs, int32_t n)
-{
-    sscma_axis_attrs a = {.axis = -1};
-    return zoo_op(z, name, "concat", &a, inputs, n);
+    return zoo_conv_module(p->z, name, x, cout, k, stride, groups, p->l.act, p->l.eps, p->l.momentum);
 }
 
 /* ChannelAttention: x * hardsigmoid(fc(global_avg_pool(x))), fc a 1x1 conv with bias. */
@@ -330,7 +288,7 @@ static int32_t csp_layer(part *p, const char *name, int32_t x, int64_t cout, int
     }
     snprintf(n, sizeof n, "%s.concat", name);
     const int32_t both[2] = {y, shortcut};
-    int32_t cat = concat(p->z, n, both, 2);
+    int32_t cat = zoo_concat(p->z, n, both, 2);
     if (attention) {
         snprintf(n, sizeof n, "%s.attention", name);
         cat = channel_attention(p, n, cat);
@@ -365,15 +323,9 @@ static int32_t spp_bottleneck(part *p, const char *name, int32_t x, int64_t cout
         y[i + 1] = t;
     }
     snprintf(n, sizeof n, "%s.concat", name);
-    int32_t cat = concat(p->z, n, y, n_kernels + 1);
+    int32_t cat = zoo_concat(p->z, n, y, n_kernels + 1);
     snprintf(n, sizeof n, "%s.conv2", name);
     return conv_module(p, n, cat, cout, 1, 1, 1);
-}
-
-static int32_t upsample2x(zoo *z, const char *name, int32_t x)
-{
-    sscma_upsample_attrs a = {2, 2};
-    return zoo_op(z, name, "upsample_nearest", &a, &x, 1);
 }
 
 /* ---- the parts ---- */
@@ -383,7 +335,7 @@ static sscma_status build_backbone(zoo *z, json_t *cfg, int32_t image, int32_t *
     const char *reader = "CSPNeXt", *path = "model.backbone";
     backbone_cfg b;
     part p;
-    if (!zoo_read(z, backbone_fields, cfg, reader, path, &b) || !read_part(z, cfg, reader, path, 0.03, 0.001, &p) ||
+    if (!zoo_read(z, backbone_fields, cfg, reader, path, &b) || !read_part(z, cfg, reader, path, cspnext_bn, &p) ||
         !plain_conv(z, reader, path, b.conv_cfg))
         return z->st;
     if (b.n_out_indices == 3 && (b.out_indices[0] != 2 || b.out_indices[1] != 3 || b.out_indices[2] != 4))
@@ -432,15 +384,9 @@ static sscma_status build_backbone(zoo *z, json_t *cfg, int32_t image, int32_t *
     return z->st;
 }
 
-/* Fails unless the width a part's config gives matches the tensor it gets. */
 static bool check_width(zoo *z, const char *reader, const char *path, int level, int64_t want, int32_t x)
 {
-    int64_t got = zoo_desc(z, x)->dims[3];
-    if (z->st == SSCMA_OK && got != want)
-        zoo_fail(z, reader, path, "in_channels", "level %d: int(in_channels * widen_factor) is %lld but its input "
-                 "has %lld channels (widen_factor and in_channels must agree with the part before)",
-                 level, (long long)want, (long long)got);
-    return z->st == SSCMA_OK;
+    return zoo_check_width(z, reader, path, "int(in_channels * widen_factor)", level, want, x);
 }
 
 static sscma_status build_neck(zoo *z, json_t *cfg, const int32_t *feats, int32_t *outs)
@@ -448,7 +394,7 @@ static sscma_status build_neck(zoo *z, json_t *cfg, const int32_t *feats, int32_
     const char *reader = "CSPNeXtPAFPN", *path = "model.neck";
     neck_cfg nk;
     part p;
-    if (!zoo_read(z, neck_fields, cfg, reader, path, &nk) || !read_part(z, cfg, reader, path, 0.1, 1e-5, &p) ||
+    if (!zoo_read(z, neck_fields, cfg, reader, path, &nk) || !read_part(z, cfg, reader, path, pytorch_bn, &p) ||
         !plain_conv(z, reader, path, nk.conv_cfg))
         return z->st;
     if (nk.freeze_all)
@@ -470,28 +416,28 @@ static sscma_status build_neck(zoo *z, json_t *cfg, const int32_t *feats, int32_
         if (!check_width(z, reader, path, l, c[l], feats[l]))
             return z->st;
     }
-    const int64_t n = rtm_round(nk.num_csp_blocks, nk.deepen_factor, false), out_c = rtm_width((double)nk.out_channels,
-                                                                                              nk.widen_factor);
+    const int64_t n = rtm_round(nk.num_csp_blocks, nk.deepen_factor, false);
+    const int64_t out_c = rtm_width((double)nk.out_channels, nk.widen_factor);
     if (n < 1)
-        return zoo_fail(z, reader, path, "num_csp_blocks", "round(%lld * deepen_factor) is 0: a CSP layer needs a block",
-                        (long long)nk.num_csp_blocks);
+        return zoo_fail(z, reader, path, "num_csp_blocks", "round(%lld * deepen_factor) is 0: a CSP layer needs a "
+                        "block", (long long)nk.num_csp_blocks);
     const double er = nk.expand_ratio;
     /* top-down: reduce P5, upsample, concat (upsampled first), CSP (+ 1x1 conv to c[0] on the first) */
     int32_t reduced = conv_module(&p, "neck.reduce_layers.2", feats[2], c[1], 1, 1, 1);
-    int32_t in[2] = {upsample2x(z, "neck.upsample_layers.0", reduced), feats[1]};
-    int32_t t = csp_layer(&p, "neck.top_down_layers.0.0", concat(z, "neck.top_down_cat.0", in, 2), c[1], n, false,
-                          er, false);
+    int32_t in[2] = {zoo_upsample2x(z, "neck.upsample_layers.0", reduced), feats[1]};
+    int32_t cat = zoo_concat(z, "neck.top_down_cat.0", in, 2);
+    int32_t t = csp_layer(&p, "neck.top_down_layers.0.0", cat, c[1], n, false, er, false);
     int32_t inner = conv_module(&p, "neck.top_down_layers.0.1", t, c[0], 1, 1, 1);
-    in[0] = upsample2x(z, "neck.upsample_layers.1", inner), in[1] = feats[0];
-    int32_t low = csp_layer(&p, "neck.top_down_layers.1", concat(z, "neck.top_down_cat.1", in, 2), c[0], n, false, er,
-                            false);
+    in[0] = zoo_upsample2x(z, "neck.upsample_layers.1", inner), in[1] = feats[0];
+    cat = zoo_concat(z, "neck.top_down_cat.1", in, 2);
+    int32_t low = csp_layer(&p, "neck.top_down_layers.1", cat, c[0], n, false, er, false);
     /* bottom-up: 3x3/2 conv, concat with the top-down feature of that level, CSP */
     in[0] = conv_module(&p, "neck.downsample_layers.0", low, c[0], 3, 2, 1), in[1] = inner;
-    int32_t mid = csp_layer(&p, "neck.bottom_up_layers.0", concat(z, "neck.bottom_up_cat.0", in, 2), c[1], n, false,
-                            er, false);
+    cat = zoo_concat(z, "neck.bottom_up_cat.0", in, 2);
+    int32_t mid = csp_layer(&p, "neck.bottom_up_layers.0", cat, c[1], n, false, er, false);
     in[0] = conv_module(&p, "neck.downsample_layers.1", mid, c[1], 3, 2, 1), in[1] = reduced;
-    int32_t high = csp_layer(&p, "neck.bottom_up_layers.1", concat(z, "neck.bottom_up_cat.1", in, 2), c[2], n, false,
-                             er, false);
+    cat = zoo_concat(z, "neck.bottom_up_cat.1", in, 2);
+    int32_t high = csp_layer(&p, "neck.bottom_up_layers.1", cat, c[2], n, false, er, false);
     const int32_t levels[RTM_LEVELS] = {low, mid, high};
     char name[64];
     for (int l = 0; l < RTM_LEVELS; l++) {
@@ -499,20 +445,6 @@ static sscma_status build_neck(zoo *z, json_t *cfg, const int32_t *feats, int32_
         outs[l] = conv_module(&p, name, levels[l], out_c, 3, 1, 1);
     }
     return z->st;
-}
-
-/* mmengine's Kaiming init of CSPNeXt's and CSPNeXtPAFPN's init_cfg (a = sqrt(5), uniform, fan_in): U(-1/sqrt(fan_in),
- * 1/sqrt(fan_in)) for every conv weight from `from` on; conv biases (the channel attention's fc) stay 0. */
-static void kaiming_uniform_init(zoo *z, int32_t from)
-{
-    for (int32_t i = from; i < z->g->n_values; i++) {
-        sscma_value *v = &z->g->values[i];
-        if (v->kind != SSCMA_VALUE_PARAM || v->desc.rank != 4)
-            continue;
-        int64_t fan_in = v->desc.dims[1] * v->desc.dims[2] * v->desc.dims[3]; /* OHWI */
-        v->init = SSCMA_INIT_UNIFORM;
-        v->init_scale = (float)(1.0 / sqrt((double)fan_in));
-    }
 }
 
 /* RTMDetSepBNHeadModule.init_weights: every conv weight N(0, 0.01), biases 0, rtm_cls's bias -log(99) (prior 0.01). */
@@ -552,7 +484,7 @@ static sscma_status build_head(zoo *z, json_t *head, const int32_t *feats, int32
         return z->st;
     json_t *module = zoo_part(z, head, path, "head_module", head_module_types, false, &which);
     if (!zoo_read(z, head_module_fields, module, mreader, mpath, &h) ||
-        !read_part(z, module, mreader, mpath, 0.1, 1e-5, &p) || !plain_conv(z, mreader, mpath, h.conv_cfg))
+        !read_part(z, module, mreader, mpath, pytorch_bn, &p) || !plain_conv(z, mreader, mpath, h.conv_cfg))
         return z->st;
     if (h.share_conv)
         return zoo_fail(z, mreader, mpath, "share_conv", "true (the default) is not supported: SSCMA's RTMDet "
@@ -656,7 +588,9 @@ sscma_status zoo_build_rtmdet(zoo *z, json_t *cfg, sscma_model_io_table *io)
     int32_t feats[RTM_LEVELS], neck_outs[RTM_LEVELS], cls[RTM_LEVELS], reg[RTM_LEVELS];
     if (build_backbone(z, backbone, io->image, feats) != SSCMA_OK || build_neck(z, neck, feats, neck_outs) != SSCMA_OK)
         return z->st;
-    kaiming_uniform_init(z, first);
+    /* CSPNeXt's and CSPNeXtPAFPN's init_cfg: Kaiming (a = sqrt(5), uniform, fan_in); conv biases (the attention's
+     * fc) stay 0 */
+    zoo_uniform_fan_in_init(z, first);
     if (build_head(z, head, neck_outs, cls, reg) != SSCMA_OK)
         return z->st;
     static const char *const cls_names[RTM_LEVELS] = {"cls_0", "cls_1", "cls_2"};

@@ -69,13 +69,6 @@ static void decode_matches_predict_by_feat(void)
     golden_free(&gf);
 }
 
-#define CHECK_NEAR(actual, expected, tol)                                                                      \
-    do {                                                                                                       \
-        double a_ = (actual), e_ = (expected);                                                                 \
-        if (!(fabs(a_ - e_) <= (tol)))                                                                         \
-            test_fail(__FILE__, __LINE__, "%s is %.9g, expected %.9g", #actual, a_, e_);                       \
-    } while (0)
-
 /* One cell by hand: level 1 (stride 16) cell (y 0, x 2) has its point at (32, 0), not at the centre (40, 8). */
 static void decode_one_cell_by_hand(void)
 {

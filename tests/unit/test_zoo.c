@@ -336,6 +336,33 @@ static const int32_t *golden_ints(const golden_file *g, const char *name, int64_
     return r->data;
 }
 
+/* A parameter's name and its dimensions (as many as its rank). */
+typedef struct param_dims {
+    const char *name;
+    int64_t dims[4];
+} param_dims;
+
+/* Each named parameter exists with those dimensions. */
+static void check_param_dims(sscma_model *m, const param_dims *expect, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        int32_t index = -1, rank = 0;
+        sscma_tensor *value = NULL;
+        CHECK_OK(sscma_model_find_param(m, expect[i].name, &index));
+        if (index < 0)
+            continue;
+        CHECK_OK(sscma_model_param(m, index, NULL, NULL, &value, NULL));
+        CHECK_OK(sscma_tensor_rank(value, &rank));
+        for (int32_t d = 0; d < rank; d++) {
+            int64_t dim = 0;
+            CHECK_OK(sscma_tensor_dim(value, d, &dim));
+            if (dim != expect[i].dims[d])
+                test_fail(__FILE__, __LINE__, "%s: dimension %d is %lld, expected %lld", expect[i].name, (int)d,
+                          (long long)dim, (long long)expect[i].dims[d]);
+        }
+    }
+}
+
 /*
  * Swift-YOLO-tiny at 192x192 with one class, SSCMA's model zoo card: 0.699 M parameters, 90.564 MFLOPs. libsscma
  * counts the reference's parameters exactly and its convolution MACs; the card's FLOPs are mmengine's count
@@ -361,10 +388,7 @@ static void swift_yolo_tiny_matches_reference_counts(void)
         CHECK_INT_EQ(macs, ref[1]);
         CHECK_INT_EQ(ref[2], 90564480); /* 90.564 M, the card's figure */
     }
-    static const struct {
-        const char *name;
-        int64_t dims[4];
-    } expect[] = {
+    static const param_dims expect[] = {
         {"backbone.stem.conv.weight", {16, 6, 6, 3}},
         {"backbone.stage1.0.bn.running_mean", {24, -1, -1, -1}},
         {"backbone.stage3.1.blocks.2.conv2.conv.weight", {40, 3, 3, 40}}, /* make_round(9 * 0.33) = 3 blocks */
@@ -375,20 +399,8 @@ static void swift_yolo_tiny_matches_reference_counts(void)
         {"bbox_head.head_module.convs_pred.0.weight", {18, 1, 1, 40}},
         {"bbox_head.head_module.convs_pred.2.bias", {18, -1, -1, -1}},
     };
-    for (size_t i = 0; m != NULL && i < sizeof expect / sizeof expect[0]; i++) {
-        int32_t index = -1, rank = 0;
-        sscma_tensor *value = NULL;
-        CHECK_OK(sscma_model_find_param(m, expect[i].name, &index));
-        if (index < 0)
-            continue;
-        CHECK_OK(sscma_model_param(m, index, NULL, NULL, &value, NULL));
-        CHECK_OK(sscma_tensor_rank(value, &rank));
-        for (int32_t d = 0; d < rank; d++) {
-            int64_t dim = 0;
-            CHECK_OK(sscma_tensor_dim(value, d, &dim));
-            CHECK_INT_EQ(dim, expect[i].dims[d]);
-        }
-    }
+    if (m != NULL)
+        check_param_dims(m, expect, sizeof expect / sizeof expect[0]);
     int32_t index = -1;
     if (m != NULL)
         CHECK_FAILS(sscma_model_find_param(m, "backbone.stage3.1.blocks.3.conv1.conv.weight", &index),
@@ -396,6 +408,47 @@ static void swift_yolo_tiny_matches_reference_counts(void)
     sscma_model_destroy(m);
     sscma_context_destroy(ctx);
     golden_free(&g);
+}
+
+/*
+ * A detector of `config` with the hashed reference weights, run in evaluation mode on the golden image `<tag>/image`
+ * (in *ctx, which the caller destroys with the model); NULL after a recorded failure.
+ */
+static sscma_model *run_on_golden_image(const golden_file *g, const char *tag, const char *config,
+                                        sscma_context **ctx)
+{
+    char rec[96];
+    sscma_model *m = NULL;
+    CHECK_OK(sscma_context_create(NULL, ctx));
+    CHECK_OK(sscma_model_create(*ctx, config, &m));
+    snprintf(rec, sizeof rec, "%s/image", tag);
+    const golden_record *image = golden_find(g, rec);
+    if (m == NULL || image == NULL) {
+        test_fail(__FILE__, __LINE__, "%s: no model or no image", tag);
+        sscma_model_destroy(m);
+        return NULL;
+    }
+    fill_reference(m, true);
+    CHECK_OK(sscma_model_prepare(m, image->dims[0], 0));
+    set_input(m, "image", image);
+    CHECK_OK(sscma_model_forward(m));
+    return m;
+}
+
+/* Output `name` of m against the golden record `<tag>/eval/<name>` within rtol; its data, NULL if none. */
+static const float *check_output(const golden_file *g, sscma_model *m, const char *tag, const char *name,
+                                 double rtol)
+{
+    char rec[96], what[96];
+    sscma_tensor *t = NULL;
+    void *d = NULL;
+    CHECK_OK(sscma_model_output(m, name, &t));
+    CHECK_OK(sscma_tensor_data(t, &d));
+    snprintf(rec, sizeof rec, "%s/eval/%s", tag, name);
+    snprintf(what, sizeof what, "%s eval %s", tag, name);
+    if (d != NULL)
+        check_against(g, what, d, rec, rtol);
+    return d;
 }
 
 /*
@@ -416,43 +469,23 @@ static void swift_yolo_matches_pytorch_reference(void)
     } cases[] = {{"yolo_tiny", 64, 64, 1, 0.33, 0.15}, {"yolo_nano3", 96, 64, 3, 0.33, 0.25}};
     static const char *const levels[3] = {"p3", "p4", "p5"};
     for (size_t c = 0; c < 2; c++) {
-        char rec[96], what[96];
         sscma_context *ctx = NULL;
-        sscma_model *m = NULL;
-        CHECK_OK(sscma_context_create(NULL, &ctx));
-        CHECK_OK(sscma_model_create(ctx, swift_yolo_config(cases[c].h, cases[c].w, cases[c].deepen, cases[c].widen,
-                                                           cases[c].classes), &m));
-        snprintf(rec, sizeof rec, "%s/image", cases[c].tag);
-        const golden_record *image = golden_find(&g, rec);
-        if (m == NULL || image == NULL) {
-            test_fail(__FILE__, __LINE__, "%s: no model or no image", cases[c].tag);
-            sscma_model_destroy(m);
-            sscma_context_destroy(ctx);
-            continue;
-        }
-        if (c == 1) {
+        sscma_model *m = run_on_golden_image(&g, cases[c].tag, swift_yolo_config(cases[c].h, cases[c].w,
+                                             cases[c].deepen, cases[c].widen, cases[c].classes), &ctx);
+        if (m != NULL && c == 1) {
             const int32_t *ref = golden_ints(&g, "yolo_nano3/counts_96x64", 3);
             int64_t params = 0, macs = 0;
             CHECK_OK(sscma_model_stats(m, &params, &macs));
             if (ref != NULL)
                 CHECK(params == ref[0] && macs == ref[1]);
         }
-        fill_reference(m, true);
-        CHECK_OK(sscma_model_prepare(m, image->dims[0], 0));
-        set_input(m, "image", image);
-        CHECK_OK(sscma_model_forward(m));
-        for (int l = 0; l < 3; l++) {
+        for (int l = 0; l < 3 && m != NULL; l++) {
             sscma_tensor *t = NULL;
-            void *d = NULL;
             int64_t ch = 0;
             CHECK_OK(sscma_model_output(m, levels[l], &t));
             CHECK_OK(sscma_tensor_dim(t, 3, &ch));
             CHECK_INT_EQ(ch, 3 * (5 + cases[c].classes));
-            CHECK_OK(sscma_tensor_data(t, &d));
-            snprintf(rec, sizeof rec, "%s/eval/%s", cases[c].tag, levels[l]);
-            snprintf(what, sizeof what, "%s eval %s", cases[c].tag, levels[l]);
-            if (d != NULL)
-                check_against(&g, what, d, rec, 1e-4);
+            check_output(&g, m, cases[c].tag, levels[l], 1e-4);
         }
         sscma_model_destroy(m);
         sscma_context_destroy(ctx);
@@ -713,10 +746,7 @@ static void rtmdet_nano_recipes_match_reference_counts(void)
                (long long)macs, (long long)ref_params, (long long)ref_macs);
         CHECK_INT_EQ(params, ref_params);
         CHECK_INT_EQ(macs, ref_macs);
-        static const struct {
-            const char *name;
-            int64_t dims[4];
-        } expect[] = {
+        static const param_dims expect[] = {
             {"backbone.stem.0.conv.weight", {8, 3, 3, 3}},
             {"backbone.stem.2.bn.running_var", {16, -1, -1, -1}},
             {"backbone.stage2.1.blocks.1.conv2.depthwise_conv.conv.weight", {32, 5, 5, 1}}, /* round(6 * 0.33) = 2 */
@@ -732,20 +762,7 @@ static void rtmdet_nano_recipes_match_reference_counts(void)
             {"bbox_head.head_module.rtm_cls.1.weight", {80, 1, 1, 64}},
             {"bbox_head.head_module.rtm_reg.2.bias", {4, -1, -1, -1}},
         };
-        for (size_t i = 0; i < sizeof expect / sizeof expect[0]; i++) {
-            int32_t index = -1, rank = 0;
-            sscma_tensor *value = NULL;
-            CHECK_OK(sscma_model_find_param(m, expect[i].name, &index));
-            if (index < 0)
-                continue;
-            CHECK_OK(sscma_model_param(m, index, NULL, NULL, &value, NULL));
-            CHECK_OK(sscma_tensor_rank(value, &rank));
-            for (int32_t d = 0; d < rank; d++) {
-                int64_t dim = 0;
-                CHECK_OK(sscma_tensor_dim(value, d, &dim));
-                CHECK_INT_EQ(dim, expect[i].dims[d]);
-            }
-        }
+        check_param_dims(m, expect, sizeof expect / sizeof expect[0]);
         int32_t index = -1;
         const char *attention = "backbone.stage4.2.attention.fc.weight";
         if (recipes[r].attention)
@@ -773,8 +790,8 @@ static void rtmdet_nano_recipes_match_reference_counts(void)
 /*
  * Forward in evaluation mode against the reference with the shared hashed weights: relu (2 classes, 64x96, batch
  * 2) and ncadc_relu6 (3 classes, 96x64), the class logits and the stride-scaled distances of every level within
- * 1e-4 relative (the Swift-YOLO tolerance; training-mode outputs are not compared, see gen_models.py); the
- * counts at 96x64 too; pred is the decode of those maps (its row of a cell against cls and reg by hand).
+ * 1e-4 relative (the Swift-YOLO tolerance; training-mode outputs are not compared, see gen_models.py); pred is the
+ * decode of those maps (its row of a cell against cls and reg by hand).
  */
 static void rtmdet_matches_pytorch_reference(void)
 {
@@ -787,43 +804,21 @@ static void rtmdet_matches_pytorch_reference(void)
         bool relu6;
     } cases[] = {{"relu2", 64, 96, 2, false}, {"relu6_3", 96, 64, 3, true}};
     for (size_t c = 0; c < 2; c++) {
-        char rec[96], what[96];
         sscma_context *ctx = NULL;
-        sscma_model *m = NULL;
-        CHECK_OK(sscma_context_create(NULL, &ctx));
-        CHECK_OK(sscma_model_create(ctx, rtmdet_config(cases[c].h, cases[c].w, cases[c].classes, cases[c].relu6), &m));
-        snprintf(rec, sizeof rec, "%s/image", cases[c].tag);
-        const golden_record *image = golden_find(&g, rec);
-        if (m == NULL || image == NULL) {
-            test_fail(__FILE__, __LINE__, "%s: no model or no image", cases[c].tag);
-            sscma_model_destroy(m);
-            sscma_context_destroy(ctx);
-            continue;
-        }
-        fill_reference(m, true);
-        CHECK_OK(sscma_model_prepare(m, image->dims[0], 0));
-        set_input(m, "image", image);
-        CHECK_OK(sscma_model_forward(m));
+        const char *cfg = rtmdet_config(cases[c].h, cases[c].w, cases[c].classes, cases[c].relu6);
+        sscma_model *m = run_on_golden_image(&g, cases[c].tag, cfg, &ctx);
         const float *maps[2][3] = {{NULL}};
-        for (int k = 0; k < 2; k++)
-            for (int l = 0; l < 3; l++) {
-                sscma_tensor *t = NULL;
-                void *d = NULL;
-                char name[16];
-                snprintf(name, sizeof name, "%s_%d", k == 0 ? "cls" : "reg", l);
-                CHECK_OK(sscma_model_output(m, name, &t));
-                CHECK_OK(sscma_tensor_data(t, &d));
-                snprintf(rec, sizeof rec, "%s/eval/%s", cases[c].tag, name);
-                snprintf(what, sizeof what, "%s eval %s", cases[c].tag, name);
-                if (d != NULL)
-                    check_against(&g, what, d, rec, 1e-4);
-                maps[k][l] = d;
-            }
+        static const char *const names[2][3] = {{"cls_0", "cls_1", "cls_2"}, {"reg_0", "reg_1", "reg_2"}};
+        for (int k = 0; k < 2 && m != NULL; k++)
+            for (int l = 0; l < 3; l++)
+                maps[k][l] = check_output(&g, m, cases[c].tag, names[k][l], 1e-4);
         /* pred's row of level 1, cell (y 1, x 2): the point (32, 16) and the distances, sigmoid of the logits */
         sscma_tensor *pred = NULL;
         float *p = NULL;
-        CHECK_OK(sscma_model_output(m, "pred", &pred));
-        CHECK_OK(sscma_tensor_data(pred, (void **)&p));
+        if (m != NULL) {
+            CHECK_OK(sscma_model_output(m, "pred", &pred));
+            CHECK_OK(sscma_tensor_data(pred, (void **)&p));
+        }
         const int64_t w0 = cases[c].w / 8, h0 = cases[c].h / 8, w1 = cases[c].w / 16, k = cases[c].classes;
         const int64_t cell = 1 * w1 + 2, row = h0 * w0 + cell;
         if (p != NULL && maps[0][1] != NULL && maps[1][1] != NULL) {
