@@ -402,10 +402,12 @@ static sscma_status build_neck(zoo *z, json_t *cfg, const int32_t *feats, int32_
     if (nk.use_depthwise)
         return zoo_fail(z, reader, path, "use_depthwise", "true is not supported");
     if (nk.upsample_cfg != NULL && !json_is_null(nk.upsample_cfg)) {
+        /* nn.Upsample's arguments: scale_factor 2 and mode "nearest" (its default) only */
         json_t *sf = json_object_get(nk.upsample_cfg, "scale_factor"), *mode = json_object_get(nk.upsample_cfg, "mode");
-        bool ok = json_is_object(nk.upsample_cfg) && json_object_size(nk.upsample_cfg) <= 2 && json_is_number(sf) &&
-                  json_number_value(sf) == 2.0 && json_is_string(mode) &&
-                  strcmp(json_string_value(mode), "nearest") == 0;
+        bool ok = json_is_object(nk.upsample_cfg) &&
+                  json_object_size(nk.upsample_cfg) == 1 + (size_t)(mode != NULL) && json_is_number(sf) &&
+                  json_number_value(sf) == 2.0 &&
+                  (mode == NULL || (json_is_string(mode) && strcmp(json_string_value(mode), "nearest") == 0));
         if (!ok)
             return zoo_expected(z, reader, path, "upsample_cfg", "{\"scale_factor\": 2, \"mode\": \"nearest\"}",
                                 nk.upsample_cfg);
