@@ -125,6 +125,7 @@ typedef enum sscma_op_id {
     SSCMA_OP_SMOOTH_L1_LOSS,
     SSCMA_OP_YOLO_DECODE,
     SSCMA_OP_YOLOV5_LOSS,
+    SSCMA_OP_RTMDET_DECODE,
     SSCMA_OP_COUNT
 } sscma_op_id;
 
@@ -239,6 +240,7 @@ extern const sscma_op_def sscma_op_cross_entropy, sscma_op_bce_with_logits, sscm
     sscma_op_smooth_l1_loss;
 extern const sscma_op_def sscma_op_yolo_decode;
 extern const sscma_op_def sscma_op_yolov5_loss;
+extern const sscma_op_def sscma_op_rtmdet_decode;
 
 /* ---- attribute structs ---- */
 
@@ -336,6 +338,11 @@ typedef struct sscma_yolo_decode_attrs {
     float anchors[SSCMA_YOLO_OP_MAX_LEVELS * SSCMA_YOLO_OP_MAX_ANCHORS * 2]; /* (w, h) per anchor, level after level */
     int32_t n_anchors;
 } sscma_yolo_decode_attrs;
+
+/* rtmdet_decode (rtmdet_decode.c): an RTMDet head's class logits and box distances to yolo_decode's layout. */
+typedef struct sscma_rtmdet_decode_attrs {
+    int32_t strides[SSCMA_YOLO_OP_MAX_LEVELS], n_strides; /* one per level, pixels */
+} sscma_rtmdet_decode_attrs;
 
 /* slice: for each axis, [begin, end) with step 1. */
 typedef struct sscma_slice_attrs {

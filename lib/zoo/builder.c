@@ -96,6 +96,59 @@ sscma_act_kind zoo_act(zoo *z, json_t *obj, const char *reader, const char *path
     return zoo_read(z, act_fields, v, reader, at, &a) ? act_kinds[a.type] : def;
 }
 
+typedef struct norm_cfg {
+    int type;
+    double momentum, eps;
+} norm_cfg;
+
+/* SyncBN is BN on one device; BatchNorm2d is how SSCMA's Python configs name it (type=torch.nn.BatchNorm2d) */
+static const char *const norm_types[] = {"BN", "SyncBN", "BatchNorm2d", "nn.BatchNorm2d", "torch.nn.BatchNorm2d",
+                                         NULL};
+
+/* momentum and eps default to -1: "not given", replaced by the part's defaults */
+static const sscma_field norm_fields[] = {
+    SSCMA_FIELD_ENUM_AS("type", norm_cfg, type, 0, norm_types, 0),
+    SSCMA_FIELD_RANGE(norm_cfg, momentum, -1.0, 0.0, 1.0),
+    SSCMA_FIELD_RANGE(norm_cfg, eps, -1.0, 1e-12, 1.0),
+    SSCMA_FIELD_KEY("requires_grad"),
+    SSCMA_FIELD_END,
+};
+
+bool zoo_read_layer_cfg(zoo *z, json_t *part, const char *reader, const char *path, const double absent_mt[2],
+                        const double given_mt[2], const char *no_act, zoo_layer_cfg *out)
+{
+    char at[256];
+    norm_cfg n;
+    json_t *norm = json_object_get(part, "norm_cfg");
+    if (norm != NULL && !json_is_null(norm) && !json_is_object(norm)) {
+        zoo_expected(z, reader, path, "norm_cfg", "an object such as {\"type\": \"BN\", \"momentum\": 0.03, "
+                     "\"eps\": 0.001}", norm);
+        return false;
+    }
+    if (!zoo_read(z, norm_fields, norm, reader, sscma_schema_path(at, sizeof at, path, "norm_cfg"), &n))
+        return false;
+    const double *def = norm == NULL || json_is_null(norm) ? absent_mt : given_mt;
+    out->momentum = (float)(n.momentum < 0.0 ? def[0] : n.momentum);
+    out->eps = (float)(n.eps < 0.0 ? def[1] : n.eps);
+    json_t *a = json_object_get(part, "act_cfg");
+    if (a == NULL || json_is_null(a)) {
+        zoo_fail(z, reader, path, "act_cfg", "%s", no_act);
+        return false;
+    }
+    out->act = zoo_act(z, part, reader, path, SSCMA_ACT_RELU);
+    return z->st == SSCMA_OK;
+}
+
+bool zoo_check_width(zoo *z, const char *reader, const char *path, const char *formula, int level, int64_t want,
+                     int32_t x)
+{
+    int64_t got = zoo_desc(z, x)->dims[3];
+    if (z->st == SSCMA_OK && got != want)
+        zoo_fail(z, reader, path, "in_channels", "level %d: %s is %lld but its input has %lld channels (widen_factor "
+                 "and in_channels must agree with the part before)", level, formula, (long long)want, (long long)got);
+    return z->st == SSCMA_OK;
+}
+
 int64_t zoo_make_divisible(double v, int64_t divisor)
 {
     int64_t new_v = (int64_t)(v + (double)divisor / 2.0) / divisor * divisor;
@@ -189,7 +242,41 @@ int32_t zoo_linear(zoo *z, const char *name, int32_t x, int64_t out_features)
     return zoo_op(z, name, "linear", &a, in, 3);
 }
 
-static const char *const family_names[] = {"ImageClassifier", "Fomo", "PFLD", "YOLODetector", NULL};
+int32_t zoo_conv_module(zoo *z, const char *name, int32_t x, int64_t cout, int32_t k, int32_t stride, int32_t groups,
+                        sscma_act_kind act, float eps, float momentum)
+{
+    char n[320];
+    snprintf(n, sizeof n, "%s.conv", name);
+    int32_t y = zoo_conv(z, n, x, cout, k, stride, groups, false);
+    snprintf(n, sizeof n, "%s.bn", name);
+    return zoo_bn_cfg(z, n, y, act, eps, momentum);
+}
+
+int32_t zoo_concat(zoo *z, const char *name, const int32_t *inputs, int32_t n)
+{
+    sscma_axis_attrs a = {.axis = -1};
+    return zoo_op(z, name, "concat", &a, inputs, n);
+}
+
+int32_t zoo_upsample2x(zoo *z, const char *name, int32_t x)
+{
+    sscma_upsample_attrs a = {2, 2};
+    return zoo_op(z, name, "upsample_nearest", &a, &x, 1);
+}
+
+void zoo_uniform_fan_in_init(zoo *z, int32_t from)
+{
+    for (int32_t i = from; i < z->g->n_values; i++) {
+        sscma_value *v = &z->g->values[i];
+        if (v->kind != SSCMA_VALUE_PARAM || v->desc.rank != 4)
+            continue;
+        int64_t fan_in = v->desc.dims[1] * v->desc.dims[2] * v->desc.dims[3]; /* OHWI */
+        v->init = SSCMA_INIT_UNIFORM;
+        v->init_scale = (float)(1.0 / sqrt((double)fan_in));
+    }
+}
+
+static const char *const family_names[] = {"ImageClassifier", "Fomo", "PFLD", "YOLODetector", "RTMDet", NULL};
 
 sscma_status sscma_zoo_build(sscma_graph *g, json_t *config, const char *file, sscma_model_io_table *io)
 {
@@ -203,8 +290,9 @@ sscma_status sscma_zoo_build(sscma_graph *g, json_t *config, const char *file, s
     for (int i = 0; family_names[i] != NULL && json_is_string(type); i++)
         if (strcmp(json_string_value(type), family_names[i]) == 0)
             family = i;
-    if (family < 0) /* model.type: expected one of: ImageClassifier, Fomo, PFLD, YOLODetector, got "Yolo" */
-        return zoo_expected(&z, "model", "model", "type", "one of: ImageClassifier, Fomo, PFLD, YOLODetector", type);
+    if (family < 0) /* model.type: expected one of: ImageClassifier, Fomo, PFLD, YOLODetector, RTMDet, got "Yolo" */
+        return zoo_expected(&z, "model", "model", "type", "one of: ImageClassifier, Fomo, PFLD, YOLODetector, RTMDet",
+                            type);
     snprintf(io->family, sizeof io->family, "%s", family_names[family]);
     /* SSCMA's model configs carry the input normalisation as data_preprocessor: the loaders apply it (the runner
      * turns it into the pipeline's Normalize), so the graph does not see it */
@@ -218,7 +306,8 @@ sscma_status sscma_zoo_build(sscma_graph *g, json_t *config, const char *file, s
     sscma_status st = family == 0   ? zoo_build_image_classifier(&z, own, io)
                       : family == 1 ? zoo_build_fomo(&z, own, io)
                       : family == 2 ? zoo_build_pfld(&z, own, io)
-                                    : zoo_build_yolo_detector(&z, own, io);
+                      : family == 3 ? zoo_build_yolo_detector(&z, own, io)
+                                    : zoo_build_rtmdet(&z, own, io);
     json_decref(own);
     return st;
 }

@@ -68,21 +68,6 @@ static const sscma_field yolo_fields[] = {
     SSCMA_FIELD_END,
 };
 
-typedef struct norm_cfg {
-    int type;
-    double momentum, eps;
-} norm_cfg;
-
-static const char *const norm_types[] = {"BN", "SyncBN", NULL}; /* SyncBN is BN on one device */
-
-static const sscma_field norm_fields[] = {
-    SSCMA_FIELD_ENUM_AS("type", norm_cfg, type, 0, norm_types, 0),
-    SSCMA_FIELD_RANGE(norm_cfg, momentum, 0.03, 0.0, 1.0),
-    SSCMA_FIELD_RANGE(norm_cfg, eps, 0.001, 1e-12, 1.0),
-    SSCMA_FIELD_KEY("requires_grad"),
-    SSCMA_FIELD_END,
-};
-
 typedef struct backbone_cfg {
     int arch;
     double deepen_factor, widen_factor;
@@ -322,27 +307,13 @@ static bool read_anchors(zoo *z, const char *reader, const char *path, const cha
     return ok;
 }
 
-/* The norm_cfg (absent: mmyolo's BN momentum 0.03, eps 0.001) and act_cfg of a part. */
-static bool read_norm_act(zoo *z, json_t *part, const char *reader, const char *path, norm_cfg *n,
-                          sscma_act_kind *act)
+/* The norm_cfg (absent, or without momentum / eps: mmyolo's BN momentum 0.03, eps 0.001) and act_cfg of a part. */
+static bool read_norm_act(zoo *z, json_t *part, const char *reader, const char *path, zoo_layer_cfg *l)
 {
-    char at[96];
-    json_t *norm = json_object_get(part, "norm_cfg");
-    if (norm != NULL && !json_is_null(norm) && !json_is_object(norm)) {
-        zoo_expected(z, reader, path, "norm_cfg", "an object such as {\"type\": \"BN\", \"momentum\": 0.03, "
-                     "\"eps\": 0.001}", norm);
-        return false;
-    }
-    if (!zoo_read(z, norm_fields, norm, reader, sscma_schema_path(at, sizeof at, path, "norm_cfg"), n))
-        return false;
-    json_t *a = json_object_get(part, "act_cfg");
-    if (a == NULL || json_is_null(a)) {
-        zoo_fail(z, reader, path, "act_cfg", "absent means SiLU (mmyolo's default), which YOLODetector does not build "
-                 "yet; Swift-YOLO's configs set {\"type\": \"ReLU\", \"inplace\": true}");
-        return false;
-    }
-    *act = zoo_act(z, part, reader, path, SSCMA_ACT_RELU);
-    return z->st == SSCMA_OK;
+    static const double mmyolo_bn[2] = {0.03, 0.001};
+    return zoo_read_layer_cfg(z, part, reader, path, mmyolo_bn, mmyolo_bn, "absent means SiLU (mmyolo's default), "
+                              "which YOLODetector does not build yet; Swift-YOLO's configs set {\"type\": \"ReLU\", "
+                              "\"inplace\": true}", l);
 }
 
 /* ---- layers ---- */
@@ -350,24 +321,13 @@ static bool read_norm_act(zoo *z, json_t *part, const char *reader, const char *
 /* One part's layer settings: its batch norm and activation. */
 typedef struct part {
     zoo *z;
-    sscma_act_kind act;
-    float eps, momentum;
+    zoo_layer_cfg l;
 } part;
 
-/* mmcv's ConvModule: name.conv (no bias, padding (k - 1) / 2: 2 for the 6x6 stem as mmyolo pads it), name.bn + act. */
+/* mmcv's ConvModule (padding (k - 1) / 2: 2 for the 6x6 stem as mmyolo pads it) with the part's BN and act. */
 static int32_t conv_module(part *p, const char *name, int32_t x, int64_t cout, int32_t k, int32_t stride)
 {
-    char n[320]; /* callers' names fit 256 */
-    snprintf(n, sizeof n, "%s.conv", name);
-    int32_t y = zoo_conv(p->z, n, x, cout, k, stride, 1, false);
-    snprintf(n, sizeof n, "%s.bn", name);
-    return zoo_bn_cfg(p->z, n, y, p->act, p->eps, p->momentum);
-}
-
-static int32_t concat(zoo *z, const char *name, const int32_t *inputs, int32_t n)
-{
-    sscma_axis_attrs a = {.axis = -1};
-    return zoo_op(z, name, "concat", &a, inputs, n);
+    return zoo_conv_module(p->z, name, x, cout, k, stride, 1, p->l.act, p->l.eps, p->l.momentum);
 }
 
 /* mmdet's CSPLayer (expand ratio 0.5): final_conv(concat(blocks(main_conv(x)), short_conv(x))); each block is a
@@ -393,7 +353,7 @@ static int32_t csp_layer(part *p, const char *name, int32_t x, int64_t cout, int
     }
     snprintf(n, sizeof n, "%s.concat", name);
     const int32_t both[2] = {y, shortcut};
-    int32_t cat = concat(p->z, n, both, 2);
+    int32_t cat = zoo_concat(p->z, n, both, 2);
     snprintf(n, sizeof n, "%s.final_conv", name);
     return conv_module(p, n, cat, cout, 1, 1);
 }
@@ -411,26 +371,14 @@ static int32_t sppf(part *p, const char *name, int32_t x, int64_t cout)
         y[i] = zoo_op(p->z, n, "max_pool", &pool, &y[i - 1], 1);
     }
     snprintf(n, sizeof n, "%s.concat", name);
-    int32_t cat = concat(p->z, n, y, 4);
+    int32_t cat = zoo_concat(p->z, n, y, 4);
     snprintf(n, sizeof n, "%s.conv2", name);
     return conv_module(p, n, cat, cout, 1, 1);
 }
 
-static int32_t upsample2x(zoo *z, const char *name, int32_t x)
-{
-    sscma_upsample_attrs a = {2, 2};
-    return zoo_op(z, name, "upsample_nearest", &a, &x, 1);
-}
-
-/* Fails unless the width a part's config gives matches the tensor it gets. */
 static bool check_width(zoo *z, const char *reader, const char *path, int level, int64_t want, int32_t x)
 {
-    int64_t got = zoo_desc(z, x)->dims[3];
-    if (z->st == SSCMA_OK && got != want)
-        zoo_fail(z, reader, path, "in_channels", "level %d: make_divisible(in_channels * widen_factor) is %lld "
-                 "but its input has %lld channels (widen_factor and in_channels must agree with the part before)",
-                 level, (long long)want, (long long)got);
-    return z->st == SSCMA_OK;
+    return zoo_check_width(z, reader, path, "make_divisible(in_channels * widen_factor)", level, want, x);
 }
 
 /* ---- the family ---- */
@@ -439,11 +387,9 @@ static sscma_status build_backbone(zoo *z, json_t *cfg, int32_t image, int32_t *
 {
     const char *reader = "YOLOv5CSPDarknet", *path = "model.backbone";
     backbone_cfg b;
-    norm_cfg nc;
-    part p = {z, SSCMA_ACT_RELU, 0, 0};
-    if (!zoo_read(z, backbone_fields, cfg, reader, path, &b) || !read_norm_act(z, cfg, reader, path, &nc, &p.act))
+    part p = {z, {SSCMA_ACT_RELU, 0, 0}};
+    if (!zoo_read(z, backbone_fields, cfg, reader, path, &b) || !read_norm_act(z, cfg, reader, path, &p.l))
         return z->st;
-    p.eps = (float)nc.eps, p.momentum = (float)nc.momentum;
     if (b.n_out_indices == 3 && (b.out_indices[0] != 2 || b.out_indices[1] != 3 || b.out_indices[2] != 4))
         return zoo_expected(z, reader, path, "out_indices", "[2, 3, 4] (the three levels the neck takes)",
                             json_object_get(cfg, "out_indices"));
@@ -477,13 +423,11 @@ static sscma_status build_neck(zoo *z, json_t *cfg, const int32_t *feats, int32_
 {
     const char *reader = "YOLOv5PAFPN", *path = "model.neck";
     neck_cfg nk = {.in_channels = {256, 512, 1024}};
-    norm_cfg nc;
-    part p = {z, SSCMA_ACT_RELU, 0, 0};
-    if (!zoo_read(z, neck_fields, cfg, reader, path, &nk) || !read_norm_act(z, cfg, reader, path, &nc, &p.act))
+    part p = {z, {SSCMA_ACT_RELU, 0, 0}};
+    if (!zoo_read(z, neck_fields, cfg, reader, path, &nk) || !read_norm_act(z, cfg, reader, path, &p.l))
         return z->st;
     if (nk.n_in_channels == 0) /* mmyolo requires it; SSCMA's base config gives [256, 512, 1024] */
         nk.in_channels[0] = 256, nk.in_channels[1] = 512, nk.in_channels[2] = 1024;
-    p.eps = (float)nc.eps, p.momentum = (float)nc.momentum;
     if (nk.freeze_all)
         return zoo_fail(z, reader, path, "freeze_all", "true is not supported");
     int64_t c[YOLO_LEVELS];
@@ -495,35 +439,21 @@ static sscma_status build_neck(zoo *z, json_t *cfg, const int32_t *feats, int32_
     int64_t n = yolo_make_round(nk.num_csp_blocks, nk.deepen_factor);
     /* top-down: reduce P5, upsample, concat (upsampled first), CSP; the first level adds a 1x1 conv to c[0] */
     int32_t reduced = conv_module(&p, "neck.reduce_layers.2", feats[2], c[1], 1, 1);
-    int32_t in[2] = {upsample2x(z, "neck.upsample_layers.0", reduced), feats[1]};
-    int32_t t = csp_layer(&p, "neck.top_down_layers.0.0", concat(z, "neck.top_down_cat.0", in, 2), c[1], n,
+    int32_t in[2] = {zoo_upsample2x(z, "neck.upsample_layers.0", reduced), feats[1]};
+    int32_t t = csp_layer(&p, "neck.top_down_layers.0.0", zoo_concat(z, "neck.top_down_cat.0", in, 2), c[1], n,
                           false);
     int32_t inner = conv_module(&p, "neck.top_down_layers.0.1", t, c[0], 1, 1);
-    in[0] = upsample2x(z, "neck.upsample_layers.1", inner), in[1] = feats[0];
-    outs[0] = csp_layer(&p, "neck.top_down_layers.1", concat(z, "neck.top_down_cat.1", in, 2), c[0], n,
+    in[0] = zoo_upsample2x(z, "neck.upsample_layers.1", inner), in[1] = feats[0];
+    outs[0] = csp_layer(&p, "neck.top_down_layers.1", zoo_concat(z, "neck.top_down_cat.1", in, 2), c[0], n,
                         false);
     /* bottom-up: 3x3/2 conv, concat with the top-down feature of that level, CSP */
     in[0] = conv_module(&p, "neck.downsample_layers.0", outs[0], c[0], 3, 2), in[1] = inner;
-    outs[1] = csp_layer(&p, "neck.bottom_up_layers.0", concat(z, "neck.bottom_up_cat.0", in, 2), c[1], n,
+    outs[1] = csp_layer(&p, "neck.bottom_up_layers.0", zoo_concat(z, "neck.bottom_up_cat.0", in, 2), c[1], n,
                         false);
     in[0] = conv_module(&p, "neck.downsample_layers.1", outs[1], c[1], 3, 2), in[1] = reduced;
-    outs[2] = csp_layer(&p, "neck.bottom_up_layers.1", concat(z, "neck.bottom_up_cat.1", in, 2), c[2], n,
+    outs[2] = csp_layer(&p, "neck.bottom_up_layers.1", zoo_concat(z, "neck.bottom_up_cat.1", in, 2), c[2], n,
                         false);
     return z->st;
-}
-
-/* mmyolo's default conv init (the backbone's and neck's init_weights reset every Conv2d): kaiming_uniform(a=sqrt(5)),
- * that is U(-1/sqrt(fan_in), 1/sqrt(fan_in)), for weights and biases alike. */
-static void pytorch_conv_init(zoo *z, int32_t from)
-{
-    for (int32_t i = from; i < z->g->n_values; i++) {
-        sscma_value *v = &z->g->values[i];
-        if (v->kind != SSCMA_VALUE_PARAM || v->desc.rank != 4)
-            continue;
-        int64_t fan_in = v->desc.dims[1] * v->desc.dims[2] * v->desc.dims[3]; /* OHWI */
-        v->init = SSCMA_INIT_UNIFORM;
-        v->init_scale = (float)(1.0 / sqrt((double)fan_in));
-    }
 }
 
 /* The head's 1x1 convs; the bias of each starts at mmyolo's priors: objectness log(8 / (640 / s)^2), classes
@@ -630,7 +560,7 @@ sscma_status zoo_build_yolo_detector(zoo *z, json_t *cfg, sscma_model_io_table *
         return z->st;
     if (build_head(z, head, neck_outs, preds, anchors) != SSCMA_OK)
         return z->st;
-    pytorch_conv_init(z, first);
+    zoo_uniform_fan_in_init(z, first); /* mmyolo's init_weights reset every Conv2d (head biases: build_head) */
     /* the priors, in pixels, for the loss and the box decoding */
     const int64_t prior_dims[3] = {YOLO_LEVELS, YOLO_PRIORS, 2};
     int32_t priors = -1;

@@ -51,6 +51,20 @@ static inline void zoo_image_size(const int64_t *input_size, int32_t n, int64_t 
 /* act_cfg: "ReLU" / {"type": "ReLU6"} (absent: def). */
 sscma_act_kind zoo_act(zoo *z, json_t *obj, const char *reader, const char *path, sscma_act_kind def);
 
+/* A part's layer settings (mmcv's ConvModule arguments): its activation and batch norm. */
+typedef struct zoo_layer_cfg {
+    sscma_act_kind act;
+    float eps, momentum;
+} zoo_layer_cfg;
+/* A part's norm_cfg ("BN", "SyncBN" or "BatchNorm2d"; absent: absent_mt = {momentum, eps}; given: its keys, those it
+ * lacks from given_mt) and act_cfg ("ReLU" / "ReLU6"; absent: a failure with the message `no_act`, since mmdet's
+ * default SiLU is not built). False after a failure. */
+bool zoo_read_layer_cfg(zoo *z, json_t *part, const char *reader, const char *path, const double absent_mt[2],
+                        const double given_mt[2], const char *no_act, zoo_layer_cfg *out);
+/* Fails, naming `in_channels` and the `formula` that gave `want`, unless value x has `want` channels. */
+bool zoo_check_width(zoo *z, const char *reader, const char *path, const char *formula, int level, int64_t want,
+                     int32_t x);
+
 /* ---- layers: each returns the output value id, or -1 after a failure (z->st set) ---- */
 int32_t zoo_conv(zoo *z, const char *name, int32_t x, int64_t cout, int32_t k, int32_t stride, int32_t groups,
                  bool bias);
@@ -59,6 +73,16 @@ int32_t zoo_bn(zoo *z, const char *name, int32_t x, sscma_act_kind act);
 /* the same with the norm_cfg's eps and momentum (PyTorch's meaning: running = (1 - m) running + m batch) */
 int32_t zoo_bn_cfg(zoo *z, const char *name, int32_t x, sscma_act_kind act, float eps, float momentum);
 int32_t zoo_linear(zoo *z, const char *name, int32_t x, int64_t out_features);
+/* mmcv's ConvModule: name.conv (no bias, padding (k - 1) / 2, groups), name.bn (eps, momentum), then `act`. */
+int32_t zoo_conv_module(zoo *z, const char *name, int32_t x, int64_t cout, int32_t k, int32_t stride, int32_t groups,
+                        sscma_act_kind act, float eps, float momentum);
+/* Concatenation along the channels. */
+int32_t zoo_concat(zoo *z, const char *name, const int32_t *inputs, int32_t n);
+/* Nearest-neighbour upsampling by 2 in height and width. */
+int32_t zoo_upsample2x(zoo *z, const char *name, int32_t x);
+/* PyTorch's default conv init, which mmengine's Kaiming init with a = sqrt(5), uniform, fan_in equals:
+ * U(-1/sqrt(fan_in), 1/sqrt(fan_in)) for every conv weight added from value `from` on (biases keep theirs). */
+void zoo_uniform_fan_in_init(zoo *z, int32_t from);
 int32_t zoo_op(zoo *z, const char *name, const char *op, const void *attrs, const int32_t *inputs, int32_t n);
 
 /* Shape of a value. */
@@ -89,5 +113,7 @@ sscma_status zoo_build_image_classifier(zoo *z, json_t *cfg, sscma_model_io_tabl
 sscma_status zoo_build_fomo(zoo *z, json_t *cfg, sscma_model_io_table *io);
 sscma_status zoo_build_pfld(zoo *z, json_t *cfg, sscma_model_io_table *io);
 sscma_status zoo_build_yolo_detector(zoo *z, json_t *cfg, sscma_model_io_table *io);
+/* SSCMA's RTMDet (CSPNeXt + CSPNeXtPAFPN + RTMDetSepBNHeadModule): outputs cls_0..2, reg_0..2, pred. */
+sscma_status zoo_build_rtmdet(zoo *z, json_t *cfg, sscma_model_io_table *io);
 
 #endif /* SSCMA_LIB_ZOO_ZOO_H */

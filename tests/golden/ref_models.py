@@ -631,3 +631,234 @@ class PFLDMobileNetV3(nn.Module):
         return self.head(self.backbone(x))
 
     loss = staticmethod(PFLD.loss)
+
+
+# ---- RTMDet: SSCMA's RTMDet (main line: CSPNeXt + CSPNeXtPAFPN + RTMDetHead with RTMDetSepBNHeadModule) ----
+# Written from ModelAssistant's sscma/models definitions (no sscma/mmdet import); module and parameter names are
+# their state_dict names. Activation per config (ReLU or ReLU6), BatchNorm2d as the configs give it (PyTorch's
+# momentum 0.1, eps 1e-5).
+
+RTMDET_STRIDES = [8, 16, 32]
+
+
+class RtmConv(nn.Module):
+    """mmcv's ConvModule: conv (no bias, padding k // 2) -> bn -> activation."""
+
+    def __init__(self, cin, cout, k, stride=1, groups=1, act=nn.ReLU):
+        super().__init__()
+        self.conv = nn.Conv2d(cin, cout, k, stride, k // 2, groups=groups, bias=False)
+        self.bn = nn.BatchNorm2d(cout)
+        self.activate = act()
+
+    def forward(self, x):
+        return self.activate(self.bn(self.conv(x)))
+
+
+class DepthwiseSeparableConvModule(nn.Module):
+    def __init__(self, cin, cout, k, act=nn.ReLU):
+        super().__init__()
+        self.depthwise_conv = RtmConv(cin, cin, k, groups=cin, act=act)
+        self.pointwise_conv = RtmConv(cin, cout, 1, act=act)
+
+    def forward(self, x):
+        return self.pointwise_conv(self.depthwise_conv(x))
+
+
+class CSPNeXtBlock(nn.Module):
+    """3x3 ConvModule, depthwise-separable 5x5, + the input when add_identity (expansion 1.0 in CSPLayer)."""
+
+    def __init__(self, cin, cout, add_identity, act=nn.ReLU):
+        super().__init__()
+        self.conv1 = RtmConv(cin, cout, 3, act=act)
+        self.conv2 = DepthwiseSeparableConvModule(cout, cout, 5, act)
+        self.add_identity = add_identity and cin == cout
+
+    def forward(self, x):
+        out = self.conv2(self.conv1(x))
+        return out + x if self.add_identity else out
+
+
+class ChannelAttention(nn.Module):
+    def __init__(self, channels):
+        super().__init__()
+        self.global_avgpool = nn.AdaptiveAvgPool2d(1)
+        self.fc = nn.Conv2d(channels, channels, 1, 1, 0, bias=True)
+        self.act = nn.Hardsigmoid()
+
+    def forward(self, x):
+        return x * self.act(self.fc(self.global_avgpool(x)))
+
+
+class CSPNeXtLayer(nn.Module):
+    """SSCMA's CSPLayer with use_cspnext_block: final_conv([attention](cat(blocks(main_conv(x)), short_conv(x))))."""
+
+    def __init__(self, cin, cout, num_blocks, add_identity, expand_ratio=0.5, channel_attention=False, act=nn.ReLU):
+        super().__init__()
+        mid = int(cout * expand_ratio)
+        self.channel_attention = channel_attention
+        self.main_conv = RtmConv(cin, mid, 1, act=act)
+        self.short_conv = RtmConv(cin, mid, 1, act=act)
+        self.final_conv = RtmConv(2 * mid, cout, 1, act=act)
+        self.blocks = nn.Sequential(*[CSPNeXtBlock(mid, mid, add_identity, act) for _ in range(num_blocks)])
+        if channel_attention:
+            self.attention = ChannelAttention(2 * mid)
+
+    def forward(self, x):
+        x = torch.cat((self.blocks(self.main_conv(x)), self.short_conv(x)), 1)
+        if self.channel_attention:
+            x = self.attention(x)
+        return self.final_conv(x)
+
+
+class SPPBottleneck(nn.Module):
+    """SSCMA's SPPBottleneck (csp_darknet.py): max pools of 5, 9, 13, or chains of 3x3 pools when split."""
+
+    def __init__(self, cin, cout, kernel_sizes=(5, 9, 13), split_max_pool_kernel=False, act=nn.ReLU):
+        super().__init__()
+        mid = cin // 2
+        self.conv1 = RtmConv(cin, mid, 1, act=act)
+        if split_max_pool_kernel:
+            self.poolings = nn.ModuleList([nn.Sequential(*((ks - 1) // 2 * [nn.MaxPool2d(3, 1, 1)]))
+                                           for ks in kernel_sizes])
+        else:
+            self.poolings = nn.ModuleList([nn.MaxPool2d(ks, 1, ks // 2) for ks in kernel_sizes])
+        self.conv2 = RtmConv(mid * (len(kernel_sizes) + 1), cout, 1, act=act)
+
+    def forward(self, x):
+        x = self.conv1(x)
+        return self.conv2(torch.cat([x] + [p(x) for p in self.poolings], 1))
+
+
+class CSPNeXt(nn.Module):
+    """CSPNeXt, arch P5, out_indices (2, 3, 4)."""
+
+    ARCH = [[64, 128, 3, True, False], [128, 256, 6, True, False], [256, 512, 6, True, False],
+            [512, 1024, 3, False, True]]
+
+    def __init__(self, deepen_factor=0.33, widen_factor=0.25, expand_ratio=0.5, channel_attention=True,
+                 split_max_pool_kernel=False, act=nn.ReLU):
+        super().__init__()
+        half = int(self.ARCH[0][0] * widen_factor // 2)
+        self.stem = nn.Sequential(RtmConv(3, half, 3, 2, act=act), RtmConv(half, half, 3, act=act),
+                                  RtmConv(half, int(self.ARCH[0][0] * widen_factor), 3, act=act))
+        for i, (cin, cout, n, add_identity, use_spp) in enumerate(self.ARCH):
+            cin, cout = int(cin * widen_factor), int(cout * widen_factor)
+            layers = [RtmConv(cin, cout, 3, 2, act=act)]
+            if use_spp:
+                layers.append(SPPBottleneck(cout, cout, split_max_pool_kernel=split_max_pool_kernel, act=act))
+            layers.append(CSPNeXtLayer(cout, cout, max(round(n * deepen_factor), 1), add_identity, expand_ratio,
+                                       channel_attention, act))
+            self.add_module(f"stage{i + 1}", nn.Sequential(*layers))
+
+    def forward(self, x):
+        x = self.stem(x)
+        outs = []
+        for i in range(4):
+            x = getattr(self, f"stage{i + 1}")(x)
+            if i >= 1:
+                outs.append(x)
+        return outs
+
+
+class CSPNeXtPAFPN(nn.Module):
+    """SSCMA's CSPNeXtPAFPN (mmyolo's BaseYOLONeck): reduce, top-down, bottom-up, 3x3 out layers."""
+
+    def __init__(self, deepen_factor=0.33, widen_factor=0.25, in_channels=(256, 512, 1024), out_channels=256,
+                 num_csp_blocks=3, expand_ratio=0.5, act=nn.ReLU):
+        super().__init__()
+        c = [int(x * widen_factor) for x in in_channels]
+        n = round(num_csp_blocks * deepen_factor)
+        out = int(out_channels * widen_factor)
+        self.reduce_layers = nn.ModuleList([nn.Identity(), nn.Identity(), RtmConv(c[2], c[1], 1, act=act)])
+        self.upsample_layers = nn.ModuleList([nn.Upsample(scale_factor=2, mode="nearest") for _ in range(2)])
+        self.top_down_layers = nn.ModuleList([
+            nn.Sequential(CSPNeXtLayer(2 * c[1], c[1], n, False, expand_ratio, act=act), RtmConv(c[1], c[0], 1, act=act)),
+            CSPNeXtLayer(2 * c[0], c[0], n, False, expand_ratio, act=act)])
+        self.downsample_layers = nn.ModuleList([RtmConv(c[0], c[0], 3, 2, act=act), RtmConv(c[1], c[1], 3, 2, act=act)])
+        self.bottom_up_layers = nn.ModuleList([CSPNeXtLayer(2 * c[0], c[1], n, False, expand_ratio, act=act),
+                                               CSPNeXtLayer(2 * c[1], c[2], n, False, expand_ratio, act=act)])
+        self.out_layers = nn.ModuleList([RtmConv(c[i], out, 3, act=act) for i in range(3)])
+
+    def forward(self, inputs):
+        reduce_outs = [layer(x) for layer, x in zip(self.reduce_layers, inputs)]
+        inner_outs = [reduce_outs[2]]
+        for idx in (2, 1):
+            up = self.upsample_layers[2 - idx](inner_outs[0])
+            inner_outs.insert(0, self.top_down_layers[2 - idx](torch.cat([up, reduce_outs[idx - 1]], 1)))
+        outs = [inner_outs[0]]
+        for idx in range(2):
+            down = self.downsample_layers[idx](outs[-1])
+            outs.append(self.bottom_up_layers[idx](torch.cat([down, inner_outs[idx + 1]], 1)))
+        return [layer(x) for layer, x in zip(self.out_layers, outs)]
+
+
+class RTMDetSepBNHeadModule(nn.Module):
+    """share_conv=False: each level its own stacked ConvModules and 1x1 rtm_cls / rtm_reg with bias."""
+
+    def __init__(self, num_classes, in_channels=256, widen_factor=0.25, feat_channels=256, stacked_convs=2,
+                 act=nn.ReLU):
+        super().__init__()
+        cin, feat = int(in_channels * widen_factor), int(feat_channels * widen_factor)
+        self.cls_convs, self.reg_convs = nn.ModuleList(), nn.ModuleList()
+        self.rtm_cls, self.rtm_reg = nn.ModuleList(), nn.ModuleList()
+        for _ in RTMDET_STRIDES:
+            self.cls_convs.append(nn.ModuleList([RtmConv(cin if i == 0 else feat, feat, 3, act=act)
+                                                 for i in range(stacked_convs)]))
+            self.reg_convs.append(nn.ModuleList([RtmConv(cin if i == 0 else feat, feat, 3, act=act)
+                                                 for i in range(stacked_convs)]))
+            self.rtm_cls.append(nn.Conv2d(feat, num_classes, 1))
+            self.rtm_reg.append(nn.Conv2d(feat, 4, 1))
+
+    def forward(self, feats):
+        cls_scores, bbox_preds = [], []
+        for idx, x in enumerate(feats):
+            c, r = x, x
+            for layer in self.cls_convs[idx]:
+                c = layer(c)
+            for layer in self.reg_convs[idx]:
+                r = layer(r)
+            cls_scores.append(self.rtm_cls[idx](c))
+            bbox_preds.append(self.rtm_reg[idx](r))
+        return cls_scores, bbox_preds
+
+
+class RTMDetHead(nn.Module):
+    def __init__(self, num_classes, widen_factor=0.25, act=nn.ReLU):
+        super().__init__()
+        self.head_module = RTMDetSepBNHeadModule(num_classes, widen_factor=widen_factor, act=act)
+
+    def forward(self, feats):
+        """The class logits and the distances times the level's stride (as loss_by_feat and the coder scale them)."""
+        cls_scores, bbox_preds = self.head_module(feats)
+        return cls_scores, [b * s for b, s in zip(bbox_preds, RTMDET_STRIDES)]
+
+
+class RTMDet(nn.Module):
+    """SSCMA's RTMDet-nano (d 0.33, w 0.25). relu: ReLU, channel attention, split max pools; ncadc_relu6: ReLU6,
+    neither. Returns ([cls_0, cls_1, cls_2], [reg_0, reg_1, reg_2]) in NCHW."""
+
+    def __init__(self, num_classes=80, deepen_factor=0.33, widen_factor=0.25, channel_attention=True,
+                 split_max_pool_kernel=True, act=nn.ReLU):
+        super().__init__()
+        self.backbone = CSPNeXt(deepen_factor, widen_factor, 0.5, channel_attention, split_max_pool_kernel, act)
+        self.neck = CSPNeXtPAFPN(deepen_factor, widen_factor, act=act)
+        self.bbox_head = RTMDetHead(num_classes, widen_factor, act)
+
+    def forward(self, x):
+        return self.bbox_head(self.neck(self.backbone(x)))
+
+
+def rtmdet_decode(cls_scores, reg_dists, strides=RTMDET_STRIDES):
+    """mmyolo's YOLOv5Head.predict_by_feat for RTMDet before NMS: MlvlPointGenerator(offset=0) points, distance2bbox,
+    sigmoid scores; returned in yolo_decode's layout [B, rows, 5 + C]: cx, cy, w, h, 1, scores. Inputs NCHW."""
+    rows = []
+    for c, r, s in zip(cls_scores, reg_dists, strides):
+        b, k, h, w = c.shape
+        ys, xs = torch.meshgrid(torch.arange(h, dtype=r.dtype) * s, torch.arange(w, dtype=r.dtype) * s, indexing="ij")
+        px, py = xs.reshape(-1), ys.reshape(-1)
+        d = r.permute(0, 2, 3, 1).reshape(b, -1, 4)
+        x1, y1, x2, y2 = px - d[..., 0], py - d[..., 1], px + d[..., 2], py + d[..., 3]
+        score = c.permute(0, 2, 3, 1).reshape(b, -1, k).sigmoid()
+        box = torch.stack([(x1 + x2) / 2, (y1 + y2) / 2, x2 - x1, y2 - y1, torch.ones_like(x1)], -1)
+        rows.append(torch.cat([box, score], -1))
+    return torch.cat(rows, 1)

@@ -3,7 +3,8 @@
 weights and updated batch-norm statistics is saved as a state_dict, converted with tools/torch2sscma.py, loaded with
 sscma_model_load (through ctypes), and run on the same images in evaluation mode; logits must match within 1e-4.
 The same for Swift-YOLO-tiny (mmyolo's YOLOv5 state_dict names; the raw maps p3, p4, p5), which also checks that
-every tensor of the PyTorch state_dict has its libsscma parameter (the loader rejects a missing or extra name).
+every tensor of the PyTorch state_dict has its libsscma parameter (the loader rejects a missing or extra name), and
+for SSCMA's RTMDet-nano (relu variant: channel attention, split max pools; outputs cls_l and reg_l).
 
     torch_roundtrip.py LIBSSCMA_SO SOURCE_ROOT        (exit 77 = skipped: no torch)
 """
@@ -28,6 +29,7 @@ def roundtrip(lib_path, root, ref, config, images, outputs):
     with torch.no_grad():
         result = ref(torch.from_numpy(images).permute(0, 3, 1, 2))
     result = result if isinstance(result, (list, tuple)) else [result]
+    result = [r for x in result for r in (x if isinstance(x, (list, tuple)) else [x])]  # RTMDet: (cls, reg) lists
     expected = [r.permute(0, 2, 3, 1).numpy() if r.dim() == 4 else r.numpy() for r in result]
     with tempfile.TemporaryDirectory() as tmp:
         sd, cfg, ckpt = (os.path.join(tmp, n) for n in ("ref.pth", "model.json", "model.ckpt"))
@@ -82,7 +84,7 @@ def warm_statistics(ref, shape):
 def main():
     lib_path, root = sys.argv[1], sys.argv[2]
     sys.path.insert(0, os.path.join(root, "tests", "golden"))
-    from ref_models import ImageClassifier, SwiftYOLO
+    from ref_models import RTMDet, ImageClassifier, SwiftYOLO
 
     torch.manual_seed(3)
     ref = ImageClassifier(widen_factor=0.35, in_channels=3, num_classes=7)
@@ -111,6 +113,25 @@ def main():
                             "head_module": {"type": "YOLOv5HeadModule", "num_classes": 2,
                                             "in_channels": [256, 512, 1024], "widen_factor": 0.15}}}
     failed |= roundtrip(lib_path, root, yolo, config, images, ["p3", "p4", "p5"])
+
+    # RTMDet-nano as SSCMA's rtmdet_nano_8xb32_300e_coco_relu builds it, 3 classes, PyTorch's default init
+    torch.manual_seed(20)
+    rtm = RTMDet(num_classes=3)
+    warm_statistics(rtm, (4, 3, 64, 96))
+    images = np.random.default_rng(2).uniform(0, 1, (2, 64, 96, 3)).astype(np.float32)
+    bn = {"type": "BatchNorm2d"}
+    config = {"type": "RTMDet", "input_size": [64, 96],
+              "backbone": {"type": "CSPNeXt", "deepen_factor": 0.33, "widen_factor": 0.25, "channel_attention": True,
+                           "split_max_pool_kernel": True, "norm_cfg": bn, "act_cfg": relu},
+              "neck": {"type": "CSPNeXtPAFPN", "deepen_factor": 0.33, "widen_factor": 0.25,
+                       "in_channels": [256, 512, 1024], "out_channels": 256, "num_csp_blocks": 3,
+                       "norm_cfg": bn, "act_cfg": relu},
+              "bbox_head": {"type": "RTMDetHead",
+                            "head_module": {"type": "RTMDetSepBNHeadModule", "num_classes": 3, "in_channels": 256,
+                                            "feat_channels": 256, "widen_factor": 0.25, "share_conv": False,
+                                            "norm_cfg": bn, "act_cfg": relu},
+                            "prior_generator": {"type": "MlvlPointGenerator", "offset": 0, "strides": [8, 16, 32]}}}
+    failed |= roundtrip(lib_path, root, rtm, config, images, ["cls_0", "cls_1", "cls_2", "reg_0", "reg_1", "reg_2"])
     return failed
 
 

@@ -49,6 +49,14 @@ void test_fail(const char *file, int line, const char *fmt, ...)
             test_fail(__FILE__, __LINE__, "%s is %lld, expected %lld", #actual, a_, e_);                       \
     } while (0)
 
+/* |actual - expected| <= tol, in double (the caller includes <math.h>). */
+#define CHECK_NEAR(actual, expected, tol)                                                                      \
+    do {                                                                                                       \
+        double a_ = (actual), e_ = (expected);                                                                 \
+        if (!(fabs(a_ - e_) <= (tol)))                                                                         \
+            test_fail(__FILE__, __LINE__, "%s is %.9g, expected %.9g", #actual, a_, e_);                       \
+    } while (0)
+
 #define CHECK_STR_EQ(actual, expected) test_check_str(__FILE__, __LINE__, #actual, (actual), (expected))
 #define CHECK_STR_CONTAINS(actual, needle) test_check_contains(__FILE__, __LINE__, #actual, (actual), (needle))
 

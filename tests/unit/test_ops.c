@@ -214,13 +214,6 @@ static void concat_split_slice_move_exact_values(void)
  * yolo_decode on values whose sigmoid is known (0 -> 1/2, ln 3 -> 3/4, -ln 3 -> 1/4): boxes in pixels by SSCMA's
  * formulas, rows by level, then anchor, then cell y * W + x.
  */
-#define CHECK_NEAR(actual, expected, tol)                                                                      \
-    do {                                                                                                       \
-        double a_ = (actual), e_ = (expected);                                                                 \
-        if (!(fabs(a_ - e_) <= (tol)))                                                                         \
-            test_fail(__FILE__, __LINE__, "%s is %.9g, expected %.9g", #actual, a_, e_);                       \
-    } while (0)
-
 static void yolo_decode_gives_boxes_in_pixels(void)
 {
     const float l3 = logf(3.0f);

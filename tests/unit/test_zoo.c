@@ -1,5 +1,6 @@
 /* Unit tests of the model families (zoo): MobileNetV2 parameter and MAC counts against torchvision, and the
- * classifier, FOMO, PFLD and Swift-YOLO against their PyTorch references (tests/golden/gen_models.py). */
+ * classifier, FOMO, PFLD and Swift-YOLO against their PyTorch references (tests/golden/gen_models.py), RTMDet against
+ * its own (tests/golden/gen_rtmdet_model.py). */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
 #include <stdbool.h>
@@ -525,6 +526,33 @@ static const int32_t *golden_ints(const golden_file *g, const char *name, int64_
     return r->data;
 }
 
+/* A parameter's name and its dimensions (as many as its rank). */
+typedef struct param_dims {
+    const char *name;
+    int64_t dims[4];
+} param_dims;
+
+/* Each named parameter exists with those dimensions. */
+static void check_param_dims(sscma_model *m, const param_dims *expect, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        int32_t index = -1, rank = 0;
+        sscma_tensor *value = NULL;
+        CHECK_OK(sscma_model_find_param(m, expect[i].name, &index));
+        if (index < 0)
+            continue;
+        CHECK_OK(sscma_model_param(m, index, NULL, NULL, &value, NULL));
+        CHECK_OK(sscma_tensor_rank(value, &rank));
+        for (int32_t d = 0; d < rank; d++) {
+            int64_t dim = 0;
+            CHECK_OK(sscma_tensor_dim(value, d, &dim));
+            if (dim != expect[i].dims[d])
+                test_fail(__FILE__, __LINE__, "%s: dimension %d is %lld, expected %lld", expect[i].name, (int)d,
+                          (long long)dim, (long long)expect[i].dims[d]);
+        }
+    }
+}
+
 /*
  * Swift-YOLO-tiny at 192x192 with one class, SSCMA's model zoo card: 0.699 M parameters, 90.564 MFLOPs. libsscma
  * counts the reference's parameters exactly and its convolution MACs; the card's FLOPs are mmengine's count
@@ -550,10 +578,7 @@ static void swift_yolo_tiny_matches_reference_counts(void)
         CHECK_INT_EQ(macs, ref[1]);
         CHECK_INT_EQ(ref[2], 90564480); /* 90.564 M, the card's figure */
     }
-    static const struct {
-        const char *name;
-        int64_t dims[4];
-    } expect[] = {
+    static const param_dims expect[] = {
         {"backbone.stem.conv.weight", {16, 6, 6, 3}},
         {"backbone.stage1.0.bn.running_mean", {24, -1, -1, -1}},
         {"backbone.stage3.1.blocks.2.conv2.conv.weight", {40, 3, 3, 40}}, /* make_round(9 * 0.33) = 3 blocks */
@@ -564,20 +589,8 @@ static void swift_yolo_tiny_matches_reference_counts(void)
         {"bbox_head.head_module.convs_pred.0.weight", {18, 1, 1, 40}},
         {"bbox_head.head_module.convs_pred.2.bias", {18, -1, -1, -1}},
     };
-    for (size_t i = 0; m != NULL && i < sizeof expect / sizeof expect[0]; i++) {
-        int32_t index = -1, rank = 0;
-        sscma_tensor *value = NULL;
-        CHECK_OK(sscma_model_find_param(m, expect[i].name, &index));
-        if (index < 0)
-            continue;
-        CHECK_OK(sscma_model_param(m, index, NULL, NULL, &value, NULL));
-        CHECK_OK(sscma_tensor_rank(value, &rank));
-        for (int32_t d = 0; d < rank; d++) {
-            int64_t dim = 0;
-            CHECK_OK(sscma_tensor_dim(value, d, &dim));
-            CHECK_INT_EQ(dim, expect[i].dims[d]);
-        }
-    }
+    if (m != NULL)
+        check_param_dims(m, expect, sizeof expect / sizeof expect[0]);
     int32_t index = -1;
     if (m != NULL)
         CHECK_FAILS(sscma_model_find_param(m, "backbone.stage3.1.blocks.3.conv1.conv.weight", &index),
@@ -585,6 +598,47 @@ static void swift_yolo_tiny_matches_reference_counts(void)
     sscma_model_destroy(m);
     sscma_context_destroy(ctx);
     golden_free(&g);
+}
+
+/*
+ * A detector of `config` with the hashed reference weights, run in evaluation mode on the golden image `<tag>/image`
+ * (in *ctx, which the caller destroys with the model); NULL after a recorded failure.
+ */
+static sscma_model *run_on_golden_image(const golden_file *g, const char *tag, const char *config,
+                                        sscma_context **ctx)
+{
+    char rec[96];
+    sscma_model *m = NULL;
+    CHECK_OK(sscma_context_create(NULL, ctx));
+    CHECK_OK(sscma_model_create(*ctx, config, &m));
+    snprintf(rec, sizeof rec, "%s/image", tag);
+    const golden_record *image = golden_find(g, rec);
+    if (m == NULL || image == NULL) {
+        test_fail(__FILE__, __LINE__, "%s: no model or no image", tag);
+        sscma_model_destroy(m);
+        return NULL;
+    }
+    fill_reference(m, true);
+    CHECK_OK(sscma_model_prepare(m, image->dims[0], 0));
+    set_input(m, "image", image);
+    CHECK_OK(sscma_model_forward(m));
+    return m;
+}
+
+/* Output `name` of m against the golden record `<tag>/eval/<name>` within rtol; its data, NULL if none. */
+static const float *check_output(const golden_file *g, sscma_model *m, const char *tag, const char *name,
+                                 double rtol)
+{
+    char rec[96], what[96];
+    sscma_tensor *t = NULL;
+    void *d = NULL;
+    CHECK_OK(sscma_model_output(m, name, &t));
+    CHECK_OK(sscma_tensor_data(t, &d));
+    snprintf(rec, sizeof rec, "%s/eval/%s", tag, name);
+    snprintf(what, sizeof what, "%s eval %s", tag, name);
+    if (d != NULL)
+        check_against(g, what, d, rec, rtol);
+    return d;
 }
 
 /*
@@ -605,43 +659,23 @@ static void swift_yolo_matches_pytorch_reference(void)
     } cases[] = {{"yolo_tiny", 64, 64, 1, 0.33, 0.15}, {"yolo_nano3", 96, 64, 3, 0.33, 0.25}};
     static const char *const levels[3] = {"p3", "p4", "p5"};
     for (size_t c = 0; c < 2; c++) {
-        char rec[96], what[96];
         sscma_context *ctx = NULL;
-        sscma_model *m = NULL;
-        CHECK_OK(sscma_context_create(NULL, &ctx));
-        CHECK_OK(sscma_model_create(ctx, swift_yolo_config(cases[c].h, cases[c].w, cases[c].deepen, cases[c].widen,
-                                                           cases[c].classes), &m));
-        snprintf(rec, sizeof rec, "%s/image", cases[c].tag);
-        const golden_record *image = golden_find(&g, rec);
-        if (m == NULL || image == NULL) {
-            test_fail(__FILE__, __LINE__, "%s: no model or no image", cases[c].tag);
-            sscma_model_destroy(m);
-            sscma_context_destroy(ctx);
-            continue;
-        }
-        if (c == 1) {
+        sscma_model *m = run_on_golden_image(&g, cases[c].tag, swift_yolo_config(cases[c].h, cases[c].w,
+                                             cases[c].deepen, cases[c].widen, cases[c].classes), &ctx);
+        if (m != NULL && c == 1) {
             const int32_t *ref = golden_ints(&g, "yolo_nano3/counts_96x64", 3);
             int64_t params = 0, macs = 0;
             CHECK_OK(sscma_model_stats(m, &params, &macs));
             if (ref != NULL)
                 CHECK(params == ref[0] && macs == ref[1]);
         }
-        fill_reference(m, true);
-        CHECK_OK(sscma_model_prepare(m, image->dims[0], 0));
-        set_input(m, "image", image);
-        CHECK_OK(sscma_model_forward(m));
-        for (int l = 0; l < 3; l++) {
+        for (int l = 0; l < 3 && m != NULL; l++) {
             sscma_tensor *t = NULL;
-            void *d = NULL;
             int64_t ch = 0;
             CHECK_OK(sscma_model_output(m, levels[l], &t));
             CHECK_OK(sscma_tensor_dim(t, 3, &ch));
             CHECK_INT_EQ(ch, 3 * (5 + cases[c].classes));
-            CHECK_OK(sscma_tensor_data(t, &d));
-            snprintf(rec, sizeof rec, "%s/eval/%s", cases[c].tag, levels[l]);
-            snprintf(what, sizeof what, "%s eval %s", cases[c].tag, levels[l]);
-            if (d != NULL)
-                check_against(&g, what, d, rec, 1e-4);
+            check_output(&g, m, cases[c].tag, levels[l], 1e-4);
         }
         sscma_model_destroy(m);
         sscma_context_destroy(ctx);
@@ -800,6 +834,292 @@ static void swift_yolo_config_errors_name_the_key(void)
     sscma_context_destroy(ctx);
 }
 
+/* ---- RTMDet (lib/zoo/rtmdet.c) against tests/golden/gen_rtmdet_model.py ---- */
+
+/* An RTMDet-nano model config as SSCMA's recipes write it, with the variant's activation and backbone switches. */
+static char *rtmdet_config(int h, int w, int classes, bool relu6)
+{
+    static char text[2400];
+    const char *act = relu6 ? "{\"type\": \"ReLU6\", \"inplace\": true}" : "{\"type\": \"ReLU\", \"inplace\": true}";
+    snprintf(text, sizeof text,
+             "{\"type\": \"RTMDet\", \"input_size\": [%d, %d],"
+             " \"backbone\": {\"type\": \"CSPNeXt\", \"arch\": \"P5\", \"expand_ratio\": 0.5, \"deepen_factor\": 0.33,"
+             "  \"widen_factor\": 0.25, \"channel_attention\": %s, \"split_max_pool_kernel\": %s,"
+             "  \"norm_cfg\": {\"type\": \"BatchNorm2d\"}, \"act_cfg\": %s},"
+             " \"neck\": {\"type\": \"CSPNeXtPAFPN\", \"deepen_factor\": 0.33, \"widen_factor\": 0.25,"
+             "  \"in_channels\": [256, 512, 1024], \"out_channels\": 256, \"num_csp_blocks\": 3, \"expand_ratio\": 0.5,"
+             "  \"norm_cfg\": {\"type\": \"BatchNorm2d\"}, \"act_cfg\": %s},"
+             " \"bbox_head\": {\"type\": \"RTMDetHead\", \"head_module\": {\"type\": \"RTMDetSepBNHeadModule\","
+             "  \"num_classes\": %d, \"in_channels\": 256, \"stacked_convs\": 2, \"feat_channels\": 256,"
+             "  \"widen_factor\": 0.25, \"norm_cfg\": {\"type\": \"BatchNorm2d\"}, \"act_cfg\": %s,"
+             "  \"share_conv\": false, \"pred_kernel_size\": 1, \"featmap_strides\": [8, 16, 32]},"
+             "  \"prior_generator\": {\"type\": \"MlvlPointGenerator\", \"offset\": 0, \"strides\": [8, 16, 32]},"
+             "  \"bbox_coder\": {\"type\": \"DistancePointBBoxCoder\"}}}",
+             h, w, relu6 ? "false" : "true", relu6 ? "false" : "true", act, act, classes, act);
+    return text;
+}
+
+static bool load_rtmdet_golden(golden_file *g)
+{
+    if (golden_load(g, GOLDEN_DIR "/rtmdet_model.bin") == 0)
+        return true;
+    test_fail(__FILE__, __LINE__, "cannot read rtmdet_model.bin");
+    return false;
+}
+
+/* The model of a recipe in configs/rtmdet/ (its resolved "model"), NULL after a failed check. */
+static sscma_model *recipe_model(sscma_context *ctx, const char *file)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/rtmdet/%s", CONFIGS_DIR, file);
+    sscma_config *c = NULL;
+    sscma_model *m = NULL;
+    const char *model = NULL;
+    CHECK_OK(sscma_config_load(path, &c));
+    if (c != NULL && sscma_config_resolve(c) == SSCMA_OK && sscma_config_get(c, "model", &model) == SSCMA_OK)
+        CHECK_OK(sscma_model_create(ctx, model, &m));
+    else
+        test_fail(__FILE__, __LINE__, "%s: %s", file, sscma_last_error());
+    sscma_config_destroy(c);
+    return m;
+}
+
+static void check_output_dims(sscma_model *m, const char *name, int64_t d1, int64_t d2, int64_t d3)
+{
+    sscma_tensor *t = NULL;
+    int64_t d[4] = {0, 0, 0, 0};
+    int32_t rank = 0;
+    CHECK_OK(sscma_model_output(m, name, &t));
+    if (t == NULL)
+        return;
+    CHECK_OK(sscma_tensor_rank(t, &rank));
+    for (int32_t i = 0; i < rank && i < 4; i++)
+        CHECK_OK(sscma_tensor_dim(t, i, &d[i]));
+    if (rank != (d3 < 0 ? 3 : 4) || d[1] != d1 || d[2] != d2 || (d3 >= 0 && d[3] != d3))
+        test_fail(__FILE__, __LINE__, "%s is rank %d [%lld, %lld, %lld, %lld], expected [N, %lld, %lld, %lld]", name,
+                  (int)rank, (long long)d[0], (long long)d[1], (long long)d[2], (long long)d[3], (long long)d1,
+                  (long long)d2, (long long)d3);
+}
+
+/*
+ * SSCMA's two RTMDet-nano recipes (configs/rtmdet/, 80 classes, 640x640) build the reference's structure: its
+ * parameter count and convolution MACs exactly (relu: ReLU, channel attention, split max pools; ncadc_relu6:
+ * ReLU6, neither), SSCMA's parameter names and OHWI shapes, and the outputs cls_l [N, 640 / s, 640 / s, 80],
+ * reg_l [..., 4] and pred [N, 8400, 85].
+ */
+static void rtmdet_nano_recipes_match_reference_counts(void)
+{
+    golden_file g;
+    if (!load_rtmdet_golden(&g))
+        return;
+    static const struct {
+        const char *file, *counts;
+        bool attention;
+    } recipes[] = {{"rtmdet_nano_8xb32_300e_coco_relu.json", "counts/relu_640x640", true},
+                   {"rtmdet_nano_8xb32_300e_coco_ncadc_relu6.json", "counts/relu6_640x640", false}};
+    for (size_t r = 0; r < 2; r++) {
+        sscma_context *ctx = NULL;
+        CHECK_OK(sscma_context_create(NULL, &ctx));
+        sscma_model *m = recipe_model(ctx, recipes[r].file);
+        const golden_record *rec = golden_find(&g, recipes[r].counts);
+        if (m == NULL || rec == NULL || rec->numel != 10) {
+            test_fail(__FILE__, __LINE__, "%s: no model or no %s", recipes[r].file, recipes[r].counts);
+            sscma_model_destroy(m);
+            sscma_context_destroy(ctx);
+            continue;
+        }
+        const int32_t *ref = rec->data; /* each count as (count / 10^6, count % 10^6): 640x640 MACs exceed int32 */
+        const int64_t ref_params = (int64_t)ref[0] * 1000000 + ref[1], ref_macs = (int64_t)ref[2] * 1000000 + ref[3];
+        int64_t params = 0, macs = 0;
+        CHECK_OK(sscma_model_stats(m, &params, &macs));
+        printf("# %s: %lld parameters, %lld MACs (reference %lld, %lld)\n", recipes[r].file, (long long)params,
+               (long long)macs, (long long)ref_params, (long long)ref_macs);
+        CHECK_INT_EQ(params, ref_params);
+        CHECK_INT_EQ(macs, ref_macs);
+        static const param_dims expect[] = {
+            {"backbone.stem.0.conv.weight", {8, 3, 3, 3}},
+            {"backbone.stem.2.bn.running_var", {16, -1, -1, -1}},
+            {"backbone.stage2.1.blocks.1.conv2.depthwise_conv.conv.weight", {32, 5, 5, 1}}, /* round(6 * 0.33) = 2 */
+            {"backbone.stage3.1.blocks.0.conv2.pointwise_conv.bn.weight", {64, -1, -1, -1}},
+            {"backbone.stage4.1.conv2.conv.weight", {256, 1, 1, 512}}, /* SPP: 4 x 128 in */
+            {"backbone.stage4.2.final_conv.conv.weight", {256, 1, 1, 256}},
+            {"neck.reduce_layers.2.conv.weight", {128, 1, 1, 256}},
+            {"neck.top_down_layers.0.1.conv.weight", {64, 1, 1, 128}},
+            {"neck.bottom_up_layers.1.blocks.0.conv1.conv.weight", {128, 3, 3, 128}},
+            {"neck.out_layers.2.conv.weight", {64, 3, 3, 256}},
+            {"bbox_head.head_module.cls_convs.2.1.conv.weight", {64, 3, 3, 64}},
+            {"bbox_head.head_module.reg_convs.0.0.bn.running_mean", {64, -1, -1, -1}},
+            {"bbox_head.head_module.rtm_cls.1.weight", {80, 1, 1, 64}},
+            {"bbox_head.head_module.rtm_reg.2.bias", {4, -1, -1, -1}},
+        };
+        check_param_dims(m, expect, sizeof expect / sizeof expect[0]);
+        int32_t index = -1;
+        const char *attention = "backbone.stage4.2.attention.fc.weight";
+        if (recipes[r].attention)
+            CHECK_OK(sscma_model_find_param(m, attention, &index));
+        else
+            CHECK_FAILS(sscma_model_find_param(m, attention, &index), SSCMA_ERR_NOT_FOUND, "attention.fc");
+        CHECK_FAILS(sscma_model_find_param(m, "backbone.stage2.1.blocks.2.conv1.conv.weight", &index),
+                    SSCMA_ERR_NOT_FOUND, "blocks.2");
+        CHECK_OK(sscma_model_prepare(m, 1, 0));
+        static const int64_t side[3] = {80, 40, 20};
+        for (int l = 0; l < 3; l++) {
+            char name[16];
+            snprintf(name, sizeof name, "cls_%d", l);
+            check_output_dims(m, name, side[l], side[l], 80);
+            snprintf(name, sizeof name, "reg_%d", l);
+            check_output_dims(m, name, side[l], side[l], 4);
+        }
+        check_output_dims(m, "pred", 80 * 80 + 40 * 40 + 20 * 20, 85, -1);
+        sscma_model_destroy(m);
+        sscma_context_destroy(ctx);
+    }
+    golden_free(&g);
+}
+
+/*
+ * Forward in evaluation mode against the reference with the shared hashed weights: relu (2 classes, 64x96, batch
+ * 2) and ncadc_relu6 (3 classes, 96x64), the class logits and the stride-scaled distances of every level within
+ * 1e-4 relative (the Swift-YOLO tolerance; training-mode outputs are not compared, see gen_models.py); pred is the
+ * decode of those maps (its row of a cell against cls and reg by hand).
+ */
+static void rtmdet_matches_pytorch_reference(void)
+{
+    golden_file g;
+    if (!load_rtmdet_golden(&g))
+        return;
+    static const struct {
+        const char *tag;
+        int h, w, classes;
+        bool relu6;
+    } cases[] = {{"relu2", 64, 96, 2, false}, {"relu6_3", 96, 64, 3, true}};
+    for (size_t c = 0; c < 2; c++) {
+        sscma_context *ctx = NULL;
+        const char *cfg = rtmdet_config(cases[c].h, cases[c].w, cases[c].classes, cases[c].relu6);
+        sscma_model *m = run_on_golden_image(&g, cases[c].tag, cfg, &ctx);
+        const float *maps[2][3] = {{NULL}};
+        static const char *const names[2][3] = {{"cls_0", "cls_1", "cls_2"}, {"reg_0", "reg_1", "reg_2"}};
+        for (int k = 0; k < 2 && m != NULL; k++)
+            for (int l = 0; l < 3; l++)
+                maps[k][l] = check_output(&g, m, cases[c].tag, names[k][l], 1e-4);
+        /* pred's row of level 1, cell (y 1, x 2): the point (32, 16) and the distances, sigmoid of the logits */
+        sscma_tensor *pred = NULL;
+        float *p = NULL;
+        if (m != NULL) {
+            CHECK_OK(sscma_model_output(m, "pred", &pred));
+            CHECK_OK(sscma_tensor_data(pred, (void **)&p));
+        }
+        const int64_t w0 = cases[c].w / 8, h0 = cases[c].h / 8, w1 = cases[c].w / 16, k = cases[c].classes;
+        const int64_t cell = 1 * w1 + 2, row = h0 * w0 + cell;
+        if (p != NULL && maps[0][1] != NULL && maps[1][1] != NULL) {
+            const float *d = maps[1][1] + cell * 4, *logit = maps[0][1] + cell * k, *y = p + row * (5 + k);
+            CHECK(fabsf(y[0] - (32.0f + (d[2] - d[0]) * 0.5f)) <= 1e-4f * (1.0f + fabsf(y[0])));
+            CHECK(fabsf(y[1] - (16.0f + (d[3] - d[1]) * 0.5f)) <= 1e-4f * (1.0f + fabsf(y[1])));
+            CHECK(fabsf(y[2] - (d[0] + d[2])) <= 1e-4f * (1.0f + fabsf(y[2])));
+            CHECK(y[4] == 1.0f);
+            CHECK(fabsf(y[5] - 1.0f / (1.0f + expf(-logit[0]))) <= 1e-6f);
+        }
+        sscma_model_destroy(m);
+        sscma_context_destroy(ctx);
+    }
+    golden_free(&g);
+}
+
+/*
+ * The initial weights follow SSCMA's init: CSPNeXt's and CSPNeXtPAFPN's Kaiming init (a = sqrt(5), uniform, fan_in:
+ * |w| <= 1 / sqrt(fan_in), conv biases 0), RTMDetSepBNHeadModule.init_weights (conv weights N(0, 0.01), rtm_cls's
+ * bias -log((1 - 0.01) / 0.01), rtm_reg's 0).
+ */
+static void rtmdet_starts_at_sscma_init(void)
+{
+    sscma_context *ctx = NULL;
+    sscma_model *m = NULL;
+    CHECK_OK(sscma_context_create(NULL, &ctx));
+    CHECK_OK(sscma_model_create(ctx, rtmdet_config(64, 64, 3, false), &m));
+    if (m == NULL) {
+        sscma_context_destroy(ctx);
+        return;
+    }
+    static const struct {
+        const char *name;
+        int kind; /* 0: uniform 1/sqrt(fan_in), 1: N(0, 0.01), 2: constant */
+        double value;
+    } expect[] = {
+        {"backbone.stage3.1.blocks.0.conv1.conv.weight", 0, 1.0 / sqrt(9.0 * 64.0)}, /* mid 64 */
+        {"neck.out_layers.1.conv.weight", 0, 1.0 / sqrt(9.0 * 128.0)},
+        {"backbone.stage4.2.attention.fc.bias", 2, 0.0},
+        {"bbox_head.head_module.cls_convs.0.0.conv.weight", 1, 0.01},
+        {"bbox_head.head_module.rtm_reg.1.weight", 1, 0.01},
+        {"bbox_head.head_module.rtm_cls.2.bias", 2, -log(99.0)},
+        {"bbox_head.head_module.rtm_reg.0.bias", 2, 0.0},
+    };
+    for (size_t i = 0; i < sizeof expect / sizeof expect[0]; i++) {
+        int32_t index = -1;
+        sscma_tensor *value = NULL;
+        float *d = NULL;
+        int64_t n = 0;
+        CHECK_OK(sscma_model_find_param(m, expect[i].name, &index));
+        if (index < 0)
+            continue;
+        CHECK_OK(sscma_model_param(m, index, NULL, NULL, &value, NULL));
+        CHECK_OK(sscma_tensor_data(value, (void **)&d));
+        CHECK_OK(sscma_tensor_numel(value, &n));
+        double sum2 = 0.0, worst = 0.0;
+        for (int64_t k = 0; k < n; k++) {
+            sum2 += (double)d[k] * d[k];
+            worst = fmax(worst, fabs((double)d[k] - (expect[i].kind == 2 ? expect[i].value : 0.0)));
+        }
+        double rms = sqrt(sum2 / (double)n);
+        if (expect[i].kind == 0) /* uniform: all within the bound, rms bound / sqrt(3) */
+            CHECK(worst <= expect[i].value * (1.0 + 1e-6) && fabs(rms - expect[i].value / sqrt(3.0)) <
+                  0.15 * expect[i].value);
+        else if (expect[i].kind == 1)
+            CHECK(fabs(rms - 0.01) < 0.002);
+        else
+            CHECK(worst <= 1e-6);
+        if (expect[i].kind != 2)
+            printf("# %s: rms %.5f, max |w| %.5f\n", expect[i].name, rms, worst);
+    }
+    sscma_model_destroy(m);
+    sscma_context_destroy(ctx);
+}
+
+/* Config mistakes name the key: SiLU by omission, shared convs, points at the cell centres, widths, the size. */
+static void rtmdet_config_errors_name_the_key(void)
+{
+    sscma_context *ctx = NULL;
+    sscma_model *m = NULL;
+    CHECK_OK(sscma_context_create(NULL, &ctx));
+    static const struct {
+        const char *from, *to, *message;
+    } cases[] = {
+        {", \"act_cfg\": {\"type\": \"ReLU\", \"inplace\": true}},", "},",
+         "model.backbone.act_cfg: absent means SiLU (mmdet's default)"},
+        {"\"share_conv\": false, ", "", "model.bbox_head.head_module.share_conv: true (the default) is not supported"},
+        {"\"offset\": 0, ", "", "model.bbox_head.prior_generator.offset: only 0"},
+        {"\"CSPNeXtPAFPN\", \"deepen_factor\": 0.33, \"widen_factor\": 0.25",
+         "\"CSPNeXtPAFPN\", \"deepen_factor\": 0.33, \"widen_factor\": 0.5",
+         "model.neck.in_channels: level 0: int(in_channels * widen_factor) is 128 but its input has 64"},
+        {"\"input_size\": [64, 64]", "\"input_size\": [64, 80]", "model.input_size: 64x80 is not a multiple"},
+        {"\"featmap_strides\": [8, 16, 32]", "\"featmap_strides\": [8, 16, 64]",
+         "model.bbox_head.head_module.featmap_strides: expected [8, 16, 32]"},
+        {"\"split_max_pool_kernel\": true", "\"split_max_pool_kernel\": true, \"spp_kernel_sizes\": [5, 8, 13]",
+         "model.backbone.spp_kernel_sizes: expected odd kernel sizes"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char cfg[2600];
+        const char *base = rtmdet_config(64, 64, 3, false);
+        const char *at = strstr(base, cases[i].from);
+        CHECK(at != NULL);
+        if (at == NULL)
+            continue;
+        snprintf(cfg, sizeof cfg, "%.*s%s%s", (int)(at - base), base, cases[i].to, at + strlen(cases[i].from));
+        CHECK_FAILS(sscma_model_create(ctx, cfg, &m), SSCMA_ERR_CONFIG, cases[i].message);
+        CHECK(m == NULL);
+    }
+    sscma_context_destroy(ctx);
+}
+
 int main(int argc, char **argv)
 {
     static const test_case cases[] = {
@@ -817,6 +1137,10 @@ int main(int argc, char **argv)
         TEST_CASE(swift_yolo_head_starts_at_the_priors),
         TEST_CASE(swift_yolo_trains_on_its_loss),
         TEST_CASE(swift_yolo_config_errors_name_the_key),
+        TEST_CASE(rtmdet_nano_recipes_match_reference_counts),
+        TEST_CASE(rtmdet_matches_pytorch_reference),
+        TEST_CASE(rtmdet_starts_at_sscma_init),
+        TEST_CASE(rtmdet_config_errors_name_the_key),
     };
     return test_main(argc, argv, cases, TEST_COUNT(cases));
 }
