@@ -3,9 +3,10 @@
 For each family written by export_fixture: the int8 TFLite file in the TFLite interpreter with its reference kernels
 gives exactly libsscma's int8 outputs, with its default kernels at most 1 LSB away; the float TFLite file agrees
 with libsscma's float runtime; the model libsscma reads back from the file gives its own outputs bit for bit.
-The YOLO decode fixture (SSCMA's in-graph box decode) and the MobileNetV3 classifier (HARD_SWISH, the
-squeeze-excitation's MUL) are also compiled with Arm's Vela for ethos-u55-64, which must place every operator on the
-NPU (skipped, with the reason, when the ethos-u-vela package is not installed).
+Every model family's int8 file (the classifier, FOMO, PFLD, the YOLO decode fixture with SSCMA's in-graph box decode,
+the MobileNetV3 classifier with HARD_SWISH and the squeeze-excitation's MUL) is also compiled with Arm's Vela for
+ethos-u55-64 and ethos-u55-128, which must place every operator on the NPU (skipped, with the reason, when the
+ethos-u-vela package is not installed); Vela's SRAM use and time estimate are reported.
 """
 import importlib.util
 import json
@@ -43,21 +44,34 @@ def skip(name, why):
     results.append((name, True, why))
 
 
-def vela_all_on_npu(dirname, fam):
-    """Compiles <fam>_int8.tflite with Vela for ethos-u55-64; Vela's summary must count 0 CPU operators."""
-    name = f"{fam}: Vela (ethos-u55-64) places every operator of the int8 TFLite file on the NPU"
+VELA_FAMILIES = ("classifier", "fomo", "pfld", "yolo", "mbv3")  # the model families ("acts" is an op fixture)
+VELA_ACCELERATORS = ("ethos-u55-64", "ethos-u55-128")  # Grove Vision AI V2's, and the larger U55
+
+
+def vela_all_on_npu(dirname, fam, accelerator):
+    """Compiles <fam>_int8.tflite with Vela; Vela's summary must count 0 CPU operators. Reports Vela's SRAM use and
+    estimated time per inference (its summary CSV)."""
+    name = f"{fam}: Vela ({accelerator}) places every operator of the int8 TFLite file on the NPU"
     if importlib.util.find_spec("ethosu") is None or importlib.util.find_spec("ethosu.vela") is None:
         skip(name, "ethos-u-vela is not installed in this Python (pip install ethos-u-vela)")
         return
     with tempfile.TemporaryDirectory() as tmp:
         ran = subprocess.run([sys.executable, "-c", "import sys; from ethosu.vela.vela import main; sys.exit(main())",
-                              "--accelerator-config", "ethos-u55-64", "--output-dir", tmp,
+                              "--accelerator-config", accelerator, "--output-dir", tmp,
                               os.path.join(dirname, f"{fam}_int8.tflite")], capture_output=True, text=True)
+        figures = ""
+        for csv in (f for f in os.listdir(tmp) if f.endswith(".csv") and "_summary_" in f):
+            with open(os.path.join(tmp, csv)) as f:
+                head, row = f.readline().strip().split(","), f.readline().strip().split(",")
+            col = dict(zip(head, row))
+            if "sram_memory_used" in col and "inference_time" in col:
+                figures = (f"; SRAM {float(col['sram_memory_used']):.2f} KiB, "
+                           f"{1e3 * float(col['inference_time']):.3f} ms per inference (Vela's estimate)")
     out = ran.stdout + ran.stderr
     cpu = re.search(r"CPU operators = (\d+)", out)
     npu = re.search(r"NPU operators = (\d+)", out)
     ok = ran.returncode == 0 and cpu is not None and npu is not None and int(cpu.group(1)) == 0
-    detail = (f"CPU operators {cpu.group(1)}, NPU operators {npu.group(1)}" if cpu and npu
+    detail = (f"CPU operators {cpu.group(1)}, NPU operators {npu.group(1)}{figures}" if cpu and npu
               else (out.strip().splitlines() or ["no output"])[-1])
     if not ok:
         detail += " | " + " | ".join(line for line in out.splitlines() if "Warning" in line or "CPU" in line)
@@ -166,8 +180,9 @@ def main(dirname):
         tol = 1e-4 * (1.0 + np.abs(ours))
         check(f"{fam}: float TFLite within 1e-4 (relative above 1) of libsscma's float runtime",
               np.all(err <= tol), f"max |diff| {err.max():.3g}")
-        if fam in ("yolo", "mbv3"):
-            vela_all_on_npu(dirname, fam)
+        if fam in VELA_FAMILIES:
+            for accelerator in VELA_ACCELERATORS:
+                vela_all_on_npu(dirname, fam, accelerator)
         # ONNX float: the full checker, then onnxruntime within 1e-4 absolute
         path = os.path.join(dirname, f"{fam}_f32.onnx")
         ok, why = onnx_valid(path)
