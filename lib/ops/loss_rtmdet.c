@@ -27,6 +27,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "ops/kernels.h"
 #include "ops/op.h"
 
 #define OP "rtmdet_loss"
@@ -141,7 +142,8 @@ static sscma_status rtmdet_infer(const void *attrs, const sscma_desc *in, int32_
     if (a->n_strides != 0 && a->n_strides != LEVELS)
         return sscma_fail(SSCMA_ERR_INVALID_ARGUMENT, OP, "strides take 3 numbers (or none for 8, 16, 32); got %d",
                           (int)a->n_strides);
-    if (a->topk < 1 || a->topk > SSCMA_RTMDET_MAX_TOPK || !(a->iou_weight >= 0.0f) || !isfinite(a->iou_weight) || !isfinite(a->soft_center_radius) ||
+    if (a->topk < 1 || a->topk > SSCMA_RTMDET_MAX_TOPK || !(a->iou_weight >= 0.0f) || !isfinite(a->iou_weight) ||
+        !isfinite(a->soft_center_radius) ||
         !(a->beta > 0.0f) || !isfinite(a->beta) || !isfinite(a->loss_cls_weight) || !isfinite(a->loss_bbox_weight) ||
         !(a->eps > 0.0f) || !isfinite(a->eps))
         return sscma_fail(SSCMA_ERR_INVALID_ARGUMENT, OP, "topk %d (expected 1..%d), iou_weight %g (expected >= 0), "
@@ -379,49 +381,22 @@ static void assign_image(const sscma_rtmdet_loss_attrs *a, const rtm_geom *g, co
 #undef GT_ROW
 }
 
-static double sigmoid(double x)
-{
-    return 1.0 / (1.0 + exp(-x));
-}
-
-static double softplus(double x)
-{
-    return x > 0 ? x + log1p(exp(-x)) : log1p(exp(x));
-}
-
-/* BCE with logits: (1 - y) x + softplus(-x). */
-static double bce(double x, double y)
-{
-    return (1.0 - y) * x + softplus(-x);
-}
-
-/* QFL of logit x: target t at the assigned class (positive), else 0 with sigmoid^beta; with d != NULL its derivative. */
+/* QFL of logit x: target t at the assigned class (positive), else 0 with sigmoid^beta; with d, its derivative. */
 static double qfl(double x, bool positive, double t, double beta, double *d)
 {
-    double s = sigmoid(x);
+    double s = sscma_sigmoid_d(x);
     if (!positive) {
-        double sb = pow(s, beta), sp = softplus(x);
+        double sb = pow(s, beta), sp = sscma_softplus_d(x);
         if (d != NULL)
             *d = s * sb + sp * beta * (s > 0.0 ? sb / s : 0.0) * s * (1.0 - s);
         return sp * sb;
     }
-    double diff = t - s, ad = fabs(diff), mod = pow(ad, beta), l = bce(x, t);
+    double diff = t - s, ad = fabs(diff), mod = pow(ad, beta), l = sscma_bce_logits_d(x, t);
     if (d != NULL) {
         double dmod = ad > 0.0 ? beta * pow(ad, beta - 1.0) * (diff > 0.0 ? 1.0 : -1.0) * -(s * (1.0 - s)) : 0.0;
         *d = (s - t) * mod + l * dmod;
     }
     return l * mod;
-}
-
-/* d max(a, b) / da and d min(a, b) / da as torch's maximum / minimum (ties split the gradient). */
-static double dmax_a(double a, double b)
-{
-    return a > b ? 1.0 : a == b ? 0.5 : 0.0;
-}
-
-static double dmin_a(double a, double b)
-{
-    return a < b ? 1.0 : a == b ? 0.5 : 0.0;
 }
 
 /*
@@ -443,16 +418,16 @@ static double giou(const double *p, const double *t, double eps, double grad[4])
     double dw = wr >= 0.0 ? 1.0 : 0.0, dh = hr >= 0.0 ? 1.0 : 0.0, dew = ewr >= 0.0 ? 1.0 : 0.0,
            deh = ehr >= 0.0 ? 1.0 : 0.0;
     double d_ov[4], d_area[4], d_en[4];
-    d_ov[0] = h * dw * -dmax_a(p[0], t[0]);
-    d_ov[2] = h * dw * dmin_a(p[2], t[2]);
-    d_ov[1] = w * dh * -dmax_a(p[1], t[1]);
-    d_ov[3] = w * dh * dmin_a(p[3], t[3]);
+    d_ov[0] = h * dw * -sscma_dmax_a(p[0], t[0]);
+    d_ov[2] = h * dw * sscma_dmin_a(p[2], t[2]);
+    d_ov[1] = w * dh * -sscma_dmax_a(p[1], t[1]);
+    d_ov[3] = w * dh * sscma_dmin_a(p[3], t[3]);
     d_area[0] = -(p[3] - p[1]), d_area[2] = p[3] - p[1], d_area[1] = -(p[2] - p[0]), d_area[3] = p[2] - p[0];
-    double du_dur = dmax_a(ur, eps), den_der = dmax_a(er, eps);
-    d_en[0] = den_der * eh * dew * -dmin_a(p[0], t[0]);
-    d_en[2] = den_der * eh * dew * dmax_a(p[2], t[2]);
-    d_en[1] = den_der * ew * deh * -dmin_a(p[1], t[1]);
-    d_en[3] = den_der * ew * deh * dmax_a(p[3], t[3]);
+    double du_dur = sscma_dmax_a(ur, eps), den_der = sscma_dmax_a(er, eps);
+    d_en[0] = den_der * eh * dew * -sscma_dmin_a(p[0], t[0]);
+    d_en[2] = den_der * eh * dew * sscma_dmax_a(p[2], t[2]);
+    d_en[1] = den_der * ew * deh * -sscma_dmin_a(p[1], t[1]);
+    d_en[3] = den_der * ew * deh * sscma_dmax_a(p[3], t[3]);
     for (int i = 0; i < 4; i++) {
         double d_u = du_dur * (d_area[i] - d_ov[i]);
         double d_iou = (d_ov[i] * u - overlap * d_u) / (u * u);

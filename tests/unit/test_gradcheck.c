@@ -329,8 +329,9 @@ static void build_cases(void)
     /* rtmdet_loss: the background part of the quality focal loss only (targets without a valid row). With boxes, the
      * metric that weighs both parts is the IoU of the prediction, which upstream detaches and finite differences
      * cannot; test_rtmdet_loss checks those gradients against PyTorch's autograd (within 1e-5). */
-    add_case((grad_case){"rtmdet_loss", &rtmdet, 7, {F(4, 2, 2, 2, 3), F(4, 2, 1, 1, 3), F(4, 2, 1, 1, 3), F(4, 2, 2, 2, 4),
-                                                    F(4, 2, 1, 1, 4), F(4, 2, 1, 1, 4), F(3, 2, 3, 6)},
+    add_case((grad_case){"rtmdet_loss", &rtmdet, 7,
+                         {F(4, 2, 2, 2, 3), F(4, 2, 1, 1, 3), F(4, 2, 1, 1, 3), F(4, 2, 2, 2, 4), F(4, 2, 1, 1, 4),
+                          F(4, 2, 1, 1, 4), F(3, 2, 3, 6)},
                          {NORMAL, NORMAL, NORMAL, POSITIVE, POSITIVE, POSITIVE, ZERO}});
     add_case((grad_case){"bce_with_logits", &bce_plain, 2, {F(3, 2, 3, 4), F(3, 2, 3, 4)}, {NORMAL, UNIT}});
     /* tol 5e-3: a sum of 48 terms is rounded to an f32 scalar (~2e-6), which limits the finite difference */
