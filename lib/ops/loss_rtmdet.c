@@ -22,7 +22,8 @@
  * GIoU (eps): loss_bbox = w_bbox sum_pos metric (1 - giou(pred, box)) / A; 0 when no positive has a metric > 0.
  * Backward: the gradients of the six maps with the assignment and A held constant (mmyolo runs the assigner under
  * no_grad on detached predictions); torch's tie rules (max / min split the gradient, clamp(min=0) passes it at 0).
- * Sums run in double in a fixed order on one thread.
+ * The cost matrix and the per-prior terms and gradients are split over the pool by prior, each element computed
+ * alone; the matching and the sums (in double, in prior order) run on one thread: the same bits on any thread count.
  */
 #include <math.h>
 #include <string.h>
@@ -105,12 +106,13 @@ typedef struct rtm_work {
     int32_t *taken, *column;  /* how many boxes took the prior, and the (first) one */
     uint8_t *inside;
     int32_t *gt_rows;         /* the valid rows of the image */
+    double *terms;            /* forward: each prior's class and box loss terms, 2 per prior of the batch */
 } rtm_work;
 
 static size_t work_layout(const rtm_geom *g, void *base, rtm_work *w)
 {
     size_t n = (size_t)g->priors, m = (size_t)g->rows, at = 0;
-    size_t offs[7];
+    size_t offs[8];
     offs[0] = at, at += sscma_align_bytes(n * m * sizeof(float));
     offs[1] = at, at += sscma_align_bytes(n * m * sizeof(float));
     offs[2] = at, at += sscma_align_bytes(4 * n * sizeof(float));
@@ -118,11 +120,13 @@ static size_t work_layout(const rtm_geom *g, void *base, rtm_work *w)
     offs[4] = at, at += sscma_align_bytes(n * sizeof(int32_t));
     offs[5] = at, at += sscma_align_bytes(n);
     offs[6] = at, at += sscma_align_bytes(m * sizeof(int32_t));
+    offs[7] = at, at += sscma_align_bytes(2 * (size_t)g->batch * n * sizeof(double));
     if (w != NULL) {
         char *b = base;
         w->iou = (float *)(b + offs[0]), w->cost = (float *)(b + offs[1]), w->pred = (float *)(b + offs[2]);
         w->taken = (int32_t *)(b + offs[3]), w->column = (int32_t *)(b + offs[4]);
         w->inside = (uint8_t *)(b + offs[5]), w->gt_rows = (int32_t *)(b + offs[6]);
+        w->terms = (double *)(b + offs[7]);
     }
     return at;
 }
@@ -298,7 +302,71 @@ static int64_t dynamic_k(const float *iou, int64_t n, int64_t topk, int64_t *idx
     return sum >= (float)n ? n : (int64_t)sum;
 }
 
-/* The assignment of image b into the saved per-prior state (BatchDynamicSoftLabelAssigner). */
+/* One image's assignment inputs: its box columns (the valid rows, then zero rows up to `columns`). */
+typedef struct cost_job {
+    const sscma_rtmdet_loss_attrs *a;
+    const rtm_geom *g;
+    const sscma_op_exec *e;
+    rtm_work *w;
+    int64_t b, real, columns;
+} cost_job;
+
+static const float zero_row[6] = {0, 0, 0, 0, 0, 0};
+
+static const float *gt_row(const cost_job *j, int64_t col)
+{
+    const float *targets = j->e->in[2 * LEVELS].data;
+    return col < j->real ? targets + (j->b * j->g->rows + j->w->gt_rows[col]) * 6 : zero_row;
+}
+
+/* Priors [begin, end) of the image: decoded prediction, inside a box or not, and their iou and cost columns. */
+static void cost_task(void *arg, int64_t begin, int64_t end, int32_t worker)
+{
+    (void)worker;
+    const cost_job *j = arg;
+    const rtm_geom *g = j->g;
+    rtm_work *w = j->w;
+    const int64_t n = g->priors;
+    for (int64_t p = begin; p < end; p++) {
+        prior_ref r = prior_of(g, j->b, p);
+        const float *d = (const float *)j->e->in[LEVELS + r.level].data + r.cell * 4;
+        float *q = w->pred + p * 4;
+        q[0] = r.px - d[0], q[1] = r.py - d[1], q[2] = r.px + d[2], q[3] = r.py + d[3];
+        bool in = false;
+        for (int64_t col = 0; col < j->real && !in; col++) {
+            const float *t = gt_row(j, col);
+            float m = fminf(fminf(r.px - t[1], r.py - t[2]), fminf(t[3] - r.px, t[4] - r.py));
+            in = m > 0.0f;
+        }
+        w->inside[p] = in;
+        w->taken[p] = 0, w->column[p] = -1;
+        const float *logits = (const float *)j->e->in[r.level].data + r.cell * g->classes;
+        for (int64_t col = 0; col < j->columns; col++) {
+            const float *t = gt_row(j, col);
+            float iou = iou_f32(q, t + 1);
+            w->iou[col * n + p] = iou;
+            if (!in) {
+                w->cost[col * n + p] = INF_COST;
+                continue;
+            }
+            float cx = (t[1] + t[3]) / 2.0f, cy = (t[2] + t[4]) / 2.0f;
+            float dx = r.px - cx, dy = r.py - cy;
+            float dist = sqrtf(dx * dx + dy * dy) / r.stride;
+            float soft = powf(10.0f, dist - j->a->soft_center_radius);
+            float iou_cost = -logf(iou + LOG_EPS) * j->a->iou_weight;
+            float x = logits[(int64_t)t[0]];
+            float scale = iou - 1.0f / (1.0f + expf(-x));
+            float cls_cost = bce_f32(x, iou) * (fabsf(scale) * fabsf(scale));
+            w->cost[col * n + p] = cls_cost + iou_cost + soft;
+        }
+    }
+}
+
+/*
+ * The assignment of image b into the saved per-prior state (BatchDynamicSoftLabelAssigner). The cost matrix is
+ * split over the pool by priors (each element computed alone: the same bits on any thread count); the matching
+ * runs on one thread.
+ */
 static void assign_image(const sscma_rtmdet_loss_attrs *a, const rtm_geom *g, const sscma_op_exec *e, int64_t b,
                          int64_t columns, rtm_work *w, rtm_saved *s)
 {
@@ -311,48 +379,12 @@ static void assign_image(const sscma_rtmdet_loss_attrs *a, const rtm_geom *g, co
     memset(box, 0, (size_t)(4 * n) * sizeof(float));
     if (columns == 0)
         return;
-    int64_t real = 0;
+    cost_job job = {.a = a, .g = g, .e = e, .w = w, .b = b, .real = 0, .columns = columns};
     for (int64_t r = 0; r < g->rows; r++)
         if (row_is_gt(targets + (b * g->rows + r) * 6))
-            w->gt_rows[real++] = (int32_t)r;
-    static const float zero_row[6] = {0, 0, 0, 0, 0, 0};
-#define GT_ROW(col) ((col) < real ? targets + (b * g->rows + w->gt_rows[col]) * 6 : zero_row)
-    for (int64_t p = 0; p < n; p++) {
-        prior_ref r = prior_of(g, b, p);
-        const float *d = (const float *)e->in[LEVELS + r.level].data + r.cell * 4;
-        float *q = w->pred + p * 4;
-        q[0] = r.px - d[0], q[1] = r.py - d[1], q[2] = r.px + d[2], q[3] = r.py + d[3];
-        bool in = false;
-        for (int64_t col = 0; col < real && !in; col++) {
-            const float *t = GT_ROW(col);
-            float m = fminf(fminf(r.px - t[1], r.py - t[2]), fminf(t[3] - r.px, t[4] - r.py));
-            in = m > 0.0f;
-        }
-        w->inside[p] = in;
-        w->taken[p] = 0, w->column[p] = -1;
-    }
-    for (int64_t col = 0; col < columns; col++) {
-        const float *t = GT_ROW(col);
-        const int64_t cls = (int64_t)t[0];
-        const float cx = (t[1] + t[3]) / 2.0f, cy = (t[2] + t[4]) / 2.0f;
-        for (int64_t p = 0; p < n; p++) {
-            prior_ref r = prior_of(g, b, p);
-            float iou = iou_f32(w->pred + p * 4, t + 1);
-            w->iou[col * n + p] = iou;
-            if (!w->inside[p]) {
-                w->cost[col * n + p] = INF_COST;
-                continue;
-            }
-            float dx = r.px - cx, dy = r.py - cy;
-            float dist = sqrtf(dx * dx + dy * dy) / r.stride;
-            float soft = powf(10.0f, dist - a->soft_center_radius);
-            float iou_cost = -logf(iou + LOG_EPS) * a->iou_weight;
-            float x = ((const float *)e->in[r.level].data)[r.cell * C + cls];
-            float scale = iou - 1.0f / (1.0f + expf(-x));
-            float cls_cost = bce_f32(x, iou) * (fabsf(scale) * fabsf(scale));
-            w->cost[col * n + p] = cls_cost + iou_cost + soft;
-        }
-    }
+            w->gt_rows[job.real++] = (int32_t)r;
+    const int64_t real = job.real;
+    sscma_parallel_for(e->pool, n, 1 + 4096 / columns, cost_task, &job);
     int64_t idx[SSCMA_RTMDET_MAX_TOPK];
     const int64_t topk = a->topk; /* 1..SSCMA_RTMDET_MAX_TOPK (infer) */
     for (int64_t col = 0; col < real; col++) {
@@ -373,12 +405,11 @@ static void assign_image(const sscma_rtmdet_loss_attrs *a, const rtm_geom *g, co
                 if (ascending_before(w->cost[c2 * n + p], c2, w->cost[col * n + p], col))
                     col = c2;
         }
-        const float *t = GT_ROW(col);
+        const float *t = gt_row(&job, col);
         label[p] = (int32_t)t[0];
         metric[p] = w->iou[col * n + p];
         memcpy(box + p * 4, t + 1, 4 * sizeof(float));
     }
-#undef GT_ROW
 }
 
 /* QFL of logit x: target t at the assigned class (positive), else 0 with sigmoid^beta; with d, its derivative. */
@@ -452,6 +483,74 @@ static void exec_setup(const sscma_op_exec *e, rtm_geom *g, rtm_saved *s)
     saved_layout(g, e->saved, s);
 }
 
+/* The losses of the priors given the assignment: forward terms or backward gradients, split over the pool by prior. */
+typedef struct loss_job {
+    const sscma_rtmdet_loss_attrs *a;
+    const rtm_geom *g;
+    const sscma_op_exec *e;
+    const rtm_saved *s;
+    double *terms;        /* forward */
+    const sscma_buf *din; /* backward */
+    double k_cls, k_box;  /* backward: d total / d (sum of terms), with the upstream gradients */
+} loss_job;
+
+/* Terms of priors [begin, end) of the batch: the QFL over the classes and metric (1 - giou) of a positive. */
+static void terms_task(void *arg, int64_t begin, int64_t end, int32_t worker)
+{
+    (void)worker;
+    const loss_job *j = arg;
+    const rtm_geom *g = j->g;
+    for (int64_t i = begin; i < end; i++) {
+        double q[4], cls = 0.0, box = 0.0;
+        prior_ref r;
+        pred_box(g, j->e, i / g->priors, i % g->priors, q, &r);
+        const float *x = (const float *)j->e->in[r.level].data + r.cell * g->classes;
+        for (int64_t c = 0; c < g->classes; c++)
+            cls += qfl(x[c], c == j->s->label[i], j->s->metric[i], j->a->beta, NULL);
+        if (j->s->label[i] < g->classes && *j->s->bbox_on) {
+            const float *t = j->s->box + i * 4;
+            double tb[4] = {t[0], t[1], t[2], t[3]};
+            box = (double)j->s->metric[i] * (1.0 - giou(q, tb, j->a->eps, NULL));
+        }
+        j->terms[2 * i] = cls, j->terms[2 * i + 1] = box;
+    }
+}
+
+/* Gradients of priors [begin, end): each writes only its own cell of the maps. */
+static void grads_task(void *arg, int64_t begin, int64_t end, int32_t worker)
+{
+    (void)worker;
+    const loss_job *j = arg;
+    const rtm_geom *g = j->g;
+    const rtm_saved *s = j->s;
+    for (int64_t i = begin; i < end; i++) {
+        double q[4];
+        prior_ref r;
+        pred_box(g, j->e, i / g->priors, i % g->priors, q, &r);
+        if (j->din[r.level].data != NULL) {
+            const float *x = (const float *)j->e->in[r.level].data + r.cell * g->classes;
+            float *dx = (float *)j->din[r.level].data + r.cell * g->classes;
+            for (int64_t c = 0; c < g->classes; c++) {
+                double d;
+                qfl(x[c], c == s->label[i], s->metric[i], j->a->beta, &d);
+                dx[c] += (float)(j->k_cls * d);
+            }
+        }
+        if (s->label[i] >= g->classes || !*s->bbox_on || j->din[LEVELS + r.level].data == NULL)
+            continue;
+        const float *t = s->box + i * 4;
+        double tb[4] = {t[0], t[1], t[2], t[3]}, grad[4];
+        giou(q, tb, j->a->eps, grad);
+        /* x1 = px - left, y1 = py - top, x2 = px + right, y2 = py + bottom */
+        float *dd = (float *)j->din[LEVELS + r.level].data + r.cell * 4;
+        const double kw = j->k_box * (double)s->metric[i];
+        dd[0] += (float)(kw * -grad[0]);
+        dd[1] += (float)(kw * -grad[1]);
+        dd[2] += (float)(kw * grad[2]);
+        dd[3] += (float)(kw * grad[3]);
+    }
+}
+
 static sscma_status rtmdet_forward(const sscma_op_exec *e)
 {
     const sscma_rtmdet_loss_attrs *a = e->attrs;
@@ -486,21 +585,11 @@ static sscma_status rtmdet_forward(const sscma_op_exec *e)
     float avg = (float)metric_sum;
     *s.avg_factor = avg >= 1.0f ? (double)avg : 1.0;
     *s.bbox_on = any_positive_metric;
+    loss_job job = {.a = a, .g = &g, .e = e, .s = &s, .terms = w.terms};
+    sscma_parallel_for(e->pool, n, 64, terms_task, &job);
     double cls_sum = 0.0, box_sum = 0.0;
-    for (int64_t b = 0; b < g.batch; b++)
-        for (int64_t p = 0; p < g.priors; p++) {
-            const int64_t i = b * g.priors + p;
-            double q[4];
-            prior_ref r;
-            pred_box(&g, e, b, p, q, &r);
-            const float *x = (const float *)e->in[r.level].data + r.cell * g.classes;
-            for (int64_t c = 0; c < g.classes; c++)
-                cls_sum += qfl(x[c], c == s.label[i], s.metric[i], a->beta, NULL);
-            if (s.label[i] < g.classes && any_positive_metric) {
-                double t[4] = {s.box[i * 4], s.box[i * 4 + 1], s.box[i * 4 + 2], s.box[i * 4 + 3]};
-                box_sum += (double)s.metric[i] * (1.0 - giou(q, t, a->eps, NULL));
-            }
-        }
+    for (int64_t i = 0; i < n; i++)
+        cls_sum += w.terms[2 * i], box_sum += w.terms[2 * i + 1];
     double loss_cls = (double)a->loss_cls_weight * cls_sum / *s.avg_factor;
     double loss_bbox = (double)a->loss_bbox_weight * box_sum / *s.avg_factor;
     *(float *)e->out[0].data = (float)(loss_cls + loss_bbox);
@@ -516,35 +605,10 @@ static void rtmdet_backward(const sscma_op_exec *e, const sscma_buf *dout, const
     rtm_saved s;
     exec_setup(e, &g, &s);
     const double total = *(const float *)dout[0].data;
-    const double k_cls = (total + *(const float *)dout[1].data) * (double)a->loss_cls_weight / *s.avg_factor;
-    const double k_box = -(total + *(const float *)dout[2].data) * (double)a->loss_bbox_weight / *s.avg_factor;
-    for (int64_t b = 0; b < g.batch; b++)
-        for (int64_t p = 0; p < g.priors; p++) {
-            const int64_t i = b * g.priors + p;
-            double q[4];
-            prior_ref r;
-            pred_box(&g, e, b, p, q, &r);
-            if (din[r.level].data != NULL) {
-                const float *x = (const float *)e->in[r.level].data + r.cell * g.classes;
-                float *dx = (float *)din[r.level].data + r.cell * g.classes;
-                for (int64_t c = 0; c < g.classes; c++) {
-                    double d;
-                    qfl(x[c], c == s.label[i], s.metric[i], a->beta, &d);
-                    dx[c] += (float)(k_cls * d);
-                }
-            }
-            if (s.label[i] >= g.classes || !*s.bbox_on || din[LEVELS + r.level].data == NULL)
-                continue;
-            double t[4] = {s.box[i * 4], s.box[i * 4 + 1], s.box[i * 4 + 2], s.box[i * 4 + 3]}, grad[4];
-            giou(q, t, a->eps, grad);
-            /* x1 = px - left, y1 = py - top, x2 = px + right, y2 = py + bottom */
-            float *dd = (float *)din[LEVELS + r.level].data + r.cell * 4;
-            const double kw = k_box * (double)s.metric[i];
-            dd[0] += (float)(kw * -grad[0]);
-            dd[1] += (float)(kw * -grad[1]);
-            dd[2] += (float)(kw * grad[2]);
-            dd[3] += (float)(kw * grad[3]);
-        }
+    loss_job job = {.a = a, .g = &g, .e = e, .s = &s, .din = din};
+    job.k_cls = (total + *(const float *)dout[1].data) * (double)a->loss_cls_weight / *s.avg_factor;
+    job.k_box = -(total + *(const float *)dout[2].data) * (double)a->loss_bbox_weight / *s.avg_factor;
+    sscma_parallel_for(e->pool, g.batch * g.priors, 64, grads_task, &job);
 }
 
 const sscma_op_def sscma_op_rtmdet_loss = {

@@ -47,8 +47,8 @@ static sscma_rtmdet_loss_attrs default_attrs(void)
     return a;
 }
 
-/* An op run on case `name`'s inputs (attributes in *a, which must outlive the run). */
-static bool case_run(const char *name, const sscma_rtmdet_loss_attrs *a, op_run *run)
+/* An op run on case `name`'s inputs in context c (attributes in *a, which must outlive the run). */
+static bool case_run_in(sscma_context *c, const char *name, const sscma_rtmdet_loss_attrs *a, op_run *run)
 {
     const golden_record *r[N_IN];
     sscma_desc d[N_IN];
@@ -60,7 +60,7 @@ static bool case_run(const char *name, const sscma_rtmdet_loss_attrs *a, op_run 
         }
         d[i] = sscma_desc_make(r[i]->dtype, r[i]->rank, r[i]->dims);
     }
-    if (op_run_init(run, ctx, "rtmdet_loss", a, N_IN, d) != SSCMA_OK) {
+    if (op_run_init(run, c, "rtmdet_loss", a, N_IN, d) != SSCMA_OK) {
         test_fail(__FILE__, __LINE__, "%s: infer failed: %s", name, sscma_last_error());
         return false;
     }
@@ -68,6 +68,11 @@ static bool case_run(const char *name, const sscma_rtmdet_loss_attrs *a, op_run 
     for (int i = 0; i < N_IN; i++)
         memcpy(run->in[i].data, r[i]->data, (size_t)r[i]->numel * 4);
     return true;
+}
+
+static bool case_run(const char *name, const sscma_rtmdet_loss_attrs *a, op_run *run)
+{
+    return case_run_in(ctx, name, a, run);
 }
 
 /* The reference's class of the prior holding element `where` of level l's class map (for the failure message). */
@@ -310,6 +315,40 @@ static void parts_have_their_own_gradients(void)
     op_run_free(&run);
 }
 
+/* The cost matrix and the per-prior terms and gradients run on the pool: 1 and 3 threads give the same bits. */
+static void thread_count_does_not_change_bits(void)
+{
+    sscma_rtmdet_loss_attrs a = default_attrs();
+    op_run runs[2];
+    sscma_context *owners[2] = {NULL, NULL};
+    const int32_t threads[2] = {1, 3};
+    int made = 0;
+    for (int k = 0; k < 2; k++) {
+        sscma_context_options o;
+        sscma_context_options_init(&o, sizeof o);
+        o.num_threads = threads[k];
+        CHECK_OK(sscma_context_create(&o, &owners[k]));
+        if (owners[k] == NULL || !case_run_in(owners[k], "tiny_boxes", &a, &runs[k]))
+            break;
+        made++;
+        for (int i = 0; i < 3; i++)
+            *(float *)runs[k].dout[i].data = 0.5f + (float)i;
+        CHECK_OK(op_run_forward(&runs[k]));
+        op_run_backward(&runs[k]);
+    }
+    if (made == 2) {
+        for (int o = 0; o < 3; o++)
+            CHECK(memcmp(runs[0].out[o].data, runs[1].out[o].data, 4) == 0);
+        for (int i = 0; i < 6; i++)
+            CHECK(memcmp(runs[0].din[i].data, runs[1].din[i].data,
+                         (size_t)sscma_desc_numel(&runs[0].in[i].desc) * 4) == 0);
+    }
+    for (int k = 0; k < made; k++)
+        op_run_free(&runs[k]);
+    sscma_context_destroy(owners[0]);
+    sscma_context_destroy(owners[1]);
+}
+
 /* The attributes as a model builder writes them: SSCMA's values by default, JSON otherwise. */
 static void attributes_parse(void)
 {
@@ -330,7 +369,8 @@ int main(int argc, char **argv)
         TEST_CASE(pytorch_tiny_boxes),       TEST_CASE(pytorch_padded_column),    TEST_CASE(pytorch_no_boxes),
                TEST_CASE(bad_shapes_are_refused),
         TEST_CASE(bad_class_is_reported),    TEST_CASE(odd_boxes_give_finite_losses),
-        TEST_CASE(parts_have_their_own_gradients), TEST_CASE(attributes_parse),
+        TEST_CASE(parts_have_their_own_gradients), TEST_CASE(thread_count_does_not_change_bits),
+        TEST_CASE(attributes_parse),
     };
     if (golden_load(&golden, GOLDEN_DIR "/rtmdet_loss.bin") != 0) {
         printf("Bail out! cannot read %s/rtmdet_loss.bin\n", GOLDEN_DIR);
