@@ -384,7 +384,7 @@ static void assign_image(const sscma_rtmdet_loss_attrs *a, const rtm_geom *g, co
         if (row_is_gt(targets + (b * g->rows + r) * 6))
             w->gt_rows[job.real++] = (int32_t)r;
     const int64_t real = job.real;
-    sscma_parallel_for(e->pool, n, 1 + 4096 / columns, cost_task, &job);
+    sscma_parallel_for(e->pool, n, 1 + 1024 / columns, cost_task, &job);
     int64_t idx[SSCMA_RTMDET_MAX_TOPK];
     const int64_t topk = a->topk; /* 1..SSCMA_RTMDET_MAX_TOPK (infer) */
     for (int64_t col = 0; col < real; col++) {
