@@ -6,6 +6,7 @@
 #ifndef SSCMA_LIB_OPS_KERNELS_H
 #define SSCMA_LIB_OPS_KERNELS_H
 
+#include <math.h>
 #include <stdbool.h>
 
 #include "ops/op.h"
@@ -26,5 +27,34 @@ void sscma_add_row_bias(sscma_pool *pool, float *y, int64_t rows, int64_t cols, 
 
 /* Writes softmax (or, with log_output, log_softmax) of the c values of row x into y; sums in double. */
 void sscma_softmax_row(const float *x, float *y, int64_t c, bool log_output);
+
+/* Scalar helpers of the detection losses, in double. */
+static inline double sscma_sigmoid_d(double x)
+{
+    return 1.0 / (1.0 + exp(-x));
+}
+
+/* log(1 + exp(x)) without overflow. */
+static inline double sscma_softplus_d(double x)
+{
+    return x > 0 ? x + log1p(exp(-x)) : log1p(exp(x));
+}
+
+/* BCE with logits: (1 - y) x + softplus(-x). */
+static inline double sscma_bce_logits_d(double x, double y)
+{
+    return (1.0 - y) * x + sscma_softplus_d(-x);
+}
+
+/* d min(a, b) / da and d max(a, b) / da as PyTorch's minimum / maximum (ties split the gradient). */
+static inline double sscma_dmin_a(double a, double b)
+{
+    return a < b ? 1.0 : a == b ? 0.5 : 0.0;
+}
+
+static inline double sscma_dmax_a(double a, double b)
+{
+    return a > b ? 1.0 : a == b ? 0.5 : 0.0;
+}
 
 #endif /* SSCMA_LIB_OPS_KERNELS_H */

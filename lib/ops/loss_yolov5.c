@@ -23,6 +23,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "ops/kernels.h"
 #include "ops/op.h"
 
 #define OP "yolov5_loss"
@@ -264,32 +265,10 @@ static int64_t assign_level(const yolo_geom *g, const sscma_yolov5_loss_attrs *a
     return n;
 }
 
-static double sigmoid(double x)
-{
-    return 1.0 / (1.0 + exp(-x));
-}
-
-static double softplus(double x)
-{
-    return x > 0 ? x + log1p(exp(-x)) : log1p(exp(x));
-}
-
-/* BCE with logits: (1 - y) x + softplus(-x). */
-static double bce(double x, double y)
-{
-    return (1.0 - y) * x + softplus(-x);
-}
-
 /* The raw channels of prior p at (img, gy, gx) of level map x. */
 static const float *cell_of(const yolo_geom *g, int l, const float *x, const yolo_pos *q)
 {
     return x + ((((int64_t)q->img * g->h[l] + q->gy) * g->w[l] + q->gx) * PRIORS + q->prior) * g->per_prior;
-}
-
-/* d min(a, b) / da as PyTorch's minimum (ties split the gradient). */
-static double dmin_a(double a, double b)
-{
-    return a < b ? 1.0 : a == b ? 0.5 : 0.0;
 }
 
 /*
@@ -300,7 +279,7 @@ static double ciou(const float *r, float pw, float ph, const float *t, double ep
 {
     double s[4];
     for (int k = 0; k < 4; k++)
-        s[k] = sigmoid(r[k]);
+        s[k] = sscma_sigmoid_d(r[k]);
     double cx = 2.0 * s[0] - 0.5, cy = 2.0 * s[1] - 0.5;
     double w = 4.0 * s[2] * s[2] * pw, h = 4.0 * s[3] * s[3] * ph;
     /* corners: prediction a (x1, y1, x2, y2), target b */
@@ -332,15 +311,15 @@ static double ciou(const float *r, float pw, float ph, const float *t, double ep
     /* d over the prediction's corners: index 0 x1, 1 y1, 2 x2, 3 y2 */
     double d_ov[4], d_uni[4], d_c2[4], d_rho2[4], d_v[4], d[4];
     double div = iw >= 0.0 ? fmax(ih, 0.0) : 0.0, dih = ih >= 0.0 ? fmax(iw, 0.0) : 0.0; /* d ov / d iw, d ih */
-    d_ov[0] = div * -dmin_a(-a1x, -b1x); /* max(a, b) = -min(-a, -b) */
-    d_ov[2] = div * dmin_a(a2x, b2x);
-    d_ov[1] = dih * -dmin_a(-a1y, -b1y);
-    d_ov[3] = dih * dmin_a(a2y, b2y);
+    d_ov[0] = div * -sscma_dmin_a(-a1x, -b1x); /* max(a, b) = -min(-a, -b) */
+    d_ov[2] = div * sscma_dmin_a(a2x, b2x);
+    d_ov[1] = dih * -sscma_dmin_a(-a1y, -b1y);
+    d_ov[3] = dih * sscma_dmin_a(a2y, b2y);
     double dew = ew >= 0.0 ? 1.0 : 0.0, deh = eh >= 0.0 ? 1.0 : 0.0;
-    d_c2[0] = 2.0 * ew * dew * -dmin_a(a1x, b1x);
-    d_c2[2] = 2.0 * ew * dew * dmin_a(-a2x, -b2x);
-    d_c2[1] = 2.0 * eh * deh * -dmin_a(a1y, b1y);
-    d_c2[3] = 2.0 * eh * deh * dmin_a(-a2y, -b2y);
+    d_c2[0] = 2.0 * ew * dew * -sscma_dmin_a(a1x, b1x);
+    d_c2[2] = 2.0 * ew * dew * sscma_dmin_a(-a2x, -b2x);
+    d_c2[1] = 2.0 * eh * deh * -sscma_dmin_a(a1y, b1y);
+    d_c2[3] = 2.0 * eh * deh * sscma_dmin_a(-a2y, -b2y);
     d_rho2[0] = d_rho2[2] = -dx / 2, d_rho2[1] = d_rho2[3] = -dy / 2;
     /* v: d atan(w1 / h1e) = (dw1 / h1e - w1 dh1 / h1e^2) / (1 + (w1 / h1e)^2) */
     double u = w1 / h1e, datan = 1.0 / (1.0 + u * u), dv_datan1 = -2.0 * k * at;
@@ -407,7 +386,7 @@ static sscma_status yolo_forward(const sscma_op_exec *e)
             tobj[((q->img * g.h[l] + q->gy) * g.w[l] + q->gx) * PRIORS + q->prior] = (float)(iou > 0.0 ? iou : 0.0);
             if (g.classes > 1)
                 for (int64_t c = 0; c < g.classes; c++)
-                    cls_sum += bce(cell[5 + c], c == q->cls ? 1.0 : 0.0);
+                    cls_sum += sscma_bce_logits_d(cell[5 + c], c == q->cls ? 1.0 : 0.0);
         }
         if (n > 0) {
             box += (double)a->loss_bbox_weight * box_sum / (double)n;
@@ -417,7 +396,7 @@ static sscma_status yolo_forward(const sscma_op_exec *e)
         int64_t cells = g.batch * g.h[l] * g.w[l] * PRIORS;
         double obj_sum = 0.0;
         for (int64_t i = 0; i < cells; i++)
-            obj_sum += bce(x[i * g.per_prior + 4], tobj[i]);
+            obj_sum += sscma_bce_logits_d(x[i * g.per_prior + 4], tobj[i]);
         obj += (double)a->loss_obj_weight * (double)g.level_weights[l] * obj_sum / (double)cells;
     }
     double scale = (double)g.batch;
@@ -448,7 +427,7 @@ static void yolo_backward(const sscma_op_exec *e, const sscma_buf *dout, const s
         double k_obj = g_obj * (double)a->loss_obj_weight * (double)g.level_weights[l] / (double)cells;
         for (int64_t i = 0; i < cells; i++) {
             double z = x[i * g.per_prior + 4];
-            dx[i * g.per_prior + 4] += (float)(k_obj * (sigmoid(z) - (double)tobj[i]));
+            dx[i * g.per_prior + 4] += (float)(k_obj * (sscma_sigmoid_d(z) - (double)tobj[i]));
         }
         int64_t n = s.n_pos[l];
         if (n == 0)
@@ -467,7 +446,7 @@ static void yolo_backward(const sscma_op_exec *e, const sscma_buf *dout, const s
                 dcell[k] += (float)(k_box * grad[k]);
             if (g.classes > 1)
                 for (int64_t c = 0; c < g.classes; c++)
-                    dcell[5 + c] += (float)(k_cls * (sigmoid(cell[5 + c]) - (c == q->cls ? 1.0 : 0.0)));
+                    dcell[5 + c] += (float)(k_cls * (sscma_sigmoid_d(cell[5 + c]) - (c == q->cls ? 1.0 : 0.0)));
         }
     }
 }

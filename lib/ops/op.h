@@ -126,6 +126,7 @@ typedef enum sscma_op_id {
     SSCMA_OP_YOLO_DECODE,
     SSCMA_OP_YOLOV5_LOSS,
     SSCMA_OP_RTMDET_DECODE,
+    SSCMA_OP_RTMDET_LOSS,
     SSCMA_OP_COUNT
 } sscma_op_id;
 
@@ -241,6 +242,7 @@ extern const sscma_op_def sscma_op_cross_entropy, sscma_op_bce_with_logits, sscm
 extern const sscma_op_def sscma_op_yolo_decode;
 extern const sscma_op_def sscma_op_yolov5_loss;
 extern const sscma_op_def sscma_op_rtmdet_decode;
+extern const sscma_op_def sscma_op_rtmdet_loss;
 
 /* ---- attribute structs ---- */
 
@@ -431,6 +433,28 @@ typedef struct sscma_yolov5_loss_attrs {
     float eps;               /* IoULoss eps, 1e-7 */
     int64_t img_h, img_w;    /* the network input (mmyolo's batch_input_shape); 0 = P3's H (W) times its stride */
 } sscma_yolov5_loss_attrs;
+
+/*
+ * rtmdet_loss (lib/ops/loss_rtmdet.c): RTMDetHead.loss_by_feat as ModelAssistant's configs/rtmdet run it (mmyolo's
+ * BatchDynamicSoftLabelAssigner, QualityFocalLoss, GIoULoss). Inputs cls_0, cls_1, cls_2 f32 [B, H_l, W_l, C] (raw
+ * logits), reg_0, reg_1, reg_2 f32 [B, H_l, W_l, 4] (distances left, top, right, bottom from the prior point, in
+ * input pixels: already times the stride) and the box targets f32 [B, M, 6] (class, x1, y1, x2, y2 in input pixels,
+ * valid > 0; the loader's BoxTarget). Outputs (all []): total = loss_cls + loss_bbox, then loss_cls, loss_bbox.
+ * An empty strides list takes 8, 16, 32.
+ */
+#define SSCMA_RTMDET_LEVELS 3
+#define SSCMA_RTMDET_MAX_TOPK 1024
+typedef struct sscma_rtmdet_loss_attrs {
+    int64_t strides[SSCMA_RTMDET_LEVELS];
+    int32_t n_strides;        /* 0 or 3 */
+    int32_t topk;             /* the assigner's candidates for dynamic k: 13 (1..SSCMA_RTMDET_MAX_TOPK) */
+    float iou_weight;         /* 3.0 */
+    float soft_center_radius; /* 3.0 */
+    float beta;               /* QualityFocalLoss beta, 2.0 */
+    float loss_cls_weight;    /* 1.0 */
+    float loss_bbox_weight;   /* 2.0 */
+    float eps;                /* GIoULoss eps, 1e-6 */
+} sscma_rtmdet_loss_attrs;
 
 /* fake_quant_act / fake_quant_weight (quantization-aware training; lib/ops/fakequant.c). */
 typedef struct sscma_fake_quant_attrs {

@@ -28,8 +28,8 @@ typedef struct grad_case {
     const char *op;
     const void *attrs;
     int32_t n_in;
-    sscma_desc in[6];
-    fill fills[6];
+    sscma_desc in[8];
+    fill fills[8];
     int32_t classes;  /* LABELS: 0..classes-1 */
     bool eval;        /* run in evaluation mode */
     float tol;        /* relative tolerance, see the file comment */
@@ -237,6 +237,8 @@ static const sscma_cross_entropy_attrs ce_none = {SSCMA_REDUCTION_NONE, 0.1f, -1
 static const sscma_bce_attrs bce_plain = {SSCMA_REDUCTION_MEAN, false, false};
 static const sscma_yolov5_loss_attrs yolo = {.prior_match_thr = 4.0f, .near_neighbor_thr = 0.5f, .loss_cls_weight = 0.5f,
                                              .loss_bbox_weight = 0.0f, .loss_obj_weight = 0.0f, .eps = 1e-7f};
+static const sscma_rtmdet_loss_attrs rtmdet = {.topk = 13, .iou_weight = 3.0f, .soft_center_radius = 3.0f, .beta = 2.0f,
+                                              .loss_cls_weight = 1.0f, .loss_bbox_weight = 2.0f, .eps = 1e-6f};
 static const sscma_bce_attrs bce_full = {SSCMA_REDUCTION_SUM, true, true};
 static const sscma_regression_loss_attrs reg_mean = {SSCMA_REDUCTION_MEAN, 1.0f};
 static const sscma_regression_loss_attrs reg_none = {SSCMA_REDUCTION_NONE, 0.5f};
@@ -324,6 +326,13 @@ static void build_cases(void)
      * (2x2, 1x1, 1x1 of a 16x16 input) keep float32 rounding of the mean out of the differences. */
     add_case((grad_case){"yolov5_loss", &yolo, 4, {F(4, 2, 2, 2, 21), F(4, 2, 1, 1, 21), F(4, 2, 1, 1, 21), F(3, 2, 4, 6)},
                          {NORMAL, NORMAL, NORMAL, BOXES16}, 2});
+    /* rtmdet_loss: the background part of the quality focal loss only (targets without a valid row). With boxes, the
+     * metric that weighs both parts is the IoU of the prediction, which upstream detaches and finite differences
+     * cannot; test_rtmdet_loss checks those gradients against PyTorch's autograd (within 1e-5). */
+    add_case((grad_case){"rtmdet_loss", &rtmdet, 7,
+                         {F(4, 2, 2, 2, 3), F(4, 2, 1, 1, 3), F(4, 2, 1, 1, 3), F(4, 2, 2, 2, 4), F(4, 2, 1, 1, 4),
+                          F(4, 2, 1, 1, 4), F(3, 2, 3, 6)},
+                         {NORMAL, NORMAL, NORMAL, POSITIVE, POSITIVE, POSITIVE, ZERO}});
     add_case((grad_case){"bce_with_logits", &bce_plain, 2, {F(3, 2, 3, 4), F(3, 2, 3, 4)}, {NORMAL, UNIT}});
     /* tol 5e-3: a sum of 48 terms is rounded to an f32 scalar (~2e-6), which limits the finite difference */
     add_case((grad_case){"bce_with_logits", &bce_full, 4, {F(4, 2, 2, 3, 4), F(4, 2, 2, 3, 4), F(4, 2, 2, 3, 4), F(1, 4)},
