@@ -40,7 +40,7 @@ struct sscma_runner {
     int64_t image_c;      /* the model's input channels */
     int64_t fomo_stride;  /* FOMO: image height / target height */
     int64_t fomo_classes; /* FOMO: target channels - 1 */
-    int64_t box_rows;     /* YOLODetector: the BoxTarget's rows (model.bbox_head.max_boxes) */
+    int64_t box_rows;     /* box detectors: the BoxTarget's rows (model.bbox_head.max_boxes) */
     slot slots[N_SLOTS];  /* train, val, test */
     sscma_trainer *trainer;
     sscma_metric *metric;
@@ -244,6 +244,12 @@ static const sscma_field randomness_fields[] = {
 };
 
 /* Builds the loader config of slot s (once). */
+/* The box detectors (YOLODetector, RTMDet): BoxTarget loaders, CocoMetric on "pred" after test_cfg's NMS. */
+static bool box_detector(const char *family)
+{
+    return strcmp(family, "YOLODetector") == 0 || strcmp(family, "RTMDet") == 0;
+}
+
 static sscma_status loader_config(sscma_runner *r, int s)
 {
     slot *sl = &r->slots[s];
@@ -294,7 +300,7 @@ static sscma_status loader_config(sscma_runner *r, int s)
         json_object_set_new(cfg, "target", json_pack("{s:s, s:I}", "type", "FomoTarget", "stride", (json_int_t)r->fomo_stride));
     else if (strcmp(r->family, "PFLD") == 0)
         json_object_set_new(cfg, "target", json_pack("{s:s}", "type", "KeypointTarget"));
-    else if (strcmp(r->family, "YOLODetector") == 0)
+    else if (box_detector(r->family))
         json_object_set_new(cfg, "target", json_pack("{s:s, s:I}", "type", "BoxTarget", "max_boxes",
                                                      (json_int_t)r->box_rows));
     sl->loader_cfg = cfg;
@@ -533,7 +539,7 @@ sscma_status sscma_runner_create(sscma_context *ctx, sscma_config *config, sscma
                 r->fomo_stride = th > 0 ? h / th : 8;
                 r->fomo_classes--;
             }
-            if (strcmp(r->family, "YOLODetector") == 0 &&
+            if (box_detector(r->family) &&
                 (st = sscma_model_input(r->model, "target", &target)) == SSCMA_OK)
                 sscma_tensor_dim(target, 1, &r->box_rows);
         }
@@ -746,7 +752,7 @@ sscma_status sscma_runner_trainer(sscma_runner *runner, sscma_trainer **out)
     }
     if (strcmp(runner->family, "PFLD") == 0 && json_object_get(cfg, "pred_output") == NULL)
         json_object_set_new(cfg, "pred_output", json_string("keypoints")); /* the metric reads the coordinates */
-    if (strcmp(runner->family, "YOLODetector") == 0) { /* CocoMetric reads the decoded boxes, after test_cfg's NMS */
+    if (box_detector(runner->family)) { /* CocoMetric reads the decoded boxes, after test_cfg's NMS */
         if (json_object_get(cfg, "pred_output") == NULL)
             json_object_set_new(cfg, "pred_output", json_string("pred"));
         json_t *test_cfg = json_object_get(json_object_get(runner->root, "model"), "test_cfg");
@@ -829,7 +835,7 @@ sscma_status sscma_runner_evaluate(sscma_runner *runner, const char *split, cons
     const char *pred_name = json_string_value(json_object_get(runner->root, "pred_output"));
     if (pred_name == NULL)
         pred_name = strcmp(runner->family, "PFLD") == 0           ? "keypoints"
-                    : strcmp(runner->family, "YOLODetector") == 0 ? "pred"
+                    : box_detector(runner->family) ? "pred"
                                                                   : "logits";
     det_nms_config nms;
     det_nms_config_init(&nms);

@@ -552,19 +552,129 @@ static sscma_status build_head(zoo *z, json_t *head, const int32_t *feats, int32
     return head_init(z, first, h.num_classes);
 }
 
+/* ---- the loss (rtmdet_loss: mmyolo's RTMDetHead.loss_by_feat, lib/ops/loss_rtmdet.c) ---- */
+
+typedef struct rtm_loss_part {
+    double loss_weight, beta, eps;
+    bool use_sigmoid;
+} rtm_loss_part;
+
+static const sscma_field qfl_fields[] = {
+    SSCMA_FIELD_KEY("type"),
+    SSCMA_FIELD(rtm_loss_part, use_sigmoid, true),
+    SSCMA_FIELD_RANGE(rtm_loss_part, beta, 2.0, 0.0, 100.0),
+    SSCMA_FIELD_RANGE(rtm_loss_part, loss_weight, 1.0, 0.0, 1000.0),
+    SSCMA_FIELD_KEY("reduction"),
+    SSCMA_FIELD_KEY("activated"),
+    SSCMA_FIELD_END,
+};
+
+static const sscma_field giou_fields[] = {
+    SSCMA_FIELD_KEY("type"),
+    SSCMA_FIELD_RANGE(rtm_loss_part, loss_weight, 2.0, 0.0, 1000.0),
+    SSCMA_FIELD_RANGE(rtm_loss_part, eps, 1e-6, 0.0, 1.0),
+    SSCMA_FIELD_KEY("reduction"),
+    SSCMA_FIELD_END,
+};
+
+typedef struct rtm_assigner_cfg {
+    int64_t topk;
+    double iou_weight, soft_center_radius;
+} rtm_assigner_cfg;
+
+static const sscma_field assigner_fields[] = {
+    SSCMA_FIELD_KEY("type"),
+    SSCMA_FIELD_KEY("num_classes"), /* the head's, which the loss reads from its maps */
+    SSCMA_FIELD_RANGE(rtm_assigner_cfg, topk, 13, 1, SSCMA_RTMDET_MAX_TOPK),
+    SSCMA_FIELD_RANGE(rtm_assigner_cfg, iou_weight, 3.0, 0.0, 1000.0),
+    SSCMA_FIELD_RANGE(rtm_assigner_cfg, soft_center_radius, 3.0, 0.0, 1000.0),
+    SSCMA_FIELD_KEY("iou_calculator"),
+    SSCMA_FIELD_KEY("batch_iou"),
+    SSCMA_FIELD_END,
+};
+
+typedef struct rtm_head_loss_cfg {
+    int64_t max_boxes;
+} rtm_head_loss_cfg;
+
+static const sscma_field head_loss_fields[] = {
+    SSCMA_FIELD_KEY("type"),
+    SSCMA_FIELD_KEY("head_module"),
+    SSCMA_FIELD_KEY("prior_generator"),
+    SSCMA_FIELD_KEY("bbox_coder"),
+    SSCMA_FIELD_KEY("loss_cls"),
+    SSCMA_FIELD_KEY("loss_bbox"),
+    SSCMA_FIELD_RANGE(rtm_head_loss_cfg, max_boxes, 100, 1, 100000), /* libsscma's: the BoxTarget's rows */
+    SSCMA_FIELD_KEY("train_cfg"),
+    SSCMA_FIELD_KEY("test_cfg"),
+    SSCMA_FIELD_KEY("init_cfg"),
+    SSCMA_FIELD_END,
+};
+
+static const char *const qfl_types[] = {"QualityFocalLoss", "mmdet.QualityFocalLoss", NULL};
+static const char *const giou_types[] = {"GIoULoss", "mmdet.GIoULoss", NULL};
+static const char *const assigner_types[] = {"BatchDynamicSoftLabelAssigner", "mmyolo.BatchDynamicSoftLabelAssigner",
+                                             "DynamicSoftLabelAssigner", "mmdet.DynamicSoftLabelAssigner", NULL};
+
 /*
- * The loss: mmdet's RTMDetHead.loss_by_feat (BatchDynamicSoftLabelAssigner topk 13, QualityFocalLoss beta 2,
- * GIoULoss weight 2) on cls_0..2, reg_0..2 against the BoxTarget [N, max_boxes, 6].
- * TODO(lead, at merge): attach the rtmdet_loss op (lib/ops/loss_rtmdet.c, the parallel branch) here: read
- * bbox_head.loss_cls / loss_bbox / max_boxes and train_cfg.assigner, add the "target" input as yolo.c does
- * (SSCMA_INPUT_TARGET, [1, max_boxes, 6]), add the node on {cls_0, cls_1, cls_2, reg_0, reg_1, reg_2, target},
- * set io->target, io->loss and append "loss" to the outputs. Until then the model has no loss (io->loss = -1).
+ * The rtmdet_loss node on (cls_0..2, reg_0..2, target): bbox_head.loss_cls (QualityFocalLoss: beta, loss_weight),
+ * loss_bbox (GIoULoss: loss_weight, eps), model.train_cfg.assigner (topk, iou_weight, soft_center_radius; mmyolo's
+ * BatchDynamicSoftLabelAssigner, which SSCMA's configs use; mmdet's per-image name is read as the same) and
+ * bbox_head.max_boxes (the "target" input's rows, default 100); each absent key takes SSCMA's value.
  */
-static sscma_status rtmdet_add_loss(zoo *z, json_t *cfg, const int32_t *cls, const int32_t *reg,
+static sscma_status rtmdet_add_loss(zoo *z, json_t *cfg, json_t *head, const int32_t *cls, const int32_t *reg,
                                     sscma_model_io_table *io)
 {
-    (void)cfg, (void)cls, (void)reg, (void)io;
-    return z->st;
+    const char *path = "model.bbox_head";
+    int which = 0;
+    rtm_head_loss_cfg h;
+    if (!zoo_read(z, head_loss_fields, head, "RTMDetHead", path, &h))
+        return z->st;
+    sscma_rtmdet_loss_attrs a;
+    if ((z->st = sscma_op_parse_attrs(sscma_op_find("rtmdet_loss"), NULL, &a)) != SSCMA_OK)
+        return z->st;
+    rtm_loss_part qfl = {1.0, 2.0, 0.0, true}, giou = {2.0, 0.0, 1e-6, true};
+    json_t *cfg_part = zoo_part(z, head, path, "loss_cls", qfl_types, true, &which);
+    if (z->st == SSCMA_OK && cfg_part != NULL) {
+        if (!zoo_read(z, qfl_fields, cfg_part, "QualityFocalLoss", "model.bbox_head.loss_cls", &qfl))
+            return z->st;
+        if (!qfl.use_sigmoid)
+            return zoo_fail(z, "QualityFocalLoss", "model.bbox_head.loss_cls", "use_sigmoid",
+                            "only the sigmoid form (true) is supported, as RTMDet uses it");
+    }
+    cfg_part = z->st == SSCMA_OK ? zoo_part(z, head, path, "loss_bbox", giou_types, true, &which) : NULL;
+    if (z->st == SSCMA_OK && cfg_part != NULL &&
+        !zoo_read(z, giou_fields, cfg_part, "GIoULoss", "model.bbox_head.loss_bbox", &giou))
+        return z->st;
+    rtm_assigner_cfg as = {13, 3.0, 3.0};
+    json_t *train_cfg = json_object_get(cfg, "train_cfg");
+    cfg_part = z->st == SSCMA_OK && json_is_object(train_cfg)
+               ? zoo_part(z, train_cfg, "model.train_cfg", "assigner", assigner_types, true, &which)
+               : NULL;
+    if (z->st == SSCMA_OK && cfg_part != NULL &&
+        !zoo_read(z, assigner_fields, cfg_part, "BatchDynamicSoftLabelAssigner", "model.train_cfg.assigner", &as))
+        return z->st;
+    if (z->st != SSCMA_OK)
+        return z->st;
+    a.n_strides = RTM_LEVELS;
+    for (int l = 0; l < RTM_LEVELS; l++)
+        a.strides[l] = rtm_strides[l];
+    a.topk = (int32_t)as.topk;
+    a.iou_weight = (float)as.iou_weight, a.soft_center_radius = (float)as.soft_center_radius;
+    a.beta = (float)qfl.beta, a.loss_cls_weight = (float)qfl.loss_weight;
+    a.loss_bbox_weight = (float)giou.loss_weight, a.eps = (float)giou.eps;
+    const int64_t target_dims[3] = {1, h.max_boxes, 6};
+    if ((z->st = sscma_graph_add_input(z->g, "target", SSCMA_DTYPE_F32, 3, target_dims, SSCMA_INPUT_TARGET,
+                                       &io->target)) != SSCMA_OK)
+        return z->st;
+    const int32_t loss_in[7] = {cls[0], cls[1], cls[2], reg[0], reg[1], reg[2], io->target};
+    int32_t loss = zoo_op(z, "loss", "rtmdet_loss", &a, loss_in, 7);
+    if (z->st != SSCMA_OK)
+        return z->st;
+    io->loss = loss;
+    io->outputs[io->n_outputs] = loss, io->output_names[io->n_outputs] = "loss";
+    io->n_outputs++;
+    return SSCMA_OK;
 }
 
 sscma_status zoo_build_rtmdet(zoo *z, json_t *cfg, sscma_model_io_table *io)
@@ -614,5 +724,5 @@ sscma_status zoo_build_rtmdet(zoo *z, json_t *cfg, sscma_model_io_table *io)
     io->n_outputs = 2 * RTM_LEVELS + 1;
     if (z->st != SSCMA_OK)
         return z->st;
-    return rtmdet_add_loss(z, cfg, cls, reg, io);
+    return rtmdet_add_loss(z, cfg, head, cls, reg, io);
 }
