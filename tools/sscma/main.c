@@ -1,14 +1,14 @@
 /*
  * sscma: the command line of libsscma, for people who know SSCMA's tools/train.py and tools/export.py.
  *
- *   sscma train   CONFIG [--work-dir DIR] [--cfg-options K=V ...] [--resume [CKPT]] [--threads N] [--quiet]
+ *   sscma train   CONFIG [--work-dir DIR] [--cfg-options K=V ...] [--resume [CKPT]] [--threads N] [--quiet] [--json]
  *   sscma eval    CONFIG (CHECKPOINT | MODEL.tflite) [--cfg-options K=V ...] [--split val|test] [--json]
  *   sscma export  CONFIG CHECKPOINT --format onnx|tflite|c [--precision float32|int8] [--calib N]
  *                 [--qat-epochs N] [--verify] [--out FILE]
  *   sscma infer   (CONFIG CHECKPOINT | MODEL.tflite) IMAGE... [--json] [--draw OUT.png] [--task T] [--classes a,b]
  *   sscma info    (CONFIG [--cfg-options K=V ...] | MODEL.tflite) [--json]
  *   sscma dataset check|stats CONFIG [--split train|val|test] [--json]
- *   sscma dataset compose --from CONFIG_OR_DIR --out DIR [--count N] [--seed S]
+ *   sscma dataset compose --from CONFIG_OR_DIR --out DIR [--count N] [--seed S] [--cfg-options K=V ...]
  *   sscma config convert FILE.py [-o OUT.json] [--strict] [--raw]
  *
  * docs/cli.md is the reference. Exit status: 0 on success, 1 when the library reports an error (its message on
@@ -24,7 +24,8 @@
 #include "cli.h"
 
 static const cli_command commands[] = {
-    {"train", cli_train, "train CONFIG [--work-dir DIR] [--cfg-options K=V ...] [--resume [CKPT]] [--threads N] [--quiet]",
+    {"train", cli_train,
+     "train CONFIG [--work-dir DIR] [--cfg-options K=V ...] [--resume [CKPT]] [--threads N] [--quiet] [--json]",
      "Trains the model of CONFIG. The work dir (default work_dirs/<config name>) receives config.json (resolved),\n"
      "log.jsonl, checkpoints (epoch_N.ckpt, best_<metric>_epoch_N.ckpt, last_checkpoint) and curves.svg.\n"
      "--resume continues from CKPT, or from the work dir's last checkpoint.",
@@ -58,7 +59,7 @@ static const cli_command commands[] = {
      1, 1},
     {"dataset", cli_dataset,
      "dataset check|stats CONFIG [--split train|val|test] [--cfg-options K=V ...] [--json]\n"
-     "       sscma dataset compose --from CONFIG_OR_DIR --out DIR [--count N] [--seed S]",
+     "       sscma dataset compose --from CONFIG_OR_DIR --out DIR [--count N] [--seed S] [--cfg-options K=V ...]",
      "check: decodes every sample and lists every problem found (exit 1 when any).\n"
      "stats: sample, class, box and keypoint counts per class.\n"
      "compose: a COCO detection set (Roboflow layout) composed from a classification dataset: a config's\n"

@@ -3,10 +3,19 @@
 The library is found through SSCMA_LIBRARY (a path), else as "libsscma.so.1" on the system's library path (an
 installed libsscma). Every call returning a status goes through check(): a negative status raises SscmaError
 carrying the status name and the library's message.
+
+Versions: the package is released with libsscma and carries its version (sscma/_version.py, meson.build's project
+version). It runs on that library or any newer libsscma.so.1 (the soname only changes when the ABI breaks, and
+options structs only grow); an older library is refused at import with a message naming both versions and the file.
 """
+from __future__ import annotations
+
 import ctypes
 import ctypes.util
 import os
+from typing import Any, Callable, Dict
+
+from ._version import __version__
 
 c_status = ctypes.c_int
 c_ptr = ctypes.c_void_p
@@ -27,15 +36,22 @@ STATUS_NAMES = {-1: "SSCMA_ERR_INVALID_ARGUMENT", -2: "SSCMA_ERR_OUT_OF_MEMORY",
 
 
 class SscmaError(Exception):
-    """A libsscma call failed: `status` is the status code, `name` its name, the message is the library's."""
+    """A libsscma call failed.
 
-    def __init__(self, status, name, message):
+    Attributes:
+        status: the sscma_status code (negative).
+        name: its name, e.g. "SSCMA_ERR_CONFIG" (sscma_status_string).
+
+    str(error) is the library's message for the failure (sscma_last_error): what failed and where.
+    """
+
+    def __init__(self, status: int, name: str, message: str) -> None:
         super().__init__(message)
         self.status = status
         self.name = name
 
 
-def _load():
+def _load() -> ctypes.CDLL:
     path = os.environ.get("SSCMA_LIBRARY")
     if path:
         return ctypes.CDLL(path)
@@ -49,6 +65,47 @@ def _load():
 
 
 lib = _load()
+
+
+class _DlInfo(ctypes.Structure):
+    _fields_ = [("dli_fname", c_char_p), ("dli_fbase", c_ptr), ("dli_sname", c_char_p), ("dli_saddr", c_ptr)]
+
+
+def _loaded_path() -> str:
+    """The file the dynamic linker loaded libsscma from (dladdr on one of its functions), else the name asked for."""
+    try:
+        dladdr = ctypes.CDLL(None).dladdr
+        dladdr.argtypes = [c_ptr, ctypes.POINTER(_DlInfo)]
+        dladdr.restype = ctypes.c_int
+        info = _DlInfo()
+        if dladdr(ctypes.cast(lib.sscma_version, c_ptr), ctypes.byref(info)) and info.dli_fname:
+            return os.path.realpath(os.fsdecode(info.dli_fname))
+    except (OSError, AttributeError):
+        pass
+    return str(lib._name)
+
+
+def version_number(text: str) -> int:
+    """"MAJOR.MINOR.PATCH" as sscma_version_number() counts it: 10000 * major + 100 * minor + patch."""
+    major, minor, patch = (int(x) for x in text.split(".")[:3])
+    return 10000 * major + 100 * minor + patch
+
+
+def compatible(library: int, package: str) -> bool:
+    """Whether a library of version number `library` runs this package's version: the same or newer (the soname,
+    libsscma.so.1, says the ABI is the same)."""
+    return library >= version_number(package)
+
+
+path = _loaded_path()
+_number = lib.sscma_version_number
+_number.restype = c_u32
+_number.argtypes = []
+if not compatible(int(_number()), __version__):
+    _found = lib.sscma_version
+    _found.restype = c_char_p
+    raise ImportError(f"{path} is libsscma {_found().decode()}; the sscma package {__version__} needs libsscma "
+                      f"{__version__} or newer (set SSCMA_LIBRARY to its path)")
 
 
 class ContextOptions(ctypes.Structure):
@@ -93,7 +150,7 @@ class Prediction(ctypes.Structure):
 TRAIN_CALLBACK = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(TrainProgress), ctypes.c_void_p)
 
 
-def _declare(name, restype, *argtypes):
+def _declare(name: str, restype: Any, *argtypes: Any) -> Any:
     f = getattr(lib, name)
     f.restype = restype
     f.argtypes = list(argtypes)
@@ -101,9 +158,9 @@ def _declare(name, restype, *argtypes):
 
 
 P = ctypes.POINTER
-status_string = _declare("sscma_status_string", c_char_p, c_status)
-last_error = _declare("sscma_last_error", c_char_p)
-version = _declare("sscma_version", c_char_p)
+status_string: Callable[[int], bytes] = _declare("sscma_status_string", c_char_p, c_status)
+last_error: Callable[[], "bytes | None"] = _declare("sscma_last_error", c_char_p)
+version: Callable[[], bytes] = _declare("sscma_version", c_char_p)
 
 _FUNCS = {
     "sscma_context_options_init": (P(ContextOptions), c_size),
@@ -190,15 +247,15 @@ _FUNCS = {
     "sscma_dataset_num_classes": (c_ptr, P(c_i32)),
     "sscma_dataset_class_name": (c_ptr, c_i32, P(c_char_p)),
 }
-fn = {name: _declare(name, c_status, *args) for name, args in _FUNCS.items()}
+fn: Dict[str, Callable[..., int]] = {name: _declare(name, c_status, *args) for name, args in _FUNCS.items()}
 
 _DESTROY = ["sscma_context_destroy", "sscma_tensor_destroy", "sscma_model_destroy", "sscma_dataset_destroy",
             "sscma_loader_destroy", "sscma_qmodel_destroy", "sscma_trainer_destroy", "sscma_metric_destroy",
             "sscma_config_destroy", "sscma_optimizer_destroy", "sscma_scheduler_destroy", "sscma_runner_destroy"]
-destroy = {name: _declare(name, None, c_ptr) for name in _DESTROY}
+destroy: Dict[str, Callable[[Any], None]] = {name: _declare(name, None, c_ptr) for name in _DESTROY}
 
 
-def check(status):
+def check(status: int) -> int:
     """Raises SscmaError for a failed call (the message is the calling thread's last libsscma error)."""
     if status < 0:
         raise SscmaError(status, STATUS_NAMES.get(status, status_string(status).decode()),
