@@ -7,7 +7,7 @@
 _sscma_common='--help -h --quiet -q --threads'
 _sscma_opts_train='--work-dir --cfg-options --resume --json'
 _sscma_opts_eval='--cfg-options --split --json'
-_sscma_opts_export='--format --precision --calib --qat-epochs --verify --out -o --cfg-options --json'
+_sscma_opts_export='--format --precision --calib --qat-epochs --verify --out -o --accelerator-config --cfg-options --json'
 _sscma_opts_infer='--json --draw --topk --threshold --iou --task --classes'
 _sscma_opts_info='--cfg-options --json'
 _sscma_opts_dataset='--split --cfg-options --json --from --out -o --count --seed'
@@ -38,7 +38,10 @@ _sscma()
 
     # the value of an option
     case $prev in
-        --format) COMPREPLY=($(compgen -W 'onnx tflite c' -- "$cur")); return 0 ;;
+        --format) COMPREPLY=($(compgen -W 'onnx tflite c vela' -- "$cur")); return 0 ;;
+        --accelerator-config)
+            COMPREPLY=($(compgen -W 'ethos-u55-32 ethos-u55-64 ethos-u55-128 ethos-u55-256 ethos-u65-256 ethos-u65-512
+                ethos-u85-128 ethos-u85-256 ethos-u85-512 ethos-u85-1024 ethos-u85-2048' -- "$cur")); return 0 ;;
         --precision) COMPREPLY=($(compgen -W 'float32 int8' -- "$cur")); return 0 ;;
         --task) COMPREPLY=($(compgen -W 'cls fomo pfld yolo' -- "$cur")); return 0 ;;
         --split)
@@ -74,7 +77,8 @@ _sscma()
         in_overrides=0
         case $w in
             --cfg-options) in_overrides=1 ;;
-            --work-dir | --out | -o | --format | --precision | --calib | --qat-epochs | --split | --draw | \
+            --work-dir | --out | -o | --format | --accelerator-config | --precision | --calib | --qat-epochs | \
+                --split | --draw | \
                 --from | --task | --classes | --threshold | --iou | --threads | --count | --seed | --topk)
                 ((i++)) ;;
             --resume)  # an optional value: anything but an option or a .json config
