@@ -157,8 +157,12 @@ static const sscma_field coco_prefix_fields[] = {
     SSCMA_FIELD_END,
 };
 
-/* max_pixels and indices are read by dataset.c for every format; mmdet's metainfo, filter_cfg, pipeline and
- * backend_args are accepted and not used */
+/*
+ * max_pixels and indices are read by dataset.c for every format; mmdet's metainfo, filter_cfg, pipeline,
+ * backend_args and test_mode are accepted and not used, and so is mmyolo's batch_shapes_cfg (BatchShapePolicy's
+ * per-batch rectangular letterbox at validation): libsscma validates at the model's one input size, the deployed
+ * model's (docs/coming-from-sscma.md)
+ */
 static const sscma_field coco_fields[] = {
     SSCMA_FIELD_KEY("type"),
     SSCMA_FIELD_STRING(coco_cfg, data_root, NULL),
@@ -172,6 +176,8 @@ static const sscma_field coco_fields[] = {
     SSCMA_FIELD_KEY("filter_cfg"),
     SSCMA_FIELD_KEY("pipeline"),
     SSCMA_FIELD_KEY("backend_args"),
+    SSCMA_FIELD_KEY("test_mode"),
+    SSCMA_FIELD_KEY("batch_shapes_cfg"),
     SSCMA_FIELD_END,
 };
 

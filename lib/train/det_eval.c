@@ -6,7 +6,8 @@
  *   2. candidates: every (box, class) with score > score_thr (multi_label), else the best class of each box
  *      (first index on ties) when its score > score_thr; mmdet's filter_scores_and_topk lists them box-major;
  *   3. the nms_pre best, by score descending, ties in candidate order (a stable sort);
- *   4. optional rescale (minus the letterbox padding, divided by the scale factor);
+ *   4. optional rescale (minus the letterbox padding, divided by the scale factor); with min_bbox_size >= 0
+ *      (mmdet's _bbox_post_process, RTMDet's test_cfg), boxes whose width or height is not above it go;
  *   5. batched_nms: per class by adding label * (max coordinate + 1) to the boxes (mmcv's offset trick, so the
  *      float32 rounding of the shifted boxes is mmcv's too), or one NMS per class from split_thr candidates on, or
  *      class-agnostic; mmcv's nms_cpu: areas (x2-x1)*(y2-y1), a later box goes when inter / (a_i + a_j - inter) >
@@ -63,6 +64,7 @@ void det_nms_config_init(det_nms_config *cfg)
     cfg->split_thr = 10000;
     cfg->multi_label = false;
     cfg->class_agnostic = false;
+    cfg->min_bbox_size = -1.0f;
 }
 
 typedef struct nms_json {
@@ -75,7 +77,7 @@ typedef struct nms_json {
 typedef struct test_cfg_json {
     bool multi_label;
     int64_t nms_pre, max_per_img;
-    float score_thr;
+    float score_thr, min_bbox_size;
     nms_json nms;
 } test_cfg_json;
 
@@ -93,6 +95,7 @@ static const sscma_field test_cfg_fields[] = {
     SSCMA_FIELD(test_cfg_json, score_thr, -1.0),
     SSCMA_FIELD_OBJECT(test_cfg_json, nms, nms_fields),
     SSCMA_FIELD_RANGE(test_cfg_json, max_per_img, 100, 1, INFINITY),
+    SSCMA_FIELD_RANGE(test_cfg_json, min_bbox_size, -1.0, -1.0, INFINITY), /* mmdet's RTMDet test_cfg: 0 */
     SSCMA_FIELD_END,
 };
 
@@ -118,6 +121,7 @@ sscma_status det_nms_config_read(json_t *test_cfg, const char *where, const char
     out->iou_threshold = c.nms.iou_threshold;
     out->class_agnostic = c.nms.class_agnostic;
     out->split_thr = c.nms.split_thr;
+    out->min_bbox_size = c.min_bbox_size;
     return SSCMA_OK;
 }
 
@@ -226,19 +230,30 @@ sscma_status det_nms(const sscma_context *ctx, const det_nms_config *cfg, const 
     if (m > cfg->nms_pre)
         m = cfg->nms_pre;
 
-    /* the candidates in score order, rescaled; from here on index i is the i-th best */
+    /*
+     * the candidates in score order, rescaled; from here on index i is the i-th best. With min_bbox_size >= 0,
+     * mmdet's _bbox_post_process drops (after the rescale, before the NMS) the boxes whose width or height is not
+     * above it
+     */
     float maxc = -INFINITY;
+    int64_t valid = 0;
     for (int64_t i = 0; i < m; i++) {
         const float *src = boxes + 4 * row[ord[i]];
+        float v4[4];
         for (int k = 0; k < 4; k++) {
             float v = src[k];
             if (rescale != NULL)
                 v = (v - (k % 2 == 0 ? rescale->pad_left : rescale->pad_top)) /
                     (k % 2 == 0 ? rescale->scale_w : rescale->scale_h);
-            b[4 * i + k] = v;
-            maxc = fmaxf(maxc, v);
+            v4[k] = v;
         }
+        if (cfg->min_bbox_size >= 0.0f && !(v4[2] - v4[0] > cfg->min_bbox_size && v4[3] - v4[1] > cfg->min_bbox_size))
+            continue;
+        for (int k = 0; k < 4; k++)
+            b[4 * valid + k] = v4[k], maxc = fmaxf(maxc, v4[k]);
+        ord[valid++] = ord[i];
     }
+    m = valid;
     int32_t *lab_s = (int32_t *)tmp; /* reuse: labels and scores in score order (tmp is free again) */
     float *score_s = sscma_malloc(ctx, (size_t)(m + 1) * sizeof *score_s);
     float *nb = sscma_malloc(ctx, (size_t)(m + 1) * 4 * sizeof *nb);

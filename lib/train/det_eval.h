@@ -21,6 +21,7 @@ typedef struct det_nms_config {
     int64_t max_per_img;  /* at most this many boxes come out; mmdet's default 100 */
     int64_t split_thr;    /* mmcv's batched_nms: from this many candidates on, one NMS per class; default 10000 */
     bool multi_label;     /* one candidate per (box, class) above score_thr; else the best class per box */
+    float min_bbox_size;  /* >= 0: after the rescale, boxes not wider and taller than this go (mmdet); -1 off */
     bool class_agnostic;  /* nms.class_agnostic: one NMS over all classes */
 } det_nms_config;
 

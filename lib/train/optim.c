@@ -125,6 +125,7 @@ static const sscma_field paramwise_fields[] = {
     SSCMA_FIELD_RANGE(paramwise_cfg, bias_lr_mult, 1.0, 0.0, 1e6),
     SSCMA_FIELD_RANGE(paramwise_cfg, dwconv_decay_mult, 1.0, 0.0, 1e6),
     SSCMA_FIELD_JSON_AS("custom_keys", paramwise_cfg, custom_keys),
+    SSCMA_FIELD_KEY("bypass_duplicate"), /* mmengine: skips parameters shared by modules; libsscma's never are */
     SSCMA_FIELD_END,
 };
 

@@ -459,7 +459,38 @@ static void test_nms_test_cfg(void)
     }
 }
 
+/* RTMDet's test_cfg min_bbox_size (mmdet's _bbox_post_process): boxes not wider AND taller than it go before the
+ * NMS, after the rescale; -1 (absent) keeps them */
+static void test_nms_min_bbox_size(void)
+{
+    /* a degenerate box (width 0), a 2x10 box and a 10x10 box that the 2x10 one would not suppress */
+    const float boxes[] = {5, 5, 5, 9, 0, 0, 2, 10, 20, 20, 30, 30};
+    const float scores[] = {0.9f, 0.8f, 0.7f};
+    det_nms_config cfg;
+    det_nms_config_init(&cfg);
+    CHECK(cfg.min_bbox_size < 0.0f);
+    det_result r = run_nms(&cfg, boxes, scores, NULL, 3, 1);
+    CHECK_INT_EQ(r.count, 3);
+    det_result_free(NULL, &r);
+    cfg.min_bbox_size = 0.0f; /* RTMDet's: the zero-width box goes */
+    r = run_nms(&cfg, boxes, scores, NULL, 3, 1);
+    CHECK_INT_EQ(r.count, 2);
+    if (r.count == 2)
+        CHECK(r.scores[0] == 0.8f && r.boxes[4] == 20.0f);
+    det_result_free(NULL, &r);
+    cfg.min_bbox_size = 2.0f; /* "above": a width of exactly 2 goes too */
+    r = run_nms(&cfg, boxes, scores, NULL, 3, 1);
+    CHECK_INT_EQ(r.count, 1);
+    det_result_free(NULL, &r);
+    json_t *j = json_loads("{\"nms\": {\"iou_threshold\": 0.6}, \"min_bbox_size\": 0}", 0, NULL);
+    det_nms_config c;
+    CHECK_OK(det_nms_config_read(j, "cfg.json", "model.test_cfg", &c));
+    CHECK(c.min_bbox_size == 0.0f);
+    json_decref(j);
+}
+
 static const test_case cases[] = {
+    TEST_CASE(test_nms_min_bbox_size),
     TEST_CASE(test_coco_metric_names_and_values), TEST_CASE(test_coco_metric_config_errors),
     TEST_CASE(test_nms_test_cfg),
     TEST_CASE(test_fixtures_cover_the_cases),  TEST_CASE(test_cocoeval_edge_cases),
