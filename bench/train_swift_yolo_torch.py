@@ -24,6 +24,9 @@ validation, as the C example's trainer run).
 
     OPENBLAS_NUM_THREADS=1 /usr/bin/python3 bench/train_swift_yolo_torch.py --data DIR [--size 192] [--epochs 30]
         [--train 3000] [--valid 500] [--threads 2] [--seed 0] [--lr 0.01] [--param-groups default|yolov5] [--quiet]
+        [--checkpoint FILE --chunk-seconds S]   (a long run in pieces: each run stops at the first epoch boundary
+                                                 past S seconds and saves; run again until the JSON line comes; the
+                                                 pieces give the same result as one run, "seconds" is their sum)
 """
 import argparse
 import json
@@ -180,6 +183,9 @@ def main():
     ap.add_argument("--lr", type=float, default=0.01)
     ap.add_argument("--param-groups", choices=("default", "yolov5"), default="default")
     ap.add_argument("--quiet", action="store_true")
+    ap.add_argument("--checkpoint", help="resume from this file when it exists; with --chunk-seconds, save to it and "
+                    "stop after the first epoch that ends past that many seconds (run again to go on)")
+    ap.add_argument("--chunk-seconds", type=float, default=0.0)
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
@@ -214,8 +220,20 @@ def main():
             return (1 - e / a.epochs) * (1.0 - 0.01) + 0.01
 
         t0 = time.time()
-        it = 0
-        for epoch in range(a.epochs):
+        it, first, done = 0, 0, 0.0
+        if a.checkpoint and os.path.exists(a.checkpoint):
+            state = torch.load(a.checkpoint)
+            model.load_state_dict(state["model"])
+            opt.load_state_dict(state["opt"])
+            gen.set_state(state["gen"])
+            it, first, done = state["it"], state["epoch"], state["seconds"]
+        t0 -= done
+        for epoch in range(first, a.epochs):
+            if a.checkpoint and a.chunk_seconds > 0 and epoch > first and time.time() - t0 - done > a.chunk_seconds:
+                torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "gen": gen.get_state(), "it": it,
+                            "epoch": epoch, "seconds": time.time() - t0}, a.checkpoint)
+                print(json.dumps({"checkpoint": a.checkpoint, "epoch": epoch}))
+                return 0
             model.train()
             perm = torch.randperm(n, generator=gen)
             total = 0.0
