@@ -30,7 +30,6 @@ validation, as the C example's trainer run).
 """
 import argparse
 import json
-import math
 import os
 import subprocess
 import sys
@@ -39,7 +38,6 @@ import time
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "tests", "golden"))
