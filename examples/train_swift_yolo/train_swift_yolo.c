@@ -4,14 +4,16 @@
  * Swift-YOLO-tiny (YOLODetector: YOLOv5CSPDarknet / YOLOv5PAFPN / YOLOv5Head, deepen 0.33, widen 0.15, ReLU) and
  * reports CocoMetric's bbox mAP and mAP50 on the valid split.
  *
- *   train_swift_yolo [--size N] [--data DIR] [--epochs N] [--train N] [--valid N] [--threads N] [--lr X]
- *                    [--work-dir DIR] [--quiet]
+ *   train_swift_yolo [--size N] [--data DIR] [--epochs N] [--train N] [--valid N] [--threads N] [--seed N]
+ *                    [--lr X] [--work-dir DIR] [--outfile-prefix P] [--quiet]
  *
  * The recipe is SSCMA's swift_yolo_tiny_1xb16_300e_coco shortened (docs/training.md): SGD (Nesterov, momentum 0.937,
  * weight decay 5e-4), YOLOv5ParamSchedulerHook (linear, lr_factor 0.01, warm-up), batch 16, random horizontal
  * flip, the YOLOv5 loss with SSCMA's weights, test_cfg as SSCMA's (multi_label, score_thr 0.001, NMS IoU 0.65,
  * max_per_img 300). With --work-dir the model is also quantized to int8 (PTQ on 32 training batches) and exported
  * there (swift_yolo_int8.tflite), verified on the valid split: the JSON line gains "mAP50_int8_tflite".
+ * --outfile-prefix P sets CocoMetric's outfile_prefix (mmdet's): each validation writes what it evaluated as COCO
+ * JSON, P.bbox.json and P.gt.json (bench/coco_crosscheck.py scores them with pycocotools).
  * The last line is a JSON object: {"mAP", "mAP50", "epochs", "train_images", "valid_images", "seconds", ...}.
  */
 #define _POSIX_C_SOURCE 200809L
@@ -20,6 +22,7 @@
 int main(int argc, char **argv)
 {
     long size = 192;
+    const char *outfile_prefix = NULL;
     char *rest[64];
     int n_rest = 0;
     for (int i = 0; i < argc && n_rest < 63; i++) { /* --size is this example's own option */
@@ -27,11 +30,15 @@ int main(int argc, char **argv)
             size = strtol(argv[++i], NULL, 10);
             continue;
         }
+        if (i > 0 && strcmp(argv[i], "--outfile-prefix") == 0 && i + 1 < argc) {
+            outfile_prefix = argv[++i];
+            continue;
+        }
         rest[n_rest++] = argv[i];
     }
     rest[n_rest] = NULL;
-    const char *usage = "[--size N] [--data DIR] [--epochs N] [--train N] [--valid N] [--threads N] [--lr X] "
-                        "[--work-dir DIR] [--quiet]";
+    const char *usage = "[--size N] [--data DIR] [--epochs N] [--train N] [--valid N] [--threads N] [--seed N] "
+                        "[--lr X] [--work-dir DIR] [--outfile-prefix P] [--quiet]";
     example_args args = {30, 3000, 500, 0, 0, 0.01, "swift_yolo_data", NULL, 0};
     if (example_parse(n_rest, rest, &args, usage) != 0)
         return 2;
@@ -39,6 +46,13 @@ int main(int argc, char **argv)
         fprintf(stderr, "train_swift_yolo: --size must be a multiple of 32, got %ld\n", size);
         return 2;
     }
+    if (outfile_prefix != NULL && strpbrk(outfile_prefix, "\"\\") != NULL) {
+        fprintf(stderr, "train_swift_yolo: --outfile-prefix must not contain quotes or backslashes\n");
+        return 2;
+    }
+    char prefix_json[1100] = "";
+    if (outfile_prefix != NULL)
+        snprintf(prefix_json, sizeof prefix_json, ", \"outfile_prefix\": \"%s\"", outfile_prefix);
     const long epochs = args.epochs, train_n = args.train, valid_n = args.valid;
     sscma_context *ctx = NULL;
     CHECK(example_context(&args, &ctx));
@@ -96,11 +110,11 @@ int main(int argc, char **argv)
              "   \"weight_decay\": 0.0005, \"nesterov\": true}},"
              " \"test_cfg\": {\"multi_label\": true, \"nms_pre\": 30000, \"score_thr\": 0.001,"
              "   \"nms\": {\"type\": \"nms\", \"iou_threshold\": 0.65}, \"max_per_img\": 300},"
-             " \"val_evaluator\": {\"type\": \"CocoMetric\", \"metric\": \"bbox\"},"
+             " \"val_evaluator\": {\"type\": \"CocoMetric\", \"metric\": \"bbox\"%s},"
              " \"default_hooks\": {\"logger\": {\"interval\": 50}, \"param_scheduler\": {\"type\": "
              "   \"YOLOv5ParamSchedulerHook\", \"scheduler_type\": \"linear\", \"lr_factor\": 0.01, \"max_epochs\": %ld,"
              "   \"warmup_epochs\": 1, \"warmup_mim_iter\": 10}}}",
-             epochs, epochs, args.lr, epochs);
+             epochs, epochs, args.lr, prefix_json, epochs);
     sscma_trainer *trainer = NULL;
     CHECK(sscma_trainer_create(model, train, valid, cfg, &trainer));
     double t0 = example_now();

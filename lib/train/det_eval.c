@@ -24,7 +24,9 @@
  * reads 101-point interpolated precision from the monotone envelope; -1 where a category has no non-ignored gt.
  * The thresholds are numpy.linspace's values bit for bit (i * step + start, the last one exact).
  */
+#include <errno.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -408,6 +410,67 @@ void coco_eval_reset(coco_eval *e)
 int64_t coco_eval_image_count(const coco_eval *e)
 {
     return e != NULL ? e->images : 0;
+}
+
+/* One of outfile_prefix's two files; closes it and reports a failed write. */
+static sscma_status write_json_file(const coco_eval *e, const char *prefix, bool gt)
+{
+    size_t len = strlen(prefix) + 16;
+    char *path = sscma_malloc(e->ctx, len);
+    if (path == NULL)
+        return sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, WHERE, "cannot allocate a file name");
+    snprintf(path, len, "%s.%s.json", prefix, gt ? "gt" : "bbox");
+    FILE *f = fopen(path, "w");
+    if (f == NULL) {
+        sscma_status st = sscma_fail(SSCMA_ERR_IO, WHERE, "outfile_prefix: cannot open %s: %s", path, strerror(errno));
+        sscma_mfree(e->ctx, path);
+        return st;
+    }
+    int bad = 0;
+    if (gt) {
+        bad |= fprintf(f, "{\"images\": [") < 0;
+        for (int64_t i = 0; i < e->images; i++)
+            bad |= fprintf(f, "%s{\"id\": %lld}", i ? ", " : "", (long long)(i + 1)) < 0;
+        bad |= fprintf(f, "],\n\"annotations\": [") < 0;
+        for (int64_t i = 0, k = 0; i < e->images; i++)
+            for (int64_t j = e->gt_start[i]; j < e->gt_start[i + 1]; j++, k++) {
+                const coco_gt *g = &e->gt[j];
+                bad |= fprintf(f, "%s{\"id\": %lld, \"image_id\": %lld, \"category_id\": %d, \"bbox\": [%.17g, %.17g, "
+                               "%.17g, %.17g], \"area\": %.17g, \"iscrowd\": %d}", k ? ",\n" : "", (long long)(k + 1),
+                               (long long)(i + 1), (int)g->label + 1, g->x, g->y, g->w, g->h, g->area,
+                               g->iscrowd ? 1 : 0) < 0;
+            }
+        bad |= fprintf(f, "],\n\"categories\": [") < 0;
+        for (int32_t c = 0; c < e->classes; c++)
+            bad |= fprintf(f, "%s{\"id\": %d, \"name\": \"%d\"}", c ? ", " : "", (int)c + 1, (int)c) < 0;
+        bad |= fprintf(f, "]}\n") < 0;
+    } else {
+        bad |= fprintf(f, "[") < 0;
+        for (int64_t i = 0, k = 0; i < e->images; i++)
+            for (int64_t j = e->det_start[i]; j < e->det_start[i + 1]; j++, k++) {
+                const coco_det *d = &e->det[j];
+                bad |= fprintf(f, "%s{\"image_id\": %lld, \"bbox\": [%.17g, %.17g, %.17g, %.17g], \"score\": %.17g, "
+                               "\"category_id\": %d}", k ? ",\n" : "", (long long)(i + 1), d->x1, d->y1, d->x2 - d->x1,
+                               d->y2 - d->y1, d->score, (int)d->label + 1) < 0;
+            }
+        bad |= fprintf(f, "]\n") < 0;
+    }
+    int saved = errno;
+    if (fclose(f) != 0 && !bad)
+        bad = 1, saved = errno;
+    sscma_status st = bad ? sscma_fail(SSCMA_ERR_IO, WHERE, "outfile_prefix: cannot write %s: %s", path,
+                                       strerror(saved))
+                          : SSCMA_OK;
+    sscma_mfree(e->ctx, path);
+    return st;
+}
+
+sscma_status coco_eval_write_json(const coco_eval *e, const char *prefix)
+{
+    SSCMA_REQUIRE_NONNULL(e);
+    SSCMA_REQUIRE_NONNULL(prefix);
+    sscma_status st = write_json_file(e, prefix, false);
+    return st == SSCMA_OK ? write_json_file(e, prefix, true) : st;
 }
 
 void coco_eval_max_dets(const coco_eval *e, int64_t out[3])

@@ -100,6 +100,13 @@ int64_t coco_eval_image_count(const coco_eval *e);
  * mmdet's classwise table, which prints nan there).
  */
 sscma_status coco_eval_compute(coco_eval *e, double stats[COCO_STATS], double *category_ap);
+/*
+ * mmdet's CocoMetric outfile_prefix: writes what was evaluated as COCO JSON, <prefix>.bbox.json (results: image_id,
+ * bbox [x1, y1, x2 - x1, y2 - y1], score, category_id) and <prefix>.gt.json (images, annotations with area and
+ * iscrowd, categories), image ids 1..N in the order added, category ids label + 1; numbers in %.17g (pycocotools
+ * reads the same doubles).
+ */
+sscma_status coco_eval_write_json(const coco_eval *e, const char *prefix);
 /* The sorted caps the stats use. */
 void coco_eval_max_dets(const coco_eval *e, int64_t out[3]);
 

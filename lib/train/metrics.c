@@ -61,6 +61,7 @@ struct sscma_metric {
     coco_eval *coco;
     int64_t coco_caps[3];
     bool classwise;
+    char *outfile_prefix; /* mmdet's: each validation writes <prefix>.bbox.json and <prefix>.gt.json */
     int32_t n_items, items[COCO_STATS]; /* metric_items: indexes into COCOeval.stats; 0 = the default names */
     /* results */
     result *results;
@@ -100,7 +101,7 @@ static const sscma_field plain_fields[] = {
 };
 
 typedef struct coco_cfg {
-    json_t *metric, *iou_thrs, *metric_items;
+    json_t *metric, *iou_thrs, *metric_items, *outfile_prefix;
     bool classwise, format_only, sort_categories;
     int64_t proposal_nums[3];
     int32_t n_proposal_nums;
@@ -116,7 +117,7 @@ static const sscma_field coco_fields[] = {
     SSCMA_FIELD_JSON_AS("iou_thrs", coco_cfg, iou_thrs),
     SSCMA_FIELD_JSON_AS("metric_items", coco_cfg, metric_items),
     SSCMA_FIELD(coco_cfg, format_only, 0),
-    SSCMA_FIELD_KEY("outfile_prefix"),
+    SSCMA_FIELD_JSON_AS("outfile_prefix", coco_cfg, outfile_prefix),
     SSCMA_FIELD_KEY("backend_args"),
     SSCMA_FIELD_KEY("file_client_args"),
     SSCMA_FIELD(coco_cfg, sort_categories, 0),
@@ -175,6 +176,13 @@ static sscma_status parse_coco(sscma_metric *m, json_t *cfg)
             }
             m->items[m->n_items++] = found;
         }
+    }
+    if (c.outfile_prefix != NULL && !json_is_null(c.outfile_prefix)) {
+        if (!json_is_string(c.outfile_prefix) || json_string_length(c.outfile_prefix) == 0)
+            return sscma_schema_expected(WHERE, NULL, "outfile_prefix", "a path prefix (a non-empty string) or null",
+                                         c.outfile_prefix);
+        if ((m->outfile_prefix = sscma_mstrdup(m->ctx, json_string_value(c.outfile_prefix))) == NULL)
+            return sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, WHERE, "cannot copy outfile_prefix");
     }
     m->kind = M_COCO;
     m->classwise = c.classwise;
@@ -253,6 +261,7 @@ void sscma_metric_destroy(sscma_metric *metric)
     sscma_mfree(metric->ctx, metric->tmax);
     sscma_mfree(metric->ctx, metric->pmax);
     sscma_mfree(metric->ctx, metric->results);
+    sscma_mfree(metric->ctx, metric->outfile_prefix);
     coco_eval_destroy(metric->coco);
     const sscma_context *ctx = metric->ctx;
     sscma_mfree(ctx, metric);
@@ -785,6 +794,8 @@ sscma_status sscma_metric_finish_detections(sscma_metric *metric)
     if (m->classwise && ap == NULL)
         return sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, WHERE, "cannot allocate %d class results", (int)m->classes);
     sscma_status st = coco_eval_compute(m->coco, stats, ap);
+    if (st == SSCMA_OK && m->outfile_prefix != NULL)
+        st = coco_eval_write_json(m->coco, m->outfile_prefix);
     char name[48];
     if (st == SSCMA_OK && m->n_items > 0) {
         for (int32_t i = 0; i < m->n_items && st == SSCMA_OK; i++) {

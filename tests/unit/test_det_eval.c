@@ -3,9 +3,13 @@
  * rules, and COCO bbox evaluation against pycocotools' COCOeval on the fixtures of tests/golden/gen_cocoeval.py
  * (every one of the 12 numbers and the per-category AP within 1e-4).
  */
+#define _POSIX_C_SOURCE 200809L
+#include <jansson.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "golden.h"
 #include "harness.h"
@@ -405,6 +409,88 @@ static void test_coco_metric_names_and_values(void)
     sscma_metric_destroy(m);
 }
 
+/* A number of a written JSON file: the %.17g text reads back as the very double. */
+static double json_num(json_t *array, size_t i)
+{
+    return json_number_value(json_array_get(array, i));
+}
+
+static void test_coco_metric_outfile_prefix(void)
+{
+    char dir[] = "/tmp/sscma_det_eval_XXXXXX", prefix[64], path[96];
+    if (mkdtemp(dir) == NULL) {
+        test_fail(__FILE__, __LINE__, "mkdtemp failed");
+        return;
+    }
+    snprintf(prefix, sizeof prefix, "%s/val", dir);
+    char cfg[160];
+    snprintf(cfg, sizeof cfg, "{\"type\": \"CocoMetric\", \"outfile_prefix\": \"%s\"}", prefix);
+    sscma_metric *m = coco_metric(cfg);
+    const golden_record *meta = record("f0", "meta"), *gt = record("f0", "gt"), *det = record("f0", "det");
+    if (m == NULL || meta == NULL || gt == NULL || det == NULL) {
+        sscma_metric_destroy(m);
+        return;
+    }
+    feed_fixture("f0", NULL, m);
+    CHECK_OK(sscma_metric_finish_detections(m));
+    /* the results file: mmdet's results2json (xyxy to xywh, label + 1), image ids 1..N, in the order fed */
+    snprintf(path, sizeof path, "%s.bbox.json", prefix);
+    json_t *res = json_load_file(path, 0, NULL);
+    CHECK(json_is_array(res));
+    CHECK_INT_EQ((int64_t)json_array_size(res), det->dims[0]);
+    const float *d = det->data, *g = gt->data;
+    for (size_t i = 0; json_is_array(res) && i < json_array_size(res) && (int64_t)i < det->dims[0]; i++) {
+        const float *r = d + i * 7;
+        json_t *o = json_array_get(res, i), *b = json_object_get(o, "bbox");
+        CHECK_INT_EQ(json_integer_value(json_object_get(o, "image_id")), (int64_t)r[0] + 1);
+        CHECK_INT_EQ(json_integer_value(json_object_get(o, "category_id")), (int64_t)r[1] + 1);
+        CHECK(json_array_size(b) == 4 && json_num(b, 0) == (double)r[2] && json_num(b, 1) == (double)r[3] &&
+              json_num(b, 2) == (double)r[4] - (double)r[2] && json_num(b, 3) == (double)r[5] - (double)r[3]);
+        CHECK(json_number_value(json_object_get(o, "score")) == (double)r[6]);
+    }
+    json_decref(res);
+    /* the ground truth: every image (those without boxes too), area and iscrowd as given, categories 1..K */
+    snprintf(path, sizeof path, "%s.gt.json", prefix);
+    json_t *gj = json_load_file(path, 0, NULL), *anns = json_object_get(gj, "annotations");
+    const int32_t *mm = meta->data;
+    CHECK_INT_EQ((int64_t)json_array_size(json_object_get(gj, "images")), mm[0]);
+    CHECK_INT_EQ((int64_t)json_array_size(json_object_get(gj, "categories")), mm[1]);
+    CHECK_INT_EQ(json_integer_value(json_object_get(json_array_get(json_object_get(gj, "categories"), 0), "id")), 1);
+    CHECK_INT_EQ((int64_t)json_array_size(anns), gt->dims[0]);
+    int crowd = 0;
+    for (size_t i = 0; i < json_array_size(anns) && (int64_t)i < gt->dims[0]; i++) {
+        const float *r = g + i * 8;
+        json_t *o = json_array_get(anns, i), *b = json_object_get(o, "bbox");
+        CHECK_INT_EQ(json_integer_value(json_object_get(o, "id")), (int64_t)i + 1);
+        CHECK_INT_EQ(json_integer_value(json_object_get(o, "image_id")), (int64_t)r[0] + 1);
+        CHECK_INT_EQ(json_integer_value(json_object_get(o, "category_id")), (int64_t)r[1] + 1);
+        CHECK(json_num(b, 0) == (double)r[2] && json_num(b, 1) == (double)r[3] && json_num(b, 2) == (double)r[4] &&
+              json_num(b, 3) == (double)r[5]);
+        CHECK(json_number_value(json_object_get(o, "area")) == (double)r[6]);
+        CHECK_INT_EQ(json_integer_value(json_object_get(o, "iscrowd")), r[7] != 0.0f);
+        crowd += r[7] != 0.0f;
+    }
+    CHECK(crowd > 0); /* f0 has crowd regions: the flag is written, not assumed */
+    json_decref(gj);
+    sscma_metric_destroy(m);
+    snprintf(path, sizeof path, "%s.bbox.json", prefix), unlink(path);
+    snprintf(path, sizeof path, "%s.gt.json", prefix), unlink(path);
+    rmdir(dir);
+
+    /* a folder that is not there: the validation fails naming the file; a prefix that is not a string */
+    m = coco_metric("{\"type\": \"CocoMetric\", \"outfile_prefix\": \"/nonexistent_sscma_dir/val\"}");
+    if (m != NULL) {
+        feed_fixture("f0", NULL, m);
+        CHECK_FAILS(sscma_metric_finish_detections(m), SSCMA_ERR_IO,
+                    "outfile_prefix: cannot open /nonexistent_sscma_dir/val.bbox.json");
+    }
+    sscma_metric_destroy(m);
+    sscma_metric *bad = NULL;
+    CHECK_FAILS(sscma_metric_create_in(NULL, "{\"type\": \"CocoMetric\", \"outfile_prefix\": 3}", &bad),
+                SSCMA_ERR_CONFIG, "outfile_prefix: expected a path prefix (a non-empty string) or null, got 3");
+    CHECK(bad == NULL);
+}
+
 static void test_coco_metric_config_errors(void)
 {
     static const struct {
@@ -492,6 +578,7 @@ static void test_nms_min_bbox_size(void)
 static const test_case cases[] = {
     TEST_CASE(test_nms_min_bbox_size),
     TEST_CASE(test_coco_metric_names_and_values), TEST_CASE(test_coco_metric_config_errors),
+    TEST_CASE(test_coco_metric_outfile_prefix),
     TEST_CASE(test_nms_test_cfg),
     TEST_CASE(test_fixtures_cover_the_cases),  TEST_CASE(test_cocoeval_edge_cases),
     TEST_CASE(test_nms_suppression_order),     TEST_CASE(test_nms_per_class_and_agnostic),
