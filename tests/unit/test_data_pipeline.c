@@ -141,7 +141,7 @@ static void transforms_move_pixels_and_boxes(void)
         {"{\"pipeline\": [{\"type\": \"Mosaic9\"}]}",
          "pipeline: pipeline[0].type: expected one of: Resize, Pad, RandomCrop, RandomFlip, ToGray, ToRGB, Normalize, "
          "LetterResize, HSVRandomAug, ColorJitter, Blur, MedianBlur, RandomAffine, RandomRotate, Mosaic, YOLOv5MixUp, "
-         "YOLOv5RandomAffine, YOLOv5HSVRandomAug, YOLOv5KeepRatioResize, Albu, got \"Mosaic9\""},
+         "YOLOv5RandomAffine, YOLOv5HSVRandomAug, YOLOv5KeepRatioResize, Albu, RandomResize, MixUp, got \"Mosaic9\""},
     };
     for (size_t i = 0; ds != NULL && i < sizeof bad / sizeof bad[0]; i++)
         CHECK_FAILS(sscma_loader_create(ctx, ds, bad[i].cfg, &l), SSCMA_ERR_CONFIG, bad[i].needle);
@@ -265,7 +265,8 @@ static void transform_values_are_checked(void)
     third_fails(ds, "{\"type\": \"RandomRotate\", \"border_val\": true}",
                 "RandomRotate: pipeline[2].border_val: expected a number, got true");
     third_fails(ds, "{\"type\": \"Pad\", \"padding\": 2, \"pad_val\": \"0\"}",
-                "Pad: pipeline[2].pad_val: expected a number, got \"0\"");
+                "Pad: pipeline[2].pad_val: expected a number 0..255, equal numbers per channel or {\"img\": number}, "
+                "got \"0\"");
     third_fails(ds, "{\"type\": \"Resize\", \"size\": 8, \"keep_ratio\": 1}",
                 "Resize: pipeline[2].keep_ratio: expected true or false, got 1");
     third_fails(ds, "{\"type\": \"LetterResize\", \"scale\": 32, \"allow_scale_up\": 0}",
@@ -308,9 +309,42 @@ static void transform_values_are_checked(void)
     third_fails(ds, "{\"type\": \"Pad\", \"padding\": 4097}",
                 "Pad: pipeline[2].padding: expected an integer 0..4096 or [left, top, right, bottom] of integers "
                 "0..4096, got 4097");
-    third_fails(ds, "{\"type\": \"RandomCrop\", \"crop_size\": 0}",
-                "RandomCrop: pipeline[2].crop_size: expected an integer 1..16384 or [h, w] of integers 1..16384, "
+    third_fails(ds, "{\"type\": \"RandomCrop\", \"crop_size\": 0}", /* crop_size alone: mmdet's [w, h] */
+                "RandomCrop: pipeline[2].crop_size: expected an integer 1..16384 or [w, h] of integers 1..16384, "
                 "got 0");
+    third_fails(ds, "{\"type\": \"RandomCrop\", \"size\": 8, \"crop_type\": \"absolute\"}",
+                "RandomCrop: pipeline[2].size: expected no libsscma key (size, padding, pad_val) with mmdet's "
+                "crop_type, allow_negative_crop, recompute_bbox or bbox_clip_border, got 8");
+    third_fails(ds, "{\"type\": \"RandomCrop\", \"crop_size\": [0.5, 1.5], \"crop_type\": \"relative\"}",
+                "RandomCrop: pipeline[2].crop_size: expected a number in (0, 1] or a pair of numbers in (0, 1], got "
+                "[0.5,1.5]");
+    third_fails(ds, "{\"type\": \"RandomCrop\", \"crop_size\": [9, 4], \"crop_type\": \"absolute_range\"}",
+                "RandomCrop: pipeline[2].crop_size: expected [min, max] of integers 1..16384 with min <= max, got "
+                "[9,4]");
+    third_fails(ds, "{\"type\": \"RandomCrop\", \"crop_size\": 8, \"crop_type\": \"middle\"}",
+                "RandomCrop: pipeline[2].crop_type: expected one of: absolute, absolute_range, relative, relative_range, "
+                "got \"middle\"");
+    third_fails(ds, "{\"type\": \"RandomResize\", \"scale\": [64, 32]}",
+                "RandomResize: pipeline[2].scale: expected [[w, h], [w, h]] of integers 1..16384 (two scales; one "
+                "[w, h] needs ratio_range), got [64,32]");
+    third_fails(ds, "{\"type\": \"RandomResize\", \"scale\": [64, 32], \"ratio_range\": [2, 1]}",
+                "RandomResize: pipeline[2].ratio_range: expected [min, max] with min <= max, got [2,1]");
+    third_fails(ds, "{\"type\": \"RandomResize\", \"scale\": [64, 32], \"ratio_range\": [1, 2], \"resize_type\": "
+                "\"LetterResize\"}",
+                "RandomResize: pipeline[2].resize_type: expected \"Resize\", got \"LetterResize\"");
+    third_fails(ds, "{\"type\": \"Pad\", \"size\": 8, \"size_divisor\": 32}",
+                "Pad: pipeline[2].size: expected no 'size' with size_divisor or pad_to_square, got 8");
+    third_fails(ds, "{\"type\": \"Pad\", \"pad_val\": {\"img\": 114}}",
+                "Pad: pipeline[2]: expected 'size' ([w, h]), 'size_divisor' or 'pad_to_square', "
+                "missing");
+    third_fails(ds, "{\"type\": \"Pad\", \"pad_val\": {\"img\": 300}, \"size\": 8}",
+                "Pad: pipeline[2].pad_val: expected a number 0..255, equal numbers per channel or {\"img\": number}, "
+                "got {\"img\":300}");
+    third_fails(ds, "{\"type\": \"MixUp\", \"ratio_range\": [1.5, 0.5]}",
+                "MixUp: pipeline[2].ratio_range: expected [min, max] with min <= max, got [1.5,0.5]");
+    third_fails(ds, "{\"type\": \"MixUp\", \"use_cached\": true, \"pre_transform\": []}",
+                "MixUp: pipeline[2].pre_transform: expected no pre_transform with use_cached (the mixed-in sample goes "
+                "through the steps before MixUp), got []");
     third_fails(ds, "{\"type\": \"Normalize\", \"mean\": [0, 0], \"std\": [1, 0]}",
                 "Normalize: pipeline[2].std[1]: expected a number > 0, got 0");
     /* the entry itself, and the rules across keys */
@@ -318,7 +352,7 @@ static void transform_values_are_checked(void)
     third_fails(ds, "{\"type\": 7}", "pipeline: pipeline[2].type: expected one of: Resize, Pad, RandomCrop, "
                 "RandomFlip, ToGray, ToRGB, Normalize, LetterResize, HSVRandomAug, ColorJitter, Blur, MedianBlur, "
                 "RandomAffine, RandomRotate, Mosaic, YOLOv5MixUp, YOLOv5RandomAffine, YOLOv5HSVRandomAug, "
-                "YOLOv5KeepRatioResize, Albu, got 7");
+                "YOLOv5KeepRatioResize, Albu, RandomResize, MixUp, got 7");
     third_fails(ds, "{\"type\": \"Pad\"}", "Pad: pipeline[2]: expected 'size' (an integer or [h, w]) or 'padding' "
                 "(an integer or [left, top, right, bottom]), missing");
     third_fails(ds, "{\"type\": \"Pad\", \"size\": 32, \"padding\": 2}",
