@@ -427,10 +427,10 @@ static float *epoch_of(sscma_dataset *ds, const char *loader_cfg, size_t *floats
  * batches are the same with 0 or 2 worker threads and with the image cache (other samples are drawn by (seed,
  * sample, position), not by the order samples are built in); another seed gives other batches.
  */
-static void mosaic_pipeline_through_the_loader(void)
+static void pipeline_through_the_loader(const char *name, const char *pipeline)
 {
     char root[160], path[300], cfg[600];
-    snprintf(root, sizeof root, "%s/mosaic", tmpdir);
+    snprintf(root, sizeof root, "%s/%s", tmpdir, name);
     const char *dirs[] = {"", "/images", "/labels"};
     make_dirs(root, dirs, 3);
     for (int i = 0; i < 6; i++) { /* 24 x (20 + 4 i) images of grey 30 (i + 1), one box of class i % 3 */
@@ -450,14 +450,6 @@ static void mosaic_pipeline_through_the_loader(void)
     CHECK_OK(sscma_dataset_open(ctx, cfg, &ds));
     if (ds == NULL)
         return;
-    const char *pipeline =
-        "[{\"type\": \"Mosaic\", \"img_scale\": [32, 32], \"pad_val\": 114, \"pre_transform\": [{\"type\": "
-        "\"LoadImageFromFile\"}, {\"type\": \"LoadAnnotations\", \"with_bbox\": true}]}, {\"type\": "
-        "\"YOLOv5RandomAffine\", \"max_rotate_degree\": 0, \"max_shear_degree\": 0, \"scaling_ratio_range\": [0.5, 1.5], "
-        "\"border\": [-16, -16], \"border_val\": [114, 114, 114]}, {\"type\": \"Albu\", \"transforms\": [{\"type\": "
-        "\"Blur\", \"p\": 0.3}, {\"type\": \"MedianBlur\", \"p\": 0.3}, {\"type\": \"ToGray\", \"p\": 0.3}, "
-        "{\"type\": \"CLAHE\", \"p\": 0.3}]}, {\"type\": \"YOLOv5HSVRandomAug\"}, {\"type\": \"RandomFlip\", "
-        "\"prob\": 0.5}]";
     char lc[1400];
     size_t n0 = 0, n2 = 0, nc = 0, ns = 0;
     snprintf(lc, sizeof lc, "{\"batch_size\": 3, \"shuffle\": true, \"seed\": 5, \"num_workers\": 0, \"pipeline\": %s, "
@@ -489,10 +481,38 @@ static void mosaic_pipeline_through_the_loader(void)
     sscma_dataset_destroy(ds);
 }
 
+static void mosaic_pipeline_through_the_loader(void)
+{
+    pipeline_through_the_loader("mosaic",
+        "[{\"type\": \"Mosaic\", \"img_scale\": [32, 32], \"pad_val\": 114, \"pre_transform\": [{\"type\": "
+        "\"LoadImageFromFile\"}, {\"type\": \"LoadAnnotations\", \"with_bbox\": true}]}, {\"type\": "
+        "\"YOLOv5RandomAffine\", \"max_rotate_degree\": 0, \"max_shear_degree\": 0, \"scaling_ratio_range\": [0.5, 1.5], "
+        "\"border\": [-16, -16], \"border_val\": [114, 114, 114]}, {\"type\": \"Albu\", \"transforms\": [{\"type\": "
+        "\"Blur\", \"p\": 0.3}, {\"type\": \"MedianBlur\", \"p\": 0.3}, {\"type\": \"ToGray\", \"p\": 0.3}, "
+        "{\"type\": \"CLAHE\", \"p\": 0.3}]}, {\"type\": \"YOLOv5HSVRandomAug\"}, {\"type\": \"RandomFlip\", "
+        "\"prob\": 0.5}]");
+}
+
+/* SSCMA's RTMDet training pipeline at 32 x 32: cached Mosaic, RandomResize, mmdet's RandomCrop, HSVRandomAug,
+ * RandomFlip, Pad with mmdet's pad_val, cached MixUp (its other sample through the steps before it, Mosaic's
+ * loads included): the same batches with 0 or 2 workers and with the cache. */
+static void rtmdet_pipeline_through_the_loader(void)
+{
+    pipeline_through_the_loader(
+        "rtmdet",
+        "[{\"type\": \"Mosaic\", \"img_scale\": [32, 32], \"use_cached\": true, \"max_cached_images\": 20, "
+        "\"random_pop\": false, \"pad_val\": 114.0}, {\"type\": \"RandomResize\", \"scale\": [64, 64], "
+        "\"ratio_range\": [0.5, 2.0], \"resize_type\": \"Resize\", \"keep_ratio\": true}, {\"type\": \"RandomCrop\", "
+        "\"crop_size\": [32, 32]}, {\"type\": \"HSVRandomAug\"}, {\"type\": \"RandomFlip\", \"prob\": 0.5}, "
+        "{\"type\": \"Pad\", \"size\": [32, 32], \"pad_val\": {\"img\": [114, 114, 114]}}, {\"type\": \"MixUp\", "
+        "\"use_cached\": true, \"random_pop\": false, \"max_cached_images\": 10, \"prob\": 0.5}]");
+}
+
 int main(int argc, char **argv)
 {
     static const test_case cases[] = {
         TEST_CASE(mosaic_pipeline_through_the_loader),
+        TEST_CASE(rtmdet_pipeline_through_the_loader),
         TEST_CASE(transforms_move_pixels_and_boxes),
         TEST_CASE(transform_defaults_still_apply),
         TEST_CASE(transform_values_are_checked),
