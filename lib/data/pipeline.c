@@ -34,6 +34,13 @@
  *   LetterResize {..., "use_mini_pad": false, "stretch_only": false}      "scale" is [w, h] (mmyolo), "size" [h, w]
  *   Albu        {"transforms": [Blur | MedianBlur {"blur_limit": 7, "p": 0.5}, ToGray {"p": 0.5},
  *                CLAHE {"clip_limit": 4, "tile_grid_size": [8, 8], "p": 0.5}], "bbox_params", "keymap"}
+ * mmcv / mmdet (SSCMA's RTMDet):
+ *   RandomResize {"scale": [w, h] | [[w, h], [w, h]], "ratio_range", "resize_type": "Resize", "keep_ratio": false}
+ *   RandomCrop  {"crop_size": [w, h], "crop_type": "absolute", "allow_negative_crop": false}  mmdet's form: no
+ *               "size" / "padding" / "pad_val"; crops inside the image, redraws a crop that loses every box
+ *   Pad         {"size": [w, h] | "size_divisor" | "pad_to_square", "pad_val": {"img": ...}}  mmdet's form
+ *   MixUp       {"img_scale": [w, h] (640), "ratio_range": [0.5, 1.5], "flip_ratio": 0.5, "pad_val": 114,
+ *                "max_iters": 15, "prob": 1, "pre_transform", cache keys}   YOLOX's; cached: the steps before it
  * Boxes travel with the image: scaled by Resize, shifted by Pad, shifted and clipped by RandomCrop (a box with no
  * area left is dropped), mirrored by RandomFlip, placed and clipped to the canvas by Mosaic, projected, clipped and
  * filtered by YOLOv5RandomAffine.
