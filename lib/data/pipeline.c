@@ -34,6 +34,13 @@
  *   LetterResize {..., "use_mini_pad": false, "stretch_only": false}      "scale" is [w, h] (mmyolo), "size" [h, w]
  *   Albu        {"transforms": [Blur | MedianBlur {"blur_limit": 7, "p": 0.5}, ToGray {"p": 0.5},
  *                CLAHE {"clip_limit": 4, "tile_grid_size": [8, 8], "p": 0.5}], "bbox_params", "keymap"}
+ * mmcv / mmdet (SSCMA's RTMDet):
+ *   RandomResize {"scale": [w, h] | [[w, h], [w, h]], "ratio_range", "resize_type": "Resize", "keep_ratio": false}
+ *   RandomCrop  {"crop_size": [w, h], "crop_type": "absolute", "allow_negative_crop": false}  mmdet's form: no
+ *               "size" / "padding" / "pad_val"; crops inside the image, redraws a crop that loses every box
+ *   Pad         {"size": [w, h] | "size_divisor" | "pad_to_square", "pad_val": {"img": ...}}  mmdet's form
+ *   MixUp       {"img_scale": [w, h] (640), "ratio_range": [0.5, 1.5], "flip_ratio": 0.5, "pad_val": 114,
+ *                "max_iters": 15, "prob": 1, "pre_transform", cache keys}   YOLOX's; cached: the steps before it
  * Boxes travel with the image: scaled by Resize, shifted by Pad, shifted and clipped by RandomCrop (a box with no
  * area left is dropped), mirrored by RandomFlip, placed and clipped to the canvas by Mosaic, projected, clipped and
  * filtered by YOLOv5RandomAffine.
@@ -65,8 +72,15 @@ typedef enum tf_kind {
     TF_YOLOV5_AFFINE,
     TF_YOLOV5_HSV,
     TF_KEEP_RATIO,
-    TF_ALBU
+    TF_ALBU,
+    TF_RANDOM_RESIZE,
+    TF_MMDET_CROP, /* RandomCrop in mmdet's form (see build_random_crop) */
+    TF_MMDET_MIXUP
 } tf_kind;
+
+/* mmdet RandomCrop's crop_type */
+static const char *const crop_types[] = {"absolute", "absolute_range", "relative", "relative_range", NULL};
+enum { CROP_ABSOLUTE, CROP_ABSOLUTE_RANGE, CROP_RELATIVE, CROP_RELATIVE_RANGE };
 
 typedef enum albu_kind { ALBU_BLUR, ALBU_MEDIAN_BLUR, ALBU_TO_GRAY, ALBU_CLAHE } albu_kind;
 
@@ -103,6 +117,24 @@ typedef struct transform {
     sscma_affine_spec affine;       /* YOLOv5RandomAffine */
     albu_item albu[ALBU_MAX];
     int32_t n_albu;
+    /* RandomResize: scale [w, h] times a ratio in [ratio_lo, ratio_hi], or (two_scales) edges drawn in
+     * [w_lo, w_hi] x [h_lo, h_hi]; keep_ratio (mmcv's rescale rule) */
+    int64_t w_lo, w_hi, h_lo, h_hi;
+    double ratio_lo, ratio_hi;
+    bool two_scales, keep_ratio;
+    /* mmdet RandomCrop: crop_size (w, h) or the range / ratios of crop_type */
+    int32_t crop_type;
+    double crop_a, crop_b;
+    bool allow_negative_crop;
+    /* Pad (mmdet's keys): size_divisor (0: none), pad_to_square */
+    int64_t size_divisor;
+    bool pad_square;
+    /* MixUp (mmdet / mmyolo): img_scale (h, w), jitter in [scale_min, scale_max], flip_ratio, max_iters; cached:
+     * the mixed-in sample goes through this pipeline's steps before the MixUp (what mmyolo's cache holds) */
+    float flip_ratio;
+    int64_t max_iters;
+    bool cached;
+    int32_t position; /* the transform's index in its list */
 } transform;
 
 struct sscma_pipeline {
@@ -140,6 +172,14 @@ typedef struct tf_cfg {
     bool update_pad_shape, skip_img_without_anno;
     int64_t max_cached_images, max_refetch, resample_num;
     float alpha, beta, min_bbox_size, min_area_ratio, max_aspect_ratio;
+    /* RandomResize, mmdet's RandomCrop, Pad and MixUp */
+    float ratio_range[2];
+    int32_t n_ratio_range;
+    const char *resize_type, *interpolation, *padding_mode;
+    bool clip_object_border, allow_negative_crop, recompute_bbox, pad_to_square;
+    int crop_type;
+    int64_t size_divisor, max_iters;
+    float flip_ratio;
 } tf_cfg;
 
 static const char *const flip_directions[] = {"horizontal", "vertical", NULL};
@@ -158,7 +198,10 @@ static const sscma_field pad_fields[] = {
     SSCMA_FIELD_KEY("type"),
     SSCMA_FIELD_JSON_AS("size", tf_cfg, size),       /* size_shape ... */
     SSCMA_FIELD_JSON_AS("padding", tf_cfg, padding), /* ... or padding_shape */
-    SSCMA_FIELD(tf_cfg, pad_val, 0.0),
+    SSCMA_FIELD_JSON_AS("pad_val", tf_cfg, pad_vals), /* a number, equal numbers or mmdet's {"img": ...}; 0 */
+    SSCMA_FIELD_RANGE(tf_cfg, size_divisor, 0, 1, 4096), /* mmdet */
+    SSCMA_FIELD(tf_cfg, pad_to_square, false),           /* mmdet */
+    SSCMA_FIELD_STRING(tf_cfg, padding_mode, NULL),      /* mmdet: "constant" only */
     SSCMA_FIELD_END,
 };
 
@@ -168,8 +211,26 @@ static const sscma_field random_crop_fields[] = {
     SSCMA_FIELD_JSON_AS("crop_size", tf_cfg, crop_size),
     SSCMA_FIELD_AS("padding", tf_cfg, crop_padding, 0, true, 0, 4096, 0), /* every side */
     SSCMA_FIELD(tf_cfg, pad_val, 0.0),
+    /* mmdet's (crop_size is then [w, h], see build_random_crop) */
+    SSCMA_FIELD_ENUM_AS("crop_type", tf_cfg, crop_type, 0, crop_types, 0),
+    SSCMA_FIELD(tf_cfg, allow_negative_crop, false),
+    SSCMA_FIELD(tf_cfg, recompute_bbox, false),
+    SSCMA_FIELD(tf_cfg, bbox_clip_border, true),
     SSCMA_FIELD_END,
 };
+
+static const sscma_field random_resize_fields[] = {
+    SSCMA_FIELD_KEY("type"),
+    SSCMA_FIELD_JSON_AS("scale", tf_cfg, scale), /* required: [w, h], or [[w, h], [w, h]] without ratio_range */
+    SSCMA_FIELD_LIST_AS("ratio_range", tf_cfg, ratio_range, offsetof(tf_cfg, n_ratio_range), 2, 0.0, 0.001, 1000.0,
+                        0),
+    SSCMA_FIELD_STRING(tf_cfg, resize_type, NULL), /* "Resize" (mmdet's or mmcv's) */
+    SSCMA_FIELD(tf_cfg, keep_ratio, false),
+    SSCMA_FIELD(tf_cfg, clip_object_border, true),
+    SSCMA_FIELD_STRING(tf_cfg, interpolation, NULL), /* "bilinear" */
+    SSCMA_FIELD_END,
+};
+
 
 static const sscma_field random_flip_fields[] = {
     SSCMA_FIELD_KEY("type"),
@@ -227,6 +288,20 @@ static const sscma_field mixup_fields[] = {
     SSCMA_FIELD_KEY("type"),
     SSCMA_FIELD_RANGE(tf_cfg, alpha, 32.0, 0.01, 1e4),
     SSCMA_FIELD_RANGE(tf_cfg, beta, 32.0, 0.01, 1e4),
+    SSCMA_FIELD_JSON_AS("pre_transform", tf_cfg, pre_transform),
+    SSCMA_FIELD_RANGE(tf_cfg, prob, 1.0, 0.0, 1.0),
+    MIX_CACHE_FIELDS(20),
+    SSCMA_FIELD_END,
+};
+
+static const sscma_field mmdet_mixup_fields[] = {
+    SSCMA_FIELD_KEY("type"),
+    SSCMA_FIELD_JSON_AS("img_scale", tf_cfg, img_scale), /* [w, h]; 640 when absent */
+    SSCMA_FIELD_LIST_AS("ratio_range", tf_cfg, ratio_range, offsetof(tf_cfg, n_ratio_range), 2, 0.0, 0.01, 100.0, 0),
+    SSCMA_FIELD_RANGE(tf_cfg, flip_ratio, 0.5, 0.0, 1.0),
+    SSCMA_FIELD_RANGE(tf_cfg, pad_val, 114.0, 0.0, 255.0),
+    SSCMA_FIELD_RANGE(tf_cfg, max_iters, 15, 1, 1000),
+    SSCMA_FIELD(tf_cfg, bbox_clip_border, true),
     SSCMA_FIELD_JSON_AS("pre_transform", tf_cfg, pre_transform),
     SSCMA_FIELD_RANGE(tf_cfg, prob, 1.0, 0.0, 1.0),
     MIX_CACHE_FIELDS(20),
@@ -421,10 +496,44 @@ static sscma_status build_resize(const tf_reader *r, const tf_cfg *c, transform 
     return st;
 }
 
+static sscma_status read_fill(const tf_reader *r, const char *key, json_t *v, float def, bool dict, float *out);
+
+static const shape_spec size_wh_shape = {2, true, false, false, 1, 16384,
+                                         "an integer 1..16384 or [w, h] of integers 1..16384"};
+
+/*
+ * Pad: libsscma's form ("size" [h, w] or "padding"), or mmdet's when one of its keys is given (pad_val as
+ * {"img": ...}, size_divisor, pad_to_square, padding_mode): then "size" is [w, h] as mmcv's, and one of size,
+ * size_divisor, pad_to_square is needed (size not with the other two).
+ */
 static sscma_status build_pad(const tf_reader *r, const tf_cfg *c, transform *t)
 {
     double hw[2] = {0, 0}, pad[4] = {0, 0, 0, 0};
-    t->pad_val = c->pad_val;
+    sscma_status st = read_fill(r, "pad_val", c->pad_vals, 0.0f, true, &t->pad_val);
+    if (st != SSCMA_OK)
+        return st;
+    const bool mmdet = json_is_object(c->pad_vals) || given(r->obj, "size_divisor") ||
+                       given(r->obj, "pad_to_square") || given(r->obj, "padding_mode");
+    if (mmdet) {
+        if (c->padding != NULL)
+            return sscma_schema_expected(r->where, r->path, "padding", "no 'padding' with mmdet's keys (pad_val "
+                                         "{\"img\": ...}, size_divisor, pad_to_square, padding_mode)", c->padding);
+        if (c->padding_mode != NULL && strcmp(c->padding_mode, "constant") != 0)
+            return sscma_schema_expected(r->where, r->path, "padding_mode", "\"constant\"",
+                                         json_object_get(r->obj, "padding_mode"));
+        if (c->size != NULL && (c->pad_to_square || c->size_divisor > 0))
+            return sscma_schema_expected(r->where, r->path, "size", "no 'size' with size_divisor or pad_to_square",
+                                         c->size);
+        if (c->size == NULL && !c->pad_to_square && c->size_divisor == 0)
+            return sscma_schema_expected(r->where, r->path, NULL, "'size' ([w, h]), 'size_divisor' or "
+                                         "'pad_to_square'", NULL);
+        double wh[2] = {0, 0};
+        st = read_shape(r, &size_wh_shape, "size", c->size, wh);
+        t->pad_to_size = c->size != NULL;
+        t->w = (int64_t)wh[0], t->h = (int64_t)wh[1];
+        t->size_divisor = c->size_divisor, t->pad_square = c->pad_to_square;
+        return st;
+    }
     if (c->size != NULL && c->padding != NULL)
         return sscma_schema_expected(r->where, r->path, "padding", "no 'padding' with a 'size' (pad to a size or "
                                      "by a padding)", c->padding);
@@ -432,7 +541,7 @@ static sscma_status build_pad(const tf_reader *r, const tf_cfg *c, transform *t)
         return sscma_schema_expected(r->where, r->path, NULL, "'size' (an integer or [h, w]) or 'padding' (an "
                                      "integer or [left, top, right, bottom])", NULL);
     t->pad_to_size = c->size != NULL;
-    sscma_status st = read_shape(r, &size_shape, "size", c->size, hw);
+    st = read_shape(r, &size_shape, "size", c->size, hw);
     if (st == SSCMA_OK)
         st = read_shape(r, &padding_shape, "padding", c->padding, pad);
     t->h = (int64_t)hw[0], t->w = (int64_t)hw[1];
@@ -441,8 +550,47 @@ static sscma_status build_pad(const tf_reader *r, const tf_cfg *c, transform *t)
     return st;
 }
 
+static const shape_spec crop_range_shape = {2, true, false, false, 1, 16384,
+                                            "[min, max] of integers 1..16384 with min <= max"};
+static const shape_spec crop_ratio_shape = {2, false, false, false, 0, 1,
+                                            "a number in (0, 1] or a pair of numbers in (0, 1]"};
+
+/*
+ * RandomCrop: libsscma's (pad every side, then crop "size" [h, w]) when "size", "padding" or "pad_val" is given;
+ * mmdet's (crop inside the image, no padding) when "crop_size" comes without them or a key of mmdet's is given
+ * (crop_type, allow_negative_crop, recompute_bbox, bbox_clip_border): crop_size is then [w, h] ("absolute"),
+ * [min, max] ("absolute_range"), or ratios in (0, 1] ([w, h] "relative", [h, w] "relative_range", as mmdet reads
+ * them).
+ */
 static sscma_status build_random_crop(const tf_reader *r, const tf_cfg *c, transform *t)
 {
+    const bool mine = given(r->obj, "size") || given(r->obj, "padding") || given(r->obj, "pad_val");
+    const bool mmdet = given(r->obj, "crop_type") || given(r->obj, "allow_negative_crop") ||
+                       given(r->obj, "recompute_bbox") || given(r->obj, "bbox_clip_border");
+    if (mmdet || (!mine && c->crop_size != NULL)) {
+        if (mine) {
+            const char *k = given(r->obj, "size") ? "size" : given(r->obj, "padding") ? "padding" : "pad_val";
+            return sscma_schema_expected(r->where, r->path, k, "no libsscma key (size, padding, pad_val) with mmdet's "
+                                         "crop_type, allow_negative_crop, recompute_bbox or bbox_clip_border",
+                                         json_object_get(r->obj, k));
+        }
+        if (!c->bbox_clip_border)
+            return sscma_schema_expected(r->where, r->path, "bbox_clip_border", "true (false is not supported)",
+                                         json_object_get(r->obj, "bbox_clip_border"));
+        double v[2] = {0, 0};
+        const bool ratio = c->crop_type == CROP_RELATIVE || c->crop_type == CROP_RELATIVE_RANGE;
+        const shape_spec *s = c->crop_type == CROP_ABSOLUTE_RANGE ? &crop_range_shape
+                              : ratio                            ? &crop_ratio_shape
+                                                                 : &size_wh_shape;
+        sscma_status st = read_shape(r, s, "crop_size", c->crop_size, v);
+        if (st == SSCMA_OK && (c->crop_size == NULL || (ratio && (v[0] <= 0.0 || v[1] <= 0.0)) ||
+                               (c->crop_type == CROP_ABSOLUTE_RANGE && v[0] > v[1])))
+            return sscma_schema_expected(r->where, r->path, "crop_size", s->expected, c->crop_size);
+        t->kind = TF_MMDET_CROP;
+        t->crop_type = c->crop_type, t->crop_a = v[0], t->crop_b = v[1];
+        t->allow_negative_crop = c->allow_negative_crop;
+        return st;
+    }
     double hw[2] = {0, 0};
     sscma_status st = read_shape_alias(r, &size_shape, "size", c->size, "crop_size", c->crop_size, true, hw);
     t->h = (int64_t)hw[0], t->w = (int64_t)hw[1];
@@ -615,6 +763,80 @@ static sscma_status build_mixup(const tf_reader *r, const tf_cfg *c, transform *
 {
     t->alpha = c->alpha, t->beta = c->beta, t->prob = c->prob;
     sscma_status st = check_cache_keys(r, c, 2);
+    return st == SSCMA_OK ? create_nested(r, c->pre_transform, "pre_transform", &t->pre) : st;
+}
+
+/*
+ * RandomResize (mmcv): "scale" [w, h] times a ratio drawn in ratio_range, or without ratio_range two scales
+ * [[w, h], [w, h]] and each edge drawn between them; then mmdet's Resize (resize_type) with keep_ratio.
+ */
+static sscma_status build_random_resize(const tf_reader *r, const tf_cfg *c, transform *t)
+{
+    json_t *v = c->scale;
+    t->keep_ratio = c->keep_ratio;
+    if (c->resize_type != NULL && strcmp(c->resize_type, "Resize") != 0 && strcmp(c->resize_type, "mmdet.Resize") != 0 &&
+        strcmp(c->resize_type, "mmcv.Resize") != 0)
+        return sscma_schema_expected(r->where, r->path, "resize_type", "\"Resize\"",
+                                     json_object_get(r->obj, "resize_type"));
+    if (c->interpolation != NULL && strcmp(c->interpolation, "bilinear") != 0)
+        return sscma_schema_expected(r->where, r->path, "interpolation", "\"bilinear\"",
+                                     json_object_get(r->obj, "interpolation"));
+    if (!c->clip_object_border)
+        return sscma_schema_expected(r->where, r->path, "clip_object_border", "true (false is not supported)",
+                                     json_object_get(r->obj, "clip_object_border"));
+    if (c->n_ratio_range == 2) {
+        double wh[2] = {0, 0};
+        if (c->ratio_range[0] > c->ratio_range[1])
+            return sscma_schema_expected(r->where, r->path, "ratio_range", "[min, max] with min <= max",
+                                         json_object_get(r->obj, "ratio_range"));
+        sscma_status st = read_shape(r, &size_wh_shape, "scale", v, wh);
+        if (st == SSCMA_OK && v == NULL)
+            st = sscma_schema_expected(r->where, r->path, "scale", size_wh_shape.expected, NULL);
+        t->w = (int64_t)wh[0], t->h = (int64_t)wh[1];
+        t->ratio_lo = c->ratio_range[0], t->ratio_hi = c->ratio_range[1];
+        return st;
+    }
+    const char *two = "[[w, h], [w, h]] of integers 1..16384 (two scales; one [w, h] needs ratio_range)";
+    if (!json_is_array(v) || json_array_size(v) != 2 || !json_is_array(json_array_get(v, 0)))
+        return sscma_schema_expected(r->where, r->path, "scale", two, v);
+    double a[2], b[2];
+    const shape_spec pair = {2, true, false, false, 1, 16384, two};
+    char key[48];
+    sscma_status st = read_shape(r, &pair, sscma_schema_index(key, sizeof key, "scale", 0), json_array_get(v, 0), a);
+    if (st == SSCMA_OK && (!json_is_array(json_array_get(v, 1)) ||
+                           (st = read_shape(r, &pair, sscma_schema_index(key, sizeof key, "scale", 1),
+                                            json_array_get(v, 1), b)) != SSCMA_OK))
+        return st != SSCMA_OK ? st : sscma_schema_expected(r->where, r->path, "scale", two, v);
+    if (st != SSCMA_OK)
+        return st;
+    t->two_scales = true;
+    t->w_lo = (int64_t)fmin(a[0], b[0]), t->w_hi = (int64_t)fmax(a[0], b[0]);
+    t->h_lo = (int64_t)fmin(a[1], b[1]), t->h_hi = (int64_t)fmax(a[1], b[1]);
+    return SSCMA_OK;
+}
+
+static sscma_status build_mmdet_mixup(const tf_reader *r, const tf_cfg *c, transform *t)
+{
+    double wh[2] = {640, 640};
+    sscma_status st = read_shape(r, &size_wh_shape, "img_scale", c->img_scale, wh);
+    t->w = (int64_t)wh[0], t->h = (int64_t)wh[1];
+    t->scale_min = 0.5f, t->scale_max = 1.5f;
+    if (st == SSCMA_OK && c->n_ratio_range == 2) {
+        if (c->ratio_range[0] > c->ratio_range[1])
+            return sscma_schema_expected(r->where, r->path, "ratio_range", "[min, max] with min <= max",
+                                         json_object_get(r->obj, "ratio_range"));
+        t->scale_min = c->ratio_range[0], t->scale_max = c->ratio_range[1];
+    }
+    if (st == SSCMA_OK && !c->bbox_clip_border)
+        return sscma_schema_expected(r->where, r->path, "bbox_clip_border", "true (false is not supported)",
+                                     json_object_get(r->obj, "bbox_clip_border"));
+    if (st == SSCMA_OK && c->use_cached && c->pre_transform != NULL)
+        return sscma_schema_expected(r->where, r->path, "pre_transform", "no pre_transform with use_cached (the "
+                                     "mixed-in sample goes through the steps before MixUp)", c->pre_transform);
+    t->pad_val = c->pad_val, t->prob = c->prob, t->flip_ratio = c->flip_ratio, t->max_iters = c->max_iters;
+    t->cached = c->use_cached;
+    if (st == SSCMA_OK)
+        st = check_cache_keys(r, c, 2);
     return st == SSCMA_OK ? create_nested(r, c->pre_transform, "pre_transform", &t->pre) : st;
 }
 
@@ -827,6 +1049,8 @@ static const struct tf_type {
     {"YOLOv5HSVRandomAug", TF_YOLOV5_HSV, yolov5_hsv_fields, build_hsv},
     {"YOLOv5KeepRatioResize", TF_KEEP_RATIO, keep_ratio_fields, build_keep_ratio},
     {"Albu", TF_ALBU, albu_fields, build_albu},
+    {"RandomResize", TF_RANDOM_RESIZE, random_resize_fields, build_random_resize},
+    {"MixUp", TF_MMDET_MIXUP, mmdet_mixup_fields, build_mmdet_mixup},
 };
 
 static sscma_status parse_one(sscma_context *ctx, json_t *obj, size_t i, transform *t)
@@ -860,6 +1084,7 @@ static sscma_status parse_one(sscma_context *ctx, json_t *obj, size_t i, transfo
     memset(&c, 0, sizeof c); /* keys outside the type's table stay absent (NULL) for shared helpers */
     sscma_status st = sscma_schema_read(tf_types[k].fields, obj, r.where, path, &c);
     t->kind = tf_types[k].kind;
+    t->position = (int32_t)i;
     return st == SSCMA_OK ? tf_types[k].build(&r, &c, t) : st;
 }
 
@@ -896,6 +1121,8 @@ void sscma_pipeline_destroy(sscma_pipeline *p)
     sscma_mfree(p->ctx, p->items);
     sscma_mfree(p->ctx, p);
 }
+
+static void sscma_pad_target(const transform *t, int64_t h, int64_t w, int64_t *oh, int64_t *ow);
 
 bool sscma_pipeline_output_shape(const sscma_pipeline *p, int64_t h, int64_t w, int64_t c, int64_t *oh, int64_t *ow,
                                  int64_t *oc, bool *fixed)
@@ -945,8 +1172,23 @@ bool sscma_pipeline_output_shape(const sscma_pipeline *p, int64_t h, int64_t w, 
             if (known)
                 h += 2 * t->affine.border_y, w += 2 * t->affine.border_x;
             break;
+        case TF_RANDOM_RESIZE: /* a drawn size */
+            known = false, *fixed = false;
+            break;
+        case TF_MMDET_CROP: /* at most the crop, inside the image */
+            if (known && t->crop_type == CROP_ABSOLUTE) {
+                h = h < (int64_t)t->crop_b ? h : (int64_t)t->crop_b, w = w < (int64_t)t->crop_a ? w : (int64_t)t->crop_a;
+            } else if (known && t->crop_type == CROP_RELATIVE) {
+                h = (int64_t)((double)h * t->crop_b + 0.5), w = (int64_t)((double)w * t->crop_a + 0.5);
+            } else {
+                known = false, *fixed = false;
+            }
+            break;
         case TF_PAD:
-            if (t->pad_to_size) {
+            if (t->pad_square || t->size_divisor > 0) {
+                if (known)
+                    sscma_pad_target(t, h, w, &h, &w);
+            } else if (t->pad_to_size) {
                 h = t->h, w = t->w, known = true, *fixed = true;
             } else if (known) {
                 h += t->pad[1] + t->pad[3];
@@ -960,6 +1202,17 @@ bool sscma_pipeline_output_shape(const sscma_pipeline *p, int64_t h, int64_t w, 
     }
     *oh = h, *ow = w, *oc = c;
     return known;
+}
+
+/* mmdet Pad's size for an h x w image: square (pad_to_square), then up to multiples of size_divisor. */
+static void sscma_pad_target(const transform *t, int64_t h, int64_t w, int64_t *oh, int64_t *ow)
+{
+    if (t->pad_square)
+        h = w = h > w ? h : w;
+    if (t->size_divisor > 0)
+        h = (h + t->size_divisor - 1) / t->size_divisor * t->size_divisor,
+        w = (w + t->size_divisor - 1) / t->size_divisor * t->size_divisor;
+    *oh = h, *ow = w;
 }
 
 static bool reserve(sscma_image *img, int64_t floats)
@@ -1288,15 +1541,17 @@ static sscma_status pipeline_run(const sscma_pipeline *p, sscma_image *img, sscm
  * stream, loaded from the source, through the transform's pre_transform (its own seed: (stream, sample, k)), with
  * the main image's channels.
  */
-static sscma_status load_other(const transform *t, const sscma_sample_source *src, const sscma_image *img,
-                               uint64_t stream, uint64_t sample, uint64_t draw, int k, sscma_image *other)
+static sscma_status load_other_with(const sscma_pipeline *pre, const sscma_sample_source *src,
+                                    const sscma_image *img, uint64_t stream, uint64_t sample, uint64_t draw, int k,
+                                    sscma_image *other)
 {
-    const int64_t index = (int64_t)(sscma_uniform(stream, sample, draw) * (float)src->size);
+    int64_t index = (int64_t)(sscma_uniform(stream, sample, draw) * (float)src->size);
+    index = index < src->size ? index : src->size - 1;
     other->ctx = img->ctx;
-    sscma_status st = src->load(src->arg, index < src->size ? index : src->size - 1, other);
-    if (st == SSCMA_OK && t->pre != NULL) {
+    sscma_status st = src->load(src->arg, index, other);
+    if (st == SSCMA_OK && pre != NULL && pre->count > 0) {
         sscma_image tmp = {.ctx = img->ctx};
-        st = pipeline_run(t->pre, other, &tmp, sscma_hash64(stream ^ sscma_hash64(sample * 8 + (uint64_t)k + 1)),
+        st = pipeline_run(pre, other, &tmp, sscma_hash64(stream ^ sscma_hash64(sample * 8 + (uint64_t)k + 1)),
                           (uint64_t)index, src);
         sscma_mfree(tmp.ctx, tmp.data);
     }
@@ -1304,6 +1559,12 @@ static sscma_status load_other(const transform *t, const sscma_sample_source *sr
         st = sscma_fail(SSCMA_ERR_SHAPE, WHERE, "a mixed-in sample has %lld channels, the image %lld",
                         (long long)other->c, (long long)img->c);
     return st;
+}
+
+static sscma_status load_other(const transform *t, const sscma_sample_source *src, const sscma_image *img,
+                               uint64_t stream, uint64_t sample, uint64_t draw, int k, sscma_image *other)
+{
+    return load_other_with(t->pre, src, img, stream, sample, draw, k, other);
 }
 
 /* mmyolo's Mosaic: the image and three others, each resized by min(h / H, w / W) (int() sizes), placed around a
@@ -1404,6 +1665,196 @@ static sscma_status mixup(const transform *t, const sscma_sample_source *src, ss
         img->n_boxes = n + other.n_boxes;
     }
     free_image(&other);
+    return st;
+}
+
+/* mmcv's Resize rule: keep_ratio scales by min(max(w, h) / max(W, H), min(w, h) / min(W, H)) to int(W f + 0.5) x
+ * int(H f + 0.5); else exactly w x h. Boxes by the real factors (new / old), clipped, empty ones dropped. */
+static sscma_status resize_to(sscma_image *img, sscma_image *scratch, int64_t tw, int64_t th, bool keep_ratio)
+{
+    int64_t nw = tw, nh = th;
+    if (keep_ratio) {
+        const double lng = (double)(tw > th ? tw : th), sht = (double)(tw < th ? tw : th);
+        const double f = fmin(lng / (double)(img->w > img->h ? img->w : img->h),
+                              sht / (double)(img->w < img->h ? img->w : img->h));
+        nw = (int64_t)((double)img->w * f + 0.5), nh = (int64_t)((double)img->h * f + 0.5);
+    }
+    nw = nw < 1 ? 1 : nw, nh = nh < 1 ? 1 : nh;
+    if (!reserve(scratch, nh * nw * img->c))
+        return sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, WHERE, "cannot resize to %lldx%lld", (long long)nh, (long long)nw);
+    move_boxes(img, (float)((double)nw / (double)img->w), (float)((double)nh / (double)img->h), 0.0f, 0.0f, (float)nw,
+               (float)nh);
+    resize(img, scratch, nh, nw);
+    swap(img, scratch);
+    return SSCMA_OK;
+}
+
+/* mmcv's RandomResize: the target (int(w r), int(h r)) with r = lo + u (hi - lo), u draw 0; or each edge an integer
+ * drawn in [lo, hi] (draws 0: w, 1: h); then resize_to. */
+static sscma_status random_resize(const transform *t, sscma_image *img, sscma_image *scratch, uint64_t stream,
+                                  uint64_t sample)
+{
+    int64_t tw, th;
+    if (t->two_scales) {
+        tw = t->w_lo + (int64_t)(sscma_uniform(stream, sample, 0) * (float)(t->w_hi - t->w_lo + 1));
+        th = t->h_lo + (int64_t)(sscma_uniform(stream, sample, 1) * (float)(t->h_hi - t->h_lo + 1));
+        tw = tw > t->w_hi ? t->w_hi : tw, th = th > t->h_hi ? t->h_hi : th;
+    } else {
+        const double r = t->ratio_lo + (double)sscma_uniform(stream, sample, 0) * (t->ratio_hi - t->ratio_lo);
+        tw = (int64_t)((double)t->w * r), th = (int64_t)((double)t->h * r);
+    }
+    return resize_to(img, scratch, tw < 1 ? 1 : tw, th < 1 ? 1 : th, t->keep_ratio);
+}
+
+/* An integer in [0, n] from a uniform draw (numpy's randint(0, n + 1)). */
+static int64_t draw_upto(uint64_t stream, uint64_t sample, uint64_t draw, int64_t n)
+{
+    const int64_t v = (int64_t)((double)sscma_uniform(stream, sample, draw) * (double)(n + 1));
+    return v > n ? n : v;
+}
+
+#define CROP_TRIES 10
+
+/*
+ * mmdet's RandomCrop: the crop size for crop_type (draws 4k, 4k + 1), an offset in [0, H - h] x [0, W - w] (draws
+ * 4k + 2: y, 4k + 3: x), no padding; boxes shifted, clipped, empty ones dropped. Where mmdet returns None (no box
+ * left, allow_negative_crop false) and the dataset refetches another sample, libsscma draws again (try k = 1 ..
+ * CROP_TRIES - 1) and keeps the last try's crop with no boxes if none keeps one; an image without boxes is cropped
+ * once.
+ */
+static sscma_status mmdet_crop(const transform *t, sscma_image *img, sscma_image *scratch, uint64_t stream,
+                               uint64_t sample)
+{
+    const int64_t h = img->h, w = img->w;
+    int64_t ch = 0, cw = 0, oy = 0, ox = 0;
+    for (int k = 0; k < CROP_TRIES; k++) {
+        const uint64_t d = 4 * (uint64_t)k;
+        switch (t->crop_type) {
+        case CROP_ABSOLUTE:
+            ch = (int64_t)t->crop_b < h ? (int64_t)t->crop_b : h, cw = (int64_t)t->crop_a < w ? (int64_t)t->crop_a : w;
+            break;
+        case CROP_ABSOLUTE_RANGE: {
+            const int64_t lo = (int64_t)t->crop_a, hi = (int64_t)t->crop_b;
+            const int64_t hl = lo < h ? lo : h, hh = hi < h ? hi : h, wl = lo < w ? lo : w, wh = hi < w ? hi : w;
+            ch = hl + draw_upto(stream, sample, d, hh - hl), cw = wl + draw_upto(stream, sample, d + 1, wh - wl);
+            break;
+        }
+        case CROP_RELATIVE:
+            ch = (int64_t)((double)h * t->crop_b + 0.5), cw = (int64_t)((double)w * t->crop_a + 0.5);
+            break;
+        default: { /* relative_range: [h, w] ratios, each raised by a draw towards 1 */
+            const double rh = t->crop_a + (double)sscma_uniform(stream, sample, d) * (1.0 - t->crop_a);
+            const double rw = t->crop_b + (double)sscma_uniform(stream, sample, d + 1) * (1.0 - t->crop_b);
+            ch = (int64_t)((double)h * rh + 0.5), cw = (int64_t)((double)w * rw + 0.5);
+            break;
+        }
+        }
+        ch = ch < 1 ? 1 : ch > h ? h : ch, cw = cw < 1 ? 1 : cw > w ? w : cw;
+        oy = draw_upto(stream, sample, d + 2, h - ch), ox = draw_upto(stream, sample, d + 3, w - cw);
+        if (t->allow_negative_crop || img->n_boxes == 0)
+            break;
+        bool any = false; /* a box keeps some area inside the crop */
+        for (int32_t b = 0; b < img->n_boxes && !any; b++) {
+            const float *bx = img->boxes + 4 * b;
+            const float x1 = fmaxf(bx[0] - (float)ox, 0.0f), x2 = fminf(bx[2] - (float)ox, (float)cw);
+            const float y1 = fmaxf(bx[1] - (float)oy, 0.0f), y2 = fminf(bx[3] - (float)oy, (float)ch);
+            any = x2 > x1 && y2 > y1;
+        }
+        if (any)
+            break;
+    }
+    if (!reserve(scratch, ch * cw * img->c))
+        return sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, WHERE, "cannot crop");
+    place(img, scratch, ch, cw, -ox, -oy, 0.0f);
+    move_boxes(img, 1.0f, 1.0f, (float)-ox, (float)-oy, (float)cw, (float)ch);
+    swap(img, scratch);
+    return SSCMA_OK;
+}
+
+static void hflip_pixels(sscma_image *img)
+{
+    const int64_t c = img->c;
+    for (int64_t y = 0; y < img->h; y++)
+        for (int64_t x = 0; x < img->w / 2; x++)
+            for (int64_t k = 0; k < c; k++) {
+                float *a = img->data + (y * img->w + x) * c + k, *b = img->data + (y * img->w + img->w - 1 - x) * c + k;
+                const float v = *a;
+                *a = *b, *b = v;
+            }
+}
+
+/*
+ * mmdet's / mmyolo's MixUp (YOLOX): another sample with boxes (up to max_iters index draws 1, 2, ...; none: the
+ * image is kept), through pre_transform, or with use_cached through this list's steps before the MixUp (what
+ * mmyolo's cache holds: other samples at this point); resized by s = min(h / H', w / W') to int() sizes onto an
+ * img_scale canvas of pad_val (top left), the canvas resized by the jitter j (draw 100) to int(w j) x int(h j),
+ * flipped when draw 101 > flip_ratio, placed top left on a pad_val canvas at least the image's size and cropped to
+ * it at offsets y (draw 102), x (draw 103); pixels 0.5 img + 0.5 that; its boxes scaled by s j, clipped to the
+ * jittered canvas, mirrored, shifted, clipped to the image, appended; boxes with no area are dropped.
+ */
+static sscma_status mmdet_mixup(const transform *t, const sscma_pipeline *before, const sscma_sample_source *src,
+                                sscma_image *img, sscma_image *scratch, uint64_t stream, uint64_t sample)
+{
+    sscma_image other = {0}, canvas = {.ctx = img->ctx}, jit = {.ctx = img->ctx};
+    sscma_status st = SSCMA_OK;
+    for (int64_t k = 0; k < t->max_iters; k++) {
+        if (k > 0)
+            free_image(&other);
+        st = load_other_with(before != NULL ? before : t->pre, src, img, stream, sample, 1 + (uint64_t)k, (int)k,
+                             &other);
+        if (st != SSCMA_OK || other.n_boxes > 0)
+            break;
+    }
+    if (st != SSCMA_OK || other.n_boxes == 0) {
+        free_image(&other);
+        return st;
+    }
+    const int64_t sh = t->h, sw = t->w, c = img->c, th = img->h, tw = img->w;
+    const double s = fmin((double)sh / (double)other.h, (double)sw / (double)other.w);
+    int64_t nh = (int64_t)((double)other.h * s), nw = (int64_t)((double)other.w * s);
+    nh = nh < 1 ? 1 : nh, nw = nw < 1 ? 1 : nw;
+    const double j = t->scale_min + (t->scale_max - t->scale_min) * (double)sscma_uniform(stream, sample, 100);
+    const bool flip = sscma_uniform(stream, sample, 101) > t->flip_ratio;
+    int64_t jh = (int64_t)((double)sh * j), jw = (int64_t)((double)sw * j);
+    jh = jh < 1 ? 1 : jh, jw = jw < 1 ? 1 : jw;
+    const int64_t ph = jh > th ? jh : th, pw = jw > tw ? jw : tw;
+    const int64_t oy = ph > th ? draw_upto(stream, sample, 102, ph - th) : 0;
+    const int64_t ox = pw > tw ? draw_upto(stream, sample, 103, pw - tw) : 0;
+    const int32_t n = img->n_boxes;
+    if (!reserve(scratch, (nh * nw > th * tw ? nh * nw : th * tw) * c) || !reserve(&canvas, sh * sw * c) || !reserve(&jit, jh * jw * c) ||
+        !reserve_boxes(img, n + other.n_boxes)) {
+        st = sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, WHERE, "MixUp: cannot allocate the mixed-in image");
+    } else {
+        resize(&other, scratch, nh, nw);
+        place(scratch, &canvas, sh, sw, 0, 0, t->pad_val);
+        resize(&canvas, &jit, jh, jw);
+        if (flip)
+            hflip_pixels(&jit);
+        place(&jit, scratch, th, tw, -ox, -oy, t->pad_val); /* the padded canvas cropped at the offsets */
+        for (int64_t i = 0; i < th * tw * c; i++)
+            img->data[i] = 0.5f * img->data[i] + 0.5f * scratch->data[i];
+        const double f = s * j;
+        int32_t m = n;
+        for (int32_t b = 0; b < other.n_boxes; b++) {
+            const float *in = other.boxes + 4 * b;
+            double x1 = fmin(fmax(in[0] * f, 0.0), (double)jw), x2 = fmin(fmax(in[2] * f, 0.0), (double)jw);
+            const double y1 = fmin(fmax(in[1] * f, 0.0), (double)jh), y2 = fmin(fmax(in[3] * f, 0.0), (double)jh);
+            if (flip) {
+                const double a = (double)jw - x2;
+                x2 = (double)jw - x1, x1 = a;
+            }
+            float *o = img->boxes + 4 * m;
+            o[0] = (float)fmin(fmax(x1 - (double)ox, 0.0), (double)tw);
+            o[1] = (float)fmin(fmax(y1 - (double)oy, 0.0), (double)th);
+            o[2] = (float)fmin(fmax(x2 - (double)ox, 0.0), (double)tw);
+            o[3] = (float)fmin(fmax(y2 - (double)oy, 0.0), (double)th);
+            if (o[2] > o[0] && o[3] > o[1])
+                img->box_labels[m++] = other.box_labels[b];
+        }
+        img->n_boxes = m;
+    }
+    free_image(&other);
+    sscma_mfree(img->ctx, canvas.data), sscma_mfree(img->ctx, jit.data);
     return st;
 }
 
@@ -1572,6 +2023,8 @@ static sscma_status pipeline_run(const sscma_pipeline *p, sscma_image *img, sscm
         case TF_PAD: {
             int64_t oh = t->pad_to_size ? t->h : img->h + t->pad[1] + t->pad[3];
             int64_t ow = t->pad_to_size ? t->w : img->w + t->pad[0] + t->pad[2];
+            if (t->pad_square || t->size_divisor > 0)
+                sscma_pad_target(t, img->h, img->w, &oh, &ow);
             if (oh < img->h || ow < img->w)
                 return sscma_fail(SSCMA_ERR_SHAPE, WHERE, "Pad: the image is %lldx%lld, larger than the size %lldx%lld",
                                   (long long)img->h, (long long)img->w, (long long)oh, (long long)ow);
@@ -1595,6 +2048,31 @@ static sscma_status pipeline_run(const sscma_pipeline *p, sscma_image *img, sscm
             place(img, scratch, t->h, t->w, t->pad[0] - ox, t->pad[0] - oy, t->pad_val);
             move_boxes(img, 1.0f, 1.0f, (float)(t->pad[0] - ox), (float)(t->pad[0] - oy), (float)t->w, (float)t->h);
             swap(img, scratch);
+            break;
+        }
+        case TF_RANDOM_RESIZE: {
+            sscma_status st = random_resize(t, img, scratch, stream, sample);
+            if (st != SSCMA_OK)
+                return st;
+            break;
+        }
+        case TF_MMDET_CROP: {
+            sscma_status st = mmdet_crop(t, img, scratch, stream, sample);
+            if (st != SSCMA_OK)
+                return st;
+            break;
+        }
+        case TF_MMDET_MIXUP: {
+            if (sscma_uniform(stream, sample, 0) > t->prob)
+                break;
+            if (source == NULL || source->size <= 0)
+                return sscma_fail(SSCMA_ERR_CONFIG, WHERE, "MixUp needs other samples of the dataset (the loader gives "
+                                  "them)");
+            const sscma_pipeline before = {.ctx = p->ctx, .items = p->items, .count = t->position,
+                                           .capacity = 0};
+            sscma_status st = mmdet_mixup(t, t->cached ? &before : NULL, source, img, scratch, stream, sample);
+            if (st != SSCMA_OK)
+                return st;
             break;
         }
         case TF_RANDOM_FLIP:

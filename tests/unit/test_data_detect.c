@@ -338,6 +338,247 @@ static void mixup_blends_two_samples(void)
     release(&b);
 }
 
+/* ---- mmcv / mmdet transforms of SSCMA's RTMDet recipe: the expected values restate mmcv's and mmdet's formulas
+ * (RandomResize + Resize's rescale rule, RandomCrop's offsets, Pad's sizes, MixUp's geometry) on the same draws ---- */
+
+static uint64_t stream_of(uint64_t seed, int position)
+{
+    return sscma_hash64(seed ^ ((uint64_t)position << 48));
+}
+
+static void check_box(const run_result *r, int32_t i, double x1, double y1, double x2, double y2, int line)
+{
+    if (i >= r->img.n_boxes) {
+        test_fail(__FILE__, line, "box %d missing (%d boxes)", (int)i, (int)r->img.n_boxes);
+        return;
+    }
+    const float *b = r->img.boxes + 4 * i;
+    if (b[0] != (float)x1 || b[1] != (float)y1 || b[2] != (float)x2 || b[3] != (float)y2)
+        test_fail(__FILE__, line, "box %d is [%.9g, %.9g, %.9g, %.9g], expected [%.9g, %.9g, %.9g, %.9g]", (int)i,
+                  (double)b[0], (double)b[1], (double)b[2], (double)b[3], (double)(float)x1, (double)(float)y1,
+                  (double)(float)x2, (double)(float)y2);
+}
+
+/* RandomResize: scale (60, 40) times r = 0.5 + 1.5 u; keep_ratio: mmcv's rescale factor min(long / long, short /
+ * short), sizes int(x f + 0.5); without keep_ratio exactly the drawn scale; two scales: each edge an integer in its
+ * range. Boxes by new / old per axis. */
+static void random_resize_follows_mmcv(void)
+{
+    int sizes_seen = 0;
+    int64_t last_w = -1;
+    for (uint64_t seed = 1; seed <= 6; seed++)
+        for (int keep = 0; keep < 2; keep++) {
+            const int64_t sample = (int64_t)seed % N_SOURCE, h = 20 + 4 * sample, w = 30 - 2 * sample;
+            const char *pipe = keep ? "[{\"type\": \"RandomResize\", \"scale\": [60, 40], \"ratio_range\": [0.5, 2.0], "
+                                      "\"resize_type\": \"Resize\", \"keep_ratio\": true}]"
+                                    : "[{\"type\": \"RandomResize\", \"scale\": [60, 40], \"ratio_range\": [0.5, 2.0]}]";
+            run_result a = run(pipe, seed, sample, false);
+            CHECK_OK(a.st);
+            const double r = 0.5 + (double)sscma_uniform(stream_of(seed, 0), (uint64_t)sample, 0) * 1.5;
+            const int64_t tw = (int64_t)(60 * r), th = (int64_t)(40 * r);
+            int64_t nw = tw, nh = th;
+            if (keep) {
+                const double f = fmin((double)(tw > th ? tw : th) / (double)(h > w ? h : w),
+                                      (double)(tw < th ? tw : th) / (double)(h < w ? h : w));
+                nw = (int64_t)((double)w * f + 0.5), nh = (int64_t)((double)h * f + 0.5);
+            }
+            CHECK_INT_EQ(a.img.w, nw);
+            CHECK_INT_EQ(a.img.h, nh);
+            const float sx = (float)((double)nw / (double)w), sy = (float)((double)nh / (double)h);
+            CHECK_INT_EQ(a.img.n_boxes, 1);
+            check_box(&a, 0, 4.0f * sx, 4.0f * sy, 14.0f * sx, 12.0f * sy, __LINE__);
+            CHECK(a.st != SSCMA_OK || a.img.data[0] == 10.0f * (float)(sample + 1));
+            sizes_seen += a.img.w != last_w, last_w = a.img.w;
+            release(&a);
+        }
+    CHECK(sizes_seen > 3); /* the draws do vary */
+    /* mmcv's example: a 28 x 26 image (sample 2) into scale (52, 28) with keep_ratio: f = min(52 / 28, 28 / 26)
+     * = 14 / 13, 26 x 28 -> int(28 + 0.5) x int(30.15 + 0.5) = 28 x 30 */
+    run_result b = run("[{\"type\": \"RandomResize\", \"scale\": [52, 28], \"ratio_range\": [1, 1], \"keep_ratio\": "
+                       "true}]", 1, 2, false);
+    CHECK_OK(b.st);
+    CHECK_INT_EQ(b.img.w, 28);
+    CHECK_INT_EQ(b.img.h, 30);
+    release(&b);
+    for (uint64_t seed = 1; seed <= 4; seed++) {
+        run_result c = run("[{\"type\": \"RandomResize\", \"scale\": [[40, 30], [60, 50]]}]", seed, 0, false);
+        CHECK_OK(c.st);
+        const uint64_t st = stream_of(seed, 0);
+        CHECK_INT_EQ(c.img.w, 40 + (int64_t)(sscma_uniform(st, 0, 0) * 21.0f));
+        CHECK_INT_EQ(c.img.h, 30 + (int64_t)(sscma_uniform(st, 0, 1) * 21.0f));
+        release(&c);
+    }
+}
+
+/* The first try (k) whose crop keeps some of the box [4, 4, 14, 12] of an h x w image; CROP_TRIES (10) - 1 if none. */
+static int crop_try(uint64_t st, uint64_t sample, int64_t h, int64_t w, int64_t ch, int64_t cw, int64_t *oy,
+                    int64_t *ox)
+{
+    int k = 0;
+    for (k = 0; k < 10; k++) {
+        *oy = (int64_t)(sscma_uniform(st, sample, 4 * (uint64_t)k + 2) * (float)(h - ch + 1));
+        *ox = (int64_t)(sscma_uniform(st, sample, 4 * (uint64_t)k + 3) * (float)(w - cw + 1));
+        if (fmin(14.0 - (double)*ox, (double)cw) > fmax(4.0 - (double)*ox, 0.0) &&
+            fmin(12.0 - (double)*oy, (double)ch) > fmax(4.0 - (double)*oy, 0.0))
+            return k;
+    }
+    return 9;
+}
+
+/* mmdet's RandomCrop: crop_size (w, h) capped by the image, offsets randint(0, margin + 1), no padding; the box
+ * shifted and clipped; a crop without any box drawn again (mmdet refetches), the last try kept when none holds one;
+ * allow_negative_crop takes the first. */
+static void random_crop_follows_mmdet(void)
+{
+    int retried = 0, emptied = 0;
+    for (uint64_t seed = 1; seed <= 40; seed++) {
+        const int64_t sample = (int64_t)seed % N_SOURCE, h = 20 + 4 * sample, w = 30 - 2 * sample;
+        run_result a = run("[{\"type\": \"RandomCrop\", \"crop_size\": [16, 12]}]", seed, sample, false);
+        CHECK_OK(a.st);
+        CHECK_INT_EQ(a.img.h, 12);
+        CHECK_INT_EQ(a.img.w, 16);
+        int64_t oy, ox;
+        const int k = crop_try(stream_of(seed, 0), (uint64_t)sample, h, w, 12, 16, &oy, &ox);
+        check_box(&a, 0, fmax(4.0 - (double)ox, 0), fmax(4.0 - (double)oy, 0), fmin(14.0 - (double)ox, 16),
+                  fmin(12.0 - (double)oy, 12), __LINE__);
+        CHECK(k == 0 || a.img.n_boxes == 1);
+        release(&a);
+        /* a 4 x 3 crop often misses the box: the retries */
+        run_result b = run("[{\"type\": \"RandomCrop\", \"crop_size\": [4, 3], \"crop_type\": \"absolute\"}]", seed,
+                           sample, false);
+        run_result c = run("[{\"type\": \"RandomCrop\", \"crop_size\": [4, 3], \"allow_negative_crop\": true}]", seed,
+                           sample, false);
+        CHECK_OK(b.st);
+        CHECK_OK(c.st);
+        const int kb = crop_try(stream_of(seed, 0), (uint64_t)sample, h, w, 3, 4, &oy, &ox);
+        const bool kept = fmin(14.0 - (double)ox, 4) > fmax(4.0 - (double)ox, 0) &&
+                          fmin(12.0 - (double)oy, 3) > fmax(4.0 - (double)oy, 0);
+        CHECK_INT_EQ(b.img.n_boxes, kept ? 1 : 0);
+        if (kept)
+            check_box(&b, 0, fmax(4.0 - (double)ox, 0), fmax(4.0 - (double)oy, 0), fmin(14.0 - (double)ox, 4),
+                      fmin(12.0 - (double)oy, 3), __LINE__);
+        retried += kb > 0 && kept, emptied += !kept;
+        int64_t oy0 = (int64_t)(sscma_uniform(stream_of(seed, 0), (uint64_t)sample, 2) * (float)(h - 3 + 1));
+        int64_t ox0 = (int64_t)(sscma_uniform(stream_of(seed, 0), (uint64_t)sample, 3) * (float)(w - 4 + 1));
+        const bool kept0 = fmin(14.0 - (double)ox0, 4) > fmax(4.0 - (double)ox0, 0) &&
+                           fmin(12.0 - (double)oy0, 3) > fmax(4.0 - (double)oy0, 0);
+        CHECK_INT_EQ(c.img.n_boxes, kept0 ? 1 : 0); /* allow_negative_crop: the first draw, box or not */
+        CHECK(b.img.h == 3 && b.img.w == 4 && c.img.h == 3 && c.img.w == 4);
+        release(&b), release(&c);
+    }
+    CHECK(retried > 0); /* some sample needed another draw */
+    (void)emptied;
+    /* crop larger than the image: the whole image (sample 0 is 20 x 30), no padding; relative: int(h r + 0.5) */
+    run_result d = run("[{\"type\": \"RandomCrop\", \"crop_size\": [64, 64]}]", 3, 0, false);
+    CHECK(d.st == SSCMA_OK && d.img.h == 20 && d.img.w == 30);
+    check_box(&d, 0, 4, 4, 14, 12, __LINE__);
+    release(&d);
+    run_result e = run("[{\"type\": \"RandomCrop\", \"crop_size\": [0.5, 0.25], \"crop_type\": \"relative\"}]", 3, 0,
+                       false);
+    CHECK(e.st == SSCMA_OK && e.img.h == 5 && e.img.w == 15); /* (w, h) ratios: int(20 * 0.25 + 0.5), int(30 * 0.5 + 0.5) */
+    release(&e);
+}
+
+/* mmdet's Pad: size (w, h) at the bottom right with pad_val {"img": [114, 114, 114]}, size_divisor, pad_to_square. */
+static void pad_follows_mmdet(void)
+{
+    run_result a = run("[{\"type\": \"Pad\", \"size\": [32, 24], \"pad_val\": {\"img\": [114, 114, 114]}}]", 1, 0,
+                       false);
+    CHECK_OK(a.st);
+    CHECK(a.img.h == 24 && a.img.w == 32);
+    CHECK(a.st != SSCMA_OK || (a.img.data[0] == 10.0f && a.img.data[(0 * 32 + 31) * 3] == 114.0f &&
+                               a.img.data[(23 * 32 + 0) * 3 + 2] == 114.0f && a.img.data[(19 * 32 + 29) * 3] == 10.0f));
+    check_box(&a, 0, 4, 4, 14, 12, __LINE__);
+    release(&a);
+    run_result b = run("[{\"type\": \"Pad\", \"size_divisor\": 16, \"pad_val\": 7}]", 1, 1, false); /* 24 x 28 */
+    CHECK(b.st == SSCMA_OK && b.img.h == 32 && b.img.w == 32 && b.img.data[(31 * 32 + 31) * 3] == 7.0f);
+    release(&b);
+    run_result c = run("[{\"type\": \"Pad\", \"pad_to_square\": true}]", 1, 0, false); /* 20 x 30 */
+    CHECK(c.st == SSCMA_OK && c.img.h == 30 && c.img.w == 30 && c.img.data[(29 * 30) * 3] == 0.0f);
+    release(&c);
+    run_result d = run("[{\"type\": \"Pad\", \"pad_to_square\": true, \"size_divisor\": 32, \"pad_val\": {\"img\": "
+                       "114}}]", 1, 4, false); /* 36 x 22 -> 36 x 36 -> 64 x 64 */
+    CHECK(d.st == SSCMA_OK && d.img.h == 64 && d.img.w == 64);
+    release(&d);
+}
+
+/* mmdet's MixUp: the other sample (index draw 1) resized by s = min(32 / H', 32 / W') onto a 32 x 32 canvas, jittered
+ * by j (draw 100), flipped when draw 101 > flip_ratio, cropped at (draw 102, draw 103); its box scaled by s j,
+ * clipped, mirrored, shifted, clipped, appended; pixels half and half. */
+static void mixup_follows_mmdet(void)
+{
+    int flips = 0, appended = 0;
+    for (uint64_t seed = 1; seed <= 12; seed++) {
+        const int64_t sample = (int64_t)seed % N_SOURCE, h = 20 + 4 * sample, w = 30 - 2 * sample;
+        run_result a = run("[{\"type\": \"MixUp\", \"img_scale\": [32, 32], \"ratio_range\": [0.5, 1.5], "
+                           "\"flip_ratio\": 0.5, \"pad_val\": 114}]", seed, sample, true);
+        CHECK_OK(a.st);
+        if (a.st != SSCMA_OK)
+            continue;
+        const uint64_t st = stream_of(seed, 0);
+        int64_t k = (int64_t)(sscma_uniform(st, (uint64_t)sample, 1) * (float)N_SOURCE);
+        const int64_t oh = 20 + 4 * k, ow = 30 - 2 * k;
+        const double s = fmin(32.0 / (double)oh, 32.0 / (double)ow);
+        const double j = 0.5 + (double)sscma_uniform(st, (uint64_t)sample, 100);
+        const bool flip = sscma_uniform(st, (uint64_t)sample, 101) > 0.5f;
+        const int64_t jh = (int64_t)(32 * j), jw = (int64_t)(32 * j);
+        const int64_t ph = jh > h ? jh : h, pw = jw > w ? jw : w;
+        const int64_t oy = ph > h ? (int64_t)((double)sscma_uniform(st, (uint64_t)sample, 102) * (double)(ph - h + 1)) : 0;
+        const int64_t ox = pw > w ? (int64_t)((double)sscma_uniform(st, (uint64_t)sample, 103) * (double)(pw - w + 1)) : 0;
+        double x1 = fmin(4 * s * j, (double)jw), x2 = fmin(14 * s * j, (double)jw);
+        const double y1 = fmin(4 * s * j, (double)jh), y2 = fmin(12 * s * j, (double)jh);
+        if (flip) {
+            const double t = (double)jw - x2;
+            x2 = (double)jw - x1, x1 = t;
+        }
+        const double bx1 = fmin(fmax(x1 - (double)ox, 0), (double)w), bx2 = fmin(fmax(x2 - (double)ox, 0), (double)w);
+        const double by1 = fmin(fmax(y1 - (double)oy, 0), (double)h), by2 = fmin(fmax(y2 - (double)oy, 0), (double)h);
+        const bool inside = (float)bx2 > (float)bx1 && (float)by2 > (float)by1;
+        CHECK(a.img.h == h && a.img.w == w);
+        CHECK_INT_EQ(a.img.n_boxes, inside ? 2 : 1);
+        check_box(&a, 0, 4, 4, 14, 12, __LINE__); /* the image's own box first */
+        if (inside) {
+            check_box(&a, 1, bx1, by1, bx2, by2, __LINE__);
+            CHECK_INT_EQ(a.img.box_labels[1], k);
+            appended++;
+            /* the mixed-in box's middle: half this sample's value, half the other's */
+            const int64_t cx = (int64_t)((bx1 + bx2) / 2), cy = (int64_t)((by1 + by2) / 2);
+            if (bx2 - bx1 > 4 && by2 - by1 > 4)
+                CHECK_NEAR(a.img.data[(cy * w + cx) * 3], 5.0f * (float)(sample + 1) + 5.0f * (float)(k + 1), 1e-4);
+        }
+        flips += flip;
+        run_result b = run("[{\"type\": \"MixUp\", \"img_scale\": [32, 32], \"ratio_range\": [0.5, 1.5], "
+                           "\"flip_ratio\": 0.5, \"pad_val\": 114}]", seed, sample, true);
+        CHECK(same_result(&a, &b));
+        release(&a), release(&b);
+    }
+    CHECK(flips > 0 && flips < 12 && appended > 0);
+    /* use_cached: the other sample first goes through the steps before MixUp (here a Resize to 16 x 16), so s = 1 */
+    for (uint64_t seed = 1; seed <= 4; seed++) {
+        run_result c = run("[{\"type\": \"Resize\", \"size\": [16, 16]}, {\"type\": \"MixUp\", \"img_scale\": [16, 16], "
+                           "\"use_cached\": true, \"max_cached_images\": 10, \"random_pop\": false, \"prob\": 1, "
+                           "\"flip_ratio\": 1}]", seed, 0, true);
+        CHECK_OK(c.st);
+        const uint64_t st = stream_of(seed, 1);
+        const int64_t k = (int64_t)(sscma_uniform(st, 0, 1) * (float)N_SOURCE);
+        const float sx = (float)16 / (float)(30 - 2 * k), sy = (float)16 / (float)(20 + 4 * k);
+        const double j = 0.5 + (double)sscma_uniform(st, 0, 100);
+        const int64_t jn = (int64_t)(16 * j);
+        const int64_t o = jn > 16 ? (int64_t)((double)sscma_uniform(st, 0, 102) * (double)(jn - 16 + 1)) : 0;
+        const int64_t q = jn > 16 ? (int64_t)((double)sscma_uniform(st, 0, 103) * (double)(jn - 16 + 1)) : 0;
+        CHECK(c.st == SSCMA_OK && c.img.h == 16 && c.img.n_boxes == 2); /* a 16 x 16 box area cannot miss */
+        check_box(&c, 1, fmin(fmax(fmin(4.0f * sx * j, (double)jn) - (double)q, 0), 16),
+                  fmin(fmax(fmin(4.0f * sy * j, (double)jn) - (double)o, 0), 16),
+                  fmin(fmax(fmin(14.0f * sx * j, (double)jn) - (double)q, 0), 16),
+                  fmin(fmax(fmin(12.0f * sy * j, (double)jn) - (double)o, 0), 16), __LINE__);
+        release(&c);
+    }
+    run_result d = run("[{\"type\": \"MixUp\"}]", 1, 0, false);
+    CHECK_INT_EQ(d.st, SSCMA_ERR_CONFIG);
+    CHECK_STR_CONTAINS(sscma_last_error(), "MixUp needs other samples of the dataset");
+    release(&d);
+}
+
 /* Beta(32, 32) draws: mean 1/2, variance ab / ((a + b)^2 (a + b + 1)) = 1/260. */
 static void beta_draws_have_the_moments(void)
 {
@@ -516,6 +757,10 @@ int main(int argc, char **argv)
         TEST_CASE(albu_subset),
         TEST_CASE(config_messages),
         TEST_CASE(test_pipeline_sizes),
+        TEST_CASE(random_resize_follows_mmcv),
+        TEST_CASE(random_crop_follows_mmdet),
+        TEST_CASE(pad_follows_mmdet),
+        TEST_CASE(mixup_follows_mmdet),
     };
     if (sscma_context_create(NULL, &ctx) != SSCMA_OK || golden_load(&golden, GOLDEN_DIR "/detect.bin") != 0 ||
         golden_load(&golden_cv, GOLDEN_DIR "/detect_cv.bin") != 0) {

@@ -152,7 +152,7 @@ static void loader_edges_and_errors(void)
     CHECK_FAILS(sscma_loader_create(ctx, ds, "{\"pipeline\": [{\"type\": \"GaussNoise\"}]}", &l), SSCMA_ERR_CONFIG,
                 "pipeline: pipeline[0].type: expected one of: Resize, Pad, RandomCrop, RandomFlip, ToGray, ToRGB, "
                 "Normalize, LetterResize, HSVRandomAug, ColorJitter, Blur, MedianBlur, RandomAffine, RandomRotate, "
-                "Mosaic, YOLOv5MixUp, YOLOv5RandomAffine, YOLOv5HSVRandomAug, YOLOv5KeepRatioResize, Albu, got "
+                "Mosaic, YOLOv5MixUp, YOLOv5RandomAffine, YOLOv5HSVRandomAug, YOLOv5KeepRatioResize, Albu, RandomResize, MixUp, got "
                 "\"GaussNoise\"");
     CHECK_FAILS(sscma_loader_create(ctx, ds, "{\"pipeline\": [{\"type\": \"Resize\"}]}", &l), SSCMA_ERR_CONFIG,
                 "Resize: pipeline[0].size: expected an integer 1..16384 or [h, w] of integers 1..16384, missing");

@@ -141,7 +141,7 @@ static void transforms_move_pixels_and_boxes(void)
         {"{\"pipeline\": [{\"type\": \"Mosaic9\"}]}",
          "pipeline: pipeline[0].type: expected one of: Resize, Pad, RandomCrop, RandomFlip, ToGray, ToRGB, Normalize, "
          "LetterResize, HSVRandomAug, ColorJitter, Blur, MedianBlur, RandomAffine, RandomRotate, Mosaic, YOLOv5MixUp, "
-         "YOLOv5RandomAffine, YOLOv5HSVRandomAug, YOLOv5KeepRatioResize, Albu, got \"Mosaic9\""},
+         "YOLOv5RandomAffine, YOLOv5HSVRandomAug, YOLOv5KeepRatioResize, Albu, RandomResize, MixUp, got \"Mosaic9\""},
     };
     for (size_t i = 0; ds != NULL && i < sizeof bad / sizeof bad[0]; i++)
         CHECK_FAILS(sscma_loader_create(ctx, ds, bad[i].cfg, &l), SSCMA_ERR_CONFIG, bad[i].needle);
@@ -265,7 +265,8 @@ static void transform_values_are_checked(void)
     third_fails(ds, "{\"type\": \"RandomRotate\", \"border_val\": true}",
                 "RandomRotate: pipeline[2].border_val: expected a number, got true");
     third_fails(ds, "{\"type\": \"Pad\", \"padding\": 2, \"pad_val\": \"0\"}",
-                "Pad: pipeline[2].pad_val: expected a number, got \"0\"");
+                "Pad: pipeline[2].pad_val: expected a number 0..255, equal numbers per channel or {\"img\": number}, "
+                "got \"0\"");
     third_fails(ds, "{\"type\": \"Resize\", \"size\": 8, \"keep_ratio\": 1}",
                 "Resize: pipeline[2].keep_ratio: expected true or false, got 1");
     third_fails(ds, "{\"type\": \"LetterResize\", \"scale\": 32, \"allow_scale_up\": 0}",
@@ -308,9 +309,42 @@ static void transform_values_are_checked(void)
     third_fails(ds, "{\"type\": \"Pad\", \"padding\": 4097}",
                 "Pad: pipeline[2].padding: expected an integer 0..4096 or [left, top, right, bottom] of integers "
                 "0..4096, got 4097");
-    third_fails(ds, "{\"type\": \"RandomCrop\", \"crop_size\": 0}",
-                "RandomCrop: pipeline[2].crop_size: expected an integer 1..16384 or [h, w] of integers 1..16384, "
+    third_fails(ds, "{\"type\": \"RandomCrop\", \"crop_size\": 0}", /* crop_size alone: mmdet's [w, h] */
+                "RandomCrop: pipeline[2].crop_size: expected an integer 1..16384 or [w, h] of integers 1..16384, "
                 "got 0");
+    third_fails(ds, "{\"type\": \"RandomCrop\", \"size\": 8, \"crop_type\": \"absolute\"}",
+                "RandomCrop: pipeline[2].size: expected no libsscma key (size, padding, pad_val) with mmdet's "
+                "crop_type, allow_negative_crop, recompute_bbox or bbox_clip_border, got 8");
+    third_fails(ds, "{\"type\": \"RandomCrop\", \"crop_size\": [0.5, 1.5], \"crop_type\": \"relative\"}",
+                "RandomCrop: pipeline[2].crop_size: expected a number in (0, 1] or a pair of numbers in (0, 1], got "
+                "[0.5,1.5]");
+    third_fails(ds, "{\"type\": \"RandomCrop\", \"crop_size\": [9, 4], \"crop_type\": \"absolute_range\"}",
+                "RandomCrop: pipeline[2].crop_size: expected [min, max] of integers 1..16384 with min <= max, got "
+                "[9,4]");
+    third_fails(ds, "{\"type\": \"RandomCrop\", \"crop_size\": 8, \"crop_type\": \"middle\"}",
+                "RandomCrop: pipeline[2].crop_type: expected one of: absolute, absolute_range, relative, relative_range, "
+                "got \"middle\"");
+    third_fails(ds, "{\"type\": \"RandomResize\", \"scale\": [64, 32]}",
+                "RandomResize: pipeline[2].scale: expected [[w, h], [w, h]] of integers 1..16384 (two scales; one "
+                "[w, h] needs ratio_range), got [64,32]");
+    third_fails(ds, "{\"type\": \"RandomResize\", \"scale\": [64, 32], \"ratio_range\": [2, 1]}",
+                "RandomResize: pipeline[2].ratio_range: expected [min, max] with min <= max, got [2,1]");
+    third_fails(ds, "{\"type\": \"RandomResize\", \"scale\": [64, 32], \"ratio_range\": [1, 2], \"resize_type\": "
+                "\"LetterResize\"}",
+                "RandomResize: pipeline[2].resize_type: expected \"Resize\", got \"LetterResize\"");
+    third_fails(ds, "{\"type\": \"Pad\", \"size\": 8, \"size_divisor\": 32}",
+                "Pad: pipeline[2].size: expected no 'size' with size_divisor or pad_to_square, got 8");
+    third_fails(ds, "{\"type\": \"Pad\", \"pad_val\": {\"img\": 114}}",
+                "Pad: pipeline[2]: expected 'size' ([w, h]), 'size_divisor' or 'pad_to_square', "
+                "missing");
+    third_fails(ds, "{\"type\": \"Pad\", \"pad_val\": {\"img\": 300}, \"size\": 8}",
+                "Pad: pipeline[2].pad_val: expected a number 0..255, equal numbers per channel or {\"img\": number}, "
+                "got {\"img\":300}");
+    third_fails(ds, "{\"type\": \"MixUp\", \"ratio_range\": [1.5, 0.5]}",
+                "MixUp: pipeline[2].ratio_range: expected [min, max] with min <= max, got [1.5,0.5]");
+    third_fails(ds, "{\"type\": \"MixUp\", \"use_cached\": true, \"pre_transform\": []}",
+                "MixUp: pipeline[2].pre_transform: expected no pre_transform with use_cached (the mixed-in sample goes "
+                "through the steps before MixUp), got []");
     third_fails(ds, "{\"type\": \"Normalize\", \"mean\": [0, 0], \"std\": [1, 0]}",
                 "Normalize: pipeline[2].std[1]: expected a number > 0, got 0");
     /* the entry itself, and the rules across keys */
@@ -318,7 +352,7 @@ static void transform_values_are_checked(void)
     third_fails(ds, "{\"type\": 7}", "pipeline: pipeline[2].type: expected one of: Resize, Pad, RandomCrop, "
                 "RandomFlip, ToGray, ToRGB, Normalize, LetterResize, HSVRandomAug, ColorJitter, Blur, MedianBlur, "
                 "RandomAffine, RandomRotate, Mosaic, YOLOv5MixUp, YOLOv5RandomAffine, YOLOv5HSVRandomAug, "
-                "YOLOv5KeepRatioResize, Albu, got 7");
+                "YOLOv5KeepRatioResize, Albu, RandomResize, MixUp, got 7");
     third_fails(ds, "{\"type\": \"Pad\"}", "Pad: pipeline[2]: expected 'size' (an integer or [h, w]) or 'padding' "
                 "(an integer or [left, top, right, bottom]), missing");
     third_fails(ds, "{\"type\": \"Pad\", \"size\": 32, \"padding\": 2}",
@@ -393,10 +427,10 @@ static float *epoch_of(sscma_dataset *ds, const char *loader_cfg, size_t *floats
  * batches are the same with 0 or 2 worker threads and with the image cache (other samples are drawn by (seed,
  * sample, position), not by the order samples are built in); another seed gives other batches.
  */
-static void mosaic_pipeline_through_the_loader(void)
+static void pipeline_through_the_loader(const char *name, const char *pipeline)
 {
     char root[160], path[300], cfg[600];
-    snprintf(root, sizeof root, "%s/mosaic", tmpdir);
+    snprintf(root, sizeof root, "%s/%s", tmpdir, name);
     const char *dirs[] = {"", "/images", "/labels"};
     make_dirs(root, dirs, 3);
     for (int i = 0; i < 6; i++) { /* 24 x (20 + 4 i) images of grey 30 (i + 1), one box of class i % 3 */
@@ -416,14 +450,6 @@ static void mosaic_pipeline_through_the_loader(void)
     CHECK_OK(sscma_dataset_open(ctx, cfg, &ds));
     if (ds == NULL)
         return;
-    const char *pipeline =
-        "[{\"type\": \"Mosaic\", \"img_scale\": [32, 32], \"pad_val\": 114, \"pre_transform\": [{\"type\": "
-        "\"LoadImageFromFile\"}, {\"type\": \"LoadAnnotations\", \"with_bbox\": true}]}, {\"type\": "
-        "\"YOLOv5RandomAffine\", \"max_rotate_degree\": 0, \"max_shear_degree\": 0, \"scaling_ratio_range\": [0.5, 1.5], "
-        "\"border\": [-16, -16], \"border_val\": [114, 114, 114]}, {\"type\": \"Albu\", \"transforms\": [{\"type\": "
-        "\"Blur\", \"p\": 0.3}, {\"type\": \"MedianBlur\", \"p\": 0.3}, {\"type\": \"ToGray\", \"p\": 0.3}, "
-        "{\"type\": \"CLAHE\", \"p\": 0.3}]}, {\"type\": \"YOLOv5HSVRandomAug\"}, {\"type\": \"RandomFlip\", "
-        "\"prob\": 0.5}]";
     char lc[1400];
     size_t n0 = 0, n2 = 0, nc = 0, ns = 0;
     snprintf(lc, sizeof lc, "{\"batch_size\": 3, \"shuffle\": true, \"seed\": 5, \"num_workers\": 0, \"pipeline\": %s, "
@@ -455,10 +481,38 @@ static void mosaic_pipeline_through_the_loader(void)
     sscma_dataset_destroy(ds);
 }
 
+static void mosaic_pipeline_through_the_loader(void)
+{
+    pipeline_through_the_loader("mosaic",
+        "[{\"type\": \"Mosaic\", \"img_scale\": [32, 32], \"pad_val\": 114, \"pre_transform\": [{\"type\": "
+        "\"LoadImageFromFile\"}, {\"type\": \"LoadAnnotations\", \"with_bbox\": true}]}, {\"type\": "
+        "\"YOLOv5RandomAffine\", \"max_rotate_degree\": 0, \"max_shear_degree\": 0, \"scaling_ratio_range\": [0.5, 1.5], "
+        "\"border\": [-16, -16], \"border_val\": [114, 114, 114]}, {\"type\": \"Albu\", \"transforms\": [{\"type\": "
+        "\"Blur\", \"p\": 0.3}, {\"type\": \"MedianBlur\", \"p\": 0.3}, {\"type\": \"ToGray\", \"p\": 0.3}, "
+        "{\"type\": \"CLAHE\", \"p\": 0.3}]}, {\"type\": \"YOLOv5HSVRandomAug\"}, {\"type\": \"RandomFlip\", "
+        "\"prob\": 0.5}]");
+}
+
+/* SSCMA's RTMDet training pipeline at 32 x 32: cached Mosaic, RandomResize, mmdet's RandomCrop, HSVRandomAug,
+ * RandomFlip, Pad with mmdet's pad_val, cached MixUp (its other sample through the steps before it, Mosaic's
+ * loads included): the same batches with 0 or 2 workers and with the cache. */
+static void rtmdet_pipeline_through_the_loader(void)
+{
+    pipeline_through_the_loader(
+        "rtmdet",
+        "[{\"type\": \"Mosaic\", \"img_scale\": [32, 32], \"use_cached\": true, \"max_cached_images\": 20, "
+        "\"random_pop\": false, \"pad_val\": 114.0}, {\"type\": \"RandomResize\", \"scale\": [64, 64], "
+        "\"ratio_range\": [0.5, 2.0], \"resize_type\": \"Resize\", \"keep_ratio\": true}, {\"type\": \"RandomCrop\", "
+        "\"crop_size\": [32, 32]}, {\"type\": \"HSVRandomAug\"}, {\"type\": \"RandomFlip\", \"prob\": 0.5}, "
+        "{\"type\": \"Pad\", \"size\": [32, 32], \"pad_val\": {\"img\": [114, 114, 114]}}, {\"type\": \"MixUp\", "
+        "\"use_cached\": true, \"random_pop\": false, \"max_cached_images\": 10, \"prob\": 0.5}]");
+}
+
 int main(int argc, char **argv)
 {
     static const test_case cases[] = {
         TEST_CASE(mosaic_pipeline_through_the_loader),
+        TEST_CASE(rtmdet_pipeline_through_the_loader),
         TEST_CASE(transforms_move_pixels_and_boxes),
         TEST_CASE(transform_defaults_still_apply),
         TEST_CASE(transform_values_are_checked),
