@@ -78,7 +78,8 @@ static void model_families_name_the_json_path(void)
                                    "{\"type\": \"Fomo\", \"backbone\": {\"type\": \"MobileNetv2\"}, \"head\": {\"type\":"
                                    " \"FomoHead\", \"num_classes\": 2, \"act_cfg\": {\"type\": \"GELU\"}}}",
                                    &m),
-                SSCMA_ERR_CONFIG, "FomoHead: model.head.act_cfg.type: expected one of: ReLU, ReLU6, got \"GELU\"");
+                SSCMA_ERR_CONFIG,
+                "FomoHead: model.head.act_cfg.type: expected one of: ReLU, ReLU6, Hardswish, HSwish, got \"GELU\"");
     CHECK_FAILS(sscma_model_create(ctx,
                                    "{\"type\": \"PFLD\", \"backbone\": {\"type\": \"PfldMobileNetV2\"}, \"head\": "
                                    "{\"type\": \"PFLDhead\", \"feature_num\": [8]}}",
