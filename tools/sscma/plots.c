@@ -278,6 +278,8 @@ int cli_write_curves(const char *work_dir, const char *best_key, int best_rule, 
                 best.series = k;
         if (best.series < nm) {
             const series *bs = &metrics[best.series];
+            /* mmengine's rule by name, as the checkpoint hook infers it (lib/train/hook_config.h greater_is_better;
+             * the CLI sees only the public API): keep the two equal */
             const bool greater = best_rule > 0 || (best_rule < 0 && strstr(bs->name, "loss") == NULL &&
                                                    strstr(bs->name, "mse") == NULL && strstr(bs->name, "NME") == NULL);
             for (size_t i = 0; i < bs->n; i++) /* the first of equal bests, as the hook keeps it */
