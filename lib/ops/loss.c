@@ -13,6 +13,8 @@
  * squared error).
  * mse_loss: l = (x - y)^2, dl/dx = 2 (x - y);  l1_loss: l = |x - y|, dl/dx = sign(x - y)
  * smooth_l1_loss (beta): l = 0.5 d^2 / beta if |d| < beta else |d| - 0.5 beta;  dl/dx = d / beta or sign(d)
+ * kl_div (student s, teacher t [..., C], temperature T, weight a; R rows of C): p = softmax(s / T), q = softmax(t / T)
+ *   l = a T^2 / R sum_r sum_c q (log q - log p)  (terms with q = 0 are 0);  dl/ds = a T / R (p - q)
  */
 #include <math.h>
 #include <string.h>
@@ -380,3 +382,96 @@ ELEM_OP(mse_loss, SSCMA_OP_MSE_LOSS, MSE, sscma_regression_loss_attrs, ~1u, mse_
 ELEM_OP(l1_loss, SSCMA_OP_L1_LOSS, L1, sscma_regression_loss_attrs, ~1u, l1_infer, regression_fields)
 ELEM_OP(smooth_l1_loss, SSCMA_OP_SMOOTH_L1_LOSS, SMOOTH_L1, sscma_regression_loss_attrs, ~1u, smooth_l1_infer,
         smooth_l1_fields)
+
+/* ---- kl_div: distillation's soft-target loss ---- */
+
+static const sscma_attr_field kl_fields[] = {
+    SSCMA_ATTR(sscma_kl_div_attrs, tau, SSCMA_ATTR_F32, 1.0),
+    SSCMA_ATTR(sscma_kl_div_attrs, loss_weight, SSCMA_ATTR_F32, 1.0),
+    SSCMA_ATTR_END,
+};
+
+static sscma_status kl_infer(const void *attrs, const sscma_desc *in, int32_t n_in, sscma_desc *out, int32_t *n_out,
+                             sscma_op_sizes *sizes)
+{
+    const sscma_kl_div_attrs *a = attrs;
+    const char *op = "kl_div";
+    (void)n_in;
+    if (!(a->tau > 0.0f && a->tau < 1e6f))
+        return sscma_fail(SSCMA_ERR_INVALID_ARGUMENT, op, "tau is %g; expected a temperature > 0", (double)a->tau);
+    if (!(a->loss_weight >= 0.0f && a->loss_weight < 1e6f))
+        return sscma_fail(SSCMA_ERR_INVALID_ARGUMENT, op, "loss_weight is %g; expected a weight >= 0",
+                          (double)a->loss_weight);
+    if (in[0].dtype != SSCMA_DTYPE_F32 || in[1].dtype != SSCMA_DTYPE_F32 || in[0].rank < 1)
+        return sscma_fail(SSCMA_ERR_DTYPE, op, "takes f32 student and teacher logits of rank >= 1");
+    if (!sscma_desc_equal(&in[0], &in[1])) {
+        char sd[200], td[200];
+        sscma_desc_format(&in[0], sd, sizeof sd);
+        sscma_desc_format(&in[1], td, sizeof td);
+        return sscma_fail(SSCMA_ERR_SHAPE, op, "the student's logits are %s, the teacher's %s", sd, td);
+    }
+    if (in[0].dims[in[0].rank - 1] < 1)
+        return sscma_fail(SSCMA_ERR_SHAPE, op, "the logits have no class");
+    out[0] = scalar_desc();
+    *n_out = 1;
+    sizes->saved_bytes = 2 * sscma_align_bytes((size_t)sscma_desc_numel(&in[0]) * sizeof(float));
+    sizes->workspace_bytes = 0;
+    return SSCMA_OK;
+}
+
+/* Writes softmax(x / tau) of one row into p and returns log of its normaliser (for log p = x / tau - log z). */
+static double tempered_softmax(const float *x, float *p, int64_t c, double tau)
+{
+    double m = -INFINITY, z = 0.0;
+    for (int64_t j = 0; j < c; j++)
+        m = fmax(m, (double)x[j] / tau);
+    for (int64_t j = 0; j < c; j++)
+        z += exp((double)x[j] / tau - m);
+    double log_z = m + log(z);
+    for (int64_t j = 0; j < c; j++)
+        p[j] = (float)exp((double)x[j] / tau - log_z);
+    return log_z;
+}
+
+static sscma_status kl_forward(const sscma_op_exec *e)
+{
+    const sscma_kl_div_attrs *a = e->attrs;
+    const sscma_desc *d = &e->in[0].desc;
+    int64_t c = d->dims[d->rank - 1], n = sscma_desc_numel(d), rows = n / c;
+    const float *s = e->in[0].data, *t = e->in[1].data;
+    float *p = e->saved, *q = (float *)((char *)e->saved + sscma_align_bytes((size_t)n * sizeof(float)));
+    double tau = a->tau, sum = 0.0;
+    for (int64_t r = 0; r < rows; r++) {
+        const float *sr = s + r * c, *tr = t + r * c;
+        double log_zs = tempered_softmax(sr, p + r * c, c, tau), log_zt = tempered_softmax(tr, q + r * c, c, tau);
+        for (int64_t j = 0; j < c; j++) {
+            double log_q = (double)tr[j] / tau - log_zt, qj = exp(log_q);
+            if (qj > 0.0)
+                sum += qj * (log_q - ((double)sr[j] / tau - log_zs));
+        }
+    }
+    ((float *)e->out[0].data)[0] = rows > 0 ? (float)(a->loss_weight * tau * tau * sum / (double)rows) : 0.0f;
+    return SSCMA_OK;
+}
+
+static void kl_backward(const sscma_op_exec *e, const sscma_buf *dout, const sscma_buf *din)
+{
+    if (din[0].data == NULL)
+        return;
+    const sscma_kl_div_attrs *a = e->attrs;
+    int64_t n = sscma_desc_numel(&e->in[0].desc), rows = n / e->in[0].desc.dims[e->in[0].desc.rank - 1];
+    const float *p = e->saved, *q = (const float *)((const char *)e->saved + sscma_align_bytes((size_t)n * sizeof(float)));
+    double k = (double)((const float *)dout[0].data)[0] * a->loss_weight * a->tau / (double)(rows > 0 ? rows : 1);
+    float *ds = din[0].data;
+    for (int64_t i = 0; i < n; i++)
+        ds[i] += (float)(k * ((double)p[i] - (double)q[i]));
+}
+
+const sscma_op_def sscma_op_kl_div = {
+    .id = SSCMA_OP_KL_DIV,
+    .name = "kl_div", .attrs_size = sizeof(sscma_kl_div_attrs), .min_inputs = 2, .max_inputs = 2,
+    .nondiff_inputs = 1u << 1,
+    .infer = kl_infer, .forward = kl_forward, .backward = kl_backward,
+    .attr_fields = kl_fields,
+    .backward_skips_inputs = true, .backward_skips_outputs = true,
+};

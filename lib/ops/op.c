@@ -47,6 +47,7 @@ static const sscma_op_def *const all_ops[] = {
     [SSCMA_OP_YOLOV5_LOSS] = &sscma_op_yolov5_loss,
     [SSCMA_OP_RTMDET_DECODE] = &sscma_op_rtmdet_decode,
     [SSCMA_OP_RTMDET_LOSS] = &sscma_op_rtmdet_loss,
+    [SSCMA_OP_KL_DIV] = &sscma_op_kl_div,
 };
 _Static_assert(sizeof all_ops / sizeof all_ops[0] == SSCMA_OP_COUNT, "every sscma_op_id needs its row in all_ops");
 

@@ -127,6 +127,7 @@ typedef enum sscma_op_id {
     SSCMA_OP_YOLOV5_LOSS,
     SSCMA_OP_RTMDET_DECODE,
     SSCMA_OP_RTMDET_LOSS,
+    SSCMA_OP_KL_DIV,
     SSCMA_OP_COUNT
 } sscma_op_id;
 
@@ -238,7 +239,7 @@ extern const sscma_op_def sscma_op_dropout;
 extern const sscma_op_def sscma_op_softmax, sscma_op_log_softmax;
 extern const sscma_op_def sscma_op_fake_quant_act, sscma_op_fake_quant_weight;
 extern const sscma_op_def sscma_op_cross_entropy, sscma_op_bce_with_logits, sscma_op_mse_loss, sscma_op_l1_loss,
-    sscma_op_smooth_l1_loss;
+    sscma_op_smooth_l1_loss, sscma_op_kl_div;
 extern const sscma_op_def sscma_op_yolo_decode;
 extern const sscma_op_def sscma_op_yolov5_loss;
 extern const sscma_op_def sscma_op_rtmdet_decode;
@@ -407,6 +408,18 @@ typedef struct sscma_regression_loss_attrs {
     sscma_reduction reduction;
     float beta; /* smooth_l1 only; PyTorch default 1.0 */
 } sscma_regression_loss_attrs;
+
+/*
+ * kl_div: knowledge distillation's soft-target loss (Hinton et al.; mmrazor's KLDivergence). Inputs: student logits s
+ * and teacher logits t (no gradient), the same shape [..., C] f32; output []. Softmax over the last axis at
+ * temperature tau, KL(p_t || p_s) summed over C and averaged over the other positions (rows: a classifier's samples,
+ * every cell of a FOMO map), times tau^2 and loss_weight: PyTorch's
+ * loss_weight * tau^2 * F.kl_div(F.log_softmax(s / tau), F.softmax(t / tau), reduction="batchmean") on [rows, C].
+ */
+typedef struct sscma_kl_div_attrs {
+    float tau;         /* > 0; mmrazor's default 1 */
+    float loss_weight; /* >= 0 */
+} sscma_kl_div_attrs;
 
 /*
  * yolov5_loss (lib/ops/loss_yolov5.c): mmyolo's YOLOv5Head.loss_by_feat on three raw head maps p3, p4, p5

@@ -238,6 +238,27 @@ def gen_losses():
            [F.smooth_l1_loss(xt, t(y, False), beta=0.5, reduction="sum")])
 
 
+def kl_distill(s, t, tau, loss_weight):
+    """mmrazor's KLDivergence on the last axis: loss_weight * tau^2 * kl_div(log_softmax(s/tau), softmax(t/tau),
+    batchmean) over the rows of [rows, C] (FOMO: every cell a row)."""
+    c = s.shape[-1]
+    s2, t2 = s.reshape(-1, c), t.reshape(-1, c)
+    return loss_weight * tau ** 2 * F.kl_div(F.log_softmax(s2 / tau, dim=1), F.softmax(t2 / tau, dim=1),
+                                             reduction="batchmean")
+
+
+def gen_distill():
+    s, te = f32(6, 10) * 3, f32(6, 10) * 4
+    st = t(s)
+    finish("kl_cls_tau4", {"student": (s, st), "teacher": (te, None)}, [kl_distill(st, t(te, False), 4.0, 1.0)])
+    s, te = f32(2, 3, 3, 4) * 2, f32(2, 3, 3, 4) * 5
+    st = t(s)
+    finish("kl_fomo_tau2_w05", {"student": (s, st), "teacher": (te, None)}, [kl_distill(st, t(te, False), 2.0, 0.5)])
+    s, te = f32(3, 5), f32(3, 5) * 30  # a nearly one-hot teacher at tau 1
+    st = t(s)
+    finish("kl_sharp_tau1", {"student": (s, st), "teacher": (te, None)}, [kl_distill(st, t(te, False), 1.0, 2.0)])
+
+
 def main():
     gen_conv()
     gen_bn()
@@ -246,6 +267,7 @@ def main():
     gen_dense()
     gen_shape()
     gen_losses()
+    gen_distill()
     out = os.path.join(os.path.dirname(os.path.abspath(__file__)), "ops.bin")
     write_golden(out, records)
     print(f"wrote {out}: {len(records)} records, {os.path.getsize(out)} bytes (torch {torch.__version__})")

@@ -172,6 +172,7 @@ static const sscma_bce_attrs bce_mean = {SSCMA_REDUCTION_MEAN, false, false};
 static const sscma_bce_attrs bce_full = {SSCMA_REDUCTION_SUM, true, true};
 static const sscma_regression_loss_attrs reg_mean = {SSCMA_REDUCTION_MEAN, 1.0f};
 static const sscma_regression_loss_attrs reg_sum_b05 = {SSCMA_REDUCTION_SUM, 0.5f};
+static const sscma_kl_div_attrs kl_t4 = {4.0f, 1.0f}, kl_t2_w05 = {2.0f, 0.5f}, kl_t1_w2 = {1.0f, 2.0f};
 
 static const golden_case cases[] = {
     {"conv_3x3_s1_p1", "conv2d", &c_s1p1, {"x", "w", "b"}, false, R5},
@@ -217,6 +218,10 @@ static const golden_case cases[] = {
     {"mse", "mse_loss", &reg_mean, {"x", "y"}, false, R5},
     {"l1", "l1_loss", &reg_mean, {"x", "y"}, false, R5},
     {"smooth_l1_beta05_sum", "smooth_l1_loss", &reg_sum_b05, {"x", "y"}, false, R5},
+    /* distillation: loss_weight * tau^2 * F.kl_div(log_softmax(s / tau), softmax(t / tau), "batchmean") */
+    {"kl_cls_tau4", "kl_div", &kl_t4, {"student", "teacher"}, false, R5},
+    {"kl_fomo_tau2_w05", "kl_div", &kl_t2_w05, {"student", "teacher"}, false, R5},
+    {"kl_sharp_tau1", "kl_div", &kl_t1_w2, {"student", "teacher"}, false, R5},
 };
 
 static void golden_case_fn(size_t index)

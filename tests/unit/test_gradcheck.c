@@ -242,6 +242,7 @@ static const sscma_rtmdet_loss_attrs rtmdet = {.topk = 13, .iou_weight = 3.0f, .
 static const sscma_bce_attrs bce_full = {SSCMA_REDUCTION_SUM, true, true};
 static const sscma_regression_loss_attrs reg_mean = {SSCMA_REDUCTION_MEAN, 1.0f};
 static const sscma_regression_loss_attrs reg_none = {SSCMA_REDUCTION_NONE, 0.5f};
+static const sscma_kl_div_attrs kl_t3 = {3.0f, 1.0f}, kl_t1_w05 = {1.0f, 0.5f};
 static const sscma_regression_loss_attrs reg_batch_mean = {SSCMA_REDUCTION_BATCH_MEAN, 1.0f};
 
 static grad_case cases[96];
@@ -343,6 +344,9 @@ static void build_cases(void)
     add_case((grad_case){"l1_loss", &reg_mean, 2, {F(2, 5, 4), F(2, 5, 4)}, {AWAY, ZERO}});
     add_case((grad_case){"smooth_l1_loss", &reg_mean, 2, {F(2, 5, 4), F(2, 5, 4)}, {AWAY, ZERO}});
     add_case((grad_case){"smooth_l1_loss", &reg_none, 2, {F(3, 2, 3, 4), F(3, 2, 3, 4)}, {AWAY, ZERO}});
+    /* distillation's KL: a classifier's rows and FOMO's cells */
+    add_case((grad_case){"kl_div", &kl_t3, 2, {F(2, 5, 6), F(2, 5, 6)}});
+    add_case((grad_case){"kl_div", &kl_t1_w05, 2, {F(4, 2, 3, 2, 4), F(4, 2, 3, 2, 4)}});
 }
 
 /* Seeded random shapes and attributes for conv2d and the pools: odd sizes, strides, padding, dilation, groups. */
