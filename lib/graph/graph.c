@@ -214,6 +214,31 @@ sscma_status sscma_graph_mark_output(sscma_graph *g, int32_t value)
     return SSCMA_OK;
 }
 
+void sscma_graph_truncate(sscma_graph *g, int32_t n_values, int32_t n_nodes)
+{
+    const sscma_context *ctx = g->ctx;
+    for (; g->n_nodes > n_nodes; g->n_nodes--) {
+        sscma_node *nd = &g->nodes[g->n_nodes - 1];
+        sscma_free(ctx, nd->name, strlen(nd->name) + 1);
+        sscma_free(ctx, nd->attrs, nd->def->attrs_size);
+    }
+    for (; g->n_values > n_values; g->n_values--) {
+        sscma_value *v = &g->values[g->n_values - 1];
+        if (v->kind == SSCMA_VALUE_PARAM || v->kind == SSCMA_VALUE_BUFFER || v->kind == SSCMA_VALUE_CONST) {
+            sscma_free(ctx, v->data, v->bytes);
+            sscma_free(ctx, v->grad, v->bytes);
+            sscma_free(ctx, v->init_offset, v->bytes);
+        }
+        sscma_free(ctx, v->name, strlen(v->name) + 1);
+    }
+    int32_t kept = 0;
+    for (int32_t k = 0; k < g->n_outputs; k++)
+        if (g->outputs[k] < n_values)
+            g->outputs[kept++] = g->outputs[k];
+    g->n_outputs = kept;
+    g->batch = 0;
+}
+
 /* ---- initialisation ---- */
 
 static uint64_t name_hash(const char *s)

@@ -111,6 +111,10 @@ sscma_status sscma_graph_add_node(sscma_graph *g, const char *name, const char *
                                   const int32_t *inputs, int32_t n_inputs, int32_t *outputs, int32_t *n_out);
 sscma_status sscma_graph_mark_output(sscma_graph *g, int32_t value);
 
+/* Removes the values from `n_values` on and the nodes from `n_nodes` on (what was added after those counts were
+ * read: the distillation hook's loss), and their output marks; the plan is invalidated. */
+void sscma_graph_truncate(sscma_graph *g, int32_t n_values, int32_t n_nodes);
+
 /* Sets a parameter's init offset: numel(value) floats copied from `offset`, added after each draw (not applied
  * now: call sscma_graph_init_value). */
 sscma_status sscma_graph_set_init_offset(sscma_graph *g, int32_t value, const float *offset);

@@ -619,6 +619,36 @@ const sscma_model_io_table *sscma_model_io(const sscma_model *model)
     return &model->io;
 }
 
+sscma_status sscma_model_set_loss(sscma_model *model, int32_t value)
+{
+    sscma_graph *g = model->g;
+    if (value < 0 || value >= g->n_values || g->values[value].desc.rank != 0)
+        return sscma_fail(SSCMA_ERR_INVALID_ARGUMENT, "model", "value %d is not a scalar of the graph", (int)value);
+    bool marked = false;
+    for (int32_t k = 0; k < g->n_outputs; k++)
+        marked |= g->outputs[k] == value;
+    sscma_status st = marked ? SSCMA_OK : sscma_graph_mark_output(g, value);
+    if (st != SSCMA_OK)
+        return st;
+    for (int32_t k = 0; k < model->io.n_outputs; k++)
+        if (model->io.outputs[k] == model->io.loss)
+            model->io.outputs[k] = value;
+    model->io.loss = value;
+    g->batch = 0; /* the plan must keep the new loss */
+    return sync_tables(model);
+}
+
+void sscma_model_truncate_graph(sscma_model *model, int32_t n_values, int32_t n_nodes)
+{
+    for (int32_t i = n_values; i < model->g->n_values && i < model->n_views; i++) {
+        sscma_tensor_destroy(model->views[i]);
+        sscma_tensor_destroy(model->grad_views[i]);
+        model->views[i] = model->grad_views[i] = NULL;
+    }
+    sscma_graph_truncate(model->g, n_values, n_nodes);
+    sync_tables(model); /* lists the parameters again; never grows here, so it cannot fail */
+}
+
 sscma_status sscma_model_replace_graph(sscma_model *model, sscma_graph *graph, const int32_t *map)
 {
     sscma_model_io_table io = model->io;

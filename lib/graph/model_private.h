@@ -43,6 +43,16 @@ const sscma_model_io_table *sscma_model_io(const sscma_model *model);
  */
 sscma_status sscma_model_replace_graph(sscma_model *model, sscma_graph *graph, const int32_t *map);
 
+/*
+ * Makes `value`, a scalar of the model's graph, its loss: what backward starts from and the "loss" output (the
+ * distillation hook adds its term this way). Errors: SSCMA_ERR_INVALID_ARGUMENT (not a scalar of the graph).
+ */
+sscma_status sscma_model_set_loss(sscma_model *model, int32_t value);
+
+/* Removes what was added to the graph after it had `n_values` values and `n_nodes` nodes (sscma_graph_truncate),
+ * with the tensor views of those values; the loss and outputs must no longer name them. */
+void sscma_model_truncate_graph(sscma_model *model, int32_t n_values, int32_t n_nodes);
+
 /* The model's context, its config (borrowed, NULL for a model built layer by layer) and its dropout stream state. */
 sscma_context *sscma_model_context(const sscma_model *model);
 json_t *sscma_model_config_json(const sscma_model *model);

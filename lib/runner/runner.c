@@ -693,7 +693,7 @@ sscma_status sscma_runner_trainer(sscma_runner *runner, sscma_trainer **out)
     }
     static const char *const keys[] = {"max_epochs", "val_interval", "val_begin", "optim_wrapper", "param_scheduler",
                                        "val_evaluator", "work_dir", "default_hooks", "custom_hooks", "train_cfg",
-                                       "pred_output", NULL};
+                                       "pred_output", "distill", NULL};
     sscma_loader *train = NULL, *val = NULL;
     sscma_status st = sscma_model_require_loss(runner->model); /* before the loaders, whose targets it lacks */
     if (st == SSCMA_OK)

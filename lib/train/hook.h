@@ -6,6 +6,8 @@
  *   before_run                                once per sscma_trainer_train call
  *   before_epoch                              loader started for loop->epoch (0-based)
  *     before_iter                             before the batch's forward (set rates here)
+ *     before_forward                          the batch is in the model's inputs, planned at its size (distillation
+ *                                             fills the teacher's logits here)
  *     after_forward(loss)                     the loss is known; failing here skips backward and the update
  *     update_failed(status)                   the optimizer step failed; a hook may explain (NaN guard)
  *     after_iter(iter)                        after update and schedule; loop->epoch_iter, iter count it
@@ -67,6 +69,7 @@ typedef struct sscma_hook_ops {
     sscma_status (*before_run)(sscma_hook *h, sscma_train_loop *loop);
     sscma_status (*before_epoch)(sscma_hook *h, sscma_train_loop *loop);
     sscma_status (*before_iter)(sscma_hook *h, sscma_train_loop *loop);
+    sscma_status (*before_forward)(sscma_hook *h, sscma_train_loop *loop);
     sscma_status (*after_forward)(sscma_hook *h, sscma_train_loop *loop, const sscma_hook_iter *it);
     sscma_status (*update_failed)(sscma_hook *h, sscma_train_loop *loop, sscma_status status);
     sscma_status (*after_iter)(sscma_hook *h, sscma_train_loop *loop, const sscma_hook_iter *it);
@@ -106,6 +109,11 @@ sscma_status sscma_hook_logger_create(const sscma_context *ctx, json_t *node, co
 sscma_status sscma_hook_early_stop_create(const sscma_context *ctx, json_t *node, const char *where, const char *what,
                                           sscma_hook **out);
 sscma_status sscma_hook_checkpoint_create(const sscma_context *ctx, json_t *node, const char *where, sscma_hook **out);
+/* Knowledge distillation (top-level `distill`, hook_distill.c): a teacher model from node's teacher_ckpt runs beside
+ * the student; attach adds loss_weight * tau^2 * KL to the student's loss, destroy takes it out again. */
+sscma_status sscma_hook_distill_create(const sscma_context *ctx, json_t *node, const char *where, sscma_hook **out);
+/* The distillation hook's teacher (borrowed), for tests. */
+sscma_model *sscma_hook_distill_teacher(const sscma_hook *h);
 /* PipelineSwitchHook: `train` (not owned) gets node's switch_pipeline before epoch switch_epoch (0-based). */
 sscma_status sscma_hook_pipeline_switch_create(const sscma_context *ctx, json_t *node, const char *where,
                                                const char *what, sscma_loader *train, sscma_hook **out);

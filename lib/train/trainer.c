@@ -85,6 +85,13 @@ static sscma_status hooks_before_iter(sscma_trainer *t)
     return SSCMA_OK;
 }
 
+static sscma_status hooks_before_forward(sscma_trainer *t)
+{
+    sscma_status st;
+    FOR_EACH_HOOK(t, h, before_forward) if ((st = h->ops->before_forward(h, &t->loop)) != SSCMA_OK) return st;
+    return SSCMA_OK;
+}
+
 static sscma_status hooks_after_forward(sscma_trainer *t, const sscma_hook_iter *it)
 {
     sscma_status st;
@@ -229,7 +236,7 @@ typedef struct loop_cfg {
 
 typedef struct trainer_cfg {
     loop_cfg top, train_cfg;
-    json_t *optim_wrapper, *param_scheduler, *val_evaluator, *default_hooks, *custom_hooks, *test_cfg;
+    json_t *optim_wrapper, *param_scheduler, *val_evaluator, *default_hooks, *custom_hooks, *test_cfg, *distill;
     const char *work_dir, *pred_output;
 } trainer_cfg;
 
@@ -254,6 +261,7 @@ static const sscma_field trainer_fields[] = {
     SSCMA_FIELD_JSON_AS("custom_hooks", trainer_cfg, custom_hooks),
     SSCMA_FIELD_STRING(trainer_cfg, pred_output, "logits"),
     SSCMA_FIELD_JSON_AS("test_cfg", trainer_cfg, test_cfg),
+    SSCMA_FIELD_JSON_AS("distill", trainer_cfg, distill),
     SSCMA_FIELD_OBJECT(trainer_cfg, train_cfg, train_cfg_fields),
     SSCMA_FIELD_END,
 };
@@ -306,9 +314,14 @@ static sscma_status parse_config(sscma_trainer *t, json_t *cfg, const char *wher
     sscma_hook *guard = NULL;
     if ((st = sscma_hook_nan_guard_create(t->ctx, &guard)) != SSCMA_OK ||
         (st = set_hook(t, HOOK_NAN_GUARD, guard)) != SSCMA_OK ||
-        (st = parse_default_hooks(t, c.default_hooks, *sched, where)) != SSCMA_OK)
+        (st = parse_default_hooks(t, c.default_hooks, *sched, where)) != SSCMA_OK ||
+        (st = parse_custom_hooks(t, c.custom_hooks, where)) != SSCMA_OK)
         return st;
-    return parse_custom_hooks(t, c.custom_hooks, where);
+    sscma_hook *distill = NULL; /* the teacher's forward before each step's; its KL term joins the loss at attach */
+    if (c.distill != NULL && ((st = sscma_hook_distill_create(t->ctx, c.distill, where, &distill)) != SSCMA_OK ||
+                              (st = set_hook(t, -1, distill)) != SSCMA_OK))
+        return st;
+    return SSCMA_OK;
 }
 
 /* ---- batches ---- */
@@ -792,7 +805,8 @@ static sscma_status forward(sscma_trainer *t, int64_t count, double *loss)
     float *value = NULL;
     sscma_status st;
     if ((st = prepare(t, count, 1)) != SSCMA_OK || (st = feed(t, t->images, t->labels, count)) != SSCMA_OK ||
-        (st = sscma_model_zero_grad(t->model)) != SSCMA_OK || (st = sscma_model_forward(t->model)) != SSCMA_OK ||
+        (st = sscma_model_zero_grad(t->model)) != SSCMA_OK || (st = hooks_before_forward(t)) != SSCMA_OK ||
+        (st = sscma_model_forward(t->model)) != SSCMA_OK ||
         (st = sscma_model_output(t->model, "loss", &loss_view)) != SSCMA_OK)
         return st;
     sscma_tensor_data(loss_view, (void **)&value);

@@ -96,6 +96,7 @@ static sscma_status hook_from(const char *text, int which)
     sscma_status st = which == 0   ? sscma_hook_ema_create(ctx, node, "trainer", "custom_hooks[1]", &h)
                       : which == 1 ? sscma_hook_early_stop_create(ctx, node, "trainer", "custom_hooks[0]", &h)
                       : which == 2 ? sscma_hook_checkpoint_create(ctx, node, "trainer", &h)
+                      : which == 4 ? sscma_hook_distill_create(ctx, node, "trainer", &h)
                                    : sscma_hook_yolov5_create(ctx, node, "trainer", "default_hooks.param_scheduler", NULL, &h);
     if (h != NULL && h->ops->destroy != NULL)
         h->ops->destroy(h);
@@ -130,6 +131,17 @@ static void hooks_name_the_json_path(void)
                 "trainer: default_hooks.param_scheduler.type: expected ParamSchedulerHook or YOLOv5ParamSchedulerHook, "
                 "got \"StepHook\"");
     CHECK_OK(hook_from("{\"type\": \"EarlyStoppingHook\", \"monitor\": \"loss\", \"stopping_threshold\": null}", 1));
+    /* the top-level distill (knowledge distillation) */
+    CHECK_FAILS(hook_from("{\"teacher_ckpt\": \"t.ckpt\", \"temperature\": 4}", 4), SSCMA_ERR_CONFIG,
+                "trainer: distill: unknown key 'temperature'; valid keys: teacher_ckpt, tau, loss_weight");
+    CHECK_FAILS(hook_from("{\"teacher_ckpt\": \"t.ckpt\", \"tau\": 0}", 4), SSCMA_ERR_CONFIG,
+                "trainer: distill.tau: expected a temperature > 0 (at most 1000), got 0");
+    CHECK_FAILS(hook_from("{\"teacher_ckpt\": \"t.ckpt\", \"loss_weight\": -1}", 4), SSCMA_ERR_CONFIG,
+                "trainer: distill.loss_weight: expected a number 0..1e6, got -1");
+    CHECK_FAILS(hook_from("{\"teacher_ckpt\": \"t.ckpt\", \"tau\": \"4\"}", 4), SSCMA_ERR_CONFIG,
+                "trainer: distill.tau: expected a number, got \"4\"");
+    CHECK_FAILS(hook_from("{\"teacher_ckpt\": 3}", 4), SSCMA_ERR_CONFIG,
+                "trainer: distill.teacher_ckpt: expected a string, got 3");
 }
 
 /* A config loaded from a file: the runner's messages start with the file, then the JSON path. */

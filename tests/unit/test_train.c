@@ -18,6 +18,7 @@
 #include "fixture_files.h"
 #include "golden.h"
 #include "harness.h"
+#include "io/checkpoint.h"
 #include "train/hook.h"
 #include "train/state.h"
 
@@ -872,6 +873,173 @@ static void resume_removes_only_its_own_files(void)
     free_stack(&a);
 }
 
+/* ---- knowledge distillation (hook_distill.c) ---- */
+
+/* A teacher for model_cfg's student: the same family at widen_factor `widen` (`classes` classes), trained for
+ * `epochs` epochs (0: as initialised), saved to `path`. */
+static void make_teacher(const char *path, double widen, int classes, int epochs)
+{
+    char cfg[512];
+    snprintf(cfg, sizeof cfg,
+             "{\"type\": \"ImageClassifier\", \"input_size\": [16, 16],"
+             " \"backbone\": {\"type\": \"MobileNetV2\", \"widen_factor\": %g, \"in_channels\": 1},"
+             " \"head\": {\"type\": \"LinearClsHead\", \"num_classes\": %d}}", widen, classes);
+    stack s;
+    memset(&s, 0, sizeof s);
+    CHECK_OK(make_stack(&s, "{\"max_epochs\": 1, \"optim_wrapper\": {\"optimizer\": {\"type\": \"SGD\"}}}"));
+    sscma_trainer_destroy(s.trainer), s.trainer = NULL;
+    sscma_model_destroy(s.model), s.model = NULL;
+    CHECK_OK(sscma_model_create(ctx, cfg, &s.model));
+    if (epochs > 0) {
+        char tcfg[256];
+        snprintf(tcfg, sizeof tcfg, "{\"max_epochs\": %d, \"optim_wrapper\": {\"optimizer\": {\"type\": \"AdamW\", "
+                 "\"lr\": 0.01}}}", epochs);
+        CHECK_OK(sscma_trainer_create(s.model, s.train, NULL, tcfg, &s.trainer));
+        CHECK_OK(sscma_trainer_train(s.trainer));
+    }
+    CHECK_OK(sscma_model_save(s.model, path, 0));
+    free_stack(&s);
+}
+
+/* The tensor names of a checkpoint, one string "a,b,c,". */
+static void tensor_names(const char *path, char *out, size_t size)
+{
+    sscma_ckpt ck;
+    out[0] = '\0';
+    CHECK_OK(sscma_ckpt_read(ctx, path, &ck));
+    size_t i, n = 0;
+    json_t *item;
+    json_array_foreach(ck.tensors, i, item)
+        n += (size_t)snprintf(out + n, n < size ? size - n : 0, "%s,", json_string_value(json_object_get(item, "name")));
+    sscma_ckpt_close(&ck);
+}
+
+#define DISTILL_SGD "\"max_epochs\": 2, \"optim_wrapper\": {\"optimizer\": {\"type\": \"SGD\", \"lr\": 0.05, \"momentum\": 0.9}}"
+
+/*
+ * With loss_weight 0 the teacher runs and its term is in the graph, yet the student's weights are the bits of a run
+ * without distillation; with loss_weight 1 they differ. The teacher's weights stay those of its file, neither it nor
+ * its optimizer state is in the student's checkpoints, and once the trainer is gone the student is as it was.
+ */
+static void distillation_changes_only_the_loss(void)
+{
+    char teacher[256], cfg[1024], plain_ckpt[256], kd_ckpt[256], plain_names[8192], kd_names[8192];
+    const char *which = NULL;
+    snprintf(teacher, sizeof teacher, "%s/teacher.ckpt", tmpdir);
+    make_teacher(teacher, 0.5, 4, 2);
+    stack plain, zero, kd;
+    snprintf(cfg, sizeof cfg, "{%s}", DISTILL_SGD);
+    CHECK_OK(make_stack(&plain, cfg));
+    int32_t layers = 0, layers_kd = 0;
+    CHECK_OK(sscma_model_layer_count(plain.model, &layers));
+    snprintf(cfg, sizeof cfg, "{%s, \"distill\": {\"teacher_ckpt\": \"%s\", \"tau\": 4, \"loss_weight\": 0}}",
+             DISTILL_SGD, teacher);
+    CHECK_OK(make_stack(&zero, cfg));
+    if (plain.trainer == NULL || zero.trainer == NULL)
+        return free_stack(&zero), free_stack(&plain);
+    CHECK_OK(sscma_model_layer_count(zero.model, &layers_kd));
+    CHECK_INT_EQ(layers_kd, layers + 2); /* kl_div and the sum */
+    CHECK_OK(sscma_trainer_train(plain.trainer));
+    CHECK_OK(sscma_trainer_train(zero.trainer));
+    if (!same_weights(plain.model, zero.model, &which))
+        test_fail(__FILE__, __LINE__, "loss_weight 0 changed the student's weights (first: %s)", which);
+    /* loss_weight 1, the hook made by hand to reach its teacher */
+    snprintf(cfg, sizeof cfg, "{%s}", DISTILL_SGD);
+    CHECK_OK(make_stack(&kd, cfg));
+    char node_text[512];
+    snprintf(node_text, sizeof node_text, "{\"teacher_ckpt\": \"%s\", \"tau\": 4, \"loss_weight\": 1}", teacher);
+    json_t *node = json_loads(node_text, 0, NULL);
+    sscma_hook *h = NULL;
+    CHECK_OK(sscma_hook_distill_create(ctx, node, "test", &h));
+    json_decref(node);
+    if (kd.trainer == NULL || h == NULL)
+        return free_stack(&kd), free_stack(&zero), free_stack(&plain);
+    CHECK_OK(sscma_trainer_add_hook(kd.trainer, h));
+    CHECK_OK(sscma_trainer_train(kd.trainer));
+    CHECK(!same_weights(plain.model, kd.model, &which));
+    sscma_model *fresh = NULL;
+    CHECK_OK(sscma_model_create(ctx, "{\"type\": \"ImageClassifier\", \"input_size\": [16, 16], \"backbone\": "
+                                     "{\"type\": \"MobileNetV2\", \"widen_factor\": 0.5, \"in_channels\": 1}, "
+                                     "\"head\": {\"type\": \"LinearClsHead\", \"num_classes\": 4}}", &fresh));
+    CHECK_OK(sscma_model_load(fresh, teacher));
+    if (!same_weights(fresh, sscma_hook_distill_teacher(h), &which))
+        test_fail(__FILE__, __LINE__, "training changed the teacher (first: %s)", which);
+    sscma_model_destroy(fresh);
+    /* the checkpoints of both runs name the same tensors: the student's, its optimizer's, nothing of the teacher */
+    snprintf(plain_ckpt, sizeof plain_ckpt, "%s/plain.ckpt", tmpdir);
+    snprintf(kd_ckpt, sizeof kd_ckpt, "%s/kd.ckpt", tmpdir);
+    CHECK_OK(sscma_trainer_save(plain.trainer, plain_ckpt));
+    CHECK_OK(sscma_trainer_save(kd.trainer, kd_ckpt));
+    tensor_names(plain_ckpt, plain_names, sizeof plain_names);
+    tensor_names(kd_ckpt, kd_names, sizeof kd_names);
+    CHECK_STR_EQ(kd_names, plain_names);
+    CHECK(strstr(kd_names, "teacher") == NULL);
+    /* the student's checkpoint loads into a plain model of its config */
+    sscma_model *student = NULL;
+    CHECK_OK(sscma_model_create(ctx, model_cfg, &student));
+    CHECK_OK(sscma_model_load(student, kd_ckpt));
+    CHECK(same_weights(student, kd.model, &which));
+    sscma_model_destroy(student);
+    /* the trainer gone, the model has its own layers and inputs again */
+    sscma_trainer_destroy(zero.trainer), zero.trainer = NULL;
+    CHECK_OK(sscma_model_layer_count(zero.model, &layers_kd));
+    CHECK_INT_EQ(layers_kd, layers);
+    sscma_tensor *view = NULL;
+    CHECK_OK(sscma_model_prepare(zero.model, 2, 1));
+    CHECK_FAILS(sscma_model_input(zero.model, "teacher_logits", &view), SSCMA_ERR_NOT_FOUND, "inputs: image, target");
+    free_stack(&kd);
+    free_stack(&zero);
+    free_stack(&plain);
+}
+
+/* A distilling run resumed from its epoch-1 checkpoint ends with the bits of the run that went straight through. */
+static void distillation_resumes_bit_identically(void)
+{
+    char teacher[256], cfg[1024], dir_a[128], dir_b[128], path[256];
+    const char *which = NULL;
+    snprintf(teacher, sizeof teacher, "%s/teacher_resume.ckpt", tmpdir);
+    make_teacher(teacher, 0.5, 4, 1);
+    work_dir(dir_a, sizeof dir_a, "kd_straight");
+    work_dir(dir_b, sizeof dir_b, "kd_resumed");
+#define KD_RESUME_CFG "{%s, \"work_dir\": \"%s\", \"default_hooks\": {\"checkpoint\": {\"interval\": 1}}," \
+                      " \"distill\": {\"teacher_ckpt\": \"%s\", \"tau\": 2, \"loss_weight\": 0.5}}"
+    stack a, b;
+    snprintf(cfg, sizeof cfg, KD_RESUME_CFG, DISTILL_SGD, dir_a, teacher);
+    CHECK_OK(make_stack(&a, cfg));
+    snprintf(cfg, sizeof cfg, KD_RESUME_CFG, DISTILL_SGD, dir_b, teacher);
+    CHECK_OK(make_stack(&b, cfg));
+    if (a.trainer == NULL || b.trainer == NULL)
+        return free_stack(&b), free_stack(&a);
+    CHECK_OK(sscma_trainer_train(a.trainer));
+    snprintf(path, sizeof path, "%s/epoch_1.ckpt", dir_a);
+    CHECK_OK(sscma_trainer_resume(b.trainer, path));
+    CHECK_OK(sscma_trainer_train(b.trainer));
+    if (!same_weights(a.model, b.model, &which))
+        test_fail(__FILE__, __LINE__, "1 + resume + 1 distilled epochs differ from 2 straight (first: %s)", which);
+    free_stack(&b);
+    free_stack(&a);
+}
+
+/* A teacher that does not fit the student, or a file that is not one, is refused when the trainer is made. */
+static void distillation_errors(void)
+{
+    char teacher[256], cfg[1024];
+    stack s;
+    snprintf(teacher, sizeof teacher, "%s/teacher_3.ckpt", tmpdir);
+    make_teacher(teacher, 0.5, 3, 0);
+    snprintf(cfg, sizeof cfg, "{%s, \"distill\": {\"teacher_ckpt\": \"%s\"}}", DISTILL_SGD, teacher);
+    CHECK_FAILS(make_stack(&s, cfg), SSCMA_ERR_SHAPE,
+                "distill.teacher_ckpt: the teacher's logits are f32[1, 3], the student's f32[1, 4]");
+    free_stack(&s);
+    snprintf(cfg, sizeof cfg, "{%s, \"distill\": {\"teacher_ckpt\": \"%s/none.ckpt\"}}", DISTILL_SGD, tmpdir);
+    CHECK_FAILS(make_stack(&s, cfg), SSCMA_ERR_IO, "none.ckpt");
+    free_stack(&s);
+    snprintf(cfg, sizeof cfg, "{%s, \"distill\": {\"tau\": 4}}", DISTILL_SGD);
+    CHECK_FAILS(make_stack(&s, cfg), SSCMA_ERR_CONFIG,
+                "trainer: distill.teacher_ckpt: expected the teacher's checkpoint (a file path), missing");
+    free_stack(&s);
+}
+
 int main(int argc, char **argv)
 {
     static const test_case cases[] = {
@@ -885,6 +1053,9 @@ int main(int argc, char **argv)
         TEST_CASE(trainer_runs_the_yolov5_hook),
         TEST_CASE(added_hook_sees_events_in_order),
         TEST_CASE(resume_removes_only_its_own_files),
+        TEST_CASE(distillation_changes_only_the_loss),
+        TEST_CASE(distillation_resumes_bit_identically),
+        TEST_CASE(distillation_errors),
     };
     if (fixture_tmpdir_make(tmpdir, sizeof tmpdir, "sscma-train") != 0 ||
         golden_load(&sched_golden, GOLDEN_DIR "/sched.bin") != 0)
