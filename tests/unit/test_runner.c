@@ -328,6 +328,64 @@ static void mmengine_detection_config(void)
     sscma_config_destroy(c);
 }
 
+/* Trains the FOMO config with `extra` one epoch and copies its parameters (all of them, in order) into w. */
+static size_t train_fomo(const char *data, const char *extra, float *w, size_t cap, const char *save_to)
+{
+    char text[4096];
+    sscma_config *c = parse(fomo_config(text, sizeof text, data, extra));
+    sscma_runner *r = NULL;
+    sscma_trainer *t = NULL;
+    sscma_model *m = NULL;
+    size_t n = 0;
+    CHECK_OK(sscma_runner_create(ctx, c, &r));
+    if (r != NULL)
+        CHECK_OK(sscma_runner_trainer(r, &t));
+    if (t != NULL && sscma_runner_model(r, &m) == SSCMA_OK) {
+        CHECK_OK(sscma_trainer_train(t));
+        int32_t count = 0;
+        sscma_model_param_count(m, &count);
+        for (int32_t i = 0; i < count; i++) {
+            sscma_tensor *v = NULL;
+            size_t bytes = 0;
+            void *d = NULL;
+            sscma_model_param(m, i, NULL, NULL, &v, NULL);
+            sscma_tensor_size_bytes(v, &bytes);
+            sscma_tensor_data(v, &d);
+            if (n + bytes / 4 <= cap)
+                memcpy(w + n, d, bytes);
+            n += bytes / 4;
+        }
+        if (save_to != NULL)
+            CHECK_OK(sscma_model_save(m, save_to, 0));
+    }
+    sscma_runner_destroy(r);
+    sscma_config_destroy(c);
+    return n;
+}
+
+/* The top-level distill reaches the trainer; FOMO distils per cell: weight 0 leaves the weights of a plain run. */
+static void fomo_distills_through_the_runner(void)
+{
+    char data[128], teacher[256], extra[512];
+    compose_once(data, sizeof data);
+    snprintf(teacher, sizeof teacher, "%s/fomo_teacher.ckpt", tmpdir);
+    enum { CAP = 1 << 20 };
+    float *plain = malloc(CAP * sizeof *plain), *zero = malloc(CAP * sizeof *zero), *kd = malloc(CAP * sizeof *kd);
+    if (plain == NULL || zero == NULL || kd == NULL)
+        return free(plain), free(zero), free(kd), test_fail(__FILE__, __LINE__, "out of memory");
+    size_t n = train_fomo(data, NULL, plain, CAP, teacher);
+    snprintf(extra, sizeof extra, "\"distill\": {\"teacher_ckpt\": \"%s\", \"tau\": 2, \"loss_weight\": 0}", teacher);
+    CHECK(train_fomo(data, extra, zero, CAP, NULL) == n);
+    snprintf(extra, sizeof extra, "\"distill\": {\"teacher_ckpt\": \"%s\", \"tau\": 2, \"loss_weight\": 1}", teacher);
+    CHECK(train_fomo(data, extra, kd, CAP, NULL) == n);
+    CHECK(n > 0 && n <= CAP);
+    if (n > 0 && n <= CAP) {
+        CHECK(memcmp(plain, zero, n * sizeof *plain) == 0);
+        CHECK(memcmp(plain, kd, n * sizeof *plain) != 0);
+    }
+    free(plain), free(zero), free(kd);
+}
+
 static void runner_errors_name_the_key(void)
 {
     char data[128], text[4096];
@@ -379,6 +437,9 @@ static void runner_errors_name_the_key(void)
         {"optim_wrapper.optimizer.momentun=0.9",
          "optimizer: optim_wrapper.optimizer: unknown key 'momentun'; valid keys: type, lr, betas"},
         {"optim_wrapper.optimizer.lr=-1", "optim_wrapper.optimizer.lr: expected a number 0..1000000, got -1"},
+        /* the top-level distill goes to the trainer */
+        {"distill.tau=4", "distill.teacher_ckpt: expected the teacher's checkpoint (a file path), missing"},
+        {"distill.teacher_ckpt=/nonexistent/teacher.ckpt", "/nonexistent/teacher.ckpt"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         c = parse(fomo_config(text, sizeof text, data, NULL));
@@ -687,6 +748,7 @@ int main(int argc, char **argv)
         TEST_CASE(recipe_trains_and_evaluates),
         TEST_CASE(mmengine_detection_config),
         TEST_CASE(runner_errors_name_the_key),
+        TEST_CASE(fomo_distills_through_the_runner),
         TEST_CASE(predictions_follow_the_device),
         TEST_CASE(classifier_top_k),
         TEST_CASE(overrides_win_over_aliases),
