@@ -90,5 +90,15 @@ ok "stats (text): the findings with their files" sh -c \
      grep -q "^outlier image (dark): set/train/000110.png has mean brightness" dirty-train.txt &&
      grep -q "^rare class: 4 (Rare) has 2 images, fewer than" dirty-train.txt && grep -q "^outliers: 5$" dirty-train.txt'
 
+# Class folders (CustomDataset): files named from the folders as the library lists them.
+mkdir -p folders/train/a folders/train/b folders/valid/a folders/valid/b
+cp set/train/000001.png set/train/000002.png folders/train/a/ && cp set/train/000003.png folders/train/b/
+cp set/train/000004.png folders/valid/a/ && cp set/train/000002.png folders/valid/b/leak.png
+"$SSCMA" dataset check "$SRC/configs/classification/mobnetv2_0.35_folder.json" --cfg-options data_root=folders \
+    --json >folders.json 2>/dev/null
+ok "check of class folders: the copy across splits, named by its files" json folders.json \
+    "files(d['duplicates']['exact']) == [['folders/train//a/000002.png', 'folders/valid//b/leak.png']] \
+     and d['duplicates']['near'] == []"
+
 echo "1..$n"
 [ "$failed" -eq 0 ]

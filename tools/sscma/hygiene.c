@@ -5,9 +5,12 @@
  * file where the dataset has one (hyg_names).
  */
 #define _POSIX_C_SOURCE 200809L
+#include <dirent.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
 
 #include "cli.h"
 #include "hygiene.h"
@@ -148,10 +151,133 @@ void hyg_names_free(hyg_names *n)
     n->names = NULL, n->count = 0;
 }
 
+/* A growing list of strings (malloc'd). */
+typedef struct strlist {
+    char **items;
+    int64_t count, cap;
+    bool failed;
+} strlist;
+
+static void strlist_push(strlist *l, const char *s)
+{
+    if (l->failed)
+        return;
+    if (l->count == l->cap) {
+        int64_t cap = l->cap > 0 ? l->cap * 2 : 64;
+        char **grown = realloc(l->items, (size_t)cap * sizeof *grown);
+        if (grown == NULL) {
+            l->failed = true;
+            return;
+        }
+        l->items = grown, l->cap = cap;
+    }
+    if ((l->items[l->count] = strdup(s)) == NULL)
+        l->failed = true;
+    else
+        l->count++;
+}
+
+static void strlist_free(strlist *l)
+{
+    for (int64_t i = 0; i < l->count; i++)
+        free(l->items[i]);
+    free(l->items);
+    memset(l, 0, sizeof *l);
+}
+
+static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+static bool is_image_name(const char *name)
+{
+    const char *dot = strrchr(name, '.');
+    return dot != NULL && (strcasecmp(dot, ".jpg") == 0 || strcasecmp(dot, ".jpeg") == 0 ||
+                           strcasecmp(dot, ".png") == 0 || strcasecmp(dot, ".bmp") == 0);
+}
+
 /*
- * The file of each sample of `split`, from its dataset config: for a dataset with a COCO annotation file (ann_file),
- * data_root/data_prefix.img/file_name of each image record in file order, then "indices" applied, as the library
- * reads them. Used only when that gives exactly `size` names (a record left out for a defect would shift them);
+ * The entries of `dir` (no dot files) in strcmp order; with `images`, image files below it recursively (depth 32),
+ * else its sub-folders' names. As the library lists a CustomDataset (lib/data/folder.c).
+ */
+static void scan(const char *dir, bool images, strlist *out, int depth)
+{
+    DIR *d = depth <= 32 ? opendir(dir) : NULL;
+    if (d == NULL)
+        return;
+    strlist entries = {0};
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL)
+        if (e->d_name[0] != '.')
+            strlist_push(&entries, e->d_name);
+    closedir(d);
+    if (entries.count > 0)
+        qsort(entries.items, (size_t)entries.count, sizeof *entries.items, cmp_str);
+    for (int64_t i = 0; i < entries.count; i++) {
+        char path[4096];
+        struct stat sb;
+        if (snprintf(path, sizeof path, "%s/%s", dir, entries.items[i]) >= (int)sizeof path || stat(path, &sb) != 0)
+            continue;
+        if (!images && S_ISDIR(sb.st_mode))
+            strlist_push(out, entries.items[i]);
+        else if (images && S_ISDIR(sb.st_mode))
+            scan(path, true, out, depth + 1);
+        else if (images && S_ISREG(sb.st_mode) && is_image_name(entries.items[i]))
+            strlist_push(out, path);
+    }
+    out->failed = out->failed || entries.failed;
+    strlist_free(&entries);
+}
+
+/* The files of a CustomDataset: data_root[/data_prefix]/<class>/..., classes from "classes" or sorted folders. */
+static void folder_files(json_t *ds, strlist *files)
+{
+    const char *root = json_string_value(json_object_get(ds, "data_root"));
+    const char *prefix = json_string_value(json_object_get(ds, "data_prefix"));
+    if (root == NULL)
+        return;
+    char base[2048];
+    snprintf(base, sizeof base, "%s%s%s", root, prefix ? "/" : "", prefix ? prefix : "");
+    strlist classes = {0};
+    json_t *given = json_object_get(ds, "classes"), *item;
+    size_t i;
+    if (json_is_array(given))
+        json_array_foreach(given, i, item) strlist_push(&classes, json_is_string(item) ? json_string_value(item) : "");
+    else
+        scan(base, false, &classes, 0);
+    for (int64_t k = 0; k < classes.count; k++) {
+        char dir[4096];
+        if (snprintf(dir, sizeof dir, "%s/%s", base, classes.items[k]) < (int)sizeof dir)
+            scan(dir, true, files, 0);
+    }
+    files->failed = files->failed || classes.failed;
+    strlist_free(&classes);
+}
+
+/* The image files of a COCO annotation file (ann_file): data_root/data_prefix.img/file_name in file order. */
+static void coco_files(json_t *ds, strlist *files)
+{
+    const char *root = json_string_value(json_object_get(ds, "data_root"));
+    const char *ann = json_string_value(json_object_get(ds, "ann_file"));
+    json_t *prefix = json_object_get(ds, "data_prefix");
+    const char *img = json_is_string(prefix) ? json_string_value(prefix)
+                                             : json_string_value(json_object_get(prefix, "img"));
+    char path[4096], dir[4096];
+    snprintf(path, sizeof path, "%s%s%s", ann[0] == '/' || root == NULL ? "" : root,
+             ann[0] == '/' || root == NULL ? "" : "/", ann);
+    snprintf(dir, sizeof dir, "%s%s%s", root ? root : ".", img ? "/" : "", img ? img : "");
+    json_t *doc = json_load_file(path, 0, NULL), *item;
+    size_t i, dl = strlen(dir);
+    json_array_foreach(json_object_get(doc, "images"), i, item) {
+        const char *name = json_string_value(json_object_get(item, "file_name"));
+        char file[8192];
+        snprintf(file, sizeof file, "%s%s%s", dir, dl > 0 && dir[dl - 1] == '/' ? "" : "/", name ? name : "");
+        strlist_push(files, file);
+    }
+    json_decref(doc);
+}
+
+/*
+ * The file of each sample of `split`, from its dataset config: the image records of a COCO annotation file (ann_file)
+ * or the files of a CustomDataset, then "indices" applied, as the library reads them. Used only when that gives exactly `size` names (a record left out for a defect would shift them);
  * otherwise, and for other formats, names stay NULL and findings name "<split> sample N".
  */
 void hyg_names_load(sscma_config *cfg, const char *split, int64_t size, hyg_names *out)
@@ -164,41 +290,26 @@ void hyg_names_load(sscma_config *cfg, const char *split, int64_t size, hyg_name
         if (sscma_config_get(cfg, "val_dataloader.dataset", &text) != SSCMA_OK)
             return;
     json_t *ds = text != NULL ? json_loads(text, 0, NULL) : NULL;
-    const char *root = json_string_value(json_object_get(ds, "data_root"));
-    const char *ann = json_string_value(json_object_get(ds, "ann_file"));
-    json_t *prefix = json_object_get(ds, "data_prefix");
-    const char *img = json_is_string(prefix) ? json_string_value(prefix)
-                                             : json_string_value(json_object_get(prefix, "img"));
-    json_t *doc = NULL, *images = NULL;
-    char path[4096], dir[4096];
-    if (ann != NULL) {
-        snprintf(path, sizeof path, "%s%s%s", ann[0] == '/' || root == NULL ? "" : root,
-                 ann[0] == '/' || root == NULL ? "" : "/", ann);
-        snprintf(dir, sizeof dir, "%s%s%s", root ? root : ".", img ? "/" : "", img ? img : "");
-        doc = json_load_file(path, 0, NULL);
-        images = json_object_get(doc, "images");
-    }
-    int64_t n_img = json_is_array(images) ? (int64_t)json_array_size(images) : 0;
+    const char *type = json_string_value(json_object_get(ds, "type"));
+    const char *dot = type != NULL ? strrchr(type, '.') : NULL; /* a registry scope ("mmcls.CustomDataset") */
+    strlist files = {0};
+    if (json_is_string(json_object_get(ds, "ann_file")))
+        coco_files(ds, &files);
+    else if (type != NULL && strcmp(dot != NULL ? dot + 1 : type, "CustomDataset") == 0)
+        folder_files(ds, &files);
     json_t *indices = json_object_get(ds, "indices");
-    int64_t n = json_is_integer(indices) ? (json_integer_value(indices) < n_img ? json_integer_value(indices) : n_img)
+    int64_t n = json_is_integer(indices) ? (json_integer_value(indices) < files.count ? json_integer_value(indices)
+                                                                                     : files.count)
                 : json_is_array(indices) ? (int64_t)json_array_size(indices)
-                                         : n_img;
-    if (n == size && n > 0 && (out->names = calloc((size_t)n, sizeof *out->names)) != NULL) {
+                                         : files.count;
+    if (!files.failed && n == size && n > 0 && (out->names = calloc((size_t)n, sizeof *out->names)) != NULL) {
         out->count = n;
-        size_t dl = strlen(dir);
         for (int64_t i = 0; i < n; i++) {
             int64_t k = json_is_array(indices) ? json_integer_value(json_array_get(indices, (size_t)i)) : i;
-            const char *name = json_string_value(json_object_get(json_array_get(images, (size_t)k), "file_name"));
-            if (name == NULL) {
-                hyg_names_free(out);
-                break;
-            }
-            size_t len = dl + strlen(name) + 2;
-            if ((out->names[i] = malloc(len)) != NULL)
-                snprintf(out->names[i], len, "%s%s%s", dir, dl > 0 && dir[dl - 1] == '/' ? "" : "/", name);
+            out->names[i] = k >= 0 && k < files.count ? strdup(files.items[k]) : NULL;
         }
     }
-    json_decref(doc);
+    strlist_free(&files);
     json_decref(ds);
 }
 
@@ -208,6 +319,18 @@ const char *hyg_name(const hyg_names *n, const char *split, int64_t index, char 
         return n->names[index];
     snprintf(buf, size, "%s sample %lld", split, (long long)index);
     return buf;
+}
+
+/* The sample's name as a JSON string; a file name that is not UTF-8 (JSON holds no other) gives the sample's number. */
+static json_t *name_json(const hyg_names *n, const char *split, int64_t index)
+{
+    char buf[96];
+    json_t *s = json_string(hyg_name(n, split, index, buf, sizeof buf));
+    if (s == NULL) {
+        snprintf(buf, sizeof buf, "%s sample %lld", split, (long long)index);
+        s = json_string(buf);
+    }
+    return s;
 }
 
 /* ---- duplicates ---- */
@@ -228,9 +351,8 @@ static int cmp_pixels(const void *a, const void *b)
 
 static json_t *image_json(const hyg_image *im, const char *const *splits, const hyg_names *names)
 {
-    char buf[96];
-    return json_pack("{s:s, s:I, s:s}", "split", splits[im->split], "index", (json_int_t)im->index, "file",
-                     hyg_name(&names[im->split], splits[im->split], im->index, buf, sizeof buf));
+    return json_pack("{s:s, s:I, s:o}", "split", splits[im->split], "index", (json_int_t)im->index, "file",
+                     name_json(&names[im->split], splits[im->split], im->index));
 }
 
 /*
@@ -562,8 +684,7 @@ static double z_of(const robust *r, double v) { return r->ok ? (v - r->centre) /
 
 static void add_image_finding(json_t *list, hyg_outliers *o, int64_t i, const char *reason, json_t *detail)
 {
-    char buf[96];
-    json_object_set_new(detail, "file", json_string(hyg_name(&o->names, o->split, i, buf, sizeof buf)));
+    json_object_set_new(detail, "file", name_json(&o->names, o->split, i));
     json_object_set_new(detail, "index", json_integer((json_int_t)i));
     json_object_set_new(detail, "reason", json_string(reason));
     json_array_append_new(list, detail);
