@@ -15,6 +15,17 @@
 #include "cli.h"
 #include "hygiene.h"
 
+/* The sample's u8 pixels [h, w, c] (owned by the sample). */
+static const uint8_t *sample_pixels(const sscma_sample *s, int64_t *h, int64_t *w, int64_t *c)
+{
+    sscma_tensor *t = NULL;
+    void *px = NULL;
+    sscma_sample_image(s, &t);
+    sscma_tensor_dim(t, 0, h), sscma_tensor_dim(t, 1, w), sscma_tensor_dim(t, 2, c);
+    sscma_tensor_data(t, &px);
+    return px;
+}
+
 /* ---- hashes ---- */
 
 /* splitmix64's finaliser: every input bit reaches every output bit. */
@@ -421,12 +432,8 @@ int hyg_duplicates(const cli_args *a, sscma_config *cfg, sscma_runner *runner, c
             sscma_sample *sample = NULL;
             if (sscma_dataset_get(sets[s], i, &sample) != SSCMA_OK)
                 continue; /* an undecodable image is a problem the check lists */
-            sscma_tensor *t = NULL;
             int64_t h = 0, w = 0, c = 0;
-            sscma_sample_image(sample, &t);
-            sscma_tensor_dim(t, 0, &h), sscma_tensor_dim(t, 1, &w), sscma_tensor_dim(t, 2, &c);
-            const uint8_t *px = NULL;
-            sscma_tensor_data(t, (void **)&px);
+            const uint8_t *px = sample_pixels(sample, &h, &w, &c);
             hyg_image *im = &images[n];
             im->split = s, im->index = i, im->group = -1;
             hash64 hs;
@@ -610,12 +617,8 @@ void hyg_outliers_add(hyg_outliers *o, const sscma_sample *s)
         o->failed = true;
         return;
     }
-    sscma_tensor *t = NULL;
     int64_t h = 0, w = 0, c = 0;
-    sscma_sample_image(s, &t);
-    sscma_tensor_dim(t, 0, &h), sscma_tensor_dim(t, 1, &w), sscma_tensor_dim(t, 2, &c);
-    const uint8_t *px = NULL;
-    sscma_tensor_data(t, (void **)&px);
+    const uint8_t *px = sample_pixels(s, &h, &w, &c);
     double sum = 0.0;
     for (int64_t i = 0; i < h * w * c; i++)
         sum += px[i];
