@@ -29,10 +29,9 @@ static int open_for_check(const cli_args *a, sscma_config **cfg, sscma_context *
     char key[96], assignment[128];
     const char *json = NULL;
     /* every split: the duplicate search opens the others too */
+    static const char *const splits[] = {"train", "val", "test"};
     for (int s = 0; s < 3; s++) {
-        const char *name = s == 0 ? split : strcmp(split, "train") == 0 ? (s == 1 ? "val" : "test")
-                                          : strcmp(split, "val") == 0     ? (s == 1 ? "train" : "test")
-                                                                          : (s == 1 ? "train" : "val");
+        const char *name = splits[s];
         snprintf(key, sizeof key, "%s_dataloader.dataset", name);
         if (sscma_config_get(*cfg, key, &json) != SSCMA_OK || json == NULL || json[0] != '{')
             continue;
