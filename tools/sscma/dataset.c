@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 
 #include "cli.h"
+#include "hygiene.h"
 
 static int open_split(const cli_args *a, sscma_config **cfg, sscma_context **ctx, sscma_runner **runner,
                       sscma_dataset **ds, const char *split)
@@ -27,9 +28,14 @@ static int open_for_check(const cli_args *a, sscma_config **cfg, sscma_context *
         return 1;
     char key[96], assignment[128];
     const char *json = NULL;
-    snprintf(key, sizeof key, "%s_dataloader.dataset", split);
-    if (sscma_config_get(*cfg, key, &json) == SSCMA_OK && json != NULL && json[0] == '{') {
-        snprintf(key, sizeof key, "%s_dataloader.dataset.on_defect", split);
+    /* every split: the duplicate search opens the others too */
+    static const char *const splits[] = {"train", "val", "test"};
+    for (int s = 0; s < 3; s++) {
+        const char *name = splits[s];
+        snprintf(key, sizeof key, "%s_dataloader.dataset", name);
+        if (sscma_config_get(*cfg, key, &json) != SSCMA_OK || json == NULL || json[0] != '{')
+            continue;
+        snprintf(key, sizeof key, "%s_dataloader.dataset.on_defect", name);
         snprintf(assignment, sizeof assignment, "%s=\"skip\"", key);
         if (sscma_config_get(*cfg, key, &json) != SSCMA_OK && sscma_config_set(*cfg, assignment) != SSCMA_OK)
             return cli_fail(a, "cannot set the dataset's on_defect");
@@ -48,13 +54,18 @@ static int check(cli_args *a, const char *split)
     sscma_runner *runner = NULL;
     sscma_dataset *ds = NULL;
     int rc = open_for_check(a, &cfg, &ctx, &runner, &ds, split);
+    int64_t problems = 0, n = 0, duplicates = 0;
+    const char *report = NULL;
+    json_t *dups = NULL;
     if (rc == 0) {
-        int64_t problems = 0, n = 0;
-        const char *report = NULL;
         sscma_dataset_size(ds, &n);
-        if (sscma_dataset_check(ds, &problems, &report) != SSCMA_OK) {
+        if (sscma_dataset_check(ds, &problems, &report) != SSCMA_OK)
             rc = cli_fail(a, "check failed");
-        } else if (a->json) {
+        else
+            rc = hyg_duplicates(a, cfg, runner, split, &dups, &duplicates);
+    }
+    if (rc == 0) {
+        if (a->json) {
             json_t *lines = json_array();
             for (const char *p = report; *p;) {
                 const char *e = strchr(p, '\n');
@@ -62,18 +73,19 @@ static int check(cli_args *a, const char *split)
                 json_array_append_new(lines, json_stringn(p, len));
                 p += len + (e != NULL);
             }
-            cli_print_json(json_pack("{s:s, s:I, s:I, s:o}", "split", split, "samples", (json_int_t)n, "problems",
-                                     (json_int_t)problems, "report", lines));
-            rc = problems > 0;
+            cli_print_json(json_pack("{s:s, s:I, s:I, s:o, s:O}", "split", split, "samples", (json_int_t)n, "problems",
+                                     (json_int_t)problems, "report", lines, "duplicates", dups));
         } else {
             fputs(report, stdout);
             if (report[0] != '\0' && report[strlen(report) - 1] != '\n')
                 putchar('\n');
             printf("%s split: %lld samples, %lld problem%s\n", split, (long long)n, (long long)problems,
                    problems == 1 ? "" : "s");
-            rc = problems > 0;
+            hyg_print_duplicates(dups);
         }
+        rc = problems + duplicates > 0;
     }
+    json_decref(dups);
     cli_close(runner, ctx, cfg);
     return rc;
 }
@@ -86,6 +98,8 @@ static int stats(cli_args *a, const char *split)
     sscma_dataset *ds = NULL;
     int rc = open_split(a, &cfg, &ctx, &runner, &ds, split);
     int64_t *images = NULL, *boxes = NULL;
+    hyg_outliers *outliers = NULL;
+    const char **names = NULL;
     if (rc != 0)
         goto done;
     int64_t n = 0, keypoints = 0, unlabeled = 0, min_h = 0, max_h = 0, min_w = 0, max_w = 0;
@@ -94,7 +108,9 @@ static int stats(cli_args *a, const char *split)
     sscma_dataset_num_classes(ds, &k);
     images = calloc((size_t)(k > 0 ? k : 1), sizeof *images);
     boxes = calloc((size_t)(k > 0 ? k : 1), sizeof *boxes);
-    if (images == NULL || boxes == NULL) {
+    names = calloc((size_t)(k > 0 ? k : 1), sizeof *names);
+    outliers = hyg_outliers_create(cfg, split, n);
+    if (images == NULL || boxes == NULL || names == NULL || outliers == NULL) {
         rc = cli_error(a, 1, "out of memory");
         goto done;
     }
@@ -130,12 +146,14 @@ static int stats(cli_args *a, const char *split)
         if (label < 0 && nb == 0)
             unlabeled++;
         keypoints += nk;
+        hyg_outliers_add(outliers, s);
         sscma_sample_destroy(s);
     }
     json_t *classes = json_array();
     for (int32_t c = 0; c < k; c++) {
         const char *name = NULL;
         sscma_dataset_class_name(ds, c, &name);
+        names[c] = name;
         json_t *item = json_pack("{s:s, s:I, s:I}", "name", name ? name : "", "images", (json_int_t)images[c],
                                  "boxes", (json_int_t)boxes[c]);
         if (item == NULL || json_array_append_new(classes, item) != 0) { /* the library refuses such names */
@@ -148,6 +166,14 @@ static int stats(cli_args *a, const char *split)
                             (json_int_t)n, "num_classes", (int)k, "without_annotations", (json_int_t)unlabeled,
                             "keypoints", (json_int_t)keypoints, "height", (json_int_t)min_h, (json_int_t)max_h,
                             "width", (json_int_t)min_w, (json_int_t)max_w, "classes", classes);
+    json_t *found = NULL;
+    int64_t n_found = 0;
+    if (hyg_outliers_finish(a, outliers, images, names, k, &found, &n_found) != 0) {
+        json_decref(out);
+        rc = 1;
+        goto done;
+    }
+    json_object_set_new(out, "outliers", found);
     if (a->json) {
         cli_print_json(out);
     } else {
@@ -163,12 +189,15 @@ static int stats(cli_args *a, const char *split)
             printf("%-24s %10lld %10lld\n", json_string_value(json_object_get(e, "name")), (long long)images[c],
                    (long long)boxes[c]);
         }
+        hyg_print_outliers(found);
         json_decref(out);
     }
     rc = 0;
 done:
     free(images);
     free(boxes);
+    free(names);
+    hyg_outliers_destroy(outliers);
     cli_close(runner, ctx, cfg);
     return rc;
 }

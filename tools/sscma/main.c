@@ -60,8 +60,10 @@ static const cli_command commands[] = {
     {"dataset", cli_dataset,
      "dataset check|stats CONFIG [--split train|val|test] [--cfg-options K=V ...] [--json]\n"
      "       sscma dataset compose --from CONFIG_OR_DIR --out DIR [--count N] [--seed S] [--cfg-options K=V ...]",
-     "check: decodes every sample and lists every problem found (exit 1 when any).\n"
-     "stats: sample, class, box and keypoint counts per class.\n"
+     "check: decodes every sample and lists every problem found, then the exact and near duplicate images within\n"
+     "and across the train/val/test splits (exit 1 when any).\n"
+     "stats: sample, class, box and keypoint counts per class, and the split's outliers (boxes, image sizes,\n"
+     "brightness, rare classes).\n"
      "compose: a COCO detection set (Roboflow layout) composed from a classification dataset: a config's\n"
      "training set, or a folder of IDX files (Fashion-MNIST) or of class folders.",
      1, 2},
