@@ -759,6 +759,14 @@ static sscma_status make_tensor(reader *rd, uint32_t i, int32_t *out)
     if (st != SSCMA_OK)
         return st;
     qm_tensor *qt = &rd->q->t[id];
+#if defined(SSCMA_MICRO)
+    /* the micro runtime reads constants where they lie, in the model's bytes (flash), which outlive it: the copy's
+       block, the last one handed out, goes back to the arena. Depthwise weights are transposed, so copied. */
+    if (data != NULL && bytes > 0 && !dw && (uintptr_t)data % esize == 0) {
+        sscma_free(rd->q->ctx, qt->data, qt->bytes);
+        qt->data = (void *)(uintptr_t)data;
+    } else
+#endif
     if (data != NULL && bytes > 0) { /* an empty tensor (a dimension 0) has no data to copy, nor a block for it */
         if (!dw) {
             memcpy(qt->data, data, bytes);
