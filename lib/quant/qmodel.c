@@ -16,6 +16,7 @@ int64_t sscma_qm_numel(const qm_tensor *t)
     return n;
 }
 
+#if !defined(SSCMA_MICRO) /* descriptions for the op table's kernels and tensor views */
 sscma_desc sscma_qm_desc(const qm_tensor *t, int64_t batch)
 {
     sscma_desc d = sscma_desc_make(t->dtype, t->rank, t->dims);
@@ -23,6 +24,7 @@ sscma_desc sscma_qm_desc(const qm_tensor *t, int64_t batch)
         d.dims[0] = batch;
     return d;
 }
+#endif
 
 sscma_status sscma_qm_create(sscma_context *ctx, sscma_qmodel **out)
 {
