@@ -2,7 +2,8 @@
  * The micro runtime's API on the host (the sscma-micro static library built natively, no QEMU needed): a model read
  * from its bytes gives libsscma's host outputs on every input, the arena size it reports is enough and one byte less
  * is not, and bad calls fail with their status and message.
- * Usage: micro_host MODEL_int8.tflite INPUTS.bin HOST_OUTPUTS.bin MODEL_f32.tflite
+ * Usage: micro_host MODEL_int8.tflite INPUTS.bin HOST_OUTPUTS.bin MODEL_f32.tflite [PREDICTIONS.txt]
+ * PREDICTIONS.txt receives the prediction lines exactly as examples/mcu/main.c prints them, for run-qemu.sh to compare.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +29,13 @@ static int failures = 0;
         CHECK(strstr(sscma_last_error(), (text)) != NULL);                                                     \
     } while (0)
 
+/* "-1.234" with three decimals, as examples/mcu/main.c prints it. */
+static void put_milli(FILE *f, float v)
+{
+    long m = (long)(v * 1000.0f + (v < 0 ? -0.5f : 0.5f));
+    fprintf(f, "%s%ld.%03ld", m < 0 ? "-" : "", (m < 0 ? -m : m) / 1000, (m < 0 ? -m : m) % 1000);
+}
+
 static unsigned char *read_all(const char *path, size_t *size)
 {
     FILE *f = fopen(path, "rb");
@@ -50,7 +58,7 @@ static unsigned char *read_all(const char *path, size_t *size)
 
 int main(int argc, char **argv)
 {
-    if (argc != 5) {
+    if (argc != 5 && argc != 6) {
         fprintf(stderr, "usage: micro_host MODEL_int8.tflite INPUTS.bin HOST_OUTPUTS.bin MODEL_f32.tflite\n");
         return 2;
     }
@@ -71,17 +79,32 @@ int main(int argc, char **argv)
     CHECK(sscma_micro_input(m, 0, &in) == SSCMA_OK);
     CHECK(sscma_micro_output(m, 0, &out) == SSCMA_OK);
     CHECK(in.dtype == 2 && out.dtype == 2 && in.scale > 0 && out.scale > 0); /* SSCMA_DTYPE_I8 */
+    FILE *pf = argc == 6 ? fopen(argv[5], "w") : NULL;
     size_t n = in_bytes / in.bytes, differ = 0;
     CHECK(n >= 20 && n * in.bytes == in_bytes && n * out.bytes == out_bytes);
     for (size_t i = 0; i < n; i++) {
         memcpy(in.data, inputs + i * in.bytes, in.bytes);
         CHECK(sscma_micro_invoke(m) == SSCMA_OK);
         differ += memcmp(out.data, expected + i * out.bytes, out.bytes) != 0;
-        sscma_prediction p[4];
+        sscma_prediction p[8];
         int32_t count = -1;
-        CHECK(sscma_micro_predict(m, NULL, -1.0f, 0.45f, in.dims[2], in.dims[1], p, 4, &count) == SSCMA_OK);
+        CHECK(sscma_micro_predict(m, NULL, -1.0f, 0.45f, in.dims[2], in.dims[1], p, 8, &count) == SSCMA_OK);
         CHECK(count >= 0);
+        if (pf != NULL) {
+            fprintf(pf, "image %zu: %d prediction(s)", i, (int)count);
+            for (int32_t k = 0; k < count && k < 8; k++) {
+                fprintf(pf, "%s class %d score ", k ? ";" : ":", (int)p[k].class_id);
+                put_milli(pf, p[k].score);
+                fprintf(pf, " at ");
+                put_milli(pf, p[k].x);
+                fprintf(pf, ", ");
+                put_milli(pf, p[k].y);
+            }
+            fprintf(pf, "\n");
+        }
     }
+    if (pf != NULL)
+        fclose(pf);
     CHECK(differ == 0);
     printf("# %s: %zu inputs, %zu differ from the host runtime; arena %zu bytes (activations %zu)\n", argv[1], n,
            differ, used, activations);
