@@ -73,10 +73,12 @@ SSCMA_API sscma_status sscma_qmodel_is_int8(const sscma_qmodel *qmodel, int *out
 SSCMA_API sscma_status sscma_qmodel_io_count(const sscma_qmodel *qmodel, int32_t *inputs, int32_t *outputs);
 
 /*
- * Estimates the memory a deployment of the model needs: *weight_bytes, the constants (weights and biases), and
- * *arena_bytes, the peak of the activations alive at once when each is freed after its last reader (the tensor
- * arena of TFLite Micro, without its alignment and scratch buffers), at batch 1. With as_int8 nonzero a float model
- * is measured as its int8 form would be (weights 1 byte, biases 4, activations 1). Either output may be NULL.
+ * The memory a deployment of the model needs: *weight_bytes, the constants (weights and biases), and *arena_bytes,
+ * the activation arena at batch 1 as the runtimes plan it (TFLite Micro's greedy placement: each activation from
+ * its writer to its last reader, largest first at the lowest free 64-byte aligned offset), which is exactly what
+ * sscma_qmodel_prepare(model, 1) and the micro runtime allocate for the activations (<sscma/micro.h>). With as_int8
+ * nonzero a float model is measured as its int8 form would be (weights 1 byte, biases 4, activations 1). Either
+ * output may be NULL.
  * Errors: NULL qmodel, out of memory.
  */
 SSCMA_API sscma_status sscma_qmodel_memory(const sscma_qmodel *qmodel, int as_int8, int64_t *weight_bytes,

@@ -4,8 +4,13 @@
 
 #include "core/internal.h"
 
-/* The only mutable state outside handles: one message per thread. */
+/* The only mutable state outside handles: one message per thread (the micro runtime has one thread and keeps a
+ * shorter message). */
+#if defined(SSCMA_MICRO)
+static char last_error[256];
+#else
 static _Thread_local char last_error[1024];
+#endif
 
 const char *sscma_status_string(sscma_status status)
 {

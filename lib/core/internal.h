@@ -5,10 +5,12 @@
 #ifndef SSCMA_LIB_CORE_INTERNAL_H
 #define SSCMA_LIB_CORE_INTERNAL_H
 
-#include <pthread.h>
 #include <stdarg.h>
-#include <stdatomic.h>
 #include <stddef.h>
+#if !defined(SSCMA_MICRO)
+#  include <pthread.h>
+#  include <stdatomic.h>
+#endif
 
 #include "sscma/core.h"
 
@@ -42,6 +44,16 @@ typedef struct sscma_pool sscma_pool;
  * message never pairs one callback with another's user data, and once sscma_context_set_log_callback returns the
  * old callback is not running and will not be called again (docs/architecture.md, "Threads").
  */
+#if defined(SSCMA_MICRO)
+/*
+ * The micro runtime (SSCMA_MICRO, lib/core/micro.c, docs/deployment.md): one thread, no pool (NULL: kernels run
+ * their whole range inline), no log, and the allocator hooks are a bump allocator over the caller's arena.
+ */
+struct sscma_context {
+    sscma_context_options options; /* alloc_fn / free_fn / alloc_user_data: the bump allocator */
+    sscma_pool *pool;              /* always NULL */
+};
+#else
 struct sscma_context {
     sscma_context_options options; /* as created, with num_threads resolved (never 0); the log fields are below */
     sscma_pool *pool;              /* options.num_threads workers; helpers start on first use */
@@ -50,6 +62,7 @@ struct sscma_context {
     atomic_size_t refs;            /* 1 for the caller until sscma_context_destroy, + 1 per live child handle */
     atomic_bool destroyed;         /* sscma_context_destroy was called; freed when refs reaches 0 */
 };
+#endif
 
 /*
  * Children: every handle created from a context that keeps a pointer to it (tensor, sample, dataset, loader,
@@ -158,6 +171,10 @@ void *sscma_alloc_array(const sscma_context *ctx, size_t count, size_t size_byte
 void *sscma_realloc(const sscma_context *ctx, void *ptr, size_t old_size_bytes, size_t new_size_bytes,
                     size_t alignment);
 void sscma_free(const sscma_context *ctx, void *ptr, size_t size_bytes);
+/* The C library's allocator as a pair of hooks (posix_memalign / free): a context's default, and the allocator of
+ * header-prefixed blocks made without a context. The micro runtime has none: they allocate nothing there. */
+void *sscma_c_alloc(void *user_data, size_t size_bytes, size_t alignment);
+void sscma_c_free(void *user_data, void *ptr, size_t size_bytes);
 /* A copy of a NUL-terminated string through the context (NULL when out of memory), and its release (NULL: no-op). */
 char *sscma_strdup(const sscma_context *ctx, const char *s);
 void sscma_free_string(const sscma_context *ctx, char *s);

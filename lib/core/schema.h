@@ -25,7 +25,11 @@
 #ifndef SSCMA_LIB_CORE_SCHEMA_H
 #define SSCMA_LIB_CORE_SCHEMA_H
 
-#include <jansson.h>
+#if defined(SSCMA_MICRO) /* no JSON there: the declarations below only need the type (jansson names it so) */
+typedef struct json_t json_t;
+#else
+#  include <jansson.h>
+#endif
 #include <math.h>
 #include <stdbool.h>
 #include <stddef.h>

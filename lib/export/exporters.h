@@ -11,4 +11,12 @@
  */
 sscma_status sscma_tflite_build(const sscma_qmodel *qmodel, fb_builder *b, const uint8_t **data, size_t *size);
 
+/*
+ * Reads the TFLite bytes data[0 .. size) into a new deployable model (int8 state prepared); `where` names the file
+ * in messages. The bytes are copied: they need not outlive the call. sscma_qmodel_load_tflite reads a file with it,
+ * the micro runtime (lib/micro/micro.c) the bytes it is given.
+ */
+sscma_status sscma_tflite_read(sscma_context *ctx, const uint8_t *data, size_t size, const char *where,
+                               sscma_qmodel **out);
+
 #endif /* SSCMA_LIB_EXPORT_EXPORTERS_H */

@@ -3,14 +3,18 @@
  * as written in lib/export/tflite_schema.h). One subgraph; buffer 0 is the empty sentinel and every constant has a
  * buffer of its own, 16-byte aligned. Op versions are the lowest that the TFLite kernels accept for the types used.
  */
-#include <jansson.h>
+#if !defined(SSCMA_MICRO)
+#  include <jansson.h>
+#endif
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/config.h"
-#include "core/file.h"
+#if !defined(SSCMA_MICRO)
+#  include "core/config.h"
+#  include "core/file.h"
+#endif
 #include "export/exporters.h"
 #include "export/flatbuf.h"
 #include "export/tflite_private.h"
@@ -650,6 +654,7 @@ sscma_status sscma_tflite_build(const sscma_qmodel *qmodel, fb_builder *b, const
     return st;
 }
 
+#if !defined(SSCMA_MICRO) /* files (the micro runtime has none) */
 sscma_status sscma_export_tflite(const sscma_qmodel *qmodel, const char *path)
 {
     SSCMA_REQUIRE_NONNULL(qmodel);
@@ -663,6 +668,7 @@ sscma_status sscma_export_tflite(const sscma_qmodel *qmodel, const char *path)
     fb_free(&b);
     return st;
 }
+#endif
 
 /* ---- reader ---- */
 
@@ -753,6 +759,14 @@ static sscma_status make_tensor(reader *rd, uint32_t i, int32_t *out)
     if (st != SSCMA_OK)
         return st;
     qm_tensor *qt = &rd->q->t[id];
+#if defined(SSCMA_MICRO)
+    /* the micro runtime reads constants where they lie, in the model's bytes (flash), which outlive it: the copy's
+       block, the last one handed out, goes back to the arena. Depthwise weights are transposed, so copied. */
+    if (data != NULL && bytes > 0 && !dw && (uintptr_t)data % esize == 0) {
+        sscma_free(rd->q->ctx, qt->data, qt->bytes);
+        qt->data = (void *)(uintptr_t)data;
+    } else
+#endif
     if (data != NULL && bytes > 0) { /* an empty tensor (a dimension 0) has no data to copy, nor a block for it */
         if (!dw) {
             memcpy(qt->data, data, bytes);
@@ -774,19 +788,21 @@ static sscma_status make_tensor(reader *rd, uint32_t i, int32_t *out)
         if (nz != ns || (ns > 1 && (qdim < 0 || (uint32_t)qdim >= rank || dims[qdim] != (int64_t)ns)) || ns > 4096)
             return sscma_fail(SSCMA_ERR_FORMAT, rd->path, "tensor '%s' has %u scales and %u zero points", name,
                               (unsigned)ns, (unsigned)nz);
-        float scales[4096];
-        int32_t zps[4096];
+        /* checked, then copied straight from the file: no table on the stack (the micro runtime's is small) */
         for (uint32_t k = 0; k < ns; k++) {
-            scales[k] = fb_vector_f32_at(r, scv, k);
+            float scale = fb_vector_f32_at(r, scv, k);
             int64_t z = fb_vector_i64_at(r, zpv, k);
-            if (!(scales[k] > 0.0f) || !isfinite(scales[k]) || z < (dt == SSCMA_DTYPE_U8 ? 0 : -128) ||
+            if (!(scale > 0.0f) || !isfinite(scale) || z < (dt == SSCMA_DTYPE_U8 ? 0 : -128) ||
                 z > (dt == SSCMA_DTYPE_U8 ? 255 : 127))
                 return sscma_fail(SSCMA_ERR_FORMAT, rd->path, "tensor '%s' has scale %g and zero point %lld", name,
-                                  (double)scales[k], (long long)z);
-            zps[k] = (int32_t)z;
+                                  (double)scale, (long long)z);
         }
-        if ((st = sscma_qm_set_quant(rd->q, id, (int32_t)ns, dw ? 0 : qdim, scales, zps)) != SSCMA_OK)
+        if ((st = sscma_qm_set_quant(rd->q, id, (int32_t)ns, dw ? 0 : qdim, NULL, NULL)) != SSCMA_OK)
             return st;
+        for (uint32_t k = 0; k < ns; k++) {
+            rd->q->t[id].scale[k] = fb_vector_f32_at(r, scv, k);
+            rd->q->t[id].zero_point[k] = (int32_t)fb_vector_i64_at(r, zpv, k);
+        }
     }
     rd->map[i] = id;
     *out = id;
@@ -1182,6 +1198,27 @@ static sscma_status read_model(reader *rd)
     return SSCMA_OK;
 }
 
+sscma_status sscma_tflite_read(sscma_context *ctx, const uint8_t *data, size_t size, const char *where,
+                               sscma_qmodel **out)
+{
+    reader rd;
+    memset(&rd, 0, sizeof rd);
+    rd.r.data = data, rd.r.size = size, rd.r.ok = true;
+    rd.path = where;
+    sscma_status st = sscma_qm_create(ctx, &rd.q);
+    if (st == SSCMA_OK)
+        st = read_model(&rd);
+    sscma_mfree(ctx, rd.dw_weight);
+    sscma_mfree(ctx, rd.map);
+    if (st != SSCMA_OK) {
+        sscma_qmodel_destroy(rd.q);
+        return st;
+    }
+    *out = rd.q;
+    return SSCMA_OK;
+}
+
+#if !defined(SSCMA_MICRO) /* files, and sscma info's description in JSON */
 sscma_status sscma_qmodel_load_tflite(sscma_context *ctx, const char *path, sscma_qmodel **out)
 {
     SSCMA_REQUIRE_NONNULL(ctx);
@@ -1192,22 +1229,9 @@ sscma_status sscma_qmodel_load_tflite(sscma_context *ctx, const char *path, sscm
     sscma_status st = sscma_read_file(ctx, path, &data, &size);
     if (st != SSCMA_OK)
         return st;
-    reader rd;
-    memset(&rd, 0, sizeof rd);
-    rd.r.data = data, rd.r.size = size, rd.r.ok = true;
-    rd.path = path;
-    st = sscma_qm_create(ctx, &rd.q);
-    if (st == SSCMA_OK)
-        st = read_model(&rd);
-    sscma_mfree(ctx, rd.map);
-    sscma_mfree(ctx, rd.dw_weight);
+    st = sscma_tflite_read(ctx, data, size, path, out);
     sscma_mfree(ctx, data);
-    if (st != SSCMA_OK) {
-        sscma_qmodel_destroy(rd.q);
-        return st;
-    }
-    *out = rd.q;
-    return SSCMA_OK;
+    return st;
 }
 
 /* ---- describing a file (sscma info) ---- */
@@ -1406,3 +1430,4 @@ sscma_status sscma_tflite_describe(sscma_context *ctx, const char *path, char *b
     sscma_mfree(ctx, text);
     return SSCMA_OK;
 }
+#endif /* !SSCMA_MICRO */

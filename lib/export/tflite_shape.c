@@ -5,6 +5,7 @@
  * batch axis is never moved or cut: the runtimes scale dims[0] to the plan's batch, so such a file is refused.
  */
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "export/tflite_private.h"
@@ -16,7 +17,7 @@ static sscma_status const_ints(reader *rd, const tfl_read_op *ro, uint32_t k, in
 {
     char why[160];
     snprintf(why, sizeof why, "%s must be a constant int32 vector of %s%d values", what, n < 0 ? "up to " : "",
-             n < 0 ? -n : n);
+             (int)(n < 0 ? -n : n));
     if (k >= ro->n_in || ro->ids[k] < 0)
         return tfl_bad_op(rd, ro->index, ro->code, why);
     const qm_tensor *t = &rd->q->t[ro->ids[k]];

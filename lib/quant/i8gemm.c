@@ -13,6 +13,9 @@
 
 i8_backend sscma_i8_backend(void)
 {
+#if defined(SSCMA_MICRO) /* the micro runtime: the portable kernels, no environment */
+    return I8_PORTABLE;
+#endif
     const char *force = getenv("SSCMA_INT8_KERNELS");
     i8_backend best = I8_PORTABLE;
 #if defined(I8_X86)
@@ -341,6 +344,9 @@ bool sscma_i8_gather(i8_backend be, const i8_geom *g, const int8_t *x, int64_t m
 
 void sscma_i8_tile(i8_backend be, const void *a, const void *packed, int64_t k_pad, int64_t n_pad, int32_t *c)
 {
+#if !defined(I8_X86)
+    (void)be; /* the portable kernels only */
+#endif
 #if defined(I8_X86)
     if (be == I8_VNNI) {
         tile_vnni(a, packed, k_pad, n_pad, c);
@@ -585,6 +591,9 @@ tile_vnni_requant(const uint8_t *a, const int8_t *wp, int64_t k_pad, int64_t n_p
 void sscma_i8_requant(i8_backend be, const int32_t *acc, const int32_t *bias, const int32_t *mult,
                       const int32_t *shift, int per_channel, int64_t n, int32_t zp, int32_t lo, int32_t hi, int8_t *y)
 {
+#if !defined(I8_X86)
+    (void)be; /* the portable kernels only */
+#endif
 #if defined(I8_X86)
     if (be == I8_VNNI) {
         requant_avx512(acc, bias, mult, shift, per_channel, n, zp, lo, hi, y);
@@ -979,6 +988,9 @@ void sscma_i8_add(i8_backend be, const int8_t *a, const int8_t *b, int64_t n, in
                   int32_t left_shift, int32_t ma, int32_t sa, int32_t mb, int32_t sb, int32_t mo, int32_t so,
                   int32_t zp, int32_t lo, int32_t hi, int8_t *y)
 {
+#if !defined(I8_X86)
+    (void)be; /* the portable kernels only */
+#endif
 #if defined(I8_X86)
     if (be != I8_PORTABLE) {
         add_avx2(a, b, n, a_off, b_off, left_shift, ma, sa, mb, sb, mo, so, zp, lo, hi, y);

@@ -10,17 +10,16 @@
 #include <string.h>
 
 #include "data/data.h"
+#include "quant/postprocess.h"
 #include "quant/qmodel.h"
 #include "sscma/predict.h"
 
 #define WHERE "predict"
-#define PREDICT "sscma_predict" /* the public call, in the messages of its helpers */
 /* The first version ends with top_k (12 bytes on LP64): frozen (docs/architecture.md, "Versioned options"). */
 #define PREDICT_OPTIONS_V1_SIZE SSCMA_SIZE_THROUGH(sscma_predict_options, top_k)
 _Static_assert(sizeof(void *) != 8 || PREDICT_OPTIONS_V1_SIZE == 12, "the first version's size is frozen");
 
 /* SSCMA-Micro's device defaults (sscma/server/at/callback/resource.hpp): every model runs at these. */
-#define DEVICE_SCORE_THRESHOLD 0.25f
 #define DEVICE_IOU_THRESHOLD 0.45f
 
 static void defaults(sscma_predict_options *o)
@@ -156,198 +155,13 @@ static sscma_status preprocess(sscma_qmodel *q, const sscma_tensor *image, sscma
     return st;
 }
 
-/* The post-processings, by their --task names, and the "family" metadata that names each. */
-typedef enum { TASK_CLS, TASK_FOMO, TASK_PFLD, TASK_YOLO, TASK_COUNT } predict_task;
-static const char *const TASK_NAME[TASK_COUNT] = {"cls", "fomo", "pfld", "yolo"};
-static const char *const TASK_FAMILY[TASK_COUNT] = {"ImageClassifier", "Fomo", "PFLD", "YOLODetector"};
-
-/* One result with the key that orders ties as SSCMA-Micro's stable list sorts do (docs/deployment.md). */
-typedef struct candidate {
-    sscma_prediction p;
-    int64_t order;
-} candidate;
-
-/* Score descending; ties: the larger `order` first (SSCMA-Micro builds its lists with emplace_front). */
-static int by_score_then_order(const void *a, const void *b)
-{
-    const candidate *x = a, *y = b;
-    if (x->p.score != y->p.score)
-        return x->p.score > y->p.score ? -1 : 1;
-    return x->order < y->order ? 1 : x->order > y->order ? -1 : 0;
-}
-
-/* x ascending; ties: the smaller `order` first (the caller sets order to the position a stable sort keeps). */
-static int by_x_then_order(const void *a, const void *b)
-{
-    const candidate *x = a, *y = b;
-    if (x->p.x != y->p.x)
-        return x->p.x < y->p.x ? -1 : 1;
-    return x->order < y->order ? -1 : x->order > y->order ? 1 : 0;
-}
-
-/* libsscma's order: score descending, then class, then emission (qsort is not stable). */
-static int by_score(const void *a, const void *b)
-{
-    const candidate *x = a, *y = b;
-    if (x->p.score != y->p.score)
-        return x->p.score > y->p.score ? -1 : 1;
-    if (x->p.class_id != y->p.class_id)
-        return x->p.class_id - y->p.class_id;
-    return x->order < y->order ? -1 : x->order > y->order ? 1 : 0;
-}
-
-/* "[1, 2, 3]" into buf. */
-static const char *dims_text(char *buf, size_t size, int32_t rank, const int64_t *dims)
-{
-    size_t n = (size_t)snprintf(buf, size, "[");
-    for (int32_t i = 0; i < rank && n < size; i++)
-        n += (size_t)snprintf(buf + n, size - n, "%s%lld", i ? ", " : "", (long long)dims[i]);
-    if (n < size)
-        snprintf(buf + n, size - n, "]");
-    return buf;
-}
-
-/* The number of YOLOv5 records SSCMA-Micro expects for an input W wide with C channels (3 grid scales). */
-static int64_t yolo_records(int64_t w, int64_t c)
-{
-    const int64_t s = w >> 5, m = w >> 4, l = w >> 3;
-    return (s * s + m * m + l * l) * c;
-}
-
-/*
- * SSCMA-Micro's recognition of a file without metadata (ModelFactory::create's order: FOMO, YOLOv5, classifier;
- * PFLD only when told). in: [1, H, W, C]; out: the output's shape.
- */
-static sscma_status recognise(const sscma_qmodel *q, int32_t in_rank, const int64_t *in, int32_t rank,
-                              const int64_t *d, predict_task *task)
-{
-    const bool input_ok = q->n_inputs == 1 && q->n_outputs == 1 && in_rank == 4 && in[0] == 1 && in[1] >= 32 &&
-                          in[1] % 32 == 0 && (in[3] == 1 || in[3] == 3);
-    if (input_ok && rank == 4 && d[0] == 1 && in[1] == in[2] && d[1] >= 2 && d[1] <= in[2] && d[2] >= 2 &&
-        d[2] <= in[1] && d[3] >= 2)
-        *task = TASK_FOMO;
-    else if (input_ok && rank == 3 && d[0] == 1 && d[1] == yolo_records(in[2], in[3]) && d[2] >= 6 && d[2] <= 85)
-        *task = TASK_YOLO;
-    else if (input_ok && rank == 2 && d[0] == 1 && d[1] >= 2)
-        *task = TASK_CLS;
-    else {
-        char a[96], b[96];
-        return sscma_fail(SSCMA_ERR_UNSUPPORTED, PREDICT,
-                          "the model has no \"family\" metadata and its layout (%d input(s), %d output(s); input %s, "
-                          "output %s) is none SSCMA-Micro recognises: one input [1, H, W, 1 or 3] with H a multiple "
-                          "of 32 (at least 32) and one output, FOMO [1, h, w, classes + 1] (square input), "
-                          "YOLOv5 / Swift-YOLO [1, C x ((W/32)^2 + (W/16)^2 + (W/8)^2), 5 + classes] (1 to 80 "
-                          "classes), a classifier [1, classes]; a PFLD [1, 2 x points] only when told; say which "
-                          "with --task cls|fomo|pfld|yolo (sscma_predict_options.task)",
-                          (int)q->n_inputs, (int)q->n_outputs, dims_text(a, sizeof a, in_rank, in),
-                          dims_text(b, sizeof b, rank, d));
-    }
-    return SSCMA_OK;
-}
-
-/* A told task (option or metadata) needs its output rank and sizes; the input is not checked. */
-static sscma_status check_layout(predict_task task, const char *from, int32_t rank, const int64_t *d)
-{
-    static const char *const want[TASK_COUNT] = {"[1, classes]", "[1, H, W, classes + 1]", "[1, 2 x points]",
-                                                 "[1, N, 5 + classes]"};
-    const bool ok = d[0] == 1 && ((task == TASK_CLS && rank == 2 && d[1] >= 1) ||
-                                  (task == TASK_FOMO && rank == 4 && d[1] >= 1 && d[2] >= 1 && d[3] >= 2) ||
-                                  (task == TASK_PFLD && rank == 2 && d[1] % 2 == 0 && d[1] >= 2) ||
-                                  (task == TASK_YOLO && rank == 3 && d[1] >= 1 && d[2] >= 6));
-    if (ok)
-        return SSCMA_OK;
-    char b[96];
-    return sscma_fail(SSCMA_ERR_UNSUPPORTED, PREDICT, "the %s model's output is %s; expected %s", from,
-                      dims_text(b, sizeof b, rank, d), want[task]);
-}
-
-/* The true IoU of two centre-format boxes (SSCMA-Micro's compute_iou reads the centres as corners: see the docs). */
-static float box_iou(const sscma_prediction *a, const sscma_prediction *b)
-{
-    const float x1 = fmaxf(a->x - a->w / 2, b->x - b->w / 2), y1 = fmaxf(a->y - a->h / 2, b->y - b->h / 2);
-    const float x2 = fminf(a->x + a->w / 2, b->x + b->w / 2), y2 = fminf(a->y + a->h / 2, b->y + b->h / 2);
-    const float inter = fmaxf(0.0f, x2 - x1) * fmaxf(0.0f, y2 - y1);
-    const float d = a->w * a->h + b->w * b->h - inter;
-    return fabsf(d) < FLT_EPSILON ? 0.0f : inter / d;
-}
-
-/* To [0, 1]; NaN (a float model's) becomes 0, so the sorts see ordered values. */
-static float clip01(float v)
-{
-    return !(v > 0.0f) ? 0.0f : v > 1.0f ? 1.0f : v;
-}
-
-/*
- * YOLOv5 / Swift-YOLO [1, N, 5 + C] as SSCMA-Micro's YoloV5::generalPostProcess: score = objectness (> th), class =
- * the first largest class score, xywh (centre) divided by the input size and scores by 100 when the values are not
- * normalised, each clipped to 0..1; class-agnostic hard NMS (IoU > iou); sorted by x. Boxes end in [0, 1] units.
- */
-static int64_t decode_yolo(const float *v, int64_t n, int64_t len, bool normalised, float in_w, float in_h, float th,
-                           float iou, candidate *all)
-{
-    int64_t found = 0;
-    for (int64_t r = 0; r < n; r++) {
-        const float *rec = v + r * len;
-        float score = normalised ? rec[4] : rec[4] / 100.0f;
-        if (!(score > th))
-            continue;
-        int32_t target = 0;
-        for (int64_t k = 1; k < len - 5; k++)
-            if (rec[5 + k] > rec[5 + target])
-                target = (int32_t)k;
-        float x = rec[0], y = rec[1], w = rec[2], h = rec[3];
-        if (!normalised)
-            x /= in_w, y /= in_h, w /= in_w, h /= in_h;
-        all[found++] = (candidate){{target, score, clip01(x), clip01(y), clip01(w), clip01(h)}, r};
-    }
-    qsort(all, (size_t)found, sizeof *all, by_score_then_order);
-    int64_t kept = 0;
-    for (int64_t i = 0; i < found; i++) {
-        bool dropped = false;
-        for (int64_t j = 0; j < kept && !dropped; j++)
-            dropped = box_iou(&all[j].p, &all[i].p) > iou;
-        if (!dropped) {
-            all[kept] = all[i];
-            all[kept].order = kept;
-            kept++;
-        }
-    }
-    qsort(all, (size_t)kept, sizeof *all, by_x_then_order);
-    return kept;
-}
-
-/* Where the task comes from: the option, else the "family" metadata, else the shapes. */
-static sscma_status choose_task(sscma_qmodel *q, const char *option, const char *family, int32_t in_rank,
-                                const int64_t *in, int32_t rank, const int64_t *d, predict_task *task)
-{
-    if (option != NULL && option[0] != '\0') {
-        for (int t = 0; t < TASK_COUNT; t++)
-            if (strcmp(option, TASK_NAME[t]) == 0) {
-                *task = (predict_task)t;
-                return check_layout(*task, option, rank, d);
-            }
-        return sscma_fail(SSCMA_ERR_INVALID_ARGUMENT, PREDICT, "unknown task '%s'; expected cls, fomo, pfld or yolo",
-                          option);
-    }
-    if (family != NULL) {
-        for (int t = 0; t < TASK_COUNT; t++)
-            if (TASK_FAMILY[t] != NULL && strcmp(family, TASK_FAMILY[t]) == 0) {
-                *task = (predict_task)t;
-                return check_layout(*task, family, rank, d);
-            }
-        return sscma_fail(SSCMA_ERR_UNSUPPORTED, PREDICT, "no post-processing for the family '%s'; say the output's "
-                          "layout with the task cls, fomo, pfld or yolo, or run it with sscma_qmodel_run", family);
-    }
-    return recognise(q, in_rank, in, rank, d, task);
-}
-
 /* The model's family, the views at batch 1 and their shapes, and the task they call for (sscma_predict_task). */
 typedef struct predict_setup {
     const char *family;
     sscma_tensor *in, *outv;
     int32_t rank, in_rank;
     int64_t dims[SSCMA_TENSOR_MAX_RANK], in_dims[SSCMA_TENSOR_MAX_RANK];
-    predict_task task;
+    sscma_pp_task task;
 } predict_setup;
 
 static sscma_status setup(sscma_qmodel *q, const sscma_predict_options *o, predict_setup *s)
@@ -371,8 +185,8 @@ static sscma_status setup(sscma_qmodel *q, const sscma_predict_options *o, predi
         sscma_tensor_dim(s->outv, i, &s->dims[i]);
     for (int32_t i = 0; i < s->in_rank && i < SSCMA_TENSOR_MAX_RANK; i++)
         sscma_tensor_dim(s->in, i, &s->in_dims[i]);
-    s->task = TASK_CLS;
-    return choose_task(q, o->task, s->family, s->in_rank, s->in_dims, s->rank, s->dims, &s->task);
+    s->task = SSCMA_PP_CLS;
+    return sscma_pp_choose_task(q, o->task, s->family, s->in_rank, s->in_dims, s->rank, s->dims, &s->task);
 }
 
 static sscma_status read_options(const sscma_predict_options *options, sscma_predict_options *o)
@@ -396,7 +210,7 @@ sscma_status sscma_predict_task(sscma_qmodel *qmodel, const sscma_predict_option
     predict_setup s;
     sscma_status st = read_options(options, &o);
     if (st == SSCMA_OK && (st = setup(qmodel, &o, &s)) == SSCMA_OK)
-        *task = TASK_NAME[s.task];
+        *task = sscma_pp_task_name(s.task);
     return st;
 }
 
@@ -419,7 +233,7 @@ sscma_status sscma_predict(sscma_qmodel *qmodel, const sscma_tensor *image, cons
     sscma_tensor *in = su.in, *outv = su.outv;
     const int32_t rank = su.rank;
     const int64_t *dims = su.dims, *in_dims = su.in_dims;
-    const predict_task task = su.task;
+    const sscma_pp_task task = su.task;
     int64_t n = 0, ih = 0, iw = 0;
     /* SSCMA-Micro's "values in percent" rule: an int8 output whose scale is 0.1 or more */
     int32_t qaxis = 0;
@@ -433,7 +247,7 @@ sscma_status sscma_predict(sscma_qmodel *qmodel, const sscma_tensor *image, cons
     sscma_tensor_numel(outv, &n);
     sscma_tensor_dim(image, 0, &ih), sscma_tensor_dim(image, 1, &iw);
     float *v = sscma_calloc(q->ctx, (size_t)n, sizeof *v);
-    candidate *all = NULL;
+    sscma_pp_candidate *all = NULL;
     if (v == NULL)
         return SSCMA_FAIL(SSCMA_ERR_OUT_OF_MEMORY, "cannot allocate the output");
     sscma_tensor *vt = NULL;
@@ -443,77 +257,11 @@ sscma_status sscma_predict(sscma_qmodel *qmodel, const sscma_tensor *image, cons
     int64_t found = 0;
     if (st == SSCMA_OK && (all = sscma_calloc(q->ctx, (size_t)n, sizeof *all)) == NULL)
         st = SSCMA_FAIL(SSCMA_ERR_OUT_OF_MEMORY, "cannot allocate the results");
-    const float user_th = o.score_threshold;
-    if (st == SSCMA_OK && task == TASK_CLS && !device) {
-        const float th = user_th >= 0.0f ? user_th : 0.0f;
-        for (int64_t k = 0; k < dims[1]; k++)
-            if (v[k] >= th)
-                all[found++] = (candidate){{(int32_t)k, v[k], 0, 0, 0, 0}, k};
-        qsort(all, (size_t)found, sizeof *all, by_score);
-    } else if (st == SSCMA_OK && task == TASK_CLS) {
-        /* SSCMA-Micro's Classifier: values as they are (/ 100 in percent), above the threshold, best first */
-        const float th = user_th >= 0.0f ? user_th : DEVICE_SCORE_THRESHOLD;
-        for (int64_t k = 0; k < dims[1]; k++) {
-            const float s = percent ? v[k] / 100.0f : v[k];
-            if (s > th)
-                all[found++] = (candidate){{(int32_t)k, s, 0, 0, 0, 0}, k};
-        }
-        qsort(all, (size_t)found, sizeof *all, by_score_then_order);
-    } else if (st == SSCMA_OK && task == TASK_FOMO && !device) {
-        /* libsscma's FOMO: every non-background class of a cell above the threshold, at the cell's centre */
-        const float th = user_th >= 0.0f ? user_th : 0.5f;
-        const int64_t gh = dims[1], gw = dims[2], nc = dims[3];
-        const float sx = (float)iw / (float)gw, sy = (float)ih / (float)gh;
-        for (int64_t y = 0; y < gh; y++)
-            for (int64_t x = 0; x < gw; x++)
-                for (int64_t k = 1; k < nc; k++) {
-                    float s = v[(y * gw + x) * nc + k];
-                    if (s > th) {
-                        all[found] = (candidate){{(int32_t)(k - 1), s, ((float)x + 0.5f) * sx,
-                                                  ((float)y + 0.5f) * sy, sx, sy}, found};
-                        found++;
-                    }
-                }
-        qsort(all, (size_t)found, sizeof *all, by_score);
-    } else if (st == SSCMA_OK && task == TASK_FOMO) {
-        /* SSCMA-Micro's FOMO as intended: a cell's first largest channel, kept when it is an object above the
-           threshold (background dropped, as 1.0.x); class = channel - 1; sorted by x, a column bottom row first */
-        const float th = user_th >= 0.0f ? user_th : DEVICE_SCORE_THRESHOLD;
-        const int64_t gh = dims[1], gw = dims[2], nc = dims[3];
-        const float sx = (float)iw / (float)gw, sy = (float)ih / (float)gh;
-        for (int64_t y = 0; y < gh; y++)
-            for (int64_t x = 0; x < gw; x++) {
-                const float *cell = v + (y * gw + x) * nc;
-                int64_t best = 0;
-                for (int64_t k = 1; k < nc; k++)
-                    if (cell[k] > cell[best])
-                        best = k;
-                if (best != 0 && cell[best] > th) {
-                    all[found] = (candidate){{(int32_t)(best - 1), cell[best], ((float)x + 0.5f) * sx,
-                                              ((float)y + 0.5f) * sy, sx, sy}, -found};
-                    found++;
-                }
-            }
-        qsort(all, (size_t)found, sizeof *all, by_x_then_order);
-    } else if (st == SSCMA_OK && task == TASK_PFLD) {
-        /* PFLD: coordinates normalised to the input (/ 100 in percent), scaled to the image */
-        const float f = device && percent ? 0.01f : 1.0f;
-        for (int64_t k = 0; k < dims[1] / 2; k++)
-            all[found++] = (candidate){{(int32_t)k, 1.0f, v[2 * k] * f * (float)iw, v[2 * k + 1] * f * (float)ih, 0,
-                                        0}, k};
-    } else if (st == SSCMA_OK) {
-        /* SSCMA-Micro: percent values when the int8 scale is 0.1 or more; a float output by its first x */
-        const bool normalised = quantized ? !percent : v[0] < 1.0f;
-        const float th = user_th >= 0.0f ? user_th : DEVICE_SCORE_THRESHOLD;
-        found = decode_yolo(v, dims[1], dims[2], normalised, (float)in_dims[2], (float)in_dims[1], th,
-                            o.iou_threshold, all);
-        for (int64_t k = 0; k < found; k++) {
-            sscma_prediction *p = &all[k].p;
-            p->x *= (float)iw, p->y *= (float)ih, p->w *= (float)iw, p->h *= (float)ih;
-        }
+    if (st == SSCMA_OK) {
+        const sscma_pp_output out = {v, rank, dims, in_dims, quantized, percent};
+        found = sscma_pp_decode(task, device, &out, (float)iw, (float)ih, o.score_threshold, o.iou_threshold,
+                                o.top_k, all);
     }
-    if (st == SSCMA_OK && task == TASK_CLS && o.top_k >= 0 && found > o.top_k)
-        found = o.top_k;
     if (st == SSCMA_OK) {
         for (int64_t k = 0; k < found && k < capacity; k++)
             results[k] = all[k].p;

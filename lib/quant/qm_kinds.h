@@ -14,6 +14,155 @@
 
 #include "quant/qmodel.h"
 
+/*
+ * The micro runtime's operator set (docs/deployment.md, "Microcontrollers"): built with SSCMA_MICRO_KINDS and one
+ * SSCMA_MICRO_KIND_<NAME> per kind it keeps (meson's -Dmicro_kinds=conv,add,...: NAME is the enum's name without
+ * QM_), a kind left out keeps its table rows without functions, so the linker drops its kernels and reader and a
+ * file using it is refused ("the runtime has no kernel for this operator"), as TFLite Micro's op resolver does.
+ * QM_IF(kind, fn) is fn, or NULL for a kind left out. Without SSCMA_MICRO_KINDS every kind is built.
+ */
+#if defined(SSCMA_MICRO) && defined(SSCMA_MICRO_KINDS)
+#  if defined(SSCMA_MICRO_KIND_CONV)
+#    define QM_KEEP_QM_CONV 1
+#  else
+#    define QM_KEEP_QM_CONV 0
+#  endif
+#  if defined(SSCMA_MICRO_KIND_FC)
+#    define QM_KEEP_QM_FC 1
+#  else
+#    define QM_KEEP_QM_FC 0
+#  endif
+#  if defined(SSCMA_MICRO_KIND_ADD)
+#    define QM_KEEP_QM_ADD 1
+#  else
+#    define QM_KEEP_QM_ADD 0
+#  endif
+#  if defined(SSCMA_MICRO_KIND_CONCAT)
+#    define QM_KEEP_QM_CONCAT 1
+#  else
+#    define QM_KEEP_QM_CONCAT 0
+#  endif
+#  if defined(SSCMA_MICRO_KIND_AVG_POOL)
+#    define QM_KEEP_QM_AVG_POOL 1
+#  else
+#    define QM_KEEP_QM_AVG_POOL 0
+#  endif
+#  if defined(SSCMA_MICRO_KIND_MAX_POOL)
+#    define QM_KEEP_QM_MAX_POOL 1
+#  else
+#    define QM_KEEP_QM_MAX_POOL 0
+#  endif
+#  if defined(SSCMA_MICRO_KIND_RESHAPE)
+#    define QM_KEEP_QM_RESHAPE 1
+#  else
+#    define QM_KEEP_QM_RESHAPE 0
+#  endif
+#  if defined(SSCMA_MICRO_KIND_SOFTMAX)
+#    define QM_KEEP_QM_SOFTMAX 1
+#  else
+#    define QM_KEEP_QM_SOFTMAX 0
+#  endif
+#  if defined(SSCMA_MICRO_KIND_LOGISTIC)
+#    define QM_KEEP_QM_LOGISTIC 1
+#  else
+#    define QM_KEEP_QM_LOGISTIC 0
+#  endif
+#  if defined(SSCMA_MICRO_KIND_HARDSWISH)
+#    define QM_KEEP_QM_HARDSWISH 1
+#  else
+#    define QM_KEEP_QM_HARDSWISH 0
+#  endif
+#  if defined(SSCMA_MICRO_KIND_RESIZE_NEAREST)
+#    define QM_KEEP_QM_RESIZE_NEAREST 1
+#  else
+#    define QM_KEEP_QM_RESIZE_NEAREST 0
+#  endif
+#  if defined(SSCMA_MICRO_KIND_PAD)
+#    define QM_KEEP_QM_PAD 1
+#  else
+#    define QM_KEEP_QM_PAD 0
+#  endif
+#  if defined(SSCMA_MICRO_KIND_REQUANT)
+#    define QM_KEEP_QM_REQUANT 1
+#  else
+#    define QM_KEEP_QM_REQUANT 0
+#  endif
+#  if defined(SSCMA_MICRO_KIND_CLAMP)
+#    define QM_KEEP_QM_CLAMP 1
+#  else
+#    define QM_KEEP_QM_CLAMP 0
+#  endif
+#  if defined(SSCMA_MICRO_KIND_LEAKY_RELU)
+#    define QM_KEEP_QM_LEAKY_RELU 1
+#  else
+#    define QM_KEEP_QM_LEAKY_RELU 0
+#  endif
+#  if defined(SSCMA_MICRO_KIND_TANH)
+#    define QM_KEEP_QM_TANH 1
+#  else
+#    define QM_KEEP_QM_TANH 0
+#  endif
+#  if defined(SSCMA_MICRO_KIND_EXP)
+#    define QM_KEEP_QM_EXP 1
+#  else
+#    define QM_KEEP_QM_EXP 0
+#  endif
+#  if defined(SSCMA_MICRO_KIND_DEQUANTIZE)
+#    define QM_KEEP_QM_DEQUANTIZE 1
+#  else
+#    define QM_KEEP_QM_DEQUANTIZE 0
+#  endif
+#  if defined(SSCMA_MICRO_KIND_SUB)
+#    define QM_KEEP_QM_SUB 1
+#  else
+#    define QM_KEEP_QM_SUB 0
+#  endif
+#  if defined(SSCMA_MICRO_KIND_MUL)
+#    define QM_KEEP_QM_MUL 1
+#  else
+#    define QM_KEEP_QM_MUL 0
+#  endif
+#  if defined(SSCMA_MICRO_KIND_MAXIMUM)
+#    define QM_KEEP_QM_MAXIMUM 1
+#  else
+#    define QM_KEEP_QM_MAXIMUM 0
+#  endif
+#  if defined(SSCMA_MICRO_KIND_MINIMUM)
+#    define QM_KEEP_QM_MINIMUM 1
+#  else
+#    define QM_KEEP_QM_MINIMUM 0
+#  endif
+#  if defined(SSCMA_MICRO_KIND_MEAN)
+#    define QM_KEEP_QM_MEAN 1
+#  else
+#    define QM_KEEP_QM_MEAN 0
+#  endif
+#  if defined(SSCMA_MICRO_KIND_TRANSPOSE)
+#    define QM_KEEP_QM_TRANSPOSE 1
+#  else
+#    define QM_KEEP_QM_TRANSPOSE 0
+#  endif
+#  if defined(SSCMA_MICRO_KIND_SLICE)
+#    define QM_KEEP_QM_SLICE 1
+#  else
+#    define QM_KEEP_QM_SLICE 0
+#  endif
+#  if defined(SSCMA_MICRO_KIND_TILE)
+#    define QM_KEEP_QM_TILE 1
+#  else
+#    define QM_KEEP_QM_TILE 0
+#  endif
+#  if defined(SSCMA_MICRO_KIND_RESIZE_BILINEAR)
+#    define QM_KEEP_QM_RESIZE_BILINEAR 1
+#  else
+#    define QM_KEEP_QM_RESIZE_BILINEAR 0
+#  endif
+#  define QM_KEEP(kind) QM_KEEP_##kind
+#else
+#  define QM_KEEP(kind) 1
+#endif
+#define QM_IF(kind, fn) (QM_KEEP(kind) ? (fn) : NULL)
+
 /* How post-training quantization picks the int8 output's scale and zero point. */
 typedef enum qm_out_quant {
     QM_OUT_CALIBRATED = 0, /* from the observed range of the output */

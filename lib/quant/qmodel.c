@@ -16,6 +16,7 @@ int64_t sscma_qm_numel(const qm_tensor *t)
     return n;
 }
 
+#if !defined(SSCMA_MICRO) /* descriptions for the op table's kernels and tensor views */
 sscma_desc sscma_qm_desc(const qm_tensor *t, int64_t batch)
 {
     sscma_desc d = sscma_desc_make(t->dtype, t->rank, t->dims);
@@ -23,6 +24,7 @@ sscma_desc sscma_qm_desc(const qm_tensor *t, int64_t batch)
         d.dims[0] = batch;
     return d;
 }
+#endif
 
 sscma_status sscma_qm_create(sscma_context *ctx, sscma_qmodel **out)
 {
@@ -43,6 +45,7 @@ sscma_status sscma_qm_create(sscma_context *ctx, sscma_qmodel **out)
 /* Frees what plan p allocated and leaves it unprepared (batch 0), still bound to its model. */
 static void plan_drop(sscma_qplan *p)
 {
+#if !defined(SSCMA_MICRO) /* no tensor views there (micro.c hands out the buffers) */
     for (int32_t i = 0; i < 4; i++) {
         sscma_tensor_destroy(p->in_views[i]);
         p->in_views[i] = NULL;
@@ -51,6 +54,7 @@ static void plan_drop(sscma_qplan *p)
         sscma_tensor_destroy(p->out_views[i]);
         p->out_views[i] = NULL;
     }
+#endif
     sscma_free(p->ctx, p->buf, (size_t)p->n_buf * sizeof *p->buf);
     sscma_free(p->ctx, p->buf_bytes, (size_t)p->n_buf * sizeof *p->buf_bytes);
     p->buf = NULL;
@@ -156,8 +160,10 @@ sscma_status sscma_qm_set_quant(sscma_qmodel *q, int32_t tensor, int32_t n, int3
         sscma_free(q->ctx, z, (size_t)n * sizeof *z);
         return sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, t->name, "cannot allocate quantization parameters");
     }
-    memcpy(s, scale, (size_t)n * sizeof *s);
-    memcpy(z, zero_point, (size_t)n * sizeof *z);
+    if (scale != NULL) {
+        memcpy(s, scale, (size_t)n * sizeof *s);
+        memcpy(z, zero_point, (size_t)n * sizeof *z);
+    }
     sscma_free(q->ctx, t->scale, (size_t)t->n_q * sizeof *t->scale);
     sscma_free(q->ctx, t->zero_point, (size_t)t->n_q * sizeof *t->zero_point);
     t->scale = s, t->zero_point = z, t->n_q = n, t->q_axis = n > 1 ? axis : -1;
@@ -517,54 +523,39 @@ static void op_lifetimes(const sscma_qmodel *q, int32_t *first, int32_t *last)
     }
 }
 
+/* defined below: the activation arena's layout, shared by the plans and the memory figure */
+static sscma_status arena_layout(const sscma_qmodel *q, int64_t batch, bool as_int8, size_t *offset, size_t *bytes,
+                                 size_t *total);
+
 sscma_status sscma_qmodel_memory(const sscma_qmodel *qmodel, int as_int8, int64_t *weight_bytes, int64_t *arena_bytes)
 {
     SSCMA_REQUIRE_NONNULL(qmodel);
     const sscma_qmodel *q = qmodel;
     const bool i8 = q->int8 || as_int8;
     int64_t weights = 0;
-    int32_t *first = sscma_calloc(q->ctx, (size_t)(q->n_t > 0 ? q->n_t : 1), sizeof *first);
-    int32_t *last = sscma_calloc(q->ctx, (size_t)(q->n_t > 0 ? q->n_t : 1), sizeof *last);
-    if (first == NULL || last == NULL) {
-        sscma_mfree(q->ctx, first), sscma_mfree(q->ctx, last);
-        return SSCMA_FAIL(SSCMA_ERR_OUT_OF_MEMORY, "cannot allocate %d counters", (int)q->n_t);
-    }
     for (int32_t i = 0; i < q->n_t; i++) {
         const qm_tensor *t = &q->t[i];
         if (t->constant) /* the int8 form: weights one byte, biases (rank 1) int32 */
             weights += !i8 || q->int8 ? (int64_t)t->bytes : sscma_qm_numel(t) * (t->rank == 1 ? 4 : 1);
     }
-    op_lifetimes(q, first, last);
-    for (int32_t j = 0; j < q->n_outputs; j++)
-        last[q->outputs[j]] = q->n_ops;
-    /* activations live from the op that writes them (inputs: from the start) to their last reader */
-    int64_t live = 0, peak = 0;
-    const int64_t elem = i8 ? 1 : 4;
-    for (int32_t j = 0; j < q->n_inputs; j++)
-        live += sscma_qm_numel(&q->t[q->inputs[j]]) * elem;
-    peak = live;
-    for (int32_t k = 0; k < q->n_ops; k++) {
-        live += sscma_qm_numel(&q->t[q->ops[k].out]) * elem;
-        if (live > peak)
-            peak = live;
-        for (int32_t j = 0; j < q->ops[k].n_in; j++) {
-            int32_t id = q->ops[k].in[j];
-            bool repeated = false;
-            for (int32_t m = 0; m < j; m++)
-                repeated = repeated || q->ops[k].in[m] == id;
-            if (id >= 0 && !q->t[id].constant && last[id] == k && !repeated)
-                live -= sscma_qm_numel(&q->t[id]) * elem;
-        }
-    }
-    sscma_mfree(q->ctx, first);
-    sscma_mfree(q->ctx, last);
+    /* the arena a plan at batch 1 allocates (the micro runtime's too): the same layout, not an estimate */
+    size_t n = (size_t)(q->n_t > 0 ? q->n_t : 1), total = 0;
+    size_t *offset = sscma_calloc(q->ctx, n, sizeof *offset), *bytes = sscma_calloc(q->ctx, n, sizeof *bytes);
+    sscma_status st = offset != NULL && bytes != NULL
+                          ? arena_layout(q, 1, as_int8 && !q->int8, offset, bytes, &total)
+                          : SSCMA_FAIL(SSCMA_ERR_OUT_OF_MEMORY, "cannot allocate %d offsets", (int)q->n_t);
+    sscma_mfree(q->ctx, offset);
+    sscma_mfree(q->ctx, bytes);
+    if (st != SSCMA_OK)
+        return st;
     if (weight_bytes != NULL)
         *weight_bytes = weights;
     if (arena_bytes != NULL)
-        *arena_bytes = peak;
+        *arena_bytes = (int64_t)total;
     return SSCMA_OK;
 }
 
+#if !defined(SSCMA_MICRO)
 static sscma_status make_view(sscma_qplan *p, int32_t id, sscma_tensor **out)
 {
     const qm_tensor *t = &p->q->t[id];
@@ -584,6 +575,8 @@ static sscma_status make_view(sscma_qplan *p, int32_t id, sscma_tensor **out)
     *out = v;
     return SSCMA_OK;
 }
+
+#endif
 
 /*
  * One arena for every activation, TFLite Micro's greedy plan: each tensor lives from the op that writes it to the
@@ -605,9 +598,14 @@ static int by_size_desc(const void *a, const void *b)
     return x->id - y->id;
 }
 
-static sscma_status plan_arena(sscma_qplan *p, int64_t batch)
+/*
+ * Places every activation of q at `batch`: bytes[i] (the tensor's size; f32 counted as int8 with as_int8, for the
+ * memory figure of a float model's int8 form) and offset[i] in an arena of *total bytes (64 at least); constants get
+ * nothing. The plans and sscma_qmodel_memory share it, so `sscma info` states the arena the runtimes allocate.
+ */
+static sscma_status arena_layout(const sscma_qmodel *q, int64_t batch, bool as_int8, size_t *offset, size_t *bytes,
+                                 size_t *total_out)
 {
-    const sscma_qmodel *q = p->q;
     arena_item *items = sscma_calloc(q->ctx, (size_t)(q->n_t > 0 ? q->n_t : 1), sizeof *items);
     int32_t *slot = sscma_calloc(q->ctx, (size_t)(q->n_t > 0 ? q->n_t : 1), sizeof *slot);
     if (items == NULL || slot == NULL) {
@@ -630,9 +628,11 @@ static sscma_status plan_arena(sscma_qplan *p, int64_t batch)
             continue;
         size_t esize = 0;
         sscma_dtype_size(t->dtype, &esize);
+        if (as_int8 && t->dtype == SSCMA_DTYPE_F32)
+            esize = 1;
         int64_t count = sscma_qm_numel(t) * (t->rank > 0 ? batch : 1);
-        p->buf_bytes[i] = (size_t)(count > 0 ? count : 1) * esize;
-        items[n] = (arena_item){i, first[i], last[i], 0, (p->buf_bytes[i] + 63) & ~(size_t)63};
+        bytes[i] = (size_t)(count > 0 ? count : 1) * esize;
+        items[n] = (arena_item){i, first[i], last[i], 0, (bytes[i] + 63) & ~(size_t)63};
         slot[i] = n++;
     }
     sscma_mfree(q->ctx, first);
@@ -649,33 +649,44 @@ static sscma_status plan_arena(sscma_qplan *p, int64_t batch)
     qsort(items, (size_t)n, sizeof *items, by_size_desc);
     size_t total = 0;
     for (int32_t i = 0; i < n; i++) {
-        size_t offset = 0;
+        size_t at = 0;
         for (bool moved = true; moved;) { /* first fit: move past every conflicting placed tensor */
             moved = false;
             for (int32_t j = 0; j < i; j++) {
                 const arena_item *o = &items[j];
                 bool alive = o->first <= items[i].last && items[i].first <= o->last;
-                if (alive && o->offset < offset + items[i].bytes && offset < o->offset + o->bytes) {
-                    offset = o->offset + o->bytes;
+                if (alive && o->offset < at + items[i].bytes && at < o->offset + o->bytes) {
+                    at = o->offset + o->bytes;
                     moved = true;
                 }
             }
         }
-        items[i].offset = offset;
-        total = offset + items[i].bytes > total ? offset + items[i].bytes : total;
+        items[i].offset = at;
+        offset[items[i].id] = at;
+        total = at + items[i].bytes > total ? at + items[i].bytes : total;
     }
-    p->arena_bytes = total > 0 ? total : 64;
-    sscma_status st = SSCMA_OK;
-    if ((p->arena = sscma_alloc_zeroed(p->ctx, p->arena_bytes, 64)) == NULL) {
+    *total_out = total > 0 ? total : 64;
+    sscma_mfree(q->ctx, items);
+    sscma_mfree(q->ctx, slot);
+    return SSCMA_OK;
+}
+
+static sscma_status plan_arena(sscma_qplan *p, int64_t batch)
+{
+    const sscma_qmodel *q = p->q;
+    size_t *offset = sscma_calloc(q->ctx, (size_t)(q->n_t > 0 ? q->n_t : 1), sizeof *offset);
+    if (offset == NULL)
+        return SSCMA_FAIL(SSCMA_ERR_OUT_OF_MEMORY, "cannot plan %d tensors", (int)q->n_t);
+    sscma_status st = arena_layout(q, batch, false, offset, p->buf_bytes, &p->arena_bytes);
+    if (st == SSCMA_OK && (p->arena = sscma_alloc_zeroed(p->ctx, p->arena_bytes, 64)) == NULL) {
         st = SSCMA_FAIL(SSCMA_ERR_OUT_OF_MEMORY, "cannot allocate the %zu-byte activation arena at batch %lld",
                         p->arena_bytes, (long long)batch);
         p->arena_bytes = 0;
-    } else {
-        for (int32_t i = 0; i < n; i++)
-            p->buf[items[i].id] = (char *)p->arena + items[i].offset;
     }
-    sscma_mfree(q->ctx, items);
-    sscma_mfree(q->ctx, slot);
+    for (int32_t i = 0; st == SSCMA_OK && i < q->n_t; i++)
+        if (!q->t[i].constant)
+            p->buf[i] = (char *)p->arena + offset[i];
+    sscma_mfree(q->ctx, offset);
     return st;
 }
 
@@ -705,10 +716,12 @@ static sscma_status plan_prepare(sscma_qplan *p, int64_t batch)
     if (tiles > 0 && (p->tile_scratch = sscma_alloc(p->ctx, tiles, 64)) == NULL)
         return SSCMA_FAIL(SSCMA_ERR_OUT_OF_MEMORY, "cannot allocate %zu bytes of GEMM tiles", tiles);
     p->tile_scratch_bytes = tiles;
+#if !defined(SSCMA_MICRO)
     for (int32_t i = 0; i < q->n_inputs && st == SSCMA_OK; i++)
         st = make_view(p, q->inputs[i], &p->in_views[i]);
     for (int32_t i = 0; i < q->n_outputs && st == SSCMA_OK; i++)
         st = make_view(p, q->outputs[i], &p->out_views[i]);
+#endif
     return st;
 }
 
@@ -765,6 +778,7 @@ sscma_status sscma_qmodel_prepare(sscma_qmodel *qmodel, int64_t batch)
     return st;
 }
 
+#if !defined(SSCMA_MICRO) /* tensor views, the float runtime over the op table (lib/ops) */
 /* The default plan of a model, or an error when sscma_qmodel_prepare has not made it. */
 static sscma_status default_plan(sscma_qmodel *qmodel, sscma_qplan **out)
 {
@@ -995,6 +1009,8 @@ sscma_status qm_f32_hardswish(const qm_exec *ex, const qm_op *op)
     return f32_act(ex, op, SSCMA_ACT_HARDSWISH);
 }
 
+#endif
+
 sscma_status qm_f32_map(const qm_exec *ex, const qm_op *op, float (*f)(float))
 {
     const qm_tensor *x = &ex->q->t[op->in[0]], *y = &ex->q->t[op->out];
@@ -1006,6 +1022,7 @@ sscma_status qm_f32_map(const qm_exec *ex, const qm_op *op, float (*f)(float))
     return SSCMA_OK;
 }
 
+#if !defined(SSCMA_MICRO)
 sscma_status qm_f32_pad(const qm_exec *ex, const qm_op *op)
 {
     sscma_pad_attrs a;
@@ -1015,6 +1032,8 @@ sscma_status qm_f32_pad(const qm_exec *ex, const qm_op *op)
     return run_def(ex, op, &sscma_op_pad, &a, 1);
 }
 
+#endif
+
 /* The run's view of plan p. */
 qm_exec sscma_qm_exec(sscma_qplan *p)
 {
@@ -1023,6 +1042,7 @@ qm_exec sscma_qm_exec(sscma_qplan *p)
     return ex;
 }
 
+#if !defined(SSCMA_MICRO)
 sscma_status sscma_qm_run_f32(sscma_qplan *p, qm_observe_fn observe, void *user)
 {
     const sscma_qmodel *q = p->q;
@@ -1169,3 +1189,4 @@ sscma_status sscma_qmodel_get_output(sscma_qmodel *qmodel, int32_t index, sscma_
     sscma_status st = default_plan(qmodel, &p);
     return st != SSCMA_OK ? st : get_output(p, index, out, __func__);
 }
+#endif /* !SSCMA_MICRO */

@@ -198,7 +198,8 @@ sscma_status sscma_qm_create(sscma_context *ctx, sscma_qmodel **out);
 /* Adds a tensor; constants get `bytes` of zeroed storage to fill. Returns its id in *out. */
 sscma_status sscma_qm_add_tensor(sscma_qmodel *q, const char *name, sscma_dtype dtype, int32_t rank,
                                  const int64_t *dims, bool constant, int32_t *out);
-/* Sets per-tensor (n == 1) or per-channel quantization parameters (copied). */
+/* Sets per-tensor (n == 1) or per-channel quantization parameters (copied; scale and zero_point NULL: left for the
+ * caller to fill in t->scale and t->zero_point, as the TFLite reader does straight from the file). */
 sscma_status sscma_qm_set_quant(sscma_qmodel *q, int32_t tensor, int32_t n, int32_t axis, const float *scale,
                                 const int32_t *zero_point);
 /* Appends an op (copied, name duplicated); its index goes to *out (may be NULL). */

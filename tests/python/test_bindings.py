@@ -167,7 +167,7 @@ def test_runner_trains_evaluates_and_deploys(ctx, tmp_path):
     assert json.loads(q.meta("classes"))[9] == "Ankle boot" and json.loads(q.meta("std")) == [90.02]
     w8, a8 = q.memory()
     w32, a32 = sscma.QModel.from_model(runner.model).memory()
-    assert a32 == 4 * a8 and w8 < w32 / 3
+    assert a8 < a32 <= 4 * a8 and w8 < w32 / 3  # the planned arenas: each block rounded up to 64 bytes
     # device prediction: the top class is the argmax of the runtime's output on the same pixels
     img = (np.arange(32 * 32, dtype=np.int64).reshape(32, 32, 1) * 7 % 256).astype(np.uint8)
     q.set_meta("mean", "[0]")

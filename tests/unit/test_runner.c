@@ -230,11 +230,12 @@ static void recipe_trains_and_evaluates(void)
     CHECK_OK(sscma_qmodel_meta(q, "std", &v));
     if (v != NULL)
         CHECK_STR_CONTAINS(v, "90.0");
-    /* memory: an int8 deployment needs a quarter of the activation bytes, about a quarter of the weights */
+    /* memory: an int8 deployment needs about a quarter of the activation bytes (each block rounded up to 64 bytes in
+       both plans; test_quant checks the figure against the plan) and of the weights */
     int64_t w32 = 0, a32 = 0, w8 = 0, a8 = 0;
     CHECK_OK(sscma_qmodel_memory(q, 0, &w32, &a32));
     CHECK_OK(sscma_qmodel_memory(q, 1, &w8, &a8));
-    CHECK(a32 == 4 * a8);
+    CHECK(a8 < a32 && a32 <= 4 * a8);
     CHECK(w8 < w32 / 3 && w8 > w32 / 5);
     CHECK(a8 >= 32 * 32 * 1 + 16 * 16 * 16); /* the input and the first convolution's output are alive together */
     sscma_qmodel_destroy(q);

@@ -73,7 +73,7 @@ static int info_tflite(cli_args *a)
         printf("\n");
         printf("weights    %.1f KiB\n", (double)json_integer_value(json_object_get(d, "weight_bytes")) / 1024.0);
         if (json_object_get(d, "arena_bytes") != NULL)
-            printf("arena      %.1f KiB of activations at batch 1 (estimate)\n",
+            printf("arena      %.1f KiB of activations at batch 1 (the runtime's plan)\n",
                    (double)json_integer_value(json_object_get(d, "arena_bytes")) / 1024.0);
         const char *key;
         json_t *v;

@@ -371,7 +371,8 @@ class QModel(_Handle):
         return (v.value or b"").decode()
 
     def memory(self, as_int8: bool = False) -> Tuple[int, int]:
-        """(weight bytes, activation arena bytes) of a deployment at batch 1 (sscma_qmodel_memory)."""
+        """(weight bytes, activation arena bytes) of a deployment at batch 1, the arena as the runtimes plan it
+        (sscma_qmodel_memory)."""
         w, a = ctypes.c_int64(), ctypes.c_int64()
         check(fn["sscma_qmodel_memory"](self.handle, 1 if as_int8 else 0, ctypes.byref(w), ctypes.byref(a)))
         return w.value, a.value

@@ -1,0 +1,156 @@
+/*
+ * The micro runtime's API (include/sscma/micro.h): libsscma's TFLite reader, int8 preparation, activation planner
+ * and portable int8 kernels, built with SSCMA_MICRO over a bump allocator in the caller's arena (core/micro.c).
+ * Nothing here computes: it holds the handle and hands out the plan's buffers.
+ */
+#include <string.h>
+
+#include "core/internal.h"
+#include "core/micro.h"
+#include "export/exporters.h"
+#include "quant/postprocess.h"
+#include "quant/qm_kernel.h"
+#include "quant/qmodel.h"
+#include "sscma/micro.h"
+
+struct sscma_micro {
+    sscma_context ctx; /* its hooks allocate from `bump` */
+    sscma_bump bump;
+    sscma_qmodel *q;
+};
+
+/* The handle's bytes at the arena's start, rounded to keep the rest 64-byte aligned. */
+#define HEAD ((sizeof(struct sscma_micro) + 63) & ~(size_t)63)
+
+sscma_status sscma_micro_init(void *arena, size_t arena_bytes, const void *model, size_t model_bytes,
+                              sscma_micro **out)
+{
+    SSCMA_REQUIRE_NONNULL(arena);
+    SSCMA_REQUIRE_NONNULL(model);
+    SSCMA_REQUIRE_NONNULL(out);
+    if (((uintptr_t)arena & 63) != 0)
+        return SSCMA_FAIL(SSCMA_ERR_INVALID_ARGUMENT, "the arena must be 64-byte aligned");
+    if (arena_bytes < HEAD + 64)
+        return SSCMA_FAIL(SSCMA_ERR_OUT_OF_MEMORY, "an arena of %zu bytes cannot hold the runtime", arena_bytes);
+    /* the handle takes the arena's first bytes; its allocator the rest */
+    sscma_micro *m = arena;
+    memset(m, 0, sizeof *m);
+    sscma_bump_context(&m->ctx, &m->bump, (unsigned char *)arena + HEAD, arena_bytes - HEAD);
+    sscma_status st = sscma_tflite_read(&m->ctx, model, model_bytes, "model", &m->q);
+    if (st != SSCMA_OK)
+        return st;
+    if (!m->q->int8)
+        return SSCMA_FAIL(SSCMA_ERR_UNSUPPORTED, "the micro runtime runs int8 models; this one is float");
+    /* the model's default plan at batch 1: its arena is the activation plan */
+    if ((st = sscma_qmodel_prepare(m->q, 1)) != SSCMA_OK)
+        return st;
+    *out = m;
+    return SSCMA_OK;
+}
+
+static sscma_status describe(const sscma_micro *m, int32_t id, sscma_micro_tensor *out)
+{
+    const qm_tensor *t = &m->q->t[id];
+    memset(out, 0, sizeof *out);
+    out->data = m->q->plan.buf[id];
+    out->bytes = m->q->plan.buf_bytes[id];
+    out->dtype = (int32_t)t->dtype;
+    out->rank = t->rank;
+    for (int32_t i = 0; i < t->rank; i++)
+        out->dims[i] = (int32_t)t->dims[i];
+    if (t->n_q == 1) {
+        out->scale = t->scale[0];
+        out->zero_point = t->zero_point[0];
+    }
+    out->name = t->name;
+    return SSCMA_OK;
+}
+
+sscma_status sscma_micro_input(sscma_micro *m, int32_t index, sscma_micro_tensor *out)
+{
+    SSCMA_REQUIRE_NONNULL(m);
+    SSCMA_REQUIRE_NONNULL(out);
+    if (index < 0 || index >= m->q->n_inputs)
+        return SSCMA_FAIL(SSCMA_ERR_INVALID_ARGUMENT, "input %d does not exist (the model has %d)", (int)index,
+                          (int)m->q->n_inputs);
+    return describe(m, m->q->inputs[index], out);
+}
+
+sscma_status sscma_micro_output(sscma_micro *m, int32_t index, sscma_micro_tensor *out)
+{
+    SSCMA_REQUIRE_NONNULL(m);
+    SSCMA_REQUIRE_NONNULL(out);
+    if (index < 0 || index >= m->q->n_outputs)
+        return SSCMA_FAIL(SSCMA_ERR_INVALID_ARGUMENT, "output %d does not exist (the model has %d)", (int)index,
+                          (int)m->q->n_outputs);
+    return describe(m, m->q->outputs[index], out);
+}
+
+sscma_status sscma_micro_invoke(sscma_micro *m)
+{
+    SSCMA_REQUIRE_NONNULL(m);
+    return sscma_qm_run_int8(&m->q->plan);
+}
+
+sscma_status sscma_micro_memory(const sscma_micro *m, size_t *used, size_t *activations)
+{
+    SSCMA_REQUIRE_NONNULL(m);
+    if (used != NULL)
+        *used = HEAD + m->bump.high;
+    if (activations != NULL)
+        *activations = m->q->plan.arena_bytes;
+    return SSCMA_OK;
+}
+
+sscma_status sscma_micro_predict(sscma_micro *m, const char *task, float score_threshold, float iou_threshold,
+                                 int32_t image_w, int32_t image_h, sscma_prediction *results, int32_t capacity,
+                                 int32_t *count)
+{
+    SSCMA_REQUIRE_NONNULL(m);
+    SSCMA_REQUIRE_NONNULL(count);
+    if (capacity < 0 || (capacity > 0 && results == NULL))
+        return SSCMA_FAIL(SSCMA_ERR_INVALID_ARGUMENT, "results must hold capacity (%d) entries", (int)capacity);
+    if (!(iou_threshold >= 0.0f && iou_threshold <= 1.0f))
+        return SSCMA_FAIL(SSCMA_ERR_INVALID_ARGUMENT, "iou_threshold is %g; expected 0..1", (double)iou_threshold);
+    const sscma_qmodel *q = m->q;
+    const qm_tensor *in = &q->t[q->inputs[0]], *o = &q->t[q->outputs[0]];
+    int64_t dims[4] = {1, 1, 1, 1}, in_dims[4] = {1, 1, 1, 1};
+    for (int32_t i = 0; i < o->rank; i++)
+        dims[i] = o->dims[i];
+    for (int32_t i = 0; i < in->rank; i++)
+        in_dims[i] = in->dims[i];
+    sscma_pp_task t = SSCMA_PP_CLS;
+    /* as sscma_predict: libsscma's rules for a file with its "family" metadata, SSCMA-Micro's otherwise */
+    const char *family = NULL;
+    if (sscma_qmodel_meta(q, "family", &family) != SSCMA_OK) {
+        sscma_clear_error();
+        family = NULL;
+    }
+    sscma_status st = sscma_pp_choose_task(q, task, family, in->rank, in_dims, o->rank, dims, &t);
+    if (st != SSCMA_OK)
+        return st;
+    /* the values and the candidates take the arena's free space for this call only */
+    const int64_t n = sscma_qm_numel(o);
+    const size_t top = m->bump.top, last = m->bump.last;
+    float *v = sscma_alloc(&m->ctx, (size_t)n * sizeof *v, _Alignof(float));
+    sscma_pp_candidate *all = sscma_alloc(&m->ctx, (size_t)n * sizeof *all, _Alignof(sscma_pp_candidate));
+    if (v == NULL || all == NULL) {
+        m->bump.top = top, m->bump.last = last;
+        return SSCMA_FAIL(SSCMA_ERR_OUT_OF_MEMORY, "the arena has no room for %lld output values and candidates",
+                          (long long)n);
+    }
+    const bool quantized = o->n_q == 1 && (o->dtype == SSCMA_DTYPE_I8 || o->dtype == SSCMA_DTYPE_U8);
+    const void *data = q->plan.buf[q->outputs[0]];
+    for (int64_t k = 0; k < n; k++)
+        v[k] = o->dtype == SSCMA_DTYPE_F32 ? ((const float *)data)[k]
+               : quantized ? o->scale[0] * (float)(qm_load_q(data, o->dtype == SSCMA_DTYPE_U8, k) - o->zero_point[0])
+                           : (float)qm_load_q(data, o->dtype == SSCMA_DTYPE_U8, k);
+    const sscma_pp_output po = {v, o->rank, dims, in_dims, quantized, quantized && o->scale[0] >= 0.1f};
+    int64_t found = sscma_pp_decode(t, family == NULL, &po, (float)image_w, (float)image_h, score_threshold, iou_threshold, -1,
+                                    all);
+    for (int64_t k = 0; k < found && k < capacity; k++)
+        results[k] = all[k].p;
+    *count = (int32_t)found;
+    m->bump.top = top, m->bump.last = last;
+    return SSCMA_OK;
+}

@@ -1,0 +1,49 @@
+/*
+ * SSCMA-Micro's post-processing from output values (postprocess.c): shared by sscma_predict and the micro runtime.
+ * Internal to libsscma (quant rank).
+ */
+#ifndef SSCMA_LIB_QUANT_POSTPROCESS_H
+#define SSCMA_LIB_QUANT_POSTPROCESS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "quant/qmodel.h"
+#include "sscma/predict.h"
+
+/* The post-processings, by their task names ("cls", "fomo", "pfld", "yolo"). */
+typedef enum sscma_pp_task { SSCMA_PP_CLS, SSCMA_PP_FOMO, SSCMA_PP_PFLD, SSCMA_PP_YOLO, SSCMA_PP_TASKS } sscma_pp_task;
+
+/* One result with the key that orders ties as SSCMA-Micro's stable list sorts do (docs/deployment.md). */
+typedef struct sscma_pp_candidate {
+    sscma_prediction p;
+    int64_t order;
+} sscma_pp_candidate;
+
+/* Output 0 as float values (dequantized), its shape, and the input's shape. */
+typedef struct sscma_pp_output {
+    const float *values;
+    int32_t rank;
+    const int64_t *dims;    /* rank entries */
+    const int64_t *in_dims; /* [1, H, W, C] */
+    bool quantized;         /* an int8 output with one scale */
+    bool percent;           /* SSCMA-Micro's "values in percent" rule: quantized with a scale of 0.1 or more */
+} sscma_pp_output;
+
+/*
+ * The task: `option` ("cls" ... or NULL / ""), else `family` (the metadata; NULL when absent), else SSCMA-Micro's
+ * recognition from the shapes (in: [1, H, W, C]; d: output 0's). Errors name sscma_predict.
+ */
+sscma_status sscma_pp_choose_task(const sscma_qmodel *q, const char *option, const char *family, int32_t in_rank,
+                                  const int64_t *in, int32_t rank, const int64_t *d, sscma_pp_task *task);
+const char *sscma_pp_task_name(sscma_pp_task task);
+
+/*
+ * Decodes `out` into all[] (room for one candidate per output value) and returns how many: `device` follows
+ * SSCMA-Micro's rules (a file without libsscma's metadata), else libsscma's; positions in the pixels of an image
+ * image_w x image_h; score_threshold negative: the default; top_k (classifier) negative: all.
+ */
+int64_t sscma_pp_decode(sscma_pp_task task, bool device, const sscma_pp_output *out, float image_w, float image_h,
+                        float score_threshold, float iou_threshold, int32_t top_k, sscma_pp_candidate *all);
+
+#endif /* SSCMA_LIB_QUANT_POSTPROCESS_H */

@@ -1,0 +1,137 @@
+/*
+ * The micro runtime's API on the host (the sscma-micro static library built natively, no QEMU needed): a model read
+ * from its bytes gives libsscma's host outputs on every input, the arena size it reports is enough and one byte less
+ * is not, and bad calls fail with their status and message.
+ * Usage: micro_host MODEL_int8.tflite INPUTS.bin HOST_OUTPUTS.bin MODEL_f32.tflite [PREDICTIONS.txt]
+ * PREDICTIONS.txt receives the prediction lines exactly as examples/mcu/main.c prints them, for run-qemu.sh to compare.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sscma/micro.h>
+
+static int failures = 0;
+
+#define CHECK(cond)                                                                                            \
+    do {                                                                                                       \
+        if (!(cond)) {                                                                                         \
+            printf("FAIL %s:%d: %s (last error: %s)\n", __FILE__, __LINE__, #cond, sscma_last_error());        \
+            failures++;                                                                                        \
+        }                                                                                                      \
+    } while (0)
+
+/* The status is `want` and the message contains `text`. */
+#define CHECK_FAILS(call, want, text)                                                                          \
+    do {                                                                                                       \
+        sscma_status st_ = (call);                                                                             \
+        CHECK(st_ == (want));                                                                                  \
+        CHECK(strstr(sscma_last_error(), (text)) != NULL);                                                     \
+    } while (0)
+
+/* "-1.234" with three decimals, as examples/mcu/main.c prints it. */
+static void put_milli(FILE *f, float v)
+{
+    long m = (long)(v * 1000.0f + (v < 0 ? -0.5f : 0.5f));
+    fprintf(f, "%s%ld.%03ld", m < 0 ? "-" : "", (m < 0 ? -m : m) / 1000, (m < 0 ? -m : m) % 1000);
+}
+
+static unsigned char *read_all(const char *path, size_t *size)
+{
+    FILE *f = fopen(path, "rb");
+    if (f == NULL) {
+        printf("FAIL: cannot open %s\n", path);
+        exit(1);
+    }
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    unsigned char *buf = malloc((size_t)n + 1);
+    if (buf == NULL || fread(buf, 1, (size_t)n, f) != (size_t)n) {
+        printf("FAIL: cannot read %s\n", path);
+        exit(1);
+    }
+    fclose(f);
+    *size = (size_t)n;
+    return buf;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc != 5 && argc != 6) {
+        fprintf(stderr, "usage: micro_host MODEL_int8.tflite INPUTS.bin HOST_OUTPUTS.bin MODEL_f32.tflite\n");
+        return 2;
+    }
+    size_t model_bytes, in_bytes, out_bytes, f32_bytes;
+    unsigned char *model = read_all(argv[1], &model_bytes), *inputs = read_all(argv[2], &in_bytes);
+    unsigned char *expected = read_all(argv[3], &out_bytes), *f32 = read_all(argv[4], &f32_bytes);
+    const size_t arena_bytes = 4u << 20;
+    unsigned char *arena = aligned_alloc(64, arena_bytes);
+
+    sscma_micro *m = NULL;
+    CHECK(sscma_micro_init(arena, arena_bytes, model, model_bytes, &m) == SSCMA_OK);
+    if (m == NULL)
+        return 1;
+    size_t used = 0, activations = 0;
+    CHECK(sscma_micro_memory(m, &used, &activations) == SSCMA_OK);
+    CHECK(activations > 0 && used > activations);
+    sscma_micro_tensor in, out;
+    CHECK(sscma_micro_input(m, 0, &in) == SSCMA_OK);
+    CHECK(sscma_micro_output(m, 0, &out) == SSCMA_OK);
+    CHECK(in.dtype == 2 && out.dtype == 2 && in.scale > 0 && out.scale > 0); /* SSCMA_DTYPE_I8 */
+    FILE *pf = argc == 6 ? fopen(argv[5], "w") : NULL;
+    size_t n = in_bytes / in.bytes, differ = 0;
+    CHECK(n >= 20 && n * in.bytes == in_bytes && n * out.bytes == out_bytes);
+    for (size_t i = 0; i < n; i++) {
+        memcpy(in.data, inputs + i * in.bytes, in.bytes);
+        CHECK(sscma_micro_invoke(m) == SSCMA_OK);
+        differ += memcmp(out.data, expected + i * out.bytes, out.bytes) != 0;
+        sscma_prediction p[8];
+        int32_t count = -1;
+        CHECK(sscma_micro_predict(m, NULL, -1.0f, 0.45f, in.dims[2], in.dims[1], p, 8, &count) == SSCMA_OK);
+        CHECK(count >= 0);
+        if (pf != NULL) {
+            fprintf(pf, "image %zu: %d prediction(s)", i, (int)count);
+            for (int32_t k = 0; k < count && k < 8; k++) {
+                fprintf(pf, "%s class %d score ", k ? ";" : ":", (int)p[k].class_id);
+                put_milli(pf, p[k].score);
+                fprintf(pf, " at ");
+                put_milli(pf, p[k].x);
+                fprintf(pf, ", ");
+                put_milli(pf, p[k].y);
+            }
+            fprintf(pf, "\n");
+        }
+    }
+    if (pf != NULL)
+        fclose(pf);
+    CHECK(differ == 0);
+    printf("# %s: %zu inputs, %zu differ from the host runtime; arena %zu bytes (activations %zu)\n", argv[1], n,
+           differ, used, activations);
+
+    /* the size rule: `used` bytes are enough, one byte less is not */
+    sscma_micro *again = NULL;
+    CHECK(sscma_micro_init(arena, used, model, model_bytes, &again) == SSCMA_OK);
+    CHECK_FAILS(sscma_micro_init(arena, used - 1, model, model_bytes, &again), SSCMA_ERR_OUT_OF_MEMORY, "");
+
+    /* bad calls */
+    CHECK_FAILS(sscma_micro_init(arena + 1, arena_bytes - 64, model, model_bytes, &again), SSCMA_ERR_INVALID_ARGUMENT,
+                "64-byte aligned");
+    CHECK_FAILS(sscma_micro_init(NULL, arena_bytes, model, model_bytes, &again), SSCMA_ERR_INVALID_ARGUMENT, "arena");
+    CHECK_FAILS(sscma_micro_init(arena, arena_bytes, model, model_bytes / 2, &again), SSCMA_ERR_FORMAT, "truncated");
+    CHECK_FAILS(sscma_micro_init(arena, arena_bytes, model, 12, &again), SSCMA_ERR_FORMAT, "model");
+    CHECK_FAILS(sscma_micro_init(arena, arena_bytes, f32, f32_bytes, &again), SSCMA_ERR_UNSUPPORTED, "int8");
+    CHECK(sscma_micro_init(arena, arena_bytes, model, model_bytes, &m) == SSCMA_OK);
+    CHECK_FAILS(sscma_micro_input(m, 1, &in), SSCMA_ERR_INVALID_ARGUMENT, "input 1 does not exist");
+    CHECK_FAILS(sscma_micro_output(m, -1, &out), SSCMA_ERR_INVALID_ARGUMENT, "output -1 does not exist");
+    CHECK_FAILS(sscma_micro_invoke(NULL), SSCMA_ERR_INVALID_ARGUMENT, "'m' is NULL");
+    int32_t count = 0;
+    CHECK_FAILS(sscma_micro_predict(m, NULL, -1.0f, 2.0f, 24, 24, NULL, 0, &count), SSCMA_ERR_INVALID_ARGUMENT,
+                "iou_threshold");
+    CHECK_FAILS(sscma_micro_predict(m, "boxes", -1.0f, 0.45f, 24, 24, NULL, 0, &count), SSCMA_ERR_INVALID_ARGUMENT,
+                "unknown task 'boxes'");
+    printf(failures == 0 ? "ok\n" : "%d failure(s)\n", failures);
+    free(arena);
+    free(model), free(inputs), free(expected), free(f32);
+    return failures == 0 ? 0 : 1;
+}
