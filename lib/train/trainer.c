@@ -637,6 +637,8 @@ void sscma_trainer_destroy(sscma_trainer *trainer)
     sscma_graph *g = sscma_model_graph(trainer->model);
     if (g != NULL && g->sync == &trainer->bn_sync)
         g->sync = NULL;
+    if (trainer->world > 1) /* the caller's loader reads the whole order again */
+        sscma_loader_set_shard(trainer->train, 0, 1);
     sscma_dist_leave(trainer->dist);
     sscma_mfree(trainer->ctx, trainer->bucket);
     sscma_scheduler_destroy(trainer->sched);
