@@ -60,6 +60,11 @@ typedef int (*sscma_train_callback)(const sscma_train_progress *progress, void *
  * SSCMA_ERR_SHAPE (loader and model disagree on images or targets — a FOMO model needs the loader's FomoTarget, a
  * PFLD model its KeypointTarget: both shapes shown), SSCMA_ERR_UNSUPPORTED (a model without a "target" input),
  * SSCMA_ERR_OUT_OF_MEMORY.
+ *
+ * Data parallel (a library built with MPI, docs/distributed.md): in a process started by mpirun, srun or another MPI
+ * launcher, or whose application initialised MPI, the trainer joins MPI_COMM_WORLD. Each rank then reads its shard
+ * of train_loader (batch_size is per rank), the gradients are averaged over the ranks every step, rank 0 alone
+ * validates, logs and writes files, and a rank that fails stops the whole job (MPI_Abort) after printing why.
  */
 SSCMA_API sscma_status sscma_trainer_create(sscma_model *model, sscma_loader *train_loader, sscma_loader *val_loader,
                                             const char *config_json, sscma_trainer **out);
@@ -75,7 +80,8 @@ SSCMA_API sscma_status sscma_trainer_set_callback(sscma_trainer *trainer, sscma_
  * Restores the whole training state from a checkpoint written by this trainer's config (sscma_trainer_save or the
  * checkpoint hook); training then continues where it stopped. The file is verified completely before anything
  * changes. Errors: SSCMA_ERR_IO, SSCMA_ERR_FORMAT (corrupt, or not a training checkpoint: the message says why),
- * SSCMA_ERR_NOT_FOUND / SSCMA_ERR_SHAPE (a checkpoint of another model or optimizer).
+ * SSCMA_ERR_NOT_FOUND / SSCMA_ERR_SHAPE (a checkpoint of another model or optimizer), SSCMA_ERR_STATE (a
+ * mid-epoch checkpoint of a data-parallel job with another number of ranks: resume from an epoch's).
  */
 SSCMA_API sscma_status sscma_trainer_resume(sscma_trainer *trainer, const char *path);
 
@@ -98,6 +104,7 @@ SSCMA_API sscma_status sscma_trainer_validate(sscma_trainer *trainer, const sscm
 /*
  * Writes the whole training state to `path` atomically (format in docs/file-formats.md). sscma_model_load reads the
  * weights of such a file: the EMA weights when EMA is on (what validation measured), otherwise the trained ones.
+ * In a data-parallel job only rank 0 writes; the other ranks, which hold the same state, return SSCMA_OK.
  * Errors: SSCMA_ERR_IO naming the path, SSCMA_ERR_OUT_OF_MEMORY.
  */
 SSCMA_API sscma_status sscma_trainer_save(const sscma_trainer *trainer, const char *path);

@@ -190,4 +190,14 @@ sscma_status sscma_pipeline_apply_mixed(const sscma_pipeline *p, sscma_image *im
  * name, loading steps already dropped), giving the same batch shape; the current epoch restarts. */
 sscma_status sscma_loader_set_pipeline(sscma_loader *l, json_t *list);
 
+/*
+ * Makes the loader read shard `rank` of `count` (data-parallel training, lib/train/dist.h), as PyTorch's
+ * DistributedSampler and mmengine's DefaultSampler do: each epoch's global order (the same as one process's) is
+ * padded with its own head to a multiple of `count`, and the shard takes every count-th entry from `rank`. With a
+ * per-shard batch B, batch k of the shards together holds entries [k*B*count, (k+1)*B*count) of the global order:
+ * one process's batch k at batch size B*count. count 1 restores the whole order. The current epoch restarts.
+ * Errors: SSCMA_ERR_INVALID_ARGUMENT (rank outside [0, count)), SSCMA_ERR_OUT_OF_MEMORY.
+ */
+sscma_status sscma_loader_set_shard(sscma_loader *l, int32_t rank, int32_t count);
+
 #endif /* SSCMA_LIB_DATA_DATA_H */

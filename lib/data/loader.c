@@ -70,7 +70,10 @@ struct sscma_loader {
     /* "cache": decoded 8-bit images by dataset index (each written once, under cache_lock) */
     cached_image *cache;
     pthread_mutex_t cache_lock;
-    int64_t *order;
+    int64_t *order;   /* this epoch's samples for this loader: the shard's part of the global order */
+    int64_t *perm;    /* the global order while a shard is set (NULL: none), shard_count > 1 */
+    int64_t n_samples; /* entries of order this epoch: the dataset's size, or the shard's share */
+    int32_t shard_rank, shard_count;
     uint64_t aug_seed;
     /* synchronous building: one scratch per pool worker */
     scratch *pool_scratch;
@@ -299,7 +302,7 @@ static sscma_status build_one(const sscma_loader *l, int64_t batch, int64_t pos,
 
 static int64_t batch_count(const sscma_loader *l, int64_t batch)
 {
-    int64_t size = l->dataset->size, start = batch * l->batch_size;
+    int64_t size = l->n_samples, start = batch * l->batch_size;
     return start + l->batch_size <= size ? l->batch_size : size - start;
 }
 
@@ -463,6 +466,7 @@ sscma_status sscma_loader_create(sscma_context *ctx, sscma_dataset *dataset, con
         sscma_context_retain(ctx);
         l->shuffle = lc.shuffle, l->drop_last = lc.drop_last;
         l->workers = (int32_t)lc.num_workers, l->prefetch = (int32_t)lc.prefetch, l->seed = (uint64_t)lc.seed;
+        l->shard_rank = 0, l->shard_count = 1;
         pthread_mutex_init(&l->lock, NULL);
         pthread_cond_init(&l->changed, NULL);
         pthread_mutex_init(&l->cache_lock, NULL);
@@ -617,6 +621,7 @@ void sscma_loader_destroy(sscma_loader *loader)
     sscma_mfree(loader->ctx, loader->pool_scratch);
     sscma_mfree(loader->ctx, loader->threads);
     sscma_mfree(loader->ctx, loader->order);
+    sscma_mfree(loader->ctx, loader->perm);
     sscma_pipeline_destroy(loader->pipeline);
     if (loader->cache != NULL)
         for (int64_t i = 0; i < loader->dataset->size; i++)
@@ -655,19 +660,30 @@ sscma_status sscma_loader_start_epoch(sscma_loader *loader, int64_t epoch)
             pthread_cond_wait(&loader->changed, &loader->lock);
     }
     int64_t n = loader->dataset->size;
+    int64_t *perm = loader->shard_count > 1 ? loader->perm : loader->order;
     for (int64_t i = 0; i < n; i++)
-        loader->order[i] = i;
+        perm[i] = i;
     uint64_t stream = sscma_hash64(loader->seed ^ sscma_hash64((uint64_t)epoch + 0x5eed));
     if (loader->shuffle)
         for (int64_t i = n - 1; i > 0; i--) { /* Fisher-Yates with counter-based draws */
             int64_t j = (int64_t)(sscma_hash64(stream ^ sscma_hash64((uint64_t)i)) % (uint64_t)(i + 1));
-            int64_t t = loader->order[i];
-            loader->order[i] = loader->order[j];
-            loader->order[j] = t;
+            int64_t t = perm[i];
+            perm[i] = perm[j];
+            perm[j] = t;
         }
+    loader->n_samples = n;
+    if (loader->shard_count > 1 && n > 0) {
+        /* DistributedSampler (mmengine's DefaultSampler, round_up): the global order padded with its own head to a
+         * multiple of the shard count, then every shard_count-th entry from shard_rank */
+        const int64_t w = loader->shard_count;
+        loader->n_samples = (n + w - 1) / w;
+        for (int64_t j = 0; j < loader->n_samples; j++)
+            loader->order[j] = perm[(loader->shard_rank + j * w) % n];
+    }
     loader->epoch = epoch;
     loader->aug_seed = sscma_hash64(stream + 1);
-    loader->n_batches = loader->drop_last ? n / loader->batch_size : (n + loader->batch_size - 1) / loader->batch_size;
+    const int64_t m = loader->n_samples;
+    loader->n_batches = loader->drop_last ? m / loader->batch_size : (m + loader->batch_size - 1) / loader->batch_size;
     loader->consumed = 0;
     loader->gen++;
     loader->produce_next = 0;
@@ -875,5 +891,19 @@ sscma_status sscma_loader_set_pipeline(sscma_loader *l, json_t *list)
     l->pipeline = p;
     pthread_mutex_unlock(&l->lock);
     sscma_pipeline_destroy(old);
+    return sscma_loader_start_epoch(l, l->epoch);
+}
+
+sscma_status sscma_loader_set_shard(sscma_loader *l, int32_t rank, int32_t count)
+{
+    if (count < 1 || rank < 0 || rank >= count)
+        return SSCMA_FAIL(SSCMA_ERR_INVALID_ARGUMENT, "shard %d of %d: expected 0 <= rank < count", (int)rank,
+                          (int)count);
+    if (count > 1 && l->perm == NULL) {
+        const int64_t n = l->dataset->size > 0 ? l->dataset->size : 1;
+        if ((l->perm = sscma_malloc(l->ctx, (size_t)n * sizeof *l->perm)) == NULL)
+            return SSCMA_FAIL(SSCMA_ERR_OUT_OF_MEMORY, "cannot allocate the loader's shard order");
+    }
+    l->shard_rank = rank, l->shard_count = count;
     return sscma_loader_start_epoch(l, l->epoch);
 }

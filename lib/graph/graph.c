@@ -547,6 +547,7 @@ static sscma_op_exec exec_of(sscma_graph *g, sscma_node *nd, sscma_buf *in, sscm
                        (char *)g->arena + nd->saved_offset, (char *)g->arena + g->workspace_offset,
                        g->training && !nd->frozen,
                        g->step_seed ^ name_hash(nd->name)};
+    e.sync = g->sync;
     return e;
 }
 

@@ -94,6 +94,10 @@ typedef struct sscma_graph {
     uint64_t step_seed; /* dropout streams: advanced by each training forward */
     bool recompute;     /* plan recomputed activations (the default; tests turn it off to compare) */
     bool overwrite;     /* first gradient writers overwrite instead of zero + add (default; tests turn it off) */
+    /* SyncBN: the config asks for batch statistics over every process of a data-parallel job (norm_cfg SyncBN);
+     * the trainer of such a job sets `sync` (NULL otherwise) and the batch norms use it */
+    bool sync_bn;
+    const sscma_op_sync *sync;
 } sscma_graph;
 
 sscma_status sscma_graph_create(sscma_context *ctx, sscma_graph **out);

@@ -668,6 +668,7 @@ sscma_status sscma_model_replace_graph(sscma_model *model, sscma_graph *graph, c
         sscma_tensor_destroy(model->grad_views[i]);
         model->views[i] = model->grad_views[i] = NULL;
     }
+    graph->sync_bn = model->g->sync_bn, graph->sync = model->g->sync; /* SyncBN survives QAT's rewrite */
     sscma_graph_destroy(model->g);
     model->g = graph;
     model->io = io;

@@ -12,6 +12,10 @@
  * partial sums are then added in chunk order: the result depends on the shape only, not on the thread count.
  * One pass gives sum and sum of squares (double): var = E[x^2] - mean^2.
  *
+ * SyncBN (e->sync set by a data-parallel trainer, training only): the forward sums (sum, sum of squares, rows) and
+ * the backward's (sum dy, sum dy * x, rows) are summed over the job's processes before use, so mean_B, var_B and the
+ * dx terms are those of the global batch; dgamma and dbeta stay this process's sums (the trainer averages gradients).
+ *
  * batch_norm_act applies an activation to the output in the same pass: y = act(z), z = x * scale + shift; its
  * backward forms dz = dy * act'(z) on the fly (z recomputed from x) and runs the batch-norm backward on dz.
  */
@@ -298,10 +302,18 @@ static sscma_status forward_with(const sscma_op_exec *e, const sscma_batch_norm_
     float *scale = e->workspace, *shift = scale + c, *mean_ev = shift + c, *invstd_ev = mean_ev + c;
     double *partials = (double *)((char *)e->workspace + floats_bytes(c));
     float *mean = e->saved, *invstd = mean + c;
+    const int64_t local_rows = rows;
     if (e->training && rows > 0 && !recompute) {
         double *sum = partials, *sumsq = partials + c; /* reuse: the partials are consumed first */
         sums_job sj = {rows, c, e->in[0].data, NULL, partials + 2 * c, SSCMA_ACT_NONE, 0.0f, NULL, NULL};
         channel_sums(e->pool, &sj, sum, sumsq);
+        if (e->sync != NULL) { /* SyncBN: the global batch's sums, rows last (2c + 1 <= the partials' 4c) */
+            partials[2 * c] = (double)rows;
+            sscma_status st = e->sync->sum(e->sync->arg, partials, 2 * c + 1);
+            if (st != SSCMA_OK)
+                return st;
+            rows = (int64_t)partials[2 * c];
+        }
         for (int64_t ch = 0; ch < c; ch++) {
             double m = sum[ch] / (double)rows;
             double v = sumsq[ch] / (double)rows - m * m;
@@ -319,7 +331,7 @@ static sscma_status forward_with(const sscma_op_exec *e, const sscma_batch_norm_
     }
     /* recompute in training: the batch statistics the forward saved */
     affine_of(c, gamma, beta, mean, invstd, scale, shift);
-    apply_affine(e, rows, c, scale, shift, act, slope);
+    apply_affine(e, local_rows, c, scale, shift, act, slope);
     return SSCMA_OK;
 }
 
@@ -371,6 +383,7 @@ static void backward_with(const sscma_op_exec *e, const sscma_batch_norm_attrs *
     sums_job sj = {rows, c, dy, x, partials + 2 * c, act, slope, scale, shift};
     channel_sums(e->pool, &sj, sum_dy, sum_dy_x);
     float *dx = din[0].data, *dgamma = din[1].data, *dbeta = din[2].data;
+    const int64_t local_rows = rows;
     for (int64_t ch = 0; ch < c; ch++) {
         /* sum dy * xhat = invstd * (sum dy * x - mean * sum dy) */
         double sdx = (double)invstd[ch] * (sum_dy_x[ch] - (double)mean[ch] * sum_dy[ch]);
@@ -378,6 +391,15 @@ static void backward_with(const sscma_op_exec *e, const sscma_batch_norm_attrs *
             dbeta[ch] += (float)sum_dy[ch];
         if (dgamma != NULL)
             dgamma[ch] += (float)sdx;
+    }
+    /* SyncBN: dx takes the global batch's sums (a failed reduction ends the job: MPI's errors are fatal there) */
+    if (e->training && e->sync != NULL) {
+        partials[2 * c] = (double)rows;
+        if (e->sync->sum(e->sync->arg, partials, 2 * c + 1) == SSCMA_OK)
+            rows = (int64_t)partials[2 * c];
+    }
+    for (int64_t ch = 0; ch < c; ch++) {
+        double sdx = (double)invstd[ch] * (sum_dy_x[ch] - (double)mean[ch] * sum_dy[ch]);
         double gi = (double)gamma[ch] * invstd[ch];
         k1[ch] = (float)gi;
         if (e->training) {
@@ -391,7 +413,7 @@ static void backward_with(const sscma_op_exec *e, const sscma_batch_norm_attrs *
     }
     if (dx != NULL) {
         affine_job job = {c, x, dy, k1, k2, k3, scale, shift, dx, act, slope, (e->din_fresh & 1u) != 0};
-        sscma_parallel_for(e->pool, rows, 1 + 16384 / c, dx_task, &job);
+        sscma_parallel_for(e->pool, local_rows, 1 + 16384 / c, dx_task, &job);
     }
 }
 

@@ -43,6 +43,16 @@ typedef struct sscma_op_sizes {
 } sscma_op_sizes;
 
 /* Everything one forward or backward call sees. */
+/*
+ * A reduction across the processes of a data-parallel job, handed down by the trainer (lib/train/dist.h) so that ops
+ * never call MPI: sum(arg, values, n) replaces values[0..n) by their sums over every process, the same bits on each.
+ * SyncBN's batch norm sums its per-channel statistics and gradient sums with it.
+ */
+typedef struct sscma_op_sync {
+    sscma_status (*sum)(void *arg, double *values, int64_t n);
+    void *arg;
+} sscma_op_sync;
+
 typedef struct sscma_op_exec {
     sscma_pool *pool;
     const void *attrs; /* the op's attribute struct, as given to infer() */
@@ -60,6 +70,7 @@ typedef struct sscma_op_exec {
      * backward_overwrites mask; every other gradient is zeroed (or already holds a sum) before backward.
      */
     uint32_t din_fresh;
+    const sscma_op_sync *sync; /* NULL, or SyncBN's reduction over the job's processes (training only) */
 } sscma_op_exec;
 
 /*

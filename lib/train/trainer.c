@@ -23,12 +23,15 @@
 #include "core/file.h"
 #include "core/config.h"
 #include "core/internal.h"
+#include "data/data.h"
 #include "io/checkpoint.h"
 #include "quant/qmodel.h"
 #include "sscma/train.h"
 #include "train/hook.h"
 #include "train/hook_config.h"
 #include "train/state.h"
+#include "train/dist.h"
+#include "graph/model_private.h"
 
 /* The built-in hooks' places in the list (YOLOV5 may be empty); added hooks follow. */
 enum { HOOK_NAN_GUARD, HOOK_YOLOV5, HOOK_EMA, HOOK_LOGGER, HOOK_EARLY_STOP, HOOK_CHECKPOINT, N_BUILTIN_HOOKS };
@@ -56,6 +59,15 @@ struct sscma_trainer {
     int prepared_mode; /* -1 none, 0 eval, 1 train */
     sscma_train_callback callback;
     void *user_data;
+    /* data parallel (train/dist.h, docs/distributed.md): the job, the gradient bucket (every trainable gradient in
+     * parameter order, then the loss), SyncBN's reduction */
+    sscma_dist *dist;
+    int32_t rank, world;
+    double *bucket;
+    int64_t bucket_len;
+    double reduce_s; /* seconds in the gradient reduction this train call (waiting for the slowest rank included) */
+    int64_t reduces;
+    sscma_op_sync bn_sync;
 };
 
 /* ---- hooks ---- */
@@ -324,6 +336,101 @@ static sscma_status parse_config(sscma_trainer *t, json_t *cfg, const char *wher
     return SSCMA_OK;
 }
 
+/* ---- data parallel ---- */
+
+static double now_s(void);
+
+/* SyncBN (ops/op.h): per-channel sums over every rank's rows. */
+static sscma_status sum_over_ranks(void *arg, double *values, int64_t n)
+{
+    return sscma_dist_sum(arg, values, n);
+}
+
+/*
+ * Averages the trainable gradients over the ranks, and the loss with them, in one reduction of a fixed layout
+ * (parameter order, the loss last). Each rank's gradient is the mean over its B samples; the mean of the W ranks'
+ * means is the gradient of the mean over the W*B samples of the global batch, as one process computes it. The sum is
+ * taken in double: every float gradient is exact in double and the sum of W of them rounds at most once per add
+ * far below float precision, so MPI's reduction order (which its algorithm picks) does not show in the float result.
+ */
+static sscma_status average_gradients(sscma_trainer *t, double *loss)
+{
+    int64_t at = 0;
+    for (int32_t pass = 0; pass < 2; pass++) {
+        at = 0;
+        for (int32_t i = 0; i < t->n_params; i++) {
+            uint32_t flags = 0;
+            sscma_tensor *grad = NULL;
+            float *g = NULL;
+            int64_t n = 0;
+            sscma_model_param(t->model, i, NULL, &flags, NULL, &grad);
+            if (grad == NULL || (flags & SSCMA_PARAM_TRAINABLE) == 0)
+                continue;
+            sscma_tensor_data(grad, (void **)&g);
+            sscma_tensor_numel(grad, &n);
+            if (pass == 0)
+                for (int64_t k = 0; k < n; k++)
+                    t->bucket[at + k] = (double)g[k];
+            else
+                for (int64_t k = 0; k < n; k++)
+                    g[k] = (float)(t->bucket[at + k] / (double)t->world);
+            at += n;
+        }
+        if (pass == 0) {
+            t->bucket[at] = *loss;
+            double start = now_s();
+            sscma_status st = sscma_dist_sum(t->dist, t->bucket, at + 1);
+            t->reduce_s += now_s() - start, t->reduces++;
+            if (st != SSCMA_OK)
+                return st;
+        }
+    }
+    *loss = t->bucket[at] / (double)t->world;
+    return SSCMA_OK;
+}
+
+/* The gradient bucket's size: every trainable gradient (sizes fixed once the model is prepared) and the loss. */
+static sscma_status make_bucket(sscma_trainer *t)
+{
+    int64_t total = 1;
+    for (int32_t i = 0; i < t->n_params; i++) {
+        uint32_t flags = 0;
+        sscma_tensor *grad = NULL;
+        int64_t n = 0;
+        sscma_model_param(t->model, i, NULL, &flags, NULL, &grad);
+        if (grad != NULL && (flags & SSCMA_PARAM_TRAINABLE) != 0 && sscma_tensor_numel(grad, &n) == SSCMA_OK)
+            total += n;
+    }
+    if (total > t->bucket_len) {
+        double *b = sscma_mrealloc(t->ctx, t->bucket, (size_t)total * sizeof *b);
+        if (b == NULL)
+            return SSCMA_FAIL(SSCMA_ERR_OUT_OF_MEMORY, "cannot allocate the gradient bucket (%lld values)",
+                              (long long)total);
+        t->bucket = b, t->bucket_len = total;
+    }
+    return SSCMA_OK;
+}
+
+/* Rank 0's buffers (batch-norm running statistics) to every rank, as DistributedDataParallel's broadcast_buffers:
+ * without SyncBN each rank's statistics saw only its shard; evaluation and checkpoints use rank 0's. */
+static sscma_status broadcast_buffers(sscma_trainer *t)
+{
+    sscma_status st = SSCMA_OK;
+    for (int32_t i = 0; st == SSCMA_OK && i < t->n_params; i++) {
+        uint32_t flags = 0;
+        sscma_tensor *value = NULL;
+        void *data = NULL;
+        size_t bytes = 0;
+        sscma_model_param(t->model, i, NULL, &flags, &value, NULL);
+        if ((flags & SSCMA_PARAM_BUFFER) == 0)
+            continue;
+        sscma_tensor_data(value, &data);
+        sscma_tensor_size_bytes(value, &bytes);
+        st = sscma_dist_broadcast(t->dist, data, bytes);
+    }
+    return st;
+}
+
 /* ---- batches ---- */
 
 static sscma_status prepare(sscma_trainer *t, int64_t batch, int mode)
@@ -464,7 +571,24 @@ sscma_status sscma_trainer_create_from(sscma_model *model, sscma_loader *train_l
     t->loop.ctx = t->ctx, t->loop.trainer = t, t->loop.model = model;
     t->prepared_mode = -1;
     json_t *optim = NULL, *sched = NULL, *evaluator = NULL;
-    sscma_status st = parse_config(t, cfg, where, &optim, &sched, &evaluator);
+    sscma_status st = sscma_dist_join(t->ctx, &t->dist);
+    if (st == SSCMA_OK) {
+        t->rank = sscma_dist_rank(t->dist), t->world = sscma_dist_size(t->dist);
+        st = parse_config(t, cfg, where, &optim, &sched, &evaluator);
+    }
+    if (st == SSCMA_OK && t->world > 1) {
+        /* each rank reads its shard of the global order; rank 0 alone logs and writes files */
+        st = sscma_loader_set_shard(train_loader, t->rank, t->world);
+        if (st == SSCMA_OK && t->rank != 0) {
+            t->loop.work_dir[0] = '\0';
+            set_hook(t, HOOK_LOGGER, NULL);
+        }
+        sscma_graph *g = sscma_model_graph(model);
+        if (st == SSCMA_OK && g->sync_bn) {
+            t->bn_sync.sum = sum_over_ranks, t->bn_sync.arg = t->dist;
+            g->sync = &t->bn_sync;
+        }
+    }
     char *text = NULL;
     int64_t iters = 0;
     if (st == SSCMA_OK && (text = sscma_json_dumps(t->ctx, optim, JSON_COMPACT)) == NULL)
@@ -523,6 +647,13 @@ void sscma_trainer_destroy(sscma_trainer *trainer)
 {
     if (trainer == NULL)
         return;
+    sscma_graph *g = sscma_model_graph(trainer->model);
+    if (g != NULL && g->sync == &trainer->bn_sync)
+        g->sync = NULL;
+    if (trainer->world > 1) /* the caller's loader reads the whole order again */
+        sscma_loader_set_shard(trainer->train, 0, 1);
+    sscma_dist_leave(trainer->dist);
+    sscma_mfree(trainer->ctx, trainer->bucket);
     sscma_scheduler_destroy(trainer->sched);
     sscma_optimizer_destroy(trainer->opt);
     sscma_metric_destroy(trainer->metric);
@@ -579,6 +710,8 @@ sscma_status sscma_trainer_save(const sscma_trainer *trainer, const char *path)
     SSCMA_REQUIRE_NONNULL(trainer);
     SSCMA_REQUIRE_NONNULL(path);
     const sscma_trainer *t = trainer;
+    if (t->rank != 0) /* data parallel: every rank holds the same state; rank 0 writes it */
+        return SSCMA_OK;
     sscma_ckpt_list list = {.ctx = t->ctx};
     sscma_status st = SSCMA_OK;
     for (int32_t i = 0; st == SSCMA_OK && i < t->n_params; i++) {
@@ -602,8 +735,9 @@ sscma_status sscma_trainer_save(const sscma_trainer *trainer, const char *path)
         char rng[32];
         snprintf(rng, sizeof rng, "%016llx", (unsigned long long)*sscma_model_rng_state(t->model));
         json_t *sched = t->sched != NULL ? sscma_scheduler_export(t->sched) : json_array();
-        ts = json_pack("{s:I,s:I,s:I,s:s}", "epoch", (json_int_t)t->loop.epoch, "epoch_iter",
-                       (json_int_t)t->loop.epoch_iter, "iter", (json_int_t)t->loop.iter, "rng", rng);
+        ts = json_pack("{s:I,s:I,s:I,s:s,s:i}", "epoch", (json_int_t)t->loop.epoch, "epoch_iter",
+                       (json_int_t)t->loop.epoch_iter, "iter", (json_int_t)t->loop.iter, "rng", rng, "world_size",
+                       (int)t->world);
         if (sched == NULL || ts == NULL || json_object_set_new(state, "scheduler", sched) != 0 ||
             json_object_set(state, "trainer", ts) != 0 ||
             json_object_set_new(state, "family", json_string(sscma_model_family(t->model))) != 0)
@@ -678,6 +812,15 @@ static sscma_status check_state(const sscma_trainer *t, const sscma_ckpt *ck, js
     const char *rng = json_string_value(json_object_get(ts, "rng"));
     if (rng == NULL || strlen(rng) != 16)
         return sscma_fail(SSCMA_ERR_FORMAT, path, "not a training checkpoint: state.trainer is incomplete");
+    /* a mid-epoch position counts batches of the job that saved it: another number of ranks resumes at an epoch */
+    json_t *ws = json_object_get(ts, "world_size"); /* absent: a checkpoint from before data-parallel training */
+    int64_t saved_world = ws != NULL ? json_integer_value(ws) : 1;
+    if (ws != NULL && (!json_is_integer(ws) || saved_world < 1 || saved_world > (1 << 24)))
+        return sscma_fail(SSCMA_ERR_FORMAT, path, "state.trainer.world_size: expected an integer in [1, 16777216]");
+    if (saved_world != t->world && json_integer_value(json_object_get(ts, "epoch_iter")) != 0)
+        return sscma_fail(SSCMA_ERR_STATE, path, "saved in the middle of an epoch by %lld ranks; this job has %d: "
+                          "resume with %lld ranks, or from an epoch checkpoint (epoch_N.ckpt)", (long long)saved_world,
+                          (int)t->world, (long long)saved_world);
     FOR_EACH_HOOK(t, h, state_check) if ((st = h->ops->state_check(h, ck, ts, path)) != SSCMA_OK) return st;
     return SSCMA_OK;
 }
@@ -821,6 +964,8 @@ static sscma_status train_step(sscma_trainer *t, sscma_hook_iter *it)
     if ((st = forward(t, it->batch, &it->loss)) != SSCMA_OK || (st = hooks_after_forward(t, it)) != SSCMA_OK ||
         (st = sscma_model_backward(t->model)) != SSCMA_OK)
         return st;
+    if (t->world > 1 && ((st = make_bucket(t)) != SSCMA_OK || (st = average_gradients(t, &it->loss)) != SSCMA_OK))
+        return st;
     if ((st = sscma_optimizer_step(t->opt)) != SSCMA_OK)
         return hooks_update_failed(t, st);
     return t->sched != NULL ? sscma_scheduler_step_iter(t->sched) : SSCMA_OK;
@@ -871,7 +1016,7 @@ static sscma_status train_epoch(sscma_trainer *t, run_clock *clock)
         if ((st = train_step(t, &it)) != SSCMA_OK)
             return st;
         loop->epoch_iter++, loop->iter++;
-        clock->images += it.batch, clock->iters++;
+        clock->images += it.batch * t->world, clock->iters++; /* the global batch */
         double elapsed = now_s() - clock->start;
         int64_t left = (loop->max_epochs - loop->epoch) * loop->iters_per_epoch - loop->epoch_iter;
         it.img_s = elapsed > 0.0 ? (double)clock->images / elapsed : 0.0;
@@ -893,9 +1038,20 @@ static sscma_status end_epoch(sscma_trainer *t)
     const sscma_metric *val = NULL;
     bool due = t->val != NULL && loop->epoch >= t->val_begin &&
                (loop->epoch % t->val_interval == 0 || loop->epoch == loop->max_epochs);
-    if (due && (st = sscma_trainer_validate(t, &val)) != SSCMA_OK)
+    if (t->world > 1 && (st = broadcast_buffers(t)) != SSCMA_OK)
         return st;
-    return hooks_after_epoch(t, val);
+    /* data parallel: rank 0 validates (the whole validation set), its hooks decide; the stop reaches every rank */
+    if (due && t->rank == 0 && (st = sscma_trainer_validate(t, &val)) != SSCMA_OK)
+        return st;
+    if ((st = hooks_after_epoch(t, val)) != SSCMA_OK)
+        return st;
+    if (t->world > 1) {
+        unsigned char stop = loop->stop ? 1 : 0;
+        if ((st = sscma_dist_broadcast(t->dist, &stop, 1)) != SSCMA_OK)
+            return st;
+        loop->stop = stop != 0;
+    }
+    return SSCMA_OK;
 }
 
 static sscma_status trainer_train(sscma_trainer *t)
@@ -905,6 +1061,7 @@ static sscma_status trainer_train(sscma_trainer *t)
     if (st != SSCMA_OK)
         return st;
     run_clock clock = {now_s(), 0, 0};
+    t->reduce_s = 0.0, t->reduces = 0;
     st = hooks_before_run(t);
     while (st == SSCMA_OK && loop->epoch < loop->max_epochs && !loop->stop) {
         st = train_epoch(t, &clock);
@@ -912,6 +1069,15 @@ static sscma_status trainer_train(sscma_trainer *t)
             st = end_epoch(t);
     }
     FOR_EACH_HOOK(t, h, after_run) h->ops->after_run(h, loop, st);
+    if (t->world > 1 && t->rank == 0 && t->reduces > 0)
+        sscma_logf(t->ctx, SSCMA_LOG_INFO, "data parallel: %d ranks, %lld gradient values (%.2f MB as doubles) "
+                   "summed per step, %.3f ms per step in the reduction (%lld steps, %.1f s of %.1f s)",
+                   (int)t->world, (long long)(t->bucket_len - 1), (double)t->bucket_len * 8.0 / 1e6,
+                   1e3 * t->reduce_s / (double)t->reduces, (long long)t->reduces, t->reduce_s,
+                   now_s() - clock.start);
+    /* a rank that fails would leave the others waiting in the next reduction: stop the whole job, saying why */
+    if (st != SSCMA_OK && t->world > 1)
+        sscma_dist_abort(t->dist, sscma_last_error());
     return st;
 }
 

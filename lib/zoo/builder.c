@@ -101,9 +101,15 @@ typedef struct norm_cfg {
     double momentum, eps;
 } norm_cfg;
 
-/* SyncBN is BN on one device; BatchNorm2d is how SSCMA's Python configs name it (type=torch.nn.BatchNorm2d) */
+/* BatchNorm2d is how SSCMA's Python configs name BN (type=torch.nn.BatchNorm2d). SyncBN (mmcv) and SyncBatchNorm
+ * (torch) are BN in one process and batch statistics over every process of a data-parallel job (graph.h sync_bn). */
 static const char *const norm_types[] = {"BN", "SyncBN", "BatchNorm2d", "nn.BatchNorm2d", "torch.nn.BatchNorm2d",
-                                         NULL};
+                                         "SyncBatchNorm", "nn.SyncBatchNorm", "torch.nn.SyncBatchNorm", NULL};
+
+static bool sync_norm(int type)
+{
+    return type == 1 || type >= 5;
+}
 
 /* momentum and eps default to -1: "not given", replaced by the part's defaults */
 static const sscma_field norm_fields[] = {
@@ -113,6 +119,30 @@ static const sscma_field norm_fields[] = {
     SSCMA_FIELD_KEY("requires_grad"),
     SSCMA_FIELD_END,
 };
+
+static const sscma_field norm_type_fields[] = {
+    SSCMA_FIELD_ENUM_AS("type", norm_cfg, type, 0, norm_types, 0),
+    SSCMA_FIELD_KEY("requires_grad"),
+    SSCMA_FIELD_END,
+};
+
+bool zoo_read_norm_type(zoo *z, json_t *part, const char *reader, const char *path)
+{
+    char at[256];
+    norm_cfg n;
+    json_t *norm = json_object_get(part, "norm_cfg");
+    if (norm == NULL || json_is_null(norm))
+        return true;
+    if (!json_is_object(norm)) {
+        zoo_expected(z, reader, path, "norm_cfg", "an object such as {\"type\": \"SyncBN\"}", norm);
+        return false;
+    }
+    if (!zoo_read(z, norm_type_fields, norm, reader, sscma_schema_path(at, sizeof at, path, "norm_cfg"), &n))
+        return false;
+    if (sync_norm(n.type))
+        z->g->sync_bn = true;
+    return true;
+}
 
 bool zoo_read_layer_cfg(zoo *z, json_t *part, const char *reader, const char *path, const double absent_mt[2],
                         const double given_mt[2], const char *no_act, zoo_layer_cfg *out)
@@ -127,6 +157,8 @@ bool zoo_read_layer_cfg(zoo *z, json_t *part, const char *reader, const char *pa
     }
     if (!zoo_read(z, norm_fields, norm, reader, sscma_schema_path(at, sizeof at, path, "norm_cfg"), &n))
         return false;
+    if (sync_norm(n.type))
+        z->g->sync_bn = true;
     const double *def = norm == NULL || json_is_null(norm) ? absent_mt : given_mt;
     out->momentum = (float)(n.momentum < 0.0 ? def[0] : n.momentum);
     out->eps = (float)(n.eps < 0.0 ? def[1] : n.eps);

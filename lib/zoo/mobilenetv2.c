@@ -73,6 +73,7 @@ static const sscma_field mobilenetv2_fields[] = {
                         7, SSCMA_FIELD_SCALAR_LIST),
     SSCMA_FIELD_RANGE(mobilenetv2_cfg, frozen_stages, -1, -1, 7),
     SSCMA_FIELD(mobilenetv2_cfg, norm_eval, false),
+    SSCMA_FIELD_KEY("norm_cfg"), /* the type only (BN or SyncBN): momentum 0.1 and eps 1e-5 are fixed */
     SSCMA_FIELD_KEY("init_cfg"), /* Pretrained: loaded by the runner (lib/runner/runner.c) */
     SSCMA_FIELD_END,
 };
@@ -85,7 +86,9 @@ static bool sscma_naming(json_t *cfg)
 
 static bool read_config(zoo *z, json_t *cfg, mobilenetv2_cfg *c)
 {
-    if (!zoo_read(z, mobilenetv2_fields, cfg, sscma_naming(cfg) ? "MobileNetv2" : "MobileNetV2", "model.backbone", c))
+    const char *reader = sscma_naming(cfg) ? "MobileNetv2" : "MobileNetV2";
+    if (!zoo_read(z, mobilenetv2_fields, cfg, reader, "model.backbone", c) ||
+        !zoo_read_norm_type(z, cfg, reader, "model.backbone"))
         return false;
     if (c->in_channels == 0)
         c->in_channels = c->gray_input ? 1 : 3;

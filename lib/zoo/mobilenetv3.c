@@ -53,7 +53,8 @@ typedef struct mbv3_norm_cfg {
     double momentum, eps;
 } mbv3_norm_cfg;
 
-static const char *const norm_types[] = {"BN", "SyncBN", NULL}; /* SyncBN is BN on one device */
+/* SyncBN, SyncBatchNorm: BN synchronised over a data-parallel job (graph.h sync_bn) */
+static const char *const norm_types[] = {"BN", "SyncBN", "SyncBatchNorm", NULL};
 
 static const sscma_field norm_fields[] = {
     SSCMA_FIELD_ENUM_AS("type", mbv3_norm_cfg, type, 0, norm_types, 0),
@@ -219,6 +220,8 @@ static bool read_config(zoo *z, json_t *cfg, bool sscma_style, mbv3_cfg *c, mbv3
                                 norm), false;
         if (!zoo_read(z, norm_fields, norm, reader, sscma_schema_path(at, sizeof at, path, "norm_cfg"), n))
             return false;
+        if (n->type != 0)
+            z->g->sync_bn = true;
     }
     int32_t n_blocks = c->arch == 0 ? 11 : 15, last = sscma_style ? n_blocks - 1 : n_blocks + 1;
     for (int32_t i = 0; i < c->n_out_indices; i++)

@@ -59,6 +59,9 @@ typedef struct zoo_layer_cfg {
 /* A part's norm_cfg ("BN", "SyncBN" or "BatchNorm2d"; absent: absent_mt = {momentum, eps}; given: its keys, those it
  * lacks from given_mt) and act_cfg ("ReLU" / "ReLU6"; absent: a failure with the message `no_act`, since mmdet's
  * default SiLU is not built). False after a failure. */
+/* A part's norm_cfg that may give only the type (the part fixes momentum and eps): BN by any of its names, or SyncBN /
+ * SyncBatchNorm, which marks the graph's batch norms for synchronisation (graph.h sync_bn). False after a failure. */
+bool zoo_read_norm_type(zoo *z, json_t *part, const char *reader, const char *path);
 bool zoo_read_layer_cfg(zoo *z, json_t *part, const char *reader, const char *path, const double absent_mt[2],
                         const double given_mt[2], const char *no_act, zoo_layer_cfg *out);
 /* Fails, naming `in_channels` and the `formula` that gave `want`, unless value x has `want` channels. */

@@ -19,6 +19,7 @@
 #include "golden.h"
 #include "harness.h"
 #include "io/checkpoint.h"
+#include "data/data.h"
 #include "train/hook.h"
 #include "train/state.h"
 
@@ -1038,6 +1039,100 @@ static void distillation_errors(void)
     CHECK_FAILS(make_stack(&s, cfg), SSCMA_ERR_CONFIG,
                 "trainer: distill.teacher_ckpt: expected the teacher's checkpoint (a file path), missing");
     free_stack(&s);
+/*
+ * Data-parallel sharding (sscma_loader_set_shard, DistributedSampler's rule): with 3 shards of batch 4, sample j of
+ * shard r's batch k is sample r + 3j of one loader's batch k at batch 12 (the same augmentation too), for every
+ * position of the global order; the 200 samples pad to 201 with the order's first, so the last shard ends on it.
+ */
+static float *tensor_f32(const sscma_tensor *t)
+{
+    void *d = NULL;
+    sscma_tensor_data(t, &d);
+    return d;
+}
+
+static int32_t *tensor_i32(const sscma_tensor *t)
+{
+    void *d = NULL;
+    sscma_tensor_data(t, &d);
+    return d;
+}
+
+static void loader_shards_split_global_batches(void)
+{
+    enum { W = 3, B = 4 };
+    char cfg[512];
+    sscma_dataset *ds = NULL;
+    sscma_loader *whole = NULL, *shard[W] = {NULL};
+    snprintf(cfg, sizeof cfg, "{\"type\": \"MNIST\", \"data_root\": \"%s\", \"split\": \"train\"}", data_dir);
+    CHECK_OK(sscma_dataset_open(ctx, cfg, &ds));
+    const char *pipe = "\"shuffle\": true, \"seed\": 5, \"pipeline\": [{\"type\": \"RandomCrop\", \"size\": 16, "
+                       "\"padding\": 2}, {\"type\": \"Normalize\", \"mean\": [64], \"std\": [64]}]}";
+    snprintf(cfg, sizeof cfg, "{\"batch_size\": %d, %s", B * W, pipe);
+    CHECK_OK(sscma_loader_create(ctx, ds, cfg, &whole));
+    snprintf(cfg, sizeof cfg, "{\"batch_size\": %d, %s", B, pipe);
+    for (int r = 0; r < W; r++) {
+        CHECK_OK(sscma_loader_create(ctx, ds, cfg, &shard[r]));
+        if (shard[r] != NULL)
+            CHECK_OK(sscma_loader_set_shard(shard[r], r, W));
+    }
+    if (whole == NULL || shard[W - 1] == NULL)
+        goto done;
+    CHECK_FAILS(sscma_loader_set_shard(shard[0], 3, 3), SSCMA_ERR_INVALID_ARGUMENT, "shard 3 of 3");
+    int64_t batches = 0, whole_batches = 0;
+    CHECK_OK(sscma_loader_batches(shard[0], &batches));
+    CHECK_OK(sscma_loader_batches(whole, &whole_batches));
+    CHECK_INT_EQ(batches, 17); /* ceil(ceil(200 / 3) / 4) */
+    CHECK_INT_EQ(whole_batches, 17);
+    const int64_t px = SIDE * SIDE, gdims[4] = {B * W, SIDE, SIDE, 1}, sdims[4] = {B, SIDE, SIDE, 1};
+    const int64_t gl[1] = {B * W}, sl[1] = {B};
+    sscma_tensor *gimg = NULL, *glab = NULL, *simg[W] = {NULL}, *slab[W] = {NULL}, *first = NULL, *first_lab = NULL;
+    CHECK_OK(sscma_tensor_create(ctx, SSCMA_DTYPE_F32, 4, gdims, &gimg));
+    CHECK_OK(sscma_tensor_create(ctx, SSCMA_DTYPE_I32, 1, gl, &glab));
+    CHECK_OK(sscma_tensor_create(ctx, SSCMA_DTYPE_F32, 4, gdims, &first));
+    CHECK_OK(sscma_tensor_create(ctx, SSCMA_DTYPE_I32, 1, gl, &first_lab));
+    for (int r = 0; r < W; r++) {
+        CHECK_OK(sscma_tensor_create(ctx, SSCMA_DTYPE_F32, 4, sdims, &simg[r]));
+        CHECK_OK(sscma_tensor_create(ctx, SSCMA_DTYPE_I32, 1, sl, &slab[r]));
+    }
+    for (int epoch = 0; epoch < 2; epoch++) {
+        CHECK_OK(sscma_loader_start_epoch(whole, epoch));
+        for (int r = 0; r < W; r++)
+            CHECK_OK(sscma_loader_start_epoch(shard[r], epoch));
+        int64_t mismatches = 0, compared = 0;
+        for (int64_t k = 0; k < batches; k++) {
+            int64_t n_whole = 0, n[W] = {0};
+            CHECK_OK(sscma_loader_next(whole, gimg, glab, &n_whole));
+            if (k == 0) {
+                memcpy(tensor_f32(first), tensor_f32(gimg), (size_t)(B * W * px) * 4);
+                memcpy(tensor_i32(first_lab), tensor_i32(glab), (size_t)(B * W) * 4);
+            }
+            for (int r = 0; r < W; r++)
+                CHECK_OK(sscma_loader_next(shard[r], simg[r], slab[r], &n[r]));
+            for (int r = 0; r < W; r++)
+                for (int64_t j = 0; j < n[r]; j++) {
+                    int64_t pos = k * B * W + r + j * W; /* in the padded global order */
+                    const float *ref = pos < 200 ? tensor_f32(gimg) + (r + j * W) * px
+                                                 : tensor_f32(first) + (pos - 200) * px;
+                    int32_t ref_label = pos < 200 ? tensor_i32(glab)[r + j * W]
+                                                  : tensor_i32(first_lab)[pos - 200];
+                    compared++;
+                    mismatches += memcmp(ref, tensor_f32(simg[r]) + j * px, (size_t)px * 4) != 0 ||
+                                  ref_label != tensor_i32(slab[r])[j];
+                }
+        }
+        CHECK_INT_EQ(compared, 201);
+        CHECK_INT_EQ(mismatches, 0);
+    }
+    sscma_tensor_destroy(gimg), sscma_tensor_destroy(glab), sscma_tensor_destroy(first);
+    sscma_tensor_destroy(first_lab);
+    for (int r = 0; r < W; r++)
+        sscma_tensor_destroy(simg[r]), sscma_tensor_destroy(slab[r]);
+done:
+    for (int r = 0; r < W; r++)
+        sscma_loader_destroy(shard[r]);
+    sscma_loader_destroy(whole);
+    sscma_dataset_destroy(ds);
 }
 
 int main(int argc, char **argv)
@@ -1056,6 +1151,7 @@ int main(int argc, char **argv)
         TEST_CASE(distillation_changes_only_the_loss),
         TEST_CASE(distillation_resumes_bit_identically),
         TEST_CASE(distillation_errors),
+        TEST_CASE(loader_shards_split_global_batches),
     };
     if (fixture_tmpdir_make(tmpdir, sizeof tmpdir, "sscma-train") != 0 ||
         golden_load(&sched_golden, GOLDEN_DIR "/sched.bin") != 0)

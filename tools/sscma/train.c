@@ -155,6 +155,23 @@ static int write_pictures(sscma_runner *runner, const sscma_metric *metric, cons
     return rc;
 }
 
+/*
+ * Whether this process is a rank other than 0 of a data-parallel job (docs/distributed.md): the launcher's variables,
+ * as the library reads them (lib/train/dist.c). Such a rank trains its shard and writes nothing: rank 0 writes the
+ * config, checkpoints, logs and pictures and prints the progress and the result.
+ */
+static bool follower_rank(void)
+{
+    const char *opt_out = getenv("SSCMA_MPI");
+    if (opt_out != NULL && strcmp(opt_out, "0") == 0)
+        return false;
+    static const char *const vars[] = {"OMPI_COMM_WORLD_RANK", "PMIX_RANK", "PMI_RANK", NULL};
+    for (int i = 0; vars[i] != NULL; i++)
+        if (getenv(vars[i]) != NULL)
+            return atoi(getenv(vars[i])) != 0;
+    return false;
+}
+
 int cli_train(cli_args *a)
 {
     const char *path = a->positional[0];
@@ -198,7 +215,8 @@ int cli_train(cli_args *a)
     char file[4096];
     sscma_config_get(cfg, "", &text);
     snprintf(file, sizeof file, "%s/config.json", work_dir);
-    {
+    const bool follower = follower_rank();
+    if (!follower) {
         json_t *doc = json_loads(text, 0, NULL);
         char *pretty = doc != NULL ? json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(17))
                                    : NULL;
@@ -226,11 +244,12 @@ int cli_train(cli_args *a)
             rc = cli_fail(a, "--resume");
             goto done;
         }
-        if (!a->quiet && !a->json)
+        if (!a->quiet && !a->json && !follower)
             fprintf(stderr, "resumed from %s\n", ckpt);
     }
     bar_state bar = {cli_interactive(a), 0.0};
-    sscma_trainer_set_callback(trainer, on_progress, &bar);
+    if (!follower)
+        sscma_trainer_set_callback(trainer, on_progress, &bar);
     struct sigaction sa, old;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_sigint;
@@ -263,6 +282,10 @@ int cli_train(cli_args *a)
     }
     if (st != SSCMA_OK) {
         rc = cli_fail(a, "training failed");
+        goto done;
+    }
+    if (follower) { /* rank 0 draws, validates and reports */
+        rc = 0;
         goto done;
     }
     cli_files pictures = {0};
