@@ -1039,6 +1039,8 @@ static void distillation_errors(void)
     CHECK_FAILS(make_stack(&s, cfg), SSCMA_ERR_CONFIG,
                 "trainer: distill.teacher_ckpt: expected the teacher's checkpoint (a file path), missing");
     free_stack(&s);
+}
+
 /*
  * Data-parallel sharding (sscma_loader_set_shard, DistributedSampler's rule): with 3 shards of batch 4, sample j of
  * shard r's batch k is sample r + 3j of one loader's batch k at batch 12 (the same augmentation too), for every
