@@ -8,8 +8,9 @@
  * data acquisition JSON ({"payload": {"interval_ms", "sensors": [{"name", "units"}], "values": [[...], ...]}}) or,
  * for a path ending in .csv, a CSV file: a header, then a time column in milliseconds and one column per axis.
  *
- * Every sample is brought to one interval (1000 / frequency ms when `frequency` is given, else the first sample's)
- * by linear interpolation between neighbouring rows, optionally normalised per axis ((x - mean[a]) / std[a], a
+ * With `frequency` (Hz, a libsscma key), every sample is brought to an interval of 1000 / frequency ms by linear
+ * interpolation between neighbouring rows; without it the rows are used as they are (SSCMA's way; a sample whose
+ * interval differs from the first's is reported as a warning). Then the rows are optionally normalised per axis ((x - mean[a]) / std[a], a
  * libsscma extension: SSCMA feeds the raw values), then cut as SSCMA's read_split_data cuts it: windows of
  * window_size rows every stride rows; a sample no longer than window_size gives one window, zero-padded evenly
  * in front and behind; a tail shorter than the window (and the last start) is kept, padded the same way, when
@@ -82,7 +83,9 @@ typedef struct builder {
     sscma_dataset *ds;
     const sensor_cfg *cfg;
     int32_t axes;      /* 0 until the first sample */
-    double interval;   /* target interval in ms, 0 until known */
+    double interval;   /* target interval in ms (1000 / frequency), 0: no resampling */
+    double first_interval; /* without frequency: the first sample's, to warn about others */
+    int64_t rate_warnings;
     float *windows;    /* count * axes * window_size */
     int32_t *labels;
     int64_t count, cap;
@@ -374,8 +377,16 @@ static sscma_status add_sample(builder *b, const char *path, int32_t label)
         return st; /* a defect: the error, or listed under "skip" and the sample left out */
     if (b->axes == 0)
         b->axes = s.axes;
-    if (b->interval == 0.0)
-        b->interval = b->cfg->frequency > 0.0 ? 1000.0 / b->cfg->frequency : s.interval_ms;
+    if (b->interval == 0.0 && b->cfg->frequency > 0.0)
+        b->interval = 1000.0 / b->cfg->frequency;
+    if (b->cfg->frequency <= 0.0 && s.interval_ms > 0.0) { /* rows as they are (SSCMA); say when rates differ */
+        if (b->first_interval == 0.0)
+            b->first_interval = s.interval_ms;
+        else if (fabs(s.interval_ms - b->first_interval) > 1e-6 * b->first_interval && b->rate_warnings++ == 0)
+            sscma_logf(b->ds->ctx, SSCMA_LOG_WARNING, "%s: sampled every %g ms, the first sample every %g ms: set "
+                       "the dataset's frequency (Hz) to resample every sample to one rate", path, s.interval_ms,
+                       b->first_interval);
+    }
     if (s.axes != b->axes)
         st = sscma_dataset_defect(b->ds, SSCMA_ERR_FORMAT, path, "%d axes; the dataset's first sample has %d",
                                   (int)s.axes, (int)b->axes);
