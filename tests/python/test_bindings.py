@@ -37,7 +37,7 @@ def test_version_and_model_views(ctx):
 def test_errors_carry_the_library_message(ctx):
     with pytest.raises(sscma.SscmaError) as e:
         sscma.Model(ctx, {"type": "Yolo"})
-    assert e.value.name == "SSCMA_ERR_CONFIG" and 'model.type: expected one of: ImageClassifier, Fomo, PFLD, YOLODetector, RTMDet, got "Yolo"' in str(e.value)
+    assert e.value.name == "SSCMA_ERR_CONFIG" and 'model.type: expected one of: ImageClassifier, Fomo, PFLD, YOLODetector, RTMDet, AccelerometerClassifier, got "Yolo"' in str(e.value)
     m = sscma.Model(ctx, CLASSIFIER)
     with pytest.raises(sscma.SscmaError, match="call sscma_model_prepare"):
         m.input("image")
