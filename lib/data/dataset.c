@@ -469,7 +469,8 @@ sscma_status sscma_dataset_check(sscma_dataset *dataset, int64_t *problems, cons
             sscma_clear_error();
             if (dataset->kind == DATASET_WINDOWS) { /* read and checked when opened */
                 int64_t k = dataset->subset != NULL ? dataset->subset[i] : i;
-                per_class[dataset->labels[k]]++;
+                if (dataset->labels[k] >= 0 && dataset->labels[k] < dataset->n_classes)
+                    per_class[dataset->labels[k]]++;
                 continue;
             }
             if (sscma_dataset_read(dataset, i, &pixels, &borrowed, &h, &w, &c, &label) != SSCMA_OK)

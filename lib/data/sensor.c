@@ -7,6 +7,8 @@
  * "testing"). An entry's path is relative to the folder holding the info.labels. A sample file is Edge Impulse's
  * data acquisition JSON ({"payload": {"interval_ms", "sensors": [{"name", "units"}], "values": [[...], ...]}}) or,
  * for a path ending in .csv, a CSV file: a header, then a time column in milliseconds and one column per axis.
+ * An ann_file that is itself a sample (a .csv, or a JSON with a "payload") gives that sample's windows without a
+ * class (label -1; classes from the `classes` key, else none): what `sscma infer` runs on.
  *
  * With `frequency` (Hz, a libsscma key), every sample is brought to an interval of 1000 / frequency ms by linear
  * interpolation between neighbouring rows; without it the rows are used as they are (SSCMA's way; a sample whose
@@ -459,17 +461,24 @@ sscma_status sscma_sensor_open(sscma_dataset *ds, json_t *config)
     if ((st = locate_index(&c, path, sizeof path, base, sizeof base, &category)) != SSCMA_OK)
         return st;
     json_error_t err;
-    json_t *index = json_load_file(path, 0, &err);
+    json_t *index = is_csv(path) ? json_pack("{}") : json_load_file(path, 0, &err);
     if (index == NULL)
         return sscma_fail(SSCMA_ERR_FORMAT, path, "line %d, column %d: %s", err.line, err.column, err.text);
     sscma_strlist names = {.ctx = ds->ctx};
     builder b = {.ds = ds, .cfg = &c};
     json_t *files = json_object_get(index, "files");
-    if (!json_is_array(files))
+    /* ann_file naming one sample (a CSV, or a data acquisition JSON): its windows, without a class (sscma infer) */
+    const bool single = is_csv(path) || (files == NULL && json_object_get(index, "payload") != NULL);
+    if (single) {
+        if (c.classes != NULL && !json_is_null(c.classes))
+            st = sscma_class_list(c.classes, &names);
+        if (st == SSCMA_OK)
+            st = add_sample(&b, path, -1);
+    } else if (!json_is_array(files))
         st = sscma_fail(SSCMA_ERR_FORMAT, path, "files: expected the list of samples (Edge Impulse's info.labels)");
     else if (c.classes != NULL && !json_is_null(c.classes))
         st = sscma_class_list(c.classes, &names);
-    const bool fixed_classes = names.count > 0;
+    const bool fixed_classes = names.count > 0 || single;
     /* the classes in first appearance over every entry; then the entries of this split */
     for (size_t i = 0; st == SSCMA_OK && !fixed_classes && i < json_array_size(files); i++) {
         const char *label = json_string_value(json_object_get(json_object_get(json_array_get(files, i), "label"),
@@ -477,7 +486,7 @@ sscma_status sscma_sensor_open(sscma_dataset *ds, json_t *config)
         if (label != NULL && find_name(&names, label) < 0 && !sscma_strlist_push(&names, label))
             st = sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, path, "cannot copy the class names");
     }
-    for (size_t i = 0; st == SSCMA_OK && i < json_array_size(files); i++) {
+    for (size_t i = 0; st == SSCMA_OK && !single && i < json_array_size(files); i++) {
         json_t *entry = json_array_get(files, i);
         const char *file = json_string_value(json_object_get(entry, "path"));
         const char *cat = json_string_value(json_object_get(entry, "category"));
