@@ -16,7 +16,8 @@
  * libsscma extension: SSCMA feeds the raw values), then cut as SSCMA's read_split_data cuts it: windows of
  * window_size rows every stride rows; a sample no longer than window_size gives one window, zero-padded evenly
  * in front and behind; a tail shorter than the window (and the last start) is kept, padded the same way, when
- * retention * window_size < remaining rows + 1. Classes are the labels in their first appearance over the whole
+ * retention * window_size < remaining rows + 1. (SSCMA's `end >= len` branch makes a start with exactly
+ * window_size - 1 rows left such a tail too.) Classes are the labels in their first appearance over the whole
  * info.labels (every category, so that the training and testing splits agree), or the `classes` list.
  *
  * The windows stay in memory as floats, axis-major ([axes][window_size] each, SSCMA's flatten order); the loader
@@ -358,7 +359,8 @@ static sscma_status cut_windows(builder *b, const series *s, int32_t label)
     sscma_status st = SSCMA_OK;
     for (int64_t i = 0; i < L && st == SSCMA_OK; i += stride) {
         const int64_t rest = L - i;
-        if (rest + 1 < W || i == last) {
+        /* SSCMA's tail: fewer than W - 1 rows left, the last start, or (its `end >= len` branch) exactly W - 1 */
+        if (rest + 1 < W || i == last || i + W > L) {
             if (!(b->cfg->retention * (double)W < (double)(rest + 1)))
                 continue;
             const int64_t len = rest < W ? rest : W;

@@ -192,6 +192,36 @@ static void windows_cut_as_sscma(void)
     sscma_dataset_destroy(ds);
 }
 
+/* A start with exactly window_size - 1 rows left is a tail in SSCMA (its `end >= len` branch): padded, not read past
+ * the end. 9 rows, window 4, stride 2: starts 0, 2, 4 whole; 6 has 3 rows (0.8 * 4 < 4: kept, one zero behind); 8 is
+ * the last start with 1 row (0.8 * 4 >= 2: dropped). */
+static void window_minus_one_is_a_tail(void)
+{
+    char root[160], path[300], cfg[400];
+    snprintf(root, sizeof root, "%s/tail", tmpdir);
+    const char *dirs[] = {""};
+    make_dirs(root, dirs, 1);
+    snprintf(path, sizeof path, "%s/n.json", root);
+    write_ei(path, 16, 9);
+    const char *entries[] = {"n.json:x"};
+    snprintf(path, sizeof path, "%s/info.labels", root);
+    write_labels(path, entries, 1);
+    snprintf(cfg, sizeof cfg, "{\"type\": \"SensorDataset\", \"data_root\": \"%s\", \"window_size\": 4, "
+             "\"stride\": 2}", root);
+    sscma_dataset *ds = NULL;
+    CHECK_OK(sscma_dataset_open(ctx, cfg, &ds));
+    if (ds == NULL)
+        return;
+    int64_t n = 0;
+    CHECK_OK(sscma_dataset_size(ds, &n));
+    CHECK_INT_EQ(n, 4);
+    check_window(ds, 0, 4, 0, 4, 0);
+    check_window(ds, 1, 4, 2, 4, 0);
+    check_window(ds, 2, 4, 4, 4, 0);
+    check_window(ds, 3, 4, 6, 3, 0);
+    sscma_dataset_destroy(ds);
+}
+
 /* Edge Impulse's export: info.labels at the root with categories; CSV samples; resampling; normalisation. */
 static void export_layout_csv_resampling(void)
 {
@@ -336,6 +366,7 @@ int main(int argc, char **argv)
 {
     static const test_case cases[] = {
         TEST_CASE(windows_cut_as_sscma),
+        TEST_CASE(window_minus_one_is_a_tail),
         TEST_CASE(export_layout_csv_resampling),
         TEST_CASE(defects_by_file_and_row),
     };
