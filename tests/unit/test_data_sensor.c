@@ -362,6 +362,77 @@ static void defects_by_file_and_row(void)
     CHECK_FAILS(sscma_dataset_open(ctx, cfg, &ds), SSCMA_ERR_FORMAT, "info.labels: line 1");
 }
 
+/* sscma_predict on a window (f32 [axes, window_size], as the sample gives it): the deployed float model's
+ * probabilities are the softmax of the model's logits on the same flattened window, best first; a window of another
+ * size is refused, naming both shapes. */
+static void predict_takes_a_window(void)
+{
+    char root[160], path[300], cfg[400];
+    snprintf(root, sizeof root, "%s/pred", tmpdir);
+    const char *dirs[] = {""};
+    make_dirs(root, dirs, 1);
+    snprintf(path, sizeof path, "%s/w.json", root);
+    write_ei(path, 16, 8);
+    const char *entries[] = {"w.json:x"};
+    snprintf(path, sizeof path, "%s/info.labels", root);
+    write_labels(path, entries, 1);
+    snprintf(cfg, sizeof cfg, "{\"type\": \"SensorDataset\", \"data_root\": \"%s\", \"window_size\": 8}", root);
+    sscma_dataset *ds = NULL;
+    sscma_model *m = NULL;
+    sscma_qmodel *q = NULL;
+    sscma_sample *s = NULL;
+    CHECK_OK(sscma_dataset_open(ctx, cfg, &ds));
+    CHECK_OK(sscma_model_create(ctx, "{\"type\": \"AccelerometerClassifier\", \"backbone\": {\"type\": \"AxesNet\", "
+                                "\"num_axes\": 3, \"window_size\": 8, \"num_classes\": 5}, \"head\": {\"type\": "
+                                "\"AxesClsHead\"}}", &m));
+    if (ds == NULL || m == NULL)
+        goto done;
+    CHECK_OK(sscma_dataset_get(ds, 0, &s));
+    sscma_tensor *win = NULL, *in = NULL, *logits = NULL;
+    const float *w = NULL, *z = NULL;
+    float *x = NULL;
+    CHECK_OK(sscma_sample_image(s, &win));
+    CHECK_OK(sscma_tensor_data(win, (void **)&w));
+    /* the model's own logits on the flattened window */
+    CHECK_OK(sscma_model_prepare(m, 1, 0));
+    CHECK_OK(sscma_model_input(m, "image", &in));
+    CHECK_OK(sscma_tensor_data(in, (void **)&x));
+    memcpy(x, w, 24 * sizeof *x);
+    CHECK_OK(sscma_model_forward(m));
+    CHECK_OK(sscma_model_output(m, "logits", &logits));
+    CHECK_OK(sscma_tensor_data(logits, (void **)&z));
+    double zmax = z[0], sum = 0.0, p[5];
+    for (int k = 1; k < 5; k++)
+        zmax = z[k] > zmax ? z[k] : zmax;
+    for (int k = 0; k < 5; k++)
+        sum += p[k] = exp((double)z[k] - zmax);
+    CHECK_OK(sscma_qmodel_from_model(m, &q));
+    sscma_prediction r[8];
+    int32_t n = 0;
+    CHECK_OK(sscma_predict(q, win, NULL, r, 8, &n));
+    CHECK_INT_EQ(n, 5);
+    for (int32_t k = 0; k < n && k < 5; k++) {
+        CHECK_NEAR(r[k].score, p[r[k].class_id] / sum, 1e-5);
+        if (k > 0)
+            CHECK(r[k].score <= r[k - 1].score);
+    }
+    const char *task = NULL;
+    CHECK_OK(sscma_predict_task(q, NULL, &task));
+    CHECK_STR_EQ(task, "cls");
+    /* a window of another size */
+    sscma_tensor *other = NULL;
+    const int64_t dims[2] = {3, 7};
+    CHECK_OK(sscma_tensor_create(ctx, SSCMA_DTYPE_F32, 2, dims, &other));
+    CHECK_FAILS(sscma_predict(q, other, NULL, r, 8, &n), SSCMA_ERR_SHAPE,
+                "a window of 3 x 7 values does not fit the model's input [1, 1, 1, 24]");
+    sscma_tensor_destroy(other);
+done:
+    sscma_sample_destroy(s);
+    sscma_qmodel_destroy(q);
+    sscma_model_destroy(m);
+    sscma_dataset_destroy(ds);
+}
+
 int main(int argc, char **argv)
 {
     static const test_case cases[] = {
@@ -369,6 +440,7 @@ int main(int argc, char **argv)
         TEST_CASE(window_minus_one_is_a_tail),
         TEST_CASE(export_layout_csv_resampling),
         TEST_CASE(defects_by_file_and_row),
+        TEST_CASE(predict_takes_a_window),
     };
     return data_test_main(argc, argv, cases, TEST_COUNT(cases));
 }
