@@ -162,11 +162,11 @@ static sscma_status json_series(sscma_dataset *ds, const char *path, series *s)
         }
         for (int32_t a = 0; a < axes; a++) {
             json_t *v = json_is_array(row) ? json_array_get(row, (size_t)a) : row;
-            if (!json_is_number(v) || !isfinite(json_number_value(v))) {
-                st = sscma_dataset_defect(ds, SSCMA_ERR_FORMAT, path, "row %zu: value %d (%s) is not a number", r + 1,
-                                          (int)a + 1, json_string_value(json_object_get(json_array_get(sensors,
-                                                                                                      (size_t)a),
-                                                                                       "name")));
+            if (!json_is_number(v) || !isfinite((float)json_number_value(v))) {
+                st = sscma_dataset_defect(ds, SSCMA_ERR_FORMAT, path, "row %zu: value %d (%s) is not a number%s",
+                                          r + 1, (int)a + 1,
+                                          json_string_value(json_object_get(json_array_get(sensors, (size_t)a), "name")),
+                                          json_is_number(v) ? " within the float range" : "");
                 bad = true;
                 break;
             }
@@ -258,6 +258,11 @@ static sscma_status csv_series(sscma_dataset *ds, const char *path, series *s)
                                           field_end - p), p);
                 break;
             }
+            if (c > 0 && !isfinite((float)v)) {
+                bad = true, st = sscma_dataset_defect(ds, SSCMA_ERR_FORMAT, path, "row %lld: column %d: %g is outside "
+                                                      "the float range", (long long)n + 1, (int)c + 1, v);
+                break;
+            }
             if (c == 0)
                 times[n] = v;
             else
@@ -300,13 +305,28 @@ static sscma_status csv_series(sscma_dataset *ds, const char *path, series *s)
     return SSCMA_OK;
 }
 
-/* The rows resampled from s->interval_ms to `interval` by linear interpolation (in place: s->rows replaced). */
-static sscma_status resample(const sscma_context *ctx, series *s, double interval, const char *path)
+/* Values one recording may have after resampling (2^27 floats, 512 MiB): a wild interval is a defect, not a
+ * huge allocation. */
+#define MAX_RESAMPLED_VALUES ((double)(1 << 27))
+
+/*
+ * The rows resampled from s->interval_ms to `interval` by linear interpolation (in place: s->rows replaced). A
+ * recording that would grow past MAX_RESAMPLED_VALUES is a defect (*bad set, s->rows kept for the caller to free).
+ */
+static sscma_status resample(sscma_dataset *ds, series *s, double interval, const char *path, bool *bad)
 {
+    const sscma_context *ctx = ds->ctx;
+    *bad = false;
     if (interval <= 0.0 || s->interval_ms == 0.0 || fabs(s->interval_ms - interval) <= 1e-9 * interval || s->n < 2)
         return SSCMA_OK;
-    const double duration = (double)(s->n - 1) * s->interval_ms;
-    const int64_t m = (int64_t)floor(duration / interval + 1e-9) + 1;
+    const double duration = (double)(s->n - 1) * s->interval_ms, rows = floor(duration / interval + 1e-9) + 1.0;
+    if (!(rows * (double)s->axes <= MAX_RESAMPLED_VALUES)) {
+        *bad = true;
+        return sscma_dataset_defect(ds, SSCMA_ERR_FORMAT, path, "%lld rows every %g ms resampled to %g ms would be "
+                                    "%.0f rows, more than %.0f values: check the interval", (long long)s->n,
+                                    s->interval_ms, interval, rows, MAX_RESAMPLED_VALUES);
+    }
+    const int64_t m = (int64_t)rows;
     float *out = sscma_malloc(ctx, (size_t)m * (size_t)s->axes * sizeof *out);
     if (out == NULL)
         return sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, path, "cannot resample %lld rows", (long long)s->n);
@@ -326,12 +346,19 @@ static sscma_status resample(const sscma_context *ctx, series *s, double interva
     return SSCMA_OK;
 }
 
+/* The windows of one dataset stay in memory: at most 1 GiB of them. */
+#define MAX_WINDOW_BYTES ((double)(1 << 30))
+
 /* Appends one window: rows [start, start + len) of s, placed at `front` in a zeroed window, stored axis-major. */
 static sscma_status add_window(builder *b, const series *s, int64_t start, int64_t len, int64_t front, int32_t label)
 {
     const int64_t W = b->cfg->window_size, A = b->axes;
     if (b->count == b->cap) {
         int64_t cap = b->cap ? b->cap * 2 : 64;
+        if ((double)cap * (double)(A * W) * sizeof(float) > MAX_WINDOW_BYTES)
+            return sscma_fail(SSCMA_ERR_UNSUPPORTED, TYPE, "more than %lld windows of %lld x %lld values would take "
+                              "over 1 GiB: raise the stride or lower window_size", (long long)b->count,
+                              (long long)A, (long long)W);
         float *w = sscma_mrealloc(b->ds->ctx, b->windows, (size_t)cap * (size_t)(A * W) * sizeof *w);
         if (w != NULL)
             b->windows = w;
@@ -376,6 +403,7 @@ static sscma_status cut_windows(builder *b, const series *s, int32_t label)
 static sscma_status add_sample(builder *b, const char *path, int32_t label)
 {
     series s = {0};
+    bool bad = false;
     sscma_status st = is_csv(path) ? csv_series(b->ds, path, &s) : json_series(b->ds, path, &s);
     if (s.rows == NULL)
         return st; /* a defect: the error, or listed under "skip" and the sample left out */
@@ -397,7 +425,7 @@ static sscma_status add_sample(builder *b, const char *path, int32_t label)
     else if ((b->cfg->n_mean > 1 && b->cfg->n_mean != s.axes) || (b->cfg->n_std > 1 && b->cfg->n_std != s.axes))
         st = sscma_fail(SSCMA_ERR_CONFIG, TYPE, "mean and std: expected 1 or %d values (one per axis), got %d and %d",
                         (int)s.axes, (int)b->cfg->n_mean, (int)b->cfg->n_std);
-    else if ((st = resample(b->ds->ctx, &s, b->interval, path)) == SSCMA_OK) {
+    else if ((st = resample(b->ds, &s, b->interval, path, &bad)) == SSCMA_OK && !bad) {
         if (b->cfg->n_mean > 0 || b->cfg->n_std > 0)
             for (int64_t r = 0; r < s.n; r++)
                 for (int32_t a = 0; a < s.axes; a++) {
