@@ -362,6 +362,33 @@ static void defects_by_file_and_row(void)
     CHECK_FAILS(sscma_dataset_open(ctx, cfg, &ds), SSCMA_ERR_FORMAT, "info.labels: line 1");
 }
 
+/* Bounds: a recording that resampling would blow up, values past the float range. */
+static void limits_are_defects(void)
+{
+    char root[160], path[300], cfg[400];
+    snprintf(root, sizeof root, "%s/limits", tmpdir);
+    const char *dirs[] = {""};
+    make_dirs(root, dirs, 1);
+    snprintf(path, sizeof path, "%s/slow.json", root);
+    write_text(path, "{\"payload\": {\"interval_ms\": 1e12, \"sensors\": [{\"name\": \"x\"}], \"values\": [1, 2]}}");
+    snprintf(path, sizeof path, "%s/huge.csv", root);
+    write_text(path, "t,x\n0,1\n16,1e300\n");
+    snprintf(path, sizeof path, "%s/huge.json", root);
+    write_text(path, "{\"payload\": {\"interval_ms\": 16, \"sensors\": [{\"name\": \"x\"}], \"values\": [1, -1e39]}}");
+    sscma_dataset *ds = NULL;
+    snprintf(cfg, sizeof cfg, "{\"type\": \"SensorDataset\", \"data_root\": \"%s\", \"ann_file\": \"slow.json\", "
+             "\"frequency\": 62.5}", root);
+    CHECK_FAILS(sscma_dataset_open(ctx, cfg, &ds), SSCMA_ERR_FORMAT,
+                "slow.json: 2 rows every 1e+12 ms resampled to 16 ms would be 62500000001 rows, more than 134217728 "
+                "values: check the interval");
+    snprintf(cfg, sizeof cfg, "{\"type\": \"SensorDataset\", \"data_root\": \"%s\", \"ann_file\": \"huge.csv\"}", root);
+    CHECK_FAILS(sscma_dataset_open(ctx, cfg, &ds), SSCMA_ERR_FORMAT,
+                "huge.csv: row 2: column 2: 1e+300 is outside the float range");
+    snprintf(cfg, sizeof cfg, "{\"type\": \"SensorDataset\", \"data_root\": \"%s\", \"ann_file\": \"huge.json\"}", root);
+    CHECK_FAILS(sscma_dataset_open(ctx, cfg, &ds), SSCMA_ERR_FORMAT,
+                "huge.json: row 2: value 1 (x) is not a number within the float range");
+}
+
 /* sscma_predict on a window (f32 [axes, window_size], as the sample gives it): the deployed float model's
  * probabilities are the softmax of the model's logits on the same flattened window, best first; a window of another
  * size is refused, naming both shapes. */
@@ -441,6 +468,7 @@ int main(int argc, char **argv)
         TEST_CASE(export_layout_csv_resampling),
         TEST_CASE(defects_by_file_and_row),
         TEST_CASE(predict_takes_a_window),
+        TEST_CASE(limits_are_defects),
     };
     return data_test_main(argc, argv, cases, TEST_COUNT(cases));
 }
