@@ -467,6 +467,8 @@ ok "gen_accel.py writes a seeded Edge Impulse export" /usr/bin/python3 "$SRC/too
 ok "dataset stats: SensorDataset windows of 3 axes x 62 steps, four gestures in first-appearance order" json \
     accstats.json "d['num_classes'] == 4 and [c['name'] for c in d['classes']] == ['idle', 'shake', 'circle', 'updown'] and d['height'] == [3, 3] and d['width'] == [62, 62] and d['samples'] > 100"
 ok "train the accelerometer recipe 4 epochs" "$SSCMA" train "$ACC" --work-dir accwd "${A[@]}" epochs=4 val_interval=2 --quiet
+ok "its work dir has curves.svg and confusion.png, no predictions.png (windows are no images)" \
+    test -s accwd/curves.svg -a -s accwd/confusion.png -a ! -e accwd/predictions.png
 "$SSCMA" eval "$ACC" accwd/last.ckpt "${A[@]}" --json >acceval.json 2>/dev/null
 ok "eval: accuracy on the testing category" json acceval.json "d['samples'] > 30 and d['metrics']['accuracy/top1'] >= 80"
 "$SSCMA" export "$ACC" accwd/last.ckpt --format tflite --verify --out acc.tflite --json "${A[@]}" >accexp.json 2>/dev/null
