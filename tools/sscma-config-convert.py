@@ -714,7 +714,8 @@ def adapt(cfg, warn):
                 warn(dotted, why)
             del node[parts[-1]]
     model = out.get('model')
-    if isinstance(model, dict) and 'input_size' not in model:
+    windows = isinstance(model, dict) and str(model.get('type', '')).rsplit('.', 1)[-1] == 'AccelerometerClassifier'
+    if isinstance(model, dict) and 'input_size' not in model and not windows:  # sensor models: the window sizes
         h, w = out.get('height'), out.get('width')
         size = out.get('imgsz')
         if isinstance(h, int) and isinstance(w, int):

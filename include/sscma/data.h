@@ -58,7 +58,8 @@ SSCMA_API sscma_status sscma_dataset_check(sscma_dataset *dataset, int64_t *prob
 /* Destroys a sample. NULL is a no-op. */
 SSCMA_API void sscma_sample_destroy(sscma_sample *sample);
 
-/* Stores a view of the sample's image (u8 [H, W, C]) in *out, owned by the sample. */
+/* Stores a view of the sample's image (u8 [H, W, C]) in *out, owned by the sample. For a dataset of windows
+ * (SensorDataset) the view is the window: f32 [channels, length], each axis's values in a row. */
 SSCMA_API sscma_status sscma_sample_image(const sscma_sample *sample, sscma_tensor **out);
 
 /* Stores the sample's class label in *out (-1 if it has none). */

@@ -57,13 +57,14 @@ SSCMA_API sscma_status sscma_predict_options_init(sscma_predict_options *options
 SSCMA_API sscma_status sscma_image_read(sscma_context *ctx, const char *path, int32_t channels, sscma_tensor **out);
 
 /*
- * Runs `qmodel` (prepared for batch 1 by this call when needed) on `image` (u8 [H, W, C], C 1 or 3) and writes up to
+ * Runs `qmodel` (prepared for batch 1 by this call when needed) on `image` (u8 [H, W, C], C 1 or 3; or, for a model
+ * of sensor windows, f32 [channels, length] as a SensorDataset sample's sscma_sample_image gives it) and writes up to
  * `capacity` results into `results`: a classifier's top_k classes, best first; FOMO's cells; YOLO's boxes after
  * non-maximum suppression; PFLD's keypoints in order (docs/deployment.md gives each family's thresholds and order,
  * which for a file without "family" metadata are SSCMA-Micro's). *count receives the number of results found, which
  * may exceed capacity (only capacity are written). options may be NULL (sscma_predict_task says which
- * post-processing that is). Errors: a model whose family ("family" metadata) is not ImageClassifier, Fomo, PFLD or
- * YOLODetector and no options->task, a file without it whose layout none of SSCMA-Micro's matches, an output
+ * post-processing that is). Errors: a model whose family ("family" metadata) is not ImageClassifier,
+ * AccelerometerClassifier, Fomo, PFLD or YOLODetector and no options->task, a file without it whose layout none of SSCMA-Micro's matches, an output
  * without the task's shape (SSCMA_ERR_UNSUPPORTED), an unknown task or an iou_threshold outside 0..1
  * (SSCMA_ERR_INVALID_ARGUMENT), a bad image tensor (SSCMA_ERR_DTYPE, SSCMA_ERR_SHAPE), the runtime's errors.
  */

@@ -499,6 +499,9 @@ sscma_status sscma_compose_detection(const sscma_dataset *source, const char *co
                                  : parse(source, cfg, c);
     if (st == SSCMA_OK && (source->kind == DATASET_BOXES || source->n_classes < 1))
         st = sscma_fail(SSCMA_ERR_CONFIG, WHERE, "the source must be a classification dataset");
+    else if (st == SSCMA_OK && source->kind == DATASET_WINDOWS)
+        st = sscma_fail(SSCMA_ERR_UNSUPPORTED, WHERE, "composing windows of sensor values is not supported yet (the "
+                        "source is a %s)", source->type);
     if (st == SSCMA_OK)
         st = index_classes(source, c, members, counts);
     if (st == SSCMA_OK)

@@ -12,7 +12,8 @@
 /* Default bound on decoded image size (decompression bombs): 40 megapixels. */
 #define SSCMA_DEFAULT_MAX_PIXELS ((int64_t)40 * 1000 * 1000)
 
-typedef enum dataset_kind { DATASET_IDX, DATASET_FOLDER, DATASET_BOXES, DATASET_METER } dataset_kind;
+/* DATASET_WINDOWS: 1-D float windows (sensor axes now; audio next), in memory, read with sscma_dataset_window. */
+typedef enum dataset_kind { DATASET_IDX, DATASET_FOLDER, DATASET_BOXES, DATASET_METER, DATASET_WINDOWS } dataset_kind;
 
 struct sscma_dataset {
     sscma_context *ctx;
@@ -39,6 +40,12 @@ struct sscma_dataset {
     /* keypoints (MeterData): n_keypoints (x, y) pairs per sample, in pixels */
     float *keypoints;
     int32_t n_keypoints;
+    /* windows (SensorDataset): size windows of window_channels x window_len floats, channel-major (each channel's
+     * window_len values in a row); labels[i] their classes. window_flat: the loader gives [N, 1, 1, C * L] in that
+     * order (SSCMA's flatten); otherwise [N, 1, L, C] (time steps along the width, a channel per axis, NHWC). */
+    float *windows;
+    int64_t window_len, window_channels;
+    bool window_flat;
     char *report; /* the last check's report */
     /*
      * on_defect "skip": a record-level defect (a bad box, an unknown category, a duplicate id, a missing image) does
@@ -65,6 +72,7 @@ struct sscma_sample {
     int32_t *box_labels;
     int32_t n_keypoints;
     float *keypoints; /* x, y in pixels */
+    float *window; /* windows datasets: channels x length floats (view: f32 [channels, length]); pixels is NULL */
 };
 
 /* Growing lists of strings from ctx (folder scans): start with `sscma_strlist list = {.ctx = ds->ctx};`. Freeing
@@ -108,6 +116,14 @@ sscma_status sscma_coco_open(sscma_dataset *ds, json_t *config);
 sscma_status sscma_meter_open(sscma_dataset *ds, json_t *config);
 sscma_status sscma_yolo_open(sscma_dataset *ds, json_t *config);
 sscma_status sscma_voc_open(sscma_dataset *ds, json_t *config);
+sscma_status sscma_sensor_open(sscma_dataset *ds, json_t *config);
+
+/*
+ * Window `index` (after indices) of a windows dataset into out (window_channels * window_len floats) in the loader's
+ * order: channel-major when window_flat, else time-major (out[t * C + c]); its class in *label. Images datasets:
+ * SSCMA_ERR_UNSUPPORTED. The one way to a 1-D sample, so audio can decode here where sensors copy.
+ */
+sscma_status sscma_dataset_window(const sscma_dataset *ds, int64_t index, float *out, int32_t *label);
 
 /*
  * The boxes of sample `index` (after indices), scaled from the declared image size to the decoded w x h: copies

@@ -59,7 +59,7 @@ static const char *canonical_type(const char *type)
     return type;
 }
 
-#define KNOWN_TYPES "MNIST, FashionMNIST, CustomDataset, CocoDataset, YoloDataset, VOCDataset, MeterData"
+#define KNOWN_TYPES "MNIST, FashionMNIST, CustomDataset, CocoDataset, YoloDataset, VOCDataset, MeterData, SensorDataset"
 
 /* The keys every dataset type takes (each format's table lists them as known keys and leaves them to this one). */
 typedef struct shared_cfg {
@@ -165,6 +165,8 @@ sscma_status sscma_dataset_open(sscma_context *ctx, const char *config_json, ssc
             st = sscma_voc_open(ds, config);
         else if (strcmp(type, "MeterData") == 0)
             st = sscma_meter_open(ds, config);
+        else if (strcmp(type, "SensorDataset") == 0)
+            st = sscma_sensor_open(ds, config);
         else
             st = sscma_schema_expected("dataset", NULL, "type", "one of: " KNOWN_TYPES,
                                        json_object_get(config, "type"));
@@ -201,6 +203,7 @@ void sscma_dataset_destroy(sscma_dataset *ds)
     sscma_mfree(ds->ctx, ds->boxes);
     sscma_mfree(ds->ctx, ds->box_labels);
     sscma_mfree(ds->ctx, ds->keypoints);
+    sscma_mfree(ds->ctx, ds->windows);
     sscma_mfree(ds->ctx, ds->paths);
     sscma_mfree(ds->ctx, ds->labels);
     sscma_mfree(ds->ctx, ds->idx_images);
@@ -245,6 +248,9 @@ sscma_status sscma_dataset_read(const sscma_dataset *ds, int64_t index, uint8_t 
     if (index < 0 || index >= ds->size)
         return sscma_fail(SSCMA_ERR_INVALID_ARGUMENT, "dataset", "sample %lld is outside 0..%lld", (long long)index,
                           (long long)ds->size - 1);
+    if (ds->kind == DATASET_WINDOWS)
+        return sscma_fail(SSCMA_ERR_UNSUPPORTED, ds->type, "sample %lld is a window of %lld x %lld floats, not an "
+                          "image", (long long)index, (long long)ds->window_channels, (long long)ds->window_len);
     if (ds->subset != NULL)
         index = ds->subset[index];
     if (ds->kind == DATASET_IDX) {
@@ -303,10 +309,47 @@ sscma_status sscma_dataset_boxes(const sscma_dataset *ds, int64_t index, int64_t
     return SSCMA_OK;
 }
 
+/* A window as a sample: its floats channel-major, viewed as f32 [channels, length]; no pixels, boxes or keypoints. */
+static sscma_status get_window(const sscma_dataset *ds, int64_t index, sscma_sample **out)
+{
+    const int64_t C = ds->window_channels, L = ds->window_len;
+    sscma_sample *s = sscma_calloc(ds->ctx, 1, sizeof *s);
+    float *w = sscma_malloc(ds->ctx, (size_t)(C * L) * sizeof *w);
+    if (s == NULL || w == NULL) {
+        sscma_mfree(ds->ctx, s), sscma_mfree(ds->ctx, w);
+        return SSCMA_FAIL(SSCMA_ERR_OUT_OF_MEMORY, "cannot allocate sample %lld", (long long)index);
+    }
+    s->ctx = ds->ctx;
+    sscma_context_retain(s->ctx);
+    s->window = w;
+    int32_t label = -1;
+    sscma_status st = SSCMA_OK;
+    if (index < 0 || index >= ds->size)
+        st = SSCMA_FAIL(SSCMA_ERR_INVALID_ARGUMENT, "sample %lld is outside 0..%lld", (long long)index,
+                        (long long)ds->size - 1);
+    else { /* channel-major whatever the loader's order */
+        const int64_t k = ds->subset != NULL ? ds->subset[index] : index;
+        memcpy(w, ds->windows + k * C * L, (size_t)(C * L) * sizeof *w);
+        label = ds->labels[k];
+    }
+    s->label = label;
+    const int64_t dims[2] = {C, L};
+    if (st == SSCMA_OK)
+        st = sscma_tensor_wrap(ds->ctx, SSCMA_DTYPE_F32, 2, dims, w, (size_t)(C * L) * sizeof *w, &s->view);
+    if (st != SSCMA_OK) {
+        sscma_sample_destroy(s);
+        return st;
+    }
+    *out = s;
+    return SSCMA_OK;
+}
+
 sscma_status sscma_dataset_get(const sscma_dataset *dataset, int64_t index, sscma_sample **out)
 {
     SSCMA_REQUIRE_NONNULL(dataset);
     SSCMA_REQUIRE_NONNULL(out);
+    if (dataset->kind == DATASET_WINDOWS)
+        return get_window(dataset, index, out);
     uint8_t *pixels = NULL;
     bool borrowed = false;
     int64_t h = 0, w = 0, c = 0;
@@ -354,6 +397,7 @@ void sscma_sample_destroy(sscma_sample *sample)
     sscma_mfree(sample->ctx, sample->boxes);
     sscma_mfree(sample->ctx, sample->box_labels);
     sscma_mfree(sample->ctx, sample->keypoints);
+    sscma_mfree(sample->ctx, sample->window);
     const sscma_context *ctx = sample->ctx;
     sscma_mfree(ctx, sample);
     sscma_context_release(ctx);
@@ -423,6 +467,12 @@ sscma_status sscma_dataset_check(sscma_dataset *dataset, int64_t *problems, cons
             int64_t h = 0, w = 0, c = 0;
             int32_t label = -1;
             sscma_clear_error();
+            if (dataset->kind == DATASET_WINDOWS) { /* read and checked when opened */
+                int64_t k = dataset->subset != NULL ? dataset->subset[i] : i;
+                if (dataset->labels[k] >= 0 && dataset->labels[k] < dataset->n_classes)
+                    per_class[dataset->labels[k]]++;
+                continue;
+            }
             if (sscma_dataset_read(dataset, i, &pixels, &borrowed, &h, &w, &c, &label) != SSCMA_OK)
                 snprintf(line, sizeof line, "sample %lld: %s", (long long)i, sscma_last_error());
             else if (label >= 0 && label < dataset->n_classes)

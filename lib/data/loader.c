@@ -222,6 +222,18 @@ static sscma_status build_sample(const sscma_loader *l, int64_t batch, int64_t p
                                  void *target)
 {
     int64_t index = l->order[batch * l->batch_size + pos];
+    if (l->dataset->kind == DATASET_WINDOWS) { /* 1-D windows: no image, no pipeline */
+        int32_t label = -1;
+        sscma_status st = sscma_dataset_window(l->dataset, index, out, &label);
+        if (st == SSCMA_OK && l->onehot) {
+            float *v = target;
+            memset(v, 0, (size_t)l->target_bytes);
+            if (label >= 0 && label < l->dataset->n_classes)
+                v[label] = 1.0f;
+        } else if (st == SSCMA_OK)
+            memcpy(target, &label, sizeof label);
+        return st;
+    }
     uint8_t *pixels = NULL;
     bool borrowed = false;
     int64_t h, w, c;
@@ -471,12 +483,20 @@ sscma_status sscma_loader_create(sscma_context *ctx, sscma_dataset *dataset, con
         pthread_cond_init(&l->changed, NULL);
         pthread_mutex_init(&l->cache_lock, NULL);
         size_t n_cache = (size_t)(dataset->full_size > dataset->size ? dataset->full_size : dataset->size) + 1;
-        if (lc.cache && dataset->kind != DATASET_IDX && (l->cache = sscma_calloc(ctx, n_cache, sizeof *l->cache)) == NULL)
+        if (lc.cache && dataset->kind != DATASET_IDX && dataset->kind != DATASET_WINDOWS && (l->cache = sscma_calloc(ctx, n_cache, sizeof *l->cache)) == NULL)
             st = SSCMA_FAIL(SSCMA_ERR_OUT_OF_MEMORY, "cannot allocate the image cache");
         if (st == SSCMA_OK)
             st = sscma_pipeline_create(ctx, lc.pipeline, &l->pipeline);
     }
-    if (st == SSCMA_OK) {
+    if (st == SSCMA_OK && dataset->kind == DATASET_WINDOWS) {
+        /* windows: [N, 1, 1, C * L] flattened channel-major, or [N, 1, L, C]; image transforms do not apply */
+        if (json_array_size(lc.pipeline) > 0)
+            st = SSCMA_FAIL(SSCMA_ERR_CONFIG, "a %s gives windows of sensor values; its pipeline takes no image "
+                            "transforms (got %zu)", dataset->type, json_array_size(lc.pipeline));
+        l->out_h = 1;
+        l->out_w = dataset->window_flat ? 1 : dataset->window_len;
+        l->out_c = dataset->window_flat ? dataset->window_len * dataset->window_channels : dataset->window_channels;
+    } else if (st == SSCMA_OK) {
         /* the batch shape: from the pipeline, or the images themselves when they all have one size */
         bool fixed = false;
         int64_t h = 0, w = 0, c = 1;
@@ -521,7 +541,10 @@ sscma_status sscma_loader_create(sscma_context *ctx, sscma_dataset *dataset, con
         else if (bt) {
             l->box_rows = true, l->max_boxes = tc.max_boxes;
             l->target_bytes = tc.max_boxes * 6 * (int64_t)sizeof(float);
-        } else if (oh && (dataset->kind == DATASET_BOXES || dataset->kind == DATASET_METER))
+        } else if (dataset->kind == DATASET_WINDOWS && !oh)
+            st = SSCMA_FAIL(SSCMA_ERR_CONFIG, "target %s needs images; a %s takes class labels or OneHot", type,
+                            dataset->type);
+        else if (oh && (dataset->kind == DATASET_BOXES || dataset->kind == DATASET_METER))
             st = SSCMA_FAIL(SSCMA_ERR_CONFIG, "target OneHot needs a classification dataset, not %s", dataset->type);
         else if (oh) {
             l->onehot = true;

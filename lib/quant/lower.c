@@ -444,7 +444,8 @@ static int32_t deploy_outputs(const sscma_graph *g, const sscma_model_io_table *
             continue;
         if (has_probs && strcmp(io->output_names[k], "logits") == 0)
             continue;
-        if (strcmp(io->family, "ImageClassifier") == 0 && strcmp(io->output_names[k], "logits") == 0) {
+        if ((strcmp(io->family, "ImageClassifier") == 0 || strcmp(io->family, "AccelerometerClassifier") == 0) &&
+            strcmp(io->output_names[k], "logits") == 0) {
             *softmax_first = true;
             names[n] = "probs";
         } else {

@@ -181,6 +181,10 @@ sscma_status sscma_pp_choose_task(const sscma_qmodel *q, const char *option, con
         return sscma_fail(SSCMA_ERR_INVALID_ARGUMENT, PREDICT, "unknown task '%s'; expected cls, fomo, pfld or yolo",
                           option);
     }
+    if (family != NULL && strcmp(family, "AccelerometerClassifier") == 0) { /* sensor windows: class scores */
+        *task = SSCMA_PP_CLS;
+        return check_layout(*task, family, rank, d);
+    }
     if (family != NULL) {
         for (int t = 0; t < SSCMA_PP_TASKS; t++)
             if (TASK_FAMILY[t] != NULL && strcmp(family, TASK_FAMILY[t]) == 0) {

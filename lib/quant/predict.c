@@ -89,6 +89,45 @@ static sscma_status meta_stats(const sscma_qmodel *q, const char *key, bool devi
     return SSCMA_OK;
 }
 
+/*
+ * A window of sensor values (f32 [channels, length], channel-major, as a SensorDataset's sample gives it) into the
+ * model's input: [1, 1, 1, channels * length] as it is (SSCMA's flatten), or [1, 1, length, channels] transposed.
+ * The values are used as they are: the dataset's frequency and mean / std were applied when it cut the window.
+ */
+static sscma_status window_input(sscma_qmodel *q, const sscma_tensor *window, sscma_tensor *in)
+{
+    int64_t c = 0, l = 0, d[4] = {0}, n = 0;
+    int32_t in_rank = 0;
+    sscma_tensor_dim(window, 0, &c), sscma_tensor_dim(window, 1, &l);
+    sscma_tensor_rank(in, &in_rank);
+    for (int32_t i = 0; i < 4 && in_rank == 4; i++)
+        sscma_tensor_dim(in, i, &d[i]);
+    sscma_tensor_numel(in, &n);
+    const bool flat = in_rank == 4 && d[1] == 1 && d[2] == 1 && d[3] == c * l;
+    const bool steps = in_rank == 4 && d[1] == 1 && d[2] == l && d[3] == c;
+    if (!flat && !steps)
+        return sscma_fail(SSCMA_ERR_SHAPE, WHERE, "a window of %lld x %lld values does not fit the model's input "
+                          "[%lld, %lld, %lld, %lld]; expected [1, 1, 1, %lld] or [1, 1, %lld, %lld] (window_size and "
+                          "axes as the model was trained)", (long long)c, (long long)l, (long long)d[0],
+                          (long long)d[1], (long long)d[2], (long long)d[3], (long long)(c * l), (long long)l,
+                          (long long)c);
+    const float *src = NULL;
+    sscma_tensor_data(window, (void **)&src);
+    float *buf = sscma_malloc(q->ctx, (size_t)n * sizeof *buf);
+    if (buf == NULL)
+        return sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, WHERE, "cannot allocate the window");
+    for (int64_t a = 0; a < c; a++)
+        for (int64_t t = 0; t < l; t++)
+            buf[flat ? a * l + t : t * c + a] = src[a * l + t];
+    sscma_tensor *view = NULL;
+    sscma_status st = sscma_tensor_wrap(q->ctx, SSCMA_DTYPE_F32, 4, d, buf, (size_t)n * sizeof *buf, &view);
+    if (st == SSCMA_OK)
+        st = sscma_qmodel_set_input(q, 0, view);
+    sscma_tensor_destroy(view);
+    sscma_mfree(q->ctx, buf);
+    return st;
+}
+
 /* Writes the pre-processed image into the model's input 0 (f32, then quantized by set_input for int8). */
 static sscma_status preprocess(sscma_qmodel *q, const sscma_tensor *image, sscma_tensor *in, bool device)
 {
@@ -97,8 +136,11 @@ static sscma_status preprocess(sscma_qmodel *q, const sscma_tensor *image, sscma
     sscma_dtype dt = 0;
     sscma_tensor_rank(image, &rank);
     sscma_tensor_dtype(image, &dt);
+    if (dt == SSCMA_DTYPE_F32 && rank == 2)
+        return window_input(q, image, in);
     if (dt != SSCMA_DTYPE_U8)
-        return sscma_fail(SSCMA_ERR_DTYPE, WHERE, "the image must be u8 [H, W, C], not %s", sscma_dtype_name(dt));
+        return sscma_fail(SSCMA_ERR_DTYPE, WHERE, "the image must be u8 [H, W, C] (or a window of sensor values, f32 "
+                          "[channels, length]), not %s", sscma_dtype_name(dt));
     if (rank != 3)
         return sscma_fail(SSCMA_ERR_SHAPE, WHERE, "the image must be u8 [H, W, C]; it has rank %d", (int)rank);
     sscma_tensor_dim(image, 0, &ih), sscma_tensor_dim(image, 1, &iw), sscma_tensor_dim(image, 2, &ic);

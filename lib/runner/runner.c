@@ -84,6 +84,7 @@ static bool dropped_transform(const char *type)
 {
     static const char *const names[] = {"LoadImageFromFile", "LoadAnnotations", "PackInputs", "PackClsInputs",
                                         "PackDetInputs", "PackPoseInputs", "PackTextDetInputs", "Collect",
+                                        "PackSensorInputs", "LoadSensorFromFile",
                                         "ToTensor", "ImageToTensor", "DefaultFormatBundle", NULL};
     for (int i = 0; names[i] != NULL; i++)
         if (strcmp(type, names[i]) == 0)
@@ -177,7 +178,12 @@ static sscma_status map_pipeline(sscma_runner *r, const char *key, const char *a
         normalize = normalize || strcmp(type, "Normalize") == 0;
         json_array_append_new(list, copy);
     }
-    /* a gray model reads every image as gray (SSCMA's color_type='grayscale'), a colour model every image as RGB */
+    /* a gray model reads every image as gray (SSCMA's color_type='grayscale'), a colour model every image as RGB;
+     * a model of sensor windows reads no image (its dataset gives the floats) */
+    if (strcmp(r->family, "AccelerometerClassifier") == 0) {
+        *out = list;
+        return SSCMA_OK;
+    }
     if (r->image_c == 1 && !gray)
         json_array_insert_new(list, 0, json_pack("{s:s}", "type", "ToGray"));
     else if (r->image_c == 3 && !rgb)

@@ -308,7 +308,8 @@ void zoo_uniform_fan_in_init(zoo *z, int32_t from)
     }
 }
 
-static const char *const family_names[] = {"ImageClassifier", "Fomo", "PFLD", "YOLODetector", "RTMDet", NULL};
+static const char *const family_names[] = {"ImageClassifier", "Fomo", "PFLD", "YOLODetector", "RTMDet",
+                                           "AccelerometerClassifier", NULL};
 
 sscma_status sscma_zoo_build(sscma_graph *g, json_t *config, const char *file, sscma_model_io_table *io)
 {
@@ -322,9 +323,9 @@ sscma_status sscma_zoo_build(sscma_graph *g, json_t *config, const char *file, s
     for (int i = 0; family_names[i] != NULL && json_is_string(type); i++)
         if (strcmp(json_string_value(type), family_names[i]) == 0)
             family = i;
-    if (family < 0) /* model.type: expected one of: ImageClassifier, Fomo, PFLD, YOLODetector, RTMDet, got "Yolo" */
-        return zoo_expected(&z, "model", "model", "type", "one of: ImageClassifier, Fomo, PFLD, YOLODetector, RTMDet",
-                            type);
+    if (family < 0) /* model.type: expected one of: ImageClassifier, Fomo, PFLD, ..., got "Yolo" */
+        return zoo_expected(&z, "model", "model", "type", "one of: ImageClassifier, Fomo, PFLD, YOLODetector, RTMDet, "
+                            "AccelerometerClassifier", type);
     snprintf(io->family, sizeof io->family, "%s", family_names[family]);
     /* SSCMA's model configs carry the input normalisation as data_preprocessor: the loaders apply it (the runner
      * turns it into the pipeline's Normalize), so the graph does not see it */
@@ -339,7 +340,8 @@ sscma_status sscma_zoo_build(sscma_graph *g, json_t *config, const char *file, s
                       : family == 1 ? zoo_build_fomo(&z, own, io)
                       : family == 2 ? zoo_build_pfld(&z, own, io)
                       : family == 3 ? zoo_build_yolo_detector(&z, own, io)
-                                    : zoo_build_rtmdet(&z, own, io);
+                      : family == 4 ? zoo_build_rtmdet(&z, own, io)
+                                    : zoo_build_accelerometer_classifier(&z, own, io);
     json_decref(own);
     return st;
 }

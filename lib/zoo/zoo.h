@@ -118,5 +118,7 @@ sscma_status zoo_build_pfld(zoo *z, json_t *cfg, sscma_model_io_table *io);
 sscma_status zoo_build_yolo_detector(zoo *z, json_t *cfg, sscma_model_io_table *io);
 /* SSCMA's RTMDet (CSPNeXt + CSPNeXtPAFPN + RTMDetSepBNHeadModule): outputs cls_0..2, reg_0..2, pred. */
 sscma_status zoo_build_rtmdet(zoo *z, json_t *cfg, sscma_model_io_table *io);
+/* SSCMA's AccelerometerClassifier (AxesNet + AxesClsHead) on flattened sensor windows (zoo/axesnet.c). */
+sscma_status zoo_build_accelerometer_classifier(zoo *z, json_t *cfg, sscma_model_io_table *io);
 
 #endif /* SSCMA_LIB_ZOO_ZOO_H */

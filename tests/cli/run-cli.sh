@@ -461,6 +461,49 @@ ok "infer --draw of a classifier writes its best class under the image" sh -c '/
     --absent Swift Mosaic' "$SRC/tests/cli/picture_text.py"
 ok "with SSCMA_FONT=none, --draw writes its text in the built-in font" sh -c 'SSCMA_FONT=none "$0" \
     infer fm.tflite gray.png --draw nofont.png --quiet && test -s nofont.png' "$SSCMA"
+# Accelerometer gestures (issue 21): tools/gen_accel.py's seeded Edge Impulse export, the shipped recipe trained
+# briefly, evaluated, exported int8 with verification, and run on a JSON and a CSV recording.
+ACC=$SRC/configs/accelerometer/3axes_accelerometer_62.5Hz_1s_classify.json
+A=(--cfg-options data_root=accel)
+ok "gen_accel.py writes a seeded Edge Impulse export" /usr/bin/python3 "$SRC/tools/gen_accel.py" accel --train 6 --test 3
+"$SSCMA" dataset stats "$ACC" "${A[@]}" --json >accstats.json 2>/dev/null
+ok "dataset stats: SensorDataset windows of 3 axes x 62 steps, four gestures in first-appearance order" json \
+    accstats.json "d['num_classes'] == 4 and [c['name'] for c in d['classes']] == ['idle', 'shake', 'circle', 'updown'] and d['height'] == [3, 3] and d['width'] == [62, 62] and d['samples'] > 100"
+ok "train the accelerometer recipe 4 epochs" "$SSCMA" train "$ACC" --work-dir accwd "${A[@]}" epochs=4 val_interval=2 --quiet
+ok "its work dir has curves.svg and confusion.png, no predictions.png (windows are no images)" \
+    test -s accwd/curves.svg -a -s accwd/confusion.png -a ! -e accwd/predictions.png
+"$SSCMA" eval "$ACC" accwd/last.ckpt "${A[@]}" --json >acceval.json 2>/dev/null
+ok "eval: accuracy on the testing category" json acceval.json "d['samples'] > 30 and d['metrics']['accuracy/top1'] >= 80"
+"$SSCMA" export "$ACC" accwd/last.ckpt --format tflite --verify --out acc.tflite --json "${A[@]}" >accexp.json 2>/dev/null
+ok "export tflite int8 --verify: every value equal" json accexp.json "d['verify']['values_differing'] == 0"
+"$SSCMA" infer "$ACC" accwd/last.ckpt accel/testing/shake.000.json --topk 2 --json "${A[@]}" >accinfer.json 2>/dev/null
+ok "infer a JSON recording: two classes per window, best first" json accinfer.json \
+    "d['family'] == 'AccelerometerClassifier' and len(d['results']) >= 5 and all(len(r['classes']) == 2 and r['classes'][0]['score'] >= r['classes'][1]['score'] for r in d['results'])"
+/usr/bin/python3 -c "
+import json
+p = json.load(open('accel/testing/updown.000.json'))['payload']
+with open('updown.csv', 'w') as f:
+    f.write('timestamp,accX,accY,accZ\n')
+    for i, r in enumerate(p['values']):
+        f.write('%g,%g,%g,%g\n' % (i * p['interval_ms'], *r))
+"
+ok "infer a CSV recording prints a class per window" sh -c '"$0" infer "$1" accwd/last.ckpt updown.csv --topk 1 \
+    --cfg-options data_root=accel | grep -c "^  " | grep -qv "^0$"' "$SSCMA" "$ACC"
+printf 'timestamp,accX,accY,accZ\n0,1,2,3\n16,1,2\n' >ragged.csv
+fails "a ragged CSV recording names the file and the row" 1 "ragged.csv: row 2: 3 columns, the header has 4" \
+    "$SSCMA" infer "$ACC" accwd/last.ckpt ragged.csv "${A[@]}"
+fails "a sensor recording with a .tflite asks for the config" 2 "a sensor file needs CONFIG CHECKPOINT" \
+    "$SSCMA" infer acc.tflite updown.csv
+/usr/bin/python3 -c "
+import json
+d = json.load(open('accel/info.labels'))
+d['files'].insert(3, {'path': d['files'][0]['path'], 'category': 'training', 'label': {'type': 'label', 'label': 'wave'}})
+json.dump(d, open('accel/bad.labels', 'w'))
+"
+"$SSCMA" dataset check "$ACC" "${A[@]}" 'train_dataloader.dataset.classes=["idle","shake","circle","updown"]' \
+    'train_dataloader.dataset.ann_file=bad.labels' >badacc.txt 2>/dev/null
+ok "dataset check lists an unknown gesture label with the info.labels entry" \
+    grep -qF "bad.labels: files[3] (training/idle.000.json): unknown label 'wave' (not in classes)" badacc.txt
 fails "export needs --format" 2 "--format" "$SSCMA" export "$FOMO" wd/last.ckpt
 fails "--verify of ONNX is refused" 2 "onnxruntime" "$SSCMA" export "$FOMO" wd/last.ckpt --format onnx --verify
 fails "an unknown option" 2 "unknown option '--bogus'" "$SSCMA" train "$FOMO" --bogus

@@ -58,6 +58,8 @@ SAME_MODEL = [
      ['num_points=1', 'model.backbone.out_channel=32', 'model.head.input_channel=32']),
     ('2.0.0/configs/classification/mobnetv2_1.0_1bx16_300e_custom.py', 'classification/mobnetv2_0.35_folder',
      ['model.backbone.widen_factor=1.0', 'num_classes=3']),
+    ('2.0.0/configs/accelerometer/3axes_accelerometer_62.5Hz_1s_classify.py',
+     'accelerometer/3axes_accelerometer_62.5Hz_1s_classify', ['num_classes=3']),
 ]
 for src, recipe, overrides in SAME_MODEL:
     out = os.path.join(tmp, os.path.basename(src) + '.json')
@@ -179,6 +181,8 @@ PAIRS = [
     ('pfld/pfld_mbv2n_112', '2.0.0/configs/pfld/pfld_mbv2n_112.py'),
     ('classification/mobnetv2_0.35_folder', '2.0.0/configs/classification/mobnetv2_0.35_rep_1bx16_300e_custom.py'),
     ('swift_yolo/swift_yolo_tiny_1xb16_300e_coco', '2.0.0/configs/swift_yolo/swift_yolo_tiny_1xb16_300e_coco.py'),
+    ('accelerometer/3axes_accelerometer_62.5Hz_1s_classify',
+     '2.0.0/configs/accelerometer/3axes_accelerometer_62.5Hz_1s_classify.py'),
 ]
 # Deliberate differences: (recipe, resolved key) -> where docs/coming-from-sscma.md explains it (the key must appear
 # in the page's "Recipes and SSCMA's configs" section). Any difference not listed, or listed and gone, fails.

@@ -10,7 +10,8 @@
  *   <family>_tflite_int8_output.bin            int8, libsscma's runtime on the model read back from the .tflite
  *   manifest.json                              shapes and quantization parameters
  * The same for the activations fixture (acts_*), the YOLO decode fixture (fixture_yolo.h: yolo_*) and a MobileNetV3
- * classifier (mbv3_*: SSCMA's mobnetv3_small recipe's model at 64x64, on the images made RGB).
+ * classifier (mbv3_*: SSCMA's mobnetv3_small recipe's model at 64x64, on the images made RGB) and the
+ * AccelerometerClassifier (axes_*: AxesNet on windows of a small Edge Impulse export written into OUT_DIR/axes_data).
  * Usage: export_fixture OUT_DIR [N] [tiny]
  * `tiny`: the three families in 24x24 variants of a few ten thousand parameters and no activations fixture (for
  * tests/tflite/onnx2tf/generate.py, whose committed files must stay small).
@@ -311,6 +312,74 @@ static sscma_status mbv3_quantize(sscma_context *ctx, int64_t n, fixture_quantiz
     return st;
 }
 
+/*
+ * The AccelerometerClassifier (AxesNet, 3 axes x 62 steps, 4 classes) with its int8 form: PTQ on 64 windows of a
+ * small Edge Impulse export written here (one 62-row sample per file, four kinds of motion at varied frequencies and
+ * amplitudes, m/s^2 with gravity on z); the classifier scaled by 8 so that the probabilities spread.
+ */
+static const char axes_config[] =
+    "{\"type\": \"AccelerometerClassifier\", \"backbone\": {\"type\": \"AxesNet\", \"num_axes\": 3, \"window_size\": 62,"
+    " \"num_classes\": 4}, \"head\": {\"type\": \"AxesClsHead\"}}";
+
+static sscma_status axes_quantize(sscma_context *ctx, const char *dir, fixture_quantized *out)
+{
+    memset(out, 0, sizeof *out);
+    char root[1024], path[1200];
+    snprintf(root, sizeof root, "%s/axes_data", dir);
+    snprintf(path, sizeof path, "mkdir -p '%s'", root);
+    if (system(path) != 0)
+        return SSCMA_ERR_IO;
+    snprintf(path, sizeof path, "%s/info.labels", root);
+    FILE *labels = fopen(path, "w");
+    if (labels == NULL)
+        return SSCMA_ERR_IO;
+    static const char *const kinds[4] = {"idle", "shake", "circle", "updown"};
+    fprintf(labels, "{\"version\": 1, \"files\": [");
+    for (int i = 0; i < 64; i++) {
+        const int k = i % 4;
+        snprintf(path, sizeof path, "%s/s%02d.json", root, i);
+        FILE *f = fopen(path, "w");
+        if (f == NULL)
+            return SSCMA_ERR_IO;
+        fprintf(f, "{\"payload\": {\"interval_ms\": 16, \"sensors\": [{\"name\": \"accX\", \"units\": \"m/s2\"}, "
+                "{\"name\": \"accY\", \"units\": \"m/s2\"}, {\"name\": \"accZ\", \"units\": \"m/s2\"}], \"values\": [");
+        const double freq = 1.0 + 0.15 * i, amp = 3.0 + 0.1 * i;
+        for (int r = 0; r < 62; r++) {
+            const double t = r * 0.016, w = 6.283185307179586 * freq * t, noise = 0.2 * sin(12.9898 * (i * 62 + r));
+            double x = noise, y = noise, z = 9.81 + noise;
+            if (k == 1)
+                x += 2.0 * amp * sin(4.0 * w);
+            else if (k == 2)
+                x += amp * cos(w), y += amp * sin(w);
+            else if (k == 3)
+                z += amp * sin(w);
+            fprintf(f, "%s[%.4f, %.4f, %.4f]", r ? ", " : "", x, y, z);
+        }
+        fprintf(f, "]}}\n");
+        fclose(f);
+        fprintf(labels, "%s{\"path\": \"s%02d.json\", \"category\": \"training\", \"label\": {\"type\": "
+                "\"label\", \"label\": \"%s\"}}", i ? ", " : "", i, kinds[k]);
+    }
+    fprintf(labels, "]}\n");
+    fclose(labels);
+    sscma_status st = sscma_model_create(ctx, axes_config, &out->model);
+    if (st != SSCMA_OK)
+        return st;
+    fixture_randomize(out->model);
+    scale_param(out->model, "backbone.classifier.weight", 8.0f);
+    char cfg[1400];
+    snprintf(cfg, sizeof cfg, "{\"type\": \"SensorDataset\", \"data_root\": \"%s\", \"window_size\": 62, "
+             "\"stride\": 62}", root);
+    st = sscma_dataset_open(ctx, cfg, &out->dataset);
+    if (st == SSCMA_OK)
+        st = sscma_loader_create(ctx, out->dataset, "{\"batch_size\": 32}", &out->loader);
+    if (st == SSCMA_OK)
+        st = sscma_quantize(out->model, out->loader, NULL, &out->q);
+    if (st != SSCMA_OK)
+        fixture_release(out);
+    return st;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -321,7 +390,7 @@ int main(int argc, char **argv)
     int64_t n = argc > 2 ? atoll(argv[2]) : 32;
     bool tiny = argc > 3 && strcmp(argv[3], "tiny") == 0;
     const fixture_family *families = tiny ? tiny_families : fixture_families;
-    int n_fam = tiny ? 3 : 6;
+    int n_fam = tiny ? 3 : 7;
     sscma_context_options o;
     sscma_context_options_init(&o, sizeof o);
     o.seed = 3;
@@ -340,7 +409,8 @@ int main(int argc, char **argv)
         const fixture_family acts = {"acts", NULL, 32, "logits", 0};
         const fixture_family yolo = {"yolo", NULL, FIXTURE_YOLO_SIZE, "output", 0};
         const fixture_family mbv3 = {"mbv3", mbv3_config, MBV3_SIZE, "logits", 1};
-        const fixture_family *fam = k < 3 ? &families[k] : k == 3 ? &acts : k == 4 ? &yolo : &mbv3;
+        const fixture_family axes = {"axes", axes_config, 0, "logits", 1};
+        const fixture_family *fam = k < 3 ? &families[k] : k == 3 ? &acts : k == 4 ? &yolo : k == 5 ? &mbv3 : &axes;
         fixture_quantized fx;
         sscma_qmodel *f = NULL;
         if (tiny)
@@ -349,6 +419,8 @@ int main(int argc, char **argv)
             TRY(yolo_quantize(ctx, 256, &fx));
         else if (fam == &mbv3)
             TRY(mbv3_quantize(ctx, 256, &fx));
+        else if (fam == &axes)
+            TRY(axes_quantize(ctx, dir, &fx));
         else
             TRY(fixture_quantize(ctx, fam->config, fam->size, 256, 32, &fx));
         sscma_loader *loader = fx.loader;

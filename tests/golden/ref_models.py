@@ -862,3 +862,34 @@ def rtmdet_decode(cls_scores, reg_dists, strides=RTMDET_STRIDES):
         box = torch.stack([(x1 + x2) / 2, (y1 + y2) / 2, x2 - x1, y2 - y1, torch.ones_like(x1)], -1)
         rows.append(torch.cat([box, score], -1))
     return torch.cat(rows, 1)
+
+
+class AxesNet(nn.Module):
+    """SSCMA 2.0.0's AxesNet (sscma/models/backbones/AxesNet.py), written from its description: fc1 to
+    (num_axes * window_size // 1024 + 1) * 256 features, ReLU, classifier; fc2 is created but forward never calls
+    it."""
+
+    def __init__(self, num_axes=3, window_size=80, num_classes=-1):
+        super().__init__()
+        self.num_classes = num_classes
+        features = num_axes * window_size
+        hidden = (features // 1024 + 1) * 256
+        self.fc1 = nn.Linear(features, hidden)
+        self.fc2 = nn.Linear(hidden, hidden)
+        if num_classes > 0:
+            self.classifier = nn.Linear(hidden, num_classes)
+
+    def forward(self, x):
+        x = torch.relu(self.fc1(x))
+        return self.classifier(x) if self.num_classes > 0 else x
+
+
+class AccelerometerClassifier(nn.Module):
+    """AxesNet + AxesClsHead (no layer of its own: the backbone's output is the logits)."""
+
+    def __init__(self, num_axes=3, window_size=80, num_classes=4):
+        super().__init__()
+        self.backbone = AxesNet(num_axes, window_size, num_classes)
+
+    def forward(self, x):  # x: [N, num_axes * window_size], axis-major
+        return self.backbone(x)

@@ -37,7 +37,7 @@ def test_version_and_model_views(ctx):
 def test_errors_carry_the_library_message(ctx):
     with pytest.raises(sscma.SscmaError) as e:
         sscma.Model(ctx, {"type": "Yolo"})
-    assert e.value.name == "SSCMA_ERR_CONFIG" and 'model.type: expected one of: ImageClassifier, Fomo, PFLD, YOLODetector, RTMDet, got "Yolo"' in str(e.value)
+    assert e.value.name == "SSCMA_ERR_CONFIG" and 'model.type: expected one of: ImageClassifier, Fomo, PFLD, YOLODetector, RTMDet, AccelerometerClassifier, got "Yolo"' in str(e.value)
     m = sscma.Model(ctx, CLASSIFIER)
     with pytest.raises(sscma.SscmaError, match="call sscma_model_prepare"):
         m.input("image")
@@ -251,3 +251,21 @@ def test_predict_on_a_file_without_metadata(ctx):
     with pytest.raises(sscma.SscmaError) as e:
         q.predict(img, task="ssd")
     assert "unknown task 'ssd'" in str(e.value)
+
+
+def test_predict_on_a_sensor_window(ctx):
+    """An AccelerometerClassifier takes a float window [axes, window_size]: the probabilities are the softmax of the
+    model's logits on the window flattened axis after axis."""
+    m = sscma.Model(ctx, {"type": "AccelerometerClassifier",
+                          "backbone": {"type": "AxesNet", "num_axes": 3, "window_size": 8, "num_classes": 4},
+                          "head": {"type": "AxesClsHead"}})
+    window = np.random.default_rng(5).standard_normal((3, 8)).astype(np.float32) * 3
+    m.prepare(1, training=False)
+    m.input("image")[...] = window.reshape(1, 1, 1, 24)
+    m.forward()
+    z = m.output("logits")[0].astype(np.float64)
+    p = np.exp(z - z.max()) / np.exp(z - z.max()).sum()
+    q = sscma.QModel.from_model(m)
+    found = q.predict(window, top_k=4)
+    assert [r["class"] for r in found] == list(np.argsort(-p))
+    assert np.allclose([r["score"] for r in found], np.sort(p)[::-1], atol=1e-5)

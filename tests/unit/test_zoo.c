@@ -1120,6 +1120,125 @@ static void rtmdet_config_errors_name_the_key(void)
     sscma_context_destroy(ctx);
 }
 
+static const char *const axesnet_cfg =
+    "{\"type\": \"AccelerometerClassifier\", \"backbone\": {\"type\": \"AxesNet\", \"num_axes\": 3, \"window_size\": 62,"
+    " \"num_classes\": 4}, \"head\": {\"type\": \"AxesClsHead\", \"loss\": {\"type\": \"CrossEntropyLoss\","
+    " \"loss_weight\": 1.0}, \"topk\": 1}}";
+
+/*
+ * AccelerometerClassifier (AxesNet + AxesClsHead) against tests/golden/gen_axesnet.py (ref_models.py, float64):
+ * parameter count, logits and loss within 1e-4 relative, every gradient within 1e-4, then one Adam step (lr 0.01,
+ * betas 0.9 / 0.99, weight decay 5e-4) and the logits and loss after it within 1e-4; evaluation logits.
+ */
+static void axesnet_matches_pytorch_reference(void)
+{
+    golden_file g;
+    if (golden_load(&g, GOLDEN_DIR "/axesnet.bin") != 0) {
+        test_fail(__FILE__, __LINE__, "cannot read axesnet.bin");
+        return;
+    }
+    sscma_context *ctx = NULL;
+    sscma_model *m = NULL;
+    sscma_optimizer *opt = NULL;
+    sscma_tensor *t = NULL;
+    void *d = NULL;
+    CHECK_OK(sscma_context_create(NULL, &ctx));
+    CHECK_OK(sscma_model_create(ctx, axesnet_cfg, &m));
+    const golden_record *image = golden_find(&g, "axesnet/image"), *target = golden_find(&g, "axesnet/target");
+    const golden_record *params = golden_find(&g, "axesnet/params");
+    if (m == NULL || image == NULL || target == NULL || params == NULL) {
+        test_fail(__FILE__, __LINE__, "no model or no records");
+        goto done;
+    }
+    int64_t count = 0;
+    CHECK_OK(sscma_model_stats(m, &count, NULL));
+    CHECK_INT_EQ(count, ((const int32_t *)params->data)[0]);
+    int32_t index = -1; /* SSCMA's unused fc2 is not built */
+    CHECK_FAILS(sscma_model_find_param(m, "backbone.fc2.weight", &index), SSCMA_ERR_NOT_FOUND,
+                "no parameter or buffer named 'backbone.fc2.weight'");
+    for (int mode = 1; mode >= 0; mode--) {
+        fill_reference(m, false);
+        CHECK_OK(sscma_model_prepare(m, image->dims[0], mode));
+        set_input(m, "image", image);
+        set_input(m, "target", target);
+        CHECK_OK(sscma_model_forward(m));
+        CHECK_OK(sscma_model_output(m, "logits", &t));
+        CHECK_OK(sscma_tensor_data(t, &d));
+        check_against(&g, mode ? "axesnet train logits" : "axesnet eval logits", d,
+                      mode ? "axesnet/train/logits" : "axesnet/eval/logits", 1e-4);
+        if (!mode)
+            break;
+        CHECK_OK(sscma_model_output(m, "loss", &t));
+        CHECK_OK(sscma_tensor_data(t, &d));
+        check_against(&g, "axesnet loss", d, "axesnet/train/loss", 1e-4);
+        CHECK_OK(sscma_model_zero_grad(m));
+        CHECK_OK(sscma_model_backward(m));
+        static const char *const grads[] = {"backbone.fc1.weight", "backbone.fc1.bias", "backbone.classifier.weight",
+                                            "backbone.classifier.bias"};
+        for (size_t k = 0; k < sizeof grads / sizeof grads[0]; k++) {
+            char rec[96];
+            sscma_tensor *grad = NULL;
+            snprintf(rec, sizeof rec, "axesnet/train/grad/%s", grads[k]);
+            index = -1;
+            CHECK_OK(sscma_model_find_param(m, grads[k], &index));
+            CHECK(index >= 0);
+            if (index < 0)
+                continue;
+            CHECK_OK(sscma_model_param(m, index, NULL, NULL, NULL, &grad));
+            CHECK_OK(sscma_tensor_data(grad, &d));
+            check_against(&g, grads[k], d, rec, 1e-4);
+        }
+        CHECK_OK(sscma_optimizer_create(m, "{\"type\": \"Adam\", \"lr\": 0.01, \"betas\": [0.9, 0.99], "
+                                        "\"weight_decay\": 0.0005}", &opt));
+        CHECK_OK(sscma_optimizer_step(opt));
+        CHECK_OK(sscma_model_forward(m));
+        CHECK_OK(sscma_model_output(m, "logits", &t));
+        CHECK_OK(sscma_tensor_data(t, &d));
+        check_against(&g, "axesnet logits after one Adam step", d, "axesnet/step1/logits", 1e-4);
+        CHECK_OK(sscma_model_output(m, "loss", &t));
+        CHECK_OK(sscma_tensor_data(t, &d));
+        check_against(&g, "axesnet loss after one Adam step", d, "axesnet/step1/loss", 1e-4);
+    }
+done:
+    sscma_optimizer_destroy(opt);
+    sscma_model_destroy(m);
+    sscma_context_destroy(ctx);
+    golden_free(&g);
+}
+
+/* The AccelerometerClassifier's keys: SSCMA's names, errors naming file path and key. */
+static void axesnet_config_errors_name_the_key(void)
+{
+    sscma_context *ctx = NULL;
+    sscma_model *m = NULL;
+    CHECK_OK(sscma_context_create(NULL, &ctx));
+    CHECK_FAILS(sscma_model_create(ctx, "{\"type\": \"AccelerometerClassifier\", \"backbone\": {\"type\": \"AxesNet\","
+                                   " \"num_axes\": 3, \"window_size\": 62}, \"head\": {\"type\": \"AxesClsHead\"}}", &m),
+                SSCMA_ERR_CONFIG, "AxesNet: model.backbone.num_classes: expected an integer 1..100000");
+    CHECK_FAILS(sscma_model_create(ctx, "{\"type\": \"AccelerometerClassifier\", \"backbone\": {\"type\": \"AxesNet\","
+                                   " \"num_classes\": 4, \"windows\": 62}, \"head\": {\"type\": \"AxesClsHead\"}}", &m),
+                SSCMA_ERR_CONFIG, "AxesNet: model.backbone: unknown key 'windows'");
+    CHECK_FAILS(sscma_model_create(ctx, "{\"type\": \"AccelerometerClassifier\", \"backbone\": {\"type\": \"AxesNet\","
+                                   " \"num_classes\": 4}, \"head\": {\"type\": \"LinearClsHead\"}}", &m),
+                SSCMA_ERR_CONFIG, "model.head.type: expected one of: AxesClsHead");
+    /* SSCMA's defaults: 3 axes, window 80: fc1 240 -> 256 */
+    CHECK_OK(sscma_model_create(ctx, "{\"type\": \"AccelerometerClassifier\", \"backbone\": {\"type\": \"AxesNet\","
+                                " \"num_classes\": 2}, \"head\": {\"type\": \"AxesClsHead\"}}", &m));
+    int64_t count = 0;
+    CHECK_OK(sscma_model_stats(m, &count, NULL));
+    CHECK_INT_EQ(count, 240 * 256 + 256 + 256 * 2 + 2);
+    sscma_model_destroy(m);
+    m = NULL;
+    /* 2048 features: fc1 to (2048 / 1024 + 1) * 256 = 768 */
+    CHECK_OK(sscma_model_create(ctx, "{\"type\": \"AccelerometerClassifier\", \"backbone\": {\"type\": \"AxesNet\","
+                                " \"num_axes\": 8, \"window_size\": 256, \"num_classes\": 3}, \"head\": {\"type\": "
+                                "\"AxesClsHead\"}}", &m));
+    CHECK_OK(sscma_model_stats(m, &count, NULL));
+    CHECK_INT_EQ(count, 2048 * 768 + 768 + 768 * 3 + 3);
+    sscma_model_destroy(m);
+    sscma_context_destroy(ctx);
+}
+
 int main(int argc, char **argv)
 {
     static const test_case cases[] = {
@@ -1141,6 +1260,8 @@ int main(int argc, char **argv)
         TEST_CASE(rtmdet_matches_pytorch_reference),
         TEST_CASE(rtmdet_starts_at_sscma_init),
         TEST_CASE(rtmdet_config_errors_name_the_key),
+        TEST_CASE(axesnet_matches_pytorch_reference),
+        TEST_CASE(axesnet_config_errors_name_the_key),
     };
     return test_main(argc, argv, cases, TEST_COUNT(cases));
 }

@@ -1,4 +1,7 @@
-/* sscma infer: a trained checkpoint or a .tflite file run on images, as the device runs it (sscma_predict). */
+/*
+ * sscma infer: a trained checkpoint or a .tflite file run on images, as the device runs it (sscma_predict); or a model
+ * of sensor windows on CSV / Edge Impulse JSON files, cut into windows as its validation dataset cuts them.
+ */
 #define _POSIX_C_SOURCE 200809L
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +14,88 @@ static bool ends_with(const char *s, const char *suffix)
 {
     size_t n = strlen(s), k = strlen(suffix);
     return n >= k && strcmp(s + n - k, suffix) == 0;
+}
+
+/* A sensor recording (CSV or Edge Impulse's data acquisition JSON) rather than an image. */
+static bool sensor_file(const char *path)
+{
+    return ends_with(path, ".csv") || ends_with(path, ".CSV") || ends_with(path, ".json") || ends_with(path, ".JSON");
+}
+
+/*
+ * The windows of sensor file `path`, cut by the config's validation SensorDataset (window_size, stride, frequency,
+ * mean / std, flatten), each run through sscma_predict: prints "<file> window <k> (rows <from>..):" and the top
+ * classes, and appends {"file", "window", "classes"} to `all`. 0, or the exit code after an error.
+ */
+static int infer_sensor(cli_args *a, sscma_context *ctx, sscma_config *cfg, sscma_qmodel *q, const char *path,
+                        const sscma_predict_options *po, json_t *classes, json_t *all)
+{
+    const char *text = NULL;
+    if (cfg == NULL)
+        return cli_error(a, 2, "%s: a sensor file needs CONFIG CHECKPOINT (the window size and rate are its "
+                         "dataset's), not a .tflite", path);
+    if (sscma_config_get(cfg, "val_dataloader.dataset", &text) != SSCMA_OK)
+        return cli_fail(a, "the config has no val_dataloader.dataset to cut the windows as");
+    json_t *ds_cfg = json_loads(text, 0, NULL);
+    const char *type = json_string_value(json_object_get(ds_cfg, "type"));
+    if (type == NULL || strstr(type, "SensorDataset") == NULL) {
+        json_decref(ds_cfg);
+        return cli_error(a, 2, "%s: a sensor file, but the config's dataset is %s, not a SensorDataset", path,
+                         type != NULL ? type : "untyped");
+    }
+    json_object_set_new(ds_cfg, "type", json_string("SensorDataset"));
+    json_object_set_new(ds_cfg, "data_root", json_string(""));
+    json_object_set_new(ds_cfg, "data_prefix", json_string(""));
+    json_object_set_new(ds_cfg, "ann_file", json_string(path));
+    json_object_del(ds_cfg, "pipeline");
+    json_object_del(ds_cfg, "test_mode");
+    json_object_del(ds_cfg, "indices");
+    char *dump = json_dumps(ds_cfg, JSON_COMPACT);
+    json_decref(ds_cfg);
+    sscma_dataset *ds = NULL;
+    sscma_status st = dump != NULL ? sscma_dataset_open(ctx, dump, &ds) : SSCMA_ERR_OUT_OF_MEMORY;
+    free(dump);
+    if (st != SSCMA_OK)
+        return cli_fail(a, path);
+    int64_t windows = 0, stride = 0, window_size = 0;
+    sscma_dataset_size(ds, &windows);
+    if (sscma_config_get(cfg, "val_dataloader.dataset.stride", &text) == SSCMA_OK)
+        stride = atoll(text);
+    if (sscma_config_get(cfg, "val_dataloader.dataset.window_size", &text) == SSCMA_OK)
+        window_size = atoll(text);
+    sscma_clear_error();
+    int rc = 0;
+    for (int64_t k = 0; k < windows && rc == 0; k++) {
+        sscma_sample *s = NULL;
+        sscma_tensor *win = NULL;
+        sscma_prediction r[MAX_RESULTS];
+        int32_t n = 0;
+        if (sscma_dataset_get(ds, k, &s) != SSCMA_OK || sscma_sample_image(s, &win) != SSCMA_OK ||
+            sscma_predict(q, win, po, r, MAX_RESULTS, &n) != SSCMA_OK) {
+            sscma_sample_destroy(s);
+            rc = cli_fail(a, path);
+            break;
+        }
+        sscma_sample_destroy(s);
+        if (n > MAX_RESULTS)
+            n = MAX_RESULTS;
+        json_t *items = json_array();
+        if (!a->json)
+            printf("%s window %lld (rows from %lld):%s\n", path, (long long)k, (long long)(k * stride),
+                   n == 0 ? " nothing found" : "");
+        for (int32_t i = 0; i < n; i++) {
+            const char *name = json_string_value(json_array_get(classes, (size_t)r[i].class_id));
+            json_array_append_new(items, json_pack("{s:i, s:s, s:f}", "class", (int)r[i].class_id, "name",
+                                                   name ? name : "", "score", (double)r[i].score));
+            if (!a->json)
+                printf("  %s (%d) %.4f\n", name ? name : "?", (int)r[i].class_id, (double)r[i].score);
+        }
+        json_array_append_new(all, json_pack("{s:s, s:I, s:I, s:I, s:o}", "file", path, "window", (json_int_t)k,
+                                             "first_row", (json_int_t)(k * stride), "window_size",
+                                             (json_int_t)window_size, "classes", items));
+    }
+    sscma_dataset_destroy(ds);
+    return rc;
 }
 
 int cli_infer(cli_args *a)
@@ -75,6 +160,18 @@ int cli_infer(cli_args *a)
     cli_grid_init(&g, a->n_positional - first_image, classes, false);
     json_t *all = json_array();
     for (int i = first_image; i < a->n_positional; i++) {
+        if (sensor_file(a->positional[i])) {
+            if (a->draw != NULL) {
+                rc = cli_error(a, 2, "--draw draws images; %s is a sensor file", a->positional[i]);
+            } else if ((rc = infer_sensor(a, ctx, cfg, q, a->positional[i], &po, classes, all)) == 0) {
+                task = "cls";
+                continue;
+            }
+            json_decref(all);
+            json_decref(classes);
+            cli_grid_free(&g);
+            goto done;
+        }
         sscma_tensor *img = NULL;
         sscma_prediction r[MAX_RESULTS];
         int32_t n = 0;

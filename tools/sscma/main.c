@@ -51,7 +51,10 @@ static const cli_command commands[] = {
      "image with the results drawn. A .tflite without libsscma metadata (an SSCMA-Micro / ModelAssistant file)\n"
      "is recognised by its output layout as SSCMA-Micro does (FOMO, YOLOv5 / Swift-YOLO, classifier) and\n"
      "post-processed with the device's rules (scores above 0.25, YOLO NMS at IoU 0.45); --task says the layout\n"
-     "(PFLD is never guessed), --classes names the classes when the file does not.",
+     "(PFLD is never guessed), --classes names the classes when the file does not. A model of sensor windows\n"
+     "(AccelerometerClassifier) takes CSV or Edge Impulse JSON recordings instead of images, with CONFIG\n"
+     "CHECKPOINT: each is cut into windows as the config's validation SensorDataset cuts them, and each window's\n"
+     "top classes are printed.",
      2, CLI_MAX_POSITIONAL},
     {"info", cli_info, "info (CONFIG [--cfg-options K=V ...] | MODEL.tflite) [--json]",
      "Prints the model's parameters, MACs, input and output shapes, int8 weight size and activation memory,\n"

@@ -82,7 +82,8 @@ static int last_checkpoint(const cli_args *a, const char *work_dir, char *buf, s
 
 /*
  * predictions.png (the first validation images with the deployable model's predictions, as sscma infer draws them;
- * a classifier's frame is green when its top class is the label) and, for a classifier, confusion.png, added to
+ * a classifier's frame is green when its top class is the label; none for windows of sensor values, which are no
+ * images) and, for a classifier, confusion.png, added to
  * `batch` with curves.svg: the run's pictures are replaced together or not at all.
  */
 static int write_pictures(sscma_runner *runner, const sscma_metric *metric, const char *work_dir, cli_files *batch)
@@ -132,8 +133,14 @@ static int write_pictures(sscma_runner *runner, const sscma_metric *metric, cons
         sscma_prediction r[64];
         int32_t found = 0;
         cli_truth t = {.label = -1};
+        sscma_dtype dt = SSCMA_DTYPE_U8;
         if (sscma_dataset_get(ds, i, &s) != SSCMA_OK || sscma_sample_image(s, &img) != SSCMA_OK ||
-            sscma_predict(q, img, NULL, r, 64, &found) != SSCMA_OK) {
+            sscma_tensor_dtype(img, &dt) != SSCMA_OK) {
+            rc = -1;
+        } else if (dt != SSCMA_DTYPE_U8) { /* windows of sensor values: no picture of them (confusion.png stays) */
+            sscma_sample_destroy(s);
+            break;
+        } else if (sscma_predict(q, img, NULL, r, 64, &found) != SSCMA_OK) {
             rc = -1;
         } else {
             cli_draw how = boxes ? CLI_DRAW_BOXES : points ? CLI_DRAW_POINTS : CLI_DRAW_RIGHT;

@@ -29,8 +29,8 @@ import numpy as np
 import numpy.typing as npt
 
 from . import _lib
-from ._lib import (DTYPE_F32, DTYPE_I8, DTYPE_I32, TRAIN_CALLBACK, ContextOptions, PredictOptions, Prediction,
-                   QatOptions, QuantOptions, SscmaError, TrainProgress, VerifyReport, check, destroy, fn)
+from ._lib import (DTYPE_F32, DTYPE_I8, DTYPE_I32, DTYPE_U8, TRAIN_CALLBACK, ContextOptions, PredictOptions,
+                   Prediction, QatOptions, QuantOptions, SscmaError, TrainProgress, VerifyReport, check, destroy, fn)
 from ._progress import Progress, ProgressBar, tqdm_callback
 from ._version import __version__
 
@@ -364,6 +364,12 @@ class QModel(_Handle):
         """Sets metadata written into exported files; None removes the key (sscma_qmodel_set_meta)."""
         check(fn["sscma_qmodel_set_meta"](self.handle, key.encode(), None if value is None else str(value).encode()))
 
+    def _family(self) -> str:
+        try:
+            return self.meta("family")
+        except SscmaError:
+            return ""
+
     def meta(self, key: str) -> str:
         """The metadata value of `key` ("classes", "family", "mean", ...) (sscma_qmodel_meta)."""
         v = ctypes.c_char_p()
@@ -380,10 +386,12 @@ class QModel(_Handle):
     def predict(self, image: npt.ArrayLike, score_threshold: Optional[float] = None, top_k: int = 5,
                 capacity: int = 256, task: Optional[str] = None,
                 iou_threshold: Optional[float] = None) -> List[Dict[str, Any]]:
-        """Runs one uint8 image [H, W, C] as the device does (sscma_predict, sscma_predict_task).
+        """Runs one uint8 image [H, W, C] as the device does (sscma_predict, sscma_predict_task); for a model of
+        sensor windows (family AccelerometerClassifier), one window of floats [axes, window_size].
 
         Args:
-            image: uint8 pixels, [H, W, C] or [H, W].
+            image: uint8 pixels, [H, W, C] or [H, W]; or a float window [axes, window_size] (each axis's values in a
+                row, as Dataset samples of a SensorDataset give it).
             score_threshold: the lowest score kept (default: the model's, 0.25 for SSCMA-Micro files).
             top_k: a classifier's number of classes returned.
             capacity: the most results returned.
@@ -395,8 +403,10 @@ class QModel(_Handle):
             Best first: {"class", "score"} for a classifier, plus "x", "y", "w", "h" (pixels) for FOMO and YOLO;
             {"point", "x", "y"} for PFLD.
         """
-        pixels = np.ascontiguousarray(image, dtype=np.uint8)
-        if pixels.ndim == 2:
+        arr = np.asarray(image)
+        window = arr.ndim == 2 and arr.dtype.kind == "f" and self._family() == "AccelerometerClassifier"
+        pixels = np.ascontiguousarray(arr, dtype=np.float32 if window else np.uint8)
+        if pixels.ndim == 2 and not window:
             pixels = pixels[:, :, None]
         opts = PredictOptions()
         check(fn["sscma_predict_options_init"](ctypes.byref(opts), ctypes.sizeof(opts)))
@@ -407,9 +417,10 @@ class QModel(_Handle):
             opts.task = task.encode()
         if iou_threshold is not None:
             opts.iou_threshold = iou_threshold
-        dims = (ctypes.c_int64 * 3)(*pixels.shape)
+        dims = (ctypes.c_int64 * pixels.ndim)(*pixels.shape)
         t = ctypes.c_void_p()
-        check(fn["sscma_tensor_create"](self.ctx.handle, 3, 3, dims, ctypes.byref(t)))
+        check(fn["sscma_tensor_create"](self.ctx.handle, DTYPE_F32 if window else DTYPE_U8, pixels.ndim, dims,
+                                        ctypes.byref(t)))
         try:
             _view(t)[...] = pixels
             res, n = (Prediction * capacity)(), ctypes.c_int32()
