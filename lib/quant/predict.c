@@ -157,9 +157,9 @@ static sscma_status preprocess(sscma_qmodel *q, const sscma_tensor *image, sscma
 }
 
 /* The post-processings, by their --task names, and the "family" metadata that names each. */
-typedef enum { TASK_CLS, TASK_FOMO, TASK_PFLD, TASK_YOLO, TASK_COUNT } predict_task;
-static const char *const TASK_NAME[TASK_COUNT] = {"cls", "fomo", "pfld", "yolo"};
-static const char *const TASK_FAMILY[TASK_COUNT] = {"ImageClassifier", "Fomo", "PFLD", "YOLODetector"};
+typedef enum { TASK_CLS, TASK_FOMO, TASK_PFLD, TASK_YOLO, TASK_RTMDET, TASK_COUNT } predict_task;
+static const char *const TASK_NAME[TASK_COUNT] = {"cls", "fomo", "pfld", "yolo", "rtmdet"};
+static const char *const TASK_FAMILY[TASK_COUNT] = {"ImageClassifier", "Fomo", "PFLD", "YOLODetector", "RTMDet"};
 
 /* One result with the key that orders ties as SSCMA-Micro's stable list sorts do (docs/deployment.md). */
 typedef struct candidate {
@@ -223,6 +223,15 @@ static sscma_status recognise(const sscma_qmodel *q, int32_t in_rank, const int6
 {
     const bool input_ok = q->n_inputs == 1 && q->n_outputs == 1 && in_rank == 4 && in[0] == 1 && in[1] >= 32 &&
                           in[1] % 32 == 0 && (in[3] == 1 || in[3] == 3);
+    int32_t order[2 * SSCMA_RTMDET_LEVELS];
+    int64_t rows = 0, classes = 0;
+    if (q->n_inputs == 1 && q->n_outputs == 2 * SSCMA_RTMDET_LEVELS && in_rank == 4 && in[0] == 1 && in[1] >= 32 &&
+        in[1] % 32 == 0 && in[1] == in[2] && (in[3] == 1 || in[3] == 3) &&
+        sscma_qm_rtmdet_layout(q, PREDICT, order, &rows, &classes) == SSCMA_OK) {
+        *task = TASK_RTMDET;
+        return SSCMA_OK;
+    }
+    sscma_clear_error();
     if (input_ok && rank == 4 && d[0] == 1 && in[1] == in[2] && d[1] >= 2 && d[1] <= in[2] && d[2] >= 2 &&
         d[2] <= in[1] && d[3] >= 2)
         *task = TASK_FOMO;
@@ -237,8 +246,9 @@ static sscma_status recognise(const sscma_qmodel *q, int32_t in_rank, const int6
                           "output %s) is none SSCMA-Micro recognises: one input [1, H, W, 1 or 3] with H a multiple "
                           "of 32 (at least 32) and one output, FOMO [1, h, w, classes + 1] (square input), "
                           "YOLOv5 / Swift-YOLO [1, C x ((W/32)^2 + (W/16)^2 + (W/8)^2), 5 + classes] (1 to 80 "
-                          "classes), a classifier [1, classes]; a PFLD [1, 2 x points] only when told; say which "
-                          "with --task cls|fomo|pfld|yolo (sscma_predict_options.task)",
+                          "classes), a classifier [1, classes]; RTMDet's six outputs [1, (W/s)^2, classes] and "
+                          "[1, (W/s)^2, 4], s = 8, 16, 32; a PFLD [1, 2 x points] only when told; say which "
+                          "with --task cls|fomo|pfld|yolo|rtmdet (sscma_predict_options.task)",
                           (int)q->n_inputs, (int)q->n_outputs, dims_text(a, sizeof a, in_rank, in),
                           dims_text(b, sizeof b, rank, d));
     }
@@ -249,7 +259,7 @@ static sscma_status recognise(const sscma_qmodel *q, int32_t in_rank, const int6
 static sscma_status check_layout(predict_task task, const char *from, int32_t rank, const int64_t *d)
 {
     static const char *const want[TASK_COUNT] = {"[1, classes]", "[1, H, W, classes + 1]", "[1, 2 x points]",
-                                                 "[1, N, 5 + classes]"};
+                                                 "[1, N, 5 + classes]", ""};
     const bool ok = d[0] == 1 && ((task == TASK_CLS && rank == 2 && d[1] >= 1) ||
                                   (task == TASK_FOMO && rank == 4 && d[1] >= 1 && d[2] >= 1 && d[3] >= 2) ||
                                   (task == TASK_PFLD && rank == 2 && d[1] % 2 == 0 && d[1] >= 2) ||
@@ -316,18 +326,81 @@ static int64_t decode_yolo(const float *v, int64_t n, int64_t len, bool normalis
     return kept;
 }
 
+/*
+ * RTMDet's six outputs as SSCMA-Micro's RTMDet::postProcessI8: per point (levels by stride, cells row-major) the
+ * largest class logit at or above the threshold's logit (the last of equal ones), score sigmoid(logit); the box
+ * ((cell + offset) s -/+ d s); per-class hard NMS (IoU > iou), best score first. `device`: SSCMA-Micro's point
+ * offset 0.5 and its quantized threshold floor(logit(th) / scale) in int8 steps; else the model's own decode
+ * (ModelAssistant's offset 0, rtmdet_decode) and logit >= logit(th). Boxes in input pixels.
+ */
+static int64_t decode_rtmdet(sscma_qmodel *q, const int32_t *order, const float *const *maps, int64_t in_h,
+                             int64_t in_w, int64_t classes, bool device, float th, float iou, candidate *all)
+{
+    const float offset = device ? 0.5f : 0.0f;
+    const float th_logit = th <= 0.0f ? -INFINITY : th >= 1.0f ? INFINITY : logf(th / (1.0f - th));
+    int64_t found = 0, emitted = 0;
+    for (int32_t l = 0; l < SSCMA_RTMDET_LEVELS; l++) {
+        sscma_tensor *t = NULL;
+        int32_t axis = 0;
+        int64_t qn = 0;
+        const float *scale = NULL;
+        const int32_t *zero = NULL;
+        sscma_qmodel_output(q, order[l], &t, NULL);
+        sscma_tensor_quant(t, &axis, &qn, &scale, &zero);
+        const bool steps = device && qn == 1 && scale[0] > 0.0f;
+        const float floor_steps = steps ? floorf(th_logit / scale[0]) : 0.0f;
+        const int64_t s = sscma_rtmdet_strides[l], w = in_w / s, hw = (in_h / s) * w;
+        const float *cls = maps[l], *dist = maps[SSCMA_RTMDET_LEVELS + l];
+        for (int64_t j = 0; j < hw; j++, emitted++) {
+            int32_t best = -1;
+            float top = 0.0f;
+            for (int64_t c = 0; c < classes; c++) {
+                const float v = cls[j * classes + c];
+                const bool pass = steps ? rintf(v / scale[0]) >= floor_steps : v >= th_logit;
+                if (pass && (best < 0 || v >= top))
+                    best = (int32_t)c, top = v;
+            }
+            if (best < 0)
+                continue;
+            const float px = ((float)(j % w) + offset) * (float)s, py = ((float)(j / w) + offset) * (float)s;
+            const float *d = dist + j * 4;
+            const float x1 = px - d[0] * (float)s, y1 = py - d[1] * (float)s;
+            const float x2 = px + d[2] * (float)s, y2 = py + d[3] * (float)s;
+            all[found++] = (candidate){{best, 1.0f / (1.0f + expf(-top)), (x1 + x2) * 0.5f, (y1 + y2) * 0.5f,
+                                        x2 - x1, y2 - y1}, emitted};
+        }
+    }
+    qsort(all, (size_t)found, sizeof *all, by_score_then_order);
+    int64_t kept = 0;
+    for (int64_t i = 0; i < found; i++) {
+        bool dropped = false;
+        for (int64_t j = 0; j < kept && !dropped; j++)
+            dropped = all[j].p.class_id == all[i].p.class_id && box_iou(&all[j].p, &all[i].p) > iou;
+        if (!dropped)
+            all[kept++] = all[i];
+    }
+    return kept;
+}
+
 /* Where the task comes from: the option, else the "family" metadata, else the shapes. */
 static sscma_status choose_task(sscma_qmodel *q, const char *option, const char *family, int32_t in_rank,
                                 const int64_t *in, int32_t rank, const int64_t *d, predict_task *task)
 {
+    int32_t order[2 * SSCMA_RTMDET_LEVELS];
+    int64_t rows = 0, classes = 0;
+    const char *told = option != NULL && option[0] != '\0' ? option : family;
+    if (told != NULL && (strcmp(told, "rtmdet") == 0 || strcmp(told, "RTMDet") == 0)) {
+        *task = TASK_RTMDET;
+        return sscma_qm_rtmdet_layout(q, PREDICT, order, &rows, &classes);
+    }
     if (option != NULL && option[0] != '\0') {
         for (int t = 0; t < TASK_COUNT; t++)
             if (strcmp(option, TASK_NAME[t]) == 0) {
                 *task = (predict_task)t;
                 return check_layout(*task, option, rank, d);
             }
-        return sscma_fail(SSCMA_ERR_INVALID_ARGUMENT, PREDICT, "unknown task '%s'; expected cls, fomo, pfld or yolo",
-                          option);
+        return sscma_fail(SSCMA_ERR_INVALID_ARGUMENT, PREDICT,
+                          "unknown task '%s'; expected cls, fomo, pfld, yolo or rtmdet", option);
     }
     if (family != NULL) {
         for (int t = 0; t < TASK_COUNT; t++)
@@ -336,7 +409,8 @@ static sscma_status choose_task(sscma_qmodel *q, const char *option, const char 
                 return check_layout(*task, family, rank, d);
             }
         return sscma_fail(SSCMA_ERR_UNSUPPORTED, PREDICT, "no post-processing for the family '%s'; say the output's "
-                          "layout with the task cls, fomo, pfld or yolo, or run it with sscma_qmodel_run", family);
+                          "layout with the task cls, fomo, pfld, yolo or rtmdet, or run it with sscma_qmodel_run",
+                          family);
     }
     return recognise(q, in_rank, in, rank, d, task);
 }
@@ -400,6 +474,55 @@ sscma_status sscma_predict_task(sscma_qmodel *qmodel, const sscma_predict_option
     return st;
 }
 
+/* RTMDet after the run: the six outputs' real values, decode_rtmdet, boxes scaled to the image's pixels. */
+static sscma_status predict_rtmdet(sscma_qmodel *q, const sscma_predict_options *o, bool device,
+                                   const int64_t *in_dims, int64_t ih, int64_t iw, sscma_prediction *results,
+                                   int32_t capacity, int32_t *count)
+{
+    int32_t order[2 * SSCMA_RTMDET_LEVELS];
+    int64_t rows = 0, classes = 0;
+    sscma_status st = sscma_qm_rtmdet_layout(q, PREDICT, order, &rows, &classes);
+    if (st != SSCMA_OK)
+        return st;
+    const size_t values = (size_t)(rows * (classes + 4));
+    float *v = sscma_calloc(q->ctx, values, sizeof *v);
+    candidate *all = sscma_calloc(q->ctx, (size_t)rows, sizeof *all);
+    const float *maps[2 * SSCMA_RTMDET_LEVELS];
+    float *at = v;
+    for (int32_t slot = 0; slot < 2 * SSCMA_RTMDET_LEVELS && st == SSCMA_OK && v != NULL && all != NULL; slot++) {
+        sscma_tensor *t = NULL, *view = NULL;
+        int32_t rank = 0;
+        int64_t dims[3] = {1, 1, 1}, n = 0;
+        sscma_qmodel_output(q, order[slot], &t, NULL);
+        sscma_tensor_rank(t, &rank);
+        for (int32_t i = 0; i < rank && i < 3; i++)
+            sscma_tensor_dim(t, i, &dims[i]);
+        sscma_tensor_numel(t, &n);
+        if ((st = sscma_tensor_wrap(q->ctx, SSCMA_DTYPE_F32, rank, dims, at, (size_t)n * sizeof *at, &view)) ==
+            SSCMA_OK)
+            st = sscma_qmodel_get_output(q, order[slot], view);
+        sscma_tensor_destroy(view);
+        maps[slot] = at;
+        at += n;
+    }
+    if (st == SSCMA_OK && (v == NULL || all == NULL))
+        st = SSCMA_FAIL(SSCMA_ERR_OUT_OF_MEMORY, "cannot allocate the results");
+    if (st == SSCMA_OK) {
+        const float th = o->score_threshold >= 0.0f ? o->score_threshold : DEVICE_SCORE_THRESHOLD;
+        const int64_t found = decode_rtmdet(q, order, maps, in_dims[1], in_dims[2], classes, device, th,
+                                            o->iou_threshold, all);
+        const float sx = (float)iw / (float)in_dims[2], sy = (float)ih / (float)in_dims[1];
+        for (int64_t k = 0; k < found && k < capacity; k++) {
+            results[k] = all[k].p;
+            results[k].x *= sx, results[k].w *= sx, results[k].y *= sy, results[k].h *= sy;
+        }
+        *count = (int32_t)found;
+    }
+    sscma_mfree(q->ctx, all);
+    sscma_mfree(q->ctx, v);
+    return st;
+}
+
 sscma_status sscma_predict(sscma_qmodel *qmodel, const sscma_tensor *image, const sscma_predict_options *options,
                            sscma_prediction *results, int32_t capacity, int32_t *count)
 {
@@ -432,6 +555,8 @@ sscma_status sscma_predict(sscma_qmodel *qmodel, const sscma_tensor *image, cons
         return st;
     sscma_tensor_numel(outv, &n);
     sscma_tensor_dim(image, 0, &ih), sscma_tensor_dim(image, 1, &iw);
+    if (task == TASK_RTMDET)
+        return predict_rtmdet(q, &o, device, in_dims, ih, iw, results, capacity, count);
     float *v = sscma_calloc(q->ctx, (size_t)n, sizeof *v);
     candidate *all = NULL;
     if (v == NULL)

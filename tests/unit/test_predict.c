@@ -184,7 +184,7 @@ static void yolo_is_recognised_and_decoded(void)
                 "the pfld model's output is [1, 63, 7]; expected [1, 2 x points]");
     o.task = "ssd";
     CHECK_FAILS(sscma_predict(q, img, &o, r, 16, &n), SSCMA_ERR_INVALID_ARGUMENT,
-                "unknown task 'ssd'; expected cls, fomo, pfld or yolo");
+                "unknown task 'ssd'; expected cls, fomo, pfld, yolo or rtmdet");
     o.task = "";
     o.iou_threshold = 1.5f;
     CHECK_FAILS(sscma_predict(q, img, &o, r, 16, &n), SSCMA_ERR_INVALID_ARGUMENT, "iou_threshold is 1.5");
@@ -367,7 +367,7 @@ static void unknown_layout_is_refused_until_told(void)
                     "the model has no \"family\" metadata and its layout (1 input(s), 1 output(s); input "
                     "[1, 32, 32, 3], output [1, 10, 7]) is none SSCMA-Micro recognises");
         CHECK_STR_CONTAINS(sscma_last_error(), "YOLOv5 / Swift-YOLO [1, C x ((W/32)^2 + (W/16)^2 + (W/8)^2)");
-        CHECK_STR_CONTAINS(sscma_last_error(), "--task cls|fomo|pfld|yolo");
+        CHECK_STR_CONTAINS(sscma_last_error(), "--task cls|fomo|pfld|yolo|rtmdet");
         sscma_predict_options o;
         CHECK_OK(sscma_predict_options_init(&o, sizeof o));
         o.task = "yolo";
