@@ -456,6 +456,47 @@ static int32_t deploy_outputs(const sscma_graph *g, const sscma_model_io_table *
     return n;
 }
 
+/*
+ * RTMDet's deployment outputs, as ModelAssistant's RTMDetSepBNHeadModule.forward exports them and SSCMA-Micro's RTMDet
+ * model reads them (docs/export.md): per level l the raw class logits and the raw distances of rtm_reg (left, top,
+ * right, bottom in units of the level's stride: the graph's multiplication by the stride is the training decode's,
+ * as rtmdet_decode is the metric's; neither is deployed). *dist[l] is rtm_reg's output, *stride_mul[l] the node that
+ * multiplies it by the stride (skipped). Returns false when the graph is not RTMDet's.
+ */
+#define RTM_DEPLOY_LEVELS 3
+static bool rtmdet_outputs(const sscma_graph *g, const sscma_model_io_table *io, int32_t *cls, int32_t *dist,
+                           int32_t *stride_mul)
+{
+    if (strcmp(io->family, "RTMDet") != 0 || io->n_outputs < 2 * RTM_DEPLOY_LEVELS)
+        return false;
+    for (int32_t l = 0; l < RTM_DEPLOY_LEVELS; l++) {
+        char want[8];
+        snprintf(want, sizeof want, "reg_%d", (int)l);
+        if (strcmp(io->output_names[RTM_DEPLOY_LEVELS + l], want) != 0)
+            return false;
+        const int32_t p = g->values[io->outputs[RTM_DEPLOY_LEVELS + l]].producer;
+        if (p < 0 || g->nodes[p].def->id != SSCMA_OP_MUL || g->nodes[p].n_in != 2 ||
+            g->values[g->nodes[p].in[1]].kind != SSCMA_VALUE_CONST)
+            return false;
+        cls[l] = io->outputs[l], dist[l] = g->nodes[p].in[0], stride_mul[l] = p;
+    }
+    return true;
+}
+
+/* y = reshape(x) to [1, rows, k], named `name` (a deployment output). */
+static sscma_status reshape_rows(sscma_qmodel *q, int32_t x, const char *name, int32_t *y)
+{
+    const qm_tensor *t = &q->t[x];
+    const int64_t dims[3] = {1, t->dims[1] * t->dims[2], t->dims[3]};
+    char op_name[32];
+    snprintf(op_name, sizeof op_name, "%s", name);
+    sscma_status st = sscma_qm_add_tensor(q, name, SSCMA_DTYPE_F32, 3, dims, false, y);
+    if (st != SSCMA_OK)
+        return st;
+    qm_op op = {.kind = QM_RESHAPE, .name = op_name, .in = {x}, .n_in = 1, .out = *y};
+    return sscma_qm_add_op(q, &op, NULL);
+}
+
 static sscma_status do_lower(lower *L, const sscma_model_io_table *io)
 {
     const sscma_graph *g = L->g;
@@ -466,6 +507,16 @@ static sscma_status do_lower(lower *L, const sscma_model_io_table *io)
     bool softmax_first;
     int32_t n_out = deploy_outputs(g, io, outs, names, &softmax_first);
     const sscma_yolo_decode *yolo = sscma_model_yolo_decode(L->model);
+    int32_t rtm_cls[RTM_DEPLOY_LEVELS], rtm_dist[RTM_DEPLOY_LEVELS], rtm_mul[RTM_DEPLOY_LEVELS];
+    const bool rtmdet = yolo == NULL && rtmdet_outputs(g, io, rtm_cls, rtm_dist, rtm_mul);
+    if (rtmdet) {
+        /* class logits, then distances; the stride multiplications and the metric's decode are not deployed */
+        n_out = 2 * RTM_DEPLOY_LEVELS, softmax_first = false;
+        for (int32_t l = 0; l < RTM_DEPLOY_LEVELS; l++) {
+            outs[l] = rtm_cls[l], outs[RTM_DEPLOY_LEVELS + l] = rtm_dist[l];
+            L->done[rtm_mul[l]] = true;
+        }
+    }
     if (yolo != NULL) {
         /* the raw head maps are computed (and kept whole); the decode after them is the one output */
         n_out = yolo->num_levels, softmax_first = false;
@@ -477,7 +528,8 @@ static sscma_status do_lower(lower *L, const sscma_model_io_table *io)
     L->keep = outs, L->n_keep = n_out;
     for (int32_t n = 0; n < g->n_nodes; n++) {
         const sscma_node *nd = &g->nodes[n];
-        if (nd->training_only || (yolo != NULL && nd->def->id == SSCMA_OP_YOLO_DECODE))
+        if (nd->training_only || (yolo != NULL && nd->def->id == SSCMA_OP_YOLO_DECODE) ||
+            (rtmdet && (L->done[n] || nd->def->id == SSCMA_OP_RTMDET_DECODE)))
             continue;
         for (int32_t i = 0; i < nd->n_in; i++) {
             L->consumers[nd->in[i]]++;
@@ -498,7 +550,9 @@ static sscma_status do_lower(lower *L, const sscma_model_io_table *io)
     }
     for (int32_t n = 0; n < g->n_nodes; n++) {
         /* a yolo_decode node (the metric's decode) gives way to the deployment decode appended below */
-        if (g->nodes[n].training_only || L->done[n] || (yolo != NULL && g->nodes[n].def->id == SSCMA_OP_YOLO_DECODE))
+        const sscma_op_id id = g->nodes[n].def->id;
+        if (g->nodes[n].training_only || L->done[n] || (yolo != NULL && id == SSCMA_OP_YOLO_DECODE) ||
+            (rtmdet && id == SSCMA_OP_RTMDET_DECODE))
             continue;
         sscma_status st = lower_node(L, n);
         if (st != SSCMA_OK)
@@ -516,6 +570,19 @@ static sscma_status do_lower(lower *L, const sscma_model_io_table *io)
         if (st != SSCMA_OK)
             return st;
         q->outputs[q->n_outputs++] = y;
+        return sscma_qm_validate(q);
+    }
+    if (rtmdet) {
+        /* [1, H, W, C] -> [1, H W, C] (cells in row-major order), named as SSCMA's exported files */
+        static const char *const rtm_names[2 * RTM_DEPLOY_LEVELS] = {"cls_0", "cls_1", "cls_2",
+                                                                      "dist_0", "dist_1", "dist_2"};
+        for (int32_t k = 0; k < n_out; k++) {
+            int32_t y;
+            sscma_status st = reshape_rows(q, L->map[outs[k]], rtm_names[k], &y);
+            if (st != SSCMA_OK)
+                return st;
+            q->outputs[q->n_outputs++] = y;
+        }
         return sscma_qm_validate(q);
     }
     for (int32_t k = 0; k < n_out; k++) {

@@ -16,8 +16,9 @@
 #define DEVICE_SCORE_THRESHOLD 0.25f
 
 /* The post-processings, by their --task names, and the "family" metadata that names each. */
-static const char *const TASK_NAME[SSCMA_PP_TASKS] = {"cls", "fomo", "pfld", "yolo"};
-static const char *const TASK_FAMILY[SSCMA_PP_TASKS] = {"ImageClassifier", "Fomo", "PFLD", "YOLODetector"};
+static const char *const TASK_NAME[SSCMA_PP_TASKS] = {"cls", "fomo", "pfld", "yolo", "rtmdet"};
+static const char *const TASK_FAMILY[SSCMA_PP_TASKS] = {"ImageClassifier", "Fomo", "PFLD", "YOLODetector",
+                                                       "RTMDet"};
 
 /* Score descending; ties: the larger `order` first (SSCMA-Micro builds its lists with emplace_front). */
 static int by_score_then_order(const void *a, const void *b)
@@ -75,6 +76,15 @@ static sscma_status recognise(const sscma_qmodel *q, int32_t in_rank, const int6
 {
     const bool input_ok = q->n_inputs == 1 && q->n_outputs == 1 && in_rank == 4 && in[0] == 1 && in[1] >= 32 &&
                           in[1] % 32 == 0 && (in[3] == 1 || in[3] == 3);
+    int32_t order[2 * SSCMA_RTMDET_LEVELS];
+    int64_t rows = 0, classes = 0;
+    if (q->n_inputs == 1 && q->n_outputs == 2 * SSCMA_RTMDET_LEVELS && in_rank == 4 && in[0] == 1 && in[1] >= 32 &&
+        in[1] % 32 == 0 && in[1] == in[2] && (in[3] == 1 || in[3] == 3) &&
+        sscma_qm_rtmdet_layout(q, PREDICT, order, &rows, &classes) == SSCMA_OK) {
+        *task = SSCMA_PP_RTMDET;
+        return SSCMA_OK;
+    }
+    sscma_clear_error();
     if (input_ok && rank == 4 && d[0] == 1 && in[1] == in[2] && d[1] >= 2 && d[1] <= in[2] && d[2] >= 2 &&
         d[2] <= in[1] && d[3] >= 2)
         *task = SSCMA_PP_FOMO;
@@ -89,8 +99,9 @@ static sscma_status recognise(const sscma_qmodel *q, int32_t in_rank, const int6
                           "output %s) is none SSCMA-Micro recognises: one input [1, H, W, 1 or 3] with H a multiple "
                           "of 32 (at least 32) and one output, FOMO [1, h, w, classes + 1] (square input), "
                           "YOLOv5 / Swift-YOLO [1, C x ((W/32)^2 + (W/16)^2 + (W/8)^2), 5 + classes] (1 to 80 "
-                          "classes), a classifier [1, classes]; a PFLD [1, 2 x points] only when told; say which "
-                          "with --task cls|fomo|pfld|yolo (sscma_predict_options.task)",
+                          "classes), a classifier [1, classes]; RTMDet's six outputs [1, (W/s)^2, classes] and "
+                          "[1, (W/s)^2, 4], s = 8, 16, 32; a PFLD [1, 2 x points] only when told; say which "
+                          "with --task cls|fomo|pfld|yolo|rtmdet (sscma_predict_options.task)",
                           (int)q->n_inputs, (int)q->n_outputs, dims_text(a, sizeof a, in_rank, in),
                           dims_text(b, sizeof b, rank, d));
     }
@@ -101,7 +112,7 @@ static sscma_status recognise(const sscma_qmodel *q, int32_t in_rank, const int6
 static sscma_status check_layout(sscma_pp_task task, const char *from, int32_t rank, const int64_t *d)
 {
     static const char *const want[SSCMA_PP_TASKS] = {"[1, classes]", "[1, H, W, classes + 1]", "[1, 2 x points]",
-                                                 "[1, N, 5 + classes]"};
+                                                 "[1, N, 5 + classes]", ""};
     const bool ok = d[0] == 1 && ((task == SSCMA_PP_CLS && rank == 2 && d[1] >= 1) ||
                                   (task == SSCMA_PP_FOMO && rank == 4 && d[1] >= 1 && d[2] >= 1 && d[3] >= 2) ||
                                   (task == SSCMA_PP_PFLD && rank == 2 && d[1] % 2 == 0 && d[1] >= 2) ||
@@ -168,18 +179,25 @@ static int64_t decode_yolo(const float *v, int64_t n, int64_t len, bool normalis
     return kept;
 }
 
-/* Where the task comes from: the option, else the "family" metadata, else the shapes. */
+/* Where the task comes from: the option, else the "family" metadata, else the shapes (RTMDet: its six outputs). */
 sscma_status sscma_pp_choose_task(const sscma_qmodel *q, const char *option, const char *family, int32_t in_rank,
                                 const int64_t *in, int32_t rank, const int64_t *d, sscma_pp_task *task)
 {
+    int32_t order[2 * SSCMA_RTMDET_LEVELS];
+    int64_t rows = 0, classes = 0;
+    const char *told = option != NULL && option[0] != '\0' ? option : family;
+    if (told != NULL && (strcmp(told, "rtmdet") == 0 || strcmp(told, "RTMDet") == 0)) {
+        *task = SSCMA_PP_RTMDET;
+        return sscma_qm_rtmdet_layout(q, PREDICT, order, &rows, &classes);
+    }
     if (option != NULL && option[0] != '\0') {
         for (int t = 0; t < SSCMA_PP_TASKS; t++)
             if (strcmp(option, TASK_NAME[t]) == 0) {
                 *task = (sscma_pp_task)t;
                 return check_layout(*task, option, rank, d);
             }
-        return sscma_fail(SSCMA_ERR_INVALID_ARGUMENT, PREDICT, "unknown task '%s'; expected cls, fomo, pfld or yolo",
-                          option);
+        return sscma_fail(SSCMA_ERR_INVALID_ARGUMENT, PREDICT, "unknown task '%s'; expected cls, fomo, pfld, yolo or "
+                          "rtmdet", option);
     }
     if (family != NULL && strcmp(family, "AccelerometerClassifier") == 0) { /* sensor windows: class scores */
         *task = SSCMA_PP_CLS;
@@ -192,7 +210,8 @@ sscma_status sscma_pp_choose_task(const sscma_qmodel *q, const char *option, con
                 return check_layout(*task, family, rank, d);
             }
         return sscma_fail(SSCMA_ERR_UNSUPPORTED, PREDICT, "no post-processing for the family '%s'; say the output's "
-                          "layout with the task cls, fomo, pfld or yolo, or run it with sscma_qmodel_run", family);
+                          "layout with the task cls, fomo, pfld, yolo or rtmdet, or run it with sscma_qmodel_run",
+                          family);
     }
     return recognise(q, in_rank, in, rank, d, task);
 }
@@ -280,4 +299,55 @@ int64_t sscma_pp_decode(sscma_pp_task task, bool device, const sscma_pp_output *
     if (task == SSCMA_PP_CLS && top_k >= 0 && found > top_k)
         found = top_k;
     return found;
+}
+
+int64_t sscma_pp_decode_rtmdet(const float *const *maps, const float *cls_scale, int64_t in_h, int64_t in_w,
+                               int64_t classes, bool device, float score_threshold, float iou_threshold,
+                               sscma_pp_candidate *all)
+{
+    /*
+     * As SSCMA-Micro's RTMDet::postProcessI8: per point (levels by stride, cells row-major) the largest class logit
+     * at or above the threshold's logit (the last of equal ones), score sigmoid(logit); the box ((cell + offset) s
+     * -/+ d s); per-class hard NMS (IoU > iou), best score first. `device`: SSCMA-Micro's point offset 0.5 and its
+     * quantized threshold floor(logit(th) / scale) in int8 steps; else the model's own decode (ModelAssistant's
+     * offset 0, rtmdet_decode) and logit >= logit(th).
+     */
+    const float th = score_threshold >= 0.0f ? score_threshold : DEVICE_SCORE_THRESHOLD;
+    const float offset = device ? 0.5f : 0.0f;
+    const float th_logit = th <= 0.0f ? -INFINITY : th >= 1.0f ? INFINITY : logf(th / (1.0f - th));
+    int64_t found = 0, emitted = 0;
+    for (int32_t l = 0; l < SSCMA_RTMDET_LEVELS; l++) {
+        const bool steps = device && cls_scale[l] > 0.0f;
+        const float floor_steps = steps ? floorf(th_logit / cls_scale[l]) : 0.0f;
+        const int64_t s = sscma_rtmdet_strides[l], w = in_w / s, hw = (in_h / s) * w;
+        const float *cls = maps[l], *dist = maps[SSCMA_RTMDET_LEVELS + l];
+        for (int64_t j = 0; j < hw; j++, emitted++) {
+            int32_t best = -1;
+            float top = 0.0f;
+            for (int64_t c = 0; c < classes; c++) {
+                const float v = cls[j * classes + c];
+                const bool pass = steps ? rintf(v / cls_scale[l]) >= floor_steps : v >= th_logit;
+                if (pass && (best < 0 || v >= top))
+                    best = (int32_t)c, top = v;
+            }
+            if (best < 0)
+                continue;
+            const float px = ((float)(j % w) + offset) * (float)s, py = ((float)(j / w) + offset) * (float)s;
+            const float *d = dist + j * 4;
+            const float x1 = px - d[0] * (float)s, y1 = py - d[1] * (float)s;
+            const float x2 = px + d[2] * (float)s, y2 = py + d[3] * (float)s;
+            all[found++] = (sscma_pp_candidate){{best, 1.0f / (1.0f + expf(-top)), (x1 + x2) * 0.5f, (y1 + y2) * 0.5f,
+                                                 x2 - x1, y2 - y1}, emitted};
+        }
+    }
+    qsort(all, (size_t)found, sizeof *all, by_score_then_order);
+    int64_t kept = 0;
+    for (int64_t i = 0; i < found; i++) {
+        bool dropped = false;
+        for (int64_t j = 0; j < kept && !dropped; j++)
+            dropped = all[j].p.class_id == all[i].p.class_id && box_iou(&all[j].p, &all[i].p) > iou_threshold;
+        if (!dropped)
+            all[kept++] = all[i];
+    }
+    return kept;
 }

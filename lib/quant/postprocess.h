@@ -11,8 +11,15 @@
 #include "quant/qmodel.h"
 #include "sscma/predict.h"
 
-/* The post-processings, by their task names ("cls", "fomo", "pfld", "yolo"). */
-typedef enum sscma_pp_task { SSCMA_PP_CLS, SSCMA_PP_FOMO, SSCMA_PP_PFLD, SSCMA_PP_YOLO, SSCMA_PP_TASKS } sscma_pp_task;
+/* The post-processings, by their task names ("cls", "fomo", "pfld", "yolo", "rtmdet"). */
+typedef enum sscma_pp_task {
+    SSCMA_PP_CLS,
+    SSCMA_PP_FOMO,
+    SSCMA_PP_PFLD,
+    SSCMA_PP_YOLO,
+    SSCMA_PP_RTMDET,
+    SSCMA_PP_TASKS
+} sscma_pp_task;
 
 /* One result with the key that orders ties as SSCMA-Micro's stable list sorts do (docs/deployment.md). */
 typedef struct sscma_pp_candidate {
@@ -45,5 +52,15 @@ const char *sscma_pp_task_name(sscma_pp_task task);
  */
 int64_t sscma_pp_decode(sscma_pp_task task, bool device, const sscma_pp_output *out, float image_w, float image_h,
                         float score_threshold, float iou_threshold, int32_t top_k, sscma_pp_candidate *all);
+
+/*
+ * RTMDet's six outputs (sscma_qm_rtmdet_layout's order: class maps of strides 8, 16, 32, then distance maps) as
+ * real values in maps[]; cls_scale[l]: level l's class map's int8 scale (0: not quantized per tensor); classes per
+ * point; input in_h x in_w. Decodes into all[] (room for one candidate per point) and returns how many remain after
+ * per-class NMS, in input pixels (docs/deployment.md: `device` gives SSCMA-Micro's offset and threshold rule).
+ */
+int64_t sscma_pp_decode_rtmdet(const float *const *maps, const float *cls_scale, int64_t in_h, int64_t in_w,
+                               int64_t classes, bool device, float score_threshold, float iou_threshold,
+                               sscma_pp_candidate *all);
 
 #endif /* SSCMA_LIB_QUANT_POSTPROCESS_H */

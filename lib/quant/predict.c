@@ -256,6 +256,64 @@ sscma_status sscma_predict_task(sscma_qmodel *qmodel, const sscma_predict_option
     return st;
 }
 
+/* RTMDet after the run: the six outputs' real values, sscma_pp_decode_rtmdet, boxes in the image's pixels. */
+static sscma_status predict_rtmdet(sscma_qmodel *q, const sscma_predict_options *o, bool device,
+                                   const int64_t *in_dims, int64_t ih, int64_t iw, sscma_prediction *results,
+                                   int32_t capacity, int32_t *count)
+{
+    int32_t order[2 * SSCMA_RTMDET_LEVELS];
+    int64_t rows = 0, classes = 0;
+    sscma_status st = sscma_qm_rtmdet_layout(q, "sscma_predict", order, &rows, &classes);
+    if (st != SSCMA_OK)
+        return st;
+    const size_t values = (size_t)(rows * (classes + 4));
+    float *v = sscma_calloc(q->ctx, values, sizeof *v);
+    sscma_pp_candidate *all = sscma_calloc(q->ctx, (size_t)rows, sizeof *all);
+    const float *maps[2 * SSCMA_RTMDET_LEVELS];
+    float cls_scale[SSCMA_RTMDET_LEVELS] = {0.0f, 0.0f, 0.0f};
+    float *at = v;
+    for (int32_t slot = 0; slot < 2 * SSCMA_RTMDET_LEVELS && st == SSCMA_OK && v != NULL && all != NULL; slot++) {
+        sscma_tensor *t = NULL, *view = NULL;
+        int32_t rank = 0;
+        int64_t dims[3] = {1, 1, 1}, n = 0;
+        sscma_qmodel_output(q, order[slot], &t, NULL);
+        sscma_tensor_rank(t, &rank);
+        for (int32_t i = 0; i < rank && i < 3; i++)
+            sscma_tensor_dim(t, i, &dims[i]);
+        sscma_tensor_numel(t, &n);
+        if (slot < SSCMA_RTMDET_LEVELS) { /* a class map: its int8 scale, for SSCMA-Micro's threshold in steps */
+            int32_t axis = 0;
+            int64_t qn = 0;
+            const float *scale = NULL;
+            const int32_t *zero = NULL;
+            if (sscma_tensor_quant(t, &axis, &qn, &scale, &zero) == SSCMA_OK && qn == 1 && scale != NULL)
+                cls_scale[slot] = scale[0];
+            sscma_clear_error();
+        }
+        if ((st = sscma_tensor_wrap(q->ctx, SSCMA_DTYPE_F32, rank, dims, at, (size_t)n * sizeof *at, &view)) ==
+            SSCMA_OK)
+            st = sscma_qmodel_get_output(q, order[slot], view);
+        sscma_tensor_destroy(view);
+        maps[slot] = at;
+        at += n;
+    }
+    if (st == SSCMA_OK && (v == NULL || all == NULL))
+        st = SSCMA_FAIL(SSCMA_ERR_OUT_OF_MEMORY, "cannot allocate the results");
+    if (st == SSCMA_OK) {
+        const int64_t found = sscma_pp_decode_rtmdet(maps, cls_scale, in_dims[1], in_dims[2], classes, device,
+                                                     o->score_threshold, o->iou_threshold, all);
+        const float sx = (float)iw / (float)in_dims[2], sy = (float)ih / (float)in_dims[1];
+        for (int64_t k = 0; k < found && k < capacity; k++) {
+            results[k] = all[k].p;
+            results[k].x *= sx, results[k].w *= sx, results[k].y *= sy, results[k].h *= sy;
+        }
+        *count = (int32_t)found;
+    }
+    sscma_mfree(q->ctx, all);
+    sscma_mfree(q->ctx, v);
+    return st;
+}
+
 sscma_status sscma_predict(sscma_qmodel *qmodel, const sscma_tensor *image, const sscma_predict_options *options,
                            sscma_prediction *results, int32_t capacity, int32_t *count)
 {
@@ -288,6 +346,8 @@ sscma_status sscma_predict(sscma_qmodel *qmodel, const sscma_tensor *image, cons
         return st;
     sscma_tensor_numel(outv, &n);
     sscma_tensor_dim(image, 0, &ih), sscma_tensor_dim(image, 1, &iw);
+    if (task == SSCMA_PP_RTMDET)
+        return predict_rtmdet(q, &o, device, in_dims, ih, iw, results, capacity, count);
     float *v = sscma_calloc(q->ctx, (size_t)n, sizeof *v);
     sscma_pp_candidate *all = NULL;
     if (v == NULL)

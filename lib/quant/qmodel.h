@@ -211,6 +211,21 @@ sscma_status sscma_qm_add_op(sscma_qmodel *q, const qm_op *op, int32_t *out);
 struct sscma_yolo_decode;
 sscma_status sscma_qm_append_yolo_decode(sscma_qmodel *q, const struct sscma_yolo_decode *d, const int32_t *maps,
                                          const char *name, int32_t *out);
+/*
+ * RTMDet's deployment outputs (rtmdet_outputs.c; lower.c makes them): cls_0..2 class logits [1, H_l W_l, C] and
+ * dist_0..2 distances [1, H_l W_l, 4] in stride units, strides 8, 16, 32. sscma_qm_rtmdet_layout checks q has them
+ * (in any order, as SSCMA-Micro reads them) and gives order[slot] = the output index of slot cls_0..2, dist_0..2,
+ * the rows (sum of H_l W_l) and classes; errors start with `where`. sscma_qm_rtmdet_rows turns the slots' real
+ * values (maps[slot], `batch` images) into [batch, rows, 5 + C] rows in yolo_decode's layout (cx, cy, w, h in input
+ * pixels, 1, sigmoid scores), the points at (cell + offset) x stride: offset 0 as ModelAssistant's training decode
+ * (rtmdet_decode), 0.5 as SSCMA-Micro's.
+ */
+#define SSCMA_RTMDET_LEVELS 3
+extern const int32_t sscma_rtmdet_strides[SSCMA_RTMDET_LEVELS];
+sscma_status sscma_qm_rtmdet_layout(const sscma_qmodel *q, const char *where, int32_t *order, int64_t *rows,
+                                    int64_t *classes);
+void sscma_qm_rtmdet_rows(int64_t in_h, int64_t in_w, int64_t classes, const float *const *maps, int64_t batch,
+                          float offset, float *rows);
 /* Checks the graph: every op's input and output shapes agree with its kind. Errors name the op. */
 sscma_status sscma_qm_validate(const sscma_qmodel *q);
 

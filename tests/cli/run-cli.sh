@@ -330,7 +330,19 @@ import json, math, sys; d = list(map(json.loads, open('rtm/log.jsonl')))
 t = [x for x in d if x.get('mode') == 'train']; v = [x for x in d if x.get('mode') == 'val']
 sys.exit(0 if t and all(math.isfinite(x['loss']) and x['loss'] > 0 for x in t) and v and
          0 <= v[-1]['coco/bbox_mAP_50'] <= 1 else 1)"
-# (no predictions.png yet: the pictures use the deployable model, and RTMDet's lowering is not written yet)
+ok "its predictions are drawn" test -s rtm/predictions.png
+"$SSCMA" export rtm.json rtm/last.ckpt --format tflite --verify "${R[@]}" --json >rtmx.json 2>/dev/null
+ok "RTMDet int8 export --verify: every output value and the mAP50 of the file are the model's" \
+    json rtmx.json "d['verify']['values_differing'] == 0 and d['verify']['metric'] == 'coco/bbox_mAP_50' and \
+d['verify']['metric_model'] == d['verify']['metric_file'] and d['verify']['values'] == 60 * 189 * 8"
+ok "the file ends in SSCMA's six raw head maps: class logits [1, 144, 4] and distances [1, 144, 4] at stride 8" \
+    bash -c 'grep -q "output     cls_0 int8 \[1, 144, 4\]" <("$0" info rtm/last_int8.tflite) &&
+             grep -q "output     dist_2 int8 \[1, 9, 4\]" <("$0" info rtm/last_int8.tflite)' "$SSCMA"
+"$SSCMA" infer rtm/last_int8.tflite det/valid/000000.png --json --threshold 0.01 >rtmi.json 2>/dev/null
+ok "infer on the RTMDet file gives boxes at or above the threshold, best first" \
+    json rtmi.json "d['family'] == 'RTMDet' and d['task'] == 'rtmdet' and len(d['results'][0]['objects']) > 0 and \
+all(o['score'] >= 0.01 and o['name'] for o in d['results'][0]['objects']) and \
+[o['score'] for o in d['results'][0]['objects']] == sorted([o['score'] for o in d['results'][0]['objects']], reverse=True)"
 ok "PipelineSwitchHook in SSCMA's form switches the pipeline for the second epoch" \
     "$SSCMA" train sy_switch.json --work-dir sysw "${Y[@]}" epochs=2 val_interval=2 --quiet
 
@@ -383,12 +395,12 @@ d['results'][0]['objects'][0]['w'] == 7.0"
     ok "infer --iou 0.8 keeps the box NMS dropped at 0.45" json yolo8.json "len(d['results'][0]['objects']) == 5"
     fails "--task pfld on a YOLO output names both shapes" 1 "output is [1, 63, 7]; expected [1, 2 x points]" \
         "$SSCMA" infer micro/yolo.tflite gray.png --task pfld
-    fails "a layout SSCMA-Micro does not recognise points to --task" 1 "say which with --task cls|fomo|pfld|yolo" \
+    fails "a layout SSCMA-Micro does not recognise points to --task" 1 "say which with --task cls|fomo|pfld|yolo|rtmdet" \
         "$SSCMA" infer micro/odd.tflite gray.png
     "$SSCMA" infer micro/odd.tflite gray.png --task yolo --json >odd.json 2>/dev/null
     ok "infer --task yolo decodes a layout the shapes do not give" json odd.json \
         "d['task'] == 'yolo' and len(d['results'][0]['objects']) == 1"
-    fails "an unknown --task is a usage error" 2 "--task expects cls, fomo, pfld or yolo" \
+    fails "an unknown --task is a usage error" 2 "--task expects cls, fomo, pfld, yolo or rtmdet" \
         "$SSCMA" infer micro/yolo.tflite gray.png --task ssd
 fi
 

@@ -10,7 +10,7 @@ tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 status=0
 # (the sanitizers' run-time entry points are allowed: tests/run --sanitize instruments this host build too; the
 # cross build that firmware links has none)
-allowed='^(mem(chr|cmp|cpy|move|set)|str(cmp|cpy|len|nlen)|qsort|v?snprintf|(exp|tanh|ceil|floor|fmax|fmin|round|lrint)f?|frexp|__aeabi_[a-z0-9]+|_GLOBAL_OFFSET_TABLE_|__cpu_(indicator_init|model)|__stack_chk_(fail|guard)|__(asan|ubsan|sanitizer)_[A-Za-z0-9_]+)$'
+allowed='^(mem(chr|cmp|cpy|move|set)|str(cmp|cpy|len|nlen)|qsort|v?snprintf|(exp|log|tanh|ceil|floor|fmax|fmin|round|rint|lrint)f?|frexp|__aeabi_[a-z0-9]+|_GLOBAL_OFFSET_TABLE_|__cpu_(indicator_init|model)|__stack_chk_(fail|guard)|__(asan|ubsan|sanitizer)_[A-Za-z0-9_]+)$'
 needed=$(comm -23 <(nm -u "$lib" | awk '{print $2}' | sort -u) \
                   <(nm --defined-only "$lib" 2>/dev/null | awk 'NF == 3 {print $3}' | sort -u))
 extra=$(grep -Ev "$allowed" <<<"$needed" || true)

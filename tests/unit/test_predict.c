@@ -133,6 +133,110 @@ static void check_box(const sscma_prediction *p, int32_t cls, float score, float
 }
 
 /*
+ * An RTMDet export for a 32 x 32 input, 2 classes, as ModelAssistant writes it (SSCMA-Micro's RTMDet): six constant
+ * outputs, interleaved per level (cls_0, dist_0, cls_1, ...: the order is free), class logits at scale 0.1 and
+ * distances (stride units) at scale 1/16, zero point 0 and -128.
+ */
+#define RTM_CLS_SCALE 0.1f
+#define RTM_DIST_SCALE 0.0625f
+static bool write_rtmdet(const char *path)
+{
+    static const int32_t cells[3] = {16, 4, 1};
+    static int8_t cls[3][16 * 2], dist[3][16 * 4];
+    memset(cls, -128, sizeof cls);
+    memset(dist, -128, sizeof dist);
+    /* level 0 (stride 8, 4 x 4): cell -> logits (x 10), distances l t r b (x 16, + -128) */
+    const int8_t c0[][3] = {{0, 20, 30}, {1, -11, -20}, {2, -12, -12}, {5, 25, 25}, {4, 10, 0}, {6, 0, 22}};
+    for (size_t i = 0; i < sizeof c0 / sizeof c0[0]; i++) {
+        cls[0][c0[i][0] * 2] = c0[i][1], cls[0][c0[i][0] * 2 + 1] = c0[i][2];
+        for (int k = 0; k < 4; k++)
+            dist[0][c0[i][0] * 4 + k] = -120; /* 0.5 */
+    }
+    dist[0][4 * 4 + 0] = dist[0][4 * 4 + 2] = -112; /* cell 4: left and right 1.0 */
+    dist[0][6 * 4 + 0] = -104;                      /* cell 6: left 1.5 */
+    cls[1][0] = 0, cls[1][1] = 15;                  /* level 1 (stride 16), cell 0 */
+    for (int k = 0; k < 4; k++)
+        dist[1][k] = -120;
+    cls[2][0] = cls[2][1] = -50;                    /* level 2: below the threshold */
+    tfl_build m;
+    tfl_build_init(&m);
+    int32_t ones[4] = {1, 1, 1, 1};
+    int32_t x = tfl_tensor(&m, "image", TFL_TYPE_INT8, 4, (int32_t[]){1, 32, 32, 3}, 1.0f / 255.0f, -128, NULL, 0);
+    int32_t px = tfl_tensor(&m, "pixel", TFL_TYPE_INT8, 4, ones, 1.0f / 255.0f, -128, NULL, 0);
+    int32_t r = tfl_tensor(&m, "pixel_r", TFL_TYPE_INT8, 3, ones, 1.0f / 255.0f, -128, NULL, 0);
+    const int8_t zero = 0;
+    int32_t z0 = tfl_tensor(&m, "zero", TFL_TYPE_INT8, 0, ones, 1.0f, 0, &zero, 1);
+    tfl_operator(&m, TFL_OP_SLICE, (int32_t[]){x, ints(&m, "b", (int32_t[]){0, 0, 0, 0}, 4), ints(&m, "s", ones, 4)},
+                 3, &px, 1)->options_type = TFL_OPT_SLICE;
+    tfl_operator(&m, TFL_OP_RESHAPE, (int32_t[]){px, ints(&m, "shape", ones, 3)}, 2, &r, 1);
+    int32_t ys[6];
+    for (int k = 0; k < 6; k++) {
+        const int l = k / 2;
+        const bool is_dist = k % 2 == 1;
+        const int32_t width = is_dist ? 4 : 2, dims[3] = {1, cells[l], width};
+        const float scale = is_dist ? RTM_DIST_SCALE : RTM_CLS_SCALE;
+        const int32_t zp = is_dist ? -128 : 0;
+        char name[32];
+        snprintf(name, sizeof name, "nothing_%d", k);
+        int32_t z = tfl_tensor(&m, name, TFL_TYPE_INT8, 3, ones, scale, zp, NULL, 0);
+        snprintf(name, sizeof name, "maps_%d", k);
+        int32_t c = tfl_tensor(&m, name, TFL_TYPE_INT8, 3, dims, scale, zp, is_dist ? dist[l] : cls[l],
+                               (size_t)(cells[l] * width));
+        snprintf(name, sizeof name, "%s_%d", is_dist ? "bbox" : "score", l);
+        ys[k] = tfl_tensor(&m, name, TFL_TYPE_INT8, 3, dims, scale, zp, NULL, 0);
+        tfl_option_u8(tfl_operator(&m, TFL_OP_MUL, (int32_t[]){r, z0}, 2, &z, 1), 0, 0, TFL_OPT_MUL);
+        tfl_option_u8(tfl_operator(&m, TFL_OP_ADD, (int32_t[]){z, c}, 2, &ys[k], 1), 0, 0, TFL_OPT_ADD);
+    }
+    bool ok = tfl_build_write(&m, &x, 1, ys, 6, path);
+    tfl_build_free(&m);
+    return ok;
+}
+
+static float sigmoid_of(int q)
+{
+    return 1.0f / (1.0f + expf(-((float)q * RTM_CLS_SCALE)));
+}
+
+/*
+ * The RTMDet file is recognised by its six outputs and decoded as SSCMA-Micro's RTMDet::postProcessI8: a logit
+ * passes at q >= floor(logit(0.25) / 0.1) = -11 (so -1.1, whose sigmoid 0.2497 is below 0.25, passes; -1.2 does
+ * not), equal logits give the last class, points at (cell + 0.5) x stride, per-class NMS at IoU 0.45 (cell 6
+ * overlaps cell 5 by 0.5: dropped; level 1's box overlaps cells 0 and 5 by 0.25: kept; cell 4 is of another
+ * class), best score first (no sort by x); then scaled to the image (64 x 32: y doubled).
+ */
+static void rtmdet_is_recognised_and_decoded(void)
+{
+    CHECK(write_rtmdet(temp_path("rtmdet.tflite")));
+    sscma_qmodel *q = load(temp_path("rtmdet.tflite"));
+    sscma_tensor *img = image(64, 32, 0);
+    sscma_prediction r[8];
+    int32_t n = -1;
+    const char *task = NULL;
+    CHECK_OK(sscma_predict_task(q, NULL, &task));
+    CHECK_STR_EQ(task, "rtmdet");
+    CHECK_OK(sscma_predict(q, img, NULL, r, 8, &n));
+    CHECK_INT_EQ(n, 5);
+    if (n == 5) {
+        check_box(&r[0], 1, sigmoid_of(30), 4, 8, 8, 16);
+        check_box(&r[1], 1, sigmoid_of(25), 12, 24, 8, 16);
+        check_box(&r[2], 1, sigmoid_of(15), 8, 16, 16, 32);
+        check_box(&r[3], 0, sigmoid_of(10), 4, 24, 16, 16);
+        check_box(&r[4], 0, sigmoid_of(-11), 12, 8, 8, 16);
+    }
+    /* a higher threshold keeps fewer: 0.8 -> floor(1.386 / 0.1) = 13 steps: cells 0, 5 and level 1's */
+    sscma_predict_options o;
+    sscma_predict_options_init(&o, sizeof o);
+    o.score_threshold = 0.8f;
+    CHECK_OK(sscma_predict(q, img, &o, r, 8, &n));
+    CHECK_INT_EQ(n, 3);
+    /* told another layout, the six outputs are refused */
+    o.task = "yolo";
+    CHECK_FAILS(sscma_predict(q, img, &o, r, 8, &n), SSCMA_ERR_UNSUPPORTED, "expected [1, N, 5 + classes]");
+    sscma_tensor_destroy(img);
+    sscma_qmodel_destroy(q);
+}
+
+/*
  * The YOLO file is recognised by its [1, 63, 7] output and decoded as SSCMA-Micro decodes it: objectness above 0.25
  * (strictly), class = the first largest class score, pixels / input size, clipped, class-agnostic NMS at IoU 0.45
  * (true IoU), sorted by x; then scaled to the image (64 x 32 here).
@@ -184,7 +288,7 @@ static void yolo_is_recognised_and_decoded(void)
                 "the pfld model's output is [1, 63, 7]; expected [1, 2 x points]");
     o.task = "ssd";
     CHECK_FAILS(sscma_predict(q, img, &o, r, 16, &n), SSCMA_ERR_INVALID_ARGUMENT,
-                "unknown task 'ssd'; expected cls, fomo, pfld or yolo");
+                "unknown task 'ssd'; expected cls, fomo, pfld, yolo or rtmdet");
     o.task = "";
     o.iou_threshold = 1.5f;
     CHECK_FAILS(sscma_predict(q, img, &o, r, 16, &n), SSCMA_ERR_INVALID_ARGUMENT, "iou_threshold is 1.5");
@@ -367,7 +471,7 @@ static void unknown_layout_is_refused_until_told(void)
                     "the model has no \"family\" metadata and its layout (1 input(s), 1 output(s); input "
                     "[1, 32, 32, 3], output [1, 10, 7]) is none SSCMA-Micro recognises");
         CHECK_STR_CONTAINS(sscma_last_error(), "YOLOv5 / Swift-YOLO [1, C x ((W/32)^2 + (W/16)^2 + (W/8)^2)");
-        CHECK_STR_CONTAINS(sscma_last_error(), "--task cls|fomo|pfld|yolo");
+        CHECK_STR_CONTAINS(sscma_last_error(), "--task cls|fomo|pfld|yolo|rtmdet");
         sscma_predict_options o;
         CHECK_OK(sscma_predict_options_init(&o, sizeof o));
         o.task = "yolo";
@@ -467,6 +571,7 @@ int main(int argc, char **argv)
         TEST_CASE(unknown_layout_is_refused_until_told),
         TEST_CASE(device_normalisation_is_pixel_over_255),
         TEST_CASE(first_version_options_still_work),
+        TEST_CASE(rtmdet_is_recognised_and_decoded),
     };
     if (sscma_context_create(NULL, &ctx) != SSCMA_OK)
         return 1;

@@ -23,7 +23,7 @@ typedef struct cli_args {
     const char *overrides[CLI_MAX_OVERRIDES];     /* --cfg-options K=V ... */
     int n_overrides;
     const char *work_dir, *out, *format, *precision, *split, *draw, *from;
-    const char *task, *classes;                   /* infer: --task cls|fomo|pfld|yolo, --classes a,b,c */
+    const char *task, *classes;                   /* infer: --task cls|fomo|pfld|yolo|rtmdet, --classes a,b,c */
     const char *resume;                           /* --resume [CKPT]: "" for the last checkpoint */
     const char *accelerator;                      /* export --format vela: --accelerator-config */
     long calib, qat_epochs, threads, count, seed, topk;

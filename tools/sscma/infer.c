@@ -190,13 +190,13 @@ int cli_infer(cli_args *a)
             task = a->task != NULL ? a->task : "";
         }
         const bool fomo = strcmp(task, "fomo") == 0, pfld = strcmp(task, "pfld") == 0,
-                   yolo = strcmp(task, "yolo") == 0, boxes = fomo || yolo;
+                   yolo = strcmp(task, "yolo") == 0 || strcmp(task, "rtmdet") == 0, boxes = fomo || yolo;
         if (a->draw != NULL && !boxes && !pfld && strcmp(task, "cls") != 0) {
             sscma_tensor_destroy(img);
             json_decref(all);
             json_decref(classes);
             cli_grid_free(&g);
-            rc = cli_error(a, 2, "--draw draws classes, FOMO and YOLO objects and PFLD keypoints; this model is a %s (%s)",
+            rc = cli_error(a, 2, "--draw draws classes, FOMO, YOLO and RTMDet objects and PFLD keypoints; this model is a %s (%s)",
                            task, family[0] ? family : "recognised by its layout");
             goto done;
         }

@@ -45,7 +45,7 @@ static const cli_command commands[] = {
      2, 2},
     {"infer", cli_infer,
      "infer (CONFIG CHECKPOINT | MODEL.tflite) IMAGE... [--json] [--draw OUT.png] [--topk K] [--threshold X]\n"
-     "             [--iou X] [--task cls|fomo|pfld|yolo] [--classes NAME,NAME,...]",
+     "             [--iou X] [--task cls|fomo|pfld|yolo|rtmdet] [--classes NAME,NAME,...]",
      "Runs a model on images: a classifier prints the top classes, FOMO and YOLO the detected objects (centres\n"
      "and sizes in the image's pixels, as SSCMA-Micro), PFLD the keypoints in pixels. --draw writes the first\n"
      "image with the results drawn. A .tflite without libsscma metadata (an SSCMA-Micro / ModelAssistant file)\n"
@@ -201,8 +201,9 @@ static int parse_args(int argc, char **argv, int first, cli_args *a)
             a->from = v;
         } else if (strcmp(o, "--task") == 0) {
             VALUE();
-            if (strcmp(v, "cls") != 0 && strcmp(v, "fomo") != 0 && strcmp(v, "pfld") != 0 && strcmp(v, "yolo") != 0) {
-                fprintf(stderr, "sscma %s: --task expects cls, fomo, pfld or yolo, got '%s'\n", a->cmd, v);
+            if (strcmp(v, "cls") != 0 && strcmp(v, "fomo") != 0 && strcmp(v, "pfld") != 0 && strcmp(v, "yolo") != 0 &&
+                strcmp(v, "rtmdet") != 0) {
+                fprintf(stderr, "sscma %s: --task expects cls, fomo, pfld, yolo or rtmdet, got '%s'\n", a->cmd, v);
                 return 2;
             }
             a->task = v;

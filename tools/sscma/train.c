@@ -109,7 +109,8 @@ static int write_pictures(sscma_runner *runner, const sscma_metric *metric, cons
         sscma_clear_error();
         task = "";
     }
-    const bool boxes = strcmp(task, "fomo") == 0 || strcmp(task, "yolo") == 0, points = strcmp(task, "pfld") == 0;
+    const bool boxes = strcmp(task, "fomo") == 0 || strcmp(task, "yolo") == 0 || strcmp(task, "rtmdet") == 0,
+               points = strcmp(task, "pfld") == 0;
     json_t *classes =
         sscma_qmodel_meta(q, "classes", &classes_text) == SSCMA_OK ? json_loads(classes_text, 0, NULL) : NULL;
     int32_t k = 0;
