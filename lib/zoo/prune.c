@@ -298,11 +298,16 @@ static void score_group(pruner *p, int32_t root)
                     p->score[find(p->parent, yi[r])] += s;
                 }
             }
-            if (crit == SSCMA_PRUNE_FPGM || space_of(p, xi[0]) != root)
+            if (crit == SSCMA_PRUNE_FPGM)
                 continue;
-            p->deps[root]++; /* consumer columns: weights [O, ..., c] over the kept rows O */
+            /* consumer columns: weights [O, ..., c] over the kept rows O (after a concat, only this group's) */
             int64_t x_per = linear ? w->desc.dims[1] : cin, per_row = cols / x_per;
+            bool counted = false;
             for (int64_t c = 0; c < x_per; c++) {
+                if (space_of(p, xi[c]) != root)
+                    continue;
+                if (!counted)
+                    p->deps[root]++, counted = true;
                 double s = 0.0;
                 for (int64_t r = 0; r < rows; r++)
                     if (!removed(p, yi[r]))
@@ -310,11 +315,16 @@ static void score_group(pruner *p, int32_t root)
                             s += pow(fabs((double)wd[(r * per_row + m) * x_per + c]), pw);
                 p->score[find(p->parent, xi[c])] += s;
             }
-        } else if (bn && crit != SSCMA_PRUNE_FPGM && cy > 0 && space_of(p, yi[0]) == root) {
+        } else if (bn && crit != SSCMA_PRUNE_FPGM) {
             const float *gamma = g->values[nd->in[1]].data;
-            p->deps[root]++;
-            for (int64_t c = 0; c < cy; c++)
+            bool counted = false;
+            for (int64_t c = 0; c < cy; c++) {
+                if (space_of(p, yi[c]) != root)
+                    continue;
+                if (!counted)
+                    p->deps[root]++, counted = true;
                 p->score[find(p->parent, yi[c])] += pow(fabs((double)gamma[c]), pw);
+            }
         }
     }
 }
