@@ -37,8 +37,9 @@ typedef struct sscma_runner sscma_runner;
 /*
  * Builds the model of a resolved config (its "model" key) and loads pretrained weights as mmengine does: each
  * init_cfg {"type": "Pretrained", "checkpoint", "prefix"} of the parts and the model, then "load_from" (a checkpoint
- * or an ONNX file), by name and non-strict, mismatches logged as a warning (docs/training.md). The config is read now
- * and not kept. Datasets, loaders and the trainer are built on
+ * or an ONNX file), by name and non-strict, mismatches logged as a warning (docs/training.md). A top-level "prune"
+ * object then prunes the loaded model's channels (docs/training.md, "Pruning") and sets the config's "model" to the
+ * pruned model's config, the one change the runner makes to `config`. The config is read now and not kept. Datasets, loaders and the trainer are built on
  * first use. *out owns the runner and everything it builds. Errors: SSCMA_ERR_CONFIG (no "model", a bad value: the
  * message names the dotted key), the model's and the checkpoint's errors.
  */

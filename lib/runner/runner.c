@@ -21,6 +21,7 @@
 #include "core/schema.h"
 #include "export/onnx_read.h"
 #include "train/state.h"
+#include "zoo/prune.h"
 #include "zoo/zoo.h"
 
 #define WHERE "runner"
@@ -496,6 +497,90 @@ static sscma_status load_weights(sscma_runner *r)
     return st;
 }
 
+/* ---- prune: channel pruning of the loaded model (zoo/prune.h), docs/training.md "Pruning" ---- */
+
+typedef struct prune_cfg {
+    double ratio;
+    int criterion;
+    bool global;
+    int64_t round_to;
+    bool prune_first, prune_last, prune_head;
+    json_t *layer_ratios;
+} prune_cfg;
+
+static const char *const prune_criteria[] = {"l1", "l2", "bn_scale", "fpgm", NULL};
+
+static const sscma_field prune_fields[] = {
+    SSCMA_FIELD_AS("ratio", prune_cfg, ratio, 0.5, true, 0.0, 0.99, 0),
+    SSCMA_FIELD_ENUM_AS("criterion", prune_cfg, criterion, 0, prune_criteria, 0),
+    SSCMA_FIELD(prune_cfg, global, false),
+    SSCMA_FIELD_RANGE(prune_cfg, round_to, 1, 1, 1024),
+    SSCMA_FIELD(prune_cfg, prune_first, false),
+    SSCMA_FIELD(prune_cfg, prune_last, false),
+    SSCMA_FIELD(prune_cfg, prune_head, false),
+    SSCMA_FIELD_JSON_AS("layer_ratios", prune_cfg, layer_ratios),
+    SSCMA_FIELD_END,
+};
+
+/*
+ * With a "prune" object, replaces the runner's model (weights loaded) by its pruned model and the config's "model"
+ * by the pruned model's config (the caller's config then describes the runner's model: what `sscma prune` writes).
+ */
+static sscma_status apply_prune(sscma_runner *r, sscma_config *config)
+{
+    json_t *node = json_object_get(r->root, "prune");
+    if (node == NULL || json_is_null(node))
+        return SSCMA_OK;
+    if (!json_is_object(node))
+        return sscma_schema_expected(where(r), "prune", NULL, "an object such as {\"ratio\": 0.5, \"criterion\": "
+                                     "\"l1\"}", node);
+    prune_cfg c;
+    sscma_status st = sscma_schema_read(prune_fields, node, where(r), "prune", &c);
+    if (st != SSCMA_OK)
+        return st;
+    sscma_prune_layer_ratio lr[64];
+    int32_t n_lr = 0;
+    if (c.layer_ratios != NULL && !json_is_null(c.layer_ratios)) {
+        const char *layer;
+        json_t *v;
+        if (!json_is_object(c.layer_ratios) || json_object_size(c.layer_ratios) > 64)
+            return sscma_schema_expected(where(r), "prune", "layer_ratios", "an object of at most 64 layer names to "
+                                         "ratios", c.layer_ratios);
+        json_object_foreach(c.layer_ratios, layer, v) {
+            if (!json_is_number(v) || json_number_value(v) < 0.0 || json_number_value(v) >= 1.0)
+                return sscma_schema_expected(where(r), "prune.layer_ratios", layer, "a number 0 <= ratio < 1", v);
+            lr[n_lr].layer = layer, lr[n_lr++].ratio = json_number_value(v);
+        }
+    }
+    sscma_prune_options o;
+    sscma_prune_options_defaults(&o);
+    o.ratio = c.ratio, o.criterion = (sscma_prune_criterion)c.criterion, o.global = c.global;
+    o.round_to = (int32_t)c.round_to, o.prune_first = c.prune_first, o.prune_last = c.prune_last;
+    o.prune_head = c.prune_head, o.layer_ratios = lr, o.n_layer_ratios = n_lr;
+    sscma_model *pruned = NULL;
+    if ((st = sscma_prune_model(r->model, &o, &pruned)) != SSCMA_OK)
+        return with_key(st, "prune");
+    char *text = sscma_json_dumps(r->ctx, sscma_model_config_json(pruned), JSON_COMPACT);
+    size_t n = text != NULL ? strlen(text) + 8 : 0;
+    char *assignment = text != NULL ? sscma_malloc(r->ctx, n) : NULL;
+    if (assignment != NULL)
+        snprintf(assignment, n, "model=%s", text);
+    sscma_mfree(r->ctx, text);
+    json_t *copy = json_deep_copy(sscma_model_config_json(pruned));
+    if (assignment == NULL || copy == NULL || json_object_set_new(r->root, "model", copy) != 0)
+        st = sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, WHERE, "cannot copy the pruned config");
+    else
+        st = sscma_config_set(config, assignment);
+    sscma_mfree(r->ctx, assignment);
+    if (st != SSCMA_OK) {
+        sscma_model_destroy(pruned);
+        return st;
+    }
+    sscma_model_destroy(r->model);
+    r->model = pruned;
+    return SSCMA_OK;
+}
+
 sscma_status sscma_runner_create(sscma_context *ctx, sscma_config *config, sscma_runner **out)
 {
     SSCMA_REQUIRE_NONNULL(ctx);
@@ -552,6 +637,8 @@ sscma_status sscma_runner_create(sscma_context *ctx, sscma_config *config, sscma
     }
     if (st == SSCMA_OK)
         st = load_weights(r);
+    if (st == SSCMA_OK)
+        st = apply_prune(r, config);
     if (st != SSCMA_OK) {
         sscma_runner_destroy(r);
         return st;

@@ -26,9 +26,20 @@ static const int settings[7][4] = {
 
 int32_t zoo_inverted_residual(zoo *z, const char *block, int32_t x, int64_t cout, int stride, int t, bool sscma_names)
 {
+    if (z->st != SSCMA_OK || x < 0)
+        return -1;
+    int64_t cin = zoo_desc(z, x)->dims[3];
+    return zoo_inverted_residual_widths(z, block, x, cin * t, cout, stride, t, stride == 1 && cin == cout,
+                                        sscma_names);
+}
+
+int32_t zoo_inverted_residual_widths(zoo *z, const char *block, int32_t x, int64_t hidden, int64_t cout, int stride,
+                                     int t, bool residual, bool sscma_names)
+{
     char name[256]; /* block names are shorter than 128 (see below) */
     const char *conv_leaf = sscma_names ? "conv" : "0", *norm_leaf = sscma_names ? "norm" : "1";
-    int64_t cin = zoo_desc(z, x)->dims[3], hidden = cin * t;
+    if (z->st != SSCMA_OK || x < 0)
+        return -1;
     int32_t y = x;
     int idx = 0;
     if (t != 1) {
@@ -46,7 +57,7 @@ int32_t zoo_inverted_residual(zoo *z, const char *block, int32_t x, int64_t cout
     y = zoo_conv(z, name, y, cout, 1, 1, 1, false);
     snprintf(name, sizeof name, "%s.conv.%d", block, idx + 2);
     y = zoo_bn(z, name, y, SSCMA_ACT_NONE);
-    if (stride == 1 && cin == cout) {
+    if (residual) {
         snprintf(name, sizeof name, "%s.add", block);
         const int32_t in[2] = {y, x};
         y = zoo_op(z, name, "add", NULL, in, 2);
@@ -62,6 +73,8 @@ typedef struct mobilenetv2_cfg {
     int32_t n_out_indices;
     int64_t frozen_stages; /* mmcls / mmdet: -1 none; k >= 0 the stem's parameters and stages 1..k */
     bool norm_eval;        /* every batch norm of the backbone in evaluation form while training */
+    int64_t channels[64];  /* per-layer widths (a pruned model): every full conv's output channels, in order */
+    int32_t n_channels;    /* 0: the widths widen_factor gives */
 } mobilenetv2_cfg;
 
 static const sscma_field mobilenetv2_fields[] = {
@@ -74,6 +87,8 @@ static const sscma_field mobilenetv2_fields[] = {
     SSCMA_FIELD_RANGE(mobilenetv2_cfg, frozen_stages, -1, -1, 7),
     SSCMA_FIELD(mobilenetv2_cfg, norm_eval, false),
     SSCMA_FIELD_KEY("norm_cfg"), /* the type only (BN or SyncBN): momentum 0.1 and eps 1e-5 are fixed */
+    SSCMA_FIELD_LIST_AS("channels", mobilenetv2_cfg, channels, offsetof(mobilenetv2_cfg, n_channels), 1, 0, 1, 100000,
+                        0),
     SSCMA_FIELD_KEY("init_cfg"), /* Pretrained: loaded by the runner (lib/runner/runner.c) */
     SSCMA_FIELD_END,
 };
@@ -156,8 +171,18 @@ sscma_status zoo_build_mobilenetv2(zoo *z, json_t *cfg, const char *prefix, int3
     char name[128];
     int32_t first = z->g->n_nodes, stem_end, stage_end[7];
     int n_stages = 0;
+    /* widths: widen_factor's, or the per-layer list (each full conv's output, in build order) of a pruned model;
+     * the residual adds stay where widen_factor's widths put them */
+    int32_t next = 0, n_full = 1 + (last_stage == 7 ? 1 : 0);
+    for (int stage = 0; stage <= (int)last_stage && stage < 7; stage++)
+        n_full += settings[stage][2] * (settings[stage][0] == 1 ? 1 : 2);
+    if (c.n_channels > 0 && c.n_channels != n_full)
+        return zoo_fail(z, reader, path, "channels", "expected %d widths (the output channels of every conv but the "
+                        "depthwise ones, in order), got %d", (int)n_full, (int)c.n_channels);
+#define WIDTH(nominal) (c.n_channels > 0 ? c.channels[next++] : (nominal))
     snprintf(name, sizeof name, sscma_names ? "%s.conv1.conv" : "%s.features.0.0", prefix);
-    int32_t y = zoo_conv(z, name, x, zoo_make_divisible(32.0 * widen, 8), 3, 2, 1, false);
+    int64_t nominal_in = zoo_make_divisible(32.0 * widen, 8);
+    int32_t y = zoo_conv(z, name, x, WIDTH(nominal_in), 3, 2, 1, false);
     snprintf(name, sizeof name, sscma_names ? "%s.conv1.norm" : "%s.features.0.1", prefix);
     y = zoo_bn(z, name, y, SSCMA_ACT_RELU6);
     stem_end = z->g->n_nodes;
@@ -170,8 +195,17 @@ sscma_status zoo_build_mobilenetv2(zoo *z, json_t *cfg, const char *prefix, int3
                 snprintf(name, sizeof name, "%s.layer%d.%d", prefix, stage + 1, i);
             else
                 snprintf(name, sizeof name, "%s.features.%d", prefix, block);
-            y = zoo_inverted_residual(z, name, y, cout, i == 0 ? settings[stage][3] : 1, settings[stage][0],
-                                      sscma_names);
+            int t = settings[stage][0], stride = i == 0 ? settings[stage][3] : 1;
+            if (y < 0)
+                break;
+            int64_t cin = zoo_desc(z, y)->dims[3];
+            int64_t hidden = t == 1 ? cin : WIDTH(nominal_in * t), out = WIDTH(cout);
+            bool residual = stride == 1 && nominal_in == cout;
+            if (residual && out != cin)
+                return zoo_fail(z, reader, path, "channels", "%s: the residual add joins %lld and %lld channels",
+                                name, (long long)cin, (long long)out);
+            y = zoo_inverted_residual_widths(z, name, y, hidden, out, stride, t, residual, sscma_names);
+            nominal_in = cout;
         }
         stage_end[n_stages++] = z->g->n_nodes;
         for (int32_t k = 0; k < n_idx; k++)
@@ -180,11 +214,13 @@ sscma_status zoo_build_mobilenetv2(zoo *z, json_t *cfg, const char *prefix, int3
     }
     if (last_stage == 7) {
         snprintf(name, sizeof name, "%s.features.%d.0", prefix, block);
-        y = zoo_conv(z, name, y, zoo_make_divisible(1280.0 * (widen > 1.0 ? widen : 1.0), 8), 1, 1, 1, false);
+        y = zoo_conv(z, name, y, WIDTH(zoo_make_divisible(1280.0 * (widen > 1.0 ? widen : 1.0), 8)), 1, 1, 1,
+                     false);
         snprintf(name, sizeof name, "%s.features.%d.1", prefix, block);
         y = zoo_bn(z, name, y, SSCMA_ACT_RELU6);
         outs[(*n_outs)++] = y;
     }
+#undef WIDTH
     if (z->st == SSCMA_OK)
         freeze(z, &c, first, stem_end, stage_end, n_stages);
     return z->st;

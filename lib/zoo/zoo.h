@@ -97,6 +97,10 @@ static inline const sscma_desc *zoo_desc(zoo *z, int32_t v)
 /* An inverted residual block (expand 1x1, depthwise 3x3, project 1x1; residual when shapes allow) named torchvision's
  * way (conv.j.0 / conv.j.1) or SSCMA's (conv.j.conv / conv.j.norm). */
 int32_t zoo_inverted_residual(zoo *z, const char *block, int32_t x, int64_t cout, int stride, int t, bool sscma_names);
+/* The same with the expansion width `hidden` (== the input's channels when t == 1) and the residual given (a pruned
+ * block keeps the residual of its unpruned shape; the add then needs cout == the input's channels). */
+int32_t zoo_inverted_residual_widths(zoo *z, const char *block, int32_t x, int64_t hidden, int64_t cout, int stride,
+                                     int t, bool residual, bool sscma_names);
 
 /* torchvision's _make_divisible */
 int64_t zoo_make_divisible(double v, int64_t divisor);

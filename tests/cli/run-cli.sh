@@ -240,6 +240,27 @@ import sys; b = open('model.onnx', 'rb').read(); sys.exit(0 if b[0] == 0x08 and 
 ok "export c --verify" "$SSCMA" export "$FOMO" wd/last.ckpt --format c --out fomo_model.c --verify "${O[@]}"
 ok "the C array pair compiles" cc -c -o fomo_model.o fomo_model.c
 ok "the C array's header declares the symbol" grep -q 'extern const unsigned char fomo_model\[\]' fomo_model.h
+
+# Channel pruning: the pruned config + checkpoint fine-tune, report their reduction and export exactly.
+"$SSCMA" prune "$FOMO" wd/last.ckpt --ratio 0.5 --out pr --json "${O[@]}" >prune.json 2>/dev/null
+ok "prune: 50% L1 writes a smaller model" json prune.json \
+    "d['after']['params'] < 0.8 * d['before']['params'] and d['after']['macs'] < 0.7 * d['before']['macs']"
+ok "the pruned config lists the backbone's widths and loads the pruned weights" json pr/config.json \
+    "len(d['model']['backbone']['channels']) == 12 and d['load_from'] == 'pr/pruned.ckpt' and d['prune'] is None"
+"$SSCMA" info pr/config.json --json >prinfo.json 2>/dev/null
+ok "info on the pruned config: the sizes prune reported and the reduction" /usr/bin/python3 -c "
+import json; p = json.load(open('prune.json')); i = json.load(open('prinfo.json'))
+assert i['params'] == p['after']['params'] and i['macs'] == p['after']['macs']
+assert i['pruned_from']['from_params'] == p['before']['params']
+assert abs(i['pruned_from']['macs_reduction'] - (1 - p['after']['macs'] / p['before']['macs'])) < 1e-6"
+ok "fine-tune the pruned model 1 epoch" "$SSCMA" train pr/config.json --work-dir prwd --quiet \
+    --cfg-options train_cfg.max_epochs=1
+"$SSCMA" export pr/config.json prwd/last.ckpt --format tflite --verify --json >prtflite.json 2>/dev/null
+ok "the pruned model exports to int8 TFLite exactly" json prtflite.json "d['verify']['values_differing'] == 0"
+fails "prune refuses an --out that would overwrite its config" 2 "would overwrite an input" \
+    "$SSCMA" prune pr/config.json pr/pruned.ckpt --out pr
+fails "prune: an unknown criterion" 2 "--criterion expects l1, l2, bn_scale or fpgm" \
+    "$SSCMA" prune "$FOMO" wd/last.ckpt --out pr2 --criterion l3
 ok "export with QAT" "$SSCMA" export "$FOMO" wd/last.ckpt --format tflite --qat-epochs 1 --out qat.tflite "${O[@]}" --quiet
 # --format vela: the int8 file, then Arm's Vela (the venv's, as the export suite uses it) into <stem>_vela.tflite;
 # Vela's other files stay in its scratch folder, which goes.

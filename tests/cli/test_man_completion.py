@@ -59,7 +59,7 @@ def usage_of(cmd):
     return r.returncode, text
 
 
-ok(COMMANDS == ['train', 'eval', 'export', 'infer', 'info', 'dataset'], 'main.c\'s command table is read',
+ok(COMMANDS == ['train', 'eval', 'export', 'infer', 'info', 'prune', 'dataset'], 'main.c\'s command table is read',
    COMMANDS)
 ok({'--work-dir', '--cfg-options', '--format', '--precision', '-o', '-q', '-h', '--topk'} <= ACCEPTED,
    'main.c\'s parser options are read', sorted(ACCEPTED))
@@ -189,6 +189,9 @@ with tempfile.TemporaryDirectory() as tmp:
         (['sscma', 'train', 'recipe.json', '--work-dir', ''], ['work_dirs'], '--work-dir <TAB>: folders'),
         (['sscma', 'config', 'convert', ''], ['cfg.py', 'work_dirs'], 'config convert <TAB>: .py files'),
         (['sscma', 'info', 'm'], ['model.tflite'], 'info m<TAB>: model.tflite'),
+        (['sscma', 'prune', 'recipe.json', ''], ['epoch_3.ckpt', 'work_dirs'], 'prune CONFIG <TAB>: .ckpt'),
+        (['sscma', 'prune', 'recipe.json', 'epoch_3.ckpt', '--criterion', 'b'], ['bn_scale'],
+         '--criterion b<TAB>: bn_scale'),
     ]
     for words, want, what in cases:
         got = sorted(complete(words, cwd=tmp))

@@ -10,6 +10,7 @@ _sscma_opts_eval='--cfg-options --split --json'
 _sscma_opts_export='--format --precision --calib --qat-epochs --verify --out -o --accelerator-config --cfg-options --json'
 _sscma_opts_infer='--json --draw --topk --threshold --iou --task --classes'
 _sscma_opts_info='--cfg-options --json'
+_sscma_opts_prune='--out -o --ratio --criterion --global --round-to --layer-ratio --prune-first --prune-last --prune-head --cfg-options --json'
 _sscma_opts_dataset='--split --cfg-options --json --from --out -o --count --seed'
 _sscma_opts_config='-o --out --strict --raw --help -h'
 
@@ -32,7 +33,7 @@ _sscma()
     COMPREPLY=()
 
     if ((COMP_CWORD == 1)); then
-        COMPREPLY=($(compgen -W 'train eval export infer info dataset config help --version --help -h' -- "$cur"))
+        COMPREPLY=($(compgen -W 'train eval export infer info prune dataset config help --version --help -h' -- "$cur"))
         return 0
     fi
 
@@ -44,6 +45,7 @@ _sscma()
                 ethos-u85-128 ethos-u85-256 ethos-u85-512 ethos-u85-1024 ethos-u85-2048' -- "$cur")); return 0 ;;
         --precision) COMPREPLY=($(compgen -W 'float32 int8' -- "$cur")); return 0 ;;
         --task) COMPREPLY=($(compgen -W 'cls fomo pfld yolo' -- "$cur")); return 0 ;;
+        --criterion) COMPREPLY=($(compgen -W 'l1 l2 bn_scale fpgm' -- "$cur")); return 0 ;;
         --split)
             if [[ $cmd == eval ]]; then
                 COMPREPLY=($(compgen -W 'val test' -- "$cur"))
@@ -57,12 +59,13 @@ _sscma()
         --from) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")); return 0 ;;
         --out | -o)
             case $cmd in
-                dataset) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -d -- "$cur")) ;;
+                dataset | prune) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -d -- "$cur")) ;;
                 config) _sscma_files "$cur" json ;;
                 *) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")) ;;
             esac
             return 0 ;;
-        --threads | --calib | --qat-epochs | --count | --seed | --topk | --threshold | --iou | --classes)
+        --threads | --calib | --qat-epochs | --count | --seed | --topk | --threshold | --iou | --classes | \
+            --ratio | --round-to | --layer-ratio)
             return 0 ;;  # a number or names: nothing to offer
     esac
 
@@ -79,7 +82,8 @@ _sscma()
             --cfg-options) in_overrides=1 ;;
             --work-dir | --out | -o | --format | --accelerator-config | --precision | --calib | --qat-epochs | \
                 --split | --draw | \
-                --from | --task | --classes | --threshold | --iou | --threads | --count | --seed | --topk)
+                --from | --task | --classes | --threshold | --iou | --threads | --count | --seed | --topk | \
+                --ratio | --criterion | --round-to | --layer-ratio)
                 ((i++)) ;;
             --resume)  # an optional value: anything but an option or a .json config
                 w=${COMP_WORDS[i+1]}
@@ -96,7 +100,7 @@ _sscma()
     if [[ $cur == -* ]]; then
         local opts
         case $cmd in
-            train | eval | export | infer | info | dataset) opts="_sscma_opts_$cmd"; opts="${!opts} $_sscma_common" ;;
+            train | eval | export | infer | info | prune | dataset) opts="_sscma_opts_$cmd"; opts="${!opts} $_sscma_common" ;;
             config) opts=$_sscma_opts_config ;;
             *) return 0 ;;
         esac
@@ -108,6 +112,8 @@ _sscma()
         info) _sscma_files "$cur" json tflite ;;
         eval | export)
             if ((positional == 0)); then _sscma_files "$cur" json; else _sscma_files "$cur" ckpt tflite; fi ;;
+        prune)
+            if ((positional == 0)); then _sscma_files "$cur" json; else _sscma_files "$cur" ckpt; fi ;;
         infer) _sscma_files "$cur" json ckpt tflite png jpg jpeg bmp PNG JPG JPEG BMP ;;
         dataset)
             if ((positional == 0)); then
@@ -121,7 +127,7 @@ _sscma()
             else
                 _sscma_files "$cur" py
             fi ;;
-        help) COMPREPLY=($(compgen -W 'train eval export infer info dataset config' -- "$cur")) ;;
+        help) COMPREPLY=($(compgen -W 'train eval export infer info prune dataset config' -- "$cur")) ;;
     esac
     return 0
 }

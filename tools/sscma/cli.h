@@ -29,6 +29,13 @@ typedef struct cli_args {
     long calib, qat_epochs, threads, count, seed, topk;
     double threshold, iou;
     bool json, quiet, verify, help;
+    /* prune: --ratio, --criterion, --round-to, --global, --prune-first/-last/-head, --layer-ratio NAME=R ... */
+    double ratio;
+    const char *criterion;
+    long round_to;
+    bool global, prune_first, prune_last, prune_head;
+    const char *layer_ratios[32];
+    int n_layer_ratios;
 } cli_args;
 
 /* The option table of a command: its usage text and which options it accepts (a string like "wcjq"). */
@@ -206,5 +213,6 @@ int cli_export(cli_args *a);
 int cli_infer(cli_args *a);
 int cli_info(cli_args *a);
 int cli_dataset(cli_args *a);
+int cli_prune(cli_args *a);
 
 #endif /* SSCMA_CLI_H */

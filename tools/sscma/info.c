@@ -118,6 +118,20 @@ int cli_info(cli_args *a)
     sscma_config_get(cfg, "model.type", &type);
     json_t *out = json_pack("{s:o, s:I, s:I, s:i}", "model", json_loads(type, JSON_DECODE_ANY, NULL), "params",
                             (json_int_t)params, "macs", (json_int_t)macs, "layers", (int)layers);
+    /* a pruned config (sscma prune) names the model it came from: the reduction */
+    const char *from = NULL;
+    json_t *pruned = sscma_config_get(cfg, "pruned_from", &from) == SSCMA_OK ? json_loads(from, 0, NULL) : NULL;
+    sscma_clear_error();
+    int64_t p0 = (int64_t)json_integer_value(json_object_get(pruned, "from_params"));
+    int64_t m0 = (int64_t)json_integer_value(json_object_get(pruned, "from_macs"));
+    if (pruned != NULL && p0 > 0 && m0 > 0) {
+        json_object_set_new(pruned, "params_reduction", json_real((double)(p0 - params) / (double)p0));
+        json_object_set_new(pruned, "macs_reduction", json_real((double)(m0 - macs) / (double)m0));
+        json_object_set_new(out, "pruned_from", pruned);
+    } else {
+        json_decref(pruned);
+    }
+    pruned = json_object_get(out, "pruned_from");
     sscma_tensor *image = NULL;
     if (sscma_model_prepare(model, 1, 0) != SSCMA_OK || sscma_model_input(model, "image", &image) != SSCMA_OK ||
         sscma_qmodel_from_model(model, &q) != SSCMA_OK || sscma_qmodel_prepare(q, 1) != SSCMA_OK) {
@@ -157,6 +171,12 @@ int cli_info(cli_args *a)
         printf("model      %s, %d layers\n", json_string_value(json_object_get(out, "model")), (int)layers);
         printf("params     %lld (%.2f M)\n", (long long)params, (double)params / 1e6);
         printf("MACs       %lld (%.2f M) per image\n", (long long)macs, (double)macs / 1e6);
+        if (json_object_get(out, "pruned_from") != NULL)
+            printf("pruned     from %lld params (-%.1f%%), %lld MACs (-%.1f%%): %s, ratio %g, %s\n", (long long)p0,
+                   100.0 * (double)(p0 - params) / (double)p0, (long long)m0, 100.0 * (double)(m0 - macs) / (double)m0,
+                   json_string_value(json_object_get(pruned, "criterion")),
+                   json_number_value(json_object_get(pruned, "ratio")),
+                   json_string_value(json_object_get(pruned, "checkpoint")));
         printf("input      ");
         print_shape(json_object_get(out, "input"));
         printf(" (NHWC)\n");

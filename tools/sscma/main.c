@@ -6,6 +6,7 @@
  *   sscma export  CONFIG CHECKPOINT --format onnx|tflite|c [--precision float32|int8] [--calib N]
  *                 [--qat-epochs N] [--verify] [--out FILE]
  *   sscma infer   (CONFIG CHECKPOINT | MODEL.tflite) IMAGE... [--json] [--draw OUT.png] [--task T] [--classes a,b]
+ *   sscma prune   CONFIG CHECKPOINT --out DIR [--ratio R] [--criterion l1|l2|bn_scale|fpgm] [...]
  *   sscma info    (CONFIG [--cfg-options K=V ...] | MODEL.tflite) [--json]
  *   sscma dataset check|stats CONFIG [--split train|val|test] [--json]
  *   sscma dataset compose --from CONFIG_OR_DIR --out DIR [--count N] [--seed S] [--cfg-options K=V ...]
@@ -60,6 +61,17 @@ static const cli_command commands[] = {
      "Prints the model's parameters, MACs, input and output shapes, int8 weight size and activation memory,\n"
      "and the loaders the runner derives from the config.",
      1, 1},
+    {"prune", cli_prune,
+     "prune CONFIG CHECKPOINT --out DIR [--ratio R] [--criterion l1|l2|bn_scale|fpgm] [--global] [--round-to N]\n"
+     "             [--layer-ratio LAYER=R ...] [--prune-first] [--prune-last] [--prune-head]\n"
+     "             [--cfg-options K=V ...] [--json]",
+     "Removes the least important channels of CHECKPOINT's model by dependency groups (a residual add ties its\n"
+     "branches, a depthwise conv and a batch norm follow their input): --ratio of each group (default 0.5), or of\n"
+     "all groups together with --global, scored by --criterion (default l1). The stem, the layers feeding the head\n"
+     "and the head keep their channels unless --prune-first/--prune-last/--prune-head. DIR receives config.json\n"
+     "(per-layer widths; load_from names the pruned weights) and pruned.ckpt; `sscma train DIR/config.json`\n"
+     "fine-tunes them. ImageClassifier and Fomo with a MobileNetV2 backbone.",
+     2, 2},
     {"dataset", cli_dataset,
      "dataset check|stats CONFIG [--split train|val|test] [--cfg-options K=V ...] [--json]\n"
      "       sscma dataset compose --from CONFIG_OR_DIR --out DIR [--count N] [--seed S] [--cfg-options K=V ...]",
@@ -196,6 +208,42 @@ static int parse_args(int argc, char **argv, int first, cli_args *a)
         } else if (strcmp(o, "--draw") == 0) {
             VALUE();
             a->draw = v;
+        } else if (strcmp(o, "--global") == 0) {
+            a->global = true;
+        } else if (strcmp(o, "--prune-first") == 0) {
+            a->prune_first = true;
+        } else if (strcmp(o, "--prune-last") == 0) {
+            a->prune_last = true;
+        } else if (strcmp(o, "--prune-head") == 0) {
+            a->prune_head = true;
+        } else if (strcmp(o, "--criterion") == 0) {
+            VALUE();
+            if (strcmp(v, "l1") != 0 && strcmp(v, "l2") != 0 && strcmp(v, "bn_scale") != 0 && strcmp(v, "fpgm") != 0) {
+                fprintf(stderr, "sscma %s: --criterion expects l1, l2, bn_scale or fpgm, got '%s'\n", a->cmd, v);
+                return 2;
+            }
+            a->criterion = v;
+        } else if (strcmp(o, "--ratio") == 0) {
+            VALUE();
+            char *end = NULL;
+            double x = strtod(v, &end);
+            if (end == v || *end != '\0' || !(x >= 0.0 && x < 1.0)) {
+                fprintf(stderr, "sscma %s: --ratio expects a number 0 <= R < 1, got '%s'\n", a->cmd, v);
+                return 2;
+            }
+            a->ratio = x;
+        } else if (strcmp(o, "--layer-ratio") == 0) {
+            VALUE();
+            const char *eq = strrchr(v, '=');
+            char *end = NULL;
+            double x = eq != NULL ? strtod(eq + 1, &end) : -1.0;
+            if (eq == NULL || eq == v || end == eq + 1 || *end != '\0' || !(x >= 0.0 && x < 1.0) ||
+                eq - v >= 256 || a->n_layer_ratios == 32) {
+                fprintf(stderr, "sscma %s: --layer-ratio expects LAYER=R with 0 <= R < 1 (at most 32), got '%s'\n",
+                        a->cmd, v);
+                return 2;
+            }
+            a->layer_ratios[a->n_layer_ratios++] = v;
         } else if (strcmp(o, "--from") == 0) {
             VALUE();
             a->from = v;
@@ -220,7 +268,8 @@ static int parse_args(int argc, char **argv, int first, cli_args *a)
             }
             *(strcmp(o, "--iou") == 0 ? &a->iou : &a->threshold) = x;
         } else if (strcmp(o, "--calib") == 0 || strcmp(o, "--qat-epochs") == 0 || strcmp(o, "--threads") == 0 ||
-                   strcmp(o, "--count") == 0 || strcmp(o, "--seed") == 0 || strcmp(o, "--topk") == 0) {
+                   strcmp(o, "--count") == 0 || strcmp(o, "--seed") == 0 || strcmp(o, "--topk") == 0 ||
+                   strcmp(o, "--round-to") == 0) {
             VALUE();
             long x = 0;
             if (parse_long(o, v, &x) != 0)
@@ -239,6 +288,8 @@ static int parse_args(int argc, char **argv, int first, cli_args *a)
                 a->count = x;
             else if (strcmp(o, "--seed") == 0)
                 a->seed = x;
+            else if (strcmp(o, "--round-to") == 0)
+                a->round_to = x;
             else
                 a->topk = x;
         } else if (strncmp(o, "-", 1) == 0 && o[1] != '\0') {
@@ -285,6 +336,7 @@ int main(int argc, char **argv)
     a.threshold = -1.0;
     a.iou = -1.0;
     a.count = -1;
+    a.ratio = 0.5;
     int rc = parse_args(argc, argv, 2, &a);
     if (rc != 0)
         return rc;
