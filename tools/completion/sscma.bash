@@ -44,7 +44,7 @@ _sscma()
             COMPREPLY=($(compgen -W 'ethos-u55-32 ethos-u55-64 ethos-u55-128 ethos-u55-256 ethos-u65-256 ethos-u65-512
                 ethos-u85-128 ethos-u85-256 ethos-u85-512 ethos-u85-1024 ethos-u85-2048' -- "$cur")); return 0 ;;
         --precision) COMPREPLY=($(compgen -W 'float32 int8' -- "$cur")); return 0 ;;
-        --task) COMPREPLY=($(compgen -W 'cls fomo pfld yolo' -- "$cur")); return 0 ;;
+        --task) COMPREPLY=($(compgen -W 'cls fomo pfld yolo rtmdet' -- "$cur")); return 0 ;;
         --criterion) COMPREPLY=($(compgen -W 'l1 l2 bn_scale fpgm' -- "$cur")); return 0 ;;
         --split)
             if [[ $cmd == eval ]]; then
