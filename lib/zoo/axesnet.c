@@ -123,17 +123,5 @@ sscma_status zoo_build_accelerometer_classifier(zoo *z, json_t *cfg, sscma_model
         return z->st;
     sscma_cross_entropy_attrs ce = {SSCMA_REDUCTION_MEAN, 0.0f, -100};
     ce.label_smoothing = (float)(l.label_smooth_val > 0.0 ? l.label_smooth_val : l.label_smoothing);
-    const int64_t target_dims[1] = {1};
-    if ((z->st = sscma_graph_add_input(z->g, "target", SSCMA_DTYPE_I32, 1, target_dims, SSCMA_INPUT_TARGET,
-                                       &io->target)) != SSCMA_OK)
-        return z->st;
-    const int32_t loss_in[2] = {logits, io->target};
-    int32_t loss_value = zoo_op(z, "loss", "cross_entropy", &ce, loss_in, 2);
-    if (z->st != SSCMA_OK)
-        return z->st;
-    io->outputs[0] = logits, io->output_names[0] = "logits";
-    io->outputs[1] = loss_value, io->output_names[1] = "loss";
-    io->n_outputs = 2;
-    io->loss = loss_value;
-    return SSCMA_OK;
+    return zoo_class_outputs(z, io, logits, &ce);
 }
