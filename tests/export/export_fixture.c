@@ -14,7 +14,9 @@
  * AccelerometerClassifier (axes_*: AxesNet on windows of a small Edge Impulse export written into OUT_DIR/axes_data).
  * Usage: export_fixture OUT_DIR [N] [tiny]
  * `tiny`: the three families in 24x24 variants of a few ten thousand parameters and no activations fixture (for
- * tests/tflite/onnx2tf/generate.py, whose committed files must stay small).
+ * tests/tflite/onnx2tf/generate.py, whose committed files must stay small), then a Swift-YOLO (YOLODetector, 32x32
+ * gray, yolo_*, its box decode in the graph) and the AccelerometerClassifier (axes_*), for the micro runtime's tests
+ * (tests/mcu/).
  */
 #include <math.h>
 #include <stdbool.h>
@@ -56,6 +58,20 @@ static const fixture_family tiny_families[3] = {
      24, "keypoints", 0},
 };
 
+/* The `tiny` Swift-YOLO: mmyolo's YOLOv5 with ReLU (configs/swift_yolo) at deepen 0.33, widen 0.0625 on 32x32 gray
+ * images, two classes; its int8 form ends in the deployment decode (boxes in pixels, sigmoid scores). */
+static const fixture_family tiny_yolo = {
+    "yolo",
+    "{\"type\": \"YOLODetector\", \"input_size\": [32, 32],"
+    " \"backbone\": {\"type\": \"YOLOv5CSPDarknet\", \"deepen_factor\": 0.33, \"widen_factor\": 0.0625,"
+    " \"input_channels\": 1, \"act_cfg\": {\"type\": \"ReLU\"}},"
+    " \"neck\": {\"type\": \"YOLOv5PAFPN\", \"deepen_factor\": 0.33, \"widen_factor\": 0.0625,"
+    " \"in_channels\": [256, 512, 1024], \"out_channels\": [256, 512, 1024], \"num_csp_blocks\": 3,"
+    " \"act_cfg\": {\"type\": \"ReLU\"}},"
+    " \"bbox_head\": {\"type\": \"YOLOv5Head\", \"head_module\": {\"type\": \"YOLOv5HeadModule\","
+    " \"num_classes\": 2, \"in_channels\": [256, 512, 1024], \"widen_factor\": 0.0625}}}",
+    32, "output", 0};
+
 /* Multiplies parameter `name` by factor, when the model has it. */
 static void scale_param(sscma_model *m, const char *name, float factor)
 {
@@ -70,9 +86,26 @@ static void scale_param(sscma_model *m, const char *name, float factor)
         d[k] *= factor;
 }
 
+/* Multiplies every weight of a convolution or linear layer (not a norm's) under `prefix` by factor. */
+static void scale_weights(sscma_model *m, const char *prefix, float factor)
+{
+    int32_t n = 0;
+    sscma_model_param_count(m, &n);
+    for (int32_t i = 0; i < n; i++) {
+        const char *name;
+        uint32_t flags;
+        if (sscma_model_param(m, i, &name, &flags, NULL, NULL) != SSCMA_OK || (flags & SSCMA_PARAM_NORM) != 0)
+            continue;
+        const char *leaf = strrchr(name, '.');
+        if (leaf != NULL && strcmp(leaf, ".weight") == 0 && strncmp(name, prefix, strlen(prefix)) == 0)
+            scale_param(m, name, factor);
+    }
+}
+
 /* fixture_quantize for the `tiny` variants: random weights give near-uniform softmax outputs, a few distinct integers
- * that would hide a wrong layer before them, so FOMO's 1x1 prediction conv is scaled by 50 and the classifier (its fc
- * back to the initializer's scale, undoing fixture_randomize's 30) is briefly trained on the calibration images. */
+ * that would hide a wrong layer before them, so FOMO's 1x1 prediction conv is scaled by 50 (Swift-YOLO's by 4, its
+ * biases zeroed) and the classifier (its fc back to the initializer's scale, undoing fixture_randomize's 30) is
+ * briefly trained on the calibration images. */
 static sscma_status tiny_quantize(sscma_context *ctx, const fixture_family *fam, int64_t n, fixture_quantized *out)
 {
     memset(out, 0, sizeof *out);
@@ -83,6 +116,20 @@ static sscma_status tiny_quantize(sscma_context *ctx, const fixture_family *fam,
     scale_param(out->model, "head.convs_pred.0.weight", 50.0f);
     if (strcmp(fam->name, "classifier") == 0)
         scale_param(out->model, "head.fc.weight", 1.0f / 30.0f);
+    /* Swift-YOLO: the initializers' convs (variance 1 / (3 fan_in)) shrink the signal by about 2.5 a layer through
+     * ReLU, so that after some 30 layers every image gives the same maps; scaled by sqrt(6) they keep its size */
+    if (strcmp(fam->name, "yolo") == 0) {
+        scale_weights(out->model, "backbone.", 2.449f);
+        scale_weights(out->model, "neck.", 2.449f);
+        for (int l = 0; l < 3; l++) {
+            /* sigmoid scores spread over (0, 1), the objectness prior bias (about -8: no object) zeroed */
+            char name[64];
+            snprintf(name, sizeof name, "bbox_head.head_module.convs_pred.%d.weight", l);
+            scale_param(out->model, name, 4.0f);
+            snprintf(name, sizeof name, "bbox_head.head_module.convs_pred.%d.bias", l);
+            scale_param(out->model, name, 0.0f);
+        }
+    }
     st = fixture_fashion_loader(ctx, fam->size, n, 32, &out->dataset, &out->loader);
     if (st == SSCMA_OK && strcmp(fam->name, "classifier") == 0) {
         /* a few epochs on the calibration images: an untrained net averages its features to nearly the same
@@ -315,13 +362,14 @@ static sscma_status mbv3_quantize(sscma_context *ctx, int64_t n, fixture_quantiz
 /*
  * The AccelerometerClassifier (AxesNet, 3 axes x 62 steps, 4 classes) with its int8 form: PTQ on 64 windows of a
  * small Edge Impulse export written here (one 62-row sample per file, four kinds of motion at varied frequencies and
- * amplitudes, m/s^2 with gravity on z); the classifier scaled by 8 so that the probabilities spread.
+ * amplitudes, m/s^2 with gravity on z); the classifier scaled by classifier_scale so that the probabilities spread
+ * (8 for the export suite; 1 for the `tiny` set, whose 20 windows 8 saturates to one output).
  */
 static const char axes_config[] =
     "{\"type\": \"AccelerometerClassifier\", \"backbone\": {\"type\": \"AxesNet\", \"num_axes\": 3, \"window_size\": 62,"
     " \"num_classes\": 4}, \"head\": {\"type\": \"AxesClsHead\"}}";
 
-static sscma_status axes_quantize(sscma_context *ctx, const char *dir, fixture_quantized *out)
+static sscma_status axes_quantize(sscma_context *ctx, const char *dir, float classifier_scale, fixture_quantized *out)
 {
     memset(out, 0, sizeof *out);
     char root[1024], path[1200];
@@ -366,7 +414,7 @@ static sscma_status axes_quantize(sscma_context *ctx, const char *dir, fixture_q
     if (st != SSCMA_OK)
         return st;
     fixture_randomize(out->model);
-    scale_param(out->model, "backbone.classifier.weight", 8.0f);
+    scale_param(out->model, "backbone.classifier.weight", classifier_scale);
     char cfg[1400];
     snprintf(cfg, sizeof cfg, "{\"type\": \"SensorDataset\", \"data_root\": \"%s\", \"window_size\": 62, "
              "\"stride\": 62}", root);
@@ -390,7 +438,7 @@ int main(int argc, char **argv)
     int64_t n = argc > 2 ? atoll(argv[2]) : 32;
     bool tiny = argc > 3 && strcmp(argv[3], "tiny") == 0;
     const fixture_family *families = tiny ? tiny_families : fixture_families;
-    int n_fam = tiny ? 3 : 7;
+    int n_fam = tiny ? 5 : 7;
     sscma_context_options o;
     sscma_context_options_init(&o, sizeof o);
     o.seed = 3;
@@ -404,23 +452,26 @@ int main(int argc, char **argv)
         return 1;
     }
     fprintf(manifest, "{\"samples\": %lld,\n", (long long)n);
-    /* the three families, the activations fixture (LOGISTIC, HARD_SWISH), the YOLO decode fixture, MobileNetV3 */
+    /* the three families, the activations fixture (LOGISTIC, HARD_SWISH), the YOLO decode fixture, MobileNetV3, the
+     * accelerometer classifier; `tiny`: the three families, Swift-YOLO, the accelerometer classifier */
     for (int k = 0; k < n_fam; k++) {
         const fixture_family acts = {"acts", NULL, 32, "logits", 0};
         const fixture_family yolo = {"yolo", NULL, FIXTURE_YOLO_SIZE, "output", 0};
         const fixture_family mbv3 = {"mbv3", mbv3_config, MBV3_SIZE, "logits", 1};
         const fixture_family axes = {"axes", axes_config, 0, "logits", 1};
         const fixture_family *fam = k < 3 ? &families[k] : k == 3 ? &acts : k == 4 ? &yolo : k == 5 ? &mbv3 : &axes;
+        if (tiny && k >= 3) /* the tiny set: the three families, Swift-YOLO, the accelerometer classifier */
+            fam = k == 3 ? &tiny_yolo : &axes;
         fixture_quantized fx;
         sscma_qmodel *f = NULL;
-        if (tiny)
+        if (fam == &axes)
+            TRY(axes_quantize(ctx, dir, tiny ? 1.0f : 8.0f, &fx));
+        else if (tiny)
             TRY(tiny_quantize(ctx, fam, 256, &fx));
         else if (fam == &yolo)
             TRY(yolo_quantize(ctx, 256, &fx));
         else if (fam == &mbv3)
             TRY(mbv3_quantize(ctx, 256, &fx));
-        else if (fam == &axes)
-            TRY(axes_quantize(ctx, dir, &fx));
         else
             TRY(fixture_quantize(ctx, fam->config, fam->size, 256, 32, &fx));
         sscma_loader *loader = fx.loader;

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# The micro runtime built for the host (tests/mcu/micro_host.c) on the tiny FOMO, classifier and PFLD models of
-# export_fixture: every output equal to libsscma's, the reported arena size sufficient and minimal, bad calls refused;
-# and the library needs nothing of the C library beyond memory and string functions, qsort, snprintf and libm: no
-# allocator, threads, files or environment (what a microcontroller without an OS lacks).
+# The micro runtime built for the host (tests/mcu/micro_host.c) on the tiny FOMO, classifier, PFLD, Swift-YOLO and
+# accelerometer classifier models of export_fixture: every output equal to libsscma's, the reported arena size
+# sufficient and minimal, bad calls refused; and the library needs nothing of the C library beyond memory and string
+# functions, qsort, snprintf and libm: no allocator, threads, files or environment (what a microcontroller without an OS
+# lacks).
 # Usage: run-host.sh EXPORT_FIXTURE MICRO_HOST LIBSSCMA_MICRO.a
 set -uo pipefail
 fixture=$1 micro=$2 lib=$3
@@ -20,7 +21,7 @@ else
   echo "ok: $lib needs only $(wc -w <<<"$needed") C library symbols (memory, strings, qsort, snprintf, libm)"
 fi
 "$fixture" "$tmp" 20 tiny >/dev/null || { echo "FAIL: export_fixture"; exit 1; }
-for f in fomo classifier pfld; do
+for f in fomo classifier pfld yolo axes; do
   "$micro" "$tmp/${f}_int8.tflite" "$tmp/${f}_int8_input.bin" "$tmp/${f}_int8_output.bin" "$tmp/${f}_f32.tflite" \
     || status=1
 done
