@@ -44,7 +44,7 @@ def skip(name, why):
     results.append((name, True, why))
 
 
-VELA_FAMILIES = ("classifier", "fomo", "pfld", "yolo", "mbv3")  # the model families ("acts" is an op fixture)
+VELA_FAMILIES = ("classifier", "fomo", "pfld", "yolo", "mbv3", "axes")  # the model families ("acts" is an op fixture)
 VELA_ACCELERATORS = ("ethos-u55-64", "ethos-u55-128")  # Grove Vision AI V2's, and the larger U55
 
 
