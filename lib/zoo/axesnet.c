@@ -57,21 +57,8 @@ static const sscma_field head_fields[] = {
     SSCMA_FIELD_END,
 };
 
-typedef struct axes_loss_cfg {
-    double loss_weight, label_smooth_val, label_smoothing;
-} axes_loss_cfg;
-
-static const sscma_field loss_fields[] = {
-    SSCMA_FIELD_KEY("type"),
-    SSCMA_FIELD_RANGE(axes_loss_cfg, loss_weight, 1.0, 1.0, 1.0),
-    SSCMA_FIELD_RANGE(axes_loss_cfg, label_smooth_val, 0.0, 0.0, 1.0),
-    SSCMA_FIELD_RANGE(axes_loss_cfg, label_smoothing, 0.0, 0.0, 1.0),
-    SSCMA_FIELD_END,
-};
-
 static const char *const backbone_types[] = {"AxesNet", NULL};
 static const char *const head_types[] = {"AxesClsHead", NULL};
-static const char *const loss_types[] = {"CrossEntropyLoss", "LabelSmoothLoss", NULL};
 
 /* nn.Linear's default init for the layer that made value y: U(-1/sqrt(in), 1/sqrt(in)) on weight and bias. */
 static void torch_linear_init(zoo *z, int32_t y)
@@ -117,11 +104,5 @@ sscma_status zoo_build_accelerometer_classifier(zoo *z, json_t *cfg, sscma_model
     torch_linear_init(z, logits);
 
     /* AxesClsHead: the logits as they come, and the loss */
-    json_t *loss = zoo_part(z, head, "model.head", "loss", loss_types, true, &which);
-    axes_loss_cfg l;
-    if (!zoo_read(z, loss_fields, loss, loss_types[which], "model.head.loss", &l))
-        return z->st;
-    sscma_cross_entropy_attrs ce = {SSCMA_REDUCTION_MEAN, 0.0f, -100};
-    ce.label_smoothing = (float)(l.label_smooth_val > 0.0 ? l.label_smooth_val : l.label_smoothing);
-    return zoo_class_outputs(z, io, logits, &ce);
+    return zoo_class_loss(z, head, io, logits);
 }

@@ -155,24 +155,24 @@ sscma_status zoo_build_image_classifier(zoo *z, json_t *cfg, sscma_model_io_tabl
         logits = zoo_linear(z, "head.fc", x, h.num_classes);
     }
 
-    /* loss */
-    sscma_cross_entropy_attrs ce = {SSCMA_REDUCTION_MEAN, 0.0f, -100};
+    return zoo_class_loss(z, head, io, logits);
+}
+
+sscma_status zoo_class_loss(zoo *z, json_t *head, sscma_model_io_table *io, int32_t logits)
+{
+    int which = 0;
     json_t *loss = zoo_part(z, head, "model.head", "loss", loss_types, true, &which);
     loss_cfg l;
     if (!zoo_read(z, loss_fields, loss, loss_types[which], "model.head.loss", &l))
         return z->st;
+    sscma_cross_entropy_attrs ce = {SSCMA_REDUCTION_MEAN, 0.0f, -100};
     ce.label_smoothing = (float)(l.label_smooth_val > 0.0 ? l.label_smooth_val : l.label_smoothing);
-    return zoo_class_outputs(z, io, logits, &ce);
-}
-
-sscma_status zoo_class_outputs(zoo *z, sscma_model_io_table *io, int32_t logits, const sscma_cross_entropy_attrs *ce)
-{
     const int64_t target_dims[1] = {1};
     if ((z->st = sscma_graph_add_input(z->g, "target", SSCMA_DTYPE_I32, 1, target_dims, SSCMA_INPUT_TARGET,
                                        &io->target)) != SSCMA_OK)
         return z->st;
     const int32_t loss_in[2] = {logits, io->target};
-    int32_t loss_value = zoo_op(z, "loss", "cross_entropy", ce, loss_in, 2);
+    int32_t loss_value = zoo_op(z, "loss", "cross_entropy", &ce, loss_in, 2);
     if (z->st != SSCMA_OK)
         return z->st;
     io->outputs[0] = logits, io->output_names[0] = "logits";

@@ -117,9 +117,10 @@ int64_t zoo_mobilenetv3_in_channels(zoo *z, json_t *cfg, bool sscma_style);
 sscma_status zoo_build_mobilenetv3(zoo *z, json_t *cfg, bool sscma_style, const char *prefix, int32_t x,
                                    int32_t *outs, int32_t *n_outs);
 sscma_status zoo_build_image_classifier(zoo *z, json_t *cfg, sscma_model_io_table *io);
-/* A classifier's tail (classifier.c): the "target" input, the cross-entropy "loss" node, and the outputs logits and
- * loss, shared by ImageClassifier and AccelerometerClassifier. */
-sscma_status zoo_class_outputs(zoo *z, sscma_model_io_table *io, int32_t logits, const sscma_cross_entropy_attrs *ce);
+/* A classifier's tail (classifier.c): the head's "loss" (CrossEntropyLoss or LabelSmoothLoss, read from `head`), the
+ * "target" input, the cross-entropy "loss" node, and the outputs logits and loss; shared by ImageClassifier and
+ * AccelerometerClassifier. */
+sscma_status zoo_class_loss(zoo *z, json_t *head, sscma_model_io_table *io, int32_t logits);
 sscma_status zoo_build_fomo(zoo *z, json_t *cfg, sscma_model_io_table *io);
 sscma_status zoo_build_pfld(zoo *z, json_t *cfg, sscma_model_io_table *io);
 sscma_status zoo_build_yolo_detector(zoo *z, json_t *cfg, sscma_model_io_table *io);

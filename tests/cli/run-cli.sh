@@ -17,18 +17,7 @@ cd "$WORK" || exit 1
 n=0
 failed=0
 
-ok() { # ok NAME COMMAND...: passes when the command succeeds
-    local name=$1
-    shift
-    n=$((n + 1))
-    if "$@" >"$WORK/out.$n" 2>&1; then
-        echo "ok $n - $name"
-    else
-        echo "not ok $n - $name"
-        sed 's/^/# /' "$WORK/out.$n" | tail -20
-        failed=$((failed + 1))
-    fi
-}
+. "$SRC/tests/cli/tap.sh"
 
 # fails NAME STATUS NEEDLE COMMAND...: the command exits with STATUS and prints one stderr line containing NEEDLE
 fails() {

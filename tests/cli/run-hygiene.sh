@@ -15,18 +15,7 @@ cd "$WORK" || exit 1
 n=0
 failed=0
 
-ok() { # ok NAME COMMAND...: passes when the command succeeds
-    local name=$1
-    shift
-    n=$((n + 1))
-    if "$@" >"$WORK/out.$n" 2>&1; then
-        echo "ok $n - $name"
-    else
-        echo "not ok $n - $name"
-        sed 's/^/# /' "$WORK/out.$n" | tail -20
-        failed=$((failed + 1))
-    fi
-}
+. "$SRC/tests/cli/tap.sh"
 
 json() { # json FILE PYTHON-EXPRESSION-ON-d (and p, planted.json when present): true when it holds
     /usr/bin/python3 -c "import json,sys,os; d=json.load(open(sys.argv[1])); \
