@@ -77,6 +77,28 @@ SSCMA_API sscma_status sscma_trainer_set_callback(sscma_trainer *trainer, sscma_
                                                   void *user_data);
 
 /*
+ * Validation callback: called by sscma_trainer_train after each validation it runs (and after the hooks saw its
+ * results) with the number of finished epochs and the validation's metric (valid during the call). It may call
+ * sscma_trainer_log_image. Return nonzero to cancel training (SSCMA_ERR_CANCELLED, as the progress callback).
+ */
+typedef int (*sscma_val_callback)(sscma_trainer *trainer, int64_t epoch, const sscma_metric *metric, void *user_data);
+
+/* Sets (or, with NULL, removes) the validation callback. user_data is passed back unchanged. Errors: NULL trainer. */
+SSCMA_API sscma_status sscma_trainer_set_val_callback(sscma_trainer *trainer, sscma_val_callback callback,
+                                                      void *user_data);
+
+/*
+ * Adds a picture to the trainer's TensorBoard event file as an image summary: `png` holds a whole PNG file of `size`
+ * bytes (its width, height and colour type are read from its header), `tag` names it ("val/predictions"), `step` is
+ * the step TensorBoard shows it at (negative: the number of finished epochs, the step of the validation scalars).
+ * Nothing is written, and SSCMA_OK returned, when the trainer writes no event file (no work_dir, no logger hook,
+ * training not started, or a data-parallel rank other than 0). Errors: NULL arguments, SSCMA_ERR_FORMAT (not a PNG
+ * file), SSCMA_ERR_IO.
+ */
+SSCMA_API sscma_status sscma_trainer_log_image(sscma_trainer *trainer, const char *tag, const void *png, size_t size,
+                                               int64_t step);
+
+/*
  * Restores the whole training state from a checkpoint written by this trainer's config (sscma_trainer_save or the
  * checkpoint hook); training then continues where it stopped. The file is verified completely before anything
  * changes. Errors: SSCMA_ERR_IO, SSCMA_ERR_FORMAT (corrupt, or not a training checkpoint: the message says why),

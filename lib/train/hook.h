@@ -40,7 +40,7 @@
 #define SSCMA_TRAINER_PATH_CAP 4096
 
 /* What hooks see of the trainer: its objects and position. Hooks read it; they write only `stop` and, for the
- * checkpoint hook, `last_checkpoint`. */
+ * checkpoint hook, `last_checkpoint`; the logger hook, `tfevents`. */
 typedef struct sscma_train_loop {
     sscma_context *ctx;
     sscma_trainer *trainer; /* for sscma_trainer_save */
@@ -53,6 +53,7 @@ typedef struct sscma_train_loop {
     int64_t iter;       /* iterations finished in all */
     bool stop;          /* set by a hook: training ends (SSCMA_OK) after this epoch's hooks */
     char last_checkpoint[SSCMA_TRAINER_PATH_CAP + 64]; /* the newest epoch checkpoint; "" none */
+    struct sscma_tfevents *tfevents; /* the logger's TensorBoard event file once training ran; NULL none */
 } sscma_train_loop;
 
 /* One training iteration as after_forward and after_iter see it. */

@@ -41,7 +41,9 @@ static sscma_status before_run(sscma_hook *h, sscma_train_loop *loop)
     snprintf(path, sizeof path, "%s/log.jsonl", loop->work_dir);
     if ((l->log = fopen(path, "a")) == NULL)
         return sscma_fail(SSCMA_ERR_IO, WHERE, "cannot open %s: %s", path, strerror(errno));
-    return sscma_tfevents_open(l->base.ctx, loop->work_dir, &l->tb);
+    sscma_status st = sscma_tfevents_open(l->base.ctx, loop->work_dir, &l->tb);
+    loop->tfevents = l->tb; /* for sscma_trainer_log_image */
+    return st;
 }
 
 /* The numeric entries of a log line as TensorBoard scalars (mmengine's tags: "loss", "lr", "accuracy/top1"). */

@@ -117,6 +117,47 @@ sscma_status sscma_tfevents_scalars(sscma_tfevents *tf, int64_t step, double wal
     return write_record(tf, &ev);
 }
 
+static uint32_t get_be32(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+sscma_status sscma_tfevents_image(sscma_tfevents *tf, int64_t step, double wall_time, const char *tag,
+                                  const void *png, size_t size)
+{
+    /* PNG: the 8-byte signature, then the IHDR chunk (length 13, "IHDR", width, height, depth, colour type, ...) */
+    static const uint8_t signature[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+    const uint8_t *p = png;
+    if (p == NULL || size < 33 || memcmp(p, signature, 8) != 0 || get_be32(p + 8) != 13 || memcmp(p + 12, "IHDR", 4) != 0)
+        return sscma_fail(SSCMA_ERR_FORMAT, WHERE, "image summary \"%s\": the %zu bytes are not a PNG file (no "
+                          "signature and IHDR chunk)", tag, size);
+    const uint32_t width = get_be32(p + 16), height = get_be32(p + 20);
+    const uint8_t colour = p[25];
+    /* TensorBoard's colorspace: 1 grey, 2 grey + alpha, 3 RGB, 4 RGBA (a palette image is shown as RGB) */
+    const int32_t colorspace = colour == 0 ? 1 : colour == 4 ? 2 : colour == 6 ? 4 : 3;
+    if (width == 0 || height == 0 || width > INT32_MAX || height > INT32_MAX)
+        return sscma_fail(SSCMA_ERR_FORMAT, WHERE, "image summary \"%s\": the PNG's IHDR declares %u x %u pixels",
+                          tag, (unsigned)width, (unsigned)height);
+    SscmaTb__SummaryImage image = SSCMA_TB__SUMMARY_IMAGE__INIT;
+    image.has_height = image.has_width = image.has_colorspace = image.has_encoded_image_string = 1;
+    image.height = (int32_t)height, image.width = (int32_t)width, image.colorspace = colorspace;
+    image.encoded_image_string.data = (uint8_t *)p;
+    image.encoded_image_string.len = size;
+    SscmaTb__SummaryValue value = SSCMA_TB__SUMMARY_VALUE__INIT;
+    value.tag = (char *)tag;
+    value.image = &image;
+    SscmaTb__SummaryValue *ptr = &value;
+    SscmaTb__Summary sum = SSCMA_TB__SUMMARY__INIT;
+    sum.n_value = 1;
+    sum.value = &ptr;
+    SscmaTb__Event ev = SSCMA_TB__EVENT__INIT;
+    ev.has_wall_time = 1, ev.wall_time = wall_time;
+    ev.has_step = 1, ev.step = step;
+    ev.what_case = SSCMA_TB__EVENT__WHAT_SUMMARY;
+    ev.summary = &sum;
+    return write_record(tf, &ev);
+}
+
 const char *sscma_tfevents_path(const sscma_tfevents *tf)
 {
     return tf->path;

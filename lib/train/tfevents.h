@@ -1,5 +1,5 @@
 /*
- * TensorBoard event files (events.out.tfevents.<time>.<host>) with scalar summaries: TFRecord framing (length, masked
+ * TensorBoard event files (events.out.tfevents.<time>.<host>) with scalar and image summaries: TFRecord framing (length, masked
  * CRC-32C of the length, the Event message, masked CRC-32C of the message), Events written with protobuf-c from
  * lib/train/tfevents.proto. Internal: the trainer writes one beside log.jsonl.
  */
@@ -18,6 +18,13 @@ sscma_status sscma_tfevents_open(const sscma_context *ctx, const char *dir, sscm
 /* Appends one Event at `step` with the n scalars tags[i] = values[i], flushed. */
 sscma_status sscma_tfevents_scalars(sscma_tfevents *tf, int64_t step, double wall_time, const char *const *tags,
                                     const float *values, int n);
+
+/*
+ * Appends one Event at `step` with an image summary: `tag` and the PNG file's `size` bytes, whose width, height and
+ * colour type are read from its IHDR chunk. Errors: SSCMA_ERR_FORMAT (not a PNG: no signature or IHDR), SSCMA_ERR_IO.
+ */
+sscma_status sscma_tfevents_image(sscma_tfevents *tf, int64_t step, double wall_time, const char *tag,
+                                  const void *png, size_t size);
 
 /* The file's path (owned by tf). */
 const char *sscma_tfevents_path(const sscma_tfevents *tf);

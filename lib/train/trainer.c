@@ -30,6 +30,7 @@
 #include "train/hook.h"
 #include "train/hook_config.h"
 #include "train/state.h"
+#include "train/tfevents.h"
 #include "train/dist.h"
 #include "graph/model_private.h"
 
@@ -59,6 +60,8 @@ struct sscma_trainer {
     int prepared_mode; /* -1 none, 0 eval, 1 train */
     sscma_train_callback callback;
     void *user_data;
+    sscma_val_callback val_callback;
+    void *val_user_data;
     /* data parallel (train/dist.h, docs/distributed.md): the job, the gradient bucket (every trainable gradient in
      * parameter order, then the loss), SyncBN's reduction */
     sscma_dist *dist;
@@ -678,6 +681,28 @@ sscma_status sscma_trainer_set_callback(sscma_trainer *trainer, sscma_train_call
     return SSCMA_OK;
 }
 
+sscma_status sscma_trainer_set_val_callback(sscma_trainer *trainer, sscma_val_callback callback, void *user_data)
+{
+    SSCMA_REQUIRE_NONNULL(trainer);
+    trainer->val_callback = callback;
+    trainer->val_user_data = user_data;
+    return SSCMA_OK;
+}
+
+sscma_status sscma_trainer_log_image(sscma_trainer *trainer, const char *tag, const void *png, size_t size,
+                                     int64_t step)
+{
+    SSCMA_REQUIRE_NONNULL(trainer);
+    SSCMA_REQUIRE_NONNULL(tag);
+    SSCMA_REQUIRE_NONNULL(png);
+    if (trainer->loop.tfevents == NULL)
+        return SSCMA_OK; /* no event file: nothing to add to */
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return sscma_tfevents_image(trainer->loop.tfevents, step < 0 ? trainer->loop.epoch : step,
+                               (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec, tag, png, size);
+}
+
 sscma_status sscma_trainer_position(const sscma_trainer *trainer, int64_t *epochs, int64_t *iters)
 {
     SSCMA_REQUIRE_NONNULL(trainer);
@@ -1045,6 +1070,9 @@ static sscma_status end_epoch(sscma_trainer *t)
         return st;
     if ((st = hooks_after_epoch(t, val)) != SSCMA_OK)
         return st;
+    if (val != NULL && t->val_callback != NULL && t->val_callback(t, loop->epoch, val, t->val_user_data) != 0)
+        return sscma_fail(SSCMA_ERR_CANCELLED, WHERE, "cancelled by the validation callback after epoch %lld",
+                          (long long)loop->epoch);
     if (t->world > 1) {
         unsigned char stop = loop->stop ? 1 : 0;
         if ((st = sscma_dist_broadcast(t->dist, &stop, 1)) != SSCMA_OK)

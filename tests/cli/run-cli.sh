@@ -178,6 +178,28 @@ import json
 lines = [json.loads(l) for l in open('wd/log.jsonl')]
 assert [l['epoch'] for l in lines if l['mode'] == 'val'] == [1, 2]
 assert all('loss' in l and 'lr' in l for l in lines if l['mode'] == 'train')"
+# TensorBoard: each validation's predictions picture as an image summary at the validation's step, read with
+# PyPI tensorboard's own event reader (the venv's, as tests/python uses it)
+TBPY=${SSCMA_VENV:-$HOME/.cache/libsscma/venv}/bin/python
+if [ -x "$TBPY" ] && "$TBPY" -c "import tensorboard, PIL" 2>/dev/null; then
+    ok "the event file holds the predictions picture of each validation" "$TBPY" -c "
+import glob, io
+from PIL import Image
+from tensorboard.backend.event_processing.event_file_loader import EventFileLoader
+images = []
+for e in EventFileLoader(glob.glob('wd/events.out.tfevents.*')[0]).Load():
+    for v in e.summary.value:
+        if v.HasField('image'):
+            images.append((e.step, v.tag, v.image))
+assert [(s, t) for s, t, _ in images] == [(1, 'val/predictions'), (2, 'val/predictions')], images
+for _, _, im in images:
+    pic = Image.open(io.BytesIO(im.encoded_image_string))
+    assert pic.format == 'PNG' and pic.size == (im.width, im.height) and im.colorspace == 3, pic
+last = Image.open(io.BytesIO(images[-1][2].encoded_image_string)).convert('RGB')
+assert last.size == Image.open('wd/predictions.png').size"
+else
+    n=$((n + 1)); echo "ok $n - the event file holds the predictions picture # SKIP no venv with tensorboard and PIL"
+fi
 
 ok "resume: epochs=3 continues from the work dir's last checkpoint" \
     "$SSCMA" train "$FOMO" --work-dir wd "${O[@]}" epochs=3 --resume --quiet

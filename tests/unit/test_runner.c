@@ -121,7 +121,7 @@ static void check_events(const char *wd)
     size_t n = fread(buf, 1, sizeof buf, f);
     fclose(f);
     int records = 0, bad = 0;
-    bool version = false, loss = false, top1 = false;
+    bool version = false, loss = false, top1 = false, image = false;
     for (size_t at = 0; at + 12 <= n;) {
         uint64_t len = le(buf + at, 8);
         if (at + 16 + len > n || le(buf + at + 8, 4) != masked(crc32c(buf + at, 8)) ||
@@ -133,12 +133,41 @@ static void check_events(const char *wd)
         version = version || (records == 0 && contains(rec, (size_t)len, "brain.Event:2"));
         loss = loss || contains(rec, (size_t)len, "loss");
         top1 = top1 || contains(rec, (size_t)len, "accuracy/top1");
+        /* the validation callback's picture: its tag and the PNG's own bytes (signature and IHDR) */
+        image = image || (contains(rec, (size_t)len, "val/test") && contains(rec, (size_t)len, "\x89PNG\r\n\x1a\n") &&
+                          contains(rec, (size_t)len, "IHDR"));
         records++;
         at += 16 + (size_t)len;
     }
     CHECK_INT_EQ(bad, 0);
-    CHECK_INT_EQ(records, 3); /* the version, one training line, one validation */
-    CHECK(version && loss && top1);
+    CHECK_INT_EQ(records, 4); /* the version, one training line, one validation, its picture */
+    CHECK(version && loss && top1 && image);
+}
+
+/* A whole 2 x 1 RGB PNG file (signature, IHDR, IDAT, IEND with their CRCs). */
+static const uint8_t tiny_png[70] = {
+    0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x48, 0x44, 0x52, 0x00, 0x00,
+    0x00, 0x02, 0x00, 0x00, 0x00, 0x01, 0x08, 0x02, 0x00, 0x00, 0x00, 0x7b, 0x40, 0xe8, 0xdd, 0x00, 0x00, 0x00,
+    0x0d, 0x49, 0x44, 0x41, 0x54, 0x78, 0x9c, 0x63, 0xf8, 0xcf, 0x00, 0x04, 0xff, 0x01, 0x07, 0x00, 0x01, 0xff,
+    0xe2, 0x23, 0x9e, 0x59, 0x00, 0x00, 0x00, 0x00, 0x49, 0x45, 0x4e, 0x44, 0xae, 0x42, 0x60, 0x82};
+
+typedef struct val_seen {
+    int calls;
+    int64_t epoch;
+    bool had_metric;
+} val_seen;
+
+/* The validation callback: refuses bytes that are no PNG, then adds the tiny picture as "val/test". */
+static int on_val(sscma_trainer *t, int64_t epoch, const sscma_metric *m, void *user)
+{
+    val_seen *seen = user;
+    double top1 = -1;
+    seen->calls++, seen->epoch = epoch;
+    seen->had_metric = m != NULL && sscma_metric_get(m, "accuracy/top1", &top1) == SSCMA_OK && top1 >= 0;
+    CHECK_FAILS(sscma_trainer_log_image(t, "val/bad", "GIF89a not a png at all, 33 bytes", 33, -1), SSCMA_ERR_FORMAT,
+                "image summary \"val/bad\": the 33 bytes are not a PNG file");
+    CHECK_OK(sscma_trainer_log_image(t, "val/test", tiny_png, sizeof tiny_png, -1));
+    return 0;
 }
 
 static void recipe_trains_and_evaluates(void)
@@ -174,8 +203,15 @@ static void recipe_trains_and_evaluates(void)
     CHECK_OK(sscma_runner_trainer(r, &t));
     struct stat sb;
     CHECK(stat(wd, &sb) == 0 && S_ISDIR(sb.st_mode)); /* created, with its parent */
+    val_seen seen = {0, 0, false};
     if (t != NULL) {
+        /* before training there is no event file: nothing is written, and that is no error */
+        CHECK_OK(sscma_trainer_log_image(t, "val/early", tiny_png, sizeof tiny_png, 0));
+        CHECK_FAILS(sscma_trainer_log_image(t, "val/early", NULL, 0, 0), SSCMA_ERR_INVALID_ARGUMENT, "'png' is NULL");
+        CHECK_FAILS(sscma_trainer_set_val_callback(NULL, on_val, &seen), SSCMA_ERR_INVALID_ARGUMENT, "'trainer' is NULL");
+        CHECK_OK(sscma_trainer_set_val_callback(t, on_val, &seen));
         CHECK_OK(sscma_trainer_train(t));
+        CHECK(seen.calls == 1 && seen.epoch == 1 && seen.had_metric);
         const sscma_metric *m = NULL, *e = NULL;
         double a = -1, b = -2;
         CHECK_OK(sscma_trainer_validate(t, &m));

@@ -191,6 +191,8 @@ int cli_grid_add(cli_grid *g, const sscma_tensor *img, const sscma_prediction *r
                  const cli_truth *t);
 /* Writes the grid as a PNG, atomically, or into `batch` (cli_files) when not NULL. 0 or -1. */
 int cli_grid_write(const cli_grid *g, const char *path, cli_files *batch);
+/* The grid as a PNG file's bytes in *data (malloc'd, *size bytes; the caller frees). 0, or -1 (no grid, no memory). */
+int cli_grid_png(const cli_grid *g, unsigned char **data, size_t *size);
 void cli_grid_free(cli_grid *g);
 /*
  * The confusion matrix (rows true, columns predicted; k x k counts) as a PNG: class names on both axes, each cell

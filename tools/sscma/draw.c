@@ -290,6 +290,20 @@ int cli_grid_write(const cli_grid *g, const char *path, cli_files *batch)
     return g->px != NULL ? write_png(path, g->px, g->h, g->w, batch) : -1;
 }
 
+int cli_grid_png(const cli_grid *g, unsigned char **data, size_t *size)
+{
+    *data = NULL, *size = 0;
+    if (g->px == NULL)
+        return -1;
+    png_buf png = {NULL, 0, 0, false};
+    if (!stbi_write_png_to_func(png_append, &png, (int)g->w, (int)g->h, 3, g->px, (int)(g->w * 3)) || png.failed) {
+        free(png.data);
+        return -1;
+    }
+    *data = png.data, *size = png.n;
+    return 0;
+}
+
 int cli_write_confusion(const char *path, const int64_t *matrix, int32_t k, json_t *classes, cli_files *batch)
 {
     /*

@@ -81,28 +81,14 @@ static int last_checkpoint(const cli_args *a, const char *work_dir, char *buf, s
 }
 
 /*
- * predictions.png (the first validation images with the deployable model's predictions, as sscma infer draws them;
- * a classifier's frame is green when its top class is the label; none for windows of sensor values, which are no
- * images) and, for a classifier, confusion.png, added to
- * `batch` with curves.svg: the run's pictures are replaced together or not at all.
+ * The grid of the first validation images with the deployable model's predictions, as sscma infer draws them (a
+ * classifier's frame is green when its top class is the label) into *g (initialised here, freed by the caller):
+ * g->count 0 for windows of sensor values, which are no images.
  */
-static int write_pictures(sscma_runner *runner, const sscma_metric *metric, const char *work_dir, cli_files *batch)
+static int predictions_grid(sscma_dataset *ds, sscma_qmodel *q, json_t *classes, cli_grid *g)
 {
-    char path[4200];
-    sscma_model *model = NULL;
-    sscma_dataset *ds = NULL;
-    sscma_qmodel *q = NULL;
-    sscma_runner_model(runner, &model);
-    if (sscma_runner_dataset(runner, "val", &ds) != SSCMA_OK) {
-        sscma_clear_error();
-        return 0; /* no validation set: nothing to show */
-    }
-    if (sscma_qmodel_from_model(model, &q) != SSCMA_OK || sscma_runner_set_meta(runner, q) != SSCMA_OK) {
-        sscma_qmodel_destroy(q);
-        return -1;
-    }
     /* the post-processing sscma_predict chooses, as sscma infer draws it */
-    const char *task = "", *classes_text = NULL;
+    const char *task = "";
     sscma_predict_options po;
     sscma_predict_options_init(&po, sizeof po);
     if (sscma_predict_task(q, &po, &task) != SSCMA_OK) {
@@ -111,24 +97,11 @@ static int write_pictures(sscma_runner *runner, const sscma_metric *metric, cons
     }
     const bool boxes = strcmp(task, "fomo") == 0 || strcmp(task, "yolo") == 0 || strcmp(task, "rtmdet") == 0,
                points = strcmp(task, "pfld") == 0;
-    json_t *classes =
-        sscma_qmodel_meta(q, "classes", &classes_text) == SSCMA_OK ? json_loads(classes_text, 0, NULL) : NULL;
-    int32_t k = 0;
-    const int64_t *matrix = NULL;
-    if (metric != NULL && sscma_metric_confusion_matrix(metric, &k, &matrix) == SSCMA_OK) {
-        snprintf(path, sizeof path, "%s/confusion.png", work_dir);
-        if (cli_write_confusion(path, matrix, k, classes, batch) != 0) {
-            json_decref(classes);
-            sscma_qmodel_destroy(q);
-            return -1;
-        }
-    }
     int64_t n = 0;
     sscma_dataset_size(ds, &n);
-    cli_grid g;
-    cli_grid_init(&g, n, classes, true);
+    cli_grid_init(g, n, classes, true);
     int rc = 0;
-    for (int64_t i = 0; rc == 0 && i < g.cells; i++) {
+    for (int64_t i = 0; rc == 0 && i < g->cells; i++) {
         sscma_sample *s = NULL;
         sscma_tensor *img = NULL;
         sscma_prediction r[64];
@@ -150,10 +123,57 @@ static int write_pictures(sscma_runner *runner, const sscma_metric *metric, cons
             sscma_sample_keypoints(s, &t.n_points, &t.points);
             if (how == CLI_DRAW_RIGHT && (found == 0 || r[0].class_id != t.label))
                 how = CLI_DRAW_WRONG;
-            rc = cli_grid_add(&g, img, r, found < 64 ? found : 64, how, &t);
+            rc = cli_grid_add(g, img, r, found < 64 ? found : 64, how, &t);
         }
         sscma_sample_destroy(s);
     }
+    return rc;
+}
+
+/* The runner's model as a deployable one with the runner's metadata, and its "classes" (NULL: none). */
+static int deployable(sscma_runner *runner, sscma_qmodel **q, json_t **classes)
+{
+    sscma_model *model = NULL;
+    const char *classes_text = NULL;
+    *q = NULL, *classes = NULL;
+    sscma_runner_model(runner, &model);
+    if (sscma_qmodel_from_model(model, q) != SSCMA_OK || sscma_runner_set_meta(runner, *q) != SSCMA_OK) {
+        sscma_qmodel_destroy(*q);
+        *q = NULL;
+        return -1;
+    }
+    *classes = sscma_qmodel_meta(*q, "classes", &classes_text) == SSCMA_OK ? json_loads(classes_text, 0, NULL) : NULL;
+    return 0;
+}
+
+/*
+ * predictions.png (predictions_grid) and, for a classifier, confusion.png, added to `batch` with curves.svg: the
+ * run's pictures are replaced together or not at all.
+ */
+static int write_pictures(sscma_runner *runner, const sscma_metric *metric, const char *work_dir, cli_files *batch)
+{
+    char path[4200];
+    sscma_dataset *ds = NULL;
+    sscma_qmodel *q = NULL;
+    json_t *classes = NULL;
+    if (sscma_runner_dataset(runner, "val", &ds) != SSCMA_OK) {
+        sscma_clear_error();
+        return 0; /* no validation set: nothing to show */
+    }
+    if (deployable(runner, &q, &classes) != 0)
+        return -1;
+    int32_t k = 0;
+    const int64_t *matrix = NULL;
+    if (metric != NULL && sscma_metric_confusion_matrix(metric, &k, &matrix) == SSCMA_OK) {
+        snprintf(path, sizeof path, "%s/confusion.png", work_dir);
+        if (cli_write_confusion(path, matrix, k, classes, batch) != 0) {
+            json_decref(classes);
+            sscma_qmodel_destroy(q);
+            return -1;
+        }
+    }
+    cli_grid g;
+    int rc = predictions_grid(ds, q, classes, &g);
     snprintf(path, sizeof path, "%s/predictions.png", work_dir);
     if (rc == 0 && g.count > 0)
         rc = cli_grid_write(&g, path, batch);
@@ -161,6 +181,40 @@ static int write_pictures(sscma_runner *runner, const sscma_metric *metric, cons
     json_decref(classes);
     sscma_qmodel_destroy(q);
     return rc;
+}
+
+/*
+ * After each validation of a training run: the predictions picture of the model as it is now, an image summary
+ * "val/predictions" in the TensorBoard event file at the validation's step. A picture that cannot be made is a
+ * warning, never the end of the run.
+ */
+static int on_validation(sscma_trainer *trainer, int64_t epoch, const sscma_metric *metric, void *user_data)
+{
+    (void)metric;
+    sscma_runner *runner = user_data;
+    sscma_dataset *ds = NULL;
+    sscma_qmodel *q = NULL;
+    json_t *classes = NULL;
+    if (sscma_runner_dataset(runner, "val", &ds) != SSCMA_OK) {
+        sscma_clear_error();
+        return 0;
+    }
+    if (deployable(runner, &q, &classes) != 0) {
+        fprintf(stderr, "warning: no predictions picture for TensorBoard at epoch %lld: %s\n", (long long)epoch,
+                sscma_last_error());
+        return 0;
+    }
+    cli_grid g;
+    unsigned char *png = NULL;
+    size_t size = 0;
+    if (predictions_grid(ds, q, classes, &g) == 0 && g.count > 0 && cli_grid_png(&g, &png, &size) == 0 &&
+        sscma_trainer_log_image(trainer, "val/predictions", png, size, epoch) != SSCMA_OK)
+        fprintf(stderr, "warning: %s\n", sscma_last_error());
+    free(png);
+    cli_grid_free(&g);
+    json_decref(classes);
+    sscma_qmodel_destroy(q);
+    return 0;
 }
 
 /*
@@ -256,8 +310,10 @@ int cli_train(cli_args *a)
             fprintf(stderr, "resumed from %s\n", ckpt);
     }
     bar_state bar = {cli_interactive(a), 0.0};
-    if (!follower)
+    if (!follower) {
         sscma_trainer_set_callback(trainer, on_progress, &bar);
+        sscma_trainer_set_val_callback(trainer, on_validation, runner);
+    }
     struct sigaction sa, old;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_sigint;
