@@ -185,13 +185,16 @@ if [ -x "$TBPY" ] && "$TBPY" -c "import tensorboard, PIL" 2>/dev/null; then
     ok "the event file holds the predictions picture of each validation" "$TBPY" -c "
 import glob, io
 from PIL import Image
-from tensorboard.backend.event_processing.event_file_loader import EventFileLoader
-images = []
-for e in EventFileLoader(glob.glob('wd/events.out.tfevents.*')[0]).Load():
-    for v in e.summary.value:
-        if v.HasField('image'):
-            images.append((e.step, v.tag, v.image))
+from tensorboard.backend.event_processing.event_file_loader import EventFileLoader, LegacyEventFileLoader
+path = glob.glob('wd/events.out.tfevents.*')[0]
+images = [(e.step, v.tag, v.image) for e in LegacyEventFileLoader(path).Load() for v in e.summary.value
+          if v.HasField('image')]
 assert [(s, t) for s, t, _ in images] == [(1, 'val/predictions'), (2, 'val/predictions')], images
+# what TensorBoard shows: its loader turns them into its images plugin's tensors (width, height, PNG)
+shown = [(e.step, v.tensor.string_val) for e in EventFileLoader(path).Load() for v in e.summary.value
+         if v.metadata.plugin_data.plugin_name == 'images']
+assert [(s, list(t)) for s, t in shown] == [(s, [str(i.width).encode(), str(i.height).encode(),
+                                                 i.encoded_image_string]) for s, _, i in images]
 for _, _, im in images:
     pic = Image.open(io.BytesIO(im.encoded_image_string))
     assert pic.format == 'PNG' and pic.size == (im.width, im.height) and im.colorspace == 3, pic

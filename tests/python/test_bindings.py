@@ -211,16 +211,44 @@ def test_optimizer_and_scheduler_by_hand(ctx):
 
 def test_tensorboard_reads_the_event_file(ctx, tmp_path):
     """The trainer's events.out.tfevents.* file, read with PyPI tensorboard's own event reader."""
-    from tensorboard.backend.event_processing.event_file_loader import EventFileLoader
+    from tensorboard.backend.event_processing.event_file_loader import EventFileLoader, LegacyEventFileLoader
+    import zlib, struct
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    png = (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 3, 2, 8, 2, 0, 0, 0)) +
+           chunk(b"IDAT", zlib.compress(b"\x00" + b"\x10" * 9 + b"\x00" + b"\x20" * 9)) + chunk(b"IEND", b""))
     runner = sscma.Runner(ctx, _fmnist_recipe(tmp_path))
-    runner.trainer().train()
+    trainer = runner.trainer()
+    seen = []
+
+    def on_val(epoch, results):
+        seen.append((epoch, sorted(results)))
+        trainer.log_image("val/mine", png)
+    trainer.set_val_callback(on_val)
+    trainer.train()
+    assert seen and seen[0][0] == 1 and "accuracy/top1" in seen[0][1]
+    with pytest.raises(sscma.SscmaError) as e:
+        trainer.log_image("val/bad", b"not a png, clearly not a png file")
+    assert e.value.name == "SSCMA_ERR_FORMAT"
     files = list((tmp_path / "wd").glob("events.out.tfevents.*"))
     assert len(files) == 1
     events = list(EventFileLoader(str(files[0])).Load())
     assert events[0].file_version == "brain.Event:2"
     scalars = {}
+    # the image summary as written, and as TensorBoard's loader hands it to the images plugin
+    raw = [(e.step, v.tag, v.image) for e in LegacyEventFileLoader(str(files[0])).Load() for v in e.summary.value
+           if v.HasField("image")]
+    assert [(s, t) for s, t, _ in raw] == [(1, "val/mine")]
+    assert (raw[0][2].width, raw[0][2].height, raw[0][2].colorspace) == (3, 2, 3)
+    assert raw[0][2].encoded_image_string == png
+    shown = [list(v.tensor.string_val) for e in events[1:] for v in e.summary.value
+             if v.metadata.plugin_data.plugin_name == "images"]
+    assert shown == [[b"3", b"2", png]]
     for e in events[1:]:
         for v in e.summary.value:
+            if v.metadata.plugin_data.plugin_name == "images":
+                continue
             # the loader upgrades simple_value summaries to rank-0 tensors
             value = v.simple_value if v.HasField("simple_value") else float(v.tensor.float_val[0])
             scalars.setdefault(v.tag, []).append((e.step, value))

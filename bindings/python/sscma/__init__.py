@@ -564,6 +564,7 @@ class Trainer(_Handle):
                                          _text(config), ctypes.byref(ptr)))
         super().__init__(ptr, (model, train, val), ctx=model.ctx, uses=(model, train, val))
         self._callback: Any = None
+        self._val_callback: Any = None
         if callback is not None:
             self.set_callback(callback)
 
@@ -583,6 +584,30 @@ class Trainer(_Handle):
                 return 1
         self._callback = TRAIN_CALLBACK(trampoline) if callback is not None else TRAIN_CALLBACK()
         check(fn["sscma_trainer_set_callback"](self.handle, self._callback, None))
+
+    def set_val_callback(self, callback: Optional[Callable[[int, Dict[str, float]], Any]]) -> None:
+        """Sets (None: removes) the validation callback (sscma_trainer_set_val_callback).
+
+        The callback receives the number of finished epochs and the validation's results ({"accuracy/top1": ...})
+        after each validation during train(); it may call log_image. Returning True cancels training, and so does
+        an exception raised in it.
+        """
+        def trampoline(trainer: Any, epoch: int, metric: Any, user: Any) -> int:
+            del trainer, user
+            try:
+                return 1 if callback is not None and callback(int(epoch), _results(ctypes.c_void_p(metric))) else 0
+            except Exception:  # an exception in the callback stops training rather than crossing into C
+                return 1
+        self._val_callback = _lib.VAL_CALLBACK(trampoline) if callback is not None else _lib.VAL_CALLBACK()
+        check(fn["sscma_trainer_set_val_callback"](self.handle, self._val_callback, None))
+
+    def log_image(self, tag: str, png: bytes, step: int = -1) -> None:
+        """Adds a PNG file's bytes to the TensorBoard event file as an image summary (sscma_trainer_log_image).
+
+        step: TensorBoard's step; negative (default) is the number of finished epochs. Nothing is written before
+        training started or without a work_dir.
+        """
+        check(fn["sscma_trainer_log_image"](self.handle, tag.encode(), bytes(png), len(png), step))
 
     def train(self) -> None:
         """Trains until max_epochs or an early stop (sscma_trainer_train); Ctrl-C-style cancel raises SscmaError."""

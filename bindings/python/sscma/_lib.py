@@ -148,6 +148,8 @@ class Prediction(ctypes.Structure):
 
 
 TRAIN_CALLBACK = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(TrainProgress), ctypes.c_void_p)
+# sscma_val_callback: (trainer, epoch, metric, user_data)
+VAL_CALLBACK = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_int64, ctypes.c_void_p, ctypes.c_void_p)
 
 
 def _declare(name: str, restype: Any, *argtypes: Any) -> Any:
@@ -205,6 +207,8 @@ _FUNCS = {
     "sscma_export_verify": (c_ptr, c_char_p, c_ptr, P(VerifyReport)),
     "sscma_trainer_create": (c_ptr, c_ptr, c_ptr, c_char_p, P(c_ptr)),
     "sscma_trainer_set_callback": (c_ptr, TRAIN_CALLBACK, c_ptr),
+    "sscma_trainer_set_val_callback": (c_ptr, VAL_CALLBACK, c_ptr),
+    "sscma_trainer_log_image": (c_ptr, c_char_p, c_char_p, c_size, c_i64),
     "sscma_trainer_resume": (c_ptr, c_char_p),
     "sscma_trainer_train": (c_ptr,),
     "sscma_trainer_validate": (c_ptr, P(c_ptr)),
