@@ -1,5 +1,6 @@
 /*
- * Unit tests of SensorDataset's "features" (SSCMA's CWT + MTF accelerometer images). The expected images come from tests/golden/gen_sensor_features.py, which runs the
+ * Unit tests of SensorDataset's "features" (SSCMA's CWT + MTF accelerometer images) and of composing a SensorDataset
+ * into a new Edge Impulse export. The expected images come from tests/golden/gen_sensor_features.py, which runs the
  * reference libraries upstream calls (PyWavelets, scipy.signal, OpenCV, numpy).
  */
 #define _POSIX_C_SOURCE 200809L
@@ -200,6 +201,128 @@ static void config_errors(void)
     }
 }
 
+/* The windows of `ds` (channel-major floats) with their class names, in order. */
+static int64_t windows_of(sscma_dataset *ds, float **out, const char ***names)
+{
+    int64_t n = 0;
+    CHECK_OK(sscma_dataset_size(ds, &n));
+    *out = calloc((size_t)(n > 0 ? n : 1), 3 * 7 * sizeof **out);
+    *names = calloc((size_t)(n > 0 ? n : 1), sizeof **names);
+    for (int64_t i = 0; i < n; i++) {
+        sscma_sample *s = NULL;
+        sscma_tensor *view = NULL;
+        const float *d = NULL;
+        int32_t label = -1;
+        CHECK_OK(sscma_dataset_get(ds, i, &s));
+        CHECK_OK(sscma_sample_image(s, &view));
+        CHECK_OK(sscma_tensor_data(view, (void **)&d));
+        CHECK_OK(sscma_sample_label(s, &label));
+        if (d != NULL)
+            memcpy(*out + i * 21, d, 21 * sizeof **out);
+        CHECK_OK(sscma_dataset_class_name(ds, label, &(*names)[i]));
+        sscma_sample_destroy(s);
+    }
+    return n;
+}
+
+/*
+ * compose -> SensorDataset: every composed recording is one of the source's windows (7 rows of 3 axes, a tail's
+ * zero padding included) with its class; the classes drawn are the chosen ones; the same config gives the same
+ * files; the image keys are refused; feature images are refused.
+ */
+static void compose_round_trip(void)
+{
+    char root[160], out[200], path[300], cfg[900];
+    snprintf(root, sizeof root, "%s/compose-src", tmpdir);
+    snprintf(out, sizeof out, "%s/composed", tmpdir);
+    const char *dirs[] = {"", "/training"};
+    make_dirs(root, dirs, 2);
+    static const char *const recs[3][2] = {{"up", "0,1,2,3\n"}, {"down", "0,-1,-2,-3\n"}, {"wave", "0,5,0,-5\n"}};
+    char text[4096];
+    size_t len = (size_t)snprintf(text, sizeof text, "{\"version\": 1, \"files\": [");
+    for (int k = 0; k < 3; k++) {
+        char body[2048];
+        size_t b = (size_t)snprintf(body, sizeof body, "t,x,y,z\n");
+        for (int r = 0; r < 20; r++) /* 20 rows every 20 ms: (r + k, 2 r, r * r / 10) */
+            b += (size_t)snprintf(body + b, sizeof body - b, "%d,%d,%d,%.1f\n", 20 * r, r + k, 2 * r,
+                                  r * r / 10.0);
+        snprintf(path, sizeof path, "%s/training/%s.csv", root, recs[k][0]);
+        write_text(path, body);
+        len += (size_t)snprintf(text + len, sizeof text - len, "%s{\"path\": \"training/%s.csv\", \"category\": "
+                                "\"training\", \"label\": {\"label\": \"%s\"}}", k ? "," : "", recs[k][0], recs[k][0]);
+    }
+    snprintf(text + len, sizeof text - len, "]}");
+    snprintf(path, sizeof path, "%s/info.labels", root);
+    write_text(path, text);
+    snprintf(cfg, sizeof cfg, "{\"type\": \"SensorDataset\", \"data_root\": \"%s\", \"data_prefix\": \"training\", "
+             "\"window_size\": 7, \"stride\": 5}", root);
+    sscma_dataset *src = NULL, *back = NULL, *test = NULL;
+    float *sw = NULL, *bw = NULL;
+    const char **sn = NULL, **bn = NULL;
+    CHECK_OK(sscma_dataset_open(ctx, cfg, &src));
+    if (src == NULL)
+        return;
+    const int64_t ns = windows_of(src, &sw, &sn);
+    CHECK_INT_EQ(ns, 12); /* starts 0, 5, 10, 15 (a tail of 5 rows, 0.8 * 7 < 6: kept) per recording */
+    snprintf(cfg, sizeof cfg, "{\"out_dir\": \"%s\", \"splits\": {\"train\": 9, \"valid\": 3, \"test\": 1}, "
+             "\"classes\": [0, 2], \"seed\": 7}", out);
+    CHECK_OK(sscma_compose_detection(src, cfg));
+    snprintf(cfg, sizeof cfg, "{\"type\": \"SensorDataset\", \"data_root\": \"%s\", \"data_prefix\": \"training\", "
+             "\"window_size\": 7, \"stride\": 7}", out);
+    CHECK_OK(sscma_dataset_open(ctx, cfg, &back));
+    snprintf(cfg, sizeof cfg, "{\"type\": \"SensorDataset\", \"data_root\": \"%s\", \"data_prefix\": \"testing\", "
+             "\"window_size\": 7, \"stride\": 7}", out);
+    CHECK_OK(sscma_dataset_open(ctx, cfg, &test));
+    int64_t nt = 0;
+    CHECK_OK(sscma_dataset_size(test, &nt));
+    CHECK_INT_EQ(nt, 4); /* valid + test */
+    const int64_t nb = back != NULL ? windows_of(back, &bw, &bn) : 0;
+    CHECK_INT_EQ(nb, 9);
+    bool drew[3] = {false, false, false};
+    for (int64_t i = 0; i < nb; i++) {
+        int64_t match = -1;
+        for (int64_t j = 0; j < ns && match < 0; j++)
+            if (memcmp(bw + i * 21, sw + j * 21, 21 * sizeof *sw) == 0 && strcmp(bn[i], sn[j]) == 0)
+                match = j;
+        CHECK(match >= 0);
+        CHECK(strcmp(bn[i], "down") != 0); /* class 1 not chosen */
+        for (int k = 0; k < 3; k++)
+            drew[k] |= strcmp(bn[i], recs[k][0]) == 0;
+    }
+    CHECK(drew[0] && drew[2]);
+    /* the same config: the same files */
+    size_t size_a = 0, size_b = 0;
+    snprintf(path, sizeof path, "%s/training/000004.json", out);
+    char *a = read_all(path, &size_a);
+    snprintf(cfg, sizeof cfg, "{\"out_dir\": \"%s\", \"splits\": {\"train\": 9, \"valid\": 3, \"test\": 1}, "
+             "\"classes\": [0, 2], \"seed\": 7}", out);
+    CHECK_OK(sscma_compose_detection(src, cfg));
+    char *b = read_all(path, &size_b);
+    CHECK(a != NULL && b != NULL && size_a == size_b && memcmp(a, b, size_a) == 0);
+    CHECK(a != NULL && strstr(a, "\"interval_ms\":20.0,") != NULL); /* the source's interval */
+    free(a), free(b);
+    /* image keys, classes out of range */
+    snprintf(cfg, sizeof cfg, "{\"out_dir\": \"%s\", \"image_size\": 96}", out);
+    CHECK_FAILS(sscma_compose_detection(src, cfg), SSCMA_ERR_CONFIG, "compose: unknown key 'image_size'");
+    snprintf(cfg, sizeof cfg, "{\"out_dir\": \"%s\", \"classes\": [3]}", out);
+    CHECK_FAILS(sscma_compose_detection(src, cfg), SSCMA_ERR_CONFIG,
+                "compose: classes[0]: expected a class index of the source 0..2, got 3");
+    sscma_dataset_destroy(src);
+    /* feature images are not recordings */
+    snprintf(cfg, sizeof cfg, "{\"type\": \"SensorDataset\", \"data_root\": \"%s\", \"data_prefix\": \"training\", "
+             "\"window_size\": 40, \"features\": {\"type\": \"CwtMtf\", \"mean\": 0, \"std\": 1}}", root);
+    src = NULL;
+    CHECK_OK(sscma_dataset_open(ctx, cfg, &src));
+    snprintf(cfg, sizeof cfg, "{\"out_dir\": \"%s\"}", out);
+    if (src != NULL)
+        CHECK_FAILS(sscma_compose_detection(src, cfg), SSCMA_ERR_UNSUPPORTED,
+                    "compose: the source SensorDataset gives feature images");
+    sscma_dataset_destroy(src);
+    sscma_dataset_destroy(back);
+    sscma_dataset_destroy(test);
+    free(sw), free(bw), free(sn), free(bn);
+}
+
 int main(int argc, char **argv)
 {
     if (golden_load(&gold, GOLDEN_DIR "/sensor_features.bin") != 0) {
@@ -210,6 +333,7 @@ int main(int argc, char **argv)
         TEST_CASE(features_match_upstream),
         TEST_CASE(statistics_from_the_training_split),
         TEST_CASE(config_errors),
+        TEST_CASE(compose_round_trip),
     };
     int rc = data_test_main(argc, argv, cases, TEST_COUNT(cases));
     golden_free(&gold);
