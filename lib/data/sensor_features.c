@@ -27,8 +27,8 @@ static const sscma_field feature_fields[] = {
     SSCMA_FIELD_LIST_AS("scales", sensor_features_cfg, scales, offsetof(sensor_features_cfg, n_scales), 2, 1, 1, 4096,
                         0),
     SSCMA_FIELD_RANGE(sensor_features_cfg, size, 32, 2, 1024),
-    SSCMA_FIELD_RANGE(sensor_features_cfg, mtf_bins, 64, 2, 4096),
-    SSCMA_FIELD_RANGE(sensor_features_cfg, fir_taps, 200, 1, 1 << 16),
+    SSCMA_FIELD_RANGE(sensor_features_cfg, mtf_bins, 64, 2, 1024),
+    SSCMA_FIELD_RANGE(sensor_features_cfg, fir_taps, 200, 1, 4096),
     SSCMA_FIELD_RANGE(sensor_features_cfg, cwt_precision, 12, 4, 20),
     SSCMA_FIELD_RANGE(sensor_features_cfg, cutoff, 90.0, 0.0, INFINITY),
     SSCMA_FIELD_RANGE(sensor_features_cfg, sample_rate, 115200.0, 0.0, INFINITY),
@@ -91,6 +91,12 @@ sscma_status sscma_sensor_features_plan(const sscma_context *ctx, const sensor_f
                                         sensor_features_plan **out)
 {
     const int64_t N = (int64_t)1 << cfg->cwt_precision, S = cfg->scales[1] - cfg->scales[0] + 1;
+    /* a wild configuration is an error, not an open that runs for hours: the CWT's products per axis and window */
+    const double work = (double)len * (double)S * (16.0 * (cfg->scales[0] + cfg->scales[1]) / 2.0 + 1.0);
+    if (work > 4e9)
+        return sscma_fail(SSCMA_ERR_CONFIG, "SensorDataset", "features: the CWT of a window of %lld steps at scales "
+                          "%d..%d would take %.3g multiply-adds per axis (at most 4e9): lower window_size or the scales",
+                          (long long)len, (int)cfg->scales[0], (int)cfg->scales[1], work);
     sensor_features_plan *p = sscma_calloc(ctx, 1, sizeof *p);
     double *int_psi = sscma_malloc(ctx, (size_t)N * sizeof *int_psi);
     int64_t total = 0;
@@ -230,7 +236,7 @@ static void mtf_image(const sensor_features_plan *p, const float *series, double
         int64_t d = 0;
         for (int64_t k = 0; k < B; k++)
             d += (k == B - 1 ? 1.0 : (double)k * (1.0 / (double)(B - 1))) <= v;
-        symbols[i] = (int32_t)((d == B ? B - 1 : d) - 1);
+        symbols[i] = (int32_t)((d == B || d == 0 ? B - 1 : d) - 1); /* d 0: NaN, which numpy puts past the end */
     }
     memset(counts, 0, (size_t)(B * B) * sizeof *counts);
     for (int64_t i = 0; i + 1 < Z; i++)

@@ -199,6 +199,12 @@ static void config_errors(void)
         CHECK_FAILS(sscma_dataset_open(ctx, cfg, &ds), SSCMA_ERR_CONFIG, cases[i].message);
         CHECK(ds == NULL);
     }
+    /* a CWT that would run for hours is refused before it starts */
+    sscma_dataset *ds = NULL;
+    snprintf(cfg, sizeof cfg, "{\"type\": \"SensorDataset\", \"ann_file\": \"%s\", \"window_size\": 1048576, "
+             "\"features\": {\"type\": \"CwtMtf\", \"mean\": 0, \"std\": 1}}", path);
+    CHECK_FAILS(sscma_dataset_open(ctx, cfg, &ds), SSCMA_ERR_CONFIG, "SensorDataset: features: the CWT of a window of "
+                "1048576 steps at scales 10..25 would take 4.71e+09 multiply-adds per axis (at most 4e9)");
 }
 
 /* The windows of `ds` (channel-major floats) with their class names, in order. */
