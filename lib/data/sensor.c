@@ -23,6 +23,11 @@
  * The windows stay in memory as floats, axis-major ([axes][window_size] each, SSCMA's flatten order); the loader
  * copies them into [N, 1, 1, axes * window_size] batches (flatten, SSCMA's default) or [N, 1, window_size, axes]
  * (flatten false: one row of window_size time steps with an axis per channel, NHWC).
+ *
+ * With "features" (sensor_features.c: SSCMA's CWT + MTF images) the values are quantised and standardised instead
+ * of the per-axis mean/std, and after cutting each window becomes 2 * axes images of size x size (stored the same
+ * way, channel-major); the loader gives [N, size, size, 2 * axes]. Without features.mean/std a first pass over the
+ * stats_prefix split's recordings (feature_stats) computes them.
  */
 #define _POSIX_C_SOURCE 200809L
 
