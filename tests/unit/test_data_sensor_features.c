@@ -207,6 +207,74 @@ static void config_errors(void)
                 "1048576 steps at scales 10..25 would take 4.71e+09 multiply-adds per axis (at most 4e9)");
 }
 
+/*
+ * sscma_predict takes a feature sample ([2, 1024] for one axis, channel-major) for a model whose input is
+ * [1, 32, 32, 2]: the model's input holds the loader's NHWC batch exactly, and the scores are the model's own.
+ */
+static void predict_takes_feature_images(void)
+{
+    char path[200], cfg[600];
+    snprintf(path, sizeof path, "%s/predict.csv", tmpdir);
+    char text[2048];
+    size_t len = (size_t)snprintf(text, sizeof text, "t,x\n");
+    for (int r = 0; r < 64; r++) /* one axis */
+        len += (size_t)snprintf(text + len, sizeof text - len, "%d,%.3f\n", 16 * r, 3.0 * sin(0.4 * r) + 0.01 * r);
+    write_text(path, text);
+    snprintf(cfg, sizeof cfg, "{\"type\": \"SensorDataset\", \"ann_file\": \"%s\", \"window_size\": 64, "
+             "\"features\": {\"type\": \"CwtMtf\", \"mean\": 1, \"std\": 4}}", path);
+    sscma_dataset *ds = NULL;
+    sscma_loader *l = NULL;
+    sscma_model *m = NULL;
+    sscma_qmodel *q = NULL;
+    sscma_sample *s = NULL;
+    sscma_tensor *in = NULL, *logits = NULL, *win = NULL, *labels = NULL;
+    CHECK_OK(sscma_dataset_open(ctx, cfg, &ds));
+    CHECK_OK(sscma_model_create(ctx, "{\"type\": \"ImageClassifier\", \"input_size\": [32, 32], \"backbone\": "
+                                "{\"type\": \"MobileNetV2\", \"widen_factor\": 0.35, \"in_channels\": 2}, "
+                                "\"head\": {\"type\": \"LinearClsHead\", \"num_classes\": 4}}", &m));
+    if (ds == NULL || m == NULL)
+        goto done;
+    CHECK_OK(sscma_loader_create(ctx, ds, "{\"batch_size\": 1}", &l));
+    CHECK_OK(sscma_model_prepare(m, 1, 0));
+    CHECK_OK(sscma_model_input(m, "image", &in));
+    const int64_t ldims[1] = {1};
+    int64_t count = 0;
+    CHECK_OK(sscma_tensor_create(ctx, SSCMA_DTYPE_I32, 1, ldims, &labels));
+    CHECK_OK(sscma_loader_start_epoch(l, 0));
+    CHECK_OK(sscma_loader_next(l, in, labels, &count));
+    CHECK_OK(sscma_model_forward(m));
+    CHECK_OK(sscma_model_output(m, "logits", &logits));
+    const float *z = NULL;
+    CHECK_OK(sscma_tensor_data(logits, (void **)&z));
+    if (z == NULL)
+        goto done;
+    double p[4], sum = 0.0;
+    for (int k = 0; k < 4; k++)
+        sum += p[k] = exp((double)z[k] - (double)z[0]);
+    CHECK_OK(sscma_qmodel_from_model(m, &q));
+    CHECK_OK(sscma_dataset_get(ds, 0, &s));
+    CHECK_OK(sscma_sample_image(s, &win));
+    sscma_prediction r[8];
+    int32_t n = 0;
+    CHECK_OK(sscma_predict(q, win, NULL, r, 8, &n));
+    CHECK_INT_EQ(n, 4);
+    for (int32_t k = 0; k < n && k < 4; k++)
+        CHECK_NEAR(r[k].score, p[r[k].class_id] / sum, 1e-5);
+    sscma_tensor *qin = NULL;
+    const float *a = NULL, *b = NULL;
+    CHECK_OK(sscma_qmodel_input(q, 0, &qin));
+    CHECK_OK(sscma_tensor_data(qin, (void **)&a));
+    CHECK_OK(sscma_tensor_data(in, (void **)&b));
+    CHECK(a != NULL && b != NULL && memcmp(a, b, 32 * 32 * 2 * sizeof *a) == 0);
+done:
+    sscma_tensor_destroy(labels);
+    sscma_sample_destroy(s);
+    sscma_qmodel_destroy(q);
+    sscma_loader_destroy(l);
+    sscma_model_destroy(m);
+    sscma_dataset_destroy(ds);
+}
+
 /* The windows of `ds` (channel-major floats) with their class names, in order. */
 static int64_t windows_of(sscma_dataset *ds, float **out, const char ***names)
 {
@@ -340,6 +408,7 @@ int main(int argc, char **argv)
         TEST_CASE(statistics_from_the_training_split),
         TEST_CASE(config_errors),
         TEST_CASE(compose_round_trip),
+        TEST_CASE(predict_takes_feature_images),
     };
     int rc = data_test_main(argc, argv, cases, TEST_COUNT(cases));
     golden_free(&gold);
