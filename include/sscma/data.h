@@ -87,7 +87,9 @@ SSCMA_API sscma_status sscma_sample_keypoints(const sscma_sample *sample, int32_
  *    "classes": [0, 1, 7, 8], "objects": [1, 5], "scale": [1.0, 1.5], "max_iou": 0.1, "seed": 0, "name": "fashion"}
  * (docs/data.md gives the defaults). "format": "meter" writes one object per image and a MeterData index of its
  * box centre and top-left corner instead (a keypoint set); "backgrounds": "<folder>" pastes onto its photos. Every file is written atomically, the annotation file of a split last. The same
- * config gives the same files. Errors: SSCMA_ERR_CONFIG (the message names the key), SSCMA_ERR_IO naming the path.
+ * config gives the same files. A SensorDataset source gives a new Edge Impulse export of its windows instead
+ * (keys out_dir, splits, classes, seed; docs/data.md). Errors: SSCMA_ERR_CONFIG (the message names the key),
+ * SSCMA_ERR_IO naming the path, SSCMA_ERR_UNSUPPORTED for other windows (audio, feature images).
  */
 SSCMA_API sscma_status sscma_compose_detection(const sscma_dataset *source, const char *config_json);
 

@@ -483,6 +483,143 @@ static sscma_status compose_split(const sscma_dataset *src, const compose_cfg *c
     return st;
 }
 
+/*
+ * A SensorDataset's windows composed into a new Edge Impulse export: out_dir/info.labels (written last) and one data
+ * acquisition JSON per window, out_dir/training/NNNNNN.json (splits.train of them) and out_dir/testing/NNNNNN.json
+ * (splits.valid + splits.test: Edge Impulse has no third split). Each window is drawn as compose draws an image's
+ * objects: a class uniformly among `classes`, then one of its windows, from the seed. A window's values are written
+ * as the source gives them (after its resampling and normalisation), one row per time step, at the source's
+ * interval; axes are named axis1..axisN.
+ */
+typedef struct window_keys {
+    const char *out_dir;
+    json_t *splits;
+    int32_t classes[256], n_classes;
+    int64_t seed;
+} window_keys;
+
+static const sscma_field window_fields[] = {
+    SSCMA_FIELD_STRING(window_keys, out_dir, NULL),
+    SSCMA_FIELD_JSON_AS("splits", window_keys, splits),
+    SSCMA_FIELD_LIST_AS("classes", window_keys, classes, offsetof(window_keys, n_classes), 1, 0, 0, INT32_MAX, 0),
+    SSCMA_FIELD_RANGE(window_keys, seed, 0, 0, INFINITY),
+    SSCMA_FIELD_END,
+};
+
+/* One window (source numbering) as a data acquisition JSON document. */
+static json_t *window_document(const sscma_dataset *src, int64_t sample)
+{
+    const int64_t k = src->subset != NULL ? src->subset[sample] : sample;
+    const int64_t A = src->window_channels, W = src->window_len;
+    const float *w = src->windows + k * A * W;
+    json_t *sensors = json_array(), *values = json_array();
+    for (int64_t a = 0; a < A; a++) {
+        char name[32];
+        snprintf(name, sizeof name, "axis%lld", (long long)a + 1);
+        json_array_append_new(sensors, json_pack("{s:s,s:s}", "name", name, "units", "N/A"));
+    }
+    for (int64_t t = 0; t < W; t++) {
+        json_t *row = json_array();
+        for (int64_t a = 0; a < A; a++)
+            json_array_append_new(row, json_real((double)w[a * W + t]));
+        json_array_append_new(values, row);
+    }
+    return json_pack("{s:{s:s,s:s},s:s,s:{s:s,s:f,s:o,s:o}}", "protected", "ver", "v1", "alg", "none", "signature",
+                     "0000000000000000000000000000000000000000000000000000000000000000", "payload", "device_type",
+                     "libsscma compose", "interval_ms", src->window_interval_ms, "sensors", sensors, "values", values);
+}
+
+static sscma_status compose_windows(const sscma_dataset *src, json_t *cfg)
+{
+    if (strcmp(src->type, "SensorDataset") != 0)
+        return sscma_fail(SSCMA_ERR_UNSUPPORTED, WHERE, "composing a %s is not supported (sensor windows are: a "
+                          "SensorDataset)", src->type);
+    if (src->window_h > 0)
+        return sscma_fail(SSCMA_ERR_UNSUPPORTED, WHERE, "the source SensorDataset gives feature images (its "
+                          "\"features\"): compose from the dataset without them, which gives the recordings' rows");
+    if (src->n_classes < 1)
+        return sscma_fail(SSCMA_ERR_CONFIG, WHERE, "the source must be a classification dataset (a SensorDataset "
+                          "of one recording has no class)");
+    if (!(src->window_interval_ms > 0.0))
+        return sscma_fail(SSCMA_ERR_CONFIG, WHERE, "the source's sampling interval is unknown (recordings of one "
+                          "row): set the SensorDataset's frequency");
+    window_keys k;
+    if (sscma_schema_read(window_fields, cfg, WHERE, NULL, &k) != SSCMA_OK)
+        return SSCMA_ERR_CONFIG;
+    compose_cfg *c = sscma_calloc(src->ctx, 1, sizeof *c);
+    if (c == NULL)
+        return SSCMA_FAIL(SSCMA_ERR_OUT_OF_MEMORY, "cannot allocate");
+    sscma_status st = SSCMA_OK;
+    compose_splits splits = {200, 50, 0};
+    if (k.out_dir == NULL || k.out_dir[0] == '\0' || strlen(k.out_dir) >= sizeof c->out_dir - 64)
+        st = sscma_schema_expected(WHERE, NULL, "out_dir", "the dataset folder to write (at most 1983 bytes)",
+                                   json_object_get(cfg, "out_dir"));
+    else if (k.splits != NULL && sscma_schema_read(split_fields, k.splits, WHERE, "splits", &splits) != SSCMA_OK)
+        st = SSCMA_ERR_CONFIG;
+    if (st == SSCMA_OK) {
+        snprintf(c->out_dir, sizeof c->out_dir, "%s", k.out_dir);
+        c->seed = (uint64_t)k.seed;
+        c->n_classes = k.n_classes == 0 ? (src->n_classes < 256 ? src->n_classes : 256) : 0;
+        for (int32_t i = 0; i < c->n_classes; i++)
+            c->classes[i] = i;
+    }
+    for (int32_t i = 0; st == SSCMA_OK && i < k.n_classes; i++) {
+        if (k.classes[i] >= src->n_classes) {
+            char at[32], expected[64];
+            snprintf(expected, sizeof expected, "a class index of the source 0..%d", (int)src->n_classes - 1);
+            st = sscma_schema_expected(WHERE, sscma_schema_index(at, sizeof at, "classes", (size_t)i), NULL,
+                                       expected, json_array_get(json_object_get(cfg, "classes"), (size_t)i));
+        } else
+            c->classes[c->n_classes++] = k.classes[i];
+    }
+    int64_t *members[256] = {0}, counts[256] = {0};
+    if (st == SSCMA_OK)
+        st = index_classes(src, c, members, counts);
+    static const char *const categories[2] = {"training", "testing"};
+    const int64_t sizes[2] = {splits.train, splits.valid + splits.test};
+    char dir[2200], path[2300];
+    json_t *files = json_array();
+    if (st == SSCMA_OK)
+        st = make_dir(c->out_dir);
+    for (int32_t split = 0; st == SSCMA_OK && split < 2; split++) {
+        snprintf(dir, sizeof dir, "%s/%s", c->out_dir, categories[split]);
+        if (sizes[split] > 0)
+            st = make_dir(dir);
+        for (int64_t i = 0; st == SSCMA_OK && i < sizes[split]; i++) {
+            rng r = {sscma_hash64(c->seed * 0x100000001b3ULL + (uint64_t)split * 0x9e37ULL + (uint64_t)i)};
+            int32_t cls = (int32_t)below(&r, c->n_classes);
+            json_t *doc = window_document(src, members[cls][below(&r, counts[cls])]);
+            char *text = doc != NULL ? sscma_json_dumps(src->ctx, doc, JSON_COMPACT) : NULL;
+            json_decref(doc);
+            char name[32];
+            snprintf(name, sizeof name, "%06lld", (long long)i);
+            snprintf(path, sizeof path, "%s/%s.json", dir, name);
+            st = text == NULL ? sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, WHERE, "cannot format %s", path)
+                              : sscma_write_file_atomic(path, text, strlen(text));
+            sscma_mfree(src->ctx, text);
+            snprintf(path, sizeof path, "%s/%s.json", categories[split], name);
+            if (st == SSCMA_OK && json_array_append_new(files, json_pack("{s:s,s:s,s:s,s:{s:s,s:s}}", "path", path,
+                                                        "name", name, "category", categories[split], "label", "type",
+                                                        "label", "label", src->class_names[c->classes[cls]])) != 0)
+                st = sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, WHERE, "cannot grow the index");
+        }
+    }
+    if (st == SSCMA_OK) { /* the index last: an interrupted run leaves no info.labels */
+        json_t *index = json_pack("{s:i,s:O}", "version", 1, "files", files);
+        char *text = index != NULL ? sscma_json_dumps(src->ctx, index, JSON_INDENT(1)) : NULL;
+        json_decref(index);
+        snprintf(path, sizeof path, "%s/info.labels", c->out_dir);
+        st = text == NULL ? sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, WHERE, "cannot format %s", path)
+                          : sscma_write_file_atomic(path, text, strlen(text));
+        sscma_mfree(src->ctx, text);
+    }
+    json_decref(files);
+    for (int32_t i = 0; i < 256; i++)
+        sscma_mfree(src->ctx, members[i]);
+    sscma_mfree(src->ctx, c);
+    return st;
+}
+
 sscma_status sscma_compose_detection(const sscma_dataset *source, const char *config_json)
 {
     SSCMA_REQUIRE_NONNULL(source);
@@ -491,6 +628,11 @@ sscma_status sscma_compose_detection(const sscma_dataset *source, const char *co
     json_t *cfg = json_loads(config_json, 0, &err);
     if (cfg == NULL)
         return SSCMA_FAIL(SSCMA_ERR_CONFIG, "compose config: line %d, column %d: %s", err.line, err.column, err.text);
+    if (source->kind == DATASET_WINDOWS) { /* windows: a new Edge Impulse export, with keys of its own */
+        sscma_status wst = compose_windows(source, cfg);
+        json_decref(cfg);
+        return wst;
+    }
     compose_cfg *c = sscma_calloc(source->ctx, 1, sizeof *c);
     if (c != NULL)
         c->photos.ctx = source->ctx; /* the background photos' paths */
@@ -499,9 +641,6 @@ sscma_status sscma_compose_detection(const sscma_dataset *source, const char *co
                                  : parse(source, cfg, c);
     if (st == SSCMA_OK && (source->kind == DATASET_BOXES || source->n_classes < 1))
         st = sscma_fail(SSCMA_ERR_CONFIG, WHERE, "the source must be a classification dataset");
-    else if (st == SSCMA_OK && source->kind == DATASET_WINDOWS)
-        st = sscma_fail(SSCMA_ERR_UNSUPPORTED, WHERE, "composing windows of sensor values is not supported yet (the "
-                        "source is a %s)", source->type);
     if (st == SSCMA_OK)
         st = index_classes(source, c, members, counts);
     if (st == SSCMA_OK)

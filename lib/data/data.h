@@ -46,6 +46,11 @@ struct sscma_dataset {
     float *windows;
     int64_t window_len, window_channels;
     bool window_flat;
+    /* window_h > 0: each channel's window_len values are a window_h x (window_len / window_h) image, row-major (the
+     * "features" option); the loader gives [N, window_h, window_len / window_h, C]. window_interval_ms: the rows'
+     * interval (what compose writes), 0 if unknown. */
+    int64_t window_h;
+    double window_interval_ms;
     char *report; /* the last check's report */
     /*
      * on_defect "skip": a record-level defect (a bad box, an unknown category, a duplicate id, a missing image) does

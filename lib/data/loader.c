@@ -493,8 +493,9 @@ sscma_status sscma_loader_create(sscma_context *ctx, sscma_dataset *dataset, con
         if (json_array_size(lc.pipeline) > 0)
             st = SSCMA_FAIL(SSCMA_ERR_CONFIG, "a %s gives windows of sensor values; its pipeline takes no image "
                             "transforms (got %zu)", dataset->type, json_array_size(lc.pipeline));
-        l->out_h = 1;
-        l->out_w = dataset->window_flat ? 1 : dataset->window_len;
+        l->out_h = dataset->window_h > 0 ? dataset->window_h : 1;
+        l->out_w = dataset->window_h > 0 ? dataset->window_len / dataset->window_h
+                   : dataset->window_flat ? 1 : dataset->window_len;
         l->out_c = dataset->window_flat ? dataset->window_len * dataset->window_channels : dataset->window_channels;
     } else if (st == SSCMA_OK) {
         /* the batch shape: from the pipeline, or the images themselves when they all have one size */

@@ -23,6 +23,11 @@
  * The windows stay in memory as floats, axis-major ([axes][window_size] each, SSCMA's flatten order); the loader
  * copies them into [N, 1, 1, axes * window_size] batches (flatten, SSCMA's default) or [N, 1, window_size, axes]
  * (flatten false: one row of window_size time steps with an axis per channel, NHWC).
+ *
+ * With "features" (sensor_features.c: SSCMA's CWT + MTF images) the values are quantised and standardised instead
+ * of the per-axis mean/std, and after cutting each window becomes 2 * axes images of size x size (stored the same
+ * way, channel-major); the loader gives [N, size, size, 2 * axes]. Without features.mean/std a first pass over the
+ * stats_prefix split's recordings (feature_stats) computes them.
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -37,6 +42,7 @@
 #include "core/file.h"
 #include "core/schema.h"
 #include "data/data.h"
+#include "data/sensor_features.h"
 
 #define TYPE "SensorDataset"
 #define MAX_AXES 64
@@ -48,7 +54,7 @@ typedef struct sensor_cfg {
     bool flatten, multi_label;
     double mean[MAX_AXES], std[MAX_AXES];
     int32_t n_mean, n_std;
-    json_t *classes;
+    json_t *classes, *features;
 } sensor_cfg;
 
 static const sscma_field sensor_fields[] = {
@@ -68,6 +74,7 @@ static const sscma_field sensor_fields[] = {
     SSCMA_FIELD_LIST_AS("mean", sensor_cfg, mean, offsetof(sensor_cfg, n_mean), 1, 0.0, -INFINITY, INFINITY, 0),
     SSCMA_FIELD_LIST_AS("std", sensor_cfg, std, offsetof(sensor_cfg, n_std), 1, 1.0, 1e-12, INFINITY, 0),
     SSCMA_FIELD_JSON_AS("classes", sensor_cfg, classes),
+    SSCMA_FIELD_JSON_AS("features", sensor_cfg, features),
     SSCMA_FIELD_KEY("source"),
     SSCMA_FIELD_KEY("metainfo"),
     SSCMA_FIELD_END,
@@ -92,6 +99,10 @@ typedef struct builder {
     float *windows;    /* count * axes * window_size */
     int32_t *labels;
     int64_t count, cap;
+    const sensor_features_cfg *features; /* NULL: none */
+    bool stats_only;   /* the features' statistics pass: count the values, cut nothing */
+    double stats_mean, stats_m2;
+    int64_t stats_n;
 } builder;
 
 static bool is_csv(const char *path)
@@ -425,8 +436,24 @@ static sscma_status add_sample(builder *b, const char *path, int32_t label)
     else if ((b->cfg->n_mean > 1 && b->cfg->n_mean != s.axes) || (b->cfg->n_std > 1 && b->cfg->n_std != s.axes))
         st = sscma_fail(SSCMA_ERR_CONFIG, TYPE, "mean and std: expected 1 or %d values (one per axis), got %d and %d",
                         (int)s.axes, (int)b->cfg->n_mean, (int)b->cfg->n_std);
-    else if ((st = resample(b->ds, &s, b->interval, path, &bad)) == SSCMA_OK && !bad) {
-        if (b->cfg->n_mean > 0 || b->cfg->n_std > 0)
+    else if ((st = resample(b->ds, &s, b->interval, path, &bad)) == SSCMA_OK && !bad && b->stats_only) {
+        /* the raw values (upstream estimates before quantising), merged by Chan's pairwise update */
+        const int64_t n = s.n * s.axes;
+        double mean = 0.0, m2 = 0.0;
+        for (int64_t i = 0; i < n; i++)
+            mean += s.rows[i];
+        mean /= (double)n;
+        for (int64_t i = 0; i < n; i++)
+            m2 += (s.rows[i] - mean) * (s.rows[i] - mean);
+        const double total = (double)(b->stats_n + n), delta = mean - b->stats_mean;
+        b->stats_m2 += m2 + delta * delta * (double)b->stats_n * (double)n / total;
+        b->stats_mean += delta * (double)n / total;
+        b->stats_n += n;
+    } else if (st == SSCMA_OK && !bad) {
+        if (b->features != NULL)
+            for (int64_t i = 0; i < s.n * s.axes; i++)
+                s.rows[i] = sscma_sensor_features_scale(b->features, s.rows[i]);
+        else if (b->cfg->n_mean > 0 || b->cfg->n_std > 0)
             for (int64_t r = 0; r < s.n; r++)
                 for (int32_t a = 0; a < s.axes; a++) {
                     double mean = b->cfg->n_mean == 0 ? 0.0 : b->cfg->mean[b->cfg->n_mean > 1 ? a : 0];
@@ -476,6 +503,82 @@ static sscma_status locate_index(const sensor_cfg *c, char *path, size_t size, c
                       c->data_prefix[0] ? " (nor " : "", c->data_prefix[0] ? root_path : "");
 }
 
+/*
+ * The features' global mean and std when the config gives none: over the raw values of the stats_prefix split of the
+ * same index (every axis pooled; population std, as upstream's estimator), or of `single` (one recording).
+ */
+static sscma_status feature_stats(sscma_dataset *ds, const sensor_cfg *c, const char *single, sensor_features_cfg *f)
+{
+    sensor_cfg t = *c;
+    t.data_prefix = f->stats_prefix;
+    builder b = {.ds = ds, .cfg = &t, .stats_only = true};
+    char path[1100], base[1100];
+    const char *category = NULL;
+    sscma_status st = SSCMA_OK;
+    if (single != NULL)
+        st = add_sample(&b, single, -1);
+    else if ((st = locate_index(&t, path, sizeof path, base, sizeof base, &category)) != SSCMA_OK)
+        return sscma_fail(SSCMA_ERR_CONFIG, TYPE, "features: no mean and std given, and the %s split to compute them "
+                          "over cannot be read (%s): set features.mean and features.std, or features.stats_prefix",
+                          f->stats_prefix, sscma_last_error());
+    else {
+        json_error_t err;
+        json_t *index = json_load_file(path, 0, &err);
+        json_t *files = json_object_get(index, "files");
+        if (index == NULL)
+            st = sscma_fail(SSCMA_ERR_FORMAT, path, "line %d, column %d: %s", err.line, err.column, err.text);
+        for (size_t i = 0; st == SSCMA_OK && i < json_array_size(files); i++) {
+            json_t *entry = json_array_get(files, i);
+            const char *file = json_string_value(json_object_get(entry, "path"));
+            const char *cat = json_string_value(json_object_get(entry, "category"));
+            if (file == NULL || (category != NULL && (cat == NULL || strcmp(cat, category) != 0)))
+                continue; /* the split's own open reports a missing path */
+            char sample[2300];
+            snprintf(sample, sizeof sample, "%s/%s", base, file);
+            st = add_sample(&b, sample, -1);
+        }
+        json_decref(index);
+    }
+    if (st == SSCMA_OK && b.stats_n == 0)
+        st = sscma_fail(SSCMA_ERR_CONFIG, TYPE, "features: no value in the %s split to compute the mean and std over: "
+                        "set features.mean and features.std", single != NULL ? "recording's" : f->stats_prefix);
+    if (st == SSCMA_OK && !(b.stats_m2 > 0.0))
+        st = sscma_fail(SSCMA_ERR_CONFIG, TYPE, "features: every value of the %s split is %g (std 0): set "
+                        "features.mean and features.std", single != NULL ? "recording" : f->stats_prefix, b.stats_mean);
+    if (st != SSCMA_OK)
+        return st;
+    f->mean = b.stats_mean, f->std = sqrt(b.stats_m2 / (double)b.stats_n);
+    sscma_logf(ds->ctx, single != NULL ? SSCMA_LOG_WARNING : SSCMA_LOG_INFO, "%s features: mean %.9g, std %.9g over "
+               "%lld values of the %s%s", TYPE, f->mean, f->std, (long long)b.stats_n, single != NULL ? "recording "
+               "itself" : f->stats_prefix, single != NULL ? " (set features.mean and std to the training split's)"
+               : " split");
+    return SSCMA_OK;
+}
+
+/* Replaces the builder's windows (axes x window_size) by their feature images (2 axes x size x size). */
+static sscma_status build_features(builder *b, const sensor_features_cfg *f)
+{
+    const int64_t W = b->cfg->window_size, A = b->axes, out = 2 * A * f->size * f->size;
+    if ((double)b->count * (double)out * sizeof(float) > MAX_WINDOW_BYTES)
+        return sscma_fail(SSCMA_ERR_UNSUPPORTED, TYPE, "%lld feature images of %lld values would take over 1 GiB: "
+                          "raise the stride", (long long)b->count, (long long)out);
+    sensor_features_plan *plan = NULL;
+    sscma_status st = sscma_sensor_features_plan(b->ds->ctx, f, W, &plan);
+    float *images = st == SSCMA_OK ? sscma_malloc(b->ds->ctx, (size_t)(b->count * out) * sizeof *images) : NULL;
+    if (st == SSCMA_OK && images == NULL)
+        st = sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, TYPE, "cannot allocate %lld feature images", (long long)b->count);
+    for (int64_t i = 0; st == SSCMA_OK && i < b->count; i++)
+        st = sscma_sensor_features_window(b->ds->ctx, plan, b->windows + i * A * W, (int32_t)A, images + i * out);
+    sscma_sensor_features_plan_free(b->ds->ctx, plan);
+    if (st != SSCMA_OK) {
+        sscma_mfree(b->ds->ctx, images);
+        return st;
+    }
+    sscma_mfree(b->ds->ctx, b->windows);
+    b->windows = images;
+    return SSCMA_OK;
+}
+
 sscma_status sscma_sensor_open(sscma_dataset *ds, json_t *config)
 {
     sensor_cfg c;
@@ -486,6 +589,21 @@ sscma_status sscma_sensor_open(sscma_dataset *ds, json_t *config)
         return sscma_schema_fail(TYPE, NULL, "multi_label", "is not supported (as in SSCMA)");
     if (c.ann_file[0] == '\0')
         return sscma_schema_fail(TYPE, NULL, "ann_file", "is empty; expected Edge Impulse's info.labels");
+    sensor_features_cfg features;
+    const bool featured = c.features != NULL && !json_is_null(c.features);
+    if (featured) {
+        if ((st = sscma_sensor_features_read(c.features, TYPE, &features)) != SSCMA_OK)
+            return st;
+        if (json_is_true(json_object_get(config, "flatten")))
+            return sscma_schema_fail(TYPE, NULL, "flatten", "is true, but features give size x size x channels "
+                                     "images: leave flatten out (or false)");
+        if (c.n_mean > 0 || c.n_std > 0)
+            return sscma_schema_fail(TYPE, NULL, c.n_mean > 0 ? "mean" : "std", "is not used with features: "
+                                     "they standardise with features.mean and features.std");
+        if (c.window_size < features.size)
+            return sscma_schema_fail(TYPE, NULL, "window_size", "is %lld, shorter than features.size %lld (the "
+                                     "PAA's segments)", (long long)c.window_size, (long long)features.size);
+    }
     char path[1100], base[1100];
     const char *category = NULL;
     if ((st = locate_index(&c, path, sizeof path, base, sizeof base, &category)) != SSCMA_OK)
@@ -495,11 +613,15 @@ sscma_status sscma_sensor_open(sscma_dataset *ds, json_t *config)
     if (index == NULL)
         return sscma_fail(SSCMA_ERR_FORMAT, path, "line %d, column %d: %s", err.line, err.column, err.text);
     sscma_strlist names = {.ctx = ds->ctx};
-    builder b = {.ds = ds, .cfg = &c};
+    builder b = {.ds = ds, .cfg = &c, .features = featured ? &features : NULL};
     json_t *files = json_object_get(index, "files");
     /* ann_file naming one sample (a CSV, or a data acquisition JSON): its windows, without a class (sscma infer) */
     const bool single = is_csv(path) || (files == NULL && json_object_get(index, "payload") != NULL);
-    if (single) {
+    if (featured && isnan(features.mean)) /* the recording alone, or the training split of the same index */
+        st = feature_stats(ds, &c, single ? path : NULL, &features);
+    if (st != SSCMA_OK) {
+        /* the statistics' error */
+    } else if (single) {
         if (c.classes != NULL && !json_is_null(c.classes))
             st = sscma_class_list(c.classes, &names);
         if (st == SSCMA_OK)
@@ -542,6 +664,8 @@ sscma_status sscma_sensor_open(sscma_dataset *ds, json_t *config)
     if (st == SSCMA_OK && b.count == 0)
         st = sscma_fail(SSCMA_ERR_FORMAT, path, "no window: %s", category != NULL ? "no entry of this category, or "
                         "every sample was left out" : "no sample, or every sample was left out");
+    if (st == SSCMA_OK && featured)
+        st = build_features(&b, &features);
     if (st != SSCMA_OK) {
         sscma_strlist_free(&names);
         sscma_mfree(ds->ctx, b.windows);
@@ -552,9 +676,11 @@ sscma_status sscma_sensor_open(sscma_dataset *ds, json_t *config)
     ds->size = b.count;
     ds->windows = b.windows;
     ds->labels = b.labels;
-    ds->window_len = c.window_size;
-    ds->window_channels = b.axes;
-    ds->window_flat = c.flatten;
+    ds->window_len = featured ? features.size * features.size : c.window_size;
+    ds->window_channels = featured ? 2 * b.axes : b.axes;
+    ds->window_flat = featured ? false : c.flatten;
+    ds->window_h = featured ? features.size : 0;
+    ds->window_interval_ms = b.interval > 0.0 ? b.interval : b.first_interval;
     ds->n_classes = (int32_t)names.count;
     ds->class_names = names.items; /* the list's block becomes the dataset's */
     return SSCMA_OK;

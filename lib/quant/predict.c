@@ -91,7 +91,8 @@ static sscma_status meta_stats(const sscma_qmodel *q, const char *key, bool devi
 
 /*
  * A window of sensor values (f32 [channels, length], channel-major, as a SensorDataset's sample gives it) into the
- * model's input: [1, 1, 1, channels * length] as it is (SSCMA's flatten), or [1, 1, length, channels] transposed.
+ * model's input: [1, 1, 1, channels * length] as it is (SSCMA's flatten), or [1, 1, length, channels] transposed, or
+ * [1, H, W, channels] with H * W = length (feature images, each channel's length values row-major) transposed.
  * The values are used as they are: the dataset's frequency and mean / std were applied when it cut the window.
  */
 static sscma_status window_input(sscma_qmodel *q, const sscma_tensor *window, sscma_tensor *in)
@@ -104,11 +105,11 @@ static sscma_status window_input(sscma_qmodel *q, const sscma_tensor *window, ss
         sscma_tensor_dim(in, i, &d[i]);
     sscma_tensor_numel(in, &n);
     const bool flat = in_rank == 4 && d[1] == 1 && d[2] == 1 && d[3] == c * l;
-    const bool steps = in_rank == 4 && d[1] == 1 && d[2] == l && d[3] == c;
+    const bool steps = in_rank == 4 && d[1] * d[2] == l && d[3] == c; /* [1, length] or [H, W] images */
     if (!flat && !steps)
         return sscma_fail(SSCMA_ERR_SHAPE, WHERE, "a window of %lld x %lld values does not fit the model's input "
                           "[%lld, %lld, %lld, %lld]; expected [1, 1, 1, %lld] or [1, 1, %lld, %lld] (window_size and "
-                          "axes as the model was trained)", (long long)c, (long long)l, (long long)d[0],
+                          "axes as the model was trained; feature images [1, H, W, channels], H x W = length)", (long long)c, (long long)l, (long long)d[0],
                           (long long)d[1], (long long)d[2], (long long)d[3], (long long)(c * l), (long long)l,
                           (long long)c);
     const float *src = NULL;

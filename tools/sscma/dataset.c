@@ -279,7 +279,15 @@ static int compose(cli_args *a)
     }
     char ann[4200];
     snprintf(ann, sizeof ann, "%s/train/_annotations.coco.json", a->out);
-    if (a->json)
+    if (exists(a->out, "info.labels") && !exists(a->out, "train")) { /* a SensorDataset: an Edge Impulse export */
+        snprintf(ann, sizeof ann, "%s/info.labels", a->out);
+        if (a->json)
+            cli_print_json(json_pack("{s:s, s:i, s:i, s:s}", "out_dir", a->out, "training", (int)count, "testing",
+                                     (int)valid, "info_labels", ann));
+        else
+            printf("composed %s: training %ld, testing %ld windows (Edge Impulse layout: %s)\n", a->out, count,
+                   valid, ann);
+    } else if (a->json)
         cli_print_json(json_pack("{s:s, s:i, s:i, s:s}", "out_dir", a->out, "train", (int)count, "valid", (int)valid,
                                  "train_annotations", ann));
     else

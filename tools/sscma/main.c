@@ -80,7 +80,8 @@ static const cli_command commands[] = {
      "stats: sample, class, box and keypoint counts per class, and the split's outliers (boxes, image sizes,\n"
      "brightness, rare classes).\n"
      "compose: a COCO detection set (Roboflow layout) composed from a classification dataset: a config's\n"
-     "training set, or a folder of IDX files (Fashion-MNIST) or of class folders.",
+     "training set, or a folder of IDX files (Fashion-MNIST) or of class folders. From a SensorDataset: a new\n"
+     "Edge Impulse export (info.labels, training/, testing/) of its windows.",
      1, 2},
 };
 
