@@ -102,6 +102,65 @@ sscma_status sscma_micro_memory(const sscma_micro *m, size_t *used, size_t *acti
     return SSCMA_OK;
 }
 
+/* The real value of element k of output tensor o (int8/uint8 dequantized with its one scale, f32 as is). */
+static float output_value(const sscma_qmodel *q, int32_t index, int64_t k)
+{
+    const qm_tensor *o = &q->t[index];
+    const void *data = q->plan.buf[index];
+    const bool quantized = o->n_q == 1 && (o->dtype == SSCMA_DTYPE_I8 || o->dtype == SSCMA_DTYPE_U8);
+    return o->dtype == SSCMA_DTYPE_F32 ? ((const float *)data)[k]
+           : quantized ? o->scale[0] * (float)(qm_load_q(data, o->dtype == SSCMA_DTYPE_U8, k) - o->zero_point[0])
+                       : (float)qm_load_q(data, o->dtype == SSCMA_DTYPE_U8, k);
+}
+
+/*
+ * RTMDet (as sscma_predict's): the six outputs' real values (cls_0..2, dist_0..2 in the order SSCMA-Micro finds
+ * them), sscma_pp_decode_rtmdet with the class maps' int8 scales, boxes scaled from the input to image_w x image_h.
+ * The values and candidates take the arena's free space for this call only.
+ */
+static sscma_status predict_rtmdet(sscma_micro *m, bool device, const int64_t *in_dims, float score_threshold,
+                                   float iou_threshold, int32_t image_w, int32_t image_h, sscma_prediction *results,
+                                   int32_t capacity, int32_t *count)
+{
+    const sscma_qmodel *q = m->q;
+    int32_t order[2 * SSCMA_RTMDET_LEVELS];
+    int64_t rows = 0, classes = 0;
+    sscma_status st = sscma_qm_rtmdet_layout(q, "sscma_micro_predict", order, &rows, &classes);
+    if (st != SSCMA_OK)
+        return st;
+    const size_t top = m->bump.top, last = m->bump.last;
+    float *v = sscma_alloc(&m->ctx, (size_t)(rows * (classes + 4)) * sizeof *v, _Alignof(float));
+    sscma_pp_candidate *all = sscma_alloc(&m->ctx, (size_t)rows * sizeof *all, _Alignof(sscma_pp_candidate));
+    if (v == NULL || all == NULL) {
+        m->bump.top = top, m->bump.last = last;
+        return SSCMA_FAIL(SSCMA_ERR_OUT_OF_MEMORY, "the arena has no room for RTMDet's %lld output values and "
+                          "candidates", (long long)(rows * (classes + 4)));
+    }
+    const float *maps[2 * SSCMA_RTMDET_LEVELS];
+    float cls_scale[SSCMA_RTMDET_LEVELS] = {0.0f, 0.0f, 0.0f};
+    float *at = v;
+    for (int32_t slot = 0; slot < 2 * SSCMA_RTMDET_LEVELS; slot++) {
+        const qm_tensor *o = &q->t[q->outputs[order[slot]]];
+        const int64_t n = sscma_qm_numel(o);
+        if (slot < SSCMA_RTMDET_LEVELS && o->n_q == 1) /* for SSCMA-Micro's threshold in int8 steps */
+            cls_scale[slot] = o->scale[0];
+        for (int64_t k = 0; k < n; k++)
+            at[k] = output_value(q, q->outputs[order[slot]], k);
+        maps[slot] = at;
+        at += n;
+    }
+    const int64_t found = sscma_pp_decode_rtmdet(maps, cls_scale, in_dims[1], in_dims[2], classes, device,
+                                                 score_threshold, iou_threshold, all);
+    const float sx = (float)image_w / (float)in_dims[2], sy = (float)image_h / (float)in_dims[1];
+    for (int64_t k = 0; k < found && k < capacity; k++) {
+        results[k] = all[k].p;
+        results[k].x *= sx, results[k].w *= sx, results[k].y *= sy, results[k].h *= sy;
+    }
+    *count = (int32_t)found;
+    m->bump.top = top, m->bump.last = last;
+    return SSCMA_OK;
+}
+
 sscma_status sscma_micro_predict(sscma_micro *m, const char *task, float score_threshold, float iou_threshold,
                                  int32_t image_w, int32_t image_h, sscma_prediction *results, int32_t capacity,
                                  int32_t *count)
@@ -130,8 +189,8 @@ sscma_status sscma_micro_predict(sscma_micro *m, const char *task, float score_t
     if (st != SSCMA_OK)
         return st;
     if (t == SSCMA_PP_RTMDET)
-        return SSCMA_FAIL(SSCMA_ERR_UNSUPPORTED, "RTMDet's six outputs are not decoded by the micro runtime yet: read "
-                          "them with sscma_micro_output (docs/deployment.md)");
+        return predict_rtmdet(m, family == NULL, in_dims, score_threshold, iou_threshold, image_w, image_h, results,
+                              capacity, count);
     /* the values and the candidates take the arena's free space for this call only */
     const int64_t n = sscma_qm_numel(o);
     const size_t top = m->bump.top, last = m->bump.last;
