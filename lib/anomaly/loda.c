@@ -407,7 +407,11 @@ static void export_arrays(const loda *m, text_buf *b, bool c, const char *name)
                 v = (float)(((double)e[bins] - (double)e[0]) / (double)bins);
             else
                 v = (float)-log((double)m->histograms[k]);
-            tb_printf(b, "%s%s%.9g%s", k ? "," : "", k % 8 == 0 ? "\n    " : " ", v, c ? "f" : "");
+            char num[40];
+            snprintf(num, sizeof num, "%.9g", v);
+            if (c && strpbrk(num, ".eEn") == NULL) /* "1" -> "1.0f": a C float literal needs the point */
+                snprintf(num + strlen(num), sizeof num - strlen(num), ".0");
+            tb_printf(b, "%s%s%s%s", k ? "," : "", k % 8 == 0 ? "\n    " : " ", num, c ? "f" : "");
         }
         tb_printf(b, "\n  %s%s", close, c ? ";\n" : "");
     }

@@ -59,6 +59,7 @@ static sscma_status loda_trainer(sscma_runner *r, sscma_trainer **out);
 static sscma_status loda_evaluate(sscma_runner *r, const char *split, const sscma_metric **out);
 static sscma_status anomaly_evaluator(sscma_runner *r, const char *split, json_t *ecfg, const char *key, json_t **out);
 static sscma_status make_dirs(const char *path);
+static sscma_status loda_write_deployable(sscma_runner *r, const loda *m, const char *wd);
 
 /* Where the config reader's messages say a mistake is: the config's file, else the runner. */
 static const char *where(const sscma_runner *r)
@@ -665,6 +666,25 @@ static void loda_close(sscma_runner *r)
     r->loda = NULL;
 }
 
+/* The deployable form beside the checkpoint: work_dir/loda.json and work_dir/loda_model.c (docs/deployment.md). */
+static sscma_status loda_write_deployable(sscma_runner *r, const loda *m, const char *wd)
+{
+    char json_path[4200], c_path[4200];
+    snprintf(json_path, sizeof json_path, "%s/loda.json", wd);
+    snprintf(c_path, sizeof c_path, "%s/loda_model.c", wd);
+    char *json_text = NULL, *c_text = NULL;
+    sscma_status st = loda_export_json(m, &json_text);
+    if (st == SSCMA_OK && (st = loda_export_c(m, "loda_model", &c_text)) == SSCMA_OK) {
+        const char *const paths[2] = {json_path, c_path};
+        const void *const data[2] = {json_text, c_text};
+        const size_t sizes[2] = {strlen(json_text), strlen(c_text)};
+        st = sscma_write_files_atomic(2, paths, data, sizes);
+    }
+    sscma_mfree(r->ctx, json_text);
+    sscma_mfree(r->ctx, c_text);
+    return st;
+}
+
 /* The fit: every training window whose class val_evaluator's abnormal_classes does not name, one counting pass. */
 static sscma_status loda_train(void *user, int64_t *iters)
 {
@@ -707,8 +727,10 @@ static sscma_status loda_train(void *user, int64_t *iters)
                "(%d abnormal classes left out; seed %lld); max_epochs and optim_wrapper are not used; threshold_ %g",
                (long long)n, (long long)dim, (int)mc.n_abnormal, (long long)rnd.seed, (double)m->threshold);
     *iters = n;
-    /* log.jsonl as the logger hook writes it: the validation's scalars at epoch 1 */
     const char *wd = json_string_value(json_object_get(r->root, "work_dir"));
+    if (wd != NULL && (st = loda_write_deployable(r, m, wd)) != SSCMA_OK)
+        return st;
+    /* log.jsonl as the logger hook writes it: the validation's scalars at epoch 1 */
     const sscma_metric *metric = NULL;
     if (wd != NULL && json_object_get(r->root, "val_dataloader") != NULL &&
         (st = loda_evaluate(r, "val", &metric)) == SSCMA_OK) {
@@ -725,8 +747,10 @@ static sscma_status loda_train(void *user, int64_t *iters)
         }
         char *text = line != NULL ? sscma_json_dumps(r->ctx, line, JSON_COMPACT) : NULL;
         json_decref(line);
-        FILE *f = text != NULL ? fopen(path, "w") : NULL;
-        if (f == NULL || fprintf(f, "%s\n", text) < 0 || fclose(f) != 0)
+        size_t len = text != NULL ? strlen(text) : 0;
+        if (text != NULL)
+            text[len] = '\n'; /* the dump's terminator becomes the line's end */
+        if (text == NULL || sscma_write_file_atomic(path, text, len + 1) != SSCMA_OK)
             sscma_logf(r->ctx, SSCMA_LOG_WARNING, "cannot write %s", path);
         sscma_mfree(r->ctx, text);
     }
