@@ -775,6 +775,12 @@ static const sscma_fit_ops loda_fit_ops = {"LODA", loda_train, loda_validate, lo
 
 static sscma_status loda_trainer(sscma_runner *r, sscma_trainer **out)
 {
+    /* before the fit: SSCMA's mmcls.Accuracy would compare anomaly scores with class labels */
+    json_t *ecfg = json_object_get(r->root, "val_evaluator");
+    const char *etype = json_string_value(json_object_get(ecfg, "type"));
+    if (json_object_get(r->root, "val_dataloader") != NULL && (etype == NULL || strcmp(bare_type(etype), "AnomalyMetric")))
+        return sscma_schema_expected(where(r), "val_evaluator", "type", "\"AnomalyMetric\" with abnormal_classes (LODA "
+                                     "gives anomaly scores, not classes; docs/training.md)", json_object_get(ecfg, "type"));
     const char *wd = json_string_value(json_object_get(r->root, "work_dir"));
     sscma_status st = wd != NULL ? make_dirs(wd) : SSCMA_OK;
     if (st == SSCMA_OK)

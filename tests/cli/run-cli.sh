@@ -543,6 +543,8 @@ fails "LODA: an unknown abnormal class names the key and lists the classes" 1 \
     "$SSCMA" train "$LODA" --work-dir lodabad --quiet "${A[@]}" 'val_evaluator.abnormal_classes=["shak"]'
 fails "LODA: num_bins 0 is refused with the key" 1 "model.num_bins: expected an integer 1..4096, got 0" \
     "$SSCMA" train "$LODA" --work-dir lodabad --quiet "${A[@]}" model.num_bins=0
+fails "LODA: SSCMA's Accuracy evaluator is refused before the fit" 1 'val_evaluator.type: expected "AnomalyMetric"' \
+    "$SSCMA" train "$LODA" --work-dir lodabad --quiet "${A[@]}" 'val_evaluator={"type": "mmcls.Accuracy", "topk": 1}'
 fails "LODA: a checkpoint of another family is refused" 1 "a checkpoint of AccelerometerClassifier, not of a LODA" \
     "$SSCMA" eval "$LODA" accwd/last.ckpt "${A[@]}"
 fails "LODA: infer points to eval (no graph model for sscma_predict)" 2 "LODA has no graph model" \
