@@ -77,6 +77,7 @@ static const sscma_field sensor_fields[] = {
     SSCMA_FIELD_JSON_AS("features", sensor_cfg, features),
     SSCMA_FIELD_KEY("source"),
     SSCMA_FIELD_KEY("metainfo"),
+    SSCMA_FIELD_KEY("pack"), /* SSCMA's configs/anomaly/loda.py passes it; no SensorDataset ever read it */
     SSCMA_FIELD_END,
 };
 

@@ -19,6 +19,7 @@
 #include "core/internal.h"
 #include "core/file.h"
 #include "core/schema.h"
+#include "anomaly/anomaly.h"
 #include "export/onnx_read.h"
 #include "train/state.h"
 #include "zoo/prune.h"
@@ -26,6 +27,8 @@
 
 #define WHERE "runner"
 #define N_SLOTS 3
+
+typedef struct runner_loda runner_loda;
 
 typedef struct slot {
     sscma_dataset *dataset;
@@ -47,7 +50,16 @@ struct sscma_runner {
     sscma_metric *metric;
     char *text;
     char *file; /* the config's file, NULL when it came as text */
+    runner_loda *loda; /* model type LODA: no graph model (lib/anomaly), see "LODA" below */
 };
+
+static sscma_status loda_open(sscma_runner *r, json_t *model);
+static void loda_close(sscma_runner *r);
+static sscma_status loda_trainer(sscma_runner *r, sscma_trainer **out);
+static sscma_status loda_evaluate(sscma_runner *r, const char *split, const sscma_metric **out);
+static sscma_status anomaly_evaluator(sscma_runner *r, const char *split, json_t *ecfg, const char *key, json_t **out);
+static sscma_status make_dirs(const char *path);
+static sscma_status loda_write_deployable(sscma_runner *r, const loda *m, const char *wd);
 
 /* Where the config reader's messages say a mistake is: the config's file, else the runner. */
 static const char *where(const sscma_runner *r)
@@ -581,6 +593,258 @@ static sscma_status apply_prune(sscma_runner *r, sscma_config *config)
     return SSCMA_OK;
 }
 
+/* ---- anomaly detection: AnomalyMetric's class names, and LODA (lib/anomaly), which is no graph model ---- */
+
+/*
+ * An AnomalyMetric evaluator (`ecfg` at `key`) with its abnormal_classes, names as the config writes them, turned
+ * into the class indices of `split`'s dataset, as a new object in *out (NULL: not an AnomalyMetric, nothing to do).
+ */
+static sscma_status anomaly_evaluator(sscma_runner *r, const char *split, json_t *ecfg, const char *key, json_t **out)
+{
+    *out = NULL;
+    const char *type = json_string_value(json_object_get(ecfg, "type"));
+    if (type == NULL || strcmp(bare_type(type), "AnomalyMetric") != 0)
+        return SSCMA_OK;
+    anomaly_metric_cfg mc;
+    sscma_dataset *ds = NULL;
+    bool *flags = NULL;
+    int32_t k = 0;
+    sscma_status st = anomaly_metric_cfg_read(ecfg, where(r), key, &mc);
+    if (st != SSCMA_OK || (st = sscma_runner_dataset(r, split, &ds)) != SSCMA_OK ||
+        (st = anomaly_abnormal_flags(r->ctx, &mc, ds, where(r), key, &flags)) != SSCMA_OK)
+        return st;
+    sscma_dataset_num_classes(ds, &k);
+    json_t *ids = json_array(), *copy = json_copy(ecfg);
+    for (int32_t c = 0; c < k; c++)
+        if (flags[c])
+            json_array_append_new(ids, json_integer(c));
+    sscma_mfree(r->ctx, flags);
+    if (ids == NULL || copy == NULL || json_object_set_new(copy, "abnormal_classes", ids) != 0) {
+        json_decref(copy);
+        return sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, WHERE, "cannot copy %s", key);
+    }
+    *out = copy;
+    return SSCMA_OK;
+}
+
+struct runner_loda {
+    sscma_runner *runner;
+    loda_cfg cfg;
+    loda *state; /* fitted, or loaded from load_from */
+    int64_t windows;
+};
+
+static const sscma_fit_ops loda_fit_ops;
+
+/* Model type LODA: its config read, load_from (a checkpoint loda_save wrote) loaded; "prune" refused. */
+static sscma_status loda_open(sscma_runner *r, json_t *model)
+{
+    r->loda = sscma_calloc(r->ctx, 1, sizeof *r->loda);
+    if (r->loda == NULL)
+        return sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, WHERE, "cannot allocate the LODA runner");
+    r->loda->runner = r;
+    snprintf(r->family, sizeof r->family, "LODA");
+    sscma_status st = loda_cfg_read(model, where(r), &r->loda->cfg);
+    json_t *prune = json_object_get(r->root, "prune"), *load_from = json_object_get(r->root, "load_from");
+    if (st == SSCMA_OK && prune != NULL && !json_is_null(prune))
+        st = sscma_schema_fail(where(r), NULL, "prune", "LODA has no channels to prune");
+    if (st == SSCMA_OK && load_from != NULL && !json_is_null(load_from)) {
+        if (!json_is_string(load_from))
+            st = sscma_fail(SSCMA_ERR_CONFIG, WHERE, "load_from: expected a checkpoint path or null");
+        else if ((st = loda_load(r->ctx, json_string_value(load_from), &r->loda->state)) != SSCMA_OK)
+            st = with_key(st, "load_from");
+    }
+    return st;
+}
+
+static void loda_close(sscma_runner *r)
+{
+    if (r->loda == NULL)
+        return;
+    loda_destroy(r->loda->state);
+    sscma_mfree(r->ctx, r->loda);
+    r->loda = NULL;
+}
+
+/* The deployable form beside the checkpoint: work_dir/loda.json and work_dir/loda_model.c (docs/deployment.md). */
+static sscma_status loda_write_deployable(sscma_runner *r, const loda *m, const char *wd)
+{
+    char json_path[4200], c_path[4200];
+    snprintf(json_path, sizeof json_path, "%s/loda.json", wd);
+    snprintf(c_path, sizeof c_path, "%s/loda_model.c", wd);
+    char *json_text = NULL, *c_text = NULL;
+    sscma_status st = loda_export_json(m, &json_text);
+    if (st == SSCMA_OK && (st = loda_export_c(m, "loda_model", &c_text)) == SSCMA_OK) {
+        const char *const paths[2] = {json_path, c_path};
+        const void *const data[2] = {json_text, c_text};
+        const size_t sizes[2] = {strlen(json_text), strlen(c_text)};
+        st = sscma_write_files_atomic(2, paths, data, sizes);
+    }
+    sscma_mfree(r->ctx, json_text);
+    sscma_mfree(r->ctx, c_text);
+    return st;
+}
+
+/* The fit: every training window whose class val_evaluator's abnormal_classes does not name, one counting pass. */
+static sscma_status loda_train(void *user, int64_t *iters)
+{
+    runner_loda *l = user;
+    sscma_runner *r = l->runner;
+    sscma_dataset *ds = NULL;
+    bool *skip = NULL;
+    float *x = NULL;
+    int32_t *labels = NULL;
+    int64_t n = 0, dim = 0;
+    json_t *ecfg = json_object_get(r->root, "val_evaluator");
+    const char *etype = json_string_value(json_object_get(ecfg, "type"));
+    sscma_status st = sscma_runner_dataset(r, "train", &ds);
+    anomaly_metric_cfg mc = {0};
+    if (st == SSCMA_OK && etype != NULL && strcmp(bare_type(etype), "AnomalyMetric") == 0 &&
+        (st = anomaly_metric_cfg_read(ecfg, where(r), "val_evaluator", &mc)) == SSCMA_OK)
+        st = anomaly_abnormal_flags(r->ctx, &mc, ds, where(r), "val_evaluator", &skip);
+    if (st == SSCMA_OK && (st = anomaly_windows(r->ctx, ds, skip, &x, &labels, &n, &dim)) != SSCMA_OK)
+        st = with_key(st, "train_dataloader.dataset");
+    sscma_mfree(r->ctx, skip);
+    sscma_mfree(r->ctx, labels);
+    if (st != SSCMA_OK)
+        return st;
+    uint64_t seed = 0;
+    sscma_context_seed(r->ctx, &seed);
+    randomness_cfg rnd = {.seed = (int64_t)(seed & INT64_MAX)};
+    loda *m = NULL;
+    if ((st = sscma_schema_read(randomness_fields, json_object_get(r->root, "randomness"), where(r), "randomness",
+                                &rnd)) == SSCMA_OK &&
+        (st = loda_create(r->ctx, &l->cfg, dim, (uint64_t)rnd.seed, &m)) == SSCMA_OK)
+        st = loda_fit(m, x, n);
+    sscma_mfree(r->ctx, x);
+    if (st != SSCMA_OK) {
+        loda_destroy(m);
+        return st;
+    }
+    loda_destroy(l->state);
+    l->state = m, l->windows = n;
+    sscma_logf(r->ctx, SSCMA_LOG_INFO, "LODA: fitted by one counting pass over %lld training windows of %lld features "
+               "(%d abnormal classes left out; seed %lld); max_epochs and optim_wrapper are not used; threshold_ %g",
+               (long long)n, (long long)dim, (int)mc.n_abnormal, (long long)rnd.seed, (double)m->threshold);
+    *iters = n;
+    const char *wd = json_string_value(json_object_get(r->root, "work_dir"));
+    if (wd != NULL && (st = loda_write_deployable(r, m, wd)) != SSCMA_OK)
+        return st;
+    /* log.jsonl as the logger hook writes it: the validation's scalars at epoch 1 */
+    const sscma_metric *metric = NULL;
+    if (wd != NULL && json_object_get(r->root, "val_dataloader") != NULL &&
+        (st = loda_evaluate(r, "val", &metric)) == SSCMA_OK) {
+        char path[4200];
+        snprintf(path, sizeof path, "%s/log.jsonl", wd);
+        json_t *line = json_pack("{s:s, s:i, s:I}", "mode", "val", "epoch", 1, "iter", (json_int_t)n);
+        int32_t count = 0;
+        sscma_metric_result_count(metric, &count);
+        for (int32_t i = 0; line != NULL && i < count; i++) {
+            const char *name = NULL;
+            double v = 0.0;
+            sscma_metric_result(metric, i, &name, &v);
+            json_object_set_new(line, name, json_real(v));
+        }
+        char *text = line != NULL ? sscma_json_dumps(r->ctx, line, JSON_COMPACT) : NULL;
+        json_decref(line);
+        size_t len = text != NULL ? strlen(text) : 0;
+        if (text != NULL)
+            text[len] = '\n'; /* the dump's terminator becomes the line's end */
+        if (text == NULL || sscma_write_file_atomic(path, text, len + 1) != SSCMA_OK)
+            sscma_logf(r->ctx, SSCMA_LOG_WARNING, "cannot write %s", path);
+        sscma_mfree(r->ctx, text);
+    }
+    return st;
+}
+
+static sscma_status loda_validate(void *user, const sscma_metric **out)
+{
+    runner_loda *l = user;
+    return loda_evaluate(l->runner, "val", out);
+}
+
+static sscma_status loda_save_ckpt(const void *user, const char *path)
+{
+    const runner_loda *l = user;
+    if (l->state == NULL)
+        return sscma_fail(SSCMA_ERR_STATE, WHERE, "LODA: nothing to save before the fit");
+    return loda_save(l->state, path, l->runner->root);
+}
+
+static const sscma_fit_ops loda_fit_ops = {"LODA", loda_train, loda_validate, loda_save_ckpt};
+
+static sscma_status loda_trainer(sscma_runner *r, sscma_trainer **out)
+{
+    /* before the fit: SSCMA's mmcls.Accuracy would compare anomaly scores with class labels */
+    json_t *ecfg = json_object_get(r->root, "val_evaluator");
+    const char *etype = json_string_value(json_object_get(ecfg, "type"));
+    if (json_object_get(r->root, "val_dataloader") != NULL && (etype == NULL || strcmp(bare_type(etype), "AnomalyMetric")))
+        return sscma_schema_expected(where(r), "val_evaluator", "type", "\"AnomalyMetric\" with abnormal_classes (LODA "
+                                     "gives anomaly scores, not classes; docs/training.md)", json_object_get(ecfg, "type"));
+    const char *wd = json_string_value(json_object_get(r->root, "work_dir"));
+    sscma_status st = wd != NULL ? make_dirs(wd) : SSCMA_OK;
+    if (st == SSCMA_OK)
+        st = sscma_trainer_create_fit(r->ctx, &loda_fit_ops, r->loda, &r->trainer);
+    if (st == SSCMA_OK)
+        *out = r->trainer;
+    return st;
+}
+
+/* The split's windows scored by the fitted (or loaded) detector, through the config's evaluator. */
+static sscma_status loda_evaluate(sscma_runner *r, const char *split, const sscma_metric **out)
+{
+    const loda *m = r->loda->state;
+    if (m == NULL)
+        return sscma_fail(SSCMA_ERR_STATE, WHERE, "LODA: no fitted detector (train first, or give a checkpoint)");
+    const char *ekey = strcmp(split, "test") == 0 && json_object_get(r->root, "test_evaluator") != NULL
+                           ? "test_evaluator"
+                           : "val_evaluator";
+    json_t *ecfg = json_object_get(r->root, ekey), *resolved = NULL;
+    const char *etype = json_string_value(json_object_get(ecfg, "type"));
+    if (etype == NULL || strcmp(bare_type(etype), "AnomalyMetric") != 0)
+        return sscma_schema_expected(where(r), ekey, "type", "\"AnomalyMetric\" (LODA gives anomaly scores)",
+                                     json_object_get(ecfg, "type"));
+    sscma_dataset *ds = NULL;
+    float *x = NULL;
+    int32_t *labels = NULL;
+    int64_t n = 0, dim = 0;
+    sscma_status st = anomaly_evaluator(r, split, ecfg, ekey, &resolved);
+    if (st == SSCMA_OK && (st = sscma_runner_dataset(r, split, &ds)) == SSCMA_OK)
+        st = anomaly_windows(r->ctx, ds, NULL, &x, &labels, &n, &dim);
+    if (st == SSCMA_OK && dim != m->dim)
+        st = sscma_fail(SSCMA_ERR_SHAPE, WHERE, "the %s windows have %lld features, the detector %lld (window_size x "
+                        "num_axes as in training)", split, (long long)dim, (long long)m->dim);
+    char *text = st == SSCMA_OK ? sscma_json_dumps(r->ctx, resolved, JSON_COMPACT) : NULL;
+    json_decref(resolved);
+    sscma_metric_destroy(r->metric);
+    r->metric = NULL;
+    if (st == SSCMA_OK && text == NULL)
+        st = sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, WHERE, "cannot copy %s", ekey);
+    if (st == SSCMA_OK && (st = sscma_metric_create_in(r->ctx, text, &r->metric)) != SSCMA_OK)
+        st = with_key(st, ekey);
+    sscma_mfree(r->ctx, text);
+    sscma_tensor *scores = NULL, *target = NULL;
+    const int64_t sd[2] = {n, 1}, td[1] = {n};
+    if (st == SSCMA_OK && (st = sscma_tensor_create(r->ctx, SSCMA_DTYPE_F32, 2, sd, &scores)) == SSCMA_OK &&
+        (st = sscma_tensor_create(r->ctx, SSCMA_DTYPE_I32, 1, td, &target)) == SSCMA_OK) {
+        void *sp = NULL, *tp = NULL;
+        sscma_tensor_data(scores, &sp);
+        sscma_tensor_data(target, &tp);
+        for (int64_t i = 0; i < n; i++)
+            ((float *)sp)[i] = (float)loda_score(m, x + i * dim);
+        memcpy(tp, labels, (size_t)n * sizeof *labels);
+        st = sscma_metric_update(r->metric, scores, target, n);
+    }
+    sscma_tensor_destroy(scores);
+    sscma_tensor_destroy(target);
+    sscma_mfree(r->ctx, x);
+    sscma_mfree(r->ctx, labels);
+    if (st != SSCMA_OK)
+        return st;
+    *out = r->metric;
+    return SSCMA_OK;
+}
+
 sscma_status sscma_runner_create(sscma_context *ctx, sscma_config *config, sscma_runner **out)
 {
     SSCMA_REQUIRE_NONNULL(ctx);
@@ -611,6 +875,15 @@ sscma_status sscma_runner_create(sscma_context *ctx, sscma_config *config, sscma
         st = sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, WHERE, "cannot copy the config's file name");
     else
         st = settle_aliases(r, config);
+    if (st == SSCMA_OK && strcmp(type, "LODA") == 0) { /* not a graph model: its own path, "LODA" below */
+        st = loda_open(r, model);
+        if (st != SSCMA_OK) {
+            sscma_runner_destroy(r);
+            return st;
+        }
+        *out = r;
+        return SSCMA_OK;
+    }
     /* a config mistake's message already says "<file>: model.head.num_classes: ..." */
     if (st == SSCMA_OK && (st = sscma_zoo_model_create(ctx, json_incref(model), r->file, &r->model)) != SSCMA_OK &&
         st != SSCMA_ERR_CONFIG)
@@ -653,6 +926,7 @@ void sscma_runner_destroy(sscma_runner *runner)
         return;
     sscma_mfree(runner->ctx, runner->file);
     sscma_trainer_destroy(runner->trainer);
+    loda_close(runner);
     sscma_metric_destroy(runner->metric);
     for (int s = 0; s < N_SLOTS; s++) {
         sscma_loader_destroy(runner->slots[s].loader);
@@ -672,6 +946,9 @@ sscma_status sscma_runner_model(sscma_runner *runner, sscma_model **out)
 {
     SSCMA_REQUIRE_NONNULL(runner);
     SSCMA_REQUIRE_NONNULL(out);
+    if (runner->loda != NULL)
+        return sscma_fail(SSCMA_ERR_UNSUPPORTED, WHERE, "LODA is a histogram detector, not a graph model: train, test "
+                          "and export it through the runner (docs/models.md, \"LODA\")");
     *out = runner->model;
     return SSCMA_OK;
 }
@@ -784,6 +1061,8 @@ sscma_status sscma_runner_trainer(sscma_runner *runner, sscma_trainer **out)
         *out = runner->trainer;
         return SSCMA_OK;
     }
+    if (runner->loda != NULL)
+        return loda_trainer(runner, out);
     static const char *const keys[] = {"max_epochs", "val_interval", "val_begin", "optim_wrapper", "param_scheduler",
                                        "val_evaluator", "work_dir", "default_hooks", "custom_hooks", "train_cfg",
                                        "pred_output", "distill", NULL};
@@ -852,6 +1131,14 @@ sscma_status sscma_runner_trainer(sscma_runner *runner, sscma_trainer **out)
         if (test_cfg != NULL && json_object_get(cfg, "test_cfg") == NULL)
             json_object_set(cfg, "test_cfg", test_cfg);
     }
+    json_t *resolved = NULL; /* AnomalyMetric's class names as the validation set's class indices */
+    if (val != NULL && (st = anomaly_evaluator(runner, "val", json_object_get(cfg, "val_evaluator"), "val_evaluator",
+                                               &resolved)) != SSCMA_OK) {
+        json_decref(cfg);
+        return st;
+    }
+    if (resolved != NULL)
+        json_object_set_new(cfg, "val_evaluator", resolved);
     const char *wd = json_string_value(json_object_get(cfg, "work_dir"));
     if (wd != NULL && (st = make_dirs(wd)) != SSCMA_OK) {
         json_decref(cfg);
@@ -915,6 +1202,8 @@ sscma_status sscma_runner_evaluate(sscma_runner *runner, const char *split, cons
     SSCMA_REQUIRE_NONNULL(runner);
     SSCMA_REQUIRE_NONNULL(split);
     SSCMA_REQUIRE_NONNULL(out);
+    if (runner->loda != NULL)
+        return loda_evaluate(runner, split, out);
     sscma_loader *loader = NULL;
     sscma_status st = sscma_runner_loader(runner, split, &loader);
     if (st != SSCMA_OK)
@@ -935,7 +1224,11 @@ sscma_status sscma_runner_evaluate(sscma_runner *runner, const char *split, cons
     json_t *test_cfg = json_object_get(json_object_get(runner->root, "model"), "test_cfg");
     if (test_cfg != NULL && (st = det_nms_config_read(test_cfg, where(runner), "model.test_cfg", &nms)) != SSCMA_OK)
         return st;
-    char *text = sscma_json_dumps(runner->ctx, ecfg, JSON_COMPACT);
+    json_t *resolved = NULL; /* AnomalyMetric's class names as the split's class indices */
+    if ((st = anomaly_evaluator(runner, split, ecfg, ekey, &resolved)) != SSCMA_OK)
+        return st;
+    char *text = sscma_json_dumps(runner->ctx, resolved != NULL ? resolved : ecfg, JSON_COMPACT);
+    json_decref(resolved);
     if (text == NULL)
         return sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, WHERE, "cannot copy %s", ekey);
     sscma_metric_destroy(runner->metric);

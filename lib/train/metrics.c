@@ -16,6 +16,11 @@
  *   CocoMetric  mmdet's CocoMetric (metric 'bbox'): pycocotools' COCOeval through det_eval.c. It takes detections
  *               and ground truth per image from the trainer (sscma_metric_add_detections, train/state.h), not
  *               tensors, and publishes its results at sscma_metric_finish_detections.
+ *   AnomalyMetric  one anomaly score per sample (any detector's: LODA's negative log density, a VAE's
+ *               reconstruction error) and its label; the labels in abnormal_classes (class indices: the runner
+ *               turns names into indices against the dataset) are the positives. Keeps every score (a ROC needs
+ *               them all); auc, threshold (at the false-positive rate `fpr` of the normal samples), tpr, fpr from
+ *               anomaly_roc_compute (anomaly/anomaly.h) once both kinds have been seen.
  */
 #include <jansson.h>
 #include <math.h>
@@ -24,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "anomaly/anomaly.h"
 #include "core/internal.h"
 #include "core/schema.h"
 #include "sscma/metrics.h"
@@ -34,7 +40,7 @@
 #define MAX_TOPK 8
 #define MAX_RESULTS_FIXED 16
 
-typedef enum metric_kind { M_ACCURACY, M_FOMO, M_POINT, M_MSE, M_COCO } metric_kind;
+typedef enum metric_kind { M_ACCURACY, M_FOMO, M_POINT, M_MSE, M_COCO, M_ANOMALY } metric_kind;
 
 typedef struct result {
     char name[48];
@@ -63,6 +69,12 @@ struct sscma_metric {
     bool classwise;
     char *outfile_prefix; /* mmdet's: each validation writes <prefix>.bbox.json and <prefix>.gt.json */
     int32_t n_items, items[COCO_STATS]; /* metric_items: indexes into COCOeval.stats; 0 = the default names */
+    /* AnomalyMetric: the abnormal class indices, the scores and truths so far */
+    double anomaly_fpr;
+    int32_t abnormal_ids[ANOMALY_MAX_CLASSES], n_abnormal_ids;
+    double *anomaly_scores;
+    bool *anomaly_truth;
+    int64_t anomaly_cap;
     /* results */
     result *results;
     int32_t n_results, cap_results;
@@ -190,6 +202,44 @@ static sscma_status parse_coco(sscma_metric *m, json_t *cfg)
     return SSCMA_OK;
 }
 
+typedef struct anomaly_fields_cfg {
+    double fpr;
+    json_t *abnormal_classes;
+} anomaly_fields_cfg;
+
+static const sscma_field anomaly_fields[] = {
+    SSCMA_FIELD_KEY("type"),
+    SSCMA_FIELD_AS("fpr", anomaly_fields_cfg, fpr, 0.05, true, 0.0, 1.0, 0),
+    SSCMA_FIELD_JSON_AS("abnormal_classes", anomaly_fields_cfg, abnormal_classes),
+    SSCMA_FIELD_KEY("prefix"),
+    SSCMA_FIELD_KEY("collect_device"),
+    SSCMA_FIELD_END,
+};
+
+/* abnormal_classes as class indices here (a runner resolves the names against its dataset first) */
+static sscma_status parse_anomaly(sscma_metric *m, json_t *cfg)
+{
+    anomaly_fields_cfg c;
+    sscma_status st = sscma_schema_read(anomaly_fields, cfg, WHERE, NULL, &c);
+    if (st != SSCMA_OK)
+        return st;
+    size_t n = json_array_size(c.abnormal_classes);
+    bool ok = json_is_array(c.abnormal_classes) && n >= 1 && n <= ANOMALY_MAX_CLASSES;
+    for (size_t i = 0; ok && i < n; i++) {
+        json_t *v = json_array_get(c.abnormal_classes, i);
+        ok = json_is_integer(v) && json_integer_value(v) >= 0 && json_integer_value(v) < INT32_MAX;
+        if (ok)
+            m->abnormal_ids[i] = (int32_t)json_integer_value(v);
+    }
+    if (!ok)
+        return sscma_schema_expected(WHERE, NULL, "abnormal_classes", "a list of 1 to 64 class indices (a runner "
+                                     "turns class names into indices against its dataset)", c.abnormal_classes);
+    m->kind = M_ANOMALY;
+    m->n_abnormal_ids = (int32_t)n;
+    m->anomaly_fpr = c.fpr;
+    return SSCMA_OK;
+}
+
 static sscma_status parse(sscma_metric *m, json_t *cfg)
 {
     json_t *type_value = json_object_get(cfg, "type");
@@ -221,8 +271,10 @@ static sscma_status parse(sscma_metric *m, json_t *cfg)
     }
     if (type != NULL && (strcmp(type, "CocoMetric") == 0 || strcmp(type, "mmdet.CocoMetric") == 0))
         return parse_coco(m, cfg);
-    return sscma_schema_expected(WHERE, NULL, "type", "one of: Accuracy, FomoMetric, PointMetric, MSE, CocoMetric",
-                                 type_value);
+    if (type != NULL && (strcmp(type, "AnomalyMetric") == 0 || strcmp(type, "sscma.AnomalyMetric") == 0))
+        return parse_anomaly(m, cfg);
+    return sscma_schema_expected(WHERE, NULL, "type", "one of: Accuracy, FomoMetric, PointMetric, MSE, CocoMetric, "
+                                 "AnomalyMetric", type_value);
 }
 
 sscma_status sscma_metric_create(const char *config_json, sscma_metric **out)
@@ -262,6 +314,8 @@ void sscma_metric_destroy(sscma_metric *metric)
     sscma_mfree(metric->ctx, metric->pmax);
     sscma_mfree(metric->ctx, metric->results);
     sscma_mfree(metric->ctx, metric->outfile_prefix);
+    sscma_mfree(metric->ctx, metric->anomaly_scores);
+    sscma_mfree(metric->ctx, metric->anomaly_truth);
     coco_eval_destroy(metric->coco);
     const sscma_context *ctx = metric->ctx;
     sscma_mfree(ctx, metric);
@@ -306,6 +360,19 @@ static sscma_status compute(sscma_metric *m)
     sscma_status st = SSCMA_OK;
     char name[48];
     switch (m->kind) {
+    case M_ANOMALY: {
+        int64_t pos = 0;
+        for (int64_t i = 0; i < m->samples; i++)
+            pos += m->anomaly_truth[i];
+        if (pos == 0 || pos == m->samples) /* no ROC yet: results once both kinds have been seen */
+            break;
+        anomaly_roc r;
+        st = anomaly_roc_compute(m->ctx, m->anomaly_scores, m->anomaly_truth, m->samples, m->anomaly_fpr, &r);
+        if (st == SSCMA_OK && (st = add_result(m, "auc", r.auc)) == SSCMA_OK &&
+            (st = add_result(m, "threshold", r.threshold)) == SSCMA_OK && (st = add_result(m, "tpr", r.tpr)) == SSCMA_OK)
+            st = add_result(m, "fpr", r.fpr);
+        break;
+    }
     case M_ACCURACY: {
         for (int32_t i = 0; i < m->n_topk && st == SSCMA_OK; i++) {
             snprintf(name, sizeof name, "accuracy/top%d", (int)m->topk[i]);
@@ -593,6 +660,52 @@ static sscma_status update_mse(sscma_metric *m, const sscma_tensor *pred, const 
     return SSCMA_OK;
 }
 
+/* pred: one f32 score per sample ([N] or [N, 1, ...]); target: i32 labels [N] */
+static sscma_status update_anomaly(sscma_metric *m, const sscma_tensor *pred, const sscma_tensor *target,
+                                   int64_t count)
+{
+    int32_t rp, rt;
+    int64_t dp[SSCMA_TENSOR_MAX_RANK], dt[SSCMA_TENSOR_MAX_RANK];
+    const void *vp = NULL, *vt = NULL;
+    sscma_status st;
+    if ((st = describe(pred, "AnomalyMetric expects one f32 score per sample", SSCMA_DTYPE_F32, &rp, dp, &vp)) !=
+            SSCMA_OK ||
+        (st = describe(target, "AnomalyMetric expects i32 labels [N]", SSCMA_DTYPE_I32, &rt, dt, &vt)) != SSCMA_OK)
+        return st;
+    int64_t per = 1;
+    for (int32_t i = 1; i < rp; i++)
+        per *= dp[i];
+    if (rp < 1 || per != 1 || rt != 1 || dt[0] != dp[0])
+        return shape_fail("AnomalyMetric expects scores [N] or [N, 1] and labels [N]", rp, dp, rt, dt);
+    if (count < 0 || count > dp[0])
+        return sscma_fail(SSCMA_ERR_INVALID_ARGUMENT, WHERE, "count %lld outside [0, %lld]", (long long)count,
+                          (long long)dp[0]);
+    if (m->samples + count > m->anomaly_cap) {
+        int64_t cap = (m->samples + count) * 2 + 64;
+        double *s = sscma_mrealloc(m->ctx, m->anomaly_scores, (size_t)cap * sizeof *s);
+        if (s != NULL)
+            m->anomaly_scores = s;
+        bool *t = s != NULL ? sscma_mrealloc(m->ctx, m->anomaly_truth, (size_t)cap * sizeof *t) : NULL;
+        if (t == NULL)
+            return sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, WHERE, "cannot store %lld anomaly scores", (long long)cap);
+        m->anomaly_truth = t, m->anomaly_cap = cap;
+    }
+    const float *p = vp;
+    const int32_t *labels = vt;
+    for (int64_t i = 0; i < count; i++) {
+        if (!isfinite(p[i]))
+            return sscma_fail(SSCMA_ERR_INVALID_ARGUMENT, WHERE, "AnomalyMetric: sample %lld: the score is %g, not a "
+                              "finite number", (long long)(m->samples + i), (double)p[i]);
+        bool abnormal = false;
+        for (int32_t k = 0; k < m->n_abnormal_ids; k++)
+            abnormal = abnormal || labels[i] == m->abnormal_ids[k];
+        m->anomaly_scores[m->samples + i] = p[i];
+        m->anomaly_truth[m->samples + i] = abnormal;
+    }
+    m->samples += count;
+    return SSCMA_OK;
+}
+
 sscma_status sscma_metric_update(sscma_metric *metric, const sscma_tensor *pred, const sscma_tensor *target,
                                  int64_t count)
 {
@@ -608,6 +721,7 @@ sscma_status sscma_metric_update(sscma_metric *metric, const sscma_tensor *pred,
     case M_ACCURACY: st = update_accuracy(metric, pred, target, count); break;
     case M_FOMO: st = update_fomo(metric, pred, target, count); break;
     case M_POINT: st = update_point(metric, pred, target, count); break;
+    case M_ANOMALY: st = update_anomaly(metric, pred, target, count); break;
     default: st = update_mse(metric, pred, target, count); break;
     }
     if (st != SSCMA_OK)

@@ -16,6 +16,20 @@
 #include "sscma/train.h"
 #include "train/det_eval.h"
 
+/*
+ * A trainer whose model is fitted by another procedure than gradient steps (LODA's counting pass; the runner builds
+ * it): sscma_trainer_train runs ops->train (which reports the windows it counted as iterations), validate and save
+ * go to the ops, position reads epoch 1 after the fit; resume and hooks are refused with a message naming the
+ * family. `user` stays the caller's (it outlives the trainer).
+ */
+typedef struct sscma_fit_ops {
+    const char *family;
+    sscma_status (*train)(void *user, int64_t *iters);
+    sscma_status (*validate)(void *user, const sscma_metric **out);
+    sscma_status (*save)(const void *user, const char *path);
+} sscma_fit_ops;
+sscma_status sscma_trainer_create_fit(sscma_context *ctx, const sscma_fit_ops *ops, void *user, sscma_trainer **out);
+
 /* sscma_metric_create with its memory from ctx (the public call has no context: NULL, the C allocator). */
 sscma_status sscma_metric_create_in(const sscma_context *ctx, const char *config_json, sscma_metric **out);
 

@@ -71,6 +71,9 @@ struct sscma_trainer {
     double reduce_s; /* seconds in the gradient reduction this train call (waiting for the slowest rank included) */
     int64_t reduces;
     sscma_op_sync bn_sync;
+    /* a model fitted by other means (state.h sscma_fit_ops): everything above unused but ctx and loop */
+    const sscma_fit_ops *fit;
+    void *fit_user;
 };
 
 /* ---- hooks ---- */
@@ -167,6 +170,11 @@ static sscma_status set_hook(sscma_trainer *t, int32_t slot, sscma_hook *h)
 sscma_status sscma_trainer_add_hook(sscma_trainer *trainer, sscma_hook *hook)
 {
     sscma_status st = SSCMA_OK;
+    if (trainer->fit != NULL) {
+        hook->ops->destroy(hook);
+        return SSCMA_FAIL(SSCMA_ERR_UNSUPPORTED, "%s is fitted in one pass, without a training loop for hooks",
+                          trainer->fit->family);
+    }
     if (hook->ops->attach != NULL && (st = hook->ops->attach(hook, &trainer->loop)) != SSCMA_OK) {
         hook->ops->destroy(hook);
         return st;
@@ -646,10 +654,28 @@ sscma_status sscma_trainer_create_from(sscma_model *model, sscma_loader *train_l
     return SSCMA_OK;
 }
 
+sscma_status sscma_trainer_create_fit(sscma_context *ctx, const sscma_fit_ops *ops, void *user, sscma_trainer **out)
+{
+    sscma_trainer *t = sscma_calloc(ctx, 1, sizeof *t);
+    if (t == NULL)
+        return SSCMA_FAIL(SSCMA_ERR_OUT_OF_MEMORY, "cannot allocate a trainer");
+    t->ctx = ctx;
+    sscma_context_retain(ctx);
+    t->fit = ops, t->fit_user = user;
+    *out = t;
+    return SSCMA_OK;
+}
+
 void sscma_trainer_destroy(sscma_trainer *trainer)
 {
     if (trainer == NULL)
         return;
+    if (trainer->fit != NULL) {
+        const sscma_context *ctx = trainer->ctx;
+        sscma_mfree(ctx, trainer);
+        sscma_context_release(ctx);
+        return;
+    }
     sscma_graph *g = sscma_model_graph(trainer->model);
     if (g != NULL && g->sync == &trainer->bn_sync)
         g->sync = NULL;
@@ -735,6 +761,8 @@ sscma_status sscma_trainer_save(const sscma_trainer *trainer, const char *path)
     SSCMA_REQUIRE_NONNULL(trainer);
     SSCMA_REQUIRE_NONNULL(path);
     const sscma_trainer *t = trainer;
+    if (t->fit != NULL)
+        return t->fit->save(t->fit_user, path);
     if (t->rank != 0) /* data parallel: every rank holds the same state; rank 0 writes it */
         return SSCMA_OK;
     sscma_ckpt_list list = {.ctx = t->ctx};
@@ -855,6 +883,9 @@ sscma_status sscma_trainer_resume(sscma_trainer *trainer, const char *path)
     SSCMA_REQUIRE_NONNULL(trainer);
     SSCMA_REQUIRE_NONNULL(path);
     sscma_trainer *t = trainer;
+    if (t->fit != NULL)
+        return SSCMA_FAIL(SSCMA_ERR_UNSUPPORTED, "%s is fitted in one counting pass: there is nothing to resume "
+                          "(train again)", t->fit->family);
     sscma_ckpt ck;
     sscma_status st = sscma_ckpt_read(t->ctx, path, &ck);
     if (st != SSCMA_OK)
@@ -926,6 +957,8 @@ sscma_status sscma_trainer_validate(sscma_trainer *trainer, const sscma_metric *
     SSCMA_REQUIRE_NONNULL(trainer);
     SSCMA_REQUIRE_NONNULL(out);
     sscma_trainer *t = trainer;
+    if (t->fit != NULL)
+        return t->fit->validate(t->fit_user, out);
     if (t->val == NULL)
         return SSCMA_FAIL(SSCMA_ERR_STATE, "the trainer has no validation loader");
     sscma_status st = sscma_metric_reset(t->metric);
@@ -1112,6 +1145,13 @@ static sscma_status trainer_train(sscma_trainer *t)
 sscma_status sscma_trainer_train(sscma_trainer *trainer)
 {
     SSCMA_REQUIRE_NONNULL(trainer);
+    if (trainer->fit != NULL) {
+        int64_t iters = 0;
+        sscma_status st = trainer->fit->train(trainer->fit_user, &iters);
+        if (st == SSCMA_OK)
+            trainer->loop.epoch = 1, trainer->loop.iter = iters;
+        return st;
+    }
     unsigned fp = sscma_fp_enter(); /* the loop's own float work (EMA, loss checks) too */
     sscma_status st = trainer_train(trainer);
     sscma_fp_leave(fp);

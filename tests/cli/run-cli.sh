@@ -551,6 +551,29 @@ json.dump(d, open('accel/bad.labels', 'w'))
     'train_dataloader.dataset.ann_file=bad.labels' >badacc.txt 2>/dev/null
 ok "dataset check lists an unknown gesture label with the info.labels entry" \
     grep -qF "bad.labels: files[3] (training/idle.000.json): unknown label 'wave' (not in classes)" badacc.txt
+# LODA (issue 21): the shipped local recipe on the same gestures, idle normal and every motion abnormal: fitted by one
+# counting pass, its state checkpointed, evaluated with AnomalyMetric (auc, threshold at fpr 0.05, tpr, fpr).
+LODA=$SRC/configs/anomaly/loda_accel_idle.json
+"$SSCMA" train "$LODA" --work-dir lodawd "${A[@]}" --json >lodatrain.json 2>lodatrain.err
+ok "train LODA: one epoch of one counting pass (125 idle windows), last.ckpt and log.jsonl in the work dir" json \
+    lodatrain.json "d['epochs'] == 1 and d['iterations'] == 125 and all(__import__('os').path.getsize(p) > 0 for p in \
+    ('lodawd/last.ckpt', 'lodawd/log.jsonl'))"
+"$SSCMA" eval "$LODA" lodawd/last.ckpt "${A[@]}" --json >lodaeval.json 2>/dev/null
+ok "eval LODA: auc, threshold, tpr, fpr on the testing category (idle against motion)" json lodaeval.json \
+    "sorted(d['metrics']) == ['auc', 'fpr', 'threshold', 'tpr'] and d['metrics']['auc'] >= 0.8 and d['samples'] > 100"
+ok "the checkpoint's state scores as the fitted one: eval's metrics are train's" /usr/bin/python3 -c "import json; \
+    a, b = (json.load(open(p))['metrics'] for p in ('lodatrain.json', 'lodaeval.json')); exit(a != b or len(a) != 4)"
+fails "LODA: an unknown abnormal class names the key and lists the classes" 1 \
+    "val_evaluator.abnormal_classes[0]: unknown class 'shak'; the dataset's classes: idle, shake, circle, updown" \
+    "$SSCMA" train "$LODA" --work-dir lodabad --quiet "${A[@]}" 'val_evaluator.abnormal_classes=["shak"]'
+fails "LODA: num_bins 0 is refused with the key" 1 "model.num_bins: expected an integer 1..4096, got 0" \
+    "$SSCMA" train "$LODA" --work-dir lodabad --quiet "${A[@]}" model.num_bins=0
+fails "LODA: SSCMA's Accuracy evaluator is refused before the fit" 1 'val_evaluator.type: expected "AnomalyMetric"' \
+    "$SSCMA" train "$LODA" --work-dir lodabad --quiet "${A[@]}" 'val_evaluator={"type": "mmcls.Accuracy", "topk": 1}'
+fails "LODA: a checkpoint of another family is refused" 1 "a checkpoint of AccelerometerClassifier, not of a LODA" \
+    "$SSCMA" eval "$LODA" accwd/last.ckpt "${A[@]}"
+fails "LODA: infer points to eval (no graph model for sscma_predict)" 2 "LODA has no graph model" \
+    "$SSCMA" infer "$LODA" lodawd/last.ckpt updown.csv "${A[@]}"
 fails "export needs --format" 2 "--format" "$SSCMA" export "$FOMO" wd/last.ckpt
 fails "--verify of ONNX is refused" 2 "onnxruntime" "$SSCMA" export "$FOMO" wd/last.ckpt --format onnx --verify
 fails "an unknown option" 2 "unknown option '--bogus'" "$SSCMA" train "$FOMO" --bogus

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Checks that no include in lib/ goes up a module rank (docs/architecture.md, "Module ranks"):
 #
-#   core < tensor < config, io < ops < graph < data, zoo < quant < train < export < runner, micro
+#   core < tensor < config, io < ops < graph < data, zoo < quant, anomaly < train < export < runner, micro
 #
 # A file in lib/<module>/ may include its own module's headers and those of lower ranks, never a higher rank and
 # never a peer of the same rank (config/io, data/zoo: peers stay independent). Public headers count as the module
@@ -16,7 +16,7 @@ lib=${1:?usage: check-layering.sh LIB_DIR}
 
 declare -A rank=(
   [core]=0 [tensor]=1 [config]=2 [io]=2 [ops]=3 [graph]=4 [data]=5 [zoo]=5
-  [quant]=6 [train]=7 [export]=8 [runner]=9 [micro]=9
+  [quant]=6 [anomaly]=6 [train]=7 [export]=8 [runner]=9 [micro]=9
 )
 # Public header (include/sscma/<name>) -> the module that implements it.
 declare -A public=(

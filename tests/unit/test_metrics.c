@@ -205,13 +205,13 @@ static void metric_errors(void)
     CHECK_FAILS(sscma_metric_create("{\"type\": \"Accuracy\", \"top_k\": 1}", &m), SSCMA_ERR_CONFIG,
                 "unknown key 'top_k'; valid keys: type, topk");
     CHECK_FAILS(sscma_metric_create("{\"type\": \"mAP\"}", &m), SSCMA_ERR_CONFIG,
-                "metric: type: expected one of: Accuracy, FomoMetric, PointMetric, MSE, CocoMetric, got \"mAP\"");
+                "metric: type: expected one of: Accuracy, FomoMetric, PointMetric, MSE, CocoMetric, AnomalyMetric, got \"mAP\"");
     CHECK_FAILS(sscma_metric_create("{\"type\": \"Accuracy\", \"topk\": [0]}", &m), SSCMA_ERR_CONFIG,
                 "metric: topk[0]: expected an integer 1..1000000, got 0");
     CHECK_FAILS(sscma_metric_create("{\"type\": \"PointMetric\", \"threshold\": 1}", &m), SSCMA_ERR_CONFIG,
                 "metric: threshold: expected a number above 1 (pixels), got 1");
     CHECK_FAILS(sscma_metric_create("[1", &m), SSCMA_ERR_CONFIG, "line 1");
-    CHECK_FAILS(sscma_metric_create("{}", &m), SSCMA_ERR_CONFIG, "type: expected one of: Accuracy, FomoMetric, PointMetric, MSE, CocoMetric, missing");
+    CHECK_FAILS(sscma_metric_create("{}", &m), SSCMA_ERR_CONFIG, "type: expected one of: Accuracy, FomoMetric, PointMetric, MSE, CocoMetric, AnomalyMetric, missing");
     CHECK_FAILS(sscma_metric_create(NULL, &m), SSCMA_ERR_INVALID_ARGUMENT, "'config_json'");
     CHECK_OK(sscma_metric_create("{\"type\": \"Accuracy\"}", &m));
     float scores[6] = {0};
@@ -249,9 +249,56 @@ static void metric_errors(void)
     sscma_tensor_destroy(tw), sscma_tensor_destroy(p2);
 }
 
+/* AnomalyMetric: one score per sample, labels; positives are the abnormal class indices. Hand-worked: classes 0
+ * (normal) and 2 (abnormal; 1 is normal too). Scores normal {0.1, 0.4, 0.3}, abnormal {0.35, 0.8}: of 6 pairs the
+ * abnormal one is higher in 5 (0.35 < 0.4 only) -> AUC 5/6. fpr 0.5: the median of the normal scores, 0.3; above it
+ * 0.4 (normal: fpr 1/3) and both abnormal (tpr 1). */
+static void anomaly_metric_hand_worked(void)
+{
+    sscma_metric *m = NULL;
+    CHECK_OK(sscma_metric_create("{\"type\": \"AnomalyMetric\", \"abnormal_classes\": [2], \"fpr\": 0.5}", &m));
+    if (m == NULL)
+        return;
+    float s1[3] = {0.1f, 0.35f, 0.4f}, s2[2] = {0.3f, 0.8f};
+    int32_t l1[3] = {0, 2, 1}, l2[2] = {0, 2};
+    const int64_t d1[2] = {3, 1}, d2[1] = {2}, ld1[1] = {3}, ld2[1] = {2};
+    sscma_tensor *p1 = wrap(SSCMA_DTYPE_F32, 2, d1, s1), *t1 = wrap(SSCMA_DTYPE_I32, 1, ld1, l1);
+    sscma_tensor *p2 = wrap(SSCMA_DTYPE_F32, 1, d2, s2), *t2 = wrap(SSCMA_DTYPE_I32, 1, ld2, l2);
+    CHECK_OK(sscma_metric_update(m, p1, t1, 3));
+    CHECK_OK(sscma_metric_update(m, p2, t2, 2));
+    double v = 0;
+    CHECK_OK(sscma_metric_get(m, "auc", &v));
+    check_close("auc", v, 5.0 / 6.0, 1e-12);
+    CHECK_OK(sscma_metric_get(m, "threshold", &v));
+    check_close("threshold", v, 0.30000001192092896, 1e-9);
+    CHECK_OK(sscma_metric_get(m, "tpr", &v));
+    check_close("tpr", v, 1.0, 1e-12);
+    CHECK_OK(sscma_metric_get(m, "fpr", &v));
+    check_close("fpr", v, 1.0 / 3.0, 1e-12);
+    /* after a reset, normal samples alone give no ROC: no results yet */
+    CHECK_OK(sscma_metric_reset(m));
+    int32_t l3[3] = {0, 0, 1};
+    sscma_tensor *t3 = wrap(SSCMA_DTYPE_I32, 1, ld1, l3);
+    CHECK_OK(sscma_metric_update(m, p1, t3, 3));
+    int32_t count = -1;
+    CHECK_OK(sscma_metric_result_count(m, &count));
+    CHECK_INT_EQ(count, 0);
+    CHECK_FAILS(sscma_metric_update(m, t3, t3, 3), SSCMA_ERR_DTYPE, "AnomalyMetric expects one f32 score per sample");
+    const int64_t wide[2] = {2, 1};
+    sscma_tensor *pw = wrap(SSCMA_DTYPE_F32, 2, wide, s2);
+    CHECK_FAILS(sscma_metric_update(m, pw, t3, 2), SSCMA_ERR_SHAPE, "AnomalyMetric expects scores [N] or [N, 1]");
+    sscma_metric_destroy(m);
+    m = NULL;
+    CHECK_FAILS(sscma_metric_create("{\"type\": \"AnomalyMetric\", \"abnormal_classes\": [\"shake\"]}", &m),
+                SSCMA_ERR_CONFIG, "abnormal_classes: expected a list of 1 to 64 class indices (a runner turns class names");
+    sscma_tensor_destroy(p1), sscma_tensor_destroy(t1), sscma_tensor_destroy(p2), sscma_tensor_destroy(t2);
+    sscma_tensor_destroy(t3), sscma_tensor_destroy(pw);
+}
+
 int main(int argc, char **argv)
 {
     static const test_case cases[] = {
+        TEST_CASE(anomaly_metric_hand_worked),
         TEST_CASE(accuracy_matches_torch),
         TEST_CASE(accuracy_ties_rank_lower_class_first),
         TEST_CASE(fomo_metric_matches_sscma),

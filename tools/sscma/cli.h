@@ -90,6 +90,8 @@ int cli_write_curves(const char *work_dir, const char *best_key, int best_rule, 
 /* A context with --threads, the config's randomness.seed and a log callback that prints INFO lines unless --quiet. */
 int cli_context(const cli_args *a, sscma_config *cfg, sscma_context **out);
 
+/* Whether the config's model is LODA (no graph model: checkpoints load as load_from; docs/models.md "LODA"). */
+bool cli_is_loda(sscma_config *cfg);
 /* The runner of CONFIG with CHECKPOINT's weights loaded (checkpoint may be NULL). */
 int cli_runner(const cli_args *a, sscma_context *ctx, sscma_config *cfg, const char *checkpoint, sscma_runner **out);
 

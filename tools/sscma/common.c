@@ -132,12 +132,26 @@ int cli_context(const cli_args *a, sscma_config *cfg, sscma_context **out)
     return 0;
 }
 
+/* Whether the config's model is LODA, a histogram detector with no graph model (docs/models.md "LODA"). */
+bool cli_is_loda(sscma_config *cfg)
+{
+    const char *type = NULL;
+    bool loda = sscma_config_get(cfg, "model.type", &type) == SSCMA_OK &&
+                (strcmp(type, "\"LODA\"") == 0 || strcmp(type, "\"sscma.LODA\"") == 0);
+    sscma_clear_error();
+    return loda;
+}
+
 int cli_runner(const cli_args *a, sscma_context *ctx, sscma_config *cfg, const char *checkpoint, sscma_runner **out)
 {
     sscma_runner *r = NULL;
+    /* LODA's state is no model's weights: the runner reads its checkpoint as load_from */
+    const bool loda = checkpoint != NULL && cli_is_loda(cfg);
+    if (loda && cli_set_string(cfg, "load_from", checkpoint) != 0)
+        return cli_fail(a, "load_from");
     if (sscma_runner_create(ctx, cfg, &r) != SSCMA_OK)
-        return cli_fail(a, "cannot build the model");
-    if (checkpoint != NULL) {
+        return cli_fail(a, loda ? "cannot load the checkpoint" : "cannot build the model");
+    if (checkpoint != NULL && !loda) {
         sscma_model *m = NULL;
         sscma_runner_model(r, &m);
         if (sscma_model_load(m, checkpoint) != SSCMA_OK) {

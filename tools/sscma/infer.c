@@ -111,6 +111,11 @@ int cli_infer(cli_args *a)
     int rc = 1;
     if (!tflite && cli_load_config(a, a->positional[0], NULL, &cfg) != 0)
         return 1;
+    if (!tflite && cli_is_loda(cfg)) {
+        sscma_config_destroy(cfg);
+        return cli_error(a, 2, "LODA has no graph model for sscma_predict: score windows with `sscma eval CONFIG "
+                         "CHECKPOINT` (per-window scores: docs/models.md, \"LODA\")");
+    }
     if (cli_context(a, cfg, &ctx) != 0)
         goto done;
     if (tflite) {

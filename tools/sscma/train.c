@@ -156,6 +156,11 @@ static int write_pictures(sscma_runner *runner, const sscma_metric *metric, cons
     sscma_dataset *ds = NULL;
     sscma_qmodel *q = NULL;
     json_t *classes = NULL;
+    sscma_model *model = NULL;
+    if (sscma_runner_model(runner, &model) != SSCMA_OK) { /* LODA: no graph model, nothing to draw */
+        sscma_clear_error();
+        return 0;
+    }
     if (sscma_runner_dataset(runner, "val", &ds) != SSCMA_OK) {
         sscma_clear_error();
         return 0; /* no validation set: nothing to show */
