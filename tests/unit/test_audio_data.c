@@ -704,6 +704,97 @@ static void augs_call_is_seeded(void)
     json_decref(cfg);
 }
 
+/* ---- tools/gen_kws.py's set (espeak-ng), small ---- */
+
+static int64_t dataset_size(const char *cfg)
+{
+    sscma_dataset *ds = NULL;
+    int64_t n = -1;
+    CHECK_OK(sscma_dataset_open(ctx, cfg, &ds));
+    if (ds != NULL)
+        CHECK_OK(sscma_dataset_size(ds, &n));
+    sscma_dataset_destroy(ds);
+    return n;
+}
+
+static void espeak_set_opens(void)
+{
+    if (system("command -v espeak-ng >/dev/null 2>&1 && /usr/bin/python3 -c 'import numpy' 2>/dev/null") != 0) {
+        printf("# SKIP espeak_set_opens: espeak-ng or /usr/bin/python3 with numpy not found\n");
+        return;
+    }
+    char dir[200], cmd[600];
+    snprintf(dir, sizeof dir, "%s/kws", tmpdir);
+    snprintf(cmd, sizeof cmd, "/usr/bin/python3 %s/../tools/gen_kws.py %s --per-word 5 --speakers 30 2>/dev/null",
+             CONFIGS_DIR, dir);
+    CHECK_INT_EQ(system(cmd), 0);
+    /* 10 keywords x 5 and 8 other words x 2 = 66 clips, each in exactly one split */
+    const char *words = "[\"yes\", \"no\", \"up\", \"down\", \"left\", \"right\", \"on\", \"off\", \"stop\", \"go\"]";
+    char cfg[800];
+    int64_t total = 0, per_mode[3];
+    const char *const modes[3] = {"train", "val", "test"};
+    for (int m = 0; m < 3; m++) {
+        snprintf(cfg, sizeof cfg, "{\"type\": \"Speechcommand\", \"root\": \"%s\", \"words\": %s, \"unknown\": true, "
+                 "\"mode\": \"%s\"}", dir, words, modes[m]);
+        per_mode[m] = dataset_size(cfg);
+        total += per_mode[m];
+    }
+    CHECK_INT_EQ(total, 66);
+    CHECK(per_mode[1] > 0 && per_mode[2] > 0 && per_mode[0] > per_mode[1]);
+    /* a speaker (the hash) is in one list only, never in training too */
+    char path[300];
+    snprintf(path, sizeof path, "%s/validation_list.txt", dir);
+    char *val = read_all(path, NULL);
+    snprintf(path, sizeof path, "%s/testing_list.txt", dir);
+    char *test = read_all(path, NULL);
+    for (char *line = test; line != NULL && *line != '\0';) {
+        char *slash = strchr(line, '/'), hash[16] = "";
+        if (slash != NULL)
+            snprintf(hash, sizeof hash, "/%.8s_", slash + 1);
+        CHECK(slash != NULL && val != NULL && strstr(val, hash) == NULL);
+        line = strchr(line, '\n');
+        line = line != NULL ? line + 1 : NULL;
+    }
+    free(val);
+    free(test);
+    /* the training split through the loader: 12 classes (10 words, _silence_, _unknown_), finite windows of peak 1, AudioAugs applied */
+    snprintf(cfg, sizeof cfg, "{\"type\": \"Speechcommand\", \"root\": \"%s\", \"words\": %s, \"unknown\": true, "
+             "\"silence\": 0.1, \"use_background\": true, \"lower_volume\": true}", dir, words);
+    sscma_dataset *ds = NULL;
+    CHECK_OK(sscma_dataset_open(ctx, cfg, &ds));
+    if (ds == NULL)
+        return;
+    int32_t k = 0;
+    CHECK_OK(sscma_dataset_num_classes(ds, &k));
+    CHECK_INT_EQ(k, 12);
+    int64_t n = 0;
+    CHECK_OK(sscma_dataset_size(ds, &n));
+    CHECK_INT_EQ(n, per_mode[0] + (int64_t)llround(0.1 * (double)per_mode[0]));
+    static float w[8192];
+    for (int64_t i = 0; i < n; i++) {
+        int32_t label = -1;
+        CHECK_OK(sscma_dataset_window(ds, i, w, &label));
+        float peak = 0.0f;
+        for (int t = 0; t < 8192; t++)
+            peak = isfinite(w[t]) && fabsf(w[t]) > peak ? fabsf(w[t]) : isfinite(w[t]) ? peak : 99.0f;
+        CHECK_NEAR(peak, 1.0, 1e-5);
+        CHECK(label >= 0 && label < 12);
+    }
+    sscma_loader *l = NULL;
+    CHECK_OK(sscma_loader_create(ctx, ds, "{\"batch_size\": 8, \"shuffle\": true, \"num_workers\": 2, \"pipeline\": "
+                                 "[{\"type\": \"AudioAugs\"}]}", &l));
+    if (l != NULL) {
+        float *x = malloc(8 * 8192 * sizeof *x);
+        int32_t y[8];
+        next_batch(l, 1, x, y, 8, 8192);
+        for (int i = 0; i < 8; i++)
+            CHECK(y[i] >= 0 && y[i] < 12);
+        free(x);
+    }
+    sscma_loader_destroy(l);
+    sscma_dataset_destroy(ds);
+}
+
 int main(int argc, char **argv)
 {
     static const test_case cases[] = {
@@ -716,6 +807,7 @@ int main(int argc, char **argv)
         TEST_CASE(fft_matches_a_dft),
         TEST_CASE(augs_against_goldens),
         TEST_CASE(augs_call_is_seeded),
+        TEST_CASE(espeak_set_opens),
     };
     if (sscma_context_create(NULL, &ctx) != SSCMA_OK || fixture_tmpdir_make(tmpdir, sizeof tmpdir, "sscma-audio") != 0)
         return 1;
