@@ -15,8 +15,9 @@ random SNR of 8..30 dB.
 Layout (OUT): <word>/<hash>_nohash_<n>.wav (8 kHz, 16-bit mono; <hash> the speaker's id, <n> its utterance of that
 word), _background_noise_/{white_noise,pink_noise,brown_noise,hum,clicks,fan}.wav (10 s each),
 validation_list.txt and testing_list.txt. As in Speech Commands, a speaker's clips all fall in one split, chosen
-from a hash of the speaker id (about 10 % of the speakers validation, 10 % testing); each word's clips go 1 in 10 to a
-validation speaker, 1 in 10 to a testing speaker, the rest to training speakers.
+from a hash of the speaker id (about 10 % of the speakers validation, 10 % testing); of each word's n clips,
+max(1, round(n / 10)) go to validation speakers and as many to testing speakers (none below 3 clips), the rest to
+training speakers.
 
   gen_kws.py OUT [--per-word N] [--seed S] [--speakers K]    (N clips per keyword, default 160)
 """
@@ -163,9 +164,10 @@ def main():
     for word, n in words:
         os.makedirs(os.path.join(a.out, word), exist_ok=True)
         made = {}
+        held = max(1, round(n / 10)) if n >= 3 else 0  # clips of this word for validation, and as many for testing
+        order = rng.permutation(n)
         for j in range(n):
-            u = j % 10
-            split = "validation" if u == 1 else "testing" if u == 5 else "training"
+            split = "validation" if order[j] < held else "testing" if order[j] < 2 * held else "training"
             spk = by_set[split][rng.integers(len(by_set[split]))]
             k = made.get(spk["hash"], 0)
             made[spk["hash"]] = k + 1

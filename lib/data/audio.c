@@ -579,6 +579,20 @@ static sscma_status audio_window(const sscma_dataset *ds, int64_t k, bool random
     return SSCMA_OK;
 }
 
+sscma_status sscma_audio_file_window(const sscma_context *ctx, const char *path, int64_t rate, int64_t length,
+                                     bool lower_volume, float *out)
+{
+    const sscma_audio_set a = {.rate = rate, .length = length, .lower_volume = lower_volume};
+    float *x = NULL;
+    int64_t n = 0, file_rate = 0;
+    sscma_status st = sscma_audio_read(ctx, path, rate, &x, &n, &file_rate);
+    if (st != SSCMA_OK)
+        return st;
+    shape_clip(&a, x, n, n > length ? (n - length) / 2 : 0, out);
+    sscma_mfree(ctx, x);
+    return SSCMA_OK;
+}
+
 sscma_status sscma_audio_window(const sscma_dataset *ds, int64_t index, bool random, uint64_t seed, float *out,
                                 int32_t *label)
 {

@@ -120,5 +120,12 @@ typedef struct sscma_audio_set {
 sscma_status sscma_audio_window(const sscma_dataset *ds, int64_t index, bool random, uint64_t seed, float *out,
                                 int32_t *label);
 
+/*
+ * One audio file as a Speechcommand val/test window (what `sscma infer` and sscma_predict take): read, resampled to
+ * rate, lower_volume, peak-normalised, centre-cropped or zero-padded behind to length floats in out.
+ */
+sscma_status sscma_audio_file_window(const sscma_context *ctx, const char *path, int64_t rate, int64_t length,
+                                     bool lower_volume, float *out);
+
 /* Frees ds->audio (dataset.c's destroy). */
 void sscma_audio_set_free(sscma_dataset *ds);

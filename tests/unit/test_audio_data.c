@@ -363,6 +363,11 @@ static void clips_shaped_as_sscma(void)
     CHECK_OK(sscma_dataset_window(ds, 2, w, &label));
     for (int i = 0; i < 16; i++)
         CHECK_NEAR(w[i], (i - 8) / 20.0, 1e-4);
+    /* the file alone (sscma infer's way) gives the same window */
+    float alone[16];
+    snprintf(path, sizeof path, "%s/yes/c_nohash_0.wav", dir);
+    CHECK_OK(sscma_audio_file_window(ctx, path, 8000, 16, true, alone));
+    CHECK(memcmp(alone, w, sizeof w) == 0);
     sscma_dataset_destroy(ds);
     /* the same in train mode: a random start from (seed, index), a window of the ramp all the same */
     snprintf(cfg, sizeof cfg, "{\"type\": \"Speechcommand\", \"root\": \"%s\", \"words\": [\"yes\"], \"mode\": "
@@ -744,9 +749,10 @@ static void espeak_set_opens(void)
     /* a speaker (the hash) is in one list only, never in training too */
     char path[300];
     snprintf(path, sizeof path, "%s/validation_list.txt", dir);
-    char *val = read_all(path, NULL);
+    size_t size = 0;
+    char *val = read_all(path, &size);
     snprintf(path, sizeof path, "%s/testing_list.txt", dir);
-    char *test = read_all(path, NULL);
+    char *test = read_all(path, &size);
     for (char *line = test; line != NULL && *line != '\0';) {
         char *slash = strchr(line, '/'), hash[16] = "";
         if (slash != NULL)
