@@ -12,7 +12,7 @@
 /* Default bound on decoded image size (decompression bombs): 40 megapixels. */
 #define SSCMA_DEFAULT_MAX_PIXELS ((int64_t)40 * 1000 * 1000)
 
-/* DATASET_WINDOWS: 1-D float windows (sensor axes now; audio next), in memory, read with sscma_dataset_window. */
+/* DATASET_WINDOWS: 1-D float windows (sensor axes in memory; audio clips decoded per read), read with sscma_dataset_window. */
 typedef enum dataset_kind { DATASET_IDX, DATASET_FOLDER, DATASET_BOXES, DATASET_METER, DATASET_WINDOWS } dataset_kind;
 
 struct sscma_dataset {
@@ -51,6 +51,7 @@ struct sscma_dataset {
      * interval (what compose writes), 0 if unknown. */
     int64_t window_h;
     double window_interval_ms;
+    struct sscma_audio_set *audio; /* Speechcommand (data/audio.h): windows decoded from paths when read */
     char *report; /* the last check's report */
     /*
      * on_defect "skip": a record-level defect (a bad box, an unknown category, a duplicate id, a missing image) does
@@ -122,6 +123,7 @@ sscma_status sscma_meter_open(sscma_dataset *ds, json_t *config);
 sscma_status sscma_yolo_open(sscma_dataset *ds, json_t *config);
 sscma_status sscma_voc_open(sscma_dataset *ds, json_t *config);
 sscma_status sscma_sensor_open(sscma_dataset *ds, json_t *config);
+sscma_status sscma_audio_open(sscma_dataset *ds, json_t *config);
 
 /*
  * Window `index` (after indices) of a windows dataset into out (window_channels * window_len floats) in the loader's
@@ -129,6 +131,10 @@ sscma_status sscma_sensor_open(sscma_dataset *ds, json_t *config);
  * SSCMA_ERR_UNSUPPORTED. The one way to a 1-D sample, so audio can decode here where sensors copy.
  */
 sscma_status sscma_dataset_window(const sscma_dataset *ds, int64_t index, float *out, int32_t *label);
+/* The same for the loader's batches: a dataset's own random choices (an audio clip's training crop and background
+ * mix) drawn from (seed, index); other datasets as sscma_dataset_window. */
+sscma_status sscma_dataset_window_seeded(const sscma_dataset *ds, int64_t index, uint64_t seed, float *out,
+                                         int32_t *label);
 
 /*
  * The boxes of sample `index` (after indices), scaled from the declared image size to the decoded w x h: copies

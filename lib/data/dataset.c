@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "core/schema.h"
+#include "data/audio.h"
 #include "data/data.h"
 
 /*
@@ -59,7 +60,7 @@ static const char *canonical_type(const char *type)
     return type;
 }
 
-#define KNOWN_TYPES "MNIST, FashionMNIST, CustomDataset, CocoDataset, YoloDataset, VOCDataset, MeterData, SensorDataset"
+#define KNOWN_TYPES "MNIST, FashionMNIST, CustomDataset, CocoDataset, YoloDataset, VOCDataset, MeterData, SensorDataset, Speechcommand"
 
 /* The keys every dataset type takes (each format's table lists them as known keys and leaves them to this one). */
 typedef struct shared_cfg {
@@ -167,6 +168,8 @@ sscma_status sscma_dataset_open(sscma_context *ctx, const char *config_json, ssc
             st = sscma_meter_open(ds, config);
         else if (strcmp(type, "SensorDataset") == 0)
             st = sscma_sensor_open(ds, config);
+        else if (strcmp(type, "Speechcommand") == 0)
+            st = sscma_audio_open(ds, config);
         else
             st = sscma_schema_expected("dataset", NULL, "type", "one of: " KNOWN_TYPES,
                                        json_object_get(config, "type"));
@@ -204,6 +207,7 @@ void sscma_dataset_destroy(sscma_dataset *ds)
     sscma_mfree(ds->ctx, ds->box_labels);
     sscma_mfree(ds->ctx, ds->keypoints);
     sscma_mfree(ds->ctx, ds->windows);
+    sscma_audio_set_free(ds);
     sscma_mfree(ds->ctx, ds->paths);
     sscma_mfree(ds->ctx, ds->labels);
     sscma_mfree(ds->ctx, ds->idx_images);
@@ -327,6 +331,8 @@ static sscma_status get_window(const sscma_dataset *ds, int64_t index, sscma_sam
     if (index < 0 || index >= ds->size)
         st = SSCMA_FAIL(SSCMA_ERR_INVALID_ARGUMENT, "sample %lld is outside 0..%lld", (long long)index,
                         (long long)ds->size - 1);
+    else if (ds->audio != NULL) /* one channel: the loader's order */
+        st = sscma_dataset_window(ds, index, w, &label);
     else { /* channel-major whatever the loader's order */
         const int64_t k = ds->subset != NULL ? ds->subset[index] : index;
         memcpy(w, ds->windows + k * C * L, (size_t)(C * L) * sizeof *w);

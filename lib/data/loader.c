@@ -26,6 +26,7 @@
 #include <string.h>
 
 #include "core/schema.h"
+#include "data/audio.h"
 #include "data/data.h"
 
 #define WHERE "loader"
@@ -67,6 +68,9 @@ struct sscma_loader {
     bool fomo, keypoints, onehot, box_rows;
     int64_t stride, grid_h, grid_w, target_bytes;
     int64_t max_boxes; /* BoxTarget rows per sample */
+    /* an audio dataset's AudioAugs (its pipeline's one entry), applied after the clip is decoded */
+    bool audio_augs;
+    sscma_audio_augs augs;
     /* "cache": decoded 8-bit images by dataset index (each written once, under cache_lock) */
     cached_image *cache;
     pthread_mutex_t cache_lock;
@@ -224,7 +228,14 @@ static sscma_status build_sample(const sscma_loader *l, int64_t batch, int64_t p
     int64_t index = l->order[batch * l->batch_size + pos];
     if (l->dataset->kind == DATASET_WINDOWS) { /* 1-D windows: no image, no pipeline */
         int32_t label = -1;
-        sscma_status st = sscma_dataset_window(l->dataset, index, out, &label);
+        sscma_status st = sscma_dataset_window_seeded(l->dataset, index, l->aug_seed, out, &label);
+        if (st == SSCMA_OK && l->audio_augs &&
+            (st = sscma_audio_augs_apply(l->ctx, &l->augs, out, l->dataset->window_len, l->aug_seed,
+                                         (uint64_t)index)) != SSCMA_OK) {
+            char detail[600];
+            snprintf(detail, sizeof detail, "%s", sscma_last_error());
+            return sscma_fail(st, WHERE, "sample %lld: %s", (long long)index, detail);
+        }
         if (st == SSCMA_OK && l->onehot) {
             float *v = target;
             memset(v, 0, (size_t)l->target_bytes);
@@ -417,6 +428,38 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
+/*
+ * An audio dataset's pipeline: nothing, or one AudioAugs (SSCMA's train_pipeline), for a dataset in mode "train".
+ * Image transforms do not apply to audio.
+ */
+static sscma_status read_audio_pipeline(sscma_loader *l, json_t *list)
+{
+    const sscma_dataset *ds = l->dataset;
+    for (size_t i = 0; i < json_array_size(list); i++) {
+        json_t *t = json_array_get(list, i);
+        const char *type = json_string_value(json_object_get(t, "type")), *at = json_string_value(json_object_get(t,
+                                                                                                       "_at"));
+        char where[256];
+        snprintf(where, sizeof where, "%s", at != NULL ? at : "pipeline");
+        if (type != NULL && strncmp(type, "sscma.", 6) == 0)
+            type += 6;
+        if (type == NULL || strcmp(type, "AudioAugs") != 0)
+            return sscma_fail(SSCMA_ERR_CONFIG, where, "a %s gives audio clips; its pipeline takes only AudioAugs, "
+                              "not image transforms (got %s)", ds->type, type != NULL ? type : "an entry without a "
+                              "type");
+        if (l->audio_augs)
+            return sscma_fail(SSCMA_ERR_CONFIG, where, "a second AudioAugs (one per pipeline)");
+        if (!ds->audio->train)
+            return sscma_fail(SSCMA_ERR_CONFIG, where, "AudioAugs augments training clips; this %s is in mode "
+                              "'val' or 'test' (SSCMA gives those no pipeline)", ds->type);
+        sscma_status st = sscma_audio_augs_read(t, where, ds->audio->rate, ds->window_len, &l->augs);
+        if (st != SSCMA_OK)
+            return st;
+        l->audio_augs = true;
+    }
+    return SSCMA_OK;
+}
+
 /* ---- API ---- */
 
 /* The loader's keys (the runner writes them from a dataloader's batch_size, num_workers, sampler, ...). */
@@ -486,11 +529,13 @@ sscma_status sscma_loader_create(sscma_context *ctx, sscma_dataset *dataset, con
         if (lc.cache && dataset->kind != DATASET_IDX && dataset->kind != DATASET_WINDOWS && (l->cache = sscma_calloc(ctx, n_cache, sizeof *l->cache)) == NULL)
             st = SSCMA_FAIL(SSCMA_ERR_OUT_OF_MEMORY, "cannot allocate the image cache");
         if (st == SSCMA_OK)
-            st = sscma_pipeline_create(ctx, lc.pipeline, &l->pipeline);
+            st = sscma_pipeline_create(ctx, dataset->kind == DATASET_WINDOWS ? NULL : lc.pipeline, &l->pipeline);
     }
     if (st == SSCMA_OK && dataset->kind == DATASET_WINDOWS) {
         /* windows: [N, 1, 1, C * L] flattened channel-major, or [N, 1, L, C]; image transforms do not apply */
-        if (json_array_size(lc.pipeline) > 0)
+        if (dataset->audio != NULL)
+            st = read_audio_pipeline(l, lc.pipeline);
+        else if (json_array_size(lc.pipeline) > 0)
             st = SSCMA_FAIL(SSCMA_ERR_CONFIG, "a %s gives windows of sensor values; its pipeline takes no image "
                             "transforms (got %zu)", dataset->type, json_array_size(lc.pipeline));
         l->out_h = dataset->window_h > 0 ? dataset->window_h : 1;

@@ -41,6 +41,7 @@
 
 #include "core/file.h"
 #include "core/schema.h"
+#include "data/audio.h"
 #include "data/data.h"
 #include "data/sensor_features.h"
 
@@ -691,6 +692,8 @@ sscma_status sscma_dataset_window(const sscma_dataset *ds, int64_t index, float 
 {
     if (ds->kind != DATASET_WINDOWS)
         return sscma_fail(SSCMA_ERR_UNSUPPORTED, ds->type, "samples are images, not windows");
+    if (ds->audio != NULL) /* decoded here */
+        return sscma_audio_window(ds, index, false, 0, out, label);
     if (index < 0 || index >= ds->size)
         return sscma_fail(SSCMA_ERR_INVALID_ARGUMENT, ds->type, "sample %lld is outside 0..%lld", (long long)index,
                           (long long)ds->size - 1);

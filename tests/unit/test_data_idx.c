@@ -152,7 +152,7 @@ static void idx_defects_are_reported(void)
                 "unknown key 'root'");
     CHECK_FAILS(sscma_dataset_open(ctx, "{\"type\": \"ImageNet\"}", &ds), SSCMA_ERR_CONFIG,
                 "dataset: type: expected one of: MNIST, FashionMNIST, CustomDataset, CocoDataset, YoloDataset, "
-                "VOCDataset, MeterData, SensorDataset, got \"ImageNet\"");
+                "VOCDataset, MeterData, SensorDataset, Speechcommand, got \"ImageNet\"");
     CHECK_FAILS(sscma_dataset_open(ctx, "{\"type\": ", &ds), SSCMA_ERR_CONFIG, "line 1");
     CHECK(ds == NULL);
 }
