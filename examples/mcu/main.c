@@ -4,7 +4,9 @@
  *   qemu-system-arm -M mps3-an547 -nographic -semihosting-config enable=on,target=native,arg=fw,arg=IN,arg=OUT \
  *       -kernel firmware.elf
  * IN holds the model's input tensors back to back (int8, as the camera pipeline quantizes them), OUT receives the
- * output tensors back to back. A third argument names SSCMA-Micro's task (cls, fomo, pfld, yolo).
+ * output tensors back to back: per input, every output of the model in its order (RTMDet's six: cls_0..2,
+ * dist_0..2 as the file lists them), then the next input's. A third argument names SSCMA-Micro's task (cls, fomo,
+ * pfld, yolo, rtmdet).
  */
 #include <stdio.h>
 #include <string.h>
@@ -60,11 +62,18 @@ int main(void)
     sscma_micro_memory(m, &used, &activations);
     printf("model %u bytes; arena %u bytes used, of which activations %u\n", (unsigned)CAT(MODEL, _len),
            (unsigned)used, (unsigned)activations);
-    sscma_micro_tensor in, out;
-    if (sscma_micro_input(m, 0, &in) != SSCMA_OK || sscma_micro_output(m, 0, &out) != SSCMA_OK)
+    sscma_micro_tensor in, out[8];
+    if (sscma_micro_input(m, 0, &in) != SSCMA_OK || sscma_micro_output(m, 0, &out[0]) != SSCMA_OK)
         return fail("tensors");
-    printf("input %s [%d, %d, %d, %d], output %s (%u bytes)\n", in.name, (int)in.dims[0], (int)in.dims[1],
-           (int)in.dims[2], (int)in.dims[3], out.name, (unsigned)out.bytes);
+    int n_out = 1;
+    unsigned out_bytes = (unsigned)out[0].bytes;
+    while (n_out < 8 && sscma_micro_output(m, n_out, &out[n_out]) == SSCMA_OK)
+        out_bytes += (unsigned)out[n_out++].bytes;
+    printf("input %s [%d, %d, %d, %d], output %s", in.name, (int)in.dims[0], (int)in.dims[1], (int)in.dims[2],
+           (int)in.dims[3], out[0].name);
+    if (n_out > 1)
+        printf(" and %d more", n_out - 1);
+    printf(" (%u bytes)\n", out_bytes);
     int fi = semihost_open(in_path, 0), fo = semihost_open(out_path, 1);
     if (fi < 0 || fo < 0) {
         printf("error: cannot open %s or %s\n", in_path, out_path);
@@ -74,10 +83,11 @@ int main(void)
     while (semihost_read(fi, in.data, in.bytes) == (long)in.bytes) {
         if (sscma_micro_invoke(m) != SSCMA_OK)
             return fail("invoke");
-        if (semihost_write(fo, out.data, out.bytes) != (long)out.bytes) {
-            printf("error: cannot write %s\n", out_path);
-            return 1;
-        }
+        for (int k = 0; k < n_out; k++)
+            if (semihost_write(fo, out[k].data, out[k].bytes) != (long)out[k].bytes) {
+                printf("error: cannot write %s\n", out_path);
+                return 1;
+            }
         sscma_prediction p[8];
         int32_t n = 0;
         if (sscma_micro_predict(m, task, -1.0f, 0.45f, (int32_t)in.dims[2], (int32_t)in.dims[1], p, 8, &n) !=
@@ -91,6 +101,12 @@ int main(void)
             put_milli(p[k].x);
             printf(", ");
             put_milli(p[k].y);
+            if (p[k].w != 0.0f || p[k].h != 0.0f) { /* boxes: their size */
+                printf(" size ");
+                put_milli(p[k].w);
+                printf(" x ");
+                put_milli(p[k].h);
+            }
         }
         printf("\n");
         images++;

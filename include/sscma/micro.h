@@ -75,12 +75,13 @@ sscma_status sscma_micro_output(sscma_micro *m, int32_t index, sscma_micro_tenso
 sscma_status sscma_micro_memory(const sscma_micro *m, size_t *used, size_t *activations);
 
 /*
- * SSCMA-Micro's post-processing of output 0 after sscma_micro_invoke, as sscma_predict does it for a file without
- * libsscma's metadata (docs/deployment.md): task "cls", "fomo", "pfld" or "yolo" (NULL: recognised from the shapes
- * as SSCMA-Micro does), score_threshold negative for the device's default (0.25), iou_threshold for YOLO's NMS
- * (0.45 is SSCMA-Micro's), results in the pixels of an image_w x image_h image. *count is the number found (it may
- * exceed capacity; the first capacity are written). The runtime needs no memory beyond the arena for it: the
- * candidates take the arena's free space (one per output value, 32 bytes each), given back on return.
+ * SSCMA-Micro's post-processing of output 0 (RTMDet: of its six outputs) after sscma_micro_invoke, as sscma_predict
+ * does it (docs/deployment.md): task "cls", "fomo", "pfld", "yolo" or "rtmdet" (NULL: the file's "family" metadata,
+ * else recognised from the shapes as SSCMA-Micro does), score_threshold negative for sscma_predict's default (the
+ * device's 0.25 for a file without metadata), iou_threshold for YOLO's and RTMDet's NMS (0.45 is SSCMA-Micro's),
+ * results in the pixels of an image_w x image_h image. *count is the number found (it may exceed capacity; the first
+ * capacity are written). The runtime needs no memory beyond the arena for it: the values and candidates take the
+ * arena's free space (one candidate per output value, 32 bytes each; RTMDet: one per point), given back on return.
  */
 sscma_status sscma_micro_predict(sscma_micro *m, const char *task, float score_threshold, float iou_threshold,
                                  int32_t image_w, int32_t image_h, sscma_prediction *results, int32_t capacity,

@@ -9,14 +9,20 @@
  *   <family>_int8_input.bin / _int8_output.bin int8, libsscma's int8 runtime
  *   <family>_tflite_int8_output.bin            int8, libsscma's runtime on the model read back from the .tflite
  *   manifest.json                              shapes and quantization parameters
+ * A model with several outputs (RTMDet's six) writes, for each input, all its outputs back to back in the model's
+ * output order (output 0's bytes, then output 1's, ...), the next input's after them; manifest.json's
+ * "output_shape" / "output_quant" describe output 0, its "outputs" list every output in that order ({"name",
+ * "shape", "quant"}; one entry for a one-output model).
  * The same for the activations fixture (acts_*), the YOLO decode fixture (fixture_yolo.h: yolo_*) and a MobileNetV3
  * classifier (mbv3_*: SSCMA's mobnetv3_small recipe's model at 64x64, on the images made RGB) and the
- * AccelerometerClassifier (axes_*: AxesNet on windows of a small Edge Impulse export written into OUT_DIR/axes_data).
+ * AccelerometerClassifier (axes_*: AxesNet on windows of a small Edge Impulse export written into OUT_DIR/axes_data)
+ * and an RTMDet-nano-like detector (rtmdet_*: CSPNeXt at widen 0.0625, 32x32 RGB, two classes; its six raw outputs
+ * cls_0..2, dist_0..2).
  * Usage: export_fixture OUT_DIR [N] [tiny]
  * `tiny`: the three families in 24x24 variants of a few ten thousand parameters and no activations fixture (for
  * tests/tflite/onnx2tf/generate.py, whose committed files must stay small), then a Swift-YOLO (YOLODetector, 32x32
- * gray, yolo_*, its box decode in the graph) and the AccelerometerClassifier (axes_*), for the micro runtime's tests
- * (tests/mcu/).
+ * gray, yolo_*, its box decode in the graph), the AccelerometerClassifier (axes_*) and the RTMDet (rtmdet_*), for the
+ * micro runtime's tests (tests/mcu/).
  */
 #include <math.h>
 #include <stdbool.h>
@@ -84,6 +90,20 @@ static void scale_param(sscma_model *m, const char *name, float factor)
         return;
     for (int64_t k = 0; k < numel; k++)
         d[k] *= factor;
+}
+
+/* Adds `value` to every element of parameter `name`, when the model has it. */
+static void add_param(sscma_model *m, const char *name, float value)
+{
+    int32_t i;
+    sscma_tensor *v;
+    float *d;
+    int64_t numel = 0;
+    if (sscma_model_find_param(m, name, &i) != SSCMA_OK || sscma_model_param(m, i, NULL, NULL, &v, NULL) != SSCMA_OK ||
+        sscma_tensor_data(v, (void **)&d) != SSCMA_OK || sscma_tensor_numel(v, &numel) != SSCMA_OK)
+        return;
+    for (int64_t k = 0; k < numel; k++)
+        d[k] += value;
 }
 
 /* Multiplies every weight of a convolution or linear layer (not a norm's) under `prefix` by factor. */
@@ -190,14 +210,44 @@ static void json_quant(FILE *f, sscma_tensor *t)
     fprintf(f, "{\"scale\": %.9g, \"zero_point\": %d}", (double)scales[0], (int)zps[0]);
 }
 
+#define MAX_OUTPUTS 8
+
+/* Views of q's outputs at the prepared batch (all of them, in the model's order) and their bytes in all. */
+static int32_t output_views(sscma_qmodel *q, sscma_tensor **outs, void **data, size_t *bytes, size_t *total)
+{
+    int32_t n_in = 0, n_out = 0;
+    TRY(sscma_qmodel_io_count(q, &n_in, &n_out));
+    if (n_out < 1 || n_out > MAX_OUTPUTS) {
+        fprintf(stderr, "export_fixture: a model with %d outputs\n", (int)n_out);
+        exit(1);
+    }
+    *total = 0;
+    for (int32_t k = 0; k < n_out; k++) {
+        TRY(sscma_qmodel_output(q, k, &outs[k], NULL));
+        tensor_bytes(outs[k], &data[k], &bytes[k]);
+        *total += bytes[k];
+    }
+    return n_out;
+}
+
+/* Appends every output's bytes, in output order, at `at`. */
+static void gather_outputs(int32_t n_out, void *const *data, const size_t *bytes, char *at)
+{
+    for (int32_t k = 0; k < n_out; k++) {
+        memcpy(at, data[k], bytes[k]);
+        at += bytes[k];
+    }
+}
+
 /* Runs q on the float images of `loader` (n samples, batch 1 each), quantizing them when q is int8. */
 static void run_samples(sscma_qmodel *q, sscma_loader *loader, int64_t n, const char *dir, const char *family,
                         const char *tag, FILE *manifest, bool last)
 {
     TRY(sscma_qmodel_prepare(q, 1));
-    sscma_tensor *in, *out, *img = NULL;
+    sscma_tensor *in, *outs_t[MAX_OUTPUTS], *img = NULL;
+    void *out_data[MAX_OUTPUTS];
+    size_t out_bytes[MAX_OUTPUTS];
     TRY(sscma_qmodel_input(q, 0, &in));
-    TRY(sscma_qmodel_output(q, 0, &out, NULL));
     int is_int8 = 0;
     TRY(sscma_qmodel_is_int8(q, &is_int8));
     int64_t dims[4];
@@ -205,10 +255,11 @@ static void run_samples(sscma_qmodel *q, sscma_loader *loader, int64_t n, const 
     sscma_context *ctx = NULL;
     TRY(sscma_context_create(NULL, &ctx));
     TRY(sscma_tensor_create(ctx, SSCMA_DTYPE_F32, 4, dims, &img));
-    void *in_d, *out_d;
+    void *in_d;
     size_t in_b, out_b;
     tensor_bytes(in, &in_d, &in_b);
-    tensor_bytes(out, &out_d, &out_b);
+    const int32_t n_out = output_views(q, outs_t, out_data, out_bytes, &out_b);
+    sscma_tensor *out = outs_t[0];
     char *ins = malloc(in_b * (size_t)n), *outs = malloc(out_b * (size_t)n);
     if (ins == NULL || outs == NULL)
         exit(1);
@@ -243,7 +294,7 @@ static void run_samples(sscma_qmodel *q, sscma_loader *loader, int64_t n, const 
             }
             TRY(sscma_qmodel_run(q));
             memcpy(ins + (size_t)done * in_b, in_d, in_b);
-            memcpy(outs + (size_t)done * out_b, out_d, out_b);
+            gather_outputs(n_out, out_data, out_bytes, outs + (size_t)done * out_b);
         }
     }
     char what[64];
@@ -261,7 +312,19 @@ static void run_samples(sscma_qmodel *q, sscma_loader *loader, int64_t n, const 
         fprintf(manifest, ", \"output_quant\": ");
         json_quant(manifest, out);
     }
-    fprintf(manifest, "}%s\n", last ? "" : ",");
+    fprintf(manifest, ", \"outputs\": [");
+    for (int32_t k = 0; k < n_out; k++) {
+        const char *name = NULL;
+        TRY(sscma_qmodel_output(q, k, &out, &name));
+        fprintf(manifest, "%s{\"name\": \"%s\", \"shape\": ", k ? ", " : "", name != NULL ? name : "");
+        json_shape(manifest, out);
+        if (is_int8) {
+            fprintf(manifest, ", \"quant\": ");
+            json_quant(manifest, out);
+        }
+        fprintf(manifest, "}");
+    }
+    fprintf(manifest, "]}%s\n", last ? "" : ",");
     free(ins);
     free(outs);
     sscma_tensor_destroy(img);
@@ -274,13 +337,12 @@ static void run_readback(sscma_context *ctx, const char *path, const char *dir, 
     sscma_qmodel *q = NULL;
     TRY(sscma_qmodel_load_tflite(ctx, path, &q));
     TRY(sscma_qmodel_prepare(q, 1));
-    sscma_tensor *in, *out;
+    sscma_tensor *in, *outs_t[MAX_OUTPUTS];
+    void *in_d, *out_data[MAX_OUTPUTS];
+    size_t in_b, out_b, out_bytes[MAX_OUTPUTS];
     TRY(sscma_qmodel_input(q, 0, &in));
-    TRY(sscma_qmodel_output(q, 0, &out, NULL));
-    void *in_d, *out_d;
-    size_t in_b, out_b;
     tensor_bytes(in, &in_d, &in_b);
-    tensor_bytes(out, &out_d, &out_b);
+    const int32_t n_out = output_views(q, outs_t, out_data, out_bytes, &out_b);
     char in_path[1024];
     snprintf(in_path, sizeof in_path, "%s/%s_int8_input.bin", dir, family);
     FILE *f = fopen(in_path, "rb");
@@ -291,7 +353,7 @@ static void run_readback(sscma_context *ctx, const char *path, const char *dir, 
         if (fread(in_d, 1, in_b, f) != in_b)
             exit(1);
         TRY(sscma_qmodel_run(q));
-        memcpy(outs + (size_t)i * out_b, out_d, out_b);
+        gather_outputs(n_out, out_data, out_bytes, outs + (size_t)i * out_b);
     }
     fclose(f);
     write_bin(dir, family, "tflite_int8_output", outs, out_b * (size_t)n);
@@ -428,6 +490,76 @@ static sscma_status axes_quantize(sscma_context *ctx, const char *dir, float cla
     return st;
 }
 
+/* An RTMDet-nano-like detector (SSCMA's rtmdet_nano recipe's structure: CSPNeXt with channel attention and the split
+ * SPPF, CSPNeXtPAFPN, RTMDetSepBNHeadModule; ReLU) at widen 0.0625 on 32x32 RGB images, two classes: six raw outputs,
+ * cls_0..2 [1, 16 | 4 | 1, 2] and dist_0..2 [1, 16 | 4 | 1, 4]. */
+#define RTMDET_SIZE 32
+static const char rtmdet_config[] =
+    "{\"type\": \"RTMDet\", \"input_size\": [32, 32],"
+    " \"backbone\": {\"type\": \"CSPNeXt\", \"arch\": \"P5\", \"expand_ratio\": 0.5, \"deepen_factor\": 0.33,"
+    " \"widen_factor\": 0.0625, \"channel_attention\": true, \"split_max_pool_kernel\": true,"
+    " \"norm_cfg\": {\"type\": \"BatchNorm2d\"}, \"act_cfg\": {\"type\": \"ReLU\", \"inplace\": true}},"
+    " \"neck\": {\"type\": \"CSPNeXtPAFPN\", \"deepen_factor\": 0.33, \"widen_factor\": 0.0625,"
+    " \"in_channels\": [256, 512, 1024], \"out_channels\": 256, \"num_csp_blocks\": 3, \"expand_ratio\": 0.5,"
+    " \"norm_cfg\": {\"type\": \"BatchNorm2d\"}, \"act_cfg\": {\"type\": \"ReLU\", \"inplace\": true}},"
+    " \"bbox_head\": {\"type\": \"RTMDetHead\", \"head_module\": {\"type\": \"RTMDetSepBNHeadModule\","
+    " \"num_classes\": 2, \"in_channels\": 256, \"stacked_convs\": 2, \"feat_channels\": 256,"
+    " \"widen_factor\": 0.0625, \"norm_cfg\": {\"type\": \"BatchNorm2d\"},"
+    " \"act_cfg\": {\"type\": \"ReLU\", \"inplace\": true}, \"share_conv\": false, \"pred_kernel_size\": 1,"
+    " \"featmap_strides\": [8, 16, 32]},"
+    " \"prior_generator\": {\"type\": \"MlvlPointGenerator\", \"offset\": 0, \"strides\": [8, 16, 32]},"
+    " \"bbox_coder\": {\"type\": \"DistancePointBBoxCoder\"}}}";
+
+/*
+ * The RTMDet with its int8 form: PTQ on Fashion-MNIST images at 32x32 made RGB. As for Swift-YOLO, the backbone's and
+ * neck's convs are scaled to keep the signal's size through the ReLUs (by 3, a little more than sqrt(6): the channel
+ * attention's hard sigmoid also shrinks it; 2.9 and 3.2 give stride-8 logits of +-4 and +-35), the head's
+ * N(0, 0.01) convs by 8 (towards sqrt(2 / fan_in)), the 1x1 class convs by 8, 32, 128 at strides 8, 16, 32 (the
+ * deeper levels' features are weaker) and the distance convs by a quarter of that. The class logits' prior bias
+ * (-log 99) becomes -2 and the distances' 0 becomes 1.5 strides, so that on the 20 test images sscma_predict finds 0
+ * to 10 boxes (scores 0.25 to 0.99), most of them of positive size, for NMS to sort.
+ */
+static sscma_status rtmdet_quantize(sscma_context *ctx, int64_t n, fixture_quantized *out)
+{
+    memset(out, 0, sizeof *out);
+    sscma_status st = sscma_model_create(ctx, rtmdet_config, &out->model);
+    if (st != SSCMA_OK)
+        return st;
+    fixture_randomize(out->model);
+    scale_weights(out->model, "backbone.", 3.0f);
+    scale_weights(out->model, "neck.", 3.0f);
+    scale_weights(out->model, "bbox_head.head_module.cls_convs.", 8.0f);
+    scale_weights(out->model, "bbox_head.head_module.reg_convs.", 8.0f);
+    for (int l = 0; l < 3; l++) {
+        char name[64];
+        const float level_scale[3] = {8.0f, 32.0f, 128.0f};
+        snprintf(name, sizeof name, "bbox_head.head_module.rtm_cls.%d.weight", l);
+        scale_param(out->model, name, level_scale[l]);
+        snprintf(name, sizeof name, "bbox_head.head_module.rtm_cls.%d.bias", l);
+        scale_param(out->model, name, 0.0f);
+        add_param(out->model, name, -2.0f);
+        snprintf(name, sizeof name, "bbox_head.head_module.rtm_reg.%d.weight", l);
+        scale_param(out->model, name, level_scale[l] / 4.0f);
+        snprintf(name, sizeof name, "bbox_head.head_module.rtm_reg.%d.bias", l);
+        add_param(out->model, name, 1.5f);
+    }
+    st = sscma_dataset_open(ctx, "{\"type\": \"FashionMNIST\", \"split\": \"test\", \"indices\": 256}",
+                            &out->dataset);
+    char cfg[512];
+    snprintf(cfg, sizeof cfg,
+             "{\"batch_size\": 32, \"pipeline\": [{\"type\": \"Resize\", \"size\": [%d, %d]}, {\"type\": \"ToRGB\"},"
+             " {\"type\": \"Normalize\", \"mean\": [72.94, 72.94, 72.94], \"std\": [90.02, 90.02, 90.02]}]}",
+             RTMDET_SIZE, RTMDET_SIZE);
+    if (st == SSCMA_OK)
+        st = sscma_loader_create(ctx, out->dataset, cfg, &out->loader);
+    (void)n;
+    if (st == SSCMA_OK)
+        st = sscma_quantize(out->model, out->loader, NULL, &out->q);
+    if (st != SSCMA_OK)
+        fixture_release(out);
+    return st;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -438,7 +570,7 @@ int main(int argc, char **argv)
     int64_t n = argc > 2 ? atoll(argv[2]) : 32;
     bool tiny = argc > 3 && strcmp(argv[3], "tiny") == 0;
     const fixture_family *families = tiny ? tiny_families : fixture_families;
-    int n_fam = tiny ? 5 : 7;
+    int n_fam = tiny ? 6 : 8;
     sscma_context_options o;
     sscma_context_options_init(&o, sizeof o);
     o.seed = 3;
@@ -453,19 +585,23 @@ int main(int argc, char **argv)
     }
     fprintf(manifest, "{\"samples\": %lld,\n", (long long)n);
     /* the three families, the activations fixture (LOGISTIC, HARD_SWISH), the YOLO decode fixture, MobileNetV3, the
-     * accelerometer classifier; `tiny`: the three families, Swift-YOLO, the accelerometer classifier */
+     * accelerometer classifier, RTMDet; `tiny`: the three families, Swift-YOLO, the accelerometer classifier, RTMDet */
     for (int k = 0; k < n_fam; k++) {
         const fixture_family acts = {"acts", NULL, 32, "logits", 0};
         const fixture_family yolo = {"yolo", NULL, FIXTURE_YOLO_SIZE, "output", 0};
         const fixture_family mbv3 = {"mbv3", mbv3_config, MBV3_SIZE, "logits", 1};
         const fixture_family axes = {"axes", axes_config, 0, "logits", 1};
-        const fixture_family *fam = k < 3 ? &families[k] : k == 3 ? &acts : k == 4 ? &yolo : k == 5 ? &mbv3 : &axes;
-        if (tiny && k >= 3) /* the tiny set: the three families, Swift-YOLO, the accelerometer classifier */
-            fam = k == 3 ? &tiny_yolo : &axes;
+        const fixture_family rtmdet = {"rtmdet", rtmdet_config, RTMDET_SIZE, "cls_0", 0};
+        const fixture_family *fam = k < 3 ? &families[k] : k == 3 ? &acts : k == 4 ? &yolo : k == 5 ? &mbv3
+                                  : k == 6 ? &axes : &rtmdet;
+        if (tiny && k >= 3) /* the tiny set: the three families, Swift-YOLO, the accelerometer classifier, RTMDet */
+            fam = k == 3 ? &tiny_yolo : k == 4 ? &axes : &rtmdet;
         fixture_quantized fx;
         sscma_qmodel *f = NULL;
         if (fam == &axes)
             TRY(axes_quantize(ctx, dir, tiny ? 1.0f : 8.0f, &fx));
+        else if (fam == &rtmdet)
+            TRY(rtmdet_quantize(ctx, 256, &fx));
         else if (tiny)
             TRY(tiny_quantize(ctx, fam, 256, &fx));
         else if (fam == &yolo)

@@ -1,9 +1,11 @@
 /*
  * The micro runtime's API on the host (the sscma-micro static library built natively, no QEMU needed): a model read
- * from its bytes gives libsscma's host outputs on every input, the arena size it reports is enough and one byte less
- * is not, and bad calls fail with their status and message.
+ * from its bytes gives libsscma's host outputs on every input (all its outputs, back to back in output order per
+ * input, as export_fixture writes them), the arena size it reports is enough and one byte less is not, and bad calls
+ * fail with their status and message.
  * Usage: micro_host MODEL_int8.tflite INPUTS.bin HOST_OUTPUTS.bin MODEL_f32.tflite [PREDICTIONS.txt]
- * PREDICTIONS.txt receives the prediction lines exactly as examples/mcu/main.c prints them, for run-qemu.sh to compare.
+ * PREDICTIONS.txt receives the prediction lines exactly as examples/mcu/main.c prints them, for run-qemu.sh and
+ * run-host.sh (predict_host: host sscma_predict's) to compare.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -75,17 +77,31 @@ int main(int argc, char **argv)
     size_t used = 0, activations = 0;
     CHECK(sscma_micro_memory(m, &used, &activations) == SSCMA_OK);
     CHECK(activations > 0 && used > activations);
-    sscma_micro_tensor in, out;
+    sscma_micro_tensor in, out, outs[8];
     CHECK(sscma_micro_input(m, 0, &in) == SSCMA_OK);
     CHECK(sscma_micro_output(m, 0, &out) == SSCMA_OK);
-    CHECK(in.dtype == 2 && out.dtype == 2 && in.scale > 0 && out.scale > 0); /* SSCMA_DTYPE_I8 */
+    /* every output (RTMDet: six), their bytes in all per input */
+    int32_t n_out = 0;
+    size_t all_bytes = 0;
+    while (n_out < 8 && sscma_micro_output(m, n_out, &outs[n_out]) == SSCMA_OK)
+        all_bytes += outs[n_out++].bytes;
+    CHECK(n_out >= 1 && n_out < 8);
+    CHECK(in.dtype == 2 && in.scale > 0); /* SSCMA_DTYPE_I8 */
+    for (int32_t k = 0; k < n_out; k++)
+        CHECK(outs[k].dtype == 2 && outs[k].scale > 0);
     FILE *pf = argc == 6 ? fopen(argv[5], "w") : NULL;
     size_t n = in_bytes / in.bytes, differ = 0;
-    CHECK(n >= 20 && n * in.bytes == in_bytes && n * out.bytes == out_bytes);
+    CHECK(n >= 20 && n * in.bytes == in_bytes && n * all_bytes == out_bytes);
     for (size_t i = 0; i < n; i++) {
         memcpy(in.data, inputs + i * in.bytes, in.bytes);
         CHECK(sscma_micro_invoke(m) == SSCMA_OK);
-        differ += memcmp(out.data, expected + i * out.bytes, out.bytes) != 0;
+        const unsigned char *want = expected + i * all_bytes;
+        int same = 1;
+        for (int32_t k = 0; k < n_out; k++) {
+            same &= memcmp(outs[k].data, want, outs[k].bytes) == 0;
+            want += outs[k].bytes;
+        }
+        differ += !same;
         sscma_prediction p[8];
         int32_t count = -1;
         CHECK(sscma_micro_predict(m, NULL, -1.0f, 0.45f, in.dims[2], in.dims[1], p, 8, &count) == SSCMA_OK);
@@ -99,6 +115,12 @@ int main(int argc, char **argv)
                 put_milli(pf, p[k].x);
                 fprintf(pf, ", ");
                 put_milli(pf, p[k].y);
+                if (p[k].w != 0.0f || p[k].h != 0.0f) { /* boxes: their size */
+                    fprintf(pf, " size ");
+                    put_milli(pf, p[k].w);
+                    fprintf(pf, " x ");
+                    put_milli(pf, p[k].h);
+                }
             }
             fprintf(pf, "\n");
         }
@@ -106,8 +128,8 @@ int main(int argc, char **argv)
     if (pf != NULL)
         fclose(pf);
     CHECK(differ == 0);
-    printf("# %s: %zu inputs, %zu differ from the host runtime; arena %zu bytes (activations %zu)\n", argv[1], n,
-           differ, used, activations);
+    printf("# %s: %zu inputs, %d output(s), %zu differ from the host runtime; arena %zu bytes (activations %zu)\n",
+           argv[1], n, (int)n_out, differ, used, activations);
 
     /* the size rule: `used` bytes are enough, one byte less is not */
     sscma_micro *again = NULL;
@@ -124,6 +146,7 @@ int main(int argc, char **argv)
     CHECK(sscma_micro_init(arena, arena_bytes, model, model_bytes, &m) == SSCMA_OK);
     CHECK_FAILS(sscma_micro_input(m, 1, &in), SSCMA_ERR_INVALID_ARGUMENT, "input 1 does not exist");
     CHECK_FAILS(sscma_micro_output(m, -1, &out), SSCMA_ERR_INVALID_ARGUMENT, "output -1 does not exist");
+    CHECK_FAILS(sscma_micro_output(m, n_out, &out), SSCMA_ERR_INVALID_ARGUMENT, "does not exist");
     CHECK_FAILS(sscma_micro_invoke(NULL), SSCMA_ERR_INVALID_ARGUMENT, "'m' is NULL");
     int32_t count = 0;
     CHECK_FAILS(sscma_micro_predict(m, NULL, -1.0f, 2.0f, 24, 24, NULL, 0, &count), SSCMA_ERR_INVALID_ARGUMENT,

@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
-# The micro runtime built for the host (tests/mcu/micro_host.c) on the tiny FOMO, classifier, PFLD, Swift-YOLO and
-# accelerometer classifier models of export_fixture: every output equal to libsscma's, the reported arena size
-# sufficient and minimal, bad calls refused; and the library needs nothing of the C library beyond memory and string
+# The micro runtime built for the host (tests/mcu/micro_host.c) on the tiny FOMO, classifier, PFLD, Swift-YOLO,
+# accelerometer classifier and RTMDet models of export_fixture: every output equal to libsscma's (RTMDet: all six),
+# the reported arena size sufficient and minimal, bad calls refused; RTMDet's sscma_micro_predict lines equal to host
+# sscma_predict's (tests/mcu/predict_host.c) on the same int8 inputs: boxes, classes and scores, so that the micro
+# decode cannot drift from the host one; and the library needs nothing of the C library beyond memory and string
 # functions, qsort, snprintf and libm: no allocator, threads, files or environment (what a microcontroller without an OS
 # lacks).
-# Usage: run-host.sh EXPORT_FIXTURE MICRO_HOST LIBSSCMA_MICRO.a
+# Usage: run-host.sh EXPORT_FIXTURE MICRO_HOST LIBSSCMA_MICRO.a PREDICT_HOST
 set -uo pipefail
-fixture=$1 micro=$2 lib=$3
+fixture=$1 micro=$2 lib=$3 predict=$4
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 status=0
 # (the sanitizers' run-time entry points are allowed: tests/run --sanitize instruments this host build too; the
@@ -21,8 +23,29 @@ else
   echo "ok: $lib needs only $(wc -w <<<"$needed") C library symbols (memory, strings, qsort, snprintf, libm)"
 fi
 "$fixture" "$tmp" 20 tiny >/dev/null || { echo "FAIL: export_fixture"; exit 1; }
-for f in fomo classifier pfld yolo axes; do
+for f in fomo classifier pfld yolo axes rtmdet; do
   "$micro" "$tmp/${f}_int8.tflite" "$tmp/${f}_int8_input.bin" "$tmp/${f}_int8_output.bin" "$tmp/${f}_f32.tflite" \
     || status=1
 done
+# RTMDet: host sscma_predict on u8 images made from the inputs, the micro library on the int8 inputs it ran
+f=rtmdet
+if ! "$predict" "$tmp/${f}_int8.tflite" "$tmp/${f}_int8_input.bin" "$tmp/${f}_ran_input.bin" "$tmp/${f}_ran_output.bin" \
+     "$tmp/${f}_host_predict.txt"; then
+  echo "FAIL: $f: predict_host"; status=1
+elif ! "$micro" "$tmp/${f}_int8.tflite" "$tmp/${f}_ran_input.bin" "$tmp/${f}_ran_output.bin" "$tmp/${f}_f32.tflite" \
+       "$tmp/${f}_micro_predict.txt"; then
+  echo "FAIL: $f: micro_host on the inputs sscma_predict ran"; status=1
+elif ! diff "$tmp/${f}_host_predict.txt" "$tmp/${f}_micro_predict.txt"; then
+  echo "FAIL: $f: sscma_micro_predict's predictions differ from host sscma_predict's (< host, > micro)"; status=1
+else
+  lines=$(wc -l <"$tmp/${f}_micro_predict.txt")
+  boxes=$(grep -c ' size ' "$tmp/${f}_micro_predict.txt")
+  distinct=$(sort -u "$tmp/${f}_micro_predict.txt" | sed 's/^image [0-9]*//' | sort -u | wc -l)
+  if [ "$lines" -lt 20 ] || [ "$boxes" -lt 10 ] || [ "$distinct" -lt 10 ]; then
+    echo "FAIL: $f: $lines prediction lines, $boxes with boxes, $distinct distinct: too few to compare the decodes"
+    status=1
+  else
+    echo "ok: $f: sscma_micro_predict = host sscma_predict on $lines images ($boxes with boxes, $distinct distinct lines)"
+  fi
+fi
 exit $status
