@@ -241,6 +241,101 @@ static int32_t resolve_weight(const lower *L, int32_t v)
     return v;
 }
 
+/* split: one slice per output along the split axis (the batch axis stays whole) */
+static sscma_status lower_split(lower *L, const sscma_node *nd, qm_op *q)
+{
+    const sscma_axis_attrs *a = nd->attrs;
+    const sscma_desc *x = &L->g->values[nd->in[0]].desc;
+    const int32_t axis = a->axis < 0 ? a->axis + x->rank : a->axis;
+    if (x->rank > 4 || axis <= 0)
+        return unsupported(nd, "a split of rank above 4 or along the batch axis");
+    int64_t begin = 0;
+    for (int32_t k = 0; k < nd->n_out; k++) {
+        qm_op s = *q;
+        s.kind = QM_SLICE;
+        for (int32_t d = 0; d < x->rank; d++)
+            s.begin[d] = 0, s.step[d] = 1, s.count[d] = d == 0 ? 1 : (int32_t)x->dims[d];
+        s.begin[axis] = (int32_t)begin, s.count[axis] = (int32_t)a->sizes[k];
+        begin += a->sizes[k];
+        sscma_status st = add_simple(L, nd, &s, nd->out[k]);
+        if (st != SSCMA_OK)
+            return st;
+    }
+    return SSCMA_OK;
+}
+
+/* An H <-> W transpose of tensor t into a new tensor named after the node (`suffix`), for lower_space_depth. */
+static sscma_status transpose_hw(lower *L, const sscma_node *nd, int32_t t, const char *suffix, int32_t *out)
+{
+    char name[256];
+    snprintf(name, sizeof name, "%s%s", nd->name, suffix);
+    const qm_tensor *x = &L->q->t[t];
+    const int64_t dims[4] = {x->dims[0], x->dims[2], x->dims[1], x->dims[3]};
+    sscma_status st = sscma_qm_add_tensor(L->q, name, SSCMA_DTYPE_F32, 4, dims, false, out);
+    qm_op op = {.kind = QM_TRANSPOSE, .name = nd->name, .in = {t}, .n_in = 1, .out = *out, .perm = {0, 2, 1, 3}};
+    return st == SSCMA_OK ? sscma_qm_add_op(L->q, &op, NULL) : st;
+}
+
+/*
+ * space_to_depth / depth_to_space: TensorFlow's order as it is; SSCMA's (offset (dy, dx) to channel group dx b + dy)
+ * is TensorFlow's on the image with H and W swapped, so it becomes transpose, the kind, transpose.
+ */
+static sscma_status lower_space_depth(lower *L, const sscma_node *nd, qm_op *q)
+{
+    const sscma_space_depth_attrs *a = nd->attrs;
+    q->kind = nd->def->id == SSCMA_OP_SPACE_TO_DEPTH ? QM_SPACE_TO_DEPTH : QM_DEPTH_TO_SPACE;
+    q->block_size = a->block_size;
+    if (a->order == SSCMA_BLOCK_ORDER_TFLITE)
+        return add_simple(L, nd, q, nd->out[0]);
+    int32_t in_t = -1, mid_t = -1, y_t = -1;
+    sscma_status st = transpose_hw(L, nd, q->in[0], "/hw", &in_t);
+    if (st != SSCMA_OK)
+        return st;
+    const qm_tensor *x = &L->q->t[in_t];
+    const int64_t b = a->block_size, c = x->dims[3];
+    const int64_t dims[4] = {1, q->kind == QM_SPACE_TO_DEPTH ? x->dims[1] / b : x->dims[1] * b,
+                             q->kind == QM_SPACE_TO_DEPTH ? x->dims[2] / b : x->dims[2] * b,
+                             q->kind == QM_SPACE_TO_DEPTH ? c * b * b : c / (b * b)};
+    char name[256];
+    snprintf(name, sizeof name, "%s/hw_out", nd->name);
+    if ((st = sscma_qm_add_tensor(L->q, name, SSCMA_DTYPE_F32, 4, dims, false, &mid_t)) != SSCMA_OK)
+        return st;
+    q->in[0] = in_t, q->out = mid_t, q->name = nd->name;
+    if ((st = sscma_qm_add_op(L->q, q, NULL)) != SSCMA_OK || (st = act_tensor(L, nd->out[0], NULL, &y_t)) != SSCMA_OK)
+        return st;
+    qm_op back = {.kind = QM_TRANSPOSE, .name = nd->name, .in = {mid_t}, .n_in = 1, .out = y_t, .perm = {0, 2, 1, 3}};
+    L->map[nd->out[0]] = y_t;
+    return sscma_qm_add_op(L->q, &back, NULL);
+}
+
+/*
+ * SSCMA's anomaly VAE deploys the reconstructions only: nodes that do not lead to them (the loss, logvar's layers,
+ * whose value eps = 0 makes unused) are marked done, so that lowering never sees them.
+ */
+static void vae_prune(lower *L, const int32_t *outs, int32_t n_out)
+{
+    const sscma_graph *g = L->g;
+    bool *needed = sscma_alloc_zeroed(g->ctx, (size_t)g->n_values * sizeof *needed, _Alignof(bool));
+    if (needed == NULL)
+        return; /* nothing pruned: lowering then names the first node it cannot lower */
+    for (int32_t k = 0; k < n_out; k++)
+        needed[outs[k]] = true;
+    for (int32_t n = g->n_nodes; n-- > 0;) {
+        const sscma_node *nd = &g->nodes[n];
+        bool used = false;
+        for (int32_t o = 0; o < nd->n_out; o++)
+            used |= needed[nd->out[o]];
+        if (!used) {
+            L->done[n] = true;
+            continue;
+        }
+        const int32_t n_in = nd->def->id == SSCMA_OP_REPARAMETERIZE ? 1 : nd->n_in;
+        for (int32_t i = 0; i < n_in; i++)
+            needed[nd->in[i]] = true;
+    }
+    sscma_free(g->ctx, needed, (size_t)g->n_values * sizeof *needed);
+}
+
 static sscma_status lower_node(lower *L, int32_t n)
 {
     const sscma_graph *g = L->g;
@@ -260,6 +355,13 @@ static sscma_status lower_node(lower *L, int32_t n)
             L->q->t[t].observed = true;
             L->q->t[t].obs_min = state[0], L->q->t[t].obs_max = state[1];
         }
+        return SSCMA_OK;
+    }
+    if (op == SSCMA_OP_REPARAMETERIZE) {
+        /* deployed with eps = 0 (ops/latent.c's evaluation without freeze_randn): z = mu, logvar is not computed */
+        if (L->map[nd->in[0]] < 0)
+            return unsupported(nd, "reads a value that the deployable model does not compute");
+        L->map[y] = L->map[nd->in[0]];
         return SSCMA_OK;
     }
     for (int32_t i = 0; i < nd->n_in; i++) {
@@ -390,6 +492,19 @@ static sscma_status lower_node(lower *L, int32_t n)
         q.kind = QM_RESHAPE;
         return add_simple(L, nd, &q, y);
     }
+    if (op == SSCMA_OP_TRANSPOSE) {
+        const sscma_transpose_attrs *a = nd->attrs;
+        if (a->rank > 4 || a->perm[0] != 0)
+            return unsupported(nd, "a transpose of rank above 4 or one that moves the batch axis");
+        q.kind = QM_TRANSPOSE;
+        for (int32_t i = 0; i < a->rank; i++)
+            q.perm[i] = (int32_t)a->perm[i];
+        return add_simple(L, nd, &q, y);
+    }
+    if (op == SSCMA_OP_SPLIT)
+        return lower_split(L, nd, &q);
+    if (op == SSCMA_OP_SPACE_TO_DEPTH || op == SSCMA_OP_DEPTH_TO_SPACE)
+        return lower_space_depth(L, nd, &q);
     if (op == SSCMA_OP_CONCAT) {
         const sscma_axis_attrs *a = nd->attrs;
         int32_t rank = g->values[y].desc.rank;
@@ -444,6 +559,9 @@ static int32_t deploy_outputs(const sscma_graph *g, const sscma_model_io_table *
             continue;
         if (has_probs && strcmp(io->output_names[k], "logits") == 0)
             continue;
+        if (strcmp(io->family, "Vae_Model") == 0 && strcmp(io->output_names[k], "x_recon") != 0 &&
+            strcmp(io->output_names[k], "c_recon") != 0)
+            continue; /* the latents are not deployed (eps = 0: the decoder reads mu) */
         if ((strcmp(io->family, "ImageClassifier") == 0 || strcmp(io->family, "AccelerometerClassifier") == 0) &&
             strcmp(io->output_names[k], "logits") == 0) {
             *softmax_first = true;
@@ -526,10 +644,12 @@ static sscma_status do_lower(lower *L, const sscma_model_io_table *io)
     if (n_out == 0)
         return sscma_fail(SSCMA_ERR_UNSUPPORTED, "sscma_qmodel_from_model", "the model has no inference output");
     L->keep = outs, L->n_keep = n_out;
+    if (strcmp(io->family, "Vae_Model") == 0)
+        vae_prune(L, outs, n_out);
     for (int32_t n = 0; n < g->n_nodes; n++) {
         const sscma_node *nd = &g->nodes[n];
-        if (nd->training_only || (yolo != NULL && nd->def->id == SSCMA_OP_YOLO_DECODE) ||
-            (rtmdet && (L->done[n] || nd->def->id == SSCMA_OP_RTMDET_DECODE)))
+        if (nd->training_only || L->done[n] || (yolo != NULL && nd->def->id == SSCMA_OP_YOLO_DECODE) ||
+            (rtmdet && nd->def->id == SSCMA_OP_RTMDET_DECODE))
             continue;
         for (int32_t i = 0; i < nd->n_in; i++) {
             L->consumers[nd->in[i]]++;

@@ -459,7 +459,7 @@ static void trainer_errors(void)
     free_stack(&s);
     snprintf(cfg, sizeof cfg, "{\"max_epochs\": 1, %s, \"val_evaluator\": {\"type\": \"Acc\"}}", opt);
     CHECK_FAILS(make_stack(&s, cfg), SSCMA_ERR_CONFIG,
-                "metric: type: expected one of: Accuracy, FomoMetric, PointMetric, MSE, CocoMetric, got \"Acc\"");
+                "metric: type: expected one of: Accuracy, FomoMetric, PointMetric, MSE, CocoMetric, MseMetric, got \"Acc\"");
     free_stack(&s);
     snprintf(cfg, sizeof cfg, "{\"train_cfg\": {\"by_epoch\": true, \"max_epochs\": 1, \"val_interval\": 1}, %s}", opt);
     CHECK_OK(make_stack(&s, cfg));
