@@ -132,6 +132,9 @@ sscma_status sscma_micro_predict(sscma_micro *m, const char *task, float score_t
     if (t == SSCMA_PP_RTMDET)
         return SSCMA_FAIL(SSCMA_ERR_UNSUPPORTED, "RTMDet's six outputs are not decoded by the micro runtime yet: read "
                           "them with sscma_micro_output (docs/deployment.md)");
+    if (t == SSCMA_PP_ANOMALY)
+        return SSCMA_FAIL(SSCMA_ERR_UNSUPPORTED, "the anomaly VAE's score needs its input beside the outputs: read "
+                          "x_recon and c_recon with sscma_micro_output (docs/deployment.md)");
     /* the values and the candidates take the arena's free space for this call only */
     const int64_t n = sscma_qm_numel(o);
     const size_t top = m->bump.top, last = m->bump.last;

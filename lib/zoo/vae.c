@@ -324,17 +324,3 @@ sscma_status zoo_build_vae(zoo *z, json_t *cfg, sscma_model_io_table *io)
     io->loss = total;
     return SSCMA_OK;
 }
-
-double zoo_vae_anomaly_score(const float *image, const float *x_recon, const float *c_recon, int64_t pixels,
-                             int64_t channels)
-{
-    double sx = 0.0, sc = 0.0;
-    for (int64_t p = 0; p < pixels; p++)
-        for (int64_t k = 0; k < channels; k++) {
-            const double dx = (double)x_recon[p * channels + k] - image[p * 2 * channels + k];
-            const double dc = (double)c_recon[p * channels + k] - image[p * 2 * channels + channels + k];
-            sx += dx * dx, sc += dc * dc;
-        }
-    const double n = (double)(pixels * channels);
-    return n > 0 ? sx / n + sc / n : 0.0;
-}

@@ -131,9 +131,5 @@ sscma_status zoo_build_accelerometer_classifier(zoo *z, json_t *cfg, sscma_model
 /* SSCMA's anomaly Vae_Model (zoo/vae.c): input image [N, S, S, 2C] (x then c), outputs x_recon, c_recon, mu, logvar,
  * mu_c, logvar_c and loss. */
 sscma_status zoo_build_vae(zoo *z, json_t *cfg, sscma_model_io_table *io);
-/* The VAE's per-sample anomaly score: MSE(x_recon, x) + MSE(c_recon, c), each the mean over pixels x channels, for
- * one sample's image [pixels, 2 channels] (x then c per pixel) and reconstructions [pixels, channels]. */
-double zoo_vae_anomaly_score(const float *image, const float *x_recon, const float *c_recon, int64_t pixels,
-                             int64_t channels);
 
 #endif /* SSCMA_LIB_ZOO_ZOO_H */

@@ -23,7 +23,7 @@
 
 #include "harness.h"
 #include "quant/qmodel.h"
-#include "zoo/zoo.h"
+#include "quant/postprocess.h"
 
 #define S 32
 #define C 3
@@ -137,7 +137,7 @@ static void vae_evaluation_uses_the_mean(void)
 }
 
 /* The float deployable model (lowered: eps = 0, SSCMA's block order through H/W transposes) against the model in
- * evaluation; the anomaly score of zoo_vae_anomaly_score against the loss's two MSE terms computed here. */
+ * evaluation; the anomaly score of sscma_pp_anomaly_score against the loss's two MSE terms computed here. */
 static void vae_lowers_to_the_same_reconstructions(void)
 {
     sscma_model *m = train_once();
@@ -186,7 +186,7 @@ static void vae_lowers_to_the_same_reconstructions(void)
                 sx += pow(output_value(m, "x_recon", p * C + k) - img[p * 2 * C + k], 2);
                 sc += pow(output_value(m, "c_recon", p * C + k) - img[p * 2 * C + C + k], 2);
             }
-        const double score = zoo_vae_anomaly_score(img, xr[0], xr[1], S * S, C);
+        const double score = sscma_pp_anomaly_score(img, xr[0], xr[1], S * S, C);
         CHECK_NEAR(score, (sx + sc) / (S * S * C), 1e-5);
     }
     sscma_qmodel_destroy(f);
@@ -254,7 +254,7 @@ static void int8_scores(sscma_qmodel *q, int first, int n, bool abnormal, double
             continue;
         sscma_tensor_data(out[0], (void **)&xr);
         sscma_tensor_data(out[1], (void **)&cr);
-        scores[s] = zoo_vae_anomaly_score(img, xr, cr, S * S, C);
+        scores[s] = sscma_pp_anomaly_score(img, xr, cr, S * S, C);
     }
     (void)in;
     sscma_tensor_destroy(fin);
@@ -314,6 +314,62 @@ static void vae_int8_scores_match_float(void)
     CHECK(auc_f >= 0.95);
     remove(path);
     sscma_qmodel_destroy(back);
+    sscma_qmodel_destroy(q);
+    sscma_qmodel_destroy(f);
+}
+
+/*
+ * sscma_predict's "anomaly" task (the family's, or told): one result, the score of the two reconstructions against
+ * the input halves; class_id 1 above the threshold (options, else the "threshold" metadata), 0 at or below it, -1
+ * without one. Wrong input: an error naming the shape.
+ */
+static void vae_predict_scores_and_decides(void)
+{
+    sscma_model *m = train_once();
+    if (m == NULL)
+        return;
+    sscma_qmodel *f = NULL, *q = NULL;
+    CHECK_OK(sscma_qmodel_from_model(m, &f));
+    if (f == NULL || (q = quantize(f)) == NULL) {
+        sscma_qmodel_destroy(f);
+        test_fail(__FILE__, __LINE__, "no int8 model");
+        return;
+    }
+    const char *task = NULL;
+    CHECK_OK(sscma_predict_task(q, NULL, &task));
+    CHECK_STR_EQ(task, "anomaly");
+    sscma_tensor *sample = NULL, *u8 = NULL;
+    const int64_t dims[3] = {S, S, 2 * C};
+    CHECK_OK(sscma_tensor_create(ctx, SSCMA_DTYPE_F32, 3, dims, &sample));
+    CHECK_OK(sscma_tensor_create(ctx, SSCMA_DTYPE_U8, 3, dims, &u8));
+    double expect[2];
+    int8_scores(q, 900, 1, false, &expect[0]);
+    int8_scores(q, 900, 1, true, &expect[1]);
+    sscma_predict_options o;
+    sscma_predict_options_init(&o, sizeof o);
+    sscma_prediction r[2];
+    int32_t count = 0;
+    for (int abnormal = 0; abnormal < 2; abnormal++) {
+        fill_batch(sample, 900, 1, abnormal);
+        o.score_threshold = -1.0f;
+        CHECK_OK(sscma_predict(q, sample, &o, r, 2, &count));
+        CHECK_INT_EQ(count, 1);
+        CHECK_NEAR(r[0].score, expect[abnormal], 1e-6 * (1.0 + expect[abnormal]));
+        CHECK_INT_EQ(r[0].class_id, -1); /* no threshold */
+        o.score_threshold = (float)(0.5 * (expect[0] + expect[1]));
+        CHECK_OK(sscma_predict(q, sample, &o, r, 2, &count));
+        CHECK_INT_EQ(r[0].class_id, abnormal);
+    }
+    char meta[32];
+    snprintf(meta, sizeof meta, "%.6f", 0.5 * (expect[0] + expect[1]));
+    CHECK_OK(sscma_qmodel_set_meta(q, "threshold", meta));
+    o.score_threshold = -1.0f;
+    CHECK_OK(sscma_predict(q, sample, &o, r, 2, &count)); /* the abnormal sample */
+    CHECK_INT_EQ(r[0].class_id, 1);
+    CHECK_FAILS(sscma_predict(q, u8, NULL, r, 2, &count), SSCMA_ERR_SHAPE,
+                "the anomaly model takes its input's values (f32 [32, 32, 6]");
+    sscma_tensor_destroy(sample);
+    sscma_tensor_destroy(u8);
     sscma_qmodel_destroy(q);
     sscma_qmodel_destroy(f);
 }
@@ -444,6 +500,7 @@ int main(int argc, char **argv)
             TEST_CASE(vae_evaluation_uses_the_mean),
             TEST_CASE(vae_lowers_to_the_same_reconstructions),
             TEST_CASE(vae_int8_scores_match_float),
+            TEST_CASE(vae_predict_scores_and_decides),
             TEST_CASE(mse_metric_averages_the_loss),
         };
         rc = test_main(argc, argv, cases, TEST_COUNT(cases));
