@@ -1417,6 +1417,39 @@ static void vae_config_errors_name_the_key(void)
     sscma_context_destroy(ctx);
 }
 
+/* The recipes (configs/anomaly/): the runner builds SSCMA's Vae_Model (193,504 parameters), input [1, 32, 32, 6]. */
+static void vae_recipes_build_the_model(void)
+{
+    static const char *const recipes[] = {CONFIGS_DIR "/anomaly/vae_mirophone.json",
+                                          CONFIGS_DIR "/anomaly/vae_accelerometer_synthetic.json"};
+    sscma_context *ctx = NULL;
+    CHECK_OK(sscma_context_create(NULL, &ctx));
+    for (size_t i = 0; i < sizeof recipes / sizeof recipes[0]; i++) {
+        sscma_config *c = NULL;
+        sscma_runner *r = NULL;
+        sscma_model *m = NULL;
+        sscma_tensor *image = NULL;
+        int64_t count = 0, d[4] = {0, 0, 0, 0};
+        CHECK_OK(sscma_config_load(recipes[i], &c));
+        CHECK_OK(sscma_config_resolve(c));
+        CHECK_OK(sscma_runner_create(ctx, c, &r));
+        if (r != NULL && sscma_runner_model(r, &m) == SSCMA_OK) {
+            CHECK_OK(sscma_model_stats(m, &count, NULL));
+            CHECK_INT_EQ(count, 193504);
+            CHECK_OK(sscma_model_prepare(m, 1, 0));
+            CHECK_OK(sscma_model_input(m, "image", &image));
+            for (int k = 0; k < 4; k++)
+                sscma_tensor_dim(image, k, &d[k]);
+            CHECK(d[1] == 32 && d[2] == 32 && d[3] == 6);
+        } else {
+            CHECK(false);
+        }
+        sscma_runner_destroy(r);
+        sscma_config_destroy(c);
+    }
+    sscma_context_destroy(ctx);
+}
+
 int main(int argc, char **argv)
 {
     static const test_case cases[] = {
@@ -1442,6 +1475,7 @@ int main(int argc, char **argv)
         TEST_CASE(axesnet_config_errors_name_the_key),
         TEST_CASE(vae_matches_pytorch_reference),
         TEST_CASE(vae_config_errors_name_the_key),
+        TEST_CASE(vae_recipes_build_the_model),
     };
     return test_main(argc, argv, cases, TEST_COUNT(cases));
 }
