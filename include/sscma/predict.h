@@ -66,7 +66,8 @@ SSCMA_API sscma_status sscma_image_read(sscma_context *ctx, const char *path, in
 /*
  * Runs `qmodel` (prepared for batch 1 by this call when needed) on `image` (u8 [H, W, C], C 1 or 3; or, for a model
  * of sensor windows, f32 [channels, length] as a SensorDataset sample's sscma_sample_image gives it; for the anomaly
- * VAE, f32 [H, W, 2C], its input's values, x then c in each pixel) and writes up to
+ * VAE, f32 [H, W, 2C], its input's values, x then c in each pixel, or [2C, H W] channel-major as a windows
+ * dataset's sample gives it) and writes up to
  * `capacity` results into `results`: a classifier's top_k classes, best first; FOMO's cells; YOLO's and RTMDet's
  * boxes after non-maximum suppression; PFLD's keypoints in order; the anomaly VAE's one result, its score and
  * decision (docs/deployment.md gives each family's thresholds

@@ -315,7 +315,8 @@ static sscma_status predict_rtmdet(sscma_qmodel *q, const sscma_predict_options 
 }
 
 /*
- * The anomaly VAE: the sample (f32, the model's input values: [H, W, 2C] or [1, H, W, 2C], x then c per pixel) in,
+ * The anomaly VAE: the sample (f32, the model's input values: [H, W, 2C] or [1, H, W, 2C], x then c per pixel; or
+ * [2C, H W] channel-major, as a windows dataset's sscma_sample_image gives it) in,
  * one result: the score of sscma_pp_anomaly_score and the decision against options->score_threshold (when not
  * negative), else the model's "threshold" metadata.
  */
@@ -329,7 +330,8 @@ static sscma_status predict_anomaly(sscma_qmodel *q, const sscma_predict_options
     sscma_tensor_numel(sample, &n);
     if (dt != SSCMA_DTYPE_F32 || in->rank != 4 || n != sscma_qm_numel(in) || q->n_outputs != 2)
         return sscma_fail(SSCMA_ERR_SHAPE, WHERE, "the anomaly model takes its input's values (f32 [%lld, %lld, %lld],"
-                          " x then c in each pixel: SensorDataset's features), not %s with %lld values",
+                          " x then c in each pixel, or channel-major: SensorDataset's features), not %s with %lld "
+                          "values",
                           (long long)in->dims[1], (long long)in->dims[2], (long long)in->dims[3],
                           sscma_dtype_name(dt), (long long)n);
     float threshold = o->score_threshold >= 0.0f ? o->score_threshold : NAN;
@@ -350,7 +352,18 @@ static sscma_status predict_anomaly(sscma_qmodel *q, const sscma_predict_options
     float *buf = sscma_malloc(q->ctx, (size_t)(2 * n) * sizeof *buf);
     if (buf == NULL)
         return sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, WHERE, "cannot allocate the sample");
-    memcpy(buf, x, (size_t)n * sizeof *buf);
+    int32_t rank = 0;
+    int64_t d0 = 0;
+    sscma_tensor_rank(sample, &rank);
+    sscma_tensor_dim(sample, 0, &d0);
+    if (rank == 2 && d0 == in->dims[3]) { /* a windows dataset's sample view: channel-major [2C, H W] */
+        const int64_t ch = in->dims[3], len = n / ch;
+        for (int64_t k = 0; k < ch; k++)
+            for (int64_t t = 0; t < len; t++)
+                buf[t * ch + k] = x[k * len + t];
+    } else {
+        memcpy(buf, x, (size_t)n * sizeof *buf);
+    }
     sscma_tensor *view = NULL, *outs[2] = {NULL, NULL};
     sscma_status st = sscma_tensor_wrap(q->ctx, SSCMA_DTYPE_F32, 4, dims, buf, (size_t)n * sizeof *buf, &view);
     for (int k = 0; k < 2 && st == SSCMA_OK; k++)

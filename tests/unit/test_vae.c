@@ -360,6 +360,19 @@ static void vae_predict_scores_and_decides(void)
         CHECK_OK(sscma_predict(q, sample, &o, r, 2, &count));
         CHECK_INT_EQ(r[0].class_id, abnormal);
     }
+    /* the same sample channel-major [6, 32 x 32], as a windows dataset's sample view gives it */
+    sscma_tensor *cm = NULL;
+    const int64_t cm_dims[2] = {2 * C, S * S};
+    CHECK_OK(sscma_tensor_create(ctx, SSCMA_DTYPE_F32, 2, cm_dims, &cm));
+    float *src = NULL, *dst = NULL;
+    sscma_tensor_data(sample, (void **)&src);
+    sscma_tensor_data(cm, (void **)&dst);
+    for (int64_t p = 0; src != NULL && dst != NULL && p < S * S; p++)
+        for (int k = 0; k < 2 * C; k++)
+            dst[k * S * S + p] = src[p * 2 * C + k];
+    CHECK_OK(sscma_predict(q, cm, &o, r, 2, &count));
+    CHECK_NEAR(r[0].score, expect[1], 1e-6 * (1.0 + expect[1]));
+    sscma_tensor_destroy(cm);
     char meta[32];
     snprintf(meta, sizeof meta, "%.6f", 0.5 * (expect[0] + expect[1]));
     CHECK_OK(sscma_qmodel_set_meta(q, "threshold", meta));
