@@ -276,9 +276,90 @@ static sscma_status transpose_hw(lower *L, const sscma_node *nd, int32_t t, cons
     return st == SSCMA_OK ? sscma_qm_add_op(L->q, &op, NULL) : st;
 }
 
+/* A tensor [1, d1, d2, d3] named "<node>/<what><k>" for the ops lower_space_depth writes. */
+static sscma_status tmp_tensor(lower *L, const sscma_node *nd, const char *what, int k, int64_t d1, int64_t d2,
+                               int64_t d3, int32_t *out)
+{
+    char name[256];
+    snprintf(name, sizeof name, "%s/%s%d", nd->name, what, k);
+    const int64_t dims[4] = {1, d1, d2, d3};
+    return sscma_qm_add_tensor(L->q, name, SSCMA_DTYPE_F32, 4, dims, false, out);
+}
+
+static sscma_status add_move(lower *L, const sscma_node *nd, qm_op *op, int32_t out)
+{
+    op->name = nd->name, op->out = out;
+    return sscma_qm_add_op(L->q, op, NULL);
+}
+
+/*
+ * SSCMA's rearrangements (block b, channel group g = dx b + dy) from slices, concatenations and reshapes, as its
+ * PyTorch code writes them, which every runtime and NPU compiler has (Vela places them on the Ethos-U; it keeps
+ * SPACE_TO_DEPTH / DEPTH_TO_SPACE on the CPU):
+ *   space_to_depth: slice g = x[dy::b, dx::b] for g = 0 .. b^2 - 1, concatenated along the channels;
+ *   depth_to_space: for each dy, the groups (dy, dx) concatenated along the channels give [H, W, b C], which is
+ *                   [H, b W, C] with pixel b w + dx = group (dy, dx)'s pixel w (a reshape); those b rows
+ *                   concatenated along W give [H, b^2 W, C], which is [b H, b W, C] (a reshape).
+ * Needs b^2 <= QM_MAX_IN (b = 2: SSCMA's); the output is the node's value. All values are copied unchanged.
+ */
+static sscma_status lower_sscma_blocks(lower *L, const sscma_node *nd, int32_t x)
+{
+    const sscma_space_depth_attrs *a = nd->attrs;
+    const int64_t b = a->block_size, h = L->q->t[x].dims[1], w = L->q->t[x].dims[2], c = L->q->t[x].dims[3];
+    int32_t y = -1, parts[QM_MAX_IN], rows[QM_MAX_IN];
+    sscma_status st = act_tensor(L, nd->out[0], NULL, &y);
+    if (nd->def->id == SSCMA_OP_SPACE_TO_DEPTH) {
+        for (int64_t g = 0; st == SSCMA_OK && g < b * b; g++) {
+            const int32_t dy = (int32_t)(g % b), dx = (int32_t)(g / b);
+            qm_op sl = {.kind = QM_SLICE, .in = {x}, .n_in = 1, .begin = {0, dy, dx, 0}, .step = {1, (int32_t)b,
+                        (int32_t)b, 1}, .count = {1, (int32_t)(h / b), (int32_t)(w / b), (int32_t)c}};
+            if ((st = tmp_tensor(L, nd, "block", (int)g, h / b, w / b, c, &parts[g])) == SSCMA_OK)
+                st = add_move(L, nd, &sl, parts[g]);
+        }
+        qm_op cat = {.kind = QM_CONCAT, .axis = 3, .n_in = (int32_t)(b * b)};
+        memcpy(cat.in, parts, sizeof parts);
+        if (st == SSCMA_OK)
+            st = add_move(L, nd, &cat, y);
+    } else {
+        const int64_t cc = c / (b * b);
+        for (int64_t dy = 0; st == SSCMA_OK && dy < b; dy++) {
+            for (int64_t dx = 0; st == SSCMA_OK && dx < b; dx++) {
+                const int32_t g = (int32_t)(dx * b + dy);
+                qm_op sl = {.kind = QM_SLICE, .in = {x}, .n_in = 1, .begin = {0, 0, 0, (int32_t)(g * cc)},
+                            .step = {1, 1, 1, 1}, .count = {1, (int32_t)h, (int32_t)w, (int32_t)cc}};
+                if ((st = tmp_tensor(L, nd, "group", g, h, w, cc, &parts[dx])) == SSCMA_OK)
+                    st = add_move(L, nd, &sl, parts[dx]);
+            }
+            int32_t wide = -1;
+            qm_op cat = {.kind = QM_CONCAT, .axis = 3, .n_in = (int32_t)b};
+            memcpy(cat.in, parts, sizeof parts);
+            qm_op rs = {.kind = QM_RESHAPE, .n_in = 1};
+            if (st == SSCMA_OK && (st = tmp_tensor(L, nd, "pixels", (int)dy, h, w, b * cc, &wide)) == SSCMA_OK &&
+                (st = add_move(L, nd, &cat, wide)) == SSCMA_OK &&
+                (st = tmp_tensor(L, nd, "row", (int)dy, h, b * w, cc, &rows[dy])) == SSCMA_OK) {
+                rs.in[0] = wide;
+                st = add_move(L, nd, &rs, rows[dy]);
+            }
+        }
+        int32_t tall = -1;
+        qm_op cat = {.kind = QM_CONCAT, .axis = 2, .n_in = (int32_t)b};
+        memcpy(cat.in, rows, sizeof rows);
+        qm_op rs = {.kind = QM_RESHAPE, .n_in = 1};
+        if (st == SSCMA_OK && (st = tmp_tensor(L, nd, "rows", 0, h, b * b * w, cc, &tall)) == SSCMA_OK &&
+            (st = add_move(L, nd, &cat, tall)) == SSCMA_OK) {
+            rs.in[0] = tall;
+            st = add_move(L, nd, &rs, y);
+        }
+    }
+    if (st == SSCMA_OK)
+        L->map[nd->out[0]] = y;
+    return st;
+}
+
 /*
  * space_to_depth / depth_to_space: TensorFlow's order as it is; SSCMA's (offset (dy, dx) to channel group dx b + dy)
- * is TensorFlow's on the image with H and W swapped, so it becomes transpose, the kind, transpose.
+ * from slices and concatenations (lower_sscma_blocks) when b^2 <= QM_MAX_IN, else as TensorFlow's on the image with
+ * H and W swapped: transpose, the kind, transpose.
  */
 static sscma_status lower_space_depth(lower *L, const sscma_node *nd, qm_op *q)
 {
@@ -287,6 +368,8 @@ static sscma_status lower_space_depth(lower *L, const sscma_node *nd, qm_op *q)
     q->block_size = a->block_size;
     if (a->order == SSCMA_BLOCK_ORDER_TFLITE)
         return add_simple(L, nd, q, nd->out[0]);
+    if ((int64_t)a->block_size * a->block_size <= QM_MAX_IN)
+        return lower_sscma_blocks(L, nd, q->in[0]);
     int32_t in_t = -1, mid_t = -1, y_t = -1;
     sscma_status st = transpose_hw(L, nd, q->in[0], "/hw", &in_t);
     if (st != SSCMA_OK)

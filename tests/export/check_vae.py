@@ -1,13 +1,18 @@
 """Checks the anomaly VAE's exported files (tests/unit/test_vae.c --write DIR N) in real runtimes (TAP output).
 
 The int8 TFLite file in TFLite's reference kernels (BUILTIN_REF) gives exactly libsscma's int8 reconstructions
-(SPACE_TO_DEPTH, DEPTH_TO_SPACE, TRANSPOSE, CONV_2D, FULLY_CONNECTED, ADD, STRIDED_SLICE); the float TFLite file and
+(STRIDED_SLICE, CONCATENATION, RESHAPE, TRANSPOSE, CONV_2D, FULLY_CONNECTED, ADD); Vela compiles it with every
+operator on the NPU; the float TFLite file and
 the float ONNX file agree with libsscma's float runtime (1e-4 of the output's range); the default TFLite kernels and
 the int8 ONNX (QDQ) file in onnxruntime are reported (it requantizes with float multipliers: not bit-exact by design, docs/export.md).
 """
+import importlib.util
 import json
 import os
+import re
+import subprocess
 import sys
+import tempfile
 
 import numpy as np
 import onnxruntime as ort
@@ -43,6 +48,23 @@ def run_tflite(path, xs, resolver):
         for k in range(2):
             got[k].append(it.get_tensor(outs[k]["index"]).copy())
     return [np.stack(g) for g in got], [o["name"] for o in outs]
+
+
+def vela(path):
+    """Arm's Vela for ethos-u55-64 places every operator on the NPU (SSCMA's rearrangements are slices and
+    concatenations in the file: Vela keeps SPACE_TO_DEPTH / DEPTH_TO_SPACE on the CPU)."""
+    name = "vae: Vela (ethos-u55-64) places every operator of the int8 file on the NPU"
+    if importlib.util.find_spec("ethosu") is None:
+        results.append((name, True, "SKIP ethos-u-vela is not installed"))
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        ran = subprocess.run([sys.executable, "-c", "import sys; from ethosu.vela.vela import main; sys.exit(main())",
+                              "--accelerator-config", "ethos-u55-64", "--output-dir", tmp, path],
+                             capture_output=True, text=True)
+    out = ran.stdout + ran.stderr
+    cpu, npu = re.search(r"CPU operators = (\d+)", out), re.search(r"NPU operators = (\d+)", out)
+    check(name, ran.returncode == 0 and cpu is not None and npu is not None and int(cpu.group(1)) == 0,
+          f"CPU operators {cpu.group(1)}, NPU operators {npu.group(1)}" if cpu and npu else out.strip()[-300:])
 
 
 def main(dirname):
@@ -87,6 +109,7 @@ def main(dirname):
                 got = np.clip(np.round(got / scale) + zp, -128, 127)
             q_worst = max(q_worst, int(np.abs(got.astype(np.int32) - ref).max()))
     check("vae: int8 ONNX (QDQ) in onnxruntime runs", True, f"max |diff| {q_worst} LSB (reported)")
+    vela(os.path.join(dirname, "vae_int8.tflite"))
     print(f"1..{len(results)}")
     failed = 0
     for i, (name, ok, detail) in enumerate(results, 1):

@@ -1,7 +1,7 @@
 /*
  * SSCMA's anomaly VAE (Vae_Model, lib/zoo/vae.c) past its PyTorch golden test (test_zoo): training on its own loss,
- * lowering to the deployable model (eps = 0, the reconstructions only; SSCMA's space-to-depth order as TensorFlow's
- * between two H/W transposes), int8 PTQ, TFLite read-back, the anomaly score and MseMetric.
+ * lowering to the deployable model (eps = 0, the reconstructions only; SSCMA's rearrangements as slices and
+ * concatenations), int8 PTQ, TFLite read-back, the anomaly score and MseMetric.
  *
  * The data are synthetic windows' images of the model's input shape [N, 32, 32, 6] (x then c): smooth sine patterns
  * whose frequency and phase vary per sample ("normal"), or with a different structure ("abnormal": noise-like high
@@ -136,7 +136,7 @@ static void vae_evaluation_uses_the_mean(void)
     CHECK(a == output_value(m, "x_recon", 1234) && l1 == output_value(m, "loss", 0));
 }
 
-/* The float deployable model (lowered: eps = 0, SSCMA's block order through H/W transposes) against the model in
+/* The float deployable model (lowered: eps = 0, SSCMA's rearrangements as slices and concatenations) against the model in
  * evaluation; the anomaly score of sscma_pp_anomaly_score against the loss's two MSE terms computed here. */
 static void vae_lowers_to_the_same_reconstructions(void)
 {
@@ -155,8 +155,12 @@ static void vae_lowers_to_the_same_reconstructions(void)
     int kinds[QM_KIND_COUNT] = {0};
     for (int32_t k = 0; k < f->n_ops; k++)
         kinds[f->ops[k].kind]++;
-    CHECK_INT_EQ(kinds[QM_SPACE_TO_DEPTH], 3);
-    CHECK_INT_EQ(kinds[QM_DEPTH_TO_SPACE], 3);
+    /* SSCMA's rearrangements as slices and concatenations (3 down: 4 slices + 1 concat; 3 up: 4 slices + 3 concats),
+     * the NCHW flatten and view as 4 transposes */
+    CHECK_INT_EQ(kinds[QM_SPACE_TO_DEPTH] + kinds[QM_DEPTH_TO_SPACE], 0);
+    CHECK_INT_EQ(kinds[QM_TRANSPOSE], 4);
+    CHECK_INT_EQ(kinds[QM_SLICE], 2 + 6 * 4);
+    CHECK_INT_EQ(kinds[QM_CONCAT], 3 + 3 * 3);
     CHECK_INT_EQ(kinds[QM_FC], 8); /* encode fc1, fc_c1, fc2_mu twice; decode fc1 twice, fc2, fc_c2: no logvar */
     CHECK_OK(sscma_model_prepare(m, 1, 0));
     CHECK_OK(sscma_model_input(m, "image", &image));
