@@ -75,14 +75,22 @@ static sscma_context *ctx;
 static sscma_model *trained;
 static float first_loss, last_loss;
 
-static sscma_model *train_once(void)
+/* The shared context (made at first use, seed 21). */
+static sscma_context *context(void)
 {
-    if (trained != NULL)
-        return trained;
     sscma_context_options o;
     sscma_context_options_init(&o, sizeof o);
     o.seed = 21;
     if (ctx == NULL && sscma_context_create(&o, &ctx) != SSCMA_OK)
+        ctx = NULL;
+    return ctx;
+}
+
+static sscma_model *train_once(void)
+{
+    if (trained != NULL)
+        return trained;
+    if (context() == NULL)
         return NULL;
     sscma_model *m = NULL;
     sscma_optimizer *opt = NULL;
@@ -397,6 +405,7 @@ static void mse_metric_averages_the_loss(void)
     sscma_metric *metric = NULL;
     sscma_tensor *loss = NULL, *none = NULL;
     float *d = NULL;
+    context();
     CHECK_OK(sscma_metric_create("{\"type\": \"MseMetric\"}", &metric));
     CHECK_OK(sscma_tensor_create(ctx, SSCMA_DTYPE_F32, 0, NULL, &loss));
     int64_t one = 1;
@@ -423,6 +432,59 @@ done:
     sscma_tensor_destroy(loss);
     sscma_tensor_destroy(none);
     sscma_metric_destroy(metric);
+}
+
+/*
+ * Each lowering of the rearrangements moves the values as the float ops do, bit for bit: SSCMA's order at block 2
+ * (slices and concatenations) and 3 (the kinds between H/W transposes), TensorFlow's (the kinds as they are).
+ */
+static void rearrangements_lower_exactly(void)
+{
+    static const struct {
+        int block;
+        const char *order;
+    } cases[] = {{2, "sscma"}, {3, "sscma"}, {2, "tflite"}, {3, "tflite"}};
+    context();
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const int b = cases[i].block;
+        sscma_model *m = NULL;
+        sscma_qmodel *f = NULL;
+        const int64_t dims[4] = {1, 2 * b, 3 * b, 2};
+        char attrs[64];
+        snprintf(attrs, sizeof attrs, "{\"block_size\": %d, \"order\": \"%s\"}", b, cases[i].order);
+        CHECK_OK(sscma_model_create_empty(ctx, &m));
+        CHECK_OK(sscma_model_add_input(m, "image", SSCMA_DTYPE_F32, 4, dims, 0));
+        CHECK_OK(sscma_model_add_layer(m, "down", "space_to_depth", attrs, (const char *[]){"image"}, 1));
+        CHECK_OK(sscma_model_add_layer(m, "twice", "add", NULL, (const char *[]){"down", "down"}, 2));
+        CHECK_OK(sscma_model_add_layer(m, "up", "depth_to_space", attrs, (const char *[]){"twice"}, 1));
+        CHECK_OK(sscma_model_add_output(m, "deep", "twice", 0));
+        CHECK_OK(sscma_model_add_output(m, "wide", "up", 0));
+        CHECK_OK(sscma_qmodel_from_model(m, &f));
+        sscma_tensor *in = NULL, *min = NULL, *out = NULL, *mout = NULL;
+        if (f != NULL && sscma_qmodel_prepare(f, 1) == SSCMA_OK && sscma_qmodel_input(f, 0, &in) == SSCMA_OK &&
+            sscma_model_prepare(m, 1, 0) == SSCMA_OK && sscma_model_input(m, "image", &min) == SSCMA_OK) {
+            float *a = NULL, *c = NULL;
+            sscma_tensor_data(in, (void **)&a), sscma_tensor_data(min, (void **)&c);
+            for (int k = 0; k < 2 * b * 3 * b * 2; k++)
+                a[k] = c[k] = (float)k;
+            CHECK_OK(sscma_qmodel_run(f));
+            CHECK_OK(sscma_model_forward(m));
+            for (int o = 0; o < 2; o++) {
+                const char *name = NULL;
+                const float *x = NULL, *y = NULL;
+                int64_t n = 0;
+                CHECK_OK(sscma_qmodel_output(f, o, &out, &name));
+                CHECK_OK(sscma_model_output(m, name, &mout));
+                sscma_tensor_data(out, (void **)&x), sscma_tensor_data(mout, (void **)&y);
+                sscma_tensor_numel(out, &n);
+                CHECK(x != NULL && y != NULL && memcmp(x, y, (size_t)n * sizeof *x) == 0);
+            }
+        } else {
+            test_fail(__FILE__, __LINE__, "case %zu: %s", i, sscma_last_error());
+        }
+        sscma_qmodel_destroy(f);
+        sscma_model_destroy(m);
+    }
 }
 
 /* The export suite's files: float and int8 TFLite / ONNX, N inputs (normal, then abnormal) and our outputs. */
@@ -516,6 +578,7 @@ int main(int argc, char **argv)
             TEST_CASE(vae_trains_on_its_loss),
             TEST_CASE(vae_evaluation_uses_the_mean),
             TEST_CASE(vae_lowers_to_the_same_reconstructions),
+            TEST_CASE(rearrangements_lower_exactly),
             TEST_CASE(vae_int8_scores_match_float),
             TEST_CASE(vae_predict_scores_and_decides),
             TEST_CASE(mse_metric_averages_the_loss),
