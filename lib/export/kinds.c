@@ -176,6 +176,18 @@ static const qm_format_def formats[] = {
         .tflite_options = WRITER(qm_tfl_options_resize), .tflite_read = QM_IF(QM_RESIZE_BILINEAR, qm_tfl_read_resize),
         .onnx_write = WRITER(qm_onnx_resize),
     },
+    [QM_SPACE_TO_DEPTH] = {
+        .kind = QM_SPACE_TO_DEPTH,
+        .tflite_codes = {TFL_OP_SPACE_TO_DEPTH, -1, -1}, .tflite_plan = WRITER(qm_tfl_plan_space_depth),
+        .tflite_options = WRITER(qm_tfl_options_space_depth),
+        .tflite_read = QM_IF(QM_SPACE_TO_DEPTH, qm_tfl_read_space_depth), .onnx_write = WRITER(qm_onnx_space_depth),
+    },
+    [QM_DEPTH_TO_SPACE] = {
+        .kind = QM_DEPTH_TO_SPACE,
+        .tflite_codes = {TFL_OP_DEPTH_TO_SPACE, -1, -1}, .tflite_plan = WRITER(qm_tfl_plan_space_depth),
+        .tflite_options = WRITER(qm_tfl_options_space_depth),
+        .tflite_read = QM_IF(QM_DEPTH_TO_SPACE, qm_tfl_read_space_depth), .onnx_write = WRITER(qm_onnx_space_depth),
+    },
 };
 _Static_assert(sizeof formats / sizeof formats[0] == QM_KIND_COUNT, "every qm_kind needs its row in formats[]");
 

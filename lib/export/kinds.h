@@ -136,7 +136,13 @@ sscma_status qm_tfl_read_transpose(struct tfl_reader *rd, struct tfl_read_op *ro
 sscma_status qm_tfl_read_slice(struct tfl_reader *rd, struct tfl_read_op *ro, qm_op *op);
 sscma_status qm_tfl_read_tile(struct tfl_reader *rd, struct tfl_read_op *ro, qm_op *op);
 sscma_status qm_tfl_read_reshape(struct tfl_reader *rd, struct tfl_read_op *ro, qm_op *op);
+/* tflite_space.c: SPACE_TO_DEPTH, DEPTH_TO_SPACE */
+sscma_status qm_tfl_plan_space_depth(struct tfl_plan *p, const qm_op *op, struct tfl_op *o);
+uint32_t qm_tfl_options_space_depth(struct fb_builder *b, const struct tfl_plan *p, const struct tfl_op *o,
+                                    uint8_t *type);
+sscma_status qm_tfl_read_space_depth(struct tfl_reader *rd, struct tfl_read_op *ro, qm_op *op);
 /* onnx.c */
+sscma_status qm_onnx_space_depth(struct onnx_builder *b, const qm_op *op, const char *out);
 sscma_status qm_onnx_transpose(struct onnx_builder *b, const qm_op *op, const char *out);
 sscma_status qm_onnx_slice(struct onnx_builder *b, const qm_op *op, const char *out);
 sscma_status qm_onnx_tile(struct onnx_builder *b, const qm_op *op, const char *out);

@@ -627,6 +627,17 @@ sscma_status qm_onnx_slice(ob *b, const qm_op *op, const char *out)
     return SSCMA_OK;
 }
 
+/* SpaceToDepth / DepthToSpace (DCR: TensorFlow's channel order) on the NCHW values; on the int8 values in QDQ models. */
+sscma_status qm_onnx_space_depth(ob *b, const qm_op *op, const char *out)
+{
+    Onnx__AttributeProto *attrs[2] = {attr_i(b, "blocksize", op->block_size), attr_s(b, "mode", "DCR")};
+    const bool to_depth = op->kind == QM_SPACE_TO_DEPTH;
+    node(b, to_depth ? "SpaceToDepth" : "DepthToSpace", op->name, (const char *const[]){b->qname[op->in[0]]}, 1, out,
+         attrs, to_depth ? 1 : 2);
+    b->qname[op->out] = (char *)out;
+    return SSCMA_OK;
+}
+
 sscma_status qm_onnx_tile(ob *b, const qm_op *op, const char *out)
 {
     (void)b, (void)out;

@@ -68,7 +68,9 @@ enum {
     TFL_OP_SLICE = 65,          /* inputs: x, begin, size (int32 [rank]; size -1: to the end) */
     TFL_OP_TILE = 69,           /* inputs: x, multiples (int32 [rank]) */
     TFL_OP_SPLIT_V = 102,       /* inputs: x, size_splits (int32 [num_splits], one -1 at most), axis */
-    TFL_OP_RESIZE_BILINEAR = 23
+    TFL_OP_RESIZE_BILINEAR = 23,
+    TFL_OP_SPACE_TO_DEPTH = 26,
+    TFL_OP_DEPTH_TO_SPACE = 5
 };
 
 /* BuiltinOptions (union type) */
@@ -99,7 +101,9 @@ enum {
     TFL_OPT_SLICE = 48,         /* no fields */
     TFL_OPT_TILE = 51,          /* no fields */
     TFL_OPT_SPLIT_V = 79,       /* 0 num_splits */
-    TFL_OPT_RESIZE_BILINEAR = 15 /* 0 new_height, 1 new_width (deprecated), 2 align_corners, 3 half_pixel_centers */
+    TFL_OPT_RESIZE_BILINEAR = 15, /* 0 new_height, 1 new_width (deprecated), 2 align_corners, 3 half_pixel_centers */
+    TFL_OPT_SPACE_TO_DEPTH = 19,  /* 0 block_size */
+    TFL_OPT_DEPTH_TO_SPACE = 94   /* 0 block_size */
 };
 
 /* TensorType */

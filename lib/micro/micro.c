@@ -191,6 +191,9 @@ sscma_status sscma_micro_predict(sscma_micro *m, const char *task, float score_t
     if (t == SSCMA_PP_RTMDET)
         return predict_rtmdet(m, family == NULL, in_dims, score_threshold, iou_threshold, image_w, image_h, results,
                               capacity, count);
+    if (t == SSCMA_PP_ANOMALY)
+        return SSCMA_FAIL(SSCMA_ERR_UNSUPPORTED, "the anomaly VAE's score needs its input beside the outputs: read "
+                          "x_recon and c_recon with sscma_micro_output (docs/deployment.md)");
     /* the values and the candidates take the arena's free space for this call only */
     const int64_t n = sscma_qm_numel(o);
     const size_t top = m->bump.top, last = m->bump.last;

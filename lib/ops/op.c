@@ -48,6 +48,11 @@ static const sscma_op_def *const all_ops[] = {
     [SSCMA_OP_RTMDET_DECODE] = &sscma_op_rtmdet_decode,
     [SSCMA_OP_RTMDET_LOSS] = &sscma_op_rtmdet_loss,
     [SSCMA_OP_KL_DIV] = &sscma_op_kl_div,
+    [SSCMA_OP_SPACE_TO_DEPTH] = &sscma_op_space_to_depth,
+    [SSCMA_OP_DEPTH_TO_SPACE] = &sscma_op_depth_to_space,
+    [SSCMA_OP_TRANSPOSE] = &sscma_op_transpose,
+    [SSCMA_OP_REPARAMETERIZE] = &sscma_op_reparameterize,
+    [SSCMA_OP_GAUSSIAN_KL] = &sscma_op_gaussian_kl,
 };
 _Static_assert(sizeof all_ops / sizeof all_ops[0] == SSCMA_OP_COUNT, "every sscma_op_id needs its row in all_ops");
 

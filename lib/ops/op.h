@@ -139,6 +139,11 @@ typedef enum sscma_op_id {
     SSCMA_OP_RTMDET_DECODE,
     SSCMA_OP_RTMDET_LOSS,
     SSCMA_OP_KL_DIV,
+    SSCMA_OP_SPACE_TO_DEPTH,
+    SSCMA_OP_DEPTH_TO_SPACE,
+    SSCMA_OP_TRANSPOSE,
+    SSCMA_OP_REPARAMETERIZE,
+    SSCMA_OP_GAUSSIAN_KL,
     SSCMA_OP_COUNT
 } sscma_op_id;
 
@@ -255,6 +260,8 @@ extern const sscma_op_def sscma_op_yolo_decode;
 extern const sscma_op_def sscma_op_yolov5_loss;
 extern const sscma_op_def sscma_op_rtmdet_decode;
 extern const sscma_op_def sscma_op_rtmdet_loss;
+extern const sscma_op_def sscma_op_space_to_depth, sscma_op_depth_to_space, sscma_op_transpose;
+extern const sscma_op_def sscma_op_reparameterize, sscma_op_gaussian_kl;
 
 /* ---- attribute structs ---- */
 
@@ -342,6 +349,20 @@ typedef struct sscma_axis_attrs {
     int32_t n_parts;                  /* split: number of outputs */
     int64_t sizes[SSCMA_OP_MAX_OUTPUTS]; /* split: size of each part along axis */
 } sscma_axis_attrs;
+
+/* space_to_depth / depth_to_space: the block's channel groups in TensorFlow's order (g = dy * b + dx) or SSCMA's
+ * (g = dx * b + dy: Down_sample / up_sample of its anomaly VAE). */
+typedef enum sscma_block_order { SSCMA_BLOCK_ORDER_TFLITE = 0, SSCMA_BLOCK_ORDER_SSCMA = 1 } sscma_block_order;
+typedef struct sscma_space_depth_attrs {
+    int32_t block_size;
+    int32_t order; /* sscma_block_order */
+} sscma_space_depth_attrs;
+
+/* transpose: output axis i is input axis perm[i]. */
+typedef struct sscma_transpose_attrs {
+    int32_t rank;
+    int64_t perm[SSCMA_TENSOR_MAX_RANK];
+} sscma_transpose_attrs;
 
 /* yolo_decode (yolo_decode.c): a YOLOv5 head's raw maps to boxes in pixels and sigmoid scores. */
 #define SSCMA_YOLO_OP_MAX_LEVELS 4

@@ -241,6 +241,184 @@ static int32_t resolve_weight(const lower *L, int32_t v)
     return v;
 }
 
+/* split: one slice per output along the split axis (the batch axis stays whole) */
+static sscma_status lower_split(lower *L, const sscma_node *nd, qm_op *q)
+{
+    const sscma_axis_attrs *a = nd->attrs;
+    const sscma_desc *x = &L->g->values[nd->in[0]].desc;
+    const int32_t axis = a->axis < 0 ? a->axis + x->rank : a->axis;
+    if (x->rank > 4 || axis <= 0)
+        return unsupported(nd, "a split of rank above 4 or along the batch axis");
+    int64_t begin = 0;
+    for (int32_t k = 0; k < nd->n_out; k++) {
+        qm_op s = *q;
+        s.kind = QM_SLICE;
+        for (int32_t d = 0; d < x->rank; d++)
+            s.begin[d] = 0, s.step[d] = 1, s.count[d] = d == 0 ? 1 : (int32_t)x->dims[d];
+        s.begin[axis] = (int32_t)begin, s.count[axis] = (int32_t)a->sizes[k];
+        begin += a->sizes[k];
+        sscma_status st = add_simple(L, nd, &s, nd->out[k]);
+        if (st != SSCMA_OK)
+            return st;
+    }
+    return SSCMA_OK;
+}
+
+/* An H <-> W transpose of tensor t into a new tensor named after the node (`suffix`), for lower_space_depth. */
+static sscma_status transpose_hw(lower *L, const sscma_node *nd, int32_t t, const char *suffix, int32_t *out)
+{
+    char name[256];
+    snprintf(name, sizeof name, "%s%s", nd->name, suffix);
+    const qm_tensor *x = &L->q->t[t];
+    const int64_t dims[4] = {x->dims[0], x->dims[2], x->dims[1], x->dims[3]};
+    sscma_status st = sscma_qm_add_tensor(L->q, name, SSCMA_DTYPE_F32, 4, dims, false, out);
+    qm_op op = {.kind = QM_TRANSPOSE, .name = nd->name, .in = {t}, .n_in = 1, .out = *out, .perm = {0, 2, 1, 3}};
+    return st == SSCMA_OK ? sscma_qm_add_op(L->q, &op, NULL) : st;
+}
+
+/* A tensor [1, d1, d2, d3] named "<node>/<what><k>" for the ops lower_space_depth writes. */
+static sscma_status tmp_tensor(lower *L, const sscma_node *nd, const char *what, int k, int64_t d1, int64_t d2,
+                               int64_t d3, int32_t *out)
+{
+    char name[256];
+    snprintf(name, sizeof name, "%s/%s%d", nd->name, what, k);
+    const int64_t dims[4] = {1, d1, d2, d3};
+    return sscma_qm_add_tensor(L->q, name, SSCMA_DTYPE_F32, 4, dims, false, out);
+}
+
+static sscma_status add_move(lower *L, const sscma_node *nd, qm_op *op, int32_t out)
+{
+    op->name = nd->name, op->out = out;
+    return sscma_qm_add_op(L->q, op, NULL);
+}
+
+/*
+ * SSCMA's rearrangements (block b, channel group g = dx b + dy) from slices, concatenations and reshapes, as its
+ * PyTorch code writes them, which every runtime and NPU compiler has (Vela places them on the Ethos-U; it keeps
+ * SPACE_TO_DEPTH / DEPTH_TO_SPACE on the CPU):
+ *   space_to_depth: slice g = x[dy::b, dx::b] for g = 0 .. b^2 - 1, concatenated along the channels;
+ *   depth_to_space: for each dy, the groups (dy, dx) concatenated along the channels give [H, W, b C], which is
+ *                   [H, b W, C] with pixel b w + dx = group (dy, dx)'s pixel w (a reshape); those b rows
+ *                   concatenated along W give [H, b^2 W, C], which is [b H, b W, C] (a reshape).
+ * Needs b^2 <= QM_MAX_IN (b = 2: SSCMA's); the output is the node's value. All values are copied unchanged.
+ */
+static sscma_status lower_sscma_blocks(lower *L, const sscma_node *nd, int32_t x)
+{
+    const sscma_space_depth_attrs *a = nd->attrs;
+    const int64_t b = a->block_size, h = L->q->t[x].dims[1], w = L->q->t[x].dims[2], c = L->q->t[x].dims[3];
+    int32_t y = -1, parts[QM_MAX_IN], rows[QM_MAX_IN];
+    sscma_status st = act_tensor(L, nd->out[0], NULL, &y);
+    if (nd->def->id == SSCMA_OP_SPACE_TO_DEPTH) {
+        for (int64_t g = 0; st == SSCMA_OK && g < b * b; g++) {
+            const int32_t dy = (int32_t)(g % b), dx = (int32_t)(g / b);
+            qm_op sl = {.kind = QM_SLICE, .in = {x}, .n_in = 1, .begin = {0, dy, dx, 0}, .step = {1, (int32_t)b,
+                        (int32_t)b, 1}, .count = {1, (int32_t)(h / b), (int32_t)(w / b), (int32_t)c}};
+            if ((st = tmp_tensor(L, nd, "block", (int)g, h / b, w / b, c, &parts[g])) == SSCMA_OK)
+                st = add_move(L, nd, &sl, parts[g]);
+        }
+        qm_op cat = {.kind = QM_CONCAT, .axis = 3, .n_in = (int32_t)(b * b)};
+        memcpy(cat.in, parts, sizeof parts);
+        if (st == SSCMA_OK)
+            st = add_move(L, nd, &cat, y);
+    } else {
+        const int64_t cc = c / (b * b);
+        for (int64_t dy = 0; st == SSCMA_OK && dy < b; dy++) {
+            for (int64_t dx = 0; st == SSCMA_OK && dx < b; dx++) {
+                const int32_t g = (int32_t)(dx * b + dy);
+                qm_op sl = {.kind = QM_SLICE, .in = {x}, .n_in = 1, .begin = {0, 0, 0, (int32_t)(g * cc)},
+                            .step = {1, 1, 1, 1}, .count = {1, (int32_t)h, (int32_t)w, (int32_t)cc}};
+                if ((st = tmp_tensor(L, nd, "group", g, h, w, cc, &parts[dx])) == SSCMA_OK)
+                    st = add_move(L, nd, &sl, parts[dx]);
+            }
+            int32_t wide = -1;
+            qm_op cat = {.kind = QM_CONCAT, .axis = 3, .n_in = (int32_t)b};
+            memcpy(cat.in, parts, sizeof parts);
+            qm_op rs = {.kind = QM_RESHAPE, .n_in = 1};
+            if (st == SSCMA_OK && (st = tmp_tensor(L, nd, "pixels", (int)dy, h, w, b * cc, &wide)) == SSCMA_OK &&
+                (st = add_move(L, nd, &cat, wide)) == SSCMA_OK &&
+                (st = tmp_tensor(L, nd, "row", (int)dy, h, b * w, cc, &rows[dy])) == SSCMA_OK) {
+                rs.in[0] = wide;
+                st = add_move(L, nd, &rs, rows[dy]);
+            }
+        }
+        int32_t tall = -1;
+        qm_op cat = {.kind = QM_CONCAT, .axis = 2, .n_in = (int32_t)b};
+        memcpy(cat.in, rows, sizeof rows);
+        qm_op rs = {.kind = QM_RESHAPE, .n_in = 1};
+        if (st == SSCMA_OK && (st = tmp_tensor(L, nd, "rows", 0, h, b * b * w, cc, &tall)) == SSCMA_OK &&
+            (st = add_move(L, nd, &cat, tall)) == SSCMA_OK) {
+            rs.in[0] = tall;
+            st = add_move(L, nd, &rs, y);
+        }
+    }
+    if (st == SSCMA_OK)
+        L->map[nd->out[0]] = y;
+    return st;
+}
+
+/*
+ * space_to_depth / depth_to_space: TensorFlow's order as it is; SSCMA's (offset (dy, dx) to channel group dx b + dy)
+ * from slices and concatenations (lower_sscma_blocks) when b^2 <= QM_MAX_IN, else as TensorFlow's on the image with
+ * H and W swapped: transpose, the kind, transpose.
+ */
+static sscma_status lower_space_depth(lower *L, const sscma_node *nd, qm_op *q)
+{
+    const sscma_space_depth_attrs *a = nd->attrs;
+    q->kind = nd->def->id == SSCMA_OP_SPACE_TO_DEPTH ? QM_SPACE_TO_DEPTH : QM_DEPTH_TO_SPACE;
+    q->block_size = a->block_size;
+    if (a->order == SSCMA_BLOCK_ORDER_TFLITE)
+        return add_simple(L, nd, q, nd->out[0]);
+    if ((int64_t)a->block_size * a->block_size <= QM_MAX_IN)
+        return lower_sscma_blocks(L, nd, q->in[0]);
+    int32_t in_t = -1, mid_t = -1, y_t = -1;
+    sscma_status st = transpose_hw(L, nd, q->in[0], "/hw", &in_t);
+    if (st != SSCMA_OK)
+        return st;
+    const qm_tensor *x = &L->q->t[in_t];
+    const int64_t b = a->block_size, c = x->dims[3];
+    const int64_t dims[4] = {1, q->kind == QM_SPACE_TO_DEPTH ? x->dims[1] / b : x->dims[1] * b,
+                             q->kind == QM_SPACE_TO_DEPTH ? x->dims[2] / b : x->dims[2] * b,
+                             q->kind == QM_SPACE_TO_DEPTH ? c * b * b : c / (b * b)};
+    char name[256];
+    snprintf(name, sizeof name, "%s/hw_out", nd->name);
+    if ((st = sscma_qm_add_tensor(L->q, name, SSCMA_DTYPE_F32, 4, dims, false, &mid_t)) != SSCMA_OK)
+        return st;
+    q->in[0] = in_t, q->out = mid_t, q->name = nd->name;
+    if ((st = sscma_qm_add_op(L->q, q, NULL)) != SSCMA_OK || (st = act_tensor(L, nd->out[0], NULL, &y_t)) != SSCMA_OK)
+        return st;
+    qm_op back = {.kind = QM_TRANSPOSE, .name = nd->name, .in = {mid_t}, .n_in = 1, .out = y_t, .perm = {0, 2, 1, 3}};
+    L->map[nd->out[0]] = y_t;
+    return sscma_qm_add_op(L->q, &back, NULL);
+}
+
+/*
+ * SSCMA's anomaly VAE deploys the reconstructions only: nodes that do not lead to them (the loss, logvar's layers,
+ * whose value eps = 0 makes unused) are marked done, so that lowering never sees them.
+ */
+static void vae_prune(lower *L, const int32_t *outs, int32_t n_out)
+{
+    const sscma_graph *g = L->g;
+    bool *needed = sscma_alloc_zeroed(g->ctx, (size_t)g->n_values * sizeof *needed, _Alignof(bool));
+    if (needed == NULL)
+        return; /* nothing pruned: lowering then names the first node it cannot lower */
+    for (int32_t k = 0; k < n_out; k++)
+        needed[outs[k]] = true;
+    for (int32_t n = g->n_nodes; n-- > 0;) {
+        const sscma_node *nd = &g->nodes[n];
+        bool used = false;
+        for (int32_t o = 0; o < nd->n_out; o++)
+            used |= needed[nd->out[o]];
+        if (!used) {
+            L->done[n] = true;
+            continue;
+        }
+        const int32_t n_in = nd->def->id == SSCMA_OP_REPARAMETERIZE ? 1 : nd->n_in;
+        for (int32_t i = 0; i < n_in; i++)
+            needed[nd->in[i]] = true;
+    }
+    sscma_free(g->ctx, needed, (size_t)g->n_values * sizeof *needed);
+}
+
 static sscma_status lower_node(lower *L, int32_t n)
 {
     const sscma_graph *g = L->g;
@@ -260,6 +438,13 @@ static sscma_status lower_node(lower *L, int32_t n)
             L->q->t[t].observed = true;
             L->q->t[t].obs_min = state[0], L->q->t[t].obs_max = state[1];
         }
+        return SSCMA_OK;
+    }
+    if (op == SSCMA_OP_REPARAMETERIZE) {
+        /* deployed with eps = 0 (ops/latent.c's evaluation without freeze_randn): z = mu, logvar is not computed */
+        if (L->map[nd->in[0]] < 0)
+            return unsupported(nd, "reads a value that the deployable model does not compute");
+        L->map[y] = L->map[nd->in[0]];
         return SSCMA_OK;
     }
     for (int32_t i = 0; i < nd->n_in; i++) {
@@ -390,6 +575,19 @@ static sscma_status lower_node(lower *L, int32_t n)
         q.kind = QM_RESHAPE;
         return add_simple(L, nd, &q, y);
     }
+    if (op == SSCMA_OP_TRANSPOSE) {
+        const sscma_transpose_attrs *a = nd->attrs;
+        if (a->rank > 4 || a->perm[0] != 0)
+            return unsupported(nd, "a transpose of rank above 4 or one that moves the batch axis");
+        q.kind = QM_TRANSPOSE;
+        for (int32_t i = 0; i < a->rank; i++)
+            q.perm[i] = (int32_t)a->perm[i];
+        return add_simple(L, nd, &q, y);
+    }
+    if (op == SSCMA_OP_SPLIT)
+        return lower_split(L, nd, &q);
+    if (op == SSCMA_OP_SPACE_TO_DEPTH || op == SSCMA_OP_DEPTH_TO_SPACE)
+        return lower_space_depth(L, nd, &q);
     if (op == SSCMA_OP_CONCAT) {
         const sscma_axis_attrs *a = nd->attrs;
         int32_t rank = g->values[y].desc.rank;
@@ -444,6 +642,9 @@ static int32_t deploy_outputs(const sscma_graph *g, const sscma_model_io_table *
             continue;
         if (has_probs && strcmp(io->output_names[k], "logits") == 0)
             continue;
+        if (strcmp(io->family, "Vae_Model") == 0 && strcmp(io->output_names[k], "x_recon") != 0 &&
+            strcmp(io->output_names[k], "c_recon") != 0)
+            continue; /* the latents are not deployed (eps = 0: the decoder reads mu) */
         if ((strcmp(io->family, "ImageClassifier") == 0 || strcmp(io->family, "AccelerometerClassifier") == 0) &&
             strcmp(io->output_names[k], "logits") == 0) {
             *softmax_first = true;
@@ -526,10 +727,12 @@ static sscma_status do_lower(lower *L, const sscma_model_io_table *io)
     if (n_out == 0)
         return sscma_fail(SSCMA_ERR_UNSUPPORTED, "sscma_qmodel_from_model", "the model has no inference output");
     L->keep = outs, L->n_keep = n_out;
+    if (strcmp(io->family, "Vae_Model") == 0)
+        vae_prune(L, outs, n_out);
     for (int32_t n = 0; n < g->n_nodes; n++) {
         const sscma_node *nd = &g->nodes[n];
-        if (nd->training_only || (yolo != NULL && nd->def->id == SSCMA_OP_YOLO_DECODE) ||
-            (rtmdet && (L->done[n] || nd->def->id == SSCMA_OP_RTMDET_DECODE)))
+        if (nd->training_only || L->done[n] || (yolo != NULL && nd->def->id == SSCMA_OP_YOLO_DECODE) ||
+            (rtmdet && nd->def->id == SSCMA_OP_RTMDET_DECODE))
             continue;
         for (int32_t i = 0; i < nd->n_in; i++) {
             L->consumers[nd->in[i]]++;

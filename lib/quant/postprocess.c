@@ -16,9 +16,9 @@
 #define DEVICE_SCORE_THRESHOLD 0.25f
 
 /* The post-processings, by their --task names, and the "family" metadata that names each. */
-static const char *const TASK_NAME[SSCMA_PP_TASKS] = {"cls", "fomo", "pfld", "yolo", "rtmdet"};
+static const char *const TASK_NAME[SSCMA_PP_TASKS] = {"cls", "fomo", "pfld", "yolo", "rtmdet", "anomaly"};
 static const char *const TASK_FAMILY[SSCMA_PP_TASKS] = {"ImageClassifier", "Fomo", "PFLD", "YOLODetector",
-                                                       "RTMDet"};
+                                                       "RTMDet", "Vae_Model"};
 
 /* Score descending; ties: the larger `order` first (SSCMA-Micro builds its lists with emplace_front). */
 static int by_score_then_order(const void *a, const void *b)
@@ -112,8 +112,9 @@ static sscma_status recognise(const sscma_qmodel *q, int32_t in_rank, const int6
 static sscma_status check_layout(sscma_pp_task task, const char *from, int32_t rank, const int64_t *d)
 {
     static const char *const want[SSCMA_PP_TASKS] = {"[1, classes]", "[1, H, W, classes + 1]", "[1, 2 x points]",
-                                                 "[1, N, 5 + classes]", ""};
+                                                 "[1, N, 5 + classes]", "", "[1, H, W, C] (x_recon)"};
     const bool ok = d[0] == 1 && ((task == SSCMA_PP_CLS && rank == 2 && d[1] >= 1) ||
+                                  (task == SSCMA_PP_ANOMALY && rank == 4) ||
                                   (task == SSCMA_PP_FOMO && rank == 4 && d[1] >= 1 && d[2] >= 1 && d[3] >= 2) ||
                                   (task == SSCMA_PP_PFLD && rank == 2 && d[1] % 2 == 0 && d[1] >= 2) ||
                                   (task == SSCMA_PP_YOLO && rank == 3 && d[1] >= 1 && d[2] >= 6));
@@ -196,8 +197,8 @@ sscma_status sscma_pp_choose_task(const sscma_qmodel *q, const char *option, con
                 *task = (sscma_pp_task)t;
                 return check_layout(*task, option, rank, d);
             }
-        return sscma_fail(SSCMA_ERR_INVALID_ARGUMENT, PREDICT, "unknown task '%s'; expected cls, fomo, pfld, yolo or "
-                          "rtmdet", option);
+        return sscma_fail(SSCMA_ERR_INVALID_ARGUMENT, PREDICT, "unknown task '%s'; expected cls, fomo, pfld, yolo, "
+                          "rtmdet or anomaly", option);
     }
     if (family != NULL && strcmp(family, "AccelerometerClassifier") == 0) { /* sensor windows: class scores */
         *task = SSCMA_PP_CLS;
@@ -214,6 +215,26 @@ sscma_status sscma_pp_choose_task(const sscma_qmodel *q, const char *option, con
                           family);
     }
     return recognise(q, in_rank, in, rank, d, task);
+}
+
+double sscma_pp_anomaly_score(const float *input, const float *x_recon, const float *c_recon, int64_t pixels,
+                              int64_t channels)
+{
+    double sx = 0.0, sc = 0.0;
+    for (int64_t p = 0; p < pixels; p++)
+        for (int64_t k = 0; k < channels; k++) {
+            const double dx = (double)x_recon[p * channels + k] - input[p * 2 * channels + k];
+            const double dc = (double)c_recon[p * channels + k] - input[p * 2 * channels + channels + k];
+            sx += dx * dx, sc += dc * dc;
+        }
+    const double n = (double)(pixels * channels);
+    return n > 0 ? sx / n + sc / n : 0.0;
+}
+
+sscma_prediction sscma_pp_anomaly_result(double score, float threshold)
+{
+    sscma_prediction r = {isnan(threshold) ? -1 : score > threshold ? 1 : 0, (float)score, 0, 0, 0, 0};
+    return r;
 }
 
 const char *sscma_pp_task_name(sscma_pp_task task)

@@ -11,13 +11,14 @@
 #include "quant/qmodel.h"
 #include "sscma/predict.h"
 
-/* The post-processings, by their task names ("cls", "fomo", "pfld", "yolo", "rtmdet"). */
+/* The post-processings, by their task names ("cls", "fomo", "pfld", "yolo", "rtmdet", "anomaly"). */
 typedef enum sscma_pp_task {
     SSCMA_PP_CLS,
     SSCMA_PP_FOMO,
     SSCMA_PP_PFLD,
     SSCMA_PP_YOLO,
     SSCMA_PP_RTMDET,
+    SSCMA_PP_ANOMALY, /* SSCMA's anomaly VAE: two reconstructions of the input's two halves, one score */
     SSCMA_PP_TASKS
 } sscma_pp_task;
 
@@ -62,5 +63,17 @@ int64_t sscma_pp_decode(sscma_pp_task task, bool device, const sscma_pp_output *
 int64_t sscma_pp_decode_rtmdet(const float *const *maps, const float *cls_scale, int64_t in_h, int64_t in_w,
                                int64_t classes, bool device, float score_threshold, float iou_threshold,
                                sscma_pp_candidate *all);
+
+/*
+ * The anomaly VAE's per-sample score (Vae_Model, zoo/vae.c): MSE(x_recon, x) + MSE(c_recon, c), each the mean over
+ * pixels x channels, from one sample's input [pixels, 2 channels] (x then c in each pixel, NHWC) and its two
+ * reconstructions [pixels, channels]. The KL terms of the training loss are left out: the deployed model has no
+ * logvar (eps = 0), and SSCMA's ESP32 example prints the two reconstruction losses. The runner scores validation
+ * samples with it; sscma_predict's "anomaly" task too.
+ */
+double sscma_pp_anomaly_score(const float *input, const float *x_recon, const float *c_recon, int64_t pixels,
+                              int64_t channels);
+/* The anomaly result: class_id 1 (abnormal) when score > threshold, 0 when not, -1 without a threshold (NaN). */
+sscma_prediction sscma_pp_anomaly_result(double score, float threshold);
 
 #endif /* SSCMA_LIB_QUANT_POSTPROCESS_H */

@@ -315,6 +315,78 @@ static sscma_status predict_rtmdet(sscma_qmodel *q, const sscma_predict_options 
     return st;
 }
 
+/*
+ * The anomaly VAE: the sample (f32, the model's input values: [H, W, 2C] or [1, H, W, 2C], x then c per pixel; or
+ * [2C, H W] channel-major, as a windows dataset's sscma_sample_image gives it) in,
+ * one result: the score of sscma_pp_anomaly_score and the decision against options->score_threshold (when not
+ * negative), else the model's "threshold" metadata.
+ */
+static sscma_status predict_anomaly(sscma_qmodel *q, const sscma_predict_options *o, const sscma_tensor *sample,
+                                    sscma_prediction *results, int32_t capacity, int32_t *count)
+{
+    const qm_tensor *in = &q->t[q->inputs[0]];
+    int64_t n = 0;
+    sscma_dtype dt = SSCMA_DTYPE_U8;
+    sscma_tensor_dtype(sample, &dt);
+    sscma_tensor_numel(sample, &n);
+    if (dt != SSCMA_DTYPE_F32 || in->rank != 4 || n != sscma_qm_numel(in) || q->n_outputs != 2)
+        return sscma_fail(SSCMA_ERR_SHAPE, WHERE, "the anomaly model takes its input's values (f32 [%lld, %lld, %lld],"
+                          " x then c in each pixel, or channel-major: SensorDataset's features), not %s with %lld "
+                          "values",
+                          (long long)in->dims[1], (long long)in->dims[2], (long long)in->dims[3],
+                          sscma_dtype_name(dt), (long long)n);
+    float threshold = o->score_threshold >= 0.0f ? o->score_threshold : NAN;
+    const char *meta = NULL;
+    if (isnan(threshold) && sscma_qmodel_meta(q, "threshold", &meta) == SSCMA_OK) {
+        char *end = NULL;
+        const double v = strtod(meta, &end);
+        if (end == meta || *end != '\0' || !isfinite(v))
+            return sscma_fail(SSCMA_ERR_FORMAT, WHERE, "the model's \"threshold\" metadata '%s' is not a number", meta);
+        threshold = (float)v;
+    }
+    sscma_clear_error();
+    const float *x = NULL;
+    sscma_tensor_data(sample, (void **)&x);
+    const int64_t dims[4] = {1, in->dims[1], in->dims[2], in->dims[3]}, odims[4] = {1, in->dims[1], in->dims[2],
+                                                                                  in->dims[3] / 2};
+    const int64_t half = n / 2;
+    float *buf = sscma_malloc(q->ctx, (size_t)(2 * n) * sizeof *buf);
+    if (buf == NULL)
+        return sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, WHERE, "cannot allocate the sample");
+    int32_t rank = 0;
+    int64_t d0 = 0;
+    sscma_tensor_rank(sample, &rank);
+    sscma_tensor_dim(sample, 0, &d0);
+    if (rank == 2 && d0 == in->dims[3]) { /* a windows dataset's sample view: channel-major [2C, H W] */
+        const int64_t ch = in->dims[3], len = n / ch;
+        for (int64_t k = 0; k < ch; k++)
+            for (int64_t t = 0; t < len; t++)
+                buf[t * ch + k] = x[k * len + t];
+    } else {
+        memcpy(buf, x, (size_t)n * sizeof *buf);
+    }
+    sscma_tensor *view = NULL, *outs[2] = {NULL, NULL};
+    sscma_status st = sscma_tensor_wrap(q->ctx, SSCMA_DTYPE_F32, 4, dims, buf, (size_t)n * sizeof *buf, &view);
+    for (int k = 0; k < 2 && st == SSCMA_OK; k++)
+        st = sscma_tensor_wrap(q->ctx, SSCMA_DTYPE_F32, 4, odims, buf + n + k * half, (size_t)half * sizeof *buf,
+                               &outs[k]);
+    if (st == SSCMA_OK && (st = sscma_qmodel_set_input(q, 0, view)) == SSCMA_OK &&
+        (st = sscma_qmodel_run(q)) == SSCMA_OK && (st = sscma_qmodel_get_output(q, 0, outs[0])) == SSCMA_OK)
+        st = sscma_qmodel_get_output(q, 1, outs[1]);
+    if (st == SSCMA_OK) {
+        const double score = sscma_pp_anomaly_score(buf, buf + n, buf + n + half, in->dims[1] * in->dims[2],
+                                                    in->dims[3] / 2);
+        if (capacity > 0)
+            results[0] = sscma_pp_anomaly_result(score, threshold);
+        *count = 1;
+    }
+    sscma_tensor_destroy(view);
+    sscma_tensor_destroy(outs[0]);
+    sscma_tensor_destroy(outs[1]);
+    sscma_mfree(q->ctx, buf);
+    return st;
+}
+
 sscma_status sscma_predict(sscma_qmodel *qmodel, const sscma_tensor *image, const sscma_predict_options *options,
                            sscma_prediction *results, int32_t capacity, int32_t *count)
 {
@@ -343,6 +415,8 @@ sscma_status sscma_predict(sscma_qmodel *qmodel, const sscma_tensor *image, cons
     const int32_t *qzero = NULL;
     sscma_tensor_quant(outv, &qaxis, &qcount, &qscale, &qzero);
     const bool quantized = qcount == 1, percent = quantized && qscale[0] >= 0.1f;
+    if (task == SSCMA_PP_ANOMALY)
+        return predict_anomaly(q, &o, image, results, capacity, count);
     if ((st = preprocess(q, image, in, device)) != SSCMA_OK || (st = sscma_qmodel_run(q)) != SSCMA_OK)
         return st;
     sscma_tensor_numel(outv, &n);

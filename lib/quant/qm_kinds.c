@@ -147,6 +147,18 @@ static const qm_kind_def kinds[] = {
         .validate = QM_IF(QM_RESIZE_BILINEAR, qm_validate_resize), .run_f32 = F32(qm_f32_resize_bilinear),
         .prepare_int8 = QM_IF(QM_RESIZE_BILINEAR, qm_i8_prepare_resize_bilinear), .run_int8 = QM_IF(QM_RESIZE_BILINEAR, qm_i8_resize_bilinear),
     },
+    [QM_SPACE_TO_DEPTH] = {
+        .kind = QM_SPACE_TO_DEPTH, .name = "space_to_depth", .out_quant = QM_OUT_AS_INPUT,
+        .validate = QM_IF(QM_SPACE_TO_DEPTH, qm_validate_space_depth), .run_f32 = F32(qm_run_space_depth),
+        .prepare_int8 = QM_IF(QM_SPACE_TO_DEPTH, qm_i8_prepare_same_params),
+        .run_int8 = QM_IF(QM_SPACE_TO_DEPTH, qm_run_space_depth),
+    },
+    [QM_DEPTH_TO_SPACE] = {
+        .kind = QM_DEPTH_TO_SPACE, .name = "depth_to_space", .out_quant = QM_OUT_AS_INPUT,
+        .validate = QM_IF(QM_DEPTH_TO_SPACE, qm_validate_space_depth), .run_f32 = F32(qm_run_space_depth),
+        .prepare_int8 = QM_IF(QM_DEPTH_TO_SPACE, qm_i8_prepare_same_params),
+        .run_int8 = QM_IF(QM_DEPTH_TO_SPACE, qm_run_space_depth),
+    },
 };
 _Static_assert(sizeof kinds / sizeof kinds[0] == QM_KIND_COUNT, "every qm_kind needs its row in kinds[]");
 

@@ -157,6 +157,16 @@
 #  else
 #    define QM_KEEP_QM_RESIZE_BILINEAR 0
 #  endif
+#  if defined(SSCMA_MICRO_KIND_SPACE_TO_DEPTH)
+#    define QM_KEEP_QM_SPACE_TO_DEPTH 1
+#  else
+#    define QM_KEEP_QM_SPACE_TO_DEPTH 0
+#  endif
+#  if defined(SSCMA_MICRO_KIND_DEPTH_TO_SPACE)
+#    define QM_KEEP_QM_DEPTH_TO_SPACE 1
+#  else
+#    define QM_KEEP_QM_DEPTH_TO_SPACE 0
+#  endif
 #  define QM_KEEP(kind) QM_KEEP_##kind
 #else
 #  define QM_KEEP(kind) 1
@@ -277,5 +287,8 @@ sscma_status qm_validate_transpose(const sscma_qmodel *q, const qm_op *op);
 sscma_status qm_validate_slice(const sscma_qmodel *q, const qm_op *op);
 sscma_status qm_validate_tile(const sscma_qmodel *q, const qm_op *op);
 sscma_status qm_run_move(const qm_exec *ex, const qm_op *op);
+/* k_space.c: space_to_depth, depth_to_space (one kernel for both runtimes and both kinds) */
+sscma_status qm_validate_space_depth(const sscma_qmodel *q, const qm_op *op);
+sscma_status qm_run_space_depth(const qm_exec *ex, const qm_op *op);
 
 #endif /* SSCMA_LIB_QUANT_QM_KINDS_H */

@@ -47,6 +47,8 @@ typedef enum qm_kind {
     QM_SLICE,          /* per input axis: count elements from begin, step apart; shrunk axes dropped (k_shape.c) */
     QM_TILE,           /* the input repeated along each axis: output dims are multiples of the input's */
     QM_RESIZE_BILINEAR, /* to the output's H, W; align_corners or half_pixel_centers (op fields) */
+    QM_SPACE_TO_DEPTH, /* block_size x block_size blocks to channels, TensorFlow's order (k_space.c) */
+    QM_DEPTH_TO_SPACE, /* the inverse: channel groups to blocks (TFLite DEPTH_TO_SPACE, ONNX DCR) */
     QM_KIND_COUNT
 } qm_kind;
 
@@ -113,6 +115,7 @@ typedef struct qm_op {
      */
     double *real_mult;
     bool align_corners, half_pixel; /* resize: TFLite's ResizeNearestNeighbor / ResizeBilinear options */
+    int32_t block_size;             /* space_to_depth, depth_to_space */
 } qm_op;
 
 /*

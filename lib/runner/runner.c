@@ -149,6 +149,12 @@ static sscma_status preprocessor_normalize(sscma_runner *r, json_t **out)
     return SSCMA_OK;
 }
 
+/* SSCMA's anomaly VAE (Vae_Model, or its scoped name): sensor features in, its loss the metric's input (MseMetric) */
+static bool vae_family(const char *family)
+{
+    return strcmp(family, "Vae_Model") == 0 || strcmp(family, "sscma.Vae_Model") == 0;
+}
+
 /*
  * The loader's pipeline from the dataset's (mmengine) pipeline, at `at` in the config ("train_dataloader.dataset.
  * pipeline"): each transform copied from it carries "_at" (its place there), so that a message about it names the
@@ -193,7 +199,7 @@ static sscma_status map_pipeline(sscma_runner *r, const char *key, const char *a
     }
     /* a gray model reads every image as gray (SSCMA's color_type='grayscale'), a colour model every image as RGB;
      * a model of sensor windows reads no image (its dataset gives the floats) */
-    if (strcmp(r->family, "AccelerometerClassifier") == 0) {
+    if (strcmp(r->family, "AccelerometerClassifier") == 0 || vae_family(r->family)) {
         *out = list;
         return SSCMA_OK;
     }
@@ -1124,6 +1130,8 @@ sscma_status sscma_runner_trainer(sscma_runner *runner, sscma_trainer **out)
     }
     if (strcmp(runner->family, "PFLD") == 0 && json_object_get(cfg, "pred_output") == NULL)
         json_object_set_new(cfg, "pred_output", json_string("keypoints")); /* the metric reads the coordinates */
+    if (vae_family(runner->family) && json_object_get(cfg, "pred_output") == NULL)
+        json_object_set_new(cfg, "pred_output", json_string("loss")); /* MseMetric averages the loss */
     if (box_detector(runner->family)) { /* CocoMetric reads the decoded boxes, after test_cfg's NMS */
         if (json_object_get(cfg, "pred_output") == NULL)
             json_object_set_new(cfg, "pred_output", json_string("pred"));
@@ -1218,6 +1226,7 @@ sscma_status sscma_runner_evaluate(sscma_runner *runner, const char *split, cons
     if (pred_name == NULL)
         pred_name = strcmp(runner->family, "PFLD") == 0           ? "keypoints"
                     : box_detector(runner->family) ? "pred"
+                    : vae_family(runner->family)   ? "loss"
                                                                   : "logits";
     det_nms_config nms;
     det_nms_config_init(&nms);

@@ -13,6 +13,8 @@
  *               predictions clamped to 0); 1 when d <= 1, (th - d) / (th - 1) when d <= th, else 0, averaged over
  *               samples. NME: mean over all points of the distance divided by the input diagonal.
  *   MSE         mean of the squared differences over every element.
+ *   MseMetric   SSCMA's anomaly-VAE metric: the mean over samples of the model's loss (pred: the "loss" output, a
+ *               scalar averaged over its batch, weighted here by the batch's sample count; reported as "mse").
  *   CocoMetric  mmdet's CocoMetric (metric 'bbox'): pycocotools' COCOeval through det_eval.c. It takes detections
  *               and ground truth per image from the trainer (sscma_metric_add_detections, train/state.h), not
  *               tensors, and publishes its results at sscma_metric_finish_detections.
@@ -40,7 +42,7 @@
 #define MAX_TOPK 8
 #define MAX_RESULTS_FIXED 16
 
-typedef enum metric_kind { M_ACCURACY, M_FOMO, M_POINT, M_MSE, M_COCO, M_ANOMALY } metric_kind;
+typedef enum metric_kind { M_ACCURACY, M_FOMO, M_POINT, M_MSE, M_COCO, M_ANOMALY, M_MSE_LOSS } metric_kind;
 
 typedef struct result {
     char name[48];
@@ -273,8 +275,12 @@ static sscma_status parse(sscma_metric *m, json_t *cfg)
         return parse_coco(m, cfg);
     if (type != NULL && (strcmp(type, "AnomalyMetric") == 0 || strcmp(type, "sscma.AnomalyMetric") == 0))
         return parse_anomaly(m, cfg);
+    if (type != NULL && strcmp(type, "MseMetric") == 0) {
+        m->kind = M_MSE_LOSS;
+        return sscma_schema_read(plain_fields, cfg, WHERE, NULL, m);
+    }
     return sscma_schema_expected(WHERE, NULL, "type", "one of: Accuracy, FomoMetric, PointMetric, MSE, CocoMetric, "
-                                 "AnomalyMetric", type_value);
+                                 "AnomalyMetric, MseMetric", type_value);
 }
 
 sscma_status sscma_metric_create(const char *config_json, sscma_metric **out)
@@ -423,6 +429,7 @@ static sscma_status compute(sscma_metric *m)
         break;
     case M_MSE: st = add_result(m, "mse", m->elements ? m->sq_sum / (double)m->elements : 0.0); break;
     case M_COCO: break; /* sscma_metric_finish_detections */
+    case M_MSE_LOSS: st = add_result(m, "mse", m->sq_sum / (double)m->samples); break;
     }
     return st;
 }
@@ -706,6 +713,24 @@ static sscma_status update_anomaly(sscma_metric *m, const sscma_tensor *pred, co
     return SSCMA_OK;
 }
 
+/* MseMetric: pred is the batch's mean loss, a scalar */
+static sscma_status update_mse_loss(sscma_metric *m, const sscma_tensor *pred, int64_t count)
+{
+    int64_t n = 0;
+    void *data = NULL;
+    sscma_dtype dtype = SSCMA_DTYPE_F32;
+    sscma_tensor_numel(pred, &n);
+    sscma_tensor_dtype(pred, &dtype);
+    if (n != 1 || dtype != SSCMA_DTYPE_F32 || sscma_tensor_data(pred, &data) != SSCMA_OK || data == NULL)
+        return sscma_fail(SSCMA_ERR_SHAPE, WHERE, "MseMetric expects the model's loss (one f32 value), got %lld "
+                          "values", (long long)n);
+    if (count < 0)
+        return sscma_fail(SSCMA_ERR_INVALID_ARGUMENT, WHERE, "count %lld is negative", (long long)count);
+    m->sq_sum += (double)((const float *)data)[0] * (double)count;
+    m->samples += count;
+    return SSCMA_OK;
+}
+
 sscma_status sscma_metric_update(sscma_metric *metric, const sscma_tensor *pred, const sscma_tensor *target,
                                  int64_t count)
 {
@@ -722,6 +747,7 @@ sscma_status sscma_metric_update(sscma_metric *metric, const sscma_tensor *pred,
     case M_FOMO: st = update_fomo(metric, pred, target, count); break;
     case M_POINT: st = update_point(metric, pred, target, count); break;
     case M_ANOMALY: st = update_anomaly(metric, pred, target, count); break;
+    case M_MSE_LOSS: st = update_mse_loss(metric, pred, count); break;
     default: st = update_mse(metric, pred, target, count); break;
     }
     if (st != SSCMA_OK)

@@ -461,7 +461,7 @@ static sscma_status prepare(sscma_trainer *t, int64_t batch, int mode)
 /* Copies the first `count` samples of a loader's batch (images, and labels as targets) into the model's inputs. */
 static sscma_status feed(sscma_trainer *t, const sscma_tensor *images, const sscma_tensor *labels, int64_t count)
 {
-    const bool with_target = labels != NULL;
+    const bool with_target = labels != NULL && t->target_per_sample > 0; /* 0: the model has no target */
     sscma_tensor *image = NULL, *target = NULL;
     sscma_status st = sscma_model_input(t->model, "image", &image);
     if (st == SSCMA_OK && with_target)
@@ -497,11 +497,16 @@ static sscma_status check_inputs(sscma_trainer *t)
         return sscma_fail(SSCMA_ERR_SHAPE, WHERE, "the loader makes images of %lldx%lldx%lld, the model takes "
                           "%lldx%lldx%lld (H x W x C)", (long long)t->batch[1], (long long)t->batch[2],
                           (long long)t->batch[3], (long long)d[1], (long long)d[2], (long long)d[3]);
-    if (sscma_model_input(t->model, "target", &target) != SSCMA_OK)
-        return sscma_fail(SSCMA_ERR_UNSUPPORTED, WHERE, "the model has no \"target\" input to train");
     sscma_dtype dt, ldt;
     int32_t rank = 0, lrank = 0;
     int64_t ld[4] = {0, 0, 0, 0}, md[4] = {0, 0, 0, 0};
+    if (sscma_model_input(t->model, "target", &target) != SSCMA_OK) {
+        /* a model whose loss needs its input alone (the anomaly VAE): the loader's labels are read, not fed */
+        sscma_clear_error();
+        sscma_loader_target_shape(t->train, &ldt, &lrank, ld);
+        t->target_per_sample = 0;
+        return sscma_tensor_create(t->ctx, ldt, lrank, ld, &t->labels);
+    }
     sscma_tensor_dtype(target, &dt);
     sscma_tensor_rank(target, &rank);
     for (int32_t i = 0; i < rank && i < 4; i++)

@@ -309,7 +309,7 @@ void zoo_uniform_fan_in_init(zoo *z, int32_t from)
 }
 
 static const char *const family_names[] = {"ImageClassifier", "Fomo", "PFLD", "YOLODetector", "RTMDet",
-                                           "AccelerometerClassifier", NULL};
+                                           "AccelerometerClassifier", "Vae_Model", "sscma.Vae_Model", NULL};
 
 sscma_status sscma_zoo_build(sscma_graph *g, json_t *config, const char *file, sscma_model_io_table *io)
 {
@@ -325,8 +325,8 @@ sscma_status sscma_zoo_build(sscma_graph *g, json_t *config, const char *file, s
             family = i;
     if (family < 0) /* model.type: expected one of: ImageClassifier, Fomo, PFLD, ..., got "Yolo" */
         return zoo_expected(&z, "model", "model", "type", "one of: ImageClassifier, Fomo, PFLD, YOLODetector, RTMDet, "
-                            "AccelerometerClassifier", type);
-    snprintf(io->family, sizeof io->family, "%s", family_names[family]);
+                            "AccelerometerClassifier, Vae_Model", type);
+    snprintf(io->family, sizeof io->family, "%s", family_names[family == 7 ? 6 : family]);
     /* SSCMA's model configs carry the input normalisation as data_preprocessor: the loaders apply it (the runner
      * turns it into the pipeline's Normalize), so the graph does not see it */
     json_t *dp = json_object_get(config, "data_preprocessor");
@@ -341,7 +341,8 @@ sscma_status sscma_zoo_build(sscma_graph *g, json_t *config, const char *file, s
                       : family == 2 ? zoo_build_pfld(&z, own, io)
                       : family == 3 ? zoo_build_yolo_detector(&z, own, io)
                       : family == 4 ? zoo_build_rtmdet(&z, own, io)
-                                    : zoo_build_accelerometer_classifier(&z, own, io);
+                      : family == 5 ? zoo_build_accelerometer_classifier(&z, own, io)
+                                    : zoo_build_vae(&z, own, io);
     json_decref(own);
     return st;
 }

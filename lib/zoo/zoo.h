@@ -128,5 +128,8 @@ sscma_status zoo_build_yolo_detector(zoo *z, json_t *cfg, sscma_model_io_table *
 sscma_status zoo_build_rtmdet(zoo *z, json_t *cfg, sscma_model_io_table *io);
 /* SSCMA's AccelerometerClassifier (AxesNet + AxesClsHead) on flattened sensor windows (zoo/axesnet.c). */
 sscma_status zoo_build_accelerometer_classifier(zoo *z, json_t *cfg, sscma_model_io_table *io);
+/* SSCMA's anomaly Vae_Model (zoo/vae.c): input image [N, S, S, 2C] (x then c), outputs x_recon, c_recon, mu, logvar,
+ * mu_c, logvar_c and loss. */
+sscma_status zoo_build_vae(zoo *z, json_t *cfg, sscma_model_io_table *io);
 
 #endif /* SSCMA_LIB_ZOO_ZOO_H */

@@ -448,6 +448,20 @@ static void transpose_case(sscma_context *ctx, const char *dir, const char *name
     run_built(ctx, dir, name, &m, x, y);
 }
 
+/* SPACE_TO_DEPTH (or DEPTH_TO_SPACE) with block b on x [1, h, w, c] (the wide side for space_to_depth) */
+static void space_depth_case(sscma_context *ctx, const char *dir, const char *name, bool f32, bool to_depth, int32_t b,
+                             const int32_t *xd)
+{
+    tfl_build m;
+    tfl_build_init(&m);
+    const int32_t yd[4] = {1, to_depth ? xd[1] / b : xd[1] * b, to_depth ? xd[2] / b : xd[2] * b,
+                           to_depth ? xd[3] * b * b : xd[3] / (b * b)};
+    int32_t x = act(&m, "x", f32, 4, xd), y = act(&m, "y", f32, 4, yd);
+    tfl_op *o = tfl_operator(&m, to_depth ? TFL_OP_SPACE_TO_DEPTH : TFL_OP_DEPTH_TO_SPACE, &x, 1, &y, 1);
+    tfl_option_i32(o, 0, b, to_depth ? TFL_OPT_SPACE_TO_DEPTH : TFL_OPT_DEPTH_TO_SPACE);
+    run_built(ctx, dir, name, &m, x, y);
+}
+
 static void slice_case(sscma_context *ctx, const char *dir, const char *name, bool f32, const int32_t *xd,
                        const int32_t *begin, const int32_t *size, const int32_t *yd)
 {
@@ -540,6 +554,10 @@ static void shape_cases(sscma_context *ctx, const char *dir)
         transpose_case(ctx, dir, "transpose_nhwc_nwch", f32, 4, (int32_t[]){1, 3, 4, 5}, (int32_t[]){0, 2, 3, 1});
         transpose_case(ctx, dir, "transpose_3d_negative_perm", f32, 3, (int32_t[]){1, 6, 5}, (int32_t[]){0, -1, -2});
         transpose_case(ctx, dir, "transpose_2d_identity", f32, 2, (int32_t[]){1, 7}, (int32_t[]){0, 1});
+        space_depth_case(ctx, dir, "space_to_depth_2", f32, true, 2, (int32_t[]){1, 4, 6, 3});
+        space_depth_case(ctx, dir, "space_to_depth_3", f32, true, 3, (int32_t[]){1, 6, 3, 2});
+        space_depth_case(ctx, dir, "depth_to_space_2", f32, false, 2, (int32_t[]){1, 2, 3, 12});
+        space_depth_case(ctx, dir, "depth_to_space_3", f32, false, 3, (int32_t[]){1, 1, 2, 18});
         slice_case(ctx, dir, "slice_size_minus_1", f32, (int32_t[]){1, 5, 6, 3}, (int32_t[]){0, 1, 2, 0},
                    (int32_t[]){1, -1, 3, 2}, (int32_t[]){1, 4, 3, 2});
         slice_case(ctx, dir, "slice_last_elements", f32, (int32_t[]){1, 5, 6, 3}, (int32_t[]){0, 4, 5, 2},

@@ -243,6 +243,8 @@ static const sscma_bce_attrs bce_full = {SSCMA_REDUCTION_SUM, true, true};
 static const sscma_regression_loss_attrs reg_mean = {SSCMA_REDUCTION_MEAN, 1.0f};
 static const sscma_regression_loss_attrs reg_none = {SSCMA_REDUCTION_NONE, 0.5f};
 static const sscma_kl_div_attrs kl_t3 = {3.0f, 1.0f}, kl_t1_w05 = {1.0f, 0.5f};
+static const sscma_space_depth_attrs s2d_sscma = {2, SSCMA_BLOCK_ORDER_SSCMA}, s2d_tflite3 = {3, SSCMA_BLOCK_ORDER_TFLITE};
+static const sscma_transpose_attrs perm_nchw = {4, {0, 3, 1, 2}};
 static const sscma_regression_loss_attrs reg_batch_mean = {SSCMA_REDUCTION_BATCH_MEAN, 1.0f};
 
 static grad_case cases[96];
@@ -347,6 +349,16 @@ static void build_cases(void)
     /* distillation's KL: a classifier's rows and FOMO's cells */
     add_case((grad_case){"kl_div", &kl_t3, 2, {F(2, 5, 6), F(2, 5, 6)}});
     add_case((grad_case){"kl_div", &kl_t1_w05, 2, {F(4, 2, 3, 2, 4), F(4, 2, 3, 2, 4)}});
+    /* rearrangements (the anomaly VAE's Down_sample / up_sample and its flatten in NCHW order) */
+    add_case((grad_case){"space_to_depth", &s2d_sscma, 1, {F(4, 2, 4, 6, 3)}});
+    add_case((grad_case){"space_to_depth", &s2d_tflite3, 1, {F(4, 1, 6, 3, 2)}});
+    add_case((grad_case){"depth_to_space", &s2d_sscma, 1, {F(4, 2, 2, 3, 12)}});
+    add_case((grad_case){"depth_to_space", &s2d_tflite3, 1, {F(4, 1, 2, 1, 18)}});
+    add_case((grad_case){"transpose", &perm_nchw, 1, {F(4, 2, 3, 4, 5)}});
+    /* the VAE's latent: eps drawn from the step seed, or given (SSCMA's freeze_randn, no gradient) */
+    add_case((grad_case){"reparameterize", NULL, 2, {F(2, 3, 5), F(2, 3, 5)}});
+    add_case((grad_case){"reparameterize", NULL, 3, {F(2, 3, 5), F(2, 3, 5), F(1, 5)}});
+    add_case((grad_case){"gaussian_kl", NULL, 2, {F(2, 4, 6), F(2, 4, 6)}});
 }
 
 /* Seeded random shapes and attributes for conv2d and the pools: odd sizes, strides, padding, dilation, groups. */

@@ -205,13 +205,13 @@ static void metric_errors(void)
     CHECK_FAILS(sscma_metric_create("{\"type\": \"Accuracy\", \"top_k\": 1}", &m), SSCMA_ERR_CONFIG,
                 "unknown key 'top_k'; valid keys: type, topk");
     CHECK_FAILS(sscma_metric_create("{\"type\": \"mAP\"}", &m), SSCMA_ERR_CONFIG,
-                "metric: type: expected one of: Accuracy, FomoMetric, PointMetric, MSE, CocoMetric, AnomalyMetric, got \"mAP\"");
+                "metric: type: expected one of: Accuracy, FomoMetric, PointMetric, MSE, CocoMetric, AnomalyMetric, MseMetric, got \"mAP\"");
     CHECK_FAILS(sscma_metric_create("{\"type\": \"Accuracy\", \"topk\": [0]}", &m), SSCMA_ERR_CONFIG,
                 "metric: topk[0]: expected an integer 1..1000000, got 0");
     CHECK_FAILS(sscma_metric_create("{\"type\": \"PointMetric\", \"threshold\": 1}", &m), SSCMA_ERR_CONFIG,
                 "metric: threshold: expected a number above 1 (pixels), got 1");
     CHECK_FAILS(sscma_metric_create("[1", &m), SSCMA_ERR_CONFIG, "line 1");
-    CHECK_FAILS(sscma_metric_create("{}", &m), SSCMA_ERR_CONFIG, "type: expected one of: Accuracy, FomoMetric, PointMetric, MSE, CocoMetric, AnomalyMetric, missing");
+    CHECK_FAILS(sscma_metric_create("{}", &m), SSCMA_ERR_CONFIG, "type: expected one of: Accuracy, FomoMetric, PointMetric, MSE, CocoMetric, AnomalyMetric, MseMetric, missing");
     CHECK_FAILS(sscma_metric_create(NULL, &m), SSCMA_ERR_INVALID_ARGUMENT, "'config_json'");
     CHECK_OK(sscma_metric_create("{\"type\": \"Accuracy\"}", &m));
     float scores[6] = {0};

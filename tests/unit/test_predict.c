@@ -288,7 +288,7 @@ static void yolo_is_recognised_and_decoded(void)
                 "the pfld model's output is [1, 63, 7]; expected [1, 2 x points]");
     o.task = "ssd";
     CHECK_FAILS(sscma_predict(q, img, &o, r, 16, &n), SSCMA_ERR_INVALID_ARGUMENT,
-                "unknown task 'ssd'; expected cls, fomo, pfld, yolo or rtmdet");
+                "unknown task 'ssd'; expected cls, fomo, pfld, yolo, rtmdet or anomaly");
     o.task = "";
     o.iou_threshold = 1.5f;
     CHECK_FAILS(sscma_predict(q, img, &o, r, 16, &n), SSCMA_ERR_INVALID_ARGUMENT, "iou_threshold is 1.5");

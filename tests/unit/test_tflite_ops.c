@@ -599,6 +599,13 @@ static void shape_ops_refuse_bad_files(void)
     tfl_build_init(&m), x = X(), y = Y(1, 2, 3, 3);
     tfl_operator(&m, TFL_OP_TRANSPOSE, (int32_t[]){x, ints(&m, "perm", (int32_t[]){0, 1, 2, 2}, 4)}, 2, &y, 1);
     refuse(ctx, &m, x, y, SSCMA_ERR_FORMAT, "op0: transpose: perm must be a permutation");
+    /* space_to_depth / depth_to_space: no block size; a shape the block size does not give */
+    tfl_build_init(&m), x = X(), y = Y(1, 1, 1, 24);
+    tfl_operator(&m, TFL_OP_SPACE_TO_DEPTH, &x, 1, &y, 1);
+    refuse(ctx, &m, x, y, SSCMA_ERR_UNSUPPORTED, "(SPACE_TO_DEPTH, builtin code 26): block_size must be 1..64");
+    tfl_build_init(&m), x = X(), y = Y(1, 4, 6, 2);
+    tfl_option_i32(tfl_operator(&m, TFL_OP_DEPTH_TO_SPACE, &x, 1, &y, 1), 0, 2, TFL_OPT_DEPTH_TO_SPACE);
+    refuse(ctx, &m, x, y, SSCMA_ERR_FORMAT, "depth_to_space: output shape does not follow from the block size");
     /* slice: the batch shrunk; past the end; ellipsis; a zero stride */
     int32_t b4[4] = {0, 0, 0, 0}, e4[4] = {1, 2, 3, 4}, s4[4] = {1, 1, 1, 1};
     tfl_build_init(&m), x = X();

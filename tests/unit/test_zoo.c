@@ -1239,6 +1239,217 @@ static void axesnet_config_errors_name_the_key(void)
     sscma_context_destroy(ctx);
 }
 
+static const char *vae_config(bool freeze)
+{
+    static char cfg[1400];
+    int len = snprintf(cfg, sizeof cfg, "{\"type\": \"sscma.Vae_Model\", \"encode\": {\"type\": \"Vae_Encode\", "
+                       "\"x_size\": 32, \"in_channel\": 3, \"out_channel\": 8, \"conv\": \"Conv_block2D\"}, "
+                       "\"decode\": {\"type\": \"Vae_Decode\", \"x_size\": 32, \"out_channel\": 8, \"in_channel\": 3, "
+                       "\"conv\": \"Conv_block2D\"}, \"loss\": {\"type\": \"MSELoss\"}, \"freeze_randn\": ");
+    if (!freeze) {
+        snprintf(cfg + len, sizeof cfg - (size_t)len, "null}");
+        return cfg;
+    }
+    for (int k = 0; k < 64; k++) /* any values: fill_reference overwrites the buffer as gen_vae.py does */
+        len += snprintf(cfg + len, sizeof cfg - (size_t)len, "%s%d", k == 0 ? "[" : ", ", k % 3 - 1);
+    snprintf(cfg + len, sizeof cfg - (size_t)len, "]}");
+    return cfg;
+}
+
+/* Checks the model's outputs against the records under `prefix` (gen_vae.py's names). */
+static void vae_check_outputs(sscma_model *m, const golden_file *g, const char *prefix)
+{
+    static const char *const outs[] = {"x_recon", "c_recon", "mu", "logvar", "mu_c", "logvar_c", "loss"};
+    for (size_t k = 0; k < sizeof outs / sizeof outs[0]; k++) {
+        char rec[96];
+        sscma_tensor *t = NULL;
+        void *d = NULL;
+        snprintf(rec, sizeof rec, "%s/%s", prefix, outs[k]);
+        CHECK_OK(sscma_model_output(m, outs[k], &t));
+        CHECK_OK(sscma_tensor_data(t, &d));
+        if (d != NULL)
+            check_against(g, rec, d, rec, 1e-4);
+    }
+}
+
+/*
+ * A gradient against its record; a conv bias in front of a training batch norm has gradient 0 in exact arithmetic
+ * (the norm removes the mean), so there the float32 sums' rounding is bounded instead: 1e-3 of the rms of the same
+ * conv's weight gradient.
+ */
+static void vae_check_grad(const golden_file *g, const char *name, const float *ours, const char *rec)
+{
+    const golden_record *ref = golden_find(g, rec);
+    double ref_max = 0.0;
+    for (int64_t i = 0; ref != NULL && i < ref->numel; i++)
+        ref_max = fmax(ref_max, fabs((double)((const float *)ref->data)[i]));
+    size_t len = strlen(rec);
+    if (ref == NULL || ref_max > 1e-12 || len < 5 || strcmp(rec + len - 5, ".bias") != 0) {
+        check_against(g, name, ours, rec, 1e-4);
+        return;
+    }
+    char wrec[160];
+    snprintf(wrec, sizeof wrec, "%.*s.weight", (int)(len - 5), rec);
+    const golden_record *w = golden_find(g, wrec);
+    double rms = 0.0, worst = 0.0;
+    for (int64_t i = 0; w != NULL && i < w->numel; i++)
+        rms += (double)((const float *)w->data)[i] * ((const float *)w->data)[i];
+    rms = w != NULL ? sqrt(rms / (double)w->numel) : 0.0;
+    for (int64_t i = 0; i < ref->numel; i++)
+        worst = fmax(worst, fabs((double)ours[i]));
+    if (!(worst <= 1e-3 * rms))
+        test_fail(__FILE__, __LINE__, "%s: %.3g, expected 0 (within 1e-3 of its weight gradient's rms %.3g)", name,
+                  worst, rms);
+}
+
+/*
+ * Vae_Model against tests/golden/gen_vae.py (SSCMA's layers written in PyTorch, float64, batch 2, eps fixed by
+ * freeze_randn): 193,504 parameters under SSCMA's state_dict names; in training the reconstructions, latents and
+ * loss within 1e-4, every parameter's gradient within 1e-4 (lnorm, unused upstream, is not trained), every batch
+ * norm's running statistics after the forward; in evaluation the outputs with eps = freeze_randn and, without
+ * freeze_randn, with eps = 0.
+ */
+static void vae_matches_pytorch_reference(void)
+{
+    golden_file g;
+    if (golden_load(&g, GOLDEN_DIR "/vae.bin") != 0) {
+        test_fail(__FILE__, __LINE__, "cannot read vae.bin");
+        return;
+    }
+    sscma_context *ctx = NULL;
+    sscma_model *m = NULL;
+    CHECK_OK(sscma_context_create(NULL, &ctx));
+    CHECK_OK(sscma_model_create(ctx, vae_config(true), &m));
+    const golden_record *image = golden_find(&g, "vae/image"), *params = golden_find(&g, "vae/params");
+    if (m == NULL || image == NULL || params == NULL) {
+        test_fail(__FILE__, __LINE__, "no model or no records");
+        goto done;
+    }
+    int64_t count = 0;
+    CHECK_OK(sscma_model_stats(m, &count, NULL));
+    CHECK_INT_EQ(count, ((const int32_t *)params->data)[0] + 64); /* freeze_randn: a parameter, as upstream */
+    fill_reference(m, false);
+    CHECK_OK(sscma_model_prepare(m, image->dims[0], 1));
+    set_input(m, "image", image);
+    CHECK_OK(sscma_model_forward(m));
+    vae_check_outputs(m, &g, "vae/train");
+    CHECK_OK(sscma_model_zero_grad(m));
+    CHECK_OK(sscma_model_backward(m));
+    int32_t n_params = 0, n_grads = 0, n_stats = 0;
+    CHECK_OK(sscma_model_param_count(m, &n_params));
+    for (int32_t j = 0; j < n_params; j++) {
+        const char *name = NULL;
+        sscma_tensor *value = NULL, *grad = NULL;
+        void *d = NULL;
+        char rec[160];
+        CHECK_OK(sscma_model_param(m, j, &name, NULL, &value, &grad));
+        if (strstr(name, "running_") != NULL) {
+            snprintf(rec, sizeof rec, "vae/stats/%s", name);
+            CHECK_OK(sscma_tensor_data(value, &d));
+            check_against(&g, rec, d, rec, 1e-4);
+            n_stats++;
+        } else if (grad != NULL && strcmp(name, "freeze_randn") != 0) {
+            snprintf(rec, sizeof rec, "vae/grad/%s", name);
+            CHECK_OK(sscma_tensor_data(grad, &d));
+            if (d != NULL)
+                vae_check_grad(&g, name, d, rec);
+            n_grads++;
+        } else if (strncmp(name, "encode.lnorm.", 13) != 0 && strcmp(name, "freeze_randn") != 0) {
+            test_fail(__FILE__, __LINE__, "%s has no gradient", name);
+        }
+    }
+    CHECK_INT_EQ(n_stats, 2 * 15); /* 15 batch norms */
+    CHECK_INT_EQ(n_grads, 2 * (22 + 15 + 7 + 1)); /* 22 convs, 15 batch norms, 7 linears, lnorm: weight and bias */
+    CHECK_OK(sscma_model_prepare(m, image->dims[0], 0));
+    fill_reference(m, false);
+    set_input(m, "image", image);
+    CHECK_OK(sscma_model_forward(m));
+    vae_check_outputs(m, &g, "vae/eval");
+    sscma_model_destroy(m);
+    m = NULL;
+    CHECK_OK(sscma_model_create(ctx, vae_config(false), &m));
+    if (m != NULL) {
+        CHECK_OK(sscma_model_stats(m, &count, NULL));
+        CHECK_INT_EQ(count, 193504);
+        fill_reference(m, false);
+        CHECK_OK(sscma_model_prepare(m, image->dims[0], 0));
+        set_input(m, "image", image);
+        CHECK_OK(sscma_model_forward(m));
+        vae_check_outputs(m, &g, "vae/eval_noeps");
+    }
+done:
+    sscma_model_destroy(m);
+    sscma_context_destroy(ctx);
+    golden_free(&g);
+}
+
+/* Vae_Model's keys: SSCMA's names and types, errors naming the key. */
+static void vae_config_errors_name_the_key(void)
+{
+    sscma_context *ctx = NULL;
+    sscma_model *m = NULL;
+    CHECK_OK(sscma_context_create(NULL, &ctx));
+    static const struct {
+        const char *from, *to, *message;
+    } cases[] = {
+        {"\"conv\": \"Conv_block2D\"}, \"decode\"", "\"conv\": \"Conv_block1D\"}, \"decode\"",
+         "Vae_Encode: model.encode.conv: expected \"Conv_block2D\""},
+        {"\"x_size\": 32, \"out_channel\"", "\"x_size\": 30, \"out_channel\"",
+         "Vae_Decode: model.decode.x_size: expected a multiple of 4"},
+        {"\"x_size\": 32, \"in_channel\": 3", "\"x_size\": 16, \"in_channel\": 3",
+         "Vae_Decode: model.decode: expected x_size 16, in_channel 3, out_channel 8 as model.encode"},
+        {"\"MSELoss\"", "\"L1Loss\"", "model.loss.type: expected one of: MSELoss"},
+        {"\"freeze_randn\": null", "\"freeze_randn\": [1, 2]", "model.freeze_randn: expected a list of 64"},
+        {"\"type\": \"Vae_Encode\", ", "\"type\": \"Vae_Encode\", \"latent\": 4, ",
+         "Vae_Encode: model.encode: unknown key 'latent'"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char cfg[1600];
+        const char *base = vae_config(false);
+        const char *at = strstr(base, cases[i].from);
+        CHECK(at != NULL);
+        if (at == NULL)
+            continue;
+        snprintf(cfg, sizeof cfg, "%.*s%s%s", (int)(at - base), base, cases[i].to, at + strlen(cases[i].from));
+        CHECK_FAILS(sscma_model_create(ctx, cfg, &m), SSCMA_ERR_CONFIG, cases[i].message);
+        CHECK(m == NULL);
+    }
+    sscma_context_destroy(ctx);
+}
+
+/* The recipes (configs/anomaly/): the runner builds SSCMA's Vae_Model (193,504 parameters), input [1, 32, 32, 6]. */
+static void vae_recipes_build_the_model(void)
+{
+    static const char *const recipes[] = {CONFIGS_DIR "/anomaly/vae_mirophone.json",
+                                          CONFIGS_DIR "/anomaly/vae_accelerometer_synthetic.json"};
+    sscma_context *ctx = NULL;
+    CHECK_OK(sscma_context_create(NULL, &ctx));
+    for (size_t i = 0; i < sizeof recipes / sizeof recipes[0]; i++) {
+        sscma_config *c = NULL;
+        sscma_runner *r = NULL;
+        sscma_model *m = NULL;
+        sscma_tensor *image = NULL;
+        int64_t count = 0, d[4] = {0, 0, 0, 0};
+        CHECK_OK(sscma_config_load(recipes[i], &c));
+        CHECK_OK(sscma_config_resolve(c));
+        CHECK_OK(sscma_runner_create(ctx, c, &r));
+        if (r != NULL && sscma_runner_model(r, &m) == SSCMA_OK) {
+            CHECK_OK(sscma_model_stats(m, &count, NULL));
+            CHECK_INT_EQ(count, 193504);
+            CHECK_OK(sscma_model_prepare(m, 1, 0));
+            CHECK_OK(sscma_model_input(m, "image", &image));
+            for (int k = 0; k < 4; k++)
+                sscma_tensor_dim(image, k, &d[k]);
+            CHECK(d[1] == 32 && d[2] == 32 && d[3] == 6);
+        } else {
+            CHECK(false);
+        }
+        sscma_runner_destroy(r);
+        sscma_config_destroy(c);
+    }
+    sscma_context_destroy(ctx);
+}
+
 int main(int argc, char **argv)
 {
     static const test_case cases[] = {
@@ -1262,6 +1473,9 @@ int main(int argc, char **argv)
         TEST_CASE(rtmdet_config_errors_name_the_key),
         TEST_CASE(axesnet_matches_pytorch_reference),
         TEST_CASE(axesnet_config_errors_name_the_key),
+        TEST_CASE(vae_matches_pytorch_reference),
+        TEST_CASE(vae_config_errors_name_the_key),
+        TEST_CASE(vae_recipes_build_the_model),
     };
     return test_main(argc, argv, cases, TEST_COUNT(cases));
 }
