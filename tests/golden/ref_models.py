@@ -981,8 +981,8 @@ class AudioClassify(nn.Module):
         self.backbone = SoundNetRaw(nf, factors, out_channel)
         self.cls_head = Audio_head(out_channel, n_cls, drop)
 
-    def forward(self, x):
-        return self.cls_head(self.backbone(x))
+    def forward(self, x):  # x: [N, 1, L] (or NCHW [N, 1, 1, L], libsscma's NHWC [N, 1, L, 1] permuted)
+        return self.cls_head(self.backbone(x.flatten(2) if x.dim() == 4 else x))
 
 
 def label_smooth_ce(logits, target, smoothing, reduction="sum"):
