@@ -858,6 +858,43 @@ static void audio_classify_trains_through_the_runner(void)
     sscma_config_destroy(c);
 }
 
+/* The shipped KWS recipes build SSCMA's model (23,953 parameters for 35 words; 23,102 for the espeak set's 12
+ * classes), give the loaders no transform, and keep the AdamW of the recipe. */
+static void kws_recipes_build(void)
+{
+    static const struct {
+        const char *file;
+        int64_t params;
+        int batch;
+    } recipes[] = {{CONFIGS_DIR "/audio_classify/ali_classiyf_small_8k_8192.json", 23953, 128},
+                   {CONFIGS_DIR "/audio_classify/espeak_kws_8k_8192.json", 23102, 64}};
+    for (size_t i = 0; i < sizeof recipes / sizeof recipes[0]; i++) {
+        sscma_config *c = NULL;
+        sscma_runner *r = NULL;
+        sscma_model *m = NULL;
+        CHECK_OK(sscma_config_load(recipes[i].file, &c));
+        if (c == NULL)
+            continue;
+        CHECK_OK(sscma_config_resolve(c));
+        CHECK_OK(sscma_runner_create(ctx, c, &r));
+        if (r != NULL && sscma_runner_model(r, &m) == SSCMA_OK) {
+            int64_t params = 0;
+            CHECK_OK(sscma_model_stats(m, &params, NULL));
+            CHECK_INT_EQ(params, recipes[i].params);
+            json_t *train = loader_json(r, "train");
+            CHECK_INT_EQ(json_array_size(json_object_get(train, "pipeline")), 0);
+            CHECK_INT_EQ(json_integer_value(json_object_get(train, "batch_size")), recipes[i].batch);
+            json_decref(train);
+        }
+        const char *v = NULL;
+        CHECK_OK(sscma_config_get(c, "optim_wrapper.optimizer.type", &v));
+        if (v != NULL)
+            CHECK_STR_EQ(v, "\"AdamW\"");
+        sscma_runner_destroy(r);
+        sscma_config_destroy(c);
+    }
+}
+
 int main(int argc, char **argv)
 {
     static const test_case cases[] = {
@@ -871,6 +908,7 @@ int main(int argc, char **argv)
         TEST_CASE(fomo_input_size_names_the_stride),
         TEST_CASE(null_arguments),
         TEST_CASE(audio_classify_trains_through_the_runner),
+        TEST_CASE(kws_recipes_build),
     };
     snprintf(tmpdir, sizeof tmpdir, "/tmp/sscma-runner-XXXXXX");
     sscma_context_options opt;
