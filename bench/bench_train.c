@@ -2,11 +2,13 @@
  * Training throughput and peak memory of libsscma's training step (bench/run train), beside
  * bench/train_throughput_torch.py doing the same in PyTorch:
  *
- *   bench_train classifier|fomo|swift_yolo [--threads N] [--batch B] [--iters N] [--warmup N] [--repeats R]
+ *   bench_train classifier|fomo|swift_yolo|audio [--threads N] [--batch B] [--iters N] [--warmup N] [--repeats R]
  *
  * classifier: MobileNetV2-0.35 ImageClassifier, 96x96x3, 10 classes (the issue's case); fomo: Fomo with
  * MobileNetV2-0.35 cut at stride 8, 96x96x3, 3 classes; swift_yolo: Swift-YOLO-tiny (YOLODetector, deepen 0.33,
- * widen 0.15, ReLU), 192x192x3, 4 classes, batch 16, 1..6 boxes per image and the YOLOv5 loss. One fixed random batch (inputs N(0, 1), labels or FOMO
+ * widen 0.15, ReLU), 192x192x3, 4 classes, batch 16, 1..6 boxes per image and the YOLOv5 loss; audio: SSCMA's KWS
+ * model (Audio_classify: SoundNetRaw + Audio_head, clips of 8192 samples, 35 classes, batch 32, the summed
+ * label-smoothed loss). One fixed random batch (inputs N(0, 1), labels or FOMO
  * targets with a few positive cells), SGD lr 0.01 momentum 0.9 weight decay 1e-4; each iteration is zero_grad,
  * forward, loss, backward, optimizer step — the trainer's step without the loader, so both sides measure the same
  * compute. R timed blocks of N iterations after W warm-up iterations; prints one JSON line with the median images/s
@@ -57,12 +59,14 @@ static float normal(uint64_t *s)
 int main(int argc, char **argv)
 {
     if (argc < 2 ||
-        (strcmp(argv[1], "classifier") != 0 && strcmp(argv[1], "fomo") != 0 && strcmp(argv[1], "swift_yolo") != 0)) {
-        fprintf(stderr, "usage: bench_train classifier|fomo|swift_yolo [--threads N] [--batch B] [--iters N] [--warmup N] "
+        (strcmp(argv[1], "classifier") != 0 && strcmp(argv[1], "fomo") != 0 && strcmp(argv[1], "swift_yolo") != 0 &&
+         strcmp(argv[1], "audio") != 0)) {
+        fprintf(stderr, "usage: bench_train classifier|fomo|swift_yolo|audio [--threads N] [--batch B] [--iters N] [--warmup N] "
                         "[--repeats R]\n");
         return 2;
     }
-    const int fomo = strcmp(argv[1], "fomo") == 0, yolo = strcmp(argv[1], "swift_yolo") == 0;
+    const int fomo = strcmp(argv[1], "fomo") == 0, yolo = strcmp(argv[1], "swift_yolo") == 0,
+              audio = strcmp(argv[1], "audio") == 0;
     long threads = 2, batch = fomo || yolo ? 16 : 32, iters = 10, warmup = 3, repeats = 5;
     for (int i = 2; i + 1 < argc; i += 2) {
         long v = strtol(argv[i + 1], NULL, 10);
@@ -83,7 +87,11 @@ int main(int argc, char **argv)
     sscma_context *ctx = NULL;
     CHECK(sscma_context_create(&o, &ctx));
     const char *cfg =
-        yolo ? "{\"type\": \"YOLODetector\", \"input_size\": [192, 192], \"backbone\": {\"type\": \"YOLOv5CSPDarknet\", "
+        audio ? "{\"type\": \"Audio_classify\", \"n_cls\": 35, \"segment_length\": 8192, \"loss\": {\"type\": "
+                "\"LabelSmoothCrossEntropyLoss\", \"reduction\": \"sum\", \"smoothing\": 0.1}, \"backbone\": "
+                "{\"type\": \"SoundNetRaw\", \"nf\": 2, \"factors\": [4, 4, 4], \"out_channel\": 36}, \"head\": "
+                "{\"type\": \"Audio_head\", \"in_channels\": 36, \"n_classes\": 35, \"drop\": 0.2}}"
+        : yolo ? "{\"type\": \"YOLODetector\", \"input_size\": [192, 192], \"backbone\": {\"type\": \"YOLOv5CSPDarknet\", "
                "\"deepen_factor\": 0.33, \"widen_factor\": 0.15, \"act_cfg\": \"ReLU\"}, \"neck\": {\"type\": "
                "\"YOLOv5PAFPN\", \"deepen_factor\": 0.33, \"widen_factor\": 0.15, \"in_channels\": [256, 512, 1024], "
                "\"out_channels\": [256, 512, 1024], \"num_csp_blocks\": 3, \"act_cfg\": \"ReLU\"}, \"bbox_head\": "
@@ -162,7 +170,7 @@ int main(int argc, char **argv)
     sscma_model_stats(model, &params, &macs);
     printf("{\"model\": \"%s\", \"threads\": %ld, \"batch\": %ld, \"images_per_s\": %.1f, \"min\": %.1f, "
            "\"max\": %.1f, \"peak_rss_mb\": %.1f, \"params\": %lld, \"macs\": %lld}\n",
-           yolo ? "swift_yolo" : fomo ? "fomo" : "classifier", threads, batch, rates[repeats / 2], rates[0], rates[repeats - 1],
+           argv[1], threads, batch, rates[repeats / 2], rates[0], rates[repeats - 1],
            (double)ru.ru_maxrss / 1024.0, (long long)params, (long long)macs);
     free(rates);
     sscma_optimizer_destroy(opt);

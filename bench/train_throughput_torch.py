@@ -1,12 +1,14 @@
 #!/usr/bin/python3
 """The peer of bench/bench_train.c: the same training step in PyTorch (bench/run train).
 
-    OPENBLAS_NUM_THREADS=1 /usr/bin/python3 bench/train_throughput_torch.py classifier|fomo [--threads N]
+    OPENBLAS_NUM_THREADS=1 /usr/bin/python3 bench/train_throughput_torch.py classifier|fomo|swift_yolo|audio [--threads N]
         [--batch B] [--iters N] [--warmup N] [--repeats R]
 
 The models are tests/golden/ref_models.py's (the layouts libsscma implements): ImageClassifier (MobileNetV2-0.35,
 96x96x3, 10 classes), Fomo (MobileNetV2-0.35 to stride 8, 3 classes) or SwiftYOLO (tiny, 192x192x3, 4 classes,
-batch 16, the YOLOv5 loss of tests/golden/gen_yolo_loss.py in float32). One fixed random batch, SGD lr 0.01
+batch 16, the YOLOv5 loss of tests/golden/gen_yolo_loss.py in float32) or AudioClassify (SSCMA's KWS model,
+SoundNetRaw + Audio_head, clips of 8192 samples, 35 classes, batch 32, LabelSmoothCrossEntropyLoss 0.1 summed).
+One fixed random batch, SGD lr 0.01
 momentum 0.9 weight decay 1e-4; each iteration is zero_grad, forward, loss, backward, step (eager mode, default
 NCHW, as SSCMA trains). Prints one JSON line: median images/s over R blocks of N iterations after W warm-up ones,
 and the process's peak resident set.
@@ -22,7 +24,7 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "golden"))
-from ref_models import Fomo, ImageClassifier, SwiftYOLO  # noqa: E402
+from ref_models import AudioClassify, Fomo, ImageClassifier, SwiftYOLO, label_smooth_ce  # noqa: E402
 
 YOLO_ANCHORS = [[(10, 13), (16, 30), (33, 23)], [(30, 61), (62, 45), (59, 119)], [(116, 90), (156, 198), (373, 326)]]
 
@@ -58,7 +60,7 @@ def yolo_loss(maps, targets, num_classes, img):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("model", choices=["classifier", "fomo", "swift_yolo"])
+    ap.add_argument("model", choices=["classifier", "fomo", "swift_yolo", "audio"])
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--batch", type=int, default=0)
     ap.add_argument("--iters", type=int, default=10)
@@ -67,13 +69,17 @@ def main():
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
-    fomo, yolo = args.model == "fomo", args.model == "swift_yolo"
+    fomo, yolo, audio = args.model == "fomo", args.model == "swift_yolo", args.model == "audio"
     batch = args.batch or (16 if fomo or yolo else 32)
-    model = Fomo(0.35, 3, 3) if fomo else SwiftYOLO(4) if yolo else ImageClassifier(0.35, 3, 10)
+    model = Fomo(0.35, 3, 3) if fomo else SwiftYOLO(4) if yolo else AudioClassify(35, drop=0.2) if audio else \
+        ImageClassifier(0.35, 3, 10)
     model.train()
     opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, weight_decay=1e-4)
-    x = torch.randn(batch, 3, 192 if yolo else 96, 192 if yolo else 96)
-    if yolo:  # the boxes bench_train.c writes: 1..6 per image, 20..100 px, classes 0..3
+    x = torch.randn(batch, 1, 8192) if audio else torch.randn(batch, 3, 192 if yolo else 96, 192 if yolo else 96)
+    if audio:
+        y = torch.arange(batch) % 10
+        loss_fn = lambda out: label_smooth_ce(out, y, 0.1, "sum")  # noqa: E731
+    elif yolo:  # the boxes bench_train.c writes: 1..6 per image, 20..100 px, classes 0..3
         t = torch.zeros(batch, 8, 6)
         for b in range(batch):
             for k in range(b % 6 + 1):

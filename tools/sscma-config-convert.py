@@ -714,7 +714,10 @@ def adapt(cfg, warn):
                 warn(dotted, why)
             del node[parts[-1]]
     model = out.get('model')
-    windows = isinstance(model, dict) and str(model.get('type', '')).rsplit('.', 1)[-1] == 'AccelerometerClassifier'
+    family = str(model.get('type', '')).rsplit('.', 1)[-1] if isinstance(model, dict) else ''
+    windows = family in ('AccelerometerClassifier', 'Audio_classify')
+    if family == 'Audio_classify' and 'segment_length' not in model and isinstance(out.get('width'), int):
+        model['segment_length'] = out['width']  # the clip length: SSCMA's recipe calls it width (libsscma's key)
     if isinstance(model, dict) and 'input_size' not in model and not windows:  # sensor models: the window sizes
         h, w = out.get('height'), out.get('width')
         size = out.get('imgsz')

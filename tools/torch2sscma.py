@@ -6,7 +6,8 @@
 STATE_DICT.pth: a file saved with torch.save(model.state_dict()) — or an mmengine/SSCMA checkpoint, whose
 "state_dict" entry is used. Parameter names must be those of the reference implementations in
 tests/golden/ref_models.py (the same names libsscma uses, e.g. backbone.features.0.0.weight, head.fc.weight).
-Convolution weights are transposed from OIHW to libsscma's OHWI; num_batches_tracked buffers are dropped.
+Convolution weights are transposed from OIHW to libsscma's OHWI (Conv1d's [O, I, k] to [O, 1, k, I]);
+num_batches_tracked buffers are dropped.
 MODEL_CONFIG.json: the model config the checkpoint will be loaded into (stored in the checkpoint header).
 
 The output follows docs/file-formats.md and is written atomically (temporary file, then rename).
@@ -39,6 +40,8 @@ def load_state_dict(path):
         array = value.detach().cpu().numpy().astype(np.float32)
         if array.ndim == 4:  # OIHW -> OHWI
             array = np.ascontiguousarray(array.transpose(0, 2, 3, 1))
+        elif array.ndim == 3:  # Conv1d [O, I, k] (and SoundNet's filt [C, 1, k]) -> [O, 1, k, I]
+            array = np.ascontiguousarray(array.transpose(0, 2, 1)[:, None, :, :])
         out[name] = array
     return out
 

@@ -292,8 +292,9 @@ void sscma_graph_init_value(sscma_graph *g, int32_t i)
 
 sscma_status sscma_graph_set_init_offset(sscma_graph *g, int32_t value, const float *offset)
 {
-    if (value < 0 || value >= g->n_values || g->values[value].kind != SSCMA_VALUE_PARAM || offset == NULL)
-        return sscma_fail(SSCMA_ERR_INVALID_ARGUMENT, GRAPH, "an init offset needs a parameter (value %d)",
+    if (value < 0 || value >= g->n_values ||
+        (g->values[value].kind != SSCMA_VALUE_PARAM && g->values[value].kind != SSCMA_VALUE_BUFFER) || offset == NULL)
+        return sscma_fail(SSCMA_ERR_INVALID_ARGUMENT, GRAPH, "an init offset needs a parameter or buffer (value %d)",
                           (int)value);
     sscma_value *v = &g->values[value];
     if (v->init_offset == NULL && (v->init_offset = sscma_alloc(g->ctx, v->bytes, 16)) == NULL)

@@ -119,7 +119,7 @@ sscma_status sscma_graph_mark_output(sscma_graph *g, int32_t value);
  * read: the distillation hook's loss), and their output marks; the plan is invalidated. */
 void sscma_graph_truncate(sscma_graph *g, int32_t n_values, int32_t n_nodes);
 
-/* Sets a parameter's init offset: numel(value) floats copied from `offset`, added after each draw (not applied
+/* Sets a parameter's (or buffer's: SoundNet's fixed blur taps) init offset: numel(value) floats copied from `offset`, added after each draw (not applied
  * now: call sscma_graph_init_value). */
 sscma_status sscma_graph_set_init_offset(sscma_graph *g, int32_t value, const float *offset);
 

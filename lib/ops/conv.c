@@ -165,6 +165,22 @@ SSCMA_KERNEL static void im2col_task(void *arg, int64_t begin, int64_t end, int3
         float *dst = j->col + r * g->col_k;
         for (int64_t kh = 0; kh < g->kh; kh++) {
             int64_t ih = oh * g->sh - g->pt + kh * g->dh;
+            if (g->dw == 1 && g->cin_g == g->cin) {
+                /* one group, undilated along W: the row's taps are contiguous in x, so the in-range ones are one
+                 * copy (1 x k kernels over few channels, SoundNet's, would otherwise copy a few bytes per tap) */
+                const int64_t iw0 = ow * g->sw - g->pl, row = g->kw * g->cin;
+                int64_t lo = iw0 < 0 ? -iw0 : 0, hi = g->w - iw0 < g->kw ? g->w - iw0 : g->kw;
+                if (ih < 0 || ih >= g->h || hi <= lo) {
+                    memset(dst, 0, (size_t)row * sizeof *dst);
+                } else {
+                    memset(dst, 0, (size_t)(lo * g->cin) * sizeof *dst);
+                    memcpy(dst + lo * g->cin, j->x + ((n * g->h + ih) * g->w + iw0 + lo) * g->cin,
+                           (size_t)((hi - lo) * g->cin) * sizeof *dst);
+                    memset(dst + hi * g->cin, 0, (size_t)((g->kw - hi) * g->cin) * sizeof *dst);
+                }
+                dst += row;
+                continue;
+            }
             for (int64_t kw = 0; kw < g->kw; kw++, dst += g->cin_g) {
                 int64_t iw = ow * g->sw - g->pl + kw * g->dw;
                 if (ih < 0 || ih >= g->h || iw < 0 || iw >= g->w) {
@@ -192,6 +208,18 @@ SSCMA_KERNEL static void col2im_task(void *arg, int64_t begin, int64_t end, int3
                 const float *src = j->col + ((n * g->oh + oh) * g->ow + ow) * g->col_k;
                 for (int64_t kh = 0; kh < g->kh; kh++) {
                     int64_t ih = oh * g->sh - g->pt + kh * g->dh;
+                    if (g->dw == 1 && g->cin_g == g->cin) { /* contiguous taps, as in im2col_task: the same adds */
+                        const int64_t iw0 = ow * g->sw - g->pl;
+                        int64_t lo = iw0 < 0 ? -iw0 : 0, hi = g->w - iw0 < g->kw ? g->w - iw0 : g->kw;
+                        if (ih >= 0 && ih < g->h && hi > lo) {
+                            float *dst = j->dx + ((n * g->h + ih) * g->w + iw0 + lo) * g->cin;
+                            const float *s0 = src + lo * g->cin;
+                            for (int64_t i = 0; i < (hi - lo) * g->cin; i++)
+                                dst[i] += s0[i];
+                        }
+                        src += g->kw * g->cin;
+                        continue;
+                    }
                     for (int64_t kw = 0; kw < g->kw; kw++, src += g->cin_g) {
                         int64_t iw = ow * g->sw - g->pl + kw * g->dw;
                         if (ih < 0 || ih >= g->h || iw < 0 || iw >= g->w)

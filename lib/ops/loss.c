@@ -7,6 +7,8 @@
  *   loss = (1 - e) * R(nll) + e / C * R(smooth), where for mean both sums are divided by sum_i w[t_i] over the
  *   kept (not ignored) rows; without w that is the number of kept rows (checked against PyTorch 1.13).
  *   dz[i, j] = c_nll,i (p_ij - [j = t_i]) + c_sm,i (p_ij W - w_j),  W = sum_c w_c
+ *   smooth_off_target (SSCMA's LabelSmoothCrossEntropyLoss: q = 1 - e on the class, e / (C - 1) on the others):
+ *   -sum_c q_c logp_c = (1 - e - e / (C - 1)) nll + e / (C - 1) smooth, so the two coefficients change, nothing else
  * bce_with_logits (x, y, optional element weight v, optional pos_weight q [C] on the last axis):
  *   l = v [(1 - y) x + (1 + (q - 1) y) softplus(-x)];  dl/dx = v [(1 - y) sigmoid(x) - q y sigmoid(-x)]
  * Regression losses also reduce by batch mean: the sum divided by dims[0] (PFLD: mean over samples of the summed
@@ -42,6 +44,7 @@ static const sscma_attr_field ce_fields[] = {
     SSCMA_ATTR_ENUM_OF("reduction", sscma_cross_entropy_attrs, reduction, 0, reduction_names),
     SSCMA_ATTR(sscma_cross_entropy_attrs, label_smoothing, SSCMA_ATTR_F32, 0),
     SSCMA_ATTR(sscma_cross_entropy_attrs, ignore_index, SSCMA_ATTR_I32, -100),
+    SSCMA_ATTR(sscma_cross_entropy_attrs, smooth_off_target, SSCMA_ATTR_BOOL, 0),
     SSCMA_ATTR_END,
 };
 
@@ -93,11 +96,22 @@ static sscma_status ce_infer(const void *attrs, const sscma_desc *in, int32_t n_
     if (!(a->label_smoothing >= 0.0f && a->label_smoothing <= 1.0f))
         return sscma_fail(SSCMA_ERR_INVALID_ARGUMENT, op, "label_smoothing is %g; expected 0..1",
                           (double)a->label_smoothing);
+    if (a->smooth_off_target && in[0].dims[1] < 2)
+        return sscma_fail(SSCMA_ERR_SHAPE, op, "smooth_off_target spreads label smoothing over the other classes; "
+                          "the logits have %lld class", (long long)in[0].dims[1]);
     out[0] = a->reduction == SSCMA_REDUCTION_NONE ? sscma_desc_make(SSCMA_DTYPE_F32, 1, in[0].dims) : scalar_desc();
     *n_out = 1;
     sizes->saved_bytes = sscma_align_bytes((size_t)(in[0].dims[0] * in[0].dims[1]) * sizeof(float));
     sizes->workspace_bytes = 0;
     return SSCMA_OK;
+}
+
+/* The weights of the nll and smooth terms (the loss is nll_coef * nll + smooth_coef * smooth). */
+static void ce_coefs(const sscma_cross_entropy_attrs *a, int64_t c, double *nll_coef, double *smooth_coef)
+{
+    double eps = a->label_smoothing;
+    *smooth_coef = a->smooth_off_target ? eps / (double)(c - 1) : eps / (double)c;
+    *nll_coef = a->smooth_off_target ? 1.0 - eps - *smooth_coef : 1.0 - eps;
 }
 
 /* The mean denominator: the weight sum of the kept rows (their count without class weights). */
@@ -126,7 +140,8 @@ static sscma_status ce_forward(const sscma_op_exec *e)
             return sscma_fail(SSCMA_ERR_INVALID_ARGUMENT, "cross_entropy",
                               "target[%lld] is %d; expected a class 0..%lld or ignore_index %d", (long long)i,
                               (int)t[i], (long long)c - 1, (int)a->ignore_index);
-    double eps = a->label_smoothing, nll_sum = 0.0, smooth_sum = 0.0;
+    double nll_sum = 0.0, smooth_sum = 0.0, k_nll, k_sm;
+    ce_coefs(a, c, &k_nll, &k_sm);
     for (int64_t i = 0; i < n; i++) {
         float *lp = logp + i * c;
         sscma_softmax_row(z + i * c, lp, c, true);
@@ -137,7 +152,7 @@ static sscma_status ce_forward(const sscma_op_exec *e)
                 smooth -= (w != NULL ? w[j] : 1.0) * lp[j];
         }
         if (a->reduction == SSCMA_REDUCTION_NONE)
-            y[i] = (float)((1.0 - eps) * nll + eps / (double)c * smooth);
+            y[i] = (float)(k_nll * nll + k_sm * smooth);
         nll_sum += nll;
         smooth_sum += smooth;
     }
@@ -148,7 +163,7 @@ static sscma_status ce_forward(const sscma_op_exec *e)
         nll_sum /= den;
         smooth_sum /= den;
     }
-    y[0] = (float)((1.0 - eps) * nll_sum + eps / (double)c * smooth_sum);
+    y[0] = (float)(k_nll * nll_sum + k_sm * smooth_sum);
     return SSCMA_OK;
 }
 
@@ -161,7 +176,8 @@ static void ce_backward(const sscma_op_exec *e, const sscma_buf *dout, const ssc
     const float *w = e->n_in == 3 ? e->in[2].data : NULL, *logp = e->saved, *g = dout[0].data;
     const int32_t *t = e->in[1].data;
     float *dz = din[0].data;
-    double eps = a->label_smoothing, den = a->reduction == SSCMA_REDUCTION_MEAN ? ce_denominator(e) : 1.0;
+    double den = a->reduction == SSCMA_REDUCTION_MEAN ? ce_denominator(e) : 1.0, k_nll, k_sm;
+    ce_coefs(a, c, &k_nll, &k_sm);
     double wsum = 0.0;
     for (int64_t j = 0; j < c; j++)
         wsum += w != NULL ? w[j] : 1.0;
@@ -169,8 +185,8 @@ static void ce_backward(const sscma_op_exec *e, const sscma_buf *dout, const ssc
         if (t[i] == a->ignore_index)
             continue;
         double gi = a->reduction == SSCMA_REDUCTION_NONE ? g[i] : g[0];
-        double c_nll = (1.0 - eps) * (w != NULL ? w[t[i]] : 1.0) * gi / den;
-        double c_sm = eps / (double)c * gi / den;
+        double c_nll = k_nll * (w != NULL ? w[t[i]] : 1.0) * gi / den;
+        double c_sm = k_sm * gi / den;
         const float *lp = logp + i * c;
         float *d = dz + i * c;
         for (int64_t j = 0; j < c; j++) {

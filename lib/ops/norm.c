@@ -206,12 +206,46 @@ typedef struct affine_job {
     bool fresh; /* backward: out holds stale bytes, write instead of adding */
 } affine_job;
 
+/*
+ * Few channels (SoundNet's 2 to 8 over long rows): per-channel vectors repeated to TILE floats, so that the loops
+ * run over TILE / c rows at a time as one flat vector loop; each element computes exactly what the per-row loop
+ * computes, so the bits are the same. Returns the rows per tile, 0 when c is too large for it.
+ */
+#define TILE 64
+static int64_t tile_params(int64_t c, const float *const *params, int n, float tiles[][TILE])
+{
+    if (c <= 0 || c > TILE / 4)
+        return 0;
+    const int64_t per = TILE / c;
+    for (int k = 0; k < n; k++)
+        for (int64_t i = 0; i < per * c; i++)
+            tiles[k][i] = params[k][i % c];
+    return per;
+}
+
 /* forward: y = x * scale + shift */
 SSCMA_KERNEL static void affine_task(void *arg, int64_t begin, int64_t end, int32_t worker)
 {
     (void)worker;
     const affine_job *j = arg;
     const float *scale = j->p0, *shift = j->p1;
+    float tiles[2][TILE];
+    const int64_t per = tile_params(j->c, (const float *const[]){scale, shift}, 2, tiles);
+    for (; per > 0 && begin + per <= end; begin += per) {
+        const int64_t n = per * j->c;
+        const float *x = j->x + begin * j->c, *ts = tiles[0], *tb = tiles[1];
+        float *y = j->out + begin * j->c;
+        if (j->act == SSCMA_ACT_NONE)
+            for (int64_t i = 0; i < n; i++)
+                y[i] = x[i] * ts[i] + tb[i];
+        else {
+#define AFFINE_TILE_LOOP(KIND)                                                                                 \
+    for (int64_t i = 0; i < n; i++)                                                                            \
+        y[i] = act_value(KIND, x[i] * ts[i] + tb[i], j->slope);
+            ACT_SWITCH(j->act, AFFINE_TILE_LOOP)
+#undef AFFINE_TILE_LOOP
+        }
+    }
     for (int64_t r = begin; r < end; r++) {
         const float *x = j->x + r * j->c;
         float *y = j->out + r * j->c;
@@ -235,6 +269,30 @@ SSCMA_KERNEL static void dx_task(void *arg, int64_t begin, int64_t end, int32_t 
     (void)worker;
     const affine_job *j = arg;
     const float *k1 = j->p0, *k2 = j->p1, *k3 = j->p2, *scale = j->p3, *shift = j->p4;
+    float tiles[5][TILE];
+    const bool act = j->act != SSCMA_ACT_NONE;
+    const int64_t per = tile_params(j->c, (const float *const[]){k1, k2, k3, act ? scale : k1, act ? shift : k1},
+                                    act ? 5 : 3, tiles);
+    for (; per > 0 && begin + per <= end; begin += per) { /* few channels: as the rows below, TILE floats at once */
+        const int64_t n = per * j->c;
+        const float *x = j->x + begin * j->c, *dy = j->dy + begin * j->c;
+        const float *t1 = tiles[0], *t2 = tiles[1], *t3 = tiles[2], *ts = tiles[3], *tb = tiles[4];
+        float *dx = j->out + begin * j->c;
+        if (j->fresh)
+            memset(dx, 0, (size_t)n * sizeof *dx);
+        if (!act)
+            for (int64_t i = 0; i < n; i++)
+                dx[i] += t1[i] * dy[i] - (t2[i] + x[i] * t3[i]);
+        else {
+#define DX_TILE_LOOP(KIND)                                                                                     \
+    for (int64_t i = 0; i < n; i++) {                                                                          \
+        float dz = dy[i] * act_deriv(KIND, x[i] * ts[i] + tb[i], j->slope);                                    \
+        dx[i] += t1[i] * dz - (t2[i] + x[i] * t3[i]);                                                          \
+    }
+            ACT_SWITCH(j->act, DX_TILE_LOOP)
+#undef DX_TILE_LOOP
+        }
+    }
     for (int64_t r = begin; r < end; r++) {
         const float *x = j->x + r * j->c, *dy = j->dy + r * j->c;
         float *dx = j->out + r * j->c;

@@ -423,6 +423,9 @@ typedef struct sscma_cross_entropy_attrs {
     sscma_reduction reduction;
     float label_smoothing; /* 0..1 */
     int32_t ignore_index;  /* PyTorch default -100 */
+    /* label smoothing's target: false (PyTorch) 1 - e + e / C on the class and e / C elsewhere; true (SSCMA's
+     * LabelSmoothCrossEntropyLoss) 1 - e on the class and e / (C - 1) on each other class (needs C >= 2) */
+    bool smooth_off_target;
 } sscma_cross_entropy_attrs;
 
 /*

@@ -4,6 +4,7 @@
  * batch norm's fused hard-swish a HARD_SWISH after the folded convolution, a hard-sigmoid after a convolution
  * (MobileNetV3's squeeze-excitation) that convolution with 3 added to its bias and ReLU6 fused, then MUL by 1/6
  * (relu6(z + 3) / 6, as TensorFlow writes hard_sigmoid), a broadcasting mul (the excitation's scaling) a MUL,
+ * a leaky ReLU (fused into a batch norm or on its own) a LEAKY_RELU after the folded convolution,
  * dropout dropped, training-only nodes (losses) skipped, and the family's deployment output added (a classifier's
  * softmax; a YOLO detector's box decode, lower_yolo.c).
  */
@@ -106,7 +107,9 @@ typedef struct conv_parts {
     float eps;
     sscma_act_kind act;
     int32_t out_v;
-    sscma_act_kind then; /* HARDSWISH: a HARD_SWISH op after the conv; HARDSIGMOID: bias + 3, RELU6, MUL by 1/6 */
+    sscma_act_kind then; /* HARDSWISH: a HARD_SWISH op after the conv; HARDSIGMOID: bias + 3, RELU6, MUL by 1/6;
+                          * LEAKY_RELU: a LEAKY_RELU op (slope `alpha`) after the conv */
+    float alpha;
 } conv_parts;
 
 static sscma_status add_conv(lower *L, const conv_parts *c)
@@ -160,8 +163,10 @@ static sscma_status add_conv(lower *L, const conv_parts *c)
         return st;
     if (c->then != SSCMA_ACT_NONE) {
         final_t = yt;
-        snprintf(name, sizeof name, "%s.%s", c->nd->name, c->then == SSCMA_ACT_HARDSWISH ? "pre_hardswish"
-                                                                                       : "relu6_of_z_plus_3");
+        snprintf(name, sizeof name, "%s.%s", c->nd->name,
+                 c->then == SSCMA_ACT_HARDSWISH    ? "pre_hardswish"
+                 : c->then == SSCMA_ACT_LEAKY_RELU ? "pre_leaky_relu"
+                                                   : "relu6_of_z_plus_3");
         if ((st = act_tensor(L, c->out_v, name, &yt)) != SSCMA_OK)
             return st;
     }
@@ -182,6 +187,11 @@ static sscma_status add_conv(lower *L, const conv_parts *c)
         snprintf(name, sizeof name, "%s.hardswish", c->nd->name);
         qm_op hs = {.kind = QM_HARDSWISH, .name = name, .in = {yt}, .n_in = 1, .out = final_t};
         return sscma_qm_add_op(q, &hs, NULL);
+    }
+    if (c->then == SSCMA_ACT_LEAKY_RELU) {
+        snprintf(name, sizeof name, "%s.leaky_relu", c->nd->name);
+        qm_op lr = {.kind = QM_LEAKY_RELU, .name = name, .in = {yt}, .n_in = 1, .out = final_t, .alpha = c->alpha};
+        return sscma_qm_add_op(q, &lr, NULL);
     }
     /* hard-sigmoid: relu6(z + 3) times the constant 1/6 */
     int32_t sixth;
@@ -208,11 +218,13 @@ static void fuse_hardsigmoid(lower *L, conv_parts *c)
     c->then = SSCMA_ACT_HARDSIGMOID;
 }
 
-/* A fused activation of a batch norm as the conv's: ReLU and ReLU6 fuse, hard-swish follows as its own op. */
-static bool take_bn_act(conv_parts *c, sscma_act_kind act)
+/* A fused activation of a batch norm as the conv's: ReLU and ReLU6 fuse, hard-swish and leaky ReLU (slope) follow
+ * as their own op. */
+static bool take_bn_act(conv_parts *c, sscma_act_kind act, float negative_slope)
 {
-    if (act == SSCMA_ACT_HARDSWISH) {
-        c->then = SSCMA_ACT_HARDSWISH;
+    if (act == SSCMA_ACT_HARDSWISH || act == SSCMA_ACT_LEAKY_RELU) {
+        c->then = act;
+        c->alpha = negative_slope;
         return true;
     }
     c->act = act;
@@ -468,8 +480,8 @@ static sscma_status lower_node(lower *L, int32_t n)
                 const sscma_node *bn = &g->nodes[r];
                 if (bn->def->id == SSCMA_OP_BATCH_NORM_ACT) {
                     const sscma_batch_norm_act_attrs *ba = bn->attrs;
-                    if (!take_bn_act(&c, ba->act))
-                        return unsupported(bn, "only ReLU, ReLU6 and hard-swish follow a convolution");
+                    if (!take_bn_act(&c, ba->act, ba->negative_slope))
+                        return unsupported(bn, "only ReLU, ReLU6, leaky ReLU and hard-swish follow a convolution");
                     c.eps = ba->bn.eps;
                 } else {
                     c.eps = ((const sscma_batch_norm_attrs *)bn->attrs)->eps;
@@ -481,8 +493,8 @@ static sscma_status lower_node(lower *L, int32_t n)
             }
         } else {
             const sscma_conv_bn_act_attrs *a = nd->attrs;
-            if (!take_bn_act(&c, a->act))
-                return unsupported(nd, "only ReLU, ReLU6 and hard-swish follow a convolution");
+            if (!take_bn_act(&c, a->act, a->negative_slope))
+                return unsupported(nd, "only ReLU, ReLU6, leaky ReLU and hard-swish follow a convolution");
             c.a = &a->conv;
             c.eps = a->eps;
             for (int32_t k = 0; k < 4; k++)
@@ -501,8 +513,8 @@ static sscma_status lower_node(lower *L, int32_t n)
                         SSCMA_ACT_NONE, y};
         if (op == SSCMA_OP_BATCH_NORM_ACT) {
             const sscma_batch_norm_act_attrs *ba = nd->attrs;
-            if (!take_bn_act(&c, ba->act))
-                return unsupported(nd, "only ReLU, ReLU6 and hard-swish follow a batch norm");
+            if (!take_bn_act(&c, ba->act, ba->negative_slope))
+                return unsupported(nd, "only ReLU, ReLU6, leaky ReLU and hard-swish follow a batch norm");
             c.eps = ba->bn.eps;
         } else {
             c.eps = ((const sscma_batch_norm_attrs *)nd->attrs)->eps;
@@ -604,6 +616,11 @@ static sscma_status lower_node(lower *L, int32_t n)
         q.kind = QM_SOFTMAX;
         return add_simple(L, nd, &q, y);
     }
+    if (op == SSCMA_OP_LEAKY_RELU) {
+        q.kind = QM_LEAKY_RELU;
+        q.alpha = ((const sscma_act_attrs *)nd->attrs)->negative_slope;
+        return add_simple(L, nd, &q, y);
+    }
     if (op == SSCMA_OP_SIGMOID || op == SSCMA_OP_HARDSWISH) {
         q.kind = op == SSCMA_OP_SIGMOID ? QM_LOGISTIC : QM_HARDSWISH;
         return add_simple(L, nd, &q, y);
@@ -623,7 +640,7 @@ static sscma_status lower_node(lower *L, int32_t n)
         return add_simple(L, nd, &q, y);
     }
     return unsupported(nd, "no deployable equivalent (supported: conv2d, batch_norm, linear, add, mul, relu, "
-                           "relu6, sigmoid, hardswish, hardsigmoid after a conv, pools, reshape, concat, softmax, "
+                           "relu6, leaky_relu, sigmoid, hardswish, hardsigmoid after a conv, pools, reshape, concat, softmax, "
                            "upsample_nearest, pad, dropout)");
 }
 
@@ -645,7 +662,8 @@ static int32_t deploy_outputs(const sscma_graph *g, const sscma_model_io_table *
         if (strcmp(io->family, "Vae_Model") == 0 && strcmp(io->output_names[k], "x_recon") != 0 &&
             strcmp(io->output_names[k], "c_recon") != 0)
             continue; /* the latents are not deployed (eps = 0: the decoder reads mu) */
-        if ((strcmp(io->family, "ImageClassifier") == 0 || strcmp(io->family, "AccelerometerClassifier") == 0) &&
+        if ((strcmp(io->family, "ImageClassifier") == 0 || strcmp(io->family, "AccelerometerClassifier") == 0 ||
+             strcmp(io->family, "Audio_classify") == 0) &&
             strcmp(io->output_names[k], "logits") == 0) {
             *softmax_first = true;
             names[n] = "probs";

@@ -200,7 +200,8 @@ sscma_status sscma_pp_choose_task(const sscma_qmodel *q, const char *option, con
         return sscma_fail(SSCMA_ERR_INVALID_ARGUMENT, PREDICT, "unknown task '%s'; expected cls, fomo, pfld, yolo, "
                           "rtmdet or anomaly", option);
     }
-    if (family != NULL && strcmp(family, "AccelerometerClassifier") == 0) { /* sensor windows: class scores */
+    if (family != NULL && (strcmp(family, "AccelerometerClassifier") == 0 || /* sensor windows: class scores */
+                           strcmp(family, "Audio_classify") == 0)) {              /* audio clips: keyword scores */
         *task = SSCMA_PP_CLS;
         return check_layout(*task, family, rank, d);
     }

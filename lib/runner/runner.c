@@ -162,6 +162,11 @@ static bool vae_family(const char *family)
  */
 static sscma_status map_pipeline(sscma_runner *r, const char *key, const char *at, json_t *src, json_t **out)
 {
+    /* audio clips: the dataset applies its own pipeline (SSCMA's AudioAugs, a dict), the loader nothing */
+    if (strcmp(r->family, "Audio_classify") == 0) {
+        *out = json_array();
+        return SSCMA_OK;
+    }
     json_t *list = json_array();
     bool gray = false, rgb = false, normalize = false;
     if (src != NULL && !json_is_array(src)) {
@@ -896,6 +901,13 @@ sscma_status sscma_runner_create(sscma_context *ctx, sscma_config *config, sscma
         st = with_key(st, "model");
     if (st == SSCMA_OK) {
         snprintf(r->family, sizeof r->family, "%s", type);
+        /* SSCMA's KWS recipe: the batch-level ETADataPreprocessor (mixup, time / frequency / phase mix, resampling,
+         * BCE on mixed batches) is not implemented; said once, then the key is ignored (docs/coming-from-sscma.md) */
+        json_t *dp = json_object_get(r->root, "data_preprocessor");
+        const char *dp_type = json_string_value(json_object_get(dp, "type"));
+        if (strcmp(r->family, "Audio_classify") == 0 && dp_type != NULL)
+            sscma_logf(ctx, SSCMA_LOG_WARNING, "%s: data_preprocessor: %s (batch mixing and resampling) is not "
+                       "implemented; ignored: batches train as the dataset gives them", where(r), dp_type);
         /* the input and target shapes fix the loaders' channels and the FOMO stride */
         sscma_tensor *image = NULL, *target = NULL;
         int64_t h = 0, th = 0;
@@ -975,7 +987,8 @@ sscma_status sscma_runner_dataset(sscma_runner *runner, const char *split, sscma
             return sscma_fail(SSCMA_ERR_CONFIG, WHERE, "%s.dataset: expected an object with a \"type\"",
                               slot_keys[s]);
         json_t *copy = json_copy(ds);
-        json_object_del(copy, "pipeline");
+        if (strcmp(runner->family, "Audio_classify") != 0) /* an audio dataset keeps its AudioAugs (map_pipeline) */
+            json_object_del(copy, "pipeline");
         json_object_del(copy, "test_mode"); /* the split's files say which samples it holds */
         char *text = sscma_json_dumps(runner->ctx, copy, JSON_COMPACT);
         json_decref(copy);

@@ -241,6 +241,12 @@ int32_t zoo_bn(zoo *z, const char *name, int32_t x, sscma_act_kind act)
 
 int32_t zoo_bn_cfg(zoo *z, const char *name, int32_t x, sscma_act_kind act, float eps, float momentum)
 {
+    return zoo_bn_act(z, name, x, act, 0.01f, eps, momentum);
+}
+
+int32_t zoo_bn_act(zoo *z, const char *name, int32_t x, sscma_act_kind act, float negative_slope, float eps,
+                   float momentum)
+{
     if (z->st != SSCMA_OK || x < 0)
         return -1;
     const sscma_desc *d = zoo_desc(z, x);
@@ -256,7 +262,7 @@ int32_t zoo_bn_cfg(zoo *z, const char *name, int32_t x, sscma_act_kind act, floa
         sscma_batch_norm_attrs a = {eps, momentum};
         return zoo_op(z, name, "batch_norm", &a, in, 5);
     }
-    sscma_batch_norm_act_attrs a = {{eps, momentum}, act, 0.01f};
+    sscma_batch_norm_act_attrs a = {{eps, momentum}, act, negative_slope};
     return zoo_op(z, name, "batch_norm_act", &a, in, 5);
 }
 
@@ -309,7 +315,7 @@ void zoo_uniform_fan_in_init(zoo *z, int32_t from)
 }
 
 static const char *const family_names[] = {"ImageClassifier", "Fomo", "PFLD", "YOLODetector", "RTMDet",
-                                           "AccelerometerClassifier", "Vae_Model", "sscma.Vae_Model", NULL};
+                                           "AccelerometerClassifier", "Vae_Model", "Audio_classify", NULL};
 
 sscma_status sscma_zoo_build(sscma_graph *g, json_t *config, const char *file, sscma_model_io_table *io)
 {
@@ -320,13 +326,17 @@ sscma_status sscma_zoo_build(sscma_graph *g, json_t *config, const char *file, s
         return zoo_expected(&z, "model", "model", NULL, "an object with a \"type\"", config);
     json_t *type = json_object_get(config, "type");
     int family = -1;
-    for (int i = 0; family_names[i] != NULL && json_is_string(type); i++)
-        if (strcmp(json_string_value(type), family_names[i]) == 0)
+    /* the registry scope SSCMA may write ("sscma.Audio_classify") names the same family */
+    const char *type_name = json_is_string(type) ? json_string_value(type) : NULL;
+    if (type_name != NULL && strrchr(type_name, '.') != NULL)
+        type_name = strrchr(type_name, '.') + 1;
+    for (int i = 0; family_names[i] != NULL && type_name != NULL; i++)
+        if (strcmp(type_name, family_names[i]) == 0)
             family = i;
     if (family < 0) /* model.type: expected one of: ImageClassifier, Fomo, PFLD, ..., got "Yolo" */
         return zoo_expected(&z, "model", "model", "type", "one of: ImageClassifier, Fomo, PFLD, YOLODetector, RTMDet, "
-                            "AccelerometerClassifier, Vae_Model", type);
-    snprintf(io->family, sizeof io->family, "%s", family_names[family == 7 ? 6 : family]);
+                            "AccelerometerClassifier, Vae_Model, Audio_classify", type);
+    snprintf(io->family, sizeof io->family, "%s", family_names[family]);
     /* SSCMA's model configs carry the input normalisation as data_preprocessor: the loaders apply it (the runner
      * turns it into the pipeline's Normalize), so the graph does not see it */
     json_t *dp = json_object_get(config, "data_preprocessor");
@@ -342,7 +352,8 @@ sscma_status sscma_zoo_build(sscma_graph *g, json_t *config, const char *file, s
                       : family == 3 ? zoo_build_yolo_detector(&z, own, io)
                       : family == 4 ? zoo_build_rtmdet(&z, own, io)
                       : family == 5 ? zoo_build_accelerometer_classifier(&z, own, io)
-                                    : zoo_build_vae(&z, own, io);
+                      : family == 6 ? zoo_build_vae(&z, own, io)
+                                    : zoo_build_audio_classify(&z, own, io);
     json_decref(own);
     return st;
 }

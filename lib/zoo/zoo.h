@@ -75,6 +75,9 @@ int32_t zoo_conv(zoo *z, const char *name, int32_t x, int64_t cout, int32_t k, i
 int32_t zoo_bn(zoo *z, const char *name, int32_t x, sscma_act_kind act);
 /* the same with the norm_cfg's eps and momentum (PyTorch's meaning: running = (1 - m) running + m batch) */
 int32_t zoo_bn_cfg(zoo *z, const char *name, int32_t x, sscma_act_kind act, float eps, float momentum);
+/* the same with the activation's negative slope (leaky_relu: SoundNet's LeakyReLU(0.2)) */
+int32_t zoo_bn_act(zoo *z, const char *name, int32_t x, sscma_act_kind act, float negative_slope, float eps,
+                   float momentum);
 int32_t zoo_linear(zoo *z, const char *name, int32_t x, int64_t out_features);
 /* mmcv's ConvModule: name.conv (no bias, padding (k - 1) / 2, groups), name.bn (eps, momentum), then `act`. */
 int32_t zoo_conv_module(zoo *z, const char *name, int32_t x, int64_t cout, int32_t k, int32_t stride, int32_t groups,
@@ -131,5 +134,7 @@ sscma_status zoo_build_accelerometer_classifier(zoo *z, json_t *cfg, sscma_model
 /* SSCMA's anomaly Vae_Model (zoo/vae.c): input image [N, S, S, 2C] (x then c), outputs x_recon, c_recon, mu, logvar,
  * mu_c, logvar_c and loss. */
 sscma_status zoo_build_vae(zoo *z, json_t *cfg, sscma_model_io_table *io);
+/* SSCMA's Audio_classify (SoundNetRaw + Audio_head) on raw waveforms [N, 1, L, 1] (zoo/soundnet.c). */
+sscma_status zoo_build_audio_classify(zoo *z, json_t *cfg, sscma_model_io_table *io);
 
 #endif /* SSCMA_LIB_ZOO_ZOO_H */

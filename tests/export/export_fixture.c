@@ -18,6 +18,7 @@
  * AccelerometerClassifier (axes_*: AxesNet on windows of a small Edge Impulse export written into OUT_DIR/axes_data)
  * and an RTMDet-nano-like detector (rtmdet_*: CSPNeXt at widen 0.0625, 32x32 RGB, two classes; its six raw outputs
  * cls_0..2, dist_0..2).
+ * and Audio_classify (audio_*: SoundNetRaw + Audio_head on clips of 8192 samples written into OUT_DIR/audio_data).
  * Usage: export_fixture OUT_DIR [N] [tiny]
  * `tiny`: the three families in 24x24 variants of a few ten thousand parameters and no activations fixture (for
  * tests/tflite/onnx2tf/generate.py, whose committed files must stay small), then a Swift-YOLO (YOLODetector, 32x32
@@ -139,7 +140,7 @@ static sscma_status tiny_quantize(sscma_context *ctx, const fixture_family *fam,
     /* Swift-YOLO: the initializers' convs (variance 1 / (3 fan_in)) shrink the signal by about 2.5 a layer through
      * ReLU, so that after some 30 layers every image gives the same maps; scaled by sqrt(6) they keep its size */
     if (strcmp(fam->name, "yolo") == 0) {
-        scale_weights(out->model, "backbone.", 2.449f);
+        scale_weights(out->model, "backbone.", 20.0f);
         scale_weights(out->model, "neck.", 2.449f);
         for (int l = 0; l < 3; l++) {
             /* sigmoid scores spread over (0, 1), the objectness prior bias (about -8: no object) zeroed */
@@ -560,6 +561,89 @@ static sscma_status rtmdet_quantize(sscma_context *ctx, int64_t n, fixture_quant
     return st;
 }
 
+/*
+ * Audio_classify (SSCMA's KWS recipe's SoundNetRaw + Audio_head, 4 classes, clips of 8192 samples) with its int8 form:
+ * PTQ on 32 clips of a small one-axis Edge Impulse export written here (four "words": bursts of four levels with a
+ * slow modulation, at varied amplitudes, with a little noise; SoundNet decimates 1536-fold, so only slow features
+ * reach the head of an untrained model), read as [N, 1, 8192, 1] by SensorDataset (flatten false).
+ */
+static const char audio_config[] =
+    "{\"type\": \"Audio_classify\", \"n_cls\": 4, \"segment_length\": 8192, \"loss\": {\"type\": "
+    "\"LabelSmoothCrossEntropyLoss\", \"reduction\": \"sum\", \"smoothing\": 0.1}, \"backbone\": {\"type\": "
+    "\"SoundNetRaw\", \"nf\": 2, \"factors\": [4, 4, 4], \"out_channel\": 36}, \"head\": {\"type\": "
+    "\"Audio_head\", \"in_channels\": 36, \"n_classes\": 4, \"drop\": 0.2}}";
+
+static sscma_status audio_quantize(sscma_context *ctx, const char *dir, fixture_quantized *out)
+{
+    memset(out, 0, sizeof *out);
+    char root[1024], path[1200];
+    snprintf(root, sizeof root, "%s/audio_data", dir);
+    snprintf(path, sizeof path, "mkdir -p '%s'", root);
+    if (system(path) != 0)
+        return SSCMA_ERR_IO;
+    snprintf(path, sizeof path, "%s/info.labels", root);
+    FILE *labels = fopen(path, "w");
+    if (labels == NULL)
+        return SSCMA_ERR_IO;
+    static const char *const words[4] = {"low", "mid", "high", "sweep"};
+    fprintf(labels, "{\"version\": 1, \"files\": [");
+    for (int i = 0; i < 32; i++) {
+        const int k = i % 4;
+        snprintf(path, sizeof path, "%s/w%02d.json", root, i);
+        FILE *f = fopen(path, "w");
+        if (f == NULL)
+            return SSCMA_ERR_IO;
+        fprintf(f, "{\"payload\": {\"interval_ms\": 0.125, \"sensors\": [{\"name\": \"audio\", \"units\": "
+                "\"wav\"}], \"values\": [");
+        const double amp = 0.3 + 0.02 * i, f0 = 3.0 * (k + 1) + 0.2 * i, level = 0.4 * (k - 1.5);
+        for (int r = 0; r < 8192; r++) {
+            /* what survives SoundNet's 1536-fold decimation: the burst's level and a slow modulation */
+            const double t = r / 8000.0, burst = r > 1500 + 40 * i && r < 6000 + 30 * i ? 1.0 : 0.05;
+            const double pitch = k == 3 ? f0 * (1.0 + 2.0 * t) : f0;
+            const double v = amp * burst * (level + 0.5 * sin(6.283185307179586 * pitch * t)) +
+                             0.01 * sin(12.9898 * (i * 8192 + r));
+            fprintf(f, "%s[%.5f]", r ? ", " : "", v);
+        }
+        fprintf(f, "]}}\n");
+        fclose(f);
+        fprintf(labels, "%s{\"path\": \"w%02d.json\", \"category\": \"training\", \"label\": {\"type\": "
+                "\"label\", \"label\": \"%s\"}}", i ? ", " : "", i, words[k]);
+    }
+    fprintf(labels, "]}\n");
+    fclose(labels);
+    sscma_status st = sscma_model_create(ctx, audio_config, &out->model);
+    if (st != SSCMA_OK)
+        return st;
+    fixture_randomize(out->model);
+    /* the N(0, 0.02) conv weights to about 1.5 / sqrt(fan_in), so that the signal survives 30 layers */
+    int32_t count = 0;
+    sscma_model_param_count(out->model, &count);
+    for (int32_t i = 0; i < count; i++) {
+        const char *name;
+        uint32_t flags;
+        sscma_tensor *v;
+        int32_t rank = 0;
+        int64_t numel = 0, rows = 0;
+        if (sscma_model_param(out->model, i, &name, &flags, &v, NULL) != SSCMA_OK || !(flags & SSCMA_PARAM_TRAINABLE))
+            continue;
+        sscma_tensor_rank(v, &rank), sscma_tensor_numel(v, &numel), sscma_tensor_dim(v, 0, &rows);
+        if (rank == 4)
+            scale_param(out->model, name, (float)(1.5 / (0.02 * sqrt((double)(numel / rows)))));
+    }
+    scale_param(out->model, "cls_head.fc1.weight", 0.2f); /* probabilities that spread */
+    char cfg[1400];
+    snprintf(cfg, sizeof cfg, "{\"type\": \"SensorDataset\", \"data_root\": \"%s\", \"window_size\": 8192, "
+             "\"stride\": 8192, \"flatten\": false}", root);
+    st = sscma_dataset_open(ctx, cfg, &out->dataset);
+    if (st == SSCMA_OK)
+        st = sscma_loader_create(ctx, out->dataset, "{\"batch_size\": 16}", &out->loader);
+    if (st == SSCMA_OK)
+        st = sscma_quantize(out->model, out->loader, NULL, &out->q);
+    if (st != SSCMA_OK)
+        fixture_release(out);
+    return st;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -570,7 +654,7 @@ int main(int argc, char **argv)
     int64_t n = argc > 2 ? atoll(argv[2]) : 32;
     bool tiny = argc > 3 && strcmp(argv[3], "tiny") == 0;
     const fixture_family *families = tiny ? tiny_families : fixture_families;
-    int n_fam = tiny ? 6 : 8;
+    int n_fam = tiny ? 6 : 9;
     sscma_context_options o;
     sscma_context_options_init(&o, sizeof o);
     o.seed = 3;
@@ -585,15 +669,16 @@ int main(int argc, char **argv)
     }
     fprintf(manifest, "{\"samples\": %lld,\n", (long long)n);
     /* the three families, the activations fixture (LOGISTIC, HARD_SWISH), the YOLO decode fixture, MobileNetV3, the
-     * accelerometer classifier, RTMDet; `tiny`: the three families, Swift-YOLO, the accelerometer classifier, RTMDet */
+     * accelerometer classifier, RTMDet, Audio_classify; `tiny`: the three families, Swift-YOLO, the accelerometer classifier, RTMDet */
     for (int k = 0; k < n_fam; k++) {
         const fixture_family acts = {"acts", NULL, 32, "logits", 0};
         const fixture_family yolo = {"yolo", NULL, FIXTURE_YOLO_SIZE, "output", 0};
         const fixture_family mbv3 = {"mbv3", mbv3_config, MBV3_SIZE, "logits", 1};
         const fixture_family axes = {"axes", axes_config, 0, "logits", 1};
         const fixture_family rtmdet = {"rtmdet", rtmdet_config, RTMDET_SIZE, "cls_0", 0};
+        const fixture_family audio = {"audio", audio_config, 0, "logits", 1};
         const fixture_family *fam = k < 3 ? &families[k] : k == 3 ? &acts : k == 4 ? &yolo : k == 5 ? &mbv3
-                                  : k == 6 ? &axes : &rtmdet;
+                                  : k == 6 ? &axes : k == 7 ? &rtmdet : &audio;
         if (tiny && k >= 3) /* the tiny set: the three families, Swift-YOLO, the accelerometer classifier, RTMDet */
             fam = k == 3 ? &tiny_yolo : k == 4 ? &axes : &rtmdet;
         fixture_quantized fx;
@@ -602,6 +687,8 @@ int main(int argc, char **argv)
             TRY(axes_quantize(ctx, dir, tiny ? 1.0f : 8.0f, &fx));
         else if (fam == &rtmdet)
             TRY(rtmdet_quantize(ctx, 256, &fx));
+        else if (fam == &audio)
+            TRY(audio_quantize(ctx, dir, &fx));
         else if (tiny)
             TRY(tiny_quantize(ctx, fam, 256, &fx));
         else if (fam == &yolo)

@@ -259,6 +259,17 @@ def gen_distill():
     finish("kl_sharp_tau1", {"student": (s, st), "teacher": (te, None)}, [kl_distill(st, t(te, False), 1.0, 2.0)])
 
 
+def gen_sscma_losses():
+    """SSCMA's LabelSmoothCrossEntropyLoss (smoothing e, reduction sum): target 1 - e on the class, e / (K - 1) on
+    each other class, summed over the batch (cross_entropy with smooth_off_target)."""
+    z, tgt = f32(6, 7) * 2, rng.integers(0, 7, 6)
+    zt = t(z)
+    q = torch.full((6, 7), 0.1 / 6, dtype=torch.float64)
+    q[torch.arange(6), torch.from_numpy(tgt)] = 0.9
+    finish("ce_smooth_off_target_sum", {"logits": (z, zt), "target": (tgt, None)},
+           [(-q * F.log_softmax(zt, dim=1)).sum()])
+
+
 def main():
     gen_conv()
     gen_bn()
@@ -268,6 +279,7 @@ def main():
     gen_shape()
     gen_losses()
     gen_distill()
+    gen_sscma_losses()  # last: the cases before keep their random draws
     out = os.path.join(os.path.dirname(os.path.abspath(__file__)), "ops.bin")
     write_golden(out, records)
     print(f"wrote {out}: {len(records)} records, {os.path.getsize(out)} bytes (torch {torch.__version__})")

@@ -893,3 +893,102 @@ class AccelerometerClassifier(nn.Module):
 
     def forward(self, x):  # x: [N, num_axes * window_size], axis-major
         return self.backbone(x)
+
+
+class ResBlock1dTF(nn.Module):
+    """SSCMA 2.0.0's ResBlock1dTF (sscma/models/backbones/SoundNet.py), written from its description:
+    shortcut(x) + block_f(x) + block_t(x), depthwise block_t of kernel 7 with dilation, LeakyReLU(0.2)."""
+
+    def __init__(self, dim, dilation=1, kernel_size=7):
+        super().__init__()
+        self.block_t = nn.Sequential(
+            nn.Conv1d(dim, dim, kernel_size, padding=dilation * (kernel_size // 2), dilation=dilation, groups=dim,
+                      bias=False),
+            nn.BatchNorm1d(dim), nn.LeakyReLU(0.2))
+        self.block_f = nn.Sequential(nn.Conv1d(dim, dim, 1, bias=False), nn.BatchNorm1d(dim), nn.LeakyReLU(0.2))
+        self.shortcut = nn.Conv1d(dim, dim, 1)
+
+    def forward(self, x):
+        return self.shortcut(x) + self.block_f(x) + self.block_t(x)
+
+
+class AADownsample(nn.Module):
+    """A fixed depthwise blur [1, 2, .., k // 2 + 1, .., 2, 1] / sum (buffer `filt`, [C, 1, k]), stride, zero pad
+    k // 2."""
+
+    def __init__(self, filt_size, stride, channels):
+        super().__init__()
+        self.stride, self.pad = stride, filt_size // 2
+        half = torch.arange(1, filt_size // 2 + 2).to(torch.get_default_dtype())
+        taps = torch.cat([half, half.flip(0)[1:]])
+        self.register_buffer("filt", (taps / taps.sum()).repeat(channels, 1, 1))
+
+    def forward(self, x):
+        return F.conv1d(x, self.filt, stride=self.stride, padding=self.pad, groups=x.shape[1])
+
+
+class Down(nn.Module):
+    def __init__(self, channels, d):
+        super().__init__()
+        self.down = nn.Sequential(
+            nn.Conv1d(channels, channels * 2, d + 1, padding=(d + 1) // 2, bias=False), nn.BatchNorm1d(channels * 2),
+            nn.LeakyReLU(0.2), AADownsample(2 * d + 1, d, channels * 2))
+
+    def forward(self, x):
+        return self.down(x)
+
+
+class SoundNetRaw(nn.Module):
+    def __init__(self, nf=2, factors=(4, 4, 4), out_channel=32):
+        super().__init__()
+        self.start = nn.Sequential(nn.Conv1d(1, nf, 11, stride=6, padding=5, bias=False), nn.BatchNorm1d(nf),
+                                   nn.LeakyReLU(0.2))
+        layers = []
+        for i, f in enumerate(factors):
+            layers.append(Down(nf, f))
+            nf *= 2
+            if i % 2 == 0:
+                layers.append(ResBlock1dTF(nf, 1))
+        self.down = nn.Sequential(*layers)
+        layers = []
+        for f in (2, 2):
+            layers += [ResBlock1dTF(nf, 3 ** j) for j in range(3)]
+            layers.append(Down(nf, f))
+            nf *= 2
+        self.down2 = nn.Sequential(*layers)
+        self.project = nn.Conv1d(nf, out_channel, 1)
+
+    def forward(self, x):
+        return self.project(self.down2(self.down(self.start(x))))
+
+
+class Audio_head(nn.Module):
+    def __init__(self, in_channels, n_classes, drop=0.5):
+        super().__init__()
+        self.fc = nn.Linear(in_channels, in_channels)
+        self.fc1 = nn.Linear(in_channels, n_classes)
+        self.dp = nn.Dropout(drop)
+
+    def forward(self, x):
+        return self.fc1(self.dp(self.fc(x.mean(2))))
+
+
+class AudioClassify(nn.Module):
+    """SSCMA's Audio_classify: SoundNetRaw (backbone.*) + Audio_head (cls_head.*); input [N, 1, L]."""
+
+    def __init__(self, n_cls, nf=2, factors=(4, 4, 4), out_channel=36, drop=0.0):
+        super().__init__()
+        self.backbone = SoundNetRaw(nf, factors, out_channel)
+        self.cls_head = Audio_head(out_channel, n_cls, drop)
+
+    def forward(self, x):  # x: [N, 1, L] (or NCHW [N, 1, 1, L], libsscma's NHWC [N, 1, L, 1] permuted)
+        return self.cls_head(self.backbone(x.flatten(2) if x.dim() == 4 else x))
+
+
+def label_smooth_ce(logits, target, smoothing, reduction="sum"):
+    """SSCMA's LabelSmoothCrossEntropyLoss: 1 - e on the class, e / (K - 1) elsewhere."""
+    k = logits.shape[-1]
+    q = torch.full_like(logits, smoothing / (k - 1))
+    q[torch.arange(logits.shape[0]), target] = 1.0 - smoothing
+    loss = -(q * F.log_softmax(logits, -1)).sum(-1)
+    return loss.sum() if reduction == "sum" else loss.mean()

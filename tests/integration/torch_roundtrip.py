@@ -4,7 +4,8 @@ weights and updated batch-norm statistics is saved as a state_dict, converted wi
 sscma_model_load (through ctypes), and run on the same images in evaluation mode; logits must match within 1e-4.
 The same for Swift-YOLO-tiny (mmyolo's YOLOv5 state_dict names; the raw maps p3, p4, p5), which also checks that
 every tensor of the PyTorch state_dict has its libsscma parameter (the loader rejects a missing or extra name), and
-for SSCMA's RTMDet-nano (relu variant: channel attention, split max pools; outputs cls_l and reg_l).
+for SSCMA's RTMDet-nano (relu variant: channel attention, split max pools; outputs cls_l and reg_l) and SSCMA's
+keyword spotter (Audio_classify: Conv1d weights and the AADownsample `filt` buffers under SSCMA's names).
 
     torch_roundtrip.py LIBSSCMA_SO SOURCE_ROOT        (exit 77 = skipped: no torch)
 """
@@ -84,7 +85,7 @@ def warm_statistics(ref, shape):
 def main():
     lib_path, root = sys.argv[1], sys.argv[2]
     sys.path.insert(0, os.path.join(root, "tests", "golden"))
-    from ref_models import RTMDet, ImageClassifier, SwiftYOLO
+    from ref_models import AudioClassify, RTMDet, ImageClassifier, SwiftYOLO
 
     torch.manual_seed(3)
     ref = ImageClassifier(widen_factor=0.35, in_channels=3, num_classes=7)
@@ -132,6 +133,22 @@ def main():
                                             "norm_cfg": bn, "act_cfg": relu},
                             "prior_generator": {"type": "MlvlPointGenerator", "offset": 0, "strides": [8, 16, 32]}}}
     failed |= roundtrip(lib_path, root, rtm, config, images, ["cls_0", "cls_1", "cls_2", "reg_0", "reg_1", "reg_2"])
+
+    # Audio_classify (SoundNetRaw + Audio_head) as SSCMA's KWS recipe builds it, 6 classes, clips of 1024 samples,
+    # its conv weights N(0, 0.3) so that the logits depend on the clip
+    torch.manual_seed(21)
+    kws = AudioClassify(6, drop=0.2)
+    with torch.no_grad():
+        for name, p in kws.named_parameters():
+            if p.dim() == 3:
+                p.normal_(0.0, 0.3)
+    warm_statistics(kws, (4, 1, 1024))
+    images = np.random.default_rng(3).standard_normal((3, 1, 1024, 1)).astype(np.float32)
+    config = {"type": "Audio_classify", "n_cls": 6, "segment_length": 1024,
+              "loss": {"type": "LabelSmoothCrossEntropyLoss", "reduction": "sum", "smoothing": 0.1},
+              "backbone": {"type": "SoundNetRaw", "nf": 2, "clip_length": 64, "factors": [4, 4, 4], "out_channel": 36},
+              "head": {"type": "Audio_head", "in_channels": 36, "n_classes": 6, "drop": 0.2}}
+    failed |= roundtrip(lib_path, root, kws, config, images, ["logits"])
     return failed
 
 

@@ -37,7 +37,7 @@ def test_version_and_model_views(ctx):
 def test_errors_carry_the_library_message(ctx):
     with pytest.raises(sscma.SscmaError) as e:
         sscma.Model(ctx, {"type": "Yolo"})
-    assert e.value.name == "SSCMA_ERR_CONFIG" and 'model.type: expected one of: ImageClassifier, Fomo, PFLD, YOLODetector, RTMDet, AccelerometerClassifier, got "Yolo"' in str(e.value)
+    assert e.value.name == "SSCMA_ERR_CONFIG" and 'model.type: expected one of: ImageClassifier, Fomo, PFLD, YOLODetector, RTMDet, AccelerometerClassifier, Vae_Model, Audio_classify, got "Yolo"' in str(e.value)
     m = sscma.Model(ctx, CLASSIFIER)
     with pytest.raises(sscma.SscmaError, match="call sscma_model_prepare"):
         m.input("image")
@@ -297,3 +297,21 @@ def test_predict_on_a_sensor_window(ctx):
     found = q.predict(window, top_k=4)
     assert [r["class"] for r in found] == list(np.argsort(-p))
     assert np.allclose([r["score"] for r in found], np.sort(p)[::-1], atol=1e-5)
+
+
+def test_predict_on_an_audio_clip(ctx):
+    """An Audio_classify model takes a float clip [1, segment_length]: the top-k classes with the softmax of the
+    model's logits on the clip as [1, 1, L, 1]."""
+    m = sscma.Model(ctx, {"type": "Audio_classify", "n_cls": 5, "segment_length": 1024,
+                          "backbone": {"type": "SoundNetRaw", "nf": 2, "factors": [4, 4, 4], "out_channel": 36},
+                          "head": {"type": "Audio_head", "in_channels": 36, "n_classes": 5, "drop": 0.2}})
+    clip = np.random.default_rng(6).standard_normal((1, 1024)).astype(np.float32)
+    m.prepare(1, training=False)
+    m.input("image")[...] = clip.reshape(1, 1, 1024, 1)
+    m.forward()
+    z = m.output("logits")[0].astype(np.float64)
+    p = np.exp(z - z.max()) / np.exp(z - z.max()).sum()
+    q = sscma.QModel.from_model(m)
+    found = q.predict(clip, top_k=3)
+    assert [r["class"] for r in found] == list(np.argsort(-p)[:3])
+    assert np.allclose([r["score"] for r in found], np.sort(p)[::-1][:3], atol=1e-5)

@@ -168,6 +168,7 @@ static const sscma_cross_entropy_attrs ce_wsi = {SSCMA_REDUCTION_MEAN, 0.1f, 2};
 static const sscma_cross_entropy_attrs ce_si = {SSCMA_REDUCTION_MEAN, 0.2f, -100};
 static const sscma_cross_entropy_attrs ce_sum = {SSCMA_REDUCTION_SUM, 0.2f, -100};
 static const sscma_cross_entropy_attrs ce_none = {SSCMA_REDUCTION_NONE, 0.1f, -100};
+static const sscma_cross_entropy_attrs ce_sscma = {SSCMA_REDUCTION_SUM, 0.1f, -100, true};
 static const sscma_bce_attrs bce_mean = {SSCMA_REDUCTION_MEAN, false, false};
 static const sscma_bce_attrs bce_full = {SSCMA_REDUCTION_SUM, true, true};
 static const sscma_regression_loss_attrs reg_mean = {SSCMA_REDUCTION_MEAN, 1.0f};
@@ -213,6 +214,8 @@ static const golden_case cases[] = {
     {"ce_smooth_ignore_unweighted", "cross_entropy", &ce_si, {"logits", "target"}, false, R5},
     {"ce_sum", "cross_entropy", &ce_sum, {"logits", "target"}, false, R5},
     {"ce_none", "cross_entropy", &ce_none, {"logits", "target"}, false, R5},
+    /* SSCMA's LabelSmoothCrossEntropyLoss: e / (K - 1) off the class, a batch sum */
+    {"ce_smooth_off_target_sum", "cross_entropy", &ce_sscma, {"logits", "target"}, false, R5},
     {"bce_mean", "bce_with_logits", &bce_mean, {"x", "y"}, false, R5},
     {"bce_weight_posweight_sum", "bce_with_logits", &bce_full, {"x", "y", "weight", "pos_weight"}, false, R5},
     {"mse", "mse_loss", &reg_mean, {"x", "y"}, false, R5},

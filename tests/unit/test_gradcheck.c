@@ -234,6 +234,7 @@ static const sscma_cross_entropy_attrs ce_mean = {SSCMA_REDUCTION_MEAN, 0.0f, -1
 static const sscma_cross_entropy_attrs ce_smooth = {SSCMA_REDUCTION_MEAN, 0.1f, 2};
 static const sscma_cross_entropy_attrs ce_sum = {SSCMA_REDUCTION_SUM, 0.2f, -100};
 static const sscma_cross_entropy_attrs ce_none = {SSCMA_REDUCTION_NONE, 0.1f, -100};
+static const sscma_cross_entropy_attrs ce_sscma = {SSCMA_REDUCTION_SUM, 0.1f, -100, true};
 static const sscma_bce_attrs bce_plain = {SSCMA_REDUCTION_MEAN, false, false};
 static const sscma_yolov5_loss_attrs yolo = {.prior_match_thr = 4.0f, .near_neighbor_thr = 0.5f, .loss_cls_weight = 0.5f,
                                              .loss_bbox_weight = 0.0f, .loss_obj_weight = 0.0f, .eps = 1e-7f};
@@ -396,6 +397,8 @@ static void add_random_cases(void)
         add_case((grad_case){i % 2 ? "avg_pool" : "max_pool", &random_pool[i], 1, {F(4, 2, h, w, pick(&r, 1, 4))},
                              {i % 2 ? NORMAL : SPREAD}});
     }
+    /* SSCMA's LabelSmoothCrossEntropyLoss (added last: earlier cases keep their data) */
+    add_case((grad_case){"cross_entropy", &ce_sscma, 2, {F(2, 5, 4), I(1, 5)}, {NORMAL, LABELS}, 4});
 }
 
 static void gradient_case(size_t index)

@@ -200,7 +200,7 @@ static void bad_configs_and_arguments(void)
     CHECK_FAILS(sscma_model_create(ctx, "{\"type\": \"ImageClassifier\",\n \"head\": }", &m), SSCMA_ERR_CONFIG,
                 "line 2");
     CHECK_FAILS(sscma_model_create(ctx, "{\"type\": \"Yolo\"}", &m), SSCMA_ERR_CONFIG,
-                "model: model.type: expected one of: ImageClassifier, Fomo, PFLD, YOLODetector, RTMDet, AccelerometerClassifier, got \"Yolo\"");
+                "model: model.type: expected one of: ImageClassifier, Fomo, PFLD, YOLODetector, RTMDet, AccelerometerClassifier, Vae_Model, Audio_classify, got \"Yolo\"");
     CHECK_FAILS(sscma_model_create(ctx,
                                    "{\"type\": \"ImageClassifier\", \"backbone\": {\"type\": \"MobileNetV2\","
                                    " \"widen\": 0.5}, \"head\": {\"type\": \"LinearClsHead\", \"num_classes\": 3}}",

@@ -1450,6 +1450,244 @@ static void vae_recipes_build_the_model(void)
     sscma_context_destroy(ctx);
 }
 
+/* Audio_classify (SoundNetRaw + Audio_head) as tests/golden/gen_soundnet.py builds it; %d classes, L %d. */
+static void soundnet_config(char *cfg, size_t size, int classes, int length, double drop)
+{
+    snprintf(cfg, size,
+             "{\"type\": \"Audio_classify\", \"n_cls\": %d, \"multilabel\": false, \"segment_length\": %d,"
+             " \"loss\": {\"type\": \"LabelSmoothCrossEntropyLoss\", \"reduction\": \"sum\", \"smoothing\": 0.1},"
+             " \"backbone\": {\"type\": \"SoundNetRaw\", \"nf\": 2, \"clip_length\": 64, \"factors\": [4, 4, 4],"
+             " \"out_channel\": 36}, \"head\": {\"type\": \"Audio_head\", \"in_channels\": 36, \"n_classes\": %d,"
+             " \"drop\": %g}}",
+             classes, length, classes, drop);
+}
+
+/* Checks every parameter's gradient ("<tag>/train/grad/<name>") or buffer ("<tag>/train/<name>") of the model. */
+static void soundnet_check_params(const golden_file *g, sscma_model *m, const char *tag, double rtol)
+{
+    int32_t count = 0, checked = 0;
+    CHECK_OK(sscma_model_param_count(m, &count));
+    for (int32_t j = 0; j < count; j++) {
+        const char *name = NULL;
+        uint32_t flags = 0;
+        sscma_tensor *value = NULL, *grad = NULL;
+        void *d = NULL;
+        char rec[200];
+        CHECK_OK(sscma_model_param(m, j, &name, &flags, &value, &grad));
+        if (strstr(name, "running_") != NULL) {
+            snprintf(rec, sizeof rec, "%s/train/%s", tag, name);
+            CHECK_OK(sscma_tensor_data(value, &d));
+        } else if (strstr(name, ".filt") != NULL) {
+            CHECK(grad == NULL); /* the blur is a buffer: nothing to train */
+            CHECK(!(flags & SSCMA_PARAM_TRAINABLE));
+            continue;
+        } else {
+            snprintf(rec, sizeof rec, "%s/train/grad/%s", tag, name);
+            CHECK(grad != NULL);
+            if (grad == NULL)
+                continue;
+            CHECK_OK(sscma_tensor_data(grad, &d));
+        }
+        check_against(g, name, d, rec, rtol);
+        checked++;
+    }
+    CHECK(checked > 100);
+}
+
+/*
+ * Audio_classify against tests/golden/gen_soundnet.py (ref_models.py, float64) at L 8192 (35 classes, batch 2, the
+ * recipe's model: 23,953 parameters) and L 1024 (4 classes, batch 3: 22,806): training logits and the label-smoothed
+ * summed loss within 1e-4 relative, every parameter's gradient and the running statistics within 1e-4, evaluation
+ * logits with the updated statistics, and the logits after one AdamW step (the recipe's lr, betas, weight decay, eps);
+ * the blur buffers are unchanged by the step. At L 1024 the dilated blocks of down2 run on 3 and 2 time steps, so most
+ * of their taps read padding and a few depthwise-weight gradients are sums that cancel: PyTorch's own float32 run
+ * differs from float64 there by 82 x 1e-4 in this measure (down2.2.block_t.0.weight), libsscma by 58 x; those
+ * gradients are held to 1e-2, the L 8192 case's to 1e-4 (PyTorch float32: 0.3 x).
+ */
+static void soundnet_matches_pytorch_reference(void)
+{
+    golden_file g;
+    if (golden_load(&g, GOLDEN_DIR "/soundnet.bin") != 0) {
+        test_fail(__FILE__, __LINE__, "cannot read soundnet.bin");
+        return;
+    }
+    static const struct {
+        const char *tag;
+        int classes, length;
+        double grad_rtol;
+    } cases[] = {{"soundnet/long", 35, 8192, 1e-4}, {"soundnet/short", 4, 1024, 1e-2}};
+    sscma_context *ctx = NULL;
+    CHECK_OK(sscma_context_create(NULL, &ctx));
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        char cfg[800], rec[96];
+        sscma_model *m = NULL;
+        sscma_optimizer *opt = NULL;
+        sscma_tensor *t = NULL, *filt = NULL;
+        void *d = NULL;
+        const char *tag = cases[c].tag;
+        soundnet_config(cfg, sizeof cfg, cases[c].classes, cases[c].length, 0.0);
+        CHECK_OK(sscma_model_create(ctx, cfg, &m));
+        snprintf(rec, sizeof rec, "%s/image", tag);
+        const golden_record *image = golden_find(&g, rec);
+        snprintf(rec, sizeof rec, "%s/target", tag);
+        const golden_record *target = golden_find(&g, rec);
+        snprintf(rec, sizeof rec, "%s/params", tag);
+        const golden_record *params = golden_find(&g, rec);
+        if (m == NULL || image == NULL || target == NULL || params == NULL) {
+            test_fail(__FILE__, __LINE__, "%s: no model or no records", tag);
+            sscma_model_destroy(m);
+            continue;
+        }
+        int64_t count = 0;
+        CHECK_OK(sscma_model_stats(m, &count, NULL));
+        CHECK_INT_EQ(count, ((const int32_t *)params->data)[0]);
+        CHECK_INT_EQ(count, cases[c].classes == 35 ? 23953 : 22806); /* SSCMA's README: 23.95 K and 22.81 K */
+        fill_reference(m, false);
+        CHECK_OK(sscma_model_prepare(m, image->dims[0], 1));
+        set_input(m, "image", image);
+        set_input(m, "target", target);
+        CHECK_OK(sscma_model_forward(m));
+        CHECK_OK(sscma_model_output(m, "logits", &t));
+        CHECK_OK(sscma_tensor_data(t, &d));
+        snprintf(rec, sizeof rec, "%s/train/logits", tag);
+        check_against(&g, "soundnet train logits", d, rec, 1e-4);
+        CHECK_OK(sscma_model_output(m, "loss", &t));
+        CHECK_OK(sscma_tensor_data(t, &d));
+        snprintf(rec, sizeof rec, "%s/train/loss", tag);
+        check_against(&g, "soundnet loss", d, rec, 1e-4);
+        CHECK_OK(sscma_model_zero_grad(m));
+        CHECK_OK(sscma_model_backward(m));
+        soundnet_check_params(&g, m, tag, cases[c].grad_rtol);
+        CHECK_OK(sscma_model_prepare(m, image->dims[0], 0));
+        set_input(m, "image", image);
+        CHECK_OK(sscma_model_forward(m));
+        CHECK_OK(sscma_model_output(m, "logits", &t));
+        CHECK_OK(sscma_tensor_data(t, &d));
+        snprintf(rec, sizeof rec, "%s/eval/logits", tag);
+        check_against(&g, "soundnet eval logits", d, rec, 1e-4);
+        /* the blur of down.0 before and after a step */
+        int32_t index = -1;
+        float before[9] = {0};
+        CHECK_OK(sscma_model_find_param(m, "backbone.down.0.down.3.filt", &index));
+        CHECK_OK(sscma_model_param(m, index, NULL, NULL, &filt, NULL));
+        CHECK_OK(sscma_tensor_data(filt, &d));
+        memcpy(before, d, sizeof before);
+        CHECK_OK(sscma_model_prepare(m, image->dims[0], 1));
+        set_input(m, "image", image);
+        set_input(m, "target", target);
+        CHECK_OK(sscma_optimizer_create(m, "{\"type\": \"AdamW\", \"lr\": 0.0003, \"betas\": [0.9, 0.99], "
+                                        "\"weight_decay\": 0.0005, \"eps\": 1e-7}", &opt));
+        CHECK_OK(sscma_optimizer_step(opt));
+        CHECK_OK(sscma_model_forward(m));
+        CHECK_OK(sscma_model_output(m, "logits", &t));
+        CHECK_OK(sscma_tensor_data(t, &d));
+        snprintf(rec, sizeof rec, "%s/step1/logits", tag);
+        check_against(&g, "soundnet logits after one AdamW step", d, rec, 1e-4);
+        CHECK_OK(sscma_tensor_data(filt, &d));
+        CHECK(memcmp(before, d, sizeof before) == 0);
+        sscma_optimizer_destroy(opt);
+        sscma_model_destroy(m);
+    }
+    sscma_context_destroy(ctx);
+    golden_free(&g);
+}
+
+/* A new Audio_classify: SSCMA's blur taps in the filt buffers, the conv init N(0, 0.02), SSCMA's state-dict names. */
+static void soundnet_starts_at_sscma_init(void)
+{
+    sscma_context *ctx = NULL;
+    sscma_model *m = NULL;
+    char cfg[800];
+    CHECK_OK(sscma_context_create(NULL, &ctx));
+    soundnet_config(cfg, sizeof cfg, 35, 8192, 0.2);
+    CHECK_OK(sscma_model_create(ctx, cfg, &m));
+    static const struct {
+        const char *name;
+        int taps;
+    } blurs[] = {{"backbone.down.0.down.3.filt", 9}, {"backbone.down.3.down.3.filt", 9},
+                 {"backbone.down2.3.down.3.filt", 5}, {"backbone.down2.7.down.3.filt", 5}};
+    for (size_t b = 0; b < sizeof blurs / sizeof blurs[0]; b++) {
+        int32_t index = -1;
+        sscma_tensor *v = NULL;
+        void *d = NULL;
+        int64_t n = 0;
+        CHECK_OK(sscma_model_find_param(m, blurs[b].name, &index));
+        CHECK_OK(sscma_model_param(m, index, NULL, NULL, &v, NULL));
+        CHECK_OK(sscma_tensor_data(v, &d));
+        CHECK_OK(sscma_tensor_numel(v, &n));
+        int k = blurs[b].taps, half = k / 2;
+        double sum = (double)(half + 1) * (half + 1);
+        CHECK_INT_EQ(n % k, 0);
+        for (int64_t i = 0; d != NULL && i < n; i++) {
+            int j = (int)(i % k);
+            double want = (j <= half ? j + 1 : k - j) / sum;
+            CHECK_NEAR(((const float *)d)[i], want, 1e-7);
+        }
+    }
+    static const char *const names[] = {"backbone.start.0.weight", "backbone.down.0.down.1.running_mean",
+                                        "backbone.down.1.block_t.0.weight", "backbone.down.1.shortcut.bias",
+                                        "backbone.down2.6.block_f.1.weight", "backbone.project.bias",
+                                        "cls_head.fc.weight", "cls_head.fc1.bias"};
+    for (size_t k = 0; k < sizeof names / sizeof names[0]; k++) {
+        int32_t index = -1;
+        CHECK_OK(sscma_model_find_param(m, names[k], &index));
+    }
+    int32_t index = -1; /* conv weights N(0, 0.02): the sample deviation of the 2,304-weight project conv */
+    sscma_tensor *v = NULL;
+    void *d = NULL;
+    int64_t n = 0;
+    CHECK_OK(sscma_model_find_param(m, "backbone.project.weight", &index));
+    CHECK_OK(sscma_model_param(m, index, NULL, NULL, &v, NULL));
+    CHECK_OK(sscma_tensor_data(v, &d));
+    CHECK_OK(sscma_tensor_numel(v, &n));
+    double ss = 0.0;
+    for (int64_t i = 0; d != NULL && i < n; i++)
+        ss += (double)((const float *)d)[i] * ((const float *)d)[i];
+    CHECK_INT_EQ(n, 64 * 36);
+    CHECK_NEAR(sqrt(ss / (double)n), 0.02, 0.002);
+    sscma_model_destroy(m);
+    sscma_context_destroy(ctx);
+}
+
+/* Audio_classify's keys: SSCMA's names, errors naming the path and key. */
+static void soundnet_config_errors_name_the_key(void)
+{
+    sscma_context *ctx = NULL;
+    sscma_model *m = NULL;
+    char cfg[800];
+    CHECK_OK(sscma_context_create(NULL, &ctx));
+    static const struct {
+        const char *from, *to, *message;
+    } cases[] = {
+        {"\"multilabel\": false", "\"multilabel\": true", "Audio_classify: model.multilabel: true is not supported"},
+        {"\"in_channels\": 36", "\"in_channels\": 32", "Audio_head: model.head.in_channels: is 32; the backbone's "
+                                                       "out_channel is 36"},
+        {"\"n_classes\": 35", "\"n_classes\": 12", "Audio_head: model.head.n_classes: is 12; model.n_cls is 35"},
+        {"\"reduction\": \"sum\"", "\"reduction\": \"none\"", "model.loss.reduction: expected \"sum\" or \"mean\""},
+        {"\"SoundNetRaw\"", "\"SoundNet\"", "model.backbone.type: expected one of: SoundNetRaw"},
+        {"\"nf\": 2", "\"nfilters\": 2", "SoundNetRaw: model.backbone: unknown key 'nfilters'"},
+        {"\"LabelSmoothCrossEntropyLoss\"", "\"CrossEntropyLoss\"", "model.loss.type: expected one of: "
+                                                                   "LabelSmoothCrossEntropyLoss"},
+    };
+    soundnet_config(cfg, sizeof cfg, 35, 8192, 0.2);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char bad[900];
+        const char *at = strstr(cfg, cases[i].from);
+        CHECK(at != NULL);
+        if (at == NULL)
+            continue;
+        snprintf(bad, sizeof bad, "%.*s%s%s", (int)(at - cfg), cfg, cases[i].to, at + strlen(cases[i].from));
+        CHECK_FAILS(sscma_model_create(ctx, bad, &m), SSCMA_ERR_CONFIG, cases[i].message);
+        CHECK(m == NULL);
+    }
+    /* the registry scope SSCMA writes */
+    char scoped[900];
+    snprintf(scoped, sizeof scoped, "{\"type\": \"sscma.Audio_classify\"%s", strchr(cfg, ','));
+    CHECK_OK(sscma_model_create(ctx, scoped, &m));
+    sscma_model_destroy(m);
+    sscma_context_destroy(ctx);
+}
+
 int main(int argc, char **argv)
 {
     static const test_case cases[] = {
@@ -1476,6 +1714,9 @@ int main(int argc, char **argv)
         TEST_CASE(vae_matches_pytorch_reference),
         TEST_CASE(vae_config_errors_name_the_key),
         TEST_CASE(vae_recipes_build_the_model),
+        TEST_CASE(soundnet_matches_pytorch_reference),
+        TEST_CASE(soundnet_starts_at_sscma_init),
+        TEST_CASE(soundnet_config_errors_name_the_key),
     };
     return test_main(argc, argv, cases, TEST_COUNT(cases));
 }

@@ -22,6 +22,26 @@ static bool sensor_file(const char *path)
     return ends_with(path, ".csv") || ends_with(path, ".CSV") || ends_with(path, ".json") || ends_with(path, ".JSON");
 }
 
+/* A sound clip for a keyword spotter (Audio_classify). */
+static bool audio_file(const char *path)
+{
+    return ends_with(path, ".wav") || ends_with(path, ".WAV");
+}
+
+/*
+ * A WAV file through an Audio_classify model: the clip read and resampled to the config's sampling_rate and
+ * segment_length as the Speechcommand dataset reads its clips, then sscma_predict on the f32 [1, L] window (top-k
+ * classes with softmax scores, as for sensor windows). 0, or the exit code after an error.
+ */
+static int infer_audio(cli_args *a, const char *path)
+{
+    /* TODO(audio-data): call lib/data/audio.c's WAV reader and resampler here (the Speechcommand dataset's code,
+     * written by another worker), with the config's val_dataloader.dataset sampling_rate / segment_length, then
+     * sscma_predict(q, window [1, L] f32) and print the classes as infer_sensor does. Until it lands: */
+    return cli_error(a, 1, "%s: reading WAV files needs the Speechcommand dataset's audio reader, which this build "
+                     "does not have yet", path);
+}
+
 /*
  * The windows of sensor file `path`, cut by the config's validation SensorDataset (window_size, stride, frequency,
  * mean / std, flatten), each run through sscma_predict: prints "<file> window <k> (rows <from>..):" and the top
@@ -164,7 +184,20 @@ int cli_infer(cli_args *a)
     cli_grid g;
     cli_grid_init(&g, a->n_positional - first_image, classes, false);
     json_t *all = json_array();
+    const bool audio_model = strcmp(family, "Audio_classify") == 0;
     for (int i = first_image; i < a->n_positional; i++) {
+        if (audio_model || audio_file(a->positional[i])) { /* a keyword spotter takes WAV files, only they */
+            rc = !audio_model ? cli_error(a, 2, "%s: a WAV file, but the model's family is %s, not Audio_classify",
+                                          a->positional[i], family[0] ? family : "not named")
+                 : !audio_file(a->positional[i])
+                     ? cli_error(a, 2, "%s: an Audio_classify model takes WAV files (CSV and JSON recordings are for "
+                                 "sensor models)", a->positional[i])
+                     : infer_audio(a, a->positional[i]);
+            json_decref(all);
+            json_decref(classes);
+            cli_grid_free(&g);
+            goto done;
+        }
         if (sensor_file(a->positional[i])) {
             if (a->draw != NULL) {
                 rc = cli_error(a, 2, "--draw draws images; %s is a sensor file", a->positional[i]);

@@ -387,7 +387,8 @@ class QModel(_Handle):
                 capacity: int = 256, task: Optional[str] = None,
                 iou_threshold: Optional[float] = None) -> List[Dict[str, Any]]:
         """Runs one uint8 image [H, W, C] as the device does (sscma_predict, sscma_predict_task); for a model of
-        sensor windows (family AccelerometerClassifier), one window of floats [axes, window_size].
+        sensor windows (family AccelerometerClassifier), one window of floats [axes, window_size]; for a keyword
+        spotter (Audio_classify), one clip of floats [1, segment_length].
 
         Args:
             image: uint8 pixels, [H, W, C] or [H, W]; or a float window [axes, window_size] (each axis's values in a
@@ -404,7 +405,8 @@ class QModel(_Handle):
             {"point", "x", "y"} for PFLD.
         """
         arr = np.asarray(image)
-        window = arr.ndim == 2 and arr.dtype.kind == "f" and self._family() == "AccelerometerClassifier"
+        window = arr.ndim == 2 and arr.dtype.kind == "f" and self._family() in ("AccelerometerClassifier",
+                                                                                 "Audio_classify")
         pixels = np.ascontiguousarray(arr, dtype=np.float32 if window else np.uint8)
         if pixels.ndim == 2 and not window:
             pixels = pixels[:, :, None]
