@@ -143,6 +143,17 @@ SSCMA_API sscma_status sscma_loader_start_epoch(sscma_loader *loader, int64_t ep
 SSCMA_API sscma_status sscma_loader_next(sscma_loader *loader, sscma_tensor *images, sscma_tensor *labels,
                                          int64_t *count);
 
+/*
+ * Reads one audio file (any WAV libsndfile decodes: PCM 8/16/24/32 bits, float, any channels and rate) as a
+ * Speechcommand dataset reads a validation clip: channels averaged to mono, resampled to `sampling_rate` Hz, raised
+ * 0.5 dB and clamped when `lower_volume` is nonzero (SSCMA's), divided by its peak (a silent clip stays zeros), centre-cropped or
+ * zero-padded behind to `segment_length` samples. *out receives a new f32 tensor [1, segment_length], the window
+ * sscma_predict takes for an Audio_classify model. Errors: NULL arguments, a rate or length below 1
+ * (SSCMA_ERR_INVALID_ARGUMENT), SSCMA_ERR_IO (a missing file), SSCMA_ERR_FORMAT (not audio: the message names the file).
+ */
+SSCMA_API sscma_status sscma_audio_clip_read(sscma_context *ctx, const char *path, int64_t sampling_rate,
+                                             int64_t segment_length, int32_t lower_volume, sscma_tensor **out);
+
 SSCMA_END_DECLS
 
 #endif /* SSCMA_DATA_H */

@@ -593,6 +593,33 @@ sscma_status sscma_audio_file_window(const sscma_context *ctx, const char *path,
     return SSCMA_OK;
 }
 
+sscma_status sscma_audio_clip_read(sscma_context *ctx, const char *path, int64_t sampling_rate,
+                                   int64_t segment_length, int32_t lower_volume, sscma_tensor **out)
+{
+    SSCMA_REQUIRE_NONNULL(ctx);
+    SSCMA_REQUIRE_NONNULL(path);
+    SSCMA_REQUIRE_NONNULL(out);
+    *out = NULL;
+    if (sampling_rate < 1 || segment_length < 1 || sampling_rate > 1000000 || segment_length > ((int64_t)1 << 28))
+        return SSCMA_FAIL(SSCMA_ERR_INVALID_ARGUMENT, "sampling_rate %lld and segment_length %lld must be 1..1000000 "
+                          "and 1..2^28", (long long)sampling_rate, (long long)segment_length);
+    struct stat sb;
+    if (stat(path, &sb) != 0) /* missing or unreadable: an I/O error, not a malformed file */
+        return SSCMA_FAIL(SSCMA_ERR_IO, "%s: %s", path, strerror(errno));
+    sscma_tensor *t = NULL;
+    const int64_t dims[2] = {1, segment_length};
+    sscma_status st = sscma_tensor_create(ctx, SSCMA_DTYPE_F32, 2, dims, &t);
+    void *data = NULL;
+    if (st == SSCMA_OK && (st = sscma_tensor_data(t, &data)) == SSCMA_OK)
+        st = sscma_audio_file_window(ctx, path, sampling_rate, segment_length, lower_volume != 0, data);
+    if (st != SSCMA_OK) {
+        sscma_tensor_destroy(t);
+        return st;
+    }
+    *out = t;
+    return SSCMA_OK;
+}
+
 sscma_status sscma_audio_window(const sscma_dataset *ds, int64_t index, bool random, uint64_t seed, float *out,
                                 int32_t *label)
 {

@@ -92,6 +92,58 @@ static void write_word(const char *path, int64_t n, double amp)
 
 /* ---- reading ---- */
 
+/*
+ * The public sscma_audio_clip_read: a 16-bit 8 kHz clip of 6000 samples with peak 0.5 becomes [1, 8192], peak-normalised
+ * (lower_volume off: the peak is exactly 1), the samples in place and zero behind; 10,000 samples are centre-cropped to
+ * 8192 (from 904); lower_volume leaves the peak at 1 (clamped, then divided by it). Bad arguments and files fail.
+ */
+static void clip_read_as_a_validation_clip(void)
+{
+    char path[256], missing[256];
+    snprintf(path, sizeof path, "%s/clip.wav", tmpdir);
+    snprintf(missing, sizeof missing, "%s/none.wav", tmpdir);
+    write_word(path, 6000, 0.5);
+    sscma_tensor *t = NULL;
+    CHECK_OK(sscma_audio_clip_read(ctx, path, 8000, 8192, 0, &t));
+    int64_t d0 = 0, d1 = 0;
+    void *data = NULL;
+    CHECK_OK(sscma_tensor_dim(t, 0, &d0));
+    CHECK_OK(sscma_tensor_dim(t, 1, &d1));
+    CHECK(d0 == 1 && d1 == 8192);
+    CHECK_OK(sscma_tensor_data(t, &data));
+    const float *x = data;
+    float peak = 0.0f;
+    int64_t at = -1;
+    for (int64_t i = 0; x != NULL && i < 8192; i++)
+        if (fabsf(x[i]) > peak)
+            peak = fabsf(x[i]), at = i;
+    CHECK_NEAR(peak, 1.0, 1e-6);
+    double qpeak = 0.0; /* the written 16-bit values over their peak */
+    for (int64_t i = 0; i < 6000; i++)
+        qpeak = fmax(qpeak, fabs((double)llround(0.5 * sin(2.0 * 3.14159265358979 * 300.0 * (double)i / 8000.0) *
+                                                  32768.0)));
+    for (int64_t i = 0; x != NULL && i < 6000; i++)
+        CHECK_NEAR(x[i], (double)llround(0.5 * sin(2.0 * 3.14159265358979 * 300.0 * (double)i / 8000.0) * 32768.0) /
+                             qpeak, 1e-6);
+    CHECK(at >= 0 && at < 6000);
+    for (int64_t i = 6000; x != NULL && i < 8192; i++)
+        CHECK(x[i] == 0.0f);
+    sscma_tensor_destroy(t);
+    write_word(path, 10000, 0.5);
+    float *whole = malloc(10000 * sizeof *whole);
+    CHECK_OK(sscma_audio_clip_read(ctx, path, 8000, 8192, 1, &t));
+    CHECK_OK(sscma_audio_file_window(ctx, path, 8000, 8192, true, whole));
+    CHECK_OK(sscma_tensor_data(t, &data));
+    CHECK(data != NULL && memcmp(data, whole, 8192 * sizeof *whole) == 0);
+    sscma_tensor_destroy(t);
+    free(whole);
+    CHECK_FAILS(sscma_audio_clip_read(ctx, NULL, 8000, 8192, 0, &t), SSCMA_ERR_INVALID_ARGUMENT, "'path' is NULL");
+    CHECK_FAILS(sscma_audio_clip_read(ctx, path, 0, 8192, 0, &t), SSCMA_ERR_INVALID_ARGUMENT,
+                "sampling_rate 0 and segment_length 8192 must be");
+    CHECK_FAILS(sscma_audio_clip_read(ctx, missing, 8000, 8192, 0, &t), SSCMA_ERR_IO, "none.wav");
+    CHECK(t == NULL);
+}
+
 static void wav_widths_float_stereo(void)
 {
     /* values exactly representable in 8 bits, so every width reads them back exactly */
@@ -805,6 +857,7 @@ int main(int argc, char **argv)
 {
     static const test_case cases[] = {
         TEST_CASE(wav_widths_float_stereo),
+        TEST_CASE(clip_read_as_a_validation_clip),
         TEST_CASE(resampling_keeps_length_and_pitch),
         TEST_CASE(splits_from_the_lists),
         TEST_CASE(clips_shaped_as_sscma),

@@ -29,17 +29,54 @@ static bool audio_file(const char *path)
 }
 
 /*
- * A WAV file through an Audio_classify model: the clip read and resampled to the config's sampling_rate and
- * segment_length as the Speechcommand dataset reads its clips, then sscma_predict on the f32 [1, L] window (top-k
- * classes with softmax scores, as for sensor windows). 0, or the exit code after an error.
+ * A WAV file through an Audio_classify model: the clip read as the config's validation Speechcommand dataset reads
+ * its clips (sampling_rate, segment_length, lower_volume; a .tflite: 8 kHz, the model's input length and
+ * lower_volume, SSCMA's recipe's), then sscma_predict on the f32 [1, L] window: prints "<file>:" and the top classes
+ * with softmax scores, and appends {"file", "classes"} to `all`. 0, or the exit code after an error.
  */
-static int infer_audio(cli_args *a, const char *path)
+static int infer_audio(cli_args *a, sscma_config *cfg, sscma_context *ctx, sscma_qmodel *q, const char *path,
+                       const sscma_predict_options *po, json_t *classes, json_t *all)
 {
-    /* TODO(audio-data): call lib/data/audio.c's WAV reader and resampler here (the Speechcommand dataset's code,
-     * written by another worker), with the config's val_dataloader.dataset sampling_rate / segment_length, then
-     * sscma_predict(q, window [1, L] f32) and print the classes as infer_sensor does. Until it lands: */
-    return cli_error(a, 1, "%s: reading WAV files needs the Speechcommand dataset's audio reader, which this build "
-                     "does not have yet", path);
+    int64_t rate = 8000, length = 0;
+    bool lower_volume = true;
+    const char *text = NULL;
+    if (cfg != NULL) {
+        if (sscma_config_get(cfg, "val_dataloader.dataset.sampling_rate", &text) == SSCMA_OK)
+            rate = atoll(text);
+        if (sscma_config_get(cfg, "val_dataloader.dataset.segment_length", &text) == SSCMA_OK)
+            length = atoll(text);
+        if (sscma_config_get(cfg, "val_dataloader.dataset.lower_volume", &text) == SSCMA_OK)
+            lower_volume = strcmp(text, "true") == 0;
+        sscma_clear_error();
+    }
+    if (length <= 0) { /* the model's input [1, 1, L, 1] */
+        sscma_tensor *in = NULL;
+        if (sscma_qmodel_input(q, 0, &in) != SSCMA_OK || sscma_tensor_dim(in, 2, &length) != SSCMA_OK)
+            return cli_fail(a, "cannot read the model's input length");
+    }
+    sscma_tensor *clip = NULL;
+    sscma_prediction r[MAX_RESULTS];
+    int32_t n = 0;
+    if (sscma_audio_clip_read(ctx, path, rate, length, lower_volume ? 1 : 0, &clip) != SSCMA_OK ||
+        sscma_predict(q, clip, po, r, MAX_RESULTS, &n) != SSCMA_OK) {
+        sscma_tensor_destroy(clip);
+        return cli_fail(a, path);
+    }
+    sscma_tensor_destroy(clip);
+    if (n > MAX_RESULTS)
+        n = MAX_RESULTS;
+    json_t *items = json_array();
+    if (!a->json)
+        printf("%s:%s\n", path, n == 0 ? " nothing found" : "");
+    for (int32_t i = 0; i < n; i++) {
+        const char *name = json_string_value(json_array_get(classes, (size_t)r[i].class_id));
+        json_array_append_new(items, json_pack("{s:i, s:s, s:f}", "class", (int)r[i].class_id, "name",
+                                               name ? name : "", "score", (double)r[i].score));
+        if (!a->json)
+            printf("  %s (%d) %.4f\n", name ? name : "?", (int)r[i].class_id, (double)r[i].score);
+    }
+    json_array_append_new(all, json_pack("{s:s, s:o}", "file", path, "classes", items));
+    return 0;
 }
 
 /*
@@ -192,7 +229,12 @@ int cli_infer(cli_args *a)
                  : !audio_file(a->positional[i])
                      ? cli_error(a, 2, "%s: an Audio_classify model takes WAV files (CSV and JSON recordings are for "
                                  "sensor models)", a->positional[i])
-                     : infer_audio(a, a->positional[i]);
+                 : a->draw != NULL ? cli_error(a, 2, "--draw draws images; %s is a sound", a->positional[i])
+                                   : infer_audio(a, cfg, ctx, q, a->positional[i], &po, classes, all);
+            if (rc == 0) {
+                task = "cls";
+                continue;
+            }
             json_decref(all);
             json_decref(classes);
             cli_grid_free(&g);

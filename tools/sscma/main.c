@@ -55,8 +55,9 @@ static const cli_command commands[] = {
      "(PFLD is never guessed), --classes names the classes when the file does not. A model of sensor windows\n"
      "(AccelerometerClassifier) takes CSV or Edge Impulse JSON recordings instead of images, with CONFIG\n"
      "CHECKPOINT: each is cut into windows as the config's validation SensorDataset cuts them, and each window's\n"
-     "top classes are printed. A keyword spotter (Audio_classify) takes WAV files, and only them (reading them\n"
-     "comes with the Speechcommand dataset).",
+     "top classes are printed. A keyword spotter (Audio_classify) takes WAV files, and only them: each is read\n"
+     "as the config's validation Speechcommand dataset reads its clips (a .tflite: 8 kHz, its input length) and\n"
+     "its top classes are printed.",
      2, CLI_MAX_POSITIONAL},
     {"info", cli_info, "info (CONFIG [--cfg-options K=V ...] | MODEL.tflite) [--json]",
      "Prints the model's parameters, MACs, input and output shapes, int8 weight size and activation memory,\n"
