@@ -572,8 +572,19 @@ fails "LODA: SSCMA's Accuracy evaluator is refused before the fit" 1 'val_evalua
     "$SSCMA" train "$LODA" --work-dir lodabad --quiet "${A[@]}" 'val_evaluator={"type": "mmcls.Accuracy", "topk": 1}'
 fails "LODA: a checkpoint of another family is refused" 1 "a checkpoint of AccelerometerClassifier, not of a LODA" \
     "$SSCMA" eval "$LODA" accwd/last.ckpt "${A[@]}"
-fails "LODA: infer points to eval (no graph model for sscma_predict)" 2 "LODA has no graph model" \
-    "$SSCMA" infer "$LODA" lodawd/last.ckpt updown.csv "${A[@]}"
+# infer with the LODA checkpoint (sscma_runner_anomaly_score): a motion's windows are anomalies, an idle take's not
+"$SSCMA" infer "$LODA" lodawd/last.ckpt updown.csv accel/testing/idle.000.json --json "${A[@]}" >lodainfer.json \
+    2>/dev/null
+ok "infer LODA --json: per window a score and score > threshold_ as the decision; updown flagged, idle not" json \
+    lodainfer.json "d['family'] == 'LODA' and d['task'] == 'anomaly' and all(r['anomaly'] == (r['score'] > \
+    r['threshold']) for r in d['results']) and (lambda u, i: len(u) >= 5 and len(i) >= 5 and sum(u) >= 0.9 * len(u) \
+    and sum(i) <= 0.2 * len(i))([r['anomaly'] for r in d['results'] if r['file'] == 'updown.csv'], \
+    [r['anomaly'] for r in d['results'] if r['file'].endswith('idle.000.json')])"
+ok "infer LODA prints a score and a decision per window" sh -c '"$0" infer "$1" lodawd/last.ckpt updown.csv \
+    --cfg-options data_root=accel | grep -cE "$2" | grep -qv "^0$"' "$SSCMA" "$LODA" \
+    "^updown.csv window [0-9]+ \(rows from [0-9]+\): score [0-9.]+ \(threshold [0-9.]+\): (anomaly|normal)$"
+fails "LODA: infer takes sensor files only" 2 "x.png: LODA scores sensor windows" \
+    "$SSCMA" infer "$LODA" lodawd/last.ckpt x.png "${A[@]}"
 fails "export needs --format" 2 "--format" "$SSCMA" export "$FOMO" wd/last.ckpt
 fails "--verify of ONNX is refused" 2 "onnxruntime" "$SSCMA" export "$FOMO" wd/last.ckpt --format onnx --verify
 fails "an unknown option" 2 "unknown option '--bogus'" "$SSCMA" train "$FOMO" --bogus
