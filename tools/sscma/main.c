@@ -55,7 +55,8 @@ static const cli_command commands[] = {
      "(PFLD is never guessed), --classes names the classes when the file does not. A model of sensor windows\n"
      "(AccelerometerClassifier) takes CSV or Edge Impulse JSON recordings instead of images, with CONFIG\n"
      "CHECKPOINT: each is cut into windows as the config's validation SensorDataset cuts them, and each window's\n"
-     "top classes are printed.",
+     "top classes are printed. A LODA config with its checkpoint prints each window's anomaly score and\n"
+     "decision (score > threshold_) instead.",
      2, CLI_MAX_POSITIONAL},
     {"info", cli_info, "info (CONFIG [--cfg-options K=V ...] | MODEL.tflite) [--json]",
      "Prints the model's parameters, MACs, input and output shapes, int8 weight size and activation memory,\n"
