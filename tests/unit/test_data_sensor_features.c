@@ -504,25 +504,20 @@ static void compose_round_trip(void)
     CHECK_FAILS(sscma_compose_detection(src, cfg), SSCMA_ERR_CONFIG,
                 "compose: classes[0]: expected a class index of the source 0..2, got 3");
     sscma_dataset_destroy(src);
-    /* feature images are not recordings */
-    snprintf(cfg, sizeof cfg, "{\"type\": \"SensorDataset\", \"data_root\": \"%s\", \"data_prefix\": \"training\", "
-             "\"window_size\": 40, \"features\": {\"type\": \"CwtMtf\", \"mean\": 0, \"std\": 1}}", root);
-    src = NULL;
-    CHECK_OK(sscma_dataset_open(ctx, cfg, &src));
-    snprintf(cfg, sizeof cfg, "{\"out_dir\": \"%s\"}", out);
-    if (src != NULL)
-        CHECK_FAILS(sscma_compose_detection(src, cfg), SSCMA_ERR_UNSUPPORTED,
-                    "compose: the source SensorDataset gives feature images");
-    sscma_dataset_destroy(src);
-    snprintf(cfg, sizeof cfg, "{\"type\": \"SensorDataset\", \"data_root\": \"%s\", \"data_prefix\": \"training\", "
-             "\"window_size\": 7, \"features\": {\"type\": \"Spectrum\"}}", root);
-    src = NULL;
-    CHECK_OK(sscma_dataset_open(ctx, cfg, &src));
-    snprintf(cfg, sizeof cfg, "{\"out_dir\": \"%s\"}", out);
-    if (src != NULL)
-        CHECK_FAILS(sscma_compose_detection(src, cfg), SSCMA_ERR_UNSUPPORTED,
-                    "compose: the source SensorDataset gives feature images");
-    sscma_dataset_destroy(src);
+    /* features (images or spectra) are not recordings */
+    static const char *const featured[2] = {"\"window_size\": 40, \"features\": {\"type\": \"CwtMtf\", \"mean\": 0, "
+                                            "\"std\": 1}", "\"window_size\": 7, \"features\": {\"type\": \"Spectrum\"}"};
+    for (int k = 0; k < 2; k++) {
+        snprintf(cfg, sizeof cfg, "{\"type\": \"SensorDataset\", \"data_root\": \"%s\", \"data_prefix\": "
+                 "\"training\", %s}", root, featured[k]);
+        src = NULL;
+        CHECK_OK(sscma_dataset_open(ctx, cfg, &src));
+        snprintf(cfg, sizeof cfg, "{\"out_dir\": \"%s\"}", out);
+        if (src != NULL)
+            CHECK_FAILS(sscma_compose_detection(src, cfg), SSCMA_ERR_UNSUPPORTED,
+                        "compose: the source SensorDataset gives feature images");
+        sscma_dataset_destroy(src);
+    }
     sscma_dataset_destroy(back);
     sscma_dataset_destroy(test);
     free(sw), free(bw), free(sn), free(bn);
