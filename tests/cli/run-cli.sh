@@ -599,6 +599,9 @@ ok "infer LODA prints a score and a decision per window" sh -c '"$0" infer "$1" 
     "^updown.csv window [0-9]+ \(rows from [0-9]+\): score [0-9.]+ \(threshold [0-9.]+\): (anomaly|normal)$"
 fails "LODA: infer takes sensor files only" 2 "x.png: LODA scores sensor windows" \
     "$SSCMA" infer "$LODA" lodawd/last.ckpt x.png "${A[@]}"
+fails "LODA: infer with a detector of other windows (raw 30 x 3, the config's spectra 54) names both sizes" 1 \
+    "updown.csv: runner: LODA: the window has 54 f32 values, the detector takes 90 f32" \
+    "$SSCMA" infer "$SRC/configs/anomaly/loda_accel_heldout.json" lodawd/last.ckpt updown.csv "${A[@]}"
 fails "export needs --format" 2 "--format" "$SSCMA" export "$FOMO" wd/last.ckpt
 fails "--verify of ONNX is refused" 2 "onnxruntime" "$SSCMA" export "$FOMO" wd/last.ckpt --format onnx --verify
 fails "an unknown option" 2 "unknown option '--bogus'" "$SSCMA" train "$FOMO" --bogus
