@@ -97,6 +97,18 @@ SSCMA_API sscma_status sscma_runner_evaluate(sscma_runner *runner, const char *s
  */
 SSCMA_API sscma_status sscma_runner_set_meta(sscma_runner *runner, sscma_qmodel *qmodel);
 
+/*
+ * Scores one window with the runner's anomaly detector (model type LODA, fitted by the trainer or loaded from
+ * "load_from"): `window` is an f32 tensor of the detector's number of features, in the order of a sample of the
+ * config's SensorDataset (sscma_sample_image: channel-major, after its "features"). Stores the score (LODA: the
+ * mean negative log density over the projections; higher is more anomalous) in *score, whether it is an anomaly
+ * (score > threshold_) in *abnormal and threshold_ in *threshold; abnormal and threshold may be NULL.
+ * Errors: SSCMA_ERR_INVALID_ARGUMENT (a NULL runner, window or score), SSCMA_ERR_UNSUPPORTED (the model is no
+ * anomaly detector), SSCMA_ERR_STATE (not fitted, no checkpoint), SSCMA_ERR_SHAPE (not f32, or another size).
+ */
+SSCMA_API sscma_status sscma_runner_anomaly_score(sscma_runner *runner, const sscma_tensor *window, double *score,
+                                                  int32_t *abnormal, double *threshold);
+
 SSCMA_END_DECLS
 
 #endif /* SSCMA_RUNNER_H */

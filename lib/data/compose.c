@@ -534,7 +534,7 @@ static sscma_status compose_windows(const sscma_dataset *src, json_t *cfg)
     if (strcmp(src->type, "SensorDataset") != 0)
         return sscma_fail(SSCMA_ERR_UNSUPPORTED, WHERE, "composing a %s is not supported (sensor windows are: a "
                           "SensorDataset)", src->type);
-    if (src->window_h > 0)
+    if (src->window_features)
         return sscma_fail(SSCMA_ERR_UNSUPPORTED, WHERE, "the source SensorDataset gives feature images (its "
                           "\"features\"): compose from the dataset without them, which gives the recordings' rows");
     if (src->n_classes < 1)

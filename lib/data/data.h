@@ -50,6 +50,7 @@ struct sscma_dataset {
      * "features" option); the loader gives [N, window_h, window_len / window_h, C]. window_interval_ms: the rows'
      * interval (what compose writes), 0 if unknown. */
     int64_t window_h;
+    bool window_features; /* "features": the windows are no longer the recordings' rows (compose refuses them) */
     double window_interval_ms;
     struct sscma_audio_set *audio; /* Speechcommand (data/audio.h): windows decoded from paths when read */
     char *report; /* the last check's report */

@@ -27,7 +27,10 @@
  * With "features" (sensor_features.c: SSCMA's CWT + MTF images) the values are quantised and standardised instead
  * of the per-axis mean/std, and after cutting each window becomes 2 * axes images of size x size (stored the same
  * way, channel-major); the loader gives [N, size, size, 2 * axes]. Without features.mean/std a first pass over the
- * stats_prefix split's recordings (feature_stats) computes them.
+ * stats_prefix split's recordings (feature_stats) computes them. With "features": {"type": "Spectrum"} (a libsscma
+ * extension) the rows are normalised as without features, and after cutting each window becomes, per axis, its
+ * n / 2 + 1 DFT magnitudes (+ mean and std): axes channels of that length, which the loader gives like raw windows
+ * ([N, 1, 1, axes * F] flat, else [N, 1, F, axes]).
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -452,7 +455,7 @@ static sscma_status add_sample(builder *b, const char *path, int32_t label)
         b->stats_mean += delta * (double)n / total;
         b->stats_n += n;
     } else if (st == SSCMA_OK && !bad) {
-        if (b->features != NULL)
+        if (b->features != NULL && !b->features->spectrum)
             for (int64_t i = 0; i < s.n * s.axes; i++)
                 s.rows[i] = sscma_sensor_features_scale(b->features, s.rows[i]);
         else if (b->cfg->n_mean > 0 || b->cfg->n_std > 0)
@@ -557,10 +560,13 @@ static sscma_status feature_stats(sscma_dataset *ds, const sensor_cfg *c, const 
     return SSCMA_OK;
 }
 
-/* Replaces the builder's windows (axes x window_size) by their feature images (2 axes x size x size). */
+/* Replaces the builder's windows (axes x window_size) by their features (sscma_sensor_features_shape's). */
 static sscma_status build_features(builder *b, const sensor_features_cfg *f)
 {
-    const int64_t W = b->cfg->window_size, A = b->axes, out = 2 * A * f->size * f->size;
+    const int64_t W = b->cfg->window_size, A = b->axes;
+    int64_t channels = 0, per = 0;
+    sscma_sensor_features_shape(f, W, A, &channels, &per);
+    const int64_t out = channels * per;
     if ((double)b->count * (double)out * sizeof(float) > MAX_WINDOW_BYTES)
         return sscma_fail(SSCMA_ERR_UNSUPPORTED, TYPE, "%lld feature images of %lld values would take over 1 GiB: "
                           "raise the stride", (long long)b->count, (long long)out);
@@ -593,9 +599,10 @@ sscma_status sscma_sensor_open(sscma_dataset *ds, json_t *config)
         return sscma_schema_fail(TYPE, NULL, "ann_file", "is empty; expected Edge Impulse's info.labels");
     sensor_features_cfg features;
     const bool featured = c.features != NULL && !json_is_null(c.features);
-    if (featured) {
-        if ((st = sscma_sensor_features_read(c.features, TYPE, &features)) != SSCMA_OK)
-            return st;
+    if (featured && (st = sscma_sensor_features_read(c.features, TYPE, &features)) != SSCMA_OK)
+        return st;
+    const bool images = featured && !features.spectrum; /* CwtMtf */
+    if (images) {
         if (json_is_true(json_object_get(config, "flatten")))
             return sscma_schema_fail(TYPE, NULL, "flatten", "is true, but features give size x size x channels "
                                      "images: leave flatten out (or false)");
@@ -619,7 +626,7 @@ sscma_status sscma_sensor_open(sscma_dataset *ds, json_t *config)
     json_t *files = json_object_get(index, "files");
     /* ann_file naming one sample (a CSV, or a data acquisition JSON): its windows, without a class (sscma infer) */
     const bool single = is_csv(path) || (files == NULL && json_object_get(index, "payload") != NULL);
-    if (featured && isnan(features.mean)) /* the recording alone, or the training split of the same index */
+    if (images && isnan(features.mean)) /* the recording alone, or the training split of the same index */
         st = feature_stats(ds, &c, single ? path : NULL, &features);
     if (st != SSCMA_OK) {
         /* the statistics' error */
@@ -678,10 +685,14 @@ sscma_status sscma_sensor_open(sscma_dataset *ds, json_t *config)
     ds->size = b.count;
     ds->windows = b.windows;
     ds->labels = b.labels;
-    ds->window_len = featured ? features.size * features.size : c.window_size;
-    ds->window_channels = featured ? 2 * b.axes : b.axes;
-    ds->window_flat = featured ? false : c.flatten;
-    ds->window_h = featured ? features.size : 0;
+    int64_t channels = b.axes, len = c.window_size;
+    if (featured)
+        sscma_sensor_features_shape(&features, c.window_size, b.axes, &channels, &len);
+    ds->window_len = len;
+    ds->window_channels = channels;
+    ds->window_flat = images ? false : c.flatten;
+    ds->window_h = images ? features.size : 0;
+    ds->window_features = featured;
     ds->window_interval_ms = b.interval > 0.0 ? b.interval : b.first_interval;
     ds->n_classes = (int32_t)names.count;
     ds->class_names = names.items; /* the list's block becomes the dataset's */

@@ -11,6 +11,10 @@
  * float32 series); for scale s it takes int_psi[j], j = floor(k / (s * step)) for k = 0..16 s (those below
  * 2^precision), reversed; convolves (full); differentiates; multiplies by -sqrt(s) and keeps the centred len values.
  * Sums run in double here (pywt sums float32 products in float32).
+ *
+ * "Spectrum" (libsscma's): numpy.fft.rfft's magnitudes, computed in double by the radix-2 FFT of fft.c when the
+ * window's length is a power of two, else by a direct DFT over a table of cos / sin(2 pi j / n) (62 steps: 62 x 32
+ * products per axis, nothing to gain from a mixed-radix FFT).
  */
 #include "data/sensor_features.h"
 
@@ -18,6 +22,7 @@
 #include <string.h>
 
 #include "core/schema.h"
+#include "data/fft.h"
 
 #define PI 3.14159265358979323846
 #define MAX_SCALES 256
@@ -36,8 +41,27 @@ static const sscma_field feature_fields[] = {
     SSCMA_FIELD_RANGE(sensor_features_cfg, mean, NAN, -INFINITY, INFINITY),
     SSCMA_FIELD_RANGE(sensor_features_cfg, std, NAN, 1e-12, INFINITY),
     SSCMA_FIELD_STRING(sensor_features_cfg, stats_prefix, "training"),
+    SSCMA_FIELD(sensor_features_cfg, log, true),
+    SSCMA_FIELD(sensor_features_cfg, demean, true),
+    SSCMA_FIELD(sensor_features_cfg, hann, true),
+    SSCMA_FIELD(sensor_features_cfg, moments, true),
     SSCMA_FIELD_END,
 };
+
+/* The keys only one type reads: given to the other, an error rather than a silent no-op. */
+static const char *const cwt_only_keys[] = {"scales", "size", "mtf_bins", "fir_taps", "cwt_precision", "cutoff",
+                                            "sample_rate", "quantize", "mean", "std", "stats_prefix"};
+static const char *const spectrum_only_keys[] = {"log", "demean", "hann", "moments"};
+
+static sscma_status foreign_keys(json_t *node, const char *where, const char *type, const char *const *keys,
+                                 size_t count)
+{
+    for (size_t i = 0; i < count; i++)
+        if (json_object_get(node, keys[i]) != NULL)
+            return sscma_schema_fail(where, "features", keys[i], "is not read by type \"%s\" (a key of the other "
+                                     "type, \"%s\")", type, strcmp(type, "Spectrum") == 0 ? "CwtMtf" : "Spectrum");
+    return SSCMA_OK;
+}
 
 sscma_status sscma_sensor_features_read(json_t *node, const char *where, sensor_features_cfg *out)
 {
@@ -47,9 +71,20 @@ sscma_status sscma_sensor_features_read(json_t *node, const char *where, sensor_
     sscma_status st = sscma_schema_read(feature_fields, node, where, "features", &c);
     if (st != SSCMA_OK)
         return st;
-    if (c.type == NULL || strcmp(c.type, "CwtMtf") != 0)
-        return sscma_schema_expected(where, "features", "type", "\"CwtMtf\" (SSCMA's CWT + MTF accelerometer images)",
-                                     json_object_get(node, "type"));
+    if (c.type == NULL || (strcmp(c.type, "CwtMtf") != 0 && strcmp(c.type, "Spectrum") != 0))
+        return sscma_schema_expected(where, "features", "type", "\"CwtMtf\" (SSCMA's CWT + MTF accelerometer images) "
+                                     "or \"Spectrum\" (per-axis DFT magnitudes)", json_object_get(node, "type"));
+    c.spectrum = strcmp(c.type, "Spectrum") == 0;
+    if (c.spectrum) {
+        if ((st = foreign_keys(node, where, "Spectrum", cwt_only_keys, sizeof cwt_only_keys / sizeof *cwt_only_keys))
+            != SSCMA_OK)
+            return st;
+        *out = c;
+        return SSCMA_OK;
+    }
+    if ((st = foreign_keys(node, where, "CwtMtf", spectrum_only_keys,
+                           sizeof spectrum_only_keys / sizeof *spectrum_only_keys)) != SSCMA_OK)
+        return st;
     if (c.n_scales == 0)
         c.scales[0] = 10, c.scales[1] = 25; /* upstream: np.arange(10, 10 + 16) */
     else if (c.n_scales != 2 || c.scales[1] < c.scales[0] || c.scales[1] - c.scales[0] >= MAX_SCALES)
@@ -74,9 +109,19 @@ float sscma_sensor_features_scale(const sensor_features_cfg *cfg, float v)
     return (v - (float)cfg->mean) / (float)cfg->std;
 }
 
+void sscma_sensor_features_shape(const sensor_features_cfg *cfg, int64_t len, int64_t axes, int64_t *channels,
+                                 int64_t *len_out)
+{
+    if (cfg->spectrum)
+        *channels = axes, *len_out = len / 2 + 1 + (cfg->moments ? 2 : 0);
+    else
+        *channels = 2 * axes, *len_out = cfg->size * cfg->size;
+}
+
 struct sensor_features_plan {
     sensor_features_cfg cfg;
     int64_t len, n_scales;
+    double *cos_table, *sin_table, *hann; /* Spectrum: cos / sin(2 pi j / len), numpy.hanning(len) */
     int64_t filter_start[MAX_SCALES + 1]; /* scale k's reversed int_psi: filters[filter_start[k] ..] */
     double *filters;
     double *fir; /* fir_taps */
@@ -87,9 +132,38 @@ static double sinc(double x)
     return x == 0.0 ? 1.0 : sin(PI * x) / (PI * x);
 }
 
+static sscma_status spectrum_plan(const sscma_context *ctx, const sensor_features_cfg *cfg, int64_t len,
+                                   sensor_features_plan **out)
+{
+    const bool radix2 = sscma_fft_size_ok(len);
+    if (!radix2 && (double)len * (double)(len / 2 + 1) > 4e9)
+        return sscma_fail(SSCMA_ERR_CONFIG, "SensorDataset", "features: the direct DFT of a window of %lld steps would "
+                          "take %.3g multiply-adds per axis (at most 4e9): lower window_size, or make it a power of two "
+                          "(radix-2 FFT)", (long long)len, (double)len * (double)(len / 2 + 1));
+    sensor_features_plan *p = sscma_calloc(ctx, 1, sizeof *p);
+    if (p != NULL) {
+        p->hann = sscma_malloc(ctx, (size_t)len * sizeof *p->hann);
+        p->cos_table = radix2 ? NULL : sscma_malloc(ctx, (size_t)len * sizeof *p->cos_table);
+        p->sin_table = radix2 ? NULL : sscma_malloc(ctx, (size_t)len * sizeof *p->sin_table);
+    }
+    if (p == NULL || p->hann == NULL || (!radix2 && (p->cos_table == NULL || p->sin_table == NULL))) {
+        sscma_sensor_features_plan_free(ctx, p);
+        return sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, "SensorDataset", "cannot allocate the feature plan");
+    }
+    p->cfg = *cfg, p->len = len;
+    for (int64_t t = 0; t < len; t++) /* numpy.hanning: 0.5 - 0.5 cos(2 pi t / (n - 1)); one step: 1 */
+        p->hann[t] = len == 1 ? 1.0 : 0.5 - 0.5 * cos(2.0 * PI * (double)t / (double)(len - 1));
+    for (int64_t j = 0; !radix2 && j < len; j++)
+        p->cos_table[j] = cos(2.0 * PI * (double)j / (double)len), p->sin_table[j] = sin(2.0 * PI * (double)j / (double)len);
+    *out = p;
+    return SSCMA_OK;
+}
+
 sscma_status sscma_sensor_features_plan(const sscma_context *ctx, const sensor_features_cfg *cfg, int64_t len,
                                         sensor_features_plan **out)
 {
+    if (cfg->spectrum)
+        return spectrum_plan(ctx, cfg, len, out);
     const int64_t N = (int64_t)1 << cfg->cwt_precision, S = cfg->scales[1] - cfg->scales[0] + 1;
     /* a wild configuration is an error, not an open that runs for hours: the CWT's products per axis and window */
     const double work = (double)len * (double)S * (16.0 * (cfg->scales[0] + cfg->scales[1]) / 2.0 + 1.0);
@@ -160,6 +234,7 @@ void sscma_sensor_features_plan_free(const sscma_context *ctx, sensor_features_p
         return;
     sscma_mfree(ctx, plan->filters);
     sscma_mfree(ctx, plan->fir);
+    sscma_mfree(ctx, plan->cos_table), sscma_mfree(ctx, plan->sin_table), sscma_mfree(ctx, plan->hann);
     sscma_mfree(ctx, plan);
 }
 
@@ -253,9 +328,53 @@ static void mtf_image(const sensor_features_plan *p, const float *series, double
             out[i * Z + j] = (float)counts[symbols[i] * B + symbols[j]];
 }
 
+/* One axis' Spectrum: |rfft(window)| (log1p of it when log), then mean and std with moments. re, im: len each. */
+static void spectrum_axis(const sensor_features_plan *p, const float *x, double *re, double *im, float *out)
+{
+    const int64_t n = p->len, F = n / 2 + 1;
+    double mean = 0.0, m2 = 0.0;
+    for (int64_t t = 0; t < n; t++)
+        mean += (double)x[t];
+    mean /= (double)n;
+    for (int64_t t = 0; t < n; t++)
+        m2 += ((double)x[t] - mean) * ((double)x[t] - mean);
+    for (int64_t t = 0; t < n; t++)
+        re[t] = ((double)x[t] - (p->cfg.demean ? mean : 0.0)) * (p->cfg.hann ? p->hann[t] : 1.0), im[t] = 0.0;
+    if (p->cos_table == NULL) { /* a power of two */
+        sscma_fft(re, im, n, false);
+    } else { /* X_k = sum_t v_t e^{-2 pi i k t / n}, k = 0..F-1; |X_k| parked in im (re still read), then moved */
+        for (int64_t k = 0; k < F; k++) {
+            double sr = 0.0, si = 0.0;
+            for (int64_t t = 0, j = 0; t < n; t++, j = j + k < n ? j + k : j + k - n) /* j = k t mod n */
+                sr += re[t] * p->cos_table[j], si -= re[t] * p->sin_table[j];
+            im[k] = hypot(sr, si);
+        }
+        for (int64_t k = 0; k < F; k++)
+            re[k] = im[k], im[k] = 0.0;
+    }
+    for (int64_t k = 0; k < F; k++) {
+        const double mag = hypot(re[k], im[k]);
+        out[k] = (float)(p->cfg.log ? log1p(mag) : mag);
+    }
+    if (p->cfg.moments)
+        out[F] = (float)mean, out[F + 1] = (float)sqrt(m2 / (double)n);
+}
+
 sscma_status sscma_sensor_features_window(const sscma_context *ctx, const sensor_features_plan *plan, const float *in,
                                           int32_t axes, float *out)
 {
+    if (plan->cfg.spectrum) {
+        int64_t channels = 0, per = 0;
+        sscma_sensor_features_shape(&plan->cfg, plan->len, axes, &channels, &per);
+        double *re = sscma_malloc(ctx, (size_t)plan->len * sizeof *re), *im = sscma_malloc(ctx, (size_t)plan->len * sizeof *im);
+        sscma_status st = SSCMA_OK;
+        if (re == NULL || im == NULL)
+            st = sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, "SensorDataset", "cannot allocate the feature scratch");
+        for (int32_t a = 0; st == SSCMA_OK && a < axes; a++)
+            spectrum_axis(plan, in + a * plan->len, re, im, out + a * per);
+        sscma_mfree(ctx, re), sscma_mfree(ctx, im);
+        return st;
+    }
     const int64_t n = plan->len, Z = plan->cfg.size, B = plan->cfg.mtf_bins;
     int64_t L = 0;
     for (int64_t k = 0; k < plan->n_scales; k++)

@@ -856,6 +856,37 @@ static sscma_status loda_evaluate(sscma_runner *r, const char *split, const sscm
     return SSCMA_OK;
 }
 
+sscma_status sscma_runner_anomaly_score(sscma_runner *runner, const sscma_tensor *window, double *score,
+                                        int32_t *abnormal, double *threshold)
+{
+    SSCMA_REQUIRE_NONNULL(runner);
+    SSCMA_REQUIRE_NONNULL(window);
+    SSCMA_REQUIRE_NONNULL(score);
+    if (runner->loda == NULL)
+        return sscma_fail(SSCMA_ERR_UNSUPPORTED, WHERE, "the model is %s, not an anomaly detector (LODA)",
+                          runner->family[0] ? runner->family : "a graph model");
+    const loda *m = runner->loda->state;
+    if (m == NULL)
+        return sscma_fail(SSCMA_ERR_STATE, WHERE, "LODA: no fitted detector (train first, or give a checkpoint)");
+    sscma_dtype dt = SSCMA_DTYPE_U8;
+    int64_t numel = 0;
+    void *data = NULL;
+    sscma_tensor_dtype(window, &dt);
+    sscma_tensor_numel(window, &numel);
+    sscma_tensor_data(window, &data);
+    if (dt != SSCMA_DTYPE_F32 || numel != m->dim || data == NULL)
+        return sscma_fail(SSCMA_ERR_SHAPE, WHERE, "LODA: the window has %lld %s values, the detector takes %lld f32 "
+                          "(a sample of the config's SensorDataset)", (long long)numel, sscma_dtype_name(dt),
+                          (long long)m->dim);
+    const double s = loda_score(m, data);
+    *score = s;
+    if (abnormal != NULL)
+        *abnormal = s > (double)m->threshold;
+    if (threshold != NULL)
+        *threshold = (double)m->threshold;
+    return SSCMA_OK;
+}
+
 sscma_status sscma_runner_create(sscma_context *ctx, sscma_config *config, sscma_runner **out)
 {
     SSCMA_REQUIRE_NONNULL(ctx);

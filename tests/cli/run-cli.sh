@@ -581,8 +581,36 @@ fails "LODA: SSCMA's Accuracy evaluator is refused before the fit" 1 'val_evalua
     "$SSCMA" train "$LODA" --work-dir lodabad --quiet "${A[@]}" 'val_evaluator={"type": "mmcls.Accuracy", "topk": 1}'
 fails "LODA: a checkpoint of another family is refused" 1 "a checkpoint of AccelerometerClassifier, not of a LODA" \
     "$SSCMA" eval "$LODA" accwd/last.ckpt "${A[@]}"
-fails "LODA: infer points to eval (no graph model for sscma_predict)" 2 "LODA has no graph model" \
-    "$SSCMA" infer "$LODA" lodawd/last.ckpt updown.csv "${A[@]}"
+# infer with the LODA checkpoint (sscma_runner_anomaly_score): each full window's score against numpy scoring the
+# same rows (the 10 ms recording resampled to the recipe's 62.5 Hz by np.interp) with the exported loda.json; the
+# decision is score > threshold_; the motion's windows are anomalies
+"$SSCMA" infer "$LODA" lodawd/last.ckpt updown.csv --json "${A[@]}" >lodainfer.json 2>/dev/null
+ok "infer LODA --json: per window the score numpy gives with loda.json, score > threshold_, updown flagged" \
+    /usr/bin/python3 -c "
+import json, numpy as np
+d, m = json.load(open('lodainfer.json')), json.load(open('lodawd/loda.json'))
+raw = np.loadtxt('updown.csv', delimiter=',', skiprows=1)
+t = np.arange(0, raw[-1, 0] + 1e-9, 16.0)
+rows = np.stack([np.interp(t, raw[:, 0], raw[:, a]) for a in (1, 2, 3)], axis=1)
+P = np.array(m['projections']).reshape(m['num_cuts'], m['dim'])
+nld = np.array(m['neg_log_density']).reshape(m['num_cuts'], m['num_bins'])
+full = [r for r in d['results'] if r['first_row'] + 30 <= len(rows)]
+for r in full:
+    v = P @ rows[r['first_row']:r['first_row'] + 30].T.reshape(-1)
+    b = np.clip(np.floor((v - np.array(m['lo'])) / np.array(m['width'])), 0, m['num_bins'] - 1).astype(int)
+    assert abs(nld[np.arange(m['num_cuts']), b].mean() - r['score']) < 1e-4, r
+assert d['family'] == 'LODA' and d['task'] == 'anomaly' and len(full) >= 5
+assert all(r['anomaly'] == (r['score'] > r['threshold']) and abs(r['threshold'] - m['threshold']) < 1e-6 for r in d['results'])
+assert sum(r['anomaly'] for r in d['results']) >= 0.9 * len(d['results'])
+"
+ok "infer LODA prints a score and a decision per window" sh -c '"$0" infer "$1" lodawd/last.ckpt updown.csv \
+    --cfg-options data_root=accel | grep -cE "$2" | grep -qv "^0$"' "$SSCMA" "$LODA" \
+    "^updown.csv window [0-9]+ \(rows from [0-9]+\): score [0-9.]+ \(threshold [0-9.]+\): (anomaly|normal)$"
+fails "LODA: infer takes sensor files only" 2 "x.png: LODA scores sensor windows" \
+    "$SSCMA" infer "$LODA" lodawd/last.ckpt x.png "${A[@]}"
+fails "LODA: infer with a detector of other windows (raw 30 x 3, the config's spectra 54) names both sizes" 1 \
+    "updown.csv: runner: LODA: the window has 54 f32 values, the detector takes 90 f32" \
+    "$SSCMA" infer "$SRC/configs/anomaly/loda_accel_heldout.json" lodawd/last.ckpt updown.csv "${A[@]}"
 fails "export needs --format" 2 "--format" "$SSCMA" export "$FOMO" wd/last.ckpt
 fails "--verify of ONNX is refused" 2 "onnxruntime" "$SSCMA" export "$FOMO" wd/last.ckpt --format onnx --verify
 fails "an unknown option" 2 "unknown option '--bogus'" "$SSCMA" train "$FOMO" --bogus

@@ -1,7 +1,8 @@
 /*
- * Unit tests of SensorDataset's "features" (SSCMA's CWT + MTF accelerometer images) and of composing a SensorDataset
- * into a new Edge Impulse export. The expected images come from tests/golden/gen_sensor_features.py, which runs the
- * reference libraries upstream calls (PyWavelets, scipy.signal, OpenCV, numpy).
+ * Unit tests of SensorDataset's "features" (SSCMA's CWT + MTF accelerometer images, libsscma's per-axis spectra) and
+ * of composing a SensorDataset into a new Edge Impulse export. The expected images come from
+ * tests/golden/gen_sensor_features.py, which runs the reference libraries upstream calls (PyWavelets, scipy.signal,
+ * OpenCV, numpy); the expected spectra from tests/golden/gen_sensor_spectrum.py (numpy.fft.rfft).
  */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
@@ -15,7 +16,7 @@
 #include "golden.h"
 #include "harness.h"
 
-static golden_file gold;
+static golden_file gold, spectra;
 
 /* A CSV of a golden recording: a time column every 16 ms, then x, y, z (float32 values, printed exactly). */
 static void write_recording(const char *path, const golden_record *rows)
@@ -177,7 +178,15 @@ static void config_errors(void)
         const char *features, *extra, *message;
     } cases[] = {
         {"{\"type\": \"Cwt\"}", "", "SensorDataset: features.type: expected \"CwtMtf\" (SSCMA's CWT + MTF "
-                                    "accelerometer images), got \"Cwt\""},
+                                    "accelerometer images) or \"Spectrum\" (per-axis DFT magnitudes), got \"Cwt\""},
+        {"{\"type\": \"Spectrum\", \"size\": 16}", "",
+         "SensorDataset: features.size: is not read by type \"Spectrum\" (a key of the other type, \"CwtMtf\")"},
+        {"{\"type\": \"Spectrum\", \"mean\": 0, \"std\": 1}", "",
+         "SensorDataset: features.mean: is not read by type \"Spectrum\""},
+        {"{\"type\": \"CwtMtf\", \"hann\": false}", "",
+         "SensorDataset: features.hann: is not read by type \"CwtMtf\" (a key of the other type, \"Spectrum\")"},
+        {"{\"type\": \"Spectrum\", \"log\": 1}", "", "SensorDataset: features.log: expected"},
+        {"{\"type\": \"Spectrum\", \"window\": \"hann\"}", "", "SensorDataset: features: unknown key 'window'"},
         {"[1]", "", "SensorDataset: features: expected an object such as {\"type\": \"CwtMtf\"}, got [1]"},
         {"{\"type\": \"CwtMtf\", \"mean\": 1}", "", "SensorDataset: features.std: give mean and std together"},
         {"{\"type\": \"CwtMtf\", \"cutoff\": 60000}", "",
@@ -205,6 +214,119 @@ static void config_errors(void)
              "\"features\": {\"type\": \"CwtMtf\", \"mean\": 0, \"std\": 1}}", path);
     CHECK_FAILS(sscma_dataset_open(ctx, cfg, &ds), SSCMA_ERR_CONFIG, "SensorDataset: features: the CWT of a window of "
                 "1048576 steps at scales 10..25 would take 4.71e+09 multiply-adds per axis (at most 4e9)");
+    /* so is a direct DFT that long (not a power of two); a power of two goes through the FFT */
+    snprintf(cfg, sizeof cfg, "{\"type\": \"SensorDataset\", \"ann_file\": \"%s\", \"window_size\": 100003, "
+             "\"features\": {\"type\": \"Spectrum\"}}", path);
+    CHECK_FAILS(sscma_dataset_open(ctx, cfg, &ds), SSCMA_ERR_CONFIG, "SensorDataset: features: the direct DFT of a "
+                "window of 100003 steps would take 5e+09 multiply-adds per axis (at most 4e9)");
+    CHECK(ds == NULL);
+    snprintf(cfg, sizeof cfg, "{\"type\": \"SensorDataset\", \"ann_file\": \"%s\", \"window_size\": 131072, "
+             "\"features\": {\"type\": \"Spectrum\"}}", path);
+    CHECK_OK(sscma_dataset_open(ctx, cfg, &ds));
+    sscma_dataset_destroy(ds);
+}
+
+/* Window 0 of `config` as a sample (channel-major [3, len]) against golden `name` ([3, len]): numpy computes in
+ * float64 and rounds to float32, libsscma the same in double, so they agree to float32 rounding (1e-5 relative,
+ * 1e-6 absolute near 0); the loader's batch shape with flatten true and false. */
+static void check_spectrum(const char *config, const char *flat_config, const char *name, int64_t len)
+{
+    const golden_record *ref = golden_find(&spectra, name);
+    CHECK(ref != NULL && ref->numel == 3 * len);
+    sscma_dataset *ds = NULL, *flat = NULL;
+    sscma_sample *s = NULL;
+    sscma_tensor *view = NULL;
+    sscma_loader *l = NULL;
+    CHECK_OK(sscma_dataset_open(ctx, config, &ds));
+    if (ds == NULL || ref == NULL)
+        return;
+    int64_t c = 0, n = 0, dims[4] = {0};
+    const float *ours = NULL, *want = ref->data;
+    CHECK_OK(sscma_dataset_get(ds, 0, &s));
+    CHECK_OK(sscma_sample_image(s, &view));
+    CHECK_OK(sscma_tensor_dim(view, 0, &c));
+    CHECK_OK(sscma_tensor_dim(view, 1, &n));
+    CHECK(c == 3 && n == len);
+    CHECK_OK(sscma_tensor_data(view, (void **)&ours));
+    double worst = 0.0;
+    for (int64_t i = 0; ours != NULL && c == 3 && n == len && i < 3 * len; i++)
+        worst = fmax(worst, fabs((double)ours[i] - (double)want[i]) / fmax(1e-1, fabs((double)want[i])));
+    if (!(worst <= 1e-5))
+        test_fail(__FILE__, __LINE__, "%s: off by %.3g relative (at most 1e-5)", name, worst);
+    CHECK_OK(sscma_loader_create(ctx, ds, "{\"batch_size\": 1}", &l));
+    CHECK_OK(sscma_loader_batch_shape(l, dims));
+    CHECK(dims[0] == 1 && dims[1] == 1 && dims[2] == len && dims[3] == 3); /* [N, 1, F, axes] */
+    sscma_loader_destroy(l);
+    l = NULL;
+    CHECK_OK(sscma_dataset_open(ctx, flat_config, &flat));
+    CHECK_OK(sscma_loader_create(ctx, flat, "{\"batch_size\": 1}", &l));
+    CHECK_OK(sscma_loader_batch_shape(l, dims));
+    CHECK(dims[0] == 1 && dims[1] == 1 && dims[2] == 1 && dims[3] == 3 * len); /* [N, 1, 1, axes * F] */
+    sscma_loader_destroy(l);
+    sscma_sample_destroy(s);
+    sscma_dataset_destroy(flat);
+    sscma_dataset_destroy(ds);
+}
+
+/* Spectrum against numpy.fft.rfft: 62 and 30 steps (the direct DFT), 64 (the radix-2 FFT); every option on (the
+ * defaults) and off. */
+static void spectrum_matches_numpy(void)
+{
+    static const int64_t lengths[3] = {62, 64, 30};
+    for (int k = 0; k < 3; k++) {
+        const int64_t n = lengths[k];
+        char rows[32], path[200], cfg[700], flat[700], name[32];
+        snprintf(rows, sizeof rows, "ss/rows%lld", (long long)n);
+        const golden_record *r = golden_find(&spectra, rows);
+        CHECK(r != NULL && r->dims[0] == n);
+        if (r == NULL)
+            continue;
+        snprintf(path, sizeof path, "%s/spec%lld.csv", tmpdir, (long long)n);
+        write_recording(path, r);
+        static const char *const settings[2] = {"", ", \"log\": false, \"demean\": false, \"hann\": false, "
+                                                    "\"moments\": false"};
+        for (int bare = 0; bare < 2; bare++) {
+#define SPECTRUM_CFG "{\"type\": \"SensorDataset\", \"ann_file\": \"%s\", \"window_size\": %lld, " \
+                     "\"stride\": %lld, \"flatten\": %s, \"features\": {\"type\": \"Spectrum\"%s}}"
+            snprintf(cfg, sizeof cfg, SPECTRUM_CFG, path, (long long)n, (long long)n, "false", settings[bare]);
+            snprintf(flat, sizeof flat, SPECTRUM_CFG, path, (long long)n, (long long)n, "true", settings[bare]);
+#undef SPECTRUM_CFG
+            snprintf(name, sizeof name, "ss/%s%lld", bare ? "bare" : "all", (long long)n);
+            check_spectrum(cfg, flat, name, n / 2 + 1 + (bare ? 0 : 2));
+        }
+    }
+    /* phase invariance, the point of the option: a periodic window and its cyclic shift have the same magnitudes */
+    char path[200], cfg[700], text[4096];
+    for (int shift = 0; shift < 2; shift++) {
+        size_t len = (size_t)snprintf(text, sizeof text, "t,x\n");
+        for (int t = 0; t < 32; t++)
+            len += (size_t)snprintf(text + len, sizeof text - len, "%d,%.6f\n", 16 * t,
+                                    2.0 * sin(2.0 * 3.14159265358979 * 4.0 * (t + 5 * shift) / 32.0));
+        snprintf(path, sizeof path, "%s/shift%d.csv", tmpdir, shift);
+        write_text(path, text);
+    }
+    float spec[2][19];
+    for (int shift = 0; shift < 2; shift++) {
+        snprintf(path, sizeof path, "%s/shift%d.csv", tmpdir, shift);
+        snprintf(cfg, sizeof cfg, "{\"type\": \"SensorDataset\", \"ann_file\": \"%s\", \"window_size\": 32, "
+                 "\"features\": {\"type\": \"Spectrum\", \"hann\": false, \"log\": false}}", path);
+        sscma_dataset *ds = NULL;
+        sscma_sample *s = NULL;
+        sscma_tensor *view = NULL;
+        const float *d = NULL;
+        memset(spec[shift], 0, sizeof spec[shift]);
+        CHECK_OK(sscma_dataset_open(ctx, cfg, &ds));
+        CHECK_OK(sscma_dataset_get(ds, 0, &s));
+        CHECK_OK(sscma_sample_image(s, &view));
+        CHECK_OK(sscma_tensor_data(view, (void **)&d));
+        if (d != NULL)
+            memcpy(spec[shift], d, sizeof spec[shift]);
+        sscma_sample_destroy(s);
+        sscma_dataset_destroy(ds);
+    }
+    CHECK_NEAR(spec[0][4], 32.0, 1e-4); /* amplitude 2 at bin 4: |X_4| = 2 * 32 / 2 */
+    for (int k = 0; k < 19; k++)
+        CHECK_NEAR(spec[0][k], spec[1][k], 1e-4);
 }
 
 /*
@@ -382,16 +504,20 @@ static void compose_round_trip(void)
     CHECK_FAILS(sscma_compose_detection(src, cfg), SSCMA_ERR_CONFIG,
                 "compose: classes[0]: expected a class index of the source 0..2, got 3");
     sscma_dataset_destroy(src);
-    /* feature images are not recordings */
-    snprintf(cfg, sizeof cfg, "{\"type\": \"SensorDataset\", \"data_root\": \"%s\", \"data_prefix\": \"training\", "
-             "\"window_size\": 40, \"features\": {\"type\": \"CwtMtf\", \"mean\": 0, \"std\": 1}}", root);
-    src = NULL;
-    CHECK_OK(sscma_dataset_open(ctx, cfg, &src));
-    snprintf(cfg, sizeof cfg, "{\"out_dir\": \"%s\"}", out);
-    if (src != NULL)
-        CHECK_FAILS(sscma_compose_detection(src, cfg), SSCMA_ERR_UNSUPPORTED,
-                    "compose: the source SensorDataset gives feature images");
-    sscma_dataset_destroy(src);
+    /* features (images or spectra) are not recordings */
+    static const char *const featured[2] = {"\"window_size\": 40, \"features\": {\"type\": \"CwtMtf\", \"mean\": 0, "
+                                            "\"std\": 1}", "\"window_size\": 7, \"features\": {\"type\": \"Spectrum\"}"};
+    for (int k = 0; k < 2; k++) {
+        snprintf(cfg, sizeof cfg, "{\"type\": \"SensorDataset\", \"data_root\": \"%s\", \"data_prefix\": "
+                 "\"training\", %s}", root, featured[k]);
+        src = NULL;
+        CHECK_OK(sscma_dataset_open(ctx, cfg, &src));
+        snprintf(cfg, sizeof cfg, "{\"out_dir\": \"%s\"}", out);
+        if (src != NULL)
+            CHECK_FAILS(sscma_compose_detection(src, cfg), SSCMA_ERR_UNSUPPORTED,
+                        "compose: the source SensorDataset gives feature images");
+        sscma_dataset_destroy(src);
+    }
     sscma_dataset_destroy(back);
     sscma_dataset_destroy(test);
     free(sw), free(bw), free(sn), free(bn);
@@ -409,8 +535,15 @@ int main(int argc, char **argv)
         TEST_CASE(config_errors),
         TEST_CASE(compose_round_trip),
         TEST_CASE(predict_takes_feature_images),
+        TEST_CASE(spectrum_matches_numpy),
     };
+    if (golden_load(&spectra, GOLDEN_DIR "/sensor_spectrum.bin") != 0) {
+        fprintf(stderr, "cannot read %s\n", GOLDEN_DIR "/sensor_spectrum.bin");
+        golden_free(&gold);
+        return 1;
+    }
     int rc = data_test_main(argc, argv, cases, TEST_COUNT(cases));
     golden_free(&gold);
+    golden_free(&spectra);
     return rc;
 }

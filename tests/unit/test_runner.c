@@ -194,6 +194,16 @@ static void recipe_trains_and_evaluates(void)
     CHECK(json_object_get(train, "target") == NULL);
     json_decref(train);
     json_decref(val);
+    /* a graph model is no anomaly detector */
+    sscma_tensor *w = NULL;
+    const int64_t wd1[1] = {4};
+    double score = -1.0;
+    int32_t abnormal = -1;
+    CHECK_OK(sscma_tensor_create(ctx, SSCMA_DTYPE_F32, 1, wd1, &w));
+    CHECK_FAILS(sscma_runner_anomaly_score(r, w, &score, &abnormal, NULL), SSCMA_ERR_UNSUPPORTED,
+                "not an anomaly detector (LODA)");
+    CHECK(score == -1.0 && abnormal == -1); /* untouched on error */
+    sscma_tensor_destroy(w);
     /* "test" without test_dataloader is the validation set */
     sscma_dataset *dv = NULL, *dt = NULL;
     CHECK_OK(sscma_runner_dataset(r, "val", &dv));
@@ -769,6 +779,8 @@ static void null_arguments(void)
     CHECK_FAILS(sscma_runner_trainer(NULL, &t), SSCMA_ERR_INVALID_ARGUMENT, NULL);
     CHECK_FAILS(sscma_runner_evaluate(NULL, "val", &mt), SSCMA_ERR_INVALID_ARGUMENT, NULL);
     CHECK_FAILS(sscma_runner_set_meta(NULL, NULL), SSCMA_ERR_INVALID_ARGUMENT, NULL);
+    double score = 0.0;
+    CHECK_FAILS(sscma_runner_anomaly_score(NULL, NULL, &score, NULL, NULL), SSCMA_ERR_INVALID_ARGUMENT, "runner");
     CHECK_FAILS(sscma_qmodel_memory(NULL, 0, NULL, NULL), SSCMA_ERR_INVALID_ARGUMENT, NULL);
     sscma_predict_options o;
     CHECK_FAILS(sscma_predict_options_init(&o, 2), SSCMA_ERR_INVALID_ARGUMENT, "struct_size");

@@ -1,6 +1,7 @@
 /*
  * sscma infer: a trained checkpoint or a .tflite file run on images, as the device runs it (sscma_predict); or a model
- * of sensor windows on CSV / Edge Impulse JSON files, cut into windows as its validation dataset cuts them.
+ * of sensor windows on CSV / Edge Impulse JSON files, cut into windows as its validation dataset cuts them; or a LODA
+ * checkpoint scoring such windows (sscma_runner_anomaly_score).
  */
 #define _POSIX_C_SOURCE 200809L
 #include <stdlib.h>
@@ -80,12 +81,11 @@ static int infer_audio(cli_args *a, sscma_config *cfg, sscma_context *ctx, sscma
 }
 
 /*
- * The windows of sensor file `path`, cut by the config's validation SensorDataset (window_size, stride, frequency,
- * mean / std, flatten), each run through sscma_predict: prints "<file> window <k> (rows <from>..):" and the top
- * classes, and appends {"file", "window", "classes"} to `all`. 0, or the exit code after an error.
+ * Sensor file `path` as a dataset of windows, cut by the config's validation SensorDataset (window_size, stride,
+ * frequency, mean / std, flatten, features), with the config's stride and window_size. 0, or the exit code.
  */
-static int infer_sensor(cli_args *a, sscma_context *ctx, sscma_config *cfg, sscma_qmodel *q, const char *path,
-                        const sscma_predict_options *po, json_t *classes, json_t *all)
+static int sensor_windows(cli_args *a, sscma_context *ctx, sscma_config *cfg, const char *path, sscma_dataset **out,
+                          int64_t *stride, int64_t *window_size)
 {
     const char *text = NULL;
     if (cfg == NULL)
@@ -114,14 +114,29 @@ static int infer_sensor(cli_args *a, sscma_context *ctx, sscma_config *cfg, sscm
     free(dump);
     if (st != SSCMA_OK)
         return cli_fail(a, path);
-    int64_t windows = 0, stride = 0, window_size = 0;
-    sscma_dataset_size(ds, &windows);
+    *stride = *window_size = 0;
     if (sscma_config_get(cfg, "val_dataloader.dataset.stride", &text) == SSCMA_OK)
-        stride = atoll(text);
+        *stride = atoll(text);
     if (sscma_config_get(cfg, "val_dataloader.dataset.window_size", &text) == SSCMA_OK)
-        window_size = atoll(text);
+        *window_size = atoll(text);
     sscma_clear_error();
-    int rc = 0;
+    *out = ds;
+    return 0;
+}
+
+/*
+ * The windows of sensor file `path` (sensor_windows), each run through sscma_predict: prints "<file> window <k>
+ * (rows <from>..):" and the top classes, and appends {"file", "window", "classes"} to `all`. 0, or the exit code.
+ */
+static int infer_sensor(cli_args *a, sscma_context *ctx, sscma_config *cfg, sscma_qmodel *q, const char *path,
+                        const sscma_predict_options *po, json_t *classes, json_t *all)
+{
+    sscma_dataset *ds = NULL;
+    int64_t windows = 0, stride = 0, window_size = 0;
+    int rc = sensor_windows(a, ctx, cfg, path, &ds, &stride, &window_size);
+    if (rc != 0)
+        return rc;
+    sscma_dataset_size(ds, &windows);
     for (int64_t k = 0; k < windows && rc == 0; k++) {
         sscma_sample *s = NULL;
         sscma_tensor *win = NULL;
@@ -155,6 +170,65 @@ static int infer_sensor(cli_args *a, sscma_context *ctx, sscma_config *cfg, sscm
     return rc;
 }
 
+/*
+ * A LODA checkpoint on sensor files: per window the score, threshold_ and the decision (score > threshold_), as
+ * "<file> window <k> (rows from <r>): score <s> (threshold <t>): anomaly|normal" or, with --json, {"family": "LODA",
+ * "task": "anomaly", "results": [{"file", "window", "first_row", "window_size", "score", "threshold", "anomaly"}]}.
+ */
+static int infer_loda(cli_args *a, sscma_config *cfg)
+{
+    sscma_context *ctx = NULL;
+    sscma_runner *runner = NULL;
+    int rc = 0;
+    json_t *all = json_array();
+    if (a->n_positional < 3)
+        rc = cli_error(a, 2, "LODA: give CONFIG CHECKPOINT FILE.csv|.json... (sscma infer --help)");
+    for (int i = 2; i < a->n_positional && rc == 0; i++)
+        if (!sensor_file(a->positional[i]))
+            rc = cli_error(a, 2, "%s: LODA scores sensor windows; expected a .csv or Edge Impulse .json file",
+                           a->positional[i]);
+    if (rc == 0 && a->draw != NULL)
+        rc = cli_error(a, 2, "--draw draws images; LODA scores sensor windows");
+    if (rc == 0 && (cli_context(a, cfg, &ctx) != 0 || cli_runner(a, ctx, cfg, a->positional[1], &runner) != 0))
+        rc = 1;
+    if (rc != 0)
+        goto done;
+    for (int i = 2; i < a->n_positional && rc == 0; i++) {
+        const char *path = a->positional[i];
+        sscma_dataset *ds = NULL;
+        int64_t windows = 0, stride = 0, window_size = 0;
+        if ((rc = sensor_windows(a, ctx, cfg, path, &ds, &stride, &window_size)) != 0)
+            break;
+        sscma_dataset_size(ds, &windows);
+        for (int64_t k = 0; k < windows && rc == 0; k++) {
+            sscma_sample *s = NULL;
+            sscma_tensor *win = NULL;
+            double score = 0.0, threshold = 0.0;
+            int32_t abnormal = 0;
+            if (sscma_dataset_get(ds, k, &s) != SSCMA_OK || sscma_sample_image(s, &win) != SSCMA_OK ||
+                sscma_runner_anomaly_score(runner, win, &score, &abnormal, &threshold) != SSCMA_OK)
+                rc = cli_fail(a, path);
+            sscma_sample_destroy(s);
+            if (rc != 0)
+                break;
+            if (!a->json)
+                printf("%s window %lld (rows from %lld): score %.4f (threshold %.4f): %s\n", path, (long long)k,
+                       (long long)(k * stride), score, threshold, abnormal ? "anomaly" : "normal");
+            json_array_append_new(all, json_pack("{s:s, s:I, s:I, s:I, s:f, s:f, s:b}", "file", path, "window",
+                                                 (json_int_t)k, "first_row", (json_int_t)(k * stride), "window_size",
+                                                 (json_int_t)window_size, "score", score, "threshold", threshold,
+                                                 "anomaly", (int)abnormal));
+        }
+        sscma_dataset_destroy(ds);
+    }
+    if (rc == 0 && a->json)
+        cli_print_json(json_pack("{s:s, s:s, s:O}", "family", "LODA", "task", "anomaly", "results", all));
+done:
+    json_decref(all);
+    cli_close(runner, ctx, cfg);
+    return rc;
+}
+
 int cli_infer(cli_args *a)
 {
     const bool tflite = ends_with(a->positional[0], ".tflite");
@@ -168,11 +242,8 @@ int cli_infer(cli_args *a)
     int rc = 1;
     if (!tflite && cli_load_config(a, a->positional[0], NULL, &cfg) != 0)
         return 1;
-    if (!tflite && cli_is_loda(cfg)) {
-        sscma_config_destroy(cfg);
-        return cli_error(a, 2, "LODA has no graph model for sscma_predict: score windows with `sscma eval CONFIG "
-                         "CHECKPOINT` (per-window scores: docs/models.md, \"LODA\")");
-    }
+    if (!tflite && cli_is_loda(cfg))
+        return infer_loda(a, cfg); /* closes cfg */
     if (cli_context(a, cfg, &ctx) != 0)
         goto done;
     if (tflite) {

@@ -57,7 +57,8 @@ static const cli_command commands[] = {
      "CHECKPOINT: each is cut into windows as the config's validation SensorDataset cuts them, and each window's\n"
      "top classes are printed. A keyword spotter (Audio_classify) takes WAV files, and only them: each is read\n"
      "as the config's validation Speechcommand dataset reads its clips (a .tflite: 8 kHz, its input length) and\n"
-     "its top classes are printed.",
+     "its top classes are printed. A LODA config with its checkpoint prints each window's anomaly score and\n"
+     "decision (score > threshold_) instead.",
      2, CLI_MAX_POSITIONAL},
     {"info", cli_info, "info (CONFIG [--cfg-options K=V ...] | MODEL.tflite) [--json]",
      "Prints the model's parameters, MACs, input and output shapes, int8 weight size and activation memory,\n"
