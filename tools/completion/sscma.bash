@@ -7,7 +7,7 @@
 _sscma_common='--help -h --quiet -q --threads'
 _sscma_opts_train='--work-dir --cfg-options --resume --json'
 _sscma_opts_eval='--cfg-options --split --json'
-_sscma_opts_export='--format --precision --calib --qat-epochs --verify --out -o --accelerator-config --cfg-options --json'
+_sscma_opts_export='--format --precision --calib --observer --qat-epochs --verify --out -o --accelerator-config --cfg-options --json'
 _sscma_opts_infer='--json --draw --topk --threshold --iou --task --classes'
 _sscma_opts_info='--cfg-options --json'
 _sscma_opts_prune='--out -o --ratio --criterion --global --round-to --layer-ratio --prune-first --prune-last --prune-head --cfg-options --json'
@@ -44,6 +44,7 @@ _sscma()
             COMPREPLY=($(compgen -W 'ethos-u55-32 ethos-u55-64 ethos-u55-128 ethos-u55-256 ethos-u65-256 ethos-u65-512
                 ethos-u85-128 ethos-u85-256 ethos-u85-512 ethos-u85-1024 ethos-u85-2048' -- "$cur")); return 0 ;;
         --precision) COMPREPLY=($(compgen -W 'float32 int8' -- "$cur")); return 0 ;;
+        --observer) COMPREPLY=($(compgen -W 'minmax moving-average percentile' -- "$cur")); return 0 ;;
         --task) COMPREPLY=($(compgen -W 'cls fomo pfld yolo rtmdet' -- "$cur")); return 0 ;;
         --criterion) COMPREPLY=($(compgen -W 'l1 l2 bn_scale fpgm' -- "$cur")); return 0 ;;
         --split)
@@ -80,7 +81,7 @@ _sscma()
         in_overrides=0
         case $w in
             --cfg-options) in_overrides=1 ;;
-            --work-dir | --out | -o | --format | --accelerator-config | --precision | --calib | --qat-epochs | \
+            --work-dir | --out | -o | --format | --accelerator-config | --precision | --calib | --observer | --qat-epochs | \
                 --split | --draw | \
                 --from | --task | --classes | --threshold | --iou | --threads | --count | --seed | --topk | \
                 --ratio | --criterion | --round-to | --layer-ratio)

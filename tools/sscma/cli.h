@@ -26,6 +26,7 @@ typedef struct cli_args {
     const char *task, *classes;                   /* infer: --task cls|fomo|pfld|yolo|rtmdet, --classes a,b,c */
     const char *resume;                           /* --resume [CKPT]: "" for the last checkpoint */
     const char *accelerator;                      /* export --format vela: --accelerator-config */
+    const char *observer;                         /* export: --observer minmax|moving-average|percentile */
     long calib, qat_epochs, threads, count, seed, topk;
     double threshold, iou;
     bool json, quiet, verify, help;

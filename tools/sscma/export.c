@@ -142,6 +142,10 @@ int cli_export(cli_args *a)
         sscma_quant_options qo;
         sscma_quant_options_init(&qo, sizeof qo);
         qo.calib_batches = a->calib;
+        if (a->observer != NULL) /* main.c accepted only these three */
+            qo.observer = strcmp(a->observer, "percentile") == 0       ? SSCMA_OBSERVER_PERCENTILE
+                          : strcmp(a->observer, "moving-average") == 0 ? SSCMA_OBSERVER_MOVING_AVERAGE
+                                                                       : SSCMA_OBSERVER_MINMAX;
         if (sscma_quantize(model, val, &qo, &q) != SSCMA_OK) {
             rc = cli_fail(a, "quantization failed");
             goto done;

@@ -3,7 +3,7 @@
  *
  *   sscma train   CONFIG [--work-dir DIR] [--cfg-options K=V ...] [--resume [CKPT]] [--threads N] [--quiet] [--json]
  *   sscma eval    CONFIG (CHECKPOINT | MODEL.tflite) [--cfg-options K=V ...] [--split val|test] [--json]
- *   sscma export  CONFIG CHECKPOINT --format onnx|tflite|c [--precision float32|int8] [--calib N]
+ *   sscma export  CONFIG CHECKPOINT --format onnx|tflite|c [--precision float32|int8] [--calib N] [--observer O]
  *                 [--qat-epochs N] [--verify] [--out FILE]
  *   sscma infer   (CONFIG CHECKPOINT | MODEL.tflite) IMAGE... [--json] [--draw OUT.png] [--task T] [--classes a,b]
  *   sscma prune   CONFIG CHECKPOINT --out DIR [--ratio R] [--criterion l1|l2|bn_scale|fpgm] [...]
@@ -34,7 +34,8 @@ static const cli_command commands[] = {
     {"eval", cli_eval, "eval CONFIG (CHECKPOINT | MODEL.tflite) [--cfg-options K=V ...] [--split val|test] [--threads N] [--json]",
      "Measures the config's val_evaluator on the validation (or test) split with CHECKPOINT's weights.", 2, 2},
     {"export", cli_export,
-     "export CONFIG CHECKPOINT --format onnx|tflite|c|vela [--precision float32|int8] [--calib N] [--qat-epochs N]\n"
+     "export CONFIG CHECKPOINT --format onnx|tflite|c|vela [--precision float32|int8] [--calib N]\n"
+     "             [--observer minmax|moving-average|percentile] [--qat-epochs N]\n"
      "             [--verify] [--out FILE] [--accelerator-config ethos-u55-64|...] [--cfg-options K=V ...]\n"
      "             [--threads N] [--json]",
      "Exports CHECKPOINT's model. int8: post-training quantization on N calibration batches of the validation\n"
@@ -259,6 +260,14 @@ static int parse_args(int argc, char **argv, int first, cli_args *a)
                 return 2;
             }
             a->task = v;
+        } else if (strcmp(o, "--observer") == 0) {
+            VALUE();
+            if (strcmp(v, "minmax") != 0 && strcmp(v, "moving-average") != 0 && strcmp(v, "percentile") != 0) {
+                fprintf(stderr, "sscma %s: --observer expects minmax, moving-average or percentile, got '%s'\n",
+                        a->cmd, v);
+                return 2;
+            }
+            a->observer = v;
         } else if (strcmp(o, "--classes") == 0) {
             VALUE();
             a->classes = v;
