@@ -678,8 +678,8 @@ static sscma_status vae_normal_training(sscma_runner *r, json_t *dataset_cfg, ss
     }
     json_decref(resolved);
     if (st == SSCMA_OK && json_array_size(kept) == 0)
-        st = sscma_fail(SSCMA_ERR_CONFIG, WHERE, "%s: train_dataloader.dataset: all %lld training windows are of "
-                        "val_evaluator.abnormal_classes; Vae_Model learns the normal classes", where(r), (long long)size);
+        st = sscma_fail(SSCMA_ERR_CONFIG, where(r), "train_dataloader.dataset: all %lld training windows are of "
+                        "val_evaluator.abnormal_classes; Vae_Model learns the normal classes", (long long)size);
     char *text = NULL;
     if (st == SSCMA_OK && (copy == NULL || json_object_set_new(copy, "indices", kept) != 0 ||
                            (kept = NULL, json_object_del(copy, "pipeline"), json_object_del(copy, "test_mode"),
@@ -750,8 +750,13 @@ static sscma_status vae_threshold_meta(sscma_runner *r, sscma_qmodel *q)
     sscma_tensor_destroy(score);
     sscma_tensor_destroy(label);
     double threshold = 0.0, auc = 0.0;
-    if (st == SSCMA_OK && (st = sscma_metric_get(metric, "threshold", &threshold)) == SSCMA_OK &&
-        (st = sscma_metric_get(metric, "auc", &auc)) == SSCMA_OK) {
+    if (st == SSCMA_OK && (sscma_metric_get(metric, "threshold", &threshold) != SSCMA_OK ||
+                           sscma_metric_get(metric, "auc", &auc) != SSCMA_OK)) {
+        /* a validation split without both kinds of window gives no threshold: the model decides nothing (-1) */
+        sscma_logf(r->ctx, SSCMA_LOG_WARNING, "Vae_Model: no \"threshold\" metadata: the %lld validation windows are "
+                   "not both normal and of val_evaluator.abnormal_classes", (long long)n);
+        sscma_clear_error();
+    } else if (st == SSCMA_OK) {
         char value[32];
         snprintf(value, sizeof value, "%.9g", threshold);
         st = sscma_qmodel_set_meta(q, "threshold", value);

@@ -554,6 +554,9 @@ ok "export int8 logs the deployable model's auc and its threshold metadata" grep
 "$SSCMA" infer "$VAE" vaewd/last.ckpt accel/testing/circle.000.json --json "${V[@]}" >vaeinfer.json 2>/dev/null
 ok "infer a recording with the VAE: a score and a decision per window" json vaeinfer.json \
     "len(d['results']) >= 5 and all(r['score'] >= 0 and r['anomaly'] in (True, False) for r in d['results'])"
+fails "a VAE whose abnormal_classes are every class has nothing to learn" 1 \
+    "train_dataloader.dataset: all 203 training windows are of val_evaluator.abnormal_classes" \
+    "$SSCMA" train "$VAE" --quiet --cfg-options data_root=accel 'abnormal_classes=["idle","shake","circle","updown"]' epochs=1
 /usr/bin/python3 -c "
 import json
 d = json.load(open('accel/info.labels'))
