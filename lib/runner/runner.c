@@ -12,6 +12,7 @@
 
 #include <jansson.h>
 
+#include <sscma/predict.h>
 #include <sscma/runner.h>
 
 #include "config/config_private.h"
@@ -58,6 +59,9 @@ static void loda_close(sscma_runner *r);
 static sscma_status loda_trainer(sscma_runner *r, sscma_trainer **out);
 static sscma_status loda_evaluate(sscma_runner *r, const char *split, const sscma_metric **out);
 static sscma_status anomaly_evaluator(sscma_runner *r, const char *split, json_t *ecfg, const char *key, json_t **out);
+static const char *vae_pred_output(const sscma_runner *r, const char *ekey);
+static sscma_status vae_normal_training(sscma_runner *r, json_t *dataset_cfg, sscma_dataset **dataset);
+static sscma_status vae_threshold_meta(sscma_runner *r, sscma_qmodel *q);
 static sscma_status make_dirs(const char *path);
 static sscma_status loda_write_deployable(sscma_runner *r, const loda *m, const char *wd);
 
@@ -638,6 +642,136 @@ static sscma_status anomaly_evaluator(sscma_runner *r, const char *split, json_t
     return SSCMA_OK;
 }
 
+/* ---- SSCMA's anomaly VAE (Vae_Model): which output the metric reads, and training on the normal classes ---- */
+
+/* MseMetric averages the loss (upstream's recipe); AnomalyMetric reads the per-sample anomaly score */
+static const char *vae_pred_output(const sscma_runner *r, const char *ekey)
+{
+    const char *type = json_string_value(json_object_get(json_object_get(r->root, ekey), "type"));
+    return type != NULL && strcmp(bare_type(type), "AnomalyMetric") == 0 ? "score" : "loss";
+}
+
+/*
+ * A Vae_Model evaluated by an AnomalyMetric learns the normal classes only, as LODA's fit does: the training set
+ * (*dataset, opened from dataset_cfg) is reopened with "indices" listing its windows of the classes that
+ * val_evaluator.abnormal_classes does not name (a list "indices" of the config narrowed, not replaced).
+ */
+static sscma_status vae_normal_training(sscma_runner *r, json_t *dataset_cfg, sscma_dataset **dataset)
+{
+    json_t *ecfg = json_object_get(r->root, "val_evaluator"), *resolved = NULL;
+    if (!vae_family(r->family) || strcmp(vae_pred_output(r, "val_evaluator"), "score") != 0)
+        return SSCMA_OK;
+    sscma_status st = anomaly_evaluator(r, "train", ecfg, "val_evaluator", &resolved);
+    if (st != SSCMA_OK)
+        return st;
+    json_t *abnormal = json_object_get(resolved, "abnormal_classes"), *given = json_object_get(dataset_cfg, "indices");
+    json_t *kept = json_array(), *copy = json_copy(dataset_cfg);
+    int64_t size = 0;
+    sscma_dataset_size(*dataset, &size);
+    for (int64_t i = 0; st == SSCMA_OK && i < size; i++) {
+        sscma_sample *sample = NULL;
+        int32_t label = -1;
+        if ((st = sscma_dataset_get(*dataset, i, &sample)) == SSCMA_OK)
+            st = sscma_sample_label(sample, &label);
+        sscma_sample_destroy(sample);
+        bool normal = true;
+        for (size_t k = 0; k < json_array_size(abnormal); k++)
+            normal = normal && json_integer_value(json_array_get(abnormal, k)) != label;
+        json_int_t full = json_is_array(given) ? json_integer_value(json_array_get(given, (size_t)i)) : (json_int_t)i;
+        if (st == SSCMA_OK && normal && json_array_append_new(kept, json_integer(full)) != 0)
+            st = sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, WHERE, "cannot list the training windows");
+    }
+    json_decref(resolved);
+    if (st == SSCMA_OK && json_array_size(kept) == 0)
+        st = sscma_fail(SSCMA_ERR_CONFIG, where(r), "train_dataloader.dataset: all %lld training windows are of "
+                        "val_evaluator.abnormal_classes; Vae_Model learns the normal classes", (long long)size);
+    char *text = NULL;
+    if (st == SSCMA_OK && (copy == NULL || json_object_set_new(copy, "indices", kept) != 0 ||
+                           (kept = NULL, json_object_del(copy, "pipeline"), json_object_del(copy, "test_mode"),
+                            text = sscma_json_dumps(r->ctx, copy, JSON_COMPACT)) == NULL))
+        st = sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, WHERE, "cannot copy train_dataloader.dataset");
+    json_decref(kept);
+    sscma_dataset *normal = NULL;
+    if (st == SSCMA_OK && (st = sscma_dataset_open(r->ctx, text, &normal)) != SSCMA_OK)
+        st = with_key(st, "train_dataloader.dataset");
+    sscma_mfree(r->ctx, text);
+    if (st == SSCMA_OK) {
+        int64_t n = 0;
+        sscma_dataset_size(normal, &n);
+        sscma_logf(r->ctx, SSCMA_LOG_INFO, "Vae_Model: training on the %lld normal windows of %lld "
+                   "(val_evaluator.abnormal_classes left out)", (long long)n, (long long)size);
+        sscma_dataset_destroy(*dataset);
+        *dataset = normal;
+    }
+    json_decref(copy);
+    return st;
+}
+
+/*
+ * The deployable VAE's "threshold" metadata (sscma_predict's anomaly decision): val_evaluator's threshold, the score
+ * at its fpr on the validation split's normal windows, measured on the deployable model itself (int8 scores differ
+ * from the float ones), whose AUC on that split is logged beside it.
+ */
+static sscma_status vae_threshold_meta(sscma_runner *r, sscma_qmodel *q)
+{
+    json_t *resolved = NULL;
+    sscma_dataset *ds = NULL;
+    sscma_metric *metric = NULL;
+    sscma_status st = anomaly_evaluator(r, "val", json_object_get(r->root, "val_evaluator"), "val_evaluator", &resolved);
+    char *text = st == SSCMA_OK ? sscma_json_dumps(r->ctx, resolved, JSON_COMPACT) : NULL;
+    json_decref(resolved);
+    if (st == SSCMA_OK && text == NULL)
+        st = sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, WHERE, "cannot copy val_evaluator");
+    if (st == SSCMA_OK && (st = sscma_metric_create_in(r->ctx, text, &metric)) != SSCMA_OK)
+        st = with_key(st, "val_evaluator");
+    sscma_mfree(r->ctx, text);
+    if (st == SSCMA_OK)
+        st = sscma_runner_dataset(r, "val", &ds);
+    int64_t n = 0;
+    sscma_dataset_size(ds, &n);
+    sscma_predict_options po;
+    sscma_predict_options_init(&po, sizeof po);
+    po.task = "anomaly";
+    sscma_tensor *score = NULL, *label = NULL;
+    const int64_t one = 1;
+    if (st == SSCMA_OK && (st = sscma_tensor_create(r->ctx, SSCMA_DTYPE_F32, 1, &one, &score)) == SSCMA_OK)
+        st = sscma_tensor_create(r->ctx, SSCMA_DTYPE_I32, 1, &one, &label);
+    for (int64_t i = 0; st == SSCMA_OK && i < n; i++) {
+        sscma_sample *sample = NULL;
+        sscma_tensor *window = NULL;
+        sscma_prediction p;
+        int32_t got = 0;
+        void *sp = NULL, *lp = NULL;
+        if ((st = sscma_dataset_get(ds, i, &sample)) == SSCMA_OK && (st = sscma_sample_image(sample, &window)) == SSCMA_OK &&
+            (st = sscma_predict(q, window, &po, &p, 1, &got)) == SSCMA_OK) {
+            sscma_tensor_data(score, &sp);
+            sscma_tensor_data(label, &lp);
+            *(float *)sp = p.score;
+            sscma_sample_label(sample, (int32_t *)lp);
+            st = sscma_metric_update(metric, score, label, 1);
+        }
+        sscma_sample_destroy(sample);
+    }
+    sscma_tensor_destroy(score);
+    sscma_tensor_destroy(label);
+    double threshold = 0.0, auc = 0.0;
+    if (st == SSCMA_OK && (sscma_metric_get(metric, "threshold", &threshold) != SSCMA_OK ||
+                           sscma_metric_get(metric, "auc", &auc) != SSCMA_OK)) {
+        /* a validation split without both kinds of window gives no threshold: the model decides nothing (-1) */
+        sscma_logf(r->ctx, SSCMA_LOG_WARNING, "Vae_Model: no \"threshold\" metadata: the %lld validation windows are "
+                   "not both normal and of val_evaluator.abnormal_classes", (long long)n);
+        sscma_clear_error();
+    } else if (st == SSCMA_OK) {
+        char value[32];
+        snprintf(value, sizeof value, "%.9g", threshold);
+        st = sscma_qmodel_set_meta(q, "threshold", value);
+        sscma_logf(r->ctx, SSCMA_LOG_INFO, "Vae_Model: the deployable model on the %lld validation windows: auc %.4f; "
+                   "\"threshold\" metadata %s (val_evaluator's fpr on the normal windows)", (long long)n, auc, value);
+    }
+    sscma_metric_destroy(metric);
+    return st;
+}
+
 struct runner_loda {
     sscma_runner *runner;
     loda_cfg cfg;
@@ -1032,6 +1166,8 @@ sscma_status sscma_runner_dataset(sscma_runner *runner, const char *split, sscma
             snprintf(what, sizeof what, "%s.dataset", slot_keys[s]);
             return with_key(st, what);
         }
+        if (s == 0 && (st = vae_normal_training(runner, ds, &sl->dataset)) != SSCMA_OK)
+            return st;
     }
     *out = sl->dataset;
     return SSCMA_OK;
@@ -1175,7 +1311,7 @@ sscma_status sscma_runner_trainer(sscma_runner *runner, sscma_trainer **out)
     if (strcmp(runner->family, "PFLD") == 0 && json_object_get(cfg, "pred_output") == NULL)
         json_object_set_new(cfg, "pred_output", json_string("keypoints")); /* the metric reads the coordinates */
     if (vae_family(runner->family) && json_object_get(cfg, "pred_output") == NULL)
-        json_object_set_new(cfg, "pred_output", json_string("loss")); /* MseMetric averages the loss */
+        json_object_set_new(cfg, "pred_output", json_string(vae_pred_output(runner, "val_evaluator")));
     if (box_detector(runner->family)) { /* CocoMetric reads the decoded boxes, after test_cfg's NMS */
         if (json_object_get(cfg, "pred_output") == NULL)
             json_object_set_new(cfg, "pred_output", json_string("pred"));
@@ -1246,6 +1382,9 @@ sscma_status sscma_runner_set_meta(sscma_runner *runner, sscma_qmodel *qmodel)
         st = sscma_qmodel_set_meta(qmodel, stats[k], vt != NULL ? vt : (k == 0 ? "[0]" : "[1]"));
         sscma_mfree(runner->ctx, vt);
     }
+    if (st == SSCMA_OK && vae_family(runner->family) && strcmp(split, "val") == 0 &&
+        strcmp(vae_pred_output(runner, "val_evaluator"), "score") == 0)
+        st = vae_threshold_meta(runner, qmodel);
     return st;
 }
 
@@ -1270,7 +1409,7 @@ sscma_status sscma_runner_evaluate(sscma_runner *runner, const char *split, cons
     if (pred_name == NULL)
         pred_name = strcmp(runner->family, "PFLD") == 0           ? "keypoints"
                     : box_detector(runner->family) ? "pred"
-                    : vae_family(runner->family)   ? "loss"
+                    : vae_family(runner->family)   ? vae_pred_output(runner, ekey)
                                                                   : "logits";
     det_nms_config nms;
     det_nms_config_init(&nms);

@@ -5,9 +5,11 @@
  *
  * Input: image [N, S, S, 2 C] (f32, NHWC): channels 0..C-1 are x, C..2C-1 are c (S = x_size, C = in_channel; SSCMA
  * feeds x and c as the two rows of a batch of 2 instead). Outputs: x_recon, c_recon [N, S, S, C], mu, logvar,
- * mu_c, logvar_c [N, 64], loss []. Loss = MSE(x_recon, x) + MSE(c_recon, c) + KL(mu, logvar) + KL(mu_c, logvar_c),
+ * mu_c, logvar_c [N, 64], loss [], score [N]. Loss = MSE(x_recon, x) + MSE(c_recon, c) + KL(mu, logvar) + KL(mu_c, logvar_c),
  * each MSE the mean over every element, each KL summed over the 64 latent dimensions and averaged over the batch
- * (SSCMA sums, with its batch of one).
+ * (SSCMA sums, with its batch of one). score is the anomaly score per sample, MSE(x_recon, x) + MSE(c_recon, c)
+ * with each mean over that sample's elements (SSCMA's Vae_Model.forward in predict mode and postprocess's
+ * sscma_pp_anomaly_score): AnomalyMetric's input; not deployed (lib/quant/lower.c keeps the reconstructions).
  *
  * Layers (O = out_channel, parameter names as SSCMA's state_dict): Conv_block2D(i, o) = conv_block.0.0 Conv2d(i, o,
  * 3, pad 1) + conv_block.0.1 BN + ReLU; Down_sample(o) = space_to_depth (SSCMA's channel order) + down_sample.0
@@ -192,6 +194,21 @@ static int32_t view_nhwc(zoo *z, const char *name, int32_t x, int64_t c, int64_t
     return zoo_op(z, join(n, sizeof n, name, ".to_nhwc"), "transpose", &to_nhwc, &y, 1);
 }
 
+/* [N]: the mean over each sample's elements of (recon - target)^2 (mse_loss without reduction, then averaged) */
+static int32_t sample_mse(zoo *z, const char *name, int32_t recon, int32_t target)
+{
+    char n[200];
+    const sscma_regression_loss_attrs none = {SSCMA_REDUCTION_NONE, 1.0f};
+    const int32_t pair[2] = {recon, target};
+    int32_t y = zoo_op(z, join(n, sizeof n, name, ".squared"), "mse_loss", &none, pair, 2);
+    const sscma_desc *d = y < 0 ? NULL : zoo_desc(z, y);
+    const sscma_reshape_attrs rows = {4, {-1, d == NULL ? 1 : d->dims[1] * d->dims[2] * d->dims[3], 1, 1}};
+    y = zoo_op(z, join(n, sizeof n, name, ".rows"), "reshape", &rows, &y, 1);
+    y = zoo_op(z, join(n, sizeof n, name, ".mean"), "global_avg_pool", NULL, &y, 1);
+    const sscma_reshape_attrs flat = {1, {-1}};
+    return zoo_op(z, join(n, sizeof n, name, ".flat"), "reshape", &flat, &y, 1);
+}
+
 static bool read_part(zoo *z, json_t *cfg, const char *key, const char *const *types, vae_part_cfg *out)
 {
     int which = 0;
@@ -313,14 +330,16 @@ sscma_status zoo_build_vae(zoo *z, json_t *cfg, sscma_model_io_table *io)
     pair[0] = mu_c, pair[1] = logvar_c;
     const int32_t kl_c = zoo_op(z, "kl_c", "gaussian_kl", NULL, pair, 2);
     const int32_t total = add(z, "loss_sum", add(z, "loss_mse", loss_x, loss_c), add(z, "loss_kl", kl_x, kl_c));
+    /* the anomaly score per sample (no gradient flows through it: the loss does not read it) */
+    const int32_t score = add(z, "score", sample_mse(z, "score_x", x_recon, x_in), sample_mse(z, "score_c", c_recon, c_in));
     if (z->st != SSCMA_OK)
         return z->st;
 
-    const int32_t outs[7] = {x_recon, c_recon, mu, logvar, mu_c, logvar_c, total};
-    static const char *const names[7] = {"x_recon", "c_recon", "mu", "logvar", "mu_c", "logvar_c", "loss"};
-    for (int i = 0; i < 7; i++)
+    const int32_t outs[8] = {x_recon, c_recon, mu, logvar, mu_c, logvar_c, total, score};
+    static const char *const names[8] = {"x_recon", "c_recon", "mu", "logvar", "mu_c", "logvar_c", "loss", "score"};
+    for (int i = 0; i < 8; i++)
         io->outputs[i] = outs[i], io->output_names[i] = names[i];
-    io->n_outputs = 7;
+    io->n_outputs = 8;
     io->loss = total;
     return SSCMA_OK;
 }

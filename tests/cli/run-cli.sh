@@ -550,6 +550,22 @@ ok "the KWS recipe's ETADataPreprocessor is named as not implemented" grep -q "E
 printf 'RIFF' >clip.wav
 fails "a WAV file through a model of another family is refused" 2 "clip.wav: a WAV file, but the model's family is AccelerometerClassifier" \
     "$SSCMA" infer acc.tflite clip.wav
+# The anomaly VAE on the same gestures (CwtMtf features), circle held out: AnomalyMetric's auc, the int8 file's
+# "threshold" metadata, and one score and decision per window from sscma infer.
+VAE=$SRC/configs/anomaly/vae_accel_heldout.json
+V=(--cfg-options data_root=accel 'abnormal_classes=["circle"]')
+"$SSCMA" train "$VAE" --work-dir vaewd "${V[@]}" epochs=2 --json >vaetrain.json 2>vaetrain.err
+ok "train the VAE recipe 2 epochs: AnomalyMetric's auc, the training set without circle" sh -c \
+    'grep -q "Vae_Model: training on the [0-9]* normal windows" vaetrain.err && /usr/bin/python3 -c "import json, sys; \
+d = json.load(open(\"vaetrain.json\")); sys.exit(not 0 <= d[\"metrics\"][\"auc\"] <= 1)"'
+"$SSCMA" export "$VAE" vaewd/last.ckpt --format tflite --out vae.tflite "${V[@]}" >/dev/null 2>vaeexp.err
+ok "export int8 logs the deployable model's auc and its threshold metadata" grep -q '"threshold" metadata' vaeexp.err
+"$SSCMA" infer "$VAE" vaewd/last.ckpt accel/testing/circle.000.json --json "${V[@]}" >vaeinfer.json 2>/dev/null
+ok "infer a recording with the VAE: a score and a decision per window" json vaeinfer.json \
+    "len(d['results']) >= 5 and all(r['score'] >= 0 and r['anomaly'] in (True, False) for r in d['results'])"
+fails "a VAE whose abnormal_classes are every class has nothing to learn" 1 \
+    "train_dataloader.dataset: all 203 training windows are of val_evaluator.abnormal_classes" \
+    "$SSCMA" train "$VAE" --quiet --cfg-options data_root=accel 'abnormal_classes=["idle","shake","circle","updown"]' epochs=1
 /usr/bin/python3 -c "
 import json
 d = json.load(open('accel/info.labels'))

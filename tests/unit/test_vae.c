@@ -7,7 +7,8 @@
  * whose frequency and phase vary per sample ("normal"), or with a different structure ("abnormal": noise-like high
  * frequencies), until SensorDataset's CWT/MTF features feed it.
  *
- * Usage: test_vae [case]; test_vae [--write] DIR [N] (DIR absolute without --write): writes the float and int8 TFLite / ONNX files and N inputs with
+ * Usage: test_vae [case]; test_vae --accel CONFIG DIR HELD EPOCHS: the end to end run of the vae-accel integration test
+ * (below); test_vae [--write] DIR [N] (DIR absolute without --write): writes the float and int8 TFLite / ONNX files and N inputs with
  * libsscma's outputs for tests/export/check_vae.py (the export suite's vae-runtimes test).
  */
 #define _POSIX_C_SOURCE 200809L
@@ -142,6 +143,47 @@ static void vae_evaluation_uses_the_mean(void)
     const float a = output_value(m, "x_recon", 1234), l1 = output_value(m, "loss", 0);
     CHECK_OK(sscma_model_forward(m));
     CHECK(a == output_value(m, "x_recon", 1234) && l1 == output_value(m, "loss", 0));
+}
+
+/*
+ * The eval-only output "score" [N]: per sample, MSE(x_recon, x) + MSE(c_recon, c), each a mean over that sample's
+ * 32 x 32 x 3 values (sscma_pp_anomaly_score's formula), computed here from the model's own outputs and input.
+ */
+static void vae_score_output_is_the_anomaly_score(void)
+{
+    sscma_model *m = train_once();
+    sscma_tensor *image = NULL, *score = NULL, *xr = NULL, *cr = NULL;
+    if (m == NULL)
+        return;
+    CHECK_OK(sscma_model_prepare(m, 3, 0));
+    CHECK_OK(sscma_model_input(m, "image", &image));
+    fill_batch(image, 40, 2, false);
+    float *in = NULL, *xv = NULL, *cv = NULL, *sv = NULL;
+    sscma_tensor_data(image, (void **)&in);
+    make_sample(7, true, in + 2 * SAMPLE);
+    CHECK_OK(sscma_model_forward(m));
+    CHECK_OK(sscma_model_output(m, "score", &score));
+    CHECK_OK(sscma_model_output(m, "x_recon", &xr));
+    CHECK_OK(sscma_model_output(m, "c_recon", &cr));
+    int32_t rank = 0;
+    int64_t n = 0;
+    sscma_tensor_rank(score, &rank);
+    sscma_tensor_numel(score, &n);
+    CHECK(rank == 1 && n == 3);
+    sscma_tensor_data(score, (void **)&sv), sscma_tensor_data(xr, (void **)&xv), sscma_tensor_data(cr, (void **)&cv);
+    for (int j = 0; j < 3 && sv != NULL; j++) {
+        double sx = 0.0, sc = 0.0;
+        for (int p = 0; p < S * S; p++)
+            for (int k = 0; k < C; k++) {
+                const double dx = xv[(size_t)j * S * S * C + p * C + k] - in[(size_t)j * SAMPLE + p * 2 * C + k];
+                const double dc = cv[(size_t)j * S * S * C + p * C + k] - in[(size_t)j * SAMPLE + p * 2 * C + C + k];
+                sx += dx * dx, sc += dc * dc;
+            }
+        const double want = (sx + sc) / (S * S * C);
+        printf("# sample %d: score %.6f, here %.6f\n", j, (double)sv[j], want);
+        CHECK(fabs(sv[j] - want) <= 1e-5 * want);
+    }
+    CHECK(sv != NULL && sv[2] > sv[0] && sv[2] > sv[1]); /* the abnormal sample scores higher */
 }
 
 /* The float deployable model (lowered: eps = 0, SSCMA's rearrangements as slices and concatenations) against the model in
@@ -566,9 +608,125 @@ static int write_files(const char *dir, int n)
     return 0;
 }
 
+/*
+ * --accel CONFIG DIR HELD EPOCHS: the recipe (configs/anomaly/vae_accel_heldout.json) trained through the runner on
+ * tools/gen_accel.py's set in DIR with gesture HELD as the abnormal class, for EPOCHS epochs; the float ROC-AUC is
+ * the runner's AnomalyMetric on the validation split (the "score" output). The int8 model (PTQ on the validation
+ * loader, as sscma export) gets its "threshold" metadata from sscma_runner_set_meta; its ROC-AUC is computed here,
+ * from sscma_predict's anomaly scores of every validation window, with the pair count above. Asserted: float AUC
+ * >= MIN_AUC, |int8 - float| <= MAX_GAP, each decision = (score > threshold), the threshold leaving at most
+ * ~5% (val_evaluator's fpr) of the normal windows above it.
+ */
+static int accel_end_to_end(const char *config, const char *dir, const char *held, const char *epochs, double min_auc,
+                            double max_gap)
+{
+    sscma_config *cfg = NULL;
+    sscma_context *c = NULL;
+    sscma_runner *runner = NULL;
+    sscma_trainer *trainer = NULL;
+    sscma_model *model = NULL;
+    sscma_loader *val = NULL;
+    sscma_dataset *ds = NULL;
+    sscma_qmodel *q = NULL;
+    const sscma_metric *metric = NULL;
+    char set[600];
+    int failures = 0;
+    double float_auc = NAN;
+    sscma_context_options o;
+    sscma_context_options_init(&o, sizeof o);
+    o.seed = 2112;
+    int ok = sscma_context_create(&o, &c) == SSCMA_OK && sscma_config_load(config, &cfg) == SSCMA_OK;
+    snprintf(set, sizeof set, "data_root=%s", dir);
+    ok = ok && sscma_config_set(cfg, set) == SSCMA_OK;
+    snprintf(set, sizeof set, "abnormal_classes=[\"%s\"]", held);
+    ok = ok && sscma_config_set(cfg, set) == SSCMA_OK;
+    snprintf(set, sizeof set, "epochs=%s", epochs);
+    ok = ok && sscma_config_set(cfg, set) == SSCMA_OK && sscma_config_resolve(cfg) == SSCMA_OK &&
+         sscma_runner_create(c, cfg, &runner) == SSCMA_OK && sscma_runner_trainer(runner, &trainer) == SSCMA_OK &&
+         sscma_trainer_train(trainer) == SSCMA_OK && sscma_runner_evaluate(runner, "val", &metric) == SSCMA_OK &&
+         sscma_metric_get(metric, "auc", &float_auc) == SSCMA_OK;
+    sscma_quant_options qo;
+    sscma_quant_options_init(&qo, sizeof qo);
+    ok = ok && sscma_runner_model(runner, &model) == SSCMA_OK && sscma_runner_loader(runner, "val", &val) == SSCMA_OK &&
+         sscma_quantize(model, val, &qo, &q) == SSCMA_OK && sscma_runner_set_meta(runner, q) == SSCMA_OK &&
+         sscma_runner_dataset(runner, "val", &ds) == SSCMA_OK;
+    const char *meta = NULL;
+    double threshold = NAN;
+    if (ok && sscma_qmodel_meta(q, "threshold", &meta) == SSCMA_OK)
+        threshold = strtod(meta, NULL);
+    if (!ok || !(threshold > 0.0)) {
+        fprintf(stderr, "# %s\n", sscma_last_error());
+        failures++;
+    }
+    int64_t n = 0, n_abnormal = 0, n_normal = 0, normal_above = 0;
+    sscma_dataset_size(ds, &n);
+    double *score = calloc((size_t)(n > 0 ? n : 1), sizeof *score);
+    bool *abnormal = calloc((size_t)(n > 0 ? n : 1), sizeof *abnormal);
+    sscma_predict_options po;
+    sscma_predict_options_init(&po, sizeof po);
+    po.task = "anomaly";
+    for (int64_t i = 0; ok && failures == 0 && i < n; i++) {
+        sscma_sample *sample = NULL;
+        sscma_tensor *window = NULL;
+        sscma_prediction p;
+        int32_t got = 0, label = -1;
+        const char *name = NULL;
+        if (sscma_dataset_get(ds, i, &sample) != SSCMA_OK || sscma_sample_image(sample, &window) != SSCMA_OK ||
+            sscma_predict(q, window, &po, &p, 1, &got) != SSCMA_OK || got != 1 ||
+            sscma_sample_label(sample, &label) != SSCMA_OK || sscma_dataset_class_name(ds, label, &name) != SSCMA_OK) {
+            fprintf(stderr, "# window %lld: %s\n", (long long)i, sscma_last_error());
+            failures++;
+        } else {
+            score[i] = p.score, abnormal[i] = strcmp(name, held) == 0;
+            n_abnormal += abnormal[i], n_normal += !abnormal[i];
+            normal_above += !abnormal[i] && p.score > threshold;
+            if (p.class_id != (p.score > threshold ? 1 : 0)) {
+                fprintf(stderr, "# window %lld: score %g, threshold %g, class_id %d\n", (long long)i, (double)p.score,
+                        threshold, (int)p.class_id);
+                failures++;
+            }
+        }
+        sscma_sample_destroy(sample);
+    }
+    double good = 0.0;
+    for (int64_t i = 0; i < n; i++)
+        for (int64_t j = 0; j < n; j++)
+            if (abnormal[i] && !abnormal[j])
+                good += score[i] > score[j] ? 1.0 : score[i] == score[j] ? 0.5 : 0.0;
+    const double int8_auc = n_abnormal > 0 && n_normal > 0 ? good / ((double)n_abnormal * (double)n_normal) : NAN;
+    printf("# %s held out, %s epochs: %lld validation windows (%lld abnormal); ROC-AUC float %.4f, int8 %.4f (gap "
+           "%.4f); threshold %.6g: %lld normal windows above it\n", held, epochs, (long long)n, (long long)n_abnormal,
+           float_auc, int8_auc, fabs(int8_auc - float_auc), threshold, (long long)normal_above);
+    if (!(float_auc >= min_auc)) {
+        fprintf(stderr, "# float ROC-AUC %.4f < %.2f\n", float_auc, min_auc);
+        failures++;
+    }
+    if (!(fabs(int8_auc - float_auc) <= max_gap)) {
+        fprintf(stderr, "# int8 ROC-AUC %.4f is %.4f from the float one (> %.3f)\n", int8_auc, fabs(int8_auc - float_auc),
+                max_gap);
+        failures++;
+    }
+    if (!(normal_above <= n_normal * 0.05 + 1)) {
+        fprintf(stderr, "# %lld of %lld normal windows above the threshold\n", (long long)normal_above, (long long)n_normal);
+        failures++;
+    }
+    free(score), free(abnormal);
+    sscma_qmodel_destroy(q);
+    sscma_runner_destroy(runner);
+    sscma_config_destroy(cfg);
+    sscma_context_destroy(c);
+    printf("%s 1 - Vae_Model end to end on %s held out\n", failures ? "not ok" : "ok", held);
+    return failures ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
     int rc;
+    if (argc >= 6 && strcmp(argv[1], "--accel") == 0) {
+        printf("1..1\n");
+        return accel_end_to_end(argv[2], argv[3], argv[4], argv[5], argc > 6 ? atof(argv[6]) : 0.9,
+                                argc > 7 ? atof(argv[7]) : 0.01);
+    }
     if (argc >= 3 && strcmp(argv[1], "--write") == 0) {
         rc = write_files(argv[2], argc > 3 ? atoi(argv[3]) : 16);
     } else if (argc >= 2 && argv[1][0] == '/') { /* tests/export/run-checks.sh's form: DIR [N] */
@@ -577,6 +735,7 @@ int main(int argc, char **argv)
         static const test_case cases[] = {
             TEST_CASE(vae_trains_on_its_loss),
             TEST_CASE(vae_evaluation_uses_the_mean),
+            TEST_CASE(vae_score_output_is_the_anomaly_score),
             TEST_CASE(vae_lowers_to_the_same_reconstructions),
             TEST_CASE(rearrangements_lower_exactly),
             TEST_CASE(vae_int8_scores_match_float),

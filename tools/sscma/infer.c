@@ -137,6 +137,11 @@ static int infer_sensor(cli_args *a, sscma_context *ctx, sscma_config *cfg, sscm
     if (rc != 0)
         return rc;
     sscma_dataset_size(ds, &windows);
+    /* the anomaly VAE: one score per window and its decision against the "threshold" metadata (class_id 1 above it,
+     * 0 at or below, -1 without a threshold), not classes */
+    const char *task = "";
+    const bool anomaly = sscma_predict_task(q, po, &task) == SSCMA_OK && strcmp(task, "anomaly") == 0;
+    sscma_clear_error();
     for (int64_t k = 0; k < windows && rc == 0; k++) {
         sscma_sample *s = NULL;
         sscma_tensor *win = NULL;
@@ -151,6 +156,18 @@ static int infer_sensor(cli_args *a, sscma_context *ctx, sscma_config *cfg, sscm
         sscma_sample_destroy(s);
         if (n > MAX_RESULTS)
             n = MAX_RESULTS;
+        if (anomaly && n >= 1) {
+            static const char *const decision[3] = {"no threshold", "normal", "anomaly"};
+            const char *d = decision[r[0].class_id < 0 ? 0 : r[0].class_id == 0 ? 1 : 2];
+            if (!a->json)
+                printf("%s window %lld (rows from %lld): score %.6f %s\n", path, (long long)k, (long long)(k * stride),
+                       (double)r[0].score, d);
+            json_array_append_new(all, json_pack("{s:s, s:I, s:I, s:I, s:f, s:o}", "file", path, "window",
+                                                 (json_int_t)k, "first_row", (json_int_t)(k * stride), "window_size",
+                                                 (json_int_t)window_size, "score", (double)r[0].score, "anomaly",
+                                                 r[0].class_id < 0 ? json_null() : json_boolean(r[0].class_id == 1)));
+            continue;
+        }
         json_t *items = json_array();
         if (!a->json)
             printf("%s window %lld (rows from %lld):%s\n", path, (long long)k, (long long)(k * stride),

@@ -130,6 +130,19 @@ static int predictions_grid(sscma_dataset *ds, sscma_qmodel *q, json_t *classes,
     return rc;
 }
 
+/* Whether the validation samples are images: windows of sensor values or feature images (f32) get no picture. */
+static bool image_samples(const sscma_dataset *ds)
+{
+    sscma_sample *s = NULL;
+    sscma_tensor *img = NULL;
+    sscma_dtype dt = SSCMA_DTYPE_F32;
+    if (sscma_dataset_get(ds, 0, &s) != SSCMA_OK || sscma_sample_image(s, &img) != SSCMA_OK ||
+        sscma_tensor_dtype(img, &dt) != SSCMA_OK)
+        sscma_clear_error();
+    sscma_sample_destroy(s);
+    return dt == SSCMA_DTYPE_U8;
+}
+
 /* The runner's model as a deployable one with the runner's metadata, and its "classes" (NULL: none). */
 static int deployable(sscma_runner *runner, sscma_qmodel **q, json_t **classes)
 {
@@ -178,7 +191,11 @@ static int write_pictures(sscma_runner *runner, const sscma_metric *metric, cons
         }
     }
     cli_grid g;
-    int rc = predictions_grid(ds, q, classes, &g);
+    int rc = 0;
+    if (image_samples(ds))
+        rc = predictions_grid(ds, q, classes, &g);
+    else
+        cli_grid_init(&g, 0, classes, true); /* sensor windows: no picture */
     snprintf(path, sizeof path, "%s/predictions.png", work_dir);
     if (rc == 0 && g.count > 0)
         rc = cli_grid_write(&g, path, batch);
@@ -204,6 +221,8 @@ static int on_validation(sscma_trainer *trainer, int64_t epoch, const sscma_metr
         sscma_clear_error();
         return 0;
     }
+    if (!image_samples(ds)) /* no picture of sensor windows: no deployable model (a VAE's metadata runs it) */
+        return 0;
     if (deployable(runner, &q, &classes) != 0) {
         fprintf(stderr, "warning: no predictions picture for TensorBoard at epoch %lld: %s\n", (long long)epoch,
                 sscma_last_error());
