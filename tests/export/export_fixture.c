@@ -654,7 +654,7 @@ int main(int argc, char **argv)
     int64_t n = argc > 2 ? atoll(argv[2]) : 32;
     bool tiny = argc > 3 && strcmp(argv[3], "tiny") == 0;
     const fixture_family *families = tiny ? tiny_families : fixture_families;
-    int n_fam = tiny ? 6 : 9;
+    int n_fam = tiny ? 7 : 9;
     sscma_context_options o;
     sscma_context_options_init(&o, sizeof o);
     o.seed = 3;
@@ -679,8 +679,8 @@ int main(int argc, char **argv)
         const fixture_family audio = {"audio", audio_config, 0, "logits", 1};
         const fixture_family *fam = k < 3 ? &families[k] : k == 3 ? &acts : k == 4 ? &yolo : k == 5 ? &mbv3
                                   : k == 6 ? &axes : k == 7 ? &rtmdet : &audio;
-        if (tiny && k >= 3) /* the tiny set: the three families, Swift-YOLO, the accelerometer classifier, RTMDet */
-            fam = k == 3 ? &tiny_yolo : k == 4 ? &axes : &rtmdet;
+        if (tiny && k >= 3) /* the tiny set: the three families, Swift-YOLO, the accelerometer classifier, RTMDet, KWS */
+            fam = k == 3 ? &tiny_yolo : k == 4 ? &axes : k == 5 ? &rtmdet : &audio;
         fixture_quantized fx;
         sscma_qmodel *f = NULL;
         if (fam == &axes)

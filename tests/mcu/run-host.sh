@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The micro runtime built for the host (tests/mcu/micro_host.c) on the tiny FOMO, classifier, PFLD, Swift-YOLO,
-# accelerometer classifier and RTMDet models of export_fixture: every output equal to libsscma's (RTMDet: all six),
+# accelerometer classifier, RTMDet and keyword-spotter (SoundNetRaw) models of export_fixture: every output equal to libsscma's (RTMDet: all six),
 # the reported arena size sufficient and minimal, bad calls refused; RTMDet's sscma_micro_predict lines equal to host
 # sscma_predict's (tests/mcu/predict_host.c) on the same int8 inputs: boxes, classes and scores, so that the micro
 # decode cannot drift from the host one; and the library needs nothing of the C library beyond memory and string
@@ -23,7 +23,7 @@ else
   echo "ok: $lib needs only $(wc -w <<<"$needed") C library symbols (memory, strings, qsort, snprintf, libm)"
 fi
 "$fixture" "$tmp" 20 tiny >/dev/null || { echo "FAIL: export_fixture"; exit 1; }
-for f in fomo classifier pfld yolo axes rtmdet; do
+for f in fomo classifier pfld yolo axes rtmdet audio; do
   "$micro" "$tmp/${f}_int8.tflite" "$tmp/${f}_int8_input.bin" "$tmp/${f}_int8_output.bin" "$tmp/${f}_f32.tflite" \
     || status=1
 done
