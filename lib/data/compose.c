@@ -26,6 +26,7 @@
 #include "core/config.h"
 #include "core/schema.h"
 #include "core/file.h"
+#include "data/audio.h"
 #include "data/data.h"
 #include "sscma/data.h"
 
@@ -620,6 +621,139 @@ static sscma_status compose_windows(const sscma_dataset *src, json_t *cfg)
     return st;
 }
 
+/* Little-endian fields of a WAV header. */
+static void put_le(uint8_t *p, uint32_t v, int bytes)
+{
+    for (int i = 0; i < bytes; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+
+/* n float samples in [-1, 1] as a 16-bit PCM mono WAV file's bytes (RIFF header, fmt, data) in a block of ctx. */
+static uint8_t *wav16(const sscma_context *ctx, const float *x, int64_t n, int64_t rate, size_t *size)
+{
+    const uint32_t data = (uint32_t)(n * 2);
+    uint8_t *b = sscma_malloc(ctx, 44 + (size_t)data);
+    if (b == NULL)
+        return NULL;
+    memcpy(b, "RIFF", 4), put_le(b + 4, 36 + data, 4), memcpy(b + 8, "WAVEfmt ", 8);
+    put_le(b + 16, 16, 4), put_le(b + 20, 1, 2), put_le(b + 22, 1, 2), put_le(b + 24, (uint32_t)rate, 4);
+    put_le(b + 28, (uint32_t)(rate * 2), 4), put_le(b + 32, 2, 2), put_le(b + 34, 16, 2);
+    memcpy(b + 36, "data", 4), put_le(b + 40, data, 4);
+    for (int64_t i = 0; i < n; i++) {
+        double v = (double)x[i] * 32768.0;
+        long q = lround(v < -32768.0 ? -32768.0 : v > 32767.0 ? 32767.0 : v);
+        put_le(b + 44 + 2 * i, (uint32_t)(uint16_t)(int16_t)q, 2);
+    }
+    *size = 44 + (size_t)data;
+    return b;
+}
+
+/*
+ * A Speechcommand set's clips composed into a new Speech Commands layout: out_dir/<class>/<NNNNNN>_nohash_0.wav
+ * (16-bit PCM mono at the source's sampling_rate, each clip as the source gives a validation clip: resampled,
+ * peak-normalised, cut or padded to segment_length), validation_list.txt and testing_list.txt naming the clips of
+ * splits.valid and splits.test (written last); splits.train clips are in neither list. Each clip is drawn as compose
+ * draws a window: a class uniformly among `classes`, then one of its clips, from the seed. The source's
+ * _background_noise_ files are not copied (a composed set has no silence to cut: leave `silence` at 0 or copy them).
+ */
+static sscma_status compose_audio(const sscma_dataset *src, json_t *cfg)
+{
+    if (src->n_classes < 1)
+        return sscma_fail(SSCMA_ERR_CONFIG, WHERE, "the source must be a classification dataset");
+    window_keys k;
+    if (sscma_schema_read(window_fields, cfg, WHERE, NULL, &k) != SSCMA_OK)
+        return SSCMA_ERR_CONFIG;
+    compose_cfg *c = sscma_calloc(src->ctx, 1, sizeof *c);
+    float *clip = sscma_malloc(src->ctx, (size_t)src->window_len * sizeof *clip);
+    if (c == NULL || clip == NULL) {
+        sscma_mfree(src->ctx, c);
+        sscma_mfree(src->ctx, clip);
+        return SSCMA_FAIL(SSCMA_ERR_OUT_OF_MEMORY, "cannot allocate");
+    }
+    sscma_status st = SSCMA_OK;
+    compose_splits splits = {200, 50, 0};
+    if (k.out_dir == NULL || k.out_dir[0] == '\0' || strlen(k.out_dir) >= sizeof c->out_dir - 64)
+        st = sscma_schema_expected(WHERE, NULL, "out_dir", "the dataset folder to write (at most 1983 bytes)",
+                                   json_object_get(cfg, "out_dir"));
+    else if (k.splits != NULL && sscma_schema_read(split_fields, k.splits, WHERE, "splits", &splits) != SSCMA_OK)
+        st = SSCMA_ERR_CONFIG;
+    if (st == SSCMA_OK) {
+        snprintf(c->out_dir, sizeof c->out_dir, "%s", k.out_dir);
+        c->seed = (uint64_t)k.seed;
+        c->n_classes = k.n_classes == 0 ? (src->n_classes < 256 ? src->n_classes : 256) : 0;
+        for (int32_t i = 0; i < c->n_classes; i++)
+            c->classes[i] = i;
+    }
+    for (int32_t i = 0; st == SSCMA_OK && i < k.n_classes; i++) {
+        if (k.classes[i] >= src->n_classes) {
+            char at[32], expected[64];
+            snprintf(expected, sizeof expected, "a class index of the source 0..%d", (int)src->n_classes - 1);
+            st = sscma_schema_expected(WHERE, sscma_schema_index(at, sizeof at, "classes", (size_t)i), NULL,
+                                       expected, json_array_get(json_object_get(cfg, "classes"), (size_t)i));
+        } else
+            c->classes[c->n_classes++] = k.classes[i];
+    }
+    int64_t *members[256] = {0}, counts[256] = {0};
+    if (st == SSCMA_OK)
+        st = index_classes(src, c, members, counts);
+    const int64_t sizes[3] = {splits.train, splits.valid, splits.test};
+    size_t list_len[3] = {0, 0, 0}, list_cap[3] = {0, 0, 0};
+    char *lists[3] = {NULL, NULL, NULL};
+    char dir[2200], path[2900], rel[600];
+    if (st == SSCMA_OK)
+        st = make_dir(c->out_dir);
+    int64_t number = 0;
+    for (int32_t split = 0; st == SSCMA_OK && split < 3; split++) {
+        for (int64_t i = 0; st == SSCMA_OK && i < sizes[split]; i++, number++) {
+            rng r = {sscma_hash64(c->seed * 0x100000001b3ULL + (uint64_t)split * 0x9e37ULL + (uint64_t)i)};
+            const int32_t cls = (int32_t)below(&r, c->n_classes);
+            const char *name = src->class_names[c->classes[cls]];
+            int32_t label = -1;
+            if (strchr(name, '/') != NULL || strcmp(name, ".") == 0 || strcmp(name, "..") == 0) {
+                st = sscma_fail(SSCMA_ERR_CONFIG, WHERE, "class '%s' cannot name a folder", name);
+                break;
+            }
+            snprintf(dir, sizeof dir, "%s/%s", c->out_dir, name);
+            if ((st = make_dir(dir)) != SSCMA_OK ||
+                (st = sscma_audio_window(src, members[cls][below(&r, counts[cls])], false, 0, clip, &label)) !=
+                    SSCMA_OK)
+                break;
+            snprintf(rel, sizeof rel, "%s/%06lld_nohash_0.wav", name, (long long)number);
+            snprintf(path, sizeof path, "%s/%s", c->out_dir, rel);
+            size_t size = 0;
+            uint8_t *bytes = wav16(src->ctx, clip, src->window_len, src->audio->rate, &size);
+            st = bytes == NULL ? sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, WHERE, "cannot format %s", path)
+                               : sscma_write_file_atomic(path, bytes, size);
+            sscma_mfree(src->ctx, bytes);
+            if (st == SSCMA_OK && split > 0) { /* the list line */
+                const size_t need = list_len[split] + strlen(rel) + 2;
+                if (need > list_cap[split]) {
+                    char *grown = sscma_mrealloc(src->ctx, lists[split], 2 * need + 256);
+                    if (grown == NULL) {
+                        st = sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, WHERE, "cannot grow the lists");
+                        break;
+                    }
+                    lists[split] = grown, list_cap[split] = 2 * need + 256;
+                }
+                list_len[split] += (size_t)snprintf(lists[split] + list_len[split], list_cap[split] - list_len[split],
+                                                    "%s\n", rel);
+            }
+        }
+    }
+    static const char *const list_names[3] = {NULL, "validation_list.txt", "testing_list.txt"};
+    for (int32_t split = 1; st == SSCMA_OK && split < 3; split++) { /* the lists last */
+        snprintf(path, sizeof path, "%s/%s", c->out_dir, list_names[split]);
+        st = sscma_write_file_atomic(path, lists[split] != NULL ? lists[split] : "", list_len[split]);
+    }
+    for (int32_t i = 0; i < 3; i++)
+        sscma_mfree(src->ctx, lists[i]);
+    for (int32_t i = 0; i < 256; i++)
+        sscma_mfree(src->ctx, members[i]);
+    sscma_mfree(src->ctx, clip);
+    sscma_mfree(src->ctx, c);
+    return st;
+}
+
 sscma_status sscma_compose_detection(const sscma_dataset *source, const char *config_json)
 {
     SSCMA_REQUIRE_NONNULL(source);
@@ -628,8 +762,8 @@ sscma_status sscma_compose_detection(const sscma_dataset *source, const char *co
     json_t *cfg = json_loads(config_json, 0, &err);
     if (cfg == NULL)
         return SSCMA_FAIL(SSCMA_ERR_CONFIG, "compose config: line %d, column %d: %s", err.line, err.column, err.text);
-    if (source->kind == DATASET_WINDOWS) { /* windows: a new Edge Impulse export, with keys of its own */
-        sscma_status wst = compose_windows(source, cfg);
+    if (source->kind == DATASET_WINDOWS) { /* windows: a new Edge Impulse export or Speech Commands layout */
+        sscma_status wst = source->audio != NULL ? compose_audio(source, cfg) : compose_windows(source, cfg);
         json_decref(cfg);
         return wst;
     }

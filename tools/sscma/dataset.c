@@ -279,7 +279,15 @@ static int compose(cli_args *a)
     }
     char ann[4200];
     snprintf(ann, sizeof ann, "%s/train/_annotations.coco.json", a->out);
-    if (exists(a->out, "info.labels") && !exists(a->out, "train")) { /* a SensorDataset: an Edge Impulse export */
+    if (exists(a->out, "validation_list.txt") && !exists(a->out, "train")) { /* a Speechcommand: its layout */
+        snprintf(ann, sizeof ann, "%s/validation_list.txt", a->out);
+        if (a->json)
+            cli_print_json(json_pack("{s:s, s:i, s:i, s:s}", "out_dir", a->out, "train", (int)count, "valid",
+                                     (int)valid, "validation_list", ann));
+        else
+            printf("composed %s: train %ld, validation %ld clips (Speech Commands layout: %s)\n", a->out, count,
+                   valid, ann);
+    } else if (exists(a->out, "info.labels") && !exists(a->out, "train")) { /* a SensorDataset: an Edge Impulse export */
         snprintf(ann, sizeof ann, "%s/info.labels", a->out);
         if (a->json)
             cli_print_json(json_pack("{s:s, s:i, s:i, s:s}", "out_dir", a->out, "training", (int)count, "testing",

@@ -85,7 +85,8 @@ static const cli_command commands[] = {
      "brightness, rare classes).\n"
      "compose: a COCO detection set (Roboflow layout) composed from a classification dataset: a config's\n"
      "training set, or a folder of IDX files (Fashion-MNIST) or of class folders. From a SensorDataset: a new\n"
-     "Edge Impulse export (info.labels, training/, testing/) of its windows.",
+     "Edge Impulse export (info.labels, training/, testing/) of its windows; from a Speechcommand set: a new\n"
+     "Speech Commands layout (class folders of 16-bit WAV clips, validation_list.txt, testing_list.txt).",
      1, 2},
 };
 
