@@ -2,14 +2,20 @@
  * Training throughput and peak memory of libsscma's training step (bench/run train), beside
  * bench/train_throughput_torch.py doing the same in PyTorch:
  *
- *   bench_train classifier|fomo|swift_yolo|audio [--threads N] [--batch B] [--iters N] [--warmup N] [--repeats R]
+ *   bench_train classifier|fomo|swift_yolo|audio|axes|vae [--threads N] [--batch B] [--iters N] [--warmup N]
+ *               [--repeats R]
  *
  * classifier: MobileNetV2-0.35 ImageClassifier, 96x96x3, 10 classes (the issue's case); fomo: Fomo with
  * MobileNetV2-0.35 cut at stride 8, 96x96x3, 3 classes; swift_yolo: Swift-YOLO-tiny (YOLODetector, deepen 0.33,
  * widen 0.15, ReLU), 192x192x3, 4 classes, batch 16, 1..6 boxes per image and the YOLOv5 loss; audio: SSCMA's KWS
  * model (Audio_classify: SoundNetRaw + Audio_head, clips of 8192 samples, 35 classes, batch 32, the summed
- * label-smoothed loss). One fixed random batch (inputs N(0, 1), labels or FOMO
- * targets with a few positive cells), SGD lr 0.01 momentum 0.9 weight decay 1e-4; each iteration is zero_grad,
+ * label-smoothed loss); axes: SSCMA's AccelerometerClassifier recipe (configs/accelerometer/
+ * 3axes_accelerometer_62.5Hz_1s_classify.json: AxesNet, 3 axes x 62 steps flattened to 186 -> 256 -> 4 classes,
+ * batch 32, Adam lr 5e-4 betas (0.9, 0.99) weight decay 5e-4); vae: SSCMA's anomaly Vae_Model
+ * (configs/anomaly/vae_mirophone.json: x_size 32, in_channel 3, out_channel 8, input [N, 32, 32, 6] = x and c,
+ * batch 16, its own loss MSE + MSE + KL + KL with eps drawn in training, Adam lr 1e-4 weight decay 5e-4). One
+ * fixed random batch (inputs N(0, 1), labels or FOMO targets with a few positive cells), SGD lr 0.01 momentum 0.9
+ * weight decay 1e-4 unless given above; each iteration is zero_grad,
  * forward, loss, backward, optimizer step — the trainer's step without the loader, so both sides measure the same
  * compute. R timed blocks of N iterations after W warm-up iterations; prints one JSON line with the median images/s
  * and the process's peak resident set (getrusage), which includes the library, the model, its activation arena,
@@ -60,14 +66,15 @@ int main(int argc, char **argv)
 {
     if (argc < 2 ||
         (strcmp(argv[1], "classifier") != 0 && strcmp(argv[1], "fomo") != 0 && strcmp(argv[1], "swift_yolo") != 0 &&
-         strcmp(argv[1], "audio") != 0)) {
-        fprintf(stderr, "usage: bench_train classifier|fomo|swift_yolo|audio [--threads N] [--batch B] [--iters N] [--warmup N] "
-                        "[--repeats R]\n");
+         strcmp(argv[1], "audio") != 0 && strcmp(argv[1], "axes") != 0 && strcmp(argv[1], "vae") != 0)) {
+        fprintf(stderr, "usage: bench_train classifier|fomo|swift_yolo|audio|axes|vae [--threads N] [--batch B] "
+                        "[--iters N] [--warmup N] [--repeats R]\n");
         return 2;
     }
     const int fomo = strcmp(argv[1], "fomo") == 0, yolo = strcmp(argv[1], "swift_yolo") == 0,
-              audio = strcmp(argv[1], "audio") == 0;
-    long threads = 2, batch = fomo || yolo ? 16 : 32, iters = 10, warmup = 3, repeats = 5;
+              audio = strcmp(argv[1], "audio") == 0, axes = strcmp(argv[1], "axes") == 0,
+              vae = strcmp(argv[1], "vae") == 0;
+    long threads = 2, batch = fomo || yolo || vae ? 16 : 32, iters = 10, warmup = 3, repeats = 5;
     for (int i = 2; i + 1 < argc; i += 2) {
         long v = strtol(argv[i + 1], NULL, 10);
         if (strcmp(argv[i], "--threads") == 0)
@@ -87,7 +94,13 @@ int main(int argc, char **argv)
     sscma_context *ctx = NULL;
     CHECK(sscma_context_create(&o, &ctx));
     const char *cfg =
-        audio ? "{\"type\": \"Audio_classify\", \"n_cls\": 35, \"segment_length\": 8192, \"loss\": {\"type\": "
+        axes ? "{\"type\": \"AccelerometerClassifier\", \"backbone\": {\"type\": \"AxesNet\", \"num_axes\": 3, "
+               "\"window_size\": 62, \"num_classes\": 4}, \"head\": {\"type\": \"AxesClsHead\", \"loss\": {\"type\": "
+               "\"CrossEntropyLoss\", \"loss_weight\": 1.0}, \"topk\": 1}}"
+        : vae ? "{\"type\": \"Vae_Model\", \"encode\": {\"type\": \"Vae_Encode\", \"x_size\": 32, \"in_channel\": 3, "
+                "\"out_channel\": 8, \"conv\": \"Conv_block2D\"}, \"decode\": {\"type\": \"Vae_Decode\", \"x_size\": 32, "
+                "\"out_channel\": 8, \"in_channel\": 3, \"conv\": \"Conv_block2D\"}, \"loss\": {\"type\": \"MSELoss\"}}"
+        : audio ? "{\"type\": \"Audio_classify\", \"n_cls\": 35, \"segment_length\": 8192, \"loss\": {\"type\": "
                 "\"LabelSmoothCrossEntropyLoss\", \"reduction\": \"sum\", \"smoothing\": 0.1}, \"backbone\": "
                 "{\"type\": \"SoundNetRaw\", \"nf\": 2, \"factors\": [4, 4, 4], \"out_channel\": 36}, \"head\": "
                 "{\"type\": \"Audio_head\", \"in_channels\": 36, \"n_classes\": 35, \"drop\": 0.2}}"
@@ -108,14 +121,21 @@ int main(int argc, char **argv)
     sscma_optimizer *opt = NULL;
     CHECK(sscma_model_create(ctx, cfg, &model));
     CHECK(sscma_model_prepare(model, batch, 1));
-    CHECK(sscma_optimizer_create(model, "{\"type\": \"SGD\", \"lr\": 0.01, \"momentum\": 0.9, "
-                                        "\"weight_decay\": 0.0001}", &opt));
+    CHECK(sscma_optimizer_create(model,
+                                 axes  ? "{\"type\": \"Adam\", \"lr\": 0.0005, \"betas\": [0.9, 0.99], "
+                                         "\"weight_decay\": 0.0005}"
+                                 : vae ? "{\"type\": \"Adam\", \"lr\": 0.0001, \"weight_decay\": 0.0005}"
+                                       : "{\"type\": \"SGD\", \"lr\": 0.01, \"momentum\": 0.9, "
+                                         "\"weight_decay\": 0.0001}",
+                                 &opt));
     sscma_tensor *image = NULL, *target = NULL;
     CHECK(sscma_model_input(model, "image", &image));
-    CHECK(sscma_model_input(model, "target", &target));
+    if (!vae) /* the VAE's loss needs no target: it reconstructs its input */
+        CHECK(sscma_model_input(model, "target", &target));
     int64_t n_img = 0, n_tgt = 0;
     sscma_tensor_numel(image, &n_img);
-    sscma_tensor_numel(target, &n_tgt);
+    if (target != NULL)
+        sscma_tensor_numel(target, &n_tgt);
     float *x = NULL;
     sscma_tensor_data(image, (void **)&x);
     uint64_t seed = 1;
@@ -142,11 +162,11 @@ int main(int argc, char **argv)
             for (int64_t j = 0; j < c; j++)
                 t[i * c + j] = j == k ? 1.0f : 0.0f;
         }
-    } else {
+    } else if (target != NULL) { /* class labels 0..K-1 in turn */
         int32_t *t = NULL;
         sscma_tensor_data(target, (void **)&t);
         for (int64_t i = 0; i < n_tgt; i++)
-            t[i] = (int32_t)(i % 10);
+            t[i] = (int32_t)(i % (axes ? 4 : 10));
     }
     double *rates = calloc((size_t)repeats, sizeof *rates);
     if (rates == NULL)

@@ -1,15 +1,18 @@
 #!/usr/bin/python3
 """The peer of bench/bench_train.c: the same training step in PyTorch (bench/run train).
 
-    OPENBLAS_NUM_THREADS=1 /usr/bin/python3 bench/train_throughput_torch.py classifier|fomo|swift_yolo|audio [--threads N]
-        [--batch B] [--iters N] [--warmup N] [--repeats R]
+    OPENBLAS_NUM_THREADS=1 /usr/bin/python3 bench/train_throughput_torch.py classifier|fomo|swift_yolo|audio|axes|vae
+        [--threads N] [--batch B] [--iters N] [--warmup N] [--repeats R]
 
 The models are tests/golden/ref_models.py's (the layouts libsscma implements): ImageClassifier (MobileNetV2-0.35,
 96x96x3, 10 classes), Fomo (MobileNetV2-0.35 to stride 8, 3 classes) or SwiftYOLO (tiny, 192x192x3, 4 classes,
 batch 16, the YOLOv5 loss of tests/golden/gen_yolo_loss.py in float32) or AudioClassify (SSCMA's KWS model,
-SoundNetRaw + Audio_head, clips of 8192 samples, 35 classes, batch 32, LabelSmoothCrossEntropyLoss 0.1 summed).
-One fixed random batch, SGD lr 0.01
-momentum 0.9 weight decay 1e-4; each iteration is zero_grad, forward, loss, backward, step (eager mode, default
+SoundNetRaw + Audio_head, clips of 8192 samples, 35 classes, batch 32, LabelSmoothCrossEntropyLoss 0.1 summed) or
+AccelerometerClassifier (AxesNet, 3 axes x 62 steps: 186 -> 256 -> 4 classes, batch 32, Adam lr 5e-4 betas
+(0.9, 0.99) weight decay 5e-4: SSCMA's accelerometer recipe) or tests/golden/gen_vae.py's VaeModel (SSCMA's anomaly
+Vae_Model, x and c [N, 3, 32, 32], out_channel 8, batch 16, its loss MSE + MSE + KL + KL with eps = randn as SSCMA
+draws it in training, Adam lr 1e-4 weight decay 5e-4). One fixed random batch, SGD lr 0.01
+momentum 0.9 weight decay 1e-4 unless given above; each iteration is zero_grad, forward, loss, backward, step (eager mode, default
 NCHW, as SSCMA trains). Prints one JSON line: median images/s over R blocks of N iterations after W warm-up ones,
 and the process's peak resident set.
 """
@@ -24,7 +27,8 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "golden"))
-from ref_models import AudioClassify, Fomo, ImageClassifier, SwiftYOLO, label_smooth_ce  # noqa: E402
+from ref_models import (AccelerometerClassifier, AudioClassify, Fomo, ImageClassifier, SwiftYOLO,  # noqa: E402
+                        label_smooth_ce)
 
 YOLO_ANCHORS = [[(10, 13), (16, 30), (33, 23)], [(30, 61), (62, 45), (59, 119)], [(116, 90), (156, 198), (373, 326)]]
 
@@ -58,9 +62,23 @@ def yolo_loss(maps, targets, num_classes, img):
     return total * batch
 
 
+def vae_model():
+    """gen_vae.py's VaeModel in float32 without freeze_randn, eps drawn N(0, 1) in training as SSCMA's
+    reparameterize does (gen_vae.py fixes eps for golden values)."""
+    import gen_vae
+    torch.set_default_dtype(torch.float32)  # gen_vae (and gen_models) switch to float64 on import
+
+    class Vae(gen_vae.VaeModel):
+        def reparameterize(self, mu, logvar):
+            std = torch.exp(0.5 * logvar)
+            return mu + torch.randn_like(std) * std
+
+    return Vae(32, 3, 8, freeze=False)
+
+
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("model", choices=["classifier", "fomo", "swift_yolo", "audio"])
+    ap.add_argument("model", choices=["classifier", "fomo", "swift_yolo", "audio", "axes", "vae"])
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--batch", type=int, default=0)
     ap.add_argument("--iters", type=int, default=10)
@@ -70,15 +88,32 @@ def main():
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     fomo, yolo, audio = args.model == "fomo", args.model == "swift_yolo", args.model == "audio"
-    batch = args.batch or (16 if fomo or yolo else 32)
-    model = Fomo(0.35, 3, 3) if fomo else SwiftYOLO(4) if yolo else AudioClassify(35, drop=0.2) if audio else \
-        ImageClassifier(0.35, 3, 10)
+    axes, vae = args.model == "axes", args.model == "vae"
+    batch = args.batch or (16 if fomo or yolo or vae else 32)
+    if vae:
+        model = vae_model()
+    else:
+        model = Fomo(0.35, 3, 3) if fomo else SwiftYOLO(4) if yolo else AudioClassify(35, drop=0.2) if audio else \
+            AccelerometerClassifier(3, 62, 4) if axes else ImageClassifier(0.35, 3, 10)
     model.train()
-    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, weight_decay=1e-4)
-    x = torch.randn(batch, 1, 8192) if audio else torch.randn(batch, 3, 192 if yolo else 96, 192 if yolo else 96)
-    if audio:
+    if axes:  # SSCMA's recipe: Adam, betas = its "momentum" [0.9, 0.99]; fc2 (unused, no gradient) is skipped
+        opt = torch.optim.Adam(model.parameters(), lr=5e-4, betas=(0.9, 0.99), weight_decay=5e-4)
+    elif vae:
+        opt = torch.optim.Adam(model.parameters(), lr=1e-4, weight_decay=5e-4)
+    else:
+        opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, weight_decay=1e-4)
+    x = torch.randn(batch, 1, 8192) if audio else torch.randn(batch, 186) if axes else \
+        torch.randn(batch, 6, 32, 32) if vae else \
+        torch.randn(batch, 3, 192 if yolo else 96, 192 if yolo else 96)
+    if vae:  # x and c: the first and last three channels of libsscma's [N, 32, 32, 6]
+        xi, ci = x[:, :3].contiguous(), x[:, 3:].contiguous()
+        model_in, loss_fn = (xi, ci), lambda out: out[-1]  # noqa: E731
+    elif audio:
         y = torch.arange(batch) % 10
         loss_fn = lambda out: label_smooth_ce(out, y, 0.1, "sum")  # noqa: E731
+    elif axes:
+        y = torch.arange(batch) % 4
+        loss_fn = lambda out: F.cross_entropy(out, y)  # noqa: E731
     elif yolo:  # the boxes bench_train.c writes: 1..6 per image, 20..100 px, classes 0..3
         t = torch.zeros(batch, 8, 6)
         for b in range(batch):
@@ -99,7 +134,7 @@ def main():
 
     def step():
         opt.zero_grad()
-        loss = loss_fn(model(x))
+        loss = loss_fn(model(*model_in) if vae else model(x))
         loss.backward()
         opt.step()
 

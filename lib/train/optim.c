@@ -370,6 +370,17 @@ SSCMA_KERNEL static void adam_update(float *restrict w, const float *restrict g,
                         float *restrict vmax, int64_t n, float l2, float decoupled, float beta1, float one_minus_beta1,
                         float beta2, float one_minus_beta2, float step_size, float bc2_sqrt, float eps)
 {
+    if (vmax == NULL && decoupled == 1.0f) { /* Adam without amsgrad: the same arithmetic as below, one straight
+                                              * loop that GCC vectorises (sqrtf inline: meson.build's -fno-math-errno) */
+        for (int64_t i = 0; i < n; i++) {
+            const float gi = l2 != 0.0f ? g[i] + l2 * w[i] : g[i];
+            const float mi = m[i] * beta1 + one_minus_beta1 * gi, vi = v[i] * beta2 + one_minus_beta2 * gi * gi;
+            m[i] = mi;
+            v[i] = vi;
+            w[i] = w[i] + (-step_size) * mi / (sqrtf(vi) / bc2_sqrt + eps);
+        }
+        return;
+    }
     for (int64_t i = 0; i < n; i++) {
         if (decoupled != 1.0f)
             w[i] = w[i] * decoupled;
