@@ -507,6 +507,32 @@ static const sscma_field window_fields[] = {
     SSCMA_FIELD_END,
 };
 
+/* The keys read into *k, checked and copied into c (out_dir, seed, the chosen classes) and *splits. */
+static sscma_status window_compose_cfg(const sscma_dataset *src, json_t *cfg, const window_keys *k, compose_cfg *c,
+                                       compose_splits *splits)
+{
+    if (k->out_dir == NULL || k->out_dir[0] == '\0' || strlen(k->out_dir) >= sizeof c->out_dir - 64)
+        return sscma_schema_expected(WHERE, NULL, "out_dir", "the dataset folder to write (at most 1983 bytes)",
+                                     json_object_get(cfg, "out_dir"));
+    if (k->splits != NULL && sscma_schema_read(split_fields, k->splits, WHERE, "splits", splits) != SSCMA_OK)
+        return SSCMA_ERR_CONFIG;
+    snprintf(c->out_dir, sizeof c->out_dir, "%s", k->out_dir);
+    c->seed = (uint64_t)k->seed;
+    c->n_classes = k->n_classes == 0 ? (src->n_classes < 256 ? src->n_classes : 256) : 0;
+    for (int32_t i = 0; i < c->n_classes; i++)
+        c->classes[i] = i;
+    for (int32_t i = 0; i < k->n_classes; i++) {
+        if (k->classes[i] >= src->n_classes) {
+            char at[32], expected[64];
+            snprintf(expected, sizeof expected, "a class index of the source 0..%d", (int)src->n_classes - 1);
+            return sscma_schema_expected(WHERE, sscma_schema_index(at, sizeof at, "classes", (size_t)i), NULL,
+                                         expected, json_array_get(json_object_get(cfg, "classes"), (size_t)i));
+        }
+        c->classes[c->n_classes++] = k->classes[i];
+    }
+    return SSCMA_OK;
+}
+
 /* One window (source numbering) as a data acquisition JSON document. */
 static json_t *window_document(const sscma_dataset *src, int64_t sample)
 {
@@ -550,29 +576,8 @@ static sscma_status compose_windows(const sscma_dataset *src, json_t *cfg)
     compose_cfg *c = sscma_calloc(src->ctx, 1, sizeof *c);
     if (c == NULL)
         return SSCMA_FAIL(SSCMA_ERR_OUT_OF_MEMORY, "cannot allocate");
-    sscma_status st = SSCMA_OK;
     compose_splits splits = {200, 50, 0};
-    if (k.out_dir == NULL || k.out_dir[0] == '\0' || strlen(k.out_dir) >= sizeof c->out_dir - 64)
-        st = sscma_schema_expected(WHERE, NULL, "out_dir", "the dataset folder to write (at most 1983 bytes)",
-                                   json_object_get(cfg, "out_dir"));
-    else if (k.splits != NULL && sscma_schema_read(split_fields, k.splits, WHERE, "splits", &splits) != SSCMA_OK)
-        st = SSCMA_ERR_CONFIG;
-    if (st == SSCMA_OK) {
-        snprintf(c->out_dir, sizeof c->out_dir, "%s", k.out_dir);
-        c->seed = (uint64_t)k.seed;
-        c->n_classes = k.n_classes == 0 ? (src->n_classes < 256 ? src->n_classes : 256) : 0;
-        for (int32_t i = 0; i < c->n_classes; i++)
-            c->classes[i] = i;
-    }
-    for (int32_t i = 0; st == SSCMA_OK && i < k.n_classes; i++) {
-        if (k.classes[i] >= src->n_classes) {
-            char at[32], expected[64];
-            snprintf(expected, sizeof expected, "a class index of the source 0..%d", (int)src->n_classes - 1);
-            st = sscma_schema_expected(WHERE, sscma_schema_index(at, sizeof at, "classes", (size_t)i), NULL,
-                                       expected, json_array_get(json_object_get(cfg, "classes"), (size_t)i));
-        } else
-            c->classes[c->n_classes++] = k.classes[i];
-    }
+    sscma_status st = window_compose_cfg(src, cfg, &k, c, &splits);
     int64_t *members[256] = {0}, counts[256] = {0};
     if (st == SSCMA_OK)
         st = index_classes(src, c, members, counts);
@@ -670,29 +675,8 @@ static sscma_status compose_audio(const sscma_dataset *src, json_t *cfg)
         sscma_mfree(src->ctx, clip);
         return SSCMA_FAIL(SSCMA_ERR_OUT_OF_MEMORY, "cannot allocate");
     }
-    sscma_status st = SSCMA_OK;
     compose_splits splits = {200, 50, 0};
-    if (k.out_dir == NULL || k.out_dir[0] == '\0' || strlen(k.out_dir) >= sizeof c->out_dir - 64)
-        st = sscma_schema_expected(WHERE, NULL, "out_dir", "the dataset folder to write (at most 1983 bytes)",
-                                   json_object_get(cfg, "out_dir"));
-    else if (k.splits != NULL && sscma_schema_read(split_fields, k.splits, WHERE, "splits", &splits) != SSCMA_OK)
-        st = SSCMA_ERR_CONFIG;
-    if (st == SSCMA_OK) {
-        snprintf(c->out_dir, sizeof c->out_dir, "%s", k.out_dir);
-        c->seed = (uint64_t)k.seed;
-        c->n_classes = k.n_classes == 0 ? (src->n_classes < 256 ? src->n_classes : 256) : 0;
-        for (int32_t i = 0; i < c->n_classes; i++)
-            c->classes[i] = i;
-    }
-    for (int32_t i = 0; st == SSCMA_OK && i < k.n_classes; i++) {
-        if (k.classes[i] >= src->n_classes) {
-            char at[32], expected[64];
-            snprintf(expected, sizeof expected, "a class index of the source 0..%d", (int)src->n_classes - 1);
-            st = sscma_schema_expected(WHERE, sscma_schema_index(at, sizeof at, "classes", (size_t)i), NULL,
-                                       expected, json_array_get(json_object_get(cfg, "classes"), (size_t)i));
-        } else
-            c->classes[c->n_classes++] = k.classes[i];
-    }
+    sscma_status st = window_compose_cfg(src, cfg, &k, c, &splits);
     int64_t *members[256] = {0}, counts[256] = {0};
     if (st == SSCMA_OK)
         st = index_classes(src, c, members, counts);

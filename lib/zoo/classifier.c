@@ -167,12 +167,17 @@ sscma_status zoo_class_loss(zoo *z, json_t *head, sscma_model_io_table *io, int3
         return z->st;
     sscma_cross_entropy_attrs ce = {SSCMA_REDUCTION_MEAN, 0.0f, -100};
     ce.label_smoothing = (float)(l.label_smooth_val > 0.0 ? l.label_smooth_val : l.label_smoothing);
+    return zoo_ce_outputs(z, io, logits, &ce);
+}
+
+sscma_status zoo_ce_outputs(zoo *z, sscma_model_io_table *io, int32_t logits, const sscma_cross_entropy_attrs *ce)
+{
     const int64_t target_dims[1] = {1};
     if ((z->st = sscma_graph_add_input(z->g, "target", SSCMA_DTYPE_I32, 1, target_dims, SSCMA_INPUT_TARGET,
                                        &io->target)) != SSCMA_OK)
         return z->st;
     const int32_t loss_in[2] = {logits, io->target};
-    int32_t loss_value = zoo_op(z, "loss", "cross_entropy", &ce, loss_in, 2);
+    int32_t loss_value = zoo_op(z, "loss", "cross_entropy", ce, loss_in, 2);
     if (z->st != SSCMA_OK)
         return z->st;
     io->outputs[0] = logits, io->output_names[0] = "logits";

@@ -295,17 +295,5 @@ sscma_status zoo_build_audio_classify(zoo *z, json_t *cfg, sscma_model_io_table 
 
     /* LabelSmoothCrossEntropyLoss: 1 - e on the class, e / (K - 1) elsewhere; SSCMA's recipe sums over the batch */
     sscma_cross_entropy_attrs ce = {sum ? SSCMA_REDUCTION_SUM : SSCMA_REDUCTION_MEAN, (float)l.smoothing, -100, true};
-    const int64_t target_dims[1] = {1};
-    if ((z->st = sscma_graph_add_input(z->g, "target", SSCMA_DTYPE_I32, 1, target_dims, SSCMA_INPUT_TARGET,
-                                       &io->target)) != SSCMA_OK)
-        return z->st;
-    const int32_t loss_in[2] = {logits, io->target};
-    int32_t loss_value = zoo_op(z, "loss", "cross_entropy", &ce, loss_in, 2);
-    if (z->st != SSCMA_OK)
-        return z->st;
-    io->outputs[0] = logits, io->output_names[0] = "logits";
-    io->outputs[1] = loss_value, io->output_names[1] = "loss";
-    io->n_outputs = 2;
-    io->loss = loss_value;
-    return SSCMA_OK;
+    return zoo_ce_outputs(z, io, logits, &ce);
 }

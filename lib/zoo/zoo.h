@@ -124,6 +124,9 @@ sscma_status zoo_build_image_classifier(zoo *z, json_t *cfg, sscma_model_io_tabl
  * "target" input, the cross-entropy "loss" node, and the outputs logits and loss; shared by ImageClassifier and
  * AccelerometerClassifier. */
 sscma_status zoo_class_loss(zoo *z, json_t *head, sscma_model_io_table *io, int32_t logits);
+/* A classifier's training tail: the "target" input [N] (i32), cross_entropy(logits, target) with `ce` as "loss", and
+ * the outputs "logits" and "loss" (zoo_class_loss's and Audio_classify's). */
+sscma_status zoo_ce_outputs(zoo *z, sscma_model_io_table *io, int32_t logits, const sscma_cross_entropy_attrs *ce);
 sscma_status zoo_build_fomo(zoo *z, json_t *cfg, sscma_model_io_table *io);
 sscma_status zoo_build_pfld(zoo *z, json_t *cfg, sscma_model_io_table *io);
 sscma_status zoo_build_yolo_detector(zoo *z, json_t *cfg, sscma_model_io_table *io);
