@@ -715,7 +715,8 @@ def adapt(cfg, warn):
             del node[parts[-1]]
     model = out.get('model')
     family = str(model.get('type', '')).rsplit('.', 1)[-1] if isinstance(model, dict) else ''
-    windows = family in ('AccelerometerClassifier', 'Audio_classify')
+    # models without an image input size: sensor windows, clips, SSCMA's anomaly detectors (x_size, windows)
+    windows = family in ('AccelerometerClassifier', 'Audio_classify', 'LODA', 'Vae_Model')
     if family == 'Audio_classify' and 'segment_length' not in model and isinstance(out.get('width'), int):
         model['segment_length'] = out['width']  # the clip length: SSCMA's recipe calls it width (libsscma's key)
     if isinstance(model, dict) and 'input_size' not in model and not windows:  # sensor models: the window sizes

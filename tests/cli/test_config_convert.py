@@ -60,6 +60,9 @@ SAME_MODEL = [
      ['model.backbone.widen_factor=1.0', 'num_classes=3']),
     ('2.0.0/configs/accelerometer/3axes_accelerometer_62.5Hz_1s_classify.py',
      'accelerometer/3axes_accelerometer_62.5Hz_1s_classify', ['num_classes=3']),
+    ('2.0.0/configs/audio_classify/ali_classiyf_small_8k_8192.py', 'audio_classify/ali_classiyf_small_8k_8192', []),
+    ('main/configs/anomaly/vae_mirophone.py', 'anomaly/vae_mirophone', []),
+    ('2.0.0/configs/anomaly/loda.py', 'anomaly/loda', []),  # no graph: LODA's hyper-parameters compared
 ]
 for src, recipe, overrides in SAME_MODEL:
     out = os.path.join(tmp, os.path.basename(src) + '.json')
@@ -70,6 +73,12 @@ for src, recipe, overrides in SAME_MODEL:
     ok(got is not None, 'sscma info accepts the conversion of %s' % src, ri.stderr)
     if got is None or want is None:
         ok(False, 'same model as %s' % recipe, rw.stderr)
+        continue
+    if got.get('model') == 'LODA':
+        keys = ('model', 'num_bins', 'num_cuts', 'yield_rate')
+        ok(all(got.get(k) == want.get(k) for k in keys) and want.get('model') == 'LODA',
+           'same LODA as configs/%s.json: %d projections, %d bins' % (recipe, got['num_cuts'], got['num_bins']),
+           json.dumps({k: (got.get(k), want.get(k)) for k in keys}))
         continue
     same = all(got[k] == want[k] for k in ('params', 'macs', 'layers', 'input', 'outputs'))
     ok(same and got['params'] > 0, 'same model as configs/%s.json %s: %d parameters, %d layers'
@@ -183,6 +192,9 @@ PAIRS = [
     ('swift_yolo/swift_yolo_tiny_1xb16_300e_coco', '2.0.0/configs/swift_yolo/swift_yolo_tiny_1xb16_300e_coco.py'),
     ('accelerometer/3axes_accelerometer_62.5Hz_1s_classify',
      '2.0.0/configs/accelerometer/3axes_accelerometer_62.5Hz_1s_classify.py'),
+    ('audio_classify/ali_classiyf_small_8k_8192', '2.0.0/configs/audio_classify/ali_classiyf_small_8k_8192.py'),
+    ('anomaly/loda', '2.0.0/configs/anomaly/loda.py'),
+    ('anomaly/vae_mirophone', 'main/configs/anomaly/vae_mirophone.py'),
 ]
 # Deliberate differences: (recipe, resolved key) -> where docs/coming-from-sscma.md explains it (the key must appear
 # in the page's "Recipes and SSCMA's configs" section). Any difference not listed, or listed and gone, fails.

@@ -96,6 +96,69 @@ static int info_tflite(cli_args *a)
     return 0;
 }
 
+/* The loaders' resolved configs, {"train": ..., "val": ...}. */
+static json_t *loaders_json(sscma_runner *runner)
+{
+    json_t *loaders = json_object();
+    static const char *const splits[] = {"train", "val"};
+    for (int s = 0; s < 2; s++) {
+        const char *lc = NULL;
+        if (sscma_runner_loader_config(runner, splits[s], &lc) == SSCMA_OK)
+            json_object_set_new(loaders, splits[s], json_loads(lc, 0, NULL));
+    }
+    sscma_clear_error();
+    return loaders;
+}
+
+/*
+ * LODA has no graph model: its hyper-parameters (SSCMA's num_bins, num_cuts, yield_rate), the window it reads (the
+ * training loader's batch shape, one window; left out when the dataset cannot be opened, with a note) and the
+ * loaders.
+ */
+static int info_loda(cli_args *a, sscma_config *cfg, sscma_runner *runner)
+{
+    const char *text = NULL;
+    json_t *model = sscma_config_get(cfg, "model", &text) == SSCMA_OK ? json_loads(text, 0, NULL) : NULL;
+    sscma_loader *train = NULL;
+    int64_t dims[4] = {0, 0, 0, 0};
+    const bool shaped = sscma_runner_loader(runner, "train", &train) == SSCMA_OK &&
+                        sscma_loader_batch_shape(train, dims) == SSCMA_OK;
+    if (!shaped && !a->quiet)
+        fprintf(stderr, "sscma info: no window shape (the training set cannot be opened: %s)\n", sscma_last_error());
+    sscma_clear_error();
+    const json_t *bins = json_object_get(model, "num_bins"), *cuts = json_object_get(model, "num_cuts"),
+                 *rate = json_object_get(model, "yield_rate");
+    json_t *out = json_pack("{s:s, s:I, s:I, s:f, s:o}", "model", "LODA", "num_bins",
+                            (json_int_t)(bins != NULL ? json_integer_value(bins) : 10), "num_cuts",
+                            (json_int_t)(cuts != NULL ? json_integer_value(cuts) : 100), "yield_rate",
+                            rate != NULL ? json_number_value(rate) : 0.9, "loaders", loaders_json(runner));
+    if (shaped) {
+        json_object_set_new(out, "input", json_pack("[I,I,I,I]", (json_int_t)1, (json_int_t)dims[1],
+                                                    (json_int_t)dims[2], (json_int_t)dims[3]));
+        json_object_set_new(out, "features", json_integer((json_int_t)(dims[1] * dims[2] * dims[3])));
+    }
+    json_decref(model);
+    if (a->json) {
+        cli_print_json(out);
+        return 0;
+    }
+    printf("model      LODA: %lld projections of %lld-bin histograms (not a network: fitted by counting)\n",
+           (long long)json_integer_value(json_object_get(out, "num_cuts")),
+           (long long)json_integer_value(json_object_get(out, "num_bins")));
+    if (shaped)
+        printf("input      [1, %lld, %lld, %lld] (NHWC): %lld features a window\n", (long long)dims[1],
+               (long long)dims[2], (long long)dims[3], (long long)(dims[1] * dims[2] * dims[3]));
+    const char *key;
+    json_t *v;
+    json_object_foreach(json_object_get(out, "loaders"), key, v) {
+        char *t = json_dumps(v, JSON_COMPACT | JSON_PRESERVE_ORDER);
+        printf("%-10s %s\n", key, t != NULL ? t : "");
+        free(t);
+    }
+    json_decref(out);
+    return 0;
+}
+
 int cli_info(cli_args *a)
 {
     size_t len = strlen(a->positional[0]);
@@ -108,6 +171,10 @@ int cli_info(cli_args *a)
     int rc = 1;
     if (cli_open(a, a->positional[0], NULL, &cfg, &ctx, &runner) != 0)
         goto done;
+    if (cli_is_loda(cfg)) {
+        rc = info_loda(a, cfg, runner);
+        goto done;
+    }
     sscma_model *model = NULL;
     sscma_runner_model(runner, &model);
     int64_t params = 0, macs = 0, w8 = 0, arena8 = 0, w32 = 0, arena32 = 0;
@@ -156,14 +223,7 @@ int cli_info(cli_args *a)
                                                   (json_int_t)arena32));
     json_object_set_new(out, "int8", json_pack("{s:I, s:I}", "weight_bytes", (json_int_t)w8, "arena_bytes",
                                                (json_int_t)arena8));
-    json_t *loaders = json_object();
-    static const char *const splits[] = {"train", "val"};
-    for (int s = 0; s < 2; s++) {
-        const char *lc = NULL;
-        if (sscma_runner_loader_config(runner, splits[s], &lc) == SSCMA_OK)
-            json_object_set_new(loaders, splits[s], json_loads(lc, 0, NULL));
-    }
-    sscma_clear_error();
+    json_t *loaders = loaders_json(runner);
     json_object_set_new(out, "loaders", loaders);
     if (a->json) {
         cli_print_json(out);
