@@ -87,9 +87,11 @@ SSCMA_API sscma_status sscma_sample_keypoints(const sscma_sample *sample, int32_
  *    "classes": [0, 1, 7, 8], "objects": [1, 5], "scale": [1.0, 1.5], "max_iou": 0.1, "seed": 0, "name": "fashion"}
  * (docs/data.md gives the defaults). "format": "meter" writes one object per image and a MeterData index of its
  * box centre and top-left corner instead (a keypoint set); "backgrounds": "<folder>" pastes onto its photos. Every file is written atomically, the annotation file of a split last. The same
- * config gives the same files. A SensorDataset source gives a new Edge Impulse export of its windows instead
- * (keys out_dir, splits, classes, seed; docs/data.md). Errors: SSCMA_ERR_CONFIG (the message names the key),
- * SSCMA_ERR_IO naming the path, SSCMA_ERR_UNSUPPORTED for other windows (audio, feature images).
+ * config gives the same files. A SensorDataset source gives a new Edge Impulse export of its windows instead, a
+ * Speechcommand source a new Speech Commands layout of its clips (16-bit WAV class folders, validation_list.txt,
+ * testing_list.txt); both take the keys out_dir, splits, classes (default: every class with a sample), seed
+ * (docs/data.md). Errors: SSCMA_ERR_CONFIG (the message names the key), SSCMA_ERR_IO naming the path,
+ * SSCMA_ERR_UNSUPPORTED for a SensorDataset with feature images.
  */
 SSCMA_API sscma_status sscma_compose_detection(const sscma_dataset *source, const char *config_json);
 
@@ -148,8 +150,8 @@ SSCMA_API sscma_status sscma_loader_next(sscma_loader *loader, sscma_tensor *ima
  * Speechcommand dataset reads a validation clip: channels averaged to mono, resampled to `sampling_rate` Hz, raised
  * 0.5 dB and clamped when `lower_volume` is nonzero (SSCMA's), divided by its peak (a silent clip stays zeros), centre-cropped or
  * zero-padded behind to `segment_length` samples. *out receives a new f32 tensor [1, segment_length], the window
- * sscma_predict takes for an Audio_classify model. Errors: NULL arguments, a rate or length below 1
- * (SSCMA_ERR_INVALID_ARGUMENT), SSCMA_ERR_IO (a missing file), SSCMA_ERR_FORMAT (not audio: the message names the file).
+ * sscma_predict takes for an Audio_classify model. Errors: NULL arguments, a rate outside 1..1000000 or a length
+ * outside 1..2^28 (SSCMA_ERR_INVALID_ARGUMENT), SSCMA_ERR_IO (a missing file), SSCMA_ERR_FORMAT (not audio: the message names the file).
  */
 SSCMA_API sscma_status sscma_audio_clip_read(sscma_context *ctx, const char *path, int64_t sampling_rate,
                                              int64_t segment_length, int32_t lower_volume, sscma_tensor **out);

@@ -82,7 +82,7 @@ sscma_status loda_load(const sscma_context *ctx, const char *path, loda **out);
 
 /*
  * The deployable form (docs/deployment.md "LODA"): a JSON object {"family", "num_bins", "num_cuts", "dim",
- * "threshold", "projections", "lo", "inv_width", "log_density"} or a C source with the same arrays named
+ * "threshold", "projections", "lo", "width", "neg_log_density"} or a C source with the same arrays named
  * `<name>_...` for examples/anomaly_loda/loda_score.c's scorer. *out is allocated from ctx (sscma_mfree).
  */
 sscma_status loda_export_json(const loda *m, char **out);

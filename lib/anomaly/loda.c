@@ -311,7 +311,13 @@ sscma_status loda_load(const sscma_context *ctx, const char *path, loda **out)
              (st = state_int(state, path, "num_cuts", 1, 65536, &cfg.num_cuts)) == SSCMA_OK &&
              (st = state_int(state, path, "dim", 1, 1 << 24, &dim)) == SSCMA_OK) {
         cfg.yield_rate = json_is_number(yr) ? json_number_value(yr) : 0.9;
-        st = loda_create_with(ctx, &cfg, dim, NULL, &m);
+        /* each bound alone still allows 2^40 projection values: bound what is allocated before any tensor is read */
+        if (cfg.num_cuts * dim > ((int64_t)1 << 26) || cfg.num_cuts * (cfg.num_bins + 1) > ((int64_t)1 << 26))
+            st = sscma_fail(SSCMA_ERR_FORMAT, WHERE, "%s: num_cuts %lld x dim %lld (or x num_bins %lld) declares more "
+                            "than 2^26 values", path, (long long)cfg.num_cuts, (long long)dim,
+                            (long long)cfg.num_bins);
+        else
+            st = loda_create_with(ctx, &cfg, dim, NULL, &m);
     }
     if (st == SSCMA_OK) {
         const int64_t pd[2] = {cfg.num_cuts, dim}, ld[2] = {cfg.num_cuts, cfg.num_bins + 1},

@@ -17,6 +17,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <math.h>
+#include <pthread.h>
 #include <samplerate.h>
 #include <sndfile.h>
 #include <stdio.h>
@@ -40,9 +41,17 @@ sscma_status sscma_audio_read(const sscma_context *ctx, const char *path, int64_
 {
     SF_INFO info;
     memset(&info, 0, sizeof info);
+    /* sf_strerror(NULL) is libsndfile's process-wide last error: loader workers open clips at once, so the open and
+     * the reading of its error are one critical section */
+    static pthread_mutex_t open_lock = PTHREAD_MUTEX_INITIALIZER;
+    char why[256] = "";
+    pthread_mutex_lock(&open_lock);
     SNDFILE *f = sf_open(path, SFM_READ, &info);
     if (f == NULL)
-        return sscma_fail(SSCMA_ERR_FORMAT, path, "cannot read as audio: %s", sf_strerror(NULL));
+        snprintf(why, sizeof why, "%s", sf_strerror(NULL));
+    pthread_mutex_unlock(&open_lock);
+    if (f == NULL)
+        return sscma_fail(SSCMA_ERR_FORMAT, path, "cannot read as audio: %s", why);
     sscma_status st = SSCMA_OK;
     if (info.channels < 1 || info.channels > 64 || info.samplerate < 1 || info.samplerate > 1000000)
         st = sscma_fail(SSCMA_ERR_FORMAT, path, "%d channels at %d Hz: expected 1 to 64 channels at 1 Hz to 1 MHz",
@@ -338,8 +347,9 @@ static sscma_status read_background(sscma_dataset *ds, const char *root, sscma_a
         } else if (st != SSCMA_ERR_OUT_OF_MEMORY) {
             char why[600];
             snprintf(why, sizeof why, "%s", sscma_last_error());
-            st = sscma_dataset_defect(ds, st, path, "%s", why + (strncmp(why, path, strlen(path)) == 0 ?
-                                                                  strlen(path) + 2 : 0));
+            const size_t skip = strlen(path) + 2 <= strlen(why) && strncmp(why, path, strlen(path)) == 0
+                                    ? strlen(path) + 2 : 0;
+            st = sscma_dataset_defect(ds, st, path, "%s", why + skip);
         }
     }
     sscma_strlist_free(&names);

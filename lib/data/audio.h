@@ -93,7 +93,6 @@ void sscma_aug_sine(float *x, int64_t n, double snr_db, double f, double phase, 
 sscma_status sscma_aug_phn(const sscma_context *ctx, float *x, int64_t n, int64_t n_fft, int64_t hop, double sg,
                            const float *ur, const float *ui);
 
-#endif /* SSCMA_LIB_DATA_AUDIO_H */
 
 /* ---- Speechcommand ---- */
 
@@ -129,3 +128,5 @@ sscma_status sscma_audio_file_window(const sscma_context *ctx, const char *path,
 
 /* Frees ds->audio (dataset.c's destroy). */
 void sscma_audio_set_free(sscma_dataset *ds);
+
+#endif /* SSCMA_LIB_DATA_AUDIO_H */

@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <jansson.h>
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -518,9 +519,14 @@ static sscma_status window_compose_cfg(const sscma_dataset *src, json_t *cfg, co
         return SSCMA_ERR_CONFIG;
     snprintf(c->out_dir, sizeof c->out_dir, "%s", k->out_dir);
     c->seed = (uint64_t)k->seed;
-    c->n_classes = k->n_classes == 0 ? (src->n_classes < 256 ? src->n_classes : 256) : 0;
-    for (int32_t i = 0; i < c->n_classes; i++)
-        c->classes[i] = i;
+    c->n_classes = 0;
+    for (int32_t i = 0; k->n_classes == 0 && i < src->n_classes && c->n_classes < 256; i++) {
+        bool any = false; /* by default every class that has a sample (Speechcommand's _unknown_ may have none) */
+        for (int64_t j = 0; j < src->size && !any; j++)
+            any = src->labels[src->subset != NULL ? src->subset[j] : j] == i;
+        if (any)
+            c->classes[c->n_classes++] = i;
+    }
     for (int32_t i = 0; i < k->n_classes; i++) {
         if (k->classes[i] >= src->n_classes) {
             char at[32], expected[64];

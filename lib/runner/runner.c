@@ -166,9 +166,22 @@ static bool vae_family(const char *family)
  */
 static sscma_status map_pipeline(sscma_runner *r, const char *key, const char *at, json_t *src, json_t **out)
 {
-    /* audio clips: the dataset applies its own pipeline (SSCMA's AudioAugs, a dict), the loader nothing */
+    /* audio clips: the loader applies SSCMA's AudioAugs (written as one dict, or a list) to the training clips, and
+     * nothing else: no image transform, no Normalize */
     if (strcmp(r->family, "Audio_classify") == 0) {
-        *out = json_array();
+        json_t *list = json_array();
+        for (size_t i = 0; src != NULL && i < (json_is_array(src) ? json_array_size(src) : 1); i++) {
+            json_t *t = json_is_array(src) ? json_array_get(src, i) : src;
+            json_t *copy = json_is_object(t) ? json_deep_copy(t) : json_pack("{s:O}", "type", t);
+            char place[200];
+            if (json_is_array(src))
+                snprintf(place, sizeof place, "%s[%zu]", at, i);
+            else
+                snprintf(place, sizeof place, "%s", at);
+            json_object_set_new(copy, "_at", json_string(place));
+            json_array_append_new(list, copy);
+        }
+        *out = list;
         return SSCMA_OK;
     }
     json_t *list = json_array();
@@ -686,11 +699,11 @@ static sscma_status vae_normal_training(sscma_runner *r, json_t *dataset_cfg, ss
         st = sscma_fail(SSCMA_ERR_CONFIG, where(r), "train_dataloader.dataset: all %lld training windows are of "
                         "val_evaluator.abnormal_classes; Vae_Model learns the normal classes", (long long)size);
     char *text = NULL;
-    if (st == SSCMA_OK && (copy == NULL || json_object_set_new(copy, "indices", kept) != 0 ||
-                           (kept = NULL, json_object_del(copy, "pipeline"), json_object_del(copy, "test_mode"),
+    if (st == SSCMA_OK && (copy == NULL || json_object_set(copy, "indices", kept) != 0 ||
+                           (json_object_del(copy, "pipeline"), json_object_del(copy, "test_mode"),
                             text = sscma_json_dumps(r->ctx, copy, JSON_COMPACT)) == NULL))
         st = sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, WHERE, "cannot copy train_dataloader.dataset");
-    json_decref(kept);
+    json_decref(kept); /* json_object_set took its own reference */
     sscma_dataset *normal = NULL;
     if (st == SSCMA_OK && (st = sscma_dataset_open(r->ctx, text, &normal)) != SSCMA_OK)
         st = with_key(st, "train_dataloader.dataset");
@@ -1166,8 +1179,11 @@ sscma_status sscma_runner_dataset(sscma_runner *runner, const char *split, sscma
             snprintf(what, sizeof what, "%s.dataset", slot_keys[s]);
             return with_key(st, what);
         }
-        if (s == 0 && (st = vae_normal_training(runner, ds, &sl->dataset)) != SSCMA_OK)
+        if (s == 0 && (st = vae_normal_training(runner, ds, &sl->dataset)) != SSCMA_OK) {
+            sscma_dataset_destroy(sl->dataset); /* not the full set with the abnormal classes next time */
+            sl->dataset = NULL;
             return st;
+        }
     }
     *out = sl->dataset;
     return SSCMA_OK;

@@ -429,7 +429,7 @@ static sscma_status compute(sscma_metric *m)
         break;
     case M_MSE: st = add_result(m, "mse", m->elements ? m->sq_sum / (double)m->elements : 0.0); break;
     case M_COCO: break; /* sscma_metric_finish_detections */
-    case M_MSE_LOSS: st = add_result(m, "mse", m->sq_sum / (double)m->samples); break;
+    case M_MSE_LOSS: st = add_result(m, "mse", m->samples > 0 ? m->sq_sum / (double)m->samples : 0.0); break;
     }
     return st;
 }

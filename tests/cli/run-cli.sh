@@ -544,8 +544,8 @@ fails "a sensor recording with a .tflite asks for the config" 2 "a sensor file n
 # Keyword spotting (issue 21): SSCMA's KWS recipe builds its model; WAV files are for Audio_classify models only
 KWS=$SRC/configs/audio_classify/ali_classiyf_small_8k_8192.json
 "$SSCMA" info "$KWS" --json >kwsinfo.json 2>kwsinfo.err
-ok "info of the KWS recipe: SSCMA's 23,953 parameters on [1, 1, 8192, 1] clips, 35 probabilities, no loader transform" \
-    json kwsinfo.json "d['model'] == 'Audio_classify' and d['params'] == 23953 and d['input'] == [1, 1, 8192, 1] and d['outputs']['probs'] == [1, 35] and d['loaders']['train']['pipeline'] == []"
+ok "info of the KWS recipe: SSCMA's 23,953 parameters on [1, 1, 8192, 1] clips, 35 probabilities, AudioAugs the training loader's one step" \
+    json kwsinfo.json "d['model'] == 'Audio_classify' and d['params'] == 23953 and d['input'] == [1, 1, 8192, 1] and d['outputs']['probs'] == [1, 35] and [t['type'] for t in d['loaders']['train']['pipeline']] == ['AudioAugs'] and d['loaders']['val']['pipeline'] == []"
 ok "the KWS recipe's ETADataPreprocessor is named as not implemented" grep -q "ETADataPreprocessor (batch mixing and resampling) is not implemented; ignored" kwsinfo.err
 printf 'RIFF' >clip.wav
 fails "a WAV file through a model of another family is refused" 2 "clip.wav: a WAV file, but the model's family is AccelerometerClassifier" \

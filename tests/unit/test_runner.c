@@ -828,7 +828,7 @@ static void write_word_clips(const char *dir, const char *category, int n, int l
  * Audio_classify through the runner (the training path of SSCMA's KWS recipe, on a windows dataset until the
  * Speechcommand dataset lands): clips [N, 1, 1024, 1] from SensorDataset (flatten false), the recipe's model at
  * segment_length 1024, AdamW with LinearLR warm-up by iteration and MultiStepLR by epoch, the top-level
- * ETADataPreprocessor accepted (warned, ignored). The loader gets no pipeline (an audio dataset applies its own), the
+ * ETADataPreprocessor accepted (warned, ignored). The loader gets no pipeline (the dataset has none), the
  * blur buffers stay SSCMA's taps, and 40 epochs on 48 clips reach >= 90% top-1 on 16 held-out clips (100% here).
  */
 static void audio_classify_trains_through_the_runner(void)
@@ -907,7 +907,8 @@ static void audio_classify_trains_through_the_runner(void)
 }
 
 /* The shipped KWS recipes build SSCMA's model (23,953 parameters for 35 words; 23,102 for the espeak set's 12
- * classes), give the loaders no transform, and keep the AdamW of the recipe. */
+ * classes), give the training loader SSCMA's AudioAugs (written as one dict; its 14 augmentations, the place it
+ * came from) and nothing else, the validation loader nothing, and keep the AdamW of the recipe. */
 static void kws_recipes_build(void)
 {
     static const struct {
@@ -929,10 +930,17 @@ static void kws_recipes_build(void)
             int64_t params = 0;
             CHECK_OK(sscma_model_stats(m, &params, NULL));
             CHECK_INT_EQ(params, recipes[i].params);
-            json_t *train = loader_json(r, "train");
-            CHECK_INT_EQ(json_array_size(json_object_get(train, "pipeline")), 0);
+            json_t *train = loader_json(r, "train"), *val = loader_json(r, "val");
+            json_t *pipe = json_object_get(train, "pipeline");
+            CHECK_INT_EQ(json_array_size(pipe), 1);
+            CHECK_STR_EQ(transform_type(train, 0), "AudioAugs");
+            CHECK_INT_EQ(json_array_size(json_object_get(json_array_get(pipe, 0), "k_augs")), 14);
+            CHECK_STR_EQ(json_string_value(json_object_get(json_array_get(pipe, 0), "_at")),
+                         "train_dataloader.dataset.pipeline");
+            CHECK_INT_EQ(json_array_size(json_object_get(val, "pipeline")), 0);
             CHECK_INT_EQ(json_integer_value(json_object_get(train, "batch_size")), recipes[i].batch);
             json_decref(train);
+            json_decref(val);
         }
         const char *v = NULL;
         CHECK_OK(sscma_config_get(c, "optim_wrapper.optimizer.type", &v));
