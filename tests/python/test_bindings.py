@@ -315,3 +315,24 @@ def test_predict_on_an_audio_clip(ctx):
     found = q.predict(clip, top_k=3)
     assert [r["class"] for r in found] == list(np.argsort(-p)[:3])
     assert np.allclose([r["score"] for r in found], np.sort(p)[::-1][:3], atol=1e-5)
+
+
+def test_read_audio_clip(ctx, tmp_path):
+    """sscma_audio_clip_read through ctypes: a 16-bit 8 kHz WAV written here becomes float32 [1, 8192], peak 1, the
+    written samples over their peak and zeros behind; a missing file raises SSCMA_ERR_IO naming it."""
+    import wave
+    n = 5000
+    pcm = (np.round(0.4 * np.sin(2 * np.pi * 440 * np.arange(n) / 8000) * 32767)).astype("<i2")
+    path = tmp_path / "tone.wav"
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(8000)
+        w.writeframes(pcm.tobytes())
+    clip = sscma.read_audio_clip(ctx, path, 8000, 8192, lower_volume=False)
+    assert clip.shape == (1, 8192) and clip.dtype == np.float32
+    want = pcm.astype(np.float64) / np.abs(pcm.astype(np.float64)).max()
+    assert np.allclose(clip[0, :n], want, atol=1e-6) and not clip[0, n:].any()
+    with pytest.raises(sscma.SscmaError) as e:
+        sscma.read_audio_clip(ctx, tmp_path / "none.wav")
+    assert e.value.name == "SSCMA_ERR_IO" and "none.wav" in str(e.value)

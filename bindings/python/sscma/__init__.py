@@ -36,7 +36,7 @@ from ._version import __version__
 
 __all__ = ["Config", "Context", "Dataset", "Loader", "Metric", "Model", "Optimizer", "Progress", "ProgressBar",
            "QModel", "Runner", "Scheduler", "SscmaError", "Trainer", "__version__", "library_path",
-           "library_version", "quantize", "qat_prepare", "qat_convert", "read_image", "tqdm_callback", "version"]
+           "library_version", "quantize", "qat_prepare", "qat_convert", "read_audio_clip", "read_image", "tqdm_callback", "version"]
 
 #: A config: JSON text, or a dict / list that json.dumps turns into it.
 ConfigLike = Union[str, Mapping[str, Any], Sequence[Any]]
@@ -682,6 +682,20 @@ def read_image(ctx: Context, path: PathLike, channels: int = 0) -> npt.NDArray[n
     check(fn["sscma_image_read"](ctx.handle, os.fsencode(path), channels, ctypes.byref(t)))
     try:
         return _view(t).astype(np.uint8, copy=True)
+    finally:
+        destroy["sscma_tensor_destroy"](t)
+
+
+def read_audio_clip(ctx: Context, path: PathLike, sampling_rate: int = 8000, segment_length: int = 8192,
+                    lower_volume: bool = True) -> npt.NDArray[np.float32]:
+    """An audio file (any WAV) as float32 [1, segment_length], read as a Speechcommand validation clip: mono,
+    resampled to sampling_rate, +0.5 dB and clamped when lower_volume, peak-normalised, centre-cropped or zero-padded
+    (sscma_audio_clip_read). QModel.predict takes it for an Audio_classify model."""
+    t = ctypes.c_void_p()
+    check(fn["sscma_audio_clip_read"](ctx.handle, os.fsencode(path), sampling_rate, segment_length,
+                                      1 if lower_volume else 0, ctypes.byref(t)))
+    try:
+        return _view(t).astype(np.float32, copy=True)
     finally:
         destroy["sscma_tensor_destroy"](t)
 

@@ -248,6 +248,7 @@ _FUNCS = {
     "sscma_predict": (c_ptr, c_ptr, P(PredictOptions), P(Prediction), c_i32, P(c_i32)),
     "sscma_predict_task": (c_ptr, P(PredictOptions), P(ctypes.c_char_p)),
     "sscma_image_read": (c_ptr, c_char_p, c_i32, P(c_ptr)),
+    "sscma_audio_clip_read": (c_ptr, c_char_p, c_i64, c_i64, c_i32, P(c_ptr)),
     "sscma_dataset_num_classes": (c_ptr, P(c_i32)),
     "sscma_dataset_class_name": (c_ptr, c_i32, P(c_char_p)),
 }
