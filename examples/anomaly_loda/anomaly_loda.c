@@ -38,9 +38,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "anomaly_loda: --data DIR (an Edge Impulse export: tools/gen_accel.py DIR makes one)\n");
         return 2;
     }
-    const char *work_dir = args.work_dir != NULL ? args.work_dir : "work_dirs/anomaly_loda";
-    if (args.work_dir == NULL) /* the default folder, made here (an existing one is kept) */
-        (void)(mkdir("work_dirs", 0755) == 0 || errno == EEXIST), (void)(mkdir(work_dir, 0755) == 0 || errno == EEXIST);
+    const char *work_dir = example_work_dir(&args, "anomaly_loda");
     const double t0 = example_now();
     sscma_context *ctx = NULL;
     sscma_config *cfg = NULL;

@@ -109,9 +109,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "anomaly_vae: %s\n", usage);
         return 2;
     }
-    const char *work_dir = args.work_dir != NULL ? args.work_dir : "work_dirs/anomaly_vae";
-    if (args.work_dir == NULL)
-        (void)(mkdir("work_dirs", 0755) == 0 || errno == EEXIST), (void)(mkdir(work_dir, 0755) == 0 || errno == EEXIST);
+    const char *work_dir = example_work_dir(&args, "anomaly_vae");
     sscma_context *ctx = NULL;
     CHECK(example_context(&args, &ctx));
 

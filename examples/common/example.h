@@ -79,6 +79,20 @@ static inline int example_parse(int argc, char **argv, example_args *a, const ch
     return 0;
 }
 
+/*
+ * The work dir: --work-dir as given, else "work_dirs/<name>", made here (an existing one is kept). The returned
+ * string is the option's or a static buffer.
+ */
+static inline const char *example_work_dir(const example_args *a, const char *name)
+{
+    static char dir[512];
+    if (a->work_dir != NULL)
+        return a->work_dir;
+    snprintf(dir, sizeof dir, "work_dirs/%s", name);
+    (void)(mkdir("work_dirs", 0755) == 0 || errno == EEXIST), (void)(mkdir(dir, 0755) == 0 || errno == EEXIST);
+    return dir;
+}
+
 /* A context with the thread count, seed and log level of the options. */
 static inline sscma_status example_context(const example_args *a, sscma_context **ctx)
 {

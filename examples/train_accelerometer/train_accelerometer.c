@@ -32,9 +32,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "train_accelerometer: --data DIR (an Edge Impulse export: tools/gen_accel.py DIR makes one)\n");
         return 2;
     }
-    const char *work_dir = args.work_dir != NULL ? args.work_dir : "work_dirs/train_accelerometer";
-    if (args.work_dir == NULL) /* the default folder, made here (an existing one is kept) */
-        (void)(mkdir("work_dirs", 0755) == 0 || errno == EEXIST), (void)(mkdir(work_dir, 0755) == 0 || errno == EEXIST);
+    const char *work_dir = example_work_dir(&args, "train_accelerometer");
     sscma_context *ctx = NULL;
     CHECK(example_context(&args, &ctx));
 

@@ -44,9 +44,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "train_kws: --data DIR (a Speechcommand layout: a folder of WAV files per word)\n");
         return 2;
     }
-    const char *work_dir = args.work_dir != NULL ? args.work_dir : "work_dirs/train_kws";
-    if (args.work_dir == NULL) /* the default folder, made here (an existing one is kept) */
-        (void)(mkdir("work_dirs", 0755) == 0 || errno == EEXIST), (void)(mkdir(work_dir, 0755) == 0 || errno == EEXIST);
+    const char *work_dir = example_work_dir(&args, "train_kws");
     sscma_context *ctx = NULL;
     CHECK(example_context(&args, &ctx));
 

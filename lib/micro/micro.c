@@ -205,11 +205,8 @@ sscma_status sscma_micro_predict(sscma_micro *m, const char *task, float score_t
                           (long long)n);
     }
     const bool quantized = o->n_q == 1 && (o->dtype == SSCMA_DTYPE_I8 || o->dtype == SSCMA_DTYPE_U8);
-    const void *data = q->plan.buf[q->outputs[0]];
     for (int64_t k = 0; k < n; k++)
-        v[k] = o->dtype == SSCMA_DTYPE_F32 ? ((const float *)data)[k]
-               : quantized ? o->scale[0] * (float)(qm_load_q(data, o->dtype == SSCMA_DTYPE_U8, k) - o->zero_point[0])
-                           : (float)qm_load_q(data, o->dtype == SSCMA_DTYPE_U8, k);
+        v[k] = output_value(q, q->outputs[0], k);
     const sscma_pp_output po = {v, o->rank, dims, in_dims, quantized, quantized && o->scale[0] >= 0.1f};
     int64_t found = sscma_pp_decode(t, family == NULL, &po, (float)image_w, (float)image_h, score_threshold, iou_threshold, -1,
                                     all);

@@ -29,6 +29,18 @@ static bool audio_file(const char *path)
     return ends_with(path, ".wav") || ends_with(path, ".WAV");
 }
 
+/* A window's or clip's top classes: printed (not with --json) and appended to items as {"class", "name", "score"}. */
+static void add_classes(const cli_args *a, json_t *classes, const sscma_prediction *r, int32_t n, json_t *items)
+{
+    for (int32_t i = 0; i < n; i++) {
+        const char *name = json_string_value(json_array_get(classes, (size_t)r[i].class_id));
+        json_array_append_new(items, json_pack("{s:i, s:s, s:f}", "class", (int)r[i].class_id, "name",
+                                               name ? name : "", "score", (double)r[i].score));
+        if (!a->json)
+            printf("  %s (%d) %.4f\n", name ? name : "?", (int)r[i].class_id, (double)r[i].score);
+    }
+}
+
 /*
  * A WAV file through an Audio_classify model: the clip read as the config's validation Speechcommand dataset reads
  * its clips (sampling_rate, segment_length, lower_volume; a .tflite: 8 kHz, the model's input length and
@@ -69,13 +81,7 @@ static int infer_audio(cli_args *a, sscma_config *cfg, sscma_context *ctx, sscma
     json_t *items = json_array();
     if (!a->json)
         printf("%s:%s\n", path, n == 0 ? " nothing found" : "");
-    for (int32_t i = 0; i < n; i++) {
-        const char *name = json_string_value(json_array_get(classes, (size_t)r[i].class_id));
-        json_array_append_new(items, json_pack("{s:i, s:s, s:f}", "class", (int)r[i].class_id, "name",
-                                               name ? name : "", "score", (double)r[i].score));
-        if (!a->json)
-            printf("  %s (%d) %.4f\n", name ? name : "?", (int)r[i].class_id, (double)r[i].score);
-    }
+    add_classes(a, classes, r, n, items);
     json_array_append_new(all, json_pack("{s:s, s:o}", "file", path, "classes", items));
     return 0;
 }
@@ -172,13 +178,7 @@ static int infer_sensor(cli_args *a, sscma_context *ctx, sscma_config *cfg, sscm
         if (!a->json)
             printf("%s window %lld (rows from %lld):%s\n", path, (long long)k, (long long)(k * stride),
                    n == 0 ? " nothing found" : "");
-        for (int32_t i = 0; i < n; i++) {
-            const char *name = json_string_value(json_array_get(classes, (size_t)r[i].class_id));
-            json_array_append_new(items, json_pack("{s:i, s:s, s:f}", "class", (int)r[i].class_id, "name",
-                                                   name ? name : "", "score", (double)r[i].score));
-            if (!a->json)
-                printf("  %s (%d) %.4f\n", name ? name : "?", (int)r[i].class_id, (double)r[i].score);
-        }
+        add_classes(a, classes, r, n, items);
         json_array_append_new(all, json_pack("{s:s, s:I, s:I, s:I, s:o}", "file", path, "window", (json_int_t)k,
                                              "first_row", (json_int_t)(k * stride), "window_size",
                                              (json_int_t)window_size, "classes", items));
