@@ -53,7 +53,9 @@ SSCMA_API sscma_status sscma_runner_model(sscma_runner *runner, sscma_model **ou
 
 /*
  * Stores in *out the dataset of split "train", "val" or "test" (train_dataloader, val_dataloader, test_dataloader;
- * "test" falls back to val_dataloader), opened on first use and owned by the runner. Errors:
+ * "test" falls back to val_dataloader), opened on first use and owned by the runner. "calib" names the split
+ * post-training quantization calibrates on (sscma export): val, or train when the config has no val_dataloader or
+ * the model is a Vae_Model evaluated by an AnomalyMetric (train then holds only the normal windows). Errors:
  * SSCMA_ERR_NOT_FOUND (the config has no such dataloader), SSCMA_ERR_INVALID_ARGUMENT (another split name), the
  * dataset's errors with the dotted key ("val_dataloader.dataset") in front.
  */

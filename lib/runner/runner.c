@@ -73,12 +73,24 @@ static const char *where(const sscma_runner *r)
 
 static const char *const slot_keys[N_SLOTS] = {"train_dataloader", "val_dataloader", "test_dataloader"};
 
-/* Resolves a split name to its slot and config key; "test" without test_dataloader is the val slot. */
+static bool vae_calibrates_on_train(const sscma_runner *r);
+
+/*
+ * Resolves a split name to its slot and config key; "test" without test_dataloader is the val slot; "calib" (the
+ * split post-training quantization calibrates on) is the val slot, or the train slot without val_dataloader or for
+ * a Vae_Model evaluated by an AnomalyMetric (its training set holds the normal windows only: the abnormal class is
+ * unknown at deployment, so it calibrates no range).
+ */
 static sscma_status find_slot(sscma_runner *r, const char *split, int *index)
 {
     int s = strcmp(split, "train") == 0 ? 0 : strcmp(split, "val") == 0 ? 1 : strcmp(split, "test") == 0 ? 2 : -1;
+    if (strcmp(split, "calib") == 0) {
+        json_t *val = json_object_get(r->root, slot_keys[1]);
+        s = val == NULL || json_is_null(val) || vae_calibrates_on_train(r) ? 0 : 1;
+    }
     if (s < 0)
-        return sscma_fail(SSCMA_ERR_INVALID_ARGUMENT, WHERE, "unknown split '%s'; expected train, val or test", split);
+        return sscma_fail(SSCMA_ERR_INVALID_ARGUMENT, WHERE, "unknown split '%s'; expected train, val, test or calib",
+                          split);
     if (s == 2 && json_object_get(r->root, slot_keys[2]) == NULL)
         s = 1;
     json_t *dl = json_object_get(r->root, slot_keys[s]);
@@ -662,6 +674,12 @@ static const char *vae_pred_output(const sscma_runner *r, const char *ekey)
 {
     const char *type = json_string_value(json_object_get(json_object_get(r->root, ekey), "type"));
     return type != NULL && strcmp(bare_type(type), "AnomalyMetric") == 0 ? "score" : "loss";
+}
+
+/* "calib" is the train split (its normal windows), not val (which holds the abnormal ones): find_slot */
+static bool vae_calibrates_on_train(const sscma_runner *r)
+{
+    return vae_family(r->family) && strcmp(vae_pred_output(r, "val_evaluator"), "score") == 0;
 }
 
 /*

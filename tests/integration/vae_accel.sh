@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Vae_Model end to end on tools/gen_accel.py's synthetic gestures, reduced: 10 + 5 takes per gesture (seed 2112),
-# "circle" held out as the abnormal class, configs/anomaly/vae_accel_heldout.json for EPOCHS epochs; asserts the float
-# ROC-AUC and the int8 model's distance from it (tests/unit/test_vae.c, --accel):
+# HELD ("shake" in tests/meson.build) as the abnormal class, configs/anomaly/vae_accel_heldout.json for EPOCHS epochs;
+# asserts the float ROC-AUC, the int8 model's distance from it and that the int8 model was calibrated on normal
+# windows only (tests/unit/test_vae.c, --accel):
 #   vae_accel.sh PYTHON GEN_ACCEL TEST_VAE CONFIG HELD EPOCHS MIN_AUC MAX_GAP
 set -euo pipefail
 dir=$(mktemp -d /tmp/sscma-vae-accel-XXXXXX)

@@ -611,10 +611,11 @@ static int write_files(const char *dir, int n)
 /*
  * --accel CONFIG DIR HELD EPOCHS: the recipe (configs/anomaly/vae_accel_heldout.json) trained through the runner on
  * tools/gen_accel.py's set in DIR with gesture HELD as the abnormal class, for EPOCHS epochs; the float ROC-AUC is
- * the runner's AnomalyMetric on the validation split (the "score" output). The int8 model (PTQ on the validation
- * loader, as sscma export) gets its "threshold" metadata from sscma_runner_set_meta; its ROC-AUC is computed here,
- * from sscma_predict's anomaly scores of every validation window, with the pair count above. Asserted: float AUC
- * >= MIN_AUC, |int8 - float| <= MAX_GAP, each decision = (score > threshold), the threshold leaving at most
+ * the runner's AnomalyMetric on the validation split (the "score" output). The int8 model (PTQ on the runner's
+ * "calib" loader, as sscma export: an anomaly VAE's training windows, all normal) gets its "threshold" metadata
+ * from sscma_runner_set_meta; its ROC-AUC is computed here, from sscma_predict's anomaly scores of every validation
+ * window, with the pair count above. Asserted: the "calib" split is the training split and holds no window of HELD
+ * (the validation split does), float AUC >= MIN_AUC, |int8 - float| <= MAX_GAP, each decision = (score > threshold), the threshold leaving at most
  * ~5% (val_evaluator's fpr) of the normal windows above it.
  */
 static int accel_end_to_end(const char *config, const char *dir, const char *held, const char *epochs, double min_auc,
@@ -625,7 +626,7 @@ static int accel_end_to_end(const char *config, const char *dir, const char *hel
     sscma_runner *runner = NULL;
     sscma_trainer *trainer = NULL;
     sscma_model *model = NULL;
-    sscma_loader *val = NULL;
+    sscma_loader *calib = NULL;
     sscma_dataset *ds = NULL;
     sscma_qmodel *q = NULL;
     const sscma_metric *metric = NULL;
@@ -647,8 +648,8 @@ static int accel_end_to_end(const char *config, const char *dir, const char *hel
          sscma_metric_get(metric, "auc", &float_auc) == SSCMA_OK;
     sscma_quant_options qo;
     sscma_quant_options_init(&qo, sizeof qo);
-    ok = ok && sscma_runner_model(runner, &model) == SSCMA_OK && sscma_runner_loader(runner, "val", &val) == SSCMA_OK &&
-         sscma_quantize(model, val, &qo, &q) == SSCMA_OK && sscma_runner_set_meta(runner, q) == SSCMA_OK &&
+    ok = ok && sscma_runner_model(runner, &model) == SSCMA_OK && sscma_runner_loader(runner, "calib", &calib) == SSCMA_OK &&
+         sscma_quantize(model, calib, &qo, &q) == SSCMA_OK && sscma_runner_set_meta(runner, q) == SSCMA_OK &&
          sscma_runner_dataset(runner, "val", &ds) == SSCMA_OK;
     const char *meta = NULL;
     double threshold = NAN;
@@ -656,6 +657,32 @@ static int accel_end_to_end(const char *config, const char *dir, const char *hel
         threshold = strtod(meta, NULL);
     if (!ok || !(threshold > 0.0)) {
         fprintf(stderr, "# %s\n", sscma_last_error());
+        failures++;
+    }
+    /* the calibration windows: the training split's, none of the held-out gesture (the val split has 1 in 4) */
+    sscma_dataset *cal = NULL, *train = NULL;
+    int64_t n_cal = 0, cal_held = 0;
+    if (ok && (sscma_runner_dataset(runner, "calib", &cal) != SSCMA_OK ||
+               sscma_runner_dataset(runner, "train", &train) != SSCMA_OK || cal != train || cal == ds)) {
+        fprintf(stderr, "# the calib split is not the training split: %s\n", sscma_last_error());
+        failures++;
+    }
+    if (cal != NULL)
+        sscma_dataset_size(cal, &n_cal);
+    for (int64_t i = 0; i < n_cal; i++) {
+        sscma_sample *sample = NULL;
+        int32_t label = -1;
+        const char *name = NULL;
+        if (sscma_dataset_get(cal, i, &sample) == SSCMA_OK && sscma_sample_label(sample, &label) == SSCMA_OK &&
+            sscma_dataset_class_name(cal, label, &name) == SSCMA_OK)
+            cal_held += strcmp(name, held) == 0;
+        else
+            cal_held = n_cal + 1;
+        sscma_sample_destroy(sample);
+    }
+    if (n_cal == 0 || cal_held != 0) {
+        fprintf(stderr, "# %lld of the %lld calibration windows are of %s\n", (long long)cal_held, (long long)n_cal,
+                held);
         failures++;
     }
     int64_t n = 0, n_abnormal = 0, n_normal = 0, normal_above = 0;

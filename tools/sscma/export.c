@@ -142,11 +142,16 @@ int cli_export(cli_args *a)
         sscma_quant_options qo;
         sscma_quant_options_init(&qo, sizeof qo);
         qo.calib_batches = a->calib;
+        sscma_loader *calib = NULL; /* val's, or train's normal windows for an anomaly VAE (sscma_runner_dataset) */
+        if (sscma_runner_loader(runner, "calib", &calib) != SSCMA_OK) {
+            rc = cli_fail(a, "no loader to calibrate with");
+            goto done;
+        }
         if (a->observer != NULL) /* main.c accepted only these three */
             qo.observer = strcmp(a->observer, "percentile") == 0       ? SSCMA_OBSERVER_PERCENTILE
                           : strcmp(a->observer, "moving-average") == 0 ? SSCMA_OBSERVER_MOVING_AVERAGE
                                                                        : SSCMA_OBSERVER_MINMAX;
-        if (sscma_quantize(model, val, &qo, &q) != SSCMA_OK) {
+        if (sscma_quantize(model, calib, &qo, &q) != SSCMA_OK) {
             rc = cli_fail(a, "quantization failed");
             goto done;
         }
