@@ -154,6 +154,7 @@ static sscma_status wait_for(sscma_dist *d, int count, MPI_Request *reqs, const 
             snprintf(message, sizeof message, "%s (%s) did not complete within %g s (SSCMA_MPI_TIMEOUT): another rank "
                      "is stuck or gone", what, call, d->timeout_s);
             sscma_dist_abort(d, message);
+            return sscma_fail(SSCMA_ERR_IO, call, "%s", message); /* not reached: MPI_Abort does not return */
         }
         sched_yield(); /* oversubscribed ranks: let the one we wait for run */
     }

@@ -245,7 +245,7 @@ static int train(const char *dir, const char *out, int batch, const char *model_
     double img_s = 0.0;
     sscma_trainer_set_callback(trainer, on_progress, &img_s);
     sscma_context_set_log_callback(ctx, on_log, NULL);
-    sscma_context_set_log_level(ctx, SSCMA_LOG_DEBUG);
+    sscma_context_set_log_level(ctx, validate ? SSCMA_LOG_DEBUG : SSCMA_LOG_INFO); /* DEBUG: the shard sizes */
     char path[1024];
     if (validate) {
         snprintf(path, sizeof path, "%s.metrics.rank%d", out, launch_rank());
