@@ -227,5 +227,8 @@ sscma_status sscma_loader_set_pipeline(sscma_loader *l, json_t *list);
  * Errors: SSCMA_ERR_INVALID_ARGUMENT (rank outside [0, count)), SSCMA_ERR_OUT_OF_MEMORY.
  */
 sscma_status sscma_loader_set_shard(sscma_loader *l, int32_t rank, int32_t count);
+/* The same for evaluation (sharded validation): no padding, so every sample is in exactly one shard; shard r takes
+ * entries r, r + count, ... of the order (shards r >= size % count have one fewer when count does not divide it). */
+sscma_status sscma_loader_set_eval_shard(sscma_loader *l, int32_t rank, int32_t count);
 
 #endif /* SSCMA_LIB_DATA_DATA_H */

@@ -78,6 +78,7 @@ struct sscma_loader {
     int64_t *perm;    /* the global order while a shard is set (NULL: none), shard_count > 1 */
     int64_t n_samples; /* entries of order this epoch: the dataset's size, or the shard's share */
     int32_t shard_rank, shard_count;
+    bool shard_unpadded; /* evaluation: every sample once, the last shards one shorter */
     uint64_t aug_seed;
     /* synchronous building: one scratch per pool worker */
     scratch *pool_scratch;
@@ -745,7 +746,7 @@ sscma_status sscma_loader_start_epoch(sscma_loader *loader, int64_t epoch)
         /* DistributedSampler (mmengine's DefaultSampler, round_up): the global order padded with its own head to a
          * multiple of the shard count, then every shard_count-th entry from shard_rank */
         const int64_t w = loader->shard_count;
-        loader->n_samples = (n + w - 1) / w;
+        loader->n_samples = loader->shard_unpadded ? (n - loader->shard_rank + w - 1) / w : (n + w - 1) / w;
         for (int64_t j = 0; j < loader->n_samples; j++)
             loader->order[j] = perm[(loader->shard_rank + j * w) % n];
     }
@@ -973,6 +974,16 @@ sscma_status sscma_loader_set_shard(sscma_loader *l, int32_t rank, int32_t count
         if ((l->perm = sscma_malloc(l->ctx, (size_t)n * sizeof *l->perm)) == NULL)
             return SSCMA_FAIL(SSCMA_ERR_OUT_OF_MEMORY, "cannot allocate the loader's shard order");
     }
-    l->shard_rank = rank, l->shard_count = count;
+    l->shard_rank = rank, l->shard_count = count, l->shard_unpadded = false;
     return sscma_loader_start_epoch(l, l->epoch);
+}
+
+sscma_status sscma_loader_set_eval_shard(sscma_loader *l, int32_t rank, int32_t count)
+{
+    sscma_status st = sscma_loader_set_shard(l, rank, count);
+    if (st == SSCMA_OK && count > 1) {
+        l->shard_unpadded = true;
+        st = sscma_loader_start_epoch(l, l->epoch);
+    }
+    return st;
 }

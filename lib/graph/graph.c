@@ -634,6 +634,8 @@ sscma_status sscma_graph_backward(sscma_graph *g, int32_t loss)
             din[i].data = v->requires_grad && !((nd->def->nondiff_inputs >> i) & 1u) ? v->grad : NULL;
         }
         nd->def->backward(&e, dout, din);
+        if (g->backward_hook != NULL)
+            g->backward_hook->after_node(g->backward_hook->arg, n);
     }
     set_recomputed_storage(g, false);
     return st;

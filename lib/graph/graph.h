@@ -98,7 +98,15 @@ typedef struct sscma_graph {
      * the trainer of such a job sets `sync` (NULL otherwise) and the batch norms use it */
     bool sync_bn;
     const sscma_op_sync *sync;
+    /* Called after each node's backward with the node's index (descending), NULL for none: a data-parallel trainer
+     * starts summing the parameter gradients that are final (no earlier node adds to them) while backward goes on */
+    const struct sscma_graph_backward_hook *backward_hook;
 } sscma_graph;
+
+typedef struct sscma_graph_backward_hook {
+    void (*after_node)(void *arg, int32_t node);
+    void *arg;
+} sscma_graph_backward_hook;
 
 sscma_status sscma_graph_create(sscma_context *ctx, sscma_graph **out);
 void sscma_graph_destroy(sscma_graph *g);

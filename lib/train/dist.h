@@ -20,7 +20,8 @@
 typedef struct sscma_dist sscma_dist;
 
 /* Joins the job (see above) or, outside one, makes a job of one. Errors: SSCMA_ERR_OUT_OF_MEMORY, SSCMA_ERR_IO
- * (MPI failed to initialise: the message says so). */
+ * (MPI failed to initialise: the message says so), SSCMA_ERR_INVALID_ARGUMENT (SSCMA_MPI_TIMEOUT or
+ * SSCMA_MPI_BUCKET_KB is not a number in range). */
 sscma_status sscma_dist_join(sscma_context *ctx, sscma_dist **out);
 /* Leaves the job (frees the handle; MPI stays initialised until exit). NULL-safe. */
 void sscma_dist_leave(sscma_dist *d);
@@ -29,10 +30,34 @@ void sscma_dist_leave(sscma_dist *d);
 int32_t sscma_dist_rank(const sscma_dist *d);
 int32_t sscma_dist_size(const sscma_dist *d);
 
-/* Sums `values` over the ranks in place (MPI_Allreduce, MPI_SUM on doubles); every rank gets the same bits. */
-sscma_status sscma_dist_sum(sscma_dist *d, double *values, int64_t n);
+/*
+ * Every collective below is started non-blocking and waited for against a deadline: SSCMA_MPI_TIMEOUT seconds
+ * (default 600; read at join). A collective that has not completed by then means another rank is stuck (or gone
+ * without MPI noticing): the rank prints "sscma: rank R of N: <what> (<MPI call>) did not complete within T s
+ * (SSCMA_MPI_TIMEOUT): another rank is stuck or gone; stopping the job" and calls MPI_Abort, which ends every rank.
+ * `what` names the reduction for that message ("the gradient sum", "SyncBN's sums", ...).
+ */
+
+/* Sums `values` over the ranks in place (MPI_SUM on doubles); every rank gets the same bits. */
+sscma_status sscma_dist_sum(sscma_dist *d, const char *what, double *values, int64_t n);
 /* Copies rank 0's `bytes` at `data` to every rank. */
-sscma_status sscma_dist_broadcast(sscma_dist *d, void *data, size_t bytes);
+sscma_status sscma_dist_broadcast(sscma_dist *d, const char *what, void *data, size_t bytes);
+
+/*
+ * Background sums (the gradient buckets, overlapped with the backward pass): sum_start begins summing values[0..n)
+ * in place (MPI_Iallreduce; n <= 2^30); the values must stay untouched until sum_wait_all returns. Every rank must
+ * start the same sums in the same order, interleaved the same way with the blocking calls above. sum_progress gives
+ * MPI a chance to move the pending ones on (OpenMPI progresses non-blocking collectives mostly inside MPI calls);
+ * sum_wait_all waits for all of them (the deadline applies).
+ */
+sscma_status sscma_dist_sum_start(sscma_dist *d, double *values, int64_t n);
+void sscma_dist_sum_progress(sscma_dist *d);
+sscma_status sscma_dist_sum_wait_all(sscma_dist *d, const char *what);
+
+/* The gradient bucket size in bytes of doubles: SSCMA_MPI_BUCKET_KB (default 1024); 0 asks for one sum after the
+ * whole backward pass (no overlap). */
+size_t sscma_dist_bucket_bytes(const sscma_dist *d);
+
 /* Stops every rank of the job (MPI_Abort) after printing "sscma: rank R of N: <message>; stopping the job" to
  * stderr; returns only in a job of one. */
 void sscma_dist_abort(sscma_dist *d, const char *message);

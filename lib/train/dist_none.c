@@ -33,16 +33,39 @@ int32_t sscma_dist_size(const sscma_dist *d)
     return 1;
 }
 
-sscma_status sscma_dist_sum(sscma_dist *d, double *values, int64_t n)
+sscma_status sscma_dist_sum(sscma_dist *d, const char *what, double *values, int64_t n)
+{
+    (void)d, (void)what, (void)values, (void)n;
+    return SSCMA_OK;
+}
+
+sscma_status sscma_dist_broadcast(sscma_dist *d, const char *what, void *data, size_t bytes)
+{
+    (void)d, (void)what, (void)data, (void)bytes;
+    return SSCMA_OK;
+}
+
+sscma_status sscma_dist_sum_start(sscma_dist *d, double *values, int64_t n)
 {
     (void)d, (void)values, (void)n;
     return SSCMA_OK;
 }
 
-sscma_status sscma_dist_broadcast(sscma_dist *d, void *data, size_t bytes)
+void sscma_dist_sum_progress(sscma_dist *d)
 {
-    (void)d, (void)data, (void)bytes;
+    (void)d;
+}
+
+sscma_status sscma_dist_sum_wait_all(sscma_dist *d, const char *what)
+{
+    (void)d, (void)what;
     return SSCMA_OK;
+}
+
+size_t sscma_dist_bucket_bytes(const sscma_dist *d)
+{
+    (void)d;
+    return 0;
 }
 
 void sscma_dist_abort(sscma_dist *d, const char *message)

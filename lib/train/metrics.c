@@ -966,3 +966,135 @@ sscma_status sscma_metric_finish_detections(sscma_metric *metric)
         m->n_results = 0;
     return st;
 }
+
+/* ---- sharded validation (data parallel) ---- */
+
+bool sscma_metric_shardable(const sscma_metric *metric)
+{
+    return metric->kind == M_ACCURACY || metric->kind == M_FOMO || metric->kind == M_ANOMALY;
+}
+
+typedef sscma_status (*rank_sum_fn)(void *arg, double *values, int64_t n);
+
+/* Whether any rank failed: one more sum of the ranks' flags. */
+static sscma_status any_failed(rank_sum_fn sum, void *arg, bool failed, bool *out)
+{
+    double flag = failed ? 1.0 : 0.0;
+    sscma_status st = sum(arg, &flag, 1);
+    *out = flag != 0.0;
+    return st;
+}
+
+/* Rank `rank`'s j-th sample is sample rank + j * world of the whole set: the unpadded shards of the order. */
+static int64_t shard_size(int64_t total, int32_t rank, int32_t world)
+{
+    return total > rank ? (total - rank + world - 1) / world : 0;
+}
+
+/* The shards' state as doubles (exact: counts below 2^53, float scores): into `v` (pack) or back from it. */
+static int64_t shard_values(const sscma_metric *m, int64_t total)
+{
+    switch (m->kind) {
+    case M_ACCURACY: return m->n_topk + (int64_t)m->classes * m->classes;
+    case M_FOMO: return 3;
+    default: return 2 * total; /* M_ANOMALY: scores, then truths, in the whole set's order */
+    }
+}
+
+static void pack_shard(const sscma_metric *m, double *v, int64_t total, int32_t rank, int32_t world)
+{
+    switch (m->kind) {
+    case M_ACCURACY:
+        for (int32_t q = 0; q < m->n_topk; q++)
+            v[q] = (double)m->correct[q];
+        for (int64_t i = 0; i < (int64_t)m->classes * m->classes; i++)
+            v[m->n_topk + i] = (double)m->confusion[i];
+        break;
+    case M_FOMO: v[0] = (double)m->tp, v[1] = (double)m->fp, v[2] = (double)m->fn; break;
+    default:
+        for (int64_t j = 0; j < m->samples; j++) {
+            v[rank + j * world] = m->anomaly_scores[j];
+            v[total + rank + j * world] = m->anomaly_truth[j] ? 1.0 : 0.0;
+        }
+        break;
+    }
+}
+
+static void unpack_shards(sscma_metric *m, const double *v, int64_t total)
+{
+    switch (m->kind) {
+    case M_ACCURACY:
+        for (int32_t q = 0; q < m->n_topk; q++)
+            m->correct[q] = (int64_t)v[q];
+        for (int64_t i = 0; i < (int64_t)m->classes * m->classes; i++)
+            m->confusion[i] = (int64_t)v[m->n_topk + i];
+        break;
+    case M_FOMO: m->tp = (int64_t)v[0], m->fp = (int64_t)v[1], m->fn = (int64_t)v[2]; break;
+    default:
+        for (int64_t g = 0; g < total; g++)
+            m->anomaly_scores[g] = v[g], m->anomaly_truth[g] = v[total + g] != 0.0;
+        break;
+    }
+    m->samples = total;
+}
+
+/* Room for the whole set's state (the class count from rank 0; the anomaly scores of every sample). */
+static sscma_status make_room(sscma_metric *m, int64_t classes, int64_t total)
+{
+    if ((m->kind == M_ACCURACY || m->kind == M_FOMO) && classes > 0 && m->classes == 0)
+        return set_classes(m, classes);
+    if (m->kind == M_ACCURACY && classes != m->classes)
+        return sscma_fail(SSCMA_ERR_SHAPE, WHERE, "%d classes on this rank, %lld on rank 0", (int)m->classes,
+                          (long long)classes);
+    if (m->kind == M_ANOMALY && total > m->anomaly_cap) {
+        double *s = sscma_mrealloc(m->ctx, m->anomaly_scores, (size_t)total * sizeof *s);
+        if (s != NULL)
+            m->anomaly_scores = s;
+        bool *t = s != NULL ? sscma_mrealloc(m->ctx, m->anomaly_truth, (size_t)total * sizeof *t) : NULL;
+        if (t == NULL)
+            return sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, WHERE, "cannot store %lld anomaly scores", (long long)total);
+        m->anomaly_truth = t, m->anomaly_cap = total;
+    }
+    return SSCMA_OK;
+}
+
+sscma_status sscma_metric_merge_shards(sscma_metric *metric, bool failed, sscma_status failure, rank_sum_fn sum,
+                                       void *arg, int32_t rank, int32_t world)
+{
+    SSCMA_REQUIRE_NONNULL(metric);
+    sscma_metric *m = metric;
+    /* who failed, rank 0's class count (rank 0 holds sample 0 whenever there is one), the whole set's size */
+    double head[3] = {failed ? 1.0 : 0.0, rank == 0 ? (double)m->classes : 0.0, failed ? 0.0 : (double)m->samples};
+    sscma_status st = sum(arg, head, 3);
+    if (st != SSCMA_OK)
+        return st;
+    if (head[0] != 0.0)
+        return failed ? failure : sscma_fail(SSCMA_ERR_STATE, WHERE, "validation failed on another rank");
+    const int64_t classes = (int64_t)head[1], total = (int64_t)head[2];
+    if (total == 0)
+        return SSCMA_OK;
+    /* the buffer and room for the result; a rank short of memory (or of samples) tells the others */
+    st = m->samples != shard_size(total, rank, world)
+             ? sscma_fail(SSCMA_ERR_STATE, WHERE, "this rank evaluated %lld samples, its shard of %lld has %lld",
+                          (long long)m->samples, (long long)total, (long long)shard_size(total, rank, world))
+             : make_room(m, classes, total);
+    const int64_t n = shard_values(m, total);
+    double *v = st == SSCMA_OK ? sscma_calloc(m->ctx, (size_t)n, sizeof *v) : NULL;
+    if (st == SSCMA_OK && v == NULL)
+        st = sscma_fail(SSCMA_ERR_OUT_OF_MEMORY, WHERE, "cannot gather %lld metric values", (long long)n);
+    bool others = false;
+    sscma_status agreed = any_failed(sum, arg, st != SSCMA_OK, &others);
+    if (st == SSCMA_OK && agreed != SSCMA_OK)
+        st = agreed;
+    if (st == SSCMA_OK && others)
+        st = sscma_fail(SSCMA_ERR_STATE, WHERE, "validation failed on another rank");
+    if (st == SSCMA_OK) {
+        pack_shard(m, v, total, rank, world);
+        if ((st = sum(arg, v, n)) == SSCMA_OK) {
+            unpack_shards(m, v, total);
+            st = compute(m);
+        }
+    }
+    sscma_mfree(m->ctx, v);
+    return st;
+}

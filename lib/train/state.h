@@ -40,6 +40,23 @@ sscma_status sscma_metric_create_in(const sscma_context *ctx, const char *config
  * results (coco/bbox_mAP, ...); before it, and after each add, the metric has no results.
  */
 bool sscma_metric_wants_detections(const sscma_metric *metric);
+
+/*
+ * Sharded validation (docs/distributed.md): whether the metric's state from shards of the validation set (shard r of
+ * W: samples r, r + W, ... of the order) combines into exactly the state one process accumulates over the whole set:
+ * Accuracy and FomoMetric (integer counts), AnomalyMetric (the per-sample scores, put back in the order). The others
+ * (sums of doubles whose rounding depends on the order, CocoMetric) are evaluated whole on every rank.
+ */
+bool sscma_metric_shardable(const sscma_metric *metric);
+/*
+ * Combines the shards: every rank calls it after its updates, with `failed` true when its own evaluation failed;
+ * sum(arg, values, n) sums values over the W ranks (the same bits on each). Afterwards every rank holds the whole
+ * set's state and results. Errors: SSCMA_ERR_STATE ("validation failed on another rank") when another rank failed
+ * (a rank that failed gets its own failure's status back, its message kept), SSCMA_ERR_OUT_OF_MEMORY, the sum's.
+ */
+sscma_status sscma_metric_merge_shards(sscma_metric *metric, bool failed, sscma_status failure,
+                                       sscma_status (*sum)(void *arg, double *values, int64_t n), void *arg,
+                                       int32_t rank, int32_t world);
 sscma_status sscma_metric_add_detections(sscma_metric *metric, int32_t num_classes, const coco_gt *gt, int64_t n_gt,
                                          const coco_det *det, int64_t n_det);
 sscma_status sscma_metric_finish_detections(sscma_metric *metric);

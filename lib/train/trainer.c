@@ -32,6 +32,7 @@
 #include "train/state.h"
 #include "train/tfevents.h"
 #include "train/dist.h"
+#include "train/dist_grad.h"
 #include "graph/model_private.h"
 
 /* The built-in hooks' places in the list (YOLOV5 may be empty); added hooks follow. */
@@ -62,15 +63,13 @@ struct sscma_trainer {
     void *user_data;
     sscma_val_callback val_callback;
     void *val_user_data;
-    /* data parallel (train/dist.h, docs/distributed.md): the job, the gradient bucket (every trainable gradient in
-     * parameter order, then the loss), SyncBN's reduction */
+    /* data parallel (train/dist.h, docs/distributed.md): the job, the gradient sum (train/dist_grad.h), SyncBN's
+     * reduction */
     sscma_dist *dist;
     int32_t rank, world;
-    double *bucket;
-    int64_t bucket_len;
-    double reduce_s; /* seconds in the gradient reduction this train call (waiting for the slowest rank included) */
-    int64_t reduces;
+    sscma_grad_sync *grad_sync;
     sscma_op_sync bn_sync;
+    bool val_sharded; /* each rank validates its shard, the metric's state merged (sscma_metric_shardable) */
     /* a model fitted by other means (state.h sscma_fit_ops): everything above unused but ctx and loop */
     const sscma_fit_ops *fit;
     void *fit_user;
@@ -351,75 +350,16 @@ static sscma_status parse_config(sscma_trainer *t, json_t *cfg, const char *wher
 
 static double now_s(void);
 
+/* Sharded validation: the metric's state summed over the ranks. */
+static sscma_status merge_sum(void *arg, double *values, int64_t n)
+{
+    return sscma_dist_sum(arg, "the validation metric's sum", values, n);
+}
+
 /* SyncBN (ops/op.h): per-channel sums over every rank's rows. */
 static sscma_status sum_over_ranks(void *arg, double *values, int64_t n)
 {
-    return sscma_dist_sum(arg, values, n);
-}
-
-/*
- * Averages the trainable gradients over the ranks, and the loss with them, in one reduction of a fixed layout
- * (parameter order, the loss last). Each rank's gradient is the mean over its B samples; the mean of the W ranks'
- * means is the gradient of the mean over the W*B samples of the global batch, as one process computes it. The sum is
- * taken in double: every float gradient is exact in double and the sum of W of them rounds at most once per add
- * far below float precision, so MPI's reduction order (which its algorithm picks) does not show in the float result.
- */
-static sscma_status average_gradients(sscma_trainer *t, double *loss)
-{
-    int64_t at = 0;
-    for (int32_t pass = 0; pass < 2; pass++) {
-        at = 0;
-        for (int32_t i = 0; i < t->n_params; i++) {
-            uint32_t flags = 0;
-            sscma_tensor *grad = NULL;
-            float *g = NULL;
-            int64_t n = 0;
-            sscma_model_param(t->model, i, NULL, &flags, NULL, &grad);
-            if (grad == NULL || (flags & SSCMA_PARAM_TRAINABLE) == 0)
-                continue;
-            sscma_tensor_data(grad, (void **)&g);
-            sscma_tensor_numel(grad, &n);
-            if (pass == 0)
-                for (int64_t k = 0; k < n; k++)
-                    t->bucket[at + k] = (double)g[k];
-            else
-                for (int64_t k = 0; k < n; k++)
-                    g[k] = (float)(t->bucket[at + k] / (double)t->world);
-            at += n;
-        }
-        if (pass == 0) {
-            t->bucket[at] = *loss;
-            double start = now_s();
-            sscma_status st = sscma_dist_sum(t->dist, t->bucket, at + 1);
-            t->reduce_s += now_s() - start, t->reduces++;
-            if (st != SSCMA_OK)
-                return st;
-        }
-    }
-    *loss = t->bucket[at] / (double)t->world;
-    return SSCMA_OK;
-}
-
-/* The gradient bucket's size: every trainable gradient (sizes fixed once the model is prepared) and the loss. */
-static sscma_status make_bucket(sscma_trainer *t)
-{
-    int64_t total = 1;
-    for (int32_t i = 0; i < t->n_params; i++) {
-        uint32_t flags = 0;
-        sscma_tensor *grad = NULL;
-        int64_t n = 0;
-        sscma_model_param(t->model, i, NULL, &flags, NULL, &grad);
-        if (grad != NULL && (flags & SSCMA_PARAM_TRAINABLE) != 0 && sscma_tensor_numel(grad, &n) == SSCMA_OK)
-            total += n;
-    }
-    if (total > t->bucket_len) {
-        double *b = sscma_mrealloc(t->ctx, t->bucket, (size_t)total * sizeof *b);
-        if (b == NULL)
-            return SSCMA_FAIL(SSCMA_ERR_OUT_OF_MEMORY, "cannot allocate the gradient bucket (%lld values)",
-                              (long long)total);
-        t->bucket = b, t->bucket_len = total;
-    }
-    return SSCMA_OK;
+    return sscma_dist_sum(arg, "SyncBN's sums", values, n);
 }
 
 /* Rank 0's buffers (batch-norm running statistics) to every rank, as DistributedDataParallel's broadcast_buffers:
@@ -437,7 +377,7 @@ static sscma_status broadcast_buffers(sscma_trainer *t)
             continue;
         sscma_tensor_data(value, &data);
         sscma_tensor_size_bytes(value, &bytes);
-        st = sscma_dist_broadcast(t->dist, data, bytes);
+        st = sscma_dist_broadcast(t->dist, "the batch-norm statistics' broadcast", data, bytes);
     }
     return st;
 }
@@ -595,6 +535,8 @@ sscma_status sscma_trainer_create_from(sscma_model *model, sscma_loader *train_l
     if (st == SSCMA_OK && t->world > 1) {
         /* each rank reads its shard of the global order; rank 0 alone logs and writes files */
         st = sscma_loader_set_shard(train_loader, t->rank, t->world);
+        if (st == SSCMA_OK)
+            st = sscma_grad_sync_create(t->ctx, t->dist, &t->grad_sync);
         if (st == SSCMA_OK && t->rank != 0) {
             t->loop.work_dir[0] = '\0';
             set_hook(t, HOOK_LOGGER, NULL);
@@ -648,6 +590,11 @@ sscma_status sscma_trainer_create_from(sscma_model *model, sscma_loader *train_l
         st = check_inputs(t);
     if (st == SSCMA_OK && val_loader != NULL)
         st = check_val_loader(t);
+    /* data parallel: each rank validates its shard of the validation set (no padding), when the metric's state
+     * merges exactly; otherwise every rank validates the whole set */
+    if (st == SSCMA_OK && val_loader != NULL && t->world > 1 && sscma_metric_shardable(t->metric) &&
+        (st = sscma_loader_set_eval_shard(val_loader, t->rank, t->world)) == SSCMA_OK)
+        t->val_sharded = true;
     for (int32_t k = 0; st == SSCMA_OK && k < t->n_hooks; k++)
         if (k != HOOK_YOLOV5 && t->hooks[k] != NULL && t->hooks[k]->ops->attach != NULL)
             st = t->hooks[k]->ops->attach(t->hooks[k], &t->loop);
@@ -684,10 +631,12 @@ void sscma_trainer_destroy(sscma_trainer *trainer)
     sscma_graph *g = sscma_model_graph(trainer->model);
     if (g != NULL && g->sync == &trainer->bn_sync)
         g->sync = NULL;
-    if (trainer->world > 1) /* the caller's loader reads the whole order again */
+    if (trainer->world > 1) /* the caller's loaders read the whole order again */
         sscma_loader_set_shard(trainer->train, 0, 1);
+    if (trainer->val_sharded)
+        sscma_loader_set_shard(trainer->val, 0, 1);
     sscma_dist_leave(trainer->dist);
-    sscma_mfree(trainer->ctx, trainer->bucket);
+    sscma_grad_sync_destroy(trainer->grad_sync);
     sscma_scheduler_destroy(trainer->sched);
     sscma_optimizer_destroy(trainer->opt);
     sscma_metric_destroy(trainer->metric);
@@ -972,10 +921,12 @@ sscma_status sscma_trainer_validate(sscma_trainer *trainer, const sscma_metric *
     if (st != SSCMA_OK)
         return st;
     FOR_EACH_HOOK(t, h, before_val) h->ops->before_val(h, &t->loop);
+    int64_t evaluated = 0;
     for (;;) {
         int64_t count = 0;
         if ((st = sscma_loader_next(t->val, t->val_images, t->val_labels, &count)) != SSCMA_OK || count == 0)
             break;
+        evaluated += count;
         sscma_tensor *pred = NULL;
         if ((st = prepare(t, t->val_batch[0], 0)) != SSCMA_OK ||
             (st = feed(t, t->val_images, NULL, count)) != SSCMA_OK ||
@@ -991,6 +942,13 @@ sscma_status sscma_trainer_validate(sscma_trainer *trainer, const sscma_metric *
     }
     if (st == SSCMA_OK && sscma_metric_wants_detections(t->metric))
         st = sscma_metric_finish_detections(t->metric);
+    /* data parallel: every rank's shard into the whole set's metric, on every rank (a collective: all ranks call) */
+    if (t->val_sharded) {
+        st = sscma_metric_merge_shards(t->metric, st != SSCMA_OK, st, merge_sum, t->dist, t->rank, t->world);
+        if (st == SSCMA_OK)
+            sscma_logf(t->ctx, SSCMA_LOG_DEBUG, "data parallel validation: rank %d of %d evaluated %lld samples",
+                       (int)t->rank, (int)t->world, (long long)evaluated);
+    }
     FOR_EACH_HOOK(t, h, after_val) h->ops->after_val(h, &t->loop);
     if (st != SSCMA_OK)
         return st;
@@ -1024,10 +982,17 @@ static sscma_status forward(sscma_trainer *t, int64_t count, double *loss)
 static sscma_status train_step(sscma_trainer *t, sscma_hook_iter *it)
 {
     sscma_status st;
-    if ((st = forward(t, it->batch, &it->loss)) != SSCMA_OK || (st = hooks_after_forward(t, it)) != SSCMA_OK ||
-        (st = sscma_model_backward(t->model)) != SSCMA_OK)
+    if ((st = forward(t, it->batch, &it->loss)) != SSCMA_OK || (st = hooks_after_forward(t, it)) != SSCMA_OK)
         return st;
-    if (t->world > 1 && ((st = make_bucket(t)) != SSCMA_OK || (st = average_gradients(t, &it->loss)) != SSCMA_OK))
+    /* data parallel: the gradients' mean over the ranks, summed in buckets while the backward pass goes on */
+    if (t->world > 1 && (st = sscma_grad_sync_begin(t->grad_sync, t->model)) != SSCMA_OK)
+        return st;
+    st = sscma_model_backward(t->model);
+    if (t->world > 1) {
+        sscma_status sum = sscma_grad_sync_finish(t->grad_sync, t->model, &it->loss);
+        st = st != SSCMA_OK ? st : sum;
+    }
+    if (st != SSCMA_OK)
         return st;
     if ((st = sscma_optimizer_step(t->opt)) != SSCMA_OK)
         return hooks_update_failed(t, st);
@@ -1103,8 +1068,9 @@ static sscma_status end_epoch(sscma_trainer *t)
                (loop->epoch % t->val_interval == 0 || loop->epoch == loop->max_epochs);
     if (t->world > 1 && (st = broadcast_buffers(t)) != SSCMA_OK)
         return st;
-    /* data parallel: rank 0 validates (the whole validation set), its hooks decide; the stop reaches every rank */
-    if (due && t->rank == 0 && (st = sscma_trainer_validate(t, &val)) != SSCMA_OK)
+    /* data parallel: every rank validates (its shard, or the whole set) and gets the same metric; rank 0's hooks
+     * decide on the best checkpoint and early stopping (the other ranks' hooks agree), its stop reaches them all */
+    if (due && (st = sscma_trainer_validate(t, &val)) != SSCMA_OK)
         return st;
     if ((st = hooks_after_epoch(t, val)) != SSCMA_OK)
         return st;
@@ -1113,7 +1079,7 @@ static sscma_status end_epoch(sscma_trainer *t)
                           (long long)loop->epoch);
     if (t->world > 1) {
         unsigned char stop = loop->stop ? 1 : 0;
-        if ((st = sscma_dist_broadcast(t->dist, &stop, 1)) != SSCMA_OK)
+        if ((st = sscma_dist_broadcast(t->dist, "the stop decision's broadcast", &stop, 1)) != SSCMA_OK)
             return st;
         loop->stop = stop != 0;
     }
@@ -1127,7 +1093,8 @@ static sscma_status trainer_train(sscma_trainer *t)
     if (st != SSCMA_OK)
         return st;
     run_clock clock = {now_s(), 0, 0};
-    t->reduce_s = 0.0, t->reduces = 0;
+    if (t->grad_sync != NULL)
+        sscma_grad_sync_reset_stats(t->grad_sync);
     st = hooks_before_run(t);
     while (st == SSCMA_OK && loop->epoch < loop->max_epochs && !loop->stop) {
         st = train_epoch(t, &clock);
@@ -1135,12 +1102,16 @@ static sscma_status trainer_train(sscma_trainer *t)
             st = end_epoch(t);
     }
     FOR_EACH_HOOK(t, h, after_run) h->ops->after_run(h, loop, st);
-    if (t->world > 1 && t->rank == 0 && t->reduces > 0)
+    int64_t sum_values = 0, sum_steps = 0;
+    int32_t sum_buckets = 0;
+    double sum_s = 0.0;
+    if (t->grad_sync != NULL)
+        sscma_grad_sync_stats(t->grad_sync, &sum_values, &sum_buckets, &sum_steps, &sum_s);
+    if (t->rank == 0 && sum_steps > 0)
         sscma_logf(t->ctx, SSCMA_LOG_INFO, "data parallel: %d ranks, %lld gradient values (%.2f MB as doubles) "
-                   "summed per step, %.3f ms per step in the reduction (%lld steps, %.1f s of %.1f s)",
-                   (int)t->world, (long long)(t->bucket_len - 1), (double)t->bucket_len * 8.0 / 1e6,
-                   1e3 * t->reduce_s / (double)t->reduces, (long long)t->reduces, t->reduce_s,
-                   now_s() - clock.start);
+                   "summed per step in %d buckets, %.3f ms per step in the reduction (%lld steps, %.1f s of %.1f s)",
+                   (int)t->world, (long long)(sum_values - 1), (double)sum_values * 8.0 / 1e6, (int)sum_buckets,
+                   1e3 * sum_s / (double)sum_steps, (long long)sum_steps, sum_s, now_s() - clock.start);
     /* a rank that fails would leave the others waiting in the next reduction: stop the whole job, saying why */
     if (st != SSCMA_OK && t->world > 1)
         sscma_dist_abort(t->dist, sscma_last_error());

@@ -20,7 +20,12 @@
  *
  * Environment (the failure and resume checks): MPI_TRAIN_EPOCHS (default 1); MPI_TRAIN_WORK_DIR (epoch checkpoints
  * there, and mid.ckpt when the run is cancelled); MPI_TRAIN_RESUME (a checkpoint to resume from);
- * MPI_TRAIN_CANCEL_RANK (that rank's progress callback cancels at the second iteration).
+ * MPI_TRAIN_CANCEL_RANK (that rank's progress callback cancels at the second iteration); MPI_TRAIN_SLEEP_RANK (that
+ * rank's progress callback sleeps MPI_TRAIN_SLEEP_S seconds, default 30, at the second iteration: a stuck rank for the
+ * collective timeout, SSCMA_MPI_TIMEOUT). MPI_TRAIN_VALIDATE=1 adds a validation loader (the training images in order,
+ * batch 5, Accuracy top-1 and top-2): every validation's results, the trainer's after each epoch and one
+ * sscma_trainer_validate after training, go to OUT.metrics.rank<R> as text ("epoch E NAME VALUE", "final NAME VALUE",
+ * %.17g). The trainer's "data parallel" log lines go to stderr.
  *
  * MODEL "bench" is the scaling figure of docs/benchmarks.md: the whole MobileNetV2-0.35 classifier on SIDE x SIDE
  * gray images with per-rank batch norms; rank 0 prints images/s (the global batch) and the trainer's reduction time.
@@ -31,6 +36,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <sscma/sscma.h>
 
@@ -127,8 +133,32 @@ static int on_progress(const sscma_train_progress *p, void *user)
 {
     double *img_s = user;
     *img_s = p->images_per_s;
-    const char *cancel = getenv("MPI_TRAIN_CANCEL_RANK");
+    const char *cancel = getenv("MPI_TRAIN_CANCEL_RANK"), *stuck = getenv("MPI_TRAIN_SLEEP_RANK");
+    if (stuck != NULL && atoi(stuck) == launch_rank() && p->global_iter == 2)
+        sleep(getenv("MPI_TRAIN_SLEEP_S") != NULL ? (unsigned)atoi(getenv("MPI_TRAIN_SLEEP_S")) : 30u);
     return cancel != NULL && atoi(cancel) == launch_rank() && p->global_iter == 2;
+}
+
+/* Appends the metric's results to `f`, each line starting with `prefix`. */
+static void write_metric(FILE *f, const char *prefix, const sscma_metric *m)
+{
+    int32_t n = 0;
+    sscma_metric_result_count(m, &n);
+    for (int32_t i = 0; i < n; i++) {
+        const char *name = NULL;
+        double value = 0.0;
+        sscma_metric_result(m, i, &name, &value);
+        fprintf(f, "%s %s %.17g\n", prefix, name, value);
+    }
+}
+
+static int on_validation(sscma_trainer *trainer, int64_t epoch, const sscma_metric *metric, void *user)
+{
+    (void)trainer;
+    char prefix[32];
+    snprintf(prefix, sizeof prefix, "epoch %lld", (long long)epoch);
+    write_metric(user, prefix, metric);
+    return 0;
 }
 
 static void on_log(void *user, sscma_log_level level, const char *message)
@@ -156,8 +186,9 @@ static int train(const char *dir, const char *out, int batch, const char *model_
     opts.seed = 7;
     sscma_context *ctx = NULL;
     sscma_dataset *ds = NULL;
-    sscma_loader *loader = NULL;
+    sscma_loader *loader = NULL, *val_loader = NULL;
     sscma_model *model = NULL;
+    FILE *metrics = NULL;
     sscma_trainer *trainer = NULL;
     char cfg[1024];
     int rc = 1;
@@ -182,6 +213,13 @@ static int train(const char *dir, const char *out, int batch, const char *model_
              " \"backbone\": {\"type\": \"MobileNetV2\", \"widen_factor\": 0.35, \"in_channels\": 1, %s},"
              " \"head\": {\"type\": \"LinearClsHead\", \"num_classes\": 4}}",
              side, side, norm);
+    const bool validate = getenv("MPI_TRAIN_VALIDATE") != NULL;
+    if (validate && sscma_loader_create(ctx, ds, "{\"batch_size\": 5, \"shuffle\": false, \"pipeline\": ["
+                                        "{\"type\": \"Normalize\", \"mean\": [64], \"std\": [64]}]}",
+                                        &val_loader) != SSCMA_OK) {
+        rc = fail("validation loader");
+        goto done;
+    }
     if (sscma_model_create(ctx, cfg, &model) != SSCMA_OK) {
         rc = fail("model");
         goto done;
@@ -192,10 +230,11 @@ static int train(const char *dir, const char *out, int batch, const char *model_
     snprintf(cfg, sizeof cfg,
              "{\"max_epochs\": %d, \"optim_wrapper\": {\"optimizer\": {\"type\": \"SGD\", \"lr\": 0.05,"
              " \"momentum\": 0.9, \"weight_decay\": 0.0001}}, \"default_hooks\": {\"logger\": null,"
-             " \"checkpoint\": %s}%s%s%s}",
+             " \"checkpoint\": %s}%s%s%s%s}",
              epochs != NULL ? atoi(epochs) : 1, wd != NULL ? "{\"interval\": 1}" : "null",
+             validate ? ", \"val_evaluator\": {\"type\": \"Accuracy\", \"topk\": [1, 2]}" : "",
              wd != NULL ? ", \"work_dir\": \"" : "", wd != NULL ? wd : "", wd != NULL ? "\"" : "");
-    if (sscma_trainer_create(model, loader, NULL, cfg, &trainer) != SSCMA_OK) {
+    if (sscma_trainer_create(model, loader, val_loader, cfg, &trainer) != SSCMA_OK) {
         rc = fail("trainer");
         goto done;
     }
@@ -205,9 +244,16 @@ static int train(const char *dir, const char *out, int batch, const char *model_
     }
     double img_s = 0.0;
     sscma_trainer_set_callback(trainer, on_progress, &img_s);
-    if (bench) {
-        sscma_context_set_log_callback(ctx, on_log, NULL);
-        sscma_context_set_log_level(ctx, SSCMA_LOG_INFO);
+    sscma_context_set_log_callback(ctx, on_log, NULL);
+    sscma_context_set_log_level(ctx, validate ? SSCMA_LOG_DEBUG : SSCMA_LOG_INFO); /* DEBUG: the shard sizes */
+    char path[1024];
+    if (validate) {
+        snprintf(path, sizeof path, "%s.metrics.rank%d", out, launch_rank());
+        if ((metrics = fopen(path, "w")) == NULL) {
+            fprintf(stderr, "mpi_train: cannot write %s\n", path);
+            goto done;
+        }
+        sscma_trainer_set_val_callback(trainer, on_validation, metrics);
     }
     sscma_status st = sscma_trainer_train(trainer);
     if (st == SSCMA_ERR_CANCELLED && wd != NULL) { /* a mid-epoch checkpoint (resume checks) */
@@ -220,10 +266,17 @@ static int train(const char *dir, const char *out, int batch, const char *model_
         rc = fail("train");
         goto done;
     }
+    const sscma_metric *final = NULL;
+    if (validate) {
+        if (sscma_trainer_validate(trainer, &final) != SSCMA_OK) {
+            rc = fail("validate");
+            goto done;
+        }
+        write_metric(metrics, "final", final);
+    }
     if (bench && launch_rank() == 0)
         printf("%d x %d threads, batch %d per process: %.1f images/s\n", atoi(getenv("OMPI_COMM_WORLD_SIZE") != NULL
                ? getenv("OMPI_COMM_WORLD_SIZE") : "1"), threads, batch, img_s);
-    char path[1024];
     snprintf(path, sizeof path, "%s.rank%d", out, launch_rank());
     FILE *f = fopen(path, "wb");
     int32_t n = 0;
@@ -243,8 +296,11 @@ static int train(const char *dir, const char *out, int batch, const char *model_
     else
         rc = 0;
 done:
+    if (metrics != NULL && fclose(metrics) != 0)
+        rc = 1;
     sscma_trainer_destroy(trainer);
     sscma_model_destroy(model);
+    sscma_loader_destroy(val_loader);
     sscma_loader_destroy(loader);
     sscma_dataset_destroy(ds);
     sscma_context_destroy(ctx);

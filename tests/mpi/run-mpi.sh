@@ -4,7 +4,9 @@
 # weights within TOL, and every rank of a job must hold the same bits; for a model whose batch norms are fixed
 # (frozen-bn) and for one with SyncBN. Then: a rank that fails stops the whole job, saying which and why; a job of 2
 # ranks resumed by 1 process from an epoch checkpoint ends where the 2-rank job ends; a mid-epoch checkpoint of
-# another rank count is refused. TAP output.
+# another rank count is refused; small gradient buckets (overlapped with the backward pass) or one bucket give the same
+# bits as the default; a rank stuck past SSCMA_MPI_TIMEOUT ends the job, named; sharded validation gives one
+# process's metric, bit for bit, on every rank. TAP output.
 #
 #   run-mpi.sh MPI_TRAIN HAS_MPI(yes|no) [TOL]
 set -uo pipefail
@@ -38,7 +40,7 @@ trap 'rm -rf "$dir"' EXIT
 n=0
 ok() { n=$((n + 1)); echo "ok $n - $1"; }
 not_ok() { n=$((n + 1)); echo "not ok $n - $1"; sed 's/^/# /' "$dir/log"; }
-echo "1..14"
+echo "1..21"
 for model in frozen-bn syncbn; do
   # one process, no launcher: the reference
   if "$prog" train "$dir" "$dir/$model.np1" 8 "$model" >"$dir/log" 2>&1; then ok "$model: 1 process x 8"; else not_ok "$model: 1 process x 8"; fi
@@ -101,4 +103,75 @@ if [ -s "$dir/wd1/mid.ckpt" ] && [ $rc -ne 0 ] && [ $rc -ne 124 ] &&
   ok "a mid-epoch checkpoint of 1 process is refused by 2 ranks, saying why"
 else
   not_ok "a mid-epoch checkpoint of 1 process is refused by 2 ranks (exit $rc)"
+fi
+
+# Gradient buckets: 8 KB buckets (about 20, started while the backward pass runs, SyncBN's blocking sums in between)
+# and one bucket after the backward (SSCMA_MPI_BUCKET_KB=0) give the default job's bits (2 ranks: each value is the
+# sum of two doubles, whatever the bucket).
+for case in "frozen-bn 8" "syncbn 8" "frozen-bn 0"; do
+  set -- $case
+  model=$1 kb=$2
+  if SSCMA_MPI_BUCKET_KB=$kb timeout 300 mpirun -np 2 "$prog" train "$dir" "$dir/$model.kb$kb" 4 "$model" >"$dir/log" 2>&1; then
+    buckets=$(sed -n 's/.* summed per step in \([0-9]*\) buckets.*/\1/p' "$dir/log" | head -1)
+    if { [ "$kb" = 0 ] && [ "$buckets" = 1 ]; } || { [ "$kb" != 0 ] && [ "${buckets:-0}" -gt 1 ]; }; then
+      if "$prog" compare "$dir/$model.kb$kb.rank0" "$dir/$model.np2.rank0" bits >"$dir/log" 2>&1 &&
+         "$prog" compare "$dir/$model.kb$kb.rank1" "$dir/$model.np2.rank0" bits >>"$dir/log" 2>&1; then
+        ok "$model: -np 2, SSCMA_MPI_BUCKET_KB=$kb ($buckets buckets): the default job's bits on every rank"
+      else
+        not_ok "$model: -np 2, SSCMA_MPI_BUCKET_KB=$kb: the default job's bits"
+      fi
+    else
+      not_ok "$model: -np 2, SSCMA_MPI_BUCKET_KB=$kb: $buckets buckets"
+    fi
+  else
+    not_ok "$model: -np 2, SSCMA_MPI_BUCKET_KB=$kb ran"
+  fi
+done
+
+# A stuck rank: rank 1 sleeps 60 s at its second iteration; rank 0's next gradient sum passes SSCMA_MPI_TIMEOUT=2 and
+# ends the job, naming itself and the collective, long before the sleep ends.
+start=$SECONDS
+MPI_TRAIN_SLEEP_RANK=1 MPI_TRAIN_SLEEP_S=60 SSCMA_MPI_TIMEOUT=2 timeout 120 \
+  mpirun -np 2 "$prog" train "$dir" "$dir/stuck" 4 frozen-bn >"$dir/log" 2>&1
+rc=$? took=$((SECONDS - start))
+if [ $rc -ne 0 ] && [ $rc -ne 124 ] && [ $took -lt 30 ] &&
+   grep -q "sscma: rank 0 of 2: the gradient sum (MPI_Iallreduce) did not complete within 2 s (SSCMA_MPI_TIMEOUT): another rank is stuck or gone; stopping the job" "$dir/log"; then
+  ok "a stuck rank ends the job after SSCMA_MPI_TIMEOUT: exit $rc after $took s, \"rank 0 of 2: the gradient sum (MPI_Iallreduce) did not complete within 2 s\""
+else
+  not_ok "a stuck rank ends the job after SSCMA_MPI_TIMEOUT (exit $rc after $took s)"
+fi
+if ! SSCMA_MPI_TIMEOUT=soon "$prog" train "$dir" "$dir/badtimeout" 8 frozen-bn >"$dir/log" 2>&1 &&
+   grep -q "SSCMA_MPI_TIMEOUT: expected a number in \[0.001, 1e+09\], got 'soon'" "$dir/log"; then
+  ok "SSCMA_MPI_TIMEOUT=soon is refused, saying why"
+else
+  not_ok "SSCMA_MPI_TIMEOUT=soon is refused, saying why"
+fi
+
+# Sharded validation: 1 process, 2 and 3 ranks (64 samples: shards of 22, 21, 21) validate the 2-rank job's
+# epoch_1.ckpt (no training: the run resumes at its last epoch); every rank's results equal the process's, digit for
+# digit (%.17g), and each rank evaluated only its shard.
+same=1 shards=1
+for np in 1 2 3; do
+  if [ $np = 1 ]; then launch=(); else launch=(timeout 300 mpirun -np $np); fi
+  MPI_TRAIN_VALIDATE=1 MPI_TRAIN_RESUME="$dir/wd2/epoch_1.ckpt" "${launch[@]}" "$prog" train "$dir" "$dir/val$np" 4 syncbn \
+    >"$dir/val$np.log" 2>&1 || same=0
+  for ((r = 0; r < np; r++)); do
+    cmp -s "$dir/val$np.metrics.rank$r" "$dir/val1.metrics.rank0" || same=0
+  done
+done
+grep -q "rank 0 of 3 evaluated 22 samples" "$dir/val3.log" && grep -q "rank 2 of 3 evaluated 21 samples" "$dir/val3.log" &&
+  grep -q "rank 1 of 2 evaluated 32 samples" "$dir/val2.log" || shards=0
+if [ $same = 1 ] && [ $shards = 1 ] && grep -q "^final accuracy/top1 " "$dir/val1.metrics.rank0"; then
+  ok "sharded validation: 2 and 3 ranks give 1 process's metric on every rank ($(grep '^final accuracy/top1 ' "$dir/val1.metrics.rank0"))"
+else
+  cat "$dir"/val*.log "$dir"/val*.metrics.rank* >"$dir/log" 2>/dev/null; not_ok "sharded validation (same $same, shards $shards)"
+fi
+# The trainer's own validation after an epoch: every rank gets the same metric (rank 0's hooks decide)
+if MPI_TRAIN_VALIDATE=1 MPI_TRAIN_EPOCHS=2 MPI_TRAIN_RESUME="$dir/wd2/epoch_1.ckpt" timeout 300 mpirun -np 2 "$prog" train \
+     "$dir" "$dir/valtrain" 4 syncbn >"$dir/log" 2>&1 &&
+   grep -q "^epoch 2 accuracy/top2 " "$dir/valtrain.metrics.rank0" &&
+   cmp -s "$dir/valtrain.metrics.rank0" "$dir/valtrain.metrics.rank1"; then
+  ok "validation after an epoch: both ranks hold the same metric ($(grep '^epoch 2 accuracy/top1 ' "$dir/valtrain.metrics.rank0"))"
+else
+  not_ok "validation after an epoch: both ranks hold the same metric"
 fi

@@ -372,8 +372,12 @@ int cli_train(cli_args *a)
         rc = cli_fail(a, "training failed");
         goto done;
     }
-    if (follower) { /* rank 0 draws, validates and reports */
-        rc = 0;
+    if (follower) { /* rank 0 draws and reports; the final validation is a collective (each rank its shard) */
+        const sscma_metric *m = NULL;
+        sscma_loader *val = NULL;
+        rc = sscma_runner_loader(runner, "val", &val) == SSCMA_OK && sscma_trainer_validate(trainer, &m) != SSCMA_OK
+                 ? cli_fail(a, "validation failed")
+                 : 0;
         goto done;
     }
     cli_files pictures = {0};
