@@ -306,26 +306,40 @@ static void dw_ow_range(const conv_geom *g, int64_t kw, int64_t *lo, int64_t *hi
         *hi = g->ow;
 }
 
+#if defined(__GNUC__)
+/*
+ * 8 floats: the AVX2 register. 16 channels are kept as two of these rather than one 64-byte vector, which only
+ * AVX-512 holds in a register (without it GCC keeps a 64-byte vector on the stack and reloads it on every tap);
+ * per lane the arithmetic is the same, so the bits do not depend on the clone.
+ */
+typedef float dw_v8 __attribute__((vector_size(32)));
+#endif
+
 /*
  * out[i] = init[i] + sum_t a[t][i] * b[t][i] for i < c (init NULL = 0), summed in tap order. GCC vector extensions
- * keep 16 channels in a register across the taps; each clone of the caller lowers them to its ISA.
+ * keep 16 channels in registers across the taps; each clone of the caller lowers them to its ISA.
  */
 static inline void dw_accumulate(float *out, const float *init, const float *const *a, const float *const *b,
                                  int n_taps, int64_t c)
 {
     int64_t i = 0;
 #if defined(__GNUC__)
-    typedef float v16 __attribute__((vector_size(64)));
     for (; i + 16 <= c; i += 16) {
-        v16 acc = {0}, va, vb;
-        if (init != NULL)
-            memcpy(&acc, init + i, sizeof acc);
-        for (int t = 0; t < n_taps; t++) {
-            memcpy(&va, a[t] + i, sizeof va);
-            memcpy(&vb, b[t] + i, sizeof vb);
-            acc += va * vb;
+        dw_v8 acc0 = {0}, acc1 = {0}, a0, a1, b0, b1;
+        if (init != NULL) {
+            memcpy(&acc0, init + i, sizeof acc0);
+            memcpy(&acc1, init + i + 8, sizeof acc1);
         }
-        memcpy(out + i, &acc, sizeof acc);
+        for (int t = 0; t < n_taps; t++) {
+            memcpy(&a0, a[t] + i, sizeof a0);
+            memcpy(&a1, a[t] + i + 8, sizeof a1);
+            memcpy(&b0, b[t] + i, sizeof b0);
+            memcpy(&b1, b[t] + i + 8, sizeof b1);
+            acc0 += a0 * b0;
+            acc1 += a1 * b1;
+        }
+        memcpy(out + i, &acc0, sizeof acc0);
+        memcpy(out + i + 8, &acc1, sizeof acc1);
     }
 #endif
     for (; i < c; i++) {
@@ -458,16 +472,21 @@ SSCMA_KERNEL static void dw_backward_weight_task(void *arg, int64_t begin, int64
                         const int64_t step = g->sw * c, off = (kw * g->dw - g->pl) * c;
                         double *tot = total[kh * g->kw + kw];
 #if defined(__GNUC__)
-                        if (width == DW_BLOCK) {
-                            typedef float v16 __attribute__((vector_size(64)));
-                            v16 acc = {0}, a, b;
+                        if (width == DW_BLOCK) { /* two 8-lane halves, as in dw_accumulate */
+                            dw_v8 acc0 = {0}, acc1 = {0}, a0, a1, b0, b1;
                             for (int64_t ow = lo; ow < hi; ow++) {
-                                memcpy(&a, dy_row + ow * c, sizeof a);
-                                memcpy(&b, x_row + ow * step + off, sizeof b);
-                                acc += a * b;
+                                const float *dy = dy_row + ow * c, *x = x_row + ow * step + off;
+                                memcpy(&a0, dy, sizeof a0);
+                                memcpy(&a1, dy + 8, sizeof a1);
+                                memcpy(&b0, x, sizeof b0);
+                                memcpy(&b1, x + 8, sizeof b1);
+                                acc0 += a0 * b0;
+                                acc1 += a1 * b1;
                             }
-                            for (int64_t i = 0; i < DW_BLOCK; i++)
-                                tot[i] += acc[i];
+                            for (int64_t i = 0; i < 8; i++) {
+                                tot[i] += acc0[i];
+                                tot[i + 8] += acc1[i];
+                            }
                             continue;
                         }
 #endif
