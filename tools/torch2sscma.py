@@ -7,7 +7,8 @@ STATE_DICT.pth: a file saved with torch.save(model.state_dict()) — or an mmeng
 "state_dict" entry is used. Parameter names must be those of the reference implementations in
 tests/golden/ref_models.py (the same names libsscma uses, e.g. backbone.features.0.0.weight, head.fc.weight).
 Convolution weights are transposed from OIHW to libsscma's OHWI (Conv1d's [O, I, k] to [O, 1, k, I]);
-num_batches_tracked buffers are dropped.
+num_batches_tracked buffers are dropped, and so are SSCMA's RepConv1x1 fuse_conv.weight / .bias (MobileNetv2 with
+rep=True: rep() recomputes them from the branches at eval(); libsscma fuses the branches when it exports).
 MODEL_CONFIG.json: the model config the checkpoint will be loaded into (stored in the checkpoint header).
 
 The output follows docs/file-formats.md and is written atomically (temporary file, then rename).
@@ -33,7 +34,7 @@ def load_state_dict(path):
         raise SystemExit(f"torch2sscma: {path}: not a state_dict (a dict of tensors)")
     out = {}
     for name, value in obj.items():
-        if name.endswith("num_batches_tracked"):
+        if name.endswith("num_batches_tracked") or name.endswith((".fuse_conv.weight", ".fuse_conv.bias")):
             continue
         if not hasattr(value, "detach"):
             raise SystemExit(f"torch2sscma: {path}: entry '{name}' is not a tensor")

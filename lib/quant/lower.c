@@ -5,7 +5,8 @@
  * (MobileNetV3's squeeze-excitation) that convolution with 3 added to its bias and ReLU6 fused, then MUL by 1/6
  * (relu6(z + 3) / 6, as TensorFlow writes hard_sigmoid), a broadcasting mul (the excitation's scaling) a MUL,
  * a leaky ReLU (fused into a batch norm or on its own) a LEAKY_RELU after the folded convolution,
- * dropout dropped, training-only nodes (losses) skipped, and the family's deployment output added (a classifier's
+ * a re-parameterised block (a convolution and the batch norms, 1x1 convolutions and adds after it, lower_rep.c)
+ * one convolution, dropout dropped, training-only nodes (losses) skipped, and the family's deployment output added (a classifier's
  * softmax; a YOLO detector's box decode, lower_yolo.c).
  */
 #include <math.h>
@@ -13,6 +14,7 @@
 #include <string.h>
 
 #include "graph/model_private.h"
+#include "quant/lower_rep.h"
 #include "quant/qmodel.h"
 
 typedef struct lower {
@@ -110,6 +112,7 @@ typedef struct conv_parts {
     sscma_act_kind then; /* HARDSWISH: a HARD_SWISH op after the conv; HARDSIGMOID: bias + 3, RELU6, MUL by 1/6;
                           * LEAKY_RELU: a LEAKY_RELU op (slope `alpha`) after the conv */
     float alpha;
+    const rep_fusion *rep; /* a re-parameterised block (lower_rep.c): its weights and bias replace w and b */
 } conv_parts;
 
 static sscma_status add_conv(lower *L, const conv_parts *c)
@@ -120,7 +123,10 @@ static sscma_status add_conv(lower *L, const conv_parts *c)
     int64_t cin = xd->dims[3];
     int64_t cout, kh = 1, kw = 1, cpg = 1;
     int32_t groups;
-    if (c->w >= 0) {
+    if (c->rep != NULL) {
+        cout = c->rep->dims[0], kh = c->rep->dims[1], kw = c->rep->dims[2], cpg = c->rep->dims[3];
+        groups = 1;
+    } else if (c->w >= 0) {
         const sscma_desc *wd = &g->values[c->w].desc;
         cout = wd->dims[0], kh = wd->dims[1], kw = wd->dims[2], cpg = wd->dims[3];
         groups = c->a->groups;
@@ -143,8 +149,8 @@ static sscma_status add_conv(lower *L, const conv_parts *c)
         return st;
     float *w = q->t[wt].data, *b = q->t[bt].data;
     int64_t per_out = kh * kw * cpg;
-    const float *src_w = c->w >= 0 ? g->values[c->w].data : NULL;
-    const float *src_b = c->b >= 0 ? g->values[c->b].data : NULL;
+    const float *src_w = c->rep != NULL ? c->rep->w : c->w >= 0 ? g->values[c->w].data : NULL;
+    const float *src_b = c->rep != NULL ? c->rep->b : c->b >= 0 ? g->values[c->b].data : NULL;
     for (int64_t o = 0; o < cout; o++) {
         double s = 1.0, shift = 0.0;
         double bias = src_b != NULL ? src_b[o] : 0.0;
@@ -467,6 +473,22 @@ static sscma_status lower_node(lower *L, int32_t n)
     qm_op q = {.n_in = 1, .in = {L->map[nd->in[0]]}, .stride_h = 1, .stride_w = 1, .dil_h = 1, .dil_w = 1,
                .groups = 1};
 
+    if (op == SSCMA_OP_CONV2D) {
+        rep_fusion rep;
+        sscma_status st = sscma_lower_rep(g, n, L->keep, L->n_keep, L->done, &rep);
+        if (st == SSCMA_OK && rep.exit >= 0) {
+            for (int32_t m = n + 1; m < g->n_nodes; m++)
+                L->done[m] = L->done[m] || rep.members[m];
+            conv_parts c = {nd, nd->attrs, nd->in[0], -1, -1, {-1, -1, -1, -1}, 1e-5f, SSCMA_ACT_NONE, rep.exit};
+            c.rep = &rep;
+            c.act = fuse_act(L, &c.out_v);
+            st = add_conv(L, &c);
+        }
+        bool fused = rep.exit >= 0;
+        sscma_lower_rep_free(g->ctx, &rep);
+        if (st != SSCMA_OK || fused)
+            return st;
+    }
     if (op == SSCMA_OP_CONV2D || op == SSCMA_OP_CONV2D_BN_ACT) {
         conv_parts c = {nd, NULL, nd->in[0], resolve_weight(L, nd->in[1]), -1, {-1, -1, -1, -1}, 1e-5f,
                         SSCMA_ACT_NONE, y};

@@ -11,6 +11,16 @@
  * Type "MobileNetv2" (SSCMA's own class, used by its detection configs) is the same network without features.18,
  * named as SSCMA names it: conv1.conv / conv1.norm for the stem, layer{k+1}.{i}.conv.{j}.conv / .norm for the
  * convolution-norm pairs of the blocks (projection conv.{j}.weight, its BN conv.{j+1}).
+ *
+ * MobileNetv2 with rep: true (SSCMA 2.0.0's classification and FOMO defaults) replaces every inverted residual by
+ * SSCMA's RepConv1x1 (sscma/models/layers/rep.py, depth 6, ReLU) with twice the stage's width, t ignored:
+ *   x0 = conv3x3.norm(conv3x3.conv(x))                       3x3 conv with bias (the block's stride), BN
+ *   d  = dense_norm(x0)
+ *   x_{k+1} = conv.k.norm(conv.k.conv(x_k)) + norm.k(x_k) + (k > 0 ? d : 0)     k = 0..5: 1x1 conv with bias, BN
+ *   out = relu(x_6)
+ * trained as these branches; everything before the ReLU is affine in x, so lowering (lib/quant/lower_rep.c) fuses the
+ * block into one 3x3 convolution, as SSCMA's rep() fills fuse_conv at eval(). fuse_conv.weight / .bias, which SSCMA
+ * keeps as parameters but never trains (rep() overwrites them), are not parameters here.
  */
 #include <stdbool.h>
 #include <stddef.h>
@@ -75,6 +85,7 @@ typedef struct mobilenetv2_cfg {
     bool norm_eval;        /* every batch norm of the backbone in evaluation form while training */
     int64_t channels[64];  /* per-layer widths (a pruned model): every full conv's output channels, in order */
     int32_t n_channels;    /* 0: the widths widen_factor gives */
+    bool rep;              /* MobileNetv2: RepConv1x1 blocks (see the top) */
 } mobilenetv2_cfg;
 
 static const sscma_field mobilenetv2_fields[] = {
@@ -90,8 +101,42 @@ static const sscma_field mobilenetv2_fields[] = {
     SSCMA_FIELD_LIST_AS("channels", mobilenetv2_cfg, channels, offsetof(mobilenetv2_cfg, n_channels), 1, 0, 1, 100000,
                         0),
     SSCMA_FIELD_KEY("init_cfg"), /* Pretrained: loaded by the runner (lib/runner/runner.c) */
+    SSCMA_FIELD(mobilenetv2_cfg, rep, false),
     SSCMA_FIELD_END,
 };
+
+#define REP_DEPTH 6 /* MobileNetv2 builds RepConv1x1 with depth=6 */
+
+/* SSCMA's RepConv1x1 (use_res, use_dense, ReLU) in training form; the formula heads this file. */
+static int32_t rep_conv1x1(zoo *z, const char *block, int32_t x, int64_t cout, int stride)
+{
+    char name[256];
+    snprintf(name, sizeof name, "%s.conv3x3.conv", block);
+    int32_t y = zoo_conv(z, name, x, cout, 3, stride, 1, true);
+    snprintf(name, sizeof name, "%s.conv3x3.norm", block);
+    y = zoo_bn(z, name, y, SSCMA_ACT_NONE);
+    snprintf(name, sizeof name, "%s.dense_norm", block);
+    int32_t dense = zoo_bn(z, name, y, SSCMA_ACT_NONE);
+    for (int k = 0; k < REP_DEPTH; k++) {
+        snprintf(name, sizeof name, "%s.norm.%d", block, k);
+        int32_t res = zoo_bn(z, name, y, SSCMA_ACT_NONE);
+        if (k > 0) {
+            snprintf(name, sizeof name, "%s.dense_add.%d", block, k);
+            const int32_t in[2] = {res, dense};
+            res = zoo_op(z, name, "add", NULL, in, 2);
+        }
+        snprintf(name, sizeof name, "%s.conv.%d.conv", block, k);
+        int32_t c = zoo_conv(z, name, y, cout, 1, 1, 1, true);
+        snprintf(name, sizeof name, "%s.conv.%d.norm", block, k);
+        c = zoo_bn(z, name, c, SSCMA_ACT_NONE);
+        snprintf(name, sizeof name, "%s.add.%d", block, k);
+        const int32_t in[2] = {c, res};
+        y = zoo_op(z, name, "add", NULL, in, 2);
+    }
+    snprintf(name, sizeof name, "%s.act", block);
+    const sscma_act_attrs none = {0.0f};
+    return zoo_op(z, name, "relu", &none, &y, 1);
+}
 
 static bool sscma_naming(json_t *cfg)
 {
@@ -107,6 +152,15 @@ static bool read_config(zoo *z, json_t *cfg, mobilenetv2_cfg *c)
         return false;
     if (c->in_channels == 0)
         c->in_channels = c->gray_input ? 1 : 3;
+    if (c->rep && !sscma_naming(cfg)) {
+        zoo_fail(z, reader, "model.backbone", "rep", "only SSCMA's MobileNetv2 has re-parameterisable blocks "
+                 "(type \"MobileNetv2\")");
+        return false;
+    }
+    if (c->rep && c->n_channels > 0) {
+        zoo_fail(z, reader, "model.backbone", "channels", "per-layer widths (a pruned model) are not built with rep");
+        return false;
+    }
     return true;
 }
 
@@ -198,6 +252,10 @@ sscma_status zoo_build_mobilenetv2(zoo *z, json_t *cfg, const char *prefix, int3
             int t = settings[stage][0], stride = i == 0 ? settings[stage][3] : 1;
             if (y < 0)
                 break;
+            if (c.rep) {
+                y = rep_conv1x1(z, name, y, 2 * cout, stride);
+                continue;
+            }
             int64_t cin = zoo_desc(z, y)->dims[3];
             int64_t hidden = t == 1 ? cin : WIDTH(nominal_in * t), out = WIDTH(cout);
             bool residual = stride == 1 && nominal_in == cout;

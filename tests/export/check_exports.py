@@ -24,7 +24,7 @@ import onnx
 import onnxruntime as ort
 from ai_edge_litert import interpreter as litert
 
-FAMILIES = ("classifier", "fomo", "pfld", "acts", "yolo", "mbv3", "axes", "rtmdet", "audio")
+FAMILIES = ("classifier", "fomo", "pfld", "acts", "yolo", "mbv3", "axes", "rtmdet", "audio", "repfomo")
 # TFLite's optimized CONV_2D/DEPTHWISE kernels round some requantizations 1 LSB away from its reference kernels
 # (which libsscma matches exactly), and onnxruntime requantizes with a float multiplier and round-half-even; softmax
 # outputs absorb those single-unit differences, but PFLD's 40-layer regression output accumulates 2-3 LSB of them, so
@@ -54,7 +54,7 @@ def skip(name, why):
     results.append((name, True, why))
 
 
-VELA_FAMILIES = ("classifier", "fomo", "pfld", "yolo", "mbv3", "axes", "rtmdet")  # the model families ("acts": ops)
+VELA_FAMILIES = ("classifier", "fomo", "pfld", "yolo", "mbv3", "axes", "rtmdet", "repfomo")  # the model families ("acts": ops)
 # not audio: Vela takes strides 1..3 only, and SoundNet's three AADownsample blurs of factor 4 are stride-4 depthwise
 # convolutions (they would run on the CPU)
 VELA_ACCELERATORS = ("ethos-u55-64", "ethos-u55-128")  # Grove Vision AI V2's, and the larger U55

@@ -644,6 +644,47 @@ static sscma_status audio_quantize(sscma_context *ctx, const char *dir, fixture_
     return st;
 }
 
+/* SSCMA 2.0.0's FOMO default: MobileNetv2 with rep=True (RepConv1x1 blocks, fused into one 3x3 convolution each
+ * at lowering) cut at stride 8, on 64x64 gray images */
+static const fixture_family repfomo = {
+    "repfomo",
+    "{\"type\": \"Fomo\", \"input_size\": [64, 64], \"backbone\": {\"type\": \"MobileNetv2\","
+    " \"widen_factor\": 0.35, \"out_indices\": [2], \"in_channels\": 1, \"rep\": true}, \"head\": {\"type\":"
+    " \"FomoHead\", \"input_channels\": [32], \"num_classes\": 3, \"middle_channel\": 48}}",
+    64, "probs", 0};
+
+/*
+ * The rep FOMO with its int8 form. Random running statistics do not normalise the deep branch sums of its blocks, so
+ * the backbone's output would grow far beyond the head's range (and XNNPACK refuses a requantization scale over
+ * 256); as training would, a few training-mode passes over the calibration images (momentum 0.1) set them first.
+ */
+static sscma_status repfomo_quantize(sscma_context *ctx, int64_t n, fixture_quantized *out)
+{
+    memset(out, 0, sizeof *out);
+    sscma_status st = sscma_model_create(ctx, repfomo.config, &out->model);
+    if (st != SSCMA_OK)
+        return st;
+    fixture_randomize(out->model);
+    st = fixture_fashion_loader(ctx, repfomo.size, n, 32, &out->dataset, &out->loader);
+    sscma_tensor *image = NULL;
+    for (int64_t epoch = 0; st == SSCMA_OK && epoch < 4; epoch++) {
+        int64_t count = 1;
+        st = sscma_model_prepare(out->model, 32, 1);
+        if (st == SSCMA_OK)
+            st = sscma_model_input(out->model, "image", &image);
+        if (st == SSCMA_OK)
+            st = sscma_loader_start_epoch(out->loader, epoch);
+        while (st == SSCMA_OK && (st = sscma_loader_next(out->loader, image, NULL, &count)) == SSCMA_OK &&
+               count == 32)
+            st = sscma_model_forward(out->model);
+    }
+    if (st == SSCMA_OK)
+        st = sscma_quantize(out->model, out->loader, NULL, &out->q);
+    if (st != SSCMA_OK)
+        fixture_release(out);
+    return st;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -654,7 +695,7 @@ int main(int argc, char **argv)
     int64_t n = argc > 2 ? atoll(argv[2]) : 32;
     bool tiny = argc > 3 && strcmp(argv[3], "tiny") == 0;
     const fixture_family *families = tiny ? tiny_families : fixture_families;
-    int n_fam = tiny ? 7 : 9;
+    int n_fam = tiny ? 7 : 10;
     sscma_context_options o;
     sscma_context_options_init(&o, sizeof o);
     o.seed = 3;
@@ -669,7 +710,7 @@ int main(int argc, char **argv)
     }
     fprintf(manifest, "{\"samples\": %lld,\n", (long long)n);
     /* the three families, the activations fixture (LOGISTIC, HARD_SWISH), the YOLO decode fixture, MobileNetV3, the
-     * accelerometer classifier, RTMDet, Audio_classify; `tiny`: the three families, Swift-YOLO, the accelerometer classifier, RTMDet */
+     * accelerometer classifier, RTMDet, Audio_classify, the rep FOMO; `tiny`: the three families, Swift-YOLO, the accelerometer classifier, RTMDet */
     for (int k = 0; k < n_fam; k++) {
         const fixture_family acts = {"acts", NULL, 32, "logits", 0};
         const fixture_family yolo = {"yolo", NULL, FIXTURE_YOLO_SIZE, "output", 0};
@@ -678,7 +719,7 @@ int main(int argc, char **argv)
         const fixture_family rtmdet = {"rtmdet", rtmdet_config, RTMDET_SIZE, "cls_0", 0};
         const fixture_family audio = {"audio", audio_config, 0, "logits", 1};
         const fixture_family *fam = k < 3 ? &families[k] : k == 3 ? &acts : k == 4 ? &yolo : k == 5 ? &mbv3
-                                  : k == 6 ? &axes : k == 7 ? &rtmdet : &audio;
+                                  : k == 6 ? &axes : k == 7 ? &rtmdet : k == 8 ? &audio : &repfomo;
         if (tiny && k >= 3) /* the tiny set: the three families, Swift-YOLO, the accelerometer classifier, RTMDet, KWS */
             fam = k == 3 ? &tiny_yolo : k == 4 ? &axes : k == 5 ? &rtmdet : &audio;
         fixture_quantized fx;
@@ -695,6 +736,8 @@ int main(int argc, char **argv)
             TRY(yolo_quantize(ctx, 256, &fx));
         else if (fam == &mbv3)
             TRY(mbv3_quantize(ctx, 256, &fx));
+        else if (fam == &repfomo)
+            TRY(repfomo_quantize(ctx, 256, &fx));
         else
             TRY(fixture_quantize(ctx, fam->config, fam->size, 256, 32, &fx));
         sscma_loader *loader = fx.loader;

@@ -183,10 +183,10 @@ def conv_linear_counts(model, shape_nchw):
     return [sum(p.numel() for p in model.parameters()), macs[0]]
 
 
-def family_records(tag, model, image, target, output, loss_fn, grads=()):
+def family_records(tag, model, image, target, output, loss_fn, grads=(), fill=None):
     """Training- and evaluation-mode outputs, the training loss and the gradients of `grads`, as test_zoo.c's
-    family_matches_reference reads them."""
-    load_weights(model)
+    family_matches_reference reads them (weights from `fill`, weights_for when None)."""
+    load_weights(model, fill)
     add(f"{tag}/image", image)
     add(f"{tag}/target", target)
     add(f"{tag}/params", np.array([sum(p.numel() for p in model.parameters())], dtype=np.int32))
@@ -200,7 +200,7 @@ def family_records(tag, model, image, target, output, loss_fn, grads=()):
     params = dict(model.named_parameters())
     for name in grads:
         add(f"{tag}/train/grad/{name}", to_ohwi(params[name].grad).numpy())
-    load_weights(model)
+    load_weights(model, fill)
     model.eval()
     with torch.no_grad():
         add(f"{tag}/eval/{output}", model(x).numpy())

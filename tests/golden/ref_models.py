@@ -992,3 +992,114 @@ def label_smooth_ce(logits, target, smoothing, reduction="sum"):
     q[torch.arange(logits.shape[0]), target] = 1.0 - smoothing
     loss = -(q * F.log_softmax(logits, -1)).sum(-1)
     return loss.sum() if reduction == "sum" else loss.mean()
+
+
+# ---- SSCMA 2.0.0's MobileNetv2 with rep=True: RepConv1x1 blocks (sscma/models/layers/rep.py) ----
+
+class ConvNorm(nn.Sequential):
+    """SSCMA's ConvNormActivation(..., bias=True, activation_layer=None): submodules conv (with bias), norm."""
+
+    def __init__(self, cin, cout, k, stride=1):
+        super().__init__()
+        self.add_module("conv", nn.Conv2d(cin, cout, k, stride, (k - 1) // 2, bias=True))
+        self.add_module("norm", nn.BatchNorm2d(cout))
+
+
+def _bn_affine(bn):
+    s = bn.weight / torch.sqrt(bn.running_var + bn.eps)
+    return s, bn.bias - bn.running_mean * s
+
+
+class RepConv1x1(nn.Module):
+    """Training: x0 = conv3x3(x); d = dense_norm(x0); x_{k+1} = conv[k](x_k) + norm[k](x_k) + (d if k > 0);
+    ReLU. Evaluation: the same map fused into one 3x3 convolution (fused_weights), as SSCMA's rep() fills fuse_conv.
+    fuse_conv is not a parameter here (SSCMA recomputes it at every eval() and never trains it)."""
+
+    def __init__(self, cin, cout, stride=1, depth=6):
+        super().__init__()
+        self.stride = stride
+        self.conv3x3 = ConvNorm(cin, cout, 3, stride)
+        self.conv = nn.ModuleList([ConvNorm(cout, cout, 1) for _ in range(depth)])
+        self.norm = nn.ModuleList([nn.BatchNorm2d(cout) for _ in range(depth)])
+        self.dense_norm = nn.BatchNorm2d(cout)
+
+    def forward(self, x):
+        if not self.training:
+            w, b = self.fused_weights()
+            return F.relu(F.conv2d(x, w, b, self.stride, 1))
+        x = self.conv3x3(x)
+        dense = self.dense_norm(x)
+        for k, layer in enumerate(self.conv):
+            y = self.norm[k](x)
+            if k > 0:
+                y = y + dense
+            x = layer(x) + y
+        return F.relu(x)
+
+    def fused_weights(self):
+        """Written from the algebra (not SSCMA's code): compose the affine maps, with running statistics."""
+        s, t = _bn_affine(self.conv3x3.norm)
+        w = self.conv3x3.conv.weight * s.view(-1, 1, 1, 1)  # [C, cin, 3, 3]
+        b = self.conv3x3.conv.bias * s + t
+        dw, db = _bn_affine(self.dense_norm)
+        dense_w, dense_b = w * dw.view(-1, 1, 1, 1), b * dw + db
+        for k, layer in enumerate(self.conv):
+            cs, ct = _bn_affine(layer.norm)
+            m = layer.conv.weight[:, :, 0, 0] * cs.view(-1, 1)  # [C, C]
+            mb = layer.conv.bias * cs + ct
+            ns, nt = _bn_affine(self.norm[k])
+            nw, nb = w * ns.view(-1, 1, 1, 1), b * ns + nt
+            w, b = torch.einsum("oi,ichw->ochw", m, w) + nw, m @ b + mb + nb
+            if k > 0:
+                w, b = w + dense_w, b + dense_b
+        return w, b
+
+
+class SSCMAMobileNetv2Rep(nn.Module):
+    """MobileNetv2(rep=True): conv1 as without rep, then stage by stage RepConv1x1(c_in, 2 make_divisible(c w),
+    stride) n times (t unused), up to last_stage."""
+
+    def __init__(self, widen_factor=0.35, in_channels=3, last_stage=2):
+        super().__init__()
+        c = make_divisible(32 * widen_factor)
+        self.conv1 = ConvNormAct(in_channels, c, 3, 2)
+        self.stages = []
+        for stage, (t, ch, n, s) in enumerate(SETTINGS[: last_stage + 1]):
+            cout = make_divisible(ch * widen_factor) * 2
+            blocks = []
+            for i in range(n):
+                blocks.append(RepConv1x1(c, cout, s if i == 0 else 1))
+                c = cout
+            self.add_module(f"layer{stage + 1}", nn.Sequential(*blocks))
+            self.stages.append(f"layer{stage + 1}")
+        self.out_channels = c
+
+    def forward(self, x):
+        x = self.conv1(x)
+        for name in self.stages:
+            x = getattr(self, name)(x)
+        return x
+
+
+class FomoRep(nn.Module):
+    """SSCMA's fomo_mobnetv2_0.35_x8_abl_coco model: MobileNetv2(rep=True, out_indices=(2,)) + FomoHead."""
+
+    def __init__(self, widen_factor=0.35, in_channels=3, num_classes=2, middle=48):
+        super().__init__()
+        self.backbone = SSCMAMobileNetv2Rep(widen_factor, in_channels, last_stage=2)
+        self.head = FomoHead(self.backbone.out_channels, num_classes, middle)
+
+    def forward(self, x):
+        return self.head(self.backbone(x))
+
+
+class RepImageClassifier(nn.Module):
+    """SSCMA's mobnetv2_0.35_rep classifiers: MobileNetv2(rep=True, out_indices=(2,)), GAP, LinearClsHead."""
+
+    def __init__(self, widen_factor=0.35, in_channels=3, num_classes=10):
+        super().__init__()
+        self.backbone = SSCMAMobileNetv2Rep(widen_factor, in_channels, last_stage=2)
+        self.head = Head(self.backbone.out_channels, num_classes)
+
+    def forward(self, x):
+        return self.head(torch.flatten(F.adaptive_avg_pool2d(self.backbone(x), 1), 1))

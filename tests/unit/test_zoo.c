@@ -236,11 +236,14 @@ static void classifier_matches_pytorch_reference(void)
  * Fomo and PFLD against their references (ref_models.py: SSCMA's layouts): the parameter count, the outputs in
  * training and evaluation mode and the loss, within 1e-4 relative.
  */
-static void family_matches_reference(const char *family, const char *config, const char *output)
+static void family_matches_reference_in(const char *file, const char *family, const char *config,
+                                        const char *output, bool hashed)
 {
     golden_file g;
-    if (!load_models_golden(&g))
+    if (golden_load(&g, file) != 0) {
+        test_fail(__FILE__, __LINE__, "cannot read %s", file);
         return;
+    }
     char rec[128];
     sscma_context *ctx = NULL;
     sscma_model *m = NULL;
@@ -261,7 +264,7 @@ static void family_matches_reference(const char *family, const char *config, con
     snprintf(rec, sizeof rec, "%s/target", family);
     const golden_record *target = golden_find(&g, rec);
     for (int mode = 1; mode >= 0 && image != NULL && target != NULL; mode--) {
-        fill_reference(m, false);
+        fill_reference(m, hashed);
         CHECK_OK(sscma_model_prepare(m, image->dims[0], mode));
         sscma_tensor *t = NULL;
         void *d = NULL;
@@ -303,6 +306,11 @@ static void family_matches_reference(const char *family, const char *config, con
     sscma_model_destroy(m);
     sscma_context_destroy(ctx);
     golden_free(&g);
+}
+
+static void family_matches_reference(const char *family, const char *config, const char *output)
+{
+    family_matches_reference_in(GOLDEN_DIR "/models.bin", family, config, output, false);
 }
 
 static void fomo_matches_pytorch_reference(void)
@@ -454,6 +462,199 @@ static void mobilenetv3_recipes_build_the_reference_models(void)
     }
     sscma_context_destroy(ctx);
     golden_free(&g);
+}
+
+/* ---- SSCMA 2.0.0's MobileNetv2 with rep=True (RepConv1x1 blocks): tests/golden/gen_repmodels.py ---- */
+
+/* The FOMO default (fomo_mobnetv2_0.35_x8_abl_coco) or the rep classifier (mobnetv2_0.35_rep_*) at size x size. */
+static char *rep_config(bool fomo, int size, int classes)
+{
+    static char text[700];
+    if (fomo)
+        snprintf(text, sizeof text,
+                 "{\"type\": \"Fomo\", \"input_size\": [%d, %d], \"backbone\": {\"type\": \"MobileNetv2\","
+                 " \"widen_factor\": 0.35, \"out_indices\": [2], \"rep\": true}, \"head\": {\"type\": \"FomoHead\","
+                 " \"input_channels\": [32], \"middle_channel\": 48, \"num_classes\": %d, \"act_cfg\": \"ReLU6\","
+                 " \"loss_cls\": {\"type\": \"BCEWithLogitsLoss\", \"reduction\": \"none\", \"pos_weight\": 40},"
+                 " \"loss_bg\": {\"type\": \"BCEWithLogitsLoss\", \"reduction\": \"none\"}}}",
+                 size, size, classes);
+    else
+        snprintf(text, sizeof text,
+                 "{\"type\": \"ImageClassifier\", \"input_size\": [%d, %d], \"backbone\": {\"type\": \"MobileNetv2\","
+                 " \"widen_factor\": 0.35, \"out_indices\": [2], \"rep\": true}, \"neck\": {\"type\":"
+                 " \"GlobalAveragePooling\"}, \"head\": {\"type\": \"LinearClsHead\", \"in_channels\": 32,"
+                 " \"num_classes\": %d, \"loss\": {\"type\": \"CrossEntropyLoss\", \"loss_weight\": 1.0}}}",
+                 size, size, classes);
+    return text;
+}
+
+/*
+ * Parameters and MACs (training form: every branch) of the two rep models at 96x96 against the reference's; the
+ * parameters carry SSCMA's names, and SSCMA's fuse_conv (recomputed by rep(), never trained) is not one of them.
+ */
+static void rep_models_match_reference_counts(void)
+{
+    golden_file g;
+    if (golden_load(&g, GOLDEN_DIR "/rep_models.bin") != 0) {
+        test_fail(__FILE__, __LINE__, "cannot read rep_models.bin");
+        return;
+    }
+    sscma_context *ctx = NULL;
+    CHECK_OK(sscma_context_create(NULL, &ctx));
+    for (int fomo = 0; fomo < 2; fomo++) {
+        sscma_model *m = NULL;
+        CHECK_OK(sscma_model_create(ctx, rep_config(fomo, 96, fomo ? 2 : 10), &m));
+        int64_t params = 0, macs = 0;
+        if (m != NULL)
+            CHECK_OK(sscma_model_stats(m, &params, &macs));
+        const int32_t *ref = golden_ints(&g, fomo ? "repfomo/counts_96" : "repcls/counts_96", 2);
+        if (ref != NULL) {
+            CHECK_INT_EQ(params, ref[0]);
+            CHECK_INT_EQ(macs, ref[1]);
+        }
+        int32_t index = -1;
+        CHECK_OK(sscma_model_find_param(m, "backbone.layer3.2.conv.5.norm.running_var", &index));
+        CHECK_OK(sscma_model_find_param(m, "backbone.layer2.0.conv3x3.conv.bias", &index));
+        CHECK_OK(sscma_model_find_param(m, "backbone.layer1.0.dense_norm.weight", &index));
+        CHECK_FAILS(sscma_model_find_param(m, "backbone.layer1.0.fuse_conv.weight", &index), SSCMA_ERR_NOT_FOUND,
+                    "fuse_conv");
+        sscma_model_destroy(m);
+    }
+    sscma_context_destroy(ctx);
+    golden_free(&g);
+}
+
+/* Forward (training and evaluation form) and backward of both rep models against the reference, whose evaluation
+ * form runs the fused 3x3 convolutions: libsscma's branches in evaluation form give the fused blocks' outputs. */
+static void rep_models_match_pytorch_reference(void)
+{
+    family_matches_reference_in(GOLDEN_DIR "/rep_models.bin", "repfomo", rep_config(true, 64, 2), "logits", true);
+    family_matches_reference_in(GOLDEN_DIR "/rep_models.bin", "repcls", rep_config(false, 64, 10), "logits", true);
+}
+
+/*
+ * Lowering fuses each RepConv1x1 into one 3x3 convolution with the ReLU (lower_rep.c): the FOMO model deploys with
+ * the constants of the stem, six block convolutions and the head's two only, and its float deployable model gives
+ * the reference's fused evaluation output.
+ */
+static void rep_blocks_fuse_into_one_convolution_at_lowering(void)
+{
+    golden_file g;
+    if (golden_load(&g, GOLDEN_DIR "/rep_models.bin") != 0) {
+        test_fail(__FILE__, __LINE__, "cannot read rep_models.bin");
+        return;
+    }
+    sscma_context *ctx = NULL;
+    sscma_model *m = NULL;
+    sscma_qmodel *q = NULL;
+    CHECK_OK(sscma_context_create(NULL, &ctx));
+    CHECK_OK(sscma_model_create(ctx, rep_config(true, 64, 2), &m));
+    if (m != NULL) {
+        fill_reference(m, true);
+        CHECK_OK(sscma_qmodel_from_model(m, &q));
+    }
+    const golden_record *image = golden_find(&g, "repfomo/image");
+    if (q != NULL && image != NULL) {
+        /* the constants of 9 convolutions (OHWI weights and a bias each): the stem 3 -> 16, the blocks 16 -> 16 (x3),
+         * 16 -> 32, 32 -> 32 (x2), all 3x3, the head's 3x3 32 -> 48 and 1x1 48 -> 3; the branches would add their
+         * 1x1 convolutions and batch norms */
+        const int64_t convs[9][4] = {{16, 3, 3, 3},   {16, 3, 3, 16},  {16, 3, 3, 16}, {16, 3, 3, 16}, {32, 3, 3, 16},
+                                     {32, 3, 3, 32},  {32, 3, 3, 32},  {48, 3, 3, 32}, {3, 1, 1, 48}};
+        int64_t want = 0, weight_bytes = 0;
+        for (int i = 0; i < 9; i++)
+            want += 4 * (convs[i][0] * convs[i][1] * convs[i][2] * convs[i][3] + convs[i][0]);
+        CHECK_OK(sscma_qmodel_memory(q, 0, &weight_bytes, NULL));
+        CHECK_INT_EQ(weight_bytes, want);
+        CHECK_OK(sscma_qmodel_prepare(q, image->dims[0]));
+        sscma_tensor *x = NULL, *y = NULL;
+        void *d = NULL;
+        CHECK_OK(sscma_qmodel_input(q, 0, &x));
+        CHECK_OK(sscma_tensor_data(x, &d));
+        memcpy(d, image->data, (size_t)image->numel * 4);
+        CHECK_OK(sscma_qmodel_run(q));
+        CHECK_OK(sscma_qmodel_output(q, 0, &y, NULL));
+        CHECK_OK(sscma_tensor_data(y, &d));
+        check_against(&g, "fused repfomo probs", d, "repfomo/eval/probs", 1e-4);
+    }
+    sscma_qmodel_destroy(q);
+    sscma_model_destroy(m);
+    sscma_context_destroy(ctx);
+    golden_free(&g);
+}
+
+/* The rep recipes (configs/fomo/fomo_mobnetv2_0.35_x8_abl_coco.json, configs/classification/
+ * mobnetv2_0.35_rep_1bx16_300e_custom.json) build, through the runner, the models the reference counts. */
+static void rep_recipes_build_the_reference_models(void)
+{
+    golden_file g;
+    if (golden_load(&g, GOLDEN_DIR "/rep_models.bin") != 0) {
+        test_fail(__FILE__, __LINE__, "cannot read rep_models.bin");
+        return;
+    }
+    static const struct {
+        const char *file, *option, *record;
+    } cases[] = {
+        {CONFIGS_DIR "/fomo/fomo_mobnetv2_0.35_x8_abl_coco.json", "num_classes=2", "repfomo/counts_96"},
+        {CONFIGS_DIR "/classification/mobnetv2_0.35_rep_1bx16_300e_custom.json", "num_classes=10",
+         "repcls/counts_96"},
+    };
+    sscma_context *ctx = NULL;
+    CHECK_OK(sscma_context_create(NULL, &ctx));
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        sscma_config *c = NULL;
+        sscma_runner *r = NULL;
+        sscma_model *m = NULL;
+        CHECK_OK(sscma_config_load(cases[i].file, &c));
+        CHECK_OK(sscma_config_set(c, cases[i].option));
+        CHECK_OK(sscma_config_resolve(c));
+        CHECK_OK(sscma_runner_create(ctx, c, &r));
+        if (r == NULL || sscma_runner_model(r, &m) != SSCMA_OK) {
+            CHECK(false);
+            sscma_runner_destroy(r);
+            sscma_config_destroy(c);
+            continue;
+        }
+        const int32_t *ref = golden_ints(&g, cases[i].record, 2);
+        int64_t params = 0, macs = 0;
+        CHECK_OK(sscma_model_stats(m, &params, &macs));
+        if (ref != NULL) {
+            CHECK_INT_EQ(params, ref[0]);
+            CHECK_INT_EQ(macs, ref[1]);
+        }
+        sscma_runner_destroy(r);
+        sscma_config_destroy(c);
+    }
+    sscma_context_destroy(ctx);
+    golden_free(&g);
+}
+
+/* rep belongs to SSCMA's MobileNetv2 only, and does not take a pruned model's per-layer widths. */
+static void rep_config_errors_name_the_key(void)
+{
+    static const struct {
+        const char *config, *message;
+    } cases[] = {
+        {"{\"type\": \"Fomo\", \"backbone\": {\"type\": \"MobileNetV2\", \"out_indices\": [2], \"rep\": true},"
+         " \"head\": {\"type\": \"FomoHead\", \"input_channels\": [32], \"num_classes\": 2}}",
+         "MobileNetV2: model.backbone.rep: only SSCMA's MobileNetv2 has re-parameterisable blocks"},
+        {"{\"type\": \"Fomo\", \"backbone\": {\"type\": \"MobileNetv2\", \"out_indices\": [2], \"rep\": true,"
+         " \"channels\": [16]}, \"head\": {\"type\": \"FomoHead\", \"input_channels\": [32], \"num_classes\": 2}}",
+         "MobileNetv2: model.backbone.channels: per-layer widths (a pruned model) are not built with rep"},
+        {"{\"type\": \"Fomo\", \"backbone\": {\"type\": \"MobileNetv2\", \"out_indices\": [2], \"rep\": 1},"
+         " \"head\": {\"type\": \"FomoHead\", \"input_channels\": [32], \"num_classes\": 2}}",
+         "MobileNetv2: model.backbone.rep: expected true or false, got 1"},
+        {"{\"type\": \"Fomo\", \"backbone\": {\"type\": \"MobileNetv2\", \"out_indices\": [2], \"rep\": true},"
+         " \"head\": {\"type\": \"FomoHead\", \"input_channels\": [16], \"num_classes\": 2}}",
+         "FomoHead: model.head.input_channels: expected 64 (the backbone's), got 16"}, /* widen_factor 1: 2 x 32 */
+    };
+    sscma_context *ctx = NULL;
+    CHECK_OK(sscma_context_create(NULL, &ctx));
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        sscma_model *m = NULL;
+        CHECK_FAILS(sscma_model_create(ctx, cases[i].config, &m), SSCMA_ERR_CONFIG, cases[i].message);
+        sscma_model_destroy(m);
+    }
+    sscma_context_destroy(ctx);
 }
 
 /* Bad MobileNetV3 keys fail with the key's path and what was expected. */
@@ -1700,6 +1901,11 @@ int main(int argc, char **argv)
         TEST_CASE(pfld_mobilenetv3_matches_pytorch_reference),
         TEST_CASE(mobilenetv3_config_errors_name_the_key),
         TEST_CASE(mobilenetv3_recipes_build_the_reference_models),
+        TEST_CASE(rep_models_match_reference_counts),
+        TEST_CASE(rep_models_match_pytorch_reference),
+        TEST_CASE(rep_blocks_fuse_into_one_convolution_at_lowering),
+        TEST_CASE(rep_recipes_build_the_reference_models),
+        TEST_CASE(rep_config_errors_name_the_key),
         TEST_CASE(swift_yolo_tiny_matches_reference_counts),
         TEST_CASE(swift_yolo_matches_pytorch_reference),
         TEST_CASE(swift_yolo_head_starts_at_the_priors),
