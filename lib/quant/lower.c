@@ -6,8 +6,8 @@
  * (relu6(z + 3) / 6, as TensorFlow writes hard_sigmoid), a broadcasting mul (the excitation's scaling) a MUL,
  * a leaky ReLU (fused into a batch norm or on its own) a LEAKY_RELU after the folded convolution,
  * dropout dropped, training-only nodes (losses) skipped, and the family's deployment output added (a classifier's
- * softmax; a YOLO detector's box decode, lower_yolo.c). A 1-D depthwise convolution of stride above 3 (SoundNet's
- * blurs) becomes a stride-1 convolution over blocks of `stride` samples (blocked_plan, below): Vela's limit.
+ * softmax; a YOLO detector's box decode, lower_yolo.c). A 1-D convolution of stride above 3 (SoundNet's first conv
+ * and blurs) becomes a stride-1 convolution over blocks of `stride` samples (blocked_plan, below): Vela's limit.
  */
 #include <math.h>
 #include <stdio.h>
@@ -130,25 +130,29 @@ static sscma_status add_move(lower *L, const sscma_node *nd, qm_op *op, int32_t 
 }
 
 /*
- * A 1-D depthwise convolution ([1, 1, L, C] in, kernel 1 x k, stride s, padding p left) whose stride s exceeds
- * L->max_dw_stride (Vela takes strides 1 to 3; SoundNet's AADownsample blurs have stride 4) as a stride-1 convolution
- * over blocks of s samples, exactly: x zero-padded on the right to a multiple of s (a PAD, when L is not one), then
+ * A 1-D depthwise or full convolution ([1, 1, L, C] in, kernel 1 x k, stride s, padding p left) whose stride s
+ * exceeds L->max_dw_stride (Vela takes depthwise strides 1 to 3, and a full conv's stride only when it divides the
+ * padded width; SoundNet's AADownsample blurs have stride 4, its first conv stride 6 on 8201 samples) as a stride-1
+ * convolution over blocks of s samples, exactly: x zero-padded on the right to a multiple of s (a PAD, when L is not one), then
  * [1, 1, L', C] read as [1, 1, L'/s, s C] (a RESHAPE: in NHWC, block b's channel r C + c is sample b s + r, channel
  * c), then a CONV_2D of kernel KB blocks with P = ceil(p / s) blocks of padding on the left whose weights hold tap
- * j = kb s + r - (P s - p) at [c, 0, kb, r C + c] and zeros elsewhere: output o reads x[o s + j - p], as the
- * depthwise one. Per output channel the nonzero weights are the depthwise ones, so are the weight scales, the int32
+ * j = kb s + r - (P s - p) at [c, 0, kb, r C + c] and zeros elsewhere (a full conv: input channel c's tap j of output
+ * o at [o, 0, kb, r C + c]): output o reads x[o s + j - p], as the strided one. Per output channel the nonzero
+ * weights are the original ones, so are the weight scales, the int32
  * sums and the int8 outputs (tests/unit/test_strided_dw.c). blocked_plan says whether the conv c is one (and its
  * sizes), blocked_input adds the PAD and RESHAPE, blocked_weights spreads the taps.
  */
 typedef struct blocked_dw {
-    int64_t s, k, p, kb, pad_l, pad_r, cin;
+    int64_t s, k, p, kb, pad_l, pad_r, cin, cout;
+    bool dense; /* a full convolution (groups 1): tap j of input channel c at [o, 0, kb, r C + c] */
 } blocked_dw;
 
 static bool blocked_plan(const lower *L, const conv_parts *c, int64_t cin, int64_t cout, int64_t kh, int64_t kw,
-                         int64_t cpg, blocked_dw *b)
+                         int64_t cpg, int32_t groups, blocked_dw *b)
 {
     const sscma_conv2d_attrs *a = c->a;
-    if (a == NULL || a->stride_w <= L->max_dw_stride || cpg != 1 || cout != cin || kh != 1 || a->stride_h != 1 ||
+    const bool depthwise = groups == cin && cpg == 1 && cout == cin, dense = groups == 1;
+    if (a == NULL || a->stride_w <= L->max_dw_stride || !(depthwise || dense) || kh != 1 || a->stride_h != 1 ||
         a->dilation_w != 1 || a->pad_top != 0 || a->pad_bottom != 0)
         return false;
     const sscma_desc *xd = &L->g->values[c->x].desc, *yd = &L->g->values[c->out_v].desc;
@@ -159,21 +163,27 @@ static bool blocked_plan(const lower *L, const conv_parts *c, int64_t cin, int64
     const int64_t pad_r = out_len - 1 - blocks - pad_l + kb;
     if (pad_r < 0 || pad_r > INT32_MAX || kb > INT32_MAX || s * cin > INT32_MAX)
         return false;
-    *b = (blocked_dw){s, kw, p, kb, pad_l, pad_r, cin};
+    *b = (blocked_dw){s, kw, p, kb, pad_l, pad_r, cin, cout, dense && !depthwise};
     return true;
 }
 
-/* Weight [o, 0, kb, r C + c] of the blocked conv from the depthwise weight taps[o k + j] (zero off the diagonal). */
+/* Weight [o, 0, kb, r C + c] of the blocked conv from the folded weight: depthwise taps[o k + j] (zero off the
+ * diagonal c = o), dense taps[(o k + j) C + c]. */
 static void blocked_weights(const blocked_dw *b, const float *taps, float *w)
 {
     const int64_t row = b->s * b->cin, off = b->pad_l * b->s - b->p;
-    memset(w, 0, (size_t)(b->cin * b->kb * row) * sizeof *w);
-    for (int64_t o = 0; o < b->cin; o++)
+    memset(w, 0, (size_t)(b->cout * b->kb * row) * sizeof *w);
+    for (int64_t o = 0; o < b->cout; o++)
         for (int64_t kb = 0; kb < b->kb; kb++)
             for (int64_t r = 0; r < b->s; r++) {
                 const int64_t j = kb * b->s + r - off;
-                if (j >= 0 && j < b->k)
-                    w[(o * b->kb + kb) * row + r * b->cin + o] = taps[o * b->k + j];
+                if (j < 0 || j >= b->k)
+                    continue;
+                float *at = w + (o * b->kb + kb) * row + r * b->cin;
+                if (b->dense)
+                    memcpy(at, taps + (o * b->k + j) * b->cin, (size_t)b->cin * sizeof *at);
+                else
+                    at[o] = taps[o * b->k + j];
             }
 }
 
@@ -214,8 +224,8 @@ static sscma_status add_conv(lower *L, const conv_parts *c)
         return unsupported(c->nd, "TF-SAME padding is not lowered; use explicit padding");
     if (groups != 1 && !(groups == cin && cout % cin == 0))
         return unsupported(c->nd, "grouped convolutions other than depthwise are not supported by TFLite");
-    blocked_dw blk = {0, 0, 0, 0, 0, 0, 0};
-    const bool blocked = c->w >= 0 && groups == cin && blocked_plan(L, c, cin, cout, kh, kw, cpg, &blk);
+    blocked_dw blk = {0, 0, 0, 0, 0, 0, 0, 0, false};
+    const bool blocked = c->w >= 0 && blocked_plan(L, c, cin, cout, kh, kw, cpg, groups, &blk);
     int32_t x_t = L->map[c->x];
     char name[300];
     snprintf(name, sizeof name, "%s.weight", c->nd->name);
@@ -232,7 +242,7 @@ static sscma_status add_conv(lower *L, const conv_parts *c)
         return st;
     float *w = q->t[wt].data, *b = q->t[bt].data;
     float *taps = NULL; /* blocked: the folded depthwise weights, spread into w afterwards */
-    if (blocked && (taps = sscma_malloc(q->ctx, (size_t)(cout * kw) * sizeof *taps)) == NULL)
+    if (blocked && (taps = sscma_malloc(q->ctx, (size_t)(cout * kw * cpg) * sizeof *taps)) == NULL)
         return SSCMA_FAIL(SSCMA_ERR_OUT_OF_MEMORY, "cannot allocate the taps of '%s'", c->nd->name);
     float *folded = blocked ? taps : w;
     int64_t per_out = kh * kw * cpg;
