@@ -6,7 +6,7 @@
  * IN holds the model's input tensors back to back (int8, as the camera pipeline quantizes them), OUT receives the
  * output tensors back to back: per input, every output of the model in its order (RTMDet's six: cls_0..2,
  * dist_0..2 as the file lists them), then the next input's. A third argument names SSCMA-Micro's task (cls, fomo,
- * pfld, yolo, rtmdet).
+ * pfld, yolo, rtmdet, anomaly: the VAE, one line with its score and decision).
  */
 #include <stdio.h>
 #include <string.h>

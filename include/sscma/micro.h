@@ -76,12 +76,15 @@ sscma_status sscma_micro_memory(const sscma_micro *m, size_t *used, size_t *acti
 
 /*
  * SSCMA-Micro's post-processing of output 0 (RTMDet: of its six outputs) after sscma_micro_invoke, as sscma_predict
- * does it (docs/deployment.md): task "cls", "fomo", "pfld", "yolo" or "rtmdet" (NULL: the file's "family" metadata,
- * else recognised from the shapes as SSCMA-Micro does), score_threshold negative for sscma_predict's default (the
- * device's 0.25 for a file without metadata), iou_threshold for YOLO's and RTMDet's NMS (0.45 is SSCMA-Micro's),
- * results in the pixels of an image_w x image_h image. *count is the number found (it may exceed capacity; the first
- * capacity are written). The runtime needs no memory beyond the arena for it: the values and candidates take the
+ * does it (docs/deployment.md): task "cls", "fomo", "pfld", "yolo", "rtmdet" or "anomaly" (NULL: the file's
+ * "family" metadata, else recognised from the shapes as SSCMA-Micro does), score_threshold negative for
+ * sscma_predict's default (the device's 0.25 for a file without metadata), iou_threshold for YOLO's and RTMDet's
+ * NMS (0.45 is SSCMA-Micro's), results in the pixels of an image_w x image_h image. *count is the number found (it
+ * may exceed capacity; the first capacity are written). The runtime needs no memory beyond the arena for it: the values and candidates take the
  * arena's free space (one candidate per output value, 32 bytes each; RTMDet: one per point), given back on return.
+ * The anomaly VAE ("anomaly", family Vae_Model): one result, score = MSE(x_recon, x) + MSE(c_recon, c) from the input
+ * the caller wrote (invoke leaves it in place) and the two outputs, class_id 1 when the score exceeds score_threshold
+ * (negative: the "threshold" metadata), 0 when not, -1 without a threshold; image_w, image_h and iou_threshold unused.
  */
 sscma_status sscma_micro_predict(sscma_micro *m, const char *task, float score_threshold, float iou_threshold,
                                  int32_t image_w, int32_t image_h, sscma_prediction *results, int32_t capacity,

@@ -3,6 +3,7 @@
  * and portable int8 kernels, built with SSCMA_MICRO over a bump allocator in the caller's arena (core/micro.c).
  * Nothing here computes: it holds the handle and hands out the plan's buffers.
  */
+#include <math.h>
 #include <string.h>
 
 #include "core/internal.h"
@@ -102,7 +103,7 @@ sscma_status sscma_micro_memory(const sscma_micro *m, size_t *used, size_t *acti
     return SSCMA_OK;
 }
 
-/* The real value of element k of output tensor o (int8/uint8 dequantized with its one scale, f32 as is). */
+/* The real value of element k of tensor `index`, an input or output (int8/uint8 dequantized, f32 as is). */
 static float output_value(const sscma_qmodel *q, int32_t index, int64_t k)
 {
     const qm_tensor *o = &q->t[index];
@@ -161,6 +162,111 @@ static sscma_status predict_rtmdet(sscma_micro *m, bool device, const int64_t *i
     return SSCMA_OK;
 }
 
+/*
+ * The "threshold" metadata's text as the host's (float)strtod reads it, without strtod (newlib's allocates): an
+ * optional sign, decimal digits with an optional point, an optional exponent. The digits (at most 15 significant,
+ * below 2^53) and the power of ten (at most 22: exact in double) are exact, so the one rounding division or product
+ * is strtod's correctly rounded double. False for anything else (the runner writes "%.9g": always read).
+ */
+static bool read_decimal(const char *text, double *out)
+{
+    const char *p = text;
+    const bool negative = *p == '-';
+    p += *p == '-' || *p == '+';
+    uint64_t mantissa = 0;
+    int digits = 0, exponent = 0, seen = 0;
+    for (bool point = false;; p++) {
+        if (*p == '.' && !point) {
+            point = true;
+            continue;
+        }
+        if (*p < '0' || *p > '9')
+            break;
+        seen++;
+        if (mantissa == 0 && *p == '0') { /* leading zeros carry no digit */
+            exponent -= point;
+            continue;
+        }
+        if (++digits > 15)
+            return false;
+        mantissa = mantissa * 10 + (uint64_t)(*p - '0');
+        exponent -= point;
+    }
+    if (seen == 0)
+        return false;
+    if (*p == 'e' || *p == 'E') {
+        p++;
+        const bool neg_exp = *p == '-';
+        p += *p == '-' || *p == '+';
+        int e = 0, e_digits = 0;
+        for (; *p >= '0' && *p <= '9' && e < 1000; p++, e_digits++)
+            e = e * 10 + (*p - '0');
+        if (e_digits == 0)
+            return false;
+        exponent += neg_exp ? -e : e;
+    }
+    if (*p != '\0')
+        return false;
+    if (mantissa == 0) {
+        *out = negative ? -0.0 : 0.0;
+        return true;
+    }
+    if (exponent < -22 || exponent > 22)
+        return false;
+    double power = 1.0;
+    for (int k = 0; k < (exponent < 0 ? -exponent : exponent); k++)
+        power *= 10.0; /* exact up to 1e22 */
+    const double v = exponent < 0 ? (double)mantissa / power : (double)mantissa * power;
+    *out = negative ? -v : v;
+    return true;
+}
+
+/*
+ * The anomaly VAE (as sscma_predict's "anomaly" task): score = MSE(x_recon, x) + MSE(c_recon, c) by
+ * sscma_pp_anomaly_score from the int8 input (the planner keeps the model's input alive for the whole run, so
+ * invoke leaves it as the caller wrote it) and the two outputs, all dequantized; the decision against
+ * score_threshold when not negative, else the "threshold" metadata (none: class -1). One result.
+ */
+static sscma_status predict_anomaly(sscma_micro *m, float score_threshold, sscma_prediction *results,
+                                    int32_t capacity, int32_t *count)
+{
+    const sscma_qmodel *q = m->q;
+    const qm_tensor *in = &q->t[q->inputs[0]];
+    const int64_t n = sscma_qm_numel(in), half = n / 2;
+    if (q->n_inputs != 1 || q->n_outputs != 2 || in->rank != 4 || in->dims[3] % 2 != 0 ||
+        sscma_qm_numel(&q->t[q->outputs[0]]) != half || sscma_qm_numel(&q->t[q->outputs[1]]) != half)
+        return SSCMA_FAIL(SSCMA_ERR_UNSUPPORTED, "the anomaly model takes one input [1, H, W, 2C] and gives two "
+                          "outputs [1, H, W, C] (x_recon, c_recon); this one has %d input(s) and %d output(s)",
+                          (int)q->n_inputs, (int)q->n_outputs);
+    float threshold = score_threshold >= 0.0f ? score_threshold : NAN;
+    const char *meta = NULL;
+    if (isnan(threshold) && sscma_qmodel_meta(q, "threshold", &meta) == SSCMA_OK) {
+        double v = 0.0;
+        if (!read_decimal(meta, &v) || !isfinite(v))
+            return SSCMA_FAIL(SSCMA_ERR_FORMAT, "the model's \"threshold\" metadata '%s' is not a number the micro "
+                              "runtime reads (decimal, at most 15 significant digits, exponent within 22)", meta);
+        threshold = (float)v;
+    }
+    sscma_clear_error();
+    const size_t top = m->bump.top, last = m->bump.last;
+    float *v = sscma_alloc(&m->ctx, (size_t)(2 * n) * sizeof *v, _Alignof(float));
+    if (v == NULL) {
+        m->bump.top = top, m->bump.last = last;
+        return SSCMA_FAIL(SSCMA_ERR_OUT_OF_MEMORY, "the arena has no room for the anomaly model's %lld input and "
+                          "output values", (long long)(2 * n));
+    }
+    for (int64_t k = 0; k < n; k++)
+        v[k] = output_value(q, q->inputs[0], k);
+    for (int64_t k = 0; k < half; k++)
+        v[n + k] = output_value(q, q->outputs[0], k), v[n + half + k] = output_value(q, q->outputs[1], k);
+    const double score = sscma_pp_anomaly_score(v, v + n, v + n + half, in->dims[1] * in->dims[2], in->dims[3] / 2);
+    if (capacity > 0)
+        results[0] = sscma_pp_anomaly_result(score, threshold);
+    *count = 1;
+    m->bump.top = top, m->bump.last = last;
+    return SSCMA_OK;
+}
+
 sscma_status sscma_micro_predict(sscma_micro *m, const char *task, float score_threshold, float iou_threshold,
                                  int32_t image_w, int32_t image_h, sscma_prediction *results, int32_t capacity,
                                  int32_t *count)
@@ -192,8 +298,7 @@ sscma_status sscma_micro_predict(sscma_micro *m, const char *task, float score_t
         return predict_rtmdet(m, family == NULL, in_dims, score_threshold, iou_threshold, image_w, image_h, results,
                               capacity, count);
     if (t == SSCMA_PP_ANOMALY)
-        return SSCMA_FAIL(SSCMA_ERR_UNSUPPORTED, "the anomaly VAE's score needs its input beside the outputs: read "
-                          "x_recon and c_recon with sscma_micro_output (docs/deployment.md)");
+        return predict_anomaly(m, score_threshold, results, capacity, count);
     /* the values and the candidates take the arena's free space for this call only */
     const int64_t n = sscma_qm_numel(o);
     const size_t top = m->bump.top, last = m->bump.last;

@@ -7,7 +7,8 @@
  * a leaky ReLU (fused into a batch norm or on its own) a LEAKY_RELU after the folded convolution,
  * a re-parameterised block (a convolution and the batch norms, 1x1 convolutions and adds after it, lower_rep.c)
  * one convolution, dropout dropped, training-only nodes (losses) skipped, and the family's deployment output added (a classifier's
- * softmax; a YOLO detector's box decode, lower_yolo.c).
+ * softmax; a YOLO detector's box decode, lower_yolo.c). A 1-D convolution of stride above 3 (SoundNet's first conv
+ * and blurs) becomes a stride-1 convolution over blocks of `stride` samples (blocked_plan, below): Vela's limit.
  */
 #include <math.h>
 #include <stdio.h>
@@ -27,6 +28,7 @@ typedef struct lower {
     bool *done;         /* node already lowered as part of another (a folded batch norm, a fused activation) */
     const int32_t *keep; /* deployment outputs (graph values): never fused away */
     int32_t n_keep;
+    int32_t max_dw_stride; /* a 1-D depthwise conv of a larger stride becomes a blocked conv (blocked_plan) */
 } lower;
 
 static bool is_kept(const lower *L, int32_t v)
@@ -115,6 +117,97 @@ typedef struct conv_parts {
     const rep_fusion *rep; /* a re-parameterised block (lower_rep.c): its weights and bias replace w and b */
 } conv_parts;
 
+static sscma_status tmp_tensor(lower *L, const sscma_node *nd, const char *what, int k, int64_t d1, int64_t d2,
+                               int64_t d3, int32_t *out)
+{
+    char name[256];
+    snprintf(name, sizeof name, "%s/%s%d", nd->name, what, k);
+    const int64_t dims[4] = {1, d1, d2, d3};
+    return sscma_qm_add_tensor(L->q, name, SSCMA_DTYPE_F32, 4, dims, false, out);
+}
+
+static sscma_status add_move(lower *L, const sscma_node *nd, qm_op *op, int32_t out)
+{
+    op->name = nd->name, op->out = out;
+    return sscma_qm_add_op(L->q, op, NULL);
+}
+
+/*
+ * A 1-D depthwise or full convolution ([1, 1, L, C] in, kernel 1 x k, stride s, padding p left) whose stride s
+ * exceeds L->max_dw_stride (Vela takes depthwise strides 1 to 3, and a full conv's stride only when it divides the
+ * padded width; SoundNet's AADownsample blurs have stride 4, its first conv stride 6 on 8201 samples) as a stride-1
+ * convolution over blocks of s samples, exactly: x zero-padded on the right to a multiple of s (a PAD, when L is not one), then
+ * [1, 1, L', C] read as [1, 1, L'/s, s C] (a RESHAPE: in NHWC, block b's channel r C + c is sample b s + r, channel
+ * c), then a CONV_2D of kernel KB blocks with P = ceil(p / s) blocks of padding on the left whose weights hold tap
+ * j = kb s + r - (P s - p) at [c, 0, kb, r C + c] and zeros elsewhere (a full conv: input channel c's tap j of output
+ * o at [o, 0, kb, r C + c]): output o reads x[o s + j - p], as the strided one. Per output channel the nonzero
+ * weights are the original ones, so are the weight scales, the int32
+ * sums and the int8 outputs (tests/unit/test_strided_dw.c). blocked_plan says whether the conv c is one (and its
+ * sizes), blocked_input adds the PAD and RESHAPE, blocked_weights spreads the taps.
+ */
+typedef struct blocked_dw {
+    int64_t s, k, p, kb, pad_l, pad_r, cin, cout;
+    bool dense; /* a full convolution (groups 1): tap j of input channel c at [o, 0, kb, r C + c] */
+} blocked_dw;
+
+static bool blocked_plan(const lower *L, const conv_parts *c, int64_t cin, int64_t cout, int64_t kh, int64_t kw,
+                         int64_t cpg, int32_t groups, blocked_dw *b)
+{
+    const sscma_conv2d_attrs *a = c->a;
+    const bool depthwise = groups == cin && cpg == 1 && cout == cin, dense = groups == 1;
+    if (a == NULL || a->stride_w <= L->max_dw_stride || !(depthwise || dense) || kh != 1 || a->stride_h != 1 ||
+        a->dilation_w != 1 || a->pad_top != 0 || a->pad_bottom != 0)
+        return false;
+    const sscma_desc *xd = &L->g->values[c->x].desc, *yd = &L->g->values[c->out_v].desc;
+    if (xd->rank != 4 || xd->dims[1] != 1 || yd->rank != 4 || yd->dims[1] != 1)
+        return false;
+    const int64_t s = a->stride_w, p = a->pad_left, len = xd->dims[2], out_len = yd->dims[2];
+    const int64_t blocks = (len + s - 1) / s, pad_l = (p + s - 1) / s, kb = (kw + pad_l * s - p + s - 1) / s;
+    const int64_t pad_r = out_len - 1 - blocks - pad_l + kb;
+    if (pad_r < 0 || pad_r > INT32_MAX || kb > INT32_MAX || s * cin > INT32_MAX)
+        return false;
+    *b = (blocked_dw){s, kw, p, kb, pad_l, pad_r, cin, cout, dense && !depthwise};
+    return true;
+}
+
+/* Weight [o, 0, kb, r C + c] of the blocked conv from the folded weight: depthwise taps[o k + j] (zero off the
+ * diagonal c = o), dense taps[(o k + j) C + c]. */
+static void blocked_weights(const blocked_dw *b, const float *taps, float *w)
+{
+    const int64_t row = b->s * b->cin, off = b->pad_l * b->s - b->p;
+    memset(w, 0, (size_t)(b->cout * b->kb * row) * sizeof *w);
+    for (int64_t o = 0; o < b->cout; o++)
+        for (int64_t kb = 0; kb < b->kb; kb++)
+            for (int64_t r = 0; r < b->s; r++) {
+                const int64_t j = kb * b->s + r - off;
+                if (j < 0 || j >= b->k)
+                    continue;
+                float *at = w + (o * b->kb + kb) * row + r * b->cin;
+                if (b->dense)
+                    memcpy(at, taps + (o * b->k + j) * b->cin, (size_t)b->cin * sizeof *at);
+                else
+                    at[o] = taps[o * b->k + j];
+            }
+}
+
+/* The blocked input: x padded on the right to whole blocks (when needed) and reshaped to [1, 1, L'/s, s C]. */
+static sscma_status blocked_input(lower *L, const conv_parts *c, const blocked_dw *b, int32_t *out)
+{
+    const sscma_desc *xd = &L->g->values[c->x].desc;
+    const int64_t len = xd->dims[2], blocks = (len + b->s - 1) / b->s;
+    int32_t x = L->map[c->x], padded = x;
+    sscma_status st = SSCMA_OK;
+    if (blocks * b->s != len) {
+        qm_op pad = {.kind = QM_PAD, .in = {x}, .n_in = 1, .pad_r = (int32_t)(blocks * b->s - len)};
+        if ((st = tmp_tensor(L, c->nd, "padded", 0, 1, blocks * b->s, b->cin, &padded)) == SSCMA_OK)
+            st = add_move(L, c->nd, &pad, padded);
+    }
+    qm_op rs = {.kind = QM_RESHAPE, .in = {padded}, .n_in = 1};
+    if (st == SSCMA_OK && (st = tmp_tensor(L, c->nd, "blocks", 0, 1, blocks, b->s * b->cin, out)) == SSCMA_OK)
+        st = add_move(L, c->nd, &rs, *out);
+    return st;
+}
+
 static sscma_status add_conv(lower *L, const conv_parts *c)
 {
     const sscma_graph *g = L->g;
@@ -137,17 +230,27 @@ static sscma_status add_conv(lower *L, const conv_parts *c)
         return unsupported(c->nd, "TF-SAME padding is not lowered; use explicit padding");
     if (groups != 1 && !(groups == cin && cout % cin == 0))
         return unsupported(c->nd, "grouped convolutions other than depthwise are not supported by TFLite");
+    blocked_dw blk = {0, 0, 0, 0, 0, 0, 0, 0, false};
+    const bool blocked = c->w >= 0 && blocked_plan(L, c, cin, cout, kh, kw, cpg, groups, &blk);
+    int32_t x_t = L->map[c->x];
     char name[300];
     snprintf(name, sizeof name, "%s.weight", c->nd->name);
     const int64_t wdims[4] = {cout, kh, kw, cpg};
+    const int64_t bdims[4] = {cout, 1, blocked ? blk.kb : 1, cin * (blocked ? blk.s : 1)};
     int32_t wt, bt, yt;
-    sscma_status st = sscma_qm_add_tensor(q, name, SSCMA_DTYPE_F32, 4, wdims, true, &wt);
+    sscma_status st = blocked ? blocked_input(L, c, &blk, &x_t) : SSCMA_OK;
+    if (st == SSCMA_OK)
+        st = sscma_qm_add_tensor(q, name, SSCMA_DTYPE_F32, 4, blocked ? bdims : wdims, true, &wt);
     snprintf(name, sizeof name, "%s.bias", c->nd->name);
     if (st == SSCMA_OK)
         st = sscma_qm_add_tensor(q, name, SSCMA_DTYPE_F32, 1, &cout, true, &bt);
     if (st != SSCMA_OK)
         return st;
     float *w = q->t[wt].data, *b = q->t[bt].data;
+    float *taps = NULL; /* blocked: the folded depthwise weights, spread into w afterwards */
+    if (blocked && (taps = sscma_malloc(q->ctx, (size_t)(cout * kw * cpg) * sizeof *taps)) == NULL)
+        return SSCMA_FAIL(SSCMA_ERR_OUT_OF_MEMORY, "cannot allocate the taps of '%s'", c->nd->name);
+    float *folded = blocked ? taps : w;
     int64_t per_out = kh * kw * cpg;
     const float *src_w = c->rep != NULL ? c->rep->w : c->w >= 0 ? g->values[c->w].data : NULL;
     const float *src_b = c->rep != NULL ? c->rep->b : c->b >= 0 ? g->values[c->b].data : NULL;
@@ -161,8 +264,13 @@ static sscma_status add_conv(lower *L, const conv_parts *c)
             shift = (double)beta[o] - (double)mean[o] * s;
         }
         for (int64_t k = 0; k < per_out; k++)
-            w[o * per_out + k] = (float)((src_w != NULL ? (double)src_w[o * per_out + k] : 1.0) * s);
+            folded[o * per_out + k] = (float)((src_w != NULL ? (double)src_w[o * per_out + k] : 1.0) * s);
         b[o] = (float)(bias * s + shift + (c->then == SSCMA_ACT_HARDSIGMOID ? 3.0 : 0.0));
+    }
+    if (blocked) {
+        blocked_weights(&blk, taps, w);
+        sscma_mfree(q->ctx, taps);
+        kh = 1, kw = blk.kb, groups = 1;
     }
     int32_t final_t = -1; /* the output after the `then` op, when there is one */
     if ((st = act_tensor(L, c->out_v, NULL, &yt)) != SSCMA_OK)
@@ -176,7 +284,7 @@ static sscma_status add_conv(lower *L, const conv_parts *c)
         if ((st = act_tensor(L, c->out_v, name, &yt)) != SSCMA_OK)
             return st;
     }
-    qm_op op = {.kind = QM_CONV, .name = c->nd->name, .in = {L->map[c->x], wt, bt}, .n_in = 3, .out = yt,
+    qm_op op = {.kind = QM_CONV, .name = c->nd->name, .in = {x_t, wt, bt}, .n_in = 3, .out = yt,
                 .act = c->then == SSCMA_ACT_HARDSIGMOID ? SSCMA_ACT_RELU6 : c->act, .kh = (int32_t)kh,
                 .kw = (int32_t)kw, .stride_h = 1, .stride_w = 1, .dil_h = 1,
                 .dil_w = 1, .groups = groups};
@@ -185,6 +293,8 @@ static sscma_status add_conv(lower *L, const conv_parts *c)
         op.dil_h = c->a->dilation_h, op.dil_w = c->a->dilation_w;
         op.pad_t = c->a->pad_top, op.pad_l = c->a->pad_left, op.pad_b = c->a->pad_bottom, op.pad_r = c->a->pad_right;
     }
+    if (blocked)
+        op.stride_w = 1, op.pad_l = (int32_t)blk.pad_l, op.pad_r = (int32_t)blk.pad_r;
     L->map[c->out_v] = yt;
     if ((st = sscma_qm_add_op(q, &op, NULL)) != SSCMA_OK || c->then == SSCMA_ACT_NONE)
         return st;
@@ -295,21 +405,6 @@ static sscma_status transpose_hw(lower *L, const sscma_node *nd, int32_t t, cons
 }
 
 /* A tensor [1, d1, d2, d3] named "<node>/<what><k>" for the ops lower_space_depth writes. */
-static sscma_status tmp_tensor(lower *L, const sscma_node *nd, const char *what, int k, int64_t d1, int64_t d2,
-                               int64_t d3, int32_t *out)
-{
-    char name[256];
-    snprintf(name, sizeof name, "%s/%s%d", nd->name, what, k);
-    const int64_t dims[4] = {1, d1, d2, d3};
-    return sscma_qm_add_tensor(L->q, name, SSCMA_DTYPE_F32, 4, dims, false, out);
-}
-
-static sscma_status add_move(lower *L, const sscma_node *nd, qm_op *op, int32_t out)
-{
-    op->name = nd->name, op->out = out;
-    return sscma_qm_add_op(L->q, op, NULL);
-}
-
 /*
  * SSCMA's rearrangements (block b, channel group g = dx b + dy) from slices, concatenations and reshapes, as its
  * PyTorch code writes them, which every runtime and NPU compiler has (Vela places them on the Ethos-U; it keeps
@@ -855,6 +950,11 @@ static sscma_status do_lower(lower *L, const sscma_model_io_table *io)
 
 sscma_status sscma_qmodel_from_model(sscma_model *model, sscma_qmodel **out)
 {
+    return sscma_qm_lower(model, SSCMA_QM_MAX_DW_STRIDE, out);
+}
+
+sscma_status sscma_qm_lower(sscma_model *model, int32_t max_dw_stride, sscma_qmodel **out)
+{
     SSCMA_REQUIRE_NONNULL(model);
     SSCMA_REQUIRE_NONNULL(out);
     const sscma_graph *g = sscma_model_graph(model);
@@ -863,6 +963,7 @@ sscma_status sscma_qmodel_from_model(sscma_model *model, sscma_qmodel **out)
     memset(&L, 0, sizeof L);
     L.model = model;
     L.g = g;
+    L.max_dw_stride = max_dw_stride;
     size_t nv = (size_t)g->n_values, nn = (size_t)(g->n_nodes > 0 ? g->n_nodes : 1);
     L.map = sscma_alloc(ctx, nv * sizeof *L.map, _Alignof(int32_t));
     L.consumers = sscma_alloc_zeroed(ctx, nv * sizeof *L.consumers, _Alignof(int32_t));

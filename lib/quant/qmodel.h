@@ -197,6 +197,15 @@ static inline size_t qm_bytes(const qm_exec *ex, const qm_tensor *t)
 
 /* ---- building (lower.c, the TFLite reader) ---- */
 
+/*
+ * sscma_qmodel_from_model with a chosen limit: a 1-D depthwise or full convolution ([1, 1, L, C], kernel 1 x k) of
+ * stride above max_dw_stride is lowered as an equivalent stride-1 convolution over blocks (lower.c): a PAD to whole blocks
+ * when needed, a RESHAPE, a CONV_2D. sscma_qmodel_from_model uses SSCMA_QM_MAX_DW_STRIDE, the largest depthwise
+ * stride Arm's Vela places on the Ethos-U; INT32_MAX keeps every convolution as it is (tests compare the two).
+ */
+#define SSCMA_QM_MAX_DW_STRIDE 3
+sscma_status sscma_qm_lower(sscma_model *model, int32_t max_dw_stride, sscma_qmodel **out);
+
 sscma_status sscma_qm_create(sscma_context *ctx, sscma_qmodel **out);
 /* Adds a tensor; constants get `bytes` of zeroed storage to fill. Returns its id in *out. */
 sscma_status sscma_qm_add_tensor(sscma_qmodel *q, const char *name, sscma_dtype dtype, int32_t rank,

@@ -7,7 +7,8 @@ A model with several outputs (RTMDet's six raw maps cls_0..2, dist_0..2) is comp
 (export_fixture writes them back to back per input, in output order; the manifest's "outputs" lists them).
 Every model family's int8 file (the classifier, FOMO, PFLD, the YOLO decode fixture with SSCMA's in-graph box decode,
 the MobileNetV3 classifier with HARD_SWISH and the squeeze-excitation's MUL, RTMDet with its channel attention's
-HARD_SWISH-based gate and six outputs) is also compiled with Arm's Vela for
+HARD_SWISH-based gate and six outputs, the accelerometer classifier, the keyword spotter with its stride-4 blurs
+lowered as blocked convolutions) is also compiled with Arm's Vela for
 ethos-u55-64 and ethos-u55-128, which must place every operator on the NPU (skipped, with the reason, when the
 ethos-u-vela package is not installed); Vela's SRAM use and time estimate are reported.
 """
@@ -54,9 +55,9 @@ def skip(name, why):
     results.append((name, True, why))
 
 
-VELA_FAMILIES = ("classifier", "fomo", "pfld", "yolo", "mbv3", "axes", "rtmdet", "repfomo")  # the model families ("acts": ops)
-# not audio: Vela takes strides 1..3 only, and SoundNet's three AADownsample blurs of factor 4 are stride-4 depthwise
-# convolutions (they would run on the CPU)
+VELA_FAMILIES = ("classifier", "fomo", "pfld", "yolo", "mbv3", "axes", "rtmdet", "audio", "repfomo")  # the families ("acts": ops)
+# audio: Vela takes depthwise strides 1..3 only; SoundNet's three AADownsample blurs of factor 4 are lowered as
+# PAD + RESHAPE + stride-1 CONV_2D over blocks of 4 samples (lib/quant/lower.c, blocked_plan), all on the NPU
 VELA_ACCELERATORS = ("ethos-u55-64", "ethos-u55-128")  # Grove Vision AI V2's, and the larger U55
 
 

@@ -19,11 +19,13 @@
  * and an RTMDet-nano-like detector (rtmdet_*: CSPNeXt at widen 0.0625, 32x32 RGB, two classes; its six raw outputs
  * cls_0..2, dist_0..2).
  * and Audio_classify (audio_*: SoundNetRaw + Audio_head on clips of 8192 samples written into OUT_DIR/audio_data).
+ * The `tiny` set ends with the anomaly VAE (vae_*: Vae_Model on CwtMtf images of windows of OUT_DIR/vae_data; its
+ * two outputs x_recon, c_recon; "threshold" metadata).
  * Usage: export_fixture OUT_DIR [N] [tiny]
  * `tiny`: the three families in 24x24 variants of a few ten thousand parameters and no activations fixture (for
  * tests/tflite/onnx2tf/generate.py, whose committed files must stay small), then a Swift-YOLO (YOLODetector, 32x32
- * gray, yolo_*, its box decode in the graph), the AccelerometerClassifier (axes_*) and the RTMDet (rtmdet_*), for the
- * micro runtime's tests (tests/mcu/).
+ * gray, yolo_*, its box decode in the graph), the AccelerometerClassifier (axes_*), the RTMDet (rtmdet_*), the KWS
+ * model (audio_*) and the anomaly VAE (vae_*), for the micro runtime's tests (tests/mcu/).
  */
 #include <math.h>
 #include <stdbool.h>
@@ -685,6 +687,112 @@ static sscma_status repfomo_quantize(sscma_context *ctx, int64_t n, fixture_quan
     return st;
 }
 
+/*
+ * The anomaly VAE (Vae_Model at SSCMA's x_size 32 with out_channel 4 instead of the recipe's 8: a smaller fixture of
+ * the same structure) with its int8 form: PyTorch's default init, PTQ on the CwtMtf feature images ([32, 32, 6]) of a
+ * small three-axis Edge Impulse export written into OUT_DIR/vae_data (24 recordings of 320 samples: smooth sines,
+ * every fourth with a burst of high frequency; windows of 128, stride 64). Its "threshold" metadata is the median of
+ * host sscma_predict's scores on the first n windows, so that the deployed decision splits them.
+ */
+static const char vae_config[] =
+    "{\"type\": \"Vae_Model\", \"encode\": {\"type\": \"Vae_Encode\", \"x_size\": 32, \"in_channel\": 3, "
+    "\"out_channel\": 4, \"conv\": \"Conv_block2D\"}, \"decode\": {\"type\": \"Vae_Decode\", \"x_size\": 32, "
+    "\"out_channel\": 4, \"in_channel\": 3, \"conv\": \"Conv_block2D\"}, \"loss\": {\"type\": \"MSELoss\"}}";
+
+static int compare_doubles(const void *a, const void *b)
+{
+    const double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static sscma_status vae_quantize(sscma_context *ctx, const char *dir, int64_t n, fixture_quantized *out)
+{
+    memset(out, 0, sizeof *out);
+    char root[1024], path[1200];
+    snprintf(root, sizeof root, "%s/vae_data", dir);
+    snprintf(path, sizeof path, "mkdir -p '%s'", root);
+    if (system(path) != 0)
+        return SSCMA_ERR_IO;
+    snprintf(path, sizeof path, "%s/info.labels", root);
+    FILE *labels = fopen(path, "w");
+    if (labels == NULL)
+        return SSCMA_ERR_IO;
+    fprintf(labels, "{\"version\": 1, \"files\": [");
+    for (int i = 0; i < 24; i++) {
+        snprintf(path, sizeof path, "%s/v%02d.json", root, i);
+        FILE *f = fopen(path, "w");
+        if (f == NULL)
+            return SSCMA_ERR_IO;
+        fprintf(f, "{\"payload\": {\"interval_ms\": 10, \"sensors\": [{\"name\": \"accX\", \"units\": \"m/s2\"}, "
+                "{\"name\": \"accY\", \"units\": \"m/s2\"}, {\"name\": \"accZ\", \"units\": \"m/s2\"}], \"values\": [");
+        const double freq = 0.02 + 0.004 * i, amp = 1.0 + 0.1 * i;
+        for (int r = 0; r < 320; r++) {
+            const double w = 6.283185307179586 * freq * r, noise = 0.05 * sin(12.9898 * (i * 320 + r));
+            const double burst = i % 4 == 3 && r > 100 + 5 * i && r < 200 + 3 * i ? 2.0 * sin(1.9 * r) : 0.0;
+            fprintf(f, "%s[%.4f, %.4f, %.4f]", r ? ", " : "", amp * sin(w) + noise + burst, amp * cos(0.7 * w) + noise,
+                    9.81 + 0.5 * amp * sin(1.3 * w + 0.1 * i) + noise - burst);
+        }
+        fprintf(f, "]}}\n");
+        fclose(f);
+        fprintf(labels, "%s{\"path\": \"v%02d.json\", \"category\": \"training\", \"label\": {\"type\": "
+                "\"label\", \"label\": \"%s\"}}", i ? ", " : "", i, i % 4 == 3 ? "anomaly" : "normal");
+    }
+    fprintf(labels, "]}\n");
+    fclose(labels);
+    sscma_status st = sscma_model_create(ctx, vae_config, &out->model);
+    if (st != SSCMA_OK)
+        return st;
+    char cfg[1400];
+    snprintf(cfg, sizeof cfg, "{\"type\": \"SensorDataset\", \"data_root\": \"%s\", \"window_size\": 128, "
+             "\"stride\": 64, \"features\": {\"type\": \"CwtMtf\"}}", root);
+    st = sscma_dataset_open(ctx, cfg, &out->dataset);
+    if (st == SSCMA_OK)
+        st = sscma_loader_create(ctx, out->dataset, "{\"batch_size\": 16}", &out->loader);
+    if (st == SSCMA_OK)
+        st = sscma_quantize(out->model, out->loader, NULL, &out->q);
+    /* the threshold: the median of the int8 model's scores on the windows run_samples takes */
+    sscma_tensor *batch = NULL, *one = NULL;
+    double *scores = calloc((size_t)(n > 0 ? n : 1), sizeof *scores);
+    int64_t dims[4] = {0}, done = 0, count = 0;
+    if (st == SSCMA_OK && scores == NULL)
+        st = SSCMA_ERR_OUT_OF_MEMORY;
+    if (st == SSCMA_OK && (st = sscma_loader_batch_shape(out->loader, dims)) == SSCMA_OK &&
+        (st = sscma_tensor_create(ctx, SSCMA_DTYPE_F32, 4, dims, &batch)) == SSCMA_OK) {
+        const int64_t one_dims[4] = {1, dims[1], dims[2], dims[3]}, per = dims[1] * dims[2] * dims[3];
+        st = sscma_tensor_create(ctx, SSCMA_DTYPE_F32, 4, one_dims, &one);
+        if (st == SSCMA_OK)
+            st = sscma_loader_start_epoch(out->loader, 0);
+        sscma_predict_options o;
+        sscma_predict_options_init(&o, sizeof o);
+        while (st == SSCMA_OK && done < n && (st = sscma_loader_next(out->loader, batch, NULL, &count)) == SSCMA_OK &&
+               count > 0) {
+            float *src = NULL, *dst = NULL;
+            sscma_tensor_data(batch, (void **)&src), sscma_tensor_data(one, (void **)&dst);
+            for (int64_t r = 0; r < count && done < n && st == SSCMA_OK; r++) {
+                sscma_prediction p;
+                int32_t found = 0;
+                memcpy(dst, src + r * per, (size_t)per * sizeof *dst);
+                if ((st = sscma_predict(out->q, one, &o, &p, 1, &found)) == SSCMA_OK)
+                    scores[done++] = p.score;
+            }
+        }
+    }
+    if (st == SSCMA_OK && done < n)
+        st = SSCMA_ERR_SHAPE;
+    if (st == SSCMA_OK) {
+        qsort(scores, (size_t)n, sizeof *scores, compare_doubles);
+        char value[32];
+        snprintf(value, sizeof value, "%.9g", 0.5 * (scores[(n - 1) / 2] + scores[n / 2]));
+        st = sscma_qmodel_set_meta(out->q, "threshold", value);
+    }
+    free(scores);
+    sscma_tensor_destroy(batch);
+    sscma_tensor_destroy(one);
+    if (st != SSCMA_OK)
+        fixture_release(out);
+    return st;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -695,7 +803,7 @@ int main(int argc, char **argv)
     int64_t n = argc > 2 ? atoll(argv[2]) : 32;
     bool tiny = argc > 3 && strcmp(argv[3], "tiny") == 0;
     const fixture_family *families = tiny ? tiny_families : fixture_families;
-    int n_fam = tiny ? 7 : 10;
+    int n_fam = tiny ? 8 : 10;
     sscma_context_options o;
     sscma_context_options_init(&o, sizeof o);
     o.seed = 3;
@@ -718,10 +826,12 @@ int main(int argc, char **argv)
         const fixture_family axes = {"axes", axes_config, 0, "logits", 1};
         const fixture_family rtmdet = {"rtmdet", rtmdet_config, RTMDET_SIZE, "cls_0", 0};
         const fixture_family audio = {"audio", audio_config, 0, "logits", 1};
+        const fixture_family vae = {"vae", vae_config, 0, "x_recon", 0};
         const fixture_family *fam = k < 3 ? &families[k] : k == 3 ? &acts : k == 4 ? &yolo : k == 5 ? &mbv3
                                   : k == 6 ? &axes : k == 7 ? &rtmdet : k == 8 ? &audio : &repfomo;
-        if (tiny && k >= 3) /* the tiny set: the three families, Swift-YOLO, the accelerometer classifier, RTMDet, KWS */
-            fam = k == 3 ? &tiny_yolo : k == 4 ? &axes : k == 5 ? &rtmdet : &audio;
+        if (tiny && k >= 3) /* the tiny set: the three families, Swift-YOLO, the accelerometer classifier, RTMDet, KWS,
+                             * the anomaly VAE */
+            fam = k == 3 ? &tiny_yolo : k == 4 ? &axes : k == 5 ? &rtmdet : k == 6 ? &audio : &vae;
         fixture_quantized fx;
         sscma_qmodel *f = NULL;
         if (fam == &axes)
@@ -730,6 +840,8 @@ int main(int argc, char **argv)
             TRY(rtmdet_quantize(ctx, 256, &fx));
         else if (fam == &audio)
             TRY(audio_quantize(ctx, dir, &fx));
+        else if (fam == &vae)
+            TRY(vae_quantize(ctx, dir, n, &fx));
         else if (tiny)
             TRY(tiny_quantize(ctx, fam, 256, &fx));
         else if (fam == &yolo)

@@ -2,11 +2,13 @@
  * The micro runtime's API on the host (the sscma-micro static library built natively, no QEMU needed): a model read
  * from its bytes gives libsscma's host outputs on every input (all its outputs, back to back in output order per
  * input, as export_fixture writes them), the arena size it reports is enough and one byte less is not, and bad calls
- * fail with their status and message.
+ * fail with their status and message; invoke leaves the input in place, and the anomaly VAE's sscma_micro_predict
+ * score equals MSE(x_recon, x) + MSE(c_recon, c) computed here from the bytes.
  * Usage: micro_host MODEL_int8.tflite INPUTS.bin HOST_OUTPUTS.bin MODEL_f32.tflite [PREDICTIONS.txt]
  * PREDICTIONS.txt receives the prediction lines exactly as examples/mcu/main.c prints them, for run-qemu.sh and
  * run-host.sh (predict_host: host sscma_predict's) to compare.
  */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -90,7 +92,9 @@ int main(int argc, char **argv)
     for (int32_t k = 0; k < n_out; k++)
         CHECK(outs[k].dtype == 2 && outs[k].scale > 0);
     FILE *pf = argc == 6 ? fopen(argv[5], "w") : NULL;
-    size_t n = in_bytes / in.bytes, differ = 0;
+    /* the anomaly VAE: its score is computed here too, from the input and the two reconstructions */
+    const int anomaly = n_out == 2 && strcmp(outs[0].name, "x_recon") == 0 && strcmp(outs[1].name, "c_recon") == 0;
+    size_t n = in_bytes / in.bytes, differ = 0, moved = 0, scores_differ = 0;
     CHECK(n >= 20 && n * in.bytes == in_bytes && n * all_bytes == out_bytes);
     for (size_t i = 0; i < n; i++) {
         memcpy(in.data, inputs + i * in.bytes, in.bytes);
@@ -102,10 +106,27 @@ int main(int argc, char **argv)
             want += outs[k].bytes;
         }
         differ += !same;
+        /* invoke leaves the input as written (the planner keeps it alive: the anomaly score reads it) */
+        moved += memcmp(in.data, inputs + i * in.bytes, in.bytes) != 0;
         sscma_prediction p[8];
         int32_t count = -1;
         CHECK(sscma_micro_predict(m, NULL, -1.0f, 0.45f, in.dims[2], in.dims[1], p, 8, &count) == SSCMA_OK);
         CHECK(count >= 0);
+        if (anomaly) { /* MSE(x_recon, x) + MSE(c_recon, c), x and c the input's two halves per pixel */
+            const int8_t *x = in.data, *xr = outs[0].data, *cr = outs[1].data;
+            const size_t half = outs[0].bytes, ch = (size_t)outs[0].dims[3];
+            double sx = 0.0, sc = 0.0;
+            for (size_t j = 0; j < half; j++) {
+                const size_t pixel = j / ch, k = j % ch;
+                const float vx = in.scale * (float)(x[pixel * 2 * ch + k] - in.zero_point);
+                const float vc = in.scale * (float)(x[pixel * 2 * ch + ch + k] - in.zero_point);
+                const double dx = (double)(outs[0].scale * (float)(xr[j] - outs[0].zero_point)) - vx;
+                const double dc = (double)(outs[1].scale * (float)(cr[j] - outs[1].zero_point)) - vc;
+                sx += dx * dx, sc += dc * dc;
+            }
+            const float expect = (float)(sx / (double)half + sc / (double)half);
+            scores_differ += count != 1 || p[0].score != expect;
+        }
         if (pf != NULL) {
             fprintf(pf, "image %zu: %d prediction(s)", i, (int)count);
             for (int32_t k = 0; k < count && k < 8; k++) {
@@ -128,8 +149,10 @@ int main(int argc, char **argv)
     if (pf != NULL)
         fclose(pf);
     CHECK(differ == 0);
-    printf("# %s: %zu inputs, %d output(s), %zu differ from the host runtime; arena %zu bytes (activations %zu)\n",
-           argv[1], n, (int)n_out, differ, used, activations);
+    CHECK(moved == 0);
+    CHECK(scores_differ == 0);
+    printf("# %s: %zu inputs, %d output(s), %zu differ from the host runtime; arena %zu bytes (activations %zu)%s\n",
+           argv[1], n, (int)n_out, differ, used, activations, anomaly ? "; anomaly scores as computed here" : "");
 
     /* the size rule: `used` bytes are enough, one byte less is not */
     sscma_micro *again = NULL;
@@ -153,6 +176,22 @@ int main(int argc, char **argv)
                 "iou_threshold");
     CHECK_FAILS(sscma_micro_predict(m, "boxes", -1.0f, 0.45f, 24, 24, NULL, 0, &count), SSCMA_ERR_INVALID_ARGUMENT,
                 "unknown task 'boxes'");
+    if (!anomaly) /* the anomaly score needs one input and the two reconstructions */
+        CHECK_FAILS(sscma_micro_predict(m, "anomaly", -1.0f, 0.45f, 24, 24, NULL, 0, &count), SSCMA_ERR_UNSUPPORTED,
+                    "anomaly model");
+    else { /* an explicit threshold decides as sscma_predict's option does: above it 1, else 0 */
+        sscma_prediction p;
+        memcpy(in.data, inputs, in.bytes);
+        CHECK(sscma_micro_invoke(m) == SSCMA_OK);
+        CHECK(sscma_micro_predict(m, "anomaly", 0.0f, 0.45f, 24, 24, &p, 1, &count) == SSCMA_OK && count == 1 &&
+              p.class_id == 1 && p.score > 0.0f);
+        /* the score is a double, p.score its float: the floats on either side of it decide */
+        const float score = p.score;
+        CHECK(sscma_micro_predict(m, NULL, nextafterf(score, INFINITY), 0.45f, 24, 24, &p, 1, &count) == SSCMA_OK &&
+              p.class_id == 0);
+        CHECK(sscma_micro_predict(m, NULL, nextafterf(score, 0.0f), 0.45f, 24, 24, &p, 1, &count) == SSCMA_OK &&
+              p.class_id == 1);
+    }
     printf(failures == 0 ? "ok\n" : "%d failure(s)\n", failures);
     free(arena);
     free(model), free(inputs), free(expected), free(f32);

@@ -2,8 +2,9 @@
  * Host sscma_predict on the inputs of a micro test, for run-host.sh to compare with sscma_micro_predict's lines: each
  * int8 input is turned back into a u8 image at the model's input size (dequantized, the model's "mean" / "std"
  * metadata undone, rounded), sscma_predict pre-processes it (resize to the same size, normalize, quantize) and
- * decodes; the int8 input it actually ran and the model's outputs are written, so that micro_host runs the micro
- * library on exactly that input and must give those outputs byte for byte and the same prediction lines.
+ * decodes (the anomaly VAE: the dequantized input's f32 values, the sample sscma_predict's "anomaly" task takes);
+ * the int8 input it actually ran and the model's outputs are written, so that micro_host runs the micro library on
+ * exactly that input and must give those outputs byte for byte and the same prediction lines.
  * Usage: predict_host MODEL_int8.tflite INPUTS.bin RAN_INPUTS.bin RAN_OUTPUTS.bin PREDICTIONS.txt
  * RAN_OUTPUTS.bin: per input, every output back to back in output order (as export_fixture writes them).
  * PREDICTIONS.txt: the lines as micro_host and examples/mcu/main.c print them (capacity 8, default score threshold,
@@ -113,15 +114,26 @@ int main(int argc, char **argv)
     TRY(sscma_predict_options_init(&o, sizeof o));
     o.iou_threshold = 0.45f;
     int images = 0, same = 0;
+    /* the anomaly VAE takes its input's real values (f32 [1, H, W, 2C]), not an image: the dequantized int8 input,
+     * which sscma_predict quantizes back to the same bytes */
+    const char *task = NULL;
+    TRY(sscma_predict_task(q, &o, &task));
+    const int anomaly = strcmp(task, "anomaly") == 0;
+    sscma_tensor *values = NULL;
+    float *fx = NULL;
+    const int64_t vdims[4] = {1, h, w, c};
+    TRY(sscma_tensor_create(ctx, SSCMA_DTYPE_F32, 4, vdims, &values));
+    TRY(sscma_tensor_data(values, (void **)&fx));
     while (sample != NULL && fread(sample, 1, (size_t)in_numel, fin) == (size_t)in_numel) {
         for (int64_t i = 0; i < in_numel; i++) {
             const float x = scale[0] * (float)(sample[i] - zero[0]) * std[i % c] + mean[i % c];
             const long v = lroundf(x);
             px[i] = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v);
+            fx[i] = scale[0] * (float)(sample[i] - zero[0]);
         }
         sscma_prediction p[8];
         int32_t count = -1;
-        TRY(sscma_predict(q, image, &o, p, 8, &count));
+        TRY(sscma_predict(q, anomaly ? values : image, &o, p, 8, &count));
         /* the int8 input sscma_predict ran */
         const int8_t *ran = NULL;
         TRY(sscma_qmodel_input(q, 0, &in));
@@ -157,10 +169,15 @@ int main(int argc, char **argv)
         images++;
     }
     fclose(fin), fclose(fran), fclose(fout), fclose(pf);
-    printf("# %s: sscma_predict on %d images (%d of them ran the test's own int8 input; the u8 rounding of the "
-           "resized images moves the others)\n", argv[1], images, same);
+    printf("# %s: sscma_predict (task %s) on %d inputs (%d of them ran the test's own int8 input; the u8 rounding "
+           "of the resized images moves the others)\n", argv[1], task, images, same);
+    if (anomaly && same != images) { /* the f32 values quantize back to the very bytes */
+        printf("FAIL: the anomaly model ran %d of %d inputs as given\n", same, images);
+        return 1;
+    }
     free(sample);
     sscma_tensor_destroy(image);
+    sscma_tensor_destroy(values);
     sscma_qmodel_destroy(q);
     sscma_context_destroy(ctx);
     return images > 0 ? 0 : 1;

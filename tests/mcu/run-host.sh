@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The micro runtime built for the host (tests/mcu/micro_host.c) on the tiny FOMO, classifier, PFLD, Swift-YOLO,
-# accelerometer classifier, RTMDet and keyword-spotter (SoundNetRaw) models of export_fixture: every output equal to libsscma's (RTMDet: all six),
-# the reported arena size sufficient and minimal, bad calls refused; RTMDet's sscma_micro_predict lines equal to host
-# sscma_predict's (tests/mcu/predict_host.c) on the same int8 inputs: boxes, classes and scores, so that the micro
-# decode cannot drift from the host one; and the library needs nothing of the C library beyond memory and string
+# accelerometer classifier, RTMDet, keyword-spotter (SoundNetRaw) and anomaly VAE models of export_fixture: every
+# output equal to libsscma's (RTMDet: all six; the VAE: both), the reported arena size sufficient and minimal, bad
+# calls refused; RTMDet's and the VAE's sscma_micro_predict lines equal to host sscma_predict's
+# (tests/mcu/predict_host.c) on the same int8 inputs: boxes, classes and scores (the VAE: score and decision), so
+# that the micro decode cannot drift from the host one; and the library needs nothing of the C library beyond memory and string
 # functions, qsort, snprintf and libm: no allocator, threads, files or environment (what a microcontroller without an OS
 # lacks).
 # Usage: run-host.sh EXPORT_FIXTURE MICRO_HOST LIBSSCMA_MICRO.a PREDICT_HOST
@@ -23,29 +24,44 @@ else
   echo "ok: $lib needs only $(wc -w <<<"$needed") C library symbols (memory, strings, qsort, snprintf, libm)"
 fi
 "$fixture" "$tmp" 20 tiny >/dev/null || { echo "FAIL: export_fixture"; exit 1; }
-for f in fomo classifier pfld yolo axes rtmdet audio; do
+for f in fomo classifier pfld yolo axes rtmdet audio vae; do
   "$micro" "$tmp/${f}_int8.tflite" "$tmp/${f}_int8_input.bin" "$tmp/${f}_int8_output.bin" "$tmp/${f}_f32.tflite" \
     || status=1
 done
-# RTMDet: host sscma_predict on u8 images made from the inputs, the micro library on the int8 inputs it ran
-f=rtmdet
-if ! "$predict" "$tmp/${f}_int8.tflite" "$tmp/${f}_int8_input.bin" "$tmp/${f}_ran_input.bin" "$tmp/${f}_ran_output.bin" \
-     "$tmp/${f}_host_predict.txt"; then
-  echo "FAIL: $f: predict_host"; status=1
-elif ! "$micro" "$tmp/${f}_int8.tflite" "$tmp/${f}_ran_input.bin" "$tmp/${f}_ran_output.bin" "$tmp/${f}_f32.tflite" \
-       "$tmp/${f}_micro_predict.txt"; then
-  echo "FAIL: $f: micro_host on the inputs sscma_predict ran"; status=1
-elif ! diff "$tmp/${f}_host_predict.txt" "$tmp/${f}_micro_predict.txt"; then
-  echo "FAIL: $f: sscma_micro_predict's predictions differ from host sscma_predict's (< host, > micro)"; status=1
-else
-  lines=$(wc -l <"$tmp/${f}_micro_predict.txt")
-  boxes=$(grep -c ' size ' "$tmp/${f}_micro_predict.txt")
-  distinct=$(sort -u "$tmp/${f}_micro_predict.txt" | sed 's/^image [0-9]*//' | sort -u | wc -l)
-  if [ "$lines" -lt 20 ] || [ "$boxes" -lt 10 ] || [ "$distinct" -lt 10 ]; then
-    echo "FAIL: $f: $lines prediction lines, $boxes with boxes, $distinct distinct: too few to compare the decodes"
-    status=1
-  else
-    echo "ok: $f: sscma_micro_predict = host sscma_predict on $lines images ($boxes with boxes, $distinct distinct lines)"
+# RTMDet and the anomaly VAE: host sscma_predict (RTMDet: on u8 images made from the inputs; the VAE: on the inputs'
+# f32 values) against the micro library on the int8 inputs it ran
+for f in rtmdet vae; do
+  if ! "$predict" "$tmp/${f}_int8.tflite" "$tmp/${f}_int8_input.bin" "$tmp/${f}_ran_input.bin" \
+       "$tmp/${f}_ran_output.bin" "$tmp/${f}_host_predict.txt"; then
+    echo "FAIL: $f: predict_host"; status=1; continue
+  elif ! "$micro" "$tmp/${f}_int8.tflite" "$tmp/${f}_ran_input.bin" "$tmp/${f}_ran_output.bin" "$tmp/${f}_f32.tflite" \
+         "$tmp/${f}_micro_predict.txt"; then
+    echo "FAIL: $f: micro_host on the inputs sscma_predict ran"; status=1; continue
+  elif ! diff "$tmp/${f}_host_predict.txt" "$tmp/${f}_micro_predict.txt"; then
+    echo "FAIL: $f: sscma_micro_predict's predictions differ from host sscma_predict's (< host, > micro)"; status=1
+    continue
   fi
-fi
+  lines=$(wc -l <"$tmp/${f}_micro_predict.txt")
+  distinct=$(sed 's/^image [0-9]*//' "$tmp/${f}_micro_predict.txt" | sort -u | wc -l)
+  if [ $f = rtmdet ]; then
+    boxes=$(grep -c ' size ' "$tmp/${f}_micro_predict.txt")
+    if [ "$lines" -lt 20 ] || [ "$boxes" -lt 10 ] || [ "$distinct" -lt 10 ]; then
+      echo "FAIL: $f: $lines prediction lines, $boxes with boxes, $distinct distinct: too few to compare the decodes"
+      status=1
+    else
+      echo "ok: $f: sscma_micro_predict = host sscma_predict on $lines images ($boxes with boxes, $distinct distinct lines)"
+    fi
+  else
+    # the threshold metadata (the median score) splits the windows: both decisions occur
+    abnormal=$(grep -c ': class 1 score' "$tmp/${f}_micro_predict.txt")
+    normal=$(grep -c ': class 0 score' "$tmp/${f}_micro_predict.txt")
+    if [ "$lines" -lt 20 ] || [ "$abnormal" -lt 5 ] || [ "$normal" -lt 5 ] || [ "$distinct" -lt 15 ]; then
+      echo "FAIL: $f: $lines prediction lines, $abnormal abnormal, $normal normal, $distinct distinct: too few to compare"
+      status=1
+    else
+      echo "ok: $f: sscma_micro_predict = host sscma_predict on $lines windows (score and decision; $abnormal abnormal," \
+        "$normal normal, $distinct distinct lines)"
+    fi
+  fi
+done
 exit $status

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The micro runtime on a Cortex-M55 in QEMU against libsscma's host runtime (docs/deployment.md, "Microcontrollers"):
-# export_fixture makes the tiny FOMO, MobileNetV2 classifier, PFLD, Swift-YOLO, accelerometer, RTMDet and KWS int8 models
+# export_fixture makes the tiny FOMO, MobileNetV2 classifier, PFLD, Swift-YOLO, accelerometer, RTMDet, KWS and anomaly
+# VAE int8 models
 # with N int8 inputs and the host runtime's outputs on them (all of a model's outputs per input: RTMDet's six); a
 # cross build (cross/cortex-m55.ini) links one firmware per model (examples/mcu/), QEMU's mps3-an547 runs each on the
 # inputs through semihosting, and every output byte must equal the host's; the activation arena the firmware reports must equal `sscma info`'s for the model, and its prediction lines
@@ -18,7 +19,7 @@ for tool in arm-none-eabi-gcc qemu-system-arm meson ninja; do
 done
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 "$fixture" "$tmp" "$n" tiny >/dev/null || { echo "FAIL: export_fixture"; exit 1; }
-families="fomo classifier pfld yolo axes rtmdet audio"
+families="fomo classifier pfld yolo axes rtmdet audio vae"
 models=$(for f in $families; do printf '%s,' "$tmp/${f}_int8_model.c"; done)
 if ! meson setup "$tmp/build" "$src" --cross-file "$src/cross/cortex-m55.ini" -Dmcu_models="${models%,}" -Dwerror=true \
      >"$tmp/setup.log" 2>&1; then

@@ -1,0 +1,232 @@
+/*
+ * The lowering of 1-D convolutions of stride above 3 (lib/quant/lower.c, blocked_plan): SoundNet's AADownsample
+ * blurs (depthwise, stride 4) and its first conv (stride 6) become PAD (to whole blocks) + RESHAPE + a stride-1
+ * CONV_2D over blocks of s samples, which Vela places on the Ethos-U. The keyword spotter lowered both ways (sscma_qm_lower with the limit 3 and with
+ * none) gives the same float outputs (to float rounding: the blocked sums add zeros in between) and, quantized with
+ * the same ranges, identical int8 outputs on every clip: the rewrite is exact, not approximately equal.
+ */
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "harness.h"
+#include "quant/qmodel.h"
+
+#define CLIP 8192
+
+/* SSCMA's KWS recipe's backbone (SoundNetRaw nf 2, factors 4, 4, 4: three stride-4 blurs on 1366, 342 and 86
+ * samples, none a multiple of 4) with the export fixture's head. */
+static const char *const kws_cfg =
+    "{\"type\": \"Audio_classify\", \"n_cls\": 4, \"segment_length\": 8192, \"backbone\": {\"type\": "
+    "\"SoundNetRaw\", \"nf\": 2, \"factors\": [4, 4, 4], \"out_channel\": 36}, \"head\": {\"type\": "
+    "\"Audio_head\", \"in_channels\": 36, \"n_classes\": 4, \"drop\": 0.2}}";
+
+static sscma_context *ctx;
+
+/* The conv weights from N(0, 0.02) to about 1.5 / sqrt(fan_in): the signal survives the 30 layers. */
+static void widen_weights(sscma_model *m)
+{
+    int32_t count = 0;
+    sscma_model_param_count(m, &count);
+    for (int32_t i = 0; i < count; i++) {
+        uint32_t flags = 0;
+        sscma_tensor *v = NULL;
+        int32_t rank = 0;
+        int64_t numel = 0, rows = 0;
+        float *d = NULL;
+        if (sscma_model_param(m, i, NULL, &flags, &v, NULL) != SSCMA_OK || !(flags & SSCMA_PARAM_TRAINABLE))
+            continue;
+        sscma_tensor_rank(v, &rank), sscma_tensor_numel(v, &numel), sscma_tensor_dim(v, 0, &rows);
+        sscma_tensor_data(v, (void **)&d);
+        if (rank == 4 && d != NULL)
+            for (int64_t k = 0; k < numel; k++)
+                d[k] *= (float)(1.5 / (0.02 * sqrt((double)(numel / rows))));
+    }
+}
+
+/* Clip i: a burst of a slow tone with a little noise. */
+static void make_clip(int i, float *x)
+{
+    for (int r = 0; r < CLIP; r++) {
+        const double t = r / 8000.0, burst = r > 1000 + 300 * i && r < 5000 + 200 * i ? 1.0 : 0.05;
+        x[r] = (float)((0.3 + 0.05 * i) * burst * (0.4 * (i % 4 - 1.5) + 0.5 * sin(6.283185 * (3.0 + i) * t)) +
+                       0.01 * sin(12.9898 * (i * CLIP + r)));
+    }
+}
+
+typedef struct ranges {
+    double *lo, *hi;
+    bool *seen;
+} ranges;
+
+static void observe(void *user, int32_t t, const float *data, int64_t count)
+{
+    ranges *r = user;
+    for (int64_t i = 0; i < count; i++) {
+        if (!r->seen[t] || data[i] < r->lo[t])
+            r->lo[t] = data[i];
+        if (!r->seen[t] || data[i] > r->hi[t])
+            r->hi[t] = data[i];
+        r->seen[t] = true;
+    }
+}
+
+static int32_t find_tensor(const sscma_qmodel *q, const char *name)
+{
+    for (int32_t i = 0; i < q->n_t; i++)
+        if (strcmp(q->t[i].name, name) == 0)
+            return i;
+    return -1;
+}
+
+/* Counts q's ops: convs of stride above 3, PADs, RESHAPEs. */
+static void count_ops(const sscma_qmodel *q, int *wide_dw, int *pads, int *reshapes)
+{
+    *wide_dw = *pads = *reshapes = 0;
+    for (int32_t k = 0; k < q->n_ops; k++) {
+        const qm_op *op = &q->ops[k];
+        *wide_dw += op->kind == QM_CONV && op->stride_w > 3;
+        *pads += op->kind == QM_PAD;
+        *reshapes += op->kind == QM_RESHAPE;
+    }
+}
+
+static void blocked_lowering_is_exact(void)
+{
+    sscma_context_options o;
+    sscma_context_options_init(&o, sizeof o);
+    o.seed = 5;
+    CHECK_OK(sscma_context_create(&o, &ctx));
+    sscma_model *m = NULL;
+    CHECK_OK(sscma_model_create(ctx, kws_cfg, &m));
+    if (m == NULL)
+        return;
+    widen_weights(m);
+    sscma_qmodel *plain = NULL, *blocked = NULL, *qp = NULL, *qb = NULL;
+    CHECK_OK(sscma_qm_lower(m, INT32_MAX, &plain));
+    CHECK_OK(sscma_qmodel_from_model(m, &blocked));
+    if (plain == NULL || blocked == NULL)
+        return;
+    int wide[2], pads[2], reshapes[2];
+    count_ops(plain, &wide[0], &pads[0], &reshapes[0]);
+    count_ops(blocked, &wide[1], &pads[1], &reshapes[1]);
+    CHECK_INT_EQ(wide[0], 4); /* the first conv (stride 6) and the three stride-4 blurs */
+    CHECK_INT_EQ(wide[1], 0);
+    CHECK_INT_EQ(pads[1] - pads[0], 4);         /* 8192, 1366, 342, 86 samples: padded to 8196, 1368, 344, 88 */
+    CHECK_INT_EQ(reshapes[1] - reshapes[0], 4); /* [1, 1, L, C] -> [1, 1, L / s, s C] */
+    int blurs = 0; /* the blurs: stride 4 ones blocked, down2's stride 2 ones depthwise as before */
+    for (int32_t k = 0; k < blocked->n_ops; k++) {
+        const qm_op *op = &blocked->ops[k];
+        const size_t len = strlen(op->name);
+        if (op->kind != QM_CONV || len < 7 || strcmp(op->name + len - 7, ".down.3") != 0)
+            continue;
+        const qm_tensor *w = &blocked->t[op->in[1]];
+        if (op->groups > 1) {
+            CHECK_INT_EQ(op->stride_w, 2);
+            continue;
+        }
+        blurs++;
+        CHECK_INT_EQ(op->stride_w, 1);
+        CHECK_INT_EQ(op->kw, 3); /* 9 taps, 4 of padding: blocks o - 1, o, o + 1 */
+        CHECK_INT_EQ(op->pad_l, 1);
+        CHECK_INT_EQ(op->pad_r, 1);
+        CHECK_INT_EQ(w->dims[3], 4 * w->dims[0]);
+    }
+    CHECK_INT_EQ(blurs, 3);
+    for (int32_t k = 0; k < blocked->n_ops; k++) { /* the first conv: 11 taps, stride 6, padding 5 */
+        const qm_op *op = &blocked->ops[k];
+        if (op->kind == QM_CONV && strcmp(op->name, "backbone.start.0") == 0) {
+            CHECK_INT_EQ(op->stride_w, 1);
+            CHECK_INT_EQ(op->kw, 2);
+            CHECK_INT_EQ(op->pad_l, 1);
+            CHECK_INT_EQ(op->pad_r, 0);
+            CHECK_INT_EQ(blocked->t[op->in[1]].dims[3], 6);
+        }
+    }
+    /* float: the same outputs; ranges from the plain model, given by name to the blocked one */
+    CHECK_OK(sscma_qmodel_prepare(plain, 1));
+    CHECK_OK(sscma_qmodel_prepare(blocked, 1));
+    ranges rp = {calloc((size_t)plain->n_t, sizeof(double)), calloc((size_t)plain->n_t, sizeof(double)),
+                 calloc((size_t)plain->n_t, sizeof(bool))};
+    ranges rb = {calloc((size_t)blocked->n_t, sizeof(double)), calloc((size_t)blocked->n_t, sizeof(double)),
+                 calloc((size_t)blocked->n_t, sizeof(bool))};
+    static float clip[CLIP];
+    double worst = 0.0, range = 0.0;
+    for (int i = 0; i < 8 && rp.seen != NULL && rb.seen != NULL; i++) {
+        sscma_tensor *in = NULL, *out = NULL;
+        float *d = NULL;
+        const float *yp = NULL, *yb = NULL;
+        make_clip(i, clip);
+        for (int k = 0; k < 2; k++) {
+            sscma_qmodel *q = k ? blocked : plain;
+            CHECK_OK(sscma_qmodel_input(q, 0, &in));
+            sscma_tensor_data(in, (void **)&d);
+            memcpy(d, clip, sizeof clip);
+            CHECK_OK(sscma_qm_run_f32(&q->plan, observe, k ? &rb : &rp));
+            CHECK_OK(sscma_qmodel_output(q, 0, &out, NULL));
+            sscma_tensor_data(out, (void **)(k ? &yb : &yp));
+        }
+        for (int c = 0; yp != NULL && yb != NULL && c < 4; c++) {
+            worst = fmax(worst, fabs((double)yp[c] - yb[c]));
+            range = fmax(range, fabs((double)yp[c]));
+        }
+    }
+    printf("# float: largest difference %.3g of outputs up to %.3g\n", worst, range);
+    CHECK(range > 0.0 && worst <= 1e-5 * range);
+    for (int32_t t = 0; rb.seen != NULL && t < blocked->n_t; t++) {
+        const int32_t same = find_tensor(plain, blocked->t[t].name);
+        if (same >= 0 && rp.seen[same])
+            rb.lo[t] = rp.lo[same], rb.hi[t] = rp.hi[same], rb.seen[t] = true;
+    }
+    CHECK_OK(sscma_qm_build_int8(plain, rp.lo, rp.hi, rp.seen, &qp));
+    CHECK_OK(sscma_qm_build_int8(blocked, rb.lo, rb.hi, rb.seen, &qb));
+    free(rp.lo), free(rp.hi), free(rp.seen), free(rb.lo), free(rb.hi), free(rb.seen);
+    if (qp == NULL || qb == NULL)
+        return;
+    /* int8: the same bytes on every clip */
+    CHECK_OK(sscma_qmodel_prepare(qp, 1));
+    CHECK_OK(sscma_qmodel_prepare(qb, 1));
+    int differ = 0, distinct = 0;
+    int8_t first[4] = {0};
+    for (int i = 0; i < 16; i++) {
+        sscma_tensor *in[2] = {NULL, NULL}, *out[2] = {NULL, NULL};
+        int8_t *x[2] = {NULL, NULL}, *y[2] = {NULL, NULL};
+        make_clip(i, clip);
+        for (int k = 0; k < 2; k++) {
+            sscma_qmodel *q = k ? qb : qp;
+            const qm_tensor *t = &q->t[q->inputs[0]];
+            CHECK_OK(sscma_qmodel_input(q, 0, &in[k]));
+            sscma_tensor_data(in[k], (void **)&x[k]);
+            for (int r = 0; x[k] != NULL && r < CLIP; r++) {
+                const long v = lrintf(clip[r] / t->scale[0]) + t->zero_point[0];
+                x[k][r] = (int8_t)(v < -128 ? -128 : v > 127 ? 127 : v);
+            }
+            CHECK_OK(sscma_qmodel_run(q));
+            CHECK_OK(sscma_qmodel_output(q, 0, &out[k], NULL));
+            sscma_tensor_data(out[k], (void **)&y[k]);
+        }
+        if (x[0] == NULL || x[1] == NULL || y[0] == NULL || y[1] == NULL)
+            return;
+        CHECK(memcmp(x[0], x[1], CLIP) == 0);
+        differ += memcmp(y[0], y[1], 4) != 0;
+        if (i == 0)
+            memcpy(first, y[0], 4);
+        distinct += memcmp(first, y[0], 4) != 0;
+    }
+    printf("# int8: %d of 16 clips differ; %d give other outputs than the first\n", differ, distinct);
+    CHECK_INT_EQ(differ, 0);
+    CHECK(distinct >= 4); /* outputs that move with the input: a comparison that can fail */
+    sscma_qmodel_destroy(qp), sscma_qmodel_destroy(qb);
+    sscma_qmodel_destroy(plain), sscma_qmodel_destroy(blocked);
+    sscma_model_destroy(m);
+    sscma_context_destroy(ctx);
+}
+
+int main(int argc, char **argv)
+{
+    static const test_case cases[] = {
+        TEST_CASE(blocked_lowering_is_exact),
+    };
+    return test_main(argc, argv, cases, TEST_COUNT(cases));
+}
