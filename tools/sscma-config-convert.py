@@ -679,7 +679,6 @@ IGNORED_TOP = ('custom_imports', 'visualizer', 'vis_backends', 'log_processor', 
 # Keys inside the sections libsscma reads that it does not support, with what dropping them means.
 UNSUPPORTED = {
     'model.skip_preprocessor': 'libsscma normalizes in the loader (the model has no preprocessor to skip)',
-    'model.backbone.rep': 're-parameterisable (RepVGG-style) blocks are not built: a different network',
     'model.head.cls_weight': "SSCMA's extra weight of the class channels: libsscma weighs them by "
                              'loss_cls.pos_weight (default 40)',
     'model.neck.dim': 'GlobalAveragePooling pools 2-D feature maps only',
