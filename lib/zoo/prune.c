@@ -679,6 +679,10 @@ sscma_status sscma_prune_model(sscma_model *model, const sscma_prune_options *o,
         return sscma_fail(SSCMA_ERR_UNSUPPORTED, WHERE, "pruning takes an ImageClassifier or Fomo with a MobileNetV2 "
                           "backbone (got %s with %s)", family != NULL ? family : "a model built layer by layer",
                           bt != NULL ? bt : "no backbone");
+    if (json_is_true(json_object_get(backbone, "rep")))
+        return sscma_fail(SSCMA_ERR_UNSUPPORTED, WHERE, "pruning a re-parameterisable backbone (model.backbone.rep: "
+                          "true) is not supported: the branches of each RepConv1x1 block would have to lose the same "
+                          "channels; prune the plain network (rep: false)");
     if (!(o->ratio >= 0.0 && o->ratio < 1.0) || o->round_to < 0)
         return sscma_fail(SSCMA_ERR_INVALID_ARGUMENT, WHERE, "ratio: expected 0 <= ratio < 1, got %g", o->ratio);
     for (int32_t i = 0; i < o->n_layer_ratios; i++)

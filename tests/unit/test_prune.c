@@ -206,6 +206,16 @@ static void pruned_config_and_errors(void)
     CHECK(param_data(pruned, "backbone.features.4.conv.0.0.weight", d, &r) != NULL);
     CHECK_INT_EQ(d[0], 24); /* int(48 * 0.5) */
     sscma_model_destroy(pruned);
+    /* SSCMA's re-parameterisable MobileNetv2 (rep: true) is refused, naming the key */
+    pruned = NULL;
+    sscma_model *rep = NULL;
+    CHECK_OK(sscma_model_create(ctx, "{\"type\": \"ImageClassifier\", \"input_size\": 32, \"backbone\": {\"type\":"
+                                     " \"MobileNetv2\", \"widen_factor\": 0.35, \"out_indices\": [2], \"rep\": true},"
+                                     " \"head\": {\"type\": \"LinearClsHead\", \"num_classes\": 10, \"in_channels\":"
+                                     " 32}}", &rep));
+    CHECK_FAILS(sscma_prune_model(rep, &o, &pruned), SSCMA_ERR_UNSUPPORTED, "model.backbone.rep: true");
+    CHECK(pruned == NULL);
+    sscma_model_destroy(rep);
     /* the builder's channel list: a wrong length and a broken residual are refused */
     sscma_model *bad = NULL;
     CHECK_FAILS(sscma_model_create(ctx, "{\"type\": \"ImageClassifier\", \"input_size\": 32, \"backbone\": {\"type\":"

@@ -347,8 +347,20 @@ int cli_train(cli_args *a)
     double seconds = now_s() - t0;
     sigaction(SIGINT, &old, NULL);
     cli_clear_bar();
+    /* the final validation before anything rank 0 does alone (the checkpoint, the pictures) can fail: with a sharded
+     * metric it is a collective (each rank its shard), so every rank must reach it */
+    const sscma_metric *m = NULL;
+    sscma_loader *val = NULL;
+    const bool have_val = st == SSCMA_OK && sscma_runner_loader(runner, "val", &val) == SSCMA_OK;
+    const bool val_failed = have_val && sscma_trainer_validate(trainer, &m) != SSCMA_OK;
     /* last.ckpt: the state at the end, or where Ctrl-C stopped (resume with --resume work_dir/last.ckpt) */
     snprintf(file, sizeof file, "%s/last.ckpt", work_dir);
+    if (val_failed) { /* the trained state is still kept */
+        rc = cli_fail(a, "validation failed");
+        if (sscma_trainer_save(trainer, file) != SSCMA_OK && !a->quiet)
+            fprintf(stderr, "sscma train: warning: cannot save the last checkpoint: %s\n", sscma_last_error());
+        goto done;
+    }
     if ((st == SSCMA_OK || st == SSCMA_ERR_CANCELLED) && sscma_trainer_save(trainer, file) != SSCMA_OK) {
         rc = cli_fail(a, "cannot save the last checkpoint");
         goto done;
@@ -372,14 +384,8 @@ int cli_train(cli_args *a)
         rc = cli_fail(a, "training failed");
         goto done;
     }
-    if (follower) { /* rank 0 draws and reports; the final validation is a collective (each rank its shard) */
-        const sscma_metric *m = NULL;
-        sscma_loader *val = NULL;
-        rc = sscma_runner_loader(runner, "val", &val) == SSCMA_OK && sscma_trainer_validate(trainer, &m) != SSCMA_OK
-                 ? cli_fail(a, "validation failed")
-                 : 0;
+    if (follower) /* rank 0 draws and reports */
         goto done;
-    }
     cli_files pictures = {0};
     /* the validation panel marks the metric the checkpoint hook keeps the best of, by its rule */
     const char *best_json = NULL, *rule_json = NULL;
@@ -402,15 +408,7 @@ int cli_train(cli_args *a)
     json_object_set_new(out, "epochs", json_integer(epochs));
     json_object_set_new(out, "iterations", json_integer(iters));
     json_object_set_new(out, "seconds", json_real(seconds));
-    const sscma_metric *m = NULL;
-    sscma_loader *val = NULL;
-    if (sscma_runner_loader(runner, "val", &val) == SSCMA_OK) {
-        if (sscma_trainer_validate(trainer, &m) != SSCMA_OK) {
-            json_decref(out);
-            cli_files_abort(&pictures);
-            rc = cli_fail(a, "validation failed");
-            goto done;
-        }
+    if (have_val) {
         json_t *metrics = json_object();
         cli_metric_json(m, metrics);
         json_object_set_new(out, "metrics", metrics);
