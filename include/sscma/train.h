@@ -79,7 +79,8 @@ SSCMA_API sscma_status sscma_trainer_set_callback(sscma_trainer *trainer, sscma_
 /*
  * Validation callback: called by sscma_trainer_train after each validation it runs (and after the hooks saw its
  * results) with the number of finished epochs and the validation's metric (valid during the call). It may call
- * sscma_trainer_log_image. Return nonzero to cancel training (SSCMA_ERR_CANCELLED, as the progress callback).
+ * sscma_trainer_log_image. Return nonzero to cancel training (SSCMA_ERR_CANCELLED, as the progress callback). In a
+ * data-parallel job it is called on every rank (each holds the whole set's metric; docs/distributed.md).
  */
 typedef int (*sscma_val_callback)(sscma_trainer *trainer, int64_t epoch, const sscma_metric *metric, void *user_data);
 
@@ -118,8 +119,11 @@ SSCMA_API sscma_status sscma_trainer_train(sscma_trainer *trainer);
 
 /*
  * Runs the validation loader through the model (with the EMA weights when EMA is on) and stores the metric holding
- * the results in *out (owned by the trainer, valid until the next validation or destroy). Errors: no val_loader
- * (SSCMA_ERR_STATE), a loader's or model's error.
+ * the results in *out (owned by the trainer, valid until the next validation or destroy). In a data-parallel job
+ * whose metric is sharded (Accuracy, FomoMetric, AnomalyMetric: each rank evaluates its part of the set and the
+ * results are merged), it is a collective: every rank must call it, and a rank that calls it alone waits until the
+ * collective timeout (SSCMA_MPI_TIMEOUT) ends the job (docs/distributed.md). Errors: no val_loader
+ * (SSCMA_ERR_STATE), a loader's or model's error, SSCMA_ERR_STATE when the validation failed on another rank.
  */
 SSCMA_API sscma_status sscma_trainer_validate(sscma_trainer *trainer, const sscma_metric **out);
 

@@ -231,4 +231,7 @@ sscma_status sscma_loader_set_shard(sscma_loader *l, int32_t rank, int32_t count
  * entries r, r + count, ... of the order (shards r >= size % count have one fewer when count does not divide it). */
 sscma_status sscma_loader_set_eval_shard(sscma_loader *l, int32_t rank, int32_t count);
 
+/* Whether the loader drops each epoch's last partial batch (drop_last): an evaluation shard would then miss samples. */
+bool sscma_loader_drops_last(const sscma_loader *l);
+
 #endif /* SSCMA_LIB_DATA_DATA_H */

@@ -978,6 +978,11 @@ sscma_status sscma_loader_set_shard(sscma_loader *l, int32_t rank, int32_t count
     return sscma_loader_start_epoch(l, l->epoch);
 }
 
+bool sscma_loader_drops_last(const sscma_loader *l)
+{
+    return l != NULL && l->drop_last;
+}
+
 sscma_status sscma_loader_set_eval_shard(sscma_loader *l, int32_t rank, int32_t count)
 {
     sscma_status st = sscma_loader_set_shard(l, rank, count);

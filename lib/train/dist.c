@@ -226,7 +226,8 @@ sscma_status sscma_dist_sum_wait_all(sscma_dist *d, const char *what)
     if (d->n_pending == 0)
         return SSCMA_OK;
     sscma_status st = wait_for(d, d->n_pending, d->pending, what, "MPI_Iallreduce");
-    d->n_pending = 0;
+    if (st == SSCMA_OK) /* after an error the requests may be live: sscma_dist_leave waits for them again */
+        d->n_pending = 0;
     return st;
 }
 

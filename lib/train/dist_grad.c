@@ -98,8 +98,10 @@ static void start_bucket(sscma_grad_sync *s, const grad_bucket *b)
             dst[i] = (double)g[i];
     }
     sscma_status st = sscma_dist_sum_start(s->dist, s->sum + b->lo, b->hi - b->lo);
-    if (st != SSCMA_OK && s->failed == SSCMA_OK)
-        s->failed = st;
+    /* a rank that cannot start a bucket would leave the others' later collectives (the next buckets, SyncBN's sums)
+     * matched against different calls of this one: end the job now, with the reason */
+    if (st != SSCMA_OK)
+        sscma_dist_abort(s->dist, sscma_last_error());
 }
 
 /* The graph's hook after node `node`'s backward: starts every bucket now final, in layout order. */

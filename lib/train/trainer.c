@@ -591,8 +591,10 @@ sscma_status sscma_trainer_create_from(sscma_model *model, sscma_loader *train_l
     if (st == SSCMA_OK && val_loader != NULL)
         st = check_val_loader(t);
     /* data parallel: each rank validates its shard of the validation set (no padding), when the metric's state
-     * merges exactly; otherwise every rank validates the whole set */
+     * merges exactly; otherwise every rank validates the whole set (also when the validation loader drops its last
+     * partial batch, which would lose a shard's tail, or is the training loader, whose padded shard it keeps) */
     if (st == SSCMA_OK && val_loader != NULL && t->world > 1 && sscma_metric_shardable(t->metric) &&
+        val_loader != train_loader && !sscma_loader_drops_last(val_loader) &&
         (st = sscma_loader_set_eval_shard(val_loader, t->rank, t->world)) == SSCMA_OK)
         t->val_sharded = true;
     for (int32_t k = 0; st == SSCMA_OK && k < t->n_hooks; k++)
@@ -918,11 +920,15 @@ sscma_status sscma_trainer_validate(sscma_trainer *trainer, const sscma_metric *
     sscma_status st = sscma_metric_reset(t->metric);
     if (st == SSCMA_OK)
         st = sscma_loader_start_epoch(t->val, 0);
-    if (st != SSCMA_OK)
+    /* a sharded validation is a collective: a rank that fails still joins the merge (it says it failed), so the others
+     * do not wait for it */
+    const bool started = st == SSCMA_OK;
+    if (!started && !t->val_sharded)
         return st;
-    FOR_EACH_HOOK(t, h, before_val) h->ops->before_val(h, &t->loop);
+    if (started)
+        FOR_EACH_HOOK(t, h, before_val) h->ops->before_val(h, &t->loop);
     int64_t evaluated = 0;
-    for (;;) {
+    while (st == SSCMA_OK) {
         int64_t count = 0;
         if ((st = sscma_loader_next(t->val, t->val_images, t->val_labels, &count)) != SSCMA_OK || count == 0)
             break;
@@ -949,7 +955,8 @@ sscma_status sscma_trainer_validate(sscma_trainer *trainer, const sscma_metric *
             sscma_logf(t->ctx, SSCMA_LOG_DEBUG, "data parallel validation: rank %d of %d evaluated %lld samples",
                        (int)t->rank, (int)t->world, (long long)evaluated);
     }
-    FOR_EACH_HOOK(t, h, after_val) h->ops->after_val(h, &t->loop);
+    if (started)
+        FOR_EACH_HOOK(t, h, after_val) h->ops->after_val(h, &t->loop);
     if (st != SSCMA_OK)
         return st;
     *out = t->metric;
