@@ -172,11 +172,13 @@ SSCMA_KERNEL static void im2col_task(void *arg, int64_t begin, int64_t end, int3
                 int64_t lo = iw0 < 0 ? -iw0 : 0, hi = g->w - iw0 < g->kw ? g->w - iw0 : g->kw;
                 if (ih < 0 || ih >= g->h || hi <= lo) {
                     memset(dst, 0, (size_t)row * sizeof *dst);
-                } else {
-                    memset(dst, 0, (size_t)(lo * g->cin) * sizeof *dst);
+                } else { /* the padding's memsets only at the edges: inside, one call per kernel row, not three */
+                    if (lo > 0)
+                        memset(dst, 0, (size_t)(lo * g->cin) * sizeof *dst);
                     memcpy(dst + lo * g->cin, j->x + ((n * g->h + ih) * g->w + iw0 + lo) * g->cin,
                            (size_t)((hi - lo) * g->cin) * sizeof *dst);
-                    memset(dst + hi * g->cin, 0, (size_t)((g->kw - hi) * g->cin) * sizeof *dst);
+                    if (hi < g->kw)
+                        memset(dst + hi * g->cin, 0, (size_t)((g->kw - hi) * g->cin) * sizeof *dst);
                 }
                 dst += row;
                 continue;

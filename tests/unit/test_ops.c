@@ -347,7 +347,8 @@ static void fused_conv_bn_act_matches_the_chain(void)
     }
 }
 
-/* batch_norm_act gives the same bits as batch_norm followed by the activation, forward and backward. */
+/* batch_norm_act gives the same bits as batch_norm followed by the activation, forward and backward; with few
+ * channels (3 to 8: the tiled sums of the fused backward, rows left over in both chunks) and with many (24). */
 static void fused_batch_norm_act_equals_the_chain(void)
 {
     static const struct {
@@ -358,42 +359,48 @@ static void fused_batch_norm_act_equals_the_chain(void)
         {SSCMA_ACT_RELU6, "relu6", true}, {SSCMA_ACT_RELU, "relu", true}, {SSCMA_ACT_HARDSWISH, "hardswish", true},
         {SSCMA_ACT_LEAKY_RELU, "leaky_relu", true}, {SSCMA_ACT_RELU6, "relu6", false},
     };
+    static const int64_t channels[] = {3, 4, 5, 6, 8, 24};
+    enum { ROWS = 2 * 13 * 11, MAXC = 24 }; /* 286 rows: two chunks of the sums (256 rows each at most) */
+    static float x[ROWS * MAXC], dy[ROWS * MAXC];
+    float gamma[MAXC], beta[MAXC], mean[MAXC], var[MAXC];
     test_rng rng = {7};
-    sscma_desc xd = D(F32, 4, 4LL, 6LL, 5LL, 24LL), cd = D(F32, 1, 24LL);
-    float x[4 * 6 * 5 * 24], dy[4 * 6 * 5 * 24], gamma[24], beta[24], mean[24], var[24];
     for (size_t i = 0; i < sizeof x / sizeof x[0]; i++)
         x[i] = 3.0f * test_rng_normal(&rng), dy[i] = test_rng_normal(&rng);
-    for (int i = 0; i < 24; i++)
-        gamma[i] = 0.5f + test_rng_uniform(&rng), beta[i] = test_rng_normal(&rng), mean[i] = 0.1f * (float)i,
-        var[i] = 0.5f + test_rng_uniform(&rng);
-    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
-        const sscma_batch_norm_act_attrs fa = {{1e-5f, 0.1f}, cases[k].act, 0.1f};
-        const sscma_batch_norm_attrs ba = fa.bn;
-        const sscma_act_attrs aa = {0.1f};
-        const float *bn_in[5] = {x, gamma, beta, mean, var};
-        sscma_desc in[5] = {xd, cd, cd, cd, cd};
-        op_run fused, bn, act;
-        CHECK_OK(run_op(&fused, "batch_norm_act", &fa, 5, in, bn_in, cases[k].training));
-        CHECK_OK(run_op(&bn, "batch_norm", &ba, 5, in, bn_in, cases[k].training));
-        const float *act_in[1] = {bn.out[0].data};
-        CHECK_OK(run_op(&act, cases[k].op, &aa, 1, &xd, act_in, cases[k].training));
-        size_t bytes = sizeof x;
-        CHECK(memcmp(fused.out[0].data, act.out[0].data, bytes) == 0);
-        CHECK(memcmp(fused.in[3].data, bn.in[3].data, sizeof mean) == 0); /* running statistics */
-        CHECK(memcmp(fused.in[4].data, bn.in[4].data, sizeof var) == 0);
-        memcpy(fused.dout[0].data, dy, bytes);
-        memcpy(act.dout[0].data, dy, bytes);
-        op_run_backward(&fused);
-        op_run_backward(&act);
-        memcpy(bn.dout[0].data, act.din[0].data, bytes);
-        op_run_backward(&bn);
-        for (int i = 0; i < 3; i++)
-            if (memcmp(fused.din[i].data, bn.din[i].data, (size_t)sscma_desc_numel(&in[i]) * sizeof(float)) != 0)
-                test_fail(__FILE__, __LINE__, "case %zu (%s): gradient of input %d differs from the chain", k,
-                          cases[k].op, i);
-        op_run_free(&fused);
-        op_run_free(&bn);
-        op_run_free(&act);
+    for (size_t m = 0; m < sizeof channels / sizeof channels[0]; m++) {
+        const int64_t c = channels[m];
+        sscma_desc xd = D(F32, 4, 2LL, 13LL, 11LL, c), cd = D(F32, 1, c);
+        for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+            for (int i = 0; i < c; i++)
+                gamma[i] = 0.5f + test_rng_uniform(&rng), beta[i] = test_rng_normal(&rng), mean[i] = 0.1f * (float)i,
+                var[i] = 0.5f + test_rng_uniform(&rng);
+            const sscma_batch_norm_act_attrs fa = {{1e-5f, 0.1f}, cases[k].act, 0.1f};
+            const sscma_batch_norm_attrs ba = fa.bn;
+            const sscma_act_attrs aa = {0.1f};
+            const float *bn_in[5] = {x, gamma, beta, mean, var};
+            sscma_desc in[5] = {xd, cd, cd, cd, cd};
+            op_run fused, bn, act;
+            CHECK_OK(run_op(&fused, "batch_norm_act", &fa, 5, in, bn_in, cases[k].training));
+            CHECK_OK(run_op(&bn, "batch_norm", &ba, 5, in, bn_in, cases[k].training));
+            const float *act_in[1] = {bn.out[0].data};
+            CHECK_OK(run_op(&act, cases[k].op, &aa, 1, &xd, act_in, cases[k].training));
+            const size_t bytes = (size_t)(ROWS * c) * sizeof(float), cbytes = (size_t)c * sizeof(float);
+            CHECK(memcmp(fused.out[0].data, act.out[0].data, bytes) == 0);
+            CHECK(memcmp(fused.in[3].data, bn.in[3].data, cbytes) == 0); /* running statistics */
+            CHECK(memcmp(fused.in[4].data, bn.in[4].data, cbytes) == 0);
+            memcpy(fused.dout[0].data, dy, bytes);
+            memcpy(act.dout[0].data, dy, bytes);
+            op_run_backward(&fused);
+            op_run_backward(&act);
+            memcpy(bn.dout[0].data, act.din[0].data, bytes);
+            op_run_backward(&bn);
+            for (int i = 0; i < 3; i++)
+                if (memcmp(fused.din[i].data, bn.din[i].data, (size_t)sscma_desc_numel(&in[i]) * sizeof(float)) != 0)
+                    test_fail(__FILE__, __LINE__, "%lld channels, case %zu (%s): gradient of input %d differs from "
+                              "the chain", (long long)c, k, cases[k].op, i);
+            op_run_free(&fused);
+            op_run_free(&bn);
+            op_run_free(&act);
+        }
     }
 }
 
