@@ -24,6 +24,12 @@
 
 #include "ops/op.h"
 
+#if defined(__GNUC__)
+#  define SSCMA_ALWAYS_INLINE __attribute__((always_inline))
+#else
+#  define SSCMA_ALWAYS_INLINE
+#endif
+
 #define OP "batch_norm"
 #define CHUNK_ROWS 256
 
@@ -151,7 +157,7 @@ typedef struct sums_job {
 
 /* The rows r0..r1 of one chunk into s and q, in row order. Inlined with c as a constant for few channels (see
  * sums_task), so that the loop over the channels unrolls and vectorises across them; the order stays the same. */
-static inline __attribute__((always_inline)) void sums_rows(const sums_job *j, int64_t r0, int64_t r1, int64_t c,
+static inline SSCMA_ALWAYS_INLINE void sums_rows(const sums_job *j, int64_t r0, int64_t r1, int64_t c,
                                                             double *restrict s, double *restrict q)
 {
     for (int64_t r = r0; r < r1; r++) {
@@ -183,7 +189,7 @@ static inline __attribute__((always_inline)) void sums_rows(const sums_job *j, i
  * GCC could not vectorise it across 3 to 8 channels. Returns the first row left for sums_rows.
  */
 #define SUMS_TILE 192 /* a multiple of 3, 4, 6 and 8: whole rows, no remainder in the flat pass */
-static inline __attribute__((always_inline)) int64_t act_sums_tiles(const sums_job *j, int64_t r0, int64_t r1,
+static inline SSCMA_ALWAYS_INLINE int64_t act_sums_tiles(const sums_job *j, int64_t r0, int64_t r1,
                                                                     int64_t c, const float *ts, const float *tb,
                                                                     double *restrict s, double *restrict q)
 {
