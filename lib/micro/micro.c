@@ -8,6 +8,7 @@
 
 #include "core/internal.h"
 #include "core/micro.h"
+#include "micro/read_decimal.h"
 #include "export/exporters.h"
 #include "quant/postprocess.h"
 #include "quant/qm_kernel.h"
@@ -165,10 +166,13 @@ static sscma_status predict_rtmdet(sscma_micro *m, bool device, const int64_t *i
 /*
  * The "threshold" metadata's text as the host's (float)strtod reads it, without strtod (newlib's allocates): an
  * optional sign, decimal digits with an optional point, an optional exponent. The digits (at most 15 significant,
- * below 2^53) and the power of ten (at most 22: exact in double) are exact, so the one rounding division or product
- * is strtod's correctly rounded double. False for anything else (the runner writes "%.9g": always read).
+ * below 2^53) and each power of ten (at most 1e22: exact in double) are exact: with an exponent within 22 the one
+ * rounding is strtod's correctly rounded double; beyond, one rounding per factor of 1e22 (at most 19) leaves the
+ * double within 10 ulps (2^-49 relative) of strtod's, and a "%.9g" float text (what the runner writes) lies within
+ * 5e-9 relative of its float, far (2^-25 relative) from a float rounding boundary, so (float) gives the same float.
+ * False for anything else.
  */
-static bool read_decimal(const char *text, double *out)
+bool sscma_micro_read_decimal(const char *text, double *out)
 {
     const char *p = text;
     const bool negative = *p == '-';
@@ -211,12 +215,17 @@ static bool read_decimal(const char *text, double *out)
         *out = negative ? -0.0 : 0.0;
         return true;
     }
-    if (exponent < -22 || exponent > 22)
-        return false;
-    double power = 1.0;
-    for (int k = 0; k < (exponent < 0 ? -exponent : exponent); k++)
-        power *= 10.0; /* exact up to 1e22 */
-    const double v = exponent < 0 ? (double)mantissa / power : (double)mantissa * power;
+    if (exponent < -400 || exponent > 400) /* 0 or infinite as a double */
+        exponent = exponent < 0 ? -400 : 400;
+    double v = (double)mantissa;
+    for (int left = exponent < 0 ? -exponent : exponent; left > 0;) {
+        const int step = left < 22 ? left : 22;
+        double power = 1.0;
+        for (int k = 0; k < step; k++)
+            power *= 10.0; /* exact up to 1e22 */
+        v = exponent < 0 ? v / power : v * power;
+        left -= step;
+    }
     *out = negative ? -v : v;
     return true;
 }
@@ -231,20 +240,26 @@ static sscma_status predict_anomaly(sscma_micro *m, float score_threshold, sscma
                                     int32_t capacity, int32_t *count)
 {
     const sscma_qmodel *q = m->q;
-    const qm_tensor *in = &q->t[q->inputs[0]];
-    const int64_t n = sscma_qm_numel(in), half = n / 2;
-    if (q->n_inputs != 1 || q->n_outputs != 2 || in->rank != 4 || in->dims[3] % 2 != 0 ||
-        sscma_qm_numel(&q->t[q->outputs[0]]) != half || sscma_qm_numel(&q->t[q->outputs[1]]) != half)
+    if (q->n_inputs != 1 || q->n_outputs != 2)
         return SSCMA_FAIL(SSCMA_ERR_UNSUPPORTED, "the anomaly model takes one input [1, H, W, 2C] and gives two "
                           "outputs [1, H, W, C] (x_recon, c_recon); this one has %d input(s) and %d output(s)",
                           (int)q->n_inputs, (int)q->n_outputs);
+    const qm_tensor *in = &q->t[q->inputs[0]];
+    const int64_t n = sscma_qm_numel(in), half = n / 2;
+    if (in->rank != 4 || in->dims[3] % 2 != 0 || sscma_qm_numel(&q->t[q->outputs[0]]) != half ||
+        sscma_qm_numel(&q->t[q->outputs[1]]) != half)
+        return SSCMA_FAIL(SSCMA_ERR_UNSUPPORTED, "the anomaly model takes one input [1, H, W, 2C] and gives two "
+                          "outputs [1, H, W, C] (x_recon, c_recon); this one's input has rank %d and %lld values, "
+                          "its outputs %lld and %lld values",
+                          (int)in->rank, (long long)n, (long long)sscma_qm_numel(&q->t[q->outputs[0]]),
+                          (long long)sscma_qm_numel(&q->t[q->outputs[1]]));
     float threshold = score_threshold >= 0.0f ? score_threshold : NAN;
     const char *meta = NULL;
     if (isnan(threshold) && sscma_qmodel_meta(q, "threshold", &meta) == SSCMA_OK) {
         double v = 0.0;
-        if (!read_decimal(meta, &v) || !isfinite(v))
+        if (!sscma_micro_read_decimal(meta, &v) || !isfinite(v))
             return SSCMA_FAIL(SSCMA_ERR_FORMAT, "the model's \"threshold\" metadata '%s' is not a number the micro "
-                              "runtime reads (decimal, at most 15 significant digits, exponent within 22)", meta);
+                              "runtime reads (decimal, at most 15 significant digits, finite)", meta);
         threshold = (float)v;
     }
     sscma_clear_error();

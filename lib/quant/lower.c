@@ -133,21 +133,25 @@ static sscma_status add_move(lower *L, const sscma_node *nd, qm_op *op, int32_t 
 }
 
 /*
- * A 1-D depthwise or full convolution ([1, 1, L, C] in, kernel 1 x k, stride s, padding p left) whose stride s
- * exceeds L->max_dw_stride (Vela takes depthwise strides 1 to 3, and a full conv's stride only when it divides the
- * padded width; SoundNet's AADownsample blurs have stride 4, its first conv stride 6 on 8201 samples) as a stride-1
- * convolution over blocks of s samples, exactly: x zero-padded on the right to a multiple of s (a PAD, when L is not one), then
- * [1, 1, L', C] read as [1, 1, L'/s, s C] (a RESHAPE: in NHWC, block b's channel r C + c is sample b s + r, channel
- * c), then a CONV_2D of kernel KB blocks with P = ceil(p / s) blocks of padding on the left whose weights hold tap
- * j = kb s + r - (P s - p) at [c, 0, kb, r C + c] and zeros elsewhere (a full conv: input channel c's tap j of output
- * o at [o, 0, kb, r C + c]): output o reads x[o s + j - p], as the strided one. Per output channel the nonzero
- * weights are the original ones, so are the weight scales, the int32
- * sums and the int8 outputs (tests/unit/test_strided_dw.c). blocked_plan says whether the conv c is one (and its
- * sizes), blocked_input adds the PAD and RESHAPE, blocked_weights spreads the taps.
+ * A 1-D depthwise or full convolution ([1, 1, L, C] in, kernel 1 x k, dilation d, stride s, padding p left) whose
+ * stride s exceeds L->max_dw_stride (Vela takes depthwise strides 1 to 3, and a full conv's stride only when it
+ * divides the padded width; SoundNet's AADownsample blurs have stride 4, its first conv stride 6 on 8201 samples)
+ * as a stride-1 convolution over blocks of s samples, exactly: x zero-padded to exactly the R s samples the conv
+ * reads (a PAD: p on the left, the rest on the right; a SLICE first when the strided conv never reads x's tail),
+ * R = out_len - 1 + KB blocks, KB = ceil(((k - 1) d + 1) / s). Row b, column r of the blocks is sample b s + r:
+ * - depthwise: RESHAPE to [1, R, s, C], a DEPTHWISE_CONV_2D of kernel [KB, s], stride 1, no padding, whose weight
+ *   holds tap j at [c, kb, r, 0] where kb s + r = j d (zeros elsewhere: the same weights and MACs as the strided
+ *   conv, up to KB s / k), then a RESHAPE of its [1, out_len, 1, C] output to [1, 1, out_len, C];
+ * - full (groups 1; SoundNet's first conv, one input channel): RESHAPE to [1, 1, R, s C], a CONV_2D of kernel KB
+ *   whose weight holds input channel c's tap j of output o at [o, 0, kb, r C + c].
+ * Output o reads x[o s + j d - p], as the strided one. Per output channel the nonzero weights are the original ones,
+ * so are the weight scales, the int32 sums and the int8 outputs (tests/unit/test_strided_dw.c). blocked_plan says
+ * whether the conv c is one (and its sizes), blocked_input adds the SLICE, PAD and RESHAPE, blocked_weights spreads
+ * the taps.
  */
 typedef struct blocked_dw {
-    int64_t s, k, p, kb, pad_l, pad_r, cin, cout;
-    bool dense; /* a full convolution (groups 1): tap j of input channel c at [o, 0, kb, r C + c] */
+    int64_t s, k, d, p, kb, rows, keep, pad_r, cin, cout, out_len;
+    bool dense; /* a full convolution (groups 1) */
 } blocked_dw;
 
 static bool blocked_plan(const lower *L, const conv_parts *c, int64_t cin, int64_t cout, int64_t kh, int64_t kw,
@@ -156,54 +160,62 @@ static bool blocked_plan(const lower *L, const conv_parts *c, int64_t cin, int64
     const sscma_conv2d_attrs *a = c->a;
     const bool depthwise = groups == cin && cpg == 1 && cout == cin, dense = groups == 1;
     if (a == NULL || a->stride_w <= L->max_dw_stride || !(depthwise || dense) || kh != 1 || a->stride_h != 1 ||
-        a->dilation_w != 1 || a->pad_top != 0 || a->pad_bottom != 0)
+        a->dilation_w < 1 || a->pad_top != 0 || a->pad_bottom != 0)
         return false;
     const sscma_desc *xd = &L->g->values[c->x].desc, *yd = &L->g->values[c->out_v].desc;
     if (xd->rank != 4 || xd->dims[1] != 1 || yd->rank != 4 || yd->dims[1] != 1)
         return false;
-    const int64_t s = a->stride_w, p = a->pad_left, len = xd->dims[2], out_len = yd->dims[2];
-    const int64_t blocks = (len + s - 1) / s, pad_l = (p + s - 1) / s, kb = (kw + pad_l * s - p + s - 1) / s;
-    const int64_t pad_r = out_len - 1 - blocks - pad_l + kb;
-    if (pad_r < 0 || pad_r > INT32_MAX || kb > INT32_MAX || s * cin > INT32_MAX)
+    const int64_t s = a->stride_w, d = a->dilation_w, p = a->pad_left, len = xd->dims[2], out_len = yd->dims[2];
+    const int64_t kb = ((kw - 1) * d + 1 + s - 1) / s, rows = out_len - 1 + kb;
+    /* x's samples the padded sequence holds (the conv never reads past rows s - p), and zeros after them */
+    const int64_t keep = len < rows * s - p ? len : rows * s - p, pad_r = rows * s - p - keep;
+    if (keep <= 0 || p > INT32_MAX || rows * s > INT32_MAX || kb > INT32_MAX || s * cin > INT32_MAX)
         return false;
-    *b = (blocked_dw){s, kw, p, kb, pad_l, pad_r, cin, cout, dense && !depthwise};
+    *b = (blocked_dw){s, kw, d, p, kb, rows, keep, pad_r, cin, cout, out_len, dense && !depthwise};
     return true;
 }
 
-/* Weight [o, 0, kb, r C + c] of the blocked conv from the folded weight: depthwise taps[o k + j] (zero off the
- * diagonal c = o), dense taps[(o k + j) C + c]. */
+/* The blocked weight from the folded one (taps[(o k + j) C + c] dense, taps[o k + j] depthwise): dense
+ * [o, 0, kb, r C + c], depthwise [c, kb, r, 0], tap j where kb s + r = j d, zeros elsewhere. */
 static void blocked_weights(const blocked_dw *b, const float *taps, float *w)
 {
-    const int64_t row = b->s * b->cin, off = b->pad_l * b->s - b->p;
+    const int64_t row = b->dense ? b->s * b->cin : b->s;
     memset(w, 0, (size_t)(b->cout * b->kb * row) * sizeof *w);
     for (int64_t o = 0; o < b->cout; o++)
         for (int64_t kb = 0; kb < b->kb; kb++)
             for (int64_t r = 0; r < b->s; r++) {
-                const int64_t j = kb * b->s + r - off;
-                if (j < 0 || j >= b->k)
+                const int64_t at = kb * b->s + r, j = at / b->d;
+                if (at % b->d != 0 || j >= b->k)
                     continue;
-                float *at = w + (o * b->kb + kb) * row + r * b->cin;
                 if (b->dense)
-                    memcpy(at, taps + (o * b->k + j) * b->cin, (size_t)b->cin * sizeof *at);
+                    memcpy(w + (o * b->kb + kb) * row + r * b->cin, taps + (o * b->k + j) * b->cin,
+                           (size_t)b->cin * sizeof *w);
                 else
-                    at[o] = taps[o * b->k + j];
+                    w[(o * b->kb + kb) * row + r] = taps[o * b->k + j];
             }
 }
 
-/* The blocked input: x padded on the right to whole blocks (when needed) and reshaped to [1, 1, L'/s, s C]. */
+/* The blocked input: x cut to the samples read (when needed), padded to rows s samples, reshaped to [1, R, s, C]
+ * (depthwise) or [1, 1, R, s C] (full). */
 static sscma_status blocked_input(lower *L, const conv_parts *c, const blocked_dw *b, int32_t *out)
 {
-    const sscma_desc *xd = &L->g->values[c->x].desc;
-    const int64_t len = xd->dims[2], blocks = (len + b->s - 1) / b->s;
-    int32_t x = L->map[c->x], padded = x;
+    const int64_t len = L->g->values[c->x].desc.dims[2];
+    int32_t x = L->map[c->x];
     sscma_status st = SSCMA_OK;
-    if (blocks * b->s != len) {
-        qm_op pad = {.kind = QM_PAD, .in = {x}, .n_in = 1, .pad_r = (int32_t)(blocks * b->s - len)};
-        if ((st = tmp_tensor(L, c->nd, "padded", 0, 1, blocks * b->s, b->cin, &padded)) == SSCMA_OK)
-            st = add_move(L, c->nd, &pad, padded);
+    if (b->keep < len) {
+        qm_op sl = {.kind = QM_SLICE, .in = {x}, .n_in = 1, .begin = {0, 0, 0, 0}, .step = {1, 1, 1, 1},
+                    .count = {1, 1, (int32_t)b->keep, (int32_t)b->cin}};
+        if ((st = tmp_tensor(L, c->nd, "read", 0, 1, b->keep, b->cin, &x)) == SSCMA_OK)
+            st = add_move(L, c->nd, &sl, x);
     }
-    qm_op rs = {.kind = QM_RESHAPE, .in = {padded}, .n_in = 1};
-    if (st == SSCMA_OK && (st = tmp_tensor(L, c->nd, "blocks", 0, 1, blocks, b->s * b->cin, out)) == SSCMA_OK)
+    if (st == SSCMA_OK && (b->p > 0 || b->pad_r > 0)) {
+        qm_op pad = {.kind = QM_PAD, .in = {x}, .n_in = 1, .pad_l = (int32_t)b->p, .pad_r = (int32_t)b->pad_r};
+        if ((st = tmp_tensor(L, c->nd, "padded", 0, 1, b->rows * b->s, b->cin, &x)) == SSCMA_OK)
+            st = add_move(L, c->nd, &pad, x);
+    }
+    qm_op rs = {.kind = QM_RESHAPE, .in = {x}, .n_in = 1};
+    if (st == SSCMA_OK && (st = b->dense ? tmp_tensor(L, c->nd, "blocks", 0, 1, b->rows, b->s * b->cin, out)
+                                         : tmp_tensor(L, c->nd, "blocks", 0, b->rows, b->s, b->cin, out)) == SSCMA_OK)
         st = add_move(L, c->nd, &rs, *out);
     return st;
 }
@@ -230,13 +242,18 @@ static sscma_status add_conv(lower *L, const conv_parts *c)
         return unsupported(c->nd, "TF-SAME padding is not lowered; use explicit padding");
     if (groups != 1 && !(groups == cin && cout % cin == 0))
         return unsupported(c->nd, "grouped convolutions other than depthwise are not supported by TFLite");
-    blocked_dw blk = {0, 0, 0, 0, 0, 0, 0, 0, false};
+    blocked_dw blk = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, false};
     const bool blocked = c->w >= 0 && blocked_plan(L, c, cin, cout, kh, kw, cpg, groups, &blk);
+    if (!blocked && c->a != NULL && c->a->stride_w > L->max_dw_stride && kh == 1 && xd->rank == 4 && xd->dims[1] == 1)
+        sscma_logf(q->ctx, SSCMA_LOG_WARNING,
+                   "layer '%s': a 1-D convolution of stride %d (groups %d) is not rewritten as a stride-1 blocked "
+                   "one: Vela may leave it to the CPU",
+                   c->nd->name, (int)c->a->stride_w, (int)groups);
     int32_t x_t = L->map[c->x];
     char name[300];
     snprintf(name, sizeof name, "%s.weight", c->nd->name);
     const int64_t wdims[4] = {cout, kh, kw, cpg};
-    const int64_t bdims[4] = {cout, 1, blocked ? blk.kb : 1, cin * (blocked ? blk.s : 1)};
+    const int64_t bdims[4] = {cout, blk.dense ? 1 : blk.kb, blk.dense ? blk.kb : blk.s, blk.dense ? cin * blk.s : 1};
     int32_t wt, bt, yt;
     sscma_status st = blocked ? blocked_input(L, c, &blk, &x_t) : SSCMA_OK;
     if (st == SSCMA_OK)
@@ -247,7 +264,7 @@ static sscma_status add_conv(lower *L, const conv_parts *c)
     if (st != SSCMA_OK)
         return st;
     float *w = q->t[wt].data, *b = q->t[bt].data;
-    float *taps = NULL; /* blocked: the folded depthwise weights, spread into w afterwards */
+    float *taps = NULL; /* blocked: the folded weights, spread into w afterwards */
     if (blocked && (taps = sscma_malloc(q->ctx, (size_t)(cout * kw * cpg) * sizeof *taps)) == NULL)
         return SSCMA_FAIL(SSCMA_ERR_OUT_OF_MEMORY, "cannot allocate the taps of '%s'", c->nd->name);
     float *folded = blocked ? taps : w;
@@ -270,7 +287,7 @@ static sscma_status add_conv(lower *L, const conv_parts *c)
     if (blocked) {
         blocked_weights(&blk, taps, w);
         sscma_mfree(q->ctx, taps);
-        kh = 1, kw = blk.kb, groups = 1;
+        kh = blk.dense ? 1 : blk.kb, kw = blk.dense ? blk.kb : blk.s;
     }
     int32_t final_t = -1; /* the output after the `then` op, when there is one */
     if ((st = act_tensor(L, c->out_v, NULL, &yt)) != SSCMA_OK)
@@ -284,7 +301,11 @@ static sscma_status add_conv(lower *L, const conv_parts *c)
         if ((st = act_tensor(L, c->out_v, name, &yt)) != SSCMA_OK)
             return st;
     }
-    qm_op op = {.kind = QM_CONV, .name = c->nd->name, .in = {x_t, wt, bt}, .n_in = 3, .out = yt,
+    int32_t conv_t = yt; /* blocked depthwise: [1, out_len, 1, C], reshaped to yt after the conv */
+    if (blocked && !blk.dense &&
+        (st = tmp_tensor(L, c->nd, "rows", 0, blk.out_len, 1, cout, &conv_t)) != SSCMA_OK)
+        return st;
+    qm_op op = {.kind = QM_CONV, .name = c->nd->name, .in = {x_t, wt, bt}, .n_in = 3, .out = conv_t,
                 .act = c->then == SSCMA_ACT_HARDSIGMOID ? SSCMA_ACT_RELU6 : c->act, .kh = (int32_t)kh,
                 .kw = (int32_t)kw, .stride_h = 1, .stride_w = 1, .dil_h = 1,
                 .dil_w = 1, .groups = groups};
@@ -294,9 +315,16 @@ static sscma_status add_conv(lower *L, const conv_parts *c)
         op.pad_t = c->a->pad_top, op.pad_l = c->a->pad_left, op.pad_b = c->a->pad_bottom, op.pad_r = c->a->pad_right;
     }
     if (blocked)
-        op.stride_w = 1, op.pad_l = (int32_t)blk.pad_l, op.pad_r = (int32_t)blk.pad_r;
+        op.stride_w = 1, op.dil_w = 1, op.pad_l = 0, op.pad_r = 0;
     L->map[c->out_v] = yt;
-    if ((st = sscma_qm_add_op(q, &op, NULL)) != SSCMA_OK || c->then == SSCMA_ACT_NONE)
+    if ((st = sscma_qm_add_op(q, &op, NULL)) != SSCMA_OK)
+        return st;
+    if (conv_t != yt) {
+        qm_op rs = {.kind = QM_RESHAPE, .in = {conv_t}, .n_in = 1};
+        if ((st = add_move(L, c->nd, &rs, yt)) != SSCMA_OK)
+            return st;
+    }
+    if (c->then == SSCMA_ACT_NONE)
         return st;
     L->map[c->out_v] = final_t;
     if (c->then == SSCMA_ACT_HARDSWISH) {

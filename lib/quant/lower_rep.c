@@ -158,6 +158,10 @@ sscma_status sscma_lower_rep(const sscma_graph *g, int32_t root, const int32_t *
         }
         if (!reads)
             continue;
+        /* an add of a region value and a parameter, buffer or constant is no sum of two affine maps of the root's
+         * input (affine_apply reads both operands' tables): it stays outside, reading the region's output */
+        if (nd->def->id == SSCMA_OP_ADD && nd->n_in == 2 && !(in_region[nd->in[0]] && in_region[nd->in[1]]))
+            all = false;
         if (all && nd->n_out == 1 && affine_op(g, nd, &eps[n])) {
             member[n] = true;
             in_region[nd->out[0]] = true;

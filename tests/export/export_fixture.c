@@ -721,8 +721,10 @@ static sscma_status vae_quantize(sscma_context *ctx, const char *dir, int64_t n,
     for (int i = 0; i < 24; i++) {
         snprintf(path, sizeof path, "%s/v%02d.json", root, i);
         FILE *f = fopen(path, "w");
-        if (f == NULL)
+        if (f == NULL) {
+            fclose(labels);
             return SSCMA_ERR_IO;
+        }
         fprintf(f, "{\"payload\": {\"interval_ms\": 10, \"sensors\": [{\"name\": \"accX\", \"units\": \"m/s2\"}, "
                 "{\"name\": \"accY\", \"units\": \"m/s2\"}, {\"name\": \"accZ\", \"units\": \"m/s2\"}], \"values\": [");
         const double freq = 0.02 + 0.004 * i, amp = 1.0 + 0.1 * i;

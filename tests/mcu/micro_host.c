@@ -15,7 +15,36 @@
 
 #include <sscma/micro.h>
 
+#include "../../lib/micro/read_decimal.h"
+
 static int failures = 0;
+
+/* The "threshold" reader gives the host's (float)strtod for "%.9g" texts of extreme floats (exponents beyond 22:
+ * scaled in steps of 1e22) and refuses what is no number. */
+static int check_read_decimal(void)
+{
+    static const char *const texts[] = {"1e-30", "3.4e38", "1.17549435e-38", "1.23456789e-15", "1.40129846e-45",
+                                        "3.40282347e+38", "-2.5e-7", "9.99999944e-39", "0.000123456789e-20",
+                                        "123456789e25", "1e-400", "0"};
+    int bad = 0;
+    for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++) {
+        double v = -1.0;
+        const float want = (float)strtod(texts[i], NULL);
+        if (!sscma_micro_read_decimal(texts[i], &v) || (float)v != want) {
+            printf("FAIL: threshold '%s' read as %.9g, the host reads %.9g\n", texts[i], (double)(float)v,
+                   (double)want);
+            bad++;
+        }
+    }
+    double v = 0.0;
+    static const char *const refused[] = {"", "e5", "1e", "1.2.3", "0x10", "1e5x", "1234567890123456"};
+    for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++)
+        if (sscma_micro_read_decimal(refused[i], &v)) {
+            printf("FAIL: threshold '%s' read, not refused\n", refused[i]);
+            bad++;
+        }
+    return bad;
+}
 
 #define CHECK(cond)                                                                                            \
     do {                                                                                                       \
@@ -66,6 +95,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: micro_host MODEL_int8.tflite INPUTS.bin HOST_OUTPUTS.bin MODEL_f32.tflite\n");
         return 2;
     }
+    failures += check_read_decimal();
     size_t model_bytes, in_bytes, out_bytes, f32_bytes;
     unsigned char *model = read_all(argv[1], &model_bytes), *inputs = read_all(argv[2], &in_bytes);
     unsigned char *expected = read_all(argv[3], &out_bytes), *f32 = read_all(argv[4], &f32_bytes);
