@@ -199,8 +199,9 @@ static inline size_t qm_bytes(const qm_exec *ex, const qm_tensor *t)
 
 /*
  * sscma_qmodel_from_model with a chosen limit: a 1-D depthwise or full convolution ([1, 1, L, C], kernel 1 x k) of
- * stride above max_dw_stride is lowered as an equivalent stride-1 convolution over blocks (lower.c): a PAD to whole blocks
- * when needed, a RESHAPE, a CONV_2D. sscma_qmodel_from_model uses SSCMA_QM_MAX_DW_STRIDE, the largest depthwise
+ * stride above max_dw_stride is lowered as an equivalent stride-1 convolution over blocks of `stride` samples
+ * (lower.c): a PAD (and a SLICE of an unread tail) to whole blocks, a RESHAPE, then a depthwise conv with a
+ * [blocks, stride] kernel and a RESHAPE back (a full conv: a CONV_2D over the blocks). sscma_qmodel_from_model uses SSCMA_QM_MAX_DW_STRIDE, the largest depthwise
  * stride Arm's Vela places on the Ethos-U; INT32_MAX keeps every convolution as it is (tests compare the two).
  */
 #define SSCMA_QM_MAX_DW_STRIDE 3
