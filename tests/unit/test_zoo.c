@@ -416,6 +416,33 @@ static void mobilenetv3_models_match_reference_counts(void)
  * configs/pfld/pfld_mbv3l_192.json build, through the runner (scopes dropped), the models the references count,
  * in the layouts SSCMA's recipes name (mmcls's for the classifier, SSCMA's for PFLD).
  */
+/* Builds a recipe (with one --cfg-options override) through the runner and checks its parameter and MAC counts
+ * against the golden record; NULL (the failure recorded, the config released) when it does not build. */
+static sscma_runner *recipe_with_counts(sscma_context *ctx, const golden_file *g, const char *file, const char *option,
+                                        const char *record, sscma_config **c, sscma_model **m)
+{
+    sscma_runner *r = NULL;
+    *c = NULL;
+    CHECK_OK(sscma_config_load(file, c));
+    CHECK_OK(sscma_config_set(*c, option));
+    CHECK_OK(sscma_config_resolve(*c));
+    CHECK_OK(sscma_runner_create(ctx, *c, &r));
+    if (r == NULL || sscma_runner_model(r, m) != SSCMA_OK) {
+        CHECK(false);
+        sscma_runner_destroy(r);
+        sscma_config_destroy(*c);
+        return NULL;
+    }
+    const int32_t *ref = golden_ints(g, record, 2);
+    int64_t params = 0, macs = 0;
+    CHECK_OK(sscma_model_stats(*m, &params, &macs));
+    if (ref != NULL) {
+        CHECK_INT_EQ(params, ref[0]);
+        CHECK_INT_EQ(macs, ref[1]);
+    }
+    return r;
+}
+
 static void mobilenetv3_recipes_build_the_reference_models(void)
 {
     golden_file g;
@@ -434,25 +461,10 @@ static void mobilenetv3_recipes_build_the_reference_models(void)
     CHECK_OK(sscma_context_create(NULL, &ctx));
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         sscma_config *c = NULL;
-        sscma_runner *r = NULL;
         sscma_model *m = NULL;
-        CHECK_OK(sscma_config_load(cases[i].file, &c));
-        CHECK_OK(sscma_config_set(c, cases[i].option));
-        CHECK_OK(sscma_config_resolve(c));
-        CHECK_OK(sscma_runner_create(ctx, c, &r));
-        if (r == NULL || sscma_runner_model(r, &m) != SSCMA_OK) {
-            CHECK(false);
-            sscma_runner_destroy(r);
-            sscma_config_destroy(c);
+        sscma_runner *r = recipe_with_counts(ctx, &g, cases[i].file, cases[i].option, cases[i].record, &c, &m);
+        if (r == NULL)
             continue;
-        }
-        const int32_t *ref = golden_ints(&g, cases[i].record, 2);
-        int64_t params = 0, macs = 0;
-        CHECK_OK(sscma_model_stats(m, &params, &macs));
-        if (ref != NULL) {
-            CHECK_INT_EQ(params, ref[0]);
-            CHECK_INT_EQ(macs, ref[1]);
-        }
         for (int k = 0; k < 3; k++) {
             int32_t index = -1;
             CHECK_OK(sscma_model_find_param(m, cases[i].names[k], &index));
@@ -602,25 +614,10 @@ static void rep_recipes_build_the_reference_models(void)
     CHECK_OK(sscma_context_create(NULL, &ctx));
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         sscma_config *c = NULL;
-        sscma_runner *r = NULL;
         sscma_model *m = NULL;
-        CHECK_OK(sscma_config_load(cases[i].file, &c));
-        CHECK_OK(sscma_config_set(c, cases[i].option));
-        CHECK_OK(sscma_config_resolve(c));
-        CHECK_OK(sscma_runner_create(ctx, c, &r));
-        if (r == NULL || sscma_runner_model(r, &m) != SSCMA_OK) {
-            CHECK(false);
-            sscma_runner_destroy(r);
-            sscma_config_destroy(c);
+        sscma_runner *r = recipe_with_counts(ctx, &g, cases[i].file, cases[i].option, cases[i].record, &c, &m);
+        if (r == NULL)
             continue;
-        }
-        const int32_t *ref = golden_ints(&g, cases[i].record, 2);
-        int64_t params = 0, macs = 0;
-        CHECK_OK(sscma_model_stats(m, &params, &macs));
-        if (ref != NULL) {
-            CHECK_INT_EQ(params, ref[0]);
-            CHECK_INT_EQ(macs, ref[1]);
-        }
         sscma_runner_destroy(r);
         sscma_config_destroy(c);
     }
