@@ -905,11 +905,21 @@ static void pad_i8(const qm_exec *ex, const qm_op *op)
     const int64_t H = x->dims[1], W = x->dims[2], C = x->dims[3], OH = y->dims[1], OW = y->dims[2];
     /* the pad value in the output's quantization: zp for PAD, PADV2's constant (whose parameters are the output's) */
     const int32_t v = qm_clamp_i32(y->zero_point[0] + (int32_t)lrintf(op->pad_value / y->scale[0]), -128, 127);
-    memset(qm_buf(ex, y), (int8_t)v, (size_t)(ex->batch * OH * OW * C));
-    for (int64_t n = 0; n < ex->batch; n++)
-        for (int64_t iy = 0; iy < H; iy++)
-            memcpy((int8_t *)qm_buf(ex, y) + ((n * OH + iy + op->pad_t) * OW + op->pad_l) * C,
-                   (const int8_t *)qm_buf(ex, x) + (n * H + iy) * W * C, (size_t)(W * C));
+    /* only the border is filled: each output byte is written once (the copied rows are not cleared first) */
+    int8_t *yd = qm_buf(ex, y);
+    const int8_t *xd = qm_buf(ex, x);
+    const int64_t row = OW * C, left = (int64_t)op->pad_l * C, right = row - left - W * C;
+    for (int64_t n = 0; n < ex->batch; n++) {
+        int8_t *yn = yd + n * OH * row;
+        memset(yn, (int8_t)v, (size_t)(op->pad_t * row));
+        for (int64_t iy = 0; iy < H; iy++) {
+            int8_t *yr = yn + (iy + op->pad_t) * row;
+            memset(yr, (int8_t)v, (size_t)left);
+            memcpy(yr + left, xd + (n * H + iy) * W * C, (size_t)(W * C));
+            memset(yr + left + W * C, (int8_t)v, (size_t)right);
+        }
+        memset(yn + (op->pad_t + H) * row, (int8_t)v, (size_t)((OH - op->pad_t - H) * row));
+    }
 }
 
 /* Splits `count` rows (or elements) of op over the pool, at least min_per_task each. */
