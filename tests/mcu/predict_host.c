@@ -126,10 +126,11 @@ int main(int argc, char **argv)
     TRY(sscma_tensor_data(values, (void **)&fx));
     while (sample != NULL && fread(sample, 1, (size_t)in_numel, fin) == (size_t)in_numel) {
         for (int64_t i = 0; i < in_numel; i++) {
-            const float x = scale[0] * (float)(sample[i] - zero[0]) * std[i % c] + mean[i % c];
-            const long v = lroundf(x);
-            px[i] = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v);
             fx[i] = scale[0] * (float)(sample[i] - zero[0]);
+            if (anomaly) /* no image: mean and std hold up to 4 channels, the VAE's input has 6 */
+                continue;
+            const long v = lroundf(fx[i] * std[i % c] + mean[i % c]);
+            px[i] = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v);
         }
         sscma_prediction p[8];
         int32_t count = -1;
