@@ -189,9 +189,9 @@ static inline SSCMA_ALWAYS_INLINE void sums_rows(const sums_job *j, int64_t r0, 
  * GCC could not vectorise it across 3 to 8 channels. Returns the first row left for sums_rows.
  */
 #define SUMS_TILE 192 /* a multiple of 3, 4, 6 and 8: whole rows, no remainder in the flat pass */
-static inline SSCMA_ALWAYS_INLINE int64_t act_sums_tiles(const sums_job *j, int64_t r0, int64_t r1,
-                                                                    int64_t c, const float *ts, const float *tb,
-                                                                    double *restrict s, double *restrict q)
+static inline SSCMA_ALWAYS_INLINE int64_t act_sums_tiles(const sums_job *j, int64_t r0, int64_t r1, int64_t c,
+                                                        const float *ts, const float *tb, double *restrict s,
+                                                        double *restrict q)
 {
     const int64_t per = SUMS_TILE / c, n = per * c;
     double d[SUMS_TILE], p[SUMS_TILE];
@@ -230,28 +230,20 @@ SSCMA_KERNEL static void sums_task(void *arg, int64_t begin, int64_t end, int32_
         memset(s, 0, 2 * (size_t)c * sizeof *s);
         int64_t r0 = k * CHUNK_ROWS;
         const int64_t r1 = (k + 1) * CHUNK_ROWS < j->rows ? (k + 1) * CHUNK_ROWS : j->rows;
-        switch (c) { /* few channels (the anomaly VAE's 3 to 8): a constant c, else the generic loop */
-        case 3:
-            r0 = tiled ? act_sums_tiles(j, r0, r1, 3, ts, tb, s, q) : r0;
-            sums_rows(j, r0, r1, 3, s, q);
-            break;
-        case 4:
-            r0 = tiled ? act_sums_tiles(j, r0, r1, 4, ts, tb, s, q) : r0;
-            sums_rows(j, r0, r1, 4, s, q);
-            break;
-        case 6:
-            r0 = tiled ? act_sums_tiles(j, r0, r1, 6, ts, tb, s, q) : r0;
-            sums_rows(j, r0, r1, 6, s, q);
-            break;
-        case 8:
-            r0 = tiled ? act_sums_tiles(j, r0, r1, 8, ts, tb, s, q) : r0;
-            sums_rows(j, r0, r1, 8, s, q);
-            break;
-        default:
-            r0 = tiled ? act_sums_tiles(j, r0, r1, c, ts, tb, s, q) : r0;
-            sums_rows(j, r0, r1, c, s, q);
-            break;
+        /* few channels (the anomaly VAE's 3 to 8): a constant c for the inlined loops, else the generic ones */
+#define CHUNK_SUMS(C)                                                                                          \
+    do {                                                                                                       \
+        r0 = tiled ? act_sums_tiles(j, r0, r1, (C), ts, tb, s, q) : r0;                                       \
+        sums_rows(j, r0, r1, (C), s, q);                                                                       \
+    } while (0)
+        switch (c) {
+        case 3: CHUNK_SUMS(3); break;
+        case 4: CHUNK_SUMS(4); break;
+        case 6: CHUNK_SUMS(6); break;
+        case 8: CHUNK_SUMS(8); break;
+        default: CHUNK_SUMS(c); break;
         }
+#undef CHUNK_SUMS
     }
 }
 

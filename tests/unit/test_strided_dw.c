@@ -13,6 +13,7 @@
 
 #include "graph/model_private.h"
 #include "harness.h"
+#include "minmax_observer.h"
 #include "ops/op.h"
 #include "quant/qmodel.h"
 
@@ -58,22 +59,6 @@ static void make_clip(int i, float *x)
     }
 }
 
-typedef struct ranges {
-    double *lo, *hi;
-    bool *seen;
-} ranges;
-
-static void observe(void *user, int32_t t, const float *data, int64_t count)
-{
-    ranges *r = user;
-    for (int64_t i = 0; i < count; i++) {
-        if (!r->seen[t] || data[i] < r->lo[t])
-            r->lo[t] = data[i];
-        if (!r->seen[t] || data[i] > r->hi[t])
-            r->hi[t] = data[i];
-        r->seen[t] = true;
-    }
-}
 
 static int32_t find_tensor(const sscma_qmodel *q, const char *name)
 {

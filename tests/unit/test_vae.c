@@ -23,6 +23,7 @@
 #include <sscma/sscma.h>
 
 #include "harness.h"
+#include "minmax_observer.h"
 #include "quant/qmodel.h"
 #include "quant/postprocess.h"
 
@@ -246,23 +247,6 @@ static void vae_lowers_to_the_same_reconstructions(void)
     sscma_qmodel_destroy(f);
 }
 
-/* Min/max observers over a float run, as sscma_quantize's default. */
-typedef struct ranges {
-    double *lo, *hi;
-    bool *seen;
-} ranges;
-
-static void observe(void *user, int32_t t, const float *data, int64_t count)
-{
-    ranges *r = user;
-    for (int64_t i = 0; i < count; i++) {
-        if (!r->seen[t] || data[i] < r->lo[t])
-            r->lo[t] = data[i];
-        if (!r->seen[t] || data[i] > r->hi[t])
-            r->hi[t] = data[i];
-        r->seen[t] = true;
-    }
-}
 
 /* The int8 model: PTQ over 48 normal samples (float model f). NULL on failure. */
 static sscma_qmodel *quantize(sscma_qmodel *f)
